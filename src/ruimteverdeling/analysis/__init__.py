@@ -1,0 +1,1 @@
+"""Analyses over solved models (trade-offs, alternatives, rule costs)."""

@@ -1,0 +1,256 @@
+"""The public functions of the engine — the one door the CLI, batch runs and notebooks use.
+
+    >>> from ruimteverdeling import api
+    >>> run = api.solve("scenarios/base.yaml", "outputs/base")     # doctest: +SKIP
+    >>> run.solution.status, run.solution.gap                        # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ruimteverdeling.area.studyarea import StudyArea
+from ruimteverdeling.errors import InputError
+from ruimteverdeling.model.solve import Solution
+from ruimteverdeling.model.solve import solve as solve_spec
+from ruimteverdeling.progress import Progress, silent
+from ruimteverdeling.results import manifest as mf
+from ruimteverdeling.results import rasters
+from ruimteverdeling.results import summary as sm
+from ruimteverdeling.results.writer import AtomicOutputDir, write_json
+from ruimteverdeling.rules.compile import CompiledModel, catalogue_for, compile_model
+from ruimteverdeling.scenario import Scenario, load_scenario
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class RunResult:
+    """A finished solve: where its outputs are and what it found."""
+
+    scenario: Scenario
+    out_dir: Path | None
+    solution: Solution
+    compiled: CompiledModel
+    summary: dict[str, Any]
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Loaded:
+    scenario: Scenario
+    area: StudyArea
+
+
+def load(scenario_path: str | Path, progress: Progress | None = None,
+         area: str | Path | None = None) -> Loaded:
+    """Load a scenario (with ``extends``) and its study area (``area`` overrides the
+    scenario's ``area:``)."""
+    progress = progress or silent()
+    with progress.phase("loading scenario", "load_scenario"):
+        scenario = load_scenario(scenario_path)
+        if area is not None:
+            path, chain = scenario.path, scenario.chain
+            scenario = scenario.model_copy(update={"area": str(Path(area).resolve())})
+            scenario.path, scenario.chain = path, chain
+    with progress.phase(f"reading study area {scenario.area_path}", "read_area"):
+        if not scenario.area_path.exists():
+            raise InputError.single(
+                scenario.path, "area", f"study area not found: {scenario.area_path}",
+                "generate it (`ruimteverdeling make-area <dir>` or `ruimteverdeling demo`) "
+                "or fix the path (relative to the scenario file)")
+        catalogue = catalogue_for(scenario)
+        area = StudyArea.load(scenario.area_path, catalogue)
+    return Loaded(scenario, area)
+
+
+def compile(scenario_path: str | Path, progress: Progress | None = None,
+            area: str | Path | None = None, **solver_overrides: Any) -> CompiledModel:
+    """Load and compile a scenario into a model (raises InputError listing every problem)."""
+    progress = progress or silent()
+    loaded = load(scenario_path, progress, area)
+    scenario = _with_solver_overrides(loaded.scenario, solver_overrides)
+    with progress.phase("compiling model", "compile"):
+        cm = compile_model(scenario, loaded.area, loaded.area.catalogue)
+    return cm
+
+
+def validate(scenario_path: str | Path, progress: Progress | None = None,
+             area: str | Path | None = None) -> dict[str, Any]:
+    """Check a scenario and its study area; return a short description of the model.
+
+    Every problem is reported at once in the raised InputError.
+    """
+    cm = compile(scenario_path, progress, area)
+    spec = cm.spec
+    return {
+        "scenario": cm.scenario.id,
+        "area": str(cm.area.path),
+        "grid": f"{cm.area.grid.width} x {cm.area.grid.height} cells of "
+                f"{cm.area.grid.resolution:g} m ({cm.area.grid.crs})",
+        "land_cells": int(cm.area.land.sum()),
+        "changeable_cells": int(spec.n_units),
+        "pinned_cells": int(cm.pinned_land.size),
+        "columns": int(spec.n_cols),
+        "rows": int(spec.n_rows),
+        "targets": len(cm.scenario.targets),
+        "rules_enabled": sum(1 for r in cm.scenario.rules if r.is_enabled),
+    }
+
+
+def _with_solver_overrides(scenario: Scenario, overrides: dict[str, Any]) -> Scenario:
+    updates = {k: v for k, v in overrides.items() if v is not None}
+    if not updates:
+        return scenario
+    solver = scenario.solver.model_copy(update=updates)
+    new = scenario.model_copy(update={"solver": solver})
+    new.path, new.chain = scenario.path, scenario.chain
+    return new
+
+
+def default_out_dir(scenario: Scenario) -> Path:
+    return Path("outputs") / scenario.id
+
+
+def solve(scenario_path: str | Path, out_dir: str | Path | None = None, *,
+          progress: Progress | None = None, area: str | Path | None = None,
+          backend: str | None = None, method: str | None = None,
+          time_limit: float | None = None, export_model: str | Path | None = None,
+          write: bool = True) -> RunResult:
+    """Load, compile, solve and write the outputs of one scenario.
+
+    Outputs go to ``out_dir`` (default ``outputs/<scenario id>``), written atomically.
+    """
+    progress = progress or silent()
+    started = _dt.datetime.now(_dt.UTC)
+    t_all = time.perf_counter()
+    cm = compile(scenario_path, progress, area, backend=backend, method=method,
+                 time_limit=time_limit)
+    scenario = cm.scenario
+    spec = cm.spec
+    progress(f"model: {spec.n_units:,} changeable cells, {spec.n_cols:,} columns, "
+             f"{spec.n_rows:,} rows ({cm.pinned_land.size:,} cells pinned by the rules)")
+    if export_model is not None:
+        from ruimteverdeling.model.pyomo_backend import write_model
+
+        with progress.phase(f"exporting model to {export_model}", "export"):
+            write_model(spec, export_model, cm.ctx.alloc_ids)
+    with progress.phase("solving", "solve"):
+        sol = solve_spec(spec, scenario.solver, progress)
+    progress(f"{sol.status}: objective {sol.objective:,.4f}, bound {sol.bound:,.4f}, "
+             f"gap {sol.gap:.4%} ({sol.method})")
+    timings = dict(progress.timings)
+    summary = build_summary(cm, sol)
+    result = RunResult(scenario, None, sol, cm, summary, timings)
+    if write:
+        out = Path(out_dir) if out_dir is not None else default_out_dir(scenario)
+        with progress.phase(f"writing outputs to {out}", "write"):
+            result.out_dir = write_outputs(result, out, started, t_all)
+        result.timings = dict(progress.timings)
+    return result
+
+
+def build_summary(cm: CompiledModel, sol: Solution) -> dict[str, Any]:
+    after = cm.allocation_grid(sol.x)
+    before = cm.area.current_use
+    return {
+        "scenario": cm.scenario.id,
+        "title": cm.scenario.title,
+        "status": sol.status,
+        "optimal": sol.optimal,
+        "objective": sol.objective,
+        "bound": sol.bound,
+        "gap": sol.gap,
+        "method": sol.method,
+        "objective_terms": sm.objective_table(cm, sol),
+        "areas": sm.areas_table(cm, before, after),
+        "targets": sm.targets_table(cm, sol),
+        "rules": cm.rule_reports,
+        "model": {"changeable_cells": int(cm.spec.n_units), "columns": int(cm.spec.n_cols),
+                  "rows": int(cm.spec.n_rows), "pinned_cells": int(cm.pinned_land.size),
+                  "cell_area_ha": cm.area.cell_area_ha},
+        "_after": after,
+    }
+
+
+def write_outputs(run: RunResult, out_dir: Path, started: _dt.datetime,
+                  t_all: float) -> Path:
+    cm, sol, summary = run.compiled, run.solution, run.summary
+    after = summary.pop("_after")
+    grid = cm.area.grid
+    with AtomicOutputDir(out_dir) as tmp:
+        tags = {"scenario": cm.scenario.id, "status": sol.status,
+                "objective": f"{sol.objective:.6f}", "gap": f"{sol.gap:.6g}"}
+        rasters.write_allocation(tmp / "allocation.tif", grid, after, cm.catalogue, tags)
+        _, transitions = rasters.write_change(tmp / "change.tif", grid, cm.area.current_use,
+                                              after, cm.catalogue)
+        summary["transitions"] = transitions
+        sm.write_csv(tmp / "areas.csv", summary["areas"], sm.AREAS_COLUMNS)
+        sm.write_csv(tmp / "targets.csv", summary["targets"], sm.TARGET_COLUMNS)
+        write_json(tmp / "summary.json", summary)
+        finished = _dt.datetime.now(_dt.UTC)
+        timings = dict(run.timings)
+        timings["total"] = time.perf_counter() - t_all
+        manifest = {
+            "ruimteverdeling": mf.package_versions()["ruimteverdeling"],
+            "scenario": cm.scenario.resolved(),
+            "scenario_files": mf.scenario_hashes(cm.scenario.chain),
+            "inputs": {"area": str(cm.area.path), "sha256": cm.area.file_hashes()},
+            "versions": mf.package_versions(),
+            "machine": mf.machine(),
+            "solver": {"backend": sol.backend, "solver": sol.solver, "method": sol.method,
+                       "options": cm.scenario.solver.model_dump(mode="json"),
+                       "details": sol.details},
+            "status": sol.status,
+            "optimal": sol.optimal,
+            "objective": sol.objective,
+            "bound": sol.bound,
+            "gap": sol.gap,
+            "seconds": {**{k: round(v, 3) for k, v in timings.items()},
+                        **{f"solver.{k}": round(v, 3) for k, v in sol.seconds.items()},
+                        **{f"compile.{k}": round(v, 3) for k, v in cm.timings.items()}},
+            "started": started.isoformat(timespec="seconds"),
+            "finished": finished.isoformat(timespec="seconds"),
+            "outputs": [*sorted(p.name for p in tmp.iterdir()), "manifest.json"],
+            "complete": True,
+        }
+        write_json(tmp / "manifest.json", manifest)
+    summary["_after"] = after
+    return out_dir
+
+
+def make_area(out_dir: str | Path, cells: int, resolution: float, seed: int,
+              progress: Progress | None = None) -> Path:
+    """Generate the synthetic Netherlands-like study area (see ``area.synthetic``)."""
+    from ruimteverdeling.area.synthetic import make_area as _make
+
+    progress = progress or silent()
+    with progress.phase(f"generating synthetic study area ({cells:,} cells at "
+                        f"{resolution:g} m) in {out_dir}", "make_area"):
+        return _make(out_dir, cells=cells, resolution=resolution, seed=seed, progress=progress)
+
+
+DEMO_CELLS = 36_000
+DEMO_RESOLUTION = 1000.0
+DEMO_SEED = 42
+
+
+def demo(progress: Progress | None = None, root: Path = REPO_ROOT) -> RunResult:
+    """Generate the demo area (``inputs/demo``) when absent and solve ``scenarios/base.yaml``
+    on it into ``outputs/base``."""
+    progress = progress or silent()
+    area_dir = root / "inputs" / "demo"
+    scenario = root / "scenarios" / "base.yaml"
+    if not scenario.exists():
+        raise InputError.single(scenario, None, "the shipped base scenario is missing",
+                                "run the demo from a clone of the repository")
+    if not (area_dir / "area.yaml").exists():
+        make_area(area_dir, DEMO_CELLS, DEMO_RESOLUTION, DEMO_SEED, progress)
+    else:
+        progress(f"using the existing demo area in {area_dir}")
+    return solve(scenario, root / "outputs" / "base", progress=progress,
+                 area=area_dir / "area.yaml")

@@ -1,0 +1,206 @@
+"""The study-area manifest (``area.yaml``): the grid and the layers that live on it.
+
+A manifest names the grid (CRS, size, resolution, upper-left corner) and every layer the
+rules may use. Each layer is a file — a GeoTIFF (read with rasterio and, when its grid differs,
+resampled onto the study grid with a warning) or a GeoPackage/Shapefile (read with geopandas
+and rasterised onto the grid) — with a *kind*:
+
+``categorical``  integer classes; ``categories`` maps file codes to names. For the current
+                 land-use layer the names are use ids from the use catalogue, so real data
+                 (e.g. CBS Bestand Bodemgebruik codes) is reclassified on load.
+``continuous``   a measured quantity with a ``unit`` (flood depth in m, subsidence in cm, ...).
+``mask``         0/1 (a polygon layer is burnt in as 1).
+``regions``      integer region ids; ``name_attribute`` (vector) or ``categories`` (raster)
+                 gives their names. Targets per region refer to these names.
+``distance``     derived on load: the Euclidean distance in metres from every cell centre to
+                 the nearest feature of a vector layer (stations, dikes, ...) or to the
+                 non-zero cells of a raster.
+
+Every layer carries ``source`` and ``version`` so that a run's manifest records what it used.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ruimteverdeling.errors import InputError, Problem
+
+LayerKind = Literal["categorical", "continuous", "mask", "regions", "distance"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class GridSpec(_Strict):
+    """A regular north-up grid: ``width`` × ``height`` cells of ``resolution`` metres,
+    whose upper-left corner is (``left``, ``top``) in ``crs``."""
+
+    crs: str = "EPSG:28992"
+    width: int = Field(gt=0)
+    height: int = Field(gt=0)
+    resolution: float = Field(gt=0)
+    left: float
+    top: float
+
+
+class LayerSpec(_Strict):
+    """One layer of the study area (see the module docstring for the kinds)."""
+
+    file: str
+    kind: LayerKind
+    layer: str | None = None
+    attribute: str | None = None
+    name_attribute: str | None = None
+    categories: dict[int, str] | None = None
+    unit: str | None = None
+    description: str | None = None
+    source: str | None = None
+    version: str | None = None
+    resampling: Literal["nearest", "bilinear", "average", "mode", "max"] | None = None
+
+    @field_validator("file")
+    @classmethod
+    def _nonempty(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("must name a file")
+        return v
+
+
+class AreaManifest(_Strict):
+    """The whole ``area.yaml``."""
+
+    name: str
+    description: str | None = None
+    grid: GridSpec
+    current_use: str = "landuse"
+    regions: str = "regions"
+    layers: dict[str, LayerSpec]
+    generator: dict[str, Any] | None = None
+
+
+def load_manifest(path: str | Path) -> AreaManifest:
+    """Read and validate ``area.yaml``; every schema problem is reported at once."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError.single(
+            path, None, "study-area manifest not found",
+            "check the path, or create a synthetic area with `ruimteverdeling make-area`",
+        )
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise InputError.single(path, None, f"not valid YAML: {exc}",
+                                "fix the YAML syntax") from None
+    if not isinstance(raw, dict):
+        raise InputError.single(path, None, "expected a mapping at the top level",
+                                "start the file with keys such as `name:`, `grid:`, `layers:`")
+    try:
+        manifest = AreaManifest.model_validate(raw)
+    except ValidationError as exc:
+        raise InputError(pydantic_problems(exc, path, AreaManifest)) from None
+    problems = []
+    for key in (manifest.current_use, manifest.regions):
+        if key not in manifest.layers:
+            problems.append(Problem(path, "layers", f"layer '{key}' is required but not listed",
+                                    f"add a layer named '{key}' to `layers:`"))
+    if manifest.current_use in manifest.layers and \
+            manifest.layers[manifest.current_use].kind != "categorical":
+        problems.append(Problem(path, f"layers.{manifest.current_use}.kind",
+                                "the current land-use layer must be categorical",
+                                "set `kind: categorical` and map its codes to use ids"))
+    if manifest.regions in manifest.layers and \
+            manifest.layers[manifest.regions].kind != "regions":
+        problems.append(Problem(path, f"layers.{manifest.regions}.kind",
+                                "the region layer must have kind 'regions'", "set `kind: regions`"))
+    if problems:
+        raise InputError(problems)
+    return manifest
+
+
+def pydantic_problems(exc: ValidationError, file: str | Path | None,
+                      model: type[BaseModel] | None = None) -> list[Problem]:
+    """Turn a pydantic ValidationError into Problems that name the field and a fix."""
+    from ruimteverdeling.errors import did_you_mean
+
+    problems = []
+    for err in exc.errors():
+        loc = err.get("loc", ())
+        field = _format_loc(loc)
+        kind = err.get("type", "")
+        msg = err.get("msg", "invalid value").removeprefix("Value error, ")
+        fix = None
+        if kind == "extra_forbidden":
+            name = str(loc[-1]) if loc else "?"
+            allowed = _allowed_keys(model, loc[:-1]) if model is not None else []
+            msg = f"unknown key '{name}'"
+            fix = did_you_mean(name, allowed) if allowed else "remove it"
+        elif kind == "missing":
+            msg = "required key is missing"
+            fix = f"add `{loc[-1]}:`" if loc else None
+        elif kind.startswith("literal_error"):
+            expected = err.get("ctx", {}).get("expected", "")
+            fix = f"use one of {expected}"
+        else:
+            given = err.get("input")
+            if given is not None and not isinstance(given, dict | list):
+                msg = f"{msg} (got {given!r})"
+        problems.append(Problem(file, field or None, msg, fix))
+    return problems
+
+
+def _format_loc(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _allowed_keys(model: type[BaseModel], loc: tuple) -> list[str]:
+    """Walk ``loc`` through the pydantic model to find the keys allowed at that place."""
+    current: Any = model
+    skip_key = False
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if skip_key:  # the key of a dict[str, Model]
+            skip_key = False
+            continue
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return []
+        field = current.model_fields.get(str(part))
+        if field is None:  # a discriminator tag of a tagged union: stay on this model
+            continue
+        skip_key = _is_mapping(field.annotation)
+        current = _inner_model(field.annotation)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+def _is_mapping(annotation: Any) -> bool:
+    import typing
+
+    if typing.get_origin(annotation) is dict:
+        return True
+    return any(_is_mapping(a) for a in typing.get_args(annotation))
+
+
+def _inner_model(annotation: Any) -> Any:
+    """The BaseModel inside ``list[M]``, ``dict[str, M]``, ``M | None`` ... (or None)."""
+    import typing
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _inner_model(arg)
+        if found is not None:
+            return found
+    return None

@@ -1,0 +1,440 @@
+"""StudyArea: the grid, the land mask and the named layers, aligned as numpy arrays.
+
+Built from an ``area.yaml`` manifest (see :mod:`ruimteverdeling.area.manifest`). Layers are
+read lazily — a rule that needs a layer asks for it by name, so a national run does not hold
+thirty full-resolution rasters it never uses.
+
+Alignment rules:
+
+* a GeoTIFF on exactly the study grid is read as is;
+* a GeoTIFF in the same CRS on another grid that covers the study area is resampled onto it
+  (nearest for classes and masks, bilinear for continuous values, or the layer's
+  ``resampling``) with a warning;
+* a GeoTIFF in another CRS is an error unless the layer sets ``resampling:`` explicitly, in
+  which case it is reprojected with a warning;
+* a raster or vector layer that does not cover the study area is an error;
+* a vector layer in another CRS is reprojected (exact for vectors) with a warning; a vector
+  layer without a CRS is an error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ruimteverdeling.area.grid import Grid
+from ruimteverdeling.area.manifest import AreaManifest, LayerSpec, load_manifest
+from ruimteverdeling.errors import InputError, Problem, did_you_mean
+from ruimteverdeling.uses import UseCatalogue
+
+
+class LayerWarning(UserWarning):
+    """A layer was resampled or reprojected onto the study grid."""
+
+
+@dataclass
+class Layer:
+    """One layer on the study grid."""
+
+    name: str
+    spec: LayerSpec
+    data: np.ndarray
+    categories: dict[int, str] | None = None
+
+    @property
+    def kind(self) -> str:
+        return self.spec.kind
+
+    def code_of(self, category: int | str) -> int:
+        """The integer code of a category given by code or by name."""
+        if isinstance(category, int | np.integer):
+            return int(category)
+        cats = self.categories or {}
+        for code, name in cats.items():
+            if name == category:
+                return int(code)
+        raise KeyError(category)
+
+
+@dataclass
+class StudyArea:
+    """The grid, the current land use, the regions and every other layer of a study area."""
+
+    path: Path
+    manifest: AreaManifest
+    grid: Grid
+    catalogue: UseCatalogue
+    current_use: np.ndarray  # uint8 catalogue codes on the grid, 0 outside the study area
+    land: np.ndarray  # bool, inside the study area
+    _layers: dict[str, Layer] = field(default_factory=dict, repr=False)
+    _hashes: dict[str, str] = field(default_factory=dict, repr=False)
+
+    # -- construction --------------------------------------------------------------------------
+    @classmethod
+    def load(cls, path: str | Path, catalogue: UseCatalogue | None = None) -> StudyArea:
+        """Read ``area.yaml`` and its current land-use and region layers.
+
+        Raises :class:`InputError` naming the file and field for every problem found.
+        """
+        path = Path(path).resolve()
+        manifest = load_manifest(path)
+        catalogue = catalogue or UseCatalogue.default()
+        g = manifest.grid
+        grid = Grid(g.width, g.height, g.resolution, g.left, g.top, g.crs)
+        _check_crs_string(path, grid.crs)
+        problems: list[Problem] = []
+        for name, spec in manifest.layers.items():
+            f = (path.parent / spec.file)
+            if not f.exists():
+                problems.append(Problem(path, f"layers.{name}.file",
+                                        f"file not found: {f}",
+                                        "correct the path (relative to area.yaml) or add the file"))
+        if problems:
+            raise InputError(problems)
+
+        area = cls(path=path, manifest=manifest, grid=grid, catalogue=catalogue,
+                   current_use=np.zeros(grid.shape, np.uint8), land=np.zeros(grid.shape, bool))
+        lu_layer = area.layer(manifest.current_use)
+        area.current_use, area.land = area._reclassify_current_use(lu_layer)
+        regions = area.layer(manifest.regions)
+        missing = area.land & (regions.data <= 0)
+        if missing.any():
+            n = int(missing.sum())
+            raise InputError.single(
+                path, f"layers.{manifest.regions}",
+                f"the region layer does not cover the study area: {n:,} land cells "
+                f"({n * grid.cell_area_ha:,.0f} ha) have no region",
+                "extend the region polygons/raster so that every land cell falls in a region")
+        return area
+
+    def _reclassify_current_use(self, layer: Layer) -> tuple[np.ndarray, np.ndarray]:
+        spec = layer.spec
+        data = layer.data
+        cats = spec.categories
+        file = self.path
+        field_ = f"layers.{self.manifest.current_use}"
+        if not cats:
+            raise InputError.single(file, f"{field_}.categories",
+                                    "the current land-use layer must map its codes to use ids",
+                                    "add `categories: {1: housing, 2: nature, ...}`")
+        lut = np.zeros(max(256, int(data.max(initial=0)) + 1), np.uint8)
+        problems = []
+        for code, use_id in cats.items():
+            if use_id not in self.catalogue:
+                problems.append(Problem(file, f"{field_}.categories.{code}",
+                                        f"unknown use '{use_id}'",
+                                        did_you_mean(use_id, self.catalogue.ids)))
+                continue
+            if code <= 0:
+                problems.append(Problem(file, f"{field_}.categories.{code}",
+                                        "code 0 and negative codes mean 'outside the study area'",
+                                        "use positive codes for land uses"))
+                continue
+            if code >= lut.size:
+                continue
+            lut[code] = self.catalogue[use_id].code
+        if problems:
+            raise InputError(problems)
+        valid = data > 0
+        present = np.unique(data[valid])
+        unknown = [int(c) for c in present if int(c) not in cats]
+        if unknown:
+            counts = {c: int((data == c).sum()) for c in unknown[:10]}
+            raise InputError.single(
+                file, f"{field_}.categories",
+                f"the land-use raster has codes that are not mapped: {counts} (code: cells)",
+                "map every code to a use id under `categories:`, or set those cells to 0 "
+                "(outside the study area)")
+        codes = np.where(valid, lut[np.clip(data, 0, lut.size - 1)], 0).astype(np.uint8)
+        land = codes > 0
+        if not land.any():
+            raise InputError.single(file, field_, "the study area has no land cells",
+                                    "check the land-use raster (all cells are 0 or nodata)")
+        return codes, land
+
+    # -- layers --------------------------------------------------------------------------------
+    @property
+    def layer_names(self) -> list[str]:
+        return list(self.manifest.layers)
+
+    def has_layer(self, name: str) -> bool:
+        return name in self.manifest.layers
+
+    def layer(self, name: str) -> Layer:
+        """The layer ``name`` on the study grid (read on first use)."""
+        if name not in self.manifest.layers:
+            raise InputError.single(self.path, "layers", f"unknown layer '{name}'",
+                                    did_you_mean(name, self.manifest.layers))
+        if name not in self._layers:
+            spec = self.manifest.layers[name]
+            self._layers[name] = _read_layer(self, name, spec)
+        return self._layers[name]
+
+    @property
+    def regions(self) -> Layer:
+        return self.layer(self.manifest.regions)
+
+    def region_names(self, layer: str | None = None) -> dict[int, str]:
+        """Region id -> name for a regions layer (the default region layer if None)."""
+        lay = self.layer(layer or self.manifest.regions)
+        ids = np.unique(lay.data[self.land & (lay.data > 0)])
+        cats = lay.categories or {}
+        return {int(i): cats.get(int(i), str(int(i))) for i in ids}
+
+    @property
+    def cell_area_ha(self) -> float:
+        return self.grid.cell_area_ha
+
+    @property
+    def land_area_ha(self) -> float:
+        return float(self.land.sum()) * self.grid.cell_area_ha
+
+    def file_hashes(self) -> dict[str, str]:
+        """sha256 of area.yaml and every layer file (for the run manifest)."""
+        if not self._hashes:
+            files = {"area.yaml": self.path}
+            for name, spec in self.manifest.layers.items():
+                files[name] = self.path.parent / spec.file
+            seen: dict[Path, str] = {}
+            for key, f in files.items():
+                f = f.resolve()
+                if f not in seen:
+                    seen[f] = sha256_file(f)
+                self._hashes[key] = seen[f]
+        return dict(self._hashes)
+
+
+def sha256_file(path: Path, chunk: int = 1 << 22) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _check_crs_string(file: Path, crs: str) -> None:
+    from rasterio.crs import CRS
+    from rasterio.errors import CRSError
+
+    try:
+        c = CRS.from_user_input(crs)
+    except CRSError:
+        raise InputError.single(file, "grid.crs", f"unknown CRS '{crs}'",
+                                "use an EPSG code such as EPSG:28992 (RD New)") from None
+    if not c.is_projected:
+        raise InputError.single(file, "grid.crs", f"CRS '{crs}' is not projected (metres)",
+                                "use a projected CRS such as EPSG:28992 (RD New)")
+
+
+# ---------------------------------------------------------------------------------------------
+# reading
+# ---------------------------------------------------------------------------------------------
+_VECTOR_SUFFIXES = {".gpkg", ".shp", ".geojson", ".json", ".fgb"}
+
+
+def _read_layer(area: StudyArea, name: str, spec: LayerSpec) -> Layer:
+    file = (area.path.parent / spec.file).resolve()
+    if file.suffix.lower() in _VECTOR_SUFFIXES:
+        return _read_vector(area, name, spec, file)
+    return _read_raster(area, name, spec, file)
+
+
+def _read_raster(area: StudyArea, name: str, spec: LayerSpec, file: Path) -> Layer:
+    import rasterio
+    from rasterio.crs import CRS
+    from rasterio.errors import RasterioIOError
+    from rasterio.warp import Resampling, reproject
+
+    grid = area.grid
+    field_ = f"layers.{name}"
+    try:
+        src = rasterio.open(file)
+    except RasterioIOError as exc:
+        raise InputError.single(area.path, f"{field_}.file",
+                                f"cannot read raster {file}: {exc}",
+                                "check that the file is a valid GeoTIFF") from None
+    with src:
+        if src.crs is None:
+            raise InputError.single(area.path, f"{field_}.file",
+                                    f"{file.name} has no CRS",
+                                    f"assign {grid.crs} to the file (e.g. gdal_edit.py -a_srs)")
+        same_crs = src.crs == CRS.from_user_input(grid.crs)
+        aligned = (
+            same_crs
+            and src.width == grid.width
+            and src.height == grid.height
+            and np.allclose(tuple(src.transform)[:6], tuple(grid.transform)[:6], atol=1e-6)
+        )
+        nodata = src.nodata
+        if aligned:
+            data = src.read(1)
+        else:
+            if not same_crs and spec.resampling is None:
+                raise InputError.single(
+                    area.path, f"{field_}.file",
+                    f"{file.name} is in {src.crs.to_string()}, the study area in {grid.crs}",
+                    f"reproject it to {grid.crs} (gdalwarp -t_srs {grid.crs}), or set "
+                    "`resampling: nearest|bilinear|...` on the layer to let the engine do it")
+            if same_crs:
+                _check_covers(area, name, file, src.bounds)
+            method = spec.resampling or (
+                "bilinear" if spec.kind == "continuous" else "nearest")
+            dtype = np.float32 if spec.kind == "continuous" else src.dtypes[0]
+            data = np.zeros(grid.shape, dtype=dtype)
+            fill = np.nan if spec.kind == "continuous" else 0
+            data[...] = fill
+            reproject(
+                source=rasterio.band(src, 1), destination=data,
+                src_transform=src.transform, src_crs=src.crs, src_nodata=nodata,
+                dst_transform=grid.transform, dst_crs=grid.crs, dst_nodata=fill,
+                resampling=getattr(Resampling, method),
+            )
+            if not same_crs:
+                missing = area.land & (np.isnan(data) if spec.kind == "continuous" else False)
+                if np.any(missing):
+                    raise InputError.single(
+                        area.path, f"{field_}.file",
+                        f"{file.name} does not cover the study area after reprojection "
+                        f"({int(np.sum(missing)):,} land cells without data)",
+                        "use a raster that covers the whole study-area extent")
+            warnings.warn(
+                f"layer '{name}' ({file.name}) is not on the study grid; "
+                f"{'reprojected' if not same_crs else 'resampled'} with '{method}'",
+                LayerWarning, stacklevel=3)
+            nodata = fill
+    return Layer(name, spec, _clean(data, spec, nodata), spec.categories)
+
+
+def _clean(data: np.ndarray, spec: LayerSpec, nodata: float | None) -> np.ndarray:
+    """Continuous layers as float32 with NaN for nodata; others as integers with 0 for nodata."""
+    if spec.kind == "continuous":
+        out = data.astype(np.float32, copy=False)
+        if nodata is not None and not np.isnan(nodata):
+            out = np.where(data == nodata, np.float32(np.nan), out).astype(np.float32)
+        return out
+    if nodata is not None and not (isinstance(nodata, float) and np.isnan(nodata)):
+        data = np.where(data == nodata, 0, data)
+    if np.issubdtype(data.dtype, np.floating):
+        data = np.nan_to_num(data, nan=0.0)
+        data = np.rint(data)
+    if spec.kind == "mask":
+        return (data != 0).astype(np.uint8)
+    if spec.kind == "regions" or data.dtype.kind not in "iu":
+        return data.astype(np.int32)
+    return data
+
+
+def _check_covers(area: StudyArea, name: str, file: Path, bounds) -> None:
+    g = area.grid
+    tol = g.resolution * 0.5
+    left, bottom, right, top = bounds
+    if left > g.left + tol or right < g.right - tol or bottom > g.bottom + tol or top < g.top - tol:
+        raise InputError.single(
+            area.path, f"layers.{name}.file",
+            f"{file.name} covers ({left:.0f}, {bottom:.0f}, {right:.0f}, {top:.0f}) but the "
+            f"study area is ({g.left:.0f}, {g.bottom:.0f}, {g.right:.0f}, {g.top:.0f})",
+            "use a raster whose extent covers the study grid in area.yaml")
+
+
+def _read_vector(area: StudyArea, name: str, spec: LayerSpec, file: Path) -> Layer:
+    import geopandas as gpd
+    from rasterio.features import rasterize
+
+    grid = area.grid
+    field_ = f"layers.{name}"
+    try:
+        gdf = gpd.read_file(file, layer=spec.layer) if spec.layer else gpd.read_file(file)
+    except Exception as exc:  # pyogrio raises several types for unreadable files/layers
+        raise InputError.single(area.path, f"{field_}.file",
+                                f"cannot read vector layer {file.name}"
+                                f"{'/' + spec.layer if spec.layer else ''}: {exc}",
+                                "check the file and the `layer:` name") from None
+    if gdf.crs is None:
+        raise InputError.single(area.path, f"{field_}.file", f"{file.name} has no CRS",
+                                f"assign {grid.crs} to the layer")
+    if gdf.crs != grid.crs:
+        warnings.warn(f"layer '{name}' ({file.name}) reprojected from {gdf.crs} to {grid.crs}",
+                      LayerWarning, stacklevel=3)
+        gdf = gdf.to_crs(grid.crs)
+    gdf = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty]
+    if gdf.empty:
+        raise InputError.single(area.path, f"{field_}.file", f"{file.name} has no features",
+                                "use a layer with at least one feature")
+    categories = spec.categories
+    if spec.kind == "distance":
+        data = _distance_to_features(grid, gdf)
+    elif spec.kind in ("regions", "categorical"):
+        if not spec.attribute or spec.attribute not in gdf.columns:
+            raise InputError.single(
+                area.path, f"{field_}.attribute",
+                f"attribute '{spec.attribute}' not in {file.name}",
+                did_you_mean(str(spec.attribute), [c for c in gdf.columns if c != "geometry"]))
+        values = gdf[spec.attribute].to_numpy()
+        if not np.issubdtype(values.dtype, np.integer) or (values <= 0).any():
+            raise InputError.single(area.path, f"{field_}.attribute",
+                                    f"attribute '{spec.attribute}' must hold positive integers",
+                                    "number the regions/classes 1, 2, 3, ...")
+        data = rasterize(
+            ((geom, int(v)) for geom, v in zip(gdf.geometry, values, strict=True)),
+            out_shape=grid.shape, transform=grid.transform, fill=0, dtype=np.int32)
+        if spec.name_attribute:
+            if spec.name_attribute not in gdf.columns:
+                raise InputError.single(
+                    area.path, f"{field_}.name_attribute",
+                    f"attribute '{spec.name_attribute}' not in {file.name}",
+                    did_you_mean(spec.name_attribute, [c for c in gdf.columns if c != "geometry"]))
+            categories = {int(v): str(n) for v, n in
+                          zip(values, gdf[spec.name_attribute], strict=True)}
+    elif spec.kind == "mask":
+        data = rasterize(((geom, 1) for geom in gdf.geometry), out_shape=grid.shape,
+                         transform=grid.transform, fill=0, dtype=np.uint8)
+    else:  # continuous from vector
+        if not spec.attribute or spec.attribute not in gdf.columns:
+            raise InputError.single(area.path, f"{field_}.attribute",
+                                    "a continuous vector layer needs a numeric `attribute`",
+                                    "name the attribute to burn in")
+        data = rasterize(
+            ((g, float(v)) for g, v in zip(gdf.geometry, gdf[spec.attribute], strict=True)),
+            out_shape=grid.shape, transform=grid.transform, fill=np.nan, dtype=np.float32)
+    return Layer(name, spec, data, categories)
+
+
+def _distance_to_features(grid: Grid, gdf) -> np.ndarray:
+    """Distance (m) from each cell centre to the nearest feature.
+
+    Points: exact Euclidean distance from the cell centre to the nearest point (k-d tree).
+    Lines and polygons: the features are burnt in (all touched cells) and the Euclidean
+    distance transform gives centre-to-centre distances, exact to within one cell.
+    """
+    from rasterio.features import rasterize
+    from scipy.ndimage import distance_transform_edt
+    from scipy.spatial import cKDTree
+
+    geoms = gdf.geometry
+    if (geoms.geom_type == "Point").all():
+        pts = np.column_stack([geoms.x.to_numpy(), geoms.y.to_numpy()])
+        tree = cKDTree(pts)
+        out = np.empty(grid.size, np.float32)
+        step = 1 << 21
+        for start in range(0, grid.size, step):
+            idx = np.arange(start, min(start + step, grid.size))
+            x, y = grid.centres(idx)
+            d, _ = tree.query(np.column_stack([x, y]))
+            out[start:start + idx.size] = d
+        return out.reshape(grid.shape)
+    burnt = rasterize(((g, 1) for g in geoms), out_shape=grid.shape, transform=grid.transform,
+                      fill=0, dtype=np.uint8, all_touched=True)
+    if not burnt.any():
+        # features outside the grid: fall back to exact distances to their vertices
+        import shapely
+
+        coords = shapely.get_coordinates(geoms.to_numpy())
+        tree = cKDTree(coords)
+        x, y = grid.centres()
+        d, _ = tree.query(np.column_stack([x, y]))
+        return d.astype(np.float32).reshape(grid.shape)
+    return (distance_transform_edt(burnt == 0) * grid.resolution).astype(np.float32)

@@ -1,0 +1,1 @@
+"""Results: rasters, tables, summary and run manifest, written atomically."""

@@ -1,0 +1,1 @@
+"""Rule families, each compiling (with numpy only) into blocks of a ModelSpec."""

@@ -1,0 +1,347 @@
+"""Targets: national and regional claims in hectares, homes, TWh or shares.
+
+For a target on use ``T`` with rows ``r`` (national, one region, or one per region) the
+contribution of cell ``c`` with use ``u`` is
+
+    q[c, u] = p_{u,T} · a_c · m_c,u · [c ∈ r] · [c ∈ within] · [basis new ⇒ e_c does not provide T]
+
+with ``p_{u,T}`` the yield factor of use ``u`` towards ``T`` (1 for ``T`` itself, the
+catalogue's ``provides`` for combined uses) and ``m`` the unit factor: 1 for ``area`` and
+``share``, the housing density (homes/ha of the cell's region) for ``homes``, the use's yield
+(MWh/ha/yr ÷ 10⁶) for ``energy``. Each row is
+
+    lo_r ≤ Σ_{c ∈ units} Σ_u q[c,u] x[c,u] + K_r ≤ hi_r
+
+with ``K_r`` the contribution of the cells that are not variables (fixed context and pinned
+cells), moved into the bounds. For ``share`` the bounds are ``share × area(r ∩ within)``.
+``scale: area_share`` multiplies national numbers by the study area's share of the country.
+A soft target adds slacks: ``… + s⁻_r − s⁺_r``, ``s ≥ 0``, each unit costing ``penalty``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ruimteverdeling.errors import Problem, did_you_mean
+from ruimteverdeling.model.spec import INF, SpecBuilder
+from ruimteverdeling.rules.context import Context
+from ruimteverdeling.scenario import Target
+
+
+@dataclass
+class TargetRow:
+    """One row of a target, in the target's own units."""
+
+    target: Target
+    label: str
+    row: int
+    lo: float | None  # required minimum (units of the target; a fraction for share)
+    hi: float | None
+    denom_ha: float  # area of the row's cells (for share)
+    constant: float  # contribution of fixed cells, in row units (ha for share)
+    slack_lo_col: int | None = None
+    slack_hi_col: int | None = None
+
+
+def check(target: Target, index: int, ctx: Context) -> list[Problem]:
+    file = ctx.file
+    field = f"targets[{index}]"
+    problems = []
+    cat = ctx.catalogue
+    if target.use not in cat.target_uses:
+        problems.append(Problem(file, f"{field}.use", f"unknown use '{target.use}'",
+                                did_you_mean(target.use, sorted(cat.target_uses))))
+    for u in target.uses or []:
+        if u not in cat:
+            problems.append(Problem(file, f"{field}.uses", f"unknown use '{u}'",
+                                    did_you_mean(u, cat.ids)))
+        elif target.use not in cat[u].provides:
+            problems.append(Problem(file, f"{field}.uses",
+                                    f"use '{u}' does not provide '{target.use}'",
+                                    f"list only uses that provide it: "
+                                    f"{', '.join(cat.providers(target.use))}"))
+    layer = target.regions or ctx.area.manifest.regions
+    if target.regions is not None and not ctx.area.has_layer(layer):
+        problems.append(Problem(file, f"{field}.regions", f"unknown layer '{layer}'",
+                                did_you_mean(layer, ctx.area.layer_names)))
+    elif ctx.area.has_layer(layer):
+        if ctx.area.layer(layer).kind != "regions":
+            problems.append(Problem(file, f"{field}.regions",
+                                    f"layer '{layer}' is not a regions layer",
+                                    "name a layer of kind `regions`"))
+        else:
+            names = list(ctx.area.region_names(layer).values())
+            wanted = ([target.region] if target.region else []) + list(target.region_values)
+            for name in wanted:
+                if name not in names:
+                    problems.append(Problem(file, f"{field}.region", f"unknown region '{name}'",
+                                            did_you_mean(name, names)))
+    if target.within is not None and not ctx.area.has_layer(target.within):
+        problems.append(Problem(file, f"{field}.within", f"unknown layer '{target.within}'",
+                                did_you_mean(target.within, ctx.area.layer_names)))
+    if target.quantity == "homes" and ctx.scenario.housing_density is None:
+        problems.append(Problem(file, f"{field}.quantity",
+                                "a homes target needs `housing_density:` in the scenario",
+                                "add `housing_density: {default: 35, source: ...}`"))
+    if target.quantity == "energy":
+        providers = [u for u in (target.uses or cat.providers(target.use)) if u in cat]
+        if providers and all(cat[u].energy_mwh_per_ha_yr <= 0 for u in providers):
+            problems.append(Problem(file, f"{field}.quantity",
+                                    f"no use providing '{target.use}' has an energy yield",
+                                    "set `energy_mwh_per_ha_yr` for it under `uses:`"))
+    if target.scale == "area_share":
+        if target.quantity == "share":
+            problems.append(Problem(file, f"{field}.scale",
+                                    "a share is already relative; it cannot be scaled",
+                                    "remove `scale:`"))
+        elif ctx.scenario.scaling is None:
+            problems.append(Problem(file, f"{field}.scale",
+                                    "`scale: area_share` needs `scaling:` in the scenario",
+                                    "add `scaling: {national_area_ha: ..., source: ...}`"))
+    return problems
+
+
+class TargetCompiler:
+    """Builds the rows of one target from the precomputed land-cell arrays."""
+
+    def __init__(self, target: Target, ctx: Context):
+        self.t = target
+        self.ctx = ctx
+        cat = ctx.catalogue
+        uses = list(cat)
+        counted = set(target.uses) if target.uses else None
+        self.factor = np.array([
+            u.provides.get(target.use, 0.0) if (counted is None or u.id in counted) else 0.0
+            for u in uses])
+        self.provides_any = np.array([target.use in u.provides for u in uses])
+        if target.quantity == "energy":
+            self.factor = self.factor * np.array([u.energy_mwh_per_ha_yr for u in uses]) / 1e6
+        self._rows_and_labels()
+
+    # -- rows ----------------------------------------------------------------------------------
+    def _rows_and_labels(self) -> None:
+        t, ctx = self.t, self.ctx
+        land = ctx.land_cells
+        layer_name = t.regions or ctx.area.manifest.regions
+        if t.region is None and not t.per_region:
+            row = np.zeros(land.size, np.int32)
+            labels = ["national"] if t.regions is None else ["all"]
+        else:
+            reg = ctx.area.layer(layer_name).data.ravel()[land]
+            names = ctx.area.region_names(layer_name)
+            if t.region is not None:
+                rid = next(i for i, n in names.items() if n == t.region)
+                row = np.where(reg == rid, 0, -1).astype(np.int32)
+                labels = [t.region]
+            else:
+                ids = np.array(sorted(names))
+                pos = np.full(int(max(ids.max(initial=0), reg.max(initial=0))) + 1, -1, np.int32)
+                pos[ids] = np.arange(ids.size)
+                row = np.where(reg > 0, pos[np.clip(reg, 0, None)], -1).astype(np.int32)
+                labels = [names[int(i)] for i in ids]
+        if t.within is not None:
+            inside = ctx.zone(t.within, None, land)
+            row = np.where(inside, row, -1)
+        self.row_of_land = row
+        self.labels = labels
+        self.denom_ha = np.bincount(row[row >= 0], minlength=len(labels)) * ctx.cell_ha
+        if t.quantity == "homes":
+            self.density = housing_density(ctx)
+        else:
+            self.density = None
+
+    def values(self, land_idx: np.ndarray, use_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Row and quantity of each (land cell, use) pair; rows are -1 where it does not count."""
+        v = self.factor[use_idx] * self.ctx.cell_ha
+        if self.density is not None:
+            v = v * self.density[land_idx]
+        if self.t.effective_basis == "new":
+            v = np.where(self.provides_any[self.ctx.land_use_idx[land_idx]], 0.0, v)
+        rows = self.row_of_land[land_idx]
+        rows = np.where(v != 0, rows, -1)
+        return rows, v
+
+    def current(self) -> np.ndarray:
+        """The row quantities in the current land use."""
+        return measure(self, self.ctx.land_use_idx)
+
+    def bounds(self) -> tuple[list[float | None], list[float | None]]:
+        """Required min and max per row in target units (after scaling, reference and
+        region values)."""
+        t = self.t
+        n = len(self.labels)
+        if t.relative_to == "current":
+            scale = self.current()
+        else:
+            scale = np.full(n, self.ctx.area_share if t.scale == "area_share" else 1.0)
+        los, his = [], []
+        for r, label in enumerate(self.labels):
+            b = t.region_values.get(label)
+            lo = b.min if b is not None and b.min is not None else t.min
+            hi = b.max if b is not None and b.max is not None else t.max
+            los.append(None if lo is None else float(lo * scale[r]))
+            his.append(None if hi is None else float(hi * scale[r]))
+        return los, his
+
+
+def housing_density(ctx: Context) -> np.ndarray:
+    """Homes per hectare for every land cell (default, or per region)."""
+    hd = ctx.scenario.housing_density
+    assert hd is not None
+    dens = np.full(ctx.land_cells.size, hd.default, float)
+    if hd.per_region:
+        layer = hd.regions or ctx.area.manifest.regions
+        reg = ctx.area.layer(layer).data.ravel()[ctx.land_cells]
+        for rid, name in ctx.area.region_names(layer).items():
+            if name in hd.per_region:
+                dens[reg == rid] = hd.per_region[name]
+    return dens
+
+
+def compile_target(target: Target, ctx: Context, builder: SpecBuilder, col_land: np.ndarray,
+                   col_use_idx: np.ndarray, fixed_land: np.ndarray, fixed_use_idx: np.ndarray,
+                   ) -> tuple[list[TargetRow], list[Problem], TargetCompiler]:
+    """Add the rows of ``target`` to ``builder``; return row info and impossibility problems.
+
+    ``col_land``/``col_use_idx``: land index and catalogue use index of every x column;
+    ``fixed_land``/``fixed_use_idx``: the same for every land cell that is not a variable.
+    """
+    tc = TargetCompiler(target, ctx)
+    n_rows = len(tc.labels)
+    rows, vals = tc.values(col_land, col_use_idx)
+    sel = rows >= 0
+    cols = np.flatnonzero(sel)
+    rows, vals = rows[sel], vals[sel]
+    frows, fvals = tc.values(fixed_land, fixed_use_idx)
+    fsel = frows >= 0
+    constant = np.bincount(frows[fsel], weights=fvals[fsel], minlength=n_rows)
+
+    los, his = tc.bounds()
+    lower = np.full(n_rows, -INF)
+    upper = np.full(n_rows, INF)
+    info = []
+    for r in range(n_rows):
+        lo, hi = los[r], his[r]
+        if target.quantity == "share":
+            lo_q = None if lo is None else lo * tc.denom_ha[r]
+            hi_q = None if hi is None else hi * tc.denom_ha[r]
+        else:
+            lo_q, hi_q = lo, hi
+        if lo_q is not None:
+            lower[r] = lo_q - constant[r]
+        if hi_q is not None:
+            upper[r] = hi_q - constant[r]
+        info.append(TargetRow(target, tc.labels[r], r, lo, hi, float(tc.denom_ha[r]),
+                              float(constant[r])))
+
+    problems = []
+    if target.hard:
+        problems = _impossible(target, ctx, tc, info, rows, cols, vals, lower, upper,
+                               col_land.size, builder)
+
+    all_rows, all_cols, all_vals = [rows], [cols], [vals]
+    if not target.hard:
+        pen = float(target.penalty or 0.0)
+        slack_cols, slack_vals = [], []
+        for r in range(n_rows):
+            if np.isfinite(lower[r]):
+                j = builder.add_aux(f"shortfall:{target.id}:{tc.labels[r]}")
+                info[r].slack_lo_col = j
+                all_rows.append(np.array([r]))
+                all_cols.append(np.array([j]))
+                all_vals.append(np.array([1.0]))
+                slack_cols.append(j)
+                slack_vals.append(pen)
+            if np.isfinite(upper[r]):
+                j = builder.add_aux(f"excess:{target.id}:{tc.labels[r]}")
+                info[r].slack_hi_col = j
+                all_rows.append(np.array([r]))
+                all_cols.append(np.array([j]))
+                all_vals.append(np.array([-1.0]))
+                slack_cols.append(j)
+                slack_vals.append(pen)
+        builder.add_term(f"shortfall:{target.id}", "cost", 1.0, np.array(slack_cols, np.int64),
+                         np.array(slack_vals), unit="points",
+                         description=f"penalty for missing soft target {target.id} "
+                                     f"({pen:g} per {target.unit})")
+    builder.add_block(f"target:{target.id}", "target", np.concatenate(all_rows),
+                      np.concatenate(all_cols), np.concatenate(all_vals), n_rows, lower, upper,
+                      labels=tc.labels, ref=target.id,
+                      meta={"quantity": target.quantity, "unit": target.unit,
+                            "hard": target.hard, "source": target.source.short()})
+    return info, problems, tc
+
+
+def _impossible(target: Target, ctx: Context, tc: TargetCompiler, info: list[TargetRow],
+                rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, lower: np.ndarray,
+                upper: np.ndarray, n_x: int, builder: SpecBuilder) -> list[Problem]:
+    """Per-row necessary conditions: the most (least) any allocation can reach."""
+    n_rows = len(info)
+    units = builder.col_unit
+    # per (unit,row): best and worst contribution over the unit's allowed columns
+    full = np.zeros(n_x)
+    full[cols] = vals
+    row_full = np.full(n_x, -1, np.int64)
+    row_full[cols] = rows
+    starts = np.flatnonzero(np.r_[True, units[1:] != units[:-1]]) if n_x else np.array([], int)
+    if n_x:
+        best = np.maximum.reduceat(full, starts)
+        worst = np.minimum.reduceat(full, starts)
+        unit_row = np.maximum.reduceat(row_full, starts)
+        ok = unit_row >= 0
+        most = np.bincount(unit_row[ok], weights=best[ok], minlength=n_rows)
+        least = np.bincount(unit_row[ok], weights=worst[ok], minlength=n_rows)
+    else:
+        most = least = np.zeros(n_rows)
+    problems = []
+    i = ctx.scenario.targets.index(target)
+    for r in range(n_rows):
+        where = "" if info[r].label in ("national", "all") else f" in {info[r].label}"
+        tol = 1e-7 * max(1.0, abs(lower[r]) if np.isfinite(lower[r]) else 1.0)
+        if np.isfinite(lower[r]) and most[r] < lower[r] - tol:
+            need = lower[r] + info[r].constant
+            can = most[r] + info[r].constant
+            problems.append(Problem(
+                ctx.file, f"targets[{i}].min",
+                f"target '{target.id}'{where} asks at least {_fmt(need, target, info[r])} "
+                f"but no allocation can reach more than {_fmt(can, target, info[r])} "
+                f"(the rules and fixed land leave too little room)",
+                "lower the target, make it soft (`hard: false` with a `penalty`), "
+                "or relax the rules that close the land"))
+        if np.isfinite(upper[r]) and least[r] > upper[r] + tol:
+            cap = upper[r] + info[r].constant
+            has = least[r] + info[r].constant
+            problems.append(Problem(
+                ctx.file, f"targets[{i}].max",
+                f"target '{target.id}'{where} allows at most {_fmt(cap, target, info[r])} "
+                f"but fixed land already gives {_fmt(has, target, info[r])}",
+                "raise the maximum or make the target soft"))
+    return problems
+
+
+def _fmt(q: float, target: Target, row: TargetRow) -> str:
+    if target.quantity == "share":
+        share = q / row.denom_ha if row.denom_ha > 0 else 0.0
+        return f"a share of {share:.3f} ({q:,.0f} ha)"
+    if target.quantity == "energy":
+        return f"{q:,.3f} TWh/yr"
+    if target.quantity == "homes":
+        return f"{q:,.0f} homes"
+    return f"{q:,.0f} ha"
+
+
+def measure(tc: TargetCompiler, land_use_idx_after: np.ndarray) -> np.ndarray:
+    """Achieved quantity per row for a complete allocation (catalogue index per land cell).
+
+    Shares are returned as fractions, everything else in the target's units.
+    """
+    land_idx = np.arange(land_use_idx_after.size)
+    rows, vals = tc.values(land_idx, land_use_idx_after)
+    sel = rows >= 0
+    achieved = np.bincount(rows[sel], weights=vals[sel], minlength=len(tc.labels))
+    if tc.t.quantity == "share":
+        with np.errstate(invalid="ignore", divide="ignore"):
+            achieved = np.where(tc.denom_ha > 0, achieved / tc.denom_ha, 0.0)
+    return achieved

@@ -1,0 +1,511 @@
+"""Scenario files: YAML documents validated with pydantic, with ``extends:`` and provenance.
+
+A scenario says which study area to use, how suitable each cell is for each use (a declarative
+recipe over the area's layers), what changing a cell's use costs, which targets must be met,
+which rules apply, and how the solver should run. Every target and rule carries a ``source``
+— the document, section or page, and a short quote — so that every constraint in a run can be
+traced to the policy text that asks for it.
+
+``extends: base.yaml`` loads the base scenario first and applies this file on top of it:
+mappings are merged key by key, and lists of items with an ``id`` (targets, rules, uses) are
+merged item by item — an item with a known id updates that item, a new id is appended, and
+``{id: ..., remove: true}`` deletes an item. Paths (``area:``) are relative to the file that
+names them.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from ruimteverdeling.area.manifest import pydantic_problems
+from ruimteverdeling.errors import InputError, Problem
+
+Status = Literal["G", "T", "A"]
+"""Choice status in the Nota Ruimte: G = gemaakte keuze (decided, always on),
+T = te maken keuze (to be decided here, on by default), A = te agenderen keuze
+(put on the agenda, off by default)."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+class Source(_Strict):
+    """Where a number or rule comes from."""
+
+    document: str
+    section: str | None = None
+    quote: str | None = None
+    note: str | None = None
+    url: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_string(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return {"document": value}
+        return value
+
+    def short(self) -> str:
+        parts = [self.document]
+        if self.section:
+            parts.append(self.section)
+        text = ", ".join(parts)
+        if self.quote:
+            text += f': "{self.quote}"'
+        if self.note:
+            text += f" ({self.note})"
+        return text
+
+
+# ------------------------------------------------------------------------------------------------
+# suitability, transition costs, densities
+# ------------------------------------------------------------------------------------------------
+class SuitabilityTerm(_Strict):
+    """One term of a suitability recipe: ``weight × f(layer)``.
+
+    Exactly one transform:
+
+    * ``points: [[x0, y0], [x1, y1], ...]`` — piecewise-linear in the layer value, constant
+      beyond the end points (``np.interp``);
+    * ``categories: {code or name: value}`` — a lookup for categorical layers; codes not listed
+      give ``other``;
+    * ``mask: value`` — ``value`` where the (mask) layer is non-zero, ``other`` elsewhere.
+
+    Cells where the layer has no data get ``other``.
+    """
+
+    layer: str
+    weight: float = 1.0
+    points: list[tuple[float, float]] | None = None
+    categories: dict[int | str, float] | None = None
+    mask: float | None = None
+    other: float = 0.0
+
+    @model_validator(mode="after")
+    def _one_transform(self) -> SuitabilityTerm:
+        given = [k for k in ("points", "categories", "mask") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of `points`, `categories` or `mask` "
+                f"(got {', '.join(given) or 'none'})")
+        if self.points is not None:
+            xs = [p[0] for p in self.points]
+            if len(xs) < 2 or any(b <= a for a, b in itertools.pairwise(xs)):
+                raise ValueError("`points` needs at least two [x, y] pairs with increasing x")
+        return self
+
+
+class SuitabilityRecipe(_Strict):
+    """suitability_u(c) = base + Σ_k weight_k · f_k(layer_k(c)), per hectare."""
+
+    base: float = 0.0
+    terms: list[SuitabilityTerm] = Field(default_factory=list)
+    source: Source | None = None
+
+
+class TransitionCosts(_Strict):
+    """Cost per hectare of changing a cell from its current use to a new use.
+
+    ``matrix[from][to]`` gives the cost; ``matrix[from]["*"]`` the cost to any use not listed
+    in that row; other pairs cost ``default``; keeping the current use costs 0.
+    """
+
+    default: float = 0.0
+    matrix: dict[str, dict[str, float]] = Field(default_factory=dict)
+    source: Source | None = None
+
+
+class HousingDensity(_Strict):
+    """Homes per hectare of new housing: ``default``, or per region name."""
+
+    default: float = Field(gt=0)
+    per_region: dict[str, float] = Field(default_factory=dict)
+    regions: str | None = None
+    source: Source
+
+    @field_validator("per_region")
+    @classmethod
+    def _positive(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = [k for k, d in v.items() if d <= 0]
+        if bad:
+            raise ValueError(f"densities must be positive (regions: {', '.join(bad)})")
+        return v
+
+
+class Scaling(_Strict):
+    """How national numbers are scaled to the study area.
+
+    ``area_share = study-area land area / national_area_ha``; a target with
+    ``scale: area_share`` is multiplied by it.
+    """
+
+    national_area_ha: float = Field(gt=0)
+    source: Source
+
+
+# ------------------------------------------------------------------------------------------------
+# targets
+# ------------------------------------------------------------------------------------------------
+Quantity = Literal["area", "homes", "energy", "share"]
+QUANTITY_UNITS = {"area": "ha", "homes": "homes", "energy": "TWh/yr", "share": "share"}
+
+
+class Bounds(_Strict):
+    min: float | None = None
+    max: float | None = None
+
+
+class Target(_Strict):
+    """A claim on land, in the units planners use.
+
+    quantity
+        ``area`` (hectares of the use), ``homes`` (new housing hectares × density),
+        ``energy`` (TWh per year from the use's hectares × its yield), ``share`` (hectares of
+        the use / hectares of the region).
+    basis
+        ``total`` counts every cell with the use after allocation; ``new`` only cells whose
+        current use is a different one. Default: ``new`` for homes, ``total`` otherwise.
+    region / per_region / regions
+        national (neither), one named region, or one row per region of the ``regions`` layer
+        (default: the study area's region layer). ``region_values`` overrides min/max per region.
+    within
+        a mask layer: only cells where it is non-zero count (and, for ``share``, form the
+        denominator).
+    scale / relative_to
+        ``scale: area_share`` multiplies min/max by the study area's share of the country
+        (for national numbers); ``relative_to: current`` makes min/max multiples of the
+        row's quantity in the current land use (``min: 1.05`` = at least 5 % more than now).
+    hard / penalty
+        a hard target must hold; a soft one gets a slack whose every unit costs ``penalty``
+        objective points (named ``shortfall:<id>`` in the objective).
+    """
+
+    id: str
+    use: str
+    uses: list[str] | None = None
+    quantity: Quantity = "area"
+    basis: Literal["total", "new"] | None = None
+    min: float | None = None
+    max: float | None = None
+    region: str | None = None
+    per_region: bool = False
+    regions: str | None = None
+    region_values: dict[str, Bounds] = Field(default_factory=dict)
+    within: str | None = None
+    scale: Literal["none", "area_share"] = "none"
+    relative_to: Literal["none", "current"] = "none"
+    hard: bool = True
+    penalty: float | None = Field(default=None, gt=0)
+    description: str | None = None
+    source: Source
+
+    @model_validator(mode="after")
+    def _check(self) -> Target:
+        if self.min is None and self.max is None and not self.region_values:
+            raise ValueError("a target needs `min`, `max` or both")
+        for name in ("min", "max"):
+            v = getattr(self, name)
+            if v is not None and v < 0:
+                raise ValueError(f"`{name}` must not be negative (got {v})")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"`min` ({self.min}) is larger than `max` ({self.max})")
+        if self.quantity == "share":
+            for name in ("min", "max"):
+                v = getattr(self, name)
+                if v is not None and v > 1:
+                    raise ValueError(f"a share is a fraction between 0 and 1; `{name}` is {v}")
+        if self.region is not None and self.per_region:
+            raise ValueError("give either `region` (one region) or `per_region: true`, not both")
+        if self.region_values and not self.per_region:
+            raise ValueError("`region_values` needs `per_region: true`")
+        if self.relative_to == "current" and self.quantity == "share":
+            raise ValueError("`relative_to: current` does not apply to shares; use `area`")
+        if self.relative_to == "current" and self.scale != "none":
+            raise ValueError("give either `scale` or `relative_to`, not both")
+        if not self.hard and self.penalty is None:
+            raise ValueError("a soft target (`hard: false`) needs a `penalty` per unit missed")
+        return self
+
+    @property
+    def effective_basis(self) -> str:
+        return self.basis or ("new" if self.quantity == "homes" else "total")
+
+    @property
+    def unit(self) -> str:
+        return QUANTITY_UNITS[self.quantity]
+
+
+# ------------------------------------------------------------------------------------------------
+# rules
+# ------------------------------------------------------------------------------------------------
+class Where(_Strict):
+    """Which cells of a layer a rule applies to (non-zero when nothing is given)."""
+
+    equals: list[int | str] | int | str | None = None
+    above: float | None = None
+    below: float | None = None
+
+
+class RuleBase(_Strict):
+    id: str
+    status: Status = "T"
+    enabled: bool | None = None
+    description: str | None = None
+    source: Source
+
+    @property
+    def is_enabled(self) -> bool:
+        if self.enabled is not None:
+            return self.enabled
+        return self.status in ("G", "T")
+
+
+class ExclusionRule(RuleBase):
+    """Close the cells of a layer to some uses.
+
+    ``x[c,u]`` is not created for ``c`` in the zone and ``u`` in ``uses`` (or every allocatable
+    use not in ``allow``). With ``applies_to: new`` (default) a cell keeps its current use even
+    if that use is closed ("no *new* building"); with ``applies_to: all`` the current use is
+    closed as well.
+    """
+
+    type: Literal["exclusion"] = "exclusion"
+    layer: str
+    where: Where | None = None
+    uses: list[str] | None = None
+    allow: list[str] | None = None
+    applies_to: Literal["new", "all"] = "new"
+
+    @model_validator(mode="after")
+    def _uses_or_allow(self) -> ExclusionRule:
+        if (self.uses is None) == (self.allow is None):
+            raise ValueError("give exactly one of `uses` (closed uses) or `allow` (open uses)")
+        return self
+
+
+Rule = Annotated[ExclusionRule, Field(discriminator="type")]
+
+
+# ------------------------------------------------------------------------------------------------
+# objective and solver
+# ------------------------------------------------------------------------------------------------
+class Objective(_Strict):
+    """Weights of the named objective terms (maximise Σ weight × benefit − Σ weight × cost)."""
+
+    weights: dict[str, float] = Field(
+        default_factory=lambda: {"suitability": 1.0, "transition": 1.0})
+
+    @field_validator("weights")
+    @classmethod
+    def _nonneg(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = [k for k, w in v.items() if w < 0]
+        if bad:
+            raise ValueError(f"weights must not be negative ({', '.join(bad)}); a term's sign "
+                             "is fixed by whether it is a benefit or a cost")
+        return v
+
+
+class SolverOptions(_Strict):
+    """How to solve. ``method``: ``auto`` (LP relaxation first, repair the few fractional cells
+    with a small MIP), ``mip`` (hand the whole model to HiGHS's MIP — small models only) or
+    ``lp`` (the relaxation only, reported as such)."""
+
+    backend: Literal["highs", "pyomo"] = "highs"
+    method: Literal["auto", "mip", "lp"] = "auto"
+    lp_algorithm: Literal["auto", "ipm", "simplex", "pdlp"] = "auto"
+    time_limit: float = Field(default=600.0, gt=0)
+    mip_rel_gap: float = Field(default=1e-4, ge=0)
+    threads: int = Field(default=2, ge=1)
+    pyomo_solver: str = "highs"
+    seed: int = 0
+
+
+# ------------------------------------------------------------------------------------------------
+# the scenario
+# ------------------------------------------------------------------------------------------------
+class UseOverride(_Strict):
+    id: str
+    code: int | None = Field(default=None, ge=1, le=255)
+    kind: Literal["allocatable", "context"] | None = None
+    label_en: str | None = None
+    label_nl: str | None = None
+    colour: str | None = Field(default=None, pattern=r"^#[0-9a-fA-F]{6}$")
+    built: bool | None = None
+    sealing: float | None = Field(default=None, ge=0, le=1)
+    lifetime_years: float | None = Field(default=None, gt=0)
+    provides: dict[str, float] | None = None
+    energy_mwh_per_ha_yr: float | None = Field(default=None, ge=0)
+    description: str | None = None
+    source: Source | None = None
+
+
+class Scenario(_Strict):
+    """A whole scenario (after ``extends:`` has been applied)."""
+
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+    title: str | None = None
+    description: str | None = None
+    area: str
+    extends: str | None = None
+    uses: list[UseOverride] = Field(default_factory=list)
+    scaling: Scaling | None = None
+    housing_density: HousingDensity | None = None
+    suitability: dict[str, SuitabilityRecipe] = Field(default_factory=dict)
+    transition_costs: TransitionCosts = Field(default_factory=TransitionCosts)
+    targets: list[Target] = Field(default_factory=list)
+    rules: list[Rule] = Field(default_factory=list)
+    objective: Objective = Field(default_factory=Objective)
+    solver: SolverOptions = Field(default_factory=SolverOptions)
+
+    # set by the loader, not by the user
+    path: Path | None = Field(default=None, exclude=True)
+    chain: list[str] = Field(default_factory=list, exclude=True)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Scenario:
+        for name, items in (("targets", self.targets), ("rules", self.rules)):
+            seen: set[str] = set()
+            for item in items:
+                if item.id in seen:
+                    raise ValueError(f"duplicate id '{item.id}' in `{name}`")
+                seen.add(item.id)
+        return self
+
+    @property
+    def area_path(self) -> Path:
+        p = Path(self.area)
+        if not p.is_absolute() and self.path is not None:
+            p = self.path.parent / p
+        return p.resolve()
+
+    def resolved(self) -> dict[str, Any]:
+        """The scenario as plain data, after ``extends`` (for the run manifest)."""
+        data = self.model_dump(mode="json", exclude_none=True)
+        data["area"] = str(self.area_path)
+        data.pop("extends", None)
+        data["extends_chain"] = list(self.chain)
+        return data
+
+
+# ------------------------------------------------------------------------------------------------
+# loading
+# ------------------------------------------------------------------------------------------------
+def read_yaml(path: Path) -> dict[str, Any]:
+    """Read a YAML mapping, with errors that name the file and the line."""
+    if not path.exists():
+        raise InputError.single(path, None, "file not found", "check the path")
+    if path.is_dir():
+        raise InputError.single(path, None, "is a directory, not a scenario file",
+                                "give the path of a .yaml file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InputError.single(path, None, "not a UTF-8 text file",
+                                "save the scenario as UTF-8 YAML") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise InputError.single(path, where, f"not valid YAML: {problem}",
+                                "fix the YAML syntax (indentation, colons, quotes)") from None
+    if raw is None:
+        raise InputError.single(path, None, "the file is empty",
+                                "write a scenario (see scenarios/base.yaml)")
+    if not isinstance(raw, dict):
+        raise InputError.single(path, None, "expected a mapping at the top level",
+                                "start the file with keys such as `id:`, `area:`, `targets:`")
+    return raw
+
+
+def _resolve_paths(raw: dict[str, Any], base_dir: Path) -> dict[str, Any]:
+    raw = dict(raw)
+    if isinstance(raw.get("area"), str):
+        p = Path(raw["area"])
+        if not p.is_absolute():
+            raw["area"] = str((base_dir / p).resolve())
+    return raw
+
+
+def merge(base: Any, override: Any) -> Any:
+    """Deep-merge ``override`` onto ``base`` (see the module docstring)."""
+    if isinstance(base, dict) and isinstance(override, dict):
+        out = dict(base)
+        for key, value in override.items():
+            out[key] = merge(base[key], value) if key in base else copy.deepcopy(value)
+        return out
+    if isinstance(base, list) and isinstance(override, list) and _is_id_list(base) \
+            and _is_id_list(override):
+        out = [copy.deepcopy(item) for item in base]
+        index = {item["id"]: i for i, item in enumerate(out)}
+        for item in override:
+            if item.get("remove"):
+                if item["id"] in index:
+                    out[index[item["id"]]] = None
+                continue
+            if item["id"] in index:
+                out[index[item["id"]]] = merge(out[index[item["id"]]], item)
+            else:
+                index[item["id"]] = len(out)
+                out.append(copy.deepcopy(item))
+        return [item for item in out if item is not None]
+    return copy.deepcopy(override)
+
+
+def _is_id_list(items: list) -> bool:
+    return all(isinstance(i, dict) and "id" in i for i in items)
+
+
+def load_raw(path: str | Path, _seen: tuple[Path, ...] = ()) -> tuple[dict[str, Any], list[str]]:
+    """Read a scenario file and everything it extends; return the merged mapping and the chain."""
+    path = Path(path).resolve()
+    if path in _seen:
+        chain = " -> ".join(p.name for p in (*_seen, path))
+        raise InputError.single(path, "extends", f"circular `extends:` ({chain})",
+                                "remove the cycle")
+    raw = _resolve_paths(read_yaml(path), path.parent)
+    ext = raw.get("extends")
+    if ext is None:
+        return raw, [str(path)]
+    if not isinstance(ext, str):
+        raise InputError.single(path, "extends", "must be the path of a base scenario file",
+                                "e.g. `extends: base.yaml`")
+    base_path = (path.parent / ext).resolve()
+    if not base_path.exists():
+        raise InputError.single(path, "extends", f"base scenario not found: {base_path}",
+                                "give a path relative to this file")
+    base, chain = load_raw(base_path, (*_seen, path))
+    merged = merge(base, raw)
+    return merged, [*chain, str(path)]
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Load, merge (``extends:``) and validate a scenario file."""
+    path = Path(path).resolve()
+    raw, chain = load_raw(path)
+    try:
+        scenario = Scenario.model_validate(raw)
+    except ValidationError as exc:
+        problems = pydantic_problems(exc, path, Scenario)
+        if len(chain) > 1:
+            note = f" (after applying extends: {', '.join(Path(c).name for c in chain[:-1])})"
+            problems = [Problem(p.file, p.field, p.message + note, p.fix) for p in problems]
+        raise InputError(problems) from None
+    scenario.path = path
+    scenario.chain = chain
+    return scenario
