@@ -83,9 +83,18 @@ def validate(scenario_path: str | Path, progress: Progress | None = None,
              area: str | Path | None = None) -> dict[str, Any]:
     """Check a scenario and its study area; return a short description of the model.
 
-    Every problem is reported at once in the raised InputError.
+    Every problem is reported at once in the raised InputError: the layers of the study area
+    (all of them, also those this scenario does not use) and the scenario against the area.
     """
-    cm = compile(scenario_path, progress, area)
+    progress = progress or silent()
+    loaded = load(scenario_path, progress, area)
+    problems = loaded.area.check_layers()
+    try:
+        cm = compile_model(loaded.scenario, loaded.area, loaded.area.catalogue)
+    except InputError as exc:
+        raise InputError(problems + exc.problems) from None
+    if problems:
+        raise InputError(problems)
     spec = cm.spec
     return {
         "scenario": cm.scenario.id,

@@ -39,6 +39,10 @@ T = te maken keuze (to be decided here, on by default), A = te agenderen keuze
 (put on the agenda, off by default)."""
 
 
+FIX = " || fix: "
+"""Separates a validation message from its fix (split again in ``pydantic_problems``)."""
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=False)
 
@@ -101,11 +105,13 @@ class SuitabilityTerm(_Strict):
         if len(given) != 1:
             raise ValueError(
                 "give exactly one of `points`, `categories` or `mask` "
-                f"(got {', '.join(given) or 'none'})")
+                f"(got {', '.join(given) or 'none'})"
+                + FIX + "keep one transform per term; use several terms for several layers")
         if self.points is not None:
             xs = [p[0] for p in self.points]
             if len(xs) < 2 or any(b <= a for a, b in itertools.pairwise(xs)):
-                raise ValueError("`points` needs at least two [x, y] pairs with increasing x")
+                raise ValueError("`points` needs at least two [x, y] pairs with increasing x"
+                                 + FIX + "e.g. `points: [[0, 1.0], [5000, 0.0]]`")
         return self
 
 
@@ -142,7 +148,8 @@ class HousingDensity(_Strict):
     def _positive(cls, v: dict[str, float]) -> dict[str, float]:
         bad = [k for k, d in v.items() if d <= 0]
         if bad:
-            raise ValueError(f"densities must be positive (regions: {', '.join(bad)})")
+            raise ValueError(f"densities must be positive (regions: {', '.join(bad)})"
+                             + FIX + "give homes per hectare, e.g. 35")
         return v
 
 
@@ -216,28 +223,37 @@ class Target(_Strict):
     @model_validator(mode="after")
     def _check(self) -> Target:
         if self.min is None and self.max is None and not self.region_values:
-            raise ValueError("a target needs `min`, `max` or both")
+            raise ValueError("a target needs `min`, `max` or both"
+                             + FIX + "add `min:` (at least) and/or `max:` (at most)")
         for name in ("min", "max"):
             v = getattr(self, name)
             if v is not None and v < 0:
-                raise ValueError(f"`{name}` must not be negative (got {v})")
+                raise ValueError(f"`{name}` must not be negative (got {v})"
+                                 + FIX + f"give a number of 0 or more, or leave `{name}` out")
         if self.min is not None and self.max is not None and self.min > self.max:
-            raise ValueError(f"`min` ({self.min}) is larger than `max` ({self.max})")
+            raise ValueError(f"`min` ({self.min}) is larger than `max` ({self.max})"
+                             + FIX + "swap them, or correct one of the two")
         if self.quantity == "share":
             for name in ("min", "max"):
                 v = getattr(self, name)
                 if v is not None and v > 1:
-                    raise ValueError(f"a share is a fraction between 0 and 1; `{name}` is {v}")
+                    raise ValueError(f"a share is a fraction between 0 and 1; `{name}` is {v}"
+                                     + FIX + f"write {v / 100:g} for {v:g} %")
         if self.region is not None and self.per_region:
-            raise ValueError("give either `region` (one region) or `per_region: true`, not both")
+            raise ValueError("give either `region` (one region) or `per_region: true`, not both"
+                             + FIX + "remove one of the two")
         if self.region_values and not self.per_region:
-            raise ValueError("`region_values` needs `per_region: true`")
+            raise ValueError("`region_values` needs `per_region: true`"
+                             + FIX + "add `per_region: true`")
         if self.relative_to == "current" and self.quantity == "share":
-            raise ValueError("`relative_to: current` does not apply to shares; use `area`")
+            raise ValueError("`relative_to: current` does not apply to shares"
+                             + FIX + "use `quantity: area` with `relative_to: current`")
         if self.relative_to == "current" and self.scale != "none":
-            raise ValueError("give either `scale` or `relative_to`, not both")
+            raise ValueError("give either `scale` or `relative_to`, not both"
+                             + FIX + "remove one of the two")
         if not self.hard and self.penalty is None:
-            raise ValueError("a soft target (`hard: false`) needs a `penalty` per unit missed")
+            raise ValueError("a soft target (`hard: false`) needs a `penalty` per unit missed"
+                             + FIX + "add e.g. `penalty: 5` (objective points per unit missed)")
         return self
 
     @property
@@ -293,7 +309,9 @@ class ExclusionRule(RuleBase):
     @model_validator(mode="after")
     def _uses_or_allow(self) -> ExclusionRule:
         if (self.uses is None) == (self.allow is None):
-            raise ValueError("give exactly one of `uses` (closed uses) or `allow` (open uses)")
+            raise ValueError("give exactly one of `uses` (closed uses) or `allow` (open uses)"
+                             + FIX + "`uses: [housing]` closes housing; `allow: [nature]` "
+                             "closes everything but nature")
         return self
 
 
@@ -314,7 +332,7 @@ class Objective(_Strict):
     def _nonneg(cls, v: dict[str, float]) -> dict[str, float]:
         bad = [k for k, w in v.items() if w < 0]
         if bad:
-            raise ValueError(f"weights must not be negative ({', '.join(bad)}); a term's sign "
+            raise ValueError(f"weights must not be negative ({', '.join(bad)})" + FIX + "a term's sign "
                              "is fixed by whether it is a benefit or a cost")
         return v
 
@@ -330,6 +348,7 @@ class SolverOptions(_Strict):
     time_limit: float = Field(default=600.0, gt=0)
     mip_rel_gap: float = Field(default=1e-4, ge=0)
     threads: int = Field(default=2, ge=1)
+    full_mip_max_binaries: int = Field(default=50_000, ge=0)
     pyomo_solver: str = "highs"
     seed: int = 0
 
@@ -381,7 +400,8 @@ class Scenario(_Strict):
             seen: set[str] = set()
             for item in items:
                 if item.id in seen:
-                    raise ValueError(f"duplicate id '{item.id}' in `{name}`")
+                    raise ValueError(f"duplicate id '{item.id}' in `{name}`"
+                                     + FIX + "give every item its own id")
                 seen.add(item.id)
         return self
 
@@ -445,7 +465,7 @@ def _resolve_paths(raw: dict[str, Any], base_dir: Path) -> dict[str, Any]:
 def merge(base: Any, override: Any) -> Any:
     """Deep-merge ``override`` onto ``base`` (see the module docstring)."""
     if isinstance(base, dict) and isinstance(override, dict):
-        out = dict(base)
+        out = {k: copy.deepcopy(v) for k, v in base.items()}
         for key, value in override.items():
             out[key] = merge(base[key], value) if key in base else copy.deepcopy(value)
         return out

@@ -142,15 +142,42 @@ def pydantic_problems(exc: ValidationError, file: str | Path | None,
         elif kind == "missing":
             msg = "required key is missing"
             fix = f"add `{loc[-1]}:`" if loc else None
+        elif kind == "union_tag_invalid":
+            ctx = err.get("ctx", {})
+            tag = str(ctx.get("tag"))
+            expected = [t.strip(" '") for t in str(ctx.get("expected_tags", "")).split(",")]
+            msg = f"unknown {ctx.get('discriminator', 'type').strip(chr(39))} '{tag}'"
+            fix = did_you_mean(tag, expected)
         elif kind.startswith("literal_error"):
             expected = err.get("ctx", {}).get("expected", "")
             fix = f"use one of {expected}"
+        elif " || fix: " in msg:
+            msg, fix = msg.split(" || fix: ", 1)
         else:
             given = err.get("input")
             if given is not None and not isinstance(given, dict | list):
                 msg = f"{msg} (got {given!r})"
+            fix = _type_fix(kind)
         problems.append(Problem(file, field or None, msg, fix))
     return problems
+
+
+def _type_fix(kind: str) -> str:
+    if kind.startswith(("float", "int")):
+        return "give a number"
+    if kind.startswith("bool"):
+        return "write true or false"
+    if kind.startswith(("string", "str")):
+        return "give a text (quote it if it contains ':' or '#')"
+    if kind.startswith(("list", "tuple")):
+        return "give a list, e.g. [a, b]"
+    if kind.startswith(("dict", "model")):
+        return "give a mapping of keys to values"
+    if kind.startswith("greater_than") or kind.startswith("less_than"):
+        return "give a value within the allowed range"
+    if kind.startswith("string_pattern"):
+        return "use letters, digits, '_', '-' and '.' only"
+    return "correct the value"
 
 
 def _format_loc(loc: tuple) -> str:

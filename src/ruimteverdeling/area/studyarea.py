@@ -193,6 +193,16 @@ class StudyArea:
     def land_area_ha(self) -> float:
         return float(self.land.sum()) * self.grid.cell_area_ha
 
+    def check_layers(self) -> list[Problem]:
+        """Read every layer of the manifest; return the problems (all of them)."""
+        problems: list[Problem] = []
+        for name in self.manifest.layers:
+            try:
+                self.layer(name)
+            except InputError as exc:
+                problems += exc.problems
+        return problems
+
     def file_hashes(self) -> dict[str, str]:
         """sha256 of area.yaml and every layer file (for the run manifest)."""
         if not self._hashes:

@@ -87,27 +87,75 @@ def write_model(spec: ModelSpec, path: str | Path, use_ids: list[str] | None = N
     if fmt not in ("lp", "mps"):
         raise ValueError("export format must be .lp or .mps")
     m = render(spec, use_ids)
-    m.write(str(path), format=fmt, io_options={"symbolic_solver_labels": True})
+    m.write(str(path), io_options={"symbolic_solver_labels": True})
     return path
 
 
 def solve(spec: ModelSpec, options: SolverOptions, say: Callable[[str], None]):
-    """Render and solve the full MIP through Pyomo (HiGHS by default)."""
-    from ruimteverdeling.model.solve import Solution, proven_gap
+    """Render the model and solve it through Pyomo (HiGHS by default).
+
+    ``method: mip`` hands the whole MIP to the solver. ``method: auto`` first solves the LP
+    relaxation (the binaries relaxed to [0, 1]); when it is integral it is optimal with the
+    LP optimum as bound, otherwise the MIP runs on the whole model. ``method: lp`` stops after
+    the relaxation.
+    """
+    import pyomo.environ as pyo
+
+    from ruimteverdeling.model.solve import INT_TOL, Solution, proven_gap
 
     t0 = time.perf_counter()
     say(f"Pyomo: rendering {spec.n_cols:,} columns and {spec.n_rows:,} rows")
     m = render(spec)
-    t_build = time.perf_counter() - t0
+    seconds = {"build": time.perf_counter() - t0}
+    method = options.method
+    details: dict = {}
+    if method in ("auto", "lp"):
+        binaries = [v for j, v in enumerate(m._cols) if spec.integral[j]]
+        for v in binaries:
+            v.domain = pyo.Reals  # bounds [0, 1] stay
+        say("Pyomo: solving the LP relaxation")
+        t0 = time.perf_counter()
+        x, bound, optimal, solver = _run(m, spec, options, relaxed=True)
+        seconds["lp"] = time.perf_counter() - t0
+        frac = spec.integral & (x > INT_TOL) & (x < 1 - INT_TOL)
+        details["fractional_columns"] = int(frac.sum())
+        if method == "lp":
+            obj = spec.objective_value(x)
+            return Solution("relaxation", x, obj, bound, 0.0, "lp", "pyomo", solver, seconds,
+                            details)
+        if not frac.any() and optimal:
+            x[: spec.n_x] = np.rint(x[: spec.n_x])
+            objective = spec.objective_value(x)
+            gap = proven_gap(objective, bound)
+            status = "optimal" if gap <= options.mip_rel_gap + 1e-9 else "feasible"
+            return Solution(status, x, objective, bound, gap, "lp-integral", "pyomo", solver,
+                            seconds, details)
+        for v in binaries:
+            v.domain = pyo.Binary
+        say("Pyomo: LP relaxation fractional, solving the MIP")
     t0 = time.perf_counter()
+    x, bound, optimal, solver = _run(m, spec, options, relaxed=False)
+    seconds["mip"] = time.perf_counter() - t0
+    x[: spec.n_x] = np.rint(np.clip(x[: spec.n_x], 0, 1))
+    objective = spec.objective_value(x)
+    gap = proven_gap(objective, bound)
+    status = "optimal" if optimal and gap <= options.mip_rel_gap + 1e-9 else "feasible"
+    return Solution(status, x, objective, bound, gap, "mip", "pyomo", solver, seconds, details)
+
+
+def _run(m, spec: ModelSpec, options: SolverOptions, relaxed: bool
+         ) -> tuple[np.ndarray, float, bool, str]:
+    """Solve the rendered model; return x, bound, whether the solver proved optimality, name."""
     name = options.pyomo_solver
     if name == "highs":
         from pyomo.contrib.solver.common.factory import SolverFactory
 
         opt = SolverFactory("highs")
+        kwargs = {"time_limit": options.time_limit, "threads": options.threads}
+        if not relaxed:
+            kwargs["rel_gap"] = options.mip_rel_gap
         res = opt.solve(m, load_solutions=False, raise_exception_on_nonoptimal_result=False,
-                        time_limit=options.time_limit, rel_gap=options.mip_rel_gap,
-                        threads=options.threads)
+                        **kwargs)
         term = str(res.termination_condition)
         if "infeasible" in term.lower():
             raise InfeasibleError("the hard targets and rules cannot all hold "
@@ -116,6 +164,8 @@ def solve(spec: ModelSpec, options: SolverOptions, say: Callable[[str], None]):
             raise SolverError(f"Pyomo/HiGHS found no solution ({term})")
         res.solution_loader.load_vars()
         bound = float(res.objective_bound) if res.objective_bound is not None else np.inf
+        if relaxed:
+            bound = float(res.incumbent_objective)
         optimal = "convergenceCriteriaSatisfied" in term
         solver = f"HiGHS {res.solver_version} via Pyomo"
     else:
@@ -133,9 +183,4 @@ def solve(spec: ModelSpec, options: SolverOptions, say: Callable[[str], None]):
         optimal = tc == "optimal"
         solver = f"{name} via Pyomo"
     x = np.array([v.value if v.value is not None else 0.0 for v in m._cols], float)
-    x[: spec.n_x] = np.rint(np.clip(x[: spec.n_x], 0, 1))
-    objective = spec.objective_value(x)
-    gap = proven_gap(objective, bound)
-    status = "optimal" if optimal and gap <= options.mip_rel_gap + 1e-9 else "feasible"
-    return Solution(status, x, objective, bound, gap, "mip", "pyomo", solver,
-                    {"build": t_build, "mip": time.perf_counter() - t0}, {})
+    return x, bound, optimal, solver

@@ -15,7 +15,11 @@ The ``auto`` method therefore
 3. otherwise fixes every unit whose LP values are integral, except a neighbourhood of
    near-ties (units with a column of small reduced cost), and solves the remaining small MIP
    with HiGHS, starting from the rounded LP solution; if that sub-MIP is infeasible the free
-   set grows, and as a last resort the full MIP runs under the time limit.
+   set grows, and as a last resort the full MIP runs under the time limit;
+4. if the gap between that allocation and ``z_LP`` is still above ``mip_rel_gap``,
+   reduced-cost fixing removes every column that cannot be part of a better allocation, and
+   when what remains is small enough (``full_mip_max_binaries``) HiGHS's branch and bound
+   solves it from the incumbent; its dual bound then tightens the reported bound.
 
 The reported bound is always ``z_LP`` (or HiGHS's MIP dual bound on the full model), so
 ``gap = (bound − objective) / max(|objective|, 1)`` is a true, proven gap. A solution is
@@ -152,6 +156,7 @@ def _solve_lp_first(spec: ModelSpec, options: SolverOptions, say: Progress,
     t0 = time.perf_counter()
     n_free = max(50 * max(frac_units.size, 1), 2_000)
     x_best = None
+    last_bound = None
     attempts = []
     while True:
         free = _neighbourhood(spec, x, lp.col_dual, frac_units, n_free)
@@ -168,6 +173,7 @@ def _solve_lp_first(spec: ModelSpec, options: SolverOptions, say: Progress,
         if r.has_solution:
             x_best = x_round.copy()
             x_best[cols] = r.x
+            last_bound = r.bound
             break
         if free.all() or n_free >= spec.n_units:
             break
@@ -190,10 +196,71 @@ def _solve_lp_first(spec: ModelSpec, options: SolverOptions, say: Progress,
                           "raise `solver.time_limit`")
     x_best = _clean_binaries(spec, x_best)
     objective = spec.objective_value(x_best)
+    if attempts and attempts[-1]["free_units"] == spec.n_units and last_bound is not None:
+        bound = min(bound, last_bound)  # the sub-MIP was the whole model: its bound is global
+    method = "lp+repair-mip"
     gap = proven_gap(objective, bound)
+    remaining = deadline - time.perf_counter()
+    if gap > options.mip_rel_gap and remaining > 1 and lp.col_dual is not None:
+        x_best, objective, bound, closed = _close_gap(
+            spec, options, say, x, lp.col_dual, x_round, x_best, objective, bound, remaining,
+            details, seconds)
+        if closed:
+            method += "+rc-mip"
+        gap = proven_gap(objective, bound)
     status = "optimal" if gap <= options.mip_rel_gap + 1e-12 else "feasible"
-    return Solution(status, x_best, objective, bound, gap, "lp+repair-mip", "highs",
+    return Solution(status, x_best, objective, bound, gap, method, "highs",
                     f"HiGHS {hb.version()}", seconds, details, row_dual)
+
+
+def _close_gap(spec: ModelSpec, options: SolverOptions, say: Progress, x_lp: np.ndarray,
+               col_dual: np.ndarray, x_round: np.ndarray, x_best: np.ndarray,
+               objective: float, bound: float, remaining: float, details: dict[str, Any],
+               seconds: dict[str, float]) -> tuple[np.ndarray, float, float, bool]:
+    """Reduced-cost fixing, then HiGHS branch and bound on what is left.
+
+    With LP optimum ``z_LP`` and reduced costs ``d``, every feasible ``x`` satisfies
+    ``c·x ≤ z_LP − Σ_j |d_j| · |x_j − x*_j|``. An allocation better than the incumbent
+    ``z_inc`` therefore keeps every column with ``x*_j = 0`` and ``|d_j| ≥ Δ = z_LP − z_inc``
+    at zero. Fixing those leaves a smaller MIP; solved by HiGHS, its dual bound ``b`` proves
+    ``max(z_inc, b)`` as a bound for the whole model. Runs only when that MIP has at most
+    ``full_mip_max_binaries`` binaries (HiGHS's MIP setup is quadratic in the binaries).
+    """
+    delta = bound - objective
+    d = np.abs(col_dual[: spec.n_x])
+    keep = (x_lp[: spec.n_x] > INT_TOL) | (d < delta * (1 + 1e-9) + 1e-9)
+    kept_per_unit = np.bincount(spec.col_unit[keep], minlength=spec.n_units)
+    free = kept_per_unit >= 2
+    n_bin = int(np.count_nonzero(keep & free[spec.col_unit]))
+    details["rc_fixing"] = {"delta": delta, "free_units": int(free.sum()), "binaries": n_bin}
+    if n_bin == 0 or n_bin > options.full_mip_max_binaries:
+        return x_best, objective, bound, False
+    say(f"gap {proven_gap(objective, bound):.4%} above tolerance: reduced-cost fixing leaves "
+        f"{int(free.sum()):,} units ({n_bin:,} binaries) for HiGHS branch and bound")
+    t0 = time.perf_counter()
+    # fixed units take their LP values (integral for them), kept columns may move
+    x_fix = x_round.copy()
+    keep_all = np.concatenate([keep, np.ones(len(spec.aux_names), bool)])
+    sub, cols = spec.restrict(free, x_fix, keep_all)
+    h = hb.build(sub, integral=True, options=hb.mip_options(
+        options.threads, remaining, options.mip_rel_gap, options.seed))
+    outside = np.ones(spec.n_cols, bool)
+    outside[cols] = False
+    if np.allclose(x_best[outside], x_fix[outside]):
+        _set_start(h, x_best[cols])
+    r = hb.run(h, integral=True)
+    seconds["rc_mip"] = time.perf_counter() - t0
+    details["rc_mip"] = {"status": r.status, "nodes": r.mip_nodes, "seconds": r.seconds}
+    if r.has_solution:
+        cand = x_fix.copy()
+        cand[cols] = r.x
+        cand = _clean_binaries(spec, cand)
+        obj = spec.objective_value(cand)
+        if obj > objective and not spec.violations(cand, tol=1e-6):
+            x_best, objective = cand, obj
+    if r.bound is not None:
+        bound = min(bound, max(objective, r.bound))
+    return x_best, objective, bound, True
 
 
 def _round_units(spec: ModelSpec, x: np.ndarray) -> np.ndarray:

@@ -173,16 +173,20 @@ class ModelSpec:
         return out
 
     # ---------------------------------------------------------------------------------------
-    def restrict(self, free_units: np.ndarray, x_fixed: np.ndarray) -> tuple[ModelSpec, np.ndarray]:
+    def restrict(self, free_units: np.ndarray, x_fixed: np.ndarray,
+                 keep_cols: np.ndarray | None = None) -> tuple[ModelSpec, np.ndarray]:
         """The model with every unit outside ``free_units`` fixed at ``x_fixed``.
 
-        Returns the sub-model and, for each of its columns, the column of this model. The
-        fixed columns' row activity moves into the row bounds and their objective
-        contribution into the terms' constants, so the sub-model's objective equals this
-        model's objective at the combined solution.
+        ``keep_cols`` (bool over the x columns) may drop further columns of free units; they
+        are fixed at ``x_fixed`` too (normally 0). Returns the sub-model and, for each of its
+        columns, the column of this model. The fixed columns' row activity moves into the row
+        bounds and their objective contribution into the terms' constants, so the sub-model's
+        objective equals this model's objective at the combined solution.
         """
         free_units = np.asarray(free_units, dtype=bool)
         keep_x = free_units[self.col_unit]
+        if keep_cols is not None:
+            keep_x &= np.asarray(keep_cols[: self.n_x], dtype=bool)
         keep = np.concatenate([keep_x, np.ones(len(self.aux_names), bool)])
         cols = np.flatnonzero(keep)
         fixed = np.where(keep, 0.0, x_fixed)

@@ -1,0 +1,149 @@
+"""Scaling benchmark: build time, solve time, peak memory and gap by size and backend.
+
+    python benchmarks/scaling.py                       # 10k, 50k, 200k cells, both backends
+    python benchmarks/scaling.py --cells 10000 50000 --backends highs
+    python benchmarks/scaling.py --json results.json
+
+For each size a synthetic Netherlands is generated (cached in benchmarks/cache/) at the
+resolution that gives that many land cells over the real land area (33,700 km²), and the
+shipped base scenario is solved on it. Every measurement runs in a fresh process, so the
+peak memory (``ru_maxrss``) is that of one run. Timings are wall-clock seconds:
+
+* build  = loading the scenario and area + compiling the ModelSpec + handing it to the
+           solver (for Pyomo: rendering the Pyomo model);
+* solve  = the solver run(s), including the repair MIP when needed;
+* write  = GeoTIFFs, CSVs, summary and manifest.
+
+Performance goals live here, not in the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+NL_LAND_M2 = 33_700e6
+
+
+def resolution_for(cells: int) -> float:
+    return round((NL_LAND_M2 / cells) ** 0.5, 1)
+
+
+def ensure_area(cells: int, seed: int = 42) -> Path:
+    from ruimteverdeling.area.synthetic import make_area
+
+    res = resolution_for(cells)
+    folder = HERE / "cache" / f"nl_{cells}_{int(res)}m_s{seed}"
+    if not (folder / "area.yaml").exists():
+        make_area(folder, cells=cells, resolution=res, seed=seed)
+    return folder / "area.yaml"
+
+
+def one(cells: int, backend: str, time_limit: float) -> dict:
+    """Run one measurement in this process and return its figures."""
+    from ruimteverdeling import api
+    from ruimteverdeling.model.solve import solve
+    from ruimteverdeling.progress import Progress
+
+    area = ensure_area(cells)
+    t0 = time.perf_counter()
+    cm = api.compile(REPO / "scenarios" / "base.yaml", area=area, backend=backend,
+                     time_limit=time_limit)
+    t_compile = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    sol = solve(cm.spec, cm.scenario.solver, Progress(enabled=False))
+    t_solve_total = time.perf_counter() - t0
+    handover = sol.seconds.get("build", 0.0)
+    run = api.RunResult(cm.scenario, None, sol, cm, api.build_summary(cm, sol))
+    out = HERE / "results" / f"out_{cells}_{backend}"
+    t0 = time.perf_counter()
+    import datetime as dt
+
+    api.write_outputs(run, out, dt.datetime.now(dt.UTC), t0)
+    t_write = time.perf_counter() - t0
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {
+        "cells": int(cm.area.land.sum()), "requested_cells": cells,
+        "resolution_m": cm.area.grid.resolution, "backend": backend,
+        "changeable": int(cm.spec.n_units), "columns": int(cm.spec.n_cols),
+        "rows": int(cm.spec.n_rows),
+        "build_s": round(t_compile + handover, 2),
+        "solve_s": round(t_solve_total - handover, 2),
+        "write_s": round(t_write, 2), "peak_mb": round(peak_mb),
+        "status": sol.status, "method": sol.method, "objective": sol.objective,
+        "bound": sol.bound, "gap": sol.gap,
+    }
+
+
+def run_child(cells: int, backend: str, time_limit: float, timeout: float) -> dict:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", str(cells), backend,
+           "--time-limit", str(time_limit)]
+    t0 = time.perf_counter()
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                           env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    except subprocess.TimeoutExpired:
+        return {"cells": cells, "backend": backend, "status": f"timeout {timeout:.0f}s",
+                "wall_s": round(time.perf_counter() - t0, 1)}
+    if p.returncode != 0:
+        tail = (p.stderr or p.stdout).strip().splitlines()[-1:] or ["?"]
+        return {"cells": cells, "backend": backend, "status": f"error: {tail[0][:60]}"}
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+COLUMNS = [("cells", "{:>9,}"), ("backend", "{:>7}"), ("columns", "{:>10,}"),
+           ("build_s", "{:>8.2f}"), ("solve_s", "{:>8.2f}"), ("write_s", "{:>8.2f}"),
+           ("peak_mb", "{:>8,}"), ("gap", "{:>9.3%}"), ("method", "{:>22}"),
+           ("status", "{:>9}")]
+
+
+def print_table(rows: list[dict]) -> None:
+    print("  ".join(f"{c:>{len(f.format(0)) if c not in ('backend', 'method', 'status') else 9}}"
+                    for c, f in COLUMNS))
+    for r in rows:
+        cells = []
+        for c, f in COLUMNS:
+            v = r.get(c)
+            try:
+                cells.append(f.format(v) if v is not None else f"{'-':>8}")
+            except (ValueError, TypeError):
+                cells.append(f"{v!s:>8}")
+        print("  ".join(cells))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cells", type=int, nargs="+", default=[10_000, 50_000, 200_000])
+    ap.add_argument("--backends", nargs="+", default=["highs", "pyomo"])
+    ap.add_argument("--time-limit", type=float, default=600.0)
+    ap.add_argument("--timeout", type=float, default=1800.0,
+                    help="wall-clock limit per measurement (process killed after it)")
+    ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--child", nargs=2, metavar=("CELLS", "BACKEND"), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        print(json.dumps(one(int(args.child[0]), args.child[1], args.time_limit)))
+        return
+    print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}")
+    rows = []
+    for cells in args.cells:
+        ensure_area(cells)  # generation is not part of the measurement
+        for backend in args.backends:
+            rows.append(run_child(cells, backend, args.time_limit, args.timeout))
+            print(f"  done: {cells:,} cells, {backend}: {rows[-1].get('status')}",
+                  file=sys.stderr, flush=True)
+    print_table(rows)
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,21 @@
+"""Shared fixtures: tiny hand-made areas and one small synthetic area per test session."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def small_area(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small synthetic Netherlands (about 3,000 cells of 3 km), generated once."""
+    from ruimteverdeling.area.synthetic import make_area
+
+    out = tmp_path_factory.mktemp("small_area")
+    return make_area(out, cells=3000, resolution=3000.0, seed=7)
