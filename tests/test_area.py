@@ -9,12 +9,13 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import yaml
-from areas import LEFT, SRC, TOP, write_area, write_scenario, write_tif
 from shapely.geometry import Point, box
 
 from ruimteverdeling import api
 from ruimteverdeling.area.studyarea import LayerWarning, StudyArea
 from ruimteverdeling.errors import InputError
+
+from areas import LEFT, SRC, TOP, write_area, write_scenario, write_tif
 
 LU = np.array([[3, 3, 2], [3, 1, 3], [23, 3, 3]])
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_golden import hand_case, random_case
 
 from ruimteverdeling import api
 from ruimteverdeling.model import pyomo_backend
 from ruimteverdeling.model.solve import solve
 from ruimteverdeling.scenario import SolverOptions
+
+from test_golden import hand_case, random_case
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])

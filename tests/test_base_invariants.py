@@ -15,10 +15,11 @@ import numpy as np
 import pytest
 import rasterio
 import yaml
-from conftest import REPO
 from rasterio.features import rasterize
 
 from ruimteverdeling import api
+
+from conftest import REPO
 
 CODE = {"housing": 1, "nature": 2, "agriculture": 3, "solar": 4, "wind": 5, "water_buffer": 6,
         "defence": 7, "industry": 21, "infrastructure": 22, "water": 23}
@@ -100,7 +101,8 @@ def test_every_hard_target_met(solved: dict) -> None:
 
 
 def test_soft_targets_report_their_shortfall(solved: dict) -> None:
-    rows = list(csv.DictReader(open(solved["out"] / "targets.csv", encoding="utf-8")))
+    with open(solved["out"] / "targets.csv", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
     assert rows, "targets.csv is empty"
     for r in rows:
         if r["hard"] == "True":
@@ -115,7 +117,8 @@ def test_soft_targets_report_their_shortfall(solved: dict) -> None:
 
 def test_tables_add_up_with_the_rasters(solved: dict) -> None:
     after, before, ha = solved["after"], solved["before"], solved["cell_ha"]
-    areas = list(csv.DictReader(open(solved["out"] / "areas.csv", encoding="utf-8")))
+    with open(solved["out"] / "areas.csv", encoding="utf-8") as fh:
+        areas = list(csv.DictReader(fh))
     national = {r["use"]: r for r in areas if r["region"] == "national"}
     for use, code in CODE.items():
         n_after = float((after == code).sum()) * ha

@@ -12,12 +12,13 @@ import numpy as np
 import pytest
 import rasterio
 import yaml
-from areas import SRC, write_area, write_scenario, write_tif
 from click.testing import CliRunner
-from conftest import REPO
-from test_golden import hand_case
 
 from ruimteverdeling.cli import main
+
+from areas import SRC, write_area, write_scenario, write_tif
+from conftest import REPO
+from test_golden import hand_case
 
 
 def invoke(*args: str):

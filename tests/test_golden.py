@@ -8,11 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import rasterio
-from areas import SRC, write_area, write_scenario
 
 from ruimteverdeling import api
 from ruimteverdeling.errors import InputError
 from ruimteverdeling.scenario import SolverOptions
+
+from areas import SRC, write_area, write_scenario
 
 IDENT = [[0, 0], [1, 1]]  # suitability term f(v) = v on [0, 1]
 A_HA = 1.0  # 100 m cells

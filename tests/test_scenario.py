@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from areas import SRC, write_scenario
 
 from ruimteverdeling.errors import InputError
 from ruimteverdeling.scenario import load_scenario, merge
+
+from areas import SRC, write_scenario
 
 BASE = {
     "id": "b",

@@ -188,6 +188,7 @@ def build_summary(cm: CompiledModel, sol: Solution) -> dict[str, Any]:
 
 def write_outputs(run: RunResult, out_dir: Path, started: _dt.datetime,
                   t_all: float) -> Path:
+    t_write = time.perf_counter()
     cm, sol, summary = run.compiled, run.solution, run.summary
     after = summary.pop("_after")
     grid = cm.area.grid
@@ -203,6 +204,7 @@ def write_outputs(run: RunResult, out_dir: Path, started: _dt.datetime,
         write_json(tmp / "summary.json", summary)
         finished = _dt.datetime.now(_dt.UTC)
         timings = dict(run.timings)
+        timings["write"] = time.perf_counter() - t_write  # up to the manifest itself
         timings["total"] = time.perf_counter() - t_all
         manifest = {
             "ruimteverdeling": mf.package_versions()["ruimteverdeling"],

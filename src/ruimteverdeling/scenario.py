@@ -332,7 +332,8 @@ class Objective(_Strict):
     def _nonneg(cls, v: dict[str, float]) -> dict[str, float]:
         bad = [k for k, w in v.items() if w < 0]
         if bad:
-            raise ValueError(f"weights must not be negative ({', '.join(bad)})" + FIX + "a term's sign "
+            raise ValueError(f"weights must not be negative ({', '.join(bad)})" + FIX
+                             + "a term's sign "
                              "is fixed by whether it is a benefit or a cost")
         return v
 
