@@ -99,23 +99,23 @@ def run_child(cells: int, backend: str, time_limit: float, timeout: float) -> di
     return json.loads(p.stdout.strip().splitlines()[-1])
 
 
-COLUMNS = [("cells", "{:>9,}"), ("backend", "{:>7}"), ("columns", "{:>10,}"),
-           ("build_s", "{:>8.2f}"), ("solve_s", "{:>8.2f}"), ("write_s", "{:>8.2f}"),
-           ("peak_mb", "{:>8,}"), ("gap", "{:>9.3%}"), ("method", "{:>22}"),
-           ("status", "{:>9}")]
+COLUMNS = [("cells", 9, "{:,}"), ("backend", 7, "{}"), ("columns", 10, "{:,}"),
+           ("build_s", 8, "{:.2f}"), ("solve_s", 8, "{:.2f}"), ("write_s", 8, "{:.2f}"),
+           ("peak_mb", 8, "{:,}"), ("gap", 8, "{:.3%}"), ("status", 9, "{}"),
+           ("method", 22, "{}")]
 
 
 def print_table(rows: list[dict]) -> None:
-    print("  ".join(f"{c:>{len(f.format(0)) if c not in ('backend', 'method', 'status') else 9}}"
-                    for c, f in COLUMNS))
+    print("  ".join(f"{name:>{width}}" for name, width, _ in COLUMNS))
     for r in rows:
         cells = []
-        for c, f in COLUMNS:
-            v = r.get(c)
+        for name, width, fmt in COLUMNS:
+            v = r.get(name)
             try:
-                cells.append(f.format(v) if v is not None else f"{'-':>8}")
+                text = "-" if v is None else fmt.format(v)
             except (ValueError, TypeError):
-                cells.append(f"{v!s:>8}")
+                text = str(v)
+            cells.append(f"{text:>{width}}")
         print("  ".join(cells))
 
 

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from ruimteverdeling.errors import InfeasibleError, SolverError
+from ruimteverdeling.errors import SolverError
 from ruimteverdeling.model.spec import ModelSpec
 from ruimteverdeling.scenario import SolverOptions
 
@@ -91,96 +90,99 @@ def write_model(spec: ModelSpec, path: str | Path, use_ids: list[str] | None = N
     return path
 
 
-def solve(spec: ModelSpec, options: SolverOptions, say: Callable[[str], None]):
-    """Render the model and solve it through Pyomo (HiGHS by default).
+class PyomoBackend:
+    """Renders each (sub-)model with :func:`render` and solves it through Pyomo.
 
-    ``method: mip`` hands the whole MIP to the solver. ``method: auto`` first solves the LP
-    relaxation (the binaries relaxed to [0, 1]); when it is integral it is optimal with the
-    LP optimum as bound, otherwise the MIP runs on the whole model. ``method: lp`` stops after
-    the relaxation.
+    With ``pyomo_solver: highs`` (default) the solver is HiGHS through Pyomo's ``highs``
+    interface, which also returns reduced costs for the LP-first strategy; any other name goes
+    through ``pyomo.environ.SolverFactory`` (the solver must be installed).
     """
+
+    name = "pyomo"
+
+    def __init__(self) -> None:
+        self._label = "Pyomo"
+
+    def label(self) -> str:
+        return self._label
+
+    def lp(self, spec: ModelSpec, options: SolverOptions, time_limit: float):
+        from ruimteverdeling.model.solve import LpOutcome
+
+        t0 = time.perf_counter()
+        m = render(spec)
+        relax(m, spec)
+        t_build = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        status, x, _bound, rc = self._run(m, spec, options, time_limit, None, relaxed=True)
+        obj = spec.objective_value(x) if x is not None else None
+        return LpOutcome(status, x, obj, rc, None, {"build": t_build, "lp": time.perf_counter()
+                                                    - t0}, {})
+
+    def mip(self, spec: ModelSpec, options: SolverOptions, time_limit: float, gap: float,
+            start: np.ndarray | None = None):
+        from ruimteverdeling.model.solve import MipOutcome
+
+        t0 = time.perf_counter()
+        m = render(spec)
+        t_build = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        status, x, bound, _ = self._run(m, spec, options, time_limit, gap, relaxed=False)
+        return MipOutcome(status, x, bound, {"build": t_build, "mip": time.perf_counter() - t0},
+                          {})
+
+    def _run(self, m, spec: ModelSpec, options: SolverOptions, time_limit: float,
+             gap: float | None, relaxed: bool):
+        """Solve; return (status, x, bound, reduced costs)."""
+        name = options.pyomo_solver
+        rc = None
+        if name == "highs":
+            from pyomo.contrib.solver.common.factory import SolverFactory
+
+            opt = SolverFactory("highs")
+            kwargs: dict = {"time_limit": time_limit, "threads": options.threads}
+            if gap is not None:
+                kwargs["rel_gap"] = gap
+            res = opt.solve(m, load_solutions=False, raise_exception_on_nonoptimal_result=False,
+                            **kwargs)
+            term = str(res.termination_condition)
+            self._label = f"HiGHS {res.solver_version} via Pyomo"
+            status = ("optimal" if "convergenceCriteriaSatisfied" in term else
+                      "infeasible" if "infeasible" in term.lower() else
+                      "time_limit" if "maxTimeLimit" in term else f"other: {term}")
+            if res.incumbent_objective is None:
+                return status, None, None, None
+            res.solution_loader.load_vars()
+            if relaxed:
+                bound = float(res.incumbent_objective)
+                rcs = res.solution_loader.get_reduced_costs()
+                rc = np.array([rcs.get(v, 0.0) for v in m._cols], float)
+            else:
+                bound = float(res.objective_bound) if res.objective_bound is not None \
+                    else None
+        else:
+            import pyomo.environ as pyo
+
+            opt = pyo.SolverFactory(name)
+            if not opt.available(exception_flag=False):
+                raise SolverError(f"Pyomo solver '{name}' is not available on this machine")
+            res = opt.solve(m, load_solutions=True)
+            self._label = f"{name} via Pyomo"
+            tc = str(res.solver.termination_condition)
+            status = "optimal" if tc == "optimal" else \
+                "infeasible" if "infeasible" in tc.lower() else f"other: {tc}"
+            if status == "infeasible":
+                return status, None, None, None
+            ub = res.problem.upper_bound
+            bound = float(ub) if ub is not None and np.isfinite(float(ub)) else None
+        x = np.array([v.value if v.value is not None else 0.0 for v in m._cols], float)
+        return status, x, bound, rc
+
+
+def relax(m, spec: ModelSpec) -> None:
+    """Relax the binaries of a rendered model to [0, 1]."""
     import pyomo.environ as pyo
 
-    from ruimteverdeling.model.solve import INT_TOL, Solution, proven_gap
-
-    t0 = time.perf_counter()
-    say(f"Pyomo: rendering {spec.n_cols:,} columns and {spec.n_rows:,} rows")
-    m = render(spec)
-    seconds = {"build": time.perf_counter() - t0}
-    method = options.method
-    details: dict = {}
-    if method in ("auto", "lp"):
-        binaries = [v for j, v in enumerate(m._cols) if spec.integral[j]]
-        for v in binaries:
-            v.domain = pyo.Reals  # bounds [0, 1] stay
-        say("Pyomo: solving the LP relaxation")
-        t0 = time.perf_counter()
-        x, bound, optimal, solver = _run(m, spec, options, relaxed=True)
-        seconds["lp"] = time.perf_counter() - t0
-        frac = spec.integral & (x > INT_TOL) & (x < 1 - INT_TOL)
-        details["fractional_columns"] = int(frac.sum())
-        if method == "lp":
-            obj = spec.objective_value(x)
-            return Solution("relaxation", x, obj, bound, 0.0, "lp", "pyomo", solver, seconds,
-                            details)
-        if not frac.any() and optimal:
-            x[: spec.n_x] = np.rint(x[: spec.n_x])
-            objective = spec.objective_value(x)
-            gap = proven_gap(objective, bound)
-            status = "optimal" if gap <= options.mip_rel_gap + 1e-9 else "feasible"
-            return Solution(status, x, objective, bound, gap, "lp-integral", "pyomo", solver,
-                            seconds, details)
-        for v in binaries:
-            v.domain = pyo.Binary
-        say("Pyomo: LP relaxation fractional, solving the MIP")
-    t0 = time.perf_counter()
-    x, bound, optimal, solver = _run(m, spec, options, relaxed=False)
-    seconds["mip"] = time.perf_counter() - t0
-    x[: spec.n_x] = np.rint(np.clip(x[: spec.n_x], 0, 1))
-    objective = spec.objective_value(x)
-    gap = proven_gap(objective, bound)
-    status = "optimal" if optimal and gap <= options.mip_rel_gap + 1e-9 else "feasible"
-    return Solution(status, x, objective, bound, gap, "mip", "pyomo", solver, seconds, details)
-
-
-def _run(m, spec: ModelSpec, options: SolverOptions, relaxed: bool
-         ) -> tuple[np.ndarray, float, bool, str]:
-    """Solve the rendered model; return x, bound, whether the solver proved optimality, name."""
-    name = options.pyomo_solver
-    if name == "highs":
-        from pyomo.contrib.solver.common.factory import SolverFactory
-
-        opt = SolverFactory("highs")
-        kwargs = {"time_limit": options.time_limit, "threads": options.threads}
-        if not relaxed:
-            kwargs["rel_gap"] = options.mip_rel_gap
-        res = opt.solve(m, load_solutions=False, raise_exception_on_nonoptimal_result=False,
-                        **kwargs)
-        term = str(res.termination_condition)
-        if "infeasible" in term.lower():
-            raise InfeasibleError("the hard targets and rules cannot all hold "
-                                  "(Pyomo/HiGHS: infeasible)")
-        if res.incumbent_objective is None:
-            raise SolverError(f"Pyomo/HiGHS found no solution ({term})")
-        res.solution_loader.load_vars()
-        bound = float(res.objective_bound) if res.objective_bound is not None else np.inf
-        if relaxed:
-            bound = float(res.incumbent_objective)
-        optimal = "convergenceCriteriaSatisfied" in term
-        solver = f"HiGHS {res.solver_version} via Pyomo"
-    else:
-        import pyomo.environ as pyo
-
-        opt = pyo.SolverFactory(name)
-        if not opt.available(exception_flag=False):
-            raise SolverError(f"Pyomo solver '{name}' is not available on this machine")
-        res = opt.solve(m, load_solutions=True)
-        tc = str(res.solver.termination_condition)
-        if "infeasible" in tc.lower():
-            raise InfeasibleError(f"the hard targets and rules cannot all hold ({name})")
-        ub = res.problem.upper_bound
-        bound = float(ub) if ub is not None and np.isfinite(float(ub)) else np.inf
-        optimal = tc == "optimal"
-        solver = f"{name} via Pyomo"
-    x = np.array([v.value if v.value is not None else 0.0 for v in m._cols], float)
-    return x, bound, optimal, solver
+    for j, v in enumerate(m._cols):
+        if spec.integral[j]:
+            v.domain = pyo.Reals

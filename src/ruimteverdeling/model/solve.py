@@ -31,7 +31,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import highspy
 import numpy as np
@@ -73,74 +73,147 @@ def proven_gap(objective: float, bound: float) -> float:
 Progress = Callable[[str], None]
 
 
+@dataclass
+class LpOutcome:
+    """A solved (or failed) LP relaxation."""
+
+    status: str  # "optimal" | "infeasible" | "time_limit" | "other: ..."
+    x: np.ndarray | None
+    objective: float | None
+    col_dual: np.ndarray | None
+    row_dual: np.ndarray | None
+    seconds: dict[str, float]
+    details: dict[str, Any]
+
+
+@dataclass
+class MipOutcome:
+    """A MIP run: the best solution found (if any) and the solver's dual bound."""
+
+    status: str
+    x: np.ndarray | None
+    bound: float | None
+    seconds: dict[str, float]
+    details: dict[str, Any]
+
+
+class Backend(Protocol):
+    """What the solve strategy needs from a backend."""
+
+    name: str
+
+    def label(self) -> str: ...
+
+    def lp(self, spec: ModelSpec, options: SolverOptions, time_limit: float) -> LpOutcome: ...
+
+    def mip(self, spec: ModelSpec, options: SolverOptions, time_limit: float, gap: float,
+            start: np.ndarray | None = None) -> MipOutcome: ...
+
+
+class HighsBackend:
+    """highspy, arrays in bulk (the default)."""
+
+    name = "highs"
+
+    def label(self) -> str:
+        return f"HiGHS {hb.version()}"
+
+    def lp(self, spec: ModelSpec, options: SolverOptions, time_limit: float) -> LpOutcome:
+        opts = hb.lp_options(spec, options.lp_algorithm, options.threads, time_limit,
+                             options.seed)
+        t0 = time.perf_counter()
+        h = hb.build(spec, integral=False, options=opts)
+        t_build = time.perf_counter() - t0
+        r = hb.run(h, integral=False, want_duals=True)
+        return LpOutcome(_norm(r.status), r.x, r.objective, r.col_dual, r.row_dual,
+                         {"build": t_build, "lp": r.seconds},
+                         {"lp_algorithm": opts["solver"], "lp_iterations": r.iterations})
+
+    def mip(self, spec: ModelSpec, options: SolverOptions, time_limit: float, gap: float,
+            start: np.ndarray | None = None) -> MipOutcome:
+        t0 = time.perf_counter()
+        h = hb.build(spec, integral=True, options=hb.mip_options(
+            options.threads, time_limit, gap, options.seed))
+        if start is not None:
+            _set_start(h, start)
+        t_build = time.perf_counter() - t0
+        r = hb.run(h, integral=True)
+        return MipOutcome(_norm(r.status), r.x, r.bound, {"build": t_build, "mip": r.seconds},
+                          {"nodes": r.mip_nodes})
+
+
+def _norm(status: str) -> str:
+    s = status.lower()
+    if s == "optimal":
+        return "optimal"
+    if s == "infeasible":
+        return "infeasible"
+    if "time limit" in s:
+        return "time_limit"
+    return f"other: {status}"
+
+
+def backend_for(options: SolverOptions) -> Backend:
+    if options.backend == "pyomo":
+        from ruimteverdeling.model.pyomo_backend import PyomoBackend
+
+        return PyomoBackend()
+    return HighsBackend()
+
+
 def solve(spec: ModelSpec, options: SolverOptions | None = None,
           progress: Progress | None = None) -> Solution:
-    """Solve ``spec`` with the backend and method in ``options``."""
+    """Solve ``spec`` with the backend and method in ``options`` (see the module docstring)."""
     options = options or SolverOptions()
     say = progress or (lambda msg: None)
-    if options.backend == "pyomo":
-        from ruimteverdeling.model import pyomo_backend
-
-        return pyomo_backend.solve(spec, options, say)
+    backend = backend_for(options)
     if options.method == "mip":
-        return _solve_mip(spec, options, say)
-    return _solve_lp_first(spec, options, say, relaxation_only=options.method == "lp")
+        return _solve_mip(spec, backend, options, say)
+    return _solve_lp_first(spec, backend, options, say, relaxation_only=options.method == "lp")
 
 
 # ---------------------------------------------------------------------------------------------
-def _solve_mip(spec: ModelSpec, options: SolverOptions, say: Progress) -> Solution:
-    say(f"MIP: {spec.n_x:,} binaries, {spec.n_rows:,} rows (HiGHS branch and bound)")
-    t0 = time.perf_counter()
-    h = hb.build(spec, integral=True, options=hb.mip_options(
-        options.threads, options.time_limit, options.mip_rel_gap, options.seed))
-    t_build = time.perf_counter() - t0
-    r = hb.run(h, integral=True)
-    if not r.has_solution:
-        if r.status == "Infeasible":
-            raise InfeasibleError("the hard targets and rules cannot all hold (HiGHS: infeasible)")
-        raise SolverError(f"HiGHS found no solution ({r.status})")
-    objective = spec.objective_value(r.x)
+def _solve_mip(spec: ModelSpec, backend: Backend, options: SolverOptions, say: Progress
+               ) -> Solution:
+    say(f"MIP: {spec.n_x:,} binaries, {spec.n_rows:,} rows ({backend.name} branch and bound)")
+    r = backend.mip(spec, options, options.time_limit, options.mip_rel_gap)
+    if r.x is None:
+        if r.status == "infeasible":
+            raise InfeasibleError("the hard targets and rules cannot all hold (infeasible)")
+        raise SolverError(f"no solution found ({r.status})")
+    x = _clean_binaries(spec, r.x)
+    objective = spec.objective_value(x)
     bound = r.bound if r.bound is not None else np.inf
     gap = proven_gap(objective, bound)
-    status = "optimal" if r.status == "Optimal" and gap <= options.mip_rel_gap + 1e-12 else \
-        "feasible"
-    return Solution(status, _clean_binaries(spec, r.x), objective, bound, gap, "mip", "highs",
-                    f"HiGHS {hb.version()}", {"build": t_build, "mip": r.seconds},
-                    {"highs_status": r.status, "mip_nodes": r.mip_nodes})
+    status = "optimal" if r.status == "optimal" and gap <= options.mip_rel_gap + 1e-12 \
+        else "feasible"
+    return Solution(status, x, objective, bound, gap, "mip", backend.name, backend.label(),
+                    dict(r.seconds), {"mip_status": r.status, **r.details})
 
 
-def _solve_lp_first(spec: ModelSpec, options: SolverOptions, say: Progress,
+def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, say: Progress,
                     relaxation_only: bool) -> Solution:
     deadline = time.perf_counter() + options.time_limit
-    seconds: dict[str, float] = {}
-    lp_opts = hb.lp_options(spec, options.lp_algorithm, options.threads, options.time_limit,
-                            options.seed)
-    say(f"LP relaxation: {spec.n_cols:,} columns, {spec.n_rows:,} rows "
-        f"({lp_opts['solver']})")
-    t0 = time.perf_counter()
-    h = hb.build(spec, integral=False, options=lp_opts)
-    seconds["build"] = time.perf_counter() - t0
-    lp = hb.run(h, integral=False, want_duals=True)
-    seconds["lp"] = lp.seconds
-    del h
-    if lp.status == "Infeasible":
+    say(f"LP relaxation: {spec.n_cols:,} columns, {spec.n_rows:,} rows ({backend.name})")
+    lp = backend.lp(spec, options, options.time_limit)
+    seconds = dict(lp.seconds)
+    if lp.status == "infeasible":
         raise InfeasibleError("the hard targets and rules cannot all hold "
                               "(the LP relaxation is infeasible)")
-    if lp.status != "Optimal" or lp.x is None:
+    if lp.status != "optimal" or lp.x is None or lp.objective is None:
         raise SolverError(f"the LP relaxation did not solve to optimality ({lp.status}); "
                           "raise `solver.time_limit` or try `solver.lp_algorithm: simplex`")
     bound = float(lp.objective)
     x = lp.x
     frac_cols = spec.integral & (x > INT_TOL) & (x < 1 - INT_TOL)
     frac_units = np.unique(spec.col_unit[frac_cols[: spec.n_x]])
-    details: dict[str, Any] = {"lp_status": lp.status, "lp_iterations": lp.iterations,
-                               "lp_algorithm": lp_opts["solver"],
+    details: dict[str, Any] = {"lp_status": lp.status, **lp.details,
                                "fractional_units": int(frac_units.size)}
-    row_dual = lp.row_dual
+    label = backend.label()
     if relaxation_only:
         obj = spec.objective_value(x)
-        return Solution("relaxation", x, obj, bound, 0.0, "lp", "highs",
-                        f"HiGHS {hb.version()}", seconds, details, row_dual)
+        return Solution("relaxation", x, obj, bound, 0.0, "lp", backend.name, label, seconds,
+                        details, lp.row_dual)
 
     x_round = _round_units(spec, x)
     if frac_units.size == 0 and not spec.violations(x_round):
@@ -148,8 +221,8 @@ def _solve_lp_first(spec: ModelSpec, options: SolverOptions, say: Progress,
         objective = spec.objective_value(x_round)
         gap = proven_gap(objective, bound)
         status = "optimal" if gap <= options.mip_rel_gap + 1e-9 else "feasible"
-        return Solution(status, x_round, objective, bound, gap, "lp-integral", "highs",
-                        f"HiGHS {hb.version()}", seconds, details, row_dual)
+        return Solution(status, x_round, objective, bound, gap, "lp-integral", backend.name,
+                        label, seconds, details, lp.row_dual)
 
     # repair: a small MIP on the fractional units and their near-ties
     say(f"{frac_units.size} fractional units: repairing with a small MIP")
@@ -164,13 +237,10 @@ def _solve_lp_first(spec: ModelSpec, options: SolverOptions, say: Progress,
         if remaining <= 1:
             break
         sub, cols = spec.restrict(free, x_round)
-        hm = hb.build(sub, integral=True, options=hb.mip_options(
-            options.threads, remaining, min(options.mip_rel_gap, 1e-7), options.seed))
-        _set_start(hm, x_round[cols])
-        r = hb.run(hm, integral=True)
-        attempts.append({"free_units": int(free.sum()), "status": r.status,
-                         "seconds": r.seconds, "nodes": r.mip_nodes})
-        if r.has_solution:
+        r = backend.mip(sub, options, remaining, min(options.mip_rel_gap, 1e-7), x_round[cols])
+        attempts.append({"free_units": int(free.sum()), "status": r.status, **r.details,
+                         "seconds": round(sum(r.seconds.values()), 3)})
+        if r.x is not None:
             x_best = x_round.copy()
             x_best[cols] = r.x
             last_bound = r.bound
@@ -185,7 +255,7 @@ def _solve_lp_first(spec: ModelSpec, options: SolverOptions, say: Progress,
         if remaining > 1:
             say("repair MIP found nothing: running the full MIP under the time limit")
             opts = options.model_copy(update={"time_limit": remaining})
-            full = _solve_mip(spec, opts, say)
+            full = _solve_mip(spec, backend, opts, say)
             full.seconds = {**seconds, **full.seconds}
             full.details = {**details, **full.details}
             full.bound = min(full.bound, bound)
@@ -203,27 +273,28 @@ def _solve_lp_first(spec: ModelSpec, options: SolverOptions, say: Progress,
     remaining = deadline - time.perf_counter()
     if gap > options.mip_rel_gap and remaining > 1 and lp.col_dual is not None:
         x_best, objective, bound, closed = _close_gap(
-            spec, options, say, x, lp.col_dual, x_round, x_best, objective, bound, remaining,
-            details, seconds)
+            spec, backend, options, say, x, lp.col_dual, x_round, x_best, objective, bound,
+            remaining, details, seconds)
         if closed:
             method += "+rc-mip"
         gap = proven_gap(objective, bound)
     status = "optimal" if gap <= options.mip_rel_gap + 1e-12 else "feasible"
-    return Solution(status, x_best, objective, bound, gap, method, "highs",
-                    f"HiGHS {hb.version()}", seconds, details, row_dual)
+    return Solution(status, x_best, objective, bound, gap, method, backend.name, label,
+                    seconds, details, lp.row_dual)
 
 
-def _close_gap(spec: ModelSpec, options: SolverOptions, say: Progress, x_lp: np.ndarray,
-               col_dual: np.ndarray, x_round: np.ndarray, x_best: np.ndarray,
-               objective: float, bound: float, remaining: float, details: dict[str, Any],
-               seconds: dict[str, float]) -> tuple[np.ndarray, float, float, bool]:
-    """Reduced-cost fixing, then HiGHS branch and bound on what is left.
+def _close_gap(spec: ModelSpec, backend: Backend, options: SolverOptions, say: Progress,
+               x_lp: np.ndarray, col_dual: np.ndarray, x_round: np.ndarray,
+               x_best: np.ndarray, objective: float, bound: float, remaining: float,
+               details: dict[str, Any], seconds: dict[str, float]
+               ) -> tuple[np.ndarray, float, float, bool]:
+    """Reduced-cost fixing, then branch and bound on what is left.
 
     With LP optimum ``z_LP`` and reduced costs ``d``, every feasible ``x`` satisfies
     ``c·x ≤ z_LP − Σ_j |d_j| · |x_j − x*_j|``. An allocation better than the incumbent
     ``z_inc`` therefore keeps every column with ``x*_j = 0`` and ``|d_j| ≥ Δ = z_LP − z_inc``
-    at zero. Fixing those leaves a smaller MIP; solved by HiGHS, its dual bound ``b`` proves
-    ``max(z_inc, b)`` as a bound for the whole model. Runs only when that MIP has at most
+    at zero. Fixing those leaves a smaller MIP; its dual bound ``b`` proves ``max(z_inc, b)``
+    as a bound for the whole model. Runs only when that MIP has at most
     ``full_mip_max_binaries`` binaries (HiGHS's MIP setup is quadratic in the binaries).
     """
     delta = bound - objective
@@ -236,29 +307,25 @@ def _close_gap(spec: ModelSpec, options: SolverOptions, say: Progress, x_lp: np.
     if n_bin == 0 or n_bin > options.full_mip_max_binaries:
         return x_best, objective, bound, False
     say(f"gap {proven_gap(objective, bound):.4%} above tolerance: reduced-cost fixing leaves "
-        f"{int(free.sum()):,} units ({n_bin:,} binaries) for HiGHS branch and bound")
+        f"{int(free.sum()):,} units ({n_bin:,} binaries) for branch and bound")
     t0 = time.perf_counter()
     # fixed units take their LP values (integral for them), kept columns may move
-    x_fix = x_round.copy()
     keep_all = np.concatenate([keep, np.ones(len(spec.aux_names), bool)])
-    sub, cols = spec.restrict(free, x_fix, keep_all)
-    h = hb.build(sub, integral=True, options=hb.mip_options(
-        options.threads, remaining, options.mip_rel_gap, options.seed))
+    sub, cols = spec.restrict(free, x_round, keep_all)
     outside = np.ones(spec.n_cols, bool)
     outside[cols] = False
-    if np.allclose(x_best[outside], x_fix[outside]):
-        _set_start(h, x_best[cols])
-    r = hb.run(h, integral=True)
+    start = x_best[cols] if np.allclose(x_best[outside], x_round[outside]) else None
+    r = backend.mip(sub, options, remaining, options.mip_rel_gap, start)
     seconds["rc_mip"] = time.perf_counter() - t0
-    details["rc_mip"] = {"status": r.status, "nodes": r.mip_nodes, "seconds": r.seconds}
-    if r.has_solution:
-        cand = x_fix.copy()
+    details["rc_mip"] = {"status": r.status, **r.details}
+    if r.x is not None:
+        cand = x_round.copy()
         cand[cols] = r.x
         cand = _clean_binaries(spec, cand)
         obj = spec.objective_value(cand)
         if obj > objective and not spec.violations(cand, tol=1e-6):
             x_best, objective = cand, obj
-    if r.bound is not None:
+    if r.bound is not None and np.isfinite(r.bound):
         bound = min(bound, max(objective, r.bound))
     return x_best, objective, bound, True
 
