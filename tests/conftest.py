@@ -19,3 +19,14 @@ def small_area(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     out = tmp_path_factory.mktemp("small_area")
     return make_area(out, cells=3000, resolution=3000.0, seed=7)
+
+
+@pytest.fixture(scope="session")
+def demo_area(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo's study area (same size, resolution and seed as `ruimteverdeling demo`)."""
+    from ruimteverdeling import api
+    from ruimteverdeling.area.synthetic import make_area
+
+    out = tmp_path_factory.mktemp("demo_area")
+    return make_area(out, cells=api.DEMO_CELLS, resolution=api.DEMO_RESOLUTION,
+                     seed=api.DEMO_SEED)

@@ -1,4 +1,4 @@
-"""The base scenario's solution honours every target and exclusion.
+"""The demo (base scenario on the demo area) honours every target and exclusion.
 
 Checked from the written rasters and the input layers alone (read here with rasterio and
 geopandas, not through the engine), with the numbers taken from the scenario YAML.
@@ -27,12 +27,12 @@ YIELD_MWH = {"solar": 950.0, "wind": 170.0}
 
 
 @pytest.fixture(scope="module")
-def solved(small_area: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+def solved(demo_area: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     out = tmp_path_factory.mktemp("base") / "out"
-    run = api.solve(REPO / "scenarios" / "base.yaml", out, area=small_area)
+    run = api.solve(REPO / "scenarios" / "base.yaml", out, area=demo_area)
     scenario = yaml.safe_load((REPO / "scenarios" / "base.yaml").read_text())
-    manifest = yaml.safe_load(small_area.read_text())
-    folder = small_area.parent
+    manifest = yaml.safe_load(demo_area.read_text())
+    folder = demo_area.parent
 
     def read(name: str) -> np.ndarray:
         with rasterio.open(folder / manifest["layers"][name]["file"]) as src:

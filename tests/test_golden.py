@@ -289,3 +289,40 @@ def test_lp_method_reports_relaxation_not_optimum(tmp_path: Path) -> None:
 
     sol = solve(cm.spec, SolverOptions(method="lp"))
     assert sol.status == "relaxation" and not sol.optimal
+
+
+def test_5x5_greedy_optimum(tmp_path: Path) -> None:
+    """5×5, all farmland; housing, nature or agriculture (0.5 everywhere) per cell, ≥ 8 ha of
+    housing. With one binding claim the optimum is exact by an exchange argument: every cell
+    takes its best use, then the cells that are not naturally housing and lose least by
+    becoming housing are switched until the claim holds."""
+    rng = np.random.default_rng(20)  # 6 cells are naturally housing: the claim binds
+    sh = rng.random((5, 5)).astype(np.float32)
+    sn = rng.random((5, 5)).astype(np.float32)
+    agri = np.float32(0.5)
+    area = write_area(tmp_path / "a", np.full((5, 5), 3),
+                      layers={"s_h": (sh, "continuous", {}), "s_n": (sn, "continuous", {})})
+    sc = write_scenario(tmp_path / "s.yaml", {
+        "id": "g5", "area": str(area),
+        "suitability": {"housing": {"terms": [{"layer": "s_h", "points": IDENT}]},
+                        "nature": {"terms": [{"layer": "s_n", "points": IDENT}]},
+                        "agriculture": {"base": 0.5}},
+        "targets": [{"id": "h", "use": "housing", "min": 8, "source": SRC}],
+        "rules": [{"id": "three", "type": "exclusion", "layer": "landuse",
+                   "allow": ["housing", "nature", "agriculture"], "applies_to": "all",
+                   "source": SRC}],
+    })
+    s = np.stack([sh, sn, np.full((5, 5), agri)]).astype(float)  # float32 inputs, exact sums
+    best = s.max(axis=0)
+    natural = s.argmax(axis=0) == 0
+    k = int(natural.sum())
+    assert k < 8  # the claim binds for this seed
+    loss = np.where(natural, np.inf, best - s[0])
+    switch = np.argsort(loss, axis=None)[: 8 - k]
+    expected_obj = best.sum() - loss.ravel()[switch].sum()
+    expected = np.where(s.argmax(axis=0) == 0, 1, np.where(s.argmax(axis=0) == 1, 2, 3))
+    expected.ravel()[switch] = 1
+    run = _solve(sc)
+    assert run.solution.objective == pytest.approx(expected_obj, abs=1e-9)
+    np.testing.assert_array_equal(run.compiled.allocation_grid(run.solution.x), expected)
+    assert run.solution.optimal and run.solution.method == "lp-integral"
