@@ -27,7 +27,7 @@ def invoke(*args: str):
 
 def test_make_area_validate_solve(tmp_path: Path) -> None:
     area_dir = tmp_path / "area"
-    r = invoke("make-area", area_dir, "--cells", "1500", "--resolution", "4000", "--seed", "3",
+    r = invoke("make-area", area_dir, "--cells", "4000", "--resolution", "1000", "--seed", "3",
                "-q")
     assert r.exit_code == 0, r.output
     assert (area_dir / "area.yaml").exists()
@@ -36,7 +36,7 @@ def test_make_area_validate_solve(tmp_path: Path) -> None:
     assert "OK" in r.output and "changeable_cells" in r.output
     out = tmp_path / "out"
     r = invoke("solve", REPO / "scenarios" / "base.yaml", "--area", area_dir / "area.yaml",
-               "-o", out, "-q")
+               "-o", out, "-q", "--time-limit", "30")
     assert r.exit_code == 0, r.output
     assert "targets met" in r.output and "gap" in r.output
     for name in ("allocation.tif", "change.tif", "areas.csv", "targets.csv", "summary.json",

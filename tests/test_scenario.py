@@ -19,6 +19,8 @@ BASE = {
         {"id": "n", "use": "nature", "min": 5, "source": SRC},
     ],
     "rules": [{"id": "r", "type": "exclusion", "layer": "x", "uses": ["housing"],
+               "status": "T", "source": SRC},
+              {"id": "g", "type": "exclusion", "layer": "x", "uses": ["solar"],
                "status": "G", "source": SRC}],
 }
 
@@ -52,7 +54,7 @@ def test_extends_merges_items_by_id_and_removes(tmp_path: Path) -> None:
     assert sc.id == "v"
     assert {t.id: t.min for t in sc.targets} == {"h": 20, "w": 1}
     assert sc.targets[0].source.document == "test"  # inherited from the base
-    assert not sc.rules[0].is_enabled
+    assert not sc.rules[0].is_enabled and sc.rules[1].is_enabled
     # the base's area path stays relative to the base file, not the variant
     assert sc.area_path == (tmp_path / "area" / "area.yaml").resolve()
     assert [Path(c).name for c in sc.chain] == ["b.yaml", "v.yaml"]
@@ -150,3 +152,37 @@ def test_status_defaults() -> None:
     assert not rule(status="A").is_enabled
     assert rule(status="A", enabled=True).is_enabled
     assert not rule(status="T", enabled=False).is_enabled
+
+
+def test_variant_cannot_change_a_decided_rule(tmp_path: Path) -> None:
+    write_scenario(tmp_path / "b.yaml", BASE)
+    for change in ({"enabled": False}, {"buffer_m": 50}, {"remove": True}):
+        v = write_scenario(tmp_path / "v.yaml", {"id": "v", "extends": "b.yaml",
+                                                 "rules": [{"id": "g", **change}]})
+        (p,) = problems_of(v)
+        assert p.field == "rules[0]" and "gemaakte keuze (status G)" in p.message
+        assert "overrides:" in p.fix and "justification" in p.fix
+    # restating the description is fine
+    v = write_scenario(tmp_path / "v.yaml", {"id": "v", "extends": "b.yaml",
+                                             "rules": [{"id": "g", "description": "x"}]})
+    assert load_scenario(v).rules[1].description == "x"
+
+
+def test_g_rule_cannot_be_disabled_in_place(tmp_path: Path) -> None:
+    data = {**BASE, "rules": [{**BASE["rules"][1], "enabled": False}]}
+    (p,) = problems_of(write_scenario(tmp_path / "s.yaml", data))
+    assert "cannot be switched off" in p.message and "overrides" in p.fix
+
+
+@pytest.mark.parametrize("override, text", [
+    ({"rule": "g", "action": "disable"}, "required key is missing"),
+    ({"rule": "g", "action": "disable", "justification": "  "}, "must explain"),
+    ({"rule": "g", "action": "soften", "justification": "because we need the land"},
+     "needs a `penalty`"),
+    ({"rule": "gg", "action": "disable", "justification": "because we need the land"},
+     "unknown rule or target 'gg'"),
+])
+def test_override_needs_justification(tmp_path: Path, override: dict, text: str) -> None:
+    data = {**BASE, "overrides": [override]}
+    probs = problems_of(write_scenario(tmp_path / "s.yaml", data))
+    assert any(text in p.message for p in probs), [p.format() for p in probs]

@@ -44,7 +44,7 @@ FIX = " || fix: "
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=False)
+    model_config = ConfigDict(extra="forbid", frozen=False, allow_inf_nan=False)
 
 
 class Source(_Strict):
@@ -217,8 +217,16 @@ class Target(_Strict):
     relative_to: Literal["none", "current"] = "none"
     hard: bool = True
     penalty: float | None = Field(default=None, gt=0)
+    status: Status = "T"
+    enabled: bool | None = None
     description: str | None = None
     source: Source
+
+    @property
+    def is_enabled(self) -> bool:
+        if self.enabled is not None:
+            return self.enabled
+        return self.status in ("G", "T")
 
     @model_validator(mode="after")
     def _check(self) -> Target:
@@ -276,6 +284,19 @@ class Where(_Strict):
     below: float | None = None
 
 
+class Zone(_Strict):
+    """Cells of a layer (``where``, non-zero by default), optionally grown by ``buffer_m``.
+
+    ``buffer_m`` adds every cell whose centre lies within that distance of a zone cell's
+    centre (a Euclidean distance transform on the grid). The virtual layer ``current_use``
+    holds today's land use by use id, e.g. ``{layer: current_use, where: {equals: [housing]}}``.
+    """
+
+    layer: str
+    where: Where | None = None
+    buffer_m: float = Field(default=0.0, ge=0)
+
+
 class RuleBase(_Strict):
     id: str
     status: Status = "T"
@@ -291,17 +312,19 @@ class RuleBase(_Strict):
 
 
 class ExclusionRule(RuleBase):
-    """Close the cells of a layer to some uses.
+    """Close a zone to some uses (see :mod:`ruimteverdeling.rules.exclusions`).
 
     ``x[c,u]`` is not created for ``c`` in the zone and ``u`` in ``uses`` (or every allocatable
-    use not in ``allow``). With ``applies_to: new`` (default) a cell keeps its current use even
-    if that use is closed ("no *new* building"); with ``applies_to: all`` the current use is
-    closed as well.
+    use not in ``allow``); closing a single use also closes the combined uses that contain it.
+    With ``applies_to: new`` (default) a cell keeps its current use even if that use is closed
+    ("no *new* building"); with ``applies_to: all`` the current use is closed as well.
+    ``buffer_m`` widens the zone by a distance (setbacks, bands along dikes, brook valleys).
     """
 
     type: Literal["exclusion"] = "exclusion"
     layer: str
     where: Where | None = None
+    buffer_m: float = Field(default=0.0, ge=0)
     uses: list[str] | None = None
     allow: list[str] | None = None
     applies_to: Literal["new", "all"] = "new"
@@ -314,8 +337,193 @@ class ExclusionRule(RuleBase):
                              "closes everything but nature")
         return self
 
+    @property
+    def zone(self) -> Zone:
+        return Zone(layer=self.layer, where=self.where, buffer_m=self.buffer_m)
 
-Rule = Annotated[ExclusionRule, Field(discriminator="type")]
+
+class GreenBufferRule(RuleBase):
+    """Keep cities from growing together (see :mod:`ruimteverdeling.rules.exclusions`).
+
+    Urban cores are the connected groups of ``cores`` cells of at least ``min_core_ha``. Where
+    two different cores come closer than ``gap_m``, a band of ``width_m`` around the line that
+    separates them is closed to ``uses`` (new housing by default).
+    """
+
+    type: Literal["green_buffer"] = "green_buffer"
+    cores: Zone = Field(default_factory=lambda: Zone(layer="current_use",
+                                                     where=Where(equals=["housing"])))
+    min_core_ha: float = Field(default=500.0, ge=0)
+    gap_m: float = Field(default=3000.0, gt=0)
+    width_m: float = Field(default=1000.0, gt=0)
+    uses: list[str] = Field(default_factory=lambda: ["housing"])
+
+
+class CostRule(RuleBase):
+    """A cost (or benefit) per hectare in a zone, for some uses (see ``rules.costs``).
+
+    coefficient(c, u) = per_ha · v(c) · g(u) · a_c  for c in ``zone`` (everywhere if absent),
+    u in ``uses`` or a combination containing one of them (all allocatable uses if absent),
+    and — with ``on: new`` — u ≠ current use;
+    v(c) = Σ weight·f(layer) over ``value`` (1 if empty); g(u) = 1, the use's sealed share
+    (``scale_by: sealing``) or min(lifetime, horizon)/horizon (``scale_by: lifetime``).
+    Rules with the same ``term`` add up into one named objective term.
+    """
+
+    type: Literal["cost"] = "cost"
+    term: str | None = None
+    sense: Literal["cost", "benefit"] = "cost"
+    zone: Zone | None = None
+    value: list[SuitabilityTerm] = Field(default_factory=list)
+    per_ha: float = Field(default=1.0, ge=0)
+    uses: list[str] | None = None
+    on: Literal["new", "any"] = "new"
+    scale_by: Literal["none", "sealing", "lifetime"] = "none"
+    horizon_years: float = Field(default=75.0, gt=0)
+
+
+class LadderTier(_Strict):
+    """One step of a ladder: the cells in ``zone`` and/or with a current use in ``current``."""
+
+    name: str
+    zone: Zone | None = None
+    current: list[str] | None = None
+    cost: float = Field(ge=0)
+
+
+class LadderRule(RuleBase):
+    """A ladder (voorkeursvolgorde) as tiered costs (see ``rules.costs``).
+
+    Each cell belongs to the first tier it matches (``otherwise`` if none). ``mode: to`` (the
+    zonneladder) charges the tier's cost per hectare newly given to one of ``uses``;
+    ``mode: from`` (the agricultural-land ladder) charges it per hectare of ``uses`` lost,
+    i.e. cost · max(0, p(current, U) − p(new, U)) with p the yield factor towards ``uses[0]``.
+    """
+
+    type: Literal["ladder"] = "ladder"
+    term: str | None = None
+    mode: Literal["to", "from"] = "to"
+    uses: list[str]
+    tiers: list[LadderTier]
+    otherwise: float = Field(default=0.0, ge=0)
+
+
+class Burden(_Strict):
+    """A burden counted per region: hectares of ``use`` that are ``new`` or ``lost``."""
+
+    use: str
+    basis: Literal["new", "lost"] = "new"
+    weight: float = Field(default=1.0, ge=0)
+
+
+class FairnessRule(RuleBase):
+    """Spread burdens fairly over regions (niet afwentelen; see ``rules.fairness``).
+
+    The burden intensity of region r is I_r = Σ_c∈r Σ_b w_b·burden_b(c,u)·x[c,u] / area_r
+    (hectares of burden per hectare of region). ``mode: minimax`` adds a level z ≥ I_r for
+    every region and charges ``weight`` · z · (study-area hectares); ``mode: cap`` requires
+    I_r ≤ ``cap`` in every region.
+    """
+
+    type: Literal["fairness"] = "fairness"
+    regions: str | None = None
+    burdens: list[Burden]
+    mode: Literal["minimax", "cap"] = "minimax"
+    weight: float = Field(default=1.0, ge=0)
+    cap: float | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _cap(self) -> FairnessRule:
+        if self.mode == "cap" and self.cap is None:
+            raise ValueError("`mode: cap` needs `cap`" + FIX
+                             + "add e.g. `cap: 0.05` (at most 5 % of each region burdened)")
+        return self
+
+
+class ProximityShareRule(RuleBase):
+    """At least ``min_share`` of the new ``use`` lies within ``within_m`` of a layer's features.
+
+    Row: Σ_c (1[d(c) ≤ within_m] − min_share) · q(c,u) · x[c,u] ≥ 0, with q the homes (or
+    hectares) of the pair; soft with ``penalty`` per unit of q missing.
+    """
+
+    type: Literal["proximity_share"] = "proximity_share"
+    use: str = "housing"
+    quantity: Literal["homes", "area"] = "homes"
+    layer: str = "station_distance"
+    within_m: float = Field(gt=0)
+    min_share: float = Field(ge=0, le=1)
+    penalty: float | None = Field(default=None, gt=0)
+
+
+class ConflictRule(RuleBase):
+    """No ``uses`` within ``distance_m`` of newly allocated ``near`` uses (a pairwise rule).
+
+    For every cell c that may take one of ``uses`` and whose neighbourhood N(c) (cells within
+    ``distance_m``, c itself excluded) holds cells that may newly take one of ``near``:
+
+        |N(c)| · Σ_{u∈uses} x[c,u] + Σ_{d∈N(c)} Σ_{v∈near} x[d,v] ≤ |N(c)|
+
+    — one row per candidate cell instead of one per pair (see ``rules.conflicts``).
+    Existing ``near`` uses are a plain exclusion with a buffer.
+    """
+
+    type: Literal["conflict"] = "conflict"
+    uses: list[str]
+    near: list[str]
+    distance_m: float = Field(gt=0)
+
+
+Rule = Annotated[
+    ExclusionRule | GreenBufferRule | CostRule | LadderRule | FairnessRule | ProximityShareRule
+    | ConflictRule,
+    Field(discriminator="type"),
+]
+
+
+class Compatibility(_Strict):
+    """Which single uses may share a cell (meervoudig ruimtegebruik).
+
+    A combined use of the catalogue is available only when every pair of the uses it
+    ``combines`` is listed in ``allowed``.
+    """
+
+    allowed: list[tuple[str, str]]
+    source: Source
+
+
+class Override(_Strict):
+    """Comply or explain: relax a G rule or target, with a justification that is reported.
+
+    ``action: disable`` switches it off; ``soften`` makes a hard rule or target soft (an
+    exclusion becomes a cost of ``penalty`` per hectare it would have closed; a target gets
+    slacks costing ``penalty`` per unit); ``set`` changes parameters (``set: {buffer_m: 50}``).
+    """
+
+    rule: str
+    action: Literal["disable", "soften", "set"]
+    justification: str
+    penalty: float | None = Field(default=None, gt=0)
+    set: dict[str, Any] | None = None
+    source: Source | None = None
+
+    @field_validator("justification")
+    @classmethod
+    def _explained(cls, v: str) -> str:
+        if len(v.strip()) < 10:
+            raise ValueError("a justification must explain the deviation (comply or explain)"
+                             + FIX + "write why this rule is relaxed, in a sentence or more")
+        return v
+
+    @model_validator(mode="after")
+    def _params(self) -> Override:
+        if self.action == "soften" and self.penalty is None:
+            raise ValueError("`action: soften` needs a `penalty`" + FIX
+                             + "add e.g. `penalty: 10` (points per hectare or unit)")
+        if self.action == "set" and not self.set:
+            raise ValueError("`action: set` needs `set: {field: value}`" + FIX
+                             + "e.g. `set: {buffer_m: 50}`")
+        return self
 
 
 # ------------------------------------------------------------------------------------------------
@@ -349,7 +557,10 @@ class SolverOptions(_Strict):
     time_limit: float = Field(default=600.0, gt=0)
     mip_rel_gap: float = Field(default=1e-4, ge=0)
     threads: int = Field(default=2, ge=1)
-    full_mip_max_binaries: int = Field(default=50_000, ge=0)
+    full_mip_max_binaries: int = Field(default=20_000, ge=0)
+    repair_units_per_fractional: int = Field(default=20, ge=1)
+    repair_min_units: int = Field(default=500, ge=1)
+    repair_columns_per_unit: int = Field(default=4, ge=0)
     pyomo_solver: str = "highs"
     seed: int = 0
 
@@ -369,6 +580,7 @@ class UseOverride(_Strict):
     lifetime_years: float | None = Field(default=None, gt=0)
     provides: dict[str, float] | None = None
     energy_mwh_per_ha_yr: float | None = Field(default=None, ge=0)
+    combines: list[str] | None = None
     description: str | None = None
     source: Source | None = None
 
@@ -388,6 +600,8 @@ class Scenario(_Strict):
     transition_costs: TransitionCosts = Field(default_factory=TransitionCosts)
     targets: list[Target] = Field(default_factory=list)
     rules: list[Rule] = Field(default_factory=list)
+    compatibility: Compatibility | None = None
+    overrides: list[Override] = Field(default_factory=list)
     objective: Objective = Field(default_factory=Objective)
     solver: SolverOptions = Field(default_factory=SolverOptions)
 
@@ -404,6 +618,18 @@ class Scenario(_Strict):
                     raise ValueError(f"duplicate id '{item.id}' in `{name}`"
                                      + FIX + "give every item its own id")
                 seen.add(item.id)
+                if item.status == "G" and item.enabled is False:
+                    raise ValueError(
+                        f"'{item.id}' in `{name}` is a gemaakte keuze (status G) and cannot be "
+                        "switched off with `enabled: false`" + FIX + "relax it through "
+                        f"`overrides: [{{rule: {item.id}, action: disable, justification: ...}}]`")
+        known = {t.id for t in self.targets} | {r.id for r in self.rules}
+        for o in self.overrides:
+            if o.rule not in known:
+                from ruimteverdeling.errors import did_you_mean
+
+                raise ValueError(f"override of unknown rule or target '{o.rule}'" + FIX
+                                 + did_you_mean(o.rule, known))
         return self
 
     @property
@@ -511,8 +737,34 @@ def load_raw(path: str | Path, _seen: tuple[Path, ...] = ()) -> tuple[dict[str, 
         raise InputError.single(path, "extends", f"base scenario not found: {base_path}",
                                 "give a path relative to this file")
     base, chain = load_raw(base_path, (*_seen, path))
+    _protect_decided(base, raw, path)
     merged = merge(base, raw)
     return merged, [*chain, str(path)]
+
+
+def _protect_decided(base: dict[str, Any], variant: dict[str, Any], path: Path) -> None:
+    """A variant may not change a G (gemaakte keuze) rule or target directly.
+
+    Comply or explain: such a change must go through ``overrides:`` with a justification, so
+    that it is reported. Only ``description`` may be restated.
+    """
+    problems = []
+    for key in ("rules", "targets"):
+        decided = {item.get("id"): item for item in base.get(key) or []
+                   if isinstance(item, dict) and item.get("status") == "G"}
+        for i, item in enumerate(variant.get(key) or []):
+            if not isinstance(item, dict) or item.get("id") not in decided:
+                continue
+            changed = sorted(k for k in item if k not in ("id", "description"))
+            if changed:
+                what = "removes" if item.get("remove") else f"changes {', '.join(changed)} of"
+                problems.append(Problem(
+                    path, f"{key}[{i}]",
+                    f"this variant {what} '{item['id']}', a gemaakte keuze (status G)",
+                    f"relax it through `overrides: [{{rule: {item['id']}, action: "
+                    "disable|soften|set, justification: ...}]` (comply or explain)"))
+    if problems:
+        raise InputError(problems)
 
 
 def load_scenario(path: str | Path) -> Scenario:

@@ -42,7 +42,12 @@ class Use:
     lifetime_years: float = 30.0
     provides: dict[str, float] = field(default_factory=dict)
     energy_mwh_per_ha_yr: float = 0.0
+    combines: tuple[str, ...] = ()
     description: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "combines", tuple(self.combines))
+        object.__setattr__(self, "provides", dict(self.provides))
 
     @property
     def rgb(self) -> tuple[int, int, int]:
@@ -51,7 +56,12 @@ class Use:
 
     @property
     def is_combined(self) -> bool:
-        return len(self.provides) > 1
+        """A combination of single uses (meervoudig ruimtegebruik)."""
+        return len(self.combines) >= 2
+
+    def contains(self, use_id: str) -> bool:
+        """Whether this use is ``use_id`` or a combination that includes it."""
+        return self.id == use_id or use_id in self.combines
 
 
 class UseCatalogue:
@@ -133,6 +143,11 @@ class UseCatalogue:
         for i, u in enumerate(self._uses):
             lut[u.code] = i
         return lut
+
+    def containing(self, use_ids: Iterable[str]) -> list[str]:
+        """Every use that is one of ``use_ids`` or combines one of them."""
+        wanted = set(use_ids)
+        return [u.id for u in self._uses if u.id in wanted or wanted & set(u.combines)]
 
     def providers(self, target_use: str) -> dict[str, float]:
         """Map use id -> factor for every use that provides ``target_use``."""

@@ -33,7 +33,11 @@ LayerKind = Literal["categorical", "continuous", "mask", "regions", "distance"]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+MAX_GRID_CELLS = 400_000_000
+"""Largest grid accepted (the whole of Europe at 100 m is ~1e9 cells; NL at 25 m ~1e8)."""
 
 
 class GridSpec(_Strict):
@@ -41,11 +45,21 @@ class GridSpec(_Strict):
     whose upper-left corner is (``left``, ``top``) in ``crs``."""
 
     crs: str = "EPSG:28992"
-    width: int = Field(gt=0)
-    height: int = Field(gt=0)
+    width: int = Field(gt=0, le=200_000)
+    height: int = Field(gt=0, le=200_000)
     resolution: float = Field(gt=0)
     left: float
     top: float
+
+    @field_validator("height")
+    @classmethod
+    def _not_huge(cls, v: int, info) -> int:
+        w = info.data.get("width")
+        if w is not None and w * v > MAX_GRID_CELLS:
+            raise ValueError(f"a grid of {w:,} x {v:,} cells is larger than the "
+                             f"{MAX_GRID_CELLS:,} cells the engine accepts || fix: use a "
+                             "coarser resolution or a smaller extent")
+        return v
 
 
 class LayerSpec(_Strict):
@@ -91,8 +105,14 @@ def load_manifest(path: str | Path) -> AreaManifest:
             path, None, "study-area manifest not found",
             "check the path, or create a synthetic area with `ruimteverdeling make-area`",
         )
+    if path.is_dir():
+        raise InputError.single(path, None, "is a folder, not a study-area manifest",
+                                f"give the path of its area.yaml ({path / 'area.yaml'})")
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise InputError.single(path, None, "not a UTF-8 text file",
+                                "save area.yaml as UTF-8") from None
     except yaml.YAMLError as exc:
         raise InputError.single(path, None, f"not valid YAML: {exc}",
                                 "fix the YAML syntax") from None

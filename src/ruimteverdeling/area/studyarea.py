@@ -31,6 +31,8 @@ from ruimteverdeling.area.manifest import AreaManifest, LayerSpec, load_manifest
 from ruimteverdeling.errors import InputError, Problem, did_you_mean
 from ruimteverdeling.uses import UseCatalogue
 
+CURRENT_USE = "current_use"
+
 
 class LayerWarning(UserWarning):
     """A layer was resampled or reprojected onto the study grid."""
@@ -97,7 +99,7 @@ class StudyArea:
             raise InputError(problems)
 
         area = cls(path=path, manifest=manifest, grid=grid, catalogue=catalogue,
-                   current_use=np.zeros(grid.shape, np.uint8), land=np.zeros(grid.shape, bool))
+                   current_use=np.zeros((0, 0), np.uint8), land=np.zeros((0, 0), bool))
         lu_layer = area.layer(manifest.current_use)
         area.current_use, area.land = area._reclassify_current_use(lu_layer)
         regions = area.layer(manifest.regions)
@@ -121,8 +123,8 @@ class StudyArea:
             raise InputError.single(file, f"{field_}.categories",
                                     "the current land-use layer must map its codes to use ids",
                                     "add `categories: {1: housing, 2: nature, ...}`")
-        lut = np.zeros(max(256, int(data.max(initial=0)) + 1), np.uint8)
         problems = []
+        mapping: dict[int, int] = {}
         for code, use_id in cats.items():
             if use_id not in self.catalogue:
                 problems.append(Problem(file, f"{field_}.categories.{code}",
@@ -134,14 +136,12 @@ class StudyArea:
                                         "code 0 and negative codes mean 'outside the study area'",
                                         "use positive codes for land uses"))
                 continue
-            if code >= lut.size:
-                continue
-            lut[code] = self.catalogue[use_id].code
+            mapping[int(code)] = self.catalogue[use_id].code
         if problems:
             raise InputError(problems)
         valid = data > 0
-        present = np.unique(data[valid])
-        unknown = [int(c) for c in present if int(c) not in cats]
+        present, inverse = np.unique(data[valid], return_inverse=True)
+        unknown = [int(c) for c in present if int(c) not in mapping]
         if unknown:
             counts = {c: int((data == c).sum()) for c in unknown[:10]}
             raise InputError.single(
@@ -149,7 +149,9 @@ class StudyArea:
                 f"the land-use raster has codes that are not mapped: {counts} (code: cells)",
                 "map every code to a use id under `categories:`, or set those cells to 0 "
                 "(outside the study area)")
-        codes = np.where(valid, lut[np.clip(data, 0, lut.size - 1)], 0).astype(np.uint8)
+        lut = np.array([mapping[int(c)] for c in present], np.uint8)
+        codes = np.zeros(data.shape, np.uint8)
+        codes[valid] = lut[inverse]
         land = codes > 0
         if not land.any():
             raise InputError.single(file, field_, "the study area has no land cells",
@@ -159,13 +161,24 @@ class StudyArea:
     # -- layers --------------------------------------------------------------------------------
     @property
     def layer_names(self) -> list[str]:
-        return list(self.manifest.layers)
+        return [*self.manifest.layers, CURRENT_USE]
 
     def has_layer(self, name: str) -> bool:
-        return name in self.manifest.layers
+        return name in self.manifest.layers or name == CURRENT_USE
 
     def layer(self, name: str) -> Layer:
-        """The layer ``name`` on the study grid (read on first use)."""
+        """The layer ``name`` on the study grid (read on first use).
+
+        ``current_use`` is a virtual layer: today's land use as catalogue codes, with the use
+        ids as category names (whatever codes the land-use file itself uses).
+        """
+        if name == CURRENT_USE and name not in self.manifest.layers:
+            if name not in self._layers:
+                spec = LayerSpec(file="<current land use>", kind="categorical",
+                                 description="current land use by use id (virtual layer)")
+                cats = {u.code: u.id for u in self.catalogue}
+                self._layers[name] = Layer(name, spec, self.current_use, cats)
+            return self._layers[name]
         if name not in self.manifest.layers:
             raise InputError.single(self.path, "layers", f"unknown layer '{name}'",
                                     did_you_mean(name, self.manifest.layers))
@@ -197,6 +210,8 @@ class StudyArea:
         """Read every layer of the manifest; return the problems (all of them)."""
         problems: list[Problem] = []
         for name in self.manifest.layers:
+            if name == CURRENT_USE:
+                continue
             try:
                 self.layer(name)
             except InputError as exc:
@@ -316,6 +331,16 @@ def _read_raster(area: StudyArea, name: str, spec: LayerSpec, file: Path) -> Lay
                 f"{'reprojected' if not same_crs else 'resampled'} with '{method}'",
                 LayerWarning, stacklevel=3)
             nodata = fill
+    if spec.kind in ("categorical", "regions") and np.issubdtype(data.dtype, np.floating):
+        vals = data[np.isfinite(data)]
+        if nodata is not None:
+            vals = vals[vals != nodata]
+        if vals.size and np.any(vals != np.rint(vals)):
+            raise InputError.single(
+                area.path, f"layers.{name}.file",
+                f"{file.name} holds fractional values (e.g. {vals[vals != np.rint(vals)][0]:g})"
+                f" but a {spec.kind} layer needs integer codes",
+                "write the layer with integer codes, or declare it `kind: continuous`")
     return Layer(name, spec, _clean(data, spec, nodata), spec.categories)
 
 

@@ -120,19 +120,20 @@ class PyomoBackend:
                                                     - t0}, {})
 
     def mip(self, spec: ModelSpec, options: SolverOptions, time_limit: float, gap: float,
-            start: np.ndarray | None = None):
+            start: np.ndarray | None = None, abs_gap: float | None = None):
         from ruimteverdeling.model.solve import MipOutcome
 
         t0 = time.perf_counter()
         m = render(spec)
         t_build = time.perf_counter() - t0
         t0 = time.perf_counter()
-        status, x, bound, _ = self._run(m, spec, options, time_limit, gap, relaxed=False)
+        status, x, bound, _ = self._run(m, spec, options, time_limit, gap, relaxed=False,
+                                        abs_gap=abs_gap)
         return MipOutcome(status, x, bound, {"build": t_build, "mip": time.perf_counter() - t0},
                           {})
 
     def _run(self, m, spec: ModelSpec, options: SolverOptions, time_limit: float,
-             gap: float | None, relaxed: bool):
+             gap: float | None, relaxed: bool, abs_gap: float | None = None):
         """Solve; return (status, x, bound, reduced costs)."""
         name = options.pyomo_solver
         rc = None
@@ -143,6 +144,8 @@ class PyomoBackend:
             kwargs: dict = {"time_limit": time_limit, "threads": options.threads}
             if gap is not None:
                 kwargs["rel_gap"] = gap
+            if abs_gap is not None:
+                kwargs["abs_gap"] = abs_gap
             res = opt.solve(m, load_solutions=False, raise_exception_on_nonoptimal_result=False,
                             **kwargs)
             term = str(res.termination_condition)

@@ -19,7 +19,8 @@ The ``auto`` method therefore
 4. if the gap between that allocation and ``z_LP`` is still above ``mip_rel_gap``,
    reduced-cost fixing removes every column that cannot be part of a better allocation, and
    when what remains is small enough (``full_mip_max_binaries``) HiGHS's branch and bound
-   solves it from the incumbent; its dual bound then tightens the reported bound.
+   works on it from the incumbent for at most a fifth of the time limit; its dual bound then
+   tightens the reported bound, and whatever gap remains is reported as it is.
 
 The reported bound is always ``z_LP`` (or HiGHS's MIP dual bound on the full model), so
 ``gap = (bound − objective) / max(|objective|, 1)`` is a true, proven gap. A solution is
@@ -107,7 +108,7 @@ class Backend(Protocol):
     def lp(self, spec: ModelSpec, options: SolverOptions, time_limit: float) -> LpOutcome: ...
 
     def mip(self, spec: ModelSpec, options: SolverOptions, time_limit: float, gap: float,
-            start: np.ndarray | None = None) -> MipOutcome: ...
+            start: np.ndarray | None = None, abs_gap: float | None = None) -> MipOutcome: ...
 
 
 class HighsBackend:
@@ -130,10 +131,12 @@ class HighsBackend:
                          {"lp_algorithm": opts["solver"], "lp_iterations": r.iterations})
 
     def mip(self, spec: ModelSpec, options: SolverOptions, time_limit: float, gap: float,
-            start: np.ndarray | None = None) -> MipOutcome:
+            start: np.ndarray | None = None, abs_gap: float | None = None) -> MipOutcome:
         t0 = time.perf_counter()
-        h = hb.build(spec, integral=True, options=hb.mip_options(
-            options.threads, time_limit, gap, options.seed))
+        opts = hb.mip_options(options.threads, time_limit, gap, options.seed)
+        if abs_gap is not None:
+            opts["mip_abs_gap"] = float(abs_gap)
+        h = hb.build(spec, integral=True, options=opts)
         if start is not None:
             _set_start(h, start)
         t_build = time.perf_counter() - t0
@@ -227,7 +230,8 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
     # repair: a small MIP on the fractional units and their near-ties
     say(f"{frac_units.size} fractional units: repairing with a small MIP")
     t0 = time.perf_counter()
-    n_free = max(50 * max(frac_units.size, 1), 2_000)
+    n_free = max(options.repair_units_per_fractional * max(frac_units.size, 1),
+                 options.repair_min_units)
     x_best = None
     last_bound = None
     attempts = []
@@ -236,14 +240,20 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
         remaining = deadline - time.perf_counter()
         if remaining <= 1:
             break
-        sub, cols = spec.restrict(free, x_round)
-        r = backend.mip(sub, options, remaining, min(options.mip_rel_gap, 1e-7), x_round[cols])
+        keep = _cheap_columns(spec, x, lp.col_dual, options.repair_columns_per_unit)
+        sub, cols = spec.restrict(free, x_round, keep)
+        sub = sub.without_constants()  # the gap is then relative to the free part only
+        budget = min(remaining, max(10.0, 0.25 * options.time_limit))
+        # good enough when it cannot cost more than half the requested overall gap
+        r = backend.mip(sub, options, budget, 1e-9, x_round[cols],
+                        abs_gap=0.5 * options.mip_rel_gap * max(abs(bound), 1.0))
         attempts.append({"free_units": int(free.sum()), "status": r.status, **r.details,
                          "seconds": round(sum(r.seconds.values()), 3)})
         if r.x is not None:
             x_best = x_round.copy()
             x_best[cols] = r.x
-            last_bound = r.bound
+            if r.bound is not None:
+                last_bound = r.bound + spec.objective_value(_with(x_round, cols, 0.0))
             break
         if free.all() or n_free >= spec.n_units:
             break
@@ -312,10 +322,13 @@ def _close_gap(spec: ModelSpec, backend: Backend, options: SolverOptions, say: P
     # fixed units take their LP values (integral for them), kept columns may move
     keep_all = np.concatenate([keep, np.ones(len(spec.aux_names), bool)])
     sub, cols = spec.restrict(free, x_round, keep_all)
+    sub = sub.without_constants()
     outside = np.ones(spec.n_cols, bool)
     outside[cols] = False
     start = x_best[cols] if np.allclose(x_best[outside], x_round[outside]) else None
-    r = backend.mip(sub, options, remaining, options.mip_rel_gap, start)
+    budget = min(remaining, max(10.0, 0.2 * options.time_limit))
+    r = backend.mip(sub, options, budget, 1e-9, start,
+                    abs_gap=options.mip_rel_gap * max(abs(bound), 1.0) * 0.5)
     seconds["rc_mip"] = time.perf_counter() - t0
     details["rc_mip"] = {"status": r.status, **r.details}
     if r.x is not None:
@@ -326,8 +339,32 @@ def _close_gap(spec: ModelSpec, backend: Backend, options: SolverOptions, say: P
         if obj > objective and not spec.violations(cand, tol=1e-6):
             x_best, objective = cand, obj
     if r.bound is not None and np.isfinite(r.bound):
-        bound = min(bound, max(objective, r.bound))
+        # the sub-model has no constants: its bound plus the fixed part bounds the whole
+        fixed_part = spec.objective_value(_with(x_round, cols, 0.0))
+        bound = min(bound, max(objective, r.bound + fixed_part))
     return x_best, objective, bound, True
+
+
+def _with(x: np.ndarray, cols: np.ndarray, value: float) -> np.ndarray:
+    out = x.copy()
+    out[cols] = value
+    return out
+
+
+def _cheap_columns(spec: ModelSpec, x: np.ndarray, col_dual: np.ndarray | None, k: int
+                   ) -> np.ndarray | None:
+    """Per unit, its LP support and its ``k`` columns of smallest |reduced cost| (a mask over
+    all columns; auxiliaries always kept). Fewer binaries keep HiGHS's MIP setup cheap."""
+    if col_dual is None or k <= 0:
+        return None
+    d = np.abs(col_dual[: spec.n_x])
+    # rank columns within their unit by |d| (columns are sorted by unit)
+    order = np.lexsort((d, spec.col_unit))
+    starts = np.flatnonzero(np.r_[True, spec.col_unit[order][1:] != spec.col_unit[order][:-1]])
+    rank = np.empty(spec.n_x, np.int64)
+    rank[order] = np.arange(spec.n_x) - np.repeat(starts, np.diff(np.r_[starts, spec.n_x]))
+    keep = (rank < k) | (x[: spec.n_x] > INT_TOL)
+    return np.concatenate([keep, np.ones(len(spec.aux_names), bool)])
 
 
 def _round_units(spec: ModelSpec, x: np.ndarray) -> np.ndarray:

@@ -172,6 +172,17 @@ class ModelSpec:
             out["bounds"] = float(lo.max())
         return out
 
+    def without_constants(self) -> ModelSpec:
+        """The same model with every term's constant set to 0 (a pure shift of the objective).
+
+        Used for sub-models: a relative MIP gap then refers to the part of the objective that
+        can still change, not to the fixed cells' share of it.
+        """
+        terms = [Term(t.name, t.sense, t.weight, t.coef, 0.0, t.unit, t.description)
+                 for t in self.terms]
+        return ModelSpec(self.n_x, self.col_unit, self.col_use, self.unit_cells,
+                         self.aux_names, self.lb, self.ub, self.integral, self.blocks, terms)
+
     # ---------------------------------------------------------------------------------------
     def restrict(self, free_units: np.ndarray, x_fixed: np.ndarray,
                  keep_cols: np.ndarray | None = None) -> tuple[ModelSpec, np.ndarray]:

@@ -23,19 +23,19 @@ def areas_table(cm: CompiledModel, before: np.ndarray, after: np.ndarray) -> lis
     """Hectares per use × region (and national), before and after."""
     area = cm.area
     land = area.land.ravel()
-    reg = area.regions.data.ravel()[land]
     names = area.region_names()
     b = before.ravel()[land]
     a = after.ravel()[land]
     ha = area.cell_area_ha
     rows = []
     region_ids = sorted(names)
-    pos = {rid: i for i, rid in enumerate(region_ids)}
-    rix = np.array([pos.get(int(r), -1) for r in range(int(reg.max(initial=0)) + 1)])[reg]
+    rix, _ = cm.ctx.region_rows()
     n_reg = len(region_ids)
+    inside = rix >= 0
+    rb, ra, rix = b[inside], a[inside], rix[inside]
     for u in cm.catalogue:
-        nb = np.bincount(rix[b == u.code], minlength=n_reg) if n_reg else np.zeros(0)
-        na = np.bincount(rix[a == u.code], minlength=n_reg) if n_reg else np.zeros(0)
+        nb = np.bincount(rix[rb == u.code], minlength=n_reg) if n_reg else np.zeros(0)
+        na = np.bincount(rix[ra == u.code], minlength=n_reg) if n_reg else np.zeros(0)
         for i, rid in enumerate(region_ids):
             if nb[i] == 0 and na[i] == 0:
                 continue
@@ -55,27 +55,35 @@ def _area_row(region: str, u, before: float, after: float) -> dict[str, Any]:
 def targets_table(cm: CompiledModel, sol: Solution) -> list[dict[str, Any]]:
     """Every target row: required, achieved (from the allocation), slack, met, source."""
     after_idx = cm.land_use_after(sol.x)
-    achieved_by_target = {tid: measure(tc, after_idx) for tid, tc in cm.target_compilers.items()}
     rows = []
-    for tr in cm.target_rows:
-        t = tr.target
-        ach = float(achieved_by_target[t.id][tr.row])
-        slack = 0.0
-        for col, sign in ((tr.slack_lo_col, 1.0), (tr.slack_hi_col, 1.0)):
-            if col is not None:
-                s = float(sol.x[col]) * sign
-                if t.quantity == "share" and tr.denom_ha > 0:
-                    s /= tr.denom_ha
-                slack += s
-        ok_lo = tr.lo is None or ach >= tr.lo - MET_RTOL * max(1.0, abs(tr.lo))
-        ok_hi = tr.hi is None or ach <= tr.hi + MET_RTOL * max(1.0, abs(tr.hi))
-        rows.append({
-            "target": t.id, "region": tr.label, "use": t.use, "quantity": t.quantity,
-            "unit": t.unit, "basis": t.effective_basis, "hard": t.hard,
-            "min": tr.lo, "max": tr.hi, "achieved": ach, "slack": slack,
-            "met": "yes" if (ok_lo and ok_hi) else "no",
-            "source": t.source.short(),
-        })
+    overridden = {a.override.rule: a.override.action for a in cm.overrides}
+    for t in cm.targets:
+        if not t.is_enabled or t.id not in cm.target_compilers:
+            continue
+        tc = cm.target_compilers[t.id]
+        info = cm.blocks[f"target:{t.id}"]
+        achieved = measure(tc, after_idx)
+        los, his = info.rows.meta["los"], info.rows.meta["his"]
+        for r, label in enumerate(tc.labels):
+            ach = float(achieved[r])
+            slack = 0.0
+            for col in (info.slack_lo[r], info.slack_hi[r]):
+                if col is not None:
+                    s = float(sol.x[col])
+                    if t.quantity == "share" and tc.denom_ha[r] > 0:
+                        s /= tc.denom_ha[r]
+                    slack += s
+            lo, hi = los[r], his[r]
+            ok_lo = lo is None or ach >= lo - MET_RTOL * max(1.0, abs(lo))
+            ok_hi = hi is None or ach <= hi + MET_RTOL * max(1.0, abs(hi))
+            rows.append({
+                "target": t.id, "region": label, "use": t.use, "quantity": t.quantity,
+                "unit": t.unit, "basis": t.effective_basis, "hard": t.hard,
+                "status": t.status, "override": overridden.get(t.id, ""),
+                "min": lo, "max": hi, "achieved": ach, "slack": slack,
+                "met": "yes" if (ok_lo and ok_hi) else "no",
+                "source": t.source.short(),
+            })
     return rows
 
 
@@ -107,5 +115,5 @@ def _fmt(v: Any) -> Any:
 
 
 AREAS_COLUMNS = ["region", "use", "label_nl", "label_en", "ha_before", "ha_after", "change_ha"]
-TARGET_COLUMNS = ["target", "region", "use", "quantity", "unit", "basis", "hard", "min", "max",
-                  "achieved", "slack", "met", "source"]
+TARGET_COLUMNS = ["target", "region", "use", "quantity", "unit", "basis", "hard", "status",
+                  "override", "min", "max", "achieved", "slack", "met", "source"]

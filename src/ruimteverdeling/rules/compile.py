@@ -1,29 +1,66 @@
 """Compile a scenario on a study area into a ModelSpec (numpy only; no solver knowledge).
 
-Order (the lagenbenadering: water and soil first, then networks, then occupation):
+Order — the *lagenbenadering*: water and soil first, then networks, then occupation:
 
-1. validate everything the scenario refers to, and report every problem at once;
-2. apply the exclusion rules to the allowed (cell, use) pairs;
+1. apply the overrides (comply or explain) and validate everything the scenario refers to,
+   reporting every problem at once;
+2. apply the zone rules (exclusions, green buffers, the compatibility of combined uses) to the
+   allowed (cell, use) pairs, in the order the scenario lists them;
 3. pin cells with a single allowed use, make units of the rest;
 4. create one binary column per (unit, allowed use) and the assignment rows;
-5. add the target rows (with fixed and pinned contributions moved into the bounds) and the
-   objective terms.
+5. evaluate every objective term (suitability, transition, costs, ladders, future cost, ...)
+   and every row family (targets, quotas, fairness, proximity shares) on the columns, moving
+   fixed and pinned cells into the constants and bounds, and build the pairwise rows.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from ruimteverdeling.area.studyarea import StudyArea
 from ruimteverdeling.errors import InputError, Problem, did_you_mean
-from ruimteverdeling.model.spec import ModelSpec, SpecBuilder
-from ruimteverdeling.rules import exclusions, objective, suitability, targets
+from ruimteverdeling.model.spec import INF, ModelSpec, SpecBuilder
+from ruimteverdeling.rules import (
+    conflicts,
+    costs,
+    exclusions,
+    fairness,
+    objective,
+    overrides,
+    proximity,
+    suitability,
+    targets,
+)
+from ruimteverdeling.rules.base import ColumnRows, PairRows, PairTerm
 from ruimteverdeling.rules.context import Context
-from ruimteverdeling.scenario import ExclusionRule, Scenario
+from ruimteverdeling.scenario import (
+    ConflictRule,
+    CostRule,
+    ExclusionRule,
+    FairnessRule,
+    GreenBufferRule,
+    LadderRule,
+    ProximityShareRule,
+    Scenario,
+)
 from ruimteverdeling.uses import UseCatalogue
+
+ZONE_RULES = (ExclusionRule, GreenBufferRule)
+
+
+@dataclass
+class RowsInfo:
+    """A compiled PairRows block: constants and the columns of its slacks and aux."""
+
+    rows: PairRows
+    constant: np.ndarray
+    slack_lo: list[int | None]
+    slack_hi: list[int | None]
+    aux_cols: list[int]
 
 
 @dataclass
@@ -38,9 +75,13 @@ class CompiledModel:
     unit_land: np.ndarray  # land index of each unit
     pinned_land: np.ndarray  # land index of each pinned domain cell
     pinned_use_idx: np.ndarray  # catalogue index of its use
-    target_rows: list[targets.TargetRow]
-    target_compilers: dict[str, targets.TargetCompiler]
     rule_reports: list[dict]
+    terms: dict[str, list[PairTerm]]
+    blocks: dict[str, RowsInfo]
+    target_compilers: dict[str, targets.TargetCompiler]
+    rules: list[Any]  # effective (after overrides), enabled or not
+    targets: list[Any]
+    overrides: list[overrides.Applied]
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -61,6 +102,29 @@ class CompiledModel:
         grid = np.zeros(self.area.grid.size, np.uint8)
         grid[self.ctx.land_cells] = codes[self.land_use_after(x)]
         return grid.reshape(self.area.grid.shape)
+
+    # -- pricing ----------------------------------------------------------------------------
+    def pair_objective(self, land: np.ndarray, use: np.ndarray) -> np.ndarray:
+        """Objective coefficient of hypothetical pairs (weighted, signed), all terms."""
+        out = np.zeros(land.size)
+        for name, parts in self.terms.items():
+            w = self.spec.term(name).weight
+            sign = 1.0 if parts[0].sense == "benefit" else -1.0
+            for t in parts:
+                out += sign * w * t.fn(land, use)
+        return out
+
+    def pair_row_price(self, land: np.ndarray, use: np.ndarray, row_dual: np.ndarray
+                       ) -> np.ndarray:
+        """Σ over separable row blocks of dual × coefficient, for hypothetical pairs."""
+        offsets = self.spec.row_offsets()
+        out = np.zeros(land.size)
+        for name, info in self.blocks.items():
+            start, _ = offsets[name]
+            rows, vals = info.rows.fn(land, use)
+            ok = rows >= 0
+            out[ok] += row_dual[start + rows[ok]] * vals[ok]
+        return out
 
 
 def catalogue_for(scenario: Scenario) -> UseCatalogue:
@@ -90,33 +154,46 @@ def catalogue_for(scenario: Scenario) -> UseCatalogue:
         raise InputError.single(scenario.path, "uses", str(exc), "give every use its own code")\
             from None
     for i, u in enumerate(new):
-        for t in u.provides:
-            if t not in new.ids and t not in {x.id for x in new}:
-                problems.append(Problem(scenario.path, f"uses[{i}].provides",
+        for t in [*u.provides, *u.combines]:
+            if t not in new.ids and t not in new.target_uses:
+                problems.append(Problem(scenario.path, f"uses[{i}]",
                                         f"unknown use '{t}'", did_you_mean(t, new.ids)))
     if problems:
         raise InputError(problems)
     return new
 
 
-def enabled_rules(scenario: Scenario) -> list[tuple[int, ExclusionRule]]:
-    return [(i, r) for i, r in enumerate(scenario.rules) if r.is_enabled]
+RULE_CHECKS = {
+    ExclusionRule: exclusions.check, GreenBufferRule: exclusions.check,
+    CostRule: costs.check, LadderRule: costs.check, FairnessRule: fairness.check,
+    ProximityShareRule: proximity.check, ConflictRule: conflicts.check,
+}
 
 
 def check(scenario: Scenario, area: StudyArea, catalogue: UseCatalogue,
-          ctx: Context | None = None) -> list[Problem]:
+          ctx: Context | None = None, rules: list | None = None,
+          target_list: list | None = None) -> list[Problem]:
     """Every problem of the scenario against the area, without building the model."""
     ctx = ctx or Context.create(scenario, area, catalogue)
+    rules = scenario.rules if rules is None else rules
+    target_list = scenario.targets if target_list is None else target_list
     problems: list[Problem] = []
     problems += suitability.check_recipes(scenario.suitability, area, ctx.alloc_ids,
                                           scenario.path)
     problems += objective.check_transitions(scenario.transition_costs, ctx)
-    known_terms = list(objective.CORE_TERMS)
-    problems += objective.check_weights(scenario.objective.weights, known_terms, ctx)
-    for i, rule in enumerate(scenario.rules):
-        problems += exclusions.check(rule, i, ctx)
-    for i, t in enumerate(scenario.targets):
-        problems += targets.check(t, i, ctx)
+    index = {r.id: i for i, r in enumerate(scenario.rules)}
+    for rule in rules:
+        problems += RULE_CHECKS[type(rule)](rule, index.get(rule.id, 0), ctx)
+    tindex = {t.id: i for i, t in enumerate(scenario.targets)}
+    for t in target_list:
+        problems += targets.check(t, tindex.get(t.id, 0), ctx)
+    if scenario.compatibility is not None:
+        for k, (a, b) in enumerate(scenario.compatibility.allowed):
+            for u in (a, b):
+                if u not in ctx.catalogue:
+                    problems.append(Problem(scenario.path, f"compatibility.allowed[{k}]",
+                                            f"unknown use '{u}'",
+                                            did_you_mean(u, ctx.catalogue.ids)))
     hd = scenario.housing_density
     if hd is not None and hd.per_region:
         layer = hd.regions or area.manifest.regions
@@ -133,6 +210,29 @@ def check(scenario: Scenario, area: StudyArea, catalogue: UseCatalogue,
     return problems
 
 
+def _compatibility(scenario: Scenario, ctx: Context) -> dict | None:
+    """Close combined uses whose components may not share a cell (new cells only)."""
+    comp = scenario.compatibility
+    if comp is None:
+        return None
+    ok = {frozenset(p) for p in comp.allowed}
+    closed = []
+    for u in ctx.catalogue.allocatable:
+        if not u.is_combined:
+            continue
+        parts = list(u.combines)
+        pairs = {frozenset((a, b)) for i, a in enumerate(parts) for b in parts[i + 1:]}
+        if not pairs <= ok:
+            closed.append(u.id)
+    cur = ctx.domain_use_idx
+    for uid in closed:
+        j = ctx.alloc_col(uid)
+        ctx.allowed[cur != ctx.alloc_idx[j], j] = False
+    return {"rule": "compatibility", "type": "compatibility", "status": "T",
+            "source": comp.source.short(), "zone_ha": 0.0, "removed_ha": {},
+            "closed_uses": closed}
+
+
 def compile_model(scenario: Scenario, area: StudyArea,
                   catalogue: UseCatalogue | None = None) -> CompiledModel:
     """Validate and compile; raise InputError with every problem found."""
@@ -140,21 +240,31 @@ def compile_model(scenario: Scenario, area: StudyArea,
     t0 = time.perf_counter()
     catalogue = catalogue or catalogue_for(scenario)
     ctx = Context.create(scenario, area, catalogue)
-    problems = check(scenario, area, catalogue, ctx)
+    eff_rules, eff_targets, applied = overrides.apply(scenario)
+    problems = check(scenario, area, catalogue, ctx, eff_rules, eff_targets)
     if problems:
         raise InputError(problems)
     timings["validate"] = time.perf_counter() - t0
+    softened = {a.override.rule: a.soften_penalty for a in applied
+                if a.soften_penalty is not None}
+    active_rules = [r for r in eff_rules if r.is_enabled]
+    active_targets = [t for t in eff_targets if t.is_enabled]
 
-    # 2. rules -> allowed pairs
+    # 2. zone rules -> allowed pairs (water and soil first: in the order given)
     t0 = time.perf_counter()
-    reports = []
-    for _, rule in enabled_rules(scenario):
-        reports.append(exclusions.apply(rule, ctx))
-    for rule in scenario.rules:
-        if not rule.is_enabled:
-            reports.append({"rule": rule.id, "type": rule.type, "status": rule.status,
-                            "source": rule.source.short(), "enabled": False, "zone_ha": 0.0,
-                            "removed_ha": {}})
+    reports: list[dict] = []
+    pair_terms: list[PairTerm] = []
+    comp = _compatibility(scenario, ctx)
+    if comp is not None:
+        reports.append(comp)
+    for rule in active_rules:
+        if isinstance(rule, ZONE_RULES):
+            if rule.id in softened:
+                term, rep = exclusions.softened(rule, softened[rule.id], ctx)
+                pair_terms.append(term)
+                reports.append(rep)
+            else:
+                reports.append(exclusions.apply(rule, ctx))
     timings["rules"] = time.perf_counter() - t0
 
     # 3. pinned cells and units
@@ -171,60 +281,234 @@ def compile_model(scenario: Scenario, area: StudyArea,
     pinned = n_allowed == 1
     pinned_land = dom_land[pinned]
     pinned_use_idx = ctx.alloc_idx[np.argmax(ctx.allowed[pinned], axis=1)]
-    units = ~pinned
-    unit_land = dom_land[units]
-    unit_rows, col_use = np.nonzero(ctx.allowed[units])  # row-major: sorted by unit
+    unit_land = dom_land[~pinned]
+    unit_rows, col_use = np.nonzero(ctx.allowed[~pinned])  # row-major: sorted by unit
     col_land = unit_land[unit_rows]
     col_use_idx = ctx.alloc_idx[col_use]
     builder = SpecBuilder(unit_rows, col_use, ctx.land_cells[unit_land])
     n_x = col_use.size
     builder.add_block("assign", "assignment", unit_rows, np.arange(n_x), np.ones(n_x),
                       unit_land.size, np.ones(unit_land.size), np.ones(unit_land.size))
-
-    # fixed (not a variable) land cells: context + pinned, with their use after allocation
     fixed_mask = ~ctx.domain
     fixed_land = np.concatenate([np.flatnonzero(fixed_mask), pinned_land])
     fixed_use_idx = np.concatenate([ctx.land_use_idx[fixed_mask], pinned_use_idx])
-
-    # 5a. objective terms
-    a = ctx.cell_ha
-    S_dom = suitability.suitability_matrix(scenario.suitability, area, ctx.domain_cells,
-                                           ctx.alloc_ids)
-    T = objective.transition_matrix(scenario.transition_costs, ctx)
-    dom_pos = np.full(ctx.land_cells.size, -1, np.int64)
-    dom_pos[dom_land] = np.arange(dom_land.size)
-    w = scenario.objective.weights
-    s_cols = a * S_dom[dom_pos[col_land], col_use]
-    t_cols = a * T[ctx.land_use_idx[col_land], col_use]
-    pin_cols = np.searchsorted(ctx.alloc_idx, pinned_use_idx)
-    s_const = a * float(S_dom[pinned, pin_cols].sum())
-    t_const = a * float(T[ctx.land_use_idx[pinned_land], pin_cols].sum())
-    builder.add_term("suitability", "benefit", w.get("suitability", 1.0), np.arange(n_x), s_cols,
-                     s_const, unit="suitability·ha",
-                     description="how well each use fits each cell (gebiedskenmerken centraal)")
-    builder.add_term("transition", "cost", w.get("transition", 1.0), np.arange(n_x), t_cols,
-                     t_const, unit="points",
-                     description="cost of changing a cell's current use")
-    del S_dom
     timings["columns"] = time.perf_counter() - t0
 
-    # 5b. targets
+    # 5a. objective terms
     t0 = time.perf_counter()
-    rows_info: list[targets.TargetRow] = []
-    compilers = {}
-    problems = []
-    for t in scenario.targets:
-        info, probs, tc = targets.compile_target(t, ctx, builder, col_land, col_use_idx,
-                                                 fixed_land, fixed_use_idx)
-        rows_info += info
+    pair_terms = core_terms(scenario, ctx) + pair_terms
+    compilers: dict[str, targets.TargetCompiler] = {}
+    pair_rows: list[PairRows] = []
+    column_rows: list[ColumnRows] = []
+    for rule in active_rules:
+        if isinstance(rule, CostRule):
+            pair_terms.append(costs.cost_term(rule, ctx))
+        elif isinstance(rule, LadderRule):
+            pair_terms.append(costs.ladder_term(rule, ctx))
+        elif isinstance(rule, FairnessRule):
+            pair_rows.append(fairness.pair_rows(rule, ctx))
+        elif isinstance(rule, ProximityShareRule):
+            pair_rows.append(proximity.pair_rows(rule, ctx))
+        elif isinstance(rule, ConflictRule):
+            column_rows.append(conflicts.column_rows(rule, ctx))
+    tindex = {t.id: i for i, t in enumerate(scenario.targets)}
+    for t in active_targets:
+        rows, tc = targets.pair_rows(t, tindex[t.id], ctx)
+        pair_rows.append(rows)
         compilers[t.id] = tc
+    terms: dict[str, list[PairTerm]] = {}
+    for term in pair_terms:
+        terms.setdefault(term.name, []).append(term)
+    aux_terms: dict[str, tuple[list[int], list[float]]] = {}
+    for name, parts in terms.items():
+        senses = {p.sense for p in parts}
+        if len(senses) > 1:
+            raise InputError.single(scenario.path, "rules",
+                                    f"objective term '{name}' is both a cost and a benefit",
+                                    "give the rules that share a `term` the same `sense`")
+        coef = np.zeros(n_x)
+        const = 0.0
+        for p in parts:
+            coef += p.fn(col_land, col_use_idx)
+            const += float(p.fn(pinned_land, pinned_use_idx).sum())
+        w = scenario.objective.weights.get(name, 1.0)
+        builder.add_term(name, parts[0].sense, w, np.arange(n_x), coef, const,
+                         unit=parts[0].unit, description=parts[0].description)
+    timings["terms"] = time.perf_counter() - t0
+
+    # 5b. row families
+    t0 = time.perf_counter()
+    blocks: dict[str, RowsInfo] = {}
+    problems = []
+    for pr in pair_rows:
+        info, probs = _add_pair_rows(pr, builder, col_land, col_use_idx, fixed_land,
+                                     fixed_use_idx, aux_terms)
+        blocks[pr.name] = info
         problems += probs
     if problems:
         raise InputError(problems)
-    timings["targets"] = time.perf_counter() - t0
+    grid = area.grid
+    for cr in column_rows:
+        rows, cols, vals, n_rows, lower, upper = cr.build(
+            ctx.land_cells[col_land], col_use_idx, n_x, grid.width, grid.height)
+        builder.add_block(cr.name, "rule", rows, cols, vals, n_rows, lower, upper, ref=cr.ref,
+                          meta=cr.meta)
+    for name, (cols, vals) in aux_terms.items():
+        builder.add_term(name, "cost", scenario.objective.weights.get(name, 1.0),
+                         np.array(cols, np.int64), np.array(vals), unit="points",
+                         description=_aux_description(name))
+    known = [*terms, *aux_terms]
+    bad = [Problem(scenario.path, f"objective.weights.{n}", f"unknown objective term '{n}'",
+                   did_you_mean(n, known)) for n in scenario.objective.weights if n not in known]
+    if bad:
+        raise InputError(bad)
+    timings["rows"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     spec = builder.build()
     timings["assemble"] = time.perf_counter() - t0
+    for rule in eff_rules:
+        if not rule.is_enabled:
+            reports.append({"rule": rule.id, "type": rule.type, "status": rule.status,
+                            "source": rule.source.short(), "enabled": False, "zone_ha": 0.0,
+                            "removed_ha": {}})
     return CompiledModel(scenario, area, catalogue, ctx, spec, unit_land, pinned_land,
-                         pinned_use_idx, rows_info, compilers, reports, timings)
+                         pinned_use_idx, reports, terms, blocks, compilers, eff_rules,
+                         eff_targets, applied, timings)
+
+
+def _aux_description(name: str) -> str:
+    if name.startswith("shortfall:"):
+        return f"penalty for missing soft target or rule {name.split(':', 1)[1]}"
+    if name.startswith("fairness:"):
+        return "level of the most burdened region (minimax)"
+    return name
+
+
+def core_terms(scenario: Scenario, ctx: Context) -> list[PairTerm]:
+    """The ``suitability`` (benefit) and ``transition`` (cost) terms."""
+    a = ctx.cell_ha
+    dom = ctx.domain_cells
+    S = suitability.suitability_matrix(scenario.suitability, ctx.area, dom, ctx.alloc_ids)
+    dom_pos = np.full(ctx.land_cells.size, -1, np.int64)
+    dom_pos[np.flatnonzero(ctx.domain)] = np.arange(dom.size)
+    alloc_pos = np.full(len(ctx.uses), -1, np.int64)
+    alloc_pos[ctx.alloc_idx] = np.arange(ctx.alloc_idx.size)
+    T = objective.transition_matrix(scenario.transition_costs, ctx)
+    cur = ctx.land_use_idx
+
+    def suit(li: np.ndarray, ui: np.ndarray) -> np.ndarray:
+        pos, j = dom_pos[li], alloc_pos[ui]
+        ok = (pos >= 0) & (j >= 0)
+        out = np.zeros(li.size)
+        out[ok] = a * S[pos[ok], j[ok]]
+        return out
+
+    def trans(li: np.ndarray, ui: np.ndarray) -> np.ndarray:
+        j = alloc_pos[ui]
+        ok = j >= 0
+        out = np.zeros(li.size)
+        out[ok] = a * T[cur[li[ok]], j[ok]]
+        return out
+
+    return [
+        PairTerm("suitability", "benefit", suit, "suitability·ha",
+                 "how well each use fits each cell (gebiedskenmerken centraal)"),
+        PairTerm("transition", "cost", trans, "points", "cost of changing a cell's current use"),
+    ]
+
+
+def _add_pair_rows(pr: PairRows, builder: SpecBuilder, col_land: np.ndarray,
+                   col_use_idx: np.ndarray, fixed_land: np.ndarray, fixed_use_idx: np.ndarray,
+                   aux_terms: dict[str, tuple[list[int], list[float]]]
+                   ) -> tuple[RowsInfo, list[Problem]]:
+    n = len(pr.labels)
+    rows, vals = pr.fn(col_land, col_use_idx)
+    sel = rows >= 0
+    cols = np.flatnonzero(sel)
+    rows, vals = rows[sel], vals[sel]
+    frows, fvals = pr.fn(fixed_land, fixed_use_idx)
+    fsel = frows >= 0
+    constant = np.bincount(frows[fsel], weights=fvals[fsel], minlength=n)
+    lower = np.where(np.isfinite(pr.lower), pr.lower - constant, -INF)
+    upper = np.where(np.isfinite(pr.upper), pr.upper - constant, INF)
+    problems = []
+    if pr.penalty is None and pr.hard_check and not pr.aux:
+        problems = _impossible(pr, builder, rows, cols, vals, lower, upper, constant)
+    all_rows, all_cols, all_vals = [rows], [cols], [vals]
+    slack_lo: list[int | None] = [None] * n
+    slack_hi: list[int | None] = [None] * n
+    if pr.penalty is not None:
+        name = f"shortfall:{pr.ref}"
+        entry = aux_terms.setdefault(name, ([], []))
+        for r in range(n):
+            for bound, sign, kind, store in ((lower, 1.0, "shortfall", slack_lo),
+                                             (upper, -1.0, "excess", slack_hi)):
+                if np.isfinite(bound[r]):
+                    j = builder.add_aux(f"{kind}:{pr.ref}:{pr.labels[r]}")
+                    store[r] = j
+                    all_rows.append(np.array([r]))
+                    all_cols.append(np.array([j]))
+                    all_vals.append(np.array([sign]))
+                    entry[0].append(j)
+                    entry[1].append(pr.penalty)
+    aux_cols = []
+    for aux in pr.aux:
+        j = builder.add_aux(aux.name, aux.lb, aux.ub)
+        aux_cols.append(j)
+        nz = np.flatnonzero(aux.row_coef)
+        all_rows.append(nz)
+        all_cols.append(np.full(nz.size, j))
+        all_vals.append(aux.row_coef[nz])
+        if aux.cost and aux.term:
+            entry = aux_terms.setdefault(aux.term, ([], []))
+            entry[0].append(j)
+            entry[1].append(aux.cost)
+    builder.add_block(pr.name, pr.kind, np.concatenate(all_rows), np.concatenate(all_cols),
+                      np.concatenate(all_vals), n, lower, upper, labels=pr.labels, ref=pr.ref,
+                      meta={k: v for k, v in pr.meta.items() if k not in ("fmt", "file")})
+    return RowsInfo(pr, constant, slack_lo, slack_hi, aux_cols), problems
+
+
+def _impossible(pr: PairRows, builder: SpecBuilder, rows: np.ndarray, cols: np.ndarray,
+                vals: np.ndarray, lower: np.ndarray, upper: np.ndarray,
+                constant: np.ndarray) -> list[Problem]:
+    """Per-row necessary conditions: the most (least) any allocation can reach."""
+    n = len(pr.labels)
+    units = builder.col_unit
+    n_x = units.size
+    if n_x:
+        full = np.zeros(n_x)
+        full[cols] = vals
+        row_full = np.full(n_x, -1, np.int64)
+        row_full[cols] = rows
+        starts = np.flatnonzero(np.r_[True, units[1:] != units[:-1]])
+        best = np.maximum.reduceat(full, starts)
+        worst = np.minimum.reduceat(full, starts)
+        unit_row = np.maximum.reduceat(row_full, starts)
+        ok = unit_row >= 0
+        most = np.bincount(unit_row[ok], weights=best[ok], minlength=n)
+        least = np.bincount(unit_row[ok], weights=worst[ok], minlength=n)
+    else:
+        most = least = np.zeros(n)
+    fmt = pr.meta.get("fmt", lambda q, r: f"{q:,.4g}")
+    field = pr.meta.get("field", "targets")
+    problems = []
+    for r in range(n):
+        where = "" if pr.labels[r] in ("national", "all") else f" in {pr.labels[r]}"
+        tol = 1e-7 * max(1.0, abs(lower[r]) if np.isfinite(lower[r]) else 1.0)
+        if np.isfinite(lower[r]) and most[r] < lower[r] - tol:
+            problems.append(Problem(
+                pr.meta.get("file"), f"{field}.min",
+                f"target '{pr.ref}'{where} asks at least {fmt(lower[r] + constant[r], r)} "
+                f"but no allocation can reach more than {fmt(most[r] + constant[r], r)} "
+                "(the rules and fixed land leave too little room)",
+                "lower the target, make it soft (`hard: false` with a `penalty`), "
+                "or relax the rules that close the land"))
+        if np.isfinite(upper[r]) and least[r] > upper[r] + tol:
+            problems.append(Problem(
+                pr.meta.get("file"), f"{field}.max",
+                f"target '{pr.ref}'{where} allows at most {fmt(upper[r] + constant[r], r)} "
+                f"but fixed land already gives {fmt(least[r] + constant[r], r)}",
+                "raise the maximum or make the target soft"))
+    return problems

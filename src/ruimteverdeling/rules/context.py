@@ -7,7 +7,12 @@ Notation used in the rule docstrings:
   (existing built-up land, industry, infrastructure and open water are fixed context);
 * ``U`` the allocatable uses; ``A_c ⊆ U`` the uses still allowed in ``c`` after the rules;
 * a domain cell with ``|A_c| = 1`` is *pinned* (no variable; its use is known), with
-  ``|A_c| ≥ 2`` it is a *unit* with binaries ``x[c,u]``, ``u ∈ A_c``, ``Σ_u x[c,u] = 1``.
+  ``|A_c| ≥ 2`` it is a *unit* with binaries ``x[c,u]``, ``u ∈ A_c``, ``Σ_u x[c,u] = 1``;
+* ``p(u, T)`` the yield factor of use ``u`` towards target use ``T`` (the catalogue's
+  ``provides``; 1 for ``T`` itself, less for a combination that shares the cell).
+
+Cells are handled as *land indices* (positions in ``land_cells``) and uses as catalogue
+indices, so every rule is a vectorised numpy function.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ruimteverdeling.area.studyarea import StudyArea
-from ruimteverdeling.scenario import Scenario, Where
+from ruimteverdeling.scenario import Scenario, Where, Zone
 from ruimteverdeling.uses import UseCatalogue
 
 
@@ -35,6 +40,7 @@ class Context:
     alloc_idx: np.ndarray  # catalogue indices of the allocatable uses (columns of `allowed`)
     allowed: np.ndarray  # bool (n_domain, n_alloc)
     reports: list[dict] = field(default_factory=list)
+    _zones: dict = field(default_factory=dict, repr=False)
 
     @classmethod
     def create(cls, scenario: Scenario, area: StudyArea, catalogue: UseCatalogue) -> Context:
@@ -68,24 +74,82 @@ class Context:
         return self.land_use_idx[self.domain]
 
     @property
+    def uses(self) -> list:
+        return list(self.catalogue)
+
+    @property
     def alloc_ids(self) -> list[str]:
-        uses = list(self.catalogue)
+        uses = self.uses
         return [uses[i].id for i in self.alloc_idx]
 
     def alloc_col(self, use_id: str) -> int:
         return self.alloc_ids.index(use_id)
 
+    def use_index(self, use_id: str) -> int:
+        return self.catalogue.ids.index(use_id)
+
+    def uses_mask(self, use_ids: list[str] | None, containing: bool = True) -> np.ndarray:
+        """Bool over catalogue indices: the uses listed (all allocatable if None), and with
+        ``containing`` also the combined uses that contain one of them."""
+        if use_ids is None:
+            return np.array([u.kind == "allocatable" for u in self.uses])
+        ids = self.catalogue.containing(use_ids) if containing else list(use_ids)
+        return np.array([u.id in ids for u in self.uses])
+
+    def provides(self, target_use: str) -> np.ndarray:
+        """p(u, target_use) for every catalogue use."""
+        return np.array([u.provides.get(target_use, 0.0) for u in self.uses])
+
+    def attribute(self, name: str) -> np.ndarray:
+        """A numeric catalogue attribute (sealing, lifetime_years, ...) by catalogue index."""
+        return np.array([float(getattr(u, name)) for u in self.uses])
+
     def layer_values(self, name: str, cells: np.ndarray) -> np.ndarray:
         return self.area.layer(name).data.ravel()[cells]
 
-    def zone(self, layer: str, where: Where | None, cells: np.ndarray) -> np.ndarray:
-        """Boolean: which of ``cells`` lie in the zone ``where`` of ``layer``.
+    def region_rows(self, layer: str | None = None) -> tuple[np.ndarray, list[str]]:
+        """Row index (−1 outside every region) of every land cell, and the region names."""
+        name = layer or self.area.manifest.regions
+        reg = self.area.layer(name).data.ravel()[self.land_cells]
+        names = self.area.region_names(name)
+        ids = np.array(sorted(names), dtype=np.int64)
+        pos = np.searchsorted(ids, reg)
+        found = (reg > 0) & (pos < ids.size)
+        found[found] &= ids[pos[found]] == reg[found]
+        rows = np.where(found, pos, -1).astype(np.int32)
+        return rows, [names[int(i)] for i in ids]
+
+    # -- zones ---------------------------------------------------------------------------------
+    def zone_grid(self, zone: Zone) -> np.ndarray:
+        """Boolean grid of a zone (cached), including its buffer."""
+        key = zone.model_dump_json()
+        if key not in self._zones:
+            lay = self.area.layer(zone.layer)
+            flat = np.arange(lay.data.size)
+            mask = self._match(lay, zone.where, flat).reshape(lay.data.shape)
+            if zone.buffer_m > 0 and mask.any():
+                from scipy.ndimage import distance_transform_edt
+
+                dist = distance_transform_edt(~mask) * self.area.grid.resolution
+                mask = dist <= zone.buffer_m + 1e-9
+            self._zones[key] = mask
+        return self._zones[key]
+
+    def zone(self, layer: str | Zone, where: Where | None = None,
+             cells: np.ndarray | None = None) -> np.ndarray:
+        """Boolean: which of ``cells`` (flat indices; all land cells if None) lie in the zone.
 
         Without ``where`` the zone is every cell where the layer is non-zero (and not NaN).
         """
-        lay = self.area.layer(layer)
+        z = layer if isinstance(layer, Zone) else Zone(layer=layer, where=where)
+        cells = self.land_cells if cells is None else cells
+        return self.zone_grid(z).ravel()[cells]
+
+    @staticmethod
+    def _match(lay, where: Where | None, cells: np.ndarray) -> np.ndarray:
         v = lay.data.ravel()[cells]
-        if where is None or (where.equals is None and where.above is None and where.below is None):
+        if where is None or (where.equals is None and where.above is None
+                             and where.below is None):
             with np.errstate(invalid="ignore"):
                 return (v != 0) & ~_isnan(v)
         z = np.ones(cells.size, bool)

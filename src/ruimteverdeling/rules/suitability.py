@@ -6,7 +6,11 @@ A scenario gives a recipe per use; the suitability of cell ``c`` for use ``u`` i
 
 with ``f_k`` piecewise-linear in a continuous layer (``points``), a lookup in a categorical
 layer (``categories``) or a constant on a mask (``mask``); see
-:class:`ruimteverdeling.scenario.SuitabilityTerm`. Uses without a recipe have ``S = 0``.
+:class:`ruimteverdeling.scenario.SuitabilityTerm`. A combined use without a recipe of its own
+gets the yield-weighted mean of the uses it combines,
+``S[c, u] = Σ_k p(u,k) · S[c, k] / Σ_k p(u,k)`` — so a combination is not *more* suitable
+than its parts; its value lies in serving several targets on one hectare. Other uses without
+a recipe have ``S = 0``.
 The objective term ``suitability`` is ``Σ_c Σ_u a_c · S[c,u] · x[c,u]`` with ``a_c`` the
 cell area in hectares, so its unit is suitability-hectares.
 """
@@ -43,14 +47,25 @@ def suitability_matrix(recipes: dict[str, SuitabilityRecipe], area: StudyArea,
                        cells: np.ndarray, use_ids: list[str]) -> np.ndarray:
     """S[i, j] for cells ``cells[i]`` and uses ``use_ids[j]`` (float64, exact)."""
     out = np.zeros((cells.size, len(use_ids)), np.float64)
+    cat = area.catalogue
+    derived = []
     for j, uid in enumerate(use_ids):
         recipe = recipes.get(uid)
         if recipe is None:
+            if uid in cat and cat[uid].is_combined:
+                derived.append(j)
             continue
         s = np.full(cells.size, recipe.base, float)
         for term in recipe.terms:
             s += term.weight * evaluate_term(term, area.layer(term.layer), cells)
         out[:, j] = s
+    for j in derived:
+        u = cat[use_ids[j]]
+        parts = [(use_ids.index(k), u.provides.get(k, 1.0)) for k in u.combines
+                 if k in use_ids]
+        total = sum(w for _, w in parts)
+        if total > 0:
+            out[:, j] = sum(w * out[:, k] for k, w in parts) / total
     return out
 
 

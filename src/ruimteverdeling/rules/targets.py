@@ -25,7 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ruimteverdeling.errors import Problem, did_you_mean
-from ruimteverdeling.model.spec import INF, SpecBuilder
+from ruimteverdeling.model.spec import INF
+from ruimteverdeling.rules.base import PairRows
 from ruimteverdeling.rules.context import Context
 from ruimteverdeling.scenario import Target
 
@@ -128,19 +129,14 @@ class TargetCompiler:
         if t.region is None and not t.per_region:
             row = np.zeros(land.size, np.int32)
             labels = ["national"] if t.regions is None else ["all"]
-        else:
+        elif t.region is not None:
             reg = ctx.area.layer(layer_name).data.ravel()[land]
             names = ctx.area.region_names(layer_name)
-            if t.region is not None:
-                rid = next(i for i, n in names.items() if n == t.region)
-                row = np.where(reg == rid, 0, -1).astype(np.int32)
-                labels = [t.region]
-            else:
-                ids = np.array(sorted(names))
-                pos = np.full(int(max(ids.max(initial=0), reg.max(initial=0))) + 1, -1, np.int32)
-                pos[ids] = np.arange(ids.size)
-                row = np.where(reg > 0, pos[np.clip(reg, 0, None)], -1).astype(np.int32)
-                labels = [names[int(i)] for i in ids]
+            rid = next(i for i, n in names.items() if n == t.region)
+            row = np.where(reg == rid, 0, -1).astype(np.int32)
+            labels = [t.region]
+        else:
+            row, labels = ctx.region_rows(layer_name)
         if t.within is not None:
             inside = ctx.zone(t.within, None, land)
             row = np.where(inside, row, -1)
@@ -200,130 +196,34 @@ def housing_density(ctx: Context) -> np.ndarray:
     return dens
 
 
-def compile_target(target: Target, ctx: Context, builder: SpecBuilder, col_land: np.ndarray,
-                   col_use_idx: np.ndarray, fixed_land: np.ndarray, fixed_use_idx: np.ndarray,
-                   ) -> tuple[list[TargetRow], list[Problem], TargetCompiler]:
-    """Add the rows of ``target`` to ``builder``; return row info and impossibility problems.
-
-    ``col_land``/``col_use_idx``: land index and catalogue use index of every x column;
-    ``fixed_land``/``fixed_use_idx``: the same for every land cell that is not a variable.
-    """
+def pair_rows(target: Target, index: int, ctx: Context) -> tuple[PairRows, TargetCompiler]:
+    """The rows of ``target`` (bounds in row units: hectares for shares)."""
     tc = TargetCompiler(target, ctx)
-    n_rows = len(tc.labels)
-    rows, vals = tc.values(col_land, col_use_idx)
-    sel = rows >= 0
-    cols = np.flatnonzero(sel)
-    rows, vals = rows[sel], vals[sel]
-    frows, fvals = tc.values(fixed_land, fixed_use_idx)
-    fsel = frows >= 0
-    constant = np.bincount(frows[fsel], weights=fvals[fsel], minlength=n_rows)
-
+    n = len(tc.labels)
     los, his = tc.bounds()
-    lower = np.full(n_rows, -INF)
-    upper = np.full(n_rows, INF)
-    info = []
-    for r in range(n_rows):
-        lo, hi = los[r], his[r]
-        if target.quantity == "share":
-            lo_q = None if lo is None else lo * tc.denom_ha[r]
-            hi_q = None if hi is None else hi * tc.denom_ha[r]
-        else:
-            lo_q, hi_q = lo, hi
-        if lo_q is not None:
-            lower[r] = lo_q - constant[r]
-        if hi_q is not None:
-            upper[r] = hi_q - constant[r]
-        info.append(TargetRow(target, tc.labels[r], r, lo, hi, float(tc.denom_ha[r]),
-                              float(constant[r])))
-
-    problems = []
-    if target.hard:
-        problems = _impossible(target, ctx, tc, info, rows, cols, vals, lower, upper,
-                               col_land.size, builder)
-
-    all_rows, all_cols, all_vals = [rows], [cols], [vals]
-    if not target.hard:
-        pen = float(target.penalty or 0.0)
-        slack_cols, slack_vals = [], []
-        for r in range(n_rows):
-            if np.isfinite(lower[r]):
-                j = builder.add_aux(f"shortfall:{target.id}:{tc.labels[r]}")
-                info[r].slack_lo_col = j
-                all_rows.append(np.array([r]))
-                all_cols.append(np.array([j]))
-                all_vals.append(np.array([1.0]))
-                slack_cols.append(j)
-                slack_vals.append(pen)
-            if np.isfinite(upper[r]):
-                j = builder.add_aux(f"excess:{target.id}:{tc.labels[r]}")
-                info[r].slack_hi_col = j
-                all_rows.append(np.array([r]))
-                all_cols.append(np.array([j]))
-                all_vals.append(np.array([-1.0]))
-                slack_cols.append(j)
-                slack_vals.append(pen)
-        builder.add_term(f"shortfall:{target.id}", "cost", 1.0, np.array(slack_cols, np.int64),
-                         np.array(slack_vals), unit="points",
-                         description=f"penalty for missing soft target {target.id} "
-                                     f"({pen:g} per {target.unit})")
-    builder.add_block(f"target:{target.id}", "target", np.concatenate(all_rows),
-                      np.concatenate(all_cols), np.concatenate(all_vals), n_rows, lower, upper,
-                      labels=tc.labels, ref=target.id,
-                      meta={"quantity": target.quantity, "unit": target.unit,
-                            "hard": target.hard, "source": target.source.short()})
-    return info, problems, tc
+    lower = np.full(n, -INF)
+    upper = np.full(n, INF)
+    for r in range(n):
+        mult = tc.denom_ha[r] if target.quantity == "share" else 1.0
+        if los[r] is not None:
+            lower[r] = los[r] * mult
+        if his[r] is not None:
+            upper[r] = his[r] * mult
+    rows = PairRows(
+        name=f"target:{target.id}", kind="target", ref=target.id, labels=tc.labels,
+        fn=tc.values, lower=lower, upper=upper,
+        penalty=None if target.hard else float(target.penalty or 0.0),
+        meta={"file": ctx.file, "quantity": target.quantity, "unit": target.unit,
+              "hard": target.hard,
+              "source": target.source.short(), "field": f"targets[{index}]",
+              "status": target.status, "los": los, "his": his,
+              "denom_ha": tc.denom_ha, "fmt": lambda q, r: _fmt(q, target, tc.denom_ha[r])})
+    return rows, tc
 
 
-def _impossible(target: Target, ctx: Context, tc: TargetCompiler, info: list[TargetRow],
-                rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, lower: np.ndarray,
-                upper: np.ndarray, n_x: int, builder: SpecBuilder) -> list[Problem]:
-    """Per-row necessary conditions: the most (least) any allocation can reach."""
-    n_rows = len(info)
-    units = builder.col_unit
-    # per (unit,row): best and worst contribution over the unit's allowed columns
-    full = np.zeros(n_x)
-    full[cols] = vals
-    row_full = np.full(n_x, -1, np.int64)
-    row_full[cols] = rows
-    starts = np.flatnonzero(np.r_[True, units[1:] != units[:-1]]) if n_x else np.array([], int)
-    if n_x:
-        best = np.maximum.reduceat(full, starts)
-        worst = np.minimum.reduceat(full, starts)
-        unit_row = np.maximum.reduceat(row_full, starts)
-        ok = unit_row >= 0
-        most = np.bincount(unit_row[ok], weights=best[ok], minlength=n_rows)
-        least = np.bincount(unit_row[ok], weights=worst[ok], minlength=n_rows)
-    else:
-        most = least = np.zeros(n_rows)
-    problems = []
-    i = ctx.scenario.targets.index(target)
-    for r in range(n_rows):
-        where = "" if info[r].label in ("national", "all") else f" in {info[r].label}"
-        tol = 1e-7 * max(1.0, abs(lower[r]) if np.isfinite(lower[r]) else 1.0)
-        if np.isfinite(lower[r]) and most[r] < lower[r] - tol:
-            need = lower[r] + info[r].constant
-            can = most[r] + info[r].constant
-            problems.append(Problem(
-                ctx.file, f"targets[{i}].min",
-                f"target '{target.id}'{where} asks at least {_fmt(need, target, info[r])} "
-                f"but no allocation can reach more than {_fmt(can, target, info[r])} "
-                f"(the rules and fixed land leave too little room)",
-                "lower the target, make it soft (`hard: false` with a `penalty`), "
-                "or relax the rules that close the land"))
-        if np.isfinite(upper[r]) and least[r] > upper[r] + tol:
-            cap = upper[r] + info[r].constant
-            has = least[r] + info[r].constant
-            problems.append(Problem(
-                ctx.file, f"targets[{i}].max",
-                f"target '{target.id}'{where} allows at most {_fmt(cap, target, info[r])} "
-                f"but fixed land already gives {_fmt(has, target, info[r])}",
-                "raise the maximum or make the target soft"))
-    return problems
-
-
-def _fmt(q: float, target: Target, row: TargetRow) -> str:
+def _fmt(q: float, target: Target, denom_ha: float) -> str:
     if target.quantity == "share":
-        share = q / row.denom_ha if row.denom_ha > 0 else 0.0
+        share = q / denom_ha if denom_ha > 0 else 0.0
         return f"a share of {share:.3f} ({q:,.0f} ha)"
     if target.quantity == "energy":
         return f"{q:,.3f} TWh/yr"

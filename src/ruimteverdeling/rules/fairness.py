@@ -1,0 +1,103 @@
+"""Niet afwentelen: burdens spread fairly over regions, and burdens/benefits per region.
+
+A burden ``b`` counts, for the pair (c, u), the hectares of its use ``T`` that are
+
+* ``new``:  a_c · max(0, p(u, T) − p(e_c, T))   (e.g. new energy or defence footprint)
+* ``lost``: a_c · max(0, p(e_c, T) − p(u, T))   (e.g. agricultural land lost)
+
+and the burden of region r is B_r = Σ_{c∈r} Σ_b w_b · burden_b(c, u) · x[c,u]; its intensity
+I_r = B_r / area_r. With ``mode: minimax`` a level z ≥ 0 and one row per region
+
+    Σ_{c∈r} Σ_b w_b · burden_b(c,u) · x[c,u] − area_r · z ≤ 0
+
+make z = max_r I_r, and the term ``fairness:<id>`` charges ``weight · A · z`` (A the study
+area's hectares), so the most burdened region is pushed down. ``mode: cap`` instead bounds
+every row by ``cap · area_r`` (no z). Both keep the rows separable over cells (one row per
+region, each column in at most one row).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ruimteverdeling.errors import Problem, did_you_mean
+from ruimteverdeling.rules import checks
+from ruimteverdeling.rules.base import Aux, PairRows
+from ruimteverdeling.rules.context import Context
+from ruimteverdeling.scenario import Burden, FairnessRule
+
+
+def check(rule: FairnessRule, index: int, ctx: Context) -> list[Problem]:
+    field = f"rules[{index}]"
+    problems = []
+    for k, b in enumerate(rule.burdens):
+        problems += checks.target_use(b.use, f"{field}.burdens[{k}].use", ctx)
+    if rule.regions is not None:
+        if not ctx.area.has_layer(rule.regions):
+            problems.append(Problem(ctx.file, f"{field}.regions",
+                                    f"unknown layer '{rule.regions}'",
+                                    did_you_mean(rule.regions, ctx.area.layer_names)))
+        elif ctx.area.layer(rule.regions).kind != "regions":
+            problems.append(Problem(ctx.file, f"{field}.regions",
+                                    f"layer '{rule.regions}' is not a regions layer",
+                                    "name a layer of kind `regions`"))
+    return problems
+
+
+def burden_fn(burdens: list[Burden], ctx: Context):
+    """fn(land, use) -> burden hectares of the pair (Σ_b w_b · burden_b)."""
+    parts = [(ctx.provides(b.use), b.basis, b.weight) for b in burdens]
+    cur = ctx.land_use_idx
+    a = ctx.cell_ha
+
+    def fn(li: np.ndarray, ui: np.ndarray) -> np.ndarray:
+        out = np.zeros(li.size)
+        for p, basis, w in parts:
+            diff = p[ui] - p[cur[li]]
+            out += w * a * (np.maximum(0.0, diff) if basis == "new" else np.maximum(0.0, -diff))
+        return out
+
+    return fn
+
+
+def pair_rows(rule: FairnessRule, ctx: Context) -> PairRows:
+    row_of_land, labels = ctx.region_rows(rule.regions)
+    area_r = np.bincount(row_of_land[row_of_land >= 0], minlength=len(labels)) * ctx.cell_ha
+    burden = burden_fn(rule.burdens, ctx)
+
+    def fn(li: np.ndarray, ui: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        v = burden(li, ui)
+        rows = np.where(v != 0, row_of_land[li], -1)
+        return rows, v
+
+    n = len(labels)
+    lower = np.full(n, -np.inf)
+    if rule.mode == "cap":
+        upper = rule.cap * area_r
+        aux = []
+    else:
+        upper = np.zeros(n)
+        total = ctx.area.land_area_ha
+        aux = [Aux(f"fairness_level:{rule.id}", -area_r, cost=rule.weight * total,
+                   term=f"fairness:{rule.id}", lb=0.0, ub=np.inf)]
+    return PairRows(f"rule:{rule.id}", "rule", rule.id, labels, fn, lower, upper, aux=aux,
+                    meta={"area_ha": area_r, "status": rule.status,
+                          "source": rule.source.short(), "field": "rules", "file": ctx.file},
+                    hard_check=rule.mode == "cap")
+
+
+def burdens_table(rule: FairnessRule, ctx: Context, after_idx: np.ndarray) -> list[dict]:
+    """Burden hectares and intensity per region for the allocation ``after_idx``."""
+    row_of_land, labels = ctx.region_rows(rule.regions)
+    area_r = np.bincount(row_of_land[row_of_land >= 0], minlength=len(labels)) * ctx.cell_ha
+    land = np.arange(ctx.land_cells.size)
+    out = []
+    for b in rule.burdens:
+        v = burden_fn([Burden(use=b.use, basis=b.basis, weight=1.0)], ctx)(land, after_idx)
+        sel = row_of_land >= 0
+        per = np.bincount(row_of_land[sel], weights=v[sel], minlength=len(labels))
+        for r, name in enumerate(labels):
+            out.append({"rule": rule.id, "region": name, "burden": f"{b.use} {b.basis}",
+                        "ha": float(per[r]), "per_ha_of_region":
+                            float(per[r] / area_r[r]) if area_r[r] else 0.0})
+    return out
