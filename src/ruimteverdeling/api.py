@@ -19,7 +19,7 @@ from ruimteverdeling.model.solve import Solution
 from ruimteverdeling.model.solve import solve as solve_spec
 from ruimteverdeling.progress import Progress, silent
 from ruimteverdeling.results import manifest as mf
-from ruimteverdeling.results import rasters
+from ruimteverdeling.results import rasters, reports
 from ruimteverdeling.results import summary as sm
 from ruimteverdeling.results.writer import AtomicOutputDir, write_json
 from ruimteverdeling.rules.compile import CompiledModel, catalogue_for, compile_model
@@ -129,16 +129,17 @@ def solve(scenario_path: str | Path, out_dir: str | Path | None = None, *,
           progress: Progress | None = None, area: str | Path | None = None,
           backend: str | None = None, method: str | None = None,
           time_limit: float | None = None, export_model: str | Path | None = None,
-          write: bool = True) -> RunResult:
+          write: bool = True, threads: int | None = None) -> RunResult:
     """Load, compile, solve and write the outputs of one scenario.
 
     Outputs go to ``out_dir`` (default ``outputs/<scenario id>``), written atomically.
+    ``threads`` overrides the scenario's ``solver.threads`` (HiGHS threads).
     """
     progress = progress or silent()
     started = _dt.datetime.now(_dt.UTC)
     t_all = time.perf_counter()
     cm = compile(scenario_path, progress, area, backend=backend, method=method,
-                 time_limit=time_limit)
+                 time_limit=time_limit, threads=threads)
     scenario = cm.scenario
     spec = cm.spec
     progress(f"model: {spec.n_units:,} changeable cells, {spec.n_cols:,} columns, "
@@ -166,6 +167,7 @@ def solve(scenario_path: str | Path, out_dir: str | Path | None = None, *,
 def build_summary(cm: CompiledModel, sol: Solution) -> dict[str, Any]:
     after = cm.allocation_grid(sol.x)
     before = cm.area.current_use
+    burdens = reports.burdens_table(cm, sol)
     return {
         "scenario": cm.scenario.id,
         "title": cm.scenario.title,
@@ -178,7 +180,11 @@ def build_summary(cm: CompiledModel, sol: Solution) -> dict[str, Any]:
         "objective_terms": sm.objective_table(cm, sol),
         "areas": sm.areas_table(cm, before, after),
         "targets": sm.targets_table(cm, sol),
-        "rules": cm.rule_reports,
+        "rules": reports.rules_table(cm, sol),
+        "overrides": reports.overrides_table(cm, sol),
+        "multi_use": reports.multi_use(cm, sol),
+        "burdens": burdens,
+        "burden_gini": reports.gini([b["burden per ha of region"] for b in burdens]),
         "model": {"changeable_cells": int(cm.spec.n_units), "columns": int(cm.spec.n_cols),
                   "rows": int(cm.spec.n_rows), "pinned_cells": int(cm.pinned_land.size),
                   "cell_area_ha": cm.area.cell_area_ha},
@@ -201,6 +207,8 @@ def write_outputs(run: RunResult, out_dir: Path, started: _dt.datetime,
         summary["transitions"] = transitions
         sm.write_csv(tmp / "areas.csv", summary["areas"], sm.AREAS_COLUMNS)
         sm.write_csv(tmp / "targets.csv", summary["targets"], sm.TARGET_COLUMNS)
+        sm.write_csv(tmp / "rules.csv", summary["rules"], reports.RULE_COLUMNS)
+        sm.write_csv(tmp / "burdens.csv", summary["burdens"])
         write_json(tmp / "summary.json", summary)
         finished = _dt.datetime.now(_dt.UTC)
         timings = dict(run.timings)
@@ -265,3 +273,86 @@ def demo(progress: Progress | None = None, root: Path = REPO_ROOT) -> RunResult:
         progress(f"using the existing demo area in {area_dir}")
     return solve(scenario, root / "outputs" / "base", progress=progress,
                  area=area_dir / "area.yaml")
+
+
+# ------------------------------------------------------------------------------------------------
+# run fingerprints (for resuming batch runs)
+# ------------------------------------------------------------------------------------------------
+def fingerprint(scenario_path: str | Path, area: str | Path | None = None,
+                **solver_overrides: Any) -> dict[str, Any]:
+    """What a run of this scenario would record as its inputs, without compiling the model.
+
+    Loads the scenario (with ``extends``, the ``area`` override and the solver overrides
+    applied exactly as :func:`solve` does) and hashes ``area.yaml`` and every layer file it
+    lists. Returns ``{"engine": <version>, "scenario": <resolved scenario>, "inputs": {"area":
+    ..., "sha256": {...}}}`` in the JSON form :func:`write_outputs` records in
+    ``manifest.json``, so :func:`is_up_to_date` can compare the two. Raises InputError when
+    the scenario or the area manifest cannot be read, or a layer file is missing.
+    """
+    from ruimteverdeling import __version__
+    from ruimteverdeling.area.manifest import load_manifest
+    from ruimteverdeling.area.studyarea import sha256_file
+
+    scenario = load_scenario(scenario_path)
+    if area is not None:
+        path, chain = scenario.path, scenario.chain
+        scenario = scenario.model_copy(update={"area": str(Path(area).resolve())})
+        scenario.path, scenario.chain = path, chain
+    scenario = _with_solver_overrides(scenario, solver_overrides)
+    area_path = scenario.area_path
+    manifest = load_manifest(area_path)
+    files = {"area.yaml": area_path}
+    for name, spec in manifest.layers.items():
+        files[name] = area_path.parent / spec.file
+    hashes: dict[str, str] = {}
+    for key, file in files.items():
+        if not file.exists():
+            raise InputError.single(area_path, f"layers.{key}.file",
+                                    f"file not found: {file}",
+                                    "correct the path (relative to area.yaml) or add the file")
+        hashes[key] = sha256_file(file.resolve())
+    return _json_normalised({"engine": __version__,
+                             "scenario": scenario.resolved(),
+                             "inputs": {"area": str(area_path), "sha256": hashes}})
+
+
+def is_up_to_date(out_dir: str | Path, expected: dict[str, Any]) -> bool:
+    """True when ``out_dir`` holds a complete run (every output it lists is present) whose
+    manifest records the engine version, the resolved scenario and the input hashes of
+    ``expected`` (a :func:`fingerprint`)."""
+    import json
+
+    path = Path(out_dir) / "manifest.json"
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if not isinstance(manifest, dict) or manifest.get("complete") is not True:
+        return False
+    outputs = manifest.get("outputs")
+    if not isinstance(outputs, list) or \
+            not all(isinstance(n, str) and (path.parent / n).is_file() for n in outputs):
+        return False
+    inputs = manifest.get("inputs")
+    recorded = {"engine": manifest.get("ruimteverdeling"), "scenario": manifest.get("scenario"),
+                "inputs": {"area": inputs.get("area"), "sha256": inputs.get("sha256")}
+                if isinstance(inputs, dict) else None}
+    return _json_normalised(recorded) == expected
+
+
+def _json_normalised(data: Any) -> Any:
+    """``data`` as it reads back from the JSON the manifest is written as (tuples become
+    lists, keys strings, non-finite numbers null)."""
+    import json
+    import math
+
+    def finite(v: Any) -> Any:
+        if isinstance(v, dict):
+            return {k: finite(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [finite(x) for x in v]
+        if isinstance(v, float) and not math.isfinite(v):
+            return None
+        return v
+
+    return finite(json.loads(json.dumps(data, default=str)))

@@ -155,6 +155,41 @@ def _print_run(run: api.RunResult) -> None:
         click.echo(f"\n  outputs: {run.out_dir}")
 
 
+@main.command("batch")
+@click.argument("scenarios", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--sweep", "sweeps", multiple=True, type=click.Path(path_type=Path),
+              help="A sweep file: a base scenario and parameter lists (repeatable).")
+@click.option("-o", "--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Batch folder: one sub-folder per run, batch.csv and batch.json.")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Worker processes of the local Dask cluster (default 2).")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Run on a running Dask scheduler instead, e.g. tcp://10.0.0.5:8786.")
+@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True,
+              help="HiGHS threads per run.")
+@click.option("--area", type=click.Path(path_type=Path), default=None,
+              help="Use this area.yaml for every run instead of the scenarios' `area:`.")
+@click.option("--force", is_flag=True, help="Re-run runs whose outputs are up to date.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress lines.")
+@_friendly
+def batch(scenarios: tuple[Path, ...], sweeps: tuple[Path, ...], out: Path,
+          workers: int | None, scheduler: str | None, threads: int, area: Path | None,
+          force: bool, quiet: bool) -> None:
+    """Solve every SCENARIO and every point of each --sweep as tasks on Dask.
+
+    Runs whose outputs are up to date (same resolved scenario and input files) are skipped.
+    Exit code 0 when every run finished or was skipped, 1 when any run failed (the others
+    still run), 2 for a problem in the batch's own input (nothing is run).
+    """
+    from ruimteverdeling import batch as _batch
+
+    code = _batch.main(scenarios, sweeps, out, workers=workers, scheduler=scheduler, area=area,
+                       force=force, threads=threads, echo=click.echo,
+                       progress=None if quiet else lambda m: click.echo(m, err=True))
+    if code:
+        sys.exit(code)
+
+
 def _num(v: float | None) -> str:
     return "-" if v is None else f"{v:,.4g}"
 

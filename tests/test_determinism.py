@@ -1,0 +1,137 @@
+"""Determinism: the same inputs and seed give byte-identical outputs.
+
+The case is built to tempt nondeterminism: many exact ties in the objective (equal
+suitability everywhere outside a few bands), a homes target whose hectares are fractional (the
+LP vertex is not integral, so the repair MIP runs), per-region and soft targets, an exclusion
+zone. It is solved twice in fresh interpreters with different ``PYTHONHASHSEED`` (so any
+dependence on set or dict order of strings shows), and every output file is compared byte for
+byte; the manifests may differ only in times.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from areas import SRC, write_area, write_scenario
+
+TIME_KEYS = {"started", "finished", "seconds"}
+
+
+def tie_case(folder: Path) -> Path:
+    n = 20
+    rng = np.random.default_rng(3)
+    landuse = rng.choice([3, 3, 3, 2], size=(n, n))  # farmland with some nature
+    landuse[0, :] = 23  # a strip of open water (fixed)
+    regions = np.ones((n, n), np.int32)
+    regions[:, n // 2:] = 2
+    band = np.zeros((n, n), np.float32)
+    band[5:8, :] = 1.0  # a band where housing is less bad; equal everywhere else
+    zone = np.zeros((n, n), np.int32)
+    zone[12:15, 3:9] = 1
+    area = write_area(folder / "area", landuse, regions, {1: "West", 2: "East"},
+                      layers={"band": (band, "continuous", {}), "zone": (zone, "mask", {})})
+    return write_scenario(folder / "ties.yaml", {
+        "id": "ties", "area": str(area),
+        "housing_density": {"default": 35, "per_region": {"East": 45}, "source": SRC},
+        "suitability": {
+            "housing": {"base": 0.3, "terms": [{"layer": "band", "points": [[0, 0], [1, 0.05]]}]},
+            "nature": {"base": 0.4},
+            "agriculture": {"base": 0.4},
+            "solar": {"base": 0.35},
+        },
+        "transition_costs": {"default": 0.05},
+        "targets": [
+            {"id": "homes", "use": "housing", "quantity": "homes", "basis": "new", "min": 1000,
+             "source": SRC},
+            {"id": "nature_regions", "use": "nature", "per_region": True, "min": 60,
+             "source": SRC},
+            {"id": "solar_soft", "use": "solar", "min": 15, "hard": False, "penalty": 0.5,
+             "source": SRC},
+        ],
+        "rules": [
+            {"id": "four_uses", "type": "exclusion", "layer": "landuse",
+             "allow": ["housing", "nature", "agriculture", "solar"], "applies_to": "all",
+             "source": SRC},
+            {"id": "no_housing_zone", "type": "exclusion", "layer": "zone",
+             "uses": ["housing"], "source": SRC},
+        ],
+        "solver": {"seed": 11},
+    })
+
+
+def solve_in_fresh_process(scenario: Path, out: Path, hash_seed: str) -> None:
+    env = {**os.environ, "PYTHONHASHSEED": hash_seed, "PYTHONWARNINGS": "ignore"}
+    p = subprocess.run([sys.executable, "-m", "ruimteverdeling.cli", "solve", str(scenario),
+                        "-o", str(out), "-q"], capture_output=True, text=True, env=env,
+                       timeout=300)
+    assert p.returncode == 0, p.stderr
+
+
+def time_free(data: Any, path: tuple = ()) -> Any:
+    """``data`` without the manifest's time fields."""
+    if isinstance(data, dict):
+        return {k: time_free(v, (*path, k)) for k, v in data.items() if k not in TIME_KEYS}
+    if isinstance(data, list):
+        return [time_free(v, path) for v in data]
+    return data
+
+
+def differences(a: Any, b: Any, path: str = "") -> list[str]:
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = []
+        for k in sorted(set(a) | set(b), key=str):
+            out += differences(a.get(k), b.get(k), f"{path}.{k}")
+        return out
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        return [d for i, (x, y) in enumerate(zip(a, b, strict=True))
+                for d in differences(x, y, f"{path}[{i}]")]
+    return [] if a == b else [f"{path}: {a!r} != {b!r}"]
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    folder = tmp_path_factory.mktemp("determinism")
+    scenario = tie_case(folder)
+    solve_in_fresh_process(scenario, folder / "run1", "0")
+    solve_in_fresh_process(scenario, folder / "run2", "4242")
+    return folder / "run1", folder / "run2"
+
+
+def test_the_case_exercises_the_repair(two_runs: tuple[Path, Path]) -> None:
+    """Guard: the case must keep hitting the paths where order could matter."""
+    summary = json.loads((two_runs[0] / "summary.json").read_text())
+    assert summary["status"] == "optimal"
+    assert summary["method"] != "lp-integral", summary["method"]
+    assert {t["region"] for t in summary["targets"]} >= {"West", "East", "national"}
+
+
+@pytest.mark.parametrize("name", ["allocation.tif", "change.tif", "areas.csv", "targets.csv",
+                                  "summary.json"])
+def test_outputs_are_byte_identical(two_runs: tuple[Path, Path], name: str) -> None:
+    a, b = (run / name for run in two_runs)
+    assert a.read_bytes() == b.read_bytes(), name
+
+
+def test_every_other_output_is_identical_too(two_runs: tuple[Path, Path]) -> None:
+    """Whatever else a run writes (sidecars, further tables) is deterministic as well."""
+    one, two = two_runs
+    names = sorted(p.name for p in one.iterdir())
+    assert names == sorted(p.name for p in two.iterdir())
+    differing = [n for n in names if n != "manifest.json" and
+                 (one / n).read_bytes() != (two / n).read_bytes()]
+    assert not differing
+
+
+def test_manifests_differ_only_in_times(two_runs: tuple[Path, Path]) -> None:
+    m1, m2 = (json.loads((run / "manifest.json").read_text()) for run in two_runs)
+    assert m1["complete"] and m2["complete"]
+    assert m1["scenario"]["solver"]["seed"] == 11
+    assert not differences(time_free(m1), time_free(m2))
