@@ -209,6 +209,7 @@ def write_outputs(run: RunResult, out_dir: Path, started: _dt.datetime,
         sm.write_csv(tmp / "targets.csv", summary["targets"], sm.TARGET_COLUMNS)
         sm.write_csv(tmp / "rules.csv", summary["rules"], reports.RULE_COLUMNS)
         sm.write_csv(tmp / "burdens.csv", summary["burdens"])
+        write_report(run, tmp, after)  # indicators.csv, summary["indicators"], report.html
         write_json(tmp / "summary.json", summary)
         finished = _dt.datetime.now(_dt.UTC)
         timings = dict(run.timings)
@@ -356,3 +357,97 @@ def _json_normalised(data: Any) -> Any:
         return v
 
     return finite(json.loads(json.dumps(data, default=str)))
+
+
+# ------------------------------------------------------------------------------------------------
+# indicators, reports and comparisons (plan-MER)
+# ------------------------------------------------------------------------------------------------
+class ReportWarning(UserWarning):
+    """The report of a run could not be rendered; the run's other outputs are complete."""
+
+
+def write_report(run: RunResult, folder: Path, after: Any) -> None:
+    """Write the plan-MER indicators and ``report.html`` of a finished solve into ``folder``.
+
+    Adds ``indicators`` (definitions and values, national and per province) to the run's
+    summary, writes ``indicators.csv`` and the self-contained ``report.html`` (which shows a
+    ``pareto.csv`` already in ``folder``). A failure here never loses a solved run: it is
+    reported as a :class:`ReportWarning` and the report says what went wrong.
+    """
+    import html
+    import traceback
+    import warnings
+
+    from ruimteverdeling.results import indicators as ind
+    from ruimteverdeling.results import report as rp
+
+    cm = run.compiled
+    table = None
+    try:
+        x = ind.IndicatorInputs(cm.area, cm.catalogue, after, housing_density=ind.HousingDensity
+                                .from_any(cm.scenario.housing_density))
+        table = ind.compute(x)
+        run.summary["indicators"] = table.to_json()
+        sm.write_csv(folder / "indicators.csv", table.rows(), ind.COLUMNS)
+        sol = run.solution
+        view = rp.RunView(
+            summary=run.summary, scenario=cm.scenario.resolved(), grid=cm.area.grid,
+            catalogue=cm.catalogue, before=cm.area.current_use, after=after,
+            record={"scenario_files": mf.scenario_hashes(cm.scenario.chain),
+                    "inputs": {"area": str(cm.area.path), "sha256": cm.area.file_hashes()},
+                    "versions": mf.package_versions(),
+                    "solver": {"backend": sol.backend, "solver": sol.solver,
+                               "method": sol.method}},
+            indicators=table, folder=folder, area=cm.area,
+            pareto=rp.read_pareto(folder / "pareto.csv"))
+        rp.write_run_report(view, folder / "report.html")
+    except Exception as exc:  # the solve is done; keep its outputs, say what failed
+        warnings.warn(f"report.html could not be rendered: {exc!r}", ReportWarning,
+                      stacklevel=2)
+        (folder / "report.html").write_text(
+            "<!DOCTYPE html><html><head><meta charset='utf-8'><title>report failed</title>"
+            "</head><body><h1>Rapport mislukt / report failed</h1><p>The run's other outputs "
+            "are complete. Re-render with <code>api.render_report(folder)</code>.</p><pre>"
+            f"{html.escape(traceback.format_exc())}</pre></body></html>\n", encoding="utf-8")
+
+
+def render_report(run_dir: str | Path) -> Path:
+    """(Re-)render ``report.html`` of a solved run folder from its files.
+
+    Use it after adding a ``pareto.csv`` to a run folder, or after an engine update. Reads
+    ``summary.json``, ``manifest.json``, ``allocation.tif`` and the run's study area; raises
+    InputError when one is missing.
+    """
+    from ruimteverdeling.results import indicators as ind
+    from ruimteverdeling.results import report as rp
+
+    view = rp.load_run_view(run_dir)
+    assert view.area is not None
+    x = ind.IndicatorInputs(view.area, view.catalogue, view.after,
+                            housing_density=ind.HousingDensity.from_any(
+                                view.scenario.get("housing_density")))
+    view.indicators = ind.compute(x)
+    return rp.write_run_report(view, Path(run_dir) / "report.html")
+
+
+def compare(reference: str | Path, alternatives: list[str | Path], out_dir: str | Path, *,
+            thresholds: str | Path | None = None, progress: Progress | None = None,
+            area: str | Path | None = None) -> Any:
+    """Assess alternatives against a reference (the plan-MER beoordelingstabel).
+
+    ``reference`` and ``alternatives`` are solved run folders or scenario files (solved first
+    into ``out_dir/runs/<id>``, reused when up to date). All must be on the same grid (else
+    InputError). ``thresholds`` is a YAML file merged on top of ``data/assessment.yaml``;
+    ``area`` solves the scenario files on that area.yaml instead of their own.
+    Writes ``assessment.csv``, ``assessment_regions.csv``, ``assessment.md``, ``report.html``,
+    ``compare.json`` and ``maps/`` atomically to ``out_dir``; returns a
+    :class:`ruimteverdeling.analysis.compare.CompareResult`.
+    """
+    from ruimteverdeling.analysis import compare as cmp
+    from ruimteverdeling.results import indicators as ind
+
+    progress = progress or silent()
+    config = ind.load_assessment(thresholds)  # check the thresholds before solving anything
+    out = Path(out_dir)
+    folders = cmp.resolve_inputs([reference, *alternatives], out, progress, area)
+    return cmp.compare_runs(folders[0], folders[1:], out, config, progress)

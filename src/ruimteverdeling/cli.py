@@ -190,6 +190,39 @@ def batch(scenarios: tuple[Path, ...], sweeps: tuple[Path, ...], out: Path,
         sys.exit(code)
 
 
+@main.command("compare")
+@click.argument("reference", type=click.Path(path_type=Path))
+@click.argument("alternatives", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-o", "--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder: assessment tables, report.html, maps/, runs/.")
+@click.option("--thresholds", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="YAML with thresholds, modes, layer roles or parameters, merged on top of "
+                   "the shipped data/assessment.yaml.")
+@click.option("--area", type=click.Path(path_type=Path), default=None,
+              help="Solve the scenario files on this area.yaml instead of their `area:`.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress messages.")
+@_friendly
+def compare(reference: Path, alternatives: tuple[Path, ...], out: Path,
+            thresholds: Path | None, area: Path | None, quiet: bool) -> None:
+    """Assess ALTERNATIVES against REFERENCE (plan-MER beoordelingstabel).
+
+    Each is a solved run folder or a scenario file (solved into OUT/runs/<id> first). All
+    must be on the same study-area grid. Scores use the seven-point scale --, -, 0/-, 0, 0/+,
+    +, ++ with the thresholds of data/assessment.yaml (or --thresholds).
+    """
+    from ruimteverdeling.analysis.compare import text_table
+
+    result = api.compare(reference, list(alternatives), out, thresholds=thresholds,
+                         progress=Progress(enabled=not quiet), area=area)
+    click.echo("")
+    click.echo(f"assessment of {', '.join(result.alternatives)} against {result.reference}:")
+    for line in text_table(result):
+        click.echo(line)
+    for note in result.notes:
+        click.echo(f"  note: {note}")
+    click.echo(f"\n  outputs: {result.out_dir} (report.html, assessment.md, assessment.csv)")
+
+
 def _num(v: float | None) -> str:
     return "-" if v is None else f"{v:,.4g}"
 
