@@ -561,6 +561,13 @@ class SolverOptions(_Strict):
     repair_units_per_fractional: int = Field(default=20, ge=1)
     repair_min_units: int = Field(default=500, ge=1)
     repair_columns_per_unit: int = Field(default=4, ge=0)
+    decompose_above: int = Field(default=1_500_000, ge=0)
+    decompose_sample: int = Field(default=12_000, ge=1)
+    decompose_free_min: int = Field(default=20_000, ge=1)
+    decompose_free_share: float = Field(default=0.01, ge=0, le=1)
+    decompose_add: int = Field(default=30_000, ge=1)
+    decompose_lp_gap: float = Field(default=1e-5, ge=0)
+    decompose_max_iterations: int = Field(default=60, ge=1)
     pyomo_solver: str = "highs"
     seed: int = 0
 

@@ -197,16 +197,34 @@ def _solve_mip(spec: ModelSpec, backend: Backend, options: SolverOptions, say: P
 def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, say: Progress,
                     relaxation_only: bool) -> Solution:
     deadline = time.perf_counter() + options.time_limit
-    say(f"LP relaxation: {spec.n_cols:,} columns, {spec.n_rows:,} rows ({backend.name})")
-    lp = backend.lp(spec, options, options.time_limit)
+    decomposed = spec.n_x > options.decompose_above and backend.name == "highs"
+    if decomposed:
+        from ruimteverdeling.model import decompose
+
+        say(f"LP relaxation by column generation: {spec.n_x:,} columns, {spec.n_units:,} "
+            f"units, {spec.n_rows - spec.n_units:,} coupling rows")
+        t0 = time.perf_counter()
+        res = decompose.lp(spec, options, backend, say, deadline)
+        lp = LpOutcome("optimal" if res["converged"] else "not converged", res["x"],
+                       res["objective"], res["col_dual"], res["row_dual"],
+                       {"lp": time.perf_counter() - t0},
+                       {"lp_algorithm": "column generation", "decomposition": res["details"]})
+        if not res["converged"] and spec.violations(res["x"]):
+            raise SolverError("the LP relaxation did not converge within the time limit; "
+                              "raise `solver.time_limit`")
+        lp_bound = float(res["bound"])
+    else:
+        say(f"LP relaxation: {spec.n_cols:,} columns, {spec.n_rows:,} rows ({backend.name})")
+        lp = backend.lp(spec, options, options.time_limit)
+        lp_bound = float(lp.objective) if lp.objective is not None else np.inf
     seconds = dict(lp.seconds)
     if lp.status == "infeasible":
         raise InfeasibleError("the hard targets and rules cannot all hold "
                               "(the LP relaxation is infeasible)")
-    if lp.status != "optimal" or lp.x is None or lp.objective is None:
+    if not decomposed and (lp.status != "optimal" or lp.x is None or lp.objective is None):
         raise SolverError(f"the LP relaxation did not solve to optimality ({lp.status}); "
                           "raise `solver.time_limit` or try `solver.lp_algorithm: simplex`")
-    bound = float(lp.objective)
+    bound = lp_bound
     x = lp.x
     frac_cols = spec.integral & (x > INT_TOL) & (x < 1 - INT_TOL)
     frac_units = np.unique(spec.col_unit[frac_cols[: spec.n_x]])

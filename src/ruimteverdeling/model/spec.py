@@ -3,24 +3,29 @@
 Columns
     The first ``n_x`` columns are the decision variables ``x[k, u]`` for *units* ``k`` (a
     changeable cell) and allowed uses ``u``; excluded pairs are never created. Columns are
-    sorted by unit. After them come continuous auxiliary columns (slacks of soft targets and
-    rules), each with a name.
+    sorted by unit; every x column is binary in [0, 1]. After them come continuous auxiliary
+    columns (slacks of soft targets and rules, minimax levels), each with a name and bounds.
 
 Rows
-    Named blocks. Block ``assign`` holds ``Σ_u x[k,u] = 1`` for every unit; target and rule
-    blocks hold their own rows with lower and upper bounds (±inf where open). Every block
-    knows the target or rule it comes from, so results and analyses can name it.
+    Named blocks. Block ``assign`` holds ``Σ_u x[k,u] = 1`` for every unit; it is implicit (built
+    from ``col_unit`` only when a solver needs it), so a national model does not store tens of
+    millions of ones. Target and rule blocks hold their own rows with lower and upper bounds
+    (±inf where open). Every block knows the target or rule it comes from.
 
 Objective
     Maximise ``Σ_t s_t · w_t · (coef_t · x + constant_t)`` over named terms ``t`` with weight
     ``w_t ≥ 0`` and sign ``s_t = +1`` for benefits, ``-1`` for costs. ``constant_t`` is the
     term's value on cells that are not variables (cells with a single allowed use), so that
-    objectives of different scenarios on the same area are comparable.
+    objectives of different scenarios on the same area are comparable. The combined vector
+    ``obj`` and ``obj_offset`` are always stored; the per-term coefficient vectors only for
+    models small enough (``Term.coef`` is ``None`` otherwise and term values are evaluated from
+    the rule functions, see ``CompiledModel.term_values``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
 import numpy as np
@@ -47,6 +52,45 @@ class RowBlock:
         return self.A.shape[0]
 
 
+class AssignBlock:
+    """``Σ_u x[k,u] = 1`` for every unit, built from ``col_unit`` on demand."""
+
+    name = "assign"
+    kind = "assignment"
+    labels = None
+    ref = None
+
+    def __init__(self, col_unit: np.ndarray, n_units: int, n_cols: int):
+        self.col_unit = col_unit
+        self._n_units = n_units
+        self._n_cols = n_cols
+        self.meta: dict[str, Any] = {}
+
+    @property
+    def n_rows(self) -> int:
+        return self._n_units
+
+    @property
+    def lower(self) -> np.ndarray:
+        return np.ones(self._n_units)
+
+    @property
+    def upper(self) -> np.ndarray:
+        return np.ones(self._n_units)
+
+    @cached_property
+    def A(self) -> sp.csr_matrix:  # noqa: N802 (the matrix is A in every formula)
+        n_x = self.col_unit.size
+        indptr = np.zeros(self._n_units + 1, np.int64)
+        np.cumsum(np.bincount(self.col_unit, minlength=self._n_units), out=indptr[1:])
+        return sp.csr_matrix((np.ones(n_x), np.arange(n_x, dtype=np.int64), indptr),
+                             shape=(self._n_units, self._n_cols))
+
+    def activity(self, x: np.ndarray) -> np.ndarray:
+        return np.bincount(self.col_unit, weights=x[: self.col_unit.size],
+                           minlength=self._n_units)
+
+
 @dataclass
 class Term:
     """A named objective term; its value is ``coef · x + constant`` in natural units."""
@@ -54,7 +98,7 @@ class Term:
     name: str
     sense: Literal["benefit", "cost"]
     weight: float
-    coef: np.ndarray
+    coef: np.ndarray | None
     constant: float = 0.0
     unit: str = "points"
     description: str = ""
@@ -64,6 +108,9 @@ class Term:
         return 1.0 if self.sense == "benefit" else -1.0
 
     def value(self, x: np.ndarray) -> float:
+        if self.coef is None:
+            raise ValueError(f"term {self.name} keeps no coefficients (large model); use "
+                             "CompiledModel.term_values")
         return float(self.coef @ x) + self.constant
 
 
@@ -73,14 +120,15 @@ class ModelSpec:
 
     n_x: int
     col_unit: np.ndarray  # int32, unit of each x column
-    col_use: np.ndarray  # int16, catalogue index of each x column
+    col_use: np.ndarray  # int16, index (into the allocatable uses) of each x column
     unit_cells: np.ndarray  # int64, flat grid index of each unit
     aux_names: list[str]
-    lb: np.ndarray
-    ub: np.ndarray
-    integral: np.ndarray  # bool per column
-    blocks: list[RowBlock]
+    aux_lb: np.ndarray
+    aux_ub: np.ndarray
+    coupling: list[RowBlock]  # every block but the assignment rows
     terms: list[Term]
+    obj: np.ndarray  # combined objective over all columns (maximise)
+    obj_offset: float
 
     # ---------------------------------------------------------------------------------------
     @property
@@ -91,12 +139,35 @@ class ModelSpec:
     def n_units(self) -> int:
         return int(self.unit_cells.size)
 
+    @cached_property
+    def assign(self) -> AssignBlock:
+        return AssignBlock(self.col_unit, self.n_units, self.n_cols)
+
+    @property
+    def blocks(self) -> list[Any]:
+        """The assignment block followed by the coupling blocks."""
+        return [self.assign, *self.coupling]
+
     @property
     def n_rows(self) -> int:
-        return sum(b.n_rows for b in self.blocks)
+        return self.n_units + sum(b.n_rows for b in self.coupling)
 
-    def block(self, name: str) -> RowBlock:
-        for b in self.blocks:
+    @property
+    def lb(self) -> np.ndarray:
+        return np.concatenate([np.zeros(self.n_x), self.aux_lb])
+
+    @property
+    def ub(self) -> np.ndarray:
+        return np.concatenate([np.ones(self.n_x), self.aux_ub])
+
+    @property
+    def integral(self) -> np.ndarray:
+        return np.concatenate([np.ones(self.n_x, bool), np.zeros(len(self.aux_names), bool)])
+
+    def block(self, name: str) -> Any:
+        if name == "assign":
+            return self.assign
+        for b in self.coupling:
             if b.name == name:
                 return b
         raise KeyError(name)
@@ -109,48 +180,46 @@ class ModelSpec:
 
     def objective(self) -> tuple[np.ndarray, float]:
         """Objective vector ``c`` and offset for *maximisation*: c·x + offset."""
-        c = np.zeros(self.n_cols)
-        offset = 0.0
-        for t in self.terms:
-            if t.weight == 0:
-                continue
-            c += t.sign * t.weight * t.coef
-            offset += t.sign * t.weight * t.constant
-        return c, offset
+        return self.obj, self.obj_offset
 
-    def matrix(self) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
-        """All blocks stacked: ``A`` (CSR), ``lower``, ``upper``."""
-        if not self.blocks:
+    def coupling_matrix(self) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
+        """The coupling blocks stacked: ``A`` (CSR), ``lower``, ``upper``."""
+        if not self.coupling:
             return sp.csr_matrix((0, self.n_cols)), np.empty(0), np.empty(0)
-        A = sp.vstack([b.A for b in self.blocks], format="csr")
-        lower = np.concatenate([b.lower for b in self.blocks])
-        upper = np.concatenate([b.upper for b in self.blocks])
+        A = sp.vstack([b.A for b in self.coupling], format="csr")
+        lower = np.concatenate([b.lower for b in self.coupling])
+        upper = np.concatenate([b.upper for b in self.coupling])
         return A, lower, upper
 
+    def matrix(self) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
+        """All blocks stacked (assignment first): ``A`` (CSR), ``lower``, ``upper``."""
+        A, lower, upper = self.coupling_matrix()
+        A = sp.vstack([self.assign.A, A], format="csr")
+        return A, np.concatenate([self.assign.lower, lower]), \
+            np.concatenate([self.assign.upper, upper])
+
     def row_offsets(self) -> dict[str, tuple[int, int]]:
-        """Block name -> (first row, end row) in the stacked matrix."""
-        out = {}
-        r = 0
-        for b in self.blocks:
+        """Block name -> (first row, end row) in the stacked matrix (assignment first)."""
+        out = {"assign": (0, self.n_units)}
+        r = self.n_units
+        for b in self.coupling:
             out[b.name] = (r, r + b.n_rows)
             r += b.n_rows
         return out
 
     def objective_value(self, x: np.ndarray) -> float:
-        c, offset = self.objective()
-        return float(c @ x) + offset
+        return float(self.obj @ x) + self.obj_offset
 
     def term_values(self, x: np.ndarray) -> dict[str, float]:
         return {t.name: t.value(x) for t in self.terms}
 
     def unit_choice(self, x: np.ndarray) -> np.ndarray:
-        """Index (into col_use) of the chosen column for every unit: argmax of x per unit."""
+        """Index (into the columns) of the chosen column of every unit: argmax of x per unit
+        (ties: the first)."""
         xs = x[: self.n_x]
-        # columns are sorted by unit: reduceat over unit starts finds each unit's maximum
         starts = np.flatnonzero(np.r_[True, self.col_unit[1:] != self.col_unit[:-1]])
         best = np.maximum.reduceat(xs, starts)
         is_best = xs >= np.repeat(best, np.diff(np.r_[starts, xs.size])) - 1e-12
-        # first best column per unit
         first = np.full(self.n_units, -1, np.int64)
         cols = np.flatnonzero(is_best)
         units = self.col_unit[cols]
@@ -161,19 +230,26 @@ class ModelSpec:
     def violations(self, x: np.ndarray, tol: float = 1e-6) -> dict[str, float]:
         """Largest bound violation per block (only blocks with a violation above ``tol``)."""
         out = {}
-        for b in self.blocks:
+        act = self.assign.activity(x)
+        if act.size and np.abs(act - 1.0).max() > tol:
+            out["assign"] = float(np.abs(act - 1.0).max())
+        for b in self.coupling:
             act = b.A @ x
             v = np.maximum(b.lower - act, act - b.upper)
             v = v[np.isfinite(v)]
             if v.size and v.max() > tol * max(1.0, float(np.abs(act).max(initial=0))):
                 out[b.name] = float(v.max())
-        lo = np.maximum(self.lb - x, x - self.ub)
-        if lo.size and lo.max() > tol:
-            out["bounds"] = float(lo.max())
+        xs = x[: self.n_x]
+        bad = max(float(-xs.min(initial=0.0)), float(xs.max(initial=0.0)) - 1.0)
+        aux = x[self.n_x:]
+        if aux.size:
+            bad = max(bad, float(np.max(np.maximum(self.aux_lb - aux, aux - self.aux_ub))))
+        if bad > tol:
+            out["bounds"] = bad
         return out
 
     def without_constants(self) -> ModelSpec:
-        """The same model with every term's constant set to 0 (a pure shift of the objective).
+        """The same model with the objective's constant part set to 0 (a pure shift).
 
         Used for sub-models: a relative MIP gap then refers to the part of the objective that
         can still change, not to the fixed cells' share of it.
@@ -181,7 +257,8 @@ class ModelSpec:
         terms = [Term(t.name, t.sense, t.weight, t.coef, 0.0, t.unit, t.description)
                  for t in self.terms]
         return ModelSpec(self.n_x, self.col_unit, self.col_use, self.unit_cells,
-                         self.aux_names, self.lb, self.ub, self.integral, self.blocks, terms)
+                         self.aux_names, self.aux_lb, self.aux_ub, self.coupling, terms,
+                         self.obj, 0.0)
 
     # ---------------------------------------------------------------------------------------
     def restrict(self, free_units: np.ndarray, x_fixed: np.ndarray,
@@ -191,7 +268,7 @@ class ModelSpec:
         ``keep_cols`` (bool over the x columns) may drop further columns of free units; they
         are fixed at ``x_fixed`` too (normally 0). Returns the sub-model and, for each of its
         columns, the column of this model. The fixed columns' row activity moves into the row
-        bounds and their objective contribution into the terms' constants, so the sub-model's
+        bounds and their objective contribution into the constants, so the sub-model's
         objective equals this model's objective at the combined solution.
         """
         free_units = np.asarray(free_units, dtype=bool)
@@ -201,46 +278,55 @@ class ModelSpec:
         keep = np.concatenate([keep_x, np.ones(len(self.aux_names), bool)])
         cols = np.flatnonzero(keep)
         fixed = np.where(keep, 0.0, x_fixed)
-        new_unit_index = np.cumsum(free_units) - 1
+        nz_fixed = np.flatnonzero(fixed)
         blocks = []
-        for b in self.blocks:
-            act = b.A @ fixed
-            A = b.A[:, cols]
-            if b.kind == "assignment":
-                rows = np.flatnonzero(free_units)
-                A = A[rows]
-                blocks.append(RowBlock(b.name, b.kind, A.tocsr(), b.lower[rows] - act[rows],
-                                       b.upper[rows] - act[rows], None, b.ref, b.meta))
+        for b in self.coupling:
+            act = b.A @ fixed if nz_fixed.size else np.zeros(b.n_rows)
+            A = b.A[:, cols].tocsr()
+            blocks.append(RowBlock(b.name, b.kind, A, b.lower - act, b.upper - act, b.labels,
+                                   b.ref, b.meta))
+        fixed_obj = float(self.obj[nz_fixed] @ fixed[nz_fixed])
+        terms = []
+        for t in self.terms:
+            if t.coef is None:
+                terms.append(Term(t.name, t.sense, t.weight, None, t.constant, t.unit,
+                                  t.description))
             else:
-                blocks.append(RowBlock(b.name, b.kind, A.tocsr(), b.lower - act, b.upper - act,
-                                       b.labels, b.ref, b.meta))
-        terms = [Term(t.name, t.sense, t.weight, t.coef[cols], t.constant + float(t.coef @ fixed),
-                      t.unit, t.description) for t in self.terms]
+                terms.append(Term(t.name, t.sense, t.weight, t.coef[cols],
+                                  t.constant + float(t.coef[nz_fixed] @ fixed[nz_fixed]),
+                                  t.unit, t.description))
+        new_unit_index = np.cumsum(free_units) - 1
         sub = ModelSpec(
             n_x=int(keep_x.sum()),
             col_unit=new_unit_index[self.col_unit[keep_x]].astype(np.int32),
             col_use=self.col_use[keep_x],
             unit_cells=self.unit_cells[free_units],
-            aux_names=list(self.aux_names),
-            lb=self.lb[cols], ub=self.ub[cols], integral=self.integral[cols],
-            blocks=blocks, terms=terms,
+            aux_names=list(self.aux_names), aux_lb=self.aux_lb, aux_ub=self.aux_ub,
+            coupling=blocks, terms=terms, obj=self.obj[cols],
+            obj_offset=self.obj_offset + fixed_obj,
         )
         return sub, cols
 
 
 class SpecBuilder:
-    """Collects columns, row blocks (as COO triplets) and terms, then builds a ModelSpec."""
+    """Collects columns, row blocks (as COO triplets) and terms, then builds a ModelSpec.
 
-    def __init__(self, col_unit: np.ndarray, col_use: np.ndarray, unit_cells: np.ndarray):
+    ``keep_term_coefs=False`` stores only the combined objective (large models).
+    """
+
+    def __init__(self, col_unit: np.ndarray, col_use: np.ndarray, unit_cells: np.ndarray,
+                 keep_term_coefs: bool = True):
         self.col_unit = np.asarray(col_unit, np.int32)
         self.col_use = np.asarray(col_use, np.int16)
         self.unit_cells = np.asarray(unit_cells, np.int64)
         self.n_x = int(self.col_unit.size)
+        self.keep_term_coefs = keep_term_coefs
         self.aux_names: list[str] = []
         self.aux_lb: list[float] = []
         self.aux_ub: list[float] = []
         self._blocks: list[dict[str, Any]] = []
         self._terms: list[dict[str, Any]] = []
+        self._obj_x: np.ndarray | None = None
 
     def add_aux(self, name: str, lb: float = 0.0, ub: float = INF) -> int:
         """Add a continuous column; return its index."""
@@ -253,36 +339,66 @@ class SpecBuilder:
                   vals: np.ndarray, n_rows: int, lower: np.ndarray, upper: np.ndarray,
                   labels: list[str] | None = None, ref: str | None = None,
                   meta: dict[str, Any] | None = None) -> None:
+        """Add a block; its triplets become a CSR matrix at once (the columns may only refer
+        to x columns and to auxiliary columns added so far)."""
         if any(b["name"] == name for b in self._blocks):
             raise ValueError(f"duplicate block name {name}")
-        self._blocks.append(dict(name=name, kind=kind, rows=np.asarray(rows, np.int64),
-                                 cols=np.asarray(cols, np.int64),
-                                 vals=np.asarray(vals, np.float64), n_rows=int(n_rows),
-                                 lower=np.asarray(lower, float), upper=np.asarray(upper, float),
-                                 labels=labels, ref=ref, meta=meta or {}))
+        n_cols_now = self.n_x + len(self.aux_names)
+        A = sp.csr_matrix((np.asarray(vals, np.float64),
+                           (np.asarray(rows, np.int32), np.asarray(cols, np.int32))),
+                          shape=(int(n_rows), n_cols_now))
+        A.sum_duplicates()
+        self._blocks.append(dict(name=name, kind=kind, A=A, lower=np.asarray(lower, float),
+                                 upper=np.asarray(upper, float), labels=labels, ref=ref,
+                                 meta=meta or {}))
 
-    def add_term(self, name: str, sense: str, weight: float, cols: np.ndarray,
-                 vals: np.ndarray, constant: float = 0.0, unit: str = "points",
-                 description: str = "") -> None:
-        self._terms.append(dict(name=name, sense=sense, weight=float(weight),
-                                cols=np.asarray(cols, np.int64), vals=np.asarray(vals, float),
-                                constant=float(constant), unit=unit, description=description))
+    def add_term(self, name: str, sense: str, weight: float, coef_x: np.ndarray | None = None,
+                 constant: float = 0.0, unit: str = "points", description: str = "",
+                 aux: dict[int, float] | None = None) -> None:
+        """A term with dense coefficients over the x columns and/or sparse ones on aux
+        columns (column index -> coefficient). Without ``keep_term_coefs`` the coefficients
+        go straight into the combined objective and are not kept."""
+        sign = 1.0 if sense == "benefit" else -1.0
+        w = float(weight)
+        if coef_x is not None and w:
+            if self._obj_x is None:
+                self._obj_x = np.zeros(self.n_x)
+            self._obj_x += sign * w * coef_x
+        self._terms.append(dict(name=name, sense=sense, weight=w,
+                                coef_x=coef_x if self.keep_term_coefs else None,
+                                aux=dict(aux or {}), constant=float(constant), unit=unit,
+                                description=description))
 
     def build(self) -> ModelSpec:
         n_cols = self.n_x + len(self.aux_names)
         blocks = []
         for b in self._blocks:
-            A = sp.csr_matrix((b["vals"], (b["rows"], b["cols"])), shape=(b["n_rows"], n_cols))
-            A.sum_duplicates()
+            A = b.pop("A")
+            A.resize((A.shape[0], n_cols))
             blocks.append(RowBlock(b["name"], b["kind"], A, b["lower"], b["upper"], b["labels"],
                                    b["ref"], b["meta"]))
+        obj = np.zeros(n_cols)
+        if self._obj_x is not None:
+            obj[: self.n_x] = self._obj_x
+            self._obj_x = None
+        offset = 0.0
         terms = []
         for t in self._terms:
-            coef = np.bincount(t["cols"], weights=t["vals"], minlength=n_cols).astype(float)
-            terms.append(Term(t["name"], t["sense"], t["weight"], coef, t["constant"], t["unit"],
+            sign = 1.0 if t["sense"] == "benefit" else -1.0
+            w = t["weight"]
+            for j, v in t["aux"].items():
+                obj[j] += sign * w * v
+            offset += sign * w * t["constant"]
+            coef = None
+            if self.keep_term_coefs:
+                coef = np.zeros(n_cols)
+                if t["coef_x"] is not None:
+                    coef[: self.n_x] = t["coef_x"]
+                for j, v in t["aux"].items():
+                    coef[j] += v
+            terms.append(Term(t["name"], t["sense"], w, coef, t["constant"], t["unit"],
                               t["description"]))
-        lb = np.concatenate([np.zeros(self.n_x), np.asarray(self.aux_lb, float)])
-        ub = np.concatenate([np.ones(self.n_x), np.asarray(self.aux_ub, float)])
-        integral = np.concatenate([np.ones(self.n_x, bool), np.zeros(len(self.aux_names), bool)])
+            t["coef_x"] = None
         return ModelSpec(self.n_x, self.col_unit, self.col_use, self.unit_cells,
-                         list(self.aux_names), lb, ub, integral, blocks, terms)
+                         list(self.aux_names), np.asarray(self.aux_lb, float),
+                         np.asarray(self.aux_ub, float), blocks, terms, obj, offset)

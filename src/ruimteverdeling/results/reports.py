@@ -130,10 +130,7 @@ def rules_table(cm: CompiledModel, sol: Solution) -> list[dict[str, Any]]:
 
 
 def sol_term(cm: CompiledModel, sol: Solution, name: str) -> float:
-    try:
-        return cm.spec.term(name).value(sol.x)
-    except KeyError:
-        return 0.0
+    return cm.term_values(sol.x).get(name, 0.0)
 
 
 def overrides_table(cm: CompiledModel, sol: Solution) -> list[dict[str, Any]]:

@@ -89,8 +89,9 @@ def targets_table(cm: CompiledModel, sol: Solution) -> list[dict[str, Any]]:
 
 def objective_table(cm: CompiledModel, sol: Solution) -> list[dict[str, Any]]:
     out = []
+    values = cm.term_values(sol.x)
     for t in cm.spec.terms:
-        v = t.value(sol.x)
+        v = values[t.name]
         out.append({"term": t.name, "sense": t.sense, "weight": t.weight, "value": v,
                     "contribution": t.sign * t.weight * v, "unit": t.unit,
                     "description": t.description})

@@ -50,6 +50,8 @@ from ruimteverdeling.scenario import (
 from ruimteverdeling.uses import UseCatalogue
 
 ZONE_RULES = (ExclusionRule, GreenBufferRule)
+KEEP_TERM_COEFS_UP_TO = 3_000_000
+"""Above this many columns only the combined objective is stored, not one vector per term."""
 
 
 @dataclass
@@ -82,6 +84,7 @@ class CompiledModel:
     rules: list[Any]  # effective (after overrides), enabled or not
     targets: list[Any]
     overrides: list[overrides.Applied]
+    aux_terms: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -102,6 +105,31 @@ class CompiledModel:
         grid = np.zeros(self.area.grid.size, np.uint8)
         grid[self.ctx.land_cells] = codes[self.land_use_after(x)]
         return grid.reshape(self.area.grid.shape)
+
+    def column_pairs(self, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(land index, catalogue use index) of x columns."""
+        return (self.unit_land[self.spec.col_unit[cols]],
+                self.alloc_idx[self.spec.col_use[cols]])
+
+    def term_values(self, x: np.ndarray) -> dict[str, float]:
+        """Value of every objective term at ``x`` (natural units, before weights)."""
+        out = {}
+        nz = np.flatnonzero(x[: self.spec.n_x])
+        land, use = self.column_pairs(nz)
+        weights = x[nz]
+        for t in self.spec.terms:
+            if t.coef is not None:
+                out[t.name] = t.value(x)
+                continue
+            value = t.constant
+            for part in self.terms.get(t.name, []):
+                value += float(part.fn(land, use) @ weights)
+            out[t.name] = value
+        # aux-only terms (penalties, minimax levels) and any aux part of the others
+        for name, (cols, vals) in self.aux_terms.items():
+            if self.spec.term(name).coef is None:
+                out[name] = out.get(name, 0.0) + float(np.dot(x[cols], vals))
+        return out
 
     # -- pricing ----------------------------------------------------------------------------
     def pair_objective(self, land: np.ndarray, use: np.ndarray) -> np.ndarray:
@@ -283,12 +311,14 @@ def compile_model(scenario: Scenario, area: StudyArea,
     pinned_use_idx = ctx.alloc_idx[np.argmax(ctx.allowed[pinned], axis=1)]
     unit_land = dom_land[~pinned]
     unit_rows, col_use = np.nonzero(ctx.allowed[~pinned])  # row-major: sorted by unit
-    col_land = unit_land[unit_rows]
+    unit_rows = unit_rows.astype(np.int32)
+    col_use = col_use.astype(np.int16)
+    col_land = unit_land.astype(np.int32)[unit_rows]
     col_use_idx = ctx.alloc_idx[col_use]
-    builder = SpecBuilder(unit_rows, col_use, ctx.land_cells[unit_land])
     n_x = col_use.size
-    builder.add_block("assign", "assignment", unit_rows, np.arange(n_x), np.ones(n_x),
-                      unit_land.size, np.ones(unit_land.size), np.ones(unit_land.size))
+    builder = SpecBuilder(unit_rows, col_use, ctx.land_cells[unit_land],
+                          keep_term_coefs=n_x <= KEEP_TERM_COEFS_UP_TO)
+    del unit_rows
     fixed_mask = ~ctx.domain
     fixed_land = np.concatenate([np.flatnonzero(fixed_mask), pinned_land])
     fixed_use_idx = np.concatenate([ctx.land_use_idx[fixed_mask], pinned_use_idx])
@@ -332,8 +362,9 @@ def compile_model(scenario: Scenario, area: StudyArea,
             coef += p.fn(col_land, col_use_idx)
             const += float(p.fn(pinned_land, pinned_use_idx).sum())
         w = scenario.objective.weights.get(name, 1.0)
-        builder.add_term(name, parts[0].sense, w, np.arange(n_x), coef, const,
-                         unit=parts[0].unit, description=parts[0].description)
+        builder.add_term(name, parts[0].sense, w, coef, const, unit=parts[0].unit,
+                         description=parts[0].description)
+        del coef
     timings["terms"] = time.perf_counter() - t0
 
     # 5b. row families
@@ -354,9 +385,11 @@ def compile_model(scenario: Scenario, area: StudyArea,
         builder.add_block(cr.name, "rule", rows, cols, vals, n_rows, lower, upper, ref=cr.ref,
                           meta=cr.meta)
     for name, (cols, vals) in aux_terms.items():
-        builder.add_term(name, "cost", scenario.objective.weights.get(name, 1.0),
-                         np.array(cols, np.int64), np.array(vals), unit="points",
-                         description=_aux_description(name))
+        aux: dict[int, float] = {}
+        for j, v in zip(cols, vals, strict=True):
+            aux[j] = aux.get(j, 0.0) + v
+        builder.add_term(name, "cost", scenario.objective.weights.get(name, 1.0), None,
+                         unit="points", description=_aux_description(name), aux=aux)
     known = [*terms, *aux_terms]
     bad = [Problem(scenario.path, f"objective.weights.{n}", f"unknown objective term '{n}'",
                    did_you_mean(n, known)) for n in scenario.objective.weights if n not in known]
@@ -372,9 +405,11 @@ def compile_model(scenario: Scenario, area: StudyArea,
             reports.append({"rule": rule.id, "type": rule.type, "status": rule.status,
                             "source": rule.source.short(), "enabled": False, "zone_ha": 0.0,
                             "removed_ha": {}})
+    aux_arrays = {name: (np.asarray(c, np.int64), np.asarray(v, float))
+                  for name, (c, v) in aux_terms.items()}
     return CompiledModel(scenario, area, catalogue, ctx, spec, unit_land, pinned_land,
                          pinned_use_idx, reports, terms, blocks, compilers, eff_rules,
-                         eff_targets, applied, timings)
+                         eff_targets, applied, aux_arrays, timings)
 
 
 def _aux_description(name: str) -> str:

@@ -1,0 +1,478 @@
+"""The LP relaxation of national models by column generation over cells.
+
+The model is a semi-assignment problem: one row ``Σ_u x[k,u] = 1`` per unit (millions) and a
+few coupling rows ``lo ≤ A x ≤ hi`` (targets, quotas, fairness: about a hundred). For
+coupling duals ``y`` every unit's best use is an argmax of its reduced costs
+``r_j = c_j − (Aᵀy)_j`` — one vectorised pass over all columns — and
+
+    L(y) = Σ_k max_{j∈k} r_j  +  Σ_aux max_{lb≤s≤ub} r_s·s  +  Σ_r h_r(y_r)  +  offset,
+    h_r(y_r) = y_r·hi_r if y_r ≥ 0 else y_r·lo_r,
+
+is an upper bound on every feasible allocation for *any* y (Lagrangian relaxation of the
+coupling rows); at the LP-optimal duals it equals the LP optimum. The method:
+
+1. **Initial prices** from the LP of a random sample of units, with each coupling row's
+   bounds (and the auxiliary columns in it) scaled by the sample's share of that row.
+2. **Restricted LP**: units whose best and second-best reduced costs are close (the contested
+   ones) stay free with their cheapest columns; every other unit is fixed at its best column,
+   its contribution moved into the row bounds. The restricted LP, with elastic slacks on the
+   coupling rows at a large penalty so that it is always feasible, is solved by HiGHS.
+3. **Pricing**: with its duals, every column of every unit is priced. A fixed unit whose best
+   column is no longer its fixed one, or a free unit with a pruned column better than its
+   assignment dual, is freed with those columns; repeat until nothing is violated and no
+   elastic slack is used. Then the combined solution is an optimal LP vertex of the whole
+   model: every column has a non-positive reduced cost at the final prices.
+
+The bound reported is ``L(y)`` at the final prices — valid whatever happened — so the gap
+against the repaired integer allocation is proven.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from ruimteverdeling.model.spec import ModelSpec, RowBlock
+from ruimteverdeling.scenario import SolverOptions
+
+ELASTIC = "elastic:"
+
+
+class Pricing:
+    """Reduced costs, per-unit best columns and the Lagrangian bound for coupling duals y."""
+
+    def __init__(self, spec: ModelSpec):
+        self.spec = spec
+        self.blocks = spec.coupling  # kept per block: stacking would copy every non-zero
+        self.offsets = np.cumsum([0] + [b.n_rows for b in self.blocks])
+        self.m = int(self.offsets[-1])
+        self.lo = np.concatenate([b.lower for b in self.blocks]) if self.blocks else \
+            np.empty(0)
+        self.hi = np.concatenate([b.upper for b in self.blocks]) if self.blocks else \
+            np.empty(0)
+        self.c = spec.obj
+        self.n_x = spec.n_x
+        cu = spec.col_unit
+        self.starts = np.flatnonzero(np.r_[True, cu[1:] != cu[:-1]]).astype(np.int64)
+        self.sizes = np.diff(np.r_[self.starts, self.n_x])
+
+    def aty(self, y: np.ndarray) -> np.ndarray:
+        """Aᵀy over all columns (block by block; Bᵀ of a CSR block is a CSC view, no copy)."""
+        out = np.zeros(self.spec.n_cols)
+        for b, s in zip(self.blocks, self.offsets, strict=False):
+            ys = y[s:s + b.n_rows]
+            if np.any(ys):
+                out += b.A.T @ ys
+        return out
+
+    def abs_a_times(self, v: np.ndarray) -> np.ndarray:
+        """|A| v (per row)."""
+        return np.concatenate([abs(b.A) @ v for b in self.blocks]) if self.blocks else \
+            np.empty(0)
+
+    def aux_matrix(self) -> sp.csc_matrix:
+        """The coupling rows restricted to the auxiliary columns (CSC, small)."""
+        cached = self.__dict__.get("_aux")
+        if cached is None:
+            n_x = self.n_x
+            parts = [b.A[:, n_x:] for b in self.blocks]
+            cached = sp.vstack(parts, format="csc") if parts else \
+                sp.csc_matrix((0, len(self.spec.aux_names)))
+            self.__dict__["_aux"] = cached
+        return cached
+
+    def reduced(self, y: np.ndarray) -> np.ndarray:
+        return self.c - self.aty(y)
+
+    def best(self, r: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per unit: best reduced cost, its column, and the second best (−inf if none)."""
+        rx = r[: self.n_x]
+        best = np.maximum.reduceat(rx, self.starts)
+        rep = np.repeat(best, self.sizes)
+        # first column reaching the maximum (columns are sorted by unit)
+        idx = np.where(rx >= rep, np.arange(self.n_x, dtype=np.int64), self.n_x)
+        first = np.minimum.reduceat(idx, self.starts)
+        masked = rx.copy()
+        masked[first] = -np.inf
+        second = np.maximum.reduceat(masked, self.starts)
+        return best, first, second
+
+    def clamp(self, y: np.ndarray) -> np.ndarray:
+        """Duals whose bound is infinite on their side are set to 0 (keeps L(y) finite)."""
+        y = y.copy()
+        y[(y > 0) & ~np.isfinite(self.hi)] = 0.0
+        y[(y < 0) & ~np.isfinite(self.lo)] = 0.0
+        return y
+
+    def dual_feasible(self, y: np.ndarray) -> np.ndarray:
+        """``y`` adjusted so that no unbounded auxiliary column has a reduced cost of the wrong
+        sign (solver tolerances leave ~1e-9 there, which would make L(y) infinite).
+
+        For such a column k, the row r with the largest |a_rk · y_r| absorbs the excess:
+        y_r += r_k / a_rk sets r_k to exactly 0. Any y gives a valid bound; this keeps it
+        finite.
+        """
+        y = self.clamp(y)
+        n_aux = len(self.spec.aux_names)
+        if not n_aux:
+            return y
+        A_aux = self.aux_matrix()
+        for _ in range(3):
+            r = self.c[self.n_x:] - A_aux.T @ y
+            changed = False
+            for k in range(n_aux):
+                up = r[k] > 0 and not np.isfinite(self.spec.aux_ub[k])
+                down = r[k] < 0 and not np.isfinite(self.spec.aux_lb[k])
+                if not (up or down):
+                    continue
+                s, e = A_aux.indptr[k], A_aux.indptr[k + 1]
+                rows, vals = A_aux.indices[s:e], A_aux.data[s:e]
+                if rows.size == 0:
+                    continue
+                i = int(np.argmax(np.abs(vals * y[rows]) + np.abs(vals) * 1e-12))
+                y[rows[i]] += r[k] / vals[i]
+                changed = True
+            y = self.clamp(y)
+            if not changed:
+                break
+        return y
+
+    def bound(self, y: np.ndarray, r: np.ndarray | None = None) -> float:
+        """L(y), an upper bound on the objective of every feasible (even fractional) x."""
+        y2 = self.dual_feasible(y)
+        if r is None or not np.array_equal(y2, y):
+            r = self.reduced(y2)
+        y = y2
+        total = float(np.maximum.reduceat(r[: self.n_x], self.starts).sum())
+        ra = r[self.n_x:]
+        for k, rk in enumerate(ra):
+            hi, lo = self.spec.aux_ub[k], self.spec.aux_lb[k]
+            if rk > 0:
+                if not np.isfinite(hi):
+                    return float("inf")
+                total += rk * hi
+            elif rk < 0:
+                if not np.isfinite(lo):
+                    return float("inf")
+                total += rk * lo
+        rows = np.where(y > 0, y * np.where(np.isfinite(self.hi), self.hi, 0.0),
+                        y * np.where(np.isfinite(self.lo), self.lo, 0.0))
+        return total + float(rows.sum()) + self.spec.obj_offset
+
+
+def with_elastic(sub: ModelSpec, penalty: float) -> tuple[ModelSpec, int]:
+    """``sub`` with a slack on every finite side of every coupling row, costing ``penalty``."""
+    names, lbs, ubs, cols_by_block = [], [], [], []
+    n_aux0 = len(sub.aux_names)
+    k = 0
+    for b in sub.coupling:
+        entries = []
+        for r in range(b.n_rows):
+            for side, sign in (("lo", 1.0), ("hi", -1.0)):
+                bound = b.lower[r] if side == "lo" else b.upper[r]
+                if np.isfinite(bound):
+                    names.append(f"{ELASTIC}{b.name}:{r}:{side}")
+                    lbs.append(0.0)
+                    ubs.append(np.inf)
+                    entries.append((r, k, sign))
+                    k += 1
+        cols_by_block.append(entries)
+    n_new = len(names)
+    n_cols = sub.n_cols + n_new
+    blocks = []
+    for b, entries in zip(sub.coupling, cols_by_block, strict=True):
+        A = sp.hstack([b.A, sp.csr_matrix((b.n_rows, n_new))], format="csr")
+        if entries:
+            rr = np.array([e[0] for e in entries])
+            cc = np.array([sub.n_cols + e[1] for e in entries])
+            vv = np.array([e[2] for e in entries])
+            A = A + sp.csr_matrix((vv, (rr, cc)), shape=(b.n_rows, n_cols))
+        blocks.append(RowBlock(b.name, b.kind, A.tocsr(), b.lower, b.upper, b.labels, b.ref,
+                               b.meta))
+    out = ModelSpec(sub.n_x, sub.col_unit, sub.col_use, sub.unit_cells,
+                    [*sub.aux_names, *names],
+                    np.concatenate([sub.aux_lb, lbs]), np.concatenate([sub.aux_ub, ubs]),
+                    blocks, [], np.concatenate([sub.obj, np.full(n_new, -penalty)]),
+                    sub.obj_offset)
+    return out, n_aux0
+
+
+def with_box(sub: ModelSpec, y_lo: np.ndarray, y_hi: np.ndarray) -> tuple[ModelSpec, int]:
+    """``sub`` with two slacks per coupling row that keep its dual y_r in [y_lo_r, y_hi_r].
+
+    For a maximisation with reduced costs c − Aᵀy, a column with coefficient +1 in row r and
+    cost y_lo_r prices out only if y_r ≥ y_lo_r; one with −1 and cost −y_hi_r only if
+    y_r ≤ y_hi_r. A slack that is used means the box binds (boxstep stabilisation of
+    column generation; du Merle et al.). Infinite box sides get no slack.
+    """
+    names, costs, entries = [], [], []
+    row = 0
+    for b in sub.coupling:
+        for r in range(b.n_rows):
+            for sign, cost in ((1.0, y_lo[row]), (-1.0, -y_hi[row])):
+                if np.isfinite(cost):
+                    entries.append((b.name, r, len(names), sign))
+                    names.append(f"{ELASTIC}{b.name}:{r}:{'lo' if sign > 0 else 'hi'}")
+                    costs.append(cost)
+            row += 1
+    n_new = len(names)
+    n_cols = sub.n_cols + n_new
+    by_block: dict[str, list] = {}
+    for name, r, k, sign in entries:
+        by_block.setdefault(name, []).append((r, k, sign))
+    blocks = []
+    for b in sub.coupling:
+        A = b.A.copy()
+        A.resize((b.n_rows, n_cols))
+        e = by_block.get(b.name, [])
+        if e:
+            rr = np.array([t[0] for t in e])
+            cc = np.array([sub.n_cols + t[1] for t in e])
+            vv = np.array([t[2] for t in e])
+            A = (A + sp.csr_matrix((vv, (rr, cc)), shape=(b.n_rows, n_cols))).tocsr()
+        blocks.append(RowBlock(b.name, b.kind, A, b.lower, b.upper, b.labels, b.ref, b.meta))
+    out = ModelSpec(sub.n_x, sub.col_unit, sub.col_use, sub.unit_cells,
+                    [*sub.aux_names, *names],
+                    np.concatenate([sub.aux_lb, np.zeros(n_new)]),
+                    np.concatenate([sub.aux_ub, np.full(n_new, np.inf)]),
+                    blocks, [], np.concatenate([sub.obj, np.asarray(costs, float)]),
+                    sub.obj_offset)
+    return out, len(sub.aux_names)
+
+
+def _scaled_sample(spec: ModelSpec, pricing: Pricing, sample: np.ndarray) -> ModelSpec:
+    """The sample units' model with each coupling row's bounds scaled to the sample's share
+    f_r of the row. The sample's objective is then about f times the full one, and its duals
+    estimate the full model's duals (both numerator and denominator scale with f)."""
+    zero = np.zeros(spec.n_cols)
+    sub, cols = spec.restrict(sample, zero)
+    in_sample = np.zeros(spec.n_cols)
+    in_sample[cols[cols < spec.n_x]] = 1.0
+    share_num = pricing.abs_a_times(in_sample)
+    ones_x = np.zeros(spec.n_cols)
+    ones_x[: spec.n_x] = 1.0
+    share_den = pricing.abs_a_times(ones_x)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        f = np.where(share_den > 0, share_num / share_den, 0.0)
+    blocks = []
+    r0 = 0
+    for b in sub.coupling:
+        fr = f[r0:r0 + b.n_rows]
+        r0 += b.n_rows
+        with np.errstate(invalid="ignore"):
+            lower = np.where(fr > 0, b.lower * fr, -np.inf)
+            upper = np.where(fr > 0, b.upper * fr, np.inf)
+        # auxiliary columns (slacks, minimax levels) keep their coefficients and costs: their
+        # values shrink with the rows, so they scale like the rest of the objective
+        A = b.A
+        blocks.append(RowBlock(b.name, b.kind, A.tocsr(), lower, upper, b.labels, b.ref,
+                               b.meta))
+    return ModelSpec(sub.n_x, sub.col_unit, sub.col_use, sub.unit_cells, sub.aux_names,
+                     sub.aux_lb, sub.aux_ub, blocks, [], sub.obj, 0.0)
+
+
+def _combined(x_fix: np.ndarray, cols: np.ndarray, sub_x: np.ndarray) -> np.ndarray:
+    x = x_fix.copy()
+    x[cols] = sub_x[: cols.size]
+    return x
+
+
+def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
+       deadline: float, y_init: np.ndarray | None = None, level: int = 0) -> dict[str, Any]:
+    """Solve the LP relaxation of ``spec`` by column generation (see the module docstring).
+
+    Initial prices come from a nested sample: the model restricted to a random quarter of
+    its units (rows scaled to the sample's share) is solved by this same method, recursively,
+    down to a sample small enough for HiGHS directly; every level starts from the prices of
+    the level below, so the full model needs only a few rounds of pricing.
+
+    Returns a dict with ``x`` (full), ``objective`` (LP value of x), ``bound`` (L(y)),
+    ``row_dual`` (assignment duals, then coupling duals), ``col_dual`` (reduced costs),
+    ``y``, ``converged`` and ``details``.
+    """
+    t_start = time.perf_counter()
+    pricing = Pricing(spec)
+    n_units = spec.n_units
+    rng = np.random.default_rng(options.seed + level)
+    scale = max(1.0, float(np.abs(spec.obj[: spec.n_x]).max(initial=1.0)))
+    penalty = 1e4 * scale
+    details: dict[str, Any] = {"level": level, "units": n_units, "iterations": []}
+    m = pricing.m
+    indent = "  " * level
+
+    # 1. initial prices: from the level below (a scaled sample of this model)
+    if y_init is None:
+        t0 = time.perf_counter()
+        n_sub = max(options.decompose_sample, n_units // 4)
+        sample = np.zeros(n_units, bool)
+        sample[rng.choice(n_units, min(n_units, n_sub), replace=False)] = True
+        sub0 = _scaled_sample(spec, pricing, sample)
+        if n_sub >= n_units // 2 or n_sub <= 2 * options.decompose_sample:
+            sub0e, _ = with_elastic(sub0, penalty)
+            out0 = backend.lp(sub0e, options, max(1.0, deadline - time.perf_counter()))
+            y = np.zeros(m) if out0.row_dual is None else \
+                out0.row_dual[sub0e.n_units:sub0e.n_units + m]
+            say(f"{indent}prices from the LP of a sample of {sub0.n_units:,} units "
+                f"({time.perf_counter() - t0:.1f} s)")
+            details["sample"] = {"units": int(sub0.n_units), "status": out0.status}
+        else:
+            say(f"{indent}prices from a sample of {sub0.n_units:,} units:")
+            below = lp(sub0, options, backend, say, deadline, None, level + 1)
+            y = np.asarray(below["y"])
+            details["below"] = below["details"]
+        del sub0
+    else:
+        y = np.asarray(y_init, float)
+
+    # 2. the first restricted set: contested units with their near-best columns
+    r = pricing.reduced(pricing.clamp(y))
+    best, best_col, second = pricing.best(r)
+    margin = best - second
+    target = int(min(n_units, max(options.decompose_free_min,
+                                  options.decompose_free_share * n_units)))
+    delta = float(np.partition(margin, target)[target]) if target < n_units else np.inf
+    free = margin <= delta
+    active = (r[: spec.n_x] >= np.repeat(best, pricing.sizes) - max(delta, 0.0)) & \
+        free[spec.col_unit]
+    active[best_col[free]] = True
+    chosen = best_col
+    x_fix = np.zeros(spec.n_cols)
+    y = pricing.clamp(y)
+    bound = pricing.bound(y, r)
+    center, center_bound = y.copy(), bound
+    # box half-widths: half the dual, and at least the price that moves a typical column's
+    # reduced cost by the largest objective coefficient
+    typical = _typical_coefficients(pricing)
+    floor = scale / np.maximum(typical, 1e-12)
+    width = np.maximum(0.5 * np.abs(center), floor)
+    converged = False
+    sub_out = None
+    sub = None
+    cols = np.empty(0, np.int64)
+    pi = np.zeros(n_units)
+    for it in range(options.decompose_max_iterations):
+        if time.perf_counter() > deadline:
+            break
+        t0 = time.perf_counter()
+        x_fix[:] = 0.0
+        x_fix[chosen[~free]] = 1.0
+        sub, cols = spec.restrict(free, x_fix, np.concatenate(
+            [active, np.ones(len(spec.aux_names), bool)]))
+        sub_b, n_aux0 = with_box(sub, center - width, center + width)
+        t_build = time.perf_counter() - t0
+        sub_out = backend.lp(sub_b, options, max(1.0, deadline - time.perf_counter()))
+        t_lp = time.perf_counter() - t0 - t_build
+        if sub_out.x is None or sub_out.row_dual is None:
+            details["iterations"].append({"free_units": int(free.sum()),
+                                          "status": sub_out.status})
+            break
+        n_sub_units = sub_b.n_units
+        y = pricing.clamp(sub_out.row_dual[n_sub_units:n_sub_units + m])
+        slack = sub_out.x[sub_b.n_x + n_aux0:]
+        box_used = float(np.abs(slack).sum())
+        r = pricing.reduced(y)
+        this_bound = pricing.bound(y, r)
+        bound = min(bound, this_bound)
+        pi[~free] = r[chosen[~free]]
+        pi[free] = sub_out.row_dual[:n_sub_units]
+        viol = r[: spec.n_x] - pi[spec.col_unit]
+        tol = 1e-7 * scale
+        bad_cols = (viol > tol) & ~active
+        n_bad = int(bad_cols.sum())
+        feasible = box_used <= 1e-9 * max(1.0, scale)
+        z = spec.objective_value(_combined(x_fix, cols, sub_out.x)) if feasible else -np.inf
+        lp_gap = (bound - z) / max(abs(z), 1.0) if feasible else np.inf
+        details["iterations"].append({
+            "free_units": int(free.sum()), "columns": int(sub.n_x),
+            "build_seconds": round(t_build, 3), "lp_seconds": round(t_lp, 3),
+            "violations": n_bad, "box_slack": box_used, "bound": bound,
+            "objective": z, "lp_gap": lp_gap})
+        say(f"{indent}  restricted LP {it + 1}: {int(free.sum()):,} of {n_units:,} units free, "
+            f"{sub.n_x:,} columns, {n_bad:,} price out, LP gap {lp_gap:.2e} ({t_lp:.1f} s)")
+        tolerance = options.decompose_lp_gap if level == 0 else \
+            max(options.decompose_lp_gap, 1e-3)  # a sample only has to give good prices
+        if feasible and (n_bad == 0 or lp_gap <= tolerance):
+            # every column prices out (an optimal vertex), or the Lagrangian bound is within
+            # tolerance of this feasible LP solution: its bound is what the gap is proven by
+            converged = True
+            break
+        # box management (boxstep): move the centre on a better bound, widen binding sides
+        if this_bound < center_bound - 1e-12 * max(1.0, abs(center_bound)):
+            center, center_bound = y.copy(), this_bound
+        if not feasible:
+            # slacks in use: the box binds at those rows; widen it there
+            binding = np.zeros(m, bool)
+            binding[_box_rows(sub_b, n_aux0, slack)] = True
+            width = np.where(binding, 2.0 * width, width)
+        # re-fix free units that the restricted LP gives wholly to their best column with a
+        # clear margin at the new prices: the current solution stays optimal for the smaller
+        # LP, so nothing is lost, and the restricted LP stays small as prices converge
+        xs = _combined(x_fix, cols, sub_out.x)[: spec.n_x]
+        best_now, best_col_now, second_now = pricing.best(r)
+        margin_now = best_now - second_now
+        whole = np.zeros(n_units, bool)
+        whole[spec.col_unit[xs > 1 - 1e-9]] = True
+        band = np.partition(margin_now, min(target, n_units - 1))[min(target, n_units - 1)]
+        refix = free & whole & (margin_now > band) & (xs[best_col_now] > 1 - 1e-9)
+        if refix.any():
+            chosen = np.where(refix, best_col_now, chosen)
+            free &= ~refix
+            active &= ~refix[spec.col_unit]
+        # partial pricing: only the most violated columns enter (keeps the restricted LP
+        # small; the prices improve every round)
+        if n_bad > options.decompose_add:
+            idx = np.flatnonzero(bad_cols)
+            top = idx[np.argpartition(-viol[idx], options.decompose_add)[
+                : options.decompose_add]]
+            bad_cols = np.zeros(spec.n_x, bool)
+            bad_cols[top] = True
+        newly = np.zeros(n_units, bool)
+        newly[spec.col_unit[bad_cols]] = True
+        grow = newly & ~free
+        active |= bad_cols
+        active[chosen[grow]] = True
+        free |= newly
+
+    # assemble the full solution
+    x = x_fix.copy()
+    if sub_out is not None and sub_out.x is not None and sub is not None:
+        x[cols] = sub_out.x[: cols.size]
+    col_dual = r.copy()
+    col_dual[: spec.n_x] -= pi[spec.col_unit]
+    details["seconds"] = round(time.perf_counter() - t_start, 3)
+    details["converged"] = converged
+    details["y"] = y.tolist()
+    return {"x": x, "objective": spec.objective_value(x), "bound": bound,
+            "row_dual": np.concatenate([pi, y]), "col_dual": col_dual, "y": y,
+            "converged": converged, "details": details}
+
+
+def _typical_coefficients(pricing: Pricing) -> np.ndarray:
+    """Median |A_rj| over the x columns of every coupling row (1 for empty rows)."""
+    out = []
+    for b in pricing.blocks:
+        A = b.A
+        for r in range(b.n_rows):
+            seg = A.indices[A.indptr[r]:A.indptr[r + 1]]
+            vals = A.data[A.indptr[r]:A.indptr[r + 1]][seg < pricing.n_x]
+            out.append(float(np.median(np.abs(vals))) if vals.size else 1.0)
+    return np.asarray(out)
+
+
+def _box_rows(sub_b: ModelSpec, n_aux0: int, slack: np.ndarray) -> np.ndarray:
+    """Coupling rows (stacked index) whose box slack is in use."""
+    rows = []
+    offsets = {}
+    r0 = 0
+    for b in sub_b.coupling:
+        offsets[b.name] = r0
+        r0 += b.n_rows
+    for k, value in enumerate(slack):
+        if value > 1e-12:
+            name = sub_b.aux_names[n_aux0 + k][len(ELASTIC):]
+            block, row, _ = name.rsplit(":", 2)
+            rows.append(offsets[block] + int(row))
+    return np.asarray(rows, dtype=np.int64)
