@@ -342,6 +342,7 @@ def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
     x_fix = np.zeros(spec.n_cols)
     y = pricing.clamp(y)
     bound = pricing.bound(y, r)
+    best_y = pricing.dual_feasible(y)  # the prices of the best (lowest) Lagrangian bound so far
     center, center_bound = y.copy(), bound
     # box half-widths: half the dual, and at least the price that moves a typical column's
     # reduced cost by the largest objective coefficient
@@ -375,7 +376,8 @@ def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
         box_used = float(np.abs(slack).sum())
         r = pricing.reduced(y)
         this_bound = pricing.bound(y, r)
-        bound = min(bound, this_bound)
+        if this_bound < bound:
+            bound, best_y = this_bound, pricing.dual_feasible(y)
         pi[~free] = r[chosen[~free]]
         pi[free] = sub_out.row_dual[:n_sub_units]
         viol = r[: spec.n_x] - pi[spec.col_unit]
@@ -392,8 +394,11 @@ def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
             "objective": z, "lp_gap": lp_gap})
         say(f"{indent}  restricted LP {it + 1}: {int(free.sum()):,} of {n_units:,} units free, "
             f"{sub.n_x:,} columns, {n_bad:,} price out, LP gap {lp_gap:.2e} ({t_lp:.1f} s)")
-        tolerance = options.decompose_lp_gap if level == 0 else \
-            max(options.decompose_lp_gap, 1e-3)  # a sample only has to give good prices
+        # the LP only has to be as exact as the integer gap asked for (a quarter of it is
+        # left for the repair); a sample only has to give good prices
+        tolerance = max(options.decompose_lp_gap, 0.25 * options.mip_rel_gap)
+        if level > 0:
+            tolerance = max(tolerance, 1e-3)
         if feasible and (n_bad == 0 or lp_gap <= tolerance):
             # every column prices out (an optimal vertex), or the Lagrangian bound is within
             # tolerance of this feasible LP solution: its bound is what the gap is proven by
@@ -440,13 +445,18 @@ def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
     x = x_fix.copy()
     if sub_out is not None and sub_out.x is not None and sub is not None:
         x[cols] = sub_out.x[: cols.size]
+    # Lagrangian duals at the best prices: every unit's best reduced cost is its assignment
+    # dual, so col_dual ≤ 0 on x columns and z(x) ≤ L(y) + Σ_j col_dual_j x_j for every
+    # feasible x (what reduced-cost fixing needs), whether or not the method converged
+    r = pricing.reduced(best_y)
+    best_b = pricing.best(r)[0]
     col_dual = r.copy()
-    col_dual[: spec.n_x] -= pi[spec.col_unit]
+    col_dual[: spec.n_x] -= np.repeat(best_b, pricing.sizes)
     details["seconds"] = round(time.perf_counter() - t_start, 3)
     details["converged"] = converged
     details["y"] = y.tolist()
     return {"x": x, "objective": spec.objective_value(x), "bound": bound,
-            "row_dual": np.concatenate([pi, y]), "col_dual": col_dual, "y": y,
+            "row_dual": np.concatenate([best_b, best_y]), "col_dual": col_dual, "y": best_y,
             "converged": converged, "details": details}
 
 

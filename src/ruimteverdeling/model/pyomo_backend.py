@@ -42,12 +42,13 @@ def render(spec: ModelSpec, use_ids: list[str] | None = None):
         aux_keys = [_block_name(n) for n in spec.aux_names]
         m.aux = pyo.Var(aux_keys, domain=pyo.Reals)
         cols = [m.x[k] for k in keys] + [m.aux[k] for k in aux_keys]
+        lbs, ubs, integral = spec.lb, spec.ub, spec.integral  # properties: build once
         for j, v in enumerate(cols):
-            lb = spec.lb[j]
-            ub = spec.ub[j]
+            lb = lbs[j]
+            ub = ubs[j]
             v.setlb(None if not np.isfinite(lb) else float(lb))
             v.setub(None if not np.isfinite(ub) else float(ub))
-            if not spec.integral[j] and j < spec.n_x:
+            if not integral[j] and j < spec.n_x:
                 v.domain = pyo.Reals
         for b in spec.blocks:
             blk = pyo.Block()
@@ -186,6 +187,7 @@ def relax(m, spec: ModelSpec) -> None:
     """Relax the binaries of a rendered model to [0, 1]."""
     import pyomo.environ as pyo
 
+    integral = spec.integral
     for j, v in enumerate(m._cols):
-        if spec.integral[j]:
+        if integral[j]:
             v.domain = pyo.Reals
