@@ -76,6 +76,18 @@ class LayerSpec(_Strict):
     source: str | None = None
     version: str | None = None
     resampling: Literal["nearest", "bilinear", "average", "mode", "max"] | None = None
+    valid_range: tuple[float | None, float | None] | None = None
+    """[min, max] every value inside the study area must lie in (either may be null);
+    checked by ``ruimteverdeling validate`` (see :mod:`ruimteverdeling.area.checks`)."""
+
+    @field_validator("valid_range")
+    @classmethod
+    def _ordered(cls, v: tuple[float | None, float | None] | None
+                 ) -> tuple[float | None, float | None] | None:
+        if v is not None and v[0] is not None and v[1] is not None and v[0] > v[1]:
+            raise ValueError(f"the minimum {v[0]:g} is above the maximum {v[1]:g} || fix: "
+                             "write it as [min, max]")
+        return v
 
     @field_validator("file")
     @classmethod

@@ -49,7 +49,8 @@ INT_TOL = 1e-6
 class Solution:
     """The result of a solve (maximisation)."""
 
-    status: str  # "optimal" | "feasible" (gap open) | "relaxation" (LP only, method lp)
+    status: str  # "optimal" | "feasible" (gap open) | "time_limit" (best found when the time
+    # ran out; gap open) | "relaxation" (LP only, method lp)
     x: np.ndarray
     objective: float
     bound: float
@@ -156,6 +157,18 @@ def _norm(status: str) -> str:
     return f"other: {status}"
 
 
+def no_incumbent_message(options: SolverOptions, what: str, lp_done: bool = False) -> str:
+    """What to change when the time limit ran out before any allocation was found."""
+    advice = [f"raise the time limit (--time-limit, now {options.time_limit:g} s)"]
+    if options.method == "mip":
+        advice.append("use --method auto (the LP relaxation first: far faster on large models)")
+    if lp_done:
+        advice.append("use --method lp for the LP relaxation only (a bound and a fractional "
+                      "allocation)")
+    advice.append("use a coarser resolution (make-area --resolution) or a smaller area")
+    return f"time limit reached: {what}; " + ", or ".join(advice)
+
+
 def backend_for(options: SolverOptions) -> Backend:
     if options.backend == "pyomo":
         from ruimteverdeling.model.pyomo_backend import PyomoBackend
@@ -183,13 +196,15 @@ def _solve_mip(spec: ModelSpec, backend: Backend, options: SolverOptions, say: P
     if r.x is None:
         if r.status == "infeasible":
             raise InfeasibleError("the hard targets and rules cannot all hold (infeasible)")
+        if r.status == "time_limit":
+            raise SolverError(no_incumbent_message(options, "the MIP found no allocation"))
         raise SolverError(f"no solution found ({r.status})")
     x = _clean_binaries(spec, r.x)
     objective = spec.objective_value(x)
     bound = r.bound if r.bound is not None else np.inf
     gap = proven_gap(objective, bound)
     status = "optimal" if r.status == "optimal" and gap <= options.mip_rel_gap + 1e-12 \
-        else "feasible"
+        else "time_limit" if r.status == "time_limit" else "feasible"
     return Solution(status, x, objective, bound, gap, "mip", backend.name, backend.label(),
                     dict(r.seconds), {"mip_status": r.status, **r.details})
 
@@ -210,8 +225,10 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
                        {"lp": time.perf_counter() - t0},
                        {"lp_algorithm": "column generation", "decomposition": res["details"]})
         if not res["converged"] and spec.violations(res["x"]):
-            raise SolverError("the LP relaxation did not converge within the time limit; "
-                              "raise `solver.time_limit`")
+            raise SolverError(no_incumbent_message(
+                options, "column generation found no allocation that meets every target and "
+                "rule (if the time limit was not reached, the scenario may be infeasible: "
+                "check it at a coarser --resolution, where infeasibility is explained)"))
         lp_bound = float(res["bound"])
     else:
         say(f"LP relaxation: {spec.n_cols:,} columns, {spec.n_rows:,} rows ({backend.name})")
@@ -221,6 +238,8 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
     if lp.status == "infeasible":
         raise InfeasibleError("the hard targets and rules cannot all hold "
                               "(the LP relaxation is infeasible)")
+    if not decomposed and lp.status == "time_limit":
+        raise SolverError(no_incumbent_message(options, "the LP relaxation did not finish"))
     if not decomposed and (lp.status != "optimal" or lp.x is None or lp.objective is None):
         raise SolverError(f"the LP relaxation did not solve to optimality ({lp.status}); "
                           "raise `solver.time_limit` or try `solver.lp_algorithm: simplex`")
@@ -290,8 +309,9 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
             full.gap = proven_gap(full.objective, full.bound)
             full.method = "lp+full-mip"
             return full
-        raise SolverError("no integer allocation found within the time limit; "
-                          "raise `solver.time_limit`")
+        raise SolverError(no_incumbent_message(
+            options, f"the LP relaxation solved (bound {bound:,.4f}) but no integer allocation "
+            "was found", lp_done=True))
     x_best = _clean_binaries(spec, x_best)
     objective = spec.objective_value(x_best)
     if attempts and attempts[-1]["free_units"] == spec.n_units and last_bound is not None:
@@ -307,6 +327,8 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
             method += "+rc-mip"
         gap = proven_gap(objective, bound)
     status = "optimal" if gap <= options.mip_rel_gap + 1e-12 else "feasible"
+    if status == "feasible" and deadline - time.perf_counter() <= 1:
+        status = "time_limit"  # the best allocation found when the time limit ran out
     return Solution(status, x_best, objective, bound, gap, method, backend.name, label,
                     seconds, details, lp.row_dual)
 

@@ -626,6 +626,9 @@ def status_words(summary: dict[str, Any], mip_rel_gap: float | None = None) -> t
         return f"optimaal binnen de gaptolerantie{tol} / optimal within the gap tolerance", "ok"
     if status == "feasible":
         return "toegelaten, niet bewezen optimaal / feasible, NOT proven optimal", "warn"
+    if status == "time_limit":
+        return ("tijdslimiet bereikt, niet bewezen optimaal / time limit reached, NOT proven "
+                "optimal"), "warn"
     return f"{status}", "bad"
 
 
