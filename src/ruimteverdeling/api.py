@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ruimteverdeling.area.studyarea import StudyArea
-from ruimteverdeling.errors import InputError
+from ruimteverdeling.errors import InfeasibleError, InputError
 from ruimteverdeling.model.solve import Solution
 from ruimteverdeling.model.solve import solve as solve_spec
 from ruimteverdeling.progress import Progress, silent
@@ -38,6 +38,7 @@ class RunResult:
     compiled: CompiledModel
     summary: dict[str, Any]
     timings: dict[str, float] = field(default_factory=dict)
+    pricing: str = "lp"  # LP pricing shadow_prices.csv: lp | fixed [+moves] (analysis.duals)
 
 
 @dataclass
@@ -84,11 +85,19 @@ def validate(scenario_path: str | Path, progress: Progress | None = None,
     """Check a scenario and its study area; return a short description of the model.
 
     Every problem is reported at once in the raised InputError: the layers of the study area
-    (all of them, also those this scenario does not use) and the scenario against the area.
+    (all of them, also those this scenario does not use, including their nodata share, value
+    ranges, category codes and grids, see :mod:`ruimteverdeling.area.checks`) and the scenario
+    against the area. ``layer_checks`` (one line per layer) and ``warnings`` are returned.
     """
+    from ruimteverdeling.area.checks import check_area
+
     progress = progress or silent()
     loaded = load(scenario_path, progress, area)
     problems = loaded.area.check_layers()
+    unreadable = {str(p.field).split(".")[1] for p in problems
+                  if p.field and p.field.startswith("layers.") and p.field.count(".") >= 1}
+    data = check_area(loaded.area, skip=unreadable)  # nodata, ranges, codes, grids
+    problems += data.errors
     try:
         cm = compile_model(loaded.scenario, loaded.area, loaded.area.catalogue)
     except InputError as exc:
@@ -97,6 +106,8 @@ def validate(scenario_path: str | Path, progress: Progress | None = None,
         raise InputError(problems)
     spec = cm.spec
     return {
+        "layer_checks": [c.line() for c in data.layers],
+        "warnings": [w.format() for w in data.warnings],
         "scenario": cm.scenario.id,
         "area": str(cm.area.path),
         "grid": f"{cm.area.grid.width} x {cm.area.grid.height} cells of "
@@ -129,15 +140,22 @@ def solve(scenario_path: str | Path, out_dir: str | Path | None = None, *,
           progress: Progress | None = None, area: str | Path | None = None,
           backend: str | None = None, method: str | None = None,
           time_limit: float | None = None, export_model: str | Path | None = None,
-          write: bool = True, threads: int | None = None) -> RunResult:
+          write: bool = True, threads: int | None = None,
+          resolution: float | None = None) -> RunResult:
     """Load, compile, solve and write the outputs of one scenario.
 
     Outputs go to ``out_dir`` (default ``outputs/<scenario id>``), written atomically.
-    ``threads`` overrides the scenario's ``solver.threads`` (HiGHS threads).
+    ``threads`` overrides the scenario's ``solver.threads`` (HiGHS threads). ``resolution``
+    (m, a whole multiple of the area's cell size) solves on a coarsened copy of the study
+    area (see :mod:`ruimteverdeling.area.coarsen`); its regional area deviations go into
+    the summary under ``coarsening``.
     """
     progress = progress or silent()
     started = _dt.datetime.now(_dt.UTC)
     t_all = time.perf_counter()
+    coarsening = None
+    if resolution is not None:
+        area, coarsening = coarsen_area(scenario_path, area, resolution, progress)
     cm = compile(scenario_path, progress, area, backend=backend, method=method,
                  time_limit=time_limit, threads=threads)
     scenario = cm.scenario
@@ -150,11 +168,20 @@ def solve(scenario_path: str | Path, out_dir: str | Path | None = None, *,
         with progress.phase(f"exporting model to {export_model}", "export"):
             write_model(spec, export_model, cm.ctx.alloc_ids)
     with progress.phase("solving", "solve"):
-        sol = solve_spec(spec, scenario.solver, progress)
+        try:
+            sol = solve_spec(spec, scenario.solver, progress)
+        except InfeasibleError as exc:  # explain why; the diagnosis goes next to the output
+            from ruimteverdeling.model.explain import infeasible_error
+
+            target = (Path(out_dir) if out_dir is not None else default_out_dir(scenario)) \
+                if write else None
+            raise infeasible_error(cm, exc, target, progress) from exc
     progress(f"{sol.status}: objective {sol.objective:,.4f}, bound {sol.bound:,.4f}, "
              f"gap {sol.gap:.4%} ({sol.method})")
     timings = dict(progress.timings)
     summary = build_summary(cm, sol)
+    if coarsening is not None:
+        summary["coarsening"] = coarsening
     result = RunResult(scenario, None, sol, cm, summary, timings)
     if write:
         out = Path(out_dir) if out_dir is not None else default_out_dir(scenario)
@@ -162,6 +189,26 @@ def solve(scenario_path: str | Path, out_dir: str | Path | None = None, *,
             result.out_dir = write_outputs(result, out, started, t_all)
         result.timings = dict(progress.timings)
     return result
+
+
+def coarsen_area(scenario_path: str | Path, area: str | Path | None, resolution: float,
+                 progress: Progress | None = None) -> tuple[Path, dict[str, Any]]:
+    """The scenario's study area (or ``area``) at ``resolution`` m, cached beside the
+    benchmark areas; returns its area.yaml and the coarsening report."""
+    from ruimteverdeling.area.coarsen import coarsen
+    from ruimteverdeling.bench import cache_dir
+
+    progress = progress or silent()
+    source = Path(area) if area is not None else load_scenario(scenario_path).area_path
+    if not source.exists():
+        raise InputError.single(scenario_path, "area", f"study area not found: {source}",
+                                "generate it or fix the path")
+    with progress.phase(f"coarsening the study area to {resolution:g} m", "coarsen"):
+        path, report = coarsen(source, resolution, cache_dir() / "coarse")
+    progress(f"coarse area: {report['study_area']['coarse_ha']:,.0f} ha "
+             f"({report['study_area']['deviation']:+.2%} against the fine area); largest "
+             f"regional deviation {report['max_region_deviation']:.2%}")
+    return path, report
 
 
 def build_summary(cm: CompiledModel, sol: Solution) -> dict[str, Any]:
@@ -209,6 +256,9 @@ def write_outputs(run: RunResult, out_dir: Path, started: _dt.datetime,
         sm.write_csv(tmp / "targets.csv", summary["targets"], sm.TARGET_COLUMNS)
         sm.write_csv(tmp / "rules.csv", summary["rules"], reports.RULE_COLUMNS)
         sm.write_csv(tmp / "burdens.csv", summary["burdens"])
+        from ruimteverdeling.analysis.duals import write_run_prices
+
+        summary["shadow_prices"] = write_run_prices(cm, sol, tmp, run.pricing)
         write_report(run, tmp, after)  # indicators.csv, summary["indicators"], report.html
         write_json(tmp / "summary.json", summary)
         finished = _dt.datetime.now(_dt.UTC)
@@ -240,7 +290,19 @@ def write_outputs(run: RunResult, out_dir: Path, started: _dt.datetime,
         }
         write_json(tmp / "manifest.json", manifest)
     summary["_after"] = after
+    _drop_stale_diagnosis(out_dir)
     return out_dir
+
+
+def _drop_stale_diagnosis(out_dir: Path) -> None:
+    """A complete run replaces the diagnosis of an earlier infeasible attempt next to it."""
+    import shutil
+
+    from ruimteverdeling.model.explain import diagnosis_dir
+
+    stale = diagnosis_dir(out_dir)
+    if (stale / "infeasibility.json").is_file():
+        shutil.rmtree(stale, ignore_errors=True)
 
 
 def make_area(out_dir: str | Path, cells: int, resolution: float, seed: int,
@@ -451,3 +513,148 @@ def compare(reference: str | Path, alternatives: list[str | Path], out_dir: str 
     out = Path(out_dir)
     folders = cmp.resolve_inputs([reference, *alternatives], out, progress, area)
     return cmp.compare_runs(folders[0], folders[1:], out, config, progress)
+
+
+# ------------------------------------------------------------------------------------------------
+# trade-off analysis: shadow prices, rule costs, Pareto fronts, alternatives (analysis/)
+# ------------------------------------------------------------------------------------------------
+def _solve_and_write(scenario_path: str | Path, out_dir: str | Path | None,
+                     progress: Progress, area: str | Path | None, time_limit: float | None,
+                     pricing: str = "lp", suffix: str = "") -> RunResult:
+    """Solve and write a run folder (default ``outputs/<id><suffix>``: an analysis does not
+    replace the scenario's plain run in ``outputs/<id>``)."""
+    started = _dt.datetime.now(_dt.UTC)
+    t_all = time.perf_counter()
+    run = solve(scenario_path, progress=progress, area=area, time_limit=time_limit,
+                write=False)
+    run.pricing = pricing
+    out = Path(out_dir) if out_dir is not None else \
+        default_out_dir(run.scenario).with_name(run.scenario.id + suffix)
+    with progress.phase(f"writing outputs to {out}", "write"):
+        run.out_dir = write_outputs(run, out, started, t_all)
+    return run
+
+
+def shadow_prices(scenario_path: str | Path, out_dir: str | Path | None = None, *,
+                  method: str = "lp", progress: Progress | None = None,
+                  area: str | Path | None = None, time_limit: float | None = None
+                  ) -> RunResult:
+    """Solve and write a run whose ``shadow_prices.csv`` is priced by ``method``.
+
+    Every solve writes ``shadow_prices.csv`` with the LP relaxation's duals (``method="lp"``);
+    ``method="fixed"`` prices the rows with the LP in which every cell is fixed at its integer
+    allocation except a neighbourhood of near-ties. The dual of a row is ``∂z*/∂b``, the
+    change of the optimum per unit of its binding bound (see
+    :mod:`ruimteverdeling.analysis.duals`; for the integer allocation both are
+    approximations). The rows are also in ``run.summary["shadow_prices"]``.
+    """
+    if method not in ("lp", "fixed"):
+        raise InputError.single(None, "--method", f"unknown pricing method '{method}'",
+                                "use lp (the relaxation) or fixed (integer decisions fixed)")
+    return _solve_and_write(scenario_path, out_dir, progress or silent(), area, time_limit,
+                            f"{method}+moves")
+
+
+def rule_costs(scenario_path: str | Path, out_dir: str | Path | None = None, *,
+               which: str = "switchable", targets: bool = False,
+               only: list[str] | None = None, workers: int = 1,
+               progress: Progress | None = None, area: str | Path | None = None,
+               time_limit: float | None = None) -> Any:
+    """What each rule costs the other claims: ``z(without) − z(with)`` and hectares moved.
+
+    Solves the scenario (written to ``out_dir``, default ``outputs/<id>-rule-costs``), then
+    re-solves it
+    once per candidate rule with that rule switched (``which``: ``switchable`` = status T/A,
+    ``all`` = also G, for analysis; ``targets`` adds targets; ``only`` names the items) and
+    writes ``rule_costs.csv`` into the run folder. Returns a
+    :class:`ruimteverdeling.analysis.rule_costs.RuleCosts`. See that module for the maths.
+    """
+    from ruimteverdeling.analysis import rule_costs as rc
+
+    progress = progress or silent()
+    run = _solve_and_write(scenario_path, out_dir, progress, area, time_limit,
+                           suffix="-rule-costs")
+    result = rc.rule_costs(run.compiled, run.solution, which=which, targets=targets,
+                           only=only, workers=workers, progress=progress)
+    assert run.out_dir is not None
+    result.out_path = rc.write(result.rows, Path(run.out_dir) / "rule_costs.csv")
+    with progress.phase("re-rendering report.html with the rule costs", "report"):
+        render_report(run.out_dir)
+    return result
+
+
+def pareto(scenario_path: str | Path, x: str, y: str, points: int = 5,
+           out_dir: str | Path | None = None, *, tidy: bool = True,
+           drop_dominated: bool = False, keep_allocations: bool = False,
+           progress: Progress | None = None, area: str | Path | None = None,
+           time_limit: float | None = None) -> Any:
+    """The Pareto front between criteria ``x`` and ``y`` by the augmented ε-constraint method:
+    ``max F_y + ρ·F_x s.t. F_x ≥ ε`` for ``points`` values of ε between the lexicographic
+    optima (see :mod:`ruimteverdeling.analysis.pareto`).
+
+    Solves the scenario into ``out_dir`` (default ``outputs/<id>-pareto``), writes
+    ``pareto.csv``,
+    ``pareto.png`` (and ``points/<P>.tif`` with ``keep_allocations``) there and re-renders its
+    ``report.html`` with the front. Returns a :class:`ruimteverdeling.analysis.pareto.Front`
+    (with ``out_dir`` set).
+    """
+    from ruimteverdeling.analysis import pareto as pf
+
+    progress = progress or silent()
+    run = _solve_and_write(scenario_path, out_dir, progress, area, time_limit,
+                           suffix="-pareto")
+    front = pf.pareto_front(run.compiled, x, y, points, tidy=tidy, progress=progress)
+    assert run.out_dir is not None
+    folder = Path(run.out_dir)
+    pf.write_front(front, folder, drop_dominated, keep_allocations, run.compiled)
+    with progress.phase("re-rendering report.html with the front", "report"):
+        render_report(folder)
+    front.out_dir = folder
+    return front
+
+
+def alternatives(scenario_path: str | Path, slack: str | float = 0.05, count: int = 3,
+                 out_dir: str | Path | None = None, *, progress: Progress | None = None,
+                 area: str | Path | None = None, time_limit: float | None = None) -> Any:
+    """Near-optimal, maximally different allocations (Hop-Skip-Jump MGA): objective ≥
+    ``(1 − slack)·z*``, then minimise the overlap with every allocation found so far (see
+    :mod:`ruimteverdeling.analysis.alternatives`).
+
+    Writes to ``out_dir`` (default ``outputs/<id>-alternatives``), atomically: ``optimum/``
+    and ``alt-1/`` … ``alt-<count>/`` (each a complete run folder: rasters, tables, summary,
+    report) and ``alternatives.csv``. Returns an
+    :class:`ruimteverdeling.analysis.alternatives.Alternatives` (with ``out_dir`` set).
+    """
+    from ruimteverdeling.analysis import alternatives as mga
+    from ruimteverdeling.model.solve import Solution as _Solution
+    from ruimteverdeling.model.solve import proven_gap
+
+    progress = progress or silent()
+    s = mga.parse_slack(slack)
+    started = _dt.datetime.now(_dt.UTC)
+    t_all = time.perf_counter()
+    run = solve(scenario_path, progress=progress, area=area, time_limit=time_limit,
+                write=False)
+    cm, opt = run.compiled, run.solution
+    result = mga.generate(cm, opt, s, count, progress=progress)
+    out = Path(out_dir) if out_dir is not None else \
+        Path("outputs") / f"{run.scenario.id}-alternatives"
+    with progress.phase(f"writing the alternatives to {out}", "write"), \
+            AtomicOutputDir(out) as tmp:
+        write_outputs(run, tmp / "optimum", started, t_all)
+        for alt in result.items:
+            assert alt.solution is not None
+            sol = _Solution("feasible", alt.x, alt.objective, opt.bound,
+                            proven_gap(alt.objective, opt.bound), "mga-hsj", opt.backend,
+                            opt.solver, dict(alt.solution.seconds),
+                            {"mga": {"slack": s, "objective_floor": result.floor,
+                                     "overlap": alt.overlap, "status": alt.status,
+                                     "gap": alt.gap}},
+                            opt.row_dual)
+            alt_run = RunResult(run.scenario, None, sol, cm, build_summary(cm, sol),
+                                dict(run.timings))
+            write_outputs(alt_run, tmp / alt.label, started, t_all)
+        result.rows[0]["folder"] = "optimum"
+        sm.write_csv(tmp / "alternatives.csv", result.rows, mga.columns(result.rows))
+    result.out_dir = out
+    return result

@@ -84,10 +84,17 @@ def make_area(out: Path, cells: int, resolution: float, seed: int, quiet: bool) 
 def validate(scenario: Path, area: Path | None) -> None:
     """Check SCENARIO and its study area; report every problem at once."""
     info = api.validate(scenario, Progress(enabled=False), area)
+    layer_checks, warnings = info.pop("layer_checks", []), info.pop("warnings", [])
     click.echo(f"{scenario}: OK")
     for key, value in info.items():
         click.echo(f"  {key:18s} {value:,}" if isinstance(value, int) else
                    f"  {key:18s} {value}")
+    if layer_checks:
+        click.echo("  layers (inside the study area):")
+        for line in layer_checks:
+            click.echo(f"    {line}")
+    for w in warnings:
+        click.echo(f"  warning: {w}")
 
 
 @main.command()
@@ -105,19 +112,27 @@ def validate(scenario: Path, area: Path | None) -> None:
               help="Seconds for the solve.")
 @click.option("--export-model", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the model as .lp or .mps (via Pyomo; small models).")
+@click.option("--resolution", type=click.FloatRange(min=1.0), default=None,
+              help="Solve on the study area coarsened to this cell size in m (a whole "
+                   "multiple of its cells) for fast exploration.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress messages.")
 @_friendly
 def solve(scenario: Path, out: Path | None, area: Path | None, backend: str | None,
           method: str | None, time_limit: float | None, export_model: Path | None,
-          quiet: bool) -> None:
+          resolution: float | None, quiet: bool) -> None:
     """Build and solve SCENARIO; write rasters, tables, summary and manifest."""
     if export_model is not None and export_model.suffix.lower() not in (".lp", ".mps"):
         raise InputError.single(None, "--export-model", "the file must end in .lp or .mps",
                                 "e.g. --export-model model.lp")
     run = api.solve(scenario, out, progress=Progress(enabled=not quiet), area=area,
                     backend=backend, method=method, time_limit=time_limit,
-                    export_model=export_model)
+                    export_model=export_model, resolution=resolution)
     _print_run(run)
+    c = run.summary.get("coarsening")
+    if c:
+        click.echo(f"  coarsened {c['factor']}x{c['factor']} to {c['coarse_resolution_m']:g} m: "
+                   f"study area {c['study_area']['deviation']:+.2%}, largest regional "
+                   f"deviation {c['max_region_deviation']:.2%} (summary.json: coarsening)")
 
 
 def _print_run(run: api.RunResult) -> None:
@@ -127,6 +142,8 @@ def _print_run(run: api.RunResult) -> None:
         proven = "proven optimal"
     elif sol.optimal:
         proven = f"optimal within the gap tolerance {run.scenario.solver.mip_rel_gap:.2%}"
+    elif sol.status == "time_limit":
+        proven = "time limit reached: the best allocation found, NOT proven optimal"
     else:
         proven = "NOT proven optimal"
     click.echo("")
@@ -221,6 +238,189 @@ def compare(reference: Path, alternatives: tuple[Path, ...], out: Path,
     for note in result.notes:
         click.echo(f"  note: {note}")
     click.echo(f"\n  outputs: {result.out_dir} (report.html, assessment.md, assessment.csv)")
+
+
+# ------------------------------------------------------------------------------------------------
+# trade-off analysis (issue 5): shadow prices, rule costs, Pareto fronts, alternatives
+# ------------------------------------------------------------------------------------------------
+_OUT = click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path),
+                    default=None, help="Output folder (default outputs/<scenario id>, "
+                                       "with -rule-costs / -pareto for those analyses).")
+_AREA = click.option("--area", type=click.Path(path_type=Path), default=None,
+                     help="Use this area.yaml instead of the scenario's `area:`.")
+_TIME = click.option("--time-limit", type=click.FloatRange(min=1.0), default=None,
+                     help="Seconds for each solve.")
+_QUIET = click.option("-q", "--quiet", is_flag=True, help="No progress messages.")
+
+
+@main.command("shadow-prices")
+@click.argument("scenario", type=click.Path(path_type=Path))
+@_OUT
+@_AREA
+@click.option("--method", type=click.Choice(["lp", "fixed"]), default="lp", show_default=True,
+              help="lp: duals of the LP relaxation; fixed: of the LP with the integer "
+                   "allocation fixed except a neighbourhood of near-ties.")
+@click.option("--all", "show_all", is_flag=True, help="Print non-binding rows too.")
+@_TIME
+@_QUIET
+@_friendly
+def shadow_prices(scenario: Path, out: Path | None, area: Path | None, method: str,
+                  show_all: bool, time_limit: float | None, quiet: bool) -> None:
+    """Solve SCENARIO and price every target and rule row (shadow_prices.csv).
+
+    The dual of a row is dz*/db: the change of the optimum per unit of its binding min or
+    max. LP duals of an integer allocation are an approximation (see the README).
+    """
+    run = api.shadow_prices(scenario, out, method=method, progress=Progress(enabled=not quiet),
+                            area=area, time_limit=time_limit)
+    rows = run.summary.get("shadow_prices") or []
+    shown = [r for r in rows if show_all or r["binding"] == "yes"]
+    shown.sort(key=lambda r: -abs(r["dual"]))
+    click.echo(f"\nscenario {run.scenario.id}: {run.solution.status}, objective "
+               f"{run.solution.objective:,.4f}, gap {run.solution.gap:.4%}; "
+               f"{sum(r['binding'] == 'yes' for r in rows)} of {len(rows)} rows bind "
+               f"(prices from the {'LP relaxation' if method == 'lp' else 'fixed LP'})")
+    for r in shown:
+        click.echo(f"  {r['dual']:+12.4g}  {r['sentence']}")
+    click.echo(f"\n  outputs: {run.out_dir} (shadow_prices.csv)")
+
+
+@main.command("rule-costs")
+@click.argument("scenario", type=click.Path(path_type=Path))
+@_OUT
+@_AREA
+@click.option("--all-rules", is_flag=True,
+              help="Also price G rules (gemaakte keuzes), for analysis only.")
+@click.option("--targets", is_flag=True, help="Also price the targets.")
+@click.option("--rule", "only", multiple=True, metavar="ID",
+              help="Only this rule or target (repeatable).")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Re-solve on a local Dask cluster with this many workers.")
+@_TIME
+@_QUIET
+@_friendly
+def rule_costs(scenario: Path, out: Path | None, area: Path | None, all_rules: bool,
+               targets: bool, only: tuple[str, ...], workers: int, time_limit: float | None,
+               quiet: bool) -> None:
+    """What each rule costs the other claims: re-solve SCENARIO with each T/A rule switched.
+
+    Cost = objective without the rule − objective with it; hectares moved per use and
+    region are in rule_costs.csv (in the run folder).
+    """
+    from ruimteverdeling.analysis.rule_costs import text_table
+
+    result = api.rule_costs(scenario, out, which="all" if all_rules else "switchable",
+                            targets=targets, only=list(only) or None, workers=workers,
+                            progress=Progress(enabled=not quiet), area=area,
+                            time_limit=time_limit)
+    click.echo(f"\nrule costs (objective {result.base.objective:,.4f} with the scenario as "
+               "given; cost = without − with the rule):")
+    for line in text_table(result.rows):
+        click.echo(line)
+    click.echo(f"\n  outputs: {result.out_path}")
+
+
+@main.command("pareto")
+@click.argument("scenario", type=click.Path(path_type=Path))
+@click.option("--x", "x_term", required=True, metavar="TERM",
+              help="Criterion kept at least epsilon: an objective term (suitability, "
+                   "transition, ...), target:<id>[@region], area:<use> or objective; prefix "
+                   "min: or max: to set the sense.")
+@click.option("--y", "y_term", required=True, metavar="TERM", help="Criterion optimised.")
+@click.option("--points", type=click.IntRange(min=2), default=5, show_default=True)
+@_OUT
+@_AREA
+@click.option("--no-tidy", is_flag=True,
+              help="Skip re-solving each point for the scenario objective (faster; the maps "
+                   "of the points are then arbitrary where neither criterion counts).")
+@click.option("--drop-dominated", is_flag=True, help="Leave dominated points out of the CSV.")
+@click.option("--keep-allocations", is_flag=True, help="Write points/<P>.tif per point.")
+@_TIME
+@_QUIET
+@_friendly
+def pareto(scenario: Path, x_term: str, y_term: str, points: int, out: Path | None,
+           area: Path | None, no_tidy: bool, drop_dominated: bool, keep_allocations: bool,
+           time_limit: float | None, quiet: bool) -> None:
+    """Pareto front between two criteria of SCENARIO (epsilon-constraint method).
+
+    Writes pareto.csv and pareto.png into the run folder and adds the chart to report.html.
+    """
+    from ruimteverdeling.analysis.pareto import text_table
+
+    front = api.pareto(scenario, x_term, y_term, points, out, tidy=not no_tidy,
+                       drop_dominated=drop_dominated, keep_allocations=keep_allocations,
+                       progress=Progress(enabled=not quiet), area=area, time_limit=time_limit)
+    click.echo(f"\nPareto front: max {front.y.name} subject to {front.x.name} >= epsilon")
+    for line in text_table(front, drop_dominated):
+        click.echo(line)
+    for note in front.notes:
+        click.echo(f"  note: {note}")
+    click.echo(f"\n  outputs: {front.out_dir} (pareto.csv, pareto.png, report.html)")
+
+
+@main.command("alternatives")
+@click.argument("scenario", type=click.Path(path_type=Path))
+@click.option("--slack", default="5%", show_default=True,
+              help="Objective at least (1 - slack) x optimum: 5% or 0.05.")
+@click.option("--count", type=click.IntRange(min=1), default=3, show_default=True)
+@click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Output folder (default outputs/<scenario id>-alternatives).")
+@_AREA
+@_TIME
+@_QUIET
+@_friendly
+def alternatives(scenario: Path, slack: str, count: int, out: Path | None, area: Path | None,
+                 time_limit: float | None, quiet: bool) -> None:
+    """Reasonable alternatives: near-optimal, maximally different allocations (HSJ MGA)."""
+    from ruimteverdeling.analysis.alternatives import text_table
+
+    result = api.alternatives(scenario, slack, count, out, progress=Progress(enabled=not quiet),
+                              area=area, time_limit=time_limit)
+    click.echo(f"\n{len(result.items)} alternatives within {result.slack:.1%} of the optimum "
+               f"(objective >= {result.floor:,.4f}):")
+    for line in text_table(result.rows):
+        click.echo(line)
+    for note in result.notes:
+        click.echo(f"  note: {note}")
+    click.echo(f"\n  outputs: {result.out_dir} (alternatives.csv, optimum/, alt-*/)")
+
+
+@main.command("bench")
+@click.option("--cells", type=click.IntRange(min=100), required=True,
+              help="Land cells of the synthetic area (generated once, cached).")
+@click.option("--resolution", type=click.FloatRange(min=1.0), default=None,
+              help="Cell size in m (default: the whole Netherlands at --cells cells).")
+@click.option("--naive-time-limit", type=click.FloatRange(min=1.0), default=120.0,
+              show_default=True, help="Seconds for each naive run (killed after it).")
+@click.option("--no-naive", is_flag=True, help="Skip the naive formulation.")
+@click.option("--scenario", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Scenario to solve (default benchmarks/national.yaml).")
+@click.option("--time-limit", type=click.FloatRange(min=1.0), default=None,
+              help="Time limit of the fast solve (default: the scenario's).")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Also write the row (all figures) as JSON.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress messages.")
+@_friendly
+def bench_cmd(cells: int, resolution: float | None, naive_time_limit: float, no_naive: bool,
+              scenario: Path | None, time_limit: float | None, json_path: Path | None,
+              quiet: bool) -> None:
+    """Measure one benchmark row: fast path vs the naive every-pair-binary MIP."""
+    import json
+
+    from ruimteverdeling import bench
+
+    if scenario is not None and not scenario.exists():
+        raise InputError.single(scenario, None, "scenario file not found",
+                                "give an existing scenario YAML or leave --scenario out")
+    say = Progress(enabled=not quiet)
+    row = bench.bench(cells, resolution, naive_time_limit, scenario, time_limit,
+                      () if no_naive else ("highspy", "pyomo"), say=say)
+    click.echo(f"machine: {row.get('cores')} cores")
+    click.echo(bench.format_table([row]))
+    if json_path is not None:
+        json_path.write_text(json.dumps(row, indent=2, default=float))
+    if "total_s" not in row:  # the measured run itself failed (its error is printed above)
+        sys.exit(EXIT_SOLVER)
 
 
 def _num(v: float | None) -> str:

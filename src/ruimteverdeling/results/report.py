@@ -975,6 +975,62 @@ def _section_pareto(view: RunView) -> str:
     return "\n".join(parts)
 
 
+def _section_prices(view: RunView) -> str:
+    """Binding rows by the size of their shadow price, and rule_costs.csv when present."""
+    prices = [r for r in (view.summary.get("shadow_prices") or [])
+              if str(r.get("binding")) == "yes"]
+    costs_file = view.folder / "rule_costs.csv" if view.folder is not None else None
+    costs: list[dict[str, str]] = []
+    if costs_file is not None and costs_file.is_file():
+        import csv
+
+        with costs_file.open(encoding="utf-8", newline="") as fh:
+            costs = list(csv.DictReader(fh))
+    if not prices and not costs:
+        return ""
+    parts = [heading("prijzen", "Wat kost een regel?", "What does a rule cost?")]
+    if prices:
+        def size(r: dict[str, Any]) -> float:
+            try:
+                return abs(float(r.get("dual") or 0.0))
+            except (TypeError, ValueError):
+                return 0.0
+
+        prices.sort(key=size, reverse=True)
+        parts.append('<p class="lead">Schaduwprijs: wat één eenheid meer (of minder) van een '
+                     "bindend doel of bindende regel de doelfunctie kost. · Shadow price: what "
+                     "one unit more of a binding target or rule costs the objective (LP duals; "
+                     "for the integer allocation an approximation). All rows: "
+                     "shadow_prices.csv.</p>")
+        rows = [[esc(r.get("block", "")), esc(r.get("region", "")), esc(r.get("unit", "")),
+                 (num(float(r["dual"]), 4) if r.get("dual") not in (None, "") else "-", "n"),
+                 esc(_short(str(r.get("sentence", "")), 140))] for r in prices[:20]]
+        parts.append(table(["rij / row", "regio / region", "eenheid / unit",
+                            ("schaduwprijs / dual", "n"), "betekenis / meaning"], rows))
+    if costs:
+        parts.append('<p class="lead">Kosten per regel: de doelfunctie met en zonder de regel '
+                     "(rule_costs.csv). · Cost of each rule: the objective with and without "
+                     "it.</p>")
+        rows = [[esc(c.get("rule", "")), esc(c.get("status", "")),
+                 esc(c.get("switched", "")), esc(c.get("region", "")),
+                 (num(_float(c.get("cost")), 1), "n"),
+                 (num(_float(c.get("cost_to_others")), 1), "n"),
+                 (num(_float(c.get("ha_moved")), 0), "n"), esc(c.get("within_gap", ""))]
+                for c in costs if c.get("region", "national") == "national"][:40]
+        parts.append(table(["regel / rule", "status", "geschakeld / switched",
+                            "regio / region", ("kosten / cost", "n"),
+                            ("voor andere claims / to others", "n"), ("ha verschoven", "n"),
+                            "binnen gap / within gap"], rows))
+    return "\n".join(parts)
+
+
+def _float(v: Any) -> float | None:
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return None
+
+
 def _section_record(view: RunView) -> str:
     rec = view.record or {}
     parts = [heading("verantwoording", "Verantwoording", "Run record"),
@@ -1017,6 +1073,7 @@ RUN_SECTIONS = [("kaarten", "Kaarten · Maps"), ("oppervlakten", "Oppervlakte ·
                 ("meervoudig", "Meervoudig ruimtegebruik · Multiple use"),
                 ("lasten", "Lusten en lasten · Burdens"),
                 ("indicatoren", "Indicatoren · Indicators"),
+                ("prijzen", "Kosten van regels · Rule costs"),
                 ("pareto", "Paretofront · Pareto front"),
                 ("verantwoording", "Verantwoording · Run record")]
 
@@ -1026,8 +1083,10 @@ def render_run_report(view: RunView) -> str:
     body = [_section_maps(view), _section_areas(view), _section_targets(view),
             _section_objective(view), _section_rules(view), _section_overrides(view),
             _section_multi_use(view), _section_burdens(view), _section_indicators(view),
-            _section_pareto(view), _section_record(view)]
+            _section_prices(view), _section_pareto(view), _section_record(view)]
     toc = [(a, t) for a, t in RUN_SECTIONS if a != "pareto" or view.pareto is not None]
+    if not _section_prices(view):
+        toc = [(a, t) for a, t in toc if a != "prijzen"]
     if not view.summary.get("burdens"):
         toc = [(a, t) for a, t in toc if a != "lasten"]
     return page(f"Ruimteverdeling — {view.id}: {view.title}", _header(view), toc,

@@ -118,3 +118,13 @@ def _fmt(v: Any) -> Any:
 AREAS_COLUMNS = ["region", "use", "label_nl", "label_en", "ha_before", "ha_after", "change_ha"]
 TARGET_COLUMNS = ["target", "region", "use", "quantity", "unit", "basis", "hard", "status",
                   "override", "min", "max", "achieved", "slack", "met", "source"]
+
+
+def with_ha_columns(base: list[str], rows: list[dict[str, Any]]) -> list[str]:
+    """``base`` followed by every ``ha:<use>`` key of ``rows``, in order of appearance."""
+    extra: list[str] = []
+    for r in rows:
+        for k in r:
+            if k.startswith("ha:") and k not in extra:
+                extra.append(k)
+    return base + extra

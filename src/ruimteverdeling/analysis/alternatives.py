@@ -1,0 +1,211 @@
+"""Reasonable alternatives (redelijke alternatieven) by Hop-Skip-Jump MGA.
+
+Modelling to generate alternatives (MGA) looks for allocations that are *nearly* as good as
+the optimum but as different from it, and from each other, as possible — what a plan-MER calls
+reasonable alternatives. This module uses the Hop-Skip-Jump (HSJ) variant:
+
+1. Solve the scenario: optimum ``x⁰`` with objective ``z* = c·x⁰ + c₀``.
+2. Keep every alternative near-optimal with one extra row, the *objective floor*:
+
+       c·x + c₀ ≥ z* − S·|z*|          (= (1 − S)·z* when z* > 0)
+
+   with the slack ``S`` (``--slack 5%`` → 0.05). Every hard target and rule still holds.
+3. Let ``w_j = 1`` for every column (a cell–use pair) chosen in any allocation found so far
+   (``x⁰`` and the earlier alternatives), ``w_j = 0`` otherwise. Alternative ``k`` solves
+
+       min  Σ_j w_j x_j  −  δ·(c·x)        s.t.  objective floor, scenario constraints
+
+   i.e. it keeps as few of the cell–use choices already made as the floor allows. The tiny
+   ``δ = 0.5 / (1 + Σ_units (max_u c − min_u c))`` only breaks ties between equally
+   different allocations in favour of the better objective (it is worth less than one cell).
+   To guarantee that every alternative is new — once every column has been used, the
+   weights no longer tell allocations apart — each earlier allocation ``y`` (with chosen
+   columns ``S_y``, one per changeable cell) is excluded by a *no-good cut*
+   ``Σ_{j∈S_y} x_j ≤ |S_y| − 1``: at least one cell must take another use.
+4. Add the new allocation's columns to the weights and repeat ``count`` times; stop early
+   (with a note) when no further allocation satisfies the floor.
+
+Each alternative is within the slack by construction (checked) and differs from the optimum
+and from every earlier alternative in at least one cell. The table
+reports for each: the objective and its loss against ``z*``, the share of land cells whose use
+differs from the optimum and the smallest share against any earlier allocation, the overlap
+``Σ w·x`` it reached, the solver's status and gap of the MGA solve, and hectares per use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ruimteverdeling.analysis.pareto import solve_with
+from ruimteverdeling.errors import InfeasibleError, InputError
+from ruimteverdeling.model.solve import Solution
+from ruimteverdeling.progress import Progress, silent
+from ruimteverdeling.rules.compile import CompiledModel
+from ruimteverdeling.scenario import SolverOptions
+
+BASE_COLUMNS = ["alternative", "objective", "objective_loss", "within_slack",
+                "share_cells_differing", "ha_differing", "min_share_vs_earlier", "overlap",
+                "mga_status", "mga_gap", "folder"]
+"""Leading columns of ``alternatives.csv``; ``ha:<use>`` (hectares after, national) follow."""
+
+
+@dataclass
+class Alternative:
+    label: str
+    x: np.ndarray
+    objective: float
+    overlap: float
+    status: str
+    gap: float
+    solution: Solution | None = None
+
+
+@dataclass
+class Alternatives:
+    optimum: Alternative
+    items: list[Alternative]
+    floor: float
+    slack: float
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    out_dir: Path | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def parse_slack(value: str | float) -> float:
+    """``"5%"``, ``"0.05"`` or ``0.05`` → 0.05 (InputError outside [0, 1))."""
+    text = str(value).strip()
+    try:
+        s = float(text[:-1]) / 100.0 if text.endswith("%") else float(text)
+    except ValueError:
+        raise InputError.single(None, "--slack", f"not a number: {value!r}",
+                                "e.g. --slack 5% or --slack 0.05") from None
+    if not 0.0 <= s < 1.0:
+        raise InputError.single(None, "--slack", f"the slack must be in [0, 1), got {s:g}",
+                                "e.g. --slack 5% (objective at least 95 % of the optimum)")
+    return s
+
+
+def objective_floor(z_star: float, slack: float) -> float:
+    """``z* − S·|z*|``: ``(1 − S)·z*`` for a positive optimum."""
+    return z_star - slack * abs(z_star)
+
+
+def generate(cm: CompiledModel, optimum: Solution, slack: float, count: int,
+             options: SolverOptions | None = None, progress: Progress | None = None
+             ) -> Alternatives:
+    """``count`` HSJ alternatives around ``optimum`` (see the module docstring)."""
+    say = progress or silent()
+    options = options or cm.scenario.solver
+    if count < 1:
+        raise InputError.single(None, "--count", "ask for at least one alternative",
+                                "e.g. --count 3")
+    spec = cm.spec
+    n_x = spec.n_x
+    c, c0 = spec.obj, spec.obj_offset
+    z_star = float(optimum.objective)
+    floor = objective_floor(z_star, slack)
+    # δ: the whole objective spread over units is worth less than half a cell of overlap
+    cx = c[:n_x]
+    starts = np.flatnonzero(np.r_[True, spec.col_unit[1:] != spec.col_unit[:-1]]) \
+        if n_x else np.zeros(0, np.int64)
+    spread = float((np.maximum.reduceat(cx, starts) - np.minimum.reduceat(cx, starts)).sum()) \
+        if n_x else 0.0
+    delta = 0.5 / (1.0 + spread)
+    used = optimum.x[:n_x] > 0.5
+    floor_row = ("mga:objective_floor", c, floor - c0 - 1e-9 * max(1.0, abs(floor)), np.inf)
+    opt = Alternative("optimum", optimum.x, z_star, float(used.sum()), optimum.status,
+                      optimum.gap, optimum)
+    found: list[Alternative] = []
+    width = len(str(count))
+    cuts = [_no_good(spec, optimum.x, "mga:not_optimum")]
+    notes = []
+    for k in range(1, count + 1):
+        w = np.zeros(spec.n_cols)
+        w[:n_x] = used
+        obj = -w + delta * c
+        try:
+            with say.phase(f"alternative {k}/{count}: least overlap with {k} allocation(s), "
+                           f"objective ≥ {floor:,.4f}"):
+                sol = solve_with(cm, obj, 0.0, [floor_row, *cuts], options)
+        except InfeasibleError:
+            notes.append(f"only {k - 1} alternative(s) exist within a slack of {slack:.2%}")
+            break
+        x = sol.x
+        overlap = float(w @ x)
+        label = f"alt-{k:0{width}d}"
+        found.append(Alternative(label, x, spec.objective_value(x), overlap, sol.status,
+                                 sol.gap, sol))
+        used |= x[:n_x] > 0.5
+        cuts.append(_no_good(spec, x, f"mga:not_{label}"))
+    result = Alternatives(opt, found, floor, slack, notes=notes)
+    result.rows = table(cm, result)
+    return result
+
+
+def _no_good(spec: Any, x: np.ndarray, name: str) -> tuple[str, np.ndarray, float, float]:
+    """``Σ_{j chosen in x} x_j ≤ n_units − 1``: some changeable cell must differ from ``x``."""
+    vec = np.zeros(spec.n_cols)
+    vec[spec.unit_choice(x)] = 1.0
+    return (name, vec, -np.inf, spec.n_units - 1.0)
+
+
+def table(cm: CompiledModel, alts: Alternatives) -> list[dict[str, Any]]:
+    """One row for the optimum and one per alternative (see :data:`BASE_COLUMNS`)."""
+    ha = cm.area.cell_area_ha
+    uses = cm.catalogue.ids
+    n_land = max(cm.ctx.land_cells.size, 1)
+    z_star = alts.optimum.objective
+    after0 = cm.land_use_after(alts.optimum.x)
+    seen = [after0]
+    rows = []
+    present = np.zeros(len(uses), bool)
+    for a in [alts.optimum, *alts.items]:
+        present[np.unique(cm.land_use_after(a.x))] = True
+    for a in [alts.optimum, *alts.items]:
+        after = cm.land_use_after(a.x)
+        diff = after != after0
+        if a is alts.optimum:
+            min_share = None
+        else:
+            min_share = min(float((after != s).sum()) / n_land for s in seen)
+            seen.append(after)
+        counts = np.bincount(after, minlength=len(uses)) * ha
+        row = {"alternative": a.label, "objective": a.objective,
+               "objective_loss": (z_star - a.objective) / max(abs(z_star), 1.0),
+               "within_slack": "yes" if a.objective >= alts.floor - 1e-7 * max(1.0,
+                                                                               abs(alts.floor))
+               else "no",
+               "share_cells_differing": float(diff.sum()) / n_land,
+               "ha_differing": float(diff.sum() * ha),
+               "min_share_vs_earlier": min_share, "overlap": a.overlap,
+               "mga_status": a.status, "mga_gap": a.gap, "folder": a.label}
+        for j, u in enumerate(uses):
+            if present[j]:
+                row[f"ha:{u}"] = float(counts[j])
+        rows.append(row)
+    return rows
+
+
+def columns(rows: list[dict[str, Any]]) -> list[str]:
+    from ruimteverdeling.results.summary import with_ha_columns
+
+    return with_ha_columns(BASE_COLUMNS, rows)
+
+
+def text_table(rows: list[dict[str, Any]]) -> list[str]:
+    lines = [f"  {'alternative':12s} {'objective':>16s} {'loss':>8s} {'differs':>8s} "
+             f"{'vs earlier':>10s} {'gap':>8s}  largest areas changed vs optimum (ha)"]
+    base = rows[0]
+    for r in rows:
+        shifts = sorted(((k[3:], r[k] - base.get(k, 0.0)) for k in r if k.startswith("ha:")),
+                        key=lambda kv: -abs(kv[1]))[:3]
+        shift = ", ".join(f"{u} {v:+,.0f}" for u, v in shifts if v) or "-"
+        vs = "-" if r["min_share_vs_earlier"] is None else f"{r['min_share_vs_earlier']:.1%}"
+        lines.append(f"  {r['alternative']:12s} {r['objective']:16,.4f} "
+                     f"{r['objective_loss']:8.2%} {r['share_cells_differing']:8.1%} {vs:>10s} "
+                     f"{r['mga_gap']:8.3%}  {shift}")
+    return lines

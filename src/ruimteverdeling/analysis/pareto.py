@@ -1,0 +1,344 @@
+"""Pareto fronts between two criteria by the (augmented) ε-constraint method.
+
+Criteria
+--------
+A criterion is a linear function ``f(x) = g·x + g₀`` of the allocation, named as
+
+* an objective term: ``suitability``, ``transition``, ``future_cost``, ``shortfall:<id>``, …
+  (its value in natural units, before its weight);
+* ``target:<id>`` — the quantity a target counts (all its rows summed), or
+  ``target:<id>@<region>`` for one row (hectares for a share target);
+* ``area:<use>`` — hectares providing a use, yield-weighted as ``area`` targets count them;
+* ``objective`` — the scenario's whole weighted objective.
+
+Benefit terms, targets, areas and the objective are maximised, cost terms minimised; a prefix
+``max:`` or ``min:`` sets the sense (``min:area:agriculture``). Below, ``F = σ f`` with
+``σ = ±1`` is the criterion oriented for maximisation.
+
+Method (ε-constraint, augmented)
+--------------------------------
+Every solve keeps the whole scenario's rules and hard targets as constraints.
+
+1. **End points (lexicographic optima).** ``F₁* = max F₁``; ``F₂* = max F₂`` and then
+   ``F₁⁻ = max F₁ s.t. F₂ ≥ F₂*``. The front spans ``F₁ ∈ [F₁⁻, F₁*]``.
+2. **ε-constraint.** For ``N`` values ``ε_k = F₁⁻ + k/(N−1)·(F₁* − F₁⁻)``:
+
+       max  F₂(x) + ρ·(r₂/r₁)·F₁(x)   s.t.  F₁(x) ≥ ε_k,  x feasible for the scenario
+
+   with ranges ``r₁ = F₁* − F₁⁻``, ``r₂`` the range of ``F₂`` over the end points and a small
+   ``ρ`` (1e-4). The small ``F₁`` term (the *augmentation*) makes each optimum
+   non-dominated: among allocations with the best ``F₂`` it takes the one with the best
+   ``F₁``. At ``ε = F₁*`` the point is the lexicographic optimum (max F₁, then max F₂); at
+   ``ε = F₁⁻`` it is (max F₂, then max F₁) — the end points equal the single-criterion optima.
+3. **Tidy (optional, default on).** Cells that neither criterion counts are arbitrary in that
+   optimum; the point's allocation is then re-solved maximising the scenario's own objective
+   subject to ``F₁ ≥ F₁(x_k)`` and ``F₂ ≥ F₂(x_k)`` (both kept within 1e-7 relative), so the
+   maps of the points are reasonable plans.
+
+Each point reports the status and proven gap of its ε-constraint solve; ``optimal = no`` marks
+a point not proven optimal (within ``mip_rel_gap``); ``tidy_status`` is the status of the
+tidy re-solve (its gap concerns only the scenario objective, not the front). A point that
+another point beats on one criterion without losing on the other is flagged
+``dominated = yes`` (possible only for points not solved to optimality), and dropped with
+``drop_dominated``; a repeated point (integer fronts are steps) has ``kind = same as P…``.
+
+``pareto.csv`` follows the contract of :mod:`ruimteverdeling.results.report`: ``point`` (the
+label), then the two criteria (the first two numeric columns, in their natural units and
+sense), then bookkeeping columns the report ignores as axes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from ruimteverdeling.errors import InputError, did_you_mean
+from ruimteverdeling.model.solve import Solution
+from ruimteverdeling.model.solve import solve as solve_spec
+from ruimteverdeling.model.spec import RowBlock
+from ruimteverdeling.progress import Progress, silent
+from ruimteverdeling.rules.compile import CompiledModel
+from ruimteverdeling.scenario import SolverOptions
+
+RHO = 1e-4
+KEEP = 1e-7
+
+
+@dataclass
+class Criterion:
+    """``f(x) = vec·x + const``; ``sense`` +1 maximise, −1 minimise."""
+
+    name: str
+    vec: np.ndarray
+    const: float
+    sense: float
+    unit: str
+
+    def value(self, x: np.ndarray) -> float:
+        return float(self.vec @ x) + self.const
+
+    @property
+    def column(self) -> str:
+        return f"{self.name} [{self.unit}]" if self.unit else self.name
+
+
+def criterion(cm: CompiledModel, name: str) -> Criterion:
+    """Parse a criterion name (see the module docstring); InputError when unknown."""
+    raw = name.strip()
+    sense: float | None = None
+    for prefix, s in (("max:", 1.0), ("min:", -1.0)):
+        if raw.startswith(prefix):
+            raw, sense = raw[len(prefix):], s
+    spec = cm.spec
+    n = spec.n_cols
+    if raw == "objective":
+        return Criterion(name, spec.obj.copy(), spec.obj_offset, sense or 1.0, "points")
+    if raw.startswith("target:"):
+        tid, _, region = raw[len("target:"):].partition("@")
+        block_name = f"target:{tid}"
+        names = [b.name for b in spec.coupling if b.kind == "target"]
+        if block_name not in names:
+            raise InputError.single(None, "--x/--y", f"unknown target '{tid}' (or it is not "
+                                    "enabled)", did_you_mean(block_name, names))
+        b = spec.block(block_name)
+        labels = list(b.labels or [])
+        rows = list(range(b.n_rows))
+        if region:
+            if region not in labels:
+                raise InputError.single(None, "--x/--y", f"target '{tid}' has no row "
+                                        f"'{region}'", did_you_mean(region, labels))
+            rows = [labels.index(region)]
+        vec = np.asarray(b.A[rows].sum(axis=0)).ravel()
+        vec[spec.n_x:] = 0.0  # the quantity itself, not the soft target's slacks
+        const = float(np.asarray(cm.blocks[block_name].constant)[rows].sum())
+        unit = (b.meta or {}).get("unit", "")
+        return Criterion(name, vec, const, sense or 1.0, "ha" if unit == "share" else unit)
+    if raw.startswith("area:"):
+        use = raw[len("area:"):]
+        known = sorted(cm.catalogue.target_uses)
+        if use not in known:
+            raise InputError.single(None, "--x/--y", f"unknown use '{use}'",
+                                    did_you_mean(use, known))
+        p = cm.ctx.provides(use)
+        ha = cm.area.cell_area_ha
+        vec = np.zeros(n)
+        land, uidx = cm.column_pairs(np.arange(spec.n_x))
+        vec[: spec.n_x] = ha * p[uidx]
+        fixed = cm.ctx.land_use_idx[~cm.ctx.domain]
+        const = ha * (float(p[fixed].sum()) + float(p[cm.pinned_use_idx].sum()))
+        return Criterion(name, vec, const, sense or 1.0, "ha")
+    try:
+        t = spec.term(raw)
+    except KeyError:
+        options = [t.name for t in spec.terms] + ["objective", "target:<id>", "area:<use>"]
+        raise InputError.single(None, "--x/--y", f"unknown criterion '{raw}'",
+                                did_you_mean(raw, options)) from None
+    if t.coef is not None:
+        vec = np.asarray(t.coef, float).copy()
+    else:
+        vec = np.zeros(n)
+        land, uidx = cm.column_pairs(np.arange(spec.n_x))
+        for part in cm.terms.get(raw, []):
+            vec[: spec.n_x] += part.fn(land, uidx)
+        if raw in cm.aux_terms:
+            cols, vals = cm.aux_terms[raw]
+            np.add.at(vec, cols, vals)
+    default = 1.0 if t.sense == "benefit" else -1.0
+    return Criterion(name, vec, t.constant, sense or default, t.unit)
+
+
+def solve_with(cm: CompiledModel, obj: np.ndarray, offset: float,
+               rows: list[tuple[str, np.ndarray, float, float]],
+               options: SolverOptions) -> Solution:
+    """Solve the scenario's model with objective ``obj·x + offset`` and extra rows
+    ``lo ≤ vec·x ≤ hi`` (named)."""
+    spec = cm.spec
+    blocks = list(spec.coupling)
+    for name, vec, lo, hi in rows:
+        blocks.append(RowBlock(name, "rule", sp.csr_matrix(vec.reshape(1, -1)),
+                               np.array([lo], float), np.array([hi], float), labels=[name],
+                               ref=name))
+    from ruimteverdeling.model.spec import ModelSpec
+
+    s2 = ModelSpec(spec.n_x, spec.col_unit, spec.col_use, spec.unit_cells, spec.aux_names,
+                   spec.aux_lb, spec.aux_ub, blocks, spec.terms, obj, offset)
+    return solve_spec(s2, options)
+
+
+def _at_least(c: Criterion, level: float) -> tuple[str, np.ndarray, float, float]:
+    """The row ``σ f(x) ≥ level`` (slightly relaxed against round-off)."""
+    lo = level - c.sense * c.const - KEEP * max(1.0, abs(level))
+    return (f"pareto:{c.name}", c.sense * c.vec, lo, np.inf)
+
+
+@dataclass
+class Point:
+    label: str
+    epsilon: float | None
+    x: np.ndarray
+    f1: float
+    f2: float
+    objective: float
+    status: str
+    gap: float
+    optimal: bool
+    dominated: bool = False
+    kind: str = "ε"
+    tidy_status: str = ""
+
+
+@dataclass
+class Front:
+    x: Criterion
+    y: Criterion
+    points: list[Point]
+    notes: list[str] = field(default_factory=list)
+    out_dir: Path | None = None
+
+    def rows(self, drop_dominated: bool = False) -> list[dict[str, Any]]:
+        out = []
+        for p in self.points:
+            if drop_dominated and p.dominated:
+                continue
+            out.append({"point": p.label, self.x.column: p.f1, self.y.column: p.f2,
+                        "epsilon": p.epsilon, "objective": p.objective, "status": p.status,
+                        "gap": p.gap, "optimal": "yes" if p.optimal else "no",
+                        "dominated": "yes" if p.dominated else "no", "kind": p.kind,
+                        "tidy_status": p.tidy_status})
+        return out
+
+    def columns(self) -> list[str]:
+        return ["point", self.x.column, self.y.column, "epsilon", "objective", "status", "gap",
+                "optimal", "dominated", "kind", "tidy_status"]
+
+
+def pareto_front(cm: CompiledModel, x_name: str, y_name: str, points: int = 5,
+                 tidy: bool = True, options: SolverOptions | None = None,
+                 progress: Progress | None = None) -> Front:
+    """The front between criteria ``x_name`` and ``y_name`` (see the module docstring)."""
+    say = progress or silent()
+    options = options or cm.scenario.solver
+    if points < 2:
+        raise InputError.single(None, "--points", "a front needs at least 2 points",
+                                "e.g. --points 5")
+    c1, c2 = criterion(cm, x_name), criterion(cm, y_name)
+    if c1.name == c2.name:
+        raise InputError.single(None, "--y", "the two criteria are the same",
+                                "give two different terms")
+
+    def F(c: Criterion, x: np.ndarray) -> float:  # noqa: N802 (F = σ f, as in the docstring)
+        return c.sense * c.value(x)
+
+    def run(label: str, obj: np.ndarray, rows: list) -> Solution:
+        with say.phase(label):
+            return solve_with(cm, obj, 0.0, rows, options)
+
+    s_a = run(f"end point: best {c1.name}", c1.sense * c1.vec, [])
+    f1_max = F(c1, s_a.x)
+    s_b = run(f"end point: best {c2.name}", c2.sense * c2.vec, [])
+    f2_max = F(c2, s_b.x)
+    s_b2 = run(f"end point: best {c1.name} with {c2.name} at its best", c1.sense * c1.vec,
+               [_at_least(c2, f2_max)])
+    f1_min = min(F(c1, s_b2.x), f1_max)
+    r1 = f1_max - f1_min
+    r2 = max(abs(f2_max - F(c2, s_a.x)), 1e-9)
+    notes = []
+    if r1 <= KEEP * max(1.0, abs(f1_max)):
+        notes.append(f"{c1.name} and {c2.name} do not conflict: one allocation is best for "
+                     "both (the front is a single point)")
+        eps_list = [f1_max]
+    else:
+        eps_list = [f1_min + k / (points - 1) * r1 for k in range(points)]
+    aug = RHO * r2 / r1 if r1 > 0 else RHO
+    obj = c2.sense * c2.vec + aug * c1.sense * c1.vec
+    pts: list[Point] = []
+    width = len(str(len(eps_list)))
+    for k, eps in enumerate(eps_list, 1):
+        sol = run(f"point {k}/{len(eps_list)}: {c1.name} ≥ {c1.sense * eps:,.6g}", obj,
+                  [_at_least(c1, eps)])
+        x = sol.x
+        tidy_status = ""
+        if tidy:
+            t = run(f"point {k}: tidy (scenario objective at these criteria)", cm.spec.obj,
+                    [_at_least(c1, F(c1, x)), _at_least(c2, F(c2, x))])
+            x, tidy_status = t.x, t.status
+        pts.append(Point(f"P{k:0{width}d}", c1.sense * eps, x, c1.value(x), c2.value(x),
+                         cm.spec.objective_value(x), sol.status, sol.gap, sol.optimal,
+                         tidy_status=tidy_status))
+    _flag_dominated(pts, c1, c2)
+    for i, p in enumerate(pts):  # integer fronts repeat points when ε falls between steps
+        same = next((q for q in pts[:i] if abs(q.f1 - p.f1) <= 1e-7 * max(1.0, abs(p.f1))
+                     and abs(q.f2 - p.f2) <= 1e-7 * max(1.0, abs(p.f2))), None)
+        if same is not None:
+            p.kind = f"same as {same.label}"
+    if pts:
+        pts[0].kind = f"best {c2.name}"
+        pts[-1].kind = f"best {c1.name}"
+    return Front(c1, c2, pts, notes)
+
+
+def _flag_dominated(pts: list[Point], c1: Criterion, c2: Criterion) -> None:
+    """Flag every point another point beats on one criterion without losing on the other
+    (senses applied; tolerance 1e-7 relative)."""
+    def tol(v: float) -> float:
+        return 1e-7 * max(1.0, abs(v))
+
+    for p in pts:
+        a1, a2 = c1.sense * p.f1, c2.sense * p.f2
+        for q in pts:
+            if q is p:
+                continue
+            b1, b2 = c1.sense * q.f1, c2.sense * q.f2
+            if b1 >= a1 - tol(a1) and b2 >= a2 - tol(a2) and \
+                    (b1 > a1 + tol(a1) or b2 > a2 + tol(a2)):
+                p.dominated = True
+                break
+
+
+def write_front(front: Front, folder: Path, drop_dominated: bool = False,
+                keep_allocations: bool = False, cm: CompiledModel | None = None) -> Path:
+    """Write ``pareto.csv``, ``pareto.png`` and (``keep_allocations``) ``points/<P>.tif``."""
+    from ruimteverdeling.results import rasters
+    from ruimteverdeling.results import report as rp
+    from ruimteverdeling.results import summary as sm
+
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "pareto.csv"
+    sm.write_csv(path, front.rows(drop_dominated), front.columns())
+    parsed = rp.read_pareto(path)
+    if parsed is not None and not parsed.get("problem"):
+        (folder / "pareto.png").write_bytes(rp.pareto_png(parsed))
+    if keep_allocations and cm is not None:
+        (folder / "points").mkdir(exist_ok=True)
+        for p in front.points:
+            if drop_dominated and p.dominated:
+                continue
+            rasters.write_allocation(folder / "points" / f"{p.label}.tif", cm.area.grid,
+                                     cm.allocation_grid(p.x), cm.catalogue,
+                                     {"scenario": cm.scenario.id, "pareto_point": p.label})
+    return path
+
+
+def text_table(front: Front, drop_dominated: bool = False) -> list[str]:
+    cx, cy = front.x.column, front.y.column
+    w = max(14, len(cx), len(cy))
+    lines = [f"  {'point':6s} {cx:>{w}s} {cy:>{w}s} {'objective':>14s} {'gap':>9s}  note"]
+    for r in front.rows(drop_dominated):
+        note = []
+        if r["optimal"] != "yes":
+            note.append("not proven optimal")
+        if r["dominated"] == "yes":
+            note.append("dominated")
+        if r["kind"] != "ε":
+            note.append(r["kind"])
+        lines.append(f"  {r['point']:6s} {_num(r[cx]):>{w}s} {_num(r[cy]):>{w}s} "
+                     f"{r['objective']:>14,.4f} {r['gap']:>9.3%}  {', '.join(note)}")
+    return lines
+
+
+def _num(v: float) -> str:
+    return f"{v:,.1f}" if abs(v) >= 1000 else f"{v:.6g}"

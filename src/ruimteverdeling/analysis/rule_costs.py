@@ -1,0 +1,259 @@
+"""The cost of each rule: re-solve with the rule switched, report what it costs the others.
+
+For a rule (or target) ``r`` let ``z_on`` be the optimum with ``r`` enabled and ``z_off`` the
+optimum without it, every other item as in the scenario. The **cost** of the rule is
+
+    cost(r) = z_off − z_on
+
+(≥ 0 for a rule that only restricts, up to the solver gap: a constraint can never raise the
+optimum). One of the two solves is the scenario itself; the other switches ``r`` (a T or G
+item is switched off, an A item — off by default — is switched on). Because objective terms
+carry the value of cells that are not variables, the two objectives are comparable even
+though the rule changes which cells are pinned.
+
+A cost or ladder rule *is* an objective term, so switching it off also removes its own value
+from ``z``; ``cost_to_others`` therefore sums only the terms present in both solves:
+``Σ_t∈both s_t w_t (v_t(x_off) − v_t(x_on))`` — what the rule costs the other claims.
+
+**Hectares moved**: the cells whose use differs between the two allocations, and per use the
+hectares ``with − without`` (negative: the rule takes land from that use), nationally and per
+region. A rule whose cost is within the two solves' proven gaps is marked
+``within_gap = yes``: its cost is not distinguishable from 0. A rule that does not bind at the
+optimum costs 0 and moves nothing.
+
+Each re-solve recompiles the scenario on the already loaded study area (zone rules change the
+columns, cost rules the objective) and solves it with the scenario's solver options; with
+``workers > 1`` the re-solves run as tasks on a local Dask cluster (see ``batch.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ruimteverdeling.errors import InfeasibleError, InputError, SolverError
+from ruimteverdeling.model.solve import solve as solve_spec
+from ruimteverdeling.progress import Progress, silent
+from ruimteverdeling.rules.compile import CompiledModel, compile_model
+from ruimteverdeling.scenario import Scenario
+
+BASE_COLUMNS = ["rule", "kind", "type", "status", "in_scenario", "switched", "region",
+                "objective_on", "objective_off", "cost", "cost_to_others", "within_gap",
+                "ha_moved", "solve_status", "gap_on", "gap_off", "note"]
+"""Leading columns of ``rule_costs.csv``; ``ha:<use>`` columns (hectares with − without the
+rule, per use) follow. One ``national`` row per rule, then one per region where land moves
+(objective columns only on the national row)."""
+
+
+@dataclass
+class Outcome:
+    """A solve reduced to what the comparison needs (picklable, for Dask workers)."""
+
+    status: str
+    objective: float | None = None
+    gap: float | None = None
+    after: np.ndarray | None = None  # catalogue index per land cell
+    contributions: dict[str, float] = field(default_factory=dict)
+    message: str = ""
+
+
+def switch(scenario: Scenario, item_id: str) -> Scenario:
+    """The scenario with rule or target ``item_id`` switched (on → off, off → on)."""
+    rules = [r.model_copy(update={"enabled": not r.is_enabled}) if r.id == item_id else r
+             for r in scenario.rules]
+    targets = [t.model_copy(update={"enabled": not t.is_enabled}) if t.id == item_id else t
+               for t in scenario.targets]
+    new = scenario.model_copy(update={"rules": rules, "targets": targets})
+    new.path, new.chain = scenario.path, scenario.chain
+    return new
+
+
+def outcome_of(cm: CompiledModel, sol: Any) -> Outcome:
+    values = cm.term_values(sol.x)
+    contrib = {t.name: t.sign * t.weight * values[t.name] for t in cm.spec.terms}
+    return Outcome(sol.status, float(sol.objective), float(sol.gap), cm.land_use_after(sol.x),
+                   contrib)
+
+
+def solve_variant(scenario: Scenario, area: Any, catalogue: Any = None) -> Outcome:
+    """Compile and solve ``scenario`` on ``area`` (a StudyArea, or the path of an area.yaml
+    when run on a Dask worker); never raises for infeasible models or solver failures."""
+    try:
+        if isinstance(area, str | Path):
+            from ruimteverdeling.area.studyarea import StudyArea
+            from ruimteverdeling.rules.compile import catalogue_for
+
+            catalogue = catalogue_for(scenario)
+            area = StudyArea.load(Path(area), catalogue)
+        cm = compile_model(scenario, area, catalogue)
+        sol = solve_spec(cm.spec, scenario.solver)
+    except InfeasibleError as exc:
+        return Outcome("infeasible", message=str(exc))
+    except SolverError as exc:
+        return Outcome("solver failed", message=str(exc))
+    except InputError as exc:
+        return Outcome("input error", message=exc.format())
+    return outcome_of(cm, sol)
+
+
+def candidates(scenario: Scenario, which: str = "switchable", targets: bool = False,
+               only: list[str] | None = None) -> list[tuple[str, Any]]:
+    """The items to price: ``("rule"|"target", item)``.
+
+    ``which``: ``switchable`` (status T or A: the choices still open), or ``all`` (G items
+    too — for analysis only; a variant can relax those only through an override). ``only``
+    restricts to the given ids (an unknown id is an InputError). Items an override disables
+    are skipped (they are off whatever their own setting).
+    """
+    disabled = {o.rule for o in scenario.overrides if o.action == "disable"}
+    pool: list[tuple[str, Any]] = [("rule", r) for r in scenario.rules]
+    if targets or only:
+        pool += [("target", t) for t in scenario.targets]
+    if only:
+        known = {item.id for _, item in pool}
+        bad = [i for i in only if i not in known]
+        if bad:
+            from ruimteverdeling.errors import did_you_mean
+
+            raise InputError.single(scenario.path, "--rule",
+                                    f"unknown rule or target '{bad[0]}'",
+                                    did_you_mean(bad[0], sorted(known)))
+        return [(k, item) for k, item in pool if item.id in only and item.id not in disabled]
+    out = []
+    for kind, item in pool:
+        if item.id in disabled:
+            continue
+        if which == "all" or item.status in ("T", "A"):
+            out.append((kind, item))
+    return out
+
+
+@dataclass
+class RuleCosts:
+    rows: list[dict[str, Any]]  # national and regional rows, as written to rule_costs.csv
+    base: Outcome
+    out_path: Path | None = None
+
+
+def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
+               targets: bool = False, only: list[str] | None = None, workers: int = 1,
+               progress: Progress | None = None) -> RuleCosts:
+    """Price every candidate item (see :func:`candidates`) against the solved scenario."""
+    say = progress or silent()
+    scenario = cm.scenario
+    base = outcome_of(cm, base_sol)
+    items = candidates(scenario, which, targets, only)
+    variants = [switch(scenario, item.id) for _, item in items]
+    outcomes: list[Outcome]
+    if workers > 1 and len(variants) > 1:
+        from ruimteverdeling.batch import dask_client
+
+        say(f"re-solving {len(variants)} variants on {workers} Dask workers")
+        with dask_client(workers) as client:
+            futures = [client.submit(solve_variant, v, str(cm.area.path), pure=False)
+                       for v in variants]
+            outcomes = client.gather(futures)
+    else:
+        outcomes = []
+        for (_, item), v in zip(items, variants, strict=True):
+            state = "off" if item.is_enabled else "on"
+            with say.phase(f"re-solving with {item.id} switched {state}"):
+                outcomes.append(solve_variant(v, cm.area, cm.catalogue))
+    rows: list[dict[str, Any]] = []
+    for (kind, item), out in zip(items, outcomes, strict=True):
+        rows += _rows_for(cm, kind, item, base, out)
+    return RuleCosts(rows, base)
+
+
+def _rows_for(cm: CompiledModel, kind: str, item: Any, base: Outcome, var: Outcome
+              ) -> list[dict[str, Any]]:
+    on, off = (base, var) if item.is_enabled else (var, base)
+    head = {"rule": item.id, "kind": kind, "type": getattr(item, "type", "target"),
+            "status": item.status, "in_scenario": "on" if item.is_enabled else "off",
+            "switched": "off" if item.is_enabled else "on", "region": "national",
+            "solve_status": var.status, "gap_on": on.gap, "gap_off": off.gap, "note": ""}
+    if item.status == "G":
+        head["note"] = "gemaakte keuze: for analysis only (relax through an override)"
+    if var.after is None or on.objective is None or off.objective is None:
+        head["note"] = (f"{var.status}: {var.message}" if var.message else var.status)
+        return [head]
+    cost = off.objective - on.objective
+    common = set(on.contributions) & set(off.contributions)
+    to_others = sum(off.contributions[t] - on.contributions[t] for t in common)
+    tol = (on.gap or 0.0) * max(abs(on.objective), 1.0) + \
+        (off.gap or 0.0) * max(abs(off.objective), 1.0) + 1e-9 * max(abs(on.objective), 1.0)
+    assert on.after is not None and off.after is not None
+    ha = cm.area.cell_area_ha
+    diff = on.after != off.after
+    uses = cm.catalogue.ids
+    n_u = len(uses)
+
+    present = np.zeros(n_u, bool)
+    present[np.unique(on.after)] = True
+    present[np.unique(off.after)] = True
+
+    def per_use(sel: np.ndarray) -> dict[str, float]:
+        d = (np.bincount(on.after[sel], minlength=n_u)
+             - np.bincount(off.after[sel], minlength=n_u)) * ha
+        return {f"ha:{u}": float(d[j]) for j, u in enumerate(uses)
+                if (present[j] and cm.catalogue[u].kind == "allocatable") or d[j] != 0}
+
+    national = {**head, "objective_on": on.objective, "objective_off": off.objective,
+                "cost": cost, "cost_to_others": to_others,
+                "within_gap": "yes" if abs(cost) <= tol else "no",
+                "ha_moved": float(diff.sum() * ha), **per_use(np.ones(diff.size, bool))}
+    out = [national]
+    rix, names = cm.ctx.region_rows()
+    for r, name in enumerate(names):
+        sel = rix == r
+        moved = float((diff & sel).sum() * ha)
+        if moved == 0:
+            continue
+        out.append({"rule": item.id, "kind": kind, "type": head["type"],
+                    "status": item.status, "in_scenario": head["in_scenario"],
+                    "switched": head["switched"], "region": name, "ha_moved": moved,
+                    **per_use(sel)})
+    return out
+
+
+def columns(rows: list[dict[str, Any]]) -> list[str]:
+    from ruimteverdeling.results.summary import with_ha_columns
+
+    return with_ha_columns(BASE_COLUMNS, rows)
+
+
+def write(rows: list[dict[str, Any]], path: Path) -> Path:
+    from ruimteverdeling.results import summary as sm
+
+    sm.write_csv(path, rows, columns(rows))
+    return path
+
+
+def text_table(rows: list[dict[str, Any]]) -> list[str]:
+    """The national rows as a fixed-width table, largest cost first."""
+    nat = [r for r in rows if r.get("region") == "national"]
+    nat.sort(key=lambda r: -(r.get("cost") or 0.0) if r.get("cost") is not None else 1e300)
+    lines = [f"  {'rule':34s} {'st':2s} {'switched':8s} {'cost':>12s} {'to others':>12s} "
+             f"{'ha moved':>9s}  largest shifts (ha with − without the rule)"]
+    for r in nat:
+        if r.get("cost") is None:
+            lines.append(f"  {r['rule'][:34]:34s} {r['status']:2s} {r['switched']:8s} "
+                         f"{'-':>12s} {'-':>12s} {'-':>9s}  {r.get('note', '')}")
+            continue
+        shifts = sorted(((k[3:], v) for k, v in r.items() if k.startswith("ha:") and v),
+                        key=lambda kv: -abs(kv[1]))[:3]
+        shift = ", ".join(f"{u} {v:+,.0f}" for u, v in shifts) or "none"
+        mark = " ~0 (within gap)" if r.get("within_gap") == "yes" and r["cost"] != 0 else ""
+        lines.append(f"  {r['rule'][:34]:34s} {r['status']:2s} {r['switched']:8s} "
+                     f"{_shown(r['cost']):12,.4f} {_shown(r['cost_to_others']):12,.4f} "
+                     f"{r['ha_moved']:9,.0f}  "
+                     f"{shift}{mark}")
+    return lines
+
+
+def _shown(v: float) -> float:
+    """``v`` without a minus sign on what prints as zero."""
+    return 0.0 if abs(v) < 5e-5 else v

@@ -1,0 +1,317 @@
+"""Trade-off analysis: shadow prices, rule costs, Pareto fronts, alternatives (issue 5).
+
+Most tests use a 1 × 5 strip of farmland (1 ha cells) where only nature and agriculture are
+allowed. Agriculture is worth 0.5 per cell everywhere, nature ``S_N``; so a nature cell gains
+``S_N − 0.5`` = +0.4, +0.1, −0.2, −0.4, −0.3 (cells 0 … 4), and every optimum is a choice of
+the cells with the largest gains — hand-computable.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from ruimteverdeling import api
+from ruimteverdeling.analysis import alternatives as mga
+from ruimteverdeling.analysis import duals
+from ruimteverdeling.analysis import pareto as pf
+from ruimteverdeling.analysis import rule_costs as rc
+from ruimteverdeling.cli import main
+
+from areas import SRC, write_area, write_scenario
+
+S_N = [0.9, 0.6, 0.3, 0.1, 0.2]
+IDENT = [[0, 0], [1, 1]]
+
+
+def strip_case(folder: Path, nature_min: float | None = 3.5, extra_rules: list | None = None,
+               name: str = "strip") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    one_hot = {f"c{i}": ([[1 if j == i else 0 for j in range(5)]], "mask", {})
+               for i in range(5)}
+    area = write_area(folder / "area", [[3] * 5],
+                      layers={"s_n": ([S_N], "continuous", {}), **one_hot})
+    data: dict[str, Any] = {
+        "id": name, "area": str(area),
+        "suitability": {"nature": {"terms": [{"layer": "s_n", "points": IDENT}]},
+                        "agriculture": {"base": 0.5}},
+        "targets": [],
+        "rules": [{"id": "two_uses", "type": "exclusion", "layer": "landuse", "status": "G",
+                   "allow": ["nature", "agriculture"], "applies_to": "all", "source": SRC},
+                  *(extra_rules or [])],
+    }
+    if nature_min is not None:
+        data["targets"] = [{"id": "nature", "use": "nature", "min": nature_min,
+                            "source": SRC}]
+    return write_scenario(folder / f"{name}.yaml", data)
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+# ------------------------------------------------------------------------------------------
+# 1. shadow prices
+# ------------------------------------------------------------------------------------------
+def test_dual_is_the_hand_computed_marginal_cost(tmp_path: Path) -> None:
+    """3.5 ha of nature: the LP takes cells 0, 1, 2 and half of cell 4 (gain −0.3), so one
+    more hectare costs 0.3 — and it comes from agriculture."""
+    run = api.solve(strip_case(tmp_path), write=False)
+    rows = duals.shadow_price_rows(run.compiled, run.solution, moves=True)
+    (row,) = [r for r in rows if r["ref"] == "nature"]
+    assert row["binding"] == "yes" and row["bound"] == "min"
+    assert row["dual"] == pytest.approx(-0.3, abs=1e-6)
+    assert row["dual_fd"] == pytest.approx(-0.3, abs=1e-6)
+    assert "agriculture -1 ha" in row["moves"] and "nature +1 ha" in row["moves"]
+    assert "One more hectare of nature nationally" in row["sentence"]
+    assert "costs 0.3 objective points" in row["sentence"]
+    assert "taken mostly from agriculture" in row["sentence"]
+
+
+def test_dual_matches_a_finite_difference_of_independent_resolves(tmp_path: Path) -> None:
+    """∂z*/∂b against (z*(b + h) − z*(b)) / h, each z* from its own compile and LP solve."""
+    h = 0.01
+    base = api.solve(strip_case(tmp_path / "a", 3.2), write=False, method="lp")
+    moved = api.solve(strip_case(tmp_path / "b", 3.2 + h), write=False, method="lp")
+    (row,) = [r for r in duals.shadow_price_rows(base.compiled, base.solution, moves=False)
+              if r["ref"] == "nature"]
+    fd = (moved.solution.objective - base.solution.objective) / h
+    assert row["dual"] == pytest.approx(fd, rel=1e-6, abs=1e-9)
+    assert fd == pytest.approx(-0.3, abs=1e-6)
+
+
+def test_non_binding_target_has_zero_dual(tmp_path: Path) -> None:
+    run = api.solve(strip_case(tmp_path, nature_min=1.0), write=False)
+    (row,) = [r for r in duals.shadow_price_rows(run.compiled, run.solution)
+              if r["ref"] == "nature"]
+    assert row["binding"] == "no" and row["dual"] == 0.0
+    assert "does not bind" in row["sentence"]
+
+
+def test_fixed_neighbourhood_pricing(tmp_path: Path) -> None:
+    """The integer optimum puts nature on cells 0, 1, 2, 4. At the relaxation's prices
+    (y = −0.3 per ha of nature) cell 4 is the near-tie (nature 0.2 + 0.3 = agriculture 0.5),
+    so a neighbourhood of one unit frees cell 4 only; 3 ha are fixed, cell 4 must give 0.5 ha
+    at a marginal cost of 0.3."""
+    run = api.solve(strip_case(tmp_path), write=False)
+    free = duals._near_ties(run.compiled, run.solution, run.compiled.scenario.solver, 1)
+    cells = run.compiled.ctx.land_cells[run.compiled.unit_land[free]]
+    assert cells.tolist() == [4]
+    for n in (1, 5):  # 5: every unit free, i.e. the relaxation itself
+        rows = duals.shadow_price_rows(run.compiled, run.solution, method="fixed",
+                                       neighbourhood=n, moves=True)
+        (row,) = [r for r in rows if r["ref"] == "nature"]
+        assert row["source"] == "fixed" and row["binding"] == "yes"
+        assert row["dual"] == pytest.approx(-0.3, abs=1e-6)
+        assert row["dual_fd"] == pytest.approx(-0.3, abs=1e-6)
+        assert row["required"] == pytest.approx(3.5) and row["achieved"] == pytest.approx(3.5)
+
+
+def test_every_solve_writes_shadow_prices(tmp_path: Path) -> None:
+    api.solve(strip_case(tmp_path), tmp_path / "out")
+    rows = read_csv(tmp_path / "out" / "shadow_prices.csv")
+    assert list(rows[0]) == duals.COLUMNS
+    assert rows[0]["ref"] == "nature" and rows[0]["binding"] == "yes"
+    assert float(rows[0]["dual"]) == pytest.approx(-0.3, abs=1e-6)
+
+
+# ------------------------------------------------------------------------------------------
+# 2. rule costs
+# ------------------------------------------------------------------------------------------
+def rule(rid: str, cell: int, status: str) -> dict[str, Any]:
+    return {"id": rid, "type": "exclusion", "layer": f"c{cell}", "uses": ["nature"],
+            "status": status, "source": SRC}
+
+
+def test_rule_costs_exact(tmp_path: Path) -> None:
+    """4 nature cells are needed (3.5 ha). Optimum z* = 2.5 (nature on 0, 1, 2, 4).
+
+    * ``no_nature_c0`` (T, on): nature moves from cell 0 (+0.4) to cell 3 (−0.4): cost 0.8,
+      2 ha move, no net change per use;
+    * ``no_nature_c1`` (A, off): switched on, too few cells are left for the target;
+    * ``no_housing_c2`` (T): closes housing, which is closed anyway: cost 0, nothing moves.
+    """
+    scenario = strip_case(tmp_path, extra_rules=[
+        rule("no_nature_c0", 0, "T"), rule("no_nature_c1", 1, "A"),
+        {**rule("no_housing_c2", 2, "T"), "uses": ["housing"]}])
+    result = api.rule_costs(scenario, tmp_path / "out")
+    nat = {r["rule"]: r for r in result.rows if r["region"] == "national"}
+    assert set(nat) == {"no_nature_c0", "no_nature_c1", "no_housing_c2"}  # G not switched
+    assert nat["no_nature_c0"]["cost"] == pytest.approx(0.8, abs=1e-6)
+    assert nat["no_nature_c0"]["ha_moved"] == pytest.approx(2.0)
+    assert nat["no_nature_c0"]["ha:nature"] == pytest.approx(0.0)
+    assert nat["no_nature_c0"]["objective_on"] == pytest.approx(1.7, abs=1e-6)
+    # closing cell 1 as well leaves cells 2, 3, 4: 3 ha < 3.5 — reported, not priced
+    assert nat["no_nature_c1"]["switched"] == "on"
+    assert nat["no_nature_c1"].get("cost") is None
+    assert "no allocation can reach" in nat["no_nature_c1"]["note"]
+    assert nat["no_housing_c2"]["cost"] == 0.0 and nat["no_housing_c2"]["ha_moved"] == 0.0
+    assert nat["no_housing_c2"]["within_gap"] == "yes"
+    rows = read_csv(tmp_path / "out" / "rule_costs.csv")
+    assert rows[0]["rule"] and "ha:nature" in rows[0]
+    # the run's report shows the rule costs and the binding rows' shadow prices
+    html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert "What does a rule cost?" in html and "no_nature_c0" in html
+    assert 'href="#prijzen"' in html
+
+
+def test_rule_cost_of_an_a_rule_switched_on(tmp_path: Path) -> None:
+    scenario = strip_case(tmp_path, extra_rules=[rule("no_nature_c1", 1, "A")])
+    result = api.rule_costs(scenario, tmp_path / "out")
+    (row,) = [r for r in result.rows if r["region"] == "national"]
+    # on: nature on 0, 2, 3, 4 → 2.5 − 0.1 − 0.4 = 2.0; off: 2.5
+    assert row["objective_on"] == pytest.approx(2.0, abs=1e-6)
+    assert row["objective_off"] == pytest.approx(2.5, abs=1e-6)
+    assert row["cost"] == pytest.approx(0.5, abs=1e-6)
+    assert row["cost_to_others"] == pytest.approx(0.5, abs=1e-6)
+    assert any("no_nature_c1" in line for line in rc.text_table(result.rows))
+
+
+# ------------------------------------------------------------------------------------------
+# 3. Pareto front
+# ------------------------------------------------------------------------------------------
+def test_pareto_front_exact(tmp_path: Path) -> None:
+    """Nature hectares vs suitability: with k nature cells the best suitability is 2.5 + the
+    k largest gains: k=2: 3.0, k=3: 2.8, k=4: 2.5, k=5: 2.1. The end points are the two
+    single-criterion optima (max suitability 3.0 at 2 ha; max nature 5 ha)."""
+    scenario = strip_case(tmp_path, nature_min=None)
+    front = api.pareto(scenario, "area:nature", "suitability", points=4,
+                       out_dir=tmp_path / "out")
+    got = [(p.f1, p.f2) for p in front.points]
+    want = [(2.0, 3.0), (3.0, 2.8), (4.0, 2.5), (5.0, 2.1)]
+    assert np.allclose(got, want, atol=1e-6), got
+    assert all(p.optimal and not p.dominated for p in front.points)
+    # end points = single-criterion optima
+    run = api.solve(scenario, write=False)
+    assert front.points[0].f2 == pytest.approx(run.solution.objective, abs=1e-6)
+    assert front.points[-1].f1 == pytest.approx(5.0)
+    # the CSV follows the report's contract: the axes are the first two numeric columns
+    from ruimteverdeling.results import report as rp
+
+    parsed = rp.read_pareto(tmp_path / "out" / "pareto.csv")
+    assert parsed is not None and parsed["problem"] is None
+    assert parsed["x"] == "area:nature [ha]" and parsed["y"] == "suitability [suitability·ha]"
+    assert (tmp_path / "out" / "pareto.png").stat().st_size > 1000
+    html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert "Paretofront" in html and "area:nature [ha]" in html
+
+
+def test_pareto_invariants_and_minimised_cost(tmp_path: Path) -> None:
+    """A cost criterion is minimised; the front is monotone (more x never gives more y) and no
+    point dominates another."""
+    scenario = strip_case(tmp_path, nature_min=None)
+    run = api.solve(scenario, write=False)
+    front = pf.pareto_front(run.compiled, "area:agriculture", "suitability", points=5)
+    xs = [p.f1 for p in front.points]
+    ys = [p.f2 for p in front.points]
+    assert all(b >= a - 1e-9 for a, b in itertools.pairwise(xs))
+    assert all(b <= a + 1e-9 for a, b in itertools.pairwise(ys))
+    assert not any(p.dominated for p in front.points)
+    # min: prefix: fewest hectares of nature is 0 (all farmland), at suitability 2.5
+    front2 = pf.pareto_front(run.compiled, "min:area:nature", "suitability", points=2)
+    assert front2.points[-1].f1 == pytest.approx(0.0)
+    assert front2.points[-1].f2 == pytest.approx(2.5)
+
+
+def test_dominated_points_are_flagged() -> None:
+    c = pf.Criterion("a", np.zeros(1), 0.0, 1.0, "")
+    d = pf.Criterion("b", np.zeros(1), 0.0, -1.0, "")  # minimised
+    pts = [pf.Point("P1", None, np.zeros(1), 1.0, 5.0, 0, "optimal", 0, True),
+           pf.Point("P2", None, np.zeros(1), 1.0, 4.0, 0, "optimal", 0, True),
+           pf.Point("P3", None, np.zeros(1), 2.0, 6.0, 0, "feasible", 0.1, False)]
+    pf._flag_dominated(pts, c, d)
+    assert [p.dominated for p in pts] == [True, False, False]
+
+
+# ------------------------------------------------------------------------------------------
+# 4. alternatives (HSJ MGA)
+# ------------------------------------------------------------------------------------------
+def test_alternatives_within_slack_and_different(tmp_path: Path) -> None:
+    """z* = 2.5 with nature on 0, 1, 2, 4. Floor (20 %) 2.0. The least overlap keeps 3 of those
+    cells and puts nature on cell 3; the best such choice drops cell 4: 2.4. The second then
+    keeps cell 4 and drops cell 2: 2.3."""
+    scenario = strip_case(tmp_path)
+    result = api.alternatives(scenario, "20%", 2, tmp_path / "alts")
+    assert result.floor == pytest.approx(2.0)
+    objs = [a.objective for a in result.items]
+    assert objs == pytest.approx([2.4, 2.3], abs=1e-6)
+    rows = result.rows
+    assert rows[0]["alternative"] == "optimum" and rows[0]["share_cells_differing"] == 0
+    for r in rows[1:]:
+        assert r["within_slack"] == "yes"
+        assert r["share_cells_differing"] > 0 and r["min_share_vs_earlier"] > 0
+    out = tmp_path / "alts"
+    for sub in ("optimum", "alt-1", "alt-2"):
+        assert (out / sub / "allocation.tif").exists() and (out / sub / "summary.json").exists()
+    table = read_csv(out / "alternatives.csv")
+    assert [r["alternative"] for r in table] == ["optimum", "alt-1", "alt-2"]
+    assert float(table[1]["ha:nature"]) == pytest.approx(4.0)
+
+
+def test_alternatives_invariants_without_a_target(tmp_path: Path) -> None:
+    run = api.solve(strip_case(tmp_path, nature_min=None), write=False)
+    res = mga.generate(run.compiled, run.solution, 0.1, 3)
+    floor = mga.objective_floor(run.solution.objective, 0.1)
+    x0 = run.compiled.land_use_after(run.solution.x)
+    for a in res.items:
+        assert a.objective >= floor - 1e-7
+        assert (run.compiled.land_use_after(a.x) != x0).any()
+
+
+def test_parse_slack() -> None:
+    assert mga.parse_slack("5%") == pytest.approx(0.05)
+    assert mga.parse_slack(0.1) == pytest.approx(0.1)
+    from ruimteverdeling.errors import InputError
+
+    with pytest.raises(InputError):
+        mga.parse_slack("150%")
+
+
+# ------------------------------------------------------------------------------------------
+# 5. command line
+# ------------------------------------------------------------------------------------------
+def invoke(*args: Any):
+    from click.testing import CliRunner
+
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def test_cli_commands(tmp_path: Path) -> None:
+    scenario = strip_case(tmp_path, extra_rules=[rule("no_nature_c0", 0, "T")])
+    r = invoke("shadow-prices", scenario, "-o", tmp_path / "sp", "-q")
+    assert r.exit_code == 0, r.output
+    assert "One more hectare of nature" in r.output
+    assert (tmp_path / "sp" / "shadow_prices.csv").exists()
+    r = invoke("rule-costs", scenario, "-o", tmp_path / "rc", "-q")
+    assert r.exit_code == 0, r.output
+    assert "no_nature_c0" in r.output and (tmp_path / "rc" / "rule_costs.csv").exists()
+    r = invoke("pareto", scenario, "--x", "area:nature", "--y", "suitability", "--points", "3",
+               "-o", tmp_path / "pf", "-q")
+    assert r.exit_code == 0, r.output
+    assert "P1" in r.output and (tmp_path / "pf" / "pareto.csv").exists()
+    r = invoke("alternatives", scenario, "--slack", "30%", "--count", "1", "-o",
+               tmp_path / "none", "-q")
+    assert r.exit_code == 0, r.output
+    assert "only 0 alternative(s) exist" in r.output  # cells 1-4 must all be nature
+    r = invoke("alternatives", strip_case(tmp_path / "free"), "--slack", "30%", "--count", "1",
+               "-o", tmp_path / "alt", "-q")
+    assert r.exit_code == 0, r.output
+    assert "alt-1" in r.output and (tmp_path / "alt" / "alternatives.csv").exists()
+
+
+def test_cli_user_errors_are_friendly(tmp_path: Path) -> None:
+    scenario = strip_case(tmp_path)
+    r = invoke("pareto", scenario, "--x", "area:natur", "--y", "suitability", "-o",
+               tmp_path / "pf", "-q")
+    assert r.exit_code == 2 and "unknown use 'natur'" in r.output
+    assert "Traceback" not in r.output
+    r = invoke("alternatives", scenario, "--slack", "abc", "-q", "-o", tmp_path / "a")
+    assert r.exit_code == 2 and "--slack" in r.output
+    r = invoke("rule-costs", scenario, "--rule", "nope", "-q", "-o", tmp_path / "r")
+    assert r.exit_code == 2 and "unknown rule or target 'nope'" in r.output

@@ -1,0 +1,199 @@
+"""National-scale machinery on small instances: column generation, the Lagrangian bound, the
+naive formulation, coarsening and the bench command give what the exact methods give."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from ruimteverdeling import api
+from ruimteverdeling.area import coarsen as co
+from ruimteverdeling.bench import naive_spec
+from ruimteverdeling.cli import main
+from ruimteverdeling.errors import InputError
+from ruimteverdeling.model import decompose
+from ruimteverdeling.model.solve import HighsBackend, solve
+from ruimteverdeling.progress import Progress
+from ruimteverdeling.scenario import SolverOptions
+
+from areas import write_area, write_scenario
+from test_golden import random_case
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def small_model(small_area: Path):
+    return api.compile(REPO / "scenarios" / "base.yaml", area=small_area)
+
+
+def test_column_generation_reaches_the_lp_optimum(small_model) -> None:
+    """Forced on a small model, column generation ends at the LP optimum, and its bound is
+    the LP optimum (a valid, tight bound)."""
+    spec = small_model.spec
+    opts = small_model.scenario.solver.model_copy(update={
+        "decompose_above": 0, "decompose_sample": 300, "decompose_free_min": 200,
+        "decompose_lp_gap": 1e-9, "mip_rel_gap": 0.0, "time_limit": 120})
+    direct = HighsBackend().lp(spec, opts, 120)
+    res = decompose.lp(spec, opts, HighsBackend(), Progress(enabled=False),
+                       deadline=float("inf"))
+    assert res["converged"]
+    z = direct.objective
+    assert res["objective"] == pytest.approx(z, rel=1e-7)
+    assert res["bound"] >= z - 1e-6 * abs(z)
+    assert res["bound"] == pytest.approx(z, rel=1e-6)
+    assert not spec.violations(res["x"])
+    # Lagrangian reduced costs: non-positive on every x column, 0 on each unit's best
+    d = res["col_dual"][: spec.n_x]
+    assert d.max() <= 1e-9
+    best = np.maximum.reduceat(d, np.flatnonzero(np.r_[True, np.diff(spec.col_unit) != 0]))
+    assert np.allclose(best, 0.0)
+
+
+def test_lagrangian_bound_is_valid_for_any_prices(small_model) -> None:
+    """L(y) ≥ LP optimum for arbitrary duals y — the property the reported bound rests on."""
+    spec = small_model.spec
+    z = HighsBackend().lp(spec, small_model.scenario.solver, 120).objective
+    pricing = decompose.Pricing(spec)
+    rng = np.random.default_rng(0)
+    for scale in (0.0, 1.0, 100.0, 1e4):
+        y = rng.normal(size=pricing.m) * scale
+        assert pricing.bound(y) >= z - 1e-6 * abs(z)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_decomposed_solve_equals_exact_mip(tmp_path: Path, seed: int) -> None:
+    """The fast path with column generation forced reaches HiGHS's exact MIP optimum."""
+    sc, _ = random_case(tmp_path, seed)
+    spec = api.compile(sc).spec
+    exact = solve(spec, SolverOptions(method="mip", mip_rel_gap=0.0))
+    fast = solve(spec, SolverOptions(method="auto", mip_rel_gap=0.0, decompose_above=0,
+                                     decompose_sample=2, decompose_free_min=2))
+    assert exact.optimal
+    assert fast.objective == pytest.approx(exact.objective, abs=1e-6)
+    assert fast.bound >= exact.objective - 1e-6
+    assert not spec.violations(fast.x)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_naive_formulation_has_the_same_optimum(tmp_path: Path, seed: int) -> None:
+    sc, _ = random_case(tmp_path, seed)
+    spec = api.compile(sc).spec
+    n_uses = int(spec.col_use.max()) + 1
+    naive = naive_spec(spec, n_uses)
+    assert naive.n_x == spec.n_units * n_uses >= spec.n_x
+    opts = SolverOptions(method="mip", mip_rel_gap=0.0)
+    a = HighsBackend().mip(spec, opts, 60, 0.0)
+    b = HighsBackend().mip(naive, opts, 60, 0.0)
+    assert spec.objective_value(a.x) == pytest.approx(naive.objective_value(b.x), abs=1e-6)
+    # excluded pairs stay at zero
+    assert np.all(b.x[: naive.n_x][~naive.allowed] < 0.5)
+
+
+def test_term_values_without_stored_coefficients(small_model, monkeypatch) -> None:
+    """Large models keep no per-term coefficient vectors; term values recomputed from the
+    rules equal the stored-coefficient ones."""
+    from ruimteverdeling.rules import compile as cmod
+
+    sol = solve(small_model.spec, small_model.scenario.solver.model_copy(
+        update={"mip_rel_gap": 1e-3}))
+    with_coefs = small_model.term_values(sol.x)
+    monkeypatch.setattr(cmod, "KEEP_TERM_COEFS_UP_TO", 0)
+    lean = api.compile(small_model.scenario.path, area=small_model.area.path)
+    assert all(t.coef is None for t in lean.spec.terms)
+    without = lean.term_values(sol.x)
+    assert with_coefs.keys() == without.keys()
+    for k, v in with_coefs.items():
+        assert without[k] == pytest.approx(v, rel=1e-9, abs=1e-6)
+
+
+# -- coarsening -------------------------------------------------------------------------------
+def test_majority_and_mean_by_hand() -> None:
+    a = np.array([[1, 1, 2, 2],
+                  [1, 3, 2, 0],
+                  [0, 0, 5, 5],
+                  [0, 4, 5, 6]], np.int32)
+    assert co.majority(a, 2).tolist() == [[1, 2], [0, 5]]
+    # ties go to the smaller code; padding counts as outside
+    assert co.majority(np.array([[7, 8, 9]], np.int32), 2).tolist() == [[0, 0]]
+    v = np.array([[1.0, 3.0, np.nan], [5.0, np.nan, np.nan]], np.float32)
+    m = co.mean(v, 2)
+    assert m[0, 0] == pytest.approx(3.0) and np.isnan(m[0, 1])
+
+
+def test_coarsened_area_keeps_regional_totals(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("RUIMTEVERDELING_CACHE", str(tmp_path / "cache"))
+    land = np.full((6, 6), 3, np.uint8)
+    land[:, :2] = 2
+    land[0, 5] = 0  # one cell outside the study area
+    regions = np.ones((6, 6), np.int32)
+    regions[3:, :] = 2
+    area = write_area(tmp_path / "fine", land, regions, {1: "Noord", 2: "Zuid"},
+                      resolution=100.0)
+    path, report = co.coarsen(area, 300.0, tmp_path / "cache")
+    coarse = api.load(write_scenario(tmp_path / "s.yaml", {
+        "id": "s", "area": str(path), "targets": []}), area=path).area
+    assert coarse.grid.resolution == 300.0 and coarse.grid.shape == (2, 2)
+    by_id = {r["id"]: r for r in report["regions"]}
+    assert by_id["Noord"]["fine_ha"] == pytest.approx(17 * 1.0)
+    assert by_id["Noord"]["coarse_ha"] == pytest.approx(2 * 9.0)
+    assert by_id["Zuid"]["deviation"] == pytest.approx(0.0)
+    assert report["max_region_deviation"] == pytest.approx(1 / 17, abs=1e-4)
+    # a second call reuses the cached area
+    again, _ = co.coarsen(area, 300.0, tmp_path / "cache")
+    assert again == path
+    with pytest.raises(InputError, match="whole multiple"):
+        co.coarsen(area, 250.0, tmp_path / "cache")
+
+
+def test_solve_at_a_coarser_resolution(small_area: Path, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("RUIMTEVERDELING_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "run"
+    r = CliRunner().invoke(main, ["solve", str(REPO / "scenarios" / "base.yaml"),
+                                  "--area", str(small_area), "--resolution", "6000",
+                                  "--time-limit", "8", "-o", str(out), "-q"])
+    assert r.exit_code == 0, r.output
+    assert "coarsened 2x2 to 6000 m" in r.output
+    summary = json.loads((out / "summary.json").read_text())
+    c = summary["coarsening"]
+    assert c["factor"] == 2
+    assert abs(c["study_area"]["deviation"]) < 0.05
+    r = CliRunner().invoke(main, ["solve", str(REPO / "scenarios" / "base.yaml"),
+                                  "--area", str(small_area), "--resolution", "4000", "-q",
+                                  "-o", str(tmp_path / "bad")])
+    assert r.exit_code == 2 and "whole multiple" in r.output
+    assert not (tmp_path / "bad").exists()
+
+
+def test_bench_command_prints_one_row(small_area: Path, tmp_path: Path, monkeypatch) -> None:
+    """`bench` on a tiny area: one table row with the fast path and both naive runs."""
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("RUIMTEVERDELING_CACHE", str(cache))
+    # pre-place the tiny area where bench looks for it (generation is not what is tested)
+    from ruimteverdeling.bench import ensure_area
+
+    cells, res = 3000, 3000.0
+    target = cache / f"nl_{cells}_{res:g}m_s7".replace(".", "_")
+    import shutil
+
+    shutil.copytree(small_area.parent, target)
+    assert ensure_area(cells, res, seed=7) == target / "area.yaml"
+    out_json = tmp_path / "row.json"
+    from ruimteverdeling import bench
+
+    row = bench.bench(cells, res, naive_time_limit=4, scenario=REPO / "scenarios" / "base.yaml",
+                      seed=7, out=tmp_path / "run")
+    out_json.write_text(json.dumps(row, default=float))
+    assert 2500 < row["cells"] < 3500 and row["total_s"] > 0 and row["peak_mb"] > 0
+    assert row["gap"] <= row["mip_rel_gap"] + 1e-9 or row["status"] != "optimal"
+    assert set(row["naive"]) == {"highspy", "pyomo"}
+    for r in row["naive"].values():
+        if r.get("status") == "optimal":
+            assert r["objective"] == pytest.approx(row["objective"],
+                                                   rel=2 * row["mip_rel_gap"] + 1e-6)
+    table = bench.format_table([row])
+    assert "naive highspy" in table.splitlines()[0] and len(table.splitlines()) == 2
