@@ -291,6 +291,22 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
             x_best[cols] = r.x
             if r.bound is not None:
                 last_bound = r.bound + spec.objective_value(_with(x_round, cols, 0.0))
+            # the LP bound can be loose by the integrality gap of lumpy rows (a 5 % share of
+            # a polder of three cells), so half the tolerance spent in the repair may leave
+            # the overall gap just above it: then search the same neighbourhood once more,
+            # for a tenth of the tolerance, briefly (10k cells: 0.50 % -> 0.39 %, 0.1 s)
+            z_try = spec.objective_value(_clean_binaries(spec, x_best))
+            remaining = deadline - time.perf_counter()
+            if proven_gap(z_try, bound) > options.mip_rel_gap and r.status == "optimal" \
+                    and remaining > 1:
+                r2 = backend.mip(sub, options, min(remaining, 5.0 + 0.02 * options.time_limit),
+                                 1e-9, r.x, abs_gap=0.1 * options.mip_rel_gap *
+                                 max(abs(bound), 1.0))
+                attempts.append({"free_units": int(free.sum()), "status": r2.status,
+                                 "tightened": True, **r2.details,
+                                 "seconds": round(sum(r2.seconds.values()), 3)})
+                if r2.x is not None and sub.objective_value(r2.x) > sub.objective_value(r.x):
+                    x_best[cols] = r2.x
             break
         if free.all() or n_free >= spec.n_units:
             break
