@@ -165,7 +165,8 @@ def no_incumbent_message(options: SolverOptions, what: str, lp_done: bool = Fals
     if lp_done:
         advice.append("use --method lp for the LP relaxation only (a bound and a fractional "
                       "allocation)")
-    advice.append("use a coarser resolution (make-area --resolution) or a smaller area")
+    advice.append("explore at a coarser resolution first (solve --resolution M) or use a "
+                  "smaller area")
     return f"time limit reached: {what}; " + ", or ".join(advice)
 
 
