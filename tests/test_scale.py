@@ -100,7 +100,7 @@ def test_term_values_without_stored_coefficients(small_model, monkeypatch) -> No
     from ruimteverdeling.rules import compile as cmod
 
     sol = solve(small_model.spec, small_model.scenario.solver.model_copy(
-        update={"mip_rel_gap": 1e-3}))
+        update={"mip_rel_gap": 1e-2}))  # any allocation will do
     with_coefs = small_model.term_values(sol.x)
     monkeypatch.setattr(cmod, "KEEP_TERM_COEFS_UP_TO", 0)
     lean = api.compile(small_model.scenario.path, area=small_model.area.path)
@@ -186,7 +186,7 @@ def test_bench_command_prints_one_row(small_area: Path, tmp_path: Path, monkeypa
     from ruimteverdeling import bench
 
     row = bench.bench(cells, res, naive_time_limit=4, scenario=REPO / "scenarios" / "base.yaml",
-                      seed=7, out=tmp_path / "run")
+                      time_limit=15, seed=7, out=tmp_path / "run")
     out_json.write_text(json.dumps(row, default=float))
     assert 2500 < row["cells"] < 3500 and row["total_s"] > 0 and row["peak_mb"] > 0
     assert row["gap"] <= row["mip_rel_gap"] + 1e-9 or row["status"] != "optimal"

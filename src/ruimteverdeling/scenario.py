@@ -557,7 +557,7 @@ class SolverOptions(_Strict):
     time_limit: float = Field(default=600.0, gt=0)
     mip_rel_gap: float = Field(default=1e-4, ge=0)
     threads: int = Field(default=2, ge=1)
-    full_mip_max_binaries: int = Field(default=20_000, ge=0)
+    full_mip_max_binaries: int = Field(default=100_000, ge=0)
     repair_units_per_fractional: int = Field(default=20, ge=1)
     repair_min_units: int = Field(default=500, ge=1)
     repair_columns_per_unit: int = Field(default=4, ge=0)
