@@ -89,6 +89,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ruimteverdeling.errors import InputError, Problem, did_you_mean
+from ruimteverdeling.results.summary import csv_value
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 MAX_ID_LENGTH = 120
@@ -872,20 +873,12 @@ def write_report(rows: Sequence[dict[str, Any]], out_dir: str | Path,
     w = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
     w.writeheader()
     for r in rows:
-        w.writerow({k: _csv_value(r.get(k)) for k in CSV_COLUMNS})
+        w.writerow({k: csv_value(r.get(k)) for k in CSV_COLUMNS})
     _write_text(out / "batch.csv", buf.getvalue())
     doc = {**(info or {}), "exit_code": exit_code(rows), "runs": list(rows)}
     _write_text(out / "batch.json",
                 json.dumps(doc, indent=2, ensure_ascii=False, default=str) + "\n")
     return out / "batch.csv", out / "batch.json"
-
-
-def _csv_value(v: Any) -> Any:
-    if v is None:
-        return ""
-    if isinstance(v, float):
-        return f"{v:.10g}"
-    return v
 
 
 def main(scenarios: Sequence[str | Path], sweeps: Sequence[str | Path], out_dir: str | Path,

@@ -267,9 +267,7 @@ def _scaled_sample(spec: ModelSpec, pricing: Pricing, sample: np.ndarray) -> Mod
             upper = np.where(fr > 0, b.upper * fr, np.inf)
         # auxiliary columns (slacks, minimax levels) keep their coefficients and costs: their
         # values shrink with the rows, so they scale like the rest of the objective
-        A = b.A
-        blocks.append(RowBlock(b.name, b.kind, A.tocsr(), lower, upper, b.labels, b.ref,
-                               b.meta))
+        blocks.append(RowBlock(b.name, b.kind, b.A, lower, upper, b.labels, b.ref, b.meta))
     return ModelSpec(sub.n_x, sub.col_unit, sub.col_use, sub.unit_cells, sub.aux_names,
                      sub.aux_lb, sub.aux_ub, blocks, [], sub.obj, 0.0)
 

@@ -1080,12 +1080,13 @@ RUN_SECTIONS = [("kaarten", "Kaarten · Maps"), ("oppervlakten", "Oppervlakte ·
 
 def render_run_report(view: RunView) -> str:
     """The HTML of a run report (see the module docstring)."""
+    prices = _section_prices(view)  # reads rule_costs.csv: once
     body = [_section_maps(view), _section_areas(view), _section_targets(view),
             _section_objective(view), _section_rules(view), _section_overrides(view),
             _section_multi_use(view), _section_burdens(view), _section_indicators(view),
-            _section_prices(view), _section_pareto(view), _section_record(view)]
+            prices, _section_pareto(view), _section_record(view)]
     toc = [(a, t) for a, t in RUN_SECTIONS if a != "pareto" or view.pareto is not None]
-    if not _section_prices(view):
+    if not prices:
         toc = [(a, t) for a, t in toc if a != "prijzen"]
     if not view.summary.get("burdens"):
         toc = [(a, t) for a, t in toc if a != "lasten"]

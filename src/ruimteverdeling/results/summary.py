@@ -104,10 +104,11 @@ def write_csv(path: Path, rows: list[dict[str, Any]], columns: list[str] | None 
         w = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
         w.writeheader()
         for r in rows:
-            w.writerow({k: _fmt(r.get(k)) for k in columns})
+            w.writerow({k: csv_value(r.get(k)) for k in columns})
 
 
-def _fmt(v: Any) -> Any:
+def csv_value(v: Any) -> Any:
+    """A value as written in every CSV: '' for None, floats with 10 significant digits."""
     if v is None:
         return ""
     if isinstance(v, float):

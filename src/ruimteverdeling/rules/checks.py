@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ruimteverdeling.errors import Problem, did_you_mean
 from ruimteverdeling.rules.context import Context
 from ruimteverdeling.scenario import SuitabilityTerm, Zone
@@ -21,15 +23,9 @@ def layer_where(layer: str, where, field: str, ctx: Context) -> list[Problem]:
     if where is not None and where.equals is not None:
         lay = ctx.area.layer(layer)
         eq = where.equals if isinstance(where.equals, list) else [where.equals]
-        for e in eq:
-            try:
-                lay.code_of(e)
-            except KeyError:
-                names = [str(n) for n in (lay.categories or {}).values()]
-                problems.append(Problem(ctx.file, f"{field}.where.equals",
-                                        f"layer '{layer}' has no category '{e}'",
-                                        did_you_mean(str(e), names) if names
-                                        else "use the integer codes of the layer"))
+        problems += [p for e in eq
+                     if (p := _unknown_category(lay, layer, e, f"{field}.where.equals", ctx,
+                                                "use the integer codes of the layer"))]
     return problems
 
 
@@ -60,13 +56,19 @@ def value_terms(terms: list[SuitabilityTerm], field: str, ctx: Context) -> list[
             problems.append(Problem(ctx.file, f"{f}.points",
                                     f"layer '{term.layer}' is {lay.kind}, not continuous",
                                     "use `categories:` or `mask:` for this layer"))
-        for key in term.categories or {}:
-            try:
-                lay.code_of(key)
-            except KeyError:
-                names = [str(n) for n in (lay.categories or {}).values()]
-                problems.append(Problem(ctx.file, f"{f}.categories.{key}",
-                                        f"layer '{term.layer}' has no category '{key}'",
-                                        did_you_mean(str(key), names) if names
-                                        else "use integer codes"))
+        problems += [p for key in term.categories or {}
+                     if (p := _unknown_category(lay, term.layer, key, f"{f}.categories.{key}",
+                                                ctx, "use integer codes"))]
     return problems
+
+
+def _unknown_category(lay: Any, layer: str, key: Any, field: str, ctx: Context,
+                      fix_without_names: str) -> Problem | None:
+    """The problem of naming a category ``key`` that ``lay`` does not have (None if it has)."""
+    try:
+        lay.code_of(key)
+        return None
+    except KeyError:
+        names = [str(n) for n in (lay.categories or {}).values()]
+        return Problem(ctx.file, field, f"layer '{layer}' has no category '{key}'",
+                       did_you_mean(str(key), names) if names else fix_without_names)

@@ -85,18 +85,16 @@ def apply(scenario: Scenario) -> tuple[list[Any], list[Target], list[Applied]]:
     if problems:
         raise InputError(problems)
     by_id = {a.override.rule: a for a in applied}
-    eff_rules = []
-    for r in scenario.rules:
-        a = by_id.get(r.id)
-        if a is None:
-            eff_rules.append(r)
-        elif a.effective is not None:
-            eff_rules.append(a.effective)
-    eff_targets = []
-    for t in scenario.targets:
-        a = by_id.get(t.id)
-        if a is None:
-            eff_targets.append(t)
-        elif a.effective is not None:
-            eff_targets.append(a.effective)
-    return eff_rules, eff_targets, applied
+
+    def effective(items: list[Any]) -> list[Any]:
+        """Each item as overridden (dropped when its override removes it)."""
+        out = []
+        for item in items:
+            a = by_id.get(item.id)
+            if a is None:
+                out.append(item)
+            elif a.effective is not None:
+                out.append(a.effective)
+        return out
+
+    return effective(scenario.rules), effective(scenario.targets), applied
