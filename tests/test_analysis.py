@@ -192,9 +192,9 @@ def test_pareto_front_exact(tmp_path: Path) -> None:
     assert front.points[0].f2 == pytest.approx(run.solution.objective, abs=1e-6)
     assert front.points[-1].f1 == pytest.approx(5.0)
     # the CSV follows the report's contract: the axes are the first two numeric columns
-    from ruimteverdeling.results import report as rp
+    from ruimteverdeling.results.runfolder import read_pareto
 
-    parsed = rp.read_pareto(tmp_path / "out" / "pareto.csv")
+    parsed = read_pareto(tmp_path / "out" / "pareto.csv")
     assert parsed is not None and parsed["problem"] is None
     assert parsed["x"] == "area:nature [ha]" and parsed["y"] == "suitability [suitability·ha]"
     assert (tmp_path / "out" / "pareto.png").stat().st_size > 1000

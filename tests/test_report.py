@@ -12,7 +12,9 @@ import numpy as np
 import pytest
 
 from ruimteverdeling import api
-from ruimteverdeling.results import report as rp
+from ruimteverdeling.report import run as rp
+from ruimteverdeling.report.scale import SCALE
+from ruimteverdeling.results.runfolder import read_pareto
 
 from areas import SRC, write_area, write_scenario
 
@@ -126,7 +128,7 @@ def test_pareto_hook(runs: dict[str, Path], tmp_path: Path) -> None:
     assert 'id="pareto"' in html and "Paretofront" in html
     assert html.count(DATA_IMG) == before + 1
     assert "<code>suitability</code>" in html and "<code>transition_cost</code>" in html
-    front = rp.read_pareto(run / "pareto.csv")
+    front = read_pareto(run / "pareto.csv")
     assert front is not None and (front["x"], front["y"]) == ("suitability", "transition_cost")
     (run / "pareto.csv").write_text("point,status\np0,optimal\n")
     api.render_report(run)
@@ -142,7 +144,7 @@ def test_compare_report(runs: dict[str, Path]) -> None:
         assert text in html, text
     assert html.count(DATA_IMG) >= 3  # difference map + a map per run
     for score in re.findall(r'<span class="score"[^>]*>([^<]*)</span>', html):
-        assert score in (*rp.SCALE, "n/a"), score
+        assert score in (*SCALE, "n/a"), score
 
 
 def test_a_failing_report_keeps_the_run(runs: dict[str, Path], monkeypatch) -> None:

@@ -19,7 +19,7 @@ from ruimteverdeling.model.solve import Solution
 from ruimteverdeling.model.solve import solve as solve_spec
 from ruimteverdeling.progress import Progress, silent
 from ruimteverdeling.results import manifest as mf
-from ruimteverdeling.results import rasters, reports
+from ruimteverdeling.results import rasters, tables
 from ruimteverdeling.results import summary as sm
 from ruimteverdeling.results.writer import AtomicOutputDir, write_json
 from ruimteverdeling.rules.compile import CompiledModel, catalogue_for, compile_model
@@ -214,7 +214,7 @@ def coarsen_area(scenario_path: str | Path, area: str | Path | None, resolution:
 def build_summary(cm: CompiledModel, sol: Solution) -> dict[str, Any]:
     after = cm.allocation_grid(sol.x)
     before = cm.area.current_use
-    burdens = reports.burdens_table(cm, sol)
+    burdens = tables.burdens_table(cm, sol)
     return {
         "scenario": cm.scenario.id,
         "title": cm.scenario.title,
@@ -227,11 +227,11 @@ def build_summary(cm: CompiledModel, sol: Solution) -> dict[str, Any]:
         "objective_terms": sm.objective_table(cm, sol),
         "areas": sm.areas_table(cm, before, after),
         "targets": sm.targets_table(cm, sol),
-        "rules": reports.rules_table(cm, sol),
-        "overrides": reports.overrides_table(cm, sol),
-        "multi_use": reports.multi_use(cm, sol),
+        "rules": tables.rules_table(cm, sol),
+        "overrides": tables.overrides_table(cm, sol),
+        "multi_use": tables.multi_use(cm, sol),
         "burdens": burdens,
-        "burden_gini": reports.gini([b["burden per ha of region"] for b in burdens]),
+        "burden_gini": tables.gini([b["burden per ha of region"] for b in burdens]),
         "model": {"changeable_cells": int(cm.spec.n_units), "columns": int(cm.spec.n_cols),
                   "rows": int(cm.spec.n_rows), "pinned_cells": int(cm.pinned_land.size),
                   "cell_area_ha": cm.area.cell_area_ha},
@@ -254,7 +254,7 @@ def write_outputs(run: RunResult, out_dir: Path, started: _dt.datetime,
         summary["transitions"] = transitions
         sm.write_csv(tmp / "areas.csv", summary["areas"], sm.AREAS_COLUMNS)
         sm.write_csv(tmp / "targets.csv", summary["targets"], sm.TARGET_COLUMNS)
-        sm.write_csv(tmp / "rules.csv", summary["rules"], reports.RULE_COLUMNS)
+        sm.write_csv(tmp / "rules.csv", summary["rules"], tables.RULE_COLUMNS)
         sm.write_csv(tmp / "burdens.csv", summary["burdens"])
         from ruimteverdeling.analysis.duals import write_run_prices
 
@@ -440,8 +440,9 @@ def write_report(run: RunResult, folder: Path, after: Any) -> None:
     import traceback
     import warnings
 
+    from ruimteverdeling.report import run as rp
     from ruimteverdeling.results import indicators as ind
-    from ruimteverdeling.results import report as rp
+    from ruimteverdeling.results.runfolder import RunView, read_pareto
 
     cm = run.compiled
     table = None
@@ -452,7 +453,7 @@ def write_report(run: RunResult, folder: Path, after: Any) -> None:
         run.summary["indicators"] = table.to_json()
         sm.write_csv(folder / "indicators.csv", table.rows(), ind.COLUMNS)
         sol = run.solution
-        view = rp.RunView(
+        view = RunView(
             summary=run.summary, scenario=cm.scenario.resolved(), grid=cm.area.grid,
             catalogue=cm.catalogue, before=cm.area.current_use, after=after,
             record={"scenario_files": mf.scenario_hashes(cm.scenario.chain),
@@ -461,7 +462,7 @@ def write_report(run: RunResult, folder: Path, after: Any) -> None:
                     "solver": {"backend": sol.backend, "solver": sol.solver,
                                "method": sol.method}},
             indicators=table, folder=folder, area=cm.area,
-            pareto=rp.read_pareto(folder / "pareto.csv"))
+            pareto=read_pareto(folder / "pareto.csv"))
         rp.write_run_report(view, folder / "report.html")
     except Exception as exc:  # the solve is done; keep its outputs, say what failed
         warnings.warn(f"report.html could not be rendered: {exc!r}", ReportWarning,
@@ -480,10 +481,11 @@ def render_report(run_dir: str | Path) -> Path:
     ``summary.json``, ``manifest.json``, ``allocation.tif`` and the run's study area; raises
     InputError when one is missing.
     """
+    from ruimteverdeling.report import run as rp
     from ruimteverdeling.results import indicators as ind
-    from ruimteverdeling.results import report as rp
+    from ruimteverdeling.results.runfolder import load_run_view
 
-    view = rp.load_run_view(run_dir)
+    view = load_run_view(run_dir)
     assert view.area is not None
     x = ind.IndicatorInputs(view.area, view.catalogue, view.after,
                             housing_density=ind.HousingDensity.from_any(

@@ -53,12 +53,13 @@ import numpy as np
 
 from ruimteverdeling.errors import InputError, Problem
 from ruimteverdeling.progress import Progress, silent
+from ruimteverdeling.report.compare import CompareView, render_compare_report
+from ruimteverdeling.report.figures import difference_png
 from ruimteverdeling.results import indicators as ind
-from ruimteverdeling.results import report as rp
+from ruimteverdeling.results.runfolder import RunView, load_run_view, read_run_folder
 from ruimteverdeling.results.summary import write_csv
 from ruimteverdeling.results.writer import AtomicOutputDir, write_json
 
-SCALE = rp.SCALE
 TOLERANCE = 1e-9
 
 
@@ -232,8 +233,6 @@ def _same_grid(a: Any, b: Any) -> bool:
 def check_same_grid(folders: Sequence[Path]) -> None:
     """InputError (naming the folders and their grids) unless every run is on the grid of the
     first (the reference)."""
-    from ruimteverdeling.results.report import read_run_folder
-
     grids = [read_run_folder(f)[3] for f in folders]
     ref = grids[0]
     problems = [Problem(f / "allocation.tif", None,
@@ -245,7 +244,7 @@ def check_same_grid(folders: Sequence[Path]) -> None:
         raise InputError(problems)
 
 
-def _labels(views: list[rp.RunView], folders: list[Path]) -> list[str]:
+def _labels(views: list[RunView], folders: list[Path]) -> list[str]:
     labels = [v.id for v in views]
     for i, lab in enumerate(labels):
         if labels.count(lab) > 1:
@@ -288,16 +287,16 @@ def compare_runs(reference: str | Path, alternatives: Sequence[str | Path],
         raise InputError.single(None, "ALT", "no alternatives to compare",
                                 "give the reference and at least one alternative")
     for f in folders:
-        rp.read_run_folder(f)  # every folder complete, before anything heavy
+        read_run_folder(f)  # every folder complete, before anything heavy
     check_same_grid(folders)
     _check_out_dir(out_dir, folders)
 
     areas: dict[tuple[str, tuple], Any] = {}
-    views: list[rp.RunView] = []
+    views: list[RunView] = []
     inputs: list[ind.IndicatorInputs] = []
     with progress.phase("reading runs and computing indicators", "indicators"):
         for f in folders:
-            v = rp.load_run_view(f, areas=areas)
+            v = load_run_view(f, areas=areas)
             x = ind.IndicatorInputs(v.area, v.catalogue, v.after,
                                     housing_density=ind.HousingDensity.from_any(
                                         v.scenario.get("housing_density")), config=config)
@@ -332,7 +331,7 @@ def compare_runs(reference: str | Path, alternatives: Sequence[str | Path],
             name = _safe(lab)
             diff_ha[lab] = _write_difference(maps / f"{name}.diff.tif", grid, views[0].after,
                                              v.after, catalogue)
-            png = rp.difference_png(views[0].after, v.after, grid, catalogue, ref_label, lab)
+            png = difference_png(views[0].after, v.after, grid, catalogue, ref_label, lab)
             (maps / f"{name}.diff.png").write_bytes(png)
             diff_png[lab] = png
             _write_criteria_raster(maps / f"{name}.criteria.tif", grid, inputs[0], x)
@@ -346,13 +345,13 @@ def compare_runs(reference: str | Path, alternatives: Sequence[str | Path],
         for lab, f in zip(labels, folders, strict=True):
             if (f / "report.html").is_file():
                 links[lab] = _link(out_dir, f)
-        cv = rp.CompareView(reference=ref_label, alternatives=alt_labels,
+        cv = CompareView(reference=ref_label, alternatives=alt_labels,
                             runs=dict(zip(labels, views, strict=True)), national=national,
                             regional=regional, settings=settings,
                             settings_source=config.source, regions=regions,
                             difference_maps=diff_png, differing_ha=diff_ha,
                             report_links=links, notes=notes)
-        (tmp / "report.html").write_text(rp.render_compare_report(cv), encoding="utf-8")
+        (tmp / "report.html").write_text(render_compare_report(cv), encoding="utf-8")
         write_json(tmp / "compare.json", {
             "reference": ref_label, "alternatives": alt_labels,
             "runs": {lab: str(f.resolve()) for lab, f in zip(labels, folders, strict=True)},
@@ -366,7 +365,7 @@ def compare_runs(reference: str | Path, alternatives: Sequence[str | Path],
     return result
 
 
-def _notes(views: list[rp.RunView], labels: list[str]) -> list[str]:
+def _notes(views: list[RunView], labels: list[str]) -> list[str]:
     notes = []
     ref_inputs = (views[0].record.get("inputs") or {}).get("sha256") or {}
     for lab, v in zip(labels[1:], views[1:], strict=True):

@@ -42,7 +42,7 @@ another point beats on one criterion without losing on the other is flagged
 ``dominated = yes`` (possible only for points not solved to optimality), and dropped with
 ``drop_dominated``; a repeated point (integer fronts are steps) has ``kind = same as P…``.
 
-``pareto.csv`` follows the contract of :mod:`ruimteverdeling.results.report`: ``point`` (the
+``pareto.csv`` follows the contract of :mod:`ruimteverdeling.results.runfolder`: ``point`` (the
 label), then the two criteria (the first two numeric columns, in their natural units and
 sense), then bookkeeping columns the report ignores as axes.
 """
@@ -302,16 +302,17 @@ def _flag_dominated(pts: list[Point], c1: Criterion, c2: Criterion) -> None:
 def write_front(front: Front, folder: Path, drop_dominated: bool = False,
                 keep_allocations: bool = False, cm: CompiledModel | None = None) -> Path:
     """Write ``pareto.csv``, ``pareto.png`` and (``keep_allocations``) ``points/<P>.tif``."""
+    from ruimteverdeling.report.figures import pareto_png
     from ruimteverdeling.results import rasters
-    from ruimteverdeling.results import report as rp
     from ruimteverdeling.results import summary as sm
+    from ruimteverdeling.results.runfolder import read_pareto
 
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "pareto.csv"
     sm.write_csv(path, front.rows(drop_dominated), front.columns())
-    parsed = rp.read_pareto(path)
+    parsed = read_pareto(path)
     if parsed is not None and not parsed.get("problem"):
-        (folder / "pareto.png").write_bytes(rp.pareto_png(parsed))
+        (folder / "pareto.png").write_bytes(pareto_png(parsed))
     if keep_allocations and cm is not None:
         (folder / "points").mkdir(exist_ok=True)
         for p in front.points:

@@ -103,6 +103,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ruimteverdeling.area.studyarea import StudyArea
 from ruimteverdeling.errors import InputError, Problem, did_you_mean
+from ruimteverdeling.formatting import measure
 from ruimteverdeling.uses import UseCatalogue
 
 Better = Literal["higher", "lower"]
@@ -735,7 +736,7 @@ def _defence(x: IndicatorInputs) -> np.ndarray:
 def burden_cells(x: IndicatorInputs) -> np.ndarray:
     """Burden hectares per land cell, as in ``burdens.csv``: farmland lost, new wind/solar,
     new defence and new housing land (each yield-weighted)."""
-    from ruimteverdeling.results.reports import DEFAULT_BURDENS
+    from ruimteverdeling.results.tables import DEFAULT_BURDENS
 
     known = x.catalogue.target_uses
     out = np.zeros(x.land.size)
@@ -750,7 +751,7 @@ def burden_cells(x: IndicatorInputs) -> np.ndarray:
 
 
 def _burden_gini(x: IndicatorInputs) -> float:
-    from ruimteverdeling.results.reports import gini
+    from ruimteverdeling.results.tables import gini
 
     rows, names = x.region_rows
     if len(names) < 2:
@@ -896,10 +897,6 @@ def tidy(v: float) -> float:
 
 def format_value(v: float | None, c: Criterion | None = None, decimals: int | None = None
                  ) -> str:
-    """A value as planners read it: thousands separators, the criterion's decimals."""
-    if v is None:
-        return "n/a"
-    d = decimals if decimals is not None else (c.decimals if c is not None else 0)
-    if d == 0 and abs(v) < 10 and v != round(v):
-        d = 1
-    return f"{v:,.{d}f}"
+    """A value as planners read it: thousands separators, the criterion's decimals
+    (:func:`ruimteverdeling.formatting.measure`)."""
+    return measure(v, decimals if decimals is not None else (c.decimals if c is not None else 0))

@@ -1,4 +1,4 @@
-"""Per-rule report, overrides, multi-use accounting, burdens and benefits per region.
+"""The tables of a run: rules, overrides, multi-use accounting, burdens and benefits per region.
 
 ``rules.csv`` — one row per rule × use × region for the zone rules (hectares the rule closes,
 gross: as if it were the only rule), one row per other rule. ``binds`` says whether the rule
