@@ -6,10 +6,12 @@ import json
 import re
 import shutil
 import subprocess
+from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from ruimteverdeling import api
 from ruimteverdeling.report import run as rp
@@ -157,6 +159,51 @@ def test_a_failing_report_keeps_the_run(runs: dict[str, Path], monkeypatch) -> N
         api.solve(runs["folder"] / "referentie.yaml", out)
     assert "report failed" in (out / "report.html").read_text()
     assert json.loads((out / "manifest.json").read_text())["complete"] is True
+
+
+HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+
+
+class _Reader(HTMLParser):
+    """The tags and the visible text of a page, as a browser would parse them."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[str] = []
+        self.text: list[str] = []
+        self.attributes: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        self.attributes += [v or "" for _, v in attrs]
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def test_text_from_a_scenario_is_shown_as_text(runs: dict[str, Path], tmp_path: Path) -> None:
+    """A title, a source quote and a justification holding markup are escaped: the page shows
+    them as text and has no script or injected image; so does the comparison."""
+    path = scenario(runs["folder"], "hostile", 30, f"Titel {HOSTILE}")
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["rules"][0]["source"] = {**SRC, "quote": f"quote {HOSTILE}"}
+    data["overrides"][0]["justification"] = f"Omdat {HOSTILE} het vraagt."
+    write_scenario(path, data)
+    api.solve(path, tmp_path / "run")
+    api.compare(runs["ref"], [tmp_path / "run"], tmp_path / "cmp")
+    run_text = [f"Ruimteverdeling — hostile: Titel {HOSTILE}",  # <title>
+                f'quote {HOSTILE}"', f"Omdat {HOSTILE} het vraagt."]
+    for page, shown in ((tmp_path / "run" / "report.html", run_text),
+                        (tmp_path / "cmp" / "report.html", [f"Titel {HOSTILE}"])):
+        html = page.read_text(encoding="utf-8")
+        assert "<script" not in html.lower() and "<img src=x" not in html
+        reader = _Reader()
+        reader.feed(html)
+        assert "script" not in reader.tags
+        assert not any(a == "x" for a in reader.attributes)  # no <img src=x>
+        text = "".join(reader.text)
+        for value in shown:
+            assert value in text, value
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -1,0 +1,35 @@
+"""The number formatters shared by the report, the tables and the command line."""
+
+from __future__ import annotations
+
+import math
+
+from ruimteverdeling.formatting import measure, num, percent, signed, signed_measure
+
+
+def test_num_picks_decimals_by_size() -> None:
+    assert num(1234567.891) == "1,234,568"  # from 100 up: whole numbers
+    assert num(12.3456) == "12.35"  # from 1 up: 2 decimals
+    assert num(0.012345) == "0.0123"  # below 1: 4 decimals
+    assert num(7.0) == "7" and num(0) == "0"  # whole numbers stay whole
+    assert num(12.3456, 1) == "12.3"
+    assert num(None) == "" and num("") == ""
+    assert num(True) == "yes" and num(False) == "no"
+    assert num("n/a") == "n/a"  # text as it is (the templates escape it)
+    assert num(math.inf) == "∞" and num(-math.inf) == "−∞" and num(math.nan) == "n/a"
+
+
+def test_signs_use_a_true_minus() -> None:
+    assert signed(1200.4) == "+1,200" and signed(-35.0) == "−35" and signed(0.0) == "+0"
+    assert signed(-1.234, 2) == "−1.23" and signed(None) == "n/a"
+    assert signed_measure(-1234.0) == "−1,234" and signed_measure(3.0) == "+3"
+    assert signed_measure(0.4) == "+0.4"  # below 10 and not whole: one decimal
+    assert signed_measure(None) == "n/a"
+
+
+def test_measure_and_percent() -> None:
+    assert measure(430500.0) == "430,500" and measure(37.391, 2) == "37.39"
+    assert measure(0.4) == "0.4" and measure(12.4) == "12"
+    assert measure(None) == "n/a"
+    assert percent(0.012345, 2) == "1.23%" and percent(1, 0) == "100%"
+    assert percent(None) == "n/a"
