@@ -14,8 +14,10 @@ import pytest
 import yaml
 
 from ruimteverdeling import api
+from ruimteverdeling.errors import InputError
 from ruimteverdeling.report import run as rp
 from ruimteverdeling.report.scale import SCALE
+from ruimteverdeling.results import runfolder
 from ruimteverdeling.results.runfolder import read_pareto
 
 from areas import SRC, write_area, write_scenario
@@ -136,6 +138,30 @@ def test_pareto_hook(runs: dict[str, Path], tmp_path: Path) -> None:
     api.render_report(run)
     html = (run / "report.html").read_text()
     assert "two numeric objective columns" in html  # shown, not a crash
+
+
+def test_run_folder_reader(runs: dict[str, Path], tmp_path: Path) -> None:
+    """A complete folder reads back; an interrupted or damaged one is named as such."""
+    run = tmp_path / "run"
+    shutil.copytree(runs["ref"], run)
+    manifest = runfolder.complete_manifest(run)
+    assert manifest is not None and manifest == runfolder.read_manifest(run)
+    summary = runfolder.read_summary(run)
+    assert summary == json.loads((run / "summary.json").read_text(encoding="utf-8"))
+    _, _, after, grid = runfolder.read_run_folder(run)
+    assert after.shape == (grid.height, grid.width) == (3, 6)
+    (run / "report.html").unlink()  # an output the manifest lists
+    assert runfolder.complete_manifest(run) is None
+    (run / "summary.json").unlink()
+    with pytest.raises(InputError, match=r"summary\.json is missing"):
+        runfolder.read_summary(run)
+    (run / "manifest.json").write_text(json.dumps({**manifest, "complete": False}))
+    assert runfolder.complete_manifest(run) is None
+    (run / "manifest.json").write_text("{not json")
+    assert runfolder.complete_manifest(run) is None
+    with pytest.raises(InputError, match="not valid JSON"):
+        runfolder.read_manifest(run)
+    assert runfolder.read_rule_costs(run) == []
 
 
 def test_compare_report(runs: dict[str, Path]) -> None:

@@ -61,6 +61,10 @@ from ruimteverdeling.model.solve import Solution
 from ruimteverdeling.model.solve import solve as solve_spec
 from ruimteverdeling.model.spec import RowBlock
 from ruimteverdeling.progress import Progress, silent
+from ruimteverdeling.report.figures import pareto_png
+from ruimteverdeling.results import rasters
+from ruimteverdeling.results import summary as sm
+from ruimteverdeling.results.runfolder import read_pareto
 from ruimteverdeling.rules.compile import CompiledModel
 from ruimteverdeling.scenario import SolverOptions
 
@@ -302,11 +306,6 @@ def _flag_dominated(pts: list[Point], c1: Criterion, c2: Criterion) -> None:
 def write_front(front: Front, folder: Path, drop_dominated: bool = False,
                 keep_allocations: bool = False, cm: CompiledModel | None = None) -> Path:
     """Write ``pareto.csv``, ``pareto.png`` and (``keep_allocations``) ``points/<P>.tif``."""
-    from ruimteverdeling.report.figures import pareto_png
-    from ruimteverdeling.results import rasters
-    from ruimteverdeling.results import summary as sm
-    from ruimteverdeling.results.runfolder import read_pareto
-
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "pareto.csv"
     sm.write_csv(path, front.rows(drop_dominated), front.columns())
