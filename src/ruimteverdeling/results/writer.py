@@ -14,8 +14,8 @@ The rules (the same for ``solve``, ``batch``, ``compare``, ``alternatives``, the
   ``generator``. Anything else — a user's folder, ``.``, ``~``, a file, or a run folder in
   which a user saved a file of their own — is refused with :class:`OutputError` (exit code 2)
   naming the folder and the fix, and nothing is removed. ``-o`` that is, or contains, the
-  current working folder, the scenario's folder or the study area's folder is refused unless
-  it is an engine folder (and never when the run would delete its own inputs).
+  current working folder, the scenario's folder or the study area's folder is always refused
+  (an engine folder too: the command would lose its folder or delete its own inputs).
 * **Checked before any work.** :func:`reserve` checks the location (a parent that is a file,
   an unwritable or virtual parent, a name too long for the file system, including the
   engine's hidden working names) and takes the lock before the scenario is solved.
@@ -293,7 +293,7 @@ def register(folder: str | Path, files: Iterable[str] = (), dirs: Iterable[str] 
 def write_text_atomic(path: str | Path, text: str) -> None:
     """Write a text file under a temporary name and rename it into place."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{threading.get_ident()}")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, path)
@@ -354,8 +354,9 @@ def check_location(target: str | Path, *, kind: str = "run", option: str = "-o",
     return its absolute path. Raises :class:`OutputError` naming the folder and the fix.
 
     ``protect``: ``(what, path)`` pairs — the working folder, the scenario's folder, the study
-    area's folder — that ``target`` must not be, or contain, unless it is an engine folder
-    (and never when ``what`` is an input of the run rather than the working folder).
+    area's folder — that ``target`` must not be, or contain. A folder the engine did not write
+    never is; the engine's own folders neither when they hold the working folder (the command
+    and the user's shell would lose their folder) or an input of the run.
     """
     shown = Path(target)
     path = resolve(target)
@@ -401,12 +402,15 @@ def check_location(target: str | Path, *, kind: str = "run", option: str = "-o",
         if p != path and path not in p.parents:
             continue
         own = owner_of(path)
-        if own is not None and what == CWD:
-            continue  # running inside an earlier run's folder: it may be replaced
+        where = f"is {what}" if p == path else f"contains {what} ({p})"
+        if what == CWD and own is not None:
+            raise OutputError(shown, f"{where}; replacing it would pull the folder out from "
+                              "under this command and your shell",
+                              f"run the command from another folder (e.g. `cd ..`) or {fix}",
+                              option)
         if own is None:
-            msg = (f"is {what}" if p == path else f"contains {what} ({p})") + \
-                " and was not written by ruimteverdeling; writing the output there would " \
-                "replace everything in it"
+            msg = f"{where} and was not written by ruimteverdeling; writing the output there " \
+                "would replace everything in it"
         else:
             msg = f"contains {what} ({p}), an input of this run; replacing the folder would " \
                 "delete it"
@@ -422,7 +426,9 @@ CWD = "the current working folder"
 def protected(scenario: Any = None, area: str | Path | None = None) -> list[tuple[str, Path]]:
     """The folders an output folder must not replace: the working folder, the folders of the
     scenario file (and the files it extends) and the study area's folder."""
-    out: list[tuple[str, Path]] = [(CWD, Path.cwd())]
+    out: list[tuple[str, Path]] = []
+    with contextlib.suppress(OSError):  # a working folder that was removed has no path
+        out.append((CWD, Path.cwd()))
     if scenario is not None:
         chain = list(getattr(scenario, "chain", None) or [])
         path = getattr(scenario, "path", None)
@@ -835,9 +841,13 @@ class AtomicOutputDir:
         if aside is not None and aside.exists() and owner_of(aside) is not None:
             _rmtree(aside)
         journal = journal_path(target)
-        write_text_atomic(journal, json.dumps({
-            "writer": WRITER, "pid": os.getpid(), "started": _now(), "target": target.name,
-            "partial": self.tmp.name, "aside": aside.name if aside else None}) + "\n")
+        # written in place: a journal cut short by a kill means no rename had happened yet
+        with open(journal, "w", encoding="utf-8") as fh:
+            fh.write(json.dumps({
+                "writer": WRITER, "pid": os.getpid(), "started": _now(), "target": target.name,
+                "partial": self.tmp.name, "aside": aside.name if aside else None}) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
         try:
             _fault("before-swap")
             if aside is not None:
