@@ -396,7 +396,7 @@ def check_location(target: str | Path, *, kind: str = "run", option: str = "-o",
         where = base
     if not os.access(where, os.W_OK | os.X_OK):
         raise OutputError(shown, f"cannot write in {where}: permission denied or a read-only "
-                          "file system", f"{fix}, in a folder you can write to", option)
+                          "file system", f"choose {option} in a folder you can write to", option)
     for what, p in protect:
         p = resolve(p)
         if p != path and path not in p.parents:
@@ -447,7 +447,7 @@ def check_replaceable(path: Path, kind: str, option: str = "-o",
     """Raise :class:`OutputError` unless the existing folder ``path`` may be replaced by a
     folder of ``kind``; return its proof (None for an empty folder)."""
     shown = shown or path
-    fix = _FIX.replace("-o", option)
+    fix = _fix(option)
     try:
         empty = not any(os.scandir(path))
     except OSError as exc:
@@ -553,7 +553,7 @@ def _acquire(target: Path, shown: Path, option: str, wait: bool) -> bool:
             fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         except OSError as exc:
             raise OutputError(shown, f"cannot write in {target.parent}: {exc.strerror}",
-                              f"{_FIX.replace('-o', option)}, in a folder you can write to",
+                              f"choose {option} in a folder you can write to",
                               option) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
@@ -576,7 +576,7 @@ def _acquire(target: Path, shown: Path, option: str, wait: bool) -> bool:
             _HELD[target] = [fd, 1, threading.get_ident()]
         return True
     raise OutputError(shown, "could not lock the output folder", f"try again or "
-                      f"{_FIX.replace('-o', option)}", option)
+                      f"{_fix(option)}", option)
 
 
 def _release(target: Path) -> None:
@@ -708,10 +708,16 @@ class Reservation:
             self._locked = True
             if first:  # not already held by this thread
                 _fault("locked")
-                self.recovered = recover(self.target, self.say)
+                try:
+                    self.recovered = recover(self.target, self.say)
+                except OSError as exc:
+                    raise OutputError(self.shown, "could not repair what an interrupted run "
+                                      f"left beside the folder: {exc}", "check the "
+                                      f"permissions of {self.target.parent}, or "
+                                      f"{_fix(self.option)}", self.option) from None
                 if self.target.exists() and not self.target.is_dir():
                     raise OutputError(self.shown, "is a file, not a folder; it is never "
-                                      "replaced", _FIX.replace("-o", self.option), self.option)
+                                      "replaced", _fix(self.option), self.option)
                 if self.target.is_dir():
                     check_replaceable(self.target, self.kind, self.option, self.shown)
             if self.claim:
@@ -734,8 +740,8 @@ class Reservation:
                 continue
             except OSError as exc:
                 raise OutputError(self.shown, f"cannot create the folder {d}: {exc.strerror}",
-                                  f"{_FIX.replace('-o', self.option)}, in a folder you can "
-                                  "write to", self.option) from None
+                                  f"choose {self.option} in a folder you can write "
+                                  "to", self.option) from None
             self._created.append(d)
 
     def _claim(self) -> None:
@@ -744,7 +750,7 @@ class Reservation:
                 self.target.mkdir()
             except OSError as exc:
                 raise OutputError(self.shown, f"cannot create the folder: {exc.strerror}",
-                                  _FIX.replace("-o", self.option), self.option) from None
+                                  _fix(self.option), self.option) from None
             self._claimed = True
             write_marker(self.target, self.kind)
             return
@@ -985,6 +991,8 @@ def clean(folders: Iterable[str | Path], say: Say = note) -> list[str]:
                 continue
             try:
                 done += recover(t, say)
+            except OSError as exc:
+                say(f"cannot repair {t}: {exc}")
             finally:
                 if took:
                     _release(t)
