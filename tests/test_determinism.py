@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from ruimteverdeling.results.writer import MARKER
+
 from areas import SRC, write_area, write_scenario
 
 TIME_KEYS = {"started", "finished", "seconds"}
@@ -125,9 +127,12 @@ def test_every_other_output_is_identical_too(two_runs: tuple[Path, Path]) -> Non
     one, two = two_runs
     names = sorted(p.name for p in one.iterdir())
     assert names == sorted(p.name for p in two.iterdir())
-    differing = [n for n in names if n != "manifest.json" and
+    # the manifest and the engine's folder marker record times and process ids
+    differing = [n for n in names if n not in ("manifest.json", MARKER) and
                  (one / n).read_bytes() != (two / n).read_bytes()]
     assert not differing
+    m1, m2 = (json.loads((run / MARKER).read_text()) for run in two_runs)
+    assert m1["files"] == m2["files"] and m1["kind"] == m2["kind"] == "run"
 
 
 def test_manifests_differ_only_in_times(two_runs: tuple[Path, Path]) -> None:

@@ -21,6 +21,7 @@ from ruimteverdeling.progress import Progress, silent
 from ruimteverdeling.results import manifest as mf
 from ruimteverdeling.results import rasters, tables
 from ruimteverdeling.results import summary as sm
+from ruimteverdeling.results import writer as wr
 from ruimteverdeling.results.writer import AtomicOutputDir, write_json
 from ruimteverdeling.rules.compile import CompiledModel, catalogue_for, compile_model
 from ruimteverdeling.scenario import Scenario, load_scenario
@@ -81,13 +82,18 @@ def compile(scenario_path: str | Path, progress: Progress | None = None,
 
 
 def validate(scenario_path: str | Path, progress: Progress | None = None,
-             area: str | Path | None = None) -> dict[str, Any]:
+             area: str | Path | None = None, out_dir: str | Path | None = None
+             ) -> dict[str, Any]:
     """Check a scenario and its study area; return a short description of the model.
 
     Every problem is reported at once in the raised InputError: the layers of the study area
     (all of them, also those this scenario does not use, including their nodata share, value
     ranges, category codes and grids, see :mod:`ruimteverdeling.area.checks`) and the scenario
     against the area. ``layer_checks`` (one line per layer) and ``warnings`` are returned.
+
+    The output folder a solve would write (``out_dir``, default ``outputs/<id>``) is checked
+    too, after repairing what an interrupted run left there (said on stderr): a folder that
+    ``solve`` would refuse is a problem when ``out_dir`` is given, a warning otherwise.
     """
     from ruimteverdeling.area.checks import check_area
 
@@ -98,6 +104,17 @@ def validate(scenario_path: str | Path, progress: Progress | None = None,
                   if p.field and p.field.startswith("layers.") and p.field.count(".") >= 1}
     data = check_area(loaded.area, skip=unreadable)  # nodata, ranges, codes, grids
     problems += data.errors
+    warnings = [w.format() for w in data.warnings]
+    out = Path(out_dir) if out_dir is not None else default_out_dir(loaded.scenario)
+    output = None
+    try:
+        output = f"{out} ({wr.describe(out, protect=wr.protected(loaded.scenario, area))})"
+    except InputError as exc:
+        if out_dir is not None:
+            problems += exc.problems
+        else:
+            warnings += [f"the default output folder cannot be used: {p.format()}"
+                         for p in exc.problems]
     try:
         cm = compile_model(loaded.scenario, loaded.area, loaded.area.catalogue)
     except InputError as exc:
@@ -107,7 +124,7 @@ def validate(scenario_path: str | Path, progress: Progress | None = None,
     spec = cm.spec
     return {
         "layer_checks": [c.line() for c in data.layers],
-        "warnings": [w.format() for w in data.warnings],
+        "warnings": warnings,
         "scenario": cm.scenario.id,
         "area": str(cm.area.path),
         "grid": f"{cm.area.grid.width} x {cm.area.grid.height} cells of "
@@ -119,6 +136,7 @@ def validate(scenario_path: str | Path, progress: Progress | None = None,
         "rows": int(spec.n_rows),
         "targets": len(cm.scenario.targets),
         "rules_enabled": sum(1 for r in cm.scenario.rules if r.is_enabled),
+        **({"output_folder": output} if output else {}),
     }
 
 
@@ -136,6 +154,29 @@ def default_out_dir(scenario: Scenario) -> Path:
     return Path("outputs") / scenario.id
 
 
+def reserve_output(scenario_path: str | Path, out_dir: str | Path | None,
+                   area: str | Path | None = None, kind: str = "run", suffix: str = "",
+                   claim: bool = False) -> wr.Reservation:
+    """Check and lock the output folder of a scenario's run before any work is done.
+
+    ``out_dir`` defaults to ``outputs/<scenario id><suffix>``. The folder must be new, empty
+    or an earlier folder of the engine with nothing else in it, and must not be (or contain)
+    the working folder, the scenario's folder or the study area's folder; see
+    :mod:`ruimteverdeling.results.writer`. Raises InputError (the scenario) or
+    :class:`~ruimteverdeling.results.writer.OutputError` (the folder).
+    """
+    scenario = load_scenario(scenario_path)
+    if out_dir is not None:
+        out, hint = Path(out_dir), ""
+    else:
+        out = default_out_dir(scenario).with_name(scenario.id + suffix)
+        hint = (f" (by default the folder is named after the scenario id, "
+                f"{len(scenario.id)} characters here)")
+    area_path = Path(area) if area is not None else None
+    return wr.reserve(out, kind, protect=wr.protected(scenario, area_path), claim=claim,
+                      default_hint=hint)
+
+
 def solve(scenario_path: str | Path, out_dir: str | Path | None = None, *,
           progress: Progress | None = None, area: str | Path | None = None,
           backend: str | None = None, method: str | None = None,
@@ -149,7 +190,22 @@ def solve(scenario_path: str | Path, out_dir: str | Path | None = None, *,
     (m, a whole multiple of the area's cell size) solves on a coarsened copy of the study
     area (see :mod:`ruimteverdeling.area.coarsen`); its regional area deviations go into
     the summary under ``coarsening``.
+
+    The output folder is checked and locked before the scenario is compiled (see
+    :func:`reserve_output`); a folder the engine did not write is never replaced.
     """
+    if not write:
+        return _solve(scenario_path, None, progress, area, backend, method, time_limit,
+                      export_model, False, threads, resolution)
+    with reserve_output(scenario_path, out_dir, area) as res:
+        return _solve(scenario_path, res.shown, progress, area, backend, method, time_limit,
+                      export_model, True, threads, resolution)
+
+
+def _solve(scenario_path: str | Path, out_dir: Path | None, progress: Progress | None,
+           area: str | Path | None, backend: str | None, method: str | None,
+           time_limit: float | None, export_model: str | Path | None, write: bool,
+           threads: int | None, resolution: float | None) -> RunResult:
     progress = progress or silent()
     started = _dt.datetime.now(_dt.UTC)
     t_all = time.perf_counter()
@@ -166,7 +222,12 @@ def solve(scenario_path: str | Path, out_dir: str | Path | None = None, *,
         from ruimteverdeling.model.pyomo_backend import write_model
 
         with progress.phase(f"exporting model to {export_model}", "export"):
-            write_model(spec, export_model, cm.ctx.alloc_ids)
+            try:
+                write_model(spec, export_model, cm.ctx.alloc_ids)
+            except OSError as exc:
+                raise InputError.single(export_model, "--export-model", f"cannot write the "
+                                        f"model file: {exc.strerror or exc}",
+                                        "give a path in a folder you can write to") from None
     with progress.phase("solving", "solve"):
         try:
             sol = solve_spec(spec, scenario.solver, progress)
@@ -245,7 +306,7 @@ def write_outputs(run: RunResult, out_dir: Path, started: _dt.datetime,
     cm, sol, summary = run.compiled, run.solution, run.summary
     after = summary.pop("_after")
     grid = cm.area.grid
-    with AtomicOutputDir(out_dir) as tmp:
+    with AtomicOutputDir(out_dir, "run") as tmp:
         tags = {"scenario": cm.scenario.id, "status": sol.status,
                 "objective": f"{sol.objective:.6f}", "gap": f"{sol.gap:.6g}"}
         rasters.write_allocation(tmp / "allocation.tif", grid, after, cm.catalogue, tags)
@@ -285,7 +346,8 @@ def write_outputs(run: RunResult, out_dir: Path, started: _dt.datetime,
                         **{f"compile.{k}": round(v, 3) for k, v in cm.timings.items()}},
             "started": started.isoformat(timespec="seconds"),
             "finished": finished.isoformat(timespec="seconds"),
-            "outputs": [*sorted(p.name for p in tmp.iterdir()), "manifest.json"],
+            "outputs": [*sorted(p.name for p in tmp.iterdir() if p.name != wr.MARKER),
+                        "manifest.json"],
             "complete": True,
         }
         write_json(tmp / "manifest.json", manifest)
@@ -295,25 +357,28 @@ def write_outputs(run: RunResult, out_dir: Path, started: _dt.datetime,
 
 
 def _drop_stale_diagnosis(out_dir: Path) -> None:
-    """A complete run replaces the diagnosis of an earlier infeasible attempt next to it."""
-    import shutil
-
+    """A complete run replaces the diagnosis of an earlier infeasible attempt next to it
+    (only a diagnosis folder the engine wrote, with nothing else in it)."""
     from ruimteverdeling.model.explain import diagnosis_dir
 
-    stale = diagnosis_dir(out_dir)
-    if (stale / "infeasibility.json").is_file():
-        shutil.rmtree(stale, ignore_errors=True)
+    wr.remove_engine_folder(diagnosis_dir(out_dir), "diagnosis")
 
 
 def make_area(out_dir: str | Path, cells: int, resolution: float, seed: int,
               progress: Progress | None = None) -> Path:
-    """Generate the synthetic Netherlands-like study area (see ``area.synthetic``)."""
+    """Generate the synthetic Netherlands-like study area (see ``area.synthetic``).
+
+    Written atomically like a run folder: ``out_dir`` must be new, empty or an area folder
+    the engine wrote (see :mod:`ruimteverdeling.results.writer`)."""
     from ruimteverdeling.area.synthetic import make_area as _make
 
     progress = progress or silent()
-    with progress.phase(f"generating synthetic study area ({cells:,} cells at "
-                        f"{resolution:g} m) in {out_dir}", "make_area"):
-        return _make(out_dir, cells=cells, resolution=resolution, seed=seed, progress=progress)
+    with wr.reserve(out_dir, "area", option="OUT", protect=wr.protected()), \
+            progress.phase(f"generating synthetic study area ({cells:,} cells at "
+                           f"{resolution:g} m) in {out_dir}", "make_area"), \
+            AtomicOutputDir(out_dir, "area", option="OUT") as tmp:
+        _make(tmp, cells=cells, resolution=resolution, seed=seed, progress=progress)
+    return Path(out_dir) / "area.yaml"
 
 
 DEMO_CELLS = 36_000
@@ -464,6 +529,8 @@ def write_report(run: RunResult, folder: Path, after: Any) -> None:
             indicators=table, folder=folder, area=cm.area,
             pareto=read_pareto(folder / "pareto.csv"))
         rp.write_run_report(view, folder / "report.html")
+    except OSError:  # a full disk or a size limit: the folder cannot be completed at all
+        raise
     except Exception as exc:  # the solve is done; keep its outputs, say what failed
         warnings.warn(f"report.html could not be rendered: {exc!r}", ReportWarning,
                       stacklevel=2)
@@ -513,25 +580,26 @@ def compare(reference: str | Path, alternatives: list[str | Path], out_dir: str 
     progress = progress or silent()
     config = ind.load_assessment(thresholds)  # check the thresholds before solving anything
     out = Path(out_dir)
-    folders = cmp.resolve_inputs([reference, *alternatives], out, progress, area)
-    return cmp.compare_runs(folders[0], folders[1:], out, config, progress)
+    cmp._check_out_dir(out, [Path(p) for p in [reference, *alternatives] if Path(p).is_dir()])
+    with wr.reserve(out, "compare", protect=wr.protected(), claim=True):
+        folders = cmp.resolve_inputs([reference, *alternatives], out, progress, area)
+        return cmp.compare_runs(folders[0], folders[1:], out, config, progress)
 
 
 # ------------------------------------------------------------------------------------------------
 # trade-off analysis: shadow prices, rule costs, Pareto fronts, alternatives (analysis/)
 # ------------------------------------------------------------------------------------------------
-def _solve_and_write(scenario_path: str | Path, out_dir: str | Path | None,
-                     progress: Progress, area: str | Path | None, time_limit: float | None,
-                     pricing: str = "lp", suffix: str = "") -> RunResult:
-    """Solve and write a run folder (default ``outputs/<id><suffix>``: an analysis does not
-    replace the scenario's plain run in ``outputs/<id>``)."""
+def _solve_and_write(scenario_path: str | Path, out: Path, progress: Progress,
+                     area: str | Path | None, time_limit: float | None,
+                     pricing: str = "lp") -> RunResult:
+    """Solve and write a run folder to ``out`` (reserved by the caller with
+    :func:`reserve_output`; an analysis's default folder is ``outputs/<id><suffix>``, so it
+    does not replace the scenario's plain run in ``outputs/<id>``)."""
     started = _dt.datetime.now(_dt.UTC)
     t_all = time.perf_counter()
     run = solve(scenario_path, progress=progress, area=area, time_limit=time_limit,
                 write=False)
     run.pricing = pricing
-    out = Path(out_dir) if out_dir is not None else \
-        default_out_dir(run.scenario).with_name(run.scenario.id + suffix)
     with progress.phase(f"writing outputs to {out}", "write"):
         run.out_dir = write_outputs(run, out, started, t_all)
     return run
@@ -553,8 +621,9 @@ def shadow_prices(scenario_path: str | Path, out_dir: str | Path | None = None, 
     if method not in ("lp", "fixed"):
         raise InputError.single(None, "--method", f"unknown pricing method '{method}'",
                                 "use lp (the relaxation) or fixed (integer decisions fixed)")
-    return _solve_and_write(scenario_path, out_dir, progress or silent(), area, time_limit,
-                            f"{method}+moves")
+    with reserve_output(scenario_path, out_dir, area) as res:
+        return _solve_and_write(scenario_path, res.shown, progress or silent(), area,
+                                time_limit, f"{method}+moves")
 
 
 def rule_costs(scenario_path: str | Path, out_dir: str | Path | None = None, *,
@@ -574,14 +643,15 @@ def rule_costs(scenario_path: str | Path, out_dir: str | Path | None = None, *,
     from ruimteverdeling.analysis import rule_costs as rc
 
     progress = progress or silent()
-    run = _solve_and_write(scenario_path, out_dir, progress, area, time_limit,
-                           suffix="-rule-costs")
-    result = rc.rule_costs(run.compiled, run.solution, which=which, targets=targets,
-                           only=only, workers=workers, progress=progress)
-    assert run.out_dir is not None
-    result.out_path = rc.write(result.rows, Path(run.out_dir) / "rule_costs.csv")
-    with progress.phase("re-rendering report.html with the rule costs", "report"):
-        render_report(run.out_dir)
+    with reserve_output(scenario_path, out_dir, area, suffix="-rule-costs") as res:
+        run = _solve_and_write(scenario_path, res.shown, progress, area, time_limit)
+        result = rc.rule_costs(run.compiled, run.solution, which=which, targets=targets,
+                               only=only, workers=workers, progress=progress)
+        assert run.out_dir is not None
+        result.out_path = rc.write(result.rows, Path(run.out_dir) / "rule_costs.csv")
+        wr.register(run.out_dir, ["rule_costs.csv"])
+        with progress.phase("re-rendering report.html with the rule costs", "report"):
+            render_report(run.out_dir)
     return result
 
 
@@ -603,14 +673,15 @@ def pareto(scenario_path: str | Path, x: str, y: str, points: int = 5,
     from ruimteverdeling.analysis import pareto as pf
 
     progress = progress or silent()
-    run = _solve_and_write(scenario_path, out_dir, progress, area, time_limit,
-                           suffix="-pareto")
-    front = pf.pareto_front(run.compiled, x, y, points, tidy=tidy, progress=progress)
-    assert run.out_dir is not None
-    folder = Path(run.out_dir)
-    pf.write_front(front, folder, drop_dominated, keep_allocations, run.compiled)
-    with progress.phase("re-rendering report.html with the front", "report"):
-        render_report(folder)
+    with reserve_output(scenario_path, out_dir, area, suffix="-pareto") as res:
+        run = _solve_and_write(scenario_path, res.shown, progress, area, time_limit)
+        front = pf.pareto_front(run.compiled, x, y, points, tidy=tidy, progress=progress)
+        assert run.out_dir is not None
+        folder = Path(run.out_dir)
+        pf.write_front(front, folder, drop_dominated, keep_allocations, run.compiled)
+        wr.register(folder, ["pareto.csv", "pareto.png"], ["points"])
+        with progress.phase("re-rendering report.html with the front", "report"):
+            render_report(folder)
     front.out_dir = folder
     return front
 
@@ -628,21 +699,29 @@ def alternatives(scenario_path: str | Path, slack: str | float = 0.05, count: in
     :class:`ruimteverdeling.analysis.alternatives.Alternatives` (with ``out_dir`` set).
     """
     from ruimteverdeling.analysis import alternatives as mga
-    from ruimteverdeling.model.solve import Solution as _Solution
-    from ruimteverdeling.model.solve import proven_gap
 
     progress = progress or silent()
     s = mga.parse_slack(slack)
+    with reserve_output(scenario_path, out_dir, area, "alternatives",
+                        suffix="-alternatives") as res:
+        return _alternatives(scenario_path, s, count, res.shown, progress, area, time_limit)
+
+
+def _alternatives(scenario_path: str | Path, s: float, count: int, out: Path,
+                  progress: Progress, area: str | Path | None,
+                  time_limit: float | None) -> Any:
+    from ruimteverdeling.analysis import alternatives as mga
+    from ruimteverdeling.model.solve import Solution as _Solution
+    from ruimteverdeling.model.solve import proven_gap
+
     started = _dt.datetime.now(_dt.UTC)
     t_all = time.perf_counter()
     run = solve(scenario_path, progress=progress, area=area, time_limit=time_limit,
                 write=False)
     cm, opt = run.compiled, run.solution
     result = mga.generate(cm, opt, s, count, progress=progress)
-    out = Path(out_dir) if out_dir is not None else \
-        Path("outputs") / f"{run.scenario.id}-alternatives"
     with progress.phase(f"writing the alternatives to {out}", "write"), \
-            AtomicOutputDir(out) as tmp:
+            AtomicOutputDir(out, "alternatives") as tmp:
         write_outputs(run, tmp / "optimum", started, t_all)
         for alt in result.items:
             assert alt.solution is not None

@@ -89,6 +89,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ruimteverdeling.errors import InputError, Problem, did_you_mean
+from ruimteverdeling.results import writer as wr
 from ruimteverdeling.results.summary import csv_value
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
@@ -538,9 +539,7 @@ def write_points(sweep: Sweep, out_dir: Path) -> list[Run]:
 def _write_text(path: Path, text: str, only_if_changed: bool = False) -> None:
     if only_if_changed and path.exists() and path.read_text(encoding="utf-8") == text:
         return
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    wr.write_text_atomic(path, text)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -878,6 +877,7 @@ def write_report(rows: Sequence[dict[str, Any]], out_dir: str | Path,
     doc = {**(info or {}), "exit_code": exit_code(rows), "runs": list(rows)}
     _write_text(out / "batch.json",
                 json.dumps(doc, indent=2, ensure_ascii=False, default=str) + "\n")
+    wr.register(out, ["batch.csv", "batch.json"])
     return out / "batch.csv", out / "batch.json"
 
 
@@ -896,8 +896,21 @@ def main(scenarios: Sequence[str | Path], sweeps: Sequence[str | Path], out_dir:
     if area is not None and not Path(area).is_file():
         raise InputError.single(area, "--area", "study area not found",
                                 "give the path of an area.yaml")
+    # the batch folder: new, empty or an earlier batch's, locked for the whole batch
+    with wr.reserve(out_dir, "batch", protect=wr.protected(), claim=True):
+        return _main(scenarios, sweeps, out_dir, workers=workers, scheduler=scheduler,
+                     area=area, force=force, threads=threads, echo=echo, progress=progress,
+                     client=client)
+
+
+def _main(scenarios: Sequence[str | Path], sweeps: Sequence[str | Path], out_dir: str | Path,
+          *, workers: int | None, scheduler: str | None, area: str | Path | None,
+          force: bool, threads: int, echo: Callable[[str], None],
+          progress: Callable[[str], None] | None, client: Any) -> int:
     started = _dt.datetime.now(_dt.UTC)
     runs = plan(scenarios, sweeps, out_dir)
+    if sweeps:
+        wr.register(out_dir, dirs=[POINTS_DIR])
     where = f"the scheduler at {scheduler}" if scheduler else \
         "the given client" if client is not None else f"a local cluster of {workers or 2} workers"
     if progress is not None:

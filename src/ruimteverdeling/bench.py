@@ -21,7 +21,6 @@ import datetime as dt
 import json
 import os
 import resource
-import shutil
 import subprocess
 import sys
 import time
@@ -61,6 +60,7 @@ def ensure_area(cells: int, resolution: float | None = None, seed: int = 42,
     """The synthetic area of ``cells`` cells at ``resolution`` m (default: the whole
     Netherlands at that many cells), generated on first use and cached."""
     from ruimteverdeling.area.synthetic import make_area
+    from ruimteverdeling.results.writer import AtomicOutputDir, reserve
 
     res = float(resolution) if resolution else resolution_for(cells)
     folder = cache_dir() / f"nl_{cells}_{res:g}m_s{seed}".replace(".", "_")
@@ -68,16 +68,14 @@ def ensure_area(cells: int, resolution: float | None = None, seed: int = 42,
     if (legacy / "area.yaml").exists():
         return legacy / "area.yaml"
     if not (folder / "area.yaml").exists():
-        if say:
-            say(f"generating a synthetic area of {cells:,} cells at {res:g} m (cached in "
-                f"{folder})")
-        # generated beside its final place and moved in whole: a crash leaves no half area
-        tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
-        make_area(tmp, cells=cells, resolution=res, seed=seed)
-        if folder.exists():  # another process was faster
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            tmp.replace(folder)
+        # written atomically; a second process waits for the first and then uses its area
+        with reserve(folder, "area", wait=True):
+            if not (folder / "area.yaml").exists():
+                if say:
+                    say(f"generating a synthetic area of {cells:,} cells at {res:g} m (cached "
+                        f"in {folder})")
+                with AtomicOutputDir(folder, "area") as tmp:
+                    make_area(tmp, cells=cells, resolution=res, seed=seed)
     return folder / "area.yaml"
 
 

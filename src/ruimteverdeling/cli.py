@@ -1,8 +1,10 @@
-"""Command line: ``ruimteverdeling demo | make-area | validate | solve``.
+"""Command line: ``ruimteverdeling demo | make-area | validate | solve | ... | clean``.
 
 Each command calls one function of :mod:`ruimteverdeling.api`. Exit codes: 0 success,
-2 a problem in the user's input (printed without a traceback), 3 the hard targets and rules
-cannot all hold, 4 the solver failed, 130 interrupted.
+2 a problem in the user's input (printed without a traceback) — including an output folder
+that cannot be written or must not be replaced, a full disk while writing, and a folder
+another process is writing —, 3 the hard targets and rules cannot all hold, 4 the solver
+failed, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -80,10 +82,16 @@ def make_area(out: Path, cells: int, resolution: float, seed: int, quiet: bool) 
 @click.argument("scenario", type=click.Path(path_type=Path))
 @click.option("--area", type=click.Path(path_type=Path), default=None,
               help="Use this area.yaml instead of the scenario's `area:`.")
+@click.option("-o", "--out", type=click.Path(path_type=Path), default=None,
+              help="Also check this output folder (default outputs/<scenario id>).")
 @_friendly
-def validate(scenario: Path, area: Path | None) -> None:
-    """Check SCENARIO and its study area; report every problem at once."""
-    info = api.validate(scenario, Progress(enabled=False), area)
+def validate(scenario: Path, area: Path | None, out: Path | None) -> None:
+    """Check SCENARIO and its study area; report every problem at once.
+
+    Also checks the output folder a solve would write, after repairing what an interrupted
+    run left there (said on stderr).
+    """
+    info = api.validate(scenario, Progress(enabled=False), area, out)
     layer_checks, warnings = info.pop("layer_checks", []), info.pop("warnings", [])
     click.echo(f"{scenario}: OK")
     for key, value in info.items():
@@ -418,9 +426,35 @@ def bench_cmd(cells: int, resolution: float | None, naive_time_limit: float, no_
     click.echo(f"machine: {row.get('cores')} cores")
     click.echo(bench.format_table([row]))
     if json_path is not None:
-        json_path.write_text(json.dumps(row, indent=2, default=float))
+        try:
+            json_path.write_text(json.dumps(row, indent=2, default=float))
+        except OSError as exc:
+            raise InputError.single(json_path, "--json", f"cannot write the file: "
+                                    f"{exc.strerror or exc}",
+                                    "give a path in a folder you can write to") from None
     if "total_s" not in row:  # the measured run itself failed (its error is printed above)
         sys.exit(EXIT_SOLVER)
+
+
+@main.command("clean")
+@click.argument("folders", nargs=-1, type=click.Path(path_type=Path))
+@_friendly
+def clean(folders: tuple[Path, ...]) -> None:
+    """Repair what interrupted runs left in or beside FOLDERS (default: outputs).
+
+    Every writer does this for its own output folder before it writes, and `validate` for the
+    folder a solve would write; `clean` does it for every output folder in FOLDERS at once: a
+    run killed while swapping its folder in is rolled back to the previous complete folder,
+    the old folder of a finished swap and the partial folders of dead processes are removed
+    (only folders carrying the engine's marker), stale lock files are removed. Folders another
+    process is writing are left alone.
+    """
+    from ruimteverdeling.results.writer import clean as _clean
+
+    folders = folders or (Path("outputs"),)
+    done = _clean(folders, say=click.echo)
+    if not done:
+        click.echo(f"nothing to clean in {', '.join(str(f) for f in folders)}")
 
 
 def _num(v: float | None) -> str:

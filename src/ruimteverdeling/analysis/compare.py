@@ -322,7 +322,7 @@ def compare_runs(reference: str | Path, alternatives: Sequence[str | Path],
     result = CompareResult(out_dir.resolve(), ref_label, alt_labels, national, regional,
                            dict(zip(labels, folders, strict=True)), notes)
     with progress.phase(f"writing the assessment to {out_dir}", "write"), \
-            AtomicOutputDir(out_dir) as tmp:
+            AtomicOutputDir(out_dir, "compare") as tmp:
         maps = tmp / "maps"
         maps.mkdir()
         diff_png: dict[str, bytes] = {}

@@ -55,7 +55,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ruimteverdeling.errors import InfeasibleError
+from ruimteverdeling.errors import InfeasibleError, InputError
 from ruimteverdeling.model.decompose import ELASTIC, with_elastic
 from ruimteverdeling.model.spec import ModelSpec
 
@@ -525,7 +525,7 @@ def write(expl: Explanation, folder: str | Path) -> Path:
     from ruimteverdeling.results.writer import AtomicOutputDir, write_json
 
     folder = Path(folder)
-    with AtomicOutputDir(folder) as tmp:
+    with AtomicOutputDir(folder, "diagnosis") as tmp:
         with open(tmp / "infeasibility.csv", "w", newline="", encoding="utf-8") as fh:
             w = csv.DictWriter(fh, fieldnames=CSV_COLUMNS)
             w.writeheader()
@@ -567,6 +567,8 @@ def infeasible_error(cm: CompiledModel, cause: InfeasibleError | None = None,
             folder = write(expl, diagnosis_dir(out_dir))
             details.append(f"diagnosis written to {folder}/infeasibility.csv (NOT a run: no "
                            f"allocation was written to {Path(out_dir)})")
+        except InputError as exc:  # the folder is not the engine's, or cannot be written
+            details.append(f"the diagnosis could not be written: {exc.format()}")
         except OSError as exc:
             details.append(f"the diagnosis could not be written: {exc}")
     err = InfeasibleError(expl.headline(), details)
