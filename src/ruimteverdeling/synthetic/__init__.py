@@ -1,0 +1,1 @@
+"""A synthetic, Netherlands-like study area; the hand-drawn geography is package data."""
