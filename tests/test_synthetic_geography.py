@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from ruimteverdeling.synthetic.geography import DATA_FILE, load_geography, parse_geography
+from ruimteverdeling.synthetic.world.terrain import RIVER_CLAY_GROUPS, TIDAL_LEVEL_RIVERS
 
 
 def _raw() -> dict[str, Any]:
@@ -43,7 +44,10 @@ def test_packaged_geography_is_consistent() -> None:
     assert {c.province for c in geo.cities} <= set(range(1, 13))
     for route in (*geo.railways, *geo.motorways):
         assert {s for s in route.stops if isinstance(s, str)} <= set(names), route.name
-    # the generator names these areas
+    # the generator names these rivers and areas
+    rivers = {r.name for r in geo.rivers}
+    assert set(TIDAL_LEVEL_RIVERS) <= rivers
+    assert {n for group, _, _ in RIVER_CLAY_GROUPS.values() for n in group} <= rivers
     assert {r.name for r in geo.rivers if r.reservation} == {"Waal", "Nederrijn en Lek", "IJssel"}
     assert "Groene Hart" in {a.name for a in geo.valuable_areas}
     assert [p.name for p in geo.deep_polders if p.flevoland] == [

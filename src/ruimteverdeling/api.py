@@ -307,8 +307,8 @@ def _drop_stale_diagnosis(out_dir: Path) -> None:
 
 def make_area(out_dir: str | Path, cells: int, resolution: float, seed: int,
               progress: Progress | None = None) -> Path:
-    """Generate the synthetic Netherlands-like study area (see ``area.synthetic``)."""
-    from ruimteverdeling.area.synthetic import make_area as _make
+    """Generate the synthetic Netherlands-like study area (see ``ruimteverdeling.synthetic``)."""
+    from ruimteverdeling.synthetic import make_area as _make
 
     progress = progress or silent()
     with progress.phase(f"generating synthetic study area ({cells:,} cells at "
