@@ -5,7 +5,7 @@ taking the k = round(share × study cells) free cells of highest potential (exac
 :data:`~ruimteverdeling.synthetic.codes.TARGET_SHARES`), in this order:
 
 1. *water* — extra lakes (peat lakes, sand and gravel pits) up to the water share, where
-   noise + peat / river clay / low sand is highest, never on floodplains or next to dikes;
+   noise + peat / river clay / low sand is highest, never on floodplains, rarely on dikes;
 2. *infrastructure* — the airports, then whole line segments in priority order (motorway and
    railway segments interleaved, then regional roads) until the share is reached;
 3. *industry* in the industrial clusters;

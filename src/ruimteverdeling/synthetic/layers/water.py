@@ -1,9 +1,9 @@
 """Water, floodplains, dikes and river reservations on the grid.
 
 *Water* is the rasterised geometry of the world: big and small lakes, and every river and
-canal as its line buffered by half its width. The big rivers (those with floodplains, or
-always when cells are at most 300 m in the world) are at least one cell wide, so the river
-network stays connected at any resolution.
+canal as its line buffered by half its width. Rivers with floodplains are always at least one
+cell wide, and on grids of at most 300 m (in the world) every river and canal is, so the
+network stays connected.
 
 *Floodplains* (uiterwaarden) are bands along the rivers that have them, of a noisy width
 between 0.45 and 1.5 km beyond the water (nested buffers of 0.3–1.5 km; a cell is floodplain

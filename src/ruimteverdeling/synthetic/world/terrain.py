@@ -13,7 +13,7 @@ design level adds 2.5 m plus up to 2 m upstream. Both are later read by the floo
 and flood-depth layers.
 
 *Elevation* (m NAP, 250 m lattice) follows soil: sand rises 0.55 m per km from the lowlands
-(plus 12–14 m in the south) with hills and ridges added, peat lies just below NAP (deeper to
+(plus up to 14 m in the south) with hills and ridges added, peat lies just below NAP (deeper to
 the west), clay around NAP, river clay just above river level, loess rises to ~300 m in South
 Limburg, dunes reach ~25 m. The result is smoothed (σ = 1.5 cells) and roughened by noise of a
 soil-dependent amplitude. ``relief`` is the elevation minus its 4 km Gaussian mean.
