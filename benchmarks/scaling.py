@@ -38,7 +38,7 @@ def resolution_for(cells: int) -> float:
 
 
 def ensure_area(cells: int, seed: int = 42) -> Path:
-    from ruimteverdeling.area.synthetic import make_area
+    from ruimteverdeling.synthetic import make_area
 
     res = resolution_for(cells)
     folder = HERE / "cache" / f"nl_{cells}_{int(res)}m_s{seed}"

@@ -1,7 +1,8 @@
-"""Tests for the synthetic study-area generator (``ruimteverdeling.area.synthetic``)."""
+"""Tests for the synthetic study-area generator (``ruimteverdeling.synthetic``)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import geopandas as gpd
@@ -13,9 +14,10 @@ from rasterio.features import rasterize
 from scipy import ndimage
 from shapely.geometry import Polygon
 
-from ruimteverdeling.area import _nl_geography as geo
-from ruimteverdeling.area import synthetic
+from ruimteverdeling import synthetic
 from ruimteverdeling.area.manifest import load_manifest
+from ruimteverdeling.synthetic.geography import load_geography
+from ruimteverdeling.synthetic.world import build_world
 
 MID_CELLS, MID_RES = 40_000, 1000.0
 
@@ -40,7 +42,7 @@ def _provinces_raster(area_yaml: Path) -> np.ndarray:
                      transform=transform, fill=0, dtype="int32")
 
 
-def _to_grid_mask(area_yaml: Path, polygon_km: list[tuple[float, float]]) -> np.ndarray:
+def _to_grid_mask(area_yaml: Path, polygon_km: Sequence[tuple[float, float]]) -> np.ndarray:
     """Rasterise a geography polygon (km, world) onto the (possibly scaled) grid."""
     m = load_manifest(area_yaml)
     g, s = m.grid, m.generator["scale_factor"]
@@ -126,7 +128,7 @@ def test_provinces_cover_every_study_cell(mid_area: Path) -> None:
 
 def test_deterministic_for_a_seed(tmp_path: Path) -> None:
     a = synthetic.make_area(tmp_path / "a", 5_000, 1000.0, seed=1)
-    synthetic._world.cache_clear()  # rebuild the world model from scratch
+    build_world.cache_clear()  # rebuild the world model from scratch
     b = synthetic.make_area(tmp_path / "b", 5_000, 1000.0, seed=1)
     c = synthetic.make_area(tmp_path / "c", 5_000, 1000.0, seed=2)
     ra, rb, rc = _rasters(a), _rasters(b), _rasters(c)
@@ -147,7 +149,7 @@ def test_deterministic_for_a_seed(tmp_path: Path) -> None:
 
 def test_same_landscape_at_other_resolutions(tmp_path: Path) -> None:
     """At real scale (s = 1) a 1 km and a 500 m grid describe the same landscape."""
-    area = synthetic._world(1).study.area
+    area = build_world(1).vectors.study.area
     p1 = synthetic.make_area(tmp_path / "r1000", round(area / 1000.0**2), 1000.0, seed=1)
     p2 = synthetic.make_area(tmp_path / "r500", round(area / 500.0**2), 500.0, seed=1)
     m1, m2 = load_manifest(p1), load_manifest(p2)
@@ -187,7 +189,7 @@ def test_landscape_is_plausible(mid_area: Path) -> None:
     assert (elev[study] > -20).all() and (elev[~study] == -9999.0).all()
     assert (soil[study] > 0).all() and (soil[~study] == 0).all()
     # the IJsselmeer is water only
-    ijssel = _to_grid_mask(mid_area, geo.IJSSELMEER) & study
+    ijssel = _to_grid_mask(mid_area, load_geography().ijsselmeer) & study
     assert ijssel.sum() > 100 and (lu[ijssel] == synthetic.WATER).all()
     assert not np.isin(lu[lu == synthetic.WATER], (synthetic.HOUSING, synthetic.INDUSTRY)).any()
     # floodplains: land, next to the river water, mostly agriculture and nature

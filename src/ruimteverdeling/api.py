@@ -366,11 +366,11 @@ def _drop_stale_diagnosis(out_dir: Path) -> None:
 
 def make_area(out_dir: str | Path, cells: int, resolution: float, seed: int,
               progress: Progress | None = None) -> Path:
-    """Generate the synthetic Netherlands-like study area (see ``area.synthetic``).
+    """Generate the synthetic Netherlands-like study area (see ``ruimteverdeling.synthetic``).
 
     Written atomically like a run folder: ``out_dir`` must be new, empty or an area folder
     the engine wrote (see :mod:`ruimteverdeling.results.writer`)."""
-    from ruimteverdeling.area.synthetic import make_area as _make
+    from ruimteverdeling.synthetic import make_area as _make
 
     progress = progress or silent()
     with wr.reserve(out_dir, "area", option="OUT", protect=wr.protected()), \

@@ -59,7 +59,7 @@ def ensure_area(cells: int, resolution: float | None = None, seed: int = 42,
                 say: Any = None) -> Path:
     """The synthetic area of ``cells`` cells at ``resolution`` m (default: the whole
     Netherlands at that many cells), generated on first use and cached."""
-    from ruimteverdeling.area.synthetic import make_area
+    from ruimteverdeling.synthetic import make_area
     from ruimteverdeling.results.writer import AtomicOutputDir, reserve
 
     res = float(resolution) if resolution else resolution_for(cells)

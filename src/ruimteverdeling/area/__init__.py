@@ -1,4 +1,4 @@
-"""Study areas: the grid, the layers on it, and the synthetic Netherlands generator."""
+"""Study areas: the grid, the layers on it, the manifest, data checks and coarsening."""
 
 from ruimteverdeling.area.grid import Grid
 from ruimteverdeling.area.manifest import AreaManifest, LayerSpec, load_manifest
