@@ -59,8 +59,8 @@ def ensure_area(cells: int, resolution: float | None = None, seed: int = 42,
                 say: Any = None) -> Path:
     """The synthetic area of ``cells`` cells at ``resolution`` m (default: the whole
     Netherlands at that many cells), generated on first use and cached."""
-    from ruimteverdeling.synthetic import make_area
     from ruimteverdeling.results.writer import AtomicOutputDir, reserve
+    from ruimteverdeling.synthetic import make_area
 
     res = float(resolution) if resolution else resolution_for(cells)
     folder = cache_dir() / f"nl_{cells}_{res:g}m_s{seed}".replace(".", "_")
