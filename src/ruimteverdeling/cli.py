@@ -7,10 +7,13 @@ cannot all hold, 4 the solver failed, 130 interrupted.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
+import os
+import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +65,8 @@ def _friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return fn(*args, **kwargs)
+            with _terminate_as_interrupt():
+                return fn(*args, **kwargs)
         except InputError as exc:
             click.echo(f"error: {exc.format()}", err=True)
             sys.exit(EXIT_INPUT)
@@ -74,9 +78,40 @@ def _friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
             sys.exit(EXIT_SOLVER)
         except KeyboardInterrupt:
             click.echo("\ninterrupted: no output folder was completed", err=True)
-            sys.exit(EXIT_INTERRUPTED)
+            _exit_interrupted()
 
     return wrapper
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (``kill``, a batch system's stop) is handled like Ctrl-C: the solver is
+    cancelled and partial output removed, instead of the process vanishing mid-write."""
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
+
+    try:
+        old = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: signals cannot be handled here
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+def _exit_interrupted() -> None:
+    """Exit 130. When a cancelled solve has not reached HiGHS's next interrupt check yet
+    (its MIP setup checks rarely), the process ends at once instead of waiting for it: the
+    partial output is already removed and nothing of that solve is kept."""
+    from ruimteverdeling.model.highs_backend import solver_running
+
+    if solver_running():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(EXIT_INTERRUPTED)
+    sys.exit(EXIT_INTERRUPTED)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
