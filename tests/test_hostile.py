@@ -447,3 +447,19 @@ def test_an_unused_layer_without_data_does_not_stop_solve(tmp_path: Path) -> Non
                                                            [np.nan] * 3]), use_it=True)
     r = CliRunner().invoke(main, ["solve", str(scenario), "-o", str(tmp_path / "o2"), "-q"])
     assert r.exit_code == 0, r.output
+
+
+def test_a_conflict_neighbourhood_beyond_memory_is_refused(tmp_path: Path) -> None:
+    """A setback of 900 km on 100 m cells would enumerate 2.5e8 offsets per cell (hours in
+    Python, then rows beyond memory): refused before compiling, with the largest distance."""
+    scenario = _scenario_with(tmp_path, "")
+    doc = yaml.safe_load(scenario.read_text())
+    doc["rules"].append({"id": "setback", "type": "conflict", "uses": ["nature"],
+                         "near": ["housing"], "distance_m": 900_000, "source": SRC})
+    scenario.write_text(yaml.safe_dump(doc))
+    t0 = time.perf_counter()
+    r = CliRunner().invoke(main, ["validate", str(scenario)])
+    assert r.exit_code == 2, r.output
+    assert "rules[1].distance_m: 900000 m covers about 254,469,005 cells of 100 m" in r.stderr
+    assert "use at most 7,979 m at this resolution" in r.stderr
+    assert time.perf_counter() - t0 < 5
