@@ -266,6 +266,8 @@ def test_make_area_refuses_an_absurd_size_up_front() -> None:
            "than the 400,000,000 the engine reads; generating it would need about 44.0 TB" \
            in r.stderr
     assert time.perf_counter() - t0 < 5 and not Path("never").exists()
+    r = CliRunner().invoke(main, ["bench", "--cells", "100000000000", "--no-naive"])
+    assert r.exit_code == 2 and "more than the 400,000,000 the engine reads" in r.stderr
 
 
 def test_make_area_refuses_a_grid_that_does_not_fit_in_memory(tmp_path: Path) -> None:

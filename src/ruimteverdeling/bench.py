@@ -68,6 +68,9 @@ def ensure_area(cells: int, resolution: float | None = None, seed: int = 42,
     if (legacy / "area.yaml").exists():
         return legacy / "area.yaml"
     if not (folder / "area.yaml").exists():
+        from ruimteverdeling.api import check_make_area
+
+        check_make_area(cells, res)  # beyond the largest grid or the memory: refused first
         if say:
             say(f"generating a synthetic area of {cells:,} cells at {res:g} m (cached in "
                 f"{folder})")
