@@ -89,6 +89,7 @@ def build(spec: ModelSpec, integral: bool, options: dict[str, object] | None = N
     A, lower, upper = spec.matrix()
     A = A.tocsc()
     c, offset = spec.objective()
+    _join_abandoned()  # a cancelled solve still running would share the thread scheduler
     h = new_highs()
     options = dict(options or {})
     if "threads" in options:
