@@ -242,7 +242,7 @@ def test_non_finite_or_absurd_cli_numbers_are_refused(tmp_path: Path, option: st
                                   option, value])
     assert r.exit_code == 2, r.output
     assert f"Invalid value for '{option}'" in r.stderr, r.stderr
-    assert "finite number" in r.stderr or "is outside a number from" in r.stderr, r.stderr
+    assert "finite number" in r.stderr or "is not between 1 and" in r.stderr, r.stderr
     assert not (tmp_path / "out").exists()
 
 

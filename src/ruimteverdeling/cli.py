@@ -48,7 +48,8 @@ class FiniteFloat(click.ParamType):
         if not math.isfinite(v):
             self.fail(f"{value!r} is not a finite number; give {self._range()}", param, ctx)
         if not self.lo <= v <= self.hi:
-            self.fail(f"{v:g} is outside {self._range()}", param, ctx)
+            self.fail(f"{v:g} is not between {self.lo:g} and {self.hi:g}{self.unit}", param,
+                      ctx)
         return v
 
     def _range(self) -> str:
