@@ -2,15 +2,20 @@
 
 Whatever a user feeds to ``ruimteverdeling validate`` / ``solve`` — random YAML, wrong types,
 unknown keys, deleted required keys, absurd numbers, non-UTF-8 bytes, layers of the wrong
-dtype, shape, extent or CRS, NaN-filled layers, unmapped land-use codes — the answer is exit
-code 0 (when the input happens to be valid) or 2 with one message per problem, never a
-traceback and never a hang. The crashes these properties found are fixed; each has a
+dtype, shape, extent or CRS, NaN-filled layers, unmapped land-use codes, hostile YAML (alias
+bombs, deep nesting, recursive aliases, duplicate keys, odd scalars), extreme numbers (NaN,
+infinities, 1e308, negative zero, huge integers) in every numeric field of the schema, odd ids
+(long, unicode, pattern-breaking) — the answer is exit code 0 (when the input happens to be
+valid) or 2 with one message per problem that names the file and the field, never a
+traceback, never a hang, and never a run that calls itself optimal while a hard target is
+missed. The crashes these properties found are fixed; each has a
 regression test at the end of this file, and the strategies now include those inputs.
 """
 
 from __future__ import annotations
 
 import copy
+import itertools
 import re
 import signal
 import tempfile
@@ -30,7 +35,7 @@ from hypothesis.extra import numpy as hnp
 
 from ruimteverdeling.cli import main
 
-from areas import LANDUSE_CATEGORIES, write_tif
+from areas import LANDUSE_CATEGORIES, SRC, write_tif
 from test_golden import hand_case
 
 # resampled layers warn (LayerWarning), and huge random values overflow numpy casts: expected
@@ -445,3 +450,261 @@ def test_huge_grid_in_area_manifest(good: Path) -> None:
     if not isinstance(r.exception, SystemExit | None):
         raise r.exception
     check(r, allowed=(2,))
+
+
+# ------------------------------------------------------------------------------------------
+# hostile YAML: aliases, nesting, odd scalars
+# ------------------------------------------------------------------------------------------
+ODD_SCALARS = ["2024-13-45", "2001-02-29", "!!int twelve", "!!float x", "!!timestamp nope",
+               "!!binary AAAA", "!!set {a, b}", "0x" + "f" * 300, "9" * 5000, "0o777", "1_000",
+               "190:20:30", ".nan", "-.inf", "-0.0", "~", "yes", "off", "'\u202e'",
+               r'"\ud800"', "!!python/object:os.system x", "&a", "*undefined", "? complex",
+               "!!str", "<<: *nothing", "|-\n  block", ">\n  folded", "'" + "x" * 10_000 + "'"]
+
+
+@st.composite
+def hostile_fragment(draw: st.DrawFn) -> tuple[str, bool]:
+    """A YAML value in flow style, and whether the guard must refuse it (bombs, nesting,
+    recursion, duplicate keys)."""
+    kind = draw(st.sampled_from(["bomb", "deep", "deep_alias", "recursive", "duplicate",
+                                 "odd", "anchors"]), label="kind")
+    if kind == "bomb":
+        width = draw(st.integers(6, 12), label="width")
+        levels = draw(st.integers(7, 10), label="levels")
+        names = [f"n{i}" for i in range(levels)]
+        parts = [f"{names[0]}: &{names[0]} [{', '.join(['x'] * width)}]"]
+        parts += [f"{b}: &{b} [{', '.join(['*' + a] * width)}]"
+                  for a, b in itertools.pairwise(names)]
+        return "{" + ", ".join(parts) + "}", width ** levels > 1_000_000
+    if kind == "deep":
+        depth = draw(st.integers(65, 400), label="depth")
+        opener = draw(st.sampled_from(["[", "{k: "]), label="opener")
+        closer = "]" if opener == "[" else "}"
+        return opener * depth + "1" + closer * depth, True
+    if kind == "deep_alias":
+        return "[&d " + "[" * 40 + "1" + "]" * 40 + ", " + "[" * 30 + "*d" + "]" * 30 + "]", \
+            True
+    if kind == "recursive":
+        return "&r [1, {a: *r}]", True
+    if kind == "duplicate":
+        key = draw(st.sampled_from(["min", "id", "a"]), label="key")
+        return f"{{{key}: 1, b: 2, {key}: 3}}", True
+    if kind == "odd":
+        return draw(st.sampled_from(ODD_SCALARS), label="scalar"), False
+    return "{s: &s {document: x}, t: [*s, *s, *s]}", False
+
+
+def _place(good: Path, fragment: str, where: str) -> Path:
+    """The hand case with ``fragment`` as the value of ``where`` (a top-level key, a field of
+    the first target, or a parameter an override sets), written as text so that the YAML
+    constructs survive."""
+    text = good.read_text()
+    if where == "top":
+        text += f"description: {fragment}\n"
+    elif where == "target":
+        text = text.replace("- id: h\n", f"- id: h\n  description: {fragment}\n", 1)
+    else:  # inside an override's parameter change (what batch fingerprints expanded)
+        text += ("overrides:\n- {rule: three_uses, action: set, justification: hidden in a "
+                 f"parameter change, set: {{applies_to: {fragment}}}}}\n")
+    path = fresh_dir(good) / "scenario.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@settings(SETTINGS, max_examples=40)
+@given(frag=hostile_fragment(), where=st.sampled_from(["top", "target", "override"]))
+def test_hostile_yaml(good: Path, frag: tuple[str, bool], where: str) -> None:
+    """Exit 2 naming the file (and the line, for what the guard refuses), or a valid run;
+    the same document in a batch is refused before anything runs."""
+    from ruimteverdeling import batch
+    from ruimteverdeling.errors import InputError
+
+    fragment, refused = frag
+    path = _place(good, fragment, where)
+    r = run("validate", path)
+    check(r, allowed=(2,) if refused else (0, 2))
+    if r.exit_code == 2:
+        assert str(path) in r.stderr, r.stderr
+    if refused:
+        assert re.search(r": line \d+, column \d+: ", r.stderr), r.stderr
+        with no_hang(), pytest.raises(InputError):
+            batch.plan([path], [], path.parent / "batch")
+
+
+@settings(SETTINGS, max_examples=25)
+@given(frag=hostile_fragment())
+def test_hostile_yaml_in_a_sweep_file(good: Path, frag: tuple[str, bool]) -> None:
+    from ruimteverdeling import batch
+    from ruimteverdeling.errors import InputError
+
+    fragment, refused = frag
+    folder = fresh_dir(good)
+    sweep = folder / "sweep.yaml"
+    sweep.write_text(f"base: {good}\nparameters:\n  targets.h.description: [{fragment}]\n",
+                     encoding="utf-8")
+    with no_hang():
+        try:
+            batch.load_sweep(sweep)
+        except InputError as exc:
+            assert str(sweep) in exc.format() or str(good) in exc.format()
+        else:
+            assert not refused
+
+
+# ------------------------------------------------------------------------------------------
+# extreme numbers in every numeric field of the schema
+# ------------------------------------------------------------------------------------------
+def rich_case(folder: Path) -> Path:
+    """The hand case with (nearly) every numeric field of the schema present: scaling,
+    densities, transition costs, weights, solver options, use overrides, targets with
+    penalties, region values and shares, and a rule of every type. Valid; solves in well
+    under a second."""
+    base = hand_case(folder)
+    doc = yaml.safe_load(base.read_text())
+    zone = {"layer": "s_h", "where": {"above": 0.5, "below": 2.0}, "buffer_m": 0.0}
+    doc.update({
+        "scaling": {"national_area_ha": 3_370_000, "source": SRC},
+        "housing_density": {"default": 35, "per_region": {"R1": 40}, "source": SRC},
+        "transition_costs": {"default": 0.1,
+                             "matrix": {"agriculture": {"housing": 0.2, "*": 0.05}}},
+        "objective": {"weights": {"suitability": 1.0, "transition": 1.0, "landscape": 0.5}},
+        "solver": {"time_limit": 60, "mip_rel_gap": 1e-4, "threads": 1, "seed": 3,
+                   "full_mip_max_binaries": 1000, "repair_min_units": 10,
+                   "decompose_free_share": 0.01, "decompose_lp_gap": 1e-5},
+        "uses": [{"id": "solar", "sealing": 0.1, "lifetime_years": 30,
+                  "energy_mwh_per_ha_yr": 900, "provides": {"solar": 1.0}}],
+    })
+    doc["suitability"]["housing"]["terms"][0].update(weight=1.0, other=0.0)
+    doc["suitability"]["nature"]["base"] = 0.0
+    doc["suitability"]["agriculture"]["terms"] = [
+        {"layer": "landuse", "categories": {3: 0.1, 2: -0.1}, "weight": 0.5},
+        {"layer": "s_n", "mask": 0.05}]
+    doc["targets"][0].update(max=8)
+    doc["targets"] += [
+        {"id": "homes", "use": "housing", "quantity": "homes", "min": 10, "hard": False,
+         "penalty": 0.01, "source": SRC},
+        {"id": "nature_r", "use": "nature", "per_region": True,
+         "region_values": {"R1": {"min": 1, "max": 9}}, "source": SRC},
+        {"id": "share", "use": "agriculture", "quantity": "share", "min": 0.0, "max": 0.9,
+         "source": SRC}]
+    doc["rules"] += [
+        {"id": "zone_rule", "type": "exclusion", **zone, "uses": ["nature"], "source": SRC},
+        {"id": "cities_apart", "type": "green_buffer", "min_core_ha": 1, "gap_m": 300,
+         "width_m": 100, "source": SRC},
+        {"id": "landscape", "type": "cost", "term": "landscape", "zone": zone, "per_ha": 0.2,
+         "horizon_years": 75, "value": [{"layer": "s_n", "points": [[0, 0], [1, 1]]}],
+         "source": SRC},
+        {"id": "zonneladder", "type": "ladder", "uses": ["solar"], "otherwise": 0.1,
+         "tiers": [{"name": "good", "zone": zone, "cost": 0.0}], "source": SRC},
+        {"id": "fair", "type": "fairness", "weight": 0.1, "cap": 0.9, "mode": "cap",
+         "burdens": [{"use": "agriculture", "basis": "lost", "weight": 1.0}], "source": SRC},
+        {"id": "near_good_sites", "type": "proximity_share", "layer": "s_h", "within_m": 0.5,
+         "min_share": 0.1, "penalty": 0.5, "source": SRC},
+        {"id": "setback", "type": "conflict", "uses": ["nature"], "near": ["housing"],
+         "distance_m": 100, "source": SRC}]
+    doc["overrides"] = [{"rule": "zone_rule", "action": "soften", "penalty": 0.3,
+                         "justification": "comply or explain, with a penalty per hectare"}]
+    base.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return base
+
+
+@pytest.fixture(scope="module")
+def rich(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = rich_case(tmp_path_factory.mktemp("rich"))
+    assert run("validate", path).exit_code == 0
+    return path
+
+
+def numeric_paths(doc: Any) -> list[tuple]:
+    return [p for p in paths_of(doc) if isinstance(get(doc, p), int | float)
+            and not isinstance(get(doc, p), bool)]
+
+
+EXTREMES = [float("nan"), float("inf"), float("-inf"), 1e308, -1e308, -0.0, 0.0, 1e-308,
+            5e-324, 2**63, 10**30, -(10**30), 10**70, 1e12, 1e15, 1e6 + 1, -1, 123456789.123]
+extreme_numbers = st.one_of(st.sampled_from(EXTREMES),
+                            st.floats(allow_nan=True, allow_infinity=True),
+                            st.integers(-(10**40), 10**40))
+
+
+def _field_named(stderr: str, path: Path) -> bool:
+    """Every problem names the file and a field."""
+    heads = re.findall(r"^(?:error: | \d+\. )(.*)$", stderr, re.M)
+    return bool(heads) and all(h.startswith(f"{path}: ") and h.count(": ") >= 2 for h in heads
+                               if not re.fullmatch(r"\d+ problems found:", h))
+
+
+@settings(SETTINGS, max_examples=60)
+@given(data=st.data())
+def test_extreme_numbers_validate(rich: Path, data: st.DataObject) -> None:
+    doc = yaml.safe_load(rich.read_text())
+    path = data.draw(st.sampled_from(numeric_paths(doc)), label="path")
+    get(doc, path[:-1])[path[-1]] = data.draw(extreme_numbers, label="value")
+    scenario = dump(fresh_dir(rich), doc)
+    r = run("validate", scenario)
+    check(r)
+    if r.exit_code == 2:
+        assert _field_named(r.stderr, scenario), r.stderr
+
+
+def _hard_rows_met(out: Path) -> None:
+    """A finished run meets every hard target row (whatever its status says)."""
+    import json
+
+    summary = json.loads((out / "summary.json").read_text())
+    missed = [t for t in summary["targets"] if t["hard"] and t["met"] != "yes"]
+    assert not missed, (summary["status"], missed)
+
+
+@settings(SETTINGS, max_examples=30)
+@given(data=st.data())
+def test_extreme_numbers_solve(rich: Path, data: st.DataObject) -> None:
+    """Through `solve`: exit 2 (file and field), 3 (infeasible) or 4 (the solver failed, with
+    advice), or a run whose hard targets all hold."""
+    doc = yaml.safe_load(rich.read_text())
+    paths = [p for p in numeric_paths(doc) if p != ("solver", "threads")]  # 256 threads: slow
+    path = data.draw(st.sampled_from(paths), label="path")
+    get(doc, path[:-1])[path[-1]] = data.draw(extreme_numbers, label="value")
+    folder = fresh_dir(rich)
+    r = run("solve", dump(folder, doc), "-o", folder / "out", "-q")
+    check(r, allowed=(0, 2, 3, 4))
+    if r.exit_code == 0:
+        _hard_rows_met(folder / "out")
+    else:
+        assert not (folder / "out").exists()
+
+
+# ------------------------------------------------------------------------------------------
+# odd ids
+# ------------------------------------------------------------------------------------------
+odd_ids = st.one_of(
+    st.text(min_size=0, max_size=40),
+    st.text(alphabet=st.characters(codec="utf-8"), min_size=1, max_size=300),
+    st.sampled_from(["a" * 300, "../../etc", "a/b", "con", ".hidden", "-x", "id with space",
+                     "ééé", "🙂", "a\x00b", "x" * 121, "0", "_", "a.b.c", "  padded  "]),
+    st.integers(), st.floats(allow_nan=True), st.booleans(), st.none())
+
+
+@settings(SETTINGS, max_examples=40)
+@given(which=st.sampled_from(["scenario", "target", "rule"]), value=odd_ids)
+def test_odd_ids(rich: Path, which: str, value: Any) -> None:
+    """A scenario id must match its pattern (else exit 2 with a corrected id); target and
+    rule ids may be any text: the run works, or exit 2 names the field."""
+    doc = yaml.safe_load(rich.read_text())
+    if which == "scenario":
+        doc["id"] = value
+    elif which == "target":
+        doc["targets"][0]["id"] = value
+    else:
+        doc["rules"][1]["id"] = value
+        doc["overrides"][0]["rule"] = value  # rules[1] is the softened zone rule
+    folder = fresh_dir(rich)
+    scenario = dump(folder, doc)
+    r = run("solve", scenario, "-o", folder / "out", "-q")
+    check(r, allowed=(0, 2))
+    if r.exit_code == 2:
+        assert _field_named(r.stderr, scenario), r.stderr
+        if which == "scenario" and isinstance(value, str):
+            assert "quote it" not in r.stderr
+    else:
+        _hard_rows_met(folder / "out")

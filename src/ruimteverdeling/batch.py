@@ -88,11 +88,12 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from ruimteverdeling.area.manifest import ID_PATTERN as _ID_PATTERN
 from ruimteverdeling.errors import InputError, Problem, did_you_mean
 from ruimteverdeling.results import writer as wr
 from ruimteverdeling.results.summary import csv_value
 
-ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+ID_PATTERN = re.compile(_ID_PATTERN)
 MAX_ID_LENGTH = 120
 MAX_TOKEN_LENGTH = 40
 POINTS_DIR = "scenarios"
@@ -548,9 +549,12 @@ def _write_text(path: Path, text: str, only_if_changed: bool = False) -> None:
 def scenario_run_id(path: Path) -> str:
     """The id of a scenario file's run: its ``id:`` (after ``extends``), else its file name."""
     from ruimteverdeling.scenario import load_raw
+    from ruimteverdeling.yamlio import YamlGuardError
 
     try:
         raw, _ = load_raw(path)
+    except YamlGuardError:
+        raise  # a document built to exhaust memory: refused before anything runs
     except InputError:
         raw = {}
     rid = raw.get("id")
@@ -563,9 +567,10 @@ def plan(scenarios: Sequence[str | Path], sweeps: Sequence[str | Path],
          out_dir: str | Path) -> list[Run]:
     """Check the batch's input and return its runs; writes the sweep points' scenario files.
 
-    Raises InputError (before anything is written) for a bad sweep file, duplicate run ids or
-    an empty batch. A scenario file that cannot be read is not an error here: its run fails
-    with that error and the other runs go on.
+    Raises InputError (before anything is written) for a bad sweep file, duplicate run ids,
+    an empty batch or a scenario file beyond the YAML limits (an alias bomb, see
+    :mod:`ruimteverdeling.yamlio`). Any other scenario file that cannot be read is not an
+    error here: its run fails with that error and the other runs go on.
     """
     out = Path(out_dir).resolve()
     if not scenarios and not sweeps:
@@ -583,7 +588,12 @@ def plan(scenarios: Sequence[str | Path], sweeps: Sequence[str | Path],
     planned: list[tuple[str, str, str]] = []  # id, scenario, origin
     for s in scenarios:
         p = Path(s).resolve()
-        planned.append((scenario_run_id(p), str(p), str(p)))
+        try:
+            planned.append((scenario_run_id(p), str(p), str(p)))
+        except InputError as exc:  # beyond the YAML limits (yamlio): nothing runs
+            problems += exc.problems
+    if problems:
+        raise InputError(_unique(problems))
     for sw in loaded:
         planned += [(pt.id, str(out / POINTS_DIR / f"{pt.id}.yaml"), str(sw.path))
                     for pt in sw.points]
@@ -707,6 +717,90 @@ def _float(v: Any) -> float | None:
 # ------------------------------------------------------------------------------------------------
 # running on Dask
 # ------------------------------------------------------------------------------------------------
+SCHEDULER_HANDSHAKE_TIMEOUT = 3.0
+"""Seconds to connect to a scheduler and to receive its greeting."""
+SCHEDULER_FIX = ("give the address the scheduler prints when it starts (`dask scheduler` -> "
+                 "'Scheduler at: tcp://HOST:8786'; then `dask worker ADDRESS` on each machine),"
+                 " or leave --scheduler out for a local cluster")
+_GREETING_MAX = 65_536
+
+
+def check_scheduler(address: str, timeout: float = SCHEDULER_HANDSHAKE_TIMEOUT) -> None:
+    """Check that a Dask scheduler answers at ``address`` before handing it to Dask.
+
+    Dask's client waits for the scheduler's handshake without a deadline, and reads the
+    first 8 bytes it gets as the length of a message: a silent listener makes it hang, and
+    an HTTP server or proxy answering ``HTTP/1.1 ...`` makes it allocate ~3.5e18 bytes. A
+    scheduler greets every new TCP connection at once with a small framed message (an
+    8-byte little-endian length, then msgpack holding ``compression``, ``python`` and
+    ``pickle-protocol``). This connects with ``timeout``, reads that greeting within
+    ``timeout`` and raises InputError naming the address when it is missing or is not a
+    scheduler's. Only ``tcp://`` addresses (and bare ``HOST:PORT``) are checked; for
+    ``tls://`` and other protocols the client's own timeout applies.
+    """
+    import struct
+
+    scheme, sep, rest = address.partition("://")
+    if not sep:
+        scheme, rest = "tcp", address
+    if scheme != "tcp":
+        return
+    host, _, port_text = rest.rpartition(":")
+    if not host:
+        host, port_text = rest, "8786"
+    host = host.strip("[]")
+    try:
+        port = int(port_text.split("/")[0])
+    except ValueError:
+        raise InputError.single(None, "--scheduler", f"'{address}' has no port number",
+                                "write it as tcp://HOST:PORT, e.g. tcp://10.0.0.5:8786") from None
+
+    def refuse(what: str) -> InputError:
+        return InputError.single(None, "--scheduler", f"{address} {what}", SCHEDULER_FIX)
+
+    try:
+        sock = socket.create_connection((host, port), timeout=timeout)
+    except TimeoutError:
+        raise refuse(f"did not accept a connection within {timeout:g} s") from None
+    except OSError as exc:
+        raise InputError.single(None, "--scheduler", f"cannot connect to the Dask scheduler "
+                                f"at {address}: {exc.strerror or exc}", SCHEDULER_FIX) from None
+    deadline = time.monotonic() + timeout
+
+    def read(n: int) -> bytes:
+        data = b""
+        while len(data) < n:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError
+            sock.settimeout(left)
+            chunk = sock.recv(n - len(data))
+            if not chunk:
+                break
+            data += chunk
+        return data
+
+    with sock:
+        try:
+            head = read(8)
+            if len(head) < 8:
+                raise refuse("closed the connection without the greeting a Dask scheduler "
+                             "sends: it is not a Dask scheduler")
+            length = struct.unpack("<Q", head)[0]
+            if not 8 <= length <= _GREETING_MAX:
+                shown = (head + read(40)).decode("latin-1").splitlines()[0][:48]
+                raise refuse(f"is not a Dask scheduler: it answered {shown!r} (a Dask "
+                             "scheduler greets with a short binary message)")
+            body = read(length)
+        except TimeoutError:
+            raise refuse(f"did not greet within {timeout:g} s as a Dask scheduler does at "
+                         "once: it is not a Dask scheduler (or it is overloaded)") from None
+        except OSError as exc:
+            raise refuse(f"broke off the connection: {exc.strerror or exc}") from None
+    if b"pickle-protocol" not in body:
+        raise refuse("is not a Dask scheduler: its greeting is not a Dask handshake")
+
+
 @contextlib.contextmanager
 def dask_client(workers: int = 2, scheduler: str | None = None,
                 connect_timeout: float = 10.0) -> Iterator[Any]:
@@ -718,14 +812,12 @@ def dask_client(workers: int = 2, scheduler: str | None = None,
     from distributed import Client, LocalCluster
 
     if scheduler is not None:
+        check_scheduler(scheduler, min(connect_timeout, SCHEDULER_HANDSHAKE_TIMEOUT))
         try:
             client = Client(scheduler, timeout=connect_timeout)
         except (OSError, TimeoutError, ValueError) as exc:
             raise InputError.single(None, "--scheduler", f"cannot connect to the Dask "
-                                    f"scheduler at {scheduler}: {exc}",
-                                    "start one (`dask scheduler`, then `dask worker ADDRESS` "
-                                    "on each machine) or leave --scheduler out for a local "
-                                    "cluster") from None
+                                    f"scheduler at {scheduler}: {exc}", SCHEDULER_FIX) from None
         with client:
             yield client
         return

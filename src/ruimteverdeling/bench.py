@@ -71,6 +71,9 @@ def ensure_area(cells: int, resolution: float | None = None, seed: int = 42,
         # written atomically; a second process waits for the first and then uses its area
         with reserve(folder, "area", wait=True):
             if not (folder / "area.yaml").exists():
+                from ruimteverdeling.api import check_make_area
+
+                check_make_area(cells, res)  # beyond the largest grid or the memory: refused
                 if say:
                     say(f"generating a synthetic area of {cells:,} cells at {res:g} m (cached "
                         f"in {folder})")

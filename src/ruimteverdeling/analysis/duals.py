@@ -274,7 +274,7 @@ def _finite_difference(cm: CompiledModel, prices: LpPrices, k: int, side: str,
     lo = lo0 + step if side in ("min", "=") else lo0
     up = up0 + step if side in ("max", "=") else up0
     h.changeRowBounds(row, lo, up)
-    h.run()
+    hb.run_highs(h)
     out: tuple[float | None, dict[str, float]] = (None, {})
     if h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
         x1 = np.asarray(h.getSolution().col_value)
@@ -286,7 +286,7 @@ def _finite_difference(cm: CompiledModel, prices: LpPrices, k: int, side: str,
         moved = {uses[j]: float(v) for j, v in enumerate(per_use) if abs(v) > 1e-6}
         out = ((z1 - prices.objective) / step, moved)
     h.changeRowBounds(row, lo0, up0)
-    h.run()
+    hb.run_highs(h)
     return out
 
 

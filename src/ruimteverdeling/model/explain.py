@@ -477,7 +477,7 @@ def _iis(spec: ModelSpec, options: SolverOptions, time_limit: float) -> dict[str
         strategy = int(highspy.IisStrategy.kIisStrategyFromLp.value) | \
             int(highspy.IisStrategy.kIisStrategyIrreducible.value)
         h.setOptionValue("iis_strategy", strategy)
-        h.run()
+        hb.run_highs(h)
         status, iis = h.getIis()
         if status == highspy.HighsStatus.kError or not iis.valid_:
             return None

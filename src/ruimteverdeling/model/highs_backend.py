@@ -6,6 +6,7 @@ and passed with ``passModel``; integrality is set with one ``changeColsIntegrali
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -88,6 +89,7 @@ def build(spec: ModelSpec, integral: bool, options: dict[str, object] | None = N
     A, lower, upper = spec.matrix()
     A = A.tocsc()
     c, offset = spec.objective()
+    _join_abandoned()  # a cancelled solve still running would share the thread scheduler
     h = new_highs()
     options = dict(options or {})
     if "threads" in options:
@@ -112,7 +114,11 @@ def build(spec: ModelSpec, integral: bool, options: dict[str, object] | None = N
     lp.a_matrix_.num_row_ = A.shape[0]
     status = h.passModel(lp)
     if status == highspy.HighsStatus.kError:
-        raise RuntimeError("HiGHS rejected the model (passModel returned an error)")
+        from ruimteverdeling.errors import SolverError
+
+        raise SolverError("HiGHS rejected the model (passModel returned an error): a bound or "
+                          "coefficient is outside what it accepts; check the scenario's "
+                          "numbers for extreme magnitudes")
     if integral:
         idx = np.flatnonzero(spec.integral).astype(np.int32)
         if idx.size:
@@ -122,9 +128,70 @@ def build(spec: ModelSpec, integral: bool, options: dict[str, object] | None = N
     return h
 
 
+# ---------------------------------------------------------------------------------------------
+# interruptible runs
+# ---------------------------------------------------------------------------------------------
+CANCEL_GRACE = 1.0
+"""Seconds an interrupted solve is given to stop at HiGHS's next interrupt check."""
+
+_abandoned: list[tuple[highspy.Highs, threading.Thread]] = []
+
+
+def run_highs(h: highspy.Highs) -> highspy.HighsStatus | None:
+    """``h.run()``, cancelled promptly by Ctrl-C (SIGINT) or SIGTERM.
+
+    Python runs signal handlers in the main thread only, between bytecodes, so a solve that
+    blocks the main thread inside HiGHS hears Ctrl-C only when it returns (minutes later).
+    Here HiGHS runs in a worker thread (highspy's ``startSolve``) with its interrupt
+    callbacks on (``HandleUserInterrupt``: the simplex, interior-point and MIP interrupt
+    callbacks set ``user_interrupt`` once ``cancelSolve`` is called), while the main thread
+    waits in short slices, where the KeyboardInterrupt is raised at once. It then cancels
+    the solve and gives HiGHS :data:`CANCEL_GRACE` seconds to reach an interrupt check
+    (the LP stops within milliseconds; the MIP's setup phase checks rarely) before it
+    re-raises; a solve that has not stopped by then is left to finish in its thread (it
+    stops at the next check) and :func:`solver_running` says so, so that the command line
+    can exit at once instead of waiting for it.
+
+    Off the main thread (Dask workers, notebooks' executors) no signal can arrive and
+    ``h.run()`` is called directly.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return h.run()
+    _join_abandoned()
+    h.HandleUserInterrupt = True
+    thread = h.startSolve()
+    try:
+        while True:
+            done, status = h.wait(0.05)
+            if done:
+                return status
+    except BaseException:
+        h.cancelSolve()
+        deadline = time.perf_counter() + CANCEL_GRACE
+        while thread.is_alive() and time.perf_counter() < deadline:
+            thread.join(0.02)
+        if thread.is_alive():
+            _abandoned.append((h, thread))
+        raise
+
+
+def solver_running() -> bool:
+    """Whether a cancelled solve is still running in its thread (see :func:`run_highs`)."""
+    _abandoned[:] = [(h, t) for h, t in _abandoned if t.is_alive()]
+    return bool(_abandoned)
+
+
+def _join_abandoned() -> None:
+    """Wait for cancelled solves to stop before the next one starts (HiGHS's thread
+    scheduler is shared by the whole process)."""
+    for _, t in _abandoned:
+        t.join()
+    _abandoned.clear()
+
+
 def run(h: highspy.Highs, integral: bool, want_duals: bool = False) -> HighsResult:
     t0 = time.perf_counter()
-    h.run()
+    run_highs(h)
     seconds = time.perf_counter() - t0
     model_status = h.getModelStatus()
     status = h.modelStatusToString(model_status)

@@ -10,8 +10,11 @@ highspy backend is the default.
 from __future__ import annotations
 
 import re
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -147,8 +150,9 @@ class PyomoBackend:
                 kwargs["rel_gap"] = gap
             if abs_gap is not None:
                 kwargs["abs_gap"] = abs_gap
-            res = opt.solve(m, load_solutions=False, raise_exception_on_nonoptimal_result=False,
-                            **kwargs)
+            res = _interruptible(lambda: opt.solve(
+                m, load_solutions=False, raise_exception_on_nonoptimal_result=False, **kwargs),
+                opt)
             term = str(res.termination_condition)
             self._label = f"HiGHS {res.solver_version} via Pyomo"
             status = ("optimal" if "convergenceCriteriaSatisfied" in term else
@@ -170,7 +174,7 @@ class PyomoBackend:
             opt = pyo.SolverFactory(name)
             if not opt.available(exception_flag=False):
                 raise SolverError(f"Pyomo solver '{name}' is not available on this machine")
-            res = opt.solve(m, load_solutions=True)
+            res = _interruptible(lambda: opt.solve(m, load_solutions=True), opt)
             self._label = f"{name} via Pyomo"
             tc = str(res.solver.termination_condition)
             status = "optimal" if tc == "optimal" else \
@@ -181,6 +185,43 @@ class PyomoBackend:
             bound = float(ub) if ub is not None and np.isfinite(float(ub)) else None
         x = np.array([v.value if v.value is not None else 0.0 for v in m._cols], float)
         return status, x, bound, rc
+
+
+def _interruptible(call: Callable[[], Any], opt: Any) -> Any:
+    """``call()`` (a Pyomo solve) in a worker thread, so that Ctrl-C and SIGTERM reach the
+    main thread at once (see :func:`ruimteverdeling.model.highs_backend.run_highs`). On an
+    interrupt the HiGHS instance Pyomo solves with (``opt._solver_model``; Pyomo switches on
+    its interrupt callbacks) is cancelled and given a moment to stop; another solver keeps
+    running in its thread until the process exits."""
+    from ruimteverdeling.model import highs_backend as hb
+
+    if threading.current_thread() is not threading.main_thread():
+        return call()
+    hb._join_abandoned()
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = call()
+        except BaseException as exc:  # handed to the main thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target, name="pyomo-solve", daemon=True)
+    thread.start()
+    try:
+        while thread.is_alive():
+            thread.join(0.05)
+    except BaseException:
+        model = getattr(opt, "_solver_model", None)
+        if hasattr(model, "cancelSolve"):
+            model.cancelSolve()
+        thread.join(hb.CANCEL_GRACE)
+        if thread.is_alive():
+            hb._abandoned.append((model, thread))
+        raise
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
 
 
 def relax(m, spec: ModelSpec) -> None:

@@ -29,11 +29,28 @@ from ruimteverdeling.rules.base import ColumnRows
 from ruimteverdeling.rules.context import Context
 from ruimteverdeling.scenario import ConflictRule
 
+MAX_NEIGHBOURS = 20_000
+"""Most cells a conflict neighbourhood N(c) may hold (a radius of ~80 cells): every
+candidate cell's row has |N(c)| + 1 entries, so beyond this the rows alone outgrow memory
+(the shipped setbacks cover 8 .. 80 cells)."""
+
 
 def check(rule: ConflictRule, index: int, ctx: Context) -> list[Problem]:
     field = f"rules[{index}]"
-    return checks.uses(rule.uses, f"{field}.uses", ctx) + \
+    problems = checks.uses(rule.uses, f"{field}.uses", ctx) + \
         checks.uses(rule.near, f"{field}.near", ctx)
+    res = ctx.area.grid.resolution
+    cells = np.pi * (rule.distance_m / res) ** 2
+    if cells > MAX_NEIGHBOURS:
+        problems.append(Problem(
+            ctx.file, f"{field}.distance_m",
+            f"{rule.distance_m:g} m covers about {cells:,.0f} cells of {res:g} m around every "
+            f"cell; a conflict rule handles at most {MAX_NEIGHBOURS:,} (one row per candidate "
+            "cell holds them all)",
+            f"use at most {res * np.sqrt(MAX_NEIGHBOURS / np.pi):,.0f} m at this resolution, "
+            "solve at a coarser one (--resolution), or keep the uses apart from existing "
+            "land with an exclusion rule and `buffer_m`"))
+    return problems
 
 
 def offsets(distance_m: float, res: float) -> list[tuple[int, int]]:
