@@ -56,6 +56,7 @@ from typing import Any
 
 import numpy as np
 
+from ruimteverdeling import yamlio
 from ruimteverdeling.errors import InputError, Problem
 
 MARKER = ".ruimteverdeling-run"
@@ -184,11 +185,9 @@ def _legacy_owner(folder: Path) -> Owner | None:
         return Owner("batch", {"batch.csv", "batch.json"}, {"scenarios"}, legacy=True)
     area = folder / "area.yaml"
     if area.is_file():
-        import yaml
-
         try:
-            doc = yaml.safe_load(area.read_text(encoding="utf-8"))
-        except (OSError, ValueError, yaml.YAMLError):
+            doc = yamlio.load_file(area, "area manifest")
+        except InputError:  # unreadable, hostile or not YAML: not proof of an engine folder
             doc = None
         gen = doc.get("generator") if isinstance(doc, dict) else None
         if isinstance(gen, dict) and gen.get("name") == "ruimteverdeling make-area":
