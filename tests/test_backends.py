@@ -8,8 +8,8 @@ import pytest
 
 from ruimteverdeling import api
 from ruimteverdeling.model import pyomo_backend
+from ruimteverdeling.model.options import SolverOptions
 from ruimteverdeling.model.solve import solve
-from ruimteverdeling.scenario import SolverOptions
 
 from test_golden import hand_case, random_case
 

@@ -11,7 +11,7 @@ import rasterio
 
 from ruimteverdeling import api
 from ruimteverdeling.errors import InputError
-from ruimteverdeling.scenario import SolverOptions
+from ruimteverdeling.model.options import SolverOptions
 
 from areas import SRC, write_area, write_scenario
 

@@ -25,7 +25,7 @@ from click.testing import CliRunner
 from ruimteverdeling import api, yamlio
 from ruimteverdeling.cli import main
 from ruimteverdeling.errors import InputError, SolverError
-from ruimteverdeling.scenario import MAX_THREADS, SolverOptions
+from ruimteverdeling.model.options import MAX_THREADS, SolverOptions
 
 from areas import SRC, write_area, write_scenario
 from test_golden import hand_case

@@ -19,7 +19,7 @@ from ruimteverdeling import api
 from ruimteverdeling.cli import main
 from ruimteverdeling.errors import InfeasibleError, InputError, SolverError
 from ruimteverdeling.model import explain as ex
-from ruimteverdeling.scenario import SolverOptions
+from ruimteverdeling.model.options import SolverOptions
 
 from areas import SRC, write_area, write_scenario, write_tif
 from test_golden import hand_case

@@ -16,9 +16,9 @@ from ruimteverdeling.bench import naive_spec
 from ruimteverdeling.cli import main
 from ruimteverdeling.errors import InputError
 from ruimteverdeling.model import decompose
+from ruimteverdeling.model.options import SolverOptions
 from ruimteverdeling.model.solve import HighsBackend, solve
 from ruimteverdeling.progress import Progress
-from ruimteverdeling.scenario import SolverOptions
 
 from areas import write_area, write_scenario
 from test_golden import random_case

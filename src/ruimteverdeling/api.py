@@ -150,7 +150,7 @@ def _with_solver_overrides(scenario: Scenario, overrides: dict[str, Any]) -> Sce
     from pydantic import ValidationError
 
     from ruimteverdeling.area.manifest import pydantic_problems
-    from ruimteverdeling.scenario import SolverOptions
+    from ruimteverdeling.model.options import SolverOptions
 
     updates = {k: v for k, v in overrides.items() if v is not None}
     if not updates:

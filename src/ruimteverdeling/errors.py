@@ -12,6 +12,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+FIX = " || fix: "
+"""Separates a validation message from its fix in a pydantic error text (split again when the
+error is turned into :class:`Problem` objects)."""
+
 
 @dataclass(frozen=True)
 class Problem:

@@ -42,10 +42,10 @@ import numpy as np
 
 from ruimteverdeling.analysis.pareto import solve_with
 from ruimteverdeling.errors import InfeasibleError, InputError
+from ruimteverdeling.model.options import SolverOptions
 from ruimteverdeling.model.solve import Solution
 from ruimteverdeling.progress import Progress, silent
 from ruimteverdeling.rules.compile import CompiledModel
-from ruimteverdeling.scenario import SolverOptions
 
 BASE_COLUMNS = ["alternative", "objective", "objective_loss", "within_slack",
                 "share_cells_differing", "ha_differing", "min_share_vs_earlier", "overlap",

@@ -52,10 +52,10 @@ import highspy
 import numpy as np
 
 from ruimteverdeling.model import highs_backend as hb
+from ruimteverdeling.model.options import SolverOptions
 from ruimteverdeling.model.solve import Solution
 from ruimteverdeling.model.spec import ModelSpec
 from ruimteverdeling.rules.compile import CompiledModel
-from ruimteverdeling.scenario import SolverOptions
 
 COLUMNS = ["row", "block", "kind", "ref", "region", "unit", "bound", "required", "achieved",
            "dual", "dual_fd", "binding", "moves", "source", "sentence"]

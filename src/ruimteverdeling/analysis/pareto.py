@@ -57,6 +57,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ruimteverdeling.errors import InputError, did_you_mean
+from ruimteverdeling.model.options import SolverOptions
 from ruimteverdeling.model.solve import Solution
 from ruimteverdeling.model.solve import solve as solve_spec
 from ruimteverdeling.model.spec import RowBlock
@@ -66,7 +67,6 @@ from ruimteverdeling.results import rasters
 from ruimteverdeling.results import summary as sm
 from ruimteverdeling.results.runfolder import read_pareto
 from ruimteverdeling.rules.compile import CompiledModel
-from ruimteverdeling.scenario import SolverOptions
 
 RHO = 1e-4
 KEEP = 1e-7

@@ -35,8 +35,8 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from ruimteverdeling.model.options import SolverOptions
 from ruimteverdeling.model.spec import ModelSpec, RowBlock
-from ruimteverdeling.scenario import SolverOptions
 
 ELASTIC = "elastic:"
 

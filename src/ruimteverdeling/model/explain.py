@@ -60,8 +60,8 @@ from ruimteverdeling.model.decompose import ELASTIC, with_elastic
 from ruimteverdeling.model.spec import ModelSpec
 
 if TYPE_CHECKING:
+    from ruimteverdeling.model.options import SolverOptions
     from ruimteverdeling.rules.compile import CompiledModel
-    from ruimteverdeling.scenario import SolverOptions
 
 IIS_MAX_COLUMNS = 50_000
 """HiGHS's IIS is computed only for models up to this many columns (it re-solves many LPs)."""

@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 
 from ruimteverdeling.errors import SolverError
+from ruimteverdeling.model.options import SolverOptions
 from ruimteverdeling.model.spec import ModelSpec
-from ruimteverdeling.scenario import SolverOptions
 
 
 def _block_name(name: str) -> str:

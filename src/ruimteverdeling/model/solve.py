@@ -39,8 +39,8 @@ import numpy as np
 
 from ruimteverdeling.errors import InfeasibleError, SolverError
 from ruimteverdeling.model import highs_backend as hb
+from ruimteverdeling.model.options import SolverOptions
 from ruimteverdeling.model.spec import ModelSpec
-from ruimteverdeling.scenario import SolverOptions
 
 INT_TOL = 1e-6
 
