@@ -37,6 +37,7 @@ from ruimteverdeling.rules import (
 )
 from ruimteverdeling.rules.base import ColumnRows, PairRows, PairTerm
 from ruimteverdeling.rules.context import Context
+from ruimteverdeling.rules.status_quo import status_quo_value
 from ruimteverdeling.scenario import (
     ConflictRule,
     CostRule,
@@ -435,9 +436,11 @@ def compile_model(scenario: Scenario, area: StudyArea,
                             "removed_ha": {}})
     aux_arrays = {name: (np.asarray(c, np.int64), np.asarray(v, float))
                   for name, (c, v) in aux_terms.items()}
-    return CompiledModel(scenario, area, catalogue, ctx, spec, unit_land, pinned_land,
-                         pinned_use_idx, reports, terms, blocks, compilers, eff_rules,
-                         eff_targets, applied, aux_arrays, timings)
+    cm = CompiledModel(scenario, area, catalogue, ctx, spec, unit_land, pinned_land,
+                       pinned_use_idx, reports, terms, blocks, compilers, eff_rules,
+                       eff_targets, applied, aux_arrays, timings)
+    spec.status_quo_value = status_quo_value(cm)  # the anchor of the decision gap
+    return cm
 
 
 def _aux_description(name: str) -> str:
