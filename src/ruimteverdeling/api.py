@@ -299,6 +299,8 @@ def build_summary(cm: CompiledModel, sol: Solution) -> dict[str, Any]:
         "objective": sol.objective,
         "bound": sol.bound,
         "gap": sol.gap,
+        "decision_gap": sol.decision_gap,  # what mip_rel_gap refers to (model/outcomes.py)
+        "status_quo_value": sol.status_quo_value,
         "method": sol.method,
         "objective_terms": sm.objective_table(cm, sol),
         "areas": sm.areas_table(cm, before, after),

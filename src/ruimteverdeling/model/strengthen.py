@@ -188,7 +188,7 @@ def _cardinality(xc: np.ndarray, a: np.ndarray, b: float, col_unit: np.ndarray,
     pos = a > 0
     if np.all(a >= 0) and b > margin:
         m = np.zeros(int(units.max()) + 1)
-        np.maximum.at(m, units, a)
+        np.maximum.at(m, units[pos], a[pos])
         best = np.sort(m[m > 0])[::-1]
         reach = np.cumsum(best)
         if reach.size and reach[-1] >= b - margin:
@@ -199,7 +199,7 @@ def _cardinality(xc: np.ndarray, a: np.ndarray, b: float, col_unit: np.ndarray,
     if np.all(a <= 0) and neg.any():  # −Σ |a| x ≥ b: Σ |a| x ≤ −b
         cap = -b
         m = np.full(int(units.max()) + 1, np.inf)
-        np.minimum.at(m, units, -a)
+        np.minimum.at(m, units[neg], -a[neg])
         small = np.sort(m[np.isfinite(m)])
         fit = np.cumsum(small)
         k = int(np.searchsorted(fit, cap + margin, side="right"))
