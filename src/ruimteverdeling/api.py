@@ -358,6 +358,8 @@ def write_outputs(run: RunResult, out_dir: Path, started: _dt.datetime,
             "objective": sol.objective,
             "bound": sol.bound,
             "gap": sol.gap,
+            "decision_gap": sol.decision_gap,  # what mip_rel_gap refers to
+            "status_quo_value": sol.status_quo_value,
             "seconds": {**{k: round(v, 3) for k, v in timings.items()},
                         **{f"solver.{k}": round(v, 3) for k, v in sol.seconds.items()},
                         **{f"compile.{k}": round(v, 3) for k, v in cm.timings.items()}},

@@ -267,7 +267,8 @@ def _join_abandoned() -> None:
     _abandoned.clear()
 
 
-def run(h: highspy.Highs, integral: bool, want_duals: bool = False) -> HighsResult:
+def run(h: highspy.Highs, integral: bool, want_duals: bool = False,
+        want_basis: bool = True) -> HighsResult:
     t0 = time.perf_counter()
     run_highs(h)
     seconds = time.perf_counter() - t0
@@ -284,7 +285,7 @@ def run(h: highspy.Highs, integral: bool, want_duals: bool = False) -> HighsResu
             col_dual = np.asarray(sol.col_dual, dtype=float)
     objective = float(info.objective_function_value) if x is not None else None
     basis = None
-    if not integral and status == "Optimal" and info.basis_validity == 1:
+    if want_basis and not integral and status == "Optimal" and info.basis_validity == 1:
         basis = get_basis(h)
     if integral:
         bound = float(info.mip_dual_bound)
@@ -393,10 +394,12 @@ class HighsBackend:
 
 
 class LpSession:
-    """One HiGHS instance holding the LP relaxation of ``spec``, re-solved many times with
-    other bounds on the auxiliary columns and other rows appended, each time from a given
-    basis (dual simplex): a re-solve costs the simplex iterations it needs, not a new
-    hand-over of the model. The rows of the base model are never changed."""
+    """One HiGHS instance holding the LP relaxation of a model that grows: derived rows and
+    auxiliary columns are appended once, and every re-solve only changes bounds — of the
+    auxiliary columns, and of appended rows, which are switched off (made free) in the
+    re-solves that do not use them. Changing bounds keeps HiGHS's current basis dual feasible,
+    so each re-solve is a warm dual simplex that costs the iterations it needs, not a new
+    hand-over of the model. The rows and columns of the base model are never changed."""
 
     def __init__(self, spec: ModelSpec, options: SolverOptions):
         self.spec = spec
@@ -404,49 +407,92 @@ class LpSession:
         self.h = build(spec, integral=False,
                        options={"solver": "simplex", "threads": options.threads,
                                 "random_seed": options.seed})
-        self.base_rows = spec.n_rows
-        self.extra: Any = None
+        self.n_cols = spec.n_cols
         self.aux_lb = spec.aux_lb.copy()
         self.aux_ub = spec.aux_ub.copy()
-        self.crash = crash_basis(spec)
+        self.blocks: dict[int, tuple[int, Any, bool]] = {}  # id -> (first row, block, kept)
+        self.on: set[int] = set()
+        self.started = False
+        self.basis = crash_basis(spec)
 
-    def lp(self, aux_lb: np.ndarray, aux_ub: np.ndarray, extra: Any, basis: Basis | None,
-           time_limit: float) -> LpOutcome:
-        """The LP with auxiliary bounds ``aux_lb``/``aux_ub``, the rows of the RowBlock
-        ``extra`` (or None) after the base rows, started from ``basis`` (over the base model
-        or a prefix of its rows and columns; the crash basis if None)."""
-        spec, h = self.spec, self.h
+    def add_columns(self, lb: np.ndarray, ub: np.ndarray, cost: np.ndarray) -> None:
+        """Append auxiliary columns (no entries in existing rows)."""
+        k = int(np.asarray(lb).size)
+        self.h.addCols(k, np.asarray(cost, float), np.asarray(lb, float),
+                       np.asarray(ub, float), 0, np.zeros(0, np.int32),
+                       np.zeros(0, np.int32), np.zeros(0))
+        self.aux_lb = np.concatenate([self.aux_lb, lb])
+        self.aux_ub = np.concatenate([self.aux_ub, ub])
+        self.n_cols += k
+
+    def add_rows(self, block: Any, permanent: bool = True) -> None:
+        """Append a RowBlock over the current columns; ``permanent`` rows are always on,
+        others only in the re-solves that name them."""
+        key = id(block)
+        if key in self.blocks:
+            return
+        A = block.A.tocsr()
+        first = self.h.getNumRow()
+        if block.n_rows:
+            self.h.addRows(block.n_rows, block.lower.astype(float), block.upper.astype(float),
+                           A.nnz, A.indptr[:-1].astype(np.int32), A.indices.astype(np.int32),
+                           A.data.astype(float))
+        self.blocks[key] = (first, block, permanent)
+        self.on.add(key)
+
+    def lp(self, aux_lb: np.ndarray | None = None, aux_ub: np.ndarray | None = None,
+           rows: list[Any] | None = None, time_limit: float = 600.0,
+           basis: Basis | None = None) -> LpOutcome:
+        """The LP with auxiliary bounds ``aux_lb``/``aux_ub`` (all auxiliary columns, the
+        appended ones included; None: unchanged) and, besides the permanent rows, the rows of
+        the blocks in ``rows`` (added now if new). The first solve starts from ``basis`` (or
+        the crash basis), later ones from HiGHS's current basis unless ``basis`` is given."""
+        h = self.h
         t0 = time.perf_counter()
-        changed = np.flatnonzero((aux_lb != self.aux_lb) | (aux_ub != self.aux_ub))
-        if changed.size:
-            h.changeColsBounds(changed.size, (changed + spec.n_x).astype(np.int32),
-                               aux_lb[changed].astype(float), aux_ub[changed].astype(float))
-            self.aux_lb, self.aux_ub = aux_lb.copy(), aux_ub.copy()
-        if extra is not self.extra:
-            n_now = h.getNumRow()
-            if n_now > self.base_rows:
-                h.deleteRows(n_now - self.base_rows,
-                             np.arange(self.base_rows, n_now, dtype=np.int32))
-            if extra is not None and extra.n_rows:
-                A = extra.A.tocsr()
-                h.addRows(extra.n_rows, extra.lower.astype(float), extra.upper.astype(float),
-                          A.nnz, A.indptr[:-1].astype(np.int32), A.indices.astype(np.int32),
-                          A.data.astype(float))
-            self.extra = extra
-        n_rows = h.getNumRow()
-        start = basis if basis is not None else self.crash
-        if start.col.size > spec.n_cols or start.row.size > n_rows:
-            start = self.crash  # not a basis of a prefix of this model
-        if start.col.size != spec.n_cols or start.row.size != n_rows:
-            start = start.extended(spec.n_cols, n_rows, np.r_[np.zeros(spec.n_x), aux_lb],
-                                   np.r_[np.ones(spec.n_x), aux_ub])
-        set_basis(h, start)
+        if aux_lb is not None and aux_ub is not None:
+            n_x = self.spec.n_x
+            changed = np.flatnonzero((aux_lb != self.aux_lb) | (aux_ub != self.aux_ub))
+            if changed.size:
+                h.changeColsBounds(changed.size, (changed + n_x).astype(np.int32),
+                                   aux_lb[changed].astype(float),
+                                   aux_ub[changed].astype(float))
+                self.aux_lb, self.aux_ub = aux_lb.copy(), aux_ub.copy()
+        wanted = {id(b) for b in rows or []}
+        for b in rows or []:
+            self.add_rows(b, permanent=False)
+        for key, (first, block, permanent) in self.blocks.items():
+            active = permanent or key in wanted
+            if active == (key in self.on) or not block.n_rows:
+                continue
+            idx = np.arange(first, first + block.n_rows, dtype=np.int32)
+            if active:
+                h.changeRowsBounds(idx.size, idx, block.lower.astype(float),
+                                   block.upper.astype(float))
+                self.on.add(key)
+            else:
+                h.changeRowsBounds(idx.size, idx, np.full(idx.size, -highspy.kHighsInf),
+                                   np.full(idx.size, highspy.kHighsInf))
+                self.on.discard(key)
+        if basis is not None or not self.started:
+            start = basis if basis is not None else self.basis
+            n_rows = h.getNumRow()
+            if start.col.size <= self.n_cols and start.row.size <= n_rows:
+                lb = np.r_[np.zeros(self.spec.n_x), self.aux_lb]
+                ub = np.r_[np.ones(self.spec.n_x), self.aux_ub]
+                set_basis(h, start.extended(self.n_cols, n_rows, lb, ub))
+            self.started = True
         h.setOptionValue("time_limit", float(max(time_limit, 0.1)))
         t_build = time.perf_counter() - t0
-        r = run(h, integral=False, want_duals=True)
-        return LpOutcome(norm_status(r.status), r.x, r.objective, r.col_dual, r.row_dual,
+        r = run(h, integral=False, want_duals=True, want_basis=False)
+        x = None if r.x is None else r.x
+        return LpOutcome(norm_status(r.status), x, r.objective, r.col_dual, r.row_dual,
                          {"build": t_build, "lp": r.seconds},
-                         {"lp_algorithm": "simplex", "lp_iterations": r.iterations}, r.basis)
+                         {"lp_algorithm": "simplex", "lp_iterations": r.iterations,
+                          "start_basis": "session"}, None)
+
+    def basis_now(self) -> Basis:
+        """HiGHS's current basis (for another model over a prefix of these rows/columns)."""
+        return get_basis(self.h)
 
 
 def set_start(h: highspy.Highs, x0: np.ndarray) -> None:

@@ -66,13 +66,13 @@ STRENGTHEN_ROUNDS = 4
 """Rounds of adding violated derived rows and re-solving the LP."""
 STRENGTHEN_MAX_ROW_NNZ = 2_000_000
 """Rows with more entries are not strengthened (a derived row is as dense as its source)."""
-LEVEL_SEARCH_LPS = 200
+LEVEL_SEARCH_LPS = 60
 """Most LPs the branch and bound on a minimax level may solve."""
-LEVEL_SEARCH_SHARE = 0.5
+LEVEL_SEARCH_SHARE = 0.1
 """Share of the time left that the level search may use."""
-REPAIR_SHARE = 0.1
+REPAIR_SHARE = 0.02
 """Share of the time limit the repair MIP gets (at least ``REPAIR_MIN_SECONDS``)."""
-REPAIR_MIN_SECONDS = 5.0
+REPAIR_MIN_SECONDS = 2.0
 
 Progress = Callable[[str], None]
 
@@ -200,26 +200,41 @@ def _stopper(spec: ModelSpec, rel_gap: float, offset: float = 0.0,
 
 
 class _Rebuild:
-    """An LP session for a backend without one: every re-solve hands over the whole model."""
+    """An LP session for a backend without one (see
+    :class:`~ruimteverdeling.model.highs_backend.LpSession`): the same operations, but every
+    re-solve hands over the whole model."""
 
     def __init__(self, backend: Backend, spec: ModelSpec, options: SolverOptions):
-        self.backend, self.spec, self.options = backend, spec, options
+        self.backend, self.model, self.options = backend, spec, options
 
-    def lp(self, aux_lb: np.ndarray, aux_ub: np.ndarray, extra: Any, basis: Any,
-           time_limit: float) -> LpOutcome:
+    def add_columns(self, lb: np.ndarray, ub: np.ndarray, cost: np.ndarray) -> None:
+        k = int(np.asarray(lb).size)
+        self.model = self.model.with_columns([f"aux:{self.model.n_cols + i}"
+                                              for i in range(k)], lb, ub, cost)
+
+    def add_rows(self, block: Any, permanent: bool = True) -> None:
+        self.model = self.model.with_rows(block)
+
+    def lp(self, aux_lb: np.ndarray | None = None, aux_ub: np.ndarray | None = None,
+           rows: list[Any] | None = None, time_limit: float = 600.0,
+           basis: Any = None) -> LpOutcome:
         from dataclasses import replace
 
-        model = replace(self.spec, aux_lb=aux_lb, aux_ub=aux_ub)
-        if extra is not None:
-            model = model.with_rows(extra)
+        model = self.model
+        if aux_lb is not None and aux_ub is not None:
+            model = replace(model, aux_lb=aux_lb, aux_ub=aux_ub)
+        for b in rows or []:
+            model = model.with_rows(b)
         return self.backend.lp(model, self.options, time_limit,
                                **({"basis": basis} if basis is not None else {}))
 
 
 def _session(backend: Backend, spec: ModelSpec, options: SolverOptions) -> Any:
     """A persistent LP of ``spec`` (see :class:`~ruimteverdeling.model.highs_backend.LpSession`)
-    where the backend offers one."""
-    if hasattr(backend, "session"):
+    where the backend offers one and the LP is solved by the simplex method."""
+    algorithm = options.lp_algorithm
+    simplex = algorithm == "simplex" or (algorithm == "auto" and spec.n_cols < 500_000)
+    if hasattr(backend, "session") and simplex:
         return backend.session(spec, options)  # type: ignore[attr-defined]
     return _Rebuild(backend, spec, options)
 
@@ -283,7 +298,12 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
         lp_bound = float(res["bound"])
     else:
         say(f"LP relaxation: {spec.n_cols:,} columns, {spec.n_rows:,} rows ({backend.name})")
-        lp = backend.lp(spec, options, options.time_limit)
+        session = _session(backend, spec, options)
+        if isinstance(session, _Rebuild):
+            lp = backend.lp(spec, options, options.time_limit)
+        else:
+            lp = session.lp(time_limit=options.time_limit)
+            lp.details["start_basis"] = "crash"
         lp_bound = float(lp.objective) if lp.objective is not None else np.inf
     seconds = dict(lp.seconds)
     if lp.status == "infeasible":
@@ -316,11 +336,14 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
     col_dual = lp.col_dual
     method = "lp"
     levels: list[st.Level] = []
-    basis = lp.basis
     if not decomposed:
         t0 = time.perf_counter()
-        work, lp_s, info, levels = _strengthen(spec, backend, options, lp, deadline, say)
-        basis = lp_s.basis
+        if isinstance(session, _Rebuild) and lp.basis is not None and \
+                hasattr(backend, "session") and spec.n_cols < 2_000_000:
+            # the LP ran by interior point: re-solves warm-start from its vertex
+            session = backend.session(spec, options)  # type: ignore[attr-defined]
+            session.basis = lp.basis
+        work, lp_s, info, levels = _strengthen(spec, session, options, lp, deadline, say)
         seconds["strengthen"] = time.perf_counter() - t0
         details["strengthen"] = info
         if lp_s is not lp and lp_s.x is not None and lp_s.objective is not None:
@@ -362,8 +385,8 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
     if decision_gap(objective, bound, sq) > options.mip_rel_gap and col_dual is not None \
             and deadline - time.perf_counter() > 1:
         x_best, objective, bound, closed = _close_gap(
-            spec, work, levels, basis, backend, options, say, x, col_dual, x_round, x_best,
-            objective, bound, deadline, details, seconds)
+            spec, work, levels, session if not decomposed else None, backend, options, say, x,
+            col_dual, x_round, x_best, objective, bound, deadline, details, seconds)
         if closed:
             method += "+rc-mip"
     timed_out = deadline - time.perf_counter() <= 1
@@ -377,13 +400,15 @@ def _fractional_units(spec: ModelSpec, x: np.ndarray) -> np.ndarray:
     return np.unique(spec.col_unit[frac_cols])
 
 
-def _strengthen(spec: ModelSpec, backend: Backend, options: SolverOptions, lp: LpOutcome,
+def _strengthen(spec: ModelSpec, session: Any, options: SolverOptions, lp: LpOutcome,
                 deadline: float, say: Progress
                 ) -> tuple[ModelSpec, LpOutcome, dict[str, Any], list[st.Level]]:
-    """Add violated derived rows, re-solve the LP from its basis; then count the levels.
+    """Add violated derived rows to the LP ``session`` and re-solve, a few rounds; then give
+    every level its counts (columns and rows appended to the session too).
 
-    Returns the model the MIPs work on (``spec`` + derived rows + level counts), the last LP
-    (over ``spec`` + derived rows, or ``lp`` itself) and what was done.
+    Returns the model the MIPs work on (``spec`` + derived rows + level counts, in the order
+    the session holds them), the last LP over ``spec`` + derived rows (or ``lp`` itself) and
+    what was done.
     """
     t0 = time.perf_counter()
     cands = st.candidates(spec, STRENGTHEN_MAX_ROW_NNZ)
@@ -392,39 +417,38 @@ def _strengthen(spec: ModelSpec, backend: Backend, options: SolverOptions, lp: L
     block_rows: list[Any] = []
     best = lp
     x = lp.x
-    work = spec
-    session = None
     for _ in range(STRENGTHEN_ROUNDS):
         if x is None or time.perf_counter() > deadline - 1:
             break
         viol = cands.violated(x[: spec.n_cols])
         if not viol.size:
             break
-        block_rows.append(cands.block(viol))
+        block = cands.block(viol)
         by_source: dict[str, int] = {}
         for r in viol:
-            key = cands.source[r].split(":")[0] + ":" + cands.source[r].split(":")[1] \
-                if cands.source[r].count(":") >= 2 else cands.source[r]
+            key = cands.source[r].rsplit(":", 1)[0]
             by_source[key] = by_source.get(key, 0) + 1
         cands = cands.take(viol)
-        rows = st.stack_rows(block_rows, st.BLOCK)
-        if session is None:
-            session = _session(backend, spec, options)
-        out = session.lp(spec.aux_lb, spec.aux_ub, rows, best.basis,
-                         max(1.0, deadline - time.perf_counter()))
+        session.add_rows(block)
+        out = session.lp(time_limit=max(1.0, deadline - time.perf_counter()))
         info["rounds"].append({"rows": int(viol.size), "by_block": by_source,
                                "status": out.status, "bound": out.objective,
                                "seconds": round(sum(out.seconds.values()), 3)})
+        block_rows.append(block)
         if out.status != "optimal" or out.x is None or out.objective is None:
-            block_rows.pop()
-            break
-        best, work, x = out, spec.with_rows(rows), out.x
+            break  # the rows stay (they are valid); the bound is the last good LP's
+        best, x = out, out.x
+    work = spec.with_rows(st.stack_rows(block_rows, st.BLOCK)) if block_rows else spec
     if best is not lp:
         say(f"strengthened: {sum(r['rows'] for r in info['rounds'])} derived rows, LP bound "
             f"{lp.objective:,.4f} -> {best.objective:,.4f}")
     levels = st.find_levels(spec)
     if levels:
-        work = st.with_level_counts(work, levels)
+        counted = st.with_level_counts(work, levels)
+        k = counted.n_cols - work.n_cols
+        session.add_columns(counted.aux_lb[-k:], counted.aux_ub[-k:], counted.obj[-k:])
+        session.add_rows(counted.coupling[-1])
+        work = counted
         info["levels"] = [{"column": spec.aux_names[lv.col - spec.n_x], "rows": len(lv.rows),
                            "counts": len(lv.counts)} for lv in levels]
     return work, best, info, levels
@@ -514,7 +538,7 @@ class _Region:
     lps: list[tuple[float, np.ndarray, np.ndarray]]  # (LP bound, x, reduced costs) covering it
 
 
-def _close_gap(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], basis: Any,
+def _close_gap(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session: Any,
                backend: Backend, options: SolverOptions, say: Progress, x_lp: np.ndarray,
                col_dual: np.ndarray, x_round: np.ndarray,
                x_best: np.ndarray, objective: float, bound: float, deadline: float,
@@ -539,18 +563,18 @@ def _close_gap(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], basis: 
     sq = spec.status_quo_value
     regions = [_Region(work.aux_lb, work.aux_ub, None, bound,
                        [(bound, x_lp[: spec.n_cols], col_dual[: spec.n_cols])])]
-    if levels:
+    if levels and session is not None:
         t0 = time.perf_counter()
-        session = _session(backend, work, options)
 
         def solve_lp(lb: np.ndarray, ub: np.ndarray, rows: Any, start: Any) -> LpOutcome:
-            return session.lp(lb, ub, rows, start, max(1.0, deadline - time.perf_counter()))
+            return session.lp(lb, ub, rows, max(1.0, deadline - time.perf_counter()))
 
-        root = solve_lp(work.aux_lb, work.aux_ub, None, basis)
+        root = solve_lp(work.aux_lb, work.aux_ub, None, None)
         search_info = []
         if root.status == "optimal" and root.x is not None and root.col_dual is not None:
             regions = [_Region(work.aux_lb, work.aux_ub, None, min(bound, root.objective),
-                               [(root.objective, root.x, root.col_dual)])]
+                               [(root.objective, root.x[: work.n_cols],
+                                 root.col_dual[: work.n_cols])])]
             for i, lv in enumerate(levels):
                 budget = LEVEL_SEARCH_SHARE * max(0.0, deadline - time.perf_counter())
                 target = abs_gap_target(options.mip_rel_gap, objective, bound, sq)

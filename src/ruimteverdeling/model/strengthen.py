@@ -358,7 +358,7 @@ class LevelNode:
     basis: Any = None
     x: np.ndarray | None = None
     col_dual: np.ndarray | None = None
-    cuts: RowBlock | None = None  # rows valid in this node only (its level is at most hi)
+    cuts: tuple[RowBlock, ...] = ()  # rows valid in this node only (level at most hi)
 
 
 @dataclass
@@ -439,9 +439,9 @@ def level_bounds(spec: ModelSpec, level: Level, solve_lp: Callable[..., Any],
     the hull of the open intervals and the open nodes.
 
     ``solve_lp(aux_lb, aux_ub, rows, basis)`` solves the LP of ``spec`` with those auxiliary
-    bounds and the RowBlock ``rows`` (or None) appended, from ``basis``, and returns an
-    :class:`LpOutcome`; ``root`` is the outcome of the LP of ``spec`` itself (the whole range
-    of ``v``).
+    bounds and the RowBlocks ``rows`` appended (from ``basis`` where it can use one) and
+    returns an :class:`LpOutcome`; ``root`` is the outcome of the LP of ``spec`` itself (the
+    whole range of ``v``).
     """
     t0 = time.perf_counter()
     n_x = spec.n_x
@@ -463,7 +463,7 @@ def level_bounds(spec: ModelSpec, level: Level, solve_lp: Callable[..., Any],
         if np.any(lb > ub + 1e-12):
             return None
         cuts = parent.cuts
-        out = solve_lp(lb, ub, cuts, parent.basis)
+        out = solve_lp(lb, ub, list(cuts), parent.basis)
         lps += 1
         if out.status == "infeasible":
             return None
@@ -475,9 +475,9 @@ def level_bounds(spec: ModelSpec, level: Level, solve_lp: Callable[..., Any],
                 viol = cand.violated(out.x[: spec.n_cols])
                 if not viol.size or lps >= max_lps:
                     break
-                more = stack_rows([cuts, cand.block(viol)], "level_node")
+                more = (*cuts, cand.block(viol, "level_node"))
                 cand = cand.take(viol)
-                nxt = solve_lp(lb, ub, more, out.basis)
+                nxt = solve_lp(lb, ub, list(more), out.basis)
                 lps += 1
                 if nxt.status != "optimal" or nxt.objective is None:
                     break
