@@ -65,10 +65,10 @@ def test_strengthened_lp_bound_never_below_the_optimum(seed: int) -> None:
     mip = backend.mip(counted, options, 30.0, 0.0)
     assert mip.x is not None
     assert counted.objective_value(mip.x) == pytest.approx(opt, abs=1e-6)
-    root = backend.lp(counted, options, 30.0)
+    session = backend.session(counted, options)
+    root = session.lp(time_limit=30.0)
     res = st.level_bounds(counted, levels[0],
-                          lambda lb, ub, rows, basis: backend.session(counted, options).lp(
-                              lb, ub, rows, basis, 30.0),
+                          lambda lb, ub, rows, basis: session.lp(lb, ub, rows, 30.0),
                           root, opt - 1.0, 0.0, np.inf, max_lps=30)
     assert res.bound >= opt - 1e-7
 
