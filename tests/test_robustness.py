@@ -16,9 +16,10 @@ import yaml
 from click.testing import CliRunner
 
 from ruimteverdeling import api
+from ruimteverdeling.analysis import infeasibility as ex
 from ruimteverdeling.cli import main
 from ruimteverdeling.errors import InfeasibleError, InputError, SolverError
-from ruimteverdeling.model import explain as ex
+from ruimteverdeling.model import elastic
 from ruimteverdeling.model.options import SolverOptions
 
 from areas import SRC, write_area, write_scenario, write_tif
@@ -163,7 +164,7 @@ def test_elastic_model_objective_is_the_scaled_violation(tmp_path: Path) -> None
         {"id": "homes", "use": "housing", "quantity": "homes", "min": 60, "source": SRC},
         {"id": "nature", "use": "nature", "min": 3, "source": SRC}], density=30)
     cm = api.compile(sc)
-    el = ex.elastic_model(cm.spec)
+    el = elastic.elastic_model(cm.spec)
     # one slack per finite side: both targets have a lower bound only
     assert sorted(zip(el.slack_block, el.slack_side, strict=True)) == [
         ("target:homes", "lo"), ("target:nature", "lo")]
@@ -174,7 +175,7 @@ def test_elastic_model_objective_is_the_scaled_violation(tmp_path: Path) -> None
     # with the tie-break the original objective stays, and a slack costs M·w
     np.testing.assert_array_equal(el.spec.obj[: cm.spec.n_cols], cm.spec.obj)
     np.testing.assert_allclose(el.spec.obj[el.slack_cols], -el.penalty * el.weights)
-    pure = ex.elastic_model(cm.spec, tie_break=False)
+    pure = elastic.elastic_model(cm.spec, tie_break=False)
     assert not pure.spec.obj[: pure.spec.n_cols - pure.slack_cols.size].any()
     np.testing.assert_allclose(pure.spec.obj[pure.slack_cols], -pure.weights)
 

@@ -247,7 +247,7 @@ def _solve(scenario_path: str | Path, out_dir: Path | None, progress: Progress |
         try:
             sol = solve_spec(spec, scenario.solver, progress)
         except InfeasibleError as exc:  # explain why; the diagnosis goes next to the output
-            from ruimteverdeling.model.explain import infeasible_error
+            from ruimteverdeling.analysis.infeasibility import infeasible_error
 
             target = (Path(out_dir) if out_dir is not None else default_out_dir(scenario)) \
                 if write else None
@@ -374,7 +374,7 @@ def write_outputs(run: RunResult, out_dir: Path, started: _dt.datetime,
 def _drop_stale_diagnosis(out_dir: Path) -> None:
     """A complete run replaces the diagnosis of an earlier infeasible attempt next to it
     (only a diagnosis folder the engine wrote, with nothing else in it)."""
-    from ruimteverdeling.model.explain import diagnosis_dir
+    from ruimteverdeling.analysis.infeasibility import diagnosis_dir
 
     wr.remove_engine_folder(diagnosis_dir(out_dir), "diagnosis")
 
