@@ -149,8 +149,8 @@ def _with_solver_overrides(scenario: Scenario, overrides: dict[str, Any]) -> Sce
     like the scenario's own (``model_copy`` alone would let ``nan`` or 10**6 threads in)."""
     from pydantic import ValidationError
 
-    from ruimteverdeling.area.manifest import pydantic_problems
     from ruimteverdeling.model.options import SolverOptions
+    from ruimteverdeling.strict import pydantic_problems
 
     updates = {k: v for k, v in overrides.items() if v is not None}
     if not updates:

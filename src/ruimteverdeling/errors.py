@@ -14,10 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-FIX = " || fix: "
-"""Separates a validation message from its fix in a pydantic error text (split again when the
-error is turned into :class:`Problem` objects)."""
-
 
 @dataclass(frozen=True)
 class Problem:

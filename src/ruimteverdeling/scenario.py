@@ -22,8 +22,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
-    ConfigDict,
     Field,
     PrivateAttr,
     ValidationError,
@@ -32,14 +30,14 @@ from pydantic import (
 )
 
 from ruimteverdeling import yamlio
-from ruimteverdeling.area.manifest import ID_PATTERN, pydantic_problems
-from ruimteverdeling.errors import FIX, InputError, Problem
+from ruimteverdeling.errors import InputError, Problem, did_you_mean
 from ruimteverdeling.model.options import (  # noqa: F401 (re-exported for the schema)
     MAX_COUNT,
     MAX_THREADS,
     MAX_TIME_LIMIT,
     SolverOptions,
 )
+from ruimteverdeling.strict import ID_PATTERN, StrictModel, invalid, pydantic_problems
 
 Status = Literal["G", "T", "A"]
 """Choice status in the Nota Ruimte: G = gemaakte keuze (decided, always on),
@@ -48,13 +46,8 @@ T = te maken keuze (to be decided here, on by default), A = te agenderen keuze
 
 
 
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=False, allow_inf_nan=False)
-
-
 # ------------------------------------------------------------------------------------------------
-# numbers: finite (``allow_inf_nan=False`` above) and of a sane magnitude
+# numbers: finite (:class:`StrictModel`) and of a sane magnitude
 # ------------------------------------------------------------------------------------------------
 MAX_AMOUNT = 1e12
 """Largest target bound or other amount (ha, homes, TWh/yr, layer values, years). Beyond it
@@ -75,8 +68,8 @@ MAX_DENSITY = 10_000.0
 def _limit(limit: float, what: str, fix: str) -> Any:
     def check(v: float) -> float:
         if abs(v) > limit:
-            raise ValueError(f"{v:g} is beyond ±{limit:g}, the largest {what} the engine "
-                             "accepts" + FIX + fix)
+            raise invalid(f"{v:g} is beyond ±{limit:g}, the largest {what} the engine "
+                          "accepts", fix)
         return v
 
     return AfterValidator(check)
@@ -95,7 +88,7 @@ Density = Annotated[float, _limit(MAX_DENSITY, "density (homes per hectare)",
                                   "give homes per hectare, e.g. 35")]
 
 
-class Source(_Strict):
+class Source(StrictModel):
     """Where a number or rule comes from."""
 
     document: str
@@ -126,7 +119,7 @@ class Source(_Strict):
 # ------------------------------------------------------------------------------------------------
 # suitability, transition costs, densities
 # ------------------------------------------------------------------------------------------------
-class SuitabilityTerm(_Strict):
+class SuitabilityTerm(StrictModel):
     """One term of a suitability recipe: ``weight × f(layer)``.
 
     Exactly one transform:
@@ -151,19 +144,19 @@ class SuitabilityTerm(_Strict):
     def _one_transform(self) -> SuitabilityTerm:
         given = [k for k in ("points", "categories", "mask") if getattr(self, k) is not None]
         if len(given) != 1:
-            raise ValueError(
+            raise invalid(
                 "give exactly one of `points`, `categories` or `mask` "
-                f"(got {', '.join(given) or 'none'})"
-                + FIX + "keep one transform per term; use several terms for several layers")
+                f"(got {', '.join(given) or 'none'})",
+                "keep one transform per term; use several terms for several layers")
         if self.points is not None:
             xs = [p[0] for p in self.points]
             if len(xs) < 2 or any(b <= a for a, b in itertools.pairwise(xs)):
-                raise ValueError("`points` needs at least two [x, y] pairs with increasing x"
-                                 + FIX + "e.g. `points: [[0, 1.0], [5000, 0.0]]`")
+                raise invalid("`points` needs at least two [x, y] pairs with increasing x",
+                              "e.g. `points: [[0, 1.0], [5000, 0.0]]`")
         return self
 
 
-class SuitabilityRecipe(_Strict):
+class SuitabilityRecipe(StrictModel):
     """suitability_u(c) = base + Σ_k weight_k · f_k(layer_k(c)), per hectare."""
 
     base: Coefficient = 0.0
@@ -171,7 +164,7 @@ class SuitabilityRecipe(_Strict):
     source: Source | None = None
 
 
-class TransitionCosts(_Strict):
+class TransitionCosts(StrictModel):
     """Cost per hectare of changing a cell from its current use to a new use.
 
     ``matrix[from][to]`` gives the cost; ``matrix[from]["*"]`` the cost to any use not listed
@@ -183,7 +176,7 @@ class TransitionCosts(_Strict):
     source: Source | None = None
 
 
-class HousingDensity(_Strict):
+class HousingDensity(StrictModel):
     """Homes per hectare of new housing: ``default``, or per region name."""
 
     default: Density = Field(gt=0)
@@ -196,12 +189,12 @@ class HousingDensity(_Strict):
     def _positive(cls, v: dict[str, float]) -> dict[str, float]:
         bad = [k for k, d in v.items() if d <= 0]
         if bad:
-            raise ValueError(f"densities must be positive (regions: {', '.join(bad)})"
-                             + FIX + "give homes per hectare, e.g. 35")
+            raise invalid(f"densities must be positive (regions: {', '.join(bad)})",
+                          "give homes per hectare, e.g. 35")
         return v
 
 
-class Scaling(_Strict):
+class Scaling(StrictModel):
     """How national numbers are scaled to the study area.
 
     ``area_share = study-area land area / national_area_ha``; a target with
@@ -219,12 +212,12 @@ Quantity = Literal["area", "homes", "energy", "share"]
 QUANTITY_UNITS = {"area": "ha", "homes": "homes", "energy": "TWh/yr", "share": "share"}
 
 
-class Bounds(_Strict):
+class Bounds(StrictModel):
     min: Amount | None = None
     max: Amount | None = None
 
 
-class Target(_Strict):
+class Target(StrictModel):
     """A claim on land, in the units planners use.
 
     quantity
@@ -279,37 +272,37 @@ class Target(_Strict):
     @model_validator(mode="after")
     def _check(self) -> Target:
         if self.min is None and self.max is None and not self.region_values:
-            raise ValueError("a target needs `min`, `max` or both"
-                             + FIX + "add `min:` (at least) and/or `max:` (at most)")
+            raise invalid("a target needs `min`, `max` or both",
+                          "add `min:` (at least) and/or `max:` (at most)")
         for name in ("min", "max"):
             v = getattr(self, name)
             if v is not None and v < 0:
-                raise ValueError(f"`{name}` must not be negative (got {v})"
-                                 + FIX + f"give a number of 0 or more, or leave `{name}` out")
+                raise invalid(f"`{name}` must not be negative (got {v})",
+                              f"give a number of 0 or more, or leave `{name}` out")
         if self.min is not None and self.max is not None and self.min > self.max:
-            raise ValueError(f"`min` ({self.min}) is larger than `max` ({self.max})"
-                             + FIX + "swap them, or correct one of the two")
+            raise invalid(f"`min` ({self.min}) is larger than `max` ({self.max})",
+                          "swap them, or correct one of the two")
         if self.quantity == "share":
             for name in ("min", "max"):
                 v = getattr(self, name)
                 if v is not None and v > 1:
-                    raise ValueError(f"a share is a fraction between 0 and 1; `{name}` is {v}"
-                                     + FIX + f"write {v / 100:g} for {v:g} %")
+                    raise invalid(f"a share is a fraction between 0 and 1; `{name}` is {v}",
+                                  f"write {v / 100:g} for {v:g} %")
         if self.region is not None and self.per_region:
-            raise ValueError("give either `region` (one region) or `per_region: true`, not both"
-                             + FIX + "remove one of the two")
+            raise invalid("give either `region` (one region) or `per_region: true`, not both",
+                          "remove one of the two")
         if self.region_values and not self.per_region:
-            raise ValueError("`region_values` needs `per_region: true`"
-                             + FIX + "add `per_region: true`")
+            raise invalid("`region_values` needs `per_region: true`",
+                          "add `per_region: true`")
         if self.relative_to == "current" and self.quantity == "share":
-            raise ValueError("`relative_to: current` does not apply to shares"
-                             + FIX + "use `quantity: area` with `relative_to: current`")
+            raise invalid("`relative_to: current` does not apply to shares",
+                          "use `quantity: area` with `relative_to: current`")
         if self.relative_to == "current" and self.scale != "none":
-            raise ValueError("give either `scale` or `relative_to`, not both"
-                             + FIX + "remove one of the two")
+            raise invalid("give either `scale` or `relative_to`, not both",
+                          "remove one of the two")
         if not self.hard and self.penalty is None:
-            raise ValueError("a soft target (`hard: false`) needs a `penalty` per unit missed"
-                             + FIX + "add e.g. `penalty: 5` (objective points per unit missed)")
+            raise invalid("a soft target (`hard: false`) needs a `penalty` per unit missed",
+                          "add e.g. `penalty: 5` (objective points per unit missed)")
         return self
 
     @property
@@ -324,7 +317,7 @@ class Target(_Strict):
 # ------------------------------------------------------------------------------------------------
 # rules
 # ------------------------------------------------------------------------------------------------
-class Where(_Strict):
+class Where(StrictModel):
     """Which cells of a layer a rule applies to (non-zero when nothing is given)."""
 
     equals: list[int | str] | int | str | None = None
@@ -332,7 +325,7 @@ class Where(_Strict):
     below: Amount | None = None
 
 
-class Zone(_Strict):
+class Zone(StrictModel):
     """Cells of a layer (``where``, non-zero by default), optionally grown by ``buffer_m``.
 
     ``buffer_m`` adds every cell whose centre lies within that distance of a zone cell's
@@ -345,7 +338,7 @@ class Zone(_Strict):
     buffer_m: Distance = Field(default=0.0, ge=0)
 
 
-class RuleBase(_Strict):
+class RuleBase(StrictModel):
     id: str
     status: Status = "T"
     enabled: bool | None = None
@@ -380,9 +373,9 @@ class ExclusionRule(RuleBase):
     @model_validator(mode="after")
     def _uses_or_allow(self) -> ExclusionRule:
         if (self.uses is None) == (self.allow is None):
-            raise ValueError("give exactly one of `uses` (closed uses) or `allow` (open uses)"
-                             + FIX + "`uses: [housing]` closes housing; `allow: [nature]` "
-                             "closes everything but nature")
+            raise invalid("give exactly one of `uses` (closed uses) or `allow` (open uses)",
+                          "`uses: [housing]` closes housing; `allow: [nature]` closes "
+                          "everything but nature")
         return self
 
     @property
@@ -430,7 +423,7 @@ class CostRule(RuleBase):
     horizon_years: Amount = Field(default=75.0, gt=0)
 
 
-class LadderTier(_Strict):
+class LadderTier(StrictModel):
     """One step of a ladder: the cells in ``zone`` and/or with a current use in ``current``."""
 
     name: str
@@ -456,7 +449,7 @@ class LadderRule(RuleBase):
     otherwise: Coefficient = Field(default=0.0, ge=0)
 
 
-class Burden(_Strict):
+class Burden(StrictModel):
     """A burden counted per region: hectares of ``use`` that are ``new`` or ``lost``."""
 
     use: str
@@ -483,8 +476,8 @@ class FairnessRule(RuleBase):
     @model_validator(mode="after")
     def _cap(self) -> FairnessRule:
         if self.mode == "cap" and self.cap is None:
-            raise ValueError("`mode: cap` needs `cap`" + FIX
-                             + "add e.g. `cap: 0.05` (at most 5 % of each region burdened)")
+            raise invalid("`mode: cap` needs `cap`",
+                          "add e.g. `cap: 0.05` (at most 5 % of each region burdened)")
         return self
 
 
@@ -529,7 +522,7 @@ Rule = Annotated[
 ]
 
 
-class Compatibility(_Strict):
+class Compatibility(StrictModel):
     """Which single uses may share a cell (meervoudig ruimtegebruik).
 
     A combined use of the catalogue is available only when every pair of the uses it
@@ -540,7 +533,7 @@ class Compatibility(_Strict):
     source: Source
 
 
-class Override(_Strict):
+class Override(StrictModel):
     """Comply or explain: relax a G rule or target, with a justification that is reported.
 
     ``action: disable`` switches it off; ``soften`` makes a hard rule or target soft (an
@@ -559,25 +552,25 @@ class Override(_Strict):
     @classmethod
     def _explained(cls, v: str) -> str:
         if len(v.strip()) < 10:
-            raise ValueError("a justification must explain the deviation (comply or explain)"
-                             + FIX + "write why this rule is relaxed, in a sentence or more")
+            raise invalid("a justification must explain the deviation (comply or explain)",
+                          "write why this rule is relaxed, in a sentence or more")
         return v
 
     @model_validator(mode="after")
     def _params(self) -> Override:
         if self.action == "soften" and self.penalty is None:
-            raise ValueError("`action: soften` needs a `penalty`" + FIX
-                             + "add e.g. `penalty: 10` (points per hectare or unit)")
+            raise invalid("`action: soften` needs a `penalty`",
+                          "add e.g. `penalty: 10` (points per hectare or unit)")
         if self.action == "set" and not self.set:
-            raise ValueError("`action: set` needs `set: {field: value}`" + FIX
-                             + "e.g. `set: {buffer_m: 50}`")
+            raise invalid("`action: set` needs `set: {field: value}`",
+                          "e.g. `set: {buffer_m: 50}`")
         return self
 
 
 # ------------------------------------------------------------------------------------------------
 # objective and solver
 # ------------------------------------------------------------------------------------------------
-class Objective(_Strict):
+class Objective(StrictModel):
     """Weights of the named objective terms (maximise Σ weight × benefit − Σ weight × cost)."""
 
     weights: dict[str, Coefficient] = Field(
@@ -588,16 +581,15 @@ class Objective(_Strict):
     def _nonneg(cls, v: dict[str, float]) -> dict[str, float]:
         bad = [k for k, w in v.items() if w < 0]
         if bad:
-            raise ValueError(f"weights must not be negative ({', '.join(bad)})" + FIX
-                             + "a term's sign "
-                             "is fixed by whether it is a benefit or a cost")
+            raise invalid(f"weights must not be negative ({', '.join(bad)})",
+                          "a term's sign is fixed by whether it is a benefit or a cost")
         return v
 
 
 # ------------------------------------------------------------------------------------------------
 # the scenario
 # ------------------------------------------------------------------------------------------------
-class UseOverride(_Strict):
+class UseOverride(StrictModel):
     id: str
     code: int | None = Field(default=None, ge=1, le=255)
     kind: Literal["allocatable", "context"] | None = None
@@ -614,7 +606,7 @@ class UseOverride(_Strict):
     source: Source | None = None
 
 
-class Scenario(_Strict):
+class Scenario(StrictModel):
     """A whole scenario (after ``extends:`` has been applied)."""
 
     id: str = Field(pattern=ID_PATTERN)
@@ -662,21 +654,19 @@ class Scenario(_Strict):
             seen: set[str] = set()
             for item in items:
                 if item.id in seen:
-                    raise ValueError(f"duplicate id '{item.id}' in `{name}`"
-                                     + FIX + "give every item its own id")
+                    raise invalid(f"duplicate id '{item.id}' in `{name}`",
+                                  "give every item its own id")
                 seen.add(item.id)
                 if item.status == "G" and item.enabled is False:
-                    raise ValueError(
+                    raise invalid(
                         f"'{item.id}' in `{name}` is a gemaakte keuze (status G) and cannot be "
-                        "switched off with `enabled: false`" + FIX + "relax it through "
+                        "switched off with `enabled: false`", "relax it through "
                         f"`overrides: [{{rule: {item.id}, action: disable, justification: ...}}]`")
         known = {t.id for t in self.targets} | {r.id for r in self.rules}
         for o in self.overrides:
             if o.rule not in known:
-                from ruimteverdeling.errors import did_you_mean
-
-                raise ValueError(f"override of unknown rule or target '{o.rule}'" + FIX
-                                 + did_you_mean(o.rule, known))
+                raise invalid(f"override of unknown rule or target '{o.rule}'",
+                              did_you_mean(o.rule, known))
         return self
 
     @property

@@ -99,11 +99,12 @@ from typing import Any, Literal
 
 import numpy as np
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 
 from ruimteverdeling.area.studyarea import StudyArea
 from ruimteverdeling.errors import InputError, Problem, did_you_mean
 from ruimteverdeling.formatting import measure
+from ruimteverdeling.strict import StrictModel
 from ruimteverdeling.uses import UseCatalogue
 
 Better = Literal["higher", "lower"]
@@ -132,11 +133,7 @@ class NotApplicable(Exception):  # noqa: N818 - a signal, not an error
 # ------------------------------------------------------------------------------------------------
 # settings: layer roles, parameters, thresholds (data/assessment.yaml)
 # ------------------------------------------------------------------------------------------------
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Parameters(_Strict):
+class Parameters(StrictModel):
     flood_shallow_m: float = 0.5
     flood_deep_m: float = 2.0
     subsidence_min_cm: float = 10.0
@@ -144,7 +141,7 @@ class Parameters(_Strict):
     best_agri_category: int | str = 1
 
 
-class CriterionSettings(_Strict):
+class CriterionSettings(StrictModel):
     """How one criterion is scored (see ``analysis.compare``)."""
 
     better: Better
@@ -162,7 +159,7 @@ class CriterionSettings(_Strict):
         return v
 
 
-class AssessmentConfig(_Strict):
+class AssessmentConfig(StrictModel):
     """The contents of ``data/assessment.yaml`` (or a user's file merged on top of it)."""
 
     layers: dict[str, str] = Field(default_factory=dict)

@@ -20,9 +20,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ruimteverdeling.area.manifest import pydantic_problems
 from ruimteverdeling.errors import InputError, Problem
 from ruimteverdeling.scenario import Override, Scenario, Target
+from ruimteverdeling.strict import pydantic_problems
 
 
 @dataclass
