@@ -36,7 +36,7 @@ LAYERS = {
     "airport_noise": ([[0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 1, 1]], "mask", {}),
     # no valuable_landscape, defence_contour or industry_contour
 }
-DENSITY = ind.HousingDensity(30.0, {"East": 50.0})
+DENSITY = ind.HomesPerHectare(30.0, {"East": 50.0})
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ruimteverdeling.area.studyarea import StudyArea
+from ruimteverdeling.domain.burdens import gini
 from ruimteverdeling.errors import InfeasibleError, InputError, Problem
 from ruimteverdeling.model.solve import Solution
 from ruimteverdeling.model.solve import solve as solve_spec
@@ -307,7 +308,7 @@ def build_summary(cm: CompiledModel, sol: Solution) -> dict[str, Any]:
         "overrides": tables.overrides_table(cm, sol),
         "multi_use": tables.multi_use(cm, sol),
         "burdens": burdens,
-        "burden_gini": tables.gini([b["burden per ha of region"] for b in burdens]),
+        "burden_gini": gini([b["burden per ha of region"] for b in burdens]),
         "model": {"changeable_cells": int(cm.spec.n_units), "columns": int(cm.spec.n_cols),
                   "rows": int(cm.spec.n_rows), "pinned_cells": int(cm.pinned_land.size),
                   "cell_area_ha": cm.area.cell_area_ha},
@@ -581,7 +582,7 @@ def write_report(run: RunResult, folder: Path, after: Any) -> None:
     cm = run.compiled
     table = None
     try:
-        x = ind.IndicatorInputs(cm.area, cm.catalogue, after, housing_density=ind.HousingDensity
+        x = ind.IndicatorInputs(cm.area, cm.catalogue, after, housing_density=ind.HomesPerHectare
                                 .from_any(cm.scenario.housing_density))
         table = ind.compute(x)
         run.summary["indicators"] = table.to_json()
@@ -624,7 +625,7 @@ def render_report(run_dir: str | Path) -> Path:
     view = load_run_view(run_dir)
     assert view.area is not None
     x = ind.IndicatorInputs(view.area, view.catalogue, view.after,
-                            housing_density=ind.HousingDensity.from_any(
+                            housing_density=ind.HomesPerHectare.from_any(
                                 view.scenario.get("housing_density")))
     view.indicators = ind.compute(x)
     return rp.write_run_report(view, Path(run_dir) / "report.html")

@@ -21,10 +21,12 @@ from typing import Any
 
 import numpy as np
 
+from ruimteverdeling.domain.burdens import BENEFIT_USES, DEFAULT_BURDENS, burden_ha
+from ruimteverdeling.domain.regions import region_area_ha, sum_by_region
 from ruimteverdeling.model.solve import Solution
-from ruimteverdeling.rules import exclusions, fairness
+from ruimteverdeling.rules import exclusions
 from ruimteverdeling.rules.compile import ZONE_RULES, CompiledModel
-from ruimteverdeling.scenario import Burden, CostRule, LadderRule, Target
+from ruimteverdeling.scenario import CostRule, LadderRule, Target
 
 RULE_COLUMNS = ["rule", "type", "status", "enabled", "override", "use", "region", "ha_removed",
                 "binds", "max_reduced_cost", "value", "source"]
@@ -212,15 +214,6 @@ def multi_use(cm: CompiledModel, sol: Solution) -> dict[str, Any]:
             else 0.0, "land_saved_ha": saved, "by_use": by_use}
 
 
-DEFAULT_BURDENS = [
-    Burden(use="agriculture", basis="lost"),
-    Burden(use="renewable_energy", basis="new"),
-    Burden(use="defence", basis="new"),
-    Burden(use="housing", basis="new"),
-]
-BENEFIT_USES = ["nature", "water_buffer"]
-
-
 def burdens_table(cm: CompiledModel, sol: Solution) -> list[dict[str, Any]]:
     """Burdens and benefits per region (lusten en lasten), for every allocation.
 
@@ -230,37 +223,29 @@ def burdens_table(cm: CompiledModel, sol: Solution) -> list[dict[str, Any]]:
     ctx = cm.ctx
     after = cm.land_use_after(sol.x)
     rows_of_land, names = ctx.region_rows()
-    land = np.arange(after.size)
-    sel = rows_of_land >= 0
+    cur = ctx.land_use_idx
     n = len(names)
-    area_r = np.bincount(rows_of_land[sel], minlength=n) * ctx.cell_ha
+    area_r = region_area_ha(rows_of_land, n, ctx.cell_ha)
     table: dict[str, np.ndarray] = {}
     known = ctx.catalogue.target_uses
-    for b in DEFAULT_BURDENS:
-        if b.use not in known:
+    for use, basis in DEFAULT_BURDENS:
+        if use not in known:
             continue
-        v = fairness.burden_fn([b], ctx)(land, after)
-        table[f"burden: {b.use} {b.basis} (ha)"] = np.bincount(rows_of_land[sel],
-                                                              weights=v[sel], minlength=n)
+        v = burden_ha(ctx.provides(use), cur, after, basis, ctx.cell_ha)
+        table[f"burden: {use} {basis} (ha)"] = sum_by_region(rows_of_land, v, n)
     for use in BENEFIT_USES:
         if use not in known:
             continue
-        v = fairness.burden_fn([Burden(use=use, basis="new")], ctx)(land, after)
-        table[f"benefit: {use} new (ha)"] = np.bincount(rows_of_land[sel], weights=v[sel],
-                                                       minlength=n)
+        v = burden_ha(ctx.provides(use), cur, after, "new", ctx.cell_ha)
+        table[f"benefit: {use} new (ha)"] = sum_by_region(rows_of_land, v, n)
     if ctx.scenario.housing_density is not None:
-        from ruimteverdeling.rules.targets import housing_density
-
-        dens = housing_density(ctx)
         p = ctx.provides("housing")
-        v = ctx.cell_ha * dens * np.maximum(0.0, p[after] - p[ctx.land_use_idx])
-        table["benefit: new homes"] = np.bincount(rows_of_land[sel], weights=v[sel],
-                                                  minlength=n)
+        v = ctx.cell_ha * ctx.housing_density() * np.maximum(0.0, p[after] - p[cur])
+        table["benefit: new homes"] = sum_by_region(rows_of_land, v, n)
     yield_ = np.array([u.energy_mwh_per_ha_yr * u.provides.get("renewable_energy", 0.0)
                        for u in ctx.uses]) / 1e6
-    v = ctx.cell_ha * np.maximum(0.0, yield_[after] - yield_[ctx.land_use_idx])
-    table["benefit: new energy (TWh/yr)"] = np.bincount(rows_of_land[sel], weights=v[sel],
-                                                        minlength=n)
+    v = ctx.cell_ha * np.maximum(0.0, yield_[after] - yield_[cur])
+    table["benefit: new energy (TWh/yr)"] = sum_by_region(rows_of_land, v, n)
     out = []
     for r, name in enumerate(names):
         row: dict[str, Any] = {"region": name, "area_ha": float(area_r[r])}
@@ -270,12 +255,3 @@ def burdens_table(cm: CompiledModel, sol: Solution) -> list[dict[str, Any]]:
         row["burden per ha of region"] = burden / area_r[r] if area_r[r] else 0.0
         out.append(row)
     return out
-
-
-def gini(values: list[float]) -> float:
-    """Gini coefficient of non-negative values (0 = equal, → 1 = concentrated)."""
-    v = np.sort(np.asarray(values, float))
-    if v.size == 0 or v.sum() <= 0:
-        return 0.0
-    n = v.size
-    return float((2 * np.arange(1, n + 1) - n - 1) @ v / (n * v.sum()))

@@ -32,14 +32,13 @@ def check(rule: ProximityShareRule, index: int, ctx: Context) -> list[Problem]:
 
 
 def pair_rows(rule: ProximityShareRule, ctx: Context) -> PairRows:
-    from ruimteverdeling.rules.targets import housing_density
-
     d = ctx.layer_values(rule.layer, ctx.land_cells).astype(float)
     near = np.where(np.isnan(d), False, d <= rule.within_m)
     weight = near.astype(float) - rule.min_share
     p = ctx.provides(rule.use)
     cur = ctx.land_use_idx
-    dens = housing_density(ctx) if rule.quantity == "homes" else np.ones(ctx.land_cells.size)
+    dens = ctx.housing_density() if rule.quantity == "homes" else \
+        np.ones(ctx.land_cells.size)
     a = ctx.cell_ha
 
     def fn(li: np.ndarray, ui: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
