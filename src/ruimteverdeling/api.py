@@ -24,8 +24,9 @@ from ruimteverdeling.results import rasters, tables
 from ruimteverdeling.results import summary as sm
 from ruimteverdeling.results import writer as wr
 from ruimteverdeling.results.writer import AtomicOutputDir, write_json
+from ruimteverdeling.rules import load_scenario
 from ruimteverdeling.rules.compile import CompiledModel, catalogue_for, compile_model
-from ruimteverdeling.scenario import Scenario, load_scenario
+from ruimteverdeling.scenario import Scenario
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

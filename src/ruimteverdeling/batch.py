@@ -378,7 +378,8 @@ def load_sweep(path: str | Path) -> Sweep:
 
 
 def _expand(sweep: Sweep) -> None:
-    from ruimteverdeling.scenario import load_raw, load_scenario
+    from ruimteverdeling.rules import load_scenario
+    from ruimteverdeling.scenario import load_raw
 
     path = sweep.path
     load_scenario(sweep.base)  # the base itself must be valid (its errors name its file)
@@ -484,7 +485,7 @@ def _show(value: Any) -> str:
 
 def _variant_problems(file: Path, base: Path, overrides: dict[str, Any]) -> list[Problem]:
     """The problems of a scenario file that extends ``base`` and sets ``overrides``."""
-    from ruimteverdeling.scenario import load_scenario
+    from ruimteverdeling.rules import load_scenario
 
     data = {"id": "sweep-check", "extends": str(base), **overrides}
     file.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
@@ -497,13 +498,15 @@ def _variant_problems(file: Path, base: Path, overrides: dict[str, Any]) -> list
 
 def _scenario_problems(base_raw: dict[str, Any], overrides: dict[str, Any]) -> list[Problem]:
     """The schema problems of the base scenario with ``overrides`` applied (as ``extends``)."""
-    from ruimteverdeling.scenario import Scenario, merge
+    from ruimteverdeling.rules import scenario_model
+    from ruimteverdeling.scenario import merge
     from ruimteverdeling.strict import pydantic_problems
 
+    model = scenario_model()
     try:
-        Scenario.model_validate(merge(base_raw, overrides))
+        model.model_validate(merge(base_raw, overrides))
     except ValidationError as exc:
-        return pydantic_problems(exc, None, Scenario)
+        return pydantic_problems(exc, None, model)
     return []
 
 

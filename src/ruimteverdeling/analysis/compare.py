@@ -153,7 +153,7 @@ def resolve_inputs(items: Sequence[str | Path], out_dir: Path,
     ``out_dir/runs/<id>`` (or reused when that folder is up to date with the scenario), on
     ``area`` instead of their own ``area:`` when given."""
     from ruimteverdeling import api
-    from ruimteverdeling.scenario import load_scenario
+    from ruimteverdeling.rules import load_scenario
 
     progress = progress or silent()
     problems: list[Problem] = []

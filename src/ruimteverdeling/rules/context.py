@@ -25,7 +25,7 @@ import numpy as np
 from ruimteverdeling.area.studyarea import StudyArea
 from ruimteverdeling.domain.density import HomesPerHectare
 from ruimteverdeling.domain.regions import region_rows
-from ruimteverdeling.scenario import Scenario, Where, Zone
+from ruimteverdeling.scenario.schema import Scenario, Where, Zone
 from ruimteverdeling.uses import UseCatalogue
 
 

@@ -20,16 +20,52 @@ region, each column in at most one row).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Literal
 
 import numpy as np
+from pydantic import Field, model_validator
 
 from ruimteverdeling.domain.burdens import burden_ha
 from ruimteverdeling.domain.regions import region_area_ha
 from ruimteverdeling.errors import Problem, did_you_mean
-from ruimteverdeling.rules import checks
-from ruimteverdeling.rules.base import Aux, PairRows
+from ruimteverdeling.rules import checks, reporting
+from ruimteverdeling.rules.base import Aux, Contribution, PairRows
 from ruimteverdeling.rules.context import Context
-from ruimteverdeling.scenario import Burden, FairnessRule
+from ruimteverdeling.rules.family import RuleFamily
+from ruimteverdeling.scenario.schema import Amount, Coefficient, RuleBase
+from ruimteverdeling.strict import StrictModel, invalid
+
+
+class Burden(StrictModel):
+    """A burden counted per region: hectares of ``use`` that are ``new`` or ``lost``."""
+
+    use: str
+    basis: Literal["new", "lost"] = "new"
+    weight: Coefficient = Field(default=1.0, ge=0)
+
+
+class FairnessRule(RuleBase):
+    """Spread burdens fairly over regions (niet afwentelen; see ``rules.fairness``).
+
+    The burden intensity of region r is I_r = Σ_c∈r Σ_b w_b·burden_b(c,u)·x[c,u] / area_r
+    (hectares of burden per hectare of region). ``mode: minimax`` adds a level z ≥ I_r for
+    every region and charges ``weight`` · z · (study-area hectares); ``mode: cap`` requires
+    I_r ≤ ``cap`` in every region.
+    """
+
+    type: Literal["fairness"] = "fairness"
+    regions: str | None = None
+    burdens: list[Burden]
+    mode: Literal["minimax", "cap"] = "minimax"
+    weight: Coefficient = Field(default=1.0, ge=0)
+    cap: Amount | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _cap(self) -> FairnessRule:
+        if self.mode == "cap" and self.cap is None:
+            raise invalid("`mode: cap` needs `cap`",
+                          "add e.g. `cap: 0.05` (at most 5 % of each region burdened)")
+        return self
 
 
 def check(rule: FairnessRule, index: int, ctx: Context) -> list[Problem]:
@@ -65,7 +101,7 @@ def burden_fn(burdens: list[Burden], ctx: Context
     return fn
 
 
-def pair_rows(rule: FairnessRule, ctx: Context) -> PairRows:
+def compile(rule: FairnessRule, ctx: Context) -> Contribution:
     row_of_land, labels = ctx.region_rows(rule.regions)
     area_r = region_area_ha(row_of_land, len(labels), ctx.cell_ha)
     burden = burden_fn(rule.burdens, ctx)
@@ -85,7 +121,11 @@ def pair_rows(rule: FairnessRule, ctx: Context) -> PairRows:
         total = ctx.area.land_area_ha
         aux = [Aux(f"fairness_level:{rule.id}", -area_r, cost=rule.weight * total,
                    term=f"fairness:{rule.id}", lb=0.0, ub=np.inf)]
-    return PairRows(f"rule:{rule.id}", "rule", rule.id, labels, fn, lower, upper, aux=aux,
-                    meta={"area_ha": area_r, "status": rule.status,
-                          "source": rule.source.short(), "field": "rules", "file": ctx.file},
-                    hard_check=rule.mode == "cap")
+    return Contribution(rows=[PairRows(
+        f"rule:{rule.id}", "rule", rule.id, labels, fn, lower, upper, aux=aux,
+        meta={"area_ha": area_r, "status": rule.status, "source": rule.source.short(),
+              "field": "rules", "file": ctx.file},
+        hard_check=rule.mode == "cap")])
+
+
+FAMILY = RuleFamily("fairness", FairnessRule, check, compile, reporting.block_rows)

@@ -27,7 +27,7 @@ from ruimteverdeling.errors import InputError, Problem, did_you_mean
 from ruimteverdeling.model.spec import INF
 from ruimteverdeling.rules.base import PairRows
 from ruimteverdeling.rules.context import Context
-from ruimteverdeling.scenario import Target
+from ruimteverdeling.scenario.schema import Target
 
 MAX_ROW_BOUND = 1e15
 """Largest required amount of a row after scaling (area share, current quantity): beyond it

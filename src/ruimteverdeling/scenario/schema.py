@@ -1,4 +1,4 @@
-"""Scenario files: YAML documents validated with pydantic, with ``extends:`` and provenance.
+"""The scenario document: what a scenario file may say, validated with pydantic.
 
 A scenario says which study area to use, how suitable each cell is for each use (a declarative
 recipe over the area's layers), what changing a cell's use costs, which targets must be met,
@@ -6,44 +6,41 @@ which rules apply, and how the solver should run. Every target and rule carries 
 — the document, section or page, and a short quote — so that every constraint in a run can be
 traced to the policy text that asks for it.
 
-``extends: base.yaml`` loads the base scenario first and applies this file on top of it:
-mappings are merged key by key, and lists of items with an ``id`` (targets, rules, uses) are
-merged item by item — an item with a known id updates that item, a new id is appended, and
-``{id: ..., remove: true}`` deletes an item. Paths (``area:``) are relative to the file that
-names them.
+The entries of ``rules:`` belong to rule families that live in the rules layer
+(:mod:`ruimteverdeling.rules`); this module knows only their common part, :class:`RuleBase`.
+:func:`scenario_model` makes the :class:`Scenario` model whose rule entries are validated by
+the schemas of the families it is given (a tagged union on ``type``), so the document model
+does not depend on the families and a new family needs no change here. Reading files,
+``extends:`` and the protection of decided items are in :mod:`ruimteverdeling.scenario.loader`.
 """
 
 from __future__ import annotations
 
-import copy
+import functools
 import itertools
+import operator
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal, Protocol
 
 from pydantic import (
     AfterValidator,
     Field,
     PrivateAttr,
-    ValidationError,
+    SerializeAsAny,
+    create_model,
     field_validator,
     model_validator,
 )
 
-from ruimteverdeling import yamlio
-from ruimteverdeling.errors import InputError, Problem, did_you_mean
-from ruimteverdeling.model.options import (  # noqa: F401 (re-exported for the schema)
-    MAX_COUNT,
-    MAX_THREADS,
-    MAX_TIME_LIMIT,
-    SolverOptions,
-)
-from ruimteverdeling.strict import ID_PATTERN, StrictModel, invalid, pydantic_problems
+from ruimteverdeling.errors import did_you_mean
+from ruimteverdeling.model.options import SolverOptions
+from ruimteverdeling.strict import ID_PATTERN, StrictModel, invalid
 
 Status = Literal["G", "T", "A"]
 """Choice status in the Nota Ruimte: G = gemaakte keuze (decided, always on),
 T = te maken keuze (to be decided here, on by default), A = te agenderen keuze
 (put on the agenda, off by default)."""
-
 
 
 # ------------------------------------------------------------------------------------------------
@@ -339,6 +336,12 @@ class Zone(StrictModel):
 
 
 class RuleBase(StrictModel):
+    """What every rule entry has, whatever its family.
+
+    A family's schema (in its module under :mod:`ruimteverdeling.rules`) derives from this
+    class and adds ``type: Literal["<family>"] = "<family>"`` and its parameters.
+    """
+
     id: str
     status: Status = "T"
     enabled: bool | None = None
@@ -350,176 +353,6 @@ class RuleBase(StrictModel):
         if self.enabled is not None:
             return self.enabled
         return self.status in ("G", "T")
-
-
-class ExclusionRule(RuleBase):
-    """Close a zone to some uses (see :mod:`ruimteverdeling.rules.exclusions`).
-
-    ``x[c,u]`` is not created for ``c`` in the zone and ``u`` in ``uses`` (or every allocatable
-    use not in ``allow``); closing a single use also closes the combined uses that contain it.
-    With ``applies_to: new`` (default) a cell keeps its current use even if that use is closed
-    ("no *new* building"); with ``applies_to: all`` the current use is closed as well.
-    ``buffer_m`` widens the zone by a distance (setbacks, bands along dikes, brook valleys).
-    """
-
-    type: Literal["exclusion"] = "exclusion"
-    layer: str
-    where: Where | None = None
-    buffer_m: Distance = Field(default=0.0, ge=0)
-    uses: list[str] | None = None
-    allow: list[str] | None = None
-    applies_to: Literal["new", "all"] = "new"
-
-    @model_validator(mode="after")
-    def _uses_or_allow(self) -> ExclusionRule:
-        if (self.uses is None) == (self.allow is None):
-            raise invalid("give exactly one of `uses` (closed uses) or `allow` (open uses)",
-                          "`uses: [housing]` closes housing; `allow: [nature]` closes "
-                          "everything but nature")
-        return self
-
-    @property
-    def zone(self) -> Zone:
-        return Zone(layer=self.layer, where=self.where, buffer_m=self.buffer_m)
-
-
-class GreenBufferRule(RuleBase):
-    """Keep cities from growing together (see :mod:`ruimteverdeling.rules.exclusions`).
-
-    Urban cores are the connected groups of ``cores`` cells of at least ``min_core_ha``. Where
-    two different cores come closer than ``gap_m``, a band of ``width_m`` around the line that
-    separates them is closed to ``uses`` (new housing by default).
-    """
-
-    type: Literal["green_buffer"] = "green_buffer"
-    cores: Zone = Field(default_factory=lambda: Zone(layer="current_use",
-                                                     where=Where(equals=["housing"])))
-    min_core_ha: Amount = Field(default=500.0, ge=0)
-    gap_m: Distance = Field(default=3000.0, gt=0)
-    width_m: Distance = Field(default=1000.0, gt=0)
-    uses: list[str] = Field(default_factory=lambda: ["housing"])
-
-
-class CostRule(RuleBase):
-    """A cost (or benefit) per hectare in a zone, for some uses (see ``rules.costs``).
-
-    coefficient(c, u) = per_ha · v(c) · g(u) · a_c  for c in ``zone`` (everywhere if absent),
-    u in ``uses`` or a combination containing one of them (all allocatable uses if absent),
-    and — with ``on: new`` — u ≠ current use;
-    v(c) = Σ weight·f(layer) over ``value`` (1 if empty); g(u) = 1, the use's sealed share
-    (``scale_by: sealing``) or min(lifetime, horizon)/horizon (``scale_by: lifetime``).
-    Rules with the same ``term`` add up into one named objective term.
-    """
-
-    type: Literal["cost"] = "cost"
-    term: str | None = None
-    sense: Literal["cost", "benefit"] = "cost"
-    zone: Zone | None = None
-    value: list[SuitabilityTerm] = Field(default_factory=list)
-    per_ha: Coefficient = Field(default=1.0, ge=0)
-    uses: list[str] | None = None
-    on: Literal["new", "any"] = "new"
-    scale_by: Literal["none", "sealing", "lifetime"] = "none"
-    horizon_years: Amount = Field(default=75.0, gt=0)
-
-
-class LadderTier(StrictModel):
-    """One step of a ladder: the cells in ``zone`` and/or with a current use in ``current``."""
-
-    name: str
-    zone: Zone | None = None
-    current: list[str] | None = None
-    cost: Coefficient = Field(ge=0)
-
-
-class LadderRule(RuleBase):
-    """A ladder (voorkeursvolgorde) as tiered costs (see ``rules.costs``).
-
-    Each cell belongs to the first tier it matches (``otherwise`` if none). ``mode: to`` (the
-    zonneladder) charges the tier's cost per hectare newly given to one of ``uses``;
-    ``mode: from`` (the agricultural-land ladder) charges it per hectare of ``uses`` lost,
-    i.e. cost · max(0, p(current, U) − p(new, U)) with p the yield factor towards ``uses[0]``.
-    """
-
-    type: Literal["ladder"] = "ladder"
-    term: str | None = None
-    mode: Literal["to", "from"] = "to"
-    uses: list[str]
-    tiers: list[LadderTier]
-    otherwise: Coefficient = Field(default=0.0, ge=0)
-
-
-class Burden(StrictModel):
-    """A burden counted per region: hectares of ``use`` that are ``new`` or ``lost``."""
-
-    use: str
-    basis: Literal["new", "lost"] = "new"
-    weight: Coefficient = Field(default=1.0, ge=0)
-
-
-class FairnessRule(RuleBase):
-    """Spread burdens fairly over regions (niet afwentelen; see ``rules.fairness``).
-
-    The burden intensity of region r is I_r = Σ_c∈r Σ_b w_b·burden_b(c,u)·x[c,u] / area_r
-    (hectares of burden per hectare of region). ``mode: minimax`` adds a level z ≥ I_r for
-    every region and charges ``weight`` · z · (study-area hectares); ``mode: cap`` requires
-    I_r ≤ ``cap`` in every region.
-    """
-
-    type: Literal["fairness"] = "fairness"
-    regions: str | None = None
-    burdens: list[Burden]
-    mode: Literal["minimax", "cap"] = "minimax"
-    weight: Coefficient = Field(default=1.0, ge=0)
-    cap: Amount | None = Field(default=None, ge=0)
-
-    @model_validator(mode="after")
-    def _cap(self) -> FairnessRule:
-        if self.mode == "cap" and self.cap is None:
-            raise invalid("`mode: cap` needs `cap`",
-                          "add e.g. `cap: 0.05` (at most 5 % of each region burdened)")
-        return self
-
-
-class ProximityShareRule(RuleBase):
-    """At least ``min_share`` of the new ``use`` lies within ``within_m`` of a layer's features.
-
-    Row: Σ_c (1[d(c) ≤ within_m] − min_share) · q(c,u) · x[c,u] ≥ 0, with q the homes (or
-    hectares) of the pair; soft with ``penalty`` per unit of q missing.
-    """
-
-    type: Literal["proximity_share"] = "proximity_share"
-    use: str = "housing"
-    quantity: Literal["homes", "area"] = "homes"
-    layer: str = "station_distance"
-    within_m: Distance = Field(gt=0)
-    min_share: float = Field(ge=0, le=1)
-    penalty: Coefficient | None = Field(default=None, gt=0)
-
-
-class ConflictRule(RuleBase):
-    """No ``uses`` within ``distance_m`` of newly allocated ``near`` uses (a pairwise rule).
-
-    For every cell c that may take one of ``uses`` and whose neighbourhood N(c) (cells within
-    ``distance_m``, c itself excluded) holds cells that may newly take one of ``near``:
-
-        |N(c)| · Σ_{u∈uses} x[c,u] + Σ_{d∈N(c)} Σ_{v∈near} x[d,v] ≤ |N(c)|
-
-    — one row per candidate cell instead of one per pair (see ``rules.conflicts``).
-    Existing ``near`` uses are a plain exclusion with a buffer.
-    """
-
-    type: Literal["conflict"] = "conflict"
-    uses: list[str]
-    near: list[str]
-    distance_m: Distance = Field(gt=0)
-
-
-Rule = Annotated[
-    ExclusionRule | GreenBufferRule | CostRule | LadderRule | FairnessRule | ProximityShareRule
-    | ConflictRule,
-    Field(discriminator="type"),
-]
 
 
 class Compatibility(StrictModel):
@@ -607,7 +440,17 @@ class UseOverride(StrictModel):
 
 
 class Scenario(StrictModel):
-    """A whole scenario (after ``extends:`` has been applied)."""
+    """A whole scenario (after ``extends:`` has been applied).
+
+    ``rules`` holds instances of the rule families' schemas (subclasses of
+    :class:`RuleBase`, serialised with all their fields). Validate a document with the model
+    :func:`scenario_model` makes for the families; this class alone accepts only rule entries
+    that are already validated.
+    """
+
+    rule_schemas: ClassVar[tuple[tuple[str, type[RuleBase]], ...]] = ()
+    """The ``(type, schema)`` of every rule family this model validates (set by
+    :func:`scenario_model`)."""
 
     id: str = Field(pattern=ID_PATTERN)
     title: str | None = None
@@ -620,7 +463,7 @@ class Scenario(StrictModel):
     suitability: dict[str, SuitabilityRecipe] = Field(default_factory=dict)
     transition_costs: TransitionCosts = Field(default_factory=TransitionCosts)
     targets: list[Target] = Field(default_factory=list)
-    rules: list[Rule] = Field(default_factory=list)
+    rules: list[SerializeAsAny[RuleBase]] = Field(default_factory=list)
     compatibility: Compatibility | None = None
     overrides: list[Override] = Field(default_factory=list)
     objective: Objective = Field(default_factory=Objective)
@@ -647,6 +490,16 @@ class Scenario(StrictModel):
     @chain.setter
     def chain(self, value: list[str]) -> None:
         self._chain = list(value)
+
+    @field_validator("rules", mode="before")
+    @classmethod
+    def _validated_entries(cls, value: Any) -> Any:
+        if not cls.rule_schemas and isinstance(value, list) and \
+                any(isinstance(item, dict) for item in value):
+            raise TypeError("rule entries are validated by their rule family's schema: "
+                            "validate the document with scenario_model(families), or load it "
+                            "with ruimteverdeling.rules.load_scenario")
+        return value
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Scenario:
@@ -684,159 +537,55 @@ class Scenario(StrictModel):
         data["extends_chain"] = list(self.chain)
         return data
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # the model of scenario_model() is made at run time: pickle it by its families
+        if not type(self).rule_schemas:
+            return super().__reduce__()
+        return _restore, (type(self).rule_schemas, self.__getstate__())
+
 
 # ------------------------------------------------------------------------------------------------
-# loading
+# the model for a set of rule families
 # ------------------------------------------------------------------------------------------------
-def read_yaml(path: Path) -> dict[str, Any]:
-    """Read a YAML mapping through the guarded loader (:mod:`ruimteverdeling.yamlio`), with
-    errors that name the file and the line."""
-    if not path.exists():
-        raise InputError.single(path, None, "file not found", "check the path")
-    if path.is_dir():
-        raise InputError.single(path, None, "is a directory, not a scenario file",
-                                "give the path of a .yaml file")
-    raw = yamlio.load_file(path, "scenario file")
-    if raw is None:
-        raise InputError.single(path, None, "the file is empty",
-                                "write a scenario (see scenarios/base.yaml)")
-    if not isinstance(raw, dict):
-        raise InputError.single(path, None, "expected a mapping at the top level",
-                                "start the file with keys such as `id:`, `area:`, `targets:`")
-    return raw
+class RuleSchemaSource(Protocol):
+    """What the scenario model needs of a rule family: the schema of its entries."""
+
+    @property
+    def schema(self) -> type[RuleBase]: ...
 
 
-def _resolve_paths(raw: dict[str, Any], base_dir: Path) -> dict[str, Any]:
-    raw = dict(raw)
-    if isinstance(raw.get("area"), str):
-        p = Path(raw["area"])
-        if not p.is_absolute():
-            raw["area"] = str((base_dir / p).resolve())
-    return raw
+RuleFamilies = Mapping[str, RuleSchemaSource]
+"""Rule families by their ``type:`` (the registry of :mod:`ruimteverdeling.rules.registry`)."""
 
 
-def merge(base: Any, override: Any) -> Any:
-    """Deep-merge ``override`` onto ``base`` (see the module docstring)."""
-    if isinstance(base, dict) and isinstance(override, dict):
-        out = {k: copy.deepcopy(v) for k, v in base.items()}
-        for key, value in override.items():
-            out[key] = merge(base[key], value) if key in base else copy.deepcopy(value)
-        return out
-    if isinstance(base, list) and isinstance(override, list) and _is_id_list(base) \
-            and _is_id_list(override):
-        out = [copy.deepcopy(item) for item in base]
-        index = {item["id"]: i for i, item in enumerate(out)}
-        for item in override:
-            if item.get("remove"):
-                if item["id"] in index:
-                    out[index[item["id"]]] = None
-                continue
-            if item["id"] in index:
-                out[index[item["id"]]] = merge(out[index[item["id"]]], item)
-            else:
-                index[item["id"]] = len(out)
-                out.append(copy.deepcopy(item))
-        return [item for item in out if item is not None]
-    return copy.deepcopy(override)
+def scenario_model(families: RuleFamilies) -> type[Scenario]:
+    """The :class:`Scenario` model whose ``rules`` entries are validated by ``families``.
 
-
-def _is_id_list(items: list) -> bool:
-    return all(isinstance(i, dict) and "id" in i for i in items)
-
-
-def load_raw(path: str | Path, _seen: tuple[Path, ...] = ()) -> tuple[dict[str, Any], list[str]]:
-    """Read a scenario file and everything it extends; return the merged mapping and the chain."""
-    path = Path(path).resolve()
-    if path in _seen:
-        chain = " -> ".join(p.name for p in (*_seen, path))
-        raise InputError.single(path, "extends", f"circular `extends:` ({chain})",
-                                "remove the cycle")
-    raw = _resolve_paths(read_yaml(path), path.parent)
-    _check_duplicate_ids(raw, path)
-    ext = raw.get("extends")
-    if ext is None:
-        return raw, [str(path)]
-    if not isinstance(ext, str):
-        raise InputError.single(path, "extends", "must be the path of a base scenario file",
-                                "e.g. `extends: base.yaml`")
-    base_path = (path.parent / ext).resolve()
-    if not base_path.exists():
-        raise InputError.single(path, "extends", f"base scenario not found: {base_path}",
-                                "give a path relative to this file")
-    base, chain = load_raw(base_path, (*_seen, path))
-    _protect_decided(base, raw, path)
-    merged = merge(base, raw)
-    return merged, [*chain, str(path)]
-
-
-def _check_duplicate_ids(raw: dict[str, Any], path: Path) -> None:
-    """Two items with the same id in one file's ``targets``, ``rules`` or ``uses``.
-
-    ``extends`` merges a variant's items into the base by id, so two entries with one id in a
-    variant would be merged silently, the second over the first; in any file they are a
-    mistake. Every pair is reported with both positions.
+    Each entry is validated by the schema of the family its ``type:`` names (a tagged union,
+    so an error names the entry and the family: ``rules[3].exclusion.buffer_m``; an unknown
+    type is answered with the known ones). The model is made once per set of families.
     """
-    problems = []
-    for key in ("targets", "rules", "uses"):
-        items = raw.get(key)
-        if not isinstance(items, list):
-            continue
-        first: dict[str, int] = {}
-        for i, item in enumerate(items):
-            ident = item.get("id") if isinstance(item, dict) else None
-            if not isinstance(ident, str | int) or isinstance(ident, bool):
-                continue
-            ident = str(ident)
-            if ident in first:
-                j = first[ident]
-                problems.append(Problem(
-                    path, f"{key}[{i}].id",
-                    f"duplicate id '{ident}': {key}[{j}] and {key}[{i}] both have it",
-                    f"give every item its own id, or put all changes to '{ident}' in one "
-                    f"entry ({key}[{j}])"))
-            else:
-                first[ident] = i
-    if problems:
-        raise InputError(problems)
+    if not families:
+        raise ValueError("a scenario model needs at least one rule family")
+    return _scenario_model(tuple((t, f.schema) for t, f in families.items()))
 
 
-def _protect_decided(base: dict[str, Any], variant: dict[str, Any], path: Path) -> None:
-    """A variant may not change a G (gemaakte keuze) rule or target directly.
-
-    Comply or explain: such a change must go through ``overrides:`` with a justification, so
-    that it is reported. Only ``description`` may be restated.
-    """
-    problems = []
-    for key in ("rules", "targets"):
-        decided = {item.get("id"): item for item in base.get(key) or []
-                   if isinstance(item, dict) and item.get("status") == "G"}
-        for i, item in enumerate(variant.get(key) or []):
-            if not isinstance(item, dict) or item.get("id") not in decided:
-                continue
-            changed = sorted(k for k in item if k not in ("id", "description"))
-            if changed:
-                what = "removes" if item.get("remove") else f"changes {', '.join(changed)} of"
-                problems.append(Problem(
-                    path, f"{key}[{i}]",
-                    f"this variant {what} '{item['id']}', a gemaakte keuze (status G)",
-                    f"relax it through `overrides: [{{rule: {item['id']}, action: "
-                    "disable|soften|set, justification: ...}]` (comply or explain)"))
-    if problems:
-        raise InputError(problems)
+@functools.cache
+def _scenario_model(schemas: tuple[tuple[str, type[RuleBase]], ...]) -> type[Scenario]:
+    entry = Annotated[functools.reduce(operator.or_, [s for _, s in schemas]),
+                      Field(discriminator="type")]
+    model = create_model("Scenario", __base__=Scenario, __module__=Scenario.__module__,
+                         __doc__=Scenario.__doc__,
+                         rules=(list[entry], Field(default_factory=list)))
+    model.rule_schemas = schemas
+    return model
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Load, merge (``extends:``) and validate a scenario file."""
-    path = Path(path).resolve()
-    raw, chain = load_raw(path)
-    try:
-        scenario = Scenario.model_validate(raw)
-    except ValidationError as exc:
-        problems = pydantic_problems(exc, path, Scenario)
-        if len(chain) > 1:
-            note = f" (after applying extends: {', '.join(Path(c).name for c in chain[:-1])})"
-            problems = [Problem(p.file, p.field, p.message + note, p.fix) for p in problems]
-        raise InputError(problems) from None
-    scenario.path = path
-    scenario.chain = chain
+def _restore(schemas: tuple[tuple[str, type[RuleBase]], ...],
+             state: dict[str, Any]) -> Scenario:
+    model = _scenario_model(schemas)
+    scenario = model.__new__(model)
+    scenario.__setstate__(state)
     return scenario
+
+
