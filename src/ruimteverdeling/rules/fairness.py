@@ -1,4 +1,4 @@
-"""Niet afwentelen: burdens spread fairly over regions.
+"""Fairness (niet afwentelen): burdens spread fairly over regions.
 
 A burden ``b`` counts, for the pair (c, u), the hectares of its use ``T`` that are
 
