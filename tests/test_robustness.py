@@ -301,8 +301,7 @@ def _tiny_spec(tmp_path: Path):
 def test_time_limit_returns_the_incumbent_marked_not_optimal(tmp_path: Path,
                                                              monkeypatch) -> None:
     spec = _tiny_spec(tmp_path)
-    x = np.zeros(spec.n_cols)
-    x[spec.unit_choice(np.ones(spec.n_cols))] = 1.0  # any allocation: first use per unit
+    x = solve_mod.solve(spec, SolverOptions()).x  # an allocation that meets every hard row
     objective = spec.objective_value(x)
     monkeypatch.setattr(solve_mod, "backend_for", lambda o: _StubBackend(x, objective + 5))
     sol = solve_mod.solve(spec, SolverOptions(method="mip", time_limit=1))

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ruimteverdeling.area.studyarea import StudyArea
-from ruimteverdeling.errors import InfeasibleError, InputError
+from ruimteverdeling.errors import InfeasibleError, InputError, Problem
 from ruimteverdeling.model.solve import Solution
 from ruimteverdeling.model.solve import solve as solve_spec
 from ruimteverdeling.progress import Progress, silent
@@ -76,6 +76,7 @@ def compile(scenario_path: str | Path, progress: Progress | None = None,
     progress = progress or silent()
     loaded = load(scenario_path, progress, area)
     scenario = _with_solver_overrides(loaded.scenario, solver_overrides)
+    check_model_memory(loaded.area)
     with progress.phase("compiling model", "compile"):
         cm = compile_model(scenario, loaded.area, loaded.area.catalogue)
     return cm
@@ -115,10 +116,13 @@ def validate(scenario_path: str | Path, progress: Progress | None = None,
         else:
             warnings += [f"the default output folder cannot be used: {p.format()}"
                          for p in exc.problems]
+    check_model_memory(loaded.area)
     try:
         cm = compile_model(loaded.scenario, loaded.area, loaded.area.catalogue)
-    except InputError as exc:
-        raise InputError(problems + exc.problems) from None
+    except InputError as exc:  # a layer's data problem is reported once (by check_area)
+        seen = {(str(p.file), p.field) for p in problems}
+        raise InputError(problems + [p for p in exc.problems
+                                     if (str(p.file), p.field) not in seen]) from None
     if problems:
         raise InputError(problems)
     spec = cm.spec
@@ -141,10 +145,21 @@ def validate(scenario_path: str | Path, progress: Progress | None = None,
 
 
 def _with_solver_overrides(scenario: Scenario, overrides: dict[str, Any]) -> Scenario:
+    """The scenario with solver options from the command line (``time_limit=...``), checked
+    like the scenario's own (``model_copy`` alone would let ``nan`` or 10**6 threads in)."""
+    from pydantic import ValidationError
+
+    from ruimteverdeling.area.manifest import pydantic_problems
+    from ruimteverdeling.scenario import SolverOptions
+
     updates = {k: v for k, v in overrides.items() if v is not None}
     if not updates:
         return scenario
-    solver = scenario.solver.model_copy(update=updates)
+    try:
+        solver = SolverOptions.model_validate({**scenario.solver.model_dump(), **updates})
+    except ValidationError as exc:
+        raise InputError([Problem(None, "--" + (p.field or "").replace("_", "-"), p.message,
+                                  p.fix) for p in pydantic_problems(exc, None)]) from None
     new = scenario.model_copy(update={"solver": solver})
     new.path, new.chain = scenario.path, scenario.chain
     return new
@@ -372,6 +387,7 @@ def make_area(out_dir: str | Path, cells: int, resolution: float, seed: int,
     the engine wrote (see :mod:`ruimteverdeling.results.writer`)."""
     from ruimteverdeling.synthetic import make_area as _make
 
+    check_make_area(cells, resolution)
     progress = progress or silent()
     with wr.reserve(out_dir, "area", option="OUT", protect=wr.protected()), \
             progress.phase(f"generating synthetic study area ({cells:,} cells at "
@@ -379,6 +395,59 @@ def make_area(out_dir: str | Path, cells: int, resolution: float, seed: int,
             AtomicOutputDir(out_dir, "area", option="OUT") as tmp:
         _make(tmp, cells=cells, resolution=resolution, seed=seed, progress=progress)
     return Path(out_dir) / "area.yaml"
+
+
+MAKE_AREA_GRID_PER_CELL = 2.2
+"""Grid cells per study-area cell of the synthetic Netherlands (its bounding box; measured
+2.13-2.19 from 36 k to 6.4 M cells)."""
+MAKE_AREA_BYTES_PER_GRID_CELL = 200.0
+MAKE_AREA_BASE_BYTES = 600e6
+"""Peak memory of ``make-area``: ~600 MB plus ~200 bytes per grid cell (measured peak RSS:
+1.07 GB at 1.6 M cells and 3.05 GB at 6.4 M cells at 100 m, i.e. 195 B per grid cell)."""
+MODEL_BYTES_PER_LAND_CELL = 1_500.0
+MODEL_BASE_BYTES = 300e6
+"""Peak memory of compiling and solving: ~300 MB plus ~1.5 kB per land cell (the benchmark
+table: 1.8 GB at 1.0 M cells, 5.1 GB at 3.3 M cells)."""
+
+
+def check_make_area(cells: int, resolution: float) -> None:
+    """Refuse a synthetic area that is beyond the largest grid or the available memory,
+    before generating anything (see the constants above)."""
+    import math
+
+    from ruimteverdeling.area.grid import available_memory, format_bytes, require_memory
+    from ruimteverdeling.area.manifest import MAX_GRID_CELLS
+
+    if not math.isfinite(resolution) or resolution <= 0:
+        raise InputError.single(None, "--resolution", f"{resolution!r} is not a cell size",
+                                "give a positive number of metres, e.g. --resolution 100")
+    grid = cells * MAKE_AREA_GRID_PER_CELL
+    need = MAKE_AREA_BASE_BYTES + grid * MAKE_AREA_BYTES_PER_GRID_CELL
+    have = available_memory()
+    fit = MAX_GRID_CELLS / MAKE_AREA_GRID_PER_CELL
+    if have is not None:
+        fit = min(fit, max(have - MAKE_AREA_BASE_BYTES, 0)
+                  / (MAKE_AREA_BYTES_PER_GRID_CELL * MAKE_AREA_GRID_PER_CELL))
+    fix = (f"ask for at most {int(fit):,} cells here (the whole Netherlands at 100 m is "
+           "about 3,300,000), or use a machine with more memory")
+    if grid > MAX_GRID_CELLS:
+        raise InputError.single(None, "--cells", f"{cells:,} cells make a grid of about "
+                                f"{grid:,.0f} cells, more than the {MAX_GRID_CELLS:,} the "
+                                "engine reads; generating it would need about "
+                                f"{format_bytes(need)} of memory", fix)
+    require_memory(need, f"a synthetic area of {cells:,} cells (a grid of about {grid:,.0f} "
+                   "cells)", None, "--cells", fix)
+
+
+def check_model_memory(area: StudyArea) -> None:
+    """Refuse to compile a model that would not fit in the available memory."""
+    from ruimteverdeling.area.grid import require_memory
+
+    land = int(area.land.sum())
+    require_memory(MODEL_BASE_BYTES + land * MODEL_BYTES_PER_LAND_CELL,
+                   f"a model of {land:,} land cells", area.path, "grid",
+                   "solve at a coarser resolution (solve --resolution M), or use a smaller "
+                   "area or a machine with more memory")
 
 
 DEMO_CELLS = 36_000

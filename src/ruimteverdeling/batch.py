@@ -88,11 +88,12 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from ruimteverdeling.area.manifest import ID_PATTERN as _ID_PATTERN
 from ruimteverdeling.errors import InputError, Problem, did_you_mean
 from ruimteverdeling.results import writer as wr
 from ruimteverdeling.results.summary import csv_value
 
-ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+ID_PATTERN = re.compile(_ID_PATTERN)
 MAX_ID_LENGTH = 120
 MAX_TOKEN_LENGTH = 40
 POINTS_DIR = "scenarios"
@@ -548,9 +549,12 @@ def _write_text(path: Path, text: str, only_if_changed: bool = False) -> None:
 def scenario_run_id(path: Path) -> str:
     """The id of a scenario file's run: its ``id:`` (after ``extends``), else its file name."""
     from ruimteverdeling.scenario import load_raw
+    from ruimteverdeling.yamlio import YamlGuardError
 
     try:
         raw, _ = load_raw(path)
+    except YamlGuardError:
+        raise  # a document built to exhaust memory: refused before anything runs
     except InputError:
         raw = {}
     rid = raw.get("id")
@@ -563,9 +567,10 @@ def plan(scenarios: Sequence[str | Path], sweeps: Sequence[str | Path],
          out_dir: str | Path) -> list[Run]:
     """Check the batch's input and return its runs; writes the sweep points' scenario files.
 
-    Raises InputError (before anything is written) for a bad sweep file, duplicate run ids or
-    an empty batch. A scenario file that cannot be read is not an error here: its run fails
-    with that error and the other runs go on.
+    Raises InputError (before anything is written) for a bad sweep file, duplicate run ids,
+    an empty batch or a scenario file beyond the YAML limits (an alias bomb, see
+    :mod:`ruimteverdeling.yamlio`). Any other scenario file that cannot be read is not an
+    error here: its run fails with that error and the other runs go on.
     """
     out = Path(out_dir).resolve()
     if not scenarios and not sweeps:
@@ -583,7 +588,12 @@ def plan(scenarios: Sequence[str | Path], sweeps: Sequence[str | Path],
     planned: list[tuple[str, str, str]] = []  # id, scenario, origin
     for s in scenarios:
         p = Path(s).resolve()
-        planned.append((scenario_run_id(p), str(p), str(p)))
+        try:
+            planned.append((scenario_run_id(p), str(p), str(p)))
+        except InputError as exc:  # beyond the YAML limits (yamlio): nothing runs
+            problems += exc.problems
+    if problems:
+        raise InputError(_unique(problems))
     for sw in loaded:
         planned += [(pt.id, str(out / POINTS_DIR / f"{pt.id}.yaml"), str(sw.path))
                     for pt in sw.points]

@@ -10,6 +10,7 @@ failed, 130 interrupted.
 from __future__ import annotations
 
 import functools
+import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -20,8 +21,41 @@ import click
 from ruimteverdeling import __version__, api
 from ruimteverdeling.errors import InfeasibleError, InputError, SolverError
 from ruimteverdeling.progress import Progress
+from ruimteverdeling.scenario import MAX_DISTANCE_M, MAX_THREADS, MAX_TIME_LIMIT
 
 EXIT_INPUT, EXIT_INFEASIBLE, EXIT_SOLVER, EXIT_INTERRUPTED = 2, 3, 4, 130
+
+
+class FiniteFloat(click.ParamType):
+    """A finite number in ``[lo, hi]``. click's FloatRange lets ``nan`` through (every
+    comparison with NaN is false) and accepts ``inf`` and ``1e308``."""
+
+    name = "number"
+
+    def __init__(self, lo: float, hi: float, unit: str = "") -> None:
+        self.lo, self.hi, self.unit = lo, hi, unit
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> float:
+        if isinstance(value, float):
+            v = value
+        else:
+            try:
+                v = float(value)
+            except (TypeError, ValueError):
+                self.fail(f"{value!r} is not a number", param, ctx)
+        if not math.isfinite(v):
+            self.fail(f"{value!r} is not a finite number; give {self._range()}", param, ctx)
+        if not self.lo <= v <= self.hi:
+            self.fail(f"{v:g} is outside {self._range()}", param, ctx)
+        return v
+
+    def _range(self) -> str:
+        return f"a number from {self.lo:g} to {self.hi:g}{self.unit}"
+
+
+SECONDS = FiniteFloat(1.0, MAX_TIME_LIMIT, " s")
+METRES = FiniteFloat(1.0, MAX_DISTANCE_M, " m")
 
 
 def _friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -67,7 +101,7 @@ def demo(quiet: bool) -> None:
 @click.argument("out", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--cells", type=click.IntRange(min=4), default=36_000, show_default=True,
               help="Approximate number of study-area (land) cells.")
-@click.option("--resolution", type=click.FloatRange(min=1.0), default=1000.0,
+@click.option("--resolution", type=METRES, default=1000.0,
               show_default=True, help="Cell size in metres.")
 @click.option("--seed", type=int, default=42, show_default=True, help="Random seed.")
 @click.option("-q", "--quiet", is_flag=True)
@@ -116,11 +150,11 @@ def validate(scenario: Path, area: Path | None, out: Path | None) -> None:
 @click.option("--method", type=click.Choice(["auto", "mip", "lp"]), default=None,
               help="auto: LP first + repair MIP; mip: HiGHS MIP on the whole model; "
                    "lp: relaxation only.")
-@click.option("--time-limit", type=click.FloatRange(min=1.0), default=None,
+@click.option("--time-limit", type=SECONDS, default=None,
               help="Seconds for the solve.")
 @click.option("--export-model", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the model as .lp or .mps (via Pyomo; small models).")
-@click.option("--resolution", type=click.FloatRange(min=1.0), default=None,
+@click.option("--resolution", type=METRES, default=None,
               help="Solve on the study area coarsened to this cell size in m (a whole "
                    "multiple of its cells) for fast exploration.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress messages.")
@@ -190,7 +224,7 @@ def _print_run(run: api.RunResult) -> None:
               help="Worker processes of the local Dask cluster (default 2).")
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="Run on a running Dask scheduler instead, e.g. tcp://10.0.0.5:8786.")
-@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True,
+@click.option("--threads", type=click.IntRange(1, MAX_THREADS), default=1, show_default=True,
               help="HiGHS threads per run.")
 @click.option("--area", type=click.Path(path_type=Path), default=None,
               help="Use this area.yaml for every run instead of the scenarios' `area:`.")
@@ -256,7 +290,7 @@ _OUT = click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Pa
                                        "with -rule-costs / -pareto for those analyses).")
 _AREA = click.option("--area", type=click.Path(path_type=Path), default=None,
                      help="Use this area.yaml instead of the scenario's `area:`.")
-_TIME = click.option("--time-limit", type=click.FloatRange(min=1.0), default=None,
+_TIME = click.option("--time-limit", type=SECONDS, default=None,
                      help="Seconds for each solve.")
 _QUIET = click.option("-q", "--quiet", is_flag=True, help="No progress messages.")
 
@@ -396,14 +430,14 @@ def alternatives(scenario: Path, slack: str, count: int, out: Path | None, area:
 @main.command("bench")
 @click.option("--cells", type=click.IntRange(min=100), required=True,
               help="Land cells of the synthetic area (generated once, cached).")
-@click.option("--resolution", type=click.FloatRange(min=1.0), default=None,
+@click.option("--resolution", type=METRES, default=None,
               help="Cell size in m (default: the whole Netherlands at --cells cells).")
-@click.option("--naive-time-limit", type=click.FloatRange(min=1.0), default=120.0,
+@click.option("--naive-time-limit", type=SECONDS, default=120.0,
               show_default=True, help="Seconds for each naive run (killed after it).")
 @click.option("--no-naive", is_flag=True, help="Skip the naive formulation.")
 @click.option("--scenario", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Scenario to solve (default benchmarks/national.yaml).")
-@click.option("--time-limit", type=click.FloatRange(min=1.0), default=None,
+@click.option("--time-limit", type=SECONDS, default=None,
               help="Time limit of the fast solve (default: the scenario's).")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
               default=None, help="Also write the row (all figures) as JSON.")

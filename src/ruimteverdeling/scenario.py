@@ -20,17 +20,19 @@ import itertools
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     field_validator,
     model_validator,
 )
 
-from ruimteverdeling.area.manifest import pydantic_problems
+from ruimteverdeling import yamlio
+from ruimteverdeling.area.manifest import ID_PATTERN, pydantic_problems
 from ruimteverdeling.errors import InputError, Problem
 
 Status = Literal["G", "T", "A"]
@@ -45,6 +47,56 @@ FIX = " || fix: "
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=False, allow_inf_nan=False)
+
+
+# ------------------------------------------------------------------------------------------------
+# numbers: finite (``allow_inf_nan=False`` above) and of a sane magnitude
+# ------------------------------------------------------------------------------------------------
+MAX_AMOUNT = 1e12
+"""Largest target bound or other amount (ha, homes, TWh/yr, layer values, years). Beyond it
+sums over the cells lose their unit digits in double precision, and ``1e308`` times an area
+share overflows to infinity, which the solver reads as "no bound at all"."""
+MAX_COEFFICIENT = 1e6
+"""Largest objective weight, penalty, cost or suitability value (in absolute value). The
+shipped scenarios use 0.01 .. 5; a term a million times larger than the others leaves them
+below the solver's tolerances (so they would silently stop counting), and near 1e20 HiGHS
+reads a cost as infinite."""
+MAX_DISTANCE_M = 1_000_000.0
+"""Largest distance (buffers, setbacks, gaps, proximity): 1,000 km, three times the width of
+the Netherlands."""
+MAX_DENSITY = 10_000.0
+"""Most homes per hectare (the densest city blocks in the Netherlands hold ~300)."""
+
+
+def _limit(limit: float, what: str, fix: str) -> Any:
+    def check(v: float) -> float:
+        if abs(v) > limit:
+            raise ValueError(f"{v:g} is beyond ±{limit:g}, the largest {what} the engine "
+                             "accepts" + FIX + fix)
+        return v
+
+    return AfterValidator(check)
+
+
+Amount = Annotated[float, _limit(MAX_AMOUNT, "amount",
+                                 "give the number in its unit (ha, homes, TWh/yr, the "
+                                 "layer's unit); no study area holds more")]
+Coefficient = Annotated[float, _limit(MAX_COEFFICIENT, "weight, penalty, cost or suitability",
+                                      "scale the numbers down (only their ratios matter); a "
+                                      "term that must outweigh everything else is better a "
+                                      "hard target or rule")]
+Distance = Annotated[float, _limit(MAX_DISTANCE_M, "distance (in metres)",
+                                   "give the distance in metres, at most 1,000 km")]
+Density = Annotated[float, _limit(MAX_DENSITY, "density (homes per hectare)",
+                                  "give homes per hectare, e.g. 35")]
+MAX_COUNT = 1_000_000_000
+"""Largest count in the solver options (binaries, units, iterations)."""
+MAX_THREADS = 256
+"""Most HiGHS threads a scenario may ask for. A fixed bound (not this machine's core count),
+so that a scenario valid on one machine is valid on every other; HiGHS starts every thread it
+is given, and 100,000 of them hang the process. More threads than cores only slow it down."""
+MAX_TIME_LIMIT = 10_000_000.0
+"""Longest time limit in seconds (~116 days)."""
 
 
 class Source(_Strict):
@@ -93,11 +145,11 @@ class SuitabilityTerm(_Strict):
     """
 
     layer: str
-    weight: float = 1.0
-    points: list[tuple[float, float]] | None = None
-    categories: dict[int | str, float] | None = None
-    mask: float | None = None
-    other: float = 0.0
+    weight: Coefficient = 1.0
+    points: list[tuple[Amount, Coefficient]] | None = None
+    categories: dict[int | str, Coefficient] | None = None
+    mask: Coefficient | None = None
+    other: Coefficient = 0.0
 
     @model_validator(mode="after")
     def _one_transform(self) -> SuitabilityTerm:
@@ -118,7 +170,7 @@ class SuitabilityTerm(_Strict):
 class SuitabilityRecipe(_Strict):
     """suitability_u(c) = base + Σ_k weight_k · f_k(layer_k(c)), per hectare."""
 
-    base: float = 0.0
+    base: Coefficient = 0.0
     terms: list[SuitabilityTerm] = Field(default_factory=list)
     source: Source | None = None
 
@@ -130,16 +182,16 @@ class TransitionCosts(_Strict):
     in that row; other pairs cost ``default``; keeping the current use costs 0.
     """
 
-    default: float = 0.0
-    matrix: dict[str, dict[str, float]] = Field(default_factory=dict)
+    default: Coefficient = 0.0
+    matrix: dict[str, dict[str, Coefficient]] = Field(default_factory=dict)
     source: Source | None = None
 
 
 class HousingDensity(_Strict):
     """Homes per hectare of new housing: ``default``, or per region name."""
 
-    default: float = Field(gt=0)
-    per_region: dict[str, float] = Field(default_factory=dict)
+    default: Density = Field(gt=0)
+    per_region: dict[str, Density] = Field(default_factory=dict)
     regions: str | None = None
     source: Source
 
@@ -160,7 +212,7 @@ class Scaling(_Strict):
     ``scale: area_share`` is multiplied by it.
     """
 
-    national_area_ha: float = Field(gt=0)
+    national_area_ha: Amount = Field(ge=1)
     source: Source
 
 
@@ -172,8 +224,8 @@ QUANTITY_UNITS = {"area": "ha", "homes": "homes", "energy": "TWh/yr", "share": "
 
 
 class Bounds(_Strict):
-    min: float | None = None
-    max: float | None = None
+    min: Amount | None = None
+    max: Amount | None = None
 
 
 class Target(_Strict):
@@ -206,8 +258,8 @@ class Target(_Strict):
     uses: list[str] | None = None
     quantity: Quantity = "area"
     basis: Literal["total", "new"] | None = None
-    min: float | None = None
-    max: float | None = None
+    min: Amount | None = None
+    max: Amount | None = None
     region: str | None = None
     per_region: bool = False
     regions: str | None = None
@@ -216,7 +268,7 @@ class Target(_Strict):
     scale: Literal["none", "area_share"] = "none"
     relative_to: Literal["none", "current"] = "none"
     hard: bool = True
-    penalty: float | None = Field(default=None, gt=0)
+    penalty: Coefficient | None = Field(default=None, gt=0)
     status: Status = "T"
     enabled: bool | None = None
     description: str | None = None
@@ -280,8 +332,8 @@ class Where(_Strict):
     """Which cells of a layer a rule applies to (non-zero when nothing is given)."""
 
     equals: list[int | str] | int | str | None = None
-    above: float | None = None
-    below: float | None = None
+    above: Amount | None = None
+    below: Amount | None = None
 
 
 class Zone(_Strict):
@@ -294,7 +346,7 @@ class Zone(_Strict):
 
     layer: str
     where: Where | None = None
-    buffer_m: float = Field(default=0.0, ge=0)
+    buffer_m: Distance = Field(default=0.0, ge=0)
 
 
 class RuleBase(_Strict):
@@ -324,7 +376,7 @@ class ExclusionRule(RuleBase):
     type: Literal["exclusion"] = "exclusion"
     layer: str
     where: Where | None = None
-    buffer_m: float = Field(default=0.0, ge=0)
+    buffer_m: Distance = Field(default=0.0, ge=0)
     uses: list[str] | None = None
     allow: list[str] | None = None
     applies_to: Literal["new", "all"] = "new"
@@ -353,9 +405,9 @@ class GreenBufferRule(RuleBase):
     type: Literal["green_buffer"] = "green_buffer"
     cores: Zone = Field(default_factory=lambda: Zone(layer="current_use",
                                                      where=Where(equals=["housing"])))
-    min_core_ha: float = Field(default=500.0, ge=0)
-    gap_m: float = Field(default=3000.0, gt=0)
-    width_m: float = Field(default=1000.0, gt=0)
+    min_core_ha: Amount = Field(default=500.0, ge=0)
+    gap_m: Distance = Field(default=3000.0, gt=0)
+    width_m: Distance = Field(default=1000.0, gt=0)
     uses: list[str] = Field(default_factory=lambda: ["housing"])
 
 
@@ -375,11 +427,11 @@ class CostRule(RuleBase):
     sense: Literal["cost", "benefit"] = "cost"
     zone: Zone | None = None
     value: list[SuitabilityTerm] = Field(default_factory=list)
-    per_ha: float = Field(default=1.0, ge=0)
+    per_ha: Coefficient = Field(default=1.0, ge=0)
     uses: list[str] | None = None
     on: Literal["new", "any"] = "new"
     scale_by: Literal["none", "sealing", "lifetime"] = "none"
-    horizon_years: float = Field(default=75.0, gt=0)
+    horizon_years: Amount = Field(default=75.0, gt=0)
 
 
 class LadderTier(_Strict):
@@ -388,7 +440,7 @@ class LadderTier(_Strict):
     name: str
     zone: Zone | None = None
     current: list[str] | None = None
-    cost: float = Field(ge=0)
+    cost: Coefficient = Field(ge=0)
 
 
 class LadderRule(RuleBase):
@@ -405,7 +457,7 @@ class LadderRule(RuleBase):
     mode: Literal["to", "from"] = "to"
     uses: list[str]
     tiers: list[LadderTier]
-    otherwise: float = Field(default=0.0, ge=0)
+    otherwise: Coefficient = Field(default=0.0, ge=0)
 
 
 class Burden(_Strict):
@@ -413,7 +465,7 @@ class Burden(_Strict):
 
     use: str
     basis: Literal["new", "lost"] = "new"
-    weight: float = Field(default=1.0, ge=0)
+    weight: Coefficient = Field(default=1.0, ge=0)
 
 
 class FairnessRule(RuleBase):
@@ -429,8 +481,8 @@ class FairnessRule(RuleBase):
     regions: str | None = None
     burdens: list[Burden]
     mode: Literal["minimax", "cap"] = "minimax"
-    weight: float = Field(default=1.0, ge=0)
-    cap: float | None = Field(default=None, ge=0)
+    weight: Coefficient = Field(default=1.0, ge=0)
+    cap: Amount | None = Field(default=None, ge=0)
 
     @model_validator(mode="after")
     def _cap(self) -> FairnessRule:
@@ -451,9 +503,9 @@ class ProximityShareRule(RuleBase):
     use: str = "housing"
     quantity: Literal["homes", "area"] = "homes"
     layer: str = "station_distance"
-    within_m: float = Field(gt=0)
+    within_m: Distance = Field(gt=0)
     min_share: float = Field(ge=0, le=1)
-    penalty: float | None = Field(default=None, gt=0)
+    penalty: Coefficient | None = Field(default=None, gt=0)
 
 
 class ConflictRule(RuleBase):
@@ -471,7 +523,7 @@ class ConflictRule(RuleBase):
     type: Literal["conflict"] = "conflict"
     uses: list[str]
     near: list[str]
-    distance_m: float = Field(gt=0)
+    distance_m: Distance = Field(gt=0)
 
 
 Rule = Annotated[
@@ -503,7 +555,7 @@ class Override(_Strict):
     rule: str
     action: Literal["disable", "soften", "set"]
     justification: str
-    penalty: float | None = Field(default=None, gt=0)
+    penalty: Coefficient | None = Field(default=None, gt=0)
     set: dict[str, Any] | None = None
     source: Source | None = None
 
@@ -532,7 +584,7 @@ class Override(_Strict):
 class Objective(_Strict):
     """Weights of the named objective terms (maximise Σ weight × benefit − Σ weight × cost)."""
 
-    weights: dict[str, float] = Field(
+    weights: dict[str, Coefficient] = Field(
         default_factory=lambda: {"suitability": 1.0, "transition": 1.0})
 
     @field_validator("weights")
@@ -554,22 +606,34 @@ class SolverOptions(_Strict):
     backend: Literal["highs", "pyomo"] = "highs"
     method: Literal["auto", "mip", "lp"] = "auto"
     lp_algorithm: Literal["auto", "ipm", "simplex", "pdlp"] = "auto"
-    time_limit: float = Field(default=600.0, gt=0)
-    mip_rel_gap: float = Field(default=1e-4, ge=0)
+    time_limit: float = Field(default=600.0, gt=0, le=MAX_TIME_LIMIT)
+    mip_rel_gap: float = Field(default=1e-4, ge=0, le=1)
     threads: int = Field(default=2, ge=1)
-    full_mip_max_binaries: int = Field(default=100_000, ge=0)
-    repair_units_per_fractional: int = Field(default=20, ge=1)
-    repair_min_units: int = Field(default=500, ge=1)
-    repair_columns_per_unit: int = Field(default=4, ge=0)
-    decompose_above: int = Field(default=1_500_000, ge=0)
-    decompose_sample: int = Field(default=12_000, ge=1)
-    decompose_free_min: int = Field(default=20_000, ge=1)
+    full_mip_max_binaries: int = Field(default=100_000, ge=0, le=MAX_COUNT)
+    repair_units_per_fractional: int = Field(default=20, ge=1, le=MAX_COUNT)
+    repair_min_units: int = Field(default=500, ge=1, le=MAX_COUNT)
+    repair_columns_per_unit: int = Field(default=4, ge=0, le=MAX_COUNT)
+    decompose_above: int = Field(default=1_500_000, ge=0, le=MAX_COUNT)
+    decompose_sample: int = Field(default=12_000, ge=1, le=MAX_COUNT)
+    decompose_free_min: int = Field(default=20_000, ge=1, le=MAX_COUNT)
     decompose_free_share: float = Field(default=0.01, ge=0, le=1)
-    decompose_add: int = Field(default=30_000, ge=1)
-    decompose_lp_gap: float = Field(default=1e-5, ge=0)
-    decompose_max_iterations: int = Field(default=60, ge=1)
+    decompose_add: int = Field(default=30_000, ge=1, le=MAX_COUNT)
+    decompose_lp_gap: float = Field(default=1e-5, ge=0, le=1)
+    decompose_max_iterations: int = Field(default=60, ge=1, le=MAX_COUNT)
     pyomo_solver: str = "highs"
-    seed: int = 0
+    seed: int = Field(default=0, ge=0, le=2**31 - 1)
+
+    @field_validator("threads")
+    @classmethod
+    def _threads(cls, v: int) -> int:
+        if v > MAX_THREADS:
+            import os
+
+            raise ValueError(f"{v:,} threads is more than the {MAX_THREADS} the engine allows"
+                             + FIX + f"give at most {MAX_THREADS}; this machine has "
+                             f"{os.cpu_count()} cores, and more threads than cores only slow "
+                             "HiGHS down")
+        return v
 
 
 # ------------------------------------------------------------------------------------------------
@@ -584,9 +648,9 @@ class UseOverride(_Strict):
     colour: str | None = Field(default=None, pattern=r"^#[0-9a-fA-F]{6}$")
     built: bool | None = None
     sealing: float | None = Field(default=None, ge=0, le=1)
-    lifetime_years: float | None = Field(default=None, gt=0)
-    provides: dict[str, float] | None = None
-    energy_mwh_per_ha_yr: float | None = Field(default=None, ge=0)
+    lifetime_years: Amount | None = Field(default=None, gt=0)
+    provides: dict[str, Coefficient] | None = None
+    energy_mwh_per_ha_yr: Amount | None = Field(default=None, ge=0)
     combines: list[str] | None = None
     description: str | None = None
     source: Source | None = None
@@ -595,7 +659,7 @@ class UseOverride(_Strict):
 class Scenario(_Strict):
     """A whole scenario (after ``extends:`` has been applied)."""
 
-    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+    id: str = Field(pattern=ID_PATTERN)
     title: str | None = None
     description: str | None = None
     area: str
@@ -612,9 +676,27 @@ class Scenario(_Strict):
     objective: Objective = Field(default_factory=Objective)
     solver: SolverOptions = Field(default_factory=SolverOptions)
 
-    # set by the loader, not by the user
-    path: Path | None = Field(default=None, exclude=True)
-    chain: list[str] = Field(default_factory=list, exclude=True)
+    # set by the loader, not by the user (private: not keys of the file)
+    _path: Path | None = PrivateAttr(default=None)
+    _chain: list[str] = PrivateAttr(default_factory=list)
+
+    @property
+    def path(self) -> Path | None:
+        """The scenario file (set by :func:`load_scenario`)."""
+        return self._path
+
+    @path.setter
+    def path(self, value: Path | None) -> None:
+        self._path = value
+
+    @property
+    def chain(self) -> list[str]:
+        """The files read, base first (``extends:``), set by :func:`load_scenario`."""
+        return self._chain
+
+    @chain.setter
+    def chain(self, value: list[str]) -> None:
+        self._chain = list(value)
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Scenario:
@@ -659,25 +741,14 @@ class Scenario(_Strict):
 # loading
 # ------------------------------------------------------------------------------------------------
 def read_yaml(path: Path) -> dict[str, Any]:
-    """Read a YAML mapping, with errors that name the file and the line."""
+    """Read a YAML mapping through the guarded loader (:mod:`ruimteverdeling.yamlio`), with
+    errors that name the file and the line."""
     if not path.exists():
         raise InputError.single(path, None, "file not found", "check the path")
     if path.is_dir():
         raise InputError.single(path, None, "is a directory, not a scenario file",
                                 "give the path of a .yaml file")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise InputError.single(path, None, "not a UTF-8 text file",
-                                "save the scenario as UTF-8 YAML") from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise InputError.single(path, where, f"not valid YAML: {problem}",
-                                "fix the YAML syntax (indentation, colons, quotes)") from None
+    raw = yamlio.load_file(path, "scenario file")
     if raw is None:
         raise InputError.single(path, None, "the file is empty",
                                 "write a scenario (see scenarios/base.yaml)")
@@ -733,6 +804,7 @@ def load_raw(path: str | Path, _seen: tuple[Path, ...] = ()) -> tuple[dict[str, 
         raise InputError.single(path, "extends", f"circular `extends:` ({chain})",
                                 "remove the cycle")
     raw = _resolve_paths(read_yaml(path), path.parent)
+    _check_duplicate_ids(raw, path)
     ext = raw.get("extends")
     if ext is None:
         return raw, [str(path)]
@@ -747,6 +819,37 @@ def load_raw(path: str | Path, _seen: tuple[Path, ...] = ()) -> tuple[dict[str, 
     _protect_decided(base, raw, path)
     merged = merge(base, raw)
     return merged, [*chain, str(path)]
+
+
+def _check_duplicate_ids(raw: dict[str, Any], path: Path) -> None:
+    """Two items with the same id in one file's ``targets``, ``rules`` or ``uses``.
+
+    ``extends`` merges a variant's items into the base by id, so two entries with one id in a
+    variant would be merged silently, the second over the first; in any file they are a
+    mistake. Every pair is reported with both positions.
+    """
+    problems = []
+    for key in ("targets", "rules", "uses"):
+        items = raw.get(key)
+        if not isinstance(items, list):
+            continue
+        first: dict[str, int] = {}
+        for i, item in enumerate(items):
+            ident = item.get("id") if isinstance(item, dict) else None
+            if not isinstance(ident, str | int) or isinstance(ident, bool):
+                continue
+            ident = str(ident)
+            if ident in first:
+                j = first[ident]
+                problems.append(Problem(
+                    path, f"{key}[{i}].id",
+                    f"duplicate id '{ident}': {key}[{j}] and {key}[{i}] both have it",
+                    f"give every item its own id, or put all changes to '{ident}' in one "
+                    f"entry ({key}[{j}])"))
+            else:
+                first[ident] = i
+    if problems:
+        raise InputError(problems)
 
 
 def _protect_decided(base: dict[str, Any], variant: dict[str, Any], path: Path) -> None:

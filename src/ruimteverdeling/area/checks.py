@@ -232,7 +232,8 @@ def _raw_on_grid(area: StudyArea, file: Path) -> dict[str, Any] | None:
     the distinct values (small layers) of the file as stored. None for vector layers or
     unreadable files."""
     import rasterio
-    from rasterio.errors import RasterioIOError
+    from rasterio._err import CPLE_BaseError
+    from rasterio.errors import RasterioError
 
     if file.suffix.lower() not in (".tif", ".tiff", ".vrt", ".img", ".asc"):
         return None
@@ -259,7 +260,7 @@ def _raw_on_grid(area: StudyArea, file: Path) -> dict[str, Any] | None:
                 elif inside.size:
                     vals = inside[np.isfinite(inside)]
                     values = np.unique(vals).tolist() if vals.size else []
-    except RasterioIOError:
+    except (RasterioError, CPLE_BaseError, OSError):
         return None
     return {"header": header, "mask": mask, "values": values}
 

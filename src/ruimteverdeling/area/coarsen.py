@@ -24,6 +24,7 @@ files and factor reuses it.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import shutil
 from pathlib import Path
@@ -32,6 +33,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from ruimteverdeling import yamlio
 from ruimteverdeling.area.manifest import load_manifest
 from ruimteverdeling.area.studyarea import StudyArea
 from ruimteverdeling.errors import InputError
@@ -41,6 +43,9 @@ GEOTIFF_OPTIONS = {"driver": "GTiff", "compress": "deflate"}
 
 def factor_for(fine: float, coarse: float, path: Path | None = None) -> int:
     """The integer factor between two resolutions (error unless ``coarse`` is a multiple)."""
+    if not math.isfinite(coarse) or coarse <= 0:
+        raise InputError.single(path, "--resolution", f"{coarse!r} is not a cell size",
+                                "give a positive number of metres, e.g. --resolution 1000")
     ratio = coarse / fine
     f = round(ratio)
     if f < 1 or abs(ratio - f) > 1e-6 * ratio:
@@ -107,11 +112,17 @@ def coarsen(area_path: str | Path, resolution: float, out_root: str | Path
     fine = StudyArea.load(area_path)
     grid = fine.grid
     f = factor_for(grid.resolution, float(resolution), area_path)
+    if f > max(grid.width, grid.height):
+        raise InputError.single(area_path, "--resolution",
+                                f"{resolution:g} m cells are larger than the whole study area "
+                                f"({grid.width} x {grid.height} cells of {grid.resolution:g} m)",
+                                f"use at most {grid.resolution * max(grid.width, grid.height):g}"
+                                " m; a few hundred cells or more make a useful model")
     out_root = Path(out_root)
     folder = out_root / f"{area_path.parent.name}_{resolution:g}m_{_cache_key(area_path, f)}"
     report_file = folder / "coarsening.yaml"
     if (folder / "area.yaml").exists() and report_file.exists():
-        return folder / "area.yaml", yaml.safe_load(report_file.read_text(encoding="utf-8"))
+        return folder / "area.yaml", yamlio.load_file(report_file, "coarsening report")
 
     tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)

@@ -24,9 +24,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from ruimteverdeling import yamlio
 from ruimteverdeling.errors import InputError, Problem
 
 LayerKind = Literal["categorical", "continuous", "mask", "regions", "distance"]
@@ -120,14 +120,7 @@ def load_manifest(path: str | Path) -> AreaManifest:
     if path.is_dir():
         raise InputError.single(path, None, "is a folder, not a study-area manifest",
                                 f"give the path of its area.yaml ({path / 'area.yaml'})")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise InputError.single(path, None, "not a UTF-8 text file",
-                                "save area.yaml as UTF-8") from None
-    except yaml.YAMLError as exc:
-        raise InputError.single(path, None, f"not valid YAML: {exc}",
-                                "fix the YAML syntax") from None
+    raw = yamlio.load_file(path, "study-area manifest")
     if not isinstance(raw, dict):
         raise InputError.single(path, None, "expected a mapping at the top level",
                                 "start the file with keys such as `name:`, `grid:`, `layers:`")
@@ -185,20 +178,60 @@ def pydantic_problems(exc: ValidationError, file: str | Path | None,
             fix = f"use one of {expected}"
         elif " || fix: " in msg:
             msg, fix = msg.split(" || fix: ", 1)
+        elif kind == "string_pattern_mismatch":
+            msg, fix = pattern_problem(str(err.get("ctx", {}).get("pattern", "")),
+                                       err.get("input"), str(loc[-1]) if loc else "value")
         else:
             given = err.get("input")
             if given is not None and not isinstance(given, dict | list):
-                msg = f"{msg} (got {given!r})"
+                msg = f"{msg} (got {_shown(given)})"
             fix = _type_fix(kind)
         problems.append(Problem(file, field or None, msg, fix))
     return problems
 
 
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
+"""The pattern of scenario and sweep ids (they name output folders and files)."""
+
+
+def id_suggestion(given: Any) -> str:
+    """``given`` turned into a valid id: accents dropped, other characters as ``_``."""
+    import re
+    import unicodedata
+
+    text = unicodedata.normalize("NFKD", str(given)).encode("ascii", "ignore").decode()
+    text = re.sub(r"[^A-Za-z0-9_.\-]+", "_", text).strip("_.-")
+    return text or "my-id"
+
+
+def pattern_problem(pattern: str, given: Any, name: str) -> tuple[str, str]:
+    """Message and fix for a text that does not match ``pattern`` (ids, colours)."""
+    shown = _shown(given)
+    if pattern == ID_PATTERN:
+        return (f"{shown} is not a valid {name}: it must start with a letter or digit and "
+                "hold only letters, digits, '_', '.' and '-' (no spaces)",
+                f"write `{name}: {id_suggestion(given)}`")
+    if pattern.startswith("^#"):
+        return (f"{shown} is not a colour of the form #rrggbb", "e.g. `#1f78b4`")
+    return f"{shown} does not match the pattern {pattern}", f"write a {name} that matches it"
+
+
+def _shown(value: Any, limit: int = 60) -> str:
+    """A value for a message, shortened (a scenario may hold a 10,000-character text)."""
+    text = repr(value) if not isinstance(value, int) or value.bit_length() < 200 else \
+        f"an integer of {value.bit_length()} bits"
+    return text if len(text) <= limit else text[:limit - 4] + "...'"
+
+
 def _type_fix(kind: str) -> str:
+    if kind == "finite_number":
+        return "give a finite number (.nan and .inf are not amounts)"
     if kind.startswith(("float", "int")):
         return "give a number"
     if kind.startswith("bool"):
         return "write true or false"
+    if kind == "string_too_long":
+        return "shorten it"
     if kind.startswith(("string", "str")):
         return "give a text (quote it if it contains ':' or '#')"
     if kind.startswith(("list", "tuple")):
@@ -207,8 +240,6 @@ def _type_fix(kind: str) -> str:
         return "give a mapping of keys to values"
     if kind.startswith("greater_than") or kind.startswith("less_than"):
         return "give a value within the allowed range"
-    if kind.startswith("string_pattern"):
-        return "use letters, digits, '_', '-' and '.' only"
     return "correct the value"
 
 

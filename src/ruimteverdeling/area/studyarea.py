@@ -23,10 +23,11 @@ import hashlib
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from ruimteverdeling.area.grid import Grid
+from ruimteverdeling.area.grid import Grid, require_memory
 from ruimteverdeling.area.manifest import AreaManifest, LayerSpec, load_manifest
 from ruimteverdeling.errors import InputError, Problem, did_you_mean
 from ruimteverdeling.uses import UseCatalogue
@@ -46,6 +47,8 @@ class Layer:
     spec: LayerSpec
     data: np.ndarray
     categories: dict[int, str] | None = None
+    land_missing: int | None = None
+    """Land cells without a value (NaN, or the file's nodata value), when known."""
 
     @property
     def kind(self) -> str:
@@ -97,6 +100,13 @@ class StudyArea:
                                         "correct the path (relative to area.yaml) or add the file"))
         if problems:
             raise InputError(problems)
+        require_memory(
+            grid.size * read_bytes_per_cell(path.parent / manifest.layers[
+                manifest.current_use].file, path.parent / manifest.layers[manifest.regions].file),
+            f"reading the land-use and region layers of a grid of {grid.width:,} x "
+            f"{grid.height:,} = {grid.size:,} cells", path, "grid",
+            "use a coarser resolution or a smaller extent (the grid in area.yaml), or a "
+            "machine with more memory")
 
         area = cls(path=path, manifest=manifest, grid=grid, catalogue=catalogue,
                    current_use=np.zeros((0, 0), np.uint8), land=np.zeros((0, 0), bool))
@@ -206,6 +216,30 @@ class StudyArea:
     def land_area_ha(self) -> float:
         return float(self.land.sum()) * self.grid.cell_area_ha
 
+    def without_data(self, names: list[str] | set[str]) -> list[Problem]:
+        """A problem for each layer of ``names`` that holds no value at all inside the study
+        area (every land cell NaN or nodata): a rule or target on it would act nowhere.
+        Layers that cannot be read are left to the reader's own error."""
+        problems = []
+        n_land = int(self.land.sum())
+        for name in sorted(names):
+            if name == CURRENT_USE or name not in self.manifest.layers:
+                continue
+            try:
+                layer = self.layer(name)
+            except InputError:
+                continue
+            if n_land and layer.land_missing == n_land:
+                file = self.path.parent / layer.spec.file
+                problems.append(Problem(
+                    self.path, f"layers.{name}",
+                    f"{layer.spec.file} has no value anywhere inside the study area (all "
+                    f"{n_land:,} land cells are nodata or NaN), so what the scenario asks of "
+                    f"layer '{name}' would apply nowhere",
+                    f"use a file with values inside the study area, or check its nodata value "
+                    f"and extent (gdalinfo {file})"))
+        return problems
+
     def check_layers(self) -> list[Problem]:
         """Read every layer of the manifest; return the problems (all of them)."""
         problems: list[Problem] = []
@@ -231,6 +265,32 @@ class StudyArea:
                     seen[f] = sha256_file(f)
                 self._hashes[key] = seen[f]
         return dict(self._hashes)
+
+
+def read_bytes_per_cell(landuse_file: Path, regions_file: Path) -> float:
+    """Peak bytes per grid cell of :meth:`StudyArea.load`, from the arrays it makes.
+
+    The land use as stored (item size ``a``), its non-zero mask and values (``1 + a``),
+    ``np.unique``'s sorted copy, sort order and inverse (``a + 16``), the codes, land mask and
+    lookup result (3); the regions as stored (``b``) and as int32 (4) with two masks (2):
+    ``2a + (a + 16) + 4 + b + 6``. Temporaries of rasterio and numpy add about 40 %:
+    measured 45 B per cell on a 3.4 M-cell grid (uint8 land use, regions from a GeoPackage),
+    where the sum gives 33. Unreadable headers count as 4-byte values (their read fails
+    with its own error).
+    """
+    def itemsize(file: Path) -> int:
+        if file.suffix.lower() in _VECTOR_SUFFIXES:
+            return 4  # rasterised as int32
+        try:
+            import rasterio
+
+            with rasterio.open(file) as src:
+                return int(np.dtype(src.dtypes[0]).itemsize)
+        except Exception:  # any failure to read the header is reported by the read itself
+            return 4
+
+    a, b = itemsize(landuse_file), itemsize(regions_file)
+    return 1.4 * (2 * a + (a + 16) + 4 + b + 6)
 
 
 def sha256_file(path: Path, chunk: int = 1 << 22) -> str:
@@ -269,12 +329,12 @@ def _read_layer(area: StudyArea, name: str, spec: LayerSpec) -> Layer:
 
 
 def _read_raster(area: StudyArea, name: str, spec: LayerSpec, file: Path) -> Layer:
+    """Read a raster layer onto the study grid; any GDAL error while reading is an
+    InputError naming the layer and the file."""
     import rasterio
-    from rasterio.crs import CRS
-    from rasterio.errors import RasterioIOError
-    from rasterio.warp import Resampling, reproject
+    from rasterio._err import CPLE_BaseError
+    from rasterio.errors import RasterioError, RasterioIOError
 
-    grid = area.grid
     field_ = f"layers.{name}"
     try:
         src = rasterio.open(file)
@@ -282,6 +342,27 @@ def _read_raster(area: StudyArea, name: str, spec: LayerSpec, file: Path) -> Lay
         raise InputError.single(area.path, f"{field_}.file",
                                 f"cannot read raster {file}: {exc}",
                                 "check that the file is a valid GeoTIFF") from None
+    try:
+        return _read_open_raster(area, name, spec, file, src)
+    except (RasterioError, CPLE_BaseError, OSError) as exc:  # a damaged file: the header
+        # opened, a block did not (a truncated copy, a disk error)
+        detail = exc.__cause__ or exc.__context__ or exc  # GDAL's own message
+        raise InputError.single(
+            area.path, f"{field_}.file",
+            f"cannot read the data of layer '{name}' from {file}: {detail}",
+            "the file is damaged or incomplete (an interrupted copy or download?): copy or "
+            f"export it again; `gdalinfo -checksum {file}` reads every block and shows where "
+            "it fails") from None
+
+
+def _read_open_raster(area: StudyArea, name: str, spec: LayerSpec, file: Path,
+                      src: Any) -> Layer:
+    import rasterio
+    from rasterio.crs import CRS
+    from rasterio.warp import Resampling, reproject
+
+    grid = area.grid
+    field_ = f"layers.{name}"
     with src:
         if src.crs is None:
             raise InputError.single(area.path, f"{field_}.file",
@@ -341,7 +422,22 @@ def _read_raster(area: StudyArea, name: str, spec: LayerSpec, file: Path) -> Lay
                 f"{file.name} holds fractional values (e.g. {vals[vals != np.rint(vals)][0]:g})"
                 f" but a {spec.kind} layer needs integer codes",
                 "write the layer with integer codes, or declare it `kind: continuous`")
-    return Layer(name, spec, _clean(data, spec, nodata), spec.categories)
+    return Layer(name, spec, _clean(data, spec, nodata), spec.categories,
+                 _land_missing(area, data, nodata))
+
+
+def _land_missing(area: StudyArea, data: np.ndarray, nodata: float | None) -> int | None:
+    """Land cells of ``data`` (as read, before cleaning) that hold no value: NaN, or the
+    declared nodata value — except 0 in an integer layer, which is "no class" for the engine
+    too. None while the land mask is not known yet (the land-use and region layers)."""
+    if area.land.shape != data.shape:
+        return None
+    values = data[area.land]
+    missing = np.isnan(values) if values.dtype.kind == "f" else np.zeros(values.shape, bool)
+    if nodata is not None and not np.isnan(nodata) and \
+            not (nodata == 0 and values.dtype.kind in "iub"):
+        missing |= values == nodata
+    return int(missing.sum())
 
 
 def _clean(data: np.ndarray, spec: LayerSpec, nodata: float | None) -> np.ndarray:
@@ -435,6 +531,7 @@ def _read_vector(area: StudyArea, name: str, spec: LayerSpec, file: Path) -> Lay
         data = rasterize(
             ((g, float(v)) for g, v in zip(gdf.geometry, gdf[spec.attribute], strict=True)),
             out_shape=grid.shape, transform=grid.transform, fill=np.nan, dtype=np.float32)
+        return Layer(name, spec, data, categories, _land_missing(area, data, None))
     return Layer(name, spec, data, categories)
 
 

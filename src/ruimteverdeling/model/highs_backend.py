@@ -112,7 +112,11 @@ def build(spec: ModelSpec, integral: bool, options: dict[str, object] | None = N
     lp.a_matrix_.num_row_ = A.shape[0]
     status = h.passModel(lp)
     if status == highspy.HighsStatus.kError:
-        raise RuntimeError("HiGHS rejected the model (passModel returned an error)")
+        from ruimteverdeling.errors import SolverError
+
+        raise SolverError("HiGHS rejected the model (passModel returned an error): a bound or "
+                          "coefficient is outside what it accepts; check the scenario's "
+                          "numbers for extreme magnitudes")
     if integral:
         idx = np.flatnonzero(spec.integral).astype(np.int32)
         if idx.size:

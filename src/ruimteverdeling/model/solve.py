@@ -185,8 +185,34 @@ def solve(spec: ModelSpec, options: SolverOptions | None = None,
     say = progress or (lambda msg: None)
     backend = backend_for(options)
     if options.method == "mip":
-        return _solve_mip(spec, backend, options, say)
-    return _solve_lp_first(spec, backend, options, say, relaxation_only=options.method == "lp")
+        sol = _solve_mip(spec, backend, options, say)
+    else:
+        sol = _solve_lp_first(spec, backend, options, say,
+                              relaxation_only=options.method == "lp")
+    return verified(spec, sol)
+
+
+def verified(spec: ModelSpec, sol: Solution, tol: float = 1e-6) -> Solution:
+    """``sol`` after checking its allocation against every row and bound of ``spec``.
+
+    Whatever the solver reported, an allocation that breaks a hard row (beyond the relative
+    tolerance of :meth:`ModelSpec.violations`), or whose objective or bound is not a finite
+    number, is never passed on as a solution — let alone an optimal one: that is a
+    numerical failure (:class:`SolverError`), reported with the rows it breaks.
+    """
+    bad = spec.violations(sol.x, tol=tol)
+    if not np.isfinite(sol.objective):
+        bad["objective"] = float("inf")
+    if bad:
+        worst = ", ".join(f"{name} (by {v:.4g})" for name, v in
+                          sorted(bad.items(), key=lambda kv: -kv[1])[:5])
+        raise SolverError(
+            f"the solver returned an allocation that breaks hard rows: {worst}; this is "
+            "numerical trouble, not a solution (solver status "
+            f"'{sol.details.get('mip_status') or sol.details.get('lp_status') or sol.status}')"
+            ". Check the scenario's numbers for extreme magnitudes (targets, penalties, "
+            "weights), or try `solver.lp_algorithm: simplex`")
+    return sol
 
 
 # ---------------------------------------------------------------------------------------------

@@ -236,7 +236,10 @@ class ModelSpec:
         for b in self.coupling:
             act = b.A @ x
             v = np.maximum(b.lower - act, act - b.upper)
-            v = v[np.isfinite(v)]
+            # -inf: a free row; +inf: a bound of +inf below (or -inf above) that nothing
+            # meets; NaN: a corrupt row — both are violations, never skipped
+            v = np.where(np.isnan(v), np.inf, v)
+            v = v[v > -np.inf]
             if v.size and v.max() > tol * max(1.0, float(np.abs(act).max(initial=0))):
                 out[b.name] = float(v.max())
         xs = x[: self.n_x]

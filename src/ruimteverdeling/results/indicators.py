@@ -217,11 +217,9 @@ def _read_user_yaml(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise InputError.single(path, None, "thresholds file not found",
                                 "give the path of a YAML file shaped like data/assessment.yaml")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise InputError.single(path, None, f"not valid YAML: {exc}",
-                                "fix the syntax (indentation, colons, brackets)") from None
+    from ruimteverdeling import yamlio
+
+    data = yamlio.load_file(path, "thresholds file") or {}
     if not isinstance(data, dict):
         raise InputError.single(path, None, "the file must be a mapping",
                                 "give `criteria:`, `layers:` and/or `parameters:` at the top")

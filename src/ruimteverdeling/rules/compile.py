@@ -222,6 +222,7 @@ def check(scenario: Scenario, area: StudyArea, catalogue: UseCatalogue,
                     problems.append(Problem(scenario.path, f"compatibility.allowed[{k}]",
                                             f"unknown use '{u}'",
                                             did_you_mean(u, ctx.catalogue.ids)))
+    problems += area.without_data(_layers_used(scenario, rules, target_list))
     hd = scenario.housing_density
     if hd is not None and hd.per_region:
         layer = hd.regions or area.manifest.regions
@@ -236,6 +237,33 @@ def check(scenario: Scenario, area: StudyArea, catalogue: UseCatalogue,
                     problems.append(Problem(scenario.path, f"housing_density.per_region.{name}",
                                             f"unknown region '{name}'", did_you_mean(name, names)))
     return problems
+
+
+LAYER_KEYS = ("layer", "within", "regions")
+"""Keys of the scenario schema whose text values name layers of the study area."""
+
+
+def _layers_used(scenario: Scenario, rules: list, target_list: list) -> set[str]:
+    """Names of the layers the enabled rules and targets and the suitability recipes use."""
+    found: set[str] = set()
+
+    def walk(value: object) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                if k in LAYER_KEYS and isinstance(v, str):
+                    found.add(v)
+                else:
+                    walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v)
+
+    for item in [*rules, *target_list]:
+        if item.is_enabled:
+            walk(item.model_dump())
+    for recipe in scenario.suitability.values():
+        walk(recipe.model_dump())
+    return found
 
 
 def _compatibility(scenario: Scenario, ctx: Context) -> dict | None:
@@ -465,8 +493,9 @@ def _add_pair_rows(pr: PairRows, builder: SpecBuilder, col_land: np.ndarray,
     frows, fvals = pr.fn(fixed_land, fixed_use_idx)
     fsel = frows >= 0
     constant = np.bincount(frows[fsel], weights=fvals[fsel], minlength=n)
-    lower = np.where(np.isfinite(pr.lower), pr.lower - constant, -INF)
-    upper = np.where(np.isfinite(pr.upper), pr.upper - constant, INF)
+    # only -inf (+inf) means "no lower (upper) bound": a +inf minimum is unmeetable, never free
+    lower = np.where(np.isneginf(pr.lower), -INF, pr.lower - constant)
+    upper = np.where(np.isposinf(pr.upper), INF, pr.upper - constant)
     problems = []
     if pr.penalty is None and pr.hard_check and not pr.aux:
         problems = _impossible(pr, builder, rows, cols, vals, lower, upper, constant)

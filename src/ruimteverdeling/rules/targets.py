@@ -24,11 +24,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ruimteverdeling.errors import Problem, did_you_mean
+from ruimteverdeling.errors import InputError, Problem, did_you_mean
 from ruimteverdeling.model.spec import INF
 from ruimteverdeling.rules.base import PairRows
 from ruimteverdeling.rules.context import Context
 from ruimteverdeling.scenario import Target
+
+MAX_ROW_BOUND = 1e15
+"""Largest required amount of a row after scaling (area share, current quantity): beyond it
+double-precision sums over the cells lose their unit digits, and HiGHS reads bounds from
+1e20 on as infinite — a hard minimum would silently vanish."""
 
 
 @dataclass
@@ -107,9 +112,10 @@ def check(target: Target, index: int, ctx: Context) -> list[Problem]:
 class TargetCompiler:
     """Builds the rows of one target from the precomputed land-cell arrays."""
 
-    def __init__(self, target: Target, ctx: Context):
+    def __init__(self, target: Target, ctx: Context, index: int | None = None):
         self.t = target
         self.ctx = ctx
+        self.index = index
         cat = ctx.catalogue
         uses = list(cat)
         counted = set(target.uses) if target.uses else None
@@ -177,9 +183,31 @@ class TargetCompiler:
             b = t.region_values.get(label)
             lo = b.min if b is not None and b.min is not None else t.min
             hi = b.max if b is not None and b.max is not None else t.max
-            los.append(None if lo is None else float(lo * scale[r]))
-            his.append(None if hi is None else float(hi * scale[r]))
+            for name, v, out in (("min", lo, los), ("max", hi, his)):
+                if v is None:
+                    out.append(None)
+                    continue
+                with np.errstate(over="ignore", invalid="ignore"):
+                    scaled = float(v * scale[r])
+                if not np.isfinite(scaled) or abs(scaled) > MAX_ROW_BOUND:
+                    self._beyond(name, v, float(scale[r]), scaled, label)
+                out.append(scaled)
         return los, his
+
+    def _beyond(self, name: str, value: float, scale: float, scaled: float,
+                label: str) -> None:
+        t = self.t
+        how = "the current quantity" if t.relative_to == "current" else "the area share"
+        fix = ("check `scaling.national_area_ha` (the country's land in ha, ~3,370,000 for "
+               "the Netherlands)" if t.scale == "area_share" else
+               "give `min`/`max` as multiples of the current quantity (1.05 = 5 % more)"
+               if t.relative_to == "current" else "give the number in the target's unit")
+        raise InputError.single(
+            self.ctx.file, f"targets[{self.index}].{name}" if self.index is not None else
+            f"targets.{t.id}.{name}",
+            f"`{name}` {value:g} × {how} {scale:g} = {scaled:g} {t.unit} in {label}: beyond "
+            f"±{MAX_ROW_BOUND:g}, more than any study area can hold (and past the range the "
+            "solver represents exactly)", fix)
 
 
 def housing_density(ctx: Context) -> np.ndarray:
@@ -198,7 +226,7 @@ def housing_density(ctx: Context) -> np.ndarray:
 
 def pair_rows(target: Target, index: int, ctx: Context) -> tuple[PairRows, TargetCompiler]:
     """The rows of ``target`` (bounds in row units: hectares for shares)."""
-    tc = TargetCompiler(target, ctx)
+    tc = TargetCompiler(target, ctx, index)
     n = len(tc.labels)
     los, his = tc.bounds()
     lower = np.full(n, -INF)
