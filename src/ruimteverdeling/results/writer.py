@@ -184,11 +184,11 @@ def _legacy_owner(folder: Path) -> Owner | None:
         return Owner("batch", {"batch.csv", "batch.json"}, {"scenarios"}, legacy=True)
     area = folder / "area.yaml"
     if area.is_file():
-        import yaml
+        from ruimteverdeling import yamlio
 
-        try:
-            doc = yaml.safe_load(area.read_text(encoding="utf-8"))
-        except (OSError, ValueError, yaml.YAMLError):
+        try:  # a user's file: read through the guarded loader
+            doc = yamlio.load(area.read_bytes(), area)
+        except (OSError, InputError):
             doc = None
         gen = doc.get("generator") if isinstance(doc, dict) else None
         if isinstance(gen, dict) and gen.get("name") == "ruimteverdeling make-area":
