@@ -349,7 +349,8 @@ def _grid_problems(area: StudyArea, name: str, file: Path, header: dict[str, Any
         what.append(f"origin ({t.c:.0f}, {t.f:.0f}) (study grid ({g.left:.0f}, {g.top:.0f}))")
     if not what:
         return []
-    method = "bilinear" if spec.kind == "continuous" else "near"
+    method = "bilinear" if spec.kind == "continuous" else "max" if spec.kind == "distance" \
+        else "near"
     return [Problem(
         area.path, f"layers.{name}.file",
         f"{file.name} is not on the study grid: {'; '.join(what)}; it is resampled on load",

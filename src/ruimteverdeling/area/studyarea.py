@@ -520,6 +520,13 @@ def _resample(area: StudyArea, spec: LayerSpec, src: Any, src_crs: Any
     nodata = src.nodata
     classes = spec.kind in ("categorical", "regions", "mask") and method == "mode"
     if classes:
+        require_memory(
+            src.width * src.height * (2 * np.dtype(src.dtypes[0]).itemsize + 2),
+            f"resampling layer '{spec.file}' ({src.width:,} x {src.height:,} cells) with "
+            "`resampling: mode`", area.path, "layers",
+            "aggregate the raster to a cell size nearer the study grid's first (gdalwarp -tr "
+            f"{grid.resolution:g} {grid.resolution:g} -r mode), or use a machine with more "
+            "memory")
         band = src.read(1)
         if nodata is not None and not np.isnan(nodata):
             no_class = band == nodata
@@ -528,12 +535,14 @@ def _resample(area: StudyArea, spec: LayerSpec, src: Any, src_crs: Any
         else:
             no_class = np.zeros(band.shape, bool)
         no_class |= band == 0  # 0 is "no class" for the engine
+        has_class = (~no_class).view(np.uint8)
+        del no_class
         reproject(source=band, destination=data, src_transform=src.transform,
                   src_crs=src_crs, src_nodata=nodata if nodata is not None else 0,
                   dst_transform=grid.transform, dst_crs=grid.crs, dst_nodata=fill,
                   resampling=Resampling.mode)
         share = np.zeros(grid.shape, np.float32)
-        reproject(source=(~no_class).astype(np.float32), destination=share,
+        reproject(source=has_class, destination=share,
                   src_transform=src.transform, src_crs=src_crs, dst_transform=grid.transform,
                   dst_crs=grid.crs, resampling=Resampling.average)
         rows, cols = np.indices(grid.shape)
