@@ -4,7 +4,9 @@ Cost rule — for the pair (c, u):
 
     k(c, u) = per_ha · a_c · v(c) · g(u) · [c ∈ Z] · [u ∈ V] · [on = any or u ≠ e_c]
 
-with ``v(c) = Σ_k weight_k · f_k(layer_k[c])`` (1 when no ``value`` terms), ``g(u) = 1``,
+with ``v(c) = Σ_k weight_k · f_k(layer_k[c])`` (1 when no ``value`` terms; the terms of
+:func:`~ruimteverdeling.rules.suitability.evaluate_term`, so a mask term counts a cell without
+data as outside the mask), ``g(u) = 1``,
 the use's sealed share (``scale_by: sealing``) or ``min(lifetime_u, horizon) / horizon``
 (``scale_by: lifetime``). This one shape covers the water-and-soil costs (flood-prone,
 subsiding and soft-soil locations for built uses; sealing of infiltration areas), the
