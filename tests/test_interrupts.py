@@ -144,6 +144,9 @@ def test_an_interrupted_solve_is_cancelled_in_process(demo_area: Path, tmp_path:
         with pytest.raises(KeyboardInterrupt):
             hb.run_highs(h)
         assert time.monotonic() - t0 < 5 * (0.5 + hb.CANCEL_GRACE)  # loose: a loaded machine
+    stop_by = time.monotonic() + 10  # the LP stops at its next interrupt check
+    while hb.solver_running() and time.monotonic() < stop_by:
+        time.sleep(0.05)
     assert not hb.solver_running()
     assert h.getModelStatus() == highspy.HighsModelStatus.kInterrupt
     # the process can go on solving: a new instance solves as before
