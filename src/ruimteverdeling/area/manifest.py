@@ -1,20 +1,48 @@
 """The study-area manifest (``area.yaml``): the grid and the layers that live on it.
 
 A manifest names the grid (CRS, size, resolution, upper-left corner) and every layer the
-rules may use. Each layer is a file — a GeoTIFF (read with rasterio and, when its grid differs,
-resampled onto the study grid with a warning) or a GeoPackage/Shapefile (read with geopandas
-and rasterised onto the grid) — with a *kind*:
+rules may use. Each layer is a file:
+
+* a raster (GeoTIFF or anything else GDAL reads), read with rasterio and, when its grid
+  differs, resampled onto the study grid with a warning;
+* a vector file — GeoPackage, Shapefile, GeoJSON, FlatGeobuf, GML, KML — read with geopandas
+  and rasterised onto the grid;
+* a TopoJSON file (decoded by the engine itself: GDAL reads TopoJSON only when its ``"type"``
+  member comes first);
+* a CSV of points with coordinate columns ``x``/``y`` (also ``x_rd``, ``rd_x``, ``easting`` ...)
+  or ``lon``/``lat`` (also ``lng``, ``longitude``, ``latitude``), recognised case-insensitively,
+  or named with ``columns: [X, Y]``. Points make ``distance`` layers (the distance to the
+  nearest point) and ``mask`` layers (the cells holding a point); other kinds need areas.
+
+Coordinates. ``crs:`` on a layer states the CRS of the file's coordinates and overrides what
+the file says (or does not say). Without it, GeoJSON and TopoJSON are longitude/latitude
+(EPSG:4326, the GeoJSON default), a CSV with ``lon``/``lat`` columns too, and a CSV with
+``x``/``y`` columns is in the study grid's CRS. Coordinates that cannot be what the CRS says
+(|x| > 180 or |y| > 90 read as longitude/latitude; longitude/latitude read as metres;
+latitude and longitude swapped) are an error that names the CRS they look like and the fix —
+the engine never guesses a CRS silently, because a wrong guess moves a layer by kilometres
+without a message.
+
+Each layer has a *kind*:
 
 ``categorical``  integer classes; ``categories`` maps file codes to names. For the current
-                 land-use layer the names are use ids from the use catalogue, so real data
-                 (e.g. CBS Bestand Bodemgebruik codes) is reclassified on load.
+                 land-use layer the names are use ids from the use catalogue (or ``outside``:
+                 not part of the study area, e.g. the North Sea or foreign land), so real data
+                 (CBS Bestand Bodemgebruik or LGN codes, see ``data/codelists/``) is
+                 reclassified on load.
 ``continuous``   a measured quantity with a ``unit`` (flood depth in m, subsidence in cm, ...).
-``mask``         0/1 (a polygon layer is burnt in as 1).
+``mask``         0/1 (a polygon layer is burnt in as 1, a point layer marks the cells holding a
+                 point). Cells without data count as outside the mask.
 ``regions``      integer region ids; ``name_attribute`` (vector) or ``categories`` (raster)
-                 gives their names. Targets per region refer to these names.
+                 gives their names. A vector layer without a numeric ``attribute`` numbers its
+                 regions 1, 2, ... in the order of their names. Targets per region refer to
+                 these names. ``uncovered:`` says what happens to land cells no region covers
+                 (lakes and the Wadden Sea outside province polygons are the usual case):
+                 ``error`` (default: the count, where they are and the options), ``nearest``
+                 (assigned to the nearest region) or ``outside`` (left out of the study area).
 ``distance``     derived on load: the Euclidean distance in metres from every cell centre to
                  the nearest feature of a vector layer (stations, dikes, ...) or to the
-                 non-zero cells of a raster.
+                 non-zero cells of a raster (a 0/1 raster of stations becomes distances).
 
 Every layer carries ``source`` and ``version`` so that a run's manifest records what it used.
 """
@@ -72,6 +100,12 @@ class LayerSpec(StrictModel):
     source: str | None = None
     version: str | None = None
     resampling: Literal["nearest", "bilinear", "average", "mode", "max"] | None = None
+    crs: str | None = None
+    """The CRS of the file's coordinates (e.g. ``EPSG:28992``); overrides what the file says."""
+    columns: tuple[str, str] | None = None
+    """A CSV's x (longitude) and y (latitude) columns, when their names are not recognised."""
+    uncovered: Literal["error", "nearest", "outside"] = "error"
+    """Regions layer only: what happens to land cells no region covers (module docstring)."""
     valid_range: tuple[float | None, float | None] | None = None
     """[min, max] every value inside the study area must lie in (either may be null);
     checked by ``ruimteverdeling validate`` (see :mod:`ruimteverdeling.area.checks`)."""
@@ -138,6 +172,27 @@ def load_manifest(path: str | Path) -> AreaManifest:
             manifest.layers[manifest.regions].kind != "regions":
         problems.append(Problem(path, f"layers.{manifest.regions}.kind",
                                 "the region layer must have kind 'regions'", "set `kind: regions`"))
+    for name, spec in manifest.layers.items():
+        if spec.uncovered != "error" and name != manifest.regions:
+            problems.append(Problem(
+                path, f"layers.{name}.uncovered",
+                f"`uncovered:` applies to the regions layer ('{manifest.regions}') only",
+                f"move it to `layers.{manifest.regions}`, or remove it"))
+        if spec.crs is not None:
+            problems += _crs_problems(path, f"layers.{name}.crs", spec.crs)
     if problems:
         raise InputError(problems)
     return manifest
+
+
+def _crs_problems(path: Path, field: str, crs: str) -> list[Problem]:
+    from rasterio.crs import CRS
+    from rasterio.errors import CRSError
+
+    try:
+        CRS.from_user_input(crs)
+    except CRSError:
+        return [Problem(path, field, f"unknown CRS '{crs}'",
+                        "write an EPSG code: EPSG:28992 (RD New), EPSG:4326 (longitude/latitude)"
+                        ", EPSG:25831 (ETRS89 / UTM 31N)")]
+    return []

@@ -6,8 +6,9 @@ For the pair (c, u):
 
 with ``Z`` the ``zone`` (everywhere if absent), ``V`` the ``uses`` and every combined use
 containing one of them (every allocatable use if absent), ``v(c) = Σ_k weight_k ·
-f_k(layer_k[c])`` over the ``value`` terms (1 when there are none; ``f`` as in the suitability
-recipes), and ``g(u) = 1``, the use's sealed share (``scale_by: sealing``) or
+f_k(layer_k[c])`` over the ``value`` terms (1 when there are none; the terms of
+:func:`~ruimteverdeling.rules.suitability.evaluate_term`, so a mask term counts a cell without
+data as outside the mask), and ``g(u) = 1``, the use's sealed share (``scale_by: sealing``) or
 ``min(lifetime_u, horizon) / horizon`` (``scale_by: lifetime``). The term adds
 ``Σ_c Σ_u k(c, u) · x[c,u]`` as a cost (or, with ``sense: benefit``, a benefit).
 
