@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ruimteverdeling.area.studyarea import StudyArea
+from ruimteverdeling.domain.burdens import gini
 from ruimteverdeling.errors import InfeasibleError, InputError, Problem
 from ruimteverdeling.model.solve import Solution
 from ruimteverdeling.model.solve import solve as solve_spec
@@ -23,8 +24,9 @@ from ruimteverdeling.results import rasters, tables
 from ruimteverdeling.results import summary as sm
 from ruimteverdeling.results import writer as wr
 from ruimteverdeling.results.writer import AtomicOutputDir, write_json
+from ruimteverdeling.rules import load_scenario
 from ruimteverdeling.rules.compile import CompiledModel, catalogue_for, compile_model
-from ruimteverdeling.scenario import Scenario, load_scenario
+from ruimteverdeling.scenario import Scenario
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -149,8 +151,8 @@ def _with_solver_overrides(scenario: Scenario, overrides: dict[str, Any]) -> Sce
     like the scenario's own (``model_copy`` alone would let ``nan`` or 10**6 threads in)."""
     from pydantic import ValidationError
 
-    from ruimteverdeling.area.manifest import pydantic_problems
     from ruimteverdeling.model.options import SolverOptions
+    from ruimteverdeling.strict import pydantic_problems
 
     updates = {k: v for k, v in overrides.items() if v is not None}
     if not updates:
@@ -247,7 +249,7 @@ def _solve(scenario_path: str | Path, out_dir: Path | None, progress: Progress |
         try:
             sol = solve_spec(spec, scenario.solver, progress)
         except InfeasibleError as exc:  # explain why; the diagnosis goes next to the output
-            from ruimteverdeling.model.explain import infeasible_error
+            from ruimteverdeling.analysis.infeasibility import infeasible_error
 
             target = (Path(out_dir) if out_dir is not None else default_out_dir(scenario)) \
                 if write else None
@@ -307,7 +309,7 @@ def build_summary(cm: CompiledModel, sol: Solution) -> dict[str, Any]:
         "overrides": tables.overrides_table(cm, sol),
         "multi_use": tables.multi_use(cm, sol),
         "burdens": burdens,
-        "burden_gini": tables.gini([b["burden per ha of region"] for b in burdens]),
+        "burden_gini": gini([b["burden per ha of region"] for b in burdens]),
         "model": {"changeable_cells": int(cm.spec.n_units), "columns": int(cm.spec.n_cols),
                   "rows": int(cm.spec.n_rows), "pinned_cells": int(cm.pinned_land.size),
                   "cell_area_ha": cm.area.cell_area_ha},
@@ -374,7 +376,7 @@ def write_outputs(run: RunResult, out_dir: Path, started: _dt.datetime,
 def _drop_stale_diagnosis(out_dir: Path) -> None:
     """A complete run replaces the diagnosis of an earlier infeasible attempt next to it
     (only a diagnosis folder the engine wrote, with nothing else in it)."""
-    from ruimteverdeling.model.explain import diagnosis_dir
+    from ruimteverdeling.analysis.infeasibility import diagnosis_dir
 
     wr.remove_engine_folder(diagnosis_dir(out_dir), "diagnosis")
 
@@ -581,7 +583,7 @@ def write_report(run: RunResult, folder: Path, after: Any) -> None:
     cm = run.compiled
     table = None
     try:
-        x = ind.IndicatorInputs(cm.area, cm.catalogue, after, housing_density=ind.HousingDensity
+        x = ind.IndicatorInputs(cm.area, cm.catalogue, after, housing_density=ind.HomesPerHectare
                                 .from_any(cm.scenario.housing_density))
         table = ind.compute(x)
         run.summary["indicators"] = table.to_json()
@@ -624,7 +626,7 @@ def render_report(run_dir: str | Path) -> Path:
     view = load_run_view(run_dir)
     assert view.area is not None
     x = ind.IndicatorInputs(view.area, view.catalogue, view.after,
-                            housing_density=ind.HousingDensity.from_any(
+                            housing_density=ind.HomesPerHectare.from_any(
                                 view.scenario.get("housing_density")))
     view.indicators = ind.compute(x)
     return rp.write_run_report(view, Path(run_dir) / "report.html")

@@ -88,10 +88,11 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ruimteverdeling.area.manifest import ID_PATTERN as _ID_PATTERN
 from ruimteverdeling.errors import InputError, Problem, did_you_mean
 from ruimteverdeling.results import writer as wr
 from ruimteverdeling.results.summary import csv_value
+from ruimteverdeling.strict import ID_PATTERN as _ID_PATTERN
+from ruimteverdeling.strict import invalid
 
 ID_PATTERN = re.compile(_ID_PATTERN)
 MAX_ID_LENGTH = 120
@@ -153,12 +154,12 @@ class _SweepFile(BaseModel):
     @classmethod
     def _not_empty(cls, v: dict[str, list[Any]]) -> dict[str, list[Any]]:
         if not v:
-            raise ValueError("no parameters to sweep || fix: add at least one "
-                             "`path: [value, ...]`, e.g. `targets.homes_woondeals.min: [1, 2]`")
+            raise invalid("no parameters to sweep", "add at least one `path: [value, ...]`, "
+                          "e.g. `targets.homes_woondeals.min: [1, 2]`")
         empty = [k for k, values in v.items() if not values]
         if empty:
-            raise ValueError(f"empty value list for {', '.join(empty)} || fix: give at least "
-                             "one value, e.g. `[300000, 400000]`, or remove the parameter")
+            raise invalid(f"empty value list for {', '.join(empty)}", "give at least one "
+                          "value, e.g. `[300000, 400000]`, or remove the parameter")
         return v
 
 
@@ -357,8 +358,8 @@ def load_sweep(path: str | Path) -> Sweep:
     the file's schema, each parameter path against the base scenario, each value (the base
     with that one value applied must be a valid scenario) and then each point.
     """
-    from ruimteverdeling.area.manifest import pydantic_problems
     from ruimteverdeling.scenario import read_yaml
+    from ruimteverdeling.strict import pydantic_problems
 
     path = Path(path).resolve()
     raw = read_yaml(path)
@@ -377,7 +378,8 @@ def load_sweep(path: str | Path) -> Sweep:
 
 
 def _expand(sweep: Sweep) -> None:
-    from ruimteverdeling.scenario import load_raw, load_scenario
+    from ruimteverdeling.rules import load_scenario
+    from ruimteverdeling.scenario import load_raw
 
     path = sweep.path
     load_scenario(sweep.base)  # the base itself must be valid (its errors name its file)
@@ -483,7 +485,7 @@ def _show(value: Any) -> str:
 
 def _variant_problems(file: Path, base: Path, overrides: dict[str, Any]) -> list[Problem]:
     """The problems of a scenario file that extends ``base`` and sets ``overrides``."""
-    from ruimteverdeling.scenario import load_scenario
+    from ruimteverdeling.rules import load_scenario
 
     data = {"id": "sweep-check", "extends": str(base), **overrides}
     file.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
@@ -496,13 +498,15 @@ def _variant_problems(file: Path, base: Path, overrides: dict[str, Any]) -> list
 
 def _scenario_problems(base_raw: dict[str, Any], overrides: dict[str, Any]) -> list[Problem]:
     """The schema problems of the base scenario with ``overrides`` applied (as ``extends``)."""
-    from ruimteverdeling.area.manifest import pydantic_problems
-    from ruimteverdeling.scenario import Scenario, merge
+    from ruimteverdeling.rules import scenario_model
+    from ruimteverdeling.scenario import merge
+    from ruimteverdeling.strict import pydantic_problems
 
+    model = scenario_model()
     try:
-        Scenario.model_validate(merge(base_raw, overrides))
+        model.model_validate(merge(base_raw, overrides))
     except ValidationError as exc:
-        return pydantic_problems(exc, None, Scenario)
+        return pydantic_problems(exc, None, model)
     return []
 
 

@@ -389,7 +389,7 @@ def compare(reference: Path, alternatives: tuple[Path, ...], out: Path,
 
 
 # ------------------------------------------------------------------------------------------------
-# trade-off analysis (issue 5): shadow prices, rule costs, Pareto fronts, alternatives
+# trade-off analysis: shadow prices, rule costs, Pareto fronts, alternatives
 # ------------------------------------------------------------------------------------------------
 _OUT = click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path),
                     default=None, help="Output folder (default outputs/<scenario id>, "

@@ -153,7 +153,7 @@ def resolve_inputs(items: Sequence[str | Path], out_dir: Path,
     ``out_dir/runs/<id>`` (or reused when that folder is up to date with the scenario), on
     ``area`` instead of their own ``area:`` when given."""
     from ruimteverdeling import api
-    from ruimteverdeling.scenario import load_scenario
+    from ruimteverdeling.rules import load_scenario
 
     progress = progress or silent()
     problems: list[Problem] = []
@@ -298,7 +298,7 @@ def compare_runs(reference: str | Path, alternatives: Sequence[str | Path],
         for f in folders:
             v = load_run_view(f, areas=areas)
             x = ind.IndicatorInputs(v.area, v.catalogue, v.after,
-                                    housing_density=ind.HousingDensity.from_any(
+                                    housing_density=ind.HomesPerHectare.from_any(
                                         v.scenario.get("housing_density")), config=config)
             v.indicators = ind.compute(x)
             views.append(v)

@@ -52,23 +52,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 
 from ruimteverdeling import yamlio
 from ruimteverdeling.errors import InputError, Problem
+from ruimteverdeling.strict import StrictModel, invalid, pydantic_problems
 
 LayerKind = Literal["categorical", "continuous", "mask", "regions", "distance"]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-
 
 MAX_GRID_CELLS = 400_000_000
 """Largest grid accepted (the whole of Europe at 100 m is ~1e9 cells; NL at 25 m ~1e8)."""
 
 
-class GridSpec(_Strict):
+class GridSpec(StrictModel):
     """A regular north-up grid: ``width`` × ``height`` cells of ``resolution`` metres,
     whose upper-left corner is (``left``, ``top``) in ``crs``."""
 
@@ -84,13 +80,13 @@ class GridSpec(_Strict):
     def _not_huge(cls, v: int, info) -> int:
         w = info.data.get("width")
         if w is not None and w * v > MAX_GRID_CELLS:
-            raise ValueError(f"a grid of {w:,} x {v:,} cells is larger than the "
-                             f"{MAX_GRID_CELLS:,} cells the engine accepts || fix: use a "
-                             "coarser resolution or a smaller extent")
+            raise invalid(f"a grid of {w:,} x {v:,} cells is larger than the "
+                          f"{MAX_GRID_CELLS:,} cells the engine accepts",
+                          "use a coarser resolution or a smaller extent")
         return v
 
 
-class LayerSpec(_Strict):
+class LayerSpec(StrictModel):
     """One layer of the study area (see the module docstring for the kinds)."""
 
     file: str
@@ -119,8 +115,8 @@ class LayerSpec(_Strict):
     def _ordered(cls, v: tuple[float | None, float | None] | None
                  ) -> tuple[float | None, float | None] | None:
         if v is not None and v[0] is not None and v[1] is not None and v[0] > v[1]:
-            raise ValueError(f"the minimum {v[0]:g} is above the maximum {v[1]:g} || fix: "
-                             "write it as [min, max]")
+            raise invalid(f"the minimum {v[0]:g} is above the maximum {v[1]:g}",
+                          "write it as [min, max]")
         return v
 
     @field_validator("file")
@@ -131,7 +127,7 @@ class LayerSpec(_Strict):
         return v
 
 
-class AreaManifest(_Strict):
+class AreaManifest(StrictModel):
     """The whole ``area.yaml``."""
 
     name: str
@@ -200,152 +196,3 @@ def _crs_problems(path: Path, field: str, crs: str) -> list[Problem]:
                         "write an EPSG code: EPSG:28992 (RD New), EPSG:4326 (longitude/latitude)"
                         ", EPSG:25831 (ETRS89 / UTM 31N)")]
     return []
-
-
-def pydantic_problems(exc: ValidationError, file: str | Path | None,
-                      model: type[BaseModel] | None = None) -> list[Problem]:
-    """Turn a pydantic ValidationError into Problems that name the field and a fix."""
-    from ruimteverdeling.errors import did_you_mean
-
-    problems = []
-    for err in exc.errors():
-        loc = err.get("loc", ())
-        field = _format_loc(loc)
-        kind = err.get("type", "")
-        msg = err.get("msg", "invalid value").removeprefix("Value error, ")
-        fix = None
-        if kind == "extra_forbidden":
-            name = str(loc[-1]) if loc else "?"
-            allowed = _allowed_keys(model, loc[:-1]) if model is not None else []
-            msg = f"unknown key '{name}'"
-            fix = did_you_mean(name, allowed) if allowed else "remove it"
-        elif kind == "missing":
-            msg = "required key is missing"
-            fix = f"add `{loc[-1]}:`" if loc else None
-        elif kind == "union_tag_invalid":
-            ctx = err.get("ctx", {})
-            tag = str(ctx.get("tag"))
-            expected = [t.strip(" '") for t in str(ctx.get("expected_tags", "")).split(",")]
-            msg = f"unknown {ctx.get('discriminator', 'type').strip(chr(39))} '{tag}'"
-            fix = did_you_mean(tag, expected)
-        elif kind.startswith("literal_error"):
-            expected = err.get("ctx", {}).get("expected", "")
-            fix = f"use one of {expected}"
-        elif " || fix: " in msg:
-            msg, fix = msg.split(" || fix: ", 1)
-        elif kind == "string_pattern_mismatch":
-            msg, fix = pattern_problem(str(err.get("ctx", {}).get("pattern", "")),
-                                       err.get("input"), str(loc[-1]) if loc else "value")
-        else:
-            given = err.get("input")
-            if given is not None and not isinstance(given, dict | list):
-                msg = f"{msg} (got {_shown(given)})"
-            fix = _type_fix(kind)
-        problems.append(Problem(file, field or None, msg, fix))
-    return problems
-
-
-ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
-"""The pattern of scenario and sweep ids (they name output folders and files)."""
-
-
-def id_suggestion(given: Any) -> str:
-    """``given`` turned into a valid id: accents dropped, other characters as ``_``."""
-    import re
-    import unicodedata
-
-    text = unicodedata.normalize("NFKD", str(given)).encode("ascii", "ignore").decode()
-    text = re.sub(r"[^A-Za-z0-9_.\-]+", "_", text).strip("_.-")
-    return text or "my-id"
-
-
-def pattern_problem(pattern: str, given: Any, name: str) -> tuple[str, str]:
-    """Message and fix for a text that does not match ``pattern`` (ids, colours)."""
-    shown = _shown(given)
-    if pattern == ID_PATTERN:
-        return (f"{shown} is not a valid {name}: it must start with a letter or digit and "
-                "hold only letters, digits, '_', '.' and '-' (no spaces)",
-                f"write `{name}: {id_suggestion(given)}`")
-    if pattern.startswith("^#"):
-        return (f"{shown} is not a colour of the form #rrggbb", "e.g. `#1f78b4`")
-    return f"{shown} does not match the pattern {pattern}", f"write a {name} that matches it"
-
-
-def _shown(value: Any, limit: int = 60) -> str:
-    """A value for a message, shortened (a scenario may hold a 10,000-character text)."""
-    text = repr(value) if not isinstance(value, int) or value.bit_length() < 200 else \
-        f"an integer of {value.bit_length()} bits"
-    return text if len(text) <= limit else text[:limit - 4] + "...'"
-
-
-def _type_fix(kind: str) -> str:
-    if kind == "finite_number":
-        return "give a finite number (.nan and .inf are not amounts)"
-    if kind.startswith(("float", "int")):
-        return "give a number"
-    if kind.startswith("bool"):
-        return "write true or false"
-    if kind == "string_too_long":
-        return "shorten it"
-    if kind.startswith(("string", "str")):
-        return "give a text (quote it if it contains ':' or '#')"
-    if kind.startswith(("list", "tuple")):
-        return "give a list, e.g. [a, b]"
-    if kind.startswith(("dict", "model")):
-        return "give a mapping of keys to values"
-    if kind.startswith("greater_than") or kind.startswith("less_than"):
-        return "give a value within the allowed range"
-    return "correct the value"
-
-
-def _format_loc(loc: tuple) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out
-
-
-def _allowed_keys(model: type[BaseModel], loc: tuple) -> list[str]:
-    """Walk ``loc`` through the pydantic model to find the keys allowed at that place."""
-    current: Any = model
-    skip_key = False
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        if skip_key:  # the key of a dict[str, Model]
-            skip_key = False
-            continue
-        if not (isinstance(current, type) and issubclass(current, BaseModel)):
-            return []
-        field = current.model_fields.get(str(part))
-        if field is None:  # a discriminator tag of a tagged union: stay on this model
-            continue
-        skip_key = _is_mapping(field.annotation)
-        current = _inner_model(field.annotation)
-    if isinstance(current, type) and issubclass(current, BaseModel):
-        return list(current.model_fields)
-    return []
-
-
-def _is_mapping(annotation: Any) -> bool:
-    import typing
-
-    if typing.get_origin(annotation) is dict:
-        return True
-    return any(_is_mapping(a) for a in typing.get_args(annotation))
-
-
-def _inner_model(annotation: Any) -> Any:
-    """The BaseModel inside ``list[M]``, ``dict[str, M]``, ``M | None`` ... (or None)."""
-    import typing
-
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in typing.get_args(annotation):
-        found = _inner_model(arg)
-        if found is not None:
-            return found
-    return None

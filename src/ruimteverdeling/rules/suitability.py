@@ -7,8 +7,8 @@ A scenario gives a recipe per use; the suitability of cell ``c`` for use ``u`` i
 with ``f_k`` piecewise-linear in a continuous layer (``points``), a lookup in a categorical
 layer (``categories``) or a constant on a mask (``mask``: ``f = mask`` where the layer is
 non-zero, ``other`` elsewhere — cells without data, NaN, are outside the mask); see
-:class:`ruimteverdeling.scenario.SuitabilityTerm`. A combined use without a recipe of its own
-gets the yield-weighted mean of the uses it combines,
+:class:`ruimteverdeling.scenario.schema.SuitabilityTerm`. A combined use without a recipe of
+its own gets the yield-weighted mean of the uses it combines,
 ``S[c, u] = Σ_k p(u,k) · S[c, k] / Σ_k p(u,k)`` — so a combination is not *more* suitable
 than its parts; its value lies in serving several targets on one hectare. Other uses without
 a recipe have ``S = 0``.
@@ -21,8 +21,8 @@ from __future__ import annotations
 import numpy as np
 
 from ruimteverdeling.area.studyarea import Layer, StudyArea
-from ruimteverdeling.errors import InputError, Problem, did_you_mean
-from ruimteverdeling.scenario import SuitabilityRecipe, SuitabilityTerm
+from ruimteverdeling.errors import Problem, did_you_mean
+from ruimteverdeling.scenario.schema import SuitabilityRecipe, SuitabilityTerm
 
 
 def evaluate_term(term: SuitabilityTerm, layer: Layer, cells: np.ndarray) -> np.ndarray:
@@ -108,8 +108,3 @@ def check_recipes(recipes: dict[str, SuitabilityRecipe], area: StudyArea, use_id
                             f"layer '{term.layer}' has no category '{key}'",
                             did_you_mean(str(key), names) if names else "use integer codes"))
     return problems
-
-
-def validate_or_raise(problems: list[Problem]) -> None:
-    if problems:
-        raise InputError(problems)
