@@ -1,16 +1,28 @@
-"""Command line: ``ruimteverdeling demo | make-area | validate | solve | ... | clean``.
+"""The command line, ``ruimteverdeling COMMAND``:
 
-Each command calls one function of :mod:`ruimteverdeling.api`. Exit codes: 0 success,
-2 a problem in the user's input (printed without a traceback) — including an output folder
-that cannot be written or must not be replaced, a full disk while writing, and a folder
-another process is writing —, 3 the hard targets and rules cannot all hold, 4 the solver
-failed, 130 interrupted.
+* ``demo`` — generate the demo study area (when absent) and solve the base scenario;
+* ``make-area`` — write a synthetic Netherlands-like study area;
+* ``validate`` — check a scenario, its study area and the output folder;
+* ``solve`` — solve a scenario and write its run folder;
+* ``batch`` — many scenario files and parameter sweeps as tasks on Dask;
+* ``compare`` — the plan-MER beoordelingstabel of alternatives against a reference;
+* ``shadow-prices``, ``rule-costs``, ``pareto``, ``alternatives`` — the trade-off analyses;
+* ``bench`` — one measured row of the national-scale benchmark;
+* ``clean`` — repair what interrupted runs left in output folders.
+
+Each command parses its options, calls :mod:`ruimteverdeling.api` (``batch`` and ``bench``
+their own modules) and prints with the one table printer of :mod:`ruimteverdeling.formatting`.
+Exit codes: 0 success, 2 a problem in the user's input (printed without a traceback) —
+including an output folder that cannot be written or must not be replaced, a full disk while
+writing, and a folder another process is writing —, 3 the hard targets and rules cannot all
+hold, 4 the solver failed, 130 interrupted (``batch``: 1 when any run failed).
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import math
 import os
 import signal
@@ -21,9 +33,17 @@ from typing import Any
 
 import click
 
-from ruimteverdeling import __version__, api
+from ruimteverdeling import __version__, api, bench
+from ruimteverdeling import batch as batch_runs
+from ruimteverdeling.analysis import alternatives as mga
+from ruimteverdeling.analysis import compare as cmp
+from ruimteverdeling.analysis import pareto as pf
+from ruimteverdeling.analysis import rule_costs as rc
 from ruimteverdeling.errors import InfeasibleError, InputError, SolverError
+from ruimteverdeling.formatting import Column, number, table
+from ruimteverdeling.model.highs_backend import solver_running
 from ruimteverdeling.progress import Progress
+from ruimteverdeling.results.writer import clean as clean_folders
 from ruimteverdeling.scenario import MAX_DISTANCE_M, MAX_THREADS, MAX_TIME_LIMIT
 
 EXIT_INPUT, EXIT_INFEASIBLE, EXIT_SOLVER, EXIT_INTERRUPTED = 2, 3, 4, 130
@@ -108,8 +128,6 @@ def _exit_interrupted() -> None:
     """Exit 130. When a cancelled solve has not reached HiGHS's next interrupt check yet
     (its MIP setup checks rarely), the process ends at once instead of waiting for it: the
     partial output is already removed and nothing of that solve is kept."""
-    from ruimteverdeling.model.highs_backend import solver_running
-
     if solver_running():
         sys.stdout.flush()
         sys.stderr.flush()
@@ -164,9 +182,10 @@ def validate(scenario: Path, area: Path | None, out: Path | None) -> None:
     info = api.validate(scenario, Progress(enabled=False), area, out)
     layer_checks, warnings = info.pop("layer_checks", []), info.pop("warnings", [])
     click.echo(f"{scenario}: OK")
-    for key, value in info.items():
-        click.echo(f"  {key:18s} {value:,}" if isinstance(value, int) else
-                   f"  {key:18s} {value}")
+    for line in table([Column(width=18), Column()],
+                      [[key, number(value, ",") if isinstance(value, int) else str(value)]
+                       for key, value in info.items()], header=False):
+        click.echo(line)
     if layer_checks:
         click.echo("  layers (inside the study area):")
         for line in layer_checks:
@@ -229,12 +248,13 @@ def _print_run(run: api.RunResult) -> None:
                f"{sol.objective:,.3f}, bound {sol.bound:,.3f}, gap {sol.gap:.4%} "
                f"[{sol.method}, {sol.solver}]")
     click.echo("")
-    click.echo(f"  {'use':26s} {'before ha':>12s} {'after ha':>12s} {'change ha':>12s}")
-    for r in s["areas"]:
-        if r["region"] != "national":
-            continue
-        click.echo(f"  {r['label_en'] + ' / ' + r['label_nl']:26.26s} {r['ha_before']:12,.0f} "
-                   f"{r['ha_after']:12,.0f} {r['change_ha']:+12,.0f}")
+    columns = [Column("use", "<", 26), Column("before ha", ">", 12),
+               Column("after ha", ">", 12), Column("change ha", ">", 12)]
+    for line in table(columns, [[(r["label_en"] + " / " + r["label_nl"])[:26],
+                                 number(r["ha_before"]), number(r["ha_after"]),
+                                 number(r["change_ha"], "+,.0f")]
+                                for r in s["areas"] if r["region"] == "national"]):
+        click.echo(line)
     targets = s["targets"]
     met = sum(1 for t in targets if t["met"] == "yes")
     hard = [t for t in targets if t["hard"]]
@@ -244,8 +264,9 @@ def _print_run(run: api.RunResult) -> None:
                f"(hard {hard_met}/{len(hard)}, soft {met - hard_met}/{len(targets) - len(hard)})")
     for t in targets:
         if t["met"] != "yes":
-            click.echo(f"    not met: {t['target']} {t['region']}: achieved {t['achieved']:,.4g}"
-                       f" (min {_num(t['min'])}, max {_num(t['max'])}) {t['unit']}")
+            click.echo(f"    not met: {t['target']} {t['region']}: achieved "
+                       f"{number(t['achieved'], ',.4g')} (min {number(t['min'], ',.4g')}, "
+                       f"max {number(t['max'], ',.4g')}) {t['unit']}")
     if run.out_dir is not None:
         click.echo(f"\n  outputs: {run.out_dir}")
 
@@ -276,9 +297,7 @@ def batch(scenarios: tuple[Path, ...], sweeps: tuple[Path, ...], out: Path,
     Exit code 0 when every run finished or was skipped, 1 when any run failed (the others
     still run), 2 for a problem in the batch's own input (nothing is run).
     """
-    from ruimteverdeling import batch as _batch
-
-    code = _batch.main(scenarios, sweeps, out, workers=workers, scheduler=scheduler, area=area,
+    code = batch_runs.main(scenarios, sweeps, out, workers=workers, scheduler=scheduler, area=area,
                        force=force, threads=threads, echo=click.echo,
                        progress=None if quiet else lambda m: click.echo(m, err=True))
     if code:
@@ -305,13 +324,11 @@ def compare(reference: Path, alternatives: tuple[Path, ...], out: Path,
     must be on the same study-area grid. Scores use the seven-point scale --, -, 0/-, 0, 0/+,
     +, ++ with the thresholds of data/assessment.yaml (or --thresholds).
     """
-    from ruimteverdeling.analysis.compare import text_table
-
     result = api.compare(reference, list(alternatives), out, thresholds=thresholds,
                          progress=Progress(enabled=not quiet), area=area)
     click.echo("")
     click.echo(f"assessment of {', '.join(result.alternatives)} against {result.reference}:")
-    for line in text_table(result):
+    for line in cmp.text_table(result):
         click.echo(line)
     for note in result.notes:
         click.echo(f"  note: {note}")
@@ -319,7 +336,7 @@ def compare(reference: Path, alternatives: tuple[Path, ...], out: Path,
 
 
 # ------------------------------------------------------------------------------------------------
-# trade-off analysis (issue 5): shadow prices, rule costs, Pareto fronts, alternatives
+# trade-off analysis: shadow prices, rule costs, Pareto fronts, alternatives
 # ------------------------------------------------------------------------------------------------
 _OUT = click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path),
                     default=None, help="Output folder (default outputs/<scenario id>, "
@@ -358,8 +375,10 @@ def shadow_prices(scenario: Path, out: Path | None, area: Path | None, method: s
                f"{run.solution.objective:,.4f}, gap {run.solution.gap:.4%}; "
                f"{sum(r['binding'] == 'yes' for r in rows)} of {len(rows)} rows bind "
                f"(prices from the {'LP relaxation' if method == 'lp' else 'fixed LP'})")
-    for r in shown:
-        click.echo(f"  {r['dual']:+12.4g}  {r['sentence']}")
+    for line in table([Column(align=">", width=12), Column(gap=2)],
+                      [[number(r["dual"], "+.4g"), r["sentence"]] for r in shown],
+                      header=False):
+        click.echo(line)
     click.echo(f"\n  outputs: {run.out_dir} (shadow_prices.csv)")
 
 
@@ -385,15 +404,13 @@ def rule_costs(scenario: Path, out: Path | None, area: Path | None, all_rules: b
     Cost = objective without the rule − objective with it; hectares moved per use and
     region are in rule_costs.csv (in the run folder).
     """
-    from ruimteverdeling.analysis.rule_costs import text_table
-
     result = api.rule_costs(scenario, out, which="all" if all_rules else "switchable",
                             targets=targets, only=list(only) or None, workers=workers,
                             progress=Progress(enabled=not quiet), area=area,
                             time_limit=time_limit)
     click.echo(f"\nrule costs (objective {result.base.objective:,.4f} with the scenario as "
                "given; cost = without − with the rule):")
-    for line in text_table(result.rows):
+    for line in rc.text_table(result.rows):
         click.echo(line)
     click.echo(f"\n  outputs: {result.out_path}")
 
@@ -423,13 +440,11 @@ def pareto(scenario: Path, x_term: str, y_term: str, points: int, out: Path | No
 
     Writes pareto.csv and pareto.png into the run folder and adds the chart to report.html.
     """
-    from ruimteverdeling.analysis.pareto import text_table
-
     front = api.pareto(scenario, x_term, y_term, points, out, tidy=not no_tidy,
                        drop_dominated=drop_dominated, keep_allocations=keep_allocations,
                        progress=Progress(enabled=not quiet), area=area, time_limit=time_limit)
     click.echo(f"\nPareto front: max {front.y.name} subject to {front.x.name} >= epsilon")
-    for line in text_table(front, drop_dominated):
+    for line in pf.text_table(front, drop_dominated):
         click.echo(line)
     for note in front.notes:
         click.echo(f"  note: {note}")
@@ -450,13 +465,11 @@ def pareto(scenario: Path, x_term: str, y_term: str, points: int, out: Path | No
 def alternatives(scenario: Path, slack: str, count: int, out: Path | None, area: Path | None,
                  time_limit: float | None, quiet: bool) -> None:
     """Reasonable alternatives: near-optimal, maximally different allocations (HSJ MGA)."""
-    from ruimteverdeling.analysis.alternatives import text_table
-
     result = api.alternatives(scenario, slack, count, out, progress=Progress(enabled=not quiet),
                               area=area, time_limit=time_limit)
     click.echo(f"\n{len(result.items)} alternatives within {result.slack:.1%} of the optimum "
                f"(objective >= {result.floor:,.4f}):")
-    for line in text_table(result.rows):
+    for line in mga.text_table(result.rows):
         click.echo(line)
     for note in result.notes:
         click.echo(f"  note: {note}")
@@ -483,10 +496,6 @@ def bench_cmd(cells: int, resolution: float | None, naive_time_limit: float, no_
               scenario: Path | None, time_limit: float | None, json_path: Path | None,
               quiet: bool) -> None:
     """Measure one benchmark row: fast path vs the naive every-pair-binary MIP."""
-    import json
-
-    from ruimteverdeling import bench
-
     if scenario is not None and not scenario.exists():
         raise InputError.single(scenario, None, "scenario file not found",
                                 "give an existing scenario YAML or leave --scenario out")
@@ -519,16 +528,10 @@ def clean(folders: tuple[Path, ...]) -> None:
     (only folders carrying the engine's marker), stale lock files are removed. Folders another
     process is writing are left alone.
     """
-    from ruimteverdeling.results.writer import clean as _clean
-
     folders = folders or (Path("outputs"),)
-    done = _clean(folders, say=click.echo)
+    done = clean_folders(folders, say=click.echo)
     if not done:
         click.echo(f"nothing to clean in {', '.join(str(f) for f in folders)}")
-
-
-def _num(v: float | None) -> str:
-    return "-" if v is None else f"{v:,.4g}"
 
 
 if __name__ == "__main__":  # pragma: no cover
