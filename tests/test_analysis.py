@@ -1,4 +1,4 @@
-"""Trade-off analysis: shadow prices, rule costs, Pareto fronts, alternatives (issue 5).
+"""Trade-off analysis: shadow prices, rule costs, Pareto fronts, alternatives.
 
 Most tests use a 1 × 5 strip of farmland (1 ha cells) where only nature and agriculture are
 allowed. Agriculture is worth 0.5 per cell everywhere, nature ``S_N``; so a nature cell gains

@@ -21,8 +21,7 @@ from ruimteverdeling.errors import InfeasibleError, InputError, SolverError
 from ruimteverdeling.model import explain as ex
 from ruimteverdeling.model.options import SolverOptions
 
-from areas import SRC, write_area, write_scenario, write_tif
-from test_golden import hand_case
+from areas import SRC, hand_case, write_area, write_scenario, write_tif
 
 solve_mod = importlib.import_module("ruimteverdeling.model.solve")  # the module, not solve()
 
