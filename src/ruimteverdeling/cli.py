@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import math
 import os
 import signal
@@ -41,6 +40,7 @@ from ruimteverdeling.analysis import pareto as pf
 from ruimteverdeling.analysis import rule_costs as rc
 from ruimteverdeling.errors import InfeasibleError, InputError, SolverError
 from ruimteverdeling.formatting import Column, number, table
+from ruimteverdeling.jsonio import dumps
 from ruimteverdeling.model.highs_backend import solver_running
 from ruimteverdeling.progress import Progress
 from ruimteverdeling.results.writer import clean as clean_folders
@@ -506,7 +506,7 @@ def bench_cmd(cells: int, resolution: float | None, naive_time_limit: float, no_
     click.echo(bench.format_table([row]))
     if json_path is not None:
         try:
-            json_path.write_text(json.dumps(row, indent=2, default=float))
+            json_path.write_text(dumps(row) + "\n", encoding="utf-8")
         except OSError as exc:
             raise InputError.single(json_path, "--json", f"cannot write the file: "
                                     f"{exc.strerror or exc}",
