@@ -3,6 +3,8 @@ area.yaml), and the hand-computed and random cases that several test modules sol
 
 from __future__ import annotations
 
+import json
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +12,7 @@ import numpy as np
 import rasterio
 import yaml
 from affine import Affine
+from shapely.geometry import mapping
 
 LANDUSE_CATEGORIES = {1: "housing", 2: "nature", 3: "agriculture", 4: "solar", 5: "wind",
                       6: "water_buffer", 7: "defence", 21: "industry", 22: "infrastructure",
@@ -75,6 +78,24 @@ def write_scenario(path: Path, data: dict[str, Any]) -> Path:
 
 
 SRC = {"document": "test", "section": "n/a", "quote": "hand-made"}
+
+
+def quiet_layer(area: Any, name: str) -> Any:
+    """``area.layer(name)`` of a StudyArea without its warnings."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return area.layer(name)
+
+
+def geojson(path: Path, gdf: Any) -> Path:
+    """A GeoJSON FeatureCollection written as text, *without* a `crs` member, whatever the
+    coordinates are (as many tools write RD New data)."""
+    fc = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {k: (v.item() if hasattr(v, "item") else v)
+                                           for k, v in row.items() if k != "geometry"},
+         "geometry": mapping(row["geometry"])} for _, row in gdf.iterrows()]}
+    path.write_text(json.dumps(fc))
+    return path
 
 
 def hand_case(tmp_path: Path) -> Path:

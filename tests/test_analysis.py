@@ -220,8 +220,8 @@ def test_pareto_invariants_and_minimised_cost(tmp_path: Path) -> None:
 
 
 def test_dominated_points_are_flagged() -> None:
-    c = pf.Criterion("a", np.zeros(1), 0.0, 1.0, "")
-    d = pf.Criterion("b", np.zeros(1), 0.0, -1.0, "")  # minimised
+    c = pf.LinearCriterion("a", np.zeros(1), 0.0, 1.0, "")
+    d = pf.LinearCriterion("b", np.zeros(1), 0.0, -1.0, "")  # minimised
     pts = [pf.Point("P1", None, np.zeros(1), 1.0, 5.0, 0, "optimal", 0, True),
            pf.Point("P2", None, np.zeros(1), 1.0, 4.0, 0, "optimal", 0, True),
            pf.Point("P3", None, np.zeros(1), 2.0, 6.0, 0, "feasible", 0.1, False)]

@@ -111,14 +111,8 @@ def test_term_values_without_stored_coefficients(small_model, monkeypatch) -> No
 
 
 # -- coarsening -------------------------------------------------------------------------------
-def test_majority_and_mean_by_hand() -> None:
-    a = np.array([[1, 1, 2, 2],
-                  [1, 3, 2, 0],
-                  [0, 0, 5, 5],
-                  [0, 4, 5, 6]], np.int32)
-    assert co.majority(a, 2).tolist() == [[1, 2], [0, 5]]
-    # ties go to the smaller code; padding counts as outside
-    assert co.majority(np.array([[7, 8, 9]], np.int32), 2).tolist() == [[0, 0]]
+def test_mean_by_hand() -> None:
+    # land blocks and the most frequent class: tests/test_area_io.py
     v = np.array([[1.0, 3.0, np.nan], [5.0, np.nan, np.nan]], np.float32)
     m = co.mean(v, 2)
     assert m[0, 0] == pytest.approx(3.0) and np.isnan(m[0, 1])

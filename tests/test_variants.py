@@ -84,7 +84,7 @@ def test_rules_doc_is_up_to_date() -> None:
 
 @pytest.mark.parametrize("name", SCENARIOS)
 def test_every_policy_item_carries_its_source(name: str) -> None:
-    from ruimteverdeling.scenario import load_scenario
+    from ruimteverdeling.rules import load_scenario
 
     sc = load_scenario(REPO / "scenarios" / f"{name}.yaml")
     for item in [*sc.targets, *sc.rules]:

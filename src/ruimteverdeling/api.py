@@ -153,7 +153,7 @@ def render_report(run_dir: str | Path) -> Path:
     assert view.area is not None
     view.indicators = ind.compute(ind.IndicatorInputs(
         view.area, view.catalogue, view.after,
-        housing_density=ind.HousingDensity.from_any(view.scenario.get("housing_density"))))
+        housing_density=ind.HomesPerHectare.from_any(view.scenario.get("housing_density"))))
     return run_report.write_run_report(view, Path(run_dir) / "report.html")
 
 

@@ -2,6 +2,8 @@
 
 * ``demo`` — generate the demo study area (when absent) and solve the base scenario;
 * ``make-area`` — write a synthetic Netherlands-like study area;
+* ``area init``, ``area uncovered`` — a starter area.yaml from real data files, and the land
+  cells no region covers;
 * ``validate`` — check a scenario, its study area and the output folder;
 * ``solve`` — solve a scenario and write its run folder;
 * ``batch`` — many scenario files and parameter sweeps as tasks on Dask;
@@ -10,8 +12,9 @@
 * ``bench`` — one measured row of the national-scale benchmark;
 * ``clean`` — repair what interrupted runs left in output folders.
 
-Each command parses its options, calls :mod:`ruimteverdeling.api` (``batch`` and ``bench``
-their own modules) and prints with the one table printer of :mod:`ruimteverdeling.formatting`.
+Each command parses its options, calls :mod:`ruimteverdeling.api` (``batch``, ``bench`` and
+``area`` their own modules) and prints with the one table printer of
+:mod:`ruimteverdeling.formatting`.
 Exit codes: 0 success, 2 a problem in the user's input (printed without a traceback) —
 including an output folder that cannot be written or must not be replaced, a full disk while
 writing, and a folder another process is writing —, 3 the hard targets and rules cannot all
@@ -38,6 +41,9 @@ from ruimteverdeling.analysis import alternatives as mga
 from ruimteverdeling.analysis import compare as cmp
 from ruimteverdeling.analysis import pareto as pf
 from ruimteverdeling.analysis import rule_costs as rc
+from ruimteverdeling.area.coverage import write_uncovered
+from ruimteverdeling.area.starter import init_area, parse_extent
+from ruimteverdeling.area.studyarea import StudyArea
 from ruimteverdeling.errors import InfeasibleError, InputError, SolverError
 from ruimteverdeling.formatting import Column, number, table
 from ruimteverdeling.jsonio import dumps
@@ -164,6 +170,71 @@ def make_area(out: Path, cells: int, resolution: float, seed: int, quiet: bool) 
     """Write a synthetic Netherlands-like study area (GeoTIFF, GeoPackage, area.yaml) to OUT."""
     path = api.make_area(out, cells, resolution, seed, Progress(enabled=not quiet))
     click.echo(f"study area written: {path}")
+
+
+@main.group("area")
+def area_group() -> None:
+    """Study areas from real data: a starter area.yaml, and the land no region covers."""
+
+
+@area_group.command("init")
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--resolution", type=METRES, default=1000.0, show_default=True,
+              help="Cell size in metres of the grid (EPSG:28992).")
+@click.option("--extent", default=None, metavar="XMIN,YMIN,XMAX,YMAX",
+              help="The grid's extent in RD New metres (default: the provinces' extent).")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write to this file instead of FOLDER/area.yaml.")
+@_friendly
+def area_init(folder: Path, files: tuple[Path, ...], resolution: float, extent: str | None,
+              output: Path | None) -> None:
+    """Write FOLDER/area.yaml from the data files in FOLDER (or FILES).
+
+    Recognises current land use (CBS Bestand Bodemgebruik, LGN) by its codes, provinces and
+    municipalities by their names, and the other layers by file name, columns and geometry;
+    lists every layer it could not fill with where to get it. Never replaces an area.yaml it
+    did not write.
+    """
+    res = init_area(folder, files, resolution, parse_extent(extent) if extent else None, output)
+    g = res.grid
+    click.echo(f"{res.path} written{' (replacing the previous starter)' if res.replaced else ''}")
+    click.echo(f"  grid: {g['width']:,} x {g['height']:,} cells of {g['resolution']:g} m "
+               f"(EPSG:28992), from {res.grid_from}")
+    click.echo("  layers filled:")
+    for f in res.filled:
+        crs = f"; crs {f.spec['crs']} stated" if "crs" in f.spec else ""
+        click.echo(f"    {f.layer:24s} {f.candidate.label}: {f.why}{crs}")
+    if res.missing:
+        click.echo("  not found (add them when you have them):")
+        for s in res.missing:
+            req = "REQUIRED " if s.required else ""
+            click.echo(f"    {s.name:24s} {req}{s.kind}: {s.purpose}")
+            click.echo(f"    {'':24s} get it from {s.where()}")
+    for path, why in res.unrecognised:
+        click.echo(f"  not used: {path} ({why})")
+    if any(s.required for s in res.missing):
+        click.echo("  next: add the REQUIRED layers, then "
+                   f"`ruimteverdeling validate SCENARIO --area {res.path}`")
+    else:
+        click.echo(f"  next: ruimteverdeling validate SCENARIO --area {res.path}")
+
+
+@area_group.command("uncovered")
+@click.argument("area_file", type=click.Path(path_type=Path))
+@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="GeoPackage to write (default uncovered_<regions>.gpkg beside area.yaml).")
+@_friendly
+def area_uncovered(area_file: Path, out: Path | None) -> None:
+    """Write the land cells of AREA_FILE that no region covers, with their nearest region."""
+    area = StudyArea.load(area_file, uncovered="keep")
+    if area.uncovered is None:
+        click.echo(f"{area.path}: every land cell has a region")
+        return
+    out = out or area.path.parent / f"uncovered_{area.manifest.regions}.gpkg"
+    n = write_uncovered(area.uncovered, area.grid, out)
+    click.echo(f"{area.path}: {area.uncovered.describe()}")
+    click.echo(f"  written: {out} ({n:,} cells, layer uncovered_cells)")
 
 
 @main.command()

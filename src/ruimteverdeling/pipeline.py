@@ -35,14 +35,14 @@ import numpy as np
 from pydantic import ValidationError
 
 from ruimteverdeling.analysis.duals import Pricing, write_run_prices
+from ruimteverdeling.analysis.infeasibility import diagnosis_dir, infeasible_error
 from ruimteverdeling.area.checks import check_area
 from ruimteverdeling.area.coarsen import coarsen
 from ruimteverdeling.area.grid import available_memory, format_bytes, require_memory
-from ruimteverdeling.area.manifest import MAX_GRID_CELLS, load_manifest, pydantic_problems
+from ruimteverdeling.area.manifest import MAX_GRID_CELLS, load_manifest
 from ruimteverdeling.area.studyarea import StudyArea, sha256_file
 from ruimteverdeling.errors import InfeasibleError, InputError, Problem
 from ruimteverdeling.jsonio import write_json
-from ruimteverdeling.model.explain import diagnosis_dir, infeasible_error
 from ruimteverdeling.model.options import SolverOptions
 from ruimteverdeling.model.pyomo_backend import write_model
 from ruimteverdeling.model.solve import Solution
@@ -56,8 +56,10 @@ from ruimteverdeling.results import rasters, tables
 from ruimteverdeling.results import summary as sm
 from ruimteverdeling.results import writer as wr
 from ruimteverdeling.results.runfolder import RunView, complete_manifest, read_pareto
+from ruimteverdeling.rules import load_scenario
 from ruimteverdeling.rules.compile import CompiledModel, catalogue_for, compile_model
-from ruimteverdeling.scenario import Scenario, load_scenario
+from ruimteverdeling.scenario import Scenario
+from ruimteverdeling.strict import pydantic_problems
 
 MODEL_BYTES_PER_LAND_CELL = 1_500.0
 MODEL_BASE_BYTES = 300e6
@@ -387,7 +389,7 @@ def write_report(run: RunResult, folder: Path) -> None:
     try:
         table = ind.compute(ind.IndicatorInputs(
             cm.area, cm.catalogue, run.after,
-            housing_density=ind.HousingDensity.from_any(cm.scenario.housing_density)))
+            housing_density=ind.HomesPerHectare.from_any(cm.scenario.housing_density)))
         run.summary["indicators"] = table.to_json()
         sm.write_csv(folder / "indicators.csv", table.rows(), ind.COLUMNS)
         view = RunView(

@@ -250,7 +250,7 @@ def compare_runs(reference: str | Path, alternatives: Sequence[str | Path],
         for f in folders:
             v = load_run_view(f, areas=areas)
             x = ind.IndicatorInputs(v.area, v.catalogue, v.after,
-                                    housing_density=ind.HousingDensity.from_any(
+                                    housing_density=ind.HomesPerHectare.from_any(
                                         v.scenario.get("housing_density")), config=config)
             v.indicators = ind.compute(x)
             views.append(v)

@@ -74,8 +74,9 @@ KEEP = 1e-7
 
 
 @dataclass
-class Criterion:
-    """``f(x) = vec·x + const``; ``sense`` +1 maximise, −1 minimise."""
+class LinearCriterion:
+    """A criterion of a front: ``f(x) = vec·x + const``; ``sense`` +1 maximise, −1 minimise
+    (distinct from the plan-MER criteria of :mod:`ruimteverdeling.results.indicators`)."""
 
     name: str
     vec: np.ndarray
@@ -91,7 +92,7 @@ class Criterion:
         return f"{self.name} [{self.unit}]" if self.unit else self.name
 
 
-def criterion(cm: CompiledModel, name: str) -> Criterion:
+def criterion(cm: CompiledModel, name: str) -> LinearCriterion:
     """Parse a criterion name (see the module docstring); InputError when unknown."""
     raw = name.strip()
     sense: float | None = None
@@ -101,7 +102,7 @@ def criterion(cm: CompiledModel, name: str) -> Criterion:
     spec = cm.spec
     n = spec.n_cols
     if raw == "objective":
-        return Criterion(name, spec.obj.copy(), spec.obj_offset, sense or 1.0, "points")
+        return LinearCriterion(name, spec.obj.copy(), spec.obj_offset, sense or 1.0, "points")
     if raw.startswith("target:"):
         tid, _, region = raw[len("target:"):].partition("@")
         block_name = f"target:{tid}"
@@ -121,7 +122,7 @@ def criterion(cm: CompiledModel, name: str) -> Criterion:
         vec[spec.n_x:] = 0.0  # the quantity itself, not the soft target's slacks
         const = float(np.asarray(cm.blocks[block_name].constant)[rows].sum())
         unit = (b.meta or {}).get("unit", "")
-        return Criterion(name, vec, const, sense or 1.0, "ha" if unit == "share" else unit)
+        return LinearCriterion(name, vec, const, sense or 1.0, "ha" if unit == "share" else unit)
     if raw.startswith("area:"):
         use = raw[len("area:"):]
         known = sorted(cm.catalogue.target_uses)
@@ -135,7 +136,7 @@ def criterion(cm: CompiledModel, name: str) -> Criterion:
         vec[: spec.n_x] = ha * p[uidx]
         fixed = cm.ctx.land_use_idx[~cm.ctx.domain]
         const = ha * (float(p[fixed].sum()) + float(p[cm.pinned_use_idx].sum()))
-        return Criterion(name, vec, const, sense or 1.0, "ha")
+        return LinearCriterion(name, vec, const, sense or 1.0, "ha")
     try:
         t = spec.term(raw)
     except KeyError:
@@ -153,7 +154,7 @@ def criterion(cm: CompiledModel, name: str) -> Criterion:
             cols, vals = cm.aux_terms[raw]
             np.add.at(vec, cols, vals)
     default = 1.0 if t.sense == "benefit" else -1.0
-    return Criterion(name, vec, t.constant, sense or default, t.unit)
+    return LinearCriterion(name, vec, t.constant, sense or default, t.unit)
 
 
 def solve_with(cm: CompiledModel, obj: np.ndarray, offset: float,
@@ -172,7 +173,7 @@ def solve_with(cm: CompiledModel, obj: np.ndarray, offset: float,
     return solve_spec(s2, options)
 
 
-def _at_least(c: Criterion, level: float) -> tuple[str, np.ndarray, float, float]:
+def _at_least(c: LinearCriterion, level: float) -> tuple[str, np.ndarray, float, float]:
     """The row ``σ f(x) ≥ level`` (slightly relaxed against round-off)."""
     lo = level - c.sense * c.const - KEEP * max(1.0, abs(level))
     return (f"pareto:{c.name}", c.sense * c.vec, lo, np.inf)
@@ -196,8 +197,8 @@ class Point:
 
 @dataclass
 class Front:
-    x: Criterion
-    y: Criterion
+    x: LinearCriterion
+    y: LinearCriterion
     points: list[Point]
     notes: list[str] = field(default_factory=list)
     out_dir: Path | None = None
@@ -233,7 +234,7 @@ def pareto_front(cm: CompiledModel, x_name: str, y_name: str, points: int = 5,
         raise InputError.single(None, "--y", "the two criteria are the same",
                                 "give two different terms")
 
-    def F(c: Criterion, x: np.ndarray) -> float:  # noqa: N802 (F = σ f, as in the docstring)
+    def F(c: LinearCriterion, x: np.ndarray) -> float:  # noqa: N802 (F = σ f, as in the docstring)
         return c.sense * c.value(x)
 
     def run(label: str, obj: np.ndarray, rows: list) -> Solution:
@@ -284,7 +285,7 @@ def pareto_front(cm: CompiledModel, x_name: str, y_name: str, points: int = 5,
     return Front(c1, c2, pts, notes)
 
 
-def _flag_dominated(pts: list[Point], c1: Criterion, c2: Criterion) -> None:
+def _flag_dominated(pts: list[Point], c1: LinearCriterion, c2: LinearCriterion) -> None:
     """Flag every point another point beats on one criterion without losing on the other
     (senses applied; tolerance 1e-7 relative)."""
     def tol(v: float) -> float:

@@ -43,10 +43,11 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ruimteverdeling.area.manifest import ID_PATTERN as _ID_PATTERN
-from ruimteverdeling.area.manifest import pydantic_problems
 from ruimteverdeling.errors import InputError, Problem, did_you_mean
-from ruimteverdeling.scenario import Scenario, load_raw, load_scenario, merge, read_yaml
+from ruimteverdeling.rules import load_scenario, scenario_model
+from ruimteverdeling.scenario import load_raw, merge, read_yaml
+from ruimteverdeling.strict import ID_PATTERN as _ID_PATTERN
+from ruimteverdeling.strict import invalid, pydantic_problems
 
 ID_PATTERN = re.compile(_ID_PATTERN)
 MAX_ID_LENGTH = 120
@@ -88,12 +89,12 @@ class _SweepFile(BaseModel):
     @classmethod
     def _not_empty(cls, v: dict[str, list[Any]]) -> dict[str, list[Any]]:
         if not v:
-            raise ValueError("no parameters to sweep || fix: add at least one "
-                             "`path: [value, ...]`, e.g. `targets.homes_woondeals.min: [1, 2]`")
+            raise invalid("no parameters to sweep", "add at least one `path: [value, ...]`, "
+                          "e.g. `targets.homes_woondeals.min: [1, 2]`")
         empty = [k for k, values in v.items() if not values]
         if empty:
-            raise ValueError(f"empty value list for {', '.join(empty)} || fix: give at least "
-                             "one value, e.g. `[300000, 400000]`, or remove the parameter")
+            raise invalid(f"empty value list for {', '.join(empty)}", "give at least one "
+                          "value, e.g. `[300000, 400000]`, or remove the parameter")
         return v
 
 
@@ -427,10 +428,11 @@ def _variant_problems(file: Path, base: Path, overrides: dict[str, Any]) -> list
 
 def _scenario_problems(base_raw: dict[str, Any], overrides: dict[str, Any]) -> list[Problem]:
     """The schema problems of the base scenario with ``overrides`` applied (as ``extends``)."""
+    model = scenario_model()
     try:
-        Scenario.model_validate(merge(base_raw, overrides))
+        model.model_validate(merge(base_raw, overrides))
     except ValidationError as exc:
-        return pydantic_problems(exc, None, Scenario)
+        return pydantic_problems(exc, None, model)
     return []
 
 

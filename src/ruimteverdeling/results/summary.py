@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from ruimteverdeling.domain.burdens import gini
 from ruimteverdeling.model.solve import Solution
 from ruimteverdeling.results import tables
 from ruimteverdeling.rules.compile import CompiledModel
@@ -153,7 +154,7 @@ def build_summary(cm: CompiledModel, sol: Solution, after: np.ndarray) -> dict[s
         "overrides": tables.overrides_table(cm, sol),
         "multi_use": tables.multi_use(cm, sol),
         "burdens": burdens,
-        "burden_gini": tables.gini([b["burden per ha of region"] for b in burdens]),
+        "burden_gini": gini([b["burden per ha of region"] for b in burdens]),
         "model": {"changeable_cells": int(cm.spec.n_units), "columns": int(cm.spec.n_cols),
                   "rows": int(cm.spec.n_rows), "pinned_cells": int(cm.pinned_land.size),
                   "cell_area_ha": cm.area.cell_area_ha},

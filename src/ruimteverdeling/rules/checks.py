@@ -6,7 +6,7 @@ from typing import Any
 
 from ruimteverdeling.errors import Problem, did_you_mean
 from ruimteverdeling.rules.context import Context
-from ruimteverdeling.scenario import SuitabilityTerm, Zone
+from ruimteverdeling.scenario.schema import SuitabilityTerm, Where, Zone
 
 
 def zone(z: Zone | None, field: str, ctx: Context) -> list[Problem]:
@@ -15,7 +15,7 @@ def zone(z: Zone | None, field: str, ctx: Context) -> list[Problem]:
     return layer_where(z.layer, z.where, field, ctx)
 
 
-def layer_where(layer: str, where, field: str, ctx: Context) -> list[Problem]:
+def layer_where(layer: str, where: Where | None, field: str, ctx: Context) -> list[Problem]:
     if not ctx.area.has_layer(layer):
         return [Problem(ctx.file, f"{field}.layer", f"unknown layer '{layer}'",
                         did_you_mean(layer, ctx.area.layer_names))]

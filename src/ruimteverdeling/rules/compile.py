@@ -2,54 +2,40 @@
 
 Order — the *lagenbenadering*: water and soil first, then networks, then occupation:
 
-1. apply the overrides (comply or explain) and validate everything the scenario refers to,
-   reporting every problem at once;
-2. apply the zone rules (exclusions, green buffers, the compatibility of combined uses) to the
-   allowed (cell, use) pairs, in the order the scenario lists them;
+1. apply the overrides (comply or explain) and validate everything the scenario refers to
+   (each rule by its family's check), reporting every problem at once;
+2. apply the compatibility of combined uses and the rules of the zone families (those that
+   close pairs: exclusions, green buffers) to the allowed (cell, use) pairs, in the order the
+   scenario lists them;
 3. pin cells with a single allowed use, make units of the rest;
 4. create one binary column per (unit, allowed use) and the assignment rows;
-5. evaluate every objective term (suitability, transition, costs, ladders, future cost, ...)
-   and every row family (targets, quotas, fairness, proximity shares) on the columns, moving
-   fixed and pinned cells into the constants and bounds, and build the pairwise rows.
+5. compile the other rules (in the scenario's order) and the targets, evaluate every
+   objective term (suitability, transition, costs, ladders, future cost, ...) and every row
+   family (targets, quotas, fairness, proximity shares) on the columns, moving fixed and
+   pinned cells into the constants and bounds, and build the pairwise rows.
+
+The rules are reached through the registry (:mod:`ruimteverdeling.rules.registry`): each
+compiles to the shapes of :mod:`ruimteverdeling.rules.base`, which this module turns into
+columns, terms and rows.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
 from ruimteverdeling.area.studyarea import StudyArea
 from ruimteverdeling.errors import InputError, Problem, did_you_mean
 from ruimteverdeling.model.spec import INF, ModelSpec, SpecBuilder
-from ruimteverdeling.rules import (
-    conflicts,
-    costs,
-    exclusions,
-    fairness,
-    objective,
-    overrides,
-    proximity,
-    suitability,
-    targets,
-)
-from ruimteverdeling.rules.base import ColumnRows, PairRows, PairTerm
+from ruimteverdeling.rules import objective, overrides, suitability, targets, zones
+from ruimteverdeling.rules.base import ColumnRows, Contribution, PairRows, PairTerm
 from ruimteverdeling.rules.context import Context
-from ruimteverdeling.scenario import (
-    ConflictRule,
-    CostRule,
-    ExclusionRule,
-    FairnessRule,
-    GreenBufferRule,
-    LadderRule,
-    ProximityShareRule,
-    Scenario,
-)
+from ruimteverdeling.rules.registry import family_of
+from ruimteverdeling.scenario.schema import RuleBase, Scenario, Target
 from ruimteverdeling.uses import UseCatalogue
 
-ZONE_RULES = (ExclusionRule, GreenBufferRule)
 KEEP_TERM_COEFS_UP_TO = 3_000_000
 """Above this many columns only the combined objective is stored, not one vector per term."""
 
@@ -81,11 +67,12 @@ class CompiledModel:
     terms: dict[str, list[PairTerm]]
     blocks: dict[str, RowsInfo]
     target_compilers: dict[str, targets.TargetCompiler]
-    rules: list[Any]  # effective (after overrides), enabled or not
-    targets: list[Any]
+    rules: list[RuleBase]  # effective (after overrides), enabled or not
+    targets: list[Target]
     overrides: list[overrides.Applied]
     aux_terms: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    contributions: dict[str, Contribution] = field(default_factory=dict)  # enabled rules
 
     @property
     def alloc_idx(self) -> np.ndarray:
@@ -191,13 +178,6 @@ def catalogue_for(scenario: Scenario) -> UseCatalogue:
     return new
 
 
-RULE_CHECKS = {
-    ExclusionRule: exclusions.check, GreenBufferRule: exclusions.check,
-    CostRule: costs.check, LadderRule: costs.check, FairnessRule: fairness.check,
-    ProximityShareRule: proximity.check, ConflictRule: conflicts.check,
-}
-
-
 def check(scenario: Scenario, area: StudyArea, catalogue: UseCatalogue,
           ctx: Context | None = None, rules: list | None = None,
           target_list: list | None = None) -> list[Problem]:
@@ -211,7 +191,7 @@ def check(scenario: Scenario, area: StudyArea, catalogue: UseCatalogue,
     problems += objective.check_transitions(scenario.transition_costs, ctx)
     index = {r.id: i for i, r in enumerate(scenario.rules)}
     for rule in rules:
-        problems += RULE_CHECKS[type(rule)](rule, index.get(rule.id, 0), ctx)
+        problems += family_of(rule).check(rule, index.get(rule.id, 0), ctx)
     tindex = {t.id: i for i, t in enumerate(scenario.targets)}
     for t in target_list:
         problems += targets.check(t, tindex.get(t.id, 0), ctx)
@@ -310,17 +290,29 @@ def compile_model(scenario: Scenario, area: StudyArea,
     t0 = time.perf_counter()
     reports: list[dict] = []
     pair_terms: list[PairTerm] = []
+    pair_rows: list[PairRows] = []
+    column_rows: list[ColumnRows] = []
+    contributions: dict[str, Contribution] = {}
+
+    def add(rule: RuleBase, c: Contribution) -> None:
+        if c.closed is not None:
+            if rule.id in softened:
+                term, rep = zones.soften(rule, c.closed, softened[rule.id], ctx)
+                pair_terms.append(term)
+                reports.append(rep)
+            else:
+                reports.append(zones.close(rule, c.closed, ctx))
+        pair_terms.extend(c.terms)
+        pair_rows.extend(c.rows)
+        column_rows.extend(c.column_rows)
+        contributions[rule.id] = c
+
     comp = _compatibility(scenario, ctx)
     if comp is not None:
         reports.append(comp)
     for rule in active_rules:
-        if isinstance(rule, ZONE_RULES):
-            if rule.id in softened:
-                term, rep = exclusions.softened(rule, softened[rule.id], ctx)
-                pair_terms.append(term)
-                reports.append(rep)
-            else:
-                reports.append(exclusions.apply(rule, ctx))
+        if family_of(rule).zone:
+            add(rule, family_of(rule).compile(rule, ctx))
     timings["rules"] = time.perf_counter() - t0
 
     # 3. pinned cells and units
@@ -352,23 +344,18 @@ def compile_model(scenario: Scenario, area: StudyArea,
     fixed_use_idx = np.concatenate([ctx.land_use_idx[fixed_mask], pinned_use_idx])
     timings["columns"] = time.perf_counter() - t0
 
-    # 5a. objective terms
+    # 5a. the other rules and the targets; objective terms
     t0 = time.perf_counter()
-    pair_terms = core_terms(scenario, ctx) + pair_terms
-    compilers: dict[str, targets.TargetCompiler] = {}
-    pair_rows: list[PairRows] = []
-    column_rows: list[ColumnRows] = []
     for rule in active_rules:
-        if isinstance(rule, CostRule):
-            pair_terms.append(costs.cost_term(rule, ctx))
-        elif isinstance(rule, LadderRule):
-            pair_terms.append(costs.ladder_term(rule, ctx))
-        elif isinstance(rule, FairnessRule):
-            pair_rows.append(fairness.pair_rows(rule, ctx))
-        elif isinstance(rule, ProximityShareRule):
-            pair_rows.append(proximity.pair_rows(rule, ctx))
-        elif isinstance(rule, ConflictRule):
-            column_rows.append(conflicts.column_rows(rule, ctx))
+        family = family_of(rule)
+        if not family.zone:
+            c = family.compile(rule, ctx)
+            if c.closed is not None:
+                raise TypeError(f"rule family '{family.type}' closes pairs: register it with "
+                                "zone=True")
+            add(rule, c)
+    pair_terms = objective.core_terms(scenario, ctx) + pair_terms
+    compilers: dict[str, targets.TargetCompiler] = {}
     tindex = {t.id: i for i, t in enumerate(scenario.targets)}
     for t in active_targets:
         rows, tc = targets.pair_rows(t, tindex[t.id], ctx)
@@ -437,7 +424,7 @@ def compile_model(scenario: Scenario, area: StudyArea,
                   for name, (c, v) in aux_terms.items()}
     return CompiledModel(scenario, area, catalogue, ctx, spec, unit_land, pinned_land,
                          pinned_use_idx, reports, terms, blocks, compilers, eff_rules,
-                         eff_targets, applied, aux_arrays, timings)
+                         eff_targets, applied, aux_arrays, timings, contributions)
 
 
 def _aux_description(name: str) -> str:
@@ -446,39 +433,6 @@ def _aux_description(name: str) -> str:
     if name.startswith("fairness:"):
         return "level of the most burdened region (minimax)"
     return name
-
-
-def core_terms(scenario: Scenario, ctx: Context) -> list[PairTerm]:
-    """The ``suitability`` (benefit) and ``transition`` (cost) terms."""
-    a = ctx.cell_ha
-    dom = ctx.domain_cells
-    S = suitability.suitability_matrix(scenario.suitability, ctx.area, dom, ctx.alloc_ids)
-    dom_pos = np.full(ctx.land_cells.size, -1, np.int64)
-    dom_pos[np.flatnonzero(ctx.domain)] = np.arange(dom.size)
-    alloc_pos = np.full(len(ctx.uses), -1, np.int64)
-    alloc_pos[ctx.alloc_idx] = np.arange(ctx.alloc_idx.size)
-    T = objective.transition_matrix(scenario.transition_costs, ctx)
-    cur = ctx.land_use_idx
-
-    def suit(li: np.ndarray, ui: np.ndarray) -> np.ndarray:
-        pos, j = dom_pos[li], alloc_pos[ui]
-        ok = (pos >= 0) & (j >= 0)
-        out = np.zeros(li.size)
-        out[ok] = a * S[pos[ok], j[ok]]
-        return out
-
-    def trans(li: np.ndarray, ui: np.ndarray) -> np.ndarray:
-        j = alloc_pos[ui]
-        ok = j >= 0
-        out = np.zeros(li.size)
-        out[ok] = a * T[cur[li[ok]], j[ok]]
-        return out
-
-    return [
-        PairTerm("suitability", "benefit", suit, "suitability·ha",
-                 "how well each use fits each cell (gebiedskenmerken centraal)"),
-        PairTerm("transition", "cost", trans, "points", "cost of changing a cell's current use"),
-    ]
 
 
 def _add_pair_rows(pr: PairRows, builder: SpecBuilder, col_land: np.ndarray,

@@ -23,7 +23,9 @@ from pathlib import Path
 import numpy as np
 
 from ruimteverdeling.area.studyarea import StudyArea
-from ruimteverdeling.scenario import Scenario, Where, Zone
+from ruimteverdeling.domain.density import HomesPerHectare
+from ruimteverdeling.domain.regions import region_rows
+from ruimteverdeling.scenario.schema import Scenario, Where, Zone
 from ruimteverdeling.uses import UseCatalogue
 
 
@@ -108,16 +110,16 @@ class Context:
         return self.area.layer(name).data.ravel()[cells]
 
     def region_rows(self, layer: str | None = None) -> tuple[np.ndarray, list[str]]:
-        """Row index (−1 outside every region) of every land cell, and the region names."""
-        name = layer or self.area.manifest.regions
-        reg = self.area.layer(name).data.ravel()[self.land_cells]
-        names = self.area.region_names(name)
-        ids = np.array(sorted(names), dtype=np.int64)
-        pos = np.searchsorted(ids, reg)
-        found = (reg > 0) & (pos < ids.size)
-        found[found] &= ids[pos[found]] == reg[found]
-        rows = np.where(found, pos, -1).astype(np.int32)
-        return rows, [names[int(i)] for i in ids]
+        """Row index (−1 outside every region) of every land cell, and the region names
+        (:func:`ruimteverdeling.domain.regions.region_rows`)."""
+        return region_rows(self.area, self.land_cells, layer)
+
+    def housing_density(self) -> np.ndarray:
+        """Homes per hectare of new housing on every land cell
+        (:mod:`ruimteverdeling.domain.density`); the scenario must give ``housing_density``."""
+        density = HomesPerHectare.from_any(self.scenario.housing_density)
+        assert density is not None, "checked before compiling"
+        return density.cells(self.area, self.land_cells)
 
     # -- zones ---------------------------------------------------------------------------------
     def zone_grid(self, zone: Zone) -> np.ndarray:

@@ -7,7 +7,8 @@ contribution of cell ``c`` with use ``u`` is
 
 with ``p_{u,T}`` the yield factor of use ``u`` towards ``T`` (1 for ``T`` itself, the
 catalogue's ``provides`` for combined uses) and ``m`` the unit factor: 1 for ``area`` and
-``share``, the housing density (homes/ha of the cell's region) for ``homes``, the use's yield
+``share``, the housing density (homes/ha of the cell's region,
+:mod:`ruimteverdeling.domain.density`) for ``homes``, the use's yield
 (MWh/ha/yr ÷ 10⁶) for ``energy``. Each row is
 
     lo_r ≤ Σ_{c ∈ units} Σ_u q[c,u] x[c,u] + K_r ≤ hi_r
@@ -20,35 +21,18 @@ A soft target adds slacks: ``… + s⁻_r − s⁺_r``, ``s ≥ 0``, each unit c
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from ruimteverdeling.errors import InputError, Problem, did_you_mean
 from ruimteverdeling.model.spec import INF
 from ruimteverdeling.rules.base import PairRows
 from ruimteverdeling.rules.context import Context
-from ruimteverdeling.scenario import Target
+from ruimteverdeling.scenario.schema import Target
 
 MAX_ROW_BOUND = 1e15
 """Largest required amount of a row after scaling (area share, current quantity): beyond it
 double-precision sums over the cells lose their unit digits, and HiGHS reads bounds from
 1e20 on as infinite — a hard minimum would silently vanish."""
-
-
-@dataclass
-class TargetRow:
-    """One row of a target, in the target's own units."""
-
-    target: Target
-    label: str
-    row: int
-    lo: float | None  # required minimum (units of the target; a fraction for share)
-    hi: float | None
-    denom_ha: float  # area of the row's cells (for share)
-    constant: float  # contribution of fixed cells, in row units (ha for share)
-    slack_lo_col: int | None = None
-    slack_hi_col: int | None = None
 
 
 def check(target: Target, index: int, ctx: Context) -> list[Problem]:
@@ -150,7 +134,7 @@ class TargetCompiler:
         self.labels = labels
         self.denom_ha = np.bincount(row[row >= 0], minlength=len(labels)) * ctx.cell_ha
         if t.quantity == "homes":
-            self.density = housing_density(ctx)
+            self.density = ctx.housing_density()
         else:
             self.density = None
 
@@ -208,20 +192,6 @@ class TargetCompiler:
             f"`{name}` {value:g} × {how} {scale:g} = {scaled:g} {t.unit} in {label}: beyond "
             f"±{MAX_ROW_BOUND:g}, more than any study area can hold (and past the range the "
             "solver represents exactly)", fix)
-
-
-def housing_density(ctx: Context) -> np.ndarray:
-    """Homes per hectare for every land cell (default, or per region)."""
-    hd = ctx.scenario.housing_density
-    assert hd is not None
-    dens = np.full(ctx.land_cells.size, hd.default, float)
-    if hd.per_region:
-        layer = hd.regions or ctx.area.manifest.regions
-        reg = ctx.area.layer(layer).data.ravel()[ctx.land_cells]
-        for rid, name in ctx.area.region_names(layer).items():
-            if name in hd.per_region:
-                dens[reg == rid] = hd.per_region[name]
-    return dens
 
 
 def pair_rows(target: Target, index: int, ctx: Context) -> tuple[PairRows, TargetCompiler]:
