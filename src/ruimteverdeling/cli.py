@@ -201,16 +201,16 @@ def area_init(folder: Path, files: tuple[Path, ...], resolution: float, extent: 
     click.echo(f"{res.path} written{' (replacing the previous starter)' if res.replaced else ''}")
     click.echo(f"  grid: {g['width']:,} x {g['height']:,} cells of {g['resolution']:g} m "
                f"(EPSG:28992), from {res.grid_from}")
+    listing = [Column(width=24), Column()]
     click.echo("  layers filled:")
-    for f in res.filled:
-        crs = f"; crs {f.spec['crs']} stated" if "crs" in f.spec else ""
-        click.echo(f"    {f.layer:24s} {f.candidate.label}: {f.why}{crs}")
+    _echo(table(listing, [[f.layer, f"{f.candidate.label}: {f.why}"
+                           + (f"; crs {f.spec['crs']} stated" if "crs" in f.spec else "")]
+                          for f in res.filled], indent="    ", header=False))
     if res.missing:
         click.echo("  not found (add them when you have them):")
-        for s in res.missing:
-            req = "REQUIRED " if s.required else ""
-            click.echo(f"    {s.name:24s} {req}{s.kind}: {s.purpose}")
-            click.echo(f"    {'':24s} get it from {s.where()}")
+        _echo(table(listing, [row for s in res.missing for row in (
+            [s.name, f"{'REQUIRED ' if s.required else ''}{s.kind}: {s.purpose}"],
+            ["", f"get it from {s.where()}"])], indent="    ", header=False))
     for path, why in res.unrecognised:
         click.echo(f"  not used: {path} ({why})")
     if any(s.required for s in res.missing):
@@ -253,10 +253,9 @@ def validate(scenario: Path, area: Path | None, out: Path | None) -> None:
     info = api.validate(scenario, Progress(enabled=False), area, out)
     layer_checks, warnings = info.pop("layer_checks", []), info.pop("warnings", [])
     click.echo(f"{scenario}: OK")
-    for line in table([Column(width=18), Column()],
-                      [[key, number(value, ",") if isinstance(value, int) else str(value)]
-                       for key, value in info.items()], header=False):
-        click.echo(line)
+    _echo(table([Column(width=18), Column()],
+                [[key, number(value, ",") if isinstance(value, int) else str(value)]
+                 for key, value in info.items()], header=False))
     if layer_checks:
         click.echo("  layers (inside the study area):")
         for line in layer_checks:
@@ -303,6 +302,11 @@ def solve(scenario: Path, out: Path | None, area: Path | None, backend: str | No
                    f"deviation {c['max_region_deviation']:.2%} (summary.json: coarsening)")
 
 
+def _echo(lines: list[str]) -> None:
+    for line in lines:
+        click.echo(line)
+
+
 def _print_run(run: api.RunResult) -> None:
     s = run.summary
     sol = run.solution
@@ -321,11 +325,10 @@ def _print_run(run: api.RunResult) -> None:
     click.echo("")
     columns = [Column("use", "<", 26), Column("before ha", ">", 12),
                Column("after ha", ">", 12), Column("change ha", ">", 12)]
-    for line in table(columns, [[(r["label_en"] + " / " + r["label_nl"])[:26],
-                                 number(r["ha_before"]), number(r["ha_after"]),
-                                 number(r["change_ha"], "+,.0f")]
-                                for r in s["areas"] if r["region"] == "national"]):
-        click.echo(line)
+    _echo(table(columns, [[(r["label_en"] + " / " + r["label_nl"])[:26],
+                           number(r["ha_before"]), number(r["ha_after"]),
+                           number(r["change_ha"], "+,.0f")]
+                          for r in s["areas"] if r["region"] == "national"]))
     targets = s["targets"]
     met = sum(1 for t in targets if t["met"] == "yes")
     hard = [t for t in targets if t["hard"]]
@@ -399,8 +402,7 @@ def compare(reference: Path, alternatives: tuple[Path, ...], out: Path,
                          progress=Progress(enabled=not quiet), area=area)
     click.echo("")
     click.echo(f"assessment of {', '.join(result.alternatives)} against {result.reference}:")
-    for line in cmp.text_table(result):
-        click.echo(line)
+    _echo(cmp.text_table(result))
     for note in result.notes:
         click.echo(f"  note: {note}")
     click.echo(f"\n  outputs: {result.out_dir} (report.html, assessment.md, assessment.csv)")
@@ -446,10 +448,8 @@ def shadow_prices(scenario: Path, out: Path | None, area: Path | None, method: s
                f"{run.solution.objective:,.4f}, gap {run.solution.gap:.4%}; "
                f"{sum(r['binding'] == 'yes' for r in rows)} of {len(rows)} rows bind "
                f"(prices from the {'LP relaxation' if method == 'lp' else 'fixed LP'})")
-    for line in table([Column(align=">", width=12), Column(gap=2)],
-                      [[number(r["dual"], "+.4g"), r["sentence"]] for r in shown],
-                      header=False):
-        click.echo(line)
+    _echo(table([Column(align=">", width=12), Column(gap=2)],
+                [[number(r["dual"], "+.4g"), r["sentence"]] for r in shown], header=False))
     click.echo(f"\n  outputs: {run.out_dir} (shadow_prices.csv)")
 
 
@@ -481,8 +481,7 @@ def rule_costs(scenario: Path, out: Path | None, area: Path | None, all_rules: b
                             time_limit=time_limit)
     click.echo(f"\nrule costs (objective {result.base.objective:,.4f} with the scenario as "
                "given; cost = without − with the rule):")
-    for line in rc.text_table(result.rows):
-        click.echo(line)
+    _echo(rc.text_table(result.rows))
     click.echo(f"\n  outputs: {result.out_path}")
 
 
@@ -515,8 +514,7 @@ def pareto(scenario: Path, x_term: str, y_term: str, points: int, out: Path | No
                        drop_dominated=drop_dominated, keep_allocations=keep_allocations,
                        progress=Progress(enabled=not quiet), area=area, time_limit=time_limit)
     click.echo(f"\nPareto front: max {front.y.name} subject to {front.x.name} >= epsilon")
-    for line in pf.text_table(front, drop_dominated):
-        click.echo(line)
+    _echo(pf.text_table(front, drop_dominated))
     for note in front.notes:
         click.echo(f"  note: {note}")
     click.echo(f"\n  outputs: {front.out_dir} (pareto.csv, pareto.png, report.html)")
@@ -540,8 +538,7 @@ def alternatives(scenario: Path, slack: str, count: int, out: Path | None, area:
                               area=area, time_limit=time_limit)
     click.echo(f"\n{len(result.items)} alternatives within {result.slack:.1%} of the optimum "
                f"(objective >= {result.floor:,.4f}):")
-    for line in mga.text_table(result.rows):
-        click.echo(line)
+    _echo(mga.text_table(result.rows))
     for note in result.notes:
         click.echo(f"  note: {note}")
     click.echo(f"\n  outputs: {result.out_dir} (alternatives.csv, optimum/, alt-*/)")
