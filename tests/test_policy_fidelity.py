@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import rasterio
 
-from ruimteverdeling.scenario import load_scenario
+from ruimteverdeling.rules import load_scenario
 
 from conftest import REPO
 
