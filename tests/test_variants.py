@@ -65,7 +65,8 @@ def test_overrides_are_reported(results: dict) -> None:
     run = results["water-first"][0]
     reported = {o["rule"]: o for o in run.summary["overrides"]}
     assert set(reported) == {"brook_valley_buffers", "dike_reinforcement_reservation",
-                             "water_storage_deep_polders", "peat_high_water_table"}
+                             "water_storage_deep_polders", "peat_high_water_table",
+                             "flood_risk_vulnerable_functions"}
     brook = reported["brook_valley_buffers"]
     assert brook["zone_ha_effective"] >= brook["zone_ha_original"]
     assert all(len(o["justification"]) > 20 for o in reported.values())
