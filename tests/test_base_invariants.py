@@ -21,7 +21,7 @@ from scipy import ndimage
 
 from ruimteverdeling import api
 
-from conftest import REPO
+from areas import REPO
 
 CATALOGUE = yaml.safe_load((REPO / "src" / "ruimteverdeling" / "data" / "uses.yaml").read_text())
 USES = {u["id"]: u for u in CATALOGUE["uses"]}

@@ -13,7 +13,7 @@ import rasterio
 
 from ruimteverdeling.rules import load_scenario
 
-from conftest import REPO
+from areas import REPO
 
 SCENARIOS = sorted(p.stem for p in (REPO / "scenarios").glob("*.yaml"))
 

@@ -11,7 +11,7 @@ import yaml
 
 from ruimteverdeling import api
 
-from conftest import REPO
+from areas import REPO
 
 SCENARIOS = sorted(p.stem for p in (REPO / "scenarios").glob("*.yaml"))
 USES = {u["id"]: u for u in yaml.safe_load(
