@@ -1,6 +1,11 @@
 """Write docs/rules.md: the registered rule families and the shipped rule pack with sources.
 
     .venv/bin/python docs/rules_table.py > docs/rules.md
+
+The last column separates what the policy document says from what ruimteverdeling assumes: a
+source's ``quote`` (and the note's text before ``Assumption:``) is what the source says; the
+note's text from ``Assumption:`` on is ours. A source whose document is an assumption is ours
+as a whole.
 """
 
 from __future__ import annotations
@@ -12,10 +17,11 @@ import yaml
 from ruimteverdeling.rules import FAMILIES
 
 ROOT = Path(__file__).resolve().parents[1]
+MARKER = "Assumption:"
 
 
 def cell(text: object) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ").strip()
+    return " ".join(str(text).replace("|", "\\|").split())
 
 
 def params(item: dict, skip: set[str]) -> str:
@@ -25,6 +31,27 @@ def params(item: dict, skip: set[str]) -> str:
             continue
         out.append(f"`{k}`: {cell(v)}")
     return "; ".join(out)
+
+
+def says_and_assumes(src: dict) -> tuple[str, str]:
+    """(what the source says, what we assume) for a source mapping."""
+    note = cell(src.get("note") or "")
+    context, _, assumed = note.partition(MARKER)
+    if "assumption" in str(src.get("document", "")).lower():
+        return "—", cell(" ".join(p for p in (src.get("quote"), note) if p))
+    says = f"“{cell(src.get('quote', ''))}”" if src.get("quote") else "—"
+    if context.strip():
+        says += " " + context.strip()
+    return says, assumed.strip() or "nothing beyond the quote"
+
+
+def row(item: dict, kind: str, common: set[str]) -> str:
+    src = item["source"]
+    source = cell(f"{src.get('document')}, {src.get('section', '')}")
+    says, assumes = says_and_assumes(src)
+    first = f"| `{item['id']}` | {item['type']} " if kind == "rule" else f"| `{item['id']}` "
+    return (first + f"| {item.get('status', 'T')} | {cell(item.get('description', ''))} — "
+            f"{params(item, common)} | {source} | **says:** {says} **/ assumes:** {assumes} |")
 
 
 def render() -> str:
@@ -48,27 +75,28 @@ def render() -> str:
         "",
         "## Rules of the base scenario (applied in this order)",
         "",
-        "Status: G gemaakte keuze (always on; relaxed only through `overrides:` with a",
-        "justification), T te maken keuze (on by default), A te agenderen keuze (off by default).",
+        "Status, as the Voorontwerp Nota Ruimte labels the choice: G gemaakte keuze (always on;",
+        "relaxed only through `overrides:` with a justification), T te maken keuze (on by",
+        "default), A te agenderen keuze (off by default). The last column says what the source",
+        "says (its quote, and the source text the note adds) and what ruimteverdeling assumes",
+        "(thresholds, distances, cost levels, which uses a rule closes) — the numbers a",
+        "plan-MER reader should replace with their own.",
         "",
-        "| id | type | status | parameters | source |",
-        "|---|---|---|---|---|",
+        "| id | type | status | parameters | source | what the source says / what we assume |",
+        "|---|---|---|---|---|---|",
     ]
-    for r in base["rules"]:
-        src = r["source"]
-        source = f"{src.get('document')}, {src.get('section', '')}: “{src.get('quote', '')}”"
-        if src.get("note"):
-            source += f" ({src['note']})"
-        lines.append(f"| `{r['id']}` | {r['type']} | {r['status']} | "
-                     f"{cell(r.get('description', ''))} — {params(r, common)} | {cell(source)} |")
-    lines += ["", "## Targets", "", "| id | status | parameters | source |", "|---|---|---|---|"]
-    for t in base["targets"]:
-        src = t["source"]
-        source = f"{src.get('document')}, {src.get('section', '')}: “{src.get('quote', '')}”"
-        if src.get("note"):
-            source += f" ({src['note']})"
-        lines.append(f"| `{t['id']}` | {t.get('status', 'T')} | "
-                     f"{cell(t.get('description', ''))} — {params(t, common)} | {cell(source)} |")
+    lines += [row(r, "rule", common) for r in base["rules"]]
+    lines += ["", "## Targets", "",
+              "| id | status | parameters | source | what the source says / what we assume |",
+              "|---|---|---|---|---|"]
+    lines += [row(t, "target", common) for t in base["targets"]]
+    overrides = base.get("overrides") or []
+    if overrides:
+        lines += ["", "## Overrides in the base (comply or explain)", "",
+                  "| rule or target | action | justification |", "|---|---|---|"]
+        for o in overrides:
+            what = o["action"] + (f" (penalty {o['penalty']:g})" if "penalty" in o else "")
+            lines.append(f"| `{o['rule']}` | {what} | {cell(o['justification'])} |")
     return "\n".join(lines) + "\n"
 
 

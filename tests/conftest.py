@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-REPO = Path(__file__).resolve().parents[1]
+from areas import REPO
 
 
 @pytest.fixture(scope="session")

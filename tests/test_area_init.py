@@ -15,8 +15,7 @@ from shapely.geometry import Point, box
 from ruimteverdeling.area.studyarea import StudyArea
 from ruimteverdeling.cli import main
 
-from areas import write_tif
-from test_area_io import geojson, quiet_layer
+from areas import geojson, quiet_layer, write_tif
 
 
 def test_code_lists_map_to_known_uses_and_are_told_apart() -> None:

@@ -4,7 +4,6 @@ resampling, distance rasters and masks with nodata — each on a small file of t
 from __future__ import annotations
 
 import json
-import warnings
 from itertools import pairwise
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import yaml
 from affine import Affine
 from click.testing import CliRunner
 from rasterio.warp import Resampling, reproject
-from shapely.geometry import Point, box, mapping
+from shapely.geometry import Point, box
 
 from ruimteverdeling.area.checks import check_area
 from ruimteverdeling.area.coarsen import coarsen, land_blocks, plurality
@@ -28,7 +27,7 @@ from ruimteverdeling.errors import InputError
 from ruimteverdeling.rules.suitability import evaluate_term
 from ruimteverdeling.scenario import SuitabilityTerm
 
-from areas import LEFT, TOP, write_area, write_tif
+from areas import LEFT, TOP, geojson, quiet_layer, write_area, write_tif
 
 LU = np.full((3, 3), 3, np.uint8)
 
@@ -44,23 +43,6 @@ def problem(fn) -> object:
         fn()
     assert len(info.value.problems) == 1, info.value.format()
     return info.value.problems[0]
-
-
-def quiet_layer(area: StudyArea, name: str):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return area.layer(name)
-
-
-def geojson(path: Path, gdf: gpd.GeoDataFrame) -> Path:
-    """A GeoJSON FeatureCollection written as text, *without* a `crs` member, whatever the
-    coordinates are (as many tools write RD New data)."""
-    fc = {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {k: (v.item() if hasattr(v, "item") else v)
-                                           for k, v in row.items() if k != "geometry"},
-         "geometry": mapping(row["geometry"])} for _, row in gdf.iterrows()]}
-    path.write_text(json.dumps(fc))
-    return path
 
 
 HALVES = gpd.GeoDataFrame({"code": [1, 2], "name": ["West", "Oost"]},

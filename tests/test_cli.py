@@ -16,8 +16,7 @@ from click.testing import CliRunner
 
 from ruimteverdeling.cli import main
 
-from areas import SRC, write_area, write_scenario, write_tif
-from test_golden import hand_case
+from areas import SRC, hand_case, write_area, write_scenario, write_tif
 
 
 def invoke(*args: str):

@@ -21,8 +21,7 @@ from ruimteverdeling.results import findings as result_findings
 from ruimteverdeling.rules import load_scenario, overrides
 from ruimteverdeling.rules.needs import layer_needs, scenario_needs
 
-from areas import SRC, write_area, write_scenario
-from conftest import REPO
+from areas import REPO, SRC, write_area, write_scenario
 
 # 4 × 4 cells of 1 ha: agriculture, a column of nature, a corner of open water (4 ha)
 LANDUSE = np.array([[3, 3, 2, 23],
@@ -209,17 +208,21 @@ def test_a_misspelt_region_is_still_an_error(tmp_path: Path, name: str, meant: s
 
 def test_base_scenario_runs_on_one_province(tmp_path: Path, demo_area: Path) -> None:
     """The shipped base scenario names three provinces' densities; on a study area of one
-    province those outside it are warnings. The one decided rule whose mask is empty there is
-    an error until a variant explains it; then the base scenario runs."""
+    province those outside it are warnings. The decided rules whose masks are empty there (no
+    IJsselmeer dikes, no coast in Utrecht) are errors until a variant explains them; then the
+    base scenario runs."""
     one = _one_province(tmp_path, demo_area, "Utrecht")
     with pytest.raises(InputError) as info:
         api.compile(REPO / "scenarios" / "base.yaml", area=one)
     assert [(p.field, p.message.split(" (status")[0]) for p in info.value.problems] == [
-        ("rules[3].layer", "rule 'no_building_outside_dikes_ijsselmeer'")]
+        ("rules[3].layer", "rule 'no_building_outside_dikes_ijsselmeer'"),
+        ("rules[4].layer", "rule 'coastal_foundation_free'")]
     variant = write_scenario(tmp_path / "utrecht.yaml", {
         "id": "utrecht", "extends": str(REPO / "scenarios" / "base.yaml"), "area": str(one),
         "overrides": [{"rule": "no_building_outside_dikes_ijsselmeer", "action": "disable",
-                       "justification": "Utrecht has no land outside the IJsselmeer dikes."}]})
+                       "justification": "Utrecht has no land outside the IJsselmeer dikes."},
+                      {"rule": "coastal_foundation_free", "action": "disable",
+                       "justification": "Utrecht has no coast, so no coastal foundation."}]})
     cm = api.compile(variant)
     assert set(cm.area.region_names().values()) == {"Utrecht"}
     texts = [w.message for w in cm.warnings]
@@ -402,6 +405,7 @@ def test_layer_needs_lists_kind_purpose_source_and_users(tmp_path: Path) -> None
 def test_needs_of_a_scenario_whose_area_does_not_exist_yet(tmp_path: Path) -> None:
     sc = load_scenario(REPO / "scenarios" / "base.yaml")
     needs, path, note = scenario_needs(sc, tmp_path / "nowhere" / "area.yaml")
+    assert path == (tmp_path / "nowhere" / "area.yaml").resolve()
     assert note is not None and "does not exist yet" in note.message
     names = [n.name for n in needs]
     assert {"landuse", "regions", "uiterwaarden", "natura2000", "deep_polders",

@@ -27,8 +27,7 @@ from click.testing import CliRunner
 
 from ruimteverdeling.cli import main
 
-from conftest import REPO
-from test_golden import hand_case
+from areas import REPO, hand_case
 
 EXIT_WITHIN = 10.0
 """Seconds from the signal to the exit of the process. Measured: 0.3-1.1 s; the bound is loose

@@ -23,8 +23,7 @@ from ruimteverdeling.model import elastic
 from ruimteverdeling.model.options import SolverOptions
 from ruimteverdeling.model.spec import ModelSpec, SpecBuilder
 
-from areas import SRC, write_area, write_scenario, write_tif
-from test_golden import hand_case
+from areas import SRC, hand_case, write_area, write_scenario, write_tif
 
 solve_mod = importlib.import_module("ruimteverdeling.model.solve")  # the module, not solve()
 

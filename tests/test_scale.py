@@ -20,8 +20,7 @@ from ruimteverdeling.model.options import SolverOptions
 from ruimteverdeling.model.solve import HighsBackend, solve
 from ruimteverdeling.progress import Progress
 
-from areas import write_area, write_scenario
-from test_golden import random_case
+from areas import random_case, write_area, write_scenario
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -57,10 +57,11 @@ import numpy as np
 import scipy.sparse as sp
 
 from ruimteverdeling.errors import InputError, did_you_mean
+from ruimteverdeling.formatting import Column, number, table
 from ruimteverdeling.model.options import SolverOptions
 from ruimteverdeling.model.solve import Solution
 from ruimteverdeling.model.solve import solve as solve_spec
-from ruimteverdeling.model.spec import RowBlock
+from ruimteverdeling.model.spec import ModelSpec, RowBlock
 from ruimteverdeling.progress import Progress, silent
 from ruimteverdeling.report.figures import pareto_png
 from ruimteverdeling.results import rasters
@@ -167,8 +168,6 @@ def solve_with(cm: CompiledModel, obj: np.ndarray, offset: float,
         blocks.append(RowBlock(name, "rule", sp.csr_matrix(vec.reshape(1, -1)),
                                np.array([lo], float), np.array([hi], float), labels=[name],
                                ref=name))
-    from ruimteverdeling.model.spec import ModelSpec
-
     s2 = ModelSpec(spec.n_x, spec.col_unit, spec.col_use, spec.unit_cells, spec.aux_names,
                    spec.aux_lb, spec.aux_ub, blocks, spec.terms, obj, offset)
     return solve_spec(s2, options)
@@ -325,9 +324,12 @@ def write_front(front: Front, folder: Path, drop_dominated: bool = False,
 
 
 def text_table(front: Front, drop_dominated: bool = False) -> list[str]:
+    """The points of the front as a fixed-width table."""
     cx, cy = front.x.column, front.y.column
     w = max(14, len(cx), len(cy))
-    lines = [f"  {'point':6s} {cx:>{w}s} {cy:>{w}s} {'objective':>14s} {'gap':>9s}  note"]
+    columns = [Column("point", "<", 6), Column(cx, ">", w), Column(cy, ">", w),
+               Column("objective", ">", 14), Column("gap", ">", 9), Column("note", gap=2)]
+    rows = []
     for r in front.rows(drop_dominated):
         note = []
         if r["optimal"] != "yes":
@@ -336,10 +338,11 @@ def text_table(front: Front, drop_dominated: bool = False) -> list[str]:
             note.append("dominated")
         if r["kind"] != "ε":
             note.append(r["kind"])
-        lines.append(f"  {r['point']:6s} {_num(r[cx]):>{w}s} {_num(r[cy]):>{w}s} "
-                     f"{r['objective']:>14,.4f} {r['gap']:>9.3%}  {', '.join(note)}")
-    return lines
+        rows.append([r["point"], _value(r[cx]), _value(r[cy]), number(r["objective"], ",.4f"),
+                     number(r["gap"], ".3%"), ", ".join(note)])
+    return table(columns, rows)
 
 
-def _num(v: float) -> str:
-    return f"{v:,.1f}" if abs(v) >= 1000 else f"{v:.6g}"
+def _value(v: float) -> str:
+    """A criterion's value: one decimal from 1,000 up, else six significant digits."""
+    return number(v, ",.1f" if abs(v) >= 1000 else ".6g")
