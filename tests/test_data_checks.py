@@ -117,6 +117,26 @@ def test_an_area_share_above_one_is_a_loud_warning_with_the_figures(tmp_path: Pa
     assert rows[0]["field"] == "scaling.national_area_ha" and "1.1429" in rows[0]["message"]
 
 
+def test_summary_json_lists_the_warnings_and_notes_of_a_run(tmp_path: Path) -> None:
+    import json
+
+    base = _scaled(tmp_path, None, 14)
+    doc = yaml.safe_load(base.read_text())
+    doc["rules"] = [exclusion("keep_nature", "landuse", "T", where={"equals": [2]})]
+    doc["overrides"] = [{"rule": "keep_nature", "action": "disable",
+                         "justification": "The base lets nature change in this test."}]
+    base.write_text(yaml.safe_dump(doc))
+    variant = write_scenario(tmp_path / "v.yaml", {"id": "v", "extends": base.name})
+    out = tmp_path / "run"
+    api.solve(variant, out)
+    summary = json.loads((out / "summary.json").read_text())
+    (w,) = summary["warnings"]
+    assert w["field"] == "scaling.national_area_ha" and Path(w["file"]).name == "s.yaml"
+    assert "the area share is 1.1429" in w["message"] and "open_water: exclude" in w["fix"]
+    (n,) = summary["notes"]
+    assert n["message"] == "the override of 'keep_nature' (disable) comes from s.yaml"
+
+
 def test_counting_the_area_without_open_water_scales_by_land_only(tmp_path: Path) -> None:
     cm = api.compile(_scaled(tmp_path, "exclude", 14))
     assert cm.warnings == []
