@@ -87,10 +87,10 @@ class LayerNeed:
             kind += f" ({self.unit})"
         out = [f"{self.name:24s} {kind:16s} {self.status:10s} {self.purpose}"]
         pad = " " * 4
-        if self.required:
-            out.append(f"{pad}needed by: the study area itself (required)")
-        if self.needed_by:
-            out.append(f"{pad}needed by: {', '.join(self.needed_by)}")
+        users = (["the study area itself (required)"] if self.required else []) + \
+            self.needed_by
+        if users:
+            out.append(f"{pad}needed by: {', '.join(users)}")
         if self.off_only:
             out.append(f"{pad}{'also named' if not self.optional else 'only named'} by items "
                        f"that are off: {', '.join(self.off_only)}")
@@ -223,17 +223,7 @@ def purpose_of(name: str, src: Source | None = None) -> str:
 
 def where_to_get(src: Source | None) -> list[str]:
     """Every place ``data/sources.yaml`` names for a layer, one line each."""
-    if src is None:
-        return []
-    out = []
-    for g in src.get:
-        text = f"{g.get('dataset', '?')} ({g.get('provider', '?')}): {g.get('url', '')}"
-        if g.get("layer"):
-            text += f", layer {g['layer']}"
-        if not g.get("verified", False):
-            text += " [address not verified]"
-        out.append(text)
-    return out
+    return src.places() if src is not None else []
 
 
 def scenario_needs(scenario: Scenario, area: str | Path | None = None
