@@ -245,21 +245,18 @@ def vanished(tc: TargetCompiler, file: object, field: str) -> list[Problem]:
     t, ctx = tc.t, tc.ctx
     out = []
     off = checks.switch_off("targets", t)
-    if not tc.labels:
-        inside = f" inside '{t.within}'" if t.within else ""
+    if not tc.labels:  # only targets per region or for one region have no row
         if t.region is not None:
-            what = (f"is for region '{t.region}' of layer '{tc.layer}', which has no land"
-                    f"{inside} in the study area")
-        elif t.per_region:
-            what = (f"is per region of layer '{tc.layer}', but no region of it has land"
-                    f"{inside} in the study area")
+            what = (f"is for region '{t.region}' of layer '{tc.layer}', which has no land in "
+                    "the study area")
         else:
-            what = f"counts only inside '{t.within}', which has no land in the study area"
+            what = (f"is per region of layer '{tc.layer}', but no region of it has land in "
+                    "the study area")
         out.append(Problem(file, field, f"target '{t.id}' {what}: it adds no row and asks "
                            "nothing",
                            f"nothing to do if the study area has none ({off} to silence "
-                           f"this); otherwise check layer '{t.within or tc.layer}' (its CRS "
-                           "and extent; `ruimteverdeling validate` shows what it covers)"))
+                           f"this); otherwise check layer '{tc.layer}' (its CRS and extent; "
+                           "`ruimteverdeling validate` shows what it covers)"))
         return out
     if t.relative_to == "current":
         current = tc.current()
@@ -327,11 +324,8 @@ def _why_none(t: Target, ctx: Context) -> str:
     if mapped & providers:
         return ""
     text = f" (no code of the land-use layer's `categories:` is read as '{t.use}'"
-    try:
-        if not set(codelist("bbg").categories().values()) & providers:
-            text += "; CBS Bestand Bodemgebruik has no class for it"
-    except KeyError:
-        pass
+    if not set(codelist("bbg").categories().values()) & providers:
+        text += "; CBS Bestand Bodemgebruik has no class for it"
     return text + ")"
 
 
