@@ -117,13 +117,19 @@ class Source:
 
     def where(self) -> str:
         """The first place to get it, in one line (dataset, provider, address, layer)."""
-        g = self.get[0] if self.get else {}
-        text = f"{g.get('dataset', '?')} ({g.get('provider', '?')}): {g.get('url', '')}"
-        if g.get("layer"):
-            text += f", layer {g['layer']}"
-        if not g.get("verified", False):
-            text += " [address not verified]"
-        return text
+        return self.places()[0]
+
+    def places(self) -> list[str]:
+        """Every place to get it, one line each (see :meth:`where`)."""
+        out = []
+        for g in self.get or ({},):
+            text = f"{g.get('dataset', '?')} ({g.get('provider', '?')}): {g.get('url', '')}"
+            if g.get("layer"):
+                text += f", layer {g['layer']}"
+            if not g.get("verified", False):
+                text += " [address not verified]"
+            out.append(text)
+        return out
 
 
 @cache

@@ -14,7 +14,7 @@ import numpy as np
 
 from ruimteverdeling.domain.burdens import gini
 from ruimteverdeling.model.solve import Solution
-from ruimteverdeling.results import tables
+from ruimteverdeling.results import findings, tables
 from ruimteverdeling.rules.compile import CompiledModel
 from ruimteverdeling.rules.targets import measure
 
@@ -158,4 +158,5 @@ def build_summary(cm: CompiledModel, sol: Solution, after: np.ndarray) -> dict[s
         "model": {"changeable_cells": int(cm.spec.n_units), "columns": int(cm.spec.n_cols),
                   "rows": int(cm.spec.n_rows), "pinned_cells": int(cm.pinned_land.size),
                   "cell_area_ha": cm.area.cell_area_ha},
+        **findings.summary_part(cm),  # warnings and notes (file, field, message, fix)
     }

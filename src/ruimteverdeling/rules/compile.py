@@ -29,7 +29,16 @@ import numpy as np
 from ruimteverdeling.area.studyarea import StudyArea
 from ruimteverdeling.errors import InputError, Problem, did_you_mean
 from ruimteverdeling.model.spec import INF, ModelSpec, SpecBuilder
-from ruimteverdeling.rules import objective, overrides, suitability, targets, zones
+from ruimteverdeling.rules import (
+    checks,
+    findings,
+    needs,
+    objective,
+    overrides,
+    suitability,
+    targets,
+    zones,
+)
 from ruimteverdeling.rules.base import ColumnRows, Contribution, PairRows, PairTerm
 from ruimteverdeling.rules.context import Context
 from ruimteverdeling.rules.registry import family_of
@@ -73,6 +82,12 @@ class CompiledModel:
     aux_terms: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     contributions: dict[str, Contribution] = field(default_factory=dict)  # enabled rules
+    warnings: list[Problem] = field(default_factory=list)
+    """What the run should be read with (a region value for a region outside the study area,
+    a target that asks nothing, a T rule on an empty mask ...); ``validate`` prints them and
+    ``summary.json`` lists them (:mod:`ruimteverdeling.rules.findings`)."""
+    notes: list[Problem] = field(default_factory=list)
+    """Facts about where the scenario's parts come from (the file of each override)."""
 
     @property
     def alloc_idx(self) -> np.ndarray:
@@ -181,7 +196,15 @@ def catalogue_for(scenario: Scenario) -> UseCatalogue:
 def check(scenario: Scenario, area: StudyArea, catalogue: UseCatalogue,
           ctx: Context | None = None, rules: list | None = None,
           target_list: list | None = None) -> list[Problem]:
-    """Every problem of the scenario against the area, without building the model."""
+    """Every problem of the scenario against the area, without building the model.
+
+    Only rules and targets that are on are checked against the area: one that is off (status
+    A, ``enabled: false``, or disabled by an override) needs neither its layers nor its
+    regions. Warnings (a region value for a region outside the study area, a T rule on an
+    empty mask, ...) are added to ``ctx.warnings``. Problems name the file of the
+    ``extends:`` chain that gives the field, and the rule or target by its id
+    (:mod:`ruimteverdeling.rules.findings`).
+    """
     ctx = ctx or Context.create(scenario, area, catalogue)
     rules = scenario.rules if rules is None else rules
     target_list = scenario.targets if target_list is None else target_list
@@ -191,10 +214,15 @@ def check(scenario: Scenario, area: StudyArea, catalogue: UseCatalogue,
     problems += objective.check_transitions(scenario.transition_costs, ctx)
     index = {r.id: i for i, r in enumerate(scenario.rules)}
     for rule in rules:
-        problems += family_of(rule).check(rule, index.get(rule.id, 0), ctx)
+        if rule.is_enabled:
+            i = index.get(rule.id, 0)
+            problems += findings.cite(family_of(rule).check(rule, i, ctx), "rules", rule, i,
+                                      scenario)
     tindex = {t.id: i for i, t in enumerate(scenario.targets)}
     for t in target_list:
-        problems += targets.check(t, tindex.get(t.id, 0), ctx)
+        if t.is_enabled:
+            i = tindex.get(t.id, 0)
+            problems += findings.cite(targets.check(t, i, ctx), "targets", t, i, scenario)
     if scenario.compatibility is not None:
         for k, (a, b) in enumerate(scenario.compatibility.allowed):
             for u in (a, b):
@@ -207,42 +235,48 @@ def check(scenario: Scenario, area: StudyArea, catalogue: UseCatalogue,
     if hd is not None and hd.per_region:
         layer = hd.regions or area.manifest.regions
         if not area.has_layer(layer):
-            problems.append(Problem(scenario.path, "housing_density.regions",
-                                    f"unknown layer '{layer}'",
-                                    did_you_mean(layer, area.layer_names)))
+            problems.append(checks.missing_layer(layer, "housing_density.regions",
+                                                 scenario.path, area))
         else:
-            names = list(area.region_names(layer).values())
-            for name in hd.per_region:
-                if name not in names:
-                    problems.append(Problem(scenario.path, f"housing_density.per_region.{name}",
-                                            f"unknown region '{name}'", did_you_mean(name, names)))
-    return problems
+            problems += checks.region_names(
+                list(hd.per_region), layer, lambda name: f"housing_density.per_region.{name}",
+                ctx, "its density is not used")
+    for key, items, idx in (("rules", rules, index), ("targets", target_list, tindex)):
+        for item in items:
+            errs = findings.empty_masks(key, [item], idx, ctx)
+            problems += findings.cite(errs, key, item, idx.get(item.id, 0), scenario)
+    findings.area_share(scenario, target_list, ctx)
+    ctx.warnings[:] = _cite_warnings(ctx.warnings, scenario, rules, target_list, index, tindex)
+    return findings.located(problems, scenario)
 
 
-LAYER_KEYS = ("layer", "within", "regions")
-"""Keys of the scenario schema whose text values name layers of the study area."""
+def _cite_warnings(warns: list[Problem], scenario: Scenario, rules: list, target_list: list,
+                   index: dict[str, int], tindex: dict[str, int]) -> list[Problem]:
+    """The warnings with the file and item cited as the problems are."""
+    by_field = {}
+    for key, items, idx in (("rules", rules, index), ("targets", target_list, tindex)):
+        for item in items:
+            by_field[f"{key}[{idx.get(item.id, 0)}]"] = (key, item, idx.get(item.id, 0))
+    out = []
+    for w in warns:
+        head = (w.field or "").split(".")[0]
+        if head in by_field and _from_scenario(w, scenario):
+            key, item, i = by_field[head]
+            w = findings.cite([w], key, item, i, scenario)[0]
+        out.append(w)
+    return findings.located(out, scenario)
+
+
+def _from_scenario(p: Problem, scenario: Scenario) -> bool:
+    return p.file is None or scenario.path is None or str(p.file) == str(scenario.path)
 
 
 def _layers_used(scenario: Scenario, rules: list, target_list: list) -> set[str]:
     """Names of the layers the enabled rules and targets and the suitability recipes use."""
-    found: set[str] = set()
-
-    def walk(value: object) -> None:
-        if isinstance(value, dict):
-            for k, v in value.items():
-                if k in LAYER_KEYS and isinstance(v, str):
-                    found.add(v)
-                else:
-                    walk(v)
-        elif isinstance(value, list):
-            for v in value:
-                walk(v)
-
-    for item in [*rules, *target_list]:
-        if item.is_enabled:
-            walk(item.model_dump())
+    found = {r.layer for item in [*rules, *target_list] if item.is_enabled
+             for r in needs.references(item.model_dump(), "")}
     for recipe in scenario.suitability.values():
-        walk(recipe.model_dump())
+        found |= {r.layer for r in needs.references(recipe.model_dump(), "")}
     return found
 
 
@@ -361,6 +395,10 @@ def compile_model(scenario: Scenario, area: StudyArea,
         rows, tc = targets.pair_rows(t, tindex[t.id], ctx)
         pair_rows.append(rows)
         compilers[t.id] = tc
+        field_ = f"targets[{tindex[t.id]}]"
+        for w in findings.cite(targets.vanished(tc, scenario.path, field_), "targets", t,
+                               tindex[t.id], scenario):
+            ctx.warn(w)
     terms: dict[str, list[PairTerm]] = {}
     for term in pair_terms:
         terms.setdefault(term.name, []).append(term)
@@ -424,7 +462,8 @@ def compile_model(scenario: Scenario, area: StudyArea,
                   for name, (c, v) in aux_terms.items()}
     return CompiledModel(scenario, area, catalogue, ctx, spec, unit_land, pinned_land,
                          pinned_use_idx, reports, terms, blocks, compilers, eff_rules,
-                         eff_targets, applied, aux_arrays, timings, contributions)
+                         eff_targets, applied, aux_arrays, timings, contributions,
+                         list(ctx.warnings), findings.override_notes(scenario))
 
 
 def _aux_description(name: str) -> str:

@@ -27,7 +27,7 @@ from pydantic import Field, model_validator
 
 from ruimteverdeling.domain.burdens import burden_ha
 from ruimteverdeling.domain.regions import region_area_ha
-from ruimteverdeling.errors import Problem, did_you_mean
+from ruimteverdeling.errors import Problem
 from ruimteverdeling.rules import checks, reporting
 from ruimteverdeling.rules.base import Aux, Contribution, PairRows
 from ruimteverdeling.rules.context import Context
@@ -75,9 +75,8 @@ def check(rule: FairnessRule, index: int, ctx: Context) -> list[Problem]:
         problems += checks.target_use(b.use, f"{field}.burdens[{k}].use", ctx)
     if rule.regions is not None:
         if not ctx.area.has_layer(rule.regions):
-            problems.append(Problem(ctx.file, f"{field}.regions",
-                                    f"unknown layer '{rule.regions}'",
-                                    did_you_mean(rule.regions, ctx.area.layer_names)))
+            problems.append(checks.missing_layer(rule.regions, f"{field}.regions", ctx.file,
+                                                 ctx.area))
         elif ctx.area.layer(rule.regions).kind != "regions":
             problems.append(Problem(ctx.file, f"{field}.regions",
                                     f"layer '{rule.regions}' is not a regions layer",

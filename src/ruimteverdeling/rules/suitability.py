@@ -22,6 +22,7 @@ import numpy as np
 
 from ruimteverdeling.area.studyarea import Layer, StudyArea
 from ruimteverdeling.errors import Problem, did_you_mean
+from ruimteverdeling.rules.checks import missing_layer
 from ruimteverdeling.scenario.schema import SuitabilityRecipe, SuitabilityTerm
 
 
@@ -89,8 +90,7 @@ def check_recipes(recipes: dict[str, SuitabilityRecipe], area: StudyArea, use_id
         for k, term in enumerate(recipe.terms):
             field = f"suitability.{uid}.terms[{k}]"
             if not area.has_layer(term.layer):
-                problems.append(Problem(file, f"{field}.layer", f"unknown layer '{term.layer}'",
-                                        did_you_mean(term.layer, area.layer_names)))
+                problems.append(missing_layer(term.layer, f"{field}.layer", file, area))
                 continue
             layer = area.layer(term.layer)
             if term.points is not None and layer.kind not in ("continuous", "distance"):

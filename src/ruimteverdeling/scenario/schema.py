@@ -35,6 +35,7 @@ from pydantic import (
 
 from ruimteverdeling.errors import did_you_mean
 from ruimteverdeling.model.options import SolverOptions
+from ruimteverdeling.scenario.origins import Origins
 from ruimteverdeling.strict import ID_PATTERN, StrictModel, invalid
 
 Status = Literal["G", "T", "A"]
@@ -194,11 +195,15 @@ class HousingDensity(StrictModel):
 class Scaling(StrictModel):
     """How national numbers are scaled to the study area.
 
-    ``area_share = study-area land area / national_area_ha``; a target with
-    ``scale: area_share`` is multiplied by it.
+    ``area_share = A / national_area_ha``; a target with ``scale: area_share`` is multiplied by
+    it. ``A`` is the study area in hectares: every cell inside it (``open_water: include``, the
+    default), or without the cells whose current use is open water (``exclude``) — the land
+    area as CBS counts it, which is what ``national_area_ha`` usually is (about 3,370,000 ha
+    for the Netherlands). Both must be counted the same way; a share above 1 is warned about.
     """
 
     national_area_ha: Amount = Field(ge=1)
+    open_water: Literal["include", "exclude"] = "include"
     source: Source
 
 
@@ -472,6 +477,7 @@ class Scenario(StrictModel):
     # set by the loader, not by the user (private: not keys of the file)
     _path: Path | None = PrivateAttr(default=None)
     _chain: list[str] = PrivateAttr(default_factory=list)
+    _origins: Origins | None = PrivateAttr(default=None)
 
     @property
     def path(self) -> Path | None:
@@ -490,6 +496,18 @@ class Scenario(StrictModel):
     @chain.setter
     def chain(self, value: list[str]) -> None:
         self._chain = list(value)
+
+    @property
+    def origins(self) -> Origins:
+        """Which file of :attr:`chain` set which part of the scenario (set by
+        :func:`load_scenario`; empty for a scenario made in code)."""
+        if self._origins is None:
+            self._origins = Origins(files=[str(self.path)] if self.path else [])
+        return self._origins
+
+    @origins.setter
+    def origins(self, value: Origins) -> None:
+        self._origins = value
 
     @field_validator("rules", mode="before")
     @classmethod
