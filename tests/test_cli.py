@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from ruimteverdeling.cli import main
 
-from areas import SRC, hand_case, write_area, write_scenario, write_tif
+from areas import REPO, SRC, hand_case, write_area, write_scenario, write_tif
 
 
 def invoke(*args: str):
@@ -161,3 +161,13 @@ def test_soft_penalty_and_infeasible_exit_code(tmp_path: Path) -> None:
     r = CliRunner().invoke(main, ["solve", str(sc), "-o", str(tmp_path / "o"), "-q"])
     assert r.exit_code == 3 and "infeasible" in r.output
     assert not (tmp_path / "o").exists()
+
+
+def test_validate_needs_lists_present_and_missing_layers(tmp_path: Path) -> None:
+    """`validate --needs` names every layer the scenario's rules and targets use, and says
+    which the study area lacks; it does not need the area to be complete."""
+    area_yaml = Path(yaml.safe_load(hand_case(tmp_path).read_text())["area"])
+    r = invoke("validate", REPO / "scenarios" / "base.yaml", "--area", area_yaml, "--needs")
+    assert r.exit_code == 0, r.output
+    assert "uiterwaarden" in r.output and "MISSING" in r.output
+    assert "no_new_building_uiterwaarden" in r.output

@@ -59,6 +59,13 @@ def compile(scenario_path: str | Path, progress: Progress | None = None,
     return pipeline.compile_scenario(scenario_path, progress, area, **solver_overrides)
 
 
+def layer_needs(scenario_path: str | Path, area: str | Path | None = None
+                ) -> tuple[list[Any], Path, Any]:
+    """The layers a scenario needs, present or missing in its study area, with what each is
+    for and where to get it (:func:`ruimteverdeling.rules.needs.scenario_needs`)."""
+    return pipeline.layer_needs(scenario_path, area)
+
+
 def validate(scenario_path: str | Path, progress: Progress | None = None,
              area: str | Path | None = None, out_dir: str | Path | None = None
              ) -> dict[str, Any]:

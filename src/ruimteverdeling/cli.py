@@ -243,15 +243,28 @@ def area_uncovered(area_file: Path, out: Path | None) -> None:
               help="Use this area.yaml instead of the scenario's `area:`.")
 @click.option("-o", "--out", type=click.Path(path_type=Path), default=None,
               help="Also check this output folder (default outputs/<scenario id>).")
+@click.option("--needs", is_flag=True,
+              help="Only list the layers the scenario needs: present or missing in the study "
+                   "area, what each is for and where to get it.")
 @_friendly
-def validate(scenario: Path, area: Path | None, out: Path | None) -> None:
+def validate(scenario: Path, area: Path | None, out: Path | None, needs: bool) -> None:
     """Check SCENARIO and its study area; report every problem at once.
 
     Also checks the output folder a solve would write, after repairing what an interrupted
     run left there (said on stderr).
     """
+    if needs:
+        rows, area_path, note = api.layer_needs(scenario, area)
+        click.echo(f"{scenario}: the layers it needs (study area {area_path})")
+        if note is not None:
+            click.echo(f"  note: {note.format()}")
+        for row in rows:
+            for line in row.lines():
+                click.echo(f"  {line}")
+        return
     info = api.validate(scenario, Progress(enabled=False), area, out)
     layer_checks, warnings = info.pop("layer_checks", []), info.pop("warnings", [])
+    notes = info.pop("notes", [])
     click.echo(f"{scenario}: OK")
     _echo(table([Column(width=18), Column()],
                 [[key, number(value, ",") if isinstance(value, int) else str(value)]
@@ -262,6 +275,8 @@ def validate(scenario: Path, area: Path | None, out: Path | None) -> None:
             click.echo(f"    {line}")
     for w in warnings:
         click.echo(f"  warning: {w}")
+    for n in notes:
+        click.echo(f"  note: {n}")
 
 
 @main.command()

@@ -58,6 +58,7 @@ from ruimteverdeling.results import writer as wr
 from ruimteverdeling.results.runfolder import RunView, complete_manifest, read_pareto
 from ruimteverdeling.rules import load_scenario
 from ruimteverdeling.rules.compile import CompiledModel, catalogue_for, compile_model
+from ruimteverdeling.rules.needs import LayerNeed, scenario_needs
 from ruimteverdeling.scenario import Scenario
 from ruimteverdeling.strict import pydantic_problems
 
@@ -197,10 +198,12 @@ def validate(scenario_path: str | Path, progress: Progress | None = None,
                                      if (str(p.file), p.field) not in seen]) from None
     if problems:
         raise InputError(problems)
+    warns += [w.format() for w in cm.warnings]
     spec, grid = cm.spec, cm.area.grid
     return {
         "layer_checks": [c.line() for c in data.layers],
         "warnings": warns,
+        "notes": [n.format() for n in cm.notes],
         "scenario": cm.scenario.id,
         "area": str(cm.area.path),
         "grid": f"{grid.width} x {grid.height} cells of {grid.resolution:g} m ({grid.crs})",
@@ -556,3 +559,10 @@ def run_folders(items: Sequence[str | Path], out_dir: Path, progress: Progress |
             solve(p, run_dir, progress=progress, area=area)
         folders.append(run_dir)
     return folders
+
+
+def layer_needs(scenario_path: str | Path, area: str | Path | None = None
+                ) -> tuple[list[LayerNeed], Path, Problem | None]:
+    """The layers a scenario needs (``validate --needs``): see
+    :func:`ruimteverdeling.rules.needs.scenario_needs`."""
+    return scenario_needs(load_scenario(scenario_path), area)
