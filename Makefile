@@ -1,6 +1,6 @@
 # Two commands a planner needs on a fresh machine (Python 3.11, pip, gcc):
 #   make demo   -> creates .venv, generates the synthetic study area and solves the base scenario
-#   make test   -> creates .venv and runs the test suite (what CI runs)
+#   make test   -> creates .venv, checks the import contract and runs the test suite (CI)
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -21,10 +21,12 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/lint-imports
 	$(BIN)/ruff format --check src tests benchmarks
 
 bench: $(STAMP)

@@ -1,4 +1,4 @@
-"""The national-scale curve (issue 4): synthetic Netherlands from 10k to 3.3M land cells.
+"""The national-scale curve: synthetic Netherlands from 10k to 3.3M land cells.
 
     python benchmarks/national.py                        # the whole curve, naive up to 50k
     python benchmarks/national.py --cells 10000 530000   # some sizes only
@@ -12,7 +12,7 @@ process, with its peak memory; beside it the naive formulation (every (cell, use
 binary, through highspy and through Pyomo, HiGHS MIP to the same gap) under a time limit,
 killed when the limit passes. Areas are generated once and cached in benchmarks/cache/.
 
-Goals (issue 4): 3.3M cells ≤ 300 s wall and ≤ 8 GB with gap ≤ 0.5 %; 530k cells ≤ 60 s;
+Goals: 3.3M cells ≤ 300 s wall and ≤ 8 GB with gap ≤ 0.5 %; 530k cells ≤ 60 s;
 time close to linear in the number of cells. The last lines print the time per 100k cells.
 """
 

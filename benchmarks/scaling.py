@@ -4,7 +4,8 @@
     python benchmarks/scaling.py --cells 10000 50000 --backends highs
     python benchmarks/scaling.py --json results.json
 
-For each size a synthetic Netherlands is generated (cached in benchmarks/cache/) at the
+For each size a synthetic Netherlands is generated (cached in benchmarks/cache/, as
+``ruimteverdeling bench`` does) at the
 resolution that gives that many land cells over the real land area (33,700 km²), and the
 shipped base scenario is solved on it. Every measurement runs in a fresh process, so the
 peak memory (``ru_maxrss``) is that of one run. Timings are wall-clock seconds:
@@ -20,6 +21,7 @@ Performance goals live here, not in the test suite.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import resource
@@ -28,46 +30,30 @@ import sys
 import time
 from pathlib import Path
 
+from ruimteverdeling import pipeline
+from ruimteverdeling.bench import ensure_area
+from ruimteverdeling.formatting import Column, number, table
+from ruimteverdeling.model.solve import solve
+from ruimteverdeling.progress import Progress
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-NL_LAND_M2 = 33_700e6
-
-
-def resolution_for(cells: int) -> float:
-    return round((NL_LAND_M2 / cells) ** 0.5, 1)
-
-
-def ensure_area(cells: int, seed: int = 42) -> Path:
-    from ruimteverdeling.synthetic import make_area
-
-    res = resolution_for(cells)
-    folder = HERE / "cache" / f"nl_{cells}_{int(res)}m_s{seed}"
-    if not (folder / "area.yaml").exists():
-        make_area(folder, cells=cells, resolution=res, seed=seed)
-    return folder / "area.yaml"
 
 
 def one(cells: int, backend: str, time_limit: float) -> dict:
     """Run one measurement in this process and return its figures."""
-    from ruimteverdeling import api
-    from ruimteverdeling.model.solve import solve
-    from ruimteverdeling.progress import Progress
-
     area = ensure_area(cells)
     t0 = time.perf_counter()
-    cm = api.compile(REPO / "scenarios" / "base.yaml", area=area, backend=backend,
-                     time_limit=time_limit)
+    cm = pipeline.compile_scenario(REPO / "scenarios" / "base.yaml", area=area,
+                                   backend=backend, time_limit=time_limit)
     t_compile = time.perf_counter() - t0
     t0 = time.perf_counter()
     sol = solve(cm.spec, cm.scenario.solver, Progress(enabled=False))
     t_solve_total = time.perf_counter() - t0
     handover = sol.seconds.get("build", 0.0)
-    run = api.RunResult(cm.scenario, None, sol, cm, api.build_summary(cm, sol))
     out = HERE / "results" / f"out_{cells}_{backend}"
     t0 = time.perf_counter()
-    import datetime as dt
-
-    api.write_outputs(run, out, dt.datetime.now(dt.UTC), t0)
+    pipeline.write_run(pipeline.result_of(cm, sol), out, dt.datetime.now(dt.UTC), t0)
     t_write = time.perf_counter() - t0
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {
@@ -99,24 +85,22 @@ def run_child(cells: int, backend: str, time_limit: float, timeout: float) -> di
     return json.loads(p.stdout.strip().splitlines()[-1])
 
 
-COLUMNS = [("cells", 9, "{:,}"), ("backend", 7, "{}"), ("columns", 10, "{:,}"),
-           ("build_s", 8, "{:.2f}"), ("solve_s", 8, "{:.2f}"), ("write_s", 8, "{:.2f}"),
-           ("peak_mb", 8, "{:,}"), ("gap", 8, "{:.3%}"), ("status", 9, "{}"),
-           ("method", 22, "{}")]
+COLUMNS = [("cells", 9, ","), ("backend", 7, ""), ("columns", 10, ","),
+           ("build_s", 8, ".2f"), ("solve_s", 8, ".2f"), ("write_s", 8, ".2f"),
+           ("peak_mb", 8, ","), ("gap", 8, ".3%"), ("status", 9, ""), ("method", 22, "")]
 
 
 def print_table(rows: list[dict]) -> None:
-    print("  ".join(f"{name:>{width}}" for name, width, _ in COLUMNS))
-    for r in rows:
-        cells = []
-        for name, width, fmt in COLUMNS:
-            v = r.get(name)
-            try:
-                text = "-" if v is None else fmt.format(v)
-            except (ValueError, TypeError):
-                text = str(v)
-            cells.append(f"{text:>{width}}")
-        print("  ".join(cells))
+    def cell(v: object, spec: str) -> str:
+        try:
+            return number(v, spec)
+        except (ValueError, TypeError):
+            return str(v)
+
+    columns = [Column(name, ">", width, gap=2) for name, width, _ in COLUMNS]
+    for line in table(columns, [[cell(r.get(name), spec) for name, _, spec in COLUMNS]
+                                for r in rows], indent=""):
+        print(line)
 
 
 def main() -> None:

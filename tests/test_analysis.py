@@ -1,4 +1,4 @@
-"""Trade-off analysis: shadow prices, rule costs, Pareto fronts, alternatives (issue 5).
+"""Trade-off analysis: shadow prices, rule costs, Pareto fronts, alternatives.
 
 Most tests use a 1 × 5 strip of farmland (1 ha cells) where only nature and agriculture are
 allowed. Agriculture is worth 0.5 per cell everywhere, nature ``S_N``; so a nature cell gains
@@ -173,6 +173,19 @@ def test_rule_cost_of_an_a_rule_switched_on(tmp_path: Path) -> None:
     assert any("no_nature_c1" in line for line in rc.text_table(result.rows))
 
 
+def test_rule_costs_on_dask_workers_match_the_serial_costs(tmp_path: Path) -> None:
+    """The re-solves run on a local Dask cluster (each worker loads the study area from its
+    path) and price the rules exactly as the serial loop: 0.8 for closing cell 0 (by hand, see
+    above), 0 for a rule that does not bind."""
+    scenario = strip_case(tmp_path, extra_rules=[
+        rule("no_nature_c0", 0, "T"), {**rule("no_housing_c2", 2, "T"), "uses": ["housing"]}])
+    result = api.rule_costs(scenario, tmp_path / "out", workers=2)
+    nat = {r["rule"]: r for r in result.rows if r["region"] == "national"}
+    assert nat["no_nature_c0"]["cost"] == pytest.approx(0.8, abs=1e-6)
+    assert nat["no_nature_c0"]["ha_moved"] == pytest.approx(2.0)
+    assert nat["no_housing_c2"]["cost"] == 0.0
+
+
 # ------------------------------------------------------------------------------------------
 # 3. Pareto front
 # ------------------------------------------------------------------------------------------
@@ -220,8 +233,8 @@ def test_pareto_invariants_and_minimised_cost(tmp_path: Path) -> None:
 
 
 def test_dominated_points_are_flagged() -> None:
-    c = pf.Criterion("a", np.zeros(1), 0.0, 1.0, "")
-    d = pf.Criterion("b", np.zeros(1), 0.0, -1.0, "")  # minimised
+    c = pf.LinearCriterion("a", np.zeros(1), 0.0, 1.0, "")
+    d = pf.LinearCriterion("b", np.zeros(1), 0.0, -1.0, "")  # minimised
     pts = [pf.Point("P1", None, np.zeros(1), 1.0, 5.0, 0, "optimal", 0, True),
            pf.Point("P2", None, np.zeros(1), 1.0, 4.0, 0, "optimal", 0, True),
            pf.Point("P3", None, np.zeros(1), 2.0, 6.0, 0, "feasible", 0.1, False)]

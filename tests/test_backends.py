@@ -11,7 +11,7 @@ from ruimteverdeling.model import pyomo_backend
 from ruimteverdeling.model.options import SolverOptions
 from ruimteverdeling.model.solve import solve
 
-from test_golden import hand_case, random_case
+from areas import hand_case, random_case
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])

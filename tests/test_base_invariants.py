@@ -21,7 +21,7 @@ from scipy import ndimage
 
 from ruimteverdeling import api
 
-from conftest import REPO
+from areas import REPO
 
 CATALOGUE = yaml.safe_load((REPO / "src" / "ruimteverdeling" / "data" / "uses.yaml").read_text())
 USES = {u["id"]: u for u in CATALOGUE["uses"]}
@@ -277,3 +277,33 @@ def test_manifest_records_the_run(solved: dict) -> None:
     assert {"suitability", "transition", "future_cost", "zonneladder"} <= set(terms)
     total = sum(t["contribution"] for t in terms.values())
     assert total == pytest.approx(m["objective"], rel=1e-9, abs=1e-6)
+
+
+def test_regional_caps_and_nnn_share_hold(solved: dict) -> None:
+    """Every fairness cap (new housing around Amsterdam and Utrecht) and the NNN share,
+    recomputed from the rasters."""
+    before, after = solved["before"], solved["after"]
+    n_caps = 0
+    for rule in active_rules(solved, "fairness"):
+        if rule.get("mode") != "cap":
+            continue
+        regions = solved["read"](rule["regions"])
+        burden = np.zeros(after.shape)
+        for b in rule["burdens"]:
+            p = np.zeros(256)
+            for code, f in provides(b["use"]).items():
+                p[code] = f
+            diff = p[after] - p[before]
+            burden += b.get("weight", 1.0) * (np.maximum(diff, 0) if b.get("basis", "new") == "new"
+                                              else np.maximum(-diff, 0))
+        for r in np.unique(regions[regions > 0]):
+            zone = regions == r
+            assert burden[zone].sum() <= rule["cap"] * zone.sum() + 1e-9, (rule["id"], r)
+            n_caps += 1
+    assert n_caps >= 2
+    nnn = next(t for t in solved["scenario"]["targets"] if t["id"] == "nnn_completed")
+    zone = solved["read"](nnn["within"]) > 0
+    nature = np.zeros(256)
+    for code, f in provides("nature").items():
+        nature[code] = f
+    assert nature[after][zone].sum() >= nnn["min"] * zone.sum() - 1e-6

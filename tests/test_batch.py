@@ -19,6 +19,7 @@ from click.testing import CliRunner
 from ruimteverdeling import api, batch
 from ruimteverdeling.cli import main
 from ruimteverdeling.errors import InputError
+from ruimteverdeling.parallel import dask_client
 
 from areas import SRC, write_area, write_scenario, write_tif
 
@@ -29,7 +30,7 @@ RULE_ALLOW = {"id": "three_uses", "type": "exclusion", "layer": "landuse",
 @pytest.fixture(scope="module")
 def client() -> Iterator[Any]:
     """One LocalCluster (2 worker processes, 1 thread each) for the whole module."""
-    with batch.dask_client(workers=2) as c:
+    with dask_client(workers=2) as c:
         yield c
 
 
@@ -367,7 +368,7 @@ def test_cli_batch_input_errors(tmp_path: Path) -> None:
     assert r.exit_code == 2 and "has the same id as" in r.output
     assert not (tmp_path / "o").exists()
     with pytest.raises(InputError, match="cannot connect to the Dask scheduler"), \
-            batch.dask_client(scheduler="tcp://127.0.0.1:9", connect_timeout=0.5):
+            dask_client(scheduler="tcp://127.0.0.1:9", connect_timeout=0.5):
         pass
 
 

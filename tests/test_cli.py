@@ -16,26 +16,24 @@ from click.testing import CliRunner
 
 from ruimteverdeling.cli import main
 
-from areas import SRC, write_area, write_scenario, write_tif
-from conftest import REPO
-from test_golden import hand_case
+from areas import REPO, SRC, hand_case, write_area, write_scenario, write_tif
 
 
 def invoke(*args: str):
     return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
 
 
-def test_make_area_validate_solve(tmp_path: Path) -> None:
+def test_make_area_validate_solve(tmp_path: Path, coarse_base: Path) -> None:
     area_dir = tmp_path / "area"
     r = invoke("make-area", area_dir, "--cells", "4000", "--resolution", "1000", "--seed", "3",
                "-q")
     assert r.exit_code == 0, r.output
     assert (area_dir / "area.yaml").exists()
-    r = invoke("validate", REPO / "scenarios" / "base.yaml", "--area", area_dir / "area.yaml")
+    r = invoke("validate", coarse_base, "--area", area_dir / "area.yaml")
     assert r.exit_code == 0, r.output
     assert "OK" in r.output and "changeable_cells" in r.output
     out = tmp_path / "out"
-    r = invoke("solve", REPO / "scenarios" / "base.yaml", "--area", area_dir / "area.yaml",
+    r = invoke("solve", coarse_base, "--area", area_dir / "area.yaml",
                "-o", out, "-q", "--time-limit", "30")
     assert r.exit_code == 0, r.output
     assert "targets met" in r.output and "gap" in r.output
@@ -163,3 +161,13 @@ def test_soft_penalty_and_infeasible_exit_code(tmp_path: Path) -> None:
     r = CliRunner().invoke(main, ["solve", str(sc), "-o", str(tmp_path / "o"), "-q"])
     assert r.exit_code == 3 and "infeasible" in r.output
     assert not (tmp_path / "o").exists()
+
+
+def test_validate_needs_lists_present_and_missing_layers(tmp_path: Path) -> None:
+    """`validate --needs` names every layer the scenario's rules and targets use, and says
+    which the study area lacks; it does not need the area to be complete."""
+    area_yaml = Path(yaml.safe_load(hand_case(tmp_path).read_text())["area"])
+    r = invoke("validate", REPO / "scenarios" / "base.yaml", "--area", area_yaml, "--needs")
+    assert r.exit_code == 0, r.output
+    assert "uiterwaarden" in r.output and "MISSING" in r.output
+    assert "no_new_building_uiterwaarden" in r.output

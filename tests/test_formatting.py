@@ -1,10 +1,21 @@
-"""The number formatters shared by the report, the tables and the command line."""
+"""The number formatters and the table printer shared by the report and the command line."""
 
 from __future__ import annotations
 
 import math
 
-from ruimteverdeling.formatting import measure, num, percent, signed, signed_measure
+import pytest
+
+from ruimteverdeling.formatting import (
+    Column,
+    measure,
+    num,
+    number,
+    percent,
+    signed,
+    signed_measure,
+    table,
+)
 
 
 def test_num_picks_decimals_by_size() -> None:
@@ -33,3 +44,25 @@ def test_measure_and_percent() -> None:
     assert measure(None) == "n/a"
     assert percent(0.012345, 2) == "1.23%" and percent(1, 0) == "100%"
     assert percent(None) == "n/a"
+
+
+def test_number_for_terminal_tables() -> None:
+    assert number(None) == "-" and number(None, none="n/a") == "n/a"
+    assert number(1234567.891) == "1,234,568" and number(0.0509, ".4%") == "5.0900%"
+    assert number(-1234.5, "+,.1f") == "-1,234.5" and number(3, "+,.0f") == "+3"
+    # what prints as zero carries no minus sign; a real negative keeps it
+    assert number(-0.00001, ",.4f") == "0.0000" and number(-0.3, "+,.0f") == "+0"
+    assert number(-0.00001, ".4g") == "-1e-05"
+    assert number(-math.inf, ".1f") == "-inf" and number(math.nan, ".3%") == "nan%"
+
+
+def test_table_fits_columns_to_their_widest_cell() -> None:
+    cols = [Column("id"), Column("value", ">", 8), Column("note", gap=2)]
+    lines = table(cols, [["a", "1.0", ""], ["longer-id", "1,234,567.0", "x y"]])
+    assert lines == ["  id              value  note",
+                     "  a                 1.0",
+                     "  longer-id 1,234,567.0  x y"]
+    assert table([Column(width=4), Column()], [["k", "v"]], header=False, indent="") \
+        == ["k    v"]
+    with pytest.raises(ValueError, match="2 cells for 3 columns"):
+        table(cols, [["a", "b"]])

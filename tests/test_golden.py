@@ -13,9 +13,8 @@ from ruimteverdeling import api
 from ruimteverdeling.errors import InputError
 from ruimteverdeling.model.options import SolverOptions
 
-from areas import SRC, write_area, write_scenario
+from areas import CODES, IDENT, SRC, USES4, hand_case, random_case, write_area, write_scenario
 
-IDENT = [[0, 0], [1, 1]]  # suitability term f(v) = v on [0, 1]
 A_HA = 1.0  # 100 m cells
 
 
@@ -26,38 +25,6 @@ def _solve(scenario: Path, **kw):
 # ------------------------------------------------------------------------------------------
 # 1. a hand-computed optimum
 # ------------------------------------------------------------------------------------------
-def hand_case(tmp_path: Path) -> Path:
-    """3×3 grid; centre is existing housing (fixed), bottom-right open water (fixed).
-
-    Suitability (housing / nature; agriculture is 0.5 everywhere, no transition costs):
-
-        0.9/0.1  0.2/0.9  .45/0.3
-        0.4/0.6    --     0.8/0.2
-        0.1/0.9  0.3/0.4    --
-
-    Targets: ≥ 2 ha *new* housing, ≥ 3 ha nature (total). Only housing, nature and
-    agriculture are allowed. By hand: housing goes to the two cells with the largest gain over
-    agriculture, (0,0) +0.4 and (1,2) +0.3; nature to (2,0) 0.9 (already nature), (0,1) +0.4 and
-    (1,0) +0.1; the rest stays agriculture. Objective = 0.9+0.9+0.5+0.6+0.8+0.9+0.5 = 5.1.
-    """
-    lu = np.array([[3, 3, 3], [3, 1, 3], [2, 3, 23]])
-    sh = np.array([[0.9, 0.2, 0.45], [0.4, 0, 0.8], [0.1, 0.3, 0]])
-    sn = np.array([[0.1, 0.9, 0.3], [0.6, 0, 0.2], [0.9, 0.4, 0]])
-    area = write_area(tmp_path / "area", lu, layers={"s_h": (sh, "continuous", {}),
-                                                     "s_n": (sn, "continuous", {})})
-    return write_scenario(tmp_path / "hand.yaml", {
-        "id": "hand", "area": str(area),
-        "suitability": {"housing": {"terms": [{"layer": "s_h", "points": IDENT}]},
-                        "nature": {"terms": [{"layer": "s_n", "points": IDENT}]},
-                        "agriculture": {"base": 0.5}},
-        "targets": [{"id": "h", "use": "housing", "basis": "new", "min": 2, "source": SRC},
-                    {"id": "n", "use": "nature", "min": 3, "source": SRC}],
-        "rules": [{"id": "three_uses", "type": "exclusion", "layer": "landuse",
-                   "allow": ["housing", "nature", "agriculture"], "applies_to": "all",
-                   "source": SRC}],
-    })
-
-
 @pytest.mark.parametrize("method", ["auto", "mip"])
 def test_hand_computed_optimum(tmp_path: Path, method: str) -> None:
     run = _solve(hand_case(tmp_path), method=method)
@@ -191,49 +158,6 @@ def test_impossible_target_is_a_clear_input_error(tmp_path: Path) -> None:
 # ------------------------------------------------------------------------------------------
 # 3. enumeration: the solver's optimum equals brute force on random tiny instances
 # ------------------------------------------------------------------------------------------
-USES4 = ["housing", "nature", "agriculture", "solar"]
-CODES = {"housing": 1, "nature": 2, "agriculture": 3, "solar": 4}
-
-
-def random_case(tmp_path: Path, seed: int) -> tuple[Path, dict]:
-    rng = np.random.default_rng(seed)
-    lu = rng.choice([2, 3, 3, 3], size=(3, 3))
-    lu[1, 1] = 1  # fixed housing in the middle
-    regions = np.array([[1, 1, 2], [1, 1, 2], [1, 2, 2]])
-    suit = {u: rng.random((3, 3)).round(3) for u in USES4}
-    layers = {f"s_{u}": (suit[u], "continuous", {}) for u in USES4}
-    area = write_area(tmp_path / f"a{seed}", lu, regions, {1: "West", 2: "Oost"}, layers)
-    trans = {"agriculture": {"housing": 0.3, "nature": 0.1, "solar": 0.2},
-             "nature": {"housing": 0.8, "agriculture": 0.5, "solar": 0.6}}
-    params = {
-        "homes_min": float(rng.integers(20, 60)),
-        "nature_min_west": float(rng.integers(1, 3)),
-        "solar_max": float(rng.integers(1, 3)),
-        "solar_min": 1.0,
-        "agri_min": float(rng.integers(1, 3)),
-        "agri_pen": 0.7,
-    }
-    sc = write_scenario(tmp_path / f"s{seed}.yaml", {
-        "id": f"enum{seed}", "area": str(area),
-        "housing_density": {"default": 20, "per_region": {"Oost": 30}, "source": SRC},
-        "suitability": {u: {"terms": [{"layer": f"s_{u}", "points": IDENT}]} for u in USES4},
-        "transition_costs": {"default": 0.0, "matrix": trans},
-        "targets": [
-            {"id": "homes", "use": "housing", "quantity": "homes", "min": params["homes_min"],
-             "source": SRC},
-            {"id": "nat_west", "use": "nature", "region": "West",
-             "min": params["nature_min_west"], "source": SRC},
-            {"id": "solar", "use": "solar", "min": params["solar_min"],
-             "max": params["solar_max"], "source": SRC},
-            {"id": "agri", "use": "agriculture", "per_region": True, "min": params["agri_min"],
-             "hard": False, "penalty": params["agri_pen"], "source": SRC},
-        ],
-        "rules": [{"id": "four", "type": "exclusion", "layer": "landuse", "allow": USES4,
-                   "applies_to": "all", "source": SRC}],
-    })
-    return sc, {"lu": lu, "regions": regions, "suit": suit, "trans": trans, **params}
-
-
 def brute_force(case: dict) -> float:
     """Best objective over every assignment of the 4 uses to the 8 changeable cells."""
     lu, regions, suit, trans = case["lu"], case["regions"], case["suit"], case["trans"]

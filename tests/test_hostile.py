@@ -27,8 +27,7 @@ from ruimteverdeling.cli import main
 from ruimteverdeling.errors import InputError, SolverError
 from ruimteverdeling.model.options import MAX_THREADS, SolverOptions
 
-from areas import SRC, write_area, write_scenario
-from test_golden import hand_case
+from areas import SRC, hand_case, write_area, write_scenario
 
 MEMORY_LIMIT = 1536 * 2**20  # bytes of address space for the subprocesses below
 BOMB_MESSAGE = "expands to more than"

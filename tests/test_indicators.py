@@ -36,7 +36,7 @@ LAYERS = {
     "airport_noise": ([[0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 1, 1]], "mask", {}),
     # no valuable_landscape, defence_contour or industry_contour
 }
-DENSITY = ind.HousingDensity(30.0, {"East": 50.0})
+DENSITY = ind.HomesPerHectare(30.0, {"East": 50.0})
 
 
 @pytest.fixture(scope="module")
@@ -202,3 +202,13 @@ def test_labels_follow_the_parameters(area: StudyArea, tmp_path: Path) -> None:
     assert "20 cm" in t.definition("new_built_subsiding_ha")
     assert {r["label_en"] for r in t.rows() if r["criterion"] == "new_housing_flood_shallow_ha"
             } == {"New housing where floods exceed 1.25 m"}
+
+
+def test_burden_hectares_new_and_lost() -> None:
+    """p(u, T) = [0, 1, 0.6]; 2-ha cells going 1→2, 1→0 and 0→1."""
+    from ruimteverdeling.domain.burdens import burden_ha
+
+    p, before, after = np.array([0.0, 1.0, 0.6]), np.array([1, 1, 0]), np.array([2, 0, 1])
+    np.testing.assert_allclose(burden_ha(p, before, after, "new", 2.0), [0.0, 0.0, 2.0])
+    np.testing.assert_allclose(burden_ha(p, before, after, "lost", 2.0, weight=0.5),
+                               [0.4, 1.0, 0.0])

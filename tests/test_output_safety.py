@@ -28,7 +28,7 @@ from ruimteverdeling.cli import main
 from ruimteverdeling.errors import InputError
 from ruimteverdeling.results import writer as wr
 
-from test_golden import hand_case
+from areas import hand_case
 
 EXE = str(Path(sys.executable).parent / "ruimteverdeling")
 THESIS = "my thesis, four years of work\n"

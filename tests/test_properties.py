@@ -35,8 +35,7 @@ from hypothesis.extra import numpy as hnp
 
 from ruimteverdeling.cli import main
 
-from areas import LANDUSE_CATEGORIES, SRC, write_tif
-from test_golden import hand_case
+from areas import LANDUSE_CATEGORIES, SRC, hand_case, write_tif
 
 # resampled layers warn (LayerWarning), and huge random values overflow numpy casts: expected
 pytestmark = [pytest.mark.filterwarnings("ignore::ruimteverdeling.area.studyarea.LayerWarning"),

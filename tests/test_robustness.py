@@ -16,13 +16,14 @@ import yaml
 from click.testing import CliRunner
 
 from ruimteverdeling import api
+from ruimteverdeling.analysis import infeasibility as ex
 from ruimteverdeling.cli import main
 from ruimteverdeling.errors import InfeasibleError, InputError, SolverError
-from ruimteverdeling.model import explain as ex
+from ruimteverdeling.model import elastic
 from ruimteverdeling.model.options import SolverOptions
+from ruimteverdeling.model.spec import ModelSpec, SpecBuilder
 
-from areas import SRC, write_area, write_scenario, write_tif
-from test_golden import hand_case
+from areas import SRC, hand_case, write_area, write_scenario, write_tif
 
 solve_mod = importlib.import_module("ruimteverdeling.model.solve")  # the module, not solve()
 
@@ -163,7 +164,7 @@ def test_elastic_model_objective_is_the_scaled_violation(tmp_path: Path) -> None
         {"id": "homes", "use": "housing", "quantity": "homes", "min": 60, "source": SRC},
         {"id": "nature", "use": "nature", "min": 3, "source": SRC}], density=30)
     cm = api.compile(sc)
-    el = ex.elastic_model(cm.spec)
+    el = elastic.elastic_model(cm.spec)
     # one slack per finite side: both targets have a lower bound only
     assert sorted(zip(el.slack_block, el.slack_side, strict=True)) == [
         ("target:homes", "lo"), ("target:nature", "lo")]
@@ -174,9 +175,37 @@ def test_elastic_model_objective_is_the_scaled_violation(tmp_path: Path) -> None
     # with the tie-break the original objective stays, and a slack costs M·w
     np.testing.assert_array_equal(el.spec.obj[: cm.spec.n_cols], cm.spec.obj)
     np.testing.assert_allclose(el.spec.obj[el.slack_cols], -el.penalty * el.weights)
-    pure = ex.elastic_model(cm.spec, tie_break=False)
+    pure = elastic.elastic_model(cm.spec, tie_break=False)
     assert not pure.spec.obj[: pure.spec.n_cols - pure.slack_cols.size].any()
     np.testing.assert_allclose(pure.spec.obj[pure.slack_cols], -pure.weights)
+
+
+def _two_units(lower: float, upper: float) -> ModelSpec:
+    """Two units choosing use 0 or 1; one row counts the units on use 1 (at most 2)."""
+    b = SpecBuilder(np.array([0, 0, 1, 1]), np.array([0, 1, 0, 1]), np.array([0, 1]))
+    b.add_block("ones", "target", np.array([0, 0]), np.array([1, 3]), np.array([1.0, 1.0]), 1,
+                np.array([lower]), np.array([upper]), labels=["all"], ref="ones")
+    b.add_term("t", "benefit", 1.0, np.array([0.0, 1.0, 0.0, 0.5]))
+    return b.build()
+
+
+def test_least_violation_of_a_bare_model_spec() -> None:
+    """The model layer alone: a row asking 3 units on use 1 of 2 misses by exactly 1."""
+    lv = elastic.least_violation(_two_units(3.0, np.inf), SolverOptions(), 60)
+    assert lv.relaxation == "lp" and lv.solved and lv.total == pytest.approx(1.0)
+    (row,) = lv.rows
+    assert (row.block, row.row, row.side, row.bound) == ("ones", 0, "min", 3.0)
+    assert row.activity == pytest.approx(2.0) and row.violation == pytest.approx(1.0)
+    assert row.relax_alone == pytest.approx(1.0) and row.relax_alone_tried
+
+
+def test_least_violation_of_an_integral_conflict() -> None:
+    """Exactly 1.5 units: the LP holds (0.75 + 0.75), whole units miss by 0.5."""
+    lv = elastic.least_violation(_two_units(1.5, 1.5), SolverOptions(), 60)
+    assert lv.relaxation == "mip" and lv.solved and lv.mip_status == "optimal"
+    (row,) = lv.rows
+    assert row.violation == pytest.approx(0.5) and lv.total == pytest.approx(0.5)
+    assert row.relax_alone == pytest.approx(0.5)
 
 
 # ------------------------------------------------------------------------------------------
@@ -324,11 +353,12 @@ def test_time_limit_without_incumbent_says_what_to_change(tmp_path: Path, monkey
         assert w in str(info.value)
 
 
-def test_real_time_limit_on_the_mip(small_area: Path, tmp_path: Path) -> None:
+def test_real_time_limit_on_the_mip(small_area: Path, coarse_base: Path, tmp_path: Path
+                                    ) -> None:
     """HiGHS's MIP on a 3,000-cell model with one second: either the best allocation found,
     marked `time_limit` with a true bound, or a clear message — never a traceback."""
     out = tmp_path / "out"
-    r = invoke("solve", Path(__file__).resolve().parents[1] / "scenarios" / "base.yaml",
+    r = invoke("solve", coarse_base,
                "--area", small_area, "--method", "mip", "--time-limit", "1", "-o", out, "-q")
     assert "Traceback" not in r.output
     assert r.exit_code in (0, 4), r.output

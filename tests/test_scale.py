@@ -20,15 +20,14 @@ from ruimteverdeling.model.options import SolverOptions
 from ruimteverdeling.model.solve import HighsBackend, solve
 from ruimteverdeling.progress import Progress
 
-from areas import write_area, write_scenario
-from test_golden import random_case
+from areas import random_case, write_area, write_scenario
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def small_model(small_area: Path):
-    return api.compile(REPO / "scenarios" / "base.yaml", area=small_area)
+def small_model(small_area: Path, coarse_base: Path):
+    return api.compile(coarse_base, area=small_area)
 
 
 def test_column_generation_reaches_the_lp_optimum(small_model) -> None:
@@ -112,14 +111,8 @@ def test_term_values_without_stored_coefficients(small_model, monkeypatch) -> No
 
 
 # -- coarsening -------------------------------------------------------------------------------
-def test_majority_and_mean_by_hand() -> None:
-    a = np.array([[1, 1, 2, 2],
-                  [1, 3, 2, 0],
-                  [0, 0, 5, 5],
-                  [0, 4, 5, 6]], np.int32)
-    assert co.majority(a, 2).tolist() == [[1, 2], [0, 5]]
-    # ties go to the smaller code; padding counts as outside
-    assert co.majority(np.array([[7, 8, 9]], np.int32), 2).tolist() == [[0, 0]]
+def test_mean_by_hand() -> None:
+    # land blocks and the most frequent class: tests/test_area_io.py
     v = np.array([[1.0, 3.0, np.nan], [5.0, np.nan, np.nan]], np.float32)
     m = co.mean(v, 2)
     assert m[0, 0] == pytest.approx(3.0) and np.isnan(m[0, 1])
@@ -169,7 +162,8 @@ def test_solve_at_a_coarser_resolution(small_area: Path, tmp_path: Path, monkeyp
     assert not (tmp_path / "bad").exists()
 
 
-def test_bench_command_prints_one_row(small_area: Path, tmp_path: Path, monkeypatch) -> None:
+def test_bench_command_prints_one_row(small_area: Path, coarse_base: Path, tmp_path: Path,
+                                     monkeypatch) -> None:
     """`bench` on a tiny area: one table row with the fast path and both naive runs."""
     cache = tmp_path / "cache"
     monkeypatch.setenv("RUIMTEVERDELING_CACHE", str(cache))
@@ -185,7 +179,7 @@ def test_bench_command_prints_one_row(small_area: Path, tmp_path: Path, monkeypa
     out_json = tmp_path / "row.json"
     from ruimteverdeling import bench
 
-    row = bench.bench(cells, res, naive_time_limit=4, scenario=REPO / "scenarios" / "base.yaml",
+    row = bench.bench(cells, res, naive_time_limit=4, scenario=coarse_base,
                       time_limit=15, seed=7, out=tmp_path / "run")
     out_json.write_text(json.dumps(row, default=float))
     assert 2500 < row["cells"] < 3500 and row["total_s"] > 0 and row["peak_mb"] > 0

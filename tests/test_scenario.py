@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from ruimteverdeling.errors import InputError
-from ruimteverdeling.scenario import load_scenario, merge
+from ruimteverdeling.rules import load_scenario
+from ruimteverdeling.scenario import merge
 
 from areas import SRC, write_scenario
 
@@ -142,7 +143,7 @@ def test_source_shorthand_string(tmp_path: Path) -> None:
 
 
 def test_status_defaults() -> None:
-    from ruimteverdeling.scenario import ExclusionRule
+    from ruimteverdeling.rules.exclusion import ExclusionRule
 
     def rule(**kw):
         return ExclusionRule(id="r", layer="l", uses=["housing"], source=SRC, **kw)

@@ -11,7 +11,7 @@ import yaml
 
 from ruimteverdeling import api
 
-from conftest import REPO
+from areas import REPO
 
 SCENARIOS = sorted(p.stem for p in (REPO / "scenarios").glob("*.yaml"))
 USES = {u["id"]: u for u in yaml.safe_load(
@@ -65,11 +65,13 @@ def test_overrides_are_reported(results: dict) -> None:
     run = results["water-first"][0]
     reported = {o["rule"]: o for o in run.summary["overrides"]}
     assert set(reported) == {"brook_valley_buffers", "dike_reinforcement_reservation",
-                             "water_storage_deep_polders", "peat_high_water_table"}
+                             "water_storage_deep_polders", "peat_high_water_table",
+                             "flood_risk_vulnerable_functions"}
     brook = reported["brook_valley_buffers"]
     assert brook["zone_ha_effective"] >= brook["zone_ha_original"]
     assert all(len(o["justification"]) > 20 for o in reported.values())
-    assert results["energy-max"][0].summary["overrides"][0]["effective"]["min"] == 60
+    energy = {o["rule"]: o for o in results["energy-max"][0].summary["overrides"]}
+    assert energy["wind_solar_on_land"]["effective"]["min"] == 60
 
 
 def test_rules_doc_is_up_to_date() -> None:
@@ -84,7 +86,7 @@ def test_rules_doc_is_up_to_date() -> None:
 
 @pytest.mark.parametrize("name", SCENARIOS)
 def test_every_policy_item_carries_its_source(name: str) -> None:
-    from ruimteverdeling.scenario import load_scenario
+    from ruimteverdeling.rules import load_scenario
 
     sc = load_scenario(REPO / "scenarios" / f"{name}.yaml")
     for item in [*sc.targets, *sc.rules]:

@@ -30,25 +30,21 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from ruimteverdeling import pipeline
+from ruimteverdeling.formatting import Column, number, table
+from ruimteverdeling.model.pyomo_backend import PyomoBackend
+from ruimteverdeling.model.solve import HighsBackend, proven_gap, solve
 from ruimteverdeling.model.spec import ModelSpec, RowBlock
+from ruimteverdeling.paths import REPO_ROOT, cache_dir
+from ruimteverdeling.progress import Progress
+from ruimteverdeling.results.writer import AtomicOutputDir, reserve
 
 NL_LAND_M2 = 33_700e6  # land area of the Netherlands (CBS), for the whole-country resolution
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def resolution_for(cells: int) -> float:
     """The cell size (m) at which the Netherlands' land area is ``cells`` cells."""
     return round((NL_LAND_M2 / cells) ** 0.5, 1)
-
-
-def cache_dir() -> Path:
-    """``benchmarks/cache`` in a source checkout, else ``~/.cache/ruimteverdeling``."""
-    env = os.environ.get("RUIMTEVERDELING_CACHE")
-    if env:
-        return Path(env)
-    if (REPO_ROOT / "benchmarks").is_dir():
-        return REPO_ROOT / "benchmarks" / "cache"
-    return Path.home() / ".cache" / "ruimteverdeling"
 
 
 def default_scenario() -> Path:
@@ -58,22 +54,17 @@ def default_scenario() -> Path:
 def ensure_area(cells: int, resolution: float | None = None, seed: int = 42,
                 say: Any = None) -> Path:
     """The synthetic area of ``cells`` cells at ``resolution`` m (default: the whole
-    Netherlands at that many cells), generated on first use and cached."""
-    from ruimteverdeling.results.writer import AtomicOutputDir, reserve
-    from ruimteverdeling.synthetic import make_area
+    Netherlands at that many cells), generated on first use and cached (in
+    :func:`ruimteverdeling.paths.cache_dir`)."""
+    from ruimteverdeling.synthetic import make_area  # deferred: rasterio, shapely
 
     res = float(resolution) if resolution else resolution_for(cells)
     folder = cache_dir() / f"nl_{cells}_{res:g}m_s{seed}".replace(".", "_")
-    legacy = cache_dir() / f"nl_{cells}_{int(res)}m_s{seed}"  # earlier naming
-    if (legacy / "area.yaml").exists():
-        return legacy / "area.yaml"
     if not (folder / "area.yaml").exists():
         # written atomically; a second process waits for the first and then uses its area
         with reserve(folder, "area", wait=True):
             if not (folder / "area.yaml").exists():
-                from ruimteverdeling.api import check_make_area
-
-                check_make_area(cells, res)  # beyond the largest grid or the memory: refused
+                pipeline.check_make_area(cells, res)  # beyond the grid or the memory: refused
                 if say:
                     say(f"generating a synthetic area of {cells:,} cells at {res:g} m (cached "
                         f"in {folder})")
@@ -134,20 +125,16 @@ def _peak_mb() -> float:
 def measure_fast(scenario: Path, area: Path, out: Path, time_limit: float | None,
                  verbose: bool = False) -> dict[str, Any]:
     """Read, compile, solve and write as ``ruimteverdeling solve`` does; figures per phase."""
-    from ruimteverdeling import api
-    from ruimteverdeling.model.solve import solve
-    from ruimteverdeling.progress import Progress
-
     progress = Progress(enabled=verbose)
     t0 = time.perf_counter()
-    cm = api.compile(scenario, progress, area=area, time_limit=time_limit)
+    cm = pipeline.compile_scenario(scenario, progress, area=area, time_limit=time_limit)
     t_build = time.perf_counter() - t0
     t0 = time.perf_counter()
     sol = solve(cm.spec, cm.scenario.solver, progress)
     t_solve = time.perf_counter() - t0
-    run = api.RunResult(cm.scenario, None, sol, cm, api.build_summary(cm, sol))
     t0 = time.perf_counter()
-    api.write_outputs(run, out, dt.datetime.now(dt.UTC), t0)
+    run = pipeline.result_of(cm, sol)
+    pipeline.write_run(run, out, dt.datetime.now(dt.UTC), t0)
     t_write = time.perf_counter() - t0
     return {
         "cells": int(cm.area.land.sum()), "resolution_m": float(cm.area.grid.resolution),
@@ -165,11 +152,7 @@ def measure_naive(scenario: Path, area: Path, builder: str, time_limit: float,
                   gap: float | None) -> dict[str, Any]:
     """Build the naive model (see :func:`naive_spec`) through ``builder`` (``highspy`` or
     ``pyomo``) and solve it with HiGHS's MIP to the scenario's gap."""
-    from ruimteverdeling import api
-    from ruimteverdeling.model.pyomo_backend import PyomoBackend
-    from ruimteverdeling.model.solve import HighsBackend, proven_gap
-
-    cm = api.compile(scenario, area=area)
+    cm = pipeline.compile_scenario(scenario, area=area)
     options = cm.scenario.solver.model_copy(update={"time_limit": time_limit})
     rel_gap = options.mip_rel_gap if gap is None else gap
     n_uses = int(cm.spec.col_use.max()) + 1 if cm.spec.n_x else 1
@@ -244,44 +227,46 @@ def bench(cells: int, resolution: float | None = None, naive_time_limit: float =
     return row
 
 
-HEADER = ("cells", "build s", "solve s", "write s", "peak MB", "gap", "naive highspy",
-          "naive pyomo", "ratio")
+COLUMNS = [Column("cells", ">"), *(Column(h, ">", gap=2) for h in (
+    "build s", "solve s", "write s", "peak MB", "gap", "naive highspy", "naive pyomo", "ratio"))]
+"""The columns of the benchmark table."""
 
 
 def _naive_text(r: dict[str, Any] | None) -> str:
     if not r:
         return "-"
     if r.get("status") == "optimal":
-        return f"{r['seconds']:.1f} s, {r.get('gap', float('nan')):.3%}"
+        return f"{number(r['seconds'], '.1f')} s, {number(r.get('gap', float('nan')), '.3%')}"
     if r.get("timed_out") or r.get("status") in ("time_limit", "killed"):
         gap = r.get("gap")
-        extra = f", gap {gap:.2%}" if gap is not None and np.isfinite(gap) else ", no solution"
-        return f"> {r.get('limit_s', r.get('seconds', 0)):g} s{extra}"
+        extra = f", gap {number(gap, '.2%')}" if gap is not None and np.isfinite(gap) \
+            else ", no solution"
+        return f"> {number(r.get('limit_s', r.get('seconds', 0)), 'g')} s{extra}"
     return str(r.get("status"))
 
 
 def row_cells(row: dict[str, Any]) -> list[str]:
-    """The table cells of one row (see :data:`HEADER`)."""
+    """The table cells of one row (see :data:`COLUMNS`)."""
     if "total_s" not in row:
-        return [f"{row.get('requested_cells', 0):,}", row.get("status", "?"), "", "", "",
+        return [number(row.get("requested_cells", 0), ","), row.get("status", "?"), "", "", "",
                 "", "", "", ""]
-    ratio = f"{row['speedup']:g}x" if "speedup" in row else \
-        (f">{row['speedup_at_least']:g}x" if "speedup_at_least" in row else "-")
-    return [f"{row['cells']:,}", f"{row['build_s']:.1f}", f"{row['solve_s']:.1f}",
-            f"{row['write_s']:.1f}", f"{row['peak_mb']:,}",
-            f"{row['gap']:.3%}" + ("" if row["status"] == "optimal" else f" ({row['status']})"),
-            _naive_text(row["naive"].get("highspy")), _naive_text(row["naive"].get("pyomo")),
-            ratio]
+    ratio = f"{number(row['speedup'], 'g')}x" if "speedup" in row else \
+        (f">{number(row['speedup_at_least'], 'g')}x" if "speedup_at_least" in row else "-")
+    gap = number(row["gap"], ".3%") + ("" if row["status"] == "optimal"
+                                       else f" ({row['status']})")
+    return [number(row["cells"], ","), number(row["build_s"], ".1f"),
+            number(row["solve_s"], ".1f"), number(row["write_s"], ".1f"),
+            number(row["peak_mb"], ","), gap, _naive_text(row["naive"].get("highspy")),
+            _naive_text(row["naive"].get("pyomo")), ratio]
 
 
 def format_table(rows: list[dict[str, Any]]) -> str:
     """The rows as an aligned text table, failed runs' errors below it."""
-    cells = [list(HEADER)] + [row_cells(r) for r in rows]
-    widths = [max(len(c[i]) for c in cells) for i in range(len(HEADER))]
-    lines = ["  ".join(c[i].rjust(widths[i]) for i in range(len(HEADER))) for c in cells]
+    lines = table(COLUMNS, [row_cells(r) for r in rows], indent="")
     for r in rows:
         if "total_s" not in r:
-            lines.append(f"{r.get('requested_cells', 0):,} cells: {r.get('error', '?')}")
+            lines.append(f"{number(r.get('requested_cells', 0), ',')} cells: "
+                         f"{r.get('error', '?')}")
     return "\n".join(lines)
 
 

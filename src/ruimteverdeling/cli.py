@@ -1,10 +1,24 @@
-"""Command line: ``ruimteverdeling demo | make-area | validate | solve | ... | clean``.
+"""The command line, ``ruimteverdeling COMMAND``:
 
-Each command calls one function of :mod:`ruimteverdeling.api`. Exit codes: 0 success,
-2 a problem in the user's input (printed without a traceback) — including an output folder
-that cannot be written or must not be replaced, a full disk while writing, and a folder
-another process is writing —, 3 the hard targets and rules cannot all hold, 4 the solver
-failed, 130 interrupted.
+* ``demo`` — generate the demo study area (when absent) and solve the base scenario;
+* ``make-area`` — write a synthetic Netherlands-like study area;
+* ``area init``, ``area uncovered`` — a starter area.yaml from real data files, and the land
+  cells no region covers;
+* ``validate`` — check a scenario, its study area and the output folder;
+* ``solve`` — solve a scenario and write its run folder;
+* ``batch`` — many scenario files and parameter sweeps as tasks on Dask;
+* ``compare`` — the plan-MER beoordelingstabel of alternatives against a reference;
+* ``shadow-prices``, ``rule-costs``, ``pareto``, ``alternatives`` — the trade-off analyses;
+* ``bench`` — one measured row of the national-scale benchmark;
+* ``clean`` — repair what interrupted runs left in output folders.
+
+Each command parses its options, calls :mod:`ruimteverdeling.api` (``batch``, ``bench`` and
+``area`` their own modules) and prints with the one table printer of
+:mod:`ruimteverdeling.formatting`.
+Exit codes: 0 success, 2 a problem in the user's input (printed without a traceback) —
+including an output folder that cannot be written or must not be replaced, a full disk while
+writing, and a folder another process is writing —, 3 the hard targets and rules cannot all
+hold, 4 the solver failed, 130 interrupted (``batch``: 1 when any run failed).
 """
 
 from __future__ import annotations
@@ -21,9 +35,21 @@ from typing import Any
 
 import click
 
-from ruimteverdeling import __version__, api
+from ruimteverdeling import __version__, api, bench
+from ruimteverdeling import batch as batch_runs
+from ruimteverdeling.analysis import alternatives as mga
+from ruimteverdeling.analysis import compare as cmp
+from ruimteverdeling.analysis import pareto as pf
+from ruimteverdeling.analysis import rule_costs as rc
+from ruimteverdeling.area.coverage import write_uncovered
+from ruimteverdeling.area.starter import init_area, parse_extent
+from ruimteverdeling.area.studyarea import StudyArea
 from ruimteverdeling.errors import InfeasibleError, InputError, SolverError
+from ruimteverdeling.formatting import Column, number, table
+from ruimteverdeling.jsonio import dumps
+from ruimteverdeling.model.highs_backend import solver_running
 from ruimteverdeling.progress import Progress
+from ruimteverdeling.results.writer import clean as clean_folders
 from ruimteverdeling.scenario import MAX_DISTANCE_M, MAX_THREADS, MAX_TIME_LIMIT
 
 EXIT_INPUT, EXIT_INFEASIBLE, EXIT_SOLVER, EXIT_INTERRUPTED = 2, 3, 4, 130
@@ -108,8 +134,6 @@ def _exit_interrupted() -> None:
     """Exit 130. When a cancelled solve has not reached HiGHS's next interrupt check yet
     (its MIP setup checks rarely), the process ends at once instead of waiting for it: the
     partial output is already removed and nothing of that solve is kept."""
-    from ruimteverdeling.model.highs_backend import solver_running
-
     if solver_running():
         sys.stdout.flush()
         sys.stderr.flush()
@@ -148,31 +172,111 @@ def make_area(out: Path, cells: int, resolution: float, seed: int, quiet: bool) 
     click.echo(f"study area written: {path}")
 
 
+@main.group("area")
+def area_group() -> None:
+    """Study areas from real data: a starter area.yaml, and the land no region covers."""
+
+
+@area_group.command("init")
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--resolution", type=METRES, default=1000.0, show_default=True,
+              help="Cell size in metres of the grid (EPSG:28992).")
+@click.option("--extent", default=None, metavar="XMIN,YMIN,XMAX,YMAX",
+              help="The grid's extent in RD New metres (default: the provinces' extent).")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write to this file instead of FOLDER/area.yaml.")
+@_friendly
+def area_init(folder: Path, files: tuple[Path, ...], resolution: float, extent: str | None,
+              output: Path | None) -> None:
+    """Write FOLDER/area.yaml from the data files in FOLDER (or FILES).
+
+    Recognises current land use (CBS Bestand Bodemgebruik, LGN) by its codes, provinces and
+    municipalities by their names, and the other layers by file name, columns and geometry;
+    lists every layer it could not fill with where to get it. Never replaces an area.yaml it
+    did not write.
+    """
+    res = init_area(folder, files, resolution, parse_extent(extent) if extent else None, output)
+    g = res.grid
+    click.echo(f"{res.path} written{' (replacing the previous starter)' if res.replaced else ''}")
+    click.echo(f"  grid: {g['width']:,} x {g['height']:,} cells of {g['resolution']:g} m "
+               f"(EPSG:28992), from {res.grid_from}")
+    listing = [Column(width=24), Column()]
+    click.echo("  layers filled:")
+    _echo(table(listing, [[f.layer, f"{f.candidate.label}: {f.why}"
+                           + (f"; crs {f.spec['crs']} stated" if "crs" in f.spec else "")]
+                          for f in res.filled], indent="    ", header=False))
+    if res.missing:
+        click.echo("  not found (add them when you have them):")
+        _echo(table(listing, [row for s in res.missing for row in (
+            [s.name, f"{'REQUIRED ' if s.required else ''}{s.kind}: {s.purpose}"],
+            ["", f"get it from {s.where()}"])], indent="    ", header=False))
+    for path, why in res.unrecognised:
+        click.echo(f"  not used: {path} ({why})")
+    if any(s.required for s in res.missing):
+        click.echo("  next: add the REQUIRED layers, then "
+                   f"`ruimteverdeling validate SCENARIO --area {res.path}`")
+    else:
+        click.echo(f"  next: ruimteverdeling validate SCENARIO --area {res.path}")
+
+
+@area_group.command("uncovered")
+@click.argument("area_file", type=click.Path(path_type=Path))
+@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="GeoPackage to write (default uncovered_<regions>.gpkg beside area.yaml).")
+@_friendly
+def area_uncovered(area_file: Path, out: Path | None) -> None:
+    """Write the land cells of AREA_FILE that no region covers, with their nearest region."""
+    area = StudyArea.load(area_file, uncovered="keep")
+    if area.uncovered is None:
+        click.echo(f"{area.path}: every land cell has a region")
+        return
+    out = out or area.path.parent / f"uncovered_{area.manifest.regions}.gpkg"
+    n = write_uncovered(area.uncovered, area.grid, out)
+    click.echo(f"{area.path}: {area.uncovered.describe()}")
+    click.echo(f"  written: {out} ({n:,} cells, layer uncovered_cells)")
+
+
 @main.command()
 @click.argument("scenario", type=click.Path(path_type=Path))
 @click.option("--area", type=click.Path(path_type=Path), default=None,
               help="Use this area.yaml instead of the scenario's `area:`.")
 @click.option("-o", "--out", type=click.Path(path_type=Path), default=None,
               help="Also check this output folder (default outputs/<scenario id>).")
+@click.option("--needs", is_flag=True,
+              help="Only list the layers the scenario needs: present or missing in the study "
+                   "area, what each is for and where to get it.")
 @_friendly
-def validate(scenario: Path, area: Path | None, out: Path | None) -> None:
+def validate(scenario: Path, area: Path | None, out: Path | None, needs: bool) -> None:
     """Check SCENARIO and its study area; report every problem at once.
 
     Also checks the output folder a solve would write, after repairing what an interrupted
     run left there (said on stderr).
     """
+    if needs:
+        rows, area_path, note = api.layer_needs(scenario, area)
+        click.echo(f"{scenario}: the layers it needs (study area {area_path})")
+        if note is not None:
+            click.echo(f"  note: {note.format()}")
+        for row in rows:
+            for line in row.lines():
+                click.echo(f"  {line}")
+        return
     info = api.validate(scenario, Progress(enabled=False), area, out)
     layer_checks, warnings = info.pop("layer_checks", []), info.pop("warnings", [])
+    notes = info.pop("notes", [])
     click.echo(f"{scenario}: OK")
-    for key, value in info.items():
-        click.echo(f"  {key:18s} {value:,}" if isinstance(value, int) else
-                   f"  {key:18s} {value}")
+    _echo(table([Column(width=18), Column()],
+                [[key, number(value, ",") if isinstance(value, int) else str(value)]
+                 for key, value in info.items()], header=False))
     if layer_checks:
         click.echo("  layers (inside the study area):")
         for line in layer_checks:
             click.echo(f"    {line}")
     for w in warnings:
         click.echo(f"  warning: {w}")
+    for n in notes:
+        click.echo(f"  note: {n}")
 
 
 @main.command()
@@ -213,6 +317,11 @@ def solve(scenario: Path, out: Path | None, area: Path | None, backend: str | No
                    f"deviation {c['max_region_deviation']:.2%} (summary.json: coarsening)")
 
 
+def _echo(lines: list[str]) -> None:
+    for line in lines:
+        click.echo(line)
+
+
 def _print_run(run: api.RunResult) -> None:
     s = run.summary
     sol = run.solution
@@ -229,12 +338,12 @@ def _print_run(run: api.RunResult) -> None:
                f"{sol.objective:,.3f}, bound {sol.bound:,.3f}, gap {sol.gap:.4%} "
                f"[{sol.method}, {sol.solver}]")
     click.echo("")
-    click.echo(f"  {'use':26s} {'before ha':>12s} {'after ha':>12s} {'change ha':>12s}")
-    for r in s["areas"]:
-        if r["region"] != "national":
-            continue
-        click.echo(f"  {r['label_en'] + ' / ' + r['label_nl']:26.26s} {r['ha_before']:12,.0f} "
-                   f"{r['ha_after']:12,.0f} {r['change_ha']:+12,.0f}")
+    columns = [Column("use", "<", 26), Column("before ha", ">", 12),
+               Column("after ha", ">", 12), Column("change ha", ">", 12)]
+    _echo(table(columns, [[(r["label_en"] + " / " + r["label_nl"])[:26],
+                           number(r["ha_before"]), number(r["ha_after"]),
+                           number(r["change_ha"], "+,.0f")]
+                          for r in s["areas"] if r["region"] == "national"]))
     targets = s["targets"]
     met = sum(1 for t in targets if t["met"] == "yes")
     hard = [t for t in targets if t["hard"]]
@@ -244,8 +353,9 @@ def _print_run(run: api.RunResult) -> None:
                f"(hard {hard_met}/{len(hard)}, soft {met - hard_met}/{len(targets) - len(hard)})")
     for t in targets:
         if t["met"] != "yes":
-            click.echo(f"    not met: {t['target']} {t['region']}: achieved {t['achieved']:,.4g}"
-                       f" (min {_num(t['min'])}, max {_num(t['max'])}) {t['unit']}")
+            click.echo(f"    not met: {t['target']} {t['region']}: achieved "
+                       f"{number(t['achieved'], ',.4g')} (min {number(t['min'], ',.4g')}, "
+                       f"max {number(t['max'], ',.4g')}) {t['unit']}")
     if run.out_dir is not None:
         click.echo(f"\n  outputs: {run.out_dir}")
 
@@ -276,9 +386,7 @@ def batch(scenarios: tuple[Path, ...], sweeps: tuple[Path, ...], out: Path,
     Exit code 0 when every run finished or was skipped, 1 when any run failed (the others
     still run), 2 for a problem in the batch's own input (nothing is run).
     """
-    from ruimteverdeling import batch as _batch
-
-    code = _batch.main(scenarios, sweeps, out, workers=workers, scheduler=scheduler, area=area,
+    code = batch_runs.main(scenarios, sweeps, out, workers=workers, scheduler=scheduler, area=area,
                        force=force, threads=threads, echo=click.echo,
                        progress=None if quiet else lambda m: click.echo(m, err=True))
     if code:
@@ -305,21 +413,18 @@ def compare(reference: Path, alternatives: tuple[Path, ...], out: Path,
     must be on the same study-area grid. Scores use the seven-point scale --, -, 0/-, 0, 0/+,
     +, ++ with the thresholds of data/assessment.yaml (or --thresholds).
     """
-    from ruimteverdeling.analysis.compare import text_table
-
     result = api.compare(reference, list(alternatives), out, thresholds=thresholds,
                          progress=Progress(enabled=not quiet), area=area)
     click.echo("")
     click.echo(f"assessment of {', '.join(result.alternatives)} against {result.reference}:")
-    for line in text_table(result):
-        click.echo(line)
+    _echo(cmp.text_table(result))
     for note in result.notes:
         click.echo(f"  note: {note}")
     click.echo(f"\n  outputs: {result.out_dir} (report.html, assessment.md, assessment.csv)")
 
 
 # ------------------------------------------------------------------------------------------------
-# trade-off analysis (issue 5): shadow prices, rule costs, Pareto fronts, alternatives
+# trade-off analysis: shadow prices, rule costs, Pareto fronts, alternatives
 # ------------------------------------------------------------------------------------------------
 _OUT = click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path),
                     default=None, help="Output folder (default outputs/<scenario id>, "
@@ -358,8 +463,8 @@ def shadow_prices(scenario: Path, out: Path | None, area: Path | None, method: s
                f"{run.solution.objective:,.4f}, gap {run.solution.gap:.4%}; "
                f"{sum(r['binding'] == 'yes' for r in rows)} of {len(rows)} rows bind "
                f"(prices from the {'LP relaxation' if method == 'lp' else 'fixed LP'})")
-    for r in shown:
-        click.echo(f"  {r['dual']:+12.4g}  {r['sentence']}")
+    _echo(table([Column(align=">", width=12), Column(gap=2)],
+                [[number(r["dual"], "+.4g"), r["sentence"]] for r in shown], header=False))
     click.echo(f"\n  outputs: {run.out_dir} (shadow_prices.csv)")
 
 
@@ -385,16 +490,13 @@ def rule_costs(scenario: Path, out: Path | None, area: Path | None, all_rules: b
     Cost = objective without the rule − objective with it; hectares moved per use and
     region are in rule_costs.csv (in the run folder).
     """
-    from ruimteverdeling.analysis.rule_costs import text_table
-
     result = api.rule_costs(scenario, out, which="all" if all_rules else "switchable",
                             targets=targets, only=list(only) or None, workers=workers,
                             progress=Progress(enabled=not quiet), area=area,
                             time_limit=time_limit)
     click.echo(f"\nrule costs (objective {result.base.objective:,.4f} with the scenario as "
                "given; cost = without − with the rule):")
-    for line in text_table(result.rows):
-        click.echo(line)
+    _echo(rc.text_table(result.rows))
     click.echo(f"\n  outputs: {result.out_path}")
 
 
@@ -423,14 +525,11 @@ def pareto(scenario: Path, x_term: str, y_term: str, points: int, out: Path | No
 
     Writes pareto.csv and pareto.png into the run folder and adds the chart to report.html.
     """
-    from ruimteverdeling.analysis.pareto import text_table
-
     front = api.pareto(scenario, x_term, y_term, points, out, tidy=not no_tidy,
                        drop_dominated=drop_dominated, keep_allocations=keep_allocations,
                        progress=Progress(enabled=not quiet), area=area, time_limit=time_limit)
     click.echo(f"\nPareto front: max {front.y.name} subject to {front.x.name} >= epsilon")
-    for line in text_table(front, drop_dominated):
-        click.echo(line)
+    _echo(pf.text_table(front, drop_dominated))
     for note in front.notes:
         click.echo(f"  note: {note}")
     click.echo(f"\n  outputs: {front.out_dir} (pareto.csv, pareto.png, report.html)")
@@ -450,14 +549,11 @@ def pareto(scenario: Path, x_term: str, y_term: str, points: int, out: Path | No
 def alternatives(scenario: Path, slack: str, count: int, out: Path | None, area: Path | None,
                  time_limit: float | None, quiet: bool) -> None:
     """Reasonable alternatives: near-optimal, maximally different allocations (HSJ MGA)."""
-    from ruimteverdeling.analysis.alternatives import text_table
-
     result = api.alternatives(scenario, slack, count, out, progress=Progress(enabled=not quiet),
                               area=area, time_limit=time_limit)
     click.echo(f"\n{len(result.items)} alternatives within {result.slack:.1%} of the optimum "
                f"(objective >= {result.floor:,.4f}):")
-    for line in text_table(result.rows):
-        click.echo(line)
+    _echo(mga.text_table(result.rows))
     for note in result.notes:
         click.echo(f"  note: {note}")
     click.echo(f"\n  outputs: {result.out_dir} (alternatives.csv, optimum/, alt-*/)")
@@ -483,10 +579,6 @@ def bench_cmd(cells: int, resolution: float | None, naive_time_limit: float, no_
               scenario: Path | None, time_limit: float | None, json_path: Path | None,
               quiet: bool) -> None:
     """Measure one benchmark row: fast path vs the naive every-pair-binary MIP."""
-    import json
-
-    from ruimteverdeling import bench
-
     if scenario is not None and not scenario.exists():
         raise InputError.single(scenario, None, "scenario file not found",
                                 "give an existing scenario YAML or leave --scenario out")
@@ -497,7 +589,7 @@ def bench_cmd(cells: int, resolution: float | None, naive_time_limit: float, no_
     click.echo(bench.format_table([row]))
     if json_path is not None:
         try:
-            json_path.write_text(json.dumps(row, indent=2, default=float))
+            json_path.write_text(dumps(row) + "\n", encoding="utf-8")
         except OSError as exc:
             raise InputError.single(json_path, "--json", f"cannot write the file: "
                                     f"{exc.strerror or exc}",
@@ -519,16 +611,10 @@ def clean(folders: tuple[Path, ...]) -> None:
     (only folders carrying the engine's marker), stale lock files are removed. Folders another
     process is writing are left alone.
     """
-    from ruimteverdeling.results.writer import clean as _clean
-
     folders = folders or (Path("outputs"),)
-    done = _clean(folders, say=click.echo)
+    done = clean_folders(folders, say=click.echo)
     if not done:
         click.echo(f"nothing to clean in {', '.join(str(f) for f in folders)}")
-
-
-def _num(v: float | None) -> str:
-    return "-" if v is None else f"{v:,.4g}"
 
 
 if __name__ == "__main__":  # pragma: no cover

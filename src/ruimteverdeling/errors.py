@@ -8,13 +8,11 @@ else is a bug in the engine and keeps its traceback.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-
-FIX = " || fix: "
-"""Separates a validation message from its fix in a pydantic error text (split again when the
-error is turned into :class:`Problem` objects)."""
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -81,10 +79,18 @@ class SolverError(RuimteError):
 
 
 class InfeasibleError(RuimteError):
-    """Hard targets and rules cannot all hold at once."""
+    """Hard targets and rules cannot all hold at once.
 
-    def __init__(self, message: str, details: list[str] | None = None):
-        self.details = details or []
+    ``details`` are the lines printed under the message; ``explanation`` is the diagnosis
+    (:class:`ruimteverdeling.analysis.infeasibility.Explanation`) when one was computed, and
+    ``diagnosis`` the folder it was written to (``<output>.infeasible``), if any.
+    """
+
+    def __init__(self, message: str, details: list[str] | None = None, *,
+                 explanation: Any = None, diagnosis: Path | None = None):
+        self.details: list[str] = details or []
+        self.explanation: Any = explanation
+        self.diagnosis: Path | None = diagnosis
         text = message
         if self.details:
             text += "\n" + "\n".join(f"  - {d}" for d in self.details)
@@ -93,8 +99,6 @@ class InfeasibleError(RuimteError):
 
 def suggest(name: str, candidates: Iterable[str]) -> str | None:
     """Return the closest candidate to ``name`` (for 'did you mean ...?' hints), or None."""
-    import difflib
-
     matches = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
     return matches[0] if matches else None
 

@@ -1,7 +1,17 @@
-"""Numbers as people read them: one set of formatters for the report, the tables and the CLI.
+"""Numbers as people read them: one set of formatters for the report, the tables and the CLI,
+and the one fixed-width table printer of every command.
 
 Plain text in, plain text out: nothing here knows of HTML (the report's templates escape what
 these return) nor of the engine (this module imports only the standard library).
+
+For the terminal:
+
+* :func:`number` — a table cell: ``format(v, spec)``, ``-`` for nothing, never a minus sign on
+  a value that prints as zero;
+* :func:`table` — rows of text cells under a header, each :class:`Column` aligned left or
+  right and as wide as its widest cell (at least its ``width``).
+
+For the report and the data files:
 
 * :func:`num` — a table number: thousands separators and "sensible" decimals (none from 100
   up or for whole numbers, 2 from 1 up, 4 below 1), ``∞``/``−∞`` for infinities, ``yes``/``no``
@@ -16,6 +26,8 @@ these return) nor of the engine (this module imports only the standard library).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 MINUS = "−"  # U+2212: a minus sign, as wide as the plus
@@ -73,3 +85,55 @@ def percent(v: float | None, decimals: int = 1) -> str:
     if v is None:
         return "n/a"
     return f"{float(v):.{decimals}%}"
+
+
+# ------------------------------------------------------------------------------------------------
+# the terminal: one number formatter, one table printer
+# ------------------------------------------------------------------------------------------------
+def number(v: Any, spec: str = ",.0f", none: str = "-") -> str:
+    """A number for a terminal table: ``format(v, spec)`` (``spec`` a format specification
+    without a width, e.g. ``",.4f"``, ``"+,.0f"``, ``".3%"``), ``none`` for None.
+
+    A value that prints as zero is shown without a minus sign (``-0.00001`` with ``".4f"``
+    reads ``0.0000``; with ``"+.0f"`` it reads ``+0``)."""
+    if v is None:
+        return none
+    text = format(v, spec)
+    if text.startswith("-") and not any(ch in "123456789" for ch in text) \
+            and "n" not in text:  # not -inf / -nan
+        text = ("+" if spec.startswith("+") else "") + text[1:]
+    return text
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of :func:`table`: its header, ``<`` (left) or ``>`` (right) alignment, its
+    least width and the spaces before it (before the first: none, the indent is apart)."""
+
+    header: str = ""
+    align: str = "<"
+    width: int = 0
+    gap: int = 1
+
+
+def table(columns: Sequence[Column], rows: Iterable[Sequence[str]], *, indent: str = "  ",
+          header: bool = True) -> list[str]:
+    """Fixed-width lines: the header (when ``header``) and one line per row of text cells.
+
+    Each column is as wide as its widest cell or header, and at least ``Column.width``; cells
+    are never cut (shorten labels before, so no number is ever truncated). Trailing spaces
+    are removed."""
+    body = [[str(c) for c in row] for row in rows]
+    for row in body:
+        if len(row) != len(columns):
+            raise ValueError(f"a row has {len(row)} cells for {len(columns)} columns")
+    lines = ([[c.header for c in columns]] if header else []) + body
+    widths = [max([col.width, *(len(line[i]) for line in lines)])
+              for i, col in enumerate(columns)]
+
+    def render(cells: list[str]) -> str:
+        parts = [(" " * col.gap if i else "") + f"{text:{col.align}{w}}"
+                 for i, (col, w, text) in enumerate(zip(columns, widths, cells, strict=True))]
+        return (indent + "".join(parts)).rstrip()
+
+    return [render(line) for line in lines]

@@ -40,11 +40,14 @@ from typing import Any
 
 import numpy as np
 
+from ruimteverdeling import formatting
 from ruimteverdeling.analysis.pareto import solve_with
 from ruimteverdeling.errors import InfeasibleError, InputError
+from ruimteverdeling.formatting import Column, number
 from ruimteverdeling.model.options import SolverOptions
-from ruimteverdeling.model.solve import Solution
+from ruimteverdeling.model.solve import Solution, proven_gap
 from ruimteverdeling.progress import Progress, silent
+from ruimteverdeling.results.summary import with_ha_columns
 from ruimteverdeling.rules.compile import CompiledModel
 
 BASE_COLUMNS = ["alternative", "objective", "objective_loss", "within_slack",
@@ -191,21 +194,41 @@ def table(cm: CompiledModel, alts: Alternatives) -> list[dict[str, Any]]:
 
 
 def columns(rows: list[dict[str, Any]]) -> list[str]:
-    from ruimteverdeling.results.summary import with_ha_columns
-
     return with_ha_columns(BASE_COLUMNS, rows)
 
 
 def text_table(rows: list[dict[str, Any]]) -> list[str]:
-    lines = [f"  {'alternative':12s} {'objective':>16s} {'loss':>8s} {'differs':>8s} "
-             f"{'vs earlier':>10s} {'gap':>8s}  largest areas changed vs optimum (ha)"]
+    """The optimum and the alternatives as a fixed-width table."""
+    columns = [Column("alternative", "<", 12), Column("objective", ">", 16),
+               Column("loss", ">", 8), Column("differs", ">", 8), Column("vs earlier", ">", 10),
+               Column("gap", ">", 8),
+               Column("largest areas changed vs optimum (ha)", gap=2)]
     base = rows[0]
+    lines = []
     for r in rows:
         shifts = sorted(((k[3:], r[k] - base.get(k, 0.0)) for k in r if k.startswith("ha:")),
                         key=lambda kv: -abs(kv[1]))[:3]
-        shift = ", ".join(f"{u} {v:+,.0f}" for u, v in shifts if v) or "-"
-        vs = "-" if r["min_share_vs_earlier"] is None else f"{r['min_share_vs_earlier']:.1%}"
-        lines.append(f"  {r['alternative']:12s} {r['objective']:16,.4f} "
-                     f"{r['objective_loss']:8.2%} {r['share_cells_differing']:8.1%} {vs:>10s} "
-                     f"{r['mga_gap']:8.3%}  {shift}")
-    return lines
+        shift = ", ".join(f"{u} {number(v, '+,.0f')}" for u, v in shifts if v) or "-"
+        lines.append([r["alternative"], number(r["objective"], ",.4f"),
+                      number(r["objective_loss"], ".2%"),
+                      number(r["share_cells_differing"], ".1%"),
+                      number(r["min_share_vs_earlier"], ".1%"), number(r["mga_gap"], ".3%"),
+                      shift])
+    return formatting.table(columns, lines)
+
+
+def solutions(result: Alternatives, optimum: Solution) -> list[tuple[str, Solution]]:
+    """Each alternative as ``(label, Solution)`` for its run folder: status ``feasible``, the
+    optimum's bound (so its gap is measured against what is proven for the scenario), method
+    ``mga-hsj`` and the MGA solve (slack, floor, overlap, status, gap) in its details."""
+    out = []
+    for alt in result.items:
+        assert alt.solution is not None
+        out.append((alt.label, Solution(
+            "feasible", alt.x, alt.objective, optimum.bound,
+            proven_gap(alt.objective, optimum.bound), "mga-hsj", optimum.backend,
+            optimum.solver, dict(alt.solution.seconds),
+            {"mga": {"slack": result.slack, "objective_floor": result.floor,
+                     "overlap": alt.overlap, "status": alt.status, "gap": alt.gap}},
+            optimum.row_dual)))
+    return out

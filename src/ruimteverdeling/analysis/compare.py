@@ -1,8 +1,9 @@
 """Compare solved alternatives with a reference: the plan-MER beoordelingstabel.
 
-``ruimteverdeling compare REFERENCE ALT [ALT ...] -o DIR`` takes solved run folders (with
-``manifest.json``, ``summary.json`` and ``allocation.tif``) or scenario files (solved first into
-``DIR/runs/<id>``, or reused when that folder is up to date). All runs must be on the same grid.
+``ruimteverdeling compare REFERENCE ALT [ALT ...] -o DIR`` compares solved run folders (with
+``manifest.json``, ``summary.json`` and ``allocation.tif``); scenario files given on the
+command line are solved into ``DIR/runs/<id>`` first by the pipeline
+(:func:`ruimteverdeling.pipeline.run_folders`). All runs must be on the same grid.
 For every criterion of :mod:`ruimteverdeling.results.indicators` it reports the value per
 alternative, the difference with the reference and a score on the seven-point scale
 ``--, -, 0/-, 0, 0/+, +, ++``, nationally and per province.
@@ -52,13 +53,16 @@ from typing import Any
 import numpy as np
 
 from ruimteverdeling.errors import InputError, Problem
+from ruimteverdeling.formatting import Column, table
+from ruimteverdeling.jsonio import write_json
 from ruimteverdeling.progress import Progress, silent
 from ruimteverdeling.report.compare import CompareView, render_compare_report
 from ruimteverdeling.report.figures import difference_png
 from ruimteverdeling.results import indicators as ind
+from ruimteverdeling.results.rasters import _profile, _write_qml, change_codes
 from ruimteverdeling.results.runfolder import RunView, load_run_view, read_run_folder
 from ruimteverdeling.results.summary import write_csv
-from ruimteverdeling.results.writer import AtomicOutputDir, write_json
+from ruimteverdeling.results.writer import AtomicOutputDir
 
 TOLERANCE = 1e-9
 
@@ -141,60 +145,6 @@ REGION_COLUMNS = ["region", *COLUMNS]
 
 
 # ------------------------------------------------------------------------------------------------
-# inputs: run folders or scenario files
-# ------------------------------------------------------------------------------------------------
-SCENARIO_SUFFIXES = (".yaml", ".yml")
-
-
-def resolve_inputs(items: Sequence[str | Path], out_dir: Path,
-                   progress: Progress | None = None,
-                   area: str | Path | None = None) -> list[Path]:
-    """Run folders for ``items``: folders as given; scenario files solved into
-    ``out_dir/runs/<id>`` (or reused when that folder is up to date with the scenario), on
-    ``area`` instead of their own ``area:`` when given."""
-    from ruimteverdeling import api
-    from ruimteverdeling.scenario import load_scenario
-
-    progress = progress or silent()
-    problems: list[Problem] = []
-    kinds: list[tuple[str, Path, str | None]] = []
-    ids: dict[str, Path] = {}
-    for item in items:
-        p = Path(item)
-        if p.is_dir():
-            kinds.append(("folder", p, None))
-        elif p.is_file() and p.suffix.lower() in SCENARIO_SUFFIXES:
-            sid = load_scenario(p).id
-            if sid in ids and ids[sid].resolve() != p.resolve():
-                problems.append(Problem(p, "id", f"scenario id '{sid}' is also the id of "
-                                        f"{ids[sid]}; both would be solved into runs/{sid}",
-                                        "give the scenarios different ids"))
-            ids[sid] = p
-            kinds.append(("scenario", p, sid))
-        else:
-            problems.append(Problem(p, None, "neither a solved run folder nor a scenario file"
-                                    + ("" if p.exists() else " (it does not exist)"),
-                                    "give a folder written by `ruimteverdeling solve` or a "
-                                    "scenario .yaml"))
-    if problems:
-        raise InputError(problems)
-    out: list[Path] = []
-    for kind, p, sid in kinds:
-        if kind == "folder":
-            out.append(p)
-            continue
-        assert sid is not None
-        run_dir = out_dir / "runs" / sid
-        if api.is_up_to_date(run_dir, api.fingerprint(p, area=area)):
-            progress(f"{p}: {run_dir} is up to date, not solved again")
-        else:
-            progress(f"solving {p} into {run_dir}")
-            api.solve(p, run_dir, progress=progress, area=area)
-        out.append(run_dir)
-    return out
-
-
-# ------------------------------------------------------------------------------------------------
 # the comparison
 # ------------------------------------------------------------------------------------------------
 @dataclass
@@ -216,7 +166,7 @@ def _grid_text(g: Any) -> str:
 
 
 def _same_grid(a: Any, b: Any) -> bool:
-    from rasterio.crs import CRS
+    from rasterio.crs import CRS  # deferred: GDAL, as for the maps
 
     if (a.width, a.height) != (b.width, b.height):
         return False
@@ -263,7 +213,9 @@ def _safe(label: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "_", label)
 
 
-def _check_out_dir(out_dir: Path, folders: Sequence[Path]) -> None:
+def check_out_dir(out_dir: Path, folders: Sequence[Path]) -> None:
+    """InputError when writing the comparison to ``out_dir`` would replace one of the run
+    ``folders`` (runs kept in ``out_dir/runs`` are carried over, so they may be there)."""
     out = out_dir.resolve()
     keep = (out / "runs").resolve()
     for f in folders:
@@ -289,7 +241,7 @@ def compare_runs(reference: str | Path, alternatives: Sequence[str | Path],
     for f in folders:
         read_run_folder(f)  # every folder complete, before anything heavy
     check_same_grid(folders)
-    _check_out_dir(out_dir, folders)
+    check_out_dir(out_dir, folders)
 
     areas: dict[tuple[str, tuple], Any] = {}
     views: list[RunView] = []
@@ -298,7 +250,7 @@ def compare_runs(reference: str | Path, alternatives: Sequence[str | Path],
         for f in folders:
             v = load_run_view(f, areas=areas)
             x = ind.IndicatorInputs(v.area, v.catalogue, v.after,
-                                    housing_density=ind.HousingDensity.from_any(
+                                    housing_density=ind.HomesPerHectare.from_any(
                                         v.scenario.get("housing_density")), config=config)
             v.indicators = ind.compute(x)
             views.append(v)
@@ -411,9 +363,7 @@ def _keep_runs(out_dir: Path, tmp: Path) -> None:
 def _write_difference(path: Path, grid: Any, ref: np.ndarray, alt: np.ndarray,
                       catalogue: Any) -> float:
     """uint16 ``100 × reference + alternative`` where they differ; returns the hectares."""
-    import rasterio
-
-    from ruimteverdeling.results.rasters import _profile, _write_qml, change_codes
+    import rasterio  # deferred: GDAL takes a second to load; only writing maps needs it
 
     codes = change_codes(ref, alt)
     with rasterio.open(path, "w", **_profile(grid, "uint16")) as dst:
@@ -433,9 +383,7 @@ def _write_difference(path: Path, grid: Any, ref: np.ndarray, alt: np.ndarray,
 def _write_criteria_raster(path: Path, grid: Any, ref: ind.IndicatorInputs,
                            alt: ind.IndicatorInputs) -> None:
     """float32, one band per additive criterion: alternative minus reference per cell."""
-    import rasterio
-
-    from ruimteverdeling.results.rasters import _profile
+    import rasterio  # deferred, as above
 
     bands = []
     for c in ind.CRITERIA.values():
@@ -527,23 +475,25 @@ def markdown(national: list[dict[str, Any]], regional: list[dict[str, Any]], ref
     return "\n".join(lines)
 
 
+LABEL_WIDTH = 44
+ALT_WIDTH = 18
+
+
 def text_table(result: CompareResult) -> list[str]:
-    """A compact national table for the terminal."""
+    """A compact national table for the terminal: per criterion the reference value and per
+    alternative its value and score."""
     by = {(r["criterion"], r["alternative"]): r for r in result.national}
     alts = result.alternatives
-    width = 44
-    lines = [f"  {'criterion':{width}s} {'unit':>8s} {'reference':>12s} "
-             + " ".join(f"{a[:18]:>18s}" for a in alts)]
+    columns = [Column("criterion", "<", LABEL_WIDTH), Column("unit", ">", 8),
+               Column("reference", ">", 12),
+               *(Column(a[:ALT_WIDTH], ">", ALT_WIDTH) for a in alts)]
+    rows = []
     for cid, c in ind.CRITERIA.items():
         if (cid, alts[0]) not in by:
             continue
-        ref = by[(cid, alts[0])]["reference_value"]
-        cells = []
-        for a in alts:
-            r = by[(cid, a)]
-            cells.append(f"{ind.format_value(r['value'], c)} {r['score']:>3s}")
-        unit = by[(cid, alts[0])]["unit"]
-        label = by[(cid, alts[0])]["label_en"]
-        lines.append(f"  {label[:width]:{width}s} {unit[:8]:>8s} "
-                     f"{ind.format_value(ref, c):>12s} " + " ".join(f"{x:>18s}" for x in cells))
-    return lines
+        first = by[(cid, alts[0])]
+        rows.append([first["label_en"][:LABEL_WIDTH], first["unit"][:8],
+                     ind.format_value(first["reference_value"], c),
+                     *(f"{ind.format_value(by[(cid, a)]['value'], c)} "
+                       f"{by[(cid, a)]['score']:>3s}" for a in alts)])
+    return table(columns, rows)

@@ -44,9 +44,10 @@ from agriculture". These moves are those of the LP, at the margin.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import highspy
 import numpy as np
@@ -55,6 +56,7 @@ from ruimteverdeling.model import highs_backend as hb
 from ruimteverdeling.model.options import SolverOptions
 from ruimteverdeling.model.solve import Solution
 from ruimteverdeling.model.spec import ModelSpec
+from ruimteverdeling.results.summary import write_csv
 from ruimteverdeling.rules.compile import CompiledModel
 
 COLUMNS = ["row", "block", "kind", "ref", "region", "unit", "bound", "required", "achieved",
@@ -64,6 +66,17 @@ rows first); ``ref`` the target or rule id; ``bound`` which side binds (``min``/
 empty when none); ``required``/``achieved`` in row units including fixed cells; ``dual`` =
 ∂z*/∂b; ``dual_fd`` its finite-difference check; ``moves`` hectares per use per unit of the
 row."""
+
+@dataclass(frozen=True)
+class Pricing:
+    """How a run's ``shadow_prices.csv`` is priced: ``method`` ``lp`` (the LP relaxation) or
+    ``fixed`` (the LP with the integer allocation fixed except a neighbourhood of near-ties);
+    ``moves`` re-solves for the hectares that move per unit of each row: True always, None
+    only for models up to :data:`MOVES_MAX_COLS` columns."""
+
+    method: Literal["lp", "fixed"] = "lp"
+    moves: bool | None = None
+
 
 MOVES_MAX_COLS = 200_000
 """Models with more columns get no LP re-solves in the default solve (``moves`` stays empty)."""
@@ -360,9 +373,7 @@ def _sentence(cm: CompiledModel, b: Any, region: str, noun: str, side: str, y: f
 
 def write_shadow_prices(path: Path, rows: list[dict[str, Any]]) -> Path:
     """Write ``rows`` as ``shadow_prices.csv`` (see :data:`COLUMNS`)."""
-    from ruimteverdeling.results import summary as sm
-
-    sm.write_csv(path, rows, COLUMNS)
+    write_csv(path, rows, COLUMNS)
     return path
 
 
@@ -371,20 +382,17 @@ class ShadowPriceWarning(UserWarning):
     complete."""
 
 
-def write_run_prices(cm: CompiledModel, sol: Solution, folder: Path, method: str = "lp",
-                     neighbourhood: int = 500) -> list[dict[str, Any]]:
-    """Write ``shadow_prices.csv`` into a run folder; never fails the run (a problem becomes
-    a :class:`ShadowPriceWarning` and an empty table).
-
-    ``method`` is ``lp`` or ``fixed``; a suffix ``+moves`` re-solves for the hectares that
-    move whatever the model's size (by default only up to ``MOVES_MAX_COLS`` columns)."""
-    import warnings
-
+def write_run_prices(cm: CompiledModel, sol: Solution, folder: Path,
+                     pricing: Pricing | None = None, neighbourhood: int = 500
+                     ) -> list[dict[str, Any]]:
+    """Write ``shadow_prices.csv`` into a run folder, priced as ``pricing`` says (default: the
+    LP relaxation); never fails the run (a problem becomes a :class:`ShadowPriceWarning` and
+    an empty table)."""
+    pricing = pricing or Pricing()
     rows: list[dict[str, Any]] = []
-    method, _, extra = method.partition("+")
     try:
-        rows = shadow_price_rows(cm, sol, method=method, neighbourhood=neighbourhood,
-                                 moves=True if extra == "moves" else None)
+        rows = shadow_price_rows(cm, sol, method=pricing.method, neighbourhood=neighbourhood,
+                                 moves=pricing.moves)
     except Exception as exc:  # the solve is done; keep its outputs, say what failed
         warnings.warn(f"shadow prices could not be computed: {exc!r}", ShadowPriceWarning,
                       stacklevel=2)

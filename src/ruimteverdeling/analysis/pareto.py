@@ -57,10 +57,11 @@ import numpy as np
 import scipy.sparse as sp
 
 from ruimteverdeling.errors import InputError, did_you_mean
+from ruimteverdeling.formatting import Column, number, table
 from ruimteverdeling.model.options import SolverOptions
 from ruimteverdeling.model.solve import Solution
 from ruimteverdeling.model.solve import solve as solve_spec
-from ruimteverdeling.model.spec import RowBlock
+from ruimteverdeling.model.spec import ModelSpec, RowBlock
 from ruimteverdeling.progress import Progress, silent
 from ruimteverdeling.report.figures import pareto_png
 from ruimteverdeling.results import rasters
@@ -73,8 +74,9 @@ KEEP = 1e-7
 
 
 @dataclass
-class Criterion:
-    """``f(x) = vec·x + const``; ``sense`` +1 maximise, −1 minimise."""
+class LinearCriterion:
+    """A criterion of a front: ``f(x) = vec·x + const``; ``sense`` +1 maximise, −1 minimise
+    (distinct from the plan-MER criteria of :mod:`ruimteverdeling.results.indicators`)."""
 
     name: str
     vec: np.ndarray
@@ -90,7 +92,7 @@ class Criterion:
         return f"{self.name} [{self.unit}]" if self.unit else self.name
 
 
-def criterion(cm: CompiledModel, name: str) -> Criterion:
+def criterion(cm: CompiledModel, name: str) -> LinearCriterion:
     """Parse a criterion name (see the module docstring); InputError when unknown."""
     raw = name.strip()
     sense: float | None = None
@@ -100,7 +102,7 @@ def criterion(cm: CompiledModel, name: str) -> Criterion:
     spec = cm.spec
     n = spec.n_cols
     if raw == "objective":
-        return Criterion(name, spec.obj.copy(), spec.obj_offset, sense or 1.0, "points")
+        return LinearCriterion(name, spec.obj.copy(), spec.obj_offset, sense or 1.0, "points")
     if raw.startswith("target:"):
         tid, _, region = raw[len("target:"):].partition("@")
         block_name = f"target:{tid}"
@@ -120,7 +122,7 @@ def criterion(cm: CompiledModel, name: str) -> Criterion:
         vec[spec.n_x:] = 0.0  # the quantity itself, not the soft target's slacks
         const = float(np.asarray(cm.blocks[block_name].constant)[rows].sum())
         unit = (b.meta or {}).get("unit", "")
-        return Criterion(name, vec, const, sense or 1.0, "ha" if unit == "share" else unit)
+        return LinearCriterion(name, vec, const, sense or 1.0, "ha" if unit == "share" else unit)
     if raw.startswith("area:"):
         use = raw[len("area:"):]
         known = sorted(cm.catalogue.target_uses)
@@ -134,7 +136,7 @@ def criterion(cm: CompiledModel, name: str) -> Criterion:
         vec[: spec.n_x] = ha * p[uidx]
         fixed = cm.ctx.land_use_idx[~cm.ctx.domain]
         const = ha * (float(p[fixed].sum()) + float(p[cm.pinned_use_idx].sum()))
-        return Criterion(name, vec, const, sense or 1.0, "ha")
+        return LinearCriterion(name, vec, const, sense or 1.0, "ha")
     try:
         t = spec.term(raw)
     except KeyError:
@@ -152,7 +154,7 @@ def criterion(cm: CompiledModel, name: str) -> Criterion:
             cols, vals = cm.aux_terms[raw]
             np.add.at(vec, cols, vals)
     default = 1.0 if t.sense == "benefit" else -1.0
-    return Criterion(name, vec, t.constant, sense or default, t.unit)
+    return LinearCriterion(name, vec, t.constant, sense or default, t.unit)
 
 
 def solve_with(cm: CompiledModel, obj: np.ndarray, offset: float,
@@ -166,14 +168,12 @@ def solve_with(cm: CompiledModel, obj: np.ndarray, offset: float,
         blocks.append(RowBlock(name, "rule", sp.csr_matrix(vec.reshape(1, -1)),
                                np.array([lo], float), np.array([hi], float), labels=[name],
                                ref=name))
-    from ruimteverdeling.model.spec import ModelSpec
-
     s2 = ModelSpec(spec.n_x, spec.col_unit, spec.col_use, spec.unit_cells, spec.aux_names,
                    spec.aux_lb, spec.aux_ub, blocks, spec.terms, obj, offset)
     return solve_spec(s2, options)
 
 
-def _at_least(c: Criterion, level: float) -> tuple[str, np.ndarray, float, float]:
+def _at_least(c: LinearCriterion, level: float) -> tuple[str, np.ndarray, float, float]:
     """The row ``σ f(x) ≥ level`` (slightly relaxed against round-off)."""
     lo = level - c.sense * c.const - KEEP * max(1.0, abs(level))
     return (f"pareto:{c.name}", c.sense * c.vec, lo, np.inf)
@@ -197,8 +197,8 @@ class Point:
 
 @dataclass
 class Front:
-    x: Criterion
-    y: Criterion
+    x: LinearCriterion
+    y: LinearCriterion
     points: list[Point]
     notes: list[str] = field(default_factory=list)
     out_dir: Path | None = None
@@ -234,7 +234,7 @@ def pareto_front(cm: CompiledModel, x_name: str, y_name: str, points: int = 5,
         raise InputError.single(None, "--y", "the two criteria are the same",
                                 "give two different terms")
 
-    def F(c: Criterion, x: np.ndarray) -> float:  # noqa: N802 (F = σ f, as in the docstring)
+    def F(c: LinearCriterion, x: np.ndarray) -> float:  # noqa: N802 (F = σ f, as in the docstring)
         return c.sense * c.value(x)
 
     def run(label: str, obj: np.ndarray, rows: list) -> Solution:
@@ -285,7 +285,7 @@ def pareto_front(cm: CompiledModel, x_name: str, y_name: str, points: int = 5,
     return Front(c1, c2, pts, notes)
 
 
-def _flag_dominated(pts: list[Point], c1: Criterion, c2: Criterion) -> None:
+def _flag_dominated(pts: list[Point], c1: LinearCriterion, c2: LinearCriterion) -> None:
     """Flag every point another point beats on one criterion without losing on the other
     (senses applied; tolerance 1e-7 relative)."""
     def tol(v: float) -> float:
@@ -324,9 +324,12 @@ def write_front(front: Front, folder: Path, drop_dominated: bool = False,
 
 
 def text_table(front: Front, drop_dominated: bool = False) -> list[str]:
+    """The points of the front as a fixed-width table."""
     cx, cy = front.x.column, front.y.column
     w = max(14, len(cx), len(cy))
-    lines = [f"  {'point':6s} {cx:>{w}s} {cy:>{w}s} {'objective':>14s} {'gap':>9s}  note"]
+    columns = [Column("point", "<", 6), Column(cx, ">", w), Column(cy, ">", w),
+               Column("objective", ">", 14), Column("gap", ">", 9), Column("note", gap=2)]
+    rows = []
     for r in front.rows(drop_dominated):
         note = []
         if r["optimal"] != "yes":
@@ -335,10 +338,11 @@ def text_table(front: Front, drop_dominated: bool = False) -> list[str]:
             note.append("dominated")
         if r["kind"] != "ε":
             note.append(r["kind"])
-        lines.append(f"  {r['point']:6s} {_num(r[cx]):>{w}s} {_num(r[cy]):>{w}s} "
-                     f"{r['objective']:>14,.4f} {r['gap']:>9.3%}  {', '.join(note)}")
-    return lines
+        rows.append([r["point"], _value(r[cx]), _value(r[cy]), number(r["objective"], ",.4f"),
+                     number(r["gap"], ".3%"), ", ".join(note)])
+    return table(columns, rows)
 
 
-def _num(v: float) -> str:
-    return f"{v:,.1f}" if abs(v) >= 1000 else f"{v:.6g}"
+def _value(v: float) -> str:
+    """A criterion's value: one decimal from 1,000 up, else six significant digits."""
+    return number(v, ",.1f" if abs(v) >= 1000 else ".6g")

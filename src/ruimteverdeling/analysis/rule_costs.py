@@ -23,7 +23,8 @@ optimum costs 0 and moves nothing.
 
 Each re-solve recompiles the scenario on the already loaded study area (zone rules change the
 columns, cost rules the objective) and solves it with the scenario's solver options; with
-``workers > 1`` the re-solves run as tasks on a local Dask cluster (see ``batch.py``).
+``workers > 1`` the re-solves run as tasks on a local Dask cluster
+(:mod:`ruimteverdeling.parallel`).
 """
 
 from __future__ import annotations
@@ -34,10 +35,14 @@ from typing import Any
 
 import numpy as np
 
-from ruimteverdeling.errors import InfeasibleError, InputError, SolverError
+from ruimteverdeling.area.studyarea import StudyArea
+from ruimteverdeling.errors import InfeasibleError, InputError, SolverError, did_you_mean
+from ruimteverdeling.formatting import Column, number, table
 from ruimteverdeling.model.solve import solve as solve_spec
+from ruimteverdeling.parallel import dask_client
 from ruimteverdeling.progress import Progress, silent
-from ruimteverdeling.rules.compile import CompiledModel, compile_model
+from ruimteverdeling.results.summary import with_ha_columns, write_csv
+from ruimteverdeling.rules.compile import CompiledModel, catalogue_for, compile_model
 from ruimteverdeling.scenario import Scenario
 
 BASE_COLUMNS = ["rule", "kind", "type", "status", "in_scenario", "switched", "region",
@@ -83,9 +88,6 @@ def solve_variant(scenario: Scenario, area: Any, catalogue: Any = None) -> Outco
     when run on a Dask worker); never raises for infeasible models or solver failures."""
     try:
         if isinstance(area, str | Path):
-            from ruimteverdeling.area.studyarea import StudyArea
-            from ruimteverdeling.rules.compile import catalogue_for
-
             catalogue = catalogue_for(scenario)
             area = StudyArea.load(Path(area), catalogue)
         cm = compile_model(scenario, area, catalogue)
@@ -116,8 +118,6 @@ def candidates(scenario: Scenario, which: str = "switchable", targets: bool = Fa
         known = {item.id for _, item in pool}
         bad = [i for i in only if i not in known]
         if bad:
-            from ruimteverdeling.errors import did_you_mean
-
             raise InputError.single(scenario.path, "--rule",
                                     f"unknown rule or target '{bad[0]}'",
                                     did_you_mean(bad[0], sorted(known)))
@@ -149,8 +149,6 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
     variants = [switch(scenario, item.id) for _, item in items]
     outcomes: list[Outcome]
     if workers > 1 and len(variants) > 1:
-        from ruimteverdeling.batch import dask_client
-
         say(f"re-solving {len(variants)} variants on {workers} Dask workers")
         with dask_client(workers) as client:
             futures = [client.submit(solve_variant, v, str(cm.area.path), pure=False)
@@ -220,15 +218,11 @@ def _rows_for(cm: CompiledModel, kind: str, item: Any, base: Outcome, var: Outco
 
 
 def columns(rows: list[dict[str, Any]]) -> list[str]:
-    from ruimteverdeling.results.summary import with_ha_columns
-
     return with_ha_columns(BASE_COLUMNS, rows)
 
 
 def write(rows: list[dict[str, Any]], path: Path) -> Path:
-    from ruimteverdeling.results import summary as sm
-
-    sm.write_csv(path, rows, columns(rows))
+    write_csv(path, rows, columns(rows))
     return path
 
 
@@ -236,24 +230,20 @@ def text_table(rows: list[dict[str, Any]]) -> list[str]:
     """The national rows as a fixed-width table, largest cost first."""
     nat = [r for r in rows if r.get("region") == "national"]
     nat.sort(key=lambda r: -(r.get("cost") or 0.0) if r.get("cost") is not None else 1e300)
-    lines = [f"  {'rule':34s} {'st':2s} {'switched':8s} {'cost':>12s} {'to others':>12s} "
-             f"{'ha moved':>9s}  largest shifts (ha with − without the rule)"]
+    columns = [Column("rule", "<", 34), Column("st", "<", 2), Column("switched", "<", 8),
+               Column("cost", ">", 12), Column("to others", ">", 12),
+               Column("ha moved", ">", 9),
+               Column("largest shifts (ha with − without the rule)", gap=2)]
+    lines = []
     for r in nat:
+        head = [r["rule"][:34], r["status"], r["switched"]]
         if r.get("cost") is None:
-            lines.append(f"  {r['rule'][:34]:34s} {r['status']:2s} {r['switched']:8s} "
-                         f"{'-':>12s} {'-':>12s} {'-':>9s}  {r.get('note', '')}")
+            lines.append([*head, "-", "-", "-", r.get("note", "")])
             continue
         shifts = sorted(((k[3:], v) for k, v in r.items() if k.startswith("ha:") and v),
                         key=lambda kv: -abs(kv[1]))[:3]
-        shift = ", ".join(f"{u} {v:+,.0f}" for u, v in shifts) or "none"
+        shift = ", ".join(f"{u} {number(v, '+,.0f')}" for u, v in shifts) or "none"
         mark = " ~0 (within gap)" if r.get("within_gap") == "yes" and r["cost"] != 0 else ""
-        lines.append(f"  {r['rule'][:34]:34s} {r['status']:2s} {r['switched']:8s} "
-                     f"{_shown(r['cost']):12,.4f} {_shown(r['cost_to_others']):12,.4f} "
-                     f"{r['ha_moved']:9,.0f}  "
-                     f"{shift}{mark}")
-    return lines
-
-
-def _shown(v: float) -> float:
-    """``v`` without a minus sign on what prints as zero."""
-    return 0.0 if abs(v) < 5e-5 else v
+        lines.append([*head, number(r["cost"], ",.4f"), number(r["cost_to_others"], ",.4f"),
+                      number(r["ha_moved"], ",.0f"), shift + mark])
+    return table(columns, lines)

@@ -17,6 +17,13 @@ inside the study area (the land cells ``L``) and report, for every layer at once
 * **grid mismatches** — a raster on another resolution, shape or origin than the study grid
   is resampled on load; that is reported with the file's grid and the ``gdalwarp`` call that
   aligns it (unless the layer sets ``resampling:``, which accepts it).
+* **coverage** — the share of the land cells each layer covers
+  (:mod:`ruimteverdeling.area.coverage`); a mask or categorical layer that covers none or
+  almost none of the study area, and a vector layer none of whose features touches the grid,
+  is a warning that says what to check. :attr:`AreaReport.coverage` holds the facts per layer
+  (``empty`` for a mask with nothing inside the study area) for the rules that depend on them.
+* **what loading did** — land cells without a region assigned to the nearest region or left
+  out of the study area (``uncovered:``) are repeated as warnings.
 
 Each finding is a :class:`~ruimteverdeling.errors.Problem` that names area.yaml, the layer and
 the fix.
@@ -31,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from ruimteverdeling.area.coverage import ALMOST_EMPTY, LayerCoverage
 from ruimteverdeling.area.studyarea import CURRENT_USE, StudyArea
 from ruimteverdeling.errors import InputError, Problem
 
@@ -61,10 +69,13 @@ class LayerCheck:
     minimum: float | None = None
     maximum: float | None = None
     valid_range: tuple[float | None, float | None] | None = None
+    coverage: LayerCoverage | None = None
     status: str = "ok"  # "ok" | "warning" | "error"
 
     def line(self) -> str:
         parts = [f"{self.name:24s} {self.kind:11s} {self.status:7s}"]
+        if self.coverage is not None and self.kind in ("mask", "categorical", "regions"):
+            parts.append(f"covers {self.coverage.share:6.1%}")
         if self.nodata_share is not None:
             parts.append(f"nodata {self.nodata_share:6.1%}")
         if self.minimum is not None and self.maximum is not None:
@@ -81,6 +92,8 @@ class AreaReport:
     layers: list[LayerCheck] = field(default_factory=list)
     errors: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    coverage: dict[str, LayerCoverage] = field(default_factory=dict)
+    """Per readable layer: what it covers of the study area (``empty`` masks included)."""
 
 
 def expected_range(name: str, spec: Any) -> tuple[float | None, float | None] | None:
@@ -107,6 +120,7 @@ def check_area(area: StudyArea, skip: set[str] | None = None) -> AreaReport:
     """Run every check on every layer of ``area`` (except those in ``skip``, e.g. layers that
     could not be read at all). Never raises for a layer's content: findings are returned."""
     report = AreaReport()
+    report.warnings += area.notes
     skip = skip or set()
     land = area.land
     n_land = int(land.sum())
@@ -126,6 +140,9 @@ def check_area(area: StudyArea, skip: set[str] | None = None) -> AreaReport:
         raw = _raw_on_grid(area, file)
         if raw is not None and spec.resampling is None:
             warns += _grid_problems(area, name, file, raw["header"], spec)
+        cov = area.layer_coverage(name)
+        check.coverage = report.coverage[name] = cov
+        warns += _coverage_problems(area, name, spec, cov, layer)
         values = layer.data[land]
         # nodata share
         if spec.kind == "continuous":
@@ -200,6 +217,49 @@ def check_area(area: StudyArea, skip: set[str] | None = None) -> AreaReport:
         report.warnings += warns
         report.layers.append(check)
     return report
+
+
+def _coverage_problems(area: StudyArea, name: str, spec: Any, cov: LayerCoverage,
+                       layer: Any) -> list[Problem]:
+    """Warnings for a layer that covers none or almost none of the study area (see
+    :mod:`ruimteverdeling.area.coverage` for why these are warnings, not errors)."""
+    field_ = f"layers.{name}"
+    out = []
+    where = _where_features(area, layer)
+    if spec.kind == "distance" and cov.features is not None and cov.features_on_grid == 0:
+        d = layer.data[area.land]
+        out.append(Problem(
+            area.path, field_,
+            f"none of the {cov.features:,} features of {spec.file} lies on the study grid; "
+            f"the nearest is {float(d.min()):,.0f} m from the study area",
+            "if they should lie inside, check the file's CRS (`crs:` on the layer) and "
+            "extent; otherwise accept it"))
+        return out
+    if spec.kind not in ("mask", "categorical") or name == area.manifest.current_use:
+        return out
+    if cov.empty:
+        out.append(Problem(
+            area.path, field_,
+            f"{spec.file} covers none of the study area ({cov.land_cells:,} land cells)"
+            f"{where}: every rule or term on layer '{name}' acts nowhere, and a G rule on it "
+            "protects nothing",
+            "check the file's CRS (`crs:` on the layer), extent and values; if the layer is "
+            "really empty here, remove the rules that use it from the scenario"))
+    elif cov.almost_empty:
+        out.append(Problem(
+            area.path, field_,
+            f"{spec.file} covers almost none of the study area: {cov.cells:,} of "
+            f"{cov.land_cells:,} land cells ({cov.share:.2%} < {ALMOST_EMPTY:.1%}){where}",
+            "check the file's CRS (`crs:` on the layer) and extent if you expected more; "
+            "otherwise accept it"))
+    return out
+
+
+def _where_features(area: StudyArea, layer: Any) -> str:
+    """``; 3 of 120 features touch the grid`` for vector layers (else empty)."""
+    if layer.features is None:
+        return ""
+    return f"; {layer.features_on_grid:,} of its {layer.features:,} features touch the study grid"
 
 
 def _v(x: float) -> str:
@@ -289,7 +349,8 @@ def _grid_problems(area: StudyArea, name: str, file: Path, header: dict[str, Any
         what.append(f"origin ({t.c:.0f}, {t.f:.0f}) (study grid ({g.left:.0f}, {g.top:.0f}))")
     if not what:
         return []
-    method = "bilinear" if spec.kind == "continuous" else "near"
+    method = "bilinear" if spec.kind == "continuous" else "max" if spec.kind == "distance" \
+        else "near"
     return [Problem(
         area.path, f"layers.{name}.file",
         f"{file.name} is not on the study grid: {'; '.join(what)}; it is resampled on load",

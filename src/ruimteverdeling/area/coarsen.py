@@ -1,13 +1,20 @@
 """Coarsen a study area by an integer factor, for fast exploration (``solve --resolution``).
 
-Every coarse cell covers ``f × f`` fine cells. Per layer kind:
+Every coarse cell covers ``f × f`` fine cells (blocks along the right and bottom edge reach
+beyond the grid; those cells count as outside). With ``n_L`` the block's land cells:
 
-* ``categorical``, ``regions`` and the current land use: the **majority** code of the block,
-  where "outside the study area" (0) is a code too — so a coarse cell belongs to the study
-  area when most of its fine cells do, and the study area's total extent is kept up to the
-  coast- and border-line cells (ties go to the smaller code);
-* ``mask``: set when at least half of the block is set (majority);
-* ``continuous`` and ``distance``: the mean over the block's cells with data.
+* **study area**: a coarse cell is land when ``n_L > f²/2``; at exactly ``n_L = f²/2`` it is
+  land on the cells with even ``row + column`` — a checkerboard, so ties neither grow nor
+  shrink the total. The study area's extent is so kept up to the coast- and border-line cells
+  (their errors cancel rather than add up, as they do when every partly covered cell counts);
+* ``categorical``, ``regions`` and the current land use: the **most frequent code among the
+  block's land cells with a code** (> 0); "outside" and "no class" do not compete as a class —
+  they decide only whether the cell is land (ties go to the smaller code). So every coarse land
+  cell has a region when every fine land cell has one;
+* ``mask``: set when more than half of the block's land cells are set (exactly half: the same
+  checkerboard);
+* ``continuous`` and ``distance``: the mean over the block's land cells with data (a
+  distance layer is written as the distances it holds: ``kind: continuous`` in metres).
 
 Regional totals are then consistent up to the boundary cells: for every region ``r`` the
 coarse area ``A'_r = f² · res² · #{coarse cells with majority r}`` differs from the fine area
@@ -66,18 +73,33 @@ def _blocks(a: np.ndarray, f: int, fill: Any) -> np.ndarray:
     return padded.reshape(H, f, W, f).transpose(0, 2, 1, 3).reshape(H, W, f * f)
 
 
-def majority(a: np.ndarray, f: int) -> np.ndarray:
-    """Most frequent value of every f×f block (0 counts; ties: the smallest value)."""
-    codes = np.union1d(np.unique(a), [0])  # 0 (outside, padding) always competes
-    blocks = _blocks(a, f, 0)
+def more_than_half(count: np.ndarray, total: np.ndarray | int) -> np.ndarray:
+    """``count > total/2``, and at exactly half the cells with even ``row + column``."""
+    rows, cols = np.indices(np.shape(count))
+    twice = 2 * np.asarray(count, np.int64)
+    return (twice > total) | ((twice == total) & (np.asarray(total) > 0)
+                              & ((rows + cols) % 2 == 0))
+
+
+def land_blocks(land: np.ndarray, f: int) -> np.ndarray:
+    """Coarse land: more than half of each f×f block is land (module docstring)."""
+    n = _blocks(land.astype(np.uint8), f, 0).sum(axis=2, dtype=np.int32)
+    return more_than_half(n, f * f)
+
+
+def plurality(a: np.ndarray, f: int, valid: np.ndarray) -> np.ndarray:
+    """Most frequent code > 0 of every f×f block among the cells where ``valid`` (ties: the
+    smaller code); 0 where the block has no such cell."""
+    blocks = _blocks(np.where(valid, a, 0), f, 0)
+    codes = np.unique(blocks)
+    codes = codes[codes > 0]
     best = np.zeros(blocks.shape[:2], a.dtype)
-    best_count = np.full(blocks.shape[:2], -1, np.int32)
+    best_count = np.zeros(blocks.shape[:2], np.int32)
     for c in codes:  # ascending, so a tie keeps the smaller code
         count = (blocks == c).sum(axis=2, dtype=np.int32)
         better = count > best_count
         best[better] = c
         best_count[better] = count[better]
-    # padding cells count as 0: only a block that is mostly padding becomes outside
     return best
 
 
@@ -132,20 +154,26 @@ def coarsen(area_path: str | Path, resolution: float, out_root: str | Path
     H, W = -(-grid.height // f), -(-grid.width // f)
     transform = from_origin(manifest.grid.left, manifest.grid.top, res, res)
     land_fine = fine.land
+    coarse_land = land_blocks(land_fine, f)
+    n_land = _blocks(land_fine.astype(np.uint8), f, 0).sum(axis=2, dtype=np.int32)
     layers_out: dict[str, Any] = {}
-    coarse_land = None
     for name, spec in manifest.layers.items():
         layer = fine.layer(name)
         data = layer.data
         if spec.kind in ("continuous", "distance"):
             arr = mean(np.where(land_fine, data.astype(np.float32), np.nan), f)
+            arr[~coarse_land] = np.nan
             dtype, nodata = "float32", float("nan")
         else:
-            arr = majority(np.where(land_fine, data, 0).astype(np.int32), f)
+            if spec.kind == "mask":
+                n_set = _blocks((land_fine & (data != 0)).astype(np.uint8), f, 0).sum(
+                    axis=2, dtype=np.int32)
+                arr = more_than_half(n_set, n_land).astype(np.int32)
+            else:
+                arr = plurality(data.astype(np.int32), f, land_fine)
+            arr[~coarse_land] = 0
             dtype, nodata = ("uint8" if arr.max(initial=0) < 256 else "int32"), 0
             arr = arr.astype(dtype)
-        if name == manifest.current_use:
-            coarse_land = arr != 0
         file = f"{name}.tif"
         with rasterio.open(tmp / file, "w", width=W, height=H, count=1, dtype=dtype,
                            crs=grid.crs, transform=transform, nodata=nodata,
@@ -153,21 +181,23 @@ def coarsen(area_path: str | Path, resolution: float, out_root: str | Path
             dst.write(arr, 1)
         entry = spec.model_dump(exclude_none=True)
         entry.update(file=file)
-        for key in ("layer", "attribute", "name_attribute", "resampling"):
+        for key in ("layer", "attribute", "name_attribute", "resampling", "crs", "columns",
+                    "uncovered"):
             entry.pop(key, None)
         if spec.kind in ("categorical", "regions") and layer.categories:
             # names of vector-read regions live in the layer, not in the manifest
             entry["categories"] = {int(k): str(v) for k, v in layer.categories.items()}
         if spec.kind == "distance":
-            entry["description"] = (spec.description or name) + \
-                f" (block mean over {f}x{f} cells)"
+            # the distances themselves, no longer features: a continuous layer in metres
+            entry.update(kind="continuous", unit="m", description=(
+                spec.description or name) + f" (distance in m, block mean over {f}x{f} cells)")
         layers_out[name] = entry
-    assert coarse_land is not None
     report = _deviations(fine, folder, manifest, f, coarse_land, tmp)
     new_manifest = {
         "name": f"{manifest.name}-{res:g}m",
-        "description": f"{manifest.name} coarsened {f}x{f} to {res:g} m (majority for "
-                       "classes, mean for continuous layers) for exploration",
+        "description": f"{manifest.name} coarsened {f}x{f} to {res:g} m (land where more "
+                       "than half the block is land; the most frequent class among its land "
+                       "cells; means for continuous layers) for exploration",
         "grid": {"crs": grid.crs, "width": W, "height": H, "resolution": res,
                  "left": manifest.grid.left, "top": manifest.grid.top},
         "current_use": manifest.current_use, "regions": manifest.regions,

@@ -1,20 +1,48 @@
 """The study-area manifest (``area.yaml``): the grid and the layers that live on it.
 
 A manifest names the grid (CRS, size, resolution, upper-left corner) and every layer the
-rules may use. Each layer is a file — a GeoTIFF (read with rasterio and, when its grid differs,
-resampled onto the study grid with a warning) or a GeoPackage/Shapefile (read with geopandas
-and rasterised onto the grid) — with a *kind*:
+rules may use. Each layer is a file:
+
+* a raster (GeoTIFF or anything else GDAL reads), read with rasterio and, when its grid
+  differs, resampled onto the study grid with a warning;
+* a vector file — GeoPackage, Shapefile, GeoJSON, FlatGeobuf, GML, KML — read with geopandas
+  and rasterised onto the grid;
+* a TopoJSON file (decoded by the engine itself: GDAL reads TopoJSON only when its ``"type"``
+  member comes first);
+* a CSV of points with coordinate columns ``x``/``y`` (also ``x_rd``, ``rd_x``, ``easting`` ...)
+  or ``lon``/``lat`` (also ``lng``, ``longitude``, ``latitude``), recognised case-insensitively,
+  or named with ``columns: [X, Y]``. Points make ``distance`` layers (the distance to the
+  nearest point) and ``mask`` layers (the cells holding a point); other kinds need areas.
+
+Coordinates. ``crs:`` on a layer states the CRS of the file's coordinates and overrides what
+the file says (or does not say). Without it, GeoJSON and TopoJSON are longitude/latitude
+(EPSG:4326, the GeoJSON default), a CSV with ``lon``/``lat`` columns too, and a CSV with
+``x``/``y`` columns is in the study grid's CRS. Coordinates that cannot be what the CRS says
+(|x| > 180 or |y| > 90 read as longitude/latitude; longitude/latitude read as metres;
+latitude and longitude swapped) are an error that names the CRS they look like and the fix —
+the engine never guesses a CRS silently, because a wrong guess moves a layer by kilometres
+without a message.
+
+Each layer has a *kind*:
 
 ``categorical``  integer classes; ``categories`` maps file codes to names. For the current
-                 land-use layer the names are use ids from the use catalogue, so real data
-                 (e.g. CBS Bestand Bodemgebruik codes) is reclassified on load.
+                 land-use layer the names are use ids from the use catalogue (or ``outside``:
+                 not part of the study area, e.g. the North Sea or foreign land), so real data
+                 (CBS Bestand Bodemgebruik or LGN codes, see ``data/codelists/``) is
+                 reclassified on load.
 ``continuous``   a measured quantity with a ``unit`` (flood depth in m, subsidence in cm, ...).
-``mask``         0/1 (a polygon layer is burnt in as 1).
+``mask``         0/1 (a polygon layer is burnt in as 1, a point layer marks the cells holding a
+                 point). Cells without data count as outside the mask.
 ``regions``      integer region ids; ``name_attribute`` (vector) or ``categories`` (raster)
-                 gives their names. Targets per region refer to these names.
+                 gives their names. A vector layer without a numeric ``attribute`` numbers its
+                 regions 1, 2, ... in the order of their names. Targets per region refer to
+                 these names. ``uncovered:`` says what happens to land cells no region covers
+                 (lakes and the Wadden Sea outside province polygons are the usual case):
+                 ``error`` (default: the count, where they are and the options), ``nearest``
+                 (assigned to the nearest region) or ``outside`` (left out of the study area).
 ``distance``     derived on load: the Euclidean distance in metres from every cell centre to
                  the nearest feature of a vector layer (stations, dikes, ...) or to the
-                 non-zero cells of a raster.
+                 non-zero cells of a raster (a 0/1 raster of stations becomes distances).
 
 Every layer carries ``source`` and ``version`` so that a run's manifest records what it used.
 """
@@ -24,23 +52,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 
 from ruimteverdeling import yamlio
 from ruimteverdeling.errors import InputError, Problem
+from ruimteverdeling.strict import StrictModel, invalid, pydantic_problems
 
 LayerKind = Literal["categorical", "continuous", "mask", "regions", "distance"]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-
 
 MAX_GRID_CELLS = 400_000_000
 """Largest grid accepted (the whole of Europe at 100 m is ~1e9 cells; NL at 25 m ~1e8)."""
 
 
-class GridSpec(_Strict):
+class GridSpec(StrictModel):
     """A regular north-up grid: ``width`` × ``height`` cells of ``resolution`` metres,
     whose upper-left corner is (``left``, ``top``) in ``crs``."""
 
@@ -56,13 +80,13 @@ class GridSpec(_Strict):
     def _not_huge(cls, v: int, info) -> int:
         w = info.data.get("width")
         if w is not None and w * v > MAX_GRID_CELLS:
-            raise ValueError(f"a grid of {w:,} x {v:,} cells is larger than the "
-                             f"{MAX_GRID_CELLS:,} cells the engine accepts || fix: use a "
-                             "coarser resolution or a smaller extent")
+            raise invalid(f"a grid of {w:,} x {v:,} cells is larger than the "
+                          f"{MAX_GRID_CELLS:,} cells the engine accepts",
+                          "use a coarser resolution or a smaller extent")
         return v
 
 
-class LayerSpec(_Strict):
+class LayerSpec(StrictModel):
     """One layer of the study area (see the module docstring for the kinds)."""
 
     file: str
@@ -76,6 +100,12 @@ class LayerSpec(_Strict):
     source: str | None = None
     version: str | None = None
     resampling: Literal["nearest", "bilinear", "average", "mode", "max"] | None = None
+    crs: str | None = None
+    """The CRS of the file's coordinates (e.g. ``EPSG:28992``); overrides what the file says."""
+    columns: tuple[str, str] | None = None
+    """A CSV's x (longitude) and y (latitude) columns, when their names are not recognised."""
+    uncovered: Literal["error", "nearest", "outside"] = "error"
+    """Regions layer only: what happens to land cells no region covers (module docstring)."""
     valid_range: tuple[float | None, float | None] | None = None
     """[min, max] every value inside the study area must lie in (either may be null);
     checked by ``ruimteverdeling validate`` (see :mod:`ruimteverdeling.area.checks`)."""
@@ -85,8 +115,8 @@ class LayerSpec(_Strict):
     def _ordered(cls, v: tuple[float | None, float | None] | None
                  ) -> tuple[float | None, float | None] | None:
         if v is not None and v[0] is not None and v[1] is not None and v[0] > v[1]:
-            raise ValueError(f"the minimum {v[0]:g} is above the maximum {v[1]:g} || fix: "
-                             "write it as [min, max]")
+            raise invalid(f"the minimum {v[0]:g} is above the maximum {v[1]:g}",
+                          "write it as [min, max]")
         return v
 
     @field_validator("file")
@@ -97,7 +127,7 @@ class LayerSpec(_Strict):
         return v
 
 
-class AreaManifest(_Strict):
+class AreaManifest(StrictModel):
     """The whole ``area.yaml``."""
 
     name: str
@@ -142,155 +172,27 @@ def load_manifest(path: str | Path) -> AreaManifest:
             manifest.layers[manifest.regions].kind != "regions":
         problems.append(Problem(path, f"layers.{manifest.regions}.kind",
                                 "the region layer must have kind 'regions'", "set `kind: regions`"))
+    for name, spec in manifest.layers.items():
+        if spec.uncovered != "error" and name != manifest.regions:
+            problems.append(Problem(
+                path, f"layers.{name}.uncovered",
+                f"`uncovered:` applies to the regions layer ('{manifest.regions}') only",
+                f"move it to `layers.{manifest.regions}`, or remove it"))
+        if spec.crs is not None:
+            problems += _crs_problems(path, f"layers.{name}.crs", spec.crs)
     if problems:
         raise InputError(problems)
     return manifest
 
 
-def pydantic_problems(exc: ValidationError, file: str | Path | None,
-                      model: type[BaseModel] | None = None) -> list[Problem]:
-    """Turn a pydantic ValidationError into Problems that name the field and a fix."""
-    from ruimteverdeling.errors import did_you_mean
+def _crs_problems(path: Path, field: str, crs: str) -> list[Problem]:
+    from rasterio.crs import CRS
+    from rasterio.errors import CRSError
 
-    problems = []
-    for err in exc.errors():
-        loc = err.get("loc", ())
-        field = _format_loc(loc)
-        kind = err.get("type", "")
-        msg = err.get("msg", "invalid value").removeprefix("Value error, ")
-        fix = None
-        if kind == "extra_forbidden":
-            name = str(loc[-1]) if loc else "?"
-            allowed = _allowed_keys(model, loc[:-1]) if model is not None else []
-            msg = f"unknown key '{name}'"
-            fix = did_you_mean(name, allowed) if allowed else "remove it"
-        elif kind == "missing":
-            msg = "required key is missing"
-            fix = f"add `{loc[-1]}:`" if loc else None
-        elif kind == "union_tag_invalid":
-            ctx = err.get("ctx", {})
-            tag = str(ctx.get("tag"))
-            expected = [t.strip(" '") for t in str(ctx.get("expected_tags", "")).split(",")]
-            msg = f"unknown {ctx.get('discriminator', 'type').strip(chr(39))} '{tag}'"
-            fix = did_you_mean(tag, expected)
-        elif kind.startswith("literal_error"):
-            expected = err.get("ctx", {}).get("expected", "")
-            fix = f"use one of {expected}"
-        elif " || fix: " in msg:
-            msg, fix = msg.split(" || fix: ", 1)
-        elif kind == "string_pattern_mismatch":
-            msg, fix = pattern_problem(str(err.get("ctx", {}).get("pattern", "")),
-                                       err.get("input"), str(loc[-1]) if loc else "value")
-        else:
-            given = err.get("input")
-            if given is not None and not isinstance(given, dict | list):
-                msg = f"{msg} (got {_shown(given)})"
-            fix = _type_fix(kind)
-        problems.append(Problem(file, field or None, msg, fix))
-    return problems
-
-
-ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
-"""The pattern of scenario and sweep ids (they name output folders and files)."""
-
-
-def id_suggestion(given: Any) -> str:
-    """``given`` turned into a valid id: accents dropped, other characters as ``_``."""
-    import re
-    import unicodedata
-
-    text = unicodedata.normalize("NFKD", str(given)).encode("ascii", "ignore").decode()
-    text = re.sub(r"[^A-Za-z0-9_.\-]+", "_", text).strip("_.-")
-    return text or "my-id"
-
-
-def pattern_problem(pattern: str, given: Any, name: str) -> tuple[str, str]:
-    """Message and fix for a text that does not match ``pattern`` (ids, colours)."""
-    shown = _shown(given)
-    if pattern == ID_PATTERN:
-        return (f"{shown} is not a valid {name}: it must start with a letter or digit and "
-                "hold only letters, digits, '_', '.' and '-' (no spaces)",
-                f"write `{name}: {id_suggestion(given)}`")
-    if pattern.startswith("^#"):
-        return (f"{shown} is not a colour of the form #rrggbb", "e.g. `#1f78b4`")
-    return f"{shown} does not match the pattern {pattern}", f"write a {name} that matches it"
-
-
-def _shown(value: Any, limit: int = 60) -> str:
-    """A value for a message, shortened (a scenario may hold a 10,000-character text)."""
-    text = repr(value) if not isinstance(value, int) or value.bit_length() < 200 else \
-        f"an integer of {value.bit_length()} bits"
-    return text if len(text) <= limit else text[:limit - 4] + "...'"
-
-
-def _type_fix(kind: str) -> str:
-    if kind == "finite_number":
-        return "give a finite number (.nan and .inf are not amounts)"
-    if kind.startswith(("float", "int")):
-        return "give a number"
-    if kind.startswith("bool"):
-        return "write true or false"
-    if kind == "string_too_long":
-        return "shorten it"
-    if kind.startswith(("string", "str")):
-        return "give a text (quote it if it contains ':' or '#')"
-    if kind.startswith(("list", "tuple")):
-        return "give a list, e.g. [a, b]"
-    if kind.startswith(("dict", "model")):
-        return "give a mapping of keys to values"
-    if kind.startswith("greater_than") or kind.startswith("less_than"):
-        return "give a value within the allowed range"
-    return "correct the value"
-
-
-def _format_loc(loc: tuple) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out
-
-
-def _allowed_keys(model: type[BaseModel], loc: tuple) -> list[str]:
-    """Walk ``loc`` through the pydantic model to find the keys allowed at that place."""
-    current: Any = model
-    skip_key = False
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        if skip_key:  # the key of a dict[str, Model]
-            skip_key = False
-            continue
-        if not (isinstance(current, type) and issubclass(current, BaseModel)):
-            return []
-        field = current.model_fields.get(str(part))
-        if field is None:  # a discriminator tag of a tagged union: stay on this model
-            continue
-        skip_key = _is_mapping(field.annotation)
-        current = _inner_model(field.annotation)
-    if isinstance(current, type) and issubclass(current, BaseModel):
-        return list(current.model_fields)
+    try:
+        CRS.from_user_input(crs)
+    except CRSError:
+        return [Problem(path, field, f"unknown CRS '{crs}'",
+                        "write an EPSG code: EPSG:28992 (RD New), EPSG:4326 (longitude/latitude)"
+                        ", EPSG:25831 (ETRS89 / UTM 31N)")]
     return []
-
-
-def _is_mapping(annotation: Any) -> bool:
-    import typing
-
-    if typing.get_origin(annotation) is dict:
-        return True
-    return any(_is_mapping(a) for a in typing.get_args(annotation))
-
-
-def _inner_model(annotation: Any) -> Any:
-    """The BaseModel inside ``list[M]``, ``dict[str, M]``, ``M | None`` ... (or None)."""
-    import typing
-
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in typing.get_args(annotation):
-        found = _inner_model(arg)
-        if found is not None:
-            return found
-    return None

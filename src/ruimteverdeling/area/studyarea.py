@@ -8,13 +8,29 @@ Alignment rules:
 
 * a GeoTIFF on exactly the study grid is read as is;
 * a GeoTIFF in the same CRS on another grid that covers the study area is resampled onto it
-  (nearest for classes and masks, bilinear for continuous values, or the layer's
-  ``resampling``) with a warning;
+  (nearest for classes and masks, max for distance features, bilinear for continuous values,
+  or the layer's ``resampling``) with a warning;
 * a GeoTIFF in another CRS is an error unless the layer sets ``resampling:`` explicitly, in
   which case it is reprojected with a warning;
-* a raster or vector layer that does not cover the study area is an error;
-* a vector layer in another CRS is reprojected (exact for vectors) with a warning; a vector
-  layer without a CRS is an error.
+* a raster layer that does not cover the study area is an error;
+* a vector layer (GeoPackage, Shapefile, GeoJSON, TopoJSON, CSV of points; see
+  :mod:`ruimteverdeling.area.readers`) in another CRS is reprojected (exact for vectors) with a
+  warning; a layer without a CRS is an error unless the layer states it with ``crs:``, and
+  coordinates that cannot be in their CRS are an error naming the CRS they look like.
+
+Categorical resampling (``resampling: mode``) onto coarser cells decides two things apart: a
+cell is inside the data when more than half of its area holds data (exactly half: inside on
+the cells with even ``row + column``, so ties do not bias the total), and its class is the most
+frequent class among the source cells *with data* — nodata (or 0, "no class") is not a class
+that competes, and it is not ignored either. The area with data is so kept up to the boundary
+cells, where GDAL's mode alone (nodata ignored) grows it by every partly covered cell.
+
+``distance`` rasters are features: every non-zero cell is one, and the layer becomes the
+Euclidean distance in metres from each cell centre to the nearest feature cell, computed on the
+grid (``scipy.ndimage.distance_transform_edt`` with the cell size).
+
+Coverage facts per layer (:meth:`StudyArea.layer_coverage`) and the land cells no region covers
+(``uncovered:`` on the regions layer) are described in :mod:`ruimteverdeling.area.coverage`.
 """
 
 from __future__ import annotations
@@ -27,12 +43,16 @@ from typing import Any
 
 import numpy as np
 
+from ruimteverdeling.area.coverage import LayerCoverage, Uncovered, coverage_of, find_uncovered
 from ruimteverdeling.area.grid import Grid, require_memory
 from ruimteverdeling.area.manifest import AreaManifest, LayerSpec, load_manifest
+from ruimteverdeling.area.readers import RASTER, file_format
 from ruimteverdeling.errors import InputError, Problem, did_you_mean
 from ruimteverdeling.uses import UseCatalogue
 
 CURRENT_USE = "current_use"
+OUTSIDE = "outside"
+"""A current land-use category that is not part of the study area (sea, foreign land)."""
 
 
 class LayerWarning(UserWarning):
@@ -49,6 +69,10 @@ class Layer:
     categories: dict[int, str] | None = None
     land_missing: int | None = None
     """Land cells without a value (NaN, or the file's nodata value), when known."""
+    features: int | None = None
+    """Vector layers: features read from the file."""
+    features_on_grid: int | None = None
+    """Vector layers: features that touch the study grid's extent."""
 
     @property
     def kind(self) -> str:
@@ -75,13 +99,22 @@ class StudyArea:
     catalogue: UseCatalogue
     current_use: np.ndarray  # uint8 catalogue codes on the grid, 0 outside the study area
     land: np.ndarray  # bool, inside the study area
+    uncovered: Uncovered | None = None
+    """Land cells no region covered, when ``uncovered: nearest|outside`` handled them."""
+    notes: list[Problem] = field(default_factory=list)
+    """What loading did on its own that a user should hear of (``validate`` prints them)."""
     _layers: dict[str, Layer] = field(default_factory=dict, repr=False)
     _hashes: dict[str, str] = field(default_factory=dict, repr=False)
 
     # -- construction --------------------------------------------------------------------------
     @classmethod
-    def load(cls, path: str | Path, catalogue: UseCatalogue | None = None) -> StudyArea:
+    def load(cls, path: str | Path, catalogue: UseCatalogue | None = None,
+             uncovered: str | None = None) -> StudyArea:
         """Read ``area.yaml`` and its current land-use and region layers.
+
+        ``uncovered`` overrides the regions layer's ``uncovered:`` policy; ``"keep"`` leaves
+        land cells without a region as they are (region 0) and records them in
+        :attr:`uncovered`, for writing them out.
 
         Raises :class:`InputError` naming the file and field for every problem found.
         """
@@ -113,15 +146,49 @@ class StudyArea:
         lu_layer = area.layer(manifest.current_use)
         area.current_use, area.land = area._reclassify_current_use(lu_layer)
         regions = area.layer(manifest.regions)
-        missing = area.land & (regions.data <= 0)
-        if missing.any():
-            n = int(missing.sum())
-            raise InputError.single(
-                path, f"layers.{manifest.regions}",
-                f"the region layer does not cover the study area: {n:,} land cells "
-                f"({n * grid.cell_area_ha:,.0f} ha) have no region",
-                "extend the region polygons/raster so that every land cell falls in a region")
+        area._apply_uncovered(regions, uncovered or manifest.layers[manifest.regions].uncovered)
         return area
+
+    def _apply_uncovered(self, regions: Layer, policy: str) -> None:
+        """Handle the land cells no region covers (see :mod:`ruimteverdeling.area.coverage`)."""
+        missing = self.land & (regions.data <= 0)
+        if not missing.any():
+            return
+        name = self.manifest.regions
+        field_ = f"layers.{name}"
+        unc = find_uncovered(regions.data, self.land, self.grid, regions.categories or {})
+        if unc is None:
+            raise InputError.single(
+                self.path, field_,
+                f"the region layer ({regions.spec.file}) covers no cell of the study grid, so "
+                f"none of the {int(self.land.sum()):,} land cells has a region",
+                "check the file's CRS and extent (`ruimteverdeling validate` names coordinates "
+                "that cannot be what they are read as); or set `crs:` on the layer")
+        if policy == "keep":
+            self.uncovered = unc
+            return
+        if policy == "error":
+            raise InputError.single(
+                self.path, field_, "the region layer does not cover the study area: "
+                + unc.describe(),
+                f"set `uncovered: nearest` on layers.{name} in area.yaml to assign them to the "
+                "nearest region, or `uncovered: outside` to leave them out of the study area "
+                "(lakes and the Wadden Sea outside province polygons are the usual case); "
+                f"`ruimteverdeling area uncovered {self.path}` writes them to a GeoPackage to "
+                "look at; or extend the region polygons/raster")
+        self.uncovered = unc
+        if policy == "nearest":
+            data = regions.data.copy()
+            data[missing] = unc.nearest[missing]
+            regions.data = data
+            what = "were assigned to the nearest region (`uncovered: nearest`)"
+        else:
+            self.land = self.land & ~missing
+            self.current_use = np.where(missing, 0, self.current_use).astype(np.uint8)
+            what = "were left out of the study area (`uncovered: outside`)"
+        text = unc.describe().replace(" have no region;", f" had no region and {what};", 1)
+        self.notes.append(Problem(self.path, field_, text))
+        warnings.warn(f"{self.path}: {field_}: {text}", LayerWarning, stacklevel=3)
 
     def _reclassify_current_use(self, layer: Layer) -> tuple[np.ndarray, np.ndarray]:
         spec = layer.spec
@@ -136,10 +203,13 @@ class StudyArea:
         problems = []
         mapping: dict[int, int] = {}
         for code, use_id in cats.items():
+            if use_id == OUTSIDE and code > 0:
+                mapping[int(code)] = 0  # a class that is not part of the study area
+                continue
             if use_id not in self.catalogue:
                 problems.append(Problem(file, f"{field_}.categories.{code}",
                                         f"unknown use '{use_id}'",
-                                        did_you_mean(use_id, self.catalogue.ids)))
+                                        did_you_mean(use_id, [*self.catalogue.ids, OUTSIDE])))
                 continue
             if code <= 0:
                 problems.append(Problem(file, f"{field_}.categories.{code}",
@@ -165,7 +235,8 @@ class StudyArea:
         land = codes > 0
         if not land.any():
             raise InputError.single(file, field_, "the study area has no land cells",
-                                    "check the land-use raster (all cells are 0 or nodata)")
+                                    "check the land-use layer (all cells are 0, nodata or "
+                                    f"'{OUTSIDE}'), its CRS and its extent")
         return codes, land
 
     # -- layers --------------------------------------------------------------------------------
@@ -207,6 +278,14 @@ class StudyArea:
         ids = np.unique(lay.data[self.land & (lay.data > 0)])
         cats = lay.categories or {}
         return {int(i): cats.get(int(i), str(int(i))) for i in ids}
+
+    def layer_coverage(self, name: str) -> LayerCoverage:
+        """How much of the study area layer ``name`` covers (see
+        :mod:`ruimteverdeling.area.coverage`): a mask with ``empty`` set is one that no land
+        cell is inside of."""
+        lay = self.layer(name)
+        return coverage_of(name, lay.kind, lay.data, self.land, lay.features,
+                           lay.features_on_grid)
 
     @property
     def cell_area_ha(self) -> float:
@@ -279,7 +358,7 @@ def read_bytes_per_cell(landuse_file: Path, regions_file: Path) -> float:
     with its own error).
     """
     def itemsize(file: Path) -> int:
-        if file.suffix.lower() in _VECTOR_SUFFIXES:
+        if file_format(file) != RASTER:
             return 4  # rasterised as int32
         try:
             import rasterio
@@ -318,12 +397,9 @@ def _check_crs_string(file: Path, crs: str) -> None:
 # ---------------------------------------------------------------------------------------------
 # reading
 # ---------------------------------------------------------------------------------------------
-_VECTOR_SUFFIXES = {".gpkg", ".shp", ".geojson", ".json", ".fgb"}
-
-
 def _read_layer(area: StudyArea, name: str, spec: LayerSpec) -> Layer:
     file = (area.path.parent / spec.file).resolve()
-    if file.suffix.lower() in _VECTOR_SUFFIXES:
+    if file_format(file) != RASTER:
         return _read_vector(area, name, spec, file)
     return _read_raster(area, name, spec, file)
 
@@ -341,7 +417,9 @@ def _read_raster(area: StudyArea, name: str, spec: LayerSpec, file: Path) -> Lay
     except RasterioIOError as exc:
         raise InputError.single(area.path, f"{field_}.file",
                                 f"cannot read raster {file}: {exc}",
-                                "check that the file is a valid GeoTIFF") from None
+                                "check that the file is a complete GeoTIFF (`gdalinfo` shows "
+                                "what GDAL sees); vector layers are GeoPackage, Shapefile, "
+                                "GeoJSON, TopoJSON or a CSV of points") from None
     try:
         return _read_open_raster(area, name, spec, file, src)
     except (RasterioError, CPLE_BaseError, OSError) as exc:  # a damaged file: the header
@@ -357,18 +435,23 @@ def _read_raster(area: StudyArea, name: str, spec: LayerSpec, file: Path) -> Lay
 
 def _read_open_raster(area: StudyArea, name: str, spec: LayerSpec, file: Path,
                       src: Any) -> Layer:
-    import rasterio
     from rasterio.crs import CRS
-    from rasterio.warp import Resampling, reproject
+
+    from ruimteverdeling.area.readers import check_bounds
 
     grid = area.grid
     field_ = f"layers.{name}"
     with src:
-        if src.crs is None:
-            raise InputError.single(area.path, f"{field_}.file",
-                                    f"{file.name} has no CRS",
-                                    f"assign {grid.crs} to the file (e.g. gdal_edit.py -a_srs)")
-        same_crs = src.crs == CRS.from_user_input(grid.crs)
+        src_crs = CRS.from_user_input(spec.crs) if spec.crs is not None else src.crs
+        if src_crs is None:
+            raise InputError.single(
+                area.path, f"{field_}.crs", f"{file.name} has no CRS",
+                f"add `crs: {grid.crs}` to the layer in area.yaml when the raster is on "
+                f"{grid.crs} (or assign it to the file: gdal_edit.py -a_srs {grid.crs} "
+                f"{file.name})")
+        origin = "the layer's `crs:`" if spec.crs is not None else "the file"
+        check_bounds(tuple(src.bounds), src_crs, origin, file, area.path, f"{field_}.crs")
+        same_crs = src_crs == CRS.from_user_input(grid.crs)
         aligned = (
             same_crs
             and src.width == grid.width
@@ -382,23 +465,12 @@ def _read_open_raster(area: StudyArea, name: str, spec: LayerSpec, file: Path,
             if not same_crs and spec.resampling is None:
                 raise InputError.single(
                     area.path, f"{field_}.file",
-                    f"{file.name} is in {src.crs.to_string()}, the study area in {grid.crs}",
+                    f"{file.name} is in {src_crs.to_string()}, the study area in {grid.crs}",
                     f"reproject it to {grid.crs} (gdalwarp -t_srs {grid.crs}), or set "
                     "`resampling: nearest|bilinear|...` on the layer to let the engine do it")
             if same_crs:
                 _check_covers(area, name, file, src.bounds)
-            method = spec.resampling or (
-                "bilinear" if spec.kind == "continuous" else "nearest")
-            dtype = np.float32 if spec.kind == "continuous" else src.dtypes[0]
-            data = np.zeros(grid.shape, dtype=dtype)
-            fill = np.nan if spec.kind == "continuous" else 0
-            data[...] = fill
-            reproject(
-                source=rasterio.band(src, 1), destination=data,
-                src_transform=src.transform, src_crs=src.crs, src_nodata=nodata,
-                dst_transform=grid.transform, dst_crs=grid.crs, dst_nodata=fill,
-                resampling=getattr(Resampling, method),
-            )
+            data, nodata, method = _resample(area, spec, src, src_crs)
             if not same_crs:
                 missing = area.land & (np.isnan(data) if spec.kind == "continuous" else False)
                 if np.any(missing):
@@ -411,7 +483,6 @@ def _read_open_raster(area: StudyArea, name: str, spec: LayerSpec, file: Path,
                 f"layer '{name}' ({file.name}) is not on the study grid; "
                 f"{'reprojected' if not same_crs else 'resampled'} with '{method}'",
                 LayerWarning, stacklevel=3)
-            nodata = fill
     if spec.kind in ("categorical", "regions") and np.issubdtype(data.dtype, np.floating):
         vals = data[np.isfinite(data)]
         if nodata is not None:
@@ -422,8 +493,101 @@ def _read_open_raster(area: StudyArea, name: str, spec: LayerSpec, file: Path,
                 f"{file.name} holds fractional values (e.g. {vals[vals != np.rint(vals)][0]:g})"
                 f" but a {spec.kind} layer needs integer codes",
                 "write the layer with integer codes, or declare it `kind: continuous`")
+    if spec.kind == "distance":
+        return Layer(name, spec, _raster_distance(area, name, file, data, nodata))
     return Layer(name, spec, _clean(data, spec, nodata), spec.categories,
                  _land_missing(area, data, nodata))
+
+
+def _resample(area: StudyArea, spec: LayerSpec, src: Any, src_crs: Any
+              ) -> tuple[np.ndarray, float | None, str]:
+    """The raster's band 1 on the study grid; returns the data, its nodata and the method.
+
+    ``mode`` on a class layer keeps the area with data (see the module docstring): the class
+    is GDAL's mode over the source cells with data, and a cell is outside where less than half
+    of it (exactly half: on odd ``row + column``) holds data — the share being the average of
+    the source's 0/1 data mask."""
+    import rasterio
+    from rasterio.warp import Resampling, reproject
+
+    grid = area.grid
+    method = spec.resampling or (
+        "bilinear" if spec.kind == "continuous" else "max" if spec.kind == "distance"
+        else "nearest")
+    dtype = np.float32 if spec.kind == "continuous" else src.dtypes[0]
+    fill = np.nan if spec.kind == "continuous" else 0
+    data = np.full(grid.shape, fill, dtype=dtype)
+    nodata = src.nodata
+    classes = spec.kind in ("categorical", "regions", "mask") and method == "mode"
+    if classes:
+        require_memory(
+            src.width * src.height * (2 * np.dtype(src.dtypes[0]).itemsize + 2),
+            f"resampling layer '{spec.file}' ({src.width:,} x {src.height:,} cells) with "
+            "`resampling: mode`", area.path, "layers",
+            "aggregate the raster to a cell size nearer the study grid's first (gdalwarp -tr "
+            f"{grid.resolution:g} {grid.resolution:g} -r mode), or use a machine with more "
+            "memory")
+        band = src.read(1)
+        if nodata is not None and not np.isnan(nodata):
+            no_class = band == nodata
+        elif band.dtype.kind == "f":
+            no_class = np.isnan(band)
+        else:
+            no_class = np.zeros(band.shape, bool)
+        no_class |= band == 0  # 0 is "no class" for the engine
+        has_class = (~no_class).view(np.uint8)
+        del no_class
+        reproject(source=band, destination=data, src_transform=src.transform,
+                  src_crs=src_crs, src_nodata=nodata if nodata is not None else 0,
+                  dst_transform=grid.transform, dst_crs=grid.crs, dst_nodata=fill,
+                  resampling=Resampling.mode)
+        share = np.zeros(grid.shape, np.float32)
+        reproject(source=has_class, destination=share,
+                  src_transform=src.transform, src_crs=src_crs, dst_transform=grid.transform,
+                  dst_crs=grid.crs, resampling=Resampling.average)
+        rows, cols = np.indices(grid.shape)
+        inside = (share > 0.5 + 1e-6) | ((np.abs(share - 0.5) <= 1e-6) & ((rows + cols) % 2 == 0))
+        data[~inside] = fill
+    else:
+        reproject(
+            source=rasterio.band(src, 1), destination=data,
+            src_transform=src.transform, src_crs=src_crs, src_nodata=nodata,
+            dst_transform=grid.transform, dst_crs=grid.crs, dst_nodata=fill,
+            resampling=getattr(Resampling, method),
+        )
+    return data, fill, method
+
+
+def _raster_distance(area: StudyArea, name: str, file: Path, data: np.ndarray,
+                     nodata: float | None) -> np.ndarray:
+    """Distance in metres from each cell centre to the nearest non-zero cell (module
+    docstring); a raster that already holds distances is refused with the fix."""
+    from scipy.ndimage import distance_transform_edt
+
+    field_ = f"layers.{name}"
+    has = np.isfinite(data) if data.dtype.kind == "f" else np.ones(data.shape, bool)
+    if nodata is not None and not np.isnan(nodata):
+        has &= data != nodata
+    feature = has & (data != 0)
+    vals = data[feature]
+    looks_measured = vals.size and (
+        (data.dtype.kind == "f" and np.any(vals != np.rint(vals)))
+        or (feature.sum() > 0.5 * feature.size and np.unique(vals[:100_000]).size > 2))
+    if looks_measured:
+        raise InputError.single(
+            area.path, f"{field_}.kind",
+            f"{file.name} holds measured values ({float(vals.min()):,.4g} … "
+            f"{float(vals.max()):,.4g}) in {int(feature.sum()):,} cells; a `kind: distance` "
+            "raster holds features (non-zero cells) whose distance the engine computes",
+            "if the raster already holds distances in metres, declare `kind: continuous` with "
+            "`unit: m`; otherwise write the features as 1 and everything else as 0")
+    if not feature.any():
+        raise InputError.single(
+            area.path, field_,
+            f"{file.name} has no non-zero cell on the study grid, so there is nothing to "
+            "measure distances to",
+            "check the file (features are non-zero cells), its extent and its nodata value")
+    return (distance_transform_edt(~feature) * area.grid.resolution).astype(np.float32)
 
 
 def _land_missing(area: StudyArea, data: np.ndarray, nodata: float | None) -> int | None:
@@ -472,54 +636,87 @@ def _check_covers(area: StudyArea, name: str, file: Path, bounds) -> None:
 
 
 def _read_vector(area: StudyArea, name: str, spec: LayerSpec, file: Path) -> Layer:
-    import geopandas as gpd
+    """Read a vector, TopoJSON or CSV layer, check its coordinates and rasterise it."""
     from rasterio.features import rasterize
+    from shapely import box
+
+    from ruimteverdeling.area.readers import (
+        check_coordinates,
+        problem_for_swapped,
+        read_features,
+        swapped_axes,
+    )
 
     grid = area.grid
     field_ = f"layers.{name}"
-    try:
-        gdf = gpd.read_file(file, layer=spec.layer) if spec.layer else gpd.read_file(file)
-    except Exception as exc:  # pyogrio raises several types for unreadable files/layers
-        raise InputError.single(area.path, f"{field_}.file",
-                                f"cannot read vector layer {file.name}"
-                                f"{'/' + spec.layer if spec.layer else ''}: {exc}",
-                                "check the file and the `layer:` name") from None
+    feats = read_features(file, spec, area.path, field_, grid.crs)
+    gdf = feats.gdf
     if gdf.crs is None:
-        raise InputError.single(area.path, f"{field_}.file", f"{file.name} has no CRS",
-                                f"assign {grid.crs} to the layer")
-    if gdf.crs != grid.crs:
-        warnings.warn(f"layer '{name}' ({file.name}) reprojected from {gdf.crs} to {grid.crs}",
-                      LayerWarning, stacklevel=3)
-        gdf = gdf.to_crs(grid.crs)
+        raise InputError.single(area.path, f"{field_}.crs", f"{file.name} has no CRS",
+                                f"add `crs: {grid.crs}` to the layer in area.yaml when its "
+                                "coordinates are RD New metres (EPSG:4326 for "
+                                "longitude/latitude)")
     gdf = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty]
     if gdf.empty:
         raise InputError.single(area.path, f"{field_}.file", f"{file.name} has no features",
                                 "use a layer with at least one feature")
+    feats.gdf = gdf
+    check_coordinates(feats, file, area.path, f"{field_}.crs")
+    source = gdf
+    if gdf.crs != grid.crs:
+        warnings.warn(f"layer '{name}' ({file.name}) reprojected from {gdf.crs} to {grid.crs}",
+                      LayerWarning, stacklevel=3)
+        gdf = gdf.to_crs(grid.crs)
+    hits = gdf.sindex.query(box(*grid.bounds), predicate="intersects")
+    on_grid = int(np.unique(hits).size)
+    if on_grid == 0 and swapped_axes(source, grid.bounds, grid.crs):
+        raise InputError(problem_for_swapped(file, area.path, f"{field_}.crs"))
+    counts = {"features": len(gdf), "features_on_grid": on_grid}
     categories = spec.categories
     if spec.kind == "distance":
         data = _distance_to_features(grid, gdf)
-    elif spec.kind in ("regions", "categorical"):
-        if not spec.attribute or spec.attribute not in gdf.columns:
-            raise InputError.single(
-                area.path, f"{field_}.attribute",
-                f"attribute '{spec.attribute}' not in {file.name}",
-                did_you_mean(str(spec.attribute), [c for c in gdf.columns if c != "geometry"]))
-        values = gdf[spec.attribute].to_numpy()
-        if not np.issubdtype(values.dtype, np.integer) or (values <= 0).any():
-            raise InputError.single(area.path, f"{field_}.attribute",
-                                    f"attribute '{spec.attribute}' must hold positive integers",
-                                    "number the regions/classes 1, 2, 3, ...")
-        data = rasterize(
-            ((geom, int(v)) for geom, v in zip(gdf.geometry, values, strict=True)),
-            out_shape=grid.shape, transform=grid.transform, fill=0, dtype=np.int32)
-        if spec.name_attribute:
+        return Layer(name, spec, data, categories, **counts)
+    if spec.kind in ("regions", "categorical"):
+        columns = [c for c in gdf.columns if c != gdf.geometry.name]
+        if spec.attribute is None and spec.name_attribute and spec.kind == "regions":
             if spec.name_attribute not in gdf.columns:
                 raise InputError.single(
                     area.path, f"{field_}.name_attribute",
                     f"attribute '{spec.name_attribute}' not in {file.name}",
-                    did_you_mean(spec.name_attribute, [c for c in gdf.columns if c != "geometry"]))
-            categories = {int(v): str(n) for v, n in
-                          zip(values, gdf[spec.name_attribute], strict=True)}
+                    did_you_mean(spec.name_attribute, columns))
+            names = gdf[spec.name_attribute].astype(str)
+            ids = {n: i + 1 for i, n in enumerate(sorted(set(names)))}
+            values = names.map(ids).to_numpy(dtype=np.int64)
+            categories = {i: n for n, i in ids.items()}
+        else:
+            if not spec.attribute or spec.attribute not in gdf.columns:
+                fix = did_you_mean(str(spec.attribute), columns)
+                if spec.kind == "regions":
+                    fix += ("; or leave `attribute:` out and set `name_attribute:` to number "
+                            "the regions 1, 2, ... by name")
+                raise InputError.single(area.path, f"{field_}.attribute",
+                                        f"attribute '{spec.attribute}' not in {file.name}", fix)
+            values = _positive_integers(gdf[spec.attribute])
+            if values is None:
+                shown = ", ".join(map(repr, gdf[spec.attribute].head(3).tolist()))
+                raise InputError.single(
+                    area.path, f"{field_}.attribute",
+                    f"attribute '{spec.attribute}' must hold positive integers (found "
+                    f"{shown} ...)",
+                    "number the regions/classes 1, 2, 3, ..." + (
+                        "; or leave `attribute:` out and set `name_attribute:` to number the "
+                        "regions by name" if spec.kind == "regions" else ""))
+            if spec.name_attribute:
+                if spec.name_attribute not in gdf.columns:
+                    raise InputError.single(
+                        area.path, f"{field_}.name_attribute",
+                        f"attribute '{spec.name_attribute}' not in {file.name}",
+                        did_you_mean(spec.name_attribute, columns))
+                categories = {int(v): str(n) for v, n in
+                              zip(values, gdf[spec.name_attribute], strict=True)}
+        data = rasterize(
+            ((geom, int(v)) for geom, v in zip(gdf.geometry, values, strict=True)),
+            out_shape=grid.shape, transform=grid.transform, fill=0, dtype=np.int32)
     elif spec.kind == "mask":
         data = rasterize(((geom, 1) for geom in gdf.geometry), out_shape=grid.shape,
                          transform=grid.transform, fill=0, dtype=np.uint8)
@@ -531,8 +728,20 @@ def _read_vector(area: StudyArea, name: str, spec: LayerSpec, file: Path) -> Lay
         data = rasterize(
             ((g, float(v)) for g, v in zip(gdf.geometry, gdf[spec.attribute], strict=True)),
             out_shape=grid.shape, transform=grid.transform, fill=np.nan, dtype=np.float32)
-        return Layer(name, spec, data, categories, _land_missing(area, data, None))
-    return Layer(name, spec, data, categories)
+        return Layer(name, spec, data, categories, _land_missing(area, data, None), **counts)
+    return Layer(name, spec, data, categories, **counts)
+
+
+def _positive_integers(column: Any) -> np.ndarray | None:
+    """The column as int64 when every value is a positive whole number (also numbers written
+    as text, as CSV and some GeoJSON files hold them), else None."""
+    import pandas as pd
+
+    values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
+    if not values.size or not np.all(np.isfinite(values)) or np.any(values <= 0) or \
+            np.any(values != np.rint(values)):
+        return None
+    return values.astype(np.int64)
 
 
 def _distance_to_features(grid: Grid, gdf) -> np.ndarray:

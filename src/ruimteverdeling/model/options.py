@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
-from ruimteverdeling.errors import FIX
+from ruimteverdeling.strict import StrictModel, invalid
 
 MAX_COUNT = 1_000_000_000
 """Largest count in the solver options (binaries, units, iterations)."""
@@ -23,12 +23,10 @@ MAX_TIME_LIMIT = 10_000_000.0
 """Longest time limit in seconds (~116 days)."""
 
 
-class SolverOptions(BaseModel):
+class SolverOptions(StrictModel):
     """How to solve. ``method``: ``auto`` (LP relaxation first, repair the few fractional cells
     with a small MIP), ``mip`` (hand the whole model to HiGHS's MIP — small models only) or
     ``lp`` (the relaxation only, reported as such)."""
-
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     backend: Literal["highs", "pyomo"] = "highs"
     method: Literal["auto", "mip", "lp"] = "auto"
@@ -54,8 +52,7 @@ class SolverOptions(BaseModel):
     @classmethod
     def _threads(cls, v: int) -> int:
         if v > MAX_THREADS:
-            raise ValueError(f"{v:,} threads is more than the {MAX_THREADS} the engine allows"
-                             + FIX + f"give at most {MAX_THREADS}; this machine has "
-                             f"{os.cpu_count()} cores, and more threads than cores only slow "
-                             "HiGHS down")
+            raise invalid(f"{v:,} threads is more than the {MAX_THREADS} the engine allows",
+                          f"give at most {MAX_THREADS}; this machine has {os.cpu_count()} "
+                          "cores, and more threads than cores only slow HiGHS down")
         return v

@@ -21,14 +21,16 @@ from __future__ import annotations
 import base64
 import functools
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jinja2
 from markupsafe import Markup
 
 from ruimteverdeling import formatting
 from ruimteverdeling.report.figures import MANY_REGIONS
 from ruimteverdeling.report.scale import SCORE_COLOURS
+
+if TYPE_CHECKING:
+    import jinja2
 
 PACKAGE = "ruimteverdeling.report"
 
@@ -62,6 +64,8 @@ def stylesheet() -> Markup:
 @functools.cache
 def environment() -> jinja2.Environment:
     """The one environment of the reports (built once)."""
+    import jinja2  # deferred: only writing a report needs it
+
     env = jinja2.Environment(
         loader=jinja2.PackageLoader(PACKAGE, "templates"), autoescape=True,
         undefined=jinja2.StrictUndefined, finalize=_finalize, trim_blocks=True,

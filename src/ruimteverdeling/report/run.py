@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ruimteverdeling.formatting import num
-from ruimteverdeling.report.environment import render
+from ruimteverdeling.report.environment import environment, render
 from ruimteverdeling.report.figures import allocation_and_change_png, burdens_png, pareto_png
 from ruimteverdeling.results.indicators import CRITERIA, THEMES, IndicatorTable, format_value
 from ruimteverdeling.results.runfolder import RunView, read_rule_costs
@@ -314,4 +314,13 @@ def write_run_report(view: RunView, path: str | Path) -> Path:
     """Render the run report of ``view`` into ``path`` (UTF-8)."""
     path = Path(path)
     path.write_text(render_run_report(view), encoding="utf-8")
+    return path
+
+
+def write_failure_page(path: str | Path, detail: str) -> Path:
+    """Write the page that stands in for a run report that could not be rendered: it says
+    so, how to re-render it, and shows ``detail`` (the error) as text."""
+    path = Path(path)
+    path.write_text(environment().get_template("failed.html.j2").render(detail=detail),
+                    encoding="utf-8")
     return path

@@ -99,11 +99,16 @@ from typing import Any, Literal
 
 import numpy as np
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 
+from ruimteverdeling import yamlio
 from ruimteverdeling.area.studyarea import StudyArea
+from ruimteverdeling.domain.burdens import DEFAULT_BURDENS, burden_ha, gini
+from ruimteverdeling.domain.density import HomesPerHectare
+from ruimteverdeling.domain.regions import region_area_ha, region_rows, sum_by_region
 from ruimteverdeling.errors import InputError, Problem, did_you_mean
 from ruimteverdeling.formatting import measure
+from ruimteverdeling.strict import StrictModel
 from ruimteverdeling.uses import UseCatalogue
 
 Better = Literal["higher", "lower"]
@@ -132,11 +137,7 @@ class NotApplicable(Exception):  # noqa: N818 - a signal, not an error
 # ------------------------------------------------------------------------------------------------
 # settings: layer roles, parameters, thresholds (data/assessment.yaml)
 # ------------------------------------------------------------------------------------------------
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Parameters(_Strict):
+class Parameters(StrictModel):
     flood_shallow_m: float = 0.5
     flood_deep_m: float = 2.0
     subsidence_min_cm: float = 10.0
@@ -144,7 +145,7 @@ class Parameters(_Strict):
     best_agri_category: int | str = 1
 
 
-class CriterionSettings(_Strict):
+class CriterionSettings(StrictModel):
     """How one criterion is scored (see ``analysis.compare``)."""
 
     better: Better
@@ -162,7 +163,7 @@ class CriterionSettings(_Strict):
         return v
 
 
-class AssessmentConfig(_Strict):
+class AssessmentConfig(StrictModel):
     """The contents of ``data/assessment.yaml`` (or a user's file merged on top of it)."""
 
     layers: dict[str, str] = Field(default_factory=dict)
@@ -217,8 +218,6 @@ def _read_user_yaml(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise InputError.single(path, None, "thresholds file not found",
                                 "give the path of a YAML file shaped like data/assessment.yaml")
-    from ruimteverdeling import yamlio
-
     data = yamlio.load_file(path, "thresholds file") or {}
     if not isinstance(data, dict):
         raise InputError.single(path, None, "the file must be a mapping",
@@ -258,28 +257,6 @@ LAYER_ROLES = ("flood_depth", "subsidence", "soil", "agri_quality", "nnn", "natu
 # ------------------------------------------------------------------------------------------------
 # inputs
 # ------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class HousingDensity:
-    """Homes per hectare of new housing: a default and values per region name."""
-
-    default: float
-    per_region: dict[str, float] = field(default_factory=dict)
-    regions: str | None = None
-
-    @classmethod
-    def from_any(cls, value: Any) -> HousingDensity | None:
-        """From the scenario's ``housing_density`` (model or resolved dict), or None."""
-        if value is None:
-            return None
-        if not isinstance(value, dict):
-            value = value.model_dump()
-        if value.get("default") is None:
-            return None
-        return cls(float(value["default"]),
-                   {str(k): float(v) for k, v in (value.get("per_region") or {}).items()},
-                   value.get("regions"))
-
-
 @dataclass
 class IndicatorInputs:
     """An allocation on a study area, with what the criteria need, precomputed on land cells.
@@ -292,7 +269,7 @@ class IndicatorInputs:
     catalogue: UseCatalogue
     after: np.ndarray
     before: np.ndarray | None = None
-    housing_density: HousingDensity | None = None
+    housing_density: HomesPerHectare | None = None
     config: AssessmentConfig | None = None
     notes: dict[str, str] = field(default_factory=dict)
 
@@ -382,31 +359,18 @@ class IndicatorInputs:
     def region_rows(self) -> tuple[np.ndarray, list[str]]:
         """Row (0..n−1, −1 outside) of every land cell in the default region layer, and names
         (sorted by region code)."""
-        name = self.area.manifest.regions
-        reg = self.area.layer(name).data.ravel()[self.land].astype(np.int64)
-        names = self.area.region_names(name)
-        ids = np.array(sorted(names), dtype=np.int64)
-        pos = np.searchsorted(ids, reg)
-        pos = np.clip(pos, 0, max(ids.size - 1, 0))
-        found = (reg > 0) & (ids.size > 0)
-        if ids.size:
-            found &= ids[pos] == reg
-        return np.where(found, pos, -1).astype(np.int64), [names[int(i)] for i in ids]
+        return region_rows(self.area, self.land)
 
     def housing_density_cells(self) -> np.ndarray:
+        """Homes per hectare of new housing on every land cell
+        (:mod:`ruimteverdeling.domain.density`)."""
         hd = self.housing_density
         if hd is None:
             raise NotApplicable("the run has no housing density (homes per hectare)")
-        dens = np.full(self.land.size, hd.default, float)
-        if hd.per_region:
-            layer = hd.regions or self.area.manifest.regions
-            if not self.area.has_layer(layer):
-                raise NotApplicable(f"the housing density's region layer '{layer}' is missing")
-            reg = self.area.layer(layer).data.ravel()[self.land]
-            for rid, name in self.area.region_names(layer).items():
-                if name in hd.per_region:
-                    dens[reg == rid] = hd.per_region[name]
-        return dens
+        if hd.per_region and not self.area.has_layer(hd.layer(self.area)):
+            raise NotApplicable(f"the housing density's region layer '{hd.layer(self.area)}' "
+                                "is missing")
+        return hd.cells(self.area, self.land)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -733,30 +697,23 @@ def _defence(x: IndicatorInputs) -> np.ndarray:
 
 def burden_cells(x: IndicatorInputs) -> np.ndarray:
     """Burden hectares per land cell, as in ``burdens.csv``: farmland lost, new wind/solar,
-    new defence and new housing land (each yield-weighted)."""
-    from ruimteverdeling.results.tables import DEFAULT_BURDENS
-
+    new defence and new housing land (each yield-weighted;
+    :mod:`ruimteverdeling.domain.burdens`)."""
     known = x.catalogue.target_uses
     out = np.zeros(x.land.size)
-    for b in DEFAULT_BURDENS:
-        if b.use not in known:
+    for use, basis in DEFAULT_BURDENS:
+        if use not in known:
             continue
-        p = x.provides(b.use)
-        diff = p[x.a] - p[x.b]
-        out += b.weight * x.cell_ha * (np.maximum(0.0, diff) if b.basis == "new"
-                                       else np.maximum(0.0, -diff))
+        out += burden_ha(x.provides(use), x.b, x.a, basis, x.cell_ha)
     return out
 
 
 def _burden_gini(x: IndicatorInputs) -> float:
-    from ruimteverdeling.results.tables import gini
-
     rows, names = x.region_rows
     if len(names) < 2:
         raise NotApplicable("fewer than two regions")
-    sel = rows >= 0
-    burden = np.bincount(rows[sel], weights=burden_cells(x)[sel], minlength=len(names))
-    area = np.bincount(rows[sel], minlength=len(names)) * x.cell_ha
+    burden = sum_by_region(rows, burden_cells(x), len(names))
+    area = region_area_ha(rows, len(names), x.cell_ha)
     intensity = np.where(area > 0, burden / np.where(area > 0, area, 1.0), 0.0)
     return gini(intensity.tolist())
 

@@ -12,7 +12,9 @@ from typing import Any
 
 import numpy as np
 
+from ruimteverdeling.domain.burdens import gini
 from ruimteverdeling.model.solve import Solution
+from ruimteverdeling.results import findings, tables
 from ruimteverdeling.rules.compile import CompiledModel
 from ruimteverdeling.rules.targets import measure
 
@@ -129,3 +131,34 @@ def with_ha_columns(base: list[str], rows: list[dict[str, Any]]) -> list[str]:
             if k.startswith("ha:") and k not in extra:
                 extra.append(k)
     return base + extra
+
+
+def build_summary(cm: CompiledModel, sol: Solution, after: np.ndarray) -> dict[str, Any]:
+    """The numbers of ``summary.json`` for the allocation ``after`` (use code per grid cell)
+    of solution ``sol``; the run folder's writer adds transitions, shadow prices and
+    indicators."""
+    burdens = tables.burdens_table(cm, sol)
+    return {
+        "scenario": cm.scenario.id,
+        "title": cm.scenario.title,
+        "status": sol.status,
+        "optimal": sol.optimal,
+        "objective": sol.objective,
+        "bound": sol.bound,
+        "gap": sol.gap,
+        "decision_gap": sol.decision_gap,  # what mip_rel_gap refers to (model/outcomes.py)
+        "status_quo_value": sol.status_quo_value,
+        "method": sol.method,
+        "objective_terms": objective_table(cm, sol),
+        "areas": areas_table(cm, cm.area.current_use, after),
+        "targets": targets_table(cm, sol),
+        "rules": tables.rules_table(cm, sol),
+        "overrides": tables.overrides_table(cm, sol),
+        "multi_use": tables.multi_use(cm, sol),
+        "burdens": burdens,
+        "burden_gini": gini([b["burden per ha of region"] for b in burdens]),
+        "model": {"changeable_cells": int(cm.spec.n_units), "columns": int(cm.spec.n_cols),
+                  "rows": int(cm.spec.n_rows), "pinned_cells": int(cm.pinned_land.size),
+                  "cell_area_ha": cm.area.cell_area_ha},
+        **findings.summary_part(cm),  # warnings and notes (file, field, message, fix)
+    }

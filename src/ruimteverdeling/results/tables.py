@@ -1,18 +1,9 @@
 """The tables of a run: rules, overrides, multi-use accounting, burdens and benefits per region.
 
-``rules.csv`` — one row per rule × use × region for the zone rules (hectares the rule closes,
-gross: as if it were the only rule), one row per other rule. ``binds`` says whether the rule
-constrains the optimum, in the LP sense, using the duals of the LP relaxation:
-
-* a zone rule binds when some pair it closes has a positive reduced cost at the LP prices,
-  ``c(c,u) − Σ_rows y·a(c,u) − π_c > 0`` — the relaxation would have used it if allowed
-  (``π_c`` is the cell's assignment dual; for a pinned cell, the price of its pinned use);
-  pairwise conflict rows are not part of that price;
-* a row rule (fairness, proximity share, conflict) binds when one of its rows has a non-zero
-  dual;
-* a cost or ladder rule does not bind or not; its row gives the term value it adds.
-
-Without LP duals (Pyomo backend, ``method: mip``) ``binds`` is ``unknown``.
+``rules.csv`` — every rule's rows, as its family reports them
+(:mod:`ruimteverdeling.rules.reporting`: per closed use × region for the zone rules, one row
+for the others, with whether the rule binds at the LP prices), then the combined uses that
+``compatibility`` closes. A disabled rule has one row with ``enabled: no``.
 """
 
 from __future__ import annotations
@@ -21,62 +12,24 @@ from typing import Any
 
 import numpy as np
 
+from ruimteverdeling.domain.burdens import BENEFIT_USES, DEFAULT_BURDENS, burden_ha
+from ruimteverdeling.domain.regions import region_area_ha, sum_by_region
 from ruimteverdeling.model.solve import Solution
-from ruimteverdeling.rules import exclusions, fairness
-from ruimteverdeling.rules.compile import ZONE_RULES, CompiledModel
-from ruimteverdeling.scenario import Burden, CostRule, LadderRule, Target
+from ruimteverdeling.rules.compile import CompiledModel
+from ruimteverdeling.rules.registry import family_of
+from ruimteverdeling.rules.reporting import RuleRun
+from ruimteverdeling.rules.targets import TargetCompiler, measure
 
 RULE_COLUMNS = ["rule", "type", "status", "enabled", "override", "use", "region", "ha_removed",
                 "binds", "max_reduced_cost", "value", "source"]
 
 
-def _cell_prices(cm: CompiledModel, sol: Solution) -> np.ndarray | None:
-    """π per land cell: assignment dual for units, own-use price for pinned cells."""
-    if sol.row_dual is None or sol.row_dual.size != cm.spec.n_rows:
-        return None
-    offsets = cm.spec.row_offsets()
-    s, e = offsets["assign"]
-    pi = np.full(cm.ctx.land_cells.size, np.nan)
-    pi[cm.unit_land] = sol.row_dual[s:e]
-    if cm.pinned_land.size:
-        pl, pu = cm.pinned_land, cm.pinned_use_idx
-        pi[pl] = cm.pair_objective(pl, pu) - cm.pair_row_price(pl, pu, sol.row_dual)
-    return pi
-
-
-def zone_rule_pricing(cm: CompiledModel, sol: Solution, rule: Any, pi: np.ndarray | None
-                      ) -> dict[str, float] | None:
-    """Largest reduced cost of the pairs a zone rule closes, per closed use."""
-    if pi is None:
-        return None
-    ctx = cm.ctx
-    zone = exclusions.zone_of(rule, ctx).ravel()[ctx.land_cells]
-    land = np.flatnonzero(zone & ctx.domain)
-    out = {}
-    for uid in exclusions.closed_uses(rule, ctx):
-        u = ctx.use_index(uid)
-        li = land
-        if getattr(rule, "applies_to", "new") == "new":
-            li = li[ctx.land_use_idx[li] != u]
-        if li.size == 0:
-            continue
-        ui = np.full(li.size, u)
-        rc = cm.pair_objective(li, ui) - cm.pair_row_price(li, ui, sol.row_dual) - pi[li]
-        out[uid] = float(np.nanmax(rc)) if rc.size else float("-inf")
-    return out
-
-
 def rules_table(cm: CompiledModel, sol: Solution) -> list[dict[str, Any]]:
-    pi = _cell_prices(cm, sol)
-    tol = 1e-6 * max(1.0, cm.area.cell_area_ha)
-    reports = {r["rule"]: r for r in cm.rule_reports}
+    run = RuleRun.of(cm, sol)
     overridden = {a.override.rule: a.override.action for a in cm.overrides}
     rows: list[dict[str, Any]] = []
-    after = cm.land_use_after(sol.x)
-    offsets = cm.spec.row_offsets()
-    all_rules = list(cm.rules)
     disabled = [a.original for a in cm.overrides if a.kind == "rule" and a.effective is None]
-    for rule in all_rules + disabled:
+    for rule in list(cm.rules) + disabled:
         base = {"rule": rule.id, "type": rule.type, "status": rule.status,
                 "enabled": "yes" if rule.is_enabled and rule not in disabled else "no",
                 "override": overridden.get(rule.id, ""), "source": rule.source.short(),
@@ -85,41 +38,8 @@ def rules_table(cm: CompiledModel, sol: Solution) -> list[dict[str, Any]]:
         if base["enabled"] == "no":
             rows.append(base)
             continue
-        if isinstance(rule, ZONE_RULES):
-            rep = reports.get(rule.id, {})
-            if rep.get("softened"):
-                base["binds"] = "softened"
-                base["value"] = sol_term(cm, sol, f"override:{rule.id}")
-            pricing = None if rep.get("softened") else zone_rule_pricing(cm, sol, rule, pi)
-            removed = rep.get("removed_ha", {}) or rep.get("would_remove_ha", {})
-            if not removed:
-                rows.append({**base, "binds": base["binds"] or "no"})
-            for uid, regions in removed.items():
-                rc = None if pricing is None else pricing.get(uid)
-                binds = base["binds"] or ("unknown" if pricing is None else
-                                          "yes" if rc is not None and rc > tol else "no")
-                for region, ha in regions.items():
-                    rows.append({**base, "use": uid, "region": region, "ha_removed": ha,
-                                 "binds": binds,
-                                 "max_reduced_cost": "" if rc is None else rc})
-        elif isinstance(rule, CostRule | LadderRule):
-            name = rule.term or rule.id
-            part = next((t for t in cm.terms.get(name, []) if t.ref == rule.id), None)
-            value = float(part.fn(np.arange(after.size), after).sum()) if part else 0.0
-            rows.append({**base, "binds": "n/a", "value": value})
-        else:
-            block = f"rule:{rule.id}"
-            if block not in offsets:
-                rows.append({**base, "binds": "no"})
-                continue
-            s, e = offsets[block]
-            if sol.row_dual is None or e == s:
-                binds = "unknown" if e > s else "no"
-            else:
-                binds = "yes" if np.abs(sol.row_dual[s:e]).max() > 1e-9 else "no"
-            act = cm.spec.block(block).A @ sol.x
-            rows.append({**base, "binds": binds, "value": float(act.max()) if act.size else 0.0})
-    comp = reports.get("compatibility")
+        rows += [{**base, **r} for r in family_of(rule).report(rule, run)]
+    comp = next((r for r in cm.rule_reports if r["rule"] == "compatibility"), None)
     if comp is not None:
         for uid in comp.get("closed_uses", []):
             rows.append({"rule": "compatibility", "type": "compatibility", "status": "T",
@@ -127,10 +47,6 @@ def rules_table(cm: CompiledModel, sol: Solution) -> list[dict[str, Any]]:
                          "ha_removed": "", "binds": "", "max_reduced_cost": "",
                          "value": "combination not allowed", "source": comp["source"]})
     return rows
-
-
-def sol_term(cm: CompiledModel, sol: Solution, name: str) -> float:
-    return cm.term_values(sol.x).get(name, 0.0)
 
 
 def overrides_table(cm: CompiledModel, sol: Solution) -> list[dict[str, Any]]:
@@ -146,15 +62,19 @@ def overrides_table(cm: CompiledModel, sol: Solution) -> list[dict[str, Any]]:
                  "justification": o.justification, "status": item.status,
                  "set": o.set or {}, "penalty": o.penalty, "changed_ha": 0.0,
                  "changed_by_region": {}}
-        if a.kind == "rule" and isinstance(item, ZONE_RULES):
-            zone = exclusions.zone_of(item, ctx).ravel()[ctx.land_cells]
+        family = family_of(item) if a.kind == "rule" else None
+        if family is not None and family.zone:
+            pairs = family.compile(item, ctx).closed
+            assert pairs is not None
+            zone = pairs.zone
             entry["zone_ha_original"] = float((zone & ctx.domain).sum()) * ctx.cell_ha
             if a.effective is not None and o.action == "set":
-                eff = exclusions.zone_of(a.effective, ctx).ravel()[ctx.land_cells]
-                entry["zone_ha_effective"] = float((eff & ctx.domain).sum()) * ctx.cell_ha
-            closed = ctx.uses_mask(exclusions.closed_uses(item, ctx), containing=False)
+                eff = family.compile(a.effective, ctx).closed
+                assert eff is not None
+                entry["zone_ha_effective"] = float((eff.zone & ctx.domain).sum()) * ctx.cell_ha
+            closed = ctx.uses_mask(pairs.uses, containing=False)
             hit = zone & closed[after]
-            if getattr(item, "applies_to", "new") == "new":
+            if pairs.applies_to == "new":
                 hit &= after != ctx.land_use_idx
             sel = hit & (rows_of_land >= 0)
             per = np.bincount(rows_of_land[sel], minlength=len(names)) * ctx.cell_ha
@@ -162,15 +82,13 @@ def overrides_table(cm: CompiledModel, sol: Solution) -> list[dict[str, Any]]:
             entry["changed_by_region"] = {names[r]: float(v) for r, v in enumerate(per) if v}
             entry["meaning"] = ("hectares inside the original rule's zone now given a use it "
                                 "would have closed")
-        elif a.kind == "target" and isinstance(item, Target):
+        elif a.kind == "target":
             entry["original"] = {"min": item.min, "max": item.max, "hard": item.hard}
             if a.effective is not None:
                 entry["effective"] = {"min": a.effective.min, "max": a.effective.max,
                                       "hard": a.effective.hard}
             tc = cm.target_compilers.get(item.id)
             if tc is not None:
-                from ruimteverdeling.rules.targets import TargetCompiler, measure
-
                 ach = measure(tc, after)
                 olos, _ = TargetCompiler(item, ctx).bounds()  # the original target's bounds
                 gaps = {}
@@ -212,15 +130,6 @@ def multi_use(cm: CompiledModel, sol: Solution) -> dict[str, Any]:
             else 0.0, "land_saved_ha": saved, "by_use": by_use}
 
 
-DEFAULT_BURDENS = [
-    Burden(use="agriculture", basis="lost"),
-    Burden(use="renewable_energy", basis="new"),
-    Burden(use="defence", basis="new"),
-    Burden(use="housing", basis="new"),
-]
-BENEFIT_USES = ["nature", "water_buffer"]
-
-
 def burdens_table(cm: CompiledModel, sol: Solution) -> list[dict[str, Any]]:
     """Burdens and benefits per region (lusten en lasten), for every allocation.
 
@@ -230,37 +139,29 @@ def burdens_table(cm: CompiledModel, sol: Solution) -> list[dict[str, Any]]:
     ctx = cm.ctx
     after = cm.land_use_after(sol.x)
     rows_of_land, names = ctx.region_rows()
-    land = np.arange(after.size)
-    sel = rows_of_land >= 0
+    cur = ctx.land_use_idx
     n = len(names)
-    area_r = np.bincount(rows_of_land[sel], minlength=n) * ctx.cell_ha
+    area_r = region_area_ha(rows_of_land, n, ctx.cell_ha)
     table: dict[str, np.ndarray] = {}
     known = ctx.catalogue.target_uses
-    for b in DEFAULT_BURDENS:
-        if b.use not in known:
+    for use, basis in DEFAULT_BURDENS:
+        if use not in known:
             continue
-        v = fairness.burden_fn([b], ctx)(land, after)
-        table[f"burden: {b.use} {b.basis} (ha)"] = np.bincount(rows_of_land[sel],
-                                                              weights=v[sel], minlength=n)
+        v = burden_ha(ctx.provides(use), cur, after, basis, ctx.cell_ha)
+        table[f"burden: {use} {basis} (ha)"] = sum_by_region(rows_of_land, v, n)
     for use in BENEFIT_USES:
         if use not in known:
             continue
-        v = fairness.burden_fn([Burden(use=use, basis="new")], ctx)(land, after)
-        table[f"benefit: {use} new (ha)"] = np.bincount(rows_of_land[sel], weights=v[sel],
-                                                       minlength=n)
+        v = burden_ha(ctx.provides(use), cur, after, "new", ctx.cell_ha)
+        table[f"benefit: {use} new (ha)"] = sum_by_region(rows_of_land, v, n)
     if ctx.scenario.housing_density is not None:
-        from ruimteverdeling.rules.targets import housing_density
-
-        dens = housing_density(ctx)
         p = ctx.provides("housing")
-        v = ctx.cell_ha * dens * np.maximum(0.0, p[after] - p[ctx.land_use_idx])
-        table["benefit: new homes"] = np.bincount(rows_of_land[sel], weights=v[sel],
-                                                  minlength=n)
+        v = ctx.cell_ha * ctx.housing_density() * np.maximum(0.0, p[after] - p[cur])
+        table["benefit: new homes"] = sum_by_region(rows_of_land, v, n)
     yield_ = np.array([u.energy_mwh_per_ha_yr * u.provides.get("renewable_energy", 0.0)
                        for u in ctx.uses]) / 1e6
-    v = ctx.cell_ha * np.maximum(0.0, yield_[after] - yield_[ctx.land_use_idx])
-    table["benefit: new energy (TWh/yr)"] = np.bincount(rows_of_land[sel], weights=v[sel],
-                                                        minlength=n)
+    v = ctx.cell_ha * np.maximum(0.0, yield_[after] - yield_[cur])
+    table["benefit: new energy (TWh/yr)"] = sum_by_region(rows_of_land, v, n)
     out = []
     for r, name in enumerate(names):
         row: dict[str, Any] = {"region": name, "area_ha": float(area_r[r])}
@@ -270,12 +171,3 @@ def burdens_table(cm: CompiledModel, sol: Solution) -> list[dict[str, Any]]:
         row["burden per ha of region"] = burden / area_r[r] if area_r[r] else 0.0
         out.append(row)
     return out
-
-
-def gini(values: list[float]) -> float:
-    """Gini coefficient of non-negative values (0 = equal, → 1 = concentrated)."""
-    v = np.sort(np.asarray(values, float))
-    if v.size == 0 or v.sum() <= 0:
-        return 0.0
-    n = v.size
-    return float((2 * np.arange(1, n + 1) - n - 1) @ v / (n * v.sum()))

@@ -54,10 +54,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import numpy as np
-
-from ruimteverdeling import yamlio
+from ruimteverdeling import __version__, yamlio
 from ruimteverdeling.errors import InputError, Problem
+from ruimteverdeling.jsonio import write_json as write_json  # the writer's JSON, re-exported
 
 MARKER = ".ruimteverdeling-run"
 WRITER = "ruimteverdeling"
@@ -108,12 +107,6 @@ def _fault(point: str) -> None:
 
 def _now() -> str:
     return _dt.datetime.now().astimezone().isoformat(timespec="seconds")
-
-
-def _version() -> str:
-    from ruimteverdeling import __version__
-
-    return __version__
 
 
 # ------------------------------------------------------------------------------------------------
@@ -273,7 +266,7 @@ def _files_of(folder: Path) -> list[str]:
 def write_marker(folder: Path, kind: str, files: Iterable[str] = (),
                  dirs: Iterable[str] = (), created: str | None = None) -> None:
     write_text_atomic(folder / MARKER, json.dumps({
-        "writer": WRITER, "version": _version(), "kind": kind,
+        "writer": WRITER, "version": __version__, "kind": kind,
         "created": created or _now(), "pid": os.getpid(), "host": socket.gethostname(),
         "files": sorted(set(files)), "dirs": sorted(set(dirs))}, indent=1) + "\n")
 
@@ -536,7 +529,7 @@ _HELD_GUARD = threading.Lock()
 def _acquire(target: Path, shown: Path, option: str, wait: bool) -> bool:
     """Lock ``target`` for this process; True when this call took the lock (False: this
     thread already held it). Raises FolderBusyError or OutputError."""
-    import fcntl
+    import fcntl  # POSIX only: deferred so that the module still imports where it is missing
 
     with _HELD_GUARD:
         held = _HELD.get(target)
@@ -1000,43 +993,3 @@ def clean(folders: Iterable[str | Path], say: Say = note) -> list[str]:
                 say(msg)
                 done.append(msg)
     return done
-
-
-# ------------------------------------------------------------------------------------------------
-# JSON
-# ------------------------------------------------------------------------------------------------
-def _json_default(o: Any) -> Any:
-    if isinstance(o, np.integer):
-        return int(o)
-    if isinstance(o, np.floating):
-        return float(o)
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, Path):
-        return str(o)
-    raise TypeError(f"not JSON serialisable: {type(o)}")
-
-
-def write_json(path: Path, data: Any) -> None:
-    text = json.dumps(data, indent=2, ensure_ascii=False, default=_json_default,
-                      allow_nan=False) if _finite(data) else \
-        json.dumps(_replace_nonfinite(data), indent=2, ensure_ascii=False, default=_json_default)
-    path.write_text(text + "\n", encoding="utf-8")
-
-
-def _finite(data: Any) -> bool:
-    try:
-        json.dumps(data, allow_nan=False, default=_json_default)
-        return True
-    except ValueError:
-        return False
-
-
-def _replace_nonfinite(data: Any) -> Any:
-    if isinstance(data, dict):
-        return {k: _replace_nonfinite(v) for k, v in data.items()}
-    if isinstance(data, list | tuple):
-        return [_replace_nonfinite(v) for v in data]
-    if isinstance(data, float | np.floating) and not np.isfinite(data):
-        return None
-    return data

@@ -1,6 +1,11 @@
-"""The three shapes a rule compiles into.
+"""The shapes a rule compiles into.
 
 Every rule family turns its parameters into one or more of:
+
+:class:`ClosedPairs`
+    (cell, use) pairs closed in a zone: their columns are never created. Applied to the
+    allowed pairs before the columns exist, in the order the scenario lists the rules (water
+    and soil first); a softened rule (an override) charges a cost per hectare instead.
 
 :class:`PairTerm`
     an objective term whose coefficient for the pair (cell ``c``, use ``u``) is
@@ -14,6 +19,8 @@ Every rule family turns its parameters into one or more of:
 :class:`ColumnRows`
     rows that couple columns of different cells (pairwise distance conflicts); built from the
     final column list.
+
+A family's compile returns them in a :class:`Contribution`.
 
 Cells are passed as *land indices* (positions in ``Context.land_cells``) and uses as catalogue
 indices, both as numpy arrays, so every function is vectorised.
@@ -86,3 +93,32 @@ class ColumnRows:
     build: Callable[..., tuple[np.ndarray, np.ndarray, np.ndarray, int, np.ndarray,
                                np.ndarray]]
     meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ClosedPairs:
+    """Pairs (cell, use) a rule closes: ``x[c,u]`` is not created for ``c`` in ``zone`` and
+    ``u`` in ``uses``, except — with ``applies_to: new`` — for ``u`` the cell's current use.
+
+    ``zone`` is a bool per land cell; ``uses`` are allocatable use ids (a family closing a
+    single use lists the combined uses that contain it too).
+    """
+
+    zone: np.ndarray
+    uses: list[str]
+    applies_to: Literal["new", "all"] = "new"
+
+
+@dataclass
+class Contribution:
+    """What one rule adds to the model: pairs it closes, objective terms, rows."""
+
+    closed: ClosedPairs | None = None
+    terms: list[PairTerm] = field(default_factory=list)
+    rows: list[PairRows] = field(default_factory=list)
+    column_rows: list[ColumnRows] = field(default_factory=list)
+
+    @property
+    def blocks(self) -> list[str]:
+        """Names of the row blocks it adds (``rule:<id>``)."""
+        return [r.name for r in self.rows] + [r.name for r in self.column_rows]

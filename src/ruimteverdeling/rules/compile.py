@@ -2,22 +2,27 @@
 
 Order — the *lagenbenadering*: water and soil first, then networks, then occupation:
 
-1. apply the overrides (comply or explain) and validate everything the scenario refers to,
-   reporting every problem at once;
-2. apply the zone rules (exclusions, green buffers, the compatibility of combined uses) to the
-   allowed (cell, use) pairs, in the order the scenario lists them;
+1. apply the overrides (comply or explain) and validate everything the scenario refers to
+   (each rule by its family's check), reporting every problem at once;
+2. apply the compatibility of combined uses and the rules of the zone families (those that
+   close pairs: exclusions, green buffers) to the allowed (cell, use) pairs, in the order the
+   scenario lists them;
 3. pin cells with a single allowed use, make units of the rest;
 4. create one binary column per (unit, allowed use) and the assignment rows;
-5. evaluate every objective term (suitability, transition, costs, ladders, future cost, ...)
-   and every row family (targets, quotas, fairness, proximity shares) on the columns, moving
-   fixed and pinned cells into the constants and bounds, and build the pairwise rows.
+5. compile the other rules (in the scenario's order) and the targets, evaluate every
+   objective term (suitability, transition, costs, ladders, future cost, ...) and every row
+   family (targets, quotas, fairness, proximity shares) on the columns, moving fixed and
+   pinned cells into the constants and bounds, and build the pairwise rows.
+
+The rules are reached through the registry (:mod:`ruimteverdeling.rules.registry`): each
+compiles to the shapes of :mod:`ruimteverdeling.rules.base`, which this module turns into
+columns, terms and rows.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
@@ -25,32 +30,22 @@ from ruimteverdeling.area.studyarea import StudyArea
 from ruimteverdeling.errors import InputError, Problem, did_you_mean
 from ruimteverdeling.model.spec import INF, ModelSpec, SpecBuilder
 from ruimteverdeling.rules import (
-    conflicts,
-    costs,
-    exclusions,
-    fairness,
+    checks,
+    findings,
+    needs,
     objective,
     overrides,
-    proximity,
     suitability,
     targets,
+    zones,
 )
-from ruimteverdeling.rules.base import ColumnRows, PairRows, PairTerm
+from ruimteverdeling.rules.base import ColumnRows, Contribution, PairRows, PairTerm
 from ruimteverdeling.rules.context import Context
 from ruimteverdeling.rules.status_quo import status_quo_value
-from ruimteverdeling.scenario import (
-    ConflictRule,
-    CostRule,
-    ExclusionRule,
-    FairnessRule,
-    GreenBufferRule,
-    LadderRule,
-    ProximityShareRule,
-    Scenario,
-)
+from ruimteverdeling.rules.registry import family_of
+from ruimteverdeling.scenario.schema import RuleBase, Scenario, Target
 from ruimteverdeling.uses import UseCatalogue
 
-ZONE_RULES = (ExclusionRule, GreenBufferRule)
 KEEP_TERM_COEFS_UP_TO = 3_000_000
 """Above this many columns only the combined objective is stored, not one vector per term."""
 
@@ -82,11 +77,18 @@ class CompiledModel:
     terms: dict[str, list[PairTerm]]
     blocks: dict[str, RowsInfo]
     target_compilers: dict[str, targets.TargetCompiler]
-    rules: list[Any]  # effective (after overrides), enabled or not
-    targets: list[Any]
+    rules: list[RuleBase]  # effective (after overrides), enabled or not
+    targets: list[Target]
     overrides: list[overrides.Applied]
     aux_terms: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    contributions: dict[str, Contribution] = field(default_factory=dict)  # enabled rules
+    warnings: list[Problem] = field(default_factory=list)
+    """What the run should be read with (a region value for a region outside the study area,
+    a target that asks nothing, a T rule on an empty mask ...); ``validate`` prints them and
+    ``summary.json`` lists them (:mod:`ruimteverdeling.rules.findings`)."""
+    notes: list[Problem] = field(default_factory=list)
+    """Facts about where the scenario's parts come from (the file of each override)."""
 
     @property
     def alloc_idx(self) -> np.ndarray:
@@ -192,17 +194,18 @@ def catalogue_for(scenario: Scenario) -> UseCatalogue:
     return new
 
 
-RULE_CHECKS = {
-    ExclusionRule: exclusions.check, GreenBufferRule: exclusions.check,
-    CostRule: costs.check, LadderRule: costs.check, FairnessRule: fairness.check,
-    ProximityShareRule: proximity.check, ConflictRule: conflicts.check,
-}
-
-
 def check(scenario: Scenario, area: StudyArea, catalogue: UseCatalogue,
           ctx: Context | None = None, rules: list | None = None,
           target_list: list | None = None) -> list[Problem]:
-    """Every problem of the scenario against the area, without building the model."""
+    """Every problem of the scenario against the area, without building the model.
+
+    Only rules and targets that are on are checked against the area: one that is off (status
+    A, ``enabled: false``, or disabled by an override) needs neither its layers nor its
+    regions. Warnings (a region value for a region outside the study area, a T rule on an
+    empty mask, ...) are added to ``ctx.warnings``. Problems name the file of the
+    ``extends:`` chain that gives the field, and the rule or target by its id
+    (:mod:`ruimteverdeling.rules.findings`).
+    """
     ctx = ctx or Context.create(scenario, area, catalogue)
     rules = scenario.rules if rules is None else rules
     target_list = scenario.targets if target_list is None else target_list
@@ -212,10 +215,15 @@ def check(scenario: Scenario, area: StudyArea, catalogue: UseCatalogue,
     problems += objective.check_transitions(scenario.transition_costs, ctx)
     index = {r.id: i for i, r in enumerate(scenario.rules)}
     for rule in rules:
-        problems += RULE_CHECKS[type(rule)](rule, index.get(rule.id, 0), ctx)
+        if rule.is_enabled:
+            i = index.get(rule.id, 0)
+            problems += findings.cite(family_of(rule).check(rule, i, ctx), "rules", rule, i,
+                                      scenario)
     tindex = {t.id: i for i, t in enumerate(scenario.targets)}
     for t in target_list:
-        problems += targets.check(t, tindex.get(t.id, 0), ctx)
+        if t.is_enabled:
+            i = tindex.get(t.id, 0)
+            problems += findings.cite(targets.check(t, i, ctx), "targets", t, i, scenario)
     if scenario.compatibility is not None:
         for k, (a, b) in enumerate(scenario.compatibility.allowed):
             for u in (a, b):
@@ -228,42 +236,48 @@ def check(scenario: Scenario, area: StudyArea, catalogue: UseCatalogue,
     if hd is not None and hd.per_region:
         layer = hd.regions or area.manifest.regions
         if not area.has_layer(layer):
-            problems.append(Problem(scenario.path, "housing_density.regions",
-                                    f"unknown layer '{layer}'",
-                                    did_you_mean(layer, area.layer_names)))
+            problems.append(checks.missing_layer(layer, "housing_density.regions",
+                                                 scenario.path, area))
         else:
-            names = list(area.region_names(layer).values())
-            for name in hd.per_region:
-                if name not in names:
-                    problems.append(Problem(scenario.path, f"housing_density.per_region.{name}",
-                                            f"unknown region '{name}'", did_you_mean(name, names)))
-    return problems
+            problems += checks.region_names(
+                list(hd.per_region), layer, lambda name: f"housing_density.per_region.{name}",
+                ctx, "its density is not used")
+    for key, items, idx in (("rules", rules, index), ("targets", target_list, tindex)):
+        for item in items:
+            errs = findings.empty_masks(key, [item], idx, ctx)
+            problems += findings.cite(errs, key, item, idx.get(item.id, 0), scenario)
+    findings.area_share(scenario, target_list, ctx)
+    ctx.warnings[:] = _cite_warnings(ctx.warnings, scenario, rules, target_list, index, tindex)
+    return findings.located(problems, scenario)
 
 
-LAYER_KEYS = ("layer", "within", "regions")
-"""Keys of the scenario schema whose text values name layers of the study area."""
+def _cite_warnings(warns: list[Problem], scenario: Scenario, rules: list, target_list: list,
+                   index: dict[str, int], tindex: dict[str, int]) -> list[Problem]:
+    """The warnings with the file and item cited as the problems are."""
+    by_field = {}
+    for key, items, idx in (("rules", rules, index), ("targets", target_list, tindex)):
+        for item in items:
+            by_field[f"{key}[{idx.get(item.id, 0)}]"] = (key, item, idx.get(item.id, 0))
+    out = []
+    for w in warns:
+        head = (w.field or "").split(".")[0]
+        if head in by_field and _from_scenario(w, scenario):
+            key, item, i = by_field[head]
+            w = findings.cite([w], key, item, i, scenario)[0]
+        out.append(w)
+    return findings.located(out, scenario)
+
+
+def _from_scenario(p: Problem, scenario: Scenario) -> bool:
+    return p.file is None or scenario.path is None or str(p.file) == str(scenario.path)
 
 
 def _layers_used(scenario: Scenario, rules: list, target_list: list) -> set[str]:
     """Names of the layers the enabled rules and targets and the suitability recipes use."""
-    found: set[str] = set()
-
-    def walk(value: object) -> None:
-        if isinstance(value, dict):
-            for k, v in value.items():
-                if k in LAYER_KEYS and isinstance(v, str):
-                    found.add(v)
-                else:
-                    walk(v)
-        elif isinstance(value, list):
-            for v in value:
-                walk(v)
-
-    for item in [*rules, *target_list]:
-        if item.is_enabled:
-            walk(item.model_dump())
+    found = {r.layer for item in [*rules, *target_list] if item.is_enabled
+             for r in needs.references(item.model_dump(), "")}
     for recipe in scenario.suitability.values():
-        walk(recipe.model_dump())
+        found |= {r.layer for r in needs.references(recipe.model_dump(), "")}
     return found
 
 
@@ -311,17 +325,29 @@ def compile_model(scenario: Scenario, area: StudyArea,
     t0 = time.perf_counter()
     reports: list[dict] = []
     pair_terms: list[PairTerm] = []
+    pair_rows: list[PairRows] = []
+    column_rows: list[ColumnRows] = []
+    contributions: dict[str, Contribution] = {}
+
+    def add(rule: RuleBase, c: Contribution) -> None:
+        if c.closed is not None:
+            if rule.id in softened:
+                term, rep = zones.soften(rule, c.closed, softened[rule.id], ctx)
+                pair_terms.append(term)
+                reports.append(rep)
+            else:
+                reports.append(zones.close(rule, c.closed, ctx))
+        pair_terms.extend(c.terms)
+        pair_rows.extend(c.rows)
+        column_rows.extend(c.column_rows)
+        contributions[rule.id] = c
+
     comp = _compatibility(scenario, ctx)
     if comp is not None:
         reports.append(comp)
     for rule in active_rules:
-        if isinstance(rule, ZONE_RULES):
-            if rule.id in softened:
-                term, rep = exclusions.softened(rule, softened[rule.id], ctx)
-                pair_terms.append(term)
-                reports.append(rep)
-            else:
-                reports.append(exclusions.apply(rule, ctx))
+        if family_of(rule).zone:
+            add(rule, family_of(rule).compile(rule, ctx))
     timings["rules"] = time.perf_counter() - t0
 
     # 3. pinned cells and units
@@ -353,28 +379,27 @@ def compile_model(scenario: Scenario, area: StudyArea,
     fixed_use_idx = np.concatenate([ctx.land_use_idx[fixed_mask], pinned_use_idx])
     timings["columns"] = time.perf_counter() - t0
 
-    # 5a. objective terms
+    # 5a. the other rules and the targets; objective terms
     t0 = time.perf_counter()
-    pair_terms = core_terms(scenario, ctx) + pair_terms
-    compilers: dict[str, targets.TargetCompiler] = {}
-    pair_rows: list[PairRows] = []
-    column_rows: list[ColumnRows] = []
     for rule in active_rules:
-        if isinstance(rule, CostRule):
-            pair_terms.append(costs.cost_term(rule, ctx))
-        elif isinstance(rule, LadderRule):
-            pair_terms.append(costs.ladder_term(rule, ctx))
-        elif isinstance(rule, FairnessRule):
-            pair_rows.append(fairness.pair_rows(rule, ctx))
-        elif isinstance(rule, ProximityShareRule):
-            pair_rows.append(proximity.pair_rows(rule, ctx))
-        elif isinstance(rule, ConflictRule):
-            column_rows.append(conflicts.column_rows(rule, ctx))
+        family = family_of(rule)
+        if not family.zone:
+            c = family.compile(rule, ctx)
+            if c.closed is not None:
+                raise TypeError(f"rule family '{family.type}' closes pairs: register it with "
+                                "zone=True")
+            add(rule, c)
+    pair_terms = objective.core_terms(scenario, ctx) + pair_terms
+    compilers: dict[str, targets.TargetCompiler] = {}
     tindex = {t.id: i for i, t in enumerate(scenario.targets)}
     for t in active_targets:
         rows, tc = targets.pair_rows(t, tindex[t.id], ctx)
         pair_rows.append(rows)
         compilers[t.id] = tc
+        field_ = f"targets[{tindex[t.id]}]"
+        for w in findings.cite(targets.vanished(tc, scenario.path, field_), "targets", t,
+                               tindex[t.id], scenario):
+            ctx.warn(w)
     terms: dict[str, list[PairTerm]] = {}
     for term in pair_terms:
         terms.setdefault(term.name, []).append(term)
@@ -438,7 +463,8 @@ def compile_model(scenario: Scenario, area: StudyArea,
                   for name, (c, v) in aux_terms.items()}
     cm = CompiledModel(scenario, area, catalogue, ctx, spec, unit_land, pinned_land,
                        pinned_use_idx, reports, terms, blocks, compilers, eff_rules,
-                       eff_targets, applied, aux_arrays, timings)
+                       eff_targets, applied, aux_arrays, timings, contributions,
+                       list(ctx.warnings), findings.override_notes(scenario))
     spec.status_quo_value = status_quo_value(cm)  # the anchor of the decision gap
     return cm
 
@@ -449,39 +475,6 @@ def _aux_description(name: str) -> str:
     if name.startswith("fairness:"):
         return "level of the most burdened region (minimax)"
     return name
-
-
-def core_terms(scenario: Scenario, ctx: Context) -> list[PairTerm]:
-    """The ``suitability`` (benefit) and ``transition`` (cost) terms."""
-    a = ctx.cell_ha
-    dom = ctx.domain_cells
-    S = suitability.suitability_matrix(scenario.suitability, ctx.area, dom, ctx.alloc_ids)
-    dom_pos = np.full(ctx.land_cells.size, -1, np.int64)
-    dom_pos[np.flatnonzero(ctx.domain)] = np.arange(dom.size)
-    alloc_pos = np.full(len(ctx.uses), -1, np.int64)
-    alloc_pos[ctx.alloc_idx] = np.arange(ctx.alloc_idx.size)
-    T = objective.transition_matrix(scenario.transition_costs, ctx)
-    cur = ctx.land_use_idx
-
-    def suit(li: np.ndarray, ui: np.ndarray) -> np.ndarray:
-        pos, j = dom_pos[li], alloc_pos[ui]
-        ok = (pos >= 0) & (j >= 0)
-        out = np.zeros(li.size)
-        out[ok] = a * S[pos[ok], j[ok]]
-        return out
-
-    def trans(li: np.ndarray, ui: np.ndarray) -> np.ndarray:
-        j = alloc_pos[ui]
-        ok = j >= 0
-        out = np.zeros(li.size)
-        out[ok] = a * T[cur[li[ok]], j[ok]]
-        return out
-
-    return [
-        PairTerm("suitability", "benefit", suit, "suitability·ha",
-                 "how well each use fits each cell (gebiedskenmerken centraal)"),
-        PairTerm("transition", "cost", trans, "points", "cost of changing a cell's current use"),
-    ]
 
 
 def _add_pair_rows(pr: PairRows, builder: SpecBuilder, col_land: np.ndarray,

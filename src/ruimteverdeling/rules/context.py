@@ -23,8 +23,15 @@ from pathlib import Path
 import numpy as np
 
 from ruimteverdeling.area.studyarea import StudyArea
-from ruimteverdeling.scenario import Scenario, Where, Zone
+from ruimteverdeling.domain.density import HomesPerHectare
+from ruimteverdeling.domain.regions import region_rows
+from ruimteverdeling.errors import Problem
+from ruimteverdeling.scenario.schema import Scenario, Where, Zone
 from ruimteverdeling.uses import UseCatalogue
+
+OPEN_WATER = "water"
+"""The use id of open water (lakes, rivers, canals): fixed context, and not land as CBS
+counts the land area of the country."""
 
 
 @dataclass
@@ -40,6 +47,10 @@ class Context:
     alloc_idx: np.ndarray  # catalogue indices of the allocatable uses (columns of `allowed`)
     allowed: np.ndarray  # bool (n_domain, n_alloc)
     reports: list[dict] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    """What the checks found that does not stop a run but changes what it means (a region
+    value for a region outside the study area, a rule on an empty mask, ...): ``validate``
+    prints them and ``summary.json`` lists them."""
     _zones: dict = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -55,6 +66,11 @@ class Context:
         allowed = np.ones((int(domain.sum()), alloc_idx.size), dtype=bool)
         return cls(scenario, area, catalogue, land_cells, land_use_idx, domain, alloc_idx,
                    allowed)
+
+    def warn(self, problem: Problem) -> None:
+        """Record a warning (once)."""
+        if problem not in self.warnings:
+            self.warnings.append(problem)
 
     # -- convenience ---------------------------------------------------------------------------
     @property
@@ -108,16 +124,16 @@ class Context:
         return self.area.layer(name).data.ravel()[cells]
 
     def region_rows(self, layer: str | None = None) -> tuple[np.ndarray, list[str]]:
-        """Row index (−1 outside every region) of every land cell, and the region names."""
-        name = layer or self.area.manifest.regions
-        reg = self.area.layer(name).data.ravel()[self.land_cells]
-        names = self.area.region_names(name)
-        ids = np.array(sorted(names), dtype=np.int64)
-        pos = np.searchsorted(ids, reg)
-        found = (reg > 0) & (pos < ids.size)
-        found[found] &= ids[pos[found]] == reg[found]
-        rows = np.where(found, pos, -1).astype(np.int32)
-        return rows, [names[int(i)] for i in ids]
+        """Row index (−1 outside every region) of every land cell, and the region names
+        (:func:`ruimteverdeling.domain.regions.region_rows`)."""
+        return region_rows(self.area, self.land_cells, layer)
+
+    def housing_density(self) -> np.ndarray:
+        """Homes per hectare of new housing on every land cell
+        (:mod:`ruimteverdeling.domain.density`); the scenario must give ``housing_density``."""
+        density = HomesPerHectare.from_any(self.scenario.housing_density)
+        assert density is not None, "checked before compiling"
+        return density.cells(self.area, self.land_cells)
 
     # -- zones ---------------------------------------------------------------------------------
     def zone_grid(self, zone: Zone) -> np.ndarray:
@@ -166,11 +182,31 @@ class Context:
 
     @property
     def area_share(self) -> float:
-        """Study-area land / national area, for targets with ``scale: area_share``."""
+        """The study area's share of the country, for targets with ``scale: area_share``:
+        ``A / national_area_ha`` with ``A`` the study area's land cells in hectares — all of
+        them, or without those whose current use is open water when ``scaling.open_water`` is
+        ``exclude`` (the land area as CBS counts it)."""
         sc = self.scenario.scaling
         if sc is None:
             return 1.0
-        return self.area.land_area_ha / sc.national_area_ha
+        return self.scaled_area_ha / sc.national_area_ha
+
+    @property
+    def open_water_ha(self) -> float:
+        """Hectares of the study area whose current use is open water."""
+        if OPEN_WATER not in self.catalogue:
+            return 0.0
+        water = self.land_use_idx == self.use_index(OPEN_WATER)
+        return float(np.count_nonzero(water)) * self.cell_ha
+
+    @property
+    def scaled_area_ha(self) -> float:
+        """The study area's figure in :attr:`area_share` (hectares)."""
+        sc = self.scenario.scaling
+        total = self.area.land_area_ha
+        if sc is not None and sc.open_water == "exclude":
+            return total - self.open_water_ha
+        return total
 
 
 def _isnan(v: np.ndarray) -> np.ndarray:

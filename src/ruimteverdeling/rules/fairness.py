@@ -1,12 +1,13 @@
-"""Niet afwentelen: burdens spread fairly over regions, and burdens/benefits per region.
+"""Fairness (niet afwentelen): burdens spread fairly over regions.
 
 A burden ``b`` counts, for the pair (c, u), the hectares of its use ``T`` that are
 
 * ``new``:  a_c · max(0, p(u, T) − p(e_c, T))   (e.g. new energy or defence footprint)
 * ``lost``: a_c · max(0, p(e_c, T) − p(u, T))   (e.g. agricultural land lost)
 
-and the burden of region r is B_r = Σ_{c∈r} Σ_b w_b · burden_b(c, u) · x[c,u]; its intensity
-I_r = B_r / area_r. With ``mode: minimax`` a level z ≥ 0 and one row per region
+(:mod:`ruimteverdeling.domain.burdens`), and the burden of region r is
+B_r = Σ_{c∈r} Σ_b w_b · burden_b(c, u) · x[c,u]; its intensity I_r = B_r / area_r. With
+``mode: minimax`` a level z ≥ 0 and one row per region
 
     Σ_{c∈r} Σ_b w_b · burden_b(c,u) · x[c,u] − area_r · z ≤ 0
 
@@ -18,13 +19,53 @@ region, each column in at most one row).
 
 from __future__ import annotations
 
-import numpy as np
+from collections.abc import Callable
+from typing import Literal
 
-from ruimteverdeling.errors import Problem, did_you_mean
-from ruimteverdeling.rules import checks
-from ruimteverdeling.rules.base import Aux, PairRows
+import numpy as np
+from pydantic import Field, model_validator
+
+from ruimteverdeling.domain.burdens import burden_ha
+from ruimteverdeling.domain.regions import region_area_ha
+from ruimteverdeling.errors import Problem
+from ruimteverdeling.rules import checks, reporting
+from ruimteverdeling.rules.base import Aux, Contribution, PairRows
 from ruimteverdeling.rules.context import Context
-from ruimteverdeling.scenario import Burden, FairnessRule
+from ruimteverdeling.rules.family import RuleFamily
+from ruimteverdeling.scenario.schema import Amount, Coefficient, RuleBase
+from ruimteverdeling.strict import StrictModel, invalid
+
+
+class Burden(StrictModel):
+    """A burden counted per region: hectares of ``use`` that are ``new`` or ``lost``."""
+
+    use: str
+    basis: Literal["new", "lost"] = "new"
+    weight: Coefficient = Field(default=1.0, ge=0)
+
+
+class FairnessRule(RuleBase):
+    """Spread burdens fairly over regions (niet afwentelen; see ``rules.fairness``).
+
+    The burden intensity of region r is I_r = Σ_c∈r Σ_b w_b·burden_b(c,u)·x[c,u] / area_r
+    (hectares of burden per hectare of region). ``mode: minimax`` adds a level z ≥ I_r for
+    every region and charges ``weight`` · z · (study-area hectares); ``mode: cap`` requires
+    I_r ≤ ``cap`` in every region.
+    """
+
+    type: Literal["fairness"] = "fairness"
+    regions: str | None = None
+    burdens: list[Burden]
+    mode: Literal["minimax", "cap"] = "minimax"
+    weight: Coefficient = Field(default=1.0, ge=0)
+    cap: Amount | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _cap(self) -> FairnessRule:
+        if self.mode == "cap" and self.cap is None:
+            raise invalid("`mode: cap` needs `cap`",
+                          "add e.g. `cap: 0.05` (at most 5 % of each region burdened)")
+        return self
 
 
 def check(rule: FairnessRule, index: int, ctx: Context) -> list[Problem]:
@@ -34,9 +75,8 @@ def check(rule: FairnessRule, index: int, ctx: Context) -> list[Problem]:
         problems += checks.target_use(b.use, f"{field}.burdens[{k}].use", ctx)
     if rule.regions is not None:
         if not ctx.area.has_layer(rule.regions):
-            problems.append(Problem(ctx.file, f"{field}.regions",
-                                    f"unknown layer '{rule.regions}'",
-                                    did_you_mean(rule.regions, ctx.area.layer_names)))
+            problems.append(checks.missing_layer(rule.regions, f"{field}.regions", ctx.file,
+                                                 ctx.area))
         elif ctx.area.layer(rule.regions).kind != "regions":
             problems.append(Problem(ctx.file, f"{field}.regions",
                                     f"layer '{rule.regions}' is not a regions layer",
@@ -44,7 +84,8 @@ def check(rule: FairnessRule, index: int, ctx: Context) -> list[Problem]:
     return problems
 
 
-def burden_fn(burdens: list[Burden], ctx: Context):
+def burden_fn(burdens: list[Burden], ctx: Context
+              ) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     """fn(land, use) -> burden hectares of the pair (Σ_b w_b · burden_b)."""
     parts = [(ctx.provides(b.use), b.basis, b.weight) for b in burdens]
     cur = ctx.land_use_idx
@@ -53,16 +94,15 @@ def burden_fn(burdens: list[Burden], ctx: Context):
     def fn(li: np.ndarray, ui: np.ndarray) -> np.ndarray:
         out = np.zeros(li.size)
         for p, basis, w in parts:
-            diff = p[ui] - p[cur[li]]
-            out += w * a * (np.maximum(0.0, diff) if basis == "new" else np.maximum(0.0, -diff))
+            out += burden_ha(p, cur[li], ui, basis, a, w)
         return out
 
     return fn
 
 
-def pair_rows(rule: FairnessRule, ctx: Context) -> PairRows:
+def compile(rule: FairnessRule, ctx: Context) -> Contribution:
     row_of_land, labels = ctx.region_rows(rule.regions)
-    area_r = np.bincount(row_of_land[row_of_land >= 0], minlength=len(labels)) * ctx.cell_ha
+    area_r = region_area_ha(row_of_land, len(labels), ctx.cell_ha)
     burden = burden_fn(rule.burdens, ctx)
 
     def fn(li: np.ndarray, ui: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -80,24 +120,11 @@ def pair_rows(rule: FairnessRule, ctx: Context) -> PairRows:
         total = ctx.area.land_area_ha
         aux = [Aux(f"fairness_level:{rule.id}", -area_r, cost=rule.weight * total,
                    term=f"fairness:{rule.id}", lb=0.0, ub=np.inf)]
-    return PairRows(f"rule:{rule.id}", "rule", rule.id, labels, fn, lower, upper, aux=aux,
-                    meta={"area_ha": area_r, "status": rule.status,
-                          "source": rule.source.short(), "field": "rules", "file": ctx.file},
-                    hard_check=rule.mode == "cap")
+    return Contribution(rows=[PairRows(
+        f"rule:{rule.id}", "rule", rule.id, labels, fn, lower, upper, aux=aux,
+        meta={"area_ha": area_r, "status": rule.status, "source": rule.source.short(),
+              "field": "rules", "file": ctx.file},
+        hard_check=rule.mode == "cap")])
 
 
-def burdens_table(rule: FairnessRule, ctx: Context, after_idx: np.ndarray) -> list[dict]:
-    """Burden hectares and intensity per region for the allocation ``after_idx``."""
-    row_of_land, labels = ctx.region_rows(rule.regions)
-    area_r = np.bincount(row_of_land[row_of_land >= 0], minlength=len(labels)) * ctx.cell_ha
-    land = np.arange(ctx.land_cells.size)
-    out = []
-    for b in rule.burdens:
-        v = burden_fn([Burden(use=b.use, basis=b.basis, weight=1.0)], ctx)(land, after_idx)
-        sel = row_of_land >= 0
-        per = np.bincount(row_of_land[sel], weights=v[sel], minlength=len(labels))
-        for r, name in enumerate(labels):
-            out.append({"rule": rule.id, "region": name, "burden": f"{b.use} {b.basis}",
-                        "ha": float(per[r]), "per_ha_of_region":
-                            float(per[r] / area_r[r]) if area_r[r] else 0.0})
-    return out
+FAMILY = RuleFamily("fairness", FairnessRule, check, compile, reporting.block_rows)

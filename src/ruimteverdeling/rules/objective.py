@@ -16,10 +16,10 @@ from __future__ import annotations
 import numpy as np
 
 from ruimteverdeling.errors import Problem, did_you_mean
+from ruimteverdeling.rules import suitability
+from ruimteverdeling.rules.base import PairTerm
 from ruimteverdeling.rules.context import Context
-from ruimteverdeling.scenario import TransitionCosts
-
-CORE_TERMS = ("suitability", "transition")
+from ruimteverdeling.scenario.schema import Scenario, TransitionCosts
 
 
 def transition_matrix(tc: TransitionCosts, ctx: Context) -> np.ndarray:
@@ -54,7 +54,34 @@ def check_transitions(tc: TransitionCosts, ctx: Context) -> list[Problem]:
     return problems
 
 
-def check_weights(weights: dict[str, float], known: list[str], ctx: Context) -> list[Problem]:
-    return [Problem(ctx.file, f"objective.weights.{name}", f"unknown objective term '{name}'",
-                    did_you_mean(name, known))
-            for name in weights if name not in known]
+def core_terms(scenario: Scenario, ctx: Context) -> list[PairTerm]:
+    """The ``suitability`` (benefit) and ``transition`` (cost) terms."""
+    a = ctx.cell_ha
+    dom = ctx.domain_cells
+    S = suitability.suitability_matrix(scenario.suitability, ctx.area, dom, ctx.alloc_ids)
+    dom_pos = np.full(ctx.land_cells.size, -1, np.int64)
+    dom_pos[np.flatnonzero(ctx.domain)] = np.arange(dom.size)
+    alloc_pos = np.full(len(ctx.uses), -1, np.int64)
+    alloc_pos[ctx.alloc_idx] = np.arange(ctx.alloc_idx.size)
+    T = transition_matrix(scenario.transition_costs, ctx)
+    cur = ctx.land_use_idx
+
+    def suit(li: np.ndarray, ui: np.ndarray) -> np.ndarray:
+        pos, j = dom_pos[li], alloc_pos[ui]
+        ok = (pos >= 0) & (j >= 0)
+        out = np.zeros(li.size)
+        out[ok] = a * S[pos[ok], j[ok]]
+        return out
+
+    def trans(li: np.ndarray, ui: np.ndarray) -> np.ndarray:
+        j = alloc_pos[ui]
+        ok = j >= 0
+        out = np.zeros(li.size)
+        out[ok] = a * T[cur[li[ok]], j[ok]]
+        return out
+
+    return [
+        PairTerm("suitability", "benefit", suit, "suitability·ha",
+                 "how well each use fits each cell (gebiedskenmerken centraal)"),
+        PairTerm("transition", "cost", trans, "points", "cost of changing a cell's current use"),
+    ]

@@ -6,8 +6,9 @@ onderbouwing." A scenario may therefore not switch off or change a G rule or tar
 (the loader rejects that); it lists an ``overrides:`` entry with a ``justification`` instead:
 
 * ``disable`` — the rule or target is not applied;
-* ``soften`` — a hard exclusion becomes a cost of ``penalty`` per hectare it would have
-  closed; a hard target becomes soft with ``penalty`` per unit missed;
+* ``soften`` — a rule that closes pairs (exclusion, green buffer) becomes a cost of
+  ``penalty`` per hectare it would have closed; a hard target becomes soft with ``penalty``
+  per unit missed;
 * ``set`` — parameters change (e.g. a narrower buffer).
 
 Every override is reported with the hectares it changes (see ``report``).
@@ -20,9 +21,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ruimteverdeling.area.manifest import pydantic_problems
 from ruimteverdeling.errors import InputError, Problem
-from ruimteverdeling.scenario import Override, Scenario, Target
+from ruimteverdeling.rules.registry import family_of
+from ruimteverdeling.scenario.schema import Override, RuleBase, Scenario, Target
+from ruimteverdeling.strict import pydantic_problems
 
 
 @dataclass
@@ -36,7 +38,7 @@ class Applied:
     soften_penalty: float | None = None
 
 
-def apply(scenario: Scenario) -> tuple[list[Any], list[Target], list[Applied]]:
+def apply(scenario: Scenario) -> tuple[list[RuleBase], list[Target], list[Applied]]:
     """Effective rules and targets after the overrides, and what was applied."""
     rules = {r.id: r for r in scenario.rules}
     targets = {t.id: t for t in scenario.targets}
@@ -58,7 +60,7 @@ def apply(scenario: Scenario) -> tuple[list[Any], list[Target], list[Applied]]:
         elif o.action == "soften":
             if kind == "target":
                 eff = item.model_copy(update={"hard": False, "penalty": o.penalty})
-            elif item.type not in ("exclusion", "green_buffer"):
+            elif not family_of(item).zone:
                 problems.append(Problem(scenario.path, f"{field}.action",
                                         f"a {item.type} rule cannot be softened",
                                         "use `disable` or `set` for it"))

@@ -5,9 +5,10 @@ A scenario gives a recipe per use; the suitability of cell ``c`` for use ``u`` i
     S[c, u] = base_u + Σ_k weight_k · f_k(layer_k[c])
 
 with ``f_k`` piecewise-linear in a continuous layer (``points``), a lookup in a categorical
-layer (``categories``) or a constant on a mask (``mask``); see
-:class:`ruimteverdeling.scenario.SuitabilityTerm`. A combined use without a recipe of its own
-gets the yield-weighted mean of the uses it combines,
+layer (``categories``) or a constant on a mask (``mask``: ``f = mask`` where the layer is
+non-zero, ``other`` elsewhere — cells without data, NaN, are outside the mask); see
+:class:`ruimteverdeling.scenario.schema.SuitabilityTerm`. A combined use without a recipe of
+its own gets the yield-weighted mean of the uses it combines,
 ``S[c, u] = Σ_k p(u,k) · S[c, k] / Σ_k p(u,k)`` — so a combination is not *more* suitable
 than its parts; its value lies in serving several targets on one hectare. Other uses without
 a recipe have ``S = 0``.
@@ -20,8 +21,9 @@ from __future__ import annotations
 import numpy as np
 
 from ruimteverdeling.area.studyarea import Layer, StudyArea
-from ruimteverdeling.errors import InputError, Problem, did_you_mean
-from ruimteverdeling.scenario import SuitabilityRecipe, SuitabilityTerm
+from ruimteverdeling.errors import Problem, did_you_mean
+from ruimteverdeling.rules.checks import missing_layer
+from ruimteverdeling.scenario.schema import SuitabilityRecipe, SuitabilityTerm
 
 
 def evaluate_term(term: SuitabilityTerm, layer: Layer, cells: np.ndarray) -> np.ndarray:
@@ -40,7 +42,15 @@ def evaluate_term(term: SuitabilityTerm, layer: Layer, cells: np.ndarray) -> np.
             out[values == code] = val
         return out
     assert term.mask is not None
-    return np.where(values != 0, float(term.mask), term.other)
+    return np.where(mask_inside(values), float(term.mask), term.other)
+
+
+def mask_inside(values: np.ndarray) -> np.ndarray:
+    """Which values count as inside a mask: non-zero and not NaN — a cell without data is
+    outside the mask (``NaN != 0`` alone would put it inside)."""
+    if values.dtype.kind == "f":
+        return (values != 0) & ~np.isnan(values)
+    return values != 0
 
 
 def suitability_matrix(recipes: dict[str, SuitabilityRecipe], area: StudyArea,
@@ -80,8 +90,7 @@ def check_recipes(recipes: dict[str, SuitabilityRecipe], area: StudyArea, use_id
         for k, term in enumerate(recipe.terms):
             field = f"suitability.{uid}.terms[{k}]"
             if not area.has_layer(term.layer):
-                problems.append(Problem(file, f"{field}.layer", f"unknown layer '{term.layer}'",
-                                        did_you_mean(term.layer, area.layer_names)))
+                problems.append(missing_layer(term.layer, f"{field}.layer", file, area))
                 continue
             layer = area.layer(term.layer)
             if term.points is not None and layer.kind not in ("continuous", "distance"):
@@ -99,8 +108,3 @@ def check_recipes(recipes: dict[str, SuitabilityRecipe], area: StudyArea, use_id
                             f"layer '{term.layer}' has no category '{key}'",
                             did_you_mean(str(key), names) if names else "use integer codes"))
     return problems
-
-
-def validate_or_raise(problems: list[Problem]) -> None:
-    if problems:
-        raise InputError(problems)

@@ -7,7 +7,8 @@ contribution of cell ``c`` with use ``u`` is
 
 with ``p_{u,T}`` the yield factor of use ``u`` towards ``T`` (1 for ``T`` itself, the
 catalogue's ``provides`` for combined uses) and ``m`` the unit factor: 1 for ``area`` and
-``share``, the housing density (homes/ha of the cell's region) for ``homes``, the use's yield
+``share``, the housing density (homes/ha of the cell's region,
+:mod:`ruimteverdeling.domain.density`) for ``homes``, the use's yield
 (MWh/ha/yr ÷ 10⁶) for ``energy``. Each row is
 
     lo_r ≤ Σ_{c ∈ units} Σ_u q[c,u] x[c,u] + K_r ≤ hi_r
@@ -20,35 +21,20 @@ A soft target adds slacks: ``… + s⁻_r − s⁺_r``, ``s ≥ 0``, each unit c
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
+from ruimteverdeling.area.codelists import codelist
 from ruimteverdeling.errors import InputError, Problem, did_you_mean
 from ruimteverdeling.model.spec import INF
+from ruimteverdeling.rules import checks
 from ruimteverdeling.rules.base import PairRows
 from ruimteverdeling.rules.context import Context
-from ruimteverdeling.scenario import Target
+from ruimteverdeling.scenario.schema import Target
 
 MAX_ROW_BOUND = 1e15
 """Largest required amount of a row after scaling (area share, current quantity): beyond it
 double-precision sums over the cells lose their unit digits, and HiGHS reads bounds from
 1e20 on as infinite — a hard minimum would silently vanish."""
-
-
-@dataclass
-class TargetRow:
-    """One row of a target, in the target's own units."""
-
-    target: Target
-    label: str
-    row: int
-    lo: float | None  # required minimum (units of the target; a fraction for share)
-    hi: float | None
-    denom_ha: float  # area of the row's cells (for share)
-    constant: float  # contribution of fixed cells, in row units (ha for share)
-    slack_lo_col: int | None = None
-    slack_hi_col: int | None = None
 
 
 def check(target: Target, index: int, ctx: Context) -> list[Problem]:
@@ -70,23 +56,27 @@ def check(target: Target, index: int, ctx: Context) -> list[Problem]:
                                     f"{', '.join(cat.providers(target.use))}"))
     layer = target.regions or ctx.area.manifest.regions
     if target.regions is not None and not ctx.area.has_layer(layer):
-        problems.append(Problem(file, f"{field}.regions", f"unknown layer '{layer}'",
-                                did_you_mean(layer, ctx.area.layer_names)))
+        problems.append(checks.missing_layer(layer, f"{field}.regions", file, ctx.area))
     elif ctx.area.has_layer(layer):
         if ctx.area.layer(layer).kind != "regions":
             problems.append(Problem(file, f"{field}.regions",
                                     f"layer '{layer}' is not a regions layer",
                                     "name a layer of kind `regions`"))
         else:
-            names = list(ctx.area.region_names(layer).values())
-            wanted = ([target.region] if target.region else []) + list(target.region_values)
-            for name in wanted:
-                if name not in names:
-                    problems.append(Problem(file, f"{field}.region", f"unknown region '{name}'",
-                                            did_you_mean(name, names)))
+            if target.region is not None:
+                status, meant = checks.region_name(target.region, layer, ctx.area)
+                if status == "misspelt":
+                    names = sorted(ctx.area.region_names(layer).values())
+                    problems.append(Problem(file, f"{field}.region",
+                                            f"unknown region '{target.region}'",
+                                            f"did you mean '{meant}'? (regions of layer "
+                                            f"'{layer}' in the study area: {', '.join(names)})"))
+            problems += checks.region_names(
+                list(target.region_values), layer,
+                lambda name: f"{field}.region_values.{name}", ctx,
+                "its bounds are not used")
     if target.within is not None and not ctx.area.has_layer(target.within):
-        problems.append(Problem(file, f"{field}.within", f"unknown layer '{target.within}'",
-                                did_you_mean(target.within, ctx.area.layer_names)))
+        problems.append(checks.missing_layer(target.within, f"{field}.within", file, ctx.area))
     if target.quantity == "homes" and ctx.scenario.housing_density is None:
         problems.append(Problem(file, f"{field}.quantity",
                                 "a homes target needs `housing_density:` in the scenario",
@@ -138,9 +128,12 @@ class TargetCompiler:
         elif t.region is not None:
             reg = ctx.area.layer(layer_name).data.ravel()[land]
             names = ctx.area.region_names(layer_name)
-            rid = next(i for i, n in names.items() if n == t.region)
-            row = np.where(reg == rid, 0, -1).astype(np.int32)
-            labels = [t.region]
+            rid = next((i for i, n in names.items() if n == t.region), None)
+            if rid is None:  # no land of the region in the study area: no row (a warning)
+                row, labels = np.full(land.size, -1, np.int32), []
+            else:
+                row = np.where(reg == rid, 0, -1).astype(np.int32)
+                labels = [t.region]
         else:
             row, labels = ctx.region_rows(layer_name)
         if t.within is not None:
@@ -150,9 +143,14 @@ class TargetCompiler:
         self.labels = labels
         self.denom_ha = np.bincount(row[row >= 0], minlength=len(labels)) * ctx.cell_ha
         if t.quantity == "homes":
-            self.density = housing_density(ctx)
+            self.density = ctx.housing_density()
         else:
             self.density = None
+
+    @property
+    def layer(self) -> str:
+        """The region layer of the target's rows."""
+        return self.t.regions or self.ctx.area.manifest.regions
 
     def values(self, land_idx: np.ndarray, use_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Row and quantity of each (land cell, use) pair; rows are -1 where it does not count."""
@@ -210,20 +208,6 @@ class TargetCompiler:
             "solver represents exactly)", fix)
 
 
-def housing_density(ctx: Context) -> np.ndarray:
-    """Homes per hectare for every land cell (default, or per region)."""
-    hd = ctx.scenario.housing_density
-    assert hd is not None
-    dens = np.full(ctx.land_cells.size, hd.default, float)
-    if hd.per_region:
-        layer = hd.regions or ctx.area.manifest.regions
-        reg = ctx.area.layer(layer).data.ravel()[ctx.land_cells]
-        for rid, name in ctx.area.region_names(layer).items():
-            if name in hd.per_region:
-                dens[reg == rid] = hd.per_region[name]
-    return dens
-
-
 def pair_rows(target: Target, index: int, ctx: Context) -> tuple[PairRows, TargetCompiler]:
     """The rows of ``target`` (bounds in row units: hectares for shares)."""
     tc = TargetCompiler(target, ctx, index)
@@ -247,6 +231,102 @@ def pair_rows(target: Target, index: int, ctx: Context) -> tuple[PairRows, Targe
               "status": target.status, "los": los, "his": his,
               "denom_ha": tc.denom_ha, "fmt": lambda q, r: _fmt(q, target, tc.denom_ha[r])})
     return rows, tc
+
+
+def vanished(tc: TargetCompiler, file: object, field: str) -> list[Problem]:
+    """Warnings for a target that asks nothing, or forbids its use, without saying so.
+
+    * no rows: a per-region target whose region layer has no region with land in the study
+      area, or a target for one region that has none;
+    * ``relative_to: current`` rows whose current quantity is 0: ``min × 0 = 0`` asks nothing,
+      ``max × 0 = 0`` allows none of the use there;
+    * ``share`` rows over an empty area (a ``within`` mask without land in the row).
+    """
+    t, ctx = tc.t, tc.ctx
+    out = []
+    off = checks.switch_off("targets", t)
+    if not tc.labels:  # only targets per region or for one region have no row
+        if t.region is not None:
+            what = (f"is for region '{t.region}' of layer '{tc.layer}', which has no land in "
+                    "the study area")
+        else:
+            what = (f"is per region of layer '{tc.layer}', but no region of it has land in "
+                    "the study area")
+        out.append(Problem(file, field, f"target '{t.id}' {what}: it adds no row and asks "
+                           "nothing",
+                           f"nothing to do if the study area has none ({off} to silence "
+                           f"this); otherwise check layer '{tc.layer}' (its CRS and extent; "
+                           "`ruimteverdeling validate` shows what it covers)"))
+        return out
+    if t.relative_to == "current":
+        current = tc.current()
+        los, his = tc.bounds()
+        asks = [label for r, label in enumerate(tc.labels)
+                if current[r] == 0 and los[r] is not None and los[r] == 0 and
+                _given(t, label, "min")]
+        caps = [label for r, label in enumerate(tc.labels)
+                if current[r] == 0 and his[r] is not None and _given(t, label, "max")]
+        why = _why_none(t, ctx)
+        if asks:
+            out.append(Problem(
+                file, f"{field}.min",
+                f"target '{t.id}' asks {_times(t, 'min')} the current {t.quantity} of "
+                f"'{t.use}', but the study area has none today{_where(asks, tc.labels)}"
+                f"{why}: it asks 0 {t.unit} there and has no effect",
+                f"give the target in {t.unit} instead (`min:` without `relative_to`), map the "
+                f"use in the land-use layer, {off}"))
+        if caps:
+            out.append(Problem(
+                file, f"{field}.max",
+                f"target '{t.id}' allows at most {_times(t, 'max')} the current {t.quantity} "
+                f"of '{t.use}', but the study area has none today{_where(caps, tc.labels)}"
+                f"{why}: no new '{t.use}' is allowed there",
+                f"give the maximum in {t.unit} instead (`max:` without `relative_to`), map "
+                f"the use in the land-use layer, {off}"))
+    if t.quantity == "share":
+        empty = [label for r, label in enumerate(tc.labels) if tc.denom_ha[r] == 0]
+        if empty:
+            out.append(Problem(
+                file, field,
+                f"target '{t.id}' asks a share of an area that is empty"
+                f"{_where(empty, tc.labels)} (no land inside '{t.within}'): it asks nothing "
+                "there",
+                f"check layer '{t.within}' (its CRS and extent), {off}"))
+    return out
+
+
+def _given(t: Target, label: str, bound: str) -> bool:
+    """The target (or its value for region ``label``) gives a non-zero ``bound``."""
+    b = t.region_values.get(label)
+    v = getattr(b, bound) if b is not None and getattr(b, bound) is not None else \
+        getattr(t, bound)
+    return v is not None and v != 0
+
+
+def _times(t: Target, bound: str) -> str:
+    v = getattr(t, bound)
+    return f"{v:g} ×" if v is not None else "a multiple of"
+
+
+def _where(labels: list[str], all_labels: list[str]) -> str:
+    if all_labels in (["national"], ["all"]) or not labels:
+        return ""
+    shown = ", ".join(labels[:8]) + (f" and {len(labels) - 8} more" if len(labels) > 8 else "")
+    return f" in {shown}"
+
+
+def _why_none(t: Target, ctx: Context) -> str:
+    """Why the study area may have none of a use today: the land-use layer reads no code as
+    it (and, when so, that the CBS Bestand Bodemgebruik has no class for it either)."""
+    providers = set(ctx.catalogue.providers(t.use)) | {t.use}
+    spec = ctx.area.manifest.layers.get(ctx.area.manifest.current_use)
+    mapped = set((spec.categories or {}).values()) if spec is not None else set()
+    if mapped & providers:
+        return ""
+    text = f" (no code of the land-use layer's `categories:` is read as '{t.use}'"
+    if not set(codelist("bbg").categories().values()) & providers:
+        text += "; CBS Bestand Bodemgebruik has no class for it"
+    return text + ")"
 
 
 def _fmt(q: float, target: Target, denom_ha: float) -> str:

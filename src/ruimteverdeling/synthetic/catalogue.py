@@ -23,10 +23,14 @@ from ruimteverdeling.synthetic.codes import (
 from ruimteverdeling.synthetic.landscape import Landscape
 from ruimteverdeling.synthetic.layers import (
     climate,
+    defence,
     land_use,
     regions,
+    reservations,
+    rural,
     stations,
     terrain,
+    utilities,
     water,
     zones,
 )
@@ -135,6 +139,76 @@ RASTERS: tuple[RasterLayer, ...] = (
     RasterLayer("wind_potential", "continuous", (
         "Mean wind speed at 100 m height (windsnelheid), high at the coast"),
         climate.wind_potential, unit="m/s"),
+    # -- policy layers for the water-and-soil, defence and utility rules (appended after the
+    #    layers above, so that those keep their order in area.yaml)
+    RasterLayer("coastal_foundation", "mask", (
+        "Land part of the coastal foundation (kustfundament): dunes, salt marshes and land "
+        "within 0.5 km of the sea"), reservations.coastal_foundation),
+    RasterLayer("sand_extraction_reservation", "mask", (
+        "Sand-extraction reservation in the North Sea (zandwinning), 3-20 km offshore; sea "
+        "cells, outside the study area"), reservations.sand_extraction_reservation),
+    RasterLayer("river_city_water_space", "mask", (
+        "Low unbuilt land within 7 km of Zwolle, Arnhem, Nijmegen and Den Bosch kept as room "
+        "for river water (ruimte voor water)"), reservations.river_city_water_space),
+    RasterLayer("drinking_water_reserves", "mask", (
+        "Drinking-water reserves and search areas for new abstraction (aanvullende "
+        "strategische voorraden)"), reservations.drinking_water_reserves),
+    RasterLayer("drinking_water_shortage", "mask", (
+        "Drinking-water supply areas without spare capacity for new connections "
+        "(drinkwatertekort)"), utilities.drinking_water_shortage),
+    RasterLayer("rwzi_catchments", "regions", (
+        "Catchments of the waste-water treatment plants (zuiveringskringen van RWZI's), "
+        "one per city"), utilities.rwzi_catchments, categories=utilities.rwzi_names),
+    RasterLayer("rwzi_load", "continuous", (
+        "Load of the catchment's waste-water treatment plant (RWZI), in % of its design "
+        "capacity"), utilities.rwzi_load, unit="% of capacity"),
+    RasterLayer("grid_regions", "regions", (
+        "Electricity grid regions (netgebieden) served from the substations of the larger "
+        "cities"), utilities.grid_regions, categories=utilities.grid_region_names),
+    RasterLayer("grid_feed_in_congestion", "mask", (
+        "Grid regions without transport capacity for new generation (netcongestie, "
+        "teruglevering)"), utilities.grid_feed_in_congestion),
+    RasterLayer("grid_offtake_congestion", "mask", (
+        "Grid regions without transport capacity for new connections (netcongestie, "
+        "afname)"), utilities.grid_offtake_congestion),
+    RasterLayer("grassland_peat", "mask", (
+        "Permanent grassland on peat (grasland op veen), part of today's farmland"),
+        rural.grassland_peat),
+    RasterLayer("agri_focus_areas", "mask", (
+        "Farmland of the agricultural focus areas (landbouw aandachtsgebieden): groundwater "
+        "protection, peat meadows, brook buffers and Natura 2000 transition zones"),
+        rural.agri_focus_areas),
+    RasterLayer("limited_urban_growth", "regions", (
+        "Vulnerable landscapes (peat meadows, waterlinies, deep polders) around Amsterdam and "
+        "Utrecht, where outer-urban growth is limited"), rural.limited_urban_growth,
+        categories=rural.limited_urban_growth_names),
+    RasterLayer("defence_training_grounds", "mask", (
+        "Existing defence training grounds (oefenterreinen), without airbases and naval "
+        "bases"), defence.defence_training_grounds),
+    RasterLayer("defence_structure_aviation", "mask", (
+        "Defence main structure 1: infrastructure for military aviation (airbases, radar "
+        "posts)"), defence.defence_structure_aviation),
+    RasterLayer("defence_structure_training", "mask", (
+        "Defence main structure 2: space for (integrated) training and basing of units "
+        "(training grounds, barracks, low-flying areas)"), defence.defence_structure_training),
+    RasterLayer("defence_structure_transport", "mask", (
+        "Defence main structure 3: military transport routes and storage (corridors to "
+        "Germany, munitions depots)"), defence.defence_structure_transport),
+    RasterLayer("defence_structure_north_sea", "mask", (
+        "Defence main structure 4: space on the North Sea, its land and shore sites"),
+        defence.defence_structure_north_sea),
+    RasterLayer("defence_radar_zone", "mask", (
+        "Zones where military radars and airfield routes restrict wind turbines "
+        "(radarbeperkingengebied)"), defence.defence_radar_zone),
+    RasterLayer("defence_low_flying", "mask", (
+        "Military low-flying areas for helicopters (laagvlieggebieden)"),
+        defence.defence_low_flying),
+    RasterLayer("munitions_safety", "mask", (
+        "Safety circles of munitions depots (veiligheidscirkels munitieopslag)"),
+        defence.munitions_safety),
+    RasterLayer("helicopter_flight_minutes", "continuous", (
+        "Flight time from the nearest military helicopter base at 220 km/h"),
+        defence.helicopter_flight_minutes, unit="min"),
 )
 
 VECTORS: tuple[VectorLayer, ...] = (

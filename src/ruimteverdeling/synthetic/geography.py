@@ -15,19 +15,22 @@ feature and the field rather than as a ``KeyError`` deep inside the generator.
 Two shapes recur. A *blob* is a Point with ``semi_axes_km`` [rx, ry] and ``angle_deg``: an
 ellipse around the point, its rx axis rotated anticlockwise from east, whose outline the
 generator roughens. A *band* is a LineString with ``half_width_km``: everything within that
-distance of the line.
+distance of the line. A *site* is a named Point, for some kinds with a radius (a radar's
+restriction zone, a munitions depot's safety circle, the reach of a policy around a city).
 """
 
 from __future__ import annotations
 
 import functools
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
 #: The data file, inside this package.
 DATA_FILE = "data/nl_geography.geojson"
+#: What a defence ground is used for (its ``function`` property; training when absent).
+DEFENCE_FUNCTIONS = ("training", "airbase", "naval")
 
 Point = tuple[float, float]
 #: A polygon's exterior ring, without the closing vertex.
@@ -182,6 +185,16 @@ class HeritageRing:
 
 
 @dataclass(frozen=True)
+class Site:
+    """A named point (km) with a radius (km; 0 when the kind has none)."""
+
+    name: str
+    x: float
+    y: float
+    radius: float = 0.0
+
+
+@dataclass(frozen=True)
 class Geography:
     """The whole hand-drawn Netherlands (km, RD New), grouped by kind in file order."""
 
@@ -222,6 +235,18 @@ class Geography:
     valuable_areas: tuple[Area, ...]
     valuable_blobs: tuple[Blob, ...]
     solar_regions: tuple[Blob, ...]
+    #: The function of each defence ground (by name): training, airbase or naval.
+    defence_functions: dict[str, str] = field(default_factory=dict)
+    defence_radars: tuple[Site, ...] = ()
+    helicopter_bases: tuple[Site, ...] = ()
+    low_flying_areas: tuple[Blob, ...] = ()
+    barracks: tuple[Site, ...] = ()
+    munitions_depots: tuple[Site, ...] = ()
+    military_routes: tuple[Band, ...] = ()
+    north_sea_defence_sites: tuple[Blob, ...] = ()
+    drinking_water_shortage: tuple[Blob, ...] = ()
+    water_space_cities: tuple[Site, ...] = ()
+    limited_growth_cities: tuple[Site, ...] = ()
 
     @property
     def province_names(self) -> dict[int, str]:
@@ -335,6 +360,11 @@ class _Feature:
         rx, ry = self.pair("semi_axes_km")
         return Blob(self.text("name"), x, y, rx, ry, self.number("angle_deg"))
 
+    def site(self, radius_key: str | None = None) -> Site:
+        x, y = self.point()
+        return Site(self.text("name"), x, y,
+                    0.0 if radius_key is None else self.number(radius_key))
+
     def band(self) -> Band:
         return Band(self.text("name"), self.line(), self.number("half_width_km"))
 
@@ -438,6 +468,13 @@ def parse_geography(text: str) -> Geography:
     if valuable["LineString"]:
         raise valuable["LineString"][0].fail("geometry", "a Polygon or a Point (blob)")
 
+    functions = {}
+    for f in of("defence_ground"):
+        function = f.props.get("function", "training")
+        if function not in DEFENCE_FUNCTIONS:
+            raise f.fail("function", f"one of {', '.join(DEFENCE_FUNCTIONS)}")
+        functions[f.text("name")] = function
+
     return Geography(
         coast=one("coast").line(),
         land_border=one("land_border").line(),
@@ -484,6 +521,17 @@ def parse_geography(text: str) -> Geography:
         valuable_areas=tuple(f.area() for f in valuable["Polygon"]),
         valuable_blobs=tuple(f.blob() for f in valuable["Point"]),
         solar_regions=tuple(f.blob() for f in of("solar_region")),
+        defence_functions=functions,
+        defence_radars=tuple(f.site("radius_km") for f in of("defence_radar")),
+        helicopter_bases=tuple(f.site() for f in of("helicopter_base")),
+        low_flying_areas=tuple(f.blob() for f in of("low_flying_area")),
+        barracks=tuple(f.site() for f in of("barracks")),
+        munitions_depots=tuple(f.site("safety_radius_km") for f in of("munitions_depot")),
+        military_routes=tuple(f.band() for f in of("military_route")),
+        north_sea_defence_sites=tuple(f.blob() for f in of("north_sea_defence_site")),
+        drinking_water_shortage=tuple(f.blob() for f in of("drinking_water_shortage")),
+        water_space_cities=tuple(f.site("radius_km") for f in of("water_space_city")),
+        limited_growth_cities=tuple(f.site("radius_km") for f in of("limited_growth_city")),
     )
 
 
@@ -494,4 +542,5 @@ def load_geography() -> Geography:
     return parse_geography(text)
 
 
-__all__ = ["DATA_FILE", "Geography", "load_geography", "parse_geography"]
+__all__ = ["DATA_FILE", "DEFENCE_FUNCTIONS", "Geography", "Site", "load_geography",
+           "parse_geography"]

@@ -1,4 +1,6 @@
-"""Pairwise distance conflicts (e.g. a wind setback from newly allocated housing).
+"""Conflict: no use within a distance of newly allocated other uses (a pairwise rule).
+
+E.g. a wind setback from newly allocated housing.
 
 The exact pairwise form ``x[c,u] + x[d,v] ≤ 1`` for every pair of cells within distance R
 needs one row per pair — at 100 m and R = 500 m about 80 rows per candidate cell. Instead,
@@ -20,14 +22,37 @@ mirrored row is equally exact.
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 import scipy.sparse as sp
+from pydantic import Field
 
 from ruimteverdeling.errors import Problem
-from ruimteverdeling.rules import checks
-from ruimteverdeling.rules.base import ColumnRows
+from ruimteverdeling.rules import checks, reporting
+from ruimteverdeling.rules.base import ColumnRows, Contribution
 from ruimteverdeling.rules.context import Context
-from ruimteverdeling.scenario import ConflictRule
+from ruimteverdeling.rules.family import RuleFamily
+from ruimteverdeling.scenario.schema import Distance, RuleBase
+
+
+class ConflictRule(RuleBase):
+    """No ``uses`` within ``distance_m`` of newly allocated ``near`` uses (a pairwise rule).
+
+    For every cell c that may take one of ``uses`` and whose neighbourhood N(c) (cells within
+    ``distance_m``, c itself excluded) holds cells that may newly take one of ``near``:
+
+        |N(c)| · Σ_{u∈uses} x[c,u] + Σ_{d∈N(c)} Σ_{v∈near} x[d,v] ≤ |N(c)|
+
+    — one row per candidate cell instead of one per pair (see ``rules.conflict``).
+    Existing ``near`` uses are a plain exclusion with a buffer.
+    """
+
+    type: Literal["conflict"] = "conflict"
+    uses: list[str]
+    near: list[str]
+    distance_m: Distance = Field(gt=0)
+
 
 MAX_NEIGHBOURS = 20_000
 """Most cells a conflict neighbourhood N(c) may hold (a radius of ~80 cells): every
@@ -64,7 +89,7 @@ def offsets(distance_m: float, res: float) -> list[tuple[int, int]]:
     return out
 
 
-def column_rows(rule: ConflictRule, ctx: Context) -> ColumnRows:
+def compile(rule: ConflictRule, ctx: Context) -> Contribution:
     def build(col_cell: np.ndarray, col_use_idx: np.ndarray, n_x: int, width: int,
               height: int) -> tuple:
         a_mask = ctx.uses_mask(rule.uses, containing=True)[col_use_idx]
@@ -118,10 +143,14 @@ def column_rows(rule: ConflictRule, ctx: Context) -> ColumnRows:
         vals = np.concatenate([v_a, B.data])
         return rows, cols, vals, rows_cells.size, np.full(rows_cells.size, -np.inf), n_nb
 
-    return ColumnRows(f"rule:{rule.id}", rule.id, build,
-                      meta={"status": rule.status, "source": rule.source.short()})
+    return Contribution(column_rows=[ColumnRows(
+        f"rule:{rule.id}", rule.id, build,
+        meta={"status": rule.status, "source": rule.source.short()})])
 
 
 def _empty(n_x: int) -> tuple:
     e = np.zeros(0)
     return e.astype(np.int64), e.astype(np.int64), e, 0, e, e
+
+
+FAMILY = RuleFamily("conflict", ConflictRule, check, compile, reporting.block_rows)

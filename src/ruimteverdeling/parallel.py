@@ -1,0 +1,130 @@
+"""Dask clients for the engine's parallel work (batch runs, rule-cost re-solves).
+
+:func:`dask_client` gives a fresh ``LocalCluster`` of worker processes (one thread each) or a
+connection to a running scheduler, checked first by :func:`check_scheduler`: Dask's own client
+waits for a scheduler's handshake without a deadline, so an address that is not a scheduler
+would hang the command. Dask is imported only when a client is made (it takes a second or two
+to import, and most commands never need it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import struct
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from ruimteverdeling.errors import InputError
+
+SCHEDULER_HANDSHAKE_TIMEOUT = 3.0
+"""Seconds to connect to a scheduler and to receive its greeting."""
+SCHEDULER_FIX = ("give the address the scheduler prints when it starts (`dask scheduler` -> "
+                 "'Scheduler at: tcp://HOST:8786'; then `dask worker ADDRESS` on each machine),"
+                 " or leave --scheduler out for a local cluster")
+_GREETING_MAX = 65_536
+
+
+def check_scheduler(address: str, timeout: float = SCHEDULER_HANDSHAKE_TIMEOUT) -> None:
+    """Check that a Dask scheduler answers at ``address`` before handing it to Dask.
+
+    Dask's client waits for the scheduler's handshake without a deadline, and reads the
+    first 8 bytes it gets as the length of a message: a silent listener makes it hang, and
+    an HTTP server or proxy answering ``HTTP/1.1 ...`` makes it allocate ~3.5e18 bytes. A
+    scheduler greets every new TCP connection at once with a small framed message (an
+    8-byte little-endian length, then msgpack holding ``compression``, ``python`` and
+    ``pickle-protocol``). This connects with ``timeout``, reads that greeting within
+    ``timeout`` and raises InputError naming the address when it is missing or is not a
+    scheduler's. Only ``tcp://`` addresses (and bare ``HOST:PORT``) are checked; for
+    ``tls://`` and other protocols the client's own timeout applies.
+    """
+    scheme, sep, rest = address.partition("://")
+    if not sep:
+        scheme, rest = "tcp", address
+    if scheme != "tcp":
+        return
+    host, _, port_text = rest.rpartition(":")
+    if not host:
+        host, port_text = rest, "8786"
+    host = host.strip("[]")
+    try:
+        port = int(port_text.split("/")[0])
+    except ValueError:
+        raise InputError.single(None, "--scheduler", f"'{address}' has no port number",
+                                "write it as tcp://HOST:PORT, e.g. tcp://10.0.0.5:8786") from None
+
+    def refuse(what: str) -> InputError:
+        return InputError.single(None, "--scheduler", f"{address} {what}", SCHEDULER_FIX)
+
+    try:
+        sock = socket.create_connection((host, port), timeout=timeout)
+    except TimeoutError:
+        raise refuse(f"did not accept a connection within {timeout:g} s") from None
+    except OSError as exc:
+        raise InputError.single(None, "--scheduler", f"cannot connect to the Dask scheduler "
+                                f"at {address}: {exc.strerror or exc}", SCHEDULER_FIX) from None
+    deadline = time.monotonic() + timeout
+
+    def read(n: int) -> bytes:
+        data = b""
+        while len(data) < n:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError
+            sock.settimeout(left)
+            chunk = sock.recv(n - len(data))
+            if not chunk:
+                break
+            data += chunk
+        return data
+
+    with sock:
+        try:
+            head = read(8)
+            if len(head) < 8:
+                raise refuse("closed the connection without the greeting a Dask scheduler "
+                             "sends: it is not a Dask scheduler")
+            length = struct.unpack("<Q", head)[0]
+            if not 8 <= length <= _GREETING_MAX:
+                shown = (head + read(40)).decode("latin-1").splitlines()[0][:48]
+                raise refuse(f"is not a Dask scheduler: it answered {shown!r} (a Dask "
+                             "scheduler greets with a short binary message)")
+            body = read(length)
+        except TimeoutError:
+            raise refuse(f"did not greet within {timeout:g} s as a Dask scheduler does at "
+                         "once: it is not a Dask scheduler (or it is overloaded)") from None
+        except OSError as exc:
+            raise refuse(f"broke off the connection: {exc.strerror or exc}") from None
+    if b"pickle-protocol" not in body:
+        raise refuse("is not a Dask scheduler: its greeting is not a Dask handshake")
+
+
+@contextlib.contextmanager
+def dask_client(workers: int = 2, scheduler: str | None = None,
+                connect_timeout: float = 10.0) -> Iterator[Any]:
+    """A Dask client: a fresh ``LocalCluster`` (processes, one thread each), or a connection
+    to the running scheduler at ``scheduler``. The local scheduler and its HTTP server (the
+    dashboard, when bokeh is installed) listen on free ports, so several batches and test runs
+    never fight over 8786/8787. The cluster and its worker processes are closed on exit."""
+    import dask  # deferred: Dask takes seconds to import and most commands never need it
+    from distributed import Client, LocalCluster
+
+    if scheduler is not None:
+        check_scheduler(scheduler, min(connect_timeout, SCHEDULER_HANDSHAKE_TIMEOUT))
+        try:
+            client = Client(scheduler, timeout=connect_timeout)
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise InputError.single(None, "--scheduler", f"cannot connect to the Dask "
+                                    f"scheduler at {scheduler}: {exc}", SCHEDULER_FIX) from None
+        with client:
+            yield client
+        return
+    # a run that kills its worker (out of memory) is not retried three times
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1}), \
+            LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                         dashboard_address=":0", scheduler_port=0,
+                         silence_logs=logging.ERROR) as cluster, \
+            Client(cluster) as client:
+        yield client

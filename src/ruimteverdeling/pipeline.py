@@ -1,0 +1,568 @@
+"""The pipeline: load → compile → solve → write, the one place the steps are chained.
+
+* **load** — the scenario (with ``extends``) and its study area (:func:`load`);
+* **compile** — the rules into a model (:func:`compile_scenario`; :func:`validate` checks
+  everything a solve would need without solving);
+* **solve** — the model with the scenario's solver options (:func:`solve`, which reserves the
+  output folder first and explains an infeasible model next to it);
+* **write** — the run folder (:func:`write_run`): ``allocation.tif``, ``change.tif``, the CSV
+  tables, ``shadow_prices.csv``, ``indicators.csv``, ``report.html``, ``summary.json`` and
+  last ``manifest.json``, all in a partial folder swapped in when complete
+  (:class:`~ruimteverdeling.results.writer.AtomicOutputDir`).
+
+A solve gives a :class:`RunResult`: the compiled model, the solution, the summary (the
+numbers of ``summary.json``) and the allocation itself (``after``, the use code per grid cell).
+
+**Resume.** :func:`fingerprint` is what a run of a scenario would record as its inputs — the
+engine version, the resolved scenario and the sha256 of every input file — computed without
+compiling; :func:`is_up_to_date` compares it with a run folder's manifest. Batch runs and
+``compare`` skip runs that are up to date.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import time
+import traceback
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import ValidationError
+
+from ruimteverdeling.analysis.duals import Pricing, write_run_prices
+from ruimteverdeling.analysis.infeasibility import diagnosis_dir, infeasible_error
+from ruimteverdeling.area.checks import check_area
+from ruimteverdeling.area.coarsen import coarsen
+from ruimteverdeling.area.grid import available_memory, format_bytes, require_memory
+from ruimteverdeling.area.manifest import MAX_GRID_CELLS, load_manifest
+from ruimteverdeling.area.studyarea import StudyArea, sha256_file
+from ruimteverdeling.errors import InfeasibleError, InputError, Problem
+from ruimteverdeling.jsonio import write_json
+from ruimteverdeling.model.options import SolverOptions
+from ruimteverdeling.model.pyomo_backend import write_model
+from ruimteverdeling.model.solve import Solution
+from ruimteverdeling.model.solve import solve as solve_spec
+from ruimteverdeling.paths import cache_dir
+from ruimteverdeling.progress import Progress, silent
+from ruimteverdeling.report import run as run_report
+from ruimteverdeling.results import indicators as ind
+from ruimteverdeling.results import manifest as mf
+from ruimteverdeling.results import rasters, tables
+from ruimteverdeling.results import summary as sm
+from ruimteverdeling.results import writer as wr
+from ruimteverdeling.results.runfolder import RunView, complete_manifest, read_pareto
+from ruimteverdeling.rules import load_scenario
+from ruimteverdeling.rules.compile import CompiledModel, catalogue_for, compile_model
+from ruimteverdeling.rules.needs import LayerNeed, scenario_needs
+from ruimteverdeling.scenario import Scenario
+from ruimteverdeling.strict import pydantic_problems
+
+MODEL_BYTES_PER_LAND_CELL = 1_500.0
+MODEL_BASE_BYTES = 300e6
+"""Peak memory of compiling and solving: ~300 MB plus ~1.5 kB per land cell (the benchmark
+table: 1.8 GB at 1.0 M cells, 5.1 GB at 3.3 M cells)."""
+SCENARIO_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass
+class RunResult:
+    """A finished solve: where its outputs are and what it found.
+
+    ``summary`` holds the numbers written to ``summary.json``; ``after`` is the allocation,
+    the use code of every grid cell (the pixels of ``allocation.tif``)."""
+
+    scenario: Scenario
+    out_dir: Path | None
+    solution: Solution
+    compiled: CompiledModel
+    summary: dict[str, Any]
+    after: np.ndarray
+    timings: dict[str, float] = field(default_factory=dict)
+    pricing: Pricing = field(default_factory=Pricing)  # how shadow_prices.csv is priced
+
+
+@dataclass
+class Loaded:
+    scenario: Scenario
+    area: StudyArea
+
+
+class ReportWarning(UserWarning):
+    """The report of a run could not be rendered; the run's other outputs are complete."""
+
+
+# ------------------------------------------------------------------------------------------------
+# load and compile
+# ------------------------------------------------------------------------------------------------
+def _on_area(scenario: Scenario, area: str | Path | None) -> Scenario:
+    """``scenario`` with its ``area:`` replaced by ``area`` (when given)."""
+    if area is None:
+        return scenario
+    path, chain = scenario.path, scenario.chain
+    scenario = scenario.model_copy(update={"area": str(Path(area).resolve())})
+    scenario.path, scenario.chain = path, chain
+    return scenario
+
+
+def with_solver_overrides(scenario: Scenario, overrides: dict[str, Any]) -> Scenario:
+    """The scenario with solver options from the command line (``time_limit=...``), checked
+    like the scenario's own (``model_copy`` alone would let ``nan`` or 10**6 threads in)."""
+    updates = {k: v for k, v in overrides.items() if v is not None}
+    if not updates:
+        return scenario
+    try:
+        solver = SolverOptions.model_validate({**scenario.solver.model_dump(), **updates})
+    except ValidationError as exc:
+        raise InputError([Problem(None, "--" + (p.field or "").replace("_", "-"), p.message,
+                                  p.fix) for p in pydantic_problems(exc, None)]) from None
+    new = scenario.model_copy(update={"solver": solver})
+    new.path, new.chain = scenario.path, scenario.chain
+    return new
+
+
+def load(scenario_path: str | Path, progress: Progress | None = None,
+         area: str | Path | None = None) -> Loaded:
+    """Load a scenario (with ``extends``) and its study area (``area`` overrides the
+    scenario's ``area:``)."""
+    progress = progress or silent()
+    with progress.phase("loading scenario", "load_scenario"):
+        scenario = _on_area(load_scenario(scenario_path), area)
+    with progress.phase(f"reading study area {scenario.area_path}", "read_area"):
+        if not scenario.area_path.exists():
+            raise InputError.single(
+                scenario.path, "area", f"study area not found: {scenario.area_path}",
+                "generate it (`ruimteverdeling make-area <dir>` or `ruimteverdeling demo`) "
+                "or fix the path (relative to the scenario file)")
+        study_area = StudyArea.load(scenario.area_path, catalogue_for(scenario))
+    return Loaded(scenario, study_area)
+
+
+def check_model_memory(area: StudyArea) -> None:
+    """Refuse to compile a model that would not fit in the available memory."""
+    land = int(area.land.sum())
+    require_memory(MODEL_BASE_BYTES + land * MODEL_BYTES_PER_LAND_CELL,
+                   f"a model of {land:,} land cells", area.path, "grid",
+                   "solve at a coarser resolution (solve --resolution M), or use a smaller "
+                   "area or a machine with more memory")
+
+
+def compile_scenario(scenario_path: str | Path, progress: Progress | None = None,
+                     area: str | Path | None = None, **solver_overrides: Any) -> CompiledModel:
+    """Load and compile a scenario into a model (raises InputError listing every problem)."""
+    progress = progress or silent()
+    loaded = load(scenario_path, progress, area)
+    scenario = with_solver_overrides(loaded.scenario, solver_overrides)
+    check_model_memory(loaded.area)
+    with progress.phase("compiling model", "compile"):
+        return compile_model(scenario, loaded.area, loaded.area.catalogue)
+
+
+def default_out_dir(scenario: Scenario) -> Path:
+    return Path("outputs") / scenario.id
+
+
+def validate(scenario_path: str | Path, progress: Progress | None = None,
+             area: str | Path | None = None, out_dir: str | Path | None = None
+             ) -> dict[str, Any]:
+    """Check a scenario, its study area and the output folder; describe the model (see
+    :func:`ruimteverdeling.api.validate`)."""
+    progress = progress or silent()
+    loaded = load(scenario_path, progress, area)
+    problems = loaded.area.check_layers()
+    unreadable = {str(p.field).split(".")[1] for p in problems
+                  if p.field and p.field.startswith("layers.") and p.field.count(".") >= 1}
+    data = check_area(loaded.area, skip=unreadable)  # nodata, ranges, codes, grids
+    problems += data.errors
+    warns = [w.format() for w in data.warnings]
+    out = Path(out_dir) if out_dir is not None else default_out_dir(loaded.scenario)
+    output = None
+    try:
+        output = f"{out} ({wr.describe(out, protect=wr.protected(loaded.scenario, area))})"
+    except InputError as exc:
+        if out_dir is not None:
+            problems += exc.problems
+        else:
+            warns += [f"the default output folder cannot be used: {p.format()}"
+                      for p in exc.problems]
+    check_model_memory(loaded.area)
+    try:
+        cm = compile_model(loaded.scenario, loaded.area, loaded.area.catalogue)
+    except InputError as exc:  # a layer's data problem is reported once (by check_area)
+        seen = {(str(p.file), p.field) for p in problems}
+        raise InputError(problems + [p for p in exc.problems
+                                     if (str(p.file), p.field) not in seen]) from None
+    if problems:
+        raise InputError(problems)
+    warns += [w.format() for w in cm.warnings]
+    spec, grid = cm.spec, cm.area.grid
+    return {
+        "layer_checks": [c.line() for c in data.layers],
+        "warnings": warns,
+        "notes": [n.format() for n in cm.notes],
+        "scenario": cm.scenario.id,
+        "area": str(cm.area.path),
+        "grid": f"{grid.width} x {grid.height} cells of {grid.resolution:g} m ({grid.crs})",
+        "land_cells": int(cm.area.land.sum()),
+        "changeable_cells": int(spec.n_units),
+        "pinned_cells": int(cm.pinned_land.size),
+        "columns": int(spec.n_cols),
+        "rows": int(spec.n_rows),
+        "targets": len(cm.scenario.targets),
+        "rules_enabled": sum(1 for r in cm.scenario.rules if r.is_enabled),
+        **({"output_folder": output} if output else {}),
+    }
+
+
+# ------------------------------------------------------------------------------------------------
+# solve
+# ------------------------------------------------------------------------------------------------
+def reserve_output(scenario_path: str | Path, out_dir: str | Path | None,
+                   area: str | Path | None = None, kind: str = "run", suffix: str = "",
+                   claim: bool = False) -> wr.Reservation:
+    """Check and lock the output folder of a scenario's run before any work is done.
+
+    ``out_dir`` defaults to ``outputs/<scenario id><suffix>``. The folder must be new, empty
+    or an earlier folder of the engine with nothing else in it, and must not be (or contain)
+    the working folder, the scenario's folder or the study area's folder; see
+    :mod:`ruimteverdeling.results.writer`. Raises InputError (the scenario) or
+    :class:`~ruimteverdeling.results.writer.OutputError` (the folder).
+    """
+    scenario = load_scenario(scenario_path)
+    if out_dir is not None:
+        out, hint = Path(out_dir), ""
+    else:
+        out = default_out_dir(scenario).with_name(scenario.id + suffix)
+        hint = (f" (by default the folder is named after the scenario id, "
+                f"{len(scenario.id)} characters here)")
+    area_path = Path(area) if area is not None else None
+    return wr.reserve(out, kind, protect=wr.protected(scenario, area_path), claim=claim,
+                      default_hint=hint)
+
+
+def solve(scenario_path: str | Path, out_dir: str | Path | None = None, *,
+          progress: Progress | None = None, area: str | Path | None = None,
+          backend: str | None = None, method: str | None = None,
+          time_limit: float | None = None, export_model: str | Path | None = None,
+          write: bool = True, threads: int | None = None,
+          resolution: float | None = None) -> RunResult:
+    """Load, compile, solve and (``write``) write the run folder of one scenario; the folder
+    is reserved first (see :func:`reserve_output`)."""
+    args = (progress or silent(), area, backend, method, time_limit, export_model, threads,
+            resolution)
+    if not write:
+        return _solve(scenario_path, None, *args)
+    with reserve_output(scenario_path, out_dir, area) as res:
+        return _solve(scenario_path, res.shown, *args)
+
+
+def _solve(scenario_path: str | Path, out_dir: Path | None, progress: Progress,
+           area: str | Path | None, backend: str | None, method: str | None,
+           time_limit: float | None, export_model: str | Path | None,
+           threads: int | None, resolution: float | None) -> RunResult:
+    started = _dt.datetime.now(_dt.UTC)
+    t_all = time.perf_counter()
+    coarsening = None
+    if resolution is not None:
+        area, coarsening = coarsen_area(scenario_path, area, resolution, progress)
+    cm = compile_scenario(scenario_path, progress, area, backend=backend, method=method,
+                          time_limit=time_limit, threads=threads)
+    spec = cm.spec
+    progress(f"model: {spec.n_units:,} changeable cells, {spec.n_cols:,} columns, "
+             f"{spec.n_rows:,} rows ({cm.pinned_land.size:,} cells pinned by the rules)")
+    if export_model is not None:
+        _export(cm, export_model, progress)
+    with progress.phase("solving", "solve"):
+        try:
+            sol = solve_spec(spec, cm.scenario.solver, progress)
+        except InfeasibleError as exc:  # explain why; the diagnosis goes next to the output
+            raise infeasible_error(cm, exc, out_dir, progress) from exc
+    progress(f"{sol.status}: objective {sol.objective:,.4f}, bound {sol.bound:,.4f}, "
+             f"gap {sol.gap:.4%} ({sol.method})")
+    run = result_of(cm, sol, dict(progress.timings))
+    if coarsening is not None:
+        run.summary["coarsening"] = coarsening
+    if out_dir is not None:
+        with progress.phase(f"writing outputs to {out_dir}", "write"):
+            run.out_dir = write_run(run, out_dir, started, t_all)
+        run.timings = dict(progress.timings)
+    return run
+
+
+def result_of(cm: CompiledModel, sol: Solution, timings: dict[str, float] | None = None
+              ) -> RunResult:
+    """The :class:`RunResult` of a solution (its summary and allocation), not yet written."""
+    after = cm.allocation_grid(sol.x)
+    return RunResult(cm.scenario, None, sol, cm, sm.build_summary(cm, sol, after), after,
+                     dict(timings or {}))
+
+
+def _export(cm: CompiledModel, path: str | Path, progress: Progress) -> None:
+    with progress.phase(f"exporting model to {path}", "export"):
+        try:
+            write_model(cm.spec, path, cm.ctx.alloc_ids)
+        except OSError as exc:
+            raise InputError.single(path, "--export-model", f"cannot write the model file: "
+                                    f"{exc.strerror or exc}",
+                                    "give a path in a folder you can write to") from None
+
+
+def coarsen_area(scenario_path: str | Path, area: str | Path | None, resolution: float,
+                 progress: Progress | None = None) -> tuple[Path, dict[str, Any]]:
+    """The scenario's study area (or ``area``) at ``resolution`` m, cached beside the
+    benchmark areas; returns its area.yaml and the coarsening report."""
+    progress = progress or silent()
+    source = Path(area) if area is not None else load_scenario(scenario_path).area_path
+    if not source.exists():
+        raise InputError.single(scenario_path, "area", f"study area not found: {source}",
+                                "generate it or fix the path")
+    with progress.phase(f"coarsening the study area to {resolution:g} m", "coarsen"):
+        path, report = coarsen(source, resolution, cache_dir() / "coarse")
+    progress(f"coarse area: {report['study_area']['coarse_ha']:,.0f} ha "
+             f"({report['study_area']['deviation']:+.2%} against the fine area); largest "
+             f"regional deviation {report['max_region_deviation']:.2%}")
+    return path, report
+
+
+def solve_and_write(scenario_path: str | Path, out: Path, progress: Progress,
+                    area: str | Path | None, time_limit: float | None,
+                    pricing: Pricing | None = None) -> RunResult:
+    """Solve and write a run folder to ``out`` (reserved by the caller with
+    :func:`reserve_output`; an analysis's default folder is ``outputs/<id><suffix>``, so it
+    does not replace the scenario's plain run in ``outputs/<id>``)."""
+    started = _dt.datetime.now(_dt.UTC)
+    t_all = time.perf_counter()
+    run = solve(scenario_path, progress=progress, area=area, time_limit=time_limit,
+                write=False)
+    run.pricing = pricing or Pricing()
+    with progress.phase(f"writing outputs to {out}", "write"):
+        run.out_dir = write_run(run, out, started, t_all)
+    return run
+
+
+# ------------------------------------------------------------------------------------------------
+# write
+# ------------------------------------------------------------------------------------------------
+def write_run(run: RunResult, out_dir: Path, started: _dt.datetime, t_all: float) -> Path:
+    """Write the run folder of ``run`` to ``out_dir`` atomically (see the module docstring);
+    adds ``transitions``, ``shadow_prices`` and ``indicators`` to ``run.summary``."""
+    t_write = time.perf_counter()
+    cm, sol, summary, after = run.compiled, run.solution, run.summary, run.after
+    with wr.AtomicOutputDir(out_dir, "run") as tmp:
+        tags = {"scenario": cm.scenario.id, "status": sol.status,
+                "objective": f"{sol.objective:.6f}", "gap": f"{sol.gap:.6g}"}
+        rasters.write_allocation(tmp / "allocation.tif", cm.area.grid, after, cm.catalogue,
+                                 tags)
+        _, summary["transitions"] = rasters.write_change(
+            tmp / "change.tif", cm.area.grid, cm.area.current_use, after, cm.catalogue)
+        sm.write_csv(tmp / "areas.csv", summary["areas"], sm.AREAS_COLUMNS)
+        sm.write_csv(tmp / "targets.csv", summary["targets"], sm.TARGET_COLUMNS)
+        sm.write_csv(tmp / "rules.csv", summary["rules"], tables.RULE_COLUMNS)
+        sm.write_csv(tmp / "burdens.csv", summary["burdens"])
+        summary["shadow_prices"] = write_run_prices(cm, sol, tmp, run.pricing)
+        write_report(run, tmp)  # indicators.csv, summary["indicators"], report.html
+        write_json(tmp / "summary.json", summary)
+        timings = dict(run.timings)
+        timings["write"] = time.perf_counter() - t_write  # up to the manifest itself
+        timings["total"] = time.perf_counter() - t_all
+        outputs = [*sorted(p.name for p in tmp.iterdir() if p.name != wr.MARKER),
+                   "manifest.json"]
+        write_json(tmp / "manifest.json",
+                   mf.run_manifest(cm, sol, timings, started, _dt.datetime.now(_dt.UTC),
+                                   outputs))
+    # a complete run replaces the diagnosis of an earlier infeasible attempt next to it (only
+    # a diagnosis folder the engine wrote, with nothing else in it)
+    wr.remove_engine_folder(diagnosis_dir(out_dir), "diagnosis")
+    return out_dir
+
+
+def write_report(run: RunResult, folder: Path) -> None:
+    """Write the plan-MER indicators and ``report.html`` of a finished solve into ``folder``.
+
+    Adds ``indicators`` (definitions and values, national and per province) to the run's
+    summary, writes ``indicators.csv`` and the self-contained ``report.html`` (which shows a
+    ``pareto.csv`` already in ``folder``). A failure here never loses a solved run: it is
+    reported as a :class:`ReportWarning` and ``report.html`` says what went wrong.
+    """
+    cm, sol = run.compiled, run.solution
+    try:
+        table = ind.compute(ind.IndicatorInputs(
+            cm.area, cm.catalogue, run.after,
+            housing_density=ind.HomesPerHectare.from_any(cm.scenario.housing_density)))
+        run.summary["indicators"] = table.to_json()
+        sm.write_csv(folder / "indicators.csv", table.rows(), ind.COLUMNS)
+        view = RunView(
+            summary=run.summary, scenario=cm.scenario.resolved(), grid=cm.area.grid,
+            catalogue=cm.catalogue, before=cm.area.current_use, after=run.after,
+            record={"scenario_files": mf.scenario_hashes(cm.scenario.chain),
+                    "inputs": {"area": str(cm.area.path), "sha256": cm.area.file_hashes()},
+                    "versions": mf.package_versions(),
+                    "solver": {"backend": sol.backend, "solver": sol.solver,
+                               "method": sol.method}},
+            indicators=table, folder=folder, area=cm.area,
+            pareto=read_pareto(folder / "pareto.csv"))
+        run_report.write_run_report(view, folder / "report.html")
+    except OSError:  # a full disk or a size limit: the folder cannot be completed at all
+        raise
+    except Exception as exc:  # the solve is done; keep its outputs, say what failed
+        warnings.warn(f"report.html could not be rendered: {exc!r}", ReportWarning,
+                      stacklevel=2)
+        run_report.write_failure_page(folder / "report.html", traceback.format_exc())
+
+
+def write_alternatives(run: RunResult, items: Sequence[tuple[str, Solution]],
+                       rows: list[dict[str, Any]], columns: list[str], out: Path,
+                       started: _dt.datetime, t_all: float) -> None:
+    """Write ``out`` atomically: the optimum's run folder (``optimum/``), one run folder per
+    alternative (``(label, solution)``) and ``alternatives.csv`` (``rows``)."""
+    with wr.AtomicOutputDir(out, "alternatives") as tmp:
+        write_run(run, tmp / "optimum", started, t_all)
+        for label, sol in items:
+            alt = result_of(run.compiled, sol, run.timings)
+            write_run(alt, tmp / label, started, t_all)
+        sm.write_csv(tmp / "alternatives.csv", rows, columns)
+
+
+# ------------------------------------------------------------------------------------------------
+# inputs: the synthetic study area
+# ------------------------------------------------------------------------------------------------
+MAKE_AREA_GRID_PER_CELL = 2.2
+"""Grid cells per study-area cell of the synthetic Netherlands (its bounding box; measured
+2.13-2.19 from 36 k to 6.4 M cells)."""
+MAKE_AREA_BYTES_PER_GRID_CELL = 200.0
+MAKE_AREA_BASE_BYTES = 600e6
+"""Peak memory of ``make-area``: ~600 MB plus ~200 bytes per grid cell (measured peak RSS:
+1.07 GB at 1.6 M cells and 3.05 GB at 6.4 M cells at 100 m, i.e. 195 B per grid cell)."""
+
+
+def check_make_area(cells: int, resolution: float) -> None:
+    """Refuse a synthetic area that is beyond the largest grid or the available memory,
+    before generating anything (see the constants above)."""
+    if not math.isfinite(resolution) or resolution <= 0:
+        raise InputError.single(None, "--resolution", f"{resolution!r} is not a cell size",
+                                "give a positive number of metres, e.g. --resolution 100")
+    grid = cells * MAKE_AREA_GRID_PER_CELL
+    need = MAKE_AREA_BASE_BYTES + grid * MAKE_AREA_BYTES_PER_GRID_CELL
+    have = available_memory()
+    fit = MAX_GRID_CELLS / MAKE_AREA_GRID_PER_CELL
+    if have is not None:
+        fit = min(fit, max(have - MAKE_AREA_BASE_BYTES, 0)
+                  / (MAKE_AREA_BYTES_PER_GRID_CELL * MAKE_AREA_GRID_PER_CELL))
+    fix = (f"ask for at most {int(fit):,} cells here (the whole Netherlands at 100 m is "
+           "about 3,300,000), or use a machine with more memory")
+    if grid > MAX_GRID_CELLS:
+        raise InputError.single(None, "--cells", f"{cells:,} cells make a grid of about "
+                                f"{grid:,.0f} cells, more than the {MAX_GRID_CELLS:,} the "
+                                "engine reads; generating it would need about "
+                                f"{format_bytes(need)} of memory", fix)
+    require_memory(need, f"a synthetic area of {cells:,} cells (a grid of about {grid:,.0f} "
+                   "cells)", None, "--cells", fix)
+
+
+def make_area(out_dir: str | Path, cells: int, resolution: float, seed: int,
+              progress: Progress | None = None) -> Path:
+    """Generate the synthetic study area into ``out_dir`` (reserved and written atomically,
+    like a run folder); returns its area.yaml."""
+    from ruimteverdeling.synthetic import make_area as generate  # deferred: rasterio, shapely
+
+    check_make_area(cells, resolution)
+    progress = progress or silent()
+    with wr.reserve(out_dir, "area", option="OUT", protect=wr.protected()), \
+            progress.phase(f"generating synthetic study area ({cells:,} cells at "
+                           f"{resolution:g} m) in {out_dir}", "make_area"), \
+            wr.AtomicOutputDir(out_dir, "area", option="OUT") as tmp:
+        generate(tmp, cells=cells, resolution=resolution, seed=seed, progress=progress)
+    return Path(out_dir) / "area.yaml"
+
+
+# ------------------------------------------------------------------------------------------------
+# run folders: resume and reuse
+# ------------------------------------------------------------------------------------------------
+def fingerprint(scenario_path: str | Path, area: str | Path | None = None,
+                **solver_overrides: Any) -> dict[str, Any]:
+    """What a run of this scenario would record as its inputs, without compiling the model.
+
+    Loads the scenario (with ``extends``, the ``area`` override and the solver overrides
+    applied exactly as :func:`solve` does) and hashes ``area.yaml`` and every layer file it
+    lists. Returns the record in the form :func:`~ruimteverdeling.results.manifest.recorded`
+    reads from a ``manifest.json``, so :func:`is_up_to_date` can compare the two. Raises
+    InputError when the scenario or the area manifest cannot be read, or a layer file is
+    missing.
+    """
+    scenario = with_solver_overrides(_on_area(load_scenario(scenario_path), area),
+                                     solver_overrides)
+    area_path = scenario.area_path
+    files = {"area.yaml": area_path}
+    for name, spec in load_manifest(area_path).layers.items():
+        files[name] = area_path.parent / spec.file
+    hashes: dict[str, str] = {}
+    for key, file in files.items():
+        if not file.exists():
+            raise InputError.single(area_path, f"layers.{key}.file",
+                                    f"file not found: {file}",
+                                    "correct the path (relative to area.yaml) or add the file")
+        hashes[key] = sha256_file(file.resolve())
+    return mf.fingerprint_record(scenario.resolved(), area_path, hashes)
+
+
+def is_up_to_date(out_dir: str | Path, expected: dict[str, Any]) -> bool:
+    """True when ``out_dir`` holds a complete run (every output it lists is present) whose
+    manifest records the engine version, the resolved scenario and the input hashes of
+    ``expected`` (a :func:`fingerprint`)."""
+    manifest = complete_manifest(out_dir)
+    return manifest is not None and mf.recorded(manifest) == expected
+
+
+def run_folders(items: Sequence[str | Path], out_dir: Path, progress: Progress | None = None,
+                area: str | Path | None = None) -> list[Path]:
+    """Run folders for ``items``: folders as given; scenario files solved into
+    ``out_dir/runs/<id>`` (or reused when that folder is up to date with the scenario), on
+    ``area`` instead of their own ``area:`` when given. InputError for anything else, and for
+    two scenario files with one id."""
+    progress = progress or silent()
+    problems: list[Problem] = []
+    kinds: list[tuple[Path, str | None]] = []  # (path, scenario id or None for a folder)
+    ids: dict[str, Path] = {}
+    for item in items:
+        p = Path(item)
+        if p.is_dir():
+            kinds.append((p, None))
+        elif p.is_file() and p.suffix.lower() in SCENARIO_SUFFIXES:
+            sid = load_scenario(p).id
+            if sid in ids and ids[sid].resolve() != p.resolve():
+                problems.append(Problem(p, "id", f"scenario id '{sid}' is also the id of "
+                                        f"{ids[sid]}; both would be solved into runs/{sid}",
+                                        "give the scenarios different ids"))
+            ids[sid] = p
+            kinds.append((p, sid))
+        else:
+            problems.append(Problem(p, None, "neither a solved run folder nor a scenario file"
+                                    + ("" if p.exists() else " (it does not exist)"),
+                                    "give a folder written by `ruimteverdeling solve` or a "
+                                    "scenario .yaml"))
+    if problems:
+        raise InputError(problems)
+    folders: list[Path] = []
+    for p, sid in kinds:
+        if sid is None:
+            folders.append(p)
+            continue
+        run_dir = out_dir / "runs" / sid
+        if is_up_to_date(run_dir, fingerprint(p, area=area)):
+            progress(f"{p}: {run_dir} is up to date, not solved again")
+        else:
+            progress(f"solving {p} into {run_dir}")
+            solve(p, run_dir, progress=progress, area=area)
+        folders.append(run_dir)
+    return folders
+
+
+def layer_needs(scenario_path: str | Path, area: str | Path | None = None
+                ) -> tuple[list[LayerNeed], Path, Problem | None]:
+    """The layers a scenario needs (``validate --needs``): see
+    :func:`ruimteverdeling.rules.needs.scenario_needs`."""
+    return scenario_needs(load_scenario(scenario_path), area)
