@@ -41,8 +41,8 @@ from ruimteverdeling.rules import (
 )
 from ruimteverdeling.rules.base import ColumnRows, Contribution, PairRows, PairTerm
 from ruimteverdeling.rules.context import Context
-from ruimteverdeling.rules.status_quo import status_quo_value
 from ruimteverdeling.rules.registry import family_of
+from ruimteverdeling.rules.status_quo import status_quo_value
 from ruimteverdeling.scenario.schema import RuleBase, Scenario, Target
 from ruimteverdeling.uses import UseCatalogue
 
