@@ -12,6 +12,7 @@ files are :mod:`ruimteverdeling.batch`.
 from __future__ import annotations
 
 import datetime as _dt
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -214,20 +215,27 @@ def rule_costs(scenario_path: str | Path, out_dir: str | Path | None = None, *,
                which: str = "switchable", targets: bool = False,
                only: list[str] | None = None, workers: int = 1,
                progress: Progress | None = None, area: str | Path | None = None,
-               time_limit: float | None = None) -> rc.RuleCosts:
+               time_limit: float | None = None, pair_tol: float | None = None
+               ) -> rc.RuleCosts:
     """What each rule costs the other claims: ``z(without) − z(with)`` and hectares moved.
 
     Solves the scenario (written to ``out_dir``, default ``outputs/<id>-rule-costs``), then
     re-solves it once per candidate rule with that rule switched (``which``: ``switchable`` =
     status T/A, ``all`` = also G, for analysis; ``targets`` adds targets; ``only`` names the
-    items) and writes ``rule_costs.csv`` into the run folder. Returns a
-    :class:`ruimteverdeling.analysis.rule_costs.RuleCosts`. See that module for the maths.
+    items) and writes ``rule_costs.csv`` into the run folder. Each cost comes with its proven
+    bracket; ``pair_tol`` (objective points) re-solves the pairs whose bracket contains 0 to
+    that width. Returns a :class:`ruimteverdeling.analysis.rule_costs.RuleCosts`. See that
+    module for the maths.
     """
+    if pair_tol is not None and not (math.isfinite(pair_tol) and pair_tol > 0):
+        raise InputError.single(None, "--pair-tol", f"must be a positive number of objective "
+                                f"points, got {pair_tol!r}", "e.g. --pair-tol 1")
     progress = progress or silent()
     with pipeline.reserve_output(scenario_path, out_dir, area, suffix="-rule-costs") as res:
         run = pipeline.solve_and_write(scenario_path, res.shown, progress, area, time_limit)
         result = rc.rule_costs(run.compiled, run.solution, which=which, targets=targets,
-                               only=only, workers=workers, progress=progress)
+                               only=only, workers=workers, progress=progress,
+                               pair_tol=pair_tol)
         result.out_path = rc.write(result.rows, res.shown / "rule_costs.csv")
         wr.register(res.shown, ["rule_costs.csv"])
         with progress.phase("re-rendering report.html with the rule costs", "report"):
@@ -252,7 +260,8 @@ def pareto(scenario_path: str | Path, x: str, y: str, points: int = 5,
     progress = progress or silent()
     with pipeline.reserve_output(scenario_path, out_dir, area, suffix="-pareto") as res:
         run = pipeline.solve_and_write(scenario_path, res.shown, progress, area, time_limit)
-        front = pf.pareto_front(run.compiled, x, y, points, tidy=tidy, progress=progress)
+        front = pf.pareto_front(run.compiled, x, y, points, tidy=tidy, progress=progress,
+                                start=run.solution)
         pf.write_front(front, res.shown, drop_dominated, keep_allocations, run.compiled)
         wr.register(res.shown, ["pareto.csv", "pareto.png"], ["points"])
         with progress.phase("re-rendering report.html with the front", "report"):

@@ -479,21 +479,26 @@ def shadow_prices(scenario: Path, out: Path | None, area: Path | None, method: s
               help="Only this rule or target (repeatable).")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Re-solve on a local Dask cluster with this many workers.")
+@click.option("--pair-tol", type=click.FloatRange(min=0, min_open=True), default=None,
+              metavar="POINTS",
+              help="Re-solve each pair whose proven bracket contains 0 until the bracket is "
+                   "at most this many objective points wide.")
 @_TIME
 @_QUIET
 @_friendly
 def rule_costs(scenario: Path, out: Path | None, area: Path | None, all_rules: bool,
-               targets: bool, only: tuple[str, ...], workers: int, time_limit: float | None,
-               quiet: bool) -> None:
+               targets: bool, only: tuple[str, ...], workers: int, pair_tol: float | None,
+               time_limit: float | None, quiet: bool) -> None:
     """What each rule costs the other claims: re-solve SCENARIO with each T/A rule switched.
 
-    Cost = objective without the rule − objective with it; hectares moved per use and
+    Cost = objective without the rule − objective with it, with its proven bracket (from both
+    solves' objectives and bounds) and the exact LP difference; hectares moved per use and
     region are in rule_costs.csv (in the run folder).
     """
     result = api.rule_costs(scenario, out, which="all" if all_rules else "switchable",
                             targets=targets, only=list(only) or None, workers=workers,
                             progress=Progress(enabled=not quiet), area=area,
-                            time_limit=time_limit)
+                            time_limit=time_limit, pair_tol=pair_tol)
     click.echo(f"\nrule costs (objective {result.base.objective:,.4f} with the scenario as "
                "given; cost = without − with the rule):")
     _echo(rc.text_table(result.rows))

@@ -126,6 +126,7 @@ def generate(cm: CompiledModel, optimum: Solution, slack: float, count: int,
     width = len(str(count))
     cuts = [_no_good(spec, optimum.x, "mga:not_optimum")]
     notes = []
+    warm = optimum.warm  # each solve starts from the one before it (same compiled model)
     for k in range(1, count + 1):
         w = np.zeros(spec.n_cols)
         w[:n_x] = used
@@ -133,7 +134,7 @@ def generate(cm: CompiledModel, optimum: Solution, slack: float, count: int,
         try:
             with say.phase(f"alternative {k}/{count}: least overlap with {k} allocation(s), "
                            f"objective ≥ {floor:,.4f}"):
-                sol = solve_with(cm, obj, 0.0, [floor_row, *cuts], options)
+                sol = solve_with(cm, obj, 0.0, [floor_row, *cuts], options, warm=warm)
         except InfeasibleError:
             notes.append(f"only {k - 1} alternative(s) exist within a slack of {slack:.2%}")
             break
@@ -143,6 +144,7 @@ def generate(cm: CompiledModel, optimum: Solution, slack: float, count: int,
         found.append(Alternative(label, x, spec.objective_value(x), overlap, sol.status,
                                  sol.gap, sol))
         used |= x[:n_x] > 0.5
+        warm = sol.warm
         cuts.append(_no_good(spec, x, f"mga:not_{label}"))
     result = Alternatives(opt, found, floor, slack, notes=notes)
     result.rows = table(cm, result)

@@ -159,9 +159,11 @@ def criterion(cm: CompiledModel, name: str) -> LinearCriterion:
 
 def solve_with(cm: CompiledModel, obj: np.ndarray, offset: float,
                rows: list[tuple[str, np.ndarray, float, float]],
-               options: SolverOptions) -> Solution:
+               options: SolverOptions, warm: Any = None) -> Solution:
     """Solve the scenario's model with objective ``obj·x + offset`` and extra rows
-    ``lo ≤ vec·x ≤ hi`` (named)."""
+    ``lo ≤ vec·x ≤ hi`` (named), warm-started from ``warm`` (the ``warm`` of an earlier
+    solve on the same compiled model: its LP basis and, where it meets the rows, its
+    allocation; see :mod:`ruimteverdeling.model.warm`)."""
     spec = cm.spec
     blocks = list(spec.coupling)
     for name, vec, lo, hi in rows:
@@ -170,7 +172,7 @@ def solve_with(cm: CompiledModel, obj: np.ndarray, offset: float,
                                ref=name))
     s2 = ModelSpec(spec.n_x, spec.col_unit, spec.col_use, spec.unit_cells, spec.aux_names,
                    spec.aux_lb, spec.aux_ub, blocks, spec.terms, obj, offset)
-    return solve_spec(s2, options)
+    return solve_spec(s2, options, warm=warm)
 
 
 def _at_least(c: LinearCriterion, level: float) -> tuple[str, np.ndarray, float, float]:
@@ -222,8 +224,12 @@ class Front:
 
 def pareto_front(cm: CompiledModel, x_name: str, y_name: str, points: int = 5,
                  tidy: bool = True, options: SolverOptions | None = None,
-                 progress: Progress | None = None) -> Front:
-    """The front between criteria ``x_name`` and ``y_name`` (see the module docstring)."""
+                 progress: Progress | None = None, start: Solution | None = None) -> Front:
+    """The front between criteria ``x_name`` and ``y_name`` (see the module docstring).
+
+    Every solve is warm-started from the one before it (the first from ``start``, the
+    scenario's own solve, when given): the model is compiled once and each solve changes
+    only the objective and the ε rows."""
     say = progress or silent()
     options = options or cm.scenario.solver
     if points < 2:
@@ -237,9 +243,13 @@ def pareto_front(cm: CompiledModel, x_name: str, y_name: str, points: int = 5,
     def F(c: LinearCriterion, x: np.ndarray) -> float:  # noqa: N802 (F = σ f, as in the docstring)
         return c.sense * c.value(x)
 
+    last = [getattr(start, "warm", None)]
+
     def run(label: str, obj: np.ndarray, rows: list) -> Solution:
         with say.phase(label):
-            return solve_with(cm, obj, 0.0, rows, options)
+            sol = solve_with(cm, obj, 0.0, rows, options, warm=last[0])
+        last[0] = sol.warm
+        return sol
 
     s_a = run(f"end point: best {c1.name}", c1.sense * c1.vec, [])
     f1_max = F(c1, s_a.x)

@@ -5,8 +5,8 @@ optimum without it, every other item as in the scenario. The **cost** of the rul
 
     cost(r) = z_off − z_on
 
-(≥ 0 for a rule that only restricts, up to the solver gap: a constraint can never raise the
-optimum). One of the two solves is the scenario itself; the other switches ``r`` (a T or G
+(≥ 0 for a rule that only restricts: a constraint can never raise the optimum). One of the
+two solves is the scenario itself; the other switches ``r`` (a T or G
 item is switched off, an A item — off by default — is switched on). Because objective terms
 carry the value of cells that are not variables, the two objectives are comparable even
 though the rule changes which cells are pinned.
@@ -15,16 +15,35 @@ A cost or ladder rule *is* an objective term, so switching it off also removes i
 from ``z``; ``cost_to_others`` therefore sums only the terms present in both solves:
 ``Σ_t∈both s_t w_t (v_t(x_off) − v_t(x_on))`` — what the rule costs the other claims.
 
+**A cost is a difference of two optima, each known only within its solve's gap.** Both
+solves maximise; each returns an allocation (the incumbent) with objective ``z⁻`` and a proven
+upper bound ``z⁺`` (an LP optimum or a MIP dual bound), so its true optimum lies in
+``[z⁻, z⁺]``. The true cost therefore lies in the bracket
+
+    [cost_lo, cost_hi] = [z⁻_off − z⁺_on,  z⁺_off − z⁻_on]
+
+(``off`` = without the rule, ``on`` = with it), which contains ``cost = z⁻_off − z⁻_on``, the
+difference of the allocations found. ``cost`` alone can be negative for a restricting rule
+when the two solves stop at different distances from their optima; it is never shown without
+its bracket. ``lp_cost`` is the exact difference of the two LP relaxations' optima
+``z_LP,off − z_LP,on`` (what the rule costs the relaxation; equal to the integer cost when both
+relaxations are integral). A bracket that contains 0 is marked ``within_gap = yes``: the sign
+of the cost is not proven. With ``pair_tol`` (points) such a pair is re-solved, warm-started,
+with the gap of each solve narrowed to ``pair_tol / 2`` in absolute terms, so that the bracket
+is at most ``pair_tol`` wide (unless the time limit stops a solve first; the bracket then says
+how far it got).
+
 **Hectares moved**: the cells whose use differs between the two allocations, and per use the
 hectares ``with − without`` (negative: the rule takes land from that use), nationally and per
-region. A rule whose cost is within the two solves' proven gaps is marked
-``within_gap = yes``: its cost is not distinguishable from 0. A rule that does not bind at the
-optimum costs 0 and moves nothing.
+region. A rule that does not bind at the optimum costs 0 and moves nothing.
 
-Each re-solve recompiles the scenario on the already loaded study area (zone rules change the
-columns, cost rules the objective) and solves it with the scenario's solver options; with
-``workers > 1`` the re-solves run as tasks on a local Dask cluster
-(:mod:`ruimteverdeling.parallel`).
+**Re-solves reuse the scenario's solve.** Each variant recompiles the scenario on the already
+loaded study area (zone rules change which columns exist, cost rules the objective) and is
+solved warm-started from the scenario's solve (:mod:`ruimteverdeling.model.warm`): the first
+LP starts from the scenario's LP basis mapped by (cell, use), and the scenario's allocation,
+where it satisfies the variant (always when a rule is switched off), is the variant's first
+incumbent. With ``workers > 1`` the re-solves run as tasks on a local Dask cluster
+(:mod:`ruimteverdeling.parallel`), each with the same warm start.
 """
 
 from __future__ import annotations
@@ -38,6 +57,7 @@ import numpy as np
 from ruimteverdeling.area.studyarea import StudyArea
 from ruimteverdeling.errors import InfeasibleError, InputError, SolverError, did_you_mean
 from ruimteverdeling.formatting import Column, number, table
+from ruimteverdeling.model.options import SolverOptions
 from ruimteverdeling.model.solve import solve as solve_spec
 from ruimteverdeling.parallel import dask_client
 from ruimteverdeling.progress import Progress, silent
@@ -46,8 +66,9 @@ from ruimteverdeling.rules.compile import CompiledModel, catalogue_for, compile_
 from ruimteverdeling.scenario import Scenario
 
 BASE_COLUMNS = ["rule", "kind", "type", "status", "in_scenario", "switched", "region",
-                "objective_on", "objective_off", "cost", "cost_to_others", "within_gap",
-                "ha_moved", "solve_status", "gap_on", "gap_off", "note"]
+                "objective_on", "objective_off", "cost", "cost_lo", "cost_hi", "lp_cost",
+                "cost_to_others", "within_gap", "ha_moved", "solve_status", "bound_on",
+                "bound_off", "gap_on", "gap_off", "note"]
 """Leading columns of ``rule_costs.csv``; ``ha:<use>`` columns (hectares with − without the
 rule, per use) follow. One ``national`` row per rule, then one per region where land moves
 (objective columns only on the national row)."""
@@ -63,6 +84,20 @@ class Outcome:
     after: np.ndarray | None = None  # catalogue index per land cell
     contributions: dict[str, float] = field(default_factory=dict)
     message: str = ""
+    bound: float | None = None  # proven upper bound on the optimum
+    lp_bound: float | None = None  # optimum of the LP relaxation (before derived rows)
+    decision_value: float | None = None  # objective − status quo
+    warm: Any = None  # the solve's warm start (for a re-solve of the same variant)
+
+
+def bracket(on: Outcome, off: Outcome) -> tuple[float, float]:
+    """``[z⁻_off − z⁺_on, z⁺_off − z⁻_on]``: every value the true cost ``z*_off − z*_on`` can
+    take, given each solve's incumbent ``z⁻`` and proven bound ``z⁺`` (maximisation, so
+    ``z⁻ ≤ z* ≤ z⁺``)."""
+    assert on.objective is not None and off.objective is not None
+    on_ub = on.bound if on.bound is not None else np.inf
+    off_ub = off.bound if off.bound is not None else np.inf
+    return off.objective - max(on_ub, on.objective), max(off_ub, off.objective) - on.objective
 
 
 def switch(scenario: Scenario, item_id: str) -> Scenario:
@@ -79,19 +114,35 @@ def switch(scenario: Scenario, item_id: str) -> Scenario:
 def outcome_of(cm: CompiledModel, sol: Any) -> Outcome:
     values = cm.term_values(sol.x)
     contrib = {t.name: t.sign * t.weight * values[t.name] for t in cm.spec.terms}
+    lp = sol.details.get("lp_bound")
     return Outcome(sol.status, float(sol.objective), float(sol.gap), cm.land_use_after(sol.x),
-                   contrib)
+                   contrib, bound=float(sol.bound),
+                   lp_bound=None if lp is None else float(lp),
+                   decision_value=sol.decision_value, warm=getattr(sol, "warm", None))
 
 
-def solve_variant(scenario: Scenario, area: Any, catalogue: Any = None) -> Outcome:
+def narrowed(options: SolverOptions, out: Outcome, abs_gap: float) -> SolverOptions:
+    """``options`` with ``mip_rel_gap`` such that the solve stops only when its absolute gap is
+    at most ``abs_gap`` (the gap is relative to the decision value, see
+    :mod:`ruimteverdeling.model.outcomes`)."""
+    dv = abs(out.decision_value) if out.decision_value is not None else \
+        max(abs(out.objective or 0.0), 1.0)
+    rel = abs_gap / max(dv, 1e-9)
+    return options.model_copy(update={"mip_rel_gap": min(options.mip_rel_gap, max(rel, 0.0))})
+
+
+def solve_variant(scenario: Scenario, area: Any, catalogue: Any = None, warm: Any = None,
+                  options: SolverOptions | None = None) -> Outcome:
     """Compile and solve ``scenario`` on ``area`` (a StudyArea, or the path of an area.yaml
-    when run on a Dask worker); never raises for infeasible models or solver failures."""
+    when run on a Dask worker), warm-started from ``warm`` (see
+    :mod:`ruimteverdeling.model.warm`) with ``options`` (default: the scenario's); never
+    raises for infeasible models or solver failures."""
     try:
         if isinstance(area, str | Path):
             catalogue = catalogue_for(scenario)
             area = StudyArea.load(Path(area), catalogue)
         cm = compile_model(scenario, area, catalogue)
-        sol = solve_spec(cm.spec, scenario.solver)
+        sol = solve_spec(cm.spec, options or scenario.solver, warm=warm)
     except InfeasibleError as exc:
         return Outcome("infeasible", message=str(exc))
     except SolverError as exc:
@@ -140,30 +191,80 @@ class RuleCosts:
 
 def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
                targets: bool = False, only: list[str] | None = None, workers: int = 1,
-               progress: Progress | None = None) -> RuleCosts:
-    """Price every candidate item (see :func:`candidates`) against the solved scenario."""
+               progress: Progress | None = None, pair_tol: float | None = None
+               ) -> RuleCosts:
+    """Price every candidate item (see :func:`candidates`) against the solved scenario.
+
+    ``pair_tol`` (objective points): re-solve every pair whose bracket contains 0 until the
+    bracket is at most this wide (see the module docstring)."""
     say = progress or silent()
     scenario = cm.scenario
     base = outcome_of(cm, base_sol)
+    warm = base.warm
     items = candidates(scenario, which, targets, only)
     variants = [switch(scenario, item.id) for _, item in items]
     outcomes: list[Outcome]
     if workers > 1 and len(variants) > 1:
         say(f"re-solving {len(variants)} variants on {workers} Dask workers")
         with dask_client(workers) as client:
-            futures = [client.submit(solve_variant, v, str(cm.area.path), pure=False)
-                       for v in variants]
+            futures = [client.submit(solve_variant, v, str(cm.area.path), None, warm,
+                                     pure=False) for v in variants]
             outcomes = client.gather(futures)
     else:
         outcomes = []
         for (_, item), v in zip(items, variants, strict=True):
             state = "off" if item.is_enabled else "on"
             with say.phase(f"re-solving with {item.id} switched {state}"):
-                outcomes.append(solve_variant(v, cm.area, cm.catalogue))
+                outcomes.append(solve_variant(v, cm.area, cm.catalogue, warm))
+    if pair_tol is not None:
+        base, outcomes = _tighten(cm, items, variants, base, outcomes, pair_tol, say)
     rows: list[dict[str, Any]] = []
     for (kind, item), out in zip(items, outcomes, strict=True):
         rows += _rows_for(cm, kind, item, base, out)
     return RuleCosts(rows, base)
+
+
+def _straddles(item: Any, base: Outcome, var: Outcome) -> bool:
+    if var.objective is None or base.objective is None:
+        return False
+    on, off = (base, var) if item.is_enabled else (var, base)
+    lo, hi = bracket(on, off)
+    return lo < 0.0 < hi
+
+
+def _tighten(cm: CompiledModel, items: list[tuple[str, Any]], variants: list[Scenario],
+             base: Outcome, outcomes: list[Outcome], tol: float, say: Progress
+             ) -> tuple[Outcome, list[Outcome]]:
+    """Re-solve the pairs whose bracket contains 0 with each gap narrowed to ``tol / 2``
+    (the scenario itself once, then each such variant), warm-started from their first
+    solves."""
+    todo = [i for i, ((_, item), out) in enumerate(zip(items, outcomes, strict=True))
+            if _straddles(item, base, out) and
+            (out.bound or np.inf) - (out.objective or 0.0) > tol / 2]
+    if not todo:
+        return base, outcomes
+    half = tol / 2
+    scenario = cm.scenario
+    if base.bound is None or base.objective is None or base.bound - base.objective > half:
+        with say.phase(f"narrowing the scenario's gap to {half:,.4g} points"):
+            tight = solve_variant(scenario, cm.area, cm.catalogue, base.warm,
+                                  narrowed(scenario.solver, base, half))
+        if tight.objective is not None:
+            base = tight
+    out = list(outcomes)
+    for i in todo:
+        item = items[i][1]
+        if outcomes[i].bound is not None and outcomes[i].objective is not None and \
+                outcomes[i].bound - outcomes[i].objective <= half:
+            continue
+        with say.phase(f"narrowing the gap of the variant without/with {item.id} to "
+                       f"{half:,.4g} points"):
+            tight = solve_variant(variants[i], cm.area, cm.catalogue,
+                                  outcomes[i].warm or base.warm,
+                                  narrowed(variants[i].solver, outcomes[i], half))
+        if tight.objective is not None:
+            out[i] = tight
+    return base, out
 
 
 def _rows_for(cm: CompiledModel, kind: str, item: Any, base: Outcome, var: Outcome
@@ -179,10 +280,12 @@ def _rows_for(cm: CompiledModel, kind: str, item: Any, base: Outcome, var: Outco
         head["note"] = (f"{var.status}: {var.message}" if var.message else var.status)
         return [head]
     cost = off.objective - on.objective
+    lo, hi = bracket(on, off)
+    lp_cost = None if on.lp_bound is None or off.lp_bound is None else \
+        off.lp_bound - on.lp_bound
     common = set(on.contributions) & set(off.contributions)
     to_others = sum(off.contributions[t] - on.contributions[t] for t in common)
-    tol = (on.gap or 0.0) * max(abs(on.objective), 1.0) + \
-        (off.gap or 0.0) * max(abs(off.objective), 1.0) + 1e-9 * max(abs(on.objective), 1.0)
+    eps = 1e-9 * max(abs(on.objective), 1.0)
     assert on.after is not None and off.after is not None
     ha = cm.area.cell_area_ha
     diff = on.after != off.after
@@ -200,8 +303,9 @@ def _rows_for(cm: CompiledModel, kind: str, item: Any, base: Outcome, var: Outco
                 if (present[j] and cm.catalogue[u].kind == "allocatable") or d[j] != 0}
 
     national = {**head, "objective_on": on.objective, "objective_off": off.objective,
-                "cost": cost, "cost_to_others": to_others,
-                "within_gap": "yes" if abs(cost) <= tol else "no",
+                "cost": cost, "cost_lo": lo, "cost_hi": hi, "lp_cost": lp_cost,
+                "cost_to_others": to_others, "bound_on": on.bound, "bound_off": off.bound,
+                "within_gap": "yes" if lo <= eps and hi >= -eps else "no",
                 "ha_moved": float(diff.sum() * ha), **per_use(np.ones(diff.size, bool))}
     out = [national]
     rix, names = cm.ctx.region_rows()
@@ -231,19 +335,24 @@ def text_table(rows: list[dict[str, Any]]) -> list[str]:
     nat = [r for r in rows if r.get("region") == "national"]
     nat.sort(key=lambda r: -(r.get("cost") or 0.0) if r.get("cost") is not None else 1e300)
     columns = [Column("rule", "<", 34), Column("st", "<", 2), Column("switched", "<", 8),
-               Column("cost", ">", 12), Column("to others", ">", 12),
-               Column("ha moved", ">", 9),
+               Column("cost", ">", 12), Column("proven bracket", ">", 25),
+               Column("LP cost", ">", 12), Column("ha moved", ">", 9),
                Column("largest shifts (ha with − without the rule)", gap=2)]
     lines = []
     for r in nat:
         head = [r["rule"][:34], r["status"], r["switched"]]
         if r.get("cost") is None:
-            lines.append([*head, "-", "-", "-", r.get("note", "")])
+            lines.append([*head, "-", "-", "-", "-", r.get("note", "")])
             continue
         shifts = sorted(((k[3:], v) for k, v in r.items() if k.startswith("ha:") and v),
                         key=lambda kv: -abs(kv[1]))[:3]
         shift = ", ".join(f"{u} {number(v, '+,.0f')}" for u, v in shifts) or "none"
-        mark = " ~0 (within gap)" if r.get("within_gap") == "yes" and r["cost"] != 0 else ""
-        lines.append([*head, number(r["cost"], ",.4f"), number(r["cost_to_others"], ",.4f"),
+        mark = " (sign not proven)" if r.get("within_gap") == "yes" and r["cost"] != 0 else ""
+        lo, hi = r.get("cost_lo"), r.get("cost_hi")
+        brk = "-" if lo is None or hi is None else \
+            f"[{number(lo, ',.2f')}, {number(hi, ',.2f')}]"
+        lp = r.get("lp_cost")
+        lines.append([*head, number(r["cost"], ",.4f"), brk,
+                      "-" if lp is None else number(lp, ",.4f"),
                       number(r["ha_moved"], ",.0f"), shift + mark])
     return table(columns, lines)

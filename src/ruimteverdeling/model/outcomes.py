@@ -103,6 +103,9 @@ class Solution:
     row_dual: np.ndarray | None = None
     status_quo_value: float | None = None
     decision_gap: float | None = None
+    warm: Any = None
+    """What a later solve of a related model may start from
+    (:class:`ruimteverdeling.model.warm.WarmStart`; set by the solve)."""
 
     @property
     def optimal(self) -> bool:

@@ -57,6 +57,7 @@ from ruimteverdeling.model.outcomes import (
     proven_gap,
 )
 from ruimteverdeling.model.spec import ModelSpec
+from ruimteverdeling.model.warm import WarmStart, mapped_basis, mapped_x, warm_start
 
 __all__ = ["Backend", "HighsBackend", "LpOutcome", "MipOutcome", "Solution", "backend_for",
            "decision_gap", "proven_gap", "solve", "verified"]
@@ -99,17 +100,52 @@ def backend_for(options: SolverOptions) -> Backend:
 
 
 def solve(spec: ModelSpec, options: SolverOptions | None = None,
-          progress: Progress | None = None) -> Solution:
-    """Solve ``spec`` with the backend and method in ``options`` (see the module docstring)."""
+          progress: Progress | None = None, warm: WarmStart | None = None) -> Solution:
+    """Solve ``spec`` with the backend and method in ``options`` (see the module docstring).
+
+    ``warm``: the :attr:`Solution.warm` of an earlier solve of a related model (see
+    :mod:`ruimteverdeling.model.warm`): its LP basis starts the first LP where it is a basis of
+    ``spec``, and its allocation, where feasible for ``spec``, is an incumbent from the start.
+    What is proven does not change. The returned solution carries its own warm start."""
     options = options or SolverOptions()
     say = progress or (lambda msg: None)
     backend = backend_for(options)
     if options.method == "mip":
-        sol = _solve_mip(spec, backend, options, say)
+        sol = _solve_mip(spec, backend, options, say, warm)
     else:
         sol = _solve_lp_first(spec, backend, options, say,
-                              relaxation_only=options.method == "lp")
-    return verified(spec, sol)
+                              relaxation_only=options.method == "lp", warm=warm)
+    sol = verified(spec, sol)
+    basis = sol.details.pop("_lp_basis", None)
+    sol.warm = warm_start(spec, sol.x, basis, sol.objective)
+    return sol
+
+
+def _warm_incumbent(spec: ModelSpec, backend: Backend, options: SolverOptions,
+                    warm: WarmStart | None, details: dict[str, Any]) -> np.ndarray | None:
+    """The warm start's allocation mapped onto ``spec``, its auxiliaries re-optimised, if it
+    meets every row of ``spec`` (else None)."""
+    if warm is None:
+        return None
+    x = mapped_x(warm, spec)
+    if x is None:
+        details["warm_incumbent"] = "a cell's use is not allowed here"
+        return None
+    x = _polish(spec, backend, options, x, force=True)
+    bad = spec.violations(x)
+    details["warm_incumbent"] = "feasible" if not bad else \
+        "breaks " + ", ".join(sorted(bad)[:3])
+    return None if bad else x
+
+
+def _warm_basis(spec: ModelSpec, warm: WarmStart | None) -> Any:
+    """The warm start's basis for ``spec`` (a highspy Basis) or None."""
+    if warm is None or warm.basis is None:
+        return None
+    from ruimteverdeling.model import highs_backend as hb
+
+    out = mapped_basis(warm, spec, hb.LOWER, hb.UPPER, hb.ZERO, hb.BASIC)
+    return None if out is None else hb.Basis(*out)
 
 
 def verified(spec: ModelSpec, sol: Solution, tol: float = 1e-6) -> Solution:
@@ -135,12 +171,13 @@ def verified(spec: ModelSpec, sol: Solution, tol: float = 1e-6) -> Solution:
     return sol
 
 
-def _polish(spec: ModelSpec, backend: Backend, options: SolverOptions, x: np.ndarray
-            ) -> np.ndarray:
+def _polish(spec: ModelSpec, backend: Backend, options: SolverOptions, x: np.ndarray,
+            force: bool = False) -> np.ndarray:
     """``x`` with its auxiliary columns (slacks, levels) re-optimised for its binaries: an LP
     over the auxiliaries alone, whose vertex gives exact values (a MIP returns them only to
     its feasibility tolerance, which derived rows with fractional coefficients make visible).
-    Kept if it is feasible and not worse beyond that tolerance."""
+    Kept if it is feasible and not worse beyond that tolerance (``force``: whenever the LP
+    solves, for a point whose auxiliaries come from another model)."""
     if not spec.aux_names:
         return x
     sub, cols = spec.restrict(np.zeros(spec.n_units, bool), x)
@@ -152,6 +189,8 @@ def _polish(spec: ModelSpec, backend: Backend, options: SolverOptions, x: np.nda
         return x
     cand = x.copy()
     cand[cols] = out.x
+    if force:
+        return cand
     z_old, z_new = spec.objective_value(x), spec.objective_value(cand)
     if spec.violations(cand) or z_new < z_old - 1e-6 * max(1.0, abs(z_old)):
         return x  # (lower only by the tolerance the MIP's auxiliaries leaned on)
@@ -250,14 +289,15 @@ def _mip(backend: Backend, spec: ModelSpec, options: SolverOptions, time_limit: 
 
 
 # ---------------------------------------------------------------------------------------------
-def _solve_mip(spec: ModelSpec, backend: Backend, options: SolverOptions, say: Progress
-               ) -> Solution:
+def _solve_mip(spec: ModelSpec, backend: Backend, options: SolverOptions, say: Progress,
+               warm: WarmStart | None = None) -> Solution:
     say(f"MIP: {spec.n_x:,} binaries, {spec.n_rows:,} rows ({backend.name} branch and bound)")
     sq = spec.status_quo_value
     # without a bound yet, the only safe absolute target is the one for the smallest decision
     # value; the stop test relaxes it as the search proves more
     abs_gap = abs_gap_target(options.mip_rel_gap, None, np.inf if sq is None else sq, sq)
-    r = _mip(backend, spec, options, options.time_limit, None, abs_gap,
+    start = _warm_incumbent(spec, backend, options, warm, {})
+    r = _mip(backend, spec, options, options.time_limit, start, abs_gap,
              _stopper(spec, options.mip_rel_gap))
     if r.x is None:
         if r.status == "infeasible":
@@ -276,7 +316,7 @@ def _solve_mip(spec: ModelSpec, backend: Backend, options: SolverOptions, say: P
 
 
 def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, say: Progress,
-                    relaxation_only: bool) -> Solution:
+                    relaxation_only: bool, warm: WarmStart | None = None) -> Solution:
     deadline = time.perf_counter() + options.time_limit
     decomposed = spec.n_x > options.decompose_above and backend.name == "highs"
     if decomposed:
@@ -299,11 +339,18 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
     else:
         say(f"LP relaxation: {spec.n_cols:,} columns, {spec.n_rows:,} rows ({backend.name})")
         session = _session(backend, spec, options)
+        start_basis = _warm_basis(spec, warm)
         if isinstance(session, _Rebuild):
-            lp = backend.lp(spec, options, options.time_limit)
+            lp = backend.lp(spec, options, options.time_limit,
+                            **({"basis": start_basis} if start_basis is not None else {}))
+            lp_basis = lp.basis
         else:
+            if start_basis is not None:
+                session.basis = start_basis
             lp = session.lp(time_limit=options.time_limit)
-            lp.details["start_basis"] = "crash"
+            lp.details["start_basis"] = "warm" if start_basis is not None else "crash"
+            lp_basis = session.basis_now() if lp.status == "optimal" else None
+        lp.details["_lp_basis"] = lp_basis
         lp_bound = float(lp.objective) if lp.objective is not None else np.inf
     seconds = dict(lp.seconds)
     if lp.status == "infeasible":
@@ -362,6 +409,11 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
     # repair: a small MIP on the fractional units and their near-ties
     x_best, repair_bound = _repair(spec, work, backend, options, say, x, col_dual, x_round,
                                    frac_units, bound, deadline, details, seconds)
+    x_warm = _warm_incumbent(spec, backend, options, warm, details)
+    if x_warm is not None and (x_best is None or spec.objective_value(x_warm)
+                               > spec.objective_value(x_best)):
+        x_best = x_warm
+        method += "+warm"
     if x_best is None:
         remaining = deadline - time.perf_counter()
         if remaining > 1:

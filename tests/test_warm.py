@@ -1,0 +1,160 @@
+"""Warm-started re-solves and the proven bracket of a rule cost, against enumeration.
+
+The tiny models (four units, three uses, covering, capacity, mixed and minimax rows) are
+solved to optimality by enumerating every allocation (``tiny_models.brute_force``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from ruimteverdeling.analysis.rule_costs import Outcome, bracket
+from ruimteverdeling.model.highs_backend import HighsBackend
+from ruimteverdeling.model.options import SolverOptions
+from ruimteverdeling.model.solve import solve
+from ruimteverdeling.model.spec import ModelSpec, RowBlock
+from ruimteverdeling.model.warm import mapped_basis, mapped_x, warm_start
+
+from tiny_models import allocations, aux_intervals, brute_force, random_model
+
+EXACT = SolverOptions(mip_rel_gap=1e-6, time_limit=60)
+SEEDS = range(8)
+
+
+def _with_row(spec: ModelSpec, name: str, vec: np.ndarray, lo: float, hi: float) -> ModelSpec:
+    return spec.with_rows(RowBlock(name, "rule", sp.csr_matrix(vec.reshape(1, -1)),
+                                   np.array([lo]), np.array([hi])))
+
+
+def _variants(spec: ModelSpec, seed: int) -> list[tuple[str, ModelSpec]]:
+    """What the analyses change: a rule's rows dropped, an ε row added (a Pareto point), the
+    objective replaced (a criterion), a column closed (a zone rule switched on)."""
+    rng = np.random.default_rng(100 + seed)
+    out = [("rule dropped", replace(spec, coupling=[b for b in spec.coupling
+                                                   if b.name != "cap"]))]
+    value = np.zeros(spec.n_cols)
+    value[: spec.n_x] = spec.term("value").coef[: spec.n_x]
+    best = brute_force(replace(spec, obj=value, obj_offset=0.0))
+    out.append(("epsilon row", _with_row(spec, "eps", value, 0.8 * best, np.inf)))
+    obj = spec.obj.copy()
+    obj[: spec.n_x] = rng.uniform(0.0, 3.0, spec.n_x)
+    out.append(("objective swapped", replace(spec, obj=obj)))
+    closed = np.zeros(spec.n_cols)
+    closed[int(rng.integers(0, spec.n_x))] = 1.0
+    out.append(("column closed", _with_row(spec, "close", closed, -np.inf, 0.0)))
+    return out
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_warm_resolve_gives_the_same_optimum_as_a_cold_one(seed: int) -> None:
+    """Every variant, solved cold and warm-started from the base model's solve, reaches the
+    enumerated optimum; an infeasible variant is infeasible both ways."""
+    spec = random_model(seed)
+    base = solve(spec, EXACT)
+    assert base.objective == pytest.approx(brute_force(spec), abs=1e-6)
+    assert base.warm is not None and base.warm.basis is not None
+    for what, var in _variants(spec, seed):
+        opt = brute_force(var)
+        if not np.isfinite(opt):
+            continue
+        cold = solve(var, EXACT)
+        warm = solve(var, EXACT, warm=base.warm)
+        assert cold.objective == pytest.approx(opt, abs=1e-6), what
+        assert warm.objective == pytest.approx(opt, abs=1e-6), what
+        assert warm.status == cold.status, what
+        assert warm.bound >= opt - 1e-6 and cold.bound >= opt - 1e-6, what
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_warm_basis_of_the_same_model_needs_no_simplex_iteration(seed: int) -> None:
+    spec = random_model(seed)
+    first = solve(spec, EXACT)
+    again = solve(spec, EXACT, warm=first.warm)
+    assert again.details["start_basis"] == "warm"
+    assert again.details["lp_iterations"]["simplex"] == 0
+    assert again.details["lp_bound"] == pytest.approx(first.details["lp_bound"], abs=1e-9)
+
+
+def test_mapped_allocation_follows_cells_and_uses() -> None:
+    """Columns are matched by (cell, use): a model without one unused column takes the
+    allocation over; a model without a chosen column cannot (that cell needs another use)."""
+    spec = random_model(0)
+    x = next(iter(allocations(spec)))  # every unit at its first use
+    iv = aux_intervals(spec, x)
+    full = np.r_[x, np.zeros(len(spec.aux_names)) if iv is None else
+                 np.where(np.isfinite(iv[0]), iv[0], 0.0)]
+    ws = warm_start(spec, full)
+    same = mapped_x(ws, spec)
+    assert same is not None and np.array_equal(same[: spec.n_x], x)
+    for drop, kept in ((1, True), (0, False)):  # column 1: unused; column 0: chosen
+        keep = np.ones(spec.n_x, bool)
+        keep[drop] = False
+        sub, _ = spec.restrict(np.ones(spec.n_units, bool), np.zeros(spec.n_cols),
+                               np.r_[keep, np.ones(len(spec.aux_names), bool)])
+        got = mapped_x(ws, sub)
+        assert (got is not None) == kept
+        if kept:
+            assert np.array_equal(got[: sub.n_x], np.delete(x, drop))
+    # a basis that lost a basic column is not a basis of the smaller model
+    first = solve(spec, EXACT)
+    b = first.warm.basis
+    basic_x = int(np.flatnonzero(b.col[: spec.n_x] == 1)[0]) if (b.col[: spec.n_x] == 1).any() \
+        else None
+    from ruimteverdeling.model import highs_backend as hb
+
+    codes = (hb.LOWER, hb.UPPER, hb.ZERO, hb.BASIC)
+    assert mapped_basis(first.warm, spec, *codes) is not None
+    if basic_x is not None:
+        keep = np.ones(spec.n_x, bool)
+        keep[np.flatnonzero(b.col[: spec.n_x] == hb.BASIC)[0]] = False
+        sub, _ = spec.restrict(np.ones(spec.n_units, bool), np.zeros(spec.n_cols),
+                               np.r_[keep, np.ones(len(spec.aux_names), bool)])
+        assert mapped_basis(first.warm, sub, *codes) is None
+
+
+def _feasible_values(spec: ModelSpec) -> list[float]:
+    """The objective of every feasible allocation (auxiliaries at their best)."""
+    out = []
+    c_aux = spec.obj[spec.n_x:]
+    for x in allocations(spec):
+        iv = aux_intervals(spec, x)
+        if iv is None:
+            continue
+        s = np.where(c_aux > 0, iv[1], iv[0])
+        if np.all(np.isfinite(s)):
+            out.append(float(spec.obj[: spec.n_x] @ x + c_aux @ s + spec.obj_offset))
+    return out
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_cost_bracket_contains_the_true_difference(seed: int) -> None:
+    """The rule is the capacity row. For every incumbent either solve could stop at (any
+    feasible allocation) and the LP relaxation's bound of each model, the bracket
+    ``[z⁻_off − z⁺_on, z⁺_off − z⁻_on]`` contains the enumerated cost ``z*_off − z*_on``;
+    at the optima (incumbent = bound) it is that cost exactly."""
+    on_spec = random_model(seed)
+    off_spec = replace(on_spec, coupling=[b for b in on_spec.coupling if b.name != "cap"])
+    z_on, z_off = brute_force(on_spec), brute_force(off_spec)
+    assert z_off >= z_on - 1e-9  # dropping a row never lowers the optimum
+    true = z_off - z_on
+    backend = HighsBackend()
+    ub_on = backend.lp(on_spec, EXACT, 10).objective
+    ub_off = backend.lp(off_spec, EXACT, 10).objective
+    for inc_on in _feasible_values(on_spec)[:20]:
+        for inc_off in _feasible_values(off_spec)[:20]:
+            lo, hi = bracket(Outcome("feasible", inc_on, bound=ub_on),
+                             Outcome("feasible", inc_off, bound=ub_off))
+            assert lo - 1e-9 <= true <= hi + 1e-9
+    lo, hi = bracket(Outcome("optimal", z_on, bound=z_on), Outcome("optimal", z_off,
+                                                                    bound=z_off))
+    assert lo == pytest.approx(true) and hi == pytest.approx(true)
+    # the solves' own outcomes, stopped early with a loose gap, bracket it too
+    loose = SolverOptions(mip_rel_gap=0.5, time_limit=60)
+    s_on, s_off = solve(on_spec, loose), solve(off_spec, loose)
+    lo, hi = bracket(Outcome(s_on.status, s_on.objective, bound=s_on.bound),
+                     Outcome(s_off.status, s_off.objective, bound=s_off.bound))
+    assert lo - 1e-9 <= true <= hi + 1e-9
