@@ -164,7 +164,8 @@ def test_solve_at_a_coarser_resolution(small_area: Path, tmp_path: Path, monkeyp
 
 def test_bench_command_prints_one_row(small_area: Path, coarse_base: Path, tmp_path: Path,
                                      monkeypatch) -> None:
-    """`bench` on a tiny area: one table row with the fast path and both naive runs."""
+    """`bench` on a tiny area: one table row with the fast path and every peer (highspy,
+    Pyomo, linopy + HiGHS, PuLP + CBC), each with its ratio to the engine."""
     cache = tmp_path / "cache"
     monkeypatch.setenv("RUIMTEVERDELING_CACHE", str(cache))
     # pre-place the tiny area where bench looks for it (generation is not what is tested)
@@ -179,15 +180,21 @@ def test_bench_command_prints_one_row(small_area: Path, coarse_base: Path, tmp_p
     out_json = tmp_path / "row.json"
     from ruimteverdeling import bench
 
-    row = bench.bench(cells, res, naive_time_limit=4, scenario=coarse_base,
-                      time_limit=15, seed=7, out=tmp_path / "run")
+    row = bench.bench(cells, res, naive_time_limit=2, scenario=coarse_base,
+                      time_limit=15, seed=7, out=tmp_path / "run", naive_grace=8)
     out_json.write_text(json.dumps(row, default=float))
     assert 2500 < row["cells"] < 3500 and row["total_s"] > 0 and row["peak_mb"] > 0
     assert row["gap"] <= row["mip_rel_gap"] + 1e-9 or row["status"] != "optimal"
-    assert set(row["naive"]) == {"highspy", "pyomo"}
-    for r in row["naive"].values():
+    assert set(row["naive"]) == set(bench.PEERS)
+    for name, r in row["naive"].items():
+        if r.get("status") == "not installed":
+            assert not bench.peer_installed(name)
+            continue
+        assert "ratio" in r or "ratio_at_least" in r or r.get("status") == "error", r
         if r.get("status") == "optimal":
             assert r["objective"] == pytest.approx(row["objective"],
                                                    rel=2 * row["mip_rel_gap"] + 1e-6)
     table = bench.format_table([row])
-    assert "naive highspy" in table.splitlines()[0] and len(table.splitlines()) == 2
+    head = table.splitlines()[0]
+    assert "naive highspy" in head and "linopy+HiGHS" in head and "PuLP+CBC" in head
+    assert len(table.splitlines()) == 2

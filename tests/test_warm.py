@@ -18,7 +18,6 @@ from ruimteverdeling.model.options import SolverOptions
 from ruimteverdeling.model.solve import solve
 from ruimteverdeling.model.spec import ModelSpec, RowBlock
 from ruimteverdeling.model.warm import mapped_basis, mapped_x, warm_start
-
 from tiny_models import allocations, aux_intervals, brute_force, random_model
 
 EXACT = SolverOptions(mip_rel_gap=1e-6, time_limit=60)

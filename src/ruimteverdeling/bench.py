@@ -6,10 +6,22 @@ way ``ruimteverdeling solve`` does — read inputs, compile, solve, write the ou
 measures every phase and the peak memory of that process. Beside it, under a time limit, it
 runs the **naive formulation**: one binary for every (changeable cell, allocatable use) pair —
 pairs that a rule excludes are kept as binaries with upper bound 0 instead of being left out —
-with every row explicit, built through highspy and through Pyomo, solved by HiGHS's MIP to
-the same relative gap. The naive runs are child processes killed when the limit passes
-(HiGHS's MIP setup does not look at its time limit), so their time is ``> limit`` when
-they do not finish.
+with every row explicit, solved to the same relative gap by each **peer** — the formulations
+a user would otherwise write:
+
+* ``highspy``: the arrays handed to HiGHS's MIP directly;
+* ``pyomo``: a Pyomo model solved by HiGHS (the engine's Pyomo backend);
+* ``linopy``: a linopy model (binary ``x[unit, use]`` with the excluded pairs' upper bound 0,
+  the assignment rows as ``x.sum("use") == 1``, every other row as a linear expression of its
+  columns), solved by HiGHS through linopy's direct interface;
+* ``pulp``: a PuLP model (one ``LpVariable`` per column, one constraint per row) solved by
+  CBC (the solver PuLP ships); CBC reports no dual bound through PuLP, so its gap is unknown.
+
+linopy and PuLP are the optional extra ``peers`` (``pip install 'ruimteverdeling[peers]'``);
+a peer that is not installed is reported as such, not skipped silently. The peer runs are
+child processes killed when the limit passes (HiGHS's MIP setup does not look at its time
+limit), so their time is ``> limit`` when they do not finish. The ratio of each peer is its
+time over the engine's build + solve time (``>`` when the peer did not finish).
 
 Every measurement runs in a fresh process, so the peak resident memory (``ru_maxrss``) is
 that of one run only.
@@ -148,18 +160,170 @@ def measure_fast(scenario: Path, area: Path, out: Path, time_limit: float | None
     }
 
 
+PEERS = ("highspy", "pyomo", "linopy", "pulp")
+"""Every peer formulation (see the module docstring)."""
+PEER_MODULES = {"linopy": "linopy", "pulp": "pulp"}
+"""The optional packages a peer needs (the extra ``peers``)."""
+
+
+def peer_installed(builder: str) -> bool:
+    """Whether the packages ``builder`` needs are importable."""
+    import importlib.util
+
+    mod = PEER_MODULES.get(builder)
+    return mod is None or importlib.util.find_spec(mod) is not None
+
+
+def _rows(spec: ModelSpec) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
+    """The coupling rows of ``spec`` stacked (CSR), with their lower and upper bounds."""
+    return spec.coupling_matrix()
+
+
+def solve_linopy(spec: ModelSpec, n_uses: int, time_limit: float, gap: float, threads: int,
+                 seed: int) -> tuple[str, np.ndarray | None, float | None, float]:
+    """The naive model written in linopy and solved by HiGHS: (status, x, dual bound, build
+    seconds)."""
+    import linopy
+    import xarray as xr
+
+    from ruimteverdeling.model.highs_backend import new_highs
+
+    new_highs()  # swallows HiGHS's banner (stdout carries the result)
+    t0 = time.perf_counter()
+    m = linopy.Model()
+    n_units = spec.n_units
+    ub = xr.DataArray(np.asarray(spec.ub[: spec.n_x]).reshape(n_units, n_uses),
+                      dims=["unit", "use"])
+    x = m.add_variables(lower=0, upper=ub, binary=False, integer=True,
+                        coords=[np.arange(n_units), np.arange(n_uses)], dims=["unit", "use"],
+                        name="x")
+    labels = [x.labels.values.ravel()]
+    if spec.aux_names:
+        aux = m.add_variables(lower=xr.DataArray(spec.aux_lb, dims=["aux"]),
+                              upper=xr.DataArray(spec.aux_ub, dims=["aux"]),
+                              coords=[np.arange(len(spec.aux_names))], dims=["aux"],
+                              name="aux")
+        labels.append(aux.labels.values.ravel())
+    col_label = np.concatenate(labels)
+    m.add_constraints(x.sum("use") == 1, name="assign")
+    for b in spec.coupling:  # one padded (row, term) expression per block
+        A = b.A.tocsr()
+        if not b.n_rows:
+            continue
+        nnz = np.diff(A.indptr)
+        width = max(int(nnz.max()), 1)
+        coeffs = np.zeros((b.n_rows, width))
+        vars_ = np.full((b.n_rows, width), -1, np.int64)
+        pos = np.arange(A.nnz) - np.repeat(A.indptr[:-1], nnz)
+        rows = np.repeat(np.arange(b.n_rows), nnz)
+        coeffs[rows, pos] = A.data
+        vars_[rows, pos] = col_label[A.indices]
+        data = xr.Dataset({"coeffs": (("row_" + b.name, "_term"), coeffs),
+                           "vars": (("row_" + b.name, "_term"), vars_)})
+        expr = linopy.LinearExpression(data, m)
+        dim = "row_" + b.name
+        lo, hi = np.asarray(b.lower, float), np.asarray(b.upper, float)
+        if np.isfinite(lo).any():
+            keep = np.flatnonzero(np.isfinite(lo))
+            m.add_constraints(expr.isel({dim: keep}) >= xr.DataArray(lo[keep], dims=[dim]),
+                              name=f"{b.name}:lo")
+        if np.isfinite(hi).any():
+            keep = np.flatnonzero(np.isfinite(hi))
+            m.add_constraints(expr.isel({dim: keep}) <= xr.DataArray(hi[keep], dims=[dim]),
+                              name=f"{b.name}:hi")
+    nz = np.flatnonzero(spec.obj)
+    obj = linopy.LinearExpression(xr.Dataset({"coeffs": (("_term",), spec.obj[nz]),
+                                              "vars": (("_term",), col_label[nz])}), m)
+    m.add_objective(obj, sense="max")
+    t_build = time.perf_counter() - t0
+    m.solve(solver_name="highs", io_api="direct", time_limit=float(time_limit),
+            mip_rel_gap=float(gap), threads=int(threads), random_seed=int(seed),
+            output_flag=False)
+    h = m.solver_model
+    info = h.getInfo()
+    sol = h.getSolution()
+    xs = None
+    if sol.value_valid:
+        # linopy numbers the columns by label: x first (unit-major), then aux
+        values = np.asarray(sol.col_value, float)
+        xs = values[col_label] if values.size > col_label.max() else None
+    bound = float(info.mip_dual_bound)
+    bound = bound + spec.obj_offset if np.isfinite(bound) else None
+    return h.modelStatusToString(h.getModelStatus()), xs, bound, t_build
+
+
+def solve_pulp(spec: ModelSpec, time_limit: float, gap: float, threads: int
+               ) -> tuple[str, np.ndarray | None, float | None, float]:
+    """The naive model written in PuLP and solved by CBC: (status, x, None, build seconds)
+    — CBC's dual bound does not come back through PuLP."""
+    import warnings
+
+    import pulp
+
+    t0 = time.perf_counter()
+    prob = pulp.LpProblem("naive", pulp.LpMaximize)
+    var = prob.add_variable  # the PuLP 3.3+ way (variables belong to their model)
+    ub = spec.ub
+    cols = [var(f"x{j}", 0, float(ub[j]), cat="Binary" if ub[j] else "Continuous")
+            for j in range(spec.n_x)]
+    cols += [var(f"a{j}", None if not np.isfinite(lo) else float(lo),
+                 None if not np.isfinite(hi) else float(hi))
+             for j, (lo, hi) in enumerate(zip(spec.aux_lb, spec.aux_ub, strict=True))]
+    nz = np.flatnonzero(spec.obj)
+    prob += pulp.LpAffineExpression([(cols[j], float(spec.obj[j])) for j in nz])
+    starts = np.flatnonzero(np.r_[True, spec.col_unit[1:] != spec.col_unit[:-1]])
+    ends = np.r_[starts[1:], spec.n_x]
+    for k, (a, e) in enumerate(zip(starts, ends, strict=True)):
+        prob += pulp.lpSum(cols[a:e]) == 1, f"assign_{k}"
+    A, lower, upper = _rows(spec)
+    for r in range(A.shape[0]):
+        s, e = A.indptr[r], A.indptr[r + 1]
+        expr = pulp.LpAffineExpression([(cols[j], float(v)) for j, v in
+                                        zip(A.indices[s:e], A.data[s:e], strict=True)])
+        if np.isfinite(lower[r]) and np.isfinite(upper[r]) and lower[r] == upper[r]:
+            prob += expr == float(lower[r]), f"r{r}"
+            continue
+        if np.isfinite(lower[r]):
+            prob += expr >= float(lower[r]), f"r{r}_lo"
+        if np.isfinite(upper[r]):
+            prob += expr <= float(upper[r]), f"r{r}_hi"
+    t_build = time.perf_counter() - t0
+    with warnings.catch_warnings():  # PuLP 3.3 announces that 4.0 (Python ≥ 3.12) unbundles CBC
+        warnings.simplefilter("ignore", DeprecationWarning)
+        cbc = pulp.PULP_CBC_CMD(msg=False, timeLimit=float(time_limit), gapRel=float(gap),
+                                threads=int(threads))
+    prob.solve(cbc)
+    status = pulp.LpStatus[prob.status]
+    xs = None
+    if prob.sol_status in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible):
+        xs = np.array([v.varValue or 0.0 for v in cols], float)
+        if status == "Optimal" and prob.sol_status == pulp.LpSolutionIntegerFeasible:
+            status = "time limit reached"
+    return status, xs, None, t_build
+
+
 def measure_naive(scenario: Path, area: Path, builder: str, time_limit: float,
                   gap: float | None) -> dict[str, Any]:
-    """Build the naive model (see :func:`naive_spec`) through ``builder`` (``highspy`` or
-    ``pyomo``) and solve it with HiGHS's MIP to the scenario's gap."""
+    """Build the naive model (see :func:`naive_spec`) through ``builder`` (one of
+    :data:`PEERS`) and solve it to the scenario's gap (HiGHS; CBC for PuLP)."""
     cm = pipeline.compile_scenario(scenario, area=area)
     options = cm.scenario.solver.model_copy(update={"time_limit": time_limit})
     rel_gap = options.mip_rel_gap if gap is None else gap
     n_uses = int(cm.spec.col_use.max()) + 1 if cm.spec.n_x else 1
     t0 = time.perf_counter()
     naive = naive_spec(cm.spec, n_uses)
-    backend = HighsBackend() if builder == "highspy" else PyomoBackend()
-    r = backend.mip(naive, options, time_limit, rel_gap)
+    if builder in ("linopy", "pulp"):
+        from ruimteverdeling.model.outcomes import MipOutcome, norm_status
+
+        if builder == "linopy":
+            st, xs, bnd, t_b = solve_linopy(naive, n_uses, time_limit, rel_gap,
+                                            options.threads, options.seed)
+        else:
+            st, xs, bnd, t_b = solve_pulp(naive, time_limit, rel_gap, options.threads)
+        r = MipOutcome(norm_status(st), xs, bnd, {"build": t_b}, {})  # bound with offset
+    else:
+        backend = HighsBackend() if builder == "highspy" else PyomoBackend()
+        r = backend.mip(naive, options, time_limit, rel_gap)
     seconds = time.perf_counter() - t0
     out: dict[str, Any] = {"builder": builder, "binaries": int(naive.n_x),
                            "build_s": round(r.seconds.get("build", 0.0), 2),
@@ -167,8 +331,11 @@ def measure_naive(scenario: Path, area: Path, builder: str, time_limit: float,
                            "peak_mb": round(_peak_mb())}
     if r.x is not None:
         obj = naive.objective_value(r.x)
-        bound = r.bound if r.bound is not None else np.inf
-        out.update(objective=obj, bound=bound, gap=proven_gap(obj, bound))
+        out.update(objective=obj)
+        if r.bound is not None:
+            out.update(bound=r.bound, gap=proven_gap(obj, r.bound))
+        else:
+            out.update(bound=None, gap=None)
     return out
 
 
@@ -191,9 +358,11 @@ def _child(kind: str, args: dict[str, Any], timeout: float) -> dict[str, Any]:
 
 def bench(cells: int, resolution: float | None = None, naive_time_limit: float = 120.0,
           scenario: Path | None = None, time_limit: float | None = None,
-          naive: tuple[str, ...] = ("highspy", "pyomo"), seed: int = 42,
-          out: Path | None = None, say: Any = None) -> dict[str, Any]:
-    """One benchmark row (see the module docstring); every run in a fresh process."""
+          naive: tuple[str, ...] = PEERS, seed: int = 42,
+          out: Path | None = None, say: Any = None, naive_grace: float = 30.0
+          ) -> dict[str, Any]:
+    """One benchmark row (see the module docstring); every run in a fresh process, a peer's
+    killed ``naive_grace`` seconds after its limit (for its start-up and model build)."""
     say = say or (lambda _m: None)
     scenario = Path(scenario or default_scenario()).resolve()
     area = ensure_area(cells, resolution, seed, say)
@@ -207,13 +376,22 @@ def bench(cells: int, resolution: float | None = None, naive_time_limit: float =
                            "cores": os.cpu_count(), "naive": {}}
     if "total_s" not in fast:
         return row  # the fast run failed: its error is the result
+    engine_s = max(fast["solve_s"] + fast["build_s"], 1e-9)
     for builder in naive:
+        if not peer_installed(builder):
+            row["naive"][builder] = {"status": "not installed", "builder": builder}
+            say(f"peer {builder}: not installed (pip install 'ruimteverdeling[peers]')")
+            continue
         say(f"naive formulation through {builder} (limit {naive_time_limit:g} s)")
         r = _child("naive", {"scenario": str(scenario), "area": str(area), "builder": builder,
                              "time_limit": naive_time_limit, "gap": fast.get("mip_rel_gap")},
-                   timeout=naive_time_limit + 30)
+                   timeout=naive_time_limit + naive_grace)
         if r.get("timed_out") or r.get("status") not in ("optimal",):
             r["limit_s"] = naive_time_limit
+        if r.get("status") == "optimal" and "seconds" in r:
+            r["ratio"] = round(r["seconds"] / engine_s, 1)
+        elif r.get("status") != "error":
+            r["ratio_at_least"] = round(naive_time_limit / engine_s, 1)
         row["naive"][builder] = r
     if "total_s" in fast:
         times = [r["seconds"] for r in row["naive"].values()
@@ -227,42 +405,68 @@ def bench(cells: int, resolution: float | None = None, naive_time_limit: float =
     return row
 
 
-COLUMNS = [Column("cells", ">"), *(Column(h, ">", gap=2) for h in (
-    "build s", "solve s", "write s", "peak MB", "gap", "naive highspy", "naive pyomo", "ratio"))]
-"""The columns of the benchmark table."""
+PEER_LABELS = {"highspy": "naive highspy", "pyomo": "naive pyomo",
+               "linopy": "linopy+HiGHS", "pulp": "PuLP+CBC"}
+
+
+def columns(peers: tuple[str, ...] = ("highspy", "pyomo")) -> list[Column]:
+    """The columns of the benchmark table: the engine's figures, then one per peer (its time
+    and gap, and the ratio peer time / engine time), then the best peer's ratio."""
+    return [Column("cells", ">"), *(Column(h, ">", gap=2) for h in (
+        "build s", "solve s", "write s", "peak MB", "gap",
+        *(PEER_LABELS.get(p, p) for p in peers), "ratio"))]
+
+
+COLUMNS = columns()
+"""The columns of the benchmark table with the two built-in peers."""
 
 
 def _naive_text(r: dict[str, Any] | None) -> str:
     if not r:
         return "-"
+    if r.get("status") == "not installed":
+        return "not installed"
+    ratio = f" ({number(r['ratio'], 'g')}x)" if "ratio" in r else \
+        (f" (>{number(r['ratio_at_least'], 'g')}x)" if "ratio_at_least" in r else "")
     if r.get("status") == "optimal":
-        return f"{number(r['seconds'], '.1f')} s, {number(r.get('gap', float('nan')), '.3%')}"
+        gap = r.get("gap")
+        g = number(gap, ".3%") if gap is not None else "gap unknown"
+        return f"{number(r['seconds'], '.1f')} s, {g}{ratio}"
     if r.get("timed_out") or r.get("status") in ("time_limit", "killed"):
         gap = r.get("gap")
         extra = f", gap {number(gap, '.2%')}" if gap is not None and np.isfinite(gap) \
-            else ", no solution"
-        return f"> {number(r.get('limit_s', r.get('seconds', 0)), 'g')} s{extra}"
+            else (", gap unknown" if r.get("objective") is not None else ", no solution")
+        return f"> {number(r.get('limit_s', r.get('seconds', 0)), 'g')} s{extra}{ratio}"
     return str(r.get("status"))
 
 
-def row_cells(row: dict[str, Any]) -> list[str]:
-    """The table cells of one row (see :data:`COLUMNS`)."""
+def _peers_of(rows: list[dict[str, Any]]) -> tuple[str, ...]:
+    seen = [p for r in rows for p in r.get("naive", {})]
+    ordered = [p for p in PEERS if p in seen] + [p for p in dict.fromkeys(seen)
+                                                  if p not in PEERS]
+    return tuple(ordered) or ("highspy", "pyomo")
+
+
+def row_cells(row: dict[str, Any], peers: tuple[str, ...] = ("highspy", "pyomo")
+              ) -> list[str]:
+    """The table cells of one row (see :func:`columns`)."""
     if "total_s" not in row:
         return [number(row.get("requested_cells", 0), ","), row.get("status", "?"), "", "", "",
-                "", "", "", ""]
+                "", *("" for _ in peers), ""]
     ratio = f"{number(row['speedup'], 'g')}x" if "speedup" in row else \
         (f">{number(row['speedup_at_least'], 'g')}x" if "speedup_at_least" in row else "-")
     gap = number(row["gap"], ".3%") + ("" if row["status"] == "optimal"
                                        else f" ({row['status']})")
     return [number(row["cells"], ","), number(row["build_s"], ".1f"),
             number(row["solve_s"], ".1f"), number(row["write_s"], ".1f"),
-            number(row["peak_mb"], ","), gap, _naive_text(row["naive"].get("highspy")),
-            _naive_text(row["naive"].get("pyomo")), ratio]
+            number(row["peak_mb"], ","), gap,
+            *(_naive_text(row["naive"].get(p)) for p in peers), ratio]
 
 
 def format_table(rows: list[dict[str, Any]]) -> str:
     """The rows as an aligned text table, failed runs' errors below it."""
-    lines = table(COLUMNS, [row_cells(r) for r in rows], indent="")
+    peers = _peers_of(rows)
+    lines = table(columns(peers), [row_cells(r, peers) for r in rows], indent="")
     for r in rows:
         if "total_s" not in r:
             lines.append(f"{number(r.get('requested_cells', 0), ',')} cells: "

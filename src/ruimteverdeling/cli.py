@@ -572,6 +572,9 @@ def alternatives(scenario: Path, slack: str, count: int, out: Path | None, area:
 @click.option("--naive-time-limit", type=SECONDS, default=120.0,
               show_default=True, help="Seconds for each naive run (killed after it).")
 @click.option("--no-naive", is_flag=True, help="Skip the naive formulation.")
+@click.option("--peer", "peers", multiple=True, type=click.Choice(list(bench.PEERS)),
+              help="Run only these peers (repeatable; default all: highspy, pyomo, linopy, "
+                   "pulp; linopy and pulp need `pip install 'ruimteverdeling[peers]'`).")
 @click.option("--scenario", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Scenario to solve (default benchmarks/national.yaml).")
 @click.option("--time-limit", type=SECONDS, default=None,
@@ -581,15 +584,16 @@ def alternatives(scenario: Path, slack: str, count: int, out: Path | None, area:
 @click.option("-q", "--quiet", is_flag=True, help="No progress messages.")
 @_friendly
 def bench_cmd(cells: int, resolution: float | None, naive_time_limit: float, no_naive: bool,
-              scenario: Path | None, time_limit: float | None, json_path: Path | None,
-              quiet: bool) -> None:
-    """Measure one benchmark row: fast path vs the naive every-pair-binary MIP."""
+              peers: tuple[str, ...], scenario: Path | None, time_limit: float | None,
+              json_path: Path | None, quiet: bool) -> None:
+    """Measure one benchmark row: the engine vs the naive every-pair-binary MIP written in
+    each peer (highspy, Pyomo, linopy + HiGHS, PuLP + CBC), each killed at its limit."""
     if scenario is not None and not scenario.exists():
         raise InputError.single(scenario, None, "scenario file not found",
                                 "give an existing scenario YAML or leave --scenario out")
     say = Progress(enabled=not quiet)
     row = bench.bench(cells, resolution, naive_time_limit, scenario, time_limit,
-                      () if no_naive else ("highspy", "pyomo"), say=say)
+                      () if no_naive else (peers or bench.PEERS), say=say)
     click.echo(f"machine: {row.get('cores')} cores")
     click.echo(bench.format_table([row]))
     if json_path is not None:
