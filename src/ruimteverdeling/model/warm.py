@@ -22,7 +22,6 @@ of the new model, and every bound still comes from an LP or MIP of the new model
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -33,7 +32,6 @@ USE_SPAN = np.int64(1 << 16)
 """Keys are ``cell · USE_SPAN + use``: use indices stay below 2¹⁶."""
 
 
-@dataclass
 class WarmStart:
     """An allocation and (optionally) an LP basis of one model, keyed for another.
 
@@ -41,15 +39,42 @@ class WarmStart:
     ``rows``: (block name, number of rows) of each coupling block in order; ``basis``: a
     backend basis with ``col``/``row`` status arrays over the model's columns and rows (the
     assignment rows first), or None.
+
+    Every solve returns one, so it costs nothing until it is used: it holds the model and the
+    allocation by reference and computes the keys on first use (a national model has tens of
+    millions of columns). Pickled (for a Dask worker) it carries the keys, not the model.
     """
 
-    x: np.ndarray
-    x_keys: np.ndarray
-    aux_names: list[str]
-    unit_keys: np.ndarray
-    rows: list[tuple[str, int]]
-    basis: Any = None
-    objective: float | None = None
+    def __init__(self, spec: ModelSpec, x: np.ndarray, basis: Any = None,
+                 objective: float | None = None):
+        self._spec: ModelSpec | None = spec
+        self.x = x
+        self.basis = basis
+        self.objective = objective
+        self.aux_names = list(spec.aux_names)
+        self.rows = [(b.name, b.n_rows) for b in spec.coupling]
+        self._x_keys: np.ndarray | None = None
+        self._unit_keys: np.ndarray | None = None
+
+    @property
+    def x_keys(self) -> np.ndarray:
+        if self._x_keys is None:
+            assert self._spec is not None
+            self._x_keys = column_keys(self._spec)
+        return self._x_keys
+
+    @property
+    def unit_keys(self) -> np.ndarray:
+        if self._unit_keys is None:
+            assert self._spec is not None
+            self._unit_keys = self._spec.unit_cells.astype(np.int64)
+        return self._unit_keys
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_x_keys"], state["_unit_keys"] = self.x_keys, self.unit_keys
+        state["_spec"] = None
+        return state
 
 
 def column_keys(spec: ModelSpec) -> np.ndarray:
@@ -61,9 +86,7 @@ def column_keys(spec: ModelSpec) -> np.ndarray:
 def warm_start(spec: ModelSpec, x: np.ndarray, basis: Any = None,
                objective: float | None = None) -> WarmStart:
     """The warm start of ``spec`` at allocation ``x`` (and LP ``basis``, if any)."""
-    return WarmStart(np.asarray(x, float).copy(), column_keys(spec), list(spec.aux_names),
-                     spec.unit_cells.astype(np.int64).copy(),
-                     [(b.name, b.n_rows) for b in spec.coupling], basis, objective)
+    return WarmStart(spec, np.asarray(x, float), basis, objective)
 
 
 def _positions(old_keys: np.ndarray, new_keys: np.ndarray) -> np.ndarray:
