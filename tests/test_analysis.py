@@ -334,3 +334,21 @@ def test_cli_user_errors_are_friendly(tmp_path: Path) -> None:
     assert r.exit_code == 2 and "--slack" in r.output
     r = invoke("rule-costs", scenario, "--rule", "nope", "-q", "-o", tmp_path / "r")
     assert r.exit_code == 2 and "unknown rule or target 'nope'" in r.output
+
+
+def test_switching_off_a_cost_rule_drops_its_own_term_weight() -> None:
+    """The base scenario weighs the term ``grid`` that only ``housing_grid_congestion`` feeds:
+    the variant without that rule must not name a term that no longer exists (an input error
+    at compile time), while every other weight stays."""
+    from ruimteverdeling.paths import REPO_ROOT
+    from ruimteverdeling.rules.registry import load_scenario
+
+    scenario = load_scenario(REPO_ROOT / "scenarios" / "base.yaml")
+    assert "grid" in scenario.objective.weights
+    off = rc.switch(scenario, "housing_grid_congestion")
+    assert "grid" not in off.objective.weights
+    assert {k: v for k, v in scenario.objective.weights.items() if k != "grid"} == \
+        off.objective.weights
+    assert not next(r for r in off.rules if r.id == "housing_grid_congestion").is_enabled
+    # switching a rule without a term of its own leaves the weights alone
+    assert rc.switch(scenario, "fair_burdens").objective.weights == scenario.objective.weights
