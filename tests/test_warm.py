@@ -157,3 +157,16 @@ def test_cost_bracket_contains_the_true_difference(seed: int) -> None:
     lo, hi = bracket(Outcome(s_on.status, s_on.objective, bound=s_on.bound),
                      Outcome(s_off.status, s_off.objective, bound=s_off.bound))
     assert lo - 1e-9 <= true <= hi + 1e-9
+
+
+def test_narrowed_gap_is_absolute_on_the_decision_value() -> None:
+    """--pair-tol P asks each solve of a pair for an absolute gap of P/2: with a decision value
+    of 200 points that is a relative (decision) gap of P/2/200, never looser than asked."""
+    from ruimteverdeling.analysis.rule_costs import narrowed
+
+    opts = SolverOptions(mip_rel_gap=0.01)
+    out = Outcome("feasible", 1000.0, bound=1010.0, decision_value=200.0)
+    assert narrowed(opts, out, 0.5).mip_rel_gap == pytest.approx(0.5 / 200.0)
+    assert narrowed(opts, out, 50.0).mip_rel_gap == pytest.approx(0.01)  # already tighter
+    no_sq = Outcome("feasible", -4000.0, bound=-3990.0)  # no status quo: the total gap
+    assert narrowed(opts, no_sq, 2.0).mip_rel_gap == pytest.approx(2.0 / 4000.0)
