@@ -352,3 +352,7 @@ def test_switching_off_a_cost_rule_drops_its_own_term_weight() -> None:
     assert not next(r for r in off.rules if r.id == "housing_grid_congestion").is_enabled
     # switching a rule without a term of its own leaves the weights alone
     assert rc.switch(scenario, "fair_burdens").objective.weights == scenario.objective.weights
+    # --variant-time-limit bounds the re-solves only; the variant keeps its file
+    short = rc._with_time_limit(off, 7.0)
+    assert short.solver.time_limit == 7.0 and short.path == scenario.path
+    assert scenario.solver.time_limit != 7.0

@@ -215,8 +215,8 @@ def rule_costs(scenario_path: str | Path, out_dir: str | Path | None = None, *,
                which: str = "switchable", targets: bool = False,
                only: list[str] | None = None, workers: int = 1,
                progress: Progress | None = None, area: str | Path | None = None,
-               time_limit: float | None = None, pair_tol: float | None = None
-               ) -> rc.RuleCosts:
+               time_limit: float | None = None, pair_tol: float | None = None,
+               variant_time_limit: float | None = None) -> rc.RuleCosts:
     """What each rule costs the other claims: ``z(without) − z(with)`` and hectares moved.
 
     Solves the scenario (written to ``out_dir``, default ``outputs/<id>-rule-costs``), then
@@ -224,8 +224,8 @@ def rule_costs(scenario_path: str | Path, out_dir: str | Path | None = None, *,
     status T/A, ``all`` = also G, for analysis; ``targets`` adds targets; ``only`` names the
     items) and writes ``rule_costs.csv`` into the run folder. Each cost comes with its proven
     bracket; ``pair_tol`` (objective points) re-solves the pairs whose bracket contains 0 to
-    that width. Returns a :class:`ruimteverdeling.analysis.rule_costs.RuleCosts`. See that
-    module for the maths.
+    that width; ``variant_time_limit`` (seconds) bounds each re-solve. Returns a
+    :class:`ruimteverdeling.analysis.rule_costs.RuleCosts`. See that module for the maths.
     """
     if pair_tol is not None and not (math.isfinite(pair_tol) and pair_tol > 0):
         raise InputError.single(None, "--pair-tol", f"must be a positive number of objective "
@@ -235,7 +235,7 @@ def rule_costs(scenario_path: str | Path, out_dir: str | Path | None = None, *,
         run = pipeline.solve_and_write(scenario_path, res.shown, progress, area, time_limit)
         result = rc.rule_costs(run.compiled, run.solution, which=which, targets=targets,
                                only=only, workers=workers, progress=progress,
-                               pair_tol=pair_tol)
+                               pair_tol=pair_tol, variant_time_limit=variant_time_limit)
         result.out_path = rc.write(result.rows, res.shown / "rule_costs.csv")
         wr.register(res.shown, ["rule_costs.csv"])
         with progress.phase("re-rendering report.html with the rule costs", "report"):

@@ -483,12 +483,16 @@ def shadow_prices(scenario: Path, out: Path | None, area: Path | None, method: s
               metavar="POINTS",
               help="Re-solve each pair whose proven bracket contains 0 until the bracket is "
                    "at most this many objective points wide.")
+@click.option("--variant-time-limit", type=SECONDS, default=None,
+              help="Seconds for each re-solve (default: --time-limit or the scenario's); "
+                   "shorter gives every cost sooner, with a wider proven bracket.")
 @_TIME
 @_QUIET
 @_friendly
 def rule_costs(scenario: Path, out: Path | None, area: Path | None, all_rules: bool,
                targets: bool, only: tuple[str, ...], workers: int, pair_tol: float | None,
-               time_limit: float | None, quiet: bool) -> None:
+               variant_time_limit: float | None, time_limit: float | None,
+               quiet: bool) -> None:
     """What each rule costs the other claims: re-solve SCENARIO with each T/A rule switched.
 
     Cost = objective without the rule − objective with it, with its proven bracket (from both
@@ -498,7 +502,8 @@ def rule_costs(scenario: Path, out: Path | None, area: Path | None, all_rules: b
     result = api.rule_costs(scenario, out, which="all" if all_rules else "switchable",
                             targets=targets, only=list(only) or None, workers=workers,
                             progress=Progress(enabled=not quiet), area=area,
-                            time_limit=time_limit, pair_tol=pair_tol)
+                            time_limit=time_limit, pair_tol=pair_tol,
+                            variant_time_limit=variant_time_limit)
     click.echo(f"\nrule costs (objective {result.base.objective:,.4f} with the scenario as "
                "given; cost = without − with the rule):")
     _echo(rc.text_table(result.rows))

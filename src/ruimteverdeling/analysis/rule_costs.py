@@ -122,6 +122,13 @@ def switch(scenario: Scenario, item_id: str) -> Scenario:
     return new
 
 
+def _with_time_limit(scenario: Scenario, seconds: float) -> Scenario:
+    new = scenario.model_copy(update={"solver": scenario.solver.model_copy(
+        update={"time_limit": float(seconds)})})
+    new.path, new.chain = scenario.path, scenario.chain
+    return new
+
+
 def outcome_of(cm: CompiledModel, sol: Any) -> Outcome:
     values = cm.term_values(sol.x)
     contrib = {t.name: t.sign * t.weight * values[t.name] for t in cm.spec.terms}
@@ -202,18 +209,22 @@ class RuleCosts:
 
 def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
                targets: bool = False, only: list[str] | None = None, workers: int = 1,
-               progress: Progress | None = None, pair_tol: float | None = None
-               ) -> RuleCosts:
+               progress: Progress | None = None, pair_tol: float | None = None,
+               variant_time_limit: float | None = None) -> RuleCosts:
     """Price every candidate item (see :func:`candidates`) against the solved scenario.
 
     ``pair_tol`` (objective points): re-solve every pair whose bracket contains 0 until the
-    bracket is at most this wide (see the module docstring)."""
+    bracket is at most this wide (see the module docstring). ``variant_time_limit``: seconds
+    for each re-solve (default: the scenario's time limit); a shorter one gives each cost
+    sooner, with a wider — still proven — bracket."""
     say = progress or silent()
     scenario = cm.scenario
     base = outcome_of(cm, base_sol)
     warm = base.warm
     items = candidates(scenario, which, targets, only)
     variants = [switch(scenario, item.id) for _, item in items]
+    if variant_time_limit is not None:
+        variants = [_with_time_limit(v, variant_time_limit) for v in variants]
     outcomes: list[Outcome]
     if workers > 1 and len(variants) > 1:
         say(f"re-solving {len(variants)} variants on {workers} Dask workers")
