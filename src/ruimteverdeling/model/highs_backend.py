@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import highspy
 import numpy as np
 
+from ruimteverdeling.errors import SolverError
 from ruimteverdeling.model.outcomes import LpOutcome, MipOutcome, norm_status
 from ruimteverdeling.model.spec import ModelSpec
 
@@ -129,8 +130,6 @@ def build(spec: ModelSpec, integral: bool, options: dict[str, object] | None = N
     lp.a_matrix_.num_row_ = A.shape[0]
     status = h.passModel(lp)
     if status == highspy.HighsStatus.kError:
-        from ruimteverdeling.errors import SolverError
-
         raise SolverError("HiGHS rejected the model (passModel returned an error): a bound or "
                           "coefficient is outside what it accepts; check the scenario's "
                           "numbers for extreme magnitudes")

@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 
 from ruimteverdeling.errors import InfeasibleError, SolverError
+from ruimteverdeling.model import decompose
 from ruimteverdeling.model import strengthen as st
 from ruimteverdeling.model.highs_backend import HighsBackend
 from ruimteverdeling.model.options import SolverOptions
@@ -320,8 +321,6 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
     deadline = time.perf_counter() + options.time_limit
     decomposed = spec.n_x > options.decompose_above and backend.name == "highs"
     if decomposed:
-        from ruimteverdeling.model import decompose
-
         say(f"LP relaxation by column generation: {spec.n_x:,} columns, {spec.n_units:,} "
             f"units, {spec.n_rows - spec.n_units:,} coupling rows")
         t0 = time.perf_counter()
