@@ -44,6 +44,8 @@ import scipy.sparse as sp
 
 from ruimteverdeling import pipeline
 from ruimteverdeling.formatting import Column, number, table
+from ruimteverdeling.model.highs_backend import new_highs
+from ruimteverdeling.model.outcomes import MipOutcome, norm_status
 from ruimteverdeling.model.pyomo_backend import PyomoBackend
 from ruimteverdeling.model.solve import HighsBackend, proven_gap, solve
 from ruimteverdeling.model.spec import ModelSpec, RowBlock
@@ -186,8 +188,6 @@ def solve_linopy(spec: ModelSpec, n_uses: int, time_limit: float, gap: float, th
     import linopy
     import xarray as xr
 
-    from ruimteverdeling.model.highs_backend import new_highs
-
     new_highs()  # swallows HiGHS's banner (stdout carries the result)
     t0 = time.perf_counter()
     m = linopy.Model()
@@ -313,8 +313,6 @@ def measure_naive(scenario: Path, area: Path, builder: str, time_limit: float,
     t0 = time.perf_counter()
     naive = naive_spec(cm.spec, n_uses)
     if builder in ("linopy", "pulp"):
-        from ruimteverdeling.model.outcomes import MipOutcome, norm_status
-
         if builder == "linopy":
             st, xs, bnd, t_b = solve_linopy(naive, n_uses, time_limit, rel_gap,
                                             options.threads, options.seed)

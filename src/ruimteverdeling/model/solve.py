@@ -45,6 +45,7 @@ import numpy as np
 
 from ruimteverdeling.errors import InfeasibleError, SolverError
 from ruimteverdeling.model import decompose
+from ruimteverdeling.model import highs_backend as hb
 from ruimteverdeling.model import strengthen as st
 from ruimteverdeling.model.highs_backend import HighsBackend
 from ruimteverdeling.model.options import SolverOptions
@@ -143,8 +144,6 @@ def _warm_basis(spec: ModelSpec, warm: WarmStart | None) -> Any:
     """The warm start's basis for ``spec`` (a highspy Basis) or None."""
     if warm is None or warm.basis is None:
         return None
-    from ruimteverdeling.model import highs_backend as hb
-
     out = mapped_basis(warm, spec, hb.LOWER, hb.UPPER, hb.ZERO, hb.BASIC)
     return None if out is None else hb.Basis(*out)
 
