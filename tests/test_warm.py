@@ -170,3 +170,15 @@ def test_narrowed_gap_is_absolute_on_the_decision_value() -> None:
     assert narrowed(opts, out, 50.0).mip_rel_gap == pytest.approx(0.01)  # already tighter
     no_sq = Outcome("feasible", -4000.0, bound=-3990.0)  # no status quo: the total gap
     assert narrowed(opts, no_sq, 2.0).mip_rel_gap == pytest.approx(2.0 / 4000.0)
+
+
+@pytest.mark.parametrize("seed", SEEDS[:3])
+def test_a_basis_is_not_reused_under_another_objective(seed: int) -> None:
+    """Under a changed objective the old basis is not dual feasible: the solve starts from its
+    crash basis, and reaches the enumerated optimum all the same."""
+    spec = random_model(seed)
+    first = solve(spec, EXACT)
+    (_, swapped), = [(w, v) for w, v in _variants(spec, seed) if w == "objective swapped"]
+    again = solve(swapped, EXACT, warm=first.warm)
+    assert again.details["start_basis"] == "crash"
+    assert again.objective == pytest.approx(brute_force(swapped), abs=1e-6)

@@ -227,9 +227,10 @@ def pareto_front(cm: CompiledModel, x_name: str, y_name: str, points: int = 5,
                  progress: Progress | None = None, start: Solution | None = None) -> Front:
     """The front between criteria ``x_name`` and ``y_name`` (see the module docstring).
 
-    Every solve is warm-started from the one before it (the first from ``start``, the
-    scenario's own solve, when given): the model is compiled once and each solve changes
-    only the objective and the ε rows."""
+    Every solve is warm-started (see :mod:`ruimteverdeling.model.warm`) from the last one with
+    the same objective, else the last one (the first from ``start``, the scenario's own solve,
+    when given): the model is compiled once and each solve changes only the objective and the
+    ε rows."""
     say = progress or silent()
     options = options or cm.scenario.solver
     if points < 2:
@@ -243,12 +244,15 @@ def pareto_front(cm: CompiledModel, x_name: str, y_name: str, points: int = 5,
     def F(c: LinearCriterion, x: np.ndarray) -> float:  # noqa: N802 (F = σ f, as in the docstring)
         return c.sense * c.value(x)
 
-    last = [getattr(start, "warm", None)]
+    # each solve starts from the last one with the same objective (its basis stays dual
+    # feasible), else from the last one of any (its allocation may still be an incumbent)
+    last: dict[Any, Any] = {"any": getattr(start, "warm", None)}
 
     def run(label: str, obj: np.ndarray, rows: list) -> Solution:
+        key = hash(np.asarray(obj, float).tobytes())
         with say.phase(label):
-            sol = solve_with(cm, obj, 0.0, rows, options, warm=last[0])
-        last[0] = sol.warm
+            sol = solve_with(cm, obj, 0.0, rows, options, warm=last.get(key, last["any"]))
+        last[key] = last["any"] = sol.warm
         return sol
 
     s_a = run(f"end point: best {c1.name}", c1.sense * c1.vec, [])

@@ -14,7 +14,11 @@ solve's work instead of from nothing:
   (cell, use), of each assignment row by cell, and of each coupling row by (block name, row)
   when the block has the same shape; new columns sit at a bound, new rows are basic. The
   dual simplex starts from it when it is a basis of the new model (as many basic variables
-  as rows); otherwise the solve starts from its own crash basis.
+  as rows) and the new model has the same objective on the columns both share; otherwise
+  the solve starts from its own crash basis. (A basis is dual feasible only for the objective
+  it was optimal for: under another objective the crash basis, dual feasible by
+  construction, is the better start — on the 3 k-cell area 77 dual simplex iterations against
+  952 from the old basis.)
 
 Neither changes what is proven: a mapped allocation is used only when it satisfies every row
 of the new model, and every bound still comes from an LP or MIP of the new model.
@@ -53,6 +57,7 @@ class WarmStart:
         self.objective = objective
         self.aux_names = list(spec.aux_names)
         self.rows = [(b.name, b.n_rows) for b in spec.coupling]
+        self.obj = spec.obj
         self._x_keys: np.ndarray | None = None
         self._unit_keys: np.ndarray | None = None
 
@@ -133,6 +138,10 @@ def mapped_basis(ws: WarmStart, spec: ModelSpec, lower: int, upper: int, zero: i
     col = np.full(spec.n_cols, lower, np.int8)
     pos = _positions(ws.x_keys, column_keys(spec))
     have = pos >= 0
+    c_new, c_old = spec.obj[: spec.n_x][have], np.asarray(ws.obj)[pos[have]]
+    scale = max(float(np.abs(c_old).max(initial=0.0)), 1.0)
+    if c_new.size and float(np.abs(c_new - c_old).max()) > 1e-9 * scale:
+        return None  # another objective: the old basis is not dual feasible for it
     col[: spec.n_x][have] = old_col[pos[have]]
     names = {n: i for i, n in enumerate(ws.aux_names)}
     for j, n in enumerate(spec.aux_names):
