@@ -20,7 +20,10 @@ a user would otherwise write:
 linopy and PuLP are the optional extra ``peers`` (``pip install 'ruimteverdeling[peers]'``);
 a peer that is not installed is reported as such, not skipped silently. The peer runs are
 child processes killed when the limit passes (HiGHS's MIP setup does not look at its time
-limit), so their time is ``> limit`` when they do not finish. The ratio of each peer is its
+limit), so their time is ``> limit`` when they do not finish. Each peer is asked for the
+engine's tolerance in objective points — ``mip_rel_gap`` times the engine's decision value
+``|objective − status quo|`` — as an absolute gap (its relative gap set to 0), so that all stop
+on the same test. The ratio of each peer is its
 time over the engine's build + solve time (``>`` when the peer did not finish).
 
 Every measurement runs in a fresh process, so the peak resident memory (``ru_maxrss``) is
@@ -158,6 +161,7 @@ def measure_fast(scenario: Path, area: Path, out: Path, time_limit: float | None
         "write_s": round(t_write, 2), "total_s": round(t_build + t_solve + t_write, 2),
         "peak_mb": round(_peak_mb()), "status": sol.status, "method": sol.method,
         "objective": sol.objective, "bound": sol.bound, "gap": sol.gap,
+        "decision_gap": sol.decision_gap, "status_quo": sol.status_quo_value,
         "mip_rel_gap": cm.scenario.solver.mip_rel_gap,
     }
 
@@ -182,7 +186,8 @@ def _rows(spec: ModelSpec) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
 
 
 def solve_linopy(spec: ModelSpec, n_uses: int, time_limit: float, gap: float, threads: int,
-                 seed: int) -> tuple[str, np.ndarray | None, float | None, float]:
+                 seed: int, abs_gap: float | None = None
+                 ) -> tuple[str, np.ndarray | None, float | None, float]:
     """The naive model written in linopy and solved by HiGHS: (status, x, dual bound, build
     seconds)."""
     import linopy
@@ -238,7 +243,8 @@ def solve_linopy(spec: ModelSpec, n_uses: int, time_limit: float, gap: float, th
     t_build = time.perf_counter() - t0
     m.solve(solver_name="highs", io_api="direct", time_limit=float(time_limit),
             mip_rel_gap=float(gap), threads=int(threads), random_seed=int(seed),
-            output_flag=False)
+            output_flag=False,
+            **({"mip_abs_gap": float(abs_gap)} if abs_gap is not None else {}))
     h = m.solver_model
     info = h.getInfo()
     sol = h.getSolution()
@@ -252,7 +258,8 @@ def solve_linopy(spec: ModelSpec, n_uses: int, time_limit: float, gap: float, th
     return h.modelStatusToString(h.getModelStatus()), xs, bound, t_build
 
 
-def solve_pulp(spec: ModelSpec, time_limit: float, gap: float, threads: int
+def solve_pulp(spec: ModelSpec, time_limit: float, gap: float, threads: int,
+               abs_gap: float | None = None
                ) -> tuple[str, np.ndarray | None, float | None, float]:
     """The naive model written in PuLP and solved by CBC: (status, x, None, build seconds)
     — CBC's dual bound does not come back through PuLP."""
@@ -291,7 +298,8 @@ def solve_pulp(spec: ModelSpec, time_limit: float, gap: float, threads: int
     with warnings.catch_warnings():  # PuLP 3.3 announces that 4.0 (Python ≥ 3.12) unbundles CBC
         warnings.simplefilter("ignore", DeprecationWarning)
         cbc = pulp.PULP_CBC_CMD(msg=False, timeLimit=float(time_limit), gapRel=float(gap),
-                                threads=int(threads))
+                                threads=int(threads),
+                                gapAbs=None if abs_gap is None else float(abs_gap))
     prob.solve(cbc)
     status = pulp.LpStatus[prob.status]
     xs = None
@@ -303,25 +311,30 @@ def solve_pulp(spec: ModelSpec, time_limit: float, gap: float, threads: int
 
 
 def measure_naive(scenario: Path, area: Path, builder: str, time_limit: float,
-                  gap: float | None) -> dict[str, Any]:
+                  gap: float | None, abs_gap: float | None = None) -> dict[str, Any]:
     """Build the naive model (see :func:`naive_spec`) through ``builder`` (one of
-    :data:`PEERS`) and solve it to the scenario's gap (HiGHS; CBC for PuLP)."""
+    :data:`PEERS`) and solve it (HiGHS; CBC for PuLP) to the relative gap ``gap`` or, when
+    given, to the absolute gap ``abs_gap`` alone (the engine's decision-gap tolerance in
+    objective points)."""
     cm = pipeline.compile_scenario(scenario, area=area)
     options = cm.scenario.solver.model_copy(update={"time_limit": time_limit})
     rel_gap = options.mip_rel_gap if gap is None else gap
+    if abs_gap is not None:
+        rel_gap = 0.0
     n_uses = int(cm.spec.col_use.max()) + 1 if cm.spec.n_x else 1
     t0 = time.perf_counter()
     naive = naive_spec(cm.spec, n_uses)
     if builder in ("linopy", "pulp"):
         if builder == "linopy":
             st, xs, bnd, t_b = solve_linopy(naive, n_uses, time_limit, rel_gap,
-                                            options.threads, options.seed)
+                                            options.threads, options.seed, abs_gap)
         else:
-            st, xs, bnd, t_b = solve_pulp(naive, time_limit, rel_gap, options.threads)
+            st, xs, bnd, t_b = solve_pulp(naive, time_limit, rel_gap, options.threads,
+                                          abs_gap)
         r = MipOutcome(norm_status(st), xs, bnd, {"build": t_b}, {})  # bound with offset
     else:
         backend = HighsBackend() if builder == "highspy" else PyomoBackend()
-        r = backend.mip(naive, options, time_limit, rel_gap)
+        r = backend.mip(naive, options, time_limit, rel_gap, abs_gap=abs_gap)
     seconds = time.perf_counter() - t0
     out: dict[str, Any] = {"builder": builder, "binaries": int(naive.n_x),
                            "build_s": round(r.seconds.get("build", 0.0), 2),
@@ -375,6 +388,11 @@ def bench(cells: int, resolution: float | None = None, naive_time_limit: float =
     if "total_s" not in fast:
         return row  # the fast run failed: its error is the result
     engine_s = max(fast["solve_s"] + fast["build_s"], 1e-9)
+    # the peers stop at the engine's tolerance in points: mip_rel_gap of the decision value
+    sq = fast.get("status_quo")
+    abs_gap = None if sq is None or fast.get("objective") is None else \
+        float(fast["mip_rel_gap"]) * max(abs(float(fast["objective"]) - float(sq)), 1e-9)
+    row["peer_abs_gap"] = abs_gap
     for builder in naive:
         if not peer_installed(builder):
             row["naive"][builder] = {"status": "not installed", "builder": builder}
@@ -382,7 +400,8 @@ def bench(cells: int, resolution: float | None = None, naive_time_limit: float =
             continue
         say(f"naive formulation through {builder} (limit {naive_time_limit:g} s)")
         r = _child("naive", {"scenario": str(scenario), "area": str(area), "builder": builder,
-                             "time_limit": naive_time_limit, "gap": fast.get("mip_rel_gap")},
+                             "time_limit": naive_time_limit, "gap": fast.get("mip_rel_gap"),
+                             "abs_gap": abs_gap},
                    timeout=naive_time_limit + naive_grace)
         if r.get("timed_out") or r.get("status") not in ("optimal",):
             r["limit_s"] = naive_time_limit
@@ -479,7 +498,7 @@ def _main(argv: list[str]) -> None:
                            args.get("time_limit"), verbose=bool(args.get("verbose")))
     else:
         res = measure_naive(Path(args["scenario"]), Path(args["area"]), args["builder"],
-                            float(args["time_limit"]), args.get("gap"))
+                            float(args["time_limit"]), args.get("gap"), args.get("abs_gap"))
     print(json.dumps(res, default=float))
 
 
