@@ -20,14 +20,14 @@ from ruimteverdeling.model.options import SolverOptions
 from ruimteverdeling.model.solve import HighsBackend, solve
 from ruimteverdeling.progress import Progress
 
-from areas import random_case, write_area, write_scenario
+from areas import BASE, random_case, write_area, write_scenario
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def small_model(small_area: Path, coarse_base: Path):
-    return api.compile(coarse_base, area=small_area)
+def small_model(small_area: Path):
+    return api.compile(BASE, area=small_area)
 
 
 def test_column_generation_reaches_the_lp_optimum(small_model) -> None:
@@ -162,8 +162,7 @@ def test_solve_at_a_coarser_resolution(small_area: Path, tmp_path: Path, monkeyp
     assert not (tmp_path / "bad").exists()
 
 
-def test_bench_command_prints_one_row(small_area: Path, coarse_base: Path, tmp_path: Path,
-                                     monkeypatch) -> None:
+def test_bench_command_prints_one_row(small_area: Path, tmp_path: Path, monkeypatch) -> None:
     """`bench` on a tiny area: one table row with the fast path and both naive runs."""
     cache = tmp_path / "cache"
     monkeypatch.setenv("RUIMTEVERDELING_CACHE", str(cache))
@@ -179,7 +178,7 @@ def test_bench_command_prints_one_row(small_area: Path, coarse_base: Path, tmp_p
     out_json = tmp_path / "row.json"
     from ruimteverdeling import bench
 
-    row = bench.bench(cells, res, naive_time_limit=4, scenario=coarse_base,
+    row = bench.bench(cells, res, naive_time_limit=4, scenario=BASE,
                       time_limit=15, seed=7, out=tmp_path / "run")
     out_json.write_text(json.dumps(row, default=float))
     assert 2500 < row["cells"] < 3500 and row["total_s"] > 0 and row["peak_mb"] > 0
