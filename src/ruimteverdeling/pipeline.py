@@ -313,8 +313,10 @@ def _export(cm: CompiledModel, path: str | Path, progress: Progress) -> None:
 
 def coarsen_area(scenario_path: str | Path, area: str | Path | None, resolution: float,
                  progress: Progress | None = None) -> tuple[Path, dict[str, Any]]:
-    """The scenario's study area (or ``area``) at ``resolution`` m, cached beside the
-    benchmark areas; returns its area.yaml and the coarsening report."""
+    """The scenario's study area (or ``area``) at ``resolution`` m, cached under
+    ``coarse/`` in :func:`ruimteverdeling.paths.cache_dir` (the user's cache folder, never the
+    source checkout; keyed by the source area's path and files); returns its area.yaml and
+    the coarsening report."""
     progress = progress or silent()
     source = Path(area) if area is not None else load_scenario(scenario_path).area_path
     if not source.exists():
