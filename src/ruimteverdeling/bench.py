@@ -48,6 +48,8 @@ def resolution_for(cells: int) -> float:
 
 
 def default_scenario() -> Path:
+    """``benchmarks/national.yaml`` of the source checkout (the benchmark scenario is not
+    part of an installed package: give ``--scenario`` there)."""
     return REPO_ROOT / "benchmarks" / "national.yaml"
 
 
