@@ -1,5 +1,5 @@
-"""The package as pip installs it: the shipped scenarios as package data, and a real wheel
-in a fresh venv running the demo in the current folder."""
+"""The package as pip installs it: the shipped scenarios as package data, the demo in the
+current folder, synthetic areas of an earlier generator, and a real wheel in a fresh venv."""
 
 from __future__ import annotations
 
@@ -15,12 +15,21 @@ import zipfile
 from importlib.resources import files
 from pathlib import Path
 
+import numpy as np
 import pytest
+import rasterio
+import yaml
 
-from ruimteverdeling import paths
+from ruimteverdeling import api, paths
+from ruimteverdeling.area.manifest import load_manifest
+from ruimteverdeling.errors import InputError
 from ruimteverdeling.rules import load_scenario
+from ruimteverdeling.synthetic import provenance
+from ruimteverdeling.synthetic.codes import GENERATOR_VERSION
 
-from areas import REPO
+from areas import BASE, REPO
+
+OLD = "synthetic-nl 1.0"
 
 
 def test_the_shipped_scenarios_are_package_data() -> None:
@@ -40,6 +49,85 @@ def test_the_shipped_scenarios_are_package_data() -> None:
     pyproject = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
     assert "data/scenarios/*.yaml" in pyproject["tool"]["setuptools"]["package-data"][
         "ruimteverdeling"]
+
+
+# ------------------------------------------------------------------------------------------------
+# synthetic areas of an earlier generator
+# ------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def outdated_area(demo_area: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo area as the generator wrote it (the engine's by its area.yaml, which lists
+    every file), but as an earlier generator could have: its area.yaml says so, the layer that
+    generator did not write is missing, and a decided rule's mask is empty. (The demo's own
+    size: its base solve takes seconds, while tiny areas make a hard MIP.)"""
+    folder = tmp_path_factory.mktemp("outdated") / "demo"
+    shutil.copytree(demo_area.parent, folder)
+    doc = yaml.safe_load((folder / "area.yaml").read_text(encoding="utf-8"))
+    doc["generator"]["generator_version"] = OLD
+    (folder / doc["layers"].pop("coastal_foundation")["file"]).unlink()
+    # and the river reservations of a decided rule were empty
+    with rasterio.open(folder / doc["layers"]["river_reservation"]["file"], "r+") as ds:
+        ds.write(np.zeros((ds.height, ds.width), ds.dtypes[0]), 1)
+    for layer in doc["layers"].values():
+        layer["version"] = OLD
+    (folder / "area.yaml").write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    return folder
+
+
+def _demo_root(tmp_path: Path, outdated_area: Path) -> tuple[Path, Path]:
+    root = tmp_path / "work"
+    area_dir = root / "inputs" / "demo"
+    shutil.copytree(outdated_area, area_dir)
+    return root, area_dir
+
+
+def test_missing_layers_of_an_outdated_area_say_to_regenerate(tmp_path: Path,
+                                                              outdated_area: Path) -> None:
+    _, area_dir = _demo_root(tmp_path, outdated_area)
+    with pytest.raises(InputError) as err:
+        api.validate(BASE, area=area_dir / "area.yaml")
+    (p,) = [p for p in err.value.problems if "'coastal_foundation'" in p.message]
+    assert "rule 'coastal_foundation_free' (status G) needs layer" in p.message
+    assert p.fix.startswith(f"the study area was made by {OLD}; regenerate with make-area")
+    command = (f"make-area {area_dir} --cells {api.DEMO_CELLS} --resolution "
+               f"{api.DEMO_RESOLUTION:g} --seed {api.DEMO_SEED}")
+    assert command in p.fix
+    # the empty mask under a decided rule says the same, after the usual fixes
+    (q,) = [q for q in err.value.problems if "protects nothing" in q.message]
+    assert "rule 'river_reservation_no_permanent_building' (status G)" in q.message
+    assert f"; the study area was made by {OLD}; regenerate with make-area" in q.fix
+    assert q.fix.endswith(f"`ruimteverdeling {command}`")
+
+
+def test_demo_regenerates_an_outdated_area_of_its_own(tmp_path: Path, outdated_area: Path,
+                                                      capsys: pytest.CaptureFixture) -> None:
+    root, area_dir = _demo_root(tmp_path, outdated_area)
+    run = api.demo(root=root)
+    assert f"{area_dir} was made by {OLD}; regenerating it with {GENERATOR_VERSION}" in \
+        capsys.readouterr().err
+    manifest = load_manifest(area_dir / "area.yaml")
+    assert manifest.generator["generator_version"] == GENERATOR_VERSION
+    assert provenance.of_manifest(manifest) is None and "coastal_foundation" in manifest.layers
+    assert run.out_dir == root / "outputs" / "base"
+    assert json.loads((run.out_dir / "manifest.json").read_text())["complete"] is True
+    assert Path(run.scenario.path).resolve() == \
+        (paths.shipped_scenarios() / "base.yaml").resolve()
+
+
+def test_an_outdated_area_that_is_not_the_engines_is_refused(tmp_path: Path,
+                                                             outdated_area: Path) -> None:
+    root, area_dir = _demo_root(tmp_path, outdated_area)
+    (area_dir / "my-notes.txt").write_text("mine")
+    before = {p.name: p.read_bytes() for p in area_dir.iterdir()}
+    with pytest.raises(InputError) as err:
+        api.demo(root=root)
+    (p,) = err.value.problems
+    assert p.file == area_dir / "area.yaml"
+    assert p.message.startswith(f"made by {OLD}, while this engine's scenarios need the "
+                                f"layers of {GENERATOR_VERSION}")
+    assert p.fix.startswith("regenerate with make-area: `ruimteverdeling make-area")
+    assert {p.name: p.read_bytes() for p in area_dir.iterdir()} == before
+    assert not (root / "outputs").exists()
 
 
 # ------------------------------------------------------------------------------------------------

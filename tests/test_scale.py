@@ -182,10 +182,11 @@ def test_bench_command_prints_one_row(small_area: Path, tmp_path: Path, monkeypa
     cache = tmp_path / "cache"
     monkeypatch.setenv("RUIMTEVERDELING_CACHE", str(cache))
     # pre-place the tiny area where bench looks for it (generation is not what is tested)
-    from ruimteverdeling.bench import ensure_area
+    from ruimteverdeling.bench import area_folder, ensure_area
 
     cells, res = 3000, 3000.0
-    target = cache / f"nl_{cells}_{res:g}m_s7".replace(".", "_")
+    target = area_folder(cells, res, seed=7)
+    assert target.parent == cache and "_g" in target.name  # keyed by the generator version
     import shutil
 
     shutil.copytree(small_area.parent, target)

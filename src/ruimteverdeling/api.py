@@ -31,6 +31,7 @@ from ruimteverdeling.results import indicators as ind
 from ruimteverdeling.results import writer as wr
 from ruimteverdeling.results.runfolder import load_run_view
 from ruimteverdeling.rules.compile import CompiledModel
+from ruimteverdeling.synthetic.codes import GENERATOR_VERSION
 
 __all__ = ["DEMO_CELLS", "DEMO_RESOLUTION", "DEMO_SEED", "Loaded", "ReportWarning",
            "RunResult", "alternatives", "compare", "compile", "demo", "fingerprint",
@@ -119,7 +120,9 @@ def make_area(out_dir: str | Path, cells: int, resolution: float, seed: int,
 def demo(progress: Progress | None = None, root: str | Path = ".") -> RunResult:
     """Solve the shipped base scenario (:func:`ruimteverdeling.paths.shipped_scenarios`) on
     the synthetic demo area, under ``root`` (default: the current folder): the area in
-    ``inputs/demo`` (generated when absent) and the outputs in ``outputs/base``."""
+    ``inputs/demo`` — generated when absent, made again (and said so on stderr) when another
+    version of the synthetic generator made it and the folder is the engine's, refused when it
+    is not — and the outputs in ``outputs/base``."""
     progress = progress or silent()
     root = Path(root)
     area_dir = root / "inputs" / "demo"
@@ -127,10 +130,14 @@ def demo(progress: Progress | None = None, root: str | Path = ".") -> RunResult:
     if not scenario.is_file():
         raise InputError.single(scenario, None, "the base scenario shipped with the package is "
                                 "missing", "reinstall ruimteverdeling")
-    if not (area_dir / "area.yaml").exists():
-        make_area(area_dir, DEMO_CELLS, DEMO_RESOLUTION, DEMO_SEED, progress)
-    else:
+    state = pipeline.synthetic_area_state(area_dir)
+    if state is None:
         progress(f"using the existing demo area in {area_dir}")
+    else:
+        if state != "absent":
+            wr.note(f"{area_dir} was made by {state}; regenerating it with "
+                    f"{GENERATOR_VERSION}")
+        make_area(area_dir, DEMO_CELLS, DEMO_RESOLUTION, DEMO_SEED, progress)
     return solve(scenario, root / "outputs" / "base", progress=progress,
                  area=area_dir / "area.yaml")
 

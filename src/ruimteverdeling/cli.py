@@ -154,7 +154,8 @@ def main() -> None:
 def demo(quiet: bool) -> None:
     """Solve the shipped base scenario on the synthetic demo area, in the current folder.
 
-    The area goes to inputs/demo (generated when absent), the outputs to outputs/base."""
+    The area goes to inputs/demo (generated when absent, made again when an earlier version
+    of the synthetic generator made it), the outputs to outputs/base."""
     progress = Progress(enabled=not quiet)
     run = api.demo(progress=progress)
     _print_run(run)
