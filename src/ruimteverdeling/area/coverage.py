@@ -37,6 +37,8 @@ from typing import Any
 
 import numpy as np
 
+from ruimteverdeling.errors import InputError
+
 ALMOST_EMPTY = 0.001
 """A mask or categorical layer covering less than this share of the land (0.1 %) is warned
 about as covering "almost none" of the study area."""
@@ -161,8 +163,6 @@ def write_uncovered(unc: Uncovered, grid: Any, path: Path) -> int:
     Refuses (InputError) to replace a file this function did not write."""
     import geopandas as gpd
     from shapely import box
-
-    from ruimteverdeling.errors import InputError
 
     path = Path(path)
     if path.exists() and not _written_by_us(path):

@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 from affine import Affine
 
+from ruimteverdeling.errors import InputError
+
 
 @dataclass(frozen=True)
 class Grid:
@@ -131,8 +133,6 @@ def format_bytes(n: float) -> str:
 def require_memory(need: float, what: str, file: object, field: str | None, fix: str) -> None:
     """Raise an InputError when ``need`` bytes exceed the memory available (see
     :func:`available_memory`); ``what`` says what needs it."""
-    from ruimteverdeling.errors import InputError
-
     have = available_memory()
     if have is not None and need > have:
         raise InputError.single(file, field, f"{what} needs about {format_bytes(need)} of "

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from ruimteverdeling.errors import InputError, Problem
+from ruimteverdeling.errors import InputError, Problem, did_you_mean
 
 RASTER = "raster"
 VECTOR = "vector"
@@ -148,7 +148,6 @@ def _read_vector_file(file: Path, spec: Any, where: Path, field: str) -> Feature
                                 f"{file.name} holds {len(layers)} layers: {', '.join(layers)}",
                                 f"name the one to use with `layer: {layers[0]}`")
     if spec.layer is not None and spec.layer not in layers:
-        from ruimteverdeling.errors import did_you_mean
 
         raise InputError.single(where, f"{field}.layer",
                                 f"{file.name} has no layer '{spec.layer}'",
@@ -274,7 +273,6 @@ def _read_topojson(file: Path, spec: Any, where: Path, field: str) -> Features:
     names = list(objects)
     if spec.layer is not None:
         if spec.layer not in objects:
-            from ruimteverdeling.errors import did_you_mean
 
             raise InputError.single(where, f"{field}.layer",
                                     f"{file.name} has no object '{spec.layer}'",

@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from ruimteverdeling import __version__
 from ruimteverdeling.area import readers
 from ruimteverdeling.area.codelists import CodeList, Source, codelist, detect, sources
 from ruimteverdeling.area.manifest import MAX_GRID_CELLS
@@ -392,8 +393,6 @@ def init_area(folder: str | Path, files: list[str | Path] | tuple[str | Path, ..
               out: str | Path | None = None) -> InitResult:
     """Write a starter area.yaml in ``folder`` from ``files`` (default: the files in it);
     see the module docstring."""
-    from ruimteverdeling import __version__
-
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise InputError.single(folder, "DIR", "is a file, not a folder",
@@ -465,8 +464,6 @@ def init_area(folder: str | Path, files: list[str | Path] | tuple[str | Path, ..
 
 def _render(folder: Path, grid: dict[str, Any], grid_from: str, found: list[Found],
             missing: list[Source]) -> str:
-    from ruimteverdeling import __version__
-
     def dump(obj: Any, indent: int) -> str:
         text = yaml.dump(obj, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=96,
                          default_flow_style=False)

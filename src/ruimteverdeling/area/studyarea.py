@@ -46,7 +46,15 @@ import numpy as np
 from ruimteverdeling.area.coverage import LayerCoverage, Uncovered, coverage_of, find_uncovered
 from ruimteverdeling.area.grid import Grid, require_memory
 from ruimteverdeling.area.manifest import AreaManifest, LayerSpec, load_manifest
-from ruimteverdeling.area.readers import RASTER, file_format
+from ruimteverdeling.area.readers import (
+    RASTER,
+    check_bounds,
+    check_coordinates,
+    file_format,
+    problem_for_swapped,
+    read_features,
+    swapped_axes,
+)
 from ruimteverdeling.errors import InputError, Problem, did_you_mean
 from ruimteverdeling.uses import UseCatalogue
 
@@ -437,8 +445,6 @@ def _read_open_raster(area: StudyArea, name: str, spec: LayerSpec, file: Path,
                       src: Any) -> Layer:
     from rasterio.crs import CRS
 
-    from ruimteverdeling.area.readers import check_bounds
-
     grid = area.grid
     field_ = f"layers.{name}"
     with src:
@@ -639,13 +645,6 @@ def _read_vector(area: StudyArea, name: str, spec: LayerSpec, file: Path) -> Lay
     """Read a vector, TopoJSON or CSV layer, check its coordinates and rasterise it."""
     from rasterio.features import rasterize
     from shapely import box
-
-    from ruimteverdeling.area.readers import (
-        check_coordinates,
-        problem_for_swapped,
-        read_features,
-        swapped_axes,
-    )
 
     grid = area.grid
     field_ = f"layers.{name}"

@@ -30,13 +30,14 @@ against the repaired integer allocation is proven.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
 from ruimteverdeling.model.options import SolverOptions
-from ruimteverdeling.model.spec import ModelSpec, RowBlock
+from ruimteverdeling.model.spec import ModelSpec
 
 ELASTIC = "elastic:"
 
@@ -181,22 +182,17 @@ def with_elastic(sub: ModelSpec, penalty: float) -> tuple[ModelSpec, int]:
                     k += 1
         cols_by_block.append(entries)
     n_new = len(names)
-    n_cols = sub.n_cols + n_new
+    out = sub.with_columns(names, np.asarray(lbs, float), np.asarray(ubs, float),
+                           np.full(n_new, -penalty))
     blocks = []
-    for b, entries in zip(sub.coupling, cols_by_block, strict=True):
-        A = sp.hstack([b.A, sp.csr_matrix((b.n_rows, n_new))], format="csr")
+    for b, entries in zip(out.coupling, cols_by_block, strict=True):
         if entries:
             rr = np.array([e[0] for e in entries])
             cc = np.array([sub.n_cols + e[1] for e in entries])
             vv = np.array([e[2] for e in entries])
-            A = A + sp.csr_matrix((vv, (rr, cc)), shape=(b.n_rows, n_cols))
-        blocks.append(RowBlock(b.name, b.kind, A.tocsr(), b.lower, b.upper, b.labels, b.ref,
-                               b.meta))
-    out = ModelSpec(sub.n_x, sub.col_unit, sub.col_use, sub.unit_cells,
-                    [*sub.aux_names, *names],
-                    np.concatenate([sub.aux_lb, lbs]), np.concatenate([sub.aux_ub, ubs]),
-                    blocks, [], np.concatenate([sub.obj, np.full(n_new, -penalty)]),
-                    sub.obj_offset)
+            b = replace(b, A=(b.A + sp.csr_matrix((vv, (rr, cc)), shape=b.A.shape)).tocsr())
+        blocks.append(b)
+    out = replace(out, coupling=blocks, terms=[], status_quo_value=None)
     return out, n_aux0
 
 
@@ -219,27 +215,21 @@ def with_box(sub: ModelSpec, y_lo: np.ndarray, y_hi: np.ndarray) -> tuple[ModelS
                     costs.append(cost)
             row += 1
     n_new = len(names)
-    n_cols = sub.n_cols + n_new
+    out = sub.with_columns(names, np.zeros(n_new), np.full(n_new, np.inf),
+                           np.asarray(costs, float))
     by_block: dict[str, list] = {}
     for name, r, k, sign in entries:
         by_block.setdefault(name, []).append((r, k, sign))
     blocks = []
-    for b in sub.coupling:
-        A = b.A.copy()
-        A.resize((b.n_rows, n_cols))
+    for b in out.coupling:
         e = by_block.get(b.name, [])
         if e:
             rr = np.array([t[0] for t in e])
             cc = np.array([sub.n_cols + t[1] for t in e])
             vv = np.array([t[2] for t in e])
-            A = (A + sp.csr_matrix((vv, (rr, cc)), shape=(b.n_rows, n_cols))).tocsr()
-        blocks.append(RowBlock(b.name, b.kind, A, b.lower, b.upper, b.labels, b.ref, b.meta))
-    out = ModelSpec(sub.n_x, sub.col_unit, sub.col_use, sub.unit_cells,
-                    [*sub.aux_names, *names],
-                    np.concatenate([sub.aux_lb, np.zeros(n_new)]),
-                    np.concatenate([sub.aux_ub, np.full(n_new, np.inf)]),
-                    blocks, [], np.concatenate([sub.obj, np.asarray(costs, float)]),
-                    sub.obj_offset)
+            b = replace(b, A=(b.A + sp.csr_matrix((vv, (rr, cc)), shape=b.A.shape)).tocsr())
+        blocks.append(b)
+    out = replace(out, coupling=blocks, terms=[], status_quo_value=None)
     return out, len(sub.aux_names)
 
 
@@ -267,9 +257,8 @@ def _scaled_sample(spec: ModelSpec, pricing: Pricing, sample: np.ndarray) -> Mod
             upper = np.where(fr > 0, b.upper * fr, np.inf)
         # auxiliary columns (slacks, minimax levels) keep their coefficients and costs: their
         # values shrink with the rows, so they scale like the rest of the objective
-        blocks.append(RowBlock(b.name, b.kind, b.A, lower, upper, b.labels, b.ref, b.meta))
-    return ModelSpec(sub.n_x, sub.col_unit, sub.col_use, sub.unit_cells, sub.aux_names,
-                     sub.aux_lb, sub.aux_ub, blocks, [], sub.obj, 0.0)
+        blocks.append(replace(b, lower=lower, upper=upper))
+    return replace(sub, coupling=blocks, terms=[], obj_offset=0.0, status_quo_value=None)
 
 
 def _combined(x_fix: np.ndarray, cols: np.ndarray, sub_x: np.ndarray) -> np.ndarray:

@@ -19,7 +19,9 @@ from typing import Any
 import numpy as np
 
 from ruimteverdeling.errors import SolverError
+from ruimteverdeling.model import highs_backend as hb
 from ruimteverdeling.model.options import SolverOptions
+from ruimteverdeling.model.outcomes import LpOutcome, MipOutcome
 from ruimteverdeling.model.spec import ModelSpec
 
 
@@ -53,6 +55,8 @@ def render(spec: ModelSpec, use_ids: list[str] | None = None):
             v.setub(None if not np.isfinite(ub) else float(ub))
             if not integral[j] and j < spec.n_x:
                 v.domain = pyo.Reals
+            elif integral[j] and j >= spec.n_x:
+                v.domain = pyo.Integers
         for b in spec.blocks:
             blk = pyo.Block()
             m.add_component(_block_name(b.name), blk)
@@ -110,9 +114,8 @@ class PyomoBackend:
     def label(self) -> str:
         return self._label
 
-    def lp(self, spec: ModelSpec, options: SolverOptions, time_limit: float):
-        from ruimteverdeling.model.solve import LpOutcome
-
+    def lp(self, spec: ModelSpec, options: SolverOptions, time_limit: float,
+           basis: Any = None) -> LpOutcome:
         t0 = time.perf_counter()
         m = render(spec)
         relax(m, spec)
@@ -124,9 +127,7 @@ class PyomoBackend:
                                                     - t0}, {})
 
     def mip(self, spec: ModelSpec, options: SolverOptions, time_limit: float, gap: float,
-            start: np.ndarray | None = None, abs_gap: float | None = None):
-        from ruimteverdeling.model.solve import MipOutcome
-
+            start: np.ndarray | None = None, abs_gap: float | None = None) -> MipOutcome:
         t0 = time.perf_counter()
         m = render(spec)
         t_build = time.perf_counter() - t0
@@ -193,8 +194,6 @@ def _interruptible(call: Callable[[], Any], opt: Any) -> Any:
     interrupt the HiGHS instance Pyomo solves with (``opt._solver_model``; Pyomo switches on
     its interrupt callbacks) is cancelled and given a moment to stop; another solver keeps
     running in its thread until the process exits."""
-    from ruimteverdeling.model import highs_backend as hb
-
     if threading.current_thread() is not threading.main_thread():
         return call()
     hb._join_abandoned()

@@ -1,4 +1,4 @@
-"""Solve a ModelSpec: LP relaxation first, a small repair MIP when needed, a proven gap always.
+"""Solve a ModelSpec: LP relaxation first, stronger rows, a small MIP, a proven gap always.
 
 Why not hand the model to HiGHS's MIP directly? Measured on this model family, HiGHS's MIP
 setup (the clique partition of the objective) grows quadratically with the number of binaries
@@ -8,153 +8,74 @@ solution has at most as many fractional units as there are coupling (non-assignm
 
 The ``auto`` method therefore
 
-1. solves the LP relaxation (dual simplex for small models, interior point + crossover for
-   large ones, so that the answer is a vertex); its optimum ``z_LP`` is an upper bound on
-   every integer allocation;
+1. solves the LP relaxation (dual simplex from the semi-assignment crash basis for small and
+   medium models, interior point + crossover for large ones, column generation for national
+   ones); its optimum ``z_LP`` is an upper bound on every integer allocation, and its row
+   duals are the prices the reports use;
 2. if every binary is integral, that vertex *is* an optimal integer allocation;
-3. otherwise fixes every unit whose LP values are integral, except a neighbourhood of
-   near-ties (units with a column of small reduced cost), and solves the remaining small MIP
-   with HiGHS, starting from the rounded LP solution; if that sub-MIP is infeasible the free
-   set grows, and as a last resort the full MIP runs under the time limit;
-4. if the gap between that allocation and ``z_LP`` is still above ``mip_rel_gap``,
-   reduced-cost fixing removes every column that cannot be part of a better allocation, and
-   when what remains is small enough (``full_mip_max_binaries``) HiGHS's branch and bound
-   works on it from the incumbent for at most a fifth of the time limit; its dual bound then
-   tightens the reported bound, and whatever gap remains is reported as it is.
+3. otherwise strengthens the model (:mod:`ruimteverdeling.model.strengthen`): derived rows
+   that the LP vertex violates are added and the LP is solved again from its basis, a few
+   rounds; the strengthened LP optimum is the bound from then on. Levels of minimax rows get
+   integer counts;
+4. repairs the fractional units with a small MIP over them and their near-ties (starting from
+   the rounded LP solution) for an incumbent; if that sub-MIP is infeasible the free set grows,
+   and as a last resort the full MIP runs under the time limit;
+5. while the decision gap is open: a branch and bound on each minimax level with LP bounds
+   (:func:`ruimteverdeling.model.strengthen.level_bounds`) tightens the bound and confines the
+   level to a window; reduced-cost fixing (from every open level node's LP) removes every
+   column that cannot be part of a better allocation, and when what remains is small enough
+   (``full_mip_max_binaries``) HiGHS's branch and bound works on it — strengthened rows,
+   counts and level window included — from the incumbent until the decision gap is proven or
+   the time limit is reached; its dual bound then tightens the reported bound.
 
-The reported bound is always ``z_LP`` (or HiGHS's MIP dual bound on the full model), so
-``gap = (bound − objective) / max(|objective|, 1)`` is a true, proven gap. A solution is
-called optimal only when that gap is within ``mip_rel_gap``.
+The reported bound is always an LP optimum or a MIP dual bound of a model that keeps every
+integer allocation, so the gaps are proven. ``mip_rel_gap`` refers to the *decision gap*
+(:mod:`ruimteverdeling.model.outcomes`); a solution is called optimal only when that gap is
+within it.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any
 
-import highspy
 import numpy as np
 
 from ruimteverdeling.errors import InfeasibleError, SolverError
-from ruimteverdeling.model import highs_backend as hb
+from ruimteverdeling.model import decompose
+from ruimteverdeling.model import strengthen as st
+from ruimteverdeling.model.highs_backend import HighsBackend
 from ruimteverdeling.model.options import SolverOptions
+from ruimteverdeling.model.outcomes import (
+    Backend,
+    LpOutcome,
+    MipOutcome,
+    Solution,
+    abs_gap_target,
+    decision_gap,
+    proven_gap,
+)
 from ruimteverdeling.model.spec import ModelSpec
 
+__all__ = ["Backend", "HighsBackend", "LpOutcome", "MipOutcome", "Solution", "backend_for",
+           "decision_gap", "proven_gap", "solve", "verified"]
+
 INT_TOL = 1e-6
-
-
-@dataclass
-class Solution:
-    """The result of a solve (maximisation)."""
-
-    status: str  # "optimal" | "feasible" (gap open) | "time_limit" (best found when the time
-    # ran out; gap open) | "relaxation" (LP only, method lp)
-    x: np.ndarray
-    objective: float
-    bound: float
-    gap: float
-    method: str
-    backend: str
-    solver: str
-    seconds: dict[str, float] = field(default_factory=dict)
-    details: dict[str, Any] = field(default_factory=dict)
-    row_dual: np.ndarray | None = None
-
-    @property
-    def optimal(self) -> bool:
-        return self.status == "optimal"
-
-
-def proven_gap(objective: float, bound: float) -> float:
-    """Relative gap of a maximisation: (bound − objective) / max(|objective|, 1), ≥ 0."""
-    return max(0.0, bound - objective) / max(abs(objective), 1.0)
-
+STRENGTHEN_ROUNDS = 4
+"""Rounds of adding violated derived rows and re-solving the LP."""
+STRENGTHEN_MAX_ROW_NNZ = 2_000_000
+"""Rows with more entries are not strengthened (a derived row is as dense as its source)."""
+LEVEL_SEARCH_LPS = 60
+"""Most LPs the branch and bound on a minimax level may solve."""
+LEVEL_SEARCH_SHARE = 0.1
+"""Share of the time left that the level search may use."""
+REPAIR_SHARE = 0.02
+"""Share of the time limit the repair MIP gets (at least ``REPAIR_MIN_SECONDS``)."""
+REPAIR_MIN_SECONDS = 2.0
 
 Progress = Callable[[str], None]
-
-
-@dataclass
-class LpOutcome:
-    """A solved (or failed) LP relaxation."""
-
-    status: str  # "optimal" | "infeasible" | "time_limit" | "other: ..."
-    x: np.ndarray | None
-    objective: float | None
-    col_dual: np.ndarray | None
-    row_dual: np.ndarray | None
-    seconds: dict[str, float]
-    details: dict[str, Any]
-
-
-@dataclass
-class MipOutcome:
-    """A MIP run: the best solution found (if any) and the solver's dual bound."""
-
-    status: str
-    x: np.ndarray | None
-    bound: float | None
-    seconds: dict[str, float]
-    details: dict[str, Any]
-
-
-class Backend(Protocol):
-    """What the solve strategy needs from a backend."""
-
-    name: str
-
-    def label(self) -> str: ...
-
-    def lp(self, spec: ModelSpec, options: SolverOptions, time_limit: float) -> LpOutcome: ...
-
-    def mip(self, spec: ModelSpec, options: SolverOptions, time_limit: float, gap: float,
-            start: np.ndarray | None = None, abs_gap: float | None = None) -> MipOutcome: ...
-
-
-class HighsBackend:
-    """highspy, arrays in bulk (the default)."""
-
-    name = "highs"
-
-    def label(self) -> str:
-        return f"HiGHS {hb.version()}"
-
-    def lp(self, spec: ModelSpec, options: SolverOptions, time_limit: float) -> LpOutcome:
-        opts = hb.lp_options(spec, options.lp_algorithm, options.threads, time_limit,
-                             options.seed)
-        t0 = time.perf_counter()
-        h = hb.build(spec, integral=False, options=opts)
-        t_build = time.perf_counter() - t0
-        r = hb.run(h, integral=False, want_duals=True)
-        return LpOutcome(_norm(r.status), r.x, r.objective, r.col_dual, r.row_dual,
-                         {"build": t_build, "lp": r.seconds},
-                         {"lp_algorithm": opts["solver"], "lp_iterations": r.iterations})
-
-    def mip(self, spec: ModelSpec, options: SolverOptions, time_limit: float, gap: float,
-            start: np.ndarray | None = None, abs_gap: float | None = None) -> MipOutcome:
-        t0 = time.perf_counter()
-        opts = hb.mip_options(options.threads, time_limit, gap, options.seed)
-        if abs_gap is not None:
-            opts["mip_abs_gap"] = float(abs_gap)
-        h = hb.build(spec, integral=True, options=opts)
-        if start is not None:
-            _set_start(h, start)
-        t_build = time.perf_counter() - t0
-        r = hb.run(h, integral=True)
-        return MipOutcome(_norm(r.status), r.x, r.bound, {"build": t_build, "mip": r.seconds},
-                          {"nodes": r.mip_nodes})
-
-
-def _norm(status: str) -> str:
-    s = status.lower()
-    if s == "optimal":
-        return "optimal"
-    if s == "infeasible":
-        return "infeasible"
-    if "time limit" in s:
-        return "time_limit"
-    return f"other: {status}"
 
 
 def no_incumbent_message(options: SolverOptions, what: str, lp_done: bool = False) -> str:
@@ -215,11 +136,130 @@ def verified(spec: ModelSpec, sol: Solution, tol: float = 1e-6) -> Solution:
     return sol
 
 
+def _polish(spec: ModelSpec, backend: Backend, options: SolverOptions, x: np.ndarray
+            ) -> np.ndarray:
+    """``x`` with its auxiliary columns (slacks, levels) re-optimised for its binaries: an LP
+    over the auxiliaries alone, whose vertex gives exact values (a MIP returns them only to
+    its feasibility tolerance, which derived rows with fractional coefficients make visible).
+    Kept if it is feasible and not worse beyond that tolerance."""
+    if not spec.aux_names:
+        return x
+    sub, cols = spec.restrict(np.zeros(spec.n_units, bool), x)
+    try:
+        out = backend.lp(sub, options, 10.0)
+    except Exception:  # a polish that fails changes nothing
+        return x
+    if out.status != "optimal" or out.x is None:
+        return x
+    cand = x.copy()
+    cand[cols] = out.x
+    z_old, z_new = spec.objective_value(x), spec.objective_value(cand)
+    if spec.violations(cand) or z_new < z_old - 1e-6 * max(1.0, abs(z_old)):
+        return x  # (lower only by the tolerance the MIP's auxiliaries leaned on)
+    return cand
+
+
+def _finish(spec: ModelSpec, options: SolverOptions, x: np.ndarray, objective: float,
+            bound: float, method: str, backend: Backend, seconds: dict[str, float],
+            details: dict[str, Any], row_dual: np.ndarray | None, proven: bool = True,
+            timed_out: bool = False, status: str | None = None) -> Solution:
+    """A Solution with both gaps; optimal only when the decision gap is within the tolerance
+    (and the run that produced the bound claims it, ``proven``)."""
+    sq = spec.status_quo_value
+    if status != "relaxation":
+        polished = _polish(spec, backend, options, x)
+        if polished is not x:
+            x, objective = polished, spec.objective_value(polished)
+            bound = max(bound, objective)
+    gap = proven_gap(objective, bound)
+    dgap = decision_gap(objective, bound, sq)
+    if status is None:
+        if proven and dgap <= options.mip_rel_gap + 1e-12:
+            status = "optimal"
+        else:
+            status = "time_limit" if timed_out else "feasible"
+    return Solution(status, x, objective, bound, gap, method, backend.name, backend.label(),
+                    seconds, details, row_dual, sq, dgap)
+
+
+def _stopper(spec: ModelSpec, rel_gap: float, offset: float = 0.0,
+             bound_cap: float = np.inf) -> Callable[[float, float], bool]:
+    """A MIP stop test on (incumbent, dual bound) of a (sub-)model whose objective plus
+    ``offset`` is the full model's: stop once the full model's decision gap is proven within
+    ``rel_gap`` (``bound_cap``: a bound already proven for the full model)."""
+    sq = spec.status_quo_value
+
+    def stop(primal: float, dual: float) -> bool:
+        if not (np.isfinite(primal) and np.isfinite(dual)):
+            return False
+        z = primal + offset
+        b = min(dual + offset, bound_cap)
+        b = max(b, z)
+        return b - z <= abs_gap_target(rel_gap, z, b, sq)
+
+    return stop
+
+
+class _Rebuild:
+    """An LP session for a backend without one (see
+    :class:`~ruimteverdeling.model.highs_backend.LpSession`): the same operations, but every
+    re-solve hands over the whole model."""
+
+    def __init__(self, backend: Backend, spec: ModelSpec, options: SolverOptions):
+        self.backend, self.model, self.options = backend, spec, options
+
+    def add_columns(self, lb: np.ndarray, ub: np.ndarray, cost: np.ndarray) -> None:
+        k = int(np.asarray(lb).size)
+        self.model = self.model.with_columns([f"aux:{self.model.n_cols + i}"
+                                              for i in range(k)], lb, ub, cost)
+
+    def add_rows(self, block: Any, permanent: bool = True) -> None:
+        self.model = self.model.with_rows(block)
+
+    def lp(self, aux_lb: np.ndarray | None = None, aux_ub: np.ndarray | None = None,
+           rows: list[Any] | None = None, time_limit: float = 600.0,
+           basis: Any = None) -> LpOutcome:
+        from dataclasses import replace
+
+        model = self.model
+        if aux_lb is not None and aux_ub is not None:
+            model = replace(model, aux_lb=aux_lb, aux_ub=aux_ub)
+        for b in rows or []:
+            model = model.with_rows(b)
+        return self.backend.lp(model, self.options, time_limit,
+                               **({"basis": basis} if basis is not None else {}))
+
+
+def _session(backend: Backend, spec: ModelSpec, options: SolverOptions) -> Any:
+    """A persistent LP of ``spec`` (see :class:`~ruimteverdeling.model.highs_backend.LpSession`)
+    where the backend offers one and the LP is solved by the simplex method."""
+    algorithm = options.lp_algorithm
+    simplex = algorithm == "simplex" or (algorithm == "auto" and spec.n_cols < 500_000)
+    if hasattr(backend, "session") and simplex:
+        return backend.session(spec, options)  # type: ignore[attr-defined]
+    return _Rebuild(backend, spec, options)
+
+
+def _mip(backend: Backend, spec: ModelSpec, options: SolverOptions, time_limit: float,
+         start: np.ndarray | None, abs_gap: float,
+         stop: Callable[[float, float], bool] | None) -> MipOutcome:
+    """A MIP run that stops at ``abs_gap`` and, where the backend can, at ``stop``."""
+    if stop is not None and getattr(backend, "supports_stop", False):
+        return backend.mip(spec, options, time_limit, 0.0, start, abs_gap=abs_gap,
+                           stop=stop)  # type: ignore[call-arg]
+    return backend.mip(spec, options, time_limit, 0.0, start, abs_gap=abs_gap)
+
+
 # ---------------------------------------------------------------------------------------------
 def _solve_mip(spec: ModelSpec, backend: Backend, options: SolverOptions, say: Progress
                ) -> Solution:
     say(f"MIP: {spec.n_x:,} binaries, {spec.n_rows:,} rows ({backend.name} branch and bound)")
-    r = backend.mip(spec, options, options.time_limit, options.mip_rel_gap)
+    sq = spec.status_quo_value
+    # without a bound yet, the only safe absolute target is the one for the smallest decision
+    # value; the stop test relaxes it as the search proves more
+    abs_gap = abs_gap_target(options.mip_rel_gap, None, np.inf if sq is None else sq, sq)
+    r = _mip(backend, spec, options, options.time_limit, None, abs_gap,
+             _stopper(spec, options.mip_rel_gap))
     if r.x is None:
         if r.status == "infeasible":
             raise InfeasibleError("the hard targets and rules cannot all hold (infeasible)")
@@ -229,11 +269,11 @@ def _solve_mip(spec: ModelSpec, backend: Backend, options: SolverOptions, say: P
     x = _clean_binaries(spec, r.x)
     objective = spec.objective_value(x)
     bound = r.bound if r.bound is not None else np.inf
-    gap = proven_gap(objective, bound)
-    status = "optimal" if r.status == "optimal" and gap <= options.mip_rel_gap + 1e-12 \
-        else "time_limit" if r.status == "time_limit" else "feasible"
-    return Solution(status, x, objective, bound, gap, "mip", backend.name, backend.label(),
-                    dict(r.seconds), {"mip_status": r.status, **r.details})
+    bound = max(bound, objective)
+    proven = r.status in ("optimal", "stopped")
+    return _finish(spec, options, x, objective, bound, "mip", backend, dict(r.seconds),
+                   {"mip_status": r.status, **r.details}, None, proven=proven,
+                   timed_out=r.status == "time_limit")
 
 
 def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, say: Progress,
@@ -241,8 +281,6 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
     deadline = time.perf_counter() + options.time_limit
     decomposed = spec.n_x > options.decompose_above and backend.name == "highs"
     if decomposed:
-        from ruimteverdeling.model import decompose
-
         say(f"LP relaxation by column generation: {spec.n_x:,} columns, {spec.n_units:,} "
             f"units, {spec.n_rows - spec.n_units:,} coupling rows")
         t0 = time.perf_counter()
@@ -259,7 +297,12 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
         lp_bound = float(res["bound"])
     else:
         say(f"LP relaxation: {spec.n_cols:,} columns, {spec.n_rows:,} rows ({backend.name})")
-        lp = backend.lp(spec, options, options.time_limit)
+        session = _session(backend, spec, options)
+        if isinstance(session, _Rebuild):
+            lp = backend.lp(spec, options, options.time_limit)
+        else:
+            lp = session.lp(time_limit=options.time_limit)
+            lp.details["start_basis"] = "crash"
         lp_bound = float(lp.objective) if lp.objective is not None else np.inf
     seconds = dict(lp.seconds)
     if lp.status == "infeasible":
@@ -272,77 +315,52 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
                           "raise `solver.time_limit` or try `solver.lp_algorithm: simplex`")
     bound = lp_bound
     x = lp.x
-    frac_cols = spec.integral & (x > INT_TOL) & (x < 1 - INT_TOL)
-    frac_units = np.unique(spec.col_unit[frac_cols[: spec.n_x]])
+    frac_units = _fractional_units(spec, x)
     details: dict[str, Any] = {"lp_status": lp.status, **lp.details,
-                               "fractional_units": int(frac_units.size)}
-    label = backend.label()
+                               "fractional_units": int(frac_units.size), "lp_bound": lp_bound}
     if relaxation_only:
         obj = spec.objective_value(x)
-        return Solution("relaxation", x, obj, bound, 0.0, "lp", backend.name, label, seconds,
-                        details, lp.row_dual)
+        return _finish(spec, options, x, obj, bound, "lp", backend, seconds, details,
+                       lp.row_dual, status="relaxation")
 
     x_round = _round_units(spec, x)
     if frac_units.size == 0 and not spec.violations(x_round):
         say("LP optimum is integral: it is an optimal allocation")
         objective = spec.objective_value(x_round)
-        gap = proven_gap(objective, bound)
-        status = "optimal" if gap <= options.mip_rel_gap + 1e-9 else "feasible"
-        return Solution(status, x_round, objective, bound, gap, "lp-integral", backend.name,
-                        label, seconds, details, lp.row_dual)
+        return _finish(spec, options, x_round, objective, max(bound, objective),
+                       "lp-integral", backend, seconds, details, lp.row_dual)
+
+    # stronger rows: the model every MIP below works on
+    work = spec
+    col_dual = lp.col_dual
+    method = "lp"
+    levels: list[st.Level] = []
+    if not decomposed:
+        t0 = time.perf_counter()
+        if isinstance(session, _Rebuild) and lp.basis is not None and \
+                hasattr(backend, "session") and spec.n_cols < 2_000_000:
+            # the LP ran by interior point: re-solves warm-start from its vertex
+            session = backend.session(spec, options)  # type: ignore[attr-defined]
+            session.basis = lp.basis
+        work, lp_s, info, levels = _strengthen(spec, session, options, lp, deadline, say)
+        seconds["strengthen"] = time.perf_counter() - t0
+        details["strengthen"] = info
+        if lp_s is not lp and lp_s.x is not None and lp_s.objective is not None:
+            bound = min(bound, float(lp_s.objective))
+            x = lp_s.x[: spec.n_cols]
+            col_dual = None if lp_s.col_dual is None else lp_s.col_dual[: spec.n_cols]
+            method += "+cuts"
+            frac_units = _fractional_units(spec, x)
+            x_round = _round_units(spec, x)
+            if frac_units.size == 0 and not spec.violations(x_round):
+                say("strengthened LP optimum is integral: it is an optimal allocation")
+                objective = spec.objective_value(x_round)
+                return _finish(spec, options, x_round, objective, max(bound, objective),
+                               method + "-integral", backend, seconds, details, lp.row_dual)
 
     # repair: a small MIP on the fractional units and their near-ties
-    say(f"{frac_units.size} fractional units: repairing with a small MIP")
-    t0 = time.perf_counter()
-    n_free = max(options.repair_units_per_fractional * max(frac_units.size, 1),
-                 options.repair_min_units)
-    x_best = None
-    last_bound = None
-    attempts = []
-    while True:
-        free = _neighbourhood(spec, x, lp.col_dual, frac_units, n_free)
-        remaining = deadline - time.perf_counter()
-        if remaining <= 1:
-            break
-        keep = _cheap_columns(spec, x, lp.col_dual, options.repair_columns_per_unit)
-        sub, cols = spec.restrict(free, x_round, keep)
-        sub = sub.without_constants()  # the gap is then relative to the free part only
-        budget = min(remaining, max(10.0, 0.25 * options.time_limit))
-        # good enough when it cannot cost more than half the requested overall gap
-        r = backend.mip(sub, options, budget, 1e-9, x_round[cols],
-                        abs_gap=0.5 * options.mip_rel_gap * max(abs(bound), 1.0))
-        attempts.append({"free_units": int(free.sum()), "status": r.status, **r.details,
-                         "seconds": round(sum(r.seconds.values()), 3)})
-        if r.x is not None:
-            x_best = x_round.copy()
-            x_best[cols] = r.x
-            if r.bound is not None:
-                last_bound = r.bound + spec.objective_value(_with(x_round, cols, 0.0))
-            # the LP bound can be loose by the integrality gap of lumpy rows (a 5 % share of
-            # a polder of three cells), so half the tolerance spent in the repair may leave
-            # the overall gap just above it: then search the same neighbourhood once more,
-            # for a tenth of the tolerance, briefly (10k cells: 0.50 % -> 0.39 %, 0.1 s)
-            z_try = spec.objective_value(_clean_binaries(spec, x_best))
-            remaining = deadline - time.perf_counter()
-            # (on small models only for 2 s: the branch and bound on the whole model below
-            # uses longer time better)
-            if proven_gap(z_try, bound) > options.mip_rel_gap and r.status == "optimal" \
-                    and remaining > 1:
-                t_tight = 5.0 + 0.02 * options.time_limit \
-                    if spec.n_x > options.full_mip_max_binaries else 2.0
-                r2 = backend.mip(sub, options, min(remaining, t_tight), 1e-9, r.x,
-                                 abs_gap=0.1 * options.mip_rel_gap * max(abs(bound), 1.0))
-                attempts.append({"free_units": int(free.sum()), "status": r2.status,
-                                 "tightened": True, **r2.details,
-                                 "seconds": round(sum(r2.seconds.values()), 3)})
-                if r2.x is not None and sub.objective_value(r2.x) > sub.objective_value(r.x):
-                    x_best[cols] = r2.x
-            break
-        if free.all() or n_free >= spec.n_units:
-            break
-        n_free *= 4
-    seconds["repair"] = time.perf_counter() - t0
-    details["repair_attempts"] = attempts
+    x_best, repair_bound = _repair(spec, work, backend, options, say, x, col_dual, x_round,
+                                   frac_units, bound, deadline, details, seconds)
     if x_best is None:
         remaining = deadline - time.perf_counter()
         if remaining > 1:
@@ -351,84 +369,339 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
             full = _solve_mip(spec, backend, opts, say)
             full.seconds = {**seconds, **full.seconds}
             full.details = {**details, **full.details}
-            full.bound = min(full.bound, bound)
-            full.gap = proven_gap(full.objective, full.bound)
-            full.method = "lp+full-mip"
-            return full
+            return _finish(spec, options, full.x, full.objective, min(full.bound, bound),
+                           "lp+full-mip", backend, full.seconds, full.details, lp.row_dual,
+                           proven=full.details.get("mip_status") in ("optimal", "stopped"),
+                           timed_out=deadline - time.perf_counter() <= 1)
         raise SolverError(no_incumbent_message(
             options, f"the LP relaxation solved (bound {bound:,.4f}) but no integer allocation "
             "was found", lp_done=True))
-    x_best = _clean_binaries(spec, x_best)
     objective = spec.objective_value(x_best)
-    if attempts and attempts[-1]["free_units"] == spec.n_units and last_bound is not None:
-        bound = min(bound, last_bound)  # the sub-MIP was the whole model: its bound is global
-    method = "lp+repair-mip"
-    gap = proven_gap(objective, bound)
-    remaining = deadline - time.perf_counter()
-    if gap > options.mip_rel_gap and remaining > 1 and lp.col_dual is not None:
+    if repair_bound is not None:
+        bound = min(bound, max(repair_bound, objective))
+    method += "+repair-mip"
+    sq = spec.status_quo_value
+    if decision_gap(objective, bound, sq) > options.mip_rel_gap and col_dual is not None \
+            and deadline - time.perf_counter() > 1:
         x_best, objective, bound, closed = _close_gap(
-            spec, backend, options, say, x, lp.col_dual, x_round, x_best, objective, bound,
-            remaining, details, seconds)
+            spec, work, levels, session if not decomposed else None, backend, options, say, x,
+            col_dual, x_round, x_best, objective, bound, deadline, details, seconds)
         if closed:
             method += "+rc-mip"
-        gap = proven_gap(objective, bound)
-    status = "optimal" if gap <= options.mip_rel_gap + 1e-12 else "feasible"
-    if status == "feasible" and deadline - time.perf_counter() <= 1:
-        status = "time_limit"  # the best allocation found when the time limit ran out
-    return Solution(status, x_best, objective, bound, gap, method, backend.name, label,
-                    seconds, details, lp.row_dual)
+    timed_out = deadline - time.perf_counter() <= 1
+    return _finish(spec, options, x_best, objective, max(bound, objective), method, backend,
+                   seconds, details, lp.row_dual, timed_out=timed_out)
 
 
-def _close_gap(spec: ModelSpec, backend: Backend, options: SolverOptions, say: Progress,
-               x_lp: np.ndarray, col_dual: np.ndarray, x_round: np.ndarray,
-               x_best: np.ndarray, objective: float, bound: float, remaining: float,
+def _fractional_units(spec: ModelSpec, x: np.ndarray) -> np.ndarray:
+    xs = x[: spec.n_x]
+    frac_cols = (xs > INT_TOL) & (xs < 1 - INT_TOL)
+    return np.unique(spec.col_unit[frac_cols])
+
+
+def _strengthen(spec: ModelSpec, session: Any, options: SolverOptions, lp: LpOutcome,
+                deadline: float, say: Progress
+                ) -> tuple[ModelSpec, LpOutcome, dict[str, Any], list[st.Level]]:
+    """Add violated derived rows to the LP ``session`` and re-solve, a few rounds; then give
+    every level its counts (columns and rows appended to the session too).
+
+    Returns the model the MIPs work on (``spec`` + derived rows + level counts, in the order
+    the session holds them), the last LP over ``spec`` + derived rows (or ``lp`` itself) and
+    what was done.
+    """
+    t0 = time.perf_counter()
+    cands = st.candidates(spec, STRENGTHEN_MAX_ROW_NNZ)
+    info: dict[str, Any] = {"candidates": cands.n_rows, "rounds": [],
+                            "generate_seconds": round(time.perf_counter() - t0, 3)}
+    block_rows: list[Any] = []
+    best = lp
+    x = lp.x
+    for _ in range(STRENGTHEN_ROUNDS):
+        if x is None or time.perf_counter() > deadline - 1:
+            break
+        viol = cands.violated(x[: spec.n_cols])
+        if not viol.size:
+            break
+        block = cands.block(viol)
+        by_source: dict[str, int] = {}
+        for r in viol:
+            key = cands.source[r].rsplit(":", 1)[0]
+            by_source[key] = by_source.get(key, 0) + 1
+        cands = cands.take(viol)
+        session.add_rows(block)
+        out = session.lp(time_limit=max(1.0, deadline - time.perf_counter()))
+        info["rounds"].append({"rows": int(viol.size), "by_block": by_source,
+                               "status": out.status, "bound": out.objective,
+                               "seconds": round(sum(out.seconds.values()), 3)})
+        block_rows.append(block)
+        if out.status != "optimal" or out.x is None or out.objective is None:
+            break  # the rows stay (they are valid); the bound is the last good LP's
+        best, x = out, out.x
+    work = spec.with_rows(st.stack_rows(block_rows, st.BLOCK)) if block_rows else spec
+    if best is not lp:
+        say(f"strengthened: {sum(r['rows'] for r in info['rounds'])} derived rows, LP bound "
+            f"{lp.objective:,.4f} -> {best.objective:,.4f}")
+    levels = st.find_levels(spec)
+    if levels:
+        counted = st.with_level_counts(work, levels)
+        k = counted.n_cols - work.n_cols
+        session.add_columns(counted.aux_lb[-k:], counted.aux_ub[-k:], counted.obj[-k:])
+        session.add_rows(counted.coupling[-1])
+        work = counted
+        info["levels"] = [{"column": spec.aux_names[lv.col - spec.n_x], "rows": len(lv.rows),
+                           "counts": len(lv.counts)} for lv in levels]
+    return work, best, info, levels
+
+
+def _repair(spec: ModelSpec, work: ModelSpec, backend: Backend, options: SolverOptions,
+            say: Progress, x: np.ndarray, col_dual: np.ndarray | None, x_round: np.ndarray,
+            frac_units: np.ndarray, bound: float, deadline: float, details: dict[str, Any],
+            seconds: dict[str, float]) -> tuple[np.ndarray | None, float | None]:
+    """An integer allocation near the LP vertex: a MIP over the fractional units and their
+    near-ties (the rest fixed at the rounded LP solution). Returns it (over ``spec``'s
+    columns) and, when the sub-MIP was the whole model, its dual bound."""
+    say(f"{frac_units.size} fractional units: repairing with a small MIP")
+    t0 = time.perf_counter()
+    n_free = max(options.repair_units_per_fractional * max(frac_units.size, 1),
+                 options.repair_min_units)
+    x_best = None
+    last_bound = None
+    attempts = []
+    start_full = _extend(work, x_round)
+    while True:
+        free = _neighbourhood(spec, x, col_dual, frac_units, n_free)
+        remaining = deadline - time.perf_counter()
+        if remaining <= 1:
+            break
+        keep = _cheap_columns(spec, x, col_dual, options.repair_columns_per_unit)
+        keep_w = None if keep is None else np.concatenate(
+            [keep, np.ones(work.n_cols - spec.n_cols, bool)])
+        sub, cols = work.restrict(free, start_full, keep_w)
+        offset = sub.obj_offset  # the fixed part: full objective = sub objective + offset
+        sub = sub.without_constants()  # the gap is then relative to the free part only
+        budget = min(remaining, max(REPAIR_MIN_SECONDS, REPAIR_SHARE * options.time_limit))
+        # good enough when it cannot cost more than half the requested decision gap
+        target = 0.5 * abs_gap_target(options.mip_rel_gap, None, bound,
+                                      spec.status_quo_value)
+        r = _mip(backend, sub, options, budget, start_full[cols], target,
+                 _stopper(spec, 0.5 * options.mip_rel_gap, offset, bound))
+        attempts.append({"free_units": int(free.sum()), "status": r.status, **r.details,
+                         "seconds": round(sum(r.seconds.values()), 3)})
+        if r.x is not None:
+            cand = start_full.copy()
+            cand[cols] = r.x
+            x_best = _clean_binaries(spec, cand[: spec.n_cols])
+            if r.bound is not None and np.isfinite(r.bound) and free.all() and \
+                    (keep is None or bool(keep.all())):
+                last_bound = r.bound + offset  # the sub-MIP was the whole model
+            break
+        if free.all() or n_free >= spec.n_units:
+            break
+        n_free *= 4
+    seconds["repair"] = time.perf_counter() - t0
+    details["repair_attempts"] = attempts
+    return x_best, last_bound
+
+
+def _extend(work: ModelSpec, x: np.ndarray) -> np.ndarray:
+    """``x`` (over the original columns) completed for ``work``'s extra columns: every level
+    count at its smallest value ``Σ ⌊a/d⌋ x``; derived rows add no columns."""
+    n = x.size
+    if work.n_cols == n:
+        return x
+    out = np.zeros(work.n_cols)
+    out[:n] = x
+    for b in work.coupling:
+        if b.name != "level_counts":
+            continue
+        A = b.A.tocsr()
+        for r in range(0, b.n_rows, 2):  # count rows: Σ w x − m ≤ 0
+            s, e = A.indptr[r], A.indptr[r + 1]
+            cols, vals = A.indices[s:e], A.data[s:e]
+            m = cols[vals == -1.0]
+            rest = cols < n
+            if m.size:
+                out[m[0]] = np.ceil(vals[rest] @ out[cols[rest]] - 1e-9)
+    return out
+
+
+@dataclass
+class _Region:
+    """A part of the search space every better allocation lies in one of: the model with
+    auxiliary bounds ``lb``/``ub`` and extra rows, its LP bound and LP solution."""
+
+    lb: np.ndarray
+    ub: np.ndarray
+    rows: Any
+    bound: float
+    lps: list[tuple[float, np.ndarray, np.ndarray]]  # (LP bound, x, reduced costs) covering it
+
+
+def _close_gap(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session: Any,
+               backend: Backend, options: SolverOptions, say: Progress, x_lp: np.ndarray,
+               col_dual: np.ndarray, x_round: np.ndarray,
+               x_best: np.ndarray, objective: float, bound: float, deadline: float,
                details: dict[str, Any], seconds: dict[str, float]
                ) -> tuple[np.ndarray, float, float, bool]:
-    """Reduced-cost fixing, then branch and bound on what is left.
+    """The level search, then reduced-cost fixing and branch and bound per region.
 
-    With LP optimum ``z_LP`` and reduced costs ``d``, every feasible ``x`` satisfies
-    ``c·x ≤ z_LP − Σ_j |d_j| · |x_j − x*_j|``. An allocation better than the incumbent
-    ``z_inc`` therefore keeps every column with ``x*_j = 0`` and ``|d_j| ≥ Δ = z_LP − z_inc``
-    at zero. Fixing those leaves a smaller MIP; its dual bound ``b`` proves ``max(z_inc, b)``
-    as a bound for the whole model. Runs only when that MIP has at most
-    ``full_mip_max_binaries`` binaries (HiGHS's MIP setup is quadratic in the binaries).
+    Without levels the only region is the whole (strengthened) model with its LP. With a
+    level, the open nodes of :func:`~ruimteverdeling.model.strengthen.level_bounds` are the
+    regions (a level interval with its count caps and rounded rows): every allocation better
+    than the incumbent lies in one of them. Regions are searched best bound first.
+
+    In a region with LP optimum ``z_LP`` and reduced costs ``d``, every feasible ``x``
+    satisfies ``c·x ≤ z_LP − Σ_j |d_j| · |x_j − x*_j|``. An allocation better than the
+    incumbent ``z_inc`` therefore keeps every column with ``x*_j = 0`` and
+    ``|d_j| ≥ Δ = z_LP − z_inc`` at zero. Fixing those leaves a smaller MIP, solved by the
+    backend from the incumbent until the decision gap is proven or the time runs out; its dual
+    bound (plus the fixed part) replaces the region's LP bound. The bound reported is the
+    largest region bound (and at least the incumbent). A region's MIP runs only when it has
+    at most ``full_mip_max_binaries`` binaries (HiGHS's MIP setup is quadratic in them).
     """
-    delta = bound - objective
-    d = np.abs(col_dual[: spec.n_x])
-    keep = (x_lp[: spec.n_x] > INT_TOL) | (d < delta * (1 + 1e-9) + 1e-9)
+    sq = spec.status_quo_value
+    regions = [_Region(work.aux_lb, work.aux_ub, None, bound,
+                       [(bound, x_lp[: spec.n_cols], col_dual[: spec.n_cols])])]
+    if levels and session is not None:
+        t0 = time.perf_counter()
+
+        def solve_lp(lb: np.ndarray, ub: np.ndarray, rows: Any, start: Any) -> LpOutcome:
+            return session.lp(lb, ub, rows, max(1.0, deadline - time.perf_counter()))
+
+        root = solve_lp(work.aux_lb, work.aux_ub, None, None)
+        search_info = []
+        if root.status == "optimal" and root.x is not None and root.col_dual is not None:
+            regions = [_Region(work.aux_lb, work.aux_ub, None, min(bound, root.objective),
+                               [(root.objective, root.x[: work.n_cols],
+                                 root.col_dual[: work.n_cols])])]
+            for i, lv in enumerate(levels):
+                budget = LEVEL_SEARCH_SHARE * max(0.0, deadline - time.perf_counter())
+                target = abs_gap_target(options.mip_rel_gap, objective, bound, sq)
+                res = st.level_bounds(work, lv, solve_lp, root, objective, target,
+                                      time.perf_counter() + budget, LEVEL_SEARCH_LPS)
+                search_info.append({"level": work.aux_names[lv.col - work.n_x],
+                                    "lps": res.lps, "bound": res.bound,
+                                    "window": list(res.window), "open": len(res.nodes),
+                                    "seconds": round(res.seconds, 3)})
+                bound = min(bound, max(objective, res.bound))
+                usable = [n for n in res.nodes if n.x is not None and n.col_dual is not None]
+                if i == 0 and len(levels) == 1 and res.nodes and \
+                        len(usable) == len(res.nodes):
+                    regions = [_hull_region(work, lv, res.nodes)]
+        details["level_search"] = search_info
+        seconds["level_search"] = time.perf_counter() - t0
+    if decision_gap(objective, bound, sq) <= options.mip_rel_gap or not regions:
+        return x_best, objective, max(objective, bound), False
+    t0 = time.perf_counter()
+    regions.sort(key=lambda r: -r.bound)
+    ran, done = [], []
+    for k, reg in enumerate(regions):
+        b_est = max([objective, *done, *(r.bound for r in regions[k:])])
+        target = abs_gap_target(options.mip_rel_gap, objective, min(bound, b_est), sq)
+        if reg.bound <= objective + target:
+            done.append(min(reg.bound, bound))
+            continue
+        if deadline - time.perf_counter() <= 1:
+            done.append(min(reg.bound, bound))
+            continue
+        x_new, reg_bound, info = _region_mip(spec, work, reg, backend, options, say, x_best,
+                                             x_round, objective, min(bound, b_est), deadline)
+        ran.append(info)
+        if x_new is not None:
+            obj = spec.objective_value(x_new)
+            if obj > objective:
+                x_best, objective = x_new, obj
+        done.append(min(reg_bound, bound))
+    bound = min(bound, max([objective, *done]))
+    seconds["rc_mip"] = time.perf_counter() - t0
+    details["rc_mip"] = ran
+    return x_best, objective, max(bound, objective), bool(ran)
+
+
+def _hull_region(work: ModelSpec, level: st.Level, nodes: list[st.LevelNode]) -> _Region:
+    """One region holding every open level node: the hull of their intervals, the largest of
+    their count caps, and the rounded load rows at the hull's top that one of their LP
+    solutions violates (valid for every level up to that top)."""
+    lb, ub = work.aux_lb.copy(), work.aux_ub.copy()
+    j = level.col - work.n_x
+    top = max(n.hi for n in nodes)
+    lb[j] = max(lb[j], min(n.lo for n in nodes))
+    ub[j] = min(ub[j], top)
+    for m, _, _ in level.counts:
+        ub[m - work.n_x] = min(ub[m - work.n_x],
+                               max(n.count_ub.get(m, np.inf) for n in nodes))
+    rows = None
+    if np.isfinite(top):
+        caps = st.level_cap_rows(work, level, top)
+        hit = np.unique(np.concatenate([caps.violated(n.x[: work.n_cols]) for n in nodes
+                                        if n.x is not None] + [np.empty(0, np.int64)]))
+        if hit.size:
+            rows = caps.block(hit, "level_cap")
+    lps = [(n.bound, n.x[: work.n_cols], n.col_dual[: work.n_cols]) for n in nodes
+           if n.x is not None and n.col_dual is not None]
+    return _Region(lb, ub, rows, max(n.bound for n in nodes), lps)
+
+
+def _region_mip(spec: ModelSpec, work: ModelSpec, reg: _Region, backend: Backend,
+                options: SolverOptions, say: Progress, x_best: np.ndarray,
+                x_round: np.ndarray, objective: float, bound: float, deadline: float
+                ) -> tuple[np.ndarray | None, float, dict[str, Any]]:
+    """Reduced-cost fixing and branch and bound in one region (see :func:`_close_gap`).
+    Returns a better allocation (or None), the region's proven bound and what was done."""
+    from dataclasses import replace
+
+    sq = spec.status_quo_value
+    delta = reg.bound - objective
+    keep = (x_best[: spec.n_x] > 0.5) | (x_round[: spec.n_x] > 0.5)
+    for z_lp, xs, d in reg.lps:  # fixed only if useless in the LP of every part
+        keep |= (xs[: spec.n_x] > INT_TOL) | \
+            (np.abs(d[: spec.n_x]) < (z_lp - objective) * (1 + 1e-9) + 1e-9)
     kept_per_unit = np.bincount(spec.col_unit[keep], minlength=spec.n_units)
     free = kept_per_unit >= 2
     n_bin = int(np.count_nonzero(keep & free[spec.col_unit]))
-    details["rc_fixing"] = {"delta": delta, "free_units": int(free.sum()), "binaries": n_bin}
+    info: dict[str, Any] = {"region_bound": reg.bound, "delta": delta,
+                            "free_units": int(free.sum()), "binaries": n_bin}
     if n_bin == 0 or n_bin > options.full_mip_max_binaries:
-        return x_best, objective, bound, False
-    say(f"gap {proven_gap(objective, bound):.4%} above tolerance: reduced-cost fixing leaves "
-        f"{int(free.sum()):,} units ({n_bin:,} binaries) for branch and bound")
-    t0 = time.perf_counter()
-    # fixed units take their LP values (integral for them), kept columns may move
-    keep_all = np.concatenate([keep, np.ones(len(spec.aux_names), bool)])
-    sub, cols = spec.restrict(free, x_round, keep_all)
+        info["status"] = "not run"
+        return None, reg.bound, info
+    say(f"decision gap {decision_gap(objective, bound, sq):.4%} above tolerance: "
+        f"reduced-cost fixing leaves {int(free.sum()):,} units ({n_bin:,} binaries) for "
+        "branch and bound")
+    region = replace(work, aux_lb=reg.lb, aux_ub=reg.ub)
+    if reg.rows is not None:
+        region = region.with_rows(reg.rows)
+    # fixed units keep the incumbent's columns (kept columns of free units may move)
+    start_full = _extend(work, x_best)
+    keep_all = np.concatenate([keep, np.ones(region.n_cols - spec.n_x, bool)])
+    sub, cols = region.restrict(free, start_full, keep_all)
+    offset = sub.obj_offset  # the fixed part: full objective = sub objective + offset
     sub = sub.without_constants()
-    outside = np.ones(spec.n_cols, bool)
-    outside[cols] = False
-    start = x_best[cols] if np.allclose(x_best[outside], x_round[outside]) else None
-    budget = min(remaining, max(10.0, 0.2 * options.time_limit))
-    r = backend.mip(sub, options, budget, 1e-9, start,
-                    abs_gap=options.mip_rel_gap * max(abs(bound), 1.0) * 0.5)
-    seconds["rc_mip"] = time.perf_counter() - t0
-    details["rc_mip"] = {"status": r.status, **r.details}
+    start = start_full[cols]
+    inside = bool(np.all((start[sub.n_x:] >= sub.aux_lb - 1e-9)
+                         & (start[sub.n_x:] <= sub.aux_ub + 1e-9)))
+    target = abs_gap_target(options.mip_rel_gap, objective, bound, sq)
+
+    def stop(primal: float, dual: float) -> bool:
+        # the region is done once it cannot beat the incumbent by more than the target
+        z = max(objective, primal + offset) if np.isfinite(primal) else objective
+        return np.isfinite(dual) and dual + offset <= z + abs_gap_target(
+            options.mip_rel_gap, z, max(z, min(bound, dual + offset)), sq)
+
+    r = _mip(backend, sub, options, max(1.0, deadline - time.perf_counter()),
+             start if inside else None, target, stop)
+    info.update({"status": r.status, **r.details})
+    x_new = None
     if r.x is not None:
-        cand = x_round.copy()
+        cand = start_full.copy()
         cand[cols] = r.x
-        cand = _clean_binaries(spec, cand)
-        obj = spec.objective_value(cand)
-        if obj > objective and not spec.violations(cand, tol=1e-6):
-            x_best, objective = cand, obj
+        cand = _clean_binaries(spec, cand[: spec.n_cols])
+        if not spec.violations(cand, tol=1e-6):
+            x_new = cand
+    reg_bound = reg.bound
     if r.bound is not None and np.isfinite(r.bound):
-        # the sub-model has no constants: its bound plus the fixed part bounds the whole
-        fixed_part = spec.objective_value(_with(x_round, cols, 0.0))
-        bound = min(bound, max(objective, r.bound + fixed_part))
-    return x_best, objective, bound, True
+        # the sub-model has no constants: its bound plus the fixed part bounds the region
+        reg_bound = min(reg_bound, r.bound + offset)
+    return x_new, reg_bound, info
 
 
 def _with(x: np.ndarray, cols: np.ndarray, value: float) -> np.ndarray:
@@ -488,10 +761,3 @@ def _neighbourhood(spec: ModelSpec, x: np.ndarray, col_dual: np.ndarray | None,
             ordered = ordered[~free[ordered]][:extra]
             free[ordered] = True
     return free
-
-
-def _set_start(h: highspy.Highs, x0: np.ndarray) -> None:
-    sol = highspy.HighsSolution()
-    sol.col_value = x0.tolist()
-    sol.value_valid = True
-    h.setSolution(sol)

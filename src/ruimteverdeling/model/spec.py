@@ -12,6 +12,17 @@ Rows
     millions of ones. Target and rule blocks hold their own rows with lower and upper bounds
     (±inf where open). Every block knows the target or rule it comes from.
 
+Integral auxiliaries
+    ``aux_integral`` (optional) marks auxiliary columns that must take integer values (the
+    strengthening step adds such counts, see :mod:`ruimteverdeling.model.strengthen`).
+
+Status quo
+    ``status_quo_value`` is the objective of the status quo — every changeable cell keeping
+    its current use, evaluated with the same objective terms — set by whoever builds the
+    model (the rules layer); the solve measures its decision gap against it
+    (:mod:`ruimteverdeling.model.outcomes`). ``None`` when unknown: the gap is then relative
+    to the whole objective.
+
 Objective
     Maximise ``Σ_t s_t · w_t · (coef_t · x + constant_t)`` over named terms ``t`` with weight
     ``w_t ≥ 0`` and sign ``s_t = +1`` for benefits, ``-1`` for costs. ``constant_t`` is the
@@ -24,7 +35,7 @@ Objective
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Literal
 
@@ -39,7 +50,7 @@ class RowBlock:
     """A named group of rows ``lower ≤ A x ≤ upper``."""
 
     name: str
-    kind: Literal["assignment", "target", "rule"]
+    kind: Literal["assignment", "target", "rule", "cut"]
     A: sp.csr_matrix
     lower: np.ndarray
     upper: np.ndarray
@@ -129,6 +140,8 @@ class ModelSpec:
     terms: list[Term]
     obj: np.ndarray  # combined objective over all columns (maximise)
     obj_offset: float
+    status_quo_value: float | None = None  # objective of the status quo (see the docstring)
+    aux_integral: np.ndarray | None = None  # bool per auxiliary column (None: all continuous)
 
     # ---------------------------------------------------------------------------------------
     @property
@@ -162,7 +175,9 @@ class ModelSpec:
 
     @property
     def integral(self) -> np.ndarray:
-        return np.concatenate([np.ones(self.n_x, bool), np.zeros(len(self.aux_names), bool)])
+        aux = np.zeros(len(self.aux_names), bool) if self.aux_integral is None else \
+            np.asarray(self.aux_integral, bool)
+        return np.concatenate([np.ones(self.n_x, bool), aux])
 
     def block(self, name: str) -> Any:
         if name == "assign":
@@ -257,11 +272,10 @@ class ModelSpec:
         Used for sub-models: a relative MIP gap then refers to the part of the objective that
         can still change, not to the fixed cells' share of it.
         """
-        terms = [Term(t.name, t.sense, t.weight, t.coef, 0.0, t.unit, t.description)
-                 for t in self.terms]
-        return ModelSpec(self.n_x, self.col_unit, self.col_use, self.unit_cells,
-                         self.aux_names, self.aux_lb, self.aux_ub, self.coupling, terms,
-                         self.obj, 0.0)
+        sq = self.status_quo_value
+        return replace(self, terms=[replace(t, constant=0.0) for t in self.terms],
+                       obj_offset=0.0, status_quo_value=None if sq is None
+                       else sq - self.obj_offset)
 
     # ---------------------------------------------------------------------------------------
     def restrict(self, free_units: np.ndarray, x_fixed: np.ndarray,
@@ -286,29 +300,58 @@ class ModelSpec:
         for b in self.coupling:
             act = b.A @ fixed if nz_fixed.size else np.zeros(b.n_rows)
             A = b.A[:, cols].tocsr()
-            blocks.append(RowBlock(b.name, b.kind, A, b.lower - act, b.upper - act, b.labels,
-                                   b.ref, b.meta))
+            blocks.append(replace(b, A=A, lower=b.lower - act, upper=b.upper - act))
         fixed_obj = float(self.obj[nz_fixed] @ fixed[nz_fixed])
-        terms = []
-        for t in self.terms:
-            if t.coef is None:
-                terms.append(Term(t.name, t.sense, t.weight, None, t.constant, t.unit,
-                                  t.description))
-            else:
-                terms.append(Term(t.name, t.sense, t.weight, t.coef[cols],
-                                  t.constant + float(t.coef[nz_fixed] @ fixed[nz_fixed]),
-                                  t.unit, t.description))
+        terms = [t if t.coef is None else
+                 replace(t, coef=t.coef[cols],
+                         constant=t.constant + float(t.coef[nz_fixed] @ fixed[nz_fixed]))
+                 for t in self.terms]
         new_unit_index = np.cumsum(free_units) - 1
-        sub = ModelSpec(
+        # the sub-model's objective equals this model's at the combined solution, so the
+        # status quo keeps its value
+        sub = replace(
+            self,
             n_x=int(keep_x.sum()),
             col_unit=new_unit_index[self.col_unit[keep_x]].astype(np.int32),
             col_use=self.col_use[keep_x],
             unit_cells=self.unit_cells[free_units],
-            aux_names=list(self.aux_names), aux_lb=self.aux_lb, aux_ub=self.aux_ub,
+            aux_names=list(self.aux_names),
             coupling=blocks, terms=terms, obj=self.obj[cols],
             obj_offset=self.obj_offset + fixed_obj,
         )
         return sub, cols
+
+    def with_rows(self, block: RowBlock) -> ModelSpec:
+        """The same model with one more coupling block (over the same columns)."""
+        A = block.A
+        if A.shape[1] != self.n_cols:
+            A = A.tocsr(copy=True)
+            A.resize((A.shape[0], self.n_cols))
+        return replace(self, coupling=[*self.coupling, replace(block, A=A)])
+
+    def with_columns(self, names: list[str], lb: np.ndarray, ub: np.ndarray,
+                     obj: np.ndarray, integral: np.ndarray | None = None) -> ModelSpec:
+        """The same model with auxiliary columns appended (no entries in existing rows;
+        zero in every term)."""
+        n_new = len(names)
+        aux_int = np.zeros(len(self.aux_names), bool) if self.aux_integral is None else \
+            np.asarray(self.aux_integral, bool)
+        new_int = np.zeros(n_new, bool) if integral is None else np.asarray(integral, bool)
+        blocks = []
+        for b in self.coupling:
+            A = b.A.tocsr(copy=True)
+            A.resize((b.n_rows, self.n_cols + n_new))
+            blocks.append(replace(b, A=A))
+        terms = [t if t.coef is None else replace(t, coef=np.concatenate([t.coef,
+                                                                           np.zeros(n_new)]))
+                 for t in self.terms]
+        return replace(self, aux_names=[*self.aux_names, *names],
+                       aux_lb=np.concatenate([self.aux_lb, np.asarray(lb, float)]),
+                       aux_ub=np.concatenate([self.aux_ub, np.asarray(ub, float)]),
+                       coupling=blocks, terms=terms,
+                       obj=np.concatenate([self.obj, np.asarray(obj, float)]),
+                       aux_integral=np.concatenate([aux_int, new_int])
+                       if (aux_int.any() or new_int.any()) else None)
 
 
 class SpecBuilder:

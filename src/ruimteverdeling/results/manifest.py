@@ -74,6 +74,8 @@ def run_manifest(cm: CompiledModel, sol: Solution, timings: dict[str, float],
         "objective": sol.objective,
         "bound": sol.bound,
         "gap": sol.gap,
+        "decision_gap": sol.decision_gap,  # what mip_rel_gap refers to (model/outcomes.py)
+        "status_quo_value": sol.status_quo_value,
         "seconds": {**{k: round(v, 3) for k, v in timings.items()},
                     **{f"solver.{k}": round(v, 3) for k, v in sol.seconds.items()},
                     **{f"compile.{k}": round(v, 3) for k, v in cm.timings.items()}},

@@ -146,6 +146,8 @@ def build_summary(cm: CompiledModel, sol: Solution, after: np.ndarray) -> dict[s
         "objective": sol.objective,
         "bound": sol.bound,
         "gap": sol.gap,
+        "decision_gap": sol.decision_gap,  # what mip_rel_gap refers to (model/outcomes.py)
+        "status_quo_value": sol.status_quo_value,
         "method": sol.method,
         "objective_terms": objective_table(cm, sol),
         "areas": areas_table(cm, cm.area.current_use, after),

@@ -42,6 +42,7 @@ from ruimteverdeling.rules import (
 from ruimteverdeling.rules.base import ColumnRows, Contribution, PairRows, PairTerm
 from ruimteverdeling.rules.context import Context
 from ruimteverdeling.rules.registry import family_of
+from ruimteverdeling.rules.status_quo import status_quo_value
 from ruimteverdeling.scenario.schema import RuleBase, Scenario, Target
 from ruimteverdeling.uses import UseCatalogue
 
@@ -460,10 +461,12 @@ def compile_model(scenario: Scenario, area: StudyArea,
                             "removed_ha": {}})
     aux_arrays = {name: (np.asarray(c, np.int64), np.asarray(v, float))
                   for name, (c, v) in aux_terms.items()}
-    return CompiledModel(scenario, area, catalogue, ctx, spec, unit_land, pinned_land,
-                         pinned_use_idx, reports, terms, blocks, compilers, eff_rules,
-                         eff_targets, applied, aux_arrays, timings, contributions,
-                         list(ctx.warnings), findings.override_notes(scenario))
+    cm = CompiledModel(scenario, area, catalogue, ctx, spec, unit_land, pinned_land,
+                       pinned_use_idx, reports, terms, blocks, compilers, eff_rules,
+                       eff_targets, applied, aux_arrays, timings, contributions,
+                       list(ctx.warnings), findings.override_notes(scenario))
+    spec.status_quo_value = status_quo_value(cm)  # the anchor of the decision gap
+    return cm
 
 
 def _aux_description(name: str) -> str:

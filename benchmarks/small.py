@@ -1,0 +1,209 @@
+"""Small and medium areas: time to a proven decision gap, beside HiGHS's MIP on the whole model.
+
+    python benchmarks/small.py                          # 3 k, 10 k and the demo (36 k)
+    python benchmarks/small.py --cases 3k --naive       # with HiGHS's MIP on the whole model
+    python benchmarks/small.py --families               # what each derived-row family closes
+    python benchmarks/small.py --json results.json
+
+Cases (synthetic areas, generated once into benchmarks/cache/):
+
+* ``3k``   — ``make-area --cells 3000 --resolution 250 --seed 1``
+* ``10k``  — ``make-area --cells 10000 --resolution 250 --seed 1``
+* ``demo`` — the demo area (36 k cells of 1 km, seed 42)
+
+Each case compiles ``scenarios/base.yaml`` on the area and solves it as ``solve`` does, in a
+fresh process. Columns: land cells, status, solve seconds, objective, bound, the total gap
+``(bound − objective)/|objective|`` and the decision gap ``(bound − objective)/|objective −
+z_sq|`` (``z_sq``: the status quo), method. ``--naive`` adds a row per case for HiGHS's MIP
+on the plain model (default settings, stopped by the same decision-gap test), under the same
+time limit. ``--families`` prints, per case, the LP bound with the derived rows of one
+family at a time, all of them, and the level search.
+
+Timing goals (2 cores): 3 k and 10 k cells proven within 0.1 % of the decision value in 5 and
+10 s, the demo in 10 s. Performance goals live here, not in the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+CASES = {"3k": (3000, 250.0, 1), "10k": (10000, 250.0, 1), "demo": (36000, 1000.0, 42)}
+HEADER = ("case", "cells", "status", "seconds", "objective", "bound", "gap", "decision gap",
+          "method")
+
+
+def area_for(case: str) -> Path:
+    from ruimteverdeling.synthetic import make_area
+
+    cells, res, seed = CASES[case]
+    folder = HERE / "cache" / f"small_{cells}_{int(res)}m_s{seed}"
+    if not (folder / "area.yaml").exists():
+        make_area(folder, cells=cells, resolution=res, seed=seed)
+    return folder / "area.yaml"
+
+
+def compile_case(case: str, time_limit: float):
+    from ruimteverdeling import api
+
+    return api.compile(REPO / "scenarios" / "base.yaml", area=area_for(case),
+                       time_limit=time_limit)
+
+
+def one(case: str, time_limit: float, naive: bool) -> dict:
+    """Solve one case in this process (the engine, or HiGHS's MIP on the whole model)."""
+    from ruimteverdeling.model.solve import solve
+
+    cm = compile_case(case, time_limit)
+    spec, options = cm.spec, cm.scenario.solver
+    t0 = time.perf_counter()
+    sol = _naive(spec, options) if naive else solve(spec, options)
+    seconds = time.perf_counter() - t0
+    return {"case": case, "cells": int(cm.area.land.sum()), "status": sol.status,
+            "seconds": round(seconds, 2), "objective": sol.objective, "bound": sol.bound,
+            "gap": sol.gap, "decision gap": sol.decision_gap,
+            "status_quo": spec.status_quo_value,
+            "method": "naive HiGHS MIP" if naive else sol.method, "details": sol.details,
+            "solver_seconds": sol.seconds}
+
+
+def _naive(spec, options):
+    """HiGHS's MIP on the plain model, stopped when the decision gap is proven."""
+    from ruimteverdeling.model.highs_backend import HighsBackend
+    from ruimteverdeling.model.outcomes import Solution, decision_gap, proven_gap
+    from ruimteverdeling.model.solve import _stopper
+
+    backend = HighsBackend()
+    r = backend.mip(spec, options, options.time_limit, 0.0, stop=_stopper(
+        spec, options.mip_rel_gap))
+    if r.x is None:
+        return Solution(r.status, spec.lb, float("nan"), r.bound or float("nan"),
+                        float("nan"), "mip", "highs", "HiGHS", {}, {})
+    z = spec.objective_value(r.x)
+    b = max(r.bound, z) if r.bound is not None else float("inf")
+    dg = decision_gap(z, b, spec.status_quo_value)
+    status = "optimal" if r.status in ("optimal", "stopped") and dg <= options.mip_rel_gap \
+        else r.status
+    return Solution(status, r.x, z, b, proven_gap(z, b), "mip", "highs", "HiGHS", r.seconds,
+                    r.details, None, spec.status_quo_value, dg)
+
+
+def families(case: str) -> list[dict]:
+    """LP bound with the derived rows of one row family at a time, all, and the level search."""
+    import numpy as np
+
+    from ruimteverdeling.model import strengthen as st
+    from ruimteverdeling.model.highs_backend import HighsBackend
+
+    cm = compile_case(case, 300.0)
+    spec, options = cm.spec, cm.scenario.solver
+    backend = HighsBackend()
+    lp = backend.lp(spec, options, 300.0)
+    cands = st.candidates(spec)
+    out = [{"case": case, "family": "(LP relaxation)", "rows": 0, "bound": lp.objective}]
+
+    def with_rows(mask: np.ndarray) -> tuple[int, float, object]:
+        x, best, n = lp.x, lp, 0
+        pool = cands
+        keep = np.flatnonzero(mask)
+        pool = pool.take(np.setdiff1d(np.arange(pool.n_rows), keep))
+        blocks = []
+        for _ in range(4):
+            viol = pool.violated(x[: spec.n_cols])
+            if not viol.size:
+                break
+            blocks.append(pool.block(viol))
+            n += viol.size
+            pool = pool.take(viol)
+            best = backend.lp(spec.with_rows(st.stack_rows(blocks, st.BLOCK)), options, 300.0,
+                              basis=best.basis)
+            x = best.x
+        return n, best.objective, best
+
+    names = sorted({s.rsplit(":", 1)[0] for s in cands.source})
+    for name in names:
+        mask = np.array([s.rsplit(":", 1)[0] == name for s in cands.source])
+        n, b, _ = with_rows(mask)
+        out.append({"case": case, "family": name, "rows": n, "bound": b})
+    n, b, _ = with_rows(np.ones(cands.n_rows, bool))
+    out.append({"case": case, "family": "all derived rows", "rows": n, "bound": b})
+    levels = st.find_levels(spec)
+    if levels:
+        from ruimteverdeling.model.solve import solve
+
+        sol = solve(spec, options)
+        for info in sol.details.get("level_search", []):
+            out.append({"case": case, "family": f"level search ({info['level']})",
+                        "rows": info["lps"], "bound": info["bound"]})
+        out.append({"case": case, "family": "(best allocation found)", "rows": 0,
+                    "bound": sol.objective})
+    return out
+
+
+def run_case(case: str, time_limit: float, naive: bool) -> dict:
+    cmd = [sys.executable, __file__, "--one", case, "--time-limit", str(time_limit)]
+    if naive:
+        cmd.append("--naive-one")
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        return {"case": case, "status": f"failed: {r.stderr.strip()[-300:]}",
+                "method": "naive HiGHS MIP" if naive else "engine"}
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def fmt(row: dict) -> list[str]:
+    def num(v: object, spec: str) -> str:
+        return "-" if v is None or v != v else format(v, spec)  # v != v: NaN
+
+    return [row["case"], num(row.get("cells"), ","), row["status"],
+            num(row.get("seconds"), ".1f"), num(row.get("objective"), ",.3f"),
+            num(row.get("bound"), ",.3f"), num(row.get("gap"), ".4%"),
+            num(row.get("decision gap"), ".3%"), row.get("method", "")]
+
+
+def table(rows: list[list[str]], header: tuple[str, ...]) -> str:
+    widths = [max(len(str(r[i])) for r in [list(header), *rows]) for i in range(len(header))]
+    lines = ["  ".join(str(c).rjust(w) for c, w in zip(header, widths, strict=True))]
+    lines += ["  ".join(str(c).rjust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--cases", nargs="+", default=list(CASES), choices=list(CASES))
+    ap.add_argument("--time-limit", type=float, default=300.0)
+    ap.add_argument("--naive", action="store_true", help="also HiGHS's MIP on the whole model")
+    ap.add_argument("--families", action="store_true",
+                    help="LP bound per derived-row family instead of the solve table")
+    ap.add_argument("--json", type=Path)
+    ap.add_argument("--one", help=argparse.SUPPRESS)
+    ap.add_argument("--naive-one", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.one:
+        print(json.dumps(one(args.one, args.time_limit, args.naive_one), default=str))
+        return
+    if args.families:
+        rows = [r for case in args.cases for r in families(case)]
+        print(table([[r["case"], r["family"], str(r["rows"]), f"{r['bound']:,.3f}"]
+                     for r in rows], ("case", "rows of", "rows/LPs", "LP bound")))
+    else:
+        for case in args.cases:
+            area_for(case)  # generate outside the timed process
+        rows = []
+        for case in args.cases:
+            rows.append(run_case(case, args.time_limit, False))
+            if args.naive:
+                rows.append(run_case(case, args.time_limit, True))
+        print(table([fmt(r) for r in rows], HEADER))
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()

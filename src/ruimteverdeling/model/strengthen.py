@@ -1,0 +1,549 @@
+"""Stronger rows before branching: valid inequalities derived from the model's own rows.
+
+Every row added here is satisfied by *every* integer solution of the model (each derivation
+below is a proof), so the optimum is unchanged while the LP relaxation — the bound the gap is
+proven by — gets closer to it. Nothing here knows what a row means; it looks only at the
+numbers. The original rows are always kept.
+
+Notation: a coupling row ``lo ≤ Σ_j a_j x_j + Σ_k g_k s_k ≤ hi`` over binaries ``x_j`` (at most
+one per unit can be 1: the assignment rows) and continuous auxiliaries ``s_k ∈ [l_k, u_k]``.
+
+**Mixed-integer rounding (MIR).** Each finite side is written as ``Σ a_j x_j + s ≥ b`` with
+``s ≥ 0`` continuous: the ``≤`` side is negated; every auxiliary with ``g_k > 0`` is measured
+from its lower bound and every one with ``g_k < 0`` from its upper bound (``s = Σ_k |g_k| ·
+distance``, the constant moves into ``b``; a row with an auxiliary unbounded on that side
+yields nothing). Optionally the binaries with ``a_j < 0`` are complemented (``x̄_j = 1 − x_j``).
+For a divisor ``d > 0`` let ``β = b/d``, ``f = β − ⌊β⌋ > 0``, ``α_j = a_j/d`` and
+``f_j = α_j − ⌊α_j⌋``. Then
+
+    Σ_j (⌊α_j⌋ + min(1, f_j / f)) x_j + s / (d f) ≥ ⌈β⌉
+
+holds for every ``x ∈ ℤ₊ⁿ`` (Marchand and Wolsey's MIR inequality). With equal coefficients
+``a_j = d`` and no ``s`` it is the Chvátal–Gomory rounding ``Σ x ≥ ⌈b/d⌉``: a 5 % share of a
+polder of 3.9 cells becomes "at least one whole cell". With a shortfall slack it charges a
+missed fraction of a cell at its true price, ``s ≥ d f (⌈β⌉ − Σ x)``. For ``≤`` rows with
+positive coefficients (no complement) it is ``Σ ⌊a_j/d⌋ x_j ≤ ⌊hi/d⌋``-like rounding. The
+divisors tried are the row's most frequent coefficient magnitudes (``MAX_DIVISORS``) and its
+largest.
+
+**Cardinality rows.** For ``Σ a_j x_j ≥ b`` with ``a_j ≥ 0`` and no auxiliary, a unit
+contributes at most ``m_c = max_{j∈c} a_j``; if the ``k`` largest ``m_c`` are the fewest that
+reach ``b``, at least ``k`` units must take a column of the row: ``Σ_{a_j>0} x_j ≥ k``.
+Likewise ``Σ a_j x_j ≤ b``: at most the ``k`` units whose smallest positive contributions
+still fit, ``Σ_{a_j>0} x_j ≤ k``.
+
+**Level counts (minimax rows).** A *level* is an auxiliary ``v`` with an objective cost and
+rows ``Σ_j a_j x_j − c_r v ≤ u_r`` (``a_j ≥ 0``, ``c_r > 0``: ``v ≥ load_r / c_r``, as in a
+fairness rule's most burdened region). The LP spreads loads so that every binding region sits
+exactly at the level, which whole cells cannot; no inequality in ``(x, v)`` of one row fixes
+that, because the level is shared. Instead, for each such row and divisor ``d`` an integer
+count ``m_{r,d}`` is added with
+
+    Σ_j ⌊a_j/d⌋ x_j ≤ m_{r,d},      d · m_{r,d} ≤ c_r v + u_r,
+
+valid because ``m = Σ ⌊a_j/d⌋ x_j`` is an integer with ``d·m ≤ Σ a_j x_j``. The LP bound is
+unchanged, but a branch and bound can now branch on "region r holds at most k / at least k+1
+whole cells of load", which moves the level in steps, and its rounding cuts apply to the
+counts. :func:`level_bounds` uses the same counts for a small branch and bound on the level
+itself (with LP bounds) that proves a tighter bound and a window for the level.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from ruimteverdeling.model.spec import ModelSpec, RowBlock
+
+MAX_DIVISORS = 4
+"""Divisors tried per row side: the most frequent coefficient magnitudes (and the largest)."""
+MIN_FRACTION = 1e-4
+"""MIR needs a fractional right-hand side; closer to an integer than this it is skipped (the
+cut's slack coefficient 1/(d f) would be ill-conditioned)."""
+SAFETY = 1e-9
+"""Relative margin by which every derived right-hand side is relaxed (round-off)."""
+BLOCK = "strengthen"
+"""Name of the block of derived rows in a strengthened model."""
+
+
+@dataclass
+class Candidates:
+    """Derived rows ``lower ≤ A x`` (all of ``≥`` form), not yet in the model."""
+
+    A: sp.csr_matrix
+    lower: np.ndarray
+    source: list[str]  # "<block>:<row label>"
+    kind: list[str]  # "mir d=<d>" | "cardinality"
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.lower.size)
+
+    def violated(self, x: np.ndarray, tol: float = 1e-6) -> np.ndarray:
+        """Indices of the rows that ``x`` violates by more than ``tol`` (relative)."""
+        if not self.n_rows:
+            return np.empty(0, np.int64)
+        act = self.A @ x
+        return np.flatnonzero(act < self.lower - tol * np.maximum(1.0, np.abs(self.lower)))
+
+    def block(self, rows: np.ndarray, name: str = BLOCK) -> RowBlock:
+        rows = np.asarray(rows, np.int64)
+        return RowBlock(name, "cut", self.A[rows].tocsr(), self.lower[rows].copy(),
+                        np.full(rows.size, np.inf),
+                        labels=[f"{self.kind[r]} from {self.source[r]}" for r in rows])
+
+    def take(self, rows: np.ndarray) -> Candidates:
+        """The candidates without ``rows`` (after they went into the model)."""
+        keep = np.ones(self.n_rows, bool)
+        keep[np.asarray(rows, np.int64)] = False
+        idx = np.flatnonzero(keep)
+        return Candidates(self.A[idx].tocsr(), self.lower[idx],
+                          [self.source[i] for i in idx], [self.kind[i] for i in idx])
+
+
+def mir(a: np.ndarray, b: float, d: float) -> tuple[np.ndarray, float, float] | None:
+    """The MIR inequality of ``Σ a_j x_j + s ≥ b`` (``x ∈ ℤ₊``, ``s ≥ 0``) for divisor ``d``:
+    ``Σ c_j x_j + scale · s ≥ rhs`` as (c, scale, rhs), or None when ``b/d`` is (nearly)
+    integral."""
+    beta = b / d
+    f = beta - np.floor(beta)
+    if f < MIN_FRACTION or f > 1.0 - MIN_FRACTION:
+        return None
+    alpha = a / d
+    fl = np.floor(alpha)
+    c = fl + np.minimum(1.0, (alpha - fl) / f)  # continuous and nondecreasing in alpha
+    return c, 1.0 / (d * f), float(np.ceil(beta))
+
+
+def _divisors(mag: np.ndarray) -> list[float]:
+    mag = mag[mag > 0]
+    if not mag.size:
+        return []
+    vals, counts = np.unique(np.round(mag, 12), return_counts=True)
+    out = [float(v) for v in vals[np.argsort(-counts, kind="stable")][:MAX_DIVISORS]]
+    if float(vals[-1]) not in out:
+        out.append(float(vals[-1]))
+    return out
+
+
+def row_candidates(cols: np.ndarray, vals: np.ndarray, lo: float, hi: float, n_x: int,
+                   aux_lb: np.ndarray, aux_ub: np.ndarray, col_unit: np.ndarray
+                   ) -> list[tuple[np.ndarray, np.ndarray, float, str]]:
+    """Derived rows of one row ``lo ≤ Σ vals·col ≤ hi``: (columns, coefficients, lower, kind),
+    each meaning ``Σ coef · col ≥ lower``."""
+    out: list[tuple[np.ndarray, np.ndarray, float, str]] = []
+    isx = cols < n_x
+    xc, xa = cols[isx], vals[isx]
+    sc, sa = cols[~isx], vals[~isx]
+    if not xc.size:
+        return out
+    for side, bound in ((1.0, lo), (-1.0, hi)):
+        if not np.isfinite(bound):
+            continue
+        a, g, b = side * xa, side * sa, side * bound
+        # the continuous part, measured from the bound that keeps it ≥ 0
+        k = sc - n_x
+        lo_s, hi_s = aux_lb[k], aux_ub[k]
+        if np.any((g > 0) & ~np.isfinite(lo_s)) or np.any((g < 0) & ~np.isfinite(hi_s)):
+            continue  # unbounded in the useful direction: no integrality to exploit
+        const = float(np.sum(np.where(g > 0, g * np.where(np.isfinite(lo_s), lo_s, 0.0),
+                                      g * np.where(np.isfinite(hi_s), hi_s, 0.0))))
+        b_s = b - const  # Σ a x + s ≥ b_s, with s = Σ g s_k − const ≥ 0
+        margin = SAFETY * max(1.0, abs(b_s), float(np.abs(a).sum()))
+        divisors = _divisors(np.abs(a))
+        for complement in (False, True):
+            neg = a < 0
+            if complement and not neg.any():
+                continue
+            abar = np.where(neg, -a, a) if complement else a
+            bb = b_s - (float(a[neg].sum()) if complement else 0.0)
+            for d in divisors:
+                res = mir(abar, bb, d)
+                if res is None:
+                    continue
+                c, scale, rhs = res
+                if complement:  # c·x̄ = c − c·x
+                    rhs -= float(c[neg].sum())
+                    c = np.where(neg, -c, c)
+                # scale · s = Σ scale·g_k s_k − scale·const
+                rhs += scale * const
+                keep = c != 0
+                out.append((np.concatenate([xc[keep], sc]), np.concatenate([c[keep], scale * g]),
+                            rhs - margin, f"mir d={d:g}"))
+        if not sc.size and a.size:
+            out += _cardinality(xc, a, b, col_unit, margin)
+    return out
+
+
+def _cardinality(xc: np.ndarray, a: np.ndarray, b: float, col_unit: np.ndarray,
+                 margin: float) -> list[tuple[np.ndarray, np.ndarray, float, str]]:
+    """Cardinality rows of ``Σ a_j x_j ≥ b`` (see the module docstring)."""
+    out = []
+    units = col_unit[xc]
+    pos = a > 0
+    if np.all(a >= 0) and b > margin:
+        m = np.zeros(int(units.max()) + 1)
+        np.maximum.at(m, units[pos], a[pos])
+        best = np.sort(m[m > 0])[::-1]
+        reach = np.cumsum(best)
+        if reach.size and reach[-1] >= b - margin:
+            k = int(np.searchsorted(reach, b - margin)) + 1
+            if k > 1:
+                out.append((xc[pos], np.ones(int(pos.sum())), float(k), "cardinality"))
+    neg = a < 0
+    if np.all(a <= 0) and neg.any():  # −Σ |a| x ≥ b: Σ |a| x ≤ −b
+        cap = -b
+        m = np.full(int(units.max()) + 1, np.inf)
+        np.minimum.at(m, units[neg], -a[neg])
+        small = np.sort(m[np.isfinite(m)])
+        fit = np.cumsum(small)
+        k = int(np.searchsorted(fit, cap + margin, side="right"))
+        if k < small.size:
+            out.append((xc[neg], -np.ones(int(neg.sum())), float(-k), "cardinality"))
+    return out
+
+
+def candidates(spec: ModelSpec, max_row_nnz: int | None = None) -> Candidates:
+    """Every derived row of every coupling row of ``spec`` (rows with more than
+    ``max_row_nnz`` entries are skipped)."""
+    rows_c: list[np.ndarray] = []
+    rows_v: list[np.ndarray] = []
+    lower: list[float] = []
+    source: list[str] = []
+    kind: list[str] = []
+    for b in spec.coupling:
+        A = b.A.tocsr()
+        for r in range(b.n_rows):
+            s, e = A.indptr[r], A.indptr[r + 1]
+            if e == s or (max_row_nnz is not None and e - s > max_row_nnz):
+                continue
+            label = b.labels[r] if b.labels is not None and r < len(b.labels) else str(r)
+            for cols, coef, lo, k in row_candidates(
+                    A.indices[s:e], A.data[s:e], float(b.lower[r]), float(b.upper[r]),
+                    spec.n_x, spec.aux_lb, spec.aux_ub, spec.col_unit):
+                rows_c.append(cols)
+                rows_v.append(coef)
+                lower.append(lo)
+                source.append(f"{b.name}:{label}")
+                kind.append(k)
+    n = len(lower)
+    if not n:
+        return Candidates(sp.csr_matrix((0, spec.n_cols)), np.empty(0), [], [])
+    indptr = np.zeros(n + 1, np.int64)
+    np.cumsum([c.size for c in rows_c], out=indptr[1:])
+    A = sp.csr_matrix((np.concatenate(rows_v), np.concatenate(rows_c).astype(np.int64),
+                       indptr), shape=(n, spec.n_cols))
+    A.sum_duplicates()
+    return Candidates(A, np.asarray(lower, float), source, kind)
+
+
+# ---------------------------------------------------------------------------------------------
+# levels (minimax rows)
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class LevelRow:
+    """One row ``Σ a_j x_j − c v ≤ u`` of a level ``v``."""
+
+    block: str
+    row: int
+    cols: np.ndarray
+    a: np.ndarray
+    c: float
+    u: float
+
+
+@dataclass
+class Level:
+    """A level column with its rows and, once counted, its count columns."""
+
+    col: int
+    cost: float  # objective coefficient of the level (negative: a cost)
+    rows: list[LevelRow]
+    counts: list[tuple[int, int, float]] = field(default_factory=list)  # (count col, row, d)
+
+
+def find_levels(spec: ModelSpec) -> list[Level]:
+    """Auxiliary columns that act as a level (see the module docstring)."""
+    n_x = spec.n_x
+    cand = [j for j in range(n_x, spec.n_cols)
+            if spec.obj[j] < 0 and np.isfinite(spec.aux_lb[j - n_x])]
+    if not cand:
+        return []
+    levels = {j: Level(j, float(spec.obj[j]), []) for j in cand}
+    spoiled: set[int] = set()
+    for b in spec.coupling:
+        A = b.A.tocsr()
+        for r in range(b.n_rows):
+            s, e = A.indptr[r], A.indptr[r + 1]
+            cols, vals = A.indices[s:e], A.data[s:e]
+            aux = cols >= n_x
+            hits = [j for j in cols[aux] if j in levels]
+            if not hits:
+                continue
+            j = hits[0]
+            c = -float(vals[cols == j][0])
+            ok = (aux.sum() == 1 and c > 0 and np.isneginf(b.lower[r])
+                  and np.isfinite(b.upper[r]) and np.all(vals[~aux] >= 0))
+            if not ok:
+                spoiled.add(j)  # the level appears in a row of another shape: leave it
+                continue
+            levels[j].rows.append(LevelRow(b.name, r, cols[~aux], vals[~aux], c,
+                                           float(b.upper[r])))
+    return [lv for j, lv in levels.items() if j not in spoiled and lv.rows]
+
+
+def with_level_counts(spec: ModelSpec, levels: list[Level]) -> ModelSpec:
+    """``spec`` with the integer counts of every level row (see the module docstring);
+    ``levels`` record their count columns."""
+    names, ub = [], []
+    plan = []
+    for lv in levels:
+        lv.counts = []
+        for k, row in enumerate(lv.rows):
+            for d in _divisors(row.a):
+                w = np.floor(row.a / d + 1e-12)
+                if not np.any(w > 0):
+                    continue
+                plan.append((lv, k, d, w))
+                names.append(f"count:{spec.aux_names[lv.col - spec.n_x]}:{row.block}:"
+                             f"{row.row}:d={d:g}")
+                # at most one column per unit: the count is at most Σ_units max w
+                units = spec.col_unit[row.cols]
+                per = np.zeros(int(units.max()) + 1)
+                np.maximum.at(per, units, w)
+                ub.append(float(per.sum()))
+    if not plan:
+        return spec
+    n0 = spec.n_cols
+    out = spec.with_columns(names, np.zeros(len(names)), np.asarray(ub),
+                            np.zeros(len(names)), np.ones(len(names), bool))
+    rr, cc, vv, lo, hi = [], [], [], [], []
+    for i, (lv, k, d, w) in enumerate(plan):
+        row = lv.rows[k]
+        m = n0 + i
+        lv.counts.append((m, k, d))
+        nz = w > 0
+        r1 = 2 * i
+        rr += [np.full(int(nz.sum()) + 1, r1)]
+        cc += [np.r_[row.cols[nz], m]]
+        vv += [np.r_[w[nz], -1.0]]
+        lo.append(-np.inf)
+        hi.append(0.0)
+        rr += [np.full(2, r1 + 1)]
+        cc += [np.array([m, lv.col])]
+        vv += [np.array([d, -row.c])]
+        lo.append(-np.inf)
+        hi.append(row.u)
+    A = sp.csr_matrix((np.concatenate(vv), (np.concatenate(rr), np.concatenate(cc))),
+                      shape=(len(lo), out.n_cols))
+    labels = [f"{p}:{names[i]}" for i in range(len(plan)) for p in ("count", "level")]
+    return out.with_rows(RowBlock("level_counts", "cut", A, np.asarray(lo),
+                                  np.asarray(hi), labels=labels))
+
+
+# ---------------------------------------------------------------------------------------------
+# a branch and bound on the level
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class LevelNode:
+    lo: float
+    hi: float
+    count_ub: dict[int, float]
+    bound: float
+    basis: Any = None
+    x: np.ndarray | None = None
+    col_dual: np.ndarray | None = None
+    cuts: tuple[RowBlock, ...] = ()  # rows valid in this node only (level at most hi)
+
+
+@dataclass
+class LevelSearch:
+    """What :func:`level_bounds` proved."""
+
+    bound: float  # valid upper bound on every integer solution
+    window: tuple[float, float]  # the level of every solution better than the incumbent
+    count_ub: dict[int, float]  # count column -> upper bound (same condition)
+    nodes: list[LevelNode]  # the open nodes (their LPs)
+    lps: int
+    seconds: float
+
+
+def _count_caps(lv: Level, hi: float) -> dict[int, float]:
+    """Upper bounds of the counts when the level is at most ``hi``: ⌊(c·hi + u)/d⌋."""
+    out = {}
+    for m, k, d in lv.counts:
+        row = lv.rows[k]
+        out[m] = float(np.floor((row.c * hi + row.u) / d * (1 + 1e-12) + 1e-9))
+    return out
+
+
+def level_cap_rows(spec: ModelSpec, level: Level, hi: float) -> Candidates:
+    """Derived rows of the loads when the level is at most ``hi``: every row
+    ``Σ a_j x_j ≤ c·hi + u`` (the level replaced by its upper bound) rounded as in
+    :func:`row_candidates`. Valid for every integer solution whose level is at most ``hi``."""
+    rows_c, rows_v, lower, source, kind = [], [], [], [], []
+    for row in level.rows:
+        cap = row.c * hi + row.u
+        if not np.isfinite(cap):
+            continue
+        for cols, coef, lo, k in row_candidates(row.cols, row.a, -np.inf, cap, spec.n_x,
+                                                spec.aux_lb, spec.aux_ub, spec.col_unit):
+            rows_c.append(cols)
+            rows_v.append(coef)
+            lower.append(lo)
+            source.append(f"{row.block}:{row.row}:level<={hi:.6g}")
+            kind.append(k)
+    if not lower:
+        return Candidates(sp.csr_matrix((0, spec.n_cols)), np.empty(0), [], [])
+    indptr = np.zeros(len(lower) + 1, np.int64)
+    np.cumsum([c.size for c in rows_c], out=indptr[1:])
+    A = sp.csr_matrix((np.concatenate(rows_v), np.concatenate(rows_c).astype(np.int64),
+                       indptr), shape=(len(lower), spec.n_cols))
+    return Candidates(A, np.asarray(lower, float), source, kind)
+
+
+def stack_rows(blocks: list[RowBlock | None], name: str) -> RowBlock | None:
+    """One block holding the rows of ``blocks`` (None entries skipped)."""
+    blocks = [b for b in blocks if b is not None and b.n_rows]
+    if not blocks:
+        return None
+    if len(blocks) == 1:
+        return replace(blocks[0], name=name)
+    return RowBlock(name, "cut", sp.vstack([b.A for b in blocks], format="csr"),
+                    np.concatenate([b.lower for b in blocks]),
+                    np.concatenate([b.upper for b in blocks]),
+                    labels=[lab for b in blocks for lab in (b.labels or [])])
+
+
+def level_bounds(spec: ModelSpec, level: Level, solve_lp: Callable[..., Any],
+                 root: Any, incumbent: float, target_gap: float, deadline: float,
+                 max_lps: int = 60, cut_rounds: int = 2) -> LevelSearch:
+    """Branch and bound on the level ``v`` of a counted model ``spec``, with LP bounds.
+
+    A node is an interval ``[lo, hi]`` of ``v``; its LP has ``v ∈ [lo, hi]``, every count
+    ``m_{r,d} ≤ ⌊(c_r hi + u_r)/d⌋`` and the rounded load rows of :func:`level_cap_rows` at
+    ``hi`` that its LP solution violates (``cut_rounds`` rounds) — all valid for every integer
+    solution with its level in the interval, so the node's LP optimum bounds them all.
+
+    A node is split at a level ``t`` above its LP level ``v*``: preferably where a count whose
+    LP value ``m*`` is fractional must step up, ``t = (d ⌈m*⌉ − u_r)/c_r`` (below ``t`` that
+    count is at most ``⌊m*⌋``, so both children cut off the LP solution); otherwise at the next
+    level at which any count's cap steps up (the upper child cuts off the LP solution, the
+    lower one gets tighter rounded rows). Nodes whose bound is within ``target_gap`` of
+    ``incumbent`` are closed. Returns the largest bound (a valid bound for the whole model),
+    the hull of the open intervals and the open nodes.
+
+    ``solve_lp(aux_lb, aux_ub, rows, basis)`` solves the LP of ``spec`` with those auxiliary
+    bounds and the RowBlocks ``rows`` appended (from ``basis`` where it can use one) and
+    returns an :class:`LpOutcome`; ``root`` is the outcome of the LP of ``spec`` itself (the
+    whole range of ``v``).
+    """
+    t0 = time.perf_counter()
+    n_x = spec.n_x
+    j = level.col - n_x
+    lo0, hi0 = float(spec.aux_lb[j]), float(spec.aux_ub[j])
+    base_ub = spec.aux_ub.copy()
+    open_nodes: list[LevelNode] = []
+    closed_bound = incumbent
+    lps = 0
+
+    def make(lo: float, hi: float, caps: dict[int, float], parent: LevelNode
+             ) -> LevelNode | None:
+        nonlocal lps
+        lb = spec.aux_lb.copy()
+        ub = base_ub.copy()
+        lb[j], ub[j] = lo, hi
+        for m, cap in caps.items():
+            ub[m - n_x] = min(ub[m - n_x], cap)
+        if np.any(lb > ub + 1e-12):
+            return None
+        cuts = parent.cuts
+        out = solve_lp(lb, ub, list(cuts), parent.basis)
+        lps += 1
+        if out.status == "infeasible":
+            return None
+        if out.status != "optimal" or out.objective is None:  # keep the parent's bound
+            return LevelNode(lo, hi, caps, parent.bound, cuts=cuts)
+        if np.isfinite(hi):
+            cand = level_cap_rows(spec, level, hi)
+            for _ in range(cut_rounds):
+                viol = cand.violated(out.x[: spec.n_cols])
+                if not viol.size or lps >= max_lps:
+                    break
+                more = (*cuts, cand.block(viol, "level_node"))
+                cand = cand.take(viol)
+                nxt = solve_lp(lb, ub, list(more), out.basis)
+                lps += 1
+                if nxt.status != "optimal" or nxt.objective is None:
+                    break
+                out, cuts = nxt, more
+        return LevelNode(lo, hi, caps, min(parent.bound, float(out.objective)), out.basis,
+                         out.x, out.col_dual, cuts)
+
+    todo = [LevelNode(lo0, hi0, {}, float(root.objective), root.basis, root.x,
+                      root.col_dual)]
+    while todo:
+        todo.sort(key=lambda n: -n.bound)
+        node = todo.pop(0)
+        if node.bound <= incumbent + target_gap:
+            closed_bound = max(closed_bound, node.bound)
+            continue
+        split = _split(level, node) if node.x is not None else None
+        if split is None or lps >= max_lps or time.perf_counter() > deadline:
+            open_nodes.append(node)
+            continue
+        t, crossing = split
+        left_caps = {**node.count_ub}
+        for m, cap in _count_caps(level, t).items():
+            left_caps[m] = min(left_caps.get(m, np.inf), cap)
+        if crossing is not None:  # strictly below t that count is one lower
+            left_caps[crossing[0]] = min(left_caps.get(crossing[0], np.inf), crossing[1])
+        for lo, hi, caps in ((node.lo, t, left_caps), (t, node.hi, dict(node.count_ub))):
+            if hi >= lo:
+                child = make(lo, hi, caps, node)
+                if child is not None:
+                    todo.append(child)
+    bound = max([n.bound for n in open_nodes] + [closed_bound])
+    if open_nodes:
+        window = (min(n.lo for n in open_nodes), max(n.hi for n in open_nodes))
+        caps: dict[int, float] = {}
+        for m, _, _ in level.counts:
+            caps[m] = max(n.count_ub.get(m, np.inf) for n in open_nodes)
+    else:
+        window = (lo0, lo0)
+        caps = {}
+    return LevelSearch(bound, window, caps, open_nodes, lps, time.perf_counter() - t0)
+
+
+def _split(level: Level, node: LevelNode) -> tuple[float, tuple[int, float] | None] | None:
+    """Where to split a node: the smallest level above the LP level ``v*`` at which a count
+    with a fractional LP value steps up (with that count and its bound below the split);
+    else the smallest level in (v*, hi) at which any count's cap steps up; else None."""
+    x = node.x
+    assert x is not None
+    v = float(x[level.col])
+    above = v + 1e-9 * max(1.0, abs(v))
+    frac, step = None, None
+    for m, k, d in level.counts:
+        row = level.rows[k]
+        mv = x[m]
+        if mv - np.floor(mv) > 1e-6 and np.ceil(mv) - mv > 1e-6:
+            t = (d * np.ceil(mv) - row.u) / row.c
+            if node.lo < t <= node.hi and t > above and (frac is None or t < frac[0]):
+                frac = (float(t), (m, float(np.floor(mv))))
+        k_next = np.floor((row.c * v + row.u) / d + 1e-9) + 1
+        t = (d * k_next - row.u) / row.c
+        if node.lo < t < node.hi and t > above and (step is None or t < step):
+            step = float(t)
+    if frac is not None:
+        return frac
+    if step is not None:
+        return step, None
+    return None
+
+

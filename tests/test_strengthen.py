@@ -1,0 +1,124 @@
+"""Stronger rows keep every integer solution: checked by enumeration on tiny random models.
+
+Each model has four units with three uses (81 allocations), rows of the shapes the rule
+families compile to (covering rows with and without a shortfall slack, capacity rows, rows with
+mixed signs, a minimax level over two regions) and coefficients like the engine's (whole and
+fractional cells, yield factors). For every allocation the feasible values of the auxiliary
+columns form an interval per column (each row holds at most one), so a derived row is valid
+when it holds at the worst end of those intervals — for all 81 allocations.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ruimteverdeling.model import strengthen as st
+from ruimteverdeling.model.highs_backend import HighsBackend
+from ruimteverdeling.model.options import SolverOptions
+from ruimteverdeling.model.solve import solve
+from ruimteverdeling.model.spec import ModelSpec, SpecBuilder
+from tiny_models import UNITS, USES, allocations, aux_intervals, brute_force, random_model
+
+SEEDS = range(40)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_derived_rows_keep_every_integer_solution(seed: int) -> None:
+    spec = random_model(seed)
+    cands = st.candidates(spec)
+    assert cands.n_rows > 0
+    A = cands.A.toarray()
+    checked = 0
+    for x in allocations(spec):
+        iv = aux_intervals(spec, x)
+        if iv is None:
+            continue
+        low, high = iv
+        g = A[:, spec.n_x:]
+        # the smallest left-hand side any feasible auxiliary value gives
+        worst = A[:, : spec.n_x] @ x + np.where(g > 0, g * low, 0).sum(1) + \
+            np.where(g < 0, g * np.where(np.isfinite(high), high, 0), 0).sum(1)
+        unbounded = ((g < 0) & ~np.isfinite(high)).any(1)  # −inf: nothing to check there
+        ok = unbounded | (worst >= cands.lower - 1e-9)
+        assert ok.all(), [(cands.kind[i], cands.source[i]) for i in np.flatnonzero(~ok)]
+        checked += 1
+    assert checked > 0
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_strengthened_lp_bound_never_below_the_optimum(seed: int) -> None:
+    spec = random_model(seed)
+    opt = brute_force(spec)
+    assert np.isfinite(opt)  # x0 is feasible
+    options = SolverOptions()
+    backend = HighsBackend()
+    cands = st.candidates(spec)
+    plain = backend.lp(spec, options, 30.0)
+    strong = backend.lp(spec.with_rows(cands.block(np.arange(cands.n_rows))), options, 30.0)
+    assert strong.objective <= plain.objective + 1e-7
+    assert strong.objective >= opt - 1e-7
+    # the counted model keeps the optimum, and the level search bound stays above it
+    levels = st.find_levels(spec)
+    assert len(levels) == 1
+    counted = st.with_level_counts(spec, levels)
+    mip = backend.mip(counted, options, 30.0, 0.0)
+    assert mip.x is not None
+    assert counted.objective_value(mip.x) == pytest.approx(opt, abs=1e-6)
+    session = backend.session(counted, options)
+    root = session.lp(time_limit=30.0)
+    res = st.level_bounds(counted, levels[0],
+                          lambda lb, ub, rows, basis: session.lp(lb, ub, rows, 30.0),
+                          root, opt - 1.0, 0.0, np.inf, max_lps=30)
+    assert res.bound >= opt - 1e-7
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_solve_finds_the_enumerated_optimum(seed: int) -> None:
+    spec = random_model(seed)
+    opt = brute_force(spec)
+    assert np.isfinite(opt)
+    sol = solve(spec, SolverOptions(mip_rel_gap=1e-6))
+    assert sol.objective == pytest.approx(opt, abs=1e-6)
+    assert sol.bound >= opt - 1e-6
+    assert sol.optimal
+
+
+def test_mir_rounds_a_share_of_a_small_polder_to_whole_cells() -> None:
+    """Σ 6.25 x ≥ 7.8 over binaries (a 5 % share of 156 ha, 6.25-ha cells): at least two
+    cells; with a shortfall slack s, the missing part of the second cell is charged in full:
+    s ≥ 6.25·f·(2 − Σ x) with f = frac(7.8/6.25) = 0.248."""
+    c, scale, rhs = st.mir(np.full(5, 6.25), 7.8, 6.25)
+    np.testing.assert_allclose(c, 1.0)
+    assert rhs == 2.0
+    assert scale == pytest.approx(1 / (6.25 * (7.8 / 6.25 - 1)))
+    # one cell in: s must cover 7.8 − 6.25 = 1.55, exactly what the cut asks
+    assert (rhs - 1.0) / scale == pytest.approx(1.55)
+
+
+def _one_row_model(a_per_unit: list[float], lo: float, hi: float) -> ModelSpec:
+    """Four units; use 0 of unit k has coefficient a_per_unit[k], the other uses 0."""
+    col_unit = np.repeat(np.arange(UNITS), USES)
+    b = SpecBuilder(col_unit, np.tile(np.arange(USES), UNITS), np.arange(UNITS))
+    a = np.zeros(col_unit.size)
+    a[np.arange(UNITS) * USES] = a_per_unit
+    b.add_term("value", "benefit", 1.0, np.ones(col_unit.size))
+    b.add_block("row", "target", np.zeros(a.size, int), np.arange(a.size), a, 1,
+                np.array([lo]), np.array([hi]))
+    return b.build()
+
+
+@pytest.mark.parametrize("a, lo, hi, rhs", [
+    ([5.0, 3.0, 3.0, 1.0], 6.0, np.inf, 2.0),  # the two best reach 6: at least two units
+    ([1.0, 2.0, 4.0, 8.0], -np.inf, 7.0, -3.0),  # the three smallest fit in 7: at most three
+])
+def test_cardinality_rows_are_exact(a: list[float], lo: float, hi: float, rhs: float) -> None:
+    spec = _one_row_model(a, lo, hi)
+    cands = st.candidates(spec)
+    card = [i for i, k in enumerate(cands.kind) if k == "cardinality"]
+    assert len(card) == 1
+    assert cands.lower[card[0]] == pytest.approx(rhs)
+    # valid for every allocation, and tight for one of them
+    row = cands.A[card[0]].toarray()[0]
+    acts = [row[: spec.n_x] @ x for x in allocations(spec) if aux_intervals(spec, x)]
+    assert min(acts) == pytest.approx(rhs)
