@@ -10,7 +10,9 @@ Each row is what ``ruimteverdeling bench --cells N`` prints: the scenario
 solved the way ``ruimteverdeling solve`` does — read, compile, solve, write — in a fresh
 process, with its peak memory; beside it the naive formulation (every (cell, use) pair a
 binary, through highspy and through Pyomo, HiGHS MIP to the same gap) under a time limit,
-killed when the limit passes. Areas are generated once and cached in benchmarks/cache/.
+killed when the limit passes. Areas are generated once and cached in benchmarks/cache/ (unless
+$RUIMTEVERDELING_CACHE names another folder; ``ruimteverdeling bench`` alone caches in the
+user's cache folder).
 
 Goals: 3.3M cells ≤ 300 s wall and ≤ 8 GB with gap ≤ 0.5 %; 530k cells ≤ 60 s;
 time close to linear in the number of cells. The last lines print the time per 100k cells.
@@ -25,6 +27,12 @@ import sys
 from pathlib import Path
 
 from ruimteverdeling import bench
+from ruimteverdeling.paths import CACHE_ENV
+
+HERE = Path(__file__).resolve().parent
+# the areas these scripts generate stay beside them (git-ignored), where their users look for
+# them; `ruimteverdeling bench` itself caches in the user's cache folder
+os.environ.setdefault(CACHE_ENV, str(HERE / "cache"))
 
 SIZES = [10_000, 50_000, 200_000, 530_000, 1_000_000, 3_300_000]
 

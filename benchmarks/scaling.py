@@ -4,8 +4,8 @@
     python benchmarks/scaling.py --cells 10000 50000 --backends highs
     python benchmarks/scaling.py --json results.json
 
-For each size a synthetic Netherlands is generated (cached in benchmarks/cache/, as
-``ruimteverdeling bench`` does) at the
+For each size a synthetic Netherlands is generated (cached in benchmarks/cache/ unless
+$RUIMTEVERDELING_CACHE names another folder) at the
 resolution that gives that many land cells over the real land area (33,700 km²), and the
 shipped base scenario is solved on it. Every measurement runs in a fresh process, so the
 peak memory (``ru_maxrss``) is that of one run. Timings are wall-clock seconds:
@@ -34,10 +34,14 @@ from ruimteverdeling import pipeline
 from ruimteverdeling.bench import ensure_area
 from ruimteverdeling.formatting import Column, number, table
 from ruimteverdeling.model.solve import solve
+from ruimteverdeling.paths import CACHE_ENV
 from ruimteverdeling.progress import Progress
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
+# the areas these scripts generate stay beside them (git-ignored), where their users look for
+# them; `ruimteverdeling bench` itself caches in the user's cache folder
+os.environ.setdefault(CACHE_ENV, str(HERE / "cache"))
 
 
 def one(cells: int, backend: str, time_limit: float) -> dict:

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
+from ruimteverdeling import yamlio
 from ruimteverdeling.rules import FAMILIES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,7 +54,7 @@ def row(item: dict, kind: str, common: set[str]) -> str:
 
 
 def render() -> str:
-    base = yaml.safe_load((ROOT / "scenarios" / "base.yaml").read_text(encoding="utf-8"))
+    base = yamlio.load_file(ROOT / "scenarios" / "base.yaml", "scenario file")
     common = {"id", "type", "status", "source", "description", "enabled"}
     lines = [
         "# Rules: the families and the shipped rule pack (scenarios/base.yaml)",

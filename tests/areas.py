@@ -19,6 +19,7 @@ LANDUSE_CATEGORIES = {1: "housing", 2: "nature", 3: "agriculture", 4: "solar", 5
                       23: "water"}
 LEFT, TOP = 100_000.0, 500_000.0
 REPO = Path(__file__).resolve().parents[1]
+BASE = REPO / "scenarios" / "base.yaml"
 IDENT = [[0, 0], [1, 1]]  # suitability term f(v) = v on [0, 1]
 
 

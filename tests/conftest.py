@@ -6,8 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from areas import REPO
-
 
 @pytest.fixture(scope="session")
 def small_area(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -27,19 +25,3 @@ def demo_area(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("demo_area")
     return make_area(out, cells=api.DEMO_CELLS, resolution=api.DEMO_RESOLUTION,
                      seed=api.DEMO_SEED)
-
-
-@pytest.fixture(scope="session")
-def coarse_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The base scenario for synthetic areas of 1 km cells and coarser, whose river
-    reservations are narrower than a cell: a G rule on an empty mask is an error, so the
-    variant says why the rule is off (comply or explain)."""
-    path = tmp_path_factory.mktemp("scenarios") / "coarse-base.yaml"
-    path.write_text(
-        f"id: base\nextends: {REPO / 'scenarios' / 'base.yaml'}\n"
-        "overrides:\n"
-        "  - rule: river_reservation_no_permanent_building\n"
-        "    action: disable\n"
-        "    justification: On synthetic cells of a kilometre or more the river reservations "
-        "are narrower than a cell, so the layer is empty and the rule could protect nothing.\n")
-    return path

@@ -16,24 +16,27 @@ from click.testing import CliRunner
 
 from ruimteverdeling.cli import main
 
-from areas import REPO, SRC, hand_case, write_area, write_scenario, write_tif
+from areas import BASE, REPO, SRC, hand_case, write_area, write_scenario, write_tif
 
 
 def invoke(*args: str):
     return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
 
 
-def test_make_area_validate_solve(tmp_path: Path, coarse_base: Path) -> None:
+def test_make_area_validate_solve(tmp_path: Path) -> None:
+    """The base scenario validates and solves on a synthetic area of 1 km cells: its river
+    reservation (a decided rule's mask) has land even where the patches are thinner than a
+    cell."""
     area_dir = tmp_path / "area"
     r = invoke("make-area", area_dir, "--cells", "4000", "--resolution", "1000", "--seed", "3",
                "-q")
     assert r.exit_code == 0, r.output
     assert (area_dir / "area.yaml").exists()
-    r = invoke("validate", coarse_base, "--area", area_dir / "area.yaml")
+    r = invoke("validate", BASE, "--area", area_dir / "area.yaml")
     assert r.exit_code == 0, r.output
     assert "OK" in r.output and "changeable_cells" in r.output
     out = tmp_path / "out"
-    r = invoke("solve", coarse_base, "--area", area_dir / "area.yaml",
+    r = invoke("solve", BASE, "--area", area_dir / "area.yaml",
                "-o", out, "-q", "--time-limit", "30")
     assert r.exit_code == 0, r.output
     assert "targets met" in r.output and "gap" in r.output

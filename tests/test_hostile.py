@@ -27,7 +27,7 @@ from ruimteverdeling.cli import main
 from ruimteverdeling.errors import InputError, SolverError
 from ruimteverdeling.model.options import MAX_THREADS, SolverOptions
 
-from areas import SRC, hand_case, write_area, write_scenario
+from areas import REPO, SRC, hand_case, write_area, write_scenario
 
 MEMORY_LIMIT = 1536 * 2**20  # bytes of address space for the subprocesses below
 BOMB_MESSAGE = "expands to more than"
@@ -169,6 +169,32 @@ def test_ordinary_anchors_are_read_as_before() -> None:
     data = yamlio.load(text)
     assert data == yaml.safe_load(text)
     assert data["targets"][1] == {"min": 2, "source": data["src"], "id": "b"}
+
+
+def test_yaml_1_1_boolean_words_as_keys_stay_text() -> None:
+    """`on: any` is the key "on" (YAML 1.1 would make it True); values keep their meaning,
+    and a quoted or tagged key is read as written."""
+    text = ("on: any\nOFF: 1\nYes: [on, off, yes]\nNo: {n: 1, y: 2}\n'on2': x\n"
+            "rule: {on: new, enabled: no}\n")
+    assert yaml.safe_load("on: any") == {True: "any"}  # what PyYAML alone makes of it
+    data = yamlio.load(text)
+    assert data == {"on": "any", "OFF": 1, "Yes": [True, False, True], "No": {"n": 1, "y": 2},
+                    "on2": "x", "rule": {"on": "new", "enabled": False}}
+    assert yamlio.load("!!bool on: t\n") == {True: "t"}  # tagged: as written
+    # an alias of a scalar (anchored value or key) is read like any other alias
+    assert yamlio.load("a: &x 1\nb: *x\nc: &k on\nd: *k\n") == \
+        {"a": 1, "b": 1, "c": True, "d": True}
+    with pytest.raises(InputError, match="the key 'on' is given twice"):
+        yamlio.load("on: 1\n'on': 2\n")  # one key, given twice
+
+
+def test_a_cost_rule_written_with_a_plain_on_key() -> None:
+    from ruimteverdeling.rules import load_scenario
+
+    assert "\n    on: any\n" in (REPO / "scenarios" / "base.yaml").read_text(encoding="utf-8")
+    rule = next(r for r in load_scenario(REPO / "scenarios" / "base.yaml").rules
+                if r.id == "peat_high_water_table")
+    assert rule.on == "any"
 
 
 def test_size_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

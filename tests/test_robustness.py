@@ -23,7 +23,7 @@ from ruimteverdeling.model import elastic
 from ruimteverdeling.model.options import SolverOptions
 from ruimteverdeling.model.spec import ModelSpec, SpecBuilder
 
-from areas import SRC, hand_case, write_area, write_scenario, write_tif
+from areas import BASE, SRC, hand_case, write_area, write_scenario, write_tif
 
 solve_mod = importlib.import_module("ruimteverdeling.model.solve")  # the module, not solve()
 
@@ -353,12 +353,11 @@ def test_time_limit_without_incumbent_says_what_to_change(tmp_path: Path, monkey
         assert w in str(info.value)
 
 
-def test_real_time_limit_on_the_mip(small_area: Path, coarse_base: Path, tmp_path: Path
-                                    ) -> None:
+def test_real_time_limit_on_the_mip(small_area: Path, tmp_path: Path) -> None:
     """HiGHS's MIP on a 3,000-cell model with one second: either the best allocation found,
     marked `time_limit` with a true bound, or a clear message — never a traceback."""
     out = tmp_path / "out"
-    r = invoke("solve", coarse_base,
+    r = invoke("solve", BASE,
                "--area", small_area, "--method", "mip", "--time-limit", "1", "-o", out, "-q")
     assert "Traceback" not in r.output
     assert r.exit_code in (0, 4), r.output

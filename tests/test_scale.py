@@ -4,13 +4,14 @@ naive formulation, coarsening and the bench command give what the exact methods 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from ruimteverdeling import api
+from ruimteverdeling import api, paths
 from ruimteverdeling.area import coarsen as co
 from ruimteverdeling.bench import naive_spec
 from ruimteverdeling.cli import main
@@ -20,14 +21,14 @@ from ruimteverdeling.model.options import SolverOptions
 from ruimteverdeling.model.solve import HighsBackend, solve
 from ruimteverdeling.progress import Progress
 
-from areas import random_case, write_area, write_scenario
+from areas import BASE, random_case, write_area, write_scenario
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def small_model(small_area: Path, coarse_base: Path):
-    return api.compile(coarse_base, area=small_area)
+def small_model(small_area: Path):
+    return api.compile(BASE, area=small_area)
 
 
 def test_column_generation_reaches_the_lp_optimum(small_model) -> None:
@@ -139,12 +140,23 @@ def test_coarsened_area_keeps_regional_totals(tmp_path: Path, monkeypatch) -> No
     # a second call reuses the cached area
     again, _ = co.coarsen(area, 300.0, tmp_path / "cache")
     assert again == path
+    # ... unless the code that reads and coarsens areas is another version: made again
+    monkeypatch.setattr(co, "_code_digest", lambda: b"another version of the area package")
+    remade, _ = co.coarsen(area, 300.0, tmp_path / "cache")
+    assert remade != path and remade.is_file() and path.is_file()
     with pytest.raises(InputError, match="whole multiple"):
         co.coarsen(area, 250.0, tmp_path / "cache")
 
 
 def test_solve_at_a_coarser_resolution(small_area: Path, tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setenv("RUIMTEVERDELING_CACHE", str(tmp_path / "cache"))
+    """The coarse copy goes to the user's cache folder (here $XDG_CACHE_HOME), never into the
+    source checkout; the run records the deviations."""
+    monkeypatch.delenv("RUIMTEVERDELING_CACHE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    if not sys.platform.startswith("linux"):  # only Linux's user cache folder follows XDG
+        monkeypatch.setenv("RUIMTEVERDELING_CACHE", str(tmp_path / "xdg" / "ruimteverdeling"))
+    cache = paths.cache_dir()
+    assert not cache.is_relative_to(REPO)
     out = tmp_path / "run"
     r = CliRunner().invoke(main, ["solve", str(REPO / "scenarios" / "base.yaml"),
                                   "--area", str(small_area), "--resolution", "6000",
@@ -154,6 +166,9 @@ def test_solve_at_a_coarser_resolution(small_area: Path, tmp_path: Path, monkeyp
     summary = json.loads((out / "summary.json").read_text())
     c = summary["coarsening"]
     assert c["factor"] == 2
+    (copy,) = (cache / "coarse").iterdir()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert str(copy) in json.dumps(manifest)  # the run was solved on the cached copy
     assert abs(c["study_area"]["deviation"]) < 0.05
     r = CliRunner().invoke(main, ["solve", str(REPO / "scenarios" / "base.yaml"),
                                   "--area", str(small_area), "--resolution", "4000", "-q",
@@ -169,10 +184,11 @@ def test_bench_command_prints_one_row(small_area: Path, coarse_base: Path, tmp_p
     cache = tmp_path / "cache"
     monkeypatch.setenv("RUIMTEVERDELING_CACHE", str(cache))
     # pre-place the tiny area where bench looks for it (generation is not what is tested)
-    from ruimteverdeling.bench import ensure_area
+    from ruimteverdeling.bench import area_folder, ensure_area
 
     cells, res = 3000, 3000.0
-    target = cache / f"nl_{cells}_{res:g}m_s7".replace(".", "_")
+    target = area_folder(cells, res, seed=7)
+    assert target.parent == cache and "_g" in target.name  # keyed by the generator version
     import shutil
 
     shutil.copytree(small_area.parent, target)

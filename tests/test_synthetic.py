@@ -16,6 +16,7 @@ from shapely.geometry import Polygon
 
 from ruimteverdeling import synthetic
 from ruimteverdeling.area.manifest import load_manifest
+from ruimteverdeling.synthetic import codes
 from ruimteverdeling.synthetic.geography import load_geography
 from ruimteverdeling.synthetic.world import build_world
 
@@ -254,3 +255,14 @@ def test_progress_messages(tmp_path: Path) -> None:
     messages: list[str] = []
     synthetic.make_area(tmp_path, 500, 1000.0, seed=1, progress=messages.append)
     assert messages and any(m.startswith("shares") for m in messages)
+
+
+def test_river_reservations_stay_on_a_coarse_grid(small_area: Path) -> None:
+    """At 3 km the reservation patches are thinner than a cell; each of the three rivers with
+    a reservation (Waal, Lek, IJssel) keeps one unbuilt land cell, so the decided rule on the
+    layer has land to act on."""
+    r = _rasters(small_area)
+    reserved = r["river_reservation"] == 1
+    assert int(reserved.sum()) == 3
+    built_or_not_land = [0, codes.HOUSING, codes.INDUSTRY, codes.INFRASTRUCTURE, codes.WATER]
+    assert not np.isin(r["landuse"][reserved], built_or_not_land).any()

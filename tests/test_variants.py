@@ -72,6 +72,13 @@ def test_overrides_are_reported(results: dict) -> None:
     assert all(len(o["justification"]) > 20 for o in reported.values())
     energy = {o["rule"]: o for o in results["energy-max"][0].summary["overrides"]}
     assert energy["wind_solar_on_land"]["effective"]["min"] == 60
+    # the variants with overrides of their own keep the base's softening without repeating it
+    for name in ("energy-max", "nature-plus", "defence-priority"):
+        text = (REPO / "scenarios" / f"{name}.yaml").read_text(encoding="utf-8")
+        assert "water_storage_deep_polders" not in text, name
+        inherited = {o["rule"]: o for o in results[name][0].summary["overrides"]}
+        assert inherited["water_storage_deep_polders"]["action"] == "soften", name
+        assert inherited["water_storage_deep_polders"]["penalty"] == 5.0, name
 
 
 def test_rules_doc_is_up_to_date() -> None:

@@ -24,7 +24,7 @@ from ruimteverdeling.analysis import pareto as pf
 from ruimteverdeling.analysis import rule_costs as rc
 from ruimteverdeling.analysis.duals import Pricing
 from ruimteverdeling.errors import InputError
-from ruimteverdeling.paths import REPO_ROOT
+from ruimteverdeling.paths import shipped_scenarios
 from ruimteverdeling.pipeline import Loaded, ReportWarning, RunResult
 from ruimteverdeling.progress import Progress, silent
 from ruimteverdeling.report import run as run_report
@@ -32,6 +32,7 @@ from ruimteverdeling.results import indicators as ind
 from ruimteverdeling.results import writer as wr
 from ruimteverdeling.results.runfolder import load_run_view
 from ruimteverdeling.rules.compile import CompiledModel
+from ruimteverdeling.synthetic.codes import GENERATOR_VERSION
 
 __all__ = ["DEMO_CELLS", "DEMO_RESOLUTION", "DEMO_SEED", "Loaded", "ReportWarning",
            "RunResult", "alternatives", "compare", "compile", "demo", "fingerprint",
@@ -117,19 +118,27 @@ def make_area(out_dir: str | Path, cells: int, resolution: float, seed: int,
     return pipeline.make_area(out_dir, cells, resolution, seed, progress)
 
 
-def demo(progress: Progress | None = None, root: Path = REPO_ROOT) -> RunResult:
-    """Generate the demo area (``inputs/demo``) when absent and solve ``scenarios/base.yaml``
-    on it into ``outputs/base``."""
+def demo(progress: Progress | None = None, root: str | Path = ".") -> RunResult:
+    """Solve the shipped base scenario (:func:`ruimteverdeling.paths.shipped_scenarios`) on
+    the synthetic demo area, under ``root`` (default: the current folder): the area in
+    ``inputs/demo`` — generated when absent, made again (and said so on stderr) when another
+    version of the synthetic generator made it and the folder is the engine's, refused when it
+    is not — and the outputs in ``outputs/base``."""
     progress = progress or silent()
+    root = Path(root)
     area_dir = root / "inputs" / "demo"
-    scenario = root / "scenarios" / "base.yaml"
-    if not scenario.exists():
-        raise InputError.single(scenario, None, "the shipped base scenario is missing",
-                                "run the demo from a clone of the repository")
-    if not (area_dir / "area.yaml").exists():
-        make_area(area_dir, DEMO_CELLS, DEMO_RESOLUTION, DEMO_SEED, progress)
-    else:
+    scenario = shipped_scenarios() / "base.yaml"
+    if not scenario.is_file():
+        raise InputError.single(scenario, None, "the base scenario shipped with the package is "
+                                "missing", "reinstall ruimteverdeling")
+    state = pipeline.synthetic_area_state(area_dir)
+    if state is None:
         progress(f"using the existing demo area in {area_dir}")
+    else:
+        if state != "absent":
+            wr.note(f"{area_dir} was made by {state}; regenerating it with "
+                    f"{GENERATOR_VERSION}")
+        make_area(area_dir, DEMO_CELLS, DEMO_RESOLUTION, DEMO_SEED, progress)
     return solve(scenario, root / "outputs" / "base", progress=progress,
                  area=area_dir / "area.yaml")
 

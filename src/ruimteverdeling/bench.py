@@ -54,7 +54,8 @@ from ruimteverdeling.model.solve import HighsBackend, proven_gap, solve
 from ruimteverdeling.model.spec import ModelSpec, RowBlock
 from ruimteverdeling.paths import REPO_ROOT, cache_dir
 from ruimteverdeling.progress import Progress
-from ruimteverdeling.results.writer import AtomicOutputDir, reserve
+from ruimteverdeling.results.writer import AtomicOutputDir, note, reserve
+from ruimteverdeling.synthetic.codes import GENERATOR_VERSION
 
 NL_LAND_M2 = 33_700e6  # land area of the Netherlands (CBS), for the whole-country resolution
 
@@ -65,23 +66,39 @@ def resolution_for(cells: int) -> float:
 
 
 def default_scenario() -> Path:
+    """``benchmarks/national.yaml`` of the source checkout (the benchmark scenario is not
+    part of an installed package: give ``--scenario`` there)."""
     return REPO_ROOT / "benchmarks" / "national.yaml"
+
+
+def area_folder(cells: int, resolution: float | None = None, seed: int = 42) -> Path:
+    """The cache folder of a synthetic benchmark area, keyed by size, cell size, seed and the
+    generator version (an area of an earlier generator is never picked up)."""
+    res = float(resolution) if resolution else resolution_for(cells)
+    version = GENERATOR_VERSION.rsplit(" ", 1)[-1]
+    return cache_dir() / f"nl_{cells}_{res:g}m_s{seed}_g{version}".replace(".", "_")
 
 
 def ensure_area(cells: int, resolution: float | None = None, seed: int = 42,
                 say: Any = None) -> Path:
     """The synthetic area of ``cells`` cells at ``resolution`` m (default: the whole
     Netherlands at that many cells), generated on first use and cached (in
-    :func:`ruimteverdeling.paths.cache_dir`)."""
+    :func:`area_folder`, under :func:`ruimteverdeling.paths.cache_dir`). A folder there made
+    by another generator version is regenerated when it is the engine's and refused otherwise
+    (:func:`ruimteverdeling.pipeline.synthetic_area_state`)."""
     from ruimteverdeling.synthetic import make_area  # deferred: rasterio, shapely
 
     res = float(resolution) if resolution else resolution_for(cells)
-    folder = cache_dir() / f"nl_{cells}_{res:g}m_s{seed}".replace(".", "_")
-    if not (folder / "area.yaml").exists():
+    folder = area_folder(cells, res, seed)
+    if pipeline.synthetic_area_state(folder) is not None:
         # written atomically; a second process waits for the first and then uses its area
         with reserve(folder, "area", wait=True):
-            if not (folder / "area.yaml").exists():
+            state = pipeline.synthetic_area_state(folder)
+            if state is not None:
                 pipeline.check_make_area(cells, res)  # beyond the grid or the memory: refused
+                if state != "absent":
+                    note(f"{folder} was made by {state}; regenerating it with "
+                         f"{GENERATOR_VERSION}")
                 if say:
                     say(f"generating a synthetic area of {cells:,} cells at {res:g} m (cached "
                         f"in {folder})")

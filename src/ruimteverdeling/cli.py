@@ -48,6 +48,7 @@ from ruimteverdeling.errors import InfeasibleError, InputError, SolverError
 from ruimteverdeling.formatting import Column, number, table
 from ruimteverdeling.jsonio import dumps
 from ruimteverdeling.model.highs_backend import solver_running
+from ruimteverdeling.paths import shipped_scenarios
 from ruimteverdeling.progress import Progress
 from ruimteverdeling.results.writer import clean as clean_folders
 from ruimteverdeling.scenario import MAX_DISTANCE_M, MAX_THREADS, MAX_TIME_LIMIT
@@ -151,10 +152,16 @@ def main() -> None:
 @click.option("-q", "--quiet", is_flag=True, help="No progress messages.")
 @_friendly
 def demo(quiet: bool) -> None:
-    """Generate the synthetic study area (when absent) and solve the base scenario."""
+    """Solve the shipped base scenario on the synthetic demo area, in the current folder.
+
+    The area goes to inputs/demo (generated when absent, made again when an earlier version
+    of the synthetic generator made it), the outputs to outputs/base."""
     progress = Progress(enabled=not quiet)
     run = api.demo(progress=progress)
     _print_run(run)
+    click.echo(f"  scenario: {run.scenario.path} (the variants lie beside it); to change "
+               "them, copy that folder to ./scenarios and run `ruimteverdeling solve "
+               "scenarios/base.yaml`")
 
 
 @main.command("make-area")
@@ -581,7 +588,7 @@ def alternatives(scenario: Path, slack: str, count: int, out: Path | None, area:
               help="Run only these peers (repeatable; default all: highspy, pyomo, linopy, "
                    "pulp; linopy and pulp need `pip install 'ruimteverdeling[peers]'`).")
 @click.option("--scenario", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Scenario to solve (default benchmarks/national.yaml).")
+              help="Scenario to solve (default benchmarks/national.yaml of a source checkout).")
 @click.option("--time-limit", type=SECONDS, default=None,
               help="Time limit of the fast solve (default: the scenario's).")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
@@ -596,6 +603,12 @@ def bench_cmd(cells: int, resolution: float | None, naive_time_limit: float, no_
     if scenario is not None and not scenario.exists():
         raise InputError.single(scenario, None, "scenario file not found",
                                 "give an existing scenario YAML or leave --scenario out")
+    if scenario is None and not bench.default_scenario().exists():
+        raise InputError.single(None, "--scenario", "the default benchmark scenario "
+                                "(benchmarks/national.yaml) is part of the source checkout, "
+                                "not of the installed package",
+                                "give a scenario, e.g. --scenario "
+                                f"{shipped_scenarios() / 'base.yaml'}, or run from a checkout")
     say = Progress(enabled=not quiet)
     row = bench.bench(cells, resolution, naive_time_limit, scenario, time_limit,
                       () if no_naive else (peers or bench.PEERS), say=say)

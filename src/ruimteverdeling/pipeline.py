@@ -61,6 +61,8 @@ from ruimteverdeling.rules.compile import CompiledModel, catalogue_for, compile_
 from ruimteverdeling.rules.needs import LayerNeed, scenario_needs
 from ruimteverdeling.scenario import Scenario
 from ruimteverdeling.strict import pydantic_problems
+from ruimteverdeling.synthetic import provenance
+from ruimteverdeling.synthetic.codes import GENERATOR_VERSION
 
 MODEL_BYTES_PER_LAND_CELL = 1_500.0
 MODEL_BASE_BYTES = 300e6
@@ -313,8 +315,10 @@ def _export(cm: CompiledModel, path: str | Path, progress: Progress) -> None:
 
 def coarsen_area(scenario_path: str | Path, area: str | Path | None, resolution: float,
                  progress: Progress | None = None) -> tuple[Path, dict[str, Any]]:
-    """The scenario's study area (or ``area``) at ``resolution`` m, cached beside the
-    benchmark areas; returns its area.yaml and the coarsening report."""
+    """The scenario's study area (or ``area``) at ``resolution`` m, cached under
+    ``coarse/`` in :func:`ruimteverdeling.paths.cache_dir` (the user's cache folder, never the
+    source checkout; keyed by the source area's path and files); returns its area.yaml and
+    the coarsening report."""
     progress = progress or silent()
     source = Path(area) if area is not None else load_scenario(scenario_path).area_path
     if not source.exists():
@@ -477,6 +481,35 @@ def make_area(out_dir: str | Path, cells: int, resolution: float, seed: int,
             wr.AtomicOutputDir(out_dir, "area", option="OUT") as tmp:
         generate(tmp, cells=cells, resolution=resolution, seed=seed, progress=progress)
     return Path(out_dir) / "area.yaml"
+
+
+def synthetic_area_state(folder: str | Path) -> str | None:
+    """Whether the engine may use the study area in ``folder`` as its own synthetic area
+    (the demo's ``inputs/demo``, a benchmark area in the cache): ``"absent"`` (no
+    ``area.yaml``: generate it), ``None`` (use it: made by this engine's generator, or not by
+    the synthetic generator at all), or the version of the generator that made it when that is
+    another version and the folder is the engine's (it carries the engine's marker and nothing
+    else, see :mod:`ruimteverdeling.results.writer`): regenerate it. An outdated folder that
+    is not the engine's is refused (InputError naming the make-area command), never
+    replaced."""
+    folder = Path(folder)
+    area = folder / "area.yaml"
+    if not area.is_file():
+        return "absent"
+    manifest = load_manifest(area)
+    version = provenance.of_manifest(manifest)
+    if version is None:
+        return None
+    own = wr.owner_of(folder)
+    if own is None or own.kind != "area" or wr.foreign_files(folder, own):
+        command = provenance.make_area_command(folder, manifest.generator)
+        raise InputError.single(
+            area, "generator", f"made by {version}, while this engine's scenarios need the "
+            f"layers of {GENERATOR_VERSION}; the folder is not the engine's to replace (no "
+            "marker of the engine, or files the engine did not write)",
+            f"regenerate with make-area: `{command}` (after moving your own files out of "
+            f"{folder}), or into another folder")
+    return version
 
 
 # ------------------------------------------------------------------------------------------------

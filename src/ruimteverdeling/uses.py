@@ -22,7 +22,8 @@ from importlib import resources
 from typing import Any, Literal
 
 import numpy as np
-import yaml
+
+from ruimteverdeling import yamlio
 
 UseKind = Literal["allocatable", "context"]
 
@@ -81,7 +82,7 @@ class UseCatalogue:
     def default(cls) -> UseCatalogue:
         """The shipped catalogue (``data/uses.yaml``)."""
         text = resources.files("ruimteverdeling").joinpath("data/uses.yaml").read_text("utf-8")
-        return cls.from_dicts(yaml.safe_load(text)["uses"])
+        return cls.from_dicts(yamlio.load(text, "data/uses.yaml")["uses"])
 
     @classmethod
     def from_dicts(cls, items: Iterable[dict[str, Any]]) -> UseCatalogue:

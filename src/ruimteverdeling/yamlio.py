@@ -22,6 +22,13 @@ The limits are checked while the document is *composed*, before any Python objec
   walk it;
 * a key given twice in one mapping is refused: YAML requires unique keys and PyYAML would
   silently keep the last one (``min: 10`` ... ``min: 20``);
+* mapping **keys** written ``on``, ``off``, ``yes``, ``no`` (any of YAML 1.1's spellings:
+  ``On``, ``ON`` ...) stay text: YAML 1.1, which PyYAML follows, reads them as true and false,
+  so a cost rule's ``on: any`` became ``True: any``. The engine has no key that is a boolean,
+  and YAML 1.2 reads them as text too. ``y`` and ``n`` are text in PyYAML already. *Values*
+  keep their YAML 1.1 meaning (``enabled: yes`` is true, as the schema expects); quote a
+  value to keep it text (``"on"``). A quoted or explicitly tagged key (``!!bool on``) is left
+  as written;
 * a scalar PyYAML resolves but cannot build (the date ``2024-13-45``, ``!!int x``) and an
   integer of more than :data:`MAX_INT_BITS` bits are refused with their line, instead of
   escaping as a ValueError.
@@ -36,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from yaml.events import AliasEvent, MappingStartEvent, SequenceStartEvent
+from yaml.events import AliasEvent, MappingStartEvent, ScalarEvent, SequenceStartEvent
 from yaml.nodes import MappingNode, ScalarNode
 
 from ruimteverdeling.errors import InputError
@@ -48,6 +55,11 @@ MAX_DEPTH = 64
 MAX_NODES = 1_000_000
 """Most nodes a document may have with every alias expanded (the base scenario has ~5,000)."""
 
+
+TEXT_KEYS = frozenset({"on", "off", "yes", "no", "y", "n"})
+"""Plain mapping keys read as text, not as YAML 1.1 booleans (module docstring; compared
+lower-case)."""
+STR_TAG = "tag:yaml.org,2002:str"
 
 MAX_INT_BITS = 256
 """Integers need at most this many bits (~1e77); longer ones cannot even be printed safely
@@ -95,10 +107,11 @@ class _GuardedLoader(yaml.SafeLoader):
                                    "remove the alias or refer to another node",
                                    event.start_mark)
                 self._count(size, event.start_mark)
-                if self._depth + self._height[id(node)] > MAX_DEPTH:
+                if self._depth + self._height.get(id(node), 0) > MAX_DEPTH:
                     raise _too_deep(event.start_mark)
             return super().compose_node(parent, index)
         event = self.peek_event()
+        text_key = index is None and isinstance(parent, MappingNode) and _text_key(event)
         nested = isinstance(event, MappingStartEvent | SequenceStartEvent)
         if nested:
             self._depth += 1
@@ -106,6 +119,8 @@ class _GuardedLoader(yaml.SafeLoader):
                 raise _too_deep(event.start_mark)
         start = self._nodes
         node = super().compose_node(parent, index)
+        if text_key:
+            node.tag = STR_TAG  # a key `on:` is the text "on" (module docstring)
         self._count(1, event.start_mark)
         self._expanded[id(node)] = self._nodes - start
         if nested:
@@ -155,6 +170,13 @@ class _GuardedLoader(yaml.SafeLoader):
                                "second silently wins)", key.start_mark)
             seen[ident] = key.start_mark
         return node
+
+
+def _text_key(event: Any) -> bool:
+    """A plain, untagged scalar that YAML 1.1 reads as a boolean and :data:`TEXT_KEYS` keeps
+    as text."""
+    return (isinstance(event, ScalarEvent) and event.tag is None and event.style is None
+            and event.implicit[0] and event.value.lower() in TEXT_KEYS)
 
 
 def _too_deep(mark: Any) -> _Refused:

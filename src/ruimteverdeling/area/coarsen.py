@@ -25,11 +25,13 @@ scaled by area share follow the coarse areas.
 
 The coarse area is written as GeoTIFFs with its own ``area.yaml`` (its ``generator`` entry
 names the source area and the factor), and is cached: a second call with the same source
-files and factor reuses it.
+files and factor reuses it, as long as the code that reads and coarsens areas (the modules of
+this package) is the same; a copy made by another version of that code is made again.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import os
@@ -112,9 +114,20 @@ def mean(a: np.ndarray, f: int) -> np.ndarray:
         return np.where(n > 0, s / np.maximum(n, 1), np.nan).astype(np.float32)
 
 
+@functools.cache
+def _code_digest() -> bytes:
+    """The source of the modules that read and coarsen areas (this package)."""
+    h = hashlib.sha256()
+    for module in sorted(Path(__file__).parent.glob("*.py")):
+        h.update(module.name.encode() + b"\0" + module.read_bytes())
+    return h.digest()
+
+
 def _cache_key(area_path: Path, factor: int) -> str:
+    """The source area's path, manifest and files (size, time), the factor and the code."""
     m = load_manifest(area_path)
     h = hashlib.sha256(f"{factor}|{area_path.resolve()}".encode())
+    h.update(_code_digest())
     h.update(area_path.read_bytes())
     for spec in m.layers.values():
         f = (area_path.parent / spec.file).resolve()

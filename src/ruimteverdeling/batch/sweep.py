@@ -6,7 +6,7 @@
     id: nature-sweep                    # prefix of the point ids (default: the file name)
     point_ids: readable                 # readable (default) | index
     parameters:                         # the cartesian product of these value lists
-      targets.nature_expansion.min: [1.05, 1.10, 1.15]
+      targets.green_blue_network_focus_areas.min: [0.10, 0.15, 0.20]
       rules.no_housing_industry_contours.enabled: [true, false]
 
 A parameter is a path into the (merged) base scenario. Its parts are separated by dots; a part
@@ -20,8 +20,9 @@ Values replace the base value (a mapping given for a whole item is merged into i
 Point ids (stable: they depend only on the sweep file): ``<prefix>__<name>-<value>__...`` with
 one ``<name>-<value>`` per parameter, in the order of the file. ``<name>`` is the last part of
 the path, or as many trailing parts as make it unique among the parameters
-(``homes_woondeals.min``); ``<value>`` is the value as YAML reads it (``300000``, ``1.1`` for
-``1.10``, ``true``) with characters other than letters, digits, ``_ . -`` replaced by ``_``.
+(``agriculture_critical_mass.min``); ``<value>`` is the value as YAML reads it (``300000``,
+``1.1`` for ``1.10``, ``true``) with characters other than letters, digits, ``_ . -`` replaced
+by ``_``.
 When a parameter's values do not give distinct, short (≤ 40 characters) tokens — lists,
 mappings, long texts — its token is ``v<n>``, the 1-based position of the value in its list.
 A gemaakte keuze (status G) cannot be changed by a point directly (as in any variant); sweep
@@ -90,11 +91,11 @@ class _SweepFile(BaseModel):
     def _not_empty(cls, v: dict[str, list[Any]]) -> dict[str, list[Any]]:
         if not v:
             raise invalid("no parameters to sweep", "add at least one `path: [value, ...]`, "
-                          "e.g. `targets.homes_woondeals.min: [1, 2]`")
+                          "e.g. `targets.agriculture_critical_mass.min: [0.9, 1.0]`")
         empty = [k for k, values in v.items() if not values]
         if empty:
             raise invalid(f"empty value list for {', '.join(empty)}", "give at least one "
-                          "value, e.g. `[300000, 400000]`, or remove the parameter")
+                          "value, e.g. `[0.9, 1.0]`, or remove the parameter")
         return v
 
 
@@ -324,7 +325,8 @@ def _expand(sweep: Sweep) -> None:
             parts = parse_path(key)
         except ValueError as exc:
             problems.append(Problem(path, field_name, f"bad parameter path: {exc}",
-                                    "write a dotted path such as `targets.homes_woondeals.min` "
+                                    "write a dotted path such as "
+                                    "`targets.agriculture_critical_mass.min` "
                                     "or `rules[my.rule].enabled`"))
             parts = []
         if parts and parts[0] in ("id", "extends"):

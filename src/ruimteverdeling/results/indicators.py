@@ -98,7 +98,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-import yaml
 from pydantic import Field, ValidationError, field_validator
 
 from ruimteverdeling import yamlio
@@ -177,7 +176,7 @@ class AssessmentConfig(StrictModel):
 
 def _default_assessment_data() -> dict[str, Any]:
     text = resources.files("ruimteverdeling").joinpath("data/assessment.yaml").read_text("utf-8")
-    return yaml.safe_load(text)
+    return yamlio.load(text, "data/assessment.yaml")
 
 
 def load_assessment(path: str | Path | None = None) -> AssessmentConfig:

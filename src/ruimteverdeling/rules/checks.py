@@ -27,6 +27,7 @@ from ruimteverdeling.area.studyarea import CURRENT_USE
 from ruimteverdeling.errors import Problem, did_you_mean, suggest
 from ruimteverdeling.rules.context import Context
 from ruimteverdeling.scenario.schema import SuitabilityTerm, Where, Zone
+from ruimteverdeling.synthetic.provenance import regenerate_hint
 
 NEEDS_HINT = "`ruimteverdeling validate SCENARIO --needs` lists every layer the scenario needs"
 MISSPELT = 0.75
@@ -111,7 +112,9 @@ def missing_layer(layer: str, field_name: str, file: Any, area: Any) -> MissingL
 
     The message says what the layer is for; the fix offers the close name the user may have
     meant, where to get the layer, and how to list every layer the scenario needs. The check
-    of the rule or target adds how to switch it off (:func:`switch_off`).
+    of the rule or target adds how to switch it off (:func:`switch_off`). When the study area
+    was made by an older synthetic generator, which did not write the layers of this engine's
+    scenarios, the fix starts with regenerating it (:func:`outdated_area`).
     """
     src = sources().get(layer)
     what = f" ({src.kind}: {src.purpose})" if src else ""
@@ -121,7 +124,17 @@ def missing_layer(layer: str, field_name: str, file: Any, area: Any) -> MissingL
     fix += f" it under `layers:` in {area.path}"
     if src is not None:
         fix += f" (kind: {src.kind}); get it from {src.where()}"
+    hint = outdated_area(area)
+    if hint is not None:
+        fix = f"{hint}; otherwise {fix}"
     return MissingLayer(file, field_name, message, f"{fix}; {NEEDS_HINT}", layer)
+
+
+def outdated_area(area: Any) -> str | None:
+    """"made by synthetic-nl 1.0; regenerate with make-area (...)" for a study area made by
+    another version of the synthetic generator, else None
+    (:func:`ruimteverdeling.synthetic.provenance.regenerate_hint`)."""
+    return regenerate_hint(area.manifest, Path(area.path).parent)
 
 
 def for_item(problem: MissingLayer, key: str, item: Any) -> MissingLayer:

@@ -102,6 +102,8 @@ def empty_masks(key: str, items: list[Any], index: dict[str, int], ctx: Context
     or categorical layer that covers no land cell of the study area (module docstring)."""
     area = ctx.area
     coarse = (area.manifest.generator or {}).get("coarsened_from")
+    outdated = checks.outdated_area(area)
+    regenerate = "" if outdated is None else f"; {outdated}"
     errors = []
     for item in items:
         if not item.is_enabled:
@@ -137,19 +139,19 @@ def empty_masks(key: str, items: list[Any], index: dict[str, int], ctx: Context
                     ctx.file, ref.field,
                     f"{text}, at this resolution (a coarsened copy of {coarse}: a mask set in "
                     "fewer than half of a block's cells is not set)",
-                    "solve on the fine study area to apply it"))
+                    f"solve on the fine study area to apply it{regenerate}"))
             elif item.status == "G":
                 errors.append(Problem(
                     ctx.file, ref.field, text + "; a gemaakte keuze cannot silently apply "
                     "nowhere",
                     f"{check_fix}; if the study area really holds none of it, say so: "
                     f"`overrides: [{{rule: {item.id}, action: disable, justification: "
-                    f"'no {name} in this study area'}}]`"))
+                    f"'no {name} in this study area'}}]`{regenerate}"))
             else:
                 ctx.warn(Problem(
                     ctx.file, ref.field, text,
                     f"{check_fix}; if the study area really holds none of it, nothing to do "
-                    f"({checks.switch_off(key, item)} to silence this)"))
+                    f"({checks.switch_off(key, item)} to silence this){regenerate}"))
     return errors
 
 

@@ -53,7 +53,17 @@ from ruimteverdeling.synthetic.codes import (
     WATER_BUFFER,
     WIND,
 )
-from ruimteverdeling.synthetic.generator import make_area
+
+
+def __getattr__(name: str) -> object:
+    """``make_area`` is imported on first use: the generator needs rasterio and shapely, while
+    :mod:`.codes` and :mod:`.provenance` are read by the rule checks of every command."""
+    if name == "make_area":
+        from ruimteverdeling.synthetic.generator import make_area
+
+        return make_area
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "AGRICULTURE", "DEFENCE", "DUNE", "GENERATOR_VERSION", "HOUSING", "INDUSTRY",

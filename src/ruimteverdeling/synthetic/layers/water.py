@@ -16,12 +16,20 @@ the IJsselmeer's buitendijks land except at dunes. *Salt marshes* (kwelders) lie
 IJsselmeer area where a noise field exceeds −0.3.
 
 *River reservations* are noise patches (coarse noise > 0.35) within 2.9 km of Waal, Lek and
-IJssel, on unbuilt land outside floodplains and dikes and below the design level + 1 m.
+IJssel, on unbuilt land outside floodplains and dikes and below the design level + 1 m. On
+grids whose cells are as coarse as the patches (about 1.5 km and more in the world) none may be
+left; then each of the three rivers gets the one cell of its 2.9 km zone with the highest patch
+noise, on unbuilt land outside the river bed (outside the dikes and below the design level
++ 1 m where its zone has such a cell), or, where its zone is all river bed or built, the unbuilt
+land cell nearest to it. So the layer is empty only on a grid without unbuilt land, and a
+decided rule on it has land to act on at every scale; on grids where patches remain nothing
+changes.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import shapely
 from shapely.ops import unary_union
 
 from ruimteverdeling.synthetic.codes import DUNE, KM
@@ -30,6 +38,9 @@ from ruimteverdeling.synthetic.geometry import polygon
 from ruimteverdeling.synthetic.grid import Sampler, dilate
 from ruimteverdeling.synthetic.landscape import Landscape, Shores, Terrain, Water
 from ruimteverdeling.synthetic.world import World
+
+RESERVATION_ZONE_M = 2900.0
+"""River reservations lie within this distance (world metres) of their river."""
 
 # ------------------------------------------------------------------------------------------
 # steps
@@ -128,7 +139,26 @@ def river_reservation(landscape: Landscape) -> np.ndarray:
     world, sample, terrain = landscape.world, landscape.sample, landscape.terrain
     shores = landscape.shores
     lines = [r.line for r in world.vectors.rivers if r.reservation]
-    zone = sample.mask([unary_union([ln.buffer(2900.0) for ln in lines])])
-    patches = sample.from_1km(world.noise.field_1km("reservation", 2.0)) > 0.35
-    return (zone & patches & landscape.water.land & ~shores.river_bed & ~shores.dikes
-            & ~landscape.built & (terrain.elevation < terrain.design_level + 1.0))
+    zone = sample.mask([unary_union([ln.buffer(RESERVATION_ZONE_M) for ln in lines])])
+    noise = sample.from_1km(world.noise.field_1km("reservation", 2.0))
+    free = landscape.water.land & ~shores.river_bed & ~landscape.built
+    low = ~shores.dikes & (terrain.elevation < terrain.design_level + 1.0)
+    mask = zone & (noise > 0.35) & free & low
+    if mask.any():
+        return mask
+    # patches narrower than a cell: one cell per river keeps the decided reservation on the map
+    grid = landscape.grid
+    for line in lines:
+        near = sample.mask([line.buffer(RESERVATION_ZONE_M)])
+        for candidates in (near & free & low, near & free):
+            if candidates.any():
+                cells = np.flatnonzero(candidates)
+                mask.flat[cells[np.argmax(noise.flat[cells])]] = True
+                break
+        else:  # the zone is all river bed or built: the free cell nearest to the river
+            cells = np.flatnonzero(free)
+            if cells.size:
+                rows, cols = np.divmod(cells, grid.width)
+                dist = shapely.distance(shapely.points(grid.xs[cols], grid.ys[rows]), line)
+                mask.flat[cells[np.argmin(dist)]] = True
+    return mask
