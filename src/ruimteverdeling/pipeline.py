@@ -348,18 +348,23 @@ def solve_pathway(scenario_path: str | Path, out_dir: Path | None, progress: Pro
              f"({spec.n_x / max(spec.n_units, 1):.1f} per cell), {spec.n_rows:,} rows over "
              f"periods {', '.join(map(str, years))}")
     foresight = myopic = None
+    myopic_failed = None
     if mode in ("foresight", "both"):
         with progress.phase("solving with foresight (all periods at once)", "solve"):
-            try:
-                foresight = pathways.solve_foresight(pw, progress)
-            except InfeasibleError as exc:
-                raise InfeasibleError(str(exc), getattr(exc, "details", [])) from exc
+            foresight = pathways.solve_foresight(pw, progress)
         progress(f"foresight {foresight.status}: objective {foresight.objective:,.4f}, "
                  f"bound {foresight.bound:,.4f}, gap {foresight.gap:.4%}")
     if mode in ("myopic", "both"):
         with progress.phase("solving myopically (period by period)", "solve_myopic"):
-            myopic = pathways.solve_myopic(pw, progress)
-        progress(f"myopic: objective {myopic.objective:,.4f} on the joint objective")
+            try:
+                myopic = pathways.solve_myopic(pw, progress)
+            except InfeasibleError as exc:
+                if foresight is None:
+                    raise
+                myopic_failed = str(exc)  # a finding, not a failure: foresight is reported
+                progress(f"myopic planning fails: {myopic_failed}")
+        if myopic is not None:
+            progress(f"myopic: objective {myopic.objective:,.4f} on the joint objective")
     chosen = foresight if foresight is not None else myopic
     assert chosen is not None
     period_runs = []
@@ -374,6 +379,11 @@ def solve_pathway(scenario_path: str | Path, out_dir: Path | None, progress: Pro
                    decision_gap=chosen.decision_gap, seconds=chosen.seconds,
                    details=chosen.details)
     summary = _pathway_summary(pw, period_runs, head, mode, foresight, myopic)
+    if myopic_failed is not None:
+        summary["pathway"]["myopic"] = {"infeasible": myopic_failed}
+        summary["pathway"]["cost_of_myopia"] = {
+            "points": None, "note": "period-by-period planning reaches no feasible "
+            "allocation: " + myopic_failed}
     run = RunResult(scenario, None, head, pw.last, summary, last.after,
                     dict(progress.timings))
     run.pathway = PathwayRun(pw, mode, chosen, foresight, myopic, period_runs, summary)

@@ -352,13 +352,57 @@ MODES = ("foresight", "myopic", "both")
 
 
 def solve_foresight(pw: Pathway, progress: Any = None) -> Solution:
-    """The joint model at once."""
+    """The joint model at once. When it is infeasible although every period alone is
+    feasible, the transitions are the cause: the error names the first period whose targets
+    cannot be met after the earlier ones (:func:`diagnose`)."""
     try:
         return solve_spec(pw.spec, pw.scenario.solver, progress)
     except InfeasibleError as exc:
-        raise InfeasibleError(
-            "the targets of the periods cannot all be met along one pathway: " + str(exc),
-            getattr(exc, "details", [])) from exc
+        raise diagnose(pw, exc) from exc
+
+
+def diagnose(pw: Pathway, cause: InfeasibleError) -> InfeasibleError:
+    """Which period first makes the joint model infeasible: the joint model up to period
+    ``k`` (:meth:`~ruimteverdeling.model.periods.PeriodModel.up_to`) for ``k = 1, 2, ...``;
+    the first infeasible one names the period, its targets and their regions."""
+    for k in range(len(pw.years)):
+        try:
+            solve_spec(pw.model.up_to(k), pw.scenario.solver.model_copy(
+                update={"method": "lp"}))
+        except InfeasibleError:
+            return _period_infeasible(pw, k, cause, "foresight")
+    return InfeasibleError(f"the pathway model is infeasible: {cause}")
+
+
+def _period_infeasible(pw: Pathway, k: int, cause: InfeasibleError, mode: str
+                       ) -> InfeasibleError:
+    year = pw.years[k]
+    details = []
+    for t in pw.scenario.targets:
+        if not t.is_enabled or (t.by or pw.years[-1]) != year:
+            continue
+        cm = pw.compiled[k]
+        tc = cm.target_compilers.get(t.id)
+        regions = ", ".join(tc.labels) if tc is not None else "national"
+        bounds = " and ".join(f"{n} {v:g}" for n, v in (("min", t.min), ("max", t.max))
+                              if v is not None)
+        details.append(f"target '{t.id}' ({t.use}, {bounds}) due by {year}, region(s): "
+                       f"{regions}")
+    if k == 0:
+        what = f"the targets and rules of period {year} cannot all hold"
+    elif mode == "foresight":
+        what = (f"period {year} cannot be reached from the earlier periods: uses allocated "
+                f"before {year} stay (irreversible uses, at most one change per cell) and "
+                f"leave no allocation that meets the targets due by {year}")
+    else:
+        what = (f"myopic planning fails in period {year}: the choices of the earlier "
+                f"periods, which stay (irreversible uses, at most one change per cell), "
+                f"leave no allocation that meets the targets due by {year}")
+    details.append("fix: relax those targets (or make them soft with a penalty), move them "
+                   "to another period (`by:`), or allow the uses to change (the use "
+                   "catalogue's `irreversible`, `reverts_to`, `successors`)")
+    return InfeasibleError(f"{what} ({cause.args[0].splitlines()[0] if cause.args else ''})",
+                           details)
 
 
 def solve_myopic(pw: Pathway, progress: Any = None) -> Solution:
@@ -406,13 +450,7 @@ def solve_myopic(pw: Pathway, progress: Any = None) -> Solution:
 
 
 def _myopic_infeasible(pw: Pathway, k: int, exc: InfeasibleError) -> InfeasibleError:
-    year = pw.years[k]
-    due = [t.id for t in pw.scenario.targets if t.is_enabled and (t.by or pw.years[-1]) == year]
-    return InfeasibleError(
-        f"myopic planning fails in period {year}: the choices of the earlier periods, which "
-        f"stay (irreversible uses, or no second change), leave no allocation that meets the "
-        f"targets due by {year} ({', '.join(due) or 'none'}) and the rules. {exc}",
-        getattr(exc, "details", []))
+    return _period_infeasible(pw, k, exc, "myopic")
 
 
 def cost_of_myopia(pw: Pathway, foresight: Solution, myopic: Solution) -> dict[str, Any]:
