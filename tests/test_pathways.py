@@ -4,6 +4,7 @@ transitions and reservations on the output rasters, and the errors of the period
 from __future__ import annotations
 
 import itertools
+import json
 from pathlib import Path
 
 import numpy as np
@@ -97,10 +98,12 @@ def _feasible(plan, p: int, targets: list[tuple[int, int, float, float]]) -> boo
     return True
 
 
-def _brute_force(years, uses, targets):
+def _brute_force(years, uses, targets, forbid=None):
     trajs = _trajectories(years, uses)
+    per_cell = [[t for t in trajs if not set(t) & (forbid or {}).get(c, set())]
+                for c in range(4)]
     best, best_plan = -np.inf, None
-    for plan in itertools.product(trajs, repeat=4):
+    for plan in itertools.product(*per_cell):
         if all(_feasible(plan, p, targets) for p in range(len(years))):
             v = _value(years, plan)
             if v > best + 1e-9:
@@ -242,3 +245,31 @@ def test_irreversible_use_makes_a_later_target_unreachable(tmp_path):
                                   _target("h_none", "housing", max=0)])
     assert code == 3
     assert "period 2050" in out and "h_none" in out and "national" in out
+
+
+def test_reservation_keeps_permanent_uses_out_in_every_period(tmp_path):
+    years = [2030, 2040, 2050]
+    targets = [_target("h_first", "housing", 2030, min=1), _target("h_last", "housing", min=2)]
+    reserved = np.array([[0, 1, 0, 0]])
+    extra = {"rules": [{"id": "keep_open", "type": "reservation", "status": "G",
+                        "layer": "reserved", "source": SRC}]}
+    path = _instance(tmp_path, years, targets, extra=extra)
+    write_area(tmp_path, np.full((1, 4), AGRI), layers={
+        **{f"hq_{y}": (np.array([HQ[y]], np.float32), "continuous", {"unit": "-"})
+           for y in years}, "reserved": (reserved, "mask", {})})
+    out = tmp_path / "out"
+    res = _cli(["solve", str(path), "-o", str(out), "-q", "--mode", "foresight"])
+    assert res.exit_code == 0, res.output
+    best, _ = _brute_force(years, [AGRI, HOUSING, NATURE],
+                           [(HOUSING, 0, 1, 4), (HOUSING, 2, 2, 4)], forbid={1: {HOUSING}})
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["objective"] == pytest.approx(best, abs=1e-6)
+    assert "cost_of_myopia" not in summary["pathway"]
+    prev = None
+    for y in years:
+        with rasterio.open(out / f"allocation_{y}.tif") as src:
+            codes = src.read(1).ravel()
+        assert codes[1] != HOUSING  # reserved: no permanent building in any period
+        if prev is not None:  # irreversible housing stays
+            assert ((prev != HOUSING) | (codes == HOUSING)).all()
+        prev = codes
