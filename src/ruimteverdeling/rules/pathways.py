@@ -53,6 +53,7 @@ from ruimteverdeling.errors import InfeasibleError, InputError, Problem, did_you
 from ruimteverdeling.model import periods as mp
 from ruimteverdeling.model.outcomes import Solution
 from ruimteverdeling.model.solve import solve as solve_spec
+from ruimteverdeling.rules import overrides
 from ruimteverdeling.rules.compile import CompiledModel, compile_model
 from ruimteverdeling.scenario.schema import Scenario
 from ruimteverdeling.uses import UseCatalogue
@@ -85,10 +86,11 @@ def check(scenario: Scenario, area: StudyArea, catalogue: UseCatalogue) -> list[
     years = years_of(scenario)
     file = scenario.path
     problems: list[Problem] = []
+    due = due_years(scenario)
     for i, t in enumerate(scenario.targets):
-        if t.by is not None and t.by not in years:
+        if t.id in due and due[t.id] not in years:
             problems.append(Problem(
-                file, f"targets[{i}].by", f"target '{t.id}' is due by {t.by}, which is not a "
+                file, f"targets[{i}].by", f"target '{t.id}' is due by {due[t.id]}, which is not a "
                 f"period of the scenario ({', '.join(map(str, years)) or 'none given'})",
                 "give one of the `periods` (or add the year to `periods:`)"))
     for name, per in (scenario.period_layers or {}).items():
@@ -162,9 +164,19 @@ def period_area(area: StudyArea, scenario: Scenario, year: int) -> StudyArea:
     return view
 
 
+def due_years(scenario: Scenario) -> dict[str, int]:
+    """The year by which each target is due (``by`` after the overrides; the last period
+    when it gives none)."""
+    years = years_of(scenario)
+    _, effective, _ = overrides.apply(scenario)
+    last = years[-1] if years else 0
+    return {t.id: t.by if t.by is not None else last for t in effective}
+
+
 def period_scenario(scenario: Scenario, year: int, last: int) -> Scenario:
     """The scenario as seen in one period: the targets due by another period are off."""
-    targets = [t if (t.by or last) == year else t.model_copy(update={"enabled": False})
+    due = due_years(scenario)
+    targets = [t if due.get(t.id, last) == year else t.model_copy(update={"enabled": False})
                for t in scenario.targets]
     out = scenario.model_copy(update={"targets": targets})
     out.path, out.chain, out.origins = scenario.path, scenario.chain, scenario.origins
@@ -378,10 +390,11 @@ def _period_infeasible(pw: Pathway, k: int, cause: InfeasibleError, mode: str
                        ) -> InfeasibleError:
     year = pw.years[k]
     details = []
-    for t in pw.scenario.targets:
-        if not t.is_enabled or (t.by or pw.years[-1]) != year:
+    due = due_years(pw.scenario)
+    cm = pw.compiled[k]
+    for t in cm.targets:
+        if not t.is_enabled or due.get(t.id) != year:
             continue
-        cm = pw.compiled[k]
         tc = cm.target_compilers.get(t.id)
         regions = ", ".join(tc.labels) if tc is not None else "national"
         bounds = " and ".join(f"{n} {v:g}" for n, v in (("min", t.min), ("max", t.max))
