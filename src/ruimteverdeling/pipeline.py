@@ -339,6 +339,10 @@ def solve_pathway(scenario_path: str | Path, out_dir: Path | None, progress: Pro
     loaded = load(scenario_path, progress, area)
     scenario = with_solver_overrides(loaded.scenario, dict(
         backend=backend, method=method, time_limit=time_limit, threads=threads))
+    if scenario.solver.backend == "pyomo":
+        raise InputError.single(scenario.path, "solver.backend", "a scenario with several "
+                                "periods is solved with the highs backend only",
+                                "use `--backend highs` (the default)")
     check_model_memory(loaded.area)
     years = pathways.years_of(scenario)
     with progress.phase(f"compiling {len(years)} periods and their pathways", "compile"):

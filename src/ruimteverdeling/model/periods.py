@@ -108,7 +108,7 @@ def stack(periods: list[ModelSpec], labels: list[str], weights: np.ndarray,
     """
     P = len(periods)
     weights = np.asarray(weights, float)
-    col_map = np.asarray(col_map, np.int64)
+    col_map = np.asarray(col_map)
     n_x = int(col_unit.size)
     aux_names: list[str] = []
     aux_lb, aux_ub, aux_int = [], [], []
