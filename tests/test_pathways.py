@@ -273,3 +273,9 @@ def test_reservation_keeps_permanent_uses_out_in_every_period(tmp_path):
         if prev is not None:  # irreversible housing stays
             assert ((prev != HOUSING) | (codes == HOUSING)).all()
         prev = codes
+
+
+def test_one_period_checks_its_fields(tmp_path):
+    # one period is the end-state model, but its `by` must still be that period
+    code, out = _error(tmp_path, [_target("h", "housing", 2040, min=1)], years=(2030,))
+    assert code == 2 and "targets[0].by" in out

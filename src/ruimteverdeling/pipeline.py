@@ -177,7 +177,21 @@ def compile_scenario(scenario_path: str | Path, progress: Progress | None = None
     scenario = with_solver_overrides(loaded.scenario, solver_overrides)
     check_model_memory(loaded.area)
     with progress.phase("compiling model", "compile"):
-        return compile_model(scenario, loaded.area, loaded.area.catalogue)
+        return compile_model(scenario, _one_period(scenario, loaded.area),
+                             loaded.area.catalogue)
+
+
+def _one_period(scenario: Scenario, area: StudyArea) -> StudyArea:
+    """A scenario of at most one period: its period fields checked (a target `by` another
+    year, an incomplete `period_layers`) and its period's layers read."""
+    if not (scenario.periods or scenario.period_layers
+            or any(t.by is not None for t in scenario.targets)):
+        return area
+    problems = pathways.check(scenario, area, area.catalogue)
+    if problems:
+        raise InputError(problems)
+    years = pathways.years_of(scenario)
+    return pathways.period_area(area, scenario, years[0]) if years else area
 
 
 def default_out_dir(scenario: Scenario) -> Path:
@@ -208,8 +222,14 @@ def validate(scenario_path: str | Path, progress: Progress | None = None,
             warns += [f"the default output folder cannot be used: {p.format()}"
                       for p in exc.problems]
     check_model_memory(loaded.area)
+    pw = None
     try:
-        cm = compile_model(loaded.scenario, loaded.area, loaded.area.catalogue)
+        if pathways.is_pathway(loaded.scenario):  # every period compiled, and the pathways
+            pw = pathways.compile_pathway(loaded.scenario, loaded.area, loaded.area.catalogue)
+            cm = pw.last
+        else:
+            cm = compile_model(loaded.scenario, _one_period(loaded.scenario, loaded.area),
+                               loaded.area.catalogue)
     except InputError as exc:  # a layer's data problem is reported once (by check_area)
         seen = {(str(p.file), p.field) for p in problems}
         raise InputError(problems + [p for p in exc.problems
@@ -217,8 +237,9 @@ def validate(scenario_path: str | Path, progress: Progress | None = None,
     if problems:
         raise InputError(problems)
     warns += [w.format() for w in cm.warnings]
-    spec, grid = cm.spec, cm.area.grid
+    spec, grid = (cm.spec if pw is None else pw.spec), cm.area.grid
     return {
+        **({"periods": pw.years} if pw is not None else {}),
         "layer_checks": [c.line() for c in data.layers],
         "warnings": warns,
         "notes": [n.format() for n in cm.notes],
