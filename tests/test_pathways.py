@@ -208,6 +208,8 @@ def test_cli_writes_every_period(tmp_path):
     assert head[0].startswith("period,target")
     assert {line.split(",")[0] for line in head[1:]} == {"2030", "2050"}
     assert "Pad door de perioden" in (out / "report.html").read_text()
+    duals = json.loads((out / "summary.json").read_text())["pathway"]["target_duals"]
+    assert {d["period"] for d in duals} == {"2030", "2050"}
 
 
 def _error(tmp_path, targets, extra=None, years=(2030, 2050)) -> tuple[int, str]:

@@ -459,6 +459,16 @@ def _pathway_summary(pw: pathways.Pathway, runs: list[RunResult], head: Solution
                                    "objective; each step optimal within mip_rel_gap"}
     if foresight is not None and myopic is not None:
         block["cost_of_myopia"] = pathways.cost_of_myopia(pw, foresight, myopic)
+    if foresight is not None and foresight.row_dual is not None \
+            and foresight.row_dual.size == pw.spec.n_rows:
+        # "one more unit of this target by 2030 costs ..., by 2050 ...": the joint LP's row
+        # duals (objective points per unit of the target's quantity; HiGHS's sign)
+        offsets = pw.spec.row_offsets()
+        block["target_duals"] = [
+            {"period": b.meta.get("period"), "block": b.name, "row": label,
+             "row_dual": float(foresight.row_dual[offsets[b.name][0] + r])}
+            for b in pw.spec.coupling if b.kind == "target"
+            for r, label in enumerate(b.labels or [])]
     summary["pathway"] = block
     return summary
 
