@@ -19,7 +19,8 @@ Trajectories
     and every change ``a → b`` is allowed by the catalogue's ``successors`` of ``a``. A use
     allocated by a trajectory never changes again except by reversion, so ``irreversible``
     uses (housing, designated nature, water storage) stay, and a temporary use may only
-    return after its lifetime. This is at most ``1 + P·(|U| − 1) + R`` columns per cell (``R``
+    return after its lifetime. A cell whose current use is irreversible keeps it (its
+    successors are itself only). This is at most ``1 + P·(|U| − 1) + R`` columns per cell (``R``
     reversion patterns), against ``|U|^P`` for every sequence: it keeps explicit columns,
     and with them the per-unit argmax pricing of column generation.
 
