@@ -90,8 +90,11 @@ def solve(scenario_path: str | Path, out_dir: str | Path | None = None, *,
           backend: str | None = None, method: str | None = None,
           time_limit: float | None = None, export_model: str | Path | None = None,
           write: bool = True, threads: int | None = None,
-          resolution: float | None = None) -> RunResult:
+          resolution: float | None = None, mode: str | None = None) -> RunResult:
     """Load, compile, solve and write the outputs of one scenario.
+
+    A scenario with several ``periods`` is solved as pathways in ``mode`` foresight, myopic
+    or both (default; see :mod:`ruimteverdeling.rules.pathways`).
 
     Outputs go to ``out_dir`` (default ``outputs/<scenario id>``), written atomically.
     ``threads`` overrides the scenario's ``solver.threads`` (HiGHS threads). ``resolution``
@@ -105,7 +108,7 @@ def solve(scenario_path: str | Path, out_dir: str | Path | None = None, *,
     return pipeline.solve(scenario_path, out_dir, progress=progress, area=area,
                           backend=backend, method=method, time_limit=time_limit,
                           export_model=export_model, write=write, threads=threads,
-                          resolution=resolution)
+                          resolution=resolution, mode=mode)
 
 
 def make_area(out_dir: str | Path, cells: int, resolution: float, seed: int,

@@ -304,24 +304,47 @@ def validate(scenario: Path, area: Path | None, out: Path | None, needs: bool) -
 @click.option("--resolution", type=METRES, default=None,
               help="Solve on the study area coarsened to this cell size in m (a whole "
                    "multiple of its cells) for fast exploration.")
+@click.option("--mode", type=click.Choice(["foresight", "myopic", "both"]), default=None,
+              help="With several periods: foresight (one joint model), myopic (period by "
+                   "period) or both (default: reports the cost of myopia).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress messages.")
 @_friendly
 def solve(scenario: Path, out: Path | None, area: Path | None, backend: str | None,
           method: str | None, time_limit: float | None, export_model: Path | None,
-          resolution: float | None, quiet: bool) -> None:
+          resolution: float | None, mode: str | None, quiet: bool) -> None:
     """Build and solve SCENARIO; write rasters, tables, summary and manifest."""
     if export_model is not None and export_model.suffix.lower() not in (".lp", ".mps"):
         raise InputError.single(None, "--export-model", "the file must end in .lp or .mps",
                                 "e.g. --export-model model.lp")
     run = api.solve(scenario, out, progress=Progress(enabled=not quiet), area=area,
                     backend=backend, method=method, time_limit=time_limit,
-                    export_model=export_model, resolution=resolution)
+                    export_model=export_model, resolution=resolution, mode=mode)
     _print_run(run)
+    if run.pathway is not None:
+        _print_pathway(run.summary["pathway"])
     c = run.summary.get("coarsening")
     if c:
         click.echo(f"  coarsened {c['factor']}x{c['factor']} to {c['coarse_resolution_m']:g} m: "
                    f"study area {c['study_area']['deviation']:+.2%}, largest regional "
                    f"deviation {c['max_region_deviation']:.2%} (summary.json: coarsening)")
+
+
+def _print_pathway(block: dict) -> None:
+    """The timeline (hectares per use per period) and the cost of myopia."""
+    rows = block["timeline_ha"]
+    uses = [u for u in rows[0] if u != "period" and any(r[u] for r in rows)]
+    click.echo("")
+    click.echo(f"pathway ({block['reported']}), hectares per period:")
+    columns = [Column("use", "<", 26)] + [Column(str(r["period"]), ">", 12) for r in rows]
+    _echo(table(columns, [[u[:26], *[number(r[u]) for r in rows]] for u in uses]))
+    c = block.get("cost_of_myopia")
+    if c is not None and c.get("points") is None:
+        click.echo(f"cost of myopia: {c['note']}")
+    elif c is not None:
+        click.echo(f"cost of myopia: {c['points']:,.3f} points (foresight "
+                   f"{c['foresight_objective']:,.3f} - myopic {c['myopic_objective']:,.3f}); "
+                   "hectares that differ per period: " + ", ".join(
+                       f"{r['period']}: {r['differing_ha']:,.0f}" for r in c["per_period"]))
 
 
 def _echo(lines: list[str]) -> None:

@@ -22,12 +22,13 @@ compiling; :func:`is_up_to_date` compares it with a run folder's manifest. Batch
 from __future__ import annotations
 
 import datetime as _dt
+import itertools
 import math
 import time
 import traceback
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +57,7 @@ from ruimteverdeling.results import rasters, tables
 from ruimteverdeling.results import summary as sm
 from ruimteverdeling.results import writer as wr
 from ruimteverdeling.results.runfolder import RunView, complete_manifest, read_pareto
-from ruimteverdeling.rules import load_scenario
+from ruimteverdeling.rules import load_scenario, pathways
 from ruimteverdeling.rules.compile import CompiledModel, catalogue_for, compile_model
 from ruimteverdeling.rules.needs import LayerNeed, scenario_needs
 from ruimteverdeling.scenario import Scenario
@@ -86,6 +87,23 @@ class RunResult:
     after: np.ndarray
     timings: dict[str, float] = field(default_factory=dict)
     pricing: Pricing = field(default_factory=Pricing)  # how shadow_prices.csv is priced
+    pathway: PathwayRun | None = None
+    """With several periods: the joint model and its solutions (``compiled`` and
+    ``solution`` are then the last period's, with the joint objective, bound and gap)."""
+
+
+@dataclass
+class PathwayRun:
+    """A solved multi-period scenario: the joint model, the reported pathway (``mode``
+    foresight or myopic) and, with ``both``, the other one and the cost of myopia."""
+
+    model: pathways.Pathway
+    mode: str
+    solution: Solution  # the reported pathway (foresight unless mode is myopic)
+    foresight: Solution | None
+    myopic: Solution | None
+    periods: list[RunResult]  # per period: its own model, the projected solution
+    summary: dict[str, Any]
 
 
 @dataclass
@@ -161,7 +179,21 @@ def compile_scenario(scenario_path: str | Path, progress: Progress | None = None
     scenario = with_solver_overrides(loaded.scenario, solver_overrides)
     check_model_memory(loaded.area)
     with progress.phase("compiling model", "compile"):
-        return compile_model(scenario, loaded.area, loaded.area.catalogue)
+        return compile_model(scenario, _one_period(scenario, loaded.area),
+                             loaded.area.catalogue)
+
+
+def _one_period(scenario: Scenario, area: StudyArea) -> StudyArea:
+    """A scenario of at most one period: its period fields checked (a target `by` another
+    year, an incomplete `period_layers`) and its period's layers read."""
+    if not (scenario.periods or scenario.period_layers
+            or any(t.by is not None for t in scenario.targets)):
+        return area
+    problems = pathways.check(scenario, area, area.catalogue)
+    if problems:
+        raise InputError(problems)
+    years = pathways.years_of(scenario)
+    return pathways.period_area(area, scenario, years[0]) if years else area
 
 
 def default_out_dir(scenario: Scenario) -> Path:
@@ -192,8 +224,14 @@ def validate(scenario_path: str | Path, progress: Progress | None = None,
             warns += [f"the default output folder cannot be used: {p.format()}"
                       for p in exc.problems]
     check_model_memory(loaded.area)
+    pw = None
     try:
-        cm = compile_model(loaded.scenario, loaded.area, loaded.area.catalogue)
+        if pathways.is_pathway(loaded.scenario):  # every period compiled, and the pathways
+            pw = pathways.compile_pathway(loaded.scenario, loaded.area, loaded.area.catalogue)
+            cm = pw.last
+        else:
+            cm = compile_model(loaded.scenario, _one_period(loaded.scenario, loaded.area),
+                               loaded.area.catalogue)
     except InputError as exc:  # a layer's data problem is reported once (by check_area)
         seen = {(str(p.file), p.field) for p in problems}
         raise InputError(problems + [p for p in exc.problems
@@ -201,8 +239,9 @@ def validate(scenario_path: str | Path, progress: Progress | None = None,
     if problems:
         raise InputError(problems)
     warns += [w.format() for w in cm.warnings]
-    spec, grid = cm.spec, cm.area.grid
+    spec, grid = (cm.spec if pw is None else pw.spec), cm.area.grid
     return {
+        **({"periods": pw.years} if pw is not None else {}),
         "layer_checks": [c.line() for c in data.layers],
         "warnings": warns,
         "notes": [n.format() for n in cm.notes],
@@ -251,11 +290,20 @@ def solve(scenario_path: str | Path, out_dir: str | Path | None = None, *,
           backend: str | None = None, method: str | None = None,
           time_limit: float | None = None, export_model: str | Path | None = None,
           write: bool = True, threads: int | None = None,
-          resolution: float | None = None) -> RunResult:
+          resolution: float | None = None, mode: str | None = None) -> RunResult:
     """Load, compile, solve and (``write``) write the run folder of one scenario; the folder
-    is reserved first (see :func:`reserve_output`)."""
+    is reserved first (see :func:`reserve_output`). ``mode`` (foresight, myopic, both;
+    default both) applies to scenarios with several ``periods`` (:func:`solve_pathway`)."""
     args = (progress or silent(), area, backend, method, time_limit, export_model, threads,
             resolution)
+    if mode is not None and mode not in pathways.MODES:
+        raise InputError.single(None, "--mode", f"unknown mode '{mode}'",
+                                f"use one of {', '.join(pathways.MODES)}")
+    if pathways.is_pathway(load_scenario(scenario_path)):
+        if not write:
+            return solve_pathway(scenario_path, None, *args, mode=mode or "both")
+        with reserve_output(scenario_path, out_dir, area) as res:
+            return solve_pathway(scenario_path, res.shown, *args, mode=mode or "both")
     if not write:
         return _solve(scenario_path, None, *args)
     with reserve_output(scenario_path, out_dir, area) as res:
@@ -293,6 +341,196 @@ def _solve(scenario_path: str | Path, out_dir: Path | None, progress: Progress,
             run.out_dir = write_run(run, out_dir, started, t_all)
         run.timings = dict(progress.timings)
     return run
+
+
+def solve_pathway(scenario_path: str | Path, out_dir: Path | None, progress: Progress,
+                  area: str | Path | None, backend: str | None, method: str | None,
+                  time_limit: float | None, export_model: str | Path | None,
+                  threads: int | None, resolution: float | None, mode: str = "both"
+                  ) -> RunResult:
+    """Solve a scenario with several ``periods`` (:mod:`ruimteverdeling.rules.pathways`) in
+    ``mode`` foresight, myopic or both, and write its run folder (:func:`write_pathway_run`).
+    """
+    started = _dt.datetime.now(_dt.UTC)
+    t_all = time.perf_counter()
+    coarsening = None
+    if resolution is not None:
+        area, coarsening = coarsen_area(scenario_path, area, resolution, progress)
+    if export_model is not None:
+        raise InputError.single(None, "--export-model", "a scenario with several periods "
+                                "cannot be exported yet", "export one period's scenario")
+    loaded = load(scenario_path, progress, area)
+    scenario = with_solver_overrides(loaded.scenario, dict(
+        backend=backend, method=method, time_limit=time_limit, threads=threads))
+    if scenario.solver.backend == "pyomo":
+        raise InputError.single(scenario.path, "solver.backend", "a scenario with several "
+                                "periods is solved with the highs backend only",
+                                "use `--backend highs` (the default)")
+    check_model_memory(loaded.area)
+    years = pathways.years_of(scenario)
+    with progress.phase(f"compiling {len(years)} periods and their pathways", "compile"):
+        pw = pathways.compile_pathway(scenario, loaded.area, loaded.area.catalogue)
+    spec = pw.spec
+    progress(f"model: {spec.n_units:,} changeable cells, {spec.n_x:,} pathway columns "
+             f"({spec.n_x / max(spec.n_units, 1):.1f} per cell), {spec.n_rows:,} rows over "
+             f"periods {', '.join(map(str, years))}")
+    foresight = myopic = None
+    myopic_failed = None
+    if mode in ("foresight", "both"):
+        with progress.phase("solving with foresight (all periods at once)", "solve"):
+            foresight = pathways.solve_foresight(pw, progress)
+        progress(f"foresight {foresight.status}: objective {foresight.objective:,.4f}, "
+                 f"bound {foresight.bound:,.4f}, gap {foresight.gap:.4%}")
+    if mode in ("myopic", "both"):
+        with progress.phase("solving myopically (period by period)", "solve_myopic"):
+            try:
+                myopic = pathways.solve_myopic(pw, progress)
+            except InfeasibleError as exc:
+                if foresight is None:
+                    raise
+                myopic_failed = str(exc)  # a finding, not a failure: foresight is reported
+                progress(f"myopic planning fails: {myopic_failed}")
+        if myopic is not None:
+            progress(f"myopic: objective {myopic.objective:,.4f} on the joint objective")
+    chosen = foresight if foresight is not None else myopic
+    assert chosen is not None
+    period_runs = []
+    for p in range(len(years)):
+        cm = pw.compiled[p]
+        psol = pw.period_solution(chosen, p)
+        period_runs.append(result_of(cm, psol))
+    last = period_runs[-1]
+    head = replace(last.solution, status=chosen.status, objective=chosen.objective,
+                   bound=chosen.bound, gap=chosen.gap, method=chosen.method,
+                   status_quo_value=chosen.status_quo_value,
+                   decision_gap=chosen.decision_gap, seconds=chosen.seconds,
+                   details=chosen.details)
+    summary = _pathway_summary(pw, period_runs, head, mode, foresight, myopic)
+    if myopic_failed is not None:
+        summary["pathway"]["myopic"] = {"infeasible": myopic_failed}
+        summary["pathway"]["cost_of_myopia"] = {
+            "points": None, "note": "period-by-period planning reaches no feasible "
+            "allocation: " + myopic_failed}
+    run = RunResult(scenario, None, head, pw.last, summary, last.after,
+                    dict(progress.timings))
+    run.pathway = PathwayRun(pw, mode, chosen, foresight, myopic, period_runs, summary)
+    if coarsening is not None:
+        run.summary["coarsening"] = coarsening
+    if out_dir is not None:
+        with progress.phase(f"writing outputs to {out_dir}", "write"):
+            run.out_dir = write_pathway_run(run, out_dir, started, t_all)
+        run.timings = dict(progress.timings)
+    return run
+
+
+def _pathway_summary(pw: pathways.Pathway, runs: list[RunResult], head: Solution, mode: str,
+                     foresight: Solution | None, myopic: Solution | None) -> dict[str, Any]:
+    """The last period's summary with the joint figures, per-period tables (``period``
+    first) and the pathway block (periods, weights, timeline, cost of myopia)."""
+    summary = sm.build_summary(pw.last, head, runs[-1].after)
+    for key in ("areas", "targets", "rules", "burdens", "objective_terms"):
+        summary[key] = [{"period": y, **row} for y, r in zip(pw.years, runs, strict=True)
+                        for row in r.summary[key]]
+    cat = pw.last.catalogue
+    ha = pw.last.ctx.cell_ha
+    timeline = []
+    for y, r in zip(pw.years, runs, strict=True):
+        after = r.after.ravel()[pw.last.area.land.ravel()]
+        timeline.append({"period": y, **{u.id: float((after == u.code).sum()) * ha
+                                          for u in cat}})
+    block: dict[str, Any] = {
+        "periods": pw.years,
+        "weights": [float(w) for w in pw.model.weights],
+        "weights_meaning": "years each period stands for (to the next period; the last "
+                           "as long as the one before)",
+        "mode": mode,
+        "reported": "myopic" if foresight is None else "foresight",
+        "columns": int(pw.spec.n_x),
+        "columns_per_cell": float(pw.spec.n_x / max(pw.spec.n_units, 1)),
+        "timeline_ha": timeline,
+        "period_objective": [{"period": y, "value": pw.model.period_value(
+            (foresight or myopic).x, p)} for p, y in enumerate(pw.years)],
+    }
+    if foresight is not None:
+        block["foresight"] = {"objective": foresight.objective, "bound": foresight.bound,
+                              "gap": foresight.gap, "decision_gap": foresight.decision_gap,
+                              "status": foresight.status}
+    if myopic is not None:
+        block["myopic"] = {"objective": myopic.objective, "status": myopic.status,
+                           "note": "the last step's allocation evaluated on the joint "
+                                   "objective; each step optimal within mip_rel_gap"}
+    if foresight is not None and myopic is not None:
+        block["cost_of_myopia"] = pathways.cost_of_myopia(pw, foresight, myopic)
+    if foresight is not None and foresight.row_dual is not None \
+            and foresight.row_dual.size == pw.spec.n_rows:
+        # "one more unit of this target by 2030 costs ..., by 2050 ...": the joint LP's row
+        # duals (objective points per unit of the target's quantity; HiGHS's sign)
+        offsets = pw.spec.row_offsets()
+        block["target_duals"] = [
+            {"period": b.meta.get("period"), "block": b.name, "row": label,
+             "row_dual": float(foresight.row_dual[offsets[b.name][0] + r])}
+            for b in pw.spec.coupling if b.kind == "target"
+            for r, label in enumerate(b.labels or [])]
+    summary["pathway"] = block
+    return summary
+
+
+def write_pathway_run(run: RunResult, out_dir: Path, started: _dt.datetime, t_all: float
+                      ) -> Path:
+    """Write the run folder of a multi-period run atomically: ``allocation_<year>.tif`` per
+    period (and ``allocation.tif`` = the last period), ``change_<from>_<to>.tif`` between
+    periods (``change.tif``: today to the last period), the tables with a ``period`` column,
+    ``report.html`` (the last period, with the timeline and a map per period),
+    ``summary.json`` and ``manifest.json``; with mode both also the myopic pathway's
+    ``myopic_allocation_<year>.tif``."""
+    t_write = time.perf_counter()
+    pr = run.pathway
+    assert pr is not None
+    pw, cm, sol, summary = pr.model, run.compiled, run.solution, run.summary
+    grid, cat = cm.area.grid, cm.catalogue
+    with wr.AtomicOutputDir(out_dir, "run") as tmp:
+        tags = {"scenario": cm.scenario.id, "status": sol.status,
+                "objective": f"{sol.objective:.6f}", "gap": f"{sol.gap:.6g}"}
+        grids = [r.after for r in pr.periods]
+        for y, g in zip(pw.years, grids, strict=True):
+            rasters.write_allocation(tmp / f"allocation_{y}.tif", grid, g, cat,
+                                     {**tags, "period": str(y)})
+        rasters.write_allocation(tmp / "allocation.tif", grid, grids[-1], cat, tags)
+        _, summary["transitions"] = rasters.write_change(
+            tmp / "change.tif", grid, cm.area.current_use, grids[-1], cat)
+        summary["pathway"]["transitions"] = {}
+        for (y0, g0), (y1, g1) in itertools.pairwise(zip(pw.years, grids, strict=True)):
+            _, summary["pathway"]["transitions"][f"{y0}-{y1}"] = rasters.write_change(
+                tmp / f"change_{y0}_{y1}.tif", grid, g0, g1, cat)
+        if pr.foresight is not None and pr.myopic is not None:
+            for p, y in enumerate(pw.years):
+                rasters.write_allocation(tmp / f"myopic_allocation_{y}.tif", grid,
+                                         pw.allocation_grid(pr.myopic, p), cat,
+                                         {**tags, "period": str(y), "mode": "myopic"})
+        sm.write_csv(tmp / "areas.csv", summary["areas"], ["period", *sm.AREAS_COLUMNS])
+        sm.write_csv(tmp / "targets.csv", summary["targets"], ["period", *sm.TARGET_COLUMNS])
+        sm.write_csv(tmp / "rules.csv", summary["rules"], ["period", *tables.RULE_COLUMNS])
+        sm.write_csv(tmp / "burdens.csv", summary["burdens"])
+        sm.write_csv(tmp / "timeline.csv", summary["pathway"]["timeline_ha"])
+        last = pr.periods[-1]
+        year = pw.years[-1]
+        last.summary = {**summary, "areas": [{k: v for k, v in r.items() if k != "period"}
+                                             for r in summary["areas"]
+                                             if r["period"] == year]}
+        write_report(last, tmp, pathway=pr)
+        summary["indicators"] = last.summary.get("indicators")
+        write_json(tmp / "summary.json", summary)
+        timings = dict(run.timings)
+        timings["write"] = time.perf_counter() - t_write
+        timings["total"] = time.perf_counter() - t_all
+        outputs = [*sorted(p.name for p in tmp.iterdir() if p.name != wr.MARKER),
+                   "manifest.json"]
+        manifest = mf.run_manifest(cm, sol, timings, started, _dt.datetime.now(_dt.UTC),
+                                   outputs)
+        manifest["periods"] = pw.years
+        write_json(tmp / "manifest.json", manifest)
+    wr.remove_engine_folder(diagnosis_dir(out_dir), "diagnosis")
+    return out_dir
 
 
 def result_of(cm: CompiledModel, sol: Solution, timings: dict[str, float] | None = None
@@ -384,7 +622,7 @@ def write_run(run: RunResult, out_dir: Path, started: _dt.datetime, t_all: float
     return out_dir
 
 
-def write_report(run: RunResult, folder: Path) -> None:
+def write_report(run: RunResult, folder: Path, pathway: PathwayRun | None = None) -> None:
     """Write the plan-MER indicators and ``report.html`` of a finished solve into ``folder``.
 
     Adds ``indicators`` (definitions and values, national and per province) to the run's
@@ -408,7 +646,10 @@ def write_report(run: RunResult, folder: Path) -> None:
                     "solver": {"backend": sol.backend, "solver": sol.solver,
                                "method": sol.method}},
             indicators=table, folder=folder, area=cm.area,
-            pareto=read_pareto(folder / "pareto.csv"))
+            pareto=read_pareto(folder / "pareto.csv"),
+            pathway=None if pathway is None else {"grids": [
+                (y, r.after) for y, r in zip(pathway.model.years, pathway.periods,
+                                             strict=True)]})
         run_report.write_run_report(view, folder / "report.html")
     except OSError:  # a full disk or a size limit: the folder cannot be completed at all
         raise

@@ -7,6 +7,11 @@ and what one hectare of it ``provides`` towards each target use. A single use pr
 with factor 1; a combined use (meervoudig ruimtegebruik, e.g. nature + water buffer) provides
 several target uses at once, each with its own yield factor.
 
+Transitions between planning periods (only used when a scenario has several ``periods``):
+``irreversible`` uses stay once a pathway allocates them; ``reverts_to`` names the use a
+temporary use may return to after ``lifetime_years`` (a solar park to farmland);
+``successors`` lists the uses that may follow this one (``None``: any allocatable use).
+
 ``kind: allocatable`` uses may be chosen by the model for a changeable cell; ``kind: context``
 uses (industry, infrastructure, open water) are fixed current land use.
 
@@ -45,9 +50,14 @@ class Use:
     energy_mwh_per_ha_yr: float = 0.0
     combines: tuple[str, ...] = ()
     description: str | None = None
+    irreversible: bool = False
+    reverts_to: str | None = None
+    successors: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "combines", tuple(self.combines))
+        if self.successors is not None:
+            object.__setattr__(self, "successors", tuple(self.successors))
         object.__setattr__(self, "provides", dict(self.provides))
 
     @property

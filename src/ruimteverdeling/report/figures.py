@@ -202,6 +202,29 @@ def burdens_png(burdens: list[dict[str, Any]]) -> bytes | None:
     return _png(fig)
 
 
+def timeline_png(timeline: list[dict[str, Any]], catalogue: UseCatalogue) -> bytes | None:
+    """Stacked bars: hectares per use (allocatable uses) in each period."""
+    if not timeline:
+        return None
+    uses = [u for u in catalogue if u.kind == "allocatable"
+            and any(float(r.get(u.id, 0.0)) > 0 for r in timeline)]
+    labels = [str(r["period"]) for r in timeline]
+    fig = _figure(8.6, 3.2, dpi=110)
+    ax = fig.add_axes([0.1, 0.14, 0.6, 0.8])
+    bottom = np.zeros(len(labels))
+    for u in uses:
+        vals = np.array([float(r.get(u.id, 0.0)) for r in timeline])
+        ax.bar(labels, vals, bottom=bottom, color=u.colour, label=_use_label(u), width=0.6)
+        bottom += vals
+    ax.set_ylabel("ha", fontsize=8.5)
+    ax.tick_params(labelsize=8.5)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.legend(fontsize=7.5, frameon=False, loc="center left", bbox_to_anchor=(1.01, 0.5),
+              title="Gebruik / use", title_fontsize=8)
+    return _png(fig)
+
+
 def pareto_png(front: dict[str, Any]) -> bytes:
     """The front as points joined by a line, labelled; the run's own point ringed in red."""
     x, y = front["x"], front["y"]

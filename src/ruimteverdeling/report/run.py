@@ -23,7 +23,13 @@ from typing import Any
 
 from ruimteverdeling.formatting import num
 from ruimteverdeling.report.environment import environment, render
-from ruimteverdeling.report.figures import allocation_and_change_png, burdens_png, pareto_png
+from ruimteverdeling.report.figures import (
+    allocation_and_change_png,
+    burdens_png,
+    map_png,
+    pareto_png,
+    timeline_png,
+)
 from ruimteverdeling.results.indicators import CRITERIA, THEMES, IndicatorTable, format_value
 from ruimteverdeling.results.runfolder import RunView, read_rule_costs
 
@@ -272,8 +278,11 @@ def run_context(view: RunView) -> dict[str, Any]:
            and (a != "lasten" or burdens)]
     mu = s.get("multi_use") or {}
     ind = view.indicators
+    if view.pathway is not None:
+        toc = [("pad", "Pad · Pathway"), *toc]
     return {
         "page_title": f"Ruimteverdeling — {view.id}: {view.title}", "toc": toc,
+        "pathway": _pathway(view),
         "view": view, "s": s, "catalogue": view.catalogue,
         "status_text": status_text, "status_kind": status_kind,
         "area_name": view.area.manifest.name if view.area is not None else "",
@@ -303,6 +312,20 @@ def run_context(view: RunView) -> dict[str, Any]:
         "pareto_rows": front["rows"][:PARETO_ROWS_SHOWN] if front is not None else [],
         "record": _record(view),
     }
+
+
+def _pathway(view: RunView) -> dict[str, Any] | None:
+    """The pathway section: the timeline, a map per period, the cost of myopia."""
+    pw = view.pathway
+    if pw is None:
+        return None
+    block = view.summary.get("pathway") or {}
+    return {"periods": block.get("periods", []), "weights": block.get("weights", []),
+            "reported": block.get("reported", ""),
+            "timeline_png": timeline_png(block.get("timeline_ha") or [], view.catalogue),
+            "cost_of_myopia": block.get("cost_of_myopia"),
+            "maps": [{"period": y, "png": map_png(g, view.grid, view.catalogue, str(y))}
+                     for y, g in pw["grids"]]}
 
 
 def render_run_report(view: RunView) -> str:

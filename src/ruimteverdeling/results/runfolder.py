@@ -60,6 +60,7 @@ class RunView:
     folder: Path | None = None
     area: StudyArea | None = None
     pareto: dict[str, Any] | None = None
+    pathway: dict[str, Any] | None = None  # with several periods: {"grids": [(year, codes)]}
 
     @property
     def id(self) -> str:

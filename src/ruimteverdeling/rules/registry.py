@@ -20,6 +20,7 @@ from ruimteverdeling.rules import (
     green_buffer,
     ladder,
     proximity_share,
+    reservation,
 )
 from ruimteverdeling.rules.family import RuleFamily
 from ruimteverdeling.scenario import loader
@@ -68,3 +69,4 @@ register(ladder.FAMILY)
 register(fairness.FAMILY)
 register(proximity_share.FAMILY)
 register(conflict.FAMILY)
+register(reservation.FAMILY)

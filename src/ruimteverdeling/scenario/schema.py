@@ -242,6 +242,9 @@ class Target(StrictModel):
     hard / penalty
         a hard target must hold; a soft one gets a slack whose every unit costs ``penalty``
         objective points (named ``shortfall:<id>`` in the objective).
+    by
+        with several ``periods``: the period (year) by which the target must hold (default:
+        the last period); the target counts the land use of that period.
     """
 
     id: str
@@ -263,6 +266,7 @@ class Target(StrictModel):
     status: Status = "T"
     enabled: bool | None = None
     description: str | None = None
+    by: int | None = None
     source: Source
 
     @property
@@ -441,6 +445,9 @@ class UseOverride(StrictModel):
     energy_mwh_per_ha_yr: Amount | None = Field(default=None, ge=0)
     combines: list[str] | None = None
     description: str | None = None
+    irreversible: bool | None = None
+    reverts_to: str | None = None
+    successors: list[str] | None = None
     source: Source | None = None
 
 
@@ -473,6 +480,12 @@ class Scenario(StrictModel):
     overrides: list[Override] = Field(default_factory=list)
     objective: Objective = Field(default_factory=Objective)
     solver: SolverOptions = Field(default_factory=SolverOptions)
+    periods: list[int] | None = None
+    """Planning periods (years, ascending): one model over all of them, a land use per cell
+    and period (:mod:`ruimteverdeling.rules.pathways`); absent or one period: one end state."""
+    period_layers: dict[str, dict[int, str]] | None = None
+    """Per-period layers: a layer name the rules use -> {year: the layer to read in that
+    period}; every period must be given (a year after the last period is allowed)."""
 
     # set by the loader, not by the user (private: not keys of the file)
     _path: Path | None = PrivateAttr(default=None)
@@ -517,6 +530,15 @@ class Scenario(StrictModel):
             raise TypeError("rule entries are validated by their rule family's schema: "
                             "validate the document with scenario_model(families), or load it "
                             "with ruimteverdeling.rules.load_scenario")
+        return value
+
+    @field_validator("periods")
+    @classmethod
+    def _sorted_periods(cls, value: list[int] | None) -> list[int] | None:
+        if value is not None and (not value or any(b <= a for a, b in
+                                                   itertools.pairwise(value))):
+            raise invalid("`periods` must be a non-empty list of years in ascending order, "
+                          "each once", "e.g. `periods: [2030, 2040, 2050]`")
         return value
 
     @model_validator(mode="after")

@@ -209,6 +209,19 @@ RASTERS: tuple[RasterLayer, ...] = (
     RasterLayer("helicopter_flight_minutes", "continuous", (
         "Flight time from the nearest military helicopter base at 220 km/h"),
         defence.helicopter_flight_minutes, unit="min"),
+    # pathway horizons (listed last: the layers above are made exactly as before)
+    RasterLayer("flood_depth_2050", "continuous", (
+        "Potential flood depth in 2050 (overstromingsdiepte; less sea-level rise than 2100)"),
+        climate.flood_depth_2050, unit="m"),
+    RasterLayer("subsidence_2100", "continuous", (
+        "Expected land subsidence until 2100 (bodemdaling)"), climate.subsidence_2100,
+        unit="cm"),
+    RasterLayer("salinisation_2050", "continuous", (
+        "Salinisation index 2050, 0-1 (verzilting: low land near the sea)"),
+        climate.salinisation_2050, unit="index"),
+    RasterLayer("salinisation_2100", "continuous", (
+        "Salinisation index 2100, 0-1 (verzilting: low land near the sea)"),
+        climate.salinisation_2100, unit="index"),
 )
 
 VECTORS: tuple[VectorLayer, ...] = (

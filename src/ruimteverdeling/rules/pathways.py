@@ -1,0 +1,515 @@
+"""Pathways: several planning periods (2030 → 2040 → 2050), one land use per cell and period.
+
+Periods
+    ``periods: [y_1, ..., y_P]`` (ascending years). Period ``p`` is compiled as the scenario
+    on its own (:func:`ruimteverdeling.rules.compile.compile_model`) with the targets whose
+    ``by`` is ``y_p`` (default: the last period) and every layer named in ``period_layers``
+    read in its period's version; every rule applies in every period.
+
+Trajectories
+    A cell's column in the joint model is a *trajectory* ``τ = (u_1, ..., u_P)``, a use per
+    period. The trajectories enumerated per cell ``c`` with current use ``e_c`` are
+
+    * *stay*: ``u_p = e_c`` for every ``p``;
+    * *one change*: ``u_p = e_c`` for ``p < k`` and ``u_p = u`` for ``p ≥ k`` (``u ≠ e_c``);
+    * *reversion*: a temporary use ``u`` (``reverts_to: r`` in the use catalogue) from period
+      ``k`` until period ``m`` with ``y_m − y_k ≥ lifetime_u``, then ``r``;
+
+    each kept only where every ``u_p`` is allowed in period ``p`` (the rules of that period)
+    and every change ``a → b`` is allowed by the catalogue's ``successors`` of ``a``. A use
+    allocated by a trajectory never changes again except by reversion, so ``irreversible``
+    uses (housing, designated nature, water storage) stay, and a temporary use may only
+    return after its lifetime. A cell whose current use is irreversible keeps it (its
+    successors are itself only). This is at most ``1 + P·(|U| − 1) + R`` columns per cell (``R``
+    reversion patterns), against ``|U|^P`` for every sequence: it keeps explicit columns,
+    and with them the per-unit argmax pricing of column generation.
+
+Objective and rows
+    ``Σ_p w_p · z_p(u_p)`` with ``z_p`` period ``p``'s objective (suitability, costs,
+    penalties, ... of its uses) and ``w_p`` the length of period ``p`` in years
+    (``y_{p+1} − y_p``; the last period gets the length of the one before): the objective
+    is value per year of land use, summed over the years. Period ``p``'s target and rule rows
+    sum the trajectories by their use in ``p``
+    (:func:`ruimteverdeling.model.periods.stack`). Since every trajectory is one column of
+    its cell, ``Σ_τ x[c,τ] = 1`` keeps the semi-assignment structure.
+
+Modes
+    *foresight*: the joint model at once. *myopic*: period by period, each seeing only its
+    own and earlier periods' objective and rows and keeping the uses fixed before; it chooses
+    from the same trajectories, so its allocation is feasible in the joint model. The
+    **cost of myopia** is ``z(foresight) − z(myopic)`` with both evaluated on the joint
+    objective, reported with the hectares on which the two pathways differ per period.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ruimteverdeling.area.studyarea import StudyArea
+from ruimteverdeling.errors import InfeasibleError, InputError, Problem, did_you_mean
+from ruimteverdeling.model import periods as mp
+from ruimteverdeling.model.outcomes import Solution
+from ruimteverdeling.model.solve import solve as solve_spec
+from ruimteverdeling.rules import overrides
+from ruimteverdeling.rules.compile import CompiledModel, compile_model
+from ruimteverdeling.scenario.schema import Scenario
+from ruimteverdeling.uses import UseCatalogue
+
+KEEP = -1
+"""The symbol of a template for 'the cell's current use'."""
+
+
+def years_of(scenario: Scenario) -> list[int]:
+    """The scenario's periods (one period when it gives none)."""
+    return list(scenario.periods) if scenario.periods else []
+
+
+def is_pathway(scenario: Scenario) -> bool:
+    """Whether the scenario has more than one period."""
+    return len(years_of(scenario)) > 1
+
+
+def period_weights(years: list[int]) -> np.ndarray:
+    """``w_p``: the years until the next period; the last period as long as the one before."""
+    gaps = np.diff(np.asarray(years, float))
+    return np.append(gaps, gaps[-1]) if gaps.size else np.ones(len(years))
+
+
+# ------------------------------------------------------------------------------------------------
+# checks
+# ------------------------------------------------------------------------------------------------
+def check(scenario: Scenario, area: StudyArea, catalogue: UseCatalogue) -> list[Problem]:
+    """Problems of the period axis: target years, per-period layers, the transition table."""
+    years = years_of(scenario)
+    file = scenario.path
+    problems: list[Problem] = []
+    due = due_years(scenario)
+    for i, t in enumerate(scenario.targets):
+        if t.id in due and due[t.id] not in years:
+            problems.append(Problem(
+                file, f"targets[{i}].by", f"target '{t.id}' is due by {due[t.id]}, which is not a "
+                f"period of the scenario ({', '.join(map(str, years)) or 'none given'})",
+                "give one of the `periods` (or add the year to `periods:`)"))
+    for name, per in (scenario.period_layers or {}).items():
+        missing = [y for y in years if y not in per]
+        if missing:
+            problems.append(Problem(
+                file, f"period_layers.{name}", f"per-period layer '{name}' gives no layer for "
+                f"{', '.join(map(str, missing))}", "name a layer for every period (the same "
+                f"layer as another period's where it does not change, e.g. {missing[0]}: "
+                f"{name})"))
+        for y, layer in per.items():
+            if not area.has_layer(layer):
+                problems.append(Problem(file, f"period_layers.{name}.{y}",
+                                        f"unknown layer '{layer}'",
+                                        did_you_mean(layer, area.layer_names)))
+    problems += check_transitions(catalogue, area, file)
+    return problems
+
+
+def check_transitions(catalogue: UseCatalogue, area: StudyArea | None = None,
+                      file: Any = None) -> list[Problem]:
+    """The transition table: known uses, and every current use with a successor."""
+    problems = []
+    alloc = {u.id for u in catalogue.allocatable}
+    present: set[str] = set()
+    if area is not None:
+        codes = np.unique(area.current_use[area.land])
+        present = {catalogue.by_code(c).id for c in codes if catalogue.has_code(c)}
+    for u in catalogue.allocatable:
+        for s in u.successors or ():
+            if s not in alloc:
+                problems.append(Problem(file, f"uses.{u.id}.successors",
+                                        f"unknown use '{s}'", did_you_mean(s, sorted(alloc))))
+        if u.reverts_to is not None and u.reverts_to not in alloc:
+            problems.append(Problem(file, f"uses.{u.id}.reverts_to",
+                                    f"unknown use '{u.reverts_to}'",
+                                    did_you_mean(u.reverts_to, sorted(alloc))))
+        if u.successors is not None and not u.successors and u.id in present:
+            problems.append(Problem(
+                file, f"uses.{u.id}.successors", f"the transition table leaves '{u.id}', a "
+                "current use in the study area, without a successor (not even itself)",
+                f"list at least `{u.id}` (to stay) in its `successors`"))
+    return problems
+
+
+# ------------------------------------------------------------------------------------------------
+# one period
+# ------------------------------------------------------------------------------------------------
+class PeriodArea(StudyArea):
+    """A study area that reads some layers in their version for one period."""
+
+    _alias: dict[str, str]
+
+    def layer(self, name: str):  # type: ignore[override]
+        return super().layer(self._alias.get(name, name))
+
+    def has_layer(self, name: str) -> bool:
+        return super().has_layer(self._alias.get(name, name))
+
+
+def period_area(area: StudyArea, scenario: Scenario, year: int) -> StudyArea:
+    """``area`` with the layers of ``period_layers`` read in their ``year`` version (the same
+    object when nothing changes); layers are read once and shared."""
+    alias = {name: per[year] for name, per in (scenario.period_layers or {}).items()
+             if year in per and per[year] != name}
+    if not alias:
+        return area
+    view = copy.copy(area)
+    view.__class__ = PeriodArea
+    view._alias = alias  # type: ignore[attr-defined]
+    return view
+
+
+def due_years(scenario: Scenario) -> dict[str, int]:
+    """The year by which each target is due (``by`` after the overrides; the last period
+    when it gives none)."""
+    years = years_of(scenario)
+    _, effective, _ = overrides.apply(scenario)
+    last = years[-1] if years else 0
+    return {t.id: t.by if t.by is not None else last for t in effective}
+
+
+def period_scenario(scenario: Scenario, year: int, last: int) -> Scenario:
+    """The scenario as seen in one period: the targets due by another period are off."""
+    due = due_years(scenario)
+    targets = [t if due.get(t.id, last) == year else t.model_copy(update={"enabled": False})
+               for t in scenario.targets]
+    out = scenario.model_copy(update={"targets": targets})
+    out.path, out.chain, out.origins = scenario.path, scenario.chain, scenario.origins
+    return out
+
+
+# ------------------------------------------------------------------------------------------------
+# the joint model
+# ------------------------------------------------------------------------------------------------
+@dataclass
+class Pathway:
+    """A compiled multi-period model: one CompiledModel per period and the joint model."""
+
+    scenario: Scenario
+    years: list[int]
+    compiled: list[CompiledModel]
+    model: mp.PeriodModel
+    traj_use: np.ndarray  # (P, n_x) allocatable-use column of every trajectory per period
+    unit_domain: np.ndarray  # domain index of every joint unit
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def spec(self):
+        return self.model.spec
+
+    @property
+    def last(self) -> CompiledModel:
+        return self.compiled[-1]
+
+    def period_solution(self, sol: Solution, p: int) -> Solution:
+        """``sol`` as a solution of period ``p``'s own model."""
+        x = self.model.project(sol.x, p)
+        s = self.model.periods[p]
+        z = s.objective_value(x)
+        return Solution(sol.status, x, z, z, 0.0, sol.method, sol.backend, sol.solver,
+                        status_quo_value=s.status_quo_value)
+
+    def land_use(self, sol: Solution, p: int) -> np.ndarray:
+        """Catalogue index of the use of every land cell in period ``p``."""
+        return self.compiled[p].land_use_after(self.model.project(sol.x, p))
+
+    def allocation_grid(self, sol: Solution, p: int) -> np.ndarray:
+        return self.compiled[p].allocation_grid(self.model.project(sol.x, p))
+
+
+def compile_pathway(scenario: Scenario, area: StudyArea,
+                    catalogue: UseCatalogue | None = None) -> Pathway:
+    """Compile every period and build the joint trajectory model (see the module docstring).
+
+    Raises InputError with every problem of the period axis, then of each period's model.
+    """
+    import time
+
+    from ruimteverdeling.rules.compile import catalogue_for
+
+    catalogue = catalogue or catalogue_for(scenario)
+    years = years_of(scenario)
+    problems = check(scenario, area, catalogue)
+    if problems:
+        raise InputError(problems)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    compiled = [compile_model(period_scenario(scenario, y, years[-1]),
+                              period_area(area, scenario, y), catalogue) for y in years]
+    timings["compile_periods"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    pathway = _joint(scenario, years, compiled, catalogue)
+    timings["trajectories"] = time.perf_counter() - t0
+    pathway.timings = timings
+    return pathway
+
+
+def _templates(years: list[int], catalogue: UseCatalogue, alloc_ids: list[str]
+               ) -> list[tuple[int, ...]]:
+    """Use-level patterns (allocatable-use columns, KEEP for the current use)."""
+    P = len(years)
+    n = len(alloc_ids)
+    out: list[tuple[int, ...]] = [(KEEP,) * P]
+    for k in range(P):
+        for u in range(n):
+            out.append((KEEP,) * k + (u,) * (P - k))
+    for u, uid in enumerate(alloc_ids):
+        use = catalogue[uid]
+        if use.reverts_to is None or use.irreversible or use.reverts_to not in alloc_ids:
+            continue
+        r = alloc_ids.index(use.reverts_to)
+        if r == u:
+            continue
+        for k in range(P):
+            for m in range(k + 1, P):
+                if years[m] - years[k] >= use.lifetime_years:
+                    out.append((KEEP,) * k + (u,) * (m - k) + (r,) * (P - m))
+    return out
+
+
+def _successors(catalogue: UseCatalogue, alloc_ids: list[str]) -> np.ndarray:
+    """succ[a, b]: use b may follow use a (allocatable-use columns)."""
+    n = len(alloc_ids)
+    succ = np.ones((n, n), bool)
+    for a, uid in enumerate(alloc_ids):
+        s = catalogue[uid].successors
+        if s is not None:
+            succ[a] = [b in s for b in alloc_ids]
+        if catalogue[uid].irreversible:
+            succ[a] = False
+            succ[a, a] = True
+    return succ
+
+
+def _joint(scenario: Scenario, years: list[int], compiled: list[CompiledModel],
+           catalogue: UseCatalogue) -> Pathway:
+    P = len(years)
+    ctx = compiled[0].ctx
+    alloc_ids = ctx.alloc_ids
+    n_alloc = len(alloc_ids)
+    dom_land = np.flatnonzero(ctx.domain)
+    n_dom = dom_land.size
+    dom_pos = np.full(ctx.land_cells.size, -1, np.int64)
+    dom_pos[dom_land] = np.arange(n_dom)
+    alloc_col_of_use = np.full(len(catalogue), -1, np.int64)
+    alloc_col_of_use[ctx.alloc_idx] = np.arange(n_alloc)
+    current = alloc_col_of_use[ctx.domain_use_idx]
+    # per period: the column of (domain cell, use) in that period's model (-1: none), and
+    # which pairs are allowed (a column, or the pinned use)
+    col_of = []
+    allowed = []
+    for cm in compiled:
+        s = cm.spec
+        co = np.full((n_dom, n_alloc), -1, np.int64)
+        co[dom_pos[cm.unit_land[s.col_unit]], s.col_use] = np.arange(s.n_x)
+        al = co >= 0
+        al[dom_pos[cm.pinned_land], alloc_col_of_use[cm.pinned_use_idx]] = True
+        col_of.append(co)
+        allowed.append(al)
+    succ = _successors(catalogue, alloc_ids)
+    templates = _templates(years, catalogue, alloc_ids)
+    rows = np.arange(n_dom)
+    valid = np.zeros((len(templates), n_dom), bool)
+    for i, tpl in enumerate(templates):
+        ok = np.ones(n_dom, bool)
+        prev = current
+        for p, sym in enumerate(tpl):
+            use = current if sym == KEEP else np.full(n_dom, sym)
+            ok &= allowed[p][rows, use]
+            changed = use != prev
+            ok &= ~changed | succ[prev, use]
+            prev = use
+        first = next((sym for sym in tpl if sym != KEEP), None)
+        if first is not None:
+            ok &= current != first  # a change to the current use is no change
+        valid[i] = ok
+    n_valid = valid.sum(axis=0)
+    if (n_valid == 0).any():
+        bad = int((n_valid == 0).sum())
+        raise InputError.single(
+            scenario.path, "periods", f"{bad:,} cells ({bad * ctx.cell_ha:,.0f} ha) have no "
+            "pathway that the rules of every period and the transition table allow",
+            "relax the per-period rules or the use catalogue's `successors`/`irreversible` "
+            "for them")
+    fixed_everywhere = np.all([~(co >= 0).any(axis=1) for co in col_of], axis=0)
+    keep_cell = ~((n_valid == 1) & fixed_everywhere)
+    valid &= keep_cell[None, :]
+    dom_idx, tpl_idx = np.nonzero(valid.T)  # sorted by cell
+    del valid
+    tpl_arr = np.asarray(templates, np.int64)  # (n_templates, P)
+    traj_use = np.empty((P, dom_idx.size), np.int16)
+    col_map = np.empty((P, dom_idx.size), np.int32)
+    for p in range(P):
+        sym = tpl_arr[tpl_idx, p]
+        use = np.where(sym == KEEP, current[dom_idx], sym)
+        traj_use[p] = use
+        col_map[p] = col_of[p][dom_idx, use]
+    unit_domain, col_unit = np.unique(dom_idx, return_inverse=True)
+    unit_cells = ctx.land_cells[dom_land[unit_domain]]
+    model = mp.stack([cm.spec for cm in compiled], [str(y) for y in years],
+                     period_weights(years), col_unit.astype(np.int32), unit_cells, col_map,
+                     traj_use[-1])
+    return Pathway(scenario, years, compiled, model, traj_use, unit_domain)
+
+
+# ------------------------------------------------------------------------------------------------
+# solving: foresight and myopic
+# ------------------------------------------------------------------------------------------------
+MODES = ("foresight", "myopic", "both")
+
+
+def solver_options(pw: Pathway) -> Any:
+    """The scenario's solver options for a joint model of ``P`` periods: column generation
+    from ``decompose_above / P`` columns on. A trajectory model has ~``P`` times the columns
+    of one period, many of them near-ties (the same use from a later period on), which makes
+    the simplex slow where the per-unit argmax pricing is not (measured on the demo area,
+    three periods, 0.7 M columns: 237 s by dual simplex, 11 s by column generation, both
+    ending with a decision gap of 1-1.5 %)."""
+    opts = pw.scenario.solver
+    return opts.model_copy(update={"decompose_above": opts.decompose_above // len(pw.years)})
+
+
+def solve_foresight(pw: Pathway, progress: Any = None) -> Solution:
+    """The joint model at once. When it is infeasible although every period alone is
+    feasible, the transitions are the cause: the error names the first period whose targets
+    cannot be met after the earlier ones (:func:`diagnose`)."""
+    try:
+        return solve_spec(pw.spec, solver_options(pw), progress)
+    except InfeasibleError as exc:
+        raise diagnose(pw, exc) from exc
+
+
+def diagnose(pw: Pathway, cause: InfeasibleError) -> InfeasibleError:
+    """Which period first makes the joint model infeasible: the joint model up to period
+    ``k`` (:meth:`~ruimteverdeling.model.periods.PeriodModel.up_to`) for ``k = 1, 2, ...``;
+    the first infeasible one names the period, its targets and their regions."""
+    for k in range(len(pw.years)):
+        try:
+            solve_spec(pw.model.up_to(k), solver_options(pw).model_copy(
+                update={"method": "lp"}))
+        except InfeasibleError:
+            return _period_infeasible(pw, k, cause, "foresight")
+    return InfeasibleError(f"the pathway model is infeasible: {cause}")
+
+
+def _period_infeasible(pw: Pathway, k: int, cause: InfeasibleError, mode: str
+                       ) -> InfeasibleError:
+    year = pw.years[k]
+    details = []
+    due = due_years(pw.scenario)
+    cm = pw.compiled[k]
+    for t in cm.targets:
+        if not t.is_enabled or due.get(t.id) != year:
+            continue
+        tc = cm.target_compilers.get(t.id)
+        regions = ", ".join(tc.labels) if tc is not None else "national"
+        bounds = " and ".join(f"{n} {v:g}" for n, v in (("min", t.min), ("max", t.max))
+                              if v is not None)
+        details.append(f"target '{t.id}' ({t.use}, {bounds}) due by {year}, region(s): "
+                       f"{regions}")
+    if k == 0:
+        what = f"the targets and rules of period {year} cannot all hold"
+    elif mode == "foresight":
+        what = (f"period {year} cannot be reached from the earlier periods: uses allocated "
+                f"before {year} stay (irreversible uses, at most one change per cell) and "
+                f"leave no allocation that meets the targets due by {year}")
+    else:
+        what = (f"myopic planning fails in period {year}: the choices of the earlier "
+                f"periods, which stay (irreversible uses, at most one change per cell), "
+                f"leave no allocation that meets the targets due by {year}")
+    details.append("fix: relax those targets (or make them soft with a penalty), move them "
+                   "to another period (`by:`), or allow the uses to change (the use "
+                   "catalogue's `irreversible`, `reverts_to`, `successors`)")
+    return InfeasibleError(f"{what} ({cause.args[0].splitlines()[0] if cause.args else ''})",
+                           details)
+
+
+def solve_myopic(pw: Pathway, progress: Any = None) -> Solution:
+    """Period by period, each seeing no further than itself and keeping earlier choices.
+
+    Step ``k`` solves the joint model seen from period ``k``
+    (:meth:`~ruimteverdeling.model.periods.PeriodModel.up_to`) over one representative
+    trajectory per cell and distinct use sequence up to ``k`` among those that agree with
+    the uses fixed before. The last step's solution is a joint solution; its objective is the
+    joint objective.
+    """
+    m = pw.model
+    spec = m.spec
+    P = len(pw.years)
+    units = spec.col_unit
+    agree = np.ones(spec.n_x, bool)
+    x = None
+    for k in range(P):
+        view = m.up_to(k)
+        key = np.stack([units.astype(np.int64), *pw.traj_use[: k + 1]], axis=1)
+        cand = np.flatnonzero(agree)
+        _, first = np.unique(key[cand], axis=0, return_index=True)
+        keep = np.zeros(spec.n_x, bool)
+        keep[cand[first]] = True
+        sub, cols = view.restrict(np.ones(spec.n_units, bool), np.zeros(spec.n_cols),
+                                  keep_cols=np.concatenate([keep, np.ones(
+                                      len(spec.aux_names), bool)]))
+        try:
+            sol = solve_spec(sub, solver_options(pw), progress)
+        except InfeasibleError as exc:
+            raise _myopic_infeasible(pw, k, exc) from exc
+        x = np.zeros(spec.n_cols)
+        x[cols] = sol.x
+        chosen = spec.unit_choice(x)
+        fixed = pw.traj_use[: k + 1, chosen]  # (k+1, n_units)
+        agree = np.all(pw.traj_use[: k + 1] == fixed[:, units], axis=0)
+        last_sol = sol
+    assert x is not None
+    z = spec.objective_value(x)
+    return Solution(last_sol.status, x, z, z, 0.0, "myopic:" + last_sol.method,
+                    last_sol.backend, last_sol.solver,
+                    details={"myopic": True, "last_step_bound": float(last_sol.bound)},
+                    status_quo_value=spec.status_quo_value,
+                    decision_gap=None)
+
+
+def _myopic_infeasible(pw: Pathway, k: int, exc: InfeasibleError) -> InfeasibleError:
+    return _period_infeasible(pw, k, exc, "myopic")
+
+
+def cost_of_myopia(pw: Pathway, foresight: Solution, myopic: Solution) -> dict[str, Any]:
+    """The headline figure: objective points lost by planning period by period, and where
+    the two pathways differ (hectares per period, and irreversible land the myopic pathway
+    locked in that foresight does not use)."""
+    m = pw.model
+    ha = pw.last.ctx.cell_ha
+    cat = list(pw.last.catalogue)
+    irreversible = np.array([u.irreversible or u.built for u in cat])
+    per_period = []
+    for p, y in enumerate(pw.years):
+        a, b = pw.land_use(foresight, p), pw.land_use(myopic, p)
+        diff = a != b
+        per_period.append({
+            "period": y,
+            "foresight_value": m.period_value(foresight.x, p),
+            "myopic_value": m.period_value(myopic.x, p),
+            "differing_ha": float(diff.sum()) * ha,
+            "locked_in_ha": float((diff & irreversible[b]).sum()) * ha,
+        })
+    return {
+        "points": float(foresight.objective - myopic.objective),
+        "foresight_objective": float(foresight.objective),
+        "foresight_bound": float(foresight.bound),
+        "myopic_objective": float(myopic.objective),
+        "share_of_decision_value": _share(foresight, myopic, m.spec.status_quo_value),
+        "per_period": per_period,
+        "note": "foresight minus myopic on the joint objective; a negative value can only "
+                "come from the foresight gap (see foresight_bound)",
+    }
+
+
+def _share(foresight: Solution, myopic: Solution, sq: float | None) -> float | None:
+    if sq is None or foresight.objective - sq == 0:
+        return None
+    return float((foresight.objective - myopic.objective) / abs(foresight.objective - sq))

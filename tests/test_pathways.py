@@ -1,0 +1,283 @@
+"""Pathways over several periods: the joint trajectory model against brute force, the
+transitions and reservations on the output rasters, and the errors of the period axis."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+from click.testing import CliRunner
+
+from ruimteverdeling.area.studyarea import StudyArea
+from ruimteverdeling.cli import main
+from ruimteverdeling.rules import load_scenario
+from ruimteverdeling.rules import pathways as pwm
+from ruimteverdeling.rules.compile import catalogue_for
+
+from areas import SRC, write_area, write_scenario
+
+AGRI, HOUSING, NATURE, SOLAR = 3, 1, 2, 4
+OFF = ["wind", "water_buffer", "defence", "extensive_agriculture", "nature_water_buffer",
+       "agriculture_wind", "agri_pv", "defence_nature", "extensive_agriculture_water_buffer"]
+HQ = {2030: [0.875, 0.625, 0.5, 0.125], 2040: [0.0, 0.625, 0.5, 0.125],
+      2050: [0.0, 0.625, 0.5, 0.125]}  # exact in float32
+SOLAR_VALUE = [0.5, 0.5, 0.5, 0.875]
+SOLAR_LIFETIME = 15
+
+
+def _instance(folder: Path, years: list[int], targets: list[dict], solar: bool = False,
+              extra: dict | None = None) -> Path:
+    """Four farmland cells of 1 ha; housing is worth the period's layer `hq`, farmland 1.0,
+    nature 0.15 and (optionally) solar SOLAR_VALUE[c] with a lifetime of SOLAR_LIFETIME."""
+    layers = {f"hq_{y}": (np.array([HQ[y]], np.float32), "continuous", {"unit": "-"})
+              for y in years}
+    layers["sv"] = (np.array([SOLAR_VALUE], np.float32), "continuous", {"unit": "-"})
+    write_area(folder, np.full((1, 4), AGRI), layers=layers)
+    uses = [{"id": u, "kind": "context"} for u in OFF + ([] if solar else ["solar"])]
+    if solar:
+        uses.append({"id": "solar", "lifetime_years": SOLAR_LIFETIME})
+    suit = {"housing": {"base": 0.0, "terms": [{"layer": "hq", "points": [[0, 0], [1, 1]]}]},
+            "agriculture": {"base": 1.0}, "nature": {"base": 0.15}}
+    if solar:
+        suit["solar"] = {"base": 0.0, "terms": [{"layer": "sv", "points": [[0, 0], [1, 1]]}]}
+    data = {"id": "paths", "area": "area.yaml", "periods": years,
+            "period_layers": {"hq": {y: f"hq_{y}" for y in years}},
+            "suitability": suit, "targets": targets, "uses": uses, **(extra or {})}
+    return write_scenario(folder / "paths.yaml", data)
+
+
+def _target(tid: str, use: str, by: int | None = None, **bounds) -> dict:
+    t = {"id": tid, "use": use, "quantity": "area", "source": SRC, **bounds}
+    if by is not None:
+        t["by"] = by
+    return t
+
+
+# -- an independent statement of the trajectories and the objective ----------------------------
+def _trajectories(years: list[int], uses: list[int]) -> list[tuple[int, ...]]:
+    """Every use sequence of a farmland cell: stay; change once (then stay); or change once
+    to solar and return to farmland once solar's lifetime has passed."""
+    out = []
+    for seq in itertools.product(uses, repeat=len(years)):
+        path = (AGRI, *seq)
+        changes = [i for i in range(1, len(path)) if path[i] != path[i - 1]]
+        reverts = (len(changes) == 2 and path[changes[0]] == SOLAR
+                   and path[changes[1]] == AGRI
+                   and years[changes[1] - 1] - years[changes[0] - 1] >= SOLAR_LIFETIME)
+        if len(changes) <= 1 or reverts:
+            out.append(seq)
+    return out
+
+
+VALUE = {AGRI: lambda y, c: 1.0, NATURE: lambda y, c: 0.15, SOLAR: lambda y, c: SOLAR_VALUE[c],
+         HOUSING: lambda y, c: HQ[y][c]}
+
+
+def _weights(years: list[int]) -> list[float]:
+    gaps = list(np.diff(years))
+    return [float(g) for g in gaps + gaps[-1:]]
+
+
+def _value(years: list[int], plan: tuple[tuple[int, ...], ...], periods: range | None = None
+           ) -> float:
+    w = _weights(years)
+    periods = periods if periods is not None else range(len(years))
+    return sum(w[p] * VALUE[plan[c][p]](years[p], c) for p in periods for c in range(4))
+
+
+def _feasible(plan, p: int, targets: list[tuple[int, int, float, float]]) -> bool:
+    for use, due, lo, hi in targets:
+        if due == p:
+            n = sum(1 for c in range(4) if plan[c][p] == use)
+            if not lo <= n <= hi:
+                return False
+    return True
+
+
+def _brute_force(years, uses, targets, forbid=None):
+    trajs = _trajectories(years, uses)
+    per_cell = [[t for t in trajs if not set(t) & (forbid or {}).get(c, set())]
+                for c in range(4)]
+    best, best_plan = -np.inf, None
+    for plan in itertools.product(*per_cell):
+        if all(_feasible(plan, p, targets) for p in range(len(years))):
+            v = _value(years, plan)
+            if v > best + 1e-9:
+                best, best_plan = v, plan
+    return best, best_plan
+
+
+def _brute_myopic(years, uses, targets):
+    """Period by period: the best plan for periods ≤ k among those that agree with the
+    earlier choices and can still be continued."""
+    trajs = _trajectories(years, uses)
+    fixed: list[tuple[int, ...]] = [()] * 4
+    for k in range(len(years)):
+        best, choice = -np.inf, None
+        prefixes = sorted({t[: k + 1] for t in trajs})
+        for plan in itertools.product(prefixes, repeat=4):
+            if any(plan[c][:k] != fixed[c] for c in range(4)):
+                continue
+            if not all(_feasible(plan, p, targets) for p in range(k + 1)):
+                continue
+            v = _value(years, plan, range(k + 1))
+            if v > best + 1e-9:
+                best, choice = v, plan
+        assert choice is not None
+        fixed = list(choice)
+    return _value(years, tuple(fixed)), tuple(fixed)
+
+
+def _compiled(path: Path) -> pwm.Pathway:
+    s = load_scenario(path)
+    cat = catalogue_for(s)
+    return pwm.compile_pathway(s, StudyArea.load(s.area_path, cat), cat)
+
+
+def _plan(pw: pwm.Pathway, sol) -> tuple[tuple[int, ...], ...]:
+    codes = [pw.allocation_grid(sol, p).ravel() for p in range(len(pw.years))]
+    return tuple(tuple(int(codes[p][c]) for p in range(len(pw.years))) for c in range(4))
+
+
+@pytest.mark.parametrize("years,solar", [([2030, 2050], False), ([2030, 2040, 2050], True)])
+def test_optimum_matches_brute_force_in_both_modes(tmp_path, years, solar):
+    # housing: at least 1 ha by 2030 and 2 ha by 2050; cell 0 is the best site in 2030 and
+    # worthless in 2050 (a per-period layer), so building there first is myopic
+    targets = [_target("h_first", "housing", years[0], min=1),
+               _target("h_last", "housing", min=2)]
+    spec_targets = [(HOUSING, 0, 1, 4), (HOUSING, len(years) - 1, 2, 4)]
+    if solar:  # some solar in 2030 that may return to farmland by 2050
+        targets.append(_target("s_first", "solar", years[0], min=1))
+        spec_targets.append((SOLAR, 0, 1, 4))
+    uses = [AGRI, HOUSING, NATURE] + ([SOLAR] if solar else [])
+    pw = _compiled(_instance(tmp_path, years, targets, solar))
+    f = pwm.solve_foresight(pw)
+    m = pwm.solve_myopic(pw)
+    best, _ = _brute_force(years, uses, spec_targets)
+    myopic_value, myopic_plan = _brute_myopic(years, uses, spec_targets)
+    assert f.objective == pytest.approx(best, abs=1e-6)
+    assert f.bound == pytest.approx(best, abs=1e-6)
+    assert m.objective == pytest.approx(myopic_value, abs=1e-6)
+    assert _plan(pw, m) == myopic_plan
+    assert _value(years, _plan(pw, f)) == pytest.approx(best, abs=1e-6)
+    cost = pwm.cost_of_myopia(pw, f, m)
+    assert cost["points"] == pytest.approx(best - myopic_value, abs=1e-6)
+    assert cost["points"] > 0.5
+    assert any(r["locked_in_ha"] > 0 for r in cost["per_period"])
+    if solar:  # the solar park returns to farmland once its lifetime has passed
+        assert (SOLAR, SOLAR, AGRI) in _plan(pw, f)
+
+
+def test_status_quo_and_period_rows(tmp_path):
+    years = [2030, 2050]
+    pw = _compiled(_instance(tmp_path, years, [_target("h", "housing", 2030, min=1)]))
+    # everything stays farmland: 4 cells x 1.0 x (20 + 20) years
+    assert pw.spec.status_quo_value == pytest.approx(4 * 1.0 * 40)
+    assert [b.name for b in pw.spec.coupling] == ["target:h@2030"]
+    # per cell: stay, or one change to housing or nature in 2030 or 2050
+    assert pw.spec.n_x == 4 * 5
+
+
+# -- the command line: outputs and errors -----------------------------------------------------
+def _cli(args: list[str]):
+    return CliRunner().invoke(main, args, catch_exceptions=False)
+
+
+def test_cli_writes_every_period(tmp_path):
+    years = [2030, 2050]
+    path = _instance(tmp_path, years, [_target("h_first", "housing", 2030, min=1),
+                                       _target("h_last", "housing", min=2)])
+    out = tmp_path / "out"
+    res = _cli(["solve", str(path), "-o", str(out), "-q"])
+    assert res.exit_code == 0, res.output
+    assert "cost of myopia: 5.000 points" in res.output
+    grids = {}
+    for y in years:
+        with rasterio.open(out / f"allocation_{y}.tif") as src:
+            grids[y] = src.read(1).ravel()
+    with rasterio.open(out / "allocation.tif") as src:
+        assert (src.read(1).ravel() == grids[2050]).all()
+    # housing, once built, stays (irreversible), on the output rasters
+    assert ((grids[2030] != HOUSING) | (grids[2050] == HOUSING)).all()
+    assert (out / "change_2030_2050.tif").is_file()
+    head = (out / "targets.csv").read_text().splitlines()
+    assert head[0].startswith("period,target")
+    assert {line.split(",")[0] for line in head[1:]} == {"2030", "2050"}
+    assert "Pad door de perioden" in (out / "report.html").read_text()
+    duals = json.loads((out / "summary.json").read_text())["pathway"]["target_duals"]
+    assert {d["period"] for d in duals} == {"2030", "2050"}
+
+
+def _error(tmp_path, targets, extra=None, years=(2030, 2050)) -> tuple[int, str]:
+    path = _instance(tmp_path, list(years), targets, extra=extra)
+    res = _cli(["solve", str(path), "-o", str(tmp_path / "out"), "-q"])
+    assert not (tmp_path / "out" / "summary.json").exists()
+    return res.exit_code, res.output
+
+
+def test_target_year_that_is_no_period(tmp_path):
+    code, out = _error(tmp_path, [_target("h", "housing", 2035, min=1)])
+    assert code == 2
+    assert "paths.yaml" in out and "targets[0].by" in out and "2035" in out
+
+
+def test_per_period_layer_missing_a_period(tmp_path):
+    code, out = _error(tmp_path, [_target("h", "housing", min=1)],
+                       extra={"period_layers": {"hq": {2030: "hq_2030"}}})
+    assert code == 2
+    assert "period_layers.hq" in out and "2050" in out
+
+
+def test_current_use_without_successor(tmp_path):
+    path = _instance(tmp_path, [2030, 2050], [_target("h", "housing", min=1)])
+    text = path.read_text().replace("uses:\n", "uses:\n- id: agriculture\n  successors: []\n", 1)
+    path.write_text(text)
+    res = _cli(["solve", str(path), "-o", str(tmp_path / "out"), "-q"])
+    assert res.exit_code == 2
+    assert "uses.agriculture.successors" in res.output and "without a successor" in res.output
+
+
+def test_irreversible_use_makes_a_later_target_unreachable(tmp_path):
+    # housing by 2030 and at most none by 2050: housing cannot be undone
+    code, out = _error(tmp_path, [_target("h_first", "housing", 2030, min=1),
+                                  _target("h_none", "housing", max=0)])
+    assert code == 3
+    assert "period 2050" in out and "h_none" in out and "national" in out
+
+
+def test_reservation_keeps_permanent_uses_out_in_every_period(tmp_path):
+    years = [2030, 2040, 2050]
+    targets = [_target("h_first", "housing", 2030, min=1), _target("h_last", "housing", min=2)]
+    reserved = np.array([[0, 1, 0, 0]])
+    extra = {"rules": [{"id": "keep_open", "type": "reservation", "status": "G",
+                        "layer": "reserved", "source": SRC}]}
+    path = _instance(tmp_path, years, targets, extra=extra)
+    write_area(tmp_path, np.full((1, 4), AGRI), layers={
+        **{f"hq_{y}": (np.array([HQ[y]], np.float32), "continuous", {"unit": "-"})
+           for y in years}, "reserved": (reserved, "mask", {})})
+    out = tmp_path / "out"
+    res = _cli(["solve", str(path), "-o", str(out), "-q", "--mode", "foresight"])
+    assert res.exit_code == 0, res.output
+    best, _ = _brute_force(years, [AGRI, HOUSING, NATURE],
+                           [(HOUSING, 0, 1, 4), (HOUSING, 2, 2, 4)], forbid={1: {HOUSING}})
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["objective"] == pytest.approx(best, abs=1e-6)
+    assert "cost_of_myopia" not in summary["pathway"]
+    prev = None
+    for y in years:
+        with rasterio.open(out / f"allocation_{y}.tif") as src:
+            codes = src.read(1).ravel()
+        assert codes[1] != HOUSING  # reserved: no permanent building in any period
+        if prev is not None:  # irreversible housing stays
+            assert ((prev != HOUSING) | (codes == HOUSING)).all()
+        prev = codes
+
+
+def test_one_period_checks_its_fields(tmp_path):
+    # one period is the end-state model, but its `by` must still be that period
+    code, out = _error(tmp_path, [_target("h", "housing", 2040, min=1)], years=(2030,))
+    assert code == 2 and "targets[0].by" in out
