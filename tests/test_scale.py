@@ -177,7 +177,7 @@ def test_solve_at_a_coarser_resolution(small_area: Path, tmp_path: Path, monkeyp
     assert not (tmp_path / "bad").exists()
 
 
-def test_bench_command_prints_one_row(small_area: Path, coarse_base: Path, tmp_path: Path,
+def test_bench_command_prints_one_row(small_area: Path, tmp_path: Path,
                                      monkeypatch) -> None:
     """`bench` on a tiny area: one table row with the fast path and every peer (highspy,
     Pyomo, linopy + HiGHS, PuLP + CBC), each with its ratio to the engine."""
@@ -196,7 +196,7 @@ def test_bench_command_prints_one_row(small_area: Path, coarse_base: Path, tmp_p
     out_json = tmp_path / "row.json"
     from ruimteverdeling import bench
 
-    row = bench.bench(cells, res, naive_time_limit=2, scenario=coarse_base,
+    row = bench.bench(cells, res, naive_time_limit=2, scenario=BASE,
                       time_limit=15, seed=7, out=tmp_path / "run", naive_grace=8)
     out_json.write_text(json.dumps(row, default=float))
     assert 2500 < row["cells"] < 3500 and row["total_s"] > 0 and row["peak_mb"] > 0
