@@ -33,13 +33,13 @@ OLD = "synthetic-nl 1.0"
 
 
 def test_the_shipped_scenarios_are_package_data() -> None:
-    """The six scenarios load through importlib.resources from the package's own folder,
+    """The seven scenarios (the base, five variants and the pathways) load through importlib.resources from the package's own folder,
     which in the checkout is a link to scenarios/ (one copy in git), and the wheel's package
     data lists them."""
     folder = files("ruimteverdeling") / "data" / "scenarios"
     names = sorted(p.name for p in folder.iterdir() if p.name.endswith(".yaml"))
     assert names == sorted(p.name for p in (REPO / "scenarios").glob("*.yaml"))
-    assert len(names) == 6
+    assert len(names) == 7
     for name in names:
         assert (folder / name).read_bytes() == (REPO / "scenarios" / name).read_bytes()
         scenario = load_scenario(paths.shipped_scenarios() / name)  # `extends:` inside it
