@@ -33,9 +33,9 @@ OLD = "synthetic-nl 1.0"
 
 
 def test_the_shipped_scenarios_are_package_data() -> None:
-    """The seven scenarios (the base, five variants and the pathways) load through importlib.resources from the package's own folder,
-    which in the checkout is a link to scenarios/ (one copy in git), and the wheel's package
-    data lists them."""
+    """The seven scenarios (the base, five variants, the pathways) load through
+    importlib.resources from the package's own folder, which in the checkout is a link to
+    scenarios/ (one copy in git), and the wheel's package data lists them."""
     folder = files("ruimteverdeling") / "data" / "scenarios"
     names = sorted(p.name for p in folder.iterdir() if p.name.endswith(".yaml"))
     assert names == sorted(p.name for p in (REPO / "scenarios").glob("*.yaml"))
