@@ -34,8 +34,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import math
-import os
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -159,9 +159,8 @@ def coarsen(area_path: str | Path, resolution: float, out_root: str | Path
     if (folder / "area.yaml").exists() and report_file.exists():
         return folder / "area.yaml", yamlio.load_file(report_file, "coarsening report")
 
-    tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+    out_root.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=out_root))  # ours alone
     manifest = fine.manifest
     res = grid.resolution * f
     H, W = -(-grid.height // f), -(-grid.width // f)
@@ -222,8 +221,13 @@ def coarsen(area_path: str | Path, resolution: float, out_root: str | Path
                                                   allow_unicode=True), encoding="utf-8")
     (tmp / "coarsening.yaml").write_text(yaml.safe_dump(report, sort_keys=False),
                                          encoding="utf-8")
-    if folder.exists():
-        shutil.rmtree(folder)
+    if folder.exists():  # never replaced: a complete copy returned above, anything else kept
+        shutil.rmtree(tmp)  # the temporary folder this call made
+        if (folder / "area.yaml").exists() and report_file.exists():  # made meanwhile
+            return folder / "area.yaml", yamlio.load_file(report_file, "coarsening report")
+        raise InputError.single(folder, "--resolution", "the cache folder exists but was not "
+                                "written by the coarsener; it is left as it is",
+                                "move it away, or set RUIMTEVERDELING_CACHE to another folder")
     tmp.replace(folder)
     return folder / "area.yaml", report
 
