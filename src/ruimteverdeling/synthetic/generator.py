@@ -32,6 +32,8 @@ def make_area(out_dir: str | Path, cells: int, resolution: float = 100.0, seed: 
         raise ValueError("resolution must be positive")
     say = progress or (lambda _msg: None)
     out = Path(out_dir)
+    if out.is_dir() and any(out.iterdir()):  # it writes every file anew and removes none
+        raise ValueError(f"{out} is not empty: make_area writes into a new or empty folder")
     out.mkdir(parents=True, exist_ok=True)
 
     say("world geometry")

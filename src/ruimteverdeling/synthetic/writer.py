@@ -34,13 +34,11 @@ def write_tif(path: Path, arr: np.ndarray, grid: Grid, nodata: float | None) -> 
 
 
 def write_gpkg(path: Path, layer: str, records: list[dict[str, Any]], geoms: list[Any]) -> None:
-    """A GeoPackage with one layer in EPSG:28992 (replacing the file)."""
+    """A GeoPackage with one layer in EPSG:28992, in the new folder :func:`make_area` writes."""
     # deferred: both import pandas, which only writing the GeoPackages needs
     import geopandas as gpd
     import pyogrio
 
-    if path.exists():
-        path.unlink()
     old = pyogrio.get_gdal_config_option("OGR_CURRENT_DATE")
     pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": GPKG_DATE})
     try:
