@@ -32,7 +32,9 @@ def make_area(out_dir: str | Path, cells: int, resolution: float = 100.0, seed: 
         raise ValueError("resolution must be positive")
     say = progress or (lambda _msg: None)
     out = Path(out_dir)
-    if out.is_dir() and any(out.iterdir()):  # it writes every file anew and removes none
+    # it writes every file anew and removes none, so it refuses a folder holding anything but
+    # hidden entries (the engine's own ownership marker, which it never writes)
+    if out.is_dir() and any(not e.name.startswith(".") for e in out.iterdir()):
         raise ValueError(f"{out} is not empty: make_area writes into a new or empty folder")
     out.mkdir(parents=True, exist_ok=True)
 
