@@ -15,6 +15,18 @@ make z = max_r I_r, and the term ``fairness:<id>`` charges ``weight · A · z`` 
 area's hectares), so the most burdened region is pushed down. ``mode: cap`` instead bounds
 every row by ``cap · area_r`` (no z). Both keep the rows separable over cells (one row per
 region, each column in at most one row).
+
+How tight the minimax is. The level z is already an explicit epigraph variable with one
+row per region; no reformulation of max_r I_r in (x, z) is tighter for a single region's row.
+The weakness is between regions: the LP optimum spreads the burdens so that every binding
+region sits exactly at z, with a fractional cell or two per region, while whole cells move
+a region's intensity in steps of ``burden/area_r``. At the optimum of the base scenario all
+twelve provinces bind, and one cell of the most frequent burden size moves the term by
+``weight · A · burden / area_r`` ≈ 410–1,180 points on the demo area (1 km cells) against a
+decision tolerance of ≈ 26, and ≈ 25–70 against ≈ 0.1 on the 3 k-cell area
+(``benchmarks/small.py --levels``). The solver adds integer counts of whole cells per region
+and branches on the level (:mod:`ruimteverdeling.model.strengthen`); the bound a knapsack per
+region would give (whole cells of the region's burden sizes under ``area_r · z``) is not used.
 """
 
 from __future__ import annotations
