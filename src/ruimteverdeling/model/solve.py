@@ -20,7 +20,10 @@ The ``auto`` method therefore
 4. repairs the fractional units with a small MIP over them and their near-ties (starting from
    the rounded LP solution) for an incumbent; if that sub-MIP is infeasible the free set grows,
    and as a last resort the full MIP runs under the time limit;
-5. while the decision gap is open: a branch and bound on each minimax level with LP bounds
+5. while the decision gap is open and the model has a minimax level: the whole-cell knapsack
+   bound of each level (:func:`ruimteverdeling.model.strengthen.knapsack_level_bound`, from
+   the duals of the strengthened LP) replaces the bound where it is lower;
+6. while the decision gap is open: a branch and bound on each minimax level with LP bounds
    (:func:`ruimteverdeling.model.strengthen.level_bounds`) tightens the bound and confines the
    level to a window; reduced-cost fixing (from every open level node's LP) removes every
    column that cannot be part of a better allocation, and when what remains is small enough

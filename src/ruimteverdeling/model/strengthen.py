@@ -46,6 +46,12 @@ unchanged, but a branch and bound can now branch on "region r holds at most k / 
 whole cells of load", which moves the level in steps, and its rounding cuts apply to the
 counts. :func:`level_bounds` uses the same counts for a small branch and bound on the level
 itself (with LP bounds) that proves a tighter bound and a window for the level.
+
+**Whole-cell knapsacks of a level.** The counts move the LP bound only through branching.
+:func:`knapsack_level_bound` instead bounds the level's term directly: the LP duals move every
+row but the level's own into the objective (a Lagrangian relaxation, valid for any
+multipliers), after which each region is an exact multiple-choice knapsack of whole cells,
+solved by dynamic programming for every capacity and maximised over the level.
 """
 
 from __future__ import annotations
@@ -551,6 +557,8 @@ def _split(level: Level, node: LevelNode) -> tuple[float, tuple[int, float] | No
 
 KNAPSACK_GRID = 100_000
 """Most capacity steps a region's knapsack table may have (see :func:`knapsack_level_bound`)."""
+KNAPSACK_WORK = 5e9
+"""Most table entries times options the dynamic programming may visit (≈ seconds / 1e9)."""
 KNAPSACK_DUAL_TOL = 1e-7
 """Reduced costs of auxiliaries this small count as zero (the LP's dual feasibility
 tolerance; the LP bound itself holds only to it)."""
@@ -601,7 +609,8 @@ def knapsack_level_bound(spec: ModelSpec, level: Level, row_dual: np.ndarray,
     cells it is lower by what the LP gains by filling every binding region to the level with
     a fraction of a cell (the gap of a minimax over whole cells). Returns None where the
     structure does not hold (a unit in two of the level's rows, an auxiliary with a positive
-    reduced cost and no bound) or the tables would be too large.
+    reduced cost and no bound) or the tables would be too large (:data:`KNAPSACK_GRID`,
+    :data:`KNAPSACK_WORK`).
     """
     n_x = spec.n_x
     A, lo, hi = spec.coupling_matrix()
@@ -775,7 +784,11 @@ def knapsack_level_bound(spec: ModelSpec, level: Level, row_dual: np.ndarray,
         outside = max(outside, l_relaxed(v_hi))
     if not np.isfinite(v_hi):
         return None
-    # exact tables F_r(κ) for κ up to the window's top
+    # exact tables F_r(κ) for κ up to the window's top (unless they would take too long)
+    work = sum(t["q"].size * (max(0.0, float(capacity(r, np.array(v_hi)))) + 1.0)
+               for r, t in enumerate(tables))
+    if work > KNAPSACK_WORK:
+        return None
     values = []
     for r in range(n_r):
         t = tables[r]
