@@ -3,6 +3,7 @@
     python benchmarks/small.py                          # 3 k, 10 k and the demo (36 k)
     python benchmarks/small.py --cases 3k --naive       # with HiGHS's MIP on the whole model
     python benchmarks/small.py --families               # what each derived-row family closes
+    python benchmarks/small.py --levels                 # how lumpy each minimax level is
     python benchmarks/small.py --json results.json
 
 Cases (synthetic areas, generated once into benchmarks/cache/):
@@ -18,6 +19,15 @@ z_sq|`` (``z_sq``: the status quo), method. ``--naive`` adds a row per case for 
 on the plain model (default settings, stopped by the same decision-gap test), under the same
 time limit. ``--families`` prints, per case, the LP bound with the derived rows of one
 family at a time, all of them, and the level search.
+
+``--levels`` prints, per minimax level (a fairness rule's most burdened region) and region
+row ``Σ_j a_j x_j − c_r v ≤ u_r``: the burden columns, their most frequent sizes ``a_j``, whether
+the row binds at the LP optimum, and the *step* ``|cost_v| · a / c_r`` — the objective points one
+whole cell of the most frequent size moves the level term when that region is the most
+burdened — beside the decision tolerance ``mip_rel_gap · |z_LP − z_sq|`` (from the LP bound,
+so an estimate). The LP relaxation equalises the binding regions' intensities exactly with
+fractional cells; whole cells cannot, so a step far above the tolerance is a gap that only
+branching on the regions' loads (or a bound aware of the whole-cell sizes) closes.
 
 Timing goals (2 cores): 3 k and 10 k cells proven within 0.1 % of the decision value in 5 and
 10 s, the demo in 10 s. Performance goals live here, not in the test suite.
@@ -150,6 +160,36 @@ def families(case: str) -> list[dict]:
     return out
 
 
+def levels(case: str) -> list[dict]:
+    """Per minimax level row: burden sizes, binding at the LP, and its step vs the tolerance."""
+    import numpy as np
+
+    from ruimteverdeling.model import strengthen as st
+    from ruimteverdeling.model.highs_backend import HighsBackend
+
+    cm = compile_case(case, 300.0)
+    spec, options = cm.spec, cm.scenario.solver
+    lp = HighsBackend().lp(spec, options, 300.0)
+    sq = spec.status_quo_value
+    tol = options.mip_rel_gap * abs(lp.objective - sq) if sq is not None else float("nan")
+    out = []
+    for lv in st.find_levels(spec):
+        v = float(lp.x[lv.col])
+        name = spec.aux_names[lv.col - spec.n_x]
+        labels = spec.block(lv.rows[0].block).labels if lv.rows else None
+        for row in lv.rows:
+            sizes, counts = np.unique(np.round(row.a, 6), return_counts=True)
+            top = sizes[np.argsort(-counts)[:4]]
+            load = float(row.a @ lp.x[row.cols])
+            binding = load >= row.c * v + row.u - 1e-6 * max(1.0, abs(load))
+            out.append({"case": case, "level": name,
+                        "row": labels[row.row] if labels else str(row.row),
+                        "columns": int(row.a.size), "sizes": ", ".join(f"{a:g}" for a in top),
+                        "binding": "yes" if binding else "no",
+                        "step": abs(lv.cost) * float(top[0]) / row.c, "tolerance": tol})
+    return out
+
+
 def run_case(case: str, time_limit: float, naive: bool) -> dict:
     cmd = [sys.executable, __file__, "--one", case, "--time-limit", str(time_limit)]
     if naive:
@@ -185,6 +225,8 @@ def main() -> None:
     ap.add_argument("--naive", action="store_true", help="also HiGHS's MIP on the whole model")
     ap.add_argument("--families", action="store_true",
                     help="LP bound per derived-row family instead of the solve table")
+    ap.add_argument("--levels", action="store_true",
+                    help="per minimax level row: burden sizes and the step of one cell")
     ap.add_argument("--json", type=Path)
     ap.add_argument("--one", help=argparse.SUPPRESS)
     ap.add_argument("--naive-one", action="store_true", help=argparse.SUPPRESS)
@@ -192,7 +234,13 @@ def main() -> None:
     if args.one:
         print(json.dumps(one(args.one, args.time_limit, args.naive_one), default=str))
         return
-    if args.families:
+    if args.levels:
+        rows = [r for case in args.cases for r in levels(case)]
+        print(table([[r["case"], r["level"], r["row"], str(r["columns"]), r["sizes"],
+                      r["binding"], f"{r['step']:,.1f}", f"{r['tolerance']:,.2f}"]
+                     for r in rows], ("case", "level", "row", "columns", "sizes (most frequent)",
+                                      "binds at LP", "step (points)", "tolerance")))
+    elif args.families:
         rows = [r for case in args.cases for r in families(case)]
         print(table([[r["case"], r["family"], str(r["rows"]), f"{r['bound']:,.3f}"]
                      for r in rows], ("case", "rows of", "rows/LPs", "LP bound")))

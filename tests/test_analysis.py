@@ -356,3 +356,27 @@ def test_switching_off_a_cost_rule_drops_its_own_term_weight() -> None:
     short = rc._with_time_limit(off, 7.0)
     assert short.solver.time_limit == 7.0 and short.path == scenario.path
     assert scenario.solver.time_limit != 7.0
+
+
+def test_every_pareto_solve_starts_from_an_allocation_that_meets_its_rows(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The lexicographic end point, every ε point and every tidy re-solve get a warm start
+    whose allocation already meets the solve's new rows, so none depends on a repair around
+    the LP vertex finding an allocation."""
+    scenario = strip_case(tmp_path, nature_min=None)
+    run = api.solve(scenario, write=False)
+    seen: list[tuple[list, Any]] = []
+    real = pf.solve_with
+
+    def spy(cm: Any, obj: Any, offset: float, rows: list, options: Any, warm: Any = None):
+        seen.append((rows, warm))
+        return real(cm, obj, offset, rows, options, warm=warm)
+
+    monkeypatch.setattr(pf, "solve_with", spy)
+    pf.pareto_front(run.compiled, "area:agriculture", "suitability", points=3)
+    with_rows = [(rows, warm) for rows, warm in seen if rows]
+    assert len(with_rows) == 1 + 3 + 3  # lexicographic end point, 3 points, 3 tidy solves
+    for rows, warm in with_rows:
+        assert warm is not None
+        for _, vec, lo, hi in rows:
+            assert lo - 1e-9 <= float(vec @ warm.x) <= hi + 1e-9

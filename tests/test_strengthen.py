@@ -122,3 +122,56 @@ def test_cardinality_rows_are_exact(a: list[float], lo: float, hi: float, rhs: f
     row = cands.A[card[0]].toarray()[0]
     acts = [row[: spec.n_x] @ x for x in allocations(spec) if aux_intervals(spec, x)]
     assert min(acts) == pytest.approx(rhs)
+
+
+def _lp_duals(spec: ModelSpec) -> tuple[float, np.ndarray]:
+    lp = HighsBackend().lp(spec, SolverOptions(), 30.0)
+    assert lp.row_dual is not None
+    return float(lp.objective), lp.row_dual
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_knapsack_level_bound_keeps_every_integer_solution(seed: int) -> None:
+    """Valid for any multipliers (the LP's, none, random ones); with the LP's it is no
+    weaker than the LP bound."""
+    spec = random_model(seed)
+    opt = brute_force(spec)
+    (level,) = st.find_levels(spec)
+    z_lp, y = _lp_duals(spec)
+    rng = np.random.default_rng(seed)
+    for duals in (y, np.zeros_like(y), y + rng.normal(0.0, 1.0, y.size)):
+        kb = st.knapsack_level_bound(spec, level, duals, opt - 1.0)
+        if kb is not None:
+            assert kb >= opt - 1e-7
+    kb = st.knapsack_level_bound(spec, level, y, opt - 1.0)
+    assert kb is not None
+    assert kb <= z_lp + 1e-6
+
+
+def _regions_only(seed: int) -> ModelSpec:
+    """Four units, three uses, a value per column and a minimax level over two regions only:
+    the whole-cell knapsacks are then the whole model."""
+    rng = np.random.default_rng(seed)
+    col_unit = np.repeat(np.arange(UNITS), USES)
+    n = col_unit.size
+    b = SpecBuilder(col_unit, np.tile(np.arange(USES), UNITS), np.arange(UNITS))
+    b.add_term("value", "benefit", 1.0, rng.uniform(0, 30, n))
+    load = rng.choice(np.array([0.0, 1.0, 2.5, 3.75, 6.25, 6.4375]), n)
+    region = (col_unit >= 2).astype(int)
+    v = b.add_aux("level", 0.0, np.inf)
+    area = rng.uniform(5.0, 20.0, 2)
+    b.add_block("fair", "rule", np.r_[region, 0, 1], np.r_[np.arange(n), v, v],
+                np.r_[load, -area], 2, np.full(2, -np.inf), np.zeros(2))
+    b.add_term("fairness", "cost", 1.0, aux={v: float(rng.uniform(10.0, 300.0))})
+    return b.build()
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_knapsack_level_bound_is_exact_without_other_rows(seed: int) -> None:
+    spec = _regions_only(seed)
+    opt = brute_force(spec)
+    (level,) = st.find_levels(spec)
+    z_lp, y = _lp_duals(spec)
+    kb = st.knapsack_level_bound(spec, level, y, opt - 1.0)
+    assert kb == pytest.approx(opt, abs=1e-7)
+    assert kb <= z_lp + 1e-7

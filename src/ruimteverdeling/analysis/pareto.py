@@ -49,6 +49,7 @@ sense), then bookkeeping columns the report ignores as axes.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -244,14 +245,18 @@ def pareto_front(cm: CompiledModel, x_name: str, y_name: str, points: int = 5,
     def F(c: LinearCriterion, x: np.ndarray) -> float:  # noqa: N802 (F = σ f, as in the docstring)
         return c.sense * c.value(x)
 
-    # each solve starts from the last one with the same objective (its basis stays dual
-    # feasible), else from the last one of any (its allocation may still be an incumbent)
+    # each solve starts from the LP basis of the last one with the same objective (its basis
+    # stays dual feasible), else of the last one of any; its first incumbent is an earlier
+    # allocation that meets the new rows by construction (``feasible``), so the solve never
+    # depends on a repair around the LP vertex finding one
     last: dict[Any, Any] = {"any": getattr(start, "warm", None)}
 
-    def run(label: str, obj: np.ndarray, rows: list) -> Solution:
+    def run(label: str, obj: np.ndarray, rows: list, feasible: Solution | None = None
+            ) -> Solution:
         key = hash(np.asarray(obj, float).tobytes())
+        warm = _combined(last.get(key, last["any"]), feasible)
         with say.phase(label):
-            sol = solve_with(cm, obj, 0.0, rows, options, warm=last.get(key, last["any"]))
+            sol = solve_with(cm, obj, 0.0, rows, options, warm=warm)
         last[key] = last["any"] = sol.warm
         return sol
 
@@ -260,7 +265,7 @@ def pareto_front(cm: CompiledModel, x_name: str, y_name: str, points: int = 5,
     s_b = run(f"end point: best {c2.name}", c2.sense * c2.vec, [])
     f2_max = F(c2, s_b.x)
     s_b2 = run(f"end point: best {c1.name} with {c2.name} at its best", c1.sense * c1.vec,
-               [_at_least(c2, f2_max)])
+               [_at_least(c2, f2_max)], feasible=s_b)
     f1_min = min(F(c1, s_b2.x), f1_max)
     r1 = f1_max - f1_min
     r2 = max(abs(f2_max - F(c2, s_a.x)), 1e-9)
@@ -277,12 +282,12 @@ def pareto_front(cm: CompiledModel, x_name: str, y_name: str, points: int = 5,
     width = len(str(len(eps_list)))
     for k, eps in enumerate(eps_list, 1):
         sol = run(f"point {k}/{len(eps_list)}: {c1.name} ≥ {c1.sense * eps:,.6g}", obj,
-                  [_at_least(c1, eps)])
+                  [_at_least(c1, eps)], feasible=s_a)  # ε ≤ F₁(x_a) = F₁*
         x = sol.x
         tidy_status = ""
         if tidy:
             t = run(f"point {k}: tidy (scenario objective at these criteria)", cm.spec.obj,
-                    [_at_least(c1, F(c1, x)), _at_least(c2, F(c2, x))])
+                    [_at_least(c1, F(c1, x)), _at_least(c2, F(c2, x))], feasible=sol)
             x, tidy_status = t.x, t.status
         pts.append(Point(f"P{k:0{width}d}", c1.sense * eps, x, c1.value(x), c2.value(x),
                          cm.spec.objective_value(x), sol.status, sol.gap, sol.optimal,
@@ -297,6 +302,19 @@ def pareto_front(cm: CompiledModel, x_name: str, y_name: str, points: int = 5,
         pts[0].kind = f"best {c2.name}"
         pts[-1].kind = f"best {c1.name}"
     return Front(c1, c2, pts, notes)
+
+
+def _combined(basis_from: Any, x_from: Solution | None) -> Any:
+    """A warm start with the LP basis of ``basis_from`` (a WarmStart or None) and the
+    allocation of the solve ``x_from`` (all on the same compiled model, so the columns are
+    the same)."""
+    if x_from is None or getattr(x_from, "warm", None) is None:
+        return basis_from
+    if basis_from is None:
+        return x_from.warm
+    out = copy.copy(basis_from)
+    out.x, out.objective = x_from.warm.x, x_from.warm.objective
+    return out
 
 
 def _flag_dominated(pts: list[Point], c1: LinearCriterion, c2: LinearCriterion) -> None:

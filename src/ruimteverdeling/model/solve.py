@@ -20,7 +20,10 @@ The ``auto`` method therefore
 4. repairs the fractional units with a small MIP over them and their near-ties (starting from
    the rounded LP solution) for an incumbent; if that sub-MIP is infeasible the free set grows,
    and as a last resort the full MIP runs under the time limit;
-5. while the decision gap is open: a branch and bound on each minimax level with LP bounds
+5. while the decision gap is open and the model has a minimax level: the whole-cell knapsack
+   bound of each level (:func:`ruimteverdeling.model.strengthen.knapsack_level_bound`, from
+   the duals of the strengthened LP) replaces the bound where it is lower;
+6. while the decision gap is open: a branch and bound on each minimax level with LP bounds
    (:func:`ruimteverdeling.model.strengthen.level_bounds`) tightens the bound and confines the
    level to a window; reduced-cost fixing (from every open level node's LP) removes every
    column that cannot be part of a better allocation, and when what remains is small enough
@@ -381,6 +384,7 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
     col_dual = lp.col_dual
     method = "lp"
     levels: list[st.Level] = []
+    derived: tuple[ModelSpec, np.ndarray | None] = (spec, None)
     if not decomposed:
         t0 = time.perf_counter()
         if isinstance(session, _Rebuild) and lp.basis is not None and \
@@ -388,7 +392,8 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
             # the LP ran by interior point: re-solves warm-start from its vertex
             session = backend.session(spec, options)  # type: ignore[attr-defined]
             session.basis = lp.basis
-        work, lp_s, info, levels = _strengthen(spec, session, options, lp, deadline, say)
+        work, lp_s, info, levels, derived = _strengthen(spec, session, options, lp, deadline,
+                                                        say)
         seconds["strengthen"] = time.perf_counter() - t0
         details["strengthen"] = info
         if lp_s is not lp and lp_s.x is not None and lp_s.objective is not None:
@@ -431,6 +436,9 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
     if repair_bound is not None:
         bound = min(bound, max(repair_bound, objective))
     method += "+repair-mip"
+    if levels and not decomposed and decision_gap(objective, bound, spec.status_quo_value) \
+            > options.mip_rel_gap:
+        bound = _knapsack_bound(derived, levels, objective, bound, details, seconds, say)
     sq = spec.status_quo_value
     if decision_gap(objective, bound, sq) > options.mip_rel_gap and col_dual is not None \
             and deadline - time.perf_counter() > 1:
@@ -444,6 +452,29 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
                    seconds, details, lp.row_dual, timed_out=timed_out)
 
 
+def _knapsack_bound(derived: tuple[ModelSpec, np.ndarray | None], levels: list[st.Level],
+                    objective: float, bound: float, details: dict[str, Any],
+                    seconds: dict[str, float], say: Progress) -> float:
+    """``bound`` lowered by the whole-cell knapsack bound of every level
+    (:func:`~ruimteverdeling.model.strengthen.knapsack_level_bound`) from the LP duals of the
+    model with its derived rows."""
+    model, duals = derived
+    if duals is None:
+        return bound
+    t0 = time.perf_counter()
+    found = []
+    for lv in levels:
+        kb = st.knapsack_level_bound(model, lv, duals, objective)
+        found.append(kb)
+        if kb is not None and kb < bound:
+            say(f"whole-cell knapsacks per region of the level: bound {bound:,.4f} -> "
+                f"{max(kb, objective):,.4f}")
+            bound = max(kb, objective)
+    details["knapsack_bounds"] = found
+    seconds["knapsack_bound"] = time.perf_counter() - t0
+    return bound
+
+
 def _fractional_units(spec: ModelSpec, x: np.ndarray) -> np.ndarray:
     xs = x[: spec.n_x]
     frac_cols = (xs > INT_TOL) & (xs < 1 - INT_TOL)
@@ -452,13 +483,14 @@ def _fractional_units(spec: ModelSpec, x: np.ndarray) -> np.ndarray:
 
 def _strengthen(spec: ModelSpec, session: Any, options: SolverOptions, lp: LpOutcome,
                 deadline: float, say: Progress
-                ) -> tuple[ModelSpec, LpOutcome, dict[str, Any], list[st.Level]]:
+                ) -> tuple[ModelSpec, LpOutcome, dict[str, Any], list[st.Level],
+                           tuple[ModelSpec, np.ndarray | None]]:
     """Add violated derived rows to the LP ``session`` and re-solve, a few rounds; then give
     every level its counts (columns and rows appended to the session too).
 
     Returns the model the MIPs work on (``spec`` + derived rows + level counts, in the order
-    the session holds them), the last LP over ``spec`` + derived rows (or ``lp`` itself) and
-    what was done.
+    the session holds them), the last LP over ``spec`` + derived rows (or ``lp`` itself),
+    what was done, the levels, and ``spec`` + derived rows with that LP's row duals.
     """
     t0 = time.perf_counter()
     cands = st.candidates(spec, STRENGTHEN_MAX_ROW_NNZ)
@@ -492,6 +524,7 @@ def _strengthen(spec: ModelSpec, session: Any, options: SolverOptions, lp: LpOut
     if best is not lp:
         say(f"strengthened: {sum(r['rows'] for r in info['rounds'])} derived rows, LP bound "
             f"{lp.objective:,.4f} -> {best.objective:,.4f}")
+    derived = (work, best.row_dual)
     levels = st.find_levels(spec)
     if levels:
         counted = st.with_level_counts(work, levels)
@@ -501,7 +534,7 @@ def _strengthen(spec: ModelSpec, session: Any, options: SolverOptions, lp: LpOut
         work = counted
         info["levels"] = [{"column": spec.aux_names[lv.col - spec.n_x], "rows": len(lv.rows),
                            "counts": len(lv.counts)} for lv in levels]
-    return work, best, info, levels
+    return work, best, info, levels, derived
 
 
 def _repair(spec: ModelSpec, work: ModelSpec, backend: Backend, options: SolverOptions,

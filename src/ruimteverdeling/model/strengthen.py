@@ -46,6 +46,12 @@ unchanged, but a branch and bound can now branch on "region r holds at most k / 
 whole cells of load", which moves the level in steps, and its rounding cuts apply to the
 counts. :func:`level_bounds` uses the same counts for a small branch and bound on the level
 itself (with LP bounds) that proves a tighter bound and a window for the level.
+
+**Whole-cell knapsacks of a level.** The counts move the LP bound only through branching.
+:func:`knapsack_level_bound` instead bounds the level's term directly: the LP duals move every
+row but the level's own into the objective (a Lagrangian relaxation, valid for any
+multipliers), after which each region is an exact multiple-choice knapsack of whole cells,
+solved by dynamic programming for every capacity and maximised over the level.
 """
 
 from __future__ import annotations
@@ -547,3 +553,284 @@ def _split(level: Level, node: LevelNode) -> tuple[float, tuple[int, float] | No
     return None
 
 
+
+
+KNAPSACK_GRID = 100_000
+"""Most capacity steps a region's knapsack table may have (see :func:`knapsack_level_bound`)."""
+KNAPSACK_WORK = 5e9
+"""Most table entries times options the dynamic programming may visit (≈ seconds / 1e9)."""
+KNAPSACK_DUAL_TOL = 1e-7
+"""Reduced costs of auxiliaries this small count as zero (the LP's dual feasibility
+tolerance; the LP bound itself holds only to it)."""
+
+
+def _grid_step(weights: np.ndarray, total: float) -> float:
+    """The coarsest step ``2^-k`` (k = 0..6) all ``weights`` are whole multiples of, made
+    coarser if the table would exceed :data:`KNAPSACK_GRID` steps."""
+    step = 1.0 / 64
+    for k in range(7):
+        s = 2.0 ** -k
+        q = weights / s
+        if np.all(np.abs(q - np.rint(q)) <= 1e-9 * np.maximum(1.0, q)):
+            step = s
+            break
+    return max(step, total / KNAPSACK_GRID)
+
+
+def knapsack_level_bound(spec: ModelSpec, level: Level, row_dual: np.ndarray,
+                         incumbent: float) -> float | None:
+    """An upper bound on every integer allocation of ``spec`` that knows whole cells: each
+    of the level's regions is an exact knapsack.
+
+    Let ``y`` be the LP's row duals (``row_dual``, assignment rows first, over ``spec``'s rows)
+    and keep the assignment rows and the level's own rows ``Σ_j a_j x_j − c_r v ≤ u_r`` as
+    constraints; every other row ``lo ≤ A x ≤ hi`` is moved into the objective (Lagrangian
+    relaxation): for every feasible ``x`` with ``t = A x ∈ [lo, hi]``
+
+        c·x = (c − Aᵀy)·x + y·t ≤ d·x + Σ_r max(y_r lo_r, y_r hi_r),    d = c − Aᵀy,
+
+    for *any* ``y`` (a side that is infinite gets ``y_r = 0``). What remains separates: each
+    auxiliary other than the level takes the better of its bounds under ``d``; each unit
+    outside the level's rows its best ``d``; and for a level value ``v`` each region ``r``
+    is a multiple-choice knapsack over its units — unit ``k`` takes one column, column ``j``
+    uses ``a_j`` of the capacity ``c_r v + u_r`` and earns ``d_j``. Measured from each unit's
+    lightest column (``m_k = min_j a_j``, capacity less ``M_r = Σ_k m_k``) and in whole grid
+    steps ``s`` (weights rounded *down*, which only relaxes), dynamic programming gives the
+    exact value ``F_r(κ)`` of every capacity ``κ``. Then
+
+        bound = max_v  Σ_r F_r(⌊(c_r v + u_r − M_r)/s⌋) + d_v v + constant.
+
+    ``F_r`` steps up only at whole steps, so the maximum is at the lower end of a window or
+    at one of those steps. Outside the window ``[v_lo, v_hi]`` the fractional knapsacks
+    (each column a separate item — a further relaxation, concave in ``v``) bound the
+    function, and the window is widened until they fall to the incumbent there.
+
+    With the LP's optimal duals and fractional knapsacks this is the LP bound; with whole
+    cells it is lower by what the LP gains by filling every binding region to the level with
+    a fraction of a cell (the gap of a minimax over whole cells). Returns None where the
+    structure does not hold (a unit in two of the level's rows, an auxiliary with a positive
+    reduced cost and no bound) or the tables would be too large (:data:`KNAPSACK_GRID`,
+    :data:`KNAPSACK_WORK`).
+    """
+    n_x = spec.n_x
+    A, lo, hi = spec.coupling_matrix()
+    y = np.asarray(row_dual, float)[spec.n_units:].copy()
+    if y.size != A.shape[0]:
+        return None
+    offsets = spec.row_offsets()
+    level_rows = np.array([offsets[r.block][0] - spec.n_units + r.row for r in level.rows],
+                          np.int64)
+    y[level_rows] = 0.0
+    y[(y > 0) & ~np.isfinite(hi)] = 0.0
+    y[(y < 0) & ~np.isfinite(lo)] = 0.0
+    const = spec.obj_offset + float(np.where(y > 0, y * np.where(np.isfinite(hi), hi, 0.0),
+                                             y * np.where(np.isfinite(lo), lo, 0.0)).sum())
+    d = spec.obj - A.T @ y
+    # auxiliaries other than the level: each at its better bound
+    for k in range(n_x, spec.n_cols):
+        if k == level.col:
+            continue
+        dk, lb, ub = d[k], spec.aux_lb[k - n_x], spec.aux_ub[k - n_x]
+        if abs(dk) <= KNAPSACK_DUAL_TOL * max(1.0, abs(spec.obj[k])):
+            dk = 0.0
+        if dk > 0:
+            if not np.isfinite(ub):
+                return None
+            const += dk * ub
+        elif dk < 0:
+            if not np.isfinite(lb):
+                return None
+            const += dk * lb
+    d_v = float(d[level.col])
+    # columns of the level's rows: weight and region per column
+    weight = np.zeros(n_x)
+    region = np.full(n_x, -1, np.int64)
+    for r, row in enumerate(level.rows):
+        if np.any(region[row.cols] >= 0):
+            return None
+        region[row.cols] = r
+        weight[row.cols] = row.a
+    unit = spec.col_unit
+    n_units = spec.n_units
+    # each unit's region: all its columns with a weight in one row
+    u_reg = np.full(n_units, -1, np.int64)
+    has = region >= 0
+    np.maximum.at(u_reg, unit[has], region[has])
+    chk = np.full(n_units, np.iinfo(np.int64).max)
+    np.minimum.at(chk, unit[has], region[has])
+    if np.any((u_reg >= 0) & (chk != u_reg)):
+        return None
+    in_reg = u_reg[unit] >= 0
+    # units outside every row: their best column
+    best_any = np.full(n_units, -np.inf)
+    np.maximum.at(best_any, unit, d[:n_x])
+    const += float(best_any[u_reg < 0].sum())
+    # units in a region: weights above the unit's lightest column, in grid steps
+    m_unit = np.full(n_units, np.inf)
+    np.minimum.at(m_unit, unit[in_reg], weight[in_reg])
+    extra = np.where(in_reg, weight - m_unit[unit], 0.0)
+    extra = np.maximum(extra, 0.0)
+    n_r = len(level.rows)
+    cap_c = np.array([row.c for row in level.rows])
+    cap_u = np.array([row.u for row in level.rows])
+    m_r = np.zeros(n_r)
+    np.add.at(m_r, u_reg[u_reg >= 0], m_unit[u_reg >= 0])
+    # the level's range to cover: its bounds
+    v_lb = float(spec.aux_lb[level.col - n_x])
+    v_ub = float(spec.aux_ub[level.col - n_x])
+    tables = []
+    for r in range(n_r):
+        cols = np.flatnonzero(in_reg & (u_reg[unit] == r))
+        units_r = unit[cols]
+        s_r = _grid_step(extra[cols], 1.0)  # exact where the weights allow
+        q = np.floor(extra[cols] / s_r + 1e-9).astype(np.int64)
+        # free choice: the best column with no whole step of weight
+        f = np.full(n_units, -np.inf)
+        zero = q == 0
+        np.maximum.at(f, units_r[zero], d[cols[zero]])
+        rs = np.unique(units_r)
+        const += float(f[rs].sum())
+        g = d[cols] - f[units_r]
+        opt = (q > 0) & (g > 0)
+        tables.append({"s": s_r, "units": units_r[opt], "q": q[opt], "g": g[opt],
+                       "w": extra[cols][opt]})
+
+    def capacity(r: int, v: np.ndarray) -> np.ndarray:
+        return (cap_c[r] * v + cap_u[r] - m_r[r]) / tables[r]["s"]
+
+    def relaxed(r: int, kappa: float) -> float:
+        """The LP relaxation of region r's knapsack (≥ the exact one): per unit the upper
+        concave hull of its options and (0, 0), its segments taken by slope."""
+        t = tables[r]
+        if kappa < 0:
+            return -np.inf
+        if "cq" not in t:
+            seg_q, seg_g = [], []
+            order = np.lexsort((t["q"], t["units"]))
+            units, q, g = t["units"][order], t["q"][order], t["g"][order]
+            starts = np.flatnonzero(np.r_[True, units[1:] != units[:-1]]) if units.size \
+                else np.empty(0, np.int64)
+            ends = np.r_[starts[1:], units.size].astype(np.int64) if units.size else starts
+            for a, b in zip(starts, ends, strict=True):
+                pq, pg = 0.0, 0.0
+                qq, gg = q[a:b].astype(float), g[a:b]
+                while True:  # gift wrapping from (pq, pg): the steepest next point
+                    ahead = qq > pq
+                    if not np.any(ahead):
+                        break
+                    slope = (gg[ahead] - pg) / (qq[ahead] - pq)
+                    k = int(np.argmax(slope))
+                    if slope[k] <= 0:
+                        break
+                    nq, ng = float(qq[ahead][k]), float(gg[ahead][k])
+                    seg_q.append(nq - pq)
+                    seg_g.append(ng - pg)
+                    pq, pg = nq, ng
+            sq_, sg_ = np.asarray(seg_q), np.asarray(seg_g)
+            o = np.argsort(-sg_ / np.maximum(sq_, 1e-300), kind="stable")
+            t["sq"], t["sg"] = sq_[o], sg_[o]
+            t["cq"], t["cg"] = np.cumsum(t["sq"]), np.cumsum(t["sg"])
+        cq, cg = t["cq"], t["cg"]
+        i = int(np.searchsorted(cq, kappa, side="right"))
+        val = float(cg[i - 1]) if i > 0 else 0.0
+        if i < cq.size:
+            val += float(t["sg"][i]) * (kappa - (cq[i - 1] if i > 0 else 0.0)) / \
+                float(t["sq"][i])
+        return val
+
+    def l_relaxed(v: float) -> float:
+        return sum(relaxed(r, float(capacity(r, np.array(v)))) for r in range(n_r)) + \
+            d_v * v + const
+
+    # the relaxed function is concave in v: its maximiser by ternary search, up to the level
+    # at which every region's options all fit (beyond it the function is linear in v)
+    sat = max([float((t["q"].sum() * t["s"] + m_r[r] - cap_u[r]) / cap_c[r])
+               for r, t in enumerate(tables)] + [v_lb])
+    if d_v >= 0 and not np.isfinite(v_ub):
+        return None
+    # below v_min some region cannot hold its units' lightest columns: no allocation there
+    v_lb = max(v_lb, max(float((m_r[r] - cap_u[r]) / cap_c[r]) for r in range(n_r)))
+    if v_lb > v_ub:
+        return -np.inf
+    a_, b_ = v_lb, min(v_ub, max(sat, v_lb))
+    for _ in range(200):
+        if b_ - a_ <= 1e-12 * max(1.0, abs(b_)):
+            break
+        m1, m2 = a_ + (b_ - a_) / 3, b_ - (b_ - a_) / 3
+        if l_relaxed(m1) < l_relaxed(m2):
+            a_ = m1
+        else:
+            b_ = m2
+    v0 = a_
+    if d_v >= 0:
+        v0 = v_ub  # (finite) the function does not decrease beyond saturation
+    width = max(abs(v0), 1e-6) * 1e-3
+    v_lo, v_hi = v0, v0
+    for _ in range(40):
+        if v_lo <= v_lb or l_relaxed(v_lo) <= incumbent:
+            break
+        v_lo = max(v_lb, v_lo - width)
+        width *= 2
+    width = max(abs(v0), 1e-6) * 1e-3
+    for _ in range(40):
+        if v_hi >= v_ub or l_relaxed(v_hi) <= incumbent:
+            break
+        v_hi = min(v_ub, v_hi + width)
+        width *= 2
+    outside = -np.inf
+    if v_lo > v_lb:
+        outside = max(outside, l_relaxed(v_lo))
+    if v_hi < v_ub:
+        outside = max(outside, l_relaxed(v_hi))
+    if not np.isfinite(v_hi):
+        return None
+    # exact tables F_r(κ) for κ up to the window's top (unless they would take too long)
+    work = sum(t["q"].size * (max(0.0, float(capacity(r, np.array(v_hi)))) + 1.0)
+               for r, t in enumerate(tables))
+    if work > KNAPSACK_WORK:
+        return None
+    values = []
+    for r in range(n_r):
+        t = tables[r]
+        k_max = int(np.floor(float(capacity(r, np.array(v_hi))) + 1e-9))
+        if k_max < 0:
+            values.append(np.full(1, -np.inf))
+            continue
+        if k_max > KNAPSACK_GRID:  # a coarser step: weights rounded down, still a bound
+            t["s"] *= (k_max + 1.0) / KNAPSACK_GRID
+            t["q"] = np.floor(t["w"] / t["s"] + 1e-9).astype(np.int64)
+            keep = t["q"] > 0
+            if not np.all(keep):  # options now free: their gain is free too (relaxing)
+                return None
+            k_max = int(np.floor(float(capacity(r, np.array(v_hi))) + 1e-9))
+        f_tab = np.zeros(k_max + 1)
+        order = np.argsort(t["units"], kind="stable")
+        units, q, g = t["units"][order], t["q"][order], t["g"][order]
+        starts = np.flatnonzero(np.r_[True, units[1:] != units[:-1]]) if units.size else \
+            np.empty(0, np.int64)
+        ends = np.r_[starts[1:], units.size].astype(np.int64) if units.size else starts
+        for a, b in zip(starts, ends, strict=True):
+            new = f_tab.copy()
+            for qi, gi in zip(q[a:b], g[a:b], strict=True):
+                if qi <= k_max:
+                    np.maximum(new[qi:], f_tab[: k_max + 1 - qi] + gi, out=new[qi:])
+            f_tab = new
+        values.append(f_tab)
+    # candidate levels: the window's lower end and every step of every table inside it
+    pts = [np.array([v_lo])]
+    for r in range(n_r):
+        k_lo = int(np.ceil(float(capacity(r, np.array(v_lo))) - 1e-9))
+        k_hi = values[r].size - 1
+        if k_hi >= max(k_lo, 0):
+            ks = np.arange(max(k_lo, 0), k_hi + 1, dtype=float)
+            pts.append((ks * tables[r]["s"] + m_r[r] - cap_u[r]) / cap_c[r])
+    v = np.concatenate(pts)
+    v = v[(v >= v_lo) & (v <= v_hi)]
+    total = d_v * v + const
+    for r in range(n_r):
+        idx = np.floor(capacity(r, v) + 1e-9).astype(np.int64)
+        tab = values[r]
+        val = np.where(idx < 0, -np.inf, tab[np.clip(idx, 0, tab.size - 1)])
+        total = total + val
+    inside = float(total.max()) if total.size else -np.inf
+    return max(inside, outside)

@@ -15,6 +15,21 @@ make z = max_r I_r, and the term ``fairness:<id>`` charges ``weight · A · z`` 
 area's hectares), so the most burdened region is pushed down. ``mode: cap`` instead bounds
 every row by ``cap · area_r`` (no z). Both keep the rows separable over cells (one row per
 region, each column in at most one row).
+
+How tight the minimax is. The level z is already an explicit epigraph variable with one
+row per region; no reformulation of max_r I_r in (x, z) is tighter for a single region's row.
+The weakness is between regions: the LP optimum spreads the burdens so that every binding
+region sits exactly at z, with a fractional cell or two per region, while whole cells move
+a region's intensity in steps of ``burden/area_r``. At the optimum of the base scenario all
+twelve provinces bind, and one cell of the most frequent burden size moves the term by
+``weight · A · burden / area_r`` ≈ 410–1,180 points on the demo area (1 km cells) against a
+decision tolerance of ≈ 26, and ≈ 25–70 against ≈ 0.1 on the 3 k-cell area
+(``benchmarks/small.py --levels``). The solver therefore bounds the term by whole cells:
+with the LP's duals on every other row, each region is an exact knapsack of its cells'
+burdens under ``area_r · z``, maximised over z
+(:func:`ruimteverdeling.model.strengthen.knapsack_level_bound`; on the demo area 120 points
+below the LP bound with derived rows), besides integer counts of whole cells per region and a
+branch and bound on the level.
 """
 
 from __future__ import annotations
