@@ -132,10 +132,10 @@ def _brute_myopic(years, uses, targets):
     return _value(years, tuple(fixed)), tuple(fixed)
 
 
-def _compiled(path: Path) -> pwm.Pathway:
+def _compiled(path: Path, explicit_max: int | None = None) -> pwm.Pathway:
     s = load_scenario(path)
     cat = catalogue_for(s)
-    return pwm.compile_pathway(s, StudyArea.load(s.area_path, cat), cat)
+    return pwm.compile_pathway(s, StudyArea.load(s.area_path, cat), cat, explicit_max)
 
 
 def _plan(pw: pwm.Pathway, sol) -> tuple[tuple[int, ...], ...]:
@@ -143,8 +143,10 @@ def _plan(pw: pwm.Pathway, sol) -> tuple[tuple[int, ...], ...]:
     return tuple(tuple(int(codes[p][c]) for p in range(len(pw.years))) for c in range(4))
 
 
+@pytest.mark.parametrize("generated", [False, True], ids=["explicit", "generated"])
 @pytest.mark.parametrize("years,solar", [([2030, 2050], False), ([2030, 2040, 2050], True)])
-def test_optimum_matches_brute_force_in_both_modes(tmp_path, years, solar):
+def test_optimum_matches_brute_force_in_both_modes(tmp_path, years, solar, generated):
+    # generated: the trajectories are columns only once the per-cell pricing finds them
     # housing: at least 1 ha by 2030 and 2 ha by 2050; cell 0 is the best site in 2030 and
     # worthless in 2050 (a per-period layer), so building there first is myopic
     targets = [_target("h_first", "housing", years[0], min=1),
@@ -154,7 +156,8 @@ def test_optimum_matches_brute_force_in_both_modes(tmp_path, years, solar):
         targets.append(_target("s_first", "solar", years[0], min=1))
         spec_targets.append((SOLAR, 0, 1, 4))
     uses = [AGRI, HOUSING, NATURE] + ([SOLAR] if solar else [])
-    pw = _compiled(_instance(tmp_path, years, targets, solar))
+    pw = _compiled(_instance(tmp_path, years, targets, solar), 0 if generated else None)
+    assert pw.explicit is not generated
     f = pwm.solve_foresight(pw)
     m = pwm.solve_myopic(pw)
     best, _ = _brute_force(years, uses, spec_targets)
@@ -170,6 +173,62 @@ def test_optimum_matches_brute_force_in_both_modes(tmp_path, years, solar):
     assert any(r["locked_in_ha"] > 0 for r in cost["per_period"])
     if solar:  # the solar park returns to farmland once its lifetime has passed
         assert (SOLAR, SOLAR, AGRI) in _plan(pw, f)
+
+
+def _pricing_instance(tmp_path):
+    years = [2030, 2040, 2050]
+    targets = [_target("h_first", "housing", 2030, min=1), _target("h_last", "housing", min=2),
+               _target("s_first", "solar", 2030, min=1, max=2)]
+    return years, targets, _instance(tmp_path, years, targets, solar=True)
+
+
+def test_trajectory_pricing_equals_full_enumeration(tmp_path):
+    """For any duals, the per-cell pricing over the implicit trajectories finds the best
+    reduced cost of the explicit model's columns, cell by cell."""
+    from ruimteverdeling.model import periods as mp
+    from ruimteverdeling.model.decompose import Pricing
+
+    _, _, path = _pricing_instance(tmp_path)
+    pw = _compiled(path)
+    assert pw.explicit and pw.traj is not None
+    pricing = Pricing(pw.spec)
+    specs = [cm.spec for cm in pw.compiled]
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        y = rng.normal(0.0, 10.0, pricing.m)
+        want = pricing.best(pricing.reduced(y))[0]
+        got, keys = pw.traj.best(mp.period_reduced_costs(specs, pw.model.weights, y))
+        assert got == pytest.approx(want, abs=1e-9)
+        # the key found is a column of the explicit model with that reduced cost
+        r = pricing.reduced(y)
+        assert r[np.searchsorted(pw.keys, keys)] == pytest.approx(want, abs=1e-9)
+
+
+def test_lagrangian_bound_over_trajectories_is_an_upper_bound(tmp_path):
+    """L(y) over every trajectory ≥ the brute-force optimum for arbitrary duals, and the
+    generated LP's bound lies between the optimum and the first L(0)."""
+    from ruimteverdeling.model import periods as mp
+    from ruimteverdeling.model.decompose import Pricing
+
+    years, targets, path = _pricing_instance(tmp_path)
+    best, _ = _brute_force(years, [AGRI, HOUSING, NATURE, SOLAR],
+                           [(HOUSING, 0, 1, 4), (HOUSING, 2, 2, 4), (SOLAR, 0, 1, 2)])
+    pw = _compiled(path, explicit_max=0)
+    specs = [cm.spec for cm in pw.compiled]
+    pricing = Pricing(pw.spec)
+    rng = np.random.default_rng(5)
+    for scale in (0.0, 1.0, 30.0):
+        y = pricing.dual_feasible(rng.normal(0.0, scale, pricing.m))
+        r = pricing.reduced(y)
+        units, _ = pw.traj.best(mp.period_reduced_costs(specs, pw.model.weights, y))
+        value = units.sum() + mp.lagrangian_rest(pw.spec, y, pricing.lo, pricing.hi,
+                                                 r[pw.spec.n_x:])
+        assert value >= best - 1e-9
+    f = pwm.solve_foresight(pw)
+    gen = f.details["generation"]
+    assert best - 1e-6 <= gen["lagrangian_bound"]
+    assert f.objective == pytest.approx(best, abs=1e-6)
+    assert gen["columns"] < gen["trajectories"]
 
 
 def test_status_quo_and_period_rows(tmp_path):

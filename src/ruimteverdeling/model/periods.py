@@ -28,6 +28,7 @@ caller (the length of each period in years, see :mod:`ruimteverdeling.rules.path
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -161,3 +162,261 @@ def _selection(s: ModelSpec, cols: np.ndarray, aux_start: int, n_cols: int) -> s
     rows = np.concatenate([cols[ok], s.n_x + np.arange(n_aux)])
     jcols = np.concatenate([ok, aux_start + np.arange(n_aux)])
     return sp.csr_matrix((np.ones(rows.size), (rows, jcols)), shape=(s.n_cols, n_cols))
+
+
+# ------------------------------------------------------------------------------------------------
+# trajectories kept implicit: pricing and column generation
+# ------------------------------------------------------------------------------------------------
+KEEP = -1
+"""A template's symbol for 'the unit's current use'."""
+
+CHUNK = 400_000
+"""Units priced at once (bounds the pricing's working memory to a few hundred MB)."""
+
+
+@dataclass
+class Trajectories:
+    """Every trajectory of every unit, held implicitly: a template list and a validity mask.
+
+    Template ``t`` gives a use per period (``KEEP`` for the unit's current use ``e_k``); unit
+    ``k`` may take template ``t`` when ``valid[t, k]``. Column ``(k, t)`` has the key
+    ``k·T + t``; sorted keys are sorted by unit, as a ModelSpec's columns must be. In period
+    ``p`` the column is period model ``p``'s column ``col_of[p][k, u_p]`` (``-1``: the pair is
+    fixed in that period and its value is in the period's constants).
+
+    With per-period reduced costs ``ρ_p`` (over period ``p``'s columns) the reduced cost of
+    trajectory ``(k, t)`` in the joint model is ``Σ_p ρ_p[col_of[p][k, u_p(t, k)]]`` (0 where
+    the column is ``-1``), because the joint column's objective and row entries are the sums
+    of its period columns' (:func:`stack`). Pricing is the argmax of that sum over the valid
+    templates of each unit (:meth:`best`).
+    """
+
+    templates: np.ndarray  # (T, P) use per period, KEEP for the current use
+    current: np.ndarray  # (n_units,) current use of every unit
+    valid: np.ndarray  # (T, n_units) bool
+    col_of: list[np.ndarray]  # per period (n_units, n_uses) int32, -1 where no column
+    unit_cells: np.ndarray  # (n_units,) cell of every unit
+
+    @property
+    def n_templates(self) -> int:
+        return int(self.templates.shape[0])
+
+    @property
+    def n_units(self) -> int:
+        return int(self.current.size)
+
+    def count(self) -> int:
+        """The number of trajectories (columns of the explicit model)."""
+        return int(self.valid.sum())
+
+    def all_keys(self) -> np.ndarray:
+        unit, tpl = np.nonzero(self.valid.T)
+        return unit.astype(np.int64) * self.n_templates + tpl
+
+    def uses(self, keys: np.ndarray) -> np.ndarray:
+        """(P, n) the use of every keyed trajectory in every period."""
+        keys = np.asarray(keys, np.int64)
+        unit, tpl = np.divmod(keys, self.n_templates)
+        sym = self.templates[tpl].T  # (P, n)
+        return np.where(sym == KEEP, self.current[unit][None, :], sym).astype(np.int16)
+
+    def model(self, periods: list[ModelSpec], labels: list[str], weights: np.ndarray,
+              keys: np.ndarray) -> tuple[PeriodModel, np.ndarray]:
+        """The joint model over the trajectories ``keys`` (sorted; every unit at least once)
+        and the use of each of its columns per period."""
+        keys = np.asarray(keys, np.int64)
+        unit = keys // self.n_templates
+        if np.unique(unit).size != self.n_units:
+            raise ValueError("every unit needs at least one trajectory column")
+        uses = self.uses(keys)
+        col_map = np.stack([self.col_of[p][unit, uses[p]] for p in range(len(periods))])
+        pm = stack(periods, labels, weights, unit.astype(np.int32), self.unit_cells,
+                   col_map, uses[-1])
+        return pm, uses
+
+    def values(self, rho: list[np.ndarray | None], units: np.ndarray,
+               mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Per unit in ``units`` (an index array): the largest ``Σ_p ρ_p`` over its valid
+        trajectories (``ρ_p = None``: period ``p`` contributes nothing) and that
+        trajectory's key (``mask``, shape (T, n_units), restricts the valid ones further)."""
+        T = self.n_templates
+        best = np.full(units.size, -np.inf)
+        arg = np.zeros(units.size, np.int64)
+        cur = self.current[units]
+        per = []  # per period: (n, n_uses) reduced costs of every (unit, use) pair
+        for p, r in enumerate(rho):
+            if r is None:
+                per.append(None)
+                continue
+            co = self.col_of[p][units]
+            per.append(np.where(co >= 0, r[np.maximum(co, 0)], 0.0))
+        rows = np.arange(units.size)
+        keep = [None if q is None else q[rows, cur] for q in per]
+        for t in range(T):
+            ok = self.valid[t, units] if mask is None else mask[t, units]
+            if not ok.any():
+                continue
+            v = np.zeros(units.size)
+            for p, q in enumerate(per):
+                if q is None:
+                    continue
+                s = int(self.templates[t, p])
+                v += keep[p] if s == KEEP else q[:, s]
+            v[~ok] = -np.inf
+            better = v > best
+            best[better] = v[better]
+            arg[better] = t
+        return best, units.astype(np.int64) * T + arg
+
+    def best(self, rho: list[np.ndarray | None], mask: np.ndarray | None = None
+             ) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`values` for every unit, in chunks of :data:`CHUNK` units."""
+        out_v, out_k = [], []
+        for s in range(0, self.n_units, CHUNK):
+            v, k = self.values(rho, np.arange(s, min(s + CHUNK, self.n_units)), mask)
+            out_v.append(v)
+            out_k.append(k)
+        return (np.concatenate(out_v) if out_v else np.zeros(0),
+                np.concatenate(out_k) if out_k else np.zeros(0, np.int64))
+
+
+def period_reduced_costs(periods: list[ModelSpec], weights: np.ndarray, y: np.ndarray,
+                         upto: int | None = None) -> list[np.ndarray | None]:
+    """``ρ_p = w_p c_p − A_pᵀ y_p`` over period ``p``'s x columns, for the joint coupling
+    duals ``y`` (blocks in the order of :func:`stack`; with ``upto = k`` only the periods up
+    to ``k`` have rows and objective, as in :meth:`PeriodModel.up_to`)."""
+    out: list[np.ndarray | None] = []
+    r0 = 0
+    for p, s in enumerate(periods):
+        if upto is not None and p > upto:
+            out.append(None)
+            continue
+        rho = weights[p] * s.obj[: s.n_x]
+        for b in s.coupling:
+            ys = y[r0:r0 + b.n_rows]
+            r0 += b.n_rows
+            if np.any(ys):
+                rho = rho - (b.A.T @ ys)[: s.n_x]
+        out.append(rho)
+    return out
+
+
+def lagrangian_rest(spec: ModelSpec, y: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                    aux_reduced: np.ndarray) -> float:
+    """The part of the Lagrangian bound ``L(y)`` that is not the units' best reduced costs:
+    ``Σ_aux max_{lb≤s≤ub} r_s s + Σ_r h_r(y_r) + offset`` with ``h_r = y_r·hi_r`` for
+    ``y_r ≥ 0`` and ``y_r·lo_r`` otherwise (+inf when a side it needs is unbounded)."""
+    total = spec.obj_offset
+    for k, rk in enumerate(aux_reduced):
+        side = spec.aux_ub[k] if rk > 0 else spec.aux_lb[k] if rk < 0 else 0.0
+        if rk != 0 and not np.isfinite(side):
+            return float("inf")
+        total += rk * side
+    with np.errstate(invalid="ignore"):
+        rows = np.where(y > 0, y * np.where(np.isfinite(hi), hi, 0.0),
+                        y * np.where(np.isfinite(lo), lo, 0.0))
+    return float(total + rows.sum())
+
+
+@dataclass
+class Generated:
+    """The outcome of :func:`generate`: the trajectory columns kept and what they prove."""
+
+    keys: np.ndarray
+    model: PeriodModel
+    uses: np.ndarray
+    bound: float  # min over the rounds of L(y) over *every* trajectory: a valid upper bound
+    y: np.ndarray | None
+    objective: float | None  # the last restricted LP's value (None if it used slack)
+    converged: bool
+    rounds: list[dict]
+
+
+def generate(traj: Trajectories, periods: list[ModelSpec], labels: list[str],
+             weights: np.ndarray, keys: np.ndarray, options: Any, say: Any, deadline: float,
+             upto: int | None = None, mask: np.ndarray | None = None,
+             max_rounds: int = 30) -> Generated:
+    """The LP relaxation of the joint model over every trajectory, by column generation.
+
+    Round ``i`` solves the LP over the trajectories ``keys`` (with an elastic slack on every
+    coupling row at a large penalty while they cannot meet the rows yet, so it is always
+    solvable), takes its coupling duals ``y`` and prices every unit's every trajectory
+    (:meth:`Trajectories.best`). A unit whose best trajectory beats the best of its kept ones
+    gets it added. The Lagrangian relaxation of the coupling rows over *all* trajectories,
+
+        L(y) = Σ_k max_t Σ_p ρ_p(k, u_p(t))  +  Σ_aux max r_s·s  +  Σ_r h_r(y_r)  +  offset,
+
+    is an upper bound on every feasible (even fractional) pathway for any ``y``; the smallest
+    over the rounds is returned. Stops when no trajectory prices out, or when the restricted
+    LP (feasible, a lower bound on the full LP) is within the LP tolerance of that bound.
+    ``upto``/``mask``: the model seen from period ``upto`` (:meth:`PeriodModel.up_to`) over
+    the trajectories ``mask`` allows (myopic planning).
+    """
+    import time
+
+    from ruimteverdeling.model import decompose
+    from ruimteverdeling.model.outcomes import decision_floor
+    from ruimteverdeling.model.solve import backend_for
+
+    backend = backend_for(options)
+    weights = np.asarray(weights, float)
+    keys = np.unique(np.asarray(keys, np.int64))
+    y_prev = None
+    bound, best_y = np.inf, None
+    rounds: list[dict] = []
+    z = None
+    converged = False
+    pm = uses = None
+    tolerance = max(options.decompose_lp_gap, 0.25 * options.mip_rel_gap)
+    for it in range(max_rounds):
+        t0 = time.perf_counter()
+        model_keys = keys
+        pm, uses = traj.model(periods, labels, weights, keys)
+        spec = pm.spec if upto is None else pm.up_to(upto)
+        pricing = decompose.Pricing(spec)
+        scale = max(1.0, float(np.abs(spec.obj[: spec.n_x]).max(initial=1.0)))
+        if spec.n_x > options.decompose_above and backend.name == "highs":
+            res = decompose.lp(spec, options, backend, lambda m: None, deadline, y_init=y_prev)
+            y = np.asarray(res["y"], float)
+            feasible = bool(res["converged"])
+            z = float(res["objective"]) if feasible else None
+        else:
+            sub, n_aux0 = decompose.with_elastic(spec, 1e4 * scale)
+            out = backend.lp(sub, options, max(1.0, deadline - time.perf_counter()))
+            if out.x is None or out.row_dual is None:
+                rounds.append({"round": it + 1, "status": out.status})
+                break
+            y = out.row_dual[sub.n_units:sub.n_units + pricing.m]
+            slack = float(np.abs(out.x[sub.n_x + n_aux0:]).sum())
+            feasible = slack <= 1e-9 * scale
+            z = spec.objective_value(out.x[: spec.n_cols]) if feasible else None
+        y2 = pricing.dual_feasible(y)
+        r = pricing.reduced(y2)
+        kept_best = pricing.best(r)[0]
+        full_best, full_key = traj.best(period_reduced_costs(periods, weights, y2, upto), mask)
+        value = float(full_best.sum()) + lagrangian_rest(spec, y2, pricing.lo, pricing.hi,
+                                                         r[spec.n_x:])
+        if value < bound:
+            bound, best_y = value, y2
+        y_prev = y2
+        new = full_best > kept_best + 1e-7 * scale
+        n_new = int(new.sum())
+        sq = spec.status_quo_value
+        gap = None
+        if z is not None:
+            ref = abs(z - sq) if sq is not None else abs(z)
+            gap = (bound - z) / max(ref, decision_floor(z))
+        rounds.append({"round": it + 1, "columns": int(spec.n_x), "new": n_new,
+                       "bound": bound, "objective": z, "lp_gap": gap,
+                       "seconds": round(time.perf_counter() - t0, 2)})
+        say(f"  trajectories round {it + 1}: {spec.n_x:,} columns, {n_new:,} price out, "
+            f"LP gap {'—' if gap is None else f'{gap:.2e}'} "
+            f"({time.perf_counter() - t0:.1f} s)")
+        if z is not None and (n_new == 0 or (gap is not None and gap <= tolerance)):
+            converged = True
+            break
+        if n_new == 0 or time.perf_counter() > deadline:
+            break
+        keys = np.union1d(keys, full_key[new])
+    assert pm is not None and uses is not None
+    return Generated(model_keys, pm, uses, float(bound), best_y, z, converged, rounds)
