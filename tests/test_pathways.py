@@ -210,7 +210,7 @@ def test_lagrangian_bound_over_trajectories_is_an_upper_bound(tmp_path):
     from ruimteverdeling.model import periods as mp
     from ruimteverdeling.model.decompose import Pricing
 
-    years, targets, path = _pricing_instance(tmp_path)
+    years, _, path = _pricing_instance(tmp_path)
     best, _ = _brute_force(years, [AGRI, HOUSING, NATURE, SOLAR],
                            [(HOUSING, 0, 1, 4), (HOUSING, 2, 2, 4), (SOLAR, 0, 1, 2)])
     pw = _compiled(path, explicit_max=0)
@@ -269,6 +269,40 @@ def test_cli_writes_every_period(tmp_path):
     assert "Pad door de perioden" in (out / "report.html").read_text()
     duals = json.loads((out / "summary.json").read_text())["pathway"]["target_duals"]
     assert {d["period"] for d in duals} == {"2030", "2050"}
+
+
+def test_shadow_prices_per_period(tmp_path):
+    # by hand (weights 20, 20; farmland 1.0): the optimum builds cell 1 from 2030 (loses
+    # 20·0.375 + 20·0.375 = 15) and cell 2 from 2050 (loses 20·0.5 = 10). One more hectare by
+    # 2030 moves cell 2 to 2030 (+10); one fewer lets cell 1 wait until 2050 (−7.5): the
+    # 2030 dual lies in [−10, −7.5]. One more hectare by 2050 takes cell 3 in 2050 (+17.5),
+    # one fewer drops cell 2 (−10): the 2050 dual lies in [−17.5, −10].
+    years = [2030, 2050]
+    path = _instance(tmp_path, years, [_target("h_first", "housing", 2030, min=1),
+                                       _target("h_last", "housing", min=2)])
+    out = tmp_path / "prices"
+    res = _cli(["shadow-prices", str(path), "-o", str(out), "-q"])
+    assert res.exit_code == 0, res.output
+    assert "By 2030: one more hectare of housing" in res.output
+    lines = (out / "shadow_prices.csv").read_text().splitlines()
+    assert lines[0].startswith("period,row,block")
+    rows = {r["block"]: r for r in json.loads((out / "summary.json").read_text())
+            ["shadow_prices"]}
+    assert -10 - 1e-6 <= rows["target:h_first@2030"]["dual"] <= -7.5 + 1e-6
+    assert -17.5 - 1e-6 <= rows["target:h_last@2050"]["dual"] <= -10 + 1e-6
+    assert rows["target:h_first@2030"]["period"] == 2030
+    assert (out / "allocation_2030.tif").is_file()
+    res = _cli(["shadow-prices", str(path), "-o", str(tmp_path / "f"), "--method", "fixed"])
+    assert res.exit_code == 2 and "--method lp" in res.output
+
+
+@pytest.mark.parametrize("command", ["rule-costs", "pareto", "alternatives"])
+def test_analyses_that_re_solve_refuse_periods(tmp_path, command):
+    path = _instance(tmp_path, [2030, 2050], [_target("h", "housing", 2030, min=1)])
+    extra = ["--x", "a", "--y", "b"] if command == "pareto" else []
+    res = _cli([command, str(path), *extra, "-o", str(tmp_path / "o")])
+    assert res.exit_code == 2, res.output
+    assert "several periods" in res.output and not (tmp_path / "o").exists()
 
 
 def _error(tmp_path, targets, extra=None, years=(2030, 2050)) -> tuple[int, str]:

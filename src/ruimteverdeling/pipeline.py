@@ -35,7 +35,13 @@ from typing import Any
 import numpy as np
 from pydantic import ValidationError
 
-from ruimteverdeling.analysis.duals import Pricing, write_run_prices
+from ruimteverdeling.analysis.duals import (
+    PATHWAY_COLUMNS,
+    Pricing,
+    ShadowPriceWarning,
+    pathway_price_rows,
+    write_run_prices,
+)
 from ruimteverdeling.analysis.infeasibility import diagnosis_dir, infeasible_error
 from ruimteverdeling.area.checks import check_area
 from ruimteverdeling.area.coarsen import coarsen
@@ -512,6 +518,8 @@ def write_pathway_run(run: RunResult, out_dir: Path, started: _dt.datetime, t_al
         sm.write_csv(tmp / "rules.csv", summary["rules"], ["period", *tables.RULE_COLUMNS])
         sm.write_csv(tmp / "burdens.csv", summary["burdens"])
         sm.write_csv(tmp / "timeline.csv", summary["pathway"]["timeline_ha"])
+        summary["shadow_prices"] = _pathway_prices(pr)
+        sm.write_csv(tmp / "shadow_prices.csv", summary["shadow_prices"], PATHWAY_COLUMNS)
         last = pr.periods[-1]
         year = pw.years[-1]
         last.summary = {**summary, "areas": [{k: v for k, v in r.items() if k != "period"}
@@ -531,6 +539,19 @@ def write_pathway_run(run: RunResult, out_dir: Path, started: _dt.datetime, t_al
         write_json(tmp / "manifest.json", manifest)
     wr.remove_engine_folder(diagnosis_dir(out_dir), "diagnosis")
     return out_dir
+
+
+def _pathway_prices(pr: PathwayRun) -> list[dict[str, Any]]:
+    """The per-period shadow prices of the foresight pathway (none for myopic planning
+    only); never fails the run."""
+    if pr.foresight is None:
+        return []
+    try:
+        return pathway_price_rows(pr.model, pr.foresight)
+    except Exception as exc:  # the solve is done; keep its outputs, say what failed
+        warnings.warn(f"shadow prices could not be computed: {exc!r}", ShadowPriceWarning,
+                      stacklevel=2)
+        return []
 
 
 def result_of(cm: CompiledModel, sol: Solution, timings: dict[str, float] | None = None
@@ -582,7 +603,10 @@ def solve_and_write(scenario_path: str | Path, out: Path, progress: Progress,
                 write=False)
     run.pricing = pricing or Pricing()
     with progress.phase(f"writing outputs to {out}", "write"):
-        run.out_dir = write_run(run, out, started, t_all)
+        if run.pathway is not None:  # the periods' folder, priced by the joint LP's duals
+            run.out_dir = write_pathway_run(run, out, started, t_all)
+        else:
+            run.out_dir = write_run(run, out, started, t_all)
     return run
 
 
