@@ -296,6 +296,16 @@ def test_shadow_prices_per_period(tmp_path):
     assert res.exit_code == 2 and "--method lp" in res.output
 
 
+def test_compare_assesses_the_last_period_and_says_so(tmp_path):
+    path = _instance(tmp_path, [2030, 2050], [_target("h", "housing", 2030, min=1)])
+    assert _cli(["solve", str(path), "-o", str(tmp_path / "run"), "-q"]).exit_code == 0
+    res = _cli(["compare", str(tmp_path / "run"), str(tmp_path / "run"), "-o",
+                str(tmp_path / "cmp"), "-q"])
+    assert res.exit_code == 0, res.output
+    notes = json.loads((tmp_path / "cmp" / "compare.json").read_text())["notes"]
+    assert any("last period (2050, allocation.tif) is assessed" in n for n in notes)
+
+
 @pytest.mark.parametrize("command", ["rule-costs", "pareto", "alternatives"])
 def test_analyses_that_re_solve_refuse_periods(tmp_path, command):
     path = _instance(tmp_path, [2030, 2050], [_target("h", "housing", 2030, min=1)])
