@@ -234,6 +234,11 @@ class Trajectories:
                    col_map, uses[-1])
         return pm, uses
 
+    def subset(self, units: np.ndarray) -> Trajectories:
+        """The trajectories of the units ``units`` (an index array) alone."""
+        return Trajectories(self.templates, self.current[units], self.valid[:, units],
+                            [co[units] for co in self.col_of], self.unit_cells[units])
+
     def values(self, rho: list[np.ndarray | None], units: np.ndarray,
                mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Per unit in ``units`` (an index array): the largest ``Σ_p ρ_p`` over its valid
@@ -318,6 +323,59 @@ def lagrangian_rest(spec: ModelSpec, y: np.ndarray, lo: np.ndarray, hi: np.ndarr
     return float(total + rows.sum())
 
 
+def sample_prices(traj: Trajectories, periods: list[ModelSpec], labels: list[str],
+                  weights: np.ndarray, options: Any, deadline: float,
+                  upto: int | None = None, mask: np.ndarray | None = None) -> np.ndarray:
+    """First coupling duals: the LP of every trajectory of a random sample ``S`` of units,
+    each coupling row's bounds scaled by the sample's share ``f_r`` of the row,
+
+        f_r = Σ_p |A_p|_r · 1[S's period columns]  /  Σ_p |A_p|_r · 1,
+
+    so that the sample's objective and rows are about ``f`` times the full model's and its
+    duals estimate the full model's (the scaled-sample start of
+    :mod:`ruimteverdeling.model.decompose`, here over trajectories; rows a sample does not
+    touch are left open). Elastic slacks keep it solvable."""
+    import time
+
+    from ruimteverdeling.model import decompose
+    from ruimteverdeling.model.solve import backend_for
+
+    rng = np.random.default_rng(options.seed)
+    n = traj.n_units
+    n_s = min(n, max(options.decompose_sample, n // 32))
+    sample = np.sort(rng.choice(n, n_s, replace=False))
+    sub = traj.subset(sample)
+    if mask is not None:
+        sub.valid = mask[:, sample]
+    pm, _ = sub.model(periods, labels, weights, sub.all_keys())
+    spec = pm.spec if upto is None else pm.up_to(upto)
+    blocks = []
+    it = iter(spec.coupling)
+    for p, s in enumerate(periods):
+        if upto is not None and p > upto:
+            break
+        ind = np.zeros(s.n_cols)
+        cols = traj.col_of[p][sample].ravel()
+        ind[cols[cols >= 0]] = 1.0
+        ones = np.zeros(s.n_cols)
+        ones[: s.n_x] = 1.0
+        for b in s.coupling:
+            jb = next(it)
+            num, den = abs(b.A) @ ind, abs(b.A) @ ones
+            with np.errstate(invalid="ignore", divide="ignore"):
+                f = np.where(den > 0, num / den, 0.0)
+                blocks.append(replace(jb, lower=np.where(f > 0, jb.lower * f, -np.inf),
+                                      upper=np.where(f > 0, jb.upper * f, np.inf)))
+    spec = replace(spec, coupling=blocks, terms=[], obj_offset=0.0, status_quo_value=None)
+    scale = max(1.0, float(np.abs(spec.obj[: spec.n_x]).max(initial=1.0)))
+    sub_e, _ = decompose.with_elastic(spec, 1e4 * scale)
+    out = backend_for(options).lp(sub_e, options, max(1.0, deadline - time.perf_counter()))
+    m = sum(b.n_rows for b in spec.coupling)
+    if out.row_dual is None:
+        return np.zeros(m)
+    return np.asarray(out.row_dual[sub_e.n_units:sub_e.n_units + m], float)
+
+
 @dataclass
 class Generated:
     """The outcome of :func:`generate`: the trajectory columns kept and what they prove."""
@@ -332,23 +390,56 @@ class Generated:
     rounds: list[dict]
 
 
+@dataclass
+class Priced:
+    """Every trajectory priced at one set of coupling duals (:func:`price`)."""
+
+    bound: float  # L(y) over every trajectory
+    y: np.ndarray  # the duals used (made dual feasible)
+    new_keys: np.ndarray  # per unit whose best trajectory beats its kept ones: that one
+    best: np.ndarray  # per unit: its best reduced cost over every trajectory
+
+
+def price(traj: Trajectories, periods: list[ModelSpec], weights: np.ndarray,
+          spec: ModelSpec, y: np.ndarray, upto: int | None = None,
+          mask: np.ndarray | None = None) -> Priced:
+    """Price every trajectory at the coupling duals ``y`` of ``spec`` (a joint model over
+    some of the trajectories, or its view :meth:`PeriodModel.up_to`): the Lagrangian bound
+
+        L(y) = Σ_k max_t Σ_p ρ_p(k, u_p(t))  +  Σ_aux max_{lb≤s≤ub} r_s·s  +  Σ_r h_r(y_r)
+               + offset
+
+    over *every* trajectory — an upper bound on every feasible (even fractional) pathway for
+    any ``y`` — and the units whose best trajectory beats the best of their columns in
+    ``spec`` by more than a relative 1e-7."""
+    from ruimteverdeling.model import decompose
+
+    pricing = decompose.Pricing(spec)
+    y2 = pricing.dual_feasible(np.asarray(y, float))
+    r = pricing.reduced(y2)
+    kept_best = pricing.best(r)[0]
+    full_best, full_key = traj.best(period_reduced_costs(periods, weights, y2, upto), mask)
+    value = float(full_best.sum()) + lagrangian_rest(spec, y2, pricing.lo, pricing.hi,
+                                                     r[spec.n_x:])
+    scale = max(1.0, float(np.abs(spec.obj[: spec.n_x]).max(initial=1.0)))
+    new = full_best > kept_best + 1e-7 * scale
+    return Priced(value, y2, full_key[new], full_best)
+
+
 def generate(traj: Trajectories, periods: list[ModelSpec], labels: list[str],
              weights: np.ndarray, keys: np.ndarray, options: Any, say: Any, deadline: float,
              upto: int | None = None, mask: np.ndarray | None = None,
-             max_rounds: int = 30) -> Generated:
+             max_rounds: int = 30, y_init: np.ndarray | None = None) -> Generated:
     """The LP relaxation of the joint model over every trajectory, by column generation.
 
-    Round ``i`` solves the LP over the trajectories ``keys`` (with an elastic slack on every
-    coupling row at a large penalty while they cannot meet the rows yet, so it is always
-    solvable), takes its coupling duals ``y`` and prices every unit's every trajectory
-    (:meth:`Trajectories.best`). A unit whose best trajectory beats the best of its kept ones
-    gets it added. The Lagrangian relaxation of the coupling rows over *all* trajectories,
-
-        L(y) = Σ_k max_t Σ_p ρ_p(k, u_p(t))  +  Σ_aux max r_s·s  +  Σ_r h_r(y_r)  +  offset,
-
-    is an upper bound on every feasible (even fractional) pathway for any ``y``; the smallest
-    over the rounds is returned. Stops when no trajectory prices out, or when the restricted
-    LP (feasible, a lower bound on the full LP) is within the LP tolerance of that bound.
+    Round ``i`` solves the LP over the trajectories ``keys`` by
+    :func:`ruimteverdeling.model.decompose.lp` (which fixes the uncontested units and keeps
+    the restricted LPs small; box slacks keep it solvable while the columns cannot meet the
+    rows yet), takes its coupling duals ``y`` and prices every unit's every trajectory
+    (:func:`price`). A unit whose best trajectory beats the best of its kept ones gets it
+    added. The smallest Lagrangian bound ``L(y)`` over the rounds is returned: valid for the
+    model over every trajectory. Stops when no trajectory prices out, or when the restricted
+    LP (feasible, so a lower bound on the full LP) is within the LP tolerance of that bound.
     ``upto``/``mask``: the model seen from period ``upto`` (:meth:`PeriodModel.up_to`) over
     the trajectories ``mask`` allows (myopic planning).
     """
@@ -361,62 +452,60 @@ def generate(traj: Trajectories, periods: list[ModelSpec], labels: list[str],
     backend = backend_for(options)
     weights = np.asarray(weights, float)
     keys = np.unique(np.asarray(keys, np.int64))
-    y_prev = None
+    y_prev = y_init
+    if y_init is not None:  # every unit's best trajectory at the first prices
+        keys = np.union1d(keys, traj.best(period_reduced_costs(periods, weights, y_init,
+                                                               upto), mask)[1])
     bound, best_y = np.inf, None
     rounds: list[dict] = []
     z = None
     converged = False
     pm = uses = None
+    model_keys = keys
     tolerance = max(options.decompose_lp_gap, 0.25 * options.mip_rel_gap)
     for it in range(max_rounds):
         t0 = time.perf_counter()
         model_keys = keys
         pm, uses = traj.model(periods, labels, weights, keys)
         spec = pm.spec if upto is None else pm.up_to(upto)
-        pricing = decompose.Pricing(spec)
-        scale = max(1.0, float(np.abs(spec.obj[: spec.n_x]).max(initial=1.0)))
-        if spec.n_x > options.decompose_above and backend.name == "highs":
-            res = decompose.lp(spec, options, backend, lambda m: None, deadline, y_init=y_prev)
-            y = np.asarray(res["y"], float)
-            feasible = bool(res["converged"])
-            z = float(res["objective"]) if feasible else None
-        else:
-            sub, n_aux0 = decompose.with_elastic(spec, 1e4 * scale)
-            out = backend.lp(sub, options, max(1.0, deadline - time.perf_counter()))
-            if out.x is None or out.row_dual is None:
-                rounds.append({"round": it + 1, "status": out.status})
-                break
-            y = out.row_dual[sub.n_units:sub.n_units + pricing.m]
-            slack = float(np.abs(out.x[sub.n_x + n_aux0:]).sum())
-            feasible = slack <= 1e-9 * scale
-            z = spec.objective_value(out.x[: spec.n_cols]) if feasible else None
-        y2 = pricing.dual_feasible(y)
-        r = pricing.reduced(y2)
-        kept_best = pricing.best(r)[0]
-        full_best, full_key = traj.best(period_reduced_costs(periods, weights, y2, upto), mask)
-        value = float(full_best.sum()) + lagrangian_rest(spec, y2, pricing.lo, pricing.hi,
-                                                         r[spec.n_x:])
-        if value < bound:
-            bound, best_y = value, y2
-        y_prev = y2
-        new = full_best > kept_best + 1e-7 * scale
-        n_new = int(new.sum())
+        t_build = time.perf_counter() - t0
+        res = decompose.lp(spec, options, backend, lambda m: None, deadline, y_init=y_prev)
+        t_lp = time.perf_counter() - t0 - t_build
+        x = np.asarray(res["x"], float)
+        z = spec.objective_value(x) if _feasible(spec, x) else None
+        pr = price(traj, periods, weights, spec, np.asarray(res["y"], float), upto, mask)
+        if pr.bound < bound:
+            bound, best_y = pr.bound, pr.y
+        y_prev = pr.y
+        n_new = int(pr.new_keys.size)
         sq = spec.status_quo_value
         gap = None
         if z is not None:
             ref = abs(z - sq) if sq is not None else abs(z)
             gap = (bound - z) / max(ref, decision_floor(z))
+        seconds = time.perf_counter() - t0
         rounds.append({"round": it + 1, "columns": int(spec.n_x), "new": n_new,
                        "bound": bound, "objective": z, "lp_gap": gap,
-                       "seconds": round(time.perf_counter() - t0, 2)})
+                       "build_seconds": round(t_build, 2), "lp_seconds": round(t_lp, 2),
+                       "seconds": round(seconds, 2)})
         say(f"  trajectories round {it + 1}: {spec.n_x:,} columns, {n_new:,} price out, "
-            f"LP gap {'—' if gap is None else f'{gap:.2e}'} "
-            f"({time.perf_counter() - t0:.1f} s)")
+            f"LP gap {'—' if gap is None else f'{gap:.2e}'} ({seconds:.1f} s: build "
+            f"{t_build:.1f}, LP {t_lp:.1f})")
         if z is not None and (n_new == 0 or (gap is not None and gap <= tolerance)):
             converged = True
             break
         if n_new == 0 or time.perf_counter() > deadline:
             break
-        keys = np.union1d(keys, full_key[new])
+        keys = np.union1d(keys, pr.new_keys)
     assert pm is not None and uses is not None
     return Generated(model_keys, pm, uses, float(bound), best_y, z, converged, rounds)
+
+
+def _feasible(spec: ModelSpec, x: np.ndarray, tol: float = 1e-6) -> bool:
+    """Whether ``x`` meets every coupling row (to ``tol`` relative to the row's scale)."""
+    for b in spec.coupling:
+        act = b.A @ x
+        slack = np.maximum(b.lower - act, act - b.upper)
+        if np.any(slack > tol * np.maximum(1.0, np.abs(act))):
+            return False
+    return True

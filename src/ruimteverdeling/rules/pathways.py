@@ -441,9 +441,10 @@ def _proven(sol: Solution, bound: float, options: Any, details: dict) -> Solutio
     its own bound holds only for the columns it had."""
     bound = max(bound, sol.objective)
     dgap = decision_gap(sol.objective, bound, sol.status_quo_value)
-    status = sol.status
-    if status == "optimal" and dgap > options.mip_rel_gap + 1e-12:
-        status = "feasible"
+    if dgap <= options.mip_rel_gap + 1e-12:
+        status = "optimal"  # proven by the bound over every trajectory
+    else:
+        status = "feasible" if sol.status == "optimal" else sol.status
     return replace(sol, bound=bound, gap=proven_gap(sol.objective, bound), status=status,
                    decision_gap=dgap, details={**sol.details, **details})
 
@@ -461,15 +462,34 @@ def _foresight_generated(pw: Pathway, progress: Any = None) -> Solution:
     t0 = time.perf_counter()
     specs = [cm.spec for cm in pw.compiled]
     labels = [str(y) for y in pw.years]
+    deadline = t0 + 0.8 * opts.time_limit
+    y0 = mp.sample_prices(pw.traj, specs, labels, pw.model.weights, opts, deadline)
+    say(f"  prices from the trajectories of a sample of units "
+        f"({time.perf_counter() - t0:.1f} s)")
     gen = mp.generate(pw.traj, specs, labels, pw.model.weights, pw.keys, opts, say,
-                      t0 + 0.8 * opts.time_limit)
+                      deadline, y_init=y0)
     pw.use(gen.keys, gen.model, gen.uses)
-    rest = max(30.0, opts.time_limit - (time.perf_counter() - t0))
-    try:
-        sol = solve_spec(pw.spec, opts.model_copy(update={"time_limit": rest}), progress)
-    except InfeasibleError as exc:
-        raise diagnose(pw, exc) from exc
-    sol = _proven(sol, gen.bound, opts, {"generation": _generation_details(pw, gen)})
+    bound = gen.bound
+    for _ in range(3):
+        rest = max(30.0, opts.time_limit - (time.perf_counter() - t0))
+        try:
+            sol = solve_spec(pw.spec, opts.model_copy(update={"time_limit": rest}), progress)
+        except InfeasibleError as exc:
+            raise diagnose(pw, exc) from exc
+        # the bound over every trajectory at the final LP's duals (tighter than the rounds')
+        priced = None
+        if sol.row_dual is not None and sol.row_dual.size == pw.spec.n_rows:
+            priced = mp.price(pw.traj, specs, pw.model.weights, pw.spec,
+                              sol.row_dual[pw.spec.n_units:])
+            bound = min(bound, priced.bound)
+        dgap = decision_gap(sol.objective, max(bound, sol.objective), sol.status_quo_value)
+        if dgap <= opts.mip_rel_gap or priced is None or not priced.new_keys.size \
+                or time.perf_counter() - t0 > 0.8 * opts.time_limit:
+            break
+        say(f"  decision gap {dgap:.3%} over every trajectory: "
+            f"{priced.new_keys.size:,} more price out, solving again")
+        pw.use(np.union1d(pw.keys, priced.new_keys))
+    sol = _proven(sol, bound, opts, {"generation": _generation_details(pw, gen)})
     pw.solutions.append(sol)
     return sol
 
@@ -594,8 +614,10 @@ def _myopic_generated(pw: Pathway, progress: Any = None) -> Solution:
     for k in range(P):
         t0 = time.perf_counter()
         keys = np.union1d(chosen, _start_keys(traj, specs, weights, k, mask))
-        gen = mp.generate(traj, specs, labels, weights, keys, opts, say,
-                          t0 + 0.8 * opts.time_limit, upto=k, mask=mask)
+        deadline = t0 + 0.8 * opts.time_limit
+        y0 = mp.sample_prices(traj, specs, labels, weights, opts, deadline, k, mask)
+        gen = mp.generate(traj, specs, labels, weights, keys, opts, say, deadline, upto=k,
+                          mask=mask, y_init=y0)
         view = gen.model.up_to(k)
         rest = max(30.0, opts.time_limit - (time.perf_counter() - t0))
         try:
