@@ -466,7 +466,8 @@ def _foresight_generated(pw: Pathway, progress: Any = None) -> Solution:
     y0 = mp.sample_prices(pw.traj, specs, labels, pw.model.weights, opts, deadline)
     say(f"  prices from the trajectories of a sample of units "
         f"({time.perf_counter() - t0:.1f} s)")
-    gen = mp.generate(pw.traj, specs, labels, pw.model.weights, pw.keys, opts, say,
+    gen = mp.generate(pw.traj, specs, labels, pw.model.weights,
+                      _around(pw.traj, specs, pw.model.weights, pw.keys, y0), opts, say,
                       deadline, y_init=y0)
     pw.use(gen.keys, gen.model, gen.uses)
     bound = gen.bound
@@ -492,6 +493,17 @@ def _foresight_generated(pw: Pathway, progress: Any = None) -> Solution:
     sol = _proven(sol, bound, opts, {"generation": _generation_details(pw, gen)})
     pw.solutions.append(sol)
     return sol
+
+
+def _around(traj: mp.Trajectories, specs: list[ModelSpec], weights: np.ndarray,
+            keys: np.ndarray, y0: np.ndarray, upto: int | None = None,
+            mask: np.ndarray | None = None) -> np.ndarray:
+    """``keys`` with every unit's best trajectory at half and one and a half times the first
+    prices ``y0``: the estimate is rough, and the columns near it save rounds."""
+    out = [np.asarray(keys, np.int64)]
+    for f in (0.5, 1.5):
+        out.append(traj.best(mp.period_reduced_costs(specs, weights, f * y0, upto), mask)[1])
+    return np.unique(np.concatenate(out))
 
 
 def _generation_details(pw: Pathway, gen: mp.Generated) -> dict[str, Any]:
@@ -616,8 +628,9 @@ def _myopic_generated(pw: Pathway, progress: Any = None) -> Solution:
         keys = np.union1d(chosen, _start_keys(traj, specs, weights, k, mask))
         deadline = t0 + 0.8 * opts.time_limit
         y0 = mp.sample_prices(traj, specs, labels, weights, opts, deadline, k, mask)
-        gen = mp.generate(traj, specs, labels, weights, keys, opts, say, deadline, upto=k,
-                          mask=mask, y_init=y0)
+        gen = mp.generate(traj, specs, labels, weights,
+                          _around(traj, specs, weights, keys, y0, k, mask), opts, say,
+                          deadline, upto=k, mask=mask, y_init=y0)
         view = gen.model.up_to(k)
         rest = max(30.0, opts.time_limit - (time.perf_counter() - t0))
         try:
