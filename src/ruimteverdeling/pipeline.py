@@ -453,6 +453,10 @@ def _pathway_summary(pw: pathways.Pathway, runs: list[RunResult], head: Solution
         "reported": "myopic" if foresight is None else "foresight",
         "columns": int(pw.spec.n_x),
         "columns_per_cell": float(pw.spec.n_x / max(pw.spec.n_units, 1)),
+        "trajectories": pw.count(),
+        "trajectories_note": "columns: the trajectories the model was solved over (all of "
+                             "them, or those column generation priced in); trajectories: "
+                             "every pathway the rules and the transitions allow",
         "timeline_ha": timeline,
         "period_objective": [{"period": y, "value": pw.model.period_value(
             (foresight or myopic).x, p)} for p, y in enumerate(pw.years)],
