@@ -15,7 +15,9 @@ with ``M_p`` the 0/1 matrix that sends trajectory ``j`` to column ``m_p(j)`` (on
 per column at most). Because every trajectory column sits in exactly one assignment row, the
 joint model keeps the semi-assignment structure of a single period: the LP-first strategy,
 the Lagrangian bound and column generation of :mod:`ruimteverdeling.model.solve` apply
-unchanged; pricing is still a per-unit argmax over the (explicit) trajectory columns.
+unchanged. When there are too many trajectories to store, they stay implicit
+(:class:`Trajectories`) and are priced per unit from the periods' reduced costs
+(:func:`price`, :func:`generate`).
 
 For a trajectory solution ``z`` the solution of period ``p`` is ``x_p = [M_p z ; y_p]``: a
 feasible solution of that period's model, so every single-period report can be made from it.

@@ -20,9 +20,26 @@ Trajectories
     allocated by a trajectory never changes again except by reversion, so ``irreversible``
     uses (housing, designated nature, water storage) stay, and a temporary use may only
     return after its lifetime. A cell whose current use is irreversible keeps it (its
-    successors are itself only). This is at most ``1 + P·(|U| − 1) + R`` columns per cell (``R``
-    reversion patterns), against ``|U|^P`` for every sequence: it keeps explicit columns,
-    and with them the per-unit argmax pricing of column generation.
+    successors are itself only). This is at most ``1 + P·(|U| − 1) + R`` trajectories per
+    cell (``R`` reversion patterns), against ``|U|^P`` for every sequence.
+
+Explicit or generated
+    Up to ``solver.decompose_above / P`` trajectories in all, every one is a column and the
+    joint model is solved as one model. Above that (national models: ~10 M trajectories at
+    250 m, ~60 M at 100 m) the trajectories stay implicit
+    (:class:`ruimteverdeling.model.periods.Trajectories`: the template list and a validity
+    mask per cell) and the LP is solved by column generation
+    (:func:`ruimteverdeling.model.periods.generate`): start from every cell's status quo
+    and its best trajectories at the prices of a sample; solve the LP over the columns so
+    far; price every trajectory of every cell at its duals ``y`` — the reduced cost of a
+    trajectory is the sum of its period columns' reduced costs
+    ``ρ_p = w_p c_p − A_pᵀ y_p``, so pricing is a per-cell maximum over the templates, no
+    column stored — and add each cell's best one where it beats the cell's columns; repeat.
+    The Lagrangian bound ``L(y)`` over *every* trajectory is valid at every round; the
+    integer pathway is then found over the generated columns (LP-first and repair) and its
+    gap is proven against the smallest ``L(y)``, taken also at the final LP's duals (more
+    columns and another solve while the gap is above the tolerance and trajectories still
+    price out).
 
 Objective and rows
     ``Σ_p w_p · z_p(u_p)`` with ``z_p`` period ``p``'s objective (suitability, costs,
@@ -398,7 +415,7 @@ MODES = ("foresight", "myopic", "both")
 
 
 def solver_options(pw: Pathway) -> Any:
-    """The scenario's solver options for a joint model of ``P`` periods: column generation
+    """The scenario's solver options for a joint model of ``P`` periods: the decomposed LP
     from ``decompose_above / P`` columns on. A trajectory model has ~``P`` times the columns
     of one period, many of them near-ties (the same use from a later period on), which makes
     the simplex slow where the per-unit argmax pricing is not (measured on the demo area,
