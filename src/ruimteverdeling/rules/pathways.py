@@ -488,10 +488,12 @@ def _foresight_generated(pw: Pathway, progress: Any = None) -> Solution:
                       deadline, y_init=y0)
     pw.use(gen.keys, gen.model, gen.uses)
     bound = gen.bound
+    y_start = gen.y
     for _ in range(3):
         rest = max(30.0, opts.time_limit - (time.perf_counter() - t0))
         try:
-            sol = solve_spec(pw.spec, opts.model_copy(update={"time_limit": rest}), progress)
+            sol = solve_spec(pw.spec, opts.model_copy(update={"time_limit": rest}), progress,
+                             prices=y_start)
         except InfeasibleError as exc:
             raise diagnose(pw, exc) from exc
         # the bound over every trajectory at the final LP's duals (tighter than the rounds')
@@ -500,6 +502,7 @@ def _foresight_generated(pw: Pathway, progress: Any = None) -> Solution:
             priced = mp.price(pw.traj, specs, pw.model.weights, pw.spec,
                               sol.row_dual[pw.spec.n_units:])
             bound = min(bound, priced.bound)
+            y_start = priced.y
         dgap = decision_gap(sol.objective, max(bound, sol.objective), sol.status_quo_value)
         if dgap <= opts.mip_rel_gap or priced is None or not priced.new_keys.size \
                 or time.perf_counter() - t0 > 0.8 * opts.time_limit:
@@ -651,7 +654,8 @@ def _myopic_generated(pw: Pathway, progress: Any = None) -> Solution:
         view = gen.model.up_to(k)
         rest = max(30.0, opts.time_limit - (time.perf_counter() - t0))
         try:
-            sol = solve_spec(view, opts.model_copy(update={"time_limit": rest}), progress)
+            sol = solve_spec(view, opts.model_copy(update={"time_limit": rest}), progress,
+                             prices=gen.y)
         except InfeasibleError as exc:
             raise _myopic_infeasible(pw, k, exc) from exc
         chosen = gen.keys[view.unit_choice(sol.x)]
