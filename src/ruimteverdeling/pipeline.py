@@ -377,9 +377,11 @@ def solve_pathway(scenario_path: str | Path, out_dir: Path | None, progress: Pro
     with progress.phase(f"compiling {len(years)} periods and their pathways", "compile"):
         pw = pathways.compile_pathway(scenario, loaded.area, loaded.area.catalogue)
     spec = pw.spec
-    progress(f"model: {spec.n_units:,} changeable cells, {spec.n_x:,} pathway columns "
-             f"({spec.n_x / max(spec.n_units, 1):.1f} per cell), {spec.n_rows:,} rows over "
-             f"periods {', '.join(map(str, years))}")
+    how = "all of them columns" if pw.explicit else \
+        f"generated as needed from {spec.n_x:,} columns"
+    progress(f"model: {spec.n_units:,} changeable cells, {pw.count():,} pathways "
+             f"({pw.count() / max(spec.n_units, 1):.1f} per cell; {how}), {spec.n_rows:,} "
+             f"rows over periods {', '.join(map(str, years))}")
     foresight = myopic = None
     myopic_failed = None
     if mode in ("foresight", "both"):
