@@ -79,6 +79,8 @@ def main() -> None:
     ap.add_argument("--time-limit", type=float, default=600.0)
     ap.add_argument("--myopic", action="store_true",
                     help="solve the periods with --mode both (foresight and myopic)")
+    ap.add_argument("--models", nargs="+", choices=["1", "3"], default=["1", "3"],
+                    help="which rows to run: 1 (one period), 3 (three periods)")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args()
     rows = []
@@ -93,6 +95,8 @@ def main() -> None:
         for label, scenario, mode in (
                 ("1 period", single, "foresight"),
                 ("3 periods", periods, "both" if args.myopic else "foresight")):
+            if label[0] not in args.models:
+                continue
             print(f"  {cells:,} cells, {label} ...", file=sys.stderr, flush=True)
             rows.append({"size": cells, "model": label, "mode": mode,
                          **measure(scenario, area, mode, args.time_limit)})
