@@ -412,6 +412,11 @@ def _start_keys(traj: mp.Trajectories, specs: list[ModelSpec], weights: np.ndarr
 # solving: foresight and myopic
 # ------------------------------------------------------------------------------------------------
 MODES = ("foresight", "myopic", "both")
+GENERATION_SHARE = 0.6
+"""Share of the time limit after which column generation stops adding trajectories."""
+FINAL_SHARE = 0.25
+"""Share of the time limit the integer solve over the generated trajectories gets at least
+(so the time limit can be overrun by this much when generation took all of its share)."""
 
 
 def solver_options(pw: Pathway) -> Any:
@@ -479,7 +484,7 @@ def _foresight_generated(pw: Pathway, progress: Any = None) -> Solution:
     t0 = time.perf_counter()
     specs = [cm.spec for cm in pw.compiled]
     labels = [str(y) for y in pw.years]
-    deadline = t0 + 0.8 * opts.time_limit
+    deadline = t0 + GENERATION_SHARE * opts.time_limit
     y0 = mp.sample_prices(pw.traj, specs, labels, pw.model.weights, opts, deadline)
     say(f"  prices from the trajectories of a sample of units "
         f"({time.perf_counter() - t0:.1f} s)")
@@ -490,7 +495,7 @@ def _foresight_generated(pw: Pathway, progress: Any = None) -> Solution:
     bound = gen.bound
     y_start = gen.y
     for _ in range(3):
-        rest = max(30.0, opts.time_limit - (time.perf_counter() - t0))
+        rest = max(FINAL_SHARE * opts.time_limit, opts.time_limit - (time.perf_counter() - t0))
         try:
             sol = solve_spec(pw.spec, opts.model_copy(update={"time_limit": rest}), progress,
                              prices=y_start)
@@ -505,7 +510,7 @@ def _foresight_generated(pw: Pathway, progress: Any = None) -> Solution:
             y_start = priced.y
         dgap = decision_gap(sol.objective, max(bound, sol.objective), sol.status_quo_value)
         if dgap <= opts.mip_rel_gap or priced is None or not priced.new_keys.size \
-                or time.perf_counter() - t0 > 0.8 * opts.time_limit:
+                or time.perf_counter() - t0 > GENERATION_SHARE * opts.time_limit:
             break
         say(f"  decision gap {dgap:.3%} over every trajectory: "
             f"{priced.new_keys.size:,} more price out, solving again")
@@ -646,13 +651,13 @@ def _myopic_generated(pw: Pathway, progress: Any = None) -> Solution:
     for k in range(P):
         t0 = time.perf_counter()
         keys = np.union1d(chosen, _start_keys(traj, specs, weights, k, mask))
-        deadline = t0 + 0.8 * opts.time_limit
+        deadline = t0 + GENERATION_SHARE * opts.time_limit
         y0 = mp.sample_prices(traj, specs, labels, weights, opts, deadline, k, mask)
         gen = mp.generate(traj, specs, labels, weights,
                           _around(traj, specs, weights, keys, y0, k, mask), opts, say,
                           deadline, upto=k, mask=mask, y_init=y0)
         view = gen.model.up_to(k)
-        rest = max(30.0, opts.time_limit - (time.perf_counter() - t0))
+        rest = max(FINAL_SHARE * opts.time_limit, opts.time_limit - (time.perf_counter() - t0))
         try:
             sol = solve_spec(view, opts.model_copy(update={"time_limit": rest}), progress,
                              prices=gen.y)
