@@ -132,10 +132,10 @@ def _brute_myopic(years, uses, targets):
     return _value(years, tuple(fixed)), tuple(fixed)
 
 
-def _compiled(path: Path) -> pwm.Pathway:
+def _compiled(path: Path, explicit_max: int | None = None) -> pwm.Pathway:
     s = load_scenario(path)
     cat = catalogue_for(s)
-    return pwm.compile_pathway(s, StudyArea.load(s.area_path, cat), cat)
+    return pwm.compile_pathway(s, StudyArea.load(s.area_path, cat), cat, explicit_max)
 
 
 def _plan(pw: pwm.Pathway, sol) -> tuple[tuple[int, ...], ...]:
@@ -143,8 +143,10 @@ def _plan(pw: pwm.Pathway, sol) -> tuple[tuple[int, ...], ...]:
     return tuple(tuple(int(codes[p][c]) for p in range(len(pw.years))) for c in range(4))
 
 
+@pytest.mark.parametrize("generated", [False, True], ids=["explicit", "generated"])
 @pytest.mark.parametrize("years,solar", [([2030, 2050], False), ([2030, 2040, 2050], True)])
-def test_optimum_matches_brute_force_in_both_modes(tmp_path, years, solar):
+def test_optimum_matches_brute_force_in_both_modes(tmp_path, years, solar, generated):
+    # generated: the trajectories are columns only once the per-cell pricing finds them
     # housing: at least 1 ha by 2030 and 2 ha by 2050; cell 0 is the best site in 2030 and
     # worthless in 2050 (a per-period layer), so building there first is myopic
     targets = [_target("h_first", "housing", years[0], min=1),
@@ -154,7 +156,8 @@ def test_optimum_matches_brute_force_in_both_modes(tmp_path, years, solar):
         targets.append(_target("s_first", "solar", years[0], min=1))
         spec_targets.append((SOLAR, 0, 1, 4))
     uses = [AGRI, HOUSING, NATURE] + ([SOLAR] if solar else [])
-    pw = _compiled(_instance(tmp_path, years, targets, solar))
+    pw = _compiled(_instance(tmp_path, years, targets, solar), 0 if generated else None)
+    assert pw.explicit is not generated
     f = pwm.solve_foresight(pw)
     m = pwm.solve_myopic(pw)
     best, _ = _brute_force(years, uses, spec_targets)
@@ -170,6 +173,62 @@ def test_optimum_matches_brute_force_in_both_modes(tmp_path, years, solar):
     assert any(r["locked_in_ha"] > 0 for r in cost["per_period"])
     if solar:  # the solar park returns to farmland once its lifetime has passed
         assert (SOLAR, SOLAR, AGRI) in _plan(pw, f)
+
+
+def _pricing_instance(tmp_path):
+    years = [2030, 2040, 2050]
+    targets = [_target("h_first", "housing", 2030, min=1), _target("h_last", "housing", min=2),
+               _target("s_first", "solar", 2030, min=1, max=2)]
+    return years, targets, _instance(tmp_path, years, targets, solar=True)
+
+
+def test_trajectory_pricing_equals_full_enumeration(tmp_path):
+    """For any duals, the per-cell pricing over the implicit trajectories finds the best
+    reduced cost of the explicit model's columns, cell by cell."""
+    from ruimteverdeling.model import periods as mp
+    from ruimteverdeling.model.decompose import Pricing
+
+    _, _, path = _pricing_instance(tmp_path)
+    pw = _compiled(path)
+    assert pw.explicit and pw.traj is not None
+    pricing = Pricing(pw.spec)
+    specs = [cm.spec for cm in pw.compiled]
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        y = rng.normal(0.0, 10.0, pricing.m)
+        want = pricing.best(pricing.reduced(y))[0]
+        got, keys = pw.traj.best(mp.period_reduced_costs(specs, pw.model.weights, y))
+        assert got == pytest.approx(want, abs=1e-9)
+        # the key found is a column of the explicit model with that reduced cost
+        r = pricing.reduced(y)
+        assert r[np.searchsorted(pw.keys, keys)] == pytest.approx(want, abs=1e-9)
+
+
+def test_lagrangian_bound_over_trajectories_is_an_upper_bound(tmp_path):
+    """L(y) over every trajectory ≥ the brute-force optimum for arbitrary duals, and the
+    generated LP's bound lies between the optimum and the first L(0)."""
+    from ruimteverdeling.model import periods as mp
+    from ruimteverdeling.model.decompose import Pricing
+
+    years, _, path = _pricing_instance(tmp_path)
+    best, _ = _brute_force(years, [AGRI, HOUSING, NATURE, SOLAR],
+                           [(HOUSING, 0, 1, 4), (HOUSING, 2, 2, 4), (SOLAR, 0, 1, 2)])
+    pw = _compiled(path, explicit_max=0)
+    specs = [cm.spec for cm in pw.compiled]
+    pricing = Pricing(pw.spec)
+    rng = np.random.default_rng(5)
+    for scale in (0.0, 1.0, 30.0):
+        y = pricing.dual_feasible(rng.normal(0.0, scale, pricing.m))
+        r = pricing.reduced(y)
+        units, _ = pw.traj.best(mp.period_reduced_costs(specs, pw.model.weights, y))
+        value = units.sum() + mp.lagrangian_rest(pw.spec, y, pricing.lo, pricing.hi,
+                                                 r[pw.spec.n_x:])
+        assert value >= best - 1e-9
+    f = pwm.solve_foresight(pw)
+    gen = f.details["generation"]
+    assert best - 1e-6 <= gen["lagrangian_bound"]
+    assert f.objective == pytest.approx(best, abs=1e-6)
+    assert gen["columns"] < gen["trajectories"]
 
 
 def test_status_quo_and_period_rows(tmp_path):
@@ -210,6 +269,50 @@ def test_cli_writes_every_period(tmp_path):
     assert "Pad door de perioden" in (out / "report.html").read_text()
     duals = json.loads((out / "summary.json").read_text())["pathway"]["target_duals"]
     assert {d["period"] for d in duals} == {"2030", "2050"}
+
+
+def test_shadow_prices_per_period(tmp_path):
+    # by hand (weights 20, 20; farmland 1.0): the optimum builds cell 1 from 2030 (loses
+    # 20·0.375 + 20·0.375 = 15) and cell 2 from 2050 (loses 20·0.5 = 10). One more hectare by
+    # 2030 moves cell 2 to 2030 (+10); one fewer lets cell 1 wait until 2050 (−7.5): the
+    # 2030 dual lies in [−10, −7.5]. One more hectare by 2050 takes cell 3 in 2050 (+17.5),
+    # one fewer drops cell 2 (−10): the 2050 dual lies in [−17.5, −10].
+    years = [2030, 2050]
+    path = _instance(tmp_path, years, [_target("h_first", "housing", 2030, min=1),
+                                       _target("h_last", "housing", min=2)])
+    out = tmp_path / "prices"
+    res = _cli(["shadow-prices", str(path), "-o", str(out), "-q"])
+    assert res.exit_code == 0, res.output
+    assert "By 2030: one more hectare of housing" in res.output
+    lines = (out / "shadow_prices.csv").read_text().splitlines()
+    assert lines[0].startswith("period,row,block")
+    rows = {r["block"]: r for r in json.loads((out / "summary.json").read_text())
+            ["shadow_prices"]}
+    assert -10 - 1e-6 <= rows["target:h_first@2030"]["dual"] <= -7.5 + 1e-6
+    assert -17.5 - 1e-6 <= rows["target:h_last@2050"]["dual"] <= -10 + 1e-6
+    assert rows["target:h_first@2030"]["period"] == 2030
+    assert (out / "allocation_2030.tif").is_file()
+    res = _cli(["shadow-prices", str(path), "-o", str(tmp_path / "f"), "--method", "fixed"])
+    assert res.exit_code == 2 and "--method lp" in res.output
+
+
+def test_compare_assesses_the_last_period_and_says_so(tmp_path):
+    path = _instance(tmp_path, [2030, 2050], [_target("h", "housing", 2030, min=1)])
+    assert _cli(["solve", str(path), "-o", str(tmp_path / "run"), "-q"]).exit_code == 0
+    res = _cli(["compare", str(tmp_path / "run"), str(tmp_path / "run"), "-o",
+                str(tmp_path / "cmp"), "-q"])
+    assert res.exit_code == 0, res.output
+    notes = json.loads((tmp_path / "cmp" / "compare.json").read_text())["notes"]
+    assert any("last period (2050, allocation.tif) is assessed" in n for n in notes)
+
+
+@pytest.mark.parametrize("command", ["rule-costs", "pareto", "alternatives"])
+def test_analyses_that_re_solve_refuse_periods(tmp_path, command):
+    path = _instance(tmp_path, [2030, 2050], [_target("h", "housing", 2030, min=1)])
+    extra = ["--x", "a", "--y", "b"] if command == "pareto" else []
+    res = _cli([command, str(path), *extra, "-o", str(tmp_path / "o")])
+    assert res.exit_code == 2, res.output
+    assert "several periods" in res.output and not (tmp_path / "o").exists()
 
 
 def _error(tmp_path, targets, extra=None, years=(2030, 2050)) -> tuple[int, str]:

@@ -31,6 +31,7 @@ from ruimteverdeling.report import run as run_report
 from ruimteverdeling.results import indicators as ind
 from ruimteverdeling.results import writer as wr
 from ruimteverdeling.results.runfolder import load_run_view
+from ruimteverdeling.rules import load_scenario, pathways
 from ruimteverdeling.rules.compile import CompiledModel
 from ruimteverdeling.synthetic.codes import GENERATOR_VERSION
 
@@ -218,9 +219,31 @@ def shadow_prices(scenario_path: str | Path, out_dir: str | Path | None = None, 
     if method not in ("lp", "fixed"):
         raise InputError.single(None, "--method", f"unknown pricing method '{method}'",
                                 "use lp (the relaxation) or fixed (integer decisions fixed)")
+    if method == "fixed" and _has_periods(scenario_path):
+        raise InputError.single(scenario_path, "--method", "a scenario with several periods "
+                                "is priced by the joint LP's duals only (per period)",
+                                "use --method lp (the default)")
     with pipeline.reserve_output(scenario_path, out_dir, area) as res:
         return pipeline.solve_and_write(scenario_path, res.shown, progress or silent(), area,
                                         time_limit, Pricing(method, moves=True))
+
+
+def _has_periods(scenario_path: str | Path) -> bool:
+    path = Path(scenario_path)
+    return path.is_file() and pathways.is_pathway(load_scenario(path))
+
+
+def _refuse_periods(scenario_path: str | Path, what: str) -> None:
+    """``what`` re-solves the scenario's single model; on a scenario with several periods it
+    would analyse the last period alone, so it is refused (exit 2) until it re-solves the
+    pathway model."""
+    if _has_periods(scenario_path):
+        raise InputError.single(
+            scenario_path, "periods", f"{what} does not handle a scenario with several "
+            "periods yet (it would analyse the last period alone and miss what the earlier "
+            "periods fix)", f"run {what} on a one-period variant (`periods: [2050]` in a "
+            "scenario that extends this one), or use shadow-prices, whose duals are per "
+            "period")
 
 
 def rule_costs(scenario_path: str | Path, out_dir: str | Path | None = None, *,
@@ -239,6 +262,7 @@ def rule_costs(scenario_path: str | Path, out_dir: str | Path | None = None, *,
     that width; ``variant_time_limit`` (seconds) bounds each re-solve. Returns a
     :class:`ruimteverdeling.analysis.rule_costs.RuleCosts`. See that module for the maths.
     """
+    _refuse_periods(scenario_path, "rule-costs")
     if pair_tol is not None and not (math.isfinite(pair_tol) and pair_tol > 0):
         raise InputError.single(None, "--pair-tol", f"must be a positive number of objective "
                                 f"points, got {pair_tol!r}", "e.g. --pair-tol 1")
@@ -269,6 +293,7 @@ def pareto(scenario_path: str | Path, x: str, y: str, points: int = 5,
     and re-renders its ``report.html`` with the front. Returns a
     :class:`ruimteverdeling.analysis.pareto.Front` (with ``out_dir`` set).
     """
+    _refuse_periods(scenario_path, "pareto")
     progress = progress or silent()
     with pipeline.reserve_output(scenario_path, out_dir, area, suffix="-pareto") as res:
         run = pipeline.solve_and_write(scenario_path, res.shown, progress, area, time_limit)
@@ -295,6 +320,7 @@ def alternatives(scenario_path: str | Path, slack: str | float = 0.05, count: in
     report) and ``alternatives.csv``. Returns an
     :class:`ruimteverdeling.analysis.alternatives.Alternatives` (with ``out_dir`` set).
     """
+    _refuse_periods(scenario_path, "alternatives")
     progress = progress or silent()
     s = mga.parse_slack(slack)
     with pipeline.reserve_output(scenario_path, out_dir, area, "alternatives",

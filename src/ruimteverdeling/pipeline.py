@@ -35,7 +35,13 @@ from typing import Any
 import numpy as np
 from pydantic import ValidationError
 
-from ruimteverdeling.analysis.duals import Pricing, write_run_prices
+from ruimteverdeling.analysis.duals import (
+    PATHWAY_COLUMNS,
+    Pricing,
+    ShadowPriceWarning,
+    pathway_price_rows,
+    write_run_prices,
+)
 from ruimteverdeling.analysis.infeasibility import diagnosis_dir, infeasible_error
 from ruimteverdeling.area.checks import check_area
 from ruimteverdeling.area.coarsen import coarsen
@@ -371,9 +377,11 @@ def solve_pathway(scenario_path: str | Path, out_dir: Path | None, progress: Pro
     with progress.phase(f"compiling {len(years)} periods and their pathways", "compile"):
         pw = pathways.compile_pathway(scenario, loaded.area, loaded.area.catalogue)
     spec = pw.spec
-    progress(f"model: {spec.n_units:,} changeable cells, {spec.n_x:,} pathway columns "
-             f"({spec.n_x / max(spec.n_units, 1):.1f} per cell), {spec.n_rows:,} rows over "
-             f"periods {', '.join(map(str, years))}")
+    how = "all of them columns" if pw.explicit else \
+        f"generated as needed from {spec.n_x:,} columns"
+    progress(f"model: {spec.n_units:,} changeable cells, {pw.count():,} pathways "
+             f"({pw.count() / max(spec.n_units, 1):.1f} per cell; {how}), {spec.n_rows:,} "
+             f"rows over periods {', '.join(map(str, years))}")
     foresight = myopic = None
     myopic_failed = None
     if mode in ("foresight", "both"):
@@ -447,6 +455,10 @@ def _pathway_summary(pw: pathways.Pathway, runs: list[RunResult], head: Solution
         "reported": "myopic" if foresight is None else "foresight",
         "columns": int(pw.spec.n_x),
         "columns_per_cell": float(pw.spec.n_x / max(pw.spec.n_units, 1)),
+        "trajectories": pw.count(),
+        "trajectories_note": "columns: the trajectories the model was solved over (all of "
+                             "them, or those column generation priced in); trajectories: "
+                             "every pathway the rules and the transitions allow",
         "timeline_ha": timeline,
         "period_objective": [{"period": y, "value": pw.model.period_value(
             (foresight or myopic).x, p)} for p, y in enumerate(pw.years)],
@@ -512,6 +524,8 @@ def write_pathway_run(run: RunResult, out_dir: Path, started: _dt.datetime, t_al
         sm.write_csv(tmp / "rules.csv", summary["rules"], ["period", *tables.RULE_COLUMNS])
         sm.write_csv(tmp / "burdens.csv", summary["burdens"])
         sm.write_csv(tmp / "timeline.csv", summary["pathway"]["timeline_ha"])
+        summary["shadow_prices"] = _pathway_prices(pr)
+        sm.write_csv(tmp / "shadow_prices.csv", summary["shadow_prices"], PATHWAY_COLUMNS)
         last = pr.periods[-1]
         year = pw.years[-1]
         last.summary = {**summary, "areas": [{k: v for k, v in r.items() if k != "period"}
@@ -531,6 +545,19 @@ def write_pathway_run(run: RunResult, out_dir: Path, started: _dt.datetime, t_al
         write_json(tmp / "manifest.json", manifest)
     wr.remove_engine_folder(diagnosis_dir(out_dir), "diagnosis")
     return out_dir
+
+
+def _pathway_prices(pr: PathwayRun) -> list[dict[str, Any]]:
+    """The per-period shadow prices of the foresight pathway (none for myopic planning
+    only); never fails the run."""
+    if pr.foresight is None:
+        return []
+    try:
+        return pathway_price_rows(pr.model, pr.foresight)
+    except Exception as exc:  # the solve is done; keep its outputs, say what failed
+        warnings.warn(f"shadow prices could not be computed: {exc!r}", ShadowPriceWarning,
+                      stacklevel=2)
+        return []
 
 
 def result_of(cm: CompiledModel, sol: Solution, timings: dict[str, float] | None = None
@@ -582,7 +609,10 @@ def solve_and_write(scenario_path: str | Path, out: Path, progress: Progress,
                 write=False)
     run.pricing = pricing or Pricing()
     with progress.phase(f"writing outputs to {out}", "write"):
-        run.out_dir = write_run(run, out, started, t_all)
+        if run.pathway is not None:  # the periods' folder, priced by the joint LP's duals
+            run.out_dir = write_pathway_run(run, out, started, t_all)
+        else:
+            run.out_dir = write_run(run, out, started, t_all)
     return run
 
 

@@ -1,7 +1,8 @@
 """Compare solved alternatives with a reference: the plan-MER beoordelingstabel.
 
 ``ruimteverdeling compare REFERENCE ALT [ALT ...] -o DIR`` compares solved run folders (with
-``manifest.json``, ``summary.json`` and ``allocation.tif``); scenario files given on the
+``manifest.json``, ``summary.json`` and ``allocation.tif``; of a run over several periods the
+last period's allocation, the end state, said so in the notes); scenario files given on the
 command line are solved into ``DIR/runs/<id>`` first by the pipeline
 (:func:`ruimteverdeling.pipeline.run_folders`). All runs must be on the same grid.
 For every criterion of :mod:`ruimteverdeling.results.indicators` it reports the value per
@@ -332,6 +333,12 @@ def _notes(views: list[RunView], labels: list[str]) -> list[str]:
             notes.append(f"{lab} is not proven optimal (status {v.summary.get('status')}, gap "
                          f"{float(v.summary.get('gap') or 0):.3%}): part of its differences may "
                          "be solver tolerance.")
+    for lab, v in zip(labels, views, strict=True):
+        years = (v.summary.get("pathway") or {}).get("periods")
+        if years:
+            notes.append(f"{lab} plans the periods {', '.join(map(str, years))}: its last "
+                         f"period ({years[-1]}, allocation.tif) is assessed; the earlier "
+                         "periods are in its own report (allocation_<year>.tif).")
     if views[0].summary.get("status") != "optimal":
         notes.append(f"the reference {labels[0]} is not proven optimal "
                      f"(status {views[0].summary.get('status')}).")

@@ -398,3 +398,39 @@ def write_run_prices(cm: CompiledModel, sol: Solution, folder: Path,
                       stacklevel=2)
     write_shadow_prices(folder / "shadow_prices.csv", rows)
     return rows
+
+
+PATHWAY_COLUMNS = ["period", *COLUMNS]
+"""Columns of a multi-period run's ``shadow_prices.csv``: the period first."""
+
+
+def pathway_price_rows(pw: Any, sol: Solution) -> list[dict[str, Any]]:
+    """The shadow prices of a multi-period run, per period, from the joint model's LP duals.
+
+    Row ``i`` of period ``p`` is the row ``i@p`` of the joint model (a period's targets and
+    rules, :mod:`ruimteverdeling.model.periods`), so its dual is ``∂z*/∂b_{i,p}``: what one
+    more unit of that row *in that period* changes the joint optimum — "one more hectare of
+    nature by 2030 costs …, by 2050 costs …". The joint objective sums each period's value
+    times its length in years, so the duals are in objective points × years (the pathway's
+    ``weights``). The duals are those of the solve's LP relaxation (over every trajectory:
+    with column generation all of them price out at these duals when it converged);
+    ``achieved`` is the integer allocation's row activity in that period. Empty when the
+    solution carries no duals (myopic planning only)."""
+    spec = pw.spec
+    if sol.row_dual is None or sol.row_dual.size != spec.n_rows:
+        return []
+    y = sol.row_dual[spec.n_units:]
+    rows: list[dict[str, Any]] = []
+    r0 = 0
+    for p, (cm, year) in enumerate(zip(pw.compiled, pw.years, strict=True)):
+        m = sum(b.n_rows for b in cm.spec.coupling)
+        psol = pw.period_solution(sol, p)
+        prices = LpPrices("lp", cm.spec, psol.x, psol.objective, y[r0:r0 + m])
+        for row in shadow_price_rows(cm, psol, prices=prices, moves=False):
+            row["row"] = spec.n_units + r0 + (row["row"] - cm.spec.n_units)
+            row["block"] = f"{row['block']}@{year}"
+            s = row["sentence"]
+            row["sentence"] = f"By {year}: {s[:1].lower()}{s[1:]}"
+            rows.append({"period": year, **row})
+        r0 += m
+    return rows

@@ -37,6 +37,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ruimteverdeling.model.options import SolverOptions
+from ruimteverdeling.model.outcomes import decision_gap
 from ruimteverdeling.model.spec import ModelSpec
 
 ELASTIC = "elastic:"
@@ -373,7 +374,9 @@ def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
         n_bad = int(bad_cols.sum())
         feasible = box_used <= 1e-9 * max(1.0, scale)
         z = spec.objective_value(_combined(x_fix, cols, sub_out.x)) if feasible else -np.inf
-        lp_gap = (bound - z) / max(abs(z), 1.0) if feasible else np.inf
+        # against the decision value (objective minus status quo), as the integer gap is:
+        # relative to the whole objective a 'small' LP gap can be most of the decision
+        lp_gap = decision_gap(z, bound, spec.status_quo_value) if feasible else np.inf
         details["iterations"].append({
             "free_units": int(free.sum()), "columns": int(sub.n_x),
             "build_seconds": round(t_build, 3), "lp_seconds": round(t_lp, 3),

@@ -15,7 +15,9 @@ with ``M_p`` the 0/1 matrix that sends trajectory ``j`` to column ``m_p(j)`` (on
 per column at most). Because every trajectory column sits in exactly one assignment row, the
 joint model keeps the semi-assignment structure of a single period: the LP-first strategy,
 the Lagrangian bound and column generation of :mod:`ruimteverdeling.model.solve` apply
-unchanged; pricing is still a per-unit argmax over the (explicit) trajectory columns.
+unchanged. When there are too many trajectories to store, they stay implicit
+(:class:`Trajectories`) and are priced per unit from the periods' reduced costs
+(:func:`price`, :func:`generate`).
 
 For a trajectory solution ``z`` the solution of period ``p`` is ``x_p = [M_p z ; y_p]``: a
 feasible solution of that period's model, so every single-period report can be made from it.
@@ -28,6 +30,7 @@ caller (the length of each period in years, see :mod:`ruimteverdeling.rules.path
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -161,3 +164,350 @@ def _selection(s: ModelSpec, cols: np.ndarray, aux_start: int, n_cols: int) -> s
     rows = np.concatenate([cols[ok], s.n_x + np.arange(n_aux)])
     jcols = np.concatenate([ok, aux_start + np.arange(n_aux)])
     return sp.csr_matrix((np.ones(rows.size), (rows, jcols)), shape=(s.n_cols, n_cols))
+
+
+# ------------------------------------------------------------------------------------------------
+# trajectories kept implicit: pricing and column generation
+# ------------------------------------------------------------------------------------------------
+KEEP = -1
+"""A template's symbol for 'the unit's current use'."""
+
+CHUNK = 400_000
+"""Units priced at once (bounds the pricing's working memory to a few hundred MB)."""
+
+
+@dataclass
+class Trajectories:
+    """Every trajectory of every unit, held implicitly: a template list and a validity mask.
+
+    Template ``t`` gives a use per period (``KEEP`` for the unit's current use ``e_k``); unit
+    ``k`` may take template ``t`` when ``valid[t, k]``. Column ``(k, t)`` has the key
+    ``k·T + t``; sorted keys are sorted by unit, as a ModelSpec's columns must be. In period
+    ``p`` the column is period model ``p``'s column ``col_of[p][k, u_p]`` (``-1``: the pair is
+    fixed in that period and its value is in the period's constants).
+
+    With per-period reduced costs ``ρ_p`` (over period ``p``'s columns) the reduced cost of
+    trajectory ``(k, t)`` in the joint model is ``Σ_p ρ_p[col_of[p][k, u_p(t, k)]]`` (0 where
+    the column is ``-1``), because the joint column's objective and row entries are the sums
+    of its period columns' (:func:`stack`). Pricing is the argmax of that sum over the valid
+    templates of each unit (:meth:`best`).
+    """
+
+    templates: np.ndarray  # (T, P) use per period, KEEP for the current use
+    current: np.ndarray  # (n_units,) current use of every unit
+    valid: np.ndarray  # (T, n_units) bool
+    col_of: list[np.ndarray]  # per period (n_units, n_uses) int32, -1 where no column
+    unit_cells: np.ndarray  # (n_units,) cell of every unit
+
+    @property
+    def n_templates(self) -> int:
+        return int(self.templates.shape[0])
+
+    @property
+    def n_units(self) -> int:
+        return int(self.current.size)
+
+    def count(self) -> int:
+        """The number of trajectories (columns of the explicit model)."""
+        return int(self.valid.sum())
+
+    def all_keys(self) -> np.ndarray:
+        unit, tpl = np.nonzero(self.valid.T)
+        return unit.astype(np.int64) * self.n_templates + tpl
+
+    def uses(self, keys: np.ndarray) -> np.ndarray:
+        """(P, n) the use of every keyed trajectory in every period."""
+        keys = np.asarray(keys, np.int64)
+        unit, tpl = np.divmod(keys, self.n_templates)
+        sym = self.templates[tpl].T  # (P, n)
+        return np.where(sym == KEEP, self.current[unit][None, :], sym).astype(np.int16)
+
+    def model(self, periods: list[ModelSpec], labels: list[str], weights: np.ndarray,
+              keys: np.ndarray) -> tuple[PeriodModel, np.ndarray]:
+        """The joint model over the trajectories ``keys`` (sorted; every unit at least once)
+        and the use of each of its columns per period."""
+        keys = np.asarray(keys, np.int64)
+        unit = keys // self.n_templates
+        if np.unique(unit).size != self.n_units:
+            raise ValueError("every unit needs at least one trajectory column")
+        uses = self.uses(keys)
+        col_map = np.stack([self.col_of[p][unit, uses[p]] for p in range(len(periods))])
+        pm = stack(periods, labels, weights, unit.astype(np.int32), self.unit_cells,
+                   col_map, uses[-1])
+        return pm, uses
+
+    def subset(self, units: np.ndarray) -> Trajectories:
+        """The trajectories of the units ``units`` (an index array) alone."""
+        return Trajectories(self.templates, self.current[units], self.valid[:, units],
+                            [co[units] for co in self.col_of], self.unit_cells[units])
+
+    def values(self, rho: list[np.ndarray | None], units: np.ndarray,
+               mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Per unit in ``units`` (an index array): the largest ``Σ_p ρ_p`` over its valid
+        trajectories (``ρ_p = None``: period ``p`` contributes nothing) and that
+        trajectory's key (``mask``, shape (T, n_units), restricts the valid ones further)."""
+        T = self.n_templates
+        best = np.full(units.size, -np.inf)
+        arg = np.zeros(units.size, np.int64)
+        cur = self.current[units]
+        per = []  # per period: (n, n_uses) reduced costs of every (unit, use) pair
+        for p, r in enumerate(rho):
+            if r is None:
+                per.append(None)
+                continue
+            co = self.col_of[p][units]
+            per.append(np.where(co >= 0, r[np.maximum(co, 0)], 0.0))
+        rows = np.arange(units.size)
+        keep = [None if q is None else q[rows, cur] for q in per]
+        for t in range(T):
+            ok = self.valid[t, units] if mask is None else mask[t, units]
+            if not ok.any():
+                continue
+            v = np.zeros(units.size)
+            for p, q in enumerate(per):
+                if q is None:
+                    continue
+                s = int(self.templates[t, p])
+                v += keep[p] if s == KEEP else q[:, s]
+            v[~ok] = -np.inf
+            better = v > best
+            best[better] = v[better]
+            arg[better] = t
+        return best, units.astype(np.int64) * T + arg
+
+    def best(self, rho: list[np.ndarray | None], mask: np.ndarray | None = None
+             ) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`values` for every unit, in chunks of :data:`CHUNK` units."""
+        out_v, out_k = [], []
+        for s in range(0, self.n_units, CHUNK):
+            v, k = self.values(rho, np.arange(s, min(s + CHUNK, self.n_units)), mask)
+            out_v.append(v)
+            out_k.append(k)
+        return (np.concatenate(out_v) if out_v else np.zeros(0),
+                np.concatenate(out_k) if out_k else np.zeros(0, np.int64))
+
+
+def period_reduced_costs(periods: list[ModelSpec], weights: np.ndarray, y: np.ndarray,
+                         upto: int | None = None) -> list[np.ndarray | None]:
+    """``ρ_p = w_p c_p − A_pᵀ y_p`` over period ``p``'s x columns, for the joint coupling
+    duals ``y`` (blocks in the order of :func:`stack`; with ``upto = k`` only the periods up
+    to ``k`` have rows and objective, as in :meth:`PeriodModel.up_to`)."""
+    out: list[np.ndarray | None] = []
+    r0 = 0
+    for p, s in enumerate(periods):
+        if upto is not None and p > upto:
+            out.append(None)
+            continue
+        rho = weights[p] * s.obj[: s.n_x]
+        for b in s.coupling:
+            ys = y[r0:r0 + b.n_rows]
+            r0 += b.n_rows
+            if np.any(ys):
+                rho = rho - (b.A.T @ ys)[: s.n_x]
+        out.append(rho)
+    return out
+
+
+def lagrangian_rest(spec: ModelSpec, y: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                    aux_reduced: np.ndarray) -> float:
+    """The part of the Lagrangian bound ``L(y)`` that is not the units' best reduced costs:
+    ``Σ_aux max_{lb≤s≤ub} r_s s + Σ_r h_r(y_r) + offset`` with ``h_r = y_r·hi_r`` for
+    ``y_r ≥ 0`` and ``y_r·lo_r`` otherwise (+inf when a side it needs is unbounded)."""
+    total = spec.obj_offset
+    for k, rk in enumerate(aux_reduced):
+        side = spec.aux_ub[k] if rk > 0 else spec.aux_lb[k] if rk < 0 else 0.0
+        if rk != 0 and not np.isfinite(side):
+            return float("inf")
+        total += rk * side
+    with np.errstate(invalid="ignore"):
+        rows = np.where(y > 0, y * np.where(np.isfinite(hi), hi, 0.0),
+                        y * np.where(np.isfinite(lo), lo, 0.0))
+    return float(total + rows.sum())
+
+
+def sample_prices(traj: Trajectories, periods: list[ModelSpec], labels: list[str],
+                  weights: np.ndarray, options: Any, deadline: float,
+                  upto: int | None = None, mask: np.ndarray | None = None) -> np.ndarray:
+    """First coupling duals: the LP of every trajectory of a random sample ``S`` of units,
+    each coupling row's bounds scaled by the sample's share ``f_r`` of the row,
+
+        f_r = Σ_p |A_p|_r · 1[S's period columns]  /  Σ_p |A_p|_r · 1,
+
+    so that the sample's objective and rows are about ``f`` times the full model's and its
+    duals estimate the full model's (the scaled-sample start of
+    :mod:`ruimteverdeling.model.decompose`, here over trajectories; rows a sample does not
+    touch are left open). Elastic slacks keep it solvable."""
+    import time
+
+    from ruimteverdeling.model import decompose
+    from ruimteverdeling.model.solve import backend_for
+
+    rng = np.random.default_rng(options.seed)
+    n = traj.n_units
+    n_s = min(n, max(options.decompose_sample, n // 32))
+    sample = np.sort(rng.choice(n, n_s, replace=False))
+    sub = traj.subset(sample)
+    if mask is not None:
+        sub.valid = mask[:, sample]
+    pm, _ = sub.model(periods, labels, weights, sub.all_keys())
+    spec = pm.spec if upto is None else pm.up_to(upto)
+    blocks = []
+    it = iter(spec.coupling)
+    for p, s in enumerate(periods):
+        if upto is not None and p > upto:
+            break
+        ind = np.zeros(s.n_cols)
+        cols = traj.col_of[p][sample].ravel()
+        ind[cols[cols >= 0]] = 1.0
+        ones = np.zeros(s.n_cols)
+        ones[: s.n_x] = 1.0
+        for b in s.coupling:
+            jb = next(it)
+            num, den = abs(b.A) @ ind, abs(b.A) @ ones
+            with np.errstate(invalid="ignore", divide="ignore"):
+                f = np.where(den > 0, num / den, 0.0)
+                blocks.append(replace(jb, lower=np.where(f > 0, jb.lower * f, -np.inf),
+                                      upper=np.where(f > 0, jb.upper * f, np.inf)))
+    spec = replace(spec, coupling=blocks, terms=[], obj_offset=0.0, status_quo_value=None)
+    scale = max(1.0, float(np.abs(spec.obj[: spec.n_x]).max(initial=1.0)))
+    sub_e, _ = decompose.with_elastic(spec, 1e4 * scale)
+    out = backend_for(options).lp(sub_e, options, max(1.0, deadline - time.perf_counter()))
+    m = sum(b.n_rows for b in spec.coupling)
+    if out.row_dual is None:
+        return np.zeros(m)
+    return np.asarray(out.row_dual[sub_e.n_units:sub_e.n_units + m], float)
+
+
+@dataclass
+class Generated:
+    """The outcome of :func:`generate`: the trajectory columns kept and what they prove."""
+
+    keys: np.ndarray
+    model: PeriodModel
+    uses: np.ndarray
+    bound: float  # min over the rounds of L(y) over *every* trajectory: a valid upper bound
+    y: np.ndarray | None
+    objective: float | None  # the last restricted LP's value (None if it used slack)
+    converged: bool
+    rounds: list[dict]
+
+
+@dataclass
+class Priced:
+    """Every trajectory priced at one set of coupling duals (:func:`price`)."""
+
+    bound: float  # L(y) over every trajectory
+    y: np.ndarray  # the duals used (made dual feasible)
+    new_keys: np.ndarray  # per unit whose best trajectory beats its kept ones: that one
+    best: np.ndarray  # per unit: its best reduced cost over every trajectory
+
+
+def price(traj: Trajectories, periods: list[ModelSpec], weights: np.ndarray,
+          spec: ModelSpec, y: np.ndarray, upto: int | None = None,
+          mask: np.ndarray | None = None) -> Priced:
+    """Price every trajectory at the coupling duals ``y`` of ``spec`` (a joint model over
+    some of the trajectories, or its view :meth:`PeriodModel.up_to`): the Lagrangian bound
+
+        L(y) = Σ_k max_t Σ_p ρ_p(k, u_p(t))  +  Σ_aux max_{lb≤s≤ub} r_s·s  +  Σ_r h_r(y_r)
+               + offset
+
+    over *every* trajectory — an upper bound on every feasible (even fractional) pathway for
+    any ``y`` — and the units whose best trajectory beats the best of their columns in
+    ``spec`` by more than a relative 1e-7."""
+    from ruimteverdeling.model import decompose
+
+    pricing = decompose.Pricing(spec)
+    y2 = pricing.dual_feasible(np.asarray(y, float))
+    r = pricing.reduced(y2)
+    kept_best = pricing.best(r)[0]
+    full_best, full_key = traj.best(period_reduced_costs(periods, weights, y2, upto), mask)
+    value = float(full_best.sum()) + lagrangian_rest(spec, y2, pricing.lo, pricing.hi,
+                                                     r[spec.n_x:])
+    scale = max(1.0, float(np.abs(spec.obj[: spec.n_x]).max(initial=1.0)))
+    new = full_best > kept_best + 1e-7 * scale
+    return Priced(value, y2, full_key[new], full_best)
+
+
+def generate(traj: Trajectories, periods: list[ModelSpec], labels: list[str],
+             weights: np.ndarray, keys: np.ndarray, options: Any, say: Any, deadline: float,
+             upto: int | None = None, mask: np.ndarray | None = None,
+             max_rounds: int = 30, y_init: np.ndarray | None = None) -> Generated:
+    """The LP relaxation of the joint model over every trajectory, by column generation.
+
+    Round ``i`` solves the LP over the trajectories ``keys`` by
+    :func:`ruimteverdeling.model.decompose.lp` (which fixes the uncontested units and keeps
+    the restricted LPs small; box slacks keep it solvable while the columns cannot meet the
+    rows yet), takes its coupling duals ``y`` and prices every unit's every trajectory
+    (:func:`price`). A unit whose best trajectory beats the best of its kept ones gets it
+    added. The smallest Lagrangian bound ``L(y)`` over the rounds is returned: valid for the
+    model over every trajectory. Stops when no trajectory prices out, or when the restricted
+    LP (feasible, so a lower bound on the full LP) is within the LP tolerance of that bound.
+    ``upto``/``mask``: the model seen from period ``upto`` (:meth:`PeriodModel.up_to`) over
+    the trajectories ``mask`` allows (myopic planning).
+    """
+    import time
+
+    from ruimteverdeling.model import decompose
+    from ruimteverdeling.model.outcomes import decision_floor
+    from ruimteverdeling.model.solve import backend_for
+
+    backend = backend_for(options)
+    weights = np.asarray(weights, float)
+    keys = np.unique(np.asarray(keys, np.int64))
+    y_prev = y_init
+    if y_init is not None:  # every unit's best trajectory at the first prices
+        keys = np.union1d(keys, traj.best(period_reduced_costs(periods, weights, y_init,
+                                                               upto), mask)[1])
+    bound, best_y = np.inf, None
+    rounds: list[dict] = []
+    z = None
+    converged = False
+    pm = uses = None
+    model_keys = keys
+    tolerance = max(options.decompose_lp_gap, 0.25 * options.mip_rel_gap)
+    for it in range(max_rounds):
+        t0 = time.perf_counter()
+        model_keys = keys
+        pm, uses = traj.model(periods, labels, weights, keys)
+        spec = pm.spec if upto is None else pm.up_to(upto)
+        t_build = time.perf_counter() - t0
+        res = decompose.lp(spec, options, backend, lambda m: None, deadline, y_init=y_prev)
+        t_lp = time.perf_counter() - t0 - t_build
+        x = np.asarray(res["x"], float)
+        z = spec.objective_value(x) if _feasible(spec, x) else None
+        pr = price(traj, periods, weights, spec, np.asarray(res["y"], float), upto, mask)
+        if pr.bound < bound:
+            bound, best_y = pr.bound, pr.y
+        y_prev = pr.y
+        n_new = int(pr.new_keys.size)
+        sq = spec.status_quo_value
+        gap = None
+        if z is not None:
+            ref = abs(z - sq) if sq is not None else abs(z)
+            gap = (bound - z) / max(ref, decision_floor(z))
+        seconds = time.perf_counter() - t0
+        rounds.append({"round": it + 1, "columns": int(spec.n_x), "new": n_new,
+                       "bound": bound, "objective": z, "lp_gap": gap,
+                       "build_seconds": round(t_build, 2), "lp_seconds": round(t_lp, 2),
+                       "seconds": round(seconds, 2)})
+        say(f"  trajectories round {it + 1}: {spec.n_x:,} columns, {n_new:,} price out, "
+            f"LP gap {'—' if gap is None else f'{gap:.2e}'} ({seconds:.1f} s: build "
+            f"{t_build:.1f}, LP {t_lp:.1f})")
+        if z is not None and (n_new == 0 or (gap is not None and gap <= tolerance)):
+            converged = True
+            break
+        if n_new == 0 or time.perf_counter() > deadline:
+            break
+        keys = np.union1d(keys, pr.new_keys)
+    assert pm is not None and uses is not None
+    return Generated(model_keys, pm, uses, float(bound), best_y, z, converged, rounds)
+
+
+def _feasible(spec: ModelSpec, x: np.ndarray, tol: float = 1e-6) -> bool:
+    """Whether ``x`` meets every coupling row (to ``tol`` relative to the row's scale)."""
+    for b in spec.coupling:
+        act = b.A @ x
+        slack = np.maximum(b.lower - act, act - b.upper)
+        if np.any(slack > tol * np.maximum(1.0, np.abs(act))):
+            return False
+    return True

@@ -105,13 +105,17 @@ def backend_for(options: SolverOptions) -> Backend:
 
 
 def solve(spec: ModelSpec, options: SolverOptions | None = None,
-          progress: Progress | None = None, warm: WarmStart | None = None) -> Solution:
+          progress: Progress | None = None, warm: WarmStart | None = None,
+          prices: np.ndarray | None = None) -> Solution:
     """Solve ``spec`` with the backend and method in ``options`` (see the module docstring).
 
     ``warm``: the :attr:`Solution.warm` of an earlier solve of a related model (see
     :mod:`ruimteverdeling.model.warm`): its LP basis starts the first LP where it is a basis of
     ``spec``, and its allocation, where feasible for ``spec``, is an incumbent from the start.
-    What is proven does not change. The returned solution carries its own warm start."""
+    What is proven does not change. The returned solution carries its own warm start.
+
+    ``prices``: coupling duals to start the decomposed LP from (instead of a sample's; e.g.
+    those of a column generation over the same rows)."""
     options = options or SolverOptions()
     say = progress or (lambda msg: None)
     backend = backend_for(options)
@@ -119,7 +123,8 @@ def solve(spec: ModelSpec, options: SolverOptions | None = None,
         sol = _solve_mip(spec, backend, options, say, warm)
     else:
         sol = _solve_lp_first(spec, backend, options, say,
-                              relaxation_only=options.method == "lp", warm=warm)
+                              relaxation_only=options.method == "lp", warm=warm,
+                              prices=prices)
     sol = verified(spec, sol)
     basis = sol.details.pop("_lp_basis", None)
     sol.warm = warm_start(spec, sol.x, basis, sol.objective)
@@ -319,14 +324,15 @@ def _solve_mip(spec: ModelSpec, backend: Backend, options: SolverOptions, say: P
 
 
 def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, say: Progress,
-                    relaxation_only: bool, warm: WarmStart | None = None) -> Solution:
+                    relaxation_only: bool, warm: WarmStart | None = None,
+                    prices: np.ndarray | None = None) -> Solution:
     deadline = time.perf_counter() + options.time_limit
     decomposed = spec.n_x > options.decompose_above and backend.name == "highs"
     if decomposed:
         say(f"LP relaxation by column generation: {spec.n_x:,} columns, {spec.n_units:,} "
             f"units, {spec.n_rows - spec.n_units:,} coupling rows")
         t0 = time.perf_counter()
-        res = decompose.lp(spec, options, backend, say, deadline)
+        res = decompose.lp(spec, options, backend, say, deadline, y_init=prices)
         lp = LpOutcome("optimal" if res["converged"] else "not converged", res["x"],
                        res["objective"], res["col_dual"], res["row_dual"],
                        {"lp": time.perf_counter() - t0},

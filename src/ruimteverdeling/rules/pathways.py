@@ -20,9 +20,26 @@ Trajectories
     allocated by a trajectory never changes again except by reversion, so ``irreversible``
     uses (housing, designated nature, water storage) stay, and a temporary use may only
     return after its lifetime. A cell whose current use is irreversible keeps it (its
-    successors are itself only). This is at most ``1 + P·(|U| − 1) + R`` columns per cell (``R``
-    reversion patterns), against ``|U|^P`` for every sequence: it keeps explicit columns,
-    and with them the per-unit argmax pricing of column generation.
+    successors are itself only). This is at most ``1 + P·(|U| − 1) + R`` trajectories per
+    cell (``R`` reversion patterns), against ``|U|^P`` for every sequence.
+
+Explicit or generated
+    Up to ``solver.decompose_above / P`` trajectories in all, every one is a column and the
+    joint model is solved as one model. Above that (national models: ~10 M trajectories at
+    250 m, ~60 M at 100 m) the trajectories stay implicit
+    (:class:`ruimteverdeling.model.periods.Trajectories`: the template list and a validity
+    mask per cell) and the LP is solved by column generation
+    (:func:`ruimteverdeling.model.periods.generate`): start from every cell's status quo
+    and its best trajectories at the prices of a sample; solve the LP over the columns so
+    far; price every trajectory of every cell at its duals ``y`` — the reduced cost of a
+    trajectory is the sum of its period columns' reduced costs
+    ``ρ_p = w_p c_p − A_pᵀ y_p``, so pricing is a per-cell maximum over the templates, no
+    column stored — and add each cell's best one where it beats the cell's columns; repeat.
+    The Lagrangian bound ``L(y)`` over *every* trajectory is valid at every round; the
+    integer pathway is then found over the generated columns (LP-first and repair) and its
+    gap is proven against the smallest ``L(y)``, taken also at the final LP's duals (more
+    columns and another solve while the gap is above the tolerance and trajectories still
+    price out).
 
 Objective and rows
     ``Σ_p w_p · z_p(u_p)`` with ``z_p`` period ``p``'s objective (suitability, costs,
@@ -44,7 +61,7 @@ Modes
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -52,14 +69,15 @@ import numpy as np
 from ruimteverdeling.area.studyarea import StudyArea
 from ruimteverdeling.errors import InfeasibleError, InputError, Problem, did_you_mean
 from ruimteverdeling.model import periods as mp
-from ruimteverdeling.model.outcomes import Solution
+from ruimteverdeling.model.outcomes import Solution, decision_gap, proven_gap
 from ruimteverdeling.model.solve import solve as solve_spec
+from ruimteverdeling.model.spec import ModelSpec
 from ruimteverdeling.rules import overrides
 from ruimteverdeling.rules.compile import CompiledModel, compile_model
 from ruimteverdeling.scenario.schema import Scenario
 from ruimteverdeling.uses import UseCatalogue
 
-KEEP = -1
+KEEP = mp.KEEP
 """The symbol of a template for 'the cell's current use'."""
 
 
@@ -198,6 +216,29 @@ class Pathway:
     traj_use: np.ndarray  # (P, n_x) allocatable-use column of every trajectory per period
     unit_domain: np.ndarray  # domain index of every joint unit
     timings: dict[str, float] = field(default_factory=dict)
+    traj: mp.Trajectories | None = None  # every trajectory, implicitly
+    keys: np.ndarray | None = None  # the trajectories that are columns of ``model``
+    explicit: bool = True  # ``model`` holds every trajectory (else: column generation)
+    solutions: list[Solution] = field(default_factory=list)  # expressed over ``model``
+
+    def use(self, keys: np.ndarray, model: mp.PeriodModel | None = None,
+            uses: np.ndarray | None = None) -> None:
+        """Make the trajectories ``keys`` the model's columns; every solution in
+        :attr:`solutions` is carried over (the columns it uses must be among ``keys``)."""
+        assert self.traj is not None and self.keys is not None
+        keys = np.asarray(keys, np.int64)
+        if model is None or uses is None:
+            model, uses = self.traj.model([cm.spec for cm in self.compiled],
+                                          [str(y) for y in self.years], self.model.weights,
+                                          keys)
+        for sol in self.solutions:
+            sol.x = remap(sol.x, self.keys, keys)
+            sol.warm = None
+        self.keys, self.model, self.traj_use = keys, model, uses
+
+    def count(self) -> int:
+        """The number of trajectories (what an explicit model would have as columns)."""
+        return self.traj.count() if self.traj is not None else int(self.spec.n_x)
 
     @property
     def spec(self):
@@ -224,7 +265,8 @@ class Pathway:
 
 
 def compile_pathway(scenario: Scenario, area: StudyArea,
-                    catalogue: UseCatalogue | None = None) -> Pathway:
+                    catalogue: UseCatalogue | None = None,
+                    explicit_max: int | None = None) -> Pathway:
     """Compile every period and build the joint trajectory model (see the module docstring).
 
     Raises InputError with every problem of the period axis, then of each period's model.
@@ -244,7 +286,7 @@ def compile_pathway(scenario: Scenario, area: StudyArea,
                               period_area(area, scenario, y), catalogue) for y in years]
     timings["compile_periods"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    pathway = _joint(scenario, years, compiled, catalogue)
+    pathway = _joint(scenario, years, compiled, catalogue, explicit_max)
     timings["trajectories"] = time.perf_counter() - t0
     pathway.timings = timings
     return pathway
@@ -288,7 +330,7 @@ def _successors(catalogue: UseCatalogue, alloc_ids: list[str]) -> np.ndarray:
 
 
 def _joint(scenario: Scenario, years: list[int], compiled: list[CompiledModel],
-           catalogue: UseCatalogue) -> Pathway:
+           catalogue: UseCatalogue, explicit_max: int | None = None) -> Pathway:
     P = len(years)
     ctx = compiled[0].ctx
     alloc_ids = ctx.alloc_ids
@@ -306,8 +348,8 @@ def _joint(scenario: Scenario, years: list[int], compiled: list[CompiledModel],
     allowed = []
     for cm in compiled:
         s = cm.spec
-        co = np.full((n_dom, n_alloc), -1, np.int64)
-        co[dom_pos[cm.unit_land[s.col_unit]], s.col_use] = np.arange(s.n_x)
+        co = np.full((n_dom, n_alloc), -1, np.int32)
+        co[dom_pos[cm.unit_land[s.col_unit]], s.col_use] = np.arange(s.n_x, dtype=np.int32)
         al = co >= 0
         al[dom_pos[cm.pinned_land], alloc_col_of_use[cm.pinned_use_idx]] = True
         col_of.append(co)
@@ -329,6 +371,7 @@ def _joint(scenario: Scenario, years: list[int], compiled: list[CompiledModel],
         if first is not None:
             ok &= current != first  # a change to the current use is no change
         valid[i] = ok
+    del allowed
     n_valid = valid.sum(axis=0)
     if (n_valid == 0).any():
         bad = int((n_valid == 0).sum())
@@ -338,34 +381,46 @@ def _joint(scenario: Scenario, years: list[int], compiled: list[CompiledModel],
             "relax the per-period rules or the use catalogue's `successors`/`irreversible` "
             "for them")
     fixed_everywhere = np.all([~(co >= 0).any(axis=1) for co in col_of], axis=0)
-    keep_cell = ~((n_valid == 1) & fixed_everywhere)
-    valid &= keep_cell[None, :]
-    dom_idx, tpl_idx = np.nonzero(valid.T)  # sorted by cell
-    del valid
-    tpl_arr = np.asarray(templates, np.int64)  # (n_templates, P)
-    traj_use = np.empty((P, dom_idx.size), np.int16)
-    col_map = np.empty((P, dom_idx.size), np.int32)
-    for p in range(P):
-        sym = tpl_arr[tpl_idx, p]
-        use = np.where(sym == KEEP, current[dom_idx], sym)
-        traj_use[p] = use
-        col_map[p] = col_of[p][dom_idx, use]
-    unit_domain, col_unit = np.unique(dom_idx, return_inverse=True)
-    unit_cells = ctx.land_cells[dom_land[unit_domain]]
-    model = mp.stack([cm.spec for cm in compiled], [str(y) for y in years],
-                     period_weights(years), col_unit.astype(np.int32), unit_cells, col_map,
-                     traj_use[-1])
-    return Pathway(scenario, years, compiled, model, traj_use, unit_domain)
+    unit_domain = np.flatnonzero(~((n_valid == 1) & fixed_everywhere))
+    traj = mp.Trajectories(np.asarray(templates, np.int64), current[unit_domain],
+                           valid[:, unit_domain], [co[unit_domain] for co in col_of],
+                           ctx.land_cells[dom_land[unit_domain]])
+    del valid, col_of
+    if explicit_max is None:
+        explicit_max = scenario.solver.decompose_above // P
+    explicit = traj.count() <= explicit_max
+    specs = [cm.spec for cm in compiled]
+    weights = period_weights(years)
+    keys = traj.all_keys() if explicit else _start_keys(traj, specs, weights)
+    model, uses = traj.model(specs, [str(y) for y in years], weights, keys)
+    return Pathway(scenario, years, compiled, model, uses, unit_domain, traj=traj, keys=keys,
+                   explicit=explicit)
+
+
+def _start_keys(traj: mp.Trajectories, specs: list[ModelSpec], weights: np.ndarray,
+                upto: int | None = None, mask: np.ndarray | None = None) -> np.ndarray:
+    """The first trajectory columns of column generation: every unit's status quo (where
+    allowed) and its best trajectory for the objective alone (coupling duals 0)."""
+    valid = traj.valid if mask is None else mask
+    stay = np.flatnonzero(valid[0]).astype(np.int64) * traj.n_templates
+    m = sum(b.n_rows for s in specs for b in s.coupling)
+    _, best = traj.best(mp.period_reduced_costs(specs, weights, np.zeros(m), upto), mask)
+    return np.union1d(stay, best)
 
 
 # ------------------------------------------------------------------------------------------------
 # solving: foresight and myopic
 # ------------------------------------------------------------------------------------------------
 MODES = ("foresight", "myopic", "both")
+GENERATION_SHARE = 0.6
+"""Share of the time limit after which column generation stops adding trajectories."""
+FINAL_SHARE = 0.25
+"""Share of the time limit the integer solve over the generated trajectories gets at least
+(so the time limit can be overrun by this much when generation took all of its share)."""
 
 
 def solver_options(pw: Pathway) -> Any:
-    """The scenario's solver options for a joint model of ``P`` periods: column generation
+    """The scenario's solver options for a joint model of ``P`` periods: the decomposed LP
     from ``decompose_above / P`` columns on. A trajectory model has ~``P`` times the columns
     of one period, many of them near-ties (the same use from a later period on), which makes
     the simplex slow where the per-unit argmax pricing is not (measured on the demo area,
@@ -379,10 +434,107 @@ def solve_foresight(pw: Pathway, progress: Any = None) -> Solution:
     """The joint model at once. When it is infeasible although every period alone is
     feasible, the transitions are the cause: the error names the first period whose targets
     cannot be met after the earlier ones (:func:`diagnose`)."""
+    if not pw.explicit:
+        return _foresight_generated(pw, progress)
     try:
-        return solve_spec(pw.spec, solver_options(pw), progress)
+        sol = solve_spec(pw.spec, solver_options(pw), progress)
     except InfeasibleError as exc:
         raise diagnose(pw, exc) from exc
+    pw.solutions.append(sol)
+    return sol
+
+
+def remap(x: np.ndarray, old: np.ndarray, new: np.ndarray) -> np.ndarray:
+    """A solution over the trajectory columns ``old`` as one over ``new`` (a superset; the
+    auxiliary columns, the same in both, follow the x columns)."""
+    n_old = old.size
+    out = np.zeros(new.size + x.size - n_old)
+    pos = np.searchsorted(new, old)
+    used = x[:n_old] != 0
+    if not np.array_equal(new[pos[used]], old[used]):
+        raise ValueError("a solution uses a trajectory that is no longer a column")
+    out[pos[used]] = x[:n_old][used]
+    out[new.size:] = x[n_old:]
+    return out
+
+
+def _proven(sol: Solution, bound: float, options: Any, details: dict) -> Solution:
+    """``sol`` (of a model over some of the trajectories) with the bound over *all* of them:
+    its own bound holds only for the columns it had."""
+    bound = max(bound, sol.objective)
+    dgap = decision_gap(sol.objective, bound, sol.status_quo_value)
+    if dgap <= options.mip_rel_gap + 1e-12:
+        status = "optimal"  # proven by the bound over every trajectory
+    else:
+        status = "feasible" if sol.status == "optimal" else sol.status
+    return replace(sol, bound=bound, gap=proven_gap(sol.objective, bound), status=status,
+                   decision_gap=dgap, details={**sol.details, **details})
+
+
+def _foresight_generated(pw: Pathway, progress: Any = None) -> Solution:
+    """Foresight by column generation over the trajectories (:func:`mp.generate`), then the
+    integer solve (LP-first and repair) of the model over the trajectories generated; the
+    bound is the Lagrangian bound over every trajectory, so the gap holds for the full
+    model."""
+    import time
+
+    assert pw.traj is not None and pw.keys is not None
+    say = progress or (lambda m: None)
+    opts = solver_options(pw)
+    t0 = time.perf_counter()
+    specs = [cm.spec for cm in pw.compiled]
+    labels = [str(y) for y in pw.years]
+    deadline = t0 + GENERATION_SHARE * opts.time_limit
+    y0 = mp.sample_prices(pw.traj, specs, labels, pw.model.weights, opts, deadline)
+    say(f"  prices from the trajectories of a sample of units "
+        f"({time.perf_counter() - t0:.1f} s)")
+    gen = mp.generate(pw.traj, specs, labels, pw.model.weights,
+                      _around(pw.traj, specs, pw.model.weights, pw.keys, y0), opts, say,
+                      deadline, y_init=y0)
+    pw.use(gen.keys, gen.model, gen.uses)
+    bound = gen.bound
+    y_start = gen.y
+    for _ in range(3):
+        rest = max(FINAL_SHARE * opts.time_limit, opts.time_limit - (time.perf_counter() - t0))
+        try:
+            sol = solve_spec(pw.spec, opts.model_copy(update={"time_limit": rest}), progress,
+                             prices=y_start)
+        except InfeasibleError as exc:
+            raise diagnose(pw, exc) from exc
+        # the bound over every trajectory at the final LP's duals (tighter than the rounds')
+        priced = None
+        if sol.row_dual is not None and sol.row_dual.size == pw.spec.n_rows:
+            priced = mp.price(pw.traj, specs, pw.model.weights, pw.spec,
+                              sol.row_dual[pw.spec.n_units:])
+            bound = min(bound, priced.bound)
+            y_start = priced.y
+        dgap = decision_gap(sol.objective, max(bound, sol.objective), sol.status_quo_value)
+        if dgap <= opts.mip_rel_gap or priced is None or not priced.new_keys.size \
+                or time.perf_counter() - t0 > GENERATION_SHARE * opts.time_limit:
+            break
+        say(f"  decision gap {dgap:.3%} over every trajectory: "
+            f"{priced.new_keys.size:,} more price out, solving again")
+        pw.use(np.union1d(pw.keys, priced.new_keys))
+    sol = _proven(sol, bound, opts, {"generation": _generation_details(pw, gen)})
+    pw.solutions.append(sol)
+    return sol
+
+
+def _around(traj: mp.Trajectories, specs: list[ModelSpec], weights: np.ndarray,
+            keys: np.ndarray, y0: np.ndarray, upto: int | None = None,
+            mask: np.ndarray | None = None) -> np.ndarray:
+    """``keys`` with every unit's best trajectory at half and one and a half times the first
+    prices ``y0``: the estimate is rough, and the columns near it save rounds."""
+    out = [np.asarray(keys, np.int64)]
+    for f in (0.5, 1.5):
+        out.append(traj.best(mp.period_reduced_costs(specs, weights, f * y0, upto), mask)[1])
+    return np.unique(np.concatenate(out))
+
+
+def _generation_details(pw: Pathway, gen: mp.Generated) -> dict[str, Any]:
+    return {"trajectories": pw.count(), "columns": int(gen.keys.size),
+            "converged": gen.converged, "lagrangian_bound": gen.bound,
+            "rounds": gen.rounds}
 
 
 def diagnose(pw: Pathway, cause: InfeasibleError) -> InfeasibleError:
@@ -439,6 +591,8 @@ def solve_myopic(pw: Pathway, progress: Any = None) -> Solution:
     the uses fixed before. The last step's solution is a joint solution; its objective is the
     joint objective.
     """
+    if not pw.explicit:
+        return _myopic_generated(pw, progress)
     m = pw.model
     spec = m.spec
     P = len(pw.years)
@@ -467,11 +621,73 @@ def solve_myopic(pw: Pathway, progress: Any = None) -> Solution:
         last_sol = sol
     assert x is not None
     z = spec.objective_value(x)
-    return Solution(last_sol.status, x, z, z, 0.0, "myopic:" + last_sol.method,
-                    last_sol.backend, last_sol.solver,
-                    details={"myopic": True, "last_step_bound": float(last_sol.bound)},
-                    status_quo_value=spec.status_quo_value,
-                    decision_gap=None)
+    sol = Solution(last_sol.status, x, z, z, 0.0, "myopic:" + last_sol.method,
+                   last_sol.backend, last_sol.solver,
+                   details={"myopic": True, "last_step_bound": float(last_sol.bound)},
+                   status_quo_value=spec.status_quo_value,
+                   decision_gap=None)
+    pw.solutions.append(sol)
+    return sol
+
+
+def _myopic_generated(pw: Pathway, progress: Any = None) -> Solution:
+    """Myopic planning by column generation: step ``k`` generates the trajectories of the
+    model seen from period ``k`` among those that keep the uses fixed before
+    (:func:`mp.generate` with ``upto`` and a mask), solves it and fixes its uses up to ``k``.
+    The last step's solution is carried onto the pathway's columns (with the foresight
+    solution's, if any)."""
+    import time
+
+    traj = pw.traj
+    assert traj is not None and pw.keys is not None
+    say = progress or (lambda m: None)
+    opts = solver_options(pw)
+    specs = [cm.spec for cm in pw.compiled]
+    labels = [str(y) for y in pw.years]
+    weights = pw.model.weights
+    P = len(pw.years)
+    mask = traj.valid
+    chosen = np.zeros(0, np.int64)
+    for k in range(P):
+        t0 = time.perf_counter()
+        keys = np.union1d(chosen, _start_keys(traj, specs, weights, k, mask))
+        deadline = t0 + GENERATION_SHARE * opts.time_limit
+        y0 = mp.sample_prices(traj, specs, labels, weights, opts, deadline, k, mask)
+        gen = mp.generate(traj, specs, labels, weights,
+                          _around(traj, specs, weights, keys, y0, k, mask), opts, say,
+                          deadline, upto=k, mask=mask, y_init=y0)
+        view = gen.model.up_to(k)
+        rest = max(FINAL_SHARE * opts.time_limit, opts.time_limit - (time.perf_counter() - t0))
+        try:
+            sol = solve_spec(view, opts.model_copy(update={"time_limit": rest}), progress,
+                             prices=gen.y)
+        except InfeasibleError as exc:
+            raise _myopic_infeasible(pw, k, exc) from exc
+        chosen = gen.keys[view.unit_choice(sol.x)]
+        if k + 1 < P:
+            mask = mask & _agree(traj, traj.uses(chosen)[: k + 1])
+    spec = gen.model.spec
+    keys = np.union1d(pw.keys, gen.keys)
+    pw.use(keys)
+    x = remap(sol.x, gen.keys, keys)
+    z = pw.spec.objective_value(x)
+    out = Solution(sol.status, x, z, z, 0.0, "myopic:" + sol.method, sol.backend, sol.solver,
+                   details={"myopic": True, "last_step_bound": float(sol.bound)},
+                   status_quo_value=spec.status_quo_value, decision_gap=None)
+    pw.solutions.append(out)
+    return out
+
+
+def _agree(traj: mp.Trajectories, fixed: np.ndarray) -> np.ndarray:
+    """(T, n_units): the templates whose uses in the first ``len(fixed)`` periods are the
+    fixed ones (``fixed``: (k+1, n_units))."""
+    out = np.ones(traj.valid.shape, bool)
+    for t in range(traj.n_templates):
+        for p in range(fixed.shape[0]):
+            sym = int(traj.templates[t, p])
+            use = traj.current if sym == mp.KEEP else sym
+            out[t] &= use == fixed[p]
+    return out
 
 
 def _myopic_infeasible(pw: Pathway, k: int, exc: InfeasibleError) -> InfeasibleError:
