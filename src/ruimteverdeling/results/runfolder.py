@@ -61,6 +61,8 @@ class RunView:
     area: StudyArea | None = None
     pareto: dict[str, Any] | None = None
     pathway: dict[str, Any] | None = None  # with several periods: {"grids": [(year, codes)]}
+    locations: tuple[list[dict[str, Any]], np.ndarray] | None = None
+    """The locations table and the grid of their ids (:mod:`ruimteverdeling.results.locations`)."""
 
     @property
     def id(self) -> str:

@@ -25,6 +25,7 @@ from ruimteverdeling.synthetic.layers import (
     climate,
     defence,
     land_use,
+    locations,
     regions,
     reservations,
     rural,
@@ -222,6 +223,14 @@ RASTERS: tuple[RasterLayer, ...] = (
     RasterLayer("salinisation_2100", "continuous", (
         "Salinisation index 2100, 0-1 (verzilting: low land near the sea)"),
         climate.salinisation_2100, unit="index"),
+    # location rules (listed last: the layers above are made exactly as before)
+    RasterLayer("settlement_type", "categorical", (
+        "Settlement type of the core each cell belongs to (regiokern, centrumgemeente, "
+        "centrumstad in een metropool, metropoolkern), for the minimum size of a housing "
+        "location"), locations.settlement_type, categories=locations.SETTLEMENT_TYPES),
+    RasterLayer("committed_locations", "regions", (
+        "Committed housing locations (the NOVEX locations, decided): location ids, 0 = none"),
+        locations.committed_locations, categories=locations.committed_location_names),
 )
 
 VECTORS: tuple[VectorLayer, ...] = (

@@ -1,0 +1,696 @@
+"""Locations: new land of a use comes in connected patches of a minimum size, and enough large ones.
+
+A *location* of use ``T`` is a connected patch (4-neighbour contiguity: cells sharing an
+edge) of cells ``c`` with ``x[c,u] = 1`` for a use ``u`` that adds ``T``; its size is
+``Q(P) = Σ_{c∈P} q_c`` with
+``q_c = a_c · d_c · max(0, p(u_c, T) − p(e_c, T))`` new homes (``d_c`` the housing density,
+:mod:`ruimteverdeling.domain.density`) or, with ``quantity: area``, without ``d_c`` (hectares).
+A rule asks
+
+* **minimum size** — every new patch ``P`` holds ``Q(P) ≥ m(P)`` with
+  ``m(P) = max_{c∈P} m_c``, ``m_c`` the minimum of the settlement type of cell ``c``
+  (``min_by_type``: a categorical layer giving each cell the type of the core it belongs to)
+  or ``min_size``. Taking the largest minimum over the patch keeps the rule closed under
+  union: two patches that each meet their minimum and touch form a patch that meets its own.
+* **count** — at least ``N`` patches with ``Q(P) ≥ S`` (``count: {at_least: N, min_size:
+  S}``; ``scale: area_share`` takes ``⌊N · share⌋`` for a study area that is a share of the
+  country). Patches counted must not touch each other (else they are one location).
+
+Why 4-neighbour: a patch joined only at a corner has no shared edge to run a street, a cable
+or a path through; 8-neighbour contiguity would let a diagonal chain of single cells count as
+one location, which is the scattering the rule is meant to prevent. ``contiguity: 8`` is
+available where a corner is enough.
+
+**Formulation.** These rows are not separable over cells and not linear in ``x``, so the rule
+adds nothing to the cell model; the cell model without them is a *relaxation* of the model
+with them (it keeps every location-feasible allocation), and its proven bound ``z̄`` (LP
+optimum or MIP dual bound) stays an upper bound. After the solve (:func:`enforce`):
+
+1. the relaxation's allocation ``x̂`` gives the patches of new ``T``; each below its minimum
+   is grown greedily over 4-neighbours that may take ``T`` — cheapest objective loss per
+   unit of ``Q`` first, absorbing any patch it touches — until it meets its minimum, or is
+   left out when nothing is left to grow into. For the count, the ``N + 5`` largest patches
+   are also grown to ``S``. Each grown or kept patch is a *candidate* ``k`` with a binary
+   ``y_k``;
+2. every free cell (in a candidate or new ``T`` in ``x̂``) gets two columns of the cell model:
+   its ``T`` column ``h_c`` (the relaxation's if it was ``T``, else the best-scoring) and its
+   other column ``o_c`` (the relaxation's if it was not ``T``, else the best-scoring other
+   use). With ``x = x⁰ + Σ_k y_k · Σ_{c∈k} (e_{h_c} − e_{o_c})``, where ``x⁰`` is ``x̂`` with
+   every free cell at ``o_c``, every row of the cell model (targets, quotas, conflicts, soft
+   slacks) stays a row in ``y``, and the set packing rows ``Σ_{k∋c} y_k ≤ 1`` keep one use
+   per cell; the count adds ``Σ_{k: Q_k ≥ S} y_k ≥ N`` and ``y_k + y_l ≤ 1`` for touching
+   large candidates ``k, l``. This restricted MIP is solved by branch and bound;
+3. its solution is location-feasible and feasible for the cell model: the *incumbent* ``z``.
+   The reported gap is ``(z̄ − z) / (z − z_sq)`` on the decision value.
+
+**Where the bound is weak.** ``z̄`` ignores the rule entirely: it may scatter small patches
+on the best cells, and the consolidation cost (growing them onto worse cells, or moving the
+homes) is all gap. The candidates are a heuristic set; nothing prices patches the relaxation
+never hinted at, so the gap does not close below the consolidation cost even when the
+incumbent is optimal. When the restricted MIP finds nothing (a hard target the patches can no
+longer meet), the relaxation's allocation is reported with the rule marked *not met*.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import scipy.sparse as sp
+from pydantic import Field
+
+from ruimteverdeling.errors import Problem
+from ruimteverdeling.model.options import SolverOptions
+from ruimteverdeling.model.outcomes import decision_gap, proven_gap
+from ruimteverdeling.model.spec import ModelSpec, RowBlock
+from ruimteverdeling.rules import checks
+from ruimteverdeling.rules.base import Contribution
+from ruimteverdeling.rules.context import Context
+from ruimteverdeling.rules.family import RuleFamily
+from ruimteverdeling.scenario.schema import Amount, RuleBase
+from ruimteverdeling.strict import StrictModel
+
+COUNT_SPARE = 5
+"""Large candidates grown beyond the ``N`` the count asks (choice for the restricted MIP)."""
+COUNT_PENALTY_SHARE = 1.0
+"""Not used for the bound: the count's shortfall slack in the restricted MIP costs this share
+of the decision value per location short (so the MIP meets the count whenever it can)."""
+
+
+class SizeByType(StrictModel):
+    """Minimum location size per category of a layer (the settlement type of each cell)."""
+
+    layer: str
+    sizes: dict[str, Amount]
+
+
+class LocationCount(StrictModel):
+    """At least ``at_least`` locations of at least ``min_size``."""
+
+    at_least: int = Field(ge=1, le=100_000)
+    min_size: Amount = Field(gt=0)
+    scale: Literal["none", "area_share"] = "none"
+
+
+class LocationRule(RuleBase):
+    """New ``use`` comes in connected locations of a minimum size; optionally enough large ones.
+
+    Patch P (4- or 8-neighbour connected cells of new ``use``): Q(P) ≥ max_{c∈P} m_c, with
+    m_c from ``min_by_type`` (the cell's category) or ``min_size``; ``count``: at least N
+    non-touching patches with Q(P) ≥ S. Enforced on the relaxation's allocation by a
+    restricted MIP over candidate patches (see the module docstring).
+    """
+
+    type: Literal["location"] = "location"
+    use: str = "housing"
+    quantity: Literal["homes", "area"] = "homes"
+    min_size: Amount | None = None
+    min_by_type: SizeByType | None = None
+    count: LocationCount | None = None
+    contiguity: Literal[4, 8] = 4
+    committed_layer: str | None = None
+    """A layer of committed (decided) locations, ids > 0: a patch holding one is exempt
+    from the minimum (it is decided, and may be extended); an exclusion rule realises it."""
+
+
+def check(rule: LocationRule, index: int, ctx: Context) -> list[Problem]:
+    field_ = f"rules[{index}]"
+    problems = checks.target_use(rule.use, f"{field_}.use", ctx)
+    if rule.quantity == "homes" and ctx.scenario.housing_density is None:
+        problems.append(Problem(ctx.file, f"{field_}.quantity",
+                                "counting homes needs `housing_density:` in the scenario",
+                                "add `housing_density:` or use `quantity: area`"))
+    if rule.min_size is None and rule.min_by_type is None and rule.count is None:
+        problems.append(Problem(ctx.file, field_, "a location rule without `min_size`, "
+                                "`min_by_type` or `count` asks nothing",
+                                "give a minimum size or a count, or remove the rule"))
+    if rule.committed_layer is not None and not ctx.area.has_layer(rule.committed_layer):
+        problems.append(checks.missing_layer(rule.committed_layer, f"{field_}.committed_layer",
+                                             ctx.file, ctx.area))
+    if rule.min_by_type is not None:
+        lay_name = rule.min_by_type.layer
+        if not ctx.area.has_layer(lay_name):
+            problems.append(checks.missing_layer(lay_name, f"{field_}.min_by_type.layer",
+                                                 ctx.file, ctx.area))
+        else:
+            lay = ctx.area.layer(lay_name)
+            for key in rule.min_by_type.sizes:
+                try:
+                    lay.code_of(key)
+                except KeyError:
+                    names = ", ".join(str(n) for n in (lay.categories or {}).values())
+                    problems.append(Problem(
+                        ctx.file, f"{field_}.min_by_type.sizes.{key}",
+                        f"layer '{lay_name}' has no category '{key}'",
+                        f"use one of: {names}" if names else "use the layer's integer codes"))
+    return problems
+
+
+def compile(rule: LocationRule, ctx: Context) -> Contribution:
+    """Nothing in the cell model: it is the relaxation (see :func:`enforce`)."""
+    return Contribution()
+
+
+def report(rule: LocationRule, run: Any) -> list[dict[str, Any]]:
+    """One row: the locations of the rule's use and whether enforcing the rule changed the
+    relaxation's allocation (``binds``)."""
+    info = (run.sol.details.get("locations") or {}).get("uses", {}).get(rule.use)
+    if not info:
+        return [{"use": rule.use, "binds": "unknown"}]
+    return [{"use": rule.use, "binds": "yes" if info.get("changed") else "no",
+             "value": float(info.get("locations", 0))}]
+
+
+FAMILY = RuleFamily("location", LocationRule, check, compile, report)
+
+
+# ---------------------------------------------------------------------------------------------
+# patches on the grid
+# ---------------------------------------------------------------------------------------------
+def neighbours(flat: int, shape: tuple[int, int], contiguity: int) -> list[int]:
+    """Flat indices of the 4- (or 8-) neighbours of a grid cell."""
+    h, w = shape
+    r, c = divmod(flat, w)
+    steps = [(-1, 0), (1, 0), (0, -1), (0, 1)]
+    if contiguity == 8:
+        steps += [(-1, -1), (-1, 1), (1, -1), (1, 1)]
+    return [(r + dr) * w + (c + dc) for dr, dc in steps
+            if 0 <= r + dr < h and 0 <= c + dc < w]
+
+
+def label_patches(mask: np.ndarray, contiguity: int = 4) -> tuple[np.ndarray, int]:
+    """Connected components of a boolean grid (0 outside; 1..n the patches)."""
+    from scipy.ndimage import label
+
+    structure = np.ones((3, 3), int) if contiguity == 8 else None
+    lab, n = label(mask, structure=structure)
+    return lab, int(n)
+
+
+@dataclass
+class UseRules:
+    """The location rules of one use, combined."""
+
+    use: str
+    quantity: str
+    contiguity: int
+    minimum: np.ndarray  # m_c per land cell (0: none)
+    committed: np.ndarray  # bool per land cell: in a committed location
+    counts: list[tuple[int, float]]  # (N, S)
+    rules: list[LocationRule]
+
+
+def combine(rules: list[LocationRule], ctx: Context) -> list[UseRules]:
+    """Per use, the largest minimum per land cell and every count (N scaled as asked)."""
+    out: dict[str, UseRules] = {}
+    for rule in rules:
+        m = np.zeros(ctx.land_cells.size)
+        if rule.min_size is not None:
+            m[:] = rule.min_size
+        if rule.min_by_type is not None:
+            lay = ctx.area.layer(rule.min_by_type.layer)
+            v = lay.data.ravel()[ctx.land_cells]
+            for key, size in rule.min_by_type.sizes.items():
+                hit = v == lay.code_of(key)
+                m[hit] = np.maximum(m[hit], size) if rule.min_size is not None else size
+        ur = out.get(rule.use)
+        if ur is None:
+            ur = out[rule.use] = UseRules(rule.use, rule.quantity, rule.contiguity, m,
+                                          np.zeros(m.size, bool), [], [])
+        else:
+            ur.minimum = np.maximum(ur.minimum, m)
+            ur.contiguity = min(ur.contiguity, rule.contiguity)
+        if rule.committed_layer is not None:
+            ur.committed |= ctx.zone(rule.committed_layer)
+        if rule.count is not None:
+            n = rule.count.at_least
+            if rule.count.scale == "area_share":
+                n = math.floor(n * ctx.area_share + 1e-9)
+            if n > 0:
+                ur.counts.append((n, rule.count.min_size))
+        ur.rules.append(rule)
+    return list(out.values())
+
+
+def new_quantity(ctx: Context, use: str, quantity: str, use_idx: np.ndarray) -> np.ndarray:
+    """q per land cell for the catalogue uses ``use_idx`` (per land cell): new homes or ha."""
+    p = ctx.provides(use)
+    cur = ctx.land_use_idx
+    gain = np.maximum(0.0, p[use_idx] - p[cur])
+    dens = ctx.housing_density() if quantity == "homes" else 1.0
+    return ctx.cell_ha * dens * gain
+
+
+def patch_table(ctx: Context, after: np.ndarray, ur: UseRules) -> list[dict[str, Any]]:
+    """Every patch of new ``ur.use`` in the allocation ``after`` (catalogue index per land
+    cell): its cells (land indices), size Q, minimum m(P) and whether it meets it."""
+    q = new_quantity(ctx, ur.use, ur.quantity, after)
+    grid = np.zeros(ctx.area.grid.size, bool)
+    grid[ctx.land_cells[q > 0]] = True
+    lab, n = label_patches(grid.reshape(ctx.area.grid.shape), ur.contiguity)
+    if n == 0:
+        return []
+    land_lab = lab.ravel()[ctx.land_cells]
+    order = np.argsort(land_lab, kind="stable")
+    bounds = np.searchsorted(land_lab[order], np.arange(1, n + 2))
+    out = []
+    for k in range(n):
+        cells = order[bounds[k]:bounds[k + 1]]
+        size = float(q[cells].sum())
+        need = float(ur.minimum[cells].max())
+        committed = bool(ur.committed[cells].any())
+        out.append({"cells": cells, "size": size, "minimum": need, "committed": committed,
+                    "meets": committed or size >= need - 1e-6})
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# enforcement: candidates and the restricted MIP
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class Candidate:
+    use: str
+    cells: np.ndarray  # land indices
+    size: float
+    large: bool = False
+
+
+@dataclass
+class _Cols:
+    """Per unit: its best column with and without the use (−1: none)."""
+
+    with_use: np.ndarray
+    without: np.ndarray
+    q_col: np.ndarray  # new quantity of every x column
+
+
+def _best_per_unit(spec: ModelSpec, mask: np.ndarray, prefer: np.ndarray) -> np.ndarray:
+    """Per unit the column in ``mask`` the relaxation chose (``prefer``) or else the one with
+    the largest objective coefficient (−1 if the unit has none)."""
+    out = np.full(spec.n_units, -1, np.int64)
+    cols = np.flatnonzero(mask)
+    if cols.size:
+        score = spec.obj[cols] + np.where(prefer[cols], 1e30, 0.0)
+        order = np.lexsort((-score, spec.col_unit[cols]))
+        cols = cols[order]
+        units = spec.col_unit[cols]
+        _, first = np.unique(units, return_index=True)
+        out[units[first]] = cols[first]
+    return out
+
+
+@dataclass
+class Enforcement:
+    """What :func:`enforce` did (``details['locations']`` of the solution)."""
+
+    status: str  # "met" (already), "enforced", "not met"
+    uses: dict[str, dict[str, Any]] = field(default_factory=dict)
+    seconds: float = 0.0
+    candidates: int = 0
+    message: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"status": self.status, "uses": self.uses, "seconds": round(self.seconds, 3),
+                "candidates": self.candidates, **({"message": self.message}
+                                                  if self.message else {})}
+
+
+def location_rules(cm: Any) -> list[LocationRule]:
+    return [r for r in cm.rules if isinstance(r, LocationRule) and r.is_enabled]
+
+
+def enforce(cm: Any, sol: Any, options: SolverOptions | None = None,
+            say: Any = None) -> Any:
+    """The solution with the location rules of ``cm`` enforced (see the module docstring).
+
+    ``sol`` is the cell model's (the relaxation's) solution; the result keeps its bound and
+    carries the incumbent, its gaps and ``details['locations']``. Without location rules, or
+    for an LP-only solve, ``sol`` is returned unchanged."""
+    from dataclasses import replace
+
+    rules = location_rules(cm)
+    if not rules or sol.status == "relaxation":
+        return sol
+    say = say or (lambda msg: None)
+    options = options or cm.scenario.solver
+    t0 = time.perf_counter()
+    ctx, spec = cm.ctx, cm.spec
+    groups = combine(rules, ctx)
+    after = cm.land_use_after(sol.x)
+    info = Enforcement("met")
+    tables = {ur.use: patch_table(ctx, after, ur) for ur in groups}
+    for ur in groups:
+        info.uses[ur.use] = _use_summary(tables[ur.use], ur, changed=False)
+    if all(_satisfied(tables[ur.use], ur) for ur in groups):
+        info.seconds = time.perf_counter() - t0
+        return replace(sol, details={**sol.details, "locations": info.to_json()})
+    say("location rules: building candidate locations from the relaxation")
+    unit_of_land = np.full(ctx.land_cells.size, -1, np.int64)
+    unit_of_land[cm.unit_land] = np.arange(spec.n_units)
+    chosen = np.zeros(spec.n_x, bool)
+    chosen[spec.unit_choice(sol.x)] = True
+    col_land = cm.unit_land[spec.col_unit]
+    col_cat = ctx.alloc_idx[spec.col_use]
+    any_q = np.zeros(spec.n_x, bool)
+    cols_of: dict[str, _Cols] = {}
+    for ur in groups:
+        q_col = _col_quantity(ctx, ur, col_land, col_cat)
+        any_q |= q_col > 0
+        cols_of[ur.use] = _Cols(_best_per_unit(spec, q_col > 0, chosen), np.empty(0), q_col)
+    neutral = _best_per_unit(spec, ~any_q, chosen)
+    cands: list[Candidate] = []
+    free_land: set[int] = set()
+    for ur in groups:
+        cols_of[ur.use].without = neutral
+        q_land = new_quantity(ctx, ur.use, ur.quantity, after)
+        cands += _candidates(ctx, ur, tables[ur.use], q_land, unit_of_land,
+                             cols_of[ur.use], spec)
+        for row in tables[ur.use]:
+            free_land.update(int(c) for c in row["cells"])
+    for k in cands:
+        free_land.update(int(c) for c in k.cells)
+    info.candidates = len(cands)
+    x_new, msg = _restricted_mip(cm, sol, groups, cands, free_land, unit_of_land, cols_of,
+                                 neutral, options, say)
+    if x_new is None:
+        info.status, info.message = "not met", msg
+        info.seconds = time.perf_counter() - t0
+        say(f"location rules not met: {msg}")
+        return replace(sol, details={**sol.details, "locations": info.to_json()})
+    after_new = cm.land_use_after(x_new)
+    info.status = "enforced"
+    for ur in groups:
+        info.uses[ur.use] = _use_summary(patch_table(ctx, after_new, ur), ur,
+                                         changed=bool(np.any(after_new != after)))
+    info.seconds = time.perf_counter() - t0
+    objective = spec.objective_value(x_new)
+    bound = max(sol.bound, objective)
+    sq = spec.status_quo_value
+    dgap = decision_gap(objective, bound, sq)
+    status = "optimal" if sol.status == "optimal" and dgap <= options.mip_rel_gap + 1e-12 \
+        else "feasible"
+    details = {**sol.details, "locations": info.to_json(),
+               "relaxation": {"objective": sol.objective, "bound": sol.bound,
+                              "status": sol.status}}
+    seconds = {**sol.seconds, "locations": info.seconds}
+    say(f"location rules enforced: objective {objective:,.4f} (relaxation bound "
+        f"{bound:,.4f}, decision gap {dgap:.4%})")
+    return replace(sol, status=status, x=x_new, objective=objective, bound=bound,
+                   gap=proven_gap(objective, bound), decision_gap=dgap,
+                   method=f"{sol.method}+locations", details=details, seconds=seconds)
+
+
+def _col_quantity(ctx: Context, ur: UseRules, col_land: np.ndarray,
+                  col_cat: np.ndarray) -> np.ndarray:
+    p = ctx.provides(ur.use)
+    gain = np.maximum(0.0, p[col_cat] - p[ctx.land_use_idx[col_land]])
+    dens = ctx.housing_density()[col_land] if ur.quantity == "homes" else 1.0
+    return ctx.cell_ha * dens * gain
+
+
+def _satisfied(table: list[dict[str, Any]], ur: UseRules) -> bool:
+    if not all(r["meets"] for r in table):
+        return False
+    return all(_count_large(table, s) >= n for n, s in ur.counts)
+
+
+def _count_large(table: list[dict[str, Any]], s: float) -> int:
+    return sum(1 for r in table if r["size"] >= s - 1e-6)
+
+
+def _use_summary(table: list[dict[str, Any]], ur: UseRules, changed: bool) -> dict[str, Any]:
+    sizes = [r["size"] for r in table]
+    return {"locations": len(table), "below_minimum": sum(1 for r in table if not r["meets"]),
+            "mean_size": float(np.mean(sizes)) if sizes else 0.0,
+            "counts": [{"at_least": n, "min_size": s, "found": _count_large(table, s)}
+                       for n, s in ur.counts],
+            "changed": changed}
+
+
+def _candidates(ctx: Context, ur: UseRules, table: list[dict[str, Any]], q_land: np.ndarray,
+                unit_of_land: np.ndarray, cols: _Cols, spec: ModelSpec) -> list[Candidate]:
+    """Kept and grown patches (see the module docstring, step 1)."""
+    shape = ctx.area.grid.shape
+    land_of_flat = np.full(ctx.area.grid.size, -1, np.int64)
+    land_of_flat[ctx.land_cells] = np.arange(ctx.land_cells.size)
+    patch_of = np.full(ctx.land_cells.size, -1, np.int64)
+    for k, row in enumerate(table):
+        patch_of[row["cells"]] = k
+    # what adding a land cell that is not yet new costs and yields
+    unit_q = np.zeros(ctx.land_cells.size)
+    loss = np.full(ctx.land_cells.size, np.inf)
+    units = np.flatnonzero(unit_of_land >= 0)
+    u = unit_of_land[units]
+    h = cols.with_use[u]
+    o = cols.without[u]
+    ok = (h >= 0) & (o >= 0)
+    unit_q[units[ok]] = cols.q_col[h[ok]]
+    loss[units[ok]] = spec.obj[o[ok]] - spec.obj[h[ok]]
+
+    def grow(start: np.ndarray, target: float) -> np.ndarray | None:
+        members = set(int(c) for c in start)
+        size = float(q_land[start].sum())
+        need = max(target, float(ur.minimum[start].max()))
+        heap: list[tuple[float, int]] = []
+        seen = set(members)
+
+        def push_neighbours(land_idx: int) -> None:
+            for nb in neighbours(int(ctx.land_cells[land_idx]), shape, ur.contiguity):
+                li = int(land_of_flat[nb])
+                if li < 0 or li in seen:
+                    continue
+                seen.add(li)
+                if patch_of[li] >= 0:
+                    heapq.heappush(heap, (-np.inf, li))  # touching patch: joins for free
+                elif unit_q[li] > 0 and np.isfinite(loss[li]):
+                    heapq.heappush(heap, (loss[li] / unit_q[li], li))
+
+        for c in list(members):
+            push_neighbours(c)
+        limit = 50_000
+        while size < need - 1e-6 and heap and len(members) < limit:
+            _, li = heapq.heappop(heap)
+            add = [li] if patch_of[li] < 0 else [int(c) for c in table[patch_of[li]]["cells"]]
+            for c in add:
+                if c in members:
+                    continue
+                members.add(c)
+                seen.add(c)
+                size += float(q_land[c]) if patch_of[c] >= 0 else float(unit_q[c])
+                need = max(need, float(ur.minimum[c]))
+                if ur.committed[c]:  # a committed location is exempt from the minimum
+                    need = target
+                push_neighbours(c)
+        if size < need - 1e-6:
+            return None
+        return np.array(sorted(members), np.int64)
+
+    def size_of(cells: np.ndarray) -> float:
+        return float(np.where(patch_of[cells] >= 0, q_land[cells], unit_q[cells]).sum())
+
+    out: list[Candidate] = []
+    for row in table:
+        cells = row["cells"] if row["meets"] else grow(row["cells"], 0.0)
+        if cells is not None:
+            out.append(Candidate(ur.use, cells, size_of(cells)))
+    for n, s in ur.counts:
+        big = sorted(out, key=lambda k: -k.size)[: n + COUNT_SPARE]
+        for k in big:
+            if k.size >= s - 1e-6:
+                k.large = True
+                continue
+            cells = grow(k.cells, s)
+            if cells is not None:
+                out.append(Candidate(ur.use, cells, size_of(cells), large=True))
+    return out
+
+
+def _restricted_mip(cm: Any, sol: Any, groups: list[UseRules], cands: list[Candidate],
+                    free_land: set[int], unit_of_land: np.ndarray, cols_of: dict[str, _Cols],
+                    neutral: np.ndarray, options: SolverOptions, say: Any
+                    ) -> tuple[np.ndarray | None, str]:
+    """The set packing MIP over the candidates (see the module docstring, step 2); the
+    allocation it gives over the cell model's columns, or None and why."""
+    from ruimteverdeling.model.solve import backend_for
+
+    spec = cm.spec
+    free = np.array(sorted(free_land), np.int64)
+    free_units = unit_of_land[free]
+    # a pinned cell of new use cannot be dropped, so some candidate must hold it
+    pinned_free = set(int(c) for c in free[free_units < 0])
+    fu = free_units[free_units >= 0]
+    if np.any(neutral[fu] < 0):
+        bad = int(cm.ctx.land_cells[free[free_units >= 0][neutral[fu] < 0][0]])
+        return None, (f"cell {bad} can take no use other than the located one, so its patch "
+                      "cannot be dropped")
+    x0 = sol.x.copy()
+    unit_cols = np.flatnonzero(np.isin(spec.col_unit[: spec.n_x], fu))
+    x0[unit_cols] = 0.0
+    x0[neutral[fu]] = 1.0
+    n_c = len(cands)
+    # V: column j of the cell model per candidate: +1 on h_c, −1 on o_c for c in the candidate
+    rows, cidx, vals = [], [], []
+    for k, cand in enumerate(cands):
+        u = unit_of_land[cand.cells]
+        u = u[u >= 0]
+        h = cols_of[cand.use].with_use[u]
+        if np.any(h < 0):
+            return None, "a candidate holds a cell that cannot take its use"
+        o = neutral[u]
+        rows += [h, o]
+        cidx += [np.full(u.size, k), np.full(u.size, k)]
+        vals += [np.ones(u.size), -np.ones(u.size)]
+    V = sp.csr_matrix((np.concatenate(vals) if vals else np.empty(0),
+                       (np.concatenate(rows) if rows else np.empty(0, np.int64),
+                        np.concatenate(cidx) if cidx else np.empty(0, np.int64))),
+                      shape=(spec.n_cols, n_c)).tocsc()
+    obj_y = V.T @ spec.obj
+    n_aux = len(spec.aux_names)
+    aux_cols = np.arange(spec.n_x, spec.n_cols)
+    # the sub-model's columns: y_k (on) and 1 − y_k (off) per candidate, then the auxiliaries
+    blocks = []
+    for b in spec.coupling:
+        A = b.A.tocsc()
+        act = A @ x0
+        x0_aux = x0[aux_cols]
+        act_fixed = act - A[:, aux_cols] @ x0_aux
+        Ay = (A @ V).tocsr()
+        Asub = sp.hstack([Ay, sp.csr_matrix((b.n_rows, n_c)), A[:, aux_cols]], format="csr")
+        blocks.append(RowBlock(b.name, b.kind, Asub, b.lower - act_fixed, b.upper - act_fixed,
+                               b.labels, b.ref, b.meta))
+    # set packing: Σ_{k∋c} y_k ≤ 1 for cells in two or more candidates; = 1 for pinned cells
+    memb_r, memb_c = [], []
+    land_pos = {int(c): i for i, c in enumerate(free)}
+    for k, cand in enumerate(cands):
+        memb_r += [land_pos[int(c)] for c in cand.cells]
+        memb_c += [k] * cand.cells.size
+    M = sp.csr_matrix((np.ones(len(memb_r)), (memb_r, memb_c)), shape=(free.size, n_c))
+    per_cell = np.asarray(M.sum(axis=1)).ravel()
+    pinned_rows = np.array([land_pos[c] for c in pinned_free], np.int64)
+    multi = np.flatnonzero(per_cell >= 2)
+    pack_rows = np.union1d(multi, pinned_rows).astype(np.int64)
+    if pinned_rows.size and np.any(per_cell[pinned_rows] == 0):
+        return None, "a pinned cell of new use lies in no candidate location"
+    pack_hi = np.ones(pack_rows.size)
+    pack_lo = np.where(np.isin(pack_rows, pinned_rows), 1.0, -np.inf)
+    Ap = sp.hstack([M[pack_rows], sp.csr_matrix((pack_rows.size, n_c + n_aux))],
+                   format="csr")
+    blocks.append(RowBlock("location_packing", "rule", Ap, pack_lo, pack_hi))
+    # the counts: Σ_{large} y_k + short ≥ N (short costs, reported), touching large ≤ 1
+    extra_names, extra_obj = [], []
+    count_rows = []
+    sq = spec.status_quo_value
+    scale = abs(sol.objective - sq) if sq is not None else abs(sol.objective)
+    for ur in groups:
+        for n, s in ur.counts:
+            large = [k for k, c in enumerate(cands) if c.use == ur.use and c.size >= s - 1e-6]
+            count_rows.append((large, n, len(extra_names)))
+            extra_names.append(f"location_count_short:{ur.use}:{s:g}")
+            extra_obj.append(-COUNT_PENALTY_SHARE * max(scale, 1.0))
+            touching = _touching_pairs(cm.ctx, [cands[k] for k in large], ur.contiguity)
+            if touching:
+                r = np.repeat(np.arange(len(touching)), 2)
+                c = np.array([large[i] for pair in touching for i in pair])
+                At = sp.csr_matrix((np.ones(r.size), (r, c)),
+                                   shape=(len(touching), 2 * n_c + n_aux))
+                blocks.append(RowBlock(f"location_apart:{ur.use}:{s:g}", "rule", At,
+                                       np.full(len(touching), -np.inf),
+                                       np.ones(len(touching))))
+    n_extra = len(extra_names)
+    n_cols = 2 * n_c + n_aux + n_extra
+    blocks = [_widen(b, n_cols) for b in blocks]
+    for i, (large, n, e) in enumerate(count_rows):
+        Ac = sp.csr_matrix((np.ones(len(large) + 1),
+                            (np.zeros(len(large) + 1, np.int64),
+                             np.array([*large, 2 * n_c + n_aux + e], np.int64))),
+                           shape=(1, n_cols))
+        blocks.append(RowBlock(f"location_count:{i}", "rule", Ac, np.array([float(n)]),
+                               np.array([np.inf])))
+    obj = np.concatenate([obj_y, np.zeros(n_c), spec.obj[aux_cols], extra_obj])
+    offset = float(spec.obj @ x0 - spec.obj[aux_cols] @ x0[aux_cols]) + spec.obj_offset
+    sub = ModelSpec(2 * n_c, np.concatenate([np.arange(n_c), np.arange(n_c)]).astype(np.int32),
+                    np.concatenate([np.zeros(n_c), np.ones(n_c)]).astype(np.int16),
+                    np.arange(n_c, dtype=np.int64),
+                    [*spec.aux_names, *extra_names],
+                    np.concatenate([spec.aux_lb, np.zeros(n_extra)]),
+                    np.concatenate([spec.aux_ub, np.full(n_extra, np.inf)]),
+                    blocks, [], obj, offset, None,
+                    None if spec.aux_integral is None else
+                    np.concatenate([spec.aux_integral, np.zeros(n_extra, bool)]))
+    sub = _sorted_by_unit(sub)
+    say(f"location rules: restricted MIP over {n_c:,} candidate locations "
+        f"({free.size:,} cells)")
+    backend = backend_for(options)
+    limit = max(5.0, 0.5 * options.time_limit)
+    try:
+        r = backend.mip(sub, options, limit, 0.0, None, abs_gap=1e-6 * max(scale, 1.0))
+    except Exception as exc:  # never lose the relaxation's run over the locations
+        return None, f"the restricted MIP failed ({exc})"
+    if r.x is None:
+        return None, (f"no allocation of the candidate locations meets the targets and rules "
+                      f"(restricted MIP: {r.status}); the relaxation's allocation is kept")
+    y = _y_of(sub, r.x, n_c)
+    x = x0.copy()
+    x += V @ y
+    x[aux_cols] = r.x[sub.n_x: sub.n_x + n_aux]
+    x[: spec.n_x] = np.rint(np.clip(x[: spec.n_x], 0, 1))
+    short = sum(float(r.x[sub.n_x + n_aux + e]) for _, _, e in count_rows)
+    if short > 0.5:
+        say(f"location counts short by {short:.0f} (the allocation is reported with it)")
+    bad = spec.violations(x)
+    if bad:
+        return None, "the restricted MIP's allocation breaks " + ", ".join(sorted(bad))
+    return x, ""
+
+
+def _y_of(sub: ModelSpec, xs: np.ndarray, n_c: int) -> np.ndarray:
+    """The 'on' value of every candidate from the sub-model's (unit-sorted) columns."""
+    y = np.zeros(n_c)
+    on = sub.col_use[: sub.n_x] == 0
+    y[sub.col_unit[: sub.n_x][on]] = np.rint(xs[: sub.n_x][on])
+    return y
+
+
+def _sorted_by_unit(sub: ModelSpec) -> ModelSpec:
+    """The sub-model with its x columns sorted by unit (as a ModelSpec requires)."""
+    from dataclasses import replace
+
+    order = np.argsort(sub.col_unit, kind="stable")
+    perm = np.concatenate([order, np.arange(sub.n_x, sub.n_cols)])
+    return replace(sub, col_unit=sub.col_unit[order], col_use=sub.col_use[order],
+                   obj=sub.obj[perm],
+                   coupling=[replace(b, A=b.A[:, perm].tocsr()) for b in sub.coupling])
+
+
+def _widen(b: RowBlock, n_cols: int) -> RowBlock:
+    from dataclasses import replace
+
+    A = b.A.tocsr(copy=True)
+    A.resize((A.shape[0], n_cols))
+    return replace(b, A=A)
+
+
+def _touching_pairs(ctx: Context, cands: list[Candidate], contiguity: int
+                    ) -> list[tuple[int, int]]:
+    """Pairs of disjoint candidates with a cell of one next to a cell of the other."""
+    shape = ctx.area.grid.shape
+    owner: dict[int, list[int]] = {}
+    for i, c in enumerate(cands):
+        for flat in ctx.land_cells[c.cells]:
+            owner.setdefault(int(flat), []).append(i)
+    pairs = set()
+    for i, c in enumerate(cands):
+        cells = set(int(f) for f in ctx.land_cells[c.cells])
+        for flat in cells:
+            for nb in neighbours(flat, shape, contiguity):
+                for j in owner.get(nb, []):
+                    if j != i and nb not in cells:
+                        a, b = min(i, j), max(i, j)
+                        if not (set(int(f) for f in ctx.land_cells[cands[a].cells])
+                                & set(int(f) for f in ctx.land_cells[cands[b].cells])):
+                            pairs.add((a, b))
+    return sorted(pairs)
