@@ -217,3 +217,29 @@ def test_committed_location_is_realised_and_exempt(tmp_path: Path) -> None:
         assert (0, 2) in p or len(p) * DENSITY >= 20
     kinds = {r["kind"] for r in run.locations[0]}
     assert "committed" in kinds
+
+
+def test_minimum_no_region_can_hold_is_an_input_error(tmp_path: Path) -> None:
+    """Six cells of 10 homes: a minimum of 100 homes fits nowhere; the CLI exits 2 naming the
+    rule, the field and the region."""
+    from click.testing import CliRunner
+
+    from ruimteverdeling.cli import main
+
+    sc = case(tmp_path, SH, 20, {"min_size": 100})
+    r = CliRunner().invoke(main, ["solve", str(sc), "-o", str(tmp_path / "out")])
+    assert r.exit_code == 2, r.output
+    assert "rules[1].min_size" in r.output and "'loc'" in r.output and "R1" in r.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_unmeetable_locations_are_reported_not_crashed(tmp_path: Path) -> None:
+    """Exactly 10 homes (one cell) but locations of ≥ 20 homes: no allocation meets both.
+    The run finishes with the relaxation's allocation, marks the rule not met and warns."""
+    sc = case(tmp_path, SH, 10, {"min_size": 20})
+    data = __import__("yaml").safe_load(sc.read_text())
+    data["targets"][0]["max"] = 10
+    write_scenario(sc, data)
+    run = api.solve(sc, tmp_path / "out")
+    assert run.solution.details["locations"]["status"] == "not met"
+    assert any("location rules" in w["message"] for w in run.summary["warnings"])

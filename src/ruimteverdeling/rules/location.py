@@ -131,6 +131,7 @@ def check(rule: LocationRule, index: int, ctx: Context) -> list[Problem]:
     if rule.committed_layer is not None and not ctx.area.has_layer(rule.committed_layer):
         problems.append(checks.missing_layer(rule.committed_layer, f"{field_}.committed_layer",
                                              ctx.file, ctx.area))
+    problems += _capacity(rule, field_, ctx)
     if rule.min_by_type is not None:
         lay_name = rule.min_by_type.layer
         if not ctx.area.has_layer(lay_name):
@@ -148,6 +149,36 @@ def check(rule: LocationRule, index: int, ctx: Context) -> list[Problem]:
                         f"layer '{lay_name}' has no category '{key}'",
                         f"use one of: {names}" if names else "use the layer's integer codes"))
     return problems
+
+
+def _capacity(rule: LocationRule, field_: str, ctx: Context) -> list[Problem]:
+    """A minimum (or count size) larger than what the whole changeable land of every region
+    could hold is an error: no location can ever meet it."""
+    sizes = [("min_size", rule.min_size)] if rule.min_size else []
+    if rule.count is not None:
+        sizes.append(("count.min_size", rule.count.min_size))
+    if rule.min_by_type is not None:
+        sizes += [(f"min_by_type.sizes.{k}", v) for k, v in rule.min_by_type.sizes.items()]
+    if not sizes or rule.use not in ctx.catalogue.target_uses:
+        return []
+    if rule.quantity == "homes" and ctx.scenario.housing_density is None:
+        return []
+    p = ctx.provides(rule.use)
+    best = float(p[ctx.alloc_idx].max()) if ctx.alloc_idx.size else 0.0
+    gain = np.maximum(0.0, best - p[ctx.land_use_idx]) * ctx.domain
+    dens = ctx.housing_density() if rule.quantity == "homes" else 1.0
+    q = ctx.cell_ha * dens * gain
+    rows, names = ctx.region_rows()
+    per_region = np.bincount(rows[rows >= 0], weights=q[rows >= 0], minlength=len(names))
+    cap = float(per_region.max()) if per_region.size else float(q.sum())
+    where = names[int(np.argmax(per_region))] if per_region.size else "the study area"
+    unit = "homes" if rule.quantity == "homes" else "ha"
+    return [Problem(ctx.file, f"{field_}.{name}",
+                    f"location rule '{rule.id}': a location of {size:,.0f} {unit} does not fit "
+                    f"in any region (the most any region's changeable land could hold is "
+                    f"{cap:,.0f} {unit}, in {where})",
+                    "lower the minimum, or use a larger study area or a finer density")
+            for name, size in sizes if size > cap + 1e-9]
 
 
 def compile(rule: LocationRule, ctx: Context) -> Contribution:
@@ -380,6 +411,11 @@ def enforce(cm: Any, sol: Any, options: SolverOptions | None = None,
         info.status, info.message = "not met", msg
         info.seconds = time.perf_counter() - t0
         say(f"location rules not met: {msg}")
+        cm.warnings.append(Problem(
+            cm.scenario.path, "rules", f"the location rules ({', '.join(r.id for r in rules)}) "
+            f"are not met: {msg}",
+            "lower the minimum sizes or counts, soften the targets the locations must meet, or "
+            "raise the time limit; the allocation reported is the relaxation's"))
         return replace(sol, details={**sol.details, "locations": info.to_json()})
     after_new = cm.land_use_after(x_new)
     info.status = "enforced"
