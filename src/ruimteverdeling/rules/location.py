@@ -399,7 +399,7 @@ def enforce(cm: Any, sol: Any, options: SolverOptions | None = None,
         cols_of[ur.use].without = neutral
         q_land = new_quantity(ctx, ur.use, ur.quantity, after)
         cands += _candidates(ctx, ur, tables[ur.use], q_land, unit_of_land,
-                             cols_of[ur.use], spec)
+                             cols_of[ur.use], spec, after, spec.unit_choice(sol.x))
         for row in tables[ur.use]:
             free_land.update(int(c) for c in row["cells"])
     for k in cands:
@@ -467,9 +467,17 @@ def _use_summary(table: list[dict[str, Any]], ur: UseRules, changed: bool) -> di
             "changed": changed}
 
 
+EXTEND = 1.5
+"""Besides growing a patch to its minimum, a candidate grown to 1.5 times the larger of its
+size and its minimum (so the restricted MIP can move homes between locations)."""
+
+
 def _candidates(ctx: Context, ur: UseRules, table: list[dict[str, Any]], q_land: np.ndarray,
-                unit_of_land: np.ndarray, cols: _Cols, spec: ModelSpec) -> list[Candidate]:
-    """Kept and grown patches (see the module docstring, step 1)."""
+                unit_of_land: np.ndarray, cols: _Cols, spec: ModelSpec, after: np.ndarray,
+                chosen: np.ndarray) -> list[Candidate]:
+    """Kept, grown and extended patches (see the module docstring, step 1). Growth goes over
+    cells the relaxation left at their current use (cells it changed serve other targets),
+    cheapest objective loss per unit of size first."""
     shape = ctx.area.grid.shape
     land_of_flat = np.full(ctx.area.grid.size, -1, np.int64)
     land_of_flat[ctx.land_cells] = np.arange(ctx.land_cells.size)
@@ -479,18 +487,22 @@ def _candidates(ctx: Context, ur: UseRules, table: list[dict[str, Any]], q_land:
     # what adding a land cell that is not yet new costs and yields
     unit_q = np.zeros(ctx.land_cells.size)
     loss = np.full(ctx.land_cells.size, np.inf)
-    units = np.flatnonzero(unit_of_land >= 0)
+    units = np.flatnonzero((unit_of_land >= 0) & (after == ctx.land_use_idx))
     u = unit_of_land[units]
     h = cols.with_use[u]
-    o = cols.without[u]
-    ok = (h >= 0) & (o >= 0)
+    ok = h >= 0
     unit_q[units[ok]] = cols.q_col[h[ok]]
-    loss[units[ok]] = spec.obj[o[ok]] - spec.obj[h[ok]]
+    loss[units[ok]] = spec.obj[chosen[u[ok]]] - spec.obj[h[ok]]
+
+    def size_of(cells: np.ndarray) -> float:
+        return float(np.where(patch_of[cells] >= 0, q_land[cells], unit_q[cells]).sum())
 
     def grow(start: np.ndarray, target: float) -> np.ndarray | None:
+        """``start`` grown until it holds ``target`` and its minimum (or cannot grow); None
+        if it cannot reach its minimum."""
         members = set(int(c) for c in start)
-        size = float(q_land[start].sum())
-        need = max(target, float(ur.minimum[start].max()))
+        size = size_of(start)
+        need = 0.0 if ur.committed[start].any() else float(ur.minimum[start].max())
         heap: list[tuple[float, int]] = []
         seen = set(members)
 
@@ -508,7 +520,7 @@ def _candidates(ctx: Context, ur: UseRules, table: list[dict[str, Any]], q_land:
         for c in list(members):
             push_neighbours(c)
         limit = 50_000
-        while size < need - 1e-6 and heap and len(members) < limit:
+        while size < max(need, target) - 1e-6 and heap and len(members) < limit:
             _, li = heapq.heappop(heap)
             add = [li] if patch_of[li] < 0 else [int(c) for c in table[patch_of[li]]["cells"]]
             for c in add:
@@ -517,31 +529,41 @@ def _candidates(ctx: Context, ur: UseRules, table: list[dict[str, Any]], q_land:
                 members.add(c)
                 seen.add(c)
                 size += float(q_land[c]) if patch_of[c] >= 0 else float(unit_q[c])
-                need = max(need, float(ur.minimum[c]))
                 if ur.committed[c]:  # a committed location is exempt from the minimum
-                    need = target
+                    need = 0.0
+                elif need > 0:
+                    need = max(need, float(ur.minimum[c]))
                 push_neighbours(c)
         if size < need - 1e-6:
             return None
         return np.array(sorted(members), np.int64)
 
-    def size_of(cells: np.ndarray) -> float:
-        return float(np.where(patch_of[cells] >= 0, q_land[cells], unit_q[cells]).sum())
-
     out: list[Candidate] = []
+    seen_sets: set[tuple[int, ...]] = set()
+
+    def add(cells: np.ndarray | None) -> Candidate | None:
+        if cells is None:
+            return None
+        key = tuple(cells.tolist())
+        if key in seen_sets:
+            return None
+        seen_sets.add(key)
+        cand = Candidate(ur.use, cells, size_of(cells))
+        out.append(cand)
+        return cand
+
     for row in table:
-        cells = row["cells"] if row["meets"] else grow(row["cells"], 0.0)
-        if cells is not None:
-            out.append(Candidate(ur.use, cells, size_of(cells)))
+        base = row["cells"] if row["meets"] else grow(row["cells"], 0.0)
+        add(base)
+        if base is not None:
+            add(grow(base, EXTEND * max(row["size"], row["minimum"])))
     for n, s in ur.counts:
         big = sorted(out, key=lambda k: -k.size)[: n + COUNT_SPARE]
         for k in big:
-            if k.size >= s - 1e-6:
-                k.large = True
-                continue
-            cells = grow(k.cells, s)
-            if cells is not None:
-                out.append(Candidate(ur.use, cells, size_of(cells), large=True))
+            if k.size < s - 1e-6:
+                add(grow(k.cells, s))
+    for k in out:
+        k.large = any(k.size >= s - 1e-6 for _, s in ur.counts)
     return out
 
 
@@ -549,132 +571,112 @@ def _restricted_mip(cm: Any, sol: Any, groups: list[UseRules], cands: list[Candi
                     free_land: set[int], unit_of_land: np.ndarray, cols_of: dict[str, _Cols],
                     neutral: np.ndarray, options: SolverOptions, say: Any
                     ) -> tuple[np.ndarray | None, str]:
-    """The set packing MIP over the candidates (see the module docstring, step 2); the
+    """The restricted MIP over the candidates (see the module docstring, step 2); the
     allocation it gives over the cell model's columns, or None and why."""
     from ruimteverdeling.model.solve import backend_for
 
     spec = cm.spec
     free = np.array(sorted(free_land), np.int64)
-    free_units = unit_of_land[free]
-    # a pinned cell of new use cannot be dropped, so some candidate must hold it
-    pinned_free = set(int(c) for c in free[free_units < 0])
-    fu = free_units[free_units >= 0]
-    if np.any(neutral[fu] < 0):
-        bad = int(cm.ctx.land_cells[free[free_units >= 0][neutral[fu] < 0][0]])
-        return None, (f"cell {bad} can take no use other than the located one, so its patch "
-                      "cannot be dropped")
-    x0 = sol.x.copy()
-    unit_cols = np.flatnonzero(np.isin(spec.col_unit[: spec.n_x], fu))
-    x0[unit_cols] = 0.0
-    x0[neutral[fu]] = 1.0
+    free_u = unit_of_land[free]
+    free_units = np.zeros(spec.n_units, bool)
+    free_units[free_u[free_u >= 0]] = True
+    keep = _kept_columns(spec, sol, free_units, cols_of)
+    sub, cols = spec.restrict(free_units, sol.x, np.concatenate(
+        [keep, np.ones(len(spec.aux_names), bool)]))
     n_c = len(cands)
-    # V: column j of the cell model per candidate: +1 on h_c, −1 on o_c for c in the candidate
-    rows, cidx, vals = [], [], []
-    for k, cand in enumerate(cands):
-        u = unit_of_land[cand.cells]
-        u = u[u >= 0]
-        h = cols_of[cand.use].with_use[u]
-        if np.any(h < 0):
-            return None, "a candidate holds a cell that cannot take its use"
-        o = neutral[u]
-        rows += [h, o]
-        cidx += [np.full(u.size, k), np.full(u.size, k)]
-        vals += [np.ones(u.size), -np.ones(u.size)]
-    V = sp.csr_matrix((np.concatenate(vals) if vals else np.empty(0),
-                       (np.concatenate(rows) if rows else np.empty(0, np.int64),
-                        np.concatenate(cidx) if cidx else np.empty(0, np.int64))),
-                      shape=(spec.n_cols, n_c)).tocsc()
-    obj_y = V.T @ spec.obj
-    n_aux = len(spec.aux_names)
-    aux_cols = np.arange(spec.n_x, spec.n_cols)
-    # the sub-model's columns: y_k (on) and 1 − y_k (off) per candidate, then the auxiliaries
-    blocks = []
-    for b in spec.coupling:
-        A = b.A.tocsc()
-        act = A @ x0
-        x0_aux = x0[aux_cols]
-        act_fixed = act - A[:, aux_cols] @ x0_aux
-        Ay = (A @ V).tocsr()
-        Asub = sp.hstack([Ay, sp.csr_matrix((b.n_rows, n_c)), A[:, aux_cols]], format="csr")
-        blocks.append(RowBlock(b.name, b.kind, Asub, b.lower - act_fixed, b.upper - act_fixed,
-                               b.labels, b.ref, b.meta))
-    # set packing: Σ_{k∋c} y_k ≤ 1 for cells in two or more candidates; = 1 for pinned cells
-    memb_r, memb_c = [], []
-    land_pos = {int(c): i for i, c in enumerate(free)}
-    for k, cand in enumerate(cands):
-        memb_r += [land_pos[int(c)] for c in cand.cells]
-        memb_c += [k] * cand.cells.size
-    M = sp.csr_matrix((np.ones(len(memb_r)), (memb_r, memb_c)), shape=(free.size, n_c))
-    per_cell = np.asarray(M.sum(axis=1)).ravel()
-    pinned_rows = np.array([land_pos[c] for c in pinned_free], np.int64)
-    multi = np.flatnonzero(per_cell >= 2)
-    pack_rows = np.union1d(multi, pinned_rows).astype(np.int64)
-    if pinned_rows.size and np.any(per_cell[pinned_rows] == 0):
-        return None, "a pinned cell of new use lies in no candidate location"
-    pack_hi = np.ones(pack_rows.size)
-    pack_lo = np.where(np.isin(pack_rows, pinned_rows), 1.0, -np.inf)
-    Ap = sp.hstack([M[pack_rows], sp.csr_matrix((pack_rows.size, n_c + n_aux))],
-                   format="csr")
-    blocks.append(RowBlock("location_packing", "rule", Ap, pack_lo, pack_hi))
-    # the counts: Σ_{large} y_k + short ≥ N (short costs, reported), touching large ≤ 1
-    extra_names, extra_obj = [], []
-    count_rows = []
+    n_cols0 = sub.n_cols
+    # the candidates' y (integral) and the counts' shortfalls (continuous, priced)
     sq = spec.status_quo_value
-    scale = abs(sol.objective - sq) if sq is not None else abs(sol.objective)
+    scale = max(abs(sol.objective - sq) if sq is not None else abs(sol.objective), 1.0)
+    count_defs = [(ur, n, s) for ur in groups for n, s in ur.counts]
+    names = [f"location:{k}" for k in range(n_c)] + \
+        [f"location_count_short:{ur.use}:{s:g}" for ur, _, s in count_defs]
+    sub = sub.with_columns(
+        names, np.zeros(len(names)),
+        np.concatenate([np.ones(n_c), np.full(len(count_defs), np.inf)]),
+        np.concatenate([np.zeros(n_c), np.full(len(count_defs), -COUNT_PENALTY_SHARE * scale)]),
+        np.concatenate([np.ones(n_c, bool), np.zeros(len(count_defs), bool)]))
+    y0 = n_cols0  # the column of y_0
+    land_pos = {int(c): i for i, c in enumerate(free)}
+    cand_pos = [np.array([land_pos[int(c)] for c in k.cells], np.int64) for k in cands]
+    sub_land = cm.unit_land[spec.col_unit[cols[: sub.n_x]]]
+    pos_of_col = np.array([land_pos.get(int(c), -1) for c in sub_land], np.int64)
+    # link rows, per free cell and located use: Σ x[c, u adding the use] − Σ_{k∋c} y_k = 0;
+    # a pinned cell of new use has no x, so its row reads −Σ y = −1
+    r_idx, c_idx, vals, bounds = [], [], [], []
+    n_rows = 0
     for ur in groups:
-        for n, s in ur.counts:
-            large = [k for k, c in enumerate(cands) if c.use == ur.use and c.size >= s - 1e-6]
-            count_rows.append((large, n, len(extra_names)))
-            extra_names.append(f"location_count_short:{ur.use}:{s:g}")
-            extra_obj.append(-COUNT_PENALTY_SHARE * max(scale, 1.0))
-            touching = _touching_pairs(cm.ctx, [cands[k] for k in large], ur.contiguity)
-            if touching:
-                r = np.repeat(np.arange(len(touching)), 2)
-                c = np.array([large[i] for pair in touching for i in pair])
-                At = sp.csr_matrix((np.ones(r.size), (r, c)),
-                                   shape=(len(touching), 2 * n_c + n_aux))
-                blocks.append(RowBlock(f"location_apart:{ur.use}:{s:g}", "rule", At,
-                                       np.full(len(touching), -np.inf),
-                                       np.ones(len(touching))))
-    n_extra = len(extra_names)
-    n_cols = 2 * n_c + n_aux + n_extra
-    blocks = [_widen(b, n_cols) for b in blocks]
-    for i, (large, n, e) in enumerate(count_rows):
+        q = cols_of[ur.use].q_col[cols[: sub.n_x]]
+        mine = [k for k, c in enumerate(cands) if c.use == ur.use]
+        j = np.flatnonzero((q > 0) & (pos_of_col >= 0))
+        touched = np.zeros(free.size, bool)
+        touched[pos_of_col[j]] = True
+        for k in mine:
+            touched[cand_pos[k]] = True
+        here = np.flatnonzero(touched)
+        row_of = np.full(free.size, -1, np.int64)
+        row_of[here] = n_rows + np.arange(here.size)
+        bounds.append(np.where(free_u[here] < 0, -1.0, 0.0))
+        n_rows += here.size
+        r_idx.append(row_of[pos_of_col[j]])
+        c_idx.append(j)
+        vals.append(np.ones(j.size))
+        for k in mine:
+            r_idx.append(row_of[cand_pos[k]])
+            c_idx.append(np.full(cand_pos[k].size, y0 + k))
+            vals.append(-np.ones(cand_pos[k].size))
+    b = np.concatenate(bounds) if bounds else np.empty(0)
+    A = sp.csr_matrix((np.concatenate(vals), (np.concatenate(r_idx), np.concatenate(c_idx))),
+                      shape=(n_rows, sub.n_cols))
+    blocks = [RowBlock("location_link", "rule", A, b, b.copy())]
+    # set packing across uses: Σ_{k∋c} y_k ≤ 1
+    if cands:
+        memb_r = np.concatenate(cand_pos)
+        memb_c = np.concatenate([np.full(p.size, y0 + k) for k, p in enumerate(cand_pos)])
+        M = sp.csr_matrix((np.ones(memb_r.size), (memb_r, memb_c)),
+                          shape=(free.size, sub.n_cols))
+        multi = np.flatnonzero(np.diff(M.indptr) >= 2)
+        if multi.size:
+            blocks.append(RowBlock("location_packing", "rule", M[multi],
+                                   np.full(multi.size, -np.inf), np.ones(multi.size)))
+    # the counts: Σ_{large} y_k + short ≥ N; touching large candidates kept apart
+    for i, (ur, n, size) in enumerate(count_defs):
+        large = [k for k, c in enumerate(cands) if c.use == ur.use and c.size >= size - 1e-6]
         Ac = sp.csr_matrix((np.ones(len(large) + 1),
                             (np.zeros(len(large) + 1, np.int64),
-                             np.array([*large, 2 * n_c + n_aux + e], np.int64))),
-                           shape=(1, n_cols))
+                             np.array([y0 + k for k in large] + [y0 + n_c + i], np.int64))),
+                           shape=(1, sub.n_cols))
         blocks.append(RowBlock(f"location_count:{i}", "rule", Ac, np.array([float(n)]),
                                np.array([np.inf])))
-    obj = np.concatenate([obj_y, np.zeros(n_c), spec.obj[aux_cols], extra_obj])
-    offset = float(spec.obj @ x0 - spec.obj[aux_cols] @ x0[aux_cols]) + spec.obj_offset
-    sub = ModelSpec(2 * n_c, np.concatenate([np.arange(n_c), np.arange(n_c)]).astype(np.int32),
-                    np.concatenate([np.zeros(n_c), np.ones(n_c)]).astype(np.int16),
-                    np.arange(n_c, dtype=np.int64),
-                    [*spec.aux_names, *extra_names],
-                    np.concatenate([spec.aux_lb, np.zeros(n_extra)]),
-                    np.concatenate([spec.aux_ub, np.full(n_extra, np.inf)]),
-                    blocks, [], obj, offset, None,
-                    None if spec.aux_integral is None else
-                    np.concatenate([spec.aux_integral, np.zeros(n_extra, bool)]))
-    sub = _sorted_by_unit(sub)
-    say(f"location rules: restricted MIP over {n_c:,} candidate locations "
-        f"({free.size:,} cells)")
+        touching = _touching_pairs(cm.ctx, [cands[k] for k in large], ur.contiguity)
+        if touching:
+            r = np.repeat(np.arange(len(touching)), 2)
+            c = np.array([y0 + large[t] for pair in touching for t in pair])
+            blocks.append(RowBlock(f"location_apart:{i}", "rule",
+                                   sp.csr_matrix((np.ones(r.size), (r, c)),
+                                                 shape=(len(touching), sub.n_cols)),
+                                   np.full(len(touching), -np.inf), np.ones(len(touching))))
+    for blk in blocks:
+        sub = sub.with_rows(blk)
+    sub = sub.without_constants()
+    say(f"location rules: restricted MIP over {n_c:,} candidate locations and "
+        f"{free.size:,} cells ({sub.n_x:,} cell columns)")
     backend = backend_for(options)
     limit = max(5.0, 0.5 * options.time_limit)
     try:
-        r = backend.mip(sub, options, limit, 0.0, None, abs_gap=1e-6 * max(scale, 1.0))
+        # within the decision-gap tolerance of the sub-model's own bound: a better incumbent
+        # could not be proven against the relaxation's bound anyway
+        r = backend.mip(sub, options, limit, 0.0, None,
+                        abs_gap=0.5 * options.mip_rel_gap * scale)
     except Exception as exc:  # never lose the relaxation's run over the locations
         return None, f"the restricted MIP failed ({exc})"
     if r.x is None:
         return None, (f"no allocation of the candidate locations meets the targets and rules "
                       f"(restricted MIP: {r.status}); the relaxation's allocation is kept")
-    y = _y_of(sub, r.x, n_c)
-    x = x0.copy()
-    x += V @ y
-    x[aux_cols] = r.x[sub.n_x: sub.n_x + n_aux]
+    x = sol.x.copy()
+    x[cols] = r.x[:n_cols0]
     x[: spec.n_x] = np.rint(np.clip(x[: spec.n_x], 0, 1))
-    short = sum(float(r.x[sub.n_x + n_aux + e]) for _, _, e in count_rows)
+    short = float(r.x[y0 + n_c:].sum()) if count_defs else 0.0
     if short > 0.5:
         say(f"location counts short by {short:.0f} (the allocation is reported with it)")
     bad = spec.violations(x)
@@ -683,31 +685,31 @@ def _restricted_mip(cm: Any, sol: Any, groups: list[UseRules], cands: list[Candi
     return x, ""
 
 
-def _y_of(sub: ModelSpec, xs: np.ndarray, n_c: int) -> np.ndarray:
-    """The 'on' value of every candidate from the sub-model's (unit-sorted) columns."""
-    y = np.zeros(n_c)
-    on = sub.col_use[: sub.n_x] == 0
-    y[sub.col_unit[: sub.n_x][on]] = np.rint(xs[: sub.n_x][on])
-    return y
+KEEP_OTHER_COLUMNS = 4
+"""Per free cell, the restricted MIP keeps the relaxation's column, its best column for every
+located use and this many of its best other columns (by objective coefficient)."""
 
 
-def _sorted_by_unit(sub: ModelSpec) -> ModelSpec:
-    """The sub-model with its x columns sorted by unit (as a ModelSpec requires)."""
-    from dataclasses import replace
-
-    order = np.argsort(sub.col_unit, kind="stable")
-    perm = np.concatenate([order, np.arange(sub.n_x, sub.n_cols)])
-    return replace(sub, col_unit=sub.col_unit[order], col_use=sub.col_use[order],
-                   obj=sub.obj[perm],
-                   coupling=[replace(b, A=b.A[:, perm].tocsr()) for b in sub.coupling])
-
-
-def _widen(b: RowBlock, n_cols: int) -> RowBlock:
-    from dataclasses import replace
-
-    A = b.A.tocsr(copy=True)
-    A.resize((A.shape[0], n_cols))
-    return replace(b, A=A)
+def _kept_columns(spec: ModelSpec, sol: Any, free_units: np.ndarray,
+                  cols_of: dict[str, _Cols]) -> np.ndarray:
+    """Bool over the x columns: what the restricted MIP keeps of the free units (the rest of
+    theirs is fixed at 0; see KEEP_OTHER_COLUMNS)."""
+    keep = np.zeros(spec.n_x, bool)
+    keep[spec.unit_choice(sol.x)] = True
+    located = np.zeros(spec.n_x, bool)
+    for c in cols_of.values():
+        w = c.with_use[free_units]
+        keep[w[w >= 0]] = True
+        located |= c.q_col > 0
+    in_free = free_units[spec.col_unit]
+    other = np.flatnonzero(in_free & ~located)
+    if other.size:
+        other = other[np.lexsort((-spec.obj[other], spec.col_unit[other]))]
+        u = spec.col_unit[other]
+        starts = np.flatnonzero(np.r_[True, u[1:] != u[:-1]])
+        rank = np.arange(other.size) - np.repeat(starts, np.diff(np.r_[starts, other.size]))
+        keep[other[rank < KEEP_OTHER_COLUMNS]] = True
+    return keep
 
 
 def _touching_pairs(ctx: Context, cands: list[Candidate], contiguity: int
