@@ -243,3 +243,34 @@ def test_unmeetable_locations_are_reported_not_crashed(tmp_path: Path) -> None:
     run = api.solve(sc, tmp_path / "out")
     assert run.solution.details["locations"]["status"] == "not met"
     assert any("location rules" in w["message"] for w in run.summary["warnings"])
+
+
+def test_committed_location_on_an_excluded_zone_names_it(tmp_path: Path) -> None:
+    """A committed location on a zone a G rule closes to housing: exit 2, naming the
+    location and its layer, and no output folder."""
+    from click.testing import CliRunner
+
+    from ruimteverdeling.cli import main
+
+    lu = np.full((2, 3), 3)
+    committed = np.array([[0, 0, 1], [0, 0, 0]])
+    flood = np.array([[0, 0, 1], [0, 0, 0]])
+    area = write_area(tmp_path / "area", lu, layers={
+        "s_h": (SH, "continuous", {}), "flood": (flood, "mask", {}),
+        "committed": (committed, "regions", {"categories": {1: "NOVEX Polder"}})})
+    sc = write_scenario(tmp_path / "c.yaml", {
+        "id": "c", "area": str(area),
+        "housing_density": {"default": DENSITY, "source": SRC},
+        "suitability": {"housing": {"terms": [{"layer": "s_h", "points": IDENT}]},
+                        "agriculture": {"base": 0.5}},
+        "rules": [
+            {"id": "no_housing_flood", "type": "exclusion", "status": "G", "layer": "flood",
+             "uses": ["housing"], "source": SRC},
+            {"id": "realise", "type": "exclusion", "status": "G", "layer": "committed",
+             "allow": ["housing"], "applies_to": "all", "source": SRC},
+            {"id": "loc", "type": "location", "min_size": 20, "committed_layer": "committed",
+             "source": SRC}]})
+    r = CliRunner().invoke(main, ["solve", str(sc), "-o", str(tmp_path / "out")])
+    assert r.exit_code == 2, r.output
+    assert "NOVEX Polder" in r.output and "committed" in r.output
+    assert not (tmp_path / "out").exists()

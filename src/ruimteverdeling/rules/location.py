@@ -27,21 +27,24 @@ with them (it keeps every location-feasible allocation), and its proven bound ``
 optimum or MIP dual bound) stays an upper bound. After the solve (:func:`enforce`):
 
 1. the relaxation's allocation ``x̂`` gives the patches of new ``T``; each below its minimum
-   is grown greedily over 4-neighbours that may take ``T`` — cheapest objective loss per
+   is grown greedily over 4-neighbours that may take ``T`` and that the relaxation left at
+   their current use (cells it changed serve other targets) — cheapest objective loss per
    unit of ``Q`` first, absorbing any patch it touches — until it meets its minimum, or is
-   left out when nothing is left to grow into. For the count, the ``N + 5`` largest patches
-   are also grown to ``S``. Each grown or kept patch is a *candidate* ``k`` with a binary
-   ``y_k``;
-2. every free cell (in a candidate or new ``T`` in ``x̂``) gets two columns of the cell model:
-   its ``T`` column ``h_c`` (the relaxation's if it was ``T``, else the best-scoring) and its
-   other column ``o_c`` (the relaxation's if it was not ``T``, else the best-scoring other
-   use). With ``x = x⁰ + Σ_k y_k · Σ_{c∈k} (e_{h_c} − e_{o_c})``, where ``x⁰`` is ``x̂`` with
-   every free cell at ``o_c``, every row of the cell model (targets, quotas, conflicts, soft
-   slacks) stays a row in ``y``, and the set packing rows ``Σ_{k∋c} y_k ≤ 1`` keep one use
-   per cell; the count adds ``Σ_{k: Q_k ≥ S} y_k ≥ N`` and ``y_k + y_l ≤ 1`` for touching
-   large candidates ``k, l``. This restricted MIP is solved by branch and bound;
-3. its solution is location-feasible and feasible for the cell model: the *incumbent* ``z``.
-   The reported gap is ``(z̄ − z) / (z − z_sq)`` on the decision value.
+   left out when nothing is left to grow into. Every kept or grown patch also gets an
+   extended version (grown to 1.5 times its size), and for the count the ``N + 5`` largest
+   are grown to ``S``. Each is a *candidate* ``k`` with a binary ``y_k``;
+2. the *free* cells (new ``T`` in ``x̂`` or in a candidate) keep their columns of the cell
+   model — the relaxation's, their best ``T`` column, and their four best other ones; every
+   other cell is fixed at ``x̂`` (its row activity moves into the bounds). The rows of the
+   cell model (targets, quotas, conflicts, soft slacks) stay as they are, and
+   ``Σ_{u adds T} x[c,u] = Σ_{k∋c} y_k`` for every free cell ``c`` links cells to
+   candidates (a free cell is ``T`` exactly when one chosen candidate covers it; set packing
+   ``Σ_{k∋c} y_k ≤ 1`` across uses); the count adds ``Σ_{k: Q_k ≥ S} y_k + s ≥ N`` (the
+   shortfall ``s`` priced at the relaxation's decision value per location, reported) and
+   ``y_k + y_l ≤ 1`` for touching large candidates ``k, l``. HiGHS's branch and bound solves
+   this restricted MIP to the decision-gap tolerance;
+3. its solution meets every row of the cell model and the minimum of every patch: the
+   *incumbent* ``z``. The reported gap is ``(z̄ − z) / (z − z_sq)`` on the decision value.
 
 **Where the bound is weak.** ``z̄`` ignores the rule entirely: it may scatter small patches
 on the best cells, and the consolidation cost (growing them onto worse cells, or moving the
@@ -179,6 +182,27 @@ def _capacity(rule: LocationRule, field_: str, ctx: Context) -> list[Problem]:
                     f"{cap:,.0f} {unit}, in {where})",
                     "lower the minimum, or use a larger study area or a finer density")
             for name, size in sizes if size > cap + 1e-9]
+
+
+def committed_conflict(ctx: Context, land: np.ndarray) -> str:
+    """For cells (land indices) left without an allowed use: the committed locations (of the
+    enabled location rules' ``committed_layer``) they lie in, as a clause of the error."""
+    names: dict[str, list[str]] = {}
+    for rule in ctx.scenario.rules:
+        if not (isinstance(rule, LocationRule) and rule.is_enabled and rule.committed_layer
+                and ctx.area.has_layer(rule.committed_layer)):
+            continue
+        lay = ctx.area.layer(rule.committed_layer)
+        ids = np.unique(lay.data.ravel()[ctx.land_cells[land]])
+        labels = ctx.area.region_names(rule.committed_layer) if lay.kind == "regions" else {}
+        found = [str(labels.get(int(i), int(i))) for i in ids if i > 0]
+        if found:
+            names[rule.committed_layer] = found
+    if not names:
+        return ""
+    return ("; they lie in the committed location(s) " +
+            "; ".join(f"{', '.join(v)} (layer {k})" for k, v in names.items()) +
+            ", which another rule closes to the use that realises them")
 
 
 def compile(rule: LocationRule, ctx: Context) -> Contribution:

@@ -15,8 +15,9 @@ Voorontwerp, placed at the 17 largest cities of the study area (fewer when the a
 fewer cities): each is a compact patch of current farmland next to the city (grown from the
 farmland cell nearest the city centre, nearest cells first), avoiding the zones where the
 decided rules close housing (floodplains, river reservations, dikes, outer-dike land, the
-coastal foundation, brook valleys, Natura 2000, deep flood zones) and the contours of
-industry, defence, munitions and airports, and the green buffer between large cities. Its
+coastal foundation, brook valleys, Natura 2000, flood zones deeper than 1 m) and the contours
+of industry, defence, munitions and airports, valuable landscapes and the green buffer between
+large cities (so that no shipped scenario closes housing on them). Its
 size is 288,000 homes / 17 ≈ 17,000 homes at 35 homes per hectare, ≈ 480 ha, rounded to
 whole cells (at least one).
 """
@@ -91,14 +92,14 @@ def settlement_type(landscape: Landscape) -> np.ndarray:
 
 
 def _closed_to_housing(landscape: Landscape) -> np.ndarray:
-    """Cells where the shipped rules (decided or on by default) close new housing."""
+    """Cells where a rule of a shipped scenario closes new housing."""
     closed = np.zeros(landscape.grid.shape, bool)
     for build in (water.uiterwaarden, water.river_reservation, water.ijsselmeer_buitendijks,
                   reservations.coastal_foundation, reservations.river_city_water_space,
                   zones.natura2000, zones.industry_contour, zones.defence_contour,
-                  zones.airport_noise, defence.munitions_safety):
+                  zones.airport_noise, zones.valuable_landscape, defence.munitions_safety):
         closed |= np.asarray(build(landscape), bool)
-    closed |= np.asarray(climate.flood_depth_2100(landscape)) > 2.0
+    closed |= np.asarray(climate.flood_depth_2100(landscape)) > 1.0  # water-first's bound
     res = landscape.grid.res
     for build, buffer_m in ((water.primary_dikes, 100.0), (zones.brooks, 150.0)):
         mask = np.asarray(build(landscape), bool)
@@ -107,9 +108,10 @@ def _closed_to_housing(landscape: Landscape) -> np.ndarray:
     return closed
 
 
-GREEN_BAND = (2000.0, 5000.0, 2000.0)
-"""Cores of at least 2,000 ha closer than 5 km get a 2 km band kept free of new housing: the
-green buffer of the shipped base scenario, which committed locations avoid."""
+GREEN_BAND = (2000.0, 8000.0, 3000.0)
+"""Cores of at least 2,000 ha closer than 8 km get a 3 km band kept free of new housing: the
+widest green buffer of the shipped scenarios (compact-city's), which committed locations
+avoid."""
 
 
 def _green_band(landscape: Landscape) -> np.ndarray:
