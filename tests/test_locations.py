@@ -151,6 +151,10 @@ def test_output_raster_meets_every_minimum(tmp_path: Path) -> None:
     assert sizes and min(sizes) >= 50
     assert sum(sizes) >= 200
     assert run.solution.bound >= run.solution.objective - 1e-9
+    block = run.summary["locations"]["per_use"]["housing"]
+    assert block["locations"] == len(sizes) and block["below_minimum"] == 0
+    assert block["share_in_locations_meeting_minimum"] == 1.0
+    assert block["mean_size"] == pytest.approx(np.mean(sizes))
 
 
 def test_location_rule_needs_a_minimum_or_count(tmp_path: Path) -> None:
