@@ -278,3 +278,25 @@ def test_committed_location_on_an_excluded_zone_names_it(tmp_path: Path) -> None
     assert r.exit_code == 2, r.output
     assert "NOVEX Polder" in r.output and "committed" in r.output
     assert not (tmp_path / "out").exists()
+
+
+def test_proximity_share_leaves_committed_locations_out(tmp_path: Path) -> None:
+    """Row Σ (1[d ≤ R] − s) · homes · x ≥ 0 over the cells outside ``exclude``: a committed
+    (excluded) cell far from the station gets coefficient 0 instead of −s · homes."""
+    dist = [[100.0, 3000.0, 3000.0]]
+    committed = [[0, 0, 1]]
+    area = write_area(tmp_path / "a", [[3, 3, 3]], layers={
+        "d": (dist, "continuous", {}), "committed": (committed, "mask", {})})
+    sc = write_scenario(tmp_path / "s.yaml", {
+        "id": "t", "area": str(area), "housing_density": {"default": 20, "source": SRC},
+        "rules": [{"id": "near", "type": "proximity_share", "use": "housing",
+                   "quantity": "homes", "layer": "d", "within_m": 1000, "min_share": 0.75,
+                   "exclude": {"layer": "committed"}, "source": SRC}]})
+    cm = api.compile(sc)
+    row = cm.spec.block("rule:near").A.toarray()[0]
+    ids = cm.ctx.alloc_ids
+    coef = {(int(cm.spec.unit_cells[cm.spec.col_unit[j]]), ids[cm.spec.col_use[j]]): row[j]
+            for j in range(cm.spec.n_x)}
+    assert coef[(0, "housing")] == pytest.approx(20 * 0.25)
+    assert coef[(1, "housing")] == pytest.approx(20 * -0.75)
+    assert coef[(2, "housing")] == 0.0
