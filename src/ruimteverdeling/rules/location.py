@@ -336,10 +336,9 @@ class Candidate:
 
 @dataclass
 class _Cols:
-    """Per unit: its best column with and without the use (−1: none)."""
+    """Per unit: its best column with the use (−1: none); the new quantity of every column."""
 
     with_use: np.ndarray
-    without: np.ndarray
     q_col: np.ndarray  # new quantity of every x column
 
 
@@ -410,17 +409,13 @@ def enforce(cm: Any, sol: Any, options: SolverOptions | None = None,
     chosen[spec.unit_choice(sol.x)] = True
     col_land = cm.unit_land[spec.col_unit]
     col_cat = ctx.alloc_idx[spec.col_use]
-    any_q = np.zeros(spec.n_x, bool)
     cols_of: dict[str, _Cols] = {}
     for ur in groups:
         q_col = _col_quantity(ctx, ur, col_land, col_cat)
-        any_q |= q_col > 0
-        cols_of[ur.use] = _Cols(_best_per_unit(spec, q_col > 0, chosen), np.empty(0), q_col)
-    neutral = _best_per_unit(spec, ~any_q, chosen)
+        cols_of[ur.use] = _Cols(_best_per_unit(spec, q_col > 0, chosen), q_col)
     cands: list[Candidate] = []
     free_land: set[int] = set()
     for ur in groups:
-        cols_of[ur.use].without = neutral
         q_land = new_quantity(ctx, ur.use, ur.quantity, after)
         cands += _candidates(ctx, ur, tables[ur.use], q_land, unit_of_land,
                              cols_of[ur.use], spec, after, spec.unit_choice(sol.x))
@@ -430,7 +425,7 @@ def enforce(cm: Any, sol: Any, options: SolverOptions | None = None,
         free_land.update(int(c) for c in k.cells)
     info.candidates = len(cands)
     x_new, msg = _restricted_mip(cm, sol, groups, cands, free_land, unit_of_land, cols_of,
-                                 neutral, options, say)
+                                 options, say)
     if x_new is None:
         info.status, info.message = "not met", msg
         info.seconds = time.perf_counter() - t0
@@ -593,7 +588,7 @@ def _candidates(ctx: Context, ur: UseRules, table: list[dict[str, Any]], q_land:
 
 def _restricted_mip(cm: Any, sol: Any, groups: list[UseRules], cands: list[Candidate],
                     free_land: set[int], unit_of_land: np.ndarray, cols_of: dict[str, _Cols],
-                    neutral: np.ndarray, options: SolverOptions, say: Any
+                    options: SolverOptions, say: Any
                     ) -> tuple[np.ndarray | None, str]:
     """The restricted MIP over the candidates (see the module docstring, step 2); the
     allocation it gives over the cell model's columns, or None and why."""
