@@ -14,6 +14,7 @@ the counts the rules ask; plus what enforcing the rules did.
 
 from __future__ import annotations
 
+import errno
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -129,4 +130,9 @@ def write(folder: Path, cm: Any, rows: list[dict[str, Any]], ids: np.ndarray) ->
     records = [{**r, "geometry": unary_union(polys.get(r["id"], []))} for r in rows]
     gdf = gpd.GeoDataFrame(records, columns=[*COLUMNS, "geometry"], geometry="geometry",
                            crs=grid.crs)
-    gdf.to_file(folder / "locations.gpkg", layer="locations", driver="GPKG")
+    try:
+        gdf.to_file(folder / "locations.gpkg", layer="locations", driver="GPKG")
+    except OSError:
+        raise
+    except Exception as exc:  # the GDAL driver's own errors (a full disk, a size limit)
+        raise OSError(errno.EIO, f"cannot write locations.gpkg: {exc}") from exc

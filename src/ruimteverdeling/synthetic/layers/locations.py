@@ -16,8 +16,9 @@ fewer cities): each is a compact patch of current farmland next to the city (gro
 farmland cell nearest the city centre, nearest cells first), avoiding the zones where the
 decided rules close housing (floodplains, river reservations, dikes, outer-dike land, the
 coastal foundation, brook valleys, Natura 2000, flood zones deeper than 1 m) and the contours
-of industry, defence, munitions and airports, valuable landscapes and the green buffer between
-large cities (so that no shipped scenario closes housing on them). Its
+of industry, defence, munitions and airports, valuable landscapes, the vulnerable landscapes
+where new housing is capped and the green buffer between large cities (so that no shipped
+scenario closes or caps housing on them). Its
 size is 288,000 homes / 17 ≈ 17,000 homes at 35 homes per hectare, ≈ 480 ha, rounded to
 whole cells (at least one).
 """
@@ -33,6 +34,7 @@ from ruimteverdeling.synthetic.layers import (
     climate,
     defence,
     reservations,
+    rural,
     water,
     zones,
 )
@@ -100,6 +102,7 @@ def _closed_to_housing(landscape: Landscape) -> np.ndarray:
                   zones.airport_noise, zones.valuable_landscape, defence.munitions_safety):
         closed |= np.asarray(build(landscape), bool)
     closed |= np.asarray(climate.flood_depth_2100(landscape)) > 1.0  # water-first's bound
+    closed |= np.asarray(rural.limited_urban_growth(landscape)) > 0  # capped new housing
     res = landscape.grid.res
     for build, buffer_m in ((water.primary_dikes, 100.0), (zones.brooks, 150.0)):
         mask = np.asarray(build(landscape), bool)
