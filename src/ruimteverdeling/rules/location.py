@@ -193,11 +193,23 @@ def committed_conflict(ctx: Context, land: np.ndarray) -> str:
                 and ctx.area.has_layer(rule.committed_layer)):
             continue
         lay = ctx.area.layer(rule.committed_layer)
-        ids = np.unique(lay.data.ravel()[ctx.land_cells[land]])
-        labels = ctx.area.region_names(rule.committed_layer) if lay.kind == "regions" else {}
-        found = [str(labels.get(int(i), int(i))) for i in ids if i > 0]
-        if found:
-            names[rule.committed_layer] = found
+        flat = ctx.land_cells[land]
+        flat = flat[lay.data.ravel()[flat] > 0]
+        if not flat.size:
+            continue
+        if lay.kind == "regions":
+            labels = ctx.area.region_names(rule.committed_layer)
+            found = [str(labels.get(int(i), int(i)))
+                     for i in np.unique(lay.data.ravel()[flat])]
+        else:  # a mask: the cells' centres
+            g = ctx.area.grid
+            rows, cols = np.divmod(flat[:3], g.width)
+            found = [f"the cell at x {g.left + (c + 0.5) * g.resolution:,.0f}, "
+                     f"y {g.top - (r + 0.5) * g.resolution:,.0f}"
+                     for r, c in zip(rows, cols, strict=True)]
+            if flat.size > 3:
+                found.append(f"{flat.size - 3:,} more cells")
+        names[rule.committed_layer] = found
     if not names:
         return ""
     return ("; they lie in the committed location(s) " +

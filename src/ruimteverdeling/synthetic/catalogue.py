@@ -228,9 +228,9 @@ RASTERS: tuple[RasterLayer, ...] = (
         "Settlement type of the core each cell belongs to (regiokern, centrumgemeente, "
         "centrumstad in een metropool, metropoolkern), for the minimum size of a housing "
         "location"), locations.settlement_type, categories=locations.SETTLEMENT_TYPES),
-    RasterLayer("committed_locations", "regions", (
-        "Committed housing locations (the NOVEX locations, decided): location ids, 0 = none"),
-        locations.committed_locations, categories=locations.committed_location_names),
+    RasterLayer("committed_locations", "mask", (
+        "Committed housing locations (the NOVEX locations next to the 17 largest cities, "
+        "decided): 1 inside a location"), locations.committed_locations),
 )
 
 VECTORS: tuple[VectorLayer, ...] = (

@@ -10,7 +10,9 @@ metropool*; another city of 50,000 or more a *centrumgemeente*; every other city
 *regiokern*. The thresholds are assumptions of the generator (the letter lists the places,
 not a population rule).
 
-**Committed locations** (``committed_locations``): the 17 NOVEX housing locations of the
+**Committed locations** (``committed_locations``, a mask: a mask coarsens by majority, so a
+coarser copy keeps a location only where it fills most of a block and never closes the rest
+of a block to every use): the 17 NOVEX housing locations of the
 Voorontwerp, placed at the 17 largest cities of the study area (fewer when the area holds
 fewer cities): each is a compact patch of current farmland next to the city (grown from the
 farmland cell nearest the city centre, nearest cells first), avoiding the zones where the
@@ -150,28 +152,22 @@ def _green_band(landscape: Landscape) -> np.ndarray:
 
 def committed_locations(landscape: Landscape) -> np.ndarray:
     grid = landscape.grid
-    out = np.zeros(grid.shape, np.uint16)
+    out = np.zeros(grid.shape, np.uint8)
     free = (landscape.study & landscape.water.land
             & (landscape.land_use.codes == AGRICULTURE) & ~_closed_to_housing(landscape)
             & ~_green_band(landscape))
     n_cells = max(1, round(NOVEX_HOMES / NOVEX_LOCATIONS / HOMES_PER_HA
                            / (grid.res * grid.res / 1e4)))
     rows, cols = np.indices(grid.shape)
-    for k, c in enumerate(_novex_cities(landscape)):
+    for c in _novex_cities(landscape):
         cand = np.flatnonzero(free.ravel() & (out.ravel() == 0))
         if cand.size == 0:
             break
         d = np.hypot(grid.xs[cols.ravel()[cand]] - c.x, grid.ys[rows.ravel()[cand]] - c.y)
         seed = int(cand[np.argmin(d)])
         patch = _grow(seed, free & (out == 0), n_cells, grid.shape)
-        out.ravel()[patch] = k + 1
+        out.ravel()[patch] = 1
     return out
-
-
-def committed_location_names(layer: np.ndarray, landscape: Landscape) -> dict[int, str]:
-    present = set(np.unique(layer[layer > 0]).tolist())
-    return {k + 1: f"NOVEX {c.name}" for k, c in enumerate(_novex_cities(landscape))
-            if k + 1 in present}
 
 
 def _novex_cities(landscape: Landscape) -> list:
