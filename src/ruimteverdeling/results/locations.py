@@ -14,7 +14,7 @@ the counts the rules ask; plus what enforcing the rules did.
 
 from __future__ import annotations
 
-import errno
+import io
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -130,9 +130,8 @@ def write(folder: Path, cm: Any, rows: list[dict[str, Any]], ids: np.ndarray) ->
     records = [{**r, "geometry": unary_union(polys.get(r["id"], []))} for r in rows]
     gdf = gpd.GeoDataFrame(records, columns=[*COLUMNS, "geometry"], geometry="geometry",
                            crs=grid.crs)
-    try:
-        gdf.to_file(folder / "locations.gpkg", layer="locations", driver="GPKG")
-    except OSError:
-        raise
-    except Exception as exc:  # the GDAL driver's own errors (a full disk, a size limit)
-        raise OSError(errno.EIO, f"cannot write locations.gpkg: {exc}") from exc
+    # built in memory, written by Python: a full disk or a file-size limit is then an OSError
+    # with its own reason, which the output folder reports (the driver would hide it)
+    buf = io.BytesIO()
+    gdf.to_file(buf, layer="locations", driver="GPKG")
+    (folder / "locations.gpkg").write_bytes(buf.getvalue())
