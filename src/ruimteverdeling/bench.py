@@ -55,6 +55,7 @@ from ruimteverdeling.model.spec import ModelSpec, RowBlock
 from ruimteverdeling.paths import REPO_ROOT, cache_dir
 from ruimteverdeling.progress import Progress
 from ruimteverdeling.results.writer import AtomicOutputDir, note, reserve
+from ruimteverdeling.rules import location
 from ruimteverdeling.synthetic.codes import GENERATOR_VERSION
 
 NL_LAND_M2 = 33_700e6  # land area of the Netherlands (CBS), for the whole-country resolution
@@ -165,6 +166,8 @@ def measure_fast(scenario: Path, area: Path, out: Path, time_limit: float | None
     t_build = time.perf_counter() - t0
     t0 = time.perf_counter()
     sol = solve(cm.spec, cm.scenario.solver, progress)
+    relaxation = sol
+    sol = location.enforce(cm, sol, cm.scenario.solver, progress)  # as the pipeline does
     t_solve = time.perf_counter() - t0
     t0 = time.perf_counter()
     run = pipeline.result_of(cm, sol)
@@ -180,6 +183,10 @@ def measure_fast(scenario: Path, area: Path, out: Path, time_limit: float | None
         "objective": sol.objective, "bound": sol.bound, "gap": sol.gap,
         "decision_gap": sol.decision_gap, "status_quo": sol.status_quo_value,
         "mip_rel_gap": cm.scenario.solver.mip_rel_gap,
+        **({"locations": sol.details["locations"], "locations_s": sol.seconds.get("locations"),
+            "relaxation_objective": relaxation.objective,
+            "relaxation_status": relaxation.status}
+           if "locations" in sol.details else {}),
     }
 
 

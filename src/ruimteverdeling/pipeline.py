@@ -58,12 +58,13 @@ from ruimteverdeling.paths import cache_dir
 from ruimteverdeling.progress import Progress, silent
 from ruimteverdeling.report import run as run_report
 from ruimteverdeling.results import indicators as ind
+from ruimteverdeling.results import locations as locs
 from ruimteverdeling.results import manifest as mf
 from ruimteverdeling.results import rasters, tables
 from ruimteverdeling.results import summary as sm
 from ruimteverdeling.results import writer as wr
 from ruimteverdeling.results.runfolder import RunView, complete_manifest, read_pareto
-from ruimteverdeling.rules import load_scenario, pathways
+from ruimteverdeling.rules import load_scenario, location, pathways
 from ruimteverdeling.rules.compile import CompiledModel, catalogue_for, compile_model
 from ruimteverdeling.rules.needs import LayerNeed, scenario_needs
 from ruimteverdeling.scenario import Scenario
@@ -93,6 +94,9 @@ class RunResult:
     after: np.ndarray
     timings: dict[str, float] = field(default_factory=dict)
     pricing: Pricing = field(default_factory=Pricing)  # how shadow_prices.csv is priced
+    locations: tuple[list[dict[str, Any]], np.ndarray] | None = None
+    """The table of locations and the grid of their ids
+    (:mod:`ruimteverdeling.results.locations`)."""
     pathway: PathwayRun | None = None
     """With several periods: the joint model and its solutions (``compiled`` and
     ``solution`` are then the last period's, with the joint objective, bound and gap)."""
@@ -337,6 +341,9 @@ def _solve(scenario_path: str | Path, out_dir: Path | None, progress: Progress,
             sol = solve_spec(spec, cm.scenario.solver, progress)
         except InfeasibleError as exc:  # explain why; the diagnosis goes next to the output
             raise infeasible_error(cm, exc, out_dir, progress) from exc
+    if location.location_rules(cm):  # the cell model was their relaxation
+        with progress.phase("enforcing location rules", "locations"):
+            sol = location.enforce(cm, sol, cm.scenario.solver, progress)
     progress(f"{sol.status}: objective {sol.objective:,.4f}, bound {sol.bound:,.4f}, "
              f"gap {sol.gap:.4%} ({sol.method})")
     run = result_of(cm, sol, dict(progress.timings))
@@ -564,8 +571,11 @@ def result_of(cm: CompiledModel, sol: Solution, timings: dict[str, float] | None
               ) -> RunResult:
     """The :class:`RunResult` of a solution (its summary and allocation), not yet written."""
     after = cm.allocation_grid(sol.x)
-    return RunResult(cm.scenario, None, sol, cm, sm.build_summary(cm, sol, after), after,
-                     dict(timings or {}))
+    summary = sm.build_summary(cm, sol, after)
+    rows, ids = locs.location_rows(cm, after)
+    summary["locations"] = locs.summary(cm, sol, rows)
+    return RunResult(cm.scenario, None, sol, cm, summary, after, dict(timings or {}),
+                     locations=(rows, ids))
 
 
 def _export(cm: CompiledModel, path: str | Path, progress: Progress) -> None:
@@ -635,6 +645,8 @@ def write_run(run: RunResult, out_dir: Path, started: _dt.datetime, t_all: float
         sm.write_csv(tmp / "targets.csv", summary["targets"], sm.TARGET_COLUMNS)
         sm.write_csv(tmp / "rules.csv", summary["rules"], tables.RULE_COLUMNS)
         sm.write_csv(tmp / "burdens.csv", summary["burdens"])
+        if run.locations is not None:
+            locs.write(tmp, cm, *run.locations)
         summary["shadow_prices"] = write_run_prices(cm, sol, tmp, run.pricing)
         write_report(run, tmp)  # indicators.csv, summary["indicators"], report.html
         write_json(tmp / "summary.json", summary)
@@ -677,6 +689,7 @@ def write_report(run: RunResult, folder: Path, pathway: PathwayRun | None = None
                                "method": sol.method}},
             indicators=table, folder=folder, area=cm.area,
             pareto=read_pareto(folder / "pareto.csv"),
+            locations=run.locations,
             pathway=None if pathway is None else {"grids": [
                 (y, r.after) for y, r in zip(pathway.model.years, pathway.periods,
                                              strict=True)]})

@@ -37,6 +37,8 @@ the sign of "better" are data: ``data/assessment.yaml``, overridable with ``--th
   alternative's use differs (0 elsewhere), with a QGIS style; ``maps/<alt>.diff.png`` its
   rendering; ``maps/<alt>.criteria.tif`` — float32, one band per additive criterion: the
   alternative's contribution minus the reference's, per cell (band descriptions name them);
+* ``locations.csv`` — number and size of the locations (connected patches of new housing,
+  parks) per run and use, from each run's ``summary.json``;
 * ``compare.json`` — all of it with the settings used, for the record.
 """
 
@@ -288,6 +290,8 @@ def compare_runs(reference: str | Path, alternatives: Sequence[str | Path],
             (maps / f"{name}.diff.png").write_bytes(png)
             diff_png[lab] = png
             _write_criteria_raster(maps / f"{name}.criteria.tif", grid, inputs[0], x)
+        loc_rows = location_rows(views, labels)
+        write_csv(tmp / "locations.csv", loc_rows, LOCATION_COLUMNS)
         write_csv(tmp / "assessment.csv", national, COLUMNS)
         write_csv(tmp / "assessment_regions.csv", regional, REGION_COLUMNS)
         regions = ref_table.regions
@@ -313,9 +317,25 @@ def compare_runs(reference: str | Path, alternatives: Sequence[str | Path],
             "criteria": [c.meta(config.parameters) for c in ref_table.criteria],
             "notes": notes,
             "national": national, "regional": regional,
-            "differing_ha": diff_ha})
+            "differing_ha": diff_ha, "locations": loc_rows})
         _keep_runs(out_dir, tmp)
     return result
+
+
+LOCATION_COLUMNS = ["run", "use", "unit", "locations", "committed", "mean_size", "largest",
+                    "below_minimum", "share_in_locations_meeting_minimum"]
+
+
+def location_rows(views: list[RunView], labels: list[str]) -> list[dict[str, Any]]:
+    """Number and size of the locations per run and use (``locations`` of each run's
+    ``summary.json``; runs written before locations were reported have none)."""
+    out = []
+    for lab, v in zip(labels, views, strict=True):
+        per_use = (v.summary.get("locations") or {}).get("per_use") or {}
+        for use, stats in per_use.items():
+            out.append({"run": lab, "use": use,
+                        **{k: stats.get(k) for k in LOCATION_COLUMNS[2:]}})
+    return out
 
 
 def _notes(views: list[RunView], labels: list[str]) -> list[str]:

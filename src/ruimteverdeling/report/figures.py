@@ -8,7 +8,9 @@ so the same inputs give the same bytes.
 * :func:`allocation_and_change_png` — the allocation beside the cells whose use changed;
 * :func:`difference_png` — where an alternative differs from a reference, both sides;
 * :func:`burdens_png` — burden hectares per hectare of province, stacked by kind;
-* :func:`pareto_png` — a trade-off front read by ``results.runfolder.read_pareto``.
+* :func:`pareto_png` — a trade-off front read by ``results.runfolder.read_pareto``;
+* :func:`locations_png` — the locations of new housing and parks, by whether they meet their
+  minimum size.
 
 Maps are downsampled (every ``step``-th cell) to at most ``max_px`` pixels a side and carry a
 scale bar in km.
@@ -169,6 +171,32 @@ def _map_figure(panels: list[np.ndarray], titles: list[str], grid: Grid, step: i
         _scale_bar(ax, grid, step, (h, w))
     _legend(fig, entries, 1.0, legend_title)
     return _png(fig, tight=True)
+
+
+LOCATION_COLOURS = {"committed": "#5b2a86", "meets": "#c0392b", "below": "#f39c12"}
+
+
+def locations_png(rows: list[dict[str, Any]], ids: np.ndarray, before: np.ndarray,
+                  grid: Grid, catalogue: UseCatalogue, max_px: int = 800) -> bytes | None:
+    """The locations on today's land use (greyed): committed, new meeting their minimum, new
+    below it."""
+    if not rows:
+        return None
+    kind = np.zeros(len(rows) + 1, np.int8)
+    for r in rows:
+        kind[int(r["id"])] = 1 if r["kind"] == "committed" else \
+            2 if r["meets_minimum"] else 3
+    sb, step = _downsample(before, max_px)
+    si, _ = _downsample(ids, max_px)
+    rgba = _background_lut(catalogue)[sb]
+    k = kind[si]
+    for code, key in ((1, "committed"), (2, "meets"), (3, "below")):
+        rgba[k == code] = _rgba(LOCATION_COLOURS[key])
+    entries = [(LOCATION_COLOURS["committed"], "vastgesteld / committed"),
+               (LOCATION_COLOURS["meets"], "nieuw, ≥ minimum / new, meets its minimum"),
+               (LOCATION_COLOURS["below"], "nieuw, < minimum / new, below its minimum")]
+    return _map_figure([rgba], [f"Locaties / locations: {len(rows):,}"], grid, step, entries,
+                       "Locaties / locations")
 
 
 def burdens_png(burdens: list[dict[str, Any]]) -> bytes | None:

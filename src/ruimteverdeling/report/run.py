@@ -26,6 +26,7 @@ from ruimteverdeling.report.environment import environment, render
 from ruimteverdeling.report.figures import (
     allocation_and_change_png,
     burdens_png,
+    locations_png,
     map_png,
     pareto_png,
     timeline_png,
@@ -36,6 +37,7 @@ from ruimteverdeling.results.runfolder import RunView, read_rule_costs
 RUN_SECTIONS = [("kaarten", "Kaarten · Maps"), ("oppervlakten", "Oppervlakte · Areas"),
                 ("doelen", "Doelbereik · Targets"), ("doelfunctie", "Doelfunctie · Objective"),
                 ("regels", "Regels · Rules"), ("afwijkingen", "Afwijkingen · Overrides"),
+                ("locaties", "Locaties · Locations"),
                 ("meervoudig", "Meervoudig ruimtegebruik · Multiple use"),
                 ("lasten", "Lusten en lasten · Burdens"),
                 ("indicatoren", "Indicatoren · Indicators"),
@@ -260,6 +262,22 @@ def _record(view: RunView) -> dict[str, Any]:
             "facts": facts, "hashes": list((inputs.get("sha256") or {}).items())}
 
 
+LOCATIONS_SHOWN = 40
+
+
+def _locations(view: RunView) -> dict[str, Any]:
+    """The locations section: per use the figures of ``summary.json``, the largest
+    locations and their map."""
+    block = view.summary.get("locations") or {}
+    rows, ids = view.locations if view.locations is not None else ([], None)
+    largest = sorted(rows, key=lambda r: -float(r["size"]))[:LOCATIONS_SHOWN]
+    png = None
+    if ids is not None and rows:
+        png = locations_png(rows, ids, view.before, view.grid, view.catalogue)
+    return {"locations": block, "location_uses": list((block.get("per_use") or {}).items()),
+            "location_rows": largest, "location_count": len(rows), "locations_png": png}
+
+
 def run_context(view: RunView) -> dict[str, Any]:
     """Everything ``run.html.j2`` shows, as rows and numbers."""
     s = view.summary
@@ -298,6 +316,7 @@ def run_context(view: RunView) -> dict[str, Any]:
         "rules": rules, "rules_binding": sum(1 for r in rules if r["binds"] == "yes"),
         "overrides": _overrides(s),
         "multi_use": mu, "multi_use_rows": list((mu.get("by_use") or {}).items()),
+        **_locations(view),
         "burdens": burdens,
         "burden_keys": [k for k in burdens[0] if k not in ("region", "area_ha")]
         if burdens else [],

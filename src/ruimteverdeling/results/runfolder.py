@@ -61,6 +61,8 @@ class RunView:
     area: StudyArea | None = None
     pareto: dict[str, Any] | None = None
     pathway: dict[str, Any] | None = None  # with several periods: {"grids": [(year, codes)]}
+    locations: tuple[list[dict[str, Any]], np.ndarray] | None = None
+    """The locations table and the grid of their ids (:mod:`ruimteverdeling.results.locations`)."""
 
     @property
     def id(self) -> str:
@@ -187,7 +189,34 @@ def load_run_view(folder: str | Path, with_area: bool = True,
     record = {k: manifest.get(k) for k in ("scenario_files", "inputs", "versions", "solver")}
     return RunView(summary=summary, scenario=scenario, grid=grid, catalogue=catalogue,
                    before=before, after=after, record=record, folder=folder, area=area,
-                   pareto=read_pareto(folder / "pareto.csv"))
+                   pareto=read_pareto(folder / "pareto.csv"),
+                   locations=read_locations(folder, grid))
+
+
+def read_locations(folder: Path, grid: Grid) -> tuple[list[dict[str, Any]], np.ndarray] | None:
+    """The locations of a run folder (``locations.csv``) and the grid of their ids, burnt
+    from ``locations.gpkg``; None for a folder without them (or with unreadable ones)."""
+    table, shapes = folder / "locations.csv", folder / "locations.gpkg"
+    if not (table.is_file() and shapes.is_file()):
+        return None
+    try:
+        import geopandas as gpd
+        from rasterio.features import rasterize
+
+        with table.open(encoding="utf-8", newline="") as f:
+            rows: list[dict[str, Any]] = []
+            for r in csv.DictReader(f):
+                rows.append({**r, "id": int(r["id"]), "size": float(r["size"]),
+                             "meets_minimum": r["meets_minimum"] == "True"})
+        gdf = gpd.read_file(shapes)
+        ids = rasterize(((g, int(i)) for g, i in zip(gdf.geometry, gdf["id"], strict=True)
+                         if g is not None and not g.is_empty),
+                        out_shape=(grid.height, grid.width), transform=grid.transform,
+                        fill=0, dtype="int32") if len(gdf) else \
+            np.zeros((grid.height, grid.width), np.int32)
+    except (OSError, ValueError, KeyError):  # damaged: the report shows no location map
+        return None
+    return rows, ids
 
 
 def read_pareto(path: Path) -> dict[str, Any] | None:

@@ -32,6 +32,7 @@ from ruimteverdeling.model.spec import INF, ModelSpec, SpecBuilder
 from ruimteverdeling.rules import (
     checks,
     findings,
+    location,
     needs,
     objective,
     overrides,
@@ -356,10 +357,11 @@ def compile_model(scenario: Scenario, area: StudyArea,
     dom_land = np.flatnonzero(ctx.domain)
     if (n_allowed == 0).any():
         bad = int((n_allowed == 0).sum())
+        where = location.committed_conflict(ctx, dom_land[n_allowed == 0])
         raise InputError.single(
             scenario.path, "rules",
             f"{bad:,} cells ({bad * ctx.cell_ha:,.0f} ha) have no allowed use left: the enabled "
-            "rules with `applies_to: all` close every use there",
+            "rules with `applies_to: all` close every use there" + where,
             "let at least one use stay open (e.g. `allow: [nature]`) in those zones")
     pinned = n_allowed == 1
     pinned_land = dom_land[pinned]

@@ -8,8 +8,10 @@ within distance R of the layer's features (d(c) from a ``distance`` layer):
 with q(c, u) = a_c · d_c · max(0, p(u, T) − p(e_c, T)) for ``quantity: homes`` (``d_c`` the
 housing density, :mod:`ruimteverdeling.domain.density`) and without ``d_c`` for ``area``.
 One row, separable over cells, so it prices and rescales like a target; soft with a
-``penalty`` per home (or hectare) missing. (The term form — a benefit per hectare near
-stations — is a ``cost`` rule with ``sense: benefit``.)
+``penalty`` per home (or hectare) missing. Cells in the ``exclude`` zone (decided locations,
+whose homes are not the plan's choice) count neither way: their weight is 0, so a decided
+location far from a station does not make the plan build extra homes near one. (The term
+form — a benefit per hectare near stations — is a ``cost`` rule with ``sense: benefit``.)
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from ruimteverdeling.rules import checks, reporting
 from ruimteverdeling.rules.base import Contribution, PairRows
 from ruimteverdeling.rules.context import Context
 from ruimteverdeling.rules.family import RuleFamily
-from ruimteverdeling.scenario.schema import Coefficient, Distance, RuleBase
+from ruimteverdeling.scenario.schema import Coefficient, Distance, RuleBase, Zone
 
 
 class ProximityShareRule(RuleBase):
@@ -41,12 +43,14 @@ class ProximityShareRule(RuleBase):
     within_m: Distance = Field(gt=0)
     min_share: float = Field(ge=0, le=1)
     penalty: Coefficient | None = Field(default=None, gt=0)
+    exclude: Zone | None = None
 
 
 def check(rule: ProximityShareRule, index: int, ctx: Context) -> list[Problem]:
     field = f"rules[{index}]"
     problems = checks.target_use(rule.use, f"{field}.use", ctx)
     problems += checks.layer_where(rule.layer, None, field, ctx)
+    problems += checks.zone(rule.exclude, f"{field}.exclude", ctx)
     if rule.quantity == "homes" and ctx.scenario.housing_density is None:
         problems.append(Problem(ctx.file, f"{field}.quantity",
                                 "counting homes needs `housing_density:` in the scenario",
@@ -58,6 +62,8 @@ def compile(rule: ProximityShareRule, ctx: Context) -> Contribution:
     d = ctx.layer_values(rule.layer, ctx.land_cells).astype(float)
     near = np.where(np.isnan(d), False, d <= rule.within_m)
     weight = near.astype(float) - rule.min_share
+    if rule.exclude is not None:
+        weight[ctx.zone(rule.exclude)] = 0.0
     p = ctx.provides(rule.use)
     cur = ctx.land_use_idx
     dens = ctx.housing_density() if rule.quantity == "homes" else \

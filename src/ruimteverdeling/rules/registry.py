@@ -19,6 +19,7 @@ from ruimteverdeling.rules import (
     fairness,
     green_buffer,
     ladder,
+    location,
     proximity_share,
     reservation,
 )
@@ -70,3 +71,4 @@ register(fairness.FAMILY)
 register(proximity_share.FAMILY)
 register(conflict.FAMILY)
 register(reservation.FAMILY)
+register(location.FAMILY)

@@ -25,6 +25,7 @@ from ruimteverdeling.synthetic.layers import (
     climate,
     defence,
     land_use,
+    locations,
     regions,
     reservations,
     rural,
@@ -222,6 +223,14 @@ RASTERS: tuple[RasterLayer, ...] = (
     RasterLayer("salinisation_2100", "continuous", (
         "Salinisation index 2100, 0-1 (verzilting: low land near the sea)"),
         climate.salinisation_2100, unit="index"),
+    # location rules (listed last: the layers above are made exactly as before)
+    RasterLayer("settlement_type", "categorical", (
+        "Settlement type of the core each cell belongs to (regiokern, centrumgemeente, "
+        "centrumstad in een metropool, metropoolkern), for the minimum size of a housing "
+        "location"), locations.settlement_type, categories=locations.SETTLEMENT_TYPES),
+    RasterLayer("committed_locations", "mask", (
+        "Committed housing locations (the NOVEX locations next to the 17 largest cities, "
+        "decided): 1 inside a location"), locations.committed_locations),
 )
 
 VECTORS: tuple[VectorLayer, ...] = (

@@ -8,7 +8,7 @@ and agricultural-quality codes are the categories written to ``area.yaml``. Code
 from __future__ import annotations
 
 #: Written into every layer's ``version``; bump it when the generator's output changes.
-GENERATOR_VERSION = "synthetic-nl 1.3"
+GENERATOR_VERSION = "synthetic-nl 1.4"
 
 #: Land-use codes (see ``data/uses.yaml``).
 USE_CODES: dict[int, str] = {

@@ -1,0 +1,302 @@
+"""Location rules: minimum location sizes and counts, checked by brute force and on the raster."""
+
+from __future__ import annotations
+
+import itertools
+from collections import deque
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+from tests.areas import IDENT, SRC, write_area, write_scenario
+
+from ruimteverdeling import api
+
+DENSITY = 10  # homes per hectare; a 100 m cell holds 10 homes
+
+
+def patches(mask: np.ndarray) -> list[list[tuple[int, int]]]:
+    """4-neighbour connected components of a boolean grid (written here, independently of
+    the engine)."""
+    seen = np.zeros(mask.shape, bool)
+    out = []
+    h, w = mask.shape
+    for r0, c0 in zip(*np.nonzero(mask), strict=True):
+        if seen[r0, c0]:
+            continue
+        comp, todo = [], deque([(int(r0), int(c0))])
+        seen[r0, c0] = True
+        while todo:
+            r, c = todo.popleft()
+            comp.append((r, c))
+            for dr, dc in ((1, 0), (-1, 0), (0, 1), (0, -1)):
+                rr, cc = r + dr, c + dc
+                if 0 <= rr < h and 0 <= cc < w and mask[rr, cc] and not seen[rr, cc]:
+                    seen[rr, cc] = True
+                    todo.append((rr, cc))
+        out.append(comp)
+    return out
+
+
+def case(tmp_path: Path, sh: list[list[float]], homes_min: float,
+         location: dict | None, name: str = "s") -> Path:
+    """Farmland (agriculture 0.5 everywhere), housing suitability ``sh``, a homes target;
+    only housing and agriculture allowed; 10 homes per cell."""
+    lu = np.full(np.shape(sh), 3)
+    area = write_area(tmp_path / f"area_{name}", lu, layers={"s_h": (sh, "continuous", {})})
+    rules = [{"id": "two_uses", "type": "exclusion", "layer": "landuse",
+              "allow": ["housing", "agriculture"], "applies_to": "all", "source": SRC}]
+    if location is not None:
+        rules.append({"id": "loc", "type": "location", "use": "housing", "quantity": "homes",
+                      "source": SRC, **location})
+    return write_scenario(tmp_path / f"{name}.yaml", {
+        "id": name, "area": str(area),
+        "housing_density": {"default": DENSITY, "source": SRC},
+        "suitability": {"housing": {"terms": [{"layer": "s_h", "points": IDENT}]},
+                        "agriculture": {"base": 0.5}},
+        "targets": [{"id": "homes", "use": "housing", "quantity": "homes", "min": homes_min,
+                     "source": SRC}],
+        "rules": rules,
+    })
+
+
+def brute_force(sc: Path, min_size: float, count: tuple[int, float] | None = None) -> float:
+    """The best objective over every housing/agriculture allocation that meets the model's
+    rows and whose every housing patch holds ≥ ``min_size`` homes (and ``count``: at least N
+    patches of ≥ S homes)."""
+    cm = api.compile(sc)
+    spec, ids = cm.spec, cm.ctx.alloc_ids
+    shape = cm.area.grid.shape
+    cols = {(int(spec.unit_cells[spec.col_unit[j]]), ids[spec.col_use[j]]): j
+            for j in range(spec.n_x)}
+    cells = [int(c) for c in spec.unit_cells]
+    best = -np.inf
+    for choice in itertools.product([False, True], repeat=len(cells)):
+        x = np.zeros(spec.n_cols)
+        mask = np.zeros(shape[0] * shape[1], bool)
+        for c, house in zip(cells, choice, strict=True):
+            x[cols[(c, "housing" if house else "agriculture")]] = 1.0
+            mask[c] = house
+        if spec.violations(x):
+            continue
+        sizes = [len(p) * DENSITY for p in patches(mask.reshape(shape))]
+        if any(s < min_size for s in sizes):
+            continue
+        if count is not None and sum(s >= count[1] for s in sizes) < count[0]:
+            continue
+        best = max(best, spec.objective_value(x))
+    return best
+
+
+SH = [[0.9, 0.5, 0.2],
+      [0.6, 0.3, 0.9]]
+
+
+def test_minimum_size_changes_the_optimum_to_the_brute_force_one(tmp_path: Path) -> None:
+    """2×3 farmland; housing suits (0,0) and (1,2) best, then (1,0). Without the rule the
+    optimum builds (0,0), (1,0) and the single cell (1,2) (gains 0.4 + 0.1 + 0.4). With every
+    location ≥ 20 homes (two cells) the single cell must grow or go: the optimum (by brute
+    force) grows it into (1,1), one L-shaped location of four cells (0.4 + 0.1 − 0.2 + 0.4)."""
+    free = api.solve(case(tmp_path, SH, 20, None, "free"), write=False).solution
+    sc = case(tmp_path, SH, 20, {"min_size": 20})
+    run = api.solve(sc, write=False)
+    sol = run.solution
+    expected = brute_force(sc, 20)
+    assert free.objective == pytest.approx(brute_force(sc, 0), abs=1e-6)
+    assert free.objective > expected + 0.1  # the rule changes the optimum
+    assert sol.objective == pytest.approx(expected, abs=1e-6)
+    # the relaxation's bound stays valid and the gap is reported, not hidden
+    assert sol.bound >= sol.objective - 1e-9
+    assert sol.bound == pytest.approx(free.objective, abs=1e-6)
+    assert sol.status == "feasible"
+    assert sol.details["locations"]["status"] == "enforced"
+    after = run.after
+    housing = after == 1
+    assert all(len(p) * DENSITY >= 20 for p in patches(housing))
+
+
+def test_rule_already_met_leaves_the_optimum(tmp_path: Path) -> None:
+    """With a 10-home minimum (one cell) the relaxation's optimum is location-feasible:
+    nothing changes and the status stays optimal."""
+    sc = case(tmp_path, SH, 20, {"min_size": 10})
+    sol = api.solve(sc, write=False).solution
+    assert sol.status == "optimal"
+    assert sol.details["locations"]["status"] == "met"
+    assert sol.objective == pytest.approx(brute_force(sc, 10), abs=1e-6)
+
+
+def test_count_of_large_locations_by_brute_force(tmp_path: Path) -> None:
+    """3×4 farmland, target 30 homes; at least one location of ≥ 40 homes (four cells)."""
+    sh = [[0.9, 0.4, 0.45, 0.95],
+          [0.3, 0.55, 0.2, 0.4],
+          [0.8, 0.35, 0.6, 0.1]]
+    sc = case(tmp_path, sh, 30, {"min_size": 10, "count": {"at_least": 1, "min_size": 40}})
+    sol = api.solve(sc, write=False).solution
+    expected = brute_force(sc, 10, (1, 40))
+    assert sol.objective <= expected + 1e-6  # never better than the true optimum
+    assert sol.objective == pytest.approx(expected, abs=1e-6)
+
+
+def test_output_raster_meets_every_minimum(tmp_path: Path) -> None:
+    """On a random 12×12 area with a minimum of 50 homes per location, every housing patch
+    of new housing in allocation.tif (read back from disk) holds ≥ 50 homes."""
+    rng = np.random.default_rng(3)
+    sh = rng.random((12, 12)).round(3)
+    sc = case(tmp_path, sh.tolist(), 200, {"min_size": 50})
+    run = api.solve(sc, tmp_path / "out")
+    with rasterio.open(tmp_path / "out" / "allocation.tif") as src:
+        alloc = src.read(1)
+    sizes = [len(p) * DENSITY for p in patches(alloc == 1)]
+    assert sizes and min(sizes) >= 50
+    assert sum(sizes) >= 200
+    assert run.solution.bound >= run.solution.objective - 1e-9
+    block = run.summary["locations"]["per_use"]["housing"]
+    assert block["locations"] == len(sizes) and block["below_minimum"] == 0
+    assert block["share_in_locations_meeting_minimum"] == 1.0
+    assert block["mean_size"] == pytest.approx(np.mean(sizes))
+
+
+def test_location_rule_needs_a_minimum_or_count(tmp_path: Path) -> None:
+    from ruimteverdeling.errors import InputError
+
+    sc = case(tmp_path, SH, 20, {})
+    with pytest.raises(InputError) as exc:
+        api.compile(sc)
+    assert "rules[1]" in str(exc.value)
+
+
+def test_locations_table_and_polygons(tmp_path: Path) -> None:
+    """locations.csv lists one row per patch of new housing in the raster, and
+    locations.gpkg one polygon each with the same hectares."""
+    import csv
+
+    import geopandas as gpd
+
+    rng = np.random.default_rng(5)
+    sh = rng.random((8, 8)).round(3)
+    sc = case(tmp_path, sh.tolist(), 100, {"min_size": 30})
+    api.solve(sc, tmp_path / "out")
+    with rasterio.open(tmp_path / "out" / "allocation.tif") as src:
+        alloc = src.read(1)
+    comps = patches(alloc == 1)
+    with open(tmp_path / "out" / "locations.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert sorted(int(r["cells"]) for r in rows) == sorted(len(p) for p in comps)
+    assert all(r["meets_minimum"] == "True" for r in rows)
+    gdf = gpd.read_file(tmp_path / "out" / "locations.gpkg")
+    assert len(gdf) == len(rows)
+    assert sorted(gdf.geometry.area.round() / 1e4) == sorted(float(r["hectares"])
+                                                             for r in rows)
+
+
+def test_committed_location_is_realised_and_exempt(tmp_path: Path) -> None:
+    """A committed location of one cell (10 homes) below the 20-home minimum: an exclusion
+    realises it (housing only), the location rule exempts it, and the run lists it as
+    committed."""
+    lu = np.full((2, 3), 3)
+    committed = np.array([[0, 0, 1], [0, 0, 0]])
+    area = write_area(tmp_path / "area", lu, layers={
+        "s_h": (SH, "continuous", {}),
+        "committed": (committed, "regions", {"categories": {1: "NOVEX test"}})})
+    sc = write_scenario(tmp_path / "c.yaml", {
+        "id": "c", "area": str(area),
+        "housing_density": {"default": DENSITY, "source": SRC},
+        "suitability": {"housing": {"terms": [{"layer": "s_h", "points": IDENT}]},
+                        "agriculture": {"base": 0.5}},
+        "targets": [{"id": "homes", "use": "housing", "quantity": "homes", "min": 30,
+                     "source": SRC}],
+        "rules": [
+            {"id": "two_uses", "type": "exclusion", "layer": "landuse",
+             "allow": ["housing", "agriculture"], "applies_to": "all", "source": SRC},
+            {"id": "realise", "type": "exclusion", "layer": "committed",
+             "allow": ["housing"], "applies_to": "all", "source": SRC},
+            {"id": "loc", "type": "location", "min_size": 20, "committed_layer": "committed",
+             "source": SRC}]})
+    run = api.solve(sc, tmp_path / "out")
+    with rasterio.open(tmp_path / "out" / "allocation.tif") as src:
+        alloc = src.read(1)
+    assert alloc[0, 2] == 1  # realised
+    for p in patches(alloc == 1):
+        assert (0, 2) in p or len(p) * DENSITY >= 20
+    kinds = {r["kind"] for r in run.locations[0]}
+    assert "committed" in kinds
+
+
+def test_minimum_no_region_can_hold_is_an_input_error(tmp_path: Path) -> None:
+    """Six cells of 10 homes: a minimum of 100 homes fits nowhere; the CLI exits 2 naming the
+    rule, the field and the region."""
+    from click.testing import CliRunner
+
+    from ruimteverdeling.cli import main
+
+    sc = case(tmp_path, SH, 20, {"min_size": 100})
+    r = CliRunner().invoke(main, ["solve", str(sc), "-o", str(tmp_path / "out")])
+    assert r.exit_code == 2, r.output
+    assert "rules[1].min_size" in r.output and "'loc'" in r.output and "R1" in r.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_unmeetable_locations_are_reported_not_crashed(tmp_path: Path) -> None:
+    """Exactly 10 homes (one cell) but locations of ≥ 20 homes: no allocation meets both.
+    The run finishes with the relaxation's allocation, marks the rule not met and warns."""
+    sc = case(tmp_path, SH, 10, {"min_size": 20})
+    data = __import__("yaml").safe_load(sc.read_text())
+    data["targets"][0]["max"] = 10
+    write_scenario(sc, data)
+    run = api.solve(sc, tmp_path / "out")
+    assert run.solution.details["locations"]["status"] == "not met"
+    assert any("location rules" in w["message"] for w in run.summary["warnings"])
+
+
+def test_committed_location_on_an_excluded_zone_names_it(tmp_path: Path) -> None:
+    """A committed location on a zone a G rule closes to housing: exit 2, naming the
+    location and its layer, and no output folder."""
+    from click.testing import CliRunner
+
+    from ruimteverdeling.cli import main
+
+    lu = np.full((2, 3), 3)
+    committed = np.array([[0, 0, 1], [0, 0, 0]])
+    flood = np.array([[0, 0, 1], [0, 0, 0]])
+    area = write_area(tmp_path / "area", lu, layers={
+        "s_h": (SH, "continuous", {}), "flood": (flood, "mask", {}),
+        "committed": (committed, "regions", {"categories": {1: "NOVEX Polder"}})})
+    sc = write_scenario(tmp_path / "c.yaml", {
+        "id": "c", "area": str(area),
+        "housing_density": {"default": DENSITY, "source": SRC},
+        "suitability": {"housing": {"terms": [{"layer": "s_h", "points": IDENT}]},
+                        "agriculture": {"base": 0.5}},
+        "rules": [
+            {"id": "no_housing_flood", "type": "exclusion", "status": "G", "layer": "flood",
+             "uses": ["housing"], "source": SRC},
+            {"id": "realise", "type": "exclusion", "status": "G", "layer": "committed",
+             "allow": ["housing"], "applies_to": "all", "source": SRC},
+            {"id": "loc", "type": "location", "min_size": 20, "committed_layer": "committed",
+             "source": SRC}]})
+    r = CliRunner().invoke(main, ["solve", str(sc), "-o", str(tmp_path / "out")])
+    assert r.exit_code == 2, r.output
+    assert "NOVEX Polder" in r.output and "committed" in r.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_proximity_share_leaves_committed_locations_out(tmp_path: Path) -> None:
+    """Row Σ (1[d ≤ R] − s) · homes · x ≥ 0 over the cells outside ``exclude``: a committed
+    (excluded) cell far from the station gets coefficient 0 instead of −s · homes."""
+    dist = [[100.0, 3000.0, 3000.0]]
+    committed = [[0, 0, 1]]
+    area = write_area(tmp_path / "a", [[3, 3, 3]], layers={
+        "d": (dist, "continuous", {}), "committed": (committed, "mask", {})})
+    sc = write_scenario(tmp_path / "s.yaml", {
+        "id": "t", "area": str(area), "housing_density": {"default": 20, "source": SRC},
+        "rules": [{"id": "near", "type": "proximity_share", "use": "housing",
+                   "quantity": "homes", "layer": "d", "within_m": 1000, "min_share": 0.75,
+                   "exclude": {"layer": "committed"}, "source": SRC}]})
+    cm = api.compile(sc)
+    row = cm.spec.block("rule:near").A.toarray()[0]
+    ids = cm.ctx.alloc_ids
+    coef = {(int(cm.spec.unit_cells[cm.spec.col_unit[j]]), ids[cm.spec.col_use[j]]): row[j]
+            for j in range(cm.spec.n_x)}
+    assert coef[(0, "housing")] == pytest.approx(20 * 0.25)
+    assert coef[(1, "housing")] == pytest.approx(20 * -0.75)
+    assert coef[(2, "housing")] == 0.0
