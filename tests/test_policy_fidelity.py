@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 import rasterio
 
-from ruimteverdeling.rules import load_scenario
+from ruimteverdeling.errors import InputError
+from ruimteverdeling.rules import load_scenario, overrides
 
 from areas import REPO
 
@@ -83,11 +84,41 @@ def test_the_checks_can_fail(tmp_path: Path) -> None:
     text = text.replace("area: ../inputs/demo/area.yaml", f"area: {REPO}/inputs/demo/area.yaml")
     path = tmp_path / "bad.yaml"
     path.write_text(text, encoding="utf-8")
+    # the loader itself refuses a soft G item outside `overrides:` ...
+    with pytest.raises(InputError, match=r"'water_storage_deep_polders' in `targets` is a "
+                       r"gemaakte keuze \(status G\) and cannot be made soft"):
+        load_scenario(path)
+    # ... and the test's own check finds it on an item the loader did not see
+    path.write_text(text.replace("    hard: false\n    penalty: 5.0\n", "", 1), encoding="utf-8")
     sc = load_scenario(path)
-    assert soft_decided(sc) == ["target water_storage_deep_polders is a gemaakte keuze but "
-                                "soft without an override"]
+    soft = sc.model_copy(update={"targets": [
+        t.model_copy(update={"hard": False, "penalty": 5.0})
+        if t.id == "water_storage_deep_polders" else t for t in sc.targets]})
+    assert soft_decided(soft) == ["target water_storage_deep_polders is a gemaakte keuze but "
+                                  "soft without an override"]
     problems = [p for item in sc.rules for p in source_problems(item)]
     assert problems == ["no_building_outside_dikes_ijsselmeer: source has no quote"]
+
+
+def test_a_decided_rule_is_soft_only_through_an_override(tmp_path: Path) -> None:
+    """A G rule of rows with a `penalty` in the item is refused; the same softening through
+    `overrides:` loads and makes the rule's rows soft."""
+    text = (REPO / "scenarios" / "base.yaml").read_text(encoding="utf-8")
+    text = text.replace("area: ../inputs/demo/area.yaml", f"area: {REPO}/inputs/demo/area.yaml")
+    soft = text.replace("    min_share: 0.15\n", "    min_share: 0.15\n    penalty: 1.0\n", 1)
+    assert soft != text
+    path = tmp_path / "soft.yaml"
+    path.write_text(soft, encoding="utf-8")
+    with pytest.raises(InputError, match=r"'organic_farming_share' in `rules` is a gemaakte "
+                       r"keuze \(status G\) and cannot be made soft with a `penalty`"):
+        load_scenario(path)
+    override = ("overrides:\n  - rule: organic_farming_share\n    action: soften\n"
+                "    penalty: 1.0\n    justification: a test of comply or explain\n")
+    path.write_text(text.replace("overrides:\n", override, 1), encoding="utf-8")
+    sc = load_scenario(path)
+    assert not soft_decided(sc)
+    rule = next(r for r in overrides.apply(sc)[0] if r.id == "organic_farming_share")
+    assert rule.penalty == 1.0
 
 
 def test_statuses_as_the_voorontwerp_labels_them() -> None:

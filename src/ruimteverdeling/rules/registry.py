@@ -21,6 +21,7 @@ from ruimteverdeling.rules import (
     ladder,
     proximity_share,
     reservation,
+    use_share,
 )
 from ruimteverdeling.rules.family import RuleFamily
 from ruimteverdeling.scenario import loader
@@ -70,3 +71,4 @@ register(fairness.FAMILY)
 register(proximity_share.FAMILY)
 register(conflict.FAMILY)
 register(reservation.FAMILY)
+register(use_share.FAMILY)
