@@ -109,3 +109,41 @@ def test_a_soft_decided_target_is_refused(tmp_path: Path) -> None:
          "justification": "a test of comply or explain through an override"}])
     cm = api.compile(ok)
     assert np.isfinite(cm.spec.block("target:n").lower[0])
+
+
+def _lex_case(tmp_path: Path, **objective) -> Path:
+    """Two 1-ha farm cells, farming or nature only; farming suits 1.0, nature 0.2; cell 0 is
+    peat, where farming costs 0.5 per hectare in term ``water_level`` (today's use too)."""
+    area = write_area(tmp_path / "a", [[3, 3]], layers={"peat": ([[1, 0]], "mask", {})})
+    return _scenario(
+        tmp_path, area,
+        suitability={"agriculture": {"base": 1.0}, "nature": {"base": 0.2}},
+        rules=[{**ONLY_FARMING, "allow": ["agriculture", "nature"]},
+               {"id": "wl", "type": "cost", "term": "water_level", "zone": {"layer": "peat"},
+                "uses": ["agriculture"], "on": "any", "per_ha": 0.5, "source": SRC}],
+        objective={"weights": {"suitability": 1.0, "water_level": 1.0}, **objective})
+
+
+def test_lexicographic_mode_puts_water_first(tmp_path: Path) -> None:
+    """Weighted: farming on both cells, 2·1.0 − 0.5 = 1.5. Lexicographic with tolerance 0:
+    stage 1 makes the water cost 0 (nature on the peat cell), stage 2 farms the other cell:
+    0.2 + 1.0 = 1.2. With tolerance 1 (the water cost may reach 1·max(|0|, 1) = 1) stage 2 is
+    free to farm the peat cell again: 1.5."""
+    weighted = api.solve(_lex_case(tmp_path), write=False)
+    assert weighted.solution.objective == pytest.approx(1.5, abs=1e-6)
+    assert "lexicographic" not in weighted.summary
+    strict = api.solve(_lex_case(tmp_path, mode="lexicographic", first=["water_level"],
+                                 tolerance=0.0), write=False)
+    assert strict.solution.objective == pytest.approx(1.2, abs=1e-5)
+    lex = strict.summary["lexicographic"]
+    assert [s["first_value"] for s in lex["stages"]] == [pytest.approx(0.0, abs=1e-6)] * 2
+    assert lex["first"] == ["water_level"] and lex["stages"][1]["status"] == "optimal"
+    loose = api.solve(_lex_case(tmp_path, mode="lexicographic", first=["water_level"],
+                                tolerance=1.0), write=False)
+    assert loose.solution.objective == pytest.approx(1.5, abs=1e-5)
+
+
+def test_lexicographic_mode_names_unknown_terms(tmp_path: Path) -> None:
+    sc = _lex_case(tmp_path, mode="lexicographic", first=["water_levl"])
+    with pytest.raises(InputError, match="stage-1 term 'water_levl' is not an objective term"):
+        api.solve(sc, write=False)

@@ -437,11 +437,34 @@ class Override(StrictModel):
 # ------------------------------------------------------------------------------------------------
 # objective and solver
 # ------------------------------------------------------------------------------------------------
+WATER_AND_SOIL_TERMS = ["water_level", "future_cost", "sealing", "wastewater"]
+"""The objective terms of the water-and-soil rules of the shipped rule pack (peat water level
+and grassland on peat, flooding and subsidence, sealing of infiltration ground, waste-water
+capacity): the first stage of ``mode: lexicographic`` unless ``first`` names others."""
+
+
 class Objective(StrictModel):
-    """Weights of the named objective terms (maximise Σ weight × benefit − Σ weight × cost)."""
+    """Weights of the named objective terms (maximise Σ weight × benefit − Σ weight × cost),
+    and how they are optimised.
+
+    mode
+        ``weighted`` (default): one solve of the weighted sum, every term weighing as its
+        weight says. ``lexicographic``: the lagenbenadering as an order — stage 1 optimises the
+        ``first`` terms alone (their weighted sum) under every rule and hard target; stage 2
+        optimises the whole weighted objective with the stage-1 value kept within
+        ``tolerance`` of what stage 1 reached (:mod:`ruimteverdeling.analysis.lexicographic`).
+    first
+        the stage-1 terms (default: the water-and-soil terms, ``WATER_AND_SOIL_TERMS``).
+    tolerance
+        how much of the stage-1 value stage 2 may give up, as a fraction of its magnitude
+        (0.01: the water-and-soil cost may grow by at most 1 %).
+    """
 
     weights: dict[str, Coefficient] = Field(
         default_factory=lambda: {"suitability": 1.0, "transition": 1.0})
+    mode: Literal["weighted", "lexicographic"] = "weighted"
+    first: list[str] = Field(default_factory=lambda: list(WATER_AND_SOIL_TERMS), min_length=1)
+    tolerance: float = Field(default=0.01, ge=0.0, le=1.0)
 
     @field_validator("weights")
     @classmethod
