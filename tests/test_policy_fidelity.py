@@ -141,6 +141,8 @@ def test_statuses_as_the_voorontwerp_labels_them() -> None:
         "drinking_water_precondition": "T",
         "water_space_river_cities": "T",
         "extra_landscape_protection": "A",
+        "organic_farming_share": "G",             # (Gemaakte keuze), Perspectief voor de landbouw
+        "defence_helicopter_reach": "T",          # Te maken keuzes: where it goes
     }
     assert {k: status[k] for k in expected} == expected
     wbb = next(t for t in sc.targets if t.id == "water_storage_deep_polders")
@@ -161,6 +163,13 @@ def test_bans_follow_the_documents() -> None:
     assert not {"nature", "extensive_agriculture", "water_buffer"} & set(peat.uses)
     cap = rules["peat_limited_urban_growth"]
     assert (cap.type, cap.mode, cap.regions) == ("fairness", "cap", "limited_urban_growth")
+    # the rooftop share leaves the land 75 % of the 35 TWh; the woondeals' year is a parameter
+    targets = {t.id: t for t in sc.targets}
+    energy = targets["wind_solar_on_land"]
+    assert (energy.min, energy.outside_land.share, energy.year) == (35, 0.25, 2030)
+    assert "voorkeursvolgorde zon" in energy.outside_land.source.quote
+    homes = targets["homes_woondeals"]
+    assert homes.year == 2030 and "tot en met 2035" in homes.source.note
     dp = load_scenario(REPO / "scenarios" / "defence-priority.yaml")
     assert any(o.rule == "defence_training_space" and o.source is not None
                and "Te agenderen" in (o.source.section or "") for o in dp.overrides)
