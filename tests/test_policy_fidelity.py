@@ -143,6 +143,7 @@ def test_statuses_as_the_voorontwerp_labels_them() -> None:
         "extra_landscape_protection": "A",
         "organic_farming_share": "G",             # (Gemaakte keuze), Perspectief voor de landbouw
         "defence_helicopter_reach": "T",          # Te maken keuzes: where it goes
+        "energy_grid_feed_in_congestion": "T",    # (Te maken keuze) on grid congestion
     }
     assert {k: status[k] for k in expected} == expected
     wbb = next(t for t in sc.targets if t.id == "water_storage_deep_polders")

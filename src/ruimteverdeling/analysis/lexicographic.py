@@ -63,6 +63,10 @@ def stage_one(cm: CompiledModel) -> tuple[np.ndarray, float, list[str]]:
     """The stage-1 criterion ``F(x) = vec·x + const`` (maximised) and its terms."""
     spec = cm.spec
     names = list(cm.scenario.objective.first)
+    if not names:
+        raise InputError.single(cm.scenario.path, "objective.first",
+                                "`mode: lexicographic` has no stage-1 term left",
+                                "name at least one objective term under `objective.first`")
     known = [t.name for t in spec.terms]
     unknown = [n for n in names if n not in known]
     if unknown:
