@@ -28,6 +28,10 @@ def params(item: dict, skip: set[str]) -> str:
     for k, v in item.items():
         if k in skip:
             continue
+        if isinstance(v, dict) and "source" in v:  # a labelled parameter with its own source
+            said, assumed = says_and_assumes(v["source"])
+            v = (f"{v.get('share', '')} ({cell(v.get('description', ''))}; says: {said}; "
+                 f"assumes: {assumed})")
         out.append(f"`{k}`: {cell(v)}")
     return "; ".join(out)
 

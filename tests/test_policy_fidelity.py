@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 import rasterio
 
-from ruimteverdeling.rules import load_scenario
+from ruimteverdeling.errors import InputError
+from ruimteverdeling.rules import load_scenario, overrides
 
 from areas import REPO
 
@@ -83,11 +84,41 @@ def test_the_checks_can_fail(tmp_path: Path) -> None:
     text = text.replace("area: ../inputs/demo/area.yaml", f"area: {REPO}/inputs/demo/area.yaml")
     path = tmp_path / "bad.yaml"
     path.write_text(text, encoding="utf-8")
+    # the loader itself refuses a soft G item outside `overrides:` ...
+    with pytest.raises(InputError, match=r"'water_storage_deep_polders' in `targets` is a "
+                       r"gemaakte keuze \(status G\) and cannot be made soft"):
+        load_scenario(path)
+    # ... and the test's own check finds it on an item the loader did not see
+    path.write_text(text.replace("    hard: false\n    penalty: 5.0\n", "", 1), encoding="utf-8")
     sc = load_scenario(path)
-    assert soft_decided(sc) == ["target water_storage_deep_polders is a gemaakte keuze but "
-                                "soft without an override"]
+    soft = sc.model_copy(update={"targets": [
+        t.model_copy(update={"hard": False, "penalty": 5.0})
+        if t.id == "water_storage_deep_polders" else t for t in sc.targets]})
+    assert soft_decided(soft) == ["target water_storage_deep_polders is a gemaakte keuze but "
+                                  "soft without an override"]
     problems = [p for item in sc.rules for p in source_problems(item)]
     assert problems == ["no_building_outside_dikes_ijsselmeer: source has no quote"]
+
+
+def test_a_decided_rule_is_soft_only_through_an_override(tmp_path: Path) -> None:
+    """A G rule of rows with a `penalty` in the item is refused; the same softening through
+    `overrides:` loads and makes the rule's rows soft."""
+    text = (REPO / "scenarios" / "base.yaml").read_text(encoding="utf-8")
+    text = text.replace("area: ../inputs/demo/area.yaml", f"area: {REPO}/inputs/demo/area.yaml")
+    soft = text.replace("    min_share: 0.15\n", "    min_share: 0.15\n    penalty: 1.0\n", 1)
+    assert soft != text
+    path = tmp_path / "soft.yaml"
+    path.write_text(soft, encoding="utf-8")
+    with pytest.raises(InputError, match=r"'organic_farming_share' in `rules` is a gemaakte "
+                       r"keuze \(status G\) and cannot be made soft with a `penalty`"):
+        load_scenario(path)
+    override = ("overrides:\n  - rule: organic_farming_share\n    action: soften\n"
+                "    penalty: 1.0\n    justification: a test of comply or explain\n")
+    path.write_text(text.replace("overrides:\n", override, 1), encoding="utf-8")
+    sc = load_scenario(path)
+    assert not soft_decided(sc)
+    rule = next(r for r in overrides.apply(sc)[0] if r.id == "organic_farming_share")
+    assert rule.penalty == 1.0
 
 
 def test_statuses_as_the_voorontwerp_labels_them() -> None:
@@ -110,6 +141,9 @@ def test_statuses_as_the_voorontwerp_labels_them() -> None:
         "drinking_water_precondition": "T",
         "water_space_river_cities": "T",
         "extra_landscape_protection": "A",
+        "organic_farming_share": "G",             # (Gemaakte keuze), Perspectief voor de landbouw
+        "defence_helicopter_reach": "T",          # Te maken keuzes: where it goes
+        "energy_grid_feed_in_congestion": "T",    # (Te maken keuze) on grid congestion
     }
     assert {k: status[k] for k in expected} == expected
     wbb = next(t for t in sc.targets if t.id == "water_storage_deep_polders")
@@ -130,6 +164,13 @@ def test_bans_follow_the_documents() -> None:
     assert not {"nature", "extensive_agriculture", "water_buffer"} & set(peat.uses)
     cap = rules["peat_limited_urban_growth"]
     assert (cap.type, cap.mode, cap.regions) == ("fairness", "cap", "limited_urban_growth")
+    # the rooftop share leaves the land 75 % of the 35 TWh; the woondeals' year is a parameter
+    targets = {t.id: t for t in sc.targets}
+    energy = targets["wind_solar_on_land"]
+    assert (energy.min, energy.outside_land.share, energy.year) == (35, 0.25, 2030)
+    assert "voorkeursvolgorde zon" in energy.outside_land.source.quote
+    homes = targets["homes_woondeals"]
+    assert homes.year == 2030 and "tot en met 2035" in homes.source.note
     dp = load_scenario(REPO / "scenarios" / "defence-priority.yaml")
     assert any(o.rule == "defence_training_space" and o.source is not None
                and "Te agenderen" in (o.source.section or "") for o in dp.overrides)

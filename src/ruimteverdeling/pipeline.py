@@ -43,6 +43,7 @@ from ruimteverdeling.analysis.duals import (
     write_run_prices,
 )
 from ruimteverdeling.analysis.infeasibility import diagnosis_dir, infeasible_error
+from ruimteverdeling.analysis.lexicographic import solve_lexicographic
 from ruimteverdeling.area.checks import check_area
 from ruimteverdeling.area.coarsen import coarsen
 from ruimteverdeling.area.grid import available_memory, format_bytes, require_memory
@@ -309,7 +310,13 @@ def solve(scenario_path: str | Path, out_dir: str | Path | None = None, *,
     if mode is not None and mode not in pathways.MODES:
         raise InputError.single(None, "--mode", f"unknown mode '{mode}'",
                                 f"use one of {', '.join(pathways.MODES)}")
-    if pathways.is_pathway(load_scenario(scenario_path)):
+    loaded = load_scenario(scenario_path)
+    if pathways.is_pathway(loaded):
+        if loaded.objective.mode == "lexicographic":
+            raise InputError.single(
+                loaded.path, "objective.mode", "`mode: lexicographic` is not available for "
+                "scenarios with several `periods` yet", "use `mode: weighted` (the default) "
+                "for a pathway, or solve one period with `periods:` removed")
         if not write:
             return solve_pathway(scenario_path, None, *args, mode=mode or "both")
         with reserve_output(scenario_path, out_dir, area) as res:
@@ -336,9 +343,13 @@ def _solve(scenario_path: str | Path, out_dir: Path | None, progress: Progress,
              f"{spec.n_rows:,} rows ({cm.pinned_land.size:,} cells pinned by the rules)")
     if export_model is not None:
         _export(cm, export_model, progress)
+    lex = None
     with progress.phase("solving", "solve"):
         try:
-            sol = solve_spec(spec, cm.scenario.solver, progress)
+            if cm.scenario.objective.mode == "lexicographic":
+                sol, lex = solve_lexicographic(cm, cm.scenario.solver, progress)
+            else:
+                sol = solve_spec(spec, cm.scenario.solver, progress)
         except InfeasibleError as exc:  # explain why; the diagnosis goes next to the output
             raise infeasible_error(cm, exc, out_dir, progress) from exc
     if location.location_rules(cm):  # the cell model was their relaxation
@@ -347,6 +358,8 @@ def _solve(scenario_path: str | Path, out_dir: Path | None, progress: Progress,
     progress(f"{sol.status}: objective {sol.objective:,.4f}, bound {sol.bound:,.4f}, "
              f"gap {sol.gap:.4%} ({sol.method})")
     run = result_of(cm, sol, dict(progress.timings))
+    if lex is not None:
+        run.summary["lexicographic"] = lex
     if coarsening is not None:
         run.summary["coarsening"] = coarsening
     if out_dir is not None:

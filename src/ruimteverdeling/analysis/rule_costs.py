@@ -104,8 +104,9 @@ def switch(scenario: Scenario, item_id: str) -> Scenario:
     """The scenario with rule or target ``item_id`` switched (on → off, off → on).
 
     A rule switched off takes its own objective term with it: the term's weight in
-    ``objective.weights`` is dropped when no other enabled rule feeds that term (a weight of a
-    term that no longer exists is an input error)."""
+    ``objective.weights`` (and from the lexicographic stage-1 ``objective.first``) is dropped
+    when no other enabled rule feeds that term (a weight of a term that no longer exists is an
+    input error)."""
     rules = [r.model_copy(update={"enabled": not r.is_enabled}) if r.id == item_id else r
              for r in scenario.rules]
     targets = [t.model_copy(update={"enabled": not t.is_enabled}) if t.id == item_id else t
@@ -116,7 +117,9 @@ def switch(scenario: Scenario, item_id: str) -> Scenario:
     if isinstance(term, str) and term in scenario.objective.weights and not any(
             r.is_enabled and getattr(r, "term", None) == term for r in rules):
         weights = {k: v for k, v in scenario.objective.weights.items() if k != term}
-        update["objective"] = scenario.objective.model_copy(update={"weights": weights})
+        first = [t for t in scenario.objective.first if t != term]  # lexicographic stage 1
+        update["objective"] = scenario.objective.model_copy(update={"weights": weights,
+                                                                    "first": first})
     new = scenario.model_copy(update=update)
     new.path, new.chain = scenario.path, scenario.chain
     return new

@@ -85,6 +85,11 @@ def targets_table(cm: CompiledModel, sol: Solution) -> list[dict[str, Any]]:
                 "min": lo, "max": hi, "achieved": ach, "slack": slack,
                 "met": "yes" if (ok_lo and ok_hi) else "no",
                 "source": t.source.short(),
+                # the year the source sets, and the share met outside the land (summary only)
+                "year": t.year,
+                "outside_land": None if t.outside_land is None else {
+                    "share": t.outside_land.share, "description": t.outside_land.description,
+                    "source": t.outside_land.source.short()},
             })
     return rows
 

@@ -7,8 +7,9 @@ onderbouwing." A scenario may therefore not switch off or change a G rule or tar
 
 * ``disable`` — the rule or target is not applied;
 * ``soften`` — a rule that closes pairs (exclusion, green buffer) becomes a cost of
-  ``penalty`` per hectare it would have closed; a hard target becomes soft with ``penalty``
-  per unit missed;
+  ``penalty`` per hectare it would have closed; a hard target, or a rule of rows with a
+  ``penalty`` field (proximity share, use share), becomes soft with ``penalty`` per unit
+  missed;
 * ``set`` — parameters change (e.g. a narrower buffer).
 
 Every override is reported with the hectares it changes (see ``report``).
@@ -60,6 +61,8 @@ def apply(scenario: Scenario) -> tuple[list[RuleBase], list[Target], list[Applie
         elif o.action == "soften":
             if kind == "target":
                 eff = item.model_copy(update={"hard": False, "penalty": o.penalty})
+            elif not family_of(item).zone and "penalty" in type(item).model_fields:
+                eff = item.model_copy(update={"penalty": o.penalty})
             elif not family_of(item).zone:
                 problems.append(Problem(scenario.path, f"{field}.action",
                                         f"a {item.type} rule cannot be softened",

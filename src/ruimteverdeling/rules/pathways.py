@@ -184,12 +184,13 @@ def period_area(area: StudyArea, scenario: Scenario, year: int) -> StudyArea:
 
 
 def due_years(scenario: Scenario) -> dict[str, int]:
-    """The year by which each target is due (``by`` after the overrides; the last period
-    when it gives none)."""
+    """The year by which each target is due (``by`` after the overrides; else the target's
+    ``year`` when it is a period; else the last period)."""
     years = years_of(scenario)
     _, effective, _ = overrides.apply(scenario)
     last = years[-1] if years else 0
-    return {t.id: t.by if t.by is not None else last for t in effective}
+    return {t.id: t.by if t.by is not None else t.year if t.year in years else last
+            for t in effective}
 
 
 def period_scenario(scenario: Scenario, year: int, last: int) -> Scenario:

@@ -22,6 +22,7 @@ from ruimteverdeling.rules import (
     location,
     proximity_share,
     reservation,
+    use_share,
 )
 from ruimteverdeling.rules.family import RuleFamily
 from ruimteverdeling.scenario import loader
@@ -72,3 +73,4 @@ register(proximity_share.FAMILY)
 register(conflict.FAMILY)
 register(reservation.FAMILY)
 register(location.FAMILY)
+register(use_share.FAMILY)

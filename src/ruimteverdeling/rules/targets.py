@@ -15,7 +15,9 @@ catalogue's ``provides`` for combined uses) and ``m`` the unit factor: 1 for ``a
 
 with ``K_r`` the contribution of the cells that are not variables (fixed context and pinned
 cells), moved into the bounds. For ``share`` the bounds are ``share × area(r ∩ within)``.
-``scale: area_share`` multiplies national numbers by the study area's share of the country.
+``scale: area_share`` multiplies national numbers by the study area's share of the country;
+``outside_land`` with share ``s`` first multiplies min and max by ``1 − s`` (the part met by
+what the land model does not allocate, such as rooftop solar).
 A soft target adds slacks: ``… + s⁻_r − s⁺_r``, ``s ≥ 0``, each unit costing ``penalty``.
 """
 
@@ -177,10 +179,13 @@ class TargetCompiler:
         else:
             scale = np.full(n, self.ctx.area_share if t.scale == "area_share" else 1.0)
         los, his = [], []
+        on_land = 1.0 - (t.outside_land.share if t.outside_land is not None else 0.0)
         for r, label in enumerate(self.labels):
             b = t.region_values.get(label)
             lo = b.min if b is not None and b.min is not None else t.min
             hi = b.max if b is not None and b.max is not None else t.max
+            lo = lo * on_land if lo is not None else None
+            hi = hi * on_land if hi is not None else None
             for name, v, out in (("min", lo, los), ("max", hi, his)):
                 if v is None:
                     out.append(None)

@@ -219,6 +219,14 @@ class Bounds(StrictModel):
     max: Amount | None = None
 
 
+class OutsideLand(StrictModel):
+    """The part of a target met outside the land the model allocates (see ``Target``)."""
+
+    share: float = Field(ge=0.0, lt=1.0)
+    description: str
+    source: Source
+
+
 class Target(StrictModel):
     """A claim on land, in the units planners use.
 
@@ -244,7 +252,17 @@ class Target(StrictModel):
         objective points (named ``shortfall:<id>`` in the objective).
     by
         with several ``periods``: the period (year) by which the target must hold (default:
-        the last period); the target counts the land use of that period.
+        ``year`` when it is one of the periods, else the last period); the target counts the
+        land use of that period.
+    year
+        the year the source sets for the target (``tot en met 2030``), cited in its source.
+        A run of one period states it in the summary (the run stands for that year); with
+        several ``periods`` it is the default of ``by`` when it is one of them.
+    outside_land
+        the share ``s`` of the national number met by what the land model does not allocate
+        (solar on roofs and in the built environment): ``min`` and ``max`` are multiplied by
+        ``1 − s`` before any scaling, so only the rest is asked of the land. A labelled
+        parameter with its own source (an assumption unless a document gives it).
     """
 
     id: str
@@ -267,6 +285,8 @@ class Target(StrictModel):
     enabled: bool | None = None
     description: str | None = None
     by: int | None = None
+    year: int | None = Field(default=None, ge=1900, le=2200)
+    outside_land: OutsideLand | None = None
     source: Source
 
     @property
@@ -300,6 +320,11 @@ class Target(StrictModel):
         if self.region_values and not self.per_region:
             raise invalid("`region_values` needs `per_region: true`",
                           "add `per_region: true`")
+        if self.outside_land is not None and (self.quantity == "share"
+                                              or self.relative_to == "current"):
+            raise invalid("`outside_land` applies to national or regional amounts, not to "
+                          "shares or multiples of the current quantity",
+                          "remove `outside_land`, or give the target as an amount")
         if self.relative_to == "current" and self.quantity == "share":
             raise invalid("`relative_to: current` does not apply to shares",
                           "use `quantity: area` with `relative_to: current`")
@@ -412,11 +437,34 @@ class Override(StrictModel):
 # ------------------------------------------------------------------------------------------------
 # objective and solver
 # ------------------------------------------------------------------------------------------------
+WATER_AND_SOIL_TERMS = ["water_level", "future_cost", "sealing", "wastewater"]
+"""The objective terms of the water-and-soil rules of the shipped rule pack (peat water level
+and grassland on peat, flooding and subsidence, sealing of infiltration ground, waste-water
+capacity): the first stage of ``mode: lexicographic`` unless ``first`` names others."""
+
+
 class Objective(StrictModel):
-    """Weights of the named objective terms (maximise Σ weight × benefit − Σ weight × cost)."""
+    """Weights of the named objective terms (maximise Σ weight × benefit − Σ weight × cost),
+    and how they are optimised.
+
+    mode
+        ``weighted`` (default): one solve of the weighted sum, every term weighing as its
+        weight says. ``lexicographic``: the lagenbenadering as an order — stage 1 optimises the
+        ``first`` terms alone (their weighted sum) under every rule and hard target; stage 2
+        optimises the whole weighted objective with the stage-1 value kept within
+        ``tolerance`` of what stage 1 reached (:mod:`ruimteverdeling.analysis.lexicographic`).
+    first
+        the stage-1 terms (default: the water-and-soil terms, ``WATER_AND_SOIL_TERMS``).
+    tolerance
+        how much of the stage-1 value stage 2 may give up, as a fraction of its magnitude
+        (0.01: the water-and-soil cost may grow by at most 1 %).
+    """
 
     weights: dict[str, Coefficient] = Field(
         default_factory=lambda: {"suitability": 1.0, "transition": 1.0})
+    mode: Literal["weighted", "lexicographic"] = "weighted"
+    first: list[str] = Field(default_factory=lambda: list(WATER_AND_SOIL_TERMS), min_length=1)
+    tolerance: float = Field(default=0.01, ge=0.0, le=1.0)
 
     @field_validator("weights")
     @classmethod
@@ -555,6 +603,16 @@ class Scenario(StrictModel):
                         f"'{item.id}' in `{name}` is a gemaakte keuze (status G) and cannot be "
                         "switched off with `enabled: false`", "relax it through "
                         f"`overrides: [{{rule: {item.id}, action: disable, justification: ...}}]`")
+                soft = (getattr(item, "hard", True) is False if name == "targets"
+                        else getattr(item, "penalty", None) is not None)
+                if item.status == "G" and soft:
+                    how = "`hard: false`" if name == "targets" else "a `penalty`"
+                    raise invalid(
+                        f"'{item.id}' in `{name}` is a gemaakte keuze (status G) and cannot be "
+                        f"made soft with {how} in the item itself", "keep it hard and soften it "
+                        f"through `overrides: [{{rule: {item.id}, action: soften, penalty: ..., "
+                        "justification: ...}]` (comply or explain), or give it the status the "
+                        "source gives it")
         known = {t.id for t in self.targets} | {r.id for r in self.rules}
         for o in self.overrides:
             if o.rule not in known:
