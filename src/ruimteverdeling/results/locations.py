@@ -23,6 +23,9 @@ import numpy as np
 
 from ruimteverdeling.rules import location as loc
 
+#: The timestamp written into ``locations.gpkg`` (instead of the time of writing).
+GPKG_DATE = "2000-01-01T00:00:00Z"
+
 COLUMNS = ["id", "use", "kind", "size", "unit", "hectares", "cells", "region",
            "settlement_type", "minimum", "meets_minimum", "mean_suitability"]
 
@@ -132,6 +135,15 @@ def write(folder: Path, cm: Any, rows: list[dict[str, Any]], ids: np.ndarray) ->
                            crs=grid.crs)
     # built in memory, written by Python: a full disk or a file-size limit is then an OSError
     # with its own reason, which the output folder reports (the driver would hide it)
-    buf = io.BytesIO()
-    gdf.to_file(buf, layer="locations", driver="GPKG")
+    # GDAL stamps the time of writing into a GeoPackage's metadata tables; pinned, reruns are
+    # identical byte for byte like every other output
+    import pyogrio  # deferred with geopandas
+
+    old = pyogrio.get_gdal_config_option("OGR_CURRENT_DATE")
+    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": GPKG_DATE})
+    try:
+        buf = io.BytesIO()
+        gdf.to_file(buf, layer="locations", driver="GPKG")
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": old})
     (folder / "locations.gpkg").write_bytes(buf.getvalue())
