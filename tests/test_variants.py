@@ -43,7 +43,10 @@ def results(demo_area: Path) -> dict:
 @pytest.mark.parametrize("name", SCENARIOS)
 def test_scenario_solves_with_proven_gap(results: dict, name: str) -> None:
     run, _ = results[name]
-    assert run.solution.status in ("optimal", "feasible")
+    # an allocation with its proven bound: within the tolerance (optimal), or stopped short of
+    # it by the repair's limits (feasible) or by the time limit, whichever the machine reaches
+    assert run.solution.status in ("optimal", "feasible", "time_limit")
+    assert np.isfinite(run.solution.bound) and run.solution.decision_gap is not None
     assert run.solution.bound >= run.solution.objective - 1e-6
     assert all(t["met"] == "yes" for t in run.summary["targets"] if t["hard"]), name
 
