@@ -31,6 +31,7 @@ nearest region, distance) to open in QGIS.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -181,11 +182,15 @@ def write_uncovered(unc: Uncovered, grid: Any, path: Path) -> int:
         "distance_m": unc.distance_m[rows, cols].astype(float),
         "ha": np.full(rows.size, unc.cell_ha),
     }, geometry=box(xs - h, ys - h, xs + h, ys + h), crs=grid.crs)
-    tmp = path.with_name(f".{path.name}.partial.gpkg")
-    tmp.unlink(missing_ok=True)
-    gdf.to_file(tmp, layer="uncovered_cells", driver="GPKG",
-                dataset_metadata={"writer": UNCOVERED_WRITER})
-    tmp.replace(path)
+    # a name only this process uses, so the file removed on failure is the one it began
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.partial.gpkg")
+    try:
+        gdf.to_file(tmp, layer="uncovered_cells", driver="GPKG",
+                    dataset_metadata={"writer": UNCOVERED_WRITER})
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return int(rows.size)
 
 
