@@ -495,7 +495,7 @@ def _foresight_generated(pw: Pathway, progress: Any = None) -> Solution:
     pw.use(gen.keys, gen.model, gen.uses)
     bound = gen.bound
     y_start = gen.y
-    for _ in range(3):
+    for attempt in range(3):
         rest = max(FINAL_SHARE * opts.time_limit, opts.time_limit - (time.perf_counter() - t0))
         try:
             sol = solve_spec(pw.spec, opts.model_copy(update={"time_limit": rest}), progress,
@@ -510,8 +510,10 @@ def _foresight_generated(pw: Pathway, progress: Any = None) -> Solution:
             bound = min(bound, priced.bound)
             y_start = priced.y
         dgap = decision_gap(sol.objective, max(bound, sol.objective), sol.status_quo_value)
+        # the last attempt keeps its columns: ``sol`` must stay a solution over ``pw.keys``
         if dgap <= opts.mip_rel_gap or priced is None or not priced.new_keys.size \
-                or time.perf_counter() - t0 > GENERATION_SHARE * opts.time_limit:
+                or time.perf_counter() - t0 > GENERATION_SHARE * opts.time_limit \
+                or attempt == 2:
             break
         say(f"  decision gap {dgap:.3%} over every trajectory: "
             f"{priced.new_keys.size:,} more price out, solving again")
