@@ -64,19 +64,24 @@ def area_for(case: str) -> Path:
 
 
 FAIRNESS: str | None = None
-"""``--fairness MODE[:WEIGHT]``: solve with the base's ``fair_burdens`` rule set to this mode
-(and weight) through an override in a variant written next to the cached area."""
+"""``--fairness MODE[:WEIGHT[:NATIONAL_WEIGHT]]``: solve with the base's ``fair_burdens`` rule
+set to this mode (weight, and for ``deviation`` the national weight, default 0) through an
+override in a variant written next to the cached area."""
 
 
 def scenario_for(case: str) -> Path:
     scenario = SCENARIO.get(case, REPO / "scenarios" / "base.yaml")
     if not FAIRNESS:
         return scenario
-    mode, _, weight = FAIRNESS.partition(":")
+    mode, _, weights = FAIRNESS.partition(":")
+    weight, _, national = weights.partition(":")
     change: dict = {"mode": mode}
     if weight:
         change["weight"] = float(weight)
-    variant = area_for(case).parent / f"fairness-{mode}-{weight or 'base'}.yaml"
+    change["national_weight"] = float(national) if national else 0.0
+    if mode != "deviation":
+        change.pop("national_weight")
+    variant = area_for(case).parent / f"fairness-{FAIRNESS.replace(':', '-')}.yaml"
     variant.write_text(json.dumps({
         "id": f"{case}-fairness-{mode}", "extends": str(scenario),
         "overrides": [{"rule": "fair_burdens", "action": "set", "set": change,
@@ -272,7 +277,7 @@ def main() -> None:
                     help="LP bound per derived-row family instead of the solve table")
     ap.add_argument("--levels", action="store_true",
                     help="per minimax level row: burden sizes and the step of one cell")
-    ap.add_argument("--fairness", metavar="MODE[:WEIGHT]",
+    ap.add_argument("--fairness", metavar="MODE[:WEIGHT[:NATIONAL]]",
                     help="set the base's fair_burdens rule to this mode (minimax, deviation)")
     ap.add_argument("--json", type=Path)
     ap.add_argument("--one", help=argparse.SUPPRESS)

@@ -56,12 +56,7 @@ def test_variants_move_the_right_way(results: dict) -> None:
     before = results["base"][0].compiled.area.current_use
     assert provided(results["energy-max"][1], "renewable_energy", energy=True) > \
         1.5 * provided(base, "renewable_energy", energy=True)
-    # nature-plus asks 15 % more nature than now (the base 5 %) and must reach it; the base's
-    # green-blue network target already adds nature beyond its own 5 %, so the variant's lead
-    # over the base is its target minus that, not a fixed ratio
-    nature_plus = provided(results["nature-plus"][1], "nature")
-    assert nature_plus >= 1.15 * provided(before, "nature") * (1 - 1e-9)
-    assert nature_plus > provided(base, "nature")
+    assert provided(results["nature-plus"][1], "nature") > provided(base, "nature") * 1.05
     assert provided(results["defence-priority"][1], "defence") > \
         provided(base, "defence") * 1.2
     new_housing = lambda g: int(((g == 1) & (before != 1)).sum())  # noqa: E731
