@@ -4,6 +4,7 @@
     python benchmarks/small.py --cases 3k --naive       # with HiGHS's MIP on the whole model
     python benchmarks/small.py --families               # what each derived-row family closes
     python benchmarks/small.py --levels                 # how lumpy each minimax level is
+    python benchmarks/small.py --fairness deviation:0.5 # another fairness formulation
     python benchmarks/small.py --json results.json
 
 Cases (synthetic areas, generated once into benchmarks/cache/):
@@ -17,8 +18,12 @@ fresh process. Columns: land cells, status, solve seconds, objective, bound, the
 ``(bound − objective)/|objective|`` and the decision gap ``(bound − objective)/|objective −
 z_sq|`` (``z_sq``: the status quo), method. ``--naive`` adds a row per case for HiGHS's MIP
 on the plain model (default settings, stopped by the same decision-gap test), under the same
-time limit. ``--families`` prints, per case, the LP bound with the derived rows of one
-family at a time, all of them, and the level search.
+time limit. The columns ``fair term``, ``I max`` and ``I spread`` show the fairness rule's
+objective term (weighted) and the largest and the spread (max − min) of the province burden
+intensities ``I_r = B_r / area_r``; ``--fairness MODE[:WEIGHT[:NATIONAL]]`` solves with
+``fair_burdens`` in another mode (see ``rules/fairness.py``). ``--families`` prints, per
+case, the LP bound with the derived rows of one family at a time, all of them, and the level
+search.
 
 ``--levels`` prints, per minimax level (a fairness rule's most burdened region) and region
 row ``Σ_j a_j x_j − c_r v ≤ u_r``: the burden columns, their most frequent sizes ``a_j``, whether
