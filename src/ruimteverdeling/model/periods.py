@@ -172,6 +172,11 @@ def _selection(s: ModelSpec, cols: np.ndarray, aux_start: int, n_cols: int) -> s
 KEEP = -1
 """A template's symbol for 'the unit's current use'."""
 
+STALL = 3
+"""Rounds of the restricted LP that need their box slacks with no kept column pricing out
+before a generation round stops its LP: the trajectories kept cannot meet the rows yet, and
+new ones priced at the duals so far make progress where widening the box does not."""
+
 CHUNK = 400_000
 """Units priced at once (bounds the pricing's working memory to a few hundred MB)."""
 
@@ -471,7 +476,8 @@ def generate(traj: Trajectories, periods: list[ModelSpec], labels: list[str],
         pm, uses = traj.model(periods, labels, weights, keys)
         spec = pm.spec if upto is None else pm.up_to(upto)
         t_build = time.perf_counter() - t0
-        res = decompose.lp(spec, options, backend, lambda m: None, deadline, y_init=y_prev)
+        res = decompose.lp(spec, options, backend, lambda m: say("  " + m), deadline,
+                           y_init=y_prev, stall=STALL)
         t_lp = time.perf_counter() - t0 - t_build
         x = np.asarray(res["x"], float)
         z = spec.objective_value(x) if _feasible(spec, x) else None
