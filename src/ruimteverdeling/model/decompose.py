@@ -269,8 +269,7 @@ def _combined(x_fix: np.ndarray, cols: np.ndarray, sub_x: np.ndarray) -> np.ndar
 
 
 def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
-       deadline: float, y_init: np.ndarray | None = None, level: int = 0,
-       stall: int = 0) -> dict[str, Any]:
+       deadline: float, y_init: np.ndarray | None = None, level: int = 0) -> dict[str, Any]:
     """Solve the LP relaxation of ``spec`` by column generation (see the module docstring).
 
     Initial prices come from a nested sample: the model restricted to a random quarter of
@@ -281,11 +280,6 @@ def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
     Returns a dict with ``x`` (full), ``objective`` (LP value of x), ``bound`` (L(y)),
     ``row_dual`` (assignment duals, then coupling duals), ``col_dual`` (reduced costs),
     ``y``, ``converged`` and ``details``.
-
-    ``stall`` (> 0): stop after that many consecutive rounds in which the restricted LP
-    needs its box slacks while no column prices out — the columns of ``spec`` cannot meet
-    the rows, so widening the box only moves the prices (a caller that generates the
-    columns, as the pathway model does, prices its own columns at them instead).
     """
     t_start = time.perf_counter()
     pricing = Pricing(spec)
@@ -348,7 +342,6 @@ def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
     sub = None
     cols = np.empty(0, np.int64)
     pi = np.zeros(n_units)
-    stalled = 0
     for it in range(options.decompose_max_iterations):
         if time.perf_counter() > deadline:
             break
@@ -400,10 +393,6 @@ def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
             # every column prices out (an optimal vertex), or the Lagrangian bound is within
             # tolerance of this feasible LP solution: its bound is what the gap is proven by
             converged = True
-            break
-        stalled = stalled + 1 if not feasible and n_bad == 0 else 0
-        if stall and stalled >= stall:
-            details["stalled"] = True
             break
         # box management (boxstep): move the centre on a better bound, widen binding sides
         if this_bound < center_bound - 1e-12 * max(1.0, abs(center_bound)):

@@ -172,13 +172,9 @@ def _selection(s: ModelSpec, cols: np.ndarray, aux_start: int, n_cols: int) -> s
 KEEP = -1
 """A template's symbol for 'the unit's current use'."""
 
-STALL = 3
-"""Rounds of the restricted LP that need their box slacks with no kept column pricing out
-before a generation round stops its LP: the trajectories kept cannot meet the rows yet, and
-new ones priced at the duals so far make progress where widening the box does not."""
-
-CHUNK = 400_000
-"""Units priced at once (bounds the pricing's working memory to a few hundred MB)."""
+CHUNK = 200_000
+"""Units priced at once (bounds the pricing's working memory to a few hundred MB: the
+suffix sums are ``P × |U|`` values per unit)."""
 
 
 @dataclass
@@ -233,7 +229,8 @@ class Trajectories:
         and the use of each of its columns per period."""
         keys = np.asarray(keys, np.int64)
         unit = keys // self.n_templates
-        if np.unique(unit).size != self.n_units:
+        if unit.size == 0 or unit[0] != 0 or unit[-1] != self.n_units - 1 or \
+                np.any(np.diff(unit) > 1):  # sorted: every unit at least once
             raise ValueError("every unit needs at least one trajectory column")
         uses = self.uses(keys)
         col_map = np.stack([self.col_of[p][unit, uses[p]] for p in range(len(periods))])
@@ -254,40 +251,59 @@ class Trajectories:
         best, key, _ = self._scan(rho, units, mask)
         return best, key
 
-    def _scan(self, rho: list[np.ndarray | None], units: np.ndarray,
+    def _scan(self, rho: list[np.ndarray | None], units: np.ndarray | slice,
               mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """:meth:`values` and, per unit, the second largest value (−inf with one
-        trajectory)."""
+        trajectory); ``units`` an index array or a slice.
+
+        With ``K_k = Σ_{p<k} ρ_p(e)`` (the current use ``e`` kept before ``k``) and
+        ``S_k(u) = Σ_{p≥k} ρ_p(u)``, a template that keeps the current use before period
+        ``k`` and takes ``u`` from ``k`` on is worth ``K_k + S_k(u)``: one addition per
+        template and unit; other templates (reversions) add their periods one by one."""
         T = self.n_templates
-        best = np.full(units.size, -np.inf)
-        second = np.full(units.size, -np.inf)
-        arg = np.zeros(units.size, np.int64)
+        ids = np.arange(self.n_units)[units]
+        n = ids.size
+        P = len(rho)
         cur = self.current[units]
-        per = []  # per period: (n, n_uses) reduced costs of every (unit, use) pair
+        rows = np.arange(n)
+        per = []  # per period: (n_uses, n) reduced costs of every (use, unit) pair
         for p, r in enumerate(rho):
             if r is None:
                 per.append(None)
                 continue
             co = self.col_of[p][units]
-            per.append(np.where(co >= 0, r[np.maximum(co, 0)], 0.0))
-        rows = np.arange(units.size)
-        keep = [None if q is None else q[rows, cur] for q in per]
+            per.append(np.ascontiguousarray(np.where(co >= 0, r[np.maximum(co, 0)], 0.0).T))
+        n_uses = next((q.shape[0] for q in per if q is not None), 0)
+        keep = np.zeros((P + 1, n))  # K_k
+        for p, q in enumerate(per):
+            keep[p + 1] = keep[p] + (0.0 if q is None else q[cur, rows])
+        suffix = np.zeros((P + 1, n_uses, n))  # S_k
+        for p in range(P - 1, -1, -1):
+            suffix[p] = suffix[p + 1] + (0.0 if per[p] is None else per[p])
+        best = np.full(n, -np.inf)
+        second = np.full(n, -np.inf)
+        arg = np.zeros(n, np.int64)
         for t in range(T):
             ok = self.valid[t, units] if mask is None else mask[t, units]
             if not ok.any():
                 continue
-            v = np.zeros(units.size)
-            for p, q in enumerate(per):
-                if q is None:
-                    continue
-                s = int(self.templates[t, p])
-                v += keep[p] if s == KEEP else q[:, s]
+            sym = self.templates[t]
+            k = int(np.argmax(sym != KEEP)) if (sym != KEEP).any() else P
+            if k == P:
+                v = keep[P].copy()
+            elif (sym[k:] == sym[k]).all():
+                v = keep[k] + suffix[k][int(sym[k])]
+            else:
+                v = keep[k].copy()
+                for p in range(k, P):
+                    if per[p] is not None:
+                        v += per[p][int(sym[p])]
             v[~ok] = -np.inf
             better = v > best
-            second = np.where(better, best, np.maximum(second, v))
-            best[better] = v[better]
+            np.maximum(second, np.minimum(v, best), out=second)
+            np.maximum(best, v, out=best)
             arg[better] = t
-        return best, units.astype(np.int64) * T + arg, second
+        return best, ids.astype(np.int64) * T + arg, second
 
     def best(self, rho: list[np.ndarray | None], mask: np.ndarray | None = None
              ) -> tuple[np.ndarray, np.ndarray]:
@@ -301,7 +317,7 @@ class Trajectories:
         chunks of :data:`CHUNK` units."""
         out: list[list[np.ndarray]] = [[], [], []]
         for s in range(0, self.n_units, CHUNK):
-            for o, a in zip(out, self._scan(rho, np.arange(s, min(s + CHUNK, self.n_units)),
+            for o, a in zip(out, self._scan(rho, slice(s, min(s + CHUNK, self.n_units)),
                                             mask), strict=True):
                 o.append(a)
         if not out[0]:
@@ -345,7 +361,7 @@ def period_reduced_costs(periods: list[ModelSpec], weights: np.ndarray, y: np.nd
             ys = y[r0:r0 + b.n_rows]
             r0 += b.n_rows
             if np.any(ys):
-                rho = rho - (b.A.T @ ys)[: s.n_x]
+                rho -= (b.A.T @ ys)[: s.n_x]
         out.append(rho)
     return out
 
@@ -521,6 +537,8 @@ def generate(traj: Trajectories, periods: list[ModelSpec], labels: list[str],
 
     if y_init is None:
         y_init = np.zeros(sum(b.n_rows for s in periods[: last + 1] for b in s.coupling))
+    if last < len(periods) - 1:  # seen from an earlier period: one trajectory per prefix
+        mask = _representatives(traj, last, traj.valid if mask is None else mask)
     # a model with one column a unit (its first valid trajectory) gives the rows and the
     # auxiliary columns of the joint model
     valid = traj.valid if mask is None else mask
@@ -549,8 +567,8 @@ def generate(traj: Trajectories, periods: list[ModelSpec], labels: list[str],
     bound, best_y, rho, (best_v, best_k, second_v) = price_all(y)
     # the first restricted set: the contested units with their two best trajectories
     margin = best_v - second_v
-    delta = float(np.partition(margin, target)[target]) if target < n else np.inf
-    free = margin <= delta
+    free = np.zeros(n, bool)
+    free[np.argpartition(margin, target)[:target] if target < n else slice(None)] = True
     chosen = best_k.copy()
     active = _second_keys(traj, rho, np.flatnonzero(free), best_k, mask)
     center, center_bound = best_y.copy(), bound
@@ -639,6 +657,20 @@ def generate(traj: Trajectories, periods: list[ModelSpec], labels: list[str],
 ADD_SHARE = 0.02
 """Share of the units whose best trajectory may enter the restricted LP in one round (at
 least ``solver.decompose_add``)."""
+
+
+def _representatives(traj: Trajectories, k: int, mask: np.ndarray) -> np.ndarray:
+    """``mask`` keeping, per unit, only the first of the trajectories that take the same
+    uses up to period ``k``: seen from ``k`` they are one column (the same value and rows),
+    and ties would make every unit look contested."""
+    out = np.zeros_like(mask)
+    seen: dict[tuple, np.ndarray] = {}
+    for t in range(traj.n_templates):
+        g = tuple(traj.templates[t, : k + 1].tolist())
+        s = seen.setdefault(g, np.zeros(mask.shape[1], bool))
+        out[t] = mask[t] & ~s
+        s |= mask[t]
+    return out
 
 
 def _second_keys(traj: Trajectories, rho: list[np.ndarray | None], units: np.ndarray,
