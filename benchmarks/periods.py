@@ -3,6 +3,7 @@
     python benchmarks/periods.py                         # demo scale and ~250 m national
     python benchmarks/periods.py --cells 36000 530000 3300000
     python benchmarks/periods.py --json results/periods.json
+    python benchmarks/periods.py --cells 530000 --myopic --verbose   # rounds on stderr
 
 For each size a synthetic Netherlands (generated once and cached, as for
 ``benchmarks/national.py``) is solved twice, each in a fresh process (so the peak memory is
