@@ -378,11 +378,13 @@ class Enforcement:
     seconds: float = 0.0
     candidates: int = 0
     message: str = ""
+    bound: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"status": self.status, "uses": self.uses, "seconds": round(self.seconds, 3),
                 "candidates": self.candidates, **({"message": self.message}
-                                                  if self.message else {})}
+                                                  if self.message else {}),
+                **({"bound": self.bound} if self.bound else {})}
 
 
 def location_rules(cm: Any) -> list[LocationRule]:
@@ -436,6 +438,7 @@ def enforce(cm: Any, sol: Any, options: SolverOptions | None = None,
     for k in cands:
         free_land.update(int(c) for c in k.cells)
     info.candidates = len(cands)
+    lagr = _location_bound(cm, sol, groups, cols_of, after, options, say)
     x_new, msg = _restricted_mip(cm, sol, groups, cands, free_land, unit_of_land, cols_of,
                                  options, say)
     if x_new is None:
@@ -453,9 +456,15 @@ def enforce(cm: Any, sol: Any, options: SolverOptions | None = None,
     for ur in groups:
         info.uses[ur.use] = _use_summary(patch_table(ctx, after_new, ur), ur,
                                          changed=bool(np.any(after_new != after)))
-    info.seconds = time.perf_counter() - t0
     objective = spec.objective_value(x_new)
     bound = max(sol.bound, objective)
+    if lagr is not None:
+        info.bound = lagr.to_json()
+        if lagr.bound < objective - 1e-6 * max(1.0, abs(objective)):  # never trust a bug
+            say(f"location bound {lagr.bound:,.4f} below the incumbent: ignored")
+        else:
+            bound = max(min(bound, lagr.bound), objective)
+    info.seconds = time.perf_counter() - t0
     sq = spec.status_quo_value
     dgap = decision_gap(objective, bound, sq)
     status = "optimal" if sol.status == "optimal" and dgap <= options.mip_rel_gap + 1e-12 \
@@ -469,6 +478,29 @@ def enforce(cm: Any, sol: Any, options: SolverOptions | None = None,
     return replace(sol, status=status, x=x_new, objective=objective, bound=bound,
                    gap=proven_gap(objective, bound), decision_gap=dgap,
                    method=f"{sol.method}+locations", details=details, seconds=seconds)
+
+
+def _location_bound(cm: Any, sol: Any, groups: list[UseRules], cols_of: dict[str, _Cols],
+                    after: np.ndarray, options: SolverOptions, say: Any) -> Any:
+    """The Lagrangian bound with patch cuts (:mod:`ruimteverdeling.rules.location_bound`),
+    or None (no duals, or it failed: the relaxation's bound stands)."""
+    from ruimteverdeling.rules import location_bound as lb
+
+    ctx = cm.ctx
+    is_unit = np.zeros(ctx.land_cells.size, bool)
+    is_unit[cm.unit_land] = True
+    uses = []
+    for ur in groups:
+        q = cols_of[ur.use].q_col
+        pinned_q = np.where(is_unit, 0.0, new_quantity(ctx, ur.use, ur.quantity, after))
+        uses.append(lb.LocatedUse(ur.use, ur.contiguity, ur.minimum, ur.committed, q > 0, q,
+                                  pinned_q))
+    try:
+        return lb.location_bound(cm.spec, sol.row_dual, uses, ctx.land_cells, cm.unit_land,
+                                 ctx.area.grid.shape, max(5.0, 0.2 * options.time_limit), say)
+    except Exception as exc:  # never lose the run over the bound
+        say(f"location bound failed ({exc}); the relaxation's bound stands")
+        return None
 
 
 def _col_quantity(ctx: Context, ur: UseRules, col_land: np.ndarray,
