@@ -79,6 +79,9 @@ from ruimteverdeling.strict import StrictModel
 
 COUNT_SPARE = 5
 """Large candidates grown beyond the ``N`` the count asks (choice for the restricted MIP)."""
+COUNT_DISTINCT = 2
+"""For a count of ``N``: the ``2 N + COUNT_SPARE`` largest candidates at distinct places are
+grown to the count's size."""
 COUNT_PENALTY_SHARE = 1.0
 """Not used for the bound: the count's shortfall slack in the restricted MIP costs this share
 of the decision value per location short (so the MIP meets the count whenever it can)."""
@@ -427,18 +430,22 @@ def enforce(cm: Any, sol: Any, options: SolverOptions | None = None,
     for ur in groups:
         q_col = _col_quantity(ctx, ur, col_land, col_cat)
         cols_of[ur.use] = _Cols(_best_per_unit(spec, q_col > 0, chosen), q_col)
+    lagr = _location_bound(cm, sol, groups, cols_of, after, options, say)
+    # growth is priced by the reduced profits where the bound has them (what a cell's change
+    # costs the targets and rules too), else by the objective
+    price = lagr.d if lagr is not None and lagr.d is not None else spec.obj[: spec.n_x]
     cands: list[Candidate] = []
     free_land: set[int] = set()
     for ur in groups:
         q_land = new_quantity(ctx, ur.use, ur.quantity, after)
+        guide = lagr.y.get(ur.use) if lagr is not None else None
         cands += _candidates(ctx, ur, tables[ur.use], q_land, unit_of_land,
-                             cols_of[ur.use], spec, after, spec.unit_choice(sol.x))
+                             cols_of[ur.use], price, after, spec.unit_choice(sol.x), guide)
         for row in tables[ur.use]:
             free_land.update(int(c) for c in row["cells"])
     for k in cands:
         free_land.update(int(c) for c in k.cells)
     info.candidates = len(cands)
-    lagr = _location_bound(cm, sol, groups, cols_of, after, options, say)
     x_new, msg = _restricted_mip(cm, sol, groups, cands, free_land, unit_of_land, cols_of,
                                  options, say)
     if x_new is None:
@@ -496,8 +503,9 @@ def _location_bound(cm: Any, sol: Any, groups: list[UseRules], cols_of: dict[str
         uses.append(lb.LocatedUse(ur.use, ur.contiguity, ur.minimum, ur.committed, q > 0, q,
                                   pinned_q))
     try:
-        return lb.location_bound(cm.spec, sol.row_dual, uses, ctx.land_cells, cm.unit_land,
-                                 ctx.area.grid.shape, max(5.0, 0.2 * options.time_limit), say)
+        return lb.strengthened_bound(cm.spec, sol.row_dual, uses, ctx.land_cells,
+                                     cm.unit_land, ctx.area.grid.shape, options,
+                                     max(5.0, 0.3 * options.time_limit), say)
     except Exception as exc:  # never lose the run over the bound
         say(f"location bound failed ({exc}); the relaxation's bound stands")
         return None
@@ -536,11 +544,14 @@ size and its minimum (so the restricted MIP can move homes between locations).""
 
 
 def _candidates(ctx: Context, ur: UseRules, table: list[dict[str, Any]], q_land: np.ndarray,
-                unit_of_land: np.ndarray, cols: _Cols, spec: ModelSpec, after: np.ndarray,
-                chosen: np.ndarray) -> list[Candidate]:
+                unit_of_land: np.ndarray, cols: _Cols, price: np.ndarray, after: np.ndarray,
+                chosen: np.ndarray, guide: np.ndarray | None = None) -> list[Candidate]:
     """Kept, grown and extended patches (see the module docstring, step 1). Growth goes over
     cells the relaxation left at their current use (cells it changed serve other targets),
-    cheapest objective loss per unit of size first."""
+    cheapest loss of ``price`` (reduced profit, or objective) per unit of size first.
+    ``guide`` (per land cell, the location bound's LP solution ``y``): its patches of
+    ``y ≥ ½``, grown to their minimum, are candidates too (patches the bound prices as
+    worth building)."""
     shape = ctx.area.grid.shape
     land_of_flat = np.full(ctx.area.grid.size, -1, np.int64)
     land_of_flat[ctx.land_cells] = np.arange(ctx.land_cells.size)
@@ -555,7 +566,7 @@ def _candidates(ctx: Context, ur: UseRules, table: list[dict[str, Any]], q_land:
     h = cols.with_use[u]
     ok = h >= 0
     unit_q[units[ok]] = cols.q_col[h[ok]]
-    loss[units[ok]] = spec.obj[chosen[u[ok]]] - spec.obj[h[ok]]
+    loss[units[ok]] = np.maximum(price[chosen[u[ok]]] - price[h[ok]], 0.0)
 
     def size_of(cells: np.ndarray) -> float:
         return float(np.where(patch_of[cells] >= 0, q_land[cells], unit_q[cells]).sum())
@@ -620,14 +631,44 @@ def _candidates(ctx: Context, ur: UseRules, table: list[dict[str, Any]], q_land:
         add(base)
         if base is not None:
             add(grow(base, EXTEND * max(row["size"], row["minimum"])))
+    if guide is not None:
+        for cells in _guided_patches(ctx, guide, ur.contiguity):
+            base = grow(cells, 0.0)
+            add(base)
+            if base is not None:
+                add(grow(base, EXTEND * size_of(base)))
     for n, s in ur.counts:
-        big = sorted(out, key=lambda k: -k.size)[: n + COUNT_SPARE]
+        # the largest candidates at distinct places (overlapping versions of one patch
+        # would fill the list with one location)
+        big: list[Candidate] = []
+        used: set[int] = set()
+        for k in sorted(out, key=lambda k: -k.size):
+            cells = set(int(c) for c in k.cells)
+            if cells & used:
+                continue
+            used |= cells
+            big.append(k)
+            if len(big) >= COUNT_DISTINCT * n + COUNT_SPARE:
+                break
         for k in big:
             if k.size < s - 1e-6:
                 add(grow(k.cells, s))
     for k in out:
         k.large = any(k.size >= s - 1e-6 for _, s in ur.counts)
     return out
+
+
+def _guided_patches(ctx: Context, guide: np.ndarray, contiguity: int) -> list[np.ndarray]:
+    """The patches (land indices) of cells with ``guide ≥ ½``."""
+    grid = np.zeros(ctx.area.grid.size, bool)
+    grid[ctx.land_cells[guide >= 0.5]] = True
+    lab, n = label_patches(grid.reshape(ctx.area.grid.shape), contiguity)
+    if n == 0:
+        return []
+    land_lab = lab.ravel()[ctx.land_cells]
+    order = np.argsort(land_lab, kind="stable")
+    bounds = np.searchsorted(land_lab[order], np.arange(1, n + 2))
+    return [order[bounds[k]:bounds[k + 1]] for k in range(n)]
 
 
 def _restricted_mip(cm: Any, sol: Any, groups: list[UseRules], cands: list[Candidate],
@@ -730,7 +771,7 @@ def _restricted_mip(cm: Any, sol: Any, groups: list[UseRules], cands: list[Candi
         # within the decision-gap tolerance of the sub-model's own bound: a better incumbent
         # could not be proven against the relaxation's bound anyway
         r = backend.mip(sub, options, limit, 0.0, None,
-                        abs_gap=0.5 * options.mip_rel_gap * scale)
+                        abs_gap=RESTRICTED_GAP_SHARE * options.mip_rel_gap * scale)
     except Exception as exc:  # never lose the relaxation's run over the locations
         return None, f"the restricted MIP failed ({exc})"
     if r.x is None:
@@ -746,6 +787,11 @@ def _restricted_mip(cm: Any, sol: Any, groups: list[UseRules], cands: list[Candi
     if bad:
         return None, "the restricted MIP's allocation breaks " + ", ".join(sorted(bad))
     return x, ""
+
+
+RESTRICTED_GAP_SHARE = 0.5
+"""The restricted MIP stops within this share of the decision-gap tolerance (in objective
+points) of its own bound: it is small, and what it leaves on the table is all gap."""
 
 
 KEEP_OTHER_COLUMNS = 4

@@ -95,6 +95,10 @@ class LagrangeBound:
     seconds: float = 0.0
     y: dict[str, np.ndarray] = field(default_factory=dict)
     """Per use, per land cell: the last LP's ``y`` (guides new candidate locations)."""
+    cut_list: list[tuple[str, int, list[int]]] = field(default_factory=list)
+    """The patch cuts found: (use, land cell c, land cells of ∂S)."""
+    d: np.ndarray | None = None
+    """The reduced profits ``d = c − Aᵀπ`` of the x columns (guide the growth of candidates)."""
 
     def to_json(self) -> dict[str, Any]:
         return {"bound": self.bound, "lagrangian": self.lagrangian, "cuts": self.cuts,
@@ -255,7 +259,9 @@ def location_bound(spec: ModelSpec, row_dual: np.ndarray | None, uses: list[Loca
     if not np.isfinite(result.bound):
         return None
     result.cuts = len(cuts)
+    result.cut_list = [(kept[t].use, c, bnd) for t, c, bnd in cuts]
     result.y = {lu.use: y_land[t] for t, lu in enumerate(kept)}
+    result.d = dx
     result.seconds = time.perf_counter() - t0
     return result
 
@@ -404,3 +410,109 @@ def _solve_lp(spec: ModelSpec, kept: list[LocatedUse], per_use: list[dict[str, n
     # the LP's dual bound: its optimal value (an LP optimum is its own bound)
     value = float(h.getInfo().objective_function_value)
     return value, np.clip(np.asarray(sol.col_value), 0.0, 1.0)
+
+
+def cut_block(spec: ModelSpec, uses: list[LocatedUse], cuts: list[tuple[str, int, list[int]]],
+              unit_of_land: np.ndarray) -> Any:
+    """The patch cuts as rows over the x columns, ``Σ_{j∈T(c)} x_j − Σ_{n∈∂S} Σ_{j∈T(n)} x_j
+    ≤ 0`` with ``T(c)`` the columns of cell ``c`` that add the use (a RowBlock)."""
+    from ruimteverdeling.model.spec import RowBlock
+
+    by_use = {lu.use: lu for lu in uses}
+    rows, cols, vals = [], [], []
+    for use, lu in by_use.items():
+        cs = np.flatnonzero(lu.col_in)
+        order = np.argsort(spec.col_unit[cs], kind="stable")
+        cs = cs[order]
+        cu = spec.col_unit[cs]
+        start = np.searchsorted(cu, np.arange(spec.n_units))
+        end = np.searchsorted(cu, np.arange(spec.n_units), side="right")
+        for r, (u2, c, bnd) in enumerate(cuts):
+            if u2 != use:
+                continue
+            for cell, sign in [(c, 1.0)] + [(n, -1.0) for n in bnd]:
+                unit = int(unit_of_land[cell])
+                js = cs[start[unit]:end[unit]]
+                rows += [r] * js.size
+                cols += js.tolist()
+                vals += [sign] * js.size
+    A = sp.csr_matrix((vals, (rows, cols)), shape=(len(cuts), spec.n_cols))
+    return RowBlock("location_patch_cuts", "cut", A, np.full(len(cuts), -np.inf),
+                    np.zeros(len(cuts)))
+
+
+def strengthened_bound(spec: ModelSpec, row_dual: np.ndarray | None, uses: list[LocatedUse],
+                       land_cells: np.ndarray, unit_land: np.ndarray,
+                       shape: tuple[int, int], options: Any, time_limit: float,
+                       say: Any = None) -> LagrangeBound | None:
+    """:func:`location_bound`, then rounds of: add its patch cuts to the cell model as rows
+    (valid inequalities, so the model stays a relaxation of the location rules), solve that
+    LP for new prices (column generation from the old prices on national models), and take
+    :func:`location_bound` again at them. Every round's figure is a valid bound; the smallest
+    is returned (with the last round's ``y`` and ``d``)."""
+    say = say or (lambda m: None)
+    t0 = time.perf_counter()
+    deadline = t0 + time_limit
+    first = location_bound(spec, row_dual, uses, land_cells, unit_land, shape,
+                           0.3 * time_limit, say)
+    if first is None:
+        return None
+    best = first
+    unit_of_land = np.full(land_cells.size, -1, np.int64)
+    unit_of_land[unit_land] = np.arange(spec.n_units)
+    all_cuts = list(first.cut_list)
+    dual = row_dual
+    for _ in range(LP_ROUNDS):
+        left = deadline - time.perf_counter()
+        if not all_cuts or left < 0.2 * time_limit:
+            break
+        block = cut_block(spec, uses, all_cuts, unit_of_land)
+        work = spec.with_rows(block)
+        lp = _cell_lp(work, dual, options, left)
+        if lp is None:
+            break
+        lp_bound, dual = lp
+        say(f"location bound: cell model with {len(all_cuts):,} patch cuts, LP bound "
+            f"{lp_bound:,.4f}")
+        nxt = location_bound(work, dual, uses, land_cells, unit_land, shape,
+                             max(1.0, 0.3 * (deadline - time.perf_counter())), say)
+        cand = min(lp_bound, nxt.bound) if nxt is not None else lp_bound
+        best.rounds.append({"round": f"lp {len(best.rounds)}", "cuts": len(all_cuts),
+                            "bound": cand})
+        if cand < best.bound:
+            best.bound = cand
+            if nxt is not None:
+                best.y, best.d = nxt.y, nxt.d
+        if nxt is None:
+            break
+        known = {(u, c, tuple(b)) for u, c, b in all_cuts}
+        all_cuts += [k for k in nxt.cut_list if (k[0], k[1], tuple(k[2])) not in known]
+    best.cuts = len(all_cuts)
+    best.seconds = time.perf_counter() - t0
+    return best
+
+
+LP_ROUNDS = 3
+"""Rounds of re-solving the cell model's LP with the patch cuts for new prices."""
+
+
+def _cell_lp(work: ModelSpec, row_dual: np.ndarray | None, options: Any, time_limit: float
+             ) -> tuple[float, np.ndarray] | None:
+    """(a valid LP bound, row duals) of the cell model with the cuts; None if unsolved."""
+    from ruimteverdeling.model import decompose
+    from ruimteverdeling.model.solve import backend_for
+
+    backend = backend_for(options)
+    if work.n_x > options.decompose_above and backend.name == "highs":
+        n_old = 0 if row_dual is None else row_dual.size - work.n_units
+        y0 = None
+        if row_dual is not None:
+            y0 = np.concatenate([row_dual[work.n_units:],
+                                 np.zeros(work.n_rows - work.n_units - n_old)])
+        res = decompose.lp(work, options, backend, lambda m: None,
+                           time.perf_counter() + time_limit, y_init=y0)
+        return float(res["bound"]), np.asarray(res["row_dual"], float)
+    lp = backend.lp(work, options, time_limit)
+    if lp.status != "optimal" or lp.objective is None or lp.row_dual is None:
+        return None
+    return float(lp.objective), np.asarray(lp.row_dual, float)
