@@ -146,10 +146,18 @@ def lagrangian_parts(spec: ModelSpec, row_dual: np.ndarray
 
 def _unit_max(spec: ModelSpec, d: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Per unit, the largest ``d`` among its columns in ``mask`` (−inf if none)."""
+    cu = spec.col_unit
+    if cu.size == 0:
+        return np.full(spec.n_units, -np.inf)
+    if np.all(cu[1:] >= cu[:-1]):  # columns grouped by unit (as the builder makes them)
+        starts = np.flatnonzero(np.r_[True, cu[1:] != cu[:-1]])
+        out = np.full(spec.n_units, -np.inf)
+        out[cu[starts]] = np.maximum.reduceat(np.where(mask, d, -np.inf), starts)
+        return out
     out = np.full(spec.n_units, -np.inf)
     cols = np.flatnonzero(mask)
     if cols.size:
-        np.maximum.at(out, spec.col_unit[cols], d[cols])
+        np.maximum.at(out, cu[cols], d[cols])
     return out
 
 
