@@ -910,19 +910,23 @@ def _touching_pairs(ctx: Context, cands: list[Candidate], contiguity: int
                     ) -> list[tuple[int, int]]:
     """Pairs of disjoint candidates with a cell of one next to a cell of the other."""
     shape = ctx.area.grid.shape
+    sets = [set(int(f) for f in ctx.land_cells[c.cells]) for c in cands]
     owner: dict[int, list[int]] = {}
-    for i, c in enumerate(cands):
-        for flat in ctx.land_cells[c.cells]:
-            owner.setdefault(int(flat), []).append(i)
-    pairs = set()
-    for i, c in enumerate(cands):
-        cells = set(int(f) for f in ctx.land_cells[c.cells])
+    for i, cells in enumerate(sets):
+        for flat in cells:
+            owner.setdefault(flat, []).append(i)
+    pairs: set[tuple[int, int]] = set()
+    checked: set[tuple[int, int]] = set()
+    for i, cells in enumerate(sets):
         for flat in cells:
             for nb in neighbours(flat, shape, contiguity):
+                if nb in cells:
+                    continue
                 for j in owner.get(nb, []):
-                    if j != i and nb not in cells:
-                        a, b = min(i, j), max(i, j)
-                        if not (set(int(f) for f in ctx.land_cells[cands[a].cells])
-                                & set(int(f) for f in ctx.land_cells[cands[b].cells])):
-                            pairs.add((a, b))
+                    key = (min(i, j), max(i, j))
+                    if j == i or key in checked:
+                        continue
+                    checked.add(key)
+                    if sets[key[0]].isdisjoint(sets[key[1]]):
+                        pairs.add(key)
     return sorted(pairs)
