@@ -462,7 +462,7 @@ def enforce(cm: Any, sol: Any, options: SolverOptions | None = None,
         free_land.update(int(c) for c in k.cells)
     info.candidates = len(cands)
     x_new, msg = _restricted_mip(cm, sol, groups, cands, free_land, unit_of_land, cols_of,
-                                 options, say, max(5.0, 0.5 * options.time_limit))
+                                 options, say, _share(options, 0.5, MIP_SECONDS))
     if x_new is not None:
         x_new = _improve(cm, sol, groups, x_new, unit_of_land, cols_of, price, lagr, options,
                          say)
@@ -523,7 +523,7 @@ def _location_bound(cm: Any, sol: Any, groups: list[UseRules], cols_of: dict[str
     try:
         return lb.strengthened_bound(cm.spec, sol.row_dual, uses, ctx.land_cells,
                                      cm.unit_land, ctx.area.grid.shape, options,
-                                     max(5.0, 0.3 * options.time_limit), say)
+                                     _share(options, 0.3, BOUND_SECONDS), say)
     except Exception as exc:  # never lose the run over the bound
         say(f"location bound failed ({exc}); the relaxation's bound stands")
         return None
@@ -677,6 +677,17 @@ def _candidates(ctx: Context, ur: UseRules, table: list[dict[str, Any]], q_land:
 
 
 INCUMBENT_ROUNDS = 1
+BOUND_SECONDS = 90.0
+MIP_SECONDS = 120.0
+IMPROVE_SECONDS = 30.0
+"""Most seconds the location bound, the restricted MIP and its further round may take (and
+at most 30 %, 50 % and 8 % of the solver's time limit): enforcing the rules must not double
+the run."""
+
+
+def _share(options: SolverOptions, share: float, cap: float) -> float:
+    return max(5.0, min(share * options.time_limit, cap))
+
 """Further rounds of the restricted MIP around its own allocation (new candidates grown from
 its locations, started from it)."""
 
@@ -720,7 +731,7 @@ def _improve(cm: Any, sol: Any, groups: list[UseRules], x: np.ndarray,
             free_land.update(int(c) for c in k.cells)
         base = replace(sol, x=best)
         x2, _ = _restricted_mip(cm, base, groups, cands, free_land, unit_of_land, cols_of,
-                                options, say, max(5.0, 0.08 * options.time_limit), start=best,
+                                options, say, _share(options, 0.08, IMPROVE_SECONDS), start=best,
                                 gap_share=0.1 * RESTRICTED_GAP_SHARE)
         if x2 is None:
             break
