@@ -12,7 +12,7 @@ the area, wind parks of 200 ha, the 17 committed locations) and
 with its peak memory. The table gives time, memory, the proven decision gap (bound minus
 objective over the objective minus the status quo's value), the same gap against the cell
 model's own bound (``cell gap``: the bound that ignores the location rules) and the locations
-found. At ~100 m the solve gets 420 s (``LARGE_TIME_LIMIT``) unless ``--time-limit`` is given.
+found. At ~100 m the solve gets 600 s (``LARGE_TIME_LIMIT``) unless ``--time-limit`` is given.
 
 Goals: ~100 m in ≤ 10 minutes and ≤ 12 GB on 2 cores, decision gap ≤ 2 %; ~250 m in ≤ 2
 minutes, ≤ 1 %. The figures are printed as measured, whether or not they meet the goals.
@@ -41,9 +41,10 @@ SCENARIOS = {"with locations": HERE / "national.yaml",
 
 LARGE = 2_000_000
 """From this many cells on (~100 m) the solve gets LARGE_TIME_LIMIT unless --time-limit says
-otherwise: the scenario's 270 s is the ~250 m budget (2 minutes in all), while the ~100 m goal
-is 10 minutes in all, of which reading and compiling the area take about two."""
-LARGE_TIME_LIMIT = 420.0
+otherwise: the scenario's 270 s is the ~250 m budget (2 minutes in all); at ~100 m the cell
+model's column generation needed about 500 s on the loaded 2-core machine (it fails at 270 s
+and at 420 s), so the 10-minute goal is reported as missed rather than the run lost."""
+LARGE_TIME_LIMIT = 600.0
 
 
 def run(cells: int, time_limit: float | None) -> list[dict]:
