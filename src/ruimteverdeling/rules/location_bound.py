@@ -66,7 +66,7 @@ import scipy.sparse as sp
 
 from ruimteverdeling.model.spec import ModelSpec
 
-ROUNDS = 40
+ROUNDS = 200
 """Rounds of separating patch cuts and re-solving the LP over ``y``."""
 EPS = 1e-7
 
@@ -461,8 +461,9 @@ def strengthened_bound(spec: ModelSpec, row_dual: np.ndarray | None, uses: list[
     say = say or (lambda m: None)
     t0 = time.perf_counter()
     deadline = t0 + time_limit
+    lp_rounds = LP_ROUNDS if spec.n_x <= LP_ROUNDS_MAX_COLUMNS else 0
     first = location_bound(spec, row_dual, uses, land_cells, unit_land, shape,
-                           0.3 * time_limit, say)
+                           (0.3 if lp_rounds else 1.0) * time_limit, say)
     if first is None:
         return None
     best = first
@@ -470,7 +471,7 @@ def strengthened_bound(spec: ModelSpec, row_dual: np.ndarray | None, uses: list[
     unit_of_land[unit_land] = np.arange(spec.n_units)
     all_cuts = list(first.cut_list)
     dual = row_dual
-    for _ in range(LP_ROUNDS):
+    for _ in range(lp_rounds):
         left = deadline - time.perf_counter()
         if not all_cuts or left < 0.2 * time_limit:
             break
@@ -502,6 +503,10 @@ def strengthened_bound(spec: ModelSpec, row_dual: np.ndarray | None, uses: list[
 
 LP_ROUNDS = 3
 """Rounds of re-solving the cell model's LP with the patch cuts for new prices."""
+LP_ROUNDS_MAX_COLUMNS = 10_000_000
+"""Above this many x columns the LP rounds are skipped: at ~100 m (29 M columns) one round of
+column generation from the old prices with the cuts did not move the bound in 140 s, while
+the rounds of cuts at fixed prices take about a second each."""
 
 
 def _cell_lp(work: ModelSpec, row_dual: np.ndarray | None, options: Any, time_limit: float
