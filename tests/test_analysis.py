@@ -380,3 +380,99 @@ def test_every_pareto_solve_starts_from_an_allocation_that_meets_its_rows(
         assert warm is not None
         for _, vec, lo, hi in rows:
             assert lo - 1e-9 <= float(vec @ warm.x) <= hi + 1e-9
+
+
+# ------------------------------------------------------------------------------------------
+# 5. several periods: a two-period instance solved by brute force over every pathway
+# ------------------------------------------------------------------------------------------
+# Four farmland cells of 1 ha, periods 2030 and 2050 (each weighs 20 years). Farmland is worth
+# 1 per year, nature 0.15, housing the period's layer ``hq``. Housing and nature stay once
+# allocated; farmland may change once. So a cell's pathway is one of (A, A), (A, H), (A, N),
+# (H, H), (N, N).
+P_AGRI, P_HOUSING, P_NATURE = 3, 1, 2
+P_YEARS = [2030, 2050]
+P_HQ = {2030: [0.875, 0.625, 0.5, 0.125], 2050: [0.0, 0.625, 0.5, 0.125]}  # exact in float32
+P_OFF = ["solar", "wind", "water_buffer", "defence", "extensive_agriculture",
+         "nature_water_buffer", "agriculture_wind", "agri_pv", "defence_nature",
+         "extensive_agriculture_water_buffer"]
+P_PATHS = [(P_AGRI, P_AGRI), (P_AGRI, P_HOUSING), (P_AGRI, P_NATURE),
+           (P_HOUSING, P_HOUSING), (P_NATURE, P_NATURE)]
+
+
+def pathway_case(folder: Path, rules: list[dict], housing_2030: float = 1.0,
+                 nature_2050: float | None = None) -> Path:
+    """The two-period instance with ``housing_2030`` ha of housing due by 2030 (and
+    ``nature_2050`` ha of nature by 2050)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    layers: dict[str, Any] = {f"hq_{y}": (np.array([P_HQ[y]], np.float32), "continuous",
+                                          {"unit": "-"}) for y in P_YEARS}
+    layers.update({f"c{i}": ([[1 if j == i else 0 for j in range(4)]], "mask", {})
+                   for i in range(4)})
+    write_area(folder, np.full((1, 4), P_AGRI), layers=layers)
+    targets = [{"id": "homes", "use": "housing", "quantity": "area", "min": housing_2030,
+                "by": 2030, "source": SRC}]
+    if nature_2050 is not None:
+        targets.append({"id": "nature", "use": "nature", "quantity": "area",
+                        "min": nature_2050, "by": 2050, "source": SRC})
+    data = {"id": "paths", "area": "area.yaml", "periods": P_YEARS,
+            "period_layers": {"hq": {y: f"hq_{y}" for y in P_YEARS}},
+            "suitability": {"housing": {"base": 0.0, "terms": [{"layer": "hq",
+                                                                "points": IDENT}]},
+                            "agriculture": {"base": 1.0}, "nature": {"base": 0.15}},
+            "targets": targets, "rules": rules,
+            "uses": [{"id": u, "kind": "context"} for u in P_OFF]}
+    return write_scenario(folder / "paths.yaml", data)
+
+
+def pathway_value(plan: tuple[tuple[int, int], ...]) -> float:
+    value = {P_AGRI: lambda y, c: 1.0, P_NATURE: lambda y, c: 0.15,
+             P_HOUSING: lambda y, c: P_HQ[y][c]}
+    return sum(20.0 * value[plan[c][p]](y, c) for p, y in enumerate(P_YEARS) for c in range(4))
+
+
+def pathway_brute_force(closed: dict[int, set[int]], housing_2030: int = 1,
+                        nature_2050: int = 0) -> float:
+    """The best joint objective over every plan; ``closed[c]``: uses closed on cell ``c`` in
+    every period."""
+    per_cell = [[t for t in P_PATHS if not set(t) & closed.get(c, set())] for c in range(4)]
+    best = -np.inf
+    for plan in itertools.product(*per_cell):
+        if sum(t[0] == P_HOUSING for t in plan) >= housing_2030 and \
+                sum(t[1] == P_NATURE for t in plan) >= nature_2050:
+            best = max(best, pathway_value(plan))
+    return best
+
+
+def no_housing(rid: str, cell: int, status: str = "T") -> dict[str, Any]:
+    return {"id": rid, "type": "exclusion", "layer": f"c{cell}", "uses": ["housing"],
+            "status": status, "source": SRC}
+
+
+def test_rule_costs_on_two_periods_match_brute_force(tmp_path: Path) -> None:
+    """Each rule is switched in both periods and its cost is the difference of the two joint
+    optima, each computed by brute force over every pathway."""
+    rules = [no_housing("no_homes_c1", 1), no_housing("no_homes_c3", 3),
+             no_housing("no_homes_c2", 2, "A")]
+    scenario = pathway_case(tmp_path, rules)
+    result = api.rule_costs(scenario, tmp_path / "out", progress=None)
+    nat = {r["rule"]: r for r in result.rows if r["region"] == "national"}
+    z_on = pathway_brute_force({1: {P_HOUSING}, 3: {P_HOUSING}})
+    assert result.base.objective == pytest.approx(z_on, abs=1e-6)
+    expected = {
+        "no_homes_c1": pathway_brute_force({3: {P_HOUSING}}) - z_on,
+        "no_homes_c3": pathway_brute_force({1: {P_HOUSING}}) - z_on,
+        # an A rule is off in the scenario: switched on, its cost is z(without) − z(with)
+        "no_homes_c2": z_on - pathway_brute_force({1: {P_HOUSING}, 2: {P_HOUSING},
+                                                   3: {P_HOUSING}}),
+    }
+    # hand check: closing cell 1 moves the homes to cell 2 (20·(1 − 0.5) − 20·(1 − 0.625)
+    # = 5 points); cell 3 is never built on; closing cell 2 too leaves cell 0 (2.5 more)
+    assert expected == pytest.approx({"no_homes_c1": 5.0, "no_homes_c3": 0.0,
+                                      "no_homes_c2": 2.5})
+    for rid, cost in expected.items():
+        row = nat[rid]
+        assert row["cost"] == pytest.approx(cost, abs=1e-6), rid
+        assert row["cost_lo"] - 1e-6 <= cost <= row["cost_hi"] + 1e-6
+        assert "hectares moved per period: 2030" in row["note"]
+    assert (tmp_path / "out" / "rule_costs.csv").is_file()
+    assert (tmp_path / "out" / "allocation_2030.tif").is_file()

@@ -306,7 +306,7 @@ def test_compare_assesses_the_last_period_and_says_so(tmp_path):
     assert any("last period (2050, allocation.tif) is assessed" in n for n in notes)
 
 
-@pytest.mark.parametrize("command", ["rule-costs", "pareto", "alternatives"])
+@pytest.mark.parametrize("command", ["pareto", "alternatives"])
 def test_analyses_that_re_solve_refuse_periods(tmp_path, command):
     path = _instance(tmp_path, [2030, 2050], [_target("h", "housing", 2030, min=1)])
     extra = ["--x", "a", "--y", "b"] if command == "pareto" else []

@@ -258,20 +258,24 @@ def rule_costs(scenario_path: str | Path, out_dir: str | Path | None = None, *,
     re-solves it once per candidate rule with that rule switched (``which``: ``switchable`` =
     status T/A, ``all`` = also G, for analysis; ``targets`` adds targets; ``only`` names the
     items) and writes ``rule_costs.csv`` into the run folder. Each cost comes with its proven
-    bracket; ``pair_tol`` (objective points) re-solves the pairs whose bracket contains 0 to
-    that width; ``variant_time_limit`` (seconds) bounds each re-solve. Returns a
+    bracket; ``pair_tol`` (objective points) narrows the pairs whose bracket contains 0 until
+    the sign is proven or the bracket is that narrow; ``variant_time_limit`` (seconds) bounds
+    each re-solve. A scenario with several periods is priced on its pathway model, the rule
+    switched in every period (foresight; the run folder holds both modes). Returns a
     :class:`ruimteverdeling.analysis.rule_costs.RuleCosts`. See that module for the maths.
     """
-    _refuse_periods(scenario_path, "rule-costs")
     if pair_tol is not None and not (math.isfinite(pair_tol) and pair_tol > 0):
         raise InputError.single(None, "--pair-tol", f"must be a positive number of objective "
                                 f"points, got {pair_tol!r}", "e.g. --pair-tol 1")
     progress = progress or silent()
     with pipeline.reserve_output(scenario_path, out_dir, area, suffix="-rule-costs") as res:
         run = pipeline.solve_and_write(scenario_path, res.shown, progress, area, time_limit)
-        result = rc.rule_costs(run.compiled, run.solution, which=which, targets=targets,
+        pathway = run.pathway.model if run.pathway is not None else None
+        base = run.pathway.foresight if run.pathway is not None else run.solution
+        result = rc.rule_costs(run.compiled, base, which=which, targets=targets,
                                only=only, workers=workers, progress=progress,
-                               pair_tol=pair_tol, variant_time_limit=variant_time_limit)
+                               pair_tol=pair_tol, variant_time_limit=variant_time_limit,
+                               pathway=pathway)
         result.out_path = rc.write(result.rows, res.shown / "rule_costs.csv")
         wr.register(res.shown, ["rule_costs.csv"])
         with progress.phase("re-rendering report.html with the rule costs", "report"):
