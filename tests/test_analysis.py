@@ -476,3 +476,79 @@ def test_rule_costs_on_two_periods_match_brute_force(tmp_path: Path) -> None:
         assert "hectares moved per period: 2030" in row["note"]
     assert (tmp_path / "out" / "rule_costs.csv").is_file()
     assert (tmp_path / "out" / "allocation_2030.tif").is_file()
+
+
+def pathway_plans(closed: dict[int, set[int]] | None = None):
+    per_cell = [[t for t in P_PATHS if not set(t) & (closed or {}).get(c, set())]
+                for c in range(4)]
+    return list(itertools.product(*per_cell))
+
+
+def test_pareto_on_two_periods_matches_brute_force(tmp_path: Path) -> None:
+    """Front between the 2030 housing area and the joint objective: every point is the best
+    joint objective among the plans with at least ε ha of housing in 2030 (brute force),
+    and the criterion ``suitability`` is summed over the periods, 20 years each."""
+    scenario = pathway_case(tmp_path, [])
+    front = api.pareto(scenario, "area:housing@2030", "objective", 3, tmp_path / "pf",
+                       keep_allocations=True)
+    plans = [q for q in pathway_plans() if sum(t[0] == P_HOUSING for t in q) >= 1]
+
+    def housing(plan: tuple) -> int:
+        return sum(t[0] == P_HOUSING for t in plan)
+
+    hi = max(housing(q) for q in plans)
+    z_best = max(pathway_value(q) for q in plans)
+    lo = max(housing(q) for q in plans if pathway_value(q) >= z_best - 1e-9)
+    assert (lo, hi) == (1, 4)
+    assert len(front.points) == 3
+    for p, eps in zip(front.points, [1.0, 2.5, 4.0], strict=True):
+        best = max(pathway_value(q) for q in plans if housing(q) >= eps - 1e-9)
+        assert p.f2 == pytest.approx(best, abs=1e-6)
+        assert p.f1 >= eps - 1e-6 and p.optimal
+    suit = pf.pathway_criterion(summed_suitability_checked(tmp_path), "suitability")
+    assert suit.unit.endswith("·years")
+    assert (tmp_path / "pf" / "pareto.csv").is_file()
+    assert (tmp_path / "pf" / "points" / "P1_2030.tif").is_file()
+
+
+def summed_suitability_checked(tmp_path: Path) -> Any:
+    """The pathway model of the instance, after checking that ``suitability`` sums the
+    periods' values weighted by their 20 years and ``suitability@2050`` takes one."""
+    from ruimteverdeling.rules import pathways as pwm
+
+    run = api.solve(tmp_path / "paths.yaml", write=False, mode="foresight")
+    assert run.pathway is not None
+    pw: pwm.Pathway = run.pathway.model
+    x = run.pathway.solution.x
+    c = pf.pathway_criterion(pw, "suitability")
+    per_period = [pf.criterion(pw.compiled[p], "suitability").value(pw.model.project(x, p))
+                  for p in range(2)]
+    assert c.value(x) == pytest.approx(20.0 * sum(per_period), abs=1e-6)
+    one = pf.pathway_criterion(pw, "suitability@2050")
+    assert one.value(x) == pytest.approx(20.0 * per_period[1], abs=1e-6)
+    return pw
+
+
+@pytest.mark.parametrize("slack", [0.05, 0.12])
+def test_alternatives_on_two_periods_match_brute_force(tmp_path: Path, slack: float) -> None:
+    """The first alternative keeps as few of the optimum's pathways (a use per period per
+    cell) as the objective floor allows — the brute-force minimum over every plan — and
+    every alternative is a new plan within the slack on the joint objective."""
+    scenario = pathway_case(tmp_path, [])
+    result = api.alternatives(scenario, slack, 2, tmp_path / "alt")
+    plans = [q for q in pathway_plans() if sum(t[0] == P_HOUSING for t in q) >= 1]
+    z_star = max(pathway_value(q) for q in plans)
+    (best,) = [q for q in plans if pathway_value(q) >= z_star - 1e-9]
+    floor = z_star - slack * abs(z_star)
+    assert result.optimum.objective == pytest.approx(z_star, abs=1e-6)
+    assert result.floor == pytest.approx(floor, abs=1e-9)
+    min_overlap = min(sum(a == b for a, b in zip(q, best, strict=True))
+                      for q in plans if pathway_value(q) >= floor - 1e-9)
+    assert result.items, result.notes
+    assert result.items[0].overlap == pytest.approx(min_overlap, abs=1e-6)
+    assert min_overlap < 4
+    for row in result.rows[1:]:
+        assert row["within_slack"] == "yes" and row["objective"] >= floor - 1e-6
+        assert row["min_share_vs_earlier"] > 0  # differs from every earlier plan somewhere
+    assert (tmp_path / "alt" / "alt-1" / "allocation_2030.tif").is_file()
+    assert (tmp_path / "alt" / "optimum" / "allocation_2050.tif").is_file()

@@ -25,6 +25,14 @@ reasonable alternatives. This module uses the Hop-Skip-Jump (HSJ) variant:
 4. Add the new allocation's columns to the weights and repeat ``count`` times; stop early
    (with a note) when no further allocation satisfies the floor.
 
+**Several periods** (a scenario with ``periods``, :mod:`ruimteverdeling.rules.pathways`): the
+columns are the cells' pathways (a use per period), so the overlap counts the pathways
+already chosen and an alternative differs from the others over all periods together; the
+objective floor is on the joint objective. The shares and hectares of differing land count
+cell-periods (a cell whose use differs in two of three periods counts twice), the hectares
+per use are those of the last period. When the pathway model's pathways are generated
+(national models), the alternatives choose among those generated for the optimum.
+
 Each alternative is within the slack by construction (checked) and differs from the optimum
 and from every earlier alternative in at least one cell. The table
 reports for each: the objective and its loss against ``z*``, the share of land cells whose use
@@ -48,6 +56,7 @@ from ruimteverdeling.model.options import SolverOptions
 from ruimteverdeling.model.solve import Solution, proven_gap
 from ruimteverdeling.progress import Progress, silent
 from ruimteverdeling.results.summary import with_ha_columns
+from ruimteverdeling.rules import pathways as pwm
 from ruimteverdeling.rules.compile import CompiledModel
 
 BASE_COLUMNS = ["alternative", "objective", "objective_loss", "within_slack",
@@ -97,12 +106,14 @@ def objective_floor(z_star: float, slack: float) -> float:
     return z_star - slack * abs(z_star)
 
 
-def generate(cm: CompiledModel, optimum: Solution, slack: float, count: int,
+def generate(cm: CompiledModel | pwm.Pathway, optimum: Solution, slack: float, count: int,
              options: SolverOptions | None = None, progress: Progress | None = None
              ) -> Alternatives:
     """``count`` HSJ alternatives around ``optimum`` (see the module docstring)."""
     say = progress or silent()
-    options = options or cm.scenario.solver
+    if options is None:
+        options = pwm.solver_options(cm) if isinstance(cm, pwm.Pathway) else \
+            cm.scenario.solver
     if count < 1:
         raise InputError.single(None, "--count", "ask for at least one alternative",
                                 "e.g. --count 3")
@@ -126,6 +137,9 @@ def generate(cm: CompiledModel, optimum: Solution, slack: float, count: int,
     width = len(str(count))
     cuts = [_no_good(spec, optimum.x, "mga:not_optimum")]
     notes = []
+    if isinstance(cm, pwm.Pathway) and not cm.explicit:
+        notes.append(f"the alternatives choose among the {spec.n_x:,} pathways generated for "
+                     f"the optimum (of {cm.count():,})")
     warm = optimum.warm  # each solve starts from the one before it (same compiled model)
     for k in range(1, count + 1):
         w = np.zeros(spec.n_cols)
@@ -158,27 +172,38 @@ def _no_good(spec: Any, x: np.ndarray, name: str) -> tuple[str, np.ndarray, floa
     return (name, vec, -np.inf, spec.n_units - 1.0)
 
 
-def table(cm: CompiledModel, alts: Alternatives) -> list[dict[str, Any]]:
+def _uses(cm: CompiledModel | pwm.Pathway, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the use of every land cell in every period, stacked; in the last period)."""
+    if isinstance(cm, pwm.Pathway):
+        per = [pcm.land_use_after(cm.model.project(x, p)) for p, pcm in enumerate(cm.compiled)]
+        return np.concatenate(per), per[-1]
+    after = cm.land_use_after(x)
+    return after, after
+
+
+def table(cm: CompiledModel | pwm.Pathway, alts: Alternatives) -> list[dict[str, Any]]:
     """One row for the optimum and one per alternative (see :data:`BASE_COLUMNS`)."""
-    ha = cm.area.cell_area_ha
-    uses = cm.catalogue.ids
-    n_land = max(cm.ctx.land_cells.size, 1)
+    last = cm.last if isinstance(cm, pwm.Pathway) else cm
+    n_periods = len(cm.years) if isinstance(cm, pwm.Pathway) else 1
+    ha = last.area.cell_area_ha
+    uses = last.catalogue.ids
+    n_land = max(last.ctx.land_cells.size * n_periods, 1)
     z_star = alts.optimum.objective
-    after0 = cm.land_use_after(alts.optimum.x)
+    after0 = _uses(cm, alts.optimum.x)[0]
     seen = [after0]
     rows = []
     present = np.zeros(len(uses), bool)
     for a in [alts.optimum, *alts.items]:
-        present[np.unique(cm.land_use_after(a.x))] = True
+        present[np.unique(_uses(cm, a.x)[1])] = True
     for a in [alts.optimum, *alts.items]:
-        after = cm.land_use_after(a.x)
+        after, end = _uses(cm, a.x)
         diff = after != after0
         if a is alts.optimum:
             min_share = None
         else:
             min_share = min(float((after != s).sum()) / n_land for s in seen)
             seen.append(after)
-        counts = np.bincount(after, minlength=len(uses)) * ha
+        counts = np.bincount(end, minlength=len(uses)) * ha
         row = {"alternative": a.label, "objective": a.objective,
                "objective_loss": (z_star - a.objective) / max(abs(z_star), 1.0),
                "within_slack": "yes" if a.objective >= alts.floor - 1e-7 * max(1.0,
