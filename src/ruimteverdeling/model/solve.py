@@ -415,10 +415,12 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
                 return _finish(spec, options, x_round, objective, max(bound, objective),
                                method + "-integral", backend, seconds, details, lp.row_dual)
 
-    # repair: a small MIP on the fractional units and their near-ties
-    x_best, repair_bound = _repair(spec, work, backend, options, say, x, col_dual, x_round,
-                                   frac_units, bound, deadline, details, seconds)
+    # repair: a small MIP on the fractional units and their near-ties (one neighbourhood
+    # only when a warm start already gives an allocation)
     x_warm = _warm_incumbent(spec, backend, options, warm, details)
+    x_best, repair_bound = _repair(spec, work, backend, options, say, x, col_dual, x_round,
+                                   frac_units, bound, deadline, details, seconds,
+                                   grow=x_warm is None)
     if x_warm is not None and (x_best is None or spec.objective_value(x_warm)
                                > spec.objective_value(x_best)):
         x_best = x_warm
@@ -546,10 +548,13 @@ def _strengthen(spec: ModelSpec, session: Any, options: SolverOptions, lp: LpOut
 def _repair(spec: ModelSpec, work: ModelSpec, backend: Backend, options: SolverOptions,
             say: Progress, x: np.ndarray, col_dual: np.ndarray | None, x_round: np.ndarray,
             frac_units: np.ndarray, bound: float, deadline: float, details: dict[str, Any],
-            seconds: dict[str, float]) -> tuple[np.ndarray | None, float | None]:
+            seconds: dict[str, float], grow: bool = True
+            ) -> tuple[np.ndarray | None, float | None]:
     """An integer allocation near the LP vertex: a MIP over the fractional units and their
     near-ties (the rest fixed at the rounded LP solution). Returns it (over ``spec``'s
-    columns) and, when the sub-MIP was the whole model, its dual bound."""
+    columns) and, when the sub-MIP was the whole model, its dual bound. When the first
+    neighbourhood has no allocation it is grown fourfold, again and again (``grow``; without
+    it — the caller has an allocation already, e.g. a warm start — one neighbourhood only)."""
     say(f"{frac_units.size} fractional units: repairing with a small MIP")
     t0 = time.perf_counter()
     n_free = max(options.repair_units_per_fractional * max(frac_units.size, 1),
@@ -585,7 +590,7 @@ def _repair(spec: ModelSpec, work: ModelSpec, backend: Backend, options: SolverO
                     (keep is None or bool(keep.all())):
                 last_bound = r.bound + offset  # the sub-MIP was the whole model
             break
-        if free.all() or n_free >= spec.n_units:
+        if free.all() or n_free >= spec.n_units or not grow:
             break
         n_free *= 4
     seconds["repair"] = time.perf_counter() - t0
