@@ -552,3 +552,75 @@ def test_alternatives_on_two_periods_match_brute_force(tmp_path: Path, slack: fl
         assert row["min_share_vs_earlier"] > 0  # differs from every earlier plan somewhere
     assert (tmp_path / "alt" / "alt-1" / "allocation_2030.tif").is_file()
     assert (tmp_path / "alt" / "optimum" / "allocation_2050.tif").is_file()
+
+
+# ------------------------------------------------------------------------------------------
+# 6. location rules hold in every solve of an analysis
+# ------------------------------------------------------------------------------------------
+LOC_SH = [[0.9, 0.45, 0.2],
+          [0.6, 0.3, 0.9]]
+
+
+def location_case(folder: Path) -> Path:
+    """2×3 farmland (agriculture 0.5), housing worth ``LOC_SH``, 20 homes due (10 per
+    cell); a T location rule ``loc``: every new housing location holds ≥ 20 homes; a T rule
+    ``no_homes_01`` closing housing on cell (0, 1), where no optimum builds."""
+    mask = [[0, 1, 0], [0, 0, 0]]
+    area = write_area(folder / "area", np.full((2, 3), 3),
+                      layers={"s_h": (LOC_SH, "continuous", {}), "m01": (mask, "mask", {})})
+    rules = [{"id": "two_uses", "type": "exclusion", "layer": "landuse", "status": "G",
+              "allow": ["housing", "agriculture"], "applies_to": "all", "source": SRC},
+             {"id": "loc", "type": "location", "use": "housing", "quantity": "homes",
+              "min_size": 20, "status": "T", "source": SRC},
+             {"id": "no_homes_01", "type": "exclusion", "layer": "m01", "uses": ["housing"],
+              "status": "T", "source": SRC}]
+    return write_scenario(folder / "loc.yaml", {
+        "id": "loc", "area": str(area), "housing_density": {"default": 10, "source": SRC},
+        "suitability": {"housing": {"terms": [{"layer": "s_h", "points": IDENT}]},
+                        "agriculture": {"base": 0.5}},
+        "targets": [{"id": "homes", "use": "housing", "quantity": "homes", "min": 20,
+                     "source": SRC}],
+        "rules": rules})
+
+
+def test_rule_costs_keep_the_location_rules_in_every_variant(tmp_path: Path) -> None:
+    """Hand-solved: without the location rule the optimum builds (0,0), (1,0) and (1,2)
+    (gains 0.4 + 0.1 + 0.4 = 0.9 over farmland); with it the lone cell (1,2) must join a
+    location: (0,0), (1,0), (1,1), (1,2) (0.4 + 0.1 − 0.2 + 0.4 = 0.7). So ``loc`` costs
+    0.2, and ``no_homes_01`` — cell (0, 1), where housing loses 0.05 and no optimum builds —
+    costs exactly 0 and moves nothing (a variant
+    solved without the location rules would carry their 0.2 into every cost)."""
+    result = api.rule_costs(location_case(tmp_path), tmp_path / "out")
+    nat = {r["rule"]: r for r in result.rows if r["region"] == "national"}
+    farm = 6 * 0.5
+    assert result.base.objective == pytest.approx(farm + 0.7, abs=1e-6)
+    assert nat["loc"]["cost"] == pytest.approx(0.2, abs=1e-6)
+    assert nat["loc"]["objective_off"] == pytest.approx(farm + 0.9, abs=1e-6)
+    assert nat["no_homes_01"]["cost"] == pytest.approx(0.0, abs=1e-9)
+    assert nat["no_homes_01"]["ha_moved"] == 0.0
+    for row in nat.values():
+        assert row["cost_lo"] - 1e-9 <= row["cost"] <= row["cost_hi"] + 1e-9
+
+
+def test_alternatives_and_pareto_points_meet_the_location_rules(tmp_path: Path) -> None:
+    """Every alternative's and every Pareto point's new housing comes in locations of at
+    least two 4-connected cells (20 homes), as the scenario's own allocation does."""
+    scenario = location_case(tmp_path)
+
+    def lone_cells(after: np.ndarray) -> int:
+        h = (after.reshape(2, 3) == 1)
+        lone = 0
+        for r, c in zip(*np.nonzero(h), strict=True):
+            nb = [(r + 1, c), (r - 1, c), (r, c + 1), (r, c - 1)]
+            lone += not any(0 <= a < 2 and 0 <= b < 3 and h[a, b] for a, b in nb)
+        return lone
+
+    result = api.alternatives(scenario, 0.1, 2, tmp_path / "alt")
+    run = api.solve(scenario, write=False)
+    assert result.items
+    for a in result.items:
+        after = run.compiled.allocation_grid(a.x)
+        assert lone_cells(np.asarray(after)) == 0, a.label
+    front = api.pareto(scenario, "area:housing", "suitability", 3, tmp_path / "pf")
+    for p in front.points:
+        assert lone_cells(np.asarray(run.compiled.allocation_grid(p.x))) == 0, p.label

@@ -33,6 +33,11 @@ cell-periods (a cell whose use differs in two of three periods counts twice), th
 per use are those of the last period. When the pathway model's pathways are generated
 (national models), the alternatives choose among those generated for the optimum.
 
+**Location rules** (minimum sizes and counts of connected locations) are not rows of the cell
+model: like the scenario's own solve, each alternative's allocation is made to meet them
+afterwards (:mod:`ruimteverdeling.rules.location`), which may cost objective points, so an
+alternative can end just below the floor (``within_slack = no``) or closer to an earlier one.
+
 Each alternative is within the slack by construction (checked) and differs from the optimum
 and from every earlier alternative in at least one cell. The table
 reports for each: the objective and its loss against ``z*``, the share of land cells whose use
@@ -56,6 +61,7 @@ from ruimteverdeling.model.options import SolverOptions
 from ruimteverdeling.model.solve import Solution, proven_gap
 from ruimteverdeling.progress import Progress, silent
 from ruimteverdeling.results.summary import with_ha_columns
+from ruimteverdeling.rules import location
 from ruimteverdeling.rules import pathways as pwm
 from ruimteverdeling.rules.compile import CompiledModel
 
@@ -152,9 +158,11 @@ def generate(cm: CompiledModel | pwm.Pathway, optimum: Solution, slack: float, c
         except InfeasibleError:
             notes.append(f"only {k - 1} alternative(s) exist within a slack of {slack:.2%}")
             break
-        x = sol.x
-        overlap = float(w @ x)
         label = f"alt-{k:0{width}d}"
+        x, note = with_location_rules(cm, sol, options)
+        if note:
+            notes.append(f"{label}: {note}")
+        overlap = float(w @ x)
         found.append(Alternative(label, x, spec.objective_value(x), overlap, sol.status,
                                  sol.gap, sol))
         used |= x[:n_x] > 0.5
@@ -163,6 +171,21 @@ def generate(cm: CompiledModel | pwm.Pathway, optimum: Solution, slack: float, c
     result = Alternatives(opt, found, floor, slack, notes=notes)
     result.rows = table(cm, result)
     return result
+
+
+def with_location_rules(cm: Any, sol: Solution, options: SolverOptions
+                        ) -> tuple[np.ndarray, str]:
+    """The allocation of ``sol`` (a solve of the cell model ``cm`` under another objective)
+    made to meet the scenario's location rules the way the scenario's own solve does
+    (:func:`ruimteverdeling.rules.location.enforce`), and a note when they cannot be met (the
+    allocation is then the cell model's). A pathway model has no location rules."""
+    if isinstance(cm, pwm.Pathway) or not location.location_rules(cm):
+        return sol.x, ""
+    out = location.enforce(cm, sol, options)
+    info = out.details.get("locations") or {}
+    if info.get("status") == "not met":
+        return sol.x, f"the location rules are not met ({info.get('message', '')})"
+    return out.x, ""
 
 
 def _no_good(spec: Any, x: np.ndarray, name: str) -> tuple[str, np.ndarray, float, float]:

@@ -35,6 +35,11 @@ Every solve keeps the whole scenario's rules and hard targets as constraints.
    subject to ``F₁ ≥ F₁(x_k)`` and ``F₂ ≥ F₂(x_k)`` (both kept within 1e-7 relative), so the
    maps of the points are reasonable plans.
 
+Location rules (minimum sizes and counts of connected locations) are not rows of the cell
+model: like the scenario's own solve, each point's allocation is made to meet them
+afterwards (:mod:`ruimteverdeling.rules.location`) and its criteria are those of that
+allocation (so a point can fall slightly short of its ε, and may then be dominated).
+
 Each point reports the status and proven gap of its ε-constraint solve; ``optimal = no`` marks
 a point not proven optimal (within ``mip_rel_gap``); ``tidy_status`` is the status of the
 tidy re-solve (its gap concerns only the scenario objective, not the front). A point that
@@ -63,7 +68,7 @@ sense), then bookkeeping columns the report ignores as axes.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +86,7 @@ from ruimteverdeling.report.figures import pareto_png
 from ruimteverdeling.results import rasters
 from ruimteverdeling.results import summary as sm
 from ruimteverdeling.results.runfolder import read_pareto
+from ruimteverdeling.rules import location
 from ruimteverdeling.rules import pathways as pwm
 from ruimteverdeling.rules.compile import CompiledModel
 
@@ -367,6 +373,13 @@ def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, poin
             t = run(f"point {k}: tidy (scenario objective at these criteria)", cm.spec.obj,
                     [_at_least(c1, F(c1, x)), _at_least(c2, F(c2, x))], feasible=sol)
             x, tidy_status = t.x, t.status
+        if not isinstance(cm, pwm.Pathway) and location.location_rules(cm):
+            enforced = location.enforce(cm, replace(sol, x=x), options)
+            if (enforced.details.get("locations") or {}).get("status") != "not met":
+                x = enforced.x
+            else:
+                tidy_status = (tidy_status + ", " if tidy_status else "") + \
+                    "location rules not met"
         proven = sol.optimal and (pathway is None or pathway.explicit)
         pts.append(Point(f"P{k:0{width}d}", c1.sense * eps, x, c1.value(x), c2.value(x),
                          cm.spec.objective_value(x), sol.status, sol.gap, proven,
