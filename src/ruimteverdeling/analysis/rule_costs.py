@@ -51,7 +51,11 @@ the same warm start.
 (minimum sizes and counts of connected locations, :mod:`ruimteverdeling.rules.location`),
 each variant's cell-model solution is made to meet them the same way as the scenario's own
 solve; its bound stays the cell model's (a relaxation of the location rules), so the bracket
-stays proven. A variant whose location rules cannot be met has no cost.
+stays proven. When the variant's cell-model solution is the scenario's (the rule does not
+bind), the scenario's own location-rule allocation is the variant's allocation if it meets
+the variant's rows (checked): enforcing the rules again would start from the same map, and
+it is the slow step once the model has a fairness rule. A variant whose location rules cannot
+be met has no cost.
 
 **Time per variant.** Without ``variant_time_limit`` each re-solve gets
 ``min(T, max(VARIANT_MIN_SECONDS, VARIANT_FACTOR · t_base))`` seconds (``T`` the scenario's
@@ -75,7 +79,7 @@ period. The pathway solve has no warm start, and the re-solves run one after ano
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -85,7 +89,9 @@ from ruimteverdeling.area.studyarea import StudyArea
 from ruimteverdeling.errors import InfeasibleError, InputError, SolverError, did_you_mean
 from ruimteverdeling.formatting import Column, number, table
 from ruimteverdeling.model.options import SolverOptions
+from ruimteverdeling.model.outcomes import decision_gap, proven_gap
 from ruimteverdeling.model.solve import solve as solve_spec
+from ruimteverdeling.model.warm import mapped_x, warm_start
 from ruimteverdeling.parallel import dask_client
 from ruimteverdeling.progress import Progress, silent
 from ruimteverdeling.results.summary import with_ha_columns, write_csv
@@ -209,6 +215,35 @@ def _enforced(cm: CompiledModel, sol: Any, options: SolverOptions) -> Any:
     return out
 
 
+def _reuse_located(cm: CompiledModel, sol: Any, warm: Any, located: Any,
+                   options: SolverOptions) -> Any:
+    """The scenario's location-rule allocation ``located`` as the variant's allocation, when
+    the variant's cell-model solution ``sol`` chooses the same use in every cell as the
+    scenario's (``warm``) — enforcing the location rules again would start from the same map
+    — and ``located`` meets every row of the variant (checked). The location rules hold for it
+    because they are the scenario's (the caller passes ``located`` only when the switched item
+    is not a location rule) and they judge the map alone. The bound stays the variant's
+    cell-model bound. None when it does not apply."""
+    if located is None or warm is None or not location.location_rules(cm):
+        return None
+    spec = cm.spec
+    same = mapped_x(warm, spec)
+    if same is None or not np.array_equal(spec.unit_choice(same), spec.unit_choice(sol.x)):
+        return None
+    x = mapped_x(located, spec)
+    if x is None or spec.violations(x):
+        return None
+    z = spec.objective_value(x)
+    bound = max(float(sol.bound), z)
+    dgap = decision_gap(z, bound, spec.status_quo_value)
+    status = "optimal" if sol.status == "optimal" and dgap <= options.mip_rel_gap + 1e-12 \
+        else "feasible"
+    return replace(sol, status=status, x=x, objective=z, bound=bound,
+                   gap=proven_gap(z, bound), decision_gap=dgap,
+                   method=f"{sol.method}+scenario-locations",
+                   details={**sol.details, "locations": {"status": "reused"}})
+
+
 def default_variant_time_limit(scenario_limit: float, base_seconds: float) -> float:
     """``min(T, max(VARIANT_MIN_SECONDS, VARIANT_FACTOR · t_base))`` (see the module
     docstring)."""
@@ -246,11 +281,13 @@ def narrowed(options: SolverOptions, out: Outcome, abs_gap: float) -> SolverOpti
 
 
 def solve_variant(scenario: Scenario, area: Any, catalogue: Any = None, warm: Any = None,
-                  options: SolverOptions | None = None) -> Outcome:
+                  options: SolverOptions | None = None, located: Any = None) -> Outcome:
     """Compile and solve ``scenario`` on ``area`` (a StudyArea, or the path of an area.yaml
     when run on a Dask worker), warm-started from ``warm`` (see
     :mod:`ruimteverdeling.model.warm`) with ``options`` (default: the scenario's); never
-    raises for infeasible models or solver failures."""
+    raises for infeasible models or solver failures. ``located``: the scenario's allocation
+    that meets its location rules (a WarmStart), reused when the variant's cell-model
+    allocation is the scenario's (see :func:`_reuse_located`)."""
     options = options or scenario.solver
     try:
         if isinstance(area, str | Path):
@@ -260,7 +297,9 @@ def solve_variant(scenario: Scenario, area: Any, catalogue: Any = None, warm: An
             return _solve_pathway_variant(scenario, area, catalogue, options)
         cm = compile_model(scenario, area, catalogue)
         sol = solve_spec(cm.spec, options, warm=warm)
-        enforced = _enforced(cm, sol, options)
+        enforced = _reuse_located(cm, sol, warm, located, options)
+        if enforced is None:
+            enforced = _enforced(cm, sol, options)
     except InfeasibleError as exc:
         return Outcome("infeasible", message=str(exc))
     except SolverError as exc:
@@ -355,13 +394,21 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
             scenario.solver.time_limit, float(sum(base_sol.seconds.values())))
     variants = [_with_time_limit(v, variant_time_limit) for v in variants]
     area = base_area(cm.area)
+    located = None
+    if pathway is None and location.location_rules(cm):
+        located = warm_start(cm.spec, base_sol.x)  # the scenario's allocation, rules met
+
+    def located_for(item: Any) -> Any:
+        return None if getattr(item, "type", None) == "location" else located
+
     outcomes: list[Outcome]
     if workers > 1 and len(variants) > 1 and pathway is None:
         say(f"re-solving {len(variants)} variants on {workers} Dask workers "
             f"({variant_time_limit:g} s each at most)")
         with dask_client(workers) as client:
-            futures = [client.submit(solve_variant, v, str(cm.area.path), None, warm,
-                                     pure=False) for v in variants]
+            futures = [client.submit(solve_variant, v, str(cm.area.path), None, warm, None,
+                                     located_for(item), pure=False)
+                       for (_, item), v in zip(items, variants, strict=True)]
             outcomes = client.gather(futures)
     else:
         if workers > 1 and pathway is not None:
@@ -371,10 +418,11 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
             state = "off" if item.is_enabled else "on"
             with say.phase(f"re-solving with {item.id} switched {state} "
                            f"({variant_time_limit:g} s at most)"):
-                outcomes.append(solve_variant(v, area, cm.catalogue, warm))
+                outcomes.append(solve_variant(v, area, cm.catalogue, warm,
+                                              located=located_for(item)))
     if pair_tol is not None:
         base, outcomes = _tighten(cm, _with_time_limit(scenario, variant_time_limit), items,
-                                  variants, base, outcomes, pair_tol, say)
+                                  variants, base, outcomes, pair_tol, say, located_for)
     rows: list[dict[str, Any]] = []
     for (kind, item), out in zip(items, outcomes, strict=True):
         rows += _rows_for(cm, kind, item, base, out)
@@ -402,7 +450,8 @@ def _abs_gap(out: Outcome) -> float:
 
 def _tighten(cm: CompiledModel, base_scenario: Scenario, items: list[tuple[str, Any]],
              variants: list[Scenario], base: Outcome, outcomes: list[Outcome], tol: float,
-             say: Progress) -> tuple[Outcome, list[Outcome]]:
+             say: Progress, located_for: Any = lambda item: None
+             ) -> tuple[Outcome, list[Outcome]]:
     """Narrow the pairs whose bracket contains 0 and is wider than ``tol`` in the stages of
     :data:`TIGHTEN_STAGES`, each solve warm-started from the last solve of its model and
     combined with it (:func:`combined`); a pair leaves as soon as its sign is proven or its
@@ -420,7 +469,8 @@ def _tighten(cm: CompiledModel, base_scenario: Scenario, items: list[tuple[str, 
             target = max(half, share * g)
             with say.phase(f"narrowing the scenario's gap to {target:,.4g} points"):
                 tight = solve_variant(base_scenario, area, cm.catalogue, base.warm,
-                                      narrowed(base_scenario.solver, base, target))
+                                      narrowed(base_scenario.solver, base, target),
+                                      located_for(None))
             base = combined(base, tight)
         for i in todo:
             item = items[i][1]
@@ -432,7 +482,8 @@ def _tighten(cm: CompiledModel, base_scenario: Scenario, items: list[tuple[str, 
                            f"{target:,.4g} points"):
                 tight = solve_variant(variants[i], area, cm.catalogue,
                                       out[i].warm or base.warm,
-                                      narrowed(variants[i].solver, out[i], target))
+                                      narrowed(variants[i].solver, out[i], target),
+                                      located_for(item))
             out[i] = combined(out[i], tight)
     return base, out
 
