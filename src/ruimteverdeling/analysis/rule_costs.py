@@ -51,15 +51,16 @@ the same warm start.
 (minimum sizes and counts of connected locations, :mod:`ruimteverdeling.rules.location`),
 each variant's cell-model solution is made to meet them the same way as the scenario's own
 solve; its bound stays the cell model's (a relaxation of the location rules), so the bracket
-stays proven. When the variant's cell-model solution is the scenario's (the rule does not
-bind), the scenario's own location-rule allocation is the variant's allocation if it meets
-the variant's rows (checked): enforcing the rules again would start from the same map, and
-it is the slow step once the model has a fairness rule. A variant whose location rules cannot
-be met has no cost.
+stays proven. When the variant's cell-model solution is no better than the scenario's (the
+rule does not bind), the scenario's own location-rule allocation is the variant's allocation
+if it meets the variant's rows (checked): enforcing the rules again would start from an
+equally good map, and it is the slow step once the model has a fairness rule. A variant
+whose location rules cannot be met has no cost.
 
 **Time per variant.** Without ``variant_time_limit`` each re-solve gets
 ``min(T, max(VARIANT_MIN_SECONDS, VARIANT_FACTOR · t_base))`` seconds (``T`` the scenario's
-time limit, ``t_base`` the scenario's own solve): a variant is the scenario with one rule
+time limit, ``t_base`` the scenario's own solve of its cell model, the location rules' step
+not counted): a variant is the scenario with one rule
 changed and starts from its allocation, so it needs about as long; one that needs more stops
 with a wider — still proven — bracket instead of holding up the rest.
 
@@ -218,9 +219,10 @@ def _enforced(cm: CompiledModel, sol: Any, options: SolverOptions) -> Any:
 def _reuse_located(cm: CompiledModel, sol: Any, warm: Any, located: Any,
                    options: SolverOptions) -> Any:
     """The scenario's location-rule allocation ``located`` as the variant's allocation, when
-    the variant's cell-model solution ``sol`` chooses the same use in every cell as the
-    scenario's (``warm``) — enforcing the location rules again would start from the same map
-    — and ``located`` meets every row of the variant (checked). The location rules hold for it
+    the variant's cell-model solution ``sol`` is no better than the scenario's cell-model
+    allocation (``warm``) in the variant (the same map, or a tie: the rule does not bind) —
+    enforcing the location rules again would start from an equally good map — and
+    ``located`` meets every row of the variant (checked). The location rules hold for it
     because they are the scenario's (the caller passes ``located`` only when the switched item
     is not a location rule) and they judge the map alone. The bound stays the variant's
     cell-model bound. None when it does not apply."""
@@ -228,8 +230,12 @@ def _reuse_located(cm: CompiledModel, sol: Any, warm: Any, located: Any,
         return None
     spec = cm.spec
     same = mapped_x(warm, spec)
-    if same is None or not np.array_equal(spec.unit_choice(same), spec.unit_choice(sol.x)):
+    if same is None:
         return None
+    z_sol = float(sol.objective)
+    if not np.array_equal(spec.unit_choice(same), spec.unit_choice(sol.x)) and \
+            spec.objective_value(same) < z_sol - 1e-9 * max(1.0, abs(z_sol)):
+        return None  # the variant's cell model found something better: enforce that
     x = mapped_x(located, spec)
     if x is None or spec.violations(x):
         return None
@@ -391,7 +397,8 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
     variants = [switch(scenario, item.id) for _, item in items]
     if variant_time_limit is None:
         variant_time_limit = default_variant_time_limit(
-            scenario.solver.time_limit, float(sum(base_sol.seconds.values())))
+            scenario.solver.time_limit,
+            float(sum(v for k, v in base_sol.seconds.items() if k != "locations")))
     variants = [_with_time_limit(v, variant_time_limit) for v in variants]
     area = base_area(cm.area)
     located = None
