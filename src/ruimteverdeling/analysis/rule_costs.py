@@ -411,7 +411,7 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
     outcomes: list[Outcome]
     if workers > 1 and len(variants) > 1 and pathway is None:
         say(f"re-solving {len(variants)} variants on {workers} Dask workers "
-            f"({variant_time_limit:g} s each at most)")
+            f"({variant_time_limit:.0f} s each at most)")
         with dask_client(workers) as client:
             futures = [client.submit(solve_variant, v, str(cm.area.path), None, warm, None,
                                      located_for(item), pure=False)
@@ -424,7 +424,7 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
         for (_, item), v in zip(items, variants, strict=True):
             state = "off" if item.is_enabled else "on"
             with say.phase(f"re-solving with {item.id} switched {state} "
-                           f"({variant_time_limit:g} s at most)"):
+                           f"({variant_time_limit:.0f} s at most)"):
                 outcomes.append(solve_variant(v, area, cm.catalogue, warm,
                                               located=located_for(item)))
     if pair_tol is not None:

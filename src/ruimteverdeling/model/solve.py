@@ -19,7 +19,10 @@ The ``auto`` method therefore
    integer counts;
 4. repairs the fractional units with a small MIP over them and their near-ties (starting from
    the rounded LP solution) for an incumbent; if that sub-MIP is infeasible the free set grows,
-   and as a last resort the full MIP runs under the time limit;
+   and as a last resort the full MIP runs under the time limit. A re-solve with a warm start
+   (:mod:`ruimteverdeling.model.warm`) whose allocation is feasible ends as soon as the LP
+   bound, or the strengthened one, proves that allocation within the decision gap, and
+   repairs one neighbourhood only (it has an incumbent already);
 5. while the decision gap is open and the model has a minimax level: the whole-cell knapsack
    bound of each level (:func:`ruimteverdeling.model.strengthen.knapsack_level_bound`, from
    the duals of the strengthened LP) replaces the bound where it is lower;
@@ -385,6 +388,22 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
         return _finish(spec, options, x_round, objective, max(bound, objective),
                        "lp-integral", backend, seconds, details, lp.row_dual)
 
+    # a warm start's allocation that the bound already proves within the gap ends the solve
+    x_warm = _warm_incumbent(spec, backend, options, warm, details)
+
+    def warm_closes(bound: float) -> bool:
+        if x_warm is None:
+            return False
+        z = spec.objective_value(x_warm)
+        return decision_gap(z, max(bound, z), spec.status_quo_value) <= options.mip_rel_gap
+
+    if warm_closes(bound):
+        say("the warm start's allocation is within the gap of the LP bound")
+        assert x_warm is not None
+        z = spec.objective_value(x_warm)
+        return _finish(spec, options, x_warm, z, max(bound, z), "lp+warm", backend, seconds,
+                       details, lp.row_dual)
+
     # stronger rows: the model every MIP below works on
     work = spec
     col_dual = lp.col_dual
@@ -415,9 +434,14 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
                 return _finish(spec, options, x_round, objective, max(bound, objective),
                                method + "-integral", backend, seconds, details, lp.row_dual)
 
+    if warm_closes(bound):
+        say("the warm start's allocation is within the gap of the strengthened LP bound")
+        assert x_warm is not None
+        z = spec.objective_value(x_warm)
+        return _finish(spec, options, x_warm, z, max(bound, z), method + "+warm", backend,
+                       seconds, details, lp.row_dual)
     # repair: a small MIP on the fractional units and their near-ties (one neighbourhood
     # only when a warm start already gives an allocation)
-    x_warm = _warm_incumbent(spec, backend, options, warm, details)
     x_best, repair_bound = _repair(spec, work, backend, options, say, x, col_dual, x_round,
                                    frac_units, bound, deadline, details, seconds,
                                    grow=x_warm is None)
