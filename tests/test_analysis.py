@@ -380,3 +380,247 @@ def test_every_pareto_solve_starts_from_an_allocation_that_meets_its_rows(
         assert warm is not None
         for _, vec, lo, hi in rows:
             assert lo - 1e-9 <= float(vec @ warm.x) <= hi + 1e-9
+
+
+# ------------------------------------------------------------------------------------------
+# 5. several periods: a two-period instance solved by brute force over every pathway
+# ------------------------------------------------------------------------------------------
+# Four farmland cells of 1 ha, periods 2030 and 2050 (each weighs 20 years). Farmland is worth
+# 1 per year, nature 0.15, housing the period's layer ``hq``. Housing and nature stay once
+# allocated; farmland may change once. So a cell's pathway is one of (A, A), (A, H), (A, N),
+# (H, H), (N, N).
+P_AGRI, P_HOUSING, P_NATURE = 3, 1, 2
+P_YEARS = [2030, 2050]
+P_HQ = {2030: [0.875, 0.625, 0.5, 0.125], 2050: [0.0, 0.625, 0.5, 0.125]}  # exact in float32
+P_OFF = ["solar", "wind", "water_buffer", "defence", "extensive_agriculture",
+         "nature_water_buffer", "agriculture_wind", "agri_pv", "defence_nature",
+         "extensive_agriculture_water_buffer"]
+P_PATHS = [(P_AGRI, P_AGRI), (P_AGRI, P_HOUSING), (P_AGRI, P_NATURE),
+           (P_HOUSING, P_HOUSING), (P_NATURE, P_NATURE)]
+
+
+def pathway_case(folder: Path, rules: list[dict], housing_2030: float = 1.0,
+                 nature_2050: float | None = None) -> Path:
+    """The two-period instance with ``housing_2030`` ha of housing due by 2030 (and
+    ``nature_2050`` ha of nature by 2050)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    layers: dict[str, Any] = {f"hq_{y}": (np.array([P_HQ[y]], np.float32), "continuous",
+                                          {"unit": "-"}) for y in P_YEARS}
+    layers.update({f"c{i}": ([[1 if j == i else 0 for j in range(4)]], "mask", {})
+                   for i in range(4)})
+    write_area(folder, np.full((1, 4), P_AGRI), layers=layers)
+    targets = [{"id": "homes", "use": "housing", "quantity": "area", "min": housing_2030,
+                "by": 2030, "source": SRC}]
+    if nature_2050 is not None:
+        targets.append({"id": "nature", "use": "nature", "quantity": "area",
+                        "min": nature_2050, "by": 2050, "source": SRC})
+    data = {"id": "paths", "area": "area.yaml", "periods": P_YEARS,
+            "period_layers": {"hq": {y: f"hq_{y}" for y in P_YEARS}},
+            "suitability": {"housing": {"base": 0.0, "terms": [{"layer": "hq",
+                                                                "points": IDENT}]},
+                            "agriculture": {"base": 1.0}, "nature": {"base": 0.15}},
+            "targets": targets, "rules": rules,
+            "uses": [{"id": u, "kind": "context"} for u in P_OFF]}
+    return write_scenario(folder / "paths.yaml", data)
+
+
+def pathway_value(plan: tuple[tuple[int, int], ...]) -> float:
+    value = {P_AGRI: lambda y, c: 1.0, P_NATURE: lambda y, c: 0.15,
+             P_HOUSING: lambda y, c: P_HQ[y][c]}
+    return sum(20.0 * value[plan[c][p]](y, c) for p, y in enumerate(P_YEARS) for c in range(4))
+
+
+def pathway_brute_force(closed: dict[int, set[int]], housing_2030: int = 1,
+                        nature_2050: int = 0) -> float:
+    """The best joint objective over every plan; ``closed[c]``: uses closed on cell ``c`` in
+    every period."""
+    per_cell = [[t for t in P_PATHS if not set(t) & closed.get(c, set())] for c in range(4)]
+    best = -np.inf
+    for plan in itertools.product(*per_cell):
+        if sum(t[0] == P_HOUSING for t in plan) >= housing_2030 and \
+                sum(t[1] == P_NATURE for t in plan) >= nature_2050:
+            best = max(best, pathway_value(plan))
+    return best
+
+
+def no_housing(rid: str, cell: int, status: str = "T") -> dict[str, Any]:
+    return {"id": rid, "type": "exclusion", "layer": f"c{cell}", "uses": ["housing"],
+            "status": status, "source": SRC}
+
+
+def test_rule_costs_on_two_periods_match_brute_force(tmp_path: Path) -> None:
+    """Each rule is switched in both periods and its cost is the difference of the two joint
+    optima, each computed by brute force over every pathway."""
+    rules = [no_housing("no_homes_c1", 1), no_housing("no_homes_c3", 3),
+             no_housing("no_homes_c2", 2, "A")]
+    scenario = pathway_case(tmp_path, rules)
+    result = api.rule_costs(scenario, tmp_path / "out", progress=None)
+    nat = {r["rule"]: r for r in result.rows if r["region"] == "national"}
+    z_on = pathway_brute_force({1: {P_HOUSING}, 3: {P_HOUSING}})
+    assert result.base.objective == pytest.approx(z_on, abs=1e-6)
+    expected = {
+        "no_homes_c1": pathway_brute_force({3: {P_HOUSING}}) - z_on,
+        "no_homes_c3": pathway_brute_force({1: {P_HOUSING}}) - z_on,
+        # an A rule is off in the scenario: switched on, its cost is z(without) − z(with)
+        "no_homes_c2": z_on - pathway_brute_force({1: {P_HOUSING}, 2: {P_HOUSING},
+                                                   3: {P_HOUSING}}),
+    }
+    # hand check: closing cell 1 moves the homes to cell 2 (20·(1 − 0.5) − 20·(1 − 0.625)
+    # = 5 points); cell 3 is never built on; closing cell 2 too leaves cell 0 (2.5 more)
+    assert expected == pytest.approx({"no_homes_c1": 5.0, "no_homes_c3": 0.0,
+                                      "no_homes_c2": 2.5})
+    for rid, cost in expected.items():
+        row = nat[rid]
+        assert row["cost"] == pytest.approx(cost, abs=1e-6), rid
+        assert row["cost_lo"] - 1e-6 <= cost <= row["cost_hi"] + 1e-6
+        assert "hectares moved per period: 2030" in row["note"]
+    assert (tmp_path / "out" / "rule_costs.csv").is_file()
+    assert (tmp_path / "out" / "allocation_2030.tif").is_file()
+
+
+def pathway_plans(closed: dict[int, set[int]] | None = None):
+    per_cell = [[t for t in P_PATHS if not set(t) & (closed or {}).get(c, set())]
+                for c in range(4)]
+    return list(itertools.product(*per_cell))
+
+
+def test_pareto_on_two_periods_matches_brute_force(tmp_path: Path) -> None:
+    """Front between the 2030 housing area and the joint objective: every point is the best
+    joint objective among the plans with at least ε ha of housing in 2030 (brute force),
+    and the criterion ``suitability`` is summed over the periods, 20 years each."""
+    scenario = pathway_case(tmp_path, [])
+    front = api.pareto(scenario, "area:housing@2030", "objective", 3, tmp_path / "pf",
+                       keep_allocations=True)
+    plans = [q for q in pathway_plans() if sum(t[0] == P_HOUSING for t in q) >= 1]
+
+    def housing(plan: tuple) -> int:
+        return sum(t[0] == P_HOUSING for t in plan)
+
+    hi = max(housing(q) for q in plans)
+    z_best = max(pathway_value(q) for q in plans)
+    lo = max(housing(q) for q in plans if pathway_value(q) >= z_best - 1e-9)
+    assert (lo, hi) == (1, 4)
+    assert len(front.points) == 3
+    for p, eps in zip(front.points, [1.0, 2.5, 4.0], strict=True):
+        best = max(pathway_value(q) for q in plans if housing(q) >= eps - 1e-9)
+        assert p.f2 == pytest.approx(best, abs=1e-6)
+        assert p.f1 >= eps - 1e-6 and p.optimal
+    suit = pf.pathway_criterion(summed_suitability_checked(tmp_path), "suitability")
+    assert suit.unit.endswith("·years")
+    assert (tmp_path / "pf" / "pareto.csv").is_file()
+    assert (tmp_path / "pf" / "points" / "P1_2030.tif").is_file()
+
+
+def summed_suitability_checked(tmp_path: Path) -> Any:
+    """The pathway model of the instance, after checking that ``suitability`` sums the
+    periods' values weighted by their 20 years and ``suitability@2050`` takes one."""
+    from ruimteverdeling.rules import pathways as pwm
+
+    run = api.solve(tmp_path / "paths.yaml", write=False, mode="foresight")
+    assert run.pathway is not None
+    pw: pwm.Pathway = run.pathway.model
+    x = run.pathway.solution.x
+    c = pf.pathway_criterion(pw, "suitability")
+    per_period = [pf.criterion(pw.compiled[p], "suitability").value(pw.model.project(x, p))
+                  for p in range(2)]
+    assert c.value(x) == pytest.approx(20.0 * sum(per_period), abs=1e-6)
+    one = pf.pathway_criterion(pw, "suitability@2050")
+    assert one.value(x) == pytest.approx(20.0 * per_period[1], abs=1e-6)
+    return pw
+
+
+@pytest.mark.parametrize("slack", [0.05, 0.12])
+def test_alternatives_on_two_periods_match_brute_force(tmp_path: Path, slack: float) -> None:
+    """The first alternative keeps as few of the optimum's pathways (a use per period per
+    cell) as the objective floor allows — the brute-force minimum over every plan — and
+    every alternative is a new plan within the slack on the joint objective."""
+    scenario = pathway_case(tmp_path, [])
+    result = api.alternatives(scenario, slack, 2, tmp_path / "alt")
+    plans = [q for q in pathway_plans() if sum(t[0] == P_HOUSING for t in q) >= 1]
+    z_star = max(pathway_value(q) for q in plans)
+    (best,) = [q for q in plans if pathway_value(q) >= z_star - 1e-9]
+    floor = z_star - slack * abs(z_star)
+    assert result.optimum.objective == pytest.approx(z_star, abs=1e-6)
+    assert result.floor == pytest.approx(floor, abs=1e-9)
+    min_overlap = min(sum(a == b for a, b in zip(q, best, strict=True))
+                      for q in plans if pathway_value(q) >= floor - 1e-9)
+    assert result.items, result.notes
+    assert result.items[0].overlap == pytest.approx(min_overlap, abs=1e-6)
+    assert min_overlap < 4
+    for row in result.rows[1:]:
+        assert row["within_slack"] == "yes" and row["objective"] >= floor - 1e-6
+        assert row["min_share_vs_earlier"] > 0  # differs from every earlier plan somewhere
+    assert (tmp_path / "alt" / "alt-1" / "allocation_2030.tif").is_file()
+    assert (tmp_path / "alt" / "optimum" / "allocation_2050.tif").is_file()
+
+
+# ------------------------------------------------------------------------------------------
+# 6. location rules hold in every solve of an analysis
+# ------------------------------------------------------------------------------------------
+LOC_SH = [[0.9, 0.45, 0.2],
+          [0.6, 0.3, 0.9]]
+
+
+def location_case(folder: Path) -> Path:
+    """2×3 farmland (agriculture 0.5), housing worth ``LOC_SH``, 20 homes due (10 per
+    cell); a T location rule ``loc``: every new housing location holds ≥ 20 homes; a T rule
+    ``no_homes_01`` closing housing on cell (0, 1), where no optimum builds."""
+    mask = [[0, 1, 0], [0, 0, 0]]
+    area = write_area(folder / "area", np.full((2, 3), 3),
+                      layers={"s_h": (LOC_SH, "continuous", {}), "m01": (mask, "mask", {})})
+    rules = [{"id": "two_uses", "type": "exclusion", "layer": "landuse", "status": "G",
+              "allow": ["housing", "agriculture"], "applies_to": "all", "source": SRC},
+             {"id": "loc", "type": "location", "use": "housing", "quantity": "homes",
+              "min_size": 20, "status": "T", "source": SRC},
+             {"id": "no_homes_01", "type": "exclusion", "layer": "m01", "uses": ["housing"],
+              "status": "T", "source": SRC}]
+    return write_scenario(folder / "loc.yaml", {
+        "id": "loc", "area": str(area), "housing_density": {"default": 10, "source": SRC},
+        "suitability": {"housing": {"terms": [{"layer": "s_h", "points": IDENT}]},
+                        "agriculture": {"base": 0.5}},
+        "targets": [{"id": "homes", "use": "housing", "quantity": "homes", "min": 20,
+                     "source": SRC}],
+        "rules": rules})
+
+
+def test_rule_costs_keep_the_location_rules_in_every_variant(tmp_path: Path) -> None:
+    """Hand-solved: without the location rule the optimum builds (0,0), (1,0) and (1,2)
+    (gains 0.4 + 0.1 + 0.4 = 0.9 over farmland); with it the lone cell (1,2) must join a
+    location: (0,0), (1,0), (1,1), (1,2) (0.4 + 0.1 − 0.2 + 0.4 = 0.7). So ``loc`` costs
+    0.2, and ``no_homes_01`` — cell (0, 1), where housing loses 0.05 and no optimum builds —
+    costs exactly 0 and moves nothing (a variant
+    solved without the location rules would carry their 0.2 into every cost)."""
+    result = api.rule_costs(location_case(tmp_path), tmp_path / "out")
+    nat = {r["rule"]: r for r in result.rows if r["region"] == "national"}
+    farm = 6 * 0.5
+    assert result.base.objective == pytest.approx(farm + 0.7, abs=1e-6)
+    assert nat["loc"]["cost"] == pytest.approx(0.2, abs=1e-6)
+    assert nat["loc"]["objective_off"] == pytest.approx(farm + 0.9, abs=1e-6)
+    assert nat["no_homes_01"]["cost"] == pytest.approx(0.0, abs=1e-9)
+    assert nat["no_homes_01"]["ha_moved"] == 0.0
+    for row in nat.values():
+        assert row["cost_lo"] - 1e-9 <= row["cost"] <= row["cost_hi"] + 1e-9
+
+
+def test_alternatives_and_pareto_points_meet_the_location_rules(tmp_path: Path) -> None:
+    """Every alternative's and every Pareto point's new housing comes in locations of at
+    least two 4-connected cells (20 homes), as the scenario's own allocation does."""
+    scenario = location_case(tmp_path)
+
+    def lone_cells(after: np.ndarray) -> int:
+        h = (after.reshape(2, 3) == 1)
+        lone = 0
+        for r, c in zip(*np.nonzero(h), strict=True):
+            nb = [(r + 1, c), (r - 1, c), (r, c + 1), (r, c - 1)]
+            lone += not any(0 <= a < 2 and 0 <= b < 3 and h[a, b] for a, b in nb)
+        return lone
+
+    result = api.alternatives(scenario, 0.1, 2, tmp_path / "alt")
+    run = api.solve(scenario, write=False)
+    assert result.items
+    for a in result.items:
+        after = run.compiled.allocation_grid(a.x)
+        assert lone_cells(np.asarray(after)) == 0, a.label
+    front = api.pareto(scenario, "area:housing", "suitability", 3, tmp_path / "pf")
+    for p in front.points:
+        assert lone_cells(np.asarray(run.compiled.allocation_grid(p.x))) == 0, p.label

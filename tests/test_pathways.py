@@ -337,12 +337,19 @@ def test_compare_assesses_the_last_period_and_says_so(tmp_path):
 
 
 @pytest.mark.parametrize("command", ["rule-costs", "pareto", "alternatives"])
-def test_analyses_that_re_solve_refuse_periods(tmp_path, command):
+def test_analyses_that_re_solve_run_on_periods(tmp_path, command):
+    """The analyses re-solve the pathway model (their values are checked against brute force
+    in test_analysis.py); an unknown period in a criterion is an input error."""
     path = _instance(tmp_path, [2030, 2050], [_target("h", "housing", 2030, min=1)])
-    extra = ["--x", "a", "--y", "b"] if command == "pareto" else []
-    res = _cli([command, str(path), *extra, "-o", str(tmp_path / "o")])
-    assert res.exit_code == 2, res.output
-    assert "several periods" in res.output and not (tmp_path / "o").exists()
+    extra = ["--x", "area:housing@2030", "--y", "objective"] if command == "pareto" else []
+    res = _cli([command, str(path), *extra, "-o", str(tmp_path / "o"), "-q"])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "o" / "allocation_2030.tif").is_file() or \
+        (tmp_path / "o" / "optimum" / "allocation_2030.tif").is_file()
+    if command == "pareto":
+        res = _cli([command, str(path), "--x", "area:housing@2035", "--y", "objective",
+                    "-o", str(tmp_path / "p"), "-q"])
+        assert res.exit_code == 2 and "'2035' is not a period" in res.output
 
 
 def _error(tmp_path, targets, extra=None, years=(2030, 2050)) -> tuple[int, str]:

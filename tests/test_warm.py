@@ -182,3 +182,50 @@ def test_a_basis_is_not_reused_under_another_objective(seed: int) -> None:
     again = solve(swapped, EXACT, warm=first.warm)
     assert again.details["start_basis"] == "crash"
     assert again.objective == pytest.approx(brute_force(swapped), abs=1e-6)
+
+
+def test_combined_solves_keep_the_better_allocation_and_the_lower_bound() -> None:
+    from ruimteverdeling.analysis.rule_costs import combined
+
+    a = Outcome("feasible", 100.0, bound=110.0, lp_bound=112.0)
+    b = Outcome("feasible", 98.0, bound=104.0, lp_bound=112.0)
+    c = combined(a, b)
+    assert (c.objective, c.bound) == (100.0, 104.0)
+    assert combined(b, a).objective == 100.0 and combined(b, a).bound == 104.0
+    assert combined(a, Outcome("infeasible")).objective == 100.0
+
+
+def test_narrowing_stops_as_soon_as_the_sign_is_proven(monkeypatch: pytest.MonkeyPatch
+                                                        ) -> None:
+    """A pair with bracket [−1.5, 10] and --pair-tol 1: the variant's first narrowing gives
+    [−0.5, 4] (still open), the second [0.5, 2.5] — the sign is proven, so the pair stops
+    there although it is wider than 1; the scenario's side (gap 1, never the larger one) is
+    not re-solved, and a stage that finds nothing better never widens the bracket."""
+    from types import SimpleNamespace
+
+    from ruimteverdeling.analysis import rule_costs as rc
+
+    script = [Outcome("feasible", 100.5, bound=104.0), Outcome("feasible", 101.5, bound=102.5)]
+    calls: list[float] = []
+
+    def fake(scenario, area, catalogue=None, warm=None, options=None, located=None):
+        calls.append(options.mip_rel_gap)
+        return script[len(calls) - 1]
+
+    monkeypatch.setattr(rc, "solve_variant", fake)
+    item = SimpleNamespace(id="r", is_enabled=True)
+    variant = SimpleNamespace(solver=SolverOptions(mip_rel_gap=0.01))
+    base = Outcome("feasible", 100.0, bound=101.0)
+    cm = SimpleNamespace(area=None, catalogue=None)
+    new_base, out = rc._tighten(cm, variant, [("rule", item)], [variant], base,
+                                [Outcome("feasible", 99.5, bound=110.0)], 1.0,
+                                rc.silent())
+    assert len(calls) == 2 and new_base is base
+    lo, hi = bracket(new_base, out[0])
+    assert (lo, hi) == pytest.approx((0.5, 2.5))
+    # a stage whose solve is worse on both counts leaves the pair as it was
+    script[:] = [Outcome("feasible", 99.0, bound=111.0)] * 3
+    calls.clear()
+    _, out = rc._tighten(cm, variant, [("rule", item)], [variant], base,
+                         [Outcome("feasible", 99.5, bound=110.0)], 1.0, rc.silent())
+    assert (out[0].objective, out[0].bound) == (99.5, 110.0) and len(calls) == 3

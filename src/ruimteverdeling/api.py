@@ -233,19 +233,6 @@ def _has_periods(scenario_path: str | Path) -> bool:
     return path.is_file() and pathways.is_pathway(load_scenario(path))
 
 
-def _refuse_periods(scenario_path: str | Path, what: str) -> None:
-    """``what`` re-solves the scenario's single model; on a scenario with several periods it
-    would analyse the last period alone, so it is refused (exit 2) until it re-solves the
-    pathway model."""
-    if _has_periods(scenario_path):
-        raise InputError.single(
-            scenario_path, "periods", f"{what} does not handle a scenario with several "
-            "periods yet (it would analyse the last period alone and miss what the earlier "
-            "periods fix)", f"run {what} on a one-period variant (`periods: [2050]` in a "
-            "scenario that extends this one), or use shadow-prices, whose duals are per "
-            "period")
-
-
 def rule_costs(scenario_path: str | Path, out_dir: str | Path | None = None, *,
                which: str = "switchable", targets: bool = False,
                only: list[str] | None = None, workers: int = 1,
@@ -258,20 +245,24 @@ def rule_costs(scenario_path: str | Path, out_dir: str | Path | None = None, *,
     re-solves it once per candidate rule with that rule switched (``which``: ``switchable`` =
     status T/A, ``all`` = also G, for analysis; ``targets`` adds targets; ``only`` names the
     items) and writes ``rule_costs.csv`` into the run folder. Each cost comes with its proven
-    bracket; ``pair_tol`` (objective points) re-solves the pairs whose bracket contains 0 to
-    that width; ``variant_time_limit`` (seconds) bounds each re-solve. Returns a
+    bracket; ``pair_tol`` (objective points) narrows the pairs whose bracket contains 0 until
+    the sign is proven or the bracket is that narrow; ``variant_time_limit`` (seconds) bounds
+    each re-solve. A scenario with several periods is priced on its pathway model, the rule
+    switched in every period (foresight; the run folder holds both modes). Returns a
     :class:`ruimteverdeling.analysis.rule_costs.RuleCosts`. See that module for the maths.
     """
-    _refuse_periods(scenario_path, "rule-costs")
     if pair_tol is not None and not (math.isfinite(pair_tol) and pair_tol > 0):
         raise InputError.single(None, "--pair-tol", f"must be a positive number of objective "
                                 f"points, got {pair_tol!r}", "e.g. --pair-tol 1")
     progress = progress or silent()
     with pipeline.reserve_output(scenario_path, out_dir, area, suffix="-rule-costs") as res:
         run = pipeline.solve_and_write(scenario_path, res.shown, progress, area, time_limit)
-        result = rc.rule_costs(run.compiled, run.solution, which=which, targets=targets,
+        pathway = run.pathway.model if run.pathway is not None else None
+        base = run.pathway.foresight if run.pathway is not None else run.solution
+        result = rc.rule_costs(run.compiled, base, which=which, targets=targets,
                                only=only, workers=workers, progress=progress,
-                               pair_tol=pair_tol, variant_time_limit=variant_time_limit)
+                               pair_tol=pair_tol, variant_time_limit=variant_time_limit,
+                               pathway=pathway)
         result.out_path = rc.write(result.rows, res.shown / "rule_costs.csv")
         wr.register(res.shown, ["rule_costs.csv"])
         with progress.phase("re-rendering report.html with the rule costs", "report"):
@@ -288,18 +279,22 @@ def pareto(scenario_path: str | Path, x: str, y: str, points: int = 5,
     ``max F_y + ρ·F_x s.t. F_x ≥ ε`` for ``points`` values of ε between the lexicographic
     optima (see :mod:`ruimteverdeling.analysis.pareto`).
 
+    A scenario with several periods is solved as one pathway model in every point, each
+    criterion summed over the periods (see the module).
+
     Solves the scenario into ``out_dir`` (default ``outputs/<id>-pareto``), writes
     ``pareto.csv``, ``pareto.png`` (and ``points/<P>.tif`` with ``keep_allocations``) there
     and re-renders its ``report.html`` with the front. Returns a
     :class:`ruimteverdeling.analysis.pareto.Front` (with ``out_dir`` set).
     """
-    _refuse_periods(scenario_path, "pareto")
     progress = progress or silent()
     with pipeline.reserve_output(scenario_path, out_dir, area, suffix="-pareto") as res:
         run = pipeline.solve_and_write(scenario_path, res.shown, progress, area, time_limit)
-        front = pf.pareto_front(run.compiled, x, y, points, tidy=tidy, progress=progress,
-                                start=run.solution)
-        pf.write_front(front, res.shown, drop_dominated, keep_allocations, run.compiled)
+        model: Any = run.compiled if run.pathway is None else run.pathway.model
+        start = run.solution if run.pathway is None else run.pathway.solution
+        front = pf.pareto_front(model, x, y, points, tidy=tidy, progress=progress,
+                                start=start)
+        pf.write_front(front, res.shown, drop_dominated, keep_allocations, model)
         wr.register(res.shown, ["pareto.csv", "pareto.png"], ["points"])
         with progress.phase("re-rendering report.html with the front", "report"):
             render_report(res.shown)
@@ -315,23 +310,27 @@ def alternatives(scenario_path: str | Path, slack: str | float = 0.05, count: in
     ``(1 − slack)·z*``, then minimise the overlap with every allocation found so far (see
     :mod:`ruimteverdeling.analysis.alternatives`).
 
+    A scenario with several periods is solved with foresight and its alternatives differ
+    over all periods together (see the module).
+
     Writes to ``out_dir`` (default ``outputs/<id>-alternatives``), atomically: ``optimum/``
     and ``alt-1/`` … ``alt-<count>/`` (each a complete run folder: rasters, tables, summary,
     report) and ``alternatives.csv``. Returns an
     :class:`ruimteverdeling.analysis.alternatives.Alternatives` (with ``out_dir`` set).
     """
-    _refuse_periods(scenario_path, "alternatives")
     progress = progress or silent()
     s = mga.parse_slack(slack)
     with pipeline.reserve_output(scenario_path, out_dir, area, "alternatives",
                                  suffix="-alternatives") as res:
         started, t_all = _dt.datetime.now(_dt.UTC), time.perf_counter()
         run = solve(scenario_path, progress=progress, area=area, time_limit=time_limit,
-                    write=False)
-        result = mga.generate(run.compiled, run.solution, s, count, progress=progress)
+                    write=False, mode="foresight" if _has_periods(scenario_path) else None)
+        model: Any = run.compiled if run.pathway is None else run.pathway.model
+        optimum = run.solution if run.pathway is None else run.pathway.solution
+        result = mga.generate(model, optimum, s, count, progress=progress)
         result.rows[0]["folder"] = "optimum"
         with progress.phase(f"writing the alternatives to {res.shown}", "write"):
-            pipeline.write_alternatives(run, mga.solutions(result, run.solution), result.rows,
+            pipeline.write_alternatives(run, mga.solutions(result, optimum), result.rows,
                                         mga.columns(result.rows), res.shown, started, t_all)
     result.out_dir = res.shown
     return result

@@ -719,13 +719,33 @@ def write_alternatives(run: RunResult, items: Sequence[tuple[str, Solution]],
                        rows: list[dict[str, Any]], columns: list[str], out: Path,
                        started: _dt.datetime, t_all: float) -> None:
     """Write ``out`` atomically: the optimum's run folder (``optimum/``), one run folder per
-    alternative (``(label, solution)``) and ``alternatives.csv`` (``rows``)."""
+    alternative (``(label, solution)``) and ``alternatives.csv`` (``rows``); of a
+    multi-period run each folder is a pathway run folder."""
+    write = write_run if run.pathway is None else write_pathway_run
     with wr.AtomicOutputDir(out, "alternatives") as tmp:
-        write_run(run, tmp / "optimum", started, t_all)
+        write(run, tmp / "optimum", started, t_all)
         for label, sol in items:
-            alt = result_of(run.compiled, sol, run.timings)
-            write_run(alt, tmp / label, started, t_all)
+            alt = result_of(run.compiled, sol, run.timings) if run.pathway is None else \
+                pathway_result(run, sol)
+            write(alt, tmp / label, started, t_all)
         sm.write_csv(tmp / "alternatives.csv", rows, columns)
+
+
+def pathway_result(run: RunResult, sol: Solution) -> RunResult:
+    """``run`` (a multi-period run) with ``sol``, another solution of its pathway model, as
+    its foresight pathway (for the run folder of an alternative)."""
+    pr = run.pathway
+    assert pr is not None
+    pw = pr.model
+    period_runs = [result_of(cm, pw.period_solution(sol, p)) for p, cm in enumerate(pw.compiled)]
+    last = period_runs[-1]
+    head = replace(last.solution, status=sol.status, objective=sol.objective, bound=sol.bound,
+                   gap=sol.gap, method=sol.method, status_quo_value=sol.status_quo_value,
+                   decision_gap=sol.decision_gap, seconds=sol.seconds, details=sol.details)
+    summary = _pathway_summary(pw, period_runs, head, "foresight", sol, None)
+    out = RunResult(run.scenario, None, head, pw.last, summary, last.after, dict(run.timings))
+    out.pathway = PathwayRun(pw, "foresight", sol, sol, None, period_runs, summary)
+    return out
 
 
 # ------------------------------------------------------------------------------------------------

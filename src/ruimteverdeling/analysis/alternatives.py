@@ -25,6 +25,19 @@ reasonable alternatives. This module uses the Hop-Skip-Jump (HSJ) variant:
 4. Add the new allocation's columns to the weights and repeat ``count`` times; stop early
    (with a note) when no further allocation satisfies the floor.
 
+**Several periods** (a scenario with ``periods``, :mod:`ruimteverdeling.rules.pathways`): the
+columns are the cells' pathways (a use per period), so the overlap counts the pathways
+already chosen and an alternative differs from the others over all periods together; the
+objective floor is on the joint objective. The shares and hectares of differing land count
+cell-periods (a cell whose use differs in two of three periods counts twice), the hectares
+per use are those of the last period. When the pathway model's pathways are generated
+(national models), the alternatives choose among those generated for the optimum.
+
+**Location rules** (minimum sizes and counts of connected locations) are not rows of the cell
+model: like the scenario's own solve, each alternative's allocation is made to meet them
+afterwards (:mod:`ruimteverdeling.rules.location`), which may cost objective points, so an
+alternative can end just below the floor (``within_slack = no``) or closer to an earlier one.
+
 Each alternative is within the slack by construction (checked) and differs from the optimum
 and from every earlier alternative in at least one cell. The table
 reports for each: the objective and its loss against ``z*``, the share of land cells whose use
@@ -48,6 +61,8 @@ from ruimteverdeling.model.options import SolverOptions
 from ruimteverdeling.model.solve import Solution, proven_gap
 from ruimteverdeling.progress import Progress, silent
 from ruimteverdeling.results.summary import with_ha_columns
+from ruimteverdeling.rules import location
+from ruimteverdeling.rules import pathways as pwm
 from ruimteverdeling.rules.compile import CompiledModel
 
 BASE_COLUMNS = ["alternative", "objective", "objective_loss", "within_slack",
@@ -97,12 +112,14 @@ def objective_floor(z_star: float, slack: float) -> float:
     return z_star - slack * abs(z_star)
 
 
-def generate(cm: CompiledModel, optimum: Solution, slack: float, count: int,
+def generate(cm: CompiledModel | pwm.Pathway, optimum: Solution, slack: float, count: int,
              options: SolverOptions | None = None, progress: Progress | None = None
              ) -> Alternatives:
     """``count`` HSJ alternatives around ``optimum`` (see the module docstring)."""
     say = progress or silent()
-    options = options or cm.scenario.solver
+    if options is None:
+        options = pwm.solver_options(cm) if isinstance(cm, pwm.Pathway) else \
+            cm.scenario.solver
     if count < 1:
         raise InputError.single(None, "--count", "ask for at least one alternative",
                                 "e.g. --count 3")
@@ -126,6 +143,9 @@ def generate(cm: CompiledModel, optimum: Solution, slack: float, count: int,
     width = len(str(count))
     cuts = [_no_good(spec, optimum.x, "mga:not_optimum")]
     notes = []
+    if isinstance(cm, pwm.Pathway) and not cm.explicit:
+        notes.append(f"the alternatives choose among the {spec.n_x:,} pathways generated for "
+                     f"the optimum (of {cm.count():,})")
     warm = optimum.warm  # each solve starts from the one before it (same compiled model)
     for k in range(1, count + 1):
         w = np.zeros(spec.n_cols)
@@ -138,9 +158,11 @@ def generate(cm: CompiledModel, optimum: Solution, slack: float, count: int,
         except InfeasibleError:
             notes.append(f"only {k - 1} alternative(s) exist within a slack of {slack:.2%}")
             break
-        x = sol.x
-        overlap = float(w @ x)
         label = f"alt-{k:0{width}d}"
+        x, note = with_location_rules(cm, sol, options)
+        if note:
+            notes.append(f"{label}: {note}")
+        overlap = float(w @ x)
         found.append(Alternative(label, x, spec.objective_value(x), overlap, sol.status,
                                  sol.gap, sol))
         used |= x[:n_x] > 0.5
@@ -151,6 +173,21 @@ def generate(cm: CompiledModel, optimum: Solution, slack: float, count: int,
     return result
 
 
+def with_location_rules(cm: Any, sol: Solution, options: SolverOptions
+                        ) -> tuple[np.ndarray, str]:
+    """The allocation of ``sol`` (a solve of the cell model ``cm`` under another objective)
+    made to meet the scenario's location rules the way the scenario's own solve does
+    (:func:`ruimteverdeling.rules.location.enforce`), and a note when they cannot be met (the
+    allocation is then the cell model's). A pathway model has no location rules."""
+    if isinstance(cm, pwm.Pathway) or not location.location_rules(cm):
+        return sol.x, ""
+    out = location.enforce(cm, sol, options)
+    info = out.details.get("locations") or {}
+    if info.get("status") == "not met":
+        return sol.x, f"the location rules are not met ({info.get('message', '')})"
+    return out.x, ""
+
+
 def _no_good(spec: Any, x: np.ndarray, name: str) -> tuple[str, np.ndarray, float, float]:
     """``Σ_{j chosen in x} x_j ≤ n_units − 1``: some changeable cell must differ from ``x``."""
     vec = np.zeros(spec.n_cols)
@@ -158,27 +195,38 @@ def _no_good(spec: Any, x: np.ndarray, name: str) -> tuple[str, np.ndarray, floa
     return (name, vec, -np.inf, spec.n_units - 1.0)
 
 
-def table(cm: CompiledModel, alts: Alternatives) -> list[dict[str, Any]]:
+def _uses(cm: CompiledModel | pwm.Pathway, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the use of every land cell in every period, stacked; in the last period)."""
+    if isinstance(cm, pwm.Pathway):
+        per = [pcm.land_use_after(cm.model.project(x, p)) for p, pcm in enumerate(cm.compiled)]
+        return np.concatenate(per), per[-1]
+    after = cm.land_use_after(x)
+    return after, after
+
+
+def table(cm: CompiledModel | pwm.Pathway, alts: Alternatives) -> list[dict[str, Any]]:
     """One row for the optimum and one per alternative (see :data:`BASE_COLUMNS`)."""
-    ha = cm.area.cell_area_ha
-    uses = cm.catalogue.ids
-    n_land = max(cm.ctx.land_cells.size, 1)
+    last = cm.last if isinstance(cm, pwm.Pathway) else cm
+    n_periods = len(cm.years) if isinstance(cm, pwm.Pathway) else 1
+    ha = last.area.cell_area_ha
+    uses = last.catalogue.ids
+    n_land = max(last.ctx.land_cells.size * n_periods, 1)
     z_star = alts.optimum.objective
-    after0 = cm.land_use_after(alts.optimum.x)
+    after0 = _uses(cm, alts.optimum.x)[0]
     seen = [after0]
     rows = []
     present = np.zeros(len(uses), bool)
     for a in [alts.optimum, *alts.items]:
-        present[np.unique(cm.land_use_after(a.x))] = True
+        present[np.unique(_uses(cm, a.x)[1])] = True
     for a in [alts.optimum, *alts.items]:
-        after = cm.land_use_after(a.x)
+        after, end = _uses(cm, a.x)
         diff = after != after0
         if a is alts.optimum:
             min_share = None
         else:
             min_share = min(float((after != s).sum()) / n_land for s in seen)
             seen.append(after)
-        counts = np.bincount(after, minlength=len(uses)) * ha
+        counts = np.bincount(end, minlength=len(uses)) * ha
         row = {"alternative": a.label, "objective": a.objective,
                "objective_loss": (z_star - a.objective) / max(abs(z_star), 1.0),
                "within_slack": "yes" if a.objective >= alts.floor - 1e-7 * max(1.0,

@@ -35,12 +35,30 @@ Every solve keeps the whole scenario's rules and hard targets as constraints.
    subject to ``F₁ ≥ F₁(x_k)`` and ``F₂ ≥ F₂(x_k)`` (both kept within 1e-7 relative), so the
    maps of the points are reasonable plans.
 
+Location rules (minimum sizes and counts of connected locations) are not rows of the cell
+model: like the scenario's own solve, each point's allocation is made to meet them
+afterwards (:mod:`ruimteverdeling.rules.location`) and its criteria are those of that
+allocation (so a point can fall slightly short of its ε, and may then be dominated).
+
 Each point reports the status and proven gap of its ε-constraint solve; ``optimal = no`` marks
 a point not proven optimal (within ``mip_rel_gap``); ``tidy_status`` is the status of the
 tidy re-solve (its gap concerns only the scenario objective, not the front). A point that
 another point beats on one criterion without losing on the other is flagged
 ``dominated = yes`` (possible only for points not solved to optimality), and dropped with
 ``drop_dominated``; a repeated point (integer fronts are steps) has ``kind = same as P…``.
+
+Several periods
+---------------
+On a scenario with ``periods`` (:mod:`ruimteverdeling.rules.pathways`) every solve is a solve
+of the joint pathway model (every period's rules and targets, the transitions between them).
+A criterion is then summed over the periods as the joint objective sums them: an objective
+term ``Σ_p w_p f_p(x_p)`` (``w_p`` the period's length in years, so in unit·years) and
+``objective`` the joint objective; ``target:<id>`` counts its rows in the period it is due;
+``area:<use>`` counts the last period (the end state). A suffix ``@<year>`` takes one period
+alone (``suitability@2030``, ``area:nature@2030``). The points are optimal over every
+pathway when the pathway model holds them all as columns; when its pathways are generated
+(national models), the front is solved over the pathways generated for the scenario's own
+optimum, and its points are marked not proven optimal.
 
 ``pareto.csv`` follows the contract of :mod:`ruimteverdeling.results.runfolder`: ``point`` (the
 label), then the two criteria (the first two numeric columns, in their natural units and
@@ -50,7 +68,7 @@ sense), then bookkeeping columns the report ignores as axes.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +86,8 @@ from ruimteverdeling.report.figures import pareto_png
 from ruimteverdeling.results import rasters
 from ruimteverdeling.results import summary as sm
 from ruimteverdeling.results.runfolder import read_pareto
+from ruimteverdeling.rules import location
+from ruimteverdeling.rules import pathways as pwm
 from ruimteverdeling.rules.compile import CompiledModel
 
 RHO = 1e-4
@@ -158,14 +178,74 @@ def criterion(cm: CompiledModel, name: str) -> LinearCriterion:
     return LinearCriterion(name, vec, t.constant, sense or default, t.unit)
 
 
-def solve_with(cm: CompiledModel, obj: np.ndarray, offset: float,
+def pathway_criterion(pw: pwm.Pathway, name: str) -> LinearCriterion:
+    """A criterion of the pathway model ``pw`` (see "Several periods" in the module
+    docstring): each period's criterion lifted onto the trajectory columns
+    (``g = Σ_p s_p M_pᵀ g_p``, ``M_p`` the map from trajectory to period columns) with
+    ``s_p = w_p`` for objective terms, 1 for a target and for ``area:``; InputError when no
+    period knows it."""
+    raw = name.strip()
+    sense_prefix = ""
+    for prefix in ("max:", "min:"):
+        if raw.startswith(prefix):
+            sense_prefix, raw = prefix, raw[len(prefix):]
+    labels = [str(y) for y in pw.years]
+    base, _, year = raw.rpartition("@") if "@" in raw else (raw, "", "")
+    periods = list(range(len(pw.years)))
+    if year and not base.startswith("target:"):
+        if year not in labels:
+            raise InputError.single(None, "--x/--y", f"'{year}' is not a period of the "
+                                    "scenario", did_you_mean(year, labels))
+        periods, raw = [labels.index(year)], base
+    if raw == "objective":
+        spec = pw.spec
+        return LinearCriterion(name, spec.obj.copy(), spec.obj_offset,
+                               -1.0 if sense_prefix == "min:" else 1.0, "points")
+    kind = "target" if raw.startswith("target:") else "area" if raw.startswith("area:") \
+        else "term"
+    if kind == "area" and len(periods) > 1:
+        periods = periods[-1:]
+    m = pw.model
+    vec = np.zeros(pw.spec.n_cols)
+    const = 0.0
+    found: LinearCriterion | None = None
+    first_error: InputError | None = None
+    for p in periods:
+        try:
+            c = criterion(pw.compiled[p], sense_prefix + raw)
+        except InputError as exc:
+            first_error = first_error or exc
+            continue
+        scale = float(m.weights[p]) if kind == "term" else 1.0
+        s_p = m.periods[p]
+        cols = m.col_map[p]
+        ok = cols >= 0
+        vec[: pw.spec.n_x][ok] += scale * c.vec[cols[ok]]
+        n_aux = len(s_p.aux_names)
+        vec[m.aux_start[p]: m.aux_start[p] + n_aux] += scale * c.vec[s_p.n_x:]
+        const += scale * c.const
+        found = c
+    if found is None:
+        assert first_error is not None
+        raise first_error
+    unit = found.unit
+    if kind == "term" and len(periods) > 1 and unit:
+        unit = f"{unit}·years"
+    return LinearCriterion(name, vec, const, found.sense, unit)
+
+
+def solve_with(cm: CompiledModel | pwm.Pathway, obj: np.ndarray, offset: float,
                rows: list[tuple[str, np.ndarray, float, float]],
                options: SolverOptions, warm: Any = None) -> Solution:
     """Solve the scenario's model with objective ``obj·x + offset`` and extra rows
     ``lo ≤ vec·x ≤ hi`` (named), warm-started from ``warm`` (the ``warm`` of an earlier
     solve on the same compiled model: its LP basis and, where it meets the rows, its
-    allocation; see :mod:`ruimteverdeling.model.warm`)."""
+    allocation; see :mod:`ruimteverdeling.model.warm`). ``cm`` may be a pathway model
+    (:class:`ruimteverdeling.rules.pathways.Pathway`): its joint model is solved, without
+    the warm start (its columns are trajectories, not (cell, use) pairs)."""
     spec = cm.spec
+    if isinstance(cm, pwm.Pathway):
+        warm = None
     blocks = list(spec.coupling)
     for name, vec, lo, hi in rows:
         blocks.append(RowBlock(name, "rule", sp.csr_matrix(vec.reshape(1, -1)),
@@ -223,7 +303,7 @@ class Front:
                 "optimal", "dominated", "kind", "tidy_status"]
 
 
-def pareto_front(cm: CompiledModel, x_name: str, y_name: str, points: int = 5,
+def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, points: int = 5,
                  tidy: bool = True, options: SolverOptions | None = None,
                  progress: Progress | None = None, start: Solution | None = None) -> Front:
     """The front between criteria ``x_name`` and ``y_name`` (see the module docstring).
@@ -233,11 +313,15 @@ def pareto_front(cm: CompiledModel, x_name: str, y_name: str, points: int = 5,
     when given): the model is compiled once and each solve changes only the objective and the
     ε rows."""
     say = progress or silent()
-    options = options or cm.scenario.solver
+    pathway = cm if isinstance(cm, pwm.Pathway) else None
+    if options is None:
+        options = pwm.solver_options(pathway) if pathway is not None else cm.scenario.solver
     if points < 2:
         raise InputError.single(None, "--points", "a front needs at least 2 points",
                                 "e.g. --points 5")
-    c1, c2 = criterion(cm, x_name), criterion(cm, y_name)
+    parse = (lambda n: pathway_criterion(pathway, n)) if pathway is not None else \
+        (lambda n: criterion(cm, n))
+    c1, c2 = parse(x_name), parse(y_name)
     if c1.name == c2.name:
         raise InputError.single(None, "--y", "the two criteria are the same",
                                 "give two different terms")
@@ -289,8 +373,16 @@ def pareto_front(cm: CompiledModel, x_name: str, y_name: str, points: int = 5,
             t = run(f"point {k}: tidy (scenario objective at these criteria)", cm.spec.obj,
                     [_at_least(c1, F(c1, x)), _at_least(c2, F(c2, x))], feasible=sol)
             x, tidy_status = t.x, t.status
+        if not isinstance(cm, pwm.Pathway) and location.location_rules(cm):
+            enforced = location.enforce(cm, replace(sol, x=x), options)
+            if (enforced.details.get("locations") or {}).get("status") != "not met":
+                x = enforced.x
+            else:
+                tidy_status = (tidy_status + ", " if tidy_status else "") + \
+                    "location rules not met"
+        proven = sol.optimal and (pathway is None or pathway.explicit)
         pts.append(Point(f"P{k:0{width}d}", c1.sense * eps, x, c1.value(x), c2.value(x),
-                         cm.spec.objective_value(x), sol.status, sol.gap, sol.optimal,
+                         cm.spec.objective_value(x), sol.status, sol.gap, proven,
                          tidy_status=tidy_status))
     _flag_dominated(pts, c1, c2)
     for i, p in enumerate(pts):  # integer fronts repeat points when ε falls between steps
@@ -298,6 +390,10 @@ def pareto_front(cm: CompiledModel, x_name: str, y_name: str, points: int = 5,
                      and abs(q.f2 - p.f2) <= 1e-7 * max(1.0, abs(p.f2))), None)
         if same is not None:
             p.kind = f"same as {same.label}"
+    if pathway is not None and not pathway.explicit:
+        notes.append(f"the front is solved over the {pathway.spec.n_x:,} pathways generated for "
+                     f"the scenario's optimum (of {pathway.count():,}); its points are not "
+                     "proven optimal over the others")
     if pts:
         pts[0].kind = f"best {c2.name}"
         pts[-1].kind = f"best {c1.name}"
@@ -336,7 +432,8 @@ def _flag_dominated(pts: list[Point], c1: LinearCriterion, c2: LinearCriterion) 
 
 
 def write_front(front: Front, folder: Path, drop_dominated: bool = False,
-                keep_allocations: bool = False, cm: CompiledModel | None = None) -> Path:
+                keep_allocations: bool = False, cm: CompiledModel | pwm.Pathway | None = None
+                ) -> Path:
     """Write ``pareto.csv``, ``pareto.png`` and (``keep_allocations``) ``points/<P>.tif``."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "pareto.csv"
@@ -349,9 +446,16 @@ def write_front(front: Front, folder: Path, drop_dominated: bool = False,
         for p in front.points:
             if drop_dominated and p.dominated:
                 continue
+            tags = {"scenario": cm.scenario.id, "pareto_point": p.label}
+            if isinstance(cm, pwm.Pathway):  # one map per period
+                for k, (y, pcm) in enumerate(zip(cm.years, cm.compiled, strict=True)):
+                    rasters.write_allocation(
+                        folder / "points" / f"{p.label}_{y}.tif", pcm.area.grid,
+                        pcm.allocation_grid(cm.model.project(p.x, k)), pcm.catalogue,
+                        {**tags, "period": str(y)})
+                continue
             rasters.write_allocation(folder / "points" / f"{p.label}.tif", cm.area.grid,
-                                     cm.allocation_grid(p.x), cm.catalogue,
-                                     {"scenario": cm.scenario.id, "pareto_point": p.label})
+                                     cm.allocation_grid(p.x), cm.catalogue, tags)
     return path
 
 

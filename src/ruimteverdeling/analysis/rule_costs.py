@@ -38,17 +38,49 @@ hectares ``with − without`` (negative: the rule takes land from that use), nat
 region. A rule that does not bind at the optimum costs 0 and moves nothing.
 
 **Re-solves reuse the scenario's solve.** Each variant recompiles the scenario on the already
-loaded study area (zone rules change which columns exist, cost rules the objective) and is
-solved warm-started from the scenario's solve (:mod:`ruimteverdeling.model.warm`): the first
-LP starts from the scenario's LP basis mapped by (cell, use), and the scenario's allocation,
-where it satisfies the variant (always when a rule is switched off), is the variant's first
-incumbent. With ``workers > 1`` the re-solves run as tasks on a local Dask cluster
-(:mod:`ruimteverdeling.parallel`), each with the same warm start.
+loaded study area (zone rules change which columns exist, cost rules the objective; the
+compile is about a tenth of a variant's time on the demo area) and is solved warm-started
+from the scenario's solve (:mod:`ruimteverdeling.model.warm`): the first LP starts from the
+scenario's LP basis mapped by (cell, use), and the scenario's allocation, where it satisfies
+the variant (always when a rule is switched off), is the variant's first incumbent, so every
+variant has an allocation and a proven bound from its first seconds. With ``workers > 1`` the
+re-solves run as tasks on a local Dask cluster (:mod:`ruimteverdeling.parallel`), each with
+the same warm start.
+
+**Location rules hold in every solve of a pair.** When the scenario has location rules
+(minimum sizes and counts of connected locations, :mod:`ruimteverdeling.rules.location`),
+each variant's cell-model solution is made to meet them the same way as the scenario's own
+solve; its bound stays the cell model's (a relaxation of the location rules), so the bracket
+stays proven. When the variant's cell-model solution is no better than the scenario's (the
+rule does not bind), the scenario's own location-rule allocation is the variant's allocation
+if it meets the variant's rows (checked): enforcing the rules again would start from an
+equally good map, and it is the slow step once the model has a fairness rule. A variant
+whose location rules cannot be met has no cost.
+
+**Time per variant.** Without ``variant_time_limit`` each re-solve gets
+``min(T, max(VARIANT_MIN_SECONDS, VARIANT_FACTOR · t_base))`` seconds (``T`` the scenario's
+time limit, ``t_base`` the scenario's own solve of its cell model, the location rules' step
+not counted): a variant is the scenario with one rule
+changed and starts from its allocation, so it needs about as long; one that needs more stops
+with a wider — still proven — bracket instead of holding up the rest.
+
+**Narrowing a pair** (``pair_tol``) stops as soon as the bracket no longer contains 0 or is at
+most ``pair_tol`` wide: the gaps are narrowed in stages (to a quarter of the current gap, then
+a sixteenth, then ``pair_tol / 2``), the scenario's side once for all pairs, and after each
+stage a pair whose sign is proven is left alone. Two solves of the same model are combined:
+the better allocation and the lower bound are both valid, so a stage never widens a bracket.
+
+**Several periods** (a scenario with ``periods``, :mod:`ruimteverdeling.rules.pathways`): a
+rule is switched in every period (a rule applies in every period) and each variant is the
+whole pathway model solved with foresight; the objective, bound and LP difference are the
+joint ones (summed over the periods, weighted by their length). Hectares moved and the
+``ha:<use>`` columns are those of the last period; the note gives the hectares moved in every
+period. The pathway solve has no warm start, and the re-solves run one after another.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -58,12 +90,23 @@ from ruimteverdeling.area.studyarea import StudyArea
 from ruimteverdeling.errors import InfeasibleError, InputError, SolverError, did_you_mean
 from ruimteverdeling.formatting import Column, number, table
 from ruimteverdeling.model.options import SolverOptions
+from ruimteverdeling.model.outcomes import decision_gap, proven_gap
 from ruimteverdeling.model.solve import solve as solve_spec
+from ruimteverdeling.model.warm import mapped_x, warm_start
 from ruimteverdeling.parallel import dask_client
 from ruimteverdeling.progress import Progress, silent
 from ruimteverdeling.results.summary import with_ha_columns, write_csv
+from ruimteverdeling.rules import location
+from ruimteverdeling.rules import pathways as pwm
 from ruimteverdeling.rules.compile import CompiledModel, catalogue_for, compile_model
 from ruimteverdeling.scenario import Scenario
+
+VARIANT_MIN_SECONDS = 10.0
+VARIANT_FACTOR = 2.0
+"""Default time of a re-solve: ``min(T, max(VARIANT_MIN_SECONDS, VARIANT_FACTOR · t_base))``."""
+TIGHTEN_STAGES = (0.25, 0.0625, 0.0)
+"""Narrowing a pair: each solve's absolute gap to this share of its current gap (0: to
+``pair_tol / 2``), never below ``pair_tol / 2``."""
 
 BASE_COLUMNS = ["rule", "kind", "type", "status", "in_scenario", "switched", "region",
                 "objective_on", "objective_off", "cost", "cost_lo", "cost_hi", "lp_cost",
@@ -88,6 +131,8 @@ class Outcome:
     lp_bound: float | None = None  # optimum of the LP relaxation (before derived rows)
     decision_value: float | None = None  # objective − status quo
     warm: Any = None  # the solve's warm start (for a re-solve of the same variant)
+    periods: list[np.ndarray] | None = None  # several periods: land use per period
+    years: list[int] | None = None
 
 
 def bracket(on: Outcome, off: Outcome) -> tuple[float, float]:
@@ -142,6 +187,95 @@ def outcome_of(cm: CompiledModel, sol: Any) -> Outcome:
                    decision_value=sol.decision_value, warm=getattr(sol, "warm", None))
 
 
+def pathway_outcome(pw: pwm.Pathway, sol: Any) -> Outcome:
+    """A pathway solve reduced to the comparison: the joint objective and bound; each term's
+    contribution summed over the periods (``Σ_p w_p s_t w_t v_t,p``); the land use of every
+    period (``after``: the last one's)."""
+    contrib: dict[str, float] = {}
+    uses = []
+    for p, cm in enumerate(pw.compiled):
+        x = pw.model.project(sol.x, p)
+        values = cm.term_values(x)
+        w = float(pw.model.weights[p])
+        for t in cm.spec.terms:
+            contrib[t.name] = contrib.get(t.name, 0.0) + w * t.sign * t.weight * values[t.name]
+        uses.append(cm.land_use_after(x))
+    lp = sol.details.get("lp_bound")
+    return Outcome(sol.status, float(sol.objective), float(sol.gap), uses[-1], contrib,
+                   bound=float(sol.bound), lp_bound=None if lp is None else float(lp),
+                   decision_value=sol.decision_value, periods=uses, years=list(pw.years))
+
+
+def _enforced(cm: CompiledModel, sol: Any, options: SolverOptions) -> Any:
+    """``sol`` with the scenario's location rules met (None when they cannot be)."""
+    if not location.location_rules(cm):
+        return sol
+    out = location.enforce(cm, sol, options)
+    if (out.details.get("locations") or {}).get("status") == "not met":
+        return None
+    return out
+
+
+def _reuse_located(cm: CompiledModel, sol: Any, warm: Any, located: Any,
+                   options: SolverOptions) -> Any:
+    """The scenario's location-rule allocation ``located`` as the variant's allocation, when
+    the variant's cell-model solution ``sol`` is no better than the scenario's cell-model
+    allocation (``warm``) in the variant (the same map, or a tie: the rule does not bind) —
+    enforcing the location rules again would start from an equally good map — and
+    ``located`` meets every row of the variant (checked). The location rules hold for it
+    because they are the scenario's (the caller passes ``located`` only when the switched item
+    is not a location rule) and they judge the map alone. The bound stays the variant's
+    cell-model bound. None when it does not apply."""
+    if located is None or warm is None or not location.location_rules(cm):
+        return None
+    spec = cm.spec
+    same = mapped_x(warm, spec)
+    if same is None:
+        return None
+    z_sol = float(sol.objective)
+    if not np.array_equal(spec.unit_choice(same), spec.unit_choice(sol.x)) and \
+            spec.objective_value(same) < z_sol - 1e-9 * max(1.0, abs(z_sol)):
+        return None  # the variant's cell model found something better: enforce that
+    x = mapped_x(located, spec)
+    if x is None or spec.violations(x):
+        return None
+    z = spec.objective_value(x)
+    bound = max(float(sol.bound), z)
+    dgap = decision_gap(z, bound, spec.status_quo_value)
+    status = "optimal" if sol.status == "optimal" and dgap <= options.mip_rel_gap + 1e-12 \
+        else "feasible"
+    return replace(sol, status=status, x=x, objective=z, bound=bound,
+                   gap=proven_gap(z, bound), decision_gap=dgap,
+                   method=f"{sol.method}+scenario-locations",
+                   details={**sol.details, "locations": {"status": "reused"}})
+
+
+def default_variant_time_limit(scenario_limit: float, base_seconds: float) -> float:
+    """``min(T, max(VARIANT_MIN_SECONDS, VARIANT_FACTOR · t_base))`` (see the module
+    docstring)."""
+    return float(min(scenario_limit, max(VARIANT_MIN_SECONDS, VARIANT_FACTOR * base_seconds)))
+
+
+def combined(a: Outcome, b: Outcome) -> Outcome:
+    """Two solves of the same model as one: the better allocation, and the lower of the two
+    proven bounds (both hold)."""
+    if b.objective is None:
+        return a
+    if a.objective is None:
+        return b
+    best = b if b.objective >= a.objective else a
+    bounds = [o.bound for o in (a, b) if o.bound is not None]
+    bound = min(bounds) if bounds else None
+    if bound is not None:
+        bound = max(bound, best.objective)
+    lps = [o.lp_bound for o in (a, b) if o.lp_bound is not None]
+    gap = best.gap if bound is None else (bound - best.objective) / max(abs(best.objective),
+                                                                        1e-9)
+    return Outcome(best.status, best.objective, gap, best.after, best.contributions,
+                   best.message, bound, min(lps) if lps else None, best.decision_value,
+                   best.warm or a.warm or b.warm, best.periods, best.years)
+
+
 def narrowed(options: SolverOptions, out: Outcome, abs_gap: float) -> SolverOptions:
     """``options`` with ``mip_rel_gap`` such that the solve stops only when its absolute gap is
     at most ``abs_gap`` (the gap is relative to the decision value, see
@@ -153,24 +287,55 @@ def narrowed(options: SolverOptions, out: Outcome, abs_gap: float) -> SolverOpti
 
 
 def solve_variant(scenario: Scenario, area: Any, catalogue: Any = None, warm: Any = None,
-                  options: SolverOptions | None = None) -> Outcome:
+                  options: SolverOptions | None = None, located: Any = None) -> Outcome:
     """Compile and solve ``scenario`` on ``area`` (a StudyArea, or the path of an area.yaml
     when run on a Dask worker), warm-started from ``warm`` (see
     :mod:`ruimteverdeling.model.warm`) with ``options`` (default: the scenario's); never
-    raises for infeasible models or solver failures."""
+    raises for infeasible models or solver failures. ``located``: the scenario's allocation
+    that meets its location rules (a WarmStart), reused when the variant's cell-model
+    allocation is the scenario's (see :func:`_reuse_located`)."""
+    options = options or scenario.solver
     try:
         if isinstance(area, str | Path):
             catalogue = catalogue_for(scenario)
             area = StudyArea.load(Path(area), catalogue)
+        if pwm.is_pathway(scenario):
+            return _solve_pathway_variant(scenario, area, catalogue, options)
         cm = compile_model(scenario, area, catalogue)
-        sol = solve_spec(cm.spec, options or scenario.solver, warm=warm)
+        sol = solve_spec(cm.spec, options, warm=warm)
+        enforced = _reuse_located(cm, sol, warm, located, options)
+        if enforced is None:
+            enforced = _enforced(cm, sol, options)
     except InfeasibleError as exc:
         return Outcome("infeasible", message=str(exc))
     except SolverError as exc:
         return Outcome("solver failed", message=str(exc))
     except InputError as exc:
         return Outcome("input error", message=exc.format())
-    return outcome_of(cm, sol)
+    if enforced is None:
+        return Outcome("location rules not met", message="the location rules cannot be met "
+                       "in this variant within its time")
+    return outcome_of(cm, enforced)
+
+
+def _solve_pathway_variant(scenario: Scenario, area: StudyArea, catalogue: Any,
+                           options: SolverOptions) -> Outcome:
+    """The variant's pathway model solved with foresight under ``options``."""
+    path, chain = scenario.path, scenario.chain
+    scenario = scenario.model_copy(update={"solver": options})
+    scenario.path, scenario.chain = path, chain
+    pw = pwm.compile_pathway(scenario, base_area(area), catalogue)
+    return pathway_outcome(pw, pwm.solve_foresight(pw))
+
+
+def base_area(area: StudyArea) -> StudyArea:
+    """The study area itself when ``area`` is one period's view of it (a period's model
+    reads some layers in that period's version)."""
+    if isinstance(area, pwm.PeriodArea):
+        out = StudyArea.__new__(StudyArea)
+        out.__dict__.update({k: v for k, v in area.__dict__.items() if k != "_alias"})
+        return out
+    return area
 
 
 def candidates(scenario: Scenario, which: str = "switchable", targets: bool = False,
@@ -213,82 +378,120 @@ class RuleCosts:
 def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
                targets: bool = False, only: list[str] | None = None, workers: int = 1,
                progress: Progress | None = None, pair_tol: float | None = None,
-               variant_time_limit: float | None = None) -> RuleCosts:
+               variant_time_limit: float | None = None,
+               pathway: pwm.Pathway | None = None) -> RuleCosts:
     """Price every candidate item (see :func:`candidates`) against the solved scenario.
 
-    ``pair_tol`` (objective points): re-solve every pair whose bracket contains 0 until the
-    bracket is at most this wide (see the module docstring). ``variant_time_limit``: seconds
-    for each re-solve (default: the scenario's time limit); a shorter one gives each cost
-    sooner, with a wider — still proven — bracket."""
+    ``pair_tol`` (objective points): narrow every pair whose bracket contains 0 until its
+    sign is proven or the bracket is at most this wide (see the module docstring).
+    ``variant_time_limit``: seconds for each re-solve (default: see
+    :func:`default_variant_time_limit`); a shorter one gives each cost sooner, with a wider
+    — still proven — bracket. ``pathway``: the scenario's pathway model when it has several
+    periods (``cm`` is then its last period's model and ``base_sol`` the joint solution)."""
     say = progress or silent()
-    scenario = cm.scenario
-    base = outcome_of(cm, base_sol)
+    scenario = pathway.scenario if pathway is not None else cm.scenario
+    base = pathway_outcome(pathway, base_sol) if pathway is not None else \
+        outcome_of(cm, base_sol)
     warm = base.warm
     items = candidates(scenario, which, targets, only)
     variants = [switch(scenario, item.id) for _, item in items]
-    if variant_time_limit is not None:
-        variants = [_with_time_limit(v, variant_time_limit) for v in variants]
+    if variant_time_limit is None:
+        variant_time_limit = default_variant_time_limit(
+            scenario.solver.time_limit,
+            float(sum(v for k, v in base_sol.seconds.items() if k != "locations")))
+    variants = [_with_time_limit(v, variant_time_limit) for v in variants]
+    area = base_area(cm.area)
+    located = None
+    if pathway is None and location.location_rules(cm):
+        located = warm_start(cm.spec, base_sol.x)  # the scenario's allocation, rules met
+
+    def located_for(item: Any) -> Any:
+        return None if getattr(item, "type", None) == "location" else located
+
     outcomes: list[Outcome]
-    if workers > 1 and len(variants) > 1:
-        say(f"re-solving {len(variants)} variants on {workers} Dask workers")
+    if workers > 1 and len(variants) > 1 and pathway is None:
+        say(f"re-solving {len(variants)} variants on {workers} Dask workers "
+            f"({variant_time_limit:.0f} s each at most)")
         with dask_client(workers) as client:
-            futures = [client.submit(solve_variant, v, str(cm.area.path), None, warm,
-                                     pure=False) for v in variants]
+            futures = [client.submit(solve_variant, v, str(cm.area.path), None, warm, None,
+                                     located_for(item), pure=False)
+                       for (_, item), v in zip(items, variants, strict=True)]
             outcomes = client.gather(futures)
     else:
+        if workers > 1 and pathway is not None:
+            say("a scenario with several periods is re-solved one variant at a time")
         outcomes = []
         for (_, item), v in zip(items, variants, strict=True):
             state = "off" if item.is_enabled else "on"
-            with say.phase(f"re-solving with {item.id} switched {state}"):
-                outcomes.append(solve_variant(v, cm.area, cm.catalogue, warm))
+            with say.phase(f"re-solving with {item.id} switched {state} "
+                           f"({variant_time_limit:.0f} s at most)"):
+                outcomes.append(solve_variant(v, area, cm.catalogue, warm,
+                                              located=located_for(item)))
     if pair_tol is not None:
-        base, outcomes = _tighten(cm, items, variants, base, outcomes, pair_tol, say)
+        base, outcomes = _tighten(cm, _with_time_limit(scenario, variant_time_limit), items,
+                                  variants, base, outcomes, pair_tol, say, located_for)
     rows: list[dict[str, Any]] = []
     for (kind, item), out in zip(items, outcomes, strict=True):
         rows += _rows_for(cm, kind, item, base, out)
     return RuleCosts(rows, base)
 
 
-def _straddles(item: Any, base: Outcome, var: Outcome) -> bool:
+def _pair(item: Any, base: Outcome, var: Outcome) -> tuple[Outcome, Outcome]:
+    """(with the rule, without it)."""
+    return (base, var) if item.is_enabled else (var, base)
+
+
+def _open(item: Any, base: Outcome, var: Outcome, tol: float) -> bool:
+    """Whether the pair's bracket still contains 0 and is wider than ``tol``."""
     if var.objective is None or base.objective is None:
         return False
-    on, off = (base, var) if item.is_enabled else (var, base)
-    lo, hi = bracket(on, off)
-    return lo < 0.0 < hi
+    lo, hi = bracket(*_pair(item, base, var))
+    return lo < 0.0 < hi and hi - lo > tol
 
 
-def _tighten(cm: CompiledModel, items: list[tuple[str, Any]], variants: list[Scenario],
-             base: Outcome, outcomes: list[Outcome], tol: float, say: Progress
+def _abs_gap(out: Outcome) -> float:
+    if out.objective is None:
+        return 0.0
+    return np.inf if out.bound is None else max(out.bound - out.objective, 0.0)
+
+
+def _tighten(cm: CompiledModel, base_scenario: Scenario, items: list[tuple[str, Any]],
+             variants: list[Scenario], base: Outcome, outcomes: list[Outcome], tol: float,
+             say: Progress, located_for: Any = lambda item: None
              ) -> tuple[Outcome, list[Outcome]]:
-    """Re-solve the pairs whose bracket contains 0 with each gap narrowed to ``tol / 2``
-    (the scenario itself once, then each such variant), warm-started from their first
-    solves."""
-    todo = [i for i, ((_, item), out) in enumerate(zip(items, outcomes, strict=True))
-            if _straddles(item, base, out) and
-            (out.bound or np.inf) - (out.objective or 0.0) > tol / 2]
-    if not todo:
-        return base, outcomes
+    """Narrow the pairs whose bracket contains 0 and is wider than ``tol`` in the stages of
+    :data:`TIGHTEN_STAGES`, each solve warm-started from the last solve of its model and
+    combined with it (:func:`combined`); a pair leaves as soon as its sign is proven or its
+    bracket is at most ``tol`` wide. ``base_scenario``: the scenario as given, with the
+    variants' time limit."""
     half = tol / 2
-    scenario = cm.scenario
-    if base.bound is None or base.objective is None or base.bound - base.objective > half:
-        with say.phase(f"narrowing the scenario's gap to {half:,.4g} points"):
-            tight = solve_variant(scenario, cm.area, cm.catalogue, base.warm,
-                                  narrowed(scenario.solver, base, half))
-        if tight.objective is not None:
-            base = tight
+    area = base_area(cm.area)
     out = list(outcomes)
-    for i in todo:
-        item = items[i][1]
-        if outcomes[i].bound is not None and outcomes[i].objective is not None and \
-                outcomes[i].bound - outcomes[i].objective <= half:
-            continue
-        with say.phase(f"narrowing the gap of the variant without/with {item.id} to "
-                       f"{half:,.4g} points"):
-            tight = solve_variant(variants[i], cm.area, cm.catalogue,
-                                  outcomes[i].warm or base.warm,
-                                  narrowed(variants[i].solver, outcomes[i], half))
-        if tight.objective is not None:
-            out[i] = tight
+    for share in TIGHTEN_STAGES:
+        todo = [i for i, (_, item) in enumerate(items) if _open(item, base, out[i], tol)]
+        if not todo:
+            break
+        g = _abs_gap(base)
+        if g > half and any(g >= _abs_gap(out[i]) or _abs_gap(out[i]) <= half for i in todo):
+            target = max(half, share * g)
+            with say.phase(f"narrowing the scenario's gap to {target:,.4g} points"):
+                tight = solve_variant(base_scenario, area, cm.catalogue, base.warm,
+                                      narrowed(base_scenario.solver, base, target),
+                                      located_for(None))
+            base = combined(base, tight)
+        for i in todo:
+            item = items[i][1]
+            g = _abs_gap(out[i])
+            if not _open(item, base, out[i], tol) or g <= half:
+                continue
+            target = max(half, share * g)
+            with say.phase(f"narrowing the gap of the variant without/with {item.id} to "
+                           f"{target:,.4g} points"):
+                tight = solve_variant(variants[i], area, cm.catalogue,
+                                      out[i].warm or base.warm,
+                                      narrowed(variants[i].solver, out[i], target),
+                                      located_for(item))
+            out[i] = combined(out[i], tight)
     return base, out
 
 
@@ -332,6 +535,11 @@ def _rows_for(cm: CompiledModel, kind: str, item: Any, base: Outcome, var: Outco
                 "cost_to_others": to_others, "bound_on": on.bound, "bound_off": off.bound,
                 "within_gap": "yes" if lo <= eps and hi >= -eps else "no",
                 "ha_moved": float(diff.sum() * ha), **per_use(np.ones(diff.size, bool))}
+    if on.periods is not None and off.periods is not None and on.years is not None:
+        moved = ", ".join(f"{y}: {float((a != b).sum() * ha):,.0f} ha"
+                          for y, a, b in zip(on.years, on.periods, off.periods, strict=True))
+        national["note"] = "; ".join(n for n in (national["note"],
+                                                 f"hectares moved per period: {moved}") if n)
     out = [national]
     rix, names = cm.ctx.region_rows()
     for r, name in enumerate(names):

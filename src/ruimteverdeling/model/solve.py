@@ -19,7 +19,10 @@ The ``auto`` method therefore
    integer counts;
 4. repairs the fractional units with a small MIP over them and their near-ties (starting from
    the rounded LP solution) for an incumbent; if that sub-MIP is infeasible the free set grows,
-   and as a last resort the full MIP runs under the time limit;
+   and as a last resort the full MIP runs under the time limit. A re-solve with a warm start
+   (:mod:`ruimteverdeling.model.warm`) whose allocation is feasible ends as soon as the LP
+   bound, or the strengthened one, proves that allocation within the decision gap, and
+   repairs one neighbourhood only (it has an incumbent already);
 5. while the decision gap is open and the model has a minimax level: the whole-cell knapsack
    bound of each level (:func:`ruimteverdeling.model.strengthen.knapsack_level_bound`, from
    the duals of the strengthened LP) replaces the bound where it is lower;
@@ -385,6 +388,22 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
         return _finish(spec, options, x_round, objective, max(bound, objective),
                        "lp-integral", backend, seconds, details, lp.row_dual)
 
+    # a warm start's allocation that the bound already proves within the gap ends the solve
+    x_warm = _warm_incumbent(spec, backend, options, warm, details)
+
+    def warm_closes(bound: float) -> bool:
+        if x_warm is None:
+            return False
+        z = spec.objective_value(x_warm)
+        return decision_gap(z, max(bound, z), spec.status_quo_value) <= options.mip_rel_gap
+
+    if warm_closes(bound):
+        say("the warm start's allocation is within the gap of the LP bound")
+        assert x_warm is not None
+        z = spec.objective_value(x_warm)
+        return _finish(spec, options, x_warm, z, max(bound, z), "lp+warm", backend, seconds,
+                       details, lp.row_dual)
+
     # stronger rows: the model every MIP below works on
     work = spec
     col_dual = lp.col_dual
@@ -415,10 +434,17 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
                 return _finish(spec, options, x_round, objective, max(bound, objective),
                                method + "-integral", backend, seconds, details, lp.row_dual)
 
-    # repair: a small MIP on the fractional units and their near-ties
+    if warm_closes(bound):
+        say("the warm start's allocation is within the gap of the strengthened LP bound")
+        assert x_warm is not None
+        z = spec.objective_value(x_warm)
+        return _finish(spec, options, x_warm, z, max(bound, z), method + "+warm", backend,
+                       seconds, details, lp.row_dual)
+    # repair: a small MIP on the fractional units and their near-ties (one neighbourhood
+    # only when a warm start already gives an allocation)
     x_best, repair_bound = _repair(spec, work, backend, options, say, x, col_dual, x_round,
-                                   frac_units, bound, deadline, details, seconds)
-    x_warm = _warm_incumbent(spec, backend, options, warm, details)
+                                   frac_units, bound, deadline, details, seconds,
+                                   grow=x_warm is None)
     if x_warm is not None and (x_best is None or spec.objective_value(x_warm)
                                > spec.objective_value(x_best)):
         x_best = x_warm
@@ -546,10 +572,13 @@ def _strengthen(spec: ModelSpec, session: Any, options: SolverOptions, lp: LpOut
 def _repair(spec: ModelSpec, work: ModelSpec, backend: Backend, options: SolverOptions,
             say: Progress, x: np.ndarray, col_dual: np.ndarray | None, x_round: np.ndarray,
             frac_units: np.ndarray, bound: float, deadline: float, details: dict[str, Any],
-            seconds: dict[str, float]) -> tuple[np.ndarray | None, float | None]:
+            seconds: dict[str, float], grow: bool = True
+            ) -> tuple[np.ndarray | None, float | None]:
     """An integer allocation near the LP vertex: a MIP over the fractional units and their
     near-ties (the rest fixed at the rounded LP solution). Returns it (over ``spec``'s
-    columns) and, when the sub-MIP was the whole model, its dual bound."""
+    columns) and, when the sub-MIP was the whole model, its dual bound. When the first
+    neighbourhood has no allocation it is grown fourfold, again and again (``grow``; without
+    it — the caller has an allocation already, e.g. a warm start — one neighbourhood only)."""
     say(f"{frac_units.size} fractional units: repairing with a small MIP")
     t0 = time.perf_counter()
     n_free = max(options.repair_units_per_fractional * max(frac_units.size, 1),
@@ -585,7 +614,7 @@ def _repair(spec: ModelSpec, work: ModelSpec, backend: Backend, options: SolverO
                     (keep is None or bool(keep.all())):
                 last_bound = r.bound + offset  # the sub-MIP was the whole model
             break
-        if free.all() or n_free >= spec.n_units:
+        if free.all() or n_free >= spec.n_units or not grow:
             break
         n_free *= 4
     seconds["repair"] = time.perf_counter() - t0
