@@ -74,6 +74,28 @@ def test_strengthened_lp_bound_never_below_the_optimum(seed: int) -> None:
 
 
 @pytest.mark.parametrize("seed", SEEDS)
+def test_a_stalled_level_search_still_bounds_the_optimum(seed: int) -> None:
+    """Told that only a bound far below the optimum would matter, the level search stops once
+    it has solved STALL_LPS LPs (at most one more node's LPs after it), and the bound over its
+    open nodes still holds for every integer solution."""
+    spec = random_model(seed)
+    opt = brute_force(spec)
+    backend, options = HighsBackend(), SolverOptions()
+    levels = st.find_levels(spec)
+    counted = st.with_level_counts(spec, levels)
+    session = backend.session(counted, options)
+    root = session.lp(time_limit=30.0)
+    res = st.level_bounds(counted, levels[0],
+                          lambda lb, ub, rows, basis: session.lp(lb, ub, rows, 30.0),
+                          root, opt - 1.0, 0.0, np.inf, max_lps=1000,
+                          useful_below=opt - 1e6)
+    assert res.bound >= opt - 1e-7
+    assert res.lps <= st.STALL_LPS + 2 * 3  # two children of up to 1 + 2 cut-round LPs
+    if res.lps >= st.STALL_LPS:
+        assert res.nodes  # stopped with nodes left open, not closed
+
+
+@pytest.mark.parametrize("seed", SEEDS)
 def test_solve_finds_the_enumerated_optimum(seed: int) -> None:
     spec = random_model(seed)
     opt = brute_force(spec)

@@ -28,9 +28,11 @@ The ``auto`` method therefore
    the duals of the strengthened LP) replaces the bound where it is lower;
 6. while the decision gap is open: a branch and bound on each minimax level with LP bounds
    (:func:`ruimteverdeling.model.strengthen.level_bounds`) tightens the bound and confines the
-   level to a window; reduced-cost fixing (from every open level node's LP) removes every
-   column that cannot be part of a better allocation, and when what remains is small enough
-   (``full_mip_max_binaries``) HiGHS's branch and bound works on it — strengthened rows,
+   level to a window (it stops early when at its pace it would not get below the knapsack
+   bound: on the demo area 14 LPs in 4.6 s instead of 61 LPs in 26 s, ending above the
+   knapsack bound either way); reduced-cost fixing (from every open level node's LP) removes
+   every column that cannot be part of a better allocation, and when what remains is small
+   enough (``full_mip_max_binaries``) HiGHS's branch and bound works on it — strengthened rows,
    counts and level window included — from the incumbent until the decision gap is proven or
    the time limit is reached; its dual bound then tightens the reported bound.
 
@@ -697,7 +699,8 @@ def _close_gap(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session
                 budget = LEVEL_SEARCH_SHARE * max(0.0, deadline - time.perf_counter())
                 target = abs_gap_target(options.mip_rel_gap, objective, bound, sq)
                 res = st.level_bounds(work, lv, solve_lp, root, objective, target,
-                                      time.perf_counter() + budget, LEVEL_SEARCH_LPS)
+                                      time.perf_counter() + budget, LEVEL_SEARCH_LPS,
+                                      useful_below=bound)
                 search_info.append({"level": work.aux_names[lv.col - work.n_x],
                                     "lps": res.lps, "bound": res.bound,
                                     "window": list(res.window), "open": len(res.nodes),

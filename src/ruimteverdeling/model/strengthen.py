@@ -426,9 +426,14 @@ def stack_rows(blocks: list[RowBlock | None], name: str) -> RowBlock | None:
                     labels=[lab for b in blocks for lab in (b.labels or [])])
 
 
+STALL_LPS = 12
+"""LPs the level search solves before it may judge itself stalled (see :func:`level_bounds`)."""
+
+
 def level_bounds(spec: ModelSpec, level: Level, solve_lp: Callable[..., Any],
                  root: Any, incumbent: float, target_gap: float, deadline: float,
-                 max_lps: int = 60, cut_rounds: int = 2) -> LevelSearch:
+                 max_lps: int = 60, cut_rounds: int = 2,
+                 useful_below: float = np.inf) -> LevelSearch:
     """Branch and bound on the level ``v`` of a counted model ``spec``, with LP bounds.
 
     A node is an interval ``[lo, hi]`` of ``v``; its LP has ``v ∈ [lo, hi]``, every count
@@ -443,6 +448,13 @@ def level_bounds(spec: ModelSpec, level: Level, solve_lp: Callable[..., Any],
     lower one gets tighter rounded rows). Nodes whose bound is within ``target_gap`` of
     ``incumbent`` are closed. Returns the largest bound (a valid bound for the whole model),
     the hull of the open intervals and the open nodes.
+
+    Stalling: its bound matters only below ``useful_below`` (the best bound already proven
+    otherwise, e.g. the whole-cell knapsack bound). After :data:`STALL_LPS` LPs, with ``g`` the
+    largest bound of the unresolved nodes and ``ρ = (z_root − g) / LPs`` the progress per LP so
+    far, the search stops when ``(g − useful_below) / ρ`` exceeds the LPs it has left: at its
+    own pace it would not reach a useful bound. Stopping early leaves nodes open; the returned
+    bound (the largest over them) is as valid as after a full search.
 
     ``solve_lp(aux_lb, aux_ub, rows, basis)`` solves the LP of ``spec`` with those auxiliary
     bounds and the RowBlocks ``rows`` appended (from ``basis`` where it can use one) and
@@ -491,10 +503,16 @@ def level_bounds(spec: ModelSpec, level: Level, solve_lp: Callable[..., Any],
         return LevelNode(lo, hi, caps, min(parent.bound, float(out.objective)), out.basis,
                          out.x, out.col_dual, cuts)
 
-    todo = [LevelNode(lo0, hi0, {}, float(root.objective), root.basis, root.x,
-                      root.col_dual)]
+    z_root = float(root.objective)
+    todo = [LevelNode(lo0, hi0, {}, z_root, root.basis, root.x, root.col_dual)]
     while todo:
         todo.sort(key=lambda n: -n.bound)
+        if lps >= STALL_LPS and np.isfinite(useful_below):
+            g = max([n.bound for n in todo] + [n.bound for n in open_nodes] + [closed_bound])
+            rate = (z_root - g) / lps
+            if g > useful_below and (rate <= 0 or (g - useful_below) / rate > max_lps - lps):
+                open_nodes += todo  # stalled: what is left stays open
+                break
         node = todo.pop(0)
         if node.bound <= incumbent + target_gap:
             closed_bound = max(closed_bound, node.bound)
