@@ -325,3 +325,47 @@ def test_proximity_share_leaves_committed_locations_out(tmp_path: Path) -> None:
     assert coef[(0, "housing")] == pytest.approx(20 * 0.25)
     assert coef[(1, "housing")] == pytest.approx(20 * -0.75)
     assert coef[(2, "housing")] == 0.0
+
+
+@pytest.mark.parametrize("committed_cell", [None, 5])
+def test_patch_cuts_hold_for_every_location_feasible_allocation(committed_cell: int | None
+                                                                ) -> None:
+    """The patch cuts y_c ≤ Σ_{n∈∂S} y_n found from random LP points on a 3×4 grid (cells
+    holding 10 or 20 homes, every location ≥ 30 homes, one cell that cannot take housing,
+    optionally one committed cell) hold for every allocation — all 2^11 — whose every
+    4-neighbour patch meets the minimum or holds the committed cell."""
+    from ruimteverdeling.rules import location_bound as lb
+
+    rng = np.random.default_rng(5)
+    shape = (3, 4)
+    n = 12
+    qmax = rng.choice([10.0, 20.0], n)
+    can = np.ones(n, bool)
+    can[7] = False
+    committed = np.zeros(n, bool)
+    if committed_cell is not None:
+        committed[committed_cell] = True
+    lu = lb.LocatedUse("housing", 4, np.full(n, 30.0), committed, np.zeros(0, bool),
+                       np.zeros(0), np.zeros(n))
+    pu = {"qmax": qmax, "can": can, "pinned": np.zeros(n, bool)}
+    land = np.arange(n)
+    cuts: list = []
+    seen: set = set()
+    for _ in range(40):
+        y = rng.random(n) * (rng.random(n) < 0.6)
+        lb._separate(0, lu, pu, y, land, land, shape, cuts, seen)
+    assert len(cuts) >= 10
+    free = np.flatnonzero(can)
+    feasible = 0
+    for choice in itertools.product([0, 1], repeat=free.size):
+        y = np.zeros(n)
+        y[free] = choice
+        ok = all(sum(qmax[r * 4 + c] for r, c in p) >= 30
+                 or any(committed[r * 4 + c] for r, c in p)
+                 for p in patches(y.reshape(shape) > 0))
+        if not ok:
+            continue
+        feasible += 1
+        for _, c, bnd in cuts:
+            assert y[c] <= y[bnd].sum() + 1e-12, (c, bnd, y)
+    assert feasible > 100

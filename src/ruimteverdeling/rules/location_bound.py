@@ -69,6 +69,8 @@ from ruimteverdeling.model.spec import ModelSpec
 ROUNDS = 200
 """Rounds of separating patch cuts and re-solving the LP over ``y``."""
 EPS = 1e-7
+LP_TOL = 1e-7
+"""HiGHS's default dual feasibility tolerance (see :func:`_solve_lp`)."""
 
 
 @dataclass
@@ -415,8 +417,11 @@ def _solve_lp(spec: ModelSpec, kept: list[LocatedUse], per_use: list[dict[str, n
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None, np.zeros(n)
     sol = h.getSolution()
-    # the LP's dual bound: its optimal value (an LP optimum is its own bound)
-    value = float(h.getInfo().objective_function_value)
+    # its optimal value, raised by what HiGHS's dual feasibility tolerance could hide (every
+    # reduced cost within LP_TOL of its sign, every y within [0, 1]) so the figure stays an
+    # upper bound of the LP
+    value = float(h.getInfo().objective_function_value) + LP_TOL * (n + float(np.abs(
+        delta).sum()))
     return value, np.clip(np.asarray(sol.col_value), 0.0, 1.0)
 
 
