@@ -10,7 +10,9 @@ the area, wind parks of 200 ha, the 17 committed locations) and
 ``benchmarks/national-nolocations.yaml`` (the same without the location rules) are solved as
 ``ruimteverdeling solve`` does — read, compile, solve, enforce, write — each in a fresh process
 with its peak memory. The table gives time, memory, the proven decision gap (bound minus
-objective over the objective minus the status quo's value) and the locations found.
+objective over the objective minus the status quo's value), the same gap against the cell
+model's own bound (``cell gap``: the bound that ignores the location rules) and the locations
+found. At ~100 m the solve gets 600 s (``LARGE_TIME_LIMIT``) unless ``--time-limit`` is given.
 
 Goals: ~100 m in ≤ 10 minutes and ≤ 12 GB on 2 cores, decision gap ≤ 2 %; ~250 m in ≤ 2
 minutes, ≤ 1 %. The figures are printed as measured, whether or not they meet the goals.
@@ -37,8 +39,18 @@ SCENARIOS = {"with locations": HERE / "national.yaml",
              "without": HERE / "national-nolocations.yaml"}
 
 
+LARGE = 2_000_000
+"""From this many cells on (~100 m) the solve gets LARGE_TIME_LIMIT unless --time-limit says
+otherwise: the scenario's 270 s is the ~250 m budget (2 minutes in all); at ~100 m the cell
+model's column generation needed about 500 s on the loaded 2-core machine (it fails at 270 s
+and at 420 s), so the 10-minute goal is reported as missed rather than the run lost."""
+LARGE_TIME_LIMIT = 600.0
+
+
 def run(cells: int, time_limit: float | None) -> list[dict]:
     area = bench.ensure_area(cells, None, 42, lambda m: print(m, file=sys.stderr))
+    if time_limit is None and cells >= LARGE:
+        time_limit = LARGE_TIME_LIMIT
     rows = []
     for label, scenario in SCENARIOS.items():
         print(f"  {cells:,} cells, {label} ...", file=sys.stderr, flush=True)
@@ -63,10 +75,19 @@ def _located(r: dict) -> str:
             + (f"; {counts}" if counts else ""))
 
 
+def _cell_gap(r: dict) -> str:
+    """The decision gap against the cell model's own bound (what it would be without the
+    location bound)."""
+    b, z, sq = r.get("relaxation_bound"), r.get("objective"), r.get("status_quo")
+    if b is None or z is None or sq is None or z - sq <= 0:
+        return "-"
+    return f"{100 * (b - z) / (z - sq):.3f}%"
+
+
 def table(rows: list[dict]) -> str:
     head = (f"{'cells':>10} {'res':>5} {'scenario':<15} {'status':<9} {'total s':>8} "
             f"{'solve s':>8} {'loc s':>6} {'peak MB':>8} {'dec. gap':>9} {'objective':>14} "
-            f"{'bound':>14}  housing locations")
+            f"{'bound':>14} {'cell gap':>9}  housing locations")
     lines = [head, "-" * len(head)]
     for r in rows:
         if "total_s" not in r:
@@ -79,7 +100,7 @@ def table(rows: list[dict]) -> str:
             f"{r['status']:<9} {r['total_s']:>8.1f} {r['solve_s']:>8.1f} "
             f"{(r.get('locations_s') or 0):>6.1f} {r['peak_mb']:>8,} "
             f"{'-' if dg is None else f'{100 * dg:.3f}%':>9} {r['objective']:>14,.1f} "
-            f"{r['bound']:>14,.1f}  {_located(r)}")
+            f"{r['bound']:>14,.1f} {_cell_gap(r):>9}  {_located(r)}")
     return "\n".join(lines)
 
 

@@ -3,6 +3,7 @@
     python benchmarks/periods.py                         # demo scale and ~250 m national
     python benchmarks/periods.py --cells 36000 530000 3300000
     python benchmarks/periods.py --json results/periods.json
+    python benchmarks/periods.py --cells 530000 --myopic --verbose   # rounds on stderr
 
 For each size a synthetic Netherlands (generated once and cached, as for
 ``benchmarks/national.py``) is solved twice, each in a fresh process (so the peak memory is
@@ -41,10 +42,12 @@ SIZES = [36_000, 530_000]
 CHILD = """
 import json, resource, sys, time, tempfile
 from ruimteverdeling import pipeline
+from ruimteverdeling.progress import Progress
 t0 = time.perf_counter()
 with tempfile.TemporaryDirectory() as tmp:
     run = pipeline.solve(sys.argv[1], tmp + "/out", area=sys.argv[2], mode=sys.argv[3],
-                         time_limit=float(sys.argv[4]))
+                         time_limit=float(sys.argv[4]),
+                         progress=Progress(enabled=sys.argv[5] == "1"))
 total = time.perf_counter() - t0
 s, sol = run.summary, run.solution
 p = s.get("pathway") or {}
@@ -65,9 +68,12 @@ print(json.dumps({
 """
 
 
-def measure(scenario: Path, area: Path, mode: str, time_limit: float) -> dict:
-    cmd = [sys.executable, "-c", CHILD, str(scenario), str(area), mode, str(time_limit)]
-    p = subprocess.run(cmd, capture_output=True, text=True)
+def measure(scenario: Path, area: Path, mode: str, time_limit: float,
+            verbose: bool = False) -> dict:
+    cmd = [sys.executable, "-c", CHILD, str(scenario), str(area), mode, str(time_limit),
+           "1" if verbose else "0"]
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=None if verbose else subprocess.PIPE,
+                       text=True)
     if p.returncode != 0:
         return {"error": (p.stderr or p.stdout).strip().splitlines()[-1:]}
     return json.loads(p.stdout.strip().splitlines()[-1])
@@ -82,6 +88,8 @@ def main() -> None:
     ap.add_argument("--models", nargs="+", choices=["1", "3"], default=["1", "3"],
                     help="which rows to run: 1 (one period), 3 (three periods)")
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--verbose", action="store_true",
+                    help="show each solve's progress (round by round) on stderr")
     args = ap.parse_args()
     rows = []
     for cells in args.cells:
@@ -99,7 +107,7 @@ def main() -> None:
                 continue
             print(f"  {cells:,} cells, {label} ...", file=sys.stderr, flush=True)
             rows.append({"size": cells, "model": label, "mode": mode,
-                         **measure(scenario, area, mode, args.time_limit)})
+                         **measure(scenario, area, mode, args.time_limit, args.verbose)})
     head = (f"{'cells':>10} {'model':>9} {'trajectories':>12} {'columns':>12} {'col/cell':>8} "
             f"{'compile s':>9} "
             f"{'solve s':>8} {'total s':>8} {'CPU s':>7} {'peak MB':>8} {'dec. gap':>9} "

@@ -4,6 +4,7 @@
     python benchmarks/small.py --cases 3k --naive       # with HiGHS's MIP on the whole model
     python benchmarks/small.py --families               # what each derived-row family closes
     python benchmarks/small.py --levels                 # how lumpy each minimax level is
+    python benchmarks/small.py --fairness deviation:0.5 # another fairness formulation
     python benchmarks/small.py --json results.json
 
 Cases (synthetic areas, generated once into benchmarks/cache/):
@@ -17,8 +18,12 @@ fresh process. Columns: land cells, status, solve seconds, objective, bound, the
 ``(bound − objective)/|objective|`` and the decision gap ``(bound − objective)/|objective −
 z_sq|`` (``z_sq``: the status quo), method. ``--naive`` adds a row per case for HiGHS's MIP
 on the plain model (default settings, stopped by the same decision-gap test), under the same
-time limit. ``--families`` prints, per case, the LP bound with the derived rows of one
-family at a time, all of them, and the level search.
+time limit. The columns ``fair term``, ``I max`` and ``I spread`` show the fairness rule's
+objective term (weighted) and the largest and the spread (max − min) of the province burden
+intensities ``I_r = B_r / area_r``; ``--fairness MODE[:WEIGHT[:NATIONAL]]`` solves with
+``fair_burdens`` in another mode (see ``rules/fairness.py``). ``--families`` prints, per
+case, the LP bound with the derived rows of one family at a time, all of them, and the level
+search.
 
 ``--levels`` prints, per minimax level (a fairness rule's most burdened region) and region
 row ``Σ_j a_j x_j − c_r v ≤ u_r``: the burden columns, their most frequent sizes ``a_j``, whether
@@ -49,8 +54,8 @@ SCENARIO = {"3k": HERE / "base-small-area.yaml"}
 """Scenario per case (default ``scenarios/base.yaml``): the 3 k area holds no river
 reservation zone, so its variant disables that rule by an override (the engine refuses a
 decided rule that would apply nowhere)."""
-HEADER = ("case", "cells", "status", "seconds", "objective", "bound", "gap", "decision gap",
-          "method")
+HEADER = ("case", "fairness", "cells", "status", "seconds", "objective", "bound", "gap",
+          "decision gap", "fair term", "I max", "I spread", "method")
 
 
 def area_for(case: str) -> Path:
@@ -63,11 +68,36 @@ def area_for(case: str) -> Path:
     return folder / "area.yaml"
 
 
+FAIRNESS: str | None = None
+"""``--fairness MODE[:WEIGHT[:NATIONAL_WEIGHT]]``: solve with the base's ``fair_burdens`` rule
+set to this mode (weight, and for ``deviation`` the national weight, default 0) through an
+override in a variant written next to the cached area."""
+
+
+def scenario_for(case: str) -> Path:
+    scenario = SCENARIO.get(case, REPO / "scenarios" / "base.yaml")
+    if not FAIRNESS:
+        return scenario
+    mode, _, weights = FAIRNESS.partition(":")
+    weight, _, national = weights.partition(":")
+    change: dict = {"mode": mode}
+    if weight:
+        change["weight"] = float(weight)
+    change["national_weight"] = float(national) if national else 0.0
+    if mode != "deviation":
+        change.pop("national_weight")
+    variant = area_for(case).parent / f"fairness-{FAIRNESS.replace(':', '-')}.yaml"
+    variant.write_text(json.dumps({
+        "id": f"{case}-fairness-{mode}", "extends": str(scenario),
+        "overrides": [{"rule": "fair_burdens", "action": "set", "set": change,
+                       "justification": "benchmark of the fairness formulations"}]}))
+    return variant
+
+
 def compile_case(case: str, time_limit: float):
     from ruimteverdeling import api
 
-    scenario = SCENARIO.get(case, REPO / "scenarios" / "base.yaml")
-    return api.compile(scenario, area=area_for(case), time_limit=time_limit)
+    return api.compile(scenario_for(case), area=area_for(case), time_limit=time_limit)
 
 
 def one(case: str, time_limit: float, naive: bool) -> dict:
@@ -79,12 +109,32 @@ def one(case: str, time_limit: float, naive: bool) -> dict:
     t0 = time.perf_counter()
     sol = _naive(spec, options) if naive else solve(spec, options)
     seconds = time.perf_counter() - t0
+    fair = burden_spread(cm, sol.x)
     return {"case": case, "cells": int(cm.area.land.sum()), "status": sol.status,
             "seconds": round(seconds, 2), "objective": sol.objective, "bound": sol.bound,
             "gap": sol.gap, "decision gap": sol.decision_gap,
             "status_quo": spec.status_quo_value,
             "method": "naive HiGHS MIP" if naive else sol.method, "details": sol.details,
-            "solver_seconds": sol.seconds}
+            "solver_seconds": sol.seconds, "fairness": FAIRNESS or "base", **fair,
+            "terms": {t.name: t.weight * t.value(sol.x) for t in spec.terms}
+            if sol.x is not None else {}}
+
+
+def burden_spread(cm, x) -> dict:
+    """The burden intensities ``I_r = B_r / area_r`` of ``fair_burdens`` in ``x``: the
+    largest, the spread (largest − smallest) and the national ``Σ B / Σ area`` (in %)."""
+    import numpy as np
+
+    if x is None or "rule:fair_burdens" not in [b.name for b in cm.spec.coupling]:
+        return {}
+    b = cm.spec.block("rule:fair_burdens")
+    area = np.asarray(b.meta["area_ha"], float)
+    n = area.size
+    info = cm.blocks["rule:fair_burdens"]
+    load = b.A[:n, : cm.spec.n_x] @ x[: cm.spec.n_x] + info.constant[:n]
+    inten = load / area
+    return {"I max %": 100 * float(inten.max()), "I spread %": 100 * float(np.ptp(inten)),
+            "I national %": 100 * float(load.sum() / area.sum())}
 
 
 def _naive(spec, options):
@@ -192,6 +242,8 @@ def levels(case: str) -> list[dict]:
 
 def run_case(case: str, time_limit: float, naive: bool) -> dict:
     cmd = [sys.executable, __file__, "--one", case, "--time-limit", str(time_limit)]
+    if FAIRNESS:
+        cmd += ["--fairness", FAIRNESS]
     if naive:
         cmd.append("--naive-one")
     r = subprocess.run(cmd, capture_output=True, text=True)
@@ -205,10 +257,13 @@ def fmt(row: dict) -> list[str]:
     def num(v: object, spec: str) -> str:
         return "-" if v is None or v != v else format(v, spec)  # v != v: NaN
 
-    return [row["case"], num(row.get("cells"), ","), row["status"],
-            num(row.get("seconds"), ".1f"), num(row.get("objective"), ",.3f"),
+    return [row["case"], row.get("fairness", "base"), num(row.get("cells"), ","),
+            row["status"], num(row.get("seconds"), ".1f"), num(row.get("objective"), ",.3f"),
             num(row.get("bound"), ",.3f"), num(row.get("gap"), ".4%"),
-            num(row.get("decision gap"), ".3%"), row.get("method", "")]
+            num(row.get("decision gap"), ".3%"),
+            num(row.get("terms", {}).get("fairness:fair_burdens"), ",.1f"),
+            num(row.get("I max %"), ".2f") + "%", num(row.get("I spread %"), ".2f") + "%",
+            row.get("method", "")]
 
 
 def table(rows: list[list[str]], header: tuple[str, ...]) -> str:
@@ -227,10 +282,14 @@ def main() -> None:
                     help="LP bound per derived-row family instead of the solve table")
     ap.add_argument("--levels", action="store_true",
                     help="per minimax level row: burden sizes and the step of one cell")
+    ap.add_argument("--fairness", metavar="MODE[:WEIGHT[:NATIONAL]]",
+                    help="set the base's fair_burdens rule to this mode (minimax, deviation)")
     ap.add_argument("--json", type=Path)
     ap.add_argument("--one", help=argparse.SUPPRESS)
     ap.add_argument("--naive-one", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    global FAIRNESS
+    FAIRNESS = args.fairness
     if args.one:
         print(json.dumps(one(args.one, args.time_limit, args.naive_one), default=str))
         return

@@ -106,10 +106,13 @@ def test_minimum_size_changes_the_optimum_to_the_brute_force_one(tmp_path: Path)
     assert free.objective == pytest.approx(brute_force(sc, 0), abs=1e-6)
     assert free.objective > expected + 0.1  # the rule changes the optimum
     assert sol.objective == pytest.approx(expected, abs=1e-6)
-    # the relaxation's bound stays valid and the gap is reported, not hidden
-    assert sol.bound >= sol.objective - 1e-9
-    assert sol.bound == pytest.approx(free.objective, abs=1e-6)
-    assert sol.status == "feasible"
+    # the bound stays valid (never below the true optimum) and the patch cuts tighten it
+    # below the relaxation's: the single cell (1,2) must bring a neighbour or go
+    assert sol.bound >= expected - 1e-9
+    assert sol.bound < free.objective - 0.1
+    assert sol.details["locations"]["bound"]["lagrangian"] == pytest.approx(free.objective,
+                                                                           abs=1e-6)
+    assert sol.status == ("optimal" if sol.bound - sol.objective < 1e-6 else "feasible")
     assert sol.details["locations"]["status"] == "enforced"
     after = run.after
     housing = after == 1
@@ -124,6 +127,28 @@ def test_rule_already_met_leaves_the_optimum(tmp_path: Path) -> None:
     assert sol.status == "optimal"
     assert sol.details["locations"]["status"] == "met"
     assert sol.objective == pytest.approx(brute_force(sc, 10), abs=1e-6)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 6, 7])
+def test_strengthened_bound_never_below_the_brute_force_optimum(tmp_path: Path,
+                                                                seed: int) -> None:
+    """Random 3×4 farmland, at least 40 homes, every location ≥ 30 homes (three cells): the
+    Lagrangian bound with patch cuts is a valid bound — never below the best location-feasible
+    allocation found by brute force over all 4,096 allocations — and the incumbent is a
+    location-feasible allocation, never above it."""
+    rng = np.random.default_rng(seed)
+    sh = (0.2 + 0.8 * rng.random((3, 4))).round(3)
+    free = api.solve(case(tmp_path, sh.tolist(), 40, None, "free"), write=False).solution
+    sc = case(tmp_path, sh.tolist(), 40, {"min_size": 30})
+    sol = api.solve(sc, write=False).solution
+    expected = brute_force(sc, 30)
+    assert sol.bound >= expected - 1e-7
+    assert sol.objective <= expected + 1e-7
+    assert sol.bound <= free.bound + 1e-9
+    info = sol.details["locations"]
+    assert info["status"] == "enforced"  # these seeds scatter: the cuts must bite
+    assert info["bound"]["bound"] < info["bound"]["lagrangian"] - 1e-6
+    assert sol.bound < free.bound - 1e-6
 
 
 def test_count_of_large_locations_by_brute_force(tmp_path: Path) -> None:

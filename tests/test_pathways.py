@@ -202,6 +202,36 @@ def test_trajectory_pricing_equals_full_enumeration(tmp_path):
         # the key found is a column of the explicit model with that reduced cost
         r = pricing.reduced(y)
         assert r[np.searchsorted(pw.keys, keys)] == pytest.approx(want, abs=1e-9)
+        # the second best (the contest margin of column generation) and the value of any
+        # trajectory, against the explicit columns sorted per cell
+        rho = mp.period_reduced_costs(specs, pw.model.weights, y)
+        _, _, second = pw.traj.best2(rho)
+        rx = r[: pw.spec.n_x]
+        for k in range(pw.spec.n_units):
+            vals = np.sort(rx[pw.spec.col_unit == k])[::-1]
+            assert second[k] == pytest.approx(vals[1] if vals.size > 1 else -np.inf,
+                                              abs=1e-9)
+        assert pw.traj.value_of(rho, pw.keys) == pytest.approx(rx, abs=1e-9)
+
+
+def test_representatives_keep_one_trajectory_per_use_sequence(tmp_path):
+    """Seen from period k, trajectories with the same uses up to k are one column: the
+    myopic pricing keeps the first valid one per cell and sequence, no fewer."""
+    from ruimteverdeling.model import periods as mp
+
+    _, _, path = _pricing_instance(tmp_path)
+    pw = _compiled(path)
+    traj = pw.traj
+    assert traj is not None
+    for k in range(len(pw.years)):
+        rep = mp._representatives(traj, k, traj.valid)
+        assert not (rep & ~traj.valid).any()
+        for unit in range(traj.n_units):
+            keys = unit * traj.n_templates + np.flatnonzero(traj.valid[:, unit])
+            seqs = {tuple(u) for u in traj.uses(keys)[: k + 1].T}
+            kept = unit * traj.n_templates + np.flatnonzero(rep[:, unit])
+            kept_seqs = [tuple(u) for u in traj.uses(kept)[: k + 1].T]
+            assert sorted(kept_seqs) == sorted(seqs)  # each sequence exactly once
 
 
 def test_lagrangian_bound_over_trajectories_is_an_upper_bound(tmp_path):

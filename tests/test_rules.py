@@ -192,6 +192,90 @@ def test_fairness_minimax_rows_and_optimum(tmp_path: Path) -> None:
     assert run.solution.objective == pytest.approx(2.4 - 0.6, abs=1e-6)
 
 
+def _deviation_case(tmp_path: Path, weight: float, national: float = 0.0) -> Path:
+    """1×6 farmland (1 ha cells) in regions of 1, 2 and 3 cells; exactly 2 ha of solar."""
+    ss = [[0.9, 0.8, 0.3, 0.6, 0.5, 0.4]]
+    area = write_area(tmp_path / "a", [[3] * 6], [[1, 2, 2, 3, 3, 3]], {1: "A", 2: "B", 3: "C"},
+                      layers={"ss": (ss, "continuous", {})})
+    return scenario(tmp_path, area,
+                    suitability={"solar": {"terms": [{"layer": "ss", "points": IDENT}]},
+                                 "agriculture": {"base": 0.5}},
+                    targets=[{"id": "pv", "use": "solar", "min": 2, "max": 2, "source": SRC}],
+                    rules=[{"id": "only", "type": "exclusion", "layer": "landuse",
+                            "allow": ["solar", "agriculture"], "applies_to": "all",
+                            "source": SRC},
+                           {"id": "fair", "type": "fairness", "mode": "deviation",
+                            "weight": weight, "national_weight": national,
+                            "burdens": [{"use": "renewable_energy", "basis": "new"}],
+                            "source": SRC}])
+
+
+def test_fairness_deviation_rows(tmp_path: Path) -> None:
+    """Rows of ``mode: deviation`` on regions of 1, 2, 3 ha (shares 1/6, 2/6, 3/6): load rows
+    ``Σ b x − L_r = 0`` and excess rows ``L_r − s_r Σ_q L_q − e_r ≤ 0``; each solar pair sits
+    in its own region's load row only, with its 1 ha of new energy land."""
+    cm = api.compile(_deviation_case(tmp_path, 0.5, 0.25))
+    block = cm.spec.block("rule:fair")
+    A = block.A.toarray()
+    n_x = cm.spec.n_x
+    names = cm.spec.aux_names
+    L = [n_x + names.index(f"fairness_load:fair:{r}") for r in "ABC"]
+    e = [n_x + names.index(f"fairness_excess:fair:{r}") for r in "ABC"]
+    s = np.array([1, 2, 3]) / 6
+    np.testing.assert_allclose(A[:3][:, L], -np.eye(3))
+    np.testing.assert_allclose(A[3:][:, L], np.eye(3) - s[:, None] * np.ones((1, 3)))
+    np.testing.assert_allclose(A[3:][:, e], -np.eye(3))
+    np.testing.assert_allclose(A[:3][:, e], 0.0)
+    np.testing.assert_array_equal(block.lower, [0, 0, 0, -np.inf, -np.inf, -np.inf])
+    np.testing.assert_array_equal(block.upper, np.zeros(6))
+    ids = cm.ctx.alloc_ids
+    region = [0, 1, 1, 2, 2, 2]
+    for j in range(n_x):
+        c = int(cm.spec.unit_cells[cm.spec.col_unit[j]])
+        want = np.zeros(3)
+        if ids[cm.spec.col_use[j]] == "solar":
+            want[region[c]] = 1.0
+        np.testing.assert_allclose(A[:3, j], want)
+        np.testing.assert_allclose(A[3:, j], 0.0)
+    assert [cm.spec.term("fairness:fair").coef[j] for j in e] == pytest.approx([0.5] * 3)
+    assert [cm.spec.term("fairness:fair").coef[j] for j in L] == pytest.approx([0.25] * 3)
+
+
+def test_national_weight_needs_the_deviation_mode(tmp_path: Path) -> None:
+    area = write_area(tmp_path / "a", [[3, 3]])
+    sc = scenario(tmp_path, area, rules=[
+        {"id": "fair", "type": "fairness", "mode": "minimax", "national_weight": 0.5,
+         "burdens": [{"use": "renewable_energy", "basis": "new"}], "source": SRC}])
+    with pytest.raises(InputError, match="national_weight"):
+        api.compile(sc)
+
+
+@pytest.mark.parametrize(("weight", "national"), [(0.0, 0.0), (0.3, 0.0), (1.0, 0.25)])
+def test_fairness_deviation_optimum_by_brute_force(tmp_path: Path, weight: float,
+                                                   national: float) -> None:
+    """The solver's optimum equals the best of all 15 ways to place the 2 ha of solar, each
+    valued by hand: Σ suitability + 0.5 per farmed cell − w · Σ_r max(0, B_r − s_r · 2)
+    − w_national · 2 (the national burden is the 2 ha of new energy land)."""
+    from itertools import combinations
+
+    ss = [0.9, 0.8, 0.3, 0.6, 0.5, 0.4]
+    region = [0, 1, 1, 2, 2, 2]
+    share = np.array([1, 2, 3]) / 6
+
+    def value(solar: tuple[int, ...]) -> float:
+        b = np.bincount([region[c] for c in solar], minlength=3)
+        excess = np.maximum(0.0, b - share * len(solar)).sum()
+        return sum(ss[c] for c in solar) + 0.5 * (6 - len(solar)) - weight * excess \
+            - national * len(solar)
+
+    best = max(value(c) for c in combinations(range(6), 2))
+    run = api.solve(_deviation_case(tmp_path, weight, national), write=False)
+    assert run.solution.objective == pytest.approx(best, abs=1e-6)
+    grid = run.compiled.allocation_grid(run.solution.x)
+    solar = tuple(int(c) for c in np.flatnonzero(grid[0] == 4))
+    assert value(solar) == pytest.approx(best, abs=1e-6)
+
+
 def test_proximity_share_row(tmp_path: Path) -> None:
     """Row Σ (1[d ≤ R] − s) · homes · x ≥ 0, homes = density · a."""
     dist = [[100.0, 900.0, 3000.0]]

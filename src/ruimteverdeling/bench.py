@@ -185,6 +185,7 @@ def measure_fast(scenario: Path, area: Path, out: Path, time_limit: float | None
         "mip_rel_gap": cm.scenario.solver.mip_rel_gap,
         **({"locations": sol.details["locations"], "locations_s": sol.seconds.get("locations"),
             "relaxation_objective": relaxation.objective,
+            "relaxation_bound": relaxation.bound,
             "relaxation_status": relaxation.status}
            if "locations" in sol.details else {}),
     }

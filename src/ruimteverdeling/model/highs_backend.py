@@ -14,6 +14,7 @@ so the dual simplex only has to repair the few coupling rows: on the 36 k-cell d
 
 from __future__ import annotations
 
+import atexit
 import threading
 import time
 from collections.abc import Callable
@@ -210,11 +211,19 @@ def crash_basis(spec: ModelSpec) -> Basis:
 # ---------------------------------------------------------------------------------------------
 CANCEL_GRACE = 1.0
 """Seconds an interrupted solve is given to stop at HiGHS's next interrupt check."""
+MIN_RUN_SECONDS = 0.01
+"""Shortest time limit handed to HiGHS (a limit of 0 is refused)."""
 
 _abandoned: list[tuple[highspy.Highs, threading.Thread]] = []
 
 
-def run_highs(h: highspy.Highs) -> highspy.HighsStatus | None:
+ABANDONED = "Abandoned at the time limit"
+"""Status text of a run that passed its wall-clock deadline and did not stop when cancelled
+(see :func:`run_highs`)."""
+
+
+def run_highs(h: highspy.Highs, deadline: float | None = None
+              ) -> highspy.HighsStatus | str | None:
     """``h.run()``, cancelled promptly by Ctrl-C (SIGINT) or SIGTERM.
 
     Python runs signal handlers in the main thread only, between bytecodes, so a solve that
@@ -230,9 +239,16 @@ def run_highs(h: highspy.Highs) -> highspy.HighsStatus | None:
     can exit at once instead of waiting for it.
 
     Off the main thread (Dask workers, notebooks' executors) no signal can arrive and
-    ``h.run()`` is called directly.
+    ``h.run()`` is called directly, unless a ``deadline`` is given.
+
+    ``deadline`` (a ``time.perf_counter()`` value) makes the time limit a wall-clock promise:
+    HiGHS checks its own ``time_limit`` only at its interrupt checks, which its MIP setup
+    (presolve, the clique table) reaches rarely — a 300 s limit once ran 538 s. Past the
+    deadline the solve is cancelled like an interrupt; if it has not stopped after
+    :data:`CANCEL_GRACE` seconds it is abandoned to its thread and :data:`ABANDONED` is
+    returned (the caller then has no result from it; the next solve waits for it to stop).
     """
-    if threading.current_thread() is not threading.main_thread():
+    if threading.current_thread() is not threading.main_thread() and deadline is None:
         return h.run()
     _join_abandoned()
     h.HandleUserInterrupt = True
@@ -241,6 +257,16 @@ def run_highs(h: highspy.Highs) -> highspy.HighsStatus | None:
         while True:
             done, status = h.wait(0.05)
             if done:
+                return status
+            if deadline is not None and time.perf_counter() > deadline:
+                h.cancelSolve()
+                end = time.perf_counter() + CANCEL_GRACE
+                while thread.is_alive() and time.perf_counter() < end:
+                    thread.join(0.02)
+                if thread.is_alive():
+                    _abandoned.append((h, thread))
+                    return ABANDONED
+                done, status = h.wait(0.05)
                 return status
     except BaseException:
         h.cancelSolve()
@@ -260,19 +286,29 @@ def solver_running() -> bool:
 
 def _join_abandoned() -> None:
     """Wait for cancelled solves to stop before the next one starts (HiGHS's thread
-    scheduler is shared by the whole process)."""
+    scheduler is shared by the whole process), and before the interpreter exits (a solver
+    thread still running then would abort the process)."""
     for _, t in _abandoned:
         t.join()
     _abandoned.clear()
 
 
+atexit.register(_join_abandoned)
+
+
 def run(h: highspy.Highs, integral: bool, want_duals: bool = False,
-        want_basis: bool = True) -> HighsResult:
+        want_basis: bool = True, deadline: float | None = None) -> HighsResult:
     t0 = time.perf_counter()
-    run_highs(h)
+    outcome = run_highs(h, deadline)
     seconds = time.perf_counter() - t0
+    if outcome == ABANDONED:  # still running in its thread: nothing of it may be read
+        return HighsResult(status="Time limit reached", x=None, objective=None, bound=None,
+                           seconds=seconds)
+    late = deadline is not None and time.perf_counter() >= deadline
     model_status = h.getModelStatus()
     status = h.modelStatusToString(model_status)
+    if late and "interrupt" in status.lower():  # cancelled at the deadline: the time limit
+        status = "Time limit reached"
     info = h.getInfo()
     x = None
     row_dual = col_dual = None
@@ -328,6 +364,17 @@ def mip_options(threads: int, time_limit: float, gap: float, seed: int) -> dict[
             "random_seed": seed}
 
 
+def _feasible(spec: ModelSpec, x: np.ndarray, tol: float = 1e-6) -> bool:
+    """Whether ``x`` is an integer allocation of ``spec`` within its rows and bounds."""
+    x = np.asarray(x, float)
+    if x.size != spec.n_cols:
+        return False
+    xi = x[spec.integral]
+    return bool(np.all(np.abs(xi - np.round(xi)) <= tol)
+                and np.all(x >= spec.lb - tol) and np.all(x <= spec.ub + tol)
+                and not spec.violations(x, tol))
+
+
 class HighsBackend:
     """highspy, arrays in bulk (the default)."""
 
@@ -365,6 +412,7 @@ class HighsBackend:
         interrupt checks; when it says so the run ends with status ``stopped`` (its
         tolerance is proven, like ``optimal``)."""
         t0 = time.perf_counter()
+        deadline = t0 + time_limit
         opts = mip_options(options.threads, time_limit, gap, options.seed)
         if abs_gap is not None:
             opts["mip_abs_gap"] = float(abs_gap)
@@ -382,9 +430,14 @@ class HighsBackend:
 
             h.cbMipInterrupt += check
         t_build = time.perf_counter() - t0
-        r = run(h, integral=True)
+        # HiGHS's clock starts at run(): give it what the build left of the limit
+        h.setOptionValue("time_limit", max(MIN_RUN_SECONDS, time_limit - t_build))
+        r = run(h, integral=True, deadline=deadline)
         status = "stopped" if stopped else norm_status(r.status)
-        return MipOutcome(status, r.x, r.bound, {"build": t_build, "mip": r.seconds},
+        x = r.x
+        if x is None and status == "time_limit" and start is not None and _feasible(spec, start):
+            x = np.asarray(start, float)  # stopped before HiGHS took the start: it still holds
+        return MipOutcome(status, x, r.bound, {"build": t_build, "mip": r.seconds},
                           {"nodes": r.mip_nodes})
 
     def session(self, spec: ModelSpec, options: SolverOptions) -> LpSession:

@@ -172,8 +172,9 @@ def _selection(s: ModelSpec, cols: np.ndarray, aux_start: int, n_cols: int) -> s
 KEEP = -1
 """A template's symbol for 'the unit's current use'."""
 
-CHUNK = 400_000
-"""Units priced at once (bounds the pricing's working memory to a few hundred MB)."""
+CHUNK = 200_000
+"""Units priced at once (bounds the pricing's working memory to a few hundred MB: the
+suffix sums are ``P × |U|`` values per unit)."""
 
 
 @dataclass
@@ -228,7 +229,8 @@ class Trajectories:
         and the use of each of its columns per period."""
         keys = np.asarray(keys, np.int64)
         unit = keys // self.n_templates
-        if np.unique(unit).size != self.n_units:
+        if unit.size == 0 or unit[0] != 0 or unit[-1] != self.n_units - 1 or \
+                np.any(np.diff(unit) > 1):  # sorted: every unit at least once
             raise ValueError("every unit needs at least one trajectory column")
         uses = self.uses(keys)
         col_map = np.stack([self.col_of[p][unit, uses[p]] for p in range(len(periods))])
@@ -246,45 +248,101 @@ class Trajectories:
         """Per unit in ``units`` (an index array): the largest ``Σ_p ρ_p`` over its valid
         trajectories (``ρ_p = None``: period ``p`` contributes nothing) and that
         trajectory's key (``mask``, shape (T, n_units), restricts the valid ones further)."""
+        best, key, _ = self._scan(rho, units, mask)
+        return best, key
+
+    def _scan(self, rho: list[np.ndarray | None], units: np.ndarray | slice,
+              mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`values` and, per unit, the second largest value (−inf with one
+        trajectory); ``units`` an index array or a slice.
+
+        With ``K_k = Σ_{p<k} ρ_p(e)`` (the current use ``e`` kept before ``k``) and
+        ``S_k(u) = Σ_{p≥k} ρ_p(u)``, a template that keeps the current use before period
+        ``k`` and takes ``u`` from ``k`` on is worth ``K_k + S_k(u)``: one addition per
+        template and unit; other templates (reversions) add their periods one by one."""
         T = self.n_templates
-        best = np.full(units.size, -np.inf)
-        arg = np.zeros(units.size, np.int64)
+        ids = np.arange(self.n_units)[units]
+        n = ids.size
+        P = len(rho)
         cur = self.current[units]
-        per = []  # per period: (n, n_uses) reduced costs of every (unit, use) pair
+        rows = np.arange(n)
+        per = []  # per period: (n_uses, n) reduced costs of every (use, unit) pair
         for p, r in enumerate(rho):
             if r is None:
                 per.append(None)
                 continue
             co = self.col_of[p][units]
-            per.append(np.where(co >= 0, r[np.maximum(co, 0)], 0.0))
-        rows = np.arange(units.size)
-        keep = [None if q is None else q[rows, cur] for q in per]
+            per.append(np.ascontiguousarray(np.where(co >= 0, r[np.maximum(co, 0)], 0.0).T))
+        n_uses = next((q.shape[0] for q in per if q is not None), 0)
+        keep = np.zeros((P + 1, n))  # K_k
+        for p, q in enumerate(per):
+            keep[p + 1] = keep[p] + (0.0 if q is None else q[cur, rows])
+        suffix = np.zeros((P + 1, n_uses, n))  # S_k
+        for p in range(P - 1, -1, -1):
+            suffix[p] = suffix[p + 1] + (0.0 if per[p] is None else per[p])
+        best = np.full(n, -np.inf)
+        second = np.full(n, -np.inf)
+        arg = np.zeros(n, np.int64)
         for t in range(T):
             ok = self.valid[t, units] if mask is None else mask[t, units]
             if not ok.any():
                 continue
-            v = np.zeros(units.size)
-            for p, q in enumerate(per):
-                if q is None:
-                    continue
-                s = int(self.templates[t, p])
-                v += keep[p] if s == KEEP else q[:, s]
+            sym = self.templates[t]
+            k = int(np.argmax(sym != KEEP)) if (sym != KEEP).any() else P
+            if k == P:
+                v = keep[P].copy()
+            elif (sym[k:] == sym[k]).all():
+                v = keep[k] + suffix[k][int(sym[k])]
+            else:
+                v = keep[k].copy()
+                for p in range(k, P):
+                    if per[p] is not None:
+                        v += per[p][int(sym[p])]
             v[~ok] = -np.inf
             better = v > best
-            best[better] = v[better]
+            np.maximum(second, np.minimum(v, best), out=second)
+            np.maximum(best, v, out=best)
             arg[better] = t
-        return best, units.astype(np.int64) * T + arg
+        return best, ids.astype(np.int64) * T + arg, second
 
     def best(self, rho: list[np.ndarray | None], mask: np.ndarray | None = None
              ) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`values` for every unit, in chunks of :data:`CHUNK` units."""
-        out_v, out_k = [], []
+        best, key, _ = self.best2(rho, mask)
+        return best, key
+
+    def best2(self, rho: list[np.ndarray | None], mask: np.ndarray | None = None
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per unit: the best value, its key and the second best value (:meth:`_scan`), in
+        chunks of :data:`CHUNK` units."""
+        out: list[list[np.ndarray]] = [[], [], []]
         for s in range(0, self.n_units, CHUNK):
-            v, k = self.values(rho, np.arange(s, min(s + CHUNK, self.n_units)), mask)
-            out_v.append(v)
-            out_k.append(k)
-        return (np.concatenate(out_v) if out_v else np.zeros(0),
-                np.concatenate(out_k) if out_k else np.zeros(0, np.int64))
+            for o, a in zip(out, self._scan(rho, slice(s, min(s + CHUNK, self.n_units)),
+                                            mask), strict=True):
+                o.append(a)
+        if not out[0]:
+            return np.zeros(0), np.zeros(0, np.int64), np.zeros(0)
+        return (np.concatenate(out[0]), np.concatenate(out[1]), np.concatenate(out[2]))
+
+    def value_of(self, rho: list[np.ndarray | None], keys: np.ndarray) -> np.ndarray:
+        """``Σ_p ρ_p`` of the trajectories ``keys`` (one per unit or any)."""
+        keys = np.asarray(keys, np.int64)
+        unit = keys // self.n_templates
+        uses = self.uses(keys)
+        v = np.zeros(keys.size)
+        for p, r in enumerate(rho):
+            if r is None:
+                continue
+            co = self.col_of[p][unit, uses[p]]
+            v += np.where(co >= 0, r[np.maximum(co, 0)], 0.0)
+        return v
+
+    def period_columns(self, keys: np.ndarray, p: int) -> np.ndarray:
+        """The column of period ``p``'s model that each trajectory ``keys`` takes (−1:
+        the unit is fixed in ``p``)."""
+        keys = np.asarray(keys, np.int64)
+        unit = keys // self.n_templates
+        return self.col_of[p][unit, self.uses(keys)[p]]
 
 
 def period_reduced_costs(periods: list[ModelSpec], weights: np.ndarray, y: np.ndarray,
@@ -303,7 +361,7 @@ def period_reduced_costs(periods: list[ModelSpec], weights: np.ndarray, y: np.nd
             ys = y[r0:r0 + b.n_rows]
             r0 += b.n_rows
             if np.any(ys):
-                rho = rho - (b.A.T @ ys)[: s.n_x]
+                rho -= (b.A.T @ ys)[: s.n_x]
         out.append(rho)
     return out
 
@@ -344,7 +402,7 @@ def sample_prices(traj: Trajectories, periods: list[ModelSpec], labels: list[str
 
     rng = np.random.default_rng(options.seed)
     n = traj.n_units
-    n_s = min(n, max(options.decompose_sample, n // 32))
+    n_s = min(n, max(options.decompose_sample, min(n // 32, 2 * options.decompose_sample)))
     sample = np.sort(rng.choice(n, n_s, replace=False))
     sub = traj.subset(sample)
     if mask is not None:
@@ -431,76 +489,237 @@ def price(traj: Trajectories, periods: list[ModelSpec], weights: np.ndarray,
 def generate(traj: Trajectories, periods: list[ModelSpec], labels: list[str],
              weights: np.ndarray, keys: np.ndarray, options: Any, say: Any, deadline: float,
              upto: int | None = None, mask: np.ndarray | None = None,
-             max_rounds: int = 30, y_init: np.ndarray | None = None) -> Generated:
-    """The LP relaxation of the joint model over every trajectory, by column generation.
+             max_rounds: int | None = None, y_init: np.ndarray | None = None) -> Generated:
+    """The LP relaxation of the joint model over every trajectory, by one level of column
+    generation straight over the implicit trajectories (the method of
+    :mod:`ruimteverdeling.model.decompose`, with its column pricing replaced by the
+    per-unit maximum over the templates of :meth:`Trajectories.best2`).
 
-    Round ``i`` solves the LP over the trajectories ``keys`` by
-    :func:`ruimteverdeling.model.decompose.lp` (which fixes the uncontested units and keeps
-    the restricted LPs small; box slacks keep it solvable while the columns cannot meet the
-    rows yet), takes its coupling duals ``y`` and prices every unit's every trajectory
-    (:func:`price`). A unit whose best trajectory beats the best of its kept ones gets it
-    added. The smallest Lagrangian bound ``L(y)`` over the rounds is returned: valid for the
-    model over every trajectory. Stops when no trajectory prices out, or when the restricted
-    LP (feasible, so a lower bound on the full LP) is within the LP tolerance of that bound.
+    With coupling duals ``y`` (first ``y_init``, the prices of a sample) every unit ``k``
+    prices all its trajectories, ``v_k(τ) = Σ_p ρ_p(k, u_p(τ))``. The contested units (the
+    smallest margin between their best and second-best trajectory) are *free*, each with
+    its best trajectories as columns; every other unit is fixed at its best trajectory, its
+    rows' activity and objective moved into the row bounds and constants. Round ``i``
+    solves that restricted LP with box slacks that keep ``y`` within a box around the
+    best-bound prices so far (boxstep; the slacks keep it solvable while the columns cannot
+    meet the rows), prices every trajectory of every unit at its duals and
+
+    * computes the Lagrangian bound ``L(y) = Σ_k max_τ v_k(τ) + Σ_aux max r_s s + Σ_r
+      h_r(y_r) + offset``, valid for the model over *every* trajectory whatever ``y``;
+      the smallest over the rounds is returned;
+    * frees the units whose best trajectory beats their fixed one (or, for a free unit,
+      its assignment dual), with that trajectory as a new column (the most violated
+      :data:`ADD_SHARE` of the units per round at most);
+    * re-fixes free units the LP gives wholly to their best trajectory with a clear
+      margin, so the restricted LP stays small as the prices settle.
+
+    It stops when the combined solution (feasible for the full model: a lower bound) is
+    within the LP tolerance of the bound, or nothing prices out. The columns returned are
+    every unit's fixed or free trajectories, its best at the bound's prices and ``keys``.
     ``upto``/``mask``: the model seen from period ``upto`` (:meth:`PeriodModel.up_to`) over
     the trajectories ``mask`` allows (myopic planning).
     """
     import time
 
     from ruimteverdeling.model import decompose
-    from ruimteverdeling.model.outcomes import decision_floor
+    from ruimteverdeling.model.outcomes import decision_gap
     from ruimteverdeling.model.solve import backend_for
 
     backend = backend_for(options)
     weights = np.asarray(weights, float)
-    keys = np.unique(np.asarray(keys, np.int64))
-    y_prev = y_init
-    if y_init is not None:  # every unit's best trajectory at the first prices
-        keys = np.union1d(keys, traj.best(period_reduced_costs(periods, weights, y_init,
-                                                               upto), mask)[1])
-    bound, best_y = np.inf, None
+    T = traj.n_templates
+    n = traj.n_units
+    max_rounds = max_rounds or options.decompose_max_iterations
+    last = len(periods) - 1 if upto is None else upto
+
+    def view(pm: PeriodModel) -> ModelSpec:
+        return pm.spec if upto is None else pm.up_to(upto)
+
+    if y_init is None:
+        y_init = np.zeros(sum(b.n_rows for s in periods[: last + 1] for b in s.coupling))
+    if last < len(periods) - 1:  # seen from an earlier period: one trajectory per prefix
+        mask = _representatives(traj, last, traj.valid if mask is None else mask)
+    # a model with one column a unit (its first valid trajectory) gives the rows and the
+    # auxiliary columns of the joint model
+    valid = traj.valid if mask is None else mask
+    first = np.arange(n, dtype=np.int64) * T + np.argmax(valid, axis=0)
+    base = view(traj.model(periods, labels, weights, first)[0])
+    pricing = decompose.Pricing(base)
+    m = pricing.m
+    a_aux = pricing.aux_matrix()
+    scale = max(1.0, float(np.abs(base.obj[: base.n_x]).max(initial=1.0)))
+    tol = 1e-7 * scale
+    sq = base.status_quo_value
+    tolerance = max(options.decompose_lp_gap, 0.25 * options.mip_rel_gap)
+    add = max(options.decompose_add, int(ADD_SHARE * n))
+    target = int(min(n, max(options.decompose_free_min, options.decompose_free_share * n)))
+
+    def price_all(y: np.ndarray) -> tuple[float, np.ndarray, list, tuple]:
+        y2 = pricing.dual_feasible(y)
+        r = period_reduced_costs(periods, weights, y2, upto)
+        top = traj.best2(r, mask)
+        r_aux = base.obj[base.n_x:] - a_aux.T @ y2
+        value = float(top[0].sum()) + lagrangian_rest(base, y2, pricing.lo, pricing.hi,
+                                                       r_aux)
+        return value, y2, r, top
+
+    y = pricing.clamp(np.asarray(y_init, float))
+    bound, best_y, rho, (best_v, best_k, second_v) = price_all(y)
+    # the first restricted set: the contested units with their two best trajectories
+    margin = best_v - second_v
+    free = np.zeros(n, bool)
+    free[np.argpartition(margin, target)[:target] if target < n else slice(None)] = True
+    chosen = best_k.copy()
+    active = _second_keys(traj, rho, np.flatnonzero(free), best_k, mask)
+    center, center_bound = best_y.copy(), bound
+    floor = scale / np.maximum(decompose._typical_coefficients(pricing), 1e-12)
+    width = np.maximum(0.5 * np.abs(center), floor)
     rounds: list[dict] = []
     z = None
     converged = False
-    pm = uses = None
-    model_keys = keys
-    tolerance = max(options.decompose_lp_gap, 0.25 * options.mip_rel_gap)
     for it in range(max_rounds):
+        if time.perf_counter() > deadline:
+            break
         t0 = time.perf_counter()
-        model_keys = keys
-        pm, uses = traj.model(periods, labels, weights, keys)
-        spec = pm.spec if upto is None else pm.up_to(upto)
+        sub, free_idx, sub_keys = _restricted(traj, periods, labels, weights, upto, free,
+                                              chosen, active)
+        sub_b, n_aux0 = decompose.with_box(sub, center - width, center + width)
         t_build = time.perf_counter() - t0
-        res = decompose.lp(spec, options, backend, lambda m: None, deadline, y_init=y_prev)
+        out = backend.lp(sub_b, options, max(1.0, deadline - time.perf_counter()))
         t_lp = time.perf_counter() - t0 - t_build
-        x = np.asarray(res["x"], float)
-        z = spec.objective_value(x) if _feasible(spec, x) else None
-        pr = price(traj, periods, weights, spec, np.asarray(res["y"], float), upto, mask)
-        if pr.bound < bound:
-            bound, best_y = pr.bound, pr.y
-        y_prev = pr.y
-        n_new = int(pr.new_keys.size)
-        sq = spec.status_quo_value
-        gap = None
-        if z is not None:
-            ref = abs(z - sq) if sq is not None else abs(z)
-            gap = (bound - z) / max(ref, decision_floor(z))
+        if out.x is None or out.row_dual is None:
+            rounds.append({"round": it + 1, "status": out.status})
+            break
+        n_sub = sub_b.n_units
+        y = pricing.clamp(out.row_dual[n_sub:n_sub + m])
+        slack = out.x[sub_b.n_x + n_aux0:]
+        feasible = float(np.abs(slack).sum()) <= 1e-9 * scale
+        this_bound, y2, rho, (best_v, best_k, second_v) = price_all(y)
+        if this_bound < bound:
+            bound, best_y = this_bound, y2
+        # violations: a fixed unit's best against its fixed trajectory, a free unit's
+        # against its assignment dual
+        ref = traj.value_of(rho, chosen)
+        ref[free_idx] = out.row_dual[:n_sub]
+        viol = best_v - ref
+        bad = viol > tol
+        n_bad = int(bad.sum())
+        xs = out.x[: sub.n_x]
+        z = sub.objective_value(out.x[: sub.n_cols]) if feasible else None
+        gap = decision_gap(z, bound, sq) if z is not None else None
         seconds = time.perf_counter() - t0
-        rounds.append({"round": it + 1, "columns": int(spec.n_x), "new": n_new,
-                       "bound": bound, "objective": z, "lp_gap": gap,
-                       "build_seconds": round(t_build, 2), "lp_seconds": round(t_lp, 2),
-                       "seconds": round(seconds, 2)})
-        say(f"  trajectories round {it + 1}: {spec.n_x:,} columns, {n_new:,} price out, "
-            f"LP gap {'—' if gap is None else f'{gap:.2e}'} ({seconds:.1f} s: build "
-            f"{t_build:.1f}, LP {t_lp:.1f})")
-        if z is not None and (n_new == 0 or (gap is not None and gap <= tolerance)):
+        rounds.append({"round": it + 1, "free_units": int(free_idx.size),
+                       "columns": int(sub.n_x), "new": n_bad, "bound": bound,
+                       "objective": z, "lp_gap": gap, "build_seconds": round(t_build, 2),
+                       "lp_seconds": round(t_lp, 2), "seconds": round(seconds, 2)})
+        say(f"  trajectories round {it + 1}: {free_idx.size:,} of {n:,} units free, "
+            f"{sub.n_x:,} columns, {n_bad:,} price out, LP gap "
+            f"{'—' if gap is None else f'{gap:.2e}'} ({seconds:.1f} s: build {t_build:.1f}, "
+            f"LP {t_lp:.1f})")
+        if z is not None and (n_bad == 0 or gap <= tolerance):
             converged = True
             break
-        if n_new == 0 or time.perf_counter() > deadline:
+        # box management as in the decomposed LP: move the centre on a better bound, widen
+        # the sides that bind
+        if this_bound < center_bound - 1e-12 * max(1.0, abs(center_bound)):
+            center, center_bound = y2.copy(), this_bound
+        if not feasible:
+            binding = np.zeros(m, bool)
+            binding[decompose._box_rows(sub_b, n_aux0, slack)] = True
+            width = np.where(binding, 2.0 * width, width)
+        # re-fix free units wholly on their best trajectory with a clear margin
+        whole = xs > 1 - 1e-9
+        on_key = np.full(n, -1, np.int64)
+        on_key[free_idx[sub.col_unit[whole]]] = sub_keys[whole]
+        margin = best_v - second_v
+        band = np.partition(margin, min(target, n - 1))[min(target, n - 1)]
+        refix = free & (on_key == best_k) & (margin > band) & ~bad
+        if refix.any():
+            chosen[refix] = best_k[refix]
+            free &= ~refix
+            active = active[free[active // T]]
+        # the most violated units enter with their best trajectory
+        if n_bad > add:
+            idx = np.flatnonzero(bad)
+            top = idx[np.argpartition(-viol[idx], add)[:add]]
+            bad = np.zeros(n, bool)
+            bad[top] = True
+        newly = bad & ~free
+        active = np.union1d(active, np.concatenate([best_k[bad], chosen[newly]]))
+        free |= bad
+    keys = np.unique(np.concatenate([np.asarray(keys, np.int64), chosen[~free], active,
+                                     traj.best(period_reduced_costs(
+                                         periods, weights, best_y, upto), mask)[1]]))
+    pm, uses = traj.model(periods, labels, weights, keys)
+    return Generated(keys, pm, uses, float(bound), best_y, z, converged, rounds)
+
+
+ADD_SHARE = 0.02
+"""Share of the units whose best trajectory may enter the restricted LP in one round (at
+least ``solver.decompose_add``)."""
+
+
+def _representatives(traj: Trajectories, k: int, mask: np.ndarray) -> np.ndarray:
+    """``mask`` keeping, per unit, only the first of the trajectories that take the same
+    uses up to period ``k``: seen from ``k`` they are one column (the same value and rows),
+    and ties would make every unit look contested."""
+    out = np.zeros_like(mask)
+    seen: dict[tuple, np.ndarray] = {}
+    for t in range(traj.n_templates):
+        g = tuple(traj.templates[t, : k + 1].tolist())
+        s = seen.setdefault(g, np.zeros(mask.shape[1], bool))
+        out[t] = mask[t] & ~s
+        s |= mask[t]
+    return out
+
+
+def _second_keys(traj: Trajectories, rho: list[np.ndarray | None], units: np.ndarray,
+                 best_k: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+    """The best and second-best trajectory of each unit in ``units`` (sorted keys)."""
+    if not units.size:
+        return np.zeros(0, np.int64)
+    m2 = (traj.valid if mask is None else mask).copy()
+    m2[best_k[units] % traj.n_templates, units] = False
+    v2, k2 = traj.values(rho, units, m2)
+    return np.unique(np.concatenate([best_k[units], k2[np.isfinite(v2)]]))
+
+
+def _restricted(traj: Trajectories, periods: list[ModelSpec], labels: list[str],
+                weights: np.ndarray, upto: int | None, free: np.ndarray, chosen: np.ndarray,
+                active: np.ndarray) -> tuple[ModelSpec, np.ndarray, np.ndarray]:
+    """The joint model over the free units and their ``active`` trajectories, every other
+    unit fixed at its ``chosen`` trajectory: the fixed units' activity ``A_p x_p`` moves
+    into each period's row bounds and their objective ``Σ_p w_p c_p x_p`` into the
+    constant, so the restricted objective is the full one at the combined solution.
+    Returns the model, the free units (index array) and the keys of its columns."""
+    T = traj.n_templates
+    free_idx = np.flatnonzero(free)
+    pos = np.full(free.size, -1, np.int64)
+    pos[free_idx] = np.arange(free_idx.size)
+    unit = active // T
+    sub_keys = pos[unit] * T + active % T
+    order = np.argsort(sub_keys, kind="stable")
+    sub_keys, active = sub_keys[order], active[order]
+    sub_traj = traj.subset(free_idx)
+    pm, _ = sub_traj.model(periods, labels, weights, sub_keys)
+    spec = pm.spec if upto is None else pm.up_to(upto)
+    fixed = chosen[~free]
+    blocks = []
+    fixed_obj = 0.0
+    it = iter(spec.coupling)
+    for p, s in enumerate(periods):
+        if upto is not None and p > upto:
             break
-        keys = np.union1d(keys, pr.new_keys)
-    assert pm is not None and uses is not None
-    return Generated(model_keys, pm, uses, float(bound), best_y, z, converged, rounds)
+        cols = traj.period_columns(fixed, p)
+        xp = np.bincount(cols[cols >= 0], minlength=s.n_cols).astype(float)
+        fixed_obj += float(weights[p] * (s.obj @ xp))
+        for b in s.coupling:
+            jb = next(it)
+            act = b.A @ xp
+            blocks.append(replace(jb, lower=jb.lower - act, upper=jb.upper - act))
+    spec = replace(spec, coupling=blocks, terms=[], obj_offset=spec.obj_offset + fixed_obj,
+                   status_quo_value=None)
+    return spec, free_idx, active
 
 
 def _feasible(spec: ModelSpec, x: np.ndarray, tol: float = 1e-6) -> bool:

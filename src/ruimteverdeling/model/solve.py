@@ -189,8 +189,8 @@ def _polish(spec: ModelSpec, backend: Backend, options: SolverOptions, x: np.nda
     its feasibility tolerance, which derived rows with fractional coefficients make visible).
     Kept if it is feasible and not worse beyond that tolerance (``force``: whenever the LP
     solves, for a point whose auxiliaries come from another model)."""
-    if not spec.aux_names:
-        return x
+    if not spec.aux_names or hb.solver_running():
+        return x  # (a MIP abandoned at the time limit is still stopping: do not wait for it)
     sub, cols = spec.restrict(np.zeros(spec.n_units, bool), x)
     try:
         out = backend.lp(sub, options, 10.0)

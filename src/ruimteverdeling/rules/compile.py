@@ -475,7 +475,7 @@ def _aux_description(name: str) -> str:
     if name.startswith("shortfall:"):
         return f"penalty for missing soft target or rule {name.split(':', 1)[1]}"
     if name.startswith("fairness:"):
-        return "level of the most burdened region (minimax)"
+        return "burden of the most burdened region (minimax) or above fair shares (deviation)"
     return name
 
 

@@ -26,14 +26,23 @@ adds nothing to the cell model; the cell model without them is a *relaxation* of
 with them (it keeps every location-feasible allocation), and its proven bound ``z̄`` (LP
 optimum or MIP dual bound) stays an upper bound. After the solve (:func:`enforce`):
 
-1. the relaxation's allocation ``x̂`` gives the patches of new ``T``; each below its minimum
+1. **a bound that sees the rule** (:mod:`ruimteverdeling.rules.location_bound`): the
+   Lagrangian relaxation of the cell model's coupling rows at its LP duals, with *patch cuts*
+   ``y_c ≤ Σ_{n∈∂S} y_n`` (a new cell whose set ``S`` cannot hold its minimum needs a new cell
+   on the boundary of ``S``), separated over an LP in the located cells; the cuts then go back
+   into the cell model's LP for new prices, a few rounds. Each figure is a valid bound ``z̃``
+   (proof in that module); the reported bound is ``min(z̄, z̃)``;
+2. the relaxation's allocation ``x̂`` gives the patches of new ``T``; each below its minimum
    is grown greedily over 4-neighbours that may take ``T`` and that the relaxation left at
-   their current use (cells it changed serve other targets) — cheapest objective loss per
+   their current use (cells it changed serve other targets) — smallest loss of reduced
+   profit (from step 1's prices, which charge what a change costs the targets and rules) per
    unit of ``Q`` first, absorbing any patch it touches — until it meets its minimum, or is
    left out when nothing is left to grow into. Every kept or grown patch also gets an
-   extended version (grown to 1.5 times its size), and for the count the ``N + 5`` largest
-   are grown to ``S``. Each is a *candidate* ``k`` with a binary ``y_k``;
-2. the *free* cells (new ``T`` in ``x̂`` or in a candidate) keep their columns of the cell
+   extended version (grown to 1.5 times its size); the patches of step 1's LP solution
+   (``y ≥ ½``: where the bound consolidates) are grown the same way; for the count the
+   ``2N + 5`` largest candidates at distinct places are grown to ``S``. Each is a
+   *candidate* ``k`` with a binary ``y_k``;
+3. the *free* cells (new ``T`` in ``x̂`` or in a candidate) keep their columns of the cell
    model — the relaxation's, their best ``T`` column, and their four best other ones; every
    other cell is fixed at ``x̂`` (its row activity moves into the bounds). The rows of the
    cell model (targets, quotas, conflicts, soft slacks) stay as they are, and
@@ -43,15 +52,16 @@ optimum or MIP dual bound) stays an upper bound. After the solve (:func:`enforce
    shortfall ``s`` priced at the relaxation's decision value per location, reported) and
    ``y_k + y_l ≤ 1`` for touching large candidates ``k, l``. HiGHS's branch and bound solves
    this restricted MIP to the decision-gap tolerance;
-3. its solution meets every row of the cell model and the minimum of every patch: the
-   *incumbent* ``z``. The reported gap is ``(z̄ − z) / (z − z_sq)`` on the decision value.
+4. its solution meets every row of the cell model and the minimum of every patch: the
+   *incumbent* ``z``. The reported gap is ``(min(z̄, z̃) − z) / (z − z_sq)`` on the decision
+   value.
 
-**Where the bound is weak.** ``z̄`` ignores the rule entirely: it may scatter small patches
-on the best cells, and the consolidation cost (growing them onto worse cells, or moving the
-homes) is all gap. The candidates are a heuristic set; nothing prices patches the relaxation
-never hinted at, so the gap does not close below the consolidation cost even when the
-incumbent is optimal. When the restricted MIP finds nothing (a hard target the patches can no
-longer meet), the relaxation's allocation is reported with the rule marked *not met*.
+**Where it is weak.** The candidates are a heuristic set and the restricted MIP fixes every
+other cell, so the incumbent can miss a better consolidation elsewhere. The bound ignores the
+count of large locations (only the minimum sizes are cut), the prices are re-optimised only a
+few rounds, and the LP over ``y`` may spread fractional support over several neighbours. When
+the restricted MIP finds nothing (a hard target the patches can no longer meet), the
+relaxation's allocation is reported with the rule marked *not met*.
 """
 
 from __future__ import annotations
@@ -79,6 +89,14 @@ from ruimteverdeling.strict import StrictModel
 
 COUNT_SPARE = 5
 """Large candidates grown beyond the ``N`` the count asks (choice for the restricted MIP)."""
+RESTRICTED_GAP_SHARE = 0.5
+"""The restricted MIP stops within this share of the decision-gap tolerance (in objective
+points) of its own bound: it is small, and what it leaves on the table is all gap."""
+
+
+COUNT_DISTINCT = 2
+"""For a count of ``N``: the ``2 N + COUNT_SPARE`` largest candidates at distinct places are
+grown to the count's size."""
 COUNT_PENALTY_SHARE = 1.0
 """Not used for the bound: the count's shortfall slack in the restricted MIP costs this share
 of the decision value per location short (so the MIP meets the count whenever it can)."""
@@ -378,11 +396,13 @@ class Enforcement:
     seconds: float = 0.0
     candidates: int = 0
     message: str = ""
+    bound: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"status": self.status, "uses": self.uses, "seconds": round(self.seconds, 3),
                 "candidates": self.candidates, **({"message": self.message}
-                                                  if self.message else {})}
+                                                  if self.message else {}),
+                **({"bound": self.bound} if self.bound else {})}
 
 
 def location_rules(cm: Any) -> list[LocationRule]:
@@ -425,19 +445,27 @@ def enforce(cm: Any, sol: Any, options: SolverOptions | None = None,
     for ur in groups:
         q_col = _col_quantity(ctx, ur, col_land, col_cat)
         cols_of[ur.use] = _Cols(_best_per_unit(spec, q_col > 0, chosen), q_col)
+    lagr = _location_bound(cm, sol, groups, cols_of, after, options, say)
+    # growth is priced by the reduced profits where the bound has them (what a cell's change
+    # costs the targets and rules too), else by the objective
+    price = lagr.d if lagr is not None and lagr.d is not None else spec.obj[: spec.n_x]
     cands: list[Candidate] = []
     free_land: set[int] = set()
     for ur in groups:
         q_land = new_quantity(ctx, ur.use, ur.quantity, after)
+        guide = lagr.y.get(ur.use) if lagr is not None else None
         cands += _candidates(ctx, ur, tables[ur.use], q_land, unit_of_land,
-                             cols_of[ur.use], spec, after, spec.unit_choice(sol.x))
+                             cols_of[ur.use], price, after, spec.unit_choice(sol.x), guide)
         for row in tables[ur.use]:
             free_land.update(int(c) for c in row["cells"])
     for k in cands:
         free_land.update(int(c) for c in k.cells)
     info.candidates = len(cands)
     x_new, msg = _restricted_mip(cm, sol, groups, cands, free_land, unit_of_land, cols_of,
-                                 options, say)
+                                 options, say, _share(options, 0.5, MIP_SECONDS))
+    if x_new is not None:
+        x_new = _improve(cm, sol, groups, x_new, unit_of_land, cols_of, price, lagr, options,
+                         say)
     if x_new is None:
         info.status, info.message = "not met", msg
         info.seconds = time.perf_counter() - t0
@@ -453,9 +481,15 @@ def enforce(cm: Any, sol: Any, options: SolverOptions | None = None,
     for ur in groups:
         info.uses[ur.use] = _use_summary(patch_table(ctx, after_new, ur), ur,
                                          changed=bool(np.any(after_new != after)))
-    info.seconds = time.perf_counter() - t0
     objective = spec.objective_value(x_new)
     bound = max(sol.bound, objective)
+    if lagr is not None:
+        info.bound = lagr.to_json()
+        if lagr.bound < objective - 1e-6 * max(1.0, abs(objective)):  # never trust a bug
+            say(f"location bound {lagr.bound:,.4f} below the incumbent: ignored")
+        else:
+            bound = max(min(bound, lagr.bound), objective)
+    info.seconds = time.perf_counter() - t0
     sq = spec.status_quo_value
     dgap = decision_gap(objective, bound, sq)
     status = "optimal" if sol.status == "optimal" and dgap <= options.mip_rel_gap + 1e-12 \
@@ -469,6 +503,30 @@ def enforce(cm: Any, sol: Any, options: SolverOptions | None = None,
     return replace(sol, status=status, x=x_new, objective=objective, bound=bound,
                    gap=proven_gap(objective, bound), decision_gap=dgap,
                    method=f"{sol.method}+locations", details=details, seconds=seconds)
+
+
+def _location_bound(cm: Any, sol: Any, groups: list[UseRules], cols_of: dict[str, _Cols],
+                    after: np.ndarray, options: SolverOptions, say: Any) -> Any:
+    """The Lagrangian bound with patch cuts (:mod:`ruimteverdeling.rules.location_bound`),
+    or None (no duals, or it failed: the relaxation's bound stands)."""
+    from ruimteverdeling.rules import location_bound as lb
+
+    ctx = cm.ctx
+    is_unit = np.zeros(ctx.land_cells.size, bool)
+    is_unit[cm.unit_land] = True
+    uses = []
+    for ur in groups:
+        q = cols_of[ur.use].q_col
+        pinned_q = np.where(is_unit, 0.0, new_quantity(ctx, ur.use, ur.quantity, after))
+        uses.append(lb.LocatedUse(ur.use, ur.contiguity, ur.minimum, ur.committed, q > 0, q,
+                                  pinned_q))
+    try:
+        return lb.strengthened_bound(cm.spec, sol.row_dual, uses, ctx.land_cells,
+                                     cm.unit_land, ctx.area.grid.shape, options,
+                                     _share(options, 0.3, BOUND_SECONDS), say)
+    except Exception as exc:  # never lose the run over the bound
+        say(f"location bound failed ({exc}); the relaxation's bound stands")
+        return None
 
 
 def _col_quantity(ctx: Context, ur: UseRules, col_land: np.ndarray,
@@ -504,11 +562,14 @@ size and its minimum (so the restricted MIP can move homes between locations).""
 
 
 def _candidates(ctx: Context, ur: UseRules, table: list[dict[str, Any]], q_land: np.ndarray,
-                unit_of_land: np.ndarray, cols: _Cols, spec: ModelSpec, after: np.ndarray,
-                chosen: np.ndarray) -> list[Candidate]:
+                unit_of_land: np.ndarray, cols: _Cols, price: np.ndarray, after: np.ndarray,
+                chosen: np.ndarray, guide: np.ndarray | None = None) -> list[Candidate]:
     """Kept, grown and extended patches (see the module docstring, step 1). Growth goes over
     cells the relaxation left at their current use (cells it changed serve other targets),
-    cheapest objective loss per unit of size first."""
+    cheapest loss of ``price`` (reduced profit, or objective) per unit of size first.
+    ``guide`` (per land cell, the location bound's LP solution ``y``): its patches of
+    ``y ≥ ½``, grown to their minimum, are candidates too (patches the bound prices as
+    worth building)."""
     shape = ctx.area.grid.shape
     land_of_flat = np.full(ctx.area.grid.size, -1, np.int64)
     land_of_flat[ctx.land_cells] = np.arange(ctx.land_cells.size)
@@ -523,7 +584,7 @@ def _candidates(ctx: Context, ur: UseRules, table: list[dict[str, Any]], q_land:
     h = cols.with_use[u]
     ok = h >= 0
     unit_q[units[ok]] = cols.q_col[h[ok]]
-    loss[units[ok]] = spec.obj[chosen[u[ok]]] - spec.obj[h[ok]]
+    loss[units[ok]] = np.maximum(price[chosen[u[ok]]] - price[h[ok]], 0.0)
 
     def size_of(cells: np.ndarray) -> float:
         return float(np.where(patch_of[cells] >= 0, q_land[cells], unit_q[cells]).sum())
@@ -588,8 +649,25 @@ def _candidates(ctx: Context, ur: UseRules, table: list[dict[str, Any]], q_land:
         add(base)
         if base is not None:
             add(grow(base, EXTEND * max(row["size"], row["minimum"])))
+    if guide is not None:
+        for cells in _guided_patches(ctx, guide, ur.contiguity):
+            base = grow(cells, 0.0)
+            add(base)
+            if base is not None:
+                add(grow(base, EXTEND * size_of(base)))
     for n, s in ur.counts:
-        big = sorted(out, key=lambda k: -k.size)[: n + COUNT_SPARE]
+        # the largest candidates at distinct places (overlapping versions of one patch
+        # would fill the list with one location)
+        big: list[Candidate] = []
+        used: set[int] = set()
+        for k in sorted(out, key=lambda k: -k.size):
+            cells = set(int(c) for c in k.cells)
+            if cells & used:
+                continue
+            used |= cells
+            big.append(k)
+            if len(big) >= COUNT_DISTINCT * n + COUNT_SPARE:
+                break
         for k in big:
             if k.size < s - 1e-6:
                 add(grow(k.cells, s))
@@ -598,9 +676,92 @@ def _candidates(ctx: Context, ur: UseRules, table: list[dict[str, Any]], q_land:
     return out
 
 
+INCUMBENT_ROUNDS = 1
+BOUND_SECONDS = 90.0
+MIP_SECONDS = 120.0
+IMPROVE_SECONDS = 30.0
+"""Most seconds the location bound, the restricted MIP and its further round may take (and
+at most 30 %, 50 % and 8 % of the solver's time limit): enforcing the rules must not double
+the run."""
+
+
+def _share(options: SolverOptions, share: float, cap: float) -> float:
+    return max(5.0, min(share * options.time_limit, cap))
+
+"""Further rounds of the restricted MIP around its own allocation (new candidates grown from
+its locations, started from it)."""
+
+
+def _count_short(ctx: Context, groups: list[UseRules], after: np.ndarray) -> int:
+    """Locations the counts are short of in the allocation ``after``."""
+    out = 0
+    for ur in groups:
+        if ur.counts:
+            table = patch_table(ctx, after, ur)
+            out += sum(max(0, n - _count_large(table, s)) for n, s in ur.counts)
+    return out
+
+
+def _improve(cm: Any, sol: Any, groups: list[UseRules], x: np.ndarray,
+             unit_of_land: np.ndarray, cols_of: dict[str, _Cols], price: np.ndarray,
+             lagr: Any, options: SolverOptions, say: Any) -> np.ndarray:
+    """Restricted master ↔ candidates, ``INCUMBENT_ROUNDS`` more times: candidates grown and
+    extended from the incumbent's own locations (and the bound's patches), the restricted
+    MIP around the incumbent started from it; a better allocation that is no further from
+    the counts replaces it."""
+    from dataclasses import replace
+
+    ctx, spec = cm.ctx, cm.spec
+    best, best_obj = x, spec.objective_value(x)
+    for _ in range(INCUMBENT_ROUNDS):
+        after = cm.land_use_after(best)
+        short = _count_short(ctx, groups, after)
+        cands: list[Candidate] = []
+        free_land: set[int] = set()
+        chosen = spec.unit_choice(best)
+        for ur in groups:
+            table = patch_table(ctx, after, ur)
+            q_land = new_quantity(ctx, ur.use, ur.quantity, after)
+            guide = lagr.y.get(ur.use) if lagr is not None else None
+            cands += _candidates(ctx, ur, table, q_land, unit_of_land, cols_of[ur.use],
+                                 price, after, chosen, guide)
+            for row in table:
+                free_land.update(int(c) for c in row["cells"])
+        for k in cands:
+            free_land.update(int(c) for c in k.cells)
+        base = replace(sol, x=best)
+        x2, _ = _restricted_mip(cm, base, groups, cands, free_land, unit_of_land, cols_of,
+                                options, say, _share(options, 0.08, IMPROVE_SECONDS), start=best,
+                                gap_share=0.1 * RESTRICTED_GAP_SHARE)
+        if x2 is None:
+            break
+        obj2 = spec.objective_value(x2)
+        if obj2 <= best_obj + 1e-9 or \
+                _count_short(ctx, groups, cm.land_use_after(x2)) > short:
+            break
+        say(f"location rules: the restricted MIP around the incumbent improves it to "
+            f"{obj2:,.4f}")
+        best, best_obj = x2, obj2
+    return best
+
+
+def _guided_patches(ctx: Context, guide: np.ndarray, contiguity: int) -> list[np.ndarray]:
+    """The patches (land indices) of cells with ``guide ≥ ½``."""
+    grid = np.zeros(ctx.area.grid.size, bool)
+    grid[ctx.land_cells[guide >= 0.5]] = True
+    lab, n = label_patches(grid.reshape(ctx.area.grid.shape), contiguity)
+    if n == 0:
+        return []
+    land_lab = lab.ravel()[ctx.land_cells]
+    order = np.argsort(land_lab, kind="stable")
+    bounds = np.searchsorted(land_lab[order], np.arange(1, n + 2))
+    return [order[bounds[k]:bounds[k + 1]] for k in range(n)]
+
+
 def _restricted_mip(cm: Any, sol: Any, groups: list[UseRules], cands: list[Candidate],
                     free_land: set[int], unit_of_land: np.ndarray, cols_of: dict[str, _Cols],
-                    options: SolverOptions, say: Any
+                    options: SolverOptions, say: Any, limit: float,
+                    start: np.ndarray | None = None, gap_share: float = RESTRICTED_GAP_SHARE
                     ) -> tuple[np.ndarray | None, str]:
     """The restricted MIP over the candidates (see the module docstring, step 2); the
     allocation it gives over the cell model's columns, or None and why."""
@@ -693,12 +854,25 @@ def _restricted_mip(cm: Any, sol: Any, groups: list[UseRules], cands: list[Candi
     say(f"location rules: restricted MIP over {n_c:,} candidate locations and "
         f"{free.size:,} cells ({sub.n_x:,} cell columns)")
     backend = backend_for(options)
-    limit = max(5.0, 0.5 * options.time_limit)
+    x0 = None
+    if start is not None:  # the start's locations are candidates: choose exactly those
+        after0 = cm.land_use_after(start)
+        y = np.zeros(n_c)
+        patch_sets = {ur.use: {tuple(row["cells"].tolist())
+                               for row in patch_table(cm.ctx, after0, ur)} for ur in groups}
+        for k, c in enumerate(cands):
+            y[k] = float(tuple(c.cells.tolist()) in patch_sets[c.use])
+        shorts = []
+        for ur, n, size in count_defs:
+            large = sum(y[k] for k, c in enumerate(cands)
+                        if c.use == ur.use and c.size >= size - 1e-6)
+            shorts.append(max(0.0, n - large))
+        x0 = np.concatenate([start[cols], y, np.asarray(shorts, float)])
     try:
         # within the decision-gap tolerance of the sub-model's own bound: a better incumbent
         # could not be proven against the relaxation's bound anyway
-        r = backend.mip(sub, options, limit, 0.0, None,
-                        abs_gap=0.5 * options.mip_rel_gap * scale)
+        r = backend.mip(sub, options, limit, 0.0, x0,
+                        abs_gap=gap_share * options.mip_rel_gap * scale)
     except Exception as exc:  # never lose the relaxation's run over the locations
         return None, f"the restricted MIP failed ({exc})"
     if r.x is None:
@@ -747,19 +921,23 @@ def _touching_pairs(ctx: Context, cands: list[Candidate], contiguity: int
                     ) -> list[tuple[int, int]]:
     """Pairs of disjoint candidates with a cell of one next to a cell of the other."""
     shape = ctx.area.grid.shape
+    sets = [set(int(f) for f in ctx.land_cells[c.cells]) for c in cands]
     owner: dict[int, list[int]] = {}
-    for i, c in enumerate(cands):
-        for flat in ctx.land_cells[c.cells]:
-            owner.setdefault(int(flat), []).append(i)
-    pairs = set()
-    for i, c in enumerate(cands):
-        cells = set(int(f) for f in ctx.land_cells[c.cells])
+    for i, cells in enumerate(sets):
+        for flat in cells:
+            owner.setdefault(flat, []).append(i)
+    pairs: set[tuple[int, int]] = set()
+    checked: set[tuple[int, int]] = set()
+    for i, cells in enumerate(sets):
         for flat in cells:
             for nb in neighbours(flat, shape, contiguity):
+                if nb in cells:
+                    continue
                 for j in owner.get(nb, []):
-                    if j != i and nb not in cells:
-                        a, b = min(i, j), max(i, j)
-                        if not (set(int(f) for f in ctx.land_cells[cands[a].cells])
-                                & set(int(f) for f in ctx.land_cells[cands[b].cells])):
-                            pairs.add((a, b))
+                    key = (min(i, j), max(i, j))
+                    if j == i or key in checked:
+                        continue
+                    checked.add(key)
+                    if sets[key[0]].isdisjoint(sets[key[1]]):
+                        pairs.add(key)
     return sorted(pairs)

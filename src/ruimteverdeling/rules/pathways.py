@@ -29,17 +29,21 @@ Explicit or generated
     250 m, ~60 M at 100 m) the trajectories stay implicit
     (:class:`ruimteverdeling.model.periods.Trajectories`: the template list and a validity
     mask per cell) and the LP is solved by column generation
-    (:func:`ruimteverdeling.model.periods.generate`): start from every cell's status quo
-    and its best trajectories at the prices of a sample; solve the LP over the columns so
-    far; price every trajectory of every cell at its duals ``y`` — the reduced cost of a
-    trajectory is the sum of its period columns' reduced costs
-    ``ρ_p = w_p c_p − A_pᵀ y_p``, so pricing is a per-cell maximum over the templates, no
-    column stored — and add each cell's best one where it beats the cell's columns; repeat.
-    The Lagrangian bound ``L(y)`` over *every* trajectory is valid at every round; the
-    integer pathway is then found over the generated columns (LP-first and repair) and its
-    gap is proven against the smallest ``L(y)``, taken also at the final LP's duals (more
-    columns and another solve while the gap is above the tolerance and trajectories still
-    price out).
+    (:func:`ruimteverdeling.model.periods.generate`), one level deep: start from the prices
+    of a sample's LP; every round prices every trajectory of every cell at the duals ``y``
+    — the reduced cost of a trajectory is the sum of its period columns' reduced costs
+    ``ρ_p = w_p c_p − A_pᵀ y_p``, so pricing is a per-cell maximum over the templates
+    (prefix and suffix sums: one addition per template), no column stored — fixes the
+    cells with a clear best trajectory and solves the LP over the contested cells and their
+    best trajectories, the fixed cells' rows moved into the row bounds; cells whose best
+    trajectory beats their fixed one (or their assignment dual) enter. The Lagrangian bound
+    ``L(y)`` over *every* trajectory is valid at every round; generation stops when the
+    combined LP solution is within the LP tolerance of the smallest ``L(y)``. The integer
+    pathway is then found over the generated columns (LP-first and repair) and its gap is
+    proven against the smallest ``L(y)``, taken also at the final LP's duals (more columns
+    and another solve while the gap is above the tolerance and trajectories still price
+    out). Myopic steps price one trajectory per cell and use sequence up to their period
+    (the others are the same column seen from there).
 
 Objective and rows
     ``Σ_p w_p · z_p(u_p)`` with ``z_p`` period ``p``'s objective (suitability, costs,
@@ -495,7 +499,7 @@ def _foresight_generated(pw: Pathway, progress: Any = None) -> Solution:
     pw.use(gen.keys, gen.model, gen.uses)
     bound = gen.bound
     y_start = gen.y
-    for _ in range(3):
+    for attempt in range(3):
         rest = max(FINAL_SHARE * opts.time_limit, opts.time_limit - (time.perf_counter() - t0))
         try:
             sol = solve_spec(pw.spec, opts.model_copy(update={"time_limit": rest}), progress,
@@ -510,8 +514,10 @@ def _foresight_generated(pw: Pathway, progress: Any = None) -> Solution:
             bound = min(bound, priced.bound)
             y_start = priced.y
         dgap = decision_gap(sol.objective, max(bound, sol.objective), sol.status_quo_value)
+        # the last attempt keeps its columns: ``sol`` must stay a solution over ``pw.keys``
         if dgap <= opts.mip_rel_gap or priced is None or not priced.new_keys.size \
-                or time.perf_counter() - t0 > GENERATION_SHARE * opts.time_limit:
+                or time.perf_counter() - t0 > GENERATION_SHARE * opts.time_limit \
+                or attempt == 2:
             break
         say(f"  decision gap {dgap:.3%} over every trajectory: "
             f"{priced.new_keys.size:,} more price out, solving again")

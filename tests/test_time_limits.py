@@ -1,0 +1,99 @@
+"""The time limit is a wall-clock promise: a MIP returns by its limit even when HiGHS does not
+reach an interrupt check (its setup phase checks rarely)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+
+from ruimteverdeling.model import highs_backend as hb
+from ruimteverdeling.model.options import SolverOptions
+from ruimteverdeling.model.spec import SpecBuilder
+
+
+class _DeafSolve:
+    """Stands in for a HiGHS instance whose solve ignores cancelSolve for ``busy`` seconds,
+    like a MIP setup between two interrupt checks."""
+
+    def __init__(self, busy: float):
+        self.busy = busy
+        self.cancelled = False
+        self.HandleUserInterrupt = False
+        self._done = threading.Event()
+
+    def startSolve(self) -> threading.Thread:  # noqa: N802 (highspy's name)
+        t = threading.Thread(target=lambda: (time.sleep(self.busy), self._done.set()))
+        t.start()
+        return t
+
+    def wait(self, timeout: float) -> tuple[bool, object]:
+        return self._done.wait(timeout), "finished"
+
+    def cancelSolve(self) -> None:  # noqa: N802
+        self.cancelled = True
+
+
+def test_a_solve_deaf_to_cancelling_is_abandoned_at_its_deadline() -> None:
+    fake = _DeafSolve(busy=4.0)
+    t0 = time.perf_counter()
+    out = hb.run_highs(fake, deadline=t0 + 0.3)  # type: ignore[arg-type]
+    waited = time.perf_counter() - t0
+    assert out == hb.ABANDONED
+    assert fake.cancelled
+    assert 0.3 <= waited <= 0.3 + hb.CANCEL_GRACE + 0.5
+    assert hb.solver_running()  # said, so that the command line can exit at once
+    hb._join_abandoned()
+    assert not hb.solver_running()
+
+
+def test_a_solve_that_stops_when_cancelled_returns_its_status() -> None:
+    fake = _DeafSolve(busy=0.6)  # stops within the grace period
+    t0 = time.perf_counter()
+    out = hb.run_highs(fake, deadline=t0 + 0.2)  # type: ignore[arg-type]
+    assert out == "finished"
+    assert time.perf_counter() - t0 <= 0.6 + 0.5
+
+
+def _hard_mip(units: int = 3000, uses: int = 5, rows: int = 4, seed: int = 3):
+    """A random assignment model with dense knapsack rows of awkward coefficients: HiGHS
+    does not prove it optimal (gap 0) in a fraction of a second. Use 4 is in no row."""
+    rng = np.random.default_rng(seed)
+    col_unit = np.repeat(np.arange(units), uses)
+    col_use = np.tile(np.arange(uses), units)
+    b = SpecBuilder(col_unit, col_use, np.arange(units))
+    n = col_unit.size
+    b.add_term("value", "benefit", 1.0, rng.uniform(0, 10, n))
+    for k in range(rows):
+        a = rng.uniform(1, 7, n) * (col_use == k % uses)
+        b.add_block(f"cap:{k}", "rule", np.zeros(n, int), np.arange(n), a, 1,
+                    np.array([-np.inf]), np.array([0.37 * a.sum() / 2 + 0.5]))
+    return b.build()
+
+
+def test_a_tiny_mip_time_limit_is_respected() -> None:
+    spec = _hard_mip()
+    limit = 0.3
+    t0 = time.perf_counter()
+    r = hb.HighsBackend().mip(spec, SolverOptions(threads=1), limit, 0.0)
+    wall = time.perf_counter() - t0
+    assert wall <= limit + hb.CANCEL_GRACE + 0.5, wall
+    assert r.status in ("time_limit", "optimal")
+    hb._join_abandoned()
+
+
+def test_a_mip_stopped_at_its_limit_keeps_a_feasible_start() -> None:
+    """Stopped before HiGHS took the start, the start (an integer allocation within every row)
+    is still returned as the incumbent; an infeasible start is not."""
+    spec = _hard_mip()
+    start = np.zeros(spec.n_cols)
+    start[np.arange(spec.n_units) * 5 + 4] = 1.0  # use 4: in no capacity row
+    backend = hb.HighsBackend()
+    r = backend.mip(spec, SolverOptions(threads=1), 0.05, 0.0, start)
+    hb._join_abandoned()
+    assert r.x is not None and hb._feasible(spec, r.x)
+    assert spec.objective_value(r.x) >= spec.objective_value(start) - 1e-9
+    bad = start.copy()
+    bad[4] = 0.0  # unit 0 unassigned
+    assert not hb._feasible(spec, bad)
