@@ -162,7 +162,8 @@ def generate(cm: CompiledModel | pwm.Pathway, optimum: Solution, slack: float, c
             notes.append(f"only {k - 1} alternative(s) exist within a slack of {slack:.2%}")
             break
         label = f"alt-{k:0{width}d}"
-        x, note = with_location_rules(cm, sol, options)
+        with say.phase(f"alternative {k}: location rules"):
+            x, note = with_location_rules(cm, sol, options)
         if note:
             notes.append(f"{label}: {note}")
         overlap = float(w @ x)

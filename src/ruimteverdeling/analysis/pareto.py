@@ -379,7 +379,8 @@ def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, poin
                     [_at_least(c1, F(c1, x)), _at_least(c2, F(c2, x))], feasible=sol)
             x, tidy_status = t.x, t.status
         if not isinstance(cm, pwm.Pathway) and location.location_rules(cm):
-            enforced = location.enforce(cm, replace(sol, x=x), options)
+            with say.phase(f"point {k}: location rules"):
+                enforced = location.enforce(cm, replace(sol, x=x), options)
             if (enforced.details.get("locations") or {}).get("status") != "not met":
                 x = enforced.x
             else:
