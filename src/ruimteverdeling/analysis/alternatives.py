@@ -166,6 +166,12 @@ def generate(cm: CompiledModel | pwm.Pathway, optimum: Solution, slack: float, c
             x, note = with_location_rules(cm, sol, options)
         if note:
             notes.append(f"{label}: {note}")
+        choice = spec.unit_choice(x)
+        same = next((a.label for a in [opt, *found]
+                     if np.array_equal(spec.unit_choice(a.x), choice)), None)
+        if same is not None:
+            notes.append(f"{label}: meeting the location rules made it the same allocation as "
+                         f"{same}")
         overlap = float(w @ x)
         found.append(Alternative(label, x, spec.objective_value(x), overlap, sol.status,
                                  sol.gap, sol))
