@@ -356,6 +356,13 @@ def test_switching_off_a_cost_rule_drops_its_own_term_weight() -> None:
     short = rc._with_time_limit(off, 7.0)
     assert short.solver.time_limit == 7.0 and short.path == scenario.path
     assert scenario.solver.time_limit != 7.0
+    # a variant is asked for the gap the scenario's own solve reached, never a tighter one
+    # than the scenario asks, and is called optimal only within the scenario's own gap
+    assert rc._with_time_limit(off, 7.0, 0.006).solver.mip_rel_gap == 0.006
+    assert rc._with_time_limit(off, 7.0, 1e-9).solver.mip_rel_gap == off.solver.mip_rel_gap
+    out = rc.Outcome("optimal", 1000.0, bound=1004.0, decision_value=1000.0)
+    assert rc._claimed(out, 0.001).status == "feasible"
+    assert rc._claimed(out, 0.005).status == "optimal"
 
 
 def test_every_pareto_solve_starts_from_an_allocation_that_meets_its_rows(

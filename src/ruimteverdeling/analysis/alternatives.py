@@ -33,6 +33,9 @@ cell-periods (a cell whose use differs in two of three periods counts twice), th
 per use are those of the last period. When the pathway model's pathways are generated
 (national models), the alternatives choose among those generated for the optimum.
 
+Each MGA solve starts from the one before it and gets at most ``max(10 s, 2 × the scenario's
+own solve)`` (never more than the time limit); its status and gap are reported.
+
 **Location rules** (minimum sizes and counts of connected locations) are not rows of the cell
 model: like the scenario's own solve, each alternative's allocation is made to meet them
 afterwards (:mod:`ruimteverdeling.rules.location`), which may cost objective points, so an
@@ -54,7 +57,7 @@ from typing import Any
 import numpy as np
 
 from ruimteverdeling import formatting
-from ruimteverdeling.analysis.pareto import solve_with
+from ruimteverdeling.analysis.pareto import resolve_options, solve_with
 from ruimteverdeling.errors import InfeasibleError, InputError
 from ruimteverdeling.formatting import Column, number
 from ruimteverdeling.model.options import SolverOptions
@@ -118,8 +121,8 @@ def generate(cm: CompiledModel | pwm.Pathway, optimum: Solution, slack: float, c
     """``count`` HSJ alternatives around ``optimum`` (see the module docstring)."""
     say = progress or silent()
     if options is None:
-        options = pwm.solver_options(cm) if isinstance(cm, pwm.Pathway) else \
-            cm.scenario.solver
+        options = resolve_options(pwm.solver_options(cm) if isinstance(cm, pwm.Pathway)
+                                  else cm.scenario.solver, optimum)
     if count < 1:
         raise InputError.single(None, "--count", "ask for at least one alternative",
                                 "e.g. --count 3")
@@ -159,9 +162,16 @@ def generate(cm: CompiledModel | pwm.Pathway, optimum: Solution, slack: float, c
             notes.append(f"only {k - 1} alternative(s) exist within a slack of {slack:.2%}")
             break
         label = f"alt-{k:0{width}d}"
-        x, note = with_location_rules(cm, sol, options)
+        with say.phase(f"alternative {k}: location rules"):
+            x, note = with_location_rules(cm, sol, options)
         if note:
             notes.append(f"{label}: {note}")
+        choice = spec.unit_choice(x)
+        same = next((a.label for a in [opt, *found]
+                     if np.array_equal(spec.unit_choice(a.x), choice)), None)
+        if same is not None:
+            notes.append(f"{label}: meeting the location rules made it the same allocation as "
+                         f"{same}")
         overlap = float(w @ x)
         found.append(Alternative(label, x, spec.objective_value(x), overlap, sol.status,
                                  sol.gap, sol))

@@ -40,6 +40,10 @@ model: like the scenario's own solve, each point's allocation is made to meet th
 afterwards (:mod:`ruimteverdeling.rules.location`) and its criteria are those of that
 allocation (so a point can fall slightly short of its ε, and may then be dominated).
 
+Each solve is warm-started from an earlier one and gets at most ``max(10 s, 2 × the
+scenario's own solve)`` (never more than the time limit, :func:`resolve_options`); one that
+needs more stops with its proven gap and is marked not optimal.
+
 Each point reports the status and proven gap of its ε-constraint solve; ``optimal = no`` marks
 a point not proven optimal (within ``mip_rel_gap``); ``tidy_status`` is the status of the
 tidy re-solve (its gap concerns only the scenario objective, not the front). A point that
@@ -315,7 +319,8 @@ def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, poin
     say = progress or silent()
     pathway = cm if isinstance(cm, pwm.Pathway) else None
     if options is None:
-        options = pwm.solver_options(pathway) if pathway is not None else cm.scenario.solver
+        options = resolve_options(
+            pwm.solver_options(pathway) if pathway is not None else cm.scenario.solver, start)
     if points < 2:
         raise InputError.single(None, "--points", "a front needs at least 2 points",
                                 "e.g. --points 5")
@@ -374,7 +379,8 @@ def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, poin
                     [_at_least(c1, F(c1, x)), _at_least(c2, F(c2, x))], feasible=sol)
             x, tidy_status = t.x, t.status
         if not isinstance(cm, pwm.Pathway) and location.location_rules(cm):
-            enforced = location.enforce(cm, replace(sol, x=x), options)
+            with say.phase(f"point {k}: location rules"):
+                enforced = location.enforce(cm, replace(sol, x=x), options)
             if (enforced.details.get("locations") or {}).get("status") != "not met":
                 x = enforced.x
             else:
@@ -398,6 +404,22 @@ def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, poin
         pts[0].kind = f"best {c2.name}"
         pts[-1].kind = f"best {c1.name}"
     return Front(c1, c2, pts, notes)
+
+
+def resolve_options(options: SolverOptions, start: Solution | None) -> SolverOptions:
+    """``options`` for the re-solves of an analysis that starts from the scenario's solve
+    ``start``: each gets ``min(T, max(10 s, 2 · t_start))`` seconds
+    (:func:`ruimteverdeling.analysis.rule_costs.default_variant_time_limit`; ``t_start`` the
+    scenario's solve of its cell model), so that one hard re-solve — or the location rules'
+    step after it, which takes half of it — stops with its proven gap instead of holding up
+    the rest."""
+    from ruimteverdeling.analysis.rule_costs import default_variant_time_limit
+
+    if start is None or not start.seconds:
+        return options
+    t = float(sum(v for k, v in start.seconds.items() if k != "locations"))
+    return options.model_copy(update={
+        "time_limit": default_variant_time_limit(options.time_limit, t)})
 
 
 def _combined(basis_from: Any, x_from: Solution | None) -> Any:

@@ -64,6 +64,11 @@ not counted): a variant is the scenario with one rule
 changed and starts from its allocation, so it needs about as long; one that needs more stops
 with a wider — still proven — bracket instead of holding up the rest.
 
+**Gap per variant.** A variant is asked for no tighter a decision gap than the scenario's own
+solve reached (when that is wider than ``mip_rel_gap``): a pair can be no better known than
+its wider side, and the scenario's side is fixed. Its status is ``optimal`` only within the
+scenario's ``mip_rel_gap``; the bracket says what is proven either way.
+
 **Narrowing a pair** (``pair_tol``) stops as soon as the bracket no longer contains 0 or is at
 most ``pair_tol`` wide: the gaps are narrowed in stages (to a quarter of the current gap, then
 a sixteenth, then ``pair_tol / 2``), the scenario's side once for all pairs, and after each
@@ -170,11 +175,28 @@ def switch(scenario: Scenario, item_id: str) -> Scenario:
     return new
 
 
-def _with_time_limit(scenario: Scenario, seconds: float) -> Scenario:
-    new = scenario.model_copy(update={"solver": scenario.solver.model_copy(
-        update={"time_limit": float(seconds)})})
+def _with_time_limit(scenario: Scenario, seconds: float, gap: float | None = None
+                     ) -> Scenario:
+    """``scenario`` with the solver's time limit ``seconds`` (and ``mip_rel_gap`` at least
+    ``gap``, when given)."""
+    update: dict[str, Any] = {"time_limit": float(seconds)}
+    if gap is not None and gap > scenario.solver.mip_rel_gap:
+        update["mip_rel_gap"] = float(gap)
+    new = scenario.model_copy(update={"solver": scenario.solver.model_copy(update=update)})
     new.path, new.chain = scenario.path, scenario.chain
     return new
+
+
+def _claimed(out: Outcome, tolerance: float) -> Outcome:
+    """``out`` called optimal only when its decision gap is within the scenario's own
+    ``tolerance`` (a variant may have been asked for less)."""
+    if out.status != "optimal" or out.objective is None or out.bound is None:
+        return out
+    dv = abs(out.decision_value) if out.decision_value is not None else \
+        max(abs(out.objective), 1e-9)
+    if (out.bound - out.objective) / max(dv, 1e-9) <= tolerance + 1e-12:
+        return out
+    return replace(out, status="feasible")
 
 
 def outcome_of(cm: CompiledModel, sol: Any) -> Outcome:
@@ -399,7 +421,10 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
         variant_time_limit = default_variant_time_limit(
             scenario.solver.time_limit,
             float(sum(v for k, v in base_sol.seconds.items() if k != "locations")))
-    variants = [_with_time_limit(v, variant_time_limit) for v in variants]
+    # a variant is asked for no tighter a decision gap than the scenario's own solve reached
+    # (its bracket says what it proves); it is called optimal only within the scenario's own
+    reached = getattr(base_sol, "decision_gap", None)
+    variants = [_with_time_limit(v, variant_time_limit, reached) for v in variants]
     area = base_area(cm.area)
     located = None
     if pathway is None and location.location_rules(cm):
@@ -427,6 +452,7 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
                            f"({variant_time_limit:.0f} s at most)"):
                 outcomes.append(solve_variant(v, area, cm.catalogue, warm,
                                               located=located_for(item)))
+    outcomes = [_claimed(o, scenario.solver.mip_rel_gap) for o in outcomes]
     if pair_tol is not None:
         base, outcomes = _tighten(cm, _with_time_limit(scenario, variant_time_limit), items,
                                   variants, base, outcomes, pair_tol, say, located_for)
