@@ -86,11 +86,17 @@ def main() -> None:
     ap.add_argument("--myopic", action="store_true",
                     help="solve the periods with --mode both (foresight and myopic)")
     ap.add_argument("--models", nargs="+", choices=["1", "3"], default=["1", "3"],
-                    help="which rows to run: 1 (one period), 3 (three periods)")
+                    help="which rows to run, in this order: 1 (one period), 3 (three "
+                    "periods)")
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--verbose", action="store_true",
                     help="show each solve's progress (round by round) on stderr")
     args = ap.parse_args()
+    head = (f"{'cells':>10} {'model':>9} {'trajectories':>12} {'columns':>12} {'col/cell':>8} "
+            f"{'compile s':>9} "
+            f"{'solve s':>8} {'total s':>8} {'CPU s':>7} {'peak MB':>8} {'dec. gap':>9} "
+            f"{'status':>9} {'myopia':>10}")
+    print(head, flush=True)
     rows = []
     for cells in args.cells:
         demo = cells == api.DEMO_CELLS  # the demo area and the shipped scenarios
@@ -100,35 +106,30 @@ def main() -> None:
         single, periods = ((REPO / "scenarios" / "base.yaml", REPO / "scenarios" /
                             "pathways.yaml") if demo else
                            (HERE / "national.yaml", HERE / "national-periods.yaml"))
-        for label, scenario, mode in (
-                ("1 period", single, "foresight"),
-                ("3 periods", periods, "both" if args.myopic else "foresight")):
-            if label[0] not in args.models:
-                continue
+        models = {"1": ("1 period", single, "foresight"),
+                  "3": ("3 periods", periods, "both" if args.myopic else "foresight")}
+        for label, scenario, mode in (models[m] for m in dict.fromkeys(args.models)):
             print(f"  {cells:,} cells, {label} ...", file=sys.stderr, flush=True)
-            rows.append({"size": cells, "model": label, "mode": mode,
-                         **measure(scenario, area, mode, args.time_limit, args.verbose)})
-    head = (f"{'cells':>10} {'model':>9} {'trajectories':>12} {'columns':>12} {'col/cell':>8} "
-            f"{'compile s':>9} "
-            f"{'solve s':>8} {'total s':>8} {'CPU s':>7} {'peak MB':>8} {'dec. gap':>9} "
-            f"{'status':>9} {'myopia':>10}")
-    print(head)
-    for r in rows:
-        if "error" in r:
-            print(f"{r['size']:>10,} {r['model']:>9} error: {r['error']}")
-            continue
-        cost = "" if r.get("cost_of_myopia") is None else f"{r['cost_of_myopia']:,.0f}"
-        gap = "" if r["decision_gap"] is None else f"{r['decision_gap']:.3%}"
-        print(f"{r['cells']:>10,} {r['model']:>9} {r.get('trajectories', 0):>12,} "
-              f"{r['columns']:>12,} "
-              f"{r['columns'] / max(r['units'], 1):>8.1f} {r['compile_s']:>9.1f} "
-              f"{r['solve_s']:>8.1f} {r['total_s']:>8.1f} {r.get('cpu_s', 0):>7.1f} "
-              f"{r['peak_mb']:>8,} {gap:>9} "
-              f"{r['status']:>9} {cost:>10}")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(rows, indent=2))
+            r = {"size": cells, "model": label, "mode": mode,
+                 **measure(scenario, area, mode, args.time_limit, args.verbose)}
+            rows.append(r)
+            print(_row(r), flush=True)  # each row as soon as it is measured
+            if args.json:
+                args.json.parent.mkdir(parents=True, exist_ok=True)
+                args.json.write_text(json.dumps(rows, indent=2))
 
+
+def _row(r: dict) -> str:
+    if "error" in r:
+        return f"{r['size']:>10,} {r['model']:>9} error: {r['error']}"
+    cost = "" if r.get("cost_of_myopia") is None else f"{r['cost_of_myopia']:,.0f}"
+    gap = "" if r["decision_gap"] is None else f"{r['decision_gap']:.3%}"
+    return (f"{r['cells']:>10,} {r['model']:>9} {r.get('trajectories', 0):>12,} "
+            f"{r['columns']:>12,} "
+            f"{r['columns'] / max(r['units'], 1):>8.1f} {r['compile_s']:>9.1f} "
+            f"{r['solve_s']:>8.1f} {r['total_s']:>8.1f} {r.get('cpu_s', 0):>7.1f} "
+            f"{r['peak_mb']:>8,} {gap:>9} "
+            f"{r['status']:>9} {cost:>10}")
 
 if __name__ == "__main__":
     main()
