@@ -86,7 +86,7 @@ LEVEL_SEARCH_SHARE = 0.1
 REPAIR_SHARE = 0.02
 """Share of the time limit the repair MIP gets (at least ``REPAIR_MIN_SECONDS``)."""
 REPAIR_MIN_SECONDS = 2.0
-LEVEL_SWAP_SECONDS = 1.0
+LEVEL_SWAP_SECONDS = 0.5
 """Most seconds the local search that lowers a minimax level may take."""
 
 Progress = Callable[[str], None]
