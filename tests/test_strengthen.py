@@ -233,6 +233,9 @@ def test_level_swaps_keep_feasibility_and_never_pass_the_optimum(make) -> None:
             assert z1 >= z0 - 1e-9
             assert z1 <= opt + 1e-7
             improved += z1 > z0 + 1e-9
+            # no checks allowed: nothing moves (a budget never leaves a half-made move)
+            np.testing.assert_array_equal(st.level_swaps(spec, level, x0, np.inf, max_checks=0),
+                                          x0)
     assert improved > 0
 
 

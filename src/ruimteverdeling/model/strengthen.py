@@ -861,7 +861,7 @@ TARGETS = 4
 
 
 def level_swaps(spec: ModelSpec, level: Level, x: np.ndarray, deadline: float,
-                max_rounds: int = 200) -> np.ndarray:
+                max_rounds: int = 200, max_checks: int | None = None) -> np.ndarray:
     """An allocation at least as good as ``x`` (feasible when ``x`` is), found by moves that
     lower the level: a local search that trades burden between regions.
 
@@ -876,7 +876,9 @@ def level_swaps(spec: ModelSpec, level: Level, x: np.ndarray, deadline: float,
         Δ = c_j' − c_j + c_i' − c_i + cost_v · (v_new − v) > 0,
 
     with ``v_new`` the level after the move (the other auxiliaries unchanged). The best move
-    of a round is taken; rounds repeat until none improves, ``max_rounds`` or ``deadline``.
+    of a round is taken; rounds repeat until none improves, ``max_rounds``, ``max_checks``
+    feasibility checks (a deterministic budget: a round cut short by it is undone) or
+    ``deadline``.
     Every accepted move keeps feasibility and raises the objective, so the result is never
     worse than ``x``.
     """
@@ -914,7 +916,14 @@ def level_swaps(spec: ModelSpec, level: Level, x: np.ndarray, deadline: float,
     def on_cols() -> np.ndarray:
         return cur[cur >= 0]
 
+    checks = [0]
+
+    def spent() -> bool:
+        return time.perf_counter() > deadline or (max_checks is not None and
+                                                  checks[0] >= max_checks)
+
     def feasible(cols_from: list[int], cols_to: list[int]) -> bool:
+        checks[0] += 1
         delta = sp.csc_matrix(A[:, cols_to].sum(axis=1) - A[:, cols_from].sum(axis=1))
         rows = delta.nonzero()[0]
         if rows.size == 0:
@@ -928,7 +937,7 @@ def level_swaps(spec: ModelSpec, level: Level, x: np.ndarray, deadline: float,
         touches at most ``limit`` (``r`` included) and every coupling row within bounds."""
         found: tuple[float, list[int], list[int], np.ndarray] | None = None
         for u in np.flatnonzero((u_reg == r) & (cur >= 0)):
-            if time.perf_counter() > deadline:
+            if spent():
                 return None
             j = int(cur[u])
             if weight[j] <= 0 or region[j] != r:
@@ -979,7 +988,7 @@ def level_swaps(spec: ModelSpec, level: Level, x: np.ndarray, deadline: float,
         cur[unit[to]] = to
 
     for _ in range(max_rounds):
-        if time.perf_counter() > deadline:
+        if spent():
             break
         inten = (loads() - cap_u) / cap_c
         v = float(x[level.col])
@@ -1004,11 +1013,11 @@ def level_swaps(spec: ModelSpec, level: Level, x: np.ndarray, deadline: float,
                 inten_t = mv[3]
             else:
                 ok = False
-            if ok and total > 1e-9:
+            if ok and total > 1e-9 and not spent():
                 improved = True
                 break
             x[:], act[:], cur[:] = saved
-        if not improved or time.perf_counter() > deadline:
+        if not improved:
             break
         inten = (loads() - cap_u) / cap_c
         v_new = max(v_lb, float(inten.max()))
