@@ -197,3 +197,52 @@ def test_knapsack_level_bound_is_exact_without_other_rows(seed: int) -> None:
     kb = st.knapsack_level_bound(spec, level, y, opt - 1.0)
     assert kb == pytest.approx(opt, abs=1e-7)
     assert kb <= z_lp + 1e-7
+
+
+def _with_best_aux(spec: ModelSpec, x: np.ndarray) -> np.ndarray | None:
+    """``x`` completed with every auxiliary at its best feasible end (None if infeasible)."""
+    iv = aux_intervals(spec, x)
+    if iv is None:
+        return None
+    low, high = iv
+    aux = np.where(spec.obj[spec.n_x:] > 0, high, low)
+    if not np.all(np.isfinite(aux)):
+        return None
+    return np.r_[x, aux]
+
+
+@pytest.mark.parametrize("make", [random_model, _regions_only])
+def test_level_swaps_keep_feasibility_and_never_pass_the_optimum(make) -> None:
+    """From every feasible allocation of tiny models the local search returns a feasible
+    allocation no worse than its start and no better than the enumerated optimum; on some
+    starts it strictly improves (a search that never moves would fail this)."""
+    improved = 0
+    for seed in range(15):
+        spec = make(seed)
+        opt = brute_force(spec)
+        (level,) = st.find_levels(spec)
+        for xb in allocations(spec):
+            x0 = _with_best_aux(spec, xb)
+            if x0 is None:
+                continue
+            x1 = st.level_swaps(spec, level, x0, np.inf)
+            assert not spec.violations(x1)
+            assert np.all((x1[: spec.n_x] == 0) | (x1[: spec.n_x] == 1))
+            np.testing.assert_allclose(x1[: spec.n_x].reshape(UNITS, USES).sum(1), 1.0)
+            z0, z1 = spec.objective_value(x0), spec.objective_value(x1)
+            assert z1 >= z0 - 1e-9
+            assert z1 <= opt + 1e-7
+            improved += z1 > z0 + 1e-9
+            # no checks allowed: nothing moves (a budget never leaves a half-made move)
+            np.testing.assert_array_equal(st.level_swaps(spec, level, x0, np.inf, max_checks=0),
+                                          x0)
+    assert improved > 0
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_the_engine_stays_exact_with_level_swaps(seed: int) -> None:
+    spec = _regions_only(seed)
+    opt = brute_force(spec)
+    sol = solve(spec, SolverOptions(mip_rel_gap=1e-6))
+    assert sol.objective == pytest.approx(opt, abs=1e-6)
+    assert sol.bound >= opt - 1e-6

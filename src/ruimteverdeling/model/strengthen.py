@@ -852,3 +852,175 @@ def knapsack_level_bound(spec: ModelSpec, level: Level, row_dual: np.ndarray,
         total = total + val
     inside = float(total.max()) if total.size else -np.inf
     return max(inside, outside)
+
+
+SWAP_PARTNERS = 40
+"""Compensating moves tried per move out of a region (best column gain first)."""
+TARGETS = 4
+"""Lower levels tried per round: the next distinct region intensities below the level."""
+
+
+def level_swaps(spec: ModelSpec, level: Level, x: np.ndarray, deadline: float,
+                max_rounds: int = 200, max_checks: int | None = None) -> np.ndarray:
+    """An allocation at least as good as ``x`` (feasible when ``x`` is), found by moves that
+    lower the level: a local search that trades burden between regions.
+
+    With ``I_r = (Σ_j a_j x_j − u_r)/c_r`` the level rows' intensities, the level is
+    ``v = max(v_lb, max_r I_r)`` and costs ``|cost_v| · v``. One move takes a unit of the
+    most burdened region ``r*`` from its column ``j`` to a lighter one ``j'`` (``a_j' < a_j``,
+    or not in the row) and, optionally, a unit ``k`` outside ``r*`` from its column ``i`` to
+    ``i'`` with the two uses swapped (``use(i) = use(j')``, ``use(i') = use(j)``), so
+    that national totals of those uses stay as they were. A move is accepted when every
+    coupling row stays within its bounds at the current level and
+
+        Δ = c_j' − c_j + c_i' − c_i + cost_v · (v_new − v) > 0,
+
+    with ``v_new`` the level after the move (the other auxiliaries unchanged). The best move
+    of a round is taken; rounds repeat until none improves, ``max_rounds``, ``max_checks``
+    feasibility checks (a deterministic budget: a round cut short by it is undone) or
+    ``deadline``.
+    Every accepted move keeps feasibility and raises the objective, so the result is never
+    worse than ``x``.
+    """
+    n_x = spec.n_x
+    x = np.array(x, float)
+    A, lo, hi = spec.coupling_matrix()
+    A = A.tocsc()
+    act = A @ x
+    tol_lo = lo - 1e-7 * np.maximum(1.0, np.abs(lo))
+    tol_hi = hi + 1e-7 * np.maximum(1.0, np.abs(hi))
+    c = spec.obj
+    unit, use = spec.col_unit, spec.col_use.astype(np.int64)
+    weight = np.zeros(n_x)
+    region = np.full(n_x, -1, np.int64)
+    for r, row in enumerate(level.rows):
+        region[row.cols] = r
+        weight[row.cols] = row.a
+    cap_c = np.array([row.c for row in level.rows])
+    cap_u = np.array([row.u for row in level.rows])
+    order = np.argsort(unit, kind="stable")
+    starts = np.searchsorted(unit[order], np.arange(spec.n_units + 1))
+    cur = np.full(spec.n_units, -1, np.int64)
+    on = np.flatnonzero(x[:n_x] > 0.5)
+    cur[unit[on]] = on
+    u_reg = np.full(spec.n_units, -1, np.int64)
+    np.maximum.at(u_reg, unit, region)
+    v_lb = float(spec.aux_lb[level.col - n_x])
+    by_use = {int(k): np.flatnonzero(use == k) for k in np.unique(use)}
+
+    def loads() -> np.ndarray:
+        out = np.zeros(len(level.rows))
+        np.add.at(out, region[on_cols()], weight[on_cols()])
+        return out
+
+    def on_cols() -> np.ndarray:
+        return cur[cur >= 0]
+
+    checks = [0]
+
+    def spent() -> bool:
+        return time.perf_counter() > deadline or (max_checks is not None and
+                                                  checks[0] >= max_checks)
+
+    def feasible(cols_from: list[int], cols_to: list[int]) -> bool:
+        checks[0] += 1
+        delta = sp.csc_matrix(A[:, cols_to].sum(axis=1) - A[:, cols_from].sum(axis=1))
+        rows = delta.nonzero()[0]
+        if rows.size == 0:
+            return True
+        new = act[rows] + np.asarray(delta[rows].todense()).ravel()
+        return bool(np.all(new >= tol_lo[rows]) and np.all(new <= tol_hi[rows]))
+
+    def best_move(r: int, inten: np.ndarray, limit: float
+                  ) -> tuple[float, list[int], list[int], np.ndarray] | None:
+        """The move out of region ``r`` with the best column gain that leaves every region it
+        touches at most ``limit`` (``r`` included) and every coupling row within bounds."""
+        found: tuple[float, list[int], list[int], np.ndarray] | None = None
+        for u in np.flatnonzero((u_reg == r) & (cur >= 0)):
+            if spent():
+                return None
+            j = int(cur[u])
+            if weight[j] <= 0 or region[j] != r:
+                continue
+            cols = order[starts[u]:starts[u + 1]]
+            for jn in cols[weight[cols] < weight[j]]:
+                jn = int(jn)
+                inten_new = inten.copy()
+                inten_new[r] -= (weight[j] - weight[jn]) / cap_c[r]
+                if inten_new[r] > limit + 1e-12:
+                    continue
+                options_: list[tuple[float, list[int], list[int], np.ndarray]] = [
+                    (c[jn] - c[j], [j], [jn], inten_new)]
+                # partners: units outside r, now of use(j'), offered use(j)
+                part = by_use[int(use[j])]
+                part = part[u_reg[unit[part]] != r]
+                part = part[cur[unit[part]] >= 0]
+                part = part[use[cur[unit[part]]] == use[jn]]
+                i_cols = cur[unit[part]]
+                rp = np.maximum(region[part], 0)
+                after = inten_new[rp] + np.where(region[part] >= 0, weight[part] / cap_c[rp],
+                                                 0.0)
+                after -= np.where((region[i_cols] >= 0) & (region[i_cols] == region[part]),
+                                  weight[i_cols] / cap_c[rp], 0.0)
+                part = part[(region[part] < 0) | (after <= limit + 1e-12)]
+                gains = c[part] - c[cur[unit[part]]]
+                for p in part[np.argsort(-gains)[:SWAP_PARTNERS]]:
+                    i = int(cur[unit[p]])
+                    inten_p = inten_new.copy()
+                    if region[i] >= 0:
+                        inten_p[region[i]] -= weight[i] / cap_c[region[i]]
+                    if region[p] >= 0:
+                        inten_p[region[p]] += weight[p] / cap_c[region[p]]
+                    options_.append((c[jn] - c[j] + c[p] - c[i], [j, i], [jn, int(p)],
+                                     inten_p))
+                for opt in sorted(options_, key=lambda o: -o[0]):
+                    if found is not None and opt[0] <= found[0]:
+                        break
+                    if feasible(opt[1], opt[2]):
+                        found = opt
+                        break
+        return found
+
+    def apply(fr: list[int], to: list[int]) -> None:
+        act[:] += np.asarray(A[:, to].sum(axis=1) - A[:, fr].sum(axis=1)).ravel()
+        x[fr] = 0.0
+        x[to] = 1.0
+        cur[unit[to]] = to
+
+    for _ in range(max_rounds):
+        if spent():
+            break
+        inten = (loads() - cap_u) / cap_c
+        v = float(x[level.col])
+        improved = False
+        # targets: the next few distinct intensities below the level (and v_lb)
+        targets = sorted({float(t) for t in inten if t < v - 1e-12} | {v_lb}, reverse=True)
+        for t in targets[:TARGETS]:
+            saved = (x.copy(), act.copy(), cur.copy())
+            # cost_v < 0: lowering the level to t gains |cost_v| (v − t)
+            total, ok, inten_t = level.cost * (max(t, v_lb) - v), True, inten.copy()
+            for _k in range(4 * len(level.rows)):
+                above = np.flatnonzero(inten_t > t + 1e-12)
+                if above.size == 0:
+                    break
+                r = int(above[np.argmax(inten_t[above])])
+                mv = best_move(r, inten_t, t)
+                if mv is None:
+                    ok = False
+                    break
+                total += mv[0]
+                apply(mv[1], mv[2])
+                inten_t = mv[3]
+            else:
+                ok = False
+            if ok and total > 1e-9 and not spent():
+                improved = True
+                break
+            x[:], act[:], cur[:] = saved
+        if not improved:
+            break
+        inten = (loads() - cap_u) / cap_c
+        v_new = max(v_lb, float(inten.max()))
+        act += A[:, [level.col]].toarray().ravel() * (v_new - x[level.col])
+        x[level.col] = v_new
+    return x
