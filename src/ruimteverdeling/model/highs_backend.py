@@ -259,23 +259,27 @@ def run_highs(h: highspy.Highs, deadline: float | None = None
             if done:
                 return status
             if deadline is not None and time.perf_counter() > deadline:
-                h.cancelSolve()
-                end = time.perf_counter() + CANCEL_GRACE
-                while thread.is_alive() and time.perf_counter() < end:
-                    thread.join(0.02)
-                if thread.is_alive():
-                    _abandoned.append((h, thread))
+                if not _cancel(h, thread):
                     return ABANDONED
                 done, status = h.wait(0.05)
                 return status
     except BaseException:
-        h.cancelSolve()
-        deadline = time.perf_counter() + CANCEL_GRACE
-        while thread.is_alive() and time.perf_counter() < deadline:
-            thread.join(0.02)
-        if thread.is_alive():
-            _abandoned.append((h, thread))
+        _cancel(h, thread)
         raise
+
+
+def _cancel(h: highspy.Highs, thread: threading.Thread) -> bool:
+    """Cancel the solve running in ``thread`` and give it :data:`CANCEL_GRACE` seconds to
+    stop; whether it stopped (if not, it is left to its thread and joined before the next
+    solve, see :func:`_join_abandoned`)."""
+    h.cancelSolve()
+    end = time.perf_counter() + CANCEL_GRACE
+    while thread.is_alive() and time.perf_counter() < end:
+        thread.join(0.02)
+    if thread.is_alive():
+        _abandoned.append((h, thread))
+        return False
+    return True
 
 
 def solver_running() -> bool:

@@ -400,18 +400,18 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
     # a warm start's allocation that the bound already proves within the gap ends the solve
     x_warm = _warm_incumbent(spec, backend, options, warm, details)
 
-    def warm_closes(bound: float) -> bool:
+    def warm_finish(bound: float, method: str, which: str) -> Solution | None:
         if x_warm is None:
-            return False
+            return None
         z = spec.objective_value(x_warm)
-        return decision_gap(z, max(bound, z), spec.status_quo_value) <= options.mip_rel_gap
-
-    if warm_closes(bound):
-        say("the warm start's allocation is within the gap of the LP bound")
-        assert x_warm is not None
-        z = spec.objective_value(x_warm)
-        return _finish(spec, options, x_warm, z, max(bound, z), "lp+warm", backend, seconds,
+        if decision_gap(z, max(bound, z), spec.status_quo_value) > options.mip_rel_gap:
+            return None
+        say(f"the warm start's allocation is within the gap of the {which}")
+        return _finish(spec, options, x_warm, z, max(bound, z), method, backend, seconds,
                        details, lp.row_dual)
+
+    if (done := warm_finish(bound, "lp+warm", "LP bound")) is not None:
+        return done
 
     # stronger rows: the model every MIP below works on
     work = spec
@@ -443,12 +443,8 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
                 return _finish(spec, options, x_round, objective, max(bound, objective),
                                method + "-integral", backend, seconds, details, lp.row_dual)
 
-    if warm_closes(bound):
-        say("the warm start's allocation is within the gap of the strengthened LP bound")
-        assert x_warm is not None
-        z = spec.objective_value(x_warm)
-        return _finish(spec, options, x_warm, z, max(bound, z), method + "+warm", backend,
-                       seconds, details, lp.row_dual)
+    if (done := warm_finish(bound, method + "+warm", "strengthened LP bound")) is not None:
+        return done
     # repair: a small MIP on the fractional units and their near-ties (one neighbourhood
     # only when a warm start already gives an allocation)
     x_best, repair_bound = _repair(spec, work, backend, options, say, x, col_dual, x_round,

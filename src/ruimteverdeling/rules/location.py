@@ -81,6 +81,7 @@ from ruimteverdeling.model.options import SolverOptions
 from ruimteverdeling.model.outcomes import decision_gap, proven_gap
 from ruimteverdeling.model.spec import ModelSpec, RowBlock
 from ruimteverdeling.rules import checks
+from ruimteverdeling.rules import location_bound as lb
 from ruimteverdeling.rules.base import Contribution
 from ruimteverdeling.rules.context import Context
 from ruimteverdeling.rules.family import RuleFamily
@@ -256,17 +257,6 @@ FAMILY = RuleFamily("location", LocationRule, check, compile, report)
 # ---------------------------------------------------------------------------------------------
 # patches on the grid
 # ---------------------------------------------------------------------------------------------
-def neighbours(flat: int, shape: tuple[int, int], contiguity: int) -> list[int]:
-    """Flat indices of the 4- (or 8-) neighbours of a grid cell."""
-    h, w = shape
-    r, c = divmod(flat, w)
-    steps = [(-1, 0), (1, 0), (0, -1), (0, 1)]
-    if contiguity == 8:
-        steps += [(-1, -1), (-1, 1), (1, -1), (1, 1)]
-    return [(r + dr) * w + (c + dc) for dr, dc in steps
-            if 0 <= r + dr < h and 0 <= c + dc < w]
-
-
 def label_patches(mask: np.ndarray, contiguity: int = 4) -> tuple[np.ndarray, int]:
     """Connected components of a boolean grid (0 outside; 1..n the patches)."""
     from scipy.ndimage import label
@@ -509,8 +499,6 @@ def _location_bound(cm: Any, sol: Any, groups: list[UseRules], cols_of: dict[str
                     after: np.ndarray, options: SolverOptions, say: Any) -> Any:
     """The Lagrangian bound with patch cuts (:mod:`ruimteverdeling.rules.location_bound`),
     or None (no duals, or it failed: the relaxation's bound stands)."""
-    from ruimteverdeling.rules import location_bound as lb
-
     ctx = cm.ctx
     is_unit = np.zeros(ctx.land_cells.size, bool)
     is_unit[cm.unit_land] = True
@@ -599,7 +587,7 @@ def _candidates(ctx: Context, ur: UseRules, table: list[dict[str, Any]], q_land:
         seen = set(members)
 
         def push_neighbours(land_idx: int) -> None:
-            for nb in neighbours(int(ctx.land_cells[land_idx]), shape, ur.contiguity):
+            for nb in lb.neighbours(int(ctx.land_cells[land_idx]), shape, ur.contiguity):
                 li = int(land_of_flat[nb])
                 if li < 0 or li in seen:
                     continue
@@ -930,7 +918,7 @@ def _touching_pairs(ctx: Context, cands: list[Candidate], contiguity: int
     checked: set[tuple[int, int]] = set()
     for i, cells in enumerate(sets):
         for flat in cells:
-            for nb in neighbours(flat, shape, contiguity):
+            for nb in lb.neighbours(flat, shape, contiguity):
                 if nb in cells:
                     continue
                 for j in owner.get(nb, []):

@@ -64,7 +64,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from ruimteverdeling.model.spec import ModelSpec
+from ruimteverdeling.model.spec import ModelSpec, RowBlock
 
 ROUNDS = 200
 """Rounds of separating patch cuts and re-solving the LP over ``y``."""
@@ -298,14 +298,23 @@ def _separate(t: int, lu: LocatedUse, pu: dict[str, np.ndarray], y: np.ndarray,
     return added
 
 
+def neighbours(flat: int, shape: tuple[int, int], contiguity: int) -> list[int]:
+    """Flat indices of the 4- (or 8-) neighbours of a grid cell."""
+    h, w = shape
+    r, c = divmod(flat, w)
+    steps = [(-1, 0), (1, 0), (0, -1), (0, 1)]
+    if contiguity == 8:
+        steps += [(-1, -1), (-1, 1), (1, -1), (1, 1)]
+    return [(r + dr) * w + (c + dc) for dr, dc in steps
+            if 0 <= r + dr < h and 0 <= c + dc < w]
+
+
 def _violated_boundary(c: int, lu: LocatedUse, pu: dict[str, np.ndarray], y: np.ndarray,
                        land_cells: np.ndarray, land_of_flat: np.ndarray,
                        shape: tuple[int, int]) -> list[int] | None:
     """``∂S`` (sorted land cells) of a set ``S ∋ c`` with ``Σ_S Q̂ < m_c``, no committed
     cell and ``y*_c > Σ_{∂S} y*``, grown from ``{c}`` by the boundary cell of largest
     ``y*``; None if none is found (or a pinned new cell borders ``S``)."""
-    from ruimteverdeling.rules.location import neighbours
-
     qmax, can, pinned = pu["qmax"], pu["can"], pu["pinned"]
     m_c = float(lu.minimum[c])
     in_s = {c}
@@ -429,8 +438,6 @@ def cut_block(spec: ModelSpec, uses: list[LocatedUse], cuts: list[tuple[str, int
               unit_of_land: np.ndarray) -> Any:
     """The patch cuts as rows over the x columns, ``Σ_{j∈T(c)} x_j − Σ_{n∈∂S} Σ_{j∈T(n)} x_j
     ≤ 0`` with ``T(c)`` the columns of cell ``c`` that add the use (a RowBlock)."""
-    from ruimteverdeling.model.spec import RowBlock
-
     by_use = {lu.use: lu for lu in uses}
     rows, cols, vals = [], [], []
     for use, lu in by_use.items():
