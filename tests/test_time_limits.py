@@ -97,3 +97,17 @@ def test_a_mip_stopped_at_its_limit_keeps_a_feasible_start() -> None:
     bad = start.copy()
     bad[4] = 0.0  # unit 0 unassigned
     assert not hb._feasible(spec, bad)
+
+
+def test_a_highs_with_its_own_thread_count_does_not_break_the_next_solve() -> None:
+    """HiGHS's scheduler is global and refuses a solve asking for another thread count; a
+    Highs made with ``new_highs(threads=…)`` (as the location bound makes its small LPs) is
+    counted, so the next solve at another count resets the scheduler and runs."""
+    spec = _hard_mip(units=50, rows=1)
+    for first, then in ((1, 2), (2, 1)):
+        h = hb.new_highs(threads=first)
+        h.passModel(hb.build(spec, integral=False).getLp())
+        h.run()
+        assert h.modelStatusToString(h.getModelStatus()) == "Optimal"
+        r = hb.run(hb.build(spec, integral=False, options={"threads": then}), integral=False)
+        assert r.status == "Optimal", r.status

@@ -70,9 +70,12 @@ def _use_threads(n: int) -> None:
     _threads = n
 
 
-def new_highs() -> highspy.Highs:
+def new_highs(threads: int | None = None) -> highspy.Highs:
     """A silent Highs instance (HiGHS prints a banner on stdout at its first construction in a
-    process; it is swallowed so that command output stays clean)."""
+    process; it is swallowed so that command output stays clean). ``threads`` sets its thread
+    count through :func:`_use_threads`: every Highs of the engine is made here or in
+    :func:`build`, so the global scheduler is reset whenever the count changes (a Highs asking
+    for another count than the scheduler's refuses to run)."""
     global _banner_shown
     if not _banner_shown:
         import os
@@ -91,6 +94,9 @@ def new_highs() -> highspy.Highs:
     else:
         h = highspy.Highs()
     h.setOptionValue("output_flag", False)
+    if threads is not None:
+        _use_threads(threads)
+        h.setOptionValue("threads", threads)
     return h
 
 

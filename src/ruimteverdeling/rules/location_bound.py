@@ -359,6 +359,8 @@ def _solve_lp(spec: ModelSpec, kept: list[LocatedUse], per_use: list[dict[str, n
     a unit with only located columns, whose δ is its ``a``), ``0 ≤ y ≤ 1``."""
     import highspy
 
+    from ruimteverdeling.model import highs_backend as hb
+
     n = len(var_use)
     vu = np.asarray(var_use, np.int64)
     vn = np.asarray(var_unit, np.int64)
@@ -402,9 +404,7 @@ def _solve_lp(spec: ModelSpec, kept: list[LocatedUse], per_use: list[dict[str, n
     if n == 0:
         return 0.0, np.empty(0)
     A = sp.csr_matrix((vals, (rows, cols)), shape=(r, n)) if r else sp.csr_matrix((0, n))
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("threads", 1)
+    h = hb.new_highs(threads=1)
     lp = highspy.HighsLp()
     lp.num_col_ = n
     lp.num_row_ = r
