@@ -333,6 +333,21 @@ def test_unmarked_leftovers_are_left_alone(case: Path, tmp_path: Path) -> None:
     assert (odd / "thesis.txt").read_text() == THESIS
 
 
+def test_ctrl_c_as_the_working_folder_is_made_leaves_nothing(tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch
+                                                            ) -> None:
+    """A Ctrl-C that lands between the working folder's mkdir and the ``with`` body (the
+    signal is sent as the "writing outputs" line appears) removes that folder and the lock."""
+    def interrupt(point: str) -> None:
+        if point == "writing":
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(wr, "_fault", interrupt)
+    with pytest.raises(KeyboardInterrupt), wr.AtomicOutputDir(tmp_path / "out", "run"):
+        pytest.fail("the block must not run")
+    assert sorted(os.listdir(tmp_path)) == []
+
+
 # ------------------------------------------------------------------------------------------------
 # two writers of one folder
 # ------------------------------------------------------------------------------------------------

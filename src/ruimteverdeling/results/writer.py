@@ -804,7 +804,8 @@ class AtomicOutputDir:
             _rmtree(self.tmp)
             self._res.__exit__(None, None, None)
             raise self._write_error(exc, during="creating the working folder") from exc
-        except BaseException:
+        except BaseException:  # Ctrl-C between the mkdir and the return: no folder stays
+            _rmtree(self.tmp)
             self._res.__exit__(None, None, None)
             raise
         return self.tmp
