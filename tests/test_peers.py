@@ -45,3 +45,101 @@ def test_a_missing_peer_is_reported_not_skipped(monkeypatch) -> None:
     head, line = text.splitlines()
     assert "PuLP+CBC" in head and "naive highspy" in head
     assert "not installed" in line and "(2x)" in line
+
+
+def test_compare_accepts_answers_within_both_gaps_and_flags_the_rest() -> None:
+    """z_e = 100 under B_e = 101 (engine); a peer agrees while z_p ≤ B_e and z_e ≤ B_p."""
+    engine = {"objective": 100.0, "bound": 101.0}
+    assert bench.compare(engine, {"objective": 100.8, "bound": 100.9,
+                                  "status": "optimal"}, 0.5) == []
+    assert bench.compare(engine, {"objective": 99.2, "bound": 100.0,
+                                  "status": "time_limit"}, 0.5) == []
+    over = bench.compare(engine, {"objective": 101.5, "bound": 102.0,
+                                  "status": "optimal"}, 0.5)
+    assert len(over) == 1 and "engine's proven bound" in over[0]
+    under = bench.compare(engine, {"objective": 98.0, "bound": 99.0,
+                                   "status": "optimal"}, 0.5)
+    assert len(under) == 1 and "peer's bound" in under[0]
+    # a finished peer without a bound (CBC through PuLP) claims z_p + its absolute gap
+    assert bench.compare(engine, {"objective": 99.6, "bound": None,
+                                  "status": "optimal"}, 0.5) == []
+    assert len(bench.compare(engine, {"objective": 99.4, "bound": None,
+                                      "status": "optimal"}, 0.5)) == 1
+    # ... but one stopped at its limit claims nothing about the optimum
+    assert bench.compare(engine, {"objective": 50.0, "bound": None,
+                                  "status": "time_limit"}, 0.5) == []
+    assert bench.compare(engine, {"status": "killed"}, 0.5) == []
+
+
+def test_run_limited_stops_a_process_tree_at_its_memory_and_time_limits() -> None:
+    """A child that holds 300 MB is stopped at a 150 MB limit, one that sleeps at its
+    time limit, and a grandchild (as CBC under PuLP) goes with its parent."""
+    import sys
+    import time
+
+    hold = "import time; b = bytearray(300 * 2**20); b[::4096] = b'x' * len(b[::4096]); " \
+           "time.sleep(60)"
+    t0 = time.perf_counter()
+    code, _, _, stopped, seconds, peak = bench.run_limited([sys.executable, "-c", hold],
+                                                           timeout=50, memory_mb=150)
+    assert stopped == "memory" and code is None and peak > 150 and seconds < 50
+    nested = ("import subprocess, sys, time; c = subprocess.Popen([sys.executable, '-c', "
+              "'import time; time.sleep(60)']); print(c.pid, flush=True); time.sleep(60)")
+    code, out, _, stopped, seconds, _ = bench.run_limited([sys.executable, "-c", nested],
+                                                          timeout=2)
+    assert stopped == "time" and code is None and seconds < 20
+    grandchild = int(out.split()[0])
+    for _ in range(50):  # killed; gone once its new parent has reaped it
+        try:
+            with open(f"/proc/{grandchild}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] in "ZX":
+                    break
+        except FileNotFoundError:
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError("the grandchild outlived its killed parent")
+    assert time.perf_counter() - t0 < 50
+    code, out, _, stopped, _, peak = bench.run_limited(
+        [sys.executable, "-c", "print('done')"], timeout=30, memory_mb=4096)
+    assert (code, out.strip(), stopped) == (0, "done", "") and peak > 0
+
+
+@pytest.mark.slow  # ten processes: the engine and four peers at each size
+def test_bench_at_several_sizes_prints_every_peer_beside_the_engine(tmp_path, monkeypatch
+                                                                    ) -> None:
+    """`bench` at two tiny sizes: one engine line and one line per peer per size; every peer
+    that finished found an allocation worth what the engine's is, within both gaps, and a
+    ratio is reported for every peer that ran."""
+    from pathlib import Path
+
+    monkeypatch.setenv("RUIMTEVERDELING_CACHE", str(tmp_path / "cache"))
+    scenario = Path(__file__).resolve().parents[1] / "benchmarks" / "peers.yaml"
+    rows = bench.bench_sizes([100, 200], naive_time_limit=5, scenario=scenario,
+                             naive_grace=20, time_limit=30)
+    assert [r["requested_cells"] for r in rows] == [100, 200]
+    for row in rows:
+        assert row["status"] == "optimal" and row["decision_gap"] <= row["mip_rel_gap"]
+        assert row["bound"] >= row["objective"] and row["peak_mb"] > 0
+        assert list(row["naive"]) == list(bench.PEERS)
+        for name, r in row["naive"].items():
+            if r.get("status") == "not installed":
+                assert not bench.peer_installed(name)
+                continue
+            assert r.get("status") != "error", r
+            assert ("ratio" in r) != ("ratio_at_least" in r) and r["peak_mb"] > 0
+            assert "warnings" not in r, r["warnings"]
+            if r.get("status") == "optimal":  # within both gaps, independently of compare()
+                assert r["objective"] <= row["bound"] + 1e-6 * abs(row["bound"])
+                b_p = r["bound"] if r["bound"] is not None else \
+                    r["objective"] + row["peer_abs_gap"]
+                assert row["objective"] <= b_p + 1e-6 * abs(b_p)
+                assert r["ratio"] == pytest.approx(
+                    r["seconds"] / (row["build_s"] + row["solve_s"]), abs=0.06)
+    lines = bench.format_peers_table(rows).splitlines()
+    assert lines[0].split()[:2] == ["cells", "solver"]
+    body = lines[1:1 + 2 * (1 + len(bench.PEERS))]
+    assert [ln.split()[0] for ln in body[:: 1 + len(bench.PEERS)]] == \
+        [f"{rows[0]['cells']:,}", f"{rows[1]['cells']:,}"]
+    for ln in body:
+        assert any(label in ln for label in ("engine", *bench.PEER_LABELS.values()))

@@ -32,6 +32,7 @@ that of one run only.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -48,7 +49,7 @@ import scipy.sparse as sp
 from ruimteverdeling import pipeline
 from ruimteverdeling.formatting import Column, number, table
 from ruimteverdeling.model.highs_backend import new_highs
-from ruimteverdeling.model.outcomes import MipOutcome, norm_status
+from ruimteverdeling.model.outcomes import MipOutcome, decision_gap, norm_status
 from ruimteverdeling.model.pyomo_backend import PyomoBackend
 from ruimteverdeling.model.solve import HighsBackend, proven_gap, solve
 from ruimteverdeling.model.spec import ModelSpec, RowBlock
@@ -66,10 +67,12 @@ def resolution_for(cells: int) -> float:
     return round((NL_LAND_M2 / cells) ** 0.5, 1)
 
 
-def default_scenario() -> Path:
-    """``benchmarks/national.yaml`` of the source checkout (the benchmark scenario is not
-    part of an installed package: give ``--scenario`` there)."""
-    return REPO_ROOT / "benchmarks" / "national.yaml"
+def default_scenario(sizes: int = 1) -> Path:
+    """The benchmark scenario of the source checkout (not part of an installed package: give
+    ``--scenario`` there): ``benchmarks/national.yaml`` for one size (the national figures),
+    ``benchmarks/peers.yaml`` for several — a scenario every size from 3 k cells on can meet
+    (see that file)."""
+    return REPO_ROOT / "benchmarks" / ("national.yaml" if sizes <= 1 else "peers.yaml")
 
 
 def area_folder(cells: int, resolution: float | None = None, seed: int = 42) -> Path:
@@ -153,8 +156,24 @@ class _NaiveSpec(ModelSpec):
 # ------------------------------------------------------------------------------------------
 # measurements (each in its own process)
 # ------------------------------------------------------------------------------------------
+def _hwm_mb(pid: int | str = "self") -> float | None:
+    """The peak resident memory (MB) of process ``pid`` since it started its program
+    (``VmHWM``; None where ``/proc`` does not tell). Unlike ``ru_maxrss`` it does not carry
+    the peak of the parent a child was forked from."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
 def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    hwm = _hwm_mb()
+    return hwm if hwm is not None else \
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def measure_fast(scenario: Path, area: Path, out: Path, time_limit: float | None,
@@ -341,14 +360,15 @@ def measure_naive(scenario: Path, area: Path, builder: str, time_limit: float,
     :data:`PEERS`) and solve it (HiGHS; CBC for PuLP) to the relative gap ``gap`` or, when
     given, to the absolute gap ``abs_gap`` alone (the engine's decision-gap tolerance in
     objective points)."""
+    t0 = time.perf_counter()  # from the scenario files, as the engine's build
     cm = pipeline.compile_scenario(scenario, area=area)
     options = cm.scenario.solver.model_copy(update={"time_limit": time_limit})
     rel_gap = options.mip_rel_gap if gap is None else gap
     if abs_gap is not None:
         rel_gap = 0.0
     n_uses = int(cm.spec.col_use.max()) + 1 if cm.spec.n_x else 1
-    t0 = time.perf_counter()
     naive = naive_spec(cm.spec, n_uses)
+    t_prepare = time.perf_counter() - t0  # reading, compiling, the naive columns
     if builder in ("linopy", "pulp"):
         if builder == "linopy":
             st, xs, bnd, t_b = solve_linopy(naive, n_uses, time_limit, rel_gap,
@@ -362,7 +382,7 @@ def measure_naive(scenario: Path, area: Path, builder: str, time_limit: float,
         r = backend.mip(naive, options, time_limit, rel_gap, abs_gap=abs_gap)
     seconds = time.perf_counter() - t0
     out: dict[str, Any] = {"builder": builder, "binaries": int(naive.n_x),
-                           "build_s": round(r.seconds.get("build", 0.0), 2),
+                           "build_s": round(t_prepare + r.seconds.get("build", 0.0), 2),
                            "seconds": round(seconds, 2), "status": r.status,
                            "peak_mb": round(_peak_mb())}
     if r.x is not None:
@@ -375,30 +395,147 @@ def measure_naive(scenario: Path, area: Path, builder: str, time_limit: float,
     return out
 
 
-def _child(kind: str, args: dict[str, Any], timeout: float) -> dict[str, Any]:
-    cmd = [sys.executable, "-m", "ruimteverdeling.bench", kind, json.dumps(args)]
+PEER_MEMORY_MB = 4096.0
+"""A peer whose processes together hold more resident memory than this is stopped (``> mem``)."""
+
+
+def _tree_memory(pid: int, peaks: dict[int, float]) -> float:
+    """The resident memory (MB) of process ``pid`` and all its descendants now (Linux
+    ``/proc``; 0 where that is not readable), recording each one's peak (``VmHWM``) in
+    ``peaks``. PuLP runs CBC as a child process, so the tree counts."""
+    page = os.sysconf("SC_PAGE_SIZE")
+    total, todo, seen = 0.0, [pid], set()
+    while todo:
+        p = todo.pop()
+        if p in seen:
+            continue
+        seen.add(p)
+        try:
+            with open(f"/proc/{p}/statm") as f:
+                total += int(f.read().split()[1]) * page / 2**20
+            hwm = _hwm_mb(p)
+            if hwm is not None:
+                peaks[p] = max(peaks.get(p, 0.0), hwm)
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as f:
+                    todo.extend(int(c) for c in f.read().split())
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+def run_limited(cmd: list[str], timeout: float, memory_mb: float | None = None
+                ) -> tuple[int | None, str, str, str, float, float]:
+    """Run ``cmd`` in a fresh process group; the whole group is killed when ``timeout``
+    seconds pass or, with ``memory_mb``, when its processes together hold more resident
+    memory than that (sampled every 0.2 s). Returns (exit code or None when killed, stdout,
+    stderr, what stopped it: ``""``, ``"time"`` or ``"memory"``, wall seconds, peak MB: the
+    sum of the sampled peaks of every process of the tree)."""
+    import signal
+    import tempfile
+
     t0 = time.perf_counter()
-    try:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
-                           env={**os.environ, "PYTHONWARNINGS": "ignore"})
-    except subprocess.TimeoutExpired:
-        return {"status": "killed", "seconds": round(time.perf_counter() - t0, 1),
-                "timed_out": True}
-    lines = p.stdout.strip().splitlines()
-    if p.returncode != 0 or not lines:
-        lines = [ln for ln in (p.stderr or p.stdout).strip().splitlines()
+    peaks: dict[int, float] = {}
+    stopped = ""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        p = subprocess.Popen(cmd, stdout=out, stderr=err, text=True, start_new_session=True,
+                             env={**os.environ, "PYTHONWARNINGS": "ignore"})
+        try:
+            while True:
+                pid, status, _ = os.wait4(p.pid, os.WNOHANG)
+                if pid == p.pid:
+                    break
+                now = _tree_memory(p.pid, peaks)
+                if time.perf_counter() - t0 > timeout:
+                    stopped = "time"
+                elif memory_mb is not None and now > memory_mb:
+                    stopped = "memory"
+                if stopped:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(p.pid, signal.SIGKILL)
+                    _, status, _ = os.wait4(p.pid, 0)
+                    break
+                time.sleep(0.2)
+        finally:  # also on an interrupt: leave no measurement running
+            with contextlib.suppress(ProcessLookupError):  # orphans of the group (CBC)
+                os.killpg(p.pid, signal.SIGKILL)
+        p.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    code = None if stopped else p.returncode
+    return code, stdout, stderr, stopped, time.perf_counter() - t0, sum(peaks.values())
+
+
+def _child(kind: str, args: dict[str, Any], timeout: float,
+           memory_mb: float | None = None) -> dict[str, Any]:
+    """One measurement (``python -m ruimteverdeling.bench KIND ARGS``) under
+    :func:`run_limited`. ``peak_mb`` is the larger of the child's own peak and the sampled
+    peaks of its process tree (a killed child reports nothing)."""
+    cmd = [sys.executable, "-m", "ruimteverdeling.bench", kind, json.dumps(args)]
+    code, stdout, stderr, stopped, seconds, peak = run_limited(cmd, timeout, memory_mb)
+    if stopped:
+        return {"status": "killed", "seconds": round(seconds, 1), "peak_mb": round(peak),
+                **({"timed_out": True} if stopped == "time" else
+                   {"memory_out": True, "memory_limit_mb": memory_mb})}
+    lines = stdout.strip().splitlines()
+    if code != 0 or not lines:
+        lines = [ln for ln in (stderr or stdout).strip().splitlines()
                  if not ln.startswith("[")]  # progress lines
-        return {"status": "error", "error": " / ".join(lines[-3:])[:400] or "no output"}
-    return json.loads(lines[-1])
+        return {"status": "error", "error": " / ".join(lines[-3:])[:400] or "no output",
+                "peak_mb": round(peak)}
+    res = json.loads(lines[-1])
+    res["peak_mb"] = round(max(float(res.get("peak_mb", 0)), peak))
+    return res
+
+
+def compare(fast: dict[str, Any], peer: dict[str, Any],
+            abs_gap: float | None) -> list[str]:
+    """Whether a peer's answer agrees with the engine's within both gaps (maximisation).
+
+    With the engine's allocation worth ``z_e`` under its proven bound ``B_e`` and the peer's
+    worth ``z_p`` (the same objective: the naive model is the engine's model with the excluded
+    pairs fixed to 0, so every allocation of one is an allocation of the other) both hold:
+
+    * ``z_p ≤ B_e`` — no allocation is worth more than the engine's bound;
+    * ``z_e ≤ B_p`` where the peer proves a bound ``B_p``; a peer that reports its search
+      finished without a bound (CBC through PuLP) claims ``B_p = z_p + abs_gap`` (its
+      absolute gap).
+
+    Together they are ``|z_p − z_e|`` within the two gaps. Each violated test (beyond a
+    tolerance of 1e-6 of the objective, for the solvers' feasibility tolerances) is a finding,
+    returned as a warning; an empty list is agreement (or nothing to compare)."""
+    z_e, b_e, z_p = fast.get("objective"), fast.get("bound"), peer.get("objective")
+    if z_e is None or z_p is None:
+        return []
+    tol = 1e-6 * max(abs(float(z_e)), 1.0)
+    out = []
+    if b_e is not None and z_p > b_e + tol:
+        out.append(f"the peer's allocation ({z_p:,.2f}) is worth more than the engine's "
+                   f"proven bound ({b_e:,.2f})")
+    b_p = peer.get("bound")
+    if b_p is None and peer.get("status") == "optimal" and abs_gap is not None:
+        b_p = z_p + abs_gap
+    if b_p is not None and z_e > b_p + tol:
+        out.append(f"the engine's allocation ({z_e:,.2f}) is worth more than the peer's "
+                   f"bound ({b_p:,.2f})")
+    return out
 
 
 def bench(cells: int, resolution: float | None = None, naive_time_limit: float = 120.0,
           scenario: Path | None = None, time_limit: float | None = None,
           naive: tuple[str, ...] = PEERS, seed: int = 42,
-          out: Path | None = None, say: Any = None, naive_grace: float = 30.0
-          ) -> dict[str, Any]:
+          out: Path | None = None, say: Any = None, naive_grace: float = 30.0,
+          peer_memory_mb: float | None = PEER_MEMORY_MB) -> dict[str, Any]:
     """One benchmark row (see the module docstring); every run in a fresh process, a peer's
-    killed ``naive_grace`` seconds after its limit (for its start-up and model build)."""
+    killed ``naive_grace`` seconds after its limit (for its start-up and model build) or when
+    its processes hold more than ``peer_memory_mb`` MB.
+
+    Per peer: ``ratio`` (peer seconds / engine build + solve seconds) when it finished,
+    ``ratio_at_least`` (its limit / engine seconds) when it did not; ``decision_gap`` where
+    it proves a bound; ``warnings`` from :func:`compare`; ``engine_gap_wider`` when the
+    engine stopped at a wider decision gap than the peer proved (the ratio then compares
+    unequal answers); ``engine_not_proven`` when the engine did not prove its tolerance."""
     say = say or (lambda _m: None)
     scenario = Path(scenario or default_scenario()).resolve()
     area = ensure_area(cells, resolution, seed, say)
@@ -408,7 +545,7 @@ def bench(cells: int, resolution: float | None = None, naive_time_limit: float =
     fast = _child("fast", {"scenario": str(scenario), "area": str(area), "out": str(out),
                            "time_limit": time_limit}, timeout=24 * 3600)
     fast["wall_s"] = round(time.perf_counter() - t0, 2)  # with process start and imports
-    row: dict[str, Any] = {"requested_cells": cells, **fast,
+    row: dict[str, Any] = {"requested_cells": cells, "scenario": scenario.name, **fast,
                            "cores": os.cpu_count(), "naive": {}}
     if "total_s" not in fast:
         return row  # the fast run failed: its error is the result
@@ -427,13 +564,27 @@ def bench(cells: int, resolution: float | None = None, naive_time_limit: float =
         r = _child("naive", {"scenario": str(scenario), "area": str(area), "builder": builder,
                              "time_limit": naive_time_limit, "gap": fast.get("mip_rel_gap"),
                              "abs_gap": abs_gap},
-                   timeout=naive_time_limit + naive_grace)
+                   timeout=naive_time_limit + naive_grace, memory_mb=peer_memory_mb)
         if r.get("timed_out") or r.get("status") not in ("optimal",):
             r["limit_s"] = naive_time_limit
         if r.get("status") == "optimal" and "seconds" in r:
             r["ratio"] = round(r["seconds"] / engine_s, 1)
+        elif r.get("memory_out"):  # stopped before its time limit: it ran this long at least
+            r["ratio_at_least"] = round(r["seconds"] / engine_s, 1)
         elif r.get("status") != "error":
             r["ratio_at_least"] = round(naive_time_limit / engine_s, 1)
+        if r.get("objective") is not None and r.get("bound") is not None:
+            r["decision_gap"] = decision_gap(r["objective"], r["bound"], sq)
+            if r.get("status") == "optimal" and fast.get("decision_gap") is not None and \
+                    fast["decision_gap"] > r["decision_gap"] + 1e-9:
+                r["engine_gap_wider"] = True
+        if fast.get("status") != "optimal":
+            r["engine_not_proven"] = True
+        warnings = compare(fast, r, abs_gap)
+        if warnings:
+            r["warnings"] = warnings
+            for w in warnings:
+                say(f"warning, {builder} at {fast['cells']:,} cells: {w}")
         row["naive"][builder] = r
     if "total_s" in fast:
         times = [r["seconds"] for r in row["naive"].values()
@@ -445,6 +596,15 @@ def bench(cells: int, resolution: float | None = None, naive_time_limit: float =
             row["speedup_at_least"] = round(
                 naive_time_limit / max(fast["solve_s"] + fast["build_s"], 1e-9), 1)
     return row
+
+
+def bench_sizes(sizes: list[int] | tuple[int, ...], say: Any = None,
+                **kwargs: Any) -> list[dict[str, Any]]:
+    """:func:`bench` at every size in ``sizes`` (same arguments otherwise), one row each; the
+    areas are all generated first, so that generation is never inside a measurement."""
+    for cells in sizes:
+        ensure_area(cells, kwargs.get("resolution"), kwargs.get("seed", 42), say)
+    return [bench(cells, say=say, **kwargs) for cells in sizes]
 
 
 PEER_LABELS = {"highspy": "naive highspy", "pyomo": "naive pyomo",
@@ -514,6 +674,93 @@ def format_table(rows: list[dict[str, Any]]) -> str:
             lines.append(f"{number(r.get('requested_cells', 0), ',')} cells: "
                          f"{r.get('error', '?')}")
     return "\n".join(lines)
+
+
+PEERS_COLUMNS = [Column("cells", ">"), Column("solver", "<", gap=2),
+                 *(Column(h, ">", gap=2) for h in ("build s", "solve s", "total s")),
+                 Column("result", "<", gap=2),
+                 *(Column(h, ">", gap=2) for h in ("dec. gap", "objective", "peak MB",
+                                                   "ratio")),
+                 Column("note", "<", gap=2)]
+"""The columns of the side-by-side table (:func:`format_peers_table`)."""
+
+
+def _peer_result(r: dict[str, Any]) -> str:
+    """What a peer ended with: ``optimal`` (its tolerance met), ``> 60 s, no solution``,
+    ``> 60 s, gap 1.2 %`` (decision gap of its allocation at the limit), ``> 4,096 MB``..."""
+    status = r.get("status")
+    if status == "optimal":
+        return "optimal"
+    if r.get("memory_out"):
+        return f"> {number(r.get('memory_limit_mb', 0), ',.0f')} MB"
+    if r.get("timed_out") or status in ("time_limit", "killed"):
+        gap = r.get("decision_gap")
+        what = f"gap {number(gap, '.2%')}" if gap is not None and np.isfinite(gap) else \
+            ("gap unknown" if r.get("objective") is not None else "no solution")
+        return f"> {number(r.get('limit_s', r.get('seconds', 0)), 'g')} s, {what}"
+    return str(status)
+
+
+def _peer_line(name: str, r: dict[str, Any]) -> list[str]:
+    label = PEER_LABELS.get(name, name)
+    if r.get("status") == "not installed":
+        return ["", label, "", "", "", "not installed", "", "", "", "",
+                "pip install 'ruimteverdeling[peers]'"]
+    if r.get("status") == "error":
+        return ["", label, "", "", "", "error", "", "", number(r.get("peak_mb"), ","), "",
+                str(r.get("error", ""))[:60]]
+    finished = r.get("status") == "optimal"
+    build = r.get("build_s")
+    total = r.get("seconds")
+    solve_s = number(total - build, ".1f") if finished and build is not None else ""
+    ratio = f"{number(r['ratio'], 'g')}x" if "ratio" in r else \
+        (f">= {number(r['ratio_at_least'], 'g')}x" if "ratio_at_least" in r else "-")
+    notes = []
+    if r.get("warnings"):
+        notes.append("DISAGREES with the engine (see warnings)")
+    if r.get("engine_gap_wider"):
+        notes.append("engine gap wider")
+    if r.get("engine_not_proven"):
+        notes.append("engine not proven")
+    if finished and r.get("bound") is None:
+        notes.append("bound not reported")
+    return ["", label, number(build, ".1f") if build is not None else "", solve_s,
+            number(total, ".1f") if finished else "", _peer_result(r),
+            number(r.get("decision_gap"), ".3%") if r.get("decision_gap") is not None else "",
+            number(r["objective"], ",.1f") if r.get("objective") is not None else "",
+            number(r.get("peak_mb"), ",") if r.get("peak_mb") is not None else "",
+            ratio, "; ".join(notes)]
+
+
+def format_peers_table(rows: list[dict[str, Any]]) -> str:
+    """The engine and every peer side by side, one line per solver and size: seconds (build,
+    solve, total), what it ended with, the proven decision gap, the objective, the peak
+    memory of its process(es) and the ratio peer seconds / engine build + solve seconds
+    (``>=`` for a peer stopped at its limit). Failed engine runs' errors and the peers'
+    disagreements with the engine follow the table."""
+    lines: list[list[str]] = []
+    after: list[str] = []
+    for row in rows:
+        cells = number(row.get("cells", row.get("requested_cells", 0)), ",")
+        if "total_s" not in row:
+            lines.append([cells, "engine", "", "", "", str(row.get("status", "?")), "", "",
+                          number(row.get("peak_mb"), ",") if row.get("peak_mb") else "",
+                          "", ""])
+            after.append(f"{cells} cells: {row.get('error', '?')}")
+            continue
+        gap = row.get("decision_gap")
+        lines.append([cells, "engine", number(row["build_s"], ".1f"),
+                      number(row["solve_s"], ".1f"), number(row["total_s"], ".1f"),
+                      str(row["status"]), number(gap, ".3%") if gap is not None else "",
+                      number(row["objective"], ",.1f") if row.get("objective") is not None
+                      else "", number(row["peak_mb"], ","), "",
+                      f"{row.get('scenario', '')}, tolerance {number(row['mip_rel_gap'], 'g')}"
+                      f" of the decision value"])
+        for name, r in row.get("naive", {}).items():
+            lines.append(_peer_line(name, r))
+            after.extend(f"warning: {PEER_LABELS.get(name, name)} at {cells} cells: {w}"
+                         for w in r.get("warnings", ()))
+    return "\n".join([*table(PEERS_COLUMNS, lines, indent=""), *after])
 
 
 def _main(argv: list[str]) -> None:

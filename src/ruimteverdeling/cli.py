@@ -9,7 +9,7 @@
 * ``batch`` — many scenario files and parameter sweeps as tasks on Dask;
 * ``compare`` — the plan-MER beoordelingstabel of alternatives against a reference;
 * ``shadow-prices``, ``rule-costs``, ``pareto``, ``alternatives`` — the trade-off analyses;
-* ``bench`` — one measured row of the national-scale benchmark;
+* ``bench`` — the engine beside its peers at one or several sizes;
 * ``clean`` — repair what interrupted runs left in output folders.
 
 Each command parses its options, calls :mod:`ruimteverdeling.api` (``batch``, ``bench`` and
@@ -599,52 +599,92 @@ def alternatives(scenario: Path, slack: str, count: int, out: Path | None, area:
     click.echo(f"\n  outputs: {result.out_dir} (alternatives.csv, optimum/, alt-*/)")
 
 
+def _sizes(ctx: click.Context, param: click.Parameter, value: str | None) -> list[int]:
+    """``--sizes 3000,10000``: land-cell counts, each at least 100."""
+    if value is None:
+        return []
+    try:
+        sizes = [int(v.replace("_", "")) for v in value.split(",") if v.strip()]
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a comma-separated list of whole numbers, "
+                                 "e.g. 3000,10000,50000", ctx, param) from None
+    if not sizes or min(sizes) < 100:
+        raise click.BadParameter("give one or more sizes of at least 100 cells, e.g. "
+                                 "3000,10000", ctx, param)
+    return sizes
+
+
 @main.command("bench")
-@click.option("--cells", type=click.IntRange(min=100), required=True,
-              help="Land cells of the synthetic area (generated once, cached).")
+@click.option("--cells", type=click.IntRange(min=100), multiple=True,
+              help="Land cells of the synthetic area (generated once, cached); repeat for "
+                   "several sizes in one table.")
+@click.option("--sizes", callback=_sizes, default=None,
+              help="Several sizes at once, comma-separated (e.g. 3000,10000,50000,200000).")
 @click.option("--resolution", type=METRES, default=None,
               help="Cell size in m (default: the whole Netherlands at --cells cells).")
+@click.option("--seed", type=click.IntRange(min=0), default=42, show_default=True,
+              help="Seed of the synthetic areas.")
 @click.option("--naive-time-limit", type=SECONDS, default=120.0,
               show_default=True, help="Seconds for each naive run (killed after it).")
+@click.option("--peer-memory", type=FiniteFloat(100.0, 1e6, " MB"),
+              default=bench.PEER_MEMORY_MB, show_default=True,
+              help="MB of resident memory a peer may hold (its processes together; "
+                   "stopped above it).")
 @click.option("--no-naive", is_flag=True, help="Skip the naive formulation.")
 @click.option("--peer", "peers", multiple=True, type=click.Choice(list(bench.PEERS)),
               help="Run only these peers (repeatable; default all: highspy, pyomo, linopy, "
                    "pulp; linopy and pulp need `pip install 'ruimteverdeling[peers]'`).")
 @click.option("--scenario", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Scenario to solve (default benchmarks/national.yaml of a source checkout).")
+              help="Scenario to solve (default benchmarks/national.yaml of a source checkout "
+                   "for one size, benchmarks/peers.yaml for several).")
 @click.option("--time-limit", type=SECONDS, default=None,
               help="Time limit of the fast solve (default: the scenario's).")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
-              default=None, help="Also write the row (all figures) as JSON.")
+              default=None, help="Also write all figures as JSON (a list: one row per size).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress messages.")
 @_friendly
-def bench_cmd(cells: int, resolution: float | None, naive_time_limit: float, no_naive: bool,
+def bench_cmd(cells: tuple[int, ...], sizes: list[int], resolution: float | None,
+              seed: int, naive_time_limit: float, peer_memory: float, no_naive: bool,
               peers: tuple[str, ...], scenario: Path | None, time_limit: float | None,
               json_path: Path | None, quiet: bool) -> None:
-    """Measure one benchmark row: the engine vs the naive every-pair-binary MIP written in
-    each peer (highspy, Pyomo, linopy + HiGHS, PuLP + CBC), each killed at its limit."""
+    """Measure the engine beside the naive every-pair-binary MIP written in each peer
+    (highspy, Pyomo, linopy + HiGHS, PuLP + CBC), each in its own process, killed at its
+    time or memory limit, at one or several sizes, in one table with the ratios."""
+    all_sizes = list(dict.fromkeys([*cells, *sizes]))
+    if not all_sizes:
+        raise InputError.single(None, "--cells", "no size given",
+                                "give --cells N (repeatable) or --sizes N,M,...")
     if scenario is not None and not scenario.exists():
         raise InputError.single(scenario, None, "scenario file not found",
                                 "give an existing scenario YAML or leave --scenario out")
-    if scenario is None and not bench.default_scenario().exists():
-        raise InputError.single(None, "--scenario", "the default benchmark scenario "
-                                "(benchmarks/national.yaml) is part of the source checkout, "
-                                "not of the installed package",
+    default = bench.default_scenario(len(all_sizes))
+    if scenario is None and not default.exists():
+        raise InputError.single(None, "--scenario", f"the default benchmark scenario "
+                                f"(benchmarks/{default.name}) is part of the source "
+                                "checkout, not of the installed package",
                                 "give a scenario, e.g. --scenario "
                                 f"{shipped_scenarios() / 'base.yaml'}, or run from a checkout")
+    if json_path is not None and not json_path.parent.is_dir():  # before the long run
+        raise InputError.single(json_path, "--json", "its folder does not exist",
+                                "give a path in an existing folder")
     say = Progress(enabled=not quiet)
-    row = bench.bench(cells, resolution, naive_time_limit, scenario, time_limit,
-                      () if no_naive else (peers or bench.PEERS), say=say)
-    click.echo(f"machine: {row.get('cores')} cores")
-    click.echo(bench.format_table([row]))
+    rows = bench.bench_sizes(all_sizes, say=say, resolution=resolution, seed=seed,
+                             naive_time_limit=naive_time_limit, scenario=scenario or default,
+                             time_limit=time_limit,
+                             naive=() if no_naive else (peers or bench.PEERS),
+                             peer_memory_mb=peer_memory)
+    click.echo(f"machine: {rows[0].get('cores')} cores; peers limited to "
+               f"{naive_time_limit:g} s and {peer_memory:,.0f} MB each")
+    click.echo(bench.format_peers_table(rows))
     if json_path is not None:
         try:
-            json_path.write_text(dumps(row) + "\n", encoding="utf-8")
+            json_path.write_text(dumps(rows if len(rows) > 1 else rows[0]) + "\n",
+                                 encoding="utf-8")
         except OSError as exc:
             raise InputError.single(json_path, "--json", f"cannot write the file: "
                                     f"{exc.strerror or exc}",
                                     "give a path in a folder you can write to") from None
-    if "total_s" not in row:  # the measured run itself failed (its error is printed above)
+    if any("total_s" not in row for row in rows):  # a measured run failed (printed above)
         sys.exit(EXIT_SOLVER)
 
 
