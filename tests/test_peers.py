@@ -143,3 +143,34 @@ def test_bench_at_several_sizes_prints_every_peer_beside_the_engine(tmp_path, mo
         [f"{rows[0]['cells']:,}", f"{rows[1]['cells']:,}"]
     for ln in body:
         assert any(label in ln for label in ("engine", *bench.PEER_LABELS.values()))
+
+
+def test_the_side_by_side_table_says_how_each_peer_ended() -> None:
+    """One line per solver and size: a peer stopped at its memory limit reads `> N MB`, one
+    stopped at its time limit `> S s` with its gap or `no solution` and `>=` its ratio; a
+    disagreement with the engine is printed under the table."""
+    engine = {"requested_cells": 3000, "cells": 2999, "build_s": 1.0, "solve_s": 1.0,
+              "write_s": 0.5, "total_s": 2.5, "peak_mb": 300, "status": "optimal",
+              "decision_gap": 0.0005, "objective": 1234.5, "bound": 1235.0,
+              "mip_rel_gap": 0.001, "scenario": "peers.yaml"}
+    row = {**engine, "naive": {
+        "highspy": {"status": "optimal", "build_s": 0.5, "seconds": 8.0, "objective": 1234.0,
+                    "bound": 1234.4, "decision_gap": 0.0003, "peak_mb": 200, "ratio": 4.0,
+                    "engine_gap_wider": True},
+        "pyomo": {"status": "killed", "memory_out": True, "memory_limit_mb": 4096,
+                  "seconds": 30.0, "peak_mb": 4100, "ratio_at_least": 15.0},
+        "linopy": {"status": "time_limit", "seconds": 61.0, "limit_s": 60, "objective": 1200.0,
+                   "bound": 1300.0, "decision_gap": 0.08, "peak_mb": 900,
+                   "ratio_at_least": 30.0},
+        "pulp": {"status": "killed", "timed_out": True, "seconds": 90.0, "limit_s": 60,
+                 "peak_mb": 700, "ratio_at_least": 30.0,
+                 "warnings": ["the peer's allocation is worth more than the bound"]}}}
+    lines = bench.format_peers_table([row]).splitlines()
+    assert len(lines) == 1 + 5 + 1
+    engine_line, highspy, pyomo, linopy, pulp = lines[1:6]
+    assert engine_line.split()[:3] == ["2,999", "engine", "1.0"] and "0.050%" in engine_line
+    assert "optimal" in highspy and "4x" in highspy and "engine gap wider" in highspy
+    assert "> 4,096 MB" in pyomo and ">= 15x" in pyomo
+    assert "> 60 s, gap 8.00%" in linopy and ">= 30x" in linopy and "1,200.0" in linopy
+    assert "> 60 s, no solution" in pulp and "DISAGREES" in pulp
+    assert lines[6].startswith("warning: PuLP+CBC at 2,999 cells")

@@ -1,7 +1,8 @@
-"""``ruimteverdeling bench``: one measured row of the national-scale benchmark.
+"""``ruimteverdeling bench``: the engine beside its peers, at one or several sizes.
 
 For a synthetic Netherlands of ``cells`` land cells (generated once and cached) it solves a
-scenario (default: ``benchmarks/national.yaml``, the base rules with provincial targets) the
+scenario (default: ``benchmarks/national.yaml``, the base rules with provincial targets, for
+one size; ``benchmarks/peers.yaml``, the base rules, for several) the
 way ``ruimteverdeling solve`` does — read inputs, compile, solve, write the outputs — and
 measures every phase and the peak memory of that process. Beside it, under a time limit, it
 runs the **naive formulation**: one binary for every (changeable cell, allocatable use) pair —
@@ -19,15 +20,22 @@ a user would otherwise write:
 
 linopy and PuLP are the optional extra ``peers`` (``pip install 'ruimteverdeling[peers]'``);
 a peer that is not installed is reported as such, not skipped silently. The peer runs are
-child processes killed when the limit passes (HiGHS's MIP setup does not look at its time
-limit), so their time is ``> limit`` when they do not finish. Each peer is asked for the
+child processes (each in its own process group, with every process it starts, such as CBC)
+killed when the limit passes (HiGHS's MIP setup does not look at its time limit), so their
+time is ``> limit`` when they do not finish, or when together they hold more resident memory
+than ``peer_memory_mb`` (``> mem``). Each peer is asked for the
 engine's tolerance in objective points — ``mip_rel_gap`` times the engine's decision value
 ``|objective − status quo|`` — as an absolute gap (its relative gap set to 0), so that all stop
-on the same test. The ratio of each peer is its
-time over the engine's build + solve time (``>`` when the peer did not finish).
+on the same test. Both sides are timed from the scenario files: the engine's build + solve
+(reading, compiling, solving) against the peer's reading, compiling, model building and
+solving; the ratio of each peer is its time over the engine's (``>=`` when the peer did not
+finish). A peer's answer is checked against the engine's (:func:`compare`): an allocation
+worth more than the engine's proven bound, or a proven peer bound under the engine's
+allocation, is a warning — a finding, not a tolerance.
 
-Every measurement runs in a fresh process, so the peak resident memory (``ru_maxrss``) is
-that of one run only.
+Every measurement runs in a fresh process; its peak resident memory is its own (``VmHWM``,
+which, unlike ``ru_maxrss``, does not carry the peak of the process it was started from),
+summed over its process tree.
 """
 
 from __future__ import annotations
