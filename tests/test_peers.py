@@ -152,7 +152,8 @@ def test_the_side_by_side_table_says_how_each_peer_ended() -> None:
     engine = {"requested_cells": 3000, "cells": 2999, "build_s": 1.0, "solve_s": 1.0,
               "write_s": 0.5, "total_s": 2.5, "peak_mb": 300, "status": "optimal",
               "decision_gap": 0.0005, "objective": 1234.5, "bound": 1235.0,
-              "mip_rel_gap": 0.001, "scenario": "peers.yaml"}
+              "mip_rel_gap": 0.001, "scenario": "peers.yaml",
+              "locations": {"status": "enforced"}}
     row = {**engine, "naive": {
         "highspy": {"status": "optimal", "build_s": 0.5, "seconds": 8.0, "objective": 1234.0,
                     "bound": 1234.4, "decision_gap": 0.0003, "peak_mb": 200, "ratio": 4.0,
@@ -169,6 +170,7 @@ def test_the_side_by_side_table_says_how_each_peer_ended() -> None:
     assert len(lines) == 1 + 5 + 1
     engine_line, highspy, pyomo, linopy, pulp = lines[1:6]
     assert engine_line.split()[:3] == ["2,999", "engine", "1.0"] and "0.050%" in engine_line
+    assert "location rules enforced" in engine_line
     assert "optimal" in highspy and "4x" in highspy and "engine gap wider" in highspy
     assert "> 4,096 MB" in pyomo and ">= 15x" in pyomo
     assert "> 60 s, gap 8.00%" in linopy and ">= 30x" in linopy and "1,200.0" in linopy

@@ -740,6 +740,15 @@ def _peer_line(name: str, r: dict[str, Any]) -> list[str]:
             ratio, "; ".join(notes)]
 
 
+def _engine_note(row: dict[str, Any]) -> str:
+    """Location rules the engine enforced after its cell model: the naive formulation does
+    not hold them, so the engine then answers a more constrained model than the peers."""
+    loc = row.get("locations")
+    if isinstance(loc, dict) and loc.get("status") not in (None, "met"):
+        return "; location rules enforced (not in the peers' model)"
+    return ""
+
+
 def format_peers_table(rows: list[dict[str, Any]]) -> str:
     """The engine and every peer side by side, one line per solver and size: seconds (build,
     solve, total), what it ended with, the proven decision gap, the objective, the peak
@@ -763,7 +772,7 @@ def format_peers_table(rows: list[dict[str, Any]]) -> str:
                       number(row["objective"], ",.1f") if row.get("objective") is not None
                       else "", number(row["peak_mb"], ","), "",
                       f"{row.get('scenario', '')}, tolerance {number(row['mip_rel_gap'], 'g')}"
-                      f" of the decision value"])
+                      f" of the decision value" + _engine_note(row)])
         for name, r in row.get("naive", {}).items():
             lines.append(_peer_line(name, r))
             after.extend(f"warning: {PEER_LABELS.get(name, name)} at {cells} cells: {w}"
