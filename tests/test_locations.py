@@ -369,3 +369,40 @@ def test_patch_cuts_hold_for_every_location_feasible_allocation(committed_cell: 
         for _, c, bnd in cuts:
             assert y[c] <= y[bnd].sum() + 1e-12, (c, bnd, y)
     assert feasible > 100
+
+
+@pytest.mark.parametrize("seconds", [0.0, None])
+def test_enforcement_honours_its_time_share(tmp_path: Path, seconds: float | None) -> None:
+    """With no time at all the enforcement leaves out the location bound (the relaxation's
+    bound stands) and the further round, and still returns a location-feasible allocation
+    that meets every row, with a bound no lower than the brute-force optimum; with its
+    default share it runs the bound too. Random 3×4 farmland, ≥ 40 homes, locations ≥ 30."""
+    from ruimteverdeling.model.solve import solve
+    from ruimteverdeling.rules import location
+
+    rng = np.random.default_rng(1)
+    sh = (0.2 + 0.8 * rng.random((3, 4))).round(3)
+    sc = case(tmp_path, sh.tolist(), 40, {"min_size": 30})
+    expected = brute_force(sc, 30)
+    cm = api.compile(sc)
+    relaxation = solve(cm.spec, cm.scenario.solver)
+    assert relaxation.objective > expected + 1e-6  # the rule binds
+    sol = location.enforce(cm, relaxation, seconds=seconds)
+    info = sol.details["locations"]
+    assert info["status"] == "enforced"
+    assert not cm.spec.violations(sol.x)
+    assert sol.objective <= expected + 1e-7
+    assert sol.bound >= expected - 1e-7
+    assert sol.decision_gap >= 0.0
+    ctx = cm.ctx
+    mask = np.zeros(ctx.area.grid.size, bool)
+    mask[ctx.land_cells] = ctx.provides("housing")[cm.land_use_after(sol.x)] > 0
+    sizes = [len(p) * DENSITY for p in patches(mask.reshape(ctx.area.grid.shape))]
+    assert sizes and min(sizes) >= 30
+    if seconds == 0.0:
+        assert "bound" in info["budget"]["skipped"]
+        assert "bound" not in info
+        assert sol.bound == pytest.approx(relaxation.bound)
+    else:
+        assert "skipped" not in info["budget"]
+        assert sol.bound < relaxation.bound - 1e-6  # the patch cuts bite here

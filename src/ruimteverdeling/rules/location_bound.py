@@ -240,7 +240,7 @@ def location_bound(spec: ModelSpec, row_dual: np.ndarray | None, uses: list[Loca
         new = 0
         for t, (lu, pu) in enumerate(zip(kept, per_use, strict=True)):
             new += _separate(t, lu, pu, y_land[t], land_cells, land_of_flat, shape,
-                             cuts, seen_cuts)
+                             cuts, seen_cuts, deadline)
         if new == 0 and rnd > 0:
             break
         for t, c, bnd in cuts[-new:] if new else []:
@@ -279,14 +279,17 @@ def location_bound(spec: ModelSpec, row_dual: np.ndarray | None, uses: list[Loca
 def _separate(t: int, lu: LocatedUse, pu: dict[str, np.ndarray], y: np.ndarray,
               land_cells: np.ndarray, land_of_flat: np.ndarray, shape: tuple[int, int],
               cuts: list[tuple[int, int, list[int]]],
-              seen: set[tuple[int, int, tuple[int, ...]]]) -> int:
+              seen: set[tuple[int, int, tuple[int, ...]]], deadline: float = np.inf) -> int:
     """Add the violated patch cuts found by growing ``S`` from every cell with ``y* > 0``
-    below its minimum; returns how many were added."""
+    below its minimum (until ``deadline``: the cuts found so far are as valid); returns how
+    many were added."""
     qmax, can, pinned = pu["qmax"], pu["can"], pu["pinned"]
     cand = np.flatnonzero((y > EPS) & can & ~pinned & (lu.minimum > qmax + 1e-9)
                           & ~lu.committed)
     added = 0
-    for c in cand:
+    for i, c in enumerate(cand):
+        if i % 256 == 255 and time.perf_counter() > deadline:
+            break
         bnd = _violated_boundary(int(c), lu, pu, y, land_cells, land_of_flat, shape)
         if bnd is None:
             continue
