@@ -56,6 +56,16 @@ optimum or MIP dual bound) stays an upper bound. After the solve (:func:`enforce
    *incumbent* ``z``. The reported gap is ``(min(z̄, z̃) − z) / (z − z_sq)`` on the decision
    value.
 
+**Time.** The steps share one deadline (:func:`enforce`, ``seconds``; by default half the
+solver's time limit, at most ``ENFORCE_SECONDS``): the bound takes at most ``BOUND_SHARE`` of
+it and stops between rounds of cuts (every round's figure is already valid, so a bound cut
+short is weaker, never wrong), or is left out below ``MIN_BOUND_SECONDS`` (``z̄`` stands); the
+restricted MIP takes the rest but ``IMPROVE_SHARE`` and stops early once its incumbent is
+within the decision-gap tolerance of ``min(z̄, z̃)`` (no better incumbent could show a smaller
+gap); the further round takes what is left. A share that runs out still ends with a
+location-feasible incumbent (the MIP's best; it always gets ``MIN_MIP_SECONDS``) and a valid
+bound.
+
 **Where it is weak.** The candidates are a heuristic set and the restricted MIP fixes every
 other cell, so the incumbent can miss a better consolidation elsewhere. The bound ignores the
 count of large locations (only the minimum sizes are cut), the prices are re-optimised only a
