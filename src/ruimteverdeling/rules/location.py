@@ -830,6 +830,7 @@ def _restricted_mip(cm: Any, sol: Any, groups: list[UseRules], cands: list[Candi
     model: no better incumbent could show a smaller gap)."""
     from ruimteverdeling.model.solve import backend_for
 
+    t_end = time.perf_counter() + limit  # building the sub-model counts too
     spec = cm.spec
     free = np.array(sorted(free_land), np.int64)
     free_u = unit_of_land[free]
@@ -935,7 +936,8 @@ def _restricted_mip(cm: Any, sol: Any, groups: list[UseRules], cands: list[Candi
     try:
         # within the decision-gap tolerance of the sub-model's own bound: a better incumbent
         # could not be proven against the relaxation's bound anyway
-        r = backend.mip(sub, options, limit, 0.0, x0,
+        r = backend.mip(sub, options, max(MIN_MIP_SECONDS, t_end - time.perf_counter()),
+                        0.0, x0,
                         abs_gap=gap_share * options.mip_rel_gap * scale,
                         stop=_within(known, offset, options.mip_rel_gap, sq))
     except Exception as exc:  # never lose the relaxation's run over the locations
