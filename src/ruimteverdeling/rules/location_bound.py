@@ -476,7 +476,8 @@ def strengthened_bound(spec: ModelSpec, row_dual: np.ndarray | None, uses: list[
     say = say or (lambda m: None)
     t0 = time.perf_counter()
     deadline = t0 + time_limit
-    lp_rounds = LP_ROUNDS if spec.n_x <= LP_ROUNDS_MAX_COLUMNS else 0
+    lp_rounds = LP_ROUNDS if spec.n_x <= LP_ROUNDS_MAX_COLUMNS and (
+        spec.n_x <= LP_ROUNDS_QUICK_COLUMNS or time_limit >= LP_ROUNDS_MIN_SECONDS) else 0
     first = location_bound(spec, row_dual, uses, land_cells, unit_land, shape,
                            (0.3 if lp_rounds else 1.0) * time_limit, say)
     if first is None:
@@ -518,6 +519,12 @@ def strengthened_bound(spec: ModelSpec, row_dual: np.ndarray | None, uses: list[
 
 LP_ROUNDS = 3
 """Rounds of re-solving the cell model's LP with the patch cuts for new prices."""
+LP_ROUNDS_QUICK_COLUMNS = 1_000_000
+LP_ROUNDS_MIN_SECONDS = 60.0
+"""Above ``LP_ROUNDS_QUICK_COLUMNS`` x columns and below this share the LP rounds are skipped
+too: at ~250 m (4.7 M columns, loaded machine)
+one round took 25-28 s, and one cut short at its deadline returned a bound weaker than the
+rounds of cuts at fixed prices had already proven (1,567,598 against 1,567,530)."""
 LP_ROUNDS_MAX_COLUMNS = 10_000_000
 """Above this many x columns the LP rounds are skipped: at ~100 m (29 M columns) one round of
 column generation from the old prices with the cuts did not move the bound in 140 s, while
