@@ -436,7 +436,6 @@ def enforce(cm: Any, sol: Any, options: SolverOptions | None = None,
     options = options or cm.scenario.solver
     t0 = time.perf_counter()
     share = enforcement_seconds(options) if seconds is None else max(0.0, float(seconds))
-    deadline = t0 + share
     spent: dict[str, float] = {}
     skipped: list[str] = []
     ctx, spec = cm.ctx, cm.spec
@@ -449,6 +448,8 @@ def enforce(cm: Any, sol: Any, options: SolverOptions | None = None,
     if all(_satisfied(tables[ur.use], ur) for ur in groups):
         info.seconds = time.perf_counter() - t0
         return replace(sol, details={**sol.details, "locations": info.to_json()})
+    waited = _wait_for_cancelled_solve(say)
+    t_share = time.perf_counter()  # the share starts when HiGHS is free
     say("location rules: building candidate locations from the relaxation")
     unit_of_land = np.full(ctx.land_cells.size, -1, np.int64)
     unit_of_land[cm.unit_land] = np.arange(spec.n_units)
@@ -460,7 +461,8 @@ def enforce(cm: Any, sol: Any, options: SolverOptions | None = None,
     for ur in groups:
         q_col = _col_quantity(ctx, ur, col_land, col_cat)
         cols_of[ur.use] = _Cols(_best_per_unit(spec, q_col > 0, chosen), q_col)
-    spent["prepare"] = time.perf_counter() - t0
+    deadline = t_share + share
+    spent["prepare"] = time.perf_counter() - t_share
     t1 = time.perf_counter()
     bound_s = min(BOUND_SHARE * share, deadline - t1)
     if bound_s >= MIN_BOUND_SECONDS:
@@ -509,6 +511,7 @@ def enforce(cm: Any, sol: Any, options: SolverOptions | None = None,
             skipped.append("improve")
     info.budget = {"seconds": round(share, 3),
                    "spent": {k: round(v, 3) for k, v in spent.items()},
+                   **({"waited": round(waited, 3)} if waited > 0 else {}),
                    **({"skipped": skipped} if skipped else {})}
     if x_new is None:
         info.status, info.message = "not met", msg
@@ -547,6 +550,22 @@ def enforce(cm: Any, sol: Any, options: SolverOptions | None = None,
     return replace(sol, status=status, x=x_new, objective=objective, bound=bound,
                    gap=proven_gap(objective, bound), decision_gap=dgap,
                    method=f"{sol.method}+locations", details=details, seconds=seconds)
+
+
+def _wait_for_cancelled_solve(say: Any) -> float:
+    """Seconds spent waiting for a solve that an earlier step cancelled at its deadline and
+    that has not stopped yet (HiGHS's MIP setup reaches its interrupt checks rarely). HiGHS
+    runs one solve at a time, so the restricted MIP would wait for it anyway, but inside its
+    own time limit: it then started after its deadline and found nothing."""
+    from ruimteverdeling.model import highs_backend as hb
+
+    if not hb.solver_running():
+        return 0.0
+    t0 = time.perf_counter()
+    say("location rules: waiting for a cancelled solve to stop")
+    while hb.solver_running():
+        time.sleep(0.05)
+    return time.perf_counter() - t0
 
 
 def _location_bound(cm: Any, sol: Any, groups: list[UseRules], cols_of: dict[str, _Cols],
