@@ -61,10 +61,11 @@ def case(tmp_path: Path, sh: list[list[float]], homes_min: float,
     })
 
 
-def brute_force(sc: Path, min_size: float, count: tuple[int, float] | None = None) -> float:
-    """The best objective over every housing/agriculture allocation that meets the model's
-    rows and whose every housing patch holds ≥ ``min_size`` homes (and ``count``: at least N
-    patches of ≥ S homes)."""
+def brute_force(sc: Path, min_size: float, count: tuple[int, float] | None = None,
+                use: str = "housing", per_cell: float = DENSITY) -> float:
+    """The best objective over every ``use``/agriculture allocation that meets the model's
+    rows and whose every ``use`` patch holds ≥ ``min_size`` (``per_cell`` a cell: homes, or
+    hectares) (and ``count``: at least N patches of ≥ S)."""
     cm = api.compile(sc)
     spec, ids = cm.spec, cm.ctx.alloc_ids
     shape = cm.area.grid.shape
@@ -76,11 +77,11 @@ def brute_force(sc: Path, min_size: float, count: tuple[int, float] | None = Non
         x = np.zeros(spec.n_cols)
         mask = np.zeros(shape[0] * shape[1], bool)
         for c, house in zip(cells, choice, strict=True):
-            x[cols[(c, "housing" if house else "agriculture")]] = 1.0
+            x[cols[(c, use if house else "agriculture")]] = 1.0
             mask[c] = house
         if spec.violations(x):
             continue
-        sizes = [len(p) * DENSITY for p in patches(mask.reshape(shape))]
+        sizes = [len(p) * per_cell for p in patches(mask.reshape(shape))]
         if any(s < min_size for s in sizes):
             continue
         if count is not None and sum(s >= count[1] for s in sizes) < count[0]:
@@ -369,3 +370,101 @@ def test_patch_cuts_hold_for_every_location_feasible_allocation(committed_cell: 
         for _, c, bnd in cuts:
             assert y[c] <= y[bnd].sum() + 1e-12, (c, bnd, y)
     assert feasible > 100
+
+
+@pytest.mark.parametrize("seconds", [0.0, None])
+def test_enforcement_honours_its_time_share(tmp_path: Path, seconds: float | None) -> None:
+    """With no time at all the enforcement leaves out the location bound (the relaxation's
+    bound stands) and the further round, and still returns a location-feasible allocation
+    that meets every row, with a bound no lower than the brute-force optimum; with its
+    default share it runs the bound too. Random 3×4 farmland, ≥ 40 homes, locations ≥ 30."""
+    from ruimteverdeling.model.solve import solve
+    from ruimteverdeling.rules import location
+
+    rng = np.random.default_rng(1)
+    sh = (0.2 + 0.8 * rng.random((3, 4))).round(3)
+    sc = case(tmp_path, sh.tolist(), 40, {"min_size": 30})
+    expected = brute_force(sc, 30)
+    cm = api.compile(sc)
+    relaxation = solve(cm.spec, cm.scenario.solver)
+    assert relaxation.objective > expected + 1e-6  # the rule binds
+    sol = location.enforce(cm, relaxation, seconds=seconds)
+    info = sol.details["locations"]
+    assert info["status"] == "enforced"
+    assert not cm.spec.violations(sol.x)
+    assert sol.objective <= expected + 1e-7
+    assert sol.bound >= expected - 1e-7
+    assert sol.decision_gap >= 0.0
+    ctx = cm.ctx
+    mask = np.zeros(ctx.area.grid.size, bool)
+    mask[ctx.land_cells] = ctx.provides("housing")[cm.land_use_after(sol.x)] > 0
+    sizes = [len(p) * DENSITY for p in patches(mask.reshape(ctx.area.grid.shape))]
+    assert sizes and min(sizes) >= 30
+    if seconds == 0.0:
+        assert "bound" in info["budget"]["skipped"]
+        assert "bound" not in info
+        assert sol.bound == pytest.approx(relaxation.bound)
+    else:
+        assert "skipped" not in info["budget"]
+        assert sol.bound < relaxation.bound - 1e-6  # the patch cuts bite here
+
+
+def test_wind_park_minimum_binds_by_brute_force(tmp_path: Path) -> None:
+    """The park rule is the same rule in hectares: 2×3 farmland of 1 ha cells, at least 3 ha
+    of new wind, wind suiting (0,0) and (1,2) best, then (1,0). Without the rule the optimum
+    builds (0,0), (1,0) and the single cell (1,2); with parks of ≥ 2 ha the single turbine
+    cell must grow or go, and the engine's optimum is the brute-force one."""
+    lu = np.full((2, 3), 3)
+
+    def scenario(name: str, rule: dict | None) -> Path:
+        area = write_area(tmp_path / f"area_{name}", lu, layers={"s_w": (SH, "continuous", {})})
+        rules = [{"id": "two_uses", "type": "exclusion", "layer": "landuse",
+                  "allow": ["wind", "agriculture"], "applies_to": "all", "source": SRC}]
+        if rule is not None:
+            rules.append({"id": "parks", "type": "location", "use": "wind", "quantity": "area",
+                          "source": SRC, **rule})
+        return write_scenario(tmp_path / f"{name}.yaml", {
+            "id": name, "area": str(area),
+            "suitability": {"wind": {"terms": [{"layer": "s_w", "points": IDENT}]},
+                            "agriculture": {"base": 0.5}},
+            "targets": [{"id": "wind_ha", "use": "wind", "quantity": "area", "min": 3,
+                         "source": SRC}],
+            "rules": rules})
+
+    free = api.solve(scenario("free", None), write=False).solution
+    sc = scenario("parks", {"min_size": 2})
+    run = api.solve(sc, write=False)
+    expected = brute_force(sc, 2, use="wind", per_cell=1.0)
+    assert free.objective == pytest.approx(brute_force(sc, 0, use="wind", per_cell=1.0),
+                                           abs=1e-6)
+    assert free.objective > expected + 0.1  # the park rule binds here
+    assert run.solution.objective == pytest.approx(expected, abs=1e-6)
+    assert run.solution.bound >= expected - 1e-9
+    parks = patches(run.after == 5)  # wind's land-use code
+    assert parks and all(len(p) >= 2 for p in parks)
+    assert sum(len(p) for p in parks) >= 3
+
+
+def test_enforcement_waits_for_a_cancelled_solve_outside_its_share(tmp_path: Path,
+                                                                   monkeypatch) -> None:
+    """A solve cancelled at its deadline may still run in its thread (HiGHS runs one at a
+    time): the enforcement waits for it before its share starts and records the wait apart
+    from the share; the allocation is still enforced (a stand-in reports the solve running
+    for four checks)."""
+    from ruimteverdeling.model import highs_backend as hb
+    from ruimteverdeling.model.solve import solve
+    from ruimteverdeling.rules import location
+
+    rng = np.random.default_rng(1)
+    sh = (0.2 + 0.8 * rng.random((3, 4))).round(3)
+    sc = case(tmp_path, sh.tolist(), 40, {"min_size": 30})
+    expected = brute_force(sc, 30)
+    cm = api.compile(sc)
+    relaxation = solve(cm.spec, cm.scenario.solver)
+    busy = iter([True] * 4)
+    monkeypatch.setattr(hb, "solver_running", lambda: next(busy, False))
+    sol = location.enforce(cm, relaxation, seconds=0.0)
+    info = sol.details["locations"]
+    assert info["status"] == "enforced"
+    assert info["budget"]["waited"] > 0.0
+    assert sol.objective <= expected + 1e-7 and sol.bound >= expected - 1e-7

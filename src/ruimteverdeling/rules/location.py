@@ -56,6 +56,16 @@ optimum or MIP dual bound) stays an upper bound. After the solve (:func:`enforce
    *incumbent* ``z``. The reported gap is ``(min(z̄, z̃) − z) / (z − z_sq)`` on the decision
    value.
 
+**Time.** The steps share one deadline (:func:`enforce`, ``seconds``; by default half the
+solver's time limit, at most ``ENFORCE_SECONDS``): the bound takes at most ``BOUND_SHARE`` of
+it and stops between rounds of cuts (every round's figure is already valid, so a bound cut
+short is weaker, never wrong), or is left out below ``MIN_BOUND_SECONDS`` (``z̄`` stands); the
+restricted MIP takes the rest but ``IMPROVE_SHARE`` and stops early once its incumbent is
+within the decision-gap tolerance of ``min(z̄, z̃)`` (no better incumbent could show a smaller
+gap); the further round takes what is left. A share that runs out still ends with a
+location-feasible incumbent (the MIP's best; it always gets ``MIN_MIP_SECONDS``) and a valid
+bound.
+
 **Where it is weak.** The candidates are a heuristic set and the restricted MIP fixes every
 other cell, so the incumbent can miss a better consolidation elsewhere. The bound ignores the
 count of large locations (only the minimum sizes are cut), the prices are re-optimised only a
@@ -78,7 +88,7 @@ from pydantic import Field
 
 from ruimteverdeling.errors import Problem
 from ruimteverdeling.model.options import SolverOptions
-from ruimteverdeling.model.outcomes import decision_gap, proven_gap
+from ruimteverdeling.model.outcomes import abs_gap_target, decision_gap, proven_gap
 from ruimteverdeling.model.spec import ModelSpec, RowBlock
 from ruimteverdeling.rules import checks
 from ruimteverdeling.rules import location_bound as lb
@@ -387,12 +397,15 @@ class Enforcement:
     candidates: int = 0
     message: str = ""
     bound: dict[str, Any] | None = None
+    budget: dict[str, Any] | None = None
+    """The time share and the seconds of each step (and the steps left out for want of it)."""
 
     def to_json(self) -> dict[str, Any]:
         return {"status": self.status, "uses": self.uses, "seconds": round(self.seconds, 3),
                 "candidates": self.candidates, **({"message": self.message}
                                                   if self.message else {}),
-                **({"bound": self.bound} if self.bound else {})}
+                **({"bound": self.bound} if self.bound else {}),
+                **({"budget": self.budget} if self.budget else {})}
 
 
 def location_rules(cm: Any) -> list[LocationRule]:
@@ -400,12 +413,20 @@ def location_rules(cm: Any) -> list[LocationRule]:
 
 
 def enforce(cm: Any, sol: Any, options: SolverOptions | None = None,
-            say: Any = None) -> Any:
+            say: Any = None, seconds: float | None = None) -> Any:
     """The solution with the location rules of ``cm`` enforced (see the module docstring).
 
     ``sol`` is the cell model's (the relaxation's) solution; the result keeps its bound and
     carries the incumbent, its gaps and ``details['locations']``. Without location rules, or
-    for an LP-only solve, ``sol`` is returned unchanged."""
+    for an LP-only solve, ``sol`` is returned unchanged.
+
+    ``seconds``: the time share (default :func:`enforcement_seconds`). The steps run against
+    one deadline: the location bound gets at most ``BOUND_SHARE`` of it (none when that is
+    under ``MIN_BOUND_SECONDS``: the relaxation's bound stands), the restricted MIP what is
+    left but ``IMPROVE_SHARE`` (at least ``MIN_MIP_SECONDS``), the further round what remains.
+    A step cut short returns what it has proven: the bound its rounds so far (each valid), the
+    MIP its best location-feasible allocation. ``details['locations']['budget']`` says where
+    the time went."""
     from dataclasses import replace
 
     rules = location_rules(cm)
@@ -414,6 +435,9 @@ def enforce(cm: Any, sol: Any, options: SolverOptions | None = None,
     say = say or (lambda msg: None)
     options = options or cm.scenario.solver
     t0 = time.perf_counter()
+    share = enforcement_seconds(options) if seconds is None else max(0.0, float(seconds))
+    spent: dict[str, float] = {}
+    skipped: list[str] = []
     ctx, spec = cm.ctx, cm.spec
     groups = combine(rules, ctx)
     after = cm.land_use_after(sol.x)
@@ -424,6 +448,8 @@ def enforce(cm: Any, sol: Any, options: SolverOptions | None = None,
     if all(_satisfied(tables[ur.use], ur) for ur in groups):
         info.seconds = time.perf_counter() - t0
         return replace(sol, details={**sol.details, "locations": info.to_json()})
+    waited = _wait_for_cancelled_solve(say)
+    t_share = time.perf_counter()  # the share starts when HiGHS is free
     say("location rules: building candidate locations from the relaxation")
     unit_of_land = np.full(ctx.land_cells.size, -1, np.int64)
     unit_of_land[cm.unit_land] = np.arange(spec.n_units)
@@ -435,7 +461,18 @@ def enforce(cm: Any, sol: Any, options: SolverOptions | None = None,
     for ur in groups:
         q_col = _col_quantity(ctx, ur, col_land, col_cat)
         cols_of[ur.use] = _Cols(_best_per_unit(spec, q_col > 0, chosen), q_col)
-    lagr = _location_bound(cm, sol, groups, cols_of, after, options, say)
+    deadline = t_share + share
+    spent["prepare"] = time.perf_counter() - t_share
+    t1 = time.perf_counter()
+    bound_s = min(BOUND_SHARE * share, deadline - t1)
+    if bound_s >= MIN_BOUND_SECONDS:
+        lagr = _location_bound(cm, sol, groups, cols_of, after, options, say, bound_s)
+    else:
+        lagr = None
+        skipped.append("bound")
+        say("location rules: no time for the location bound; the relaxation's bound stands")
+    spent["bound"] = time.perf_counter() - t1
+    t1 = time.perf_counter()
     # growth is priced by the reduced profits where the bound has them (what a cell's change
     # costs the targets and rules too), else by the objective
     price = lagr.d if lagr is not None and lagr.d is not None else spec.obj[: spec.n_x]
@@ -451,11 +488,31 @@ def enforce(cm: Any, sol: Any, options: SolverOptions | None = None,
     for k in cands:
         free_land.update(int(c) for c in k.cells)
     info.candidates = len(cands)
+    spent["candidates"] = time.perf_counter() - t1
+    t1 = time.perf_counter()
+    # the best bound proven so far: the MIP may stop once its incumbent is within the
+    # decision-gap tolerance of it (nothing better could be proven)
+    known = min(sol.bound, lagr.bound) if lagr is not None else sol.bound
+    reserve = IMPROVE_SHARE * share if IMPROVE_SHARE * share >= MIN_IMPROVE_SECONDS else 0.0
+    mip_s = max(MIN_MIP_SECONDS, deadline - t1 - reserve)
     x_new, msg = _restricted_mip(cm, sol, groups, cands, free_land, unit_of_land, cols_of,
-                                 options, say, _share(options, 0.5, MIP_SECONDS))
+                                 options, say, mip_s, known=known)
+    spent["mip"] = time.perf_counter() - t1
+    t1 = time.perf_counter()
     if x_new is not None:
-        x_new = _improve(cm, sol, groups, x_new, unit_of_land, cols_of, price, lagr, options,
-                         say)
+        left = deadline - t1
+        done = decision_gap(spec.objective_value(x_new), known, spec.status_quo_value) \
+            <= options.mip_rel_gap
+        if left >= MIN_IMPROVE_SECONDS and not done:
+            x_new = _improve(cm, sol, groups, x_new, unit_of_land, cols_of, price, lagr,
+                             options, say, left, known)
+            spent["improve"] = time.perf_counter() - t1
+        elif not done:
+            skipped.append("improve")
+    info.budget = {"seconds": round(share, 3),
+                   "spent": {k: round(v, 3) for k, v in spent.items()},
+                   **({"waited": round(waited, 3)} if waited > 0 else {}),
+                   **({"skipped": skipped} if skipped else {})}
     if x_new is None:
         info.status, info.message = "not met", msg
         info.seconds = time.perf_counter() - t0
@@ -495,8 +552,25 @@ def enforce(cm: Any, sol: Any, options: SolverOptions | None = None,
                    method=f"{sol.method}+locations", details=details, seconds=seconds)
 
 
+def _wait_for_cancelled_solve(say: Any) -> float:
+    """Seconds spent waiting for a solve that an earlier step cancelled at its deadline and
+    that has not stopped yet (HiGHS's MIP setup reaches its interrupt checks rarely). HiGHS
+    runs one solve at a time, so the restricted MIP would wait for it anyway, but inside its
+    own time limit: it then started after its deadline and found nothing."""
+    from ruimteverdeling.model import highs_backend as hb
+
+    if not hb.solver_running():
+        return 0.0
+    t0 = time.perf_counter()
+    say("location rules: waiting for a cancelled solve to stop")
+    while hb.solver_running():
+        time.sleep(0.05)
+    return time.perf_counter() - t0
+
+
 def _location_bound(cm: Any, sol: Any, groups: list[UseRules], cols_of: dict[str, _Cols],
-                    after: np.ndarray, options: SolverOptions, say: Any) -> Any:
+                    after: np.ndarray, options: SolverOptions, say: Any, seconds: float
+                    ) -> Any:
     """The Lagrangian bound with patch cuts (:mod:`ruimteverdeling.rules.location_bound`),
     or None (no duals, or it failed: the relaxation's bound stands)."""
     ctx = cm.ctx
@@ -510,8 +584,8 @@ def _location_bound(cm: Any, sol: Any, groups: list[UseRules], cols_of: dict[str
                                   pinned_q))
     try:
         return lb.strengthened_bound(cm.spec, sol.row_dual, uses, ctx.land_cells,
-                                     cm.unit_land, ctx.area.grid.shape, options,
-                                     _share(options, 0.3, BOUND_SECONDS), say)
+                                     cm.unit_land, ctx.area.grid.shape, options, seconds,
+                                     say)
     except Exception as exc:  # never lose the run over the bound
         say(f"location bound failed ({exc}); the relaxation's bound stands")
         return None
@@ -665,19 +739,31 @@ def _candidates(ctx: Context, ur: UseRules, table: list[dict[str, Any]], q_land:
 
 
 INCUMBENT_ROUNDS = 1
-BOUND_SECONDS = 90.0
-MIP_SECONDS = 120.0
-IMPROVE_SECONDS = 30.0
-"""Most seconds the location bound, the restricted MIP and its further round may take (and
-at most 30 %, 50 % and 8 % of the solver's time limit): enforcing the rules must not double
-the run."""
-
-
-def _share(options: SolverOptions, share: float, cap: float) -> float:
-    return max(5.0, min(share * options.time_limit, cap))
-
 """Further rounds of the restricted MIP around its own allocation (new candidates grown from
 its locations, started from it)."""
+
+ENFORCE_SHARE = 0.5
+ENFORCE_SECONDS = 90.0
+"""The enforcement's time share when the caller names none: half the solver's time limit,
+at most 90 s (enforcing the rules must not double the run)."""
+BOUND_SHARE = 0.35
+IMPROVE_SHARE = 0.1
+"""Of the share: at most 35 % for the location bound and 10 % kept for the further round of
+the restricted MIP; the restricted MIP has the rest."""
+MIN_BOUND_SECONDS = 1.0
+MIN_IMPROVE_SECONDS = 3.0
+"""Below these the location bound (the relaxation's bound stands) or the further round is
+left out."""
+MIN_MIP_SECONDS = 2.0
+"""The restricted MIP runs at least this long, even when the share is spent: without it there
+is no location-feasible allocation to report. The enforcement can overrun its share by this
+much plus the candidates' growth (a few seconds at ~100 m)."""
+
+
+def enforcement_seconds(options: SolverOptions) -> float:
+    """The default time share of :func:`enforce`: ``min(ENFORCE_SHARE · T, ENFORCE_SECONDS)``
+    with ``T`` the solver's time limit."""
+    return float(min(ENFORCE_SHARE * options.time_limit, ENFORCE_SECONDS))
 
 
 def _count_short(ctx: Context, groups: list[UseRules], after: np.ndarray) -> int:
@@ -692,7 +778,8 @@ def _count_short(ctx: Context, groups: list[UseRules], after: np.ndarray) -> int
 
 def _improve(cm: Any, sol: Any, groups: list[UseRules], x: np.ndarray,
              unit_of_land: np.ndarray, cols_of: dict[str, _Cols], price: np.ndarray,
-             lagr: Any, options: SolverOptions, say: Any) -> np.ndarray:
+             lagr: Any, options: SolverOptions, say: Any, seconds: float,
+             known: float) -> np.ndarray:
     """Restricted master ↔ candidates, ``INCUMBENT_ROUNDS`` more times: candidates grown and
     extended from the incumbent's own locations (and the bound's patches), the restricted
     MIP around the incumbent started from it; a better allocation that is no further from
@@ -701,7 +788,10 @@ def _improve(cm: Any, sol: Any, groups: list[UseRules], x: np.ndarray,
 
     ctx, spec = cm.ctx, cm.spec
     best, best_obj = x, spec.objective_value(x)
+    deadline = time.perf_counter() + seconds
     for _ in range(INCUMBENT_ROUNDS):
+        if deadline - time.perf_counter() < MIN_IMPROVE_SECONDS:
+            break
         after = cm.land_use_after(best)
         short = _count_short(ctx, groups, after)
         cands: list[Candidate] = []
@@ -719,8 +809,9 @@ def _improve(cm: Any, sol: Any, groups: list[UseRules], x: np.ndarray,
             free_land.update(int(c) for c in k.cells)
         base = replace(sol, x=best)
         x2, _ = _restricted_mip(cm, base, groups, cands, free_land, unit_of_land, cols_of,
-                                options, say, _share(options, 0.08, IMPROVE_SECONDS), start=best,
-                                gap_share=0.1 * RESTRICTED_GAP_SHARE)
+                                options, say, max(MIN_MIP_SECONDS,
+                                                  deadline - time.perf_counter()),
+                                start=best, gap_share=0.1 * RESTRICTED_GAP_SHARE, known=known)
         if x2 is None:
             break
         obj2 = spec.objective_value(x2)
@@ -749,12 +840,16 @@ def _guided_patches(ctx: Context, guide: np.ndarray, contiguity: int) -> list[np
 def _restricted_mip(cm: Any, sol: Any, groups: list[UseRules], cands: list[Candidate],
                     free_land: set[int], unit_of_land: np.ndarray, cols_of: dict[str, _Cols],
                     options: SolverOptions, say: Any, limit: float,
-                    start: np.ndarray | None = None, gap_share: float = RESTRICTED_GAP_SHARE
-                    ) -> tuple[np.ndarray | None, str]:
+                    start: np.ndarray | None = None, gap_share: float = RESTRICTED_GAP_SHARE,
+                    known: float = np.inf) -> tuple[np.ndarray | None, str]:
     """The restricted MIP over the candidates (see the module docstring, step 2); the
-    allocation it gives over the cell model's columns, or None and why."""
+    allocation it gives over the cell model's columns, or None and why. It stops within
+    ``limit`` seconds, within ``gap_share`` of the decision-gap tolerance of its own bound,
+    or once its incumbent is within the tolerance of ``known`` (a bound proven for the whole
+    model: no better incumbent could show a smaller gap)."""
     from ruimteverdeling.model.solve import backend_for
 
+    t_end = time.perf_counter() + limit  # building the sub-model counts too
     spec = cm.spec
     free = np.array(sorted(free_land), np.int64)
     free_u = unit_of_land[free]
@@ -838,6 +933,7 @@ def _restricted_mip(cm: Any, sol: Any, groups: list[UseRules], cands: list[Candi
                                    np.full(len(touching), -np.inf), np.ones(len(touching))))
     for blk in blocks:
         sub = sub.with_rows(blk)
+    offset = sub.obj_offset  # the sub-model's objective + offset = the whole model's
     sub = sub.without_constants()
     say(f"location rules: restricted MIP over {n_c:,} candidate locations and "
         f"{free.size:,} cells ({sub.n_x:,} cell columns)")
@@ -859,8 +955,10 @@ def _restricted_mip(cm: Any, sol: Any, groups: list[UseRules], cands: list[Candi
     try:
         # within the decision-gap tolerance of the sub-model's own bound: a better incumbent
         # could not be proven against the relaxation's bound anyway
-        r = backend.mip(sub, options, limit, 0.0, x0,
-                        abs_gap=gap_share * options.mip_rel_gap * scale)
+        r = backend.mip(sub, options, max(MIN_MIP_SECONDS, t_end - time.perf_counter()),
+                        0.0, x0,
+                        abs_gap=gap_share * options.mip_rel_gap * scale,
+                        stop=_within(known, offset, options.mip_rel_gap, sq))
     except Exception as exc:  # never lose the relaxation's run over the locations
         return None, f"the restricted MIP failed ({exc})"
     if r.x is None:
@@ -876,6 +974,22 @@ def _restricted_mip(cm: Any, sol: Any, groups: list[UseRules], cands: list[Candi
     if bad:
         return None, "the restricted MIP's allocation breaks " + ", ".join(sorted(bad))
     return x, ""
+
+
+def _within(known: float, offset: float, rel_gap: float, status_quo: float | None
+            ) -> Any:
+    """A stop test on the restricted MIP's (incumbent, dual bound): its incumbent (plus
+    ``offset``, the fixed cells' objective) is within ``rel_gap`` of the decision value from
+    ``known``, a bound of the whole model. The count shortfall's penalty only lowers the
+    incumbent, so a stop never hides a missed count."""
+
+    def stop(primal: float, dual: float) -> bool:
+        if not (np.isfinite(primal) and np.isfinite(known)):
+            return False
+        z = primal + offset
+        return known - z <= abs_gap_target(rel_gap, z, max(known, z), status_quo)
+
+    return stop
 
 
 KEEP_OTHER_COLUMNS = 4
