@@ -489,7 +489,8 @@ def price(traj: Trajectories, periods: list[ModelSpec], weights: np.ndarray,
 def generate(traj: Trajectories, periods: list[ModelSpec], labels: list[str],
              weights: np.ndarray, keys: np.ndarray, options: Any, say: Any, deadline: float,
              upto: int | None = None, mask: np.ndarray | None = None,
-             max_rounds: int | None = None, y_init: np.ndarray | None = None) -> Generated:
+             max_rounds: int | None = None, y_init: np.ndarray | None = None,
+             warm: bool = True) -> Generated:
     """The LP relaxation of the joint model over every trajectory, by one level of column
     generation straight over the implicit trajectories (the method of
     :mod:`ruimteverdeling.model.decompose`, with its column pricing replaced by the
@@ -518,6 +519,10 @@ def generate(traj: Trajectories, periods: list[ModelSpec], labels: list[str],
     every unit's fixed or free trajectories, its best at the bound's prices and ``keys``.
     ``upto``/``mask``: the model seen from period ``upto`` (:meth:`PeriodModel.up_to`) over
     the trajectories ``mask`` allows (myopic planning).
+
+    ``warm``: each restricted LP after the first starts from the last one's optimal basis,
+    carried over column by column and row by row (:func:`_carry_basis`); the LP optimum is
+    the same, only the simplex's path to it is shorter.
     """
     import time
 
@@ -577,6 +582,8 @@ def generate(traj: Trajectories, periods: list[ModelSpec], labels: list[str],
     rounds: list[dict] = []
     z = None
     converged = False
+    prev: tuple[np.ndarray, np.ndarray, Any] | None = None  # keys, units, basis
+    warm = warm and backend.name == "highs"
     for it in range(max_rounds):
         if time.perf_counter() > deadline:
             break
@@ -584,12 +591,16 @@ def generate(traj: Trajectories, periods: list[ModelSpec], labels: list[str],
         sub, free_idx, sub_keys = _restricted(traj, periods, labels, weights, upto, free,
                                               chosen, active)
         sub_b, n_aux0 = decompose.with_box(sub, center - width, center + width)
+        start = None if prev is None or not warm else \
+            _carry_basis(*prev, sub_b, sub_keys, free_idx, chosen)
         t_build = time.perf_counter() - t0
-        out = backend.lp(sub_b, options, max(1.0, deadline - time.perf_counter()))
+        out = backend.lp(sub_b, options, max(1.0, deadline - time.perf_counter()),
+                         **({"basis": start} if start is not None else {}))
         t_lp = time.perf_counter() - t0 - t_build
         if out.x is None or out.row_dual is None:
             rounds.append({"round": it + 1, "status": out.status})
             break
+        prev = (sub_keys, free_idx, out.basis) if out.basis is not None else None
         n_sub = sub_b.n_units
         y = pricing.clamp(out.row_dual[n_sub:n_sub + m])
         slack = out.x[sub_b.n_x + n_aux0:]
@@ -611,11 +622,13 @@ def generate(traj: Trajectories, periods: list[ModelSpec], labels: list[str],
         rounds.append({"round": it + 1, "free_units": int(free_idx.size),
                        "columns": int(sub.n_x), "new": n_bad, "bound": bound,
                        "objective": z, "lp_gap": gap, "build_seconds": round(t_build, 2),
-                       "lp_seconds": round(t_lp, 2), "seconds": round(seconds, 2)})
+                       "lp_seconds": round(t_lp, 2), "seconds": round(seconds, 2),
+                       "start_basis": "warm" if start is not None else "crash",
+                       "lp_iterations": out.details.get("lp_iterations")})
         say(f"  trajectories round {it + 1}: {free_idx.size:,} of {n:,} units free, "
             f"{sub.n_x:,} columns, {n_bad:,} price out, LP gap "
             f"{'—' if gap is None else f'{gap:.2e}'} ({seconds:.1f} s: build {t_build:.1f}, "
-            f"LP {t_lp:.1f})")
+            f"LP {t_lp:.1f}{', warm' if start is not None else ''})")
         if z is not None and (n_bad == 0 or gap <= tolerance):
             converged = True
             break
@@ -657,6 +670,60 @@ def generate(traj: Trajectories, periods: list[ModelSpec], labels: list[str],
 ADD_SHARE = 0.02
 """Share of the units whose best trajectory may enter the restricted LP in one round (at
 least ``solver.decompose_add``)."""
+
+
+def _carry_basis(old_keys: np.ndarray, old_units: np.ndarray, old: Any, spec: ModelSpec,
+                 keys: np.ndarray, units: np.ndarray, chosen: np.ndarray) -> Any:
+    """The optimal basis ``old`` of the last restricted LP (columns ``old_keys``, free units
+    ``old_units``) as a starting basis of the next one, ``spec`` (columns ``keys``, free
+    units ``units``, the same coupling rows and trailing auxiliary/box columns):
+
+    * a trajectory column or assignment row of both keeps its status, a new column starts
+      nonbasic at 0;
+    * a unit freed now (fixed before, at ``chosen``) gets its assignment row nonbasic and its
+      ``chosen`` column basic — the point the last LP had, with one more basic column for
+      one more row;
+    * the coupling rows and the auxiliary and box columns keep theirs.
+
+    A unit fixed again drops its row and columns; if that leaves the count of basic
+    variables off by ``d``, ``d`` coupling-row slacks are made basic (or, with too many,
+    basic assignment rows nonbasic). None when the shapes differ or the count cannot be
+    mended: the LP then starts from the crash basis."""
+    from ruimteverdeling.model.highs_backend import BASIC, LOWER, Basis
+
+    n_x, n_units = keys.size, units.size
+    n_rows = spec.n_rows
+    n_tail = spec.n_cols - n_x
+    n_old_x = old_keys.size
+    if old.col.size - n_old_x != n_tail or old.row.size - old_units.size != n_rows - n_units:
+        return None
+    col = np.full(spec.n_cols, LOWER, np.int8)
+    pos = np.minimum(np.searchsorted(old_keys, keys), max(n_old_x - 1, 0))
+    hit = old_keys[pos] == keys if n_old_x else np.zeros(n_x, bool)
+    col[:n_x][hit] = old.col[pos[hit]]
+    col[n_x:] = old.col[n_old_x:]
+    row = np.full(n_rows, LOWER, np.int8)
+    upos = np.minimum(np.searchsorted(old_units, units), max(old_units.size - 1, 0))
+    uhit = old_units[upos] == units if old_units.size else np.zeros(n_units, bool)
+    row[:n_units][uhit] = old.row[upos[uhit]]
+    row[n_units:] = old.row[old_units.size:]
+    new_keys = chosen[units[~uhit]]
+    at = np.searchsorted(keys, new_keys)
+    if np.any(at >= n_x) or not np.array_equal(keys[np.minimum(at, n_x - 1)], new_keys):
+        return None
+    col[at] = BASIC
+    d = n_rows - int((col == BASIC).sum() + (row == BASIC).sum())
+    if d > 0:  # too few: coupling-row slacks become basic
+        idx = n_units + np.flatnonzero(row[n_units:] != BASIC)[:d]
+        if idx.size < d:
+            return None
+        row[idx] = BASIC
+    elif d < 0:  # too many: basic assignment rows (degenerate, at their bound) leave
+        idx = np.flatnonzero(row[:n_units] == BASIC)[: -d]
+        if idx.size < -d:
+            return None
+        row[idx] = LOWER
+    return Basis(col, row)
 
 
 def _representatives(traj: Trajectories, k: int, mask: np.ndarray) -> np.ndarray:
