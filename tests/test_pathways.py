@@ -425,6 +425,22 @@ def test_one_period_checks_its_fields(tmp_path):
     assert code == 2 and "targets[0].by" in out
 
 
+def _random_instance(folder: Path, explicit_max: int | None = None) -> pwm.Pathway:
+    """60 farmland cells with random housing and solar values, four targets in three
+    periods."""
+    years = [2030, 2040, 2050]
+    rng = np.random.default_rng(11)
+    shape = (6, 10)
+    layers = {f"hq_{y}": (rng.random(shape).astype(np.float32), "continuous", {"unit": "-"})
+              for y in years}
+    layers["sv"] = (rng.random(shape).astype(np.float32), "continuous", {"unit": "-"})
+    targets = [_target("h_first", "housing", 2030, min=12), _target("h_last", "housing", min=25),
+               _target("s_first", "solar", 2030, min=8, max=15),
+               _target("n_mid", "nature", 2040, min=6)]
+    return _compiled(_instance(folder, years, targets, solar=True, layers=layers),
+                     explicit_max)
+
+
 def test_warm_started_rounds_reach_the_cold_lp_optimum(tmp_path):
     """Column generation over the trajectories with each restricted LP started from the last
     one's basis ends at the LP optimum of the explicit model, as the cold-started rounds do,
@@ -435,15 +451,7 @@ def test_warm_started_rounds_reach_the_cold_lp_optimum(tmp_path):
     from ruimteverdeling.model.solve import backend_for
 
     years = [2030, 2040, 2050]
-    rng = np.random.default_rng(11)
-    shape = (6, 10)
-    layers = {f"hq_{y}": (rng.random(shape).astype(np.float32), "continuous", {"unit": "-"})
-              for y in years}
-    layers["sv"] = (rng.random(shape).astype(np.float32), "continuous", {"unit": "-"})
-    targets = [_target("h_first", "housing", 2030, min=12), _target("h_last", "housing", min=25),
-               _target("s_first", "solar", 2030, min=8, max=15),
-               _target("n_mid", "nature", 2040, min=6)]
-    pw = _compiled(_instance(tmp_path, years, targets, solar=True, layers=layers))
+    pw = _random_instance(tmp_path)
     assert pw.explicit and pw.traj is not None
     # a restricted master of a few units that grows by some columns a round, exact to the end
     opts = pwm.solver_options(pw).model_copy(update={
@@ -465,3 +473,4 @@ def test_warm_started_rounds_reach_the_cold_lp_optimum(tmp_path):
     assert len(runs[True].rounds) > 2
     assert all(r["start_basis"] == "warm" for r in runs[True].rounds[1:])
     assert all(r["start_basis"] == "crash" for r in runs[False].rounds)
+

@@ -166,6 +166,19 @@ def _selection(s: ModelSpec, cols: np.ndarray, aux_start: int, n_cols: int) -> s
     return sp.csr_matrix((np.ones(rows.size), (rows, jcols)), shape=(s.n_cols, n_cols))
 
 
+def unique_keys(*arrays: np.ndarray) -> np.ndarray:
+    """The sorted distinct values of the integer ``arrays`` together: by one sort and a
+    neighbour comparison (numpy's ``unique``/``union1d`` hash instead, tens of times slower
+    on the millions of trajectory keys of a national model)."""
+    a = np.sort(np.concatenate([np.asarray(x, np.int64).ravel() for x in arrays]))
+    if a.size < 2:
+        return a
+    keep = np.empty(a.size, bool)
+    keep[0] = True
+    np.not_equal(a[1:], a[:-1], out=keep[1:])
+    return a[keep]
+
+
 # ------------------------------------------------------------------------------------------------
 # trajectories kept implicit: pricing and column generation
 # ------------------------------------------------------------------------------------------------
@@ -357,11 +370,22 @@ def period_reduced_costs(periods: list[ModelSpec], weights: np.ndarray, y: np.nd
             out.append(None)
             continue
         rho = weights[p] * s.obj[: s.n_x]
+        idx, val = [], []
         for b in s.coupling:
             ys = y[r0:r0 + b.n_rows]
             r0 += b.n_rows
-            if np.any(ys):
-                rho -= (b.A.T @ ys)[: s.n_x]
+            nz = np.flatnonzero(ys)
+            if not nz.size:
+                continue
+            A = b.A.tocsr()
+            if nz.size < b.n_rows:
+                A = A[nz]
+            idx.append(A.indices)
+            val.append(A.data * np.repeat(ys[nz], np.diff(A.indptr)))
+        if idx:  # Aᵀy over the rows with a price only, summed in one pass over the columns
+            i, v = np.concatenate(idx), np.concatenate(val)
+            x = i < s.n_x
+            rho -= np.bincount(i[x], weights=v[x], minlength=s.n_x)
         out.append(rho)
     return out
 
@@ -407,26 +431,9 @@ def sample_prices(traj: Trajectories, periods: list[ModelSpec], labels: list[str
     sub = traj.subset(sample)
     if mask is not None:
         sub.valid = mask[:, sample]
-    pm, _ = sub.model(periods, labels, weights, sub.all_keys())
+    pm, _ = sub.model(scaled_periods(traj, periods, sample), labels, weights, sub.all_keys())
     spec = pm.spec if upto is None else pm.up_to(upto)
-    blocks = []
-    it = iter(spec.coupling)
-    for p, s in enumerate(periods):
-        if upto is not None and p > upto:
-            break
-        ind = np.zeros(s.n_cols)
-        cols = traj.col_of[p][sample].ravel()
-        ind[cols[cols >= 0]] = 1.0
-        ones = np.zeros(s.n_cols)
-        ones[: s.n_x] = 1.0
-        for b in s.coupling:
-            jb = next(it)
-            num, den = abs(b.A) @ ind, abs(b.A) @ ones
-            with np.errstate(invalid="ignore", divide="ignore"):
-                f = np.where(den > 0, num / den, 0.0)
-                blocks.append(replace(jb, lower=np.where(f > 0, jb.lower * f, -np.inf),
-                                      upper=np.where(f > 0, jb.upper * f, np.inf)))
-    spec = replace(spec, coupling=blocks, terms=[], obj_offset=0.0, status_quo_value=None)
+    spec = replace(spec, terms=[], obj_offset=0.0, status_quo_value=None)
     scale = max(1.0, float(np.abs(spec.obj[: spec.n_x]).max(initial=1.0)))
     sub_e, _ = decompose.with_elastic(spec, 1e4 * scale)
     out = backend_for(options).lp(sub_e, options, max(1.0, deadline - time.perf_counter()))
@@ -434,6 +441,39 @@ def sample_prices(traj: Trajectories, periods: list[ModelSpec], labels: list[str
     if out.row_dual is None:
         return np.zeros(m)
     return np.asarray(out.row_dual[sub_e.n_units:sub_e.n_units + m], float)
+
+
+def scaled_periods(traj: Trajectories, periods: list[ModelSpec], sample: np.ndarray
+                   ) -> list[ModelSpec]:
+    """The period models as a sample ``S`` of the units sees them: every coupling row's
+    bounds scaled by the sample's share of the row,
+
+        f_r = |A_p|_r · 1[S's period columns]  /  |A_p|_r · 1,
+
+    so that the sample's rows are about ``f`` times the full model's and its duals estimate
+    the full model's (rows the sample does not touch are left open); no objective constant
+    and, as status quo, the sample's units kept at their current use over every period
+    (where the transitions allow it)."""
+    out = []
+    stay = traj.valid[0, sample]  # template 0 keeps the current use throughout
+    for p, s in enumerate(periods):
+        ind = np.zeros(s.n_cols)
+        cols = traj.col_of[p][sample].ravel()
+        ind[cols[cols >= 0]] = 1.0
+        ones = np.zeros(s.n_cols)
+        ones[: s.n_x] = 1.0
+        blocks = []
+        for b in s.coupling:
+            num, den = abs(b.A) @ ind, abs(b.A) @ ones
+            with np.errstate(invalid="ignore", divide="ignore"):
+                f = np.where(den > 0, num / den, 0.0)
+                blocks.append(replace(b, lower=np.where(f > 0, b.lower * f, -np.inf),
+                                      upper=np.where(f > 0, b.upper * f, np.inf)))
+        kept = traj.col_of[p][sample[stay], traj.current[sample[stay]]]
+        sq = float(s.obj[kept[kept >= 0]].sum())
+        out.append(replace(s, coupling=blocks, terms=[], obj_offset=0.0,
+                           status_quo_value=sq))
+    return out
 
 
 @dataclass
@@ -490,7 +530,7 @@ def generate(traj: Trajectories, periods: list[ModelSpec], labels: list[str],
              weights: np.ndarray, keys: np.ndarray, options: Any, say: Any, deadline: float,
              upto: int | None = None, mask: np.ndarray | None = None,
              max_rounds: int | None = None, y_init: np.ndarray | None = None,
-             warm: bool = True) -> Generated:
+             warm: bool = True, final_keys: bool = True) -> Generated:
     """The LP relaxation of the joint model over every trajectory, by one level of column
     generation straight over the implicit trajectories (the method of
     :mod:`ruimteverdeling.model.decompose`, with its column pricing replaced by the
@@ -522,7 +562,8 @@ def generate(traj: Trajectories, periods: list[ModelSpec], labels: list[str],
 
     ``warm``: each restricted LP after the first starts from the last one's optimal basis,
     carried over column by column and row by row (:func:`_carry_basis`); the LP optimum is
-    the same, only the simplex's path to it is shorter.
+    the same, only the simplex's path to it is shorter. ``final_keys=False``: only the
+    bound and the prices are wanted (no final columns, no model).
     """
     import time
 
@@ -658,11 +699,13 @@ def generate(traj: Trajectories, periods: list[ModelSpec], labels: list[str],
             bad = np.zeros(n, bool)
             bad[top] = True
         newly = bad & ~free
-        active = np.union1d(active, np.concatenate([best_k[bad], chosen[newly]]))
+        active = unique_keys(active, best_k[bad], chosen[newly])
         free |= bad
-    keys = np.unique(np.concatenate([np.asarray(keys, np.int64), chosen[~free], active,
-                                     traj.best(period_reduced_costs(
-                                         periods, weights, best_y, upto), mask)[1]]))
+    if not final_keys:  # only the prices are wanted
+        return Generated(np.asarray(keys, np.int64), None, None,  # type: ignore[arg-type]
+                         float(bound), best_y, z, converged, rounds)
+    keys = unique_keys(keys, chosen[~free], active,
+                       traj.best(period_reduced_costs(periods, weights, best_y, upto), mask)[1])
     pm, uses = traj.model(periods, labels, weights, keys)
     return Generated(keys, pm, uses, float(bound), best_y, z, converged, rounds)
 
@@ -748,7 +791,7 @@ def _second_keys(traj: Trajectories, rho: list[np.ndarray | None], units: np.nda
     m2 = (traj.valid if mask is None else mask).copy()
     m2[best_k[units] % traj.n_templates, units] = False
     v2, k2 = traj.values(rho, units, m2)
-    return np.unique(np.concatenate([best_k[units], k2[np.isfinite(v2)]]))
+    return unique_keys(best_k[units], k2[np.isfinite(v2)])
 
 
 def _restricted(traj: Trajectories, periods: list[ModelSpec], labels: list[str],
@@ -771,13 +814,15 @@ def _restricted(traj: Trajectories, periods: list[ModelSpec], labels: list[str],
     pm, _ = sub_traj.model(periods, labels, weights, sub_keys)
     spec = pm.spec if upto is None else pm.up_to(upto)
     fixed = chosen[~free]
+    fixed_unit = fixed // T
+    fixed_uses = traj.uses(fixed)  # once for every period
     blocks = []
     fixed_obj = 0.0
     it = iter(spec.coupling)
     for p, s in enumerate(periods):
         if upto is not None and p > upto:
             break
-        cols = traj.period_columns(fixed, p)
+        cols = traj.col_of[p][fixed_unit, fixed_uses[p]]
         xp = np.bincount(cols[cols >= 0], minlength=s.n_cols).astype(float)
         fixed_obj += float(weights[p] * (s.obj @ xp))
         for b in s.coupling:

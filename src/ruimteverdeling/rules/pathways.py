@@ -410,7 +410,7 @@ def _start_keys(traj: mp.Trajectories, specs: list[ModelSpec], weights: np.ndarr
     stay = np.flatnonzero(valid[0]).astype(np.int64) * traj.n_templates
     m = sum(b.n_rows for s in specs for b in s.coupling)
     _, best = traj.best(mp.period_reduced_costs(specs, weights, np.zeros(m), upto), mask)
-    return np.union1d(stay, best)
+    return mp.unique_keys(stay, best)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -521,7 +521,7 @@ def _foresight_generated(pw: Pathway, progress: Any = None) -> Solution:
             break
         say(f"  decision gap {dgap:.3%} over every trajectory: "
             f"{priced.new_keys.size:,} more price out, solving again")
-        pw.use(np.union1d(pw.keys, priced.new_keys))
+        pw.use(mp.unique_keys(pw.keys, priced.new_keys))
     split = gap_split(sol, bound, gen)
     say("  gap split (decision value): bound − master LP "
         f"{_pct(split['bound_side'])}, master LP − allocation {_pct(split['repair_side'])} "
@@ -581,7 +581,7 @@ def _around(traj: mp.Trajectories, specs: list[ModelSpec], weights: np.ndarray,
     out = [np.asarray(keys, np.int64)]
     for f in (0.5, 1.5):
         out.append(traj.best(mp.period_reduced_costs(specs, weights, f * y0, upto), mask)[1])
-    return np.unique(np.concatenate(out))
+    return mp.unique_keys(*out)
 
 
 def _generation_details(pw: Pathway, gen: mp.Generated) -> dict[str, Any]:
@@ -703,7 +703,7 @@ def _myopic_generated(pw: Pathway, progress: Any = None) -> Solution:
     chosen = np.zeros(0, np.int64)
     for k in range(P):
         t0 = time.perf_counter()
-        keys = np.union1d(chosen, _start_keys(traj, specs, weights, k, mask))
+        keys = mp.unique_keys(chosen, _start_keys(traj, specs, weights, k, mask))
         deadline = t0 + GENERATION_SHARE * opts.time_limit
         y0 = mp.sample_prices(traj, specs, labels, weights, opts, deadline, k, mask)
         gen = mp.generate(traj, specs, labels, weights,
@@ -720,7 +720,7 @@ def _myopic_generated(pw: Pathway, progress: Any = None) -> Solution:
         if k + 1 < P:
             mask = mask & _agree(traj, traj.uses(chosen)[: k + 1])
     spec = gen.model.spec
-    keys = np.union1d(pw.keys, gen.keys)
+    keys = mp.unique_keys(pw.keys, gen.keys)
     pw.use(keys)
     x = remap(sol.x, gen.keys, keys)
     z = pw.spec.objective_value(x)
