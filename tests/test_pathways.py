@@ -474,3 +474,21 @@ def test_warm_started_rounds_reach_the_cold_lp_optimum(tmp_path):
     assert all(r["start_basis"] == "warm" for r in runs[True].rounds[1:])
     assert all(r["start_basis"] == "crash" for r in runs[False].rounds)
 
+
+def test_prices_from_a_sample_stage_leave_the_optimum_unchanged(tmp_path, monkeypatch):
+    """The first prices from column generation on half of the units (rows scaled to their
+    share) are only a start: the generated foresight optimum is the explicit model's."""
+    from ruimteverdeling.model import periods as mp
+
+    exact = pwm.solve_foresight(_random_instance(tmp_path / "explicit"))
+    monkeypatch.setattr(mp, "SAMPLE_MIN_UNITS", 0)
+    monkeypatch.setattr(mp, "SAMPLE_SHARE", 0.5)
+    said: list[str] = []
+    pw = _random_instance(tmp_path / "generated", explicit_max=0)
+    assert not pw.explicit
+    sol = pwm.solve_foresight(pw, said.append)
+    assert any("50% of the units" in m for m in said)
+    assert any(m.startswith("  sample") for m in said)
+    assert exact.decision_gap is not None and exact.decision_gap <= 1e-4
+    assert sol.objective == pytest.approx(exact.objective, rel=1e-4)
+    assert sol.bound >= exact.objective - 1e-6

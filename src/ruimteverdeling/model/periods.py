@@ -476,6 +476,40 @@ def scaled_periods(traj: Trajectories, periods: list[ModelSpec], sample: np.ndar
     return out
 
 
+SAMPLE_SHARE = 0.25
+"""Share of the units in the sample whose generated LP gives :func:`nested_prices`."""
+SAMPLE_MIN_UNITS = 200_000
+"""Models with fewer units start from the small sample's prices alone."""
+SAMPLE_ROUNDS = 12
+"""Rounds of column generation on the sample at most."""
+
+
+def nested_prices(traj: Trajectories, periods: list[ModelSpec], labels: list[str],
+                  weights: np.ndarray, options: Any, say: Any, deadline: float,
+                  y_init: np.ndarray, start: Any) -> np.ndarray:
+    """Better first prices for a large model: the LP over every trajectory of a random
+    :data:`SAMPLE_SHARE` of the units (rows scaled as in :func:`scaled_periods`), solved by
+    :func:`generate` itself from the small sample's prices ``y_init`` to a loose tolerance
+    (a decision gap of 1e-3, at most :data:`SAMPLE_ROUNDS` rounds). Each of its rounds costs
+    about a quarter of a full round, and the full model then starts near its optimal
+    prices (the nested start of :mod:`ruimteverdeling.model.decompose`). ``start(traj,
+    periods, y)`` gives the sample's first columns. Returns the sample's best prices
+    (``y_init`` when the model is small or the sample fails)."""
+    n = traj.n_units
+    if n < SAMPLE_MIN_UNITS:
+        return y_init
+    rng = np.random.default_rng(options.seed + 1)
+    sample = np.sort(rng.choice(n, int(SAMPLE_SHARE * n), replace=False))
+    sub = traj.subset(sample)
+    scaled = scaled_periods(traj, periods, sample)
+    opts = options.model_copy(update={"decompose_lp_gap": max(options.decompose_lp_gap,
+                                                              1e-3)})
+    gen = generate(sub, scaled, labels, weights, start(sub, scaled, y_init), opts,
+                   lambda m: say("  sample" + m[1:]), deadline,
+                   max_rounds=SAMPLE_ROUNDS, y_init=y_init, final_keys=False)
+    return y_init if gen.y is None else gen.y
+
+
 @dataclass
 class Generated:
     """The outcome of :func:`generate`: the trajectory columns kept and what they prove."""

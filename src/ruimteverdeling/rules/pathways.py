@@ -493,6 +493,14 @@ def _foresight_generated(pw: Pathway, progress: Any = None) -> Solution:
     y0 = mp.sample_prices(pw.traj, specs, labels, pw.model.weights, opts, deadline)
     say(f"  prices from the trajectories of a sample of units "
         f"({time.perf_counter() - t0:.1f} s)")
+    t1 = time.perf_counter()
+    w = pw.model.weights
+    y1 = mp.nested_prices(pw.traj, specs, labels, w, opts, say, deadline, y0,
+                          lambda tr, sp, y: _around(tr, sp, w, _start_keys(tr, sp, w), y))
+    if y1 is not y0:
+        say(f"  prices from the trajectories of {mp.SAMPLE_SHARE:.0%} of the units "
+            f"({time.perf_counter() - t1:.1f} s)")
+        y0 = y1
     gen = mp.generate(pw.traj, specs, labels, pw.model.weights,
                       _around(pw.traj, specs, pw.model.weights, pw.keys, y0), opts, say,
                       deadline, y_init=y0)
