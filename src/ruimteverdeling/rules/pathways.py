@@ -363,20 +363,29 @@ def _joint(scenario: Scenario, years: list[int], compiled: list[CompiledModel],
     templates = _templates(years, catalogue, alloc_ids)
     rows = np.arange(n_dom)
     valid = np.zeros((len(templates), n_dom), bool)
+    # per cell: the current use allowed in period p, and the uses that may follow it
+    allowed_cur = [al[rows, current] for al in allowed]
+    succ_cur = succ[current]
     for i, tpl in enumerate(templates):
         ok = np.ones(n_dom, bool)
-        prev = current
+        prev = KEEP  # the use before the first period is the current one
         for p, sym in enumerate(tpl):
-            use = current if sym == KEEP else np.full(n_dom, sym)
-            ok &= allowed[p][rows, use]
-            changed = use != prev
-            ok &= ~changed | succ[prev, use]
-            prev = use
+            if sym == KEEP:
+                ok &= allowed_cur[p]
+                if prev != KEEP:  # back to the current use: a change where it differs
+                    ok &= (current == prev) | succ[prev][current]
+            else:
+                ok &= allowed[p][:, sym]
+                if prev == KEEP:
+                    ok &= (current == sym) | succ_cur[:, sym]
+                elif prev != sym and not succ[prev, sym]:
+                    ok[:] = False
+            prev = sym
         first = next((sym for sym in tpl if sym != KEEP), None)
         if first is not None:
             ok &= current != first  # a change to the current use is no change
         valid[i] = ok
-    del allowed
+    del allowed, allowed_cur, succ_cur
     n_valid = valid.sum(axis=0)
     if (n_valid == 0).any():
         bad = int((n_valid == 0).sum())
