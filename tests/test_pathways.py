@@ -30,13 +30,15 @@ SOLAR_LIFETIME = 15
 
 
 def _instance(folder: Path, years: list[int], targets: list[dict], solar: bool = False,
-              extra: dict | None = None) -> Path:
+              extra: dict | None = None, layers: dict | None = None) -> Path:
     """Four farmland cells of 1 ha; housing is worth the period's layer `hq`, farmland 1.0,
-    nature 0.15 and (optionally) solar SOLAR_VALUE[c] with a lifetime of SOLAR_LIFETIME."""
-    layers = {f"hq_{y}": (np.array([HQ[y]], np.float32), "continuous", {"unit": "-"})
-              for y in years}
-    layers["sv"] = (np.array([SOLAR_VALUE], np.float32), "continuous", {"unit": "-"})
-    write_area(folder, np.full((1, 4), AGRI), layers=layers)
+    nature 0.15 and (optionally) solar SOLAR_VALUE[c] with a lifetime of SOLAR_LIFETIME.
+    ``layers``: other `hq_<year>` and `sv` rasters (of any shape: farmland cells of 1 ha)."""
+    if layers is None:
+        layers = {f"hq_{y}": (np.array([HQ[y]], np.float32), "continuous", {"unit": "-"})
+                  for y in years}
+        layers["sv"] = (np.array([SOLAR_VALUE], np.float32), "continuous", {"unit": "-"})
+    write_area(folder, np.full(np.shape(layers["sv"][0]), AGRI), layers=layers)
     uses = [{"id": u, "kind": "context"} for u in OFF + ([] if solar else ["solar"])]
     if solar:
         uses.append({"id": "solar", "lifetime_years": SOLAR_LIFETIME})
@@ -421,3 +423,72 @@ def test_one_period_checks_its_fields(tmp_path):
     # one period is the end-state model, but its `by` must still be that period
     code, out = _error(tmp_path, [_target("h", "housing", 2040, min=1)], years=(2030,))
     assert code == 2 and "targets[0].by" in out
+
+
+def _random_instance(folder: Path, explicit_max: int | None = None) -> pwm.Pathway:
+    """60 farmland cells with random housing and solar values, four targets in three
+    periods."""
+    years = [2030, 2040, 2050]
+    rng = np.random.default_rng(11)
+    shape = (6, 10)
+    layers = {f"hq_{y}": (rng.random(shape).astype(np.float32), "continuous", {"unit": "-"})
+              for y in years}
+    layers["sv"] = (rng.random(shape).astype(np.float32), "continuous", {"unit": "-"})
+    targets = [_target("h_first", "housing", 2030, min=12), _target("h_last", "housing", min=25),
+               _target("s_first", "solar", 2030, min=8, max=15),
+               _target("n_mid", "nature", 2040, min=6)]
+    return _compiled(_instance(folder, years, targets, solar=True, layers=layers),
+                     explicit_max)
+
+
+def test_warm_started_rounds_reach_the_cold_lp_optimum(tmp_path):
+    """Column generation over the trajectories with each restricted LP started from the last
+    one's basis ends at the LP optimum of the explicit model, as the cold-started rounds do,
+    and the warm start is really used."""
+    import time
+
+    from ruimteverdeling.model import periods as mp
+    from ruimteverdeling.model.solve import backend_for
+
+    years = [2030, 2040, 2050]
+    pw = _random_instance(tmp_path)
+    assert pw.explicit and pw.traj is not None
+    # a restricted master of a few units that grows by some columns a round, exact to the end
+    opts = pwm.solver_options(pw).model_copy(update={
+        "decompose_free_min": 10, "decompose_free_share": 0.0, "decompose_add": 30,
+        "decompose_lp_gap": 0.0, "mip_rel_gap": 0.0, "decompose_max_iterations": 500})
+    exact = backend_for(opts).lp(pw.spec, opts, 60.0)
+    assert exact.status == "optimal"
+    specs = [cm.spec for cm in pw.compiled]
+    labels = [str(y) for y in years]
+    start = pwm._start_keys(pw.traj, specs, pw.model.weights)
+    runs = {}
+    for warm in (False, True):
+        runs[warm] = mp.generate(pw.traj, specs, labels, pw.model.weights, start, opts,
+                                 lambda m: None, time.perf_counter() + 120, warm=warm)
+    for gen in runs.values():
+        assert gen.converged
+        assert gen.objective == pytest.approx(exact.objective, abs=1e-6)
+        assert gen.bound == pytest.approx(exact.objective, abs=1e-6)
+    assert len(runs[True].rounds) > 2
+    assert all(r["start_basis"] == "warm" for r in runs[True].rounds[1:])
+    assert all(r["start_basis"] == "crash" for r in runs[False].rounds)
+
+
+def test_prices_from_a_sample_stage_leave_the_optimum_unchanged(tmp_path, monkeypatch):
+    """The first prices from column generation on half of the units (rows scaled to their
+    share) are only a start: the generated foresight optimum is the explicit model's."""
+    from ruimteverdeling.model import periods as mp
+
+    exact = pwm.solve_foresight(_random_instance(tmp_path / "explicit"))
+    monkeypatch.setattr(mp, "SAMPLE_MIN_UNITS", 0)
+    monkeypatch.setattr(mp, "SAMPLE_SHARE", 0.5)
+    said: list[str] = []
+    pw = _random_instance(tmp_path / "generated", explicit_max=0)
+    assert not pw.explicit
+    sol = pwm.solve_foresight(pw, said.append)
+    assert any("50% of the units" in m for m in said)
+    assert any(m.startswith("  sample") for m in said)
+    assert exact.decision_gap is not None and exact.decision_gap <= 1e-4
+    assert sol.objective == pytest.approx(exact.objective, rel=1e-4)
+    assert sol.bound >= exact.objective - 1e-6

@@ -166,6 +166,19 @@ def _selection(s: ModelSpec, cols: np.ndarray, aux_start: int, n_cols: int) -> s
     return sp.csr_matrix((np.ones(rows.size), (rows, jcols)), shape=(s.n_cols, n_cols))
 
 
+def unique_keys(*arrays: np.ndarray) -> np.ndarray:
+    """The sorted distinct values of the integer ``arrays`` together: by one sort and a
+    neighbour comparison (numpy's ``unique``/``union1d`` hash instead, tens of times slower
+    on the millions of trajectory keys of a national model)."""
+    a = np.sort(np.concatenate([np.asarray(x, np.int64).ravel() for x in arrays]))
+    if a.size < 2:
+        return a
+    keep = np.empty(a.size, bool)
+    keep[0] = True
+    np.not_equal(a[1:], a[:-1], out=keep[1:])
+    return a[keep]
+
+
 # ------------------------------------------------------------------------------------------------
 # trajectories kept implicit: pricing and column generation
 # ------------------------------------------------------------------------------------------------
@@ -357,11 +370,22 @@ def period_reduced_costs(periods: list[ModelSpec], weights: np.ndarray, y: np.nd
             out.append(None)
             continue
         rho = weights[p] * s.obj[: s.n_x]
+        idx, val = [], []
         for b in s.coupling:
             ys = y[r0:r0 + b.n_rows]
             r0 += b.n_rows
-            if np.any(ys):
-                rho -= (b.A.T @ ys)[: s.n_x]
+            nz = np.flatnonzero(ys)
+            if not nz.size:
+                continue
+            A = b.A.tocsr()
+            if nz.size < b.n_rows:
+                A = A[nz]
+            idx.append(A.indices)
+            val.append(A.data * np.repeat(ys[nz], np.diff(A.indptr)))
+        if idx:  # Aᵀy over the rows with a price only, summed in one pass over the columns
+            i, v = np.concatenate(idx), np.concatenate(val)
+            x = i < s.n_x
+            rho -= np.bincount(i[x], weights=v[x], minlength=s.n_x)
         out.append(rho)
     return out
 
@@ -407,26 +431,9 @@ def sample_prices(traj: Trajectories, periods: list[ModelSpec], labels: list[str
     sub = traj.subset(sample)
     if mask is not None:
         sub.valid = mask[:, sample]
-    pm, _ = sub.model(periods, labels, weights, sub.all_keys())
+    pm, _ = sub.model(scaled_periods(traj, periods, sample), labels, weights, sub.all_keys())
     spec = pm.spec if upto is None else pm.up_to(upto)
-    blocks = []
-    it = iter(spec.coupling)
-    for p, s in enumerate(periods):
-        if upto is not None and p > upto:
-            break
-        ind = np.zeros(s.n_cols)
-        cols = traj.col_of[p][sample].ravel()
-        ind[cols[cols >= 0]] = 1.0
-        ones = np.zeros(s.n_cols)
-        ones[: s.n_x] = 1.0
-        for b in s.coupling:
-            jb = next(it)
-            num, den = abs(b.A) @ ind, abs(b.A) @ ones
-            with np.errstate(invalid="ignore", divide="ignore"):
-                f = np.where(den > 0, num / den, 0.0)
-                blocks.append(replace(jb, lower=np.where(f > 0, jb.lower * f, -np.inf),
-                                      upper=np.where(f > 0, jb.upper * f, np.inf)))
-    spec = replace(spec, coupling=blocks, terms=[], obj_offset=0.0, status_quo_value=None)
+    spec = replace(spec, terms=[], obj_offset=0.0, status_quo_value=None)
     scale = max(1.0, float(np.abs(spec.obj[: spec.n_x]).max(initial=1.0)))
     sub_e, _ = decompose.with_elastic(spec, 1e4 * scale)
     out = backend_for(options).lp(sub_e, options, max(1.0, deadline - time.perf_counter()))
@@ -434,6 +441,73 @@ def sample_prices(traj: Trajectories, periods: list[ModelSpec], labels: list[str
     if out.row_dual is None:
         return np.zeros(m)
     return np.asarray(out.row_dual[sub_e.n_units:sub_e.n_units + m], float)
+
+
+def scaled_periods(traj: Trajectories, periods: list[ModelSpec], sample: np.ndarray
+                   ) -> list[ModelSpec]:
+    """The period models as a sample ``S`` of the units sees them: every coupling row's
+    bounds scaled by the sample's share of the row,
+
+        f_r = |A_p|_r · 1[S's period columns]  /  |A_p|_r · 1,
+
+    so that the sample's rows are about ``f`` times the full model's and its duals estimate
+    the full model's (rows the sample does not touch are left open); no objective constant
+    and, as status quo, the sample's units kept at their current use over every period
+    (where the transitions allow it)."""
+    out = []
+    stay = traj.valid[0, sample]  # template 0 keeps the current use throughout
+    for p, s in enumerate(periods):
+        ind = np.zeros(s.n_cols)
+        cols = traj.col_of[p][sample].ravel()
+        ind[cols[cols >= 0]] = 1.0
+        ones = np.zeros(s.n_cols)
+        ones[: s.n_x] = 1.0
+        blocks = []
+        for b in s.coupling:
+            num, den = abs(b.A) @ ind, abs(b.A) @ ones
+            with np.errstate(invalid="ignore", divide="ignore"):
+                f = np.where(den > 0, num / den, 0.0)
+                blocks.append(replace(b, lower=np.where(f > 0, b.lower * f, -np.inf),
+                                      upper=np.where(f > 0, b.upper * f, np.inf)))
+        kept = traj.col_of[p][sample[stay], traj.current[sample[stay]]]
+        sq = float(s.obj[kept[kept >= 0]].sum())
+        out.append(replace(s, coupling=blocks, terms=[], obj_offset=0.0,
+                           status_quo_value=sq))
+    return out
+
+
+SAMPLE_SHARE = 0.25
+"""Share of the units in the sample whose generated LP gives :func:`nested_prices`."""
+SAMPLE_MIN_UNITS = 200_000
+"""Models with fewer units start from the small sample's prices alone."""
+SAMPLE_ROUNDS = 12
+"""Rounds of column generation on the sample at most."""
+
+
+def nested_prices(traj: Trajectories, periods: list[ModelSpec], labels: list[str],
+                  weights: np.ndarray, options: Any, say: Any, deadline: float,
+                  y_init: np.ndarray, start: Any) -> np.ndarray:
+    """Better first prices for a large model: the LP over every trajectory of a random
+    :data:`SAMPLE_SHARE` of the units (rows scaled as in :func:`scaled_periods`), solved by
+    :func:`generate` itself from the small sample's prices ``y_init`` to a loose tolerance
+    (a decision gap of 1e-3, at most :data:`SAMPLE_ROUNDS` rounds). Each of its rounds costs
+    about a quarter of a full round, and the full model then starts near its optimal
+    prices (the nested start of :mod:`ruimteverdeling.model.decompose`). ``start(traj,
+    periods, y)`` gives the sample's first columns. Returns the sample's best prices
+    (``y_init`` when the model is small or the sample fails)."""
+    n = traj.n_units
+    if n < SAMPLE_MIN_UNITS:
+        return y_init
+    rng = np.random.default_rng(options.seed + 1)
+    sample = np.sort(rng.choice(n, int(SAMPLE_SHARE * n), replace=False))
+    sub = traj.subset(sample)
+    scaled = scaled_periods(traj, periods, sample)
+    opts = options.model_copy(update={"decompose_lp_gap": max(options.decompose_lp_gap,
+                                                              1e-3)})
+    gen = generate(sub, scaled, labels, weights, start(sub, scaled, y_init), opts,
+                   lambda m: say("  sample" + m[1:]), deadline,
+                   max_rounds=SAMPLE_ROUNDS, y_init=y_init, final_keys=False)
+    return y_init if gen.y is None else gen.y
 
 
 @dataclass
@@ -489,7 +563,8 @@ def price(traj: Trajectories, periods: list[ModelSpec], weights: np.ndarray,
 def generate(traj: Trajectories, periods: list[ModelSpec], labels: list[str],
              weights: np.ndarray, keys: np.ndarray, options: Any, say: Any, deadline: float,
              upto: int | None = None, mask: np.ndarray | None = None,
-             max_rounds: int | None = None, y_init: np.ndarray | None = None) -> Generated:
+             max_rounds: int | None = None, y_init: np.ndarray | None = None,
+             warm: bool = True, final_keys: bool = True) -> Generated:
     """The LP relaxation of the joint model over every trajectory, by one level of column
     generation straight over the implicit trajectories (the method of
     :mod:`ruimteverdeling.model.decompose`, with its column pricing replaced by the
@@ -518,6 +593,11 @@ def generate(traj: Trajectories, periods: list[ModelSpec], labels: list[str],
     every unit's fixed or free trajectories, its best at the bound's prices and ``keys``.
     ``upto``/``mask``: the model seen from period ``upto`` (:meth:`PeriodModel.up_to`) over
     the trajectories ``mask`` allows (myopic planning).
+
+    ``warm``: each restricted LP after the first starts from the last one's optimal basis,
+    carried over column by column and row by row (:func:`_carry_basis`); the LP optimum is
+    the same, only the simplex's path to it is shorter. ``final_keys=False``: only the
+    bound and the prices are wanted (no final columns, no model).
     """
     import time
 
@@ -577,6 +657,8 @@ def generate(traj: Trajectories, periods: list[ModelSpec], labels: list[str],
     rounds: list[dict] = []
     z = None
     converged = False
+    prev: tuple[np.ndarray, np.ndarray, Any] | None = None  # keys, units, basis
+    warm = warm and backend.name == "highs"
     for it in range(max_rounds):
         if time.perf_counter() > deadline:
             break
@@ -584,12 +666,16 @@ def generate(traj: Trajectories, periods: list[ModelSpec], labels: list[str],
         sub, free_idx, sub_keys = _restricted(traj, periods, labels, weights, upto, free,
                                               chosen, active)
         sub_b, n_aux0 = decompose.with_box(sub, center - width, center + width)
+        start = None if prev is None or not warm else \
+            _carry_basis(*prev, sub_b, sub_keys, free_idx, chosen)
         t_build = time.perf_counter() - t0
-        out = backend.lp(sub_b, options, max(1.0, deadline - time.perf_counter()))
+        out = backend.lp(sub_b, options, max(1.0, deadline - time.perf_counter()),
+                         **({"basis": start} if start is not None else {}))
         t_lp = time.perf_counter() - t0 - t_build
         if out.x is None or out.row_dual is None:
             rounds.append({"round": it + 1, "status": out.status})
             break
+        prev = (sub_keys, free_idx, out.basis) if out.basis is not None else None
         n_sub = sub_b.n_units
         y = pricing.clamp(out.row_dual[n_sub:n_sub + m])
         slack = out.x[sub_b.n_x + n_aux0:]
@@ -611,11 +697,13 @@ def generate(traj: Trajectories, periods: list[ModelSpec], labels: list[str],
         rounds.append({"round": it + 1, "free_units": int(free_idx.size),
                        "columns": int(sub.n_x), "new": n_bad, "bound": bound,
                        "objective": z, "lp_gap": gap, "build_seconds": round(t_build, 2),
-                       "lp_seconds": round(t_lp, 2), "seconds": round(seconds, 2)})
+                       "lp_seconds": round(t_lp, 2), "seconds": round(seconds, 2),
+                       "start_basis": "warm" if start is not None else "crash",
+                       "lp_iterations": out.details.get("lp_iterations")})
         say(f"  trajectories round {it + 1}: {free_idx.size:,} of {n:,} units free, "
             f"{sub.n_x:,} columns, {n_bad:,} price out, LP gap "
             f"{'—' if gap is None else f'{gap:.2e}'} ({seconds:.1f} s: build {t_build:.1f}, "
-            f"LP {t_lp:.1f})")
+            f"LP {t_lp:.1f}{', warm' if start is not None else ''})")
         if z is not None and (n_bad == 0 or gap <= tolerance):
             converged = True
             break
@@ -645,11 +733,13 @@ def generate(traj: Trajectories, periods: list[ModelSpec], labels: list[str],
             bad = np.zeros(n, bool)
             bad[top] = True
         newly = bad & ~free
-        active = np.union1d(active, np.concatenate([best_k[bad], chosen[newly]]))
+        active = unique_keys(active, best_k[bad], chosen[newly])
         free |= bad
-    keys = np.unique(np.concatenate([np.asarray(keys, np.int64), chosen[~free], active,
-                                     traj.best(period_reduced_costs(
-                                         periods, weights, best_y, upto), mask)[1]]))
+    if not final_keys:  # only the prices are wanted
+        return Generated(np.asarray(keys, np.int64), None, None,  # type: ignore[arg-type]
+                         float(bound), best_y, z, converged, rounds)
+    keys = unique_keys(keys, chosen[~free], active,
+                       traj.best(period_reduced_costs(periods, weights, best_y, upto), mask)[1])
     pm, uses = traj.model(periods, labels, weights, keys)
     return Generated(keys, pm, uses, float(bound), best_y, z, converged, rounds)
 
@@ -657,6 +747,60 @@ def generate(traj: Trajectories, periods: list[ModelSpec], labels: list[str],
 ADD_SHARE = 0.02
 """Share of the units whose best trajectory may enter the restricted LP in one round (at
 least ``solver.decompose_add``)."""
+
+
+def _carry_basis(old_keys: np.ndarray, old_units: np.ndarray, old: Any, spec: ModelSpec,
+                 keys: np.ndarray, units: np.ndarray, chosen: np.ndarray) -> Any:
+    """The optimal basis ``old`` of the last restricted LP (columns ``old_keys``, free units
+    ``old_units``) as a starting basis of the next one, ``spec`` (columns ``keys``, free
+    units ``units``, the same coupling rows and trailing auxiliary/box columns):
+
+    * a trajectory column or assignment row of both keeps its status, a new column starts
+      nonbasic at 0;
+    * a unit freed now (fixed before, at ``chosen``) gets its assignment row nonbasic and its
+      ``chosen`` column basic — the point the last LP had, with one more basic column for
+      one more row;
+    * the coupling rows and the auxiliary and box columns keep theirs.
+
+    A unit fixed again drops its row and columns; if that leaves the count of basic
+    variables off by ``d``, ``d`` coupling-row slacks are made basic (or, with too many,
+    basic assignment rows nonbasic). None when the shapes differ or the count cannot be
+    mended: the LP then starts from the crash basis."""
+    from ruimteverdeling.model.highs_backend import BASIC, LOWER, Basis
+
+    n_x, n_units = keys.size, units.size
+    n_rows = spec.n_rows
+    n_tail = spec.n_cols - n_x
+    n_old_x = old_keys.size
+    if old.col.size - n_old_x != n_tail or old.row.size - old_units.size != n_rows - n_units:
+        return None
+    col = np.full(spec.n_cols, LOWER, np.int8)
+    pos = np.minimum(np.searchsorted(old_keys, keys), max(n_old_x - 1, 0))
+    hit = old_keys[pos] == keys if n_old_x else np.zeros(n_x, bool)
+    col[:n_x][hit] = old.col[pos[hit]]
+    col[n_x:] = old.col[n_old_x:]
+    row = np.full(n_rows, LOWER, np.int8)
+    upos = np.minimum(np.searchsorted(old_units, units), max(old_units.size - 1, 0))
+    uhit = old_units[upos] == units if old_units.size else np.zeros(n_units, bool)
+    row[:n_units][uhit] = old.row[upos[uhit]]
+    row[n_units:] = old.row[old_units.size:]
+    new_keys = chosen[units[~uhit]]
+    at = np.searchsorted(keys, new_keys)
+    if np.any(at >= n_x) or not np.array_equal(keys[np.minimum(at, n_x - 1)], new_keys):
+        return None
+    col[at] = BASIC
+    d = n_rows - int((col == BASIC).sum() + (row == BASIC).sum())
+    if d > 0:  # too few: coupling-row slacks become basic
+        idx = n_units + np.flatnonzero(row[n_units:] != BASIC)[:d]
+        if idx.size < d:
+            return None
+        row[idx] = BASIC
+    elif d < 0:  # too many: basic assignment rows (degenerate, at their bound) leave
+        idx = np.flatnonzero(row[:n_units] == BASIC)[: -d]
+        if idx.size < -d:
+            return None
+        row[idx] = LOWER
+    return Basis(col, row)
 
 
 def _representatives(traj: Trajectories, k: int, mask: np.ndarray) -> np.ndarray:
@@ -681,7 +825,7 @@ def _second_keys(traj: Trajectories, rho: list[np.ndarray | None], units: np.nda
     m2 = (traj.valid if mask is None else mask).copy()
     m2[best_k[units] % traj.n_templates, units] = False
     v2, k2 = traj.values(rho, units, m2)
-    return np.unique(np.concatenate([best_k[units], k2[np.isfinite(v2)]]))
+    return unique_keys(best_k[units], k2[np.isfinite(v2)])
 
 
 def _restricted(traj: Trajectories, periods: list[ModelSpec], labels: list[str],
@@ -704,13 +848,15 @@ def _restricted(traj: Trajectories, periods: list[ModelSpec], labels: list[str],
     pm, _ = sub_traj.model(periods, labels, weights, sub_keys)
     spec = pm.spec if upto is None else pm.up_to(upto)
     fixed = chosen[~free]
+    fixed_unit = fixed // T
+    fixed_uses = traj.uses(fixed)  # once for every period
     blocks = []
     fixed_obj = 0.0
     it = iter(spec.coupling)
     for p, s in enumerate(periods):
         if upto is not None and p > upto:
             break
-        cols = traj.period_columns(fixed, p)
+        cols = traj.col_of[p][fixed_unit, fixed_uses[p]]
         xp = np.bincount(cols[cols >= 0], minlength=s.n_cols).astype(float)
         fixed_obj += float(weights[p] * (s.obj @ xp))
         for b in s.coupling:

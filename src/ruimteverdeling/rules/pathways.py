@@ -363,20 +363,29 @@ def _joint(scenario: Scenario, years: list[int], compiled: list[CompiledModel],
     templates = _templates(years, catalogue, alloc_ids)
     rows = np.arange(n_dom)
     valid = np.zeros((len(templates), n_dom), bool)
+    # per cell: the current use allowed in period p, and the uses that may follow it
+    allowed_cur = [al[rows, current] for al in allowed]
+    succ_cur = succ[current]
     for i, tpl in enumerate(templates):
         ok = np.ones(n_dom, bool)
-        prev = current
+        prev = KEEP  # the use before the first period is the current one
         for p, sym in enumerate(tpl):
-            use = current if sym == KEEP else np.full(n_dom, sym)
-            ok &= allowed[p][rows, use]
-            changed = use != prev
-            ok &= ~changed | succ[prev, use]
-            prev = use
+            if sym == KEEP:
+                ok &= allowed_cur[p]
+                if prev != KEEP:  # back to the current use: a change where it differs
+                    ok &= (current == prev) | succ[prev][current]
+            else:
+                ok &= allowed[p][:, sym]
+                if prev == KEEP:
+                    ok &= (current == sym) | succ_cur[:, sym]
+                elif prev != sym and not succ[prev, sym]:
+                    ok[:] = False
+            prev = sym
         first = next((sym for sym in tpl if sym != KEEP), None)
         if first is not None:
             ok &= current != first  # a change to the current use is no change
         valid[i] = ok
-    del allowed
+    del allowed, allowed_cur, succ_cur
     n_valid = valid.sum(axis=0)
     if (n_valid == 0).any():
         bad = int((n_valid == 0).sum())
@@ -410,7 +419,7 @@ def _start_keys(traj: mp.Trajectories, specs: list[ModelSpec], weights: np.ndarr
     stay = np.flatnonzero(valid[0]).astype(np.int64) * traj.n_templates
     m = sum(b.n_rows for s in specs for b in s.coupling)
     _, best = traj.best(mp.period_reduced_costs(specs, weights, np.zeros(m), upto), mask)
-    return np.union1d(stay, best)
+    return mp.unique_keys(stay, best)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -493,6 +502,14 @@ def _foresight_generated(pw: Pathway, progress: Any = None) -> Solution:
     y0 = mp.sample_prices(pw.traj, specs, labels, pw.model.weights, opts, deadline)
     say(f"  prices from the trajectories of a sample of units "
         f"({time.perf_counter() - t0:.1f} s)")
+    t1 = time.perf_counter()
+    w = pw.model.weights
+    y1 = mp.nested_prices(pw.traj, specs, labels, w, opts, say, deadline, y0,
+                          lambda tr, sp, y: _around(tr, sp, w, _start_keys(tr, sp, w), y))
+    if y1 is not y0:
+        say(f"  prices from the trajectories of {mp.SAMPLE_SHARE:.0%} of the units "
+            f"({time.perf_counter() - t1:.1f} s)")
+        y0 = y1
     gen = mp.generate(pw.traj, specs, labels, pw.model.weights,
                       _around(pw.traj, specs, pw.model.weights, pw.keys, y0), opts, say,
                       deadline, y_init=y0)
@@ -521,10 +538,56 @@ def _foresight_generated(pw: Pathway, progress: Any = None) -> Solution:
             break
         say(f"  decision gap {dgap:.3%} over every trajectory: "
             f"{priced.new_keys.size:,} more price out, solving again")
-        pw.use(np.union1d(pw.keys, priced.new_keys))
-    sol = _proven(sol, bound, opts, {"generation": _generation_details(pw, gen)})
+        pw.use(mp.unique_keys(pw.keys, priced.new_keys))
+    split = gap_split(sol, bound, gen)
+    say("  gap split (decision value): bound − master LP "
+        f"{_pct(split['bound_side'])}, master LP − allocation {_pct(split['repair_side'])} "
+        f"(bound {split['bound']:,.4f}, master LP {_num(split['master_lp'])}, allocation "
+        f"{split['objective']:,.4f})")
+    sol = _proven(sol, bound, opts, {"generation": _generation_details(pw, gen),
+                                     "gap_split": split})
     pw.solutions.append(sol)
     return sol
+
+
+def gap_split(sol: Solution, bound: float, gen: mp.Generated) -> dict[str, Any]:
+    """Where the decision gap ``(B − z) / (B − sq)`` of a generated solve lies: between the
+    bound ``B`` over every trajectory and the master LP value ``z_LP`` over the generated
+    trajectories (the bound side: the prices are not yet optimal, or trajectories that
+    matter were never generated), and between ``z_LP`` and the allocation ``z`` (the
+    repair side: rounding the LP to whole cells loses). The two shares add up to the
+    decision gap; ``z_LP`` is the final LP's value (or the last restricted LP's of the
+    generation when the final solve reports none)."""
+    dec = sol.details.get("decomposition") or {}
+    its = [i for i in dec.get("iterations", []) if i.get("objective") is not None
+           and np.isfinite(i["objective"])]
+    if its:
+        z_lp = its[-1]["objective"]
+    elif dec:
+        z_lp = gen.objective
+    else:  # the final LP solved whole: its value is its bound
+        z_lp = sol.details.get("lp_bound")
+    b = max(bound, sol.objective)
+    sq = sol.status_quo_value
+    scale = max(abs(b - sq), 1e-12) if sq is not None else max(abs(b), 1e-12)
+    out: dict[str, Any] = {"bound": float(b), "objective": float(sol.objective),
+                           "master_lp": None if z_lp is None else float(z_lp),
+                           "generation_bound": float(gen.bound),
+                           "generation_lp": gen.objective, "bound_side": None,
+                           "repair_side": None}
+    if z_lp is not None:
+        z_lp = min(float(z_lp), b)
+        out["bound_side"] = (b - z_lp) / scale
+        out["repair_side"] = (z_lp - sol.objective) / scale
+    return out
+
+
+def _pct(v: float | None) -> str:
+    return "—" if v is None else f"{v:.3%}"
+
+
+def _num(v: float | None) -> str:
+    return "—" if v is None else f"{v:,.4f}"
 
 
 def _around(traj: mp.Trajectories, specs: list[ModelSpec], weights: np.ndarray,
@@ -535,7 +598,7 @@ def _around(traj: mp.Trajectories, specs: list[ModelSpec], weights: np.ndarray,
     out = [np.asarray(keys, np.int64)]
     for f in (0.5, 1.5):
         out.append(traj.best(mp.period_reduced_costs(specs, weights, f * y0, upto), mask)[1])
-    return np.unique(np.concatenate(out))
+    return mp.unique_keys(*out)
 
 
 def _generation_details(pw: Pathway, gen: mp.Generated) -> dict[str, Any]:
@@ -657,7 +720,7 @@ def _myopic_generated(pw: Pathway, progress: Any = None) -> Solution:
     chosen = np.zeros(0, np.int64)
     for k in range(P):
         t0 = time.perf_counter()
-        keys = np.union1d(chosen, _start_keys(traj, specs, weights, k, mask))
+        keys = mp.unique_keys(chosen, _start_keys(traj, specs, weights, k, mask))
         deadline = t0 + GENERATION_SHARE * opts.time_limit
         y0 = mp.sample_prices(traj, specs, labels, weights, opts, deadline, k, mask)
         gen = mp.generate(traj, specs, labels, weights,
@@ -674,7 +737,7 @@ def _myopic_generated(pw: Pathway, progress: Any = None) -> Solution:
         if k + 1 < P:
             mask = mask & _agree(traj, traj.uses(chosen)[: k + 1])
     spec = gen.model.spec
-    keys = np.union1d(pw.keys, gen.keys)
+    keys = mp.unique_keys(pw.keys, gen.keys)
     pw.use(keys)
     x = remap(sol.x, gen.keys, keys)
     z = pw.spec.objective_value(x)
