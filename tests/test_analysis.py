@@ -192,6 +192,40 @@ def test_rule_costs_on_dask_workers_match_the_serial_costs(tmp_path: Path) -> No
     assert nat["no_housing_c2"]["cost"] == 0.0
 
 
+def test_a_budget_spreads_what_is_left_over_the_solves_still_to_run(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """10 s for 4 re-solves of at most 5 s (at least 2 s): 10/4 = 2.5 s each while on
+    schedule; one that finishes early leaves its time to the rest (at 3 s, 7/3 s each); once
+    the budget is spent each still gets the floor; without a budget each gets the cap."""
+    from ruimteverdeling.analysis import budget as bm
+
+    now = [100.0]
+    monkeypatch.setattr(bm.time, "perf_counter", lambda: now[0])
+    b = bm.Budget(10.0, 4, cap=5.0, floor=2.0)
+    assert b.share() == pytest.approx(2.5)
+    now[0] = 101.0  # the first took 1 s of its 2.5
+    assert b.share() == pytest.approx(3.0)
+    now[0] = 109.5
+    assert b.share() == pytest.approx(2.0)  # 0.5 s left for 2: the floor
+    now[0] = 120.0
+    assert b.share() == pytest.approx(2.0)  # spent: the floor
+    assert bm.Budget(1000.0, 2, cap=5.0).share() == 5.0  # never more than the cap
+    unlimited = bm.Budget(None, 3, cap=7.0)
+    assert [unlimited.share() for _ in range(3)] == [7.0, 7.0, 7.0]
+
+
+def test_rule_costs_under_a_budget_are_the_same_hand_computed_costs(tmp_path: Path) -> None:
+    """A budget that leaves each re-solve enough time changes nothing: closing cell 0 costs
+    0.8 (by hand, see above), a rule that does not bind 0, each inside its bracket."""
+    scenario = strip_case(tmp_path, extra_rules=[
+        rule("no_nature_c0", 0, "T"), {**rule("no_housing_c2", 2, "T"), "uses": ["housing"]}])
+    result = api.rule_costs(scenario, tmp_path / "out", budget=30.0)
+    nat = {r["rule"]: r for r in result.rows if r["region"] == "national"}
+    assert nat["no_nature_c0"]["cost"] == pytest.approx(0.8, abs=1e-6)
+    assert nat["no_nature_c0"]["cost_lo"] <= 0.8 + 1e-6 <= nat["no_nature_c0"]["cost_hi"] + 2e-6
+    assert nat["no_housing_c2"]["cost"] == 0.0
+
+
 # ------------------------------------------------------------------------------------------
 # 3. Pareto front
 # ------------------------------------------------------------------------------------------

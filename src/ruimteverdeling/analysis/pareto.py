@@ -79,6 +79,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from ruimteverdeling.analysis.budget import Budget
 from ruimteverdeling.errors import InputError, did_you_mean
 from ruimteverdeling.formatting import Column, number, table
 from ruimteverdeling.model.options import SolverOptions
@@ -309,13 +310,16 @@ class Front:
 
 def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, points: int = 5,
                  tidy: bool = True, options: SolverOptions | None = None,
-                 progress: Progress | None = None, start: Solution | None = None) -> Front:
+                 progress: Progress | None = None, start: Solution | None = None,
+                 budget: float | None = None) -> Front:
     """The front between criteria ``x_name`` and ``y_name`` (see the module docstring).
 
     Every solve is warm-started (see :mod:`ruimteverdeling.model.warm`) from the last one with
     the same objective, else the last one (the first from ``start``, the scenario's own solve,
     when given): the model is compiled once and each solve changes only the objective and the
-    ε rows."""
+    ε rows. ``budget``: seconds for all the solves together (the three end points, every
+    point's ε-constraint and tidy solves and its location-rule step), each its share of what
+    is left (:mod:`ruimteverdeling.analysis.budget`), at most the per-solve time limit."""
     say = progress or silent()
     pathway = cm if isinstance(cm, pwm.Pathway) else None
     if options is None:
@@ -339,13 +343,18 @@ def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, poin
     # allocation that meets the new rows by construction (``feasible``), so the solve never
     # depends on a repair around the LP vertex finding one
     last: dict[Any, Any] = {"any": getattr(start, "warm", None)}
+    located = pathway is None and bool(location.location_rules(cm))
+    shares = Budget(budget, 3 + points * (1 + int(tidy) + int(located)), options.time_limit)
+
+    def share() -> SolverOptions:
+        return options.model_copy(update={"time_limit": shares.share()})
 
     def run(label: str, obj: np.ndarray, rows: list, feasible: Solution | None = None
             ) -> Solution:
         key = hash(np.asarray(obj, float).tobytes())
         warm = _combined(last.get(key, last["any"]), feasible)
         with say.phase(label):
-            sol = solve_with(cm, obj, 0.0, rows, options, warm=warm)
+            sol = solve_with(cm, obj, 0.0, rows, share(), warm=warm)
         last[key] = last["any"] = sol.warm
         return sol
 
@@ -378,9 +387,9 @@ def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, poin
             t = run(f"point {k}: tidy (scenario objective at these criteria)", cm.spec.obj,
                     [_at_least(c1, F(c1, x)), _at_least(c2, F(c2, x))], feasible=sol)
             x, tidy_status = t.x, t.status
-        if not isinstance(cm, pwm.Pathway) and location.location_rules(cm):
+        if located:
             with say.phase(f"point {k}: location rules"):
-                enforced = location.enforce(cm, replace(sol, x=x), options)
+                enforced = location.enforce(cm, replace(sol, x=x), share())
             if (enforced.details.get("locations") or {}).get("status") != "not met":
                 x = enforced.x
             else:

@@ -63,6 +63,8 @@ time limit, ``t_base`` the scenario's own solve of its cell model, the location 
 not counted): a variant is the scenario with one rule
 changed and starts from its allocation, so it needs about as long; one that needs more stops
 with a wider — still proven — bracket instead of holding up the rest.
+With ``budget`` (seconds for all the re-solves together) each re-solve gets its share of
+what is left, at most that time (:mod:`ruimteverdeling.analysis.budget`).
 
 **Gap per variant.** A variant is asked for no tighter a decision gap than the scenario's own
 solve reached (when that is wider than ``mip_rel_gap``): a pair can be no better known than
@@ -91,6 +93,7 @@ from typing import Any
 
 import numpy as np
 
+from ruimteverdeling.analysis.budget import Budget
 from ruimteverdeling.area.studyarea import StudyArea
 from ruimteverdeling.errors import InfeasibleError, InputError, SolverError, did_you_mean
 from ruimteverdeling.formatting import Column, number, table
@@ -401,7 +404,8 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
                targets: bool = False, only: list[str] | None = None, workers: int = 1,
                progress: Progress | None = None, pair_tol: float | None = None,
                variant_time_limit: float | None = None,
-               pathway: pwm.Pathway | None = None) -> RuleCosts:
+               pathway: pwm.Pathway | None = None, budget: float | None = None
+               ) -> RuleCosts:
     """Price every candidate item (see :func:`candidates`) against the solved scenario.
 
     ``pair_tol`` (objective points): narrow every pair whose bracket contains 0 until its
@@ -409,7 +413,10 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
     ``variant_time_limit``: seconds for each re-solve (default: see
     :func:`default_variant_time_limit`); a shorter one gives each cost sooner, with a wider
     — still proven — bracket. ``pathway``: the scenario's pathway model when it has several
-    periods (``cm`` is then its last period's model and ``base_sol`` the joint solution)."""
+    periods (``cm`` is then its last period's model and ``base_sol`` the joint solution).
+    ``budget``: seconds for all the re-solves together (:mod:`ruimteverdeling.analysis.budget`):
+    each gets its share of what is left, at most ``variant_time_limit``; with ``workers``
+    Dask workers each gets ``budget · workers / n``."""
     say = progress or silent()
     scenario = pathway.scenario if pathway is not None else cm.scenario
     base = pathway_outcome(pathway, base_sol) if pathway is not None else \
@@ -424,7 +431,7 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
     # a variant is asked for no tighter a decision gap than the scenario's own solve reached
     # (its bracket says what it proves); it is called optimal only within the scenario's own
     reached = getattr(base_sol, "decision_gap", None)
-    variants = [_with_time_limit(v, variant_time_limit, reached) for v in variants]
+    capped = [_with_time_limit(v, variant_time_limit, reached) for v in variants]
     area = base_area(cm.area)
     located = None
     if pathway is None and location.location_rules(cm):
@@ -435,10 +442,13 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
 
     outcomes: list[Outcome]
     if workers > 1 and len(variants) > 1 and pathway is None:
+        each = variant_time_limit if budget is None else Budget(
+            budget * workers / len(variants), 1, variant_time_limit).share()
         say(f"re-solving {len(variants)} variants on {workers} Dask workers "
-            f"({variant_time_limit:.0f} s each at most)")
+            f"({each:.0f} s each at most)")
         with dask_client(workers) as client:
-            futures = [client.submit(solve_variant, v, str(cm.area.path), None, warm, None,
+            futures = [client.submit(solve_variant, _with_time_limit(v, each, reached),
+                                     str(cm.area.path), None, warm, None,
                                      located_for(item), pure=False)
                        for (_, item), v in zip(items, variants, strict=True)]
             outcomes = client.gather(futures)
@@ -446,16 +456,19 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
         if workers > 1 and pathway is not None:
             say("a scenario with several periods is re-solved one variant at a time")
         outcomes = []
+        shares = Budget(budget, len(variants), variant_time_limit)
         for (_, item), v in zip(items, variants, strict=True):
             state = "off" if item.is_enabled else "on"
+            seconds = shares.share()
             with say.phase(f"re-solving with {item.id} switched {state} "
-                           f"({variant_time_limit:.0f} s at most)"):
-                outcomes.append(solve_variant(v, area, cm.catalogue, warm,
+                           f"({seconds:.0f} s at most)"):
+                outcomes.append(solve_variant(_with_time_limit(v, seconds, reached), area,
+                                              cm.catalogue, warm,
                                               located=located_for(item)))
     outcomes = [_claimed(o, scenario.solver.mip_rel_gap) for o in outcomes]
     if pair_tol is not None:
         base, outcomes = _tighten(cm, _with_time_limit(scenario, variant_time_limit), items,
-                                  variants, base, outcomes, pair_tol, say, located_for)
+                                  capped, base, outcomes, pair_tol, say, located_for)
     rows: list[dict[str, Any]] = []
     for (kind, item), out in zip(items, outcomes, strict=True):
         rows += _rows_for(cm, kind, item, base, out)
