@@ -406,21 +406,31 @@ def test_every_pareto_solve_starts_from_an_allocation_that_meets_its_rows(
     the LP vertex finding an allocation."""
     scenario = strip_case(tmp_path, nature_min=None)
     run = api.solve(scenario, write=False)
-    seen: list[tuple[list, Any]] = []
+    seen: list[tuple[list, Any, Any]] = []
     real = pf.solve_with
 
     def spy(cm: Any, obj: Any, offset: float, rows: list, options: Any, warm: Any = None):
-        seen.append((rows, warm))
-        return real(cm, obj, offset, rows, options, warm=warm)
+        sol = real(cm, obj, offset, rows, options, warm=warm)
+        seen.append((rows, warm, sol))
+        return sol
 
     monkeypatch.setattr(pf, "solve_with", spy)
-    pf.pareto_front(run.compiled, "area:agriculture", "suitability", points=3)
-    with_rows = [(rows, warm) for rows, warm in seen if rows]
+    front = pf.pareto_front(run.compiled, "area:agriculture", "suitability", points=3)
+    with_rows = [(rows, warm, sol) for rows, warm, sol in seen if rows]
     assert len(with_rows) == 1 + 3 + 3  # lexicographic end point, 3 points, 3 tidy solves
-    for rows, warm in with_rows:
+    for rows, warm, _ in with_rows:
         assert warm is not None
         for _, vec, lo, hi in rows:
             assert lo - 1e-9 <= float(vec @ warm.x) <= hi + 1e-9
+    # the points run from the largest ε down, each from the tidy allocation of the one before
+    eps_solves = [i for i, (rows, _, _) in enumerate(with_rows)
+                  if len(rows) == 1 and rows[0][0] == "pareto:area:agriculture"]
+    los = [with_rows[i][0][0][2] for i in eps_solves]
+    assert los == sorted(los, reverse=True) and len(los) == 3
+    for i in eps_solves[1:]:
+        assert np.array_equal(with_rows[i][1].x, with_rows[i - 1][2].x)
+    assert [p.label for p in front.points] == ["P1", "P2", "P3"]
+    assert [p.epsilon for p in front.points] == sorted(p.epsilon for p in front.points)
 
 
 # ------------------------------------------------------------------------------------------

@@ -40,9 +40,12 @@ model: like the scenario's own solve, each point's allocation is made to meet th
 afterwards (:mod:`ruimteverdeling.rules.location`) and its criteria are those of that
 allocation (so a point can fall slightly short of its ε, and may then be dominated).
 
-Each solve is warm-started from an earlier one and gets at most ``max(10 s, 2 × the
-scenario's own solve)`` (never more than the time limit, :func:`resolve_options`); one that
-needs more stops with its proven gap and is marked not optimal.
+The points are solved from the largest ε down, each warm-started from the point before it
+(whose allocation meets the next, lower, ε row: a first incumbent from the neighbour on the
+front instead of the far end point). Each solve is warm-started from an earlier one and gets
+at most ``max(10 s, 2 × the scenario's own solve)`` (never more than the time limit,
+:func:`resolve_options`); one that needs more stops with its proven gap and is marked not
+optimal.
 
 Each point reports the status and proven gap of its ε-constraint solve; ``optimal = no`` marks
 a point not proven optimal (within ``mip_rel_gap``); ``tidy_status`` is the status of the
@@ -378,15 +381,21 @@ def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, poin
     obj = c2.sense * c2.vec + aug * c1.sense * c1.vec
     pts: list[Point] = []
     width = len(str(len(eps_list)))
-    for k, eps in enumerate(eps_list, 1):
+    # from the largest ε down: the point before (its tidy allocation, no worse on either
+    # criterion) meets the next, lower, ε row, and is a far better first incumbent than the
+    # best-F₁ end point, which holds F₁ but gives up F₂
+    prev: Solution = s_a  # ε ≤ F₁(x_a) = F₁*
+    for k, eps in reversed(list(enumerate(eps_list, 1))):
         sol = run(f"point {k}/{len(eps_list)}: {c1.name} ≥ {c1.sense * eps:,.6g}", obj,
-                  [_at_least(c1, eps)], feasible=s_a)  # ε ≤ F₁(x_a) = F₁*
+                  [_at_least(c1, eps)], feasible=prev)
         x = sol.x
+        prev = sol
         tidy_status = ""
         if tidy:
             t = run(f"point {k}: tidy (scenario objective at these criteria)", cm.spec.obj,
                     [_at_least(c1, F(c1, x)), _at_least(c2, F(c2, x))], feasible=sol)
             x, tidy_status = t.x, t.status
+            prev = t
         if located:
             with say.phase(f"point {k}: location rules"):
                 enforced = location.enforce(cm, replace(sol, x=x), share())
@@ -399,6 +408,7 @@ def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, poin
         pts.append(Point(f"P{k:0{width}d}", c1.sense * eps, x, c1.value(x), c2.value(x),
                          cm.spec.objective_value(x), sol.status, sol.gap, proven,
                          tidy_status=tidy_status))
+    pts.reverse()  # solved from the largest ε down; listed from the smallest up
     _flag_dominated(pts, c1, c2)
     for i, p in enumerate(pts):  # integer fronts repeat points when ε falls between steps
         same = next((q for q in pts[:i] if abs(q.f1 - p.f1) <= 1e-7 * max(1.0, abs(p.f1))

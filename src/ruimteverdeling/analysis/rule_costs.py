@@ -87,6 +87,7 @@ period. The pathway solve has no warm start, and the re-solves run one after ano
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -141,6 +142,8 @@ class Outcome:
     warm: Any = None  # the solve's warm start (for a re-solve of the same variant)
     periods: list[np.ndarray] | None = None  # several periods: land use per period
     years: list[int] | None = None
+    method: str = ""  # how the solve ended (see :mod:`ruimteverdeling.model.solve`)
+    seconds: dict[str, float] = field(default_factory=dict)  # per step, compile included
 
 
 def bracket(on: Outcome, off: Outcome) -> tuple[float, float]:
@@ -209,7 +212,17 @@ def outcome_of(cm: CompiledModel, sol: Any) -> Outcome:
     return Outcome(sol.status, float(sol.objective), float(sol.gap), cm.land_use_after(sol.x),
                    contrib, bound=float(sol.bound),
                    lp_bound=None if lp is None else float(lp),
-                   decision_value=sol.decision_value, warm=getattr(sol, "warm", None))
+                   decision_value=sol.decision_value, warm=getattr(sol, "warm", None),
+                   method=str(getattr(sol, "method", "")),
+                   seconds={k: float(v) for k, v in (getattr(sol, "seconds", None)
+                                                     or {}).items()})
+
+
+def breakdown(out: Outcome) -> str:
+    """One line on where a re-solve's time went: status, method, seconds per step."""
+    steps = ", ".join(f"{k} {v:.1f} s" for k, v in out.seconds.items() if v >= 0.05)
+    return f"{out.status}" + (f" ({out.method})" if out.method else "") + \
+        (f": {steps}" if steps else "")
 
 
 def pathway_outcome(pw: pwm.Pathway, sol: Any) -> Outcome:
@@ -326,11 +339,17 @@ def solve_variant(scenario: Scenario, area: Any, catalogue: Any = None, warm: An
             area = StudyArea.load(Path(area), catalogue)
         if pwm.is_pathway(scenario):
             return _solve_pathway_variant(scenario, area, catalogue, options)
+        t0 = time.perf_counter()
         cm = compile_model(scenario, area, catalogue)
+        t_compile = time.perf_counter() - t0
         sol = solve_spec(cm.spec, options, warm=warm)
         enforced = _reuse_located(cm, sol, warm, located, options)
         if enforced is None:
+            t0 = time.perf_counter()
             enforced = _enforced(cm, sol, options)
+            if enforced is not None and enforced is not sol:
+                enforced = replace(enforced, seconds={**enforced.seconds,
+                                                      "locations": time.perf_counter() - t0})
     except InfeasibleError as exc:
         return Outcome("infeasible", message=str(exc))
     except SolverError as exc:
@@ -340,7 +359,9 @@ def solve_variant(scenario: Scenario, area: Any, catalogue: Any = None, warm: An
     if enforced is None:
         return Outcome("location rules not met", message="the location rules cannot be met "
                        "in this variant within its time")
-    return outcome_of(cm, enforced)
+    out = outcome_of(cm, enforced)
+    out.seconds = {"compile": t_compile, **out.seconds}
+    return out
 
 
 def _solve_pathway_variant(scenario: Scenario, area: StudyArea, catalogue: Any,
@@ -465,6 +486,7 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
                 outcomes.append(solve_variant(_with_time_limit(v, seconds, reached), area,
                                               cm.catalogue, warm,
                                               located=located_for(item)))
+            say(f"  {breakdown(outcomes[-1])}")
     outcomes = [_claimed(o, scenario.solver.mip_rel_gap) for o in outcomes]
     if pair_tol is not None:
         base, outcomes = _tighten(cm, _with_time_limit(scenario, variant_time_limit), items,
