@@ -83,11 +83,11 @@ def run(analysis: str, case: str, out_root: Path, extra: list[str]) -> dict:
     cmd = [sys.executable, "-m", "ruimteverdeling.cli", *ANALYSES[analysis], str(scenario),
            "--area", str(area), "-o", str(out), *extra]
     print(f"  {analysis} on {case} ...", file=sys.stderr, flush=True)
+    log = out_root / f"{analysis}-{case}.log"  # progress lines as they come
     t0 = time.perf_counter()
-    p = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
+    with log.open("w") as fh:
+        p = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, cwd=REPO)
     seconds = time.perf_counter() - t0
-    log = out_root / f"{analysis}-{case}.log"
-    log.write_text(p.stdout + p.stderr)
     variants, straddle, not_opt = _counts(analysis, _read(out, CSV_NAME[analysis]))
     return {"analysis": analysis, "case": case, "seconds": round(seconds, 1),
             "variants": variants, "bracket straddles 0": straddle, "not optimal": not_opt,
