@@ -212,6 +212,14 @@ def test_a_budget_spreads_what_is_left_over_the_solves_still_to_run(
     assert bm.Budget(1000.0, 2, cap=5.0).share() == 5.0  # never more than the cap
     unlimited = bm.Budget(None, 3, cap=7.0)
     assert [unlimited.share() for _ in range(3)] == [7.0, 7.0, 7.0]
+    # the floor is what the scenario's own LP took to build and solve (at least 2 s): a
+    # re-solve stopped before its LP has no bound and no bracket
+    from types import SimpleNamespace
+    solved = SimpleNamespace(seconds={"build": 1.5, "lp": 4.0, "repair": 30.0})
+    assert bm.floor_for(solved) == pytest.approx(5.5)
+    assert bm.floor_for(SimpleNamespace(seconds={"lp": 0.1})) == bm.BUDGET_FLOOR_SECONDS
+    assert bm.floor_for(None) == bm.BUDGET_FLOOR_SECONDS
+    assert bm.Budget(1.0, 4, cap=9.0, floor=bm.floor_for(solved)).share() == pytest.approx(5.5)
 
 
 def test_rule_costs_under_a_budget_are_the_same_hand_computed_costs(tmp_path: Path) -> None:

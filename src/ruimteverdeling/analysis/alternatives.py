@@ -57,7 +57,7 @@ from typing import Any
 import numpy as np
 
 from ruimteverdeling import formatting
-from ruimteverdeling.analysis.budget import Budget
+from ruimteverdeling.analysis.budget import Budget, floor_for
 from ruimteverdeling.analysis.pareto import resolve_options, solve_with
 from ruimteverdeling.errors import InfeasibleError, InputError
 from ruimteverdeling.formatting import Column, number
@@ -155,7 +155,8 @@ def generate(cm: CompiledModel | pwm.Pathway, optimum: Solution, slack: float, c
                      f"the optimum (of {cm.count():,})")
     warm = optimum.warm  # each solve starts from the one before it (same compiled model)
     located = not isinstance(cm, pwm.Pathway) and bool(location.location_rules(cm))
-    shares = Budget(budget, count * (1 + int(located)), options.time_limit)
+    shares = Budget(budget, count * (1 + int(located)), options.time_limit,
+                    floor_for(optimum))
 
     def share() -> SolverOptions:
         return options.model_copy(update={"time_limit": shares.share()})

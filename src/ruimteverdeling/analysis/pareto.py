@@ -82,7 +82,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from ruimteverdeling.analysis.budget import Budget
+from ruimteverdeling.analysis.budget import Budget, floor_for
 from ruimteverdeling.errors import InputError, did_you_mean
 from ruimteverdeling.formatting import Column, number, table
 from ruimteverdeling.model.options import SolverOptions
@@ -347,7 +347,8 @@ def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, poin
     # depends on a repair around the LP vertex finding one
     last: dict[Any, Any] = {"any": getattr(start, "warm", None)}
     located = pathway is None and bool(location.location_rules(cm))
-    shares = Budget(budget, 3 + points * (1 + int(tidy) + int(located)), options.time_limit)
+    shares = Budget(budget, 3 + points * (1 + int(tidy) + int(located)), options.time_limit,
+                    floor_for(start))
 
     def share() -> SolverOptions:
         return options.model_copy(update={"time_limit": shares.share()})

@@ -94,7 +94,7 @@ from typing import Any
 
 import numpy as np
 
-from ruimteverdeling.analysis.budget import Budget
+from ruimteverdeling.analysis.budget import Budget, floor_for
 from ruimteverdeling.area.studyarea import StudyArea
 from ruimteverdeling.errors import InfeasibleError, InputError, SolverError, did_you_mean
 from ruimteverdeling.formatting import Column, number, table
@@ -464,7 +464,8 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
     outcomes: list[Outcome]
     if workers > 1 and len(variants) > 1 and pathway is None:
         each = variant_time_limit if budget is None else Budget(
-            budget * workers / len(variants), 1, variant_time_limit).share()
+            budget * workers / len(variants), 1, variant_time_limit,
+            floor_for(base_sol)).share()
         say(f"re-solving {len(variants)} variants on {workers} Dask workers "
             f"({each:.0f} s each at most)")
         with dask_client(workers) as client:
@@ -477,7 +478,7 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
         if workers > 1 and pathway is not None:
             say("a scenario with several periods is re-solved one variant at a time")
         outcomes = []
-        shares = Budget(budget, len(variants), variant_time_limit)
+        shares = Budget(budget, len(variants), variant_time_limit, floor_for(base_sol))
         for (_, item), v in zip(items, variants, strict=True):
             state = "off" if item.is_enabled else "on"
             seconds = shares.share()
