@@ -73,7 +73,7 @@ def _counts(analysis: str, rows: list[dict[str, str]]) -> tuple[int, str, int]:
     if analysis == "pareto":
         return len(rows), "-", sum(r.get("optimal") != "yes" for r in rows)
     alts = [r for r in rows if r.get("alternative", "") != "optimum"]
-    return len(alts), "-", sum(r.get("status", "optimal") != "optimal" for r in alts)
+    return len(alts), "-", sum(r.get("mga_status", "optimal") != "optimal" for r in alts)
 
 
 def run(analysis: str, case: str, out_root: Path, extra: list[str]) -> dict:
