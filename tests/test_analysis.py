@@ -234,6 +234,33 @@ def test_rule_costs_under_a_budget_are_the_same_hand_computed_costs(tmp_path: Pa
     assert nat["no_housing_c2"]["cost"] == 0.0
 
 
+def test_a_variant_whose_solve_stops_first_keeps_a_proven_bracket(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every re-solve stops before it has an allocation (its time ran out). Switched off,
+    ``no_nature_c0`` falls back on the scenario's allocation (1.7, by hand above) and the
+    Lagrangian bound at the scenario's LP duals: the bracket still holds the true cost 0.8,
+    and the row says how it was found; a rule switched on has no such fallback."""
+    from ruimteverdeling.errors import SolverError
+
+    def stopped(*args: Any, **kwargs: Any) -> Any:
+        raise SolverError("time limit reached: the LP relaxation did not finish; raise it")
+
+    scenario = strip_case(tmp_path, extra_rules=[
+        rule("no_nature_c0", 0, "T"), {**rule("no_housing_c2", 2, "A"), "uses": ["housing"]}])
+    monkeypatch.setattr(rc, "solve_spec", stopped)
+    result = api.rule_costs(scenario, tmp_path / "out")
+    nat = {r["rule"]: r for r in result.rows if r["region"] == "national"}
+    off = nat["no_nature_c0"]
+    assert off["solve_status"] == "feasible"
+    assert off["objective_off"] == pytest.approx(1.7, abs=1e-6)
+    assert off["cost_lo"] - 1e-9 <= 0.8 <= off["cost_hi"] + 1e-9
+    assert off["bound_off"] >= 2.5 - 1e-6  # the variant's optimum (nature on 0, 1, 2, 4)
+    assert "Lagrangian bound" in off["note"]
+    assert nat["no_housing_c2"]["switched"] == "on"
+    assert nat["no_housing_c2"].get("cost") is None
+    assert "solver failed" in nat["no_housing_c2"]["note"]
+
+
 # ------------------------------------------------------------------------------------------
 # 3. Pareto front
 # ------------------------------------------------------------------------------------------

@@ -66,6 +66,21 @@ with a wider — still proven — bracket instead of holding up the rest.
 With ``budget`` (seconds for all the re-solves together) each re-solve gets its share of
 what is left, at most that time (:mod:`ruimteverdeling.analysis.budget`).
 
+**A variant that stops before its own answer.** A re-solve whose time runs out before it has
+an allocation and a bound (its LP relaxation unfinished, or no allocation found) of a rule
+*switched off* still has both: the scenario's final allocation is an allocation of the
+variant (the variant only drops rows or allows more uses; cells the scenario pinned keep
+their use), valued with the variant's objective, and the Lagrangian bound at the scenario's
+LP duals ``π`` (each coupling row of the variant takes the dual of the scenario's row of the
+same block, any other row 0):
+
+    L(π) = Σ_units max_u (c − Aᵀπ)_u + Σ_aux max (c − Aᵀπ)_s s + Σ_r π_r·side_r + c₀ ≥ z*_off
+
+(every multiplier on the side its sign prices, so ``π_r·(Ax)_r ≤ π_r·side_r`` for every
+feasible ``x``). Its bracket is proven, only wider than a finished solve gives; its row is
+``feasible`` and its note says so. A rule switched *on* has no such fallback (the scenario's
+allocation may break it) and reports the failure.
+
 **Gap per variant.** A variant is asked for no tighter a decision gap than the scenario's own
 solve reached (when that is wider than ``mip_rel_gap``): a pair can be no better known than
 its wider side, and the scenario's side is fixed. Its status is ``optimal`` only within the
@@ -101,11 +116,11 @@ from ruimteverdeling.formatting import Column, number, table
 from ruimteverdeling.model.options import SolverOptions
 from ruimteverdeling.model.outcomes import decision_gap, proven_gap
 from ruimteverdeling.model.solve import solve as solve_spec
-from ruimteverdeling.model.warm import mapped_x, warm_start
+from ruimteverdeling.model.warm import USE_SPAN, WarmStart, column_keys, mapped_x, warm_start
 from ruimteverdeling.parallel import dask_client
 from ruimteverdeling.progress import Progress, silent
 from ruimteverdeling.results.summary import with_ha_columns, write_csv
-from ruimteverdeling.rules import location
+from ruimteverdeling.rules import location, location_bound
 from ruimteverdeling.rules import pathways as pwm
 from ruimteverdeling.rules.compile import CompiledModel, catalogue_for, compile_model
 from ruimteverdeling.scenario import Scenario
@@ -324,15 +339,113 @@ def narrowed(options: SolverOptions, out: Outcome, abs_gap: float) -> SolverOpti
     return options.model_copy(update={"mip_rel_gap": min(options.mip_rel_gap, max(rel, 0.0))})
 
 
+@dataclass
+class Fallback:
+    """What a variant with a rule switched off falls back on when its own solve stops before
+    it has an allocation and a bound: the scenario's final allocation (``allocation``, a
+    WarmStart; it meets every row and location rule the variant keeps) and the row duals of
+    the scenario's LP relaxation (``row_dual``, over the rows of the model that ``allocation``
+    was keyed on: assignment rows first, then the coupling blocks ``allocation.rows``)."""
+
+    allocation: Any
+    row_dual: np.ndarray
+
+
+def with_pinned(cm: CompiledModel, x: np.ndarray) -> WarmStart:
+    """The allocation ``x`` of ``cm`` keyed by (cell, use) over its columns *and* its pinned
+    cells (one allowed use, so no column): a variant that allows a pinned cell more uses (a
+    zone rule switched off) has a unit there, and the scenario's allocation still says which
+    use it holds. Without an LP basis."""
+    spec = cm.spec
+    x = np.asarray(x, float)
+    j = np.searchsorted(cm.alloc_idx, cm.pinned_use_idx)
+    keys = cm.ctx.land_cells[cm.pinned_land].astype(np.int64) * USE_SPAN + j
+    out = WarmStart(spec, np.concatenate([x[: spec.n_x], np.ones(keys.size), x[spec.n_x:]]))
+    out._x_keys = np.concatenate([column_keys(spec), keys])
+    return out
+
+
+def mapped_duals(fb: Fallback, spec: Any) -> np.ndarray:
+    """The scenario's row duals over ``spec``'s rows: a coupling block of the same name and
+    number of rows takes the scenario's duals, any other row (a new block, and the assignment
+    rows, which the Lagrangian bound keeps as constraints) gets 0."""
+    out = np.zeros(spec.n_rows)
+    starts, r = {}, fb.allocation.unit_keys.size
+    for name, n in fb.allocation.rows:
+        starts[name] = (r, n)
+        r += n
+    r = spec.n_units
+    for b in spec.coupling:
+        old = starts.get(b.name)
+        if old is not None and old[1] == b.n_rows:
+            out[r: r + b.n_rows] = fb.row_dual[old[0]: old[0] + b.n_rows]
+        r += b.n_rows
+    return out
+
+
+def lagrangian_bound(spec: Any, row_dual: np.ndarray) -> float:
+    """``L(π) = max_x Σ_j (c − Aᵀπ)_j x_j + Σ_r π_r·side_r + c₀`` over the unit simplices
+    (``Σ_u x_ku = 1``) and the auxiliary columns' bounds, the coupling rows relaxed with
+    multipliers ``π`` (each on the side its sign prices: ``upper`` for ``π_r > 0``,
+    ``lower`` for ``π_r < 0``; a multiplier whose side is infinite is dropped). For every
+    feasible ``x``, ``π_r·(A x)_r ≤ π_r·side_r``, so ``c·x ≤ L(π)``: an upper bound on the
+    model's optimum for any ``π`` (of both sign conventions the smaller is taken), and equal
+    to the LP optimum at its optimal duals. ``inf`` when no convention is finite."""
+    parts = location_bound.lagrangian_parts(spec, row_dual)
+    if parts is None:
+        return float("inf")
+    const, d = parts
+    best = np.full(spec.n_units, -np.inf)
+    np.maximum.at(best, spec.col_unit, d[: spec.n_x])
+    return float(const + best.sum())
+
+
+def fallback_outcome(cm: CompiledModel, fb: Fallback, message: str) -> Outcome | None:
+    """The variant's outcome without its own solve: the scenario's allocation where it is an
+    allocation of the variant (every unit keeps its use, every row holds — always for a rule
+    switched off), valued with the variant's objective, and the Lagrangian bound at the
+    scenario's LP duals (:func:`lagrangian_bound`; both proven, so the bracket holds, only
+    wider than a solve would give). None when the allocation does not fit or no bound is
+    finite."""
+    spec = cm.spec
+    x = mapped_x(fb.allocation, spec)
+    if x is None or spec.violations(x):
+        return None
+    z = spec.objective_value(x)
+    bound = lagrangian_bound(spec, mapped_duals(fb, spec))
+    if not np.isfinite(bound):
+        return None
+    bound = max(bound, z)
+    out = outcome_of(cm, replace_solution(spec, x, z, bound))
+    out.message = ("its own solve stopped first (" + message.split(";")[0] +
+                   "): the scenario's allocation and a Lagrangian bound from its LP duals")
+    out.method = "scenario allocation+lagrangian bound"
+    return out
+
+
+def replace_solution(spec: Any, x: np.ndarray, z: float, bound: float) -> Any:
+    """A feasible (not proven) Solution of ``spec`` at ``x`` with ``bound``."""
+    from ruimteverdeling.model.outcomes import Solution
+
+    return Solution("feasible", x, z, bound, proven_gap(z, bound), "fallback", "", "", {},
+                    {}, None, spec.status_quo_value,
+                    decision_gap(z, bound, spec.status_quo_value))
+
+
 def solve_variant(scenario: Scenario, area: Any, catalogue: Any = None, warm: Any = None,
-                  options: SolverOptions | None = None, located: Any = None) -> Outcome:
+                  options: SolverOptions | None = None, located: Any = None,
+                  fallback: Fallback | None = None) -> Outcome:
     """Compile and solve ``scenario`` on ``area`` (a StudyArea, or the path of an area.yaml
     when run on a Dask worker), warm-started from ``warm`` (see
     :mod:`ruimteverdeling.model.warm`) with ``options`` (default: the scenario's); never
     raises for infeasible models or solver failures. ``located``: the scenario's allocation
     that meets its location rules (a WarmStart), reused when the variant's cell-model
-    allocation is the scenario's (see :func:`_reuse_located`)."""
+    allocation is the scenario's (see :func:`_reuse_located`). ``fallback``: when the solve
+    stops without an allocation or a bound (its time ran out first), the scenario's allocation
+    and a Lagrangian bound from the scenario's LP duals (:func:`fallback_outcome`), when the
+    rule is switched off."""
     options = options or scenario.solver
+    cm = None
     try:
         if isinstance(area, str | Path):
             catalogue = catalogue_for(scenario)
@@ -353,7 +466,9 @@ def solve_variant(scenario: Scenario, area: Any, catalogue: Any = None, warm: An
     except InfeasibleError as exc:
         return Outcome("infeasible", message=str(exc))
     except SolverError as exc:
-        return Outcome("solver failed", message=str(exc))
+        out = fallback_outcome(cm, fallback, str(exc)) if cm is not None and \
+            fallback is not None else None
+        return out if out is not None else Outcome("solver failed", message=str(exc))
     except InputError as exc:
         return Outcome("input error", message=exc.format())
     if enforced is None:
@@ -461,6 +576,17 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
     def located_for(item: Any) -> Any:
         return None if getattr(item, "type", None) == "location" else located
 
+    # a variant whose own solve stops before it has an allocation and a bound falls back on
+    # the scenario's allocation and a Lagrangian bound (a rule switched off only: the
+    # scenario's allocation is then an allocation of the variant)
+    fb = None
+    duals = getattr(base_sol, "row_dual", None)
+    if pathway is None and duals is not None and np.asarray(duals).size == cm.spec.n_rows:
+        fb = Fallback(with_pinned(cm, base_sol.x), np.asarray(duals, float))
+
+    def fallback_for(item: Any) -> Fallback | None:
+        return fb if item.is_enabled else None
+
     outcomes: list[Outcome]
     if workers > 1 and len(variants) > 1 and pathway is None:
         each = variant_time_limit if budget is None else Budget(
@@ -471,7 +597,7 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
         with dask_client(workers) as client:
             futures = [client.submit(solve_variant, _with_time_limit(v, each, reached),
                                      str(cm.area.path), None, warm, None,
-                                     located_for(item), pure=False)
+                                     located_for(item), fallback_for(item), pure=False)
                        for (_, item), v in zip(items, variants, strict=True)]
             outcomes = client.gather(futures)
     else:
@@ -485,8 +611,8 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
             with say.phase(f"re-solving with {item.id} switched {state} "
                            f"({seconds:.0f} s at most)"):
                 outcomes.append(solve_variant(_with_time_limit(v, seconds, reached), area,
-                                              cm.catalogue, warm,
-                                              located=located_for(item)))
+                                              cm.catalogue, warm, located=located_for(item),
+                                              fallback=fallback_for(item)))
             say(f"  {breakdown(outcomes[-1])}")
     outcomes = [_claimed(o, scenario.solver.mip_rel_gap) for o in outcomes]
     if pair_tol is not None:
@@ -569,6 +695,8 @@ def _rows_for(cm: CompiledModel, kind: str, item: Any, base: Outcome, var: Outco
     if var.after is None or on.objective is None or off.objective is None:
         head["note"] = (f"{var.status}: {var.message}" if var.message else var.status)
         return [head]
+    if var.message:  # e.g. a variant that fell back on the scenario's allocation
+        head["note"] = "; ".join(n for n in (head["note"], var.message) if n)
     cost = off.objective - on.objective
     lo, hi = bracket(on, off)
     lp_cost = None if on.lp_bound is None or off.lp_bound is None else \
