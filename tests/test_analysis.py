@@ -192,6 +192,75 @@ def test_rule_costs_on_dask_workers_match_the_serial_costs(tmp_path: Path) -> No
     assert nat["no_housing_c2"]["cost"] == 0.0
 
 
+def test_a_budget_spreads_what_is_left_over_the_solves_still_to_run(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """10 s for 4 re-solves of at most 5 s (at least 2 s): 10/4 = 2.5 s each while on
+    schedule; one that finishes early leaves its time to the rest (at 3 s, 7/3 s each); once
+    the budget is spent each still gets the floor; without a budget each gets the cap."""
+    from ruimteverdeling.analysis import budget as bm
+
+    now = [100.0]
+    monkeypatch.setattr(bm.time, "perf_counter", lambda: now[0])
+    b = bm.Budget(10.0, 4, cap=5.0, floor=2.0)
+    assert b.share() == pytest.approx(2.5)
+    now[0] = 101.0  # the first took 1 s of its 2.5
+    assert b.share() == pytest.approx(3.0)
+    now[0] = 109.5
+    assert b.share() == pytest.approx(2.0)  # 0.5 s left for 2: the floor
+    now[0] = 120.0
+    assert b.share() == pytest.approx(2.0)  # spent: the floor
+    assert bm.Budget(1000.0, 2, cap=5.0).share() == 5.0  # never more than the cap
+    unlimited = bm.Budget(None, 3, cap=7.0)
+    assert [unlimited.share() for _ in range(3)] == [7.0, 7.0, 7.0]
+    # the floor is what the scenario's own LP took to build and solve (at least 2 s): a
+    # re-solve stopped before its LP has no bound and no bracket
+    from types import SimpleNamespace
+    solved = SimpleNamespace(seconds={"build": 1.5, "lp": 4.0, "repair": 30.0})
+    assert bm.floor_for(solved) == pytest.approx(5.5)
+    assert bm.floor_for(SimpleNamespace(seconds={"lp": 0.1})) == bm.BUDGET_FLOOR_SECONDS
+    assert bm.floor_for(None) == bm.BUDGET_FLOOR_SECONDS
+    assert bm.Budget(1.0, 4, cap=9.0, floor=bm.floor_for(solved)).share() == pytest.approx(5.5)
+
+
+def test_rule_costs_under_a_budget_are_the_same_hand_computed_costs(tmp_path: Path) -> None:
+    """A budget that leaves each re-solve enough time changes nothing: closing cell 0 costs
+    0.8 (by hand, see above), a rule that does not bind 0, each inside its bracket."""
+    scenario = strip_case(tmp_path, extra_rules=[
+        rule("no_nature_c0", 0, "T"), {**rule("no_housing_c2", 2, "T"), "uses": ["housing"]}])
+    result = api.rule_costs(scenario, tmp_path / "out", budget=30.0)
+    nat = {r["rule"]: r for r in result.rows if r["region"] == "national"}
+    assert nat["no_nature_c0"]["cost"] == pytest.approx(0.8, abs=1e-6)
+    assert nat["no_nature_c0"]["cost_lo"] <= 0.8 + 1e-6 <= nat["no_nature_c0"]["cost_hi"] + 2e-6
+    assert nat["no_housing_c2"]["cost"] == 0.0
+
+
+def test_a_variant_whose_solve_stops_first_keeps_a_proven_bracket(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every re-solve stops before it has an allocation (its time ran out). Switched off,
+    ``no_nature_c0`` falls back on the scenario's allocation (1.7, by hand above) and the
+    Lagrangian bound at the scenario's LP duals: the bracket still holds the true cost 0.8,
+    and the row says how it was found; a rule switched on has no such fallback."""
+    from ruimteverdeling.errors import SolverError
+
+    def stopped(*args: Any, **kwargs: Any) -> Any:
+        raise SolverError("time limit reached: the LP relaxation did not finish; raise it")
+
+    scenario = strip_case(tmp_path, extra_rules=[
+        rule("no_nature_c0", 0, "T"), {**rule("no_housing_c2", 2, "A"), "uses": ["housing"]}])
+    monkeypatch.setattr(rc, "solve_spec", stopped)
+    result = api.rule_costs(scenario, tmp_path / "out")
+    nat = {r["rule"]: r for r in result.rows if r["region"] == "national"}
+    off = nat["no_nature_c0"]
+    assert off["solve_status"] == "feasible"
+    assert off["objective_off"] == pytest.approx(1.7, abs=1e-6)
+    assert off["cost_lo"] - 1e-9 <= 0.8 <= off["cost_hi"] + 1e-9
+    assert off["bound_off"] >= 2.5 - 1e-6  # the variant's optimum (nature on 0, 1, 2, 4)
+    assert "Lagrangian bound" in off["note"]
+    assert nat["no_housing_c2"]["switched"] == "on"
+    assert nat["no_housing_c2"].get("cost") is None
+    assert "solver failed" in nat["no_housing_c2"]["note"]
+
+
 # ------------------------------------------------------------------------------------------
 # 3. Pareto front
 # ------------------------------------------------------------------------------------------
@@ -372,21 +441,31 @@ def test_every_pareto_solve_starts_from_an_allocation_that_meets_its_rows(
     the LP vertex finding an allocation."""
     scenario = strip_case(tmp_path, nature_min=None)
     run = api.solve(scenario, write=False)
-    seen: list[tuple[list, Any]] = []
+    seen: list[tuple[list, Any, Any]] = []
     real = pf.solve_with
 
     def spy(cm: Any, obj: Any, offset: float, rows: list, options: Any, warm: Any = None):
-        seen.append((rows, warm))
-        return real(cm, obj, offset, rows, options, warm=warm)
+        sol = real(cm, obj, offset, rows, options, warm=warm)
+        seen.append((rows, warm, sol))
+        return sol
 
     monkeypatch.setattr(pf, "solve_with", spy)
-    pf.pareto_front(run.compiled, "area:agriculture", "suitability", points=3)
-    with_rows = [(rows, warm) for rows, warm in seen if rows]
+    front = pf.pareto_front(run.compiled, "area:agriculture", "suitability", points=3)
+    with_rows = [(rows, warm, sol) for rows, warm, sol in seen if rows]
     assert len(with_rows) == 1 + 3 + 3  # lexicographic end point, 3 points, 3 tidy solves
-    for rows, warm in with_rows:
+    for rows, warm, _ in with_rows:
         assert warm is not None
         for _, vec, lo, hi in rows:
             assert lo - 1e-9 <= float(vec @ warm.x) <= hi + 1e-9
+    # the points run from the largest ε down, each from the tidy allocation of the one before
+    eps_solves = [i for i, (rows, _, _) in enumerate(with_rows)
+                  if len(rows) == 1 and rows[0][0] == "pareto:area:agriculture"]
+    los = [with_rows[i][0][0][2] for i in eps_solves]
+    assert los == sorted(los, reverse=True) and len(los) == 3
+    for i in eps_solves[1:]:
+        assert np.array_equal(with_rows[i][1].x, with_rows[i - 1][2].x)
+    assert [p.label for p in front.points] == ["P1", "P2", "P3"]
+    assert [p.epsilon for p in front.points] == sorted(p.epsilon for p in front.points)
 
 
 # ------------------------------------------------------------------------------------------

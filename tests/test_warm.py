@@ -229,3 +229,28 @@ def test_narrowing_stops_as_soon_as_the_sign_is_proven(monkeypatch: pytest.Monke
     _, out = rc._tighten(cm, variant, [("rule", item)], [variant], base,
                          [Outcome("feasible", 99.5, bound=110.0)], 1.0, rc.silent())
     assert (out[0].objective, out[0].bound) == (99.5, 110.0) and len(calls) == 3
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_lagrangian_bound_from_the_scenarios_duals_bounds_the_variant(seed: int) -> None:
+    """At the LP's own duals the Lagrangian bound is the LP optimum; mapped onto the variant
+    without the capacity row (its dual dropped) it is still an upper bound on the variant's
+    enumerated optimum, and the scenario's optimum is an allocation of the variant: the
+    fallback bracket of a variant whose own solve stopped holds the true cost."""
+    from ruimteverdeling.analysis.rule_costs import Fallback, lagrangian_bound, mapped_duals
+
+    spec = random_model(seed)
+    lp = HighsBackend().lp(spec, EXACT, 10)
+    assert lagrangian_bound(spec, np.asarray(lp.row_dual)) == pytest.approx(lp.objective,
+                                                                            abs=1e-6)
+    first = solve(spec, EXACT)
+    (_, dropped), = [(w, v) for w, v in _variants(spec, seed) if w == "rule dropped"]
+    fb = Fallback(warm_start(spec, first.x), np.asarray(lp.row_dual, float))
+    bound = lagrangian_bound(dropped, mapped_duals(fb, dropped))
+    z_off = brute_force(dropped)
+    assert bound >= z_off - 1e-6
+    x = mapped_x(fb.allocation, dropped)
+    assert x is not None and not dropped.violations(x)
+    lo, hi = bracket(Outcome("optimal", first.objective, bound=first.bound),
+                     Outcome("feasible", dropped.objective_value(x), bound=bound))
+    assert lo - 1e-9 <= z_off - brute_force(spec) <= hi + 1e-9

@@ -238,7 +238,8 @@ def rule_costs(scenario_path: str | Path, out_dir: str | Path | None = None, *,
                only: list[str] | None = None, workers: int = 1,
                progress: Progress | None = None, area: str | Path | None = None,
                time_limit: float | None = None, pair_tol: float | None = None,
-               variant_time_limit: float | None = None) -> rc.RuleCosts:
+               variant_time_limit: float | None = None,
+               budget: float | None = None) -> rc.RuleCosts:
     """What each rule costs the other claims: ``z(without) − z(with)`` and hectares moved.
 
     Solves the scenario (written to ``out_dir``, default ``outputs/<id>-rule-costs``), then
@@ -247,9 +248,11 @@ def rule_costs(scenario_path: str | Path, out_dir: str | Path | None = None, *,
     items) and writes ``rule_costs.csv`` into the run folder. Each cost comes with its proven
     bracket; ``pair_tol`` (objective points) narrows the pairs whose bracket contains 0 until
     the sign is proven or the bracket is that narrow; ``variant_time_limit`` (seconds) bounds
-    each re-solve. A scenario with several periods is priced on its pathway model, the rule
-    switched in every period (foresight; the run folder holds both modes). Returns a
-    :class:`ruimteverdeling.analysis.rule_costs.RuleCosts`. See that module for the maths.
+    each re-solve, ``budget`` (seconds) all of them together (each its share of what is left,
+    see :mod:`ruimteverdeling.analysis.budget`). A scenario with several periods is priced
+    on its pathway model, the rule switched in every period (foresight; the run folder holds
+    both modes). Returns a :class:`ruimteverdeling.analysis.rule_costs.RuleCosts`. See that
+    module for the maths.
     """
     if pair_tol is not None and not (math.isfinite(pair_tol) and pair_tol > 0):
         raise InputError.single(None, "--pair-tol", f"must be a positive number of objective "
@@ -262,7 +265,7 @@ def rule_costs(scenario_path: str | Path, out_dir: str | Path | None = None, *,
         result = rc.rule_costs(run.compiled, base, which=which, targets=targets,
                                only=only, workers=workers, progress=progress,
                                pair_tol=pair_tol, variant_time_limit=variant_time_limit,
-                               pathway=pathway)
+                               pathway=pathway, budget=budget)
         result.out_path = rc.write(result.rows, res.shown / "rule_costs.csv")
         wr.register(res.shown, ["rule_costs.csv"])
         with progress.phase("re-rendering report.html with the rule costs", "report"):
@@ -274,13 +277,16 @@ def pareto(scenario_path: str | Path, x: str, y: str, points: int = 5,
            out_dir: str | Path | None = None, *, tidy: bool = True,
            drop_dominated: bool = False, keep_allocations: bool = False,
            progress: Progress | None = None, area: str | Path | None = None,
-           time_limit: float | None = None) -> pf.Front:
+           time_limit: float | None = None, budget: float | None = None) -> pf.Front:
     """The Pareto front between criteria ``x`` and ``y`` by the augmented ε-constraint method:
     ``max F_y + ρ·F_x s.t. F_x ≥ ε`` for ``points`` values of ε between the lexicographic
     optima (see :mod:`ruimteverdeling.analysis.pareto`).
 
     A scenario with several periods is solved as one pathway model in every point, each
     criterion summed over the periods (see the module).
+
+    ``budget``: seconds for all the re-solves together (each its share of what is left, see
+    :mod:`ruimteverdeling.analysis.budget`).
 
     Solves the scenario into ``out_dir`` (default ``outputs/<id>-pareto``), writes
     ``pareto.csv``, ``pareto.png`` (and ``points/<P>.tif`` with ``keep_allocations``) there
@@ -293,7 +299,7 @@ def pareto(scenario_path: str | Path, x: str, y: str, points: int = 5,
         model: Any = run.compiled if run.pathway is None else run.pathway.model
         start = run.solution if run.pathway is None else run.pathway.solution
         front = pf.pareto_front(model, x, y, points, tidy=tidy, progress=progress,
-                                start=start)
+                                start=start, budget=budget)
         pf.write_front(front, res.shown, drop_dominated, keep_allocations, model)
         wr.register(res.shown, ["pareto.csv", "pareto.png"], ["points"])
         with progress.phase("re-rendering report.html with the front", "report"):
@@ -304,14 +310,15 @@ def pareto(scenario_path: str | Path, x: str, y: str, points: int = 5,
 
 def alternatives(scenario_path: str | Path, slack: str | float = 0.05, count: int = 3,
                  out_dir: str | Path | None = None, *, progress: Progress | None = None,
-                 area: str | Path | None = None, time_limit: float | None = None
-                 ) -> mga.Alternatives:
+                 area: str | Path | None = None, time_limit: float | None = None,
+                 budget: float | None = None) -> mga.Alternatives:
     """Near-optimal, maximally different allocations (Hop-Skip-Jump MGA): objective ≥
     ``(1 − slack)·z*``, then minimise the overlap with every allocation found so far (see
     :mod:`ruimteverdeling.analysis.alternatives`).
 
     A scenario with several periods is solved with foresight and its alternatives differ
-    over all periods together (see the module).
+    over all periods together (see the module). ``budget``: seconds for all the re-solves
+    together (each its share of what is left, see :mod:`ruimteverdeling.analysis.budget`).
 
     Writes to ``out_dir`` (default ``outputs/<id>-alternatives``), atomically: ``optimum/``
     and ``alt-1/`` … ``alt-<count>/`` (each a complete run folder: rasters, tables, summary,
@@ -327,7 +334,7 @@ def alternatives(scenario_path: str | Path, slack: str | float = 0.05, count: in
                     write=False, mode="foresight" if _has_periods(scenario_path) else None)
         model: Any = run.compiled if run.pathway is None else run.pathway.model
         optimum = run.solution if run.pathway is None else run.pathway.solution
-        result = mga.generate(model, optimum, s, count, progress=progress)
+        result = mga.generate(model, optimum, s, count, progress=progress, budget=budget)
         result.rows[0]["folder"] = "optimum"
         with progress.phase(f"writing the alternatives to {res.shown}", "write"):
             pipeline.write_alternatives(run, mga.solutions(result, optimum), result.rows,

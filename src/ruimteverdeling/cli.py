@@ -516,13 +516,17 @@ def shadow_prices(scenario: Path, out: Path | None, area: Path | None, method: s
 @click.option("--variant-time-limit", type=SECONDS, default=None,
               help="Seconds for each re-solve (default: --time-limit or the scenario's); "
                    "shorter gives every cost sooner, with a wider proven bracket.")
+@click.option("--budget", type=SECONDS, default=None,
+              help="Seconds for all the re-solves together (after the scenario's own "
+                   "solve): each gets its share of what is left; a smaller budget gives "
+                   "every answer sooner, with wider proven gaps.")
 @_TIME
 @_QUIET
 @_friendly
 def rule_costs(scenario: Path, out: Path | None, area: Path | None, all_rules: bool,
                targets: bool, only: tuple[str, ...], workers: int, pair_tol: float | None,
-               variant_time_limit: float | None, time_limit: float | None,
-               quiet: bool) -> None:
+               variant_time_limit: float | None, budget: float | None,
+               time_limit: float | None, quiet: bool) -> None:
     """What each rule costs the other claims: re-solve SCENARIO with each T/A rule switched.
 
     Cost = objective without the rule − objective with it, with its proven bracket (from both
@@ -533,7 +537,7 @@ def rule_costs(scenario: Path, out: Path | None, area: Path | None, all_rules: b
                             targets=targets, only=list(only) or None, workers=workers,
                             progress=Progress(enabled=not quiet), area=area,
                             time_limit=time_limit, pair_tol=pair_tol,
-                            variant_time_limit=variant_time_limit)
+                            variant_time_limit=variant_time_limit, budget=budget)
     click.echo(f"\nrule costs (objective {result.base.objective:,.4f} with the scenario as "
                "given; cost = without − with the rule):")
     _echo(rc.text_table(result.rows))
@@ -555,19 +559,24 @@ def rule_costs(scenario: Path, out: Path | None, area: Path | None, all_rules: b
                    "of the points are then arbitrary where neither criterion counts).")
 @click.option("--drop-dominated", is_flag=True, help="Leave dominated points out of the CSV.")
 @click.option("--keep-allocations", is_flag=True, help="Write points/<P>.tif per point.")
+@click.option("--budget", type=SECONDS, default=None,
+              help="Seconds for all the re-solves together (after the scenario's own "
+                   "solve): each gets its share of what is left; a smaller budget gives "
+                   "every answer sooner, with wider proven gaps.")
 @_TIME
 @_QUIET
 @_friendly
 def pareto(scenario: Path, x_term: str, y_term: str, points: int, out: Path | None,
            area: Path | None, no_tidy: bool, drop_dominated: bool, keep_allocations: bool,
-           time_limit: float | None, quiet: bool) -> None:
+           budget: float | None, time_limit: float | None, quiet: bool) -> None:
     """Pareto front between two criteria of SCENARIO (epsilon-constraint method).
 
     Writes pareto.csv and pareto.png into the run folder and adds the chart to report.html.
     """
     front = api.pareto(scenario, x_term, y_term, points, out, tidy=not no_tidy,
                        drop_dominated=drop_dominated, keep_allocations=keep_allocations,
-                       progress=Progress(enabled=not quiet), area=area, time_limit=time_limit)
+                       progress=Progress(enabled=not quiet), area=area, time_limit=time_limit,
+                       budget=budget)
     click.echo(f"\nPareto front: max {front.y.name} subject to {front.x.name} >= epsilon")
     _echo(pf.text_table(front, drop_dominated))
     for note in front.notes:
@@ -583,14 +592,18 @@ def pareto(scenario: Path, x_term: str, y_term: str, points: int, out: Path | No
 @click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Output folder (default outputs/<scenario id>-alternatives).")
 @_AREA
+@click.option("--budget", type=SECONDS, default=None,
+              help="Seconds for all the re-solves together (after the scenario's own "
+                   "solve): each gets its share of what is left; a smaller budget gives "
+                   "every answer sooner, with wider proven gaps.")
 @_TIME
 @_QUIET
 @_friendly
 def alternatives(scenario: Path, slack: str, count: int, out: Path | None, area: Path | None,
-                 time_limit: float | None, quiet: bool) -> None:
+                 budget: float | None, time_limit: float | None, quiet: bool) -> None:
     """Reasonable alternatives: near-optimal, maximally different allocations (HSJ MGA)."""
     result = api.alternatives(scenario, slack, count, out, progress=Progress(enabled=not quiet),
-                              area=area, time_limit=time_limit)
+                              area=area, time_limit=time_limit, budget=budget)
     click.echo(f"\n{len(result.items)} alternatives within {result.slack:.1%} of the optimum "
                f"(objective >= {result.floor:,.4f}):")
     _echo(mga.text_table(result.rows))

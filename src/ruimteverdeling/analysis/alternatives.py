@@ -57,6 +57,7 @@ from typing import Any
 import numpy as np
 
 from ruimteverdeling import formatting
+from ruimteverdeling.analysis.budget import Budget, floor_for
 from ruimteverdeling.analysis.pareto import resolve_options, solve_with
 from ruimteverdeling.errors import InfeasibleError, InputError
 from ruimteverdeling.formatting import Column, number
@@ -116,9 +117,12 @@ def objective_floor(z_star: float, slack: float) -> float:
 
 
 def generate(cm: CompiledModel | pwm.Pathway, optimum: Solution, slack: float, count: int,
-             options: SolverOptions | None = None, progress: Progress | None = None
-             ) -> Alternatives:
-    """``count`` HSJ alternatives around ``optimum`` (see the module docstring)."""
+             options: SolverOptions | None = None, progress: Progress | None = None,
+             budget: float | None = None) -> Alternatives:
+    """``count`` HSJ alternatives around ``optimum`` (see the module docstring).
+    ``budget``: seconds for all the solves together (each MGA solve and its location-rule
+    step), each its share of what is left (:mod:`ruimteverdeling.analysis.budget`), at most
+    the per-solve time limit."""
     say = progress or silent()
     if options is None:
         options = resolve_options(pwm.solver_options(cm) if isinstance(cm, pwm.Pathway)
@@ -150,6 +154,13 @@ def generate(cm: CompiledModel | pwm.Pathway, optimum: Solution, slack: float, c
         notes.append(f"the alternatives choose among the {spec.n_x:,} pathways generated for "
                      f"the optimum (of {cm.count():,})")
     warm = optimum.warm  # each solve starts from the one before it (same compiled model)
+    located = not isinstance(cm, pwm.Pathway) and bool(location.location_rules(cm))
+    shares = Budget(budget, count * (1 + int(located)), options.time_limit,
+                    floor_for(optimum))
+
+    def share() -> SolverOptions:
+        return options.model_copy(update={"time_limit": shares.share()})
+
     for k in range(1, count + 1):
         w = np.zeros(spec.n_cols)
         w[:n_x] = used
@@ -157,13 +168,13 @@ def generate(cm: CompiledModel | pwm.Pathway, optimum: Solution, slack: float, c
         try:
             with say.phase(f"alternative {k}/{count}: least overlap with {k} allocation(s), "
                            f"objective ≥ {floor:,.4f}"):
-                sol = solve_with(cm, obj, 0.0, [floor_row, *cuts], options, warm=warm)
+                sol = solve_with(cm, obj, 0.0, [floor_row, *cuts], share(), warm=warm)
         except InfeasibleError:
             notes.append(f"only {k - 1} alternative(s) exist within a slack of {slack:.2%}")
             break
         label = f"alt-{k:0{width}d}"
         with say.phase(f"alternative {k}: location rules"):
-            x, note = with_location_rules(cm, sol, options)
+            x, note = with_location_rules(cm, sol, share() if located else options)
         if note:
             notes.append(f"{label}: {note}")
         choice = spec.unit_choice(x)

@@ -40,9 +40,12 @@ model: like the scenario's own solve, each point's allocation is made to meet th
 afterwards (:mod:`ruimteverdeling.rules.location`) and its criteria are those of that
 allocation (so a point can fall slightly short of its ε, and may then be dominated).
 
-Each solve is warm-started from an earlier one and gets at most ``max(10 s, 2 × the
-scenario's own solve)`` (never more than the time limit, :func:`resolve_options`); one that
-needs more stops with its proven gap and is marked not optimal.
+The points are solved from the largest ε down, each warm-started from the point before it
+(whose allocation meets the next, lower, ε row: a first incumbent from the neighbour on the
+front instead of the far end point). Each solve is warm-started from an earlier one and gets
+at most ``max(10 s, 2 × the scenario's own solve)`` (never more than the time limit,
+:func:`resolve_options`); one that needs more stops with its proven gap and is marked not
+optimal.
 
 Each point reports the status and proven gap of its ε-constraint solve; ``optimal = no`` marks
 a point not proven optimal (within ``mip_rel_gap``); ``tidy_status`` is the status of the
@@ -79,6 +82,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from ruimteverdeling.analysis.budget import Budget, floor_for
 from ruimteverdeling.errors import InputError, did_you_mean
 from ruimteverdeling.formatting import Column, number, table
 from ruimteverdeling.model.options import SolverOptions
@@ -309,13 +313,16 @@ class Front:
 
 def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, points: int = 5,
                  tidy: bool = True, options: SolverOptions | None = None,
-                 progress: Progress | None = None, start: Solution | None = None) -> Front:
+                 progress: Progress | None = None, start: Solution | None = None,
+                 budget: float | None = None) -> Front:
     """The front between criteria ``x_name`` and ``y_name`` (see the module docstring).
 
     Every solve is warm-started (see :mod:`ruimteverdeling.model.warm`) from the last one with
     the same objective, else the last one (the first from ``start``, the scenario's own solve,
     when given): the model is compiled once and each solve changes only the objective and the
-    ε rows."""
+    ε rows. ``budget``: seconds for all the solves together (the three end points, every
+    point's ε-constraint and tidy solves and its location-rule step), each its share of what
+    is left (:mod:`ruimteverdeling.analysis.budget`), at most the per-solve time limit."""
     say = progress or silent()
     pathway = cm if isinstance(cm, pwm.Pathway) else None
     if options is None:
@@ -339,13 +346,19 @@ def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, poin
     # allocation that meets the new rows by construction (``feasible``), so the solve never
     # depends on a repair around the LP vertex finding one
     last: dict[Any, Any] = {"any": getattr(start, "warm", None)}
+    located = pathway is None and bool(location.location_rules(cm))
+    shares = Budget(budget, 3 + points * (1 + int(tidy) + int(located)), options.time_limit,
+                    floor_for(start))
+
+    def share() -> SolverOptions:
+        return options.model_copy(update={"time_limit": shares.share()})
 
     def run(label: str, obj: np.ndarray, rows: list, feasible: Solution | None = None
             ) -> Solution:
         key = hash(np.asarray(obj, float).tobytes())
         warm = _combined(last.get(key, last["any"]), feasible)
         with say.phase(label):
-            sol = solve_with(cm, obj, 0.0, rows, options, warm=warm)
+            sol = solve_with(cm, obj, 0.0, rows, share(), warm=warm)
         last[key] = last["any"] = sol.warm
         return sol
 
@@ -369,18 +382,24 @@ def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, poin
     obj = c2.sense * c2.vec + aug * c1.sense * c1.vec
     pts: list[Point] = []
     width = len(str(len(eps_list)))
-    for k, eps in enumerate(eps_list, 1):
+    # from the largest ε down: the point before (its tidy allocation, no worse on either
+    # criterion) meets the next, lower, ε row, and is a far better first incumbent than the
+    # best-F₁ end point, which holds F₁ but gives up F₂
+    prev: Solution = s_a  # ε ≤ F₁(x_a) = F₁*
+    for k, eps in reversed(list(enumerate(eps_list, 1))):
         sol = run(f"point {k}/{len(eps_list)}: {c1.name} ≥ {c1.sense * eps:,.6g}", obj,
-                  [_at_least(c1, eps)], feasible=s_a)  # ε ≤ F₁(x_a) = F₁*
+                  [_at_least(c1, eps)], feasible=prev)
         x = sol.x
+        prev = sol
         tidy_status = ""
         if tidy:
             t = run(f"point {k}: tidy (scenario objective at these criteria)", cm.spec.obj,
                     [_at_least(c1, F(c1, x)), _at_least(c2, F(c2, x))], feasible=sol)
             x, tidy_status = t.x, t.status
-        if not isinstance(cm, pwm.Pathway) and location.location_rules(cm):
+            prev = t
+        if located:
             with say.phase(f"point {k}: location rules"):
-                enforced = location.enforce(cm, replace(sol, x=x), options)
+                enforced = location.enforce(cm, replace(sol, x=x), share())
             if (enforced.details.get("locations") or {}).get("status") != "not met":
                 x = enforced.x
             else:
@@ -390,6 +409,7 @@ def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, poin
         pts.append(Point(f"P{k:0{width}d}", c1.sense * eps, x, c1.value(x), c2.value(x),
                          cm.spec.objective_value(x), sol.status, sol.gap, proven,
                          tidy_status=tidy_status))
+    pts.reverse()  # solved from the largest ε down; listed from the smallest up
     _flag_dominated(pts, c1, c2)
     for i, p in enumerate(pts):  # integer fronts repeat points when ε falls between steps
         same = next((q for q in pts[:i] if abs(q.f1 - p.f1) <= 1e-7 * max(1.0, abs(p.f1))

@@ -63,6 +63,23 @@ time limit, ``t_base`` the scenario's own solve of its cell model, the location 
 not counted): a variant is the scenario with one rule
 changed and starts from its allocation, so it needs about as long; one that needs more stops
 with a wider — still proven — bracket instead of holding up the rest.
+With ``budget`` (seconds for all the re-solves together) each re-solve gets its share of
+what is left, at most that time (:mod:`ruimteverdeling.analysis.budget`).
+
+**A variant that stops before its own answer.** A re-solve whose time runs out before it has
+an allocation and a bound (its LP relaxation unfinished, or no allocation found) of a rule
+*switched off* still has both: the scenario's final allocation is an allocation of the
+variant (the variant only drops rows or allows more uses; cells the scenario pinned keep
+their use), valued with the variant's objective, and the Lagrangian bound at the scenario's
+LP duals ``π`` (each coupling row of the variant takes the dual of the scenario's row of the
+same block, any other row 0):
+
+    L(π) = Σ_units max_u (c − Aᵀπ)_u + Σ_aux max (c − Aᵀπ)_s s + Σ_r π_r·side_r + c₀ ≥ z*_off
+
+(every multiplier on the side its sign prices, so ``π_r·(Ax)_r ≤ π_r·side_r`` for every
+feasible ``x``). Its bracket is proven, only wider than a finished solve gives; its row is
+``feasible`` and its note says so. A rule switched *on* has no such fallback (the scenario's
+allocation may break it) and reports the failure.
 
 **Gap per variant.** A variant is asked for no tighter a decision gap than the scenario's own
 solve reached (when that is wider than ``mip_rel_gap``): a pair can be no better known than
@@ -85,23 +102,25 @@ period. The pathway solve has no warm start, and the re-solves run one after ano
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ruimteverdeling.analysis.budget import Budget, floor_for
 from ruimteverdeling.area.studyarea import StudyArea
 from ruimteverdeling.errors import InfeasibleError, InputError, SolverError, did_you_mean
 from ruimteverdeling.formatting import Column, number, table
 from ruimteverdeling.model.options import SolverOptions
 from ruimteverdeling.model.outcomes import decision_gap, proven_gap
 from ruimteverdeling.model.solve import solve as solve_spec
-from ruimteverdeling.model.warm import mapped_x, warm_start
+from ruimteverdeling.model.warm import USE_SPAN, WarmStart, column_keys, mapped_x, warm_start
 from ruimteverdeling.parallel import dask_client
 from ruimteverdeling.progress import Progress, silent
 from ruimteverdeling.results.summary import with_ha_columns, write_csv
-from ruimteverdeling.rules import location
+from ruimteverdeling.rules import location, location_bound
 from ruimteverdeling.rules import pathways as pwm
 from ruimteverdeling.rules.compile import CompiledModel, catalogue_for, compile_model
 from ruimteverdeling.scenario import Scenario
@@ -138,6 +157,8 @@ class Outcome:
     warm: Any = None  # the solve's warm start (for a re-solve of the same variant)
     periods: list[np.ndarray] | None = None  # several periods: land use per period
     years: list[int] | None = None
+    method: str = ""  # how the solve ended (see :mod:`ruimteverdeling.model.solve`)
+    seconds: dict[str, float] = field(default_factory=dict)  # per step, compile included
 
 
 def bracket(on: Outcome, off: Outcome) -> tuple[float, float]:
@@ -206,7 +227,17 @@ def outcome_of(cm: CompiledModel, sol: Any) -> Outcome:
     return Outcome(sol.status, float(sol.objective), float(sol.gap), cm.land_use_after(sol.x),
                    contrib, bound=float(sol.bound),
                    lp_bound=None if lp is None else float(lp),
-                   decision_value=sol.decision_value, warm=getattr(sol, "warm", None))
+                   decision_value=sol.decision_value, warm=getattr(sol, "warm", None),
+                   method=str(getattr(sol, "method", "")),
+                   seconds={k: float(v) for k, v in (getattr(sol, "seconds", None)
+                                                     or {}).items()})
+
+
+def breakdown(out: Outcome) -> str:
+    """One line on where a re-solve's time went: status, method, seconds per step."""
+    steps = ", ".join(f"{k} {v:.1f} s" for k, v in out.seconds.items() if v >= 0.05)
+    return f"{out.status}" + (f" ({out.method})" if out.method else "") + \
+        (f": {steps}" if steps else "")
 
 
 def pathway_outcome(pw: pwm.Pathway, sol: Any) -> Outcome:
@@ -308,36 +339,144 @@ def narrowed(options: SolverOptions, out: Outcome, abs_gap: float) -> SolverOpti
     return options.model_copy(update={"mip_rel_gap": min(options.mip_rel_gap, max(rel, 0.0))})
 
 
+@dataclass
+class Fallback:
+    """What a variant with a rule switched off falls back on when its own solve stops before
+    it has an allocation and a bound: the scenario's final allocation (``allocation``, a
+    WarmStart; it meets every row and location rule the variant keeps) and the row duals of
+    the scenario's LP relaxation (``row_dual``, over the rows of the model that ``allocation``
+    was keyed on: assignment rows first, then the coupling blocks ``allocation.rows``)."""
+
+    allocation: Any
+    row_dual: np.ndarray
+
+
+def with_pinned(cm: CompiledModel, x: np.ndarray) -> WarmStart:
+    """The allocation ``x`` of ``cm`` keyed by (cell, use) over its columns *and* its pinned
+    cells (one allowed use, so no column): a variant that allows a pinned cell more uses (a
+    zone rule switched off) has a unit there, and the scenario's allocation still says which
+    use it holds. Without an LP basis."""
+    spec = cm.spec
+    x = np.asarray(x, float)
+    j = np.searchsorted(cm.alloc_idx, cm.pinned_use_idx)
+    keys = cm.ctx.land_cells[cm.pinned_land].astype(np.int64) * USE_SPAN + j
+    out = WarmStart(spec, np.concatenate([x[: spec.n_x], np.ones(keys.size), x[spec.n_x:]]))
+    out._x_keys = np.concatenate([column_keys(spec), keys])
+    return out
+
+
+def mapped_duals(fb: Fallback, spec: Any) -> np.ndarray:
+    """The scenario's row duals over ``spec``'s rows: a coupling block of the same name and
+    number of rows takes the scenario's duals, any other row (a new block, and the assignment
+    rows, which the Lagrangian bound keeps as constraints) gets 0."""
+    out = np.zeros(spec.n_rows)
+    starts, r = {}, fb.allocation.unit_keys.size
+    for name, n in fb.allocation.rows:
+        starts[name] = (r, n)
+        r += n
+    r = spec.n_units
+    for b in spec.coupling:
+        old = starts.get(b.name)
+        if old is not None and old[1] == b.n_rows:
+            out[r: r + b.n_rows] = fb.row_dual[old[0]: old[0] + b.n_rows]
+        r += b.n_rows
+    return out
+
+
+def lagrangian_bound(spec: Any, row_dual: np.ndarray) -> float:
+    """``L(π) = max_x Σ_j (c − Aᵀπ)_j x_j + Σ_r π_r·side_r + c₀`` over the unit simplices
+    (``Σ_u x_ku = 1``) and the auxiliary columns' bounds, the coupling rows relaxed with
+    multipliers ``π`` (each on the side its sign prices: ``upper`` for ``π_r > 0``,
+    ``lower`` for ``π_r < 0``; a multiplier whose side is infinite is dropped). For every
+    feasible ``x``, ``π_r·(A x)_r ≤ π_r·side_r``, so ``c·x ≤ L(π)``: an upper bound on the
+    model's optimum for any ``π`` (of both sign conventions the smaller is taken), and equal
+    to the LP optimum at its optimal duals. ``inf`` when no convention is finite."""
+    parts = location_bound.lagrangian_parts(spec, row_dual)
+    if parts is None:
+        return float("inf")
+    const, d = parts
+    best = np.full(spec.n_units, -np.inf)
+    np.maximum.at(best, spec.col_unit, d[: spec.n_x])
+    return float(const + best.sum())
+
+
+def fallback_outcome(cm: CompiledModel, fb: Fallback, message: str) -> Outcome | None:
+    """The variant's outcome without its own solve: the scenario's allocation where it is an
+    allocation of the variant (every unit keeps its use, every row holds — always for a rule
+    switched off), valued with the variant's objective, and the Lagrangian bound at the
+    scenario's LP duals (:func:`lagrangian_bound`; both proven, so the bracket holds, only
+    wider than a solve would give). None when the allocation does not fit or no bound is
+    finite."""
+    spec = cm.spec
+    x = mapped_x(fb.allocation, spec)
+    if x is None or spec.violations(x):
+        return None
+    z = spec.objective_value(x)
+    bound = lagrangian_bound(spec, mapped_duals(fb, spec))
+    if not np.isfinite(bound):
+        return None
+    bound = max(bound, z)
+    out = outcome_of(cm, replace_solution(spec, x, z, bound))
+    out.message = ("its own solve stopped first (" + message.split(";")[0] +
+                   "): the scenario's allocation and a Lagrangian bound from its LP duals")
+    out.method = "scenario allocation+lagrangian bound"
+    return out
+
+
+def replace_solution(spec: Any, x: np.ndarray, z: float, bound: float) -> Any:
+    """A feasible (not proven) Solution of ``spec`` at ``x`` with ``bound``."""
+    from ruimteverdeling.model.outcomes import Solution
+
+    return Solution("feasible", x, z, bound, proven_gap(z, bound), "fallback", "", "", {},
+                    {}, None, spec.status_quo_value,
+                    decision_gap(z, bound, spec.status_quo_value))
+
+
 def solve_variant(scenario: Scenario, area: Any, catalogue: Any = None, warm: Any = None,
-                  options: SolverOptions | None = None, located: Any = None) -> Outcome:
+                  options: SolverOptions | None = None, located: Any = None,
+                  fallback: Fallback | None = None) -> Outcome:
     """Compile and solve ``scenario`` on ``area`` (a StudyArea, or the path of an area.yaml
     when run on a Dask worker), warm-started from ``warm`` (see
     :mod:`ruimteverdeling.model.warm`) with ``options`` (default: the scenario's); never
     raises for infeasible models or solver failures. ``located``: the scenario's allocation
     that meets its location rules (a WarmStart), reused when the variant's cell-model
-    allocation is the scenario's (see :func:`_reuse_located`)."""
+    allocation is the scenario's (see :func:`_reuse_located`). ``fallback``: when the solve
+    stops without an allocation or a bound (its time ran out first), the scenario's allocation
+    and a Lagrangian bound from the scenario's LP duals (:func:`fallback_outcome`), when the
+    rule is switched off."""
     options = options or scenario.solver
+    cm = None
     try:
         if isinstance(area, str | Path):
             catalogue = catalogue_for(scenario)
             area = StudyArea.load(Path(area), catalogue)
         if pwm.is_pathway(scenario):
             return _solve_pathway_variant(scenario, area, catalogue, options)
+        t0 = time.perf_counter()
         cm = compile_model(scenario, area, catalogue)
+        t_compile = time.perf_counter() - t0
         sol = solve_spec(cm.spec, options, warm=warm)
         enforced = _reuse_located(cm, sol, warm, located, options)
         if enforced is None:
+            t0 = time.perf_counter()
             enforced = _enforced(cm, sol, options)
+            if enforced is not None and enforced is not sol:
+                enforced = replace(enforced, seconds={**enforced.seconds,
+                                                      "locations": time.perf_counter() - t0})
     except InfeasibleError as exc:
         return Outcome("infeasible", message=str(exc))
     except SolverError as exc:
-        return Outcome("solver failed", message=str(exc))
+        out = fallback_outcome(cm, fallback, str(exc)) if cm is not None and \
+            fallback is not None else None
+        return out if out is not None else Outcome("solver failed", message=str(exc))
     except InputError as exc:
         return Outcome("input error", message=exc.format())
     if enforced is None:
         return Outcome("location rules not met", message="the location rules cannot be met "
                        "in this variant within its time")
-    return outcome_of(cm, enforced)
+    out = outcome_of(cm, enforced)
+    out.seconds = {"compile": t_compile, **out.seconds}
+    return out
 
 
 def _solve_pathway_variant(scenario: Scenario, area: StudyArea, catalogue: Any,
@@ -401,7 +540,8 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
                targets: bool = False, only: list[str] | None = None, workers: int = 1,
                progress: Progress | None = None, pair_tol: float | None = None,
                variant_time_limit: float | None = None,
-               pathway: pwm.Pathway | None = None) -> RuleCosts:
+               pathway: pwm.Pathway | None = None, budget: float | None = None
+               ) -> RuleCosts:
     """Price every candidate item (see :func:`candidates`) against the solved scenario.
 
     ``pair_tol`` (objective points): narrow every pair whose bracket contains 0 until its
@@ -409,7 +549,10 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
     ``variant_time_limit``: seconds for each re-solve (default: see
     :func:`default_variant_time_limit`); a shorter one gives each cost sooner, with a wider
     — still proven — bracket. ``pathway``: the scenario's pathway model when it has several
-    periods (``cm`` is then its last period's model and ``base_sol`` the joint solution)."""
+    periods (``cm`` is then its last period's model and ``base_sol`` the joint solution).
+    ``budget``: seconds for all the re-solves together (:mod:`ruimteverdeling.analysis.budget`):
+    each gets its share of what is left, at most ``variant_time_limit``; with ``workers``
+    Dask workers each gets ``budget · workers / n``."""
     say = progress or silent()
     scenario = pathway.scenario if pathway is not None else cm.scenario
     base = pathway_outcome(pathway, base_sol) if pathway is not None else \
@@ -424,7 +567,7 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
     # a variant is asked for no tighter a decision gap than the scenario's own solve reached
     # (its bracket says what it proves); it is called optimal only within the scenario's own
     reached = getattr(base_sol, "decision_gap", None)
-    variants = [_with_time_limit(v, variant_time_limit, reached) for v in variants]
+    capped = [_with_time_limit(v, variant_time_limit, reached) for v in variants]
     area = base_area(cm.area)
     located = None
     if pathway is None and location.location_rules(cm):
@@ -433,29 +576,48 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
     def located_for(item: Any) -> Any:
         return None if getattr(item, "type", None) == "location" else located
 
+    # a variant whose own solve stops before it has an allocation and a bound falls back on
+    # the scenario's allocation and a Lagrangian bound (a rule switched off only: the
+    # scenario's allocation is then an allocation of the variant)
+    fb = None
+    duals = getattr(base_sol, "row_dual", None)
+    if pathway is None and duals is not None and np.asarray(duals).size == cm.spec.n_rows:
+        fb = Fallback(with_pinned(cm, base_sol.x), np.asarray(duals, float))
+
+    def fallback_for(item: Any) -> Fallback | None:
+        return fb if item.is_enabled else None
+
     outcomes: list[Outcome]
     if workers > 1 and len(variants) > 1 and pathway is None:
+        each = variant_time_limit if budget is None else Budget(
+            budget * workers / len(variants), 1, variant_time_limit,
+            floor_for(base_sol)).share()
         say(f"re-solving {len(variants)} variants on {workers} Dask workers "
-            f"({variant_time_limit:.0f} s each at most)")
+            f"({each:.0f} s each at most)")
         with dask_client(workers) as client:
-            futures = [client.submit(solve_variant, v, str(cm.area.path), None, warm, None,
-                                     located_for(item), pure=False)
+            futures = [client.submit(solve_variant, _with_time_limit(v, each, reached),
+                                     str(cm.area.path), None, warm, None,
+                                     located_for(item), fallback_for(item), pure=False)
                        for (_, item), v in zip(items, variants, strict=True)]
             outcomes = client.gather(futures)
     else:
         if workers > 1 and pathway is not None:
             say("a scenario with several periods is re-solved one variant at a time")
         outcomes = []
+        shares = Budget(budget, len(variants), variant_time_limit, floor_for(base_sol))
         for (_, item), v in zip(items, variants, strict=True):
             state = "off" if item.is_enabled else "on"
+            seconds = shares.share()
             with say.phase(f"re-solving with {item.id} switched {state} "
-                           f"({variant_time_limit:.0f} s at most)"):
-                outcomes.append(solve_variant(v, area, cm.catalogue, warm,
-                                              located=located_for(item)))
+                           f"({seconds:.0f} s at most)"):
+                outcomes.append(solve_variant(_with_time_limit(v, seconds, reached), area,
+                                              cm.catalogue, warm, located=located_for(item),
+                                              fallback=fallback_for(item)))
+            say(f"  {breakdown(outcomes[-1])}")
     outcomes = [_claimed(o, scenario.solver.mip_rel_gap) for o in outcomes]
     if pair_tol is not None:
         base, outcomes = _tighten(cm, _with_time_limit(scenario, variant_time_limit), items,
-                                  variants, base, outcomes, pair_tol, say, located_for)
+                                  capped, base, outcomes, pair_tol, say, located_for)
     rows: list[dict[str, Any]] = []
     for (kind, item), out in zip(items, outcomes, strict=True):
         rows += _rows_for(cm, kind, item, base, out)
@@ -533,6 +695,8 @@ def _rows_for(cm: CompiledModel, kind: str, item: Any, base: Outcome, var: Outco
     if var.after is None or on.objective is None or off.objective is None:
         head["note"] = (f"{var.status}: {var.message}" if var.message else var.status)
         return [head]
+    if var.message:  # e.g. a variant that fell back on the scenario's allocation
+        head["note"] = "; ".join(n for n in (head["note"], var.message) if n)
     cost = off.objective - on.objective
     lo, hi = bracket(on, off)
     lp_cost = None if on.lp_bound is None or off.lp_bound is None else \
