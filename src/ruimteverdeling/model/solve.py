@@ -863,14 +863,28 @@ def _cheap_columns(spec: ModelSpec, x: np.ndarray, col_dual: np.ndarray | None, 
     all columns; auxiliaries always kept). Fewer binaries keep HiGHS's MIP setup cheap."""
     if col_dual is None or k <= 0:
         return None
-    d = np.abs(col_dual[: spec.n_x])
-    # rank columns within their unit by |d| (columns are sorted by unit)
-    order = np.lexsort((d, spec.col_unit))
-    starts = np.flatnonzero(np.r_[True, spec.col_unit[order][1:] != spec.col_unit[order][:-1]])
-    rank = np.empty(spec.n_x, np.int64)
-    rank[order] = np.arange(spec.n_x) - np.repeat(starts, np.diff(np.r_[starts, spec.n_x]))
+    rank = _rank_in_unit(spec.col_unit, np.abs(col_dual[: spec.n_x]))
     keep = (rank < k) | (x[: spec.n_x] > INT_TOL)
     return np.concatenate([keep, np.ones(len(spec.aux_names), bool)])
+
+
+def _rank_in_unit(col_unit: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """Each column's rank within its unit by ``d`` (0 = smallest; ties: the earlier column
+    first), for columns sorted by unit. A unit has few columns (one per allowed use), so the
+    rank is counted by comparing each column with its neighbours at every offset below the
+    largest unit size: linear in the columns, where a sort of millions is not."""
+    n = d.size
+    rank = np.zeros(n, np.int32)
+    if n == 0:
+        return rank
+    starts = np.flatnonzero(np.r_[True, col_unit[1:] != col_unit[:-1]])
+    widest = int(np.diff(np.r_[starts, n]).max())
+    for s in range(1, widest):
+        same = col_unit[:-s] == col_unit[s:]
+        a, b = d[:-s], d[s:]
+        rank[:-s] += same & (b < a)   # the later column is strictly smaller
+        rank[s:] += same & (a <= b)   # the earlier column is smaller or ties
+    return rank
 
 
 def _round_units(spec: ModelSpec, x: np.ndarray) -> np.ndarray:
