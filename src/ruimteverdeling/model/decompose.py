@@ -41,6 +41,9 @@ from ruimteverdeling.model.outcomes import decision_gap
 from ruimteverdeling.model.spec import ModelSpec
 
 ELASTIC = "elastic:"
+SAMPLE_SHARE = 0.5
+"""Most of the time left that the initial prices (the sample's LP or its own column
+generation) may take."""
 
 
 class Pricing:
@@ -269,8 +272,14 @@ def _combined(x_fix: np.ndarray, cols: np.ndarray, sub_x: np.ndarray) -> np.ndar
 
 
 def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
-       deadline: float, y_init: np.ndarray | None = None, level: int = 0) -> dict[str, Any]:
+       deadline: float, y_init: np.ndarray | None = None, level: int = 0,
+       final_deadline: float | None = None) -> dict[str, Any]:
     """Solve the LP relaxation of ``spec`` by column generation (see the module docstring).
+
+    Rounds start until ``deadline``. When they end without an LP-feasible point (every
+    restricted LP leaned on its box slacks), the last restricted set is solved once more with
+    elastic slacks instead of the box, until ``final_deadline`` (default ``deadline``): its
+    point meets every row whenever that set admits one, so a repair can start from it.
 
     Initial prices come from a nested sample: the model restricted to a random quarter of
     its units (rows scaled to the sample's share) is solved by this same method, recursively,
@@ -295,12 +304,14 @@ def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
     if y_init is None:
         t0 = time.perf_counter()
         n_sub = max(options.decompose_sample, n_units // 4)
+        # the prices get at most half the time left: the rounds over this model need the rest
+        price_deadline = t_start + SAMPLE_SHARE * (deadline - t_start)
         sample = np.zeros(n_units, bool)
         sample[rng.choice(n_units, min(n_units, n_sub), replace=False)] = True
         sub0 = _scaled_sample(spec, pricing, sample)
         if n_sub >= n_units // 2 or n_sub <= 2 * options.decompose_sample:
             sub0e, _ = with_elastic(sub0, penalty)
-            out0 = backend.lp(sub0e, options, max(1.0, deadline - time.perf_counter()))
+            out0 = backend.lp(sub0e, options, max(1.0, price_deadline - time.perf_counter()))
             y = np.zeros(m) if out0.row_dual is None else \
                 out0.row_dual[sub0e.n_units:sub0e.n_units + m]
             say(f"{indent}prices from the LP of a sample of {sub0.n_units:,} units "
@@ -308,7 +319,7 @@ def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
             details["sample"] = {"units": int(sub0.n_units), "status": out0.status}
         else:
             say(f"{indent}prices from a sample of {sub0.n_units:,} units:")
-            below = lp(sub0, options, backend, say, deadline, None, level + 1)
+            below = lp(sub0, options, backend, say, price_deadline, None, level + 1)
             y = np.asarray(below["y"])
             details["below"] = below["details"]
         del sub0
@@ -342,14 +353,21 @@ def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
     sub = None
     cols = np.empty(0, np.int64)
     pi = np.zeros(n_units)
+    # the best LP-feasible point seen (no box slack in use): what is returned when the time
+    # runs out in a round whose box binds, so that the repair starts from a feasible point
+    x_keep: np.ndarray | None = None
+    z_keep = -np.inf
     for it in range(options.decompose_max_iterations):
-        if time.perf_counter() > deadline:
+        late = time.perf_counter() > deadline
+        if late and it > 0:
             break
         t0 = time.perf_counter()
         x_fix[:] = 0.0
         x_fix[chosen[~free]] = 1.0
         sub, cols = spec.restrict(free, x_fix, np.concatenate(
             [active, np.ones(len(spec.aux_names), bool)]))
+        if late:  # the prices took the time: only the restricted set without the box, below
+            break
         sub_b, n_aux0 = with_box(sub, center - width, center + width)
         t_build = time.perf_counter() - t0
         sub_out = backend.lp(sub_b, options, max(1.0, deadline - time.perf_counter()))
@@ -373,7 +391,13 @@ def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
         bad_cols = (viol > tol) & ~active
         n_bad = int(bad_cols.sum())
         feasible = box_used <= 1e-9 * max(1.0, scale)
-        z = spec.objective_value(_combined(x_fix, cols, sub_out.x)) if feasible else -np.inf
+        z = -np.inf
+        if feasible:
+            x_now = _combined(x_fix, cols, sub_out.x)
+            z = spec.objective_value(x_now)
+            if z > z_keep:
+                x_keep, z_keep = x_now, z
+            del x_now
         # against the decision value (objective minus status quo), as the integer gap is:
         # relative to the whole objective a 'small' LP gap can be most of the decision
         lp_gap = decision_gap(z, bound, spec.status_quo_value) if feasible else np.inf
@@ -431,10 +455,30 @@ def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
         active[chosen[grow]] = True
         free |= newly
 
-    # assemble the full solution
-    x = x_fix.copy()
-    if sub_out is not None and sub_out.x is not None and sub is not None:
-        x[cols] = sub_out.x[: cols.size]
+    if not converged and x_keep is None and sub is not None:
+        # no round gave a feasible point: the last restricted set without the box, each row
+        # elastic at a prohibitive price (its slacks stay at 0 wherever the set can meet it)
+        t0 = time.perf_counter()
+        end = deadline if final_deadline is None else max(deadline, final_deadline)
+        sub_e, n_aux0 = with_elastic(sub, penalty)
+        out_e = backend.lp(sub_e, options, max(1.0, end - time.perf_counter()))
+        used = np.inf if out_e.x is None else float(np.abs(out_e.x[sub_e.n_x + n_aux0:]).sum())
+        if out_e.x is not None and used <= 1e-9 * max(1.0, scale):
+            x_keep = _combined(x_fix, cols, out_e.x)
+        say(f"{indent}  restricted LP without the box: "
+            f"{'a feasible point' if x_keep is not None else 'no feasible point'} "
+            f"({time.perf_counter() - t0:.1f} s)")
+        details["elastic_fallback"] = {"status": out_e.status, "slack": used,
+                                       "seconds": round(time.perf_counter() - t0, 3)}
+    # assemble the full solution: the converged one, else the best feasible point seen (the
+    # last restricted LP's point may lean on its box slacks and break a coupling row)
+    if converged or x_keep is None:
+        x = x_fix.copy()
+        if sub_out is not None and sub_out.x is not None and sub is not None:
+            x[cols] = sub_out.x[: cols.size]
+    else:
+        x = x_keep
+    del x_keep
     # Lagrangian duals at the best prices: every unit's best reduced cost is its assignment
     # dual, so col_dual ≤ 0 on x columns and z(x) ≤ L(y) + Σ_j col_dual_j x_j for every
     # feasible x (what reduced-cost fixing needs), whether or not the method converged

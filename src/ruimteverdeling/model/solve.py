@@ -86,6 +86,9 @@ LEVEL_SEARCH_SHARE = 0.1
 REPAIR_SHARE = 0.02
 """Share of the time limit the repair MIP gets (at least ``REPAIR_MIN_SECONDS``)."""
 REPAIR_MIN_SECONDS = 2.0
+DECOMPOSED_RESERVE_SHARE = 0.2
+"""Share of the time limit that column generation leaves for the repair and what follows it,
+so that a national solve whose LP is slow still ends with an integer allocation."""
 LEVEL_SWAP_CHECKS = 500
 """Feasibility checks the local search that lowers a minimax level may make (a deterministic
 budget: ≈ 0.4 s on the demo, where it reaches its best within it)."""
@@ -344,7 +347,9 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
         say(f"LP relaxation by column generation: {spec.n_x:,} columns, {spec.n_units:,} "
             f"units, {spec.n_rows - spec.n_units:,} coupling rows")
         t0 = time.perf_counter()
-        res = decompose.lp(spec, options, backend, say, deadline, y_init=prices)
+        reserve = max(REPAIR_MIN_SECONDS, DECOMPOSED_RESERVE_SHARE * options.time_limit)
+        res = decompose.lp(spec, options, backend, say, deadline - reserve, y_init=prices,
+                           final_deadline=deadline - REPAIR_MIN_SECONDS)
         lp = LpOutcome("optimal" if res["converged"] else "not converged", res["x"],
                        res["objective"], res["col_dual"], res["row_dual"],
                        {"lp": time.perf_counter() - t0},
