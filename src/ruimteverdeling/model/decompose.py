@@ -311,7 +311,8 @@ def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
         sub0 = _scaled_sample(spec, pricing, sample)
         if n_sub >= n_units // 2 or n_sub <= 2 * options.decompose_sample:
             sub0e, _ = with_elastic(sub0, penalty)
-            out0 = backend.lp(sub0e, options, max(1.0, price_deadline - time.perf_counter()))
+            out0 = backend.lp(sub0e, options, max(1.0, price_deadline - time.perf_counter()),
+                              want_basis=False)
             y = np.zeros(m) if out0.row_dual is None else \
                 out0.row_dual[sub0e.n_units:sub0e.n_units + m]
             say(f"{indent}prices from the LP of a sample of {sub0.n_units:,} units "
@@ -370,7 +371,8 @@ def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
             break
         sub_b, n_aux0 = with_box(sub, center - width, center + width)
         t_build = time.perf_counter() - t0
-        sub_out = backend.lp(sub_b, options, max(1.0, deadline - time.perf_counter()))
+        sub_out = backend.lp(sub_b, options, max(1.0, deadline - time.perf_counter()),
+                             want_basis=False)
         t_lp = time.perf_counter() - t0 - t_build
         if sub_out.x is None or sub_out.row_dual is None:
             details["iterations"].append({"free_units": int(free.sum()),
@@ -461,7 +463,8 @@ def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
         t0 = time.perf_counter()
         end = deadline if final_deadline is None else max(deadline, final_deadline)
         sub_e, n_aux0 = with_elastic(sub, penalty)
-        out_e = backend.lp(sub_e, options, max(1.0, end - time.perf_counter()))
+        out_e = backend.lp(sub_e, options, max(1.0, end - time.perf_counter()),
+                           want_basis=False)
         used = np.inf if out_e.x is None else float(np.abs(out_e.x[sub_e.n_x + n_aux0:]).sum())
         if out_e.x is not None and used <= 1e-9 * max(1.0, scale):
             x_keep = _combined(x_fix, cols, out_e.x)
