@@ -276,10 +276,11 @@ def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
        final_deadline: float | None = None) -> dict[str, Any]:
     """Solve the LP relaxation of ``spec`` by column generation (see the module docstring).
 
-    Rounds start until ``deadline``. When they end without an LP-feasible point (every
-    restricted LP leaned on its box slacks), the last restricted set is solved once more with
-    elastic slacks instead of the box, until ``final_deadline`` (default ``deadline``): its
-    point meets every row whenever that set admits one, so a repair can start from it.
+    Rounds start until ``deadline``. When no round has given an LP-feasible point by then
+    (every restricted LP leaned on its box slacks, or the prices took the time), rounds go on
+    until ``final_deadline`` (default ``deadline``) with elastic rows at a prohibitive price
+    instead of the box — a phase one whose prices lead towards feasibility — and stop at the
+    first point that meets every row, so that a repair can start from it.
 
     Initial prices come from a nested sample: the model restricted to a random quarter of
     its units (rows scaled to the sample's share) is solved by this same method, recursively,
@@ -358,20 +359,26 @@ def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
     # runs out in a round whose box binds, so that the repair starts from a feasible point
     x_keep: np.ndarray | None = None
     z_keep = -np.inf
+    end = deadline if final_deadline is None else max(deadline, final_deadline)
     for it in range(options.decompose_max_iterations):
-        late = time.perf_counter() > deadline
-        if late and it > 0:
+        now = time.perf_counter()
+        # past the deadline, rounds go on (until ``end``) only while no point met every row,
+        # with elastic rows instead of the box: a phase one that prices towards feasibility
+        rescue = now > deadline
+        if rescue and (x_keep is not None or now > end):
             break
         t0 = time.perf_counter()
         x_fix[:] = 0.0
         x_fix[chosen[~free]] = 1.0
         sub, cols = spec.restrict(free, x_fix, np.concatenate(
             [active, np.ones(len(spec.aux_names), bool)]))
-        if late:  # the prices took the time: only the restricted set without the box, below
-            break
-        sub_b, n_aux0 = with_box(sub, center - width, center + width)
+        if rescue:
+            sub_b, n_aux0 = with_elastic(sub, penalty)
+        else:
+            sub_b, n_aux0 = with_box(sub, center - width, center + width)
         t_build = time.perf_counter() - t0
-        sub_out = backend.lp(sub_b, options, max(1.0, deadline - time.perf_counter()),
+        sub_out = backend.lp(sub_b, options,
+                             max(1.0, (end if rescue else deadline) - time.perf_counter()),
                              want_basis=False)
         t_lp = time.perf_counter() - t0 - t_build
         if sub_out.x is None or sub_out.row_dual is None:
@@ -407,8 +414,9 @@ def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
             "free_units": int(free.sum()), "columns": int(sub.n_x),
             "build_seconds": round(t_build, 3), "lp_seconds": round(t_lp, 3),
             "violations": n_bad, "box_slack": box_used, "bound": bound,
-            "objective": z, "lp_gap": lp_gap})
-        say(f"{indent}  restricted LP {it + 1}: {int(free.sum()):,} of {n_units:,} units free, "
+            "objective": z, "lp_gap": lp_gap, "rescue": rescue})
+        say(f"{indent}  restricted LP {it + 1}{' (elastic rows)' if rescue else ''}: "
+            f"{int(free.sum()):,} of {n_units:,} units free, "
             f"{sub.n_x:,} columns, {n_bad:,} price out, LP gap {lp_gap:.2e} ({t_lp:.1f} s)")
         # the LP only has to be as exact as the integer gap asked for (a quarter of it is
         # left for the repair); a sample only has to give good prices
@@ -457,22 +465,6 @@ def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
         active[chosen[grow]] = True
         free |= newly
 
-    if not converged and x_keep is None and sub is not None:
-        # no round gave a feasible point: the last restricted set without the box, each row
-        # elastic at a prohibitive price (its slacks stay at 0 wherever the set can meet it)
-        t0 = time.perf_counter()
-        end = deadline if final_deadline is None else max(deadline, final_deadline)
-        sub_e, n_aux0 = with_elastic(sub, penalty)
-        out_e = backend.lp(sub_e, options, max(1.0, end - time.perf_counter()),
-                           want_basis=False)
-        used = np.inf if out_e.x is None else float(np.abs(out_e.x[sub_e.n_x + n_aux0:]).sum())
-        if out_e.x is not None and used <= 1e-9 * max(1.0, scale):
-            x_keep = _combined(x_fix, cols, out_e.x)
-        say(f"{indent}  restricted LP without the box: "
-            f"{'a feasible point' if x_keep is not None else 'no feasible point'} "
-            f"({time.perf_counter() - t0:.1f} s)")
-        details["elastic_fallback"] = {"status": out_e.status, "slack": used,
-                                       "seconds": round(time.perf_counter() - t0, 3)}
     # assemble the full solution: the converged one, else the best feasible point seen (the
     # last restricted LP's point may lean on its box slacks and break a coupling row)
     if converged or x_keep is None:

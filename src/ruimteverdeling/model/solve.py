@@ -349,7 +349,7 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
         t0 = time.perf_counter()
         reserve = max(REPAIR_MIN_SECONDS, DECOMPOSED_RESERVE_SHARE * options.time_limit)
         res = decompose.lp(spec, options, backend, say, deadline - reserve, y_init=prices,
-                           final_deadline=deadline - REPAIR_MIN_SECONDS)
+                           final_deadline=deadline - 0.5 * reserve)
         lp = LpOutcome("optimal" if res["converged"] else "not converged", res["x"],
                        res["objective"], res["col_dual"], res["row_dual"],
                        {"lp": time.perf_counter() - t0},
