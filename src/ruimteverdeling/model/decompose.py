@@ -360,13 +360,17 @@ def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
     x_keep: np.ndarray | None = None
     z_keep = -np.inf
     end = deadline if final_deadline is None else max(deadline, final_deadline)
+    t_round, t_last = 0.0, None
     for it in range(options.decompose_max_iterations):
         now = time.perf_counter()
-        # past the deadline, rounds go on (until ``end``) only while no point met every row,
-        # with elastic rows instead of the box: a phase one that prices towards feasibility
-        rescue = now > deadline
-        if rescue and (x_keep is not None or now > end):
+        if t_last is not None:
+            t_round = now - t_last  # the last round, with its pricing
+        t_last = now
+        if now > deadline and (x_keep is not None or now > end):
             break
+        # while no point met every row, rounds near or past the deadline (until ``end``) use
+        # elastic rows instead of the box: a phase one that prices towards feasibility
+        rescue = x_keep is None and (now > deadline or now + 2.0 * t_round > deadline)
         t0 = time.perf_counter()
         x_fix[:] = 0.0
         x_fix[chosen[~free]] = 1.0
@@ -383,7 +387,9 @@ def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
         t_lp = time.perf_counter() - t0 - t_build
         if sub_out.x is None or sub_out.row_dual is None:
             details["iterations"].append({"free_units": int(free.sum()),
-                                          "status": sub_out.status})
+                                          "status": sub_out.status, "rescue": rescue})
+            say(f"{indent}  restricted LP {it + 1}{' (elastic rows)' if rescue else ''}: "
+                f"{sub_out.status} ({t_lp:.1f} s)")
             break
         n_sub_units = sub_b.n_units
         y = pricing.clamp(sub_out.row_dual[n_sub_units:n_sub_units + m])

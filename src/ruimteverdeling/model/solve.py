@@ -87,8 +87,10 @@ REPAIR_SHARE = 0.02
 """Share of the time limit the repair MIP gets (at least ``REPAIR_MIN_SECONDS``)."""
 REPAIR_MIN_SECONDS = 2.0
 DECOMPOSED_RESERVE_SHARE = 0.2
-"""Share of the time limit that column generation leaves for the repair and what follows it,
-so that a national solve whose LP is slow still ends with an integer allocation."""
+"""Share of the time limit that column generation's rounds leave for the repair and what
+follows it, so that a national solve whose LP is slow still ends with an integer allocation.
+Without a point that meets every row by then, column generation may use this reserve (less
+one repair attempt's budget) to find one: without it there is nothing to repair."""
 LEVEL_SWAP_CHECKS = 500
 """Feasibility checks the local search that lowers a minimax level may make (a deterministic
 budget: ≈ 0.4 s on the demo, where it reaches its best within it)."""
@@ -349,7 +351,8 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
         t0 = time.perf_counter()
         reserve = max(REPAIR_MIN_SECONDS, DECOMPOSED_RESERVE_SHARE * options.time_limit)
         res = decompose.lp(spec, options, backend, say, deadline - reserve, y_init=prices,
-                           final_deadline=deadline - 0.5 * reserve)
+                           final_deadline=deadline - max(REPAIR_MIN_SECONDS,
+                                                         REPAIR_SHARE * options.time_limit))
         lp = LpOutcome("optimal" if res["converged"] else "not converged", res["x"],
                        res["objective"], res["col_dual"], res["row_dual"],
                        {"lp": time.perf_counter() - t0},
