@@ -4,6 +4,7 @@
     python benchmarks/national.py --cells 10000 530000   # some sizes only
     python benchmarks/national.py --naive-up-to 0        # no naive runs
     python benchmarks/national.py --json results/national.json
+    python benchmarks/national.py --scenario benchmarks/national-nolocations.yaml
 
 Each row is what ``ruimteverdeling bench --cells N`` prints: the scenario
 ``benchmarks/national.yaml`` (base rules + ~85 provincial and polder target rows, gap 0.5 %)
@@ -44,12 +45,18 @@ def main() -> None:
     ap.add_argument("--naive-up-to", type=int, default=50_000,
                     help="run the naive formulation only up to this many cells")
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--scenario", type=Path, default=None,
+                    help="scenario to solve (default benchmarks/national.yaml; "
+                         "benchmarks/national-nolocations.yaml: without the location rules)")
+    ap.add_argument("--time-limit", type=float, default=None,
+                    help="time limit of the engine's solve (default: the scenario's)")
     args = ap.parse_args()
     rows = []
     for cells in args.cells:
         naive = ("highspy", "pyomo") if cells <= args.naive_up_to else ()
         print(f"  {cells:,} cells ...", file=sys.stderr, flush=True)
-        rows.append(bench.bench(cells, naive_time_limit=args.naive_time_limit, naive=naive))
+        rows.append(bench.bench(cells, naive_time_limit=args.naive_time_limit, naive=naive,
+                                scenario=args.scenario, time_limit=args.time_limit))
     print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}")
     print(bench.format_table(rows))
     ok = [r for r in rows if "total_s" in r]

@@ -41,6 +41,9 @@ from ruimteverdeling.model.outcomes import decision_gap
 from ruimteverdeling.model.spec import ModelSpec
 
 ELASTIC = "elastic:"
+SAMPLE_SHARE = 0.5
+"""Most of the time left that the initial prices (the sample's LP or its own column
+generation) may take."""
 
 
 class Pricing:
@@ -269,8 +272,15 @@ def _combined(x_fix: np.ndarray, cols: np.ndarray, sub_x: np.ndarray) -> np.ndar
 
 
 def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
-       deadline: float, y_init: np.ndarray | None = None, level: int = 0) -> dict[str, Any]:
+       deadline: float, y_init: np.ndarray | None = None, level: int = 0,
+       final_deadline: float | None = None) -> dict[str, Any]:
     """Solve the LP relaxation of ``spec`` by column generation (see the module docstring).
+
+    Rounds start until ``deadline``. When no round has given an LP-feasible point by then
+    (every restricted LP leaned on its box slacks, or the prices took the time), rounds go on
+    until ``final_deadline`` (default ``deadline``) with elastic rows at a prohibitive price
+    instead of the box — a phase one whose prices lead towards feasibility — and stop at the
+    first point that meets every row, so that a repair can start from it.
 
     Initial prices come from a nested sample: the model restricted to a random quarter of
     its units (rows scaled to the sample's share) is solved by this same method, recursively,
@@ -295,12 +305,15 @@ def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
     if y_init is None:
         t0 = time.perf_counter()
         n_sub = max(options.decompose_sample, n_units // 4)
+        # the prices get at most half the time left: the rounds over this model need the rest
+        price_deadline = t_start + SAMPLE_SHARE * (deadline - t_start)
         sample = np.zeros(n_units, bool)
         sample[rng.choice(n_units, min(n_units, n_sub), replace=False)] = True
         sub0 = _scaled_sample(spec, pricing, sample)
         if n_sub >= n_units // 2 or n_sub <= 2 * options.decompose_sample:
             sub0e, _ = with_elastic(sub0, penalty)
-            out0 = backend.lp(sub0e, options, max(1.0, deadline - time.perf_counter()))
+            out0 = backend.lp(sub0e, options, max(1.0, price_deadline - time.perf_counter()),
+                              want_basis=False)
             y = np.zeros(m) if out0.row_dual is None else \
                 out0.row_dual[sub0e.n_units:sub0e.n_units + m]
             say(f"{indent}prices from the LP of a sample of {sub0.n_units:,} units "
@@ -308,7 +321,7 @@ def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
             details["sample"] = {"units": int(sub0.n_units), "status": out0.status}
         else:
             say(f"{indent}prices from a sample of {sub0.n_units:,} units:")
-            below = lp(sub0, options, backend, say, deadline, None, level + 1)
+            below = lp(sub0, options, backend, say, price_deadline, None, level + 1)
             y = np.asarray(below["y"])
             details["below"] = below["details"]
         del sub0
@@ -342,21 +355,41 @@ def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
     sub = None
     cols = np.empty(0, np.int64)
     pi = np.zeros(n_units)
+    # the best LP-feasible point seen (no box slack in use): what is returned when the time
+    # runs out in a round whose box binds, so that the repair starts from a feasible point
+    x_keep: np.ndarray | None = None
+    z_keep = -np.inf
+    end = deadline if final_deadline is None else max(deadline, final_deadline)
+    t_round, t_last = 0.0, None
     for it in range(options.decompose_max_iterations):
-        if time.perf_counter() > deadline:
+        now = time.perf_counter()
+        if t_last is not None:
+            t_round = now - t_last  # the last round, with its pricing
+        t_last = now
+        if now > deadline and (x_keep is not None or now > end):
             break
+        # while no point met every row, rounds near or past the deadline (until ``end``) use
+        # elastic rows instead of the box: a phase one that prices towards feasibility
+        rescue = x_keep is None and (now > deadline or now + 2.0 * t_round > deadline)
         t0 = time.perf_counter()
         x_fix[:] = 0.0
         x_fix[chosen[~free]] = 1.0
         sub, cols = spec.restrict(free, x_fix, np.concatenate(
             [active, np.ones(len(spec.aux_names), bool)]))
-        sub_b, n_aux0 = with_box(sub, center - width, center + width)
+        if rescue:
+            sub_b, n_aux0 = with_elastic(sub, penalty)
+        else:
+            sub_b, n_aux0 = with_box(sub, center - width, center + width)
         t_build = time.perf_counter() - t0
-        sub_out = backend.lp(sub_b, options, max(1.0, deadline - time.perf_counter()))
+        sub_out = backend.lp(sub_b, options,
+                             max(1.0, (end if rescue else deadline) - time.perf_counter()),
+                             want_basis=False)
         t_lp = time.perf_counter() - t0 - t_build
         if sub_out.x is None or sub_out.row_dual is None:
             details["iterations"].append({"free_units": int(free.sum()),
-                                          "status": sub_out.status})
+                                          "status": sub_out.status, "rescue": rescue})
+            say(f"{indent}  restricted LP {it + 1}{' (elastic rows)' if rescue else ''}: "
+                f"{sub_out.status} ({t_lp:.1f} s)")
             break
         n_sub_units = sub_b.n_units
         y = pricing.clamp(sub_out.row_dual[n_sub_units:n_sub_units + m])
@@ -373,7 +406,13 @@ def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
         bad_cols = (viol > tol) & ~active
         n_bad = int(bad_cols.sum())
         feasible = box_used <= 1e-9 * max(1.0, scale)
-        z = spec.objective_value(_combined(x_fix, cols, sub_out.x)) if feasible else -np.inf
+        z = -np.inf
+        if feasible:
+            x_now = _combined(x_fix, cols, sub_out.x)
+            z = spec.objective_value(x_now)
+            if z > z_keep:
+                x_keep, z_keep = x_now, z
+            del x_now
         # against the decision value (objective minus status quo), as the integer gap is:
         # relative to the whole objective a 'small' LP gap can be most of the decision
         lp_gap = decision_gap(z, bound, spec.status_quo_value) if feasible else np.inf
@@ -381,8 +420,9 @@ def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
             "free_units": int(free.sum()), "columns": int(sub.n_x),
             "build_seconds": round(t_build, 3), "lp_seconds": round(t_lp, 3),
             "violations": n_bad, "box_slack": box_used, "bound": bound,
-            "objective": z, "lp_gap": lp_gap})
-        say(f"{indent}  restricted LP {it + 1}: {int(free.sum()):,} of {n_units:,} units free, "
+            "objective": z, "lp_gap": lp_gap, "rescue": rescue})
+        say(f"{indent}  restricted LP {it + 1}{' (elastic rows)' if rescue else ''}: "
+            f"{int(free.sum()):,} of {n_units:,} units free, "
             f"{sub.n_x:,} columns, {n_bad:,} price out, LP gap {lp_gap:.2e} ({t_lp:.1f} s)")
         # the LP only has to be as exact as the integer gap asked for (a quarter of it is
         # left for the repair); a sample only has to give good prices
@@ -431,10 +471,15 @@ def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
         active[chosen[grow]] = True
         free |= newly
 
-    # assemble the full solution
-    x = x_fix.copy()
-    if sub_out is not None and sub_out.x is not None and sub is not None:
-        x[cols] = sub_out.x[: cols.size]
+    # assemble the full solution: the converged one, else the best feasible point seen (the
+    # last restricted LP's point may lean on its box slacks and break a coupling row)
+    if converged or x_keep is None:
+        x = x_fix.copy()
+        if sub_out is not None and sub_out.x is not None and sub is not None:
+            x[cols] = sub_out.x[: cols.size]
+    else:
+        x = x_keep
+    del x_keep
     # Lagrangian duals at the best prices: every unit's best reduced cost is its assignment
     # dual, so col_dual ≤ 0 on x columns and z(x) ≤ L(y) + Σ_j col_dual_j x_j for every
     # feasible x (what reduced-cost fixing needs), whether or not the method converged

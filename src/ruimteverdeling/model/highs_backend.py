@@ -395,7 +395,9 @@ class HighsBackend:
         return f"HiGHS {version()}"
 
     def lp(self, spec: ModelSpec, options: SolverOptions, time_limit: float,
-           basis: Any = None) -> LpOutcome:
+           basis: Any = None, want_basis: bool = True) -> LpOutcome:
+        """The LP relaxation of ``spec`` (``want_basis``: also read back the optimal basis,
+        which costs a pass in Python over every column and row)."""
         opts = lp_options(spec, options.lp_algorithm, options.threads, time_limit,
                           options.seed)
         t0 = time.perf_counter()
@@ -409,7 +411,7 @@ class HighsBackend:
             elif spec.n_x:
                 started = "crash" if set_basis(h, crash_basis(spec)) else "refused"
         t_build = time.perf_counter() - t0
-        r = run(h, integral=False, want_duals=True)
+        r = run(h, integral=False, want_duals=True, want_basis=want_basis)
         return LpOutcome(norm_status(r.status), r.x, r.objective, r.col_dual, r.row_dual,
                          {"build": t_build, "lp": r.seconds},
                          {"lp_algorithm": opts["solver"], "lp_iterations": r.iterations,

@@ -86,6 +86,11 @@ LEVEL_SEARCH_SHARE = 0.1
 REPAIR_SHARE = 0.02
 """Share of the time limit the repair MIP gets (at least ``REPAIR_MIN_SECONDS``)."""
 REPAIR_MIN_SECONDS = 2.0
+DECOMPOSED_RESERVE_SHARE = 0.2
+"""Share of the time limit that column generation's rounds leave for the repair and what
+follows it, so that a national solve whose LP is slow still ends with an integer allocation.
+Without a point that meets every row by then, column generation may use this reserve (less
+one repair attempt's budget) to find one: without it there is nothing to repair."""
 LEVEL_SWAP_CHECKS = 500
 """Feasibility checks the local search that lowers a minimax level may make (a deterministic
 budget: ≈ 0.4 s on the demo, where it reaches its best within it)."""
@@ -344,7 +349,10 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
         say(f"LP relaxation by column generation: {spec.n_x:,} columns, {spec.n_units:,} "
             f"units, {spec.n_rows - spec.n_units:,} coupling rows")
         t0 = time.perf_counter()
-        res = decompose.lp(spec, options, backend, say, deadline, y_init=prices)
+        reserve = max(REPAIR_MIN_SECONDS, DECOMPOSED_RESERVE_SHARE * options.time_limit)
+        res = decompose.lp(spec, options, backend, say, deadline - reserve, y_init=prices,
+                           final_deadline=deadline - max(REPAIR_MIN_SECONDS,
+                                                         REPAIR_SHARE * options.time_limit))
         lp = LpOutcome("optimal" if res["converged"] else "not converged", res["x"],
                        res["objective"], res["col_dual"], res["row_dual"],
                        {"lp": time.perf_counter() - t0},
@@ -863,14 +871,28 @@ def _cheap_columns(spec: ModelSpec, x: np.ndarray, col_dual: np.ndarray | None, 
     all columns; auxiliaries always kept). Fewer binaries keep HiGHS's MIP setup cheap."""
     if col_dual is None or k <= 0:
         return None
-    d = np.abs(col_dual[: spec.n_x])
-    # rank columns within their unit by |d| (columns are sorted by unit)
-    order = np.lexsort((d, spec.col_unit))
-    starts = np.flatnonzero(np.r_[True, spec.col_unit[order][1:] != spec.col_unit[order][:-1]])
-    rank = np.empty(spec.n_x, np.int64)
-    rank[order] = np.arange(spec.n_x) - np.repeat(starts, np.diff(np.r_[starts, spec.n_x]))
+    rank = _rank_in_unit(spec.col_unit, np.abs(col_dual[: spec.n_x]))
     keep = (rank < k) | (x[: spec.n_x] > INT_TOL)
     return np.concatenate([keep, np.ones(len(spec.aux_names), bool)])
+
+
+def _rank_in_unit(col_unit: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """Each column's rank within its unit by ``d`` (0 = smallest; ties: the earlier column
+    first), for columns sorted by unit. A unit has few columns (one per allowed use), so the
+    rank is counted by comparing each column with its neighbours at every offset below the
+    largest unit size: linear in the columns, where a sort of millions is not."""
+    n = d.size
+    rank = np.zeros(n, np.int32)
+    if n == 0:
+        return rank
+    starts = np.flatnonzero(np.r_[True, col_unit[1:] != col_unit[:-1]])
+    widest = int(np.diff(np.r_[starts, n]).max())
+    for s in range(1, widest):
+        same = col_unit[:-s] == col_unit[s:]
+        a, b = d[:-s], d[s:]
+        rank[:-s] += same & (b < a)   # the later column is strictly smaller
+        rank[s:] += same & (a <= b)   # the earlier column is smaller or ties
+    return rank
 
 
 def _round_units(spec: ModelSpec, x: np.ndarray) -> np.ndarray:
