@@ -59,6 +59,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -595,6 +596,60 @@ def _grid_step(weights: np.ndarray, total: float) -> float:
     return max(step, total / KNAPSACK_GRID)
 
 
+def _unit_groups(units: np.ndarray, *arrays: np.ndarray) -> tuple[list[int], list[list[Any]]]:
+    """``arrays`` sorted by unit (stable), as Python lists, with the start of every unit's run
+    (and the end): the options of one unit are ``lists[k][starts[i]:starts[i + 1]]``."""
+    order = np.argsort(units, kind="stable")
+    u = units[order]
+    starts = np.flatnonzero(np.r_[True, u[1:] != u[:-1]]) if u.size else np.empty(0, np.int64)
+    return [*starts.tolist(), int(u.size)], [a[order].tolist() for a in arrays]
+
+
+def _hull_segments(units: np.ndarray, q: np.ndarray, g: np.ndarray
+                   ) -> tuple[list[float], list[float]]:
+    """Per unit, the segments of the upper concave hull of its options ``(q, g)`` and
+    ``(0, 0)`` (gift wrapping from the origin: the steepest next point, as long as it rises)."""
+    seg_q: list[float] = []
+    seg_g: list[float] = []
+    bounds, (qs, gs) = _unit_groups(units, q.astype(float), g)
+    for a, b in pairwise(bounds):
+        pts = sorted(zip(qs[a:b], gs[a:b], strict=True))
+        pq, pg = 0.0, 0.0
+        while True:
+            best, nxt = 0.0, None
+            for qq, gg in pts:
+                if qq > pq:
+                    slope = (gg - pg) / (qq - pq)
+                    if slope > best:
+                        best, nxt = slope, (qq, gg)
+            if nxt is None:
+                break
+            seg_q.append(nxt[0] - pq)
+            seg_g.append(nxt[1] - pg)
+            pq, pg = nxt
+    return seg_q, seg_g
+
+
+def _knapsack_table(units: np.ndarray, q: np.ndarray, g: np.ndarray, k_max: int) -> np.ndarray:
+    """``F(κ)``, κ = 0..k_max: the best total gain of options ``(q, g)`` (whole steps, gain)
+    with total steps at most κ and at most one option per unit (a multiple-choice knapsack,
+    by dynamic programming over the units)."""
+    f_tab = np.zeros(k_max + 1)
+    bounds, (qs, gs) = _unit_groups(units, q, g)
+    for a, b in pairwise(bounds):
+        if b - a == 1:  # one option: the right side is evaluated before the write
+            qi = qs[a]
+            if qi <= k_max:
+                np.maximum(f_tab[qi:], f_tab[: k_max + 1 - qi] + gs[a], out=f_tab[qi:])
+            continue
+        new = f_tab.copy()
+        for qi, gi in zip(qs[a:b], gs[a:b], strict=True):
+            if qi <= k_max:
+                np.maximum(new[qi:], f_tab[: k_max + 1 - qi] + gi, out=new[qi:])
+        f_tab = new
+    return f_tab
+
+
 def knapsack_level_bound(spec: ModelSpec, level: Level, row_dual: np.ndarray,
                          incumbent: float) -> float | None:
     """An upper bound on every integer allocation of ``spec`` that knows whole cells: each
@@ -723,27 +778,7 @@ def knapsack_level_bound(spec: ModelSpec, level: Level, row_dual: np.ndarray,
         if kappa < 0:
             return -np.inf
         if "cq" not in t:
-            seg_q, seg_g = [], []
-            order = np.lexsort((t["q"], t["units"]))
-            units, q, g = t["units"][order], t["q"][order], t["g"][order]
-            starts = np.flatnonzero(np.r_[True, units[1:] != units[:-1]]) if units.size \
-                else np.empty(0, np.int64)
-            ends = np.r_[starts[1:], units.size].astype(np.int64) if units.size else starts
-            for a, b in zip(starts, ends, strict=True):
-                pq, pg = 0.0, 0.0
-                qq, gg = q[a:b].astype(float), g[a:b]
-                while True:  # gift wrapping from (pq, pg): the steepest next point
-                    ahead = qq > pq
-                    if not np.any(ahead):
-                        break
-                    slope = (gg[ahead] - pg) / (qq[ahead] - pq)
-                    k = int(np.argmax(slope))
-                    if slope[k] <= 0:
-                        break
-                    nq, ng = float(qq[ahead][k]), float(gg[ahead][k])
-                    seg_q.append(nq - pq)
-                    seg_g.append(ng - pg)
-                    pq, pg = nq, ng
+            seg_q, seg_g = _hull_segments(t["units"], t["q"], t["g"])
             sq_, sg_ = np.asarray(seg_q), np.asarray(seg_g)
             o = np.argsort(-sg_ / np.maximum(sq_, 1e-300), kind="stable")
             t["sq"], t["sg"] = sq_[o], sg_[o]
@@ -821,18 +856,7 @@ def knapsack_level_bound(spec: ModelSpec, level: Level, row_dual: np.ndarray,
             if not np.all(keep):  # options now free: their gain is free too (relaxing)
                 return None
             k_max = int(np.floor(float(capacity(r, np.array(v_hi))) + 1e-9))
-        f_tab = np.zeros(k_max + 1)
-        order = np.argsort(t["units"], kind="stable")
-        units, q, g = t["units"][order], t["q"][order], t["g"][order]
-        starts = np.flatnonzero(np.r_[True, units[1:] != units[:-1]]) if units.size else \
-            np.empty(0, np.int64)
-        ends = np.r_[starts[1:], units.size].astype(np.int64) if units.size else starts
-        for a, b in zip(starts, ends, strict=True):
-            new = f_tab.copy()
-            for qi, gi in zip(q[a:b], g[a:b], strict=True):
-                if qi <= k_max:
-                    np.maximum(new[qi:], f_tab[: k_max + 1 - qi] + gi, out=new[qi:])
-            f_tab = new
+        f_tab = _knapsack_table(t["units"], t["q"], t["g"], k_max)
         values.append(f_tab)
     # candidate levels: the window's lower end and every step of every table inside it
     pts = [np.array([v_lo])]
