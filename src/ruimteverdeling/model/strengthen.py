@@ -427,7 +427,7 @@ def stack_rows(blocks: list[RowBlock | None], name: str) -> RowBlock | None:
                     labels=[lab for b in blocks for lab in (b.labels or [])])
 
 
-STALL_LPS = 12
+STALL_LPS = 4
 """LPs the level search solves before it may judge itself stalled (see :func:`level_bounds`)."""
 
 
@@ -1047,4 +1047,66 @@ def level_swaps(spec: ModelSpec, level: Level, x: np.ndarray, deadline: float,
         v_new = max(v_lb, float(inten.max()))
         act += A[:, [level.col]].toarray().ravel() * (v_new - x[level.col])
         x[level.col] = v_new
+    return x
+
+
+def unit_moves(spec: ModelSpec, x: np.ndarray, deadline: float, max_rounds: int = 5,
+               max_checks: int | None = None, tol: float = 1e-9) -> np.ndarray:
+    """An allocation at least as good as ``x`` (feasible when ``x`` is), by single-unit moves.
+
+    With the auxiliaries held at their values in ``x``, moving unit ``k`` from its column
+    ``i`` to ``j`` changes the coupling activities by ``A_{·j} − A_{·i}`` and the objective by
+    ``c_j − c_i``. Moves with ``c_j > c_i`` are tried in order of that gain and taken when every
+    coupling row stays within its bounds (relative tolerance ``tol``); a unit moves at most once
+    per round, and rounds repeat until none is taken, ``max_rounds``, ``max_checks`` moves
+    checked (a deterministic budget) or ``deadline`` (a safety net). Every
+    move keeps feasibility and raises the objective, so the result is never worse than ``x``
+    (the auxiliaries are re-optimised afterwards by the caller, which can only gain).
+    """
+    n_x = spec.n_x
+    x = np.array(x, float)
+    A, lo, hi = spec.coupling_matrix()
+    A = A.tocsc()
+    indptr, indices, data = A.indptr, A.indices, A.data
+    act = A @ x
+    lo_t = lo - tol * np.maximum(1.0, np.abs(lo))
+    hi_t = hi + tol * np.maximum(1.0, np.abs(hi))
+    unit, c = spec.col_unit, spec.obj
+    cur = np.full(spec.n_units, -1, np.int64)
+    on = np.flatnonzero(x[:n_x] > 0.5)
+    cur[unit[on]] = on
+    checks = 0
+    for _ in range(max_rounds):
+        gain = c[:n_x] - c[cur[unit]]
+        cand = np.flatnonzero(gain > tol * np.maximum(1.0, np.abs(c[:n_x])))
+        cand = cand[np.argsort(-gain[cand], kind="stable")]
+        moved = np.zeros(spec.n_units, bool)
+        taken = 0
+        for j in cand.tolist():
+            k = unit[j]
+            if moved[k]:
+                continue
+            if (max_checks is not None and checks >= max_checks) or \
+                    time.perf_counter() > deadline:
+                break
+            checks += 1
+            i = int(cur[k])
+            rows = np.concatenate([indices[indptr[j]:indptr[j + 1]],
+                                   indices[indptr[i]:indptr[i + 1]]])
+            vals = np.concatenate([data[indptr[j]:indptr[j + 1]],
+                                   -data[indptr[i]:indptr[i + 1]]])
+            if rows.size:
+                rows, inv = np.unique(rows, return_inverse=True)
+                delta = np.bincount(inv, weights=vals, minlength=rows.size)
+                new = act[rows] + delta
+                if np.any(new < lo_t[rows]) or np.any(new > hi_t[rows]):
+                    continue
+                act[rows] = new
+            x[i], x[j] = 0.0, 1.0
+            cur[k] = j
+            moved[k] = True
+            taken += 1
+        if not taken or time.perf_counter() > deadline or \
+                (max_checks is not None and checks >= max_checks):
+            break
     return x
