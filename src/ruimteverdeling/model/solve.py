@@ -756,7 +756,8 @@ def _close_gap(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session
                 target = abs_gap_target(options.mip_rel_gap, objective, bound, sq)
                 res = st.level_bounds(work, lv, solve_lp, root, objective, target,
                                       time.perf_counter() + budget, LEVEL_SEARCH_LPS,
-                                      useful_below=bound)
+                                      useful_below=bound,
+                                      node_bound=_node_knapsack(work, lv, objective))
                 search_info.append({"level": work.aux_names[lv.col - work.n_x],
                                     "lps": res.lps, "bound": res.bound,
                                     "window": list(res.window), "open": len(res.nodes),
@@ -796,6 +797,24 @@ def _close_gap(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session
     return x_best, objective, max(bound, objective), bool(ran)
 
 
+def _node_knapsack(work: ModelSpec, level: st.Level, objective: float
+                   ) -> Callable[[np.ndarray, np.ndarray, Any], float | None]:
+    """The whole-cell knapsack bound of a level-search node: ``work`` with the node's
+    auxiliary bounds (its level interval and count caps), the multipliers the node's LP duals
+    on ``work``'s rows. The node's own rounded rows get multiplier zero — the bound holds for
+    any multipliers — so the node model need not carry them."""
+    from dataclasses import replace
+
+    def bound(aux_lb: np.ndarray, aux_ub: np.ndarray, lp: LpOutcome) -> float | None:
+        if lp.row_dual is None or np.asarray(lp.row_dual).size < work.n_rows:
+            return None
+        node = replace(work, aux_lb=aux_lb, aux_ub=aux_ub)
+        return st.knapsack_level_bound(node, level, np.asarray(lp.row_dual)[: work.n_rows],
+                                       objective)
+
+    return bound
+
+
 def _hull_region(work: ModelSpec, level: st.Level, nodes: list[st.LevelNode]) -> _Region:
     """One region holding every open level node: the hull of their intervals, the largest of
     their count caps, and the rounded load rows at the hull's top that one of their LP
@@ -815,7 +834,7 @@ def _hull_region(work: ModelSpec, level: st.Level, nodes: list[st.LevelNode]) ->
                                         if n.x is not None] + [np.empty(0, np.int64)]))
         if hit.size:
             rows = caps.block(hit, "level_cap")
-    lps = [(n.bound, n.x[: work.n_cols], n.col_dual[: work.n_cols]) for n in nodes
+    lps = [(n.lp_bound, n.x[: work.n_cols], n.col_dual[: work.n_cols]) for n in nodes
            if n.x is not None and n.col_dual is not None]
     return _Region(lb, ub, rows, max(n.bound for n in nodes), lps)
 

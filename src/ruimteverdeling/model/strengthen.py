@@ -366,6 +366,7 @@ class LevelNode:
     x: np.ndarray | None = None
     col_dual: np.ndarray | None = None
     cuts: tuple[RowBlock, ...] = ()  # rows valid in this node only (level at most hi)
+    lp_bound: float = np.inf  # the node's own LP optimum (``bound`` may be lower, see below)
 
 
 @dataclass
@@ -434,7 +435,9 @@ STALL_LPS = 4
 def level_bounds(spec: ModelSpec, level: Level, solve_lp: Callable[..., Any],
                  root: Any, incumbent: float, target_gap: float, deadline: float,
                  max_lps: int = 60, cut_rounds: int = 2,
-                 useful_below: float = np.inf) -> LevelSearch:
+                 useful_below: float = np.inf,
+                 node_bound: Callable[[np.ndarray, np.ndarray, Any], float | None] | None = None
+                 ) -> LevelSearch:
     """Branch and bound on the level ``v`` of a counted model ``spec``, with LP bounds.
 
     A node is an interval ``[lo, hi]`` of ``v``; its LP has ``v ∈ [lo, hi]``, every count
@@ -456,6 +459,13 @@ def level_bounds(spec: ModelSpec, level: Level, solve_lp: Callable[..., Any],
     far, the search stops when ``(g − useful_below) / ρ`` exceeds the LPs it has left: at its
     own pace it would not reach a useful bound. Stopping early leaves nodes open; the returned
     bound (the largest over them) is as valid as after a full search.
+
+    Whole cells per node: ``node_bound(aux_lb, aux_ub, lp)`` (optional) returns another
+    bound valid for every integer solution with those auxiliary bounds — e.g. the whole-cell
+    knapsack bound of :func:`knapsack_level_bound` restricted to the node's interval, with the
+    node's LP duals, which away from the LP's own level are the right prices where the root's
+    are not — or None; a node's bound is the smaller of the two (its ``lp_bound`` keeps the LP
+    optimum, which its reduced costs belong to).
 
     ``solve_lp(aux_lb, aux_ub, rows, basis)`` solves the LP of ``spec`` with those auxiliary
     bounds and the RowBlocks ``rows`` appended (from ``basis`` where it can use one) and
@@ -501,11 +511,17 @@ def level_bounds(spec: ModelSpec, level: Level, solve_lp: Callable[..., Any],
                 if nxt.status != "optimal" or nxt.objective is None:
                     break
                 out, cuts = nxt, more
-        return LevelNode(lo, hi, caps, min(parent.bound, float(out.objective)), out.basis,
-                         out.x, out.col_dual, cuts)
+        bound = min(parent.bound, float(out.objective))
+        if node_bound is not None and bound > incumbent + target_gap:
+            nb = node_bound(lb, ub, out)
+            if nb is not None:
+                bound = min(bound, nb)
+        return LevelNode(lo, hi, caps, bound, out.basis, out.x, out.col_dual, cuts,
+                         float(out.objective))
 
     z_root = float(root.objective)
-    todo = [LevelNode(lo0, hi0, {}, z_root, root.basis, root.x, root.col_dual)]
+    todo = [LevelNode(lo0, hi0, {}, z_root, root.basis, root.x, root.col_dual,
+                      lp_bound=z_root)]
     while todo:
         todo.sort(key=lambda n: -n.bound)
         if lps >= STALL_LPS and np.isfinite(useful_below):
