@@ -96,10 +96,11 @@ def test_a_stalled_level_search_still_bounds_the_optimum(seed: int) -> None:
 
 
 def test_whole_cell_node_bounds_keep_the_optimum_and_tighten_the_level_search() -> None:
-    """With the knapsack bound of each node (the node's LP duals, its level interval), every
-    node's bound stays above the best integer solution inside its interval, the search's bound
-    above the optimum, and each node keeps its LP optimum apart (the one its reduced costs
-    belong to); on some models the search ends lower than with LP bounds alone."""
+    """With the knapsack bound of each node (the node's LP duals and the root's, over its
+    level interval; nodes bisected), every node's bound stays above the best integer solution
+    inside its interval, the search's bound above the optimum, and each node keeps its LP
+    optimum apart (the one its reduced costs belong to); on some models the search ends lower
+    than with LP bounds alone."""
     from ruimteverdeling.model.solve import _node_knapsack
 
     lower = 0
@@ -111,7 +112,8 @@ def test_whole_cell_node_bounds_keep_the_optimum_and_tighten_the_level_search() 
         counted = st.with_level_counts(spec, levels)
         j = levels[0].col - spec.n_x
         out = []
-        for node_bound in (None, _node_knapsack(counted, levels[0], opt - 1.0)):
+        _, y = _lp_duals(spec)  # the root's prices, over the model without the counts
+        for node_bound in (None, _node_knapsack(counted, levels[0], opt - 1.0, (spec, y))):
             session = backend.session(counted, options)
             root = session.lp(time_limit=30.0)
             res = st.level_bounds(counted, levels[0],

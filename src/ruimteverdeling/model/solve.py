@@ -494,7 +494,7 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
             and deadline - time.perf_counter() > 1:
         x_best, objective, bound, closed = _close_gap(
             spec, work, levels, session if not decomposed else None, backend, options, say, x,
-            col_dual, x_round, x_best, objective, bound, deadline, details, seconds)
+            col_dual, x_round, x_best, objective, bound, deadline, details, seconds, derived)
         if closed:
             method += "+rc-mip"
     timed_out = deadline - time.perf_counter() <= 1
@@ -718,9 +718,13 @@ def _close_gap(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session
                backend: Backend, options: SolverOptions, say: Progress, x_lp: np.ndarray,
                col_dual: np.ndarray, x_round: np.ndarray,
                x_best: np.ndarray, objective: float, bound: float, deadline: float,
-               details: dict[str, Any], seconds: dict[str, float]
+               details: dict[str, Any], seconds: dict[str, float],
+               derived: tuple[ModelSpec, np.ndarray | None] | None = None
                ) -> tuple[np.ndarray, float, float, bool]:
     """The level search, then reduced-cost fixing and branch and bound per region.
+
+    ``derived``: the model with derived rows and its LP duals (the root's prices), for the
+    whole-cell node bounds of the level search besides each node's own.
 
     Without levels the only region is the whole (strengthened) model with its LP. With a
     level, the open nodes of :func:`~ruimteverdeling.model.strengthen.level_bounds` are the
@@ -757,7 +761,8 @@ def _close_gap(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session
                 res = st.level_bounds(work, lv, solve_lp, root, objective, target,
                                       time.perf_counter() + budget, LEVEL_SEARCH_LPS,
                                       useful_below=bound,
-                                      node_bound=_node_knapsack(work, lv, objective))
+                                      node_bound=_node_knapsack(work, lv, objective,
+                                                                derived))
                 search_info.append({"level": work.aux_names[lv.col - work.n_x],
                                     "lps": res.lps, "bound": res.bound,
                                     "window": list(res.window), "open": len(res.nodes),
@@ -797,20 +802,30 @@ def _close_gap(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session
     return x_best, objective, max(bound, objective), bool(ran)
 
 
-def _node_knapsack(work: ModelSpec, level: st.Level, objective: float
+def _node_knapsack(work: ModelSpec, level: st.Level, objective: float,
+                   root: tuple[ModelSpec, np.ndarray | None] | None = None
                    ) -> Callable[[np.ndarray, np.ndarray, Any], float | None]:
     """The whole-cell knapsack bound of a level-search node: ``work`` with the node's
     auxiliary bounds (its level interval and count caps), the multipliers the node's LP duals
-    on ``work``'s rows. The node's own rounded rows get multiplier zero — the bound holds for
-    any multipliers — so the node model need not carry them."""
+    on ``work``'s rows — and, where ``root`` gives a model over a prefix of ``work``'s columns
+    with its duals, also that model with the node's interval and those duals; the smaller.
+    The node's own rounded rows get multiplier zero — the bound holds for any multipliers — so
+    the node model need not carry them."""
     from dataclasses import replace
 
     def bound(aux_lb: np.ndarray, aux_ub: np.ndarray, lp: LpOutcome) -> float | None:
-        if lp.row_dual is None or np.asarray(lp.row_dual).size < work.n_rows:
-            return None
-        node = replace(work, aux_lb=aux_lb, aux_ub=aux_ub)
-        return st.knapsack_level_bound(node, level, np.asarray(lp.row_dual)[: work.n_rows],
-                                       objective)
+        found = []
+        if lp.row_dual is not None and np.asarray(lp.row_dual).size >= work.n_rows:
+            node = replace(work, aux_lb=aux_lb, aux_ub=aux_ub)
+            found.append(st.knapsack_level_bound(
+                node, level, np.asarray(lp.row_dual)[: work.n_rows], objective))
+        if root is not None and root[1] is not None:
+            model, duals = root
+            k = len(model.aux_lb)
+            node = replace(model, aux_lb=aux_lb[:k], aux_ub=aux_ub[:k])
+            found.append(st.knapsack_level_bound(node, level, duals, objective))
+        found = [b for b in found if b is not None]
+        return min(found) if found else None
 
     return bound
 

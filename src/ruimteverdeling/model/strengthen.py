@@ -460,7 +460,8 @@ def level_bounds(spec: ModelSpec, level: Level, solve_lp: Callable[..., Any],
     own pace it would not reach a useful bound. Stopping early leaves nodes open; the returned
     bound (the largest over them) is as valid as after a full search.
 
-    Whole cells per node: ``node_bound(aux_lb, aux_ub, lp)`` (optional) returns another
+    Whole cells per node: ``node_bound(aux_lb, aux_ub, lp)`` (optional; nodes are then
+    bisected, :func:`_bisect`, since that bound falls as the interval narrows) returns another
     bound valid for every integer solution with those auxiliary bounds — e.g. the whole-cell
     knapsack bound of :func:`knapsack_level_bound` restricted to the node's interval, with the
     node's LP duals, which away from the LP's own level are the right prices where the root's
@@ -534,7 +535,11 @@ def level_bounds(spec: ModelSpec, level: Level, solve_lp: Callable[..., Any],
         if node.bound <= incumbent + target_gap:
             closed_bound = max(closed_bound, node.bound)
             continue
-        split = _split(level, node) if node.x is not None else None
+        split = None
+        if node_bound is not None:  # whole-cell node bounds shrink with the interval
+            split = _bisect(level, node)
+        if split is None and node.x is not None:
+            split = _split(level, node)
         if split is None or lps >= max_lps or time.perf_counter() > deadline:
             open_nodes.append(node)
             continue
@@ -559,6 +564,28 @@ def level_bounds(spec: ModelSpec, level: Level, solve_lp: Callable[..., Any],
         window = (lo0, lo0)
         caps = {}
     return LevelSearch(bound, window, caps, open_nodes, lps, time.perf_counter() - t0)
+
+
+BISECT_MIN_WIDTH = 1e-6
+"""Relative width below which a level interval is no longer bisected."""
+
+
+def _bisect(level: Level, node: LevelNode) -> tuple[float, None] | None:
+    """Where to split a node when its bound knows whole cells: the middle of a finite
+    interval; of ``[lo, ∞)`` the level ``v*·17/16`` just above its LP level ``v*`` (the LP
+    prefers the lowest level it can have, so a wide finite part would hold it and keep the
+    LP's bound). None when the interval is too narrow."""
+    lo, hi = node.lo, node.hi
+    if np.isfinite(hi):
+        t = 0.5 * (lo + hi)
+    else:
+        if node.x is None:
+            return None
+        v = max(float(node.x[level.col]), lo)
+        t = v + max(abs(v) / 16.0, 1e-9)
+    if not lo < t < hi or t - lo <= BISECT_MIN_WIDTH * max(1e-12, abs(t)):
+        return None
+    return float(t), None
 
 
 def _split(level: Level, node: LevelNode) -> tuple[float, tuple[int, float] | None] | None:
