@@ -113,7 +113,8 @@ def test_whole_cell_node_bounds_keep_the_optimum_and_tighten_the_level_search() 
         j = levels[0].col - spec.n_x
         out = []
         _, y = _lp_duals(spec)  # the root's prices, over the model without the counts
-        for node_bound in (None, _node_knapsack(counted, levels[0], opt - 1.0, (spec, y))):
+        curve = st.knapsack_level_curve(spec, levels[0], y, opt - 1.0)
+        for node_bound in (None, _node_knapsack(counted, levels[0], opt - 1.0, curve)):
             session = backend.session(counted, options)
             root = session.lp(time_limit=30.0)
             res = st.level_bounds(counted, levels[0],
@@ -331,3 +332,25 @@ def test_unit_moves_keep_feasibility_and_leave_no_improving_move(make) -> None:
             improved += z1 > z0 + 1e-9
             np.testing.assert_array_equal(st.unit_moves(spec, x0, np.inf, max_checks=0), x0)
     assert improved > 0
+
+
+@pytest.mark.parametrize("make", [random_model, _regions_only])
+def test_knapsack_curve_bounds_every_level_interval(make) -> None:
+    """``curve(lo, hi)`` stays above the best integer solution whose level lies in
+    ``[lo, hi]``, for intervals around and away from the optimum's level, and over the whole
+    range it is the knapsack bound itself."""
+    for seed in range(12):
+        spec = make(seed)
+        (level,) = st.find_levels(spec)
+        _, y = _lp_duals(spec)
+        opt = brute_force(spec)
+        curve = st.knapsack_level_curve(spec, level, y, opt - 1.0)
+        assert curve is not None
+        j = level.col - spec.n_x
+        whole = curve(float(spec.aux_lb[j]), float(spec.aux_ub[j]))
+        assert whole == st.knapsack_level_bound(spec, level, y, opt - 1.0)
+        rng = np.random.default_rng(seed)
+        for lo, hi in [(0.0, 0.05), (0.05, 0.2), (0.2, 1.0), (1.0, np.inf),
+                       *np.sort(rng.uniform(0.0, 1.5, (4, 2)), axis=1)]:
+            best = brute_force(_level_between(spec, j, float(lo), float(hi)))
+            assert curve(float(lo), float(hi)) >= best - 1e-7

@@ -426,6 +426,7 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
     method = "lp"
     levels: list[st.Level] = []
     derived: tuple[ModelSpec, np.ndarray | None] = (spec, None)
+    curves: dict[int, Callable[[float, float], float]] = {}
     if not decomposed:
         t0 = time.perf_counter()
         if isinstance(session, _Rebuild) and lp.basis is not None and \
@@ -482,7 +483,8 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
     method += "+repair-mip"
     if levels and not decomposed and decision_gap(objective, bound, spec.status_quo_value) \
             > options.mip_rel_gap:
-        bound = _knapsack_bound(derived, levels, objective, bound, details, seconds, say)
+        bound = _knapsack_bound(derived, levels, objective, bound, details, seconds, say,
+                                curves)
         x_best, objective = _level_swaps(spec, levels, x_best, objective, deadline, details,
                                          seconds, say)
     if not decomposed and decision_gap(objective, bound, spec.status_quo_value) \
@@ -494,7 +496,7 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
             and deadline - time.perf_counter() > 1:
         x_best, objective, bound, closed = _close_gap(
             spec, work, levels, session if not decomposed else None, backend, options, say, x,
-            col_dual, x_round, x_best, objective, bound, deadline, details, seconds, derived)
+            col_dual, x_round, x_best, objective, bound, deadline, details, seconds, curves)
         if closed:
             method += "+rc-mip"
     timed_out = deadline - time.perf_counter() <= 1
@@ -504,18 +506,24 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
 
 def _knapsack_bound(derived: tuple[ModelSpec, np.ndarray | None], levels: list[st.Level],
                     objective: float, bound: float, details: dict[str, Any],
-                    seconds: dict[str, float], say: Progress) -> float:
+                    seconds: dict[str, float], say: Progress,
+                    curves: dict[int, Callable[[float, float], float]] | None = None) -> float:
     """``bound`` lowered by the whole-cell knapsack bound of every level
-    (:func:`~ruimteverdeling.model.strengthen.knapsack_level_bound`) from the LP duals of the
-    model with its derived rows."""
+    (:func:`~ruimteverdeling.model.strengthen.knapsack_level_curve`) from the LP duals of the
+    model with its derived rows; each level's curve goes into ``curves`` (by level column),
+    for the level search's nodes."""
     model, duals = derived
     if duals is None:
         return bound
     t0 = time.perf_counter()
     found = []
     for lv in levels:
-        kb = st.knapsack_level_bound(model, lv, duals, objective)
+        curve = st.knapsack_level_curve(model, lv, duals, objective)
+        j = lv.col - model.n_x
+        kb = None if curve is None else curve(float(model.aux_lb[j]), float(model.aux_ub[j]))
         found.append(kb)
+        if curve is not None and curves is not None:
+            curves[lv.col] = curve
         if kb is not None and kb < bound:
             say(f"whole-cell knapsacks per region of the level: bound {bound:,.4f} -> "
                 f"{max(kb, objective):,.4f}")
@@ -719,12 +727,12 @@ def _close_gap(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session
                col_dual: np.ndarray, x_round: np.ndarray,
                x_best: np.ndarray, objective: float, bound: float, deadline: float,
                details: dict[str, Any], seconds: dict[str, float],
-               derived: tuple[ModelSpec, np.ndarray | None] | None = None
+               curves: dict[int, Callable[[float, float], float]] | None = None
                ) -> tuple[np.ndarray, float, float, bool]:
     """The level search, then reduced-cost fixing and branch and bound per region.
 
-    ``derived``: the model with derived rows and its LP duals (the root's prices), for the
-    whole-cell node bounds of the level search besides each node's own.
+    ``curves``: per level column, the whole-cell knapsack bound over a level interval under
+    the root's prices, for the level search's node bounds besides each node's own.
 
     Without levels the only region is the whole (strengthened) model with its LP. With a
     level, the open nodes of :func:`~ruimteverdeling.model.strengthen.level_bounds` are the
@@ -761,8 +769,8 @@ def _close_gap(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session
                 res = st.level_bounds(work, lv, solve_lp, root, objective, target,
                                       time.perf_counter() + budget, LEVEL_SEARCH_LPS,
                                       useful_below=bound,
-                                      node_bound=_node_knapsack(work, lv, objective,
-                                                                derived))
+                                      node_bound=_node_knapsack(
+                                          work, lv, objective, (curves or {}).get(lv.col)))
                 search_info.append({"level": work.aux_names[lv.col - work.n_x],
                                     "lps": res.lps, "bound": res.bound,
                                     "window": list(res.window), "open": len(res.nodes),
@@ -803,27 +811,26 @@ def _close_gap(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session
 
 
 def _node_knapsack(work: ModelSpec, level: st.Level, objective: float,
-                   root: tuple[ModelSpec, np.ndarray | None] | None = None
+                   root: Callable[[float, float], float] | None = None
                    ) -> Callable[[np.ndarray, np.ndarray, Any], float | None]:
     """The whole-cell knapsack bound of a level-search node: ``work`` with the node's
     auxiliary bounds (its level interval and count caps), the multipliers the node's LP duals
-    on ``work``'s rows — and, where ``root`` gives a model over a prefix of ``work``'s columns
-    with its duals, also that model with the node's interval and those duals; the smaller.
-    The node's own rounded rows get multiplier zero — the bound holds for any multipliers — so
-    the node model need not carry them."""
+    on ``work``'s rows — and ``root(lo, hi)``, the same bound under the root's prices (see
+    :func:`~ruimteverdeling.model.strengthen.knapsack_level_curve`), over the node's interval;
+    the smaller. The node's own rounded rows get multiplier zero — the bound holds for any
+    multipliers — so the node model need not carry them."""
     from dataclasses import replace
+
+    j = level.col - work.n_x
 
     def bound(aux_lb: np.ndarray, aux_ub: np.ndarray, lp: LpOutcome) -> float | None:
         found = []
+        if root is not None:
+            found.append(root(float(aux_lb[j]), float(aux_ub[j])))
         if lp.row_dual is not None and np.asarray(lp.row_dual).size >= work.n_rows:
             node = replace(work, aux_lb=aux_lb, aux_ub=aux_ub)
             found.append(st.knapsack_level_bound(
                 node, level, np.asarray(lp.row_dual)[: work.n_rows], objective))
-        if root is not None and root[1] is not None:
-            model, duals = root
-            k = len(model.aux_lb)
-            node = replace(model, aux_lb=aux_lb[:k], aux_ub=aux_ub[:k])
-            found.append(st.knapsack_level_bound(node, level, duals, objective))
         found = [b for b in found if b is not None]
         return min(found) if found else None
 

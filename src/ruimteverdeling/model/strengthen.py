@@ -696,7 +696,20 @@ def _knapsack_table(units: np.ndarray, q: np.ndarray, g: np.ndarray, k_max: int)
 def knapsack_level_bound(spec: ModelSpec, level: Level, row_dual: np.ndarray,
                          incumbent: float) -> float | None:
     """An upper bound on every integer allocation of ``spec`` that knows whole cells: each
-    of the level's regions is an exact knapsack.
+    of the level's regions is an exact knapsack (see :func:`knapsack_level_curve`), the
+    bound maximised over the level's whole range. None where the structure does not hold."""
+    curve = knapsack_level_curve(spec, level, row_dual, incumbent)
+    if curve is None:
+        return None
+    j = level.col - spec.n_x
+    return curve(float(spec.aux_lb[j]), float(spec.aux_ub[j]))
+
+
+def knapsack_level_curve(spec: ModelSpec, level: Level, row_dual: np.ndarray,
+                         incumbent: float) -> Callable[[float, float], float] | None:
+    """The whole-cell knapsack bound as a function of an interval of the level:
+    ``curve(lo, hi)`` bounds every integer allocation of ``spec`` whose level lies in
+    ``[lo, hi]`` (the tables are built once; an interval costs a lookup).
 
     Let ``y`` be the LP's row duals (``row_dual``, assignment rows first, over ``spec``'s rows)
     and keep the assignment rows and the level's own rows ``Σ_j a_j x_j − c_r v ≤ u_r`` as
@@ -727,6 +740,11 @@ def knapsack_level_bound(spec: ModelSpec, level: Level, row_dual: np.ndarray,
     structure does not hold (a unit in two of the level's rows, an auxiliary with a positive
     reduced cost and no bound) or the tables would be too large (:data:`KNAPSACK_GRID`,
     :data:`KNAPSACK_WORK`).
+
+    For an interval ``[lo, hi]``: the steps of the tables inside it and its two ends (the
+    function is a constant plus ``d_v v`` between steps, so these hold its supremum); the
+    parts outside the window, where the relaxed function is monotone (concave, its maximiser
+    inside the window), at their end nearest the window.
     """
     n_x = spec.n_x
     A, lo, hi = spec.coupling_matrix()
@@ -847,7 +865,7 @@ def knapsack_level_bound(spec: ModelSpec, level: Level, row_dual: np.ndarray,
     # below v_min some region cannot hold its units' lightest columns: no allocation there
     v_lb = max(v_lb, max(float((m_r[r] - cap_u[r]) / cap_c[r]) for r in range(n_r)))
     if v_lb > v_ub:
-        return -np.inf
+        return lambda lo, hi: -np.inf
     a_, b_ = v_lb, min(v_ub, max(sat, v_lb))
     for _ in range(200):
         if b_ - a_ <= 1e-12 * max(1.0, abs(b_)):
@@ -873,11 +891,6 @@ def knapsack_level_bound(spec: ModelSpec, level: Level, row_dual: np.ndarray,
             break
         v_hi = min(v_ub, v_hi + width)
         width *= 2
-    outside = -np.inf
-    if v_lo > v_lb:
-        outside = max(outside, l_relaxed(v_lo))
-    if v_hi < v_ub:
-        outside = max(outside, l_relaxed(v_hi))
     if not np.isfinite(v_hi):
         return None
     # exact tables F_r(κ) for κ up to the window's top (unless they would take too long)
@@ -901,24 +914,42 @@ def knapsack_level_bound(spec: ModelSpec, level: Level, row_dual: np.ndarray,
             k_max = int(np.floor(float(capacity(r, np.array(v_hi))) + 1e-9))
         f_tab = _knapsack_table(t["units"], t["q"], t["g"], k_max)
         values.append(f_tab)
-    # candidate levels: the window's lower end and every step of every table inside it
-    pts = [np.array([v_lo])]
+    # candidate levels: the window's ends and every step of every table inside it
+    pts = [np.array([v_lo, v_hi])]
     for r in range(n_r):
         k_lo = int(np.ceil(float(capacity(r, np.array(v_lo))) - 1e-9))
         k_hi = values[r].size - 1
         if k_hi >= max(k_lo, 0):
             ks = np.arange(max(k_lo, 0), k_hi + 1, dtype=float)
             pts.append((ks * tables[r]["s"] + m_r[r] - cap_u[r]) / cap_c[r])
-    v = np.concatenate(pts)
-    v = v[(v >= v_lo) & (v <= v_hi)]
-    total = d_v * v + const
-    for r in range(n_r):
-        idx = np.floor(capacity(r, v) + 1e-9).astype(np.int64)
-        tab = values[r]
-        val = np.where(idx < 0, -np.inf, tab[np.clip(idx, 0, tab.size - 1)])
-        total = total + val
-    inside = float(total.max()) if total.size else -np.inf
-    return max(inside, outside)
+    v_all = np.unique(np.concatenate(pts))
+    v_all = v_all[(v_all >= v_lo) & (v_all <= v_hi)]
+
+    def exact(v: np.ndarray) -> np.ndarray:
+        total = d_v * v + const
+        for r in range(n_r):
+            idx = np.floor(capacity(r, v) + 1e-9).astype(np.int64)
+            tab = values[r]
+            total = total + np.where(idx < 0, -np.inf, tab[np.clip(idx, 0, tab.size - 1)])
+        return total
+
+    at_steps = exact(v_all)
+
+    def curve(lo: float, hi: float) -> float:
+        best = -np.inf
+        a, b = max(lo, v_lo), min(hi, v_hi)
+        if a <= b:
+            best = float(exact(np.array([a, b])).max())
+            inside = (v_all > a) & (v_all < b)
+            if inside.any():
+                best = max(best, float(at_steps[inside].max()))
+        if lo < v_lo and v_lo > v_lb and hi >= v_lb:  # (below v_lb: no allocation)
+            best = max(best, l_relaxed(max(min(hi, v_lo), v_lb)))
+        if hi > v_hi and v_hi < v_ub:
+            best = max(best, l_relaxed(max(lo, v_hi)))
+        return best
+
+    return curve
 
 
 SWAP_PARTNERS = 40
