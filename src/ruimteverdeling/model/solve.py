@@ -770,7 +770,8 @@ def _close_gap(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session
                                       time.perf_counter() + budget, LEVEL_SEARCH_LPS,
                                       useful_below=bound,
                                       node_bound=_node_knapsack(
-                                          work, lv, objective, (curves or {}).get(lv.col)))
+                                          work, lv, objective, (curves or {}).get(lv.col),
+                                          float(root.x[lv.col])))
                 search_info.append({"level": work.aux_names[lv.col - work.n_x],
                                     "lps": res.lps, "bound": res.bound,
                                     "window": list(res.window), "open": len(res.nodes),
@@ -811,23 +812,31 @@ def _close_gap(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session
 
 
 def _node_knapsack(work: ModelSpec, level: st.Level, objective: float,
-                   root: Callable[[float, float], float] | None = None
+                   root: Callable[[float, float], float] | None = None,
+                   root_level: float | None = None
                    ) -> Callable[[np.ndarray, np.ndarray, Any], float | None]:
-    """The whole-cell knapsack bound of a level-search node: ``work`` with the node's
-    auxiliary bounds (its level interval and count caps), the multipliers the node's LP duals
-    on ``work``'s rows — and ``root(lo, hi)``, the same bound under the root's prices (see
-    :func:`~ruimteverdeling.model.strengthen.knapsack_level_curve`), over the node's interval;
-    the smaller. The node's own rounded rows get multiplier zero — the bound holds for any
-    multipliers — so the node model need not carry them."""
+    """The whole-cell knapsack bound of a level-search node: ``root(lo, hi)``, the bound under
+    the root's prices over the node's interval (see
+    :func:`~ruimteverdeling.model.strengthen.knapsack_level_curve`; a lookup), and — for a
+    node whose interval excludes the root LP's level ``root_level``, where the root's duals
+    are the wrong prices — ``work`` with the node's auxiliary bounds (its level interval and
+    count caps) under the node's own LP duals; the smaller. (Measured on the demo area: for
+    intervals around the root's level the root's prices gave the lower bound every time, and
+    the tables of the node's own cost about a second.) The node's own rounded rows get
+    multiplier zero — the bound holds for any multipliers — so the node model need not carry
+    them."""
     from dataclasses import replace
 
     j = level.col - work.n_x
 
     def bound(aux_lb: np.ndarray, aux_ub: np.ndarray, lp: LpOutcome) -> float | None:
         found = []
+        lo, hi = float(aux_lb[j]), float(aux_ub[j])
         if root is not None:
-            found.append(root(float(aux_lb[j]), float(aux_ub[j])))
-        if lp.row_dual is not None and np.asarray(lp.row_dual).size >= work.n_rows:
+            found.append(root(lo, hi))
+        around = root is not None and root_level is not None and lo <= root_level <= hi
+        if not around and lp.row_dual is not None and \
+                np.asarray(lp.row_dual).size >= work.n_rows:
             node = replace(work, aux_lb=aux_lb, aux_ub=aux_ub)
             found.append(st.knapsack_level_bound(
                 node, level, np.asarray(lp.row_dual)[: work.n_rows], objective))
