@@ -59,6 +59,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -365,6 +366,7 @@ class LevelNode:
     x: np.ndarray | None = None
     col_dual: np.ndarray | None = None
     cuts: tuple[RowBlock, ...] = ()  # rows valid in this node only (level at most hi)
+    lp_bound: float = np.inf  # the node's own LP optimum (``bound`` may be lower, see below)
 
 
 @dataclass
@@ -426,14 +428,16 @@ def stack_rows(blocks: list[RowBlock | None], name: str) -> RowBlock | None:
                     labels=[lab for b in blocks for lab in (b.labels or [])])
 
 
-STALL_LPS = 12
+STALL_LPS = 4
 """LPs the level search solves before it may judge itself stalled (see :func:`level_bounds`)."""
 
 
 def level_bounds(spec: ModelSpec, level: Level, solve_lp: Callable[..., Any],
                  root: Any, incumbent: float, target_gap: float, deadline: float,
                  max_lps: int = 60, cut_rounds: int = 2,
-                 useful_below: float = np.inf) -> LevelSearch:
+                 useful_below: float = np.inf,
+                 node_bound: Callable[[np.ndarray, np.ndarray, Any], float | None] | None = None
+                 ) -> LevelSearch:
     """Branch and bound on the level ``v`` of a counted model ``spec``, with LP bounds.
 
     A node is an interval ``[lo, hi]`` of ``v``; its LP has ``v ∈ [lo, hi]``, every count
@@ -455,6 +459,14 @@ def level_bounds(spec: ModelSpec, level: Level, solve_lp: Callable[..., Any],
     far, the search stops when ``(g − useful_below) / ρ`` exceeds the LPs it has left: at its
     own pace it would not reach a useful bound. Stopping early leaves nodes open; the returned
     bound (the largest over them) is as valid as after a full search.
+
+    Whole cells per node: ``node_bound(aux_lb, aux_ub, lp)`` (optional; nodes are then
+    bisected, :func:`_bisect`, since that bound falls as the interval narrows) returns another
+    bound valid for every integer solution with those auxiliary bounds — e.g. the whole-cell
+    knapsack bound of :func:`knapsack_level_bound` restricted to the node's interval, with the
+    node's LP duals, which away from the LP's own level are the right prices where the root's
+    are not — or None; a node's bound is the smaller of the two (its ``lp_bound`` keeps the LP
+    optimum, which its reduced costs belong to).
 
     ``solve_lp(aux_lb, aux_ub, rows, basis)`` solves the LP of ``spec`` with those auxiliary
     bounds and the RowBlocks ``rows`` appended (from ``basis`` where it can use one) and
@@ -500,11 +512,17 @@ def level_bounds(spec: ModelSpec, level: Level, solve_lp: Callable[..., Any],
                 if nxt.status != "optimal" or nxt.objective is None:
                     break
                 out, cuts = nxt, more
-        return LevelNode(lo, hi, caps, min(parent.bound, float(out.objective)), out.basis,
-                         out.x, out.col_dual, cuts)
+        bound = min(parent.bound, float(out.objective))
+        if node_bound is not None and bound > incumbent + target_gap:
+            nb = node_bound(lb, ub, out)
+            if nb is not None:
+                bound = min(bound, nb)
+        return LevelNode(lo, hi, caps, bound, out.basis, out.x, out.col_dual, cuts,
+                         float(out.objective))
 
     z_root = float(root.objective)
-    todo = [LevelNode(lo0, hi0, {}, z_root, root.basis, root.x, root.col_dual)]
+    todo = [LevelNode(lo0, hi0, {}, z_root, root.basis, root.x, root.col_dual,
+                      lp_bound=z_root)]
     while todo:
         todo.sort(key=lambda n: -n.bound)
         if lps >= STALL_LPS and np.isfinite(useful_below):
@@ -517,7 +535,11 @@ def level_bounds(spec: ModelSpec, level: Level, solve_lp: Callable[..., Any],
         if node.bound <= incumbent + target_gap:
             closed_bound = max(closed_bound, node.bound)
             continue
-        split = _split(level, node) if node.x is not None else None
+        split = None
+        if node_bound is not None:  # whole-cell node bounds shrink with the interval
+            split = _bisect(level, node)
+        if split is None and node.x is not None:
+            split = _split(level, node)
         if split is None or lps >= max_lps or time.perf_counter() > deadline:
             open_nodes.append(node)
             continue
@@ -542,6 +564,28 @@ def level_bounds(spec: ModelSpec, level: Level, solve_lp: Callable[..., Any],
         window = (lo0, lo0)
         caps = {}
     return LevelSearch(bound, window, caps, open_nodes, lps, time.perf_counter() - t0)
+
+
+BISECT_MIN_WIDTH = 1e-6
+"""Relative width below which a level interval is no longer bisected."""
+
+
+def _bisect(level: Level, node: LevelNode) -> tuple[float, None] | None:
+    """Where to split a node when its bound knows whole cells: the middle of a finite
+    interval; of ``[lo, ∞)`` the level ``v*·17/16`` just above its LP level ``v*`` (the LP
+    prefers the lowest level it can have, so a wide finite part would hold it and keep the
+    LP's bound). None when the interval is too narrow."""
+    lo, hi = node.lo, node.hi
+    if np.isfinite(hi):
+        t = 0.5 * (lo + hi)
+    else:
+        if node.x is None:
+            return None
+        v = max(float(node.x[level.col]), lo)
+        t = v + max(abs(v) / 16.0, 1e-9)
+    if not lo < t < hi or t - lo <= BISECT_MIN_WIDTH * max(1e-12, abs(t)):
+        return None
+    return float(t), None
 
 
 def _split(level: Level, node: LevelNode) -> tuple[float, tuple[int, float] | None] | None:
@@ -595,10 +639,77 @@ def _grid_step(weights: np.ndarray, total: float) -> float:
     return max(step, total / KNAPSACK_GRID)
 
 
+def _unit_groups(units: np.ndarray, *arrays: np.ndarray) -> tuple[list[int], list[list[Any]]]:
+    """``arrays`` sorted by unit (stable), as Python lists, with the start of every unit's run
+    (and the end): the options of one unit are ``lists[k][starts[i]:starts[i + 1]]``."""
+    order = np.argsort(units, kind="stable")
+    u = units[order]
+    starts = np.flatnonzero(np.r_[True, u[1:] != u[:-1]]) if u.size else np.empty(0, np.int64)
+    return [*starts.tolist(), int(u.size)], [a[order].tolist() for a in arrays]
+
+
+def _hull_segments(units: np.ndarray, q: np.ndarray, g: np.ndarray
+                   ) -> tuple[list[float], list[float]]:
+    """Per unit, the segments of the upper concave hull of its options ``(q, g)`` and
+    ``(0, 0)`` (gift wrapping from the origin: the steepest next point, as long as it rises)."""
+    seg_q: list[float] = []
+    seg_g: list[float] = []
+    bounds, (qs, gs) = _unit_groups(units, q.astype(float), g)
+    for a, b in pairwise(bounds):
+        pts = sorted(zip(qs[a:b], gs[a:b], strict=True))
+        pq, pg = 0.0, 0.0
+        while True:
+            best, nxt = 0.0, None
+            for qq, gg in pts:
+                if qq > pq:
+                    slope = (gg - pg) / (qq - pq)
+                    if slope > best:
+                        best, nxt = slope, (qq, gg)
+            if nxt is None:
+                break
+            seg_q.append(nxt[0] - pq)
+            seg_g.append(nxt[1] - pg)
+            pq, pg = nxt
+    return seg_q, seg_g
+
+
+def _knapsack_table(units: np.ndarray, q: np.ndarray, g: np.ndarray, k_max: int) -> np.ndarray:
+    """``F(κ)``, κ = 0..k_max: the best total gain of options ``(q, g)`` (whole steps, gain)
+    with total steps at most κ and at most one option per unit (a multiple-choice knapsack,
+    by dynamic programming over the units)."""
+    f_tab = np.zeros(k_max + 1)
+    bounds, (qs, gs) = _unit_groups(units, q, g)
+    for a, b in pairwise(bounds):
+        if b - a == 1:  # one option: the right side is evaluated before the write
+            qi = qs[a]
+            if qi <= k_max:
+                np.maximum(f_tab[qi:], f_tab[: k_max + 1 - qi] + gs[a], out=f_tab[qi:])
+            continue
+        new = f_tab.copy()
+        for qi, gi in zip(qs[a:b], gs[a:b], strict=True):
+            if qi <= k_max:
+                np.maximum(new[qi:], f_tab[: k_max + 1 - qi] + gi, out=new[qi:])
+        f_tab = new
+    return f_tab
+
+
 def knapsack_level_bound(spec: ModelSpec, level: Level, row_dual: np.ndarray,
                          incumbent: float) -> float | None:
     """An upper bound on every integer allocation of ``spec`` that knows whole cells: each
-    of the level's regions is an exact knapsack.
+    of the level's regions is an exact knapsack (see :func:`knapsack_level_curve`), the
+    bound maximised over the level's whole range. None where the structure does not hold."""
+    curve = knapsack_level_curve(spec, level, row_dual, incumbent)
+    if curve is None:
+        return None
+    j = level.col - spec.n_x
+    return curve(float(spec.aux_lb[j]), float(spec.aux_ub[j]))
+
+
+def knapsack_level_curve(spec: ModelSpec, level: Level, row_dual: np.ndarray,
+                         incumbent: float) -> Callable[[float, float], float] | None:
+    """The whole-cell knapsack bound as a function of an interval of the level:
+    ``curve(lo, hi)`` bounds every integer allocation of ``spec`` whose level lies in
+    ``[lo, hi]`` (the tables are built once; an interval costs a lookup).
 
     Let ``y`` be the LP's row duals (``row_dual``, assignment rows first, over ``spec``'s rows)
     and keep the assignment rows and the level's own rows ``Σ_j a_j x_j − c_r v ≤ u_r`` as
@@ -629,6 +740,11 @@ def knapsack_level_bound(spec: ModelSpec, level: Level, row_dual: np.ndarray,
     structure does not hold (a unit in two of the level's rows, an auxiliary with a positive
     reduced cost and no bound) or the tables would be too large (:data:`KNAPSACK_GRID`,
     :data:`KNAPSACK_WORK`).
+
+    For an interval ``[lo, hi]``: the steps of the tables inside it and its two ends (the
+    function is a constant plus ``d_v v`` between steps, so these hold its supremum); the
+    parts outside the window, where the relaxed function is monotone (concave, its maximiser
+    inside the window), at their end nearest the window.
     """
     n_x = spec.n_x
     A, lo, hi = spec.coupling_matrix()
@@ -723,27 +839,7 @@ def knapsack_level_bound(spec: ModelSpec, level: Level, row_dual: np.ndarray,
         if kappa < 0:
             return -np.inf
         if "cq" not in t:
-            seg_q, seg_g = [], []
-            order = np.lexsort((t["q"], t["units"]))
-            units, q, g = t["units"][order], t["q"][order], t["g"][order]
-            starts = np.flatnonzero(np.r_[True, units[1:] != units[:-1]]) if units.size \
-                else np.empty(0, np.int64)
-            ends = np.r_[starts[1:], units.size].astype(np.int64) if units.size else starts
-            for a, b in zip(starts, ends, strict=True):
-                pq, pg = 0.0, 0.0
-                qq, gg = q[a:b].astype(float), g[a:b]
-                while True:  # gift wrapping from (pq, pg): the steepest next point
-                    ahead = qq > pq
-                    if not np.any(ahead):
-                        break
-                    slope = (gg[ahead] - pg) / (qq[ahead] - pq)
-                    k = int(np.argmax(slope))
-                    if slope[k] <= 0:
-                        break
-                    nq, ng = float(qq[ahead][k]), float(gg[ahead][k])
-                    seg_q.append(nq - pq)
-                    seg_g.append(ng - pg)
-                    pq, pg = nq, ng
+            seg_q, seg_g = _hull_segments(t["units"], t["q"], t["g"])
             sq_, sg_ = np.asarray(seg_q), np.asarray(seg_g)
             o = np.argsort(-sg_ / np.maximum(sq_, 1e-300), kind="stable")
             t["sq"], t["sg"] = sq_[o], sg_[o]
@@ -769,7 +865,7 @@ def knapsack_level_bound(spec: ModelSpec, level: Level, row_dual: np.ndarray,
     # below v_min some region cannot hold its units' lightest columns: no allocation there
     v_lb = max(v_lb, max(float((m_r[r] - cap_u[r]) / cap_c[r]) for r in range(n_r)))
     if v_lb > v_ub:
-        return -np.inf
+        return lambda lo, hi: -np.inf
     a_, b_ = v_lb, min(v_ub, max(sat, v_lb))
     for _ in range(200):
         if b_ - a_ <= 1e-12 * max(1.0, abs(b_)):
@@ -795,11 +891,6 @@ def knapsack_level_bound(spec: ModelSpec, level: Level, row_dual: np.ndarray,
             break
         v_hi = min(v_ub, v_hi + width)
         width *= 2
-    outside = -np.inf
-    if v_lo > v_lb:
-        outside = max(outside, l_relaxed(v_lo))
-    if v_hi < v_ub:
-        outside = max(outside, l_relaxed(v_hi))
     if not np.isfinite(v_hi):
         return None
     # exact tables F_r(κ) for κ up to the window's top (unless they would take too long)
@@ -821,37 +912,44 @@ def knapsack_level_bound(spec: ModelSpec, level: Level, row_dual: np.ndarray,
             if not np.all(keep):  # options now free: their gain is free too (relaxing)
                 return None
             k_max = int(np.floor(float(capacity(r, np.array(v_hi))) + 1e-9))
-        f_tab = np.zeros(k_max + 1)
-        order = np.argsort(t["units"], kind="stable")
-        units, q, g = t["units"][order], t["q"][order], t["g"][order]
-        starts = np.flatnonzero(np.r_[True, units[1:] != units[:-1]]) if units.size else \
-            np.empty(0, np.int64)
-        ends = np.r_[starts[1:], units.size].astype(np.int64) if units.size else starts
-        for a, b in zip(starts, ends, strict=True):
-            new = f_tab.copy()
-            for qi, gi in zip(q[a:b], g[a:b], strict=True):
-                if qi <= k_max:
-                    np.maximum(new[qi:], f_tab[: k_max + 1 - qi] + gi, out=new[qi:])
-            f_tab = new
+        f_tab = _knapsack_table(t["units"], t["q"], t["g"], k_max)
         values.append(f_tab)
-    # candidate levels: the window's lower end and every step of every table inside it
-    pts = [np.array([v_lo])]
+    # candidate levels: the window's ends and every step of every table inside it
+    pts = [np.array([v_lo, v_hi])]
     for r in range(n_r):
         k_lo = int(np.ceil(float(capacity(r, np.array(v_lo))) - 1e-9))
         k_hi = values[r].size - 1
         if k_hi >= max(k_lo, 0):
             ks = np.arange(max(k_lo, 0), k_hi + 1, dtype=float)
             pts.append((ks * tables[r]["s"] + m_r[r] - cap_u[r]) / cap_c[r])
-    v = np.concatenate(pts)
-    v = v[(v >= v_lo) & (v <= v_hi)]
-    total = d_v * v + const
-    for r in range(n_r):
-        idx = np.floor(capacity(r, v) + 1e-9).astype(np.int64)
-        tab = values[r]
-        val = np.where(idx < 0, -np.inf, tab[np.clip(idx, 0, tab.size - 1)])
-        total = total + val
-    inside = float(total.max()) if total.size else -np.inf
-    return max(inside, outside)
+    v_all = np.unique(np.concatenate(pts))
+    v_all = v_all[(v_all >= v_lo) & (v_all <= v_hi)]
+
+    def exact(v: np.ndarray) -> np.ndarray:
+        total = d_v * v + const
+        for r in range(n_r):
+            idx = np.floor(capacity(r, v) + 1e-9).astype(np.int64)
+            tab = values[r]
+            total = total + np.where(idx < 0, -np.inf, tab[np.clip(idx, 0, tab.size - 1)])
+        return total
+
+    at_steps = exact(v_all)
+
+    def curve(lo: float, hi: float) -> float:
+        best = -np.inf
+        a, b = max(lo, v_lo), min(hi, v_hi)
+        if a <= b:
+            best = float(exact(np.array([a, b])).max())
+            inside = (v_all > a) & (v_all < b)
+            if inside.any():
+                best = max(best, float(at_steps[inside].max()))
+        if lo < v_lo and v_lo > v_lb and hi >= v_lb:  # (below v_lb: no allocation)
+            best = max(best, l_relaxed(max(min(hi, v_lo), v_lb)))
+        if hi > v_hi and v_hi < v_ub:
+            best = max(best, l_relaxed(max(lo, v_hi)))
+        return best
+
+    return curve
 
 
 SWAP_PARTNERS = 40
@@ -1023,4 +1121,66 @@ def level_swaps(spec: ModelSpec, level: Level, x: np.ndarray, deadline: float,
         v_new = max(v_lb, float(inten.max()))
         act += A[:, [level.col]].toarray().ravel() * (v_new - x[level.col])
         x[level.col] = v_new
+    return x
+
+
+def unit_moves(spec: ModelSpec, x: np.ndarray, deadline: float, max_rounds: int = 5,
+               max_checks: int | None = None, tol: float = 1e-9) -> np.ndarray:
+    """An allocation at least as good as ``x`` (feasible when ``x`` is), by single-unit moves.
+
+    With the auxiliaries held at their values in ``x``, moving unit ``k`` from its column
+    ``i`` to ``j`` changes the coupling activities by ``A_{·j} − A_{·i}`` and the objective by
+    ``c_j − c_i``. Moves with ``c_j > c_i`` are tried in order of that gain and taken when every
+    coupling row stays within its bounds (relative tolerance ``tol``); a unit moves at most once
+    per round, and rounds repeat until none is taken, ``max_rounds``, ``max_checks`` moves
+    checked (a deterministic budget) or ``deadline`` (a safety net). Every
+    move keeps feasibility and raises the objective, so the result is never worse than ``x``
+    (the auxiliaries are re-optimised afterwards by the caller, which can only gain).
+    """
+    n_x = spec.n_x
+    x = np.array(x, float)
+    A, lo, hi = spec.coupling_matrix()
+    A = A.tocsc()
+    indptr, indices, data = A.indptr, A.indices, A.data
+    act = A @ x
+    lo_t = lo - tol * np.maximum(1.0, np.abs(lo))
+    hi_t = hi + tol * np.maximum(1.0, np.abs(hi))
+    unit, c = spec.col_unit, spec.obj
+    cur = np.full(spec.n_units, -1, np.int64)
+    on = np.flatnonzero(x[:n_x] > 0.5)
+    cur[unit[on]] = on
+    checks = 0
+    for _ in range(max_rounds):
+        gain = c[:n_x] - c[cur[unit]]
+        cand = np.flatnonzero(gain > tol * np.maximum(1.0, np.abs(c[:n_x])))
+        cand = cand[np.argsort(-gain[cand], kind="stable")]
+        moved = np.zeros(spec.n_units, bool)
+        taken = 0
+        for j in cand.tolist():
+            k = unit[j]
+            if moved[k]:
+                continue
+            if (max_checks is not None and checks >= max_checks) or \
+                    time.perf_counter() > deadline:
+                break
+            checks += 1
+            i = int(cur[k])
+            rows = np.concatenate([indices[indptr[j]:indptr[j + 1]],
+                                   indices[indptr[i]:indptr[i + 1]]])
+            vals = np.concatenate([data[indptr[j]:indptr[j + 1]],
+                                   -data[indptr[i]:indptr[i + 1]]])
+            if rows.size:
+                rows, inv = np.unique(rows, return_inverse=True)
+                delta = np.bincount(inv, weights=vals, minlength=rows.size)
+                new = act[rows] + delta
+                if np.any(new < lo_t[rows]) or np.any(new > hi_t[rows]):
+                    continue
+                act[rows] = new
+            x[i], x[j] = 0.0, 1.0
+            cur[k] = j
+            moved[k] = True
+            taken += 1
+        if not taken or time.perf_counter() > deadline or \
+                (max_checks is not None and checks >= max_checks):
+            break
     return x
