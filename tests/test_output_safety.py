@@ -283,7 +283,7 @@ def test_killed_between_the_two_renames(case: Path, tmp_path: Path, repair: str)
     api.solve(case, out)
     run = snapshot(out)
     pid = killed_at(case, out, "between-renames")
-    assert not out.exists()  # the moment the issue is about: no run at the target
+    assert not out.exists()  # the moment that matters: no run at the target
     assert leftovers(tmp_path) == sorted([".out.lock", f".out.old-{pid}",
                                           f".out.partial-{pid}", ".out.swap.json"])
     r = {"solve": lambda: invoke("solve", case, "-o", out, "-q"),
