@@ -492,3 +492,17 @@ def test_prices_from_a_sample_stage_leave_the_optimum_unchanged(tmp_path, monkey
     assert exact.decision_gap is not None and exact.decision_gap <= 1e-4
     assert sol.objective == pytest.approx(exact.objective, rel=1e-4)
     assert sol.bound >= exact.objective - 1e-6
+
+
+def test_unique_keys_is_numpys_union():
+    """The sort-based deduplication of trajectory keys gives numpy's sorted union, for
+    empty, single and repeated inputs alike."""
+    from ruimteverdeling.model import periods as mp
+
+    rng = np.random.default_rng(2)
+    for sizes in ([0], [1], [0, 3], [50, 50, 7], [1000]):
+        arrays = [rng.integers(0, 40, n) for n in sizes]
+        want = np.unique(np.concatenate(arrays)) if sum(sizes) else np.zeros(0, np.int64)
+        got = mp.unique_keys(*arrays)
+        assert got.dtype == np.int64
+        assert np.array_equal(got, want)
