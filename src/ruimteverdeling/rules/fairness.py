@@ -78,7 +78,7 @@ burdens under ``area_r · z``, maximised over z
 below the LP bound with derived rows), besides integer counts of whole cells per region and a
 branch and bound on the level whose nodes are bounded the same way over their level interval
 (:func:`ruimteverdeling.model.strengthen.knapsack_level_curve`; on the demo area a further
-21 points in 10 LPs).
+21 points in 7 LPs).
 """
 
 from __future__ import annotations
