@@ -453,12 +453,15 @@ def level_bounds(spec: ModelSpec, level: Level, solve_lp: Callable[..., Any],
     ``incumbent`` are closed. Returns the largest bound (a valid bound for the whole model),
     the hull of the open intervals and the open nodes.
 
-    Stalling: its bound matters only below ``useful_below`` (the best bound already proven
-    otherwise, e.g. the whole-cell knapsack bound). After :data:`STALL_LPS` LPs, with ``g`` the
-    largest bound of the unresolved nodes and ``ρ = (z_root − g) / LPs`` the progress per LP so
-    far, the search stops when ``(g − useful_below) / ρ`` exceeds the LPs it has left: at its
-    own pace it would not reach a useful bound. Stopping early leaves nodes open; the returned
-    bound (the largest over them) is as valid as after a full search.
+    Stalling: with ``node_bound``, the search also stops when its bound has not fallen over the
+    last :data:`STALL_LPS` LPs (on the demo area the whole-cell bound reaches its plateau within
+    the first three LPs and stays there). Its bound matters only below ``useful_below`` (the
+    best bound already proven otherwise, e.g. the whole-cell knapsack bound). After
+    :data:`STALL_LPS` LPs, with ``g`` the largest bound of the unresolved nodes and ``ρ =
+    (z_root − g) / LPs`` the progress per LP so far, the search stops when ``(g − useful_below)
+    / ρ`` exceeds the LPs it has left: at its own pace it would not reach a useful bound.
+    Stopping early leaves nodes open; the returned bound (the largest over them) is as valid as
+    after a full search.
 
     Whole cells per node: ``node_bound(aux_lb, aux_ub, lp)`` (optional; nodes are then
     bisected, :func:`_bisect`, since that bound falls as the interval narrows) returns another
@@ -523,14 +526,19 @@ def level_bounds(spec: ModelSpec, level: Level, solve_lp: Callable[..., Any],
     z_root = float(root.objective)
     todo = [LevelNode(lo0, hi0, {}, z_root, root.basis, root.x, root.col_dual,
                       lp_bound=z_root)]
+    seen: list[tuple[int, float]] = []  # (LPs so far, largest open bound) per expansion
     while todo:
         todo.sort(key=lambda n: -n.bound)
+        g = max([n.bound for n in todo] + [n.bound for n in open_nodes] + [closed_bound])
+        seen.append((lps, g))
         if lps >= STALL_LPS and np.isfinite(useful_below):
-            g = max([n.bound for n in todo] + [n.bound for n in open_nodes] + [closed_bound])
             rate = (z_root - g) / lps
             if g > useful_below and (rate <= 0 or (g - useful_below) / rate > max_lps - lps):
                 open_nodes += todo  # stalled: what is left stays open
                 break
+        if node_bound is not None and _flat(seen, g):
+            open_nodes += todo  # no progress over the last STALL_LPS LPs
+            break
         node = todo.pop(0)
         if node.bound <= incumbent + target_gap:
             closed_bound = max(closed_bound, node.bound)
@@ -564,6 +572,13 @@ def level_bounds(spec: ModelSpec, level: Level, solve_lp: Callable[..., Any],
         window = (lo0, lo0)
         caps = {}
     return LevelSearch(bound, window, caps, open_nodes, lps, time.perf_counter() - t0)
+
+
+def _flat(seen: list[tuple[int, float]], g: float) -> bool:
+    """Whether the search's bound ``g`` is no lower than it was :data:`STALL_LPS` LPs ago."""
+    lps_now = seen[-1][0]
+    before = [b for n, b in seen if n <= lps_now - STALL_LPS]
+    return bool(before) and g >= before[-1] - 1e-9 * max(1.0, abs(g))
 
 
 BISECT_MIN_WIDTH = 1e-6
