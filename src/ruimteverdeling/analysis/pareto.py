@@ -83,7 +83,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ruimteverdeling.analysis.budget import Budget, floor_for
-from ruimteverdeling.errors import InputError, did_you_mean
+from ruimteverdeling.errors import InputError, SolverError, did_you_mean
 from ruimteverdeling.formatting import Column, number, table
 from ruimteverdeling.model.options import SolverOptions
 from ruimteverdeling.model.solve import Solution
@@ -264,6 +264,23 @@ def solve_with(cm: CompiledModel | pwm.Pathway, obj: np.ndarray, offset: float,
     return solve_spec(s2, options, warm=warm)
 
 
+def within_share(cm: CompiledModel | pwm.Pathway, obj: np.ndarray,
+                 rows: list[tuple[str, np.ndarray, float, float]], share: SolverOptions,
+                 options: SolverOptions, warm: Any, say: Any) -> Solution:
+    """:func:`solve_with` under a budget's ``share``; a solve that stops before it has an
+    allocation (its share ran out first: a budget is a target, see
+    :mod:`ruimteverdeling.analysis.budget`) is run once more with the whole per-solve time of
+    ``options``, so that a budget never costs an analysis its answer."""
+    try:
+        return solve_with(cm, obj, 0.0, rows, share, warm=warm)
+    except SolverError:
+        if share.time_limit >= options.time_limit:
+            raise
+        say(f"  its share ({share.time_limit:.0f} s) ran out before an allocation: again "
+            f"with {options.time_limit:.0f} s")
+        return solve_with(cm, obj, 0.0, rows, options, warm=warm)
+
+
 def _at_least(c: LinearCriterion, level: float) -> tuple[str, np.ndarray, float, float]:
     """The row ``σ f(x) ≥ level`` (slightly relaxed against round-off)."""
     lo = level - c.sense * c.const - KEEP * max(1.0, abs(level))
@@ -358,7 +375,7 @@ def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, poin
         key = hash(np.asarray(obj, float).tobytes())
         warm = _combined(last.get(key, last["any"]), feasible)
         with say.phase(label):
-            sol = solve_with(cm, obj, 0.0, rows, share(), warm=warm)
+            sol = within_share(cm, obj, rows, share(), options, warm, say)
         last[key] = last["any"] = sol.warm
         return sol
 
