@@ -307,6 +307,34 @@ def test_pareto_invariants_and_minimised_cost(tmp_path: Path) -> None:
     assert front2.points[-1].f2 == pytest.approx(2.5)
 
 
+def test_a_solve_whose_budget_share_runs_out_is_run_again_with_its_whole_time(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under a budget far too small every solve gets the floor (2 s); a solve stopped by its
+    share before it has an allocation runs once more with the whole per-solve time, so the
+    front is the one without a budget: the same hectares and suitability at every point."""
+    from ruimteverdeling.errors import SolverError
+
+    scenario = strip_case(tmp_path, nature_min=None)
+    run = api.solve(scenario, write=False)
+    free = pf.pareto_front(run.compiled, "area:agriculture", "suitability", points=3)
+    limits: list[float] = []
+    real = pf.solve_with
+
+    def short_fails(cm: Any, obj: Any, offset: float, rows: list, options: Any,
+                    warm: Any = None) -> Any:
+        limits.append(options.time_limit)
+        if options.time_limit <= 2.0:
+            raise SolverError("time limit reached: the LP relaxation did not finish")
+        return real(cm, obj, offset, rows, options, warm=warm)
+
+    monkeypatch.setattr(pf, "solve_with", short_fails)
+    tight = pf.pareto_front(run.compiled, "area:agriculture", "suitability", points=3,
+                            start=run.solution, budget=1e-3)
+    assert 2.0 in limits and max(limits) > 2.0  # every share ran out, every retry had time
+    assert [v for p in tight.points for v in (p.f1, p.f2)] == pytest.approx(
+        [v for p in free.points for v in (p.f1, p.f2)])
+
+
 def test_dominated_points_are_flagged() -> None:
     c = pf.LinearCriterion("a", np.zeros(1), 0.0, 1.0, "")
     d = pf.LinearCriterion("b", np.zeros(1), 0.0, -1.0, "")  # minimised

@@ -58,7 +58,7 @@ import numpy as np
 
 from ruimteverdeling import formatting
 from ruimteverdeling.analysis.budget import Budget, floor_for
-from ruimteverdeling.analysis.pareto import resolve_options, solve_with
+from ruimteverdeling.analysis.pareto import resolve_options, within_share
 from ruimteverdeling.errors import InfeasibleError, InputError
 from ruimteverdeling.formatting import Column, number
 from ruimteverdeling.model.options import SolverOptions
@@ -168,7 +168,7 @@ def generate(cm: CompiledModel | pwm.Pathway, optimum: Solution, slack: float, c
         try:
             with say.phase(f"alternative {k}/{count}: least overlap with {k} allocation(s), "
                            f"objective ≥ {floor:,.4f}"):
-                sol = solve_with(cm, obj, 0.0, [floor_row, *cuts], share(), warm=warm)
+                sol = within_share(cm, obj, [floor_row, *cuts], share(), options, warm, say)
         except InfeasibleError:
             notes.append(f"only {k - 1} alternative(s) exist within a slack of {slack:.2%}")
             break

@@ -10,11 +10,12 @@ seconds: what is left, spread evenly over the re-solves still to run, never more
 per-solve ``cap`` (the default re-solve time) and never less than ``floor`` (so every
 re-solve still returns its allocation and proven bound): the larger of
 :data:`BUDGET_FLOOR_SECONDS` and what the scenario's own first LP took to build and solve
-(:func:`floor_for`) — a re-solve stopped before its LP relaxation finishes has no bound and
-so no bracket at all. A re-solve that finishes early
-leaves its time to the ones after it. The budget is a target, not a hard stop: when it is
-spent, each remaining re-solve still gets ``floor`` seconds, and a re-solve can overrun its
-share by what a step that does not check the clock takes. A re-solve stopped by its share
+(:func:`floor_for`) — a re-solve stopped before its LP relaxation finishes has no bound of
+its own (a rule cost then falls back on a Lagrangian bound, a Pareto or MGA solve runs once
+more with its whole time). A re-solve that finishes early leaves its time to the ones after
+it. The budget is a target, not a hard stop: when it is spent, each remaining re-solve still
+gets ``floor`` seconds, and a re-solve can overrun its share by what a step that does not
+check the clock takes. A re-solve stopped by its share
 reports its proven gap (a cost its proven bracket), so a smaller budget gives every answer
 sooner with wider brackets, never a wrong one.
 """

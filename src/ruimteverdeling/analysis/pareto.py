@@ -83,7 +83,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ruimteverdeling.analysis.budget import Budget, floor_for
-from ruimteverdeling.errors import InputError, did_you_mean
+from ruimteverdeling.errors import InputError, SolverError, did_you_mean
 from ruimteverdeling.formatting import Column, number, table
 from ruimteverdeling.model.options import SolverOptions
 from ruimteverdeling.model.solve import Solution
@@ -264,6 +264,23 @@ def solve_with(cm: CompiledModel | pwm.Pathway, obj: np.ndarray, offset: float,
     return solve_spec(s2, options, warm=warm)
 
 
+def within_share(cm: CompiledModel | pwm.Pathway, obj: np.ndarray,
+                 rows: list[tuple[str, np.ndarray, float, float]], share: SolverOptions,
+                 options: SolverOptions, warm: Any, say: Any) -> Solution:
+    """:func:`solve_with` under a budget's ``share``; a solve that stops before it has an
+    allocation (its share ran out first: a budget is a target, see
+    :mod:`ruimteverdeling.analysis.budget`) is run once more with the whole per-solve time of
+    ``options``, so that a budget never costs an analysis its answer."""
+    try:
+        return solve_with(cm, obj, 0.0, rows, share, warm=warm)
+    except SolverError:
+        if share.time_limit >= options.time_limit:
+            raise
+        say(f"  its share ({share.time_limit:.0f} s) ran out before an allocation: again "
+            f"with {options.time_limit:.0f} s")
+        return solve_with(cm, obj, 0.0, rows, options, warm=warm)
+
+
 def _at_least(c: LinearCriterion, level: float) -> tuple[str, np.ndarray, float, float]:
     """The row ``σ f(x) ≥ level`` (slightly relaxed against round-off)."""
     lo = level - c.sense * c.const - KEEP * max(1.0, abs(level))
@@ -320,9 +337,10 @@ def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, poin
     Every solve is warm-started (see :mod:`ruimteverdeling.model.warm`) from the last one with
     the same objective, else the last one (the first from ``start``, the scenario's own solve,
     when given): the model is compiled once and each solve changes only the objective and the
-    ε rows. ``budget``: seconds for all the solves together (the three end points, every
-    point's ε-constraint and tidy solves and its location-rule step), each its share of what
-    is left (:mod:`ruimteverdeling.analysis.budget`), at most the per-solve time limit."""
+    ε rows. ``budget``: seconds for all the solves together: the three end points, which span
+    the front, get their whole per-solve time, and every point's ε-constraint and tidy
+    solves and its location-rule step share what is left of the budget
+    (:mod:`ruimteverdeling.analysis.budget`), each at most the per-solve time limit."""
     say = progress or silent()
     pathway = cm if isinstance(cm, pwm.Pathway) else None
     if options is None:
@@ -347,34 +365,42 @@ def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, poin
     # depends on a repair around the LP vertex finding one
     last: dict[Any, Any] = {"any": getattr(start, "warm", None)}
     located = pathway is None and bool(location.location_rules(cm))
-    shares = Budget(budget, 3 + points * (1 + int(tidy) + int(located)), options.time_limit,
+    # the end points span the front, so they get their whole time; the budget is shared by
+    # the points' solves (what the end points took is already spent from it)
+    shares = Budget(budget, points * (1 + int(tidy) + int(located)), options.time_limit,
                     floor_for(start))
 
     def share() -> SolverOptions:
         return options.model_copy(update={"time_limit": shares.share()})
 
-    def run(label: str, obj: np.ndarray, rows: list, feasible: Solution | None = None
-            ) -> Solution:
+    def run(label: str, obj: np.ndarray, rows: list, feasible: Solution | None = None,
+            whole: bool = False) -> Solution:
         key = hash(np.asarray(obj, float).tobytes())
         warm = _combined(last.get(key, last["any"]), feasible)
         with say.phase(label):
-            sol = solve_with(cm, obj, 0.0, rows, share(), warm=warm)
+            sol = within_share(cm, obj, rows, options if whole else share(), options, warm,
+                               say)
         last[key] = last["any"] = sol.warm
         return sol
 
-    s_a = run(f"end point: best {c1.name}", c1.sense * c1.vec, [])
+    s_a = run(f"end point: best {c1.name}", c1.sense * c1.vec, [], whole=True)
     f1_max = F(c1, s_a.x)
-    s_b = run(f"end point: best {c2.name}", c2.sense * c2.vec, [])
+    s_b = run(f"end point: best {c2.name}", c2.sense * c2.vec, [], whole=True)
     f2_max = F(c2, s_b.x)
     s_b2 = run(f"end point: best {c1.name} with {c2.name} at its best", c1.sense * c1.vec,
-               [_at_least(c2, f2_max)], feasible=s_b)
+               [_at_least(c2, f2_max)], feasible=s_b, whole=True)
     f1_min = min(F(c1, s_b2.x), f1_max)
     r1 = f1_max - f1_min
     r2 = max(abs(f2_max - F(c2, s_a.x)), 1e-9)
     notes = []
     if r1 <= KEEP * max(1.0, abs(f1_max)):
-        notes.append(f"{c1.name} and {c2.name} do not conflict: one allocation is best for "
-                     "both (the front is a single point)")
+        if all(s.optimal for s in (s_a, s_b, s_b2)):
+            notes.append(f"{c1.name} and {c2.name} do not conflict: one allocation is best "
+                         "for both (the front is a single point)")
+        else:
+            notes.append(f"the end points' solves stopped before their optima, at the same "
+                         f"{c1.name}: the front is a single point here, which does not prove "
+                         "that the criteria do not conflict (give the solves more time)")
         eps_list = [f1_max]
     else:
         eps_list = [f1_min + k / (points - 1) * r1 for k in range(points)]
