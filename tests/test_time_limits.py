@@ -7,6 +7,7 @@ import threading
 import time
 
 import numpy as np
+import pytest
 
 from ruimteverdeling.model import highs_backend as hb
 from ruimteverdeling.model.options import SolverOptions
@@ -111,3 +112,34 @@ def test_a_highs_with_its_own_thread_count_does_not_break_the_next_solve() -> No
         assert h.modelStatusToString(h.getModelStatus()) == "Optimal"
         r = hb.run(hb.build(spec, integral=False, options={"threads": then}), integral=False)
         assert r.status == "Optimal", r.status
+
+
+def test_a_repair_out_of_seconds_retries_with_more_seconds_not_only_more_units(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a loaded machine the repair's first sub-MIP may end at its seconds without an
+    allocation (not proven empty). The next attempt gets four times the seconds and twice the
+    units — not four times the units in the same seconds, which grew the sub-MIP into one
+    the machine could finish even less — and the solve still ends with an allocation."""
+    from ruimteverdeling.model import solve as solve_mod
+
+    calls: list[float] = []
+    real = solve_mod._mip
+
+    def first_runs_out_of_time(backend, spec, options, time_limit, start, abs_gap, stop):
+        calls.append(time_limit)
+        r = real(backend, spec, options, time_limit, start, abs_gap, stop)
+        if len(calls) == 1:  # as if the seconds had run out before an allocation
+            return solve_mod.MipOutcome("time_limit", None, None, r.seconds, r.details)
+        return r
+
+    monkeypatch.setattr(solve_mod, "_mip", first_runs_out_of_time)
+    spec = _hard_mip(units=3000, rows=4)
+    sol = solve_mod.solve(spec, SolverOptions(threads=1, time_limit=100, repair_min_units=100,
+                                              repair_units_per_fractional=1))
+    hb._join_abandoned()
+    assert sol.x is not None and hb._feasible(spec, sol.x)
+    attempts = sol.details["repair_attempts"]
+    assert attempts[0]["status"] == "time_limit" and len(attempts) == 2, attempts
+    assert calls[1] == pytest.approx(4 * calls[0])
+    u1, u2 = attempts[0]["free_units"], attempts[1]["free_units"]
+    assert u2 == 2 * u1, (u1, u2)

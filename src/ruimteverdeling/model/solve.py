@@ -651,8 +651,11 @@ def _repair(spec: ModelSpec, work: ModelSpec, backend: Backend, options: SolverO
     """An integer allocation near the LP vertex: a MIP over the fractional units and their
     near-ties (the rest fixed at the rounded LP solution). Returns it (over ``spec``'s
     columns) and, when the sub-MIP was the whole model, its dual bound. When the first
-    neighbourhood has no allocation it is grown fourfold, again and again (``grow``; without
-    it — the caller has an allocation already, e.g. a warm start — one neighbourhood only)."""
+    neighbourhood has no allocation it is grown, again and again (``grow``; without it — the
+    caller has an allocation already, e.g. a warm start — one neighbourhood only): fourfold
+    when HiGHS proved it infeasible; when it merely ran out of its seconds, twofold with four
+    times the seconds, so that a slow (loaded) machine still reaches an allocation instead of
+    growing a sub-MIP it cannot finish into the whole model."""
     say(f"{frac_units.size} fractional units: repairing with a small MIP")
     t0 = time.perf_counter()
     n_free = max(options.repair_units_per_fractional * max(frac_units.size, 1),
@@ -661,6 +664,7 @@ def _repair(spec: ModelSpec, work: ModelSpec, backend: Backend, options: SolverO
     last_bound = None
     attempts = []
     start_full = _extend(work, x_round)
+    share = max(REPAIR_MIN_SECONDS, REPAIR_SHARE * options.time_limit)
     while True:
         free = _neighbourhood(spec, x, col_dual, frac_units, n_free)
         remaining = deadline - time.perf_counter()
@@ -672,7 +676,7 @@ def _repair(spec: ModelSpec, work: ModelSpec, backend: Backend, options: SolverO
         sub, cols = work.restrict(free, start_full, keep_w)
         offset = sub.obj_offset  # the fixed part: full objective = sub objective + offset
         sub = sub.without_constants()  # the gap is then relative to the free part only
-        budget = min(remaining, max(REPAIR_MIN_SECONDS, REPAIR_SHARE * options.time_limit))
+        budget = min(remaining, share)
         # good enough when it cannot cost more than half the requested decision gap
         target = 0.5 * abs_gap_target(options.mip_rel_gap, None, bound,
                                       spec.status_quo_value)
@@ -688,7 +692,13 @@ def _repair(spec: ModelSpec, work: ModelSpec, backend: Backend, options: SolverO
                     (keep is None or bool(keep.all())):
                 last_bound = r.bound + offset  # the sub-MIP was the whole model
             break
-        if free.all() or n_free >= spec.n_units or not grow:
+        if not grow:
+            break
+        if r.status == "time_limit":  # out of seconds, not proven empty: more of both
+            share *= 4
+            n_free = min(2 * n_free, spec.n_units)
+            continue
+        if free.all() or n_free >= spec.n_units:
             break
         n_free *= 4
     seconds["repair"] = time.perf_counter() - t0
