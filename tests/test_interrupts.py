@@ -228,3 +228,28 @@ def test_batch_refuses_a_scheduler_that_is_not_dask(tmp_path: Path, server, word
     assert "fix: give the address the scheduler prints" in r.stderr
     assert elapsed < 8, elapsed
     assert not (tmp_path / "batch" / "hand").exists()
+
+
+def test_no_exit_waits_for_a_cancelled_solve_still_running(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    """A cancelled HiGHS solve deaf to its interrupt (its clique partition on a large model
+    runs for minutes) must not hold the process at interpreter exit: every way out of a
+    command — success, a user's mistake, a solver failure — ends the process at once."""
+    from ruimteverdeling import cli
+
+    exits: list[int] = []
+
+    def fake_exit(code: int) -> None:
+        exits.append(code)
+        raise SystemExit(code)
+
+    monkeypatch.setattr(cli, "solver_running", lambda: True)
+    monkeypatch.setattr(cli.os, "_exit", fake_exit)
+    runner = CliRunner()
+    r = runner.invoke(main, ["solve", str(tmp_path / "missing.yaml"), "-q"])
+    assert r.exit_code == 2 and exits == [2], r.output
+    case = hand_case(tmp_path / "case")
+    r = runner.invoke(main, ["solve", str(case), "-o", str(tmp_path / "out"), "-q"])
+    assert r.exit_code == 0 and exits == [2, 0], r.output
+    assert (tmp_path / "out" / "manifest.json").exists()

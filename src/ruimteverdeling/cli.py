@@ -96,16 +96,19 @@ def _friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             with _terminate_as_interrupt():
-                return fn(*args, **kwargs)
+                result = fn(*args, **kwargs)
+            if solver_running():  # the work is written: do not wait for a cancelled solve
+                _leave(0)
+            return result
         except InputError as exc:
             click.echo(f"error: {exc.format()}", err=True)
-            sys.exit(EXIT_INPUT)
+            _leave(EXIT_INPUT)
         except InfeasibleError as exc:
             click.echo(f"infeasible: {exc}", err=True)
-            sys.exit(EXIT_INFEASIBLE)
+            _leave(EXIT_INFEASIBLE)
         except SolverError as exc:
             click.echo(f"solver failed: {exc}", err=True)
-            sys.exit(EXIT_SOLVER)
+            _leave(EXIT_SOLVER)
         except KeyboardInterrupt:
             click.echo("\ninterrupted: no output folder was completed", err=True)
             _exit_interrupted()
@@ -132,14 +135,20 @@ def _terminate_as_interrupt() -> Iterator[None]:
 
 
 def _exit_interrupted() -> None:
-    """Exit 130. When a cancelled solve has not reached HiGHS's next interrupt check yet
-    (its MIP setup checks rarely), the process ends at once instead of waiting for it: the
-    partial output is already removed and nothing of that solve is kept."""
+    """Exit 130, at once (see :func:`_leave`): the partial output is already removed."""
+    _leave(EXIT_INTERRUPTED)
+
+
+def _leave(code: int) -> None:
+    """Exit with ``code``. When a cancelled solve has not reached HiGHS's next interrupt
+    check yet (its MIP setup and clique partition check rarely, for minutes on a large
+    model), the process ends at once instead of waiting for it at interpreter exit: nothing
+    of that solve is kept, and whatever the command wrote is complete."""
     if solver_running():
         sys.stdout.flush()
         sys.stderr.flush()
-        os._exit(EXIT_INTERRUPTED)
-    sys.exit(EXIT_INTERRUPTED)
+        os._exit(code)
+    sys.exit(code)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
