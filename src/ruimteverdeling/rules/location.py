@@ -743,9 +743,9 @@ INCUMBENT_ROUNDS = 1
 its locations, started from it)."""
 
 ENFORCE_SHARE = 0.5
-ENFORCE_SECONDS = 90.0
+ENFORCE_SECONDS = 60.0
 """The enforcement's time share when the caller names none: half the solver's time limit,
-at most 90 s (enforcing the rules must not double the run)."""
+at most 60 s (enforcing the rules must not double the run)."""
 BOUND_SHARE = 0.35
 IMPROVE_SHARE = 0.1
 """Of the share: at most 35 % for the location bound and 10 % kept for the further round of
