@@ -98,6 +98,7 @@ from ruimteverdeling.analysis.budget import Budget, floor_for
 from ruimteverdeling.errors import InputError, SolverError, did_you_mean
 from ruimteverdeling.formatting import Column, number, table
 from ruimteverdeling.model.options import SolverOptions
+from ruimteverdeling.model.outcomes import proven_gap
 from ruimteverdeling.model.solve import Solution
 from ruimteverdeling.model.solve import solve as solve_spec
 from ruimteverdeling.model.spec import ModelSpec, RowBlock
@@ -420,15 +421,17 @@ def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, poin
     notes = []
     # with location rules the front spans what location-feasible allocations reach: the
     # best-F₁ end point with the rules enforced sets F₁*, and its allocation meets the top
-    # point's ε row (the fallback of that point, see below)
+    # point's ε row; every allocation that meets the rules is kept (label, allocation) for
+    # the points below it (see the loop)
     located_x: np.ndarray | None = None
-    located_label = f"the best-{c1.name} end point"
+    pool: list[tuple[str, np.ndarray]] = []
     if located:
         with say.phase(f"end point: best {c1.name}: location rules"):
             a_loc = enforce_locations(cm, s_a, c1.sense * c1.vec, [], options, say)
         if a_loc is not None:
             located_x = a_loc.x
             f1_max = F(c1, a_loc.x)
+            pool.append((f"the best-{c1.name} end point", a_loc.x))
         else:
             notes.append(f"the location rules could not be enforced on the best-{c1.name} end "
                          f"point: the front spans the cell model's range of {c1.name}, which "
@@ -438,10 +441,28 @@ def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, poin
     s_b2 = run(f"end point: best {c1.name} with {c2.name} at its best", c1.sense * c1.vec,
                [_at_least(c2, f2_max)], feasible=s_b, whole=True)
     f1_min = min(F(c1, s_b2.x), f1_max)
+    f2_at_a = F(c2, s_a.x)
+    b_loc = None
+    if located_x is not None:
+        # the other end too: F₁ of the best-F₂ allocation that meets the location rules
+        with say.phase(f"end point: best {c2.name}: location rules"):
+            b_loc = enforce_locations(cm, s_b, c2.sense * c2.vec, [], options, say)
+        if b_loc is not None:
+            f1_min = min(F(c1, b_loc.x), f1_max)
+            f2_max, f2_at_a = F(c2, b_loc.x), F(c2, located_x)
+            pool.append((f"the best-{c2.name} end point", b_loc.x))
+        else:
+            notes.append(f"the location rules could not be enforced on the best-{c2.name} end "
+                         f"point: the front starts at the cell model's {c1.name} there")
     r1 = f1_max - f1_min
-    r2 = max(abs(f2_max - F(c2, s_a.x)), 1e-9)
+    r2 = max(abs(f2_max - f2_at_a), 1e-9)
     if r1 <= KEEP * max(1.0, abs(f1_max)):
-        if all(s.optimal for s in (s_a, s_b, s_b2)):
+        if b_loc is not None:
+            notes.append(f"with the location rules enforced, the best-{c2.name} end point "
+                         f"reaches the {c1.name} of the best-{c1.name} one: the front is a "
+                         "single point here, which does not prove that the criteria do not "
+                         "conflict (the location step is a heuristic around each solve)")
+        elif all(s.optimal for s in (s_a, s_b, s_b2)):
             notes.append(f"{c1.name} and {c2.name} do not conflict: one allocation is best "
                          "for both (the front is a single point)")
         else:
@@ -475,18 +496,27 @@ def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, poin
             eps_row = [_at_least(c1, eps)]
             with say.phase(f"point {k}: location rules"):
                 enforced = enforce_locations(cm, replace(sol, x=x), obj, eps_row, share(), say)
-            if enforced is not None:
+            # the best (by the ε objective) of the location step's allocation and the
+            # allocations already made to meet the rules that meet this ε row: from the
+            # largest ε down, the top point always has one (the best-F₁ end point)
+            bound = sol.bound if enforced is None else enforced.bound
+            lo = eps_row[0][2]
+            known = [(lbl, xk) for lbl, xk in pool if F(c1, xk) - c1.sense * c1.const >= lo]
+            best = max(known, key=lambda item: float(obj @ item[1]), default=None)
+            if enforced is not None and (best is None or
+                                         float(obj @ enforced.x) >= float(obj @ best[1])):
                 x, status, gap, proven = enforced.x, enforced.status, enforced.gap, \
                     enforced.optimal
-                located_x, located_label = x, f"P{k:0{width}d}"
-            elif located_x is not None:
-                # the allocation of the point above (or of the best-F₁ end point) meets
-                # the location rules and this point's (lower) ε row
-                x, proven = located_x, False
-                tidy_status = _joined(tidy_status, "location rules not met near this point's "
-                                      f"optimum: the allocation of {located_label}")
+            elif best is not None:
+                x, proven = best[1], False
+                status, gap = "feasible", proven_gap(float(obj @ x), bound)
+                why = "location rules not met near this point's optimum" if enforced is None \
+                    else "better than the location step near this point's optimum"
+                tidy_status = _joined(tidy_status, f"{why}: the allocation of {best[0]}")
             else:
                 tidy_status = _joined(tidy_status, "location rules not met")
+            if enforced is not None or best is not None:
+                pool.append((f"P{k:0{width}d}", x))
         if F(c1, x) < eps - KEEP * max(1.0, abs(eps)) - 1e-9:  # never silently below ε
             tidy_status = _joined(tidy_status, f"below its ε ({c1.name} "
                                   f"{c1.value(x):,.6g} against {c1.sense * eps:,.6g})")
