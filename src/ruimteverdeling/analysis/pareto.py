@@ -42,14 +42,17 @@ objective and its extra rows. So a point's restricted MIP keeps the point's ε r
 ``F₁ ≥ ε_k`` and maximises ``F₂ + ρ·(r₂/r₁)·F₁`` over the cells it frees (starting from
 the tidy allocation, whose other cells stay as they are); the point's status and gap are
 those of that step (its bound the ε-solve's, strengthened by the location bound). The
-best-F₁ end point is enforced the same way (objective ``F₁``) and sets ``F₁*``: the front
-spans what allocations meeting the location rules reach, not what the cell model reaches.
-When no allocation of the candidate locations meets a point's ε row, the point takes the
-location-feasible allocation of the point above it (or of the best-F₁ end point), which
-meets the point's lower ε row; it is then marked not proven optimal and ``tidy_status``
-says so (without such an allocation the point keeps the cell model's, with ``location rules
-not met``). Every step keeps the ε row; a point whose ``F₁`` were below its ε anyway would
-say so in ``tidy_status`` and be marked not proven optimal: never silently.
+end points are enforced the same way (objective ``F₁``, resp. ``F₂``): the best-F₁ one sets
+``F₁*`` and the best-F₂ one ``F₁⁻``, so the front spans what allocations meeting the
+location rules reach, not what the cell model reaches. The step is a heuristic around each
+solve's allocation, so every allocation made to meet the rules is kept: a point whose step
+finds nothing that meets its ε row, or less (by the ε objective) than a kept allocation that
+meets it, takes the best such kept allocation — from the largest ε down the top point always
+has one, the best-F₁ end point's — is marked not proven optimal (its gap against the
+ε-solve's bound) and names it in ``tidy_status`` (with none, the point keeps the cell
+model's allocation, with ``location rules not met``). Every step keeps the ε row; a point
+whose ``F₁`` were below its ε anyway would say so in ``tidy_status`` and be marked not
+proven optimal: never silently.
 
 The points are solved from the largest ε down, each warm-started from the point before it
 (whose allocation meets the next, lower, ε row: a first incumbent from the neighbour on the
@@ -370,8 +373,9 @@ def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, poin
     Every solve is warm-started (see :mod:`ruimteverdeling.model.warm`) from the last one with
     the same objective, else the last one (the first from ``start``, the scenario's own solve,
     when given): the model is compiled once and each solve changes only the objective and the
-    ε rows. ``budget``: seconds for all the solves together: the three end points, which span
-    the front, get their whole per-solve time, and every point's ε-constraint and tidy
+    ε rows. ``budget``: seconds for all the solves together: the three end points (and their
+    location-rule steps), which span the front, get their whole per-solve time, and every
+    point's ε-constraint and tidy
     solves and its location-rule step share what is left of the budget
     (:mod:`ruimteverdeling.analysis.budget`), each at most the per-solve time limit."""
     say = progress or silent()
