@@ -738,3 +738,77 @@ def test_alternatives_and_pareto_points_meet_the_location_rules(tmp_path: Path) 
     front = api.pareto(scenario, "area:housing", "suitability", 3, tmp_path / "pf")
     for p in front.points:
         assert lone_cells(np.asarray(run.compiled.allocation_grid(p.x))) == 0, p.label
+
+
+def _located_front_by_brute_force() -> dict[frozenset, tuple[float, int]]:
+    """Every housing set of :func:`location_case` that meets its rules — 20 homes (two
+    cells), no housing on (0, 1), every 4-connected location of at least two cells — with
+    its (suitability, hectares of housing)."""
+    cells = [(0, 0), (0, 2), (1, 0), (1, 1), (1, 2)]
+    out = {}
+    for n in range(2, len(cells) + 1):
+        for chosen in itertools.combinations(cells, n):
+            s = set(chosen)
+            lone = any(not ({(r + 1, c), (r - 1, c), (r, c + 1), (r, c - 1)} & s)
+                       for r, c in s)
+            if not lone:
+                suit = 6 * 0.5 + sum(LOC_SH[r][c] - 0.5 for r, c in s)
+                out[frozenset(s)] = (suit, n)
+    return out
+
+
+def test_every_pareto_point_meets_its_epsilon_under_location_rules(tmp_path: Path) -> None:
+    """Suitability against housing hectares with the location rule binding: the cell model
+    reaches suitability 3.9 (three cells, (1, 2) alone), but no allocation that meets the
+    rule does better than 3.7 (the chain of four). So the front spans [3.4, 3.7] (all five
+    cells, the chain), every point meets its ε row, and each is, by brute force over the
+    location-feasible allocations, the most housing at suitability ≥ ε (then the best
+    suitability). The integer front has two steps, so points repeat — each repeat says so,
+    the best-suitability end point included."""
+    scenario = location_case(tmp_path)
+    run = api.solve(scenario, write=False)
+    feasible = _located_front_by_brute_force()
+    assert max(s for s, _ in feasible.values()) == pytest.approx(3.7)
+    front = pf.pareto_front(run.compiled, "suitability", "area:housing", points=4)
+    for p in front.points:
+        assert p.f1 >= p.epsilon - 1e-6, (p.label, p.f1, p.epsilon)
+        best = max((n, s) for s, n in feasible.values() if s >= p.epsilon - 1e-6)
+        assert (p.f2, p.f1) == pytest.approx(best, abs=1e-6), p.label
+        assert "not met" not in p.tidy_status and "below" not in p.tidy_status
+    assert [p.epsilon for p in front.points] == pytest.approx([3.4, 3.5, 3.6, 3.7], abs=1e-6)
+    assert [v for p in front.points for v in (p.f1, p.f2)] == pytest.approx(
+        [3.4, 5.0, 3.7, 4.0, 3.7, 4.0, 3.7, 4.0], abs=1e-6)
+    assert [p.kind for p in front.points] == [
+        "best area:housing", "ε", "same as P2", "best suitability, same as P2"]
+
+
+def test_a_point_whose_location_step_fails_takes_a_located_allocation_that_meets_its_epsilon(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """When the location step finds no allocation that meets a point's ε row (here: made to
+    fail for every point), the point takes the best (most housing) of the allocations already
+    made to meet the rule that meet its ε row — the end points': all five cells (3.4, 5 ha)
+    and the chain of four (3.7, 4 ha) — says which, and is not claimed optimal. Here that is
+    the brute-force answer at every ε."""
+    scenario = location_case(tmp_path)
+    run = api.solve(scenario, write=False)
+    real = pf.enforce_locations
+
+    def fails_on_points(cm: Any, sol: Any, obj: Any, rows: list, options: Any,
+                        say: Any = None) -> Any:
+        return None if rows else real(cm, sol, obj, rows, options, say)
+
+    monkeypatch.setattr(pf, "enforce_locations", fails_on_points)
+    front = pf.pareto_front(run.compiled, "suitability", "area:housing", points=3)
+    feasible = _located_front_by_brute_force()
+    assert [p.epsilon for p in front.points] == pytest.approx([3.4, 3.55, 3.7], abs=1e-6)
+    for p in front.points:
+        assert p.f1 >= p.epsilon - 1e-6, (p.label, p.f1, p.epsilon)
+        best = max((n, s) for s, n in feasible.values() if s >= p.epsilon - 1e-6)
+        assert (p.f2, p.f1) == pytest.approx(best, abs=1e-6), p.label
+        assert not p.optimal and p.status == "feasible"
+    why = "location rules not met near this point's optimum: the allocation of the "
+    assert [p.tidy_status.partition(", ")[2] for p in front.points] == [
+        why + "best-area:housing end point", why + "best-suitability end point",
+        why + "best-suitability end point"]
+    assert [p.kind for p in front.points] == [
+        "best area:housing", "ε", "best suitability, same as P2"]

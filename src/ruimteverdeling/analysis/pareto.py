@@ -36,9 +36,23 @@ Every solve keeps the whole scenario's rules and hard targets as constraints.
    maps of the points are reasonable plans.
 
 Location rules (minimum sizes and counts of connected locations) are not rows of the cell
-model: like the scenario's own solve, each point's allocation is made to meet them
-afterwards (:mod:`ruimteverdeling.rules.location`) and its criteria are those of that
-allocation (so a point can fall slightly short of its ε, and may then be dominated).
+model: like the scenario's own solve, an allocation is made to meet them afterwards
+(:mod:`ruimteverdeling.rules.location`), and here on the model of the solve it follows — its
+objective and its extra rows. So a point's restricted MIP keeps the point's ε row
+``F₁ ≥ ε_k`` and maximises ``F₂ + ρ·(r₂/r₁)·F₁`` over the cells it frees (starting from
+the tidy allocation, whose other cells stay as they are); the point's status and gap are
+those of that step (its bound the ε-solve's, strengthened by the location bound). The
+end points are enforced the same way (objective ``F₁``, resp. ``F₂``): the best-F₁ one sets
+``F₁*`` and the best-F₂ one ``F₁⁻``, so the front spans what allocations meeting the
+location rules reach, not what the cell model reaches. The step is a heuristic around each
+solve's allocation, so every allocation made to meet the rules is kept: a point whose step
+finds nothing that meets its ε row, or less (by the ε objective) than a kept allocation that
+meets it, takes the best such kept allocation — from the largest ε down the top point always
+has one, the best-F₁ end point's — is marked not proven optimal (its gap against the
+ε-solve's bound) and names it in ``tidy_status`` (with none, the point keeps the cell
+model's allocation, with ``location rules not met``). Every step keeps the ε row; a point
+whose ``F₁`` were below its ε anyway would say so in ``tidy_status`` and be marked not
+proven optimal: never silently.
 
 The points are solved from the largest ε down, each warm-started from the point before it
 (whose allocation meets the next, lower, ε row: a first incumbent from the neighbour on the
@@ -47,9 +61,10 @@ at most ``max(10 s, 2 × the scenario's own solve)`` (never more than the time l
 :func:`resolve_options`); one that needs more stops with its proven gap and is marked not
 optimal.
 
-Each point reports the status and proven gap of its ε-constraint solve; ``optimal = no`` marks
-a point not proven optimal (within ``mip_rel_gap``); ``tidy_status`` is the status of the
-tidy re-solve (its gap concerns only the scenario objective, not the front). A point that
+Each point reports the status and proven gap of its ε-constraint solve (with location rules,
+of the location step on it); ``optimal = no`` marks a point not proven optimal (within
+``mip_rel_gap``); ``tidy_status`` is the status of the tidy re-solve (its gap concerns only
+the scenario objective, not the front), followed by any note on the point. A point that
 another point beats on one criterion without losing on the other is flagged
 ``dominated = yes`` (possible only for points not solved to optimality), and dropped with
 ``drop_dominated``; a repeated point (integer fronts are steps) has ``kind = same as P…``.
@@ -86,6 +101,7 @@ from ruimteverdeling.analysis.budget import Budget, floor_for
 from ruimteverdeling.errors import InputError, SolverError, did_you_mean
 from ruimteverdeling.formatting import Column, number, table
 from ruimteverdeling.model.options import SolverOptions
+from ruimteverdeling.model.outcomes import proven_gap
 from ruimteverdeling.model.solve import Solution
 from ruimteverdeling.model.solve import solve as solve_spec
 from ruimteverdeling.model.spec import ModelSpec, RowBlock
@@ -251,17 +267,37 @@ def solve_with(cm: CompiledModel | pwm.Pathway, obj: np.ndarray, offset: float,
     allocation; see :mod:`ruimteverdeling.model.warm`). ``cm`` may be a pathway model
     (:class:`ruimteverdeling.rules.pathways.Pathway`): its joint model is solved, without
     the warm start (its columns are trajectories, not (cell, use) pairs)."""
-    spec = cm.spec
     if isinstance(cm, pwm.Pathway):
         warm = None
+    return solve_spec(_spec_with(cm.spec, obj, offset, rows), options, warm=warm)
+
+
+def _spec_with(spec: ModelSpec, obj: np.ndarray, offset: float,
+               rows: list[tuple[str, np.ndarray, float, float]]) -> ModelSpec:
+    """``spec`` with objective ``obj·x + offset`` and the extra rows ``lo ≤ vec·x ≤ hi``."""
     blocks = list(spec.coupling)
     for name, vec, lo, hi in rows:
         blocks.append(RowBlock(name, "rule", sp.csr_matrix(vec.reshape(1, -1)),
                                np.array([lo], float), np.array([hi], float), labels=[name],
                                ref=name))
-    s2 = ModelSpec(spec.n_x, spec.col_unit, spec.col_use, spec.unit_cells, spec.aux_names,
-                   spec.aux_lb, spec.aux_ub, blocks, spec.terms, obj, offset)
-    return solve_spec(s2, options, warm=warm)
+    return ModelSpec(spec.n_x, spec.col_unit, spec.col_use, spec.unit_cells, spec.aux_names,
+                     spec.aux_lb, spec.aux_ub, blocks, spec.terms, obj, offset)
+
+
+def enforce_locations(cm: CompiledModel, sol: Solution, obj: np.ndarray,
+                      rows: list[tuple[str, np.ndarray, float, float]],
+                      options: SolverOptions, say: Any = None) -> Solution | None:
+    """The location rules (:func:`ruimteverdeling.rules.location.enforce`) enforced on
+    ``sol``, a solve of the scenario's model with objective ``obj`` and the extra ``rows``
+    (:func:`solve_with`), on that same model: the restricted MIP keeps the rows (an ε row
+    among them) and maximises ``obj``, and ``sol``'s bound and duals are of that model.
+    None when no allocation of the candidate locations meets them (the scenario's warnings
+    are left alone: the caller decides what the point reports)."""
+    view = replace(cm, spec=_spec_with(cm.spec, obj, 0.0, rows), warnings=[])
+    out = location.enforce(view, sol, options, say)
+    if (out.details.get("locations") or {}).get("status") == "not met":
+        return None
+    return out
 
 
 def within_share(cm: CompiledModel | pwm.Pathway, obj: np.ndarray,
@@ -337,8 +373,9 @@ def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, poin
     Every solve is warm-started (see :mod:`ruimteverdeling.model.warm`) from the last one with
     the same objective, else the last one (the first from ``start``, the scenario's own solve,
     when given): the model is compiled once and each solve changes only the objective and the
-    ε rows. ``budget``: seconds for all the solves together: the three end points, which span
-    the front, get their whole per-solve time, and every point's ε-constraint and tidy
+    ε rows. ``budget``: seconds for all the solves together: the three end points (and their
+    location-rule steps), which span the front, get their whole per-solve time, and every
+    point's ε-constraint and tidy
     solves and its location-rule step share what is left of the budget
     (:mod:`ruimteverdeling.analysis.budget`), each at most the per-solve time limit."""
     say = progress or silent()
@@ -385,16 +422,51 @@ def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, poin
 
     s_a = run(f"end point: best {c1.name}", c1.sense * c1.vec, [], whole=True)
     f1_max = F(c1, s_a.x)
+    notes = []
+    # with location rules the front spans what location-feasible allocations reach: the
+    # best-F₁ end point with the rules enforced sets F₁*, and its allocation meets the top
+    # point's ε row; every allocation that meets the rules is kept (label, allocation) for
+    # the points below it (see the loop)
+    located_x: np.ndarray | None = None
+    pool: list[tuple[str, np.ndarray]] = []
+    if located:
+        with say.phase(f"end point: best {c1.name}: location rules"):
+            a_loc = enforce_locations(cm, s_a, c1.sense * c1.vec, [], options, say)
+        if a_loc is not None:
+            located_x = a_loc.x
+            f1_max = F(c1, a_loc.x)
+            pool.append((f"the best-{c1.name} end point", a_loc.x))
+        else:
+            notes.append(f"the location rules could not be enforced on the best-{c1.name} end "
+                         f"point: the front spans the cell model's range of {c1.name}, which "
+                         "allocations that meet the location rules may not reach")
     s_b = run(f"end point: best {c2.name}", c2.sense * c2.vec, [], whole=True)
     f2_max = F(c2, s_b.x)
     s_b2 = run(f"end point: best {c1.name} with {c2.name} at its best", c1.sense * c1.vec,
                [_at_least(c2, f2_max)], feasible=s_b, whole=True)
     f1_min = min(F(c1, s_b2.x), f1_max)
+    f2_at_a = F(c2, s_a.x)
+    b_loc = None
+    if located_x is not None:
+        # the other end too: F₁ of the best-F₂ allocation that meets the location rules
+        with say.phase(f"end point: best {c2.name}: location rules"):
+            b_loc = enforce_locations(cm, s_b, c2.sense * c2.vec, [], options, say)
+        if b_loc is not None:
+            f1_min = min(F(c1, b_loc.x), f1_max)
+            f2_max, f2_at_a = F(c2, b_loc.x), F(c2, located_x)
+            pool.append((f"the best-{c2.name} end point", b_loc.x))
+        else:
+            notes.append(f"the location rules could not be enforced on the best-{c2.name} end "
+                         f"point: the front starts at the cell model's {c1.name} there")
     r1 = f1_max - f1_min
-    r2 = max(abs(f2_max - F(c2, s_a.x)), 1e-9)
-    notes = []
+    r2 = max(abs(f2_max - f2_at_a), 1e-9)
     if r1 <= KEEP * max(1.0, abs(f1_max)):
-        if all(s.optimal for s in (s_a, s_b, s_b2)):
+        if b_loc is not None:
+            notes.append(f"with the location rules enforced, the best-{c2.name} end point "
+                         f"reaches the {c1.name} of the best-{c1.name} one: the front is a "
+                         "single point here, which does not prove that the criteria do not "
+                         "conflict (the location step is a heuristic around each solve)")
+        elif all(s.optimal for s in (s_a, s_b, s_b2)):
             notes.append(f"{c1.name} and {c2.name} do not conflict: one allocation is best "
                          "for both (the front is a single point)")
         else:
@@ -423,17 +495,39 @@ def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, poin
                     [_at_least(c1, F(c1, x)), _at_least(c2, F(c2, x))], feasible=sol)
             x, tidy_status = t.x, t.status
             prev = t
+        status, gap, proven = sol.status, sol.gap, sol.optimal
         if located:
+            eps_row = [_at_least(c1, eps)]
             with say.phase(f"point {k}: location rules"):
-                enforced = location.enforce(cm, replace(sol, x=x), share())
-            if (enforced.details.get("locations") or {}).get("status") != "not met":
-                x = enforced.x
+                enforced = enforce_locations(cm, replace(sol, x=x), obj, eps_row, share(), say)
+            # the best (by the ε objective) of the location step's allocation and the
+            # allocations already made to meet the rules that meet this ε row: from the
+            # largest ε down, the top point always has one (the best-F₁ end point)
+            bound = sol.bound if enforced is None else enforced.bound
+            lo = eps_row[0][2]
+            known = [(lbl, xk) for lbl, xk in pool if F(c1, xk) - c1.sense * c1.const >= lo]
+            best = max(known, key=lambda item: float(obj @ item[1]), default=None)
+            if enforced is not None and (best is None or
+                                         float(obj @ enforced.x) >= float(obj @ best[1])):
+                x, status, gap, proven = enforced.x, enforced.status, enforced.gap, \
+                    enforced.optimal
+            elif best is not None:
+                x, proven = best[1], False
+                status, gap = "feasible", proven_gap(float(obj @ x), bound)
+                why = "location rules not met near this point's optimum" if enforced is None \
+                    else "better than the location step near this point's optimum"
+                tidy_status = _joined(tidy_status, f"{why}: the allocation of {best[0]}")
             else:
-                tidy_status = (tidy_status + ", " if tidy_status else "") + \
-                    "location rules not met"
-        proven = sol.optimal and (pathway is None or pathway.explicit)
+                tidy_status = _joined(tidy_status, "location rules not met")
+            if enforced is not None or best is not None:
+                pool.append((f"P{k:0{width}d}", x))
+        if F(c1, x) < eps - KEEP * max(1.0, abs(eps)) - 1e-9:  # never silently below ε
+            tidy_status = _joined(tidy_status, f"below its ε ({c1.name} "
+                                  f"{c1.value(x):,.6g} against {c1.sense * eps:,.6g})")
+            proven = False
+        proven = proven and (pathway is None or pathway.explicit)
         pts.append(Point(f"P{k:0{width}d}", c1.sense * eps, x, c1.value(x), c2.value(x),
-                         cm.spec.objective_value(x), sol.status, sol.gap, proven,
+                         cm.spec.objective_value(x), status, gap, proven,
                          tidy_status=tidy_status))
     pts.reverse()  # solved from the largest ε down; listed from the smallest up
     _flag_dominated(pts, c1, c2)
@@ -446,10 +540,15 @@ def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, poin
         notes.append(f"the front is solved over the {pathway.spec.n_x:,} pathways generated for "
                      f"the scenario's optimum (of {pathway.count():,}); its points are not "
                      "proven optimal over the others")
-    if pts:
-        pts[0].kind = f"best {c2.name}"
-        pts[-1].kind = f"best {c1.name}"
+    if pts:  # a repeated end point keeps its "same as" note
+        pts[0].kind = _joined(f"best {c2.name}", "" if pts[0].kind == "ε" else pts[0].kind)
+        pts[-1].kind = _joined(f"best {c1.name}", "" if pts[-1].kind == "ε" else pts[-1].kind)
     return Front(c1, c2, pts, notes)
+
+
+def _joined(first: str, more: str) -> str:
+    """Two notes as one ("a, b"), either possibly empty."""
+    return ", ".join(t for t in (first, more) if t)
 
 
 def resolve_options(options: SolverOptions, start: Solution | None) -> SolverOptions:
