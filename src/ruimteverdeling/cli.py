@@ -47,7 +47,7 @@ from ruimteverdeling.area.studyarea import StudyArea
 from ruimteverdeling.errors import InfeasibleError, InputError, SolverError
 from ruimteverdeling.formatting import Column, number, table
 from ruimteverdeling.jsonio import dumps
-from ruimteverdeling.model.highs_backend import solver_running
+from ruimteverdeling.model.highs_backend import leaving, solver_running
 from ruimteverdeling.paths import shipped_scenarios
 from ruimteverdeling.progress import Progress
 from ruimteverdeling.results.writer import clean as clean_folders
@@ -97,8 +97,7 @@ def _friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             with _terminate_as_interrupt():
                 result = fn(*args, **kwargs)
-            if solver_running():  # the work is written: do not wait for a cancelled solve
-                _leave(0)
+            leaving(0)
             return result
         except InputError as exc:
             click.echo(f"error: {exc.format()}", err=True)
@@ -135,19 +134,22 @@ def _terminate_as_interrupt() -> Iterator[None]:
 
 
 def _exit_interrupted() -> None:
-    """Exit 130, at once (see :func:`_leave`): the partial output is already removed."""
+    """Exit 130. When a cancelled solve has not reached HiGHS's next interrupt check yet
+    (its MIP setup checks rarely), the process ends at once instead of waiting for it: the
+    partial output is already removed and nothing of that solve is kept."""
+    if solver_running():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(EXIT_INTERRUPTED)
     _leave(EXIT_INTERRUPTED)
 
 
 def _leave(code: int) -> None:
-    """Exit with ``code``. When a cancelled solve has not reached HiGHS's next interrupt
-    check yet (its MIP setup and clique partition check rarely, for minutes on a large
-    model), the process ends at once instead of waiting for it at interpreter exit: nothing
-    of that solve is kept, and whatever the command wrote is complete."""
-    if solver_running():
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
+    """Exit with ``code``, recorded so that a cancelled solve still running at interpreter
+    exit (HiGHS's MIP setup and clique partition check the interrupt rarely, for minutes on
+    a large model) does not hold the process: it ends after a short grace with this code
+    (see :func:`ruimteverdeling.model.highs_backend.leaving`)."""
+    leaving(code)
     sys.exit(code)
 
 

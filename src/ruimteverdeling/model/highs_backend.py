@@ -15,6 +15,8 @@ so the dual simplex only has to repair the few coupling rows: on the 36 k-cell d
 from __future__ import annotations
 
 import atexit
+import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -303,7 +305,33 @@ def _join_abandoned() -> None:
     _abandoned.clear()
 
 
-atexit.register(_join_abandoned)
+EXIT_GRACE = 5.0
+"""Seconds the interpreter's exit waits for cancelled solves that are still running."""
+_exit_code = 1
+
+
+def leaving(code: int) -> None:
+    """Record the exit code the process is about to leave with (see :func:`_at_exit`)."""
+    global _exit_code
+    _exit_code = code
+
+
+def _at_exit() -> None:
+    """At interpreter exit, wait :data:`EXIT_GRACE` seconds for cancelled solves. One still
+    running then (HiGHS's MIP setup and clique partition do not check the interrupt, for
+    minutes on a large model) would hold the process, or abort it at finalisation: the
+    process ends at once with the code recorded by :func:`leaving` (1 when none was: an
+    unexpected exit must not look like success). Nothing of that solve is kept."""
+    end = time.perf_counter() + EXIT_GRACE
+    for _, t in _abandoned:
+        t.join(max(0.0, end - time.perf_counter()))
+    if solver_running():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_exit_code)
+
+
+atexit.register(_at_exit)
 
 
 def run(h: highspy.Highs, integral: bool, want_duals: bool = False,
