@@ -40,23 +40,24 @@ def patches(mask: np.ndarray) -> list[list[tuple[int, int]]]:
 
 
 def case(tmp_path: Path, sh: list[list[float]], homes_min: float,
-         location: dict | None, name: str = "s") -> Path:
-    """Farmland (agriculture 0.5 everywhere), housing suitability ``sh``, a homes target;
-    only housing and agriculture allowed; 10 homes per cell."""
+         location: dict | None, name: str = "s", use: str = "housing") -> Path:
+    """Farmland (agriculture 0.5 everywhere), ``use`` suitability ``sh``, a target for it
+    (homes for housing at 10 per cell, else hectares); only ``use`` and agriculture allowed."""
     lu = np.full(np.shape(sh), 3)
     area = write_area(tmp_path / f"area_{name}", lu, layers={"s_h": (sh, "continuous", {})})
+    quantity = "homes" if use == "housing" else "area"
     rules = [{"id": "two_uses", "type": "exclusion", "layer": "landuse",
-              "allow": ["housing", "agriculture"], "applies_to": "all", "source": SRC}]
+              "allow": [use, "agriculture"], "applies_to": "all", "source": SRC}]
     if location is not None:
-        rules.append({"id": "loc", "type": "location", "use": "housing", "quantity": "homes",
+        rules.append({"id": "loc", "type": "location", "use": use, "quantity": quantity,
                       "source": SRC, **location})
+    extra = {"housing_density": {"default": DENSITY, "source": SRC}} if use == "housing" else {}
     return write_scenario(tmp_path / f"{name}.yaml", {
-        "id": name, "area": str(area),
-        "housing_density": {"default": DENSITY, "source": SRC},
-        "suitability": {"housing": {"terms": [{"layer": "s_h", "points": IDENT}]},
+        "id": name, "area": str(area), **extra,
+        "suitability": {use: {"terms": [{"layer": "s_h", "points": IDENT}]},
                         "agriculture": {"base": 0.5}},
-        "targets": [{"id": "homes", "use": "housing", "quantity": "homes", "min": homes_min,
-                     "source": SRC}],
+        "targets": [{"id": "homes" if use == "housing" else f"{use}_ha", "use": use,
+                     "quantity": quantity, "min": homes_min, "source": SRC}],
         "rules": rules,
     })
 
@@ -414,22 +415,8 @@ def test_wind_park_minimum_binds_by_brute_force(tmp_path: Path) -> None:
     of new wind, wind suiting (0,0) and (1,2) best, then (1,0). Without the rule the optimum
     builds (0,0), (1,0) and the single cell (1,2); with parks of ≥ 2 ha the single turbine
     cell must grow or go, and the engine's optimum is the brute-force one."""
-    lu = np.full((2, 3), 3)
-
     def scenario(name: str, rule: dict | None) -> Path:
-        area = write_area(tmp_path / f"area_{name}", lu, layers={"s_w": (SH, "continuous", {})})
-        rules = [{"id": "two_uses", "type": "exclusion", "layer": "landuse",
-                  "allow": ["wind", "agriculture"], "applies_to": "all", "source": SRC}]
-        if rule is not None:
-            rules.append({"id": "parks", "type": "location", "use": "wind", "quantity": "area",
-                          "source": SRC, **rule})
-        return write_scenario(tmp_path / f"{name}.yaml", {
-            "id": name, "area": str(area),
-            "suitability": {"wind": {"terms": [{"layer": "s_w", "points": IDENT}]},
-                            "agriculture": {"base": 0.5}},
-            "targets": [{"id": "wind_ha", "use": "wind", "quantity": "area", "min": 3,
-                         "source": SRC}],
-            "rules": rules})
+        return case(tmp_path, SH, 3, rule, name, use="wind")
 
     free = api.solve(scenario("free", None), write=False).solution
     sc = scenario("parks", {"min_size": 2})

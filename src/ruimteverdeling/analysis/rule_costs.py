@@ -116,7 +116,14 @@ from ruimteverdeling.formatting import Column, number, table
 from ruimteverdeling.model.options import SolverOptions
 from ruimteverdeling.model.outcomes import decision_gap, proven_gap
 from ruimteverdeling.model.solve import solve as solve_spec
-from ruimteverdeling.model.warm import USE_SPAN, WarmStart, column_keys, mapped_x, warm_start
+from ruimteverdeling.model.warm import (
+    USE_SPAN,
+    WarmStart,
+    column_keys,
+    mapped_x,
+    matching_blocks,
+    warm_start,
+)
 from ruimteverdeling.parallel import dask_client
 from ruimteverdeling.progress import Progress, silent
 from ruimteverdeling.results.summary import with_ha_columns, write_csv
@@ -370,16 +377,8 @@ def mapped_duals(fb: Fallback, spec: Any) -> np.ndarray:
     number of rows takes the scenario's duals, any other row (a new block, and the assignment
     rows, which the Lagrangian bound keeps as constraints) gets 0."""
     out = np.zeros(spec.n_rows)
-    starts, r = {}, fb.allocation.unit_keys.size
-    for name, n in fb.allocation.rows:
-        starts[name] = (r, n)
-        r += n
-    r = spec.n_units
-    for b in spec.coupling:
-        old = starts.get(b.name)
-        if old is not None and old[1] == b.n_rows:
-            out[r: r + b.n_rows] = fb.row_dual[old[0]: old[0] + b.n_rows]
-        r += b.n_rows
+    for new, old, n in matching_blocks(fb.allocation, spec):
+        out[new: new + n] = fb.row_dual[old: old + n]
     return out
 
 

@@ -551,13 +551,22 @@ def _level_swaps(spec: ModelSpec, levels: list[st.Level], x_best: np.ndarray,
     x = x_best
     for lv in levels:
         x = st.level_swaps(spec, lv, x, t0 + budget, max_checks=LEVEL_SWAP_CHECKS)
+    return _keep_if_better(spec, "level_swaps", "level swaps between regions", x, x_best,
+                           objective, t0, details, seconds, say)
+
+
+def _keep_if_better(spec: ModelSpec, key: str, what: str, x: np.ndarray, x_best: np.ndarray,
+                    objective: float, t0: float, details: dict[str, Any],
+                    seconds: dict[str, float], say: Progress) -> tuple[np.ndarray, float]:
+    """``x`` (a local search's result) when it meets every row and raises the objective,
+    else ``x_best``; recorded under ``key`` in ``details`` and ``seconds`` (since ``t0``)."""
     z = spec.objective_value(x)
     kept = z > objective and not spec.violations(x)
     if kept:
-        say(f"level swaps between regions: objective {objective:,.4f} -> {z:,.4f}")
+        say(f"{what}: objective {objective:,.4f} -> {z:,.4f}")
         x_best, objective = x, z
-    details["level_swaps"] = {"objective": z, "kept": kept}
-    seconds["level_swaps"] = time.perf_counter() - t0
+    details[key] = {"objective": z, "kept": kept}
+    seconds[key] = time.perf_counter() - t0
     return x_best, objective
 
 
@@ -571,14 +580,8 @@ def _unit_moves(spec: ModelSpec, backend: Backend, options: SolverOptions, x_bes
     budget = min(UNIT_MOVE_SECONDS, max(0.0, deadline - t0 - 1.0))
     x = st.unit_moves(spec, x_best, t0 + budget, max_checks=UNIT_MOVE_CHECKS)
     x = _polish(spec, backend, options, x)
-    z = spec.objective_value(x)
-    kept = z > objective and not spec.violations(x)
-    if kept:
-        say(f"single-unit moves: objective {objective:,.4f} -> {z:,.4f}")
-        x_best, objective = x, z
-    details["unit_moves"] = {"objective": z, "kept": kept}
-    seconds["unit_moves"] = time.perf_counter() - t0
-    return x_best, objective
+    return _keep_if_better(spec, "unit_moves", "single-unit moves", x, x_best, objective, t0,
+                           details, seconds, say)
 
 
 def _fractional_units(spec: ModelSpec, x: np.ndarray) -> np.ndarray:

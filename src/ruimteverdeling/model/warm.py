@@ -126,6 +126,23 @@ def mapped_x(ws: WarmStart, spec: ModelSpec) -> np.ndarray | None:
     return out
 
 
+def matching_blocks(ws: WarmStart, spec: ModelSpec) -> list[tuple[int, int, int]]:
+    """The coupling row blocks ``spec`` shares with the solve ``ws`` came from (same name,
+    same number of rows), as ``(first row in spec, first row in ws, rows)``: the rows whose
+    basis status or dual carries over. Assignment rows come first in both, one per unit."""
+    starts, r = {}, ws.unit_keys.size
+    for name, n in ws.rows:
+        starts[name] = (r, n)
+        r += n
+    out, r = [], spec.n_units
+    for b in spec.coupling:
+        old = starts.get(b.name)
+        if old is not None and old[1] == b.n_rows:
+            out.append((r, old[0], b.n_rows))
+        r += b.n_rows
+    return out
+
+
 def mapped_basis(ws: WarmStart, spec: ModelSpec, lower: int, upper: int, zero: int,
                  basic: int) -> tuple[np.ndarray, np.ndarray] | None:
     """``ws.basis`` as (column status, row status) of ``spec`` (status codes ``lower`` ...
@@ -157,16 +174,8 @@ def mapped_basis(ws: WarmStart, spec: ModelSpec, lower: int, upper: int, zero: i
     have = upos >= 0
     row[: spec.n_units][have] = old_row[upos[have]]
     row[: spec.n_units][~have] = lower
-    starts, r = {}, ws.unit_keys.size
-    for name, n in ws.rows:
-        starts[name] = (r, n)
-        r += n
-    r = spec.n_units
-    for b in spec.coupling:
-        old = starts.get(b.name)
-        if old is not None and old[1] == b.n_rows:
-            row[r: r + b.n_rows] = old_row[old[0]: old[0] + b.n_rows]
-        r += b.n_rows
+    for new, old, n in matching_blocks(ws, spec):
+        row[new: new + n] = old_row[old: old + n]
     if int((col == basic).sum() + (row == basic).sum()) != spec.n_rows:
         return None
     return col, row
