@@ -13,7 +13,7 @@ with its peak memory. The table gives time, memory, the proven decision gap (bou
 objective over the objective minus the status quo's value), the same gap against the cell
 model's own bound (``cell gap``: the bound that ignores the location rules) and the locations
 found; ``loc s`` is the enforcement's seconds and ``share`` the time share it kept to (half the
-time limit, at most 60 s). At ~100 m the solve gets 600 s (``LARGE_TIME_LIMIT``) unless
+time limit, at most 95 s). At ~100 m the solve gets 600 s (``LARGE_TIME_LIMIT``) unless
 ``--time-limit`` is given.
 
 Goals: ~100 m in ≤ 10 minutes and ≤ 12 GB on 2 cores, decision gap ≤ 2 %; ~250 m in ≤ 2
