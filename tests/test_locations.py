@@ -62,6 +62,18 @@ def case(tmp_path: Path, sh: list[list[float]], homes_min: float,
     })
 
 
+def _binding_case(tmp_path: Path):
+    """Random 3×4 farmland, ≥ 40 homes, locations ≥ 30: its brute-force optimum,
+    the compiled model and the cell model's solve (the relaxation)."""
+    from ruimteverdeling.model.solve import solve
+
+    rng = np.random.default_rng(1)
+    sh = (0.2 + 0.8 * rng.random((3, 4))).round(3)
+    sc = case(tmp_path, sh.tolist(), 40, {"min_size": 30})
+    cm = api.compile(sc)
+    return brute_force(sc, 30), cm, solve(cm.spec, cm.scenario.solver)
+
+
 def brute_force(sc: Path, min_size: float, count: tuple[int, float] | None = None,
                 use: str = "housing", per_cell: float = DENSITY) -> float:
     """The best objective over every ``use``/agriculture allocation that meets the model's
@@ -379,15 +391,9 @@ def test_enforcement_honours_its_time_share(tmp_path: Path, seconds: float | Non
     bound stands) and the further round, and still returns a location-feasible allocation
     that meets every row, with a bound no lower than the brute-force optimum; with its
     default share it runs the bound too. Random 3×4 farmland, ≥ 40 homes, locations ≥ 30."""
-    from ruimteverdeling.model.solve import solve
     from ruimteverdeling.rules import location
 
-    rng = np.random.default_rng(1)
-    sh = (0.2 + 0.8 * rng.random((3, 4))).round(3)
-    sc = case(tmp_path, sh.tolist(), 40, {"min_size": 30})
-    expected = brute_force(sc, 30)
-    cm = api.compile(sc)
-    relaxation = solve(cm.spec, cm.scenario.solver)
+    expected, cm, relaxation = _binding_case(tmp_path)
     assert relaxation.objective > expected + 1e-6  # the rule binds
     sol = location.enforce(cm, relaxation, seconds=seconds)
     info = sol.details["locations"]
@@ -439,15 +445,9 @@ def test_enforcement_waits_for_a_cancelled_solve_outside_its_share(tmp_path: Pat
     from the share; the allocation is still enforced (a stand-in reports the solve running
     for four checks)."""
     from ruimteverdeling.model import highs_backend as hb
-    from ruimteverdeling.model.solve import solve
     from ruimteverdeling.rules import location
 
-    rng = np.random.default_rng(1)
-    sh = (0.2 + 0.8 * rng.random((3, 4))).round(3)
-    sc = case(tmp_path, sh.tolist(), 40, {"min_size": 30})
-    expected = brute_force(sc, 30)
-    cm = api.compile(sc)
-    relaxation = solve(cm.spec, cm.scenario.solver)
+    expected, cm, relaxation = _binding_case(tmp_path)
     busy = iter([True] * 4)
     monkeypatch.setattr(hb, "solver_running", lambda: next(busy, False))
     sol = location.enforce(cm, relaxation, seconds=0.0)
