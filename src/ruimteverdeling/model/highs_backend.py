@@ -182,9 +182,13 @@ class Basis:
 
 
 def get_basis(h: highspy.Highs) -> Basis:
+    """HiGHS's current basis as two int8 arrays (column and row status codes).
+
+    highspy hands the statuses over as a list of enum objects; ``int`` on each, mapped in C
+    by ``map``, is about twice as fast as reading each one's ``value`` in a generator."""
     b = h.getBasis()
-    return Basis(np.fromiter((int(v.value) for v in b.col_status), np.int8),
-                 np.fromiter((int(v.value) for v in b.row_status), np.int8))
+    return Basis(np.array(list(map(int, b.col_status)), np.int8),
+                 np.array(list(map(int, b.row_status)), np.int8))
 
 
 def set_basis(h: highspy.Highs, basis: Basis) -> bool:

@@ -370,22 +370,11 @@ def period_reduced_costs(periods: list[ModelSpec], weights: np.ndarray, y: np.nd
             out.append(None)
             continue
         rho = weights[p] * s.obj[: s.n_x]
-        idx, val = [], []
         for b in s.coupling:
             ys = y[r0:r0 + b.n_rows]
             r0 += b.n_rows
-            nz = np.flatnonzero(ys)
-            if not nz.size:
-                continue
-            A = b.A.tocsr()
-            if nz.size < b.n_rows:
-                A = A[nz]
-            idx.append(A.indices)
-            val.append(A.data * np.repeat(ys[nz], np.diff(A.indptr)))
-        if idx:  # Aᵀy over the rows with a price only, summed in one pass over the columns
-            i, v = np.concatenate(idx), np.concatenate(val)
-            x = i < s.n_x
-            rho -= np.bincount(i[x], weights=v[x], minlength=s.n_x)
+            if ys.any():  # Aᵀy by one pass over the block's entries, no copy of them
+                rho -= (b.A.T @ ys)[: s.n_x]
         out.append(rho)
     return out
 
