@@ -417,10 +417,10 @@ def sample_prices(traj: Trajectories, periods: list[ModelSpec], labels: list[str
     n = traj.n_units
     n_s = min(n, options.decompose_sample)  # above ~500 k columns HiGHS turns to IPM: slow
     sample = np.sort(rng.choice(n, n_s, replace=False))
-    sub = traj.subset(sample)
+    sub, scaled = scaled_periods(traj, periods, sample)
     if mask is not None:
         sub.valid = mask[:, sample]
-    pm, _ = sub.model(scaled_periods(traj, periods, sample), labels, weights, sub.all_keys())
+    pm, _ = sub.model(scaled, labels, weights, sub.all_keys())
     spec = pm.spec if upto is None else pm.up_to(upto)
     spec = replace(spec, terms=[], obj_offset=0.0, status_quo_value=None)
     scale = max(1.0, float(np.abs(spec.obj[: spec.n_x]).max(initial=1.0)))
@@ -433,36 +433,50 @@ def sample_prices(traj: Trajectories, periods: list[ModelSpec], labels: list[str
 
 
 def scaled_periods(traj: Trajectories, periods: list[ModelSpec], sample: np.ndarray
-                   ) -> list[ModelSpec]:
-    """The period models as a sample ``S`` of the units sees them: every coupling row's
-    bounds scaled by the sample's share of the row,
+                   ) -> tuple[Trajectories, list[ModelSpec]]:
+    """The trajectories of a sample ``S`` of the units and the period models as ``S`` sees
+    them: every coupling row's bounds scaled by the sample's share of the row,
 
         f_r = |A_p|_r · 1[S's period columns]  /  |A_p|_r · 1,
 
     so that the sample's rows are about ``f`` times the full model's and its duals estimate
     the full model's (rows the sample does not touch are left open); no objective constant
     and, as status quo, the sample's units kept at their current use over every period
-    (where the transitions allow it)."""
+    (where the transitions allow it). Each period model keeps only the columns ``S``'s
+    trajectories take (and its auxiliary columns), the sample's ``col_of`` renumbered to
+    them: a pricing or a restricted model of the sample then costs the sample's share of
+    the full model's, not all of it."""
     out = []
+    sub = traj.subset(sample)
     stay = traj.valid[0, sample]  # template 0 keeps the current use throughout
+    col_of = []
     for p, s in enumerate(periods):
+        cols = sub.col_of[p]
+        used = np.zeros(s.n_x, bool)
+        used[cols[cols >= 0]] = True
         ind = np.zeros(s.n_cols)
-        cols = traj.col_of[p][sample].ravel()
-        ind[cols[cols >= 0]] = 1.0
+        ind[: s.n_x] = used
         ones = np.zeros(s.n_cols)
         ones[: s.n_x] = 1.0
+        kept = cols[stay, sub.current[stay]]
+        sq = float(s.obj[kept[kept >= 0]].sum())
+        units = np.zeros(s.n_units, bool)
+        units[s.col_unit[used]] = True
+        small, keep = s.restrict(units, np.zeros(s.n_cols), used)
         blocks = []
-        for b in s.coupling:
+        for b, sb in zip(s.coupling, small.coupling, strict=True):
             num, den = abs(b.A) @ ind, abs(b.A) @ ones
             with np.errstate(invalid="ignore", divide="ignore"):
                 f = np.where(den > 0, num / den, 0.0)
-                blocks.append(replace(b, lower=np.where(f > 0, b.lower * f, -np.inf),
+                blocks.append(replace(sb, lower=np.where(f > 0, b.lower * f, -np.inf),
                                       upper=np.where(f > 0, b.upper * f, np.inf)))
-        kept = traj.col_of[p][sample[stay], traj.current[sample[stay]]]
-        sq = float(s.obj[kept[kept >= 0]].sum())
-        out.append(replace(s, coupling=blocks, terms=[], obj_offset=0.0,
+        out.append(replace(small, coupling=blocks, terms=[], obj_offset=0.0,
                            status_quo_value=sq))
-    return out
+        renum = np.full(s.n_x, -1, np.int32)
+        renum[keep[: small.n_x]] = np.arange(small.n_x, dtype=np.int32)
+        col_of.append(np.where(cols >= 0, renum[np.maximum(cols, 0)], -1).astype(np.int32))
+    sub.col_of = col_of
+    return sub, out
 
 
 SAMPLE_SHARE = 0.25
@@ -489,8 +503,7 @@ def nested_prices(traj: Trajectories, periods: list[ModelSpec], labels: list[str
         return y_init
     rng = np.random.default_rng(options.seed + 1)
     sample = np.sort(rng.choice(n, int(SAMPLE_SHARE * n), replace=False))
-    sub = traj.subset(sample)
-    scaled = scaled_periods(traj, periods, sample)
+    sub, scaled = scaled_periods(traj, periods, sample)
     opts = options.model_copy(update={"decompose_lp_gap": max(options.decompose_lp_gap,
                                                               1e-3)})
     gen = generate(sub, scaled, labels, weights, start(sub, scaled, y_init), opts,
