@@ -525,9 +525,11 @@ def _foresight_generated(pw: Pathway, progress: Any = None) -> Solution:
             raise diagnose(pw, exc) from exc
         # the bound over every trajectory at the final LP's duals (tighter than the rounds')
         priced = None
-        if sol.row_dual is not None and sol.row_dual.size == pw.spec.n_rows:
-            priced = mp.price(pw.traj, specs, pw.model.weights, pw.spec,
-                              sol.row_dual[pw.spec.n_units:])
+        for y in _final_prices(pw, sol):
+            p = mp.price(pw.traj, specs, pw.model.weights, pw.spec, y)
+            if priced is None or p.bound < priced.bound:
+                priced = p
+        if priced is not None:
             bound = min(bound, priced.bound)
             y_start = priced.y
         dgap = decision_gap(sol.objective, max(bound, sol.objective), sol.status_quo_value)
@@ -548,6 +550,27 @@ def _foresight_generated(pw: Pathway, progress: Any = None) -> Solution:
                                      "gap_split": split})
     pw.solutions.append(sol)
     return sol
+
+
+def _final_prices(pw: Pathway, sol: Solution) -> list[np.ndarray]:
+    """The coupling duals of the final LP over the generated trajectories at which every
+    trajectory is priced for the bound: those of its best Lagrangian bound over the
+    generated columns and, when it was solved by column generation, its last restricted
+    LP's (the master's own duals: where nothing outside the generated columns prices out,
+    ``L(y)`` at them equals the master's value, while the best-bound duals over the
+    generated columns may lie anywhere on a flat stretch of ``L`` that trajectories not
+    generated see as a slope). ``L(y)`` bounds the full model for every ``y``, so the
+    smaller of the two is the bound."""
+    m = pw.spec.n_rows - pw.spec.n_units
+    out = []
+    if sol.row_dual is not None and sol.row_dual.size == pw.spec.n_rows:
+        out.append(np.asarray(sol.row_dual[pw.spec.n_units:], float))
+    last = (sol.details.get("decomposition") or {}).get("y")
+    if last is not None and len(last) == m:
+        last = np.asarray(last, float)
+        if not out or not np.array_equal(last, out[0]):
+            out.append(last)
+    return out
 
 
 def gap_split(sol: Solution, bound: float, gen: mp.Generated) -> dict[str, Any]:
