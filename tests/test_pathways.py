@@ -494,6 +494,53 @@ def test_prices_from_a_sample_stage_leave_the_optimum_unchanged(tmp_path, monkey
     assert sol.bound >= exact.objective - 1e-6
 
 
+def test_sample_models_keep_only_the_sample_columns(tmp_path):
+    """The period models of a price sample keep only the columns its trajectories take:
+    the joint model over the sample's trajectories, its status quo and every pricing are
+    those of the full period models with the sample's row bounds."""
+    from dataclasses import replace
+
+    from ruimteverdeling.model import periods as mp
+
+    pw = _random_instance(tmp_path, explicit_max=0)
+    traj = pw.traj
+    assert traj is not None
+    specs = [cm.spec for cm in pw.compiled]
+    labels = [str(y) for y in pw.years]
+    w = pw.model.weights
+    sample = np.sort(np.random.default_rng(5).choice(traj.n_units, traj.n_units // 3,
+                                                     replace=False))
+    sub, small = mp.scaled_periods(traj, specs, sample)
+    full = [replace(s, coupling=[replace(b, lower=sb.lower, upper=sb.upper)
+                                 for b, sb in zip(s.coupling, t.coupling, strict=True)],
+                    terms=[], obj_offset=0.0) for s, t in zip(specs, small, strict=True)]
+    ref = traj.subset(sample)
+    for s, t in zip(specs, small, strict=True):
+        assert t.n_x < s.n_x  # a third of the units: far from every column
+        assert t.n_units <= sample.size
+    keys = sub.all_keys()
+    assert np.array_equal(keys, ref.all_keys())
+    a, _ = sub.model(small, labels, w, keys)
+    b, _ = ref.model(full, labels, w, keys)
+    assert np.allclose(a.spec.obj, b.spec.obj)
+    for ba, bb in zip(a.spec.coupling, b.spec.coupling, strict=True):
+        assert np.allclose(ba.A.toarray(), bb.A.toarray())
+        assert np.array_equal(ba.lower, bb.lower) and np.array_equal(ba.upper, bb.upper)
+    # the status quo: every sample cell keeps its current use in every period
+    for p, t in enumerate(small):
+        stay = traj.valid[0, sample]
+        cols = traj.col_of[p][sample[stay], traj.current[sample[stay]]]
+        assert t.status_quo_value == pytest.approx(float(specs[p].obj[cols[cols >= 0]].sum()))
+    m = sum(bl.n_rows for s in specs for bl in s.coupling)
+    rng = np.random.default_rng(8)
+    for _ in range(5):
+        y = rng.normal(0.0, 10.0, m)
+        got = sub.best2(mp.period_reduced_costs(small, w, y))
+        want = ref.best2(mp.period_reduced_costs(full, w, y))
+        for g, h in zip(got, want, strict=True):
+            assert g == pytest.approx(h, abs=1e-9)
+
+
 def test_unique_keys_is_numpys_union():
     """The sort-based deduplication of trajectory keys gives numpy's sorted union, for
     empty, single and repeated inputs alike."""
