@@ -248,6 +248,7 @@ def test_a_variant_whose_solve_stops_first_keeps_a_proven_bracket(
     scenario = strip_case(tmp_path, extra_rules=[
         rule("no_nature_c0", 0, "T"), {**rule("no_housing_c2", 2, "A"), "uses": ["housing"]}])
     monkeypatch.setattr(rc, "solve_spec", stopped)
+    monkeypatch.setattr(rc, "resolve", stopped)  # the quick re-solve stops as well
     result = api.rule_costs(scenario, tmp_path / "out")
     nat = {r["rule"]: r for r in result.rows if r["region"] == "national"}
     off = nat["no_nature_c0"]

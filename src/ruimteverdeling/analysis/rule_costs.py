@@ -109,7 +109,7 @@ from typing import Any
 
 import numpy as np
 
-from ruimteverdeling.analysis.budget import Budget, floor_for
+from ruimteverdeling.analysis.budget import BUDGET_FLOOR_SECONDS, Budget, floor_for
 from ruimteverdeling.area.studyarea import StudyArea
 from ruimteverdeling.errors import InfeasibleError, InputError, SolverError, did_you_mean
 from ruimteverdeling.formatting import Column, number, table
@@ -122,6 +122,7 @@ from ruimteverdeling.model.warm import (
     column_keys,
     mapped_x,
     matching_blocks,
+    resolve,
     warm_start,
 )
 from ruimteverdeling.parallel import dask_client
@@ -433,7 +434,7 @@ def replace_solution(spec: Any, x: np.ndarray, z: float, bound: float) -> Any:
 
 def solve_variant(scenario: Scenario, area: Any, catalogue: Any = None, warm: Any = None,
                   options: SolverOptions | None = None, located: Any = None,
-                  fallback: Fallback | None = None) -> Outcome:
+                  fallback: Fallback | None = None, quick: bool = False) -> Outcome:
     """Compile and solve ``scenario`` on ``area`` (a StudyArea, or the path of an area.yaml
     when run on a Dask worker), warm-started from ``warm`` (see
     :mod:`ruimteverdeling.model.warm`) with ``options`` (default: the scenario's); never
@@ -442,7 +443,10 @@ def solve_variant(scenario: Scenario, area: Any, catalogue: Any = None, warm: An
     allocation is the scenario's (see :func:`_reuse_located`). ``fallback``: when the solve
     stops without an allocation or a bound (its time ran out first), the scenario's allocation
     and a Lagrangian bound from the scenario's LP duals (:func:`fallback_outcome`), when the
-    rule is switched off."""
+    rule is switched off. ``quick``: the quick re-solve
+    (:func:`ruimteverdeling.model.warm.resolve`: one warm-started LP and a repaired
+    allocation) instead of the full solve, which runs only when the quick one finds no
+    allocation."""
     options = options or scenario.solver
     cm = None
     try:
@@ -454,7 +458,11 @@ def solve_variant(scenario: Scenario, area: Any, catalogue: Any = None, warm: An
         t0 = time.perf_counter()
         cm = compile_model(scenario, area, catalogue)
         t_compile = time.perf_counter() - t0
-        sol = solve_spec(cm.spec, options, warm=warm)
+        sol = None
+        if quick and warm is not None:
+            sol, options = _quick(cm, options, warm)
+        if sol is None:
+            sol = solve_spec(cm.spec, options, warm=warm)
         enforced = _reuse_located(cm, sol, warm, located, options)
         if enforced is None:
             t0 = time.perf_counter()
@@ -476,6 +484,19 @@ def solve_variant(scenario: Scenario, area: Any, catalogue: Any = None, warm: An
     out = outcome_of(cm, enforced)
     out.seconds = {"compile": t_compile, **out.seconds}
     return out
+
+
+def _quick(cm: CompiledModel, options: SolverOptions, warm: Any
+           ) -> tuple[Any, SolverOptions]:
+    """The quick re-solve of ``cm`` from ``warm`` (None when it finds no allocation), and the
+    options for the full solve that then runs: the time that is left, at least what the
+    budget's floor gives (:data:`ruimteverdeling.analysis.budget.BUDGET_FLOOR_SECONDS`)."""
+    t0 = time.perf_counter()
+    try:
+        return resolve(cm.spec, options, warm, warm.lp_bound), options
+    except SolverError:
+        left = max(BUDGET_FLOOR_SECONDS, options.time_limit - (time.perf_counter() - t0))
+        return None, options.model_copy(update={"time_limit": left})
 
 
 def _solve_pathway_variant(scenario: Scenario, area: StudyArea, catalogue: Any,
@@ -539,8 +560,8 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
                targets: bool = False, only: list[str] | None = None, workers: int = 1,
                progress: Progress | None = None, pair_tol: float | None = None,
                variant_time_limit: float | None = None,
-               pathway: pwm.Pathway | None = None, budget: float | None = None
-               ) -> RuleCosts:
+               pathway: pwm.Pathway | None = None, budget: float | None = None,
+               quick: bool = True) -> RuleCosts:
     """Price every candidate item (see :func:`candidates`) against the solved scenario.
 
     ``pair_tol`` (objective points): narrow every pair whose bracket contains 0 until its
@@ -551,12 +572,17 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
     periods (``cm`` is then its last period's model and ``base_sol`` the joint solution).
     ``budget``: seconds for all the re-solves together (:mod:`ruimteverdeling.analysis.budget`):
     each gets its share of what is left, at most ``variant_time_limit``; with ``workers``
-    Dask workers each gets ``budget · workers / n``."""
+    Dask workers each gets ``budget · workers / n``. ``quick`` (default): each variant by
+    the quick re-solve (one warm-started LP and a repaired allocation,
+    :func:`ruimteverdeling.model.warm.resolve`), the full solve only where that finds no
+    allocation and when narrowing a pair; False: the full solve for every variant."""
     say = progress or silent()
     scenario = pathway.scenario if pathway is not None else cm.scenario
     base = pathway_outcome(pathway, base_sol) if pathway is not None else \
         outcome_of(cm, base_sol)
     warm = base.warm
+    if isinstance(warm, WarmStart):
+        warm.lp_bound = base.lp_bound
     items = candidates(scenario, which, targets, only)
     variants = [switch(scenario, item.id) for _, item in items]
     if variant_time_limit is None:
@@ -596,7 +622,8 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
         with dask_client(workers) as client:
             futures = [client.submit(solve_variant, _with_time_limit(v, each, reached),
                                      str(cm.area.path), None, warm, None,
-                                     located_for(item), fallback_for(item), pure=False)
+                                     located_for(item), fallback_for(item), quick,
+                                     pure=False)
                        for (_, item), v in zip(items, variants, strict=True)]
             outcomes = client.gather(futures)
     else:
@@ -611,7 +638,7 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
                            f"({seconds:.0f} s at most)"):
                 outcomes.append(solve_variant(_with_time_limit(v, seconds, reached), area,
                                               cm.catalogue, warm, located=located_for(item),
-                                              fallback=fallback_for(item)))
+                                              fallback=fallback_for(item), quick=quick))
             say(f"  {breakdown(outcomes[-1])}")
     outcomes = [_claimed(o, scenario.solver.mip_rel_gap) for o in outcomes]
     if pair_tol is not None:
