@@ -312,12 +312,14 @@ def test_a_solve_whose_budget_share_runs_out_is_run_again_with_its_whole_time(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Under a budget far too small every solve gets the floor (2 s); a solve stopped by its
     share before it has an allocation runs once more with the whole per-solve time, so the
-    front is the one without a budget: the same hectares and suitability at every point."""
+    front is the one without a budget: the same hectares and suitability at every point
+    (the full solves, which the quick re-solves fall back on)."""
     from ruimteverdeling.errors import SolverError
 
     scenario = strip_case(tmp_path, nature_min=None)
     run = api.solve(scenario, write=False)
-    free = pf.pareto_front(run.compiled, "area:agriculture", "suitability", points=3)
+    free = pf.pareto_front(run.compiled, "area:agriculture", "suitability", points=3,
+                           quick=False)
     limits: list[float] = []
     real = pf.solve_with
 
@@ -330,7 +332,7 @@ def test_a_solve_whose_budget_share_runs_out_is_run_again_with_its_whole_time(
 
     monkeypatch.setattr(pf, "solve_with", short_fails)
     tight = pf.pareto_front(run.compiled, "area:agriculture", "suitability", points=3,
-                            start=run.solution, budget=1e-3)
+                            start=run.solution, budget=1e-3, quick=False)
     assert 2.0 in limits and max(limits) > 2.0  # every share ran out, every retry had time
     assert [v for p in tight.points for v in (p.f1, p.f2)] == pytest.approx(
         [v for p in free.points for v in (p.f1, p.f2)])
@@ -467,9 +469,11 @@ def test_every_pareto_solve_starts_from_an_allocation_that_meets_its_rows(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The lexicographic end point, every ε point and every tidy re-solve get a warm start
     whose allocation already meets the solve's new rows, so none depends on a repair around
-    the LP vertex finding an allocation."""
+    the LP vertex finding an allocation (the full solves; the quick re-solves give the same
+    front here)."""
     scenario = strip_case(tmp_path, nature_min=None)
     run = api.solve(scenario, write=False)
+    quick = pf.pareto_front(run.compiled, "area:agriculture", "suitability", points=3)
     seen: list[tuple[list, Any, Any]] = []
     real = pf.solve_with
 
@@ -479,7 +483,10 @@ def test_every_pareto_solve_starts_from_an_allocation_that_meets_its_rows(
         return sol
 
     monkeypatch.setattr(pf, "solve_with", spy)
-    front = pf.pareto_front(run.compiled, "area:agriculture", "suitability", points=3)
+    front = pf.pareto_front(run.compiled, "area:agriculture", "suitability", points=3,
+                            quick=False)
+    assert [v for p in quick.points for v in (p.f1, p.f2)] == pytest.approx(
+        [v for p in front.points for v in (p.f1, p.f2)], abs=1e-6)
     with_rows = [(rows, warm, sol) for rows, warm, sol in seen if rows]
     assert len(with_rows) == 1 + 3 + 3  # lexicographic end point, 3 points, 3 tidy solves
     for rows, warm, _ in with_rows:

@@ -105,6 +105,7 @@ from ruimteverdeling.model.outcomes import proven_gap
 from ruimteverdeling.model.solve import Solution
 from ruimteverdeling.model.solve import solve as solve_spec
 from ruimteverdeling.model.spec import ModelSpec, RowBlock
+from ruimteverdeling.model.warm import resolve
 from ruimteverdeling.progress import Progress, silent
 from ruimteverdeling.report.figures import pareto_png
 from ruimteverdeling.results import rasters
@@ -302,11 +303,21 @@ def enforce_locations(cm: CompiledModel, sol: Solution, obj: np.ndarray,
 
 def within_share(cm: CompiledModel | pwm.Pathway, obj: np.ndarray,
                  rows: list[tuple[str, np.ndarray, float, float]], share: SolverOptions,
-                 options: SolverOptions, warm: Any, say: Any) -> Solution:
+                 options: SolverOptions, warm: Any, say: Any, quick: bool = False
+                 ) -> Solution:
     """:func:`solve_with` under a budget's ``share``; a solve that stops before it has an
     allocation (its share ran out first: a budget is a target, see
     :mod:`ruimteverdeling.analysis.budget`) is run once more with the whole per-solve time of
-    ``options``, so that a budget never costs an analysis its answer."""
+    ``options``, so that a budget never costs an analysis its answer. ``quick``: first the
+    quick re-solve from ``warm`` (:func:`ruimteverdeling.model.warm.resolve`: one LP and a
+    repaired allocation, its gap what they prove), the full solve only when it finds no
+    allocation."""
+    if quick and warm is not None and not isinstance(cm, pwm.Pathway):
+        try:
+            return resolve(_spec_with(cm.spec, obj, 0.0, rows), share, warm,
+                           keep_basis=True)
+        except SolverError:
+            pass
     try:
         return solve_with(cm, obj, 0.0, rows, share, warm=warm)
     except SolverError:
@@ -367,7 +378,7 @@ class Front:
 def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, points: int = 5,
                  tidy: bool = True, options: SolverOptions | None = None,
                  progress: Progress | None = None, start: Solution | None = None,
-                 budget: float | None = None) -> Front:
+                 budget: float | None = None, quick: bool = True) -> Front:
     """The front between criteria ``x_name`` and ``y_name`` (see the module docstring).
 
     Every solve is warm-started (see :mod:`ruimteverdeling.model.warm`) from the last one with
@@ -377,7 +388,11 @@ def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, poin
     location-rule steps), which span the front, get their whole per-solve time, and every
     point's ε-constraint and tidy
     solves and its location-rule step share what is left of the budget
-    (:mod:`ruimteverdeling.analysis.budget`), each at most the per-solve time limit."""
+    (:mod:`ruimteverdeling.analysis.budget`), each at most the per-solve time limit.
+    ``quick`` (default): the points' ε-constraint and tidy solves are quick re-solves
+    (:func:`ruimteverdeling.model.warm.resolve`) from the solve before them — one LP and a
+    repaired allocation, a point optimal only when they meet within the gap —; the end
+    points get the full solve."""
     say = progress or silent()
     pathway = cm if isinstance(cm, pwm.Pathway) else None
     if options is None:
@@ -416,7 +431,7 @@ def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, poin
         warm = _combined(last.get(key, last["any"]), feasible)
         with say.phase(label):
             sol = within_share(cm, obj, rows, options if whole else share(), options, warm,
-                               say)
+                               say, quick=quick and not whole)
         last[key] = last["any"] = sol.warm
         return sol
 

@@ -38,14 +38,18 @@ hectares ``with − without`` (negative: the rule takes land from that use), nat
 region. A rule that does not bind at the optimum costs 0 and moves nothing.
 
 **Re-solves reuse the scenario's solve.** Each variant recompiles the scenario on the already
-loaded study area (zone rules change which columns exist, cost rules the objective; the
-compile is about a tenth of a variant's time on the demo area) and is solved warm-started
-from the scenario's solve (:mod:`ruimteverdeling.model.warm`): the first LP starts from the
-scenario's LP basis mapped by (cell, use), and the scenario's allocation, where it satisfies
-the variant (always when a rule is switched off), is the variant's first incumbent, so every
-variant has an allocation and a proven bound from its first seconds. With ``workers > 1`` the
-re-solves run as tasks on a local Dask cluster (:mod:`ruimteverdeling.parallel`), each with
-the same warm start.
+loaded study area (zone rules change which columns exist, cost rules the objective) and is
+re-solved *quickly* from the scenario's solve (:func:`ruimteverdeling.model.warm.resolve`):
+one LP relaxation, dual simplex from the scenario's LP basis mapped by (cell, use) — its
+optimum is the variant's bound and makes ``lp_cost`` exact — and as allocation the best of
+the scenario's allocation (where it satisfies the variant: always when a rule is switched
+off), the rounded LP vertex, and a small MIP over the units the variant's LP moves or leaves
+fractional, every other unit kept at the scenario's allocation. So every cost has its proven
+bracket after about one LP per variant; the full solve strategy
+(:func:`ruimteverdeling.model.solve.solve`) runs only for a variant whose quick re-solve finds
+no allocation, and when a pair is narrowed (``pair_tol``). ``quick=False`` gives every
+variant the full solve. With ``workers > 1`` the re-solves run as tasks on a local Dask
+cluster (:mod:`ruimteverdeling.parallel`), each with the same warm start.
 
 **Location rules hold in every solve of a pair.** When the scenario has location rules
 (minimum sizes and counts of connected locations, :mod:`ruimteverdeling.rules.location`),

@@ -230,7 +230,7 @@ def mapped_basis(ws: WarmStart, spec: ModelSpec, lower: int, upper: int, zero: i
 
 
 def resolve(spec: ModelSpec, options: SolverOptions, warm: WarmStart,
-            lp_reference: float | None = None) -> Solution:
+            lp_reference: float | None = None, keep_basis: bool = False) -> Solution:
     """A quick re-solve of ``spec`` from the solve ``warm`` came from (see the module
     docstring): its LP bound and the best of the mapped allocation, the rounded LP vertex
     and a repair of the units that the LP moves, within ``options.time_limit``.
@@ -238,8 +238,9 @@ def resolve(spec: ModelSpec, options: SolverOptions, warm: WarmStart,
     Raises :class:`InfeasibleError` when the LP relaxation is infeasible (so is the model),
     :class:`SolverError` when the LP does not finish or no allocation is found (a caller
     then runs the full solve). ``optimal`` only when the decision gap is within
-    ``options.mip_rel_gap``. The returned warm start has no basis (reading it back costs a
-    pass in Python over every column).
+    ``options.mip_rel_gap``. The returned warm start carries the LP's optimal basis only with
+    ``keep_basis`` (reading it back costs a pass in Python over every column; worth it when
+    the next re-solve keeps the objective, as the points of a Pareto front do).
 
     ``lp_reference``: the LP optimum of the model the warm start comes from. When the
     variant's LP optimum is not above it (the variant's relaxation gains nothing) and the warm
@@ -252,7 +253,7 @@ def resolve(spec: ModelSpec, options: SolverOptions, warm: WarmStart,
     mapped = mapped_basis(warm, spec, hb.LOWER, hb.UPPER, hb.ZERO, hb.BASIC,
                           BASIS_CHANGED_SHARE)
     lp = backend.lp(spec, options, options.time_limit,
-                    basis=None if mapped is None else hb.Basis(*mapped), want_basis=False)
+                    basis=None if mapped is None else hb.Basis(*mapped), want_basis=keep_basis)
     seconds = dict(lp.seconds)
     if lp.status == "infeasible":
         raise InfeasibleError("the hard targets and rules cannot all hold "
@@ -281,8 +282,8 @@ def resolve(spec: ModelSpec, options: SolverOptions, warm: WarmStart,
     gains = lp_reference is None or lp_bound > lp_reference + 1e-9 * max(1.0, abs(lp_bound))
     if frac.any() and (gains or not warm_ok):
         t0 = time.perf_counter()
-        x_rep = _repair(spec, backend, options, x_warm, lost, warm_ok, x_round, choice_lp,
-                        frac, lp_bound, found, deadline, details)
+        x_rep = _repair(spec, backend, options, x_warm, warm_ok, x_round, choice_lp, frac,
+                        lp_bound, found, deadline, details)
         seconds["repair"] = time.perf_counter() - t0
         if x_rep is not None:
             found.append(("repair", x_rep))
@@ -298,25 +299,26 @@ def resolve(spec: ModelSpec, options: SolverOptions, warm: WarmStart,
     seconds["resolve"] = time.perf_counter() - t_start
     sol = Solution(status, x_best, z, bound, proven_gap(z, bound), f"lp+{how}", backend.name,
                    backend.label(), seconds, details, lp.row_dual, sq, dgap)
-    sol.warm = warm_start(spec, x_best, None, z)
+    sol.warm = warm_start(spec, x_best, lp.basis if keep_basis else None, z)
     return sol
 
 
 def _repair(spec: ModelSpec, backend: Any, options: SolverOptions, x_warm: np.ndarray,
-            lost: np.ndarray, warm_ok: bool, x_round: np.ndarray, choice_lp: np.ndarray,
+            warm_ok: bool, x_round: np.ndarray, choice_lp: np.ndarray,
             frac: np.ndarray, lp_bound: float, found: list[tuple[str, np.ndarray]],
             deadline: float, details: dict[str, Any]) -> np.ndarray | None:
-    """The repair of :func:`resolve`: the units that are fractional in the LP vertex, that it
-    moves away from the fixed point, or that lost their warm-start use, freed; every other
-    unit fixed at the warm start's allocation (at the rounded vertex where the warm start's
-    use is not allowed); the small MIP solved by HiGHS from the warm start (when it is
-    feasible). None when nothing feasible is found or too many units would be freed."""
-    x_fix = x_warm.copy()
-    if lost.any():
-        cols = lost[spec.col_unit]
-        x_fix[: spec.n_x][cols] = x_round[: spec.n_x][cols]
-    choice_fix = spec.unit_choice(x_fix)
-    free = frac | lost | (choice_fix != choice_lp)
+    """The repair of :func:`resolve`. With a feasible warm start: the units that are
+    fractional in the LP vertex or that it moves away from the warm start's allocation are
+    freed, every other unit is fixed at the warm start's allocation, and HiGHS's MIP solves
+    that small model from the warm start. Without: the fractional units are freed, every
+    other unit is fixed at the rounded vertex (which the LP moved them to). None when nothing
+    feasible is found or too many units would be freed."""
+    if warm_ok:
+        x_fix = x_warm
+        free = frac | (spec.unit_choice(x_warm) != choice_lp)
+    else:
+        x_fix = x_round
+        free = frac.copy()
     details["repair_units"] = int(free.sum())
     if not free.any() or free.sum() > REPAIR_MAX_UNITS:
         return None
