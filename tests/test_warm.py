@@ -340,3 +340,15 @@ def test_a_basis_is_reused_when_few_costs_change(seed: int) -> None:
     assert mapped_basis(first.warm, one, *codes, 0.5) is not None
     (_, swapped), = [(w, v) for w, v in _variants(spec, seed) if w == "objective swapped"]
     assert mapped_basis(first.warm, swapped, *codes, 0.5) is None
+
+
+def test_quick_resolve_leaves_a_model_that_needs_column_generation_to_the_full_solve(
+        ) -> None:
+    """Above ``decompose_above`` columns the LP needs the full solve's column generation: the
+    quick re-solve says so (SolverError, on which every caller runs the full solve)."""
+    from ruimteverdeling.model.warm import resolve
+
+    spec = random_model(0)
+    base = solve(spec, EXACT)
+    with pytest.raises(SolverError, match="column generation"):
+        resolve(spec, EXACT.model_copy(update={"decompose_above": spec.n_x - 1}), base.warm)

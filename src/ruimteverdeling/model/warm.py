@@ -236,8 +236,9 @@ def resolve(spec: ModelSpec, options: SolverOptions, warm: WarmStart,
     and a repair of the units that the LP moves, within ``options.time_limit``.
 
     Raises :class:`InfeasibleError` when the LP relaxation is infeasible (so is the model),
-    :class:`SolverError` when the LP does not finish or no allocation is found (a caller
-    then runs the full solve). ``optimal`` only when the decision gap is within
+    :class:`SolverError` when the LP does not finish, no allocation is found, or the model has
+    more columns than ``options.decompose_above`` (its LP needs the full solve's column
+    generation): a caller then runs the full solve. ``optimal`` only when the decision gap is within
     ``options.mip_rel_gap``. The returned warm start carries the LP's optimal basis only with
     ``keep_basis`` (reading it back costs a pass in Python over every column; worth it when
     the next re-solve keeps the objective, as the points of a Pareto front do).
@@ -247,6 +248,9 @@ def resolve(spec: ModelSpec, options: SolverOptions, warm: WarmStart,
     start's allocation is feasible, the repair is skipped: that allocation was already
     repaired against the same relaxation. (This only chooses which allocation to report; the
     bound is the variant's LP either way.)"""
+    if spec.n_x > options.decompose_above:
+        raise SolverError("a model this large needs column generation for its LP: the full "
+                          "solve re-solves it")
     t_start = time.perf_counter()
     deadline = t_start + options.time_limit
     backend = hb.HighsBackend()
