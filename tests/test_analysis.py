@@ -234,6 +234,30 @@ def test_rule_costs_under_a_budget_are_the_same_hand_computed_costs(tmp_path: Pa
     assert nat["no_housing_c2"]["cost"] == 0.0
 
 
+def test_a_large_model_is_priced_by_the_scenarios_allocation_and_a_lagrangian_bound(
+        tmp_path: Path) -> None:
+    """A model above ``decompose_above`` columns (made so here) is not re-solved quickly for a
+    rule switched off: its allocation is the scenario's (objective 1.7, by hand above) and its
+    bound the Lagrangian bound at the scenario's duals — the bracket still holds the true cost
+    0.8 of closing cell 0 to nature."""
+    scenario = strip_case(tmp_path, extra_rules=[rule("no_nature_c0", 0, "T")])
+    run = api.solve(scenario, write=False)
+    cm, sol = run.compiled, run.solution
+    fb = rc.Fallback(rc.with_pinned(cm, sol.x), np.asarray(sol.row_dual, float))
+    off = rc.switch(cm.scenario, "no_nature_c0")
+    large = off.model_copy(update={"solver": off.solver.model_copy(
+        update={"decompose_above": 0})})
+    large.path, large.chain = off.path, off.chain
+    out = rc.solve_variant(large, cm.area, cm.catalogue, sol.warm, fallback=fb, quick=True)
+    assert out.message == rc.LARGE_NOTE
+    assert out.objective == pytest.approx(1.7, abs=1e-6)
+    lo, hi = rc.bracket(rc.outcome_of(cm, sol), out)
+    assert lo - 1e-9 <= 0.8 <= hi + 1e-9
+    # below the threshold the quick re-solve runs and finds the variant's optimum 2.5
+    quick = rc.solve_variant(off, cm.area, cm.catalogue, sol.warm, fallback=fb, quick=True)
+    assert quick.message == "" and quick.objective == pytest.approx(2.5, abs=1e-6)
+
+
 def test_a_variant_whose_solve_stops_first_keeps_a_proven_bracket(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every re-solve stops before it has an allocation (its time ran out). Switched off,

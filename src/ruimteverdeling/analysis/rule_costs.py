@@ -44,8 +44,12 @@ one LP relaxation, dual simplex from the scenario's LP basis mapped by (cell, us
 optimum is the variant's bound and makes ``lp_cost`` exact — and as allocation the best of
 the scenario's allocation (where it satisfies the variant: always when a rule is switched
 off), the rounded LP vertex, and a small MIP over the units the variant's LP moves or leaves
-fractional, every other unit kept at the scenario's allocation. So every cost has its proven
-bracket after about one LP per variant; the full solve strategy
+fractional, every other unit kept at the scenario's allocation. A model whose LP needs column
+generation (more columns than ``decompose_above``: national ones) is not re-solved at all for
+a rule switched off: its allocation is the scenario's and its bound the Lagrangian bound at
+the scenario's duals (see *A variant that stops before its own answer* below), a proven but
+wider bracket in the time of one compile. So every cost has its proven bracket after about
+one LP per variant; the full solve strategy
 (:func:`ruimteverdeling.model.solve.solve`) runs only for a variant whose quick re-solve finds
 no allocation, and when a pair is narrowed (``pair_tol``). ``quick=False`` gives every
 variant the full solve. With ``workers > 1`` the re-solves run as tasks on a local Dask
@@ -140,6 +144,9 @@ from ruimteverdeling.scenario import Scenario
 VARIANT_MIN_SECONDS = 10.0
 VARIANT_FACTOR = 2.0
 """Default time of a re-solve: ``min(T, max(VARIANT_MIN_SECONDS, VARIANT_FACTOR · t_base))``."""
+LARGE_NOTE = ("quick: the scenario's allocation and a Lagrangian bound from its duals "
+              "(a model this large is solved in full only when a pair is narrowed)")
+"""The note of a quick rule cost on a model above ``decompose_above`` columns."""
 TIGHTEN_STAGES = (0.25, 0.0625, 0.0)
 """Narrowing a pair: each solve's absolute gap to this share of its current gap (0: to
 ``pair_tol / 2``), never below ``pair_tol / 2``."""
@@ -404,13 +411,15 @@ def lagrangian_bound(spec: Any, row_dual: np.ndarray) -> float:
     return float(const + best.sum())
 
 
-def fallback_outcome(cm: CompiledModel, fb: Fallback, message: str) -> Outcome | None:
+def fallback_outcome(cm: CompiledModel, fb: Fallback, message: str,
+                     note: str | None = None) -> Outcome | None:
     """The variant's outcome without its own solve: the scenario's allocation where it is an
     allocation of the variant (every unit keeps its use, every row holds — always for a rule
     switched off), valued with the variant's objective, and the Lagrangian bound at the
     scenario's LP duals (:func:`lagrangian_bound`; both proven, so the bracket holds, only
     wider than a solve would give). None when the allocation does not fit or no bound is
-    finite."""
+    finite. ``note``: the row's note (default: that the variant's own solve stopped first,
+    with ``message``)."""
     spec = cm.spec
     x = mapped_x(fb.allocation, spec)
     if x is None or spec.violations(x):
@@ -421,8 +430,9 @@ def fallback_outcome(cm: CompiledModel, fb: Fallback, message: str) -> Outcome |
         return None
     bound = max(bound, z)
     out = outcome_of(cm, replace_solution(spec, x, z, bound))
-    out.message = ("its own solve stopped first (" + message.split(";")[0] +
-                   "): the scenario's allocation and a Lagrangian bound from its LP duals")
+    out.message = note or ("its own solve stopped first (" + message.split(";")[0] +
+                           "): the scenario's allocation and a Lagrangian bound from its LP "
+                           "duals")
     out.method = "scenario allocation+lagrangian bound"
     return out
 
@@ -462,6 +472,11 @@ def solve_variant(scenario: Scenario, area: Any, catalogue: Any = None, warm: An
         t0 = time.perf_counter()
         cm = compile_model(scenario, area, catalogue)
         t_compile = time.perf_counter() - t0
+        if quick and fallback is not None and cm.spec.n_x > options.decompose_above:
+            out = fallback_outcome(cm, fallback, "", LARGE_NOTE)
+            if out is not None:
+                out.seconds = {"compile": t_compile}
+                return out
         sol = None
         if quick and warm is not None:
             sol, options = _quick(cm, options, warm)
