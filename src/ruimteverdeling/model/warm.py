@@ -32,10 +32,11 @@ solve strategy. Maximising ``z(x) = c·x + c₀`` over the variant's integer all
 * the allocation ``x⁻``: the best of (a) the warm start's allocation mapped onto the variant,
   when it meets every row (always when the variant only drops rows or allows more uses),
   (b) the LP vertex rounded unit by unit, when it meets every row, and (c) a *repair*: the
-  units where the LP vertex is fractional or chooses otherwise than (a) (or, without (a),
-  where the warm start's use is not allowed) are freed, every other unit is fixed at (a)'s
-  (or the rounded vertex's) choice, and HiGHS's MIP solves that small model from (a). Its
-  allocation is an allocation of the variant, so ``z(x⁻) ≤ z*``.
+  units where the LP vertex is fractional or chooses otherwise than (a) are freed, every other
+  unit is fixed at (a)'s choice, and HiGHS's MIP solves that small model from (a); without
+  (a), or when the LP moves more than :data:`REPAIR_MAX_UNITS` units, only the fractional
+  units are freed and every other unit is fixed at the rounded vertex. Its allocation is an
+  allocation of the variant, so ``z(x⁻) ≤ z*``.
 
 So ``z(x⁻) ≤ z* ≤ z_LP``, proven, in about the time of one LP. When the LP vertex is
 integral it is the optimum (``z⁻ = z⁺``). The gap is whatever remains: a caller that needs
@@ -58,8 +59,12 @@ from ruimteverdeling.model.spec import ModelSpec
 USE_SPAN = np.int64(1 << 16)
 """Keys are ``cell · USE_SPAN + use``: use indices stay below 2¹⁶."""
 INT_TOL = 1e-6
-REPAIR_MAX_UNITS = 20_000
-"""Most units the quick re-solve's repair frees (more: no repair, only (a) and (b))."""
+REPAIR_MAX_UNITS = 5_000
+"""Most units the quick re-solve's repair frees around the warm start (more: it frees only
+the LP vertex's fractional units, the rest at the rounded vertex)."""
+REPAIR_MAX_SECONDS = 10.0
+"""Most seconds the quick re-solve's repair MIP takes (measured on the demo area, loaded: a
+repair around the warm start of a Pareto point whose LP moved far from it ran 80 s)."""
 REPAIR_SHARE = 0.5
 """Share of the time left after the LP that the quick re-solve's repair MIP may take."""
 REPAIR_MIN_SECONDS = 0.5
@@ -314,22 +319,22 @@ def _repair(spec: ModelSpec, backend: Any, options: SolverOptions, x_warm: np.nd
     """The repair of :func:`resolve`. With a feasible warm start: the units that are
     fractional in the LP vertex or that it moves away from the warm start's allocation are
     freed, every other unit is fixed at the warm start's allocation, and HiGHS's MIP solves
-    that small model from the warm start. Without: the fractional units are freed, every
-    other unit is fixed at the rounded vertex (which the LP moved them to). None when nothing
-    feasible is found or too many units would be freed."""
-    if warm_ok:
-        x_fix = x_warm
-        free = frac | (spec.unit_choice(x_warm) != choice_lp)
-    else:
-        x_fix = x_round
-        free = frac.copy()
+    that small model from the warm start. Without one, or when that frees more than
+    :data:`REPAIR_MAX_UNITS` units: the fractional units are freed, every other unit is fixed
+    at the rounded vertex (where the LP moved it). None when nothing feasible is found or too
+    many units would be freed."""
+    x_fix = x_warm
+    free = frac | (spec.unit_choice(x_warm) != choice_lp) if warm_ok else frac
+    if not warm_ok or free.sum() > REPAIR_MAX_UNITS:
+        x_fix, free, warm_ok = x_round, frac, False
     details["repair_units"] = int(free.sum())
     if not free.any() or free.sum() > REPAIR_MAX_UNITS:
         return None
     sub, cols = spec.restrict(free, x_fix)
     best = max((spec.objective_value(x) for _, x in found), default=None)
     abs_gap = abs_gap_target(options.mip_rel_gap, best, lp_bound, spec.status_quo_value)
-    seconds = max(REPAIR_MIN_SECONDS, REPAIR_SHARE * (deadline - time.perf_counter()))
+    seconds = max(REPAIR_MIN_SECONDS, min(REPAIR_MAX_SECONDS,
+                                          REPAIR_SHARE * (deadline - time.perf_counter())))
     r = backend.mip(sub, options, seconds, 0.0, x_fix[cols] if warm_ok else None,
                     abs_gap=abs_gap)
     details["repair_status"] = r.status
