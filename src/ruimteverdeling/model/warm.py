@@ -235,7 +235,8 @@ def mapped_basis(ws: WarmStart, spec: ModelSpec, lower: int, upper: int, zero: i
 
 
 def resolve(spec: ModelSpec, options: SolverOptions, warm: WarmStart,
-            lp_reference: float | None = None, keep_basis: bool = False) -> Solution:
+            lp_reference: float | None = None, keep_basis: bool = False,
+            changed_share: float = BASIS_CHANGED_SHARE) -> Solution:
     """A quick re-solve of ``spec`` from the solve ``warm`` came from (see the module
     docstring): its LP bound and the best of the mapped allocation, the rounded LP vertex
     and a repair of the units that the LP moves, within ``options.time_limit``.
@@ -252,15 +253,16 @@ def resolve(spec: ModelSpec, options: SolverOptions, warm: WarmStart,
     variant's LP optimum is not above it (the variant's relaxation gains nothing) and the warm
     start's allocation is feasible, the repair is skipped: that allocation was already
     repaired against the same relaxation. (This only chooses which allocation to report; the
-    bound is the variant's LP either way.)"""
+    bound is the variant's LP either way.) ``changed_share``: the warm start's basis is used
+    when at most this share of the columns has another objective coefficient (1: whenever it
+    is a basis of ``spec``, for a caller that chose the warm start for its objective)."""
     if spec.n_x > options.decompose_above:
         raise SolverError("a model this large needs column generation for its LP: the full "
                           "solve re-solves it")
     t_start = time.perf_counter()
     deadline = t_start + options.time_limit
     backend = hb.HighsBackend()
-    mapped = mapped_basis(warm, spec, hb.LOWER, hb.UPPER, hb.ZERO, hb.BASIC,
-                          BASIS_CHANGED_SHARE)
+    mapped = mapped_basis(warm, spec, hb.LOWER, hb.UPPER, hb.ZERO, hb.BASIC, changed_share)
     lp = backend.lp(spec, options, options.time_limit,
                     basis=None if mapped is None else hb.Basis(*mapped), want_basis=keep_basis)
     seconds = dict(lp.seconds)
