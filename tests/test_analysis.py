@@ -234,6 +234,30 @@ def test_rule_costs_under_a_budget_are_the_same_hand_computed_costs(tmp_path: Pa
     assert nat["no_housing_c2"]["cost"] == 0.0
 
 
+def test_a_large_model_is_priced_by_the_scenarios_allocation_and_a_lagrangian_bound(
+        tmp_path: Path) -> None:
+    """A model above ``decompose_above`` columns (made so here) is not re-solved quickly for a
+    rule switched off: its allocation is the scenario's (objective 1.7, by hand above) and its
+    bound the Lagrangian bound at the scenario's duals — the bracket still holds the true cost
+    0.8 of closing cell 0 to nature."""
+    scenario = strip_case(tmp_path, extra_rules=[rule("no_nature_c0", 0, "T")])
+    run = api.solve(scenario, write=False)
+    cm, sol = run.compiled, run.solution
+    fb = rc.Fallback(rc.with_pinned(cm, sol.x), np.asarray(sol.row_dual, float))
+    off = rc.switch(cm.scenario, "no_nature_c0")
+    large = off.model_copy(update={"solver": off.solver.model_copy(
+        update={"decompose_above": 0})})
+    large.path, large.chain = off.path, off.chain
+    out = rc.solve_variant(large, cm.area, cm.catalogue, sol.warm, fallback=fb, quick=True)
+    assert out.message == rc.LARGE_NOTE
+    assert out.objective == pytest.approx(1.7, abs=1e-6)
+    lo, hi = rc.bracket(rc.outcome_of(cm, sol), out)
+    assert lo - 1e-9 <= 0.8 <= hi + 1e-9
+    # below the threshold the quick re-solve runs and finds the variant's optimum 2.5
+    quick = rc.solve_variant(off, cm.area, cm.catalogue, sol.warm, fallback=fb, quick=True)
+    assert quick.message == "" and quick.objective == pytest.approx(2.5, abs=1e-6)
+
+
 def test_a_variant_whose_solve_stops_first_keeps_a_proven_bracket(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every re-solve stops before it has an allocation (its time ran out). Switched off,
@@ -248,6 +272,7 @@ def test_a_variant_whose_solve_stops_first_keeps_a_proven_bracket(
     scenario = strip_case(tmp_path, extra_rules=[
         rule("no_nature_c0", 0, "T"), {**rule("no_housing_c2", 2, "A"), "uses": ["housing"]}])
     monkeypatch.setattr(rc, "solve_spec", stopped)
+    monkeypatch.setattr(rc, "resolve", stopped)  # the quick re-solve stops as well
     result = api.rule_costs(scenario, tmp_path / "out")
     nat = {r["rule"]: r for r in result.rows if r["region"] == "national"}
     off = nat["no_nature_c0"]
@@ -311,12 +336,14 @@ def test_a_solve_whose_budget_share_runs_out_is_run_again_with_its_whole_time(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Under a budget far too small every solve gets the floor (2 s); a solve stopped by its
     share before it has an allocation runs once more with the whole per-solve time, so the
-    front is the one without a budget: the same hectares and suitability at every point."""
+    front is the one without a budget: the same hectares and suitability at every point
+    (the full solves, which the quick re-solves fall back on)."""
     from ruimteverdeling.errors import SolverError
 
     scenario = strip_case(tmp_path, nature_min=None)
     run = api.solve(scenario, write=False)
-    free = pf.pareto_front(run.compiled, "area:agriculture", "suitability", points=3)
+    free = pf.pareto_front(run.compiled, "area:agriculture", "suitability", points=3,
+                           quick=False)
     limits: list[float] = []
     real = pf.solve_with
 
@@ -329,7 +356,7 @@ def test_a_solve_whose_budget_share_runs_out_is_run_again_with_its_whole_time(
 
     monkeypatch.setattr(pf, "solve_with", short_fails)
     tight = pf.pareto_front(run.compiled, "area:agriculture", "suitability", points=3,
-                            start=run.solution, budget=1e-3)
+                            start=run.solution, budget=1e-3, quick=False)
     assert 2.0 in limits and max(limits) > 2.0  # every share ran out, every retry had time
     assert [v for p in tight.points for v in (p.f1, p.f2)] == pytest.approx(
         [v for p in free.points for v in (p.f1, p.f2)])
@@ -466,9 +493,11 @@ def test_every_pareto_solve_starts_from_an_allocation_that_meets_its_rows(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The lexicographic end point, every ε point and every tidy re-solve get a warm start
     whose allocation already meets the solve's new rows, so none depends on a repair around
-    the LP vertex finding an allocation."""
+    the LP vertex finding an allocation (the full solves; the quick re-solves give the same
+    front here)."""
     scenario = strip_case(tmp_path, nature_min=None)
     run = api.solve(scenario, write=False)
+    quick = pf.pareto_front(run.compiled, "area:agriculture", "suitability", points=3)
     seen: list[tuple[list, Any, Any]] = []
     real = pf.solve_with
 
@@ -478,7 +507,10 @@ def test_every_pareto_solve_starts_from_an_allocation_that_meets_its_rows(
         return sol
 
     monkeypatch.setattr(pf, "solve_with", spy)
-    front = pf.pareto_front(run.compiled, "area:agriculture", "suitability", points=3)
+    front = pf.pareto_front(run.compiled, "area:agriculture", "suitability", points=3,
+                            quick=False)
+    assert [v for p in quick.points for v in (p.f1, p.f2)] == pytest.approx(
+        [v for p in front.points for v in (p.f1, p.f2)], abs=1e-6)
     with_rows = [(rows, warm, sol) for rows, warm, sol in seen if rows]
     assert len(with_rows) == 1 + 3 + 3  # lexicographic end point, 3 points, 3 tidy solves
     for rows, warm, _ in with_rows:

@@ -13,6 +13,7 @@ import pytest
 import scipy.sparse as sp
 
 from ruimteverdeling.analysis.rule_costs import Outcome, bracket
+from ruimteverdeling.errors import SolverError
 from ruimteverdeling.model.highs_backend import HighsBackend
 from ruimteverdeling.model.options import SolverOptions
 from ruimteverdeling.model.solve import solve
@@ -254,3 +255,100 @@ def test_lagrangian_bound_from_the_scenarios_duals_bounds_the_variant(seed: int)
     lo, hi = bracket(Outcome("optimal", first.objective, bound=first.bound),
                      Outcome("feasible", dropped.objective_value(x), bound=bound))
     assert lo - 1e-9 <= z_off - brute_force(spec) <= hi + 1e-9
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_quick_resolve_brackets_the_enumerated_optimum(seed: int) -> None:
+    """The quick re-solve of every variant: its allocation meets every row, its objective is
+    that allocation's, its bound is the variant's own LP optimum, and the enumerated optimum
+    lies between the two; called optimal only when the two meet (within the gap asked)."""
+    from ruimteverdeling.model.warm import resolve
+
+    spec = random_model(seed)
+    base = solve(spec, EXACT)
+    backend = HighsBackend()
+    for what, var in _variants(spec, seed):
+        opt = brute_force(var)
+        if not np.isfinite(opt):
+            continue
+        try:
+            quick = resolve(var, EXACT, base.warm)
+        except SolverError:  # no allocation found quickly: the caller runs the full solve
+            continue
+        assert not var.violations(quick.x), what
+        assert quick.objective == pytest.approx(var.objective_value(quick.x), abs=1e-9), what
+        assert quick.bound == pytest.approx(max(backend.lp(var, EXACT, 10).objective,
+                                                quick.objective), abs=1e-6), what
+        assert quick.objective - 1e-6 <= opt <= quick.bound + 1e-6, what
+        if quick.status == "optimal":
+            assert quick.objective == pytest.approx(opt, abs=1e-5), what
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_quick_cost_bracket_contains_the_true_difference(seed: int) -> None:
+    """The capacity row switched off, priced by the quick re-solve from the scenario's exact
+    solve: the bracket holds the enumerated cost, and the LP cost is the exact difference of
+    the two LP relaxations."""
+    from ruimteverdeling.model.warm import resolve
+
+    on_spec = random_model(seed)
+    off_spec = replace(on_spec, coupling=[b for b in on_spec.coupling if b.name != "cap"])
+    true = brute_force(off_spec) - brute_force(on_spec)
+    base = solve(on_spec, EXACT)
+    quick = resolve(off_spec, EXACT, base.warm, base.details["lp_bound"])
+    lo, hi = bracket(Outcome(base.status, base.objective, bound=base.bound),
+                     Outcome(quick.status, quick.objective, bound=quick.bound))
+    assert lo - 1e-9 <= true <= hi + 1e-9
+    backend = HighsBackend()
+    lp_cost = backend.lp(off_spec, EXACT, 10).objective - backend.lp(on_spec, EXACT,
+                                                                     10).objective
+    assert quick.details["lp_bound"] - base.details["lp_bound"] == pytest.approx(lp_cost,
+                                                                                abs=1e-6)
+    # dropping a row keeps the scenario's allocation feasible: never worse than it
+    assert quick.objective >= base.objective - 1e-9
+
+
+def test_quick_resolve_of_an_integral_relaxation_is_exact() -> None:
+    """Without coupling rows the LP vertex is integral (each unit takes its best use): the
+    quick re-solve returns it as the proven optimum, bound = objective = enumeration."""
+    from ruimteverdeling.model.warm import resolve
+
+    spec = random_model(0)
+    free = replace(spec, coupling=[], obj=np.r_[spec.obj[: spec.n_x],
+                                                np.zeros(spec.n_cols - spec.n_x)],
+                   aux_ub=np.zeros(spec.n_cols - spec.n_x))
+    base = solve(spec, EXACT)
+    quick = resolve(free, EXACT, base.warm)
+    assert quick.status == "optimal"
+    assert quick.objective == pytest.approx(brute_force(free), abs=1e-9)
+    assert quick.bound == pytest.approx(quick.objective, abs=1e-9)
+
+
+@pytest.mark.parametrize("seed", SEEDS[:3])
+def test_a_basis_is_reused_when_few_costs_change(seed: int) -> None:
+    """One column's cost changed (of 12): the quick re-solve may start from the old basis
+    (a share of 1/12 ≤ the threshold); the whole objective swapped: it may not."""
+    from ruimteverdeling.model import highs_backend as hb
+
+    spec = random_model(seed)
+    first = solve(spec, EXACT)
+    obj = spec.obj.copy()
+    obj[0] += 0.5
+    one = replace(spec, obj=obj)
+    codes = (hb.LOWER, hb.UPPER, hb.ZERO, hb.BASIC)
+    assert mapped_basis(first.warm, one, *codes) is None  # the full solve's rule
+    assert mapped_basis(first.warm, one, *codes, 0.5) is not None
+    (_, swapped), = [(w, v) for w, v in _variants(spec, seed) if w == "objective swapped"]
+    assert mapped_basis(first.warm, swapped, *codes, 0.5) is None
+
+
+def test_quick_resolve_leaves_a_model_that_needs_column_generation_to_the_full_solve(
+        ) -> None:
+    """Above ``decompose_above`` columns the LP needs the full solve's column generation: the
+    quick re-solve says so (SolverError, on which every caller runs the full solve)."""
+    from ruimteverdeling.model.warm import resolve
+
+    spec = random_model(0)
+    base = solve(spec, EXACT)
+    with pytest.raises(SolverError, match="column generation"):
+        resolve(spec, EXACT.model_copy(update={"decompose_above": spec.n_x - 1}), base.warm)

@@ -34,7 +34,11 @@ per use are those of the last period. When the pathway model's pathways are gene
 (national models), the alternatives choose among those generated for the optimum.
 
 Each MGA solve starts from the one before it and gets at most ``max(10 s, 2 × the scenario's
-own solve)`` (never more than the time limit); its status and gap are reported.
+own solve)`` (never more than the time limit); its status and gap are reported. By default it
+is a quick re-solve (one LP relaxation, its few fractional units repaired by a small MIP, the
+rest at the LP vertex's choice): an alternative's allocation is as different as the LP's, and
+its gap against the LP bound on the overlap is reported; the full solve runs when that repair
+finds nothing.
 
 **Location rules** (minimum sizes and counts of connected locations) are not rows of the cell
 model: like the scenario's own solve, each alternative's allocation is made to meet them
@@ -118,11 +122,13 @@ def objective_floor(z_star: float, slack: float) -> float:
 
 def generate(cm: CompiledModel | pwm.Pathway, optimum: Solution, slack: float, count: int,
              options: SolverOptions | None = None, progress: Progress | None = None,
-             budget: float | None = None) -> Alternatives:
+             budget: float | None = None, quick: bool = True) -> Alternatives:
     """``count`` HSJ alternatives around ``optimum`` (see the module docstring).
     ``budget``: seconds for all the solves together (each MGA solve and its location-rule
     step), each its share of what is left (:mod:`ruimteverdeling.analysis.budget`), at most
-    the per-solve time limit."""
+    the per-solve time limit. ``quick`` (default): each MGA solve is first a quick re-solve
+    (:func:`ruimteverdeling.model.warm.resolve`: one LP and its fractional units repaired,
+    the gap what they prove), the full solve only when that finds no allocation."""
     say = progress or silent()
     if options is None:
         options = resolve_options(pwm.solver_options(cm) if isinstance(cm, pwm.Pathway)
@@ -168,7 +174,8 @@ def generate(cm: CompiledModel | pwm.Pathway, optimum: Solution, slack: float, c
         try:
             with say.phase(f"alternative {k}/{count}: least overlap with {k} allocation(s), "
                            f"objective ≥ {floor:,.4f}"):
-                sol = within_share(cm, obj, [floor_row, *cuts], share(), options, warm, say)
+                sol = within_share(cm, obj, [floor_row, *cuts], share(), options, warm, say,
+                                   quick=quick)
         except InfeasibleError:
             notes.append(f"only {k - 1} alternative(s) exist within a slack of {slack:.2%}")
             break

@@ -38,14 +38,22 @@ hectares ``with − without`` (negative: the rule takes land from that use), nat
 region. A rule that does not bind at the optimum costs 0 and moves nothing.
 
 **Re-solves reuse the scenario's solve.** Each variant recompiles the scenario on the already
-loaded study area (zone rules change which columns exist, cost rules the objective; the
-compile is about a tenth of a variant's time on the demo area) and is solved warm-started
-from the scenario's solve (:mod:`ruimteverdeling.model.warm`): the first LP starts from the
-scenario's LP basis mapped by (cell, use), and the scenario's allocation, where it satisfies
-the variant (always when a rule is switched off), is the variant's first incumbent, so every
-variant has an allocation and a proven bound from its first seconds. With ``workers > 1`` the
-re-solves run as tasks on a local Dask cluster (:mod:`ruimteverdeling.parallel`), each with
-the same warm start.
+loaded study area (zone rules change which columns exist, cost rules the objective) and is
+re-solved *quickly* from the scenario's solve (:func:`ruimteverdeling.model.warm.resolve`):
+one LP relaxation, dual simplex from the scenario's LP basis mapped by (cell, use) — its
+optimum is the variant's bound and makes ``lp_cost`` exact — and as allocation the best of
+the scenario's allocation (where it satisfies the variant: always when a rule is switched
+off), the rounded LP vertex, and a small MIP over the units the variant's LP moves or leaves
+fractional, every other unit kept at the scenario's allocation. A model whose LP needs column
+generation (more columns than ``decompose_above``: national ones) is not re-solved at all for
+a rule switched off: its allocation is the scenario's and its bound the Lagrangian bound at
+the scenario's duals (see *A variant that stops before its own answer* below), a proven but
+wider bracket in the time of one compile. So every cost has its proven bracket after about
+one LP per variant; the full solve strategy
+(:func:`ruimteverdeling.model.solve.solve`) runs only for a variant whose quick re-solve finds
+no allocation, and when a pair is narrowed (``pair_tol``). ``quick=False`` gives every
+variant the full solve. With ``workers > 1`` the re-solves run as tasks on a local Dask
+cluster (:mod:`ruimteverdeling.parallel`), each with the same warm start.
 
 **Location rules hold in every solve of a pair.** When the scenario has location rules
 (minimum sizes and counts of connected locations, :mod:`ruimteverdeling.rules.location`),
@@ -109,7 +117,7 @@ from typing import Any
 
 import numpy as np
 
-from ruimteverdeling.analysis.budget import Budget, floor_for
+from ruimteverdeling.analysis.budget import BUDGET_FLOOR_SECONDS, Budget, floor_for
 from ruimteverdeling.area.studyarea import StudyArea
 from ruimteverdeling.errors import InfeasibleError, InputError, SolverError, did_you_mean
 from ruimteverdeling.formatting import Column, number, table
@@ -122,6 +130,7 @@ from ruimteverdeling.model.warm import (
     column_keys,
     mapped_x,
     matching_blocks,
+    resolve,
     warm_start,
 )
 from ruimteverdeling.parallel import dask_client
@@ -135,6 +144,9 @@ from ruimteverdeling.scenario import Scenario
 VARIANT_MIN_SECONDS = 10.0
 VARIANT_FACTOR = 2.0
 """Default time of a re-solve: ``min(T, max(VARIANT_MIN_SECONDS, VARIANT_FACTOR · t_base))``."""
+LARGE_NOTE = ("quick: the scenario's allocation and a Lagrangian bound from its duals "
+              "(a model this large is solved in full only when a pair is narrowed)")
+"""The note of a quick rule cost on a model above ``decompose_above`` columns."""
 TIGHTEN_STAGES = (0.25, 0.0625, 0.0)
 """Narrowing a pair: each solve's absolute gap to this share of its current gap (0: to
 ``pair_tol / 2``), never below ``pair_tol / 2``."""
@@ -399,13 +411,15 @@ def lagrangian_bound(spec: Any, row_dual: np.ndarray) -> float:
     return float(const + best.sum())
 
 
-def fallback_outcome(cm: CompiledModel, fb: Fallback, message: str) -> Outcome | None:
+def fallback_outcome(cm: CompiledModel, fb: Fallback, message: str,
+                     note: str | None = None) -> Outcome | None:
     """The variant's outcome without its own solve: the scenario's allocation where it is an
     allocation of the variant (every unit keeps its use, every row holds — always for a rule
     switched off), valued with the variant's objective, and the Lagrangian bound at the
     scenario's LP duals (:func:`lagrangian_bound`; both proven, so the bracket holds, only
     wider than a solve would give). None when the allocation does not fit or no bound is
-    finite."""
+    finite. ``note``: the row's note (default: that the variant's own solve stopped first,
+    with ``message``)."""
     spec = cm.spec
     x = mapped_x(fb.allocation, spec)
     if x is None or spec.violations(x):
@@ -416,8 +430,9 @@ def fallback_outcome(cm: CompiledModel, fb: Fallback, message: str) -> Outcome |
         return None
     bound = max(bound, z)
     out = outcome_of(cm, replace_solution(spec, x, z, bound))
-    out.message = ("its own solve stopped first (" + message.split(";")[0] +
-                   "): the scenario's allocation and a Lagrangian bound from its LP duals")
+    out.message = note or ("its own solve stopped first (" + message.split(";")[0] +
+                           "): the scenario's allocation and a Lagrangian bound from its LP "
+                           "duals")
     out.method = "scenario allocation+lagrangian bound"
     return out
 
@@ -433,7 +448,7 @@ def replace_solution(spec: Any, x: np.ndarray, z: float, bound: float) -> Any:
 
 def solve_variant(scenario: Scenario, area: Any, catalogue: Any = None, warm: Any = None,
                   options: SolverOptions | None = None, located: Any = None,
-                  fallback: Fallback | None = None) -> Outcome:
+                  fallback: Fallback | None = None, quick: bool = False) -> Outcome:
     """Compile and solve ``scenario`` on ``area`` (a StudyArea, or the path of an area.yaml
     when run on a Dask worker), warm-started from ``warm`` (see
     :mod:`ruimteverdeling.model.warm`) with ``options`` (default: the scenario's); never
@@ -442,7 +457,10 @@ def solve_variant(scenario: Scenario, area: Any, catalogue: Any = None, warm: An
     allocation is the scenario's (see :func:`_reuse_located`). ``fallback``: when the solve
     stops without an allocation or a bound (its time ran out first), the scenario's allocation
     and a Lagrangian bound from the scenario's LP duals (:func:`fallback_outcome`), when the
-    rule is switched off."""
+    rule is switched off. ``quick``: the quick re-solve
+    (:func:`ruimteverdeling.model.warm.resolve`: one warm-started LP and a repaired
+    allocation) instead of the full solve, which runs only when the quick one finds no
+    allocation."""
     options = options or scenario.solver
     cm = None
     try:
@@ -454,7 +472,16 @@ def solve_variant(scenario: Scenario, area: Any, catalogue: Any = None, warm: An
         t0 = time.perf_counter()
         cm = compile_model(scenario, area, catalogue)
         t_compile = time.perf_counter() - t0
-        sol = solve_spec(cm.spec, options, warm=warm)
+        if quick and fallback is not None and cm.spec.n_x > options.decompose_above:
+            out = fallback_outcome(cm, fallback, "", LARGE_NOTE)
+            if out is not None:
+                out.seconds = {"compile": t_compile}
+                return out
+        sol = None
+        if quick and warm is not None:
+            sol, options = _quick(cm, options, warm)
+        if sol is None:
+            sol = solve_spec(cm.spec, options, warm=warm)
         enforced = _reuse_located(cm, sol, warm, located, options)
         if enforced is None:
             t0 = time.perf_counter()
@@ -476,6 +503,19 @@ def solve_variant(scenario: Scenario, area: Any, catalogue: Any = None, warm: An
     out = outcome_of(cm, enforced)
     out.seconds = {"compile": t_compile, **out.seconds}
     return out
+
+
+def _quick(cm: CompiledModel, options: SolverOptions, warm: Any
+           ) -> tuple[Any, SolverOptions]:
+    """The quick re-solve of ``cm`` from ``warm`` (None when it finds no allocation), and the
+    options for the full solve that then runs: the time that is left, at least what the
+    budget's floor gives (:data:`ruimteverdeling.analysis.budget.BUDGET_FLOOR_SECONDS`)."""
+    t0 = time.perf_counter()
+    try:
+        return resolve(cm.spec, options, warm, warm.lp_bound), options
+    except SolverError:
+        left = max(BUDGET_FLOOR_SECONDS, options.time_limit - (time.perf_counter() - t0))
+        return None, options.model_copy(update={"time_limit": left})
 
 
 def _solve_pathway_variant(scenario: Scenario, area: StudyArea, catalogue: Any,
@@ -539,8 +579,8 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
                targets: bool = False, only: list[str] | None = None, workers: int = 1,
                progress: Progress | None = None, pair_tol: float | None = None,
                variant_time_limit: float | None = None,
-               pathway: pwm.Pathway | None = None, budget: float | None = None
-               ) -> RuleCosts:
+               pathway: pwm.Pathway | None = None, budget: float | None = None,
+               quick: bool = True) -> RuleCosts:
     """Price every candidate item (see :func:`candidates`) against the solved scenario.
 
     ``pair_tol`` (objective points): narrow every pair whose bracket contains 0 until its
@@ -551,12 +591,17 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
     periods (``cm`` is then its last period's model and ``base_sol`` the joint solution).
     ``budget``: seconds for all the re-solves together (:mod:`ruimteverdeling.analysis.budget`):
     each gets its share of what is left, at most ``variant_time_limit``; with ``workers``
-    Dask workers each gets ``budget · workers / n``."""
+    Dask workers each gets ``budget · workers / n``. ``quick`` (default): each variant by
+    the quick re-solve (one warm-started LP and a repaired allocation,
+    :func:`ruimteverdeling.model.warm.resolve`), the full solve only where that finds no
+    allocation and when narrowing a pair; False: the full solve for every variant."""
     say = progress or silent()
     scenario = pathway.scenario if pathway is not None else cm.scenario
     base = pathway_outcome(pathway, base_sol) if pathway is not None else \
         outcome_of(cm, base_sol)
     warm = base.warm
+    if isinstance(warm, WarmStart):
+        warm.lp_bound = base.lp_bound
     items = candidates(scenario, which, targets, only)
     variants = [switch(scenario, item.id) for _, item in items]
     if variant_time_limit is None:
@@ -596,7 +641,8 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
         with dask_client(workers) as client:
             futures = [client.submit(solve_variant, _with_time_limit(v, each, reached),
                                      str(cm.area.path), None, warm, None,
-                                     located_for(item), fallback_for(item), pure=False)
+                                     located_for(item), fallback_for(item), quick,
+                                     pure=False)
                        for (_, item), v in zip(items, variants, strict=True)]
             outcomes = client.gather(futures)
     else:
@@ -611,7 +657,7 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
                            f"({seconds:.0f} s at most)"):
                 outcomes.append(solve_variant(_with_time_limit(v, seconds, reached), area,
                                               cm.catalogue, warm, located=located_for(item),
-                                              fallback=fallback_for(item)))
+                                              fallback=fallback_for(item), quick=quick))
             say(f"  {breakdown(outcomes[-1])}")
     outcomes = [_claimed(o, scenario.solver.mip_rel_gap) for o in outcomes]
     if pair_tol is not None:
