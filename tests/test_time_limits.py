@@ -143,3 +143,24 @@ def test_a_repair_out_of_seconds_retries_with_more_seconds_not_only_more_units(
     assert calls[1] == pytest.approx(4 * calls[0])
     u1, u2 = attempts[0]["free_units"], attempts[1]["free_units"]
     assert u2 == 2 * u1, (u1, u2)
+
+
+def test_a_repair_past_its_budget_runs_on_only_while_its_incumbent_is_poor() -> None:
+    """The repair MIP's budget is soft: before it, only a proven gap stops the run; after it,
+    an incumbent that is not poor stops it too, while a poor or missing one runs on (to the
+    run's time limit, a cap of several budgets)."""
+    from ruimteverdeling.model.solve import _patient
+
+    def proven(primal: float, dual: float) -> bool:
+        return dual - primal <= 1.0
+
+    def fair(primal: float, dual: float) -> bool:
+        return np.isfinite(primal) and dual - primal <= 10.0
+
+    within = _patient(proven, fair, time.perf_counter() + 3600.0)
+    assert within(0.0, 0.5)
+    assert not within(0.0, 5.0)
+    past = _patient(proven, fair, time.perf_counter() - 1.0)
+    assert past(0.0, 0.5) and past(0.0, 5.0)
+    assert not past(0.0, 50.0)
+    assert not past(-np.inf, 50.0)
