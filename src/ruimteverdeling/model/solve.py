@@ -297,6 +297,26 @@ def _patient(proven: Callable[[float, float], bool], fair: Callable[[float, floa
     return stop
 
 
+def _repair_stop(spec: ModelSpec, rel_gap: float, offset: float, bound: float,
+                 soft_end: float) -> Callable[[float, float], bool]:
+    """The stop test of a repair sub-MIP whose objective plus ``offset`` is the full model's,
+    under the full model's proven ``bound``, with its budget ending at ``soft_end``.
+
+    It is done when its incumbent cannot cost more than half the decision gap ``rel_gap``
+    against its own dual bound (capped by ``bound``: the neighbourhood holds nothing much
+    better), or when it is within the whole ``rel_gap`` of ``bound`` (the solve then ends
+    proven: nothing after the repair could change its answer). Past ``soft_end`` it also
+    stops at an incumbent that is not poor (within ``REPAIR_POOR_GAP`` decision gaps of its
+    own dual bound; see :func:`_patient`)."""
+    half = _stopper(spec, 0.5 * rel_gap, offset, bound)
+    whole = _stopper(spec, rel_gap, offset, bound)
+
+    def done(primal: float, dual: float) -> bool:
+        return half(primal, dual) or whole(primal, bound - offset)
+
+    return _patient(done, _stopper(spec, REPAIR_POOR_GAP * rel_gap, offset), soft_end)
+
+
 class _Rebuild:
     """An LP session for a backend without one (see
     :class:`~ruimteverdeling.model.highs_backend.LpSession`): the same operations, but every
@@ -713,9 +733,8 @@ def _repair(spec: ModelSpec, work: ModelSpec, backend: Backend, options: SolverO
         # good enough when it cannot cost more than half the requested decision gap
         target = 0.5 * abs_gap_target(options.mip_rel_gap, None, bound,
                                       spec.status_quo_value)
-        stop = _patient(_stopper(spec, 0.5 * options.mip_rel_gap, offset, bound),
-                        _stopper(spec, REPAIR_POOR_GAP * options.mip_rel_gap, offset),
-                        time.perf_counter() + budget)
+        stop = _repair_stop(spec, options.mip_rel_gap, offset, bound,
+                            time.perf_counter() + budget)
         cap = REPAIR_PATIENCE * budget if getattr(backend, "supports_stop", False) else budget
         r = _mip(backend, sub, options, min(remaining, cap), start_full[cols], target, stop)
         attempts.append({"free_units": int(free.sum()), "status": r.status, **r.details,
