@@ -193,9 +193,12 @@ def _cardinality(xc: np.ndarray, a: np.ndarray, b: float, col_unit: np.ndarray,
     out = []
     units = col_unit[xc]
     pos = a > 0
+    # per unit of the row (numbered within the row: arrays as long as the row, not as the
+    # model's units, which made this quadratic in the size of the area)
     if np.all(a >= 0) and b > margin:
-        m = np.zeros(int(units.max()) + 1)
-        np.maximum.at(m, units[pos], a[pos])
+        _, inv = np.unique(units[pos], return_inverse=True)
+        m = np.zeros(int(inv.max()) + 1 if inv.size else 0)
+        np.maximum.at(m, inv, a[pos])
         best = np.sort(m[m > 0])[::-1]
         reach = np.cumsum(best)
         if reach.size and reach[-1] >= b - margin:
@@ -205,8 +208,9 @@ def _cardinality(xc: np.ndarray, a: np.ndarray, b: float, col_unit: np.ndarray,
     neg = a < 0
     if np.all(a <= 0) and neg.any():  # −Σ |a| x ≥ b: Σ |a| x ≤ −b
         cap = -b
-        m = np.full(int(units.max()) + 1, np.inf)
-        np.minimum.at(m, units[neg], -a[neg])
+        _, inv = np.unique(units[neg], return_inverse=True)
+        m = np.full(int(inv.max()) + 1, np.inf)
+        np.minimum.at(m, inv, -a[neg])
         small = np.sort(m[np.isfinite(m)])
         fit = np.cumsum(small)
         k = int(np.searchsorted(fit, cap + margin, side="right"))
@@ -223,6 +227,10 @@ def candidates(spec: ModelSpec, max_row_nnz: int | None = None) -> Candidates:
     lower: list[float] = []
     source: list[str] = []
     kind: list[str] = []
+    # A row over binaries alone derives rows that depend only on its coefficients, its bounds
+    # and which of its entries share a unit: rows alike in those (tens of thousands of
+    # setback rows around every cell, say) are derived once, over positions in the row.
+    alike: dict[tuple[bytes, bytes, float, float], list[Any]] = {}
     for b in spec.coupling:
         A = b.A.tocsr()
         for r in range(b.n_rows):
@@ -230,9 +238,19 @@ def candidates(spec: ModelSpec, max_row_nnz: int | None = None) -> Candidates:
             if e == s or (max_row_nnz is not None and e - s > max_row_nnz):
                 continue
             label = b.labels[r] if b.labels is not None and r < len(b.labels) else str(r)
-            for cols, coef, lo, k in row_candidates(
-                    A.indices[s:e], A.data[s:e], float(b.lower[r]), float(b.upper[r]),
-                    spec.n_x, spec.aux_lb, spec.aux_ub, spec.col_unit):
+            row_cols, row_vals = A.indices[s:e], A.data[s:e]
+            lo_r, hi_r = float(b.lower[r]), float(b.upper[r])
+            if int(row_cols.max()) < spec.n_x:
+                _, pattern = np.unique(spec.col_unit[row_cols], return_inverse=True)
+                key = (row_vals.tobytes(), pattern.astype(np.int64).tobytes(), lo_r, hi_r)
+                if key not in alike:
+                    alike[key] = row_candidates(np.arange(e - s), row_vals, lo_r, hi_r, e - s,
+                                                spec.aux_lb, spec.aux_ub, pattern)
+                derived = [(row_cols[at], coef, lo, k) for at, coef, lo, k in alike[key]]
+            else:
+                derived = row_candidates(row_cols, row_vals, lo_r, hi_r, spec.n_x,
+                                         spec.aux_lb, spec.aux_ub, spec.col_unit)
+            for cols, coef, lo, k in derived:
                 rows_c.append(cols)
                 rows_v.append(coef)
                 lower.append(lo)
