@@ -394,3 +394,13 @@ def test_rows_alike_are_derived_once_and_each_over_its_own_columns() -> None:
     assert 0 < len(feasible) < 3 ** UNITS
     for x in feasible:
         assert np.all(got[:, : spec.n_x] @ x[: spec.n_x] >= cands.lower - 1e-9)
+
+
+def test_unit_ranks_number_each_rows_units_from_zero() -> None:
+    """Columns 0..5 of units 5, 3, 5, 2, 7, 2; row 0 over columns 0, 1, 2 (units 5, 3, 5), row 1
+    over 3, 4, 5 (units 2, 7, 2), row 2 over column 4 and the auxiliary column 6."""
+    import scipy.sparse as sp
+
+    A = sp.csr_matrix((np.ones(8), [0, 1, 2, 3, 4, 5, 4, 6], [0, 3, 6, 8]), shape=(3, 7))
+    ranks = st._unit_ranks(A, np.array([5, 3, 5, 2, 7, 2]), 6)
+    assert ranks.tolist() == [1, 0, 1, 0, 1, 0, 0, 1]

@@ -233,6 +233,7 @@ def candidates(spec: ModelSpec, max_row_nnz: int | None = None) -> Candidates:
     alike: dict[tuple[bytes, bytes, float, float], list[Any]] = {}
     for b in spec.coupling:
         A = b.A.tocsr()
+        ranks = _unit_ranks(A, spec.col_unit, spec.n_x)
         for r in range(b.n_rows):
             s, e = A.indptr[r], A.indptr[r + 1]
             if e == s or (max_row_nnz is not None and e - s > max_row_nnz):
@@ -241,8 +242,8 @@ def candidates(spec: ModelSpec, max_row_nnz: int | None = None) -> Candidates:
             row_cols, row_vals = A.indices[s:e], A.data[s:e]
             lo_r, hi_r = float(b.lower[r]), float(b.upper[r])
             if int(row_cols.max()) < spec.n_x:
-                _, pattern = np.unique(spec.col_unit[row_cols], return_inverse=True)
-                key = (row_vals.tobytes(), pattern.astype(np.int64).tobytes(), lo_r, hi_r)
+                pattern = ranks[s:e]
+                key = (row_vals.tobytes(), pattern.tobytes(), lo_r, hi_r)
                 if key not in alike:
                     alike[key] = row_candidates(np.arange(e - s), row_vals, lo_r, hi_r, e - s,
                                                 spec.aux_lb, spec.aux_ub, pattern)
@@ -265,6 +266,27 @@ def candidates(spec: ModelSpec, max_row_nnz: int | None = None) -> Candidates:
                        indptr), shape=(n, spec.n_cols))
     A.sum_duplicates()
     return Candidates(A, np.asarray(lower, float), source, kind)
+
+
+def _unit_ranks(A: sp.csr_matrix, col_unit: np.ndarray, n_x: int) -> np.ndarray:
+    """Per entry of ``A`` (CSR order), the rank of its column's unit among the distinct units of
+    its row (0 = the row's smallest unit number; entries of auxiliary columns count as their
+    own unit, ``n_x`` + column). Rows with equal ranks share units in the same way."""
+    nnz = A.indices.size
+    if not nnz:
+        return np.empty(0, np.int64)
+    row = np.repeat(np.arange(A.shape[0], dtype=np.int64), np.diff(A.indptr))
+    cols = A.indices.astype(np.int64)
+    unit = np.where(cols < n_x, col_unit[np.minimum(cols, max(n_x - 1, 0))], n_x + cols)
+    order = np.lexsort((unit, row))
+    r_s, u_s = row[order], unit[order]
+    new_row = np.r_[True, r_s[1:] != r_s[:-1]]
+    new_unit = new_row | np.r_[True, u_s[1:] != u_s[:-1]]
+    dense = np.cumsum(new_unit) - 1
+    first = np.maximum.accumulate(np.where(new_row, dense, 0))
+    out = np.empty(nnz, np.int64)
+    out[order] = dense - first
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
