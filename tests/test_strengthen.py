@@ -354,3 +354,53 @@ def test_knapsack_curve_bounds_every_level_interval(make) -> None:
                        *np.sort(rng.uniform(0.0, 1.5, (4, 2)), axis=1)]:
             best = brute_force(_level_between(spec, j, float(lo), float(hi)))
             assert curve(float(lo), float(hi)) >= best - 1e-7
+
+
+def test_rows_alike_are_derived_once_and_each_over_its_own_columns() -> None:
+    """Two setback-like rows ``2·x_(k, 0) + x_(k+1, 1) + x_(k+2, 1) ≤ 2`` alike in coefficients,
+    bounds and unit pattern, over different units: the candidates are those of each row derived
+    on its own, and each lies over its own row's columns; every one holds for every allocation
+    that meets the rows."""
+    col_unit = np.repeat(np.arange(UNITS), USES)
+    b = SpecBuilder(col_unit, np.tile(np.arange(USES), UNITS), np.arange(UNITS))
+    b.add_term("value", "benefit", 1.0, np.ones(col_unit.size))
+    rows, cols, vals = [], [], []
+    for r, k in enumerate((0, 1)):
+        for unit, use, v in ((k, 0, 2.0), (k + 1, 1, 1.0), (k + 2, 1, 1.0)):
+            rows.append(r)
+            cols.append(unit * USES + use)
+            vals.append(v)
+    b.add_block("setback", "rule", np.array(rows), np.array(cols), np.array(vals), 2,
+                np.full(2, -np.inf), np.full(2, 2.0))
+    spec = b.build()
+    cands = st.candidates(spec)
+    A = spec.block("setback").A.tocsr()
+    expected = []
+    for r in range(2):
+        s, e = A.indptr[r], A.indptr[r + 1]
+        expected += st.row_candidates(A.indices[s:e], A.data[s:e], -np.inf, 2.0, spec.n_x,
+                                      spec.aux_lb, spec.aux_ub, spec.col_unit)
+    assert cands.n_rows == len(expected) > 0
+    got = cands.A.toarray()
+    for i, (c, coef, lo, kind) in enumerate(expected):
+        row = np.zeros(spec.n_cols)
+        np.add.at(row, c, coef)
+        np.testing.assert_allclose(got[i], row)
+        assert cands.lower[i] == pytest.approx(lo) and cands.kind[i] == kind
+    half = cands.n_rows // 2
+    assert set(np.flatnonzero(got[0])) <= set(A.indices[: A.indptr[1]])
+    assert set(np.flatnonzero(got[half])) <= set(A.indices[A.indptr[1]: A.indptr[2]])
+    feasible = [x for x in allocations(spec) if aux_intervals(spec, x)]
+    assert 0 < len(feasible) < 3 ** UNITS
+    for x in feasible:
+        assert np.all(got[:, : spec.n_x] @ x[: spec.n_x] >= cands.lower - 1e-9)
+
+
+def test_unit_ranks_number_each_rows_units_from_zero() -> None:
+    """Columns 0..5 of units 5, 3, 5, 2, 7, 2; row 0 over columns 0, 1, 2 (units 5, 3, 5), row 1
+    over 3, 4, 5 (units 2, 7, 2), row 2 over column 4 and the auxiliary column 6."""
+    import scipy.sparse as sp
+
+    A = sp.csr_matrix((np.ones(8), [0, 1, 2, 3, 4, 5, 4, 6], [0, 3, 6, 8]), shape=(3, 7))
+    ranks = st._unit_ranks(A, np.array([5, 3, 5, 2, 7, 2]), 6)
+    assert ranks.tolist() == [1, 0, 1, 0, 1, 0, 0, 1]

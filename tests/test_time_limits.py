@@ -143,3 +143,47 @@ def test_a_repair_out_of_seconds_retries_with_more_seconds_not_only_more_units(
     assert calls[1] == pytest.approx(4 * calls[0])
     u1, u2 = attempts[0]["free_units"], attempts[1]["free_units"]
     assert u2 == 2 * u1, (u1, u2)
+
+
+def test_a_repair_past_its_budget_runs_on_only_while_its_incumbent_is_poor() -> None:
+    """The repair MIP's budget is soft: before it, only a proven gap stops the run; after it,
+    an incumbent that is not poor stops it too, while a poor or missing one runs on (to the
+    run's time limit, a cap of several budgets)."""
+    from ruimteverdeling.model.solve import _patient
+
+    def proven(primal: float, dual: float) -> bool:
+        return dual - primal <= 1.0
+
+    def fair(primal: float, dual: float) -> bool:
+        return np.isfinite(primal) and dual - primal <= 10.0
+
+    within = _patient(proven, fair, time.perf_counter() + 3600.0)
+    assert within(0.0, 0.5)
+    assert not within(0.0, 5.0)
+    past = _patient(proven, fair, time.perf_counter() - 1.0)
+    assert past(0.0, 0.5) and past(0.0, 5.0)
+    assert not past(0.0, 50.0)
+    assert not past(-np.inf, 50.0)
+
+
+def test_the_repair_stops_at_half_the_gap_in_its_neighbourhood_or_the_whole_gap_overall(
+        ) -> None:
+    """Decision gaps against a status quo of 0 (so the tolerance is ``rel_gap · z``), the
+    full model's bound 1000, a sub-MIP whose objective is the full model's (offset 0)."""
+    from types import SimpleNamespace
+
+    from ruimteverdeling.model.solve import _repair_stop
+
+    spec = SimpleNamespace(status_quo_value=0.0)
+    within = _repair_stop(spec, 0.01, 0.0, 1000.0, time.perf_counter() + 3600.0)
+    assert within(995.0, 2000.0)      # 5 below the full bound: within 1 % of 995
+    assert not within(900.0, 2000.0)  # 100 below it, and its own bound is loose
+    assert within(900.0, 903.0)       # 3 below its own bound: within half of 1 % of 900
+    assert not within(900.0, 950.0)   # not proven yet, and the budget is not spent
+    past = _repair_stop(spec, 0.01, 0.0, 1000.0, time.perf_counter() - 1.0)
+    assert past(900.0, 950.0)         # not poor: 50 within ten times 1 % of 900
+    assert not past(900.0, 1500.0)    # poor: runs on
+    assert not past(-np.inf, 1500.0)  # no incumbent yet
+    # an offset: the sub-MIP's objective is the full one less 100
+    shifted = _repair_stop(spec, 0.01, 100.0, 1000.0, time.perf_counter() + 3600.0)
+    assert shifted(895.0, 1900.0) and not shifted(800.0, 1900.0)

@@ -193,9 +193,12 @@ def _cardinality(xc: np.ndarray, a: np.ndarray, b: float, col_unit: np.ndarray,
     out = []
     units = col_unit[xc]
     pos = a > 0
+    # per unit of the row (numbered within the row: arrays as long as the row, not as the
+    # model's units, which made this quadratic in the size of the area)
     if np.all(a >= 0) and b > margin:
-        m = np.zeros(int(units.max()) + 1)
-        np.maximum.at(m, units[pos], a[pos])
+        _, inv = np.unique(units[pos], return_inverse=True)
+        m = np.zeros(int(inv.max()) + 1 if inv.size else 0)
+        np.maximum.at(m, inv, a[pos])
         best = np.sort(m[m > 0])[::-1]
         reach = np.cumsum(best)
         if reach.size and reach[-1] >= b - margin:
@@ -205,8 +208,9 @@ def _cardinality(xc: np.ndarray, a: np.ndarray, b: float, col_unit: np.ndarray,
     neg = a < 0
     if np.all(a <= 0) and neg.any():  # −Σ |a| x ≥ b: Σ |a| x ≤ −b
         cap = -b
-        m = np.full(int(units.max()) + 1, np.inf)
-        np.minimum.at(m, units[neg], -a[neg])
+        _, inv = np.unique(units[neg], return_inverse=True)
+        m = np.full(int(inv.max()) + 1, np.inf)
+        np.minimum.at(m, inv, -a[neg])
         small = np.sort(m[np.isfinite(m)])
         fit = np.cumsum(small)
         k = int(np.searchsorted(fit, cap + margin, side="right"))
@@ -223,16 +227,31 @@ def candidates(spec: ModelSpec, max_row_nnz: int | None = None) -> Candidates:
     lower: list[float] = []
     source: list[str] = []
     kind: list[str] = []
+    # A row over binaries alone derives rows that depend only on its coefficients, its bounds
+    # and which of its entries share a unit: rows alike in those (tens of thousands of
+    # setback rows around every cell, say) are derived once, over positions in the row.
+    alike: dict[tuple[bytes, bytes, float, float], list[Any]] = {}
     for b in spec.coupling:
         A = b.A.tocsr()
+        ranks = _unit_ranks(A, spec.col_unit, spec.n_x)
         for r in range(b.n_rows):
             s, e = A.indptr[r], A.indptr[r + 1]
             if e == s or (max_row_nnz is not None and e - s > max_row_nnz):
                 continue
             label = b.labels[r] if b.labels is not None and r < len(b.labels) else str(r)
-            for cols, coef, lo, k in row_candidates(
-                    A.indices[s:e], A.data[s:e], float(b.lower[r]), float(b.upper[r]),
-                    spec.n_x, spec.aux_lb, spec.aux_ub, spec.col_unit):
+            row_cols, row_vals = A.indices[s:e], A.data[s:e]
+            lo_r, hi_r = float(b.lower[r]), float(b.upper[r])
+            if int(row_cols.max()) < spec.n_x:
+                pattern = ranks[s:e]
+                key = (row_vals.tobytes(), pattern.tobytes(), lo_r, hi_r)
+                if key not in alike:
+                    alike[key] = row_candidates(np.arange(e - s), row_vals, lo_r, hi_r, e - s,
+                                                spec.aux_lb, spec.aux_ub, pattern)
+                derived = [(row_cols[at], coef, lo, k) for at, coef, lo, k in alike[key]]
+            else:
+                derived = row_candidates(row_cols, row_vals, lo_r, hi_r, spec.n_x,
+                                         spec.aux_lb, spec.aux_ub, spec.col_unit)
+            for cols, coef, lo, k in derived:
                 rows_c.append(cols)
                 rows_v.append(coef)
                 lower.append(lo)
@@ -247,6 +266,27 @@ def candidates(spec: ModelSpec, max_row_nnz: int | None = None) -> Candidates:
                        indptr), shape=(n, spec.n_cols))
     A.sum_duplicates()
     return Candidates(A, np.asarray(lower, float), source, kind)
+
+
+def _unit_ranks(A: sp.csr_matrix, col_unit: np.ndarray, n_x: int) -> np.ndarray:
+    """Per entry of ``A`` (CSR order), the rank of its column's unit among the distinct units of
+    its row (0 = the row's smallest unit number; entries of auxiliary columns count as their
+    own unit, ``n_x`` + column). Rows with equal ranks share units in the same way."""
+    nnz = A.indices.size
+    if not nnz:
+        return np.empty(0, np.int64)
+    row = np.repeat(np.arange(A.shape[0], dtype=np.int64), np.diff(A.indptr))
+    cols = A.indices.astype(np.int64)
+    unit = np.where(cols < n_x, col_unit[np.minimum(cols, max(n_x - 1, 0))], n_x + cols)
+    order = np.lexsort((unit, row))
+    r_s, u_s = row[order], unit[order]
+    new_row = np.r_[True, r_s[1:] != r_s[:-1]]
+    new_unit = new_row | np.r_[True, u_s[1:] != u_s[:-1]]
+    dense = np.cumsum(new_unit) - 1
+    first = np.maximum.accumulate(np.where(new_row, dense, 0))
+    out = np.empty(nnz, np.int64)
+    out[order] = dense - first
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
