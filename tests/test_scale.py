@@ -251,3 +251,50 @@ def test_rank_within_unit_matches_a_sort() -> None:
             idx = np.flatnonzero(unit == u)
             expected[idx[np.argsort(d[idx], kind="stable")]] = np.arange(idx.size)
         assert np.array_equal(_rank_in_unit(unit, d), expected)
+
+
+def test_undominated_options_keep_every_knapsack_table() -> None:
+    """Dropping the options another option of the same unit dominates (no more steps, at
+    least the gain) changes no entry of the multiple-choice knapsack table, and does drop
+    some (a pruning that kept everything would pass the first check trivially)."""
+    from ruimteverdeling.model import strengthen as st
+
+    rng = np.random.default_rng(3)
+    dropped = 0
+    for _ in range(30):
+        n = int(rng.integers(5, 40))
+        units = np.sort(rng.integers(0, 8, n))
+        q = rng.integers(1, 6, n)
+        g = np.round(rng.uniform(0.0, 10.0, n), 1)
+        keep = st._undominated(units, q, g)
+        dropped += n - keep.size
+        k_max = int(q.sum())
+        full = st._knapsack_table(units, q, g, k_max)
+        pruned = st._knapsack_table(units[keep], q[keep], g[keep], k_max)
+        np.testing.assert_array_equal(pruned, full)
+    assert dropped > 0
+    # by hand: unit 0's (2 steps, gain 1) is dominated by its (1 step, gain 3)
+    kept = st._undominated(np.array([0, 0, 1]), np.array([1, 2, 2]), np.array([3.0, 1.0, 1.0]))
+    assert kept.tolist() == [0, 2]
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_knapsack_bound_on_a_coarser_grid_keeps_every_integer_solution(seed: int,
+                                                                       monkeypatch) -> None:
+    """With tables too long for the grid, the weights are rounded down to a coarser step and
+    options lighter than it become free choices: still a bound on every integer allocation
+    (checked against enumeration), and a bound rather than none."""
+    from ruimteverdeling.model import strengthen as st
+    from tiny_models import brute_force, random_model
+
+    spec = random_model(seed)
+    opt = brute_force(spec)
+    (level,) = st.find_levels(spec)
+    lp = HighsBackend().lp(spec, SolverOptions(), 30.0)
+    exact = st.knapsack_level_bound(spec, level, lp.row_dual, opt - 1.0)
+    monkeypatch.setattr(st, "KNAPSACK_GRID", 2)
+    coarse = st.knapsack_level_bound(spec, level, lp.row_dual, opt - 1.0)
+    assert coarse is not None
+    assert coarse >= opt - 1e-7
+    if exact is not None:
+        assert coarse >= exact - 1e-7  # rounding down only relaxes

@@ -25,11 +25,12 @@ The ``auto`` method therefore
    repairs one neighbourhood only (it has an incumbent already);
 5. while the decision gap is open and the model has a minimax level: the whole-cell knapsack
    bound of each level (:func:`ruimteverdeling.model.strengthen.knapsack_level_bound`, from
-   the duals of the strengthened LP) replaces the bound where it is lower, and a local search
-   that trades burden between the level's regions
+   the duals of the strengthened LP, or of column generation) replaces the bound where it is
+   lower, and a local search that trades burden between the level's regions
    (:func:`ruimteverdeling.model.strengthen.level_swaps`) improves the incumbent;
-   then, for every model solved whole, single-unit moves that keep every row
-   (:func:`ruimteverdeling.model.strengthen.unit_moves`) polish it;
+   then single-unit moves that keep every row
+   (:func:`ruimteverdeling.model.strengthen.unit_moves`) polish it (a model solved by column
+   generation gets this step only up to ``DECOMPOSED_SEARCH_MAX_COLUMNS`` columns);
 6. while the decision gap is open: a branch and bound on each minimax level with LP bounds
    (:func:`ruimteverdeling.model.strengthen.level_bounds`) tightens the bound and confines the
    level to a window (it stops early when at its pace it would not get below the knapsack
@@ -103,6 +104,15 @@ UNIT_MOVE_CHECKS = 20_000
 budget: ≈ 8,500 on the demo, ≈ 1 s)."""
 UNIT_MOVE_SECONDS = 2.0
 """Most seconds that search may take (a safety net behind the deterministic budget)."""
+DECOMPOSED_SEARCH_MAX_COLUMNS = 3_000_000
+"""A model solved by column generation up to this many columns gets the whole-cell knapsack
+bound of its levels and the local searches too (at 200 k cells, 1.7 M columns: ≈ 13 s for
+the knapsack tables and 5 s for the searches, loaded); a larger one would spend its time on
+them that its LP needs."""
+KNAPSACK_SECOND_WORK = 1e9
+"""Knapsack table entries times options per second (see
+:data:`~ruimteverdeling.model.strengthen.KNAPSACK_WORK`): a decomposed model's knapsack
+tables may take a quarter of the time left."""
 
 Progress = Callable[[str], None]
 
@@ -489,13 +499,21 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
     if repair_bound is not None:
         bound = min(bound, max(repair_bound, objective))
     method += "+repair-mip"
-    if levels and not decomposed and decision_gap(objective, bound, spec.status_quo_value) \
+    searched = not decomposed or spec.n_cols <= DECOMPOSED_SEARCH_MAX_COLUMNS
+    max_work = st.KNAPSACK_WORK
+    if decomposed and searched:
+        # column generation's duals are those of the whole model: the knapsack bound holds
+        # for any duals, and is tight for optimal ones
+        levels, derived = st.find_levels(spec), (spec, lp.row_dual)
+        max_work = max(max_work, KNAPSACK_SECOND_WORK * 0.25 *
+                       max(0.0, deadline - time.perf_counter()))
+    if levels and searched and decision_gap(objective, bound, spec.status_quo_value) \
             > options.mip_rel_gap:
         bound = _knapsack_bound(derived, levels, objective, bound, details, seconds, say,
-                                curves)
+                                curves, max_work)
         x_best, objective = _level_swaps(spec, levels, x_best, objective, deadline, details,
                                          seconds, say)
-    if not decomposed and decision_gap(objective, bound, spec.status_quo_value) \
+    if searched and decision_gap(objective, bound, spec.status_quo_value) \
             > options.mip_rel_gap:
         x_best, objective = _unit_moves(spec, backend, options, x_best, objective, deadline,
                                         details, seconds, say)
@@ -515,7 +533,8 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
 def _knapsack_bound(derived: tuple[ModelSpec, np.ndarray | None], levels: list[st.Level],
                     objective: float, bound: float, details: dict[str, Any],
                     seconds: dict[str, float], say: Progress,
-                    curves: dict[int, Callable[[float, float], float]] | None = None) -> float:
+                    curves: dict[int, Callable[[float, float], float]] | None = None,
+                    max_work: float = st.KNAPSACK_WORK) -> float:
     """``bound`` lowered by the whole-cell knapsack bound of every level
     (:func:`~ruimteverdeling.model.strengthen.knapsack_level_curve`) from the LP duals of the
     model with its derived rows; each level's curve goes into ``curves`` (by level column),
@@ -526,7 +545,7 @@ def _knapsack_bound(derived: tuple[ModelSpec, np.ndarray | None], levels: list[s
     t0 = time.perf_counter()
     found = []
     for lv in levels:
-        curve = st.knapsack_level_curve(model, lv, duals, objective)
+        curve = st.knapsack_level_curve(model, lv, duals, objective, max_work)
         j = lv.col - model.n_x
         kb = None if curve is None else curve(float(model.aux_lb[j]), float(model.aux_ub[j]))
         found.append(kb)
