@@ -51,13 +51,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from ruimteverdeling.errors import InfeasibleError, SolverError
-from ruimteverdeling.model import decompose
+from ruimteverdeling.model import decompose, level_fix
 from ruimteverdeling.model import highs_backend as hb
 from ruimteverdeling.model import strengthen as st
 from ruimteverdeling.model.highs_backend import HighsBackend
@@ -511,6 +511,10 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
             > options.mip_rel_gap:
         bound = _knapsack_bound(derived, levels, objective, bound, details, seconds, say,
                                 curves, max_work)
+        if not decomposed:
+            x_best, objective = _level_fixed_repair(spec, work, levels, session, curves, backend,
+                                                    options, say, x_best, objective, bound,
+                                                    deadline, details, seconds)
         x_best, objective = _level_swaps(spec, levels, x_best, objective, deadline, details,
                                          seconds, say)
     if searched and decision_gap(objective, bound, spec.status_quo_value) \
@@ -558,6 +562,47 @@ def _knapsack_bound(derived: tuple[ModelSpec, np.ndarray | None], levels: list[s
     details["knapsack_bounds"] = found
     seconds["knapsack_bound"] = time.perf_counter() - t0
     return bound
+
+
+def _level_fixed_repair(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session: Any,
+                        curves: dict[int, Callable[[float, float], float]],
+                        backend: Backend, options: SolverOptions, say: Progress,
+                        x_best: np.ndarray, objective: float, bound: float, deadline: float,
+                        details: dict[str, Any], seconds: dict[str, float]
+                        ) -> tuple[np.ndarray, float]:
+    """The incumbent, or the repair of the LP with each level fixed where its whole-cell
+    knapsack bound is largest, whichever is better (:mod:`ruimteverdeling.model.level_fix`)."""
+    t0 = time.perf_counter()
+    found: list[dict[str, Any]] = []
+    x = x_best
+    for lv in levels:
+        curve = curves.get(lv.col)
+        j = lv.col - work.n_x
+        v = None if curve is None else level_fix.curve_argmax(
+            curve, float(work.aux_lb[j]), float(work.aux_ub[j]), float(x[lv.col]))
+        fixed = None if v is None else level_fix.fixed_level(work.aux_lb, work.aux_ub, j, v)
+        if fixed is None or deadline - time.perf_counter() <= 1:
+            continue
+        out = session.lp(*fixed, None, max(1.0, deadline - time.perf_counter()))
+        if out.status != "optimal" or out.x is None or out.col_dual is None:
+            found.append({"level": v, "lp_status": out.status})
+            continue
+        x_lp = out.x[: spec.n_cols]
+        info: dict[str, Any] = {}
+        cand, _ = _repair(spec, replace(work, aux_lb=fixed[0], aux_ub=fixed[1]), backend,
+                          options, say, x_lp, out.col_dual[: spec.n_cols],
+                          _round_units(spec, x_lp), _fractional_units(spec, x_lp), bound,
+                          deadline, info, {}, grow=False)
+        if cand is not None:
+            cand = _polish(spec, backend, options, cand, force=True)
+        found.append({"level": v, "lp": out.objective, "repair": info.get("repair_attempts"),
+                      "objective": None if cand is None else spec.objective_value(cand)})
+        if cand is not None and spec.objective_value(cand) > spec.objective_value(x) and \
+                not spec.violations(cand):
+            x = cand
+    details["level_fixed_repair"] = found
+    return _keep_if_better(spec, "level_fixed", "repair with the level fixed at its knapsack "
+                           "maximiser", x, x_best, objective, t0, details, seconds, say)
 
 
 def _level_swaps(spec: ModelSpec, levels: list[st.Level], x_best: np.ndarray,
