@@ -583,7 +583,11 @@ def _level_fixed_repair(spec: ModelSpec, work: ModelSpec, levels: list[st.Level]
         fixed = None if v is None else level_fix.fixed_level(work.aux_lb, work.aux_ub, j, v)
         if fixed is None or deadline - time.perf_counter() <= 1:
             continue
+        saved = session.basis_now() if hasattr(session, "basis_now") else None
         out = session.lp(*fixed, None, max(1.0, deadline - time.perf_counter()))
+        if saved is not None:  # later LPs start where they would have without this one
+            session.lp(work.aux_lb, work.aux_ub, None, max(1.0, deadline - time.perf_counter()),
+                       basis=saved)
         if out.status != "optimal" or out.x is None or out.col_dual is None:
             found.append({"level": v, "lp_status": out.status})
             continue
