@@ -251,3 +251,119 @@ def test_rank_within_unit_matches_a_sort() -> None:
             idx = np.flatnonzero(unit == u)
             expected[idx[np.argsort(d[idx], kind="stable")]] = np.arange(idx.size)
         assert np.array_equal(_rank_in_unit(unit, d), expected)
+
+
+def test_undominated_options_keep_every_knapsack_table() -> None:
+    """Dropping the options another option of the same unit dominates (no more steps, at
+    least the gain) changes no entry of the multiple-choice knapsack table, and does drop
+    some (a pruning that kept everything would pass the first check trivially)."""
+    from ruimteverdeling.model import strengthen as st
+
+    rng = np.random.default_rng(3)
+    dropped = 0
+    for _ in range(30):
+        n = int(rng.integers(5, 40))
+        units = np.sort(rng.integers(0, 8, n))
+        q = rng.integers(1, 6, n)
+        g = np.round(rng.uniform(0.0, 10.0, n), 1)
+        keep = st._undominated(units, q, g)
+        dropped += n - keep.size
+        k_max = int(q.sum())
+        full = st._knapsack_table(units, q, g, k_max)
+        pruned = st._knapsack_table(units[keep], q[keep], g[keep], k_max)
+        np.testing.assert_array_equal(pruned, full)
+    assert dropped > 0
+    # by hand: unit 0's (2 steps, gain 1) is dominated by its (1 step, gain 3)
+    kept = st._undominated(np.array([0, 0, 1]), np.array([1, 2, 2]), np.array([3.0, 1.0, 1.0]))
+    assert kept.tolist() == [0, 2]
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_knapsack_bound_on_a_coarser_grid_keeps_every_integer_solution(seed: int,
+                                                                       monkeypatch) -> None:
+    """With tables too long for the grid, the weights are rounded down to a coarser step and
+    options lighter than it become free choices: still a bound on every integer allocation
+    (checked against enumeration), and a bound rather than none."""
+    from ruimteverdeling.model import strengthen as st
+    from tiny_models import brute_force, random_model
+
+    spec = random_model(seed)
+    opt = brute_force(spec)
+    (level,) = st.find_levels(spec)
+    lp = HighsBackend().lp(spec, SolverOptions(), 30.0)
+    exact = st.knapsack_level_bound(spec, level, lp.row_dual, opt - 1.0)
+    monkeypatch.setattr(st, "KNAPSACK_GRID", 2)
+    coarse = st.knapsack_level_bound(spec, level, lp.row_dual, opt - 1.0)
+    assert coarse is not None
+    assert coarse >= opt - 1e-7
+    if exact is not None:
+        assert coarse >= exact - 1e-7  # rounding down only relaxes
+
+
+def _regions_model(seed: int):
+    """Four units, three uses, a value per column and a minimax level over two regions only
+    (nothing else couples the units): the whole-cell knapsacks are then the whole model."""
+    from ruimteverdeling.model.spec import SpecBuilder
+
+    rng = np.random.default_rng(seed)
+    units, uses = 4, 3
+    col_unit = np.repeat(np.arange(units), uses)
+    n = col_unit.size
+    b = SpecBuilder(col_unit, np.tile(np.arange(uses), units), np.arange(units))
+    b.add_term("value", "benefit", 1.0, rng.uniform(0, 30, n))
+    load = rng.choice(np.array([0.0, 1.0, 2.5, 3.75, 6.25, 6.4375]), n)
+    region = (col_unit >= 2).astype(int)
+    v = b.add_aux("level", 0.0, np.inf)
+    area = rng.uniform(5.0, 20.0, 2)
+    b.add_block("fair", "rule", np.r_[region, 0, 1], np.r_[np.arange(n), v, v],
+                np.r_[load, -area], 2, np.full(2, -np.inf), np.zeros(2))
+    b.add_term("fairness", "cost", 1.0, aux={v: float(rng.uniform(10.0, 300.0))})
+    return b.build()
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_level_fixed_at_the_knapsack_maximiser_keeps_the_optimum(seed: int) -> None:
+    """Where the regions are the whole model the knapsack bound is exact, so the MIP with the
+    level fixed at the bound's maximiser (the right end of its last interval) reaches the
+    enumerated optimum: the level is located where whole cells fit, not below it."""
+    from dataclasses import replace
+
+    from ruimteverdeling.model import level_fix
+    from ruimteverdeling.model import strengthen as st
+    from tiny_models import brute_force
+
+    spec = _regions_model(seed)
+    opt = brute_force(spec)
+    (level,) = st.find_levels(spec)
+    lp = HighsBackend().lp(spec, SolverOptions(), 30.0)
+    curve = st.knapsack_level_curve(spec, level, lp.row_dual, opt - 1.0)
+    j = level.col - spec.n_x
+    v = level_fix.curve_argmax(curve, float(spec.aux_lb[j]), float(spec.aux_ub[j]),
+                               float(lp.x[level.col]))
+    assert v is not None
+    lb, ub = level_fix.fixed_level(spec.aux_lb, spec.aux_ub, j, v)
+    assert lb[j] == ub[j] == v
+    fixed = replace(spec, aux_lb=lb, aux_ub=ub)
+    r = HighsBackend().mip(fixed, SolverOptions(), 30.0, 0.0)
+    assert r.x is not None
+    assert spec.objective_value(r.x) == pytest.approx(opt, abs=1e-6)
+
+
+def test_curve_argmax_by_hand() -> None:
+    """A staircase minus a slope, as the knapsack bound is: 10 − v below 1, 12 − v from 1
+    to 3, 11 − v from 3 on; its supremum over an interval by hand. The maximiser is the step
+    at 1 (value 11), found from an infinite upper end too."""
+    from ruimteverdeling.model import level_fix
+
+    def f(v: float) -> float:
+        return (10.0 if v < 1 else 12.0 if v < 3 else 11.0) - v
+
+    def curve(lo: float, hi: float) -> float:
+        pts = [p for p in (lo, 1.0, 3.0) if lo <= p <= hi]
+        return max(f(p) for p in pts)
+
+    v = level_fix.curve_argmax(curve, 0.0, np.inf, 0.5)
+    assert v == pytest.approx(1.0, abs=1e-12)
+    assert v >= 1.0  # the right end: the step is reached
+    assert f(v) == pytest.approx(11.0)
+    assert level_fix.fixed_level(np.zeros(1), np.ones(1), 0, 2.0) is None

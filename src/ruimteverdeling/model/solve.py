@@ -25,11 +25,12 @@ The ``auto`` method therefore
    repairs one neighbourhood only (it has an incumbent already);
 5. while the decision gap is open and the model has a minimax level: the whole-cell knapsack
    bound of each level (:func:`ruimteverdeling.model.strengthen.knapsack_level_bound`, from
-   the duals of the strengthened LP) replaces the bound where it is lower, and a local search
-   that trades burden between the level's regions
+   the duals of the strengthened LP, or of column generation) replaces the bound where it is
+   lower, and a local search that trades burden between the level's regions
    (:func:`ruimteverdeling.model.strengthen.level_swaps`) improves the incumbent;
-   then, for every model solved whole, single-unit moves that keep every row
-   (:func:`ruimteverdeling.model.strengthen.unit_moves`) polish it;
+   then single-unit moves that keep every row
+   (:func:`ruimteverdeling.model.strengthen.unit_moves`) polish it (a model solved by column
+   generation gets this step only up to ``DECOMPOSED_SEARCH_MAX_COLUMNS`` columns);
 6. while the decision gap is open: a branch and bound on each minimax level with LP bounds
    (:func:`ruimteverdeling.model.strengthen.level_bounds`) tightens the bound and confines the
    level to a window (it stops early when at its pace it would not get below the knapsack
@@ -50,13 +51,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from ruimteverdeling.errors import InfeasibleError, SolverError
-from ruimteverdeling.model import decompose
+from ruimteverdeling.model import decompose, level_fix
 from ruimteverdeling.model import highs_backend as hb
 from ruimteverdeling.model import strengthen as st
 from ruimteverdeling.model.highs_backend import HighsBackend
@@ -115,6 +116,15 @@ UNIT_MOVE_CHECKS = 20_000
 budget: ≈ 8,500 on the demo, ≈ 1 s)."""
 UNIT_MOVE_SECONDS = 2.0
 """Most seconds that search may take (a safety net behind the deterministic budget)."""
+DECOMPOSED_SEARCH_MAX_COLUMNS = 3_000_000
+"""A model solved by column generation up to this many columns gets the whole-cell knapsack
+bound of its levels and the local searches too (at 200 k cells, 1.7 M columns: ≈ 13 s for
+the knapsack tables and 5 s for the searches, loaded); a larger one would spend its time on
+them that its LP needs."""
+KNAPSACK_SECOND_WORK = 1e9
+"""Knapsack table entries times options per second (see
+:data:`~ruimteverdeling.model.strengthen.KNAPSACK_WORK`): a decomposed model's knapsack
+tables may take a quarter of the time left."""
 
 Progress = Callable[[str], None]
 
@@ -536,13 +546,25 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
     if repair_bound is not None:
         bound = min(bound, max(repair_bound, objective))
     method += "+repair-mip"
-    if levels and not decomposed and decision_gap(objective, bound, spec.status_quo_value) \
+    searched = not decomposed or spec.n_cols <= DECOMPOSED_SEARCH_MAX_COLUMNS
+    max_work = st.KNAPSACK_WORK
+    if decomposed and searched:
+        # column generation's duals are those of the whole model: the knapsack bound holds
+        # for any duals, and is tight for optimal ones
+        levels, derived = st.find_levels(spec), (spec, lp.row_dual)
+        max_work = max(max_work, KNAPSACK_SECOND_WORK * 0.25 *
+                       max(0.0, deadline - time.perf_counter()))
+    if levels and searched and decision_gap(objective, bound, spec.status_quo_value) \
             > options.mip_rel_gap:
         bound = _knapsack_bound(derived, levels, objective, bound, details, seconds, say,
-                                curves)
+                                curves, max_work)
+        if not decomposed:
+            x_best, objective = _level_fixed_repair(spec, work, levels, session, curves, backend,
+                                                    options, say, x_best, objective, bound,
+                                                    deadline, details, seconds)
         x_best, objective = _level_swaps(spec, levels, x_best, objective, deadline, details,
                                          seconds, say)
-    if not decomposed and decision_gap(objective, bound, spec.status_quo_value) \
+    if searched and decision_gap(objective, bound, spec.status_quo_value) \
             > options.mip_rel_gap:
         x_best, objective = _unit_moves(spec, backend, options, x_best, objective, deadline,
                                         details, seconds, say)
@@ -562,7 +584,8 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
 def _knapsack_bound(derived: tuple[ModelSpec, np.ndarray | None], levels: list[st.Level],
                     objective: float, bound: float, details: dict[str, Any],
                     seconds: dict[str, float], say: Progress,
-                    curves: dict[int, Callable[[float, float], float]] | None = None) -> float:
+                    curves: dict[int, Callable[[float, float], float]] | None = None,
+                    max_work: float = st.KNAPSACK_WORK) -> float:
     """``bound`` lowered by the whole-cell knapsack bound of every level
     (:func:`~ruimteverdeling.model.strengthen.knapsack_level_curve`) from the LP duals of the
     model with its derived rows; each level's curve goes into ``curves`` (by level column),
@@ -573,7 +596,7 @@ def _knapsack_bound(derived: tuple[ModelSpec, np.ndarray | None], levels: list[s
     t0 = time.perf_counter()
     found = []
     for lv in levels:
-        curve = st.knapsack_level_curve(model, lv, duals, objective)
+        curve = st.knapsack_level_curve(model, lv, duals, objective, max_work)
         j = lv.col - model.n_x
         kb = None if curve is None else curve(float(model.aux_lb[j]), float(model.aux_ub[j]))
         found.append(kb)
@@ -586,6 +609,51 @@ def _knapsack_bound(derived: tuple[ModelSpec, np.ndarray | None], levels: list[s
     details["knapsack_bounds"] = found
     seconds["knapsack_bound"] = time.perf_counter() - t0
     return bound
+
+
+def _level_fixed_repair(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session: Any,
+                        curves: dict[int, Callable[[float, float], float]],
+                        backend: Backend, options: SolverOptions, say: Progress,
+                        x_best: np.ndarray, objective: float, bound: float, deadline: float,
+                        details: dict[str, Any], seconds: dict[str, float]
+                        ) -> tuple[np.ndarray, float]:
+    """The incumbent, or the repair of the LP with each level fixed where its whole-cell
+    knapsack bound is largest, whichever is better (:mod:`ruimteverdeling.model.level_fix`)."""
+    t0 = time.perf_counter()
+    found: list[dict[str, Any]] = []
+    x = x_best
+    for lv in levels:
+        curve = curves.get(lv.col)
+        j = lv.col - work.n_x
+        v = None if curve is None else level_fix.curve_argmax(
+            curve, float(work.aux_lb[j]), float(work.aux_ub[j]), float(x[lv.col]))
+        fixed = None if v is None else level_fix.fixed_level(work.aux_lb, work.aux_ub, j, v)
+        if fixed is None or deadline - time.perf_counter() <= 1:
+            continue
+        saved = session.basis_now() if hasattr(session, "basis_now") else None
+        out = session.lp(*fixed, None, max(1.0, deadline - time.perf_counter()))
+        if saved is not None:  # later LPs start where they would have without this one
+            session.lp(work.aux_lb, work.aux_ub, None, max(1.0, deadline - time.perf_counter()),
+                       basis=saved)
+        if out.status != "optimal" or out.x is None or out.col_dual is None:
+            found.append({"level": v, "lp_status": out.status})
+            continue
+        x_lp = out.x[: spec.n_cols]
+        info: dict[str, Any] = {}
+        cand, _ = _repair(spec, replace(work, aux_lb=fixed[0], aux_ub=fixed[1]), backend,
+                          options, say, x_lp, out.col_dual[: spec.n_cols],
+                          _round_units(spec, x_lp), _fractional_units(spec, x_lp), bound,
+                          deadline, info, {}, grow=False)
+        if cand is not None:
+            cand = _polish(spec, backend, options, cand, force=True)
+        found.append({"level": v, "lp": out.objective, "repair": info.get("repair_attempts"),
+                      "objective": None if cand is None else spec.objective_value(cand)})
+        if cand is not None and spec.objective_value(cand) > spec.objective_value(x) and \
+                not spec.violations(cand):
+            x = cand
+    details["level_fixed_repair"] = found
+    return _keep_if_better(spec, "level_fixed", "repair with the level fixed at its knapsack "
+                           "maximiser", x, x_best, objective, t0, details, seconds, say)
 
 
 def _level_swaps(spec: ModelSpec, levels: list[st.Level], x_best: np.ndarray,

@@ -728,6 +728,42 @@ def _hull_segments(units: np.ndarray, q: np.ndarray, g: np.ndarray
     return seg_q, seg_g
 
 
+def _region_options(units: np.ndarray, w: np.ndarray, d: np.ndarray, s: float
+                    ) -> dict[str, Any]:
+    """One region's knapsack options at grid step ``s``: column ``j`` of unit ``k`` uses
+    ``q_j = ⌊w_j / s⌋`` steps (rounded down: a relaxation). Each unit's free choice is its
+    best column of no whole step, ``f_k = max {d_j : q_j = 0}``, summed into ``free``; the
+    options are the columns with ``q_j > 0`` that gain ``g_j = d_j − f_k > 0`` over it
+    (``all_*``: every column, for a coarser step)."""
+    q = np.floor(w / s + 1e-9).astype(np.int64)
+    rs, inv = np.unique(units, return_inverse=True)
+    f = np.full(rs.size, -np.inf)
+    zero = q == 0
+    np.maximum.at(f, inv[zero], d[zero])
+    g = d - f[inv]
+    opt = np.flatnonzero((q > 0) & (g > 0))
+    opt = opt[_undominated(units[opt], q[opt], g[opt])]
+    return {"s": s, "units": units[opt], "q": q[opt], "g": g[opt], "w": w[opt],
+            "free": float(f.sum()), "all_units": units, "all_w": w, "all_d": d}
+
+
+def _undominated(units: np.ndarray, q: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """Indices of the options no other option of the same unit dominates (one with no more
+    steps and at least the gain; of equal ones the first): a multiple-choice knapsack never
+    needs a dominated option, so its table is the same without them."""
+    o = np.lexsort((-g, q, units))
+    u, gs = units[o], g[o]
+    best_before = np.full(o.size, -np.inf)  # the best gain of the unit's lighter options
+    s = 1
+    while s < o.size:
+        same = u[s:] == u[:-s]
+        if not same.any():
+            break
+        np.maximum(best_before[s:], np.where(same, gs[:-s], -np.inf), out=best_before[s:])
+        s += 1
+    return np.sort(o[gs > best_before])
+
+
 def _knapsack_table(units: np.ndarray, q: np.ndarray, g: np.ndarray, k_max: int) -> np.ndarray:
     """``F(κ)``, κ = 0..k_max: the best total gain of options ``(q, g)`` (whole steps, gain)
     with total steps at most κ and at most one option per unit (a multiple-choice knapsack,
@@ -761,7 +797,8 @@ def knapsack_level_bound(spec: ModelSpec, level: Level, row_dual: np.ndarray,
 
 
 def knapsack_level_curve(spec: ModelSpec, level: Level, row_dual: np.ndarray,
-                         incumbent: float) -> Callable[[float, float], float] | None:
+                         incumbent: float, max_work: float = KNAPSACK_WORK
+                         ) -> Callable[[float, float], float] | None:
     """The whole-cell knapsack bound as a function of an interval of the level:
     ``curve(lo, hi)`` bounds every integer allocation of ``spec`` whose level lies in
     ``[lo, hi]`` (the tables are built once; an interval costs a lookup).
@@ -794,7 +831,7 @@ def knapsack_level_curve(spec: ModelSpec, level: Level, row_dual: np.ndarray,
     a fraction of a cell (the gap of a minimax over whole cells). Returns None where the
     structure does not hold (a unit in two of the level's rows, an auxiliary with a positive
     reduced cost and no bound) or the tables would be too large (:data:`KNAPSACK_GRID`,
-    :data:`KNAPSACK_WORK`).
+    :data:`KNAPSACK_WORK`, or ``max_work``).
 
     For an interval ``[lo, hi]``: the steps of the tables inside it and its two ends (the
     function is a constant plus ``d_v v`` between steps, so these hold its supremum); the
@@ -870,19 +907,10 @@ def knapsack_level_curve(spec: ModelSpec, level: Level, row_dual: np.ndarray,
     tables = []
     for r in range(n_r):
         cols = np.flatnonzero(in_reg & (u_reg[unit] == r))
-        units_r = unit[cols]
-        s_r = _grid_step(extra[cols], 1.0)  # exact where the weights allow
-        q = np.floor(extra[cols] / s_r + 1e-9).astype(np.int64)
-        # free choice: the best column with no whole step of weight
-        f = np.full(n_units, -np.inf)
-        zero = q == 0
-        np.maximum.at(f, units_r[zero], d[cols[zero]])
-        rs = np.unique(units_r)
-        const += float(f[rs].sum())
-        g = d[cols] - f[units_r]
-        opt = (q > 0) & (g > 0)
-        tables.append({"s": s_r, "units": units_r[opt], "q": q[opt], "g": g[opt],
-                       "w": extra[cols][opt]})
+        t = _region_options(unit[cols], extra[cols], d[cols],
+                            _grid_step(extra[cols], 1.0))  # exact where the weights allow
+        const += t["free"]
+        tables.append(t)
 
     def capacity(r: int, v: np.ndarray) -> np.ndarray:
         return (cap_c[r] * v + cap_u[r] - m_r[r]) / tables[r]["s"]
@@ -951,7 +979,7 @@ def knapsack_level_curve(spec: ModelSpec, level: Level, row_dual: np.ndarray,
     # exact tables F_r(κ) for κ up to the window's top (unless they would take too long)
     work = sum(t["q"].size * (max(0.0, float(capacity(r, np.array(v_hi)))) + 1.0)
                for r, t in enumerate(tables))
-    if work > KNAPSACK_WORK:
+    if work > max_work:
         return None
     values = []
     for r in range(n_r):
@@ -961,11 +989,11 @@ def knapsack_level_curve(spec: ModelSpec, level: Level, row_dual: np.ndarray,
             values.append(np.full(1, -np.inf))
             continue
         if k_max > KNAPSACK_GRID:  # a coarser step: weights rounded down, still a bound
-            t["s"] *= (k_max + 1.0) / KNAPSACK_GRID
-            t["q"] = np.floor(t["w"] / t["s"] + 1e-9).astype(np.int64)
-            keep = t["q"] > 0
-            if not np.all(keep):  # options now free: their gain is free too (relaxing)
-                return None
+            # (options lighter than the new step become free choices: relaxing too)
+            const -= t["free"]
+            t = tables[r] = _region_options(t["all_units"], t["all_w"], t["all_d"],
+                                            t["s"] * (k_max + 1.0) / KNAPSACK_GRID)
+            const += t["free"]
             k_max = int(np.floor(float(capacity(r, np.array(v_hi))) + 1e-9))
         f_tab = _knapsack_table(t["units"], t["q"], t["g"], k_max)
         values.append(f_tab)
