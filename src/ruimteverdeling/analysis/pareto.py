@@ -318,9 +318,14 @@ def within_share(cm: CompiledModel | pwm.Pathway, obj: np.ndarray,
     where coefficients differ."""
     if quick and warm is not None and not isinstance(cm, pwm.Pathway):
         try:
-            return resolve(_spec_with(cm.spec, obj, 0.0, rows), options, warm,
-                           keep_basis=True, changed_share=1.0 if same_objective else
-                           BASIS_CHANGED_SHARE)
+            sol = resolve(_spec_with(cm.spec, obj, 0.0, rows), options, warm,
+                          keep_basis=True, changed_share=1.0 if same_objective else
+                          BASIS_CHANGED_SHARE)
+            steps = ", ".join(f"{k} {v:.1f} s" for k, v in sol.seconds.items() if v >= 0.05)
+            iters = (sol.details.get("lp_iterations") or {}).get("simplex")
+            say(f"  quick re-solve ({sol.method}, {sol.status}): {steps}"
+                + (f"; {iters:,} simplex iterations" if iters is not None else ""))
+            return sol
         except SolverError:
             say(f"  the quick re-solve found no allocation: the full solve with "
                 f"{options.time_limit:.0f} s")
