@@ -830,8 +830,11 @@ def knapsack_level_curve(spec: ModelSpec, level: Level, row_dual: np.ndarray,
     cells it is lower by what the LP gains by filling every binding region to the level with
     a fraction of a cell (the gap of a minimax over whole cells). Returns None where the
     structure does not hold (a unit in two of the level's rows, an auxiliary with a positive
-    reduced cost and no bound) or the tables would be too large (:data:`KNAPSACK_GRID`,
-    :data:`KNAPSACK_WORK`, or ``max_work``).
+    reduced cost and no bound) or the tables would take too long (``max_work``, by default
+    :data:`KNAPSACK_WORK`). A table longer than :data:`KNAPSACK_GRID` steps is built at a
+    coarser step instead (weights rounded down, options lighter than the step free: a
+    relaxation), and options another option of the same unit dominates are left out (which
+    changes no table entry).
 
     For an interval ``[lo, hi]``: the steps of the tables inside it and its two ends (the
     function is a constant plus ``d_v v`` between steps, so these hold its supremum); the
