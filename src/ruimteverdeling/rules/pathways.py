@@ -431,6 +431,10 @@ GENERATION_SHARE = 0.6
 FINAL_SHARE = 0.25
 """Share of the time limit the integer solve over the generated trajectories gets at least
 (so the time limit can be overrun by this much when generation took all of its share)."""
+NESTED_SHARE = 0.5
+"""Share of the generation's time left that the prices from a quarter of the units may take
+at most: they are only a start, and the bound comes from the rounds over every unit (as the
+nested samples of :mod:`ruimteverdeling.model.decompose` get half the time left)."""
 
 
 def solver_options(pw: Pathway) -> Any:
@@ -504,7 +508,8 @@ def _foresight_generated(pw: Pathway, progress: Any = None) -> Solution:
         f"({time.perf_counter() - t0:.1f} s)")
     t1 = time.perf_counter()
     w = pw.model.weights
-    y1 = mp.nested_prices(pw.traj, specs, labels, w, opts, say, deadline, y0,
+    y1 = mp.nested_prices(pw.traj, specs, labels, w, opts, say,
+                          t1 + NESTED_SHARE * max(0.0, deadline - t1), y0,
                           lambda tr, sp, y: _around(tr, sp, w, _start_keys(tr, sp, w), y))
     if y1 is not y0:
         say(f"  prices from the trajectories of {mp.SAMPLE_SHARE:.0%} of the units "
