@@ -298,3 +298,49 @@ def test_the_2100_layers_future_cost_moves_housing(tmp_path):
     assert weights == {2030: 20.0, 2050: 20.0}
     assert sum(weights[y] * r["contribution"] for (y, _), r in terms.items()) == \
         pytest.approx(future["objective"], abs=1e-6)
+
+
+def test_the_shipped_pathway_faces_2100_in_its_last_period():
+    """The shipped three-period scenario's future-cost rule reads the 2100 flood depth in
+    every period and the subsidence until 2100 in the last one."""
+    from ruimteverdeling.rules import load_scenario
+
+    s = load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "pathways.yaml")
+    assert s.periods == YEARS
+    rules = [r for r in s.rules if getattr(r, "term", None) == "future_cost"]
+    assert rules
+
+    def read_in(layer: str, year: int) -> str:
+        return (s.period_layers.get(layer) or {}).get(year, layer)
+
+    layers = {y: {read_in(t.layer, y) for r in rules for t in r.value} for y in YEARS}
+    assert {"flood_depth_2100", "subsidence_2100"} <= layers[2050]
+    assert "subsidence_2100" not in layers[2030]
+
+
+# -- batch over a multi-period scenario ---------------------------------------------------------
+def test_batch_runs_a_multi_period_scenario_beside_a_single_one(tmp_path):
+    single = hand_case(tmp_path / "single")
+    multi = _future_cost_instance(tmp_path / "multi", [1.0, 0.125, 0.0, 0.0])
+    out = tmp_path / "batch"
+    res = _cli(["batch", str(single), str(multi), "-o", str(out), "--workers", "1", "-q"])
+    assert res.exit_code == 0, res.output
+    # the summary lists both, with the hand-computed objectives (5.1 and 142.5, above)
+    rows = {r["id"]: r for r in _csv(out / "batch.csv")}
+    assert sorted(rows) == ["future", "hand"]
+    assert {r["status"] for r in rows.values()} == {"optimal"}
+    assert float(rows["hand"]["objective"]) == pytest.approx(5.1, abs=1e-6)
+    assert float(rows["future"]["objective"]) == pytest.approx(142.5, abs=1e-6)
+    assert rows["future"]["housing_ha"] == "1"
+    runs = {r["id"]: r for r in json.loads((out / "batch.json").read_text())["runs"]}
+    assert sorted(runs) == ["future", "hand"]
+    # the multi-period run folder is a pathway's, the single one an end state's
+    multi_out = Path(runs["future"]["out_dir"])
+    for y in (2030, 2050):
+        assert list(np.flatnonzero(_read(multi_out / f"allocation_{y}.tif") ==
+                                   CATALOGUE["housing"].code)) == [1]
+    assert json.loads((multi_out / "summary.json").read_text())["pathway"]["periods"] == \
+        [2030, 2050]
+    single_out = Path(runs["hand"]["out_dir"])
+    assert "pathway" not in json.loads((single_out / "summary.json").read_text())
+    assert not list(single_out.glob("allocation_*.tif"))
