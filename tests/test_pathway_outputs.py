@@ -344,3 +344,63 @@ def test_batch_runs_a_multi_period_scenario_beside_a_single_one(tmp_path):
     single_out = Path(runs["hand"]["out_dir"])
     assert "pathway" not in json.loads((single_out / "summary.json").read_text())
     assert not list(single_out.glob("allocation_*.tif"))
+
+
+# -- the catalogue's transition entries carry their sources -------------------------------------
+ASSUMPTION = "ruimteverdeling assumption"
+
+
+def _transition_fields(use) -> set[str]:
+    """The transition entries a catalogue use sets (its lifetime always)."""
+    return ({"lifetime_years"} | ({"irreversible"} if use.irreversible else set())
+            | ({"reverts_to"} if use.reverts_to is not None else set())
+            | ({"successors"} if use.successors is not None else set()))
+
+
+def source_problems(catalogue: UseCatalogue) -> list[str]:
+    """Every transition entry of ``catalogue`` without a source: a document quoted, or an
+    explicit ``ruimteverdeling assumption`` that states the assumption in its note; and every
+    source of an entry the use does not set."""
+    from ruimteverdeling.scenario.schema import Source
+
+    bad = []
+    for u in catalogue:
+        for name in sorted(_transition_fields(u) | set(u.sources)):
+            where = f"uses.{u.id}.sources.{name}"
+            if name not in _transition_fields(u):
+                bad.append(f"{where}: a source of an entry the use does not set")
+            elif name not in u.sources:
+                bad.append(f"{where}: missing")
+            else:
+                s = Source.model_validate(u.sources[name])
+                if s.document == ASSUMPTION and not (s.note or "").strip():
+                    bad.append(f"{where}: an assumption that does not say what it assumes")
+                elif s.document != ASSUMPTION and not (s.quote or "").strip():
+                    bad.append(f"{where}: a document without a quote")
+    return bad
+
+
+def test_every_transition_entry_of_the_catalogue_has_a_source():
+    assert source_problems(CATALOGUE) == []
+    # the walk covers what pathways need: every irreversible and temporary use
+    assert {u.id for u in CATALOGUE if u.irreversible} >= {"housing", "nature", "water_buffer"}
+    assert {u.id for u in CATALOGUE if u.reverts_to} >= {"solar", "wind"}
+    # housing's irreversibility is the document's, quoted; the rest say they are assumptions
+    assert CATALOGUE["housing"].sources["irreversible"]["quote"].startswith("Inrichting")
+    assert CATALOGUE["nature"].sources["irreversible"]["document"] == ASSUMPTION
+
+
+def test_the_source_walk_finds_an_entry_without_one():
+    broken = CATALOGUE.with_overrides([
+        {"id": "solar", "sources": {"lifetime_years":
+                                    CATALOGUE["solar"].sources["lifetime_years"]}},
+        {"id": "nature", "sources": {**CATALOGUE["nature"].sources,
+                                     "irreversible": {"document": "Some report"}}},
+        {"id": "agriculture", "successors": ["agriculture", "nature"]},
+        {"id": "defence", "sources": {**CATALOGUE["defence"].sources,
+                                      "reverts_to": {"document": ASSUMPTION, "note": "x"}}}])
+    assert source_problems(broken) == [
+        "uses.nature.sources.irreversible: a document without a quote",
+        "uses.agriculture.sources.successors: missing",
+        "uses.solar.sources.reverts_to: missing",
+        "uses.defence.sources.reverts_to: a source of an entry the use does not set"]

@@ -11,6 +11,9 @@ Transitions between planning periods (only used when a scenario has several ``pe
 ``irreversible`` uses stay once a pathway allocates them; ``reverts_to`` names the use a
 temporary use may return to after ``lifetime_years`` (a solar park to farmland);
 ``successors`` lists the uses that may follow this one (``None``: any allocatable use).
+``sources`` says where each of these entries and ``lifetime_years`` come from: per field name
+a source (``document``, ``section``, ``quote``, ``note``), or ``document: ruimteverdeling
+assumption`` with the assumption in its ``note``.
 
 ``kind: allocatable`` uses may be chosen by the model for a changeable cell; ``kind: context``
 uses (industry, infrastructure, open water) are fixed current land use.
@@ -53,6 +56,7 @@ class Use:
     irreversible: bool = False
     reverts_to: str | None = None
     successors: tuple[str, ...] | None = None
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "combines", tuple(self.combines))
