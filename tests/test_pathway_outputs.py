@@ -64,13 +64,14 @@ def transition_violations(out: Path, prefix: str = "allocation") -> list[str]:
     return bad
 
 
-def _transition_instance(folder: Path) -> Path:
+def _transition_instance(folder: Path, reserve: str | None = None) -> Path:
     """A row of farmland cells, one per irreversible use of the catalogue (cell i: use i),
     then a spare farmland cell, industry and infrastructure. Use i is worth VALUE_2030 per ha
     and year on cell i in 2030 and nothing anywhere later (a per-period layer); farmland 1.0.
     With weights 10/10/10, building use i on cell i in 2030 and keeping it (50 points) beats
     farmland throughout (30), and returning to farmland after 2030 (70) would beat both: the
-    optimum places every irreversible use in 2030, and only irreversibility keeps it."""
+    optimum places every irreversible use in 2030, and only irreversibility keeps it.
+    ``reserve``: a reservation rule with that ``closes:`` on the irreversible uses' cells."""
     n = len(IRREVERSIBLE)
     landuse = np.array([[AGRI] * (n + 1) + [INDUSTRY, INFRA]])
     width = landuse.shape[1]
@@ -80,6 +81,9 @@ def _transition_instance(folder: Path) -> Path:
         v = np.zeros((1, width), np.float32)
         v[0, i] = 1.0
         layers[f"v{i}_2030"] = (v, "continuous", {"unit": "-"})
+    reserved = np.zeros((1, width), np.int32)
+    reserved[0, :n] = 1
+    layers["reserved"] = (reserved, "mask", {})
     write_area(folder, landuse, layers=layers)
     suit: dict[str, Any] = {"agriculture": {"base": 1.0}}
     for i, u in enumerate(IRREVERSIBLE):
@@ -91,6 +95,9 @@ def _transition_instance(folder: Path) -> Path:
             "period_layers": {f"v{i}": {2030: f"v{i}_2030", 2040: "zero", 2050: "zero"}
                               for i in range(n)},
             "suitability": suit, "uses": [{"id": u, "kind": "context"} for u in off]}
+    if reserve is not None:
+        data["rules"] = [{"id": "keep_open_for_2100", "type": "reservation", "status": "G",
+                          "layer": "reserved", "closes": reserve, "source": SRC}]
     return write_scenario(folder / "transitions.yaml", data)
 
 
@@ -157,6 +164,26 @@ def test_the_raster_check_finds_a_use_given_up(transition_run, tmp_path):
     assert CATALOGUE["solar"].lifetime_years > 10
     assert [v.split(" (")[1] for v in transition_violations(copy)] == \
         ["reverts_to agriculture after 25 y)"]
+
+
+@pytest.mark.parametrize("closes", ["built", "irreversible"])
+def test_reservations_on_the_output_rasters(tmp_path, closes):
+    """The same instance with its irreversible uses' cells reserved: no closed use on a
+    reserved cell in any period of either pathway (``closes: built``: permanent building;
+    ``irreversible``: every use a pathway never gives up), while the uses left open are still
+    placed there (the instance wants every one of them, see above)."""
+    path = _transition_instance(tmp_path, reserve=closes)
+    out = tmp_path / "out"
+    res = _cli(["solve", str(path), "-o", str(out), "-q", "--mode", "both"])
+    assert res.exit_code == 0, res.output
+    closed = {u for u in IRREVERSIBLE if CATALOGUE[u].built or closes == "irreversible"}
+    assert "housing" in closed and ("nature" in closed) == (closes == "irreversible")
+    want = [u if u not in closed else "agriculture" for u in IRREVERSIBLE]
+    for prefix in ("allocation", "myopic_allocation"):
+        for y in YEARS:
+            got = [CATALOGUE.by_code(c).id for c in _read(out / f"{prefix}_{y}.tif")]
+            assert got[: len(IRREVERSIBLE)] == want, (prefix, y)
+        assert transition_violations(out, prefix) == []
 
 
 # -- areas.csv and the timeline -----------------------------------------------------------------
