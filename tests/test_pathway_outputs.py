@@ -5,6 +5,7 @@ catalogue's transition entries, and that one period is the end-state model uncha
 
 from __future__ import annotations
 
+import base64
 import csv
 import itertools
 import json
@@ -113,8 +114,9 @@ def transition_run(tmp_path_factory) -> tuple[Path, list]:
     real = report_run.timeline_png
 
     def capture(timeline, catalogue):
-        drawn.append(json.loads(json.dumps(timeline)))
-        return real(timeline, catalogue)
+        png = real(timeline, catalogue)
+        drawn.append((json.loads(json.dumps(timeline)), png))
+        return png
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(report_run, "timeline_png", capture)
@@ -213,14 +215,18 @@ def test_areas_per_period_add_up_to_the_land_and_match_the_timeline(transition_r
     # the timeline (timeline.csv, and what the report's chart was drawn from) is areas.csv
     timeline = _csv(out / "timeline.csv")
     assert [int(r["period"]) for r in timeline] == YEARS
-    assert len(drawn) == 1 and [int(r["period"]) for r in drawn[0]] == YEARS
-    for t, d in zip(timeline, drawn[0], strict=True):
+    assert len(drawn) == 1
+    numbers, png = drawn[0]
+    assert [int(r["period"]) for r in numbers] == YEARS
+    for t, d in zip(timeline, numbers, strict=True):
         y = int(t["period"])
         for use in CATALOGUE.ids:
             assert float(t[use]) == pytest.approx(after[y].get(use, 0.0)), (y, use)
             assert float(d[use]) == pytest.approx(after[y].get(use, 0.0)), (y, use)
+    # the chart in report.html is that drawing
     html = (out / "report.html").read_text(encoding="utf-8")
-    assert "hectares per use per period" in html
+    assert png and (f'<img src="data:image/png;base64,{base64.b64encode(png).decode()}" '
+                    'alt="hectares per use per period">') in html
 
 
 def test_the_raster_check_finds_a_pathway_the_catalogue_forbids(tmp_path):
