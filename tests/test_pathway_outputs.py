@@ -45,8 +45,9 @@ def transition_violations(out: Path, prefix: str = "allocation") -> list[str]:
     """Every cell and pair of consecutive periods in which the rasters ``<prefix>_<year>.tif``
     break the catalogue's transitions: a cell leaves an irreversible or a context use; a
     temporary use is left for another use than its ``reverts_to``, or before its
-    ``lifetime_years`` have passed since the first period it is seen in; or a use follows one
-    whose ``successors`` do not list it."""
+    ``lifetime_years`` have passed since the first period it is seen in (the first period
+    for a use already there then); or a use follows one whose ``successors`` do not list
+    it."""
     grids = [_read(out / f"{prefix}_{y}.tif") for y in YEARS]
     since = {}  # cell -> first year of its current temporary use
     bad = []
