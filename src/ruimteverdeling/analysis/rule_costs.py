@@ -405,7 +405,8 @@ UNPRICED_TOL = 1e-7
 """Relative tolerance of :func:`unpriced`: ``L(π) ≤ z_LP + UNPRICED_TOL · max(|z_LP|, 1)``."""
 
 
-def unpriced(cm: CompiledModel, fb: Fallback, options: SolverOptions) -> Any:
+def unpriced(cm: CompiledModel, fb: Fallback, options: SolverOptions, warm: Any = None
+             ) -> Any:
     """The quick re-solve of a rule switched off that the scenario's own LP already answers,
     without an LP of the variant; None when it does not apply.
 
@@ -418,11 +419,13 @@ def unpriced(cm: CompiledModel, fb: Fallback, options: SolverOptions) -> Any:
     (:func:`lagrangian_bound`) is an upper bound on the variant's LP optimum and its integer
     optimum: ``z_LP,var ≤ L(π)``. When ``L(π) ≤ z_LP`` up to :data:`UNPRICED_TOL`, the
     scenario's duals price the switch at zero: the variant's LP optimum is the scenario's (to
-    that tolerance), so its LP would not move and its quick re-solve would return ``x̄``
-    with the bound ``z_LP,var``. This returns ``x̄`` (it meets every row of the variant:
-    checked) with the bound ``max(L(π), z̄)`` — both proven — in the time of one pass over
-    the columns, and ``lp_bound = L(π)`` (so ``lp_cost = L(π) − z_LP ≥ 0``, at most the
-    tolerance above the exact LP difference)."""
+    that tolerance), so its LP would not move and its quick re-solve would return the
+    scenario's cell-model allocation ``warm`` with the bound ``z_LP,var``. This returns the
+    better of ``warm`` and ``x̄`` that meets every row of the variant (checked) — ``warm``
+    comes before the location rules are enforced, so a location rule switched off gets the
+    map the scenario's cell model found — with the bound ``max(L(π), z)`` — both proven — in
+    the time of one pass over the columns, and ``lp_bound = L(π)`` (so
+    ``lp_cost = L(π) − z_LP ≥ 0``, at most the tolerance above the exact LP difference)."""
     ref, spec = fb.reference, cm.spec
     if ref is None or not np.isfinite(ref.lp_bound):
         return None
@@ -448,6 +451,11 @@ def unpriced(cm: CompiledModel, fb: Fallback, options: SolverOptions) -> Any:
     bound = lagrangian_bound(spec, mapped_duals(fb, spec))
     if not np.isfinite(bound) or bound > ref.lp_bound + tol:
         return None  # the switch is priced: the variant's LP may move
+    x_cell = mapped_x(warm, spec) if warm is not None else None
+    if x_cell is not None and not spec.violations(x_cell):
+        z_cell = spec.objective_value(x_cell)
+        if z_cell > z:
+            x, z = x_cell, z_cell
     from ruimteverdeling.model.outcomes import Solution
 
     bound_z = max(bound, z)
@@ -569,7 +577,7 @@ def solve_variant(scenario: Scenario, area: Any, catalogue: Any = None, warm: An
         sol = None
         if quick and fallback is not None:
             t0 = time.perf_counter()
-            sol = unpriced(cm, fallback, options)
+            sol = unpriced(cm, fallback, options, warm)
             if sol is not None:
                 sol.seconds = {"resolve": time.perf_counter() - t0}
         if sol is None and quick and warm is not None:
