@@ -412,10 +412,10 @@ def unpriced(cm: CompiledModel, fb: Fallback, options: SolverOptions, warm: Any 
 
     The variant (a rule switched off) is a relaxation of the scenario: it drops rows or
     allows more uses. When it also keeps every column of the scenario with the same objective
-    coefficient (auxiliary columns too) and values the scenario's allocation ``x̄`` at the
-    scenario's objective ``z̄``, the scenario's LP optimum ``x*`` (its pinned cells at their
-    use) is a point of the variant's relaxation with the same value, so
-    ``z_LP ≤ z_LP,var``. The Lagrangian bound at the scenario's LP duals
+    coefficient (and exactly the scenario's auxiliary columns, priced the same) and values
+    the scenario's allocation ``x̄`` at the scenario's objective ``z̄``, the scenario's LP
+    optimum ``x*`` (its pinned cells at their use) is a point of the variant's relaxation
+    with the same value, so ``z_LP ≤ z_LP,var``. The Lagrangian bound at the scenario's LP duals
     (:func:`lagrangian_bound`) is an upper bound on the variant's LP optimum and its integer
     optimum: ``z_LP,var ≤ L(π)``. When ``L(π) ≤ z_LP`` up to :data:`UNPRICED_TOL`, the
     scenario's duals price the switch at zero: the variant's LP optimum is the scenario's (to
@@ -439,8 +439,9 @@ def unpriced(cm: CompiledModel, fb: Fallback, options: SolverOptions, warm: Any 
     if np.abs(spec.obj[: spec.n_x][order[pos]] - ref.obj).max(initial=0.0) > 1e-9 * scale:
         return None  # another objective on the scenario's columns
     aux = {n: float(spec.obj[spec.n_x + j]) for j, n in enumerate(spec.aux_names)}
-    if any(n not in aux or abs(aux[n] - c) > 1e-9 * scale for n, c in ref.aux.items()):
-        return None
+    if set(aux) != set(ref.aux) or any(abs(aux[n] - c) > 1e-9 * scale
+                                       for n, c in ref.aux.items()):
+        return None  # auxiliary columns gone, new or priced otherwise
     x = mapped_x(fb.allocation, spec)
     if x is None or spec.violations(x):
         return None
