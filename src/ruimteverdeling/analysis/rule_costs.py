@@ -59,7 +59,7 @@ keeps the scenario's columns and objective, the Lagrangian bound at the scenario
 is compared with the scenario's LP optimum first (one pass over the columns): when they are
 equal (to ``UNPRICED_TOL``), the variant's LP optimum is the scenario's, its LP would not
 move, and its quick re-solve is the scenario's allocation with that bound — returned without
-handing a model to HiGHS (:func:`unpriced`). On the demo area 15 of the 23 switchable rules
+handing a model to HiGHS (:func:`unpriced`). On the demo area 12 of the 23 switchable rules
 are such rules. With ``workers > 1`` the re-solves run as tasks on a local Dask
 cluster (:mod:`ruimteverdeling.parallel`), each with the same warm start.
 
