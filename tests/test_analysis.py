@@ -258,6 +258,43 @@ def test_a_large_model_is_priced_by_the_scenarios_allocation_and_a_lagrangian_bo
     assert quick.message == "" and quick.objective == pytest.approx(2.5, abs=1e-6)
 
 
+def test_a_switch_the_scenarios_duals_price_at_zero_skips_the_variants_lp(
+        tmp_path: Path) -> None:
+    """Closing housing on cell 2 (closed anyway, cost 0 by hand above) is priced at zero by
+    the scenario's LP duals: the variant is answered by the scenario's allocation (1.7) and the
+    Lagrangian bound, which equals the variant's own LP optimum (solved here to compare). The
+    binding rule ``no_nature_c0`` (cost 0.8) is not: its Lagrangian bound exceeds the
+    scenario's LP, so it takes the quick re-solve and finds the variant's optimum 2.5."""
+    from ruimteverdeling.model import highs_backend as hb
+    from ruimteverdeling.rules.compile import compile_model
+
+    scenario = strip_case(tmp_path, extra_rules=[
+        rule("no_nature_c0", 0, "T"), {**rule("no_housing_c2", 2, "T"), "uses": ["housing"]}])
+    run = api.solve(scenario, write=False)
+    cm, sol = run.compiled, run.solution
+    base = rc.outcome_of(cm, sol)
+    assert base.lp_bound is not None and base.objective is not None
+    fb = rc.Fallback(rc.with_pinned(cm, sol.x), np.asarray(sol.row_dual, float),
+                     rc.reference_of(cm, base.objective, base.lp_bound))
+    free = rc.switch(cm.scenario, "no_housing_c2")
+    shortcut = rc.unpriced(compile_model(free, cm.area, cm.catalogue), fb, free.solver)
+    assert shortcut is not None and shortcut.objective == pytest.approx(1.7, abs=1e-6)
+    lp = hb.HighsBackend().lp(compile_model(free, cm.area, cm.catalogue).spec, free.solver,
+                              60.0)
+    assert shortcut.details["lp_bound"] == pytest.approx(lp.objective, abs=1e-6)
+    out = rc.solve_variant(free, cm.area, cm.catalogue, sol.warm, fallback=fb, quick=True)
+    assert out.method.startswith("scenario-lp") and out.objective == pytest.approx(1.7)
+    lo, hi = rc.bracket(base, out)
+    assert lo - 1e-9 <= 0.0 <= hi + 1e-9
+    off = rc.switch(cm.scenario, "no_nature_c0")
+    assert rc.unpriced(compile_model(off, cm.area, cm.catalogue), fb, off.solver) is None
+    priced = rc.solve_variant(off, cm.area, cm.catalogue, sol.warm, fallback=fb, quick=True)
+    assert not priced.method.startswith("scenario-lp")
+    assert priced.objective == pytest.approx(2.5, abs=1e-6)
+    lo, hi = rc.bracket(base, priced)
+    assert lo - 1e-9 <= 0.8 <= hi + 1e-9
+
+
 def test_a_variant_whose_solve_stops_first_keeps_a_proven_bracket(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every re-solve stops before it has an allocation (its time ran out). Switched off,

@@ -52,7 +52,15 @@ wider bracket in the time of one compile. So every cost has its proven bracket a
 one LP per variant; the full solve strategy
 (:func:`ruimteverdeling.model.solve.solve`) runs only for a variant whose quick re-solve finds
 no allocation, and when a pair is narrowed (``pair_tol``). ``quick=False`` gives every
-variant the full solve. With ``workers > 1`` the re-solves run as tasks on a local Dask
+variant the full solve.
+
+**A switch the scenario's duals price at zero needs no LP.** For a rule switched off that
+keeps the scenario's columns and objective, the Lagrangian bound at the scenario's LP duals
+is compared with the scenario's LP optimum first (one pass over the columns): when they are
+equal (to ``UNPRICED_TOL``), the variant's LP optimum is the scenario's, its LP would not
+move, and its quick re-solve is the scenario's allocation with that bound — returned without
+handing a model to HiGHS (:func:`unpriced`). On the demo area 12 of the 23 switchable rules
+are such rules. With ``workers > 1`` the re-solves run as tasks on a local Dask
 cluster (:mod:`ruimteverdeling.parallel`), each with the same warm start.
 
 **Location rules hold in every solve of a pair.** When the scenario has location rules
@@ -368,6 +376,96 @@ class Fallback:
 
     allocation: Any
     row_dual: np.ndarray
+    reference: Reference | None = None
+
+
+@dataclass
+class Reference:
+    """The scenario's LP relaxation, for a variant that it already answers (see
+    :func:`unpriced`): its optimum ``lp_bound``, its allocation's objective ``objective``, and
+    its objective coefficients keyed by (cell, use) (``keys``, ``obj``) and by auxiliary
+    column name (``aux``)."""
+
+    lp_bound: float
+    objective: float
+    keys: np.ndarray
+    obj: np.ndarray
+    aux: dict[str, float]
+
+
+def reference_of(cm: CompiledModel, objective: float, lp_bound: float) -> Reference:
+    """The :class:`Reference` of the scenario's model ``cm``."""
+    spec = cm.spec
+    return Reference(float(lp_bound), float(objective), column_keys(spec),
+                     np.asarray(spec.obj[: spec.n_x], float).copy(),
+                     {n: float(spec.obj[spec.n_x + j]) for j, n in enumerate(spec.aux_names)})
+
+
+UNPRICED_TOL = 1e-7
+"""Relative tolerance of :func:`unpriced`: ``L(π) ≤ z_LP + UNPRICED_TOL · max(|z_LP|, 1)``."""
+
+
+def unpriced(cm: CompiledModel, fb: Fallback, options: SolverOptions, warm: Any = None
+             ) -> Any:
+    """The quick re-solve of a rule switched off that the scenario's own LP already answers,
+    without an LP of the variant; None when it does not apply.
+
+    The variant (a rule switched off) is a relaxation of the scenario: it drops rows or
+    allows more uses. When it also keeps every column of the scenario with the same objective
+    coefficient (and exactly the scenario's auxiliary columns, priced the same) and values
+    the scenario's allocation ``x̄`` at the scenario's objective ``z̄``, the scenario's LP
+    optimum ``x*`` (its pinned cells at their use) is a point of the variant's relaxation
+    with the same value, so ``z_LP ≤ z_LP,var``. The Lagrangian bound at the scenario's LP duals
+    (:func:`lagrangian_bound`) is an upper bound on the variant's LP optimum and its integer
+    optimum: ``z_LP,var ≤ L(π)``. When ``L(π) ≤ z_LP`` up to :data:`UNPRICED_TOL`, the
+    scenario's duals price the switch at zero: the variant's LP optimum is the scenario's (to
+    that tolerance), so its LP would not move and its quick re-solve would return the
+    scenario's cell-model allocation ``warm`` with the bound ``z_LP,var``. This returns the
+    better of ``warm`` and ``x̄`` that meets every row of the variant (checked) — ``warm``
+    comes before the location rules are enforced, so a location rule switched off gets the
+    map the scenario's cell model found — with the bound ``max(L(π), z)`` — both proven — in
+    the time of one pass over the columns, and ``lp_bound = L(π)`` (so
+    ``lp_cost = L(π) − z_LP ≥ 0``, at most the tolerance above the exact LP difference)."""
+    ref, spec = fb.reference, cm.spec
+    if ref is None or not np.isfinite(ref.lp_bound):
+        return None
+    keys = column_keys(spec)
+    order = np.argsort(keys, kind="stable")
+    pos = np.searchsorted(keys[order], ref.keys)
+    pos = np.minimum(pos, max(keys.size - 1, 0))
+    if keys.size == 0 or not np.array_equal(keys[order][pos], ref.keys):
+        return None  # a column of the scenario is gone: not a relaxation of this kind
+    scale = max(float(np.abs(ref.obj).max(initial=0.0)), 1.0)
+    if np.abs(spec.obj[: spec.n_x][order[pos]] - ref.obj).max(initial=0.0) > 1e-9 * scale:
+        return None  # another objective on the scenario's columns
+    aux = {n: float(spec.obj[spec.n_x + j]) for j, n in enumerate(spec.aux_names)}
+    if set(aux) != set(ref.aux) or any(abs(aux[n] - c) > 1e-9 * scale
+                                       for n, c in ref.aux.items()):
+        return None  # auxiliary columns gone, new or priced otherwise
+    x = mapped_x(fb.allocation, spec)
+    if x is None or spec.violations(x):
+        return None
+    z = spec.objective_value(x)
+    tol = UNPRICED_TOL * max(abs(ref.lp_bound), 1.0)
+    if abs(z - ref.objective) > tol:
+        return None  # the allocation is valued otherwise: another objective
+    bound = lagrangian_bound(spec, mapped_duals(fb, spec))
+    if not np.isfinite(bound) or bound > ref.lp_bound + tol:
+        return None  # the switch is priced: the variant's LP may move
+    x_cell = mapped_x(warm, spec) if warm is not None else None
+    if x_cell is not None and not spec.violations(x_cell):
+        z_cell = spec.objective_value(x_cell)
+        if z_cell > z:
+            x, z = x_cell, z_cell
+    from ruimteverdeling.model.outcomes import Solution
+
+    bound_z = max(bound, z)
+    dgap = decision_gap(z, bound_z, spec.status_quo_value)
+    status = "optimal" if dgap <= options.mip_rel_gap + 1e-12 else "feasible"
+    sol = Solution(status, x, z, bound_z, proven_gap(z, bound_z), "scenario-lp", "", "", {},
+                   {"lp_bound": float(bound)}, None, spec.status_quo_value, dgap)
+    sol.warm = warm_start(spec, x, None, z)
+    return sol
 
 
 def with_pinned(cm: CompiledModel, x: np.ndarray) -> WarmStart:
@@ -478,7 +576,12 @@ def solve_variant(scenario: Scenario, area: Any, catalogue: Any = None, warm: An
                 out.seconds = {"compile": t_compile}
                 return out
         sol = None
-        if quick and warm is not None:
+        if quick and fallback is not None:
+            t0 = time.perf_counter()
+            sol = unpriced(cm, fallback, options, warm)
+            if sol is not None:
+                sol.seconds = {"resolve": time.perf_counter() - t0}
+        if sol is None and quick and warm is not None:
             sol, options = _quick(cm, options, warm)
         if sol is None:
             sol = solve_spec(cm.spec, options, warm=warm)
@@ -627,6 +730,8 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
     duals = getattr(base_sol, "row_dual", None)
     if pathway is None and duals is not None and np.asarray(duals).size == cm.spec.n_rows:
         fb = Fallback(with_pinned(cm, base_sol.x), np.asarray(duals, float))
+        if base.lp_bound is not None and base.objective is not None:
+            fb.reference = reference_of(cm, base.objective, base.lp_bound)
 
     def fallback_for(item: Any) -> Fallback | None:
         return fb if item.is_enabled else None
