@@ -21,6 +21,7 @@ from ruimteverdeling.model import decompose
 from ruimteverdeling.model.options import SolverOptions
 from ruimteverdeling.model.solve import HighsBackend, solve
 from ruimteverdeling.progress import Progress
+from tiny_models import regions_only
 
 from areas import BASE, random_case, write_area, write_scenario
 
@@ -300,27 +301,6 @@ def test_knapsack_bound_on_a_coarser_grid_keeps_every_integer_solution(seed: int
         assert coarse >= exact - 1e-7  # rounding down only relaxes
 
 
-def _regions_model(seed: int):
-    """Four units, three uses, a value per column and a minimax level over two regions only
-    (nothing else couples the units): the whole-cell knapsacks are then the whole model."""
-    from ruimteverdeling.model.spec import SpecBuilder
-
-    rng = np.random.default_rng(seed)
-    units, uses = 4, 3
-    col_unit = np.repeat(np.arange(units), uses)
-    n = col_unit.size
-    b = SpecBuilder(col_unit, np.tile(np.arange(uses), units), np.arange(units))
-    b.add_term("value", "benefit", 1.0, rng.uniform(0, 30, n))
-    load = rng.choice(np.array([0.0, 1.0, 2.5, 3.75, 6.25, 6.4375]), n)
-    region = (col_unit >= 2).astype(int)
-    v = b.add_aux("level", 0.0, np.inf)
-    area = rng.uniform(5.0, 20.0, 2)
-    b.add_block("fair", "rule", np.r_[region, 0, 1], np.r_[np.arange(n), v, v],
-                np.r_[load, -area], 2, np.full(2, -np.inf), np.zeros(2))
-    b.add_term("fairness", "cost", 1.0, aux={v: float(rng.uniform(10.0, 300.0))})
-    return b.build()
-
-
 @pytest.mark.parametrize("seed", range(12))
 def test_level_fixed_at_the_knapsack_maximiser_keeps_the_optimum(seed: int) -> None:
     """Where the regions are the whole model the knapsack bound is exact, so the MIP with the
@@ -332,7 +312,7 @@ def test_level_fixed_at_the_knapsack_maximiser_keeps_the_optimum(seed: int) -> N
     from ruimteverdeling.model import strengthen as st
     from tiny_models import brute_force
 
-    spec = _regions_model(seed)
+    spec = regions_only(seed)
     opt = brute_force(spec)
     (level,) = st.find_levels(spec)
     lp = HighsBackend().lp(spec, SolverOptions(), 30.0)

@@ -18,7 +18,15 @@ from ruimteverdeling.model.highs_backend import HighsBackend
 from ruimteverdeling.model.options import SolverOptions
 from ruimteverdeling.model.solve import solve
 from ruimteverdeling.model.spec import ModelSpec, SpecBuilder
-from tiny_models import UNITS, USES, allocations, aux_intervals, brute_force, random_model
+from tiny_models import (
+    UNITS,
+    USES,
+    allocations,
+    aux_intervals,
+    brute_force,
+    random_model,
+    regions_only,
+)
 
 SEEDS = range(40)
 
@@ -216,27 +224,9 @@ def test_knapsack_level_bound_keeps_every_integer_solution(seed: int) -> None:
     assert kb <= z_lp + 1e-6
 
 
-def _regions_only(seed: int) -> ModelSpec:
-    """Four units, three uses, a value per column and a minimax level over two regions only:
-    the whole-cell knapsacks are then the whole model."""
-    rng = np.random.default_rng(seed)
-    col_unit = np.repeat(np.arange(UNITS), USES)
-    n = col_unit.size
-    b = SpecBuilder(col_unit, np.tile(np.arange(USES), UNITS), np.arange(UNITS))
-    b.add_term("value", "benefit", 1.0, rng.uniform(0, 30, n))
-    load = rng.choice(np.array([0.0, 1.0, 2.5, 3.75, 6.25, 6.4375]), n)
-    region = (col_unit >= 2).astype(int)
-    v = b.add_aux("level", 0.0, np.inf)
-    area = rng.uniform(5.0, 20.0, 2)
-    b.add_block("fair", "rule", np.r_[region, 0, 1], np.r_[np.arange(n), v, v],
-                np.r_[load, -area], 2, np.full(2, -np.inf), np.zeros(2))
-    b.add_term("fairness", "cost", 1.0, aux={v: float(rng.uniform(10.0, 300.0))})
-    return b.build()
-
-
 @pytest.mark.parametrize("seed", SEEDS)
 def test_knapsack_level_bound_is_exact_without_other_rows(seed: int) -> None:
-    spec = _regions_only(seed)
+    spec = regions_only(seed)
     opt = brute_force(spec)
     (level,) = st.find_levels(spec)
     z_lp, y = _lp_duals(spec)
@@ -257,7 +247,7 @@ def _with_best_aux(spec: ModelSpec, x: np.ndarray) -> np.ndarray | None:
     return np.r_[x, aux]
 
 
-@pytest.mark.parametrize("make", [random_model, _regions_only])
+@pytest.mark.parametrize("make", [random_model, regions_only])
 def test_level_swaps_keep_feasibility_and_never_pass_the_optimum(make) -> None:
     """From every feasible allocation of tiny models the local search returns a feasible
     allocation no worse than its start and no better than the enumerated optimum; on some
@@ -287,7 +277,7 @@ def test_level_swaps_keep_feasibility_and_never_pass_the_optimum(make) -> None:
 
 @pytest.mark.parametrize("seed", range(10))
 def test_the_engine_stays_exact_with_level_swaps(seed: int) -> None:
-    spec = _regions_only(seed)
+    spec = regions_only(seed)
     opt = brute_force(spec)
     sol = solve(spec, SolverOptions(mip_rel_gap=1e-6))
     assert sol.objective == pytest.approx(opt, abs=1e-6)
@@ -309,7 +299,7 @@ def _improving_moves(spec: ModelSpec, x: np.ndarray) -> int:
     return found
 
 
-@pytest.mark.parametrize("make", [random_model, _regions_only])
+@pytest.mark.parametrize("make", [random_model, regions_only])
 def test_unit_moves_keep_feasibility_and_leave_no_improving_move(make) -> None:
     """From every feasible allocation of tiny models: feasible, no worse than the start, no
     better than the enumerated optimum, and no single improving move left (checked by trying
@@ -334,7 +324,7 @@ def test_unit_moves_keep_feasibility_and_leave_no_improving_move(make) -> None:
     assert improved > 0
 
 
-@pytest.mark.parametrize("make", [random_model, _regions_only])
+@pytest.mark.parametrize("make", [random_model, regions_only])
 def test_knapsack_curve_bounds_every_level_interval(make) -> None:
     """``curve(lo, hi)`` stays above the best integer solution whose level lies in
     ``[lo, hi]``, for intervals around and away from the optimum's level, and over the whole

@@ -55,6 +55,24 @@ def random_model(seed: int) -> ModelSpec:
     return b.build()
 
 
+def regions_only(seed: int) -> ModelSpec:
+    """Four units, three uses, a value per column and a minimax level over two regions only:
+    the whole-cell knapsacks are then the whole model."""
+    rng = np.random.default_rng(seed)
+    col_unit = np.repeat(np.arange(UNITS), USES)
+    n = col_unit.size
+    b = SpecBuilder(col_unit, np.tile(np.arange(USES), UNITS), np.arange(UNITS))
+    b.add_term("value", "benefit", 1.0, rng.uniform(0, 30, n))
+    load = rng.choice(np.array([0.0, 1.0, 2.5, 3.75, 6.25, 6.4375]), n)
+    region = (col_unit >= 2).astype(int)
+    v = b.add_aux("level", 0.0, np.inf)
+    area = rng.uniform(5.0, 20.0, 2)
+    b.add_block("fair", "rule", np.r_[region, 0, 1], np.r_[np.arange(n), v, v],
+                np.r_[load, -area], 2, np.full(2, -np.inf), np.zeros(2))
+    b.add_term("fairness", "cost", 1.0, aux={v: float(rng.uniform(10.0, 300.0))})
+    return b.build()
+
+
 def allocations(spec: ModelSpec):
     for choice in itertools.product(range(USES), repeat=UNITS):
         x = np.zeros(spec.n_x)
