@@ -45,13 +45,7 @@ def random_model(seed: int) -> ModelSpec:
                 np.array([float(a @ x0 - rng.uniform(0.0, 3.0))]),
                 np.array([float(a @ x0 + rng.uniform(0.0, 3.0))]))
     # a minimax level: units 0-1 in region 0, units 2-3 in region 1
-    load = rng.choice(COEFS, n)
-    region = (col_unit >= 2).astype(int)
-    v = b.add_aux("level", 0.0, np.inf)
-    area = rng.uniform(5.0, 20.0, 2)
-    b.add_block("fair", "rule", np.r_[region, 0, 1], np.r_[np.arange(n), v, v],
-                np.r_[load, -area], 2, np.full(2, -np.inf), np.zeros(2))
-    b.add_term("fairness", "cost", 1.0, aux={v: float(rng.uniform(1.0, 30.0))})
+    _minimax_level(b, col_unit, rng.choice(COEFS, n), rng, (1.0, 30.0))
     return b.build()
 
 
@@ -64,13 +58,21 @@ def regions_only(seed: int) -> ModelSpec:
     b = SpecBuilder(col_unit, np.tile(np.arange(USES), UNITS), np.arange(UNITS))
     b.add_term("value", "benefit", 1.0, rng.uniform(0, 30, n))
     load = rng.choice(np.array([0.0, 1.0, 2.5, 3.75, 6.25, 6.4375]), n)
+    _minimax_level(b, col_unit, load, rng, (10.0, 300.0))
+    return b.build()
+
+
+def _minimax_level(b: SpecBuilder, col_unit: np.ndarray, load: np.ndarray,
+                   rng: np.random.Generator, weight: tuple[float, float]) -> None:
+    """A minimax level v ≥ Σ load·x / area per region (units 0-1 region 0, units 2-3 region 1),
+    costed at a random weight drawn from ``weight``."""
+    n = col_unit.size
     region = (col_unit >= 2).astype(int)
     v = b.add_aux("level", 0.0, np.inf)
     area = rng.uniform(5.0, 20.0, 2)
     b.add_block("fair", "rule", np.r_[region, 0, 1], np.r_[np.arange(n), v, v],
                 np.r_[load, -area], 2, np.full(2, -np.inf), np.zeros(2))
-    b.add_term("fairness", "cost", 1.0, aux={v: float(rng.uniform(10.0, 300.0))})
-    return b.build()
+    b.add_term("fairness", "cost", 1.0, aux={v: float(rng.uniform(*weight))})
 
 
 def allocations(spec: ModelSpec):
