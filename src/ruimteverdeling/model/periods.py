@@ -577,7 +577,8 @@ def generate(traj: Trajectories, periods: list[ModelSpec], labels: list[str],
              weights: np.ndarray, keys: np.ndarray, options: Any, say: Any, deadline: float,
              upto: int | None = None, mask: np.ndarray | None = None,
              max_rounds: int | None = None, y_init: np.ndarray | None = None,
-             warm: bool = True, final_keys: bool = True) -> Generated:
+             warm: bool = True, final_keys: bool = True,
+             partial_rounds: int | None = None) -> Generated:
     """The LP relaxation of the joint model over every trajectory, by one level of column
     generation straight over the implicit trajectories (the method of
     :mod:`ruimteverdeling.model.decompose`, with its column pricing replaced by the
@@ -611,6 +612,17 @@ def generate(traj: Trajectories, periods: list[ModelSpec], labels: list[str],
     carried over column by column and row by row (:func:`_carry_basis`); the LP optimum is
     the same, only the simplex's path to it is shorter. ``final_keys=False``: only the
     bound and the prices are wanted (no final columns, no model).
+
+    ``partial_rounds`` (default :data:`PARTIAL_ROUNDS`): after each full pricing, up to
+    that many *partial* rounds re-solve the restricted LP and price only the *pool* — the
+    units that priced out at the last full pricing but did not enter (at most ``add`` enter
+    a round) and the free units. Such a round costs the restricted LP and a pricing of the
+    pool's trajectories, not of every unit's; it adds the pool's most violated trajectories
+    as a full round would. It proves nothing (the bound needs every trajectory), so the
+    bound and the stopping test come from the full rounds alone; a partial round whose
+    pool prices nothing out is followed at once by a full pricing at the same duals. The
+    LP optimum over every trajectory is unchanged: generation still stops only when a full
+    pricing finds nothing or the combined solution meets the bound.
     """
     import time
 
@@ -672,7 +684,13 @@ def generate(traj: Trajectories, periods: list[ModelSpec], labels: list[str],
     converged = False
     prev: tuple[np.ndarray, np.ndarray, Any] | None = None  # keys, units, basis
     warm = warm and backend.name == "highs"
-    for it in range(max_rounds):
+    n_partial = PARTIAL_ROUNDS if partial_rounds is None else int(partial_rounds)
+    pool = np.zeros(0, np.int64)  # units priced out at the last full pricing, not yet in
+    partial_left = 0
+    full_rounds = 0
+    it = -1
+    while full_rounds < max_rounds:
+        it += 1
         if time.perf_counter() > deadline:
             break
         t0 = time.perf_counter()
@@ -693,6 +711,39 @@ def generate(traj: Trajectories, periods: list[ModelSpec], labels: list[str],
         y = pricing.clamp(out.row_dual[n_sub:n_sub + m])
         slack = out.x[sub_b.n_x + n_aux0:]
         feasible = float(np.abs(slack).sum()) <= 1e-9 * scale
+        xs = out.x[: sub.n_x]
+        z = sub.objective_value(out.x[: sub.n_cols]) if feasible else None
+        if partial_left > 0 and pool.size:
+            partial_left -= 1
+            t_p = time.perf_counter()
+            added = _partial_round(traj, pricing, periods, weights, upto, mask, y, pool,
+                                   free, free_idx, chosen, out.row_dual[:n_sub], tol, add)
+            if added is not None:
+                units, keys_in = added
+                newly = np.zeros(n, bool)
+                newly[units] = True
+                newly &= ~free
+                active = unique_keys(active, keys_in, chosen[newly])
+                free[units] = True
+                pool = pool[~free[pool]]
+                seconds = time.perf_counter() - t0
+                rounds.append({"round": it + 1, "pricing": "partial",
+                               "free_units": int(free_idx.size), "columns": int(sub.n_x),
+                               "new": int(units.size), "pool": int(pool.size),
+                               "objective": z, "build_seconds": round(t_build, 2),
+                               "lp_seconds": round(t_lp, 2),
+                               "pricing_seconds": round(time.perf_counter() - t_p, 2),
+                               "seconds": round(seconds, 2),
+                               "start_basis": "warm" if start is not None else "crash",
+                               "lp_iterations": out.details.get("lp_iterations")})
+                say(f"  trajectories round {it + 1} (partial): {free_idx.size:,} of {n:,} "
+                    f"units free, {sub.n_x:,} columns, {units.size:,} of the pool price "
+                    f"out, LP {'—' if z is None else f'{z:,.2f}'} ({seconds:.1f} s: build "
+                    f"{t_build:.1f}, LP {t_lp:.1f})")
+                continue
+            partial_left = 0  # the pool is clean: price everything at these duals
+        t_full = time.perf_counter()
+        full_rounds += 1
         this_bound, y2, rho, (best_v, best_k, second_v) = price_all(y)
         if this_bound < bound:
             bound, best_y = this_bound, y2
@@ -703,14 +754,14 @@ def generate(traj: Trajectories, periods: list[ModelSpec], labels: list[str],
         viol = best_v - ref
         bad = viol > tol
         n_bad = int(bad.sum())
-        xs = out.x[: sub.n_x]
-        z = sub.objective_value(out.x[: sub.n_cols]) if feasible else None
         gap = decision_gap(z, bound, sq) if z is not None else None
         seconds = time.perf_counter() - t0
-        rounds.append({"round": it + 1, "free_units": int(free_idx.size),
+        rounds.append({"round": it + 1, "pricing": "full", "free_units": int(free_idx.size),
                        "columns": int(sub.n_x), "new": n_bad, "bound": bound,
                        "objective": z, "lp_gap": gap, "build_seconds": round(t_build, 2),
-                       "lp_seconds": round(t_lp, 2), "seconds": round(seconds, 2),
+                       "lp_seconds": round(t_lp, 2),
+                       "pricing_seconds": round(time.perf_counter() - t_full, 2),
+                       "seconds": round(seconds, 2),
                        "start_basis": "warm" if start is not None else "crash",
                        "lp_iterations": out.details.get("lp_iterations")})
         say(f"  trajectories round {it + 1}: {free_idx.size:,} of {n:,} units free, "
@@ -739,12 +790,16 @@ def generate(traj: Trajectories, periods: list[ModelSpec], labels: list[str],
             chosen[refix] = best_k[refix]
             free &= ~refix
             active = active[free[active // T]]
-        # the most violated units enter with their best trajectory
+        # the most violated units enter with their best trajectory; the others wait in the
+        # pool for the partial rounds
+        pool = np.zeros(0, np.int64)
         if n_bad > add:
             idx = np.flatnonzero(bad)
             top = idx[np.argpartition(-viol[idx], add)[:add]]
             bad = np.zeros(n, bool)
             bad[top] = True
+            pool = idx[~bad[idx]]
+        partial_left = n_partial
         newly = bad & ~free
         active = unique_keys(active, best_k[bad], chosen[newly])
         free |= bad
@@ -760,6 +815,39 @@ def generate(traj: Trajectories, periods: list[ModelSpec], labels: list[str],
 ADD_SHARE = 0.02
 """Share of the units whose best trajectory may enter the restricted LP in one round (at
 least ``solver.decompose_add``)."""
+PARTIAL_ROUNDS = 3
+"""Partial rounds (the restricted LP, then a pricing of the pool alone) after each full
+pricing of every trajectory (:func:`generate`)."""
+
+
+def _partial_round(traj: Trajectories, pricing: Any, periods: list[ModelSpec],
+                   weights: np.ndarray, upto: int | None, mask: np.ndarray | None,
+                   y: np.ndarray, pool: np.ndarray, free: np.ndarray, free_idx: np.ndarray,
+                   chosen: np.ndarray, unit_dual: np.ndarray, tol: float, add: int
+                   ) -> tuple[np.ndarray, np.ndarray] | None:
+    """One partial pricing of :func:`generate`: at the restricted LP's coupling duals ``y``
+    (made dual feasible), the best trajectory ``τ*_k = argmax_τ Σ_p ρ_p(k, u_p(τ))`` of
+    every unit ``k`` of ``pool`` and of the free units, and its violation against the
+    unit's reference — its fixed trajectory's value for a fixed unit, its assignment dual
+    ``unit_dual`` for a free one (``free_idx`` in order). Returns the (at most ``add``) most
+    violated units (violation > ``tol``) and their best keys, or None when none is."""
+    units = np.union1d(pool, free_idx).astype(np.int64)
+    if not units.size:
+        return None
+    y2 = pricing.dual_feasible(y)
+    rho = period_reduced_costs(periods, weights, y2, upto)
+    best_v, best_k = traj.values(rho, units, mask)
+    ref = np.empty(units.size)
+    fixed = ~free[units]
+    ref[fixed] = traj.value_of(rho, chosen[units[fixed]])
+    ref[~fixed] = unit_dual[np.searchsorted(free_idx, units[~fixed])]
+    viol = best_v - ref
+    idx = np.flatnonzero(viol > tol)
+    if not idx.size:
+        return None
+    if idx.size > add:
+        idx = idx[np.argpartition(-viol[idx], add)[:add]]
+    return units[idx], best_k[idx]
 
 
 def _carry_basis(old_keys: np.ndarray, old_units: np.ndarray, old: Any, spec: ModelSpec,
