@@ -595,3 +595,29 @@ def test_partial_rounds_reach_the_lp_optimum_over_every_trajectory(tmp_path):
     # partial rounds take the place of full pricings
     full = sum(r["pricing"] == "full" for r in runs[3].rounds)
     assert full < len(runs[0].rounds)
+
+
+def test_pathway_summary_is_the_last_periods_with_the_joint_figures(tmp_path):
+    """The run summary of a pathway reuses the last period's tables (the same allocation) and
+    carries the joint solution's figures: the same as a summary built afresh for it."""
+    from ruimteverdeling import pipeline
+    from ruimteverdeling.results import summary as sm
+
+    years = [2030, 2050]
+    targets = [_target("h_first", "housing", 2030, min=1), _target("h_last", "housing", min=2)]
+    run = pipeline.solve(_instance(tmp_path, years, targets), None, mode="both")
+    pr = run.pathway
+    assert pr is not None
+    head = run.solution
+    fresh = sm.build_summary(pr.model.last, head, pr.periods[-1].after)
+    summary = run.summary
+    assert "locations" not in summary
+    assert summary["objective"] == pr.solution.objective
+    assert summary["status"] == pr.solution.status
+    for key, value in fresh.items():
+        if key in ("areas", "targets", "rules", "burdens", "objective_terms"):
+            last = [{k: v for k, v in row.items() if k != "period"}
+                    for row in summary[key] if row["period"] == years[-1]]
+            assert last == value, key
+        else:
+            assert summary[key] == value, key
