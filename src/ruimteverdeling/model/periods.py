@@ -687,6 +687,7 @@ def generate(traj: Trajectories, periods: list[ModelSpec], labels: list[str],
     n_partial = PARTIAL_ROUNDS if partial_rounds is None else int(partial_rounds)
     pool = np.zeros(0, np.int64)  # units priced out at the last full pricing, not yet in
     partial_left = 0
+    band = np.inf  # the margin above which a settled free unit is fixed again
     full_rounds = 0
     it = -1
     while full_rounds < max_rounds:
@@ -716,10 +717,18 @@ def generate(traj: Trajectories, periods: list[ModelSpec], labels: list[str],
         if partial_left > 0 and pool.size:
             partial_left -= 1
             t_p = time.perf_counter()
+            whole = xs > 1 - 1e-9
+            on_key = np.full(free_idx.size, -1, np.int64)
+            on_key[sub.col_unit[whole]] = sub_keys[whole]
             added = _partial_round(traj, pricing, periods, weights, upto, mask, y, pool,
-                                   free, free_idx, chosen, out.row_dual[:n_sub], tol, add)
+                                   free, free_idx, chosen, out.row_dual[:n_sub], tol, add,
+                                   on_key, band)
             if added is not None:
-                units, keys_in = added
+                units, keys_in, back, back_keys = added
+                if back.size:  # free units settled on their best trajectory: fixed again
+                    chosen[back] = back_keys
+                    free[back] = False
+                    active = active[free[active // T]]
                 newly = np.zeros(n, bool)
                 newly[units] = True
                 newly &= ~free
@@ -729,7 +738,8 @@ def generate(traj: Trajectories, periods: list[ModelSpec], labels: list[str],
                 seconds = time.perf_counter() - t0
                 rounds.append({"round": it + 1, "pricing": "partial",
                                "free_units": int(free_idx.size), "columns": int(sub.n_x),
-                               "new": int(units.size), "pool": int(pool.size),
+                               "new": int(units.size), "refixed": int(back.size),
+                               "pool": int(pool.size),
                                "objective": z, "build_seconds": round(t_build, 2),
                                "lp_seconds": round(t_lp, 2),
                                "pricing_seconds": round(time.perf_counter() - t_p, 2),
@@ -823,20 +833,24 @@ pricing of every trajectory (:func:`generate`)."""
 def _partial_round(traj: Trajectories, pricing: Any, periods: list[ModelSpec],
                    weights: np.ndarray, upto: int | None, mask: np.ndarray | None,
                    y: np.ndarray, pool: np.ndarray, free: np.ndarray, free_idx: np.ndarray,
-                   chosen: np.ndarray, unit_dual: np.ndarray, tol: float, add: int
-                   ) -> tuple[np.ndarray, np.ndarray] | None:
+                   chosen: np.ndarray, unit_dual: np.ndarray, tol: float, add: int,
+                   on_key: np.ndarray, band: float
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
     """One partial pricing of :func:`generate`: at the restricted LP's coupling duals ``y``
     (made dual feasible), the best trajectory ``τ*_k = argmax_τ Σ_p ρ_p(k, u_p(τ))`` of
     every unit ``k`` of ``pool`` and of the free units, and its violation against the
     unit's reference — its fixed trajectory's value for a fixed unit, its assignment dual
     ``unit_dual`` for a free one (``free_idx`` in order). Returns the (at most ``add``) most
-    violated units (violation > ``tol``) and their best keys, or None when none is."""
+    violated units (violation > ``tol``) and their best keys, or None when none is; and,
+    as a full round re-fixes them, the free units the LP puts wholly on (``on_key``, per
+    free unit, −1 if none) their best trajectory with a margin over the second best above
+    ``band``, with that trajectory."""
     units = np.union1d(pool, free_idx).astype(np.int64)
     if not units.size:
         return None
     y2 = pricing.dual_feasible(y)
     rho = period_reduced_costs(periods, weights, y2, upto)
-    best_v, best_k = traj.values(rho, units, mask)
+    best_v, best_k, second_v = traj._scan(rho, units, mask)
     ref = np.empty(units.size)
     fixed = ~free[units]
     ref[fixed] = traj.value_of(rho, chosen[units[fixed]])
@@ -847,7 +861,11 @@ def _partial_round(traj: Trajectories, pricing: Any, periods: list[ModelSpec],
         return None
     if idx.size > add:
         idx = idx[np.argpartition(-viol[idx], add)[:add]]
-    return units[idx], best_k[idx]
+    pos = np.searchsorted(free_idx, units[~fixed])
+    fr = np.flatnonzero(~fixed)
+    back = fr[(on_key[pos] == best_k[fr]) & (best_v[fr] - second_v[fr] > band)
+              & (viol[fr] <= tol)]
+    return units[idx], best_k[idx], units[back], best_k[back]
 
 
 def _carry_basis(old_keys: np.ndarray, old_units: np.ndarray, old: Any, spec: ModelSpec,
