@@ -748,8 +748,9 @@ def generate(traj: Trajectories, periods: list[ModelSpec], labels: list[str],
                                "lp_iterations": out.details.get("lp_iterations")})
                 say(f"  trajectories round {it + 1} (partial): {free_idx.size:,} of {n:,} "
                     f"units free, {sub.n_x:,} columns, {units.size:,} of the pool price "
-                    f"out, LP {'—' if z is None else f'{z:,.2f}'} ({seconds:.1f} s: build "
-                    f"{t_build:.1f}, LP {t_lp:.1f})")
+                    f"out, {back.size:,} fixed again, LP {'—' if z is None else f'{z:,.2f}'} "
+                    f"({seconds:.1f} s: build {t_build:.1f}, LP {t_lp:.1f}, pricing "
+                    f"{time.perf_counter() - t_p:.1f})")
                 continue
             partial_left = 0  # the pool is clean: price everything at these duals
         t_full = time.perf_counter()
@@ -776,8 +777,10 @@ def generate(traj: Trajectories, periods: list[ModelSpec], labels: list[str],
                        "lp_iterations": out.details.get("lp_iterations")})
         say(f"  trajectories round {it + 1}: {free_idx.size:,} of {n:,} units free, "
             f"{sub.n_x:,} columns, {n_bad:,} price out, LP gap "
-            f"{'—' if gap is None else f'{gap:.2e}'} ({seconds:.1f} s: build {t_build:.1f}, "
-            f"LP {t_lp:.1f}{', warm' if start is not None else ''})")
+            f"{'—' if gap is None else f'{gap:.2e}'}, LP {'—' if z is None else f'{z:,.2f}'}"
+            f", bound {bound:,.2f} ({seconds:.1f} s: build {t_build:.1f}, LP {t_lp:.1f}"
+            f"{', warm' if start is not None else ''}, pricing "
+            f"{time.perf_counter() - t_full:.1f})")
         if z is not None and (n_bad == 0 or gap <= tolerance):
             converged = True
             break
