@@ -615,8 +615,9 @@ def generate(traj: Trajectories, periods: list[ModelSpec], labels: list[str],
 
     ``partial_rounds`` (default :data:`PARTIAL_ROUNDS`): after each full pricing, up to
     that many *partial* rounds re-solve the restricted LP and price only the *pool* — the
-    units that priced out at the last full pricing but did not enter (at most ``add`` enter
-    a round) and the free units. Such a round costs the restricted LP and a pricing of the
+    units that priced out most at the last full pricing but did not enter (at most ``add``
+    enter a round; the pool holds :data:`POOL_SIZE` times that) and the free units. Such
+    a round costs the restricted LP and a pricing of the
     pool's trajectories, not of every unit's; it adds the pool's most violated trajectories
     as a full round would. It proves nothing (the bound needs every trajectory), so the
     bound and the stopping test come from the full rounds alone; a partial round whose
@@ -811,7 +812,10 @@ def generate(traj: Trajectories, periods: list[ModelSpec], labels: list[str],
             top = idx[np.argpartition(-viol[idx], add)[:add]]
             bad = np.zeros(n, bool)
             bad[top] = True
-            pool = idx[~bad[idx]]
+            wait = idx[~bad[idx]]
+            k = POOL_SIZE * add
+            pool = wait if wait.size <= k else \
+                np.sort(wait[np.argpartition(-viol[wait], k)[:k]])
         partial_left = n_partial
         newly = bad & ~free
         active = unique_keys(active, best_k[bad], chosen[newly])
@@ -831,6 +835,9 @@ least ``solver.decompose_add``)."""
 PARTIAL_ROUNDS = 3
 """Partial rounds (the restricted LP, then a pricing of the pool alone) after each full
 pricing of every trajectory (:func:`generate`)."""
+POOL_SIZE = 4
+"""The pool of a partial round: the units most violated at the last full pricing that did
+not enter, at most this many times the units that may enter a round."""
 
 
 def _partial_round(traj: Trajectories, pricing: Any, periods: list[ModelSpec],
