@@ -555,7 +555,7 @@ def test_unique_keys_is_numpys_union():
         assert np.array_equal(got, want)
 
 
-def test_partial_rounds_reach_the_lp_optimum_over_every_trajectory(tmp_path):
+def test_partial_rounds_reach_the_lp_optimum_over_every_trajectory(tmp_path, monkeypatch):
     """Column generation with partial rounds (the restricted LP re-solved and only the units
     left waiting at the last full pricing and the free ones re-priced) ends at the LP
     optimum of the explicit model, as with full pricing every round; partial rounds really
@@ -595,6 +595,13 @@ def test_partial_rounds_reach_the_lp_optimum_over_every_trajectory(tmp_path):
     # partial rounds take the place of full pricings
     full = sum(r["pricing"] == "full" for r in runs[3].rounds)
     assert full < len(runs[0].rounds)
+    # a pool of at most one round's entrants still ends at the optimum
+    monkeypatch.setattr(mp, "POOL_SIZE", 1)
+    gen = mp.generate(pw.traj, specs, labels, pw.model.weights, start, opts, lambda m: None,
+                      time.perf_counter() + 120, partial_rounds=3)
+    assert gen.converged and gen.objective == pytest.approx(exact.objective, abs=1e-6)
+    part = [r for r in gen.rounds if r["pricing"] == "partial"]
+    assert part and all(r["pool"] <= 25 for r in part)
 
 
 def test_pathway_summary_is_the_last_periods_with_the_joint_figures(tmp_path):

@@ -723,7 +723,7 @@ def generate(traj: Trajectories, periods: list[ModelSpec], labels: list[str],
             on_key[sub.col_unit[whole]] = sub_keys[whole]
             added = _partial_round(traj, pricing, periods, weights, upto, mask, y, pool,
                                    free, free_idx, chosen, out.row_dual[:n_sub], tol, add,
-                                   on_key, band)
+                                   on_key, band, active)
             if added is not None:
                 units, keys_in, back, back_keys = added
                 if back.size:  # free units settled on their best trajectory: fixed again
@@ -844,14 +844,16 @@ def _partial_round(traj: Trajectories, pricing: Any, periods: list[ModelSpec],
                    weights: np.ndarray, upto: int | None, mask: np.ndarray | None,
                    y: np.ndarray, pool: np.ndarray, free: np.ndarray, free_idx: np.ndarray,
                    chosen: np.ndarray, unit_dual: np.ndarray, tol: float, add: int,
-                   on_key: np.ndarray, band: float
+                   on_key: np.ndarray, band: float, active: np.ndarray
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
     """One partial pricing of :func:`generate`: at the restricted LP's coupling duals ``y``
     (made dual feasible), the best trajectory ``τ*_k = argmax_τ Σ_p ρ_p(k, u_p(τ))`` of
     every unit ``k`` of ``pool`` and of the free units, and its violation against the
     unit's reference — its fixed trajectory's value for a fixed unit, its assignment dual
     ``unit_dual`` for a free one (``free_idx`` in order). Returns the (at most ``add``) most
-    violated units (violation > ``tol``) and their best keys, or None when none is; and,
+    violated units (violation > ``tol``; for a free unit only with a best trajectory not
+    yet among its columns ``active`` (sorted keys): re-adding one changes nothing) and their
+    best keys, or None when none is; and,
     as a full round re-fixes them, the free units the LP puts wholly on (``on_key``, per
     free unit, −1 if none) their best trajectory with a margin over the second best above
     ``band``, with that trajectory."""
@@ -866,7 +868,9 @@ def _partial_round(traj: Trajectories, pricing: Any, periods: list[ModelSpec],
     ref[fixed] = traj.value_of(rho, chosen[units[fixed]])
     ref[~fixed] = unit_dual[np.searchsorted(free_idx, units[~fixed])]
     viol = best_v - ref
-    idx = np.flatnonzero(viol > tol)
+    at = np.minimum(np.searchsorted(active, best_k), max(active.size - 1, 0))
+    known = ~fixed & (active[at] == best_k) if active.size else np.zeros(units.size, bool)
+    idx = np.flatnonzero((viol > tol) & ~known)
     if not idx.size:
         return None
     if idx.size > add:
