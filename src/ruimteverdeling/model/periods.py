@@ -613,8 +613,8 @@ def generate(traj: Trajectories, periods: list[ModelSpec], labels: list[str],
     the same, only the simplex's path to it is shorter. ``final_keys=False``: only the
     bound and the prices are wanted (no final columns, no model).
 
-    ``partial_rounds`` (default :data:`PARTIAL_ROUNDS` when the full pricing took more than
-    :data:`PARTIAL_RATIO` times the restricted LP, else none): after a full pricing, up to
+    ``partial_rounds`` (default :data:`PARTIAL_ROUNDS` when the units a partial round would
+    price are at most :data:`PARTIAL_SHARE` of all, else none): after a full pricing, up to
     that many *partial* rounds re-solve the restricted LP and price only the *pool* — the
     units that priced out most at the last full pricing but did not enter (at most ``add``
     enter a round; the pool holds :data:`POOL_SIZE` times that) and the free units. Such
@@ -817,11 +817,11 @@ def generate(traj: Trajectories, periods: list[ModelSpec], labels: list[str],
             k = POOL_SIZE * add
             pool = wait if wait.size <= k else \
                 np.sort(wait[np.argpartition(-viol[wait], k)[:k]])
-        # partial rounds save pricing: by default only when a full pricing costs more
-        # than the restricted LP
-        t_price = time.perf_counter() - t_full
+        # partial rounds save pricing: by default only when they price a small share of
+        # the units (a count, not a timing, so that a run repeats exactly)
+        priced = pool.size + int(free.sum()) + int(bad.sum())
         partial_left = n_partial if partial_rounds is not None or \
-            t_price > PARTIAL_RATIO * (t_build + t_lp) else 0
+            priced <= PARTIAL_SHARE * n else 0
         newly = bad & ~free
         active = unique_keys(active, best_k[bad], chosen[newly])
         free |= bad
@@ -840,11 +840,12 @@ least ``solver.decompose_add``)."""
 PARTIAL_ROUNDS = 3
 """Partial rounds (the restricted LP, then a pricing of the pool alone) after each full
 pricing of every trajectory (:func:`generate`)."""
-PARTIAL_RATIO = 2.0
-"""By default partial rounds follow a full pricing only when it took more than this many
-times the restricted LP (build and solve) of its round: where the LP dominates (measured
-at ~250 m: pricing 3-5 s, LP 5-10 s) a partial round saves little and raises the master LP
-more slowly per second than a full one."""
+PARTIAL_SHARE = 0.25
+"""By default partial rounds follow a full pricing only when the units they would price
+(the pool and the free units) are at most this share of all units: otherwise a partial
+pricing costs nearly a full one (measured at ~250 m, where they are 40 % of the units, a
+partial round raised the master LP more slowly per second than a full one; at ~100 m they
+are about 11 %)."""
 POOL_SIZE = 4
 """The pool of a partial round: the units most violated at the last full pricing that did
 not enter, at most this many times the units that may enter a round."""
