@@ -553,3 +553,78 @@ def test_unique_keys_is_numpys_union():
         got = mp.unique_keys(*arrays)
         assert got.dtype == np.int64
         assert np.array_equal(got, want)
+
+
+def test_partial_rounds_reach_the_lp_optimum_over_every_trajectory(tmp_path, monkeypatch):
+    """Column generation with partial rounds (the restricted LP re-solved and only the units
+    left waiting at the last full pricing and the free ones re-priced) ends at the LP
+    optimum of the explicit model, as with full pricing every round; partial rounds really
+    run, add columns, and the bound still comes from full pricings alone."""
+    import time
+
+    from ruimteverdeling.model import periods as mp
+    from ruimteverdeling.model.solve import backend_for
+
+    years = [2030, 2040, 2050]
+    pw = _random_instance(tmp_path)
+    assert pw.explicit and pw.traj is not None
+    # few units enter a round, so the pool of those left waiting is not empty
+    opts = pwm.solver_options(pw).model_copy(update={
+        "decompose_free_min": 10, "decompose_free_share": 0.0, "decompose_add": 25,
+        "decompose_lp_gap": 0.0, "mip_rel_gap": 0.0, "decompose_max_iterations": 500})
+    exact = backend_for(opts).lp(pw.spec, opts, 60.0)
+    assert exact.status == "optimal"
+    specs = [cm.spec for cm in pw.compiled]
+    labels = [str(y) for y in years]
+    start = pwm._start_keys(pw.traj, specs, pw.model.weights)
+    runs = {}
+    for partial in (0, 3):
+        runs[partial] = mp.generate(pw.traj, specs, labels, pw.model.weights, start, opts,
+                                    lambda m: None, time.perf_counter() + 120,
+                                    partial_rounds=partial)
+    for gen in runs.values():
+        assert gen.converged
+        assert gen.objective == pytest.approx(exact.objective, abs=1e-6)
+        assert gen.bound == pytest.approx(exact.objective, abs=1e-6)
+    assert all(r["pricing"] == "full" for r in runs[0].rounds)
+    part = [r for r in runs[3].rounds if r["pricing"] == "partial"]
+    assert part and all(r["new"] > 0 and "bound" not in r for r in part)
+    # at most three partial rounds follow a full one
+    kinds = "".join("f" if r["pricing"] == "full" else "p" for r in runs[3].rounds)
+    assert "pppp" not in kinds and kinds[0] == "f" and kinds[-1] == "f"
+    # partial rounds take the place of full pricings
+    full = sum(r["pricing"] == "full" for r in runs[3].rounds)
+    assert full < len(runs[0].rounds)
+    # a pool of at most one round's entrants still ends at the optimum
+    monkeypatch.setattr(mp, "POOL_SIZE", 1)
+    gen = mp.generate(pw.traj, specs, labels, pw.model.weights, start, opts, lambda m: None,
+                      time.perf_counter() + 120, partial_rounds=3)
+    assert gen.converged and gen.objective == pytest.approx(exact.objective, abs=1e-6)
+    part = [r for r in gen.rounds if r["pricing"] == "partial"]
+    assert part and all(r["pool"] <= 25 for r in part)
+
+
+def test_pathway_summary_is_the_last_periods_with_the_joint_figures(tmp_path):
+    """The run summary of a pathway reuses the last period's tables (the same allocation) and
+    carries the joint solution's figures: the same as a summary built afresh for it."""
+    from ruimteverdeling import pipeline
+    from ruimteverdeling.results import summary as sm
+
+    years = [2030, 2050]
+    targets = [_target("h_first", "housing", 2030, min=1), _target("h_last", "housing", min=2)]
+    run = pipeline.solve(_instance(tmp_path, years, targets), None, mode="both")
+    pr = run.pathway
+    assert pr is not None
+    head = run.solution
+    fresh = sm.build_summary(pr.model.last, head, pr.periods[-1].after)
+    summary = run.summary
+    assert "locations" not in summary
+    assert summary["objective"] == pr.solution.objective
+    assert summary["status"] == pr.solution.status
+    for key, value in fresh.items():
+        if key in ("areas", "targets", "rules", "burdens", "objective_terms"):
+            last = [{k: v for k, v in row.items() if k != "period"}
+                    for row in summary[key] if row["period"] == years[-1]]
+            assert last == value, key
+        else:
+            assert summary[key] == value, key

@@ -455,7 +455,12 @@ def _pathway_summary(pw: pathways.Pathway, runs: list[RunResult], head: Solution
                      foresight: Solution | None, myopic: Solution | None) -> dict[str, Any]:
     """The last period's summary with the joint figures, per-period tables (``period``
     first) and the pathway block (periods, weights, timeline, cost of myopia)."""
-    summary = sm.build_summary(pw.last, head, runs[-1].after)
+    # the last period's tables are those of ``head`` (the same allocation): only the
+    # joint figures differ, so its summary is reused rather than built again
+    summary = {k: v for k, v in runs[-1].summary.items() if k != "locations"}
+    summary.update(status=head.status, optimal=head.optimal, objective=head.objective,
+                   bound=head.bound, gap=head.gap, decision_gap=head.decision_gap,
+                   status_quo_value=head.status_quo_value, method=head.method)
     for key in ("areas", "targets", "rules", "burdens", "objective_terms"):
         summary[key] = [{"period": y, **row} for y, r in zip(pw.years, runs, strict=True)
                         for row in r.summary[key]]
