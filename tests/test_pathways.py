@@ -628,3 +628,20 @@ def test_pathway_summary_is_the_last_periods_with_the_joint_figures(tmp_path):
             assert last == value, key
         else:
             assert summary[key] == value, key
+
+
+def test_location_rules_a_pathway_does_not_enforce_are_named_in_a_warning(tmp_path):
+    targets = [_target("h", "housing", min=2)]
+    plain = _compiled(_instance(tmp_path / "plain", [2030, 2050], targets))
+    assert not any("location rules" in w.message for w in plain.last.warnings)
+    rule = {"id": "compact_housing", "type": "location", "use": "housing", "quantity": "area",
+            "min_size": 2, "source": SRC}
+    path = _instance(tmp_path / "located", [2030, 2050], targets, extra={"rules": [rule]})
+    (warn,) = [w for w in _compiled(path).last.warnings if "location rules" in w.message]
+    assert "compact_housing" in warn.message and "not enforced" in warn.message
+    assert warn.field == "rules"
+    res = _cli(["solve", str(path), "-o", str(tmp_path / "out")])
+    assert res.exit_code == 0, res.output
+    assert "location rules compact_housing are not enforced" in res.output
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert "not enforced" in json.dumps(summary["warnings"])

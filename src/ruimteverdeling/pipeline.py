@@ -396,6 +396,10 @@ def solve_pathway(scenario_path: str | Path, out_dir: Path | None, progress: Pro
     years = pathways.years_of(scenario)
     with progress.phase(f"compiling {len(years)} periods and their pathways", "compile"):
         pw = pathways.compile_pathway(scenario, loaded.area, loaded.area.catalogue)
+    unenforced = pathways.unenforced_location_rules(pw.compiled)
+    if unenforced:
+        progress(f"warning: the location rules {', '.join(unenforced)} are not enforced in a "
+                 "run with several periods (summary.json, warnings)")
     spec = pw.spec
     how = "all of them columns" if pw.explicit else \
         f"generated as needed from {spec.n_x:,} columns"

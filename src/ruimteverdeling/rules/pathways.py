@@ -269,6 +269,15 @@ class Pathway:
         return self.compiled[p].allocation_grid(self.model.project(sol.x, p))
 
 
+def unenforced_location_rules(compiled: list[CompiledModel]) -> list[str]:
+    """The ids of the enabled location rules of any period: a pathway solves their cell-model
+    relaxation (targets and row rules per period) without the location step that a
+    one-period solve runs after it."""
+    from ruimteverdeling.rules.location import location_rules
+
+    return sorted({r.id for cm in compiled for r in location_rules(cm)})
+
+
 def compile_pathway(scenario: Scenario, area: StudyArea,
                     catalogue: UseCatalogue | None = None,
                     explicit_max: int | None = None) -> Pathway:
@@ -290,6 +299,15 @@ def compile_pathway(scenario: Scenario, area: StudyArea,
     compiled = [compile_model(period_scenario(scenario, y, years[-1]),
                               period_area(area, scenario, y), catalogue) for y in years]
     timings["compile_periods"] = time.perf_counter() - t0
+    unenforced = unenforced_location_rules(compiled)
+    if unenforced:
+        compiled[-1].warnings.append(Problem(
+            scenario.path, "rules",
+            f"the location rules {', '.join(unenforced)} are not enforced in a run with "
+            "several periods: each period meets their cell-model relaxation only (the "
+            "minimum sizes and counts of connected locations are not checked)",
+            "solve one period's scenario to have them enforced, or disable them "
+            "(`enabled: false`) to say so in the scenario"))
     t0 = time.perf_counter()
     pathway = _joint(scenario, years, compiled, catalogue, explicit_max)
     timings["trajectories"] = time.perf_counter() - t0
