@@ -448,20 +448,9 @@ def test_warm_started_rounds_reach_the_cold_lp_optimum(tmp_path):
     import time
 
     from ruimteverdeling.model import periods as mp
-    from ruimteverdeling.model.solve import backend_for
 
-    years = [2030, 2040, 2050]
-    pw = _random_instance(tmp_path)
-    assert pw.explicit and pw.traj is not None
     # a restricted master of a few units that grows by some columns a round, exact to the end
-    opts = pwm.solver_options(pw).model_copy(update={
-        "decompose_free_min": 10, "decompose_free_share": 0.0, "decompose_add": 30,
-        "decompose_lp_gap": 0.0, "mip_rel_gap": 0.0, "decompose_max_iterations": 500})
-    exact = backend_for(opts).lp(pw.spec, opts, 60.0)
-    assert exact.status == "optimal"
-    specs = [cm.spec for cm in pw.compiled]
-    labels = [str(y) for y in years]
-    start = pwm._start_keys(pw.traj, specs, pw.model.weights)
+    pw, opts, exact, specs, labels, start = _generation_case(tmp_path, add=30)
     runs = {}
     for warm in (False, True):
         runs[warm] = mp.generate(pw.traj, specs, labels, pw.model.weights, start, opts,
@@ -563,20 +552,9 @@ def test_partial_rounds_reach_the_lp_optimum_over_every_trajectory(tmp_path, mon
     import time
 
     from ruimteverdeling.model import periods as mp
-    from ruimteverdeling.model.solve import backend_for
 
-    years = [2030, 2040, 2050]
-    pw = _random_instance(tmp_path)
-    assert pw.explicit and pw.traj is not None
     # few units enter a round, so the pool of those left waiting is not empty
-    opts = pwm.solver_options(pw).model_copy(update={
-        "decompose_free_min": 10, "decompose_free_share": 0.0, "decompose_add": 25,
-        "decompose_lp_gap": 0.0, "mip_rel_gap": 0.0, "decompose_max_iterations": 500})
-    exact = backend_for(opts).lp(pw.spec, opts, 60.0)
-    assert exact.status == "optimal"
-    specs = [cm.spec for cm in pw.compiled]
-    labels = [str(y) for y in years]
-    start = pwm._start_keys(pw.traj, specs, pw.model.weights)
+    pw, opts, exact, specs, labels, start = _generation_case(tmp_path, add=25)
     runs = {}
     for partial in (0, 3):
         runs[partial] = mp.generate(pw.traj, specs, labels, pw.model.weights, start, opts,
@@ -645,3 +623,22 @@ def test_location_rules_a_pathway_does_not_enforce_are_named_in_a_warning(tmp_pa
     assert "location rules compact_housing are not enforced" in res.output
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert "not enforced" in json.dumps(summary["warnings"])
+
+
+def _generation_case(tmp_path: Path, add: int):
+    """The random three-period instance, solver options that make column generation exact
+    (``add`` units enter a round), the explicit model's LP optimum, and what
+    :func:`ruimteverdeling.model.periods.generate` starts from."""
+    from ruimteverdeling.model.solve import backend_for
+
+    pw = _random_instance(tmp_path)
+    assert pw.explicit and pw.traj is not None
+    opts = pwm.solver_options(pw).model_copy(update={
+        "decompose_free_min": 10, "decompose_free_share": 0.0, "decompose_add": add,
+        "decompose_lp_gap": 0.0, "mip_rel_gap": 0.0, "decompose_max_iterations": 500})
+    exact = backend_for(opts).lp(pw.spec, opts, 60.0)
+    assert exact.status == "optimal"
+    specs = [cm.spec for cm in pw.compiled]
+    labels = [str(y) for y in pw.years]
+    start = pwm._start_keys(pw.traj, specs, pw.model.weights)
+    return pw, opts, exact, specs, labels, start
