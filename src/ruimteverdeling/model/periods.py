@@ -573,6 +573,16 @@ def price(traj: Trajectories, periods: list[ModelSpec], weights: np.ndarray,
     return Priced(value, y2, full_key[new], full_best)
 
 
+def _round_times(t_build: float, t_lp: float, t_pricing: float, seconds: float, start: Any,
+                 out: Any) -> dict[str, Any]:
+    """The timing fields of a generation round's record."""
+    return {"build_seconds": round(t_build, 2), "lp_seconds": round(t_lp, 2),
+            "pricing_seconds": round(t_pricing, 2),
+            "seconds": round(seconds, 2),
+            "start_basis": "warm" if start is not None else "crash",
+            "lp_iterations": out.details.get("lp_iterations")}
+
+
 def generate(traj: Trajectories, periods: list[ModelSpec], labels: list[str],
              weights: np.ndarray, keys: np.ndarray, options: Any, say: Any, deadline: float,
              upto: int | None = None, mask: np.ndarray | None = None,
@@ -741,13 +751,9 @@ def generate(traj: Trajectories, periods: list[ModelSpec], labels: list[str],
                 rounds.append({"round": it + 1, "pricing": "partial",
                                "free_units": int(free_idx.size), "columns": int(sub.n_x),
                                "new": int(units.size), "refixed": int(back.size),
-                               "pool": int(pool.size),
-                               "objective": z, "build_seconds": round(t_build, 2),
-                               "lp_seconds": round(t_lp, 2),
-                               "pricing_seconds": round(time.perf_counter() - t_p, 2),
-                               "seconds": round(seconds, 2),
-                               "start_basis": "warm" if start is not None else "crash",
-                               "lp_iterations": out.details.get("lp_iterations")})
+                               "pool": int(pool.size), "objective": z,
+                               **_round_times(t_build, t_lp, time.perf_counter() - t_p, seconds,
+                                             start, out)})
                 say(f"  trajectories round {it + 1} (partial): {free_idx.size:,} of {n:,} "
                     f"units free, {sub.n_x:,} columns, {units.size:,} of the pool price "
                     f"out, {back.size:,} fixed again, LP {'—' if z is None else f'{z:,.2f}'} "
@@ -771,12 +777,9 @@ def generate(traj: Trajectories, periods: list[ModelSpec], labels: list[str],
         seconds = time.perf_counter() - t0
         rounds.append({"round": it + 1, "pricing": "full", "free_units": int(free_idx.size),
                        "columns": int(sub.n_x), "new": n_bad, "bound": bound,
-                       "objective": z, "lp_gap": gap, "build_seconds": round(t_build, 2),
-                       "lp_seconds": round(t_lp, 2),
-                       "pricing_seconds": round(time.perf_counter() - t_full, 2),
-                       "seconds": round(seconds, 2),
-                       "start_basis": "warm" if start is not None else "crash",
-                       "lp_iterations": out.details.get("lp_iterations")})
+                       "objective": z, "lp_gap": gap,
+                       **_round_times(t_build, t_lp, time.perf_counter() - t_full, seconds,
+                                     start, out)})
         say(f"  trajectories round {it + 1}: {free_idx.size:,} of {n:,} units free, "
             f"{sub.n_x:,} columns, {n_bad:,} price out, LP gap "
             f"{'—' if gap is None else f'{gap:.2e}'}, LP {'—' if z is None else f'{z:,.2f}'}"
