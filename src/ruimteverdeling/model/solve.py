@@ -644,12 +644,13 @@ def _level_fixed_repair(spec: ModelSpec, work: ModelSpec, levels: list[st.Level]
                           options, say, x_lp, out.col_dual[: spec.n_cols],
                           _round_units(spec, x_lp), _fractional_units(spec, x_lp), bound,
                           deadline, info, {}, grow=False)
+        z_cand = None
         if cand is not None:
             cand = _polish(spec, backend, options, cand, force=True)
+            z_cand = spec.objective_value(cand)
         found.append({"level": v, "lp": out.objective, "repair": info.get("repair_attempts"),
-                      "objective": None if cand is None else spec.objective_value(cand)})
-        if cand is not None and spec.objective_value(cand) > spec.objective_value(x) and \
-                not spec.violations(cand):
+                      "objective": z_cand})
+        if z_cand is not None and z_cand > spec.objective_value(x) and not spec.violations(cand):
             x = cand
     details["level_fixed_repair"] = found
     return _keep_if_better(spec, "level_fixed", "repair with the level fixed at its knapsack "
