@@ -130,7 +130,7 @@ from ruimteverdeling.area.studyarea import StudyArea
 from ruimteverdeling.errors import InfeasibleError, InputError, SolverError, did_you_mean
 from ruimteverdeling.formatting import Column, number, table
 from ruimteverdeling.model.options import SolverOptions
-from ruimteverdeling.model.outcomes import decision_gap, proven_gap
+from ruimteverdeling.model.outcomes import Solution, decision_gap, proven_gap
 from ruimteverdeling.model.solve import solve as solve_spec
 from ruimteverdeling.model.warm import (
     USE_SPAN,
@@ -457,8 +457,6 @@ def unpriced(cm: CompiledModel, fb: Fallback, options: SolverOptions, warm: Any 
         z_cell = spec.objective_value(x_cell)
         if z_cell > z:
             x, z = x_cell, z_cell
-    from ruimteverdeling.model.outcomes import Solution
-
     bound_z = max(bound, z)
     dgap = decision_gap(z, bound_z, spec.status_quo_value)
     status = "optimal" if dgap <= options.mip_rel_gap + 1e-12 else "feasible"
@@ -537,8 +535,6 @@ def fallback_outcome(cm: CompiledModel, fb: Fallback, message: str,
 
 def replace_solution(spec: Any, x: np.ndarray, z: float, bound: float) -> Any:
     """A feasible (not proven) Solution of ``spec`` at ``x`` with ``bound``."""
-    from ruimteverdeling.model.outcomes import Solution
-
     return Solution("feasible", x, z, bound, proven_gap(z, bound), "fallback", "", "", {},
                     {}, None, spec.status_quo_value,
                     decision_gap(z, bound, spec.status_quo_value))
