@@ -23,6 +23,10 @@ bound behind ``dec. gap`` holds for every trajectory. ``bound side`` and ``repai
 that gap (three periods, generated): bound minus master LP value (prices not yet optimal, or
 trajectories missing) and master LP value minus the allocation (rounding).
 
+``peak MB`` is the process's peak resident set (``ru_maxrss``) in MiB (2²⁰ bytes); with
+``--verbose`` every progress line ends with the resident memory then and the peak so far
+(``VmRSS``, ``VmHWM``), which locates the peak among the stages.
+
 Wall times depend on what else runs on the machine; ``CPU s`` (user + system time of the
 process) is printed beside them. Goals (three periods): ~250 m (530 k cells) ≤ 2 min;
 ~100 m (3.3 M cells) ≤ 10 min and ≤ 12 GB on 2 cores.
@@ -45,11 +49,26 @@ CHILD = """
 import json, resource, sys, time, tempfile
 from ruimteverdeling import pipeline
 from ruimteverdeling.progress import Progress
+def _mib(key):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) // 1024
+    return -1
+
+
+class MemoryProgress(Progress):
+    # each progress line with the resident memory now and its peak so far (MiB)
+
+    def __call__(self, message):
+        super().__call__(f"{message}  [rss {_mib('VmRSS'):,} MiB, peak {_mib('VmHWM'):,} MiB]")
+
+
 t0 = time.perf_counter()
 with tempfile.TemporaryDirectory() as tmp:
     run = pipeline.solve(sys.argv[1], tmp + "/out", area=sys.argv[2], mode=sys.argv[3],
                          time_limit=float(sys.argv[4]),
-                         progress=Progress(enabled=sys.argv[5] == "1"))
+                         progress=MemoryProgress(enabled=sys.argv[5] == "1"))
 total = time.perf_counter() - t0
 s, sol = run.summary, run.solution
 p = s.get("pathway") or {}
