@@ -273,6 +273,60 @@ def test_status_quo_and_period_rows(tmp_path):
     assert pw.spec.n_x == 4 * 5
 
 
+def test_periods_share_the_arrays_that_do_not_change(tmp_path):
+    """Each period's model as compiled alone, but an array equal to an earlier period's is
+    that array (read-only), and an array that differs is not shared."""
+    from ruimteverdeling.rules.compile import compile_model
+
+    years = [2030, 2040, 2050]
+    path = _instance(tmp_path, years, [_target("h", "housing", 2030, min=1)], solar=True)
+    pw = _compiled(path)
+    s = load_scenario(path)
+    cat = catalogue_for(s)
+    area = StudyArea.load(s.area_path, cat)
+    alone = [compile_model(pwm.period_scenario(s, y, years[-1]),
+                           pwm.period_area(area, s, y), cat).spec for y in years]
+    for p, spec in enumerate(alone):
+        shared = pw.compiled[p].spec
+        assert np.array_equal(shared.obj, spec.obj)
+        assert np.array_equal(shared.col_unit, spec.col_unit)
+        assert np.array_equal(shared.col_use, spec.col_use)
+        assert [b.name for b in shared.coupling] == [b.name for b in spec.coupling]
+        for b, c in zip(shared.coupling, spec.coupling, strict=True):
+            assert (b.A != c.A).nnz == 0 and b.A.shape == c.A.shape
+    first, second, third = (cm.spec for cm in pw.compiled)
+    assert second.col_unit is first.col_unit and third.col_unit is first.col_unit
+    # housing's value changes from 2030 to 2040 (layer hq), not from 2040 to 2050
+    assert not np.array_equal(alone[0].obj, alone[1].obj)
+    assert second.obj is not first.obj and third.obj is second.obj
+    with pytest.raises(ValueError):
+        third.obj[0] = 1.0  # shared: one period's change would be every period's
+    assert first.obj.flags.writeable  # not shared: untouched
+
+
+def test_share_equal_arrays_replaces_equal_arrays_only():
+    import scipy.sparse as sp
+
+    def closure(v):
+        return lambda: v
+
+    a = {"x": np.arange(5), "y": [np.ones(3), np.zeros(2)], "f": closure(np.full(4, 2.0)),
+         "A": sp.csr_matrix(np.eye(3)), "nan": np.array([np.nan, 1.0])}
+    b = {"x": np.arange(5), "y": [np.ones(3), np.ones(2)], "f": closure(np.full(4, 2.0)),
+         "A": sp.csr_matrix(2 * np.eye(3)), "nan": np.array([np.nan, 1.0]),
+         "z": np.arange(5)}
+    y1, f_before = b["y"][1], b["f"]
+    out = pwm.share_equal_arrays(a, b)
+    assert out is b and b["f"] is f_before
+    assert b["x"] is a["x"] and not a["x"].flags.writeable
+    assert b["y"][0] is a["y"][0] and b["y"][1] is y1 and y1.flags.writeable
+    assert b["f"]() is a["f"]()
+    assert b["A"].indices is a["A"].indices and b["A"].indptr is a["A"].indptr
+    assert b["A"].data is not a["A"].data and np.array_equal(b["A"].data, [2.0, 2.0, 2.0])
+    assert b["nan"] is a["nan"]
+    assert b["z"] is not a["x"]  # only the same place is compared
+
+
 # -- the command line: outputs and errors -----------------------------------------------------
 def _cli(args: list[str]):
     return CliRunner().invoke(main, args, catch_exceptions=False)

@@ -296,8 +296,13 @@ def compile_pathway(scenario: Scenario, area: StudyArea,
         raise InputError(problems)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    compiled = [compile_model(period_scenario(scenario, y, years[-1]),
-                              period_area(area, scenario, y), catalogue) for y in years]
+    compiled: list[CompiledModel] = []
+    for y in years:
+        cm = compile_model(period_scenario(scenario, y, years[-1]),
+                           period_area(area, scenario, y), catalogue)
+        for earlier in compiled:  # before the next period is compiled, so that its
+            share_equal_arrays(earlier, cm)  # peak meets one copy of what does not change
+        compiled.append(cm)
     timings["compile_periods"] = time.perf_counter() - t0
     unenforced = unenforced_location_rules(compiled)
     if unenforced:
@@ -313,6 +318,97 @@ def compile_pathway(scenario: Scenario, area: StudyArea,
     timings["trajectories"] = time.perf_counter() - t0
     pathway.timings = timings
     return pathway
+
+
+_NOT_SHARED = frozenset({"area", "scenario", "catalogue"})
+"""Attributes :func:`share_equal_arrays` does not descend into (the study area, the scenario
+and the use catalogue are the run's, not one period model's)."""
+
+
+def share_equal_arrays(ref: Any, other: Any) -> Any:
+    """``other`` (a period's compiled model, or any part of it) with every numpy array that
+    equals the array at the same place in ``ref`` (another period's) replaced by ``ref``'s
+    array itself, and returned.
+
+    Most of a period model does not depend on the period — the columns of the cells
+    (``col_unit``, ``col_use``), the rows of every rule whose layers and targets are the
+    same, the zones, the suitability of the layers that do not change — and each period
+    compiled on its own holds a copy of it: sharing one array instead of ``P`` equal ones
+    keeps a pathway's memory near one period's for those parts. ``other``'s values are
+    unchanged (only equal arrays are replaced, element for element and of the same dtype
+    and shape). A shared array is made read-only: a later in-place change of one period's
+    array would change every period's, so it raises instead.
+
+    The walk follows attributes of the engine's own objects, dicts, lists, tuples, the
+    arrays of sparse matrices and the variables that functions close over (the objective
+    terms and rows keep their arrays there), where ``ref`` has the same structure."""
+    return _share_into(ref, other, set())
+
+
+def _share_into(a: Any, b: Any, seen: set[int]) -> Any:
+    import scipy.sparse as sp
+
+    if a is b or a is None or b is None:
+        return b
+    if isinstance(b, np.ndarray):
+        if isinstance(a, np.ndarray) and a.dtype == b.dtype and a.shape == b.shape and \
+                a.dtype != object and \
+                np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"):
+            a.flags.writeable = False
+            return a
+        return b
+    if id(b) in seen:
+        return b
+    seen.add(id(b))
+    if sp.issparse(b):
+        if type(a) is type(b) and a.nnz == b.nnz:  # the shapes may differ in aux columns
+            for name in ("data", "indices", "indptr", "row", "col"):
+                if hasattr(b, name) and isinstance(getattr(b, name), np.ndarray):
+                    setattr(b, name, _share_into(getattr(a, name), getattr(b, name), seen))
+        return b
+    if isinstance(b, dict):
+        if isinstance(a, dict):
+            for k, v in b.items():
+                if k in a:
+                    b[k] = _share_into(a[k], v, seen)
+        return b
+    if isinstance(b, list):
+        if isinstance(a, list | tuple):
+            names = [getattr(x, "name", None) for x in a]
+            named = dict(zip(names, a, strict=True)) if len(set(names)) == len(a) and \
+                all(isinstance(n, str) for n in names) else None
+            for i, x in enumerate(b):  # items with distinct names (row blocks) by name
+                ax = named.get(getattr(x, "name", None)) if named is not None else \
+                    a[i] if i < len(a) else None
+                b[i] = _share_into(ax, x, seen)
+        return b
+    if isinstance(b, tuple):
+        if not isinstance(a, list | tuple) or len(a) != len(b) or hasattr(b, "_fields"):
+            return b
+        new = tuple(_share_into(x, y, seen) for x, y in zip(a, b, strict=True))
+        return b if all(x is y for x, y in zip(new, b, strict=True)) else new
+    closure = getattr(b, "__closure__", None)
+    if closure is not None:
+        if getattr(a, "__code__", None) is b.__code__ and a.__closure__ is not None:
+            for ca, cb in zip(a.__closure__, closure, strict=True):
+                try:
+                    va, vb = ca.cell_contents, cb.cell_contents
+                except ValueError:  # an empty cell
+                    continue
+                nv = _share_into(va, vb, seen)
+                if nv is not vb:
+                    cb.cell_contents = nv
+        return b
+    if type(a) is type(b) and type(b).__module__.startswith("ruimteverdeling.") and \
+            hasattr(b, "__dict__"):
+        da, db = vars(a), vars(b)
+        for k, v in list(db.items()):
+            if k in _NOT_SHARED or k not in da:
+                continue
+            nv = _share_into(da[k], v, seen)
+            if nv is not v:
+                db[k] = nv
+    return b
 
 
 def _templates(years: list[int], catalogue: UseCatalogue, alloc_ids: list[str]
