@@ -254,7 +254,7 @@ class Trajectories:
     def subset(self, units: np.ndarray) -> Trajectories:
         """The trajectories of the units ``units`` (an index array) alone."""
         return Trajectories(self.templates, self.current[units], self.valid[:, units],
-                            [co[units] for co in self.col_of], self.unit_cells[units])
+                            rows_of(self.col_of, units), self.unit_cells[units])
 
     def values(self, rho: list[np.ndarray | None], units: np.ndarray,
                mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -356,6 +356,16 @@ class Trajectories:
         keys = np.asarray(keys, np.int64)
         unit = keys // self.n_templates
         return self.col_of[p][unit, self.uses(keys)[p]]
+
+
+def rows_of(arrays: list[np.ndarray], rows: np.ndarray) -> list[np.ndarray]:
+    """``[a[rows] for a in arrays]``, with one copy for arrays that are the same object
+    (the periods whose column maps are equal share one)."""
+    done: dict[int, np.ndarray] = {}
+    for a in arrays:
+        if id(a) not in done:
+            done[id(a)] = a[rows]
+    return [done[id(a)] for a in arrays]
 
 
 def period_reduced_costs(periods: list[ModelSpec], weights: np.ndarray, y: np.ndarray,
@@ -688,6 +698,7 @@ def generate(traj: Trajectories, periods: list[ModelSpec], labels: list[str],
     free[np.argpartition(margin, target)[:target] if target < n else slice(None)] = True
     chosen = best_k.copy()
     active = _second_keys(traj, rho, np.flatnonzero(free), best_k, mask)
+    del rho  # every column's reduced costs (P dense vectors): not held between pricings
     center, center_bound = best_y.copy(), bound
     floor = scale / np.maximum(decompose._typical_coefficients(pricing), 1e-12)
     width = np.maximum(0.5 * np.abs(center), floor)
@@ -769,6 +780,7 @@ def generate(traj: Trajectories, periods: list[ModelSpec], labels: list[str],
         # violations: a fixed unit's best against its fixed trajectory, a free unit's
         # against its assignment dual
         ref = traj.value_of(rho, chosen)
+        del rho
         ref[free_idx] = out.row_dual[:n_sub]
         viol = best_v - ref
         bad = viol > tol

@@ -471,6 +471,8 @@ def _joint(scenario: Scenario, years: list[int], compiled: list[CompiledModel],
         co[dom_pos[cm.unit_land[s.col_unit]], s.col_use] = np.arange(s.n_x, dtype=np.int32)
         al = co >= 0
         al[dom_pos[cm.pinned_land], alloc_col_of_use[cm.pinned_use_idx]] = True
+        # the periods whose columns are the same (most of them) share one map
+        co = next((c for c in col_of if np.array_equal(c, co)), co)
         col_of.append(co)
         allowed.append(al)
     succ = _successors(catalogue, alloc_ids)
@@ -511,7 +513,7 @@ def _joint(scenario: Scenario, years: list[int], compiled: list[CompiledModel],
     fixed_everywhere = np.all([~(co >= 0).any(axis=1) for co in col_of], axis=0)
     unit_domain = np.flatnonzero(~((n_valid == 1) & fixed_everywhere))
     traj = mp.Trajectories(np.asarray(templates, np.int64), current[unit_domain],
-                           valid[:, unit_domain], [co[unit_domain] for co in col_of],
+                           valid[:, unit_domain], mp.rows_of(col_of, unit_domain),
                            ctx.land_cells[dom_land[unit_domain]])
     del valid, col_of
     if explicit_max is None:
