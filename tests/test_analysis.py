@@ -167,6 +167,42 @@ def test_rule_costs_exact(tmp_path: Path) -> None:
     assert 'href="#prijzen"' in html
 
 
+def test_a_variant_derived_without_compiling_is_the_compiled_variant(tmp_path: Path) -> None:
+    """For every rule of the rich case (a rule of every type, an override), the variant
+    derived from the scenario's model (:func:`rule_costs.derived_model`) is, where one is
+    derived, the model that compiling the variant gives: the same columns, bounds,
+    objective, status-quo value and row blocks, and the rule off. Only the rules that add
+    rows without auxiliary columns are derived: the conflict rule and the fairness cap;
+    a cost rule, a zone rule, a softened rule and a soft share rule are compiled."""
+    from ruimteverdeling.rules.compile import compile_model
+    from test_properties import rich_case
+
+    cm = api.compile(rich_case(tmp_path))
+    derived = set()
+    for r in cm.rules:
+        if not r.is_enabled:
+            continue
+        variant = rc.switch(cm.scenario, r.id)
+        d = rc.derived_model(cm, variant, r)
+        if d is None:
+            continue
+        derived.add(r.id)
+        c = compile_model(variant, cm.area, cm.catalogue)
+        a, b = d.spec, c.spec
+        assert np.array_equal(a.obj, b.obj) and a.obj_offset == b.obj_offset, r.id
+        assert np.array_equal(a.lb, b.lb) and np.array_equal(a.ub, b.ub), r.id
+        assert np.array_equal(a.col_unit, b.col_unit) and a.aux_names == b.aux_names, r.id
+        assert a.status_quo_value == pytest.approx(b.status_quo_value, abs=1e-12), r.id
+        assert [x.name for x in a.coupling] == [x.name for x in b.coupling], r.id
+        for x, y in zip(a.coupling, b.coupling, strict=True):
+            assert (x.A != y.A).nnz == 0, (r.id, x.name)
+            assert np.array_equal(x.lower, y.lower) and np.array_equal(x.upper, y.upper)
+        assert [q.id for q in d.rules if q.is_enabled] == [q.id for q in c.rules
+                                                          if q.is_enabled]
+        assert f"rule:{r.id}" not in {x.name for x in a.coupling}
+    assert derived == {"setback", "fair"}
+
+
 def test_rule_cost_of_an_a_rule_switched_on(tmp_path: Path) -> None:
     scenario = strip_case(tmp_path, extra_rules=[rule("no_nature_c1", 1, "A")])
     result = api.rule_costs(scenario, tmp_path / "out")

@@ -54,6 +54,14 @@ one LP per variant; the full solve strategy
 no allocation, and when a pair is narrowed (``pair_tol``). ``quick=False`` gives every
 variant the full solve.
 
+**A rule switched off that only adds rows is not compiled again.** When the scenario's
+compiled rule closes no pairs, adds no objective term and its row blocks carry no auxiliary
+columns (a location rule, which adds nothing to the cell model; a conflict or fairness rule
+without a shortfall penalty), the variant's model is the scenario's with that rule's row
+blocks ``rule:<id>`` removed — every column, bound and objective coefficient the same — and
+is derived from it in the time of a list filter (:func:`derived_model`); any other switch is
+compiled as the scenario is. On the demo area 5 of the 23 switchable rules are derived.
+
 **A switch the scenario's duals price at zero needs no LP.** For a rule switched off that
 keeps the scenario's columns and objective, the Lagrangian bound at the scenario's LP duals
 is compared with the scenario's LP optimum first (one pass over the columns): when they are
@@ -540,9 +548,47 @@ def replace_solution(spec: Any, x: np.ndarray, z: float, bound: float) -> Any:
                     decision_gap(z, bound, spec.status_quo_value))
 
 
+def derived_model(cm: CompiledModel, variant: Scenario, item: Any) -> CompiledModel | None:
+    """The compiled model of ``variant`` (the scenario with ``item`` switched off) derived
+    from the scenario's ``cm`` without compiling, or None when that is not exact.
+
+    Exact when the rule is enabled in ``cm``, no override touches it, its compiled
+    contribution closes no pairs and adds no objective term, and each of its row blocks is
+    its own (a name no other rule or target uses) and adds no auxiliary column (no shortfall
+    penalty, no minimax level): then compiling ``variant`` gives the same columns, bounds,
+    objective and status-quo value, and the same row blocks in the same order less the
+    rule's. So the variant is ``cm`` with those blocks dropped, the rule marked off and the
+    variant's scenario. (A location rule adds nothing to the cell model: the same spec, with
+    the rule off for the location step.)"""
+    if not getattr(item, "is_enabled", False) or variant.objective != cm.scenario.objective:
+        return None
+    if any(a.override.rule == item.id for a in cm.overrides):
+        return None
+    c = cm.contributions.get(item.id)
+    if c is None or c.closed is not None or c.terms:
+        return None
+    if any(r.aux or r.penalty is not None for r in c.rows):
+        return None
+    mine = set(c.blocks)
+    others = [n for rid, o in cm.contributions.items() if rid != item.id for n in o.blocks]
+    if mine & set(others) or mine & set(cm.target_compilers):
+        return None
+    coupling = [b for b in cm.spec.coupling if b.name not in mine]
+    if len(cm.spec.coupling) - len(coupling) != len(mine):
+        return None  # a block of the rule is not where its name says: compile instead
+    spec = replace(cm.spec, coupling=coupling) if mine else cm.spec
+    rules = [r.model_copy(update={"enabled": False}) if r.id == item.id else r
+             for r in cm.rules]
+    contributions = {k: v for k, v in cm.contributions.items() if k != item.id}
+    blocks = {k: v for k, v in cm.blocks.items() if k not in mine}
+    return replace(cm, scenario=variant, spec=spec, rules=rules, blocks=blocks,
+                   contributions=contributions)
+
+
 def solve_variant(scenario: Scenario, area: Any, catalogue: Any = None, warm: Any = None,
                   options: SolverOptions | None = None, located: Any = None,
-                  fallback: Fallback | None = None, quick: bool = False) -> Outcome:
+                  fallback: Fallback | None = None, quick: bool = False,
+                  compiled: CompiledModel | None = None) -> Outcome:
     """Compile and solve ``scenario`` on ``area`` (a StudyArea, or the path of an area.yaml
     when run on a Dask worker), warm-started from ``warm`` (see
     :mod:`ruimteverdeling.model.warm`) with ``options`` (default: the scenario's); never
@@ -554,7 +600,8 @@ def solve_variant(scenario: Scenario, area: Any, catalogue: Any = None, warm: An
     rule is switched off. ``quick``: the quick re-solve
     (:func:`ruimteverdeling.model.warm.resolve`: one warm-started LP and a repaired
     allocation) instead of the full solve, which runs only when the quick one finds no
-    allocation."""
+    allocation. ``compiled``: the variant's model when the caller has it (see
+    :func:`derived_model`), instead of compiling ``scenario``."""
     options = options or scenario.solver
     cm = None
     try:
@@ -564,7 +611,7 @@ def solve_variant(scenario: Scenario, area: Any, catalogue: Any = None, warm: An
         if pwm.is_pathway(scenario):
             return _solve_pathway_variant(scenario, area, catalogue, options)
         t0 = time.perf_counter()
-        cm = compile_model(scenario, area, catalogue)
+        cm = compiled if compiled is not None else compile_model(scenario, area, catalogue)
         t_compile = time.perf_counter() - t0
         if quick and fallback is not None and cm.spec.n_x > options.decompose_above:
             out = fallback_outcome(cm, fallback, "", LARGE_NOTE)
@@ -754,11 +801,14 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
         for (_, item), v in zip(items, variants, strict=True):
             state = "off" if item.is_enabled else "on"
             seconds = shares.share()
+            v = _with_time_limit(v, seconds, reached)
             with say.phase(f"re-solving with {item.id} switched {state} "
                            f"({seconds:.0f} s at most)"):
-                outcomes.append(solve_variant(_with_time_limit(v, seconds, reached), area,
-                                              cm.catalogue, warm, located=located_for(item),
-                                              fallback=fallback_for(item), quick=quick))
+                outcomes.append(solve_variant(v, area, cm.catalogue, warm,
+                                              located=located_for(item),
+                                              fallback=fallback_for(item), quick=quick,
+                                              compiled=derived_model(cm, v, item)
+                                              if pathway is None else None))
             say(f"  {breakdown(outcomes[-1])}")
     outcomes = [_claimed(o, scenario.solver.mip_rel_gap) for o in outcomes]
     if pair_tol is not None:
