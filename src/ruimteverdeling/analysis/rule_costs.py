@@ -54,13 +54,17 @@ one LP per variant; the full solve strategy
 no allocation, and when a pair is narrowed (``pair_tol``). ``quick=False`` gives every
 variant the full solve.
 
-**A rule switched off that only adds rows is not compiled again.** When the scenario's
-compiled rule closes no pairs, adds no objective term and its row blocks carry no auxiliary
-columns (a location rule, which adds nothing to the cell model; a conflict or fairness rule
-without a shortfall penalty), the variant's model is the scenario's with that rule's row
-blocks ``rule:<id>`` removed — every column, bound and objective coefficient the same — and
-is derived from it in the time of a list filter (:func:`derived_model`); any other switch is
-compiled as the scenario is. On the demo area 5 of the 23 switchable rules are derived.
+**A rule switched off that only adds rows or objective terms is not compiled again.** When
+the scenario's compiled rule closes no pairs, adds no objective term and its row blocks carry
+no auxiliary columns (a location rule, which adds nothing to the cell model; a conflict or
+fairness rule without a shortfall penalty), the variant's model is the scenario's with that
+rule's row blocks ``rule:<id>`` removed — every column, bound and objective coefficient the
+same — derived in the time of a list filter (:func:`derived_model`). A cost or ladder rule
+adds only objective terms: the variant is the scenario's model with the rule's part
+``s_t w_t f_p(c, u)`` of each term ``t`` subtracted from the objective (a term left without
+parts dropped), the same columns and rows, in the time of one evaluation of ``f_p``. Any
+other switch (a zone rule, a soft or minimax row, an override) is compiled as the scenario
+is. On the demo area 12 of the 23 switchable rules are derived.
 
 **A switch the scenario's duals price at zero needs no LP.** For a rule switched off that
 keeps the scenario's columns and objective, the Lagrangian bound at the scenario's LP duals
@@ -155,6 +159,7 @@ from ruimteverdeling.results.summary import with_ha_columns, write_csv
 from ruimteverdeling.rules import location, location_bound
 from ruimteverdeling.rules import pathways as pwm
 from ruimteverdeling.rules.compile import CompiledModel, catalogue_for, compile_model
+from ruimteverdeling.rules.status_quo import status_quo_value
 from ruimteverdeling.scenario import Scenario
 
 VARIANT_MIN_SECONDS = 10.0
@@ -560,12 +565,16 @@ def derived_model(cm: CompiledModel, variant: Scenario, item: Any) -> CompiledMo
     rule's. So the variant is ``cm`` with those blocks dropped, the rule marked off and the
     variant's scenario. (A location rule adds nothing to the cell model: the same spec, with
     the rule off for the location step.)"""
-    if not getattr(item, "is_enabled", False) or variant.objective != cm.scenario.objective:
+    if not getattr(item, "is_enabled", False):
         return None
     if any(a.override.rule == item.id for a in cm.overrides):
         return None
     c = cm.contributions.get(item.id)
-    if c is None or c.closed is not None or c.terms:
+    if c is None or c.closed is not None:
+        return None
+    if c.terms:
+        return _without_terms(cm, variant, item, c)
+    if variant.objective != cm.scenario.objective:
         return None
     if any(r.aux or r.penalty is not None for r in c.rows):
         return None
@@ -583,6 +592,64 @@ def derived_model(cm: CompiledModel, variant: Scenario, item: Any) -> CompiledMo
     blocks = {k: v for k, v in cm.blocks.items() if k not in mine}
     return replace(cm, scenario=variant, spec=spec, rules=rules, blocks=blocks,
                    contributions=contributions)
+
+
+def _without_terms(cm: CompiledModel, variant: Scenario, item: Any, c: Any
+                   ) -> CompiledModel | None:
+    """The variant of a rule whose only contribution is objective terms (a cost or ladder
+    rule) switched off, derived from ``cm``: each of the rule's parts ``f_p`` leaves its
+    term ``t``, so the objective loses ``s_t w_t f_p(c, u)`` on every column (c, u) and
+    ``s_t w_t Σ f_p`` over the pinned cells from its constant; a term left without parts is
+    dropped (and its weight with it, as :func:`switch` does). Columns, bounds and rows stay.
+    None (compile instead) when the rule adds rows too, the objective is lexicographic, a
+    term has an auxiliary part, or any weight the variant keeps differs from the
+    scenario's."""
+    if c.rows or c.column_rows or cm.scenario.objective.mode == "lexicographic":
+        return None
+    spec = cm.spec
+    parts = {k: list(v) for k, v in cm.terms.items()}
+    for p in c.terms:
+        if p.name in cm.aux_terms or p.name not in parts or not any(q is p for q in
+                                                                    parts[p.name]):
+            return None
+        parts[p.name] = [q for q in parts[p.name] if q is not p]
+    gone = {n for n, v in parts.items() if not v}
+    for t in spec.terms:
+        if t.name not in gone and variant.objective.weights.get(t.name, 1.0) != t.weight:
+            return None
+    if any(n in variant.objective.weights for n in gone) or \
+            variant.objective.model_copy(update={"weights": {}, "first": []}) != \
+            cm.scenario.objective.model_copy(update={"weights": {}, "first": []}):
+        return None
+    col_land = cm.unit_land[spec.col_unit]
+    col_use = cm.alloc_idx[spec.col_use]
+    obj = spec.obj.copy()
+    offset = float(spec.obj_offset)
+    terms = {t.name: t for t in spec.terms}
+    for p in c.terms:
+        t = terms[p.name]
+        coef = np.asarray(p.fn(col_land, col_use), float)
+        const = float(np.asarray(p.fn(cm.pinned_land, cm.pinned_use_idx), float).sum())
+        sw = t.sign * t.weight
+        if sw:
+            obj[: spec.n_x] -= sw * coef
+        offset -= sw * const
+        if p.name in gone:
+            continue
+        new_coef = None
+        if t.coef is not None:
+            new_coef = t.coef.copy()
+            new_coef[: spec.n_x] -= coef
+        terms[p.name] = replace(t, coef=new_coef, constant=t.constant - const)
+    new_spec = replace(spec, obj=obj, obj_offset=offset,
+                       terms=[terms[t.name] for t in spec.terms if t.name not in gone])
+    rules = [r.model_copy(update={"enabled": False}) if r.id == item.id else r
+             for r in cm.rules]
+    out = replace(cm, scenario=variant, spec=new_spec, rules=rules,
+                  terms={k: v for k, v in parts.items() if v},
+                  contributions={k: v for k, v in cm.contributions.items() if k != item.id})
+    new_spec.status_quo_value = status_quo_value(out)
+    return out
 
 
 def solve_variant(scenario: Scenario, area: Any, catalogue: Any = None, warm: Any = None,
