@@ -211,6 +211,49 @@ def test_a_variant_derived_without_compiling_is_the_compiled_variant(tmp_path: P
     assert derived == {"setback", "fair", "landscape", "zonneladder"}
 
 
+def test_the_bound_over_reopened_pairs_bounds_the_compiled_variant(tmp_path: Path) -> None:
+    """A zone rule switched off, priced without compiling the variant: the Lagrangian bound
+    of the scenario's model with the rule's pairs added (:func:`rule_costs.reopened_bound`)
+    equals the compiled variant's Lagrangian bound at the same duals (only this rule closes
+    those pairs), and bounds the variant's hand-computed optimum. On the strip (4 nature
+    cells needed), closing nature on cell 0 gives z* = 1.7; reopened, 2.5."""
+    from ruimteverdeling import pipeline
+    from ruimteverdeling.rules.compile import compile_model
+
+    scenario = strip_case(tmp_path, extra_rules=[rule("no_nature_c0", 0, "T")])
+    run = pipeline.solve(scenario, write=False)
+    cm, sol = run.compiled, run.solution
+    assert sol.objective == pytest.approx(1.7, abs=1e-6)
+    duals = np.asarray(sol.row_dual, float)
+    item = next(r for r in cm.rules if r.id == "no_nature_c0")
+    bound = rc.reopened_bound(cm, item, duals)
+    assert bound is not None
+    variant = compile_model(rc.switch(cm.scenario, item.id), cm.area, cm.catalogue)
+    fb = rc.Fallback(rc.with_pinned(cm, sol.x), duals)
+    assert bound == pytest.approx(rc.lagrangian_bound(variant.spec,
+                                                      rc.mapped_duals(fb, variant.spec)),
+                                  abs=1e-9)
+    assert bound >= 2.5 - 1e-9
+    # the G rule that closes every other use: its bound holds its compiled variant's too
+    two = next(r for r in cm.rules if r.id == "two_uses")
+    wide = compile_model(rc.switch(cm.scenario, two.id), cm.area, cm.catalogue)
+    assert rc.reopened_bound(cm, two, duals) >= rc.lagrangian_bound(
+        wide.spec, rc.mapped_duals(fb, wide.spec)) - 1e-9
+    assert rc.reopened_bound(cm, item, duals[:-1]) is None  # duals of another model
+    # as a large model's quick outcome: the scenario's allocation, the bracket holds 0.8
+    base = rc.outcome_of(cm, sol)
+    out = rc.reopened_outcome(cm, item, fb, base, cm.scenario.solver, large=True)
+    assert out is not None and out.message == rc.LARGE_NOTE
+    assert out.objective == pytest.approx(1.7, abs=1e-6) and out.bound == pytest.approx(bound)
+    lo, hi = rc.bracket(base, out)
+    assert lo - 1e-9 <= 0.8 <= hi + 1e-9
+    # a small model takes it only where the scenario's LP already answers (not here: the
+    # reopened cell is worth more than the LP gives)
+    assert base.lp_bound is not None and base.lp_bound < 2.5 - 1e-6
+    fb.reference = rc.reference_of(cm, base.objective, base.lp_bound)
+    assert rc.reopened_outcome(cm, item, fb, base, cm.scenario.solver, large=False) is None
+
+
 def test_rule_cost_of_an_a_rule_switched_on(tmp_path: Path) -> None:
     scenario = strip_case(tmp_path, extra_rules=[rule("no_nature_c1", 1, "A")])
     result = api.rule_costs(scenario, tmp_path / "out")

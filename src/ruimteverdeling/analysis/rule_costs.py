@@ -66,6 +66,17 @@ parts dropped), the same columns and rows, in the time of one evaluation of ``f_
 other switch (a zone rule, a soft or minimax row, an override) is compiled as the scenario
 is. On the demo area 12 of the 23 switchable rules are derived.
 
+**A zone rule switched off is priced over the pairs it reopens.** A zone rule that only
+closes pairs is not compiled again either: its variant allows at most the pairs it closes
+more, so the scenario's model with those pairs added is a relaxation of the variant, and its
+Lagrangian bound at the scenario's LP duals — the scenario's plus, per reopened cell, how
+much its best reopened pair's reduced profit exceeds its best old one — bounds the variant
+(:func:`reopened_bound`). The scenario's final allocation is an allocation of the variant
+with the same value. On a model whose LP needs column generation that is the variant's
+quick outcome; on a smaller one it is taken when the bound is the scenario's LP optimum
+(the variant's own quick re-solve would give the same, see below), else the variant is
+compiled and re-solved.
+
 **A switch the scenario's duals price at zero needs no LP.** For a rule switched off that
 keeps the scenario's columns and objective, the Lagrangian bound at the scenario's LP duals
 is compared with the scenario's LP optimum first (one pass over the columns): when they are
@@ -520,6 +531,123 @@ def lagrangian_bound(spec: Any, row_dual: np.ndarray) -> float:
     return float(const + best.sum())
 
 
+def reopened_bound(cm: CompiledModel, item: Any, row_dual: np.ndarray) -> float | None:
+    """A proven upper bound on the optimum of the scenario with the zone rule ``item``
+    switched off, from the scenario's model ``cm`` and its LP row duals, without compiling
+    the variant; None when it does not apply.
+
+    The rule (enabled, no override on it) closes pairs and adds nothing else: switching it
+    off reopens at most the pairs ``P`` it closes (a cell in its zone and the domain, a use it
+    closes; with ``applies_to: new`` not the cell's current use) — fewer where another rule
+    also closes them — and changes no objective coefficient or row. A model with *more*
+    columns than the variant is a relaxation of it, so the Lagrangian bound of the scenario's
+    model with every pair of ``P`` added bounds the variant. At multipliers ``π`` (the
+    scenario's row duals, on the side each sign prices, as in :func:`lagrangian_bound`) the
+    reduced profit of a pair is ``d(c, u) = c(c, u) − Σ_r π_r a_r(c, u)``, computed for any
+    pair by the pair-wise objective and rows; each cell's share of ``L(π)`` is its largest
+    ``d`` over its columns (over its one use for a pinned cell), so
+
+        L_var(π) = L(π) + Σ_cells max(0, max_(c,u)∈P d(c, u) − max_old d(c, ·))
+
+    is such a bound; the smaller over both sign conventions of ``π`` is returned. Not
+    applicable (None) when a row block that is not pair-wise (a conflict rule's
+    neighbourhood rows) carries a nonzero multiplier: a reopened pair's coefficients there
+    are not known without compiling."""
+    if not getattr(item, "is_enabled", False):
+        return None
+    if any(a.override.rule == item.id for a in cm.overrides):
+        return None
+    c = cm.contributions.get(item.id)
+    if c is None or c.closed is None or c.terms or c.rows or c.column_rows:
+        return None
+    spec, ctx = cm.spec, cm.ctx
+    duals = np.asarray(row_dual, float)
+    if duals.size != spec.n_rows:
+        return None
+    closed = c.closed
+    land = np.flatnonzero(np.asarray(closed.zone, bool) & np.asarray(ctx.domain, bool))
+    is_closed = ctx.uses_mask(closed.uses, containing=False)
+    uses = np.asarray(ctx.alloc_idx)[is_closed[np.asarray(ctx.alloc_idx)]]
+    best: float | None = None
+    for sign in (1.0, -1.0):
+        parts = location_bound.lagrangian_parts(spec, duals, (sign,))
+        if parts is None:
+            continue
+        const, d = parts
+        pi = np.zeros(spec.n_rows)
+        r0, ok = spec.n_units, True
+        for b in spec.coupling:
+            p = sign * duals[r0: r0 + b.n_rows]
+            p = np.where((p > 0) & ~np.isfinite(b.upper), 0.0, p)
+            p = np.where((p < 0) & ~np.isfinite(b.lower), 0.0, p)
+            if b.name not in cm.blocks and np.any(p != 0):
+                ok = False
+                break
+            pi[r0: r0 + b.n_rows] = p
+            r0 += b.n_rows
+        if not ok:
+            return None
+        unit_best = np.full(spec.n_units, -np.inf)
+        np.maximum.at(unit_best, spec.col_unit, d[: spec.n_x])
+        old = np.full(ctx.land_cells.size, -np.inf)
+        old[cm.unit_land] = unit_best
+        if cm.pinned_land.size:
+            old[cm.pinned_land] = cm.pair_objective(cm.pinned_land, cm.pinned_use_idx) - \
+                cm.pair_row_price(cm.pinned_land, cm.pinned_use_idx, pi)
+        gain = 0.0
+        if land.size and uses.size:
+            pl = np.repeat(land, uses.size)
+            pu = np.tile(uses, land.size)
+            if closed.applies_to == "new":
+                keep = pu != ctx.land_use_idx[pl]
+                pl, pu = pl[keep], pu[keep]
+            if pl.size:
+                dn = cm.pair_objective(pl, pu) - cm.pair_row_price(pl, pu, pi)
+                new = np.full(ctx.land_cells.size, -np.inf)
+                np.maximum.at(new, pl, dn)
+                cells = np.unique(pl)
+                up = new[cells] - old[cells]
+                if not np.all(np.isfinite(old[cells])):
+                    return None  # a reopened cell the scenario's model does not hold
+                gain = float(np.maximum(up, 0.0).sum())
+        total = const + float(unit_best.sum()) + gain
+        if np.isfinite(total) and (best is None or total < best):
+            best = total
+    return best
+
+
+def reopened_outcome(cm: CompiledModel, item: Any, fb: Fallback, base: Outcome,
+                     options: SolverOptions, large: bool) -> Outcome | None:
+    """The quick outcome of a zone rule switched off, without compiling the variant: the
+    scenario's final allocation (an allocation of the variant, which only allows more pairs;
+    valued the same, the rule having no objective term; its location rules met) and
+    :func:`reopened_bound`. For a model whose LP needs column generation (``large``) always
+    (as :func:`fallback_outcome` would give after a compile, with a bound at least as
+    tight as the variant's own Lagrangian bound at these duals, or looser where other rules
+    close some of the reopened pairs too); otherwise only when that bound is the scenario's
+    LP optimum (to :data:`UNPRICED_TOL`): the variant's quick re-solve would then return
+    this allocation with that bound (see :func:`unpriced`), and ``lp_cost`` is that bound
+    less the scenario's LP optimum. None when the bound does not apply."""
+    if base.objective is None:
+        return None
+    bound = reopened_bound(cm, item, fb.row_dual)
+    if bound is None or not np.isfinite(bound):
+        return None
+    lp_bound = None
+    if not large:
+        ref = fb.reference
+        if ref is None or bound > ref.lp_bound + UNPRICED_TOL * max(abs(ref.lp_bound), 1.0):
+            return None
+        lp_bound = bound
+    bound = max(bound, base.objective)
+    dgap = decision_gap(base.objective, bound, cm.spec.status_quo_value)
+    status = "optimal" if not large and dgap <= options.mip_rel_gap + 1e-12 else "feasible"
+    return replace(base, status=status, bound=bound, gap=proven_gap(base.objective, bound),
+                   lp_bound=lp_bound, warm=None, message=LARGE_NOTE if large else "",
+                   method="scenario allocation+lagrangian bound over the reopened pairs",
+                   seconds={})
+
+
 def fallback_outcome(cm: CompiledModel, fb: Fallback, message: str,
                      note: str | None = None) -> Outcome | None:
     """The variant's outcome without its own solve: the scenario's allocation where it is an
@@ -871,11 +999,20 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
             v = _with_time_limit(v, seconds, reached)
             with say.phase(f"re-solving with {item.id} switched {state} "
                            f"({seconds:.0f} s at most)"):
-                outcomes.append(solve_variant(v, area, cm.catalogue, warm,
-                                              located=located_for(item),
-                                              fallback=fallback_for(item), quick=quick,
-                                              compiled=derived_model(cm, v, item)
-                                              if pathway is None else None))
+                t0 = time.perf_counter()
+                out = None
+                if quick and fb is not None and item.is_enabled:
+                    out = reopened_outcome(cm, item, fb, base, v.solver,
+                                           cm.spec.n_x > v.solver.decompose_above)
+                if out is not None:
+                    out.seconds = {"resolve": time.perf_counter() - t0}
+                else:
+                    out = solve_variant(v, area, cm.catalogue, warm,
+                                        located=located_for(item),
+                                        fallback=fallback_for(item), quick=quick,
+                                        compiled=derived_model(cm, v, item)
+                                        if pathway is None else None)
+                outcomes.append(out)
             say(f"  {breakdown(outcomes[-1])}")
     outcomes = [_claimed(o, scenario.solver.mip_rel_gap) for o in outcomes]
     if pair_tol is not None:
