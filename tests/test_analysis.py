@@ -266,6 +266,31 @@ def test_rule_cost_of_an_a_rule_switched_on(tmp_path: Path) -> None:
     assert any("no_nature_c1" in line for line in rc.text_table(result.rows))
 
 
+def test_a_rule_switched_on_in_a_large_model_repairs_the_scenarios_allocation(
+        tmp_path: Path) -> None:
+    """A model above ``decompose_above`` (made so here) with an A rule switched on: the
+    scenario's allocation (nature on 0, 1, 2, 4) breaks it on cell 1 only, so that cell is
+    freed and re-chosen — the target then needs nature on cell 3: objective 2.0, the
+    variant's optimum by hand — under the Lagrangian bound at the scenario's duals; the
+    bracket holds the true cost 0.5."""
+    scenario = strip_case(tmp_path, extra_rules=[rule("no_nature_c1", 1, "A")])
+    run = api.solve(scenario, write=False)
+    cm, sol = run.compiled, run.solution
+    assert sol.objective == pytest.approx(2.5, abs=1e-6)
+    fb = rc.Fallback(rc.with_pinned(cm, sol.x), np.asarray(sol.row_dual, float))
+    on = rc.switch(cm.scenario, "no_nature_c1")
+    large = on.model_copy(update={"solver": on.solver.model_copy(
+        update={"decompose_above": 0})})
+    large.path, large.chain = on.path, on.chain
+    out = rc.solve_variant(large, cm.area, cm.catalogue, sol.warm, quick=True,
+                           restricted=fb)
+    assert out.method == "scenario+repair"
+    assert out.objective == pytest.approx(2.0, abs=1e-6)
+    assert out.bound >= 2.0 - 1e-9
+    lo, hi = rc.bracket(out, rc.outcome_of(cm, sol))
+    assert lo - 1e-9 <= 0.5 <= hi + 1e-9
+
+
 def test_rule_costs_on_dask_workers_match_the_serial_costs(tmp_path: Path) -> None:
     """The re-solves run on a local Dask cluster (each worker loads the study area from its
     path) and price the rules exactly as the serial loop: 0.8 for closing cell 0 (by hand, see

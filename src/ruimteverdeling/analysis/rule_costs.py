@@ -161,6 +161,7 @@ from ruimteverdeling.model.warm import (
     column_keys,
     mapped_x,
     matching_blocks,
+    repaired,
     resolve,
     warm_start,
 )
@@ -783,7 +784,8 @@ def _without_terms(cm: CompiledModel, variant: Scenario, item: Any, c: Any
 def solve_variant(scenario: Scenario, area: Any, catalogue: Any = None, warm: Any = None,
                   options: SolverOptions | None = None, located: Any = None,
                   fallback: Fallback | None = None, quick: bool = False,
-                  compiled: CompiledModel | None = None) -> Outcome:
+                  compiled: CompiledModel | None = None,
+                  restricted: Fallback | None = None) -> Outcome:
     """Compile and solve ``scenario`` on ``area`` (a StudyArea, or the path of an area.yaml
     when run on a Dask worker), warm-started from ``warm`` (see
     :mod:`ruimteverdeling.model.warm`) with ``options`` (default: the scenario's); never
@@ -796,7 +798,11 @@ def solve_variant(scenario: Scenario, area: Any, catalogue: Any = None, warm: An
     (:func:`ruimteverdeling.model.warm.resolve`: one warm-started LP and a repaired
     allocation) instead of the full solve, which runs only when the quick one finds no
     allocation. ``compiled``: the variant's model when the caller has it (see
-    :func:`derived_model`), instead of compiling ``scenario``."""
+    :func:`derived_model`), instead of compiling ``scenario``. ``restricted``: for a rule
+    switched on, the scenario's final allocation and LP duals; on a model whose LP needs
+    column generation the quick re-solve is then that allocation repaired where the rule
+    breaks it (:func:`ruimteverdeling.model.warm.repaired`) under the Lagrangian bound at
+    those duals, instead of the full solve."""
     options = options or scenario.solver
     cm = None
     try:
@@ -814,7 +820,9 @@ def solve_variant(scenario: Scenario, area: Any, catalogue: Any = None, warm: An
                 out.seconds = {"compile": t_compile}
                 return out
         sol = None
-        if quick and fallback is not None:
+        if quick and restricted is not None and cm.spec.n_x > options.decompose_above:
+            sol = _repaired(cm, restricted, options)
+        if sol is None and quick and fallback is not None:
             t0 = time.perf_counter()
             sol = unpriced(cm, fallback, options, warm)
             if sol is not None:
@@ -844,6 +852,22 @@ def solve_variant(scenario: Scenario, area: Any, catalogue: Any = None, warm: An
     out = outcome_of(cm, enforced)
     out.seconds = {"compile": t_compile, **out.seconds}
     return out
+
+
+def _repaired(cm: CompiledModel, start: Fallback, options: SolverOptions) -> Any:
+    """The scenario's allocation ``start`` repaired for the variant ``cm`` (a rule switched
+    on), under the Lagrangian bound of ``cm`` at the scenario's duals — a bound for any
+    multipliers, so for the variant's optimum; None when either is not found."""
+    t0 = time.perf_counter()
+    bound = lagrangian_bound(cm.spec, mapped_duals(start, cm.spec))
+    if not np.isfinite(bound):
+        return None
+    try:
+        sol = repaired(cm.spec, options, start.allocation, bound)
+    except SolverError:
+        return None
+    sol.seconds = {"resolve": time.perf_counter() - t0}
+    return sol
 
 
 def _quick(cm: CompiledModel, options: SolverOptions, warm: Any
@@ -1011,7 +1035,8 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
                                         located=located_for(item),
                                         fallback=fallback_for(item), quick=quick,
                                         compiled=derived_model(cm, v, item)
-                                        if pathway is None else None)
+                                        if pathway is None else None,
+                                        restricted=None if item.is_enabled else fb)
                 outcomes.append(out)
             say(f"  {breakdown(outcomes[-1])}")
     outcomes = [_claimed(o, scenario.solver.mip_rel_gap) for o in outcomes]

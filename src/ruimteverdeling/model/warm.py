@@ -170,6 +170,56 @@ def mapped_x(ws: WarmStart, spec: ModelSpec) -> np.ndarray | None:
     return None if lost.any() else out
 
 
+def repaired(spec: ModelSpec, options: SolverOptions, ws: WarmStart, bound: float
+             ) -> Solution:
+    """An allocation of ``spec`` near the allocation ``ws`` of a model that ``spec``
+    restricts (a rule switched on), under the proven upper bound ``bound`` of ``spec``: the
+    units whose use in ``ws`` ``spec`` no longer allows, and those in a row ``ws`` breaks,
+    are freed, every other unit keeps its use, and HiGHS's MIP solves that small model
+    (budget and stop as the quick re-solve's repair, :class:`RepairStop`; at most
+    ``options.time_limit``). ``z ≤ z* ≤ bound``; ``optimal`` only when the decision gap is
+    within ``options.mip_rel_gap``. Raises :class:`SolverError` when more than
+    :data:`REPAIR_MAX_UNITS` units would be freed or nothing feasible is found."""
+    t0 = time.perf_counter()
+    x, lost = _mapped(ws, spec)
+    free = lost.copy()
+    for b in spec.coupling:
+        act = b.A @ x
+        tol = 1e-6 * max(1.0, float(np.abs(act).max(initial=0.0)))
+        bad = np.flatnonzero((b.lower - act > tol) | (act - b.upper > tol))
+        if bad.size:
+            cols = b.A[bad].indices
+            free[spec.col_unit[cols[cols < spec.n_x]]] = True
+    details: dict[str, Any] = {"repair_units": int(free.sum())}
+    if free.sum() > REPAIR_MAX_UNITS:
+        raise SolverError(f"the repair would free {int(free.sum()):,} units")
+    sq = spec.status_quo_value
+    if free.any():
+        sub, cols = spec.restrict(free, x)
+        stop = repair_stop(options.mip_rel_gap, bound, sq)
+        backend = hb.HighsBackend()
+        r = backend.mip(sub, options, max(REPAIR_MIN_SECONDS, options.time_limit), 0.0,
+                        abs_gap=abs_gap_target(options.mip_rel_gap, None, bound, sq),
+                        stop=stop)
+        details.update(repair_status=r.status, repair_checks=stop.checks)
+        if r.x is None:
+            raise SolverError(f"the repair found no allocation ({r.status})")
+        x = x.copy()
+        x[cols] = r.x
+        x[: spec.n_x] = np.rint(np.clip(x[: spec.n_x], 0.0, 1.0))
+    if spec.violations(x):
+        raise SolverError("the repaired allocation breaks a row")
+    z = spec.objective_value(x)
+    bound = max(float(bound), z)
+    dgap = decision_gap(z, bound, sq)
+    status = "optimal" if dgap <= options.mip_rel_gap + 1e-12 else "feasible"
+    seconds = {"repair": time.perf_counter() - t0}
+    sol = Solution(status, x, z, bound, proven_gap(z, bound), "scenario+repair", "highs", "",
+                   seconds, details, None, sq, dgap)
+    sol.warm = warm_start(spec, x, None, z)
+    return sol
+
+
 def _mapped(ws: WarmStart, spec: ModelSpec) -> tuple[np.ndarray, np.ndarray]:
     """``ws.x`` over ``spec``'s columns, and which units of ``spec`` have no chosen column
     in it (their cell's use in ``ws`` is not allowed in ``spec``, or the unit is new)."""
