@@ -167,6 +167,93 @@ def test_rule_costs_exact(tmp_path: Path) -> None:
     assert 'href="#prijzen"' in html
 
 
+def test_a_variant_derived_without_compiling_is_the_compiled_variant(tmp_path: Path) -> None:
+    """For every rule of the rich case (a rule of every type, an override), the variant
+    derived from the scenario's model (:func:`rule_costs.derived_model`) is, where one is
+    derived, the model that compiling the variant gives: the same columns, bounds,
+    objective, status-quo value and row blocks, and the rule off. Derived are the rules that
+    add rows without auxiliary columns (the conflict rule, the fairness cap) and those that
+    add only objective terms (the cost and ladder rules); a zone rule, a softened rule and a
+    soft share rule are compiled."""
+    from ruimteverdeling.rules.compile import compile_model
+    from test_properties import rich_case
+
+    cm = api.compile(rich_case(tmp_path))
+    derived = set()
+    for r in cm.rules:
+        if not r.is_enabled:
+            continue
+        variant = rc.switch(cm.scenario, r.id)
+        d = rc.derived_model(cm, variant, r)
+        if d is None:
+            continue
+        derived.add(r.id)
+        c = compile_model(variant, cm.area, cm.catalogue)
+        a, b = d.spec, c.spec
+        # a cost term subtracted is exact up to rounding
+        assert np.allclose(a.obj, b.obj, rtol=0, atol=1e-12), r.id
+        assert a.obj_offset == pytest.approx(b.obj_offset, abs=1e-9), r.id
+        assert [t.name for t in a.terms] == [t.name for t in b.terms], r.id
+        for ta, tb in zip(a.terms, b.terms, strict=True):
+            assert ta.weight == tb.weight and ta.constant == pytest.approx(tb.constant), r.id
+            if ta.coef is not None:
+                assert np.allclose(ta.coef, tb.coef, rtol=0, atol=1e-12), (r.id, ta.name)
+        assert np.array_equal(a.lb, b.lb) and np.array_equal(a.ub, b.ub), r.id
+        assert np.array_equal(a.col_unit, b.col_unit) and a.aux_names == b.aux_names, r.id
+        assert a.status_quo_value == pytest.approx(b.status_quo_value, abs=1e-9), r.id
+        assert [x.name for x in a.coupling] == [x.name for x in b.coupling], r.id
+        for x, y in zip(a.coupling, b.coupling, strict=True):
+            assert (x.A != y.A).nnz == 0, (r.id, x.name)
+            assert np.array_equal(x.lower, y.lower) and np.array_equal(x.upper, y.upper)
+        assert [q.id for q in d.rules if q.is_enabled] == [q.id for q in c.rules
+                                                          if q.is_enabled]
+        assert f"rule:{r.id}" not in {x.name for x in a.coupling}
+    assert derived == {"setback", "fair", "landscape", "zonneladder"}
+
+
+def test_the_bound_over_reopened_pairs_bounds_the_compiled_variant(tmp_path: Path) -> None:
+    """A zone rule switched off, priced without compiling the variant: the Lagrangian bound
+    of the scenario's model with the rule's pairs added (:func:`rule_costs.reopened_bound`)
+    equals the compiled variant's Lagrangian bound at the same duals (only this rule closes
+    those pairs), and bounds the variant's hand-computed optimum. On the strip (4 nature
+    cells needed), closing nature on cell 0 gives z* = 1.7; reopened, 2.5."""
+    from ruimteverdeling import pipeline
+    from ruimteverdeling.rules.compile import compile_model
+
+    scenario = strip_case(tmp_path, extra_rules=[rule("no_nature_c0", 0, "T")])
+    run = pipeline.solve(scenario, write=False)
+    cm, sol = run.compiled, run.solution
+    assert sol.objective == pytest.approx(1.7, abs=1e-6)
+    duals = np.asarray(sol.row_dual, float)
+    item = next(r for r in cm.rules if r.id == "no_nature_c0")
+    bound = rc.reopened_bound(cm, item, duals)
+    assert bound is not None
+    variant = compile_model(rc.switch(cm.scenario, item.id), cm.area, cm.catalogue)
+    fb = rc.Fallback(rc.with_pinned(cm, sol.x), duals)
+    assert bound == pytest.approx(rc.lagrangian_bound(variant.spec,
+                                                      rc.mapped_duals(fb, variant.spec)),
+                                  abs=1e-9)
+    assert bound >= 2.5 - 1e-9
+    # the G rule that closes every other use: its bound holds its compiled variant's too
+    two = next(r for r in cm.rules if r.id == "two_uses")
+    wide = compile_model(rc.switch(cm.scenario, two.id), cm.area, cm.catalogue)
+    assert rc.reopened_bound(cm, two, duals) >= rc.lagrangian_bound(
+        wide.spec, rc.mapped_duals(fb, wide.spec)) - 1e-9
+    assert rc.reopened_bound(cm, item, duals[:-1]) is None  # duals of another model
+    # as a large model's quick outcome: the scenario's allocation, the bracket holds 0.8
+    base = rc.outcome_of(cm, sol)
+    out = rc.reopened_outcome(cm, item, fb, base, cm.scenario.solver, large=True)
+    assert out is not None and out.message == rc.LARGE_NOTE
+    assert out.objective == pytest.approx(1.7, abs=1e-6) and out.bound == pytest.approx(bound)
+    lo, hi = rc.bracket(base, out)
+    assert lo - 1e-9 <= 0.8 <= hi + 1e-9
+    # a small model takes it only where the scenario's LP already answers (not here: the
+    # reopened cell is worth more than the LP gives)
+    assert base.lp_bound is not None and base.lp_bound < 2.5 - 1e-6
+    fb.reference = rc.reference_of(cm, base.objective, base.lp_bound)
+    assert rc.reopened_outcome(cm, item, fb, base, cm.scenario.solver, large=False) is None
+
+
 def test_rule_cost_of_an_a_rule_switched_on(tmp_path: Path) -> None:
     scenario = strip_case(tmp_path, extra_rules=[rule("no_nature_c1", 1, "A")])
     result = api.rule_costs(scenario, tmp_path / "out")
@@ -177,6 +264,31 @@ def test_rule_cost_of_an_a_rule_switched_on(tmp_path: Path) -> None:
     assert row["cost"] == pytest.approx(0.5, abs=1e-6)
     assert row["cost_to_others"] == pytest.approx(0.5, abs=1e-6)
     assert any("no_nature_c1" in line for line in rc.text_table(result.rows))
+
+
+def test_a_rule_switched_on_in_a_large_model_repairs_the_scenarios_allocation(
+        tmp_path: Path) -> None:
+    """A model above ``decompose_above`` (made so here) with an A rule switched on: the
+    scenario's allocation (nature on 0, 1, 2, 4) breaks it on cell 1 only, so that cell is
+    freed and re-chosen — the target then needs nature on cell 3: objective 2.0, the
+    variant's optimum by hand — under the Lagrangian bound at the scenario's duals; the
+    bracket holds the true cost 0.5."""
+    scenario = strip_case(tmp_path, extra_rules=[rule("no_nature_c1", 1, "A")])
+    run = api.solve(scenario, write=False)
+    cm, sol = run.compiled, run.solution
+    assert sol.objective == pytest.approx(2.5, abs=1e-6)
+    fb = rc.Fallback(rc.with_pinned(cm, sol.x), np.asarray(sol.row_dual, float))
+    on = rc.switch(cm.scenario, "no_nature_c1")
+    large = on.model_copy(update={"solver": on.solver.model_copy(
+        update={"decompose_above": 0})})
+    large.path, large.chain = on.path, on.chain
+    out = rc.solve_variant(large, cm.area, cm.catalogue, sol.warm, quick=True,
+                           restricted=fb)
+    assert out.method == "scenario+repair"
+    assert out.objective == pytest.approx(2.0, abs=1e-6)
+    assert out.bound >= 2.0 - 1e-9
+    lo, hi = rc.bracket(out, rc.outcome_of(cm, sol))
+    assert lo - 1e-9 <= 0.5 <= hi + 1e-9
 
 
 def test_rule_costs_on_dask_workers_match_the_serial_costs(tmp_path: Path) -> None:

@@ -352,3 +352,42 @@ def test_quick_resolve_leaves_a_model_that_needs_column_generation_to_the_full_s
     base = solve(spec, EXACT)
     with pytest.raises(SolverError, match="column generation"):
         resolve(spec, EXACT.model_copy(update={"decompose_above": spec.n_x - 1}), base.warm)
+
+
+def test_the_repair_stops_within_the_tolerance_or_at_its_budget_never_without_an_allocation(
+) -> None:
+    """The repair's stop test, on hand-set numbers (status quo 0, so the tolerance is
+    ``rel_gap · z``): 1 % of 1,000 is 10 points."""
+    from ruimteverdeling.model.warm import RepairStop
+
+    stop = RepairStop(0.01, lp_bound=1_020.0, status_quo=0.0, budget=4)
+    assert not stop(-np.inf, np.inf)  # no allocation yet
+    assert not stop(1_000.0, 1_015.0)  # 15 points from its own bound, 20 from the LP's
+    assert stop(1_000.0, 1_009.0)  # within 10 points of its own dual bound
+    assert stop.checks == 3
+    near = RepairStop(0.01, lp_bound=1_009.0, status_quo=0.0, budget=100)
+    assert near(1_000.0, np.inf)  # within 10 points of the variant's LP bound
+    late = RepairStop(0.01, lp_bound=2_000.0, status_quo=0.0, budget=2)
+    assert not late(1_000.0, 1_500.0)
+    assert late(1_000.0, 1_500.0)  # the budget reached, with an allocation
+    empty = RepairStop(0.01, lp_bound=2_000.0, status_quo=0.0, budget=1)
+    assert not empty(-np.inf, 1_500.0) and not empty(-np.inf, 1_500.0)  # runs on, capped
+
+
+@pytest.mark.parametrize("seed", SEEDS[:4])
+def test_no_repair_when_the_warm_allocation_is_already_within_the_tolerance(seed: int
+                                                                             ) -> None:
+    """Under a decision tolerance wide enough to hold the variant's whole LP gap, the quick
+    re-solve keeps the warm allocation without a repair MIP; the enumerated optimum still
+    lies in its bracket."""
+    from ruimteverdeling.model.warm import resolve
+
+    on_spec = random_model(seed)
+    off_spec = replace(on_spec, coupling=[b for b in on_spec.coupling if b.name != "cap"])
+    base = solve(on_spec, EXACT)
+    exact = resolve(off_spec, EXACT, base.warm)
+    assert exact.details["repair_status"] == "optimal"  # the exact tolerance repairs
+    loose = EXACT.model_copy(update={"mip_rel_gap": 10.0})
+    quick = resolve(off_spec, loose, base.warm)
+    assert quick.details["repair_status"] == "not needed"
+    assert quick.objective - 1e-6 <= brute_force(off_spec) <= quick.bound + 1e-6

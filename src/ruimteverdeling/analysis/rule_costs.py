@@ -54,6 +54,29 @@ one LP per variant; the full solve strategy
 no allocation, and when a pair is narrowed (``pair_tol``). ``quick=False`` gives every
 variant the full solve.
 
+**A rule switched off that only adds rows or objective terms is not compiled again.** When
+the scenario's compiled rule closes no pairs, adds no objective term and its row blocks carry
+no auxiliary columns (a location rule, which adds nothing to the cell model; a conflict or
+fairness rule without a shortfall penalty), the variant's model is the scenario's with that
+rule's row blocks ``rule:<id>`` removed — every column, bound and objective coefficient the
+same — derived in the time of a list filter (:func:`derived_model`). A cost or ladder rule
+adds only objective terms: the variant is the scenario's model with the rule's part
+``s_t w_t f_p(c, u)`` of each term ``t`` subtracted from the objective (a term left without
+parts dropped), the same columns and rows, in the time of one evaluation of ``f_p``. Any
+other switch (a zone rule, a soft or minimax row, an override) is compiled as the scenario
+is. On the demo area 12 of the 23 switchable rules are derived.
+
+**A zone rule switched off is priced over the pairs it reopens.** A zone rule that only
+closes pairs is not compiled again either: its variant allows at most the pairs it closes
+more, so the scenario's model with those pairs added is a relaxation of the variant, and its
+Lagrangian bound at the scenario's LP duals — the scenario's plus, per reopened cell, how
+much its best reopened pair's reduced profit exceeds its best old one — bounds the variant
+(:func:`reopened_bound`). The scenario's final allocation is an allocation of the variant
+with the same value. On a model whose LP needs column generation that is the variant's
+quick outcome; on a smaller one it is taken when the bound is the scenario's LP optimum
+(the variant's own quick re-solve would give the same, see below), else the variant is
+compiled and re-solved.
+
 **A switch the scenario's duals price at zero needs no LP.** For a rule switched off that
 keeps the scenario's columns and objective, the Lagrangian bound at the scenario's LP duals
 is compared with the scenario's LP optimum first (one pass over the columns): when they are
@@ -138,6 +161,7 @@ from ruimteverdeling.model.warm import (
     column_keys,
     mapped_x,
     matching_blocks,
+    repaired,
     resolve,
     warm_start,
 )
@@ -147,6 +171,7 @@ from ruimteverdeling.results.summary import with_ha_columns, write_csv
 from ruimteverdeling.rules import location, location_bound
 from ruimteverdeling.rules import pathways as pwm
 from ruimteverdeling.rules.compile import CompiledModel, catalogue_for, compile_model
+from ruimteverdeling.rules.status_quo import status_quo_value
 from ruimteverdeling.scenario import Scenario
 
 VARIANT_MIN_SECONDS = 10.0
@@ -507,6 +532,123 @@ def lagrangian_bound(spec: Any, row_dual: np.ndarray) -> float:
     return float(const + best.sum())
 
 
+def reopened_bound(cm: CompiledModel, item: Any, row_dual: np.ndarray) -> float | None:
+    """A proven upper bound on the optimum of the scenario with the zone rule ``item``
+    switched off, from the scenario's model ``cm`` and its LP row duals, without compiling
+    the variant; None when it does not apply.
+
+    The rule (enabled, no override on it) closes pairs and adds nothing else: switching it
+    off reopens at most the pairs ``P`` it closes (a cell in its zone and the domain, a use it
+    closes; with ``applies_to: new`` not the cell's current use) — fewer where another rule
+    also closes them — and changes no objective coefficient or row. A model with *more*
+    columns than the variant is a relaxation of it, so the Lagrangian bound of the scenario's
+    model with every pair of ``P`` added bounds the variant. At multipliers ``π`` (the
+    scenario's row duals, on the side each sign prices, as in :func:`lagrangian_bound`) the
+    reduced profit of a pair is ``d(c, u) = c(c, u) − Σ_r π_r a_r(c, u)``, computed for any
+    pair by the pair-wise objective and rows; each cell's share of ``L(π)`` is its largest
+    ``d`` over its columns (over its one use for a pinned cell), so
+
+        L_var(π) = L(π) + Σ_cells max(0, max_(c,u)∈P d(c, u) − max_old d(c, ·))
+
+    is such a bound; the smaller over both sign conventions of ``π`` is returned. Not
+    applicable (None) when a row block that is not pair-wise (a conflict rule's
+    neighbourhood rows) carries a nonzero multiplier: a reopened pair's coefficients there
+    are not known without compiling."""
+    if not getattr(item, "is_enabled", False):
+        return None
+    if any(a.override.rule == item.id for a in cm.overrides):
+        return None
+    c = cm.contributions.get(item.id)
+    if c is None or c.closed is None or c.terms or c.rows or c.column_rows:
+        return None
+    spec, ctx = cm.spec, cm.ctx
+    duals = np.asarray(row_dual, float)
+    if duals.size != spec.n_rows:
+        return None
+    closed = c.closed
+    land = np.flatnonzero(np.asarray(closed.zone, bool) & np.asarray(ctx.domain, bool))
+    is_closed = ctx.uses_mask(closed.uses, containing=False)
+    uses = np.asarray(ctx.alloc_idx)[is_closed[np.asarray(ctx.alloc_idx)]]
+    best: float | None = None
+    for sign in (1.0, -1.0):
+        parts = location_bound.lagrangian_parts(spec, duals, (sign,))
+        if parts is None:
+            continue
+        const, d = parts
+        pi = np.zeros(spec.n_rows)
+        r0, ok = spec.n_units, True
+        for b in spec.coupling:
+            p = sign * duals[r0: r0 + b.n_rows]
+            p = np.where((p > 0) & ~np.isfinite(b.upper), 0.0, p)
+            p = np.where((p < 0) & ~np.isfinite(b.lower), 0.0, p)
+            if b.name not in cm.blocks and np.any(p != 0):
+                ok = False
+                break
+            pi[r0: r0 + b.n_rows] = p
+            r0 += b.n_rows
+        if not ok:
+            return None
+        unit_best = np.full(spec.n_units, -np.inf)
+        np.maximum.at(unit_best, spec.col_unit, d[: spec.n_x])
+        old = np.full(ctx.land_cells.size, -np.inf)
+        old[cm.unit_land] = unit_best
+        if cm.pinned_land.size:
+            old[cm.pinned_land] = cm.pair_objective(cm.pinned_land, cm.pinned_use_idx) - \
+                cm.pair_row_price(cm.pinned_land, cm.pinned_use_idx, pi)
+        gain = 0.0
+        if land.size and uses.size:
+            pl = np.repeat(land, uses.size)
+            pu = np.tile(uses, land.size)
+            if closed.applies_to == "new":
+                keep = pu != ctx.land_use_idx[pl]
+                pl, pu = pl[keep], pu[keep]
+            if pl.size:
+                dn = cm.pair_objective(pl, pu) - cm.pair_row_price(pl, pu, pi)
+                new = np.full(ctx.land_cells.size, -np.inf)
+                np.maximum.at(new, pl, dn)
+                cells = np.unique(pl)
+                up = new[cells] - old[cells]
+                if not np.all(np.isfinite(old[cells])):
+                    return None  # a reopened cell the scenario's model does not hold
+                gain = float(np.maximum(up, 0.0).sum())
+        total = const + float(unit_best.sum()) + gain
+        if np.isfinite(total) and (best is None or total < best):
+            best = total
+    return best
+
+
+def reopened_outcome(cm: CompiledModel, item: Any, fb: Fallback, base: Outcome,
+                     options: SolverOptions, large: bool) -> Outcome | None:
+    """The quick outcome of a zone rule switched off, without compiling the variant: the
+    scenario's final allocation (an allocation of the variant, which only allows more pairs;
+    valued the same, the rule having no objective term; its location rules met) and
+    :func:`reopened_bound`. For a model whose LP needs column generation (``large``) always
+    (as :func:`fallback_outcome` would give after a compile, with a bound at least as
+    tight as the variant's own Lagrangian bound at these duals, or looser where other rules
+    close some of the reopened pairs too); otherwise only when that bound is the scenario's
+    LP optimum (to :data:`UNPRICED_TOL`): the variant's quick re-solve would then return
+    this allocation with that bound (see :func:`unpriced`), and ``lp_cost`` is that bound
+    less the scenario's LP optimum. None when the bound does not apply."""
+    if base.objective is None:
+        return None
+    bound = reopened_bound(cm, item, fb.row_dual)
+    if bound is None or not np.isfinite(bound):
+        return None
+    lp_bound = None
+    if not large:
+        ref = fb.reference
+        if ref is None or bound > ref.lp_bound + UNPRICED_TOL * max(abs(ref.lp_bound), 1.0):
+            return None
+        lp_bound = bound
+    bound = max(bound, base.objective)
+    dgap = decision_gap(base.objective, bound, cm.spec.status_quo_value)
+    status = "optimal" if not large and dgap <= options.mip_rel_gap + 1e-12 else "feasible"
+    return replace(base, status=status, bound=bound, gap=proven_gap(base.objective, bound),
+                   lp_bound=lp_bound, warm=None, message=LARGE_NOTE if large else "",
+                   method="scenario allocation+lagrangian bound over the reopened pairs",
+                   seconds={})
+
+
 def fallback_outcome(cm: CompiledModel, fb: Fallback, message: str,
                      note: str | None = None) -> Outcome | None:
     """The variant's outcome without its own solve: the scenario's allocation where it is an
@@ -540,9 +682,110 @@ def replace_solution(spec: Any, x: np.ndarray, z: float, bound: float) -> Any:
                     decision_gap(z, bound, spec.status_quo_value))
 
 
+def derived_model(cm: CompiledModel, variant: Scenario, item: Any) -> CompiledModel | None:
+    """The compiled model of ``variant`` (the scenario with ``item`` switched off) derived
+    from the scenario's ``cm`` without compiling, or None when that is not exact.
+
+    Exact when the rule is enabled in ``cm``, no override touches it, its compiled
+    contribution closes no pairs and adds no objective term, and each of its row blocks is
+    its own (a name no other rule or target uses) and adds no auxiliary column (no shortfall
+    penalty, no minimax level): then compiling ``variant`` gives the same columns, bounds,
+    objective and status-quo value, and the same row blocks in the same order less the
+    rule's. So the variant is ``cm`` with those blocks dropped, the rule marked off and the
+    variant's scenario. (A location rule adds nothing to the cell model: the same spec, with
+    the rule off for the location step.)"""
+    if not getattr(item, "is_enabled", False):
+        return None
+    if any(a.override.rule == item.id for a in cm.overrides):
+        return None
+    c = cm.contributions.get(item.id)
+    if c is None or c.closed is not None:
+        return None
+    if c.terms:
+        return _without_terms(cm, variant, item, c)
+    if variant.objective != cm.scenario.objective:
+        return None
+    if any(r.aux or r.penalty is not None for r in c.rows):
+        return None
+    mine = set(c.blocks)
+    others = [n for rid, o in cm.contributions.items() if rid != item.id for n in o.blocks]
+    if mine & set(others) or mine & set(cm.target_compilers):
+        return None
+    coupling = [b for b in cm.spec.coupling if b.name not in mine]
+    if len(cm.spec.coupling) - len(coupling) != len(mine):
+        return None  # a block of the rule is not where its name says: compile instead
+    spec = replace(cm.spec, coupling=coupling) if mine else cm.spec
+    rules = [r.model_copy(update={"enabled": False}) if r.id == item.id else r
+             for r in cm.rules]
+    contributions = {k: v for k, v in cm.contributions.items() if k != item.id}
+    blocks = {k: v for k, v in cm.blocks.items() if k not in mine}
+    return replace(cm, scenario=variant, spec=spec, rules=rules, blocks=blocks,
+                   contributions=contributions)
+
+
+def _without_terms(cm: CompiledModel, variant: Scenario, item: Any, c: Any
+                   ) -> CompiledModel | None:
+    """The variant of a rule whose only contribution is objective terms (a cost or ladder
+    rule) switched off, derived from ``cm``: each of the rule's parts ``f_p`` leaves its
+    term ``t``, so the objective loses ``s_t w_t f_p(c, u)`` on every column (c, u) and
+    ``s_t w_t Σ f_p`` over the pinned cells from its constant; a term left without parts is
+    dropped (and its weight with it, as :func:`switch` does). Columns, bounds and rows stay.
+    None (compile instead) when the rule adds rows too, the objective is lexicographic, a
+    term has an auxiliary part, or any weight the variant keeps differs from the
+    scenario's."""
+    if c.rows or c.column_rows or cm.scenario.objective.mode == "lexicographic":
+        return None
+    spec = cm.spec
+    parts = {k: list(v) for k, v in cm.terms.items()}
+    for p in c.terms:
+        if p.name in cm.aux_terms or p.name not in parts or not any(q is p for q in
+                                                                    parts[p.name]):
+            return None
+        parts[p.name] = [q for q in parts[p.name] if q is not p]
+    gone = {n for n, v in parts.items() if not v}
+    for t in spec.terms:
+        if t.name not in gone and variant.objective.weights.get(t.name, 1.0) != t.weight:
+            return None
+    if any(n in variant.objective.weights for n in gone) or \
+            variant.objective.model_copy(update={"weights": {}, "first": []}) != \
+            cm.scenario.objective.model_copy(update={"weights": {}, "first": []}):
+        return None
+    col_land = cm.unit_land[spec.col_unit]
+    col_use = cm.alloc_idx[spec.col_use]
+    obj = spec.obj.copy()
+    offset = float(spec.obj_offset)
+    terms = {t.name: t for t in spec.terms}
+    for p in c.terms:
+        t = terms[p.name]
+        coef = np.asarray(p.fn(col_land, col_use), float)
+        const = float(np.asarray(p.fn(cm.pinned_land, cm.pinned_use_idx), float).sum())
+        sw = t.sign * t.weight
+        if sw:
+            obj[: spec.n_x] -= sw * coef
+        offset -= sw * const
+        if p.name in gone:
+            continue
+        new_coef = None
+        if t.coef is not None:
+            new_coef = t.coef.copy()
+            new_coef[: spec.n_x] -= coef
+        terms[p.name] = replace(t, coef=new_coef, constant=t.constant - const)
+    new_spec = replace(spec, obj=obj, obj_offset=offset,
+                       terms=[terms[t.name] for t in spec.terms if t.name not in gone])
+    rules = [r.model_copy(update={"enabled": False}) if r.id == item.id else r
+             for r in cm.rules]
+    out = replace(cm, scenario=variant, spec=new_spec, rules=rules,
+                  terms={k: v for k, v in parts.items() if v},
+                  contributions={k: v for k, v in cm.contributions.items() if k != item.id})
+    new_spec.status_quo_value = status_quo_value(out)
+    return out
+
+
 def solve_variant(scenario: Scenario, area: Any, catalogue: Any = None, warm: Any = None,
                   options: SolverOptions | None = None, located: Any = None,
-                  fallback: Fallback | None = None, quick: bool = False) -> Outcome:
+                  fallback: Fallback | None = None, quick: bool = False,
+                  compiled: CompiledModel | None = None,
+                  restricted: Fallback | None = None) -> Outcome:
     """Compile and solve ``scenario`` on ``area`` (a StudyArea, or the path of an area.yaml
     when run on a Dask worker), warm-started from ``warm`` (see
     :mod:`ruimteverdeling.model.warm`) with ``options`` (default: the scenario's); never
@@ -554,7 +797,12 @@ def solve_variant(scenario: Scenario, area: Any, catalogue: Any = None, warm: An
     rule is switched off. ``quick``: the quick re-solve
     (:func:`ruimteverdeling.model.warm.resolve`: one warm-started LP and a repaired
     allocation) instead of the full solve, which runs only when the quick one finds no
-    allocation."""
+    allocation. ``compiled``: the variant's model when the caller has it (see
+    :func:`derived_model`), instead of compiling ``scenario``. ``restricted``: for a rule
+    switched on, the scenario's final allocation and LP duals; on a model whose LP needs
+    column generation the quick re-solve is then that allocation repaired where the rule
+    breaks it (:func:`ruimteverdeling.model.warm.repaired`) under the Lagrangian bound at
+    those duals, instead of the full solve."""
     options = options or scenario.solver
     cm = None
     try:
@@ -564,7 +812,7 @@ def solve_variant(scenario: Scenario, area: Any, catalogue: Any = None, warm: An
         if pwm.is_pathway(scenario):
             return _solve_pathway_variant(scenario, area, catalogue, options)
         t0 = time.perf_counter()
-        cm = compile_model(scenario, area, catalogue)
+        cm = compiled if compiled is not None else compile_model(scenario, area, catalogue)
         t_compile = time.perf_counter() - t0
         if quick and fallback is not None and cm.spec.n_x > options.decompose_above:
             out = fallback_outcome(cm, fallback, "", LARGE_NOTE)
@@ -572,7 +820,9 @@ def solve_variant(scenario: Scenario, area: Any, catalogue: Any = None, warm: An
                 out.seconds = {"compile": t_compile}
                 return out
         sol = None
-        if quick and fallback is not None:
+        if quick and restricted is not None and cm.spec.n_x > options.decompose_above:
+            sol = _repaired(cm, restricted, options)
+        if sol is None and quick and fallback is not None:
             t0 = time.perf_counter()
             sol = unpriced(cm, fallback, options, warm)
             if sol is not None:
@@ -602,6 +852,22 @@ def solve_variant(scenario: Scenario, area: Any, catalogue: Any = None, warm: An
     out = outcome_of(cm, enforced)
     out.seconds = {"compile": t_compile, **out.seconds}
     return out
+
+
+def _repaired(cm: CompiledModel, start: Fallback, options: SolverOptions) -> Any:
+    """The scenario's allocation ``start`` repaired for the variant ``cm`` (a rule switched
+    on), under the Lagrangian bound of ``cm`` at the scenario's duals — a bound for any
+    multipliers, so for the variant's optimum; None when either is not found."""
+    t0 = time.perf_counter()
+    bound = lagrangian_bound(cm.spec, mapped_duals(start, cm.spec))
+    if not np.isfinite(bound):
+        return None
+    try:
+        sol = repaired(cm.spec, options, start.allocation, bound)
+    except SolverError:
+        return None
+    sol.seconds = {"resolve": time.perf_counter() - t0}
+    return sol
 
 
 def _quick(cm: CompiledModel, options: SolverOptions, warm: Any
@@ -754,11 +1020,24 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
         for (_, item), v in zip(items, variants, strict=True):
             state = "off" if item.is_enabled else "on"
             seconds = shares.share()
+            v = _with_time_limit(v, seconds, reached)
             with say.phase(f"re-solving with {item.id} switched {state} "
                            f"({seconds:.0f} s at most)"):
-                outcomes.append(solve_variant(_with_time_limit(v, seconds, reached), area,
-                                              cm.catalogue, warm, located=located_for(item),
-                                              fallback=fallback_for(item), quick=quick))
+                t0 = time.perf_counter()
+                out = None
+                if quick and fb is not None and item.is_enabled:
+                    out = reopened_outcome(cm, item, fb, base, v.solver,
+                                           cm.spec.n_x > v.solver.decompose_above)
+                if out is not None:
+                    out.seconds = {"resolve": time.perf_counter() - t0}
+                else:
+                    out = solve_variant(v, area, cm.catalogue, warm,
+                                        located=located_for(item),
+                                        fallback=fallback_for(item), quick=quick,
+                                        compiled=derived_model(cm, v, item)
+                                        if pathway is None else None,
+                                        restricted=None if item.is_enabled else fb)
+                outcomes.append(out)
             say(f"  {breakdown(outcomes[-1])}")
     outcomes = [_claimed(o, scenario.solver.mip_rel_gap) for o in outcomes]
     if pair_tol is not None:

@@ -36,7 +36,12 @@ solve strategy. Maximising ``z(x) = c·x + c₀`` over the variant's integer all
   unit is fixed at (a)'s choice, and HiGHS's MIP solves that small model from (a); without
   (a), or when the LP moves more than :data:`REPAIR_MAX_UNITS` units, only the fractional
   units are freed and every other unit is fixed at the rounded vertex. Its allocation is an
-  allocation of the variant, so ``z(x⁻) ≤ z*``.
+  allocation of the variant, so ``z(x⁻) ≤ z*``. The repair is skipped when the best of (a)
+  and (b) is already within the decision tolerance of ``z_LP`` (nothing it finds could make
+  the gap proven any tighter than the options ask), and it stops as soon as its incumbent is
+  within that tolerance of ``z_LP`` or of its own dual bound (the best the neighbourhood can
+  hold), or after a fixed amount of search (:data:`REPAIR_CHECKS`), so that its answer does
+  not depend on the machine's load.
 
 So ``z(x⁻) ≤ z* ≤ z_LP``, proven, in about the time of one LP. When the LP vertex is
 integral it is the optimum (``z⁻ = z⁺``). The gap is whatever remains: a caller that needs
@@ -64,7 +69,16 @@ REPAIR_MAX_UNITS = 5_000
 the LP vertex's fractional units, the rest at the rounded vertex)."""
 REPAIR_MAX_SECONDS = 10.0
 """Most seconds the quick re-solve's repair MIP takes (measured on the demo area, loaded: a
-repair around the warm start of a Pareto point whose LP moved far from it ran 80 s)."""
+repair around the warm start of a Pareto point whose LP moved far from it ran 80 s). A cap
+for safety: the repair's budget is :data:`REPAIR_CHECKS`."""
+REPAIR_CHECKS = 80
+"""The repair MIP's budget, in HiGHS's interrupt checks (the points of its search where it
+asks whether to stop): past this many it stops with its best allocation. The checks fall at
+the same points of the search whatever the machine's load, so the repair ends with the same
+allocation on an idle and a loaded machine (a time limit does not). Measured on the demo
+area's rule-cost variants: HiGHS spends the first ~40 checks on the root's cuts, and the
+repairs found their first better allocation at checks 40–73 and their last at 62–102; on
+an idle machine 80 checks take 2–5 s."""
 REPAIR_SHARE = 0.5
 """Share of the time left after the LP that the quick re-solve's repair MIP may take."""
 REPAIR_MIN_SECONDS = 0.5
@@ -154,6 +168,56 @@ def mapped_x(ws: WarmStart, spec: ModelSpec) -> np.ndarray | None:
     column (its cell's use in ``ws`` is not allowed in ``spec``) or is new."""
     out, lost = _mapped(ws, spec)
     return None if lost.any() else out
+
+
+def repaired(spec: ModelSpec, options: SolverOptions, ws: WarmStart, bound: float
+             ) -> Solution:
+    """An allocation of ``spec`` near the allocation ``ws`` of a model that ``spec``
+    restricts (a rule switched on), under the proven upper bound ``bound`` of ``spec``: the
+    units whose use in ``ws`` ``spec`` no longer allows, and those in a row ``ws`` breaks,
+    are freed, every other unit keeps its use, and HiGHS's MIP solves that small model
+    (budget and stop as the quick re-solve's repair, :class:`RepairStop`; at most
+    ``options.time_limit``). ``z ≤ z* ≤ bound``; ``optimal`` only when the decision gap is
+    within ``options.mip_rel_gap``. Raises :class:`SolverError` when more than
+    :data:`REPAIR_MAX_UNITS` units would be freed or nothing feasible is found."""
+    t0 = time.perf_counter()
+    x, lost = _mapped(ws, spec)
+    free = lost.copy()
+    for b in spec.coupling:
+        act = b.A @ x
+        tol = 1e-6 * max(1.0, float(np.abs(act).max(initial=0.0)))
+        bad = np.flatnonzero((b.lower - act > tol) | (act - b.upper > tol))
+        if bad.size:
+            cols = b.A[bad].indices
+            free[spec.col_unit[cols[cols < spec.n_x]]] = True
+    details: dict[str, Any] = {"repair_units": int(free.sum())}
+    if free.sum() > REPAIR_MAX_UNITS:
+        raise SolverError(f"the repair would free {int(free.sum()):,} units")
+    sq = spec.status_quo_value
+    if free.any():
+        sub, cols = spec.restrict(free, x)
+        stop = repair_stop(options.mip_rel_gap, bound, sq)
+        backend = hb.HighsBackend()
+        r = backend.mip(sub, options, max(REPAIR_MIN_SECONDS, options.time_limit), 0.0,
+                        abs_gap=abs_gap_target(options.mip_rel_gap, None, bound, sq),
+                        stop=stop)
+        details.update(repair_status=r.status, repair_checks=stop.checks)
+        if r.x is None:
+            raise SolverError(f"the repair found no allocation ({r.status})")
+        x = x.copy()
+        x[cols] = r.x
+        x[: spec.n_x] = np.rint(np.clip(x[: spec.n_x], 0.0, 1.0))
+    if spec.violations(x):
+        raise SolverError("the repaired allocation breaks a row")
+    z = spec.objective_value(x)
+    bound = max(float(bound), z)
+    dgap = decision_gap(z, bound, sq)
+    status = "optimal" if dgap <= options.mip_rel_gap + 1e-12 else "feasible"
+    seconds = {"repair": time.perf_counter() - t0}
+    sol = Solution(status, x, z, bound, proven_gap(z, bound), "scenario+repair", "highs", "",
+                   seconds, details, None, sq, dgap)
+    sol.warm = warm_start(spec, x, None, z)
+    return sol
 
 
 def _mapped(ws: WarmStart, spec: ModelSpec) -> tuple[np.ndarray, np.ndarray]:
@@ -314,6 +378,36 @@ def resolve(spec: ModelSpec, options: SolverOptions, warm: WarmStart,
     return sol
 
 
+class RepairStop:
+    """The stop test of the repair MIP (asked at HiGHS's interrupt checks with its incumbent
+    and dual bound; the sub-model's objective is the variant's, constants included): stop
+    when the incumbent ``z`` is within the decision tolerance ``rel_gap`` of the variant's LP
+    bound ``lp_bound`` (the variant's gap is then proven within it) or of the MIP's own dual
+    bound (the neighbourhood holds nothing much better), or once ``checks`` reaches
+    ``budget`` with an incumbent (see :data:`REPAIR_CHECKS`)."""
+
+    def __init__(self, rel_gap: float, lp_bound: float, status_quo: float | None,
+                 budget: int = REPAIR_CHECKS):
+        self.rel_gap, self.lp_bound, self.status_quo = rel_gap, lp_bound, status_quo
+        self.budget = budget
+        self.checks = 0
+
+    def __call__(self, primal: float, dual: float) -> bool:
+        self.checks += 1
+        if not np.isfinite(primal):
+            return False
+        top = min(dual, self.lp_bound) if np.isfinite(dual) else self.lp_bound
+        top = max(top, primal)
+        if top - primal <= abs_gap_target(self.rel_gap, primal, top, self.status_quo):
+            return True
+        return self.checks >= self.budget
+
+
+def repair_stop(rel_gap: float, lp_bound: float, status_quo: float | None) -> RepairStop:
+    """The :class:`RepairStop` of a repair under the variant's LP bound ``lp_bound``."""
+    return RepairStop(rel_gap, lp_bound, status_quo)
+
+
 def _repair(spec: ModelSpec, backend: Any, options: SolverOptions, x_warm: np.ndarray,
             warm_ok: bool, x_round: np.ndarray, choice_lp: np.ndarray,
             frac: np.ndarray, lp_bound: float, found: list[tuple[str, np.ndarray]],
@@ -332,14 +426,22 @@ def _repair(spec: ModelSpec, backend: Any, options: SolverOptions, x_warm: np.nd
     details["repair_units"] = int(free.sum())
     if not free.any() or free.sum() > REPAIR_MAX_UNITS:
         return None
-    sub, cols = spec.restrict(free, x_fix)
     best = max((spec.objective_value(x) for _, x in found), default=None)
-    abs_gap = abs_gap_target(options.mip_rel_gap, best, lp_bound, spec.status_quo_value)
+    sq = spec.status_quo_value
+    if best is not None and lp_bound - best <= abs_gap_target(options.mip_rel_gap, best,
+                                                              lp_bound, sq):
+        details["repair_status"] = "not needed"
+        return None  # already proven within the tolerance: a repair could not tighten it
+    sub, cols = spec.restrict(free, x_fix)
+    abs_gap = abs_gap_target(options.mip_rel_gap, best, lp_bound, sq)
     seconds = max(REPAIR_MIN_SECONDS, min(REPAIR_MAX_SECONDS,
                                           REPAIR_SHARE * (deadline - time.perf_counter())))
+    stop = repair_stop(options.mip_rel_gap, lp_bound, sq)
     r = backend.mip(sub, options, seconds, 0.0, x_fix[cols] if warm_ok else None,
-                    abs_gap=abs_gap)
+                    abs_gap=abs_gap, stop=stop if getattr(backend, "supports_stop", False)
+                    else None)
     details["repair_status"] = r.status
+    details["repair_checks"] = stop.checks
     if r.x is None:
         return None
     x = x_fix.copy()

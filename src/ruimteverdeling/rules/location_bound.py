@@ -107,15 +107,17 @@ class LagrangeBound:
                 "rounds": self.rounds, "seconds": round(self.seconds, 3)}
 
 
-def lagrangian_parts(spec: ModelSpec, row_dual: np.ndarray
+def lagrangian_parts(spec: ModelSpec, row_dual: np.ndarray,
+                     signs: tuple[float, ...] = (1.0, -1.0)
                      ) -> tuple[float, np.ndarray] | None:
     """``(π·r + aux + offset, d)`` for the sign convention of ``row_dual`` giving the smaller
-    ``L(π)``; None when neither is finite. ``row_dual`` covers every row (assignment first)."""
+    ``L(π)`` (of ``signs``); None when neither is finite. ``row_dual`` covers every row
+    (assignment first)."""
     if row_dual is None or row_dual.size != spec.n_rows:
         return None
     pi_all = np.asarray(row_dual, float)[spec.n_units:]
     best: tuple[float, float, np.ndarray] | None = None
-    for sign in (1.0, -1.0):
+    for sign in signs:
         const = spec.obj_offset
         d = spec.obj.astype(float).copy()
         r0 = 0
