@@ -1,0 +1,88 @@
+"""The near-optimal re-solves of an MGA sequence on one kept LP, against enumeration.
+
+The tiny models (``tiny_models``: four units, three uses, covering, capacity, mixed and
+minimax rows) are solved by enumerating every allocation. A sequence of Hop-Skip-Jump solves
+(objective floor, least overlap, a no-good row per allocation found) runs on one
+:class:`NearOptimalSession`; each must bracket the enumerated optimum of its own model, and
+its bound must be the LP of that model — so the rows the rounding tightened were restored.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ruimteverdeling.errors import InfeasibleError, SolverError
+from ruimteverdeling.model.highs_backend import HighsBackend
+from ruimteverdeling.model.options import SolverOptions
+from ruimteverdeling.model.solve import solve
+from ruimteverdeling.model.spec import ModelSpec
+from ruimteverdeling.model.warm_mga import NearOptimalSession, neighbourhood, spec_with
+from tiny_models import brute_force, random_model
+
+EXACT = SolverOptions(mip_rel_gap=1e-6, time_limit=60)
+SEEDS = range(8)
+
+
+def _no_good(spec: ModelSpec, x: np.ndarray, name: str) -> tuple:
+    vec = np.zeros(spec.n_cols)
+    vec[spec.unit_choice(x)] = 1.0
+    return (name, vec, -np.inf, spec.n_units - 1.0)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("slack", [0.1, 0.4])
+def test_session_brackets_each_enumerated_optimum(seed: int, slack: float) -> None:
+    spec = random_model(seed)
+    value = np.zeros(spec.n_cols)
+    value[: spec.n_x] = spec.obj[: spec.n_x]  # the floor over the binaries (one aux a row)
+    x_star = solve(spec, EXACT).x
+    lo = float(value @ x_star) - slack * abs(float(value @ x_star))
+    floor = ("floor", value, lo, np.inf)
+    session = NearOptimalSession(spec, floor, EXACT)
+    used = x_star[: spec.n_x] > 0.5
+    rows = [floor, _no_good(spec, x_star, "not_0")]
+    new = rows[1:]
+    seen = [spec.unit_choice(x_star)]
+    backend = HighsBackend()
+    for k in range(1, 4):
+        obj = 1e-3 * spec.obj.copy()
+        obj[: spec.n_x] -= used
+        model = spec_with(spec, obj, 0.0, rows)
+        opt = brute_force(model)
+        try:
+            sol = session.solve(obj, new)
+        except InfeasibleError:
+            assert not np.isfinite(opt), (k, "called infeasible but an allocation exists")
+            return
+        except SolverError:  # nothing found quickly: the caller runs the full solve
+            return
+        assert np.isfinite(opt)
+        assert not model.violations(sol.x), k
+        assert sol.objective == pytest.approx(model.objective_value(sol.x), abs=1e-9)
+        lp = backend.lp(model, EXACT, 10).objective
+        assert sol.bound == pytest.approx(max(lp, sol.objective), abs=1e-6), k
+        assert sol.objective - 1e-6 <= opt <= sol.bound + 1e-6, k
+        if sol.status == "optimal":
+            assert sol.objective == pytest.approx(opt, abs=1e-5)
+        choice = spec.unit_choice(sol.x)
+        assert not any(np.array_equal(choice, s) for s in seen)  # a new allocation
+        seen.append(choice)
+        used |= sol.x[: spec.n_x] > 0.5
+        new = [_no_good(spec, sol.x, f"not_{k}")]
+        rows = rows + new
+
+
+def test_neighbourhood_frees_the_fractional_units_and_the_cheapest_others() -> None:
+    """Units 0..3 with three columns each; unit 1 is fractional; the LP solution's other
+    columns have reduced costs 5, 4 | -, - | 0.5, 2 | 3, 1: with two units to free, unit 1 and
+    unit 2 (cheapest other column 0.5); with three, unit 3 (1) too."""
+    spec = random_model(0)
+    x = np.zeros(spec.n_cols)
+    x[[0, 3, 4, 6, 9]] = [1.0, 0.5, 0.5, 1.0, 1.0]
+    d = np.zeros(spec.n_cols)
+    d[[1, 2, 7, 8, 10, 11]] = [5.0, -4.0, 0.5, 2.0, -3.0, 1.0]
+    frac = np.array([False, True, False, False])
+    assert neighbourhood(spec, x, d, frac, 2).tolist() == [False, True, True, False]
+    assert neighbourhood(spec, x, d, frac, 3).tolist() == [False, True, True, True]
+    assert neighbourhood(spec, x, None, frac, 3).tolist() == frac.tolist()
