@@ -39,10 +39,9 @@ def test_session_brackets_each_enumerated_optimum(seed: int, slack: float) -> No
     x_star = solve(spec, EXACT).x
     lo = float(value @ x_star) - slack * abs(float(value @ x_star))
     floor = ("floor", value, lo, np.inf)
-    session = NearOptimalSession(spec, floor, EXACT)
+    session = NearOptimalSession(spec, EXACT)
     used = x_star[: spec.n_x] > 0.5
     rows = [floor, _no_good(spec, x_star, "not_0")]
-    new = rows[1:]
     seen = [spec.unit_choice(x_star)]
     backend = HighsBackend()
     for k in range(1, 4):
@@ -51,7 +50,7 @@ def test_session_brackets_each_enumerated_optimum(seed: int, slack: float) -> No
         model = spec_with(spec, obj, 0.0, rows)
         opt = brute_force(model)
         try:
-            sol = session.solve(obj, new)
+            sol = session.solve(obj, rows)
         except InfeasibleError:
             assert not np.isfinite(opt), (k, "called infeasible but an allocation exists")
             return
@@ -69,8 +68,7 @@ def test_session_brackets_each_enumerated_optimum(seed: int, slack: float) -> No
         assert not any(np.array_equal(choice, s) for s in seen)  # a new allocation
         seen.append(choice)
         used |= sol.x[: spec.n_x] > 0.5
-        new = [_no_good(spec, sol.x, f"not_{k}")]
-        rows = rows + new
+        rows = [*rows, _no_good(spec, sol.x, f"not_{k}")]
 
 
 def test_neighbourhood_frees_the_fractional_units_and_the_cheapest_others() -> None:
@@ -86,3 +84,58 @@ def test_neighbourhood_frees_the_fractional_units_and_the_cheapest_others() -> N
     assert neighbourhood(spec, x, d, frac, 2).tolist() == [False, True, True, False]
     assert neighbourhood(spec, x, d, frac, 3).tolist() == [False, True, True, True]
     assert neighbourhood(spec, x, None, frac, 3).tolist() == frac.tolist()
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_session_switches_rows_between_solves(seed: int) -> None:
+    """A Pareto-like sequence on one session: an ε row on the value at falling levels, each
+    point followed by a solve under another objective with a second row; a row not named in
+    a solve is off in it. Each solve's bound is its own model's LP, and the enumerated optimum
+    lies between objective and bound; a known allocation that meets the rows is never lost."""
+    spec = random_model(seed)
+    rng = np.random.default_rng(7 + seed)
+    value = np.zeros(spec.n_cols)
+    value[: spec.n_x] = spec.term("value").coef[: spec.n_x]
+    other = np.zeros(spec.n_cols)
+    other[: spec.n_x] = rng.uniform(0.0, 2.0, spec.n_x)
+    top = brute_force(spec_with(spec, value, 0.0, []))
+    session = NearOptimalSession(spec, EXACT)
+    backend = HighsBackend()
+    prev = solve(spec, EXACT).x
+    for share in (0.9, 0.7, 0.5):
+        eps = ("eps", value, share * top, np.inf)
+        for obj, rows in ((other, [eps]),
+                          (spec.obj, [eps, ("other", other, float(other @ prev) - 1.0, np.inf)])):
+            model = spec_with(spec, obj, 0.0, rows)
+            opt = brute_force(model)
+            try:
+                sol = session.solve(obj, rows, incumbents=[prev])
+            except InfeasibleError:
+                assert not np.isfinite(opt)
+                continue
+            except SolverError:
+                continue
+            assert not model.violations(sol.x)
+            assert sol.bound == pytest.approx(max(backend.lp(model, EXACT, 10).objective,
+                                                  sol.objective), abs=1e-6)
+            assert sol.objective - 1e-6 <= opt <= sol.bound + 1e-6
+            if not model.violations(prev):
+                assert sol.objective >= model.objective_value(prev) - 1e-6
+            prev = sol.x
+
+
+def test_session_duals_follow_the_rows_of_the_solve() -> None:
+    """The duals returned are over the scenario's rows and the solve's own rows in the order
+    given, those of a cold LP of the same model (a row switched off is not among them)."""
+    spec = random_model(3)
+    value = np.zeros(spec.n_cols)
+    value[: spec.n_x] = spec.term("value").coef[: spec.n_x]
+    top = brute_force(spec_with(spec, value, 0.0, []))
+    a, b = ("a", value, 0.6 * top, np.inf), ("b", -value, -np.inf, -0.2 * top)
+    session = NearOptimalSession(spec, EXACT)
+    session.solve(spec.obj, [a, b])
+    sol = session.solve(-value, [a])
+    cold = HighsBackend().lp(spec_with(spec, -value, 0.0, [a]), EXACT, 10)
+    assert sol.row_dual is not None and sol.row_dual.size == spec.n_rows + 1
+    assert sol.bound == pytest.approx(cold.objective, abs=1e-6)
+    assert abs(sol.row_dual[-1]) == pytest.approx(abs(cold.row_dual[-1]), abs=1e-6)

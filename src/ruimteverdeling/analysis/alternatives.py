@@ -172,9 +172,8 @@ def generate(cm: CompiledModel | pwm.Pathway, optimum: Solution, slack: float, c
 
     # the quick solves share one kept LP (the scenario's rows, the floor, the no-good rows
     # as they come), each from the basis the one before it ended with
-    session = NearOptimalSession(spec, floor_row, options) \
+    session = NearOptimalSession(spec, options) \
         if quick and not isinstance(cm, pwm.Pathway) else None
-    handed = 0  # how many no-good rows the session holds
 
     for k in range(1, count + 1):
         w = np.zeros(spec.n_cols)
@@ -186,13 +185,12 @@ def generate(cm: CompiledModel | pwm.Pathway, optimum: Solution, slack: float, c
                 sol = None
                 if session is not None:
                     try:
-                        sol = session.solve(obj, cuts[handed:])
+                        sol = session.solve(obj, [floor_row, *cuts])
                         say(f"  near-optimal re-solve ({sol.method}, {sol.status}): "
                             + ", ".join(f"{step} {v:.1f} s" for step, v in sol.seconds.items()
                                         if v >= 0.05))
                     except SolverError as exc:
                         say(f"  {exc}: the full solve with {options.time_limit:.0f} s")
-                    handed = len(cuts)
                 if sol is None:
                     sol = within_share(cm, obj, [floor_row, *cuts], share(), options, warm,
                                        say, quick=quick and session is None)

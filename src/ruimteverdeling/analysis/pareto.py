@@ -106,6 +106,7 @@ from ruimteverdeling.model.solve import Solution
 from ruimteverdeling.model.solve import solve as solve_spec
 from ruimteverdeling.model.spec import ModelSpec, RowBlock
 from ruimteverdeling.model.warm import BASIS_CHANGED_SHARE, resolve
+from ruimteverdeling.model.warm_mga import NearOptimalSession
 from ruimteverdeling.progress import Progress, silent
 from ruimteverdeling.report.figures import pareto_png
 from ruimteverdeling.results import rasters
@@ -439,14 +440,28 @@ def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, poin
     def share() -> SolverOptions:
         return options.model_copy(update={"time_limit": shares.share()})
 
+    # the points' quick solves share one kept LP: the ε and tidy rows are added once and
+    # change only their bounds, each solve starting where the one before it ended
+    session = NearOptimalSession(cm.spec, options) if quick and pathway is None else None
+
     def run(label: str, obj: np.ndarray, rows: list, feasible: Solution | None = None,
             whole: bool = False) -> Solution:
         key = hash(np.asarray(obj, float).tobytes())
-        warm = _combined(last.get(key, last["any"]), feasible)
         with say.phase(label):
+            if session is not None and not whole:
+                try:
+                    sol = session.solve(obj, rows, [] if feasible is None else [feasible.x])
+                    say(f"  near-optimal re-solve ({sol.method}, {sol.status}): "
+                        + ", ".join(f"{step} {v:.1f} s" for step, v in sol.seconds.items()
+                                    if v >= 0.05))
+                    return sol
+                except SolverError as exc:
+                    say(f"  {exc}: a re-solve of its own")
+            warm = _combined(last.get(key, last["any"]), feasible)
             sol = within_share(cm, obj, rows, options if whole else share(), options, warm,
                                say, quick=quick and not whole, same_objective=key in last)
-        last[key] = last["any"] = sol.warm
+        if sol.warm is not None:
+            last[key] = last["any"] = sol.warm
         return sol
 
     s_a = run(f"end point: best {c1.name}", c1.sense * c1.vec, [], whole=True)

@@ -73,18 +73,37 @@ def spec_with(spec: ModelSpec, obj: np.ndarray, offset: float, rows: list[Row]) 
 
 
 class NearOptimalSession:
-    """One HiGHS LP of ``spec`` plus its objective floor row ``floor_row`` (``c·x ≥ lo``, the
-    scenario's objective ``c``) for a sequence of near-optimal solves (see the module
-    docstring). Rows given to :meth:`solve` are appended once and stay (no-good rows only ever
-    accumulate in an MGA sequence)."""
+    """One HiGHS LP of ``spec`` and the extra rows of a sequence of solves (see the module
+    docstring). Each :meth:`solve` names its whole set of extra rows: a row seen before (by
+    name; its coefficients must be the same) gets the new bounds, a new one is appended, and a
+    row of an earlier solve that this one does not name is switched off (made free)."""
 
-    def __init__(self, spec: ModelSpec, floor_row: Row, options: SolverOptions):
+    def __init__(self, spec: ModelSpec, options: SolverOptions):
         self.spec = spec
         self.options = options
-        self.floor_row = floor_row
-        self.rows: list[Row] = [floor_row]
+        self.rows: list[Row] = []  # in the LP's order, with the bounds it holds now
+        self.index: dict[str, int] = {}
         self.h: Any = None
         self.backend = hb.HighsBackend()
+
+    def _set_rows(self, rows: list[Row]) -> None:
+        """The session's rows made those of ``rows`` (see the class docstring)."""
+        h, first = self.h, self.spec.n_rows
+        wanted = {name: (vec, lo, hi) for name, vec, lo, hi in rows}
+        for name, vec, lo, hi in rows:
+            if name in self.index:
+                continue
+            self.index[name] = len(self.rows)
+            self.rows.append((name, vec, lo, hi))
+            if h is not None:
+                idx = np.flatnonzero(vec).astype(np.int32)
+                h.addRow(_finite(lo), _finite(hi), idx.size, idx, vec[idx].astype(float))
+        for i, (name, vec, lo, hi) in enumerate(self.rows):
+            new_lo, new_hi = wanted[name][1:] if name in wanted else (-np.inf, np.inf)
+            if (new_lo, new_hi) != (lo, hi):
+                self.rows[i] = (name, vec, new_lo, new_hi)
+                if h is not None:
+                    h.changeRowBounds(first + i, _finite(new_lo), _finite(new_hi))
 
     def _start(self, model: ModelSpec, time_limit: float) -> None:
         opts = hb.lp_options(model, "simplex", self.options.threads, time_limit,
@@ -99,9 +118,11 @@ class NearOptimalSession:
         return hb.run(self.h, integral=False, want_duals=True, want_basis=False,
                       deadline=deadline)
 
-    def solve(self, obj: np.ndarray, new_rows: list[Row]) -> Solution:
-        """Maximise ``obj·x`` over the scenario's allocations that meet the floor and every
-        row given so far (``new_rows`` appended now), within ``options.time_limit``.
+    def solve(self, obj: np.ndarray, rows: list[Row],
+              incumbents: list[np.ndarray] | None = None) -> Solution:
+        """Maximise ``obj·x`` over the scenario's allocations that meet the extra ``rows``,
+        within ``options.time_limit``. ``incumbents``: allocations known beforehand (over the
+        same columns); each that meets every row is a candidate beside the rounded vertex.
 
         Raises :class:`InfeasibleError` when the LP relaxation is infeasible (so is the
         model), :class:`SolverError` when the LP does not finish or no allocation is found
@@ -109,25 +130,21 @@ class NearOptimalSession:
         ``options.mip_rel_gap``."""
         t_start = time.perf_counter()
         deadline = t_start + self.options.time_limit
-        self.rows.extend(new_rows)
+        self._set_rows(rows)
         model = spec_with(self.spec, np.asarray(obj, float), 0.0, self.rows)
         if self.h is None:
             self._start(model, self.options.time_limit)
         else:
-            h = self.h
-            for _, vec, lo, hi in new_rows:
-                idx = np.flatnonzero(vec).astype(np.int32)
-                h.addRow(float(lo), float(hi), idx.size, idx, vec[idx].astype(float))
             cols = np.arange(model.n_cols, dtype=np.int32)
-            h.changeColsCost(cols.size, cols, model.obj.astype(float))
+            self.h.changeColsCost(cols.size, cols, model.obj.astype(float))
         seconds: dict[str, float] = {"build": time.perf_counter() - t_start}
         r = self._lp(deadline)
         seconds["lp"] = r.seconds
         iterations = int(r.iterations.get("simplex", 0))
         status = norm_status(r.status)
         if status == "infeasible":
-            raise InfeasibleError("the hard targets, the rules and the objective floor cannot "
-                                  "all hold (the LP relaxation is infeasible)")
+            raise InfeasibleError("the hard targets, the rules and the rows of this re-solve "
+                                  "cannot all hold (the LP relaxation is infeasible)")
         if status != "optimal" or r.x is None or r.objective is None:
             raise SolverError(f"the LP relaxation did not finish ({r.status})")
         bound = float(r.objective)
@@ -138,6 +155,10 @@ class NearOptimalSession:
         found, margins = self._rounded(model, x_lp, deadline, details)
         if not found:
             found = self._allocations(model, x_lp, r.col_dual, frac, deadline)
+        for x_known in incumbents or []:
+            x_known = self._polished(model, np.asarray(x_known, float))
+            if not model.violations(x_known):
+                found.append(("warm", x_known))
         seconds["repair"] = time.perf_counter() - t_rep
         details.update({"fractional_units": int(frac.sum()), "rows_raised": margins,
                         "lp_iterations": {"simplex": iterations + details.pop("raise_it", 0)}})
@@ -151,8 +172,13 @@ class NearOptimalSession:
         status = "optimal" if dgap <= self.options.mip_rel_gap + 1e-12 else "feasible"
         seconds["resolve"] = time.perf_counter() - t_start
         method = f"lp+{how}"
+        row_dual = None
+        if r.row_dual is not None:  # over the scenario's rows and ``rows``, in their order
+            n = self.spec.n_rows
+            row_dual = np.concatenate([r.row_dual[:n], [r.row_dual[n + self.index[name]]
+                                                        for name, *_ in rows]])
         return Solution(status, x, z, bound, proven_gap(z, bound), method, self.backend.name,
-                        self.backend.label(), seconds, details, None,
+                        self.backend.label(), seconds, details, row_dual,
                         model.status_quo_value, dgap)
 
     def _rounded(self, model: ModelSpec, x_lp: np.ndarray, deadline: float,
@@ -261,6 +287,11 @@ class NearOptimalSession:
                 return []
             n_free *= 4
         return []
+
+
+def _finite(v: float) -> float:
+    """A row bound for HiGHS (its infinity for ±inf)."""
+    return float(np.clip(v, -highspy.kHighsInf, highspy.kHighsInf))
 
 
 def rounded(model: ModelSpec, x: np.ndarray) -> np.ndarray:
