@@ -18,10 +18,11 @@ The allocation comes from the LP vertex. Rounded unit by unit (each unit its lar
 auxiliaries re-optimised for the binaries) it rarely meets every row: the LP optimum sits *on*
 the floor (less overlap always costs objective) and on the targets it trades against it, and
 the fractional units carry those rows exactly to their bounds. So every row the rounded
-vertex breaks, by ``v``, is tightened in the kept LP by ``2v`` (margins accumulate; a
-two-sided row at most to its middle, an equality not at all), the LP re-solved from its
-optimal basis — a change of row bounds keeps it dual feasible, so a few dual simplex
-iterations — and its vertex rounded again, up to :data:`RAISES` rounds. On the demo area
+vertex breaks, by ``v``, is tightened in the kept LP by ``2·k·v`` (``k`` how often that
+row was broken; margins accumulate; a two-sided row at most to its middle, an equality not at
+all), the LP re-solved from its optimal basis — a change of row bounds keeps it dual
+feasible, so a few dual simplex iterations — and its vertex rounded again, up to
+:data:`RAISES` rounds. On the demo area
 (27 k units, 43 coupling rows) this meets every row after 3–6 rounds of a few dozen
 iterations each, where a repair MIP over the fractional units is infeasible (the rows need
 other units to move) and one over a neighbourhood of 600–10,000 units does not finish its root
@@ -52,8 +53,8 @@ Row = tuple[str, np.ndarray, float, float]
 """An extra row ``lo ≤ vec·x ≤ hi`` (name, dense coefficients over all columns, lo, hi)."""
 
 INT_TOL = 1e-6
-RAISES = 10
-"""How many times the floor is raised (the margin doubling each time) before giving up."""
+RAISES = 20
+"""Most rounds of margins on the rows the rounded vertex breaks."""
 REPAIR_SECONDS = 10.0
 """Most seconds one repair MIP takes."""
 GROWS = 2
@@ -184,14 +185,16 @@ class NearOptimalSession:
     def _rounded(self, model: ModelSpec, x_lp: np.ndarray, deadline: float,
                  details: dict[str, Any]) -> tuple[list[tuple[str, np.ndarray]], int]:
         """The LP vertex rounded unit by unit (auxiliaries re-optimised) when it meets every
-        row; else each row it breaks is tightened in the LP by twice what it misses by
-        (accumulating, :data:`RAISES` rounds at most), the LP re-solved from its optimal basis
-        and its vertex rounded again. Every row is restored before returning. Returns the
-        allocation found (or none) and how many rows were tightened."""
+        row; else each row it breaks is tightened in the LP by ``2·k·v`` (``v`` what it
+        misses by, ``k`` how often it was broken; accumulating, :data:`RAISES` rounds at
+        most), the LP re-solved from its optimal basis and its vertex rounded again. Every
+        row is restored before returning. Returns the allocation found (or none) and how
+        many rows were tightened."""
         h = self.h
         offsets = np.cumsum([model.n_units] + [b.n_rows for b in model.coupling])
         changed: dict[int, tuple[float, float]] = {}  # row -> its true (lo, hi)
         tight: dict[int, tuple[float, float]] = {}
+        times: dict[int, int] = {}  # how often each row was broken
         x = x_lp
         try:
             for _ in range(RAISES + 1):
@@ -210,13 +213,14 @@ class NearOptimalSession:
                     break
                 for row, lo, hi, act in broken:
                     changed.setdefault(row, (lo, hi))
+                    times[row] = times.get(row, 0) + 1
                     t_lo, t_hi = tight.get(row, (lo, hi))
                     if act < lo < hi:
-                        t_lo += 2.0 * (lo - act)
+                        t_lo += 2.0 * times[row] * (lo - act)
                         if np.isfinite(hi):
                             t_lo = min(t_lo, 0.5 * (lo + hi))
                     elif act > hi > lo:
-                        t_hi -= 2.0 * (act - hi)
+                        t_hi -= 2.0 * times[row] * (act - hi)
                         if np.isfinite(lo):
                             t_hi = max(t_hi, 0.5 * (lo + hi))
                     else:
