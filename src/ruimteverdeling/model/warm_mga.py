@@ -29,7 +29,8 @@ iterations each, where a repair MIP over the fractional units is infeasible (the
 other units to move) and one over a neighbourhood of 600–10,000 units does not finish its root
 in 30 s. When the rounds find nothing, the *repair* frees the fractional units and those
 whose cheapest other column costs least by the LP's reduced costs, every other unit fixed at
-the rounded vertex, and HiGHS's MIP solves that small model.
+the rounded vertex, and HiGHS's MIP solves that small model — unless the caller handed over an
+allocation that meets every row (a Pareto point's neighbour), which is then the answer.
 
 The tightened rows are restored before the solve returns, and the bound is always the one of
 the untightened LP: the margins change which allocation is found, never what is proven.
@@ -57,7 +58,7 @@ INT_TOL = 1e-6
 RAISES = 20
 """Most rounds of margins on the rows the rounded vertex breaks."""
 REPAIR_SECONDS = 10.0
-"""Most seconds one repair MIP takes."""
+"""Most seconds the repair MIPs of one solve take together."""
 GROWS = 2
 """How many times the repair's neighbourhood grows (fourfold) after HiGHS proves it empty."""
 
@@ -155,13 +156,15 @@ class NearOptimalSession:
         x_lp = np.asarray(r.x, float)
         t_rep = time.perf_counter()
         frac = self._fractional(model, x_lp)
-        found, margins = self._rounded(model, x_lp, deadline, details)
-        if not found:
-            found = self._allocations(model, x_lp, r.col_dual, frac, deadline)
+        known = []
         for x_known in incumbents or []:
             x_known = self._polished(model, np.asarray(x_known, float))
             if not model.violations(x_known):
-                found.append(("warm", x_known))
+                known.append(("warm", x_known))
+        found, margins = self._rounded(model, x_lp, deadline, details)
+        if not found and not known:  # the repair MIP only when nothing else is at hand
+            found = self._allocations(model, x_lp, r.col_dual, frac, deadline)
+        found += known
         seconds["repair"] = time.perf_counter() - t_rep
         details.update({"fractional_units": int(frac.sum()), "rows_raised": margins,
                         "lp_iterations": {"simplex": iterations + details.pop("raise_it", 0)}})
@@ -292,13 +295,14 @@ class NearOptimalSession:
             return []
         opts = self.options
         n_free = max(opts.repair_units_per_fractional * int(frac.sum()), opts.repair_min_units)
+        deadline = min(deadline, time.perf_counter() + REPAIR_SECONDS)
         for _ in range(GROWS + 1):
             free = neighbourhood(model, x_lp, col_dual, frac, n_free)
             sub, cols = model.restrict(free, x_round)
             left = deadline - time.perf_counter()
             if left <= 0:
                 return []
-            r = self.backend.mip(sub, opts, min(REPAIR_SECONDS, left), opts.mip_rel_gap)
+            r = self.backend.mip(sub, opts, left, opts.mip_rel_gap)
             if r.x is not None:
                 x = x_round.copy()
                 x[cols] = r.x
