@@ -57,6 +57,8 @@ Row = tuple[str, np.ndarray, float, float]
 INT_TOL = 1e-6
 RAISES = 20
 """Most rounds of margins on the rows the rounded vertex breaks."""
+RAISES_KNOWN = 5
+"""Most rounds when the caller handed over an allocation that meets every row."""
 REPAIR_SECONDS = 10.0
 """Most seconds the repair MIPs of one solve take together."""
 GROWS = 2
@@ -161,7 +163,8 @@ class NearOptimalSession:
             x_known = self._polished(model, np.asarray(x_known, float))
             if not model.violations(x_known):
                 known.append(("warm", x_known))
-        found, margins = self._rounded(model, x_lp, deadline, details)
+        found, margins = self._rounded(model, x_lp, deadline, details,
+                                       RAISES_KNOWN if known else RAISES)
         if not found and not known:  # the repair MIP only when nothing else is at hand
             found = self._allocations(model, x_lp, r.col_dual, frac, deadline)
         found += known
@@ -188,12 +191,13 @@ class NearOptimalSession:
                         model.status_quo_value, dgap)
 
     def _rounded(self, model: ModelSpec, x_lp: np.ndarray, deadline: float,
-                 details: dict[str, Any]) -> tuple[list[tuple[str, np.ndarray]], int]:
+                 details: dict[str, Any], rounds: int = RAISES
+                 ) -> tuple[list[tuple[str, np.ndarray]], int]:
         """The LP vertex rounded unit by unit (auxiliaries re-optimised) when it meets every
         row; else each row it breaks is tightened in the LP by ``2·k·v`` (``v`` what it
-        misses by, ``k`` how often it was broken; accumulating, :data:`RAISES` rounds at
-        most), the LP re-solved from its optimal basis and its vertex rounded again. Every
-        row is restored before returning. Returns the allocation found (or none) and how
+        misses by, ``k`` how often it was broken; accumulating, ``rounds`` rounds at most),
+        the LP re-solved from its optimal basis and its vertex rounded again. Every row is
+        restored before returning. Returns the allocation found (or none) and how
         many rows were tightened."""
         h = self.h
         offsets = np.cumsum([model.n_units] + [b.n_rows for b in model.coupling])
@@ -203,7 +207,7 @@ class NearOptimalSession:
         x = x_lp
         scale = 2.0  # margins are scale·k·v; halved after a round that overshoots
         try:
-            for _ in range(RAISES + 1):
+            for _ in range(rounds + 1):
                 cand = self._polished(model, rounded(model, x))
                 broken = []
                 for k, blk in enumerate(model.coupling):
