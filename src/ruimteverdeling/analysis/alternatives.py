@@ -129,9 +129,11 @@ def generate(cm: CompiledModel | pwm.Pathway, optimum: Solution, slack: float, c
     """``count`` HSJ alternatives around ``optimum`` (see the module docstring).
     ``budget``: seconds for all the solves together (each MGA solve and its location-rule
     step), each its share of what is left (:mod:`ruimteverdeling.analysis.budget`), at most
-    the per-solve time limit. ``quick`` (default): each MGA solve is first a quick re-solve
-    (:func:`ruimteverdeling.model.warm.resolve`: one LP and its fractional units repaired,
-    the gap what they prove), the full solve only when that finds no allocation."""
+    the per-solve time limit. ``quick`` (default): each MGA solve is first a re-solve on the
+    kept LP (:class:`ruimteverdeling.model.warm_mga.NearOptimalSession`: one warm LP and its
+    vertex rounded, the gap what they prove; for a pathway model the quick re-solve of
+    :func:`ruimteverdeling.model.warm.resolve`), the full solve only when that finds no
+    allocation."""
     say = progress or silent()
     if options is None:
         options = resolve_options(pwm.solver_options(cm) if isinstance(cm, pwm.Pathway)

@@ -402,10 +402,12 @@ def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, poin
     point's ε-constraint and tidy
     solves and its location-rule step share what is left of the budget
     (:mod:`ruimteverdeling.analysis.budget`), each at most the per-solve time limit.
-    ``quick`` (default): the points' ε-constraint and tidy solves are quick re-solves
-    (:func:`ruimteverdeling.model.warm.resolve`) from the solve before them — one LP and a
-    repaired allocation, a point optimal only when they meet within the gap —; the end
-    points get the full solve."""
+    ``quick`` (default): the points' ε-constraint and tidy solves are re-solves on one kept
+    LP (:class:`ruimteverdeling.model.warm_mga.NearOptimalSession`: the ε and tidy rows added
+    once, each solve from the basis the one before ended with; its vertex rounded, the
+    allocation before it kept when better — a point optimal only when they meet within the
+    gap); a pathway model gets the quick re-solve of :func:`ruimteverdeling.model.warm.resolve`,
+    and the end points the full solve."""
     say = progress or silent()
     pathway = cm if isinstance(cm, pwm.Pathway) else None
     if options is None:
