@@ -139,3 +139,18 @@ def test_session_duals_follow_the_rows_of_the_solve() -> None:
     assert sol.row_dual is not None and sol.row_dual.size == spec.n_rows + 1
     assert sol.bound == pytest.approx(cold.objective, abs=1e-6)
     assert abs(sol.row_dual[-1]) == pytest.approx(abs(cold.row_dual[-1]), abs=1e-6)
+
+
+def test_session_started_from_its_own_optimal_basis_needs_no_iteration() -> None:
+    """A session started from the warm start of a solve of the same model and objective
+    begins at that solve's optimal basis: its LP takes no simplex iteration, and its bound
+    is that LP's optimum."""
+    spec = random_model(5)
+    first = solve(spec, EXACT)
+    session = NearOptimalSession(spec, EXACT, first.warm)
+    sol = session.solve(spec.obj, [])
+    assert sol.details["start_basis"] == "warm"
+    assert sol.details["lp_iterations"]["simplex"] == 0
+    assert sol.bound == pytest.approx(max(first.details["lp_bound"], sol.objective), abs=1e-9)
+    again = session.solve(spec.obj, [])
+    assert again.details["start_basis"] == "session"

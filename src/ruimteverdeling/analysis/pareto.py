@@ -402,9 +402,10 @@ def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, poin
     point's ε-constraint and tidy
     solves and its location-rule step share what is left of the budget
     (:mod:`ruimteverdeling.analysis.budget`), each at most the per-solve time limit.
-    ``quick`` (default): the points' ε-constraint and tidy solves are re-solves on one kept
-    LP (:class:`ruimteverdeling.model.warm_mga.NearOptimalSession`: the ε and tidy rows added
-    once, each solve from the basis the one before ended with; its vertex rounded, the
+    ``quick`` (default): the points' ε-constraint and tidy solves are re-solves on a kept LP
+    per objective (:class:`ruimteverdeling.model.warm_mga.NearOptimalSession`: the rows added
+    once and only their bounds changed, each solve from the optimal basis of the one before
+    with that objective; its vertex rounded, the
     allocation before it kept when better — a point optimal only when they meet within the
     gap); a pathway model gets the quick re-solve of :func:`ruimteverdeling.model.warm.resolve`,
     and the end points the full solve."""
@@ -442,15 +443,19 @@ def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, poin
     def share() -> SolverOptions:
         return options.model_copy(update={"time_limit": shares.share()})
 
-    # the points' quick solves share one kept LP: the ε and tidy rows are added once and
-    # change only their bounds, each solve starting where the one before it ended
-    session = NearOptimalSession(cm.spec, options) if quick and pathway is None else None
+    # the points' quick solves keep one LP per objective (the ε solves', the tidy solves'):
+    # from one point to the next only the bounds of its rows change, so each LP starts from
+    # the optimal basis of the one before, still dual feasible
+    sessions: dict[int, NearOptimalSession] = {}
 
     def run(label: str, obj: np.ndarray, rows: list, feasible: Solution | None = None,
             whole: bool = False) -> Solution:
         key = hash(np.asarray(obj, float).tobytes())
         with say.phase(label):
-            if session is not None and not whole:
+            if quick and pathway is None and not whole:
+                if key not in sessions:  # its first LP from the last basis with this objective
+                    sessions[key] = NearOptimalSession(cm.spec, options, last.get(key))
+                session = sessions[key]
                 try:
                     sol = session.solve(obj, rows, [] if feasible is None else [feasible.x])
                     say(f"  near-optimal re-solve ({sol.method}, {sol.status}): "

@@ -50,6 +50,7 @@ from ruimteverdeling.model import highs_backend as hb
 from ruimteverdeling.model.options import SolverOptions
 from ruimteverdeling.model.outcomes import Solution, decision_gap, norm_status, proven_gap
 from ruimteverdeling.model.spec import ModelSpec, RowBlock
+from ruimteverdeling.model.warm import mapped_basis
 
 Row = tuple[str, np.ndarray, float, float]
 """An extra row ``lo ≤ vec·x ≤ hi`` (name, dense coefficients over all columns, lo, hi)."""
@@ -81,14 +82,19 @@ class NearOptimalSession:
     """One HiGHS LP of ``spec`` and the extra rows of a sequence of solves (see the module
     docstring). Each :meth:`solve` names its whole set of extra rows: a row seen before (by
     name; its coefficients must be the same) gets the new bounds, a new one is appended, and a
-    row of an earlier solve that this one does not name is switched off (made free)."""
+    row of an earlier solve that this one does not name is switched off (made free).
+    ``start``: a :class:`ruimteverdeling.model.warm.WarmStart` whose LP basis starts the
+    first LP (the caller chose it for this objective: a basis is dual feasible only for the
+    objective it was optimal for), else the crash basis does."""
 
-    def __init__(self, spec: ModelSpec, options: SolverOptions):
+    def __init__(self, spec: ModelSpec, options: SolverOptions, start: Any = None):
         self.spec = spec
         self.options = options
+        self.start = start
         self.rows: list[Row] = []  # in the LP's order, with the bounds it holds now
         self.index: dict[str, int] = {}
         self.h: Any = None
+        self.started_from = "session"
         self.backend = hb.HighsBackend()
 
     def _set_rows(self, rows: list[Row]) -> None:
@@ -114,8 +120,12 @@ class NearOptimalSession:
         opts = hb.lp_options(model, "simplex", self.options.threads, time_limit,
                              self.options.seed)
         self.h = hb.build(model, integral=False, options=opts)
-        # the semi-assignment crash basis is dual feasible for the first objective
-        hb.set_basis(self.h, hb.crash_basis(model))
+        # the start's basis when it is one of this model (mapped by cell and use), else the
+        # semi-assignment crash basis, dual feasible for any objective
+        mapped = None if self.start is None else mapped_basis(
+            self.start, model, hb.LOWER, hb.UPPER, hb.ZERO, hb.BASIC, 1.0)
+        self.started_from = "crash" if mapped is None else "warm"
+        hb.set_basis(self.h, hb.crash_basis(model) if mapped is None else hb.Basis(*mapped))
 
     def _lp(self, deadline: float) -> hb.HighsResult:
         # HiGHS's time limit counts the instance's whole run time, not this run's
@@ -141,6 +151,7 @@ class NearOptimalSession:
         if self.h is None:
             self._start(model, self.options.time_limit)
         else:
+            self.started_from = "session"
             cols = np.arange(model.n_cols, dtype=np.int32)
             self.h.changeColsCost(cols.size, cols, model.obj.astype(float))
         seconds: dict[str, float] = {"build": time.perf_counter() - t_start}
@@ -154,7 +165,7 @@ class NearOptimalSession:
         if status != "optimal" or r.x is None or r.objective is None:
             raise SolverError(f"the LP relaxation did not finish ({r.status})")
         bound = float(r.objective)
-        details: dict[str, Any] = {"lp_bound": bound}
+        details: dict[str, Any] = {"lp_bound": bound, "start_basis": self.started_from}
         x_lp = np.asarray(r.x, float)
         t_rep = time.perf_counter()
         frac = self._fractional(model, x_lp)
