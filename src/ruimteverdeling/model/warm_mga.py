@@ -135,10 +135,13 @@ class NearOptimalSession:
                       deadline=deadline)
 
     def solve(self, obj: np.ndarray, rows: list[Row],
-              incumbents: list[np.ndarray] | None = None) -> Solution:
+              incumbents: list[np.ndarray] | None = None,
+              rounds: int | None = None) -> Solution:
         """Maximise ``obj·x`` over the scenario's allocations that meet the extra ``rows``,
         within ``options.time_limit``. ``incumbents``: allocations known beforehand (over the
         same columns); each that meets every row is a candidate beside the rounded vertex.
+        ``rounds``: most rounds of margins (default :data:`RAISES`, :data:`RAISES_KNOWN` when
+        an incumbent meets every row).
 
         Raises :class:`InfeasibleError` when the LP relaxation is infeasible (so is the
         model), :class:`SolverError` when the LP does not finish or no allocation is found
@@ -174,8 +177,9 @@ class NearOptimalSession:
             x_known = self._polished(model, np.asarray(x_known, float))
             if not model.violations(x_known):
                 known.append(("warm", x_known))
-        found, margins = self._rounded(model, x_lp, deadline, details,
-                                       RAISES_KNOWN if known else RAISES)
+        if rounds is None:
+            rounds = RAISES_KNOWN if known else RAISES
+        found, margins = self._rounded(model, x_lp, deadline, details, rounds)
         if not found and not known:  # the repair MIP only when nothing else is at hand
             found = self._allocations(model, x_lp, r.col_dual, frac, deadline)
         found += known
