@@ -33,12 +33,14 @@ cell-periods (a cell whose use differs in two of three periods counts twice), th
 per use are those of the last period. When the pathway model's pathways are generated
 (national models), the alternatives choose among those generated for the optimum.
 
-Each MGA solve starts from the one before it and gets at most ``max(10 s, 2 × the scenario's
-own solve)`` (never more than the time limit); its status and gap are reported. By default it
-is a quick re-solve (one LP relaxation, its few fractional units repaired by a small MIP, the
-rest at the LP vertex's choice): an alternative's allocation is as different as the LP's, and
-its gap against the LP bound on the overlap is reported; the full solve runs when that repair
-finds nothing.
+Each MGA solve gets at most ``max(10 s, 2 × the scenario's own solve)`` (never more than the
+time limit); its status and gap are reported. By default (``quick``) the solves of a cell model
+share one kept LP (:class:`ruimteverdeling.model.warm_mga.NearOptimalSession`): the floor is
+added once, each solve changes the objective and appends its no-good row, the dual simplex
+starts where the solve before it ended, and the allocation is the LP vertex rounded with
+margins on the rows it breaks (or repaired); its gap is against that LP's bound. The full
+solve runs when that finds no allocation. A pathway model gets the quick re-solve of
+:func:`ruimteverdeling.model.warm.resolve` from the solve before it.
 
 **Location rules** (minimum sizes and counts of connected locations) are not rows of the cell
 model: like the scenario's own solve, each alternative's allocation is made to meet them
@@ -63,10 +65,11 @@ import numpy as np
 from ruimteverdeling import formatting
 from ruimteverdeling.analysis.budget import Budget, floor_for
 from ruimteverdeling.analysis.pareto import resolve_options, within_share
-from ruimteverdeling.errors import InfeasibleError, InputError
+from ruimteverdeling.errors import InfeasibleError, InputError, SolverError
 from ruimteverdeling.formatting import Column, number
 from ruimteverdeling.model.options import SolverOptions
 from ruimteverdeling.model.solve import Solution, proven_gap
+from ruimteverdeling.model.warm_mga import NearOptimalSession
 from ruimteverdeling.progress import Progress, silent
 from ruimteverdeling.results.summary import with_ha_columns
 from ruimteverdeling.rules import location
@@ -126,9 +129,11 @@ def generate(cm: CompiledModel | pwm.Pathway, optimum: Solution, slack: float, c
     """``count`` HSJ alternatives around ``optimum`` (see the module docstring).
     ``budget``: seconds for all the solves together (each MGA solve and its location-rule
     step), each its share of what is left (:mod:`ruimteverdeling.analysis.budget`), at most
-    the per-solve time limit. ``quick`` (default): each MGA solve is first a quick re-solve
-    (:func:`ruimteverdeling.model.warm.resolve`: one LP and its fractional units repaired,
-    the gap what they prove), the full solve only when that finds no allocation."""
+    the per-solve time limit. ``quick`` (default): each MGA solve is first a re-solve on the
+    kept LP (:class:`ruimteverdeling.model.warm_mga.NearOptimalSession`: one warm LP and its
+    vertex rounded, the gap what they prove; for a pathway model the quick re-solve of
+    :func:`ruimteverdeling.model.warm.resolve`), the full solve only when that finds no
+    allocation."""
     say = progress or silent()
     if options is None:
         options = resolve_options(pwm.solver_options(cm) if isinstance(cm, pwm.Pathway)
@@ -167,6 +172,11 @@ def generate(cm: CompiledModel | pwm.Pathway, optimum: Solution, slack: float, c
     def share() -> SolverOptions:
         return options.model_copy(update={"time_limit": shares.share()})
 
+    # the quick solves share one kept LP (the scenario's rows, the floor, the no-good rows
+    # as they come), each from the basis the one before it ended with
+    session = NearOptimalSession(spec, options) \
+        if quick and not isinstance(cm, pwm.Pathway) else None
+
     for k in range(1, count + 1):
         w = np.zeros(spec.n_cols)
         w[:n_x] = used
@@ -174,8 +184,18 @@ def generate(cm: CompiledModel | pwm.Pathway, optimum: Solution, slack: float, c
         try:
             with say.phase(f"alternative {k}/{count}: least overlap with {k} allocation(s), "
                            f"objective ≥ {floor:,.4f}"):
-                sol = within_share(cm, obj, [floor_row, *cuts], share(), options, warm, say,
-                                   quick=quick)
+                sol = None
+                if session is not None:
+                    try:
+                        sol = session.solve(obj, [floor_row, *cuts])
+                        say(f"  near-optimal re-solve ({sol.method}, {sol.status}): "
+                            + ", ".join(f"{step} {v:.1f} s" for step, v in sol.seconds.items()
+                                        if v >= 0.05))
+                    except SolverError as exc:
+                        say(f"  {exc}: the full solve with {options.time_limit:.0f} s")
+                if sol is None:
+                    sol = within_share(cm, obj, [floor_row, *cuts], share(), options, warm,
+                                       say, quick=quick and session is None)
         except InfeasibleError:
             notes.append(f"only {k - 1} alternative(s) exist within a slack of {slack:.2%}")
             break

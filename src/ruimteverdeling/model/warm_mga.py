@@ -1,0 +1,364 @@
+"""Near-optimal re-solves on one kept LP: the solves of modelling to generate alternatives.
+
+An MGA sequence (:mod:`ruimteverdeling.analysis.alternatives`) solves the scenario's model
+again and again with the same *objective floor* row ``c·x ≥ z_floor``, one more no-good row
+per alternative found and a new objective each time. :class:`NearOptimalSession` keeps one
+HiGHS LP for the whole sequence: the model is handed over once, each solve changes the
+objective (``changeColsCost``) and appends its new rows (basic, as their slack), and the dual
+simplex starts from the basis the solve before it ended with, instead of a model built anew.
+
+Each solve maximises ``d·x`` (the MGA objective) over the variant's integer allocations:
+
+* the bound ``z⁺``: the optimum of the variant's LP relaxation; every integer allocation is a
+  point of it, so ``z* ≤ z⁺``;
+* an allocation ``x⁻`` of the variant, so ``d·x⁻ ≤ z* ≤ z⁺``, proven, and called optimal only
+  when the two meet within ``mip_rel_gap``.
+
+The allocation comes from the LP vertex. Rounded unit by unit (each unit its largest column,
+auxiliaries re-optimised for the binaries) it rarely meets every row: the LP optimum sits *on*
+the floor (less overlap always costs objective) and on the targets it trades against it, and
+the fractional units carry those rows exactly to their bounds. So every row the rounded
+vertex breaks, by ``v``, is tightened in the kept LP by ``2·k·v`` (``k`` how often that
+row was broken; margins accumulate; a two-sided row at most to its middle, an equality not at
+all), the LP re-solved from its optimal basis — a change of row bounds keeps it dual
+feasible, so a few dual simplex iterations — and its vertex rounded again, up to
+:data:`RAISES` rounds; a round whose margins make the LP infeasible is undone and the
+margins of later rounds halved. On the demo area
+(27 k units, 43 coupling rows) this meets every row after 3–6 rounds of a few dozen
+iterations each, where a repair MIP over the fractional units is infeasible (the rows need
+other units to move) and one over a neighbourhood of 600–10,000 units does not finish its root
+in 30 s. When the rounds find nothing, the *repair* frees the fractional units and those
+whose cheapest other column costs least by the LP's reduced costs, every other unit fixed at
+the rounded vertex, and HiGHS's MIP solves that small model — unless the caller handed over an
+allocation that meets every row (a Pareto point's neighbour), which is then the answer.
+
+The tightened rows are restored before the solve returns, and the bound is always the one of
+the untightened LP: the margins change which allocation is found, never what is proven.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import highspy
+import numpy as np
+import scipy.sparse as sp
+
+from ruimteverdeling.errors import InfeasibleError, SolverError
+from ruimteverdeling.model import highs_backend as hb
+from ruimteverdeling.model.options import SolverOptions
+from ruimteverdeling.model.outcomes import Solution, decision_gap, norm_status, proven_gap
+from ruimteverdeling.model.spec import ModelSpec, RowBlock
+from ruimteverdeling.model.warm import mapped_basis
+
+Row = tuple[str, np.ndarray, float, float]
+"""An extra row ``lo ≤ vec·x ≤ hi`` (name, dense coefficients over all columns, lo, hi)."""
+
+INT_TOL = 1e-6
+RAISES = 20
+"""Most rounds of margins on the rows the rounded vertex breaks."""
+RAISES_KNOWN = 5
+"""Most rounds when the caller handed over an allocation that meets every row."""
+REPAIR_SECONDS = 10.0
+"""Most seconds the repair MIPs of one solve take together."""
+GROWS = 2
+"""How many times the repair's neighbourhood grows (fourfold) after HiGHS proves it empty."""
+
+
+def spec_with(spec: ModelSpec, obj: np.ndarray, offset: float, rows: list[Row]) -> ModelSpec:
+    """``spec`` with objective ``obj·x + offset`` and the extra rows ``lo ≤ vec·x ≤ hi``
+    appended after its coupling rows, in order."""
+    blocks = list(spec.coupling)
+    for name, vec, lo, hi in rows:
+        blocks.append(RowBlock(name, "rule", sp.csr_matrix(vec.reshape(1, -1)),
+                               np.array([lo], float), np.array([hi], float), labels=[name],
+                               ref=name))
+    return ModelSpec(spec.n_x, spec.col_unit, spec.col_use, spec.unit_cells, spec.aux_names,
+                     spec.aux_lb, spec.aux_ub, blocks, spec.terms, obj, offset)
+
+
+class NearOptimalSession:
+    """One HiGHS LP of ``spec`` and the extra rows of a sequence of solves (see the module
+    docstring). Each :meth:`solve` names its whole set of extra rows: a row seen before (by
+    name; its coefficients must be the same) gets the new bounds, a new one is appended, and a
+    row of an earlier solve that this one does not name is switched off (made free).
+    ``start``: a :class:`ruimteverdeling.model.warm.WarmStart` whose LP basis starts the
+    first LP (the caller chose it for this objective: a basis is dual feasible only for the
+    objective it was optimal for), else the crash basis does."""
+
+    def __init__(self, spec: ModelSpec, options: SolverOptions, start: Any = None):
+        self.spec = spec
+        self.options = options
+        self.start = start
+        self.rows: list[Row] = []  # in the LP's order, with the bounds it holds now
+        self.index: dict[str, int] = {}
+        self.h: Any = None
+        self.started_from = "session"
+        self.backend = hb.HighsBackend()
+
+    def _set_rows(self, rows: list[Row]) -> None:
+        """The session's rows made those of ``rows`` (see the class docstring)."""
+        h, first = self.h, self.spec.n_rows
+        wanted = {name: (vec, lo, hi) for name, vec, lo, hi in rows}
+        for name, vec, lo, hi in rows:
+            if name in self.index:
+                continue
+            self.index[name] = len(self.rows)
+            self.rows.append((name, vec, lo, hi))
+            if h is not None:
+                idx = np.flatnonzero(vec).astype(np.int32)
+                h.addRow(_finite(lo), _finite(hi), idx.size, idx, vec[idx].astype(float))
+        for i, (name, vec, lo, hi) in enumerate(self.rows):
+            new_lo, new_hi = wanted[name][1:] if name in wanted else (-np.inf, np.inf)
+            if (new_lo, new_hi) != (lo, hi):
+                self.rows[i] = (name, vec, new_lo, new_hi)
+                if h is not None:
+                    h.changeRowBounds(first + i, _finite(new_lo), _finite(new_hi))
+
+    def _start(self, model: ModelSpec, time_limit: float) -> None:
+        opts = hb.lp_options(model, "simplex", self.options.threads, time_limit,
+                             self.options.seed)
+        self.h = hb.build(model, integral=False, options=opts)
+        # the start's basis when it is one of this model (mapped by cell and use), else the
+        # semi-assignment crash basis, dual feasible for any objective
+        mapped = None if self.start is None else mapped_basis(
+            self.start, model, hb.LOWER, hb.UPPER, hb.ZERO, hb.BASIC, 1.0)
+        self.started_from = "crash" if mapped is None else "warm"
+        hb.set_basis(self.h, hb.crash_basis(model) if mapped is None else hb.Basis(*mapped))
+
+    def _lp(self, deadline: float) -> hb.HighsResult:
+        # HiGHS's time limit counts the instance's whole run time, not this run's
+        self.h.setOptionValue("time_limit", self.h.getRunTime() + max(
+            hb.MIN_RUN_SECONDS, deadline - time.perf_counter()))
+        return hb.run(self.h, integral=False, want_duals=True, want_basis=False,
+                      deadline=deadline)
+
+    def solve(self, obj: np.ndarray, rows: list[Row],
+              incumbents: list[np.ndarray] | None = None,
+              rounds: int | None = None) -> Solution:
+        """Maximise ``obj·x`` over the scenario's allocations that meet the extra ``rows``,
+        within ``options.time_limit``. ``incumbents``: allocations known beforehand (over the
+        same columns); each that meets every row is a candidate beside the rounded vertex.
+        ``rounds``: most rounds of margins (default :data:`RAISES`, :data:`RAISES_KNOWN` when
+        an incumbent meets every row).
+
+        Raises :class:`InfeasibleError` when the LP relaxation is infeasible (so is the
+        model), :class:`SolverError` when the LP does not finish or no allocation is found
+        (a caller then runs the full solve). ``optimal`` only when the gap is within
+        ``options.mip_rel_gap``."""
+        t_start = time.perf_counter()
+        deadline = t_start + self.options.time_limit
+        self._set_rows(rows)
+        model = spec_with(self.spec, np.asarray(obj, float), 0.0, self.rows)
+        if self.h is None:
+            self._start(model, self.options.time_limit)
+        else:
+            self.started_from = "session"
+            cols = np.arange(model.n_cols, dtype=np.int32)
+            self.h.changeColsCost(cols.size, cols, model.obj.astype(float))
+        seconds: dict[str, float] = {"build": time.perf_counter() - t_start}
+        r = self._lp(deadline)
+        seconds["lp"] = r.seconds
+        iterations = int(r.iterations.get("simplex", 0))
+        status = norm_status(r.status)
+        if status == "infeasible":
+            raise InfeasibleError("the hard targets, the rules and the rows of this re-solve "
+                                  "cannot all hold (the LP relaxation is infeasible)")
+        if status != "optimal" or r.x is None or r.objective is None:
+            raise SolverError(f"the LP relaxation did not finish ({r.status})")
+        bound = float(r.objective)
+        details: dict[str, Any] = {"lp_bound": bound, "start_basis": self.started_from}
+        x_lp = np.asarray(r.x, float)
+        t_rep = time.perf_counter()
+        frac = self._fractional(model, x_lp)
+        known = []
+        for x_known in incumbents or []:
+            x_known = self._polished(model, np.asarray(x_known, float))
+            if not model.violations(x_known):
+                known.append(("warm", x_known))
+        if rounds is None:
+            rounds = RAISES_KNOWN if known else RAISES
+        found, margins = self._rounded(model, x_lp, deadline, details, rounds)
+        if not found and not known:  # the repair MIP only when nothing else is at hand
+            found = self._allocations(model, x_lp, r.col_dual, frac, deadline)
+        found += known
+        seconds["repair"] = time.perf_counter() - t_rep
+        details.update({"fractional_units": int(frac.sum()), "rows_raised": margins,
+                        "lp_iterations": {"simplex": iterations + details.pop("raise_it", 0)}})
+        if not found:
+            raise SolverError("the near-optimal re-solve found no allocation that meets every "
+                              "row")
+        how, x = max(found, key=lambda kx: model.objective_value(kx[1]))
+        z = model.objective_value(x)
+        bound = max(bound, z)
+        dgap = decision_gap(z, bound, model.status_quo_value)
+        status = "optimal" if dgap <= self.options.mip_rel_gap + 1e-12 else "feasible"
+        seconds["resolve"] = time.perf_counter() - t_start
+        method = f"lp+{how}"
+        row_dual = None
+        if r.row_dual is not None:  # over the scenario's rows and ``rows``, in their order
+            n = self.spec.n_rows
+            row_dual = np.concatenate([r.row_dual[:n], [r.row_dual[n + self.index[name]]
+                                                        for name, *_ in rows]])
+        return Solution(status, x, z, bound, proven_gap(z, bound), method, self.backend.name,
+                        self.backend.label(), seconds, details, row_dual,
+                        model.status_quo_value, dgap)
+
+    def _rounded(self, model: ModelSpec, x_lp: np.ndarray, deadline: float,
+                 details: dict[str, Any], rounds: int = RAISES
+                 ) -> tuple[list[tuple[str, np.ndarray]], int]:
+        """The LP vertex rounded unit by unit (auxiliaries re-optimised) when it meets every
+        row; else each row it breaks is tightened in the LP by ``2·k·v`` (``v`` what it
+        misses by, ``k`` how often it was broken; accumulating, ``rounds`` rounds at most),
+        the LP re-solved from its optimal basis and its vertex rounded again. Every row is
+        restored before returning. Returns the allocation found (or none) and how
+        many rows were tightened."""
+        h = self.h
+        offsets = np.cumsum([model.n_units] + [b.n_rows for b in model.coupling])
+        changed: dict[int, tuple[float, float]] = {}  # row -> its true (lo, hi)
+        tight: dict[int, tuple[float, float]] = {}
+        times: dict[int, int] = {}  # how often each row was broken
+        x = x_lp
+        scale = 2.0  # margins are scale·k·v; halved after a round that overshoots
+        try:
+            for _ in range(rounds + 1):
+                cand = self._polished(model, rounded(model, x))
+                broken = []
+                for k, blk in enumerate(model.coupling):
+                    act = blk.A @ cand
+                    lo, hi = blk.lower, blk.upper
+                    for i in np.flatnonzero((act < lo - 1e-6 * np.maximum(1, np.abs(lo))) |
+                                            (act > hi + 1e-6 * np.maximum(1, np.abs(hi)))):
+                        broken.append((int(offsets[k] + i), float(lo[i]), float(hi[i]),
+                                       float(act[i])))
+                if not broken and not model.violations(cand):
+                    return [("lp-rounded" if not changed else "lp-margins", cand)], len(changed)
+                if not broken or time.perf_counter() >= deadline:
+                    details["margin_stop"] = "deadline" if broken else "other violations"
+                    break
+                before = dict(tight)
+                for row, lo, hi, act in broken:
+                    changed.setdefault(row, (lo, hi))
+                    times[row] = times.get(row, 0) + 1
+                    t_lo, t_hi = tight.get(row, (lo, hi))
+                    if act < lo < hi:
+                        t_lo += scale * times[row] * (lo - act)
+                        if np.isfinite(hi):
+                            t_lo = min(t_lo, 0.5 * (lo + hi))
+                    elif act > hi > lo:
+                        t_hi -= scale * times[row] * (act - hi)
+                        if np.isfinite(lo):
+                            t_hi = max(t_hi, 0.5 * (lo + hi))
+                    else:
+                        continue  # an equality row: no room to tighten
+                    tight[row] = (t_lo, t_hi)
+                    h.changeRowBounds(row, _finite(t_lo), _finite(t_hi))
+                rr = self._lp(deadline)
+                details["margin_rounds"] = details.get("margin_rounds", 0) + 1
+                details["raise_it"] = details.get("raise_it", 0) + int(
+                    rr.iterations.get("simplex", 0))
+                if norm_status(rr.status) == "infeasible":
+                    # the margins overshot: back to the last round's, smaller steps from there
+                    for row in set(tight) - set(before):
+                        lo, hi = changed[row]
+                        h.changeRowBounds(row, _finite(lo), _finite(hi))
+                        del tight[row]
+                    for row, (t_lo, t_hi) in before.items():
+                        tight[row] = (t_lo, t_hi)
+                        h.changeRowBounds(row, _finite(t_lo), _finite(t_hi))
+                    scale *= 0.5
+                    continue
+                if norm_status(rr.status) != "optimal" or rr.x is None:
+                    details["margin_stop"] = rr.status
+                    break
+                x = np.asarray(rr.x, float)
+            else:
+                details["margin_stop"] = "rounds"
+        finally:
+            for row, (lo, hi) in changed.items():
+                h.changeRowBounds(row, _finite(lo), _finite(hi))
+        return [], len(changed)
+
+    def _polished(self, model: ModelSpec, x: np.ndarray) -> np.ndarray:
+        """``x`` with its auxiliary columns re-optimised for its binaries (an LP over the
+        auxiliaries alone); ``x`` unchanged when that LP does not solve."""
+        if not model.aux_names:
+            return x
+        sub, cols = model.restrict(np.zeros(model.n_units, bool), x)
+        out = self.backend.lp(sub, self.options, 10.0, want_basis=False)
+        if out.status != "optimal" or out.x is None:
+            return x
+        cand = x.copy()
+        cand[cols] = out.x
+        return cand
+
+    @staticmethod
+    def _fractional(model: ModelSpec, x: np.ndarray) -> np.ndarray:
+        xs = x[: model.n_x]
+        frac = np.zeros(model.n_units, bool)
+        frac[model.col_unit[(xs > INT_TOL) & (xs < 1 - INT_TOL)]] = True
+        return frac
+
+    def _allocations(self, model: ModelSpec, x_lp: np.ndarray, col_dual: np.ndarray | None,
+                     frac: np.ndarray, deadline: float) -> list[tuple[str, np.ndarray]]:
+        """The rounded vertex when it meets every row, else the repair's allocation (none
+        when the repair finds nothing). Both are checked against the true rows.
+
+        The repair frees the fractional units and the units whose cheapest other use costs
+        least by the LP's reduced costs (``repair_units_per_fractional`` per fractional unit,
+        at least ``repair_min_units``; four times as many after HiGHS proves a neighbourhood
+        empty, :data:`GROWS` times at most), every other unit fixed at the rounded vertex."""
+        x_round = rounded(model, x_lp)
+        if not frac.any():
+            return []
+        opts = self.options
+        n_free = max(opts.repair_units_per_fractional * int(frac.sum()), opts.repair_min_units)
+        deadline = min(deadline, time.perf_counter() + REPAIR_SECONDS)
+        for _ in range(GROWS + 1):
+            free = neighbourhood(model, x_lp, col_dual, frac, n_free)
+            sub, cols = model.restrict(free, x_round)
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                return []
+            r = self.backend.mip(sub, opts, left, opts.mip_rel_gap)
+            if r.x is not None:
+                x = x_round.copy()
+                x[cols] = r.x
+                x[: model.n_x] = np.rint(np.clip(x[: model.n_x], 0.0, 1.0))
+                return [] if model.violations(x) else [("repair", x)]
+            if r.status != "infeasible" or free.all():
+                return []
+            n_free *= 4
+        return []
+
+
+def _finite(v: float) -> float:
+    """A row bound for HiGHS (its infinity for ±inf)."""
+    return float(np.clip(v, -highspy.kHighsInf, highspy.kHighsInf))
+
+
+def rounded(model: ModelSpec, x: np.ndarray) -> np.ndarray:
+    """Each unit takes its largest column (ties: the first); auxiliaries keep their values."""
+    out = x.copy()
+    out[: model.n_x] = 0.0
+    out[model.unit_choice(x)] = 1.0
+    return out
+
+
+def neighbourhood(model: ModelSpec, x: np.ndarray, col_dual: np.ndarray | None,
+                  frac: np.ndarray, n_free: int) -> np.ndarray:
+    """The fractional units and, up to ``n_free`` units in all, those whose cheapest column
+    not in the LP solution has the smallest |reduced cost| (bool per unit)."""
+    free = frac.copy()
+    extra = n_free - int(free.sum())
+    if extra <= 0 or col_dual is None or not model.n_x:
+        return free
+    d = np.where(x[: model.n_x] <= INT_TOL, np.abs(col_dual[: model.n_x]), np.inf)
+    starts = np.flatnonzero(np.r_[True, model.col_unit[1:] != model.col_unit[:-1]])
+    cheapest = np.minimum.reduceat(d, starts)
+    cheapest[free] = np.inf
+    k = min(extra, int(np.isfinite(cheapest).sum()))
+    if k > 0:
+        free[np.argpartition(cheapest, k - 1)[:k]] = True
+    return free
