@@ -1116,9 +1116,10 @@ def knapsack_fill(spec: ModelSpec, level: Level, row_dual: np.ndarray, v: float,
         hit = zero & (d[cols] >= base_val[inv])
         base[inv[hit][::-1]] = cols[hit][::-1]  # the first column attaining the best
         g = d[cols] - base_val[inv]
-        opt = (q > 0) & (g > 0) & (q <= k_max)
+        opt = np.flatnonzero((q > 0) & (g > 0) & (q <= k_max))
+        opt = opt[_undominated(inv[opt], q[opt], g[opt])]  # (changes no table entry)
         plans.append((rs, base, cols[opt], q[opt], g[opt], inv[opt], k_max))
-        work += float(opt.sum()) * (k_max + 1.0)
+        work += float(opt.size) * (k_max + 1.0)
     if work > max_work:
         return None
     for rs, base, o_cols, o_q, o_g, o_inv, k_max in plans:
@@ -1131,8 +1132,8 @@ def knapsack_fill(spec: ModelSpec, level: Level, row_dual: np.ndarray, v: float,
         bounds = np.flatnonzero(np.r_[True, o_inv[o][1:] != o_inv[o][:-1], True])
         for a, b in pairwise(bounds.tolist()):
             idx = o[a:b]
-            choice = np.full(k_max + 1, -1, np.int64)
-            new = f_tab.copy()
+            choice = np.full(k_max + 1, -1, np.int32)
+            new = f_tab.copy() if b - a > 1 else f_tab  # (one option: read before written)
             for i in idx.tolist():
                 qi, gi = int(o_q[i]), float(o_g[i])
                 val = f_tab[: k_max + 1 - qi] + gi
