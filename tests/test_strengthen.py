@@ -235,6 +235,67 @@ def test_knapsack_level_bound_is_exact_without_other_rows(seed: int) -> None:
     assert kb <= z_lp + 1e-7
 
 
+@pytest.mark.parametrize("seed", SEEDS)
+def test_knapsack_fill_attains_the_enumerated_optimum_at_its_level(seed: int) -> None:
+    """Without other rows the fill at a level is the best allocation whose level rows hold
+    there: at every level an allocation reaches, it meets those rows, and at the level of
+    the enumerated optimum it is worth the optimum (a fill that ignored a unit's better
+    column, or broke a region's capacity, would fail one of the two)."""
+    spec = regions_only(seed)
+    opt = brute_force(spec)
+    (level,) = st.find_levels(spec)
+    _, y = _lp_duals(spec)
+    best = -np.inf
+    for xb in allocations(spec):
+        full = _with_best_aux(spec, xb)
+        if full is None:
+            continue
+        v = float(full[level.col])
+        x = st.knapsack_fill(spec, level, y, v)
+        assert x is not None
+        assert set(np.unique(x)) <= {0.0, 1.0}
+        np.testing.assert_array_equal(x.reshape(UNITS, USES).sum(1), np.ones(UNITS))
+        for row in level.rows:
+            assert row.a @ x[row.cols] <= row.c * v + row.u + 1e-9
+        cand = np.r_[x, full[spec.n_x:]]
+        assert not spec.violations(cand)
+        z = spec.objective_value(cand)
+        assert z >= spec.objective_value(full) - 1e-9  # the best at this level
+        best = max(best, z)
+    assert best == pytest.approx(opt, abs=1e-7)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_knapsack_fill_meets_the_level_rows_under_any_prices(seed: int) -> None:
+    """With other rows priced in (the LP's duals, none, random ones) the fill still takes
+    one column per unit and keeps every level row at the level asked for; a level below
+    what the units' lightest columns need has no fill."""
+    spec = random_model(seed)
+    (level,) = st.find_levels(spec)
+    _, y = _lp_duals(spec)
+    rng = np.random.default_rng(seed)
+    for duals in (y, np.zeros_like(y), y + rng.normal(0.0, 1.0, y.size)):
+        for v in (0.05, 0.3, 1.0, 3.0):
+            x = st.knapsack_fill(spec, level, duals, v)
+            need = max((_lightest(spec, row) - row.u) / row.c for row in level.rows)
+            if v < need - 1e-9:
+                assert x is None
+                continue
+            assert x is not None
+            np.testing.assert_array_equal(x.reshape(UNITS, USES).sum(1), np.ones(UNITS))
+            for row in level.rows:
+                assert row.a @ x[row.cols] <= row.c * v + row.u + 1e-9
+
+
+def _lightest(spec: ModelSpec, row: st.LevelRow) -> float:
+    """The least load a level row can hold: each of its units at its lightest column (a
+    column outside the row weighs nothing)."""
+    w = np.zeros(spec.n_x)
+    w[row.cols] = row.a
+    units = np.unique(spec.col_unit[row.cols])
+    return float(sum(w[spec.col_unit == k].min() for k in units))
+
+
 def _with_best_aux(spec: ModelSpec, x: np.ndarray) -> np.ndarray | None:
     """``x`` completed with every auxiliary at its best feasible end (None if infeasible)."""
     iv = aux_intervals(spec, x)
@@ -282,6 +343,37 @@ def test_the_engine_stays_exact_with_level_swaps(seed: int) -> None:
     sol = solve(spec, SolverOptions(mip_rel_gap=1e-6))
     assert sol.objective == pytest.approx(opt, abs=1e-6)
     assert sol.bound >= opt - 1e-6
+
+
+@pytest.mark.parametrize("make", [random_model, regions_only])
+def test_knapsack_guided_search_keeps_feasibility_and_never_passes_the_optimum(make) -> None:
+    """From every feasible allocation of tiny models the knapsack-guided neighbourhood returns
+    a feasible allocation no worse than its start and no better than the enumerated optimum;
+    from some starts it strictly improves (a search that never moved would fail this)."""
+    from ruimteverdeling.model import solve as engine
+
+    improved = 0
+    options = SolverOptions(mip_rel_gap=0.0)
+    for seed in range(5):
+        spec = make(seed)
+        opt = brute_force(spec)
+        levels = st.find_levels(spec)
+        lp = HighsBackend().lp(spec, options, 30.0)
+        assert lp.x is not None and lp.row_dual is not None
+        for xb in allocations(spec):
+            x0 = _with_best_aux(spec, xb)
+            if x0 is None:
+                continue
+            z0 = spec.objective_value(x0)
+            x1, z1 = engine._knapsack_guided(
+                spec, spec, levels, (spec, lp.row_dual), HighsBackend(), options,
+                lambda msg: None, lp.x, x0, z0, float(lp.objective), np.inf, {}, {})
+            assert not spec.violations(x1)
+            assert z1 == pytest.approx(spec.objective_value(x1), abs=1e-9)
+            assert z1 >= z0 - 1e-9
+            assert z1 <= opt + 1e-7
+            improved += z1 > z0 + 1e-9
+    assert improved > 0
 
 
 def _improving_moves(spec: ModelSpec, x: np.ndarray) -> int:

@@ -1038,6 +1038,121 @@ def knapsack_level_curve(spec: ModelSpec, level: Level, row_dual: np.ndarray,
     return curve
 
 
+def knapsack_fill(spec: ModelSpec, level: Level, row_dual: np.ndarray, v: float,
+                  max_work: float = KNAPSACK_WORK) -> np.ndarray | None:
+    """The allocation (over ``spec``'s binaries) that attains the whole-cell knapsack bound
+    of :func:`knapsack_level_curve` at the level ``v``: with ``y`` the duals ``row_dual``
+    (zero on the level's own rows and on a row's infinite side) and ``d = c − Aᵀy``, every
+    unit outside the level's rows takes its best column under ``d``, and the units of each
+    region ``r`` solve the multiple-choice knapsack
+
+        max Σ_j d_j x_j   s.t.   Σ_j a_j x_j ≤ c_r v + u_r,   one column per unit,
+
+    exactly, by dynamic programming with the choices kept (capacity measured from each
+    unit's lightest column, in grid steps ``s``; weights rounded *up* to whole steps, so the
+    allocation meets every level row at ``v`` even where a coarser step is needed).
+
+    The rows moved into the objective are not enforced: the allocation is a guide (which
+    units whole cells would change), not an incumbent. None where the structure does not
+    hold (see :func:`knapsack_level_curve`), a region cannot hold its lightest columns at
+    ``v``, or the tables would exceed ``max_work``."""
+    n_x = spec.n_x
+    A, lo, hi = spec.coupling_matrix()
+    y = np.asarray(row_dual, float)[spec.n_units:].copy()
+    if y.size != A.shape[0]:
+        return None
+    offsets = spec.row_offsets()
+    level_rows = np.array([offsets[r.block][0] - spec.n_units + r.row for r in level.rows],
+                          np.int64)
+    y[level_rows] = 0.0
+    y[(y > 0) & ~np.isfinite(hi)] = 0.0
+    y[(y < 0) & ~np.isfinite(lo)] = 0.0
+    d = np.asarray(spec.obj[:n_x] - A[:, :n_x].T @ y, float)
+    unit = spec.col_unit
+    weight = np.zeros(n_x)
+    region = np.full(n_x, -1, np.int64)
+    for r, row in enumerate(level.rows):
+        if np.any(region[row.cols] >= 0):
+            return None
+        region[row.cols] = r
+        weight[row.cols] = row.a
+    u_reg = np.full(spec.n_units, -1, np.int64)
+    has = region >= 0
+    np.maximum.at(u_reg, unit[has], region[has])
+    chk = np.full(spec.n_units, np.iinfo(np.int64).max)
+    np.minimum.at(chk, unit[has], region[has])
+    if np.any((u_reg >= 0) & (chk != u_reg)):
+        return None
+    # every unit first takes its best column under d (the first of equals)
+    order = np.lexsort((-d, unit))
+    first = order[np.r_[True, unit[order][1:] != unit[order][:-1]]]
+    x = np.zeros(n_x)
+    x[first] = 1.0
+    starts = np.searchsorted(unit, np.arange(spec.n_units + 1))
+    if np.any(np.diff(unit) < 0):
+        return None  # (columns are grouped by unit in every compiled model)
+    plans = []
+    work = 0.0
+    for r, row in enumerate(level.rows):
+        cols = np.flatnonzero(u_reg[unit] == r)
+        if not cols.size:
+            continue
+        cu = unit[cols]
+        m_unit = np.full(spec.n_units, np.inf)
+        np.minimum.at(m_unit, cu, weight[cols])
+        extra = np.maximum(weight[cols] - m_unit[cu], 0.0)
+        room = row.c * v + row.u - float(m_unit[np.unique(cu)].sum())
+        if room < -1e-9 * max(1.0, abs(row.c * v + row.u)):
+            return None
+        step = _grid_step(extra, max(room, 0.0))
+        q = np.ceil(extra / step - 1e-9).astype(np.int64)
+        k_max = int(np.floor(max(room, 0.0) / step + 1e-9))
+        # each unit's best column of no whole step, and its options with a gain over it
+        rs, inv = np.unique(cu, return_inverse=True)
+        base_val = np.full(rs.size, -np.inf)
+        zero = q == 0
+        np.maximum.at(base_val, inv[zero], d[cols][zero])
+        base = np.full(rs.size, -1, np.int64)
+        hit = zero & (d[cols] >= base_val[inv])
+        base[inv[hit][::-1]] = cols[hit][::-1]  # the first column attaining the best
+        g = d[cols] - base_val[inv]
+        opt = np.flatnonzero((q > 0) & (g > 0) & (q <= k_max))
+        opt = opt[_undominated(inv[opt], q[opt], g[opt])]  # (changes no table entry)
+        plans.append((rs, base, cols[opt], q[opt], g[opt], inv[opt], k_max))
+        work += float(opt.size) * (k_max + 1.0)
+    if work > max_work:
+        return None
+    for rs, base, o_cols, o_q, o_g, o_inv, k_max in plans:
+        for k, col in zip(rs.tolist(), base.tolist(), strict=True):
+            x[starts[k]:starts[k + 1]] = 0.0
+            x[col] = 1.0
+        f_tab = np.zeros(k_max + 1)
+        steps = []  # per unit with options: its choice per capacity (-1: the base column)
+        o = np.argsort(o_inv, kind="stable")
+        bounds = np.flatnonzero(np.r_[True, o_inv[o][1:] != o_inv[o][:-1], True])
+        for a, b in pairwise(bounds.tolist()):
+            idx = o[a:b]
+            choice = np.full(k_max + 1, -1, np.int32)
+            new = f_tab.copy() if b - a > 1 else f_tab  # (one option: read before written)
+            for i in idx.tolist():
+                qi, gi = int(o_q[i]), float(o_g[i])
+                val = f_tab[: k_max + 1 - qi] + gi
+                better = val > new[qi:]
+                new[qi:][better] = val[better]
+                choice[qi:][better] = i
+            steps.append(choice)
+            f_tab = new
+        kappa = k_max
+        for choice in reversed(steps):  # back from the full capacity
+            i = int(choice[kappa])
+            if i >= 0:
+                k = int(rs[o_inv[i]])
+                x[starts[k]:starts[k + 1]] = 0.0
+                x[o_cols[i]] = 1.0
+                kappa -= int(o_q[i])
+    return x
+
+
 SWAP_PARTNERS = 40
 """Compensating moves tried per move out of a region (best column gain first)."""
 TARGETS = 4
