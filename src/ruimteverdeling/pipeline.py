@@ -406,6 +406,7 @@ def solve_pathway(scenario_path: str | Path, out_dir: Path | None, progress: Pro
     progress(f"model: {spec.n_units:,} changeable cells, {pw.count():,} pathways "
              f"({pw.count() / max(spec.n_units, 1):.1f} per cell; {how}), {spec.n_rows:,} "
              f"rows over periods {', '.join(map(str, years))}")
+    del spec  # the first model over the start columns: the solve replaces it (pw.use)
     foresight = myopic = None
     myopic_failed = None
     if mode in ("foresight", "both"):
