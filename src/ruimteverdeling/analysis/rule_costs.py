@@ -64,7 +64,8 @@ adds only objective terms: the variant is the scenario's model with the rule's p
 ``s_t w_t f_p(c, u)`` of each term ``t`` subtracted from the objective (a term left without
 parts dropped), the same columns and rows, in the time of one evaluation of ``f_p``. Any
 other switch (a zone rule, a soft or minimax row, an override) is compiled as the scenario
-is. On the demo area 12 of the 23 switchable rules are derived.
+is. On the demo area 12 of the 23 switchable rules are derived. (On Dask workers every
+variant is compiled: the scenario's compiled model is not sent to them.)
 
 **A zone rule switched off is priced over the pairs it reopens.** A zone rule that only
 closes pairs is not compiled again either: its variant allows at most the pairs it closes
