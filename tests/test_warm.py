@@ -391,3 +391,70 @@ def test_no_repair_when_the_warm_allocation_is_already_within_the_tolerance(seed
     quick = resolve(off_spec, loose, base.warm)
     assert quick.details["repair_status"] == "not needed"
     assert quick.objective - 1e-6 <= brute_force(off_spec) <= quick.bound + 1e-6
+
+
+def _derived(spec: ModelSpec) -> object:
+    from ruimteverdeling.model import strengthen as st
+
+    return (spec, st.candidates(spec))
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_derived_rows_of_a_rule_switched_off_or_changed_are_not_kept(seed: int) -> None:
+    """A variant keeps the scenario's derived rows only from the blocks it holds unchanged:
+    none from the dropped or changed capacity row, all from the others."""
+    from ruimteverdeling.model.warm import valid_cuts
+
+    spec = random_model(seed)
+    ws = warm_start(spec, np.zeros(spec.n_cols))
+    ws.cuts = _derived(spec)  # type: ignore[assignment]
+    cands = ws.cuts[1]  # type: ignore[index]
+    from_cap = [s for s in cands.source if s.startswith("cap:")]
+    others = cands.n_rows - len(from_cap)
+    dropped = replace(spec, coupling=[b for b in spec.coupling if b.name != "cap"])
+    changed = replace(spec, coupling=[replace(b, upper=b.upper + 1.0) if b.name == "cap"
+                                      else b for b in spec.coupling])
+    for var in (dropped, changed):
+        kept = valid_cuts(ws, var)
+        if others == 0:
+            assert kept is None
+            continue
+        assert kept.n_rows == others
+        assert not any(s.startswith("cap:") for s in kept.source)
+    same = valid_cuts(ws, replace(spec, obj=spec.obj * 2.0))  # the objective plays no part
+    assert (same is None) == (cands.n_rows == 0)
+    if same is not None:
+        assert same.n_rows == cands.n_rows
+    wider = replace(spec, aux_lb=spec.aux_lb - 1.0)  # other auxiliary bounds
+    assert np.isfinite(spec.aux_lb).any()
+    assert valid_cuts(ws, wider) is None
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_quick_resolve_with_derived_rows_still_brackets_the_enumerated_optimum(
+        seed: int) -> None:
+    """With the scenario's still-valid derived rows the quick re-solve's bound lies between
+    the enumerated optimum and the variant's own LP optimum, which stays its ``lp_bound``;
+    on every one of these models some variant's bound is narrower than its LP's."""
+    from ruimteverdeling.model.warm import resolve
+
+    spec = random_model(seed)
+    base = solve(spec, EXACT)
+    base.warm.cuts = _derived(spec)
+    backend = HighsBackend()
+    narrowed = False
+    for what, var in _variants(spec, seed):
+        opt = brute_force(var)
+        if not np.isfinite(opt):
+            continue
+        try:
+            quick = resolve(var, EXACT, base.warm)
+        except SolverError:
+            continue
+        lp = backend.lp(var, EXACT, 10).objective
+        assert not var.violations(quick.x), what
+        assert quick.objective - 1e-6 <= opt <= quick.bound + 1e-6, what
+        assert quick.bound <= max(lp, quick.objective) + 1e-6, what
+        assert quick.details["lp_bound"] == pytest.approx(lp, abs=1e-6), what
+        narrowed |= quick.bound < lp - 1e-6
+    assert narrowed

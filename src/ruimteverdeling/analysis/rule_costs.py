@@ -153,8 +153,10 @@ from ruimteverdeling.analysis.budget import BUDGET_FLOOR_SECONDS, Budget, floor_
 from ruimteverdeling.area.studyarea import StudyArea
 from ruimteverdeling.errors import InfeasibleError, InputError, SolverError, did_you_mean
 from ruimteverdeling.formatting import Column, number, table
+from ruimteverdeling.model import strengthen as st
 from ruimteverdeling.model.options import SolverOptions
 from ruimteverdeling.model.outcomes import Solution, decision_gap, proven_gap
+from ruimteverdeling.model.solve import STRENGTHEN_MAX_ROW_NNZ
 from ruimteverdeling.model.solve import solve as solve_spec
 from ruimteverdeling.model.warm import (
     USE_SPAN,
@@ -968,6 +970,10 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
     warm = base.warm
     if isinstance(warm, WarmStart):
         warm.lp_bound = base.lp_bound
+        if quick and pathway is None and cm.spec.n_x <= scenario.solver.decompose_above:
+            # the scenario's derived rows, once: each quick re-solve adds those still valid
+            with say.phase("deriving the scenario's stronger rows for the re-solves"):
+                warm.cuts = (cm.spec, st.candidates(cm.spec, STRENGTHEN_MAX_ROW_NNZ))
     items = candidates(scenario, which, targets, only)
     variants = [switch(scenario, item.id) for _, item in items]
     if variant_time_limit is None:

@@ -113,6 +113,10 @@ class WarmStart:
         self.objective = objective
         self.lp_bound: float | None = None
         """The LP optimum of the model, when the caller knows it (see :func:`resolve`)."""
+        self.cuts: tuple[ModelSpec, Any] | None = None
+        """A model and its derived rows (:class:`ruimteverdeling.model.strengthen.Candidates`,
+        over its columns), when the caller computed them: a re-solve adds those still valid
+        for its variant (see :func:`valid_cuts`)."""
         self.aux_names = list(spec.aux_names)
         self.rows = [(b.name, b.n_rows) for b in spec.coupling]
         self.obj = spec.obj
@@ -137,6 +141,7 @@ class WarmStart:
         state = dict(self.__dict__)
         state["_x_keys"], state["_unit_keys"] = self.x_keys, self.unit_keys
         state["_spec"] = None
+        state["cuts"] = None  # checked against the model, which is not carried
         return state
 
 
@@ -161,6 +166,56 @@ def _positions(old_keys: np.ndarray, new_keys: np.ndarray) -> np.ndarray:
     hit = srt.size > 0
     found = (srt[pos] == new_keys) if hit else np.zeros(new_keys.size, bool)
     return np.where(found, order[pos] if hit else -1, -1)
+
+
+CUT_ROUNDS = 3
+"""Rounds of adding the violated still-valid derived rows to a quick re-solve's LP."""
+
+
+def _same_block(a: Any, b: Any) -> bool:
+    """Whether two row blocks are the same rows (entries and both sides)."""
+    if a.n_rows != b.n_rows or a.A.shape != b.A.shape or a.A.nnz != b.A.nnz:
+        return False
+    A, B = a.A.tocsr(), b.A.tocsr()
+    return bool(np.array_equal(A.indptr, B.indptr) and np.array_equal(A.indices, B.indices)
+                and np.array_equal(A.data, B.data) and np.array_equal(a.lower, b.lower)
+                and np.array_equal(a.upper, b.upper))
+
+
+def valid_cuts(ws: WarmStart, spec: ModelSpec) -> Any:
+    """The derived rows of ``ws.cuts`` (a model and rows derived from it) that hold in
+    ``spec``. Each derived row is a consequence of one coupling row of that model, of the
+    binaries' assignment rows and of the auxiliaries' bounds (see
+    :mod:`ruimteverdeling.model.strengthen`), so it holds for every integer allocation of any
+    model that has that row unchanged over the same columns. Kept: the rows derived from a
+    block that ``spec`` holds unchanged, when ``spec`` has the same columns (cells, uses,
+    auxiliaries and their bounds) — a rule switched off drops its blocks and with them every
+    row derived from them; its objective plays no part. None when nothing is kept (or the
+    columns differ)."""
+    if ws.cuts is None:
+        return None
+    old, cands = ws.cuts
+    if not cands.n_rows:
+        return None
+    if (spec.n_cols != old.n_cols or spec.n_x != old.n_x
+            or list(spec.aux_names) != list(old.aux_names)
+            or not np.array_equal(spec.aux_lb, old.aux_lb)
+            or not np.array_equal(spec.aux_ub, old.aux_ub)
+            or not np.array_equal(spec.col_unit, old.col_unit)
+            or not np.array_equal(spec.col_use, old.col_use)
+            or not np.array_equal(spec.unit_cells, old.unit_cells)):
+        return None
+    mine = {b.name: b for b in spec.coupling}
+    kept = {b.name for b in old.coupling if b.name in mine and _same_block(b, mine[b.name])}
+    names = sorted({b.name for b in old.coupling}, key=len, reverse=True)
+
+    def block_of(source: str) -> str | None:
+        return next((n for n in names if source.startswith(n + ":")), None)
+
+    keep = np.array([block_of(src) in kept for src in cands.source], bool)
+    if not keep.any():
+        return None
+    return cands if keep.all() else cands.take(np.flatnonzero(~keep))
 
 
 def mapped_x(ws: WarmStart, spec: ModelSpec) -> np.ndarray | None:
@@ -327,8 +382,14 @@ def resolve(spec: ModelSpec, options: SolverOptions, warm: WarmStart,
     deadline = t_start + options.time_limit
     backend = hb.HighsBackend()
     mapped = mapped_basis(warm, spec, hb.LOWER, hb.UPPER, hb.ZERO, hb.BASIC, changed_share)
-    lp = backend.lp(spec, options, options.time_limit,
-                    basis=None if mapped is None else hb.Basis(*mapped), want_basis=keep_basis)
+    cuts = None if keep_basis else valid_cuts(warm, spec)
+    start = None if mapped is None else hb.Basis(*mapped)
+    session = None
+    if cuts is not None and hasattr(backend, "session"):
+        session = backend.session(spec, options)
+        lp = session.lp(time_limit=options.time_limit, basis=start)
+    else:
+        lp = backend.lp(spec, options, options.time_limit, basis=start, want_basis=keep_basis)
     seconds = dict(lp.seconds)
     if lp.status == "infeasible":
         raise InfeasibleError("the hard targets and rules cannot all hold "
@@ -336,7 +397,13 @@ def resolve(spec: ModelSpec, options: SolverOptions, warm: WarmStart,
     if lp.status != "optimal" or lp.x is None or lp.objective is None:
         raise SolverError(f"the LP relaxation did not finish ({lp.status})")
     lp_bound = float(lp.objective)
-    x_lp = np.asarray(lp.x, float)
+    x_lp = np.asarray(lp.x, float)[: spec.n_cols]
+    top = lp_bound  # the proven bound: the LP's, then the LP's with the derived rows
+    derived_info: dict[str, Any] = {}
+    if session is not None:
+        t0 = time.perf_counter()
+        top, x_lp, derived_info = _with_derived(spec, session, cuts, x_lp, lp_bound, deadline)
+        seconds["derived_rows"] = time.perf_counter() - t0
     xs = x_lp[: spec.n_x]
     frac = np.zeros(spec.n_units, bool)
     frac[spec.col_unit[(xs > INT_TOL) & (xs < 1 - INT_TOL)]] = True
@@ -353,12 +420,13 @@ def resolve(spec: ModelSpec, options: SolverOptions, warm: WarmStart,
         found.append(("lp-rounded", x_round))
     details: dict[str, Any] = {"lp_status": lp.status, "lp_bound": lp_bound,
                                "fractional_units": int(frac.sum()), **lp.details,
+                               **derived_info,
                                "warm_incumbent": "feasible" if warm_ok else "infeasible"}
     gains = lp_reference is None or lp_bound > lp_reference + 1e-9 * max(1.0, abs(lp_bound))
     if frac.any() and (gains or not warm_ok):
         t0 = time.perf_counter()
         x_rep = _repair(spec, backend, options, x_warm, warm_ok, x_round, choice_lp, frac,
-                        lp_bound, found, deadline, details)
+                        top, found, deadline, details)
         seconds["repair"] = time.perf_counter() - t0
         if x_rep is not None:
             found.append(("repair", x_rep))
@@ -366,8 +434,7 @@ def resolve(spec: ModelSpec, options: SolverOptions, warm: WarmStart,
         raise SolverError("the quick re-solve found no allocation that meets every row")
     how, x_best = max(found, key=lambda kx: spec.objective_value(kx[1]))
     z = spec.objective_value(x_best)
-    bound = lp_bound if frac.any() else max(lp_bound, z)
-    bound = max(bound, z)
+    bound = max(top, z)
     sq = spec.status_quo_value
     dgap = decision_gap(z, bound, sq)
     status = "optimal" if dgap <= options.mip_rel_gap + 1e-12 else "feasible"
@@ -376,6 +443,33 @@ def resolve(spec: ModelSpec, options: SolverOptions, warm: WarmStart,
                    backend.label(), seconds, details, lp.row_dual, sq, dgap)
     sol.warm = warm_start(spec, x_best, lp.basis if keep_basis else None, z)
     return sol
+
+
+def _with_derived(spec: ModelSpec, session: Any, cuts: Any, x_lp: np.ndarray,
+                  lp_bound: float, deadline: float
+                  ) -> tuple[float, np.ndarray, dict[str, Any]]:
+    """The LP of ``spec`` in ``session`` (solved once, at ``x_lp`` with optimum
+    ``lp_bound``) with the derived rows ``cuts`` that its vertex violates added, a few rounds
+    (:data:`CUT_ROUNDS`): each round's optimum is a bound on every integer allocation (the
+    rows hold for all of them). Returns the last bound, its vertex and what was done."""
+    top, added, rounds = lp_bound, 0, 0
+    for _ in range(CUT_ROUNDS):
+        if time.perf_counter() > deadline - 1:
+            break
+        viol = cuts.violated(x_lp)
+        if not viol.size:
+            break
+        session.add_rows(cuts.block(viol))
+        cuts = cuts.take(viol)
+        out = session.lp(time_limit=max(1.0, deadline - time.perf_counter()))
+        added += int(viol.size)
+        rounds += 1
+        if out.status != "optimal" or out.x is None or out.objective is None:
+            break  # the rows hold; the bound stays the last finished LP's
+        x_lp = np.asarray(out.x, float)[: spec.n_cols]
+        top = min(top, float(out.objective))
+    return top, x_lp, {"derived_rows": added, "derived_rounds": rounds,
+                       "derived_bound": top}
 
 
 class RepairStop:
