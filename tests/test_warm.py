@@ -458,3 +458,31 @@ def test_quick_resolve_with_derived_rows_still_brackets_the_enumerated_optimum(
         assert quick.details["lp_bound"] == pytest.approx(lp, abs=1e-6), what
         narrowed |= quick.bound < lp - 1e-6
     assert narrowed
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_derived_bound_from_the_scenarios_derived_duals_bounds_every_variant(seed: int
+                                                                            ) -> None:
+    """The Lagrangian and whole-cell knapsack bound at the duals of the scenario's LP with its
+    derived rows, taken over to each variant with the derived rows that hold there, bounds
+    the variant's enumerated optimum; on the scenario itself it is at most its LP optimum."""
+    from types import SimpleNamespace
+
+    from ruimteverdeling.analysis.rule_costs import Fallback, derived_bound, derived_duals
+
+    spec = random_model(seed)
+    base = solve(spec, EXACT)
+    ws = base.warm
+    ws.cuts = _derived(spec)
+    fb = Fallback(warm_start(spec, base.x), np.asarray(base.row_dual, float))
+    fb.derived_dual = derived_duals(SimpleNamespace(spec=spec), ws, EXACT)
+    assert fb.derived_dual is not None
+    lp = HighsBackend().lp(spec, EXACT, 10).objective
+    assert derived_bound(spec, fb, ws, base.objective) <= lp + 1e-6
+    for what, var in [("scenario", spec), *_variants(spec, seed)]:
+        values = _feasible_values(var)
+        if not values:
+            continue
+        bound = derived_bound(var, fb, ws, min(values))
+        assert np.isfinite(bound), what
+        assert bound >= max(values) - 1e-6, what

@@ -153,6 +153,7 @@ from ruimteverdeling.analysis.budget import BUDGET_FLOOR_SECONDS, Budget, floor_
 from ruimteverdeling.area.studyarea import StudyArea
 from ruimteverdeling.errors import InfeasibleError, InputError, SolverError, did_you_mean
 from ruimteverdeling.formatting import Column, number, table
+from ruimteverdeling.model import highs_backend as hb
 from ruimteverdeling.model import strengthen as st
 from ruimteverdeling.model.options import SolverOptions
 from ruimteverdeling.model.outcomes import Solution, decision_gap, proven_gap
@@ -166,6 +167,7 @@ from ruimteverdeling.model.warm import (
     matching_blocks,
     repaired,
     resolve,
+    valid_cut_rows,
     warm_start,
 )
 from ruimteverdeling.parallel import dask_client
@@ -405,6 +407,9 @@ class Fallback:
     allocation: Any
     row_dual: np.ndarray
     reference: Reference | None = None
+    derived_dual: np.ndarray | None = None
+    """Row duals of the scenario's LP with every derived row of ``warm.cuts`` added (its
+    rows, then the derived rows), for :func:`derived_bound`."""
 
 
 @dataclass
@@ -485,13 +490,58 @@ def unpriced(cm: CompiledModel, fb: Fallback, options: SolverOptions, warm: Any 
         z_cell = spec.objective_value(x_cell)
         if z_cell > z:
             x, z = x_cell, z_cell
-    bound_z = max(bound, z)
+    bound_z = max(min(bound, derived_bound(spec, fb, warm, z)), z)
     dgap = decision_gap(z, bound_z, spec.status_quo_value)
     status = "optimal" if dgap <= options.mip_rel_gap + 1e-12 else "feasible"
     sol = Solution(status, x, z, bound_z, proven_gap(z, bound_z), "scenario-lp", "", "", {},
                    {"lp_bound": float(bound)}, None, spec.status_quo_value, dgap)
     sol.warm = warm_start(spec, x, None, z)
     return sol
+
+
+def derived_duals(cm: CompiledModel, warm: Any, options: SolverOptions) -> np.ndarray | None:
+    """The row duals of the scenario's LP relaxation with every derived row of ``warm.cuts``
+    added (the scenario's rows first, then the derived rows), from the scenario's LP basis;
+    None when that LP does not finish."""
+    if not isinstance(warm, WarmStart) or warm.cuts is None or not warm.cuts[1].n_rows:
+        return None
+    session = hb.HighsBackend().session(cm.spec, options)
+    session.lp(time_limit=options.time_limit,
+               basis=warm.basis if isinstance(warm.basis, hb.Basis) else None)
+    cands = warm.cuts[1]
+    session.add_rows(cands.block(np.arange(cands.n_rows)))
+    out = session.lp(time_limit=options.time_limit)
+    if out.status != "optimal" or out.row_dual is None:
+        return None
+    return np.asarray(out.row_dual, float)
+
+
+def derived_bound(spec: Any, fb: Fallback, warm: Any, incumbent: float) -> float:
+    """A proven upper bound on the optimum of ``spec`` (a variant over the scenario's
+    columns) from the scenario's derived LP duals ``fb.derived_dual``: the Lagrangian bound
+    (:func:`lagrangian_bound`) of ``spec`` with the derived rows that hold in it
+    (:func:`ruimteverdeling.model.warm.valid_cut_rows`), each row at the scenario's dual of
+    the row of the same name and place (any multipliers give a bound), then lowered by the
+    whole-cell knapsack bound of every minimax level at those duals
+    (:func:`ruimteverdeling.model.strengthen.knapsack_level_bound`, also valid for any
+    duals), never below ``incumbent``. ``inf`` when it does not apply."""
+    y = fb.derived_dual
+    rows = valid_cut_rows(warm, spec) if warm is not None and y is not None else None
+    if rows is None or y is None:
+        return float("inf")
+    old, cands = warm.cuts
+    work = spec.with_rows(cands.block(rows)) if rows.size else spec
+    duals = np.zeros(work.n_rows)
+    for new, at, n in matching_blocks(fb.allocation, spec):
+        duals[new: new + n] = y[at: at + n]
+    duals[spec.n_rows:] = y[old.n_rows + rows]
+    bound = lagrangian_bound(work, duals)
+    duals[: spec.n_units] = y[: old.n_units]  # the same units: the knapsack keeps their rows
+    for lv in st.find_levels(spec):
+        kb = st.knapsack_level_bound(work, lv, duals, incumbent)
+        if kb is not None and np.isfinite(kb):
+            bound = min(bound, max(float(kb), incumbent))
+    return bound
 
 
 def with_pinned(cm: CompiledModel, x: np.ndarray) -> WarmStart:
@@ -1001,6 +1051,9 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
         fb = Fallback(with_pinned(cm, base_sol.x), np.asarray(duals, float))
         if base.lp_bound is not None and base.objective is not None:
             fb.reference = reference_of(cm, base.objective, base.lp_bound)
+        if isinstance(warm, WarmStart) and warm.cuts is not None:
+            with say.phase("the scenario's LP with its derived rows, for the variants' bounds"):
+                fb.derived_dual = derived_duals(cm, warm, scenario.solver)
 
     def fallback_for(item: Any) -> Fallback | None:
         return fb if item.is_enabled else None

@@ -57,6 +57,7 @@ import numpy as np
 
 from ruimteverdeling.errors import InfeasibleError, SolverError
 from ruimteverdeling.model import highs_backend as hb
+from ruimteverdeling.model import strengthen as st
 from ruimteverdeling.model.options import SolverOptions
 from ruimteverdeling.model.outcomes import Solution, abs_gap_target, decision_gap, proven_gap
 from ruimteverdeling.model.spec import ModelSpec
@@ -192,11 +193,20 @@ def valid_cuts(ws: WarmStart, spec: ModelSpec) -> Any:
     auxiliaries and their bounds) — a rule switched off drops its blocks and with them every
     row derived from them; its objective plays no part. None when nothing is kept (or the
     columns differ)."""
+    rows = valid_cut_rows(ws, spec)
+    if ws.cuts is None or rows is None or not rows.size:
+        return None
+    cands = ws.cuts[1]
+    return cands if rows.size == cands.n_rows else \
+        cands.take(np.setdiff1d(np.arange(cands.n_rows), rows))
+
+
+def valid_cut_rows(ws: WarmStart, spec: ModelSpec) -> np.ndarray | None:
+    """The indices, among ``ws.cuts``'s derived rows, of those that hold in ``spec`` (see
+    :func:`valid_cuts`); None when ``spec`` has other columns."""
     if ws.cuts is None:
         return None
     old, cands = ws.cuts
-    if not cands.n_rows:
-        return None
     if (spec.n_cols != old.n_cols or spec.n_x != old.n_x
             or list(spec.aux_names) != list(old.aux_names)
             or not np.array_equal(spec.aux_lb, old.aux_lb)
@@ -212,10 +222,7 @@ def valid_cuts(ws: WarmStart, spec: ModelSpec) -> Any:
     def block_of(source: str) -> str | None:
         return next((n for n in names if source.startswith(n + ":")), None)
 
-    keep = np.array([block_of(src) in kept for src in cands.source], bool)
-    if not keep.any():
-        return None
-    return cands if keep.all() else cands.take(np.flatnonzero(~keep))
+    return np.flatnonzero(np.array([block_of(src) in kept for src in cands.source], bool))
 
 
 def mapped_x(ws: WarmStart, spec: ModelSpec) -> np.ndarray | None:
@@ -400,9 +407,11 @@ def resolve(spec: ModelSpec, options: SolverOptions, warm: WarmStart,
     x_lp = np.asarray(lp.x, float)[: spec.n_cols]
     top = lp_bound  # the proven bound: the LP's, then the LP's with the derived rows
     derived_info: dict[str, Any] = {}
+    derived = None
     if session is not None:
         t0 = time.perf_counter()
-        top, x_lp, derived_info = _with_derived(spec, session, cuts, x_lp, lp_bound, deadline)
+        top, x_lp, derived_info, derived = _with_derived(spec, session, cuts, x_lp, lp_bound,
+                                                         deadline)
         seconds["derived_rows"] = time.perf_counter() - t0
     xs = x_lp[: spec.n_x]
     frac = np.zeros(spec.n_units, bool)
@@ -423,6 +432,12 @@ def resolve(spec: ModelSpec, options: SolverOptions, warm: WarmStart,
                                **derived_info,
                                "warm_incumbent": "feasible" if warm_ok else "infeasible"}
     gains = lp_reference is None or lp_bound > lp_reference + 1e-9 * max(1.0, abs(lp_bound))
+    levels = st.find_levels(spec) if derived is not None and found else []
+    if levels:  # whole-cell knapsacks of the minimax levels, before the repair that stops by it
+        t0 = time.perf_counter()
+        top = _knapsack(derived, levels, max(spec.objective_value(x) for _, x in found), top,
+                        details)
+        seconds["knapsack_bound"] = time.perf_counter() - t0
     if frac.any() and (gains or not warm_ok):
         t0 = time.perf_counter()
         x_rep = _repair(spec, backend, options, x_warm, warm_ok, x_round, choice_lp, frac,
@@ -447,29 +462,45 @@ def resolve(spec: ModelSpec, options: SolverOptions, warm: WarmStart,
 
 def _with_derived(spec: ModelSpec, session: Any, cuts: Any, x_lp: np.ndarray,
                   lp_bound: float, deadline: float
-                  ) -> tuple[float, np.ndarray, dict[str, Any]]:
+                  ) -> tuple[float, np.ndarray, dict[str, Any], Any]:
     """The LP of ``spec`` in ``session`` (solved once, at ``x_lp`` with optimum
-    ``lp_bound``) with the derived rows ``cuts`` that its vertex violates added, a few rounds
-    (:data:`CUT_ROUNDS`): each round's optimum is a bound on every integer allocation (the
-    rows hold for all of them). Returns the last bound, its vertex and what was done."""
-    top, added, rounds = lp_bound, 0, 0
-    for _ in range(CUT_ROUNDS):
-        if time.perf_counter() > deadline - 1:
-            break
-        viol = cuts.violated(x_lp)
-        if not viol.size:
-            break
-        session.add_rows(cuts.block(viol))
-        cuts = cuts.take(viol)
-        out = session.lp(time_limit=max(1.0, deadline - time.perf_counter()))
-        added += int(viol.size)
-        rounds += 1
-        if out.status != "optimal" or out.x is None or out.objective is None:
-            break  # the rows hold; the bound stays the last finished LP's
-        x_lp = np.asarray(out.x, float)[: spec.n_cols]
-        top = min(top, float(out.objective))
-    return top, x_lp, {"derived_rows": added, "derived_rounds": rounds,
-                       "derived_bound": top}
+    ``lp_bound``) with every derived row of ``cuts`` added when its vertex violates one: the
+    optimum is a bound on every integer allocation (the rows hold for all of them), at most
+    ``lp_bound``. All are added at once (one more LP instead of a round per batch of violated
+    rows: the rows are few, the re-solve is what costs). Returns the bound, its vertex, what
+    was done, and (when the LP finished) ``spec`` with the rows and that LP's row duals."""
+    info: dict[str, Any] = {"derived_rows": 0}
+    if time.perf_counter() > deadline - 1 or not cuts.violated(x_lp).size:
+        return lp_bound, x_lp, info, None
+    block = cuts.block(np.arange(cuts.n_rows))
+    session.add_rows(block)
+    out = session.lp(time_limit=max(1.0, deadline - time.perf_counter()))
+    info["derived_rows"] = int(cuts.n_rows)
+    if out.status != "optimal" or out.x is None or out.objective is None:
+        return lp_bound, x_lp, info, None  # the rows hold; the bound stays the LP's
+    top = min(lp_bound, float(out.objective))
+    info["derived_bound"] = top
+    derived = None
+    if out.row_dual is not None:
+        derived = (spec.with_rows(block), np.asarray(out.row_dual, float))
+    return top, np.asarray(out.x, float)[: spec.n_cols], info, derived
+
+
+def _knapsack(derived: Any, levels: list[Any], incumbent: float, top: float,
+              details: dict[str, Any]) -> float:
+    """``top`` lowered by the whole-cell knapsack bound of every minimax level
+    (:func:`ruimteverdeling.model.strengthen.knapsack_level_bound`: a Lagrangian relaxation
+    at the derived LP's row duals, valid for any duals, with each region an exact knapsack of
+    whole cells), never below ``incumbent``."""
+    model, duals = derived
+    found = []
+    for lv in levels:
+        kb = st.knapsack_level_bound(model, lv, duals, incumbent)
+        found.append(kb)
+        if kb is not None and np.isfinite(kb):
+            top = min(top, max(float(kb), incumbent))
+    details["knapsack_bounds"] = found
+    return top
 
 
 class RepairStop:
