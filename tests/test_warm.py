@@ -486,3 +486,11 @@ def test_derived_bound_from_the_scenarios_derived_duals_bounds_every_variant(see
         bound = derived_bound(var, fb, ws, min(values))
         assert np.isfinite(bound), what
         assert bound >= max(values) - 1e-6, what
+    # the rule dropped keeps the objective: with a zero derived dual on its row the bound is
+    # the scenario's own, computed once and reused
+    (_, dropped), = [(w, v) for w, v in _variants(spec, seed) if w == "rule dropped"]
+    values = _feasible_values(dropped)
+    first = derived_bound(dropped, fb, ws, min(values), same_objective=True)
+    again = derived_bound(dropped, fb, ws, min(values), same_objective=True)
+    assert first >= max(values) - 1e-6
+    assert again == pytest.approx(first)

@@ -410,6 +410,9 @@ class Fallback:
     derived_dual: np.ndarray | None = None
     """Row duals of the scenario's LP with every derived row of ``warm.cuts`` added (its
     rows, then the derived rows), for :func:`derived_bound`."""
+    derived_same: float | None = None
+    """:func:`derived_bound` of a variant whose every dropped row has a zero derived dual
+    (the same relaxation as the scenario's own, computed once)."""
 
 
 @dataclass
@@ -490,7 +493,7 @@ def unpriced(cm: CompiledModel, fb: Fallback, options: SolverOptions, warm: Any 
         z_cell = spec.objective_value(x_cell)
         if z_cell > z:
             x, z = x_cell, z_cell
-    bound_z = max(min(bound, derived_bound(spec, fb, warm, z)), z)
+    bound_z = max(min(bound, derived_bound(spec, fb, warm, z, same_objective=True)), z)
     dgap = decision_gap(z, bound_z, spec.status_quo_value)
     status = "optimal" if dgap <= options.mip_rel_gap + 1e-12 else "feasible"
     sol = Solution(status, x, z, bound_z, proven_gap(z, bound_z), "scenario-lp", "", "", {},
@@ -516,7 +519,8 @@ def derived_duals(cm: CompiledModel, warm: Any, options: SolverOptions) -> np.nd
     return np.asarray(out.row_dual, float)
 
 
-def derived_bound(spec: Any, fb: Fallback, warm: Any, incumbent: float) -> float:
+def derived_bound(spec: Any, fb: Fallback, warm: Any, incumbent: float,
+                  same_objective: bool = False) -> float:
     """A proven upper bound on the optimum of ``spec`` (a variant over the scenario's
     columns) from the scenario's derived LP duals ``fb.derived_dual``: the Lagrangian bound
     (:func:`lagrangian_bound`) of ``spec`` with the derived rows that hold in it
@@ -524,7 +528,10 @@ def derived_bound(spec: Any, fb: Fallback, warm: Any, incumbent: float) -> float
     the row of the same name and place (any multipliers give a bound), then lowered by the
     whole-cell knapsack bound of every minimax level at those duals
     (:func:`ruimteverdeling.model.strengthen.knapsack_level_bound`, also valid for any
-    duals), never below ``incumbent``. ``inf`` when it does not apply."""
+    duals), never below ``incumbent``. ``inf`` when it does not apply. ``same_objective``:
+    ``spec`` has the scenario's objective; when it also drops only rows with a zero derived
+    dual, its bound is the scenario's own at those duals, computed once (``fb.derived_same``:
+    the relaxation is the same, so its maximum is too)."""
     y = fb.derived_dual
     rows = valid_cut_rows(warm, spec) if warm is not None and y is not None else None
     if rows is None or y is None:
@@ -535,12 +542,23 @@ def derived_bound(spec: Any, fb: Fallback, warm: Any, incumbent: float) -> float
     for new, at, n in matching_blocks(fb.allocation, spec):
         duals[new: new + n] = y[at: at + n]
     duals[spec.n_rows:] = y[old.n_rows + rows]
+    kept = np.zeros(y.size, bool)
+    kept[: old.n_units] = True
+    for _, at, n in matching_blocks(fb.allocation, spec):
+        kept[at: at + n] = True
+    kept[old.n_rows + rows] = True
+    # every row the variant drops has a zero dual: the relaxation is the scenario's own
+    same = same_objective and not np.any(y[~kept])
+    if same and fb.derived_same is not None:
+        return max(fb.derived_same, incumbent)
     bound = lagrangian_bound(work, duals)
     duals[: spec.n_units] = y[: old.n_units]  # the same units: the knapsack keeps their rows
     for lv in st.find_levels(spec):
         kb = st.knapsack_level_bound(work, lv, duals, incumbent)
         if kb is not None and np.isfinite(kb):
             bound = min(bound, max(float(kb), incumbent))
+    if same:
+        fb.derived_same = bound
     return bound
 
 
