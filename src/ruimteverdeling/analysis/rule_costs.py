@@ -54,6 +54,15 @@ one LP per variant; the full solve strategy
 no allocation, and when a pair is narrowed (``pair_tol``). ``quick=False`` gives every
 variant the full solve.
 
+**The scenario's stronger rows tighten every variant's bound.** The scenario's derived rows
+(:mod:`ruimteverdeling.model.strengthen`: each follows from one of its rows) are derived once;
+a variant over the same columns keeps those derived from a row block it holds unchanged (a
+rule switched off loses the rows derived from its own). The quick re-solve adds them to the
+variant's LP and lowers its bound by the whole-cell knapsack bound of a minimax level at that
+LP's duals; a variant that needs no LP of its own takes the Lagrangian and knapsack bound at
+the duals of the scenario's LP with its derived rows (any multipliers give a bound). ``lp_cost``
+stays the difference of the plain LP relaxations.
+
 **A rule switched off that only adds rows or objective terms is not compiled again.** When
 the scenario's compiled rule closes no pairs, adds no objective term and its row blocks carry
 no auxiliary columns (a location rule, which adds nothing to the cell model; a conflict or

@@ -28,7 +28,14 @@ for first: one warm-started LP relaxation of the variant and a cheap allocation,
 solve strategy. Maximising ``z(x) = c·x + c₀`` over the variant's integer allocations:
 
 * the bound ``z⁺ = z_LP``, the optimum of the variant's LP relaxation (dual simplex from the
-  mapped basis): every integer allocation is a point of the relaxation, so ``z* ≤ z_LP``;
+  mapped basis): every integer allocation is a point of the relaxation, so ``z* ≤ z_LP``.
+  When the caller hands over the warm start's model's derived rows (``WarmStart.cuts``, see
+  :mod:`ruimteverdeling.model.strengthen`), those that still hold in the variant — derived
+  from a row the variant keeps unchanged, over the same columns (:func:`valid_cuts`) — are
+  added and the LP solved again in the same HiGHS instance: its optimum ``z_D ≤ z_LP`` bounds
+  every integer allocation too, and with a minimax level the whole-cell knapsack bound at
+  that LP's duals lowers it further (valid for any duals). ``z_LP`` itself stays the
+  reported LP optimum (``details["lp_bound"]``), so LP differences stay exact;
 * the allocation ``x⁻``: the best of (a) the warm start's allocation mapped onto the variant,
   when it meets every row (always when the variant only drops rows or allows more uses),
   (b) the LP vertex rounded unit by unit, when it meets every row, and (c) a *repair*: the
