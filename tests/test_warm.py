@@ -391,3 +391,106 @@ def test_no_repair_when_the_warm_allocation_is_already_within_the_tolerance(seed
     quick = resolve(off_spec, loose, base.warm)
     assert quick.details["repair_status"] == "not needed"
     assert quick.objective - 1e-6 <= brute_force(off_spec) <= quick.bound + 1e-6
+
+
+def _derived(spec: ModelSpec) -> object:
+    from ruimteverdeling.model import strengthen as st
+
+    return (spec, st.candidates(spec))
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_derived_rows_of_a_rule_switched_off_or_changed_are_not_kept(seed: int) -> None:
+    """A variant keeps the scenario's derived rows only from the blocks it holds unchanged:
+    none from the dropped or changed capacity row, all from the others."""
+    from ruimteverdeling.model.warm import valid_cuts
+
+    spec = random_model(seed)
+    ws = warm_start(spec, np.zeros(spec.n_cols))
+    ws.cuts = _derived(spec)  # type: ignore[assignment]
+    cands = ws.cuts[1]  # type: ignore[index]
+    from_cap = [s for s in cands.source if s.startswith("cap:")]
+    others = cands.n_rows - len(from_cap)
+    dropped = replace(spec, coupling=[b for b in spec.coupling if b.name != "cap"])
+    changed = replace(spec, coupling=[replace(b, upper=b.upper + 1.0) if b.name == "cap"
+                                      else b for b in spec.coupling])
+    for var in (dropped, changed):
+        kept = valid_cuts(ws, var)
+        if others == 0:
+            assert kept is None
+            continue
+        assert kept.n_rows == others
+        assert not any(s.startswith("cap:") for s in kept.source)
+    same = valid_cuts(ws, replace(spec, obj=spec.obj * 2.0))  # the objective plays no part
+    assert (same is None) == (cands.n_rows == 0)
+    if same is not None:
+        assert same.n_rows == cands.n_rows
+    wider = replace(spec, aux_lb=spec.aux_lb - 1.0)  # other auxiliary bounds
+    assert np.isfinite(spec.aux_lb).any()
+    assert valid_cuts(ws, wider) is None
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_quick_resolve_with_derived_rows_still_brackets_the_enumerated_optimum(
+        seed: int) -> None:
+    """With the scenario's still-valid derived rows the quick re-solve's bound lies between
+    the enumerated optimum and the variant's own LP optimum, which stays its ``lp_bound``;
+    on every one of these models some variant's bound is narrower than its LP's."""
+    from ruimteverdeling.model.warm import resolve
+
+    spec = random_model(seed)
+    base = solve(spec, EXACT)
+    base.warm.cuts = _derived(spec)
+    backend = HighsBackend()
+    narrowed = False
+    for what, var in _variants(spec, seed):
+        opt = brute_force(var)
+        if not np.isfinite(opt):
+            continue
+        try:
+            quick = resolve(var, EXACT, base.warm)
+        except SolverError:
+            continue
+        lp = backend.lp(var, EXACT, 10).objective
+        assert not var.violations(quick.x), what
+        assert quick.objective - 1e-6 <= opt <= quick.bound + 1e-6, what
+        assert quick.bound <= max(lp, quick.objective) + 1e-6, what
+        assert quick.details["lp_bound"] == pytest.approx(lp, abs=1e-6), what
+        narrowed |= quick.bound < lp - 1e-6
+    assert narrowed
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_derived_bound_from_the_scenarios_derived_duals_bounds_every_variant(seed: int
+                                                                            ) -> None:
+    """The Lagrangian and whole-cell knapsack bound at the duals of the scenario's LP with its
+    derived rows, taken over to each variant with the derived rows that hold there, bounds
+    the variant's enumerated optimum; on the scenario itself it is at most its LP optimum."""
+    from types import SimpleNamespace
+
+    from ruimteverdeling.analysis.rule_costs import Fallback, derived_bound, derived_duals
+
+    spec = random_model(seed)
+    base = solve(spec, EXACT)
+    ws = base.warm
+    ws.cuts = _derived(spec)
+    fb = Fallback(warm_start(spec, base.x), np.asarray(base.row_dual, float))
+    fb.derived_dual = derived_duals(SimpleNamespace(spec=spec), ws, EXACT)
+    assert fb.derived_dual is not None
+    lp = HighsBackend().lp(spec, EXACT, 10).objective
+    assert derived_bound(spec, fb, ws, base.objective) <= lp + 1e-6
+    for what, var in [("scenario", spec), *_variants(spec, seed)]:
+        values = _feasible_values(var)
+        if not values:
+            continue
+        bound = derived_bound(var, fb, ws, min(values))
+        assert np.isfinite(bound), what
+        assert bound >= max(values) - 1e-6, what
+    # the rule dropped keeps the objective: with a zero derived dual on its row the bound is
+    # the scenario's own, computed once and reused
+    (_, dropped), = [(w, v) for w, v in _variants(spec, seed) if w == "rule dropped"]
+    values = _feasible_values(dropped)
+    first = derived_bound(dropped, fb, ws, min(values), same_objective=True)
+    again = derived_bound(dropped, fb, ws, min(values), same_objective=True)
+    assert first >= max(values) - 1e-6
+    assert again == pytest.approx(first)

@@ -54,6 +54,15 @@ one LP per variant; the full solve strategy
 no allocation, and when a pair is narrowed (``pair_tol``). ``quick=False`` gives every
 variant the full solve.
 
+**The scenario's stronger rows tighten every variant's bound.** The scenario's derived rows
+(:mod:`ruimteverdeling.model.strengthen`: each follows from one of its rows) are derived once;
+a variant over the same columns keeps those derived from a row block it holds unchanged (a
+rule switched off loses the rows derived from its own). The quick re-solve adds them to the
+variant's LP and lowers its bound by the whole-cell knapsack bound of a minimax level at that
+LP's duals; a variant that needs no LP of its own takes the Lagrangian and knapsack bound at
+the duals of the scenario's LP with its derived rows (any multipliers give a bound). ``lp_cost``
+stays the difference of the plain LP relaxations.
+
 **A rule switched off that only adds rows or objective terms is not compiled again.** When
 the scenario's compiled rule closes no pairs, adds no objective term and its row blocks carry
 no auxiliary columns (a location rule, which adds nothing to the cell model; a conflict or
@@ -64,7 +73,8 @@ adds only objective terms: the variant is the scenario's model with the rule's p
 ``s_t w_t f_p(c, u)`` of each term ``t`` subtracted from the objective (a term left without
 parts dropped), the same columns and rows, in the time of one evaluation of ``f_p``. Any
 other switch (a zone rule, a soft or minimax row, an override) is compiled as the scenario
-is. On the demo area 12 of the 23 switchable rules are derived.
+is. On the demo area 12 of the 23 switchable rules are derived. (On Dask workers every
+variant is compiled: the scenario's compiled model is not sent to them.)
 
 **A zone rule switched off is priced over the pairs it reopens.** A zone rule that only
 closes pairs is not compiled again either: its variant allows at most the pairs it closes
@@ -152,8 +162,11 @@ from ruimteverdeling.analysis.budget import BUDGET_FLOOR_SECONDS, Budget, floor_
 from ruimteverdeling.area.studyarea import StudyArea
 from ruimteverdeling.errors import InfeasibleError, InputError, SolverError, did_you_mean
 from ruimteverdeling.formatting import Column, number, table
+from ruimteverdeling.model import highs_backend as hb
+from ruimteverdeling.model import strengthen as st
 from ruimteverdeling.model.options import SolverOptions
 from ruimteverdeling.model.outcomes import Solution, decision_gap, proven_gap
+from ruimteverdeling.model.solve import STRENGTHEN_MAX_ROW_NNZ
 from ruimteverdeling.model.solve import solve as solve_spec
 from ruimteverdeling.model.warm import (
     USE_SPAN,
@@ -163,6 +176,7 @@ from ruimteverdeling.model.warm import (
     matching_blocks,
     repaired,
     resolve,
+    valid_cut_rows,
     warm_start,
 )
 from ruimteverdeling.parallel import dask_client
@@ -402,6 +416,12 @@ class Fallback:
     allocation: Any
     row_dual: np.ndarray
     reference: Reference | None = None
+    derived_dual: np.ndarray | None = None
+    """Row duals of the scenario's LP with every derived row of ``warm.cuts`` added (its
+    rows, then the derived rows), for :func:`derived_bound`."""
+    derived_same: float | None = None
+    """:func:`derived_bound` of a variant whose every dropped row has a zero derived dual
+    (the same relaxation as the scenario's own, computed once)."""
 
 
 @dataclass
@@ -482,13 +502,73 @@ def unpriced(cm: CompiledModel, fb: Fallback, options: SolverOptions, warm: Any 
         z_cell = spec.objective_value(x_cell)
         if z_cell > z:
             x, z = x_cell, z_cell
-    bound_z = max(bound, z)
+    bound_z = max(min(bound, derived_bound(spec, fb, warm, z, same_objective=True)), z)
     dgap = decision_gap(z, bound_z, spec.status_quo_value)
     status = "optimal" if dgap <= options.mip_rel_gap + 1e-12 else "feasible"
     sol = Solution(status, x, z, bound_z, proven_gap(z, bound_z), "scenario-lp", "", "", {},
                    {"lp_bound": float(bound)}, None, spec.status_quo_value, dgap)
     sol.warm = warm_start(spec, x, None, z)
     return sol
+
+
+def derived_duals(cm: CompiledModel, warm: Any, options: SolverOptions) -> np.ndarray | None:
+    """The row duals of the scenario's LP relaxation with every derived row of ``warm.cuts``
+    added (the scenario's rows first, then the derived rows), from the scenario's LP basis;
+    None when that LP does not finish."""
+    if not isinstance(warm, WarmStart) or warm.cuts is None or not warm.cuts[1].n_rows:
+        return None
+    session = hb.HighsBackend().session(cm.spec, options)
+    session.lp(time_limit=options.time_limit,
+               basis=warm.basis if isinstance(warm.basis, hb.Basis) else None)
+    cands = warm.cuts[1]
+    session.add_rows(cands.block(np.arange(cands.n_rows)))
+    out = session.lp(time_limit=options.time_limit)
+    if out.status != "optimal" or out.row_dual is None:
+        return None
+    return np.asarray(out.row_dual, float)
+
+
+def derived_bound(spec: Any, fb: Fallback, warm: Any, incumbent: float,
+                  same_objective: bool = False) -> float:
+    """A proven upper bound on the optimum of ``spec`` (a variant over the scenario's
+    columns) from the scenario's derived LP duals ``fb.derived_dual``: the Lagrangian bound
+    (:func:`lagrangian_bound`) of ``spec`` with the derived rows that hold in it
+    (:func:`ruimteverdeling.model.warm.valid_cut_rows`), each row at the scenario's dual of
+    the row of the same name and place (any multipliers give a bound), then lowered by the
+    whole-cell knapsack bound of every minimax level at those duals
+    (:func:`ruimteverdeling.model.strengthen.knapsack_level_bound`, also valid for any
+    duals), never below ``incumbent``. ``inf`` when it does not apply. ``same_objective``:
+    ``spec`` has the scenario's objective; when it also drops only rows with a zero derived
+    dual, its bound is the scenario's own at those duals, computed once (``fb.derived_same``:
+    the relaxation is the same, so its maximum is too)."""
+    y = fb.derived_dual
+    rows = valid_cut_rows(warm, spec) if warm is not None and y is not None else None
+    if rows is None or y is None:
+        return float("inf")
+    old, cands = warm.cuts
+    work = spec.with_rows(cands.block(rows)) if rows.size else spec
+    duals = np.zeros(work.n_rows)
+    for new, at, n in matching_blocks(fb.allocation, spec):
+        duals[new: new + n] = y[at: at + n]
+    duals[spec.n_rows:] = y[old.n_rows + rows]
+    kept = np.zeros(y.size, bool)
+    kept[: old.n_units] = True
+    for _, at, n in matching_blocks(fb.allocation, spec):
+        kept[at: at + n] = True
+    kept[old.n_rows + rows] = True
+    # every row the variant drops has a zero dual: the relaxation is the scenario's own
+    same = same_objective and not np.any(y[~kept])
+    if same and fb.derived_same is not None:
+        return max(fb.derived_same, incumbent)
+    bound = lagrangian_bound(work, duals)
+    duals[: spec.n_units] = y[: old.n_units]  # the same units: the knapsack keeps their rows
+    for lv in st.find_levels(spec):
+        kb = st.knapsack_level_bound(work, lv, duals, incumbent)
+        if kb is not None and np.isfinite(kb):
+            bound = min(bound, max(float(kb), incumbent))
+    if same:
+        fb.derived_same = bound
+    return bound
 
 
 def with_pinned(cm: CompiledModel, x: np.ndarray) -> WarmStart:
@@ -967,6 +1047,10 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
     warm = base.warm
     if isinstance(warm, WarmStart):
         warm.lp_bound = base.lp_bound
+        if quick and pathway is None and cm.spec.n_x <= scenario.solver.decompose_above:
+            # the scenario's derived rows, once: each quick re-solve adds those still valid
+            with say.phase("deriving the scenario's stronger rows for the re-solves"):
+                warm.cuts = (cm.spec, st.candidates(cm.spec, STRENGTHEN_MAX_ROW_NNZ))
     items = candidates(scenario, which, targets, only)
     variants = [switch(scenario, item.id) for _, item in items]
     if variant_time_limit is None:
@@ -994,6 +1078,9 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
         fb = Fallback(with_pinned(cm, base_sol.x), np.asarray(duals, float))
         if base.lp_bound is not None and base.objective is not None:
             fb.reference = reference_of(cm, base.objective, base.lp_bound)
+        if isinstance(warm, WarmStart) and warm.cuts is not None:
+            with say.phase("the scenario's LP with its derived rows, for the variants' bounds"):
+                fb.derived_dual = derived_duals(cm, warm, scenario.solver)
 
     def fallback_for(item: Any) -> Fallback | None:
         return fb if item.is_enabled else None

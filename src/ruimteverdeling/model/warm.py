@@ -28,7 +28,14 @@ for first: one warm-started LP relaxation of the variant and a cheap allocation,
 solve strategy. Maximising ``z(x) = c·x + c₀`` over the variant's integer allocations:
 
 * the bound ``z⁺ = z_LP``, the optimum of the variant's LP relaxation (dual simplex from the
-  mapped basis): every integer allocation is a point of the relaxation, so ``z* ≤ z_LP``;
+  mapped basis): every integer allocation is a point of the relaxation, so ``z* ≤ z_LP``.
+  When the caller hands over the warm start's model's derived rows (``WarmStart.cuts``, see
+  :mod:`ruimteverdeling.model.strengthen`), those that still hold in the variant — derived
+  from a row the variant keeps unchanged, over the same columns (:func:`valid_cuts`) — are
+  added and the LP solved again in the same HiGHS instance: its optimum ``z_D ≤ z_LP`` bounds
+  every integer allocation too, and with a minimax level the whole-cell knapsack bound at
+  that LP's duals lowers it further (valid for any duals). ``z_LP`` itself stays the
+  reported LP optimum (``details["lp_bound"]``), so LP differences stay exact;
 * the allocation ``x⁻``: the best of (a) the warm start's allocation mapped onto the variant,
   when it meets every row (always when the variant only drops rows or allows more uses),
   (b) the LP vertex rounded unit by unit, when it meets every row, and (c) a *repair*: the
@@ -57,6 +64,7 @@ import numpy as np
 
 from ruimteverdeling.errors import InfeasibleError, SolverError
 from ruimteverdeling.model import highs_backend as hb
+from ruimteverdeling.model import strengthen as st
 from ruimteverdeling.model.options import SolverOptions
 from ruimteverdeling.model.outcomes import Solution, abs_gap_target, decision_gap, proven_gap
 from ruimteverdeling.model.spec import ModelSpec
@@ -113,6 +121,10 @@ class WarmStart:
         self.objective = objective
         self.lp_bound: float | None = None
         """The LP optimum of the model, when the caller knows it (see :func:`resolve`)."""
+        self.cuts: tuple[ModelSpec, Any] | None = None
+        """A model and its derived rows (:class:`ruimteverdeling.model.strengthen.Candidates`,
+        over its columns), when the caller computed them: a re-solve adds those still valid
+        for its variant (see :func:`valid_cuts`)."""
         self.aux_names = list(spec.aux_names)
         self.rows = [(b.name, b.n_rows) for b in spec.coupling]
         self.obj = spec.obj
@@ -137,6 +149,7 @@ class WarmStart:
         state = dict(self.__dict__)
         state["_x_keys"], state["_unit_keys"] = self.x_keys, self.unit_keys
         state["_spec"] = None
+        state["cuts"] = None  # checked against the model, which is not carried
         return state
 
 
@@ -161,6 +174,62 @@ def _positions(old_keys: np.ndarray, new_keys: np.ndarray) -> np.ndarray:
     hit = srt.size > 0
     found = (srt[pos] == new_keys) if hit else np.zeros(new_keys.size, bool)
     return np.where(found, order[pos] if hit else -1, -1)
+
+
+CUT_ROUNDS = 3
+"""Rounds of adding the violated still-valid derived rows to a quick re-solve's LP."""
+
+
+def _same_block(a: Any, b: Any) -> bool:
+    """Whether two row blocks are the same rows (entries and both sides)."""
+    if a.n_rows != b.n_rows or a.A.shape != b.A.shape or a.A.nnz != b.A.nnz:
+        return False
+    A, B = a.A.tocsr(), b.A.tocsr()
+    return bool(np.array_equal(A.indptr, B.indptr) and np.array_equal(A.indices, B.indices)
+                and np.array_equal(A.data, B.data) and np.array_equal(a.lower, b.lower)
+                and np.array_equal(a.upper, b.upper))
+
+
+def valid_cuts(ws: WarmStart, spec: ModelSpec) -> Any:
+    """The derived rows of ``ws.cuts`` (a model and rows derived from it) that hold in
+    ``spec``. Each derived row is a consequence of one coupling row of that model, of the
+    binaries' assignment rows and of the auxiliaries' bounds (see
+    :mod:`ruimteverdeling.model.strengthen`), so it holds for every integer allocation of any
+    model that has that row unchanged over the same columns. Kept: the rows derived from a
+    block that ``spec`` holds unchanged, when ``spec`` has the same columns (cells, uses,
+    auxiliaries and their bounds) — a rule switched off drops its blocks and with them every
+    row derived from them; its objective plays no part. None when nothing is kept (or the
+    columns differ)."""
+    rows = valid_cut_rows(ws, spec)
+    if ws.cuts is None or rows is None or not rows.size:
+        return None
+    cands = ws.cuts[1]
+    return cands if rows.size == cands.n_rows else \
+        cands.take(np.setdiff1d(np.arange(cands.n_rows), rows))
+
+
+def valid_cut_rows(ws: WarmStart, spec: ModelSpec) -> np.ndarray | None:
+    """The indices, among ``ws.cuts``'s derived rows, of those that hold in ``spec`` (see
+    :func:`valid_cuts`); None when ``spec`` has other columns."""
+    if ws.cuts is None:
+        return None
+    old, cands = ws.cuts
+    if (spec.n_cols != old.n_cols or spec.n_x != old.n_x
+            or list(spec.aux_names) != list(old.aux_names)
+            or not np.array_equal(spec.aux_lb, old.aux_lb)
+            or not np.array_equal(spec.aux_ub, old.aux_ub)
+            or not np.array_equal(spec.col_unit, old.col_unit)
+            or not np.array_equal(spec.col_use, old.col_use)
+            or not np.array_equal(spec.unit_cells, old.unit_cells)):
+        return None
+    mine = {b.name: b for b in spec.coupling}
+    kept = {b.name for b in old.coupling if b.name in mine and _same_block(b, mine[b.name])}
+    names = sorted({b.name for b in old.coupling}, key=len, reverse=True)
+
+    def block_of(source: str) -> str | None:
+        return next((n for n in names if source.startswith(n + ":")), None)
+
+    return np.flatnonzero(np.array([block_of(src) in kept for src in cands.source], bool))
 
 
 def mapped_x(ws: WarmStart, spec: ModelSpec) -> np.ndarray | None:
@@ -327,8 +396,14 @@ def resolve(spec: ModelSpec, options: SolverOptions, warm: WarmStart,
     deadline = t_start + options.time_limit
     backend = hb.HighsBackend()
     mapped = mapped_basis(warm, spec, hb.LOWER, hb.UPPER, hb.ZERO, hb.BASIC, changed_share)
-    lp = backend.lp(spec, options, options.time_limit,
-                    basis=None if mapped is None else hb.Basis(*mapped), want_basis=keep_basis)
+    cuts = None if keep_basis else valid_cuts(warm, spec)
+    start = None if mapped is None else hb.Basis(*mapped)
+    session = None
+    if cuts is not None and hasattr(backend, "session"):
+        session = backend.session(spec, options)
+        lp = session.lp(time_limit=options.time_limit, basis=start)
+    else:
+        lp = backend.lp(spec, options, options.time_limit, basis=start, want_basis=keep_basis)
     seconds = dict(lp.seconds)
     if lp.status == "infeasible":
         raise InfeasibleError("the hard targets and rules cannot all hold "
@@ -336,7 +411,15 @@ def resolve(spec: ModelSpec, options: SolverOptions, warm: WarmStart,
     if lp.status != "optimal" or lp.x is None or lp.objective is None:
         raise SolverError(f"the LP relaxation did not finish ({lp.status})")
     lp_bound = float(lp.objective)
-    x_lp = np.asarray(lp.x, float)
+    x_lp = np.asarray(lp.x, float)[: spec.n_cols]
+    top = lp_bound  # the proven bound: the LP's, then the LP's with the derived rows
+    derived_info: dict[str, Any] = {}
+    derived = None
+    if session is not None:
+        t0 = time.perf_counter()
+        top, x_lp, derived_info, derived = _with_derived(spec, session, cuts, x_lp, lp_bound,
+                                                         deadline)
+        seconds["derived_rows"] = time.perf_counter() - t0
     xs = x_lp[: spec.n_x]
     frac = np.zeros(spec.n_units, bool)
     frac[spec.col_unit[(xs > INT_TOL) & (xs < 1 - INT_TOL)]] = True
@@ -353,12 +436,19 @@ def resolve(spec: ModelSpec, options: SolverOptions, warm: WarmStart,
         found.append(("lp-rounded", x_round))
     details: dict[str, Any] = {"lp_status": lp.status, "lp_bound": lp_bound,
                                "fractional_units": int(frac.sum()), **lp.details,
+                               **derived_info,
                                "warm_incumbent": "feasible" if warm_ok else "infeasible"}
     gains = lp_reference is None or lp_bound > lp_reference + 1e-9 * max(1.0, abs(lp_bound))
+    levels = st.find_levels(spec) if derived is not None and found else []
+    if levels:  # whole-cell knapsacks of the minimax levels, before the repair that stops by it
+        t0 = time.perf_counter()
+        top = _knapsack(derived, levels, max(spec.objective_value(x) for _, x in found), top,
+                        details)
+        seconds["knapsack_bound"] = time.perf_counter() - t0
     if frac.any() and (gains or not warm_ok):
         t0 = time.perf_counter()
         x_rep = _repair(spec, backend, options, x_warm, warm_ok, x_round, choice_lp, frac,
-                        lp_bound, found, deadline, details)
+                        top, found, deadline, details)
         seconds["repair"] = time.perf_counter() - t0
         if x_rep is not None:
             found.append(("repair", x_rep))
@@ -366,8 +456,7 @@ def resolve(spec: ModelSpec, options: SolverOptions, warm: WarmStart,
         raise SolverError("the quick re-solve found no allocation that meets every row")
     how, x_best = max(found, key=lambda kx: spec.objective_value(kx[1]))
     z = spec.objective_value(x_best)
-    bound = lp_bound if frac.any() else max(lp_bound, z)
-    bound = max(bound, z)
+    bound = max(top, z)
     sq = spec.status_quo_value
     dgap = decision_gap(z, bound, sq)
     status = "optimal" if dgap <= options.mip_rel_gap + 1e-12 else "feasible"
@@ -376,6 +465,49 @@ def resolve(spec: ModelSpec, options: SolverOptions, warm: WarmStart,
                    backend.label(), seconds, details, lp.row_dual, sq, dgap)
     sol.warm = warm_start(spec, x_best, lp.basis if keep_basis else None, z)
     return sol
+
+
+def _with_derived(spec: ModelSpec, session: Any, cuts: Any, x_lp: np.ndarray,
+                  lp_bound: float, deadline: float
+                  ) -> tuple[float, np.ndarray, dict[str, Any], Any]:
+    """The LP of ``spec`` in ``session`` (solved once, at ``x_lp`` with optimum
+    ``lp_bound``) with every derived row of ``cuts`` added when its vertex violates one: the
+    optimum is a bound on every integer allocation (the rows hold for all of them), at most
+    ``lp_bound``. All are added at once (one more LP instead of a round per batch of violated
+    rows: the rows are few, the re-solve is what costs). Returns the bound, its vertex, what
+    was done, and (when the LP finished) ``spec`` with the rows and that LP's row duals."""
+    info: dict[str, Any] = {"derived_rows": 0}
+    if time.perf_counter() > deadline - 1 or not cuts.violated(x_lp).size:
+        return lp_bound, x_lp, info, None
+    block = cuts.block(np.arange(cuts.n_rows))
+    session.add_rows(block)
+    out = session.lp(time_limit=max(1.0, deadline - time.perf_counter()))
+    info["derived_rows"] = int(cuts.n_rows)
+    if out.status != "optimal" or out.x is None or out.objective is None:
+        return lp_bound, x_lp, info, None  # the rows hold; the bound stays the LP's
+    top = min(lp_bound, float(out.objective))
+    info["derived_bound"] = top
+    derived = None
+    if out.row_dual is not None:
+        derived = (spec.with_rows(block), np.asarray(out.row_dual, float))
+    return top, np.asarray(out.x, float)[: spec.n_cols], info, derived
+
+
+def _knapsack(derived: Any, levels: list[Any], incumbent: float, top: float,
+              details: dict[str, Any]) -> float:
+    """``top`` lowered by the whole-cell knapsack bound of every minimax level
+    (:func:`ruimteverdeling.model.strengthen.knapsack_level_bound`: a Lagrangian relaxation
+    at the derived LP's row duals, valid for any duals, with each region an exact knapsack of
+    whole cells), never below ``incumbent``."""
+    model, duals = derived
+    found = []
+    for lv in levels:
+        kb = st.knapsack_level_bound(model, lv, duals, incumbent)
+        found.append(kb)
+        if kb is not None and np.isfinite(kb):
+            top = min(top, max(float(kb), incumbent))
+    details["knapsack_bounds"] = found
+    return top
 
 
 class RepairStop:
