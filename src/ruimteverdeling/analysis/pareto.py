@@ -95,7 +95,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from ruimteverdeling.analysis.budget import Budget, floor_for
 from ruimteverdeling.errors import InputError, SolverError, did_you_mean
@@ -104,9 +103,9 @@ from ruimteverdeling.model.options import SolverOptions
 from ruimteverdeling.model.outcomes import proven_gap
 from ruimteverdeling.model.solve import Solution
 from ruimteverdeling.model.solve import solve as solve_spec
-from ruimteverdeling.model.spec import ModelSpec, RowBlock
+from ruimteverdeling.model.spec import ModelSpec
 from ruimteverdeling.model.warm import BASIS_CHANGED_SHARE, resolve
-from ruimteverdeling.model.warm_mga import NearOptimalSession
+from ruimteverdeling.model.warm_mga import NearOptimalSession, spec_with
 from ruimteverdeling.progress import Progress, silent
 from ruimteverdeling.report.figures import pareto_png
 from ruimteverdeling.results import rasters
@@ -281,13 +280,7 @@ def solve_with(cm: CompiledModel | pwm.Pathway, obj: np.ndarray, offset: float,
 def _spec_with(spec: ModelSpec, obj: np.ndarray, offset: float,
                rows: list[tuple[str, np.ndarray, float, float]]) -> ModelSpec:
     """``spec`` with objective ``obj·x + offset`` and the extra rows ``lo ≤ vec·x ≤ hi``."""
-    blocks = list(spec.coupling)
-    for name, vec, lo, hi in rows:
-        blocks.append(RowBlock(name, "rule", sp.csr_matrix(vec.reshape(1, -1)),
-                               np.array([lo], float), np.array([hi], float), labels=[name],
-                               ref=name))
-    return ModelSpec(spec.n_x, spec.col_unit, spec.col_use, spec.unit_cells, spec.aux_names,
-                     spec.aux_lb, spec.aux_ub, blocks, spec.terms, obj, offset)
+    return spec_with(spec, obj, offset, rows)
 
 
 def enforce_locations(cm: CompiledModel, sol: Solution, obj: np.ndarray,
