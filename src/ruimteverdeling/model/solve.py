@@ -26,7 +26,9 @@ The ``auto`` method therefore
 5. while the decision gap is open and the model has a minimax level: the whole-cell knapsack
    bound of each level (:func:`ruimteverdeling.model.strengthen.knapsack_level_bound`, from
    the duals of the strengthened LP, or of column generation) replaces the bound where it is
-   lower, and a local search that trades burden between the level's regions
+   lower; a MIP over the units whose column the allocation behind that bound changes, from
+   the incumbent (:func:`_knapsack_guided`), and a local search that trades burden between
+   the level's regions
    (:func:`ruimteverdeling.model.strengthen.level_swaps`) improves the incumbent;
    then single-unit moves that keep every row
    (:func:`ruimteverdeling.model.strengthen.unit_moves`) polish it (a model solved by column
