@@ -29,7 +29,8 @@ The ``auto`` method therefore
    lower; a MIP over the units whose column the allocation behind that bound changes, from
    the incumbent (:func:`_knapsack_guided`), and a local search that trades burden between
    the level's regions
-   (:func:`ruimteverdeling.model.strengthen.level_swaps`) improves the incumbent;
+   (:func:`ruimteverdeling.model.strengthen.level_swaps`) improve the incumbent (the MIP only
+   on a model not solved by column generation);
    then single-unit moves that keep every row
    (:func:`ruimteverdeling.model.strengthen.unit_moves`) polish it (a model solved by column
    generation gets this step only up to ``DECOMPOSED_SEARCH_MAX_COLUMNS`` columns);
