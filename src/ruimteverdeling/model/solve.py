@@ -568,7 +568,8 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
             x_best, objective = _level_fixed_repair(spec, work, levels, session, curves, backend,
                                                     options, say, x_best, objective, bound,
                                                     deadline, details, seconds)
-        if not decomposed:
+        if not decomposed and decision_gap(objective, bound, spec.status_quo_value) \
+                > options.mip_rel_gap:
             x_best, objective = _knapsack_guided(spec, work, levels, derived, backend, options,
                                                  say, x, x_best, objective, bound, deadline,
                                                  details, seconds)
