@@ -26,11 +26,8 @@ The ``auto`` method therefore
 5. while the decision gap is open and the model has a minimax level: the whole-cell knapsack
    bound of each level (:func:`ruimteverdeling.model.strengthen.knapsack_level_bound`, from
    the duals of the strengthened LP, or of column generation) replaces the bound where it is
-   lower; a MIP over the units whose column the allocation behind that bound changes, from
-   the incumbent (:func:`_knapsack_guided`), and a local search that trades burden between
-   the level's regions
-   (:func:`ruimteverdeling.model.strengthen.level_swaps`) improve the incumbent (the MIP only
-   on a model not solved by column generation);
+   lower; a local search that trades burden between the level's regions
+   (:func:`ruimteverdeling.model.strengthen.level_swaps`) improves the incumbent;
    then single-unit moves that keep every row
    (:func:`ruimteverdeling.model.strengthen.unit_moves`) polish it (a model solved by column
    generation gets this step only up to ``DECOMPOSED_SEARCH_MAX_COLUMNS`` columns);
@@ -114,9 +111,6 @@ LEVEL_SWAP_CHECKS = 500
 budget: ≈ 0.4 s on the demo, where it reaches its best within it)."""
 LEVEL_SWAP_SECONDS = 2.0
 """Most seconds that search may take (a safety net behind the deterministic budget)."""
-KNAPSACK_GUIDE_WIDTH = 0.005
-"""Relative room above the LP's level ``v`` at which the knapsack-guided search fills the
-regions: ``v(1 + w)`` (see :func:`_knapsack_guided`)."""
 UNIT_MOVE_CHECKS = 20_000
 """Moves the single-unit search that polishes the incumbent may check (a deterministic
 budget: ≈ 8,500 on the demo, ≈ 1 s)."""
@@ -568,11 +562,6 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
             x_best, objective = _level_fixed_repair(spec, work, levels, session, curves, backend,
                                                     options, say, x_best, objective, bound,
                                                     deadline, details, seconds)
-        if not decomposed and decision_gap(objective, bound, spec.status_quo_value) \
-                > options.mip_rel_gap:
-            x_best, objective = _knapsack_guided(spec, work, levels, derived, backend, options,
-                                                 say, x, x_best, objective, bound, deadline,
-                                                 details, seconds)
         x_best, objective = _level_swaps(spec, levels, x_best, objective, deadline, details,
                                          seconds, say)
     if searched and decision_gap(objective, bound, spec.status_quo_value) \
@@ -629,7 +618,12 @@ def _level_fixed_repair(spec: ModelSpec, work: ModelSpec, levels: list[st.Level]
                         details: dict[str, Any], seconds: dict[str, float]
                         ) -> tuple[np.ndarray, float]:
     """The incumbent, or the repair of the LP with each level fixed where its whole-cell
-    knapsack bound is largest, whichever is better (:mod:`ruimteverdeling.model.level_fix`)."""
+    knapsack bound is largest, whichever is better (:mod:`ruimteverdeling.model.level_fix`).
+
+    The LP optimum ``z_v`` with the level fixed at ``v`` bounds every allocation whose level
+    is ``v``, so the repair there runs only when ``z_v > z_inc + t`` (``t``: the absolute
+    tolerance of the decision gap at the incumbent ``z_inc``); otherwise nothing it could find
+    would beat the incumbent by more than the tolerance."""
     t0 = time.perf_counter()
     found: list[dict[str, Any]] = []
     x = x_best
@@ -649,6 +643,12 @@ def _level_fixed_repair(spec: ModelSpec, work: ModelSpec, levels: list[st.Level]
         if out.status != "optimal" or out.x is None or out.col_dual is None:
             found.append({"level": v, "lp_status": out.status})
             continue
+        target = abs_gap_target(options.mip_rel_gap, objective, bound, spec.status_quo_value)
+        if out.objective is not None and out.objective <= objective + target:
+            # the LP at the level bounds every allocation at that level: none beats the
+            # incumbent by more than the tolerance, so no repair there
+            found.append({"level": v, "lp": out.objective, "repair": "skipped"})
+            continue
         x_lp = out.x[: spec.n_cols]
         info: dict[str, Any] = {}
         cand, _ = _repair(spec, replace(work, aux_lb=fixed[0], aux_ub=fixed[1]), backend,
@@ -666,78 +666,6 @@ def _level_fixed_repair(spec: ModelSpec, work: ModelSpec, levels: list[st.Level]
     details["level_fixed_repair"] = found
     return _keep_if_better(spec, "level_fixed", "repair with the level fixed at its knapsack "
                            "maximiser", x, x_best, objective, t0, details, seconds, say)
-
-
-def _knapsack_guided(spec: ModelSpec, work: ModelSpec, levels: list[st.Level],
-                     derived: tuple[ModelSpec, np.ndarray | None], backend: Backend,
-                     options: SolverOptions, say: Progress, x_lp: np.ndarray,
-                     x_best: np.ndarray, objective: float, bound: float, deadline: float,
-                     details: dict[str, Any], seconds: dict[str, float]
-                     ) -> tuple[np.ndarray, float]:
-    """The incumbent improved by a MIP over the units whose column the whole-cell knapsack
-    fill changes (a neighbourhood guided by the knapsack bound, RINS-like).
-
-    ``derived``: the model with its derived rows and that LP's row duals, the prices of the
-    knapsack bound. For each level with LP level ``v`` (in ``x_lp``),
-    :func:`~ruimteverdeling.model.strengthen.knapsack_fill` at ``v(1 + w)`` (``w`` =
-    :data:`KNAPSACK_GUIDE_WIDTH`: a little room above the LP's level, where whole cells can
-    fill every region) gives the allocation of the whole-cell knapsack bound there. Its
-    choices meet every region row but not the rows that were priced, so it is a guide, not
-    an incumbent: the units where it differs from the incumbent are freed, every other unit
-    keeps the incumbent's column, and the backend's MIP starts from the incumbent (feasible,
-    so the result is never worse) under the repair's budget and stop test. The bound is not
-    touched. (Measured on the demo area, loaded, from an incumbent of 1,628,090.17: about 90
-    units freed, 1,628,092.2–1,628,093.6 in 7–37 s whether the prices came from the root LP
-    or from the LP with the level confined near ``v``; hence the root's, which cost no LP.)"""
-    t0 = time.perf_counter()
-    found: list[dict[str, Any]] = []
-    x = x_best
-    model, duals = derived
-    for lv in levels:
-        remaining = deadline - time.perf_counter()
-        if remaining <= 1 or duals is None:
-            break
-        j = lv.col - model.n_x
-        v = min(max(float(x_lp[lv.col]) * (1 + KNAPSACK_GUIDE_WIDTH), float(model.aux_lb[j])),
-                float(model.aux_ub[j]))
-        guide = st.knapsack_fill(model, lv, np.asarray(duals)[: model.n_rows], v)
-        if guide is None:
-            found.append({"level": v, "guide": None})
-            continue
-        mine = spec.unit_choice(x)
-        theirs = spec.unit_choice(np.r_[guide, np.zeros(spec.n_cols - spec.n_x)])
-        free = np.zeros(spec.n_units, bool)
-        free[spec.col_unit[theirs[theirs != mine]]] = True
-        if not free.any():
-            found.append({"level": v, "free_units": 0})
-            continue
-        start_full = _extend(work, x)
-        sub, cols = work.restrict(free, start_full)
-        offset = sub.obj_offset
-        sub = sub.without_constants()
-        share = max(REPAIR_MIN_SECONDS, REPAIR_SHARE * options.time_limit)
-        budget = min(remaining, share)
-        target = 0.5 * abs_gap_target(options.mip_rel_gap, None, bound, spec.status_quo_value)
-        stop = _repair_stop(spec, options.mip_rel_gap, offset, bound,
-                            time.perf_counter() + budget)
-        cap = REPAIR_PATIENCE * budget if getattr(backend, "supports_stop", False) else budget
-        r = _mip(backend, sub, options, min(remaining, cap), start_full[cols], target, stop)
-        z_cand = None
-        if r.x is not None:
-            cand = start_full.copy()
-            cand[cols] = r.x
-            cand = _polish(spec, backend, options, _clean_binaries(spec, cand[: spec.n_cols]),
-                           force=True)
-            if not spec.violations(cand):
-                z_cand = spec.objective_value(cand)
-                if z_cand > spec.objective_value(x):
-                    x = cand
-        found.append({"level": v, "free_units": int(free.sum()), "status": r.status,
-                      "objective": z_cand, "seconds": round(sum(r.seconds.values()), 3)})
-    details["knapsack_guided"] = found
-    return _keep_if_better(spec, "knapsack_guided_search", "neighbourhood guided by the "
-                           "whole-cell knapsack fill", x, x_best, objective, t0, details,
-                           seconds, say)
 
 
 def _level_swaps(spec: ModelSpec, levels: list[st.Level], x_best: np.ndarray,
