@@ -491,6 +491,7 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
     method = "lp"
     levels: list[st.Level] = []
     derived: tuple[ModelSpec, np.ndarray | None] = (spec, None)
+    root_basis: Any = None
     curves: dict[int, Callable[[float, float], float]] = {}
     if not decomposed:
         t0 = time.perf_counter()
@@ -559,6 +560,9 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
         bound = _knapsack_bound(derived, levels, objective, bound, details, seconds, say,
                                 curves, max_work)
         if not decomposed:
+            # the strengthened LP's optimal basis: the level search's root starts there
+            # (the level-fixed LP moves the session's basis away from it)
+            root_basis = session.basis_now() if hasattr(session, "basis_now") else None
             x_best, objective = _level_fixed_repair(spec, work, levels, session, curves, backend,
                                                     options, say, x_best, objective, bound,
                                                     deadline, details, seconds)
@@ -573,7 +577,8 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
             and deadline - time.perf_counter() > 1:
         x_best, objective, bound, closed = _close_gap(
             spec, work, levels, session if not decomposed else None, backend, options, say, x,
-            col_dual, x_round, x_best, objective, bound, deadline, details, seconds, curves)
+            col_dual, x_round, x_best, objective, bound, deadline, details, seconds, curves,
+            root_basis)
         if closed:
             method += "+rc-mip"
     timed_out = deadline - time.perf_counter() <= 1
@@ -635,11 +640,7 @@ def _level_fixed_repair(spec: ModelSpec, work: ModelSpec, levels: list[st.Level]
         fixed = None if v is None else level_fix.fixed_level(work.aux_lb, work.aux_ub, j, v)
         if fixed is None or deadline - time.perf_counter() <= 1:
             continue
-        saved = session.basis_now() if hasattr(session, "basis_now") else None
         out = session.lp(*fixed, None, max(1.0, deadline - time.perf_counter()))
-        if saved is not None:  # later LPs start where they would have without this one
-            session.lp(work.aux_lb, work.aux_ub, None, max(1.0, deadline - time.perf_counter()),
-                       basis=saved)
         if out.status != "optimal" or out.x is None or out.col_dual is None:
             found.append({"level": v, "lp_status": out.status})
             continue
@@ -880,9 +881,13 @@ def _close_gap(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session
                col_dual: np.ndarray, x_round: np.ndarray,
                x_best: np.ndarray, objective: float, bound: float, deadline: float,
                details: dict[str, Any], seconds: dict[str, float],
-               curves: dict[int, Callable[[float, float], float]] | None = None
-               ) -> tuple[np.ndarray, float, float, bool]:
+               curves: dict[int, Callable[[float, float], float]] | None = None,
+               root_basis: Any = None) -> tuple[np.ndarray, float, float, bool]:
     """The level search, then reduced-cost fixing and branch and bound per region.
+
+    ``root_basis``: the optimal basis of the strengthened LP (``session``'s model with every
+    auxiliary at its bounds), where the level search's root LP starts; each node's LP starts
+    from its parent's optimal basis.
 
     ``curves``: per level column, the whole-cell knapsack bound over a level interval under
     the root's prices, for the level search's node bounds besides each node's own.
@@ -907,10 +912,21 @@ def _close_gap(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session
     if levels and session is not None:
         t0 = time.perf_counter()
 
-        def solve_lp(lb: np.ndarray, ub: np.ndarray, rows: Any, start: Any) -> LpOutcome:
-            return session.lp(lb, ub, rows, max(1.0, deadline - time.perf_counter()))
+        has_basis = hasattr(session, "basis_now")
+        last: list[Any] = [None]  # the basis HiGHS holds now (from the latest LP)
 
-        root = solve_lp(work.aux_lb, work.aux_ub, None, None)
+        def solve_lp(lb: np.ndarray, ub: np.ndarray, rows: Any, start: Any) -> LpOutcome:
+            # from the parent node's optimal basis: still dual feasible after the bound
+            # changes, where the last LP's (a sibling's, possibly infeasible) may be far off
+            given = start if has_basis and start is not last[0] else None
+            out = session.lp(lb, ub, rows, max(1.0, deadline - time.perf_counter()),
+                             basis=given)
+            last[0] = None
+            if has_basis and out.status == "optimal":
+                out.basis = last[0] = session.basis_now()
+            return out
+
+        root = solve_lp(work.aux_lb, work.aux_ub, None, root_basis)
         search_info = []
         if root.status == "optimal" and root.x is not None and root.col_dual is not None:
             regions = [_Region(work.aux_lb, work.aux_ub, None, min(bound, root.objective),
