@@ -26,7 +26,7 @@ The ``auto`` method therefore
 5. while the decision gap is open and the model has a minimax level: the whole-cell knapsack
    bound of each level (:func:`ruimteverdeling.model.strengthen.knapsack_level_bound`, from
    the duals of the strengthened LP, or of column generation) replaces the bound where it is
-   lower, and a local search that trades burden between the level's regions
+   lower; a local search that trades burden between the level's regions
    (:func:`ruimteverdeling.model.strengthen.level_swaps`) improves the incumbent;
    then single-unit moves that keep every row
    (:func:`ruimteverdeling.model.strengthen.unit_moves`) polish it (a model solved by column
@@ -34,12 +34,13 @@ The ``auto`` method therefore
 6. while the decision gap is open: a branch and bound on each minimax level with LP bounds
    (:func:`ruimteverdeling.model.strengthen.level_bounds`) tightens the bound and confines the
    level to a window (it stops early when at its pace it would not get below the knapsack
-   bound: on the demo area, judged after 4 LPs, 5 LPs instead of 61, ending above the
-   knapsack bound either way); reduced-cost fixing (from every open level node's LP) removes
-   every column that cannot be part of a better allocation, and when what remains is small
-   enough (``full_mip_max_binaries``) HiGHS's branch and bound works on it — strengthened rows,
-   counts and level window included — from the incumbent until the decision gap is proven or
-   the time limit is reached; its dual bound then tightens the reported bound.
+   bound, or when its bound has not fallen over the last ``STALL_LPS`` LPs: on the demo area
+   4 LPs instead of 61, from 1,628,229 to 1,628,208); reduced-cost fixing (from every open
+   level node's LP) removes every column that cannot be part of a better allocation, and
+   when what remains is small enough (``full_mip_max_binaries``) HiGHS's branch and bound
+   works on it — strengthened rows, counts and level window included — from the incumbent
+   until the decision gap is proven or the time limit is reached; its dual bound then
+   tightens the reported bound.
 
 The reported bound is always an LP optimum or a MIP dual bound of a model that keeps every
 integer allocation, so the gaps are proven. ``mip_rel_gap`` refers to the *decision gap*
@@ -111,9 +112,6 @@ LEVEL_SWAP_CHECKS = 500
 budget: ≈ 0.4 s on the demo, where it reaches its best within it)."""
 LEVEL_SWAP_SECONDS = 2.0
 """Most seconds that search may take (a safety net behind the deterministic budget)."""
-KNAPSACK_GUIDE_WIDTH = 0.005
-"""Relative room above the LP's level ``v`` at which the knapsack-guided search fills the
-regions: ``v(1 + w)`` (see :func:`_knapsack_guided`)."""
 UNIT_MOVE_CHECKS = 20_000
 """Moves the single-unit search that polishes the incumbent may check (a deterministic
 budget: ≈ 8,500 on the demo, ≈ 1 s)."""
@@ -494,6 +492,7 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
     method = "lp"
     levels: list[st.Level] = []
     derived: tuple[ModelSpec, np.ndarray | None] = (spec, None)
+    root_basis: Any = None
     curves: dict[int, Callable[[float, float], float]] = {}
     if not decomposed:
         t0 = time.perf_counter()
@@ -562,13 +561,12 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
         bound = _knapsack_bound(derived, levels, objective, bound, details, seconds, say,
                                 curves, max_work)
         if not decomposed:
+            # the strengthened LP's optimal basis: the level search's root starts there
+            # (the level-fixed LP moves the session's basis away from it)
+            root_basis = session.basis_now() if hasattr(session, "basis_now") else None
             x_best, objective = _level_fixed_repair(spec, work, levels, session, curves, backend,
                                                     options, say, x_best, objective, bound,
                                                     deadline, details, seconds)
-        if not decomposed:
-            x_best, objective = _knapsack_guided(spec, work, levels, derived, backend, options,
-                                                 say, x, x_best, objective, bound, deadline,
-                                                 details, seconds)
         x_best, objective = _level_swaps(spec, levels, x_best, objective, deadline, details,
                                          seconds, say)
     if searched and decision_gap(objective, bound, spec.status_quo_value) \
@@ -580,7 +578,8 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
             and deadline - time.perf_counter() > 1:
         x_best, objective, bound, closed = _close_gap(
             spec, work, levels, session if not decomposed else None, backend, options, say, x,
-            col_dual, x_round, x_best, objective, bound, deadline, details, seconds, curves)
+            col_dual, x_round, x_best, objective, bound, deadline, details, seconds, curves,
+            root_basis)
         if closed:
             method += "+rc-mip"
     timed_out = deadline - time.perf_counter() <= 1
@@ -625,7 +624,12 @@ def _level_fixed_repair(spec: ModelSpec, work: ModelSpec, levels: list[st.Level]
                         details: dict[str, Any], seconds: dict[str, float]
                         ) -> tuple[np.ndarray, float]:
     """The incumbent, or the repair of the LP with each level fixed where its whole-cell
-    knapsack bound is largest, whichever is better (:mod:`ruimteverdeling.model.level_fix`)."""
+    knapsack bound is largest, whichever is better (:mod:`ruimteverdeling.model.level_fix`).
+
+    The LP optimum ``z_v`` with the level fixed at ``v`` bounds every allocation whose level
+    is ``v``, so the repair there runs only when ``z_v > z_inc + t`` (``t``: the absolute
+    tolerance of the decision gap at the incumbent ``z_inc``); otherwise nothing it could find
+    would beat the incumbent by more than the tolerance."""
     t0 = time.perf_counter()
     found: list[dict[str, Any]] = []
     x = x_best
@@ -637,13 +641,15 @@ def _level_fixed_repair(spec: ModelSpec, work: ModelSpec, levels: list[st.Level]
         fixed = None if v is None else level_fix.fixed_level(work.aux_lb, work.aux_ub, j, v)
         if fixed is None or deadline - time.perf_counter() <= 1:
             continue
-        saved = session.basis_now() if hasattr(session, "basis_now") else None
         out = session.lp(*fixed, None, max(1.0, deadline - time.perf_counter()))
-        if saved is not None:  # later LPs start where they would have without this one
-            session.lp(work.aux_lb, work.aux_ub, None, max(1.0, deadline - time.perf_counter()),
-                       basis=saved)
         if out.status != "optimal" or out.x is None or out.col_dual is None:
             found.append({"level": v, "lp_status": out.status})
+            continue
+        target = abs_gap_target(options.mip_rel_gap, objective, bound, spec.status_quo_value)
+        if out.objective is not None and out.objective <= objective + target:
+            # the LP at the level bounds every allocation at that level: none beats the
+            # incumbent by more than the tolerance, so no repair there
+            found.append({"level": v, "lp": out.objective, "repair": "skipped"})
             continue
         x_lp = out.x[: spec.n_cols]
         info: dict[str, Any] = {}
@@ -662,78 +668,6 @@ def _level_fixed_repair(spec: ModelSpec, work: ModelSpec, levels: list[st.Level]
     details["level_fixed_repair"] = found
     return _keep_if_better(spec, "level_fixed", "repair with the level fixed at its knapsack "
                            "maximiser", x, x_best, objective, t0, details, seconds, say)
-
-
-def _knapsack_guided(spec: ModelSpec, work: ModelSpec, levels: list[st.Level],
-                     derived: tuple[ModelSpec, np.ndarray | None], backend: Backend,
-                     options: SolverOptions, say: Progress, x_lp: np.ndarray,
-                     x_best: np.ndarray, objective: float, bound: float, deadline: float,
-                     details: dict[str, Any], seconds: dict[str, float]
-                     ) -> tuple[np.ndarray, float]:
-    """The incumbent improved by a MIP over the units whose column the whole-cell knapsack
-    fill changes (a neighbourhood guided by the knapsack bound, RINS-like).
-
-    ``derived``: the model with its derived rows and that LP's row duals, the prices of the
-    knapsack bound. For each level with LP level ``v`` (in ``x_lp``),
-    :func:`~ruimteverdeling.model.strengthen.knapsack_fill` at ``v(1 + w)`` (``w`` =
-    :data:`KNAPSACK_GUIDE_WIDTH`: a little room above the LP's level, where whole cells can
-    fill every region) gives the allocation of the whole-cell knapsack bound there. Its
-    choices meet every region row but not the rows that were priced, so it is a guide, not
-    an incumbent: the units where it differs from the incumbent are freed, every other unit
-    keeps the incumbent's column, and the backend's MIP starts from the incumbent (feasible,
-    so the result is never worse) under the repair's budget and stop test. The bound is not
-    touched. (Measured on the demo area, loaded, from an incumbent of 1,628,090.17: about 90
-    units freed, 1,628,092.2–1,628,093.6 in 7–37 s whether the prices came from the root LP
-    or from the LP with the level confined near ``v``; hence the root's, which cost no LP.)"""
-    t0 = time.perf_counter()
-    found: list[dict[str, Any]] = []
-    x = x_best
-    model, duals = derived
-    for lv in levels:
-        remaining = deadline - time.perf_counter()
-        if remaining <= 1 or duals is None:
-            break
-        j = lv.col - model.n_x
-        v = min(max(float(x_lp[lv.col]) * (1 + KNAPSACK_GUIDE_WIDTH), float(model.aux_lb[j])),
-                float(model.aux_ub[j]))
-        guide = st.knapsack_fill(model, lv, np.asarray(duals)[: model.n_rows], v)
-        if guide is None:
-            found.append({"level": v, "guide": None})
-            continue
-        mine = spec.unit_choice(x)
-        theirs = spec.unit_choice(np.r_[guide, np.zeros(spec.n_cols - spec.n_x)])
-        free = np.zeros(spec.n_units, bool)
-        free[spec.col_unit[theirs[theirs != mine]]] = True
-        if not free.any():
-            found.append({"level": v, "free_units": 0})
-            continue
-        start_full = _extend(work, x)
-        sub, cols = work.restrict(free, start_full)
-        offset = sub.obj_offset
-        sub = sub.without_constants()
-        share = max(REPAIR_MIN_SECONDS, REPAIR_SHARE * options.time_limit)
-        budget = min(remaining, share)
-        target = 0.5 * abs_gap_target(options.mip_rel_gap, None, bound, spec.status_quo_value)
-        stop = _repair_stop(spec, options.mip_rel_gap, offset, bound,
-                            time.perf_counter() + budget)
-        cap = REPAIR_PATIENCE * budget if getattr(backend, "supports_stop", False) else budget
-        r = _mip(backend, sub, options, min(remaining, cap), start_full[cols], target, stop)
-        z_cand = None
-        if r.x is not None:
-            cand = start_full.copy()
-            cand[cols] = r.x
-            cand = _polish(spec, backend, options, _clean_binaries(spec, cand[: spec.n_cols]),
-                           force=True)
-            if not spec.violations(cand):
-                z_cand = spec.objective_value(cand)
-                if z_cand > spec.objective_value(x):
-                    x = cand
-        found.append({"level": v, "free_units": int(free.sum()), "status": r.status,
-                      "objective": z_cand, "seconds": round(sum(r.seconds.values()), 3)})
-    details["knapsack_guided"] = found
-    return _keep_if_better(spec, "knapsack_guided_search", "neighbourhood guided by the "
-                           "whole-cell knapsack fill", x, x_best, objective, t0, details,
-                           seconds, say)
 
 
 def _level_swaps(spec: ModelSpec, levels: list[st.Level], x_best: np.ndarray,
@@ -948,9 +882,13 @@ def _close_gap(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session
                col_dual: np.ndarray, x_round: np.ndarray,
                x_best: np.ndarray, objective: float, bound: float, deadline: float,
                details: dict[str, Any], seconds: dict[str, float],
-               curves: dict[int, Callable[[float, float], float]] | None = None
-               ) -> tuple[np.ndarray, float, float, bool]:
+               curves: dict[int, Callable[[float, float], float]] | None = None,
+               root_basis: Any = None) -> tuple[np.ndarray, float, float, bool]:
     """The level search, then reduced-cost fixing and branch and bound per region.
+
+    ``root_basis``: the optimal basis of the strengthened LP (``session``'s model with every
+    auxiliary at its bounds), where the level search's root LP starts; each node's LP starts
+    from its parent's optimal basis.
 
     ``curves``: per level column, the whole-cell knapsack bound over a level interval under
     the root's prices, for the level search's node bounds besides each node's own.
@@ -975,10 +913,21 @@ def _close_gap(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session
     if levels and session is not None:
         t0 = time.perf_counter()
 
-        def solve_lp(lb: np.ndarray, ub: np.ndarray, rows: Any, start: Any) -> LpOutcome:
-            return session.lp(lb, ub, rows, max(1.0, deadline - time.perf_counter()))
+        has_basis = hasattr(session, "basis_now")
+        last: list[Any] = [None]  # the basis HiGHS holds now (from the latest LP)
 
-        root = solve_lp(work.aux_lb, work.aux_ub, None, None)
+        def solve_lp(lb: np.ndarray, ub: np.ndarray, rows: Any, start: Any) -> LpOutcome:
+            # from the parent node's optimal basis: still dual feasible after the bound
+            # changes, where the last LP's (a sibling's, possibly infeasible) may be far off
+            given = start if has_basis and start is not last[0] else None
+            out = session.lp(lb, ub, rows, max(1.0, deadline - time.perf_counter()),
+                             basis=given)
+            last[0] = None
+            if has_basis and out.status == "optimal":
+                out.basis = last[0] = session.basis_now()
+            return out
+
+        root = solve_lp(work.aux_lb, work.aux_ub, None, root_basis)
         search_info = []
         if root.status == "optimal" and root.x is not None and root.col_dual is not None:
             regions = [_Region(work.aux_lb, work.aux_ub, None, min(bound, root.objective),
