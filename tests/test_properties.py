@@ -21,7 +21,6 @@ import signal
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +40,9 @@ from areas import LANDUSE_CATEGORIES, SRC, hand_case, write_tif
 pytestmark = [pytest.mark.filterwarnings("ignore::ruimteverdeling.area.studyarea.LayerWarning"),
               pytest.mark.filterwarnings("ignore::RuntimeWarning")]
 
-SETTINGS = settings(max_examples=50, deadline=timedelta(seconds=5), derandomize=True,
+# No per-example deadline: a loaded machine would turn it into a timing assert. A true hang is
+# caught by the HANG_SECONDS alarm below.
+SETTINGS = settings(max_examples=50, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow,
                                            HealthCheck.function_scoped_fixture])
 HANG_SECONDS = 20
