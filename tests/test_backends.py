@@ -51,3 +51,25 @@ def test_export_model(tmp_path: Path, fmt: str) -> None:
     assert "target_h" in text
     if fmt == "lp":
         assert text.count("max") >= 1 and "binary" in text.lower()
+
+
+def test_a_kept_lp_gives_each_resolve_its_own_time_allowance() -> None:
+    """HiGHS compares ``time_limit`` with the run time its instance has summed over every run,
+    so a kept LP must set the limit to that sum plus the re-solve's allowance; otherwise a
+    re-solve late in a session stops at once with no iteration."""
+    import numpy as np
+
+    from ruimteverdeling.model.highs_backend import HighsBackend
+    from tiny_models import random_model
+
+    spec = random_model(3)
+    session = HighsBackend().session(spec, SolverOptions())
+    first = session.lp(time_limit=30.0)
+    assert first.status == "optimal"
+    spent = session.h.getRunTime()
+    assert spent > 0.0
+    lb = spec.aux_lb.copy()
+    again = session.lp(lb, spec.aux_ub.copy(), None, time_limit=0.5)
+    assert session.h.getOptionValue("time_limit")[1] >= spent + 0.5 - 1e-9
+    assert again.status == "optimal"
+    assert np.isclose(again.objective, first.objective)

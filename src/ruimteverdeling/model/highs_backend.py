@@ -577,7 +577,9 @@ class LpSession:
                 ub = np.r_[np.ones(self.spec.n_x), self.aux_ub]
                 set_basis(h, start.extended(self.n_cols, n_rows, lb, ub))
             self.started = True
-        h.setOptionValue("time_limit", float(max(time_limit, 0.1)))
+        # HiGHS measures ``time_limit`` against the instance's run time summed over all its
+        # runs, so a kept instance's limit is that sum plus this re-solve's own allowance.
+        h.setOptionValue("time_limit", h.getRunTime() + float(max(time_limit, 0.1)))
         t_build = time.perf_counter() - t0
         r = run(h, integral=False, want_duals=True, want_basis=False)
         x = None if r.x is None else r.x
