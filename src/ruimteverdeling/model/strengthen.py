@@ -798,6 +798,50 @@ def knapsack_level_bound(spec: ModelSpec, level: Level, row_dual: np.ndarray,
     return curve(float(spec.aux_lb[j]), float(spec.aux_ub[j]))
 
 
+def _level_duals(spec: ModelSpec, level: Level, row_dual: np.ndarray
+                 ) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray, np.ndarray] | None:
+    """The coupling rows ``A``, their bounds ``lo``/``hi`` and the duals ``y`` that price them
+    in a whole-cell knapsack bound: ``row_dual``'s coupling part with the level's own rows set
+    to 0 (they become the knapsacks) and a dual on a row's infinite side set to 0 (it would
+    price a bound that does not exist). None when the duals do not match the rows."""
+    A, lo, hi = spec.coupling_matrix()
+    y = np.asarray(row_dual, float)[spec.n_units:].copy()
+    if y.size != A.shape[0]:
+        return None
+    offsets = spec.row_offsets()
+    level_rows = np.array([offsets[r.block][0] - spec.n_units + r.row for r in level.rows],
+                          np.int64)
+    y[level_rows] = 0.0
+    y[(y > 0) & ~np.isfinite(hi)] = 0.0
+    y[(y < 0) & ~np.isfinite(lo)] = 0.0
+    return A, lo, hi, y
+
+
+def _level_regions(spec: ModelSpec, level: Level
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Per binary column its weight ``a_j`` and region (the level row it sits in, −1 for
+    none), and per unit its region: ``(weight, region, unit_region)``. None when a column sits
+    in two level rows or a unit's weighted columns lie in different regions (no separate
+    knapsack per region)."""
+    n_x = spec.n_x
+    unit = spec.col_unit
+    weight = np.zeros(n_x)
+    region = np.full(n_x, -1, np.int64)
+    for r, row in enumerate(level.rows):
+        if np.any(region[row.cols] >= 0):
+            return None
+        region[row.cols] = r
+        weight[row.cols] = row.a
+    u_reg = np.full(spec.n_units, -1, np.int64)
+    has = region >= 0
+    np.maximum.at(u_reg, unit[has], region[has])
+    chk = np.full(spec.n_units, np.iinfo(np.int64).max)
+    np.minimum.at(chk, unit[has], region[has])
+    if np.any((u_reg >= 0) & (chk != u_reg)):
+        return None
+    return weight, region, u_reg
+
+
 def knapsack_level_curve(spec: ModelSpec, level: Level, row_dual: np.ndarray,
                          incumbent: float, max_work: float = KNAPSACK_WORK
                          ) -> Callable[[float, float], float] | None:
@@ -844,16 +888,10 @@ def knapsack_level_curve(spec: ModelSpec, level: Level, row_dual: np.ndarray,
     inside the window), at their end nearest the window.
     """
     n_x = spec.n_x
-    A, lo, hi = spec.coupling_matrix()
-    y = np.asarray(row_dual, float)[spec.n_units:].copy()
-    if y.size != A.shape[0]:
+    priced = _level_duals(spec, level, row_dual)
+    if priced is None:
         return None
-    offsets = spec.row_offsets()
-    level_rows = np.array([offsets[r.block][0] - spec.n_units + r.row for r in level.rows],
-                          np.int64)
-    y[level_rows] = 0.0
-    y[(y > 0) & ~np.isfinite(hi)] = 0.0
-    y[(y < 0) & ~np.isfinite(lo)] = 0.0
+    A, lo, hi, y = priced
     const = spec.obj_offset + float(np.where(y > 0, y * np.where(np.isfinite(hi), hi, 0.0),
                                              y * np.where(np.isfinite(lo), lo, 0.0)).sum())
     d = spec.obj - A.T @ y
@@ -874,23 +912,12 @@ def knapsack_level_curve(spec: ModelSpec, level: Level, row_dual: np.ndarray,
             const += dk * lb
     d_v = float(d[level.col])
     # columns of the level's rows: weight and region per column
-    weight = np.zeros(n_x)
-    region = np.full(n_x, -1, np.int64)
-    for r, row in enumerate(level.rows):
-        if np.any(region[row.cols] >= 0):
-            return None
-        region[row.cols] = r
-        weight[row.cols] = row.a
+    regions = _level_regions(spec, level)
+    if regions is None:
+        return None
+    weight, _, u_reg = regions
     unit = spec.col_unit
     n_units = spec.n_units
-    # each unit's region: all its columns with a weight in one row
-    u_reg = np.full(n_units, -1, np.int64)
-    has = region >= 0
-    np.maximum.at(u_reg, unit[has], region[has])
-    chk = np.full(n_units, np.iinfo(np.int64).max)
-    np.minimum.at(chk, unit[has], region[has])
-    if np.any((u_reg >= 0) & (chk != u_reg)):
-        return None
     in_reg = u_reg[unit] >= 0
     # units outside every row: their best column
     best_any = np.full(n_units, -np.inf)
@@ -1059,32 +1086,16 @@ def knapsack_fill(spec: ModelSpec, level: Level, row_dual: np.ndarray, v: float,
     hold (see :func:`knapsack_level_curve`), a region cannot hold its lightest columns at
     ``v``, or the tables would exceed ``max_work``."""
     n_x = spec.n_x
-    A, lo, hi = spec.coupling_matrix()
-    y = np.asarray(row_dual, float)[spec.n_units:].copy()
-    if y.size != A.shape[0]:
+    priced = _level_duals(spec, level, row_dual)
+    if priced is None:
         return None
-    offsets = spec.row_offsets()
-    level_rows = np.array([offsets[r.block][0] - spec.n_units + r.row for r in level.rows],
-                          np.int64)
-    y[level_rows] = 0.0
-    y[(y > 0) & ~np.isfinite(hi)] = 0.0
-    y[(y < 0) & ~np.isfinite(lo)] = 0.0
+    A, _, _, y = priced
     d = np.asarray(spec.obj[:n_x] - A[:, :n_x].T @ y, float)
     unit = spec.col_unit
-    weight = np.zeros(n_x)
-    region = np.full(n_x, -1, np.int64)
-    for r, row in enumerate(level.rows):
-        if np.any(region[row.cols] >= 0):
-            return None
-        region[row.cols] = r
-        weight[row.cols] = row.a
-    u_reg = np.full(spec.n_units, -1, np.int64)
-    has = region >= 0
-    np.maximum.at(u_reg, unit[has], region[has])
-    chk = np.full(spec.n_units, np.iinfo(np.int64).max)
-    np.minimum.at(chk, unit[has], region[has])
-    if np.any((u_reg >= 0) & (chk != u_reg)):
+    regions = _level_regions(spec, level)
+    if regions is None:
         return None
+    weight, _, u_reg = regions
     # every unit first takes its best column under d (the first of equals)
     order = np.lexsort((-d, unit))
     first = order[np.r_[True, unit[order][1:] != unit[order][:-1]]]
