@@ -6,7 +6,9 @@ solved to optimality by enumerating every allocation (``tiny_models.brute_force`
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import pytest
@@ -257,24 +259,34 @@ def test_lagrangian_bound_from_the_scenarios_duals_bounds_the_variant(seed: int)
     assert lo - 1e-9 <= z_off - brute_force(spec) <= hi + 1e-9
 
 
-@pytest.mark.parametrize("seed", SEEDS)
-def test_quick_resolve_brackets_the_enumerated_optimum(seed: int) -> None:
-    """The quick re-solve of every variant: its allocation meets every row, its objective is
-    that allocation's, its bound is the variant's own LP optimum, and the enumerated optimum
-    lies between the two; called optimal only when the two meet (within the gap asked)."""
+def _quick_variants(spec: ModelSpec, seed: int, warm: Any
+                    ) -> Iterator[tuple[str, ModelSpec, float, Any]]:
+    """Each feasible variant of ``spec`` with its enumerated optimum and its quick re-solve
+    from ``warm`` (a variant the quick re-solve finds no allocation for is left out: the
+    caller runs the full solve there)."""
     from ruimteverdeling.model.warm import resolve
 
-    spec = random_model(seed)
-    base = solve(spec, EXACT)
-    backend = HighsBackend()
     for what, var in _variants(spec, seed):
         opt = brute_force(var)
         if not np.isfinite(opt):
             continue
         try:
-            quick = resolve(var, EXACT, base.warm)
-        except SolverError:  # no allocation found quickly: the caller runs the full solve
+            quick = resolve(var, EXACT, warm)
+        except SolverError:
             continue
+        yield what, var, opt, quick
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_quick_resolve_brackets_the_enumerated_optimum(seed: int) -> None:
+    """The quick re-solve of every variant: its allocation meets every row, its objective is
+    that allocation's, its bound is the variant's own LP optimum, and the enumerated optimum
+    lies between the two; called optimal only when the two meet (within the gap asked)."""
+
+    spec = random_model(seed)
+    base = solve(spec, EXACT)
+    backend = HighsBackend()
+    for what, var, opt, quick in _quick_variants(spec, seed, base.warm):
         assert not var.violations(quick.x), what
         assert quick.objective == pytest.approx(var.objective_value(quick.x), abs=1e-9), what
         assert quick.bound == pytest.approx(max(backend.lp(var, EXACT, 10).objective,
@@ -436,21 +448,13 @@ def test_quick_resolve_with_derived_rows_still_brackets_the_enumerated_optimum(
     """With the scenario's still-valid derived rows the quick re-solve's bound lies between
     the enumerated optimum and the variant's own LP optimum, which stays its ``lp_bound``;
     on every one of these models some variant's bound is narrower than its LP's."""
-    from ruimteverdeling.model.warm import resolve
 
     spec = random_model(seed)
     base = solve(spec, EXACT)
     base.warm.cuts = _derived(spec)
     backend = HighsBackend()
     narrowed = False
-    for what, var in _variants(spec, seed):
-        opt = brute_force(var)
-        if not np.isfinite(opt):
-            continue
-        try:
-            quick = resolve(var, EXACT, base.warm)
-        except SolverError:
-            continue
+    for what, var, opt, quick in _quick_variants(spec, seed, base.warm):
         lp = backend.lp(var, EXACT, 10).objective
         assert not var.violations(quick.x), what
         assert quick.objective - 1e-6 <= opt <= quick.bound + 1e-6, what
