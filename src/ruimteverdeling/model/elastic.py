@@ -273,8 +273,7 @@ def _relax_alone(el: ElasticModel, c: ViolatedRow, h: Any, options: SolverOption
     if h is not None:
         cols = el.slack_cols.astype(np.int32)
         h.changeColsBounds(cols.size, cols, np.zeros(cols.size), upper)
-        # a kept instance: HiGHS counts its time limit over all the instance's runs
-        h.setOptionValue("time_limit", h.getRunTime() + float(time_limit))
+        hb.allow_seconds(h, time_limit)  # a kept instance: its own allowance
         out = hb.run(h, integral=False)
         if out.status != "Optimal" or out.x is None:
             return None

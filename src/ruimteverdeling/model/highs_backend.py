@@ -338,6 +338,13 @@ def _at_exit() -> None:
 atexit.register(_at_exit)
 
 
+def allow_seconds(h: highspy.Highs, seconds: float) -> None:
+    """Give the next run of a kept instance ``seconds`` of its own: HiGHS compares
+    ``time_limit`` with the run time the instance has summed over all its runs, so the limit
+    is that sum plus the allowance (a plain ``seconds`` would stop a late re-solve at once)."""
+    h.setOptionValue("time_limit", h.getRunTime() + float(seconds))
+
+
 def run(h: highspy.Highs, integral: bool, want_duals: bool = False,
         want_basis: bool = True, deadline: float | None = None) -> HighsResult:
     t0 = time.perf_counter()
@@ -577,9 +584,7 @@ class LpSession:
                 ub = np.r_[np.ones(self.spec.n_x), self.aux_ub]
                 set_basis(h, start.extended(self.n_cols, n_rows, lb, ub))
             self.started = True
-        # HiGHS measures ``time_limit`` against the instance's run time summed over all its
-        # runs, so a kept instance's limit is that sum plus this re-solve's own allowance.
-        h.setOptionValue("time_limit", h.getRunTime() + float(max(time_limit, 0.1)))
+        allow_seconds(h, max(time_limit, 0.1))
         t_build = time.perf_counter() - t0
         r = run(h, integral=False, want_duals=True, want_basis=False)
         x = None if r.x is None else r.x

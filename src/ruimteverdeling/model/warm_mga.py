@@ -128,9 +128,7 @@ class NearOptimalSession:
         hb.set_basis(self.h, hb.crash_basis(model) if mapped is None else hb.Basis(*mapped))
 
     def _lp(self, deadline: float) -> hb.HighsResult:
-        # HiGHS's time limit counts the instance's whole run time, not this run's
-        self.h.setOptionValue("time_limit", self.h.getRunTime() + max(
-            hb.MIN_RUN_SECONDS, deadline - time.perf_counter()))
+        hb.allow_seconds(self.h, max(hb.MIN_RUN_SECONDS, deadline - time.perf_counter()))
         return hb.run(self.h, integral=False, want_duals=True, want_basis=False,
                       deadline=deadline)
 
