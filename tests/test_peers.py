@@ -176,3 +176,21 @@ def test_the_side_by_side_table_says_how_each_peer_ended() -> None:
     assert "> 60 s, gap 8.00%" in linopy and ">= 30x" in linopy and "1,200.0" in linopy
     assert "> 60 s, no solution" in pulp and "DISAGREES" in pulp
     assert lines[6].startswith("warning: PuLP+CBC at 2,999 cells")
+
+
+def test_a_measurement_that_exits_badly_after_its_result_says_how(monkeypatch) -> None:
+    """A child that printed its result line and then died (a signal at shutdown, a nonzero
+    exit) is an error, and the error says how it ended rather than echoing the result."""
+    def ended(code: int):
+        return lambda cmd, timeout, memory_mb=None: (code, '{"status": "optimal"}\n', "",
+                                                    "", 1.0, 10.0)
+
+    monkeypatch.setattr(bench, "run_limited", ended(-11))
+    r = bench._child("fast", {}, timeout=5)
+    assert r["status"] == "error" and r["exit_code"] == -11
+    assert r["error"].startswith("killed by signal 11: "), r["error"]
+    monkeypatch.setattr(bench, "run_limited", ended(1))
+    r = bench._child("fast", {}, timeout=5)
+    assert r["status"] == "error" and r["error"].startswith("exit code 1: "), r["error"]
+    monkeypatch.setattr(bench, "run_limited", ended(0))
+    assert bench._child("fast", {}, timeout=5) == {"status": "optimal", "peak_mb": 10}

@@ -490,7 +490,10 @@ def _child(kind: str, args: dict[str, Any], timeout: float,
     if code != 0 or not lines:
         lines = [ln for ln in (stderr or stdout).strip().splitlines()
                  if not ln.startswith("[")]  # progress lines
-        return {"status": "error", "error": " / ".join(lines[-3:])[:400] or "no output",
+        how = (f"killed by signal {-code}" if code is not None and code < 0
+               else f"exit code {code}")
+        said = " / ".join(lines[-3:])[-400:] or "no output"
+        return {"status": "error", "error": f"{how}: {said}", "exit_code": code,
                 "peak_mb": round(peak)}
     res = json.loads(lines[-1])
     res["peak_mb"] = round(max(float(res.get("peak_mb", 0)), peak))
