@@ -119,8 +119,9 @@ Without a point that meets every row by then, column generation may use this res
 one repair attempt's budget) to find one: without it there is nothing to repair."""
 LEVEL_SWAP_CHECKS = 500
 """Feasibility checks the local search that lowers a minimax level may make (a deterministic
-budget: ≈ 0.4 s on the demo, where it reaches its best within it; the time limit is only a
-cap behind it)."""
+budget; the time limit is only a cap behind it). On the demo area, loaded, 500 checks take
+1.0 s (3.0 s before a move's partners were found once per pair of uses and its row changes
+read from the column slices)."""
 UNIT_MOVE_CHECKS = 20_000
 """Moves the single-unit search that polishes the incumbent may check (a deterministic
 budget: ≈ 8,500 on the demo, ≈ 1 s; the time limit is only a cap behind it)."""
