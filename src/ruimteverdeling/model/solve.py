@@ -323,7 +323,7 @@ def _stopper(spec: ModelSpec, rel_gap: float, offset: float = 0.0,
 
 
 class _Patient:
-    """A MIP stop test whose budget is ``checks`` interrupt checks (a count, not seconds: the
+    """A MIP stop test whose budget is ``budget`` interrupt checks (a count, not seconds: the
     run stops at the same point of HiGHS's search whatever the machine's load): it stops when
     ``proven`` says so; past the budget, also as soon as ``fair`` does (an incumbent that is
     not poor against the run's own dual bound); while the incumbent is poor, or missing, it
