@@ -142,3 +142,49 @@ def test_manifests_differ_only_in_times(two_runs: tuple[Path, Path]) -> None:
     assert m1["complete"] and m2["complete"]
     assert m1["scenario"]["solver"]["seed"] == 11
     assert not differences(time_free(m1), time_free(m2))
+
+
+# ---------------------------------------------------------------------------------------------
+# the same answer at any load: every step stops at a count of its work, not at the clock
+# ---------------------------------------------------------------------------------------------
+LOADED = 40.0
+"""How much faster the patched clock runs: a machine so loaded that every step takes forty
+times as long (the time limit below is far enough away that the cap is not reached)."""
+
+
+@pytest.mark.slow
+def test_a_loaded_machine_gives_the_same_allocation(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The base scenario on a 3 k-cell synthetic area (250 m), whose repair MIP runs for
+    dozens of HiGHS interrupt checks with a poor incumbent before it proves its gap, solved
+    twice: once as it is, once with the clocks the engine reads running forty times faster.
+    A step stopped by seconds (a repair budget, a share of the time limit) stops elsewhere on
+    the fast clock and the allocation changes; steps stopped by counts give the same
+    allocation, objective and bound."""
+    import time
+
+    from ruimteverdeling import api
+    from ruimteverdeling.model.solve import solve
+    from ruimteverdeling.synthetic import make_area
+
+    from areas import REPO
+
+    area = make_area(tmp_path / "area", cells=3000, resolution=250.0, seed=1)
+    cm = api.compile(REPO / "benchmarks" / "base-small-area.yaml", area=area, time_limit=600)
+    options = cm.scenario.solver
+    idle = solve(cm.spec, options)
+
+    t_real, m_real = time.perf_counter, time.monotonic
+    t0, m0 = t_real(), m_real()
+    monkeypatch.setattr(time, "perf_counter", lambda: t0 + LOADED * (t_real() - t0))
+    monkeypatch.setattr(time, "monotonic", lambda: m0 + LOADED * (m_real() - m0))
+    loaded = solve(cm.spec, options)
+    monkeypatch.undo()
+
+    assert "time_limit_cut" not in loaded.details, "the safety cap was reached: not a test"
+    assert (loaded.status, loaded.objective, loaded.bound) == \
+        (idle.status, idle.objective, idle.bound)
+    assert np.array_equal(loaded.x, idle.x)
+    # guard: the case must keep running a repair long enough for its budget to matter
+    attempts = idle.details["repair_attempts"]
+    assert attempts and attempts[0]["checks"] > 20, attempts

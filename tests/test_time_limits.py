@@ -114,42 +114,42 @@ def test_a_highs_with_its_own_thread_count_does_not_break_the_next_solve() -> No
         assert r.status == "Optimal", r.status
 
 
-def test_a_repair_out_of_seconds_retries_with_more_seconds_not_only_more_units(
+def test_a_repair_out_of_budget_retries_with_more_budget_not_only_more_units(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    """On a loaded machine the repair's first sub-MIP may end at its seconds without an
-    allocation (not proven empty). The next attempt gets four times the seconds and twice the
-    units — not four times the units in the same seconds, which grew the sub-MIP into one
-    the machine could finish even less — and the solve still ends with an allocation."""
+    """The repair's first sub-MIP may end at its budget without an allocation (not proven
+    empty). The next attempt gets four times the budget (interrupt checks) and twice the
+    units — not four times the units in the same budget, which grew the sub-MIP into one it
+    could finish even less — and the solve still ends with an allocation."""
     from ruimteverdeling.model import solve as solve_mod
 
-    calls: list[float] = []
+    budgets: list[int] = []
     real = solve_mod._mip
 
-    def first_runs_out_of_time(backend, spec, options, time_limit, start, abs_gap, stop):
-        calls.append(time_limit)
+    def first_runs_out_of_budget(backend, spec, options, time_limit, start, abs_gap, stop):
+        budgets.append(stop.budget)
         r = real(backend, spec, options, time_limit, start, abs_gap, stop)
-        if len(calls) == 1:  # as if the seconds had run out before an allocation
-            return solve_mod.MipOutcome("time_limit", None, None, r.seconds, r.details)
+        if len(budgets) == 1:  # as if the budget had run out before an allocation
+            return solve_mod.MipOutcome("stopped", None, None, r.seconds, r.details)
         return r
 
-    monkeypatch.setattr(solve_mod, "_mip", first_runs_out_of_time)
+    monkeypatch.setattr(solve_mod, "_mip", first_runs_out_of_budget)
     spec = _hard_mip(units=3000, rows=4)
     sol = solve_mod.solve(spec, SolverOptions(threads=1, time_limit=100, repair_min_units=100,
                                               repair_units_per_fractional=1))
     hb._join_abandoned()
     assert sol.x is not None and hb._feasible(spec, sol.x)
     attempts = sol.details["repair_attempts"]
-    assert attempts[0]["status"] == "time_limit" and len(attempts) == 2, attempts
-    assert calls[1] == pytest.approx(4 * calls[0])
+    assert attempts[0]["status"] == "stopped" and len(attempts) == 2, attempts
+    assert budgets == [solve_mod.REPAIR_CHECKS, 4 * solve_mod.REPAIR_CHECKS]
     u1, u2 = attempts[0]["free_units"], attempts[1]["free_units"]
     assert u2 == 2 * u1, (u1, u2)
 
 
 def test_a_repair_past_its_budget_runs_on_only_while_its_incumbent_is_poor() -> None:
-    """The repair MIP's budget is soft: before it, only a proven gap stops the run; after it,
-    an incumbent that is not poor stops it too, while a poor or missing one runs on (to the
-    run's time limit, a cap of several budgets)."""
-    from ruimteverdeling.model.solve import _patient
+    """The repair MIP's budget (interrupt checks) is soft: before it, only a proven gap stops
+    the run; after it, an incumbent that is not poor stops it too, while a poor or missing one
+    runs on, up to ``patience`` budgets, where it stops with whatever it has."""
+    from ruimteverdeling.model.solve import _Patient
 
     def proven(primal: float, dual: float) -> bool:
         return dual - primal <= 1.0
@@ -157,13 +157,14 @@ def test_a_repair_past_its_budget_runs_on_only_while_its_incumbent_is_poor() -> 
     def fair(primal: float, dual: float) -> bool:
         return np.isfinite(primal) and dual - primal <= 10.0
 
-    within = _patient(proven, fair, time.perf_counter() + 3600.0)
-    assert within(0.0, 0.5)
-    assert not within(0.0, 5.0)
-    past = _patient(proven, fair, time.perf_counter() - 1.0)
-    assert past(0.0, 0.5) and past(0.0, 5.0)
-    assert not past(0.0, 50.0)
-    assert not past(-np.inf, 50.0)
+    stop = _Patient(proven, fair, budget=3, patience=2)
+    assert stop(0.0, 0.5)            # check 1: proven
+    assert not stop(0.0, 5.0)        # check 2: fair, but within the budget
+    assert stop(0.0, 5.0)            # check 3: fair, at the budget
+    assert not stop(0.0, 50.0)       # check 4: poor
+    assert not stop(-np.inf, 50.0)   # check 5: none
+    assert stop(-np.inf, 50.0)       # check 6: past the patience
+    assert stop.checks == 6
 
 
 def test_the_repair_stops_at_half_the_gap_in_its_neighbourhood_or_the_whole_gap_overall(
@@ -175,15 +176,15 @@ def test_the_repair_stops_at_half_the_gap_in_its_neighbourhood_or_the_whole_gap_
     from ruimteverdeling.model.solve import _repair_stop
 
     spec = SimpleNamespace(status_quo_value=0.0)
-    within = _repair_stop(spec, 0.01, 0.0, 1000.0, time.perf_counter() + 3600.0)
+    within = _repair_stop(spec, 0.01, 0.0, 1000.0, budget=1000)
     assert within(995.0, 2000.0)      # 5 below the full bound: within 1 % of 995
     assert not within(900.0, 2000.0)  # 100 below it, and its own bound is loose
     assert within(900.0, 903.0)       # 3 below its own bound: within half of 1 % of 900
     assert not within(900.0, 950.0)   # not proven yet, and the budget is not spent
-    past = _repair_stop(spec, 0.01, 0.0, 1000.0, time.perf_counter() - 1.0)
+    past = _repair_stop(spec, 0.01, 0.0, 1000.0, budget=1)
     assert past(900.0, 950.0)         # not poor: 50 within ten times 1 % of 900
     assert not past(900.0, 1500.0)    # poor: runs on
     assert not past(-np.inf, 1500.0)  # no incumbent yet
     # an offset: the sub-MIP's objective is the full one less 100
-    shifted = _repair_stop(spec, 0.01, 100.0, 1000.0, time.perf_counter() + 3600.0)
+    shifted = _repair_stop(spec, 0.01, 100.0, 1000.0, budget=1000)
     assert shifted(895.0, 1900.0) and not shifted(800.0, 1900.0)

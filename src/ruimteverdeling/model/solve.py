@@ -84,24 +84,35 @@ STRENGTHEN_ROUNDS = 4
 STRENGTHEN_MAX_ROW_NNZ = 2_000_000
 """Rows with more entries are not strengthened (a derived row is as dense as its source)."""
 LEVEL_SEARCH_LPS = 60
-"""Most LPs the branch and bound on a minimax level may solve."""
-LEVEL_SEARCH_SHARE = 0.1
-"""Share of the time left that the level search may use."""
+"""Most LPs the branch and bound on a minimax level may solve (its budget: the time limit is
+only a cap behind it)."""
 REPAIR_SHARE = 0.02
-"""Share of the time limit the repair MIP gets (at least ``REPAIR_MIN_SECONDS``)."""
+"""Share of the time limit a repair attempt gets (at least ``REPAIR_MIN_SECONDS``) where the
+backend cannot count interrupt checks (its MIP then stops by the clock), and the share column
+generation leaves for the repair."""
 REPAIR_MIN_SECONDS = 2.0
-REPAIR_PATIENCE = 5.0
-"""Most multiples of its share the repair MIP may run while its incumbent is still poor (see
-``REPAIR_POOR_GAP``)."""
+REPAIR_CHECKS = 80
+"""The repair MIP's budget in HiGHS's interrupt checks (the points of its search where it
+asks whether to stop; they fall at the same points whatever the machine's load, so the repair
+ends with the same allocation on an idle and a loaded machine, where a budget in seconds did
+not). Past it the repair stops at its first incumbent that is not poor (see
+``REPAIR_POOR_GAP``). Measured on the demo area (the solve's objective after every later
+step): HiGHS spends about 35 checks on the root; a budget of 40 or 60 checks ends at
+1,628,039.3, 80 or 100 at 1,628,060.7 (its incumbent improves at check 72); on the 3 k-cell
+area the repair proves its gap at check 63, on the 10 k-cell one at check 3."""
+REPAIR_PATIENCE = 4
+"""Most multiples of ``REPAIR_CHECKS`` the repair MIP may run while its incumbent is still
+poor; past them it stops with what it has (without an allocation the neighbourhood grows)."""
 REPAIR_POOR_GAP = 10.0
 """A repair incumbent is *poor* while it lies more than this many decision tolerances
-``mip_rel_gap · |z − z_sq|`` below the repair MIP's own dual bound. Past its share the repair
+``mip_rel_gap · |z − z_sq|`` below the repair MIP's own dual bound. Past its budget the repair
 MIP stops at the first incumbent that is not poor, and runs on (up to ``REPAIR_PATIENCE``
-shares) while it is. Measured at the end of the share: on the 3 k-cell peers area a poor
-incumbent (89 tolerances; HiGHS's root sub-MIP finds one within 0.7 tolerances about 2.4 s
-in, right at the share on an idle machine, after it on a loaded one, where the cut-off run
-used to fall through to branch and bound on the whole model: 13–50 s instead of 3 s); on
-the demo area 7 tolerances (its share is then enough)."""
+budgets) while it is: on the 3 k-cell area the first incumbents are poor (89 tolerances)
+and a cut-off run used to fall through to branch and bound on the whole model."""
+RC_MIP_CHECKS = 500
+"""The branch and bound after reduced-cost fixing stops after this many interrupt checks
+unless it has proven the decision gap first (a deterministic budget; the time limit is a cap
+behind it)."""
 DECOMPOSED_RESERVE_SHARE = 0.2
 """Share of the time limit that column generation's rounds leave for the repair and what
 follows it, so that a national solve whose LP is slow still ends with an integer allocation.
@@ -109,14 +120,12 @@ Without a point that meets every row by then, column generation may use this res
 one repair attempt's budget) to find one: without it there is nothing to repair."""
 LEVEL_SWAP_CHECKS = 500
 """Feasibility checks the local search that lowers a minimax level may make (a deterministic
-budget: ≈ 0.4 s on the demo, where it reaches its best within it)."""
-LEVEL_SWAP_SECONDS = 2.0
-"""Most seconds that search may take (a safety net behind the deterministic budget)."""
+budget; the time limit is only a cap behind it). On the demo area, loaded, 500 checks take
+1.0 s (3.0 s before a move's partners were found once per pair of uses and its row changes
+read from the column slices)."""
 UNIT_MOVE_CHECKS = 20_000
 """Moves the single-unit search that polishes the incumbent may check (a deterministic
-budget: ≈ 8,500 on the demo, ≈ 1 s)."""
-UNIT_MOVE_SECONDS = 2.0
-"""Most seconds that search may take (a safety net behind the deterministic budget)."""
+budget: ≈ 8,500 on the demo, ≈ 1 s; the time limit is only a cap behind it)."""
 DECOMPOSED_SEARCH_MAX_COLUMNS = 3_000_000
 """A model solved by column generation up to this many columns gets the whole-cell knapsack
 bound of its levels and the local searches too (at 200 k cells, 1.7 M columns: ≈ 13 s for
@@ -266,6 +275,11 @@ def _finish(spec: ModelSpec, options: SolverOptions, x: np.ndarray, objective: f
             bound = max(bound, objective)
     gap = proven_gap(objective, bound)
     dgap = decision_gap(objective, bound, sq)
+    cut = details.get("time_limit_cut") or (details.get("strengthen") or {}).get(
+        "time_limit_cut")
+    if cut:
+        timed_out = True
+        details["time_limit_note"] = CAPPED_NOTE.format(steps=", ".join(cut))
     if status is None:
         if proven and dgap <= options.mip_rel_gap + 1e-12:
             status = "optimal"
@@ -273,6 +287,21 @@ def _finish(spec: ModelSpec, options: SolverOptions, x: np.ndarray, objective: f
             status = "time_limit" if timed_out else "feasible"
     return Solution(status, x, objective, bound, gap, method, backend.name, backend.label(),
                     seconds, details, row_dual, sq, dgap)
+
+
+CAPPED_NOTE = ("the time limit was reached before these steps had spent their budgets: "
+               "{steps}; they were cut short by the clock, so a run on an idler machine or "
+               "with a longer time limit may give another allocation (without the time limit "
+               "every step stops at a count of its work, and the same inputs give the same "
+               "allocation)")
+"""The note a run cut short by the clock carries in its details."""
+
+
+def _capped(details: dict[str, Any], step: str) -> None:
+    """Record that ``step`` was cut short by the time limit (see :data:`CAPPED_NOTE`)."""
+    steps = details.setdefault("time_limit_cut", [])
+    if step not in steps:
+        steps.append(step)
 
 
 def _stopper(spec: ModelSpec, rel_gap: float, offset: float = 0.0,
@@ -293,39 +322,48 @@ def _stopper(spec: ModelSpec, rel_gap: float, offset: float = 0.0,
     return stop
 
 
-def _patient(proven: Callable[[float, float], bool], fair: Callable[[float, float], bool],
-             soft_end: float) -> Callable[[float, float], bool]:
-    """A MIP stop test for a run whose time limit is a cap and whose budget ends at
-    ``soft_end`` (a ``time.perf_counter()`` value): stop when ``proven`` says so and, past the
-    budget, as soon as ``fair`` does (an incumbent that is not poor against the run's own dual
-    bound); while the incumbent is poor, or missing, it runs on."""
+class _Patient:
+    """A MIP stop test whose budget is ``budget`` interrupt checks (a count, not seconds: the
+    run stops at the same point of HiGHS's search whatever the machine's load): it stops when
+    ``proven`` says so; past the budget, also as soon as ``fair`` does (an incumbent that is
+    not poor against the run's own dual bound); while the incumbent is poor, or missing, it
+    runs on, up to ``patience`` budgets, and then stops with what it has. ``checks`` counts
+    the checks asked so far."""
 
-    def stop(primal: float, dual: float) -> bool:
-        if proven(primal, dual):
+    def __init__(self, proven: Callable[[float, float], bool],
+                 fair: Callable[[float, float], bool], budget: int,
+                 patience: int = REPAIR_PATIENCE):
+        self.proven, self.fair = proven, fair
+        self.budget, self.patience = budget, patience
+        self.checks = 0
+
+    def __call__(self, primal: float, dual: float) -> bool:
+        self.checks += 1
+        if self.proven(primal, dual):
             return True
-        return time.perf_counter() >= soft_end and fair(primal, dual)
-
-    return stop
+        if self.checks >= self.patience * self.budget:
+            return True
+        return self.checks >= self.budget and self.fair(primal, dual)
 
 
 def _repair_stop(spec: ModelSpec, rel_gap: float, offset: float, bound: float,
-                 soft_end: float) -> Callable[[float, float], bool]:
+                 budget: int = REPAIR_CHECKS) -> _Patient:
     """The stop test of a repair sub-MIP whose objective plus ``offset`` is the full model's,
-    under the full model's proven ``bound``, with its budget ending at ``soft_end``.
+    under the full model's proven ``bound``, with a budget of ``budget`` interrupt checks.
 
     It is done when its incumbent cannot cost more than half the decision gap ``rel_gap``
     against its own dual bound (capped by ``bound``: the neighbourhood holds nothing much
     better), or when it is within the whole ``rel_gap`` of ``bound`` (the solve then ends
-    proven: nothing after the repair could change its answer). Past ``soft_end`` it also
+    proven: nothing after the repair could change its answer). Past its budget it also
     stops at an incumbent that is not poor (within ``REPAIR_POOR_GAP`` decision gaps of its
-    own dual bound; see :func:`_patient`)."""
+    own dual bound; see :class:`_Patient`)."""
     half = _stopper(spec, 0.5 * rel_gap, offset, bound)
     whole = _stopper(spec, rel_gap, offset, bound)
 
     def done(primal: float, dual: float) -> bool:
         return half(primal, dual) or whole(primal, bound - offset)
 
-    return _patient(done, _stopper(spec, REPAIR_POOR_GAP * rel_gap, offset), soft_end)
+    return _Patient(done, _stopper(spec, REPAIR_POOR_GAP * rel_gap, offset), budget)
 
 
 class _Rebuild:
@@ -583,6 +621,8 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
         if closed:
             method += "+rc-mip"
     timed_out = deadline - time.perf_counter() <= 1
+    if timed_out and not details.get("time_limit_cut"):
+        _capped(details, "the steps after the repair")
     return _finish(spec, options, x_best, objective, max(bound, objective), method, backend,
                    seconds, details, lp.row_dual, timed_out=timed_out)
 
@@ -639,7 +679,10 @@ def _level_fixed_repair(spec: ModelSpec, work: ModelSpec, levels: list[st.Level]
         v = None if curve is None else level_fix.curve_argmax(
             curve, float(work.aux_lb[j]), float(work.aux_ub[j]), float(x[lv.col]))
         fixed = None if v is None else level_fix.fixed_level(work.aux_lb, work.aux_ub, j, v)
-        if fixed is None or deadline - time.perf_counter() <= 1:
+        if fixed is None:
+            continue
+        if deadline - time.perf_counter() <= 1:
+            _capped(details, "repair with the level fixed")
             continue
         out = session.lp(*fixed, None, max(1.0, deadline - time.perf_counter()))
         if out.status != "optimal" or out.x is None or out.col_dual is None:
@@ -663,6 +706,8 @@ def _level_fixed_repair(spec: ModelSpec, work: ModelSpec, levels: list[st.Level]
             z_cand = spec.objective_value(cand)
         found.append({"level": v, "lp": out.objective, "repair": info.get("repair_attempts"),
                       "objective": z_cand})
+        for step in info.get("time_limit_cut", []):
+            _capped(details, step)
         if z_cand is not None and z_cand > spec.objective_value(x) and not spec.violations(cand):
             x = cand
     details["level_fixed_repair"] = found
@@ -676,10 +721,11 @@ def _level_swaps(spec: ModelSpec, levels: list[st.Level], x_best: np.ndarray,
     """The incumbent improved by :func:`~ruimteverdeling.model.strengthen.level_swaps` on every
     level (kept only when it meets every row and raises the objective)."""
     t0 = time.perf_counter()
-    budget = min(LEVEL_SWAP_SECONDS, max(0.0, deadline - t0 - 1.0))
     x = x_best
     for lv in levels:
-        x = st.level_swaps(spec, lv, x, t0 + budget, max_checks=LEVEL_SWAP_CHECKS)
+        x = st.level_swaps(spec, lv, x, deadline - 1.0, max_checks=LEVEL_SWAP_CHECKS)
+    if time.perf_counter() > deadline - 1.0:
+        _capped(details, "level swaps")
     return _keep_if_better(spec, "level_swaps", "level swaps between regions", x, x_best,
                            objective, t0, details, seconds, say)
 
@@ -706,8 +752,9 @@ def _unit_moves(spec: ModelSpec, backend: Backend, options: SolverOptions, x_bes
     (:func:`~ruimteverdeling.model.strengthen.unit_moves`), its auxiliaries re-optimised; kept
     only when it meets every row and raises the objective."""
     t0 = time.perf_counter()
-    budget = min(UNIT_MOVE_SECONDS, max(0.0, deadline - t0 - 1.0))
-    x = st.unit_moves(spec, x_best, t0 + budget, max_checks=UNIT_MOVE_CHECKS)
+    x = st.unit_moves(spec, x_best, deadline - 1.0, max_checks=UNIT_MOVE_CHECKS)
+    if time.perf_counter() > deadline - 1.0:
+        _capped(details, "unit moves")
     x = _polish(spec, backend, options, x)
     return _keep_if_better(spec, "unit_moves", "single-unit moves", x, x_best, objective, t0,
                            details, seconds, say)
@@ -738,7 +785,10 @@ def _strengthen(spec: ModelSpec, session: Any, options: SolverOptions, lp: LpOut
     best = lp
     x = lp.x
     for _ in range(STRENGTHEN_ROUNDS):
-        if x is None or time.perf_counter() > deadline - 1:
+        if x is None:
+            break
+        if time.perf_counter() > deadline - 1:
+            _capped(info, "derived rows")
             break
         viol = cands.violated(x[: spec.n_cols])
         if not viol.size:
@@ -785,12 +835,12 @@ def _repair(spec: ModelSpec, work: ModelSpec, backend: Backend, options: SolverO
     columns) and, when the sub-MIP was the whole model, its dual bound. When the first
     neighbourhood has no allocation it is grown, again and again (``grow``; without it — the
     caller has an allocation already, e.g. a warm start — one neighbourhood only): fourfold
-    when HiGHS proved it infeasible; when it merely ran out of its seconds, twofold with four
-    times the seconds, so that a slow (loaded) machine still reaches an allocation instead of
-    growing a sub-MIP it cannot finish into the whole model. Each attempt has a budget (a share
-    of the time limit) but stops at it only with an incumbent that is not poor
-    (``REPAIR_POOR_GAP``); while its incumbent is poor it runs on, up to ``REPAIR_PATIENCE``
-    budgets, so that the incumbent depends less on the machine's load."""
+    when HiGHS proved it infeasible; when it merely ran out of its budget, twofold with four
+    times the budget, so that the repair still reaches an allocation instead of growing a
+    sub-MIP it cannot finish into the whole model. Each attempt's budget is a count of HiGHS's
+    interrupt checks (``REPAIR_CHECKS``; see :class:`_Patient`), so that the allocation does
+    not depend on the machine's load; the time limit is only a cap behind it (a backend that
+    cannot count checks gets a share of the time limit instead)."""
     say(f"{frac_units.size} fractional units: repairing with a small MIP")
     t0 = time.perf_counter()
     n_free = max(options.repair_units_per_fractional * max(frac_units.size, 1),
@@ -799,11 +849,14 @@ def _repair(spec: ModelSpec, work: ModelSpec, backend: Backend, options: SolverO
     last_bound = None
     attempts = []
     start_full = _extend(work, x_round)
+    counts = getattr(backend, "supports_stop", False)
+    checks = REPAIR_CHECKS
     share = max(REPAIR_MIN_SECONDS, REPAIR_SHARE * options.time_limit)
     while True:
         free = _neighbourhood(spec, x, col_dual, frac_units, n_free)
         remaining = deadline - time.perf_counter()
         if remaining <= 1:
+            _capped(details, "repair")
             break
         keep = _cheap_columns(spec, x, col_dual, options.repair_columns_per_unit)
         keep_w = None if keep is None else np.concatenate(
@@ -811,16 +864,16 @@ def _repair(spec: ModelSpec, work: ModelSpec, backend: Backend, options: SolverO
         sub, cols = work.restrict(free, start_full, keep_w)
         offset = sub.obj_offset  # the fixed part: full objective = sub objective + offset
         sub = sub.without_constants()  # the gap is then relative to the free part only
-        budget = min(remaining, share)
         # good enough when it cannot cost more than half the requested decision gap
         target = 0.5 * abs_gap_target(options.mip_rel_gap, None, bound,
                                       spec.status_quo_value)
-        stop = _repair_stop(spec, options.mip_rel_gap, offset, bound,
-                            time.perf_counter() + budget)
-        cap = REPAIR_PATIENCE * budget if getattr(backend, "supports_stop", False) else budget
-        r = _mip(backend, sub, options, min(remaining, cap), start_full[cols], target, stop)
+        stop = _repair_stop(spec, options.mip_rel_gap, offset, bound, checks)
+        cap = remaining if counts else min(remaining, share)
+        r = _mip(backend, sub, options, cap, start_full[cols], target, stop)
         attempts.append({"free_units": int(free.sum()), "status": r.status, **r.details,
-                         "seconds": round(sum(r.seconds.values()), 3)})
+                         "checks": stop.checks, "seconds": round(sum(r.seconds.values()), 3)})
+        if r.status == "time_limit" and counts:
+            _capped(details, "repair")
         if r.x is not None:
             cand = start_full.copy()
             cand[cols] = r.x
@@ -831,7 +884,8 @@ def _repair(spec: ModelSpec, work: ModelSpec, backend: Backend, options: SolverO
             break
         if not grow:
             break
-        if r.status == "time_limit":  # out of seconds, not proven empty: more of both
+        if r.status in ("time_limit", "stopped"):  # out of budget, not proven empty
+            checks *= 4
             share *= 4
             n_free = min(2 * n_free, spec.n_units)
             continue
@@ -934,14 +988,15 @@ def _close_gap(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session
                                [(root.objective, root.x[: work.n_cols],
                                  root.col_dual[: work.n_cols])])]
             for i, lv in enumerate(levels):
-                budget = LEVEL_SEARCH_SHARE * max(0.0, deadline - time.perf_counter())
                 target = abs_gap_target(options.mip_rel_gap, objective, bound, sq)
                 res = st.level_bounds(work, lv, solve_lp, root, objective, target,
-                                      time.perf_counter() + budget, LEVEL_SEARCH_LPS,
+                                      deadline - 1.0, LEVEL_SEARCH_LPS,
                                       useful_below=bound,
                                       node_bound=_node_knapsack(
                                           work, lv, objective, (curves or {}).get(lv.col),
                                           float(root.x[lv.col])))
+                if time.perf_counter() > deadline - 1.0:
+                    _capped(details, "level search")
                 search_info.append({"level": work.aux_names[lv.col - work.n_x],
                                     "lps": res.lps, "bound": res.bound,
                                     "window": list(res.window), "open": len(res.nodes),
@@ -965,6 +1020,7 @@ def _close_gap(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session
             done.append(min(reg.bound, bound))
             continue
         if deadline - time.perf_counter() <= 1:
+            _capped(details, "branch and bound after reduced-cost fixing")
             done.append(min(reg.bound, bound))
             continue
         x_new, reg_bound, info = _region_mip(spec, work, reg, backend, options, say, x_best,
@@ -1085,9 +1141,10 @@ def _region_mip(spec: ModelSpec, work: ModelSpec, reg: _Region, backend: Backend
         return np.isfinite(dual) and dual + offset <= z + abs_gap_target(
             options.mip_rel_gap, z, max(z, min(bound, dual + offset)), sq)
 
+    counted = _Patient(stop, lambda primal, dual: False, RC_MIP_CHECKS, patience=1)
     r = _mip(backend, sub, options, max(1.0, deadline - time.perf_counter()),
-             start if inside else None, target, stop)
-    info.update({"status": r.status, **r.details})
+             start if inside else None, target, counted)
+    info.update({"status": r.status, **r.details, "checks": counted.checks})
     x_new = None
     if r.x is not None:
         cand = start_full.copy()

@@ -1234,20 +1234,56 @@ def level_swaps(spec: ModelSpec, level: Level, x: np.ndarray, deadline: float,
         return time.perf_counter() > deadline or (max_checks is not None and
                                                   checks[0] >= max_checks)
 
+    a_ptr, a_row, a_val = A.indptr, A.indices, A.data
+
+    def change(cols_from: list[int], cols_to: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """The rows a move touches and their activity change ``Σ_to A_j − Σ_from A_j``,
+        read from the column slices (a move has two to four columns: slicing the sparse
+        matrix cost more than the check itself)."""
+        cols = [*cols_to, *cols_from]
+        rows = np.concatenate([a_row[a_ptr[j]:a_ptr[j + 1]] for j in cols])
+        vals = np.concatenate([a_val[a_ptr[j]:a_ptr[j + 1]] * (1.0 if k < len(cols_to)
+                                                               else -1.0)
+                               for k, j in enumerate(cols)])
+        touched, at = np.unique(rows, return_inverse=True)
+        delta = np.bincount(at, weights=vals, minlength=touched.size)
+        moved = delta != 0.0
+        return touched[moved], delta[moved]
+
     def feasible(cols_from: list[int], cols_to: list[int]) -> bool:
         checks[0] += 1
-        delta = sp.csc_matrix(A[:, cols_to].sum(axis=1) - A[:, cols_from].sum(axis=1))
-        rows = delta.nonzero()[0]
+        rows, delta = change(cols_from, cols_to)
         if rows.size == 0:
             return True
-        new = act[rows] + np.asarray(delta[rows].todense()).ravel()
+        new = act[rows] + delta
         return bool(np.all(new >= tol_lo[rows]) and np.all(new <= tol_hi[rows]))
+
+    def best_partners(r: int, use_j: int, use_jn: int, inten: np.ndarray, limit: float
+                      ) -> np.ndarray:
+        """The ``SWAP_PARTNERS`` columns ``i'`` of best gain for a move ``j → j'`` out of
+        region ``r`` with ``use(j) = use_j``, ``use(j') = use_jn``: units outside ``r``, now
+        of use ``use_jn``, offered ``use_j``, that leave their regions at most ``limit``."""
+        part = by_use[use_j]
+        part = part[u_reg[unit[part]] != r]
+        part = part[cur[unit[part]] >= 0]
+        part = part[use[cur[unit[part]]] == use_jn]
+        i_cols = cur[unit[part]]
+        rp = np.maximum(region[part], 0)
+        after = inten[rp] + np.where(region[part] >= 0, weight[part] / cap_c[rp], 0.0)
+        after -= np.where((region[i_cols] >= 0) & (region[i_cols] == region[part]),
+                          weight[i_cols] / cap_c[rp], 0.0)
+        part = part[(region[part] < 0) | (after <= limit + 1e-12)]
+        gains = c[part] - c[cur[unit[part]]]
+        return part[np.argsort(-gains)[:SWAP_PARTNERS]]
 
     def best_move(r: int, inten: np.ndarray, limit: float
                   ) -> tuple[float, list[int], list[int], np.ndarray] | None:
         """The move out of region ``r`` with the best column gain that leaves every region it
         touches at most ``limit`` (``r`` included) and every coupling row within bounds."""
         found: tuple[float, list[int], list[int], np.ndarray] | None = None
+        # the best partners of a move depend only on its pair of uses (outside ``r`` the
+        # intensities are those of ``inten``, and nothing moves during the search)
+        partners: dict[tuple[int, int], np.ndarray] = {}
         for u in np.flatnonzero((u_reg == r) & (cur >= 0)):
             if spent():
                 return None
@@ -1263,20 +1299,10 @@ def level_swaps(spec: ModelSpec, level: Level, x: np.ndarray, deadline: float,
                     continue
                 options_: list[tuple[float, list[int], list[int], np.ndarray]] = [
                     (c[jn] - c[j], [j], [jn], inten_new)]
-                # partners: units outside r, now of use(j'), offered use(j)
-                part = by_use[int(use[j])]
-                part = part[u_reg[unit[part]] != r]
-                part = part[cur[unit[part]] >= 0]
-                part = part[use[cur[unit[part]]] == use[jn]]
-                i_cols = cur[unit[part]]
-                rp = np.maximum(region[part], 0)
-                after = inten_new[rp] + np.where(region[part] >= 0, weight[part] / cap_c[rp],
-                                                 0.0)
-                after -= np.where((region[i_cols] >= 0) & (region[i_cols] == region[part]),
-                                  weight[i_cols] / cap_c[rp], 0.0)
-                part = part[(region[part] < 0) | (after <= limit + 1e-12)]
-                gains = c[part] - c[cur[unit[part]]]
-                for p in part[np.argsort(-gains)[:SWAP_PARTNERS]]:
+                key = (int(use[j]), int(use[jn]))
+                if key not in partners:
+                    partners[key] = best_partners(r, *key, inten, limit)
+                for p in partners[key]:
                     i = int(cur[unit[p]])
                     inten_p = inten_new.copy()
                     if region[i] >= 0:
@@ -1294,7 +1320,8 @@ def level_swaps(spec: ModelSpec, level: Level, x: np.ndarray, deadline: float,
         return found
 
     def apply(fr: list[int], to: list[int]) -> None:
-        act[:] += np.asarray(A[:, to].sum(axis=1) - A[:, fr].sum(axis=1)).ravel()
+        rows, delta = change(fr, to)
+        act[rows] += delta
         x[fr] = 0.0
         x[to] = 1.0
         cur[unit[to]] = to
