@@ -291,17 +291,58 @@ def test_a_rule_switched_on_in_a_large_model_repairs_the_scenarios_allocation(
     assert lo - 1e-9 <= 0.5 <= hi + 1e-9
 
 
-def test_rule_costs_on_dask_workers_match_the_serial_costs(tmp_path: Path) -> None:
-    """The re-solves run on a local Dask cluster (each worker loads the study area from its
-    path) and price the rules exactly as the serial loop: 0.8 for closing cell 0 (by hand, see
-    above), 0 for a rule that does not bind."""
-    scenario = strip_case(tmp_path, extra_rules=[
+def test_rule_costs_in_worker_processes_match_the_serial_costs(tmp_path: Path) -> None:
+    """The re-solves run in two forked worker processes (the compiled model inherited, not
+    sent) and give the serial table exactly: every rule and target of the rich case (a rule
+    of every type: derived, compiled, reopened and priced by the scenario's duals), every
+    value of every row; on the strip case 0.8 for closing cell 0 (by hand, see above) and 0
+    for a rule that does not bind."""
+    from test_properties import rich_case
+
+    run = api.solve(rich_case(tmp_path), write=False)
+    serial = rc.rule_costs(run.compiled, run.solution, which="all", targets=True, workers=1)
+    forked = rc.rule_costs(run.compiled, run.solution, which="all", targets=True, workers=2)
+    assert len(serial.rows) > 10
+    assert forked.rows == serial.rows
+    assert any(r.get("cost") for r in serial.rows)  # something binds: not a table of zeros
+
+    scenario = strip_case(tmp_path / "strip", extra_rules=[
         rule("no_nature_c0", 0, "T"), {**rule("no_housing_c2", 2, "T"), "uses": ["housing"]}])
-    result = api.rule_costs(scenario, tmp_path / "out", workers=2)
+    strip = api.solve(scenario, write=False)
+    result = rc.rule_costs(strip.compiled, strip.solution, workers=2)
     nat = {r["rule"]: r for r in result.rows if r["region"] == "national"}
     assert nat["no_nature_c0"]["cost"] == pytest.approx(0.8, abs=1e-6)
+    assert nat["no_nature_c0"]["cost_lo"] <= 0.8 + 1e-6 <= nat["no_nature_c0"]["cost_hi"] + 2e-6
     assert nat["no_nature_c0"]["ha_moved"] == pytest.approx(2.0)
     assert nat["no_housing_c2"]["cost"] == 0.0
+
+
+def test_fork_map_returns_the_results_in_order_and_raises_a_task_error() -> None:
+    """Tasks that finish out of order come back in index order, each call reported once;
+    a closure over local state is inherited (nothing pickled on the way in); an exception in
+    a task is raised in the caller."""
+    import time as _time
+
+    from ruimteverdeling.parallel import fork_map
+
+    weights = {i: (5 - i) * 0.01 for i in range(6)}  # the first tasks take longest
+
+    def task(i: int) -> int:
+        _time.sleep(weights[i])
+        return i * i
+
+    seen: list[int] = []
+    assert fork_map(task, 6, 2, lambda i, r: seen.append(i)) == [i * i for i in range(6)]
+    assert sorted(seen) == list(range(6))
+    assert fork_map(task, 3, 1) == [0, 1, 4]
+
+    def broken(i: int) -> int:
+        if i == 2:
+            raise ValueError("task 2 fails")
+        return i
+
+    with pytest.raises(ValueError, match="task 2 fails"):
+        fork_map(broken, 4, 2)
 
 
 def test_a_budget_spreads_what_is_left_over_the_solves_still_to_run(

@@ -179,7 +179,7 @@ from ruimteverdeling.model.warm import (
     valid_cut_rows,
     warm_start,
 )
-from ruimteverdeling.parallel import dask_client
+from ruimteverdeling.parallel import can_fork, fork_map
 from ruimteverdeling.progress import Progress, silent
 from ruimteverdeling.results.summary import with_ha_columns, write_csv
 from ruimteverdeling.rules import location, location_bound
@@ -1085,46 +1085,57 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
     def fallback_for(item: Any) -> Fallback | None:
         return fb if item.is_enabled else None
 
+    def resolve_one(k: int, seconds: float) -> Outcome:
+        """The quick (or full) re-solve of variant ``k`` within ``seconds``."""
+        item = items[k][1]
+        v = _with_time_limit(variants[k], seconds, reached)
+        t0 = time.perf_counter()
+        out = None
+        if quick and fb is not None and item.is_enabled:
+            out = reopened_outcome(cm, item, fb, base, v.solver,
+                                   cm.spec.n_x > v.solver.decompose_above)
+        if out is not None:
+            out.seconds = {"resolve": time.perf_counter() - t0}
+            return out
+        return solve_variant(v, area, cm.catalogue, warm, located=located_for(item),
+                             fallback=fallback_for(item), quick=quick,
+                             compiled=derived_model(cm, v, item)
+                             if pathway is None else None,
+                             restricted=None if item.is_enabled else fb)
+
+    def label(k: int) -> str:
+        item = items[k][1]
+        return f"{item.id} switched {'off' if item.is_enabled else 'on'}"
+
     outcomes: list[Outcome]
-    if workers > 1 and len(variants) > 1 and pathway is None:
+    n_workers = min(workers, len(variants))
+    if n_workers > 1 and pathway is None and can_fork():
+        # every variant gets the same seconds (no share of what is left: which worker is
+        # ahead depends on the machine's load, and the answers must not)
         each = variant_time_limit if budget is None else Budget(
-            budget * workers / len(variants), 1, variant_time_limit,
+            budget * n_workers / len(variants), 1, variant_time_limit,
             floor_for(base_sol)).share()
-        say(f"re-solving {len(variants)} variants on {workers} Dask workers "
+        say(f"re-solving {len(variants)} variants in {n_workers} worker processes "
             f"({each:.0f} s each at most)")
-        with dask_client(workers) as client:
-            futures = [client.submit(solve_variant, _with_time_limit(v, each, reached),
-                                     str(cm.area.path), None, warm, None,
-                                     located_for(item), fallback_for(item), quick,
-                                     pure=False)
-                       for (_, item), v in zip(items, variants, strict=True)]
-            outcomes = client.gather(futures)
+        t_start = time.perf_counter()
+
+        def done(k: int, out: Outcome) -> None:
+            say(f"  {label(k)} after {time.perf_counter() - t_start:.1f} s: "
+                f"{breakdown(out)}")
+
+        outcomes = fork_map(lambda k: resolve_one(k, each), len(variants), n_workers, done)
     else:
         if workers > 1 and pathway is not None:
             say("a scenario with several periods is re-solved one variant at a time")
+        elif workers > 1 and len(variants) > 1 and not can_fork():
+            say("no worker processes can be forked on this platform: re-solving one "
+                "variant at a time")
         outcomes = []
         shares = Budget(budget, len(variants), variant_time_limit, floor_for(base_sol))
-        for (_, item), v in zip(items, variants, strict=True):
-            state = "off" if item.is_enabled else "on"
+        for k in range(len(variants)):
             seconds = shares.share()
-            v = _with_time_limit(v, seconds, reached)
-            with say.phase(f"re-solving with {item.id} switched {state} "
-                           f"({seconds:.0f} s at most)"):
-                t0 = time.perf_counter()
-                out = None
-                if quick and fb is not None and item.is_enabled:
-                    out = reopened_outcome(cm, item, fb, base, v.solver,
-                                           cm.spec.n_x > v.solver.decompose_above)
-                if out is not None:
-                    out.seconds = {"resolve": time.perf_counter() - t0}
-                else:
-                    out = solve_variant(v, area, cm.catalogue, warm,
-                                        located=located_for(item),
-                                        fallback=fallback_for(item), quick=quick,
-                                        compiled=derived_model(cm, v, item)
-                                        if pathway is None else None,
-                                        restricted=None if item.is_enabled else fb)
-                outcomes.append(out)
+            with say.phase(f"re-solving with {label(k)} ({seconds:.0f} s at most)"):
+                outcomes.append(resolve_one(k, seconds))
             say(f"  {breakdown(outcomes[-1])}")
     outcomes = [_claimed(o, scenario.solver.mip_rel_gap) for o in outcomes]
     if pair_tol is not None:
