@@ -73,8 +73,7 @@ adds only objective terms: the variant is the scenario's model with the rule's p
 ``s_t w_t f_p(c, u)`` of each term ``t`` subtracted from the objective (a term left without
 parts dropped), the same columns and rows, in the time of one evaluation of ``f_p``. Any
 other switch (a zone rule, a soft or minimax row, an override) is compiled as the scenario
-is. On the demo area 12 of the 23 switchable rules are derived. (On Dask workers every
-variant is compiled: the scenario's compiled model is not sent to them.)
+is. On the demo area 12 of the 23 switchable rules are derived.
 
 **A zone rule switched off is priced over the pairs it reopens.** A zone rule that only
 closes pairs is not compiled again either: its variant allows at most the pairs it closes
@@ -93,8 +92,16 @@ is compared with the scenario's LP optimum first (one pass over the columns): wh
 equal (to ``UNPRICED_TOL``), the variant's LP optimum is the scenario's, its LP would not
 move, and its quick re-solve is the scenario's allocation with that bound — returned without
 handing a model to HiGHS (:func:`unpriced`). On the demo area 12 of the 23 switchable rules
-are such rules. With ``workers > 1`` the re-solves run as tasks on a local Dask
-cluster (:mod:`ruimteverdeling.parallel`), each with the same warm start.
+are such rules.
+
+**Both cores.** With ``workers > 1`` the re-solves run in that many worker processes forked
+from this one (:func:`ruimteverdeling.parallel.fork_map`): each inherits the compiled model,
+the scenario's solution and its warm start without pickling them, and sends back only the
+variant's :class:`Outcome`. Every variant is the same function of the scenario's solve
+whichever worker runs it and whenever (each gets the same seconds, not a share of what is
+left, and the quick re-solve's repair has a budget counted in the solver's checks, not in
+seconds), so the table is the serial one, in the same order. A scenario with several periods,
+and a platform without ``fork``, re-solve one variant at a time.
 
 **Location rules hold in every solve of a pair.** When the scenario has location rules
 (minimum sizes and counts of connected locations, :mod:`ruimteverdeling.rules.location`),
@@ -179,7 +186,7 @@ from ruimteverdeling.model.warm import (
     valid_cut_rows,
     warm_start,
 )
-from ruimteverdeling.parallel import can_fork, fork_map
+from ruimteverdeling.parallel import can_fork, fork_map, usable_cores
 from ruimteverdeling.progress import Progress, silent
 from ruimteverdeling.results.summary import with_ha_columns, write_csv
 from ruimteverdeling.rules import location, location_bound
@@ -191,9 +198,17 @@ from ruimteverdeling.scenario import Scenario
 VARIANT_MIN_SECONDS = 10.0
 VARIANT_FACTOR = 2.0
 """Default time of a re-solve: ``min(T, max(VARIANT_MIN_SECONDS, VARIANT_FACTOR · t_base))``."""
+VARIANT_REPAIR_SECONDS = 60.0
+"""The cap on a quick re-solve's repair MIP (seconds; it also stops at half the variant's time
+left). The repair stops by its budget of solver checks
+(:data:`ruimteverdeling.model.warm.REPAIR_CHECKS`, 2–5 s idle on the demo area), so that a
+variant's answer does not depend on the machine's load or on which worker ran it; the
+general cap (10 s) was reached on a machine loaded to 10 and made the table depend on it."""
 LARGE_NOTE = ("quick: the scenario's allocation and a Lagrangian bound from its duals "
               "(a model this large is solved in full only when a pair is narrowed)")
 """The note of a quick rule cost on a model above ``decompose_above`` columns."""
+DEFAULT_WORKERS = 2
+"""Most worker processes the re-solves use by default (see :func:`default_workers`)."""
 TIGHTEN_STAGES = (0.25, 0.0625, 0.0)
 """Narrowing a pair: each solve's absolute gap to this share of its current gap (0: to
 ``pair_tol / 2``), never below ``pair_tol / 2``."""
@@ -209,7 +224,8 @@ rule, per use) follow. One ``national`` row per rule, then one per region where 
 
 @dataclass
 class Outcome:
-    """A solve reduced to what the comparison needs (picklable, for Dask workers)."""
+    """A solve reduced to what the comparison needs (picklable: it comes back from a worker
+    process)."""
 
     status: str
     objective: float | None = None
@@ -367,6 +383,13 @@ def _reuse_located(cm: CompiledModel, sol: Any, warm: Any, located: Any,
                    gap=proven_gap(z, bound), decision_gap=dgap,
                    method=f"{sol.method}+scenario-locations",
                    details={**sol.details, "locations": {"status": "reused"}})
+
+
+def default_workers() -> int:
+    """Worker processes for the re-solves when the caller does not say: one per usable core,
+    at most :data:`DEFAULT_WORKERS` (each re-solve's dual simplex runs on one core; more
+    workers than cores only share them)."""
+    return min(DEFAULT_WORKERS, usable_cores())
 
 
 def default_variant_time_limit(scenario_limit: float, base_seconds: float) -> float:
@@ -957,7 +980,8 @@ def _quick(cm: CompiledModel, options: SolverOptions, warm: Any
     budget's floor gives (:data:`ruimteverdeling.analysis.budget.BUDGET_FLOOR_SECONDS`)."""
     t0 = time.perf_counter()
     try:
-        return resolve(cm.spec, options, warm, warm.lp_bound), options
+        return resolve(cm.spec, options, warm, warm.lp_bound,
+                       repair_seconds=VARIANT_REPAIR_SECONDS), options
     except SolverError:
         left = max(BUDGET_FLOOR_SECONDS, options.time_limit - (time.perf_counter() - t0))
         return None, options.model_copy(update={"time_limit": left})
@@ -1036,7 +1060,9 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
     periods (``cm`` is then its last period's model and ``base_sol`` the joint solution).
     ``budget``: seconds for all the re-solves together (:mod:`ruimteverdeling.analysis.budget`):
     each gets its share of what is left, at most ``variant_time_limit``; with ``workers``
-    Dask workers each gets ``budget · workers / n``. ``quick`` (default): each variant by
+    worker processes each gets ``budget · workers / n`` (at least the budget's floor).
+    ``workers``: re-solve in that many forked worker processes (see the module docstring;
+    the same table as one). ``quick`` (default): each variant by
     the quick re-solve (one warm-started LP and a repaired allocation,
     :func:`ruimteverdeling.model.warm.resolve`), the full solve only where that finds no
     allocation and when narrowing a pair; False: the full solve for every variant."""
