@@ -1107,6 +1107,11 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
         if isinstance(warm, WarmStart) and warm.cuts is not None:
             with say.phase("the scenario's LP with its derived rows, for the variants' bounds"):
                 fb.derived_dual = derived_duals(cm, warm, scenario.solver)
+                if fb.derived_dual is not None and base.objective is not None:
+                    # the bound of every variant that keeps this relaxation, once, before
+                    # the workers fork (each would otherwise work it out again), and the
+                    # same whichever variant asks first
+                    derived_bound(cm.spec, fb, warm, base.objective, same_objective=True)
 
     def fallback_for(item: Any) -> Fallback | None:
         return fb if item.is_enabled else None
