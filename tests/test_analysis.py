@@ -320,7 +320,9 @@ def test_rule_costs_in_worker_processes_match_the_serial_costs(tmp_path: Path) -
 def test_fork_map_returns_the_results_in_order_and_raises_a_task_error() -> None:
     """Tasks that finish out of order come back in index order, each call reported once;
     a closure over local state is inherited (nothing pickled on the way in); an exception in
-    a task is raised in the caller."""
+    a task is raised in the caller, and so is a worker that dies."""
+    import os
+    import signal
     import time as _time
 
     from ruimteverdeling.parallel import fork_map
@@ -343,6 +345,16 @@ def test_fork_map_returns_the_results_in_order_and_raises_a_task_error() -> None
 
     with pytest.raises(ValueError, match="task 2 fails"):
         fork_map(broken, 4, 2)
+
+    def killed(i: int) -> int:  # a worker killed (as for memory) is an error, not a hang
+        if i == 1:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return i
+
+    from concurrent.futures.process import BrokenProcessPool
+
+    with pytest.raises(BrokenProcessPool):
+        fork_map(killed, 3, 2)
 
 
 def test_a_budget_spreads_what_is_left_over_the_solves_still_to_run(

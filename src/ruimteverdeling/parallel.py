@@ -22,6 +22,7 @@ import socket
 import struct
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any, TypeVar
 
 from ruimteverdeling.errors import InputError
@@ -68,9 +69,10 @@ def fork_map(fn: Callable[[int], T], n: int, workers: int,
     ``fn(i)`` depends on ``i`` alone (not on what an earlier call changed in the process).
     ``done(i, result)`` is called in this process as each result arrives (in the order they
     finish). With one worker, one task, or no ``fork`` on this platform the calls run here,
-    one after another. An exception in a task is raised here; the workers are then stopped.
-    Call it outside threads that hold locks a child would need (a forked child has only the
-    thread that forked)."""
+    one after another. An exception in a task is raised here, and a worker that dies (killed
+    for memory, say) raises :class:`concurrent.futures.process.BrokenProcessPool` instead of
+    leaving the call waiting; the other tasks are then cancelled. Call it outside threads
+    that hold locks a child would need (a forked child has only the thread that forked)."""
     global _TASK
     out: list[Any] = [None] * n
     if workers <= 1 or n <= 1 or not can_fork():
@@ -83,11 +85,21 @@ def fork_map(fn: Callable[[int], T], n: int, workers: int,
         raise RuntimeError("fork_map is not re-entrant")
     _TASK = fn
     try:
-        with multiprocessing.get_context("fork").Pool(min(workers, n)) as pool:
-            for i, result in pool.imap_unordered(_call, range(n)):
-                out[i] = result
-                if done is not None:
-                    done(i, result)
+        with ProcessPoolExecutor(min(workers, n),
+                                 mp_context=multiprocessing.get_context("fork")) as pool:
+            pending = {pool.submit(_call, i) for i in range(n)}
+            try:
+                while pending:
+                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        i, result = future.result()
+                        out[i] = result
+                        if done is not None:
+                            done(i, result)
+            except BaseException:
+                for future in pending:
+                    future.cancel()
+                raise
     finally:
         _TASK = None
     return out

@@ -159,6 +159,7 @@ period. The pathway solve has no warm start, and the re-solves run one after ano
 from __future__ import annotations
 
 import time
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -1154,7 +1155,13 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
             say(f"  {label(k)} after {time.perf_counter() - t_start:.1f} s: "
                 f"{breakdown(out)}")
 
-        outcomes = fork_map(lambda k: resolve_one(k, each), len(variants), n_workers, done)
+        try:
+            outcomes = fork_map(lambda k: resolve_one(k, each), len(variants), n_workers,
+                                done)
+        except BrokenProcessPool:
+            raise SolverError("a worker process re-solving the variants died (killed for "
+                              "memory?); run with --workers 1 to re-solve them one at a "
+                              "time in this process") from None
     else:
         if workers > 1 and pathway is not None:
             say("a scenario with several periods is re-solved one variant at a time")
