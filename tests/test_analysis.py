@@ -153,6 +153,7 @@ def test_rule_costs_exact(tmp_path: Path) -> None:
             assert r["cost_lo"] - 1e-9 <= r["cost"] <= r["cost_hi"] + 1e-9
             assert r["lp_cost"] is not None
     assert nat["no_nature_c0"]["cost_lo"] <= 0.8 + 1e-6 <= nat["no_nature_c0"]["cost_hi"] + 2e-6
+    assert nat["no_nature_c0"]["cost_lo"] >= 0.0  # a zone rule only restricts
     # closing cell 1 as well leaves cells 2, 3, 4: 3 ha < 3.5 — reported, not priced
     assert nat["no_nature_c1"]["switched"] == "on"
     assert nat["no_nature_c1"].get("cost") is None
@@ -315,6 +316,41 @@ def test_rule_costs_in_worker_processes_match_the_serial_costs(tmp_path: Path) -
     assert nat["no_nature_c0"]["cost_lo"] <= 0.8 + 1e-6 <= nat["no_nature_c0"]["cost_hi"] + 2e-6
     assert nat["no_nature_c0"]["ha_moved"] == pytest.approx(2.0)
     assert nat["no_housing_c2"]["cost"] == 0.0
+
+
+def test_a_rule_that_only_restricts_has_a_bracket_from_zero(tmp_path: Path) -> None:
+    """Switching off a rule that only closes pairs, adds hard rows or nothing to the cell
+    model relaxes the scenario, so its cost is ≥ 0 and the bracket's lower end is 0 at
+    least; a rule with an objective term, a soft row or an override is not judged. A
+    non-binding rule priced against a scenario solved to a 2-point gap: [−2, 2] becomes
+    [0, 2]; the same pair for a rule that is not judged keeps [−2, 2]."""
+    from dataclasses import replace
+
+    from test_properties import rich_case
+
+    rich = api.compile(rich_case(tmp_path))
+    assert {r.id: rc.only_restricts(rich, r) for r in rich.rules} == {
+        "three_uses": True, "cities_apart": True, "fair": True, "setback": True,
+        "zone_rule": False,  # an override touches it
+        "landscape": False, "zonneladder": False,  # objective terms
+        "near_good_sites": False}  # a soft row
+    scenario = strip_case(tmp_path / "strip", extra_rules=[
+        {**rule("no_housing_c2", 2, "T"), "uses": ["housing"]}])
+    run = api.solve(scenario, write=False)
+    cm = run.compiled
+    (item,) = [r for r in cm.rules if r.id == "no_housing_c2"]
+    assert rc.only_restricts(cm, item)
+    base = rc.outcome_of(cm, run.solution)
+    assert base.objective is not None
+    wide = replace(base, bound=base.objective + 2.0)  # the scenario's own gap
+    var = replace(base, bound=base.objective + 2.0)  # the rule does not bind
+    (row,) = rc._rows_for(cm, "rule", item, wide, var, restricts=True)
+    assert (row["cost"], row["cost_lo"], row["cost_hi"]) == (0.0, 0.0, pytest.approx(2.0))
+    (row,) = rc._rows_for(cm, "rule", item, wide, var, restricts=False)
+    assert (row["cost_lo"], row["cost_hi"]) == (pytest.approx(-2.0), pytest.approx(2.0))
+    result = rc.rule_costs(cm, run.solution)
+    (nat,) = [r for r in result.rows if r["region"] == "national"]
+    assert nat["cost_lo"] >= 0.0 and nat["cost"] == 0.0
 
 
 def test_fork_map_returns_the_results_in_order_and_raises_a_task_error() -> None:

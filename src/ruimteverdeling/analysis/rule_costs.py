@@ -27,8 +27,14 @@ difference of the allocations found. ``cost`` alone can be negative for a restri
 when the two solves stop at different distances from their optima; it is never shown without
 its bracket. ``lp_cost`` is the exact difference of the two LP relaxations' optima
 ``z_LP,off − z_LP,on`` (what the rule costs the relaxation; equal to the integer cost when both
-relaxations are integral). A bracket that contains 0 is marked ``within_gap = yes``: the sign
-of the cost is not proven. With ``pair_tol`` (points) such a pair is re-solved, warm-started,
+relaxations are integral). A rule that only restricts — it closes pairs, adds hard rows or
+adds nothing to the cell model (a location rule), with no objective term and no override
+(:func:`only_restricts`) — is switched off into a relaxation of the scenario: every
+allocation of the scenario is one of the variant, worth the same, so ``z*_off ≥ z*_on`` and
+its bracket is ``[max(0, z⁻_off − z⁺_on), z⁺_off − z⁻_on]`` (when ``cost ≥ 0``, so that the
+bracket still holds it). A bracket that contains 0 is marked ``within_gap = yes``: the sign
+of the cost is not proven (for a rule that only restricts: that it is positive). With
+``pair_tol`` (points) such a pair is re-solved, warm-started,
 with the gap of each solve narrowed to ``pair_tol / 2`` in absolute terms, so that the bracket
 is at most ``pair_tol`` wide (unless the time limit stops a solve first; the bracket then says
 how far it got).
@@ -1181,8 +1187,31 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
                                   capped, base, outcomes, pair_tol, say, located_for)
     rows: list[dict[str, Any]] = []
     for (kind, item), out in zip(items, outcomes, strict=True):
-        rows += _rows_for(cm, kind, item, base, out)
+        rows += _rows_for(cm, kind, item, base, out,
+                          kind == "rule" and only_restricts(cm, item))
     return RuleCosts(rows, base)
+
+
+def only_restricts(cm: CompiledModel, item: Any) -> bool:
+    """Whether switching the enabled rule ``item`` off can only relax the scenario, so that its
+    cost is never negative: ``z*_off ≥ z*_on``.
+
+    True when no override touches the rule and its compiled contribution adds no objective
+    term and no row with a penalty or an auxiliary column: it closes pairs (the variant allows
+    more), adds hard rows (the variant drops them) or adds nothing to the cell model (a
+    location rule, which the variant no longer enforces). Every allocation of the scenario is
+    then an allocation of the variant with the same objective value, so the variant's optimum
+    is at least the scenario's and ``0`` is a proven lower end of the cost's bracket. A rule
+    with an objective term, a soft or minimax row (its auxiliary columns carry objective
+    coefficients), or an override is not judged (False)."""
+    if not getattr(item, "is_enabled", False):
+        return False
+    if any(a.override.rule == item.id for a in cm.overrides):
+        return False
+    c = cm.contributions.get(item.id)
+    if c is None or c.terms:
+        return False
+    return all(r.penalty is None and not r.aux for r in c.rows)
 
 
 def _pair(item: Any, base: Outcome, var: Outcome) -> tuple[Outcome, Outcome]:
@@ -1244,8 +1273,11 @@ def _tighten(cm: CompiledModel, base_scenario: Scenario, items: list[tuple[str, 
     return base, out
 
 
-def _rows_for(cm: CompiledModel, kind: str, item: Any, base: Outcome, var: Outcome
-              ) -> list[dict[str, Any]]:
+def _rows_for(cm: CompiledModel, kind: str, item: Any, base: Outcome, var: Outcome,
+              restricts: bool = False) -> list[dict[str, Any]]:
+    """The rule's national row and one per region where land moves. ``restricts``: the rule
+    only restricts (:func:`only_restricts`), so its cost is at least 0 and the bracket's lower
+    end is raised to 0 (when the allocations found differ by no less)."""
     on, off = (base, var) if item.is_enabled else (var, base)
     head = {"rule": item.id, "kind": kind, "type": getattr(item, "type", "target"),
             "status": item.status, "in_scenario": "on" if item.is_enabled else "off",
@@ -1260,6 +1292,8 @@ def _rows_for(cm: CompiledModel, kind: str, item: Any, base: Outcome, var: Outco
         head["note"] = "; ".join(n for n in (head["note"], var.message) if n)
     cost = off.objective - on.objective
     lo, hi = bracket(on, off)
+    if restricts and cost >= 0.0:
+        lo = max(lo, 0.0)
     lp_cost = None if on.lp_bound is None or off.lp_bound is None else \
         off.lp_bound - on.lp_bound
     common = set(on.contributions) & set(off.contributions)
