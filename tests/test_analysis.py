@@ -153,6 +153,7 @@ def test_rule_costs_exact(tmp_path: Path) -> None:
             assert r["cost_lo"] - 1e-9 <= r["cost"] <= r["cost_hi"] + 1e-9
             assert r["lp_cost"] is not None
     assert nat["no_nature_c0"]["cost_lo"] <= 0.8 + 1e-6 <= nat["no_nature_c0"]["cost_hi"] + 2e-6
+    assert nat["no_nature_c0"]["cost_lo"] >= 0.0  # a zone rule only restricts
     # closing cell 1 as well leaves cells 2, 3, 4: 3 ha < 3.5 — reported, not priced
     assert nat["no_nature_c1"]["switched"] == "on"
     assert nat["no_nature_c1"].get("cost") is None
@@ -291,17 +292,105 @@ def test_a_rule_switched_on_in_a_large_model_repairs_the_scenarios_allocation(
     assert lo - 1e-9 <= 0.5 <= hi + 1e-9
 
 
-def test_rule_costs_on_dask_workers_match_the_serial_costs(tmp_path: Path) -> None:
-    """The re-solves run on a local Dask cluster (each worker loads the study area from its
-    path) and price the rules exactly as the serial loop: 0.8 for closing cell 0 (by hand, see
-    above), 0 for a rule that does not bind."""
-    scenario = strip_case(tmp_path, extra_rules=[
+def test_rule_costs_in_worker_processes_match_the_serial_costs(tmp_path: Path) -> None:
+    """The re-solves run in two forked worker processes (the compiled model inherited, not
+    sent) and give the serial table exactly: every rule and target of the rich case (a rule
+    of every type: derived, compiled, reopened and priced by the scenario's duals), every
+    value of every row; on the strip case 0.8 for closing cell 0 (by hand, see above) and 0
+    for a rule that does not bind."""
+    from test_properties import rich_case
+
+    run = api.solve(rich_case(tmp_path), write=False)
+    serial = rc.rule_costs(run.compiled, run.solution, which="all", targets=True, workers=1)
+    forked = rc.rule_costs(run.compiled, run.solution, which="all", targets=True, workers=2)
+    assert len(serial.rows) > 10
+    assert forked.rows == serial.rows
+    assert any(r.get("cost") for r in serial.rows)  # something binds: not a table of zeros
+
+    scenario = strip_case(tmp_path / "strip", extra_rules=[
         rule("no_nature_c0", 0, "T"), {**rule("no_housing_c2", 2, "T"), "uses": ["housing"]}])
-    result = api.rule_costs(scenario, tmp_path / "out", workers=2)
+    strip = api.solve(scenario, write=False)
+    result = rc.rule_costs(strip.compiled, strip.solution, workers=2)
     nat = {r["rule"]: r for r in result.rows if r["region"] == "national"}
     assert nat["no_nature_c0"]["cost"] == pytest.approx(0.8, abs=1e-6)
+    assert nat["no_nature_c0"]["cost_lo"] <= 0.8 + 1e-6 <= nat["no_nature_c0"]["cost_hi"] + 2e-6
     assert nat["no_nature_c0"]["ha_moved"] == pytest.approx(2.0)
     assert nat["no_housing_c2"]["cost"] == 0.0
+
+
+def test_a_rule_that_only_restricts_has_a_bracket_from_zero(tmp_path: Path) -> None:
+    """Switching off a rule that only closes pairs, adds hard rows or nothing to the cell
+    model relaxes the scenario, so its cost is ≥ 0 and the bracket's lower end is 0 at
+    least; a rule with an objective term, a soft row or an override is not judged. A
+    non-binding rule priced against a scenario solved to a 2-point gap: [−2, 2] becomes
+    [0, 2]; the same pair for a rule that is not judged keeps [−2, 2]."""
+    from dataclasses import replace
+
+    from test_properties import rich_case
+
+    rich = api.compile(rich_case(tmp_path))
+    assert {r.id: rc.only_restricts(rich, r) for r in rich.rules} == {
+        "three_uses": True, "cities_apart": True, "fair": True, "setback": True,
+        "zone_rule": False,  # an override touches it
+        "landscape": False, "zonneladder": False,  # objective terms
+        "near_good_sites": False}  # a soft row
+    scenario = strip_case(tmp_path / "strip", extra_rules=[
+        {**rule("no_housing_c2", 2, "T"), "uses": ["housing"]}])
+    run = api.solve(scenario, write=False)
+    cm = run.compiled
+    (item,) = [r for r in cm.rules if r.id == "no_housing_c2"]
+    assert rc.only_restricts(cm, item)
+    base = rc.outcome_of(cm, run.solution)
+    assert base.objective is not None
+    wide = replace(base, bound=base.objective + 2.0)  # the scenario's own gap
+    var = replace(base, bound=base.objective + 2.0)  # the rule does not bind
+    (row,) = rc._rows_for(cm, "rule", item, wide, var, restricts=True)
+    assert (row["cost"], row["cost_lo"], row["cost_hi"]) == (0.0, 0.0, pytest.approx(2.0))
+    (row,) = rc._rows_for(cm, "rule", item, wide, var, restricts=False)
+    assert (row["cost_lo"], row["cost_hi"]) == (pytest.approx(-2.0), pytest.approx(2.0))
+    result = rc.rule_costs(cm, run.solution)
+    (nat,) = [r for r in result.rows if r["region"] == "national"]
+    assert nat["cost_lo"] >= 0.0 and nat["cost"] == 0.0
+
+
+def test_fork_map_returns_the_results_in_order_and_raises_a_task_error() -> None:
+    """Tasks that finish out of order come back in index order, each call reported once;
+    a closure over local state is inherited (nothing pickled on the way in); an exception in
+    a task is raised in the caller, and so is a worker that dies."""
+    import os
+    import signal
+    import time as _time
+
+    from ruimteverdeling.parallel import fork_map
+
+    weights = {i: (5 - i) * 0.01 for i in range(6)}  # the first tasks take longest
+
+    def task(i: int) -> int:
+        _time.sleep(weights[i])
+        return i * i
+
+    seen: list[int] = []
+    assert fork_map(task, 6, 2, lambda i, r: seen.append(i)) == [i * i for i in range(6)]
+    assert sorted(seen) == list(range(6))
+    assert fork_map(task, 3, 1) == [0, 1, 4]
+
+    def broken(i: int) -> int:
+        if i == 2:
+            raise ValueError("task 2 fails")
+        return i
+
+    with pytest.raises(ValueError, match="task 2 fails"):
+        fork_map(broken, 4, 2)
+
+    def killed(i: int) -> int:  # a worker killed (as for memory) is an error, not a hang
+        if i == 1:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return i
+
+    from concurrent.futures.process import BrokenProcessPool
+
+    with pytest.raises(BrokenProcessPool):
+        fork_map(killed, 3, 2)
 
 
 def test_a_budget_spreads_what_is_left_over_the_solves_still_to_run(

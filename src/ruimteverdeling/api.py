@@ -235,7 +235,7 @@ def _has_periods(scenario_path: str | Path) -> bool:
 
 def rule_costs(scenario_path: str | Path, out_dir: str | Path | None = None, *,
                which: str = "switchable", targets: bool = False,
-               only: list[str] | None = None, workers: int = 1,
+               only: list[str] | None = None, workers: int | None = None,
                progress: Progress | None = None, area: str | Path | None = None,
                time_limit: float | None = None, pair_tol: float | None = None,
                variant_time_limit: float | None = None,
@@ -252,8 +252,12 @@ def rule_costs(scenario_path: str | Path, out_dir: str | Path | None = None, *,
     see :mod:`ruimteverdeling.analysis.budget`). A scenario with several periods is priced
     on its pathway model, the rule switched in every period (foresight; the run folder holds
     both modes). Returns a :class:`ruimteverdeling.analysis.rule_costs.RuleCosts`. See that
-    module for the maths.
+    module for the maths. ``workers``: re-solve in that many forked worker processes
+    (default :func:`ruimteverdeling.analysis.rule_costs.default_workers`: two where the
+    machine has two cores); the table is the same with any number.
     """
+    if workers is None:
+        workers = rc.default_workers()
     if pair_tol is not None and not (math.isfinite(pair_tol) and pair_tol > 0):
         raise InputError.single(None, "--pair-tol", f"must be a positive number of objective "
                                 f"points, got {pair_tol!r}", "e.g. --pair-tol 1")

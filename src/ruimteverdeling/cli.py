@@ -522,8 +522,9 @@ def shadow_prices(scenario: Path, out: Path | None, area: Path | None, method: s
 @click.option("--targets", is_flag=True, help="Also price the targets.")
 @click.option("--rule", "only", multiple=True, metavar="ID",
               help="Only this rule or target (repeatable).")
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Re-solve on a local Dask cluster with this many workers.")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Re-solve in this many worker processes (default: 2, or 1 on a machine "
+                   "with one core); the table is the same with any number.")
 @click.option("--pair-tol", type=click.FloatRange(min=0, min_open=True), default=None,
               metavar="POINTS",
               help="Re-solve each pair whose proven bracket contains 0 until the bracket is "
@@ -539,7 +540,8 @@ def shadow_prices(scenario: Path, out: Path | None, area: Path | None, method: s
 @_QUIET
 @_friendly
 def rule_costs(scenario: Path, out: Path | None, area: Path | None, all_rules: bool,
-               targets: bool, only: tuple[str, ...], workers: int, pair_tol: float | None,
+               targets: bool, only: tuple[str, ...], workers: int | None,
+               pair_tol: float | None,
                variant_time_limit: float | None, budget: float | None,
                time_limit: float | None, quiet: bool) -> None:
     """What each rule costs the other claims: re-solve SCENARIO with each T/A rule switched.

@@ -1,4 +1,9 @@
-"""Dask clients for the engine's parallel work (batch runs, rule-cost re-solves).
+"""Parallel work: forked worker processes for re-solves, Dask clients for batch runs.
+
+:func:`fork_map` runs ``fn(0) … fn(n−1)`` in worker processes forked from the caller: each
+inherits everything the caller holds (a compiled model, a solution, closures) without pickling
+it, and only each call's result is sent back. Analyses that re-solve one model many times use
+it to put the machine's cores to work (HiGHS's simplex uses one core per solve).
 
 :func:`dask_client` gives a fresh ``LocalCluster`` of worker processes (one thread each) or a
 connection to a running scheduler, checked first by :func:`check_scheduler`: Dask's own client
@@ -11,11 +16,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import multiprocessing
+import os
 import socket
 import struct
 import time
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from typing import Any, TypeVar
 
 from ruimteverdeling.errors import InputError
 
@@ -25,6 +33,76 @@ SCHEDULER_FIX = ("give the address the scheduler prints when it starts (`dask sc
                  "'Scheduler at: tcp://HOST:8786'; then `dask worker ADDRESS` on each machine),"
                  " or leave --scheduler out for a local cluster")
 _GREETING_MAX = 65_536
+
+T = TypeVar("T")
+_TASK: Callable[[int], Any] | None = None
+"""The function a forked worker of :func:`fork_map` calls (set before the fork, inherited)."""
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the platform says, else the
+    machine's count)."""
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except AttributeError:  # not on Linux
+        return max(os.cpu_count() or 1, 1)
+
+
+def can_fork() -> bool:
+    """Whether worker processes can be forked here (POSIX; not on Windows)."""
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def _call(i: int) -> tuple[int, Any]:
+    assert _TASK is not None
+    return i, _TASK(i)
+
+
+def fork_map(fn: Callable[[int], T], n: int, workers: int,
+             done: Callable[[int, T], None] | None = None) -> list[T]:
+    """``[fn(0), …, fn(n − 1)]``, computed in ``min(workers, n)`` forked worker processes.
+
+    The workers are forked after ``fn`` is set, so ``fn`` and everything it refers to are
+    inherited, not pickled; each task sends back only its index and its result (which must
+    pickle). Tasks are handed out one at a time as workers come free, and the list is in
+    index order whichever worker ran a task, so the result is the serial one whenever each
+    ``fn(i)`` depends on ``i`` alone (not on what an earlier call changed in the process).
+    ``done(i, result)`` is called in this process as each result arrives (in the order they
+    finish). With one worker, one task, or no ``fork`` on this platform the calls run here,
+    one after another. An exception in a task is raised here, and a worker that dies (killed
+    for memory, say) raises :class:`concurrent.futures.process.BrokenProcessPool` instead of
+    leaving the call waiting; the other tasks are then cancelled. Call it outside threads
+    that hold locks a child would need (a forked child has only the thread that forked)."""
+    global _TASK
+    out: list[Any] = [None] * n
+    if workers <= 1 or n <= 1 or not can_fork():
+        for i in range(n):
+            out[i] = fn(i)
+            if done is not None:
+                done(i, out[i])
+        return out
+    if _TASK is not None:
+        raise RuntimeError("fork_map is not re-entrant")
+    _TASK = fn
+    try:
+        with ProcessPoolExecutor(min(workers, n),
+                                 mp_context=multiprocessing.get_context("fork")) as pool:
+            pending = {pool.submit(_call, i) for i in range(n)}
+            try:
+                while pending:
+                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        i, result = future.result()
+                        out[i] = result
+                        if done is not None:
+                            done(i, result)
+            except BaseException:
+                for future in pending:
+                    future.cancel()
+                raise
+    finally:
+        _TASK = None
+    return out
 
 
 def check_scheduler(address: str, timeout: float = SCHEDULER_HANDSHAKE_TIMEOUT) -> None:

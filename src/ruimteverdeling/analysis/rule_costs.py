@@ -27,8 +27,14 @@ difference of the allocations found. ``cost`` alone can be negative for a restri
 when the two solves stop at different distances from their optima; it is never shown without
 its bracket. ``lp_cost`` is the exact difference of the two LP relaxations' optima
 ``z_LP,off − z_LP,on`` (what the rule costs the relaxation; equal to the integer cost when both
-relaxations are integral). A bracket that contains 0 is marked ``within_gap = yes``: the sign
-of the cost is not proven. With ``pair_tol`` (points) such a pair is re-solved, warm-started,
+relaxations are integral). A rule that only restricts — it closes pairs, adds hard rows or
+adds nothing to the cell model (a location rule), with no objective term and no override
+(:func:`only_restricts`) — is switched off into a relaxation of the scenario: every
+allocation of the scenario is one of the variant, worth the same, so ``z*_off ≥ z*_on`` and
+its bracket is ``[max(0, z⁻_off − z⁺_on), z⁺_off − z⁻_on]`` (when ``cost ≥ 0``, so that the
+bracket still holds it). A bracket that contains 0 is marked ``within_gap = yes``: the sign
+of the cost is not proven (for a rule that only restricts: that it is positive). With
+``pair_tol`` (points) such a pair is re-solved, warm-started,
 with the gap of each solve narrowed to ``pair_tol / 2`` in absolute terms, so that the bracket
 is at most ``pair_tol`` wide (unless the time limit stops a solve first; the bracket then says
 how far it got).
@@ -73,8 +79,7 @@ adds only objective terms: the variant is the scenario's model with the rule's p
 ``s_t w_t f_p(c, u)`` of each term ``t`` subtracted from the objective (a term left without
 parts dropped), the same columns and rows, in the time of one evaluation of ``f_p``. Any
 other switch (a zone rule, a soft or minimax row, an override) is compiled as the scenario
-is. On the demo area 12 of the 23 switchable rules are derived. (On Dask workers every
-variant is compiled: the scenario's compiled model is not sent to them.)
+is. On the demo area 12 of the 23 switchable rules are derived.
 
 **A zone rule switched off is priced over the pairs it reopens.** A zone rule that only
 closes pairs is not compiled again either: its variant allows at most the pairs it closes
@@ -93,8 +98,16 @@ is compared with the scenario's LP optimum first (one pass over the columns): wh
 equal (to ``UNPRICED_TOL``), the variant's LP optimum is the scenario's, its LP would not
 move, and its quick re-solve is the scenario's allocation with that bound — returned without
 handing a model to HiGHS (:func:`unpriced`). On the demo area 12 of the 23 switchable rules
-are such rules. With ``workers > 1`` the re-solves run as tasks on a local Dask
-cluster (:mod:`ruimteverdeling.parallel`), each with the same warm start.
+are such rules.
+
+**Both cores.** With ``workers > 1`` the re-solves run in that many worker processes forked
+from this one (:func:`ruimteverdeling.parallel.fork_map`): each inherits the compiled model,
+the scenario's solution and its warm start without pickling them, and sends back only the
+variant's :class:`Outcome`. Every variant is the same function of the scenario's solve
+whichever worker runs it and whenever (each gets the same seconds, not a share of what is
+left, and the quick re-solve's repair has a budget counted in the solver's checks, not in
+seconds), so the table is the serial one, in the same order. A scenario with several periods,
+and a platform without ``fork``, re-solve one variant at a time.
 
 **Location rules hold in every solve of a pair.** When the scenario has location rules
 (minimum sizes and counts of connected locations, :mod:`ruimteverdeling.rules.location`),
@@ -152,6 +165,7 @@ period. The pathway solve has no warm start, and the re-solves run one after ano
 from __future__ import annotations
 
 import time
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -179,7 +193,7 @@ from ruimteverdeling.model.warm import (
     valid_cut_rows,
     warm_start,
 )
-from ruimteverdeling.parallel import dask_client
+from ruimteverdeling.parallel import can_fork, fork_map, usable_cores
 from ruimteverdeling.progress import Progress, silent
 from ruimteverdeling.results.summary import with_ha_columns, write_csv
 from ruimteverdeling.rules import location, location_bound
@@ -191,9 +205,17 @@ from ruimteverdeling.scenario import Scenario
 VARIANT_MIN_SECONDS = 10.0
 VARIANT_FACTOR = 2.0
 """Default time of a re-solve: ``min(T, max(VARIANT_MIN_SECONDS, VARIANT_FACTOR · t_base))``."""
+VARIANT_REPAIR_SECONDS = 60.0
+"""The cap on a quick re-solve's repair MIP (seconds; it also stops at half the variant's time
+left). The repair stops by its budget of solver checks
+(:data:`ruimteverdeling.model.warm.REPAIR_CHECKS`, 2–5 s idle on the demo area), so that a
+variant's answer does not depend on the machine's load or on which worker ran it; the
+general cap (10 s) was reached on a machine loaded to 10 and made the table depend on it."""
 LARGE_NOTE = ("quick: the scenario's allocation and a Lagrangian bound from its duals "
               "(a model this large is solved in full only when a pair is narrowed)")
 """The note of a quick rule cost on a model above ``decompose_above`` columns."""
+DEFAULT_WORKERS = 2
+"""Most worker processes the re-solves use by default (see :func:`default_workers`)."""
 TIGHTEN_STAGES = (0.25, 0.0625, 0.0)
 """Narrowing a pair: each solve's absolute gap to this share of its current gap (0: to
 ``pair_tol / 2``), never below ``pair_tol / 2``."""
@@ -209,7 +231,8 @@ rule, per use) follow. One ``national`` row per rule, then one per region where 
 
 @dataclass
 class Outcome:
-    """A solve reduced to what the comparison needs (picklable, for Dask workers)."""
+    """A solve reduced to what the comparison needs (picklable: it comes back from a worker
+    process)."""
 
     status: str
     objective: float | None = None
@@ -367,6 +390,13 @@ def _reuse_located(cm: CompiledModel, sol: Any, warm: Any, located: Any,
                    gap=proven_gap(z, bound), decision_gap=dgap,
                    method=f"{sol.method}+scenario-locations",
                    details={**sol.details, "locations": {"status": "reused"}})
+
+
+def default_workers() -> int:
+    """Worker processes for the re-solves when the caller does not say: one per usable core,
+    at most :data:`DEFAULT_WORKERS` (each re-solve's dual simplex runs on one core; more
+    workers than cores only share them)."""
+    return min(DEFAULT_WORKERS, usable_cores())
 
 
 def default_variant_time_limit(scenario_limit: float, base_seconds: float) -> float:
@@ -957,7 +987,8 @@ def _quick(cm: CompiledModel, options: SolverOptions, warm: Any
     budget's floor gives (:data:`ruimteverdeling.analysis.budget.BUDGET_FLOOR_SECONDS`)."""
     t0 = time.perf_counter()
     try:
-        return resolve(cm.spec, options, warm, warm.lp_bound), options
+        return resolve(cm.spec, options, warm, warm.lp_bound,
+                       repair_seconds=VARIANT_REPAIR_SECONDS), options
     except SolverError:
         left = max(BUDGET_FLOOR_SECONDS, options.time_limit - (time.perf_counter() - t0))
         return None, options.model_copy(update={"time_limit": left})
@@ -1036,7 +1067,9 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
     periods (``cm`` is then its last period's model and ``base_sol`` the joint solution).
     ``budget``: seconds for all the re-solves together (:mod:`ruimteverdeling.analysis.budget`):
     each gets its share of what is left, at most ``variant_time_limit``; with ``workers``
-    Dask workers each gets ``budget · workers / n``. ``quick`` (default): each variant by
+    worker processes each gets ``budget · workers / n`` (at least the budget's floor).
+    ``workers``: re-solve in that many forked worker processes (see the module docstring;
+    the same table as one). ``quick`` (default): each variant by
     the quick re-solve (one warm-started LP and a repaired allocation,
     :func:`ruimteverdeling.model.warm.resolve`), the full solve only where that finds no
     allocation and when narrowing a pair; False: the full solve for every variant."""
@@ -1081,50 +1114,72 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
         if isinstance(warm, WarmStart) and warm.cuts is not None:
             with say.phase("the scenario's LP with its derived rows, for the variants' bounds"):
                 fb.derived_dual = derived_duals(cm, warm, scenario.solver)
+                if fb.derived_dual is not None and base.objective is not None:
+                    # the bound of every variant that keeps this relaxation, once, before
+                    # the workers fork (each would otherwise work it out again), and the
+                    # same whichever variant asks first
+                    derived_bound(cm.spec, fb, warm, base.objective, same_objective=True)
 
     def fallback_for(item: Any) -> Fallback | None:
         return fb if item.is_enabled else None
 
+    def resolve_one(k: int, seconds: float) -> Outcome:
+        """The quick (or full) re-solve of variant ``k`` within ``seconds``."""
+        item = items[k][1]
+        v = _with_time_limit(variants[k], seconds, reached)
+        t0 = time.perf_counter()
+        out = None
+        if quick and fb is not None and item.is_enabled:
+            out = reopened_outcome(cm, item, fb, base, v.solver,
+                                   cm.spec.n_x > v.solver.decompose_above)
+        if out is not None:
+            out.seconds = {"resolve": time.perf_counter() - t0}
+            return out
+        return solve_variant(v, area, cm.catalogue, warm, located=located_for(item),
+                             fallback=fallback_for(item), quick=quick,
+                             compiled=derived_model(cm, v, item)
+                             if pathway is None else None,
+                             restricted=None if item.is_enabled else fb)
+
+    def label(k: int) -> str:
+        item = items[k][1]
+        return f"{item.id} switched {'off' if item.is_enabled else 'on'}"
+
     outcomes: list[Outcome]
-    if workers > 1 and len(variants) > 1 and pathway is None:
+    n_workers = min(workers, len(variants))
+    if n_workers > 1 and pathway is None and can_fork():
+        # every variant gets the same seconds (no share of what is left: which worker is
+        # ahead depends on the machine's load, and the answers must not)
         each = variant_time_limit if budget is None else Budget(
-            budget * workers / len(variants), 1, variant_time_limit,
+            budget * n_workers / len(variants), 1, variant_time_limit,
             floor_for(base_sol)).share()
-        say(f"re-solving {len(variants)} variants on {workers} Dask workers "
+        say(f"re-solving {len(variants)} variants in {n_workers} worker processes "
             f"({each:.0f} s each at most)")
-        with dask_client(workers) as client:
-            futures = [client.submit(solve_variant, _with_time_limit(v, each, reached),
-                                     str(cm.area.path), None, warm, None,
-                                     located_for(item), fallback_for(item), quick,
-                                     pure=False)
-                       for (_, item), v in zip(items, variants, strict=True)]
-            outcomes = client.gather(futures)
+        t_start = time.perf_counter()
+
+        def done(k: int, out: Outcome) -> None:
+            say(f"  {label(k)} after {time.perf_counter() - t_start:.1f} s: "
+                f"{breakdown(out)}")
+
+        try:
+            outcomes = fork_map(lambda k: resolve_one(k, each), len(variants), n_workers,
+                                done)
+        except BrokenProcessPool:
+            raise SolverError("a worker process re-solving the variants died (killed for "
+                              "memory?); run with --workers 1 to re-solve them one at a "
+                              "time in this process") from None
     else:
         if workers > 1 and pathway is not None:
             say("a scenario with several periods is re-solved one variant at a time")
+        elif workers > 1 and len(variants) > 1 and not can_fork():
+            say("no worker processes can be forked on this platform: re-solving one "
+                "variant at a time")
         outcomes = []
         shares = Budget(budget, len(variants), variant_time_limit, floor_for(base_sol))
-        for (_, item), v in zip(items, variants, strict=True):
-            state = "off" if item.is_enabled else "on"
+        for k in range(len(variants)):
             seconds = shares.share()
-            v = _with_time_limit(v, seconds, reached)
-            with say.phase(f"re-solving with {item.id} switched {state} "
-                           f"({seconds:.0f} s at most)"):
-                t0 = time.perf_counter()
-                out = None
-                if quick and fb is not None and item.is_enabled:
-                    out = reopened_outcome(cm, item, fb, base, v.solver,
-                                           cm.spec.n_x > v.solver.decompose_above)
-                if out is not None:
-                    out.seconds = {"resolve": time.perf_counter() - t0}
-                else:
-                    out = solve_variant(v, area, cm.catalogue, warm,
-                                        located=located_for(item),
-                                        fallback=fallback_for(item), quick=quick,
-                                        compiled=derived_model(cm, v, item)
-                                        if pathway is None else None,
-                                        restricted=None if item.is_enabled else fb)
-                outcomes.append(out)
+            with say.phase(f"re-solving with {label(k)} ({seconds:.0f} s at most)"):
+                outcomes.append(resolve_one(k, seconds))
             say(f"  {breakdown(outcomes[-1])}")
     outcomes = [_claimed(o, scenario.solver.mip_rel_gap) for o in outcomes]
     if pair_tol is not None:
@@ -1132,8 +1187,31 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
                                   capped, base, outcomes, pair_tol, say, located_for)
     rows: list[dict[str, Any]] = []
     for (kind, item), out in zip(items, outcomes, strict=True):
-        rows += _rows_for(cm, kind, item, base, out)
+        rows += _rows_for(cm, kind, item, base, out,
+                          kind == "rule" and only_restricts(cm, item))
     return RuleCosts(rows, base)
+
+
+def only_restricts(cm: CompiledModel, item: Any) -> bool:
+    """Whether switching the enabled rule ``item`` off can only relax the scenario, so that its
+    cost is never negative: ``z*_off ≥ z*_on``.
+
+    True when no override touches the rule and its compiled contribution adds no objective
+    term and no row with a penalty or an auxiliary column: it closes pairs (the variant allows
+    more), adds hard rows (the variant drops them) or adds nothing to the cell model (a
+    location rule, which the variant no longer enforces). Every allocation of the scenario is
+    then an allocation of the variant with the same objective value, so the variant's optimum
+    is at least the scenario's and ``0`` is a proven lower end of the cost's bracket. A rule
+    with an objective term, a soft or minimax row (its auxiliary columns carry objective
+    coefficients), or an override is not judged (False)."""
+    if not getattr(item, "is_enabled", False):
+        return False
+    if any(a.override.rule == item.id for a in cm.overrides):
+        return False
+    c = cm.contributions.get(item.id)
+    if c is None or c.terms:
+        return False
+    return all(r.penalty is None and not r.aux for r in c.rows)
 
 
 def _pair(item: Any, base: Outcome, var: Outcome) -> tuple[Outcome, Outcome]:
@@ -1195,8 +1273,11 @@ def _tighten(cm: CompiledModel, base_scenario: Scenario, items: list[tuple[str, 
     return base, out
 
 
-def _rows_for(cm: CompiledModel, kind: str, item: Any, base: Outcome, var: Outcome
-              ) -> list[dict[str, Any]]:
+def _rows_for(cm: CompiledModel, kind: str, item: Any, base: Outcome, var: Outcome,
+              restricts: bool = False) -> list[dict[str, Any]]:
+    """The rule's national row and one per region where land moves. ``restricts``: the rule
+    only restricts (:func:`only_restricts`), so its cost is at least 0 and the bracket's lower
+    end is raised to 0 (when the allocations found differ by no less)."""
     on, off = (base, var) if item.is_enabled else (var, base)
     head = {"rule": item.id, "kind": kind, "type": getattr(item, "type", "target"),
             "status": item.status, "in_scenario": "on" if item.is_enabled else "off",
@@ -1211,6 +1292,8 @@ def _rows_for(cm: CompiledModel, kind: str, item: Any, base: Outcome, var: Outco
         head["note"] = "; ".join(n for n in (head["note"], var.message) if n)
     cost = off.objective - on.objective
     lo, hi = bracket(on, off)
+    if restricts and cost >= 0.0:
+        lo = max(lo, 0.0)
     lp_cost = None if on.lp_bound is None or off.lp_bound is None else \
         off.lp_bound - on.lp_bound
     common = set(on.contributions) & set(off.contributions)

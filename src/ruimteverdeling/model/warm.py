@@ -369,7 +369,8 @@ def mapped_basis(ws: WarmStart, spec: ModelSpec, lower: int, upper: int, zero: i
 
 def resolve(spec: ModelSpec, options: SolverOptions, warm: WarmStart,
             lp_reference: float | None = None, keep_basis: bool = False,
-            changed_share: float = BASIS_CHANGED_SHARE) -> Solution:
+            changed_share: float = BASIS_CHANGED_SHARE,
+            repair_seconds: float = REPAIR_MAX_SECONDS) -> Solution:
     """A quick re-solve of ``spec`` from the solve ``warm`` came from (see the module
     docstring): its LP bound and the best of the mapped allocation, the rounded LP vertex
     and a repair of the units that the LP moves, within ``options.time_limit``.
@@ -388,7 +389,10 @@ def resolve(spec: ModelSpec, options: SolverOptions, warm: WarmStart,
     repaired against the same relaxation. (This only chooses which allocation to report; the
     bound is the variant's LP either way.) ``changed_share``: the warm start's basis is used
     when at most this share of the columns has another objective coefficient (1: whenever it
-    is a basis of ``spec``, for a caller that chose the warm start for its objective)."""
+    is a basis of ``spec``, for a caller that chose the warm start for its objective).
+    ``repair_seconds``: the repair MIP's cap in seconds (a safety net: its budget is
+    :data:`REPAIR_CHECKS`; a caller whose answers must not depend on the machine's load
+    gives a wider one)."""
     if spec.n_x > options.decompose_above:
         raise SolverError("a model this large needs column generation for its LP: the full "
                           "solve re-solves it")
@@ -448,7 +452,7 @@ def resolve(spec: ModelSpec, options: SolverOptions, warm: WarmStart,
     if frac.any() and (gains or not warm_ok):
         t0 = time.perf_counter()
         x_rep = _repair(spec, backend, options, x_warm, warm_ok, x_round, choice_lp, frac,
-                        top, found, deadline, details)
+                        top, found, deadline, details, repair_seconds)
         seconds["repair"] = time.perf_counter() - t0
         if x_rep is not None:
             found.append(("repair", x_rep))
@@ -543,7 +547,8 @@ def repair_stop(rel_gap: float, lp_bound: float, status_quo: float | None) -> Re
 def _repair(spec: ModelSpec, backend: Any, options: SolverOptions, x_warm: np.ndarray,
             warm_ok: bool, x_round: np.ndarray, choice_lp: np.ndarray,
             frac: np.ndarray, lp_bound: float, found: list[tuple[str, np.ndarray]],
-            deadline: float, details: dict[str, Any]) -> np.ndarray | None:
+            deadline: float, details: dict[str, Any],
+            max_seconds: float = REPAIR_MAX_SECONDS) -> np.ndarray | None:
     """The repair of :func:`resolve`. With a feasible warm start: the units that are
     fractional in the LP vertex or that it moves away from the warm start's allocation are
     freed, every other unit is fixed at the warm start's allocation, and HiGHS's MIP solves
@@ -566,7 +571,7 @@ def _repair(spec: ModelSpec, backend: Any, options: SolverOptions, x_warm: np.nd
         return None  # already proven within the tolerance: a repair could not tighten it
     sub, cols = spec.restrict(free, x_fix)
     abs_gap = abs_gap_target(options.mip_rel_gap, best, lp_bound, sq)
-    seconds = max(REPAIR_MIN_SECONDS, min(REPAIR_MAX_SECONDS,
+    seconds = max(REPAIR_MIN_SECONDS, min(max_seconds,
                                           REPAIR_SHARE * (deadline - time.perf_counter())))
     stop = repair_stop(options.mip_rel_gap, lp_bound, sq)
     r = backend.mip(sub, options, seconds, 0.0, x_fix[cols] if warm_ok else None,
