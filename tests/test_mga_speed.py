@@ -13,11 +13,17 @@ import numpy as np
 import pytest
 
 from ruimteverdeling.errors import InfeasibleError, SolverError
+from ruimteverdeling.model import highs_backend as hb
 from ruimteverdeling.model.highs_backend import HighsBackend
 from ruimteverdeling.model.options import SolverOptions
 from ruimteverdeling.model.solve import solve
-from ruimteverdeling.model.spec import ModelSpec
-from ruimteverdeling.model.warm_mga import NearOptimalSession, neighbourhood, spec_with
+from ruimteverdeling.model.spec import ModelSpec, SpecBuilder
+from ruimteverdeling.model.warm_mga import (
+    NearOptimalSession,
+    floor_crash_basis,
+    neighbourhood,
+    spec_with,
+)
 from tiny_models import brute_force, random_model
 
 EXACT = SolverOptions(mip_rel_gap=1e-6, time_limit=60)
@@ -32,7 +38,9 @@ def _no_good(spec: ModelSpec, x: np.ndarray, name: str) -> tuple:
 
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("slack", [0.1, 0.4])
-def test_session_brackets_each_enumerated_optimum(seed: int, slack: float) -> None:
+@pytest.mark.parametrize("floor_name", [None, "floor"])
+def test_session_brackets_each_enumerated_optimum(seed: int, slack: float,
+                                                  floor_name: str | None) -> None:
     spec = random_model(seed)
     value = np.zeros(spec.n_cols)
     value[: spec.n_x] = spec.obj[: spec.n_x]  # the floor over the binaries (one aux a row)
@@ -50,7 +58,7 @@ def test_session_brackets_each_enumerated_optimum(seed: int, slack: float) -> No
         model = spec_with(spec, obj, 0.0, rows)
         opt = brute_force(model)
         try:
-            sol = session.solve(obj, rows)
+            sol = session.solve(obj, rows, floor=floor_name)
         except InfeasibleError:
             assert not np.isfinite(opt), (k, "called infeasible but an allocation exists")
             return
@@ -154,3 +162,43 @@ def test_session_started_from_its_own_optimal_basis_needs_no_iteration() -> None
     assert sol.bound == pytest.approx(max(first.details["lp_bound"], sol.objective), abs=1e-9)
     again = session.solve(spec.obj, [])
     assert again.details["start_basis"] == "session"
+
+
+def _two_use_model(d: list[tuple[float, float]]) -> ModelSpec:
+    units = len(d)
+    b = SpecBuilder(np.repeat(np.arange(units), 2), np.tile(np.arange(2), units),
+                    np.arange(units))
+    b.add_term("value", "benefit", 1.0, np.array(d, float).ravel())
+    return b.build()
+
+
+def test_floor_crash_basis_is_the_optimal_basis_of_a_single_floor() -> None:
+    """Three units, columns (keep, change): keeping is worth 1, changing 0; the floor
+    ``g·x ≥ 4`` counts the changed units with g = 2, 3, 5. ``x(λ)`` changes a unit once
+    ``λ·g_u > 1``: unit 2 first (λ* = 0.2), which alone reaches the floor, so unit 2 holds both
+    columns in the basis, the others keep, and the floor is tight. That basis is the LP
+    optimum (unit 2 changed by 4/5, value 3 − 0.8 = 2.2): no simplex iteration."""
+    spec = _two_use_model([(1.0, 0.0)] * 3)
+    g = np.array([0.0, 2.0, 0.0, 3.0, 0.0, 5.0])
+    floor = ("floor", g, 4.0, np.inf)
+    model = spec_with(spec, spec.obj, 0.0, [floor])
+    basis = floor_crash_basis(model, spec.n_rows, g, 4.0)
+    assert basis is not None
+    assert basis.col.tolist() == [hb.BASIC, hb.LOWER, hb.BASIC, hb.LOWER, hb.BASIC, hb.BASIC]
+    assert basis.row[spec.n_rows] == hb.LOWER
+    assert (basis.col == hb.BASIC).sum() + (basis.row == hb.BASIC).sum() == model.n_rows
+    sol = NearOptimalSession(spec, EXACT).solve(spec.obj, [floor], floor="floor")
+    assert sol.details["start_basis"] == "floor crash"
+    assert sol.details["lp_iterations"]["simplex"] == 0
+    assert sol.bound == pytest.approx(2.2, abs=1e-9)
+    assert sol.objective == pytest.approx(2.0, abs=1e-9)  # units 0, 1 kept, unit 2 changed
+
+
+def test_floor_crash_basis_none_when_the_crash_meets_the_floor() -> None:
+    """The crash allocation (each unit's best column) already meets the floor: no floor
+    crash basis, and a floor that no allocation reaches gives none either."""
+    spec = _two_use_model([(1.0, 0.0)] * 3)
+    g = np.array([2.0, 0.0, 3.0, 0.0, 5.0, 0.0])
+    model = spec_with(spec, spec.obj, 0.0, [("floor", g, 4.0, np.inf)])
+    assert floor_crash_basis(model, spec.n_rows, g, 4.0) is None
+    assert floor_crash_basis(model, spec.n_rows, g, 11.0) is None
