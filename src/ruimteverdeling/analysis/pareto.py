@@ -30,10 +30,14 @@ Every solve keeps the whole scenario's rules and hard targets as constraints.
    non-dominated: among allocations with the best ``F₂`` it takes the one with the best
    ``F₁``. At ``ε = F₁*`` the point is the lexicographic optimum (max F₁, then max F₂); at
    ``ε = F₁⁻`` it is (max F₂, then max F₁) — the end points equal the single-criterion optima.
-3. **Tidy (optional, default on).** Cells that neither criterion counts are arbitrary in that
-   optimum; the point's allocation is then re-solved maximising the scenario's own objective
-   subject to ``F₁ ≥ F₁(x_k)`` and ``F₂ ≥ F₂(x_k)`` (both kept within 1e-7 relative), so the
-   maps of the points are reasonable plans.
+3. **Tidy (optional, off unless asked for).** Cells that neither criterion counts are
+   arbitrary in that optimum; with ``tidy`` the point's allocation is then re-solved
+   maximising the scenario's own objective subject to ``F₁ ≥ F₁(x_k)`` and
+   ``F₂ ≥ F₂(x_k)`` (both kept within 1e-7 relative), so the maps of the points are
+   reasonable plans. It changes neither criterion's value, only the map, and costs an LP per
+   point as large as the point's own (two dense rows over every column); on the demo area
+   the quick tidy re-solve kept the point's own allocation at every point it was measured
+   at, so it is not run by default.
 
 Location rules (minimum sizes and counts of connected locations) are not rows of the cell
 model: like the scenario's own solve, an allocation is made to meet them afterwards
@@ -386,7 +390,7 @@ class Front:
 
 
 def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, points: int = 5,
-                 tidy: bool = True, options: SolverOptions | None = None,
+                 tidy: bool = False, options: SolverOptions | None = None,
                  progress: Progress | None = None, start: Solution | None = None,
                  budget: float | None = None, quick: bool = True) -> Front:
     """The front between criteria ``x_name`` and ``y_name`` (see the module docstring).
