@@ -202,3 +202,22 @@ def test_floor_crash_basis_none_when_the_crash_meets_the_floor() -> None:
     model = spec_with(spec, spec.obj, 0.0, [("floor", g, 4.0, np.inf)])
     assert floor_crash_basis(model, spec.n_rows, g, 4.0) is None
     assert floor_crash_basis(model, spec.n_rows, g, 11.0) is None
+
+
+def test_a_moved_floor_starts_again_from_its_floor_crash_basis() -> None:
+    """The model of the test above, the floor moved from 4 to 7 on the same session: units 2
+    (λ = 0.2) and 1 (λ = 1/3) change in turn, 5 < 7 ≤ 8, so unit 1 holds both columns and unit
+    2 is changed: the LP optimum again (3 − 1 − 2/3), reached with no iteration. The same
+    solve once more keeps the session's basis."""
+    spec = _two_use_model([(1.0, 0.0)] * 3)
+    g = np.array([0.0, 2.0, 0.0, 3.0, 0.0, 5.0])
+    session = NearOptimalSession(spec, EXACT)
+    session.solve(spec.obj, [("floor", g, 4.0, np.inf)], floor="floor")
+    moved = session.solve(spec.obj, [("floor", g, 7.0, np.inf)], floor="floor")
+    assert moved.details["start_basis"] == "floor crash"
+    assert moved.details["lp_iterations"]["simplex"] == 0
+    assert moved.bound == pytest.approx(3.0 - 1.0 - 2.0 / 3.0, abs=1e-9)
+    assert moved.objective == pytest.approx(1.0, abs=1e-9)  # unit 0 kept, 1 and 2 changed
+    again = session.solve(spec.obj, [("floor", g, 7.0, np.inf)], floor="floor")
+    assert again.details["start_basis"] == "session"
+    assert again.bound == pytest.approx(moved.bound, abs=1e-9)

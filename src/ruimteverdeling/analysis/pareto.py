@@ -405,9 +405,9 @@ def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, poin
     (:mod:`ruimteverdeling.analysis.budget`), each at most the per-solve time limit.
     ``quick`` (default): the points' ε-constraint and tidy solves are re-solves on a kept LP
     per objective (:class:`ruimteverdeling.model.warm_mga.NearOptimalSession`: the rows added
-    once and only their bounds changed, the first ε solve from the floor crash basis of its ε
-    row, each later one from the optimal basis of the one before with that objective; its
-    vertex rounded, the
+    once and only their bounds changed, each ε solve from the floor crash basis of its ε row
+    (fewer iterations than from the optimal basis of the point before), the tidy solves from
+    the optimal basis of the one before; its vertex rounded, the
     allocation before it kept when better — a point optimal only when they meet within the
     gap); a pathway model gets the quick re-solve of :func:`ruimteverdeling.model.warm.resolve`,
     and the end points the full solve."""
@@ -446,8 +446,8 @@ def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, poin
         return options.model_copy(update={"time_limit": shares.share()})
 
     # the points' quick solves keep one LP per objective (the ε solves', the tidy solves'):
-    # from one point to the next only the bounds of its rows change, so each LP starts from
-    # the optimal basis of the one before, still dual feasible
+    # from one point to the next only the bounds of its rows change: the ε LPs start from
+    # their ε row's floor crash basis, the tidy LPs from the optimal basis of the one before
     sessions: dict[int, NearOptimalSession] = {}
 
     def run(label: str, obj: np.ndarray, rows: list, feasible: Solution | None = None,
@@ -540,7 +540,9 @@ def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, poin
     # nearly dual feasible for it, a better start than a crash basis for a full solve; the
     # quick re-solves start from the floor crash basis of the ε row instead (the row tight,
     # its dual guessed: on the demo area the top point's LP took 6.7 k dual simplex
-    # iterations from it against 21 k from the best-F₂ end point's basis)
+    # iterations from it against 21 k from the best-F₂ end point's basis; each later point
+    # too: 3.1 k at three quarters of the range, 9.9 k from the optimal basis of the point
+    # above it)
     last.setdefault(hash(np.asarray(obj, float).tobytes()), s_b.warm)
     pts: list[Point] = []
     width = len(str(len(eps_list)))
