@@ -221,3 +221,33 @@ def test_a_moved_floor_starts_again_from_its_floor_crash_basis() -> None:
     again = session.solve(spec.obj, [("floor", g, 7.0, np.inf)], floor="floor")
     assert again.details["start_basis"] == "session"
     assert again.bound == pytest.approx(moved.bound, abs=1e-9)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_location_bound_lp_from_the_points_basis_gives_the_cold_bound(seed: int) -> None:
+    """The location bound's LP of a model with cut rows appended, started from an optimal
+    basis of the model without them (a Pareto point's ε LP), has the optimum of the same LP
+    started from the crash basis; the cut here is ``value·x ≤`` its LP value minus one, so
+    the old basis is not optimal for it (how many iterations either start takes is the
+    benchmark's business)."""
+    import scipy.sparse as sp
+
+    from ruimteverdeling.model.spec import RowBlock
+    from ruimteverdeling.rules.location_bound import _cell_lp
+
+    spec = random_model(seed)
+    value = np.zeros(spec.n_cols)
+    value[: spec.n_x] = spec.term("value").coef[: spec.n_x]
+    top = brute_force(spec_with(spec, value, 0.0, []))
+    model = spec_with(spec, spec.obj, 0.0, [("eps", value, 0.5 * top, np.inf)])
+    first = HighsBackend().lp(model, EXACT, 10)
+    assert first.status == "optimal" and first.basis is not None
+    cut = RowBlock("cut", "cut", sp.csr_matrix(value.reshape(1, -1)), np.array([-np.inf]),
+                   np.array([float(value @ first.x) - 1.0]))
+    work = model.with_rows(cut)
+    cold = _cell_lp(work, None, EXACT, 10)
+    warm = _cell_lp(work, None, EXACT, 10, first.basis)
+    assert (cold is None) == (warm is None)
+    if cold is not None and warm is not None:
+        assert warm[0] == pytest.approx(cold[0], abs=1e-6)
+        assert warm[2] is not None and cold[2] is None  # a basis back only when one was given

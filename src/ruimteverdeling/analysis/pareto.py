@@ -297,7 +297,13 @@ def enforce_locations(cm: CompiledModel, sol: Solution, obj: np.ndarray,
     None when no allocation of the candidate locations meets them (the scenario's warnings
     are left alone: the caller decides what the point reports)."""
     view = replace(cm, spec=_spec_with(cm.spec, obj, 0.0, rows), warnings=[])
-    out = location.enforce(view, sol, options, say)
+    # the LP basis of ``sol`` when it is one of this very model (the ε re-solve's), where the
+    # location bound's LP rounds start instead of the crash basis
+    basis = getattr(getattr(sol, "warm", None), "basis", None)
+    if basis is not None and (basis.col.size != view.spec.n_cols or
+                              basis.row.size != view.spec.n_rows):
+        basis = None
+    out = location.enforce(view, sol, options, say, basis=basis)
     if (out.details.get("locations") or {}).get("status") == "not met":
         return None
     return out
@@ -464,7 +470,8 @@ def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, poin
                 session = sessions[key]
                 try:
                     sol = session.solve(obj, rows, [] if feasible is None else [feasible.x],
-                                        rounds, floor=floor)
+                                        rounds, floor=floor,
+                                        want_basis=located and floor is not None)
                     say(f"  near-optimal re-solve ({sol.method}, {sol.status}): "
                         + ", ".join(f"{step} {v:.1f} s" for step, v in sol.seconds.items()
                                     if v >= 0.05))

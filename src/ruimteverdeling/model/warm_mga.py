@@ -56,7 +56,7 @@ from ruimteverdeling.model import highs_backend as hb
 from ruimteverdeling.model.options import SolverOptions
 from ruimteverdeling.model.outcomes import Solution, decision_gap, norm_status, proven_gap
 from ruimteverdeling.model.spec import ModelSpec, RowBlock
-from ruimteverdeling.model.warm import mapped_basis
+from ruimteverdeling.model.warm import mapped_basis, warm_start
 
 Row = tuple[str, np.ndarray, float, float]
 """An extra row ``lo ≤ vec·x ≤ hi`` (name, dense coefficients over all columns, lo, hi)."""
@@ -157,7 +157,8 @@ class NearOptimalSession:
 
     def solve(self, obj: np.ndarray, rows: list[Row],
               incumbents: list[np.ndarray] | None = None,
-              rounds: int | None = None, floor: str | None = None) -> Solution:
+              rounds: int | None = None, floor: str | None = None,
+              want_basis: bool = False) -> Solution:
         """Maximise ``obj·x`` over the scenario's allocations that meet the extra ``rows``,
         within ``options.time_limit``. ``incumbents``: allocations known beforehand (over the
         same columns); each that meets every row is a candidate beside the rounded vertex.
@@ -167,7 +168,9 @@ class NearOptimalSession:
         an ε row): a solve whose objective or floor bound differs from the one before
         starts from its floor crash basis (:func:`floor_crash_basis`) instead of the crash
         basis or the basis the solve before ended with (measured slower even where that one
-        is still dual feasible).
+        is still dual feasible). ``want_basis``: the solution's ``warm`` holds the LP's last
+        basis (over the scenario's rows and every row of the session, in order; dual feasible
+        for ``obj``), which a later LP of this model and rows may start from.
 
         Raises :class:`InfeasibleError` when the LP relaxation is infeasible (so is the
         model), :class:`SolverError` when the LP does not finish or no allocation is found
@@ -233,9 +236,10 @@ class NearOptimalSession:
             n = self.spec.n_rows
             row_dual = np.concatenate([r.row_dual[:n], [r.row_dual[n + self.index[name]]
                                                         for name, *_ in rows]])
+        warm = warm_start(model, x, hb.get_basis(self.h), z) if want_basis else None
         return Solution(status, x, z, bound, proven_gap(z, bound), method, self.backend.name,
                         self.backend.label(), seconds, details, row_dual,
-                        model.status_quo_value, dgap)
+                        model.status_quo_value, dgap, warm)
 
     def _rounded(self, model: ModelSpec, x_lp: np.ndarray, deadline: float,
                  details: dict[str, Any], rounds: int = RAISES
