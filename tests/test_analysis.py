@@ -735,7 +735,8 @@ def test_every_pareto_solve_starts_from_an_allocation_that_meets_its_rows(
     front here)."""
     scenario = strip_case(tmp_path, nature_min=None)
     run = api.solve(scenario, write=False)
-    quick = pf.pareto_front(run.compiled, "area:agriculture", "suitability", points=3)
+    quick = pf.pareto_front(run.compiled, "area:agriculture", "suitability", points=3,
+                            tidy=True)
     seen: list[tuple[list, Any, Any]] = []
     real = pf.solve_with
 
@@ -746,7 +747,7 @@ def test_every_pareto_solve_starts_from_an_allocation_that_meets_its_rows(
 
     monkeypatch.setattr(pf, "solve_with", spy)
     front = pf.pareto_front(run.compiled, "area:agriculture", "suitability", points=3,
-                            quick=False)
+                            quick=False, tidy=True)
     assert [v for p in quick.points for v in (p.f1, p.f2)] == pytest.approx(
         [v for p in front.points for v in (p.f1, p.f2)], abs=1e-6)
     with_rows = [(rows, warm, sol) for rows, warm, sol in seen if rows]
@@ -1068,7 +1069,7 @@ def test_a_point_whose_location_step_fails_takes_a_located_allocation_that_meets
         return None if rows else real(cm, sol, obj, rows, options, say)
 
     monkeypatch.setattr(pf, "enforce_locations", fails_on_points)
-    front = pf.pareto_front(run.compiled, "suitability", "area:housing", points=3)
+    front = pf.pareto_front(run.compiled, "suitability", "area:housing", points=3, tidy=True)
     feasible = _located_front_by_brute_force()
     assert [p.epsilon for p in front.points] == pytest.approx([3.4, 3.55, 3.7], abs=1e-6)
     for p in front.points:

@@ -13,11 +13,17 @@ import numpy as np
 import pytest
 
 from ruimteverdeling.errors import InfeasibleError, SolverError
+from ruimteverdeling.model import highs_backend as hb
 from ruimteverdeling.model.highs_backend import HighsBackend
 from ruimteverdeling.model.options import SolverOptions
 from ruimteverdeling.model.solve import solve
-from ruimteverdeling.model.spec import ModelSpec
-from ruimteverdeling.model.warm_mga import NearOptimalSession, neighbourhood, spec_with
+from ruimteverdeling.model.spec import ModelSpec, SpecBuilder
+from ruimteverdeling.model.warm_mga import (
+    NearOptimalSession,
+    floor_crash_basis,
+    neighbourhood,
+    spec_with,
+)
 from tiny_models import brute_force, random_model
 
 EXACT = SolverOptions(mip_rel_gap=1e-6, time_limit=60)
@@ -32,7 +38,9 @@ def _no_good(spec: ModelSpec, x: np.ndarray, name: str) -> tuple:
 
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("slack", [0.1, 0.4])
-def test_session_brackets_each_enumerated_optimum(seed: int, slack: float) -> None:
+@pytest.mark.parametrize("floor_name", [None, "floor"])
+def test_session_brackets_each_enumerated_optimum(seed: int, slack: float,
+                                                  floor_name: str | None) -> None:
     spec = random_model(seed)
     value = np.zeros(spec.n_cols)
     value[: spec.n_x] = spec.obj[: spec.n_x]  # the floor over the binaries (one aux a row)
@@ -50,7 +58,7 @@ def test_session_brackets_each_enumerated_optimum(seed: int, slack: float) -> No
         model = spec_with(spec, obj, 0.0, rows)
         opt = brute_force(model)
         try:
-            sol = session.solve(obj, rows)
+            sol = session.solve(obj, rows, floor=floor_name)
         except InfeasibleError:
             assert not np.isfinite(opt), (k, "called infeasible but an allocation exists")
             return
@@ -154,3 +162,92 @@ def test_session_started_from_its_own_optimal_basis_needs_no_iteration() -> None
     assert sol.bound == pytest.approx(max(first.details["lp_bound"], sol.objective), abs=1e-9)
     again = session.solve(spec.obj, [])
     assert again.details["start_basis"] == "session"
+
+
+def _two_use_model(d: list[tuple[float, float]]) -> ModelSpec:
+    units = len(d)
+    b = SpecBuilder(np.repeat(np.arange(units), 2), np.tile(np.arange(2), units),
+                    np.arange(units))
+    b.add_term("value", "benefit", 1.0, np.array(d, float).ravel())
+    return b.build()
+
+
+def test_floor_crash_basis_is_the_optimal_basis_of_a_single_floor() -> None:
+    """Three units, columns (keep, change): keeping is worth 1, changing 0; the floor
+    ``g·x ≥ 4`` counts the changed units with g = 2, 3, 5. ``x(λ)`` changes a unit once
+    ``λ·g_u > 1``: unit 2 first (λ* = 0.2), which alone reaches the floor, so unit 2 holds both
+    columns in the basis, the others keep, and the floor is tight. That basis is the LP
+    optimum (unit 2 changed by 4/5, value 3 − 0.8 = 2.2): no simplex iteration."""
+    spec = _two_use_model([(1.0, 0.0)] * 3)
+    g = np.array([0.0, 2.0, 0.0, 3.0, 0.0, 5.0])
+    floor = ("floor", g, 4.0, np.inf)
+    model = spec_with(spec, spec.obj, 0.0, [floor])
+    basis = floor_crash_basis(model, spec.n_rows, g, 4.0)
+    assert basis is not None
+    assert basis.col.tolist() == [hb.BASIC, hb.LOWER, hb.BASIC, hb.LOWER, hb.BASIC, hb.BASIC]
+    assert basis.row[spec.n_rows] == hb.LOWER
+    assert (basis.col == hb.BASIC).sum() + (basis.row == hb.BASIC).sum() == model.n_rows
+    sol = NearOptimalSession(spec, EXACT).solve(spec.obj, [floor], floor="floor")
+    assert sol.details["start_basis"] == "floor crash"
+    assert sol.details["lp_iterations"]["simplex"] == 0
+    assert sol.bound == pytest.approx(2.2, abs=1e-9)
+    assert sol.objective == pytest.approx(2.0, abs=1e-9)  # units 0, 1 kept, unit 2 changed
+
+
+def test_floor_crash_basis_none_when_the_crash_meets_the_floor() -> None:
+    """The crash allocation (each unit's best column) already meets the floor: no floor
+    crash basis, and a floor that no allocation reaches gives none either."""
+    spec = _two_use_model([(1.0, 0.0)] * 3)
+    g = np.array([2.0, 0.0, 3.0, 0.0, 5.0, 0.0])
+    model = spec_with(spec, spec.obj, 0.0, [("floor", g, 4.0, np.inf)])
+    assert floor_crash_basis(model, spec.n_rows, g, 4.0) is None
+    assert floor_crash_basis(model, spec.n_rows, g, 11.0) is None
+
+
+def test_a_moved_floor_starts_again_from_its_floor_crash_basis() -> None:
+    """The model of the test above, the floor moved from 4 to 7 on the same session: units 2
+    (λ = 0.2) and 1 (λ = 1/3) change in turn, 5 < 7 ≤ 8, so unit 1 holds both columns and unit
+    2 is changed: the LP optimum again (3 − 1 − 2/3), reached with no iteration. The same
+    solve once more keeps the session's basis."""
+    spec = _two_use_model([(1.0, 0.0)] * 3)
+    g = np.array([0.0, 2.0, 0.0, 3.0, 0.0, 5.0])
+    session = NearOptimalSession(spec, EXACT)
+    session.solve(spec.obj, [("floor", g, 4.0, np.inf)], floor="floor")
+    moved = session.solve(spec.obj, [("floor", g, 7.0, np.inf)], floor="floor")
+    assert moved.details["start_basis"] == "floor crash"
+    assert moved.details["lp_iterations"]["simplex"] == 0
+    assert moved.bound == pytest.approx(3.0 - 1.0 - 2.0 / 3.0, abs=1e-9)
+    assert moved.objective == pytest.approx(1.0, abs=1e-9)  # unit 0 kept, 1 and 2 changed
+    again = session.solve(spec.obj, [("floor", g, 7.0, np.inf)], floor="floor")
+    assert again.details["start_basis"] == "session"
+    assert again.bound == pytest.approx(moved.bound, abs=1e-9)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_location_bound_lp_from_the_points_basis_gives_the_cold_bound(seed: int) -> None:
+    """The location bound's LP of a model with cut rows appended, started from an optimal
+    basis of the model without them (a Pareto point's ε LP), has the optimum of the same LP
+    started from the crash basis; the cut here is ``value·x ≤`` its LP value minus one, so
+    the old basis is not optimal for it (how many iterations either start takes is the
+    benchmark's business)."""
+    import scipy.sparse as sp
+
+    from ruimteverdeling.model.spec import RowBlock
+    from ruimteverdeling.rules.location_bound import _cell_lp
+
+    spec = random_model(seed)
+    value = np.zeros(spec.n_cols)
+    value[: spec.n_x] = spec.term("value").coef[: spec.n_x]
+    top = brute_force(spec_with(spec, value, 0.0, []))
+    model = spec_with(spec, spec.obj, 0.0, [("eps", value, 0.5 * top, np.inf)])
+    first = HighsBackend().lp(model, EXACT, 10)
+    assert first.status == "optimal" and first.basis is not None
+    cut = RowBlock("cut", "cut", sp.csr_matrix(value.reshape(1, -1)), np.array([-np.inf]),
+                   np.array([float(value @ first.x) - 1.0]))
+    work = model.with_rows(cut)
+    cold = _cell_lp(work, None, EXACT, 10)
+    warm = _cell_lp(work, None, EXACT, 10, first.basis)
+    assert (cold is None) == (warm is None)
+    if cold is not None and warm is not None:
+        assert warm[0] == pytest.approx(cold[0], abs=1e-6)
+        assert warm[2] is not None and cold[2] is None  # a basis back only when one was given

@@ -278,7 +278,7 @@ def rule_costs(scenario_path: str | Path, out_dir: str | Path | None = None, *,
 
 
 def pareto(scenario_path: str | Path, x: str, y: str, points: int = 5,
-           out_dir: str | Path | None = None, *, tidy: bool = True,
+           out_dir: str | Path | None = None, *, tidy: bool = False,
            drop_dominated: bool = False, keep_allocations: bool = False,
            progress: Progress | None = None, area: str | Path | None = None,
            time_limit: float | None = None, budget: float | None = None) -> pf.Front:

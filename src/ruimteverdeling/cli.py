@@ -571,9 +571,10 @@ def rule_costs(scenario: Path, out: Path | None, area: Path | None, all_rules: b
 @click.option("--points", type=click.IntRange(min=2), default=5, show_default=True)
 @_OUT
 @_AREA
-@click.option("--no-tidy", is_flag=True,
-              help="Skip re-solving each point for the scenario objective (faster; the maps "
-                   "of the points are then arbitrary where neither criterion counts).")
+@click.option("--tidy/--no-tidy", default=False, show_default=True,
+              help="Re-solve each point for the scenario objective at its two criteria "
+                   "values (slower; without it the maps of the points are arbitrary where "
+                   "neither criterion counts; the values on the front are the same).")
 @click.option("--drop-dominated", is_flag=True, help="Leave dominated points out of the CSV.")
 @click.option("--keep-allocations", is_flag=True, help="Write points/<P>.tif per point.")
 @click.option("--budget", type=SECONDS, default=None,
@@ -584,13 +585,13 @@ def rule_costs(scenario: Path, out: Path | None, area: Path | None, all_rules: b
 @_QUIET
 @_friendly
 def pareto(scenario: Path, x_term: str, y_term: str, points: int, out: Path | None,
-           area: Path | None, no_tidy: bool, drop_dominated: bool, keep_allocations: bool,
+           area: Path | None, tidy: bool, drop_dominated: bool, keep_allocations: bool,
            budget: float | None, time_limit: float | None, quiet: bool) -> None:
     """Pareto front between two criteria of SCENARIO (epsilon-constraint method).
 
     Writes pareto.csv and pareto.png into the run folder and adds the chart to report.html.
     """
-    front = api.pareto(scenario, x_term, y_term, points, out, tidy=not no_tidy,
+    front = api.pareto(scenario, x_term, y_term, points, out, tidy=tidy,
                        drop_dominated=drop_dominated, keep_allocations=keep_allocations,
                        progress=Progress(enabled=not quiet), area=area, time_limit=time_limit,
                        budget=budget)

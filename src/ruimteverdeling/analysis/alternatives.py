@@ -37,7 +37,9 @@ Each MGA solve gets at most ``max(10 s, 2 × the scenario's own solve)`` (never 
 time limit); its status and gap are reported. By default (``quick``) the solves of a cell model
 share one kept LP (:class:`ruimteverdeling.model.warm_mga.NearOptimalSession`): the floor is
 added once, each solve changes the objective and appends its no-good row, the dual simplex
-starts where the solve before it ended, and the allocation is the LP vertex rounded with
+starts from the floor crash basis (the objective floor tight, its dual guessed by a parametric
+argmax; :func:`ruimteverdeling.model.warm_mga.floor_crash_basis`), and the allocation is the
+LP vertex rounded with
 margins on the rows it breaks (or repaired); its gap is against that LP's bound. The full
 solve runs when that finds no allocation. A pathway model gets the quick re-solve of
 :func:`ruimteverdeling.model.warm.resolve` from the solve before it.
@@ -187,7 +189,7 @@ def generate(cm: CompiledModel | pwm.Pathway, optimum: Solution, slack: float, c
                 sol = None
                 if session is not None:
                     try:
-                        sol = session.solve(obj, [floor_row, *cuts])
+                        sol = session.solve(obj, [floor_row, *cuts], floor=floor_row[0])
                         say(f"  near-optimal re-solve ({sol.method}, {sol.status}): "
                             + ", ".join(f"{step} {v:.1f} s" for step, v in sol.seconds.items()
                                         if v >= 0.05))

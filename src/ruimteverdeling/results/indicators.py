@@ -89,6 +89,8 @@ contribution of every land cell (``@criterion(...)``; or a national-only ``total
 from __future__ import annotations
 
 import contextlib
+import copy
+import functools
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -175,6 +177,14 @@ class AssessmentConfig(StrictModel):
 
 
 def _default_assessment_data() -> dict[str, Any]:
+    """The shipped assessment settings, a fresh copy each call (the caller merges into it)."""
+    return copy.deepcopy(_parsed_default_assessment())
+
+
+@functools.cache
+def _parsed_default_assessment() -> dict[str, Any]:
+    """``data/assessment.yaml`` parsed once per process (a run folder's indicators need it,
+    and writing the alternatives' folders needs it once per folder)."""
     text = resources.files("ruimteverdeling").joinpath("data/assessment.yaml").read_text("utf-8")
     return yamlio.load(text, "data/assessment.yaml")
 

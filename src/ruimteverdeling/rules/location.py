@@ -413,7 +413,7 @@ def location_rules(cm: Any) -> list[LocationRule]:
 
 
 def enforce(cm: Any, sol: Any, options: SolverOptions | None = None,
-            say: Any = None, seconds: float | None = None) -> Any:
+            say: Any = None, seconds: float | None = None, basis: Any = None) -> Any:
     """The solution with the location rules of ``cm`` enforced (see the module docstring).
 
     ``sol`` is the cell model's (the relaxation's) solution; the result keeps its bound and
@@ -426,7 +426,9 @@ def enforce(cm: Any, sol: Any, options: SolverOptions | None = None,
     left but ``IMPROVE_SHARE`` (at least ``MIN_MIP_SECONDS``), the further round what remains.
     A step cut short returns what it has proven: the bound its rounds so far (each valid), the
     MIP its best location-feasible allocation. ``details['locations']['budget']`` says where
-    the time went."""
+    the time went. ``basis``: an optimal simplex basis of ``cm.spec``'s LP, where the
+    location bound's LP rounds start (see
+    :func:`ruimteverdeling.rules.location_bound.strengthened_bound`)."""
     from dataclasses import replace
 
     rules = location_rules(cm)
@@ -466,7 +468,7 @@ def enforce(cm: Any, sol: Any, options: SolverOptions | None = None,
     t1 = time.perf_counter()
     bound_s = min(BOUND_SHARE * share, deadline - t1)
     if bound_s >= MIN_BOUND_SECONDS:
-        lagr = _location_bound(cm, sol, groups, cols_of, after, options, say, bound_s)
+        lagr = _location_bound(cm, sol, groups, cols_of, after, options, say, bound_s, basis)
     else:
         lagr = None
         skipped.append("bound")
@@ -569,8 +571,8 @@ def _wait_for_cancelled_solve(say: Any) -> float:
 
 
 def _location_bound(cm: Any, sol: Any, groups: list[UseRules], cols_of: dict[str, _Cols],
-                    after: np.ndarray, options: SolverOptions, say: Any, seconds: float
-                    ) -> Any:
+                    after: np.ndarray, options: SolverOptions, say: Any, seconds: float,
+                    basis: Any = None) -> Any:
     """The Lagrangian bound with patch cuts (:mod:`ruimteverdeling.rules.location_bound`),
     or None (no duals, or it failed: the relaxation's bound stands)."""
     ctx = cm.ctx
@@ -585,7 +587,7 @@ def _location_bound(cm: Any, sol: Any, groups: list[UseRules], cols_of: dict[str
     try:
         return lb.strengthened_bound(cm.spec, sol.row_dual, uses, ctx.land_cells,
                                      cm.unit_land, ctx.area.grid.shape, options, seconds,
-                                     say)
+                                     say, basis)
     except Exception as exc:  # never lose the run over the bound
         say(f"location bound failed ({exc}); the relaxation's bound stands")
         return None

@@ -469,12 +469,16 @@ def cut_block(spec: ModelSpec, uses: list[LocatedUse], cuts: list[tuple[str, int
 def strengthened_bound(spec: ModelSpec, row_dual: np.ndarray | None, uses: list[LocatedUse],
                        land_cells: np.ndarray, unit_land: np.ndarray,
                        shape: tuple[int, int], options: Any, time_limit: float,
-                       say: Any = None) -> LagrangeBound | None:
+                       say: Any = None, basis: Any = None) -> LagrangeBound | None:
     """:func:`location_bound`, then rounds of: add its patch cuts to the cell model as rows
     (valid inequalities, so the model stays a relaxation of the location rules), solve that
     LP for new prices (column generation from the old prices on national models), and take
     :func:`location_bound` again at them. Every round's figure is a valid bound; the smallest
-    is returned (with the last round's ``y`` and ``d``)."""
+    is returned (with the last round's ``y`` and ``d``). ``basis``: an optimal simplex basis
+    of ``spec``'s LP (its columns and rows): the first round's LP starts from it (the cuts
+    basic, as their slack: still dual feasible), each later one from the round before, where
+    the crash basis would start far from the answer (a Pareto point's ε row, over every
+    column, is tight at the optimum)."""
     say = say or (lambda m: None)
     t0 = time.perf_counter()
     deadline = t0 + time_limit
@@ -495,10 +499,10 @@ def strengthened_bound(spec: ModelSpec, row_dual: np.ndarray | None, uses: list[
             break
         block = cut_block(spec, uses, all_cuts, unit_of_land)
         work = spec.with_rows(block)
-        lp = _cell_lp(work, dual, options, left)
+        lp = _cell_lp(work, dual, options, left, basis)
         if lp is None:
             break
-        lp_bound, dual = lp
+        lp_bound, dual, basis = lp
         say(f"location bound: cell model with {len(all_cuts):,} patch cuts, LP bound "
             f"{lp_bound:,.4f}")
         nxt = location_bound(work, dual, uses, land_cells, unit_land, shape,
@@ -533,9 +537,11 @@ column generation from the old prices with the cuts did not move the bound in 14
 the rounds of cuts at fixed prices take about a second each."""
 
 
-def _cell_lp(work: ModelSpec, row_dual: np.ndarray | None, options: Any, time_limit: float
-             ) -> tuple[float, np.ndarray] | None:
-    """(a valid LP bound, row duals) of the cell model with the cuts; None if unsolved."""
+def _cell_lp(work: ModelSpec, row_dual: np.ndarray | None, options: Any, time_limit: float,
+             basis: Any = None) -> tuple[float, np.ndarray, Any] | None:
+    """(a valid LP bound, row duals, the optimal basis or None) of the cell model with the
+    cuts, its simplex from ``basis`` (a basis of ``work`` less some of its last rows) when
+    given; None if unsolved."""
     from ruimteverdeling.model import decompose
     from ruimteverdeling.model.solve import backend_for
 
@@ -548,8 +554,11 @@ def _cell_lp(work: ModelSpec, row_dual: np.ndarray | None, options: Any, time_li
                                  np.zeros(work.n_rows - work.n_units - n_old)])
         res = decompose.lp(work, options, backend, lambda m: None,
                            time.perf_counter() + time_limit, y_init=y0)
-        return float(res["bound"]), np.asarray(res["row_dual"], float)
-    lp = backend.lp(work, options, time_limit)
+        return float(res["bound"]), np.asarray(res["row_dual"], float), None
+    fits = basis is not None and basis.col.size == work.n_cols and \
+        basis.row.size <= work.n_rows
+    lp = backend.lp(work, options, time_limit, basis=basis if fits else None,
+                    want_basis=basis is not None)
     if lp.status != "optimal" or lp.objective is None or lp.row_dual is None:
         return None
-    return float(lp.objective), np.asarray(lp.row_dual, float)
+    return float(lp.objective), np.asarray(lp.row_dual, float), lp.basis
