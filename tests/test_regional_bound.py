@@ -141,3 +141,32 @@ def test_merge_joins_regions_a_row_spans() -> None:
     assert merged[0] == merged[1] == merged[2] == merged[3] != merged[4]
     apart = rb.merge_groups(spec, np.array([0, 0, 1, 1, -1]), merge_max=1)
     assert apart[0] == apart[1] != apart[2] == apart[3]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_knapsack_solver_matches_the_mip_per_region(seed: int) -> None:
+    """A province under a minimax level solved by dynamic programming gives the bound HiGHS's
+    MIP gives (the tiny loads are whole sixteenths: exact), for a fixed level and for
+    intervals; regions of another shape go to the fallback."""
+    spec = regions_only(seed)
+    _, y = _lp(spec)
+    calls = []
+
+    def fallback(sub: ModelSpec, limit: float):  # type: ignore[no-untyped-def]
+        calls.append(sub.n_x)
+        return SOLVER(sub, limit)
+
+    dp = rb.knapsack_solver(fallback)
+    for lo, hi in [(0.05, 0.05), (0.2, 0.2), (0.0, 0.1), (0.1, 0.5), (0.3, 3.0)]:
+        part = _level_in(spec, lo, hi)
+        mip = rb.regional_bound(spec, y, _groups(spec), SOLVER, aux_lb=part.aux_lb,
+                                aux_ub=part.aux_ub)
+        fast = rb.regional_bound(spec, y, _groups(spec), dp, aux_lb=part.aux_lb,
+                                 aux_ub=part.aux_ub)
+        assert fast.bound == pytest.approx(mip.bound, abs=1e-6 * max(1.0, abs(mip.bound)))
+        assert fast.bound >= brute_force(part) - 1e-6
+    assert not calls
+    spec2 = _two_regions(seed)  # a covering row with a shortfall: not a knapsack
+    res = rb.regional_bound(spec2, _lp(spec2)[1], np.array([0, 0, 1, 1]), dp)
+    assert res.bound == pytest.approx(brute_force(spec2), abs=1e-6)
+    assert len(calls) == 2

@@ -170,13 +170,14 @@ def _at_better_bound(d: float, lb: float, ub: float) -> float:
 
 def regional_bound(spec: ModelSpec, row_dual: np.ndarray, group: np.ndarray,
                    solve_mip: MipSolver, time_limit: float = 60.0,
-                   aux_lb: np.ndarray | None = None, aux_ub: np.ndarray | None = None
-                   ) -> RegionalBound:
+                   aux_lb: np.ndarray | None = None, aux_ub: np.ndarray | None = None,
+                   priced: np.ndarray | None = None) -> RegionalBound:
     """The bound of the module docstring for the regions ``group`` (per unit, −1: none),
     prices ``row_dual`` (assignment rows first, over ``spec``'s rows) and the auxiliaries'
     bounds ``aux_lb``/``aux_ub`` (default the model's; narrower bounds on the level give the
     bound of the allocations whose level lies in them). ``solve_mip`` solves each region's
-    MIP; its dual bound enters the sum."""
+    MIP; its dual bound enters the sum. ``priced`` (bool over the coupling rows) names rows
+    to price even where they are regional."""
     import time
 
     t0 = time.perf_counter()
@@ -195,6 +196,8 @@ def regional_bound(spec: ModelSpec, row_dual: np.ndarray, group: np.ndarray,
             row_group[r] = gs[0]
         elif gs.size == 0:
             row_group[r] = -3  # over auxiliaries only: national (priced) as well
+    if priced is not None:
+        row_group[np.asarray(priced, bool)] = -2
     national = row_group < 0
     d, const = _priced(spec, row_dual, national)
     const += spec.obj_offset
@@ -381,3 +384,69 @@ def highs_solver(options: Any, abs_gap: float = 1e-6) -> MipSolver:
         return out.status, out.x, out.bound
 
     return solve
+
+
+def knapsack_solver(fallback: MipSolver) -> MipSolver:
+    """A :data:`MipSolver` that solves a region holding one row ``Σ_j a_j x_j − c v ≤ u``
+    (``a_j ≥ 0``, ``c > 0``) and at most one auxiliary ``v ∈ [l, h]`` (finite) priced
+    ``μ ≤ 0`` — a province under a minimax level — by dynamic programming, and hands every
+    other region to ``fallback``.
+
+    With ``m_k`` the lightest weight of unit ``k``, ``M = Σ_k m_k`` and the weights above it in
+    grid steps ``s`` (rounded down: exact where the weights are whole steps, a relaxation
+    otherwise), the table ``F(κ)`` of the best gain within ``κ`` steps
+    (:func:`~ruimteverdeling.model.strengthen.knapsack_level_curve`'s tables) gives
+
+        Z = max_{v ∈ [l, h]}  F(⌊(c v + u − M) / s⌋) + μ v + Σ_k f_k,
+
+    ``f_k`` the unit's best weightless gain; ``F`` steps up only where ``c v + u − M`` is a
+    whole number of steps, and ``μ v`` falls, so the maximum is at ``l`` or at one of those
+    steps. Returns the status ``optimal`` (exact weights) or ``relaxed`` (rounded) and no
+    allocation."""
+    from ruimteverdeling.model import strengthen as st
+
+    def solve(sub: ModelSpec, time_limit: float) -> tuple[str, np.ndarray | None, float | None]:
+        shape = _single_knapsack(sub)
+        if shape is None:
+            return fallback(sub, time_limit)
+        a, c, u, lo_v, hi_v, mu = shape
+        unit, d = sub.col_unit, sub.obj[: sub.n_x]
+        m_unit = np.full(sub.n_units, np.inf)
+        np.minimum.at(m_unit, unit, a)
+        extra = np.maximum(a - m_unit[unit], 0.0)
+        total_m = float(m_unit.sum())
+        step = st._grid_step(extra, max(1.0, c * hi_v + u - total_m))
+        exact = bool(np.all(np.abs(extra / step - np.rint(extra / step)) <= 1e-9))
+        opts = st._region_options(unit, extra, d, step)
+        k_hi = int(np.floor((c * hi_v + u - total_m) / step + 1e-9))
+        if k_hi < 0:
+            return "infeasible", None, None
+        table = st._knapsack_table(opts["units"], opts["q"], opts["g"], k_hi)
+        k_lo = max(0, int(np.floor((c * lo_v + u - total_m) / step + 1e-9)))
+        ks = np.arange(k_lo, k_hi + 1)
+        v = np.maximum(lo_v, (ks * step + total_m - u) / c)
+        best = float(np.max(table[ks] + mu * v)) + opts["free"]
+        return ("optimal" if exact else "relaxed"), None, best
+
+    return solve
+
+
+def _single_knapsack(sub: ModelSpec) -> tuple[np.ndarray, float, float, float, float,
+                                              float] | None:
+    """``(a, c, u, l, h, μ)`` when ``sub`` has the shape :func:`knapsack_solver` solves."""
+    if len(sub.coupling) != 1 or sub.coupling[0].n_rows != 1 or len(sub.aux_names) > 1:
+        return None
+    b = sub.coupling[0]
+    if np.isfinite(b.lower[0]) or not np.isfinite(b.upper[0]):
+        return None
+    row = b.A.toarray()[0]
+    a = row[: sub.n_x]
+    if np.any(a < 0):
+        return None
+    if not sub.aux_names:
+        return a, 1.0, float(b.upper[0]), 0.0, 0.0, 0.0
+    c, mu = -float(row[sub.n_x]), float(sub.obj[sub.n_x])
+    lo_v, hi_v = float(sub.aux_lb[0]), float(sub.aux_ub[0])
+    if c <= 0 or mu > 0 or not (np.isfinite(lo_v) and np.isfinite(hi_v)):
+        return None
+    return a, c, float(b.upper[0]), lo_v, hi_v, mu
