@@ -41,19 +41,25 @@ a curve, and a MIP solver per region. Before the solve each unit's columns that 
 its columns dominates in ``d`` and in every regional row are dropped (:func:`_undominated`;
 the region's optimum is unchanged).
 
-Measured on the demo (36 k cells at 1 km, ``benchmarks/bound.py``): with the deep polders as
-the regions (the provinces' minimax rows priced) every region's MIP is proven in about a
-second in all and the bound moves from the LP's 1,628,381.1 only to 1,628,375.9 — the polder
-rows' whole cells are worth about 5 points, against a gap of about 100. With the provinces
-as regions, HiGHS's branch and bound does not prove a single province's multiple-choice
-knapsack (1,834 units, one capacity row) in 120 s, where dynamic programming is exact in
-milliseconds; and the provinces without polder rows add nothing over the knapsack bound.
-So the whole cells of the regional rows do not hold the demo's gap: what remains lies in
-the national rows (or in the incumbent).
+Measured on the demo (36 k cells at 1 km, ``benchmarks/bound.py``, from the duals of the LP
+with derived rows): with the deep polders as the regions (the provinces' minimax rows priced)
+the 17 polder MIPs are proven in about a second in all, and the bound moves from the LP's
+1,628,381.1 only to 1,628,375.9; on the level intervals where the knapsack bound peaks,
+keeping the polder rows with whole cells in the provinces' regions lowers the bound by the
+same 5.2–5.7 points (1,628,197.1 → 1,628,191.3 where every region is proven). The homes
+target kept alone over all units (the other rows priced) is worth 13 points (1,628,368.1),
+the green-blue network target nothing (its shortfall is continuous); HiGHS proves neither
+the organic-farming share nor the wind and solar target alone in 60 s. Against a gap of about
+97 points between the best bound and the best allocation, the whole cells of the regional
+rows do not hold the demo's gap. HiGHS's branch and bound does not prove one province's
+multiple-choice knapsack (1,834 units, one capacity row) in 120 s, where dynamic programming
+(:func:`knapsack_solver`) is exact in milliseconds; a region of three provinces with 14
+polders takes HiGHS 18–30 s per level interval, and once not 60 s.
 
 **An allocation.** The regions' optimal solutions, put together, are an allocation that meets
 every regional row (and the level, when its copies agree) but usually breaks national rows;
-:func:`combined_allocation` returns it for a repair to start from.
+``RegionalBound.x`` holds it (units solved by :func:`knapsack_solver` keep no choice there), as
+a guide for a repair, not an incumbent.
 """
 
 from __future__ import annotations
