@@ -170,3 +170,19 @@ def test_knapsack_solver_matches_the_mip_per_region(seed: int) -> None:
     res = rb.regional_bound(spec2, _lp(spec2)[1], np.array([0, 0, 1, 1]), dp)
     assert res.bound == pytest.approx(brute_force(spec2), abs=1e-6)
     assert len(calls) == 2
+
+
+def test_undominated_keeps_what_a_row_may_need() -> None:
+    """Unit 0: column 1 earns more than column 0 and uses less of the ≤ row: column 0 goes;
+    column 2 earns less but uses less: it stays. Unit 1: equal columns (the first stays), and
+    one earning more but with another value in the two-sided row: both stay. Unit 2: on the
+    ≥ row more is better."""
+    unit = np.array([0, 0, 0, 1, 1, 1, 2, 2])
+    d = np.array([1.0, 2.0, 0.5, 3.0, 3.0, 4.0, 1.0, 1.0])
+    a = np.array([[2.0, 1.0, 0.0, 1.0, 1.0, 1.0, 0.0, 0.0],    # ≤ 5
+                  [0.0, 0.0, 0.0, 1.0, 1.0, 2.0, 0.0, 0.0],    # = 1 (two-sided)
+                  [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 3.0]])   # ≥ 2
+    lo = np.array([-np.inf, 1.0, 2.0])
+    hi = np.array([5.0, 1.0, np.inf])
+    keep = rb._undominated(unit, d, a, lo, hi)
+    assert keep.tolist() == [False, True, True, True, False, True, False, True]
