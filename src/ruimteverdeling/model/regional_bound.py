@@ -48,13 +48,14 @@ the 17 polder MIPs are proven in about a second in all, and the bound moves from
 keeping the polder rows with whole cells in the provinces' regions lowers the bound by the
 same 5.2–5.7 points (1,628,197.1 → 1,628,191.3 where every region is proven). The homes
 target kept alone over all units (the other rows priced) is worth 13 points (1,628,368.1),
-the green-blue network target nothing (its shortfall is continuous); HiGHS proves neither
-the organic-farming share nor the wind and solar target alone in 60 s. Against a gap of about
-97 points between the best bound and the best allocation, the whole cells of the regional
-rows do not hold the demo's gap. HiGHS's branch and bound does not prove one province's
-multiple-choice knapsack (1,834 units, one capacity row) in 120 s, where dynamic programming
-(:func:`knapsack_solver`) is exact in milliseconds; a region of three provinces with 14
-polders takes HiGHS 18–30 s per level interval, and once not 60 s.
+the organic-farming share 0.03, the nature target, the green-blue network target and the one
+national derived row nothing (HiGHS proves each in 5–55 s); the wind and solar target alone
+is not proven in 60 s. Against a gap of about 97 points between the best bound and the best
+allocation, neither the regional rows' whole cells nor any one national row's hold the
+demo's gap. HiGHS's branch and bound does not prove one province's multiple-choice knapsack
+(1,834 units, one capacity row) in 120 s, where dynamic programming (:func:`knapsack_solver`)
+is exact in milliseconds; a region of three provinces with 14 polders takes HiGHS 18–30 s
+per level interval, and once not 60 s.
 
 **An allocation.** The regions' optimal solutions, put together, are an allocation that meets
 every regional row (and the level, when its copies agree) but usually breaks national rows;
