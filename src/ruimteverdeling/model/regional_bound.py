@@ -65,6 +65,7 @@ a guide for a repair, not an incumbent.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -72,6 +73,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from ruimteverdeling.model import strengthen as st
 from ruimteverdeling.model.spec import ModelSpec, RowBlock
 
 DUAL_TOL = 1e-7
@@ -123,8 +125,9 @@ def _row_units(spec: ModelSpec, A: sp.csr_matrix) -> list[np.ndarray]:
 def merge_groups(spec: ModelSpec, group: np.ndarray, merge_max: int = MERGE_MAX
                  ) -> np.ndarray:
     """``group`` with the regions joined that a row over at most ``merge_max`` of them (units
-    of no region count as their own) touches; regions renumbered 0.., −1 kept for units
-    that end in no region with others (they need no solve unless a row holds them)."""
+    of no region count as their own) touches, renumbered 0..; a unit of no region that no
+    such row joins to others stays a region of its own (it needs no solve unless a regional
+    row holds it)."""
     n = spec.n_units
     # every unit without a region is a region of its own for the merging
     lab = group.copy()
@@ -185,8 +188,6 @@ def regional_bound(spec: ModelSpec, row_dual: np.ndarray, group: np.ndarray,
     bound of the allocations whose level lies in them). ``solve_mip`` solves each region's
     MIP; its dual bound enters the sum. ``priced`` (bool over the coupling rows) names rows
     to price even where they are regional."""
-    import time
-
     t0 = time.perf_counter()
     n_x = spec.n_x
     a_lb = spec.aux_lb if aux_lb is None else np.asarray(aux_lb, float)
@@ -410,7 +411,6 @@ def knapsack_solver(fallback: MipSolver) -> MipSolver:
     whole number of steps, and ``μ v`` falls, so the maximum is at ``l`` or at one of those
     steps. Returns the status ``optimal`` (exact weights) or ``relaxed`` (rounded) and no
     allocation."""
-    from ruimteverdeling.model import strengthen as st
 
     def solve(sub: ModelSpec, time_limit: float) -> tuple[str, np.ndarray | None, float | None]:
         shape = _single_knapsack(sub)
