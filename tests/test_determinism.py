@@ -188,3 +188,30 @@ def test_a_loaded_machine_gives_the_same_allocation(tmp_path: Path,
     # guard: the case must keep running a repair long enough for its budget to matter
     attempts = idle.details["repair_attempts"]
     assert attempts and attempts[0]["checks"] > 20, attempts
+
+
+def test_a_run_cut_short_by_the_time_limit_says_which_steps() -> None:
+    """A step the time limit cut short makes the run's status ``time_limit`` (not ``optimal``
+    or ``feasible``), whatever the gap, and names the steps in a note; a run that was not cut
+    keeps its status."""
+    from ruimteverdeling.model.highs_backend import HighsBackend
+    from ruimteverdeling.model.options import SolverOptions
+    from ruimteverdeling.model.solve import _capped, _finish
+    from tiny_models import allocations, aux_intervals, random_model
+
+    spec = random_model(0)
+    x = next(np.r_[xb, iv[0]] for xb in allocations(spec)
+             if (iv := aux_intervals(spec, xb)) is not None)
+    assert not spec.violations(x)
+    z = spec.objective_value(x)
+    options, backend = SolverOptions(), HighsBackend()
+    within = _finish(spec, options, x, z, z + 1e-9, "lp", backend, {}, {}, None)
+    assert within.status == "optimal" and "time_limit_note" not in within.details
+    details: dict = {}
+    _capped(details, "repair")
+    _capped(details, "level swaps")
+    _capped(details, "repair")
+    cut = _finish(spec, options, x, z, z + 1e9, "lp", backend, {}, details, None)
+    assert cut.status == "time_limit"
+    assert details["time_limit_cut"] == ["repair", "level swaps"]
+    assert "repair, level swaps" in cut.details["time_limit_note"]

@@ -594,8 +594,31 @@ class LpSession:
                           "start_basis": "session"}, None)
 
     def basis_now(self) -> Basis:
-        """HiGHS's current basis (for another model over a prefix of these rows/columns)."""
-        return get_basis(self.h)
+        """HiGHS's current basis (for another model over a prefix of these rows/columns).
+
+        Read as the rows' statuses and, for the columns, which are basic
+        (``getBasicVariables``) and, for a nonbasic one, the bound its value sits at: highspy
+        hands each status over as a Python object, and the columns are ten times as many as
+        the rows (on the demo area 0.3 s per basis). Falls back to reading every status where
+        the solution does not match the model (e.g. columns added since the last solve)."""
+        h = self.h
+        sol = h.getSolution()
+        x = np.asarray(sol.col_value, float)
+        status, basic = h.getBasicVariables()
+        basic = np.asarray(basic)
+        if status != highspy.HighsStatus.kOk or not sol.value_valid or \
+                x.size != self.n_cols or basic.size != h.getNumRow():
+            return get_basis(h)
+        lb = np.r_[np.zeros(self.spec.n_x), self.aux_lb]
+        ub = np.r_[np.ones(self.spec.n_x), self.aux_ub]
+        with np.errstate(invalid="ignore"):
+            at_upper = np.isfinite(ub) & (np.abs(x - ub) < np.abs(x - lb))
+        col = np.where(at_upper, UPPER, np.where(np.isfinite(lb), LOWER,
+                                                 np.where(np.isfinite(ub), UPPER, ZERO)))
+        col = col.astype(np.int8)
+        col[basic[basic >= 0]] = BASIC
+        row = np.array(list(map(int, h.getBasis().row_status)), np.int8)
+        return Basis(col, row)
 
 
 def set_start(h: highspy.Highs, x0: np.ndarray) -> None:

@@ -39,8 +39,14 @@ The ``auto`` method therefore
    level node's LP) removes every column that cannot be part of a better allocation, and
    when what remains is small enough (``full_mip_max_binaries``) HiGHS's branch and bound
    works on it — strengthened rows, counts and level window included — from the incumbent
-   until the decision gap is proven or the time limit is reached; its dual bound then
-   tightens the reported bound.
+   until the decision gap is proven or ``RC_MIP_CHECKS`` interrupt checks are spent; its dual
+   bound then tightens the reported bound.
+
+Without column generation every step stops at a count of its work (interrupt checks, LPs,
+moves checked), never at the clock, so the same model and options give the same allocation,
+objective and bound on an idle and on a loaded machine (column generation's rounds still
+share out the time limit). The time limit is a cap behind those budgets: a run that reaches it
+lists the steps it cut short (``time_limit_cut`` in the details, with a note) and may differ.
 
 The reported bound is always an LP optimum or a MIP dual bound of a model that keeps every
 integer allocation, so the gaps are proven. ``mip_rel_gap`` refers to the *decision gap*
@@ -956,7 +962,8 @@ def _close_gap(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session
     satisfies ``c·x ≤ z_LP − Σ_j |d_j| · |x_j − x*_j|``. An allocation better than the
     incumbent ``z_inc`` therefore keeps every column with ``x*_j = 0`` and
     ``|d_j| ≥ Δ = z_LP − z_inc`` at zero. Fixing those leaves a smaller MIP, solved by the
-    backend from the incumbent until the decision gap is proven or the time runs out; its dual
+    backend from the incumbent until the decision gap is proven or its budget of interrupt
+    checks (``RC_MIP_CHECKS``) is spent; its dual
     bound (plus the fixed part) replaces the region's LP bound. The bound reported is the
     largest region bound (and at least the incumbent). A region's MIP runs only when it has
     at most ``full_mip_max_binaries`` binaries (HiGHS's MIP setup is quadratic in them).
