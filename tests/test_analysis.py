@@ -353,6 +353,26 @@ def test_a_rule_that_only_restricts_has_a_bracket_from_zero(tmp_path: Path) -> N
     assert nat["cost_lo"] >= 0.0 and nat["cost"] == 0.0
 
 
+def test_the_default_workers_are_the_idle_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two cores: with only this command's own solve in the load average (1.0) both are
+    idle; another job's full core (2.0) leaves one; a loaded machine (9.0) one; without a
+    load average every core counts. Never more than two workers by default."""
+    from ruimteverdeling import parallel
+
+    monkeypatch.setattr(parallel, "usable_cores", lambda: 2)
+    for load, idle in ((1.0, 2), (1.3, 2), (2.0, 1), (9.0, 1), (0.0, 2)):
+        monkeypatch.setattr(parallel.os, "getloadavg", lambda load=load: (load, 0.0, 0.0))
+        assert parallel.idle_cores() == idle, load
+
+    def missing() -> tuple[float, float, float]:
+        raise OSError("no load average")
+
+    monkeypatch.setattr(parallel.os, "getloadavg", missing)
+    assert parallel.idle_cores() == 2
+    monkeypatch.setattr(parallel, "usable_cores", lambda: 8)
+    assert rc.default_workers() == rc.DEFAULT_WORKERS == 2
+
+
 def test_fork_map_returns_the_results_in_order_and_raises_a_task_error() -> None:
     """Tasks that finish out of order come back in index order, each call reported once;
     a closure over local state is inherited (nothing pickled on the way in); an exception in

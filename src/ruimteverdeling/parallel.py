@@ -48,6 +48,18 @@ def usable_cores() -> int:
         return max(os.cpu_count() or 1, 1)
 
 
+def idle_cores(own: float = 1.0) -> int:
+    """The usable cores that other work leaves idle, at least 1: the cores less the 1-minute
+    load average, of which ``own`` is taken to be this process's own (a command that has been
+    solving for the last minute counts about 1 in it), rounded to the nearest whole core."""
+    cores = usable_cores()
+    try:
+        busy = max(os.getloadavg()[0] - own, 0.0)
+    except (OSError, AttributeError):  # no load average on this platform
+        busy = 0.0
+    return max(1, min(cores, int(cores - busy + 0.5)))
+
+
 def can_fork() -> bool:
     """Whether worker processes can be forked here (POSIX; not on Windows)."""
     return "fork" in multiprocessing.get_all_start_methods()
