@@ -412,6 +412,11 @@ def test_fork_map_returns_the_results_in_order_and_raises_a_task_error() -> None
     with pytest.raises(BrokenProcessPool):
         fork_map(killed, 3, 2)
 
+    def nested(i: int) -> list[int]:  # a worker may not fork its own: it runs them itself
+        return fork_map(lambda j: i * 10 + j, 3, 2)
+
+    assert fork_map(nested, 2, 2) == [[0, 1, 2], [10, 11, 12]]
+
 
 def test_a_budget_spreads_what_is_left_over_the_solves_still_to_run(
         monkeypatch: pytest.MonkeyPatch) -> None:

@@ -61,8 +61,10 @@ def idle_cores(own: float = 1.0) -> int:
 
 
 def can_fork() -> bool:
-    """Whether worker processes can be forked here (POSIX; not on Windows)."""
-    return "fork" in multiprocessing.get_all_start_methods()
+    """Whether worker processes can be forked here: POSIX (not Windows), and not inside a
+    daemonic process (a worker of another pool), which may not have children."""
+    return "fork" in multiprocessing.get_all_start_methods() and \
+        not multiprocessing.current_process().daemon
 
 
 def _call(i: int) -> tuple[int, Any]:
@@ -80,21 +82,20 @@ def fork_map(fn: Callable[[int], T], n: int, workers: int,
     index order whichever worker ran a task, so the result is the serial one whenever each
     ``fn(i)`` depends on ``i`` alone (not on what an earlier call changed in the process).
     ``done(i, result)`` is called in this process as each result arrives (in the order they
-    finish). With one worker, one task, or no ``fork`` on this platform the calls run here,
-    one after another. An exception in a task is raised here, and a worker that dies (killed
+    finish). With one worker, one task, no ``fork`` on this platform, or when called from a
+    task of another ``fork_map`` (a worker does not fork workers of its own), the calls run
+    here, one after another. An exception in a task is raised here, and a worker that dies (killed
     for memory, say) raises :class:`concurrent.futures.process.BrokenProcessPool` instead of
     leaving the call waiting; the other tasks are then cancelled. Call it outside threads
     that hold locks a child would need (a forked child has only the thread that forked)."""
     global _TASK
     out: list[Any] = [None] * n
-    if workers <= 1 or n <= 1 or not can_fork():
+    if workers <= 1 or n <= 1 or not can_fork() or _TASK is not None:
         for i in range(n):
             out[i] = fn(i)
             if done is not None:
                 done(i, out[i])
         return out
-    if _TASK is not None:
-        raise RuntimeError("fork_map is not re-entrant")
     _TASK = fn
     try:
         with ProcessPoolExecutor(min(workers, n),
