@@ -48,11 +48,28 @@ def usable_cores() -> int:
         return max(os.cpu_count() or 1, 1)
 
 
-def idle_cores(own: float = 1.0) -> int:
+_STARTED = (time.monotonic(), os.times())
+"""When this module was imported (early in every command): the wall clock and CPU times."""
+
+
+def own_load() -> float:
+    """This process's own share of the load average: the cores it kept busy on average since
+    this module was imported (its CPU seconds over the wall-clock seconds; HiGHS may solve on
+    several threads), 1 when that is too short to tell (under 5 s)."""
+    wall = time.monotonic() - _STARTED[0]
+    if wall < 5.0:
+        return 1.0
+    now, then = os.times(), _STARTED[1]
+    return max((now.user + now.system - then.user - then.system) / wall, 0.0)
+
+
+def idle_cores(own: float | None = None) -> int:
     """The usable cores that other work leaves idle, at least 1: the cores less the 1-minute
-    load average, of which ``own`` is taken to be this process's own (a command that has been
-    solving for the last minute counts about 1 in it), rounded to the nearest whole core."""
+    load average, of which ``own`` (default :func:`own_load`) is this process's own, rounded
+    to the nearest whole core."""
     cores = usable_cores()
+    if own is None:
+        own = own_load()
     try:
         busy = max(os.getloadavg()[0] - own, 0.0)
     except (OSError, AttributeError):  # no load average on this platform
