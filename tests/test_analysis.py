@@ -353,6 +353,39 @@ def test_a_rule_that_only_restricts_has_a_bracket_from_zero(tmp_path: Path) -> N
     assert nat["cost_lo"] >= 0.0 and nat["cost"] == 0.0
 
 
+def test_the_default_workers_are_the_idle_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two cores: with only this command's own solve in the load average (1.0) both are
+    idle; another job's full core (2.0) leaves one; a loaded machine (9.0) one; without a
+    load average every core counts; a load of 2.0 that is the command's own solve on two
+    threads leaves both. Never more than two workers by default."""
+    from ruimteverdeling import parallel
+
+    monkeypatch.setattr(parallel, "usable_cores", lambda: 2)
+    for load, idle in ((1.0, 2), (1.3, 2), (2.0, 1), (9.0, 1), (0.0, 2)):
+        monkeypatch.setattr(parallel.os, "getloadavg", lambda load=load: (load, 0.0, 0.0))
+        assert parallel.idle_cores(own=1.0) == idle, load
+    # this process's own share: its CPU seconds over the wall clock since the import
+    monkeypatch.setattr(parallel.os, "getloadavg", lambda: (2.0, 0.0, 0.0))
+    assert parallel.idle_cores(own=2.0) == 2  # a solve on two threads: nobody else
+    import time as _time
+    from types import SimpleNamespace
+
+    now = parallel.os.times()
+    ten_ago = SimpleNamespace(user=now.user - 5.0, system=now.system)  # 5 CPU s in 10 s
+    monkeypatch.setattr(parallel, "_STARTED", (_time.monotonic() - 10.0, ten_ago))
+    assert parallel.own_load() == pytest.approx(0.5, abs=0.1)
+    monkeypatch.setattr(parallel, "_STARTED", (_time.monotonic() - 1.0, now))
+    assert parallel.own_load() == 1.0  # too soon to tell
+
+    def missing() -> tuple[float, float, float]:
+        raise OSError("no load average")
+
+    monkeypatch.setattr(parallel.os, "getloadavg", missing)
+    assert parallel.idle_cores() == 2
+    monkeypatch.setattr(parallel, "usable_cores", lambda: 8)
+    assert rc.default_workers() == rc.DEFAULT_WORKERS == 2
+
+
 def test_fork_map_returns_the_results_in_order_and_raises_a_task_error() -> None:
     """Tasks that finish out of order come back in index order, each call reported once;
     a closure over local state is inherited (nothing pickled on the way in); an exception in
@@ -391,6 +424,11 @@ def test_fork_map_returns_the_results_in_order_and_raises_a_task_error() -> None
 
     with pytest.raises(BrokenProcessPool):
         fork_map(killed, 3, 2)
+
+    def nested(i: int) -> list[int]:  # a worker may not fork its own: it runs them itself
+        return fork_map(lambda j: i * 10 + j, 3, 2)
+
+    assert fork_map(nested, 2, 2) == [[0, 1, 2], [10, 11, 12]]
 
 
 def test_a_budget_spreads_what_is_left_over_the_solves_still_to_run(

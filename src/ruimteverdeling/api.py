@@ -253,8 +253,8 @@ def rule_costs(scenario_path: str | Path, out_dir: str | Path | None = None, *,
     on its pathway model, the rule switched in every period (foresight; the run folder holds
     both modes). Returns a :class:`ruimteverdeling.analysis.rule_costs.RuleCosts`. See that
     module for the maths. ``workers``: re-solve in that many forked worker processes
-    (default :func:`ruimteverdeling.analysis.rule_costs.default_workers`: two where the
-    machine has two cores); the table is the same with any number.
+    (default :func:`ruimteverdeling.analysis.rule_costs.default_workers`: one per idle core,
+    at most two); the table is the same with any number.
     """
     if workers is None:
         workers = rc.default_workers()

@@ -523,8 +523,8 @@ def shadow_prices(scenario: Path, out: Path | None, area: Path | None, method: s
 @click.option("--rule", "only", multiple=True, metavar="ID",
               help="Only this rule or target (repeatable).")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
-              help="Re-solve in this many worker processes (default: 2, or 1 on a machine "
-                   "with one core); the table is the same with any number.")
+              help="Re-solve in this many worker processes (default: one per idle core, "
+                   "at most 2); the table is the same with any number.")
 @click.option("--pair-tol", type=click.FloatRange(min=0, min_open=True), default=None,
               metavar="POINTS",
               help="Re-solve each pair whose proven bracket contains 0 until the bracket is "

@@ -48,9 +48,40 @@ def usable_cores() -> int:
         return max(os.cpu_count() or 1, 1)
 
 
+_STARTED = (time.monotonic(), os.times())
+"""When this module was imported (early in every command): the wall clock and CPU times."""
+
+
+def own_load() -> float:
+    """This process's own share of the load average: the cores it kept busy on average since
+    this module was imported (its CPU seconds over the wall-clock seconds; HiGHS may solve on
+    several threads), 1 when that is too short to tell (under 5 s)."""
+    wall = time.monotonic() - _STARTED[0]
+    if wall < 5.0:
+        return 1.0
+    now, then = os.times(), _STARTED[1]
+    return max((now.user + now.system - then.user - then.system) / wall, 0.0)
+
+
+def idle_cores(own: float | None = None) -> int:
+    """The usable cores that other work leaves idle, at least 1: the cores less the 1-minute
+    load average, of which ``own`` (default :func:`own_load`) is this process's own, rounded
+    to the nearest whole core."""
+    cores = usable_cores()
+    if own is None:
+        own = own_load()
+    try:
+        busy = max(os.getloadavg()[0] - own, 0.0)
+    except (OSError, AttributeError):  # no load average on this platform
+        busy = 0.0
+    return max(1, min(cores, int(cores - busy + 0.5)))
+
+
 def can_fork() -> bool:
-    """Whether worker processes can be forked here (POSIX; not on Windows)."""
-    return "fork" in multiprocessing.get_all_start_methods()
+    """Whether worker processes can be forked here: POSIX (not Windows), and not inside a
+    daemonic process (a worker of another pool), which may not have children."""
+    return "fork" in multiprocessing.get_all_start_methods() and \
+        not multiprocessing.current_process().daemon
 
 
 def _call(i: int) -> tuple[int, Any]:
@@ -68,21 +99,20 @@ def fork_map(fn: Callable[[int], T], n: int, workers: int,
     index order whichever worker ran a task, so the result is the serial one whenever each
     ``fn(i)`` depends on ``i`` alone (not on what an earlier call changed in the process).
     ``done(i, result)`` is called in this process as each result arrives (in the order they
-    finish). With one worker, one task, or no ``fork`` on this platform the calls run here,
-    one after another. An exception in a task is raised here, and a worker that dies (killed
+    finish). With one worker, one task, no ``fork`` on this platform, or when called from a
+    task of another ``fork_map`` (a worker does not fork workers of its own), the calls run
+    here, one after another. An exception in a task is raised here, and a worker that dies (killed
     for memory, say) raises :class:`concurrent.futures.process.BrokenProcessPool` instead of
     leaving the call waiting; the other tasks are then cancelled. Call it outside threads
     that hold locks a child would need (a forked child has only the thread that forked)."""
     global _TASK
     out: list[Any] = [None] * n
-    if workers <= 1 or n <= 1 or not can_fork():
+    if workers <= 1 or n <= 1 or not can_fork() or _TASK is not None:
         for i in range(n):
             out[i] = fn(i)
             if done is not None:
                 done(i, out[i])
         return out
-    if _TASK is not None:
-        raise RuntimeError("fork_map is not re-entrant")
     _TASK = fn
     try:
         with ProcessPoolExecutor(min(workers, n),
