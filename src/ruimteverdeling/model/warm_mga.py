@@ -229,6 +229,7 @@ class NearOptimalSession:
         bound = max(bound, z)
         dgap = decision_gap(z, bound, model.status_quo_value)
         status = "optimal" if dgap <= self.options.mip_rel_gap + 1e-12 else "feasible"
+        warm = warm_start(model, x, hb.get_basis(self.h), z) if want_basis else None
         seconds["resolve"] = time.perf_counter() - t_start
         method = f"lp+{how}"
         row_dual = None
@@ -236,7 +237,6 @@ class NearOptimalSession:
             n = self.spec.n_rows
             row_dual = np.concatenate([r.row_dual[:n], [r.row_dual[n + self.index[name]]
                                                         for name, *_ in rows]])
-        warm = warm_start(model, x, hb.get_basis(self.h), z) if want_basis else None
         return Solution(status, x, z, bound, proven_gap(z, bound), method, self.backend.name,
                         self.backend.label(), seconds, details, row_dual,
                         model.status_quo_value, dgap, warm)
