@@ -36,10 +36,10 @@ per use are those of the last period. When the pathway model's pathways are gene
 Each MGA solve gets at most ``max(10 s, 2 × the scenario's own solve)`` (never more than the
 time limit); its status and gap are reported. By default (``quick``) the solves of a cell model
 share one kept LP (:class:`ruimteverdeling.model.warm_mga.NearOptimalSession`): the floor is
-added once, each solve changes the objective and appends its no-good row, the first dual
-simplex starts from the floor crash basis (the objective floor tight, its dual guessed by a
-parametric argmax; :func:`ruimteverdeling.model.warm_mga.floor_crash_basis`), each later one
-where the solve before it ended, and the allocation is the LP vertex rounded with
+added once, each solve changes the objective and appends its no-good row, the dual simplex
+starts from the floor crash basis (the objective floor tight, its dual guessed by a parametric
+argmax; :func:`ruimteverdeling.model.warm_mga.floor_crash_basis`), and the allocation is the
+LP vertex rounded with
 margins on the rows it breaks (or repaired); its gap is against that LP's bound. The full
 solve runs when that finds no allocation. A pathway model gets the quick re-solve of
 :func:`ruimteverdeling.model.warm.resolve` from the solve before it.

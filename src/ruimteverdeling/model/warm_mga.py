@@ -5,15 +5,17 @@ again and again with the same *objective floor* row ``c·x ≥ z_floor``, one mo
 per alternative found and a new objective each time. :class:`NearOptimalSession` keeps one
 HiGHS LP for the whole sequence: the model is handed over once, each solve changes the
 objective (``changeColsCost``) and appends its new rows (basic, as their slack), instead of a
-model built anew. A solve with a floor row (an objective floor, an ε row) that is the
-session's first, or whose floor row or its bound differs from the solve before, starts from
-the *floor crash basis* (:func:`floor_crash_basis`: the floor tight, its dual guessed by a
-parametric argmax); any other solve starts from the basis the solve before ended with. On
-the demo area the floor crash cut the dual simplex of the first alternative from 12.4 k to
-7.4 k iterations, and of a Pareto point at three quarters of the range to 3.1 k, where the
-optimal basis of the point above it (still dual feasible: only the ε row's bound moved)
-needed 9.9 k; for the second alternative (a new objective, the same floor) the first one's
-last basis needed 8.7 k, its floor crash 14.9 k.
+model built anew. A solve with a floor row (an objective floor, an ε row) whose objective or
+floor differs from the solve before starts from the *floor crash basis*
+(:func:`floor_crash_basis`: the floor tight, its dual guessed by a parametric argmax); any
+other solve starts from the basis the solve before ended with. On the demo area the floor
+crash cut the dual simplex of the first alternative from 12.4 k to 7.4 k iterations, and of
+a Pareto point at three quarters of the range to 3.1 k, where the optimal basis of the point
+above it (still dual feasible: only the ε row's bound moved) needed 9.9 k. For the next
+alternative the basis the solve before ended with looked better in isolation (8.7 k
+iterations from the first alternative's optimal LP basis against 14.9 k), but in the
+sequence — after that solve's rounds of margins — the third alternative's LP from it did not
+finish within its 88 s, where from its floor crash it took 18 s.
 
 Each solve maximises ``d·x`` (the MGA objective) over the variant's integer allocations:
 
@@ -102,6 +104,7 @@ class NearOptimalSession:
         self.rows: list[Row] = []  # in the LP's order, with the bounds it holds now
         self.index: dict[str, int] = {}
         self.h: Any = None
+        self.obj: np.ndarray | None = None  # the objective of the last solve
         self.floor_at: tuple[str, float] | None = None  # its floor row and the row's bound
         self.started_from = "session"
         self.backend = hb.HighsBackend()
@@ -166,12 +169,12 @@ class NearOptimalSession:
         ``rounds``: most rounds of margins (default :data:`RAISES`, :data:`RAISES_KNOWN` when
         an incumbent meets every row). ``floor``: the name of a row of ``rows`` that is
         ``g·x ≥ lo`` over (nearly) all columns and tight at the optimum (an objective floor,
-        an ε row): the session's first solve, and one whose floor row or its bound differs
-        from the solve before, starts from its floor crash basis (:func:`floor_crash_basis`)
-        instead of the crash basis or the basis the solve before ended with (see the module
-        docstring for what was measured). ``want_basis``: the solution's ``warm`` holds the
-        LP's last basis (over the scenario's rows and every row of the session, in order; dual
-        feasible for ``obj``), which a later LP of this model and rows may start from.
+        an ε row): a solve whose objective or floor bound differs from the one before
+        starts from its floor crash basis (:func:`floor_crash_basis`) instead of the crash
+        basis or the basis the solve before ended with (measured slower even where that one
+        is still dual feasible). ``want_basis``: the solution's ``warm`` holds the LP's last
+        basis (over the scenario's rows and every row of the session, in order; dual feasible
+        for ``obj``), which a later LP of this model and rows may start from.
 
         Raises :class:`InfeasibleError` when the LP relaxation is infeasible (so is the
         model), :class:`SolverError` when the LP does not finish or no allocation is found
@@ -187,9 +190,11 @@ class NearOptimalSession:
             self.started_from = "session"
             cols = np.arange(model.n_cols, dtype=np.int32)
             floor_at = None if floor is None else self.rows[self.index[floor]][2]
-            if floor is not None and self.floor_at != (floor, floor_at):
+            if floor is not None and (self.floor_at != (floor, floor_at) or self.obj is None
+                                      or not np.array_equal(self.obj, model.obj)):
                 self._crash(model, floor)
             self.h.changeColsCost(cols.size, cols, model.obj.astype(float))
+        self.obj = model.obj
         self.floor_at = None if floor is None else (floor, self.rows[self.index[floor]][2])
         seconds: dict[str, float] = {"build": time.perf_counter() - t_start}
         r = self._lp(deadline)
