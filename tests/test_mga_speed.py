@@ -221,6 +221,14 @@ def test_a_moved_floor_starts_again_from_its_floor_crash_basis() -> None:
     again = session.solve(spec.obj, [("floor", g, 7.0, np.inf)], floor="floor")
     assert again.details["start_basis"] == "session"
     assert again.bound == pytest.approx(moved.bound, abs=1e-9)
+    # a new objective under the same floor starts from its floor crash basis: keeping units
+    # 0 and 1 now worth 2, unit 2 changes and unit 1 by 2/3 (2 + 2/3), again no iteration
+    other = spec.obj.copy()
+    other[[0, 2]] = 2.0
+    new = session.solve(other, [("floor", g, 7.0, np.inf)], floor="floor")
+    assert new.details["start_basis"] == "floor crash"
+    assert new.details["lp_iterations"]["simplex"] == 0
+    assert new.bound == pytest.approx(2.0 + 2.0 / 3.0, abs=1e-9)
 
 
 @pytest.mark.parametrize("seed", SEEDS)

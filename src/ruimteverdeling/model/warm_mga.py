@@ -11,7 +11,11 @@ floor differs from the solve before starts from the *floor crash basis*
 other solve starts from the basis the solve before ended with. On the demo area the floor
 crash cut the dual simplex of the first alternative from 12.4 k to 7.4 k iterations, and of
 a Pareto point at three quarters of the range to 3.1 k, where the optimal basis of the point
-above it (still dual feasible: only the ε row's bound moved) needed 9.9 k.
+above it (still dual feasible: only the ε row's bound moved) needed 9.9 k. For the next
+alternative the basis the solve before ended with looked better in isolation (8.7 k
+iterations from the first alternative's optimal LP basis against 14.9 k), but in the
+sequence — after that solve's rounds of margins — the third alternative's LP from it did not
+finish within its 88 s, where from its floor crash it took 18 s.
 
 Each solve maximises ``d·x`` (the MGA objective) over the variant's integer allocations:
 
@@ -229,6 +233,7 @@ class NearOptimalSession:
         bound = max(bound, z)
         dgap = decision_gap(z, bound, model.status_quo_value)
         status = "optimal" if dgap <= self.options.mip_rel_gap + 1e-12 else "feasible"
+        warm = warm_start(model, x, hb.get_basis(self.h), z) if want_basis else None
         seconds["resolve"] = time.perf_counter() - t_start
         method = f"lp+{how}"
         row_dual = None
@@ -236,7 +241,6 @@ class NearOptimalSession:
             n = self.spec.n_rows
             row_dual = np.concatenate([r.row_dual[:n], [r.row_dual[n + self.index[name]]
                                                         for name, *_ in rows]])
-        warm = warm_start(model, x, hb.get_basis(self.h), z) if want_basis else None
         return Solution(status, x, z, bound, proven_gap(z, bound), method, self.backend.name,
                         self.backend.label(), seconds, details, row_dual,
                         model.status_quo_value, dgap, warm)
