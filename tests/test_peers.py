@@ -194,3 +194,28 @@ def test_a_measurement_that_exits_badly_after_its_result_says_how(monkeypatch) -
     assert r["status"] == "error" and r["error"].startswith("exit code 1: "), r["error"]
     monkeypatch.setattr(bench, "run_limited", ended(0))
     assert bench._child("fast", {}, timeout=5) == {"status": "optimal", "peak_mb": 10}
+
+
+def test_a_measurement_whose_abandoned_solve_still_runs_at_exit_ends_with_success() -> None:
+    """A measurement that printed its result while a cancelled solve still runs in its thread
+    (a step abandoned at its deadline) exits 0 with the result line, not 1 — the exit the
+    engine takes when a solve outlives the process's end unannounced."""
+    import subprocess
+    import sys
+
+    script = (
+        "import threading, time\n"
+        "from ruimteverdeling.model import highs_backend as hb\n"
+        "hb.EXIT_GRACE = 0.1\n"
+        "t = threading.Thread(target=time.sleep, args=(30,), daemon=True)\n"
+        "t.start()\n"
+        "hb._abandoned.append((None, t))\n"
+        "{call}\n")
+    run = [sys.executable, "-c"]
+    reported = "from ruimteverdeling import bench; bench.report({'status': 'optimal'})"
+    p = subprocess.run([*run, script.format(call=reported)],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0 and p.stdout.strip() == '{"status": "optimal"}', p
+    p = subprocess.run([*run, script.format(call="print('unannounced')")],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 1, p  # the guard this relies on: an unannounced exit is a failure

@@ -791,7 +791,20 @@ def _main(argv: list[str]) -> None:
     else:
         res = measure_naive(Path(args["scenario"]), Path(args["area"]), args["builder"],
                             float(args["time_limit"]), args.get("gap"), args.get("abs_gap"))
-    print(json.dumps(res, default=float))
+    report(res)
+
+
+def report(res: dict[str, Any]) -> None:
+    """Print a measurement's result line and mark the process as a success.
+
+    A step that passed its deadline may leave a cancelled HiGHS solve running in its thread;
+    at exit the process then ends with the code it recorded
+    (:func:`~ruimteverdeling.model.highs_backend.leaving`, 1 when none was). The result
+    printed here is complete (nothing of an abandoned solve is in it), so the code is 0."""
+    from ruimteverdeling.model.highs_backend import leaving
+
+    print(json.dumps(res, default=float), flush=True)
+    leaving(0)
 
 
 if __name__ == "__main__":
