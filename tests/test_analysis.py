@@ -638,6 +638,50 @@ def test_a_solve_whose_budget_share_runs_out_is_run_again_with_its_whole_time(
         [v for p in free.points for v in (p.f1, p.f2)])
 
 
+def test_the_status_quo_as_columns_prices_any_objective_at_the_status_quo(
+        tmp_path: Path) -> None:
+    """Every strip cell is farmland now (1 ha each): at the status quo the farmland criterion
+    is 5 ha, nature 0 ha and suitability 5 × 0.5 = 2.5, the scenario's status-quo value (no
+    pinned cells)."""
+    from ruimteverdeling.rules.status_quo import status_quo_columns
+
+    run = api.solve(strip_case(tmp_path, nature_min=None), write=False)
+    cm = run.compiled
+    x_sq = status_quo_columns(cm)
+    assert x_sq is not None
+    assert pf.criterion(cm, "area:agriculture").value(x_sq) == pytest.approx(5.0)
+    assert pf.criterion(cm, "area:nature").value(x_sq) == pytest.approx(0.0)
+    assert pf.criterion(cm, "suitability").value(x_sq) == pytest.approx(2.5)
+    assert float(cm.spec.obj @ x_sq) + cm.spec.obj_offset == \
+        pytest.approx(cm.spec.status_quo_value)
+
+
+def test_a_re_solve_with_another_objective_gaps_against_its_own_status_quo(
+        tmp_path: Path) -> None:
+    """Maximising nature hectares with suitability ≥ 2.8: the status quo has 0 ha of nature
+    under that objective (not the scenario's 2.5 points), so the decision gap of the solve is
+    ``(bound − z) / (z − 0)``; the optimum is nature on 0, 1 and 4 (2.8 points), z = 3 ha.
+    Every Pareto point reports such a decision gap."""
+    from ruimteverdeling.model.outcomes import decision_gap
+    from ruimteverdeling.model.warm_mga import NearOptimalSession
+
+    run = api.solve(strip_case(tmp_path, nature_min=None), write=False)
+    cm = run.compiled
+    nature, suit = pf.criterion(cm, "area:nature"), pf.criterion(cm, "suitability")
+    row = pf._at_least(suit, 2.8)
+    sol = NearOptimalSession(cm.spec, cm.scenario.solver,
+                             status_quo_x=pf.status_quo_x(cm)).solve(nature.vec, [row])
+    assert sol.objective == pytest.approx(3.0)
+    assert sol.status_quo_value == pytest.approx(0.0)
+    assert sol.decision_gap == pytest.approx(decision_gap(sol.objective, sol.bound, 0.0))
+    # the full solve of the same model anchors the same way
+    full = pf.solve_with(cm, nature.vec, 0.0, [row], cm.scenario.solver)
+    assert full.objective == pytest.approx(3.0)
+    assert full.status_quo_value == pytest.approx(0.0)
+    front = pf.pareto_front(cm, "area:nature", "suitability", points=3)
+    assert all(p.decision_gap is not None and p.decision_gap >= 0 for p in front.points)
+
+
 def test_dominated_points_are_flagged() -> None:
     c = pf.LinearCriterion("a", np.zeros(1), 0.0, 1.0, "")
     d = pf.LinearCriterion("b", np.zeros(1), 0.0, -1.0, "")  # minimised

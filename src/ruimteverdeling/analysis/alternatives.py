@@ -34,7 +34,14 @@ per use are those of the last period. When the pathway model's pathways are gene
 (national models), the alternatives choose among those generated for the optimum.
 
 Each MGA solve gets at most ``max(10 s, 2 × the scenario's own solve)`` (never more than the
-time limit); its status and gap are reported. By default (``quick``) the solves of a cell model
+time limit); its status and gap are reported. Its status is decided on its *decision gap*
+against the status quo under the MGA objective ``d``: ``(bound − d·x) / |d·x − d·x_sq|``
+(``x_sq`` every unit keeping its current use, :func:`ruimteverdeling.analysis.pareto.status_quo_x`),
+the same anchor as the scenario's own solve and the Pareto points. ``d·x − d·x_sq`` is how
+many fewer of the earlier allocations' choices the alternative keeps than the status quo
+keeps (plus the δ tie-break): what the alternative changes. The whole overlap objective
+(``gap``, kept for comparison) counts every unit the floor holds in place as well.
+By default (``quick``) the solves of a cell model
 share one kept LP (:class:`ruimteverdeling.model.warm_mga.NearOptimalSession`): the floor is
 added once, each solve changes the objective and appends its no-good row, the dual simplex
 starts from the floor crash basis (the objective floor tight, its dual guessed by a parametric
@@ -66,7 +73,7 @@ import numpy as np
 
 from ruimteverdeling import formatting
 from ruimteverdeling.analysis.budget import Budget, floor_for
-from ruimteverdeling.analysis.pareto import resolve_options, within_share
+from ruimteverdeling.analysis.pareto import resolve_options, status_quo_x, within_share
 from ruimteverdeling.errors import InfeasibleError, InputError, SolverError
 from ruimteverdeling.formatting import Column, number
 from ruimteverdeling.model.options import SolverOptions
@@ -80,7 +87,7 @@ from ruimteverdeling.rules.compile import CompiledModel
 
 BASE_COLUMNS = ["alternative", "objective", "objective_loss", "within_slack",
                 "share_cells_differing", "ha_differing", "min_share_vs_earlier", "overlap",
-                "mga_status", "mga_gap", "folder"]
+                "mga_status", "mga_gap", "mga_decision_gap", "folder"]
 """Leading columns of ``alternatives.csv``; ``ha:<use>`` (hectares after, national) follow."""
 
 
@@ -176,7 +183,7 @@ def generate(cm: CompiledModel | pwm.Pathway, optimum: Solution, slack: float, c
 
     # the quick solves share one kept LP (the scenario's rows, the floor, the no-good rows
     # as they come), each from the basis the one before it ended with
-    session = NearOptimalSession(spec, options) \
+    session = NearOptimalSession(spec, options, status_quo_x=status_quo_x(cm)) \
         if quick and not isinstance(cm, pwm.Pathway) else None
 
     for k in range(1, count + 1):
@@ -285,7 +292,9 @@ def table(cm: CompiledModel | pwm.Pathway, alts: Alternatives) -> list[dict[str,
                "share_cells_differing": float(diff.sum()) / n_land,
                "ha_differing": float(diff.sum() * ha),
                "min_share_vs_earlier": min_share, "overlap": a.overlap,
-               "mga_status": a.status, "mga_gap": a.gap, "folder": a.label}
+               "mga_status": a.status, "mga_gap": a.gap,
+               "mga_decision_gap": getattr(a.solution, "decision_gap", None),
+               "folder": a.label}
         for j, u in enumerate(uses):
             if present[j]:
                 row[f"ha:{u}"] = float(counts[j])

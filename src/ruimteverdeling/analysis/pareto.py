@@ -66,7 +66,11 @@ at most ``max(10 s, 2 × the scenario's own solve)`` (never more than the time l
 optimal.
 
 Each point reports the status and proven gap of its ε-constraint solve (with location rules,
-of the location step on it); ``optimal = no`` marks a point not proven optimal (within
+of the location step on it) and its *decision gap*: the gap relative to what the allocation
+changes under the point's own objective ``d`` (the ε objective), ``(bound − d·x) /
+|d·x − d·x_sq|`` with ``x_sq`` the status quo as a point of the columns (every unit keeps
+its current use; :func:`status_quo_x`) — the scenario's status-quo value is the anchor of
+the scenario's objective, not of ``d``; ``optimal = no`` marks a point not proven optimal (within
 ``mip_rel_gap``); ``tidy_status`` is the status of the tidy re-solve (its gap concerns only
 the scenario objective, not the front), followed by any note on the point. A point that
 another point beats on one criterion without losing on the other is flagged
@@ -104,7 +108,7 @@ from ruimteverdeling.analysis.budget import Budget, floor_for
 from ruimteverdeling.errors import InputError, SolverError, did_you_mean
 from ruimteverdeling.formatting import Column, number, table
 from ruimteverdeling.model.options import SolverOptions
-from ruimteverdeling.model.outcomes import proven_gap
+from ruimteverdeling.model.outcomes import decision_gap, proven_gap
 from ruimteverdeling.model.solve import Solution
 from ruimteverdeling.model.solve import solve as solve_spec
 from ruimteverdeling.model.spec import ModelSpec
@@ -118,6 +122,7 @@ from ruimteverdeling.results.runfolder import read_pareto
 from ruimteverdeling.rules import location
 from ruimteverdeling.rules import pathways as pwm
 from ruimteverdeling.rules.compile import CompiledModel
+from ruimteverdeling.rules.status_quo import status_quo_columns
 
 RHO = 1e-4
 KEEP = 1e-7
@@ -278,13 +283,38 @@ def solve_with(cm: CompiledModel | pwm.Pathway, obj: np.ndarray, offset: float,
     the warm start (its columns are trajectories, not (cell, use) pairs)."""
     if isinstance(cm, pwm.Pathway):
         warm = None
-    return solve_spec(_spec_with(cm.spec, obj, offset, rows), options, warm=warm)
+    return solve_spec(_spec_with(cm.spec, obj, offset, rows, cm), options, warm=warm)
 
 
 def _spec_with(spec: ModelSpec, obj: np.ndarray, offset: float,
-               rows: list[tuple[str, np.ndarray, float, float]]) -> ModelSpec:
-    """``spec`` with objective ``obj·x + offset`` and the extra rows ``lo ≤ vec·x ≤ hi``."""
-    return spec_with(spec, obj, offset, rows)
+               rows: list[tuple[str, np.ndarray, float, float]],
+               cm: CompiledModel | pwm.Pathway | None = None) -> ModelSpec:
+    """``spec`` with objective ``obj·x + offset`` and the extra rows ``lo ≤ vec·x ≤ hi``;
+    its status-quo value ``obj·x_sq + offset`` when ``cm``'s status quo is a point of its
+    columns (:func:`status_quo_x`), so that its solve reports a decision gap."""
+    return spec_with(spec, obj, offset, rows,
+                     None if cm is None or cm.spec is not spec else status_quo_x(cm))
+
+
+_STATUS_QUO: dict[int, tuple[ModelSpec, np.ndarray | None]] = {}
+
+
+def status_quo_x(cm: CompiledModel | pwm.Pathway) -> np.ndarray | None:
+    """The status quo of ``cm`` as a point of its columns
+    (:func:`ruimteverdeling.rules.status_quo.status_quo_columns`), worked out once per model;
+    None for a pathway model (its columns are trajectories) or when it is no such point.
+
+    A point's solve maximises ``d·x`` (the ε objective), not the scenario's objective, so
+    the scenario's status-quo value is no anchor for it; ``d·x_sq`` is: its decision gap is
+    ``(bound − d·x) / |d·x − d·x_sq|``, relative to what the point's allocation changes
+    under its own objective."""
+    if isinstance(cm, pwm.Pathway):
+        return None
+    hit = _STATUS_QUO.get(id(cm.spec))
+    if hit is None or hit[0] is not cm.spec:
+        _STATUS_QUO.clear()
+        hit = _STATUS_QUO[id(cm.spec)] = (cm.spec, status_quo_columns(cm))
+    return hit[1]
 
 
 def enforce_locations(cm: CompiledModel, sol: Solution, obj: np.ndarray,
@@ -296,7 +326,7 @@ def enforce_locations(cm: CompiledModel, sol: Solution, obj: np.ndarray,
     among them) and maximises ``obj``, and ``sol``'s bound and duals are of that model.
     None when no allocation of the candidate locations meets them (the scenario's warnings
     are left alone: the caller decides what the point reports)."""
-    view = replace(cm, spec=_spec_with(cm.spec, obj, 0.0, rows), warnings=[])
+    view = replace(cm, spec=_spec_with(cm.spec, obj, 0.0, rows, cm), warnings=[])
     # the LP basis of ``sol`` when it is one of this very model (the ε re-solve's), where the
     # location bound's LP rounds start instead of the crash basis
     basis = getattr(getattr(sol, "warm", None), "basis", None)
@@ -326,7 +356,7 @@ def within_share(cm: CompiledModel | pwm.Pathway, obj: np.ndarray,
     where coefficients differ."""
     if quick and warm is not None and not isinstance(cm, pwm.Pathway):
         try:
-            sol = resolve(_spec_with(cm.spec, obj, 0.0, rows), options, warm,
+            sol = resolve(_spec_with(cm.spec, obj, 0.0, rows, cm), options, warm,
                           keep_basis=True, changed_share=1.0 if same_objective else
                           BASIS_CHANGED_SHARE)
             steps = ", ".join(f"{k} {v:.1f} s" for k, v in sol.seconds.items() if v >= 0.05)
@@ -368,6 +398,7 @@ class Point:
     dominated: bool = False
     kind: str = "ε"
     tidy_status: str = ""
+    decision_gap: float | None = None
 
 
 @dataclass
@@ -385,14 +416,15 @@ class Front:
                 continue
             out.append({"point": p.label, self.x.column: p.f1, self.y.column: p.f2,
                         "epsilon": p.epsilon, "objective": p.objective, "status": p.status,
-                        "gap": p.gap, "optimal": "yes" if p.optimal else "no",
+                        "gap": p.gap, "decision_gap": p.decision_gap,
+                        "optimal": "yes" if p.optimal else "no",
                         "dominated": "yes" if p.dominated else "no", "kind": p.kind,
                         "tidy_status": p.tidy_status})
         return out
 
     def columns(self) -> list[str]:
         return ["point", self.x.column, self.y.column, "epsilon", "objective", "status", "gap",
-                "optimal", "dominated", "kind", "tidy_status"]
+                "decision_gap", "optimal", "dominated", "kind", "tidy_status"]
 
 
 def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, points: int = 5,
@@ -466,7 +498,8 @@ def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, poin
                 # else from the last basis with this objective
                 if key not in sessions:
                     sessions[key] = NearOptimalSession(cm.spec, options,
-                                                       None if floor else last.get(key))
+                                                       None if floor else last.get(key),
+                                                       status_quo_x(cm))
                 session = sessions[key]
                 try:
                     sol = session.solve(obj, rows, [] if feasible is None else [feasible.x],
@@ -570,7 +603,7 @@ def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, poin
                     rounds=TIDY_ROUNDS)
             x, tidy_status = t.x, t.status
             prev = t
-        status, gap, proven = sol.status, sol.gap, sol.optimal
+        status, gap, proven, dgap = sol.status, sol.gap, sol.optimal, sol.decision_gap
         if located:
             eps_row = [_at_least(c1, eps)]
             with say.phase(f"point {k}: location rules"):
@@ -584,11 +617,14 @@ def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, poin
             best = max(known, key=lambda item: float(obj @ item[1]), default=None)
             if enforced is not None and (best is None or
                                          float(obj @ enforced.x) >= float(obj @ best[1])):
-                x, status, gap, proven = enforced.x, enforced.status, enforced.gap, \
-                    enforced.optimal
+                x, status, gap, proven, dgap = enforced.x, enforced.status, enforced.gap, \
+                    enforced.optimal, enforced.decision_gap
             elif best is not None:
                 x, proven = best[1], False
                 status, gap = "feasible", proven_gap(float(obj @ x), bound)
+                sq_x = status_quo_x(cm)
+                dgap = None if sq_x is None else \
+                    decision_gap(float(obj @ x), bound, float(obj @ sq_x))
                 why = "location rules not met near this point's optimum" if enforced is None \
                     else "better than the location step near this point's optimum"
                 tidy_status = _joined(tidy_status, f"{why}: the allocation of {best[0]}")
@@ -603,7 +639,7 @@ def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, poin
         proven = proven and (pathway is None or pathway.explicit)
         pts.append(Point(f"P{k:0{width}d}", c1.sense * eps, x, c1.value(x), c2.value(x),
                          cm.spec.objective_value(x), status, gap, proven,
-                         tidy_status=tidy_status))
+                         tidy_status=tidy_status, decision_gap=dgap))
     pts.reverse()  # solved from the largest ε down; listed from the smallest up
     _flag_dominated(pts, c1, c2)
     for i, p in enumerate(pts):  # integer fronts repeat points when ε falls between steps
@@ -706,7 +742,8 @@ def text_table(front: Front, drop_dominated: bool = False) -> list[str]:
     cx, cy = front.x.column, front.y.column
     w = max(14, len(cx), len(cy))
     columns = [Column("point", "<", 6), Column(cx, ">", w), Column(cy, ">", w),
-               Column("objective", ">", 14), Column("gap", ">", 9), Column("note", gap=2)]
+               Column("objective", ">", 14), Column("gap", ">", 9),
+               Column("decision gap", ">", 12), Column("note", gap=2)]
     rows = []
     for r in front.rows(drop_dominated):
         note = []
@@ -717,7 +754,8 @@ def text_table(front: Front, drop_dominated: bool = False) -> list[str]:
         if r["kind"] != "ε":
             note.append(r["kind"])
         rows.append([r["point"], _value(r[cx]), _value(r[cy]), number(r["objective"], ",.4f"),
-                     number(r["gap"], ".3%"), ", ".join(note)])
+                     number(r["gap"], ".3%"), number(r["decision_gap"], ".3%"),
+                     ", ".join(note)])
     return table(columns, rows)
 
 

@@ -58,7 +58,13 @@ import scipy.sparse as sp
 from ruimteverdeling.errors import InfeasibleError, SolverError
 from ruimteverdeling.model import highs_backend as hb
 from ruimteverdeling.model.options import SolverOptions
-from ruimteverdeling.model.outcomes import Solution, decision_gap, norm_status, proven_gap
+from ruimteverdeling.model.outcomes import (
+    Solution,
+    decision_floor,
+    decision_gap,
+    norm_status,
+    proven_gap,
+)
 from ruimteverdeling.model.spec import ModelSpec, RowBlock
 from ruimteverdeling.model.warm import mapped_basis, warm_start
 
@@ -76,16 +82,22 @@ GROWS = 2
 """How many times the repair's neighbourhood grows (fourfold) after HiGHS proves it empty."""
 
 
-def spec_with(spec: ModelSpec, obj: np.ndarray, offset: float, rows: list[Row]) -> ModelSpec:
+def spec_with(spec: ModelSpec, obj: np.ndarray, offset: float, rows: list[Row],
+              status_quo_x: np.ndarray | None = None) -> ModelSpec:
     """``spec`` with objective ``obj·x + offset`` and the extra rows ``lo ≤ vec·x ≤ hi``
-    appended after its coupling rows, in order."""
+    appended after its coupling rows, in order. ``status_quo_x``: the status quo as a point of
+    ``spec``'s columns (the rows add none); the new model's status-quo value is then
+    ``obj·x_sq + offset``, the anchor of its decision gap, else unknown (its gap is then the
+    whole objective's)."""
     blocks = list(spec.coupling)
     for name, vec, lo, hi in rows:
         blocks.append(RowBlock(name, "rule", sp.csr_matrix(vec.reshape(1, -1)),
                                np.array([lo], float), np.array([hi], float), labels=[name],
                                ref=name))
     return ModelSpec(spec.n_x, spec.col_unit, spec.col_use, spec.unit_cells, spec.aux_names,
-                     spec.aux_lb, spec.aux_ub, blocks, spec.terms, obj, offset)
+                     spec.aux_lb, spec.aux_ub, blocks, spec.terms, obj, offset,
+                     status_quo_value=None if status_quo_x is None
+                     else float(np.asarray(obj, float) @ status_quo_x) + offset)
 
 
 class NearOptimalSession:
@@ -95,10 +107,14 @@ class NearOptimalSession:
     row of an earlier solve that this one does not name is switched off (made free).
     ``start``: a :class:`ruimteverdeling.model.warm.WarmStart` whose LP basis starts the
     first LP (the caller chose it for this objective: a basis is dual feasible only for the
-    objective it was optimal for), else the crash basis does."""
+    objective it was optimal for), else the crash basis does. ``status_quo_x``: the status
+    quo as a point of ``spec``'s columns; each solve's decision gap is then measured against
+    ``obj·x_sq`` (see :func:`spec_with`), else its gap is the whole objective's."""
 
-    def __init__(self, spec: ModelSpec, options: SolverOptions, start: Any = None):
+    def __init__(self, spec: ModelSpec, options: SolverOptions, start: Any = None,
+                 status_quo_x: np.ndarray | None = None):
         self.spec = spec
+        self.status_quo_x = status_quo_x
         self.options = options
         self.start = start
         self.rows: list[Row] = []  # in the LP's order, with the bounds it holds now
@@ -178,12 +194,17 @@ class NearOptimalSession:
 
         Raises :class:`InfeasibleError` when the LP relaxation is infeasible (so is the
         model), :class:`SolverError` when the LP does not finish or no allocation is found
-        (a caller then runs the full solve). ``optimal`` only when the gap is within
-        ``options.mip_rel_gap``."""
+        (a caller then runs the full solve). ``optimal`` only when the decision gap (against
+        ``obj·x_sq`` with ``status_quo_x``, else the whole objective's gap) is within
+        ``options.mip_rel_gap``, or when ``bound − z`` is within the LP's own precision
+        (:func:`ruimteverdeling.model.outcomes.decision_floor`, 10⁻⁶·max(|z|, 1)): an
+        objective whose value at the allocation is (nearly) its status-quo value — a Pareto
+        point whose criteria the status quo matches — has a decision value near zero, and a
+        gap of round-off would otherwise read as an open one."""
         t_start = time.perf_counter()
         deadline = t_start + self.options.time_limit
         self._set_rows(rows)
-        model = spec_with(self.spec, np.asarray(obj, float), 0.0, self.rows)
+        model = spec_with(self.spec, np.asarray(obj, float), 0.0, self.rows, self.status_quo_x)
         if self.h is None:
             self._start(model, self.options.time_limit, floor)
         else:
@@ -232,7 +253,8 @@ class NearOptimalSession:
         z = model.objective_value(x)
         bound = max(bound, z)
         dgap = decision_gap(z, bound, model.status_quo_value)
-        status = "optimal" if dgap <= self.options.mip_rel_gap + 1e-12 else "feasible"
+        status = "optimal" if dgap <= self.options.mip_rel_gap + 1e-12 or \
+            bound - z <= decision_floor(z) else "feasible"
         warm = warm_start(model, x, hb.get_basis(self.h), z) if want_basis else None
         seconds["resolve"] = time.perf_counter() - t_start
         method = f"lp+{how}"

@@ -25,7 +25,7 @@ With ``D`` the domain (units and pinned cells), ``e_c`` the current use of cell 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -39,7 +39,42 @@ def status_quo_value(cm: CompiledModel) -> float:
     dom = np.flatnonzero(ctx.domain)
     value = float(cm.pair_objective(dom, ctx.land_use_idx[dom]).sum()) if dom.size else 0.0
     weights = cm.scenario.objective.weights
+    for _col, aux, level in _levels(cm):
+        value -= weights.get(aux.term, 1.0) * aux.cost * level
+    return value
+
+
+def status_quo_columns(cm: CompiledModel) -> np.ndarray | None:
+    """The status quo as a point ``x_sq`` of the model's columns, so that any objective
+    ``d·x + d₀`` over them has the status-quo value ``d·x_sq + d₀`` (the anchor of the decision
+    gap of a solve whose objective is not the scenario's: a Pareto point's, an alternative's).
+
+    ``x_sq`` is 1 on the column of every unit's current use and 0 on its other columns; a
+    minimax level takes ``v_sq`` (see the module docstring); every other auxiliary column
+    (the slacks of soft targets and rules, whose penalties the status quo does not count) 0.
+    Pinned cells are not columns: they sit in the objective's constant at their pinned use,
+    so against the scenario's objective ``obj·x_sq + offset`` differs from
+    :func:`status_quo_value` by the pinned cells' change alone. None when some unit has no
+    column for its current use (a rule closes it there): the status quo is then no point of
+    the model and an objective given by its columns does not price it."""
+    spec = cm.spec
+    land, use = cm.column_pairs(np.arange(spec.n_x))
+    keep = use == cm.ctx.land_use_idx[land]
+    n_units = int(spec.col_unit.max()) + 1 if spec.n_x else 0
+    if (np.bincount(spec.col_unit[keep], minlength=n_units) != 1).any():
+        return None
+    x = np.zeros(spec.n_cols)
+    x[: spec.n_x][keep] = 1.0
+    for col, _aux, level in _levels(cm):
+        x[col] = level
+    return x
+
+
+def _levels(cm: CompiledModel) -> list[tuple[int, Any, float]]:
+    """(column, aux, ``v_sq``) of every costed minimax level (see the module docstring)."""
+    ctx = cm.ctx
     every = np.arange(ctx.land_cells.size)
+    out = []
     for info in cm.blocks.values():
         pr = info.rows
         if not pr.aux:
@@ -47,12 +82,12 @@ def status_quo_value(cm: CompiledModel) -> float:
         rows, vals = pr.fn(every, ctx.land_use_idx)
         ok = rows >= 0
         load = np.bincount(rows[ok], weights=vals[ok], minlength=len(pr.labels))
-        for aux in pr.aux:
+        for aux, col in zip(pr.aux, info.aux_cols, strict=True):
             if not aux.cost or not aux.term:
                 continue
-            level = max(aux.lb, _smallest_level(aux.row_coef, load, pr.lower, pr.upper))
-            value -= weights.get(aux.term, 1.0) * aux.cost * level
-    return value
+            out.append((col, aux,
+                        max(aux.lb, _smallest_level(aux.row_coef, load, pr.lower, pr.upper))))
+    return out
 
 
 def _smallest_level(coef: np.ndarray, load: np.ndarray, lower: np.ndarray,
