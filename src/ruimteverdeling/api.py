@@ -281,7 +281,8 @@ def pareto(scenario_path: str | Path, x: str, y: str, points: int = 5,
            out_dir: str | Path | None = None, *, tidy: bool = False,
            drop_dominated: bool = False, keep_allocations: bool = False,
            progress: Progress | None = None, area: str | Path | None = None,
-           time_limit: float | None = None, budget: float | None = None) -> pf.Front:
+           time_limit: float | None = None, budget: float | None = None,
+           workers: int | None = None) -> pf.Front:
     """The Pareto front between criteria ``x`` and ``y`` by the augmented ε-constraint method:
     ``max F_y + ρ·F_x s.t. F_x ≥ ε`` for ``points`` values of ε between the lexicographic
     optima (see :mod:`ruimteverdeling.analysis.pareto`).
@@ -290,7 +291,10 @@ def pareto(scenario_path: str | Path, x: str, y: str, points: int = 5,
     criterion summed over the periods (see the module).
 
     ``budget``: seconds for all the re-solves together (each its share of what is left, see
-    :mod:`ruimteverdeling.analysis.budget`).
+    :mod:`ruimteverdeling.analysis.budget`). ``workers``: solve the two end points, then the
+    points, in that many forked worker processes (default
+    :func:`ruimteverdeling.analysis.rule_costs.default_workers`); the front is the same with
+    any number.
 
     Solves the scenario into ``out_dir`` (default ``outputs/<id>-pareto``), writes
     ``pareto.csv``, ``pareto.png`` (and ``points/<P>.tif`` with ``keep_allocations``) there
@@ -303,7 +307,7 @@ def pareto(scenario_path: str | Path, x: str, y: str, points: int = 5,
         model: Any = run.compiled if run.pathway is None else run.pathway.model
         start = run.solution if run.pathway is None else run.pathway.solution
         front = pf.pareto_front(model, x, y, points, tidy=tidy, progress=progress,
-                                start=start, budget=budget)
+                                start=start, budget=budget, workers=workers)
         pf.write_front(front, res.shown, drop_dominated, keep_allocations, model)
         wr.register(res.shown, ["pareto.csv", "pareto.png"], ["points"])
         with progress.phase("re-rendering report.html with the front", "report"):

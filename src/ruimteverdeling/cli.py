@@ -581,12 +581,17 @@ def rule_costs(scenario: Path, out: Path | None, area: Path | None, all_rules: b
               help="Seconds for all the re-solves together (after the scenario's own "
                    "solve): each gets its share of what is left; a smaller budget gives "
                    "every answer sooner, with wider proven gaps.")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Solve the end points, then the points, in this many worker processes "
+                   "(default: one per idle core, at most 2); the front is the same with any "
+                   "number.")
 @_TIME
 @_QUIET
 @_friendly
 def pareto(scenario: Path, x_term: str, y_term: str, points: int, out: Path | None,
            area: Path | None, tidy: bool, drop_dominated: bool, keep_allocations: bool,
-           budget: float | None, time_limit: float | None, quiet: bool) -> None:
+           budget: float | None, workers: int | None, time_limit: float | None,
+           quiet: bool) -> None:
     """Pareto front between two criteria of SCENARIO (epsilon-constraint method).
 
     Writes pareto.csv and pareto.png into the run folder and adds the chart to report.html.
@@ -594,7 +599,7 @@ def pareto(scenario: Path, x_term: str, y_term: str, points: int, out: Path | No
     front = api.pareto(scenario, x_term, y_term, points, out, tidy=tidy,
                        drop_dominated=drop_dominated, keep_allocations=keep_allocations,
                        progress=Progress(enabled=not quiet), area=area, time_limit=time_limit,
-                       budget=budget)
+                       budget=budget, workers=workers)
     click.echo(f"\nPareto front: max {front.y.name} subject to {front.x.name} >= epsilon")
     _echo(pf.text_table(front, drop_dominated))
     for note in front.notes:

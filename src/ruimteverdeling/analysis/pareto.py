@@ -58,12 +58,18 @@ model's allocation, with ``location rules not met``). Every step keeps the ε ro
 whose ``F₁`` were below its ε anyway would say so in ``tidy_status`` and be marked not
 proven optimal: never silently.
 
-The points are solved from the largest ε down, each warm-started from the point before it
-(whose allocation meets the next, lower, ε row: a first incumbent from the neighbour on the
-front instead of the far end point). Each solve is warm-started from an earlier one and gets
-at most ``max(10 s, 2 × the scenario's own solve)`` (never more than the time limit,
+The two end points (the best-F₁ one; the best-F₂ one and the best F₁ at that F₂) are
+independent solves, and so are the points: each point's ε LP starts from its own floor crash
+basis, and its first incumbents are the end points' allocations that meet its ε row (the
+best-F₁ one meets every row). So the end points, and then the points, are solved in forked
+worker processes (:func:`ruimteverdeling.parallel.fork_map`, ``workers``; each task with its
+own warm starts and kept LPs, so that no result depends on which task ran before it in a
+process, nor on how many workers there are); the location rules' choice among the kept
+allocations (below) is made afterwards, from the largest ε down. Each solve gets at most
+``max(10 s, 2 × the scenario's own solve)`` (never more than the time limit,
 :func:`resolve_options`); one that needs more stops with its proven gap and is marked not
-optimal.
+optimal. Under a ``budget`` every point gets the same time, its share of what the end points
+left (times the workers).
 
 Each point reports the status and proven gap of its ε-constraint solve (with location rules,
 of the location step on it) and its *decision gap*: the gap relative to what the allocation
@@ -98,6 +104,7 @@ sense), then bookkeeping columns the report ignores as axes.
 from __future__ import annotations
 
 import copy
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -114,6 +121,7 @@ from ruimteverdeling.model.solve import solve as solve_spec
 from ruimteverdeling.model.spec import ModelSpec
 from ruimteverdeling.model.warm import BASIS_CHANGED_SHARE, resolve
 from ruimteverdeling.model.warm_mga import NearOptimalSession, spec_with
+from ruimteverdeling.parallel import can_fork, fork_map
 from ruimteverdeling.progress import Progress, silent
 from ruimteverdeling.report.figures import pareto_png
 from ruimteverdeling.results import rasters
@@ -430,7 +438,8 @@ class Front:
 def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, points: int = 5,
                  tidy: bool = False, options: SolverOptions | None = None,
                  progress: Progress | None = None, start: Solution | None = None,
-                 budget: float | None = None, quick: bool = True) -> Front:
+                 budget: float | None = None, quick: bool = True,
+                 workers: int | None = None) -> Front:
     """The front between criteria ``x_name`` and ``y_name`` (see the module docstring).
 
     Every solve is warm-started (see :mod:`ruimteverdeling.model.warm`) from the last one with
@@ -438,17 +447,18 @@ def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, poin
     when given): the model is compiled once and each solve changes only the objective and the
     ε rows. ``budget``: seconds for all the solves together: the three end points (and their
     location-rule steps), which span the front, get their whole per-solve time, and every
-    point's ε-constraint and tidy
-    solves and its location-rule step share what is left of the budget
-    (:mod:`ruimteverdeling.analysis.budget`), each at most the per-solve time limit.
+    point's ε-constraint and tidy solves and its location-rule step get the same share of
+    what is left of the budget (:mod:`ruimteverdeling.analysis.budget`; times the workers),
+    each at most the per-solve time limit.
     ``quick`` (default): the points' ε-constraint and tidy solves are re-solves on a kept LP
-    per objective (:class:`ruimteverdeling.model.warm_mga.NearOptimalSession`: the rows added
-    once and only their bounds changed, each ε solve from the floor crash basis of its ε row
-    (fewer iterations than from the optimal basis of the point before), the tidy solves from
-    the optimal basis of the one before; its vertex rounded, the
-    allocation before it kept when better — a point optimal only when they meet within the
-    gap); a pathway model gets the quick re-solve of :func:`ruimteverdeling.model.warm.resolve`,
-    and the end points the full solve."""
+    per objective (:class:`ruimteverdeling.model.warm_mga.NearOptimalSession`: each ε solve
+    from the floor crash basis of its ε row, the tidy solve from the ε solve's optimal basis;
+    its vertex rounded, the end points' allocations that meet its rows kept when better — a
+    point optimal only when they meet within the gap); a pathway model gets the quick
+    re-solve of :func:`ruimteverdeling.model.warm.resolve`, and the end points the full solve.
+    ``workers``: the end points, then the points, are solved in that many forked worker
+    processes (default :func:`ruimteverdeling.analysis.rule_costs.default_workers`; one for a
+    pathway model); the front is the same with any number."""
     say = progress or silent()
     pathway = cm if isinstance(cm, pwm.Pathway) else None
     if options is None:
@@ -479,46 +489,81 @@ def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, poin
     # the points' solves (what the end points took is already spent from it)
     shares = Budget(budget, points * (1 + int(tidy) + int(located)), options.time_limit,
                     floor_for(start))
+    if workers is None:
+        from ruimteverdeling.analysis.rule_costs import default_workers
 
-    def share() -> SolverOptions:
-        return options.model_copy(update={"time_limit": shares.share()})
+        workers = default_workers()
+    workers = max(1, int(workers)) if pathway is None else 1
 
-    # the points' quick solves keep one LP per objective (the ε solves', the tidy solves'):
-    # from one point to the next only the bounds of its rows change: the ε LPs start from
-    # their ε row's floor crash basis, the tidy LPs from the optimal basis of the one before
-    sessions: dict[int, NearOptimalSession] = {}
+    def runner(last: dict[Any, Any]) -> Any:
+        """The solve of one task (an end point's, a point's) with its own warm starts
+        ``last`` and its own kept LPs: a task never sees what another task left behind, so
+        that no result depends on which task ran before it in the same process."""
+        # the points' quick solves keep one LP per objective (the ε solve's, the tidy
+        # solve's): the ε LP starts from its ε row's floor crash basis, the tidy LP from the
+        # optimal basis of the ε LP's allocation
+        sessions: dict[int, NearOptimalSession] = {}
 
-    def run(label: str, obj: np.ndarray, rows: list, feasible: Solution | None = None,
-            whole: bool = False, rounds: int | None = None,
-            floor: str | None = None) -> Solution:
-        key = hash(np.asarray(obj, float).tobytes())
-        with say.phase(label):
-            if quick and pathway is None and not whole:
-                # its first LP from the floor crash basis of the row ``floor`` (the ε row),
-                # else from the last basis with this objective
-                if key not in sessions:
-                    sessions[key] = NearOptimalSession(cm.spec, options,
-                                                       None if floor else last.get(key),
-                                                       status_quo_x(cm))
-                session = sessions[key]
-                try:
-                    sol = session.solve(obj, rows, [] if feasible is None else [feasible.x],
-                                        rounds, floor=floor,
-                                        want_basis=located and floor is not None)
-                    say(f"  near-optimal re-solve ({sol.method}, {sol.status}): "
-                        + ", ".join(f"{step} {v:.1f} s" for step, v in sol.seconds.items()
-                                    if v >= 0.05))
-                    return sol
-                except SolverError as exc:
-                    say(f"  {exc}: a re-solve of its own")
-            warm = _combined(last.get(key, last["any"]), feasible)
-            sol = within_share(cm, obj, rows, options if whole else share(), options, warm,
-                               say, quick=quick and not whole, same_objective=key in last)
-        if sol.warm is not None:
-            last[key] = last["any"] = sol.warm
-        return sol
+        def run(label: str, obj: np.ndarray, rows: list, per_solve: SolverOptions,
+                feasible: Solution | None = None, whole: bool = False,
+                rounds: int | None = None, floor: str | None = None,
+                known: tuple[np.ndarray, ...] = ()) -> Solution:
+            key = hash(np.asarray(obj, float).tobytes())
+            incumbents = ([] if feasible is None else [feasible.x]) + list(known)
+            with say.phase(label):
+                if quick and pathway is None and not whole:
+                    # its first LP from the floor crash basis of the row ``floor`` (the ε
+                    # row), else from the last basis with this objective
+                    if key not in sessions:
+                        sessions[key] = NearOptimalSession(cm.spec, options,
+                                                           None if floor else last.get(key),
+                                                           status_quo_x(cm))
+                    session = sessions[key]
+                    try:
+                        sol = session.solve(obj, rows, incumbents, rounds, floor=floor,
+                                            want_basis=located and floor is not None)
+                        say(f"  near-optimal re-solve ({sol.method}, {sol.status}): "
+                            + ", ".join(f"{step} {v:.1f} s" for step, v in sol.seconds.items()
+                                        if v >= 0.05))
+                        return sol
+                    except SolverError as exc:
+                        say(f"  {exc}: a re-solve of its own")
+                warm = _combined(last.get(key, last["any"]), feasible)
+                sol = within_share(cm, obj, rows, options if whole else per_solve, options,
+                                   warm, say, quick=quick and not whole,
+                                   same_objective=key in last)
+            if sol.warm is not None:
+                last[key] = last["any"] = sol.warm
+            return sol
 
-    s_a = run(f"end point: best {c1.name}", c1.sense * c1.vec, [], whole=True)
+        return run
+
+    def end_point(i: int) -> tuple[Solution | None, ...]:
+        """The best-F₁ end point (``i`` 0; with its location step), or the best-F₂ one and
+        the best F₁ at that F₂ (``i`` 1; with the best-F₂ one's location step)."""
+        run = runner(dict(last))
+        if i == 0:
+            s_a = run(f"end point: best {c1.name}", c1.sense * c1.vec, [], options, whole=True)
+            a_loc = None
+            if located:
+                with say.phase(f"end point: best {c1.name}: location rules"):
+                    a_loc = enforce_locations(cm, s_a, c1.sense * c1.vec, [], options, say)
+            return _sent(s_a, keep_warm=True), _sent(a_loc, keep_warm=True)
+        s_b = run(f"end point: best {c2.name}", c2.sense * c2.vec, [], options, whole=True)
+        s_b2 = run(f"end point: best {c1.name} with {c2.name} at its best", c1.sense * c1.vec,
+                   [_at_least(c2, F(c2, s_b.x))], options, feasible=s_b, whole=True)
+        b_loc = None
+        if located:
+            with say.phase(f"end point: best {c2.name}: location rules"):
+                b_loc = enforce_locations(cm, s_b, c2.sense * c2.vec, [], options, say)
+        return _sent(s_b, keep_warm=True), _sent(s_b2, keep_warm=True), \
+            _sent(b_loc, keep_warm=True)
+
+    if workers > 1 and can_fork():
+        say(f"solving the two end points in {min(workers, 2)} worker processes")
+    ends = _forked(end_point, 2, workers)
+    (s_a, a_loc), (s_b, s_b2, b_loc) = ends
+    assert s_a is not None and s_b is not None and s_b2 is not None
     f1_max = F(c1, s_a.x)
     notes = []
     # with location rules the front spans what location-feasible allocations reach: the
@@ -528,8 +573,6 @@ def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, poin
     located_x: np.ndarray | None = None
     pool: list[tuple[str, np.ndarray]] = []
     if located:
-        with say.phase(f"end point: best {c1.name}: location rules"):
-            a_loc = enforce_locations(cm, s_a, c1.sense * c1.vec, [], options, say)
         if a_loc is not None:
             located_x = a_loc.x
             f1_max = F(c1, a_loc.x)
@@ -538,17 +581,11 @@ def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, poin
             notes.append(f"the location rules could not be enforced on the best-{c1.name} end "
                          f"point: the front spans the cell model's range of {c1.name}, which "
                          "allocations that meet the location rules may not reach")
-    s_b = run(f"end point: best {c2.name}", c2.sense * c2.vec, [], whole=True)
     f2_max = F(c2, s_b.x)
-    s_b2 = run(f"end point: best {c1.name} with {c2.name} at its best", c1.sense * c1.vec,
-               [_at_least(c2, f2_max)], feasible=s_b, whole=True)
     f1_min = min(F(c1, s_b2.x), f1_max)
     f2_at_a = F(c2, s_a.x)
-    b_loc = None
     if located_x is not None:
         # the other end too: F₁ of the best-F₂ allocation that meets the location rules
-        with say.phase(f"end point: best {c2.name}: location rules"):
-            b_loc = enforce_locations(cm, s_b, c2.sense * c2.vec, [], options, say)
         if b_loc is not None:
             f1_min = min(F(c1, b_loc.x), f1_max)
             f2_max, f2_at_a = F(c2, b_loc.x), F(c2, located_x)
@@ -556,6 +593,8 @@ def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, poin
         else:
             notes.append(f"the location rules could not be enforced on the best-{c2.name} end "
                          f"point: the front starts at the cell model's {c1.name} there")
+    else:
+        b_loc = None
     r1 = f1_max - f1_min
     r2 = max(abs(f2_max - f2_at_a), 1e-9)
     if r1 <= KEEP * max(1.0, abs(f1_max)):
@@ -584,30 +623,53 @@ def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, poin
     # too: 3.1 k at three quarters of the range, 9.9 k from the optimal basis of the point
     # above it)
     last.setdefault(hash(np.asarray(obj, float).tobytes()), s_b.warm)
-    pts: list[Point] = []
+    # every point is independent of the others: its ε LP starts from its own floor crash
+    # basis and its first incumbents are the end points' allocations that meet its ε row
+    # (the best-F₁ one meets every row), so the points are solved in worker processes, each
+    # with the same time (a share of what is left is no use: which point is ahead depends on
+    # the machine's load, and the answers must not)
+    each = options.model_copy(update={
+        "time_limit": min(options.time_limit, shares.share() * min(workers, len(eps_list)))})
+    ends_made = [s for s in (s_a, a_loc, b_loc, s_b2) if s is not None]
     width = len(str(len(eps_list)))
-    # from the largest ε down: the point before (its tidy allocation, no worse on either
-    # criterion) meets the next, lower, ε row, and is a far better first incumbent than the
-    # best-F₁ end point, which holds F₁ but gives up F₂
-    prev: Solution = s_a  # ε ≤ F₁(x_a) = F₁*
-    for k, eps in reversed(list(enumerate(eps_list, 1))):
+
+    def point(i: int) -> tuple[Solution, np.ndarray, str, Solution | None]:
+        """Point ``i + 1``: its ε solve, its tidy solve (with ``tidy``) and its location
+        step (allocation, tidy status and the location step's solve, None without one)."""
+        k, eps = i + 1, eps_list[i]
+        run = runner(dict(last))
         at_eps = _at_least(c1, eps)
+        # the end points' allocations that meet the ε row (the best-F₁ one always does),
+        # the best of them by the ε objective the first incumbent of a full solve
+        meet = [s for s in ends_made if float(at_eps[1] @ s.x) >= at_eps[2]]
+        first = max(meet, key=lambda s: float(obj @ s.x), default=s_a)
         sol = run(f"point {k}/{len(eps_list)}: {c1.name} ≥ {c1.sense * eps:,.6g}", obj,
-                  [at_eps], feasible=prev, floor=at_eps[0])
-        x = sol.x
-        prev = sol
-        tidy_status = ""
+                  [at_eps], each, feasible=first, floor=at_eps[0],
+                  known=tuple(s.x for s in meet if s is not first))
+        x, tidy_status = sol.x, ""
         if tidy:
             t = run(f"point {k}: tidy (scenario objective at these criteria)", cm.spec.obj,
-                    [_at_least(c1, F(c1, x)), _at_least(c2, F(c2, x))], feasible=sol,
+                    [_at_least(c1, F(c1, x)), _at_least(c2, F(c2, x))], each, feasible=sol,
                     rounds=TIDY_ROUNDS)
             x, tidy_status = t.x, t.status
-            prev = t
+        enforced = None
+        if located:
+            with say.phase(f"point {k}: location rules"):
+                enforced = enforce_locations(cm, replace(sol, x=x), obj, [at_eps], each, say)
+        return _sent(sol), x, tidy_status, _sent(enforced)
+
+    if workers > 1 and len(eps_list) > 1 and can_fork():
+        say(f"solving the {len(eps_list)} points in {min(workers, len(eps_list))} worker "
+            f"processes ({each.time_limit:.0f} s each at most)")
+    solved = _forked(point, len(eps_list), workers)
+    pts: list[Point] = []
+    # from the largest ε down: every allocation made to meet the location rules at a point
+    # above meets the lower ε rows below it
+    for k, eps in reversed(list(enumerate(eps_list, 1))):
+        sol, x, tidy_status, enforced = solved[k - 1]
         status, gap, proven, dgap = sol.status, sol.gap, sol.optimal, sol.decision_gap
         if located:
             eps_row = [_at_least(c1, eps)]
-            with say.phase(f"point {k}: location rules"):
-                enforced = enforce_locations(cm, replace(sol, x=x), obj, eps_row, share(), say)
             # the best (by the ε objective) of the location step's allocation and the
             # allocations already made to meet the rules that meet this ε row: from the
             # largest ε down, the top point always has one (the best-F₁ end point)
@@ -655,6 +717,24 @@ def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, poin
         pts[0].kind = _joined(f"best {c2.name}", "" if pts[0].kind == "ε" else pts[0].kind)
         pts[-1].kind = _joined(f"best {c1.name}", "" if pts[-1].kind == "ε" else pts[-1].kind)
     return Front(c1, c2, pts, notes)
+
+
+def _sent(sol: Solution | None, keep_warm: bool = False) -> Solution | None:
+    """``sol`` as a task hands it back (from a worker process, pickled): without its warm
+    start unless ``keep_warm`` (the end points', which start the points' solves)."""
+    return sol if sol is None or keep_warm else replace(sol, warm=None)
+
+
+def _forked(task: Any, n: int, workers: int) -> list[Any]:
+    """``[task(0), …, task(n − 1)]`` in ``workers`` forked worker processes
+    (:func:`ruimteverdeling.parallel.fork_map`; here, one after another, with one);
+    SolverError when a worker dies."""
+    try:
+        return fork_map(task, n, workers)
+    except BrokenProcessPool:
+        raise SolverError("a worker process solving the front died (killed for memory?); run "
+                          "with --workers 1 to solve the points one at a time in this "
+                          "process") from None
 
 
 def _joined(first: str, more: str) -> str:
