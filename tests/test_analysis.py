@@ -715,6 +715,16 @@ def test_alternatives_within_slack_and_different(tmp_path: Path) -> None:
     table = read_csv(out / "alternatives.csv")
     assert [r["alternative"] for r in table] == ["optimum", "alt-1", "alt-2"]
     assert float(table[1]["ha:nature"]) == pytest.approx(4.0)
+    # each MGA solve's decision gap is against the status quo under its own objective, and
+    # each run folder's against the scenario's: alt-1 (2.4) is 0.1 below the proven bound
+    # (2.5) and 0.1 from the status quo's value (all farmland, 2.5): decision gap 1
+    for r in table[1:]:
+        assert r["mga_decision_gap"] not in ("", None) and float(r["mga_decision_gap"]) >= 0
+    summary = (out / "alt-1" / "summary.json").read_text(encoding="utf-8")
+    assert '"decision_gap"' in summary
+    sols = mga.solutions(result, api.solve(scenario, write=False).solution)
+    assert sols[0][1].status_quo_value == pytest.approx(2.5)
+    assert sols[0][1].decision_gap == pytest.approx(0.1 / 0.1)
 
 
 def test_alternatives_invariants_without_a_target(tmp_path: Path) -> None:

@@ -77,6 +77,7 @@ from ruimteverdeling.analysis.pareto import resolve_options, status_quo_x, withi
 from ruimteverdeling.errors import InfeasibleError, InputError, SolverError
 from ruimteverdeling.formatting import Column, number
 from ruimteverdeling.model.options import SolverOptions
+from ruimteverdeling.model.outcomes import decision_gap
 from ruimteverdeling.model.solve import Solution, proven_gap
 from ruimteverdeling.model.warm_mga import NearOptimalSession
 from ruimteverdeling.progress import Progress, silent
@@ -328,8 +329,9 @@ def text_table(rows: list[dict[str, Any]]) -> list[str]:
 
 def solutions(result: Alternatives, optimum: Solution) -> list[tuple[str, Solution]]:
     """Each alternative as ``(label, Solution)`` for its run folder: status ``feasible``, the
-    optimum's bound (so its gap is measured against what is proven for the scenario), method
-    ``mga-hsj`` and the MGA solve (slack, floor, overlap, status, gap) in its details."""
+    optimum's bound (so its gap is measured against what is proven for the scenario; its
+    decision gap too, against the scenario's status-quo value), method ``mga-hsj`` and the
+    MGA solve (slack, floor, overlap, status, gap, decision gap) in its details."""
     out = []
     for alt in result.items:
         assert alt.solution is not None
@@ -338,6 +340,8 @@ def solutions(result: Alternatives, optimum: Solution) -> list[tuple[str, Soluti
             proven_gap(alt.objective, optimum.bound), "mga-hsj", optimum.backend,
             optimum.solver, dict(alt.solution.seconds),
             {"mga": {"slack": result.slack, "objective_floor": result.floor,
-                     "overlap": alt.overlap, "status": alt.status, "gap": alt.gap}},
-            optimum.row_dual)))
+                     "overlap": alt.overlap, "status": alt.status, "gap": alt.gap,
+                     "decision_gap": alt.solution.decision_gap}},
+            optimum.row_dual, optimum.status_quo_value,
+            decision_gap(alt.objective, optimum.bound, optimum.status_quo_value))))
     return out
