@@ -493,7 +493,7 @@ def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, poin
         from ruimteverdeling.analysis.rule_costs import default_workers
 
         workers = default_workers()
-    workers = max(1, int(workers)) if pathway is None else 1
+    workers = max(1, int(workers)) if pathway is None and can_fork() else 1
 
     def runner(last: dict[Any, Any]) -> Any:
         """The solve of one task (an end point's, a point's) with its own warm starts
@@ -559,7 +559,7 @@ def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, poin
         return _sent(s_b, keep_warm=True), _sent(s_b2, keep_warm=True), \
             _sent(b_loc, keep_warm=True)
 
-    if workers > 1 and can_fork():
+    if workers > 1:
         say(f"solving the two end points in {min(workers, 2)} worker processes")
     ends = _forked(end_point, 2, workers)
     (s_a, a_loc), (s_b, s_b2, b_loc) = ends
@@ -658,7 +658,7 @@ def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, poin
                 enforced = enforce_locations(cm, replace(sol, x=x), obj, [at_eps], each, say)
         return _sent(sol), x, tidy_status, _sent(enforced)
 
-    if workers > 1 and len(eps_list) > 1 and can_fork():
+    if workers > 1 and len(eps_list) > 1:
         say(f"solving the {len(eps_list)} points in {min(workers, len(eps_list))} worker "
             f"processes ({each.time_limit:.0f} s each at most)")
     solved = _forked(point, len(eps_list), workers)
