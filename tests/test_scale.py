@@ -115,6 +115,33 @@ def test_naive_formulation_has_the_same_optimum(tmp_path: Path, seed: int) -> No
     assert np.all(b.x[: naive.n_x][~naive.allowed] < 0.5)
 
 
+def test_coarse_area_reaches_the_gap_highs_mip_proves(tmp_path_factory) -> None:
+    """On a coarse area (whole 900-ha cells, a minimax fairness level and share targets over
+    few cells, a status quo that misses the targets) the engine ends within its decision gap of
+    the optimum HiGHS's MIP proves on the whole model: its objective is at most the decision
+    tolerance ``mip_rel_gap · |z* − z_sq|`` below ``z*``, and its reported bound is not below
+    ``z*`` (a proven bound)."""
+    from ruimteverdeling.model.outcomes import decision_gap
+    from ruimteverdeling.synthetic import make_area
+
+    out = make_area(tmp_path_factory.mktemp("coarse_area"), cells=300, resolution=3000.0,
+                    seed=7)
+    model = api.compile(BASE, area=out)
+    spec = model.spec
+    opts = model.scenario.solver
+    sol = solve(spec, opts)
+    exact = HighsBackend().mip(spec, SolverOptions(method="mip", mip_rel_gap=0.0), 120, 0.0)
+    assert exact.status == "optimal"
+    z_star = spec.objective_value(exact.x)
+    tol = opts.mip_rel_gap * abs(z_star - spec.status_quo_value)
+    assert not spec.violations(sol.x)
+    assert sol.objective == pytest.approx(spec.objective_value(sol.x), abs=1e-6)
+    assert sol.objective >= z_star - tol - 1e-6
+    assert sol.bound >= z_star - 1e-6
+    assert decision_gap(sol.objective, sol.bound, spec.status_quo_value) <= opts.mip_rel_gap
+    assert sol.status == "optimal"
+
+
 def test_term_values_without_stored_coefficients(small_model, monkeypatch) -> None:
     """Large models keep no per-term coefficient vectors; term values recomputed from the
     rules equal the stored-coefficient ones."""
