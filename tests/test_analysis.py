@@ -631,8 +631,9 @@ def test_a_solve_whose_budget_share_runs_out_is_run_again_with_its_whole_time(
         return real(cm, obj, offset, rows, options, warm=warm)
 
     monkeypatch.setattr(pf, "solve_with", short_fails)
+    # one worker: the spy records in this process (a forked worker's calls stay in the worker)
     tight = pf.pareto_front(run.compiled, "area:agriculture", "suitability", points=3,
-                            start=run.solution, budget=1e-3, quick=False)
+                            start=run.solution, budget=1e-3, quick=False, workers=1)
     assert 2.0 in limits and max(limits) > 2.0  # every share ran out, every retry had time
     assert [v for p in tight.points for v in (p.f1, p.f2)] == pytest.approx(
         [v for p in free.points for v in (p.f1, p.f2)])
@@ -838,8 +839,9 @@ def test_every_pareto_solve_starts_from_an_allocation_that_meets_its_rows(
         return sol
 
     monkeypatch.setattr(pf, "solve_with", spy)
+    # one worker: the spy records in this process (a forked worker's calls stay in the worker)
     front = pf.pareto_front(run.compiled, "area:agriculture", "suitability", points=3,
-                            quick=False, tidy=True)
+                            quick=False, tidy=True, workers=1)
     assert [v for p in quick.points for v in (p.f1, p.f2)] == pytest.approx(
         [v for p in front.points for v in (p.f1, p.f2)], abs=1e-6)
     with_rows = [(rows, warm, sol) for rows, warm, sol in seen if rows]
