@@ -383,7 +383,7 @@ def test_the_default_workers_are_the_idle_cores(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(parallel.os, "getloadavg", missing)
     assert parallel.idle_cores() == 2
     monkeypatch.setattr(parallel, "usable_cores", lambda: 8)
-    assert rc.default_workers() == rc.DEFAULT_WORKERS == 2
+    assert parallel.default_workers() == parallel.DEFAULT_WORKERS == 2
 
 
 def test_fork_map_returns_the_results_in_order_and_raises_a_task_error() -> None:

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ruimteverdeling import pipeline
+from ruimteverdeling import parallel, pipeline
 from ruimteverdeling.analysis import alternatives as mga
 from ruimteverdeling.analysis import compare as cmp
 from ruimteverdeling.analysis import pareto as pf
@@ -253,11 +253,11 @@ def rule_costs(scenario_path: str | Path, out_dir: str | Path | None = None, *,
     on its pathway model, the rule switched in every period (foresight; the run folder holds
     both modes). Returns a :class:`ruimteverdeling.analysis.rule_costs.RuleCosts`. See that
     module for the maths. ``workers``: re-solve in that many forked worker processes
-    (default :func:`ruimteverdeling.analysis.rule_costs.default_workers`: one per idle core,
+    (default :func:`ruimteverdeling.parallel.default_workers`: one per idle core,
     at most two); the table is the same with any number.
     """
     if workers is None:
-        workers = rc.default_workers()
+        workers = parallel.default_workers()
     if pair_tol is not None and not (math.isfinite(pair_tol) and pair_tol > 0):
         raise InputError.single(None, "--pair-tol", f"must be a positive number of objective "
                                 f"points, got {pair_tol!r}", "e.g. --pair-tol 1")
@@ -293,7 +293,7 @@ def pareto(scenario_path: str | Path, x: str, y: str, points: int = 5,
     ``budget``: seconds for all the re-solves together (each its share of what is left, see
     :mod:`ruimteverdeling.analysis.budget`). ``workers``: solve the two end points, then the
     points, in that many forked worker processes (default
-    :func:`ruimteverdeling.analysis.rule_costs.default_workers`); the front is the same with
+    :func:`ruimteverdeling.parallel.default_workers`); the front is the same with
     any number.
 
     Solves the scenario into ``out_dir`` (default ``outputs/<id>-pareto``), writes

@@ -121,7 +121,7 @@ from ruimteverdeling.model.solve import solve as solve_spec
 from ruimteverdeling.model.spec import ModelSpec
 from ruimteverdeling.model.warm import BASIS_CHANGED_SHARE, resolve
 from ruimteverdeling.model.warm_mga import NearOptimalSession, spec_with
-from ruimteverdeling.parallel import can_fork, fork_map
+from ruimteverdeling.parallel import can_fork, default_workers, fork_map
 from ruimteverdeling.progress import Progress, silent
 from ruimteverdeling.report.figures import pareto_png
 from ruimteverdeling.results import rasters
@@ -457,7 +457,7 @@ def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, poin
     point optimal only when they meet within the gap); a pathway model gets the quick
     re-solve of :func:`ruimteverdeling.model.warm.resolve`, and the end points the full solve.
     ``workers``: the end points, then the points, are solved in that many forked worker
-    processes (default :func:`ruimteverdeling.analysis.rule_costs.default_workers`; one for a
+    processes (default :func:`ruimteverdeling.parallel.default_workers`; one for a
     pathway model); the front is the same with any number."""
     say = progress or silent()
     pathway = cm if isinstance(cm, pwm.Pathway) else None
@@ -490,8 +490,6 @@ def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, poin
     shares = Budget(budget, points * (1 + int(tidy) + int(located)), options.time_limit,
                     floor_for(start))
     if workers is None:
-        from ruimteverdeling.analysis.rule_costs import default_workers
-
         workers = default_workers()
     workers = max(1, int(workers)) if pathway is None and can_fork() else 1
 

@@ -193,7 +193,7 @@ from ruimteverdeling.model.warm import (
     valid_cut_rows,
     warm_start,
 )
-from ruimteverdeling.parallel import can_fork, fork_map, idle_cores
+from ruimteverdeling.parallel import can_fork, fork_map
 from ruimteverdeling.progress import Progress, silent
 from ruimteverdeling.results.summary import with_ha_columns, write_csv
 from ruimteverdeling.rules import location, location_bound
@@ -214,8 +214,6 @@ general cap (10 s) was reached on a machine loaded to 10 and made the table depe
 LARGE_NOTE = ("quick: the scenario's allocation and a Lagrangian bound from its duals "
               "(a model this large is solved in full only when a pair is narrowed)")
 """The note of a quick rule cost on a model above ``decompose_above`` columns."""
-DEFAULT_WORKERS = 2
-"""Most worker processes the re-solves use by default (see :func:`default_workers`)."""
 TIGHTEN_STAGES = (0.25, 0.0625, 0.0)
 """Narrowing a pair: each solve's absolute gap to this share of its current gap (0: to
 ``pair_tol / 2``), never below ``pair_tol / 2``."""
@@ -390,15 +388,6 @@ def _reuse_located(cm: CompiledModel, sol: Any, warm: Any, located: Any,
                    gap=proven_gap(z, bound), decision_gap=dgap,
                    method=f"{sol.method}+scenario-locations",
                    details={**sol.details, "locations": {"status": "reused"}})
-
-
-def default_workers() -> int:
-    """Worker processes for the re-solves when the caller does not say: one per idle core
-    (:func:`ruimteverdeling.parallel.idle_cores`), at most :data:`DEFAULT_WORKERS`. Each
-    re-solve's dual simplex runs on one core; on cores that other jobs hold, the workers only
-    share the time the command gets (measured on the demo at load 7: 118 s with two workers
-    against 95 s with one, the same 64 s of CPU). The table is the same either way."""
-    return min(DEFAULT_WORKERS, idle_cores())
 
 
 def default_variant_time_limit(scenario_limit: float, base_seconds: float) -> float:
