@@ -60,8 +60,7 @@ def status_quo_columns(cm: CompiledModel) -> np.ndarray | None:
     spec = cm.spec
     land, use = cm.column_pairs(np.arange(spec.n_x))
     keep = use == cm.ctx.land_use_idx[land]
-    n_units = int(spec.col_unit.max()) + 1 if spec.n_x else 0
-    if (np.bincount(spec.col_unit[keep], minlength=n_units) != 1).any():
+    if (np.bincount(spec.col_unit[keep], minlength=spec.n_units) != 1).any():
         return None
     x = np.zeros(spec.n_cols)
     x[: spec.n_x][keep] = 1.0
