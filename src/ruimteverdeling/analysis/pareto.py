@@ -130,7 +130,6 @@ from ruimteverdeling.results.runfolder import read_pareto
 from ruimteverdeling.rules import location
 from ruimteverdeling.rules import pathways as pwm
 from ruimteverdeling.rules.compile import CompiledModel
-from ruimteverdeling.rules.status_quo import status_quo_columns
 
 RHO = 1e-4
 KEEP = 1e-7
@@ -304,25 +303,17 @@ def _spec_with(spec: ModelSpec, obj: np.ndarray, offset: float,
                      None if cm is None or cm.spec is not spec else status_quo_x(cm))
 
 
-_STATUS_QUO: dict[int, tuple[ModelSpec, np.ndarray | None]] = {}
-
-
 def status_quo_x(cm: CompiledModel | pwm.Pathway) -> np.ndarray | None:
     """The status quo of ``cm`` as a point of its columns
-    (:func:`ruimteverdeling.rules.status_quo.status_quo_columns`), worked out once per model;
-    None for a pathway model (its columns are trajectories) or when it is no such point.
+    (:attr:`ruimteverdeling.rules.compile.CompiledModel.status_quo_point`, worked out once per
+    model); None for a pathway model (its columns are trajectories) or when it is no such
+    point.
 
     A point's solve maximises ``d·x`` (the ε objective), not the scenario's objective, so
     the scenario's status-quo value is no anchor for it; ``d·x_sq`` is: its decision gap is
     ``(bound − d·x) / |d·x − d·x_sq|``, relative to what the point's allocation changes
     under its own objective."""
-    if isinstance(cm, pwm.Pathway):
-        return None
-    hit = _STATUS_QUO.get(id(cm.spec))
-    if hit is None or hit[0] is not cm.spec:
-        _STATUS_QUO.clear()
-        hit = _STATUS_QUO[id(cm.spec)] = (cm.spec, status_quo_columns(cm))
-    return hit[1]
+    return None if isinstance(cm, pwm.Pathway) else cm.status_quo_point
 
 
 def enforce_locations(cm: CompiledModel, sol: Solution, obj: np.ndarray,
@@ -546,7 +537,7 @@ def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, poin
             if located:
                 with say.phase(f"end point: best {c1.name}: location rules"):
                     a_loc = enforce_locations(cm, s_a, c1.sense * c1.vec, [], options, say)
-            return _sent(s_a, keep_warm=True), _sent(a_loc, keep_warm=True)
+            return s_a, a_loc  # with their warm starts: they start the points' solves
         s_b = run(f"end point: best {c2.name}", c2.sense * c2.vec, [], options, whole=True)
         s_b2 = run(f"end point: best {c1.name} with {c2.name} at its best", c1.sense * c1.vec,
                    [_at_least(c2, F(c2, s_b.x))], options, feasible=s_b, whole=True)
@@ -554,8 +545,7 @@ def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, poin
         if located:
             with say.phase(f"end point: best {c2.name}: location rules"):
                 b_loc = enforce_locations(cm, s_b, c2.sense * c2.vec, [], options, say)
-        return _sent(s_b, keep_warm=True), _sent(s_b2, keep_warm=True), \
-            _sent(b_loc, keep_warm=True)
+        return s_b, s_b2, b_loc
 
     if workers > 1:
         say(f"solving the two end points in {min(workers, 2)} worker processes")
@@ -717,10 +707,10 @@ def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, poin
     return Front(c1, c2, pts, notes)
 
 
-def _sent(sol: Solution | None, keep_warm: bool = False) -> Solution | None:
-    """``sol`` as a task hands it back (from a worker process, pickled): without its warm
-    start unless ``keep_warm`` (the end points', which start the points' solves)."""
-    return sol if sol is None or keep_warm else replace(sol, warm=None)
+def _sent(sol: Solution | None) -> Solution | None:
+    """``sol`` as a point's task hands it back (from a worker process, pickled): without its
+    warm start (the end points' keep theirs: they start the points' solves)."""
+    return None if sol is None else replace(sol, warm=None)
 
 
 def _forked(task: Any, n: int, workers: int) -> list[Any]:

@@ -21,6 +21,7 @@ columns, terms and rows.
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field
 
@@ -43,7 +44,7 @@ from ruimteverdeling.rules import (
 from ruimteverdeling.rules.base import ColumnRows, Contribution, PairRows, PairTerm
 from ruimteverdeling.rules.context import Context
 from ruimteverdeling.rules.registry import family_of
-from ruimteverdeling.rules.status_quo import status_quo_value
+from ruimteverdeling.rules.status_quo import status_quo_columns, status_quo_value
 from ruimteverdeling.scenario.schema import RuleBase, Scenario, Target
 from ruimteverdeling.uses import UseCatalogue
 
@@ -90,6 +91,13 @@ class CompiledModel:
     ``summary.json`` lists them (:mod:`ruimteverdeling.rules.findings`)."""
     notes: list[Problem] = field(default_factory=list)
     """Facts about where the scenario's parts come from (the file of each override)."""
+
+    @functools.cached_property
+    def status_quo_point(self) -> np.ndarray | None:
+        """The status quo as a point of the model's columns
+        (:func:`~ruimteverdeling.rules.status_quo.status_quo_columns`), worked out once per
+        model; None when it is no such point."""
+        return status_quo_columns(self)
 
     @property
     def alloc_idx(self) -> np.ndarray:
