@@ -176,12 +176,10 @@ def _positions(old_keys: np.ndarray, new_keys: np.ndarray) -> np.ndarray:
     return np.where(found, order[pos] if hit else -1, -1)
 
 
-CUT_ROUNDS = 3
-"""Rounds of adding the violated still-valid derived rows to a quick re-solve's LP."""
-
-
 def _same_block(a: Any, b: Any) -> bool:
     """Whether two row blocks are the same rows (entries and both sides)."""
+    if a is b:  # a variant derived from the scenario's model keeps its blocks
+        return True
     if a.n_rows != b.n_rows or a.A.shape != b.A.shape or a.A.nnz != b.A.nnz:
         return False
     A, B = a.A.tocsr(), b.A.tocsr()
@@ -565,12 +563,11 @@ def _repair(spec: ModelSpec, backend: Any, options: SolverOptions, x_warm: np.nd
         return None
     best = max((spec.objective_value(x) for _, x in found), default=None)
     sq = spec.status_quo_value
-    if best is not None and lp_bound - best <= abs_gap_target(options.mip_rel_gap, best,
-                                                              lp_bound, sq):
+    abs_gap = abs_gap_target(options.mip_rel_gap, best, lp_bound, sq)
+    if best is not None and lp_bound - best <= abs_gap:
         details["repair_status"] = "not needed"
         return None  # already proven within the tolerance: a repair could not tighten it
     sub, cols = spec.restrict(free, x_fix)
-    abs_gap = abs_gap_target(options.mip_rel_gap, best, lp_bound, sq)
     seconds = max(REPAIR_MIN_SECONDS, min(max_seconds,
                                           REPAIR_SHARE * (deadline - time.perf_counter())))
     stop = repair_stop(options.mip_rel_gap, lp_bound, sq)
