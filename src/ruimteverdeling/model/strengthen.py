@@ -818,11 +818,11 @@ def _level_duals(spec: ModelSpec, level: Level, row_dual: np.ndarray
 
 
 def _level_regions(spec: ModelSpec, level: Level
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """Per binary column its weight ``a_j`` and region (the level row it sits in, −1 for
-    none), and per unit its region: ``(weight, region, unit_region)``. None when a column sits
-    in two level rows or a unit's weighted columns lie in different regions (no separate
-    knapsack per region)."""
+                   ) -> tuple[np.ndarray, np.ndarray] | None:
+    """Per binary column its weight ``a_j`` (in the level row it sits in, 0 in none), and per
+    unit its region (that row's index, −1 for none): ``(weight, unit_region)``. None when a
+    column sits in two level rows or a unit's weighted columns lie in different regions (no
+    separate knapsack per region)."""
     n_x = spec.n_x
     unit = spec.col_unit
     weight = np.zeros(n_x)
@@ -839,7 +839,7 @@ def _level_regions(spec: ModelSpec, level: Level
     np.minimum.at(chk, unit[has], region[has])
     if np.any((u_reg >= 0) & (chk != u_reg)):
         return None
-    return weight, region, u_reg
+    return weight, u_reg
 
 
 def knapsack_level_curve(spec: ModelSpec, level: Level, row_dual: np.ndarray,
@@ -915,7 +915,7 @@ def knapsack_level_curve(spec: ModelSpec, level: Level, row_dual: np.ndarray,
     regions = _level_regions(spec, level)
     if regions is None:
         return None
-    weight, _, u_reg = regions
+    weight, u_reg = regions
     unit = spec.col_unit
     n_units = spec.n_units
     in_reg = u_reg[unit] >= 0
@@ -1095,7 +1095,7 @@ def knapsack_fill(spec: ModelSpec, level: Level, row_dual: np.ndarray, v: float,
     regions = _level_regions(spec, level)
     if regions is None:
         return None
-    weight, _, u_reg = regions
+    weight, u_reg = regions
     # every unit first takes its best column under d (the first of equals)
     order = np.lexsort((-d, unit))
     first = order[np.r_[True, unit[order][1:] != unit[order][:-1]]]
