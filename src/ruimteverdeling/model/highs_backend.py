@@ -580,9 +580,7 @@ class LpSession:
             start = basis if basis is not None else self.basis
             n_rows = h.getNumRow()
             if start.col.size <= self.n_cols and start.row.size <= n_rows:
-                lb = np.r_[np.zeros(self.spec.n_x), self.aux_lb]
-                ub = np.r_[np.ones(self.spec.n_x), self.aux_ub]
-                set_basis(h, start.extended(self.n_cols, n_rows, lb, ub))
+                set_basis(h, start.extended(self.n_cols, n_rows, *self._col_bounds()))
             self.started = True
         allow_seconds(h, max(time_limit, 0.1))
         t_build = time.perf_counter() - t0
@@ -592,6 +590,11 @@ class LpSession:
                          {"build": t_build, "lp": r.seconds},
                          {"lp_algorithm": "simplex", "lp_iterations": r.iterations,
                           "start_basis": "session"}, None)
+
+    def _col_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """The columns' bounds now: the binaries' [0, 1], then the auxiliaries'."""
+        return (np.r_[np.zeros(self.spec.n_x), self.aux_lb],
+                np.r_[np.ones(self.spec.n_x), self.aux_ub])
 
     def basis_now(self) -> Basis:
         """HiGHS's current basis (for another model over a prefix of these rows/columns).
@@ -609,8 +612,7 @@ class LpSession:
         if status != highspy.HighsStatus.kOk or not sol.value_valid or \
                 x.size != self.n_cols or basic.size != h.getNumRow():
             return get_basis(h)
-        lb = np.r_[np.zeros(self.spec.n_x), self.aux_lb]
-        ub = np.r_[np.ones(self.spec.n_x), self.aux_ub]
+        lb, ub = self._col_bounds()
         with np.errstate(invalid="ignore"):
             at_upper = np.isfinite(ub) & (np.abs(x - ub) < np.abs(x - lb))
         col = np.where(at_upper, UPPER, np.where(np.isfinite(lb), LOWER,
