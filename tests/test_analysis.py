@@ -639,6 +639,50 @@ def test_a_solve_whose_budget_share_runs_out_is_run_again_with_its_whole_time(
         [v for p in free.points for v in (p.f1, p.f2)])
 
 
+def test_the_lexicographic_end_point_is_a_quick_re_solve_with_the_cold_solves_value(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The best nature hectares among the allocations of best suitability (3.0, at 2 ha: see
+    the exact test above) come from the quick re-solve with the floor row
+    suitability ≥ 3.0, not from a full solve; its value and a cold full solve's bracket each
+    other (each within the other's bound) and are the hand-solved 2 ha."""
+    from ruimteverdeling.model.warm_mga import NearOptimalSession
+
+    run = api.solve(strip_case(tmp_path, nature_min=None), write=False)
+    cm = run.compiled
+    full: list[list] = []
+    quick: list[tuple[list, Any]] = []
+    real_full, real_quick = pf.solve_with, NearOptimalSession.solve
+
+    def spy_full(cm: Any, obj: Any, offset: float, rows: list, options: Any,
+                 warm: Any = None) -> Any:
+        full.append(rows)
+        return real_full(cm, obj, offset, rows, options, warm=warm)
+
+    def spy_quick(self: Any, obj: Any, rows: list, *args: Any, **kwargs: Any) -> Any:
+        sol = real_quick(self, obj, rows, *args, **kwargs)
+        quick.append((rows, sol))
+        return sol
+
+    monkeypatch.setattr(pf, "solve_with", spy_full)
+    monkeypatch.setattr(NearOptimalSession, "solve", spy_quick)
+    # one worker: the spies record in this process
+    front = pf.pareto_front(cm, "area:nature", "suitability", points=4, start=run.solution,
+                            workers=1)
+    floor_name = "pareto:suitability"
+    assert not any(rows and rows[0][0] == floor_name for rows in full)
+    lexi = [sol for rows, sol in quick if rows and rows[0][0] == floor_name]
+    assert len(lexi) == 1
+    c1, c2 = pf.criterion(cm, "area:nature"), pf.criterion(cm, "suitability")
+    options = pf.resolve_options(cm.scenario.solver, run.solution)
+    best = real_full(cm, c2.sense * c2.vec, 0.0, [], options)
+    cold = real_full(cm, c1.sense * c1.vec, 0.0,
+                     [pf._at_least(c2, c2.sense * c2.value(best.x))], options)
+    q = lexi[0]
+    assert q.objective <= cold.bound + 1e-6 and cold.objective <= q.bound + 1e-6
+    assert q.objective == pytest.approx(2.0) and cold.objective == pytest.approx(2.0)
+    assert front.points[0].f1 == pytest.approx(2.0)
+
+
 def test_the_status_quo_as_columns_prices_any_objective_at_the_status_quo(
         tmp_path: Path) -> None:
     """Every strip cell is farmland now (1 ha each): at the status quo the farmland criterion

@@ -20,7 +20,11 @@ Method (ε-constraint, augmented)
 Every solve keeps the whole scenario's rules and hard targets as constraints.
 
 1. **End points (lexicographic optima).** ``F₁* = max F₁``; ``F₂* = max F₂`` and then
-   ``F₁⁻ = max F₁ s.t. F₂ ≥ F₂*``. The front spans ``F₁ ∈ [F₁⁻, F₁*]``.
+   ``F₁⁻ = max F₁ s.t. F₂ ≥ F₂*``. The front spans ``F₁ ∈ [F₁⁻, F₁*]``. The last is a
+   re-solve of the first two's model with the floor row ``F₂ ≥ F₂*`` (like an ε row) and
+   the best-F₂ allocation as its first incumbent: by default the quick re-solve on a kept LP
+   from that row's floor crash basis, its bound its LP's (so ``F₁⁻`` is a proven bracket,
+   not a claimed optimum).
 2. **ε-constraint.** For ``N`` values ``ε_k = F₁⁻ + k/(N−1)·(F₁* − F₁⁻)``:
 
        max  F₂(x) + ρ·(r₂/r₁)·F₁(x)   s.t.  F₁(x) ≥ ε_k,  x feasible for the scenario
@@ -446,7 +450,9 @@ def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, poin
     from the floor crash basis of its ε row, the tidy solve from the ε solve's optimal basis;
     its vertex rounded, the end points' allocations that meet its rows kept when better — a
     point optimal only when they meet within the gap); a pathway model gets the quick
-    re-solve of :func:`ruimteverdeling.model.warm.resolve`, and the end points the full solve.
+    re-solve of :func:`ruimteverdeling.model.warm.resolve`. The best-F₁ and best-F₂ end
+    points are full solves; the best F₁ at the best F₂ is a quick re-solve too (its floor
+    row ``F₂ ≥ F₂*`` an ε row).
     ``workers``: the end points, then the points, are solved in that many forked worker
     processes (default :func:`ruimteverdeling.parallel.default_workers`; one for a
     pathway model); the front is the same with any number."""
@@ -539,8 +545,13 @@ def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, poin
                     a_loc = enforce_locations(cm, s_a, c1.sense * c1.vec, [], options, say)
             return s_a, a_loc  # with their warm starts: they start the points' solves
         s_b = run(f"end point: best {c2.name}", c2.sense * c2.vec, [], options, whole=True)
+        # the lexicographic end point needs the best F₁ only among the allocations at the
+        # best F₂: the quick re-solve with the floor row F₂ ≥ F₂* (as the ε points keep
+        # theirs), from that row's floor crash basis and with the best-F₂ allocation as its
+        # incumbent, not a cold full solve; its bound is its LP's, so its gap is proven
+        at_b = _at_least(c2, F(c2, s_b.x))
         s_b2 = run(f"end point: best {c1.name} with {c2.name} at its best", c1.sense * c1.vec,
-                   [_at_least(c2, F(c2, s_b.x))], options, feasible=s_b, whole=True)
+                   [at_b], options, feasible=s_b, floor=at_b[0])
         b_loc = None
         if located:
             with say.phase(f"end point: best {c2.name}: location rules"):
