@@ -1189,6 +1189,51 @@ def test_every_pareto_point_meets_its_epsilon_under_location_rules(tmp_path: Pat
         "best area:housing", "ε", "same as P2", "best suitability, same as P2"]
 
 
+def test_under_location_rules_the_cell_models_lexicographic_end_point_is_solved_only_if_needed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the location rule met at the best-housing end point, the front starts at that
+    allocation's suitability (3.4, all five cells), so the cell model's best suitability at
+    the most housing (the re-solve with the floor row on housing) is not solved; when that
+    end point's location step fails, it is, and the front starts at the cell model's."""
+    from ruimteverdeling.model.warm_mga import NearOptimalSession
+
+    run = api.solve(location_case(tmp_path), write=False)
+    seen: list[str] = []
+    real_full, real_quick, real_enforce = pf.solve_with, NearOptimalSession.solve, \
+        pf.enforce_locations
+
+    def spy_full(cm: Any, obj: Any, offset: float, rows: list, options: Any,
+                 warm: Any = None) -> Any:
+        seen.extend(r[0] for r in rows)
+        return real_full(cm, obj, offset, rows, options, warm=warm)
+
+    def spy_quick(self: Any, obj: Any, rows: list, *args: Any, **kwargs: Any) -> Any:
+        seen.extend(r[0] for r in rows)
+        return real_quick(self, obj, rows, *args, **kwargs)
+
+    monkeypatch.setattr(pf, "solve_with", spy_full)
+    monkeypatch.setattr(NearOptimalSession, "solve", spy_quick)
+    # one worker: the spies record in this process
+    front = pf.pareto_front(run.compiled, "suitability", "area:housing", points=4, workers=1)
+    assert "pareto:area:housing" not in seen
+    assert front.points[0].f1 == pytest.approx(3.4) and front.notes == []
+    ends: list[int] = []
+
+    def best_housing_fails(cm: Any, sol: Any, obj: Any, rows: list, options: Any,
+                           say: Any = None) -> Any:
+        if not rows:
+            ends.append(1)
+            if len(ends) == 2:  # the best-housing end point's (the second task, serially)
+                return None
+        return real_enforce(cm, sol, obj, rows, options, say)
+
+    monkeypatch.setattr(pf, "enforce_locations", best_housing_fails)
+    seen.clear()
+    front = pf.pareto_front(run.compiled, "suitability", "area:housing", points=4, workers=1)
+    assert seen.count("pareto:area:housing") == 1
+    assert any("could not be enforced on the best-area:housing" in n for n in front.notes)
+
+
 def test_a_point_whose_location_step_fails_takes_a_located_allocation_that_meets_its_epsilon(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """When the location step finds no allocation that meets a point's ε row (here: made to

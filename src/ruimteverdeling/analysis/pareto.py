@@ -46,31 +46,34 @@ Every solve keeps the whole scenario's rules and hard targets as constraints.
 Location rules (minimum sizes and counts of connected locations) are not rows of the cell
 model: like the scenario's own solve, an allocation is made to meet them afterwards
 (:mod:`ruimteverdeling.rules.location`), and here on the model of the solve it follows — its
-objective and its extra rows. So a point's restricted MIP keeps the point's ε row
-``F₁ ≥ ε_k`` and maximises ``F₂ + ρ·(r₂/r₁)·F₁`` over the cells it frees (starting from
-the tidy allocation, whose other cells stay as they are); the point's status and gap are
-those of that step (its bound the ε-solve's, strengthened by the location bound). The
-end points are enforced the same way (objective ``F₁``, resp. ``F₂``): the best-F₁ one sets
-``F₁*`` and the best-F₂ one ``F₁⁻``, so the front spans what allocations meeting the
-location rules reach, not what the cell model reaches. The step is a heuristic around each
-solve's allocation, so every allocation made to meet the rules is kept: a point whose step
-finds nothing that meets its ε row, or less (by the ε objective) than a kept allocation that
-meets it, takes the best such kept allocation — from the largest ε down the top point always
-has one, the best-F₁ end point's — is marked not proven optimal (its gap against the
-ε-solve's bound) and names it in ``tidy_status`` (with none, the point keeps the cell
-model's allocation, with ``location rules not met``). Every step keeps the ε row; a point
-whose ``F₁`` were below its ε anyway would say so in ``tidy_status`` and be marked not
+objective and its extra rows. So a point's restricted MIP keeps the point's ε row ``F₁ ≥
+ε_k`` and maximises ``F₂ + ρ·(r₂/r₁)·F₁`` over the cells it frees (starting from the tidy
+allocation, whose other cells stay as they are); the point's status and gap are those of
+that step (its bound the ε-solve's, strengthened by the location bound). The end points are
+enforced the same way (objective ``F₁``, resp. ``F₂``): the best-F₁ one sets ``F₁*`` and the
+best-F₂ one ``F₁⁻``, so the front spans what allocations meeting the location rules reach,
+not what the cell model reaches (the cell model's lexicographic optimum ``max F₁ s.t. F₂ ≥
+F₂*`` is then not solved at all, unless one of the two steps fails). The step is a heuristic
+around each solve's allocation, so every allocation made to meet the rules is kept: a point
+whose step finds nothing that meets its ε row, or less (by the ε objective) than a kept
+allocation that meets it, takes the best such kept allocation — from the largest ε down the
+top point always has one, the best-F₁ end point's — is marked not proven optimal (its gap
+against the ε-solve's bound) and names it in ``tidy_status`` (with none, the point keeps the
+cell model's allocation, with ``location rules not met``). Every step keeps the ε row; a
+point whose ``F₁`` were below its ε anyway would say so in ``tidy_status`` and be marked not
 proven optimal: never silently.
 
-The two end points (the best-F₁ one; the best-F₂ one and the best F₁ at that F₂) are
-independent solves, and so are the points: each point's ε LP starts from its own floor crash
-basis, and its first incumbents are the end points' allocations that meet its ε row (the
-best-F₁ one meets every row). So the end points, and then the points, are solved in forked
-worker processes (:func:`ruimteverdeling.parallel.fork_map`, ``workers``; each task with its
-own warm starts and kept LPs, so that no result depends on which task ran before it in a
-process, nor on how many workers there are); the location rules' choice among the kept
-allocations (below) is made afterwards, from the largest ε down. Each solve gets at most
-``max(10 s, 2 × the scenario's own solve)`` (never more than the time limit,
+The two end points (the best-F₁ one; the best-F₂ one and, when needed, the best F₁ at that
+F₂) are independent solves, and so are the points: each point's ε LP starts from its own
+floor crash basis, and its first incumbents are the end points' allocations that meet its ε
+row (the best-F₁ one meets every row). So the end points, and then the points, are solved in
+forked worker processes (:func:`ruimteverdeling.parallel.fork_map`, ``workers``; each task
+with its own warm starts and kept LPs, so that no result depends on which task ran before it
+in a process, nor on how many workers there are), the points handed out from the largest ε
+down (the top points, with the tightest ε rows and the location steps, took longest on the
+demo area: started first, the shorter ones fill in behind them); the location rules' choice
+among the kept allocations (below) is made afterwards, from the largest ε down. Each solve
+gets at most ``max(10 s, 2 × the scenario's own solve)`` (never more than the time limit,
 :func:`resolve_options`); one that needs more stops with its proven gap and is marked not
 optimal. Under a ``budget`` every point gets the same time, its share of what the end points
 left (times the workers).
@@ -533,9 +536,20 @@ def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, poin
 
         return run
 
+    def lexicographic(run: Any, s_b: Solution) -> Solution:
+        """The best F₁ among the allocations at the best F₂ (``s_b``'s)."""
+        # it needs the best F₁ only among the allocations at the best F₂: the quick re-solve
+        # with the floor row F₂ ≥ F₂* (as the ε points keep theirs), from that row's floor
+        # crash basis and with the best-F₂ allocation as its incumbent, not a cold full
+        # solve; its bound is its LP's, so its gap is proven
+        at_b = _at_least(c2, F(c2, s_b.x))
+        return run(f"end point: best {c1.name} with {c2.name} at its best", c1.sense * c1.vec,
+                   [at_b], options, feasible=s_b, floor=at_b[0])
+
     def end_point(i: int) -> tuple[Solution | None, ...]:
-        """The best-F₁ end point (``i`` 0; with its location step), or the best-F₂ one and
-        the best F₁ at that F₂ (``i`` 1; with the best-F₂ one's location step)."""
+        """The best-F₁ end point (``i`` 0; with its location step), or the best-F₂ one with
+        its location step and, when that finds no allocation meeting the rules (or there
+        are none), the best F₁ at that F₂ (``i`` 1)."""
         run = runner(dict(last))
         if i == 0:
             s_a = run(f"end point: best {c1.name}", c1.sense * c1.vec, [], options, whole=True)
@@ -545,24 +559,21 @@ def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, poin
                     a_loc = enforce_locations(cm, s_a, c1.sense * c1.vec, [], options, say)
             return s_a, a_loc  # with their warm starts: they start the points' solves
         s_b = run(f"end point: best {c2.name}", c2.sense * c2.vec, [], options, whole=True)
-        # the lexicographic end point needs the best F₁ only among the allocations at the
-        # best F₂: the quick re-solve with the floor row F₂ ≥ F₂* (as the ε points keep
-        # theirs), from that row's floor crash basis and with the best-F₂ allocation as its
-        # incumbent, not a cold full solve; its bound is its LP's, so its gap is proven
-        at_b = _at_least(c2, F(c2, s_b.x))
-        s_b2 = run(f"end point: best {c1.name} with {c2.name} at its best", c1.sense * c1.vec,
-                   [at_b], options, feasible=s_b, floor=at_b[0])
         b_loc = None
         if located:
             with say.phase(f"end point: best {c2.name}: location rules"):
                 b_loc = enforce_locations(cm, s_b, c2.sense * c2.vec, [], options, say)
+        # with the location rules met there, the front starts at that allocation's F₁, not
+        # at the cell model's lexicographic optimum: that one is solved only when needed
+        # (below, should the best-F₁ end point's location step fail)
+        s_b2 = lexicographic(run, s_b) if b_loc is None else None
         return s_b, s_b2, b_loc
 
     if workers > 1:
         say(f"solving the two end points in {min(workers, 2)} worker processes")
     ends = _forked(end_point, 2, workers)
     (s_a, a_loc), (s_b, s_b2, b_loc) = ends
-    assert s_a is not None and s_b is not None and s_b2 is not None
+    assert s_a is not None and s_b is not None
     f1_max = F(c1, s_a.x)
     notes = []
     # with location rules the front spans what location-feasible allocations reach: the
@@ -581,19 +592,20 @@ def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, poin
                          f"point: the front spans the cell model's range of {c1.name}, which "
                          "allocations that meet the location rules may not reach")
     f2_max = F(c2, s_b.x)
-    f1_min = min(F(c1, s_b2.x), f1_max)
     f2_at_a = F(c2, s_a.x)
-    if located_x is not None:
+    if located_x is not None and b_loc is not None:
         # the other end too: F₁ of the best-F₂ allocation that meets the location rules
-        if b_loc is not None:
-            f1_min = min(F(c1, b_loc.x), f1_max)
-            f2_max, f2_at_a = F(c2, b_loc.x), F(c2, located_x)
-            pool.append((f"the best-{c2.name} end point", b_loc.x))
-        else:
+        f1_min = min(F(c1, b_loc.x), f1_max)
+        f2_max, f2_at_a = F(c2, b_loc.x), F(c2, located_x)
+        pool.append((f"the best-{c2.name} end point", b_loc.x))
+    else:
+        if located_x is not None:
             notes.append(f"the location rules could not be enforced on the best-{c2.name} end "
                          f"point: the front starts at the cell model's {c1.name} there")
-    else:
         b_loc = None
+        if s_b2 is None:  # the best-F₁ end point's location step failed: the cell model's
+            s_b2 = lexicographic(runner(dict(last)), s_b)
+        f1_min = min(F(c1, s_b2.x), f1_max)
     r1 = f1_max - f1_min
     r2 = max(abs(f2_max - f2_at_a), 1e-9)
     if r1 <= KEEP * max(1.0, abs(f1_max)):
@@ -602,7 +614,7 @@ def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, poin
                          f"reaches the {c1.name} of the best-{c1.name} one: the front is a "
                          "single point here, which does not prove that the criteria do not "
                          "conflict (the location step is a heuristic around each solve)")
-        elif all(s.optimal for s in (s_a, s_b, s_b2)):
+        elif all(s.optimal for s in (s_a, s_b, s_b2) if s is not None):
             notes.append(f"{c1.name} and {c2.name} do not conflict: one allocation is best "
                          "for both (the front is a single point)")
         else:
@@ -660,7 +672,9 @@ def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, poin
     if workers > 1 and len(eps_list) > 1:
         say(f"solving the {len(eps_list)} points in {min(workers, len(eps_list))} worker "
             f"processes ({each.time_limit:.0f} s each at most)")
-    solved = _forked(point, len(eps_list), workers)
+    # handed out from the largest ε down (see the module docstring), listed from the smallest
+    n_eps = len(eps_list)
+    solved = _forked(lambda j: point(n_eps - 1 - j), n_eps, workers)[::-1]
     pts: list[Point] = []
     # from the largest ε down: every allocation made to meet the location rules at a point
     # above meets the lower ε rows below it
