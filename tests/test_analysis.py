@@ -1187,6 +1187,12 @@ def test_every_pareto_point_meets_its_epsilon_under_location_rules(tmp_path: Pat
         [3.4, 5.0, 3.7, 4.0, 3.7, 4.0, 3.7, 4.0], abs=1e-6)
     assert [p.kind for p in front.points] == [
         "best area:housing", "ε", "same as P2", "best suitability, same as P2"]
+    # the top point's ε row asks for the best-suitability end point's suitability: it takes
+    # that located allocation (the brute-force answer) without a location step of its own,
+    # not claimed optimal
+    assert front.points[-1].tidy_status == "the top point, without a location step of its " \
+        "own: the allocation of the best-suitability end point"
+    assert not front.points[-1].optimal
 
 
 def test_under_location_rules_the_cell_models_lexicographic_end_point_is_solved_only_if_needed(
@@ -1259,9 +1265,10 @@ def test_a_point_whose_location_step_fails_takes_a_located_allocation_that_meets
         assert (p.f2, p.f1) == pytest.approx(best, abs=1e-6), p.label
         assert not p.optimal and p.status == "feasible"
     why = "location rules not met near this point's optimum: the allocation of the "
+    top = "the top point, without a location step of its own: the allocation of the "
     assert [p.tidy_status.partition(", ")[2] for p in front.points] == [
         why + "best-area:housing end point", why + "best-suitability end point",
-        why + "best-suitability end point"]
+        top + "best-suitability end point"]
     assert [p.kind for p in front.points] == [
         "best area:housing", "ε", "best suitability, same as P2"]
 

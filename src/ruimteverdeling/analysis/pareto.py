@@ -61,7 +61,12 @@ top point always has one, the best-F₁ end point's — is marked not proven opt
 against the ε-solve's bound) and names it in ``tidy_status`` (with none, the point keeps the
 cell model's allocation, with ``location rules not met``). Every step keeps the ε row; a
 point whose ``F₁`` were below its ε anyway would say so in ``tidy_status`` and be marked not
-proven optimal: never silently.
+proven optimal: never silently. The top point's ε row asks for the F₁ of the best-F₁ end
+point's allocation that meets the rules, found by a location step that maximised F₁ alone; a
+step near the point's own cell-model optimum would have to match that (on the demo area it
+took 21-30 s, loaded, and found nothing in each of three runs), so the top point takes
+that allocation without a step of its own, with its ε-solve's bound and not proven optimal
+(``tidy_status`` says so).
 
 The two end points (the best-F₁ one; the best-F₂ one and, when needed, the best F₁ at that
 F₂) are independent solves, and so are the points: each point's ε LP starts from its own
@@ -644,6 +649,14 @@ def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, poin
     ends_made = [s for s in (s_a, a_loc, b_loc, s_b2) if s is not None]
     width = len(str(len(eps_list)))
 
+    def top_takes_end(k: int) -> bool:
+        """Whether point ``k`` is the top one under location rules with the best-F₁ end
+        point's allocation meeting them: its ε row asks for that allocation's F₁, which a
+        location step maximising F₁ alone found; a step near the point's cell-model
+        optimum would have to match it (on the demo area its restricted MIP ran out of time
+        every time), so the point takes that allocation without one."""
+        return located and located_x is not None and k == len(eps_list)
+
     def point(i: int) -> tuple[Solution, np.ndarray, str, Solution | None]:
         """Point ``i + 1``: its ε solve, its tidy solve (with ``tidy``) and its location
         step (allocation, tidy status and the location step's solve, None without one)."""
@@ -664,7 +677,7 @@ def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, poin
                     rounds=TIDY_ROUNDS)
             x, tidy_status = t.x, t.status
         enforced = None
-        if located:
+        if located and not top_takes_end(k):
             with say.phase(f"point {k}: location rules"):
                 enforced = enforce_locations(cm, replace(sol, x=x), obj, [at_eps], each, say)
         return _sent(sol), x, tidy_status, _sent(enforced)
@@ -700,7 +713,9 @@ def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, poin
                 sq_x = status_quo_x(cm)
                 dgap = None if sq_x is None else \
                     decision_gap(float(obj @ x), bound, float(obj @ sq_x))
-                why = "location rules not met near this point's optimum" if enforced is None \
+                why = "the top point, without a location step of its own" \
+                    if top_takes_end(k) else \
+                    "location rules not met near this point's optimum" if enforced is None \
                     else "better than the location step near this point's optimum"
                 tidy_status = _joined(tidy_status, f"{why}: the allocation of {best[0]}")
             else:
