@@ -78,3 +78,24 @@ def test_lagrangian_bound_holds_for_any_prices(seed: int) -> None:
     for _ in range(5):
         y = rng.normal(scale=2.0, size=p.m)
         assert p.bound(y) >= optimum - 1e-9
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_restricted_model_keeps_exactly_the_kept_columns(seed: int) -> None:
+    """The restricted model's rows are the full rows on the kept columns (scipy's column
+    indexing as the reference), and its row bounds carry the fixed columns' activity."""
+    spec = uneven_model(seed)
+    rng = np.random.default_rng(seed)
+    free = rng.random(spec.n_units) < 0.5
+    x_fix = np.zeros(spec.n_cols)
+    x_fix[np.flatnonzero(np.r_[True, spec.col_unit[1:] != spec.col_unit[:-1]])] = 1.0
+    keep_cols = rng.random(spec.n_cols) < 0.7
+    sub, cols = spec.restrict(free, x_fix, keep_cols)
+    fixed = x_fix.copy()
+    fixed[cols] = 0.0
+    for b, s in zip(spec.coupling, sub.coupling, strict=True):
+        ref = b.A[:, cols].toarray()
+        assert np.array_equal(s.A.toarray(), ref)
+        assert s.A.has_sorted_indices
+        assert np.allclose(s.lower, b.lower - b.A @ fixed)
+        assert np.allclose(s.upper, b.upper - b.A @ fixed)
