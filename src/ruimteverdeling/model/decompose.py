@@ -475,13 +475,18 @@ def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
         # re-fix free units that the restricted LP gives wholly to their best column with a
         # clear margin at the new prices: the current solution stays optimal for the smaller
         # LP, so nothing is lost, and the restricted LP stays small as prices converge
-        xs = _combined(x_fix, cols, sub_out.x)[: spec.n_x]
+        # (a free unit's columns are all in the restricted LP or at 0: the columns at 1 are
+        # those of the restricted LP's solution, no combined vector over every column)
+        at_one = cols[: sub.n_x][sub_out.x[: sub.n_x] > 1 - 1e-9]
         best_now, best_col_now, second_now = pricing.best(r)
         margin_now = best_now - second_now
         whole = np.zeros(n_units, bool)
-        whole[spec.col_unit[xs > 1 - 1e-9]] = True
+        whole[spec.col_unit[at_one]] = True
+        one = np.zeros(spec.n_x, bool)
+        one[at_one] = True
         band = np.partition(margin_now, min(target, n_units - 1))[min(target, n_units - 1)]
-        refix = free & whole & (margin_now > band) & (xs[best_col_now] > 1 - 1e-9)
+        refix = free & whole & (margin_now > band) & one[best_col_now]
+        del one, at_one
         if refix.any():
             chosen = np.where(refix, best_col_now, chosen)
             free &= ~refix
