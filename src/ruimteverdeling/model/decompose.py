@@ -98,7 +98,10 @@ class Pricing:
         return cached
 
     def reduced(self, y: np.ndarray) -> np.ndarray:
-        return self.c - self.aty(y)
+        """c − Aᵀy (computed in the vector Aᵀy is accumulated in)."""
+        out = self.aty(y)
+        np.subtract(self.c, out, out=out)
+        return out
 
     def best(self, r: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per unit: best reduced cost, its column, and the second best (−inf if none)."""
