@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from ruimteverdeling import bench, pipeline
+from ruimteverdeling.errors import SolverError
 from ruimteverdeling.model.solve import solve
 from ruimteverdeling.paths import CACHE_ENV
 from ruimteverdeling.progress import Progress
@@ -107,8 +108,18 @@ def profile(cells: int, scenario: Path, time_limit: float | None,
     spec = cm.spec
     p(f"model: {spec.n_units:,} units, {spec.n_cols:,} columns, "
       f"{spec.n_rows - spec.n_units:,} coupling rows")
-    with p.stage("solve"):
-        sol = solve(spec, cm.scenario.solver, p)
+    try:
+        with p.stage("solve"):
+            sol = solve(spec, cm.scenario.solver, p)
+    except SolverError as exc:  # e.g. no allocation within the time limit: what was reached
+        p(f"solve failed: {exc}")
+        return {"cells": int(cm.area.land.sum()), "units": int(spec.n_units),
+                "columns": int(spec.n_cols), "time_limit": cm.scenario.solver.time_limit,
+                "stages": {k: round(v, 2) for k, v in p.timings.items()},
+                "peak_mb": {k: round(v) for k, v in p.peaks.items()},
+                "peaks_per_stage": p.resets,
+                "compile": {k: round(v, 2) for k, v in cm.timings.items()},
+                "error": str(exc)}
     relaxation = sol
     with p.stage("locations"):
         sol = location.enforce(cm, sol, cm.scenario.solver, p)
@@ -154,8 +165,13 @@ def _levels(dec: dict[str, Any]) -> list[dict[str, Any]]:
 def table(r: dict[str, Any]) -> str:
     rows = [("stage", "seconds", "peak MB")]
     for k, v in r["stages"].items():
-        rows.append((k, f"{v:.1f}", f"{r['peak_mb'].get(k, 0):,}"))
+        peak = r["peak_mb"].get(k)  # none for the phases inside a stage
+        rows.append((k, f"{v:.1f}", "" if peak is None else f"{peak:,}"))
     rows += [(f"  compile: {k}", f"{v:.1f}", "") for k, v in r["compile"].items()]
+    if "error" in r:
+        w = [max(len(str(x[i])) for x in rows) for i in range(3)]
+        return "\n".join([f"{a:<{w[0]}}  {b:>{w[1]}}  {c}" for a, b, c in rows] +
+                         [f"the solve failed: {r['error']}"])
     rows += [(f"  solve: {k}", f"{v:.1f}", "") for k, v in r["solve"].items()]
     for lv in r["decomposition"]:
         gap = lv["last_lp_gap"]
