@@ -40,6 +40,11 @@ from ruimteverdeling.model.options import SolverOptions
 from ruimteverdeling.model.outcomes import decision_gap
 from ruimteverdeling.model.spec import ModelSpec
 
+try:  # the kernel behind scipy's CSC products, which accumulates into its output
+    from scipy.sparse._sparsetools import csc_matvec as _csc_matvec
+except ImportError:  # pragma: no cover - another scipy layout: the public product
+    _csc_matvec = None
+
 ELASTIC = "elastic:"
 SAMPLE_SHARE = 0.5
 """Most of the time left that the initial prices (the sample's LP or its own column
@@ -65,12 +70,15 @@ class Pricing:
         self.sizes = np.diff(np.r_[self.starts, self.n_x])
 
     def aty(self, y: np.ndarray) -> np.ndarray:
-        """Aᵀy over all columns (block by block; Bᵀ of a CSR block is a CSC view, no copy)."""
+        """Aᵀy over all columns (block by block; Bᵀ of a CSR block is a CSC view, no copy).
+
+        Each block adds its products into one vector: a block touches only its non-zeros,
+        not a vector over every column (most blocks hold one use's columns)."""
         out = np.zeros(self.spec.n_cols)
         for b, s in zip(self.blocks, self.offsets, strict=False):
             ys = y[s:s + b.n_rows]
             if np.any(ys):
-                out += b.A.T @ ys
+                _add_at_y(b.A, np.ascontiguousarray(ys, dtype=np.float64), out)
         return out
 
     def abs_a_times(self, v: np.ndarray) -> np.ndarray:
@@ -90,19 +98,34 @@ class Pricing:
         return cached
 
     def reduced(self, y: np.ndarray) -> np.ndarray:
-        return self.c - self.aty(y)
+        """c − Aᵀy (computed in the vector Aᵀy is accumulated in)."""
+        out = self.aty(y)
+        np.subtract(self.c, out, out=out)
+        return out
 
     def best(self, r: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per unit: best reduced cost, its column, and the second best (−inf if none)."""
         rx = r[: self.n_x]
         best = np.maximum.reduceat(rx, self.starts)
-        rep = np.repeat(best, self.sizes)
-        # first column reaching the maximum (columns are sorted by unit)
-        idx = np.where(rx >= rep, np.arange(self.n_x, dtype=np.int64), self.n_x)
-        first = np.minimum.reduceat(idx, self.starts)
-        masked = rx.copy()
-        masked[first] = -np.inf
-        second = np.maximum.reduceat(masked, self.starts)
+        # first column reaching the maximum (columns are sorted by unit): the first of the
+        # unit's hits; every unit has one unless a reduced cost is NaN
+        hits = np.flatnonzero(rx >= np.repeat(best, self.sizes))
+        u = self.spec.col_unit[hits]
+        first = hits[np.r_[True, u[1:] != u[:-1]]] if hits.size else hits
+        del u
+        if first.size != best.size:
+            idx = np.where(rx >= np.repeat(best, self.sizes),
+                           np.arange(self.n_x, dtype=np.int64), self.n_x)
+            first = np.minimum.reduceat(idx, self.starts)
+        del hits
+        # the second best: the best with each unit's first maximum set aside (in place, and
+        # put back: no copy of every reduced cost)
+        kept = rx[first].copy()
+        rx[first] = -np.inf
+        try:
+            second = np.maximum.reduceat(rx, self.starts)
+        finally:
+            rx[first] = kept
         return best, first, second
 
     def clamp(self, y: np.ndarray) -> np.ndarray:
@@ -166,6 +189,16 @@ class Pricing:
         rows = np.where(y > 0, y * np.where(np.isfinite(self.hi), self.hi, 0.0),
                         y * np.where(np.isfinite(self.lo), self.lo, 0.0))
         return total + float(rows.sum()) + self.spec.obj_offset
+
+
+def _add_at_y(A: sp.csr_matrix, ys: np.ndarray, out: np.ndarray) -> None:
+    """``out += Aᵀ ys`` for a CSR block ``A`` without a temporary of ``out``'s size: Aᵀ is the
+    CSC matrix of the same arrays, whose product scipy accumulates into ``out``."""
+    if _csc_matvec is not None and A.data.dtype == np.float64 and \
+            A.indptr.dtype == A.indices.dtype and out.dtype == np.float64:
+        _csc_matvec(A.shape[1], A.shape[0], A.indptr, A.indices, A.data, ys, out)
+    else:
+        out += A.T @ ys
 
 
 def with_elastic(sub: ModelSpec, penalty: float) -> tuple[ModelSpec, int]:
@@ -445,13 +478,18 @@ def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
         # re-fix free units that the restricted LP gives wholly to their best column with a
         # clear margin at the new prices: the current solution stays optimal for the smaller
         # LP, so nothing is lost, and the restricted LP stays small as prices converge
-        xs = _combined(x_fix, cols, sub_out.x)[: spec.n_x]
+        # (a free unit's columns are all in the restricted LP or at 0: the columns at 1 are
+        # those of the restricted LP's solution, no combined vector over every column)
+        at_one = cols[: sub.n_x][sub_out.x[: sub.n_x] > 1 - 1e-9]
         best_now, best_col_now, second_now = pricing.best(r)
         margin_now = best_now - second_now
         whole = np.zeros(n_units, bool)
-        whole[spec.col_unit[xs > 1 - 1e-9]] = True
+        whole[spec.col_unit[at_one]] = True
+        one = np.zeros(spec.n_x, bool)
+        one[at_one] = True
         band = np.partition(margin_now, min(target, n_units - 1))[min(target, n_units - 1)]
-        refix = free & whole & (margin_now > band) & (xs[best_col_now] > 1 - 1e-9)
+        refix = free & whole & (margin_now > band) & one[best_col_now]
+        del one, at_one
         if refix.any():
             chosen = np.where(refix, best_col_now, chosen)
             free &= ~refix

@@ -87,13 +87,15 @@ def compile(rule: CostRule, ctx: Context) -> Contribution:
         g = np.minimum(ctx.attribute("lifetime_years"), rule.horizon_years) / rule.horizon_years
     g = g * ctx.uses_mask(rule.uses, containing=True)
     coef = rule.per_ha * ctx.cell_ha
+    cv = coef * v  # per land cell: the same products as coef · v[li], once per cell
     cur = ctx.land_use_idx
     new_only = rule.on == "new"
 
     def fn(li: np.ndarray, ui: np.ndarray) -> np.ndarray:
-        out = coef * v[li] * g[ui]
+        out = cv[li]
+        out *= g[ui]
         if new_only:
-            out = np.where(ui == cur[li], 0.0, out)
+            out[ui == cur[li]] = 0.0
         return out
 
     return Contribution(terms=[PairTerm(rule.term or rule.id, rule.sense, fn, "points",

@@ -68,6 +68,12 @@ def core_terms(scenario: Scenario, ctx: Context) -> list[PairTerm]:
 
     def suit(li: np.ndarray, ui: np.ndarray) -> np.ndarray:
         pos, j = dom_pos[li], alloc_pos[ui]
+        if pos.min(initial=0) >= 0 and j.min(initial=0) >= 0:
+            # every pair in the domain with an allocatable use (the model's columns): no
+            # masks, which would copy each array again
+            out = S[pos, j]
+            out *= a
+            return out
         ok = (pos >= 0) & (j >= 0)
         out = np.zeros(li.size)
         out[ok] = a * S[pos[ok], j[ok]]
@@ -75,6 +81,10 @@ def core_terms(scenario: Scenario, ctx: Context) -> list[PairTerm]:
 
     def trans(li: np.ndarray, ui: np.ndarray) -> np.ndarray:
         j = alloc_pos[ui]
+        if j.min(initial=0) >= 0:
+            out = T[cur[li], j]
+            out *= a
+            return out
         ok = j >= 0
         out = np.zeros(li.size)
         out[ok] = a * T[cur[li[ok]], j[ok]]
