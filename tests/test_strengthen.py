@@ -10,6 +10,8 @@ when it holds at the worst end of those intervals — for all 81 allocations.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -455,3 +457,39 @@ def test_unit_ranks_number_each_rows_units_from_zero() -> None:
     A = sp.csr_matrix((np.ones(8), [0, 1, 2, 3, 4, 5, 4, 6], [0, 3, 6, 8]), shape=(3, 7))
     ranks = st._unit_ranks(A, np.array([5, 3, 5, 2, 7, 2]), 6)
     assert ranks.tolist() == [1, 0, 1, 0, 1, 0, 0, 1]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_knapsack_moves_free_what_the_optimum_at_its_level_needs(seed: int) -> None:
+    """The units the level-fixed repair frees for the knapsack fill: with every other unit
+    kept at an arbitrary allocation (each unit's first use), enumerating only the moved units
+    at the optimum's level reaches the enumerated optimum (without the regions' other rows
+    the fill there is optimal, and it differs from the kept allocation in exactly those
+    units); and no moved unit already holds the fill's column."""
+    from ruimteverdeling.model.solve import _knapsack_moves
+
+    spec = regions_only(seed)
+    opt = brute_force(spec)
+    (level,) = st.find_levels(spec)
+    _, y = _lp_duals(spec)
+    best_x = max((f for xb in allocations(spec) if (f := _with_best_aux(spec, xb)) is not None),
+                 key=spec.objective_value)
+    v = float(best_x[level.col])
+    x_keep = np.zeros(spec.n_cols)
+    x_keep[np.arange(UNITS) * USES] = 1.0
+    moved = _knapsack_moves(spec, level, (spec, y), v, x_keep)
+    assert moved is not None
+    fill = st.knapsack_fill(spec, level, y, v)
+    assert fill is not None
+    for k in moved:
+        assert x_keep[k * USES] == 1.0 and fill[k * USES] == 0.0
+    reached = -np.inf
+    for choice in itertools.product(range(USES), repeat=int(moved.size)):
+        xb = x_keep[: spec.n_x].copy()
+        for k, c in zip(moved.tolist(), choice, strict=True):
+            xb[k * USES:(k + 1) * USES] = 0.0
+            xb[k * USES + c] = 1.0
+        full = _with_best_aux(spec, xb)
+        if full is not None and full[level.col] <= v + 1e-9:
+            reached = max(reached, spec.objective_value(full))
+    assert reached == pytest.approx(opt, abs=1e-7)

@@ -610,7 +610,7 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
             root_basis = session.basis_now() if hasattr(session, "basis_now") else None
             x_best, objective = _level_fixed_repair(spec, work, levels, session, curves, backend,
                                                     options, say, x_best, objective, bound,
-                                                    deadline, details, seconds)
+                                                    deadline, details, seconds, derived)
         x_best, objective = _level_swaps(spec, levels, x_best, objective, deadline, details,
                                          seconds, say)
     if searched and decision_gap(objective, bound, spec.status_quo_value) \
@@ -667,7 +667,8 @@ def _level_fixed_repair(spec: ModelSpec, work: ModelSpec, levels: list[st.Level]
                         curves: dict[int, Callable[[float, float], float]],
                         backend: Backend, options: SolverOptions, say: Progress,
                         x_best: np.ndarray, objective: float, bound: float, deadline: float,
-                        details: dict[str, Any], seconds: dict[str, float]
+                        details: dict[str, Any], seconds: dict[str, float],
+                        derived: tuple[ModelSpec, np.ndarray | None] | None = None
                         ) -> tuple[np.ndarray, float]:
     """The incumbent, or the repair of the LP with each level fixed where its whole-cell
     knapsack bound is largest, whichever is better (:mod:`ruimteverdeling.model.level_fix`).
@@ -701,16 +702,19 @@ def _level_fixed_repair(spec: ModelSpec, work: ModelSpec, levels: list[st.Level]
             found.append({"level": v, "lp": out.objective, "repair": "skipped"})
             continue
         x_lp = out.x[: spec.n_cols]
+        x_lp_round = _round_units(spec, x_lp)
+        moved = _knapsack_moves(spec, lv, derived, v, x_lp_round)
         info: dict[str, Any] = {}
         cand, _ = _repair(spec, replace(work, aux_lb=fixed[0], aux_ub=fixed[1]), backend,
                           options, say, x_lp, out.col_dual[: spec.n_cols],
-                          _round_units(spec, x_lp), _fractional_units(spec, x_lp), bound,
-                          deadline, info, {}, grow=False)
+                          x_lp_round, _fractional_units(spec, x_lp), bound,
+                          deadline, info, {}, grow=False, extra=moved)
         z_cand = None
         if cand is not None:
             cand = _polish(spec, backend, options, cand, force=True)
             z_cand = spec.objective_value(cand)
         found.append({"level": v, "lp": out.objective, "repair": info.get("repair_attempts"),
+                      "knapsack_moves": None if moved is None else int(moved.size),
                       "objective": z_cand})
         for step in info.get("time_limit_cut", []):
             _capped(details, step)
@@ -719,6 +723,26 @@ def _level_fixed_repair(spec: ModelSpec, work: ModelSpec, levels: list[st.Level]
     details["level_fixed_repair"] = found
     return _keep_if_better(spec, "level_fixed", "repair with the level fixed at its knapsack "
                            "maximiser", x, x_best, objective, t0, details, seconds, say)
+
+
+def _knapsack_moves(spec: ModelSpec, level: st.Level,
+                    derived: tuple[ModelSpec, np.ndarray | None] | None, v: float,
+                    x_round: np.ndarray) -> np.ndarray | None:
+    """The units of the level's regions whose column in the whole-cell knapsack fill at
+    the level ``v`` (:func:`~ruimteverdeling.model.strengthen.knapsack_fill`, under the
+    duals of ``derived``) differs from their column in ``x_round``: the whole cells that
+    the knapsack bound moves to fill every region to ``v``; None without duals."""
+    if derived is None or derived[1] is None:
+        return None
+    model, duals = derived
+    fill = st.knapsack_fill(model, level, duals, v)
+    if fill is None:
+        return None
+    in_rows = np.zeros(spec.n_units, bool)
+    for row in level.rows:
+        in_rows[spec.col_unit[row.cols]] = True
+    a, b = spec.unit_choice(fill), spec.unit_choice(x_round)
+    return np.flatnonzero(in_rows & (a != b))
 
 
 def _level_swaps(spec: ModelSpec, levels: list[st.Level], x_best: np.ndarray,
@@ -834,7 +858,7 @@ def _strengthen(spec: ModelSpec, session: Any, options: SolverOptions, lp: LpOut
 def _repair(spec: ModelSpec, work: ModelSpec, backend: Backend, options: SolverOptions,
             say: Progress, x: np.ndarray, col_dual: np.ndarray | None, x_round: np.ndarray,
             frac_units: np.ndarray, bound: float, deadline: float, details: dict[str, Any],
-            seconds: dict[str, float], grow: bool = True
+            seconds: dict[str, float], grow: bool = True, extra: np.ndarray | None = None
             ) -> tuple[np.ndarray | None, float | None]:
     """An integer allocation near the LP vertex: a MIP over the fractional units and their
     near-ties (the rest fixed at the rounded LP solution). Returns it (over ``spec``'s
@@ -851,6 +875,9 @@ def _repair(spec: ModelSpec, work: ModelSpec, backend: Backend, options: SolverO
     t0 = time.perf_counter()
     n_free = max(options.repair_units_per_fractional * max(frac_units.size, 1),
                  options.repair_min_units)
+    if extra is not None and extra.size:
+        frac_units = np.union1d(frac_units, extra)
+        n_free += int(extra.size)
     x_best = None
     last_bound = None
     attempts = []
