@@ -74,11 +74,9 @@ floor crash basis, and its first incumbents are the end points' allocations that
 row (the best-F₁ one meets every row). So the end points, and then the points, are solved in
 forked worker processes (:func:`ruimteverdeling.parallel.fork_map`, ``workers``; each task
 with its own warm starts and kept LPs, so that no result depends on which task ran before it
-in a process, nor on how many workers there are), the points handed out from the largest ε
-down (the top points, with the tightest ε rows and the location steps, took longest on the
-demo area: started first, the shorter ones fill in behind them); the location rules' choice
-among the kept allocations (below) is made afterwards, from the largest ε down. Each solve
-gets at most ``max(10 s, 2 × the scenario's own solve)`` (never more than the time limit,
+in a process, nor on how many workers there are); the location rules' choice among the kept
+allocations (below) is made afterwards, from the largest ε down. Each solve gets at most
+``max(10 s, 2 × the scenario's own solve)`` (never more than the time limit,
 :func:`resolve_options`); one that needs more stops with its proven gap and is marked not
 optimal. Under a ``budget`` every point gets the same time, its share of what the end points
 left (times the workers).
@@ -685,9 +683,7 @@ def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, poin
     if workers > 1 and len(eps_list) > 1:
         say(f"solving the {len(eps_list)} points in {min(workers, len(eps_list))} worker "
             f"processes ({each.time_limit:.0f} s each at most)")
-    # handed out from the largest ε down (see the module docstring), listed from the smallest
-    n_eps = len(eps_list)
-    solved = _forked(lambda j: point(n_eps - 1 - j), n_eps, workers)[::-1]
+    solved = _forked(point, len(eps_list), workers)
     pts: list[Point] = []
     # from the largest ε down: every allocation made to meet the location rules at a point
     # above meets the lower ε rows below it
