@@ -1067,6 +1067,50 @@ def knapsack_level_curve(spec: ModelSpec, level: Level, row_dual: np.ndarray,
     return curve
 
 
+def knapsack_losses(spec: ModelSpec, level: Level, row_dual: np.ndarray) -> np.ndarray | None:
+    """Per binary column ``j``, how much the whole-cell knapsack bound of
+    :func:`knapsack_level_curve` (same ``spec``, ``level`` and ``row_dual``) falls at least,
+    at every level ``v``, when ``x_j = 1``: with ``d = c − Aᵀy`` its prices and ``a_j`` the
+    column's weight in the level's rows (0 outside them),
+
+        ℓ_j = max {d_b : b in j's unit, a_b ≤ a_j} − d_j   ≥ 0.
+
+    Exchange argument: take the knapsack relaxation's best allocation at any level ``v`` with
+    ``x_j = 1`` and move ``j``'s unit to such a ``b``. The unit's rounded steps
+    ``⌊(a_b − m_k)/s⌋ ≤ ⌊(a_j − m_k)/s⌋`` do not grow (at any grid step ``s``), so its
+    region's capacity still holds and every other term is unchanged; the value rises by
+    ``d_b − d_j``. Hence ``K_j(v) ≤ K(v) − ℓ_j ≤ K* − ℓ_j`` with ``K* = max_v K(v)`` over the
+    level's whole range, and as ``K_j(v)`` bounds every allocation with ``x_j = 1`` at level
+    ``v``, a column with ``ℓ_j > K* − z_inc`` is in no allocation better than the incumbent
+    ``z_inc`` (reduced-cost fixing priced by the knapsack bound instead of the LP). None where
+    :func:`knapsack_level_curve` would not apply (duals not matching the rows, or a unit in
+    two of the level's rows)."""
+    n_x = spec.n_x
+    priced = _level_duals(spec, level, row_dual)
+    if priced is None:
+        return None
+    A, _, _, y = priced
+    regions = _level_regions(spec, level)
+    if regions is None:
+        return None
+    weight = regions[0]
+    d = np.asarray(spec.obj[:n_x] - (A.T @ y)[:n_x], float)
+    unit = spec.col_unit[:n_x]
+    o = np.lexsort((-d, weight, unit))  # per unit by weight, the best first among equals
+    u, ds = unit[o], d[o]
+    best = ds.copy()  # the best price of the unit's columns no heavier (segmented maximum)
+    s = 1
+    while s < o.size:
+        same = u[s:] == u[:-s]
+        if not same.any():
+            break
+        np.maximum(best[s:], np.where(same, ds[:-s], -np.inf), out=best[s:])
+        s += 1
+    loss = np.empty(n_x)
+    loss[o] = best - ds
+    return loss
+
+
 def knapsack_fill(spec: ModelSpec, level: Level, row_dual: np.ndarray, v: float,
                   max_work: float = KNAPSACK_WORK) -> np.ndarray | None:
     """The allocation (over ``spec``'s binaries) that attains the whole-cell knapsack bound
