@@ -510,9 +510,10 @@ def _values(spec: ModelSpec):
 @pytest.mark.parametrize("make", [random_model, regions_only])
 def test_knapsack_losses_bound_every_allocation_using_the_column(make) -> None:
     """Every feasible allocation is worth at most the knapsack bound less the largest loss of
-    its columns (under the LP's prices, none, or random ones), so fixing the columns whose loss
-    exceeds ``bound − incumbent`` never removes the enumerated optimum; with the LP's prices
-    it fixes columns on some of these models."""
+    its columns (under the LP's prices, none, or random ones; for the capacity losses, or at
+    most the incumbent the curve was built for), so fixing the columns whose loss exceeds
+    ``bound − incumbent`` never removes the enumerated optimum; with the LP's prices it fixes
+    columns on some of these models."""
     fixed_any = 0
     for seed in range(20):
         spec = make(seed)
@@ -529,6 +530,17 @@ def test_knapsack_losses_bound_every_allocation_using_the_column(make) -> None:
             assert np.all(loss >= 0)
             for x, value in _values(spec):
                 assert value <= kb - loss[x > 0.5].max() + 1e-7
+            # the capacity argument: at most the bound less the loss, or the incumbent the
+            # curve was built for
+            for inc in (opt - 1.0, opt - 0.01):
+                curve = st.knapsack_level_curve(spec, level, duals, inc)
+                assert curve is not None
+                cap = curve.capacity_losses()
+                assert cap.shape == (spec.n_x,) and np.all(cap >= 0)
+                for x, value in _values(spec):
+                    assert value <= max(kb - cap[x > 0.5].max(), inc) + 1e-7
+                if k == 0:
+                    fixed_any += int(np.count_nonzero(cap > kb - opt + 1e-7))
             if k == 0:
                 fixed_any += int(np.count_nonzero(loss > kb - opt + 1e-7))
     assert fixed_any > 0

@@ -661,6 +661,9 @@ def _knapsack_bound(derived: tuple[ModelSpec, np.ndarray | None], levels: list[s
             curves[lv.col] = curve
         if kb is not None and np.isfinite(kb) and fixing is not None:
             loss = st.knapsack_losses(model, lv, duals)
+            more = getattr(curve, "capacity_losses", None)
+            if loss is not None and more is not None:
+                loss = np.maximum(loss, more())
             if loss is not None and loss.size == model.n_x:
                 fixing.append((float(kb), loss))
         if kb is not None and kb < bound:
