@@ -493,3 +493,54 @@ def test_knapsack_moves_free_what_the_optimum_at_its_level_needs(seed: int) -> N
         if full is not None and full[level.col] <= v + 1e-9:
             reached = max(reached, spec.objective_value(full))
     assert reached == pytest.approx(opt, abs=1e-7)
+
+
+def _values(spec: ModelSpec):
+    """Every feasible allocation of a tiny model with its best objective value."""
+    c_aux = spec.obj[spec.n_x:]
+    for x in allocations(spec):
+        iv = aux_intervals(spec, x)
+        if iv is None:
+            continue
+        s = np.where(c_aux > 0, iv[1], iv[0])
+        if np.all(np.isfinite(s)):
+            yield x, float(spec.obj[: spec.n_x] @ x + c_aux @ s + spec.obj_offset)
+
+
+@pytest.mark.parametrize("make", [random_model, regions_only])
+def test_knapsack_losses_bound_every_allocation_using_the_column(make) -> None:
+    """Every feasible allocation is worth at most the knapsack bound less the largest loss of
+    its columns (under the LP's prices, none, or random ones; for the capacity losses, or at
+    most the incumbent the curve was built for), so fixing the columns whose loss exceeds
+    ``bound − incumbent`` never removes the enumerated optimum; with the LP's prices it fixes
+    columns on some of these models."""
+    fixed_any = 0
+    for seed in range(20):
+        spec = make(seed)
+        (level,) = st.find_levels(spec)
+        _, y = _lp_duals(spec)
+        opt = brute_force(spec)
+        rng = np.random.default_rng(seed)
+        for k, duals in enumerate((y, np.zeros_like(y), y + rng.normal(0.0, 1.0, y.size))):
+            kb = st.knapsack_level_bound(spec, level, duals, opt - 1.0)
+            loss = st.knapsack_losses(spec, level, duals)
+            if kb is None:
+                continue
+            assert loss is not None and loss.shape == (spec.n_x,)
+            assert np.all(loss >= 0)
+            for x, value in _values(spec):
+                assert value <= kb - loss[x > 0.5].max() + 1e-7
+            # the capacity argument: at most the bound less the loss, or the incumbent the
+            # curve was built for
+            for inc in (opt - 1.0, opt - 0.01):
+                curve = st.knapsack_level_curve(spec, level, duals, inc)
+                assert curve is not None
+                cap = curve.capacity_losses()
+                assert cap.shape == (spec.n_x,) and np.all(cap >= 0)
+                for x, value in _values(spec):
+                    assert value <= max(kb - cap[x > 0.5].max(), inc) + 1e-7
+                if k == 0:
+                    fixed_any += int(np.count_nonzero(cap > kb - opt + 1e-7))
+            if k == 0:
+                fixed_any += int(np.count_nonzero(loss > kb - opt + 1e-7))
+    assert fixed_any > 0

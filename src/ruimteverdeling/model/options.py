@@ -34,7 +34,7 @@ class SolverOptions(StrictModel):
     time_limit: float = Field(default=600.0, gt=0, le=MAX_TIME_LIMIT)
     mip_rel_gap: float = Field(default=1e-4, ge=0, le=1)
     threads: int = Field(default=2, ge=1)
-    full_mip_max_binaries: int = Field(default=100_000, ge=0, le=MAX_COUNT)
+    full_mip_max_binaries: int = Field(default=50_000, ge=0, le=MAX_COUNT)
     repair_units_per_fractional: int = Field(default=20, ge=1, le=MAX_COUNT)
     repair_min_units: int = Field(default=500, ge=1, le=MAX_COUNT)
     repair_columns_per_unit: int = Field(default=4, ge=0, le=MAX_COUNT)

@@ -538,6 +538,7 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
     derived: tuple[ModelSpec, np.ndarray | None] = (spec, None)
     root_basis: Any = None
     curves: dict[int, Callable[[float, float], float]] = {}
+    fixing: list[tuple[float, np.ndarray]] = []  # (knapsack bound, column losses) per level
     if not decomposed:
         t0 = time.perf_counter()
         if isinstance(session, _Rebuild) and lp.basis is not None and \
@@ -603,7 +604,7 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
     if levels and searched and decision_gap(objective, bound, spec.status_quo_value) \
             > options.mip_rel_gap:
         bound = _knapsack_bound(derived, levels, objective, bound, details, seconds, say,
-                                curves, max_work)
+                                curves, max_work, fixing)
         if not decomposed:
             # the strengthened LP's optimal basis: the level search's root starts there
             # (the level-fixed LP moves the session's basis away from it)
@@ -623,7 +624,7 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
         x_best, objective, bound, closed = _close_gap(
             spec, work, levels, session if not decomposed else None, backend, options, say, x,
             col_dual, x_round, x_best, objective, bound, deadline, details, seconds, curves,
-            root_basis)
+            root_basis, fixing)
         if closed:
             method += "+rc-mip"
     timed_out = deadline - time.perf_counter() <= 1
@@ -637,11 +638,15 @@ def _knapsack_bound(derived: tuple[ModelSpec, np.ndarray | None], levels: list[s
                     objective: float, bound: float, details: dict[str, Any],
                     seconds: dict[str, float], say: Progress,
                     curves: dict[int, Callable[[float, float], float]] | None = None,
-                    max_work: float = st.KNAPSACK_WORK) -> float:
+                    max_work: float = st.KNAPSACK_WORK,
+                    fixing: list[tuple[float, np.ndarray]] | None = None) -> float:
     """``bound`` lowered by the whole-cell knapsack bound of every level
     (:func:`~ruimteverdeling.model.strengthen.knapsack_level_curve`) from the LP duals of the
     model with its derived rows; each level's curve goes into ``curves`` (by level column),
-    for the level search's nodes."""
+    for the level search's nodes, and its bound over the level's whole range with the
+    columns' losses under the same prices
+    (:func:`~ruimteverdeling.model.strengthen.knapsack_losses`) into ``fixing``, for
+    reduced-cost fixing."""
     model, duals = derived
     if duals is None:
         return bound
@@ -654,6 +659,13 @@ def _knapsack_bound(derived: tuple[ModelSpec, np.ndarray | None], levels: list[s
         found.append(kb)
         if curve is not None and curves is not None:
             curves[lv.col] = curve
+        if kb is not None and np.isfinite(kb) and fixing is not None:
+            loss = st.knapsack_losses(model, lv, duals)
+            more = getattr(curve, "capacity_losses", None)
+            if loss is not None and more is not None:
+                loss = np.maximum(loss, more())
+            if loss is not None and loss.size == model.n_x:
+                fixing.append((float(kb), loss))
         if kb is not None and kb < bound:
             say(f"whole-cell knapsacks per region of the level: bound {bound:,.4f} -> "
                 f"{max(kb, objective):,.4f}")
@@ -970,7 +982,8 @@ def _close_gap(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session
                x_best: np.ndarray, objective: float, bound: float, deadline: float,
                details: dict[str, Any], seconds: dict[str, float],
                curves: dict[int, Callable[[float, float], float]] | None = None,
-               root_basis: Any = None) -> tuple[np.ndarray, float, float, bool]:
+               root_basis: Any = None, fixing: list[tuple[float, np.ndarray]] | None = None
+               ) -> tuple[np.ndarray, float, float, bool]:
     """The level search, then reduced-cost fixing and branch and bound per region.
 
     ``root_basis``: the optimal basis of the strengthened LP (``session``'s model with every
@@ -994,6 +1007,12 @@ def _close_gap(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session
     bound (plus the fixed part) replaces the region's LP bound. The bound reported is the
     largest region bound (and at least the incumbent). A region's MIP runs only when it has
     at most ``full_mip_max_binaries`` binaries (HiGHS's MIP setup is quadratic in them).
+
+    ``fixing``: per level, its whole-cell knapsack bound ``K*`` over the level's whole range
+    and each column's loss ``ℓ_j`` under the knapsack's prices
+    (:func:`~ruimteverdeling.model.strengthen.knapsack_losses`): every allocation with
+    ``x_j = 1`` is worth at most ``K* − ℓ_j``, so a column with ``ℓ_j > K* − z_inc`` is fixed
+    at zero in every region too (a threshold the LP's ``Δ`` is usually far above).
     """
     sq = spec.status_quo_value
     regions = [_Region(work.aux_lb, work.aux_ub, None, bound,
@@ -1058,7 +1077,8 @@ def _close_gap(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session
             done.append(min(reg.bound, bound))
             continue
         x_new, reg_bound, info = _region_mip(spec, work, reg, backend, options, say, x_best,
-                                             x_round, objective, min(bound, b_est), deadline)
+                                             x_round, objective, min(bound, b_est), deadline,
+                                             fixing)
         ran.append(info)
         if x_new is not None:
             obj = spec.objective_value(x_new)
@@ -1132,7 +1152,8 @@ def _hull_region(work: ModelSpec, level: st.Level, nodes: list[st.LevelNode]) ->
 
 def _region_mip(spec: ModelSpec, work: ModelSpec, reg: _Region, backend: Backend,
                 options: SolverOptions, say: Progress, x_best: np.ndarray,
-                x_round: np.ndarray, objective: float, bound: float, deadline: float
+                x_round: np.ndarray, objective: float, bound: float, deadline: float,
+                fixing: list[tuple[float, np.ndarray]] | None = None
                 ) -> tuple[np.ndarray | None, float, dict[str, Any]]:
     """Reduced-cost fixing and branch and bound in one region (see :func:`_close_gap`).
     Returns a better allocation (or None), the region's proven bound and what was done."""
@@ -1140,15 +1161,20 @@ def _region_mip(spec: ModelSpec, work: ModelSpec, reg: _Region, backend: Backend
 
     sq = spec.status_quo_value
     delta = reg.bound - objective
-    keep = (x_best[: spec.n_x] > 0.5) | (x_round[: spec.n_x] > 0.5)
+    keep = np.zeros(spec.n_x, bool)
     for z_lp, xs, d in reg.lps:  # fixed only if useless in the LP of every part
         keep |= (xs[: spec.n_x] > INT_TOL) | \
             (np.abs(d[: spec.n_x]) < (z_lp - objective) * (1 + 1e-9) + 1e-9)
+    n_lp = int(np.count_nonzero(keep))
+    for kb, loss in fixing or []:  # or useless under a level's knapsack prices
+        keep &= loss < (kb - objective) * (1 + 1e-9) + 1e-9
+    keep |= (x_best[: spec.n_x] > 0.5) | (x_round[: spec.n_x] > 0.5)
     kept_per_unit = np.bincount(spec.col_unit[keep], minlength=spec.n_units)
     free = kept_per_unit >= 2
     n_bin = int(np.count_nonzero(keep & free[spec.col_unit]))
     info: dict[str, Any] = {"region_bound": reg.bound, "delta": delta,
-                            "free_units": int(free.sum()), "binaries": n_bin}
+                            "free_units": int(free.sum()), "binaries": n_bin,
+                            "kept_by_lp": n_lp}
     if n_bin == 0 or n_bin > options.full_mip_max_binaries:
         info["status"] = "not run"
         return None, reg.bound, info

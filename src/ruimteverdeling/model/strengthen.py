@@ -942,6 +942,7 @@ def knapsack_level_curve(spec: ModelSpec, level: Level, row_dual: np.ndarray,
         t = _region_options(unit[cols], extra[cols], d[cols],
                             _grid_step(extra[cols], 1.0))  # exact where the weights allow
         const += t["free"]
+        t["cols"] = cols
         tables.append(t)
 
     def capacity(r: int, v: np.ndarray) -> np.ndarray:
@@ -1064,7 +1065,127 @@ def knapsack_level_curve(spec: ModelSpec, level: Level, row_dual: np.ndarray,
             best = max(best, l_relaxed(max(lo, v_hi)))
         return best
 
+    def capacity_losses() -> np.ndarray:
+        """Per binary column ``j`` of a region ``r``, a loss ``ℓ_j`` with every allocation
+        using ``j`` worth at most ``curve``'s bound over the level's bounds less ``ℓ_j``, or at
+        most the incumbent the curve was built for (0 outside the regions, and everywhere
+        unless ``d_v < 0`` and the relaxed bound is finite and at most that incumbent at
+        each end of the window that is not the level's own bound). With ``j``
+        of unit ``k`` taking ``q_j`` steps and gaining ``g_j = d_j − f_k`` over the unit's
+        free choice, region ``r``'s knapsack with ``x_j = 1`` at capacity ``κ`` is worth
+        ``g_j + F_r^{−k}(κ − q_j) ≤ g_j + F_r(κ − q_j)`` (the other units' best packing
+        without ``k``; with ``k`` at its free choice it is a packing of ``F_r``). So inside
+        the window the allocations using ``j`` are worth at most
+        ``g_j + max_v [K(v) − F_r(κ_r(v)) + F_r(κ_r(v) − q_j)]``: the curve with region
+        ``r``'s table shifted by ``q_j`` steps, a constant plus ``d_v v`` between the same
+        steps, hence largest at a step or the window's lower end (``d_v < 0``). Outside the
+        window the bound is at most the incumbent."""
+        loss = np.zeros(n_x)
+
+        def reached(v: float) -> bool:  # (−∞ at a window's end: rounding at v_lb, unproven)
+            f_v = l_relaxed(v)
+            return bool(np.isfinite(f_v) and f_v <= incumbent)
+
+        if d_v >= 0 or (v_lo > v_lb and not reached(v_lo)) or \
+                (v_hi < v_ub and not reached(v_hi)):
+            return loss  # the window did not reach the incumbent: no capacity argument
+        jl = level.col - n_x
+        top = curve(float(spec.aux_lb[jl]), float(spec.aux_ub[jl]))
+        base = exact(v_all)
+        for r in range(n_r):
+            t, tab = tables[r], values[r]
+            if tab.size == 0 or not np.isfinite(tab).all():
+                continue
+            q = np.floor(t["all_w"] / t["s"] + 1e-9).astype(np.int64)
+            _, inv = np.unique(t["all_units"], return_inverse=True)
+            f = np.full(int(inv.max()) + 1 if inv.size else 0, -np.inf)
+            zero = q == 0
+            np.maximum.at(f, inv[zero], t["all_d"][zero])
+            g = t["all_d"] - f[inv]
+            idx = np.floor(capacity(r, v_all) + 1e-9).astype(np.int64)
+            ok = idx >= 0
+            own = np.where(ok, tab[np.clip(idx, 0, tab.size - 1)], 0.0)
+            for qv in np.unique(q[q > 0]):
+                fit = ok & (idx - qv >= 0)
+                if not fit.any():
+                    best = -np.inf
+                else:
+                    shifted = tab[np.clip(idx[fit] - qv, 0, tab.size - 1)]
+                    best = float((base[fit] - own[fit] + shifted).max())
+                sel = q == qv
+                loss[t["cols"][sel]] = np.maximum(0.0, top - best - g[sel])
+        return loss
+
+    curve.capacity_losses = capacity_losses  # type: ignore[attr-defined]
     return curve
+
+
+def _prefix_max(units: np.ndarray, vals: np.ndarray) -> np.ndarray:
+    """Running maximum of ``vals`` within each run of equal ``units`` (sorted by unit)."""
+    out = vals.copy()
+    s = 1
+    while s < out.size:
+        same = units[s:] == units[:-s]
+        if not same.any():
+            break
+        np.maximum(out[s:], np.where(same, vals[:-s], -np.inf), out=out[s:])
+        s += 1
+    return out
+
+
+def knapsack_losses(spec: ModelSpec, level: Level, row_dual: np.ndarray) -> np.ndarray | None:
+    """Per binary column ``j``, how much less than the whole-cell knapsack bound ``K*`` of
+    :func:`knapsack_level_curve` (same ``spec``, ``level`` and ``row_dual``, over the level's
+    whole range) every allocation with ``x_j = 1`` is worth at most. With ``d = c − Aᵀy`` its
+    prices, ``d_v`` the level's, ``a_j`` the column's weight in its region's level row
+    ``Σ a x − c_r v ≤ u_r`` (0 outside the level's rows) and ``p_r = max(0, −d_v)/c_r`` the
+    price of one unit of that region's load (∞ when the level has a finite upper bound or
+    ``c_r ≤ 0``),
+
+        ℓ_j = max over b in j's unit of  d_b − d_j − p_r · max(0, a_b − a_j)   ≥ 0.
+
+    Exchange argument on the Lagrangian function ``L(v)`` (the best ``d·x + d_v v`` + constant
+    over whole cells meeting the level's rows at ``v``, which every allocation at level ``v``
+    is worth at most and ``K* ≥ max_v L(v)``): in an allocation with ``x_j = 1`` at level ``v``,
+    move ``j``'s unit to ``b``. A lighter ``b`` keeps every row at ``v``; a heavier one adds
+    ``a_b − a_j`` to region ``r``'s load, which the level ``v' = v + (a_b − a_j)/c_r`` holds
+    (other regions' rows only loosen). The value changes by ``d_b − d_j + d_v (v' − v)``, so
+    ``L_j(v) ≤ L(v') − (d_b − d_j) + max(0, −d_v)(v' − v) ≤ K* − ℓ_j``. Hence a column with
+    ``ℓ_j > K* − z_inc`` is in no allocation better than the incumbent ``z_inc``: reduced-cost
+    fixing priced by the knapsack bound instead of the LP. None where
+    :func:`knapsack_level_curve` would not apply (duals not matching the rows, or a unit in
+    two of the level's rows)."""
+    n_x = spec.n_x
+    priced = _level_duals(spec, level, row_dual)
+    if priced is None:
+        return None
+    A, _, _, y = priced
+    regions = _level_regions(spec, level)
+    if regions is None:
+        return None
+    weight, u_reg = regions
+    dual = spec.obj - A.T @ y
+    d = np.asarray(dual[:n_x], float)
+    d_v = float(dual[level.col])
+    unit = spec.col_unit[:n_x]
+    price_r = np.full(len(level.rows) + 1, np.inf)  # the last: outside every row (no load)
+    if not np.isfinite(spec.aux_ub[level.col - n_x]):
+        for r, row in enumerate(level.rows):
+            if row.c > 0:
+                price_r[r] = max(0.0, -d_v) / row.c
+    price_r[-1] = 0.0
+    price = price_r[u_reg[unit]]  # (index −1: outside)
+    # lighter (or as heavy) b: per unit by weight, the best price first among equals
+    o = np.lexsort((-d, weight, unit))
+    lighter = np.empty(n_x)
+    lighter[o] = _prefix_max(unit[o], d[o]) - d[o]
+    # heavier b: d_b − p a_b − (d_j − p a_j), by weight downwards
+    e = d - np.where(np.isfinite(price), price * weight, 0.0)
+    o = np.lexsort((-e, -weight, unit))
+    heavier = np.empty(n_x)
+    heavier[o] = _prefix_max(unit[o], e[o]) - e[o]
+    heavier[~np.isfinite(price)] = 0.0
+    return np.maximum(lighter, heavier)
 
 
 def knapsack_fill(spec: ModelSpec, level: Level, row_dual: np.ndarray, v: float,
