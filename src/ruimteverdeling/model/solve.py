@@ -27,7 +27,9 @@ The ``auto`` method therefore
    bound of each level (:func:`ruimteverdeling.model.strengthen.knapsack_level_bound`, from
    the duals of the strengthened LP, or of column generation) replaces the bound where it is
    lower; a local search that trades burden between the level's regions
-   (:func:`ruimteverdeling.model.strengthen.level_swaps`) improves the incumbent;
+   (:func:`ruimteverdeling.model.strengthen.level_swaps`) improves the incumbent, after a
+   repair with the level confined to the best of a few narrow windows just above the LP's
+   level, with that window's own derived rows (:mod:`ruimteverdeling.model.level_window`);
    then single-unit moves that keep every row
    (:func:`ruimteverdeling.model.strengthen.unit_moves`) polish it (a model solved by column
    generation gets this step only up to ``DECOMPOSED_SEARCH_MAX_COLUMNS`` columns);
