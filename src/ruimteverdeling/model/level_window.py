@@ -28,7 +28,15 @@ This step looks for that level and repairs there:
 Every allocation with its level in a window is an allocation of the model (the level is only
 restricted), so the incumbent stays valid; no bound is changed. The step's work is a count:
 at most ``WINDOWS + 1 + ROUNDS`` LPs and one repair (itself stopped by a count), so it is
-deterministic. Measured on the demo (36 k cells at 1 km, loaded): see the README.
+deterministic. Measured on the demo (36 k cells at 1 km, loaded): see the README. The
+window's derived rows do not lower the bound there: with them the LP in the peak window
+falls from 1,628,381 to 1,628,225, but the whole-cell knapsack bound under that LP's duals
+rises from 1,628,193 to 1,628,219 (other prices), so the level search keeps its own. The
+repair's result depends on which optimal vertex the window's LP lands on (the LP is
+degenerate there): solving only the window whose knapsack bound is largest, from another
+basis, gives the same window, LP value and rows but an allocation of 1,628,129.2 instead of
+1,628,142.2; all five windows' LPs are kept, in a fixed order, so the vertex is the same on
+every run.
 """
 
 from __future__ import annotations
