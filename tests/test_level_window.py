@@ -111,3 +111,26 @@ def test_improve_keeps_every_row_and_never_passes_the_optimum(seed: int) -> None
     assert z == pytest.approx(spec.objective_value(x))
     assert z_worst - 1e-9 <= z <= opt + 1e-7
     assert "level_window" in details
+
+
+def test_a_spent_time_limit_keeps_the_incumbent_and_says_so() -> None:
+    """With the deadline already past, the step changes nothing and lists itself among the
+    steps the time limit cut short."""
+    from tiny_models import random_model
+
+    spec = random_model(0)
+    (lv,) = st.find_levels(spec)
+    backend, options = HighsBackend(), SolverOptions()
+    session = backend.session(spec, options)
+    lp = session.lp(time_limit=30.0)
+    x0 = np.zeros(spec.n_cols)
+    details: dict = {}
+
+    def repair(model, out, info):
+        raise AssertionError("no repair after the deadline")
+
+    x, z = level_window.improve(spec, spec, [lv], session, {}, lp.x, x0, -1.0,
+                                float(lp.objective), 0.0, 0.0, details, {}, lambda msg: None,
+                                repair, lambda y: y)
+    assert x is x0 and z == -1.0
+    assert details["time_limit_cut"] == ["repair in the level's best window"]

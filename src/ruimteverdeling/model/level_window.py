@@ -98,6 +98,7 @@ def improve(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session: A
     x = x_best
     for lv in levels:
         if deadline - time.perf_counter() <= 1:
+            _cut(details, "repair in the level's best window")
             break
         j = lv.col - work.n_x
         v = float(x_lp[lv.col])
@@ -154,6 +155,8 @@ def improve(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session: A
         if cand is not None:
             cand = polish(cand)
             z_cand = spec.objective_value(cand)
+        for step in info.get("time_limit_cut", []):
+            _cut(details, step)
         found.append({"level": spec.aux_names[j], "window": [a, b], "bound": z_w,
                       "lp": out.objective, "rows": int(sum(bk.n_rows for bk in blocks)),
                       "repair": info.get("repair_attempts"), "objective": z_cand})
@@ -169,3 +172,11 @@ def improve(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session: A
     details["level_window"] = {"objective": z, "kept": kept}
     seconds["level_window"] = time.perf_counter() - t0
     return x_best, objective
+
+
+def _cut(details: dict[str, Any], step: str) -> None:
+    """Record that ``step`` was cut short by the time limit (``time_limit_cut``, as the
+    solve's other steps do)."""
+    steps = details.setdefault("time_limit_cut", [])
+    if step not in steps:
+        steps.append(step)
