@@ -18,10 +18,11 @@ integer allocation). ``--objective-column`` moves the objective onto one continu
 ``z = c·x`` bounded by ``[incumbent, engine's bound]`` (minus the constant). HiGHS's MIP
 setup works through the objective's binaries; on the demo (307 k binaries) it did not reach
 the root LP in 22 minutes, while with one objective column the root LP starts after 94 s
-(presolve included; one thread, loaded). The bounds keep presolve from substituting ``z``
-back, and restrict the search to allocations at least as good as the engine's, which is what
-the question needs. It is no general remedy: at 10 k cells the root LP with the dense
-objective row took 73 s against 20 s, and HiGHS found no incumbent in 150 s.
+(presolve included; one thread, loaded) — and had not finished after 27 minutes. The bounds
+keep presolve from substituting ``z`` back, and restrict the search to allocations at least as
+good as the engine's, which is what the question needs. It is no general remedy: at 10 k
+cells the root LP with the dense objective row took 73 s against 20 s, and HiGHS found no
+incumbent in 150 s.
 
 HiGHS's log goes to ``OUT/highs.log``, the trace to ``OUT/trace.jsonl`` as it grows (a killed
 run keeps what it saw), the best allocation to ``OUT/best.npy``.
