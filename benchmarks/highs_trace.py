@@ -126,7 +126,7 @@ def trace(case: str, seconds: float, which: str, threads: int, out: Path,
     h.run()
     info = h.getInfo()
     write({"t": round(time.perf_counter() - start, 1), "end": str(h.getModelStatus()),
-           "primal": float(info.mip_dual_bound * 0 + info.objective_function_value),
+           "primal": float(info.objective_function_value),
            "dual": float(info.mip_dual_bound), "nodes": int(info.mip_node_count)})
     log.close()
 
