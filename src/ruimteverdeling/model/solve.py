@@ -27,7 +27,9 @@ The ``auto`` method therefore
    bound of each level (:func:`ruimteverdeling.model.strengthen.knapsack_level_bound`, from
    the duals of the strengthened LP, or of column generation) replaces the bound where it is
    lower; a local search that trades burden between the level's regions
-   (:func:`ruimteverdeling.model.strengthen.level_swaps`) improves the incumbent;
+   (:func:`ruimteverdeling.model.strengthen.level_swaps`) improves the incumbent, after a
+   repair with the level confined to the best of a few narrow windows just above the LP's
+   level, with that window's own derived rows (:mod:`ruimteverdeling.model.level_window`);
    then single-unit moves that keep every row
    (:func:`ruimteverdeling.model.strengthen.unit_moves`) polish it (a model solved by column
    generation gets this step only up to ``DECOMPOSED_SEARCH_MAX_COLUMNS`` columns);
@@ -64,7 +66,7 @@ from typing import Any
 import numpy as np
 
 from ruimteverdeling.errors import InfeasibleError, SolverError
-from ruimteverdeling.model import decompose, level_fix
+from ruimteverdeling.model import decompose, level_fix, level_window
 from ruimteverdeling.model import highs_backend as hb
 from ruimteverdeling.model import strengthen as st
 from ruimteverdeling.model.highs_backend import HighsBackend
@@ -612,6 +614,16 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
             x_best, objective = _level_fixed_repair(spec, work, levels, session, curves, backend,
                                                     options, say, x_best, objective, bound,
                                                     deadline, details, seconds, derived)
+            x_best, objective = level_window.improve(
+                spec, work, levels, session, curves, x, x_best, objective, bound,
+                options.mip_rel_gap, deadline, details, seconds, say,
+                repair=lambda model, out, info: _repair(
+                    spec, model, backend, options, say, out.x[: spec.n_cols],
+                    out.col_dual[: spec.n_cols], _round_units(spec, out.x[: spec.n_cols]),
+                    _fractional_units(spec, out.x[: spec.n_cols]), bound, deadline, info, {},
+                    grow=False)[0],
+                polish=lambda y: _polish(spec, backend, options, y, force=True),
+                max_row_nnz=STRENGTHEN_MAX_ROW_NNZ)
         x_best, objective = _level_swaps(spec, levels, x_best, objective, deadline, details,
                                          seconds, say)
     if searched and decision_gap(objective, bound, spec.status_quo_value) \

@@ -1,0 +1,182 @@
+"""An incumbent from the level window where whole cells fit best: confine, strengthen, repair.
+
+A minimax level ``v`` (a fairness rule's most burdened region) is where an LP vertex and
+whole cells part: the LP fills every binding region to exactly ``v_LP`` with a fraction of a
+cell, while an allocation of whole cells leaves its most burdened region a little above
+``v_LP``. The repair MIP rounds the root LP's vertex, at ``v_LP``; the best allocations lie
+at a slightly higher level, where the regions' capacities ``c_r v + u_r`` fit whole cells.
+
+This step looks for that level and repairs there:
+
+1. the level's range just above ``v_LP`` is cut into :data:`WINDOWS` windows
+   ``W_k = [v_LP (1 + k w), v_LP (1 + (k + 1) w)]`` (``w`` = :data:`WIDTH`, and one window
+   just below ``v_LP``); for each, the LP with the level confined to ``W_k`` (from the LP
+   session's basis) bounds every allocation whose level lies in ``W_k`` by its optimum
+   ``z_k``, and the whole-cell knapsack curve of the level (when there is one) by
+   ``K(W_k)``; the window with the largest ``min(z_k, K(W_k))`` is chosen, if that exceeds
+   the incumbent by more than the decision tolerance (else nothing there can beat it);
+2. the derived rows (:func:`~ruimteverdeling.model.strengthen.candidates`) of the model
+   with the level confined to the window — each region row is then a knapsack row under the
+   fixed capacity ``c_r b + u_r`` (``b``: the window's upper end), so its derived rows hold
+   for every allocation in the window, and only there — that the window's LP vertex violates
+   are added for the LPs of this step only, and the LP is solved again, up to :data:`ROUNDS`
+   rounds;
+3. the repair MIP runs at that vertex on the model with those rows and the level confined to
+   the window; its allocation, its auxiliaries re-optimised, replaces the incumbent when it
+   meets every row of the model and is better.
+
+Every allocation with its level in a window is an allocation of the model (the level is only
+restricted), so the incumbent stays valid; no bound is changed. The step's work is a count:
+at most ``WINDOWS + 1 + ROUNDS`` LPs and one repair (itself stopped by a count), so it is
+deterministic. Measured on the demo (36 k cells at 1 km, loaded): see the README. The
+window's derived rows do not lower the bound there: with them the LP in the peak window
+falls from 1,628,381 to 1,628,225, but the whole-cell knapsack bound under that LP's duals
+rises from 1,628,193 to 1,628,219 (other prices), so the level search keeps its own. The
+repair's result depends on which optimal vertex the window's LP lands on (the LP is
+degenerate there): solving only the window whose knapsack bound is largest, from another
+basis, gives the same window, LP value and rows but an allocation of 1,628,129.2 instead of
+1,628,142.2; all five windows' LPs are kept, in a fixed order, so the vertex is the same on
+every run.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from ruimteverdeling.model import strengthen as st
+from ruimteverdeling.model.outcomes import abs_gap_target
+from ruimteverdeling.model.spec import ModelSpec
+
+WIDTH = 0.001
+"""Width of a window, relative to the LP's level."""
+WINDOWS = 4
+"""Windows above the LP's level (one more just below it)."""
+ROUNDS = 2
+"""Rounds of derived rows at the chosen window's LP vertex."""
+
+Repair = Callable[[ModelSpec, Any, dict[str, Any]], np.ndarray | None]
+"""``repair(model, lp, info)``: an allocation (over the original columns) near ``lp``'s vertex
+of ``model``, or None; ``info`` collects what it did."""
+
+
+def windows(v: float, lo: float, hi: float) -> list[tuple[float, float]]:
+    """The windows around a level whose LP value is ``v``, clipped to ``[lo, hi]``; empty
+    ones dropped."""
+    edges = [v * (1 + k * WIDTH) for k in range(-1, WINDOWS + 1)]
+    out = []
+    for a, b in itertools.pairwise(edges):
+        a, b = max(a, lo), min(b, hi)
+        if a < b:
+            out.append((a, b))
+    return out
+
+
+def improve(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session: Any,
+            curves: dict[int, Callable[[float, float], float]], x_lp: np.ndarray,
+            x_best: np.ndarray, objective: float, bound: float, rel_gap: float,
+            deadline: float, details: dict[str, Any], seconds: dict[str, float],
+            say: Callable[[str], None], repair: Repair,
+            polish: Callable[[np.ndarray], np.ndarray], max_row_nnz: int | None = None
+            ) -> tuple[np.ndarray, float]:
+    """The incumbent ``x_best`` (objective ``objective``), or the repair in the best level
+    window of each level (see the module docstring), whichever is better.
+
+    ``work``: the model the LP ``session`` holds (``spec`` + derived rows + level counts);
+    ``curves``: each level's whole-cell knapsack curve by level column; ``x_lp``: the
+    strengthened root LP's solution; ``polish``: an allocation with its auxiliaries
+    re-optimised; ``max_row_nnz``: as for the root's derived rows."""
+    if spec.n_x < 1 or session is None or not hasattr(session, "add_rows"):
+        return x_best, objective
+    t0 = time.perf_counter()
+    found: list[dict[str, Any]] = []
+    x = x_best
+    for lv in levels:
+        if deadline - time.perf_counter() <= 1:
+            _cut(details, "repair in the level's best window")
+            break
+        j = lv.col - work.n_x
+        v = float(x_lp[lv.col])
+        if not v > 0:
+            continue
+        curve = curves.get(lv.col)
+        target = abs_gap_target(rel_gap, spec.objective_value(x), bound, spec.status_quo_value)
+        best = None
+        for a, b in windows(v, float(work.aux_lb[j]), float(work.aux_ub[j])):
+            lb, ub = work.aux_lb.copy(), work.aux_ub.copy()
+            lb[j], ub[j] = a, b
+            out = session.lp(lb, ub, None, max(1.0, deadline - time.perf_counter()))
+            if out.status != "optimal" or out.objective is None:
+                continue
+            z = float(out.objective)
+            if curve is not None:
+                z = min(z, float(curve(a, b)))
+            if best is None or z > best[0]:
+                best = (z, a, b, lb, ub, out)
+        if best is None or best[0] <= spec.objective_value(x) + target:
+            found.append({"level": spec.aux_names[j],
+                          "window": None if best is None else [best[1], best[2]],
+                          "bound": None if best is None else best[0], "repair": "skipped"})
+            continue
+        z_w, a, b, lb, ub, out = best
+        # the derived rows of the model with the level confined: a region's row is then a
+        # knapsack row under the capacity c_r b + u_r, and its derived rows hold in the window
+        k = len(spec.aux_names)
+        cands = st.candidates(replace(spec, aux_lb=lb[:k], aux_ub=ub[:k]), max_row_nnz)
+        blocks: list[Any] = []
+        for _ in range(ROUNDS):
+            if out.x is None:
+                break
+            viol = cands.violated(out.x[: spec.n_cols])
+            if not viol.size:
+                break
+            block = cands.block(viol)
+            cands = cands.take(viol)
+            session.add_rows(block, permanent=False)
+            blocks.append(block)
+            nxt = session.lp(lb, ub, blocks, max(1.0, deadline - time.perf_counter()))
+            if nxt.status != "optimal" or nxt.x is None or nxt.col_dual is None:
+                break
+            out = nxt
+        model = work
+        if blocks:
+            model = work.with_rows(st.stack_rows(blocks, st.BLOCK + ":window"))
+        model = replace(model, aux_lb=lb, aux_ub=ub)
+        info: dict[str, Any] = {}
+        cand = None
+        if out.x is not None and out.col_dual is not None:
+            cand = repair(model, out, info)
+        z_cand = None
+        if cand is not None:
+            cand = polish(cand)
+            z_cand = spec.objective_value(cand)
+        for step in info.get("time_limit_cut", []):
+            _cut(details, step)
+        found.append({"level": spec.aux_names[j], "window": [a, b], "bound": z_w,
+                      "lp": out.objective, "rows": int(sum(bk.n_rows for bk in blocks)),
+                      "repair": info.get("repair_attempts"), "objective": z_cand})
+        if z_cand is not None and z_cand > spec.objective_value(x) and \
+                not spec.violations(cand):
+            x = cand
+    details["level_window_repair"] = found
+    z = spec.objective_value(x)
+    kept = z > objective and not spec.violations(x)
+    if kept:
+        say(f"repair in the level's best window: objective {objective:,.4f} -> {z:,.4f}")
+        x_best, objective = x, z
+    details["level_window"] = {"objective": z, "kept": kept}
+    seconds["level_window"] = time.perf_counter() - t0
+    return x_best, objective
+
+
+def _cut(details: dict[str, Any], step: str) -> None:
+    """Record that ``step`` was cut short by the time limit (``time_limit_cut``, as the
+    solve's other steps do)."""
+    steps = details.setdefault("time_limit_cut", [])
+    if step not in steps:
+        steps.append(step)

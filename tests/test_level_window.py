@@ -1,0 +1,136 @@
+"""The level-window repair: its windows, its window-only derived rows and its incumbent,
+against enumeration on tiny models."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from ruimteverdeling.model import level_window
+from ruimteverdeling.model import strengthen as st
+from ruimteverdeling.model.highs_backend import HighsBackend
+from ruimteverdeling.model.options import SolverOptions
+
+
+def test_windows_by_hand() -> None:
+    """One window just below the LP's level and WINDOWS above it, each WIDTH of the level
+    wide, clipped to the level's bounds; empty ones dropped."""
+    w = level_window.WIDTH
+    got = level_window.windows(1.0, 0.0, np.inf)
+    assert len(got) == level_window.WINDOWS + 1
+    assert got[0] == pytest.approx((1.0 - w, 1.0))
+    assert got[1] == pytest.approx((1.0, 1.0 + w))
+    assert got[-1][1] == pytest.approx(1.0 + level_window.WINDOWS * w)
+    clipped = level_window.windows(1.0, 1.0, 1.0 + 1.5 * w)
+    assert np.allclose(clipped, [(1.0, 1.0 + w), (1.0 + w, 1.0 + 1.5 * w)], rtol=0, atol=1e-15)
+
+
+def _feasible(spec):
+    """Every integer allocation of a tiny model with its auxiliaries' feasible intervals."""
+    from tiny_models import allocations, aux_intervals
+
+    for x in allocations(spec):
+        iv = aux_intervals(spec, x)
+        if iv is not None:
+            yield x, iv
+
+
+def _completed(spec, x, low, high, level_j, v):
+    """``x`` with every auxiliary at its best end, the level at ``v``."""
+    c_aux = spec.obj[spec.n_x:]
+    aux = np.where(c_aux > 0, high, low)
+    aux[level_j] = v
+    return np.concatenate([x, aux])
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_window_derived_rows_keep_every_allocation_in_the_window(seed: int) -> None:
+    """The derived rows of the model with the level confined to ``[a, b]`` hold for every
+    integer allocation whose level can lie in ``[a, b]`` (checked by enumeration, at every
+    level in the window the allocation allows: its smallest and b)."""
+    from tiny_models import random_model
+
+    spec = random_model(seed)
+    (lv,) = st.find_levels(spec)
+    j = lv.col - spec.n_x
+    levels = sorted({float(iv[0][j]) for _, iv in _feasible(spec)})
+    checked = 0
+    for v0 in levels[:4]:
+        for a, b in ((v0, v0 * 1.05 + 1e-9), (0.5 * v0, v0), (v0, 2.0 * v0 + 1e-9)):
+            lb, ub = spec.aux_lb.copy(), spec.aux_ub.copy()
+            lb[j], ub[j] = a, b
+            cands = st.candidates(replace(spec, aux_lb=lb, aux_ub=ub))
+            if not cands.n_rows:
+                continue
+            for x, (low, high) in _feasible(spec):
+                lo_v, hi_v = max(low[j], a), min(high[j], b)
+                if lo_v > hi_v + 1e-12:
+                    continue  # its level cannot lie in the window
+                for v in (lo_v, hi_v):
+                    y = _completed(spec, x, low, high, j, v)
+                    assert not cands.violated(y).size, (a, b, x)
+                    checked += 1
+    assert checked > 0
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_improve_keeps_every_row_and_never_passes_the_optimum(seed: int) -> None:
+    """From the worst allocation as the incumbent and an exact MIP as the repair: the result
+    meets every row, is at least the incumbent and at most the enumerated optimum."""
+    from tiny_models import brute_force, random_model
+
+    spec = random_model(seed)
+    opt = brute_force(spec)
+    (lv,) = st.find_levels(spec)
+    j = lv.col - spec.n_x
+    worst, z_worst = None, np.inf
+    for x, (low, high) in _feasible(spec):
+        y = _completed(spec, x, low, high, j, float(low[j]))
+        if not spec.violations(y):
+            z = spec.objective_value(y)
+            if z < z_worst:
+                worst, z_worst = y, z
+    assert worst is not None
+    backend, options = HighsBackend(), SolverOptions()
+    session = backend.session(spec, options)
+    lp = session.lp(time_limit=30.0)
+    assert lp.status == "optimal"
+
+    def repair(model, out, info):
+        r = backend.mip(model, options, 30.0, 0.0)
+        info["repair_attempts"] = [{"status": r.status}]
+        return None if r.x is None else np.asarray(r.x)[: spec.n_cols]
+
+    details: dict = {}
+    x, z = level_window.improve(spec, spec, [lv], session, {}, lp.x, worst, z_worst,
+                                float(lp.objective), 0.0, np.inf, details, {},
+                                lambda msg: None, repair, lambda y: y)
+    assert not spec.violations(x)
+    assert z == pytest.approx(spec.objective_value(x))
+    assert z_worst - 1e-9 <= z <= opt + 1e-7
+    assert "level_window" in details
+
+
+def test_a_spent_time_limit_keeps_the_incumbent_and_says_so() -> None:
+    """With the deadline already past, the step changes nothing and lists itself among the
+    steps the time limit cut short."""
+    from tiny_models import random_model
+
+    spec = random_model(0)
+    (lv,) = st.find_levels(spec)
+    backend, options = HighsBackend(), SolverOptions()
+    session = backend.session(spec, options)
+    lp = session.lp(time_limit=30.0)
+    x0 = np.zeros(spec.n_cols)
+    details: dict = {}
+
+    def repair(model, out, info):
+        raise AssertionError("no repair after the deadline")
+
+    x, z = level_window.improve(spec, spec, [lv], session, {}, lp.x, x0, -1.0,
+                                float(lp.objective), 0.0, 0.0, details, {}, lambda msg: None,
+                                repair, lambda y: y)
+    assert x is x0 and z == -1.0
+    assert details["time_limit_cut"] == ["repair in the level's best window"]
