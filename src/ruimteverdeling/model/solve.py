@@ -38,7 +38,9 @@ The ``auto`` method therefore
    level to a window (it stops early when at its pace it would not get below the knapsack
    bound, or when its bound has not fallen over the last ``STALL_LPS`` LPs: on the demo area
    4 LPs instead of 61, from 1,628,229 to 1,628,208); reduced-cost fixing (from every open
-   level node's LP) removes every column that cannot be part of a better allocation, and
+   level node's LP, and from each level's whole-cell knapsack bound under its prices:
+   :func:`ruimteverdeling.model.strengthen.knapsack_losses` and the curve's capacity losses)
+   removes every column that cannot be part of a better allocation, and
    when what remains is small enough (``full_mip_max_binaries``) HiGHS's branch and bound
    works on it — strengthened rows, counts and level window included — from the incumbent
    until the decision gap is proven or ``RC_MIP_CHECKS`` interrupt checks are spent; its dual
