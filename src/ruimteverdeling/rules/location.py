@@ -56,15 +56,20 @@ optimum or MIP dual bound) stays an upper bound. After the solve (:func:`enforce
    *incumbent* ``z``. The reported gap is ``(min(z̄, z̃) − z) / (z − z_sq)`` on the decision
    value.
 
-**Time.** The steps share one deadline (:func:`enforce`, ``seconds``; by default half the
-solver's time limit, at most ``ENFORCE_SECONDS``): the bound takes at most ``BOUND_SHARE`` of
-it and stops between rounds of cuts (every round's figure is already valid, so a bound cut
-short is weaker, never wrong), or is left out below ``MIN_BOUND_SECONDS`` (``z̄`` stands); the
-restricted MIP takes the rest but ``IMPROVE_SHARE`` and stops early once its incumbent is
-within the decision-gap tolerance of ``min(z̄, z̃)`` (no better incumbent could show a smaller
-gap); the further round takes what is left. A share that runs out still ends with a
-location-feasible incumbent (the MIP's best; it always gets ``MIN_MIP_SECONDS``) and a valid
-bound.
+**Work, not time.** Each step stops at a count of its own work, so the same inputs give the
+same allocation on an idle and on a loaded machine: the bound at its rounds of patch cuts
+(``ROUNDS`` of :mod:`ruimteverdeling.rules.location_bound`, ended early once no cut is
+violated) and its ``LP_ROUNDS`` re-solves; the restricted MIP once its incumbent is within the
+decision-gap tolerance of ``min(z̄, z̃)`` (no better incumbent could show a smaller gap), at its
+own tolerance, or after ``RESTRICTED_MIP_CHECKS`` of HiGHS's interrupt checks with an
+incumbent; the further round after ``INCUMBENT_ROUNDS``. The time share (:func:`enforce`,
+``seconds``; by default half the solver's time limit, at most ``ENFORCE_SECONDS``) is only a cap
+behind those counts: a step it stops is named in ``details['time_limit_cut']`` (as the cell
+model's solve names its steps) and the status is then ``time_limit`` unless the gap is proven.
+A step the cap cuts short returns what it has proven — every round of the bound is valid, so a
+bound cut short is weaker, never wrong; the MIP its best location-feasible allocation (it always
+gets ``MIN_MIP_SECONDS``). Below ``MIN_BOUND_SECONDS`` of share the bound is left out (``z̄``
+stands), below ``MIN_IMPROVE_SECONDS`` the further round: decided by the share, not the clock.
 
 **Where it is weak.** The candidates are a heuristic set and the restricted MIP fixes every
 other cell, so the incumbent can miss a better consolidation elsewhere. The bound ignores the
@@ -420,13 +425,14 @@ def enforce(cm: Any, sol: Any, options: SolverOptions | None = None,
     carries the incumbent, its gaps and ``details['locations']``. Without location rules, or
     for an LP-only solve, ``sol`` is returned unchanged.
 
-    ``seconds``: the time share (default :func:`enforcement_seconds`). The steps run against
-    one deadline: the location bound gets at most ``BOUND_SHARE`` of it (none when that is
-    under ``MIN_BOUND_SECONDS``: the relaxation's bound stands), the restricted MIP what is
-    left but ``IMPROVE_SHARE`` (at least ``MIN_MIP_SECONDS``), the further round what remains.
-    A step cut short returns what it has proven: the bound its rounds so far (each valid), the
-    MIP its best location-feasible allocation. ``details['locations']['budget']`` says where
-    the time went. ``basis``: an optimal simplex basis of ``cm.spec``'s LP, where the
+    ``seconds``: the time share (default :func:`enforcement_seconds`), a cap behind the
+    steps' counts of work (see the module docstring): the location bound is left out when
+    the share is under ``MIN_BOUND_SECONDS`` (the relaxation's bound stands), the further
+    round when it is under ``MIN_IMPROVE_SECONDS``. A step the cap cuts short returns what it
+    has proven (the bound its rounds so far, each valid; the MIP its best location-feasible
+    allocation) and is named in ``details['time_limit_cut']``; the status is then
+    ``time_limit`` unless the decision gap is proven. ``details['locations']['budget']`` says
+    where the time went. ``basis``: an optimal simplex basis of ``cm.spec``'s LP, where the
     location bound's LP rounds start (see
     :func:`ruimteverdeling.rules.location_bound.strengthened_bound`)."""
     from dataclasses import replace
@@ -773,14 +779,10 @@ ENFORCE_SECONDS = 95.0
 """The enforcement's time share when the caller names none: half the solver's time limit,
 at most 95 s (enforcing the rules must not double the run; at ~250 m, on the national benchmark,
 60 s left a 1.05 % decision gap, 95 s 0.99 %, within two minutes in all)."""
-BOUND_SHARE = 0.35
-IMPROVE_SHARE = 0.1
-"""Of the share: at most 35 % for the location bound and 10 % kept for the further round of
-the restricted MIP; the restricted MIP has the rest."""
 MIN_BOUND_SECONDS = 1.0
 MIN_IMPROVE_SECONDS = 3.0
-"""Below these the location bound (the relaxation's bound stands) or the further round is
-left out."""
+"""With a share below these the location bound (the relaxation's bound stands) or the further
+round is left out (a property of the share asked for, not of the clock)."""
 MIN_MIP_SECONDS = 2.0
 """The restricted MIP runs at least this long, even when the share is spent: without it there
 is no location-feasible allocation to report. The enforcement can overrun its share by this
@@ -810,7 +812,8 @@ def _improve(cm: Any, sol: Any, groups: list[UseRules], x: np.ndarray,
     """Restricted master ↔ candidates, ``INCUMBENT_ROUNDS`` more times: candidates grown and
     extended from the incumbent's own locations (and the bound's patches), the restricted
     MIP around the incumbent started from it; a better allocation that is no further from
-    the counts replaces it."""
+    the counts replaces it. ``seconds`` is a cap behind the count of rounds and the MIP's
+    count of checks; whether it cut a round short is returned with the allocation."""
     from dataclasses import replace
 
     ctx, spec = cm.ctx, cm.spec

@@ -174,7 +174,9 @@ def location_bound(spec: ModelSpec, row_dual: np.ndarray | None, uses: list[Loca
     """The Lagrangian bound with patch cuts (see the module docstring); None without duals.
 
     ``land_cells`` are the flat grid indices of the land cells, ``unit_land`` the land index
-    of every unit."""
+    of every unit. The rounds stop when no cut is violated or after ``ROUNDS`` (a count of
+    work: the same bound at any load); ``time_limit`` is a cap behind them, and the result's
+    ``time_limit_cut`` says whether it stopped them."""
     say = say or (lambda m: None)
     t0 = time.perf_counter()
     parts = lagrangian_parts(spec, row_dual) if row_dual is not None else None
@@ -482,7 +484,9 @@ def strengthened_bound(spec: ModelSpec, row_dual: np.ndarray | None, uses: list[
     of ``spec``'s LP (its columns and rows): the first round's LP starts from it (the cuts
     basic, as their slack: still dual feasible), each later one from the round before, where
     the crash basis would start far from the answer (a Pareto point's ε row, over every
-    column, is tight at the optimum)."""
+    column, is tight at the optimum). It runs ``LP_ROUNDS`` rounds (fewer when no new cut
+    is found); ``time_limit`` is only a cap behind that count (``time_limit_cut`` on the
+    result when it stopped a round)."""
     say = say or (lambda m: None)
     t0 = time.perf_counter()
     deadline = t0 + time_limit
