@@ -1001,6 +1001,7 @@ def _restricted_mip(cm: Any, sol: Any, groups: list[UseRules], cands: list[Candi
     except Exception as exc:  # never lose the relaxation's run over the locations
         return None, f"the restricted MIP failed ({exc})", False
     capped = r.status == "time_limit"  # the count would have stopped it otherwise
+    say(f"location rules: restricted MIP {r.status} after {counted.checks} interrupt checks")
     if r.x is None:
         return None, (f"no allocation of the candidate locations meets the targets and rules "
                       f"(restricted MIP: {r.status}); the relaxation's allocation is kept"), \
