@@ -217,9 +217,10 @@ def test_a_run_cut_short_by_the_time_limit_says_which_steps() -> None:
     assert "repair, level swaps" in cut.details["time_limit_note"]
 
 
-LOCATION_SHARE = 150.0
+LOCATION_SHARE = 400.0
 """The location step's time share in the loaded test: a cap far enough away that the steps'
-counts stop them first on the fast clock (the step's work there is about 100 s of it)."""
+counts stop them first on the fast clock (the step's work is about 100 s of it on an idle
+machine, about 300 s on one running six other processes)."""
 
 
 def location_case(folder: Path) -> Path:

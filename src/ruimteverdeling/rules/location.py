@@ -527,6 +527,12 @@ def enforce(cm: Any, sol: Any, options: SolverOptions | None = None,
                 cut.append("location improve rounds")
         elif not done:
             skipped.append("improve")
+    if x_new is not None:  # never report an allocation whose locations break a minimum
+        after_x = cm.land_use_after(x_new)
+        if not all(r["meets"] for ur in groups for r in patch_table(ctx, after_x, ur)):
+            x_new, msg = None, ("the restricted MIP stopped before it found an allocation "
+                                "whose locations all meet their minimum sizes; the "
+                                "relaxation's allocation is kept")
     info.budget = {"seconds": round(share, 3),
                    "spent": {k: round(v, 3) for k, v in spent.items()},
                    **({"waited": round(waited, 3)} if waited > 0 else {}),
