@@ -215,3 +215,110 @@ def test_a_run_cut_short_by_the_time_limit_says_which_steps() -> None:
     assert cut.status == "time_limit"
     assert details["time_limit_cut"] == ["repair", "level swaps"]
     assert "repair, level swaps" in cut.details["time_limit_note"]
+
+
+LOCATION_SHARE = 400.0
+"""The location step's time share in the loaded test: a cap far enough away that the steps'
+counts stop them first on the fast clock (the step's work is about 100 s of it on an idle
+machine, about 300 s on one running six other processes)."""
+
+
+def location_case(folder: Path) -> Path:
+    """25×25 farmland of random housing suitability, at least 1,500 homes (10 per cell) in
+    locations of at least 200 homes: the relaxation scatters them, so the location bound runs
+    rounds of patch cuts and LP re-solves, the restricted MIP and its further round run."""
+    from areas import IDENT
+
+    rng = np.random.default_rng(5)
+    sh = (0.2 + 0.8 * rng.random((25, 25))).round(3)
+    area = write_area(folder / "area", np.full(sh.shape, 3),
+                      layers={"s_h": (sh, "continuous", {})})
+    return write_scenario(folder / "loc.yaml", {
+        "id": "loc", "area": str(area),
+        "housing_density": {"default": 10, "source": SRC},
+        "suitability": {"housing": {"terms": [{"layer": "s_h", "points": IDENT}]},
+                        "agriculture": {"base": 0.5}},
+        "targets": [{"id": "homes", "use": "housing", "quantity": "homes", "min": 1500,
+                     "source": SRC}],
+        "rules": [{"id": "two_uses", "type": "exclusion", "layer": "landuse",
+                   "allow": ["housing", "agriculture"], "applies_to": "all", "source": SRC},
+                  {"id": "loc", "type": "location", "use": "housing", "quantity": "homes",
+                   "min_size": 200, "source": SRC}],
+    })
+
+
+def location_result(sol: Any) -> dict[str, Any]:
+    """The location step's result without its measured times."""
+    info = {k: v for k, v in sol.details["locations"].items() if k not in ("seconds", "budget")}
+    if "bound" in info:
+        info["bound"] = {k: v for k, v in info["bound"].items() if k != "seconds"}
+    return info
+
+
+@pytest.mark.slow
+def test_a_loaded_machine_gives_the_same_locations(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The location step (bound, restricted MIP, further round) on the same relaxation, once
+    as it is and once with the clocks forty times faster: each sub-step stops at a count of
+    its own work (rounds of cuts, LP rounds, HiGHS interrupt checks, further rounds), so the
+    allocation, objective, bound and the location result (patches, cuts, bound rounds) are
+    the same; a share split into seconds per step cut the bound's rounds elsewhere on the
+    fast clock and moved the candidates, hence the allocation."""
+    import time
+
+    from ruimteverdeling import api
+    from ruimteverdeling.model.solve import solve
+    from ruimteverdeling.rules import location
+
+    cm = api.compile(location_case(tmp_path), time_limit=600)
+    relaxation = solve(cm.spec, cm.scenario.solver)
+    idle = location.enforce(cm, relaxation, seconds=LOCATION_SHARE)
+
+    t_real, m_real = time.perf_counter, time.monotonic
+    t0, m0 = t_real(), m_real()
+    monkeypatch.setattr(time, "perf_counter", lambda: t0 + LOADED * (t_real() - t0))
+    monkeypatch.setattr(time, "monotonic", lambda: m0 + LOADED * (m_real() - m0))
+    loaded = location.enforce(cm, relaxation, seconds=LOCATION_SHARE)
+    monkeypatch.undo()
+
+    assert "time_limit_cut" not in loaded.details, "the share's cap was reached: not a test"
+    assert "time_limit_cut" not in idle.details
+    assert (loaded.status, loaded.objective, loaded.bound) == \
+        (idle.status, idle.objective, idle.bound)
+    assert np.array_equal(loaded.x, idle.x)
+    assert location_result(loaded) == location_result(idle)
+    # guard: every sub-step ran (the case must keep exercising them)
+    info = idle.details["locations"]
+    assert info["status"] == "enforced"
+    assert any(str(r["round"]).startswith("lp") for r in info["bound"]["rounds"])
+    assert "improve" in info["budget"]["spent"]
+
+
+def test_the_location_step_names_the_steps_its_cap_cut(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A share of 5 s on the forty-times clock (an eighth of a second) stops the location
+    bound before its rounds are done: the step is named in ``time_limit_cut`` (and in the
+    location budget) with a note, and the status is ``time_limit`` unless the gap is proven;
+    the allocation still meets every row of the cell model."""
+    import time
+
+    from ruimteverdeling import api
+    from ruimteverdeling.model.solve import solve
+    from ruimteverdeling.rules import location
+
+    cm = api.compile(location_case(tmp_path), time_limit=600)
+    relaxation = solve(cm.spec, cm.scenario.solver)
+    t_real = time.perf_counter
+    t0 = t_real()
+    monkeypatch.setattr(time, "perf_counter", lambda: t0 + LOADED * (t_real() - t0))
+    sol = location.enforce(cm, relaxation, seconds=5.0)
+    monkeypatch.undo()
+    info = sol.details["locations"]
+    assert "location bound" in sol.details["time_limit_cut"]
+    assert sol.details["time_limit_cut"] == info["budget"]["time_limit_cut"]
+    assert "location bound" in sol.details["time_limit_note"]
+    if info["status"] == "enforced":
+        assert not cm.spec.violations(sol.x)
+        assert sol.objective <= relaxation.bound + 1e-6
+        assert sol.status == "time_limit" or \
+            sol.decision_gap <= cm.scenario.solver.mip_rel_gap + 1e-12

@@ -56,15 +56,20 @@ optimum or MIP dual bound) stays an upper bound. After the solve (:func:`enforce
    *incumbent* ``z``. The reported gap is ``(min(z̄, z̃) − z) / (z − z_sq)`` on the decision
    value.
 
-**Time.** The steps share one deadline (:func:`enforce`, ``seconds``; by default half the
-solver's time limit, at most ``ENFORCE_SECONDS``): the bound takes at most ``BOUND_SHARE`` of
-it and stops between rounds of cuts (every round's figure is already valid, so a bound cut
-short is weaker, never wrong), or is left out below ``MIN_BOUND_SECONDS`` (``z̄`` stands); the
-restricted MIP takes the rest but ``IMPROVE_SHARE`` and stops early once its incumbent is
-within the decision-gap tolerance of ``min(z̄, z̃)`` (no better incumbent could show a smaller
-gap); the further round takes what is left. A share that runs out still ends with a
-location-feasible incumbent (the MIP's best; it always gets ``MIN_MIP_SECONDS``) and a valid
-bound.
+**Work, not time.** Each step stops at a count of its own work, so the same inputs give the
+same allocation on an idle and on a loaded machine: the bound at its rounds of patch cuts
+(``ROUNDS`` of :mod:`ruimteverdeling.rules.location_bound`, ended early once no cut is
+violated) and its ``LP_ROUNDS`` re-solves; the restricted MIP once its incumbent is within the
+decision-gap tolerance of ``min(z̄, z̃)`` (no better incumbent could show a smaller gap), at its
+own tolerance, or after ``RESTRICTED_MIP_CHECKS`` of HiGHS's interrupt checks with an
+incumbent; the further round after ``INCUMBENT_ROUNDS``. The time share (:func:`enforce`,
+``seconds``; by default half the solver's time limit, at most ``ENFORCE_SECONDS``) is only a cap
+behind those counts: a step it stops is named in ``details['time_limit_cut']`` (as the cell
+model's solve names its steps) and the status is then ``time_limit`` unless the gap is proven.
+A step the cap cuts short returns what it has proven — every round of the bound is valid, so a
+bound cut short is weaker, never wrong; the MIP its best location-feasible allocation (it always
+gets ``MIN_MIP_SECONDS``). Below ``MIN_BOUND_SECONDS`` of share the bound is left out (``z̄``
+stands), below ``MIN_IMPROVE_SECONDS`` the further round: decided by the share, not the clock.
 
 **Where it is weak.** The candidates are a heuristic set and the restricted MIP fixes every
 other cell, so the incumbent can miss a better consolidation elsewhere. The bound ignores the
@@ -420,16 +425,19 @@ def enforce(cm: Any, sol: Any, options: SolverOptions | None = None,
     carries the incumbent, its gaps and ``details['locations']``. Without location rules, or
     for an LP-only solve, ``sol`` is returned unchanged.
 
-    ``seconds``: the time share (default :func:`enforcement_seconds`). The steps run against
-    one deadline: the location bound gets at most ``BOUND_SHARE`` of it (none when that is
-    under ``MIN_BOUND_SECONDS``: the relaxation's bound stands), the restricted MIP what is
-    left but ``IMPROVE_SHARE`` (at least ``MIN_MIP_SECONDS``), the further round what remains.
-    A step cut short returns what it has proven: the bound its rounds so far (each valid), the
-    MIP its best location-feasible allocation. ``details['locations']['budget']`` says where
-    the time went. ``basis``: an optimal simplex basis of ``cm.spec``'s LP, where the
+    ``seconds``: the time share (default :func:`enforcement_seconds`), a cap behind the
+    steps' counts of work (see the module docstring): the location bound is left out when
+    the share is under ``MIN_BOUND_SECONDS`` (the relaxation's bound stands), the further
+    round when it is under ``MIN_IMPROVE_SECONDS``. A step the cap cuts short returns what it
+    has proven (the bound its rounds so far, each valid; the MIP its best location-feasible
+    allocation) and is named in ``details['time_limit_cut']``; the status is then
+    ``time_limit`` unless the decision gap is proven. ``details['locations']['budget']`` says
+    where the time went. ``basis``: an optimal simplex basis of ``cm.spec``'s LP, where the
     location bound's LP rounds start (see
     :func:`ruimteverdeling.rules.location_bound.strengthened_bound`)."""
     from dataclasses import replace
+
+    from ruimteverdeling.model.solve import CAPPED_NOTE
 
     rules = location_rules(cm)
     if not rules or sol.status == "relaxation":
@@ -463,12 +471,15 @@ def enforce(cm: Any, sol: Any, options: SolverOptions | None = None,
     for ur in groups:
         q_col = _col_quantity(ctx, ur, col_land, col_cat)
         cols_of[ur.use] = _Cols(_best_per_unit(spec, q_col > 0, chosen), q_col)
-    deadline = t_share + share
+    deadline = t_share + share  # a cap: every step stops at a count of its own work
+    cut: list[str] = []
     spent["prepare"] = time.perf_counter() - t_share
     t1 = time.perf_counter()
-    bound_s = min(BOUND_SHARE * share, deadline - t1)
-    if bound_s >= MIN_BOUND_SECONDS:
-        lagr = _location_bound(cm, sol, groups, cols_of, after, options, say, bound_s, basis)
+    if share >= MIN_BOUND_SECONDS:
+        lagr = _location_bound(cm, sol, groups, cols_of, after, options, say,
+                               max(0.0, deadline - t1), basis)
+        if lagr is not None and lagr.time_limit_cut:
+            cut.append("location bound")
     else:
         lagr = None
         skipped.append("bound")
@@ -495,26 +506,38 @@ def enforce(cm: Any, sol: Any, options: SolverOptions | None = None,
     # the best bound proven so far: the MIP may stop once its incumbent is within the
     # decision-gap tolerance of it (nothing better could be proven)
     known = min(sol.bound, lagr.bound) if lagr is not None else sol.bound
-    reserve = IMPROVE_SHARE * share if IMPROVE_SHARE * share >= MIN_IMPROVE_SECONDS else 0.0
-    mip_s = max(MIN_MIP_SECONDS, deadline - t1 - reserve)
-    x_new, msg = _restricted_mip(cm, sol, groups, cands, free_land, unit_of_land, cols_of,
-                                 options, say, mip_s, known=known)
+    mip_s = max(MIN_MIP_SECONDS, deadline - t1)
+    x_new, msg, capped = _restricted_mip(cm, sol, groups, cands, free_land, unit_of_land,
+                                         cols_of, options, say, mip_s, known=known)
+    if capped:
+        cut.append("location restricted MIP")
     spent["mip"] = time.perf_counter() - t1
     t1 = time.perf_counter()
     if x_new is not None:
-        left = deadline - t1
         done = decision_gap(spec.objective_value(x_new), known, spec.status_quo_value) \
             <= options.mip_rel_gap
-        if left >= MIN_IMPROVE_SECONDS and not done:
-            x_new = _improve(cm, sol, groups, x_new, unit_of_land, cols_of, price, lagr,
-                             options, say, left, known)
-            spent["improve"] = time.perf_counter() - t1
+        if share >= MIN_IMPROVE_SECONDS and not done:
+            if deadline - t1 > 0.0:
+                x_new, capped = _improve(cm, sol, groups, x_new, unit_of_land, cols_of,
+                                         price, lagr, options, say, deadline - t1, known)
+                if capped:
+                    cut.append("location improve rounds")
+                spent["improve"] = time.perf_counter() - t1
+            else:
+                cut.append("location improve rounds")
         elif not done:
             skipped.append("improve")
+    if x_new is not None:  # never report an allocation whose locations break a minimum
+        after_x = cm.land_use_after(x_new)
+        if not all(r["meets"] for ur in groups for r in patch_table(ctx, after_x, ur)):
+            x_new, msg = None, ("the restricted MIP stopped before it found an allocation "
+                                "whose locations all meet their minimum sizes; the "
+                                "relaxation's allocation is kept")
     info.budget = {"seconds": round(share, 3),
                    "spent": {k: round(v, 3) for k, v in spent.items()},
                    **({"waited": round(waited, 3)} if waited > 0 else {}),
-                   **({"skipped": skipped} if skipped else {})}
+                   **({"skipped": skipped} if skipped else {}),
+                   **({"time_limit_cut": cut} if cut else {})}
     if x_new is None:
         info.status, info.message = "not met", msg
         info.seconds = time.perf_counter() - t0
@@ -524,7 +547,8 @@ def enforce(cm: Any, sol: Any, options: SolverOptions | None = None,
             f"are not met: {msg}",
             "lower the minimum sizes or counts, soften the targets the locations must meet, or "
             "raise the time limit; the allocation reported is the relaxation's"))
-        return replace(sol, details={**sol.details, "locations": info.to_json()})
+        return replace(sol, details={**sol.details, "locations": info.to_json(),
+                                     **_cut_details(sol.details, cut, CAPPED_NOTE)})
     after_new = cm.land_use_after(x_new)
     info.status = "enforced"
     for ur in groups:
@@ -541,17 +565,29 @@ def enforce(cm: Any, sol: Any, options: SolverOptions | None = None,
     info.seconds = time.perf_counter() - t0
     sq = spec.status_quo_value
     dgap = decision_gap(objective, bound, sq)
-    status = "optimal" if sol.status == "optimal" and dgap <= options.mip_rel_gap + 1e-12 \
-        else "feasible"
+    proven = dgap <= options.mip_rel_gap + 1e-12
+    status = "optimal" if sol.status == "optimal" and proven else \
+        "time_limit" if (cut or sol.status == "time_limit") and not proven else "feasible"
     details = {**sol.details, "locations": info.to_json(),
                "relaxation": {"objective": sol.objective, "bound": sol.bound,
                               "status": sol.status}}
+    details.update(_cut_details(sol.details, cut, CAPPED_NOTE))
     seconds = {**sol.seconds, "locations": info.seconds}
     say(f"location rules enforced: objective {objective:,.4f} (relaxation bound "
         f"{bound:,.4f}, decision gap {dgap:.4%})")
     return replace(sol, status=status, x=x_new, objective=objective, bound=bound,
                    gap=proven_gap(objective, bound), decision_gap=dgap,
                    method=f"{sol.method}+locations", details=details, seconds=seconds)
+
+
+def _cut_details(details: dict[str, Any], cut: list[str], note: str) -> dict[str, Any]:
+    """The solve's ``time_limit_cut`` and its note with the location steps ``cut`` (stopped
+    by the share's cap before their counts) added; nothing when none was."""
+    if not cut:
+        return {}
+    steps = list(details.get("time_limit_cut", []))
+    steps += [s for s in cut if s not in steps]
+    return {"time_limit_cut": steps, "time_limit_note": note.format(steps=", ".join(steps))}
 
 
 def _wait_for_cancelled_solve(say: Any) -> float:
@@ -749,14 +785,10 @@ ENFORCE_SECONDS = 95.0
 """The enforcement's time share when the caller names none: half the solver's time limit,
 at most 95 s (enforcing the rules must not double the run; at ~250 m, on the national benchmark,
 60 s left a 1.05 % decision gap, 95 s 0.99 %, within two minutes in all)."""
-BOUND_SHARE = 0.35
-IMPROVE_SHARE = 0.1
-"""Of the share: at most 35 % for the location bound and 10 % kept for the further round of
-the restricted MIP; the restricted MIP has the rest."""
 MIN_BOUND_SECONDS = 1.0
 MIN_IMPROVE_SECONDS = 3.0
-"""Below these the location bound (the relaxation's bound stands) or the further round is
-left out."""
+"""With a share below these the location bound (the relaxation's bound stands) or the further
+round is left out (a property of the share asked for, not of the clock)."""
 MIN_MIP_SECONDS = 2.0
 """The restricted MIP runs at least this long, even when the share is spent: without it there
 is no location-feasible allocation to report. The enforcement can overrun its share by this
@@ -782,18 +814,21 @@ def _count_short(ctx: Context, groups: list[UseRules], after: np.ndarray) -> int
 def _improve(cm: Any, sol: Any, groups: list[UseRules], x: np.ndarray,
              unit_of_land: np.ndarray, cols_of: dict[str, _Cols], price: np.ndarray,
              lagr: Any, options: SolverOptions, say: Any, seconds: float,
-             known: float) -> np.ndarray:
+             known: float) -> tuple[np.ndarray, bool]:
     """Restricted master ↔ candidates, ``INCUMBENT_ROUNDS`` more times: candidates grown and
     extended from the incumbent's own locations (and the bound's patches), the restricted
     MIP around the incumbent started from it; a better allocation that is no further from
-    the counts replaces it."""
+    the counts replaces it. ``seconds`` is a cap behind the count of rounds and the MIP's
+    count of checks; whether it cut a round short is returned with the allocation."""
     from dataclasses import replace
 
     ctx, spec = cm.ctx, cm.spec
     best, best_obj = x, spec.objective_value(x)
     deadline = time.perf_counter() + seconds
+    capped = False
     for _ in range(INCUMBENT_ROUNDS):
-        if deadline - time.perf_counter() < MIN_IMPROVE_SECONDS:
+        if deadline - time.perf_counter() <= 0.0:  # the cap, not the count of rounds
+            capped = True
             break
         after = cm.land_use_after(best)
         short = _count_short(ctx, groups, after)
@@ -811,10 +846,12 @@ def _improve(cm: Any, sol: Any, groups: list[UseRules], x: np.ndarray,
         for k in cands:
             free_land.update(int(c) for c in k.cells)
         base = replace(sol, x=best)
-        x2, _ = _restricted_mip(cm, base, groups, cands, free_land, unit_of_land, cols_of,
-                                options, say, max(MIN_MIP_SECONDS,
-                                                  deadline - time.perf_counter()),
-                                start=best, gap_share=0.1 * RESTRICTED_GAP_SHARE, known=known)
+        x2, _, cut = _restricted_mip(cm, base, groups, cands, free_land, unit_of_land,
+                                     cols_of, options, say,
+                                     max(MIN_MIP_SECONDS, deadline - time.perf_counter()),
+                                     start=best, gap_share=0.1 * RESTRICTED_GAP_SHARE,
+                                     known=known)
+        capped = capped or cut
         if x2 is None:
             break
         obj2 = spec.objective_value(x2)
@@ -824,7 +861,7 @@ def _improve(cm: Any, sol: Any, groups: list[UseRules], x: np.ndarray,
         say(f"location rules: the restricted MIP around the incumbent improves it to "
             f"{obj2:,.4f}")
         best, best_obj = x2, obj2
-    return best
+    return best, capped
 
 
 def _guided_patches(ctx: Context, guide: np.ndarray, contiguity: int) -> list[np.ndarray]:
@@ -844,12 +881,16 @@ def _restricted_mip(cm: Any, sol: Any, groups: list[UseRules], cands: list[Candi
                     free_land: set[int], unit_of_land: np.ndarray, cols_of: dict[str, _Cols],
                     options: SolverOptions, say: Any, limit: float,
                     start: np.ndarray | None = None, gap_share: float = RESTRICTED_GAP_SHARE,
-                    known: float = np.inf) -> tuple[np.ndarray | None, str]:
+                    known: float = np.inf) -> tuple[np.ndarray | None, str, bool]:
     """The restricted MIP over the candidates (see the module docstring, step 2); the
     allocation it gives over the cell model's columns, or None and why. It stops within
     ``limit`` seconds, within ``gap_share`` of the decision-gap tolerance of its own bound,
     or once its incumbent is within the tolerance of ``known`` (a bound proven for the whole
-    model: no better incumbent could show a smaller gap)."""
+    model: no better incumbent could show a smaller gap), or after ``RESTRICTED_MIP_CHECKS``
+    of HiGHS's interrupt checks with an incumbent (a count of its work: the same point of
+    the search on an idle and a loaded machine; without an incumbent it runs on, up to
+    ``RESTRICTED_MIP_PATIENCE`` budgets). ``limit`` is a cap behind the count; the third
+    value says whether it stopped the MIP."""
     from ruimteverdeling.model.solve import backend_for
 
     t_end = time.perf_counter() + limit  # building the sub-model counts too
@@ -958,25 +999,58 @@ def _restricted_mip(cm: Any, sol: Any, groups: list[UseRules], cands: list[Candi
     try:
         # within the decision-gap tolerance of the sub-model's own bound: a better incumbent
         # could not be proven against the relaxation's bound anyway
+        counted = _Counted(_within(known, offset, options.mip_rel_gap, sq))
         r = backend.mip(sub, options, max(MIN_MIP_SECONDS, t_end - time.perf_counter()),
                         0.0, x0,
                         abs_gap=gap_share * options.mip_rel_gap * scale,
-                        stop=_within(known, offset, options.mip_rel_gap, sq))
+                        stop=counted)
     except Exception as exc:  # never lose the relaxation's run over the locations
-        return None, f"the restricted MIP failed ({exc})"
+        return None, f"the restricted MIP failed ({exc})", False
+    capped = r.status == "time_limit"  # the count would have stopped it otherwise
+    say(f"location rules: restricted MIP {r.status} after {counted.checks} interrupt checks")
     if r.x is None:
         return None, (f"no allocation of the candidate locations meets the targets and rules "
-                      f"(restricted MIP: {r.status}); the relaxation's allocation is kept")
+                      f"(restricted MIP: {r.status}); the relaxation's allocation is kept"), \
+            capped
     x = sol.x.copy()
     x[cols] = r.x[:n_cols0]
     x[: spec.n_x] = np.rint(np.clip(x[: spec.n_x], 0, 1))
+    if spec.objective_value(x) > sol.bound + 1e-6 * max(1.0, abs(sol.bound)):
+        # above the cell model's own bound: not an incumbent (HiGHS stopped at its cap
+        # before it had one and handed back a relaxation's values)
+        return None, (f"the restricted MIP stopped ({r.status}) before it found an "
+                      f"allocation; the relaxation's allocation is kept"), capped
     short = float(r.x[y0 + n_c:].sum()) if count_defs else 0.0
     if short > 0.5:
         say(f"location counts short by {short:.0f} (the allocation is reported with it)")
     bad = spec.violations(x)
     if bad:
-        return None, "the restricted MIP's allocation breaks " + ", ".join(sorted(bad))
-    return x, ""
+        return None, "the restricted MIP's allocation breaks " + ", ".join(sorted(bad)), \
+            capped
+    return x, "", capped
+
+
+RESTRICTED_MIP_CHECKS = 400
+RESTRICTED_MIP_PATIENCE = 4
+"""The restricted MIP's budget in HiGHS's interrupt checks: past it, it stops at its best
+incumbent; with none yet it runs on, up to ``RESTRICTED_MIP_PATIENCE`` budgets (it has to
+find a location-feasible allocation to report anything)."""
+
+
+class _Counted:
+    """A MIP stop test: ``proven`` (incumbent, dual bound), or the budget of interrupt checks
+    (:data:`RESTRICTED_MIP_CHECKS`) spent with an incumbent, or the patience spent."""
+
+    def __init__(self, proven: Any, budget: int = RESTRICTED_MIP_CHECKS,
+                 patience: int = RESTRICTED_MIP_PATIENCE):
+        self.proven, self.budget, self.patience = proven, budget, patience
+        self.checks = 0
+
+    def __call__(self, primal: float, dual: float) -> bool:
+        self.checks += 1
+        if self.proven(primal, dual) or self.checks >= self.patience * self.budget:
+            return True
+        return self.checks >= self.budget and bool(np.isfinite(primal))
 
 
 def _within(known: float, offset: float, rel_gap: float, status_quo: float | None

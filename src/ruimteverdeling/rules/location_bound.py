@@ -101,6 +101,9 @@ class LagrangeBound:
     """The patch cuts found: (use, land cell c, land cells of ∂S)."""
     d: np.ndarray | None = None
     """The reduced profits ``d = c − Aᵀπ`` of the x columns (guide the growth of candidates)."""
+    time_limit_cut: bool = False
+    """Whether the time cap stopped the rounds before their count (the bound is still valid,
+    only weaker, and may differ on a machine under another load)."""
 
     def to_json(self) -> dict[str, Any]:
         return {"bound": self.bound, "lagrangian": self.lagrangian, "cuts": self.cuts,
@@ -171,7 +174,9 @@ def location_bound(spec: ModelSpec, row_dual: np.ndarray | None, uses: list[Loca
     """The Lagrangian bound with patch cuts (see the module docstring); None without duals.
 
     ``land_cells`` are the flat grid indices of the land cells, ``unit_land`` the land index
-    of every unit."""
+    of every unit. The rounds stop when no cut is violated or after ``ROUNDS`` (a count of
+    work: the same bound at any load); ``time_limit`` is a cap behind them, and the result's
+    ``time_limit_cut`` says whether it stopped them."""
     say = say or (lambda m: None)
     t0 = time.perf_counter()
     parts = lagrangian_parts(spec, row_dual) if row_dual is not None else None
@@ -266,7 +271,8 @@ def location_bound(spec: ModelSpec, row_dual: np.ndarray | None, uses: list[Loca
             y_land[t][per_use[t]["pinned"]] = 1.0
         for v, (t, unit) in enumerate(zip(var_use, var_unit, strict=True)):
             y_land[t][unit_land[unit]] = y[v]
-        if time.perf_counter() > deadline:
+        if time.perf_counter() > deadline:  # the cap, not the budget: say so
+            result.time_limit_cut = rnd + 1 < ROUNDS
             break
     if not np.isfinite(result.bound):
         return None
@@ -478,14 +484,16 @@ def strengthened_bound(spec: ModelSpec, row_dual: np.ndarray | None, uses: list[
     of ``spec``'s LP (its columns and rows): the first round's LP starts from it (the cuts
     basic, as their slack: still dual feasible), each later one from the round before, where
     the crash basis would start far from the answer (a Pareto point's ε row, over every
-    column, is tight at the optimum)."""
+    column, is tight at the optimum). It runs ``LP_ROUNDS`` rounds (fewer when no new cut
+    is found); ``time_limit`` is only a cap behind that count (``time_limit_cut`` on the
+    result when it stopped a round)."""
     say = say or (lambda m: None)
     t0 = time.perf_counter()
     deadline = t0 + time_limit
     lp_rounds = LP_ROUNDS if spec.n_x <= LP_ROUNDS_MAX_COLUMNS and (
         spec.n_x <= LP_ROUNDS_QUICK_COLUMNS or time_limit >= LP_ROUNDS_MIN_SECONDS) else 0
     first = location_bound(spec, row_dual, uses, land_cells, unit_land, shape,
-                           (0.3 if lp_rounds else 1.0) * time_limit, say)
+                           time_limit, say)
     if first is None:
         return None
     best = first
@@ -495,18 +503,24 @@ def strengthened_bound(spec: ModelSpec, row_dual: np.ndarray | None, uses: list[
     dual = row_dual
     for _ in range(lp_rounds):
         left = deadline - time.perf_counter()
-        if not all_cuts or left < 0.2 * time_limit:
+        if not all_cuts:
+            break
+        if left <= 0.0:  # the cap, not the count of rounds
+            best.time_limit_cut = True
             break
         block = cut_block(spec, uses, all_cuts, unit_of_land)
         work = spec.with_rows(block)
         lp = _cell_lp(work, dual, options, left, basis)
         if lp is None:
+            best.time_limit_cut = time.perf_counter() >= deadline
             break
         lp_bound, dual, basis = lp
         say(f"location bound: cell model with {len(all_cuts):,} patch cuts, LP bound "
             f"{lp_bound:,.4f}")
         nxt = location_bound(work, dual, uses, land_cells, unit_land, shape,
-                             max(1.0, 0.3 * (deadline - time.perf_counter())), say)
+                             max(0.0, deadline - time.perf_counter()), say)
+        if nxt is not None and nxt.time_limit_cut:
+            best.time_limit_cut = True
         cand = min(lp_bound, nxt.bound) if nxt is not None else lp_bound
         best.rounds.append({"round": f"lp {len(best.rounds)}", "cuts": len(all_cuts),
                             "bound": cand})
