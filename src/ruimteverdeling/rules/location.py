@@ -1015,9 +1015,13 @@ def _restricted_mip(cm: Any, sol: Any, groups: list[UseRules], cands: list[Candi
     x = sol.x.copy()
     x[cols] = r.x[:n_cols0]
     x[: spec.n_x] = np.rint(np.clip(x[: spec.n_x], 0, 1))
-    if spec.objective_value(x) > sol.bound + 1e-6 * max(1.0, abs(sol.bound)):
+    tol = 1e-6 * max(1.0, abs(sol.bound))
+    same_objective = abs(spec.objective_value(sol.x) - sol.objective) <= tol
+    if same_objective and spec.objective_value(x) > sol.bound + tol:
         # above the cell model's own bound: not an incumbent (HiGHS stopped at its cap
-        # before it had one and handed back a relaxation's values)
+        # before it had one and handed back a relaxation's values). Only where ``sol``
+        # was solved under the model's own objective: an alternative's or a Pareto point's
+        # bound is on another objective and says nothing about this one.
         return None, (f"the restricted MIP stopped ({r.status}) before it found an "
                       f"allocation; the relaxation's allocation is kept"), capped
     short = float(r.x[y0 + n_c:].sum()) if count_defs else 0.0
