@@ -544,3 +544,29 @@ def test_knapsack_losses_bound_every_allocation_using_the_column(make) -> None:
             if k == 0:
                 fixed_any += int(np.count_nonzero(loss > kb - opt + 1e-7))
     assert fixed_any > 0
+
+
+def test_capacity_losses_on_a_coarser_grid_bound_every_allocation(monkeypatch) -> None:
+    """A region whose capacity needs more steps than ``KNAPSACK_GRID`` gets a coarser table
+    (weights rounded down: still a bound); the capacity losses are worked out on that table
+    and still bound every allocation using the column, or the incumbent."""
+    monkeypatch.setattr(st, "KNAPSACK_GRID", 1)
+    ran = 0
+    for seed in range(20):
+        spec = regions_only(seed)
+        (level,) = st.find_levels(spec)
+        _, y = _lp_duals(spec)
+        opt = brute_force(spec)
+        kb = st.knapsack_level_bound(spec, level, y, opt - 1.0)
+        if kb is None:
+            continue
+        assert kb >= opt - 1e-7
+        for inc in (opt - 1.0, opt - 0.01):
+            curve = st.knapsack_level_curve(spec, level, y, inc)
+            assert curve is not None
+            cap = curve.capacity_losses()
+            assert cap.shape == (spec.n_x,) and np.all(cap >= 0)
+            for x, value in _values(spec):
+                assert value <= max(kb - cap[x > 0.5].max(), inc) + 1e-7
+            ran += 1
+    assert ran > 0

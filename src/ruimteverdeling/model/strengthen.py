@@ -1024,8 +1024,9 @@ def knapsack_level_curve(spec: ModelSpec, level: Level, row_dual: np.ndarray,
         if k_max > KNAPSACK_GRID:  # a coarser step: weights rounded down, still a bound
             # (options lighter than the new step become free choices: relaxing too)
             const -= t["free"]
-            t = tables[r] = _region_options(t["all_units"], t["all_w"], t["all_d"],
-                                            t["s"] * (k_max + 1.0) / KNAPSACK_GRID)
+            t = tables[r] = {**_region_options(t["all_units"], t["all_w"], t["all_d"],
+                                               t["s"] * (k_max + 1.0) / KNAPSACK_GRID),
+                             "cols": t["cols"]}
             const += t["free"]
             k_max = int(np.floor(float(capacity(r, np.array(v_hi))) + 1e-9))
         f_tab = _knapsack_table(t["units"], t["q"], t["g"], k_max)
