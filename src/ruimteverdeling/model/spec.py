@@ -363,10 +363,11 @@ def _kept_columns(A: sp.csr_matrix, keep: np.ndarray, cols: np.ndarray) -> sp.cs
         return A[:, cols].tocsr()
     hit = keep[A.indices]
     idx = A.indices[hit]
-    counts = np.fromiter((np.count_nonzero(hit[A.indptr[r]:A.indptr[r + 1]])
-                          for r in range(A.shape[0])), np.int64, A.shape[0])
-    indptr = np.zeros(A.shape[0] + 1, np.int64)
-    np.cumsum(counts, out=indptr[1:])
+    # each row's kept count from the running count of kept entries at the row starts (no
+    # loop over the rows)
+    before = np.zeros(hit.size + 1, np.int64)
+    np.cumsum(hit, out=before[1:])
+    indptr = before[A.indptr]
     # the kept columns' new numbers: their ranks among ``cols`` (order kept, so sorted)
     new = np.searchsorted(cols, idx)
     out = sp.csr_matrix((A.data[hit], new, indptr), shape=(A.shape[0], cols.size))
