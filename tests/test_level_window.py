@@ -7,6 +7,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from ruimteverdeling.model import level_window
 from ruimteverdeling.model import strengthen as st
@@ -134,3 +135,27 @@ def test_a_spent_time_limit_keeps_the_incumbent_and_says_so() -> None:
                                 repair, lambda y: y)
     assert x is x0 and z == -1.0
     assert details["time_limit_cut"] == ["repair in the level's best window"]
+
+
+def test_rows_added_for_some_lps_stay_out_of_the_others() -> None:
+    """Rows added as not permanent (the window's derived rows) bound only the LPs that name
+    them, for the HiGHS session and for the re-building one alike: a row that cuts the LP
+    optimum changes that LP and leaves the next LP without it at its old value."""
+    from ruimteverdeling.model.solve import _Rebuild
+    from ruimteverdeling.model.spec import RowBlock
+    from tiny_models import random_model
+
+    spec = random_model(0)
+    backend, options = HighsBackend(), SolverOptions()
+    for session in (backend.session(spec, options), _Rebuild(backend, spec, options)):
+        before = session.lp(time_limit=30.0)
+        assert before.status == "optimal"
+        # the objective itself at most one below the LP optimum
+        c = sp.csr_matrix(spec.obj.reshape(1, -1))
+        cut = RowBlock("cut:test", "cut", c, np.array([-np.inf]),
+                       np.array([float(before.objective) - spec.obj_offset - 1.0]))
+        session.add_rows(cut, permanent=False)
+        with_cut = session.lp(rows=[cut], time_limit=30.0)
+        assert with_cut.objective == pytest.approx(float(before.objective) - 1.0)
+        after = session.lp(time_limit=30.0)
+        assert after.objective == pytest.approx(float(before.objective))

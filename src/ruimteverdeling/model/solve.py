@@ -390,7 +390,11 @@ class _Rebuild:
                                               for i in range(k)], lb, ub, cost)
 
     def add_rows(self, block: Any, permanent: bool = True) -> None:
-        self.model = self.model.with_rows(block)
+        """Append a RowBlock; rows that are not ``permanent`` are only in the re-solves
+        that name them (as in the HiGHS session: rows valid only in a window of a level
+        must not stay in the model's later LPs)."""
+        if permanent:
+            self.model = self.model.with_rows(block)
 
     def lp(self, aux_lb: np.ndarray | None = None, aux_ub: np.ndarray | None = None,
            rows: list[Any] | None = None, time_limit: float = 600.0,
