@@ -1,6 +1,6 @@
 """HiGHS's own branch and bound on a whole compiled case, its incumbent and bound over time.
 
-    python benchmarks/highs_trace.py --cases demo --seconds 1500 --out /tmp/trace
+    python benchmarks/highs_trace.py --cases demo --seconds 1500 --out highs-trace
     python benchmarks/highs_trace.py --cases demo --model strengthened --seconds 1500
 
 Where does a case's open decision gap lie — in the engine's bound or in its incumbent? This
