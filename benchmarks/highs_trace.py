@@ -35,6 +35,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -104,7 +105,7 @@ def trace(case: str, seconds: float, which: str, threads: int, out: Path,
     last = {"primal": None, "dual": None}
     start = time.perf_counter()
 
-    def seen(event) -> None:
+    def seen(event: Any) -> None:
         d = event.data_out
         p, b = float(d.mip_primal_bound), float(d.mip_dual_bound)
         if (p, b) == (last["primal"], last["dual"]):
@@ -116,7 +117,7 @@ def trace(case: str, seconds: float, which: str, threads: int, out: Path,
             row["decision_gap"] = decision_gap(p, max(b, p), sq)
         write(row)
 
-    def improved(event) -> None:
+    def improved(event: Any) -> None:
         seen(event)
         x = np.asarray(event.data_out.mip_solution, float)[: spec.n_cols]
         np.save(out / "best.npy", x)
@@ -131,7 +132,7 @@ def trace(case: str, seconds: float, which: str, threads: int, out: Path,
     log.close()
 
 
-def objective_as_column(h, model, low: float, high: float) -> float:
+def objective_as_column(h: Any, model: Any, low: float, high: float) -> float:
     """Move the objective ``c·x`` of the Highs model ``h`` onto one new continuous column
     ``z = c·x`` (an equality row), bounded by ``[low, high] − offset`` (``low``: an incumbent's
     value, ``high``: a proven bound), and return ``z`` at the start. The bounds keep HiGHS's
@@ -150,7 +151,7 @@ def objective_as_column(h, model, low: float, high: float) -> float:
     return float(low - off)
 
 
-def strengthened(spec, options):
+def strengthened(spec: Any, options: Any) -> Any:
     """``spec`` with the derived rows the engine's LP step adds (valid for every integer
     allocation), as a model of its own."""
     from ruimteverdeling.model.highs_backend import HighsBackend
@@ -163,7 +164,7 @@ def strengthened(spec, options):
     return model
 
 
-def refit(model, x):
+def refit(model: Any, x: Any) -> Any:
     """The engine's allocation with the strengthened model's auxiliary columns re-optimised."""
     import numpy as np
 
@@ -175,7 +176,8 @@ def refit(model, x):
     return _polish(model, HighsBackend(), model_options(), y, force=True)
 
 
-def model_options():
+def model_options() -> Any:
+    """The solver's default options, for the refit's polish."""
     from ruimteverdeling.model.options import SolverOptions
 
     return SolverOptions()

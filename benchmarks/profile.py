@@ -31,6 +31,7 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -71,7 +72,7 @@ class StageProgress(Progress):
     """Progress lines with the resident memory (now / peak since the stage began) and a peak
     per stage (``peaks``)."""
 
-    def __init__(self, stream: Any = None):
+    def __init__(self, stream: Any = None) -> None:
         super().__init__(stream=stream)
         self.peaks: dict[str, float] = {}
         self.resets = True
@@ -83,7 +84,9 @@ class StageProgress(Progress):
         print(f"[{elapsed:7.1f} s {mem}] {message}", file=self.stream, flush=True)
 
     @contextmanager
-    def stage(self, key: str):
+    def stage(self, key: str) -> Iterator[None]:
+        """Time the block as stage ``key`` (summed over repeats) and keep its peak resident
+        memory (the kernel's high-water mark, reset at the stage's start where it can be)."""
         self.resets = _reset_peak() and self.resets
         t0 = time.perf_counter()
         try:
