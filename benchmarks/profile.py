@@ -166,6 +166,7 @@ def _levels(dec: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def table(r: dict[str, Any]) -> str:
+    """The stage figures of :func:`profile` as a text table, with the solve's result below."""
     rows = [("stage", "seconds", "peak MB")]
     for k, v in r["stages"].items():
         peak = r["peak_mb"].get(k)  # none for the phases inside a stage
@@ -192,6 +193,9 @@ def table(r: dict[str, Any]) -> str:
     lines.append(f"cell model: {rel['status']}, decision gap {rel['decision_gap']:.3%}; with "
                  f"locations: {r['status']}, decision gap {r['decision_gap']:.3%}, objective "
                  f"{r['objective']:,.1f}, bound {r['bound']:,.1f}; LP {r['lp_status']}")
+    cut = (r["locations"] or {}).get("time_limit_cut")
+    if cut:  # the location step's cap stopped these parts before their counts of work
+        lines.append(f"location step cut short by its time share: {', '.join(cut)}")
     if not r["peaks_per_stage"]:
         lines.append("(peaks are since the process started: the kernel did not reset them)")
     return "\n".join(lines)
