@@ -1,6 +1,6 @@
 """HiGHS's own branch and bound on a whole compiled case, its incumbent and bound over time.
 
-    python benchmarks/highs_trace.py --cases demo --seconds 1500 --out highs-trace
+    python benchmarks/highs_trace.py --cases demo --seconds 1500   # into results/highs-trace/
     python benchmarks/highs_trace.py --cases demo --model strengthened --seconds 1500
 
 Where does a case's open decision gap lie — in the engine's bound or in its incumbent? This
@@ -24,8 +24,9 @@ good as the engine's, which is what the question needs. It is no general remedy:
 cells the root LP with the dense objective row took 73 s against 20 s, and HiGHS found no
 incumbent in 150 s.
 
-HiGHS's log goes to ``OUT/highs.log``, the trace to ``OUT/trace.jsonl`` as it grows (a killed
-run keeps what it saw), the best allocation to ``OUT/best.npy``.
+Per case, in ``OUT/CASE/`` (``OUT``: ``--out``, by default ``benchmarks/results/highs-trace``,
+which git ignores): HiGHS's log ``highs.log``, the trace ``trace.jsonl`` as it grows (a killed
+run keeps what it saw), the engine's allocation ``engine.npy`` and HiGHS's best ``best.npy``.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--objective-column", action="store_true",
                     help="the objective through one bounded continuous column (see above)")
-    ap.add_argument("--out", type=Path, default=Path("highs-trace"))
+    ap.add_argument("--out", type=Path, default=HERE / "results" / "highs-trace")
     args = ap.parse_args(argv)
     for case in args.cases:
         trace(case, args.seconds, args.model, args.threads, args.out / case,
