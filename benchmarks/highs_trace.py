@@ -1,6 +1,6 @@
 """HiGHS's own branch and bound on a whole compiled case, its incumbent and bound over time.
 
-    python benchmarks/highs_trace.py --cases demo --seconds 1500 --out /tmp/trace
+    python benchmarks/highs_trace.py --cases demo --seconds 1500   # into results/highs-trace/
     python benchmarks/highs_trace.py --cases demo --model strengthened --seconds 1500
 
 Where does a case's open decision gap lie — in the engine's bound or in its incumbent? This
@@ -24,8 +24,9 @@ good as the engine's, which is what the question needs. It is no general remedy:
 cells the root LP with the dense objective row took 73 s against 20 s, and HiGHS found no
 incumbent in 150 s.
 
-HiGHS's log goes to ``OUT/highs.log``, the trace to ``OUT/trace.jsonl`` as it grows (a killed
-run keeps what it saw), the best allocation to ``OUT/best.npy``.
+Per case, in ``OUT/CASE/`` (``OUT``: ``--out``, by default ``benchmarks/results/highs-trace``,
+which git ignores): HiGHS's log ``highs.log``, the trace ``trace.jsonl`` as it grows (a killed
+run keeps what it saw), the engine's allocation ``engine.npy`` and HiGHS's best ``best.npy``.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -48,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--objective-column", action="store_true",
                     help="the objective through one bounded continuous column (see above)")
-    ap.add_argument("--out", type=Path, default=Path("highs-trace"))
+    ap.add_argument("--out", type=Path, default=HERE / "results" / "highs-trace")
     args = ap.parse_args(argv)
     for case in args.cases:
         trace(case, args.seconds, args.model, args.threads, args.out / case,
@@ -104,7 +106,7 @@ def trace(case: str, seconds: float, which: str, threads: int, out: Path,
     last = {"primal": None, "dual": None}
     start = time.perf_counter()
 
-    def seen(event) -> None:
+    def seen(event: Any) -> None:
         d = event.data_out
         p, b = float(d.mip_primal_bound), float(d.mip_dual_bound)
         if (p, b) == (last["primal"], last["dual"]):
@@ -116,7 +118,7 @@ def trace(case: str, seconds: float, which: str, threads: int, out: Path,
             row["decision_gap"] = decision_gap(p, max(b, p), sq)
         write(row)
 
-    def improved(event) -> None:
+    def improved(event: Any) -> None:
         seen(event)
         x = np.asarray(event.data_out.mip_solution, float)[: spec.n_cols]
         np.save(out / "best.npy", x)
@@ -131,7 +133,7 @@ def trace(case: str, seconds: float, which: str, threads: int, out: Path,
     log.close()
 
 
-def objective_as_column(h, model, low: float, high: float) -> float:
+def objective_as_column(h: Any, model: Any, low: float, high: float) -> float:
     """Move the objective ``c·x`` of the Highs model ``h`` onto one new continuous column
     ``z = c·x`` (an equality row), bounded by ``[low, high] − offset`` (``low``: an incumbent's
     value, ``high``: a proven bound), and return ``z`` at the start. The bounds keep HiGHS's
@@ -150,7 +152,7 @@ def objective_as_column(h, model, low: float, high: float) -> float:
     return float(low - off)
 
 
-def strengthened(spec, options):
+def strengthened(spec: Any, options: Any) -> Any:
     """``spec`` with the derived rows the engine's LP step adds (valid for every integer
     allocation), as a model of its own."""
     from ruimteverdeling.model.highs_backend import HighsBackend
@@ -163,7 +165,7 @@ def strengthened(spec, options):
     return model
 
 
-def refit(model, x):
+def refit(model: Any, x: Any) -> Any:
     """The engine's allocation with the strengthened model's auxiliary columns re-optimised."""
     import numpy as np
 
@@ -175,7 +177,8 @@ def refit(model, x):
     return _polish(model, HighsBackend(), model_options(), y, force=True)
 
 
-def model_options():
+def model_options() -> Any:
+    """The solver's default options, for the refit's polish."""
     from ruimteverdeling.model.options import SolverOptions
 
     return SolverOptions()

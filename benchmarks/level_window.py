@@ -33,6 +33,9 @@ WINDOWS = [(0.014298, 0.014312), (0.014312, 0.014326), (0.014284, 0.014298),
 
 
 def measure(case: str, windows: list[tuple[float, float]], default: bool) -> list[dict]:
+    """``case`` solved with the level of ``fair_burdens`` bounded by each window
+    (``max(lo, lb) ≤ v ≤ min(hi, ub)``), and unrestricted first with ``default``: one row per
+    solve (objective, bound, level reached, seconds, whether every unrestricted row holds)."""
     from ruimteverdeling.model.solve import solve
     from small import compile_case
 

@@ -31,6 +31,7 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -71,7 +72,7 @@ class StageProgress(Progress):
     """Progress lines with the resident memory (now / peak since the stage began) and a peak
     per stage (``peaks``)."""
 
-    def __init__(self, stream: Any = None):
+    def __init__(self, stream: Any = None) -> None:
         super().__init__(stream=stream)
         self.peaks: dict[str, float] = {}
         self.resets = True
@@ -83,7 +84,9 @@ class StageProgress(Progress):
         print(f"[{elapsed:7.1f} s {mem}] {message}", file=self.stream, flush=True)
 
     @contextmanager
-    def stage(self, key: str):
+    def stage(self, key: str) -> Iterator[None]:
+        """Time the block as stage ``key`` (summed over repeats) and keep its peak resident
+        memory (the kernel's high-water mark, reset at the stage's start where it can be)."""
         self.resets = _reset_peak() and self.resets
         t0 = time.perf_counter()
         try:
@@ -163,6 +166,7 @@ def _levels(dec: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def table(r: dict[str, Any]) -> str:
+    """The stage figures of :func:`profile` as a text table, with the solve's result below."""
     rows = [("stage", "seconds", "peak MB")]
     for k, v in r["stages"].items():
         peak = r["peak_mb"].get(k)  # none for the phases inside a stage
@@ -189,6 +193,9 @@ def table(r: dict[str, Any]) -> str:
     lines.append(f"cell model: {rel['status']}, decision gap {rel['decision_gap']:.3%}; with "
                  f"locations: {r['status']}, decision gap {r['decision_gap']:.3%}, objective "
                  f"{r['objective']:,.1f}, bound {r['bound']:,.1f}; LP {r['lp_status']}")
+    cut = (r["locations"] or {}).get("time_limit_cut")
+    if cut:  # the location step's cap stopped these parts before their counts of work
+        lines.append(f"location step cut short by its time share: {', '.join(cut)}")
     if not r["peaks_per_stage"]:
         lines.append("(peaks are since the process started: the kernel did not reset them)")
     return "\n".join(lines)
