@@ -217,10 +217,11 @@ def test_a_run_cut_short_by_the_time_limit_says_which_steps() -> None:
     assert "repair, level swaps" in cut.details["time_limit_note"]
 
 
-LOCATION_SHARE = 400.0
+LOCATION_SHARE = 800.0
 """The location step's time share in the loaded test: a cap far enough away that the steps'
 counts stop them first on the fast clock (the step's work is about 100 s of it on an idle
-machine, about 300 s on one running six other processes)."""
+machine, about 300 s on one running six other processes; twice that margin again, so a slow
+machine does not reach the cap and void the test)."""
 
 
 def location_case(folder: Path) -> Path:
