@@ -26,6 +26,7 @@ from tiny_models import (
     allocations,
     aux_intervals,
     brute_force,
+    feasible_values,
     random_model,
     regions_only,
 )
@@ -495,18 +496,6 @@ def test_knapsack_moves_free_what_the_optimum_at_its_level_needs(seed: int) -> N
     assert reached == pytest.approx(opt, abs=1e-7)
 
 
-def _values(spec: ModelSpec):
-    """Every feasible allocation of a tiny model with its best objective value."""
-    c_aux = spec.obj[spec.n_x:]
-    for x in allocations(spec):
-        iv = aux_intervals(spec, x)
-        if iv is None:
-            continue
-        s = np.where(c_aux > 0, iv[1], iv[0])
-        if np.all(np.isfinite(s)):
-            yield x, float(spec.obj[: spec.n_x] @ x + c_aux @ s + spec.obj_offset)
-
-
 @pytest.mark.parametrize("make", [random_model, regions_only])
 def test_knapsack_losses_bound_every_allocation_using_the_column(make) -> None:
     """Every feasible allocation is worth at most the knapsack bound less the largest loss of
@@ -528,7 +517,7 @@ def test_knapsack_losses_bound_every_allocation_using_the_column(make) -> None:
                 continue
             assert loss is not None and loss.shape == (spec.n_x,)
             assert np.all(loss >= 0)
-            for x, value in _values(spec):
+            for x, value in feasible_values(spec):
                 assert value <= kb - loss[x > 0.5].max() + 1e-7
             # the capacity argument: at most the bound less the loss, or the incumbent the
             # curve was built for
@@ -537,7 +526,7 @@ def test_knapsack_losses_bound_every_allocation_using_the_column(make) -> None:
                 assert curve is not None
                 cap = curve.capacity_losses()
                 assert cap.shape == (spec.n_x,) and np.all(cap >= 0)
-                for x, value in _values(spec):
+                for x, value in feasible_values(spec):
                     assert value <= max(kb - cap[x > 0.5].max(), inc) + 1e-7
                 if k == 0:
                     fixed_any += int(np.count_nonzero(cap > kb - opt + 1e-7))
@@ -566,7 +555,7 @@ def test_capacity_losses_on_a_coarser_grid_bound_every_allocation(monkeypatch) -
             assert curve is not None
             cap = curve.capacity_losses()
             assert cap.shape == (spec.n_x,) and np.all(cap >= 0)
-            for x, value in _values(spec):
+            for x, value in feasible_values(spec):
                 assert value <= max(kb - cap[x > 0.5].max(), inc) + 1e-7
             ran += 1
     assert ran > 0

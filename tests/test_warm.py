@@ -21,7 +21,7 @@ from ruimteverdeling.model.options import SolverOptions
 from ruimteverdeling.model.solve import solve
 from ruimteverdeling.model.spec import ModelSpec, RowBlock
 from ruimteverdeling.model.warm import mapped_basis, mapped_x, warm_start
-from tiny_models import allocations, aux_intervals, brute_force, random_model
+from tiny_models import allocations, aux_intervals, brute_force, feasible_values, random_model
 
 EXACT = SolverOptions(mip_rel_gap=1e-6, time_limit=60)
 SEEDS = range(8)
@@ -120,16 +120,7 @@ def test_mapped_allocation_follows_cells_and_uses() -> None:
 
 def _feasible_values(spec: ModelSpec) -> list[float]:
     """The objective of every feasible allocation (auxiliaries at their best)."""
-    out = []
-    c_aux = spec.obj[spec.n_x:]
-    for x in allocations(spec):
-        iv = aux_intervals(spec, x)
-        if iv is None:
-            continue
-        s = np.where(c_aux > 0, iv[1], iv[0])
-        if np.all(np.isfinite(s)):
-            out.append(float(spec.obj[: spec.n_x] @ x + c_aux @ s + spec.obj_offset))
-    return out
+    return [value for _, value in feasible_values(spec)]
 
 
 @pytest.mark.parametrize("seed", SEEDS)

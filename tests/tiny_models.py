@@ -106,8 +106,9 @@ def aux_intervals(spec: ModelSpec, x: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return low, high
 
 
-def brute_force(spec: ModelSpec) -> float:
-    best = -np.inf
+def feasible_values(spec: ModelSpec):
+    """Every feasible allocation ``x`` of a tiny model with its best objective value (each
+    auxiliary at the end of its feasible interval that its objective coefficient prefers)."""
     c_aux = spec.obj[spec.n_x:]
     for x in allocations(spec):
         iv = aux_intervals(spec, x)
@@ -116,5 +117,8 @@ def brute_force(spec: ModelSpec) -> float:
         low, high = iv
         s = np.where(c_aux > 0, high, low)  # maximise: each auxiliary at its best end
         if np.all(np.isfinite(s)):
-            best = max(best, float(spec.obj[: spec.n_x] @ x + c_aux @ s + spec.obj_offset))
-    return best
+            yield x, float(spec.obj[: spec.n_x] @ x + c_aux @ s + spec.obj_offset)
+
+
+def brute_force(spec: ModelSpec) -> float:
+    return max((value for _, value in feasible_values(spec)), default=-np.inf)
