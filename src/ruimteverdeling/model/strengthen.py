@@ -756,13 +756,8 @@ def _undominated(units: np.ndarray, q: np.ndarray, g: np.ndarray) -> np.ndarray:
     o = np.lexsort((-g, q, units))
     u, gs = units[o], g[o]
     best_before = np.full(o.size, -np.inf)  # the best gain of the unit's lighter options
-    s = 1
-    while s < o.size:
-        same = u[s:] == u[:-s]
-        if not same.any():
-            break
-        np.maximum(best_before[s:], np.where(same, gs[:-s], -np.inf), out=best_before[s:])
-        s += 1
+    if o.size > 1:
+        best_before[1:] = np.where(u[1:] == u[:-1], _prefix_max(u, gs)[:-1], -np.inf)
     return np.sort(o[gs > best_before])
 
 
