@@ -318,6 +318,18 @@ def test_rule_costs_in_worker_processes_match_the_serial_costs(tmp_path: Path) -
     assert nat["no_housing_c2"]["cost"] == 0.0
 
 
+def test_the_stage_summary_sums_each_step_over_the_variants() -> None:
+    """The verbose log's breakdown of the re-solves: each step's seconds summed over the
+    variants, in the order the steps first appear, and the workers that ran them."""
+    outs = [rc.Outcome("optimal", seconds={"compile": 1.25, "resolve": 2.0}),
+            rc.Outcome("feasible", seconds={"resolve": 0.5, "locations": 3.0}),
+            rc.Outcome("infeasible")]
+    line = rc.stage_summary(outs, 2)
+    assert line == ("re-solve steps summed over 3 variants (2 workers): compile 1.2 s, "
+                    "resolve 2.5 s, locations 3.0 s")
+    assert rc.stage_summary([rc.Outcome("infeasible")], 1).endswith("(1 worker): none")
+
+
 def test_a_rule_that_only_restricts_has_a_bracket_from_zero(tmp_path: Path) -> None:
     """Switching off a rule that only closes pairs, adds hard rows or nothing to the cell
     model relaxes the scenario, so its cost is ≥ 0 and the bracket's lower end is 0 at

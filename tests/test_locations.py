@@ -455,3 +455,38 @@ def test_enforcement_waits_for_a_cancelled_solve_outside_its_share(tmp_path: Pat
     assert info["status"] == "enforced"
     assert info["budget"]["waited"] > 0.0
     assert sol.objective <= expected + 1e-7 and sol.bound >= expected - 1e-7
+
+
+@pytest.mark.parametrize("seed", [1, 7])
+def test_bound_rounds_stop_when_no_new_cut_with_the_same_bound(tmp_path: Path, monkeypatch,
+                                                              seed: int) -> None:
+    """The LP rounds of the strengthened location bound stop once a round's prices separate
+    no new patch cut: the rounds run anyway re-solve the same LP and give the same bound,
+    the same cuts and the same prices; the early stop only skips them (fewer rounds)."""
+    from ruimteverdeling.rules import location_bound as lb
+
+    calls: list[tuple[tuple, dict]] = []
+    original = lb.strengthened_bound
+
+    def record(*args, **kwargs):
+        calls.append((args, kwargs))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(lb, "strengthened_bound", record)
+    rng = np.random.default_rng(seed)
+    sh = (0.2 + 0.8 * rng.random((3, 4))).round(3)
+    sc = case(tmp_path, sh.tolist(), 40, {"min_size": 30})
+    expected = brute_force(sc, 30)
+    api.solve(sc, write=False)
+    assert calls, "the location step did not take the strengthened bound"
+    for args, kwargs in calls:
+        quick = original(*args, **{**kwargs, "stop_without_new_cuts": True})
+        full = original(*args, **{**kwargs, "stop_without_new_cuts": False})
+        assert quick is not None and full is not None
+        assert len(quick.rounds) < len(full.rounds)  # the stop did skip rounds
+        assert quick.bound == full.bound
+        assert quick.bound >= expected - 1e-7  # and it stays a valid bound
+        assert quick.cuts == full.cuts
+        for use in full.y:
+            np.testing.assert_array_equal(quick.y[use], full.y[use])
+        np.testing.assert_array_equal(quick.d, full.d)

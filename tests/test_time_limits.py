@@ -149,7 +149,7 @@ def test_a_repair_past_its_budget_runs_on_only_while_its_incumbent_is_poor() -> 
     """The repair MIP's budget (interrupt checks) is soft: before it, only a proven gap stops
     the run; after it, an incumbent that is not poor stops it too, while a poor or missing one
     runs on, up to ``patience`` budgets, where it stops with whatever it has."""
-    from ruimteverdeling.model.solve import _Patient
+    from ruimteverdeling.model.stopping import PatientStop
 
     def proven(primal: float, dual: float) -> bool:
         return dual - primal <= 1.0
@@ -157,7 +157,7 @@ def test_a_repair_past_its_budget_runs_on_only_while_its_incumbent_is_poor() -> 
     def fair(primal: float, dual: float) -> bool:
         return np.isfinite(primal) and dual - primal <= 10.0
 
-    stop = _Patient(proven, fair, budget=3, patience=2)
+    stop = PatientStop(proven, fair, budget=3, patience=2)
     assert stop(0.0, 0.5)            # check 1: proven
     assert not stop(0.0, 5.0)        # check 2: fair, but within the budget
     assert stop(0.0, 5.0)            # check 3: fair, at the budget

@@ -327,6 +327,20 @@ def breakdown(out: Outcome) -> str:
         (f": {steps}" if steps else "")
 
 
+def stage_summary(outcomes: list[Outcome], workers: int) -> str:
+    """One line on where the re-solves' time went: the seconds of each step summed over the
+    variants (``resolve`` holds a quick re-solve's LP, derived rows, knapsack bound and repair;
+    ``locations`` the location rules' step) and how many workers ran them (each variant's own
+    line is logged as it finishes)."""
+    totals: dict[str, float] = {}
+    for out in outcomes:
+        for k, v in out.seconds.items():
+            totals[k] = totals.get(k, 0.0) + v
+    steps = ", ".join(f"{k} {v:.1f} s" for k, v in totals.items() if v >= 0.05) or "none"
+    return (f"re-solve steps summed over {len(outcomes)} variants "
+            f"({workers} worker{'s' if workers != 1 else ''}): {steps}")
+
+
 def pathway_outcome(pw: pwm.Pathway, sol: Any) -> Outcome:
     """A pathway solve reduced to the comparison: the joint objective and bound; each term's
     contribution summed over the periods (``Σ_p w_p s_t w_t v_t,p``); the land use of every
@@ -1172,6 +1186,8 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
             with say.phase(f"re-solving with {label(k)} ({seconds:.0f} s at most)"):
                 outcomes.append(resolve_one(k, seconds))
             say(f"  {breakdown(outcomes[-1])}")
+    say(stage_summary(outcomes, n_workers if n_workers > 1 and pathway is None
+                      and can_fork() else 1))
     outcomes = [_claimed(o, scenario.solver.mip_rel_gap) for o in outcomes]
     if pair_tol is not None:
         base, outcomes = _tighten(cm, _with_time_limit(scenario, variant_time_limit), items,

@@ -83,6 +83,7 @@ from ruimteverdeling.model.outcomes import (
     proven_gap,
 )
 from ruimteverdeling.model.spec import ModelSpec
+from ruimteverdeling.model.stopping import PatientStop
 from ruimteverdeling.model.warm import WarmStart, mapped_basis, mapped_x, warm_start
 
 __all__ = ["Backend", "HighsBackend", "LpOutcome", "MipOutcome", "Solution", "backend_for",
@@ -332,32 +333,8 @@ def _stopper(spec: ModelSpec, rel_gap: float, offset: float = 0.0,
     return stop
 
 
-class _Patient:
-    """A MIP stop test whose budget is ``budget`` interrupt checks (a count, not seconds: the
-    run stops at the same point of HiGHS's search whatever the machine's load): it stops when
-    ``proven`` says so; past the budget, also as soon as ``fair`` does (an incumbent that is
-    not poor against the run's own dual bound); while the incumbent is poor, or missing, it
-    runs on, up to ``patience`` budgets, and then stops with what it has. ``checks`` counts
-    the checks asked so far."""
-
-    def __init__(self, proven: Callable[[float, float], bool],
-                 fair: Callable[[float, float], bool], budget: int,
-                 patience: int = REPAIR_PATIENCE):
-        self.proven, self.fair = proven, fair
-        self.budget, self.patience = budget, patience
-        self.checks = 0
-
-    def __call__(self, primal: float, dual: float) -> bool:
-        self.checks += 1
-        if self.proven(primal, dual):
-            return True
-        if self.checks >= self.patience * self.budget:
-            return True
-        return self.checks >= self.budget and self.fair(primal, dual)
-
-
 def _repair_stop(spec: ModelSpec, rel_gap: float, offset: float, bound: float,
-                 budget: int = REPAIR_CHECKS) -> _Patient:
+                 budget: int = REPAIR_CHECKS) -> PatientStop:
     """The stop test of a repair sub-MIP whose objective plus ``offset`` is the full model's,
     under the full model's proven ``bound``, with a budget of ``budget`` interrupt checks.
 
@@ -366,14 +343,15 @@ def _repair_stop(spec: ModelSpec, rel_gap: float, offset: float, bound: float,
     better), or when it is within the whole ``rel_gap`` of ``bound`` (the solve then ends
     proven: nothing after the repair could change its answer). Past its budget it also
     stops at an incumbent that is not poor (within ``REPAIR_POOR_GAP`` decision gaps of its
-    own dual bound; see :class:`_Patient`)."""
+    own dual bound; see :class:`~ruimteverdeling.model.stopping.PatientStop`)."""
     half = _stopper(spec, 0.5 * rel_gap, offset, bound)
     whole = _stopper(spec, rel_gap, offset, bound)
 
     def done(primal: float, dual: float) -> bool:
         return half(primal, dual) or whole(primal, bound - offset)
 
-    return _Patient(done, _stopper(spec, REPAIR_POOR_GAP * rel_gap, offset), budget)
+    return PatientStop(done, _stopper(spec, REPAIR_POOR_GAP * rel_gap, offset), budget,
+                       REPAIR_PATIENCE)
 
 
 class _Rebuild:
@@ -898,8 +876,9 @@ def _repair(spec: ModelSpec, work: ModelSpec, backend: Backend, options: SolverO
     when HiGHS proved it infeasible; when it merely ran out of its budget, twofold with four
     times the budget, so that the repair still reaches an allocation instead of growing a
     sub-MIP it cannot finish into the whole model. Each attempt's budget is a count of HiGHS's
-    interrupt checks (``REPAIR_CHECKS``; see :class:`_Patient`), so that the allocation does
-    not depend on the machine's load; the time limit is only a cap behind it (a backend that
+    interrupt checks (``REPAIR_CHECKS``; see
+    :class:`~ruimteverdeling.model.stopping.PatientStop`), so that the allocation does not
+    depend on the machine's load; the time limit is only a cap behind it (a backend that
     cannot count checks gets a share of the time limit instead)."""
     say(f"{frac_units.size} fractional units: repairing with a small MIP")
     t0 = time.perf_counter()
@@ -1219,7 +1198,7 @@ def _region_mip(spec: ModelSpec, work: ModelSpec, reg: _Region, backend: Backend
         return np.isfinite(dual) and dual + offset <= z + abs_gap_target(
             options.mip_rel_gap, z, max(z, min(bound, dual + offset)), sq)
 
-    counted = _Patient(stop, lambda primal, dual: False, RC_MIP_CHECKS, patience=1)
+    counted = PatientStop(stop, lambda primal, dual: False, RC_MIP_CHECKS, patience=1)
     r = _mip(backend, sub, options, max(1.0, deadline - time.perf_counter()),
              start if inside else None, target, counted)
     info.update({"status": r.status, **r.details, "checks": counted.checks})

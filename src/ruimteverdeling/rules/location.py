@@ -59,7 +59,8 @@ optimum or MIP dual bound) stays an upper bound. After the solve (:func:`enforce
 **Work, not time.** Each step stops at a count of its own work, so the same inputs give the
 same allocation on an idle and on a loaded machine: the bound at its rounds of patch cuts
 (``ROUNDS`` of :mod:`ruimteverdeling.rules.location_bound`, ended early once no cut is
-violated) and its ``LP_ROUNDS`` re-solves; the restricted MIP once its incumbent is within the
+violated) and its ``LP_ROUNDS`` re-solves (ended early once a round's prices separate no
+new cut); the restricted MIP once its incumbent is within the
 decision-gap tolerance of ``min(z̄, z̃)`` (no better incumbent could show a smaller gap), at its
 own tolerance, or after ``RESTRICTED_MIP_CHECKS`` of HiGHS's interrupt checks with an
 incumbent; the further round after ``INCUMBENT_ROUNDS``. The time share (:func:`enforce`,
@@ -95,6 +96,7 @@ from ruimteverdeling.errors import Problem
 from ruimteverdeling.model.options import SolverOptions
 from ruimteverdeling.model.outcomes import abs_gap_target, decision_gap, proven_gap
 from ruimteverdeling.model.spec import ModelSpec, RowBlock
+from ruimteverdeling.model.stopping import PatientStop, has_incumbent
 from ruimteverdeling.rules import checks
 from ruimteverdeling.rules import location_bound as lb
 from ruimteverdeling.rules.base import Contribution
@@ -999,7 +1001,8 @@ def _restricted_mip(cm: Any, sol: Any, groups: list[UseRules], cands: list[Candi
     try:
         # within the decision-gap tolerance of the sub-model's own bound: a better incumbent
         # could not be proven against the relaxation's bound anyway
-        counted = _Counted(_within(known, offset, options.mip_rel_gap, sq))
+        counted = PatientStop(_within(known, offset, options.mip_rel_gap, sq), has_incumbent,
+                              RESTRICTED_MIP_CHECKS, RESTRICTED_MIP_PATIENCE)
         r = backend.mip(sub, options, max(MIN_MIP_SECONDS, t_end - time.perf_counter()),
                         0.0, x0,
                         abs_gap=gap_share * options.mip_rel_gap * scale,
@@ -1039,22 +1042,6 @@ RESTRICTED_MIP_PATIENCE = 4
 """The restricted MIP's budget in HiGHS's interrupt checks: past it, it stops at its best
 incumbent; with none yet it runs on, up to ``RESTRICTED_MIP_PATIENCE`` budgets (it has to
 find a location-feasible allocation to report anything)."""
-
-
-class _Counted:
-    """A MIP stop test: ``proven`` (incumbent, dual bound), or the budget of interrupt checks
-    (:data:`RESTRICTED_MIP_CHECKS`) spent with an incumbent, or the patience spent."""
-
-    def __init__(self, proven: Any, budget: int = RESTRICTED_MIP_CHECKS,
-                 patience: int = RESTRICTED_MIP_PATIENCE):
-        self.proven, self.budget, self.patience = proven, budget, patience
-        self.checks = 0
-
-    def __call__(self, primal: float, dual: float) -> bool:
-        self.checks += 1
-        if self.proven(primal, dual) or self.checks >= self.patience * self.budget:
-            return True
-        return self.checks >= self.budget and bool(np.isfinite(primal))
 
 
 def _within(known: float, offset: float, rel_gap: float, status_quo: float | None

@@ -475,7 +475,8 @@ def cut_block(spec: ModelSpec, uses: list[LocatedUse], cuts: list[tuple[str, int
 def strengthened_bound(spec: ModelSpec, row_dual: np.ndarray | None, uses: list[LocatedUse],
                        land_cells: np.ndarray, unit_land: np.ndarray,
                        shape: tuple[int, int], options: Any, time_limit: float,
-                       say: Any = None, basis: Any = None) -> LagrangeBound | None:
+                       say: Any = None, basis: Any = None,
+                       stop_without_new_cuts: bool = True) -> LagrangeBound | None:
     """:func:`location_bound`, then rounds of: add its patch cuts to the cell model as rows
     (valid inequalities, so the model stays a relaxation of the location rules), solve that
     LP for new prices (column generation from the old prices on national models), and take
@@ -484,9 +485,11 @@ def strengthened_bound(spec: ModelSpec, row_dual: np.ndarray | None, uses: list[
     of ``spec``'s LP (its columns and rows): the first round's LP starts from it (the cuts
     basic, as their slack: still dual feasible), each later one from the round before, where
     the crash basis would start far from the answer (a Pareto point's ε row, over every
-    column, is tight at the optimum). It runs ``LP_ROUNDS`` rounds (fewer when no new cut
-    is found); ``time_limit`` is only a cap behind that count (``time_limit_cut`` on the
-    result when it stopped a round)."""
+    column, is tight at the optimum). It runs ``LP_ROUNDS`` rounds, fewer when a round's
+    prices separate no new cut (the next round would re-solve the same LP from its optimal
+    basis: the same prices, the same bound); ``time_limit`` is only a cap behind that count
+    (``time_limit_cut`` on the result when it stopped a round). ``stop_without_new_cuts``
+    False runs those repeated rounds anyway (to check that they change nothing)."""
     say = say or (lambda m: None)
     t0 = time.perf_counter()
     deadline = t0 + time_limit
@@ -531,7 +534,12 @@ def strengthened_bound(spec: ModelSpec, row_dual: np.ndarray | None, uses: list[
         if nxt is None:
             break
         known = {(u, c, tuple(b)) for u, c, b in all_cuts}
-        all_cuts += [k for k in nxt.cut_list if (k[0], k[1], tuple(k[2])) not in known]
+        fresh = [k for k in nxt.cut_list if (k[0], k[1], tuple(k[2])) not in known]
+        if not fresh and stop_without_new_cuts:
+            # the next round's LP would be this one again (same rows, started from its
+            # optimal basis): the same prices, the same bound; stop here
+            break
+        all_cuts += fresh
     best.cuts = len(all_cuts)
     best.seconds = time.perf_counter() - t0
     return best
