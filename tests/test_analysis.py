@@ -1135,6 +1135,50 @@ def test_rule_costs_keep_the_location_rules_in_every_variant(tmp_path: Path) -> 
         assert row["cost_lo"] - 1e-9 <= row["cost"] <= row["cost_hi"] + 1e-9
 
 
+def test_a_variant_s_location_step_starts_from_a_basis_with_the_same_cost(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An A rule closing housing on cell (1, 0), switched on: the variant's cell model builds
+    (0, 0) and (1, 2) (0.4 + 0.4), two lone cells, so its location step runs. By hand, with
+    (0, 1) and (1, 0) closed, (0, 0) can join no location; the best locations are then
+    (1, 1) + (1, 2) (−0.2 + 0.4 = 0.2), so the rule costs 0.7 − 0.2 = 0.5. The scenario's
+    location allocation is not reused: mapped onto the variant, where (1, 0) is pinned to
+    farmland, it leaves (0, 0) a lone cell (it used to be taken, worth 3.6, with a bracket
+    that missed the true cost). The location bound's LP rounds start from a basis of the
+    variant's LP (the scenario's mapped by cell and use), and the cost and its bracket are
+    those of a start from the crash basis."""
+    import yaml
+
+    from ruimteverdeling.rules import location
+
+    doc = yaml.safe_load(location_case(tmp_path).read_text())
+    doc["area"] = str(write_area(tmp_path / "area10", np.full((2, 3), 3), layers={
+        "s_h": (LOC_SH, "continuous", {}), "m01": ([[0, 1, 0], [0, 0, 0]], "mask", {}),
+        "m10": ([[0, 0, 0], [1, 0, 0]], "mask", {})}))
+    doc["rules"].append({"id": "no_homes_10", "type": "exclusion", "layer": "m10",
+                         "uses": ["housing"], "status": "A", "source": SRC})
+    path = tmp_path / "loc10.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    run = api.solve(path, write=False)
+    starts: list[Any] = []
+    enforce = location.enforce
+
+    def spy(cm, sol, options=None, say=None, seconds=None, basis=None):
+        starts.append(basis)
+        return enforce(cm, sol, options, say, seconds, basis)
+
+    monkeypatch.setattr(location, "enforce", spy)
+    costs = rc.rule_costs(run.compiled, run.solution, only=["no_homes_10"], workers=1)
+    assert len(starts) == 1 and starts[0] is not None
+    assert starts[0].col.size > 0
+    monkeypatch.setattr(rc, "start_basis", lambda *args: None)
+    crash = rc.rule_costs(run.compiled, run.solution, only=["no_homes_10"], workers=1)
+    assert starts[1] is None
+    row = next(r for r in costs.rows if r["region"] == "national")
+    assert row["cost"] == pytest.approx(0.5, abs=1e-6)
+    assert row["cost_lo"] - 1e-9 <= 0.5 <= row["cost_hi"] + 1e-9
+    assert costs.rows == crash.rows
+
+
 def test_alternatives_and_pareto_points_meet_the_location_rules(tmp_path: Path) -> None:
     """Every alternative's and every Pareto point's new housing comes in locations of at
     least two 4-connected cells (20 homes), as the scenario's own allocation does."""

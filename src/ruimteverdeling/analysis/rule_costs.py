@@ -186,6 +186,7 @@ from ruimteverdeling.model.warm import (
     USE_SPAN,
     WarmStart,
     column_keys,
+    mapped_basis,
     mapped_x,
     matching_blocks,
     repaired,
@@ -360,14 +361,34 @@ def pathway_outcome(pw: pwm.Pathway, sol: Any) -> Outcome:
                    decision_value=sol.decision_value, periods=uses, years=list(pw.years))
 
 
-def _enforced(cm: CompiledModel, sol: Any, options: SolverOptions) -> Any:
-    """``sol`` with the scenario's location rules met (None when they cannot be)."""
+def _enforced(cm: CompiledModel, sol: Any, options: SolverOptions, basis: Any = None
+              ) -> Any:
+    """``sol`` with the scenario's location rules met (None when they cannot be).
+    ``basis``: where the location bound's LP rounds start (see :func:`start_basis`)."""
     if not location.location_rules(cm):
         return sol
-    out = location.enforce(cm, sol, options)
+    out = location.enforce(cm, sol, options, basis=basis)
     if (out.details.get("locations") or {}).get("status") == "not met":
         return None
     return out
+
+
+def start_basis(cm: CompiledModel, sol: Any, warm: Any) -> Any:
+    """A simplex basis of the variant's LP for the location bound's LP rounds to start from,
+    instead of the crash basis: the variant's own optimal LP basis when its solve kept one,
+    else the scenario's LP basis mapped onto the variant's columns and rows by (cell, use)
+    and block (:func:`ruimteverdeling.model.warm.mapped_basis`; rows the scenario lacks
+    start basic), when it is a basis of the variant and the objective is the scenario's.
+    Only where the LP starts changes: its optimum, and so every bound, is the same from any
+    start. None when neither applies."""
+    spec = cm.spec
+    own = getattr(getattr(sol, "warm", None), "basis", None)
+    if own is not None and own.col.size == spec.n_cols and own.row.size == spec.n_rows:
+        return own
+    if not isinstance(warm, WarmStart):
+        return None
+    mapped = mapped_basis(warm, spec, hb.LOWER, hb.UPPER, hb.ZERO, hb.BASIC)
+    return None if mapped is None else hb.Basis(*mapped)
 
 
 def _reuse_located(cm: CompiledModel, sol: Any, warm: Any, located: Any,
@@ -376,10 +397,11 @@ def _reuse_located(cm: CompiledModel, sol: Any, warm: Any, located: Any,
     the variant's cell-model solution ``sol`` is no better than the scenario's cell-model
     allocation (``warm``) in the variant (the same map, or a tie: the rule does not bind) —
     enforcing the location rules again would start from an equally good map — and
-    ``located`` meets every row of the variant (checked). The location rules hold for it
-    because they are the scenario's (the caller passes ``located`` only when the switched item
-    is not a location rule) and they judge the map alone. The bound stays the variant's
-    cell-model bound. None when it does not apply."""
+    ``located`` meets every row of the variant and its location rules (both checked: the
+    rules are the scenario's, since the caller passes ``located`` only when the switched item
+    is not a location rule, but the map is the variant's, where a cell the variant pins to
+    another use can split a location). The bound stays the variant's cell-model bound.
+    None when it does not apply."""
     if located is None or warm is None or not location.location_rules(cm):
         return None
     spec = cm.spec
@@ -391,7 +413,7 @@ def _reuse_located(cm: CompiledModel, sol: Any, warm: Any, located: Any,
             spec.objective_value(same) < z_sol - 1e-9 * max(1.0, abs(z_sol)):
         return None  # the variant's cell model found something better: enforce that
     x = mapped_x(located, spec)
-    if x is None or spec.violations(x):
+    if x is None or spec.violations(x) or not location.rules_met(cm, x):
         return None
     z = spec.objective_value(x)
     bound = max(float(sol.bound), z)
@@ -949,7 +971,7 @@ def solve_variant(scenario: Scenario, area: Any, catalogue: Any = None, warm: An
         enforced = _reuse_located(cm, sol, warm, located, options)
         if enforced is None:
             t0 = time.perf_counter()
-            enforced = _enforced(cm, sol, options)
+            enforced = _enforced(cm, sol, options, start_basis(cm, sol, warm))
             if enforced is not None and enforced is not sol:
                 enforced = replace(enforced, seconds={**enforced.seconds,
                                                       "locations": time.perf_counter() - t0})

@@ -419,6 +419,18 @@ def location_rules(cm: Any) -> list[LocationRule]:
     return [r for r in cm.rules if isinstance(r, LocationRule) and r.is_enabled]
 
 
+def rules_met(cm: Any, x: np.ndarray) -> bool:
+    """Whether the allocation ``x`` of ``cm``'s cell model meets every location rule of
+    ``cm``: every new location of each located use (a connected patch of its cells, pinned
+    cells included) holds at least its minimum, and each count of large locations is met."""
+    rules = location_rules(cm)
+    if not rules:
+        return True
+    after = cm.land_use_after(x)
+    return all(_satisfied(patch_table(cm.ctx, after, ur), ur)
+               for ur in combine(rules, cm.ctx))
+
+
 def enforce(cm: Any, sol: Any, options: SolverOptions | None = None,
             say: Any = None, seconds: float | None = None, basis: Any = None) -> Any:
     """The solution with the location rules of ``cm`` enforced (see the module docstring).
