@@ -318,6 +318,21 @@ def test_rule_costs_in_worker_processes_match_the_serial_costs(tmp_path: Path) -
     assert nat["no_housing_c2"]["cost"] == 0.0
 
 
+def test_a_rule_that_only_restricts_takes_the_lower_bound_of_the_pair() -> None:
+    """Hand-set numbers: with the rule, incumbent 95 under bound 110; without it, 98 under
+    100. In general the cost lies in [98 − 110, 100 − 95] = [−12, 5]; a rule that only
+    restricts has ``z*_with ≤ z*_without ≤ 100``, so the lower end is 98 − 100 = −2, and
+    raised to 0 since the cost cannot be negative."""
+    on = rc.Outcome("feasible", 95.0, bound=110.0)
+    off = rc.Outcome("feasible", 98.0, bound=100.0)
+    assert rc.bracket(on, off) == (-12.0, 5.0)
+    assert rc.restricted_low(on, off) == -2.0
+    # the with-rule bound already the lower: the general bracket stands
+    assert rc.restricted_low(rc.Outcome("feasible", 95.0, bound=99.0), off) == -1.0
+    assert rc.combined(rc.Outcome("feasible", 1.0, bound=2.0, restricts=True),
+                       rc.Outcome("feasible", 1.5, bound=3.0)).restricts
+
+
 def test_the_stage_summary_sums_each_step_over_the_variants() -> None:
     """The verbose log's breakdown of the re-solves: each step's seconds summed over the
     variants, in the order the steps first appear, and the workers that ran them."""
@@ -1167,7 +1182,16 @@ def test_a_variant_s_location_step_starts_from_a_basis_with_the_same_cost(
         return enforce(cm, sol, options, say, seconds, basis)
 
     monkeypatch.setattr(location, "enforce", spy)
+    solved: list[rc.Outcome] = []
+    solve_variant = rc.solve_variant
+
+    def seen(*args, **kwargs):
+        solved.append(solve_variant(*args, **kwargs))
+        return solved[-1]
+
+    monkeypatch.setattr(rc, "solve_variant", seen)
     costs = rc.rule_costs(run.compiled, run.solution, only=["no_homes_10"], workers=1)
+    assert [o.restricts for o in solved] == [True]  # an exclusion switched on
     assert len(starts) == 1 and starts[0] is not None
     assert starts[0].col.size > 0
     monkeypatch.setattr(rc, "start_basis", lambda *args: None)
@@ -1175,6 +1199,7 @@ def test_a_variant_s_location_step_starts_from_a_basis_with_the_same_cost(
     assert starts[1] is None
     row = next(r for r in costs.rows if r["region"] == "national")
     assert row["cost"] == pytest.approx(0.5, abs=1e-6)
+    assert row["cost_lo"] >= 0.0  # an exclusion switched on only restricts
     assert row["cost_lo"] - 1e-9 <= 0.5 <= row["cost_hi"] + 1e-9
     assert costs.rows == crash.rows
 

@@ -29,9 +29,11 @@ its bracket. ``lp_cost`` is the exact difference of the two LP relaxations' opti
 ``z_LP,off − z_LP,on`` (what the rule costs the relaxation; equal to the integer cost when both
 relaxations are integral). A rule that only restricts — it closes pairs, adds hard rows or
 adds nothing to the cell model (a location rule), with no objective term and no override
-(:func:`only_restricts`) — is switched off into a relaxation of the scenario: every
-allocation of the scenario is one of the variant, worth the same, so ``z*_off ≥ z*_on`` and
-its bracket is ``[max(0, z⁻_off − z⁺_on), z⁺_off − z⁻_on]`` (when ``cost ≥ 0``, so that the
+(:func:`only_restricts`) — is switched off into a relaxation of the scenario (and an A rule
+of that kind, judged on the variant's model, is switched on into a restriction of it): every
+allocation with the rule is one without it, worth the same, so ``z*_off ≥ z*_on``, the bound
+``z⁺_off`` holds for both, and the bracket is
+``[max(0, z⁻_off − min(z⁺_on, z⁺_off)), z⁺_off − z⁻_on]`` (when ``cost ≥ 0``, so that the
 bracket still holds it). A bracket that contains 0 is marked ``within_gap = yes``: the sign
 of the cost is not proven (for a rule that only restricts: that it is positive). With
 ``pair_tol`` (points) such a pair is re-solved, warm-started,
@@ -247,6 +249,7 @@ class Outcome:
     years: list[int] | None = None
     method: str = ""  # how the solve ended (see :mod:`ruimteverdeling.model.solve`)
     seconds: dict[str, float] = field(default_factory=dict)  # per step, compile included
+    restricts: bool = False  # a rule switched on that only restricts (see only_restricts)
 
 
 def bracket(on: Outcome, off: Outcome) -> tuple[float, float]:
@@ -257,6 +260,17 @@ def bracket(on: Outcome, off: Outcome) -> tuple[float, float]:
     on_ub = on.bound if on.bound is not None else np.inf
     off_ub = off.bound if off.bound is not None else np.inf
     return off.objective - max(on_ub, on.objective), max(off_ub, off.objective) - on.objective
+
+
+def restricted_low(on: Outcome, off: Outcome) -> float:
+    """The lower end of the bracket of a rule that only restricts (:func:`only_restricts`):
+    every allocation with the rule is one without it, worth the same, so
+    ``z*_on ≤ z*_off ≤ z⁺_off`` and ``z⁺_off`` bounds the solve with the rule too:
+    ``z⁻_off − min(z⁺_on, z⁺_off)`` (at least :func:`bracket`'s lower end)."""
+    assert on.objective is not None and off.objective is not None
+    on_ub = max(on.bound if on.bound is not None else np.inf, on.objective)
+    off_ub = max(off.bound if off.bound is not None else np.inf, off.objective)
+    return off.objective - min(on_ub, off_ub)
 
 
 def switch(scenario: Scenario, item_id: str) -> Scenario:
@@ -449,7 +463,8 @@ def combined(a: Outcome, b: Outcome) -> Outcome:
                                                                         1e-9)
     return Outcome(best.status, best.objective, gap, best.after, best.contributions,
                    best.message, bound, min(lps) if lps else None, best.decision_value,
-                   best.warm or a.warm or b.warm, best.periods, best.years)
+                   best.warm or a.warm or b.warm, best.periods, best.years,
+                   restricts=a.restricts or b.restricts)
 
 
 def narrowed(options: SolverOptions, out: Outcome, abs_gap: float) -> SolverOptions:
@@ -922,7 +937,8 @@ def solve_variant(scenario: Scenario, area: Any, catalogue: Any = None, warm: An
                   options: SolverOptions | None = None, located: Any = None,
                   fallback: Fallback | None = None, quick: bool = False,
                   compiled: CompiledModel | None = None,
-                  restricted: Fallback | None = None) -> Outcome:
+                  restricted: Fallback | None = None,
+                  switched_on: str | None = None) -> Outcome:
     """Compile and solve ``scenario`` on ``area`` (a StudyArea, or the path of an area.yaml
     loaded here), warm-started from ``warm`` (see
     :mod:`ruimteverdeling.model.warm`) with ``options`` (default: the scenario's); never
@@ -939,7 +955,9 @@ def solve_variant(scenario: Scenario, area: Any, catalogue: Any = None, warm: An
     switched on, the scenario's final allocation and LP duals; on a model whose LP needs
     column generation the quick re-solve is then that allocation repaired where the rule
     breaks it (:func:`ruimteverdeling.model.warm.repaired`) under the Lagrangian bound at
-    those duals, instead of the full solve."""
+    those duals, instead of the full solve. ``switched_on``: the id of the rule this variant
+    switches on; the outcome says whether that rule only restricts (:func:`only_restricts`
+    on the variant's model, where it is enabled)."""
     options = options or scenario.solver
     cm = None
     try:
@@ -988,6 +1006,9 @@ def solve_variant(scenario: Scenario, area: Any, catalogue: Any = None, warm: An
                        "in this variant within its time")
     out = outcome_of(cm, enforced)
     out.seconds = {"compile": t_compile, **out.seconds}
+    if switched_on is not None:
+        rule = next((r for r in cm.scenario.rules if r.id == switched_on), None)
+        out.restricts = rule is not None and only_restricts(cm, rule)
     return out
 
 
@@ -1166,7 +1187,9 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
                              fallback=fallback_for(item), quick=quick,
                              compiled=derived_model(cm, v, item)
                              if pathway is None else None,
-                             restricted=None if item.is_enabled else fb)
+                             restricted=None if item.is_enabled else fb,
+                             switched_on=None if item.is_enabled or items[k][0] != "rule"
+                             else item.id)
 
     def label(k: int) -> str:
         item = items[k][1]
@@ -1217,7 +1240,7 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
     rows: list[dict[str, Any]] = []
     for (kind, item), out in zip(items, outcomes, strict=True):
         rows += _rows_for(cm, kind, item, base, out,
-                          kind == "rule" and only_restricts(cm, item))
+                          kind == "rule" and (only_restricts(cm, item) or out.restricts))
     return RuleCosts(rows, base)
 
 
@@ -1306,7 +1329,8 @@ def _rows_for(cm: CompiledModel, kind: str, item: Any, base: Outcome, var: Outco
               restricts: bool = False) -> list[dict[str, Any]]:
     """The rule's national row and one per region where land moves. ``restricts``: the rule
     only restricts (:func:`only_restricts`), so its cost is at least 0 and the bracket's lower
-    end is raised to 0 (when the allocations found differ by no less)."""
+    end is raised to 0 and to :func:`restricted_low` (when the allocations found differ by no
+    less)."""
     on, off = (base, var) if item.is_enabled else (var, base)
     head = {"rule": item.id, "kind": kind, "type": getattr(item, "type", "target"),
             "status": item.status, "in_scenario": "on" if item.is_enabled else "off",
@@ -1322,7 +1346,7 @@ def _rows_for(cm: CompiledModel, kind: str, item: Any, base: Outcome, var: Outco
     cost = off.objective - on.objective
     lo, hi = bracket(on, off)
     if restricts and cost >= 0.0:
-        lo = max(lo, 0.0)
+        lo = max(lo, restricted_low(on, off), 0.0)
     lp_cost = None if on.lp_bound is None or off.lp_bound is None else \
         off.lp_bound - on.lp_bound
     common = set(on.contributions) & set(off.contributions)
