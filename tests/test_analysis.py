@@ -361,6 +361,7 @@ def test_the_default_workers_are_the_idle_cores(monkeypatch: pytest.MonkeyPatch)
     from ruimteverdeling import parallel
 
     monkeypatch.setattr(parallel, "usable_cores", lambda: 2)
+    monkeypatch.setattr(parallel, "busy_cores", lambda: None)  # no CPU counters: the load
     for load, idle in ((1.0, 2), (1.3, 2), (2.0, 1), (9.0, 1), (0.0, 2)):
         monkeypatch.setattr(parallel.os, "getloadavg", lambda load=load: (load, 0.0, 0.0))
         assert parallel.idle_cores(own=1.0) == idle, load
@@ -384,6 +385,41 @@ def test_the_default_workers_are_the_idle_cores(monkeypatch: pytest.MonkeyPatch)
     assert parallel.idle_cores() == 2
     monkeypatch.setattr(parallel, "usable_cores", lambda: 8)
     assert parallel.default_workers() == parallel.DEFAULT_WORKERS == 2
+
+
+def test_the_idle_cores_come_from_the_cpu_counters_not_the_load_average(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Right after a heavy command the 1-minute load average still reads high on an idle
+    machine; the CPU counters over a short window see it idle and give both cores. Counters
+    where one of two CPUs was busy over the window leave one; unreadable counters fall back
+    to the load average."""
+    from ruimteverdeling import parallel
+
+    stat = tmp_path / "stat"
+    # user nice system idle iowait irq softirq steal (ticks, summed over the CPUs)
+    idle = [(1000, 0, 0, 9000, 0, 0, 0, 0), (1000, 0, 0, 9050, 0, 0, 0, 0)]
+    readings = iter([*idle, *idle, (1000, 0, 0, 9000, 0, 0, 0, 0),
+                     (1025, 0, 0, 9020, 5, 0, 0, 0)])
+
+    def counters() -> tuple[float, float] | None:
+        stat.write_text("cpu  " + " ".join(map(str, next(readings))) + " 0 0\ncpu0 1 2\n")
+        return real()
+
+    real = parallel._cpu_counters
+    monkeypatch.setattr(parallel, "STAT_PATH", str(stat))
+    monkeypatch.setattr(parallel, "_cpu_counters", counters)
+    monkeypatch.setattr(parallel.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(parallel, "usable_cores", lambda: 2)
+    monkeypatch.setattr(parallel, "STAT_WINDOW", 0.0)
+    monkeypatch.setattr(parallel.os, "getloadavg", lambda: (3.2, 2.5, 1.0))  # stale
+    assert parallel.busy_cores(window=0.0) == pytest.approx(0.0, abs=0.05)
+    assert parallel.idle_cores(own=0.0) == 2
+    # 25 of 50 ticks busy over the window: one of the two cores; iowait counts as idle
+    assert parallel.busy_cores(window=0.0) == pytest.approx(1.0, abs=0.05)
+    monkeypatch.setattr(parallel, "STAT_PATH", str(tmp_path / "missing"))
+    monkeypatch.setattr(parallel, "_cpu_counters", real)
+    assert parallel.busy_cores(window=0.0) is None
+    assert parallel.idle_cores(own=0.0) == 1  # the load average: 3.2 busy of 2 cores
 
 
 def test_fork_map_returns_the_results_in_order_and_raises_a_task_error() -> None:
