@@ -282,3 +282,16 @@ def test_a_point_starts_at_the_lowest_points_lp_optimum_when_it_meets_the_points
     assert warm.bound == pytest.approx(cold.bound, abs=1e-9)
     assert warm.bound == pytest.approx(2.5, abs=1e-9)
     assert warm.objective == pytest.approx(2.5, abs=1e-9)
+
+
+@pytest.mark.parametrize("seed", [0, 3, 5])
+def test_every_lp_of_the_rounds_of_margins_is_rounded(seed: int) -> None:
+    """Models whose LP vertex, rounded, breaks a row and whose rounds of margins find nothing
+    (the repair finds the allocation): ``rounds`` rounds re-solve the LP ``rounds`` times,
+    each vertex rounded — none re-solved only to be dropped, and none at all with 0 rounds."""
+    spec = random_model(seed)
+    for rounds in (0, 1, 3):
+        sol = NearOptimalSession(spec, EXACT).solve(spec.obj, [], rounds=rounds)
+        assert sol.method == "lp+repair"
+        assert sol.details.get("margin_rounds", 0) == rounds
+        assert sol.details["margin_stop"] == "rounds"

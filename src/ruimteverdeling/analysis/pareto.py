@@ -608,10 +608,12 @@ def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, poin
         # the best of them by the ε objective the first incumbent of a full solve
         meet = [s for s in ends if float(at_eps[1] @ s.x) >= at_eps[2]]
         first = max(meet, key=lambda s: float(obj @ s.x), default=s_a)
+        # the top point under location rules takes the best-F₁ end point's allocation (see
+        # the module docstring): its solve is there for its bound, so no rounds of margins
         sol = run(f"point {k}/{n}: {c1.name} ≥ {c1.sense * eps:,.6g}", obj, [at_eps], each,
                   feasible=first, floor=at_eps[0], known=tuple(s.x for s in meet
                                                                if s is not first),
-                  start=start)
+                  start=start, rounds=0 if top and located else None)
         seconds["ε solve"] = time.perf_counter() - t0
         x, tidy_status = sol.x, ""
         if tidy:

@@ -291,7 +291,7 @@ class NearOptimalSession:
         x = x_lp
         scale = 2.0  # margins are scale·k·v; halved after a round that overshoots
         try:
-            for _ in range(rounds + 1):
+            for attempt in range(rounds + 1):
                 cand = self._polished(model, rounded(model, x))
                 broken = []
                 for k, blk in enumerate(model.coupling):
@@ -305,6 +305,9 @@ class NearOptimalSession:
                     return [("lp-rounded" if not changed else "lp-margins", cand)], len(changed)
                 if not broken or time.perf_counter() >= deadline:
                     details["margin_stop"] = "deadline" if broken else "other violations"
+                    break
+                if attempt == rounds:  # the last vertex is rounded: no LP whose isn't
+                    details["margin_stop"] = "rounds"
                     break
                 before = dict(tight)
                 for row, lo, hi, act in broken:
