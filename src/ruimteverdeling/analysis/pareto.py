@@ -652,16 +652,17 @@ def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, poin
         s_b2 = lexicographic(runner(dict(last)), s_b) if b_loc is None else None
         low = b_loc if b_loc is not None else s_b2
         assert low is not None
-        each = options.model_copy(update={
-            "time_limit": min(options.time_limit, shares.share() * workers)})
         low_eps = F(c1, low.x)
         sol, x, tidy_status, enforced, seconds = solve_point(
-            1, points, low_eps, [s for s in (s_a, b_loc, s_b2) if s is not None], each,
+            1, points, low_eps, [s for s in (s_a, b_loc, s_b2) if s is not None], each_low,
             top=False)
         seconds["end point's location step"] = time.perf_counter() - t0 - sum(seconds.values())
         return b_loc, s_b2, low_eps, (_sent(sol, keep_basis=True), x, tidy_status, enforced,
                                       seconds)
 
+    # the lowest point's time, counted here (a worker's count of the budget stays there)
+    each_low = options.model_copy(update={
+        "time_limit": min(options.time_limit, shares.share() * min(workers, points))})
     if workers > 1:
         say(f"the location steps of the end points (and the lowest point) in "
             f"{min(workers, 2)} worker processes" if located else
