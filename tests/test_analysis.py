@@ -1309,6 +1309,45 @@ def test_a_point_whose_location_step_fails_takes_a_located_allocation_that_meets
         "best area:housing", "ε", "best suitability, same as P2"]
 
 
+def test_a_point_whose_eps_row_the_lowest_points_lp_optimum_meets_starts_from_its_basis(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Farmland hectares against suitability on the location case, 4 points (ε 2, 2⅔, 3⅓,
+    4 ha; over the changeable cells, the rows' bounds, 1, 1⅔, 2⅓, 3 ha): the lowest point's
+    LP optimum holds 3 ha of farmland (2 changeable), so point 2's ε row holds there and its
+    LP starts from the lowest point's optimal basis — no simplex iteration — while points 3
+    and 4 start from their floor crash bases. Every point's bound is that of its LP solved
+    cold."""
+    from ruimteverdeling.model.warm_mga import NearOptimalSession
+
+    run = api.solve(location_case(tmp_path), write=False)
+    seen: list[tuple[Any, Any, list, Any]] = []
+    real = NearOptimalSession.solve
+
+    def spy(self: Any, obj: Any, rows: list, *args: Any, **kwargs: Any) -> Any:
+        sol = real(self, obj, rows, *args, **kwargs)
+        if rows and rows[0][0] == "pareto:area:agriculture":
+            seen.append((self, obj, rows, sol))
+        return sol
+
+    monkeypatch.setattr(NearOptimalSession, "solve", spy)
+    # one worker: the spy records in this process
+    front = pf.pareto_front(run.compiled, "area:agriculture", "suitability", points=4,
+                            start=run.solution, workers=1)
+    assert [p.epsilon for p in front.points] == pytest.approx([2.0, 8 / 3, 10 / 3, 4.0])
+    assert len(seen) == 4
+    low = seen[0][3].details["lp_rows"]["pareto:area:agriculture"]
+    assert low == pytest.approx(2.0)
+    starts = []
+    for session, obj, rows, sol in seen[1:]:
+        cold = real(NearOptimalSession(session.spec, session.options, None,
+                                       session.status_quo_x), obj, rows, floor=rows[0][0])
+        assert sol.bound == pytest.approx(cold.bound, abs=1e-9)
+        starts.append((round(rows[0][2], 3), sol.details["start_basis"]))
+        if low >= rows[0][2]:
+            assert sol.details["first_lp_iterations"] == 0
+    assert sorted(starts) == [(1.667, "warm"), (2.333, "floor crash"), (3.0, "floor crash")]
+
+
 @pytest.mark.parametrize("located", [False, True])
 def test_a_front_in_worker_processes_is_the_serial_front(tmp_path: Path, located: bool) -> None:
     """The end points and the points are independent solves: in two forked worker processes
