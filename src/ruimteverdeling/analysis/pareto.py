@@ -134,10 +134,10 @@ from typing import Any
 import numpy as np
 
 from ruimteverdeling.analysis.budget import Budget, floor_for
-from ruimteverdeling.errors import InputError, SolverError, did_you_mean
+from ruimteverdeling.errors import InfeasibleError, InputError, SolverError, did_you_mean
 from ruimteverdeling.formatting import Column, number, table
 from ruimteverdeling.model.options import SolverOptions
-from ruimteverdeling.model.outcomes import decision_gap, proven_gap
+from ruimteverdeling.model.outcomes import decision_floor, decision_gap, proven_gap
 from ruimteverdeling.model.solve import Solution
 from ruimteverdeling.model.solve import solve as solve_spec
 from ruimteverdeling.model.spec import ModelSpec
@@ -592,6 +592,34 @@ def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, poin
     # above it)
     last.setdefault(hash(np.asarray(obj, float).tobytes()), s_b.warm)
 
+    def polished_point(sol: Solution, at_eps: tuple, each: SolverOptions) -> Solution:
+        """``sol``, a point's quick solve on a kept LP with its gap open, or the quick
+        re-solve (:func:`ruimteverdeling.model.warm.resolve`) of the same model from its
+        optimal LP basis when that finds a better allocation: the same LP (no simplex
+        iteration), its repair MIP around the vertex instead of rounds of margins (on the
+        demo area the lowest point's decision gap 0.212 % instead of 0.251 %, in 2 s). The
+        bound is the smaller of the two (both the LP's); the basis and details of ``sol``
+        are kept (later points start from them)."""
+        basis = getattr(sol.warm, "basis", None)
+        if not quick or pathway is not None or basis is None:
+            return sol
+        try:
+            alt = resolve(_spec_with(cm.spec, obj, 0.0, [at_eps], cm), each, sol.warm,
+                          keep_basis=False, changed_share=1.0)
+        except (SolverError, InfeasibleError):  # it found nothing: the point keeps its own
+            return sol
+        say(f"  quick re-solve from its LP basis ({alt.method}): objective "
+            f"{sol.objective:,.4f} -> {alt.objective:,.4f}")
+        if alt.objective <= sol.objective:
+            return sol
+        z, bound = alt.objective, min(sol.bound, alt.bound)
+        dgap = decision_gap(z, bound, sol.status_quo_value)
+        status = "optimal" if dgap <= options.mip_rel_gap + 1e-12 or \
+            bound - z <= decision_floor(z) else "feasible"
+        return replace(sol, x=alt.x, objective=z, bound=bound, gap=proven_gap(z, bound),
+                       decision_gap=dgap, status=status, method=f"{sol.method}+{alt.method}",
+                       warm=_combined(sol.warm, alt) if alt.warm is not None else sol.warm)
+
     def solve_point(k: int, n: int, eps: float, ends: list[Solution], each: SolverOptions,
                     top: bool, start: Any = None) -> tuple[Any, ...]:
         """Point ``k`` of ``n`` (ε row ``F₁ ≥ eps``): its ε solve (its LP from the basis
@@ -614,6 +642,8 @@ def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, poin
                   feasible=first, floor=at_eps[0], known=tuple(s.x for s in meet
                                                                if s is not first),
                   start=start, rounds=0 if top and located else None)
+        if not top and not sol.optimal:
+            sol = polished_point(sol, at_eps, each)
         seconds["ε solve"] = time.perf_counter() - t0
         x, tidy_status = sol.x, ""
         if tidy:
