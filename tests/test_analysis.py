@@ -388,6 +388,7 @@ def test_the_default_workers_are_the_idle_cores(monkeypatch: pytest.MonkeyPatch)
     from ruimteverdeling import parallel
 
     monkeypatch.setattr(parallel, "usable_cores", lambda: 2)
+    monkeypatch.setattr(parallel, "busy_cores", lambda: None)  # no CPU counters: the load
     for load, idle in ((1.0, 2), (1.3, 2), (2.0, 1), (9.0, 1), (0.0, 2)):
         monkeypatch.setattr(parallel.os, "getloadavg", lambda load=load: (load, 0.0, 0.0))
         assert parallel.idle_cores(own=1.0) == idle, load
@@ -411,6 +412,41 @@ def test_the_default_workers_are_the_idle_cores(monkeypatch: pytest.MonkeyPatch)
     assert parallel.idle_cores() == 2
     monkeypatch.setattr(parallel, "usable_cores", lambda: 8)
     assert parallel.default_workers() == parallel.DEFAULT_WORKERS == 2
+
+
+def test_the_idle_cores_come_from_the_cpu_counters_not_the_load_average(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Right after a heavy command the 1-minute load average still reads high on an idle
+    machine; the CPU counters over a short window see it idle and give both cores. Counters
+    where one of two CPUs was busy over the window leave one; unreadable counters fall back
+    to the load average."""
+    from ruimteverdeling import parallel
+
+    stat = tmp_path / "stat"
+    # user nice system idle iowait irq softirq steal (ticks, summed over the CPUs)
+    idle = [(1000, 0, 0, 9000, 0, 0, 0, 0), (1000, 0, 0, 9050, 0, 0, 0, 0)]
+    readings = iter([*idle, *idle, (1000, 0, 0, 9000, 0, 0, 0, 0),
+                     (1025, 0, 0, 9020, 5, 0, 0, 0)])
+
+    def counters() -> tuple[float, float] | None:
+        stat.write_text("cpu  " + " ".join(map(str, next(readings))) + " 0 0\ncpu0 1 2\n")
+        return real()
+
+    real = parallel._cpu_counters
+    monkeypatch.setattr(parallel, "STAT_PATH", str(stat))
+    monkeypatch.setattr(parallel, "_cpu_counters", counters)
+    monkeypatch.setattr(parallel.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(parallel, "usable_cores", lambda: 2)
+    monkeypatch.setattr(parallel, "STAT_WINDOW", 0.0)
+    monkeypatch.setattr(parallel.os, "getloadavg", lambda: (3.2, 2.5, 1.0))  # stale
+    assert parallel.busy_cores(window=0.0) == pytest.approx(0.0, abs=0.05)
+    assert parallel.idle_cores(own=0.0) == 2
+    # 25 of 50 ticks busy over the window: one of the two cores; iowait counts as idle
+    assert parallel.busy_cores(window=0.0) == pytest.approx(1.0, abs=0.05)
+    monkeypatch.setattr(parallel, "STAT_PATH", str(tmp_path / "missing"))
+    monkeypatch.setattr(parallel, "_cpu_counters", real)
+    assert parallel.busy_cores(window=0.0) is None
+    assert parallel.idle_cores(own=0.0) == 1  # the load average: 3.2 busy of 2 cores
 
 
 def test_fork_map_returns_the_results_in_order_and_raises_a_task_error() -> None:
@@ -1352,6 +1388,45 @@ def test_a_point_whose_location_step_fails_takes_a_located_allocation_that_meets
         top + "best-suitability end point"]
     assert [p.kind for p in front.points] == [
         "best area:housing", "ε", "best suitability, same as P2"]
+
+
+def test_a_point_whose_eps_row_the_lowest_points_lp_optimum_meets_starts_from_its_basis(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Farmland hectares against suitability on the location case, 4 points (ε 2, 2⅔, 3⅓,
+    4 ha; over the changeable cells, the rows' bounds, 1, 1⅔, 2⅓, 3 ha): the lowest point's
+    LP optimum holds 3 ha of farmland (2 changeable), so point 2's ε row holds there and its
+    LP starts from the lowest point's optimal basis — no simplex iteration — while points 3
+    and 4 start from their floor crash bases. Every point's bound is that of its LP solved
+    cold."""
+    from ruimteverdeling.model.warm_mga import NearOptimalSession
+
+    run = api.solve(location_case(tmp_path), write=False)
+    seen: list[tuple[Any, Any, list, Any]] = []
+    real = NearOptimalSession.solve
+
+    def spy(self: Any, obj: Any, rows: list, *args: Any, **kwargs: Any) -> Any:
+        sol = real(self, obj, rows, *args, **kwargs)
+        if rows and rows[0][0] == "pareto:area:agriculture":
+            seen.append((self, obj, rows, sol))
+        return sol
+
+    monkeypatch.setattr(NearOptimalSession, "solve", spy)
+    # one worker: the spy records in this process
+    front = pf.pareto_front(run.compiled, "area:agriculture", "suitability", points=4,
+                            start=run.solution, workers=1)
+    assert [p.epsilon for p in front.points] == pytest.approx([2.0, 8 / 3, 10 / 3, 4.0])
+    assert len(seen) == 4
+    low = seen[0][3].details["lp_rows"]["pareto:area:agriculture"]
+    assert low == pytest.approx(2.0)
+    starts = []
+    for session, obj, rows, sol in seen[1:]:
+        cold = real(NearOptimalSession(session.spec, session.options, None,
+                                       session.status_quo_x), obj, rows, floor=rows[0][0])
+        assert sol.bound == pytest.approx(cold.bound, abs=1e-9)
+        starts.append((round(rows[0][2], 3), sol.details["start_basis"]))
+        if low >= rows[0][2]:
+            assert sol.details["first_lp_iterations"] == 0
+    assert sorted(starts) == [(1.667, "warm"), (2.333, "floor crash"), (3.0, "floor crash")]
 
 
 @pytest.mark.parametrize("located", [False, True])

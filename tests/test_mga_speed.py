@@ -259,3 +259,39 @@ def test_location_bound_lp_from_the_points_basis_gives_the_cold_bound(seed: int)
     if cold is not None and warm is not None:
         assert warm[0] == pytest.approx(cold[0], abs=1e-6)
         assert warm[2] is not None and cold[2] is None  # a basis back only when one was given
+
+
+def test_a_point_starts_at_the_lowest_points_lp_optimum_when_it_meets_the_points_row() -> None:
+    """Three units, columns (keep, change): keeping units 0 and 1 is worth 1, changing unit 2
+    is worth 0.5; the ε row ``g·x ≥ lo`` counts the changed units with g = 2, 3, 5. At lo = 4
+    the LP optimum changes unit 2 alone (g·x = 5: the row is slack there, reported in
+    ``lp_rows``). A point at lo = 5 started from that solve's basis (as the Pareto front
+    starts the points whose ε row the lowest point's LP optimum meets) takes no simplex
+    iteration and has the bound of the same LP solved cold, 2.5."""
+    spec = _two_use_model([(1.0, 0.0), (1.0, 0.0), (0.0, 0.5)])
+    g = np.array([0.0, 2.0, 0.0, 3.0, 0.0, 5.0])
+    low = NearOptimalSession(spec, EXACT).solve(spec.obj, [("eps", g, 4.0, np.inf)],
+                                                floor="eps", want_basis=True)
+    assert low.details["lp_rows"] == {"eps": pytest.approx(5.0, abs=1e-9)}
+    assert low.warm is not None and low.warm.basis is not None
+    higher = [("eps", g, 5.0, np.inf)]
+    warm = NearOptimalSession(spec, EXACT, low.warm).solve(spec.obj, higher, floor="eps")
+    cold = NearOptimalSession(spec, EXACT).solve(spec.obj, higher, floor="eps")
+    assert warm.details["start_basis"] == "warm"
+    assert warm.details["first_lp_iterations"] == 0
+    assert warm.bound == pytest.approx(cold.bound, abs=1e-9)
+    assert warm.bound == pytest.approx(2.5, abs=1e-9)
+    assert warm.objective == pytest.approx(2.5, abs=1e-9)
+
+
+@pytest.mark.parametrize("seed", [0, 3, 5])
+def test_every_lp_of_the_rounds_of_margins_is_rounded(seed: int) -> None:
+    """Models whose LP vertex, rounded, breaks a row and whose rounds of margins find nothing
+    (the repair finds the allocation): ``rounds`` rounds re-solve the LP ``rounds`` times,
+    each vertex rounded — none re-solved only to be dropped, and none at all with 0 rounds."""
+    spec = random_model(seed)
+    for rounds in (0, 1, 3):
+        sol = NearOptimalSession(spec, EXACT).solve(spec.obj, [], rounds=rounds)
+        assert sol.method == "lp+repair"
+        assert sol.details.get("margin_rounds", 0) == rounds
+        assert sol.details["margin_stop"] == "rounds"

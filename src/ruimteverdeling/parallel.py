@@ -63,17 +63,65 @@ def own_load() -> float:
     return max((now.user + now.system - then.user - then.system) / wall, 0.0)
 
 
-def idle_cores(own: float | None = None) -> int:
-    """The usable cores that other work leaves idle, at least 1: the cores less the 1-minute
-    load average, of which ``own`` (default :func:`own_load`) is this process's own, rounded
-    to the nearest whole core."""
-    cores = usable_cores()
-    if own is None:
-        own = own_load()
+STAT_WINDOW = 0.25
+"""Seconds over which :func:`busy_cores` watches the machine's CPU counters."""
+STAT_PATH = "/proc/stat"
+
+
+def _cpu_counters() -> tuple[float, float] | None:
+    """The machine's CPU time since boot, summed over its CPUs, from the ``cpu`` line of
+    ``/proc/stat``: (busy, total) in clock ticks, busy = total less idle and iowait; None
+    where there is no such file (not Linux) or it does not parse."""
     try:
-        busy = max(os.getloadavg()[0] - own, 0.0)
-    except (OSError, AttributeError):  # no load average on this platform
-        busy = 0.0
+        with open(STAT_PATH) as fh:
+            fields = fh.readline().split()
+    except OSError:
+        return None
+    if len(fields) < 5 or fields[0] != "cpu":
+        return None
+    try:
+        ticks = [float(v) for v in fields[1:9]]  # user nice system idle iowait irq softirq steal
+    except ValueError:
+        return None
+    total = sum(ticks)
+    return total - ticks[3] - ticks[4], total
+
+
+def busy_cores(window: float | None = None) -> float | None:
+    """How many cores other work keeps busy *now*: the machine's busy share of its CPU time
+    over ``window`` seconds (default :data:`STAT_WINDOW`; two readings of ``/proc/stat``)
+    times its CPU count, less this process's own CPU seconds over the same window (over a
+    window too short to time, under 50 ms, none); None where the counters are not
+    readable. Unlike the 1-minute load average, which decays by ``e^(−t/60)`` and still
+    reads ~1.5 a minute after a two-core job ended, it sees an idle machine as idle."""
+    first = _cpu_counters()
+    if first is None:
+        return None
+    own0, t0 = os.times(), time.monotonic()
+    time.sleep(STAT_WINDOW if window is None else window)
+    second = _cpu_counters()
+    own1, wall = os.times(), max(time.monotonic() - t0, 1e-9)
+    if second is None or second[1] <= first[1]:
+        return None
+    share = (second[0] - first[0]) / (second[1] - first[1])
+    own = (own1.user + own1.system - own0.user - own0.system) / wall if wall >= 0.05 else 0.0
+    return max(share * (os.cpu_count() or 1) - own, 0.0)
+
+
+def idle_cores(own: float | None = None) -> int:
+    """The usable cores that other work leaves idle, at least 1, rounded to the nearest
+    whole core: the cores less :func:`busy_cores` (the CPU counters over a quarter of a
+    second), or, where those are not readable, less the 1-minute load average, of which
+    ``own`` (default :func:`own_load`) is this process's own."""
+    cores = usable_cores()
+    busy = busy_cores()
+    if busy is None:
+        if own is None:
+            own = own_load()
+        try:
+            busy = max(os.getloadavg()[0] - own, 0.0)
+        except (OSError, AttributeError):  # no load average on this platform
+            busy = 0.0
     return max(1, min(cores, int(cores - busy + 0.5)))
 
 

@@ -188,9 +188,10 @@ class NearOptimalSession:
         an ε row): a solve whose objective or floor bound differs from the one before
         starts from its floor crash basis (:func:`floor_crash_basis`) instead of the crash
         basis or the basis the solve before ended with (measured slower even where that one
-        is still dual feasible). ``want_basis``: the solution's ``warm`` holds the LP's last
-        basis (over the scenario's rows and every row of the session, in order; dual feasible
-        for ``obj``), which a later LP of this model and rows may start from.
+        is still dual feasible). ``want_basis``: the solution's ``warm`` holds the LP's
+        optimal basis, from before the rounds of margins (over the scenario's rows and every
+        row of the session, in order), which a later LP of this model and rows may start
+        from. ``details["lp_rows"]``: each extra row's activity at the LP optimum.
 
         Raises :class:`InfeasibleError` when the LP relaxation is infeasible (so is the
         model), :class:`SolverError` when the LP does not finish or no allocation is found
@@ -228,8 +229,14 @@ class NearOptimalSession:
         if status != "optimal" or r.x is None or r.objective is None:
             raise SolverError(f"the LP relaxation did not finish ({r.status})")
         bound = float(r.objective)
-        details: dict[str, Any] = {"lp_bound": bound, "start_basis": self.started_from}
         x_lp = np.asarray(r.x, float)
+        # the LP's optimal basis, before the rounds of margins move it: a later LP of this
+        # model and rows (another ε, cuts added) starts from it
+        lp_basis = hb.get_basis(self.h) if want_basis else None
+        details: dict[str, Any] = {"lp_bound": bound, "start_basis": self.started_from,
+                                   "first_lp_iterations": iterations,
+                                   "lp_rows": {name: float(vec @ x_lp)
+                                               for name, vec, *_ in rows}}
         t_rep = time.perf_counter()
         frac = self._fractional(model, x_lp)
         known = []
@@ -255,7 +262,7 @@ class NearOptimalSession:
         dgap = decision_gap(z, bound, model.status_quo_value)
         status = "optimal" if dgap <= self.options.mip_rel_gap + 1e-12 or \
             bound - z <= decision_floor(z) else "feasible"
-        warm = warm_start(model, x, hb.get_basis(self.h), z) if want_basis else None
+        warm = warm_start(model, x, lp_basis, z) if want_basis else None
         seconds["resolve"] = time.perf_counter() - t_start
         method = f"lp+{how}"
         row_dual = None
@@ -284,7 +291,7 @@ class NearOptimalSession:
         x = x_lp
         scale = 2.0  # margins are scale·k·v; halved after a round that overshoots
         try:
-            for _ in range(rounds + 1):
+            for attempt in range(rounds + 1):
                 cand = self._polished(model, rounded(model, x))
                 broken = []
                 for k, blk in enumerate(model.coupling):
@@ -298,6 +305,9 @@ class NearOptimalSession:
                     return [("lp-rounded" if not changed else "lp-margins", cand)], len(changed)
                 if not broken or time.perf_counter() >= deadline:
                     details["margin_stop"] = "deadline" if broken else "other violations"
+                    break
+                if attempt == rounds:  # the last vertex is rounded: no LP whose isn't
+                    details["margin_stop"] = "rounds"
                     break
                 before = dict(tight)
                 for row, lo, hi, act in broken:
