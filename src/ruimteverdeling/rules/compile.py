@@ -29,6 +29,7 @@ import numpy as np
 
 from ruimteverdeling.area.studyarea import StudyArea
 from ruimteverdeling.errors import InputError, Problem, did_you_mean
+from ruimteverdeling.heap import reusing_freed_memory
 from ruimteverdeling.model.spec import INF, ModelSpec, SpecBuilder
 from ruimteverdeling.rules import (
     checks,
@@ -315,7 +316,17 @@ def _compatibility(scenario: Scenario, ctx: Context) -> dict | None:
 
 def compile_model(scenario: Scenario, area: StudyArea,
                   catalogue: UseCatalogue | None = None) -> CompiledModel:
-    """Validate and compile; raise InputError with every problem found."""
+    """Validate and compile; raise InputError with every problem found.
+
+    The many large temporaries (one or a few per rule, term and row family, each the size of
+    the columns) reuse the memory the previous ones freed
+    (:func:`ruimteverdeling.heap.reusing_freed_memory`)."""
+    with reusing_freed_memory():
+        return _compile_model(scenario, area, catalogue)
+
+
+def _compile_model(scenario: Scenario, area: StudyArea,
+                   catalogue: UseCatalogue | None) -> CompiledModel:
     timings = {}
     t0 = time.perf_counter()
     catalogue = catalogue or catalogue_for(scenario)
