@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ruimteverdeling.area.buffers import within_distance
 from ruimteverdeling.area.studyarea import StudyArea
 from ruimteverdeling.domain.density import HomesPerHectare
 from ruimteverdeling.domain.regions import region_rows
@@ -155,10 +156,8 @@ class Context:
             flat = np.arange(lay.data.size)
             mask = self._match(lay, zone.where, flat).reshape(lay.data.shape)
             if zone.buffer_m > 0 and mask.any():
-                from scipy.ndimage import distance_transform_edt
-
-                dist = distance_transform_edt(~mask) * self.area.grid.resolution
-                mask = dist <= zone.buffer_m + 1e-9
+                # the distance transform thresholded at the buffer, by shifted runs
+                mask = within_distance(mask, zone.buffer_m + 1e-9, self.area.grid.resolution)
             self._zones[key] = mask
         return self._zones[key]
 
