@@ -138,3 +138,49 @@ def test_scenario_with_unknown_layer_and_use(tmp_path: Path) -> None:
     assert "did you mean 'natura2000'" in text["suitability.housing.terms[0].layer"].fix
     assert "did you mean 'housing'" in text["targets[0].use"].fix
     assert "did you mean 'solar'" in text["rules[0].uses"].fix
+
+
+# ------------------------------------------------------------------------------------------
+# zone buffers: cells within a distance of a mask
+# ------------------------------------------------------------------------------------------
+def _within_brute(mask: np.ndarray, limit: float, res: float) -> np.ndarray:
+    """Every cell against every cell of the mask, distance res·√(dy² + dx²)."""
+    ys, xs = np.nonzero(mask)
+    out = np.zeros(mask.shape, bool)
+    for y in range(mask.shape[0]):
+        for x in range(mask.shape[1]):
+            d2 = (ys - y) ** 2 + (xs - x) ** 2
+            out[y, x] = bool((np.sqrt(d2.astype(np.float64)) * res <= limit).any())
+    return out
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_within_distance_is_the_thresholded_distance_transform(seed: int) -> None:
+    from scipy.ndimage import distance_transform_edt
+
+    from ruimteverdeling.area.buffers import within_distance
+
+    rng = np.random.default_rng(seed)
+    mask = rng.random((23, 31)) < (0.004, 0.02, 0.1, 0.4)[seed]
+    mask[rng.integers(23), rng.integers(31)] = True
+    res = (100.0, 250.0, 1000.0, 33.3)[seed]
+    # on the boundaries the float test decides: √2, √5, 3 cells exactly, and just off them
+    limits = [0.0, 0.5 * res, res, res * np.sqrt(2.0), res * np.sqrt(5.0) + 1e-9,
+              3 * res - 1e-9, 3 * res, 3 * res + 1e-9, 7.3 * res, 40 * res]
+    for limit in limits:
+        got = within_distance(mask, limit, res)
+        np.testing.assert_array_equal(got, distance_transform_edt(~mask) * res <= limit,
+                                      err_msg=f"limit {limit}")
+        np.testing.assert_array_equal(got, _within_brute(mask, limit, res),
+                                      err_msg=f"limit {limit}")
+
+
+def test_within_distance_large_radius_and_empty_mask() -> None:
+    from ruimteverdeling.area.buffers import MAX_RADIUS_CELLS, within_distance
+
+    mask = np.zeros((5, 200), bool)
+    assert not within_distance(mask, 1e6, 1.0).any()
+    mask[2, 3] = True
+    far = within_distance(mask, MAX_RADIUS_CELLS + 10.5, 1.0)  # the transform's branch
+    np.testing.assert_array_equal(far, _within_brute(mask, MAX_RADIUS_CELLS + 10.5, 1.0))
+    assert far[2, 3 + MAX_RADIUS_CELLS + 10] and not far[2, 3 + MAX_RADIUS_CELLS + 11]

@@ -50,6 +50,7 @@ from ruimteverdeling.area.grid import available_memory, format_bytes, require_me
 from ruimteverdeling.area.manifest import MAX_GRID_CELLS, load_manifest
 from ruimteverdeling.area.studyarea import StudyArea, sha256_file
 from ruimteverdeling.errors import InfeasibleError, InputError, Problem
+from ruimteverdeling.heap import reusing_freed_memory
 from ruimteverdeling.jsonio import write_json
 from ruimteverdeling.model.options import SolverOptions
 from ruimteverdeling.model.pyomo_backend import write_model
@@ -169,7 +170,8 @@ def load(scenario_path: str | Path, progress: Progress | None = None,
                 scenario.path, "area", f"study area not found: {scenario.area_path}",
                 "generate it (`ruimteverdeling make-area <dir>` or `ruimteverdeling demo`) "
                 "or fix the path (relative to the scenario file)")
-        study_area = StudyArea.load(scenario.area_path, catalogue_for(scenario))
+        with reusing_freed_memory():
+            study_area = StudyArea.load(scenario.area_path, catalogue_for(scenario))
     return Loaded(scenario, study_area)
 
 

@@ -113,6 +113,7 @@ class StudyArea:
     """What loading did on its own that a user should hear of (``validate`` prints them)."""
     _layers: dict[str, Layer] = field(default_factory=dict, repr=False)
     _hashes: dict[str, str] = field(default_factory=dict, repr=False)
+    _region_ids: dict[tuple[int, int, int], tuple] = field(default_factory=dict, repr=False)
 
     # -- construction --------------------------------------------------------------------------
     @classmethod
@@ -283,9 +284,14 @@ class StudyArea:
     def region_names(self, layer: str | None = None) -> dict[int, str]:
         """Region id -> name for a regions layer (the default region layer if None)."""
         lay = self.layer(layer or self.manifest.regions)
-        ids = np.unique(lay.data[self.land & (lay.data > 0)])
+        key = (id(lay), id(lay.data), id(self.land))
+        hit = self._region_ids.get(key)
+        if hit is None or hit[0] is not lay or hit[1] is not lay.data or hit[2] is not self.land:
+            # once per layer: every target and fairness rule of a model asks again
+            ids = np.unique(lay.data[self.land & (lay.data > 0)])
+            hit = self._region_ids[key] = (lay, lay.data, self.land, [int(i) for i in ids])
         cats = lay.categories or {}
-        return {int(i): cats.get(int(i), str(int(i))) for i in ids}
+        return {i: cats.get(i, str(i)) for i in hit[3]}
 
     def layer_coverage(self, name: str) -> LayerCoverage:
         """How much of the study area layer ``name`` covers (see

@@ -29,6 +29,7 @@ import numpy as np
 
 from ruimteverdeling.area.studyarea import StudyArea
 from ruimteverdeling.errors import InputError, Problem, did_you_mean
+from ruimteverdeling.heap import reusing_freed_memory
 from ruimteverdeling.model.spec import INF, ModelSpec, SpecBuilder
 from ruimteverdeling.rules import (
     checks,
@@ -84,6 +85,10 @@ class CompiledModel:
     overrides: list[overrides.Applied]
     aux_terms: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    family_timings: dict[str, float] = field(default_factory=dict)
+    """Seconds of the compile per part: ``rule <family>`` (the family's compile),
+    ``term <name>`` (evaluating the term on the columns), ``rows <family>`` (the rows of a
+    rule family or of the targets), ``status quo``; for the stage profile."""
     contributions: dict[str, Contribution] = field(default_factory=dict)  # enabled rules
     warnings: list[Problem] = field(default_factory=list)
     """What the run should be read with (a region value for a region outside the study area,
@@ -315,8 +320,25 @@ def _compatibility(scenario: Scenario, ctx: Context) -> dict | None:
 
 def compile_model(scenario: Scenario, area: StudyArea,
                   catalogue: UseCatalogue | None = None) -> CompiledModel:
-    """Validate and compile; raise InputError with every problem found."""
+    """Validate and compile; raise InputError with every problem found.
+
+    The many large temporaries (one or a few per rule, term and row family, each the size of
+    the columns) reuse the memory the previous ones freed
+    (:func:`ruimteverdeling.heap.reusing_freed_memory`)."""
+    with reusing_freed_memory():
+        return _compile_model(scenario, area, catalogue)
+
+
+def _compile_model(scenario: Scenario, area: StudyArea,
+                   catalogue: UseCatalogue | None) -> CompiledModel:
     timings = {}
+    split: dict[str, float] = {}
+
+    def took(key: str, since: float) -> float:
+        now = time.perf_counter()
+        split[key] = split.get(key, 0.0) + now - since
+        return now
+
     t0 = time.perf_counter()
     catalogue = catalogue or catalogue_for(scenario)
     ctx = Context.create(scenario, area, catalogue)
@@ -356,7 +378,9 @@ def compile_model(scenario: Scenario, area: StudyArea,
         reports.append(comp)
     for rule in active_rules:
         if family_of(rule).zone:
+            t1 = time.perf_counter()
             add(rule, family_of(rule).compile(rule, ctx))
+            took(f"rule {rule.type}", t1)
     timings["rules"] = time.perf_counter() - t0
 
     # 3. pinned cells and units
@@ -394,12 +418,16 @@ def compile_model(scenario: Scenario, area: StudyArea,
     for rule in active_rules:
         family = family_of(rule)
         if not family.zone:
+            t1 = time.perf_counter()
             c = family.compile(rule, ctx)
+            took(f"rule {rule.type}", t1)
             if c.closed is not None:
                 raise TypeError(f"rule family '{family.type}' closes pairs: register it with "
                                 "zone=True")
             add(rule, c)
+    t1 = time.perf_counter()
     pair_terms = objective.core_terms(scenario, ctx) + pair_terms
+    t1 = took("rule suitability", t1)
     compilers: dict[str, targets.TargetCompiler] = {}
     tindex = {t.id: i for i, t in enumerate(scenario.targets)}
     for t in active_targets:
@@ -410,6 +438,7 @@ def compile_model(scenario: Scenario, area: StudyArea,
         for w in findings.cite(targets.vanished(tc, scenario.path, field_), "targets", t,
                                tindex[t.id], scenario):
             ctx.warn(w)
+    took("rule targets", t1)
     terms: dict[str, list[PairTerm]] = {}
     for term in pair_terms:
         terms.setdefault(term.name, []).append(term)
@@ -420,6 +449,7 @@ def compile_model(scenario: Scenario, area: StudyArea,
             raise InputError.single(scenario.path, "rules",
                                     f"objective term '{name}' is both a cost and a benefit",
                                     "give the rules that share a `term` the same `sense`")
+        t1 = time.perf_counter()
         coef = None
         const = 0.0
         for p in parts:
@@ -435,6 +465,7 @@ def compile_model(scenario: Scenario, area: StudyArea,
         builder.add_term(name, parts[0].sense, w, coef, const, unit=parts[0].unit,
                          description=parts[0].description)
         del coef
+        took(f"term {name}", t1)
     timings["terms"] = time.perf_counter() - t0
 
     # 5b. row families
@@ -445,19 +476,25 @@ def compile_model(scenario: Scenario, area: StudyArea,
     # conditions reduce over units with it
     unit_starts = np.flatnonzero(np.r_[True, builder.col_unit[1:] != builder.col_unit[:-1]]) \
         if n_x else np.empty(0, np.int64)
+    family_by_id = {r.id: r.type for r in active_rules}
     for pr in pair_rows:
+        t1 = time.perf_counter()
         info, probs = _add_pair_rows(pr, builder, col_land, col_use_idx, fixed_land,
                                      fixed_use_idx, aux_terms, unit_starts)
+        took(f"rows {family_by_id.get(pr.ref, 'targets') if pr.kind == 'rule' else 'targets'}",
+             t1)
         blocks[pr.name] = info
         problems += probs
     if problems:
         raise InputError(problems)
     grid = area.grid
     for cr in column_rows:
+        t1 = time.perf_counter()
         rows, cols, vals, n_rows, lower, upper = cr.build(
             ctx.land_cells[col_land], col_use_idx, n_x, grid.width, grid.height)
         builder.add_block(cr.name, "rule", rows, cols, vals, n_rows, lower, upper, ref=cr.ref,
                           meta=cr.meta)
+        took(f"rows {family_by_id.get(cr.ref, cr.name)}", t1)
     for name, (cols, vals) in aux_terms.items():
         aux: dict[int, float] = {}
         for j, v in zip(cols, vals, strict=True):
@@ -485,7 +522,10 @@ def compile_model(scenario: Scenario, area: StudyArea,
                        pinned_use_idx, reports, terms, blocks, compilers, eff_rules,
                        eff_targets, applied, aux_arrays, timings, contributions,
                        list(ctx.warnings), findings.override_notes(scenario))
+    t1 = time.perf_counter()
     spec.status_quo_value = status_quo_value(cm)  # the anchor of the decision gap
+    took("status quo", t1)
+    cm.family_timings = split
     return cm
 
 
@@ -503,10 +543,10 @@ def _add_pair_rows(pr: PairRows, builder: SpecBuilder, col_land: np.ndarray,
                    unit_starts: np.ndarray | None = None
                    ) -> tuple[RowsInfo, list[Problem]]:
     n = len(pr.labels)
-    rows, vals = pr.fn(col_land, col_use_idx)
-    sel = rows >= 0
+    rows_all, vals_all = pr.fn(col_land, col_use_idx)
+    sel = rows_all >= 0
     cols = np.flatnonzero(sel)
-    rows, vals = rows[sel], vals[sel]
+    rows, vals = rows_all[sel], vals_all[sel]
     frows, fvals = pr.fn(fixed_land, fixed_use_idx)
     fsel = frows >= 0
     constant = np.bincount(frows[fsel], weights=fvals[fsel], minlength=n)
@@ -515,8 +555,9 @@ def _add_pair_rows(pr: PairRows, builder: SpecBuilder, col_land: np.ndarray,
     upper = np.where(np.isposinf(pr.upper), INF, pr.upper - constant)
     problems = []
     if pr.penalty is None and pr.hard_check and not pr.aux:
-        problems = _impossible(pr, builder, rows, cols, vals, lower, upper, constant,
+        problems = _impossible(pr, builder, rows_all, vals_all, sel, lower, upper, constant,
                                unit_starts)
+    del rows_all, vals_all, sel
     all_rows, all_cols, all_vals = [rows], [cols], [vals]
     slack_lo: list[int | None] = [None] * n
     slack_hi: list[int | None] = [None] * n
@@ -552,22 +593,22 @@ def _add_pair_rows(pr: PairRows, builder: SpecBuilder, col_land: np.ndarray,
     return RowsInfo(pr, constant, slack_lo, slack_hi, aux_cols), problems
 
 
-def _impossible(pr: PairRows, builder: SpecBuilder, rows: np.ndarray, cols: np.ndarray,
-                vals: np.ndarray, lower: np.ndarray, upper: np.ndarray,
+def _impossible(pr: PairRows, builder: SpecBuilder, row_full: np.ndarray,
+                vals_all: np.ndarray, sel: np.ndarray, lower: np.ndarray, upper: np.ndarray,
                 constant: np.ndarray, starts: np.ndarray | None = None) -> list[Problem]:
     """Per-row necessary conditions: the most (least) any allocation can reach.
 
     Row ``r`` of ``Σ_j a_rj x_j`` over units ``k`` (one column each) can reach at most
     ``Σ_k max_{j∈k} a_rj`` and at least ``Σ_k min_{j∈k} a_rj`` (a unit's columns all count in
-    the row of its cell, or none does); ``starts``: each unit's first column."""
+    the row of its cell, or none does); ``starts``: each unit's first column. ``row_full`` and
+    ``vals_all`` are the family's row and value of every column (a negative row where the
+    column counts nowhere), ``sel`` where the row is not negative."""
     n = len(pr.labels)
     units = builder.col_unit
     n_x = units.size
     if n_x:
         full = np.zeros(n_x)
-        full[cols] = vals
-        row_full = np.full(n_x, -1, np.int32)
-        row_full[cols] = rows
+        np.copyto(full, vals_all, where=sel)
         if starts is None:
             starts = np.flatnonzero(np.r_[True, units[1:] != units[:-1]])
         best = np.maximum.reduceat(full, starts)

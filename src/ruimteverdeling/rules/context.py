@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ruimteverdeling.area.buffers import within_distance
 from ruimteverdeling.area.studyarea import StudyArea
 from ruimteverdeling.domain.density import HomesPerHectare
 from ruimteverdeling.domain.regions import region_rows
@@ -52,6 +53,7 @@ class Context:
     value for a region outside the study area, a rule on an empty mask, ...): ``validate``
     prints them and ``summary.json`` lists them."""
     _zones: dict = field(default_factory=dict, repr=False)
+    _region_rows: dict = field(default_factory=dict, repr=False)
 
     @classmethod
     def create(cls, scenario: Scenario, area: StudyArea, catalogue: UseCatalogue) -> Context:
@@ -125,8 +127,18 @@ class Context:
 
     def region_rows(self, layer: str | None = None) -> tuple[np.ndarray, list[str]]:
         """Row index (−1 outside every region) of every land cell, and the region names
-        (:func:`ruimteverdeling.domain.regions.region_rows`)."""
-        return region_rows(self.area, self.land_cells, layer)
+        (:func:`ruimteverdeling.domain.regions.region_rows`).
+
+        Worked out once per layer (the targets, fairness rules, zone reports and result tables
+        of one model all ask for the same rows); the rows are read-only."""
+        name = layer or self.area.manifest.regions
+        lay = self.area.layer(name)
+        hit = self._region_rows.get(name)
+        if hit is None or hit[0] is not lay or hit[1] is not lay.data:
+            rows, names = region_rows(self.area, self.land_cells, name)
+            rows.setflags(write=False)
+            hit = self._region_rows[name] = (lay, lay.data, rows, names)
+        return hit[2], list(hit[3])
 
     def housing_density(self) -> np.ndarray:
         """Homes per hectare of new housing on every land cell
@@ -144,10 +156,8 @@ class Context:
             flat = np.arange(lay.data.size)
             mask = self._match(lay, zone.where, flat).reshape(lay.data.shape)
             if zone.buffer_m > 0 and mask.any():
-                from scipy.ndimage import distance_transform_edt
-
-                dist = distance_transform_edt(~mask) * self.area.grid.resolution
-                mask = dist <= zone.buffer_m + 1e-9
+                # the distance transform thresholded at the buffer, by shifted runs
+                mask = within_distance(mask, zone.buffer_m + 1e-9, self.area.grid.resolution)
             self._zones[key] = mask
         return self._zones[key]
 

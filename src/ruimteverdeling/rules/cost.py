@@ -92,10 +92,10 @@ def compile(rule: CostRule, ctx: Context) -> Contribution:
     new_only = rule.on == "new"
 
     def fn(li: np.ndarray, ui: np.ndarray) -> np.ndarray:
-        out = cv[li]
-        out *= g[ui]
+        out = cv.take(li)
+        out *= g.take(ui)
         if new_only:
-            out[ui == cur[li]] = 0.0
+            out[ui == cur.take(li)] = 0.0
         return out
 
     return Contribution(terms=[PairTerm(rule.term or rule.id, rule.sense, fn, "points",

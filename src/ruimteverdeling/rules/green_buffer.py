@@ -22,6 +22,7 @@ from typing import Literal
 import numpy as np
 from pydantic import Field
 
+from ruimteverdeling.area.buffers import within_distance
 from ruimteverdeling.errors import Problem
 from ruimteverdeling.rules import checks, reporting, zones
 from ruimteverdeling.rules.base import ClosedPairs, Contribution
@@ -93,7 +94,7 @@ def green_buffer_zone(rule: GreenBufferRule, ctx: Context) -> np.ndarray:
     if not line.any():
         return line
     # the separating line lies half a cell from the centres of the cells that touch it
-    band = ndimage.distance_transform_edt(~line) * res <= rule.width_m / 2 - res / 2 + 1e-9
+    band = within_distance(line, rule.width_m / 2 - res / 2 + 1e-9, res)
     return (band | line) & ~keep
 
 
