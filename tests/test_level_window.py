@@ -159,3 +159,27 @@ def test_rows_added_for_some_lps_stay_out_of_the_others() -> None:
         assert with_cut.objective == pytest.approx(float(before.objective) - 1.0)
         after = session.lp(time_limit=30.0)
         assert after.objective == pytest.approx(float(before.objective))
+
+
+def test_the_progress_log_names_every_step_with_its_seconds() -> None:
+    """Through the level's steps (knapsack bound, level fixed, windows, swaps), every progress
+    line but the two that announce a step (the LP, a repair) ends with the seconds the step
+    took, and each announced repair is followed by its result line."""
+    import re
+
+    from tiny_models import random_model
+
+    from ruimteverdeling.model.solve import solve
+
+    lines: list[str] = []
+    solve(random_model(1), SolverOptions(mip_rel_gap=0.0), progress=lines.append)
+    timed = re.compile(r"\b\d+\.\d s\)$")
+    starts = [i for i, m in enumerate(lines) if m.endswith("repairing with a small MIP")]
+    for i, m in enumerate(lines[1:], start=1):
+        assert i in starts or timed.search(m), m
+    for i in starts:
+        assert lines[i + 1].startswith("repair: "), lines[i + 1]
+    for step in ("LP relaxation: bound", "strengthened:", "whole-cell knapsacks",
+                 "level fixed", "level windows:", "repair in the level's best window",
+                 "level swaps"):
+        assert any(m.startswith(step) or step in m for m in lines), step

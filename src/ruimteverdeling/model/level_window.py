@@ -107,7 +107,8 @@ def improve(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session: A
         curve = curves.get(lv.col)
         target = abs_gap_target(rel_gap, spec.objective_value(x), bound, spec.status_quo_value)
         best = None
-        for a, b in windows(v, float(work.aux_lb[j]), float(work.aux_ub[j])):
+        spans = windows(v, float(work.aux_lb[j]), float(work.aux_ub[j]))
+        for a, b in spans:
             lb, ub = work.aux_lb.copy(), work.aux_ub.copy()
             lb[j], ub[j] = a, b
             out = session.lp(lb, ub, None, max(1.0, deadline - time.perf_counter()))
@@ -118,6 +119,9 @@ def improve(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session: A
                 z = min(z, float(curve(a, b)))
             if best is None or z > best[0]:
                 best = (z, a, b, lb, ub, out)
+        say(f"level windows: {len(spans)} LPs, best bound "
+            f"{'none' if best is None else format(best[0], ',.4f')} "
+            f"({time.perf_counter() - t0:.1f} s)")
         if best is None or best[0] <= spec.objective_value(x) + target:
             found.append({"level": spec.aux_names[j],
                           "window": None if best is None else [best[1], best[2]],
@@ -166,9 +170,13 @@ def improve(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session: A
     details["level_window_repair"] = found
     z = spec.objective_value(x)
     kept = z > objective and not spec.violations(x)
+    took = f"{time.perf_counter() - t0:.1f} s"
     if kept:
-        say(f"repair in the level's best window: objective {objective:,.4f} -> {z:,.4f}")
+        say(f"repair in the level's best window: objective {objective:,.4f} -> {z:,.4f} "
+            f"({took})")
         x_best, objective = x, z
+    else:
+        say(f"repair in the level's best window: no better allocation ({took})")
     details["level_window"] = {"objective": z, "kept": kept}
     seconds["level_window"] = time.perf_counter() - t0
     return x_best, objective

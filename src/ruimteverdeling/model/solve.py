@@ -279,7 +279,9 @@ def _finish(spec: ModelSpec, options: SolverOptions, x: np.ndarray, objective: f
     (and the run that produced the bound claims it, ``proven``)."""
     sq = spec.status_quo_value
     if status != "relaxation":
+        t0 = time.perf_counter()
         polished = _polish(spec, backend, options, x)
+        seconds["polish"] = time.perf_counter() - t0
         if polished is not x:
             x, objective = polished, spec.objective_value(polished)
             bound = max(bound, objective)
@@ -305,6 +307,16 @@ CAPPED_NOTE = ("the time limit was reached before these steps had spent their bu
                "every step stops at a count of its work, and the same inputs give the same "
                "allocation)")
 """The note a run cut short by the clock carries in its details."""
+
+
+def _secs(t0: float) -> str:
+    """The seconds since ``t0``, for a step's progress line."""
+    return f"{time.perf_counter() - t0:.1f} s"
+
+
+def _took(parts: dict[str, float]) -> str:
+    """The seconds of a step timed in parts (build, solve), for its progress line."""
+    return f"{sum(parts.values()):.1f} s"
 
 
 def _capped(details: dict[str, Any], step: str) -> None:
@@ -508,6 +520,8 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
     bound = lp_bound
     x = lp.x
     frac_units = _fractional_units(spec, x)
+    say(f"LP relaxation: bound {lp_bound:,.4f}, {frac_units.size} fractional units "
+        f"({_took(lp.seconds)})")
     details: dict[str, Any] = {"lp_status": lp.status, **lp.details,
                                "fractional_units": int(frac_units.size), "lp_bound": lp_bound}
     if relaxation_only:
@@ -686,8 +700,10 @@ def _knapsack_bound(derived: tuple[ModelSpec, np.ndarray | None], levels: list[s
                 fixing.append((float(kb), loss))
         if kb is not None and kb < bound:
             say(f"whole-cell knapsacks per region of the level: bound {bound:,.4f} -> "
-                f"{max(kb, objective):,.4f}")
+                f"{max(kb, objective):,.4f} ({_secs(t0)})")
             bound = max(kb, objective)
+        else:
+            say(f"whole-cell knapsacks per region of the level: no lower bound ({_secs(t0)})")
     details["knapsack_bounds"] = found
     seconds["knapsack_bound"] = time.perf_counter() - t0
     return bound
@@ -730,6 +746,8 @@ def _level_fixed_repair(spec: ModelSpec, work: ModelSpec, levels: list[st.Level]
             # the LP at the level bounds every allocation at that level: none beats the
             # incumbent by more than the tolerance, so no repair there
             found.append({"level": v, "lp": out.objective, "repair": "skipped"})
+            say(f"level fixed at its knapsack maximiser: LP {out.objective:,.4f} cannot beat "
+                f"the incumbent, no repair ({_secs(t0)})")
             continue
         x_lp = out.x[: spec.n_cols]
         x_lp_round = _round_units(spec, x_lp)
@@ -798,8 +816,10 @@ def _keep_if_better(spec: ModelSpec, key: str, what: str, x: np.ndarray, x_best:
     z = spec.objective_value(x)
     kept = z > objective and not spec.violations(x)
     if kept:
-        say(f"{what}: objective {objective:,.4f} -> {z:,.4f}")
+        say(f"{what}: objective {objective:,.4f} -> {z:,.4f} ({_secs(t0)})")
         x_best, objective = x, z
+    else:
+        say(f"{what}: no better allocation ({_secs(t0)})")
     details[key] = {"objective": z, "kept": kept}
     seconds[key] = time.perf_counter() - t0
     return x_best, objective
@@ -871,7 +891,7 @@ def _strengthen(spec: ModelSpec, session: Any, options: SolverOptions, lp: LpOut
     work = spec.with_rows(st.stack_rows(block_rows, st.BLOCK)) if block_rows else spec
     if best is not lp:
         say(f"strengthened: {sum(r['rows'] for r in info['rounds'])} derived rows, LP bound "
-            f"{lp.objective:,.4f} -> {best.objective:,.4f}")
+            f"{lp.objective:,.4f} -> {best.objective:,.4f} ({_secs(t0)})")
     derived = (work, best.row_dual)
     levels = st.find_levels(spec)
     if levels:
@@ -957,6 +977,10 @@ def _repair(spec: ModelSpec, work: ModelSpec, backend: Backend, options: SolverO
         n_free *= 4
     seconds["repair"] = time.perf_counter() - t0
     details["repair_attempts"] = attempts
+    found = "no allocation" if x_best is None else \
+        f"objective {spec.objective_value(x_best):,.4f}"
+    say(f"repair: {found} ({len(attempts)} sub-MIP(s), "
+        f"{sum(a['checks'] for a in attempts)} checks, {_secs(t0)})")
     return x_best, last_bound
 
 
@@ -1079,6 +1103,8 @@ def _close_gap(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session
                     regions = [_hull_region(work, lv, res.nodes)]
         details["level_search"] = search_info
         seconds["level_search"] = time.perf_counter() - t0
+        say(f"level search: {sum(s['lps'] for s in search_info)} LPs, bound "
+            f"{bound:,.4f} ({_secs(t0)})")
     if decision_gap(objective, bound, sq) <= options.mip_rel_gap or not regions:
         return x_best, objective, max(objective, bound), False
     t0 = time.perf_counter()
@@ -1106,6 +1132,10 @@ def _close_gap(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session
     bound = min(bound, max([objective, *done]))
     seconds["rc_mip"] = time.perf_counter() - t0
     details["rc_mip"] = ran
+    n_run = sum(1 for r in ran if r.get("status") != "not run")
+    say(f"branch and bound after reduced-cost fixing: {n_run} of {len(regions)} region(s) "
+        f"searched, bound "
+        f"{bound:,.4f} ({_secs(t0)})")
     return x_best, objective, max(bound, objective), bool(ran)
 
 
