@@ -79,13 +79,15 @@ def windows(v: float, lo: float, hi: float) -> list[tuple[float, float]]:
 
 def improve(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session: Any,
             curves: dict[int, Callable[[float, float], float]], x_lp: np.ndarray,
-            x_best: np.ndarray, objective: float, bound: float, rel_gap: float,
+            x_best: np.ndarray | None, objective: float, bound: float, rel_gap: float,
             deadline: float, details: dict[str, Any], seconds: dict[str, float],
             say: Callable[[str], None], repair: Repair,
             polish: Callable[[np.ndarray], np.ndarray], max_row_nnz: int | None = None
-            ) -> tuple[np.ndarray, float]:
+            ) -> tuple[np.ndarray | None, float]:
     """The incumbent ``x_best`` (objective ``objective``), or the repair in the best level
-    window of each level (see the module docstring), whichever is better.
+    window of each level (see the module docstring), whichever is better. Without an
+    incumbent yet (``x_best`` None, ``objective`` −∞) every window is worth trying, and the
+    result is None when the repair finds nothing.
 
     ``work``: the model the LP ``session`` holds (``spec`` + derived rows + level counts);
     ``curves``: each level's whole-cell knapsack curve by level column; ``x_lp``: the
@@ -96,6 +98,10 @@ def improve(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session: A
     t0 = time.perf_counter()
     found: list[dict[str, Any]] = []
     x = x_best
+
+    def value(y: np.ndarray | None) -> float:
+        return -np.inf if y is None else spec.objective_value(y)
+
     for lv in levels:
         if deadline - time.perf_counter() <= 1:
             _cut(details, "repair in the level's best window")
@@ -105,7 +111,9 @@ def improve(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session: A
         if not v > 0:
             continue
         curve = curves.get(lv.col)
-        target = abs_gap_target(rel_gap, spec.objective_value(x), bound, spec.status_quo_value)
+        z_x = value(x)
+        target = abs_gap_target(rel_gap, z_x if np.isfinite(z_x) else None, bound,
+                                spec.status_quo_value)
         best = None
         spans = windows(v, float(work.aux_lb[j]), float(work.aux_ub[j]))
         for a, b in spans:
@@ -122,7 +130,7 @@ def improve(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session: A
         say(f"level windows: {len(spans)} LPs, best bound "
             f"{'none' if best is None else format(best[0], ',.4f')} "
             f"({time.perf_counter() - t0:.1f} s)")
-        if best is None or best[0] <= spec.objective_value(x) + target:
+        if best is None or best[0] <= value(x) + target:
             found.append({"level": spec.aux_names[j],
                           "window": None if best is None else [best[1], best[2]],
                           "bound": None if best is None else best[0], "repair": "skipped"})
@@ -164,15 +172,16 @@ def improve(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session: A
         found.append({"level": spec.aux_names[j], "window": [a, b], "bound": z_w,
                       "lp": out.objective, "rows": int(sum(bk.n_rows for bk in blocks)),
                       "repair": info.get("repair_attempts"), "objective": z_cand})
-        if z_cand is not None and z_cand > spec.objective_value(x) and \
+        if z_cand is not None and z_cand > value(x) and \
                 not spec.violations(cand):
             x = cand
     details["level_window_repair"] = found
-    z = spec.objective_value(x)
-    kept = z > objective and not spec.violations(x)
+    z = value(x)
+    kept = x is not None and z > objective and not spec.violations(x)
     took = f"{time.perf_counter() - t0:.1f} s"
     if kept:
-        say(f"repair in the level's best window: objective {objective:,.4f} -> {z:,.4f} "
+        before = "none" if not np.isfinite(objective) else f"{objective:,.4f}"
+        say(f"repair in the level's best window: objective {before} -> {z:,.4f} "
             f"({took})")
         x_best, objective = x, z
     else:
