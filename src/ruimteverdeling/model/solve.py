@@ -18,7 +18,11 @@ The ``auto`` method therefore
    rounds; the strengthened LP optimum is the bound from then on. Levels of minimax rows get
    integer counts;
 4. repairs the fractional units with a small MIP over them and their near-ties (starting from
-   the rounded LP solution) for an incumbent; if that sub-MIP is infeasible the free set grows,
+   the rounded LP solution) for an incumbent — unless the model has a minimax level whose
+   whole-cell knapsack bound lies more than the decision tolerance below the strengthened LP
+   bound: that repair then cannot end the solve, and the repair in the level's best window
+   (step 5) runs first and gives the incumbent (:data:`WINDOW_FIRST_TOLERANCES`; the root
+   repair runs only when it finds none); if that sub-MIP is infeasible the free set grows,
    and as a last resort the full MIP runs under the time limit. A re-solve with a warm start
    (:mod:`ruimteverdeling.model.warm`) whose allocation is feasible ends as soon as the LP
    bound, or the strengthened one, proves that allocation within the decision gap, and
@@ -620,7 +624,7 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
     repair_bound = None
     early: dict[int, tuple[Callable[[float, float], float], float]] = {}
     windowed = False
-    if levels and x_warm is None and hasattr(session, "basis_now") and not decomposed:
+    if not decomposed and levels and x_warm is None and hasattr(session, "basis_now"):
         # the strengthened LP's optimal basis: the level search's root starts there (the
         # window and level-fixed LPs move the session's basis away from it)
         root_basis = session.basis_now()
