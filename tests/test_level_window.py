@@ -159,3 +159,65 @@ def test_rows_added_for_some_lps_stay_out_of_the_others() -> None:
         assert with_cut.objective == pytest.approx(float(before.objective) - 1.0)
         after = session.lp(time_limit=30.0)
         assert after.objective == pytest.approx(float(before.objective))
+
+
+def test_the_progress_log_names_every_step_with_its_seconds() -> None:
+    """Through the level's steps (knapsack bound, level fixed, windows, swaps), every progress
+    line but those that announce a step (the LP, a repair, a branch and bound) ends with the
+    seconds the step took, and each announced repair or branch and bound is followed by its
+    result line."""
+    import re
+
+    from ruimteverdeling.model.solve import solve
+    from tiny_models import random_model
+
+    lines: list[str] = []
+    solve(random_model(1), SolverOptions(mip_rel_gap=0.0), progress=lines.append)
+    timed = re.compile(r"\b\d+\.\d s\)$")
+    starts = [i for i, m in enumerate(lines) if m.endswith("repairing with a small MIP")]
+    searches = [i for i, m in enumerate(lines) if m.endswith("for branch and bound")]
+    for i, m in enumerate(lines[1:], start=1):
+        assert i in starts or i in searches or timed.search(m), m
+    for i in starts:
+        assert lines[i + 1].startswith("repair: "), lines[i + 1]
+    for i in searches:
+        assert lines[i + 1].startswith("branch and bound after"), lines[i + 1]
+    for step in ("LP relaxation: bound", "strengthened:", "whole-cell knapsacks",
+                 "level fixed", "level windows:", "repair in the level's best window",
+                 "level swaps"):
+        assert any(m.startswith(step) or step in m for m in lines), step
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_improve_without_an_incumbent_finds_an_allocation_or_none(seed: int) -> None:
+    """With no incumbent yet (the step run before the root repair), the result is None or
+    an allocation that meets every row, whose value is returned and is at most the
+    enumerated optimum; with an exact repair and a level whose LP windows are feasible,
+    one is found."""
+    from tiny_models import brute_force, random_model
+
+    spec = random_model(seed)
+    opt = brute_force(spec)
+    (lv,) = st.find_levels(spec)
+    backend, options = HighsBackend(), SolverOptions()
+    session = backend.session(spec, options)
+    lp = session.lp(time_limit=30.0)
+    assert lp.status == "optimal"
+
+    def repair(model, out, info):
+        r = backend.mip(model, options, 30.0, 0.0)
+        info["repair_attempts"] = [{"status": r.status}]
+        return None if r.x is None else np.asarray(r.x)[: spec.n_cols]
+
+    details: dict = {}
+    x, z = level_window.improve(spec, spec, [lv], session, {}, lp.x, None, -np.inf,
+                                float(lp.objective), 0.0, np.inf, details, {},
+                                lambda msg: None, repair, lambda y: y)
+    tried = [w for w in details["level_window_repair"] if w.get("repair") != "skipped"]
+    assert tried  # without an incumbent no window is skipped as unable to beat it
+    if x is None:
+        assert z == -np.inf
+    else:
+        assert not spec.violations(x)
+        assert z == pytest.approx(spec.objective_value(x))
+        assert z <= opt + 1e-7

@@ -18,7 +18,11 @@ The ``auto`` method therefore
    rounds; the strengthened LP optimum is the bound from then on. Levels of minimax rows get
    integer counts;
 4. repairs the fractional units with a small MIP over them and their near-ties (starting from
-   the rounded LP solution) for an incumbent; if that sub-MIP is infeasible the free set grows,
+   the rounded LP solution) for an incumbent — unless the model has a minimax level whose
+   whole-cell knapsack bound lies more than the decision tolerance below the strengthened LP
+   bound: that repair then cannot end the solve, and the repair in the level's best window
+   (step 5) runs first and gives the incumbent (:data:`WINDOW_FIRST_TOLERANCES`; the root
+   repair runs only when it finds none); if that sub-MIP is infeasible the free set grows,
    and as a last resort the full MIP runs under the time limit. A re-solve with a warm start
    (:mod:`ruimteverdeling.model.warm`) whose allocation is feasible ends as soon as the LP
    bound, or the strengthened one, proves that allocation within the decision gap, and
@@ -142,6 +146,18 @@ DECOMPOSED_SEARCH_MAX_COLUMNS = 3_000_000
 bound of its levels and the local searches too (at 200 k cells, 1.7 M columns: ≈ 13 s for
 the knapsack tables and 5 s for the searches, loaded); a larger one would spend its time on
 them that its LP needs."""
+WINDOW_FIRST_TOLERANCES = 10.0
+"""Before the root repair of a model with a minimax level, the whole-cell knapsack curve of
+each level is built for a stand-in incumbent this many decision tolerances ``t`` (at the
+strengthened LP bound) below that bound: a curve holds for any incumbent value (outside the
+window of levels it tabulates exactly it uses the relaxed knapsacks, which only loosens it),
+so the stand-in changes how wide the exact window is, not the bound's validity. When its
+bound lies more than ``t`` below the LP bound, the LP's level cannot be met by whole cells and
+the repair at the root vertex cannot end the solve: the level-window repair runs first and
+its allocation is the first incumbent (the root repair runs only when it finds none).
+Measured on the demo area: with 10 tolerances (the root repair's incumbent lay 11.7 below)
+the curve, its bound 1,628,229.0 and the chosen window are those of the real incumbent's
+curve; with 0 the exact window is empty and the curve is the LP bound."""
 KNAPSACK_SECOND_WORK = 1e9
 """Knapsack table entries times options per second (see
 :data:`~ruimteverdeling.model.strengthen.KNAPSACK_WORK`): a decomposed model's knapsack
@@ -280,7 +296,9 @@ def _finish(spec: ModelSpec, options: SolverOptions, x: np.ndarray, objective: f
     (and the run that produced the bound claims it, ``proven``)."""
     sq = spec.status_quo_value
     if status != "relaxation":
+        t0 = time.perf_counter()
         polished = _polish(spec, backend, options, x)
+        seconds["polish"] = time.perf_counter() - t0
         if polished is not x:
             x, objective = polished, spec.objective_value(polished)
             bound = max(bound, objective)
@@ -306,6 +324,16 @@ CAPPED_NOTE = ("the time limit was reached before these steps had spent their bu
                "every step stops at a count of its work, and the same inputs give the same "
                "allocation)")
 """The note a run cut short by the clock carries in its details."""
+
+
+def _secs(t0: float) -> str:
+    """The seconds since ``t0``, for a step's progress line."""
+    return f"{time.perf_counter() - t0:.1f} s"
+
+
+def _took(parts: dict[str, float]) -> str:
+    """The seconds of a step timed in parts (build, solve), for its progress line."""
+    return f"{sum(parts.values()):.1f} s"
 
 
 def _capped(details: dict[str, Any], step: str) -> None:
@@ -486,6 +514,8 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
     bound = lp_bound
     x = lp.x
     frac_units = _fractional_units(spec, x)
+    say(f"LP relaxation: bound {lp_bound:,.4f}, {frac_units.size} fractional units "
+        f"({_took(lp.seconds)})")
     details: dict[str, Any] = {"lp_status": lp.status, **lp.details,
                                "fractional_units": int(frac_units.size), "lp_bound": lp_bound}
     if relaxation_only:
@@ -551,11 +581,41 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
 
     if (done := warm_finish(bound, method + "+warm", "strengthened LP bound")) is not None:
         return done
-    # repair: a small MIP on the fractional units and their near-ties (one neighbourhood
-    # only when a warm start already gives an allocation)
-    x_best, repair_bound = _repair(spec, work, backend, options, say, x, col_dual, x_round,
-                                   frac_units, bound, deadline, details, seconds,
-                                   grow=x_warm is None)
+
+    def window_repair(model: ModelSpec, out: LpOutcome, info: dict[str, Any]
+                      ) -> np.ndarray | None:
+        # the repair at a level window's LP vertex; besides the fractional units and their
+        # near-ties it frees the units the whole-cell knapsack fill at the window's top moves
+        x_w = out.x[: spec.n_cols]
+        x_w_round = _round_units(spec, x_w)
+        moved = [m for lv in levels if (m := _knapsack_moves(
+            spec, lv, derived, float(model.aux_ub[lv.col - spec.n_x]), x_w_round)) is not None]
+        return _repair(spec, model, backend, options, say, x_w, out.col_dual[: spec.n_cols],
+                       x_w_round, _fractional_units(spec, x_w), bound, deadline, info, {},
+                       grow=False,
+                       extra=np.unique(np.concatenate(moved)) if moved else None)[0]
+
+    def polish_any(y: np.ndarray) -> np.ndarray:
+        return _polish(spec, backend, options, y, force=True)
+
+    x_best: np.ndarray | None = None
+    repair_bound = None
+    early: dict[int, tuple[Callable[[float, float], float], float]] = {}
+    windowed = False
+    if not decomposed and levels and x_warm is None and hasattr(session, "basis_now"):
+        # the strengthened LP's optimal basis: the level search's root starts there (the
+        # window and level-fixed LPs move the session's basis away from it)
+        root_basis = session.basis_now()
+        x_best, objective = _window_first(spec, work, levels, session, derived, x, bound,
+                                          options, deadline, details, seconds, say,
+                                          window_repair, polish_any, early)
+        windowed = "level_window" in details
+    if x_best is None:
+        # repair: a small MIP on the fractional units and their near-ties (one neighbourhood
+        # only when a warm start already gives an allocation)
+        x_best, repair_bound = _repair(spec, work, backend, options, say, x, col_dual,
+                                       x_round, frac_units, bound, deadline, details,
+                                       seconds, grow=x_warm is None)
     if x_warm is not None and (x_best is None or spec.objective_value(x_warm)
                                > spec.objective_value(x_best)):
         x_best = x_warm
@@ -590,24 +650,22 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
     if levels and searched and decision_gap(objective, bound, spec.status_quo_value) \
             > options.mip_rel_gap:
         bound = _knapsack_bound(derived, levels, objective, bound, details, seconds, say,
-                                curves, max_work, fixing)
+                                curves, max_work, fixing, early)
         if not decomposed:
-            # the strengthened LP's optimal basis: the level search's root starts there
-            # (the level-fixed LP moves the session's basis away from it)
-            root_basis = session.basis_now() if hasattr(session, "basis_now") else None
+            if root_basis is None and hasattr(session, "basis_now"):
+                # the strengthened LP's optimal basis: the level search's root starts there
+                # (the level-fixed LP moves the session's basis away from it)
+                root_basis = session.basis_now()
             x_best, objective = _level_fixed_repair(spec, work, levels, session, curves, backend,
                                                     options, say, x_best, objective, bound,
-                                                    deadline, details, seconds, derived)
-            x_best, objective = level_window.improve(
-                spec, work, levels, session, curves, x, x_best, objective, bound,
-                options.mip_rel_gap, deadline, details, seconds, say,
-                repair=lambda model, out, info: _repair(
-                    spec, model, backend, options, say, out.x[: spec.n_cols],
-                    out.col_dual[: spec.n_cols], _round_units(spec, out.x[: spec.n_cols]),
-                    _fractional_units(spec, out.x[: spec.n_cols]), bound, deadline, info, {},
-                    grow=False)[0],
-                polish=lambda y: _polish(spec, backend, options, y, force=True),
-                max_row_nnz=STRENGTHEN_MAX_ROW_NNZ)
+                                                    deadline, details, seconds, derived,
+                                                    root_basis if windowed else None)
+            if not windowed:
+                x_best, objective = level_window.improve(
+                    spec, work, levels, session, curves, x, x_best, objective, bound,
+                    options.mip_rel_gap, deadline, details, seconds, say,
+                    repair=window_repair, polish=polish_any,
+                    max_row_nnz=STRENGTHEN_MAX_ROW_NNZ)
         x_best, objective = _level_swaps(spec, levels, x_best, objective, deadline, details,
                                          seconds, say)
     if searched and decision_gap(objective, bound, spec.status_quo_value) \
@@ -630,26 +688,87 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
                    seconds, details, lp.row_dual, timed_out=timed_out)
 
 
+def _window_first(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session: Any,
+                  derived: tuple[ModelSpec, np.ndarray | None], x_lp: np.ndarray,
+                  bound: float, options: SolverOptions, deadline: float,
+                  details: dict[str, Any], seconds: dict[str, float], say: Progress,
+                  repair: level_window.Repair, polish: Callable[[np.ndarray], np.ndarray],
+                  early: dict[int, tuple[Callable[[float, float], float], float]]
+                  ) -> tuple[np.ndarray | None, float]:
+    """The level-window repair as the first incumbent, where the whole-cell knapsack bound
+    shows that the root repair cannot end the solve (see :data:`WINDOW_FIRST_TOLERANCES`).
+
+    With ``t`` the decision tolerance at the strengthened LP bound ``z_LP``, each level's
+    knapsack curve is built for the stand-in incumbent ``z_LP − WINDOW_FIRST_TOLERANCES · t``
+    (into ``early``, with that value). An allocation found by the root repair at the LP's
+    vertex is worth at most ``K = min`` over the levels of their curves' bounds; when
+    ``K < z_LP − t`` the gap to the LP bound stays open whatever that repair finds, so the
+    step that repairs where whole cells fit (:func:`ruimteverdeling.model.level_window.improve`,
+    with no incumbent yet) runs instead. Returns its allocation and objective, or
+    ``(None, −∞)`` when it did not run or found none (the root repair then runs)."""
+    t0 = time.perf_counter()
+    model, duals = derived
+    if duals is None:
+        return None, -np.inf
+    tol = abs_gap_target(options.mip_rel_gap, bound, bound, spec.status_quo_value)
+    stand_in = bound - WINDOW_FIRST_TOLERANCES * tol
+    found = []
+    for lv in levels:
+        curve = st.knapsack_level_curve(model, lv, duals, stand_in)
+        if curve is None:
+            return None, -np.inf
+        early[lv.col] = (curve, stand_in)
+        j = lv.col - model.n_x
+        found.append(curve(float(model.aux_lb[j]), float(model.aux_ub[j])))
+    seconds["knapsack_first"] = time.perf_counter() - t0
+    k_bound = min(found)
+    details["window_first"] = {"stand_in": stand_in, "knapsack_bound": k_bound,
+                               "run": bool(k_bound < bound - tol)}
+    if not k_bound < bound - tol:
+        say(f"whole-cell knapsacks per region of the level: {k_bound:,.4f}, within the "
+            f"tolerance of the LP bound: repair at the LP vertex ({_secs(t0)})")
+        return None, -np.inf
+    say(f"whole-cell knapsacks per region of the level: {k_bound:,.4f}, below the LP bound "
+        f"by more than the tolerance: repair in the level's best window first ({_secs(t0)})")
+    x, z = level_window.improve(spec, work, levels, session, {c: cv for c, (cv, _) in
+                                                             early.items()},
+                                x_lp, None, -np.inf, bound, options.mip_rel_gap, deadline,
+                                details, seconds, say, repair=repair, polish=polish,
+                                max_row_nnz=STRENGTHEN_MAX_ROW_NNZ)
+    return x, z
+
+
 def _knapsack_bound(derived: tuple[ModelSpec, np.ndarray | None], levels: list[st.Level],
                     objective: float, bound: float, details: dict[str, Any],
                     seconds: dict[str, float], say: Progress,
                     curves: dict[int, Callable[[float, float], float]] | None = None,
                     max_work: float = st.KNAPSACK_WORK,
-                    fixing: list[tuple[float, np.ndarray]] | None = None) -> float:
+                    fixing: list[tuple[float, np.ndarray]] | None = None,
+                    built: dict[int, tuple[Callable[[float, float], float], float]] | None = None
+                    ) -> float:
     """``bound`` lowered by the whole-cell knapsack bound of every level
     (:func:`~ruimteverdeling.model.strengthen.knapsack_level_curve`) from the LP duals of the
     model with its derived rows; each level's curve goes into ``curves`` (by level column),
     for the level search's nodes, and its bound over the level's whole range with the
     columns' losses under the same prices
     (:func:`~ruimteverdeling.model.strengthen.knapsack_losses`) into ``fixing``, for
-    reduced-cost fixing."""
+    reduced-cost fixing.
+
+    ``built``: curves already built from the same duals, each with the incumbent value it was
+    built for (see :data:`WINDOW_FIRST_TOLERANCES`); one built for a value at most
+    ``objective`` is used as it is (its exact window only wider, its capacity losses valid for
+    the better incumbent)."""
     model, duals = derived
     if duals is None:
         return bound
     t0 = time.perf_counter()
     found = []
     for lv in levels:
-        curve = st.knapsack_level_curve(model, lv, duals, objective, max_work)
+        ready = (built or {}).get(lv.col)
+        if ready is not None and ready[1] <= objective:
+            curve: Callable[[float, float], float] | None = ready[0]
+        else:
+            curve = st.knapsack_level_curve(model, lv, duals, objective, max_work)
         j = lv.col - model.n_x
         kb = None if curve is None else curve(float(model.aux_lb[j]), float(model.aux_ub[j]))
         found.append(kb)
@@ -664,8 +783,10 @@ def _knapsack_bound(derived: tuple[ModelSpec, np.ndarray | None], levels: list[s
                 fixing.append((float(kb), loss))
         if kb is not None and kb < bound:
             say(f"whole-cell knapsacks per region of the level: bound {bound:,.4f} -> "
-                f"{max(kb, objective):,.4f}")
+                f"{max(kb, objective):,.4f} ({_secs(t0)})")
             bound = max(kb, objective)
+        else:
+            say(f"whole-cell knapsacks per region of the level: no lower bound ({_secs(t0)})")
     details["knapsack_bounds"] = found
     seconds["knapsack_bound"] = time.perf_counter() - t0
     return bound
@@ -676,10 +797,11 @@ def _level_fixed_repair(spec: ModelSpec, work: ModelSpec, levels: list[st.Level]
                         backend: Backend, options: SolverOptions, say: Progress,
                         x_best: np.ndarray, objective: float, bound: float, deadline: float,
                         details: dict[str, Any], seconds: dict[str, float],
-                        derived: tuple[ModelSpec, np.ndarray | None] | None = None
-                        ) -> tuple[np.ndarray, float]:
+                        derived: tuple[ModelSpec, np.ndarray | None] | None = None,
+                        basis: Any = None) -> tuple[np.ndarray, float]:
     """The incumbent, or the repair of the LP with each level fixed where its whole-cell
     knapsack bound is largest, whichever is better (:mod:`ruimteverdeling.model.level_fix`).
+    ``basis``: where the first of those LPs starts (None: the session's current basis).
 
     The LP optimum ``z_v`` with the level fixed at ``v`` bounds every allocation whose level
     is ``v``, so the repair there runs only when ``z_v > z_inc + t`` (``t``: the absolute
@@ -699,7 +821,9 @@ def _level_fixed_repair(spec: ModelSpec, work: ModelSpec, levels: list[st.Level]
         if deadline - time.perf_counter() <= 1:
             _capped(details, "repair with the level fixed")
             continue
-        out = session.lp(*fixed, None, max(1.0, deadline - time.perf_counter()))
+        out = session.lp(*fixed, None, max(1.0, deadline - time.perf_counter()),
+                         basis=basis)
+        basis = None
         if out.status != "optimal" or out.x is None or out.col_dual is None:
             found.append({"level": v, "lp_status": out.status})
             continue
@@ -708,6 +832,8 @@ def _level_fixed_repair(spec: ModelSpec, work: ModelSpec, levels: list[st.Level]
             # the LP at the level bounds every allocation at that level: none beats the
             # incumbent by more than the tolerance, so no repair there
             found.append({"level": v, "lp": out.objective, "repair": "skipped"})
+            say(f"level fixed at its knapsack maximiser: LP {out.objective:,.4f} cannot beat "
+                f"the incumbent, no repair ({_secs(t0)})")
             continue
         x_lp = out.x[: spec.n_cols]
         x_lp_round = _round_units(spec, x_lp)
@@ -776,8 +902,10 @@ def _keep_if_better(spec: ModelSpec, key: str, what: str, x: np.ndarray, x_best:
     z = spec.objective_value(x)
     kept = z > objective and not spec.violations(x)
     if kept:
-        say(f"{what}: objective {objective:,.4f} -> {z:,.4f}")
+        say(f"{what}: objective {objective:,.4f} -> {z:,.4f} ({_secs(t0)})")
         x_best, objective = x, z
+    else:
+        say(f"{what}: no better allocation ({_secs(t0)})")
     details[key] = {"objective": z, "kept": kept}
     seconds[key] = time.perf_counter() - t0
     return x_best, objective
@@ -849,7 +977,7 @@ def _strengthen(spec: ModelSpec, session: Any, options: SolverOptions, lp: LpOut
     work = spec.with_rows(st.stack_rows(block_rows, st.BLOCK)) if block_rows else spec
     if best is not lp:
         say(f"strengthened: {sum(r['rows'] for r in info['rounds'])} derived rows, LP bound "
-            f"{lp.objective:,.4f} -> {best.objective:,.4f}")
+            f"{lp.objective:,.4f} -> {best.objective:,.4f} ({_secs(t0)})")
     derived = (work, best.row_dual)
     levels = st.find_levels(spec)
     if levels:
@@ -936,6 +1064,10 @@ def _repair(spec: ModelSpec, work: ModelSpec, backend: Backend, options: SolverO
         n_free *= 4
     seconds["repair"] = time.perf_counter() - t0
     details["repair_attempts"] = attempts
+    found = "no allocation" if x_best is None else \
+        f"objective {spec.objective_value(x_best):,.4f}"
+    say(f"repair: {found} ({len(attempts)} sub-MIP(s), "
+        f"{sum(a['checks'] for a in attempts)} checks, {_secs(t0)})")
     return x_best, last_bound
 
 
@@ -1058,6 +1190,8 @@ def _close_gap(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session
                     regions = [_hull_region(work, lv, res.nodes)]
         details["level_search"] = search_info
         seconds["level_search"] = time.perf_counter() - t0
+        say(f"level search: {sum(s['lps'] for s in search_info)} LPs, bound "
+            f"{bound:,.4f} ({_secs(t0)})")
     if decision_gap(objective, bound, sq) <= options.mip_rel_gap or not regions:
         return x_best, objective, max(objective, bound), False
     t0 = time.perf_counter()
@@ -1085,6 +1219,10 @@ def _close_gap(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session
     bound = min(bound, max([objective, *done]))
     seconds["rc_mip"] = time.perf_counter() - t0
     details["rc_mip"] = ran
+    n_run = sum(1 for r in ran if r.get("status") != "not run")
+    say(f"branch and bound after reduced-cost fixing: {n_run} of {len(regions)} region(s) "
+        f"searched, bound "
+        f"{bound:,.4f} ({_secs(t0)})")
     return x_best, objective, max(bound, objective), bool(ran)
 
 
