@@ -13,7 +13,8 @@ end lists
 
 * the top-level stages: read, compile, solve (the cell model), locations, write;
 * compile's own split (validate, zone rules, columns, objective terms, row families,
-  assembly);
+  assembly), and under it its slowest parts: each rule family's compile, each objective
+  term's evaluation on the columns, each family's rows;
 * the cell model's solve: the column generation's levels (prices from nested samples) and its
   rounds over the whole model (restricted-LP build, LP, pricing), then the repair and the
   steps after it;
@@ -122,6 +123,7 @@ def profile(cells: int, scenario: Path, time_limit: float | None,
                 "peak_mb": {k: round(v) for k, v in p.peaks.items()},
                 "peaks_per_stage": p.resets,
                 "compile": {k: round(v, 2) for k, v in cm.timings.items()},
+                "compile_parts": _parts(cm.family_timings),
                 "error": str(exc)}
     relaxation = sol
     with p.stage("locations"):
@@ -138,6 +140,7 @@ def profile(cells: int, scenario: Path, time_limit: float | None,
         "peak_mb": {k: round(v) for k, v in p.peaks.items()},
         "peaks_per_stage": p.resets,
         "compile": {k: round(v, 2) for k, v in cm.timings.items()},
+        "compile_parts": _parts(cm.family_timings),
         "solve": {k: round(v, 2) for k, v in relaxation.seconds.items()},
         "lp_status": relaxation.details.get("lp_status"),
         "decomposition": _levels(dec),
@@ -147,6 +150,16 @@ def profile(cells: int, scenario: Path, time_limit: float | None,
         "status": sol.status, "objective": sol.objective, "bound": sol.bound,
         "decision_gap": sol.decision_gap,
     }
+
+
+def _parts(split: dict[str, float], top: int = 12) -> dict[str, float]:
+    """The compile's largest parts (rule families, terms, row families; see
+    ``CompiledModel.family_timings``), slowest first, the rest summed as ``other``."""
+    ranked = sorted(split.items(), key=lambda kv: -kv[1])
+    out = {k: round(v, 2) for k, v in ranked[:top]}
+    if len(ranked) > top:
+        out["other"] = round(sum(v for _, v in ranked[top:]), 2)
+    return out
 
 
 def _levels(dec: dict[str, Any]) -> list[dict[str, Any]]:
@@ -172,6 +185,7 @@ def table(r: dict[str, Any]) -> str:
         peak = r["peak_mb"].get(k)  # none for the phases inside a stage
         rows.append((k, f"{v:.1f}", "" if peak is None else f"{peak:,}"))
     rows += [(f"  compile: {k}", f"{v:.1f}", "") for k, v in r["compile"].items()]
+    rows += [(f"    {k}", f"{v:.1f}", "") for k, v in r.get("compile_parts", {}).items()]
     if "error" in r:
         w = [max(len(str(x[i])) for x in rows) for i in range(3)]
         return "\n".join([f"{a:<{w[0]}}  {b:>{w[1]}}  {c}" for a, b, c in rows] +

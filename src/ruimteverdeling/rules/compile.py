@@ -92,6 +92,10 @@ class CompiledModel:
     ``summary.json`` lists them (:mod:`ruimteverdeling.rules.findings`)."""
     notes: list[Problem] = field(default_factory=list)
     """Facts about where the scenario's parts come from (the file of each override)."""
+    family_timings: dict[str, float] = field(default_factory=dict)
+    """Seconds of the compile per part: ``rule <family>`` (the family's compile),
+    ``term <name>`` (evaluating the term on the columns), ``rows <family>`` (the rows of a
+    rule family or of the targets), ``status quo``; for the stage profile."""
 
     @functools.cached_property
     def status_quo_point(self) -> np.ndarray | None:
@@ -328,6 +332,13 @@ def compile_model(scenario: Scenario, area: StudyArea,
 def _compile_model(scenario: Scenario, area: StudyArea,
                    catalogue: UseCatalogue | None) -> CompiledModel:
     timings = {}
+    split: dict[str, float] = {}
+
+    def took(key: str, since: float) -> float:
+        now = time.perf_counter()
+        split[key] = split.get(key, 0.0) + now - since
+        return now
+
     t0 = time.perf_counter()
     catalogue = catalogue or catalogue_for(scenario)
     ctx = Context.create(scenario, area, catalogue)
@@ -367,7 +378,9 @@ def _compile_model(scenario: Scenario, area: StudyArea,
         reports.append(comp)
     for rule in active_rules:
         if family_of(rule).zone:
+            t1 = time.perf_counter()
             add(rule, family_of(rule).compile(rule, ctx))
+            took(f"rule {rule.type}", t1)
     timings["rules"] = time.perf_counter() - t0
 
     # 3. pinned cells and units
@@ -405,12 +418,16 @@ def _compile_model(scenario: Scenario, area: StudyArea,
     for rule in active_rules:
         family = family_of(rule)
         if not family.zone:
+            t1 = time.perf_counter()
             c = family.compile(rule, ctx)
+            took(f"rule {rule.type}", t1)
             if c.closed is not None:
                 raise TypeError(f"rule family '{family.type}' closes pairs: register it with "
                                 "zone=True")
             add(rule, c)
+    t1 = time.perf_counter()
     pair_terms = objective.core_terms(scenario, ctx) + pair_terms
+    t1 = took("rule suitability", t1)
     compilers: dict[str, targets.TargetCompiler] = {}
     tindex = {t.id: i for i, t in enumerate(scenario.targets)}
     for t in active_targets:
@@ -421,6 +438,7 @@ def _compile_model(scenario: Scenario, area: StudyArea,
         for w in findings.cite(targets.vanished(tc, scenario.path, field_), "targets", t,
                                tindex[t.id], scenario):
             ctx.warn(w)
+    took("rule targets", t1)
     terms: dict[str, list[PairTerm]] = {}
     for term in pair_terms:
         terms.setdefault(term.name, []).append(term)
@@ -431,6 +449,7 @@ def _compile_model(scenario: Scenario, area: StudyArea,
             raise InputError.single(scenario.path, "rules",
                                     f"objective term '{name}' is both a cost and a benefit",
                                     "give the rules that share a `term` the same `sense`")
+        t1 = time.perf_counter()
         coef = None
         const = 0.0
         for p in parts:
@@ -446,6 +465,7 @@ def _compile_model(scenario: Scenario, area: StudyArea,
         builder.add_term(name, parts[0].sense, w, coef, const, unit=parts[0].unit,
                          description=parts[0].description)
         del coef
+        took(f"term {name}", t1)
     timings["terms"] = time.perf_counter() - t0
 
     # 5b. row families
@@ -456,19 +476,25 @@ def _compile_model(scenario: Scenario, area: StudyArea,
     # conditions reduce over units with it
     unit_starts = np.flatnonzero(np.r_[True, builder.col_unit[1:] != builder.col_unit[:-1]]) \
         if n_x else np.empty(0, np.int64)
+    family_by_id = {r.id: r.type for r in active_rules}
     for pr in pair_rows:
+        t1 = time.perf_counter()
         info, probs = _add_pair_rows(pr, builder, col_land, col_use_idx, fixed_land,
                                      fixed_use_idx, aux_terms, unit_starts)
+        took(f"rows {family_by_id.get(pr.ref, 'targets') if pr.kind == 'rule' else 'targets'}",
+             t1)
         blocks[pr.name] = info
         problems += probs
     if problems:
         raise InputError(problems)
     grid = area.grid
     for cr in column_rows:
+        t1 = time.perf_counter()
         rows, cols, vals, n_rows, lower, upper = cr.build(
             ctx.land_cells[col_land], col_use_idx, n_x, grid.width, grid.height)
         builder.add_block(cr.name, "rule", rows, cols, vals, n_rows, lower, upper, ref=cr.ref,
                           meta=cr.meta)
+        took(f"rows {family_by_id.get(cr.ref, cr.name)}", t1)
     for name, (cols, vals) in aux_terms.items():
         aux: dict[int, float] = {}
         for j, v in zip(cols, vals, strict=True):
@@ -496,7 +522,10 @@ def _compile_model(scenario: Scenario, area: StudyArea,
                        pinned_use_idx, reports, terms, blocks, compilers, eff_rules,
                        eff_targets, applied, aux_arrays, timings, contributions,
                        list(ctx.warnings), findings.override_notes(scenario))
+    t1 = time.perf_counter()
     spec.status_quo_value = status_quo_value(cm)  # the anchor of the decision gap
+    took("status quo", t1)
+    cm.family_timings = split
     return cm
 
 
