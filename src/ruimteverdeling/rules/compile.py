@@ -543,10 +543,10 @@ def _add_pair_rows(pr: PairRows, builder: SpecBuilder, col_land: np.ndarray,
                    unit_starts: np.ndarray | None = None
                    ) -> tuple[RowsInfo, list[Problem]]:
     n = len(pr.labels)
-    rows, vals = pr.fn(col_land, col_use_idx)
-    sel = rows >= 0
+    rows_all, vals_all = pr.fn(col_land, col_use_idx)
+    sel = rows_all >= 0
     cols = np.flatnonzero(sel)
-    rows, vals = rows[sel], vals[sel]
+    rows, vals = rows_all[sel], vals_all[sel]
     frows, fvals = pr.fn(fixed_land, fixed_use_idx)
     fsel = frows >= 0
     constant = np.bincount(frows[fsel], weights=fvals[fsel], minlength=n)
@@ -555,8 +555,9 @@ def _add_pair_rows(pr: PairRows, builder: SpecBuilder, col_land: np.ndarray,
     upper = np.where(np.isposinf(pr.upper), INF, pr.upper - constant)
     problems = []
     if pr.penalty is None and pr.hard_check and not pr.aux:
-        problems = _impossible(pr, builder, rows, cols, vals, lower, upper, constant,
+        problems = _impossible(pr, builder, rows_all, vals_all, sel, lower, upper, constant,
                                unit_starts)
+    del rows_all, vals_all, sel
     all_rows, all_cols, all_vals = [rows], [cols], [vals]
     slack_lo: list[int | None] = [None] * n
     slack_hi: list[int | None] = [None] * n
@@ -592,22 +593,22 @@ def _add_pair_rows(pr: PairRows, builder: SpecBuilder, col_land: np.ndarray,
     return RowsInfo(pr, constant, slack_lo, slack_hi, aux_cols), problems
 
 
-def _impossible(pr: PairRows, builder: SpecBuilder, rows: np.ndarray, cols: np.ndarray,
-                vals: np.ndarray, lower: np.ndarray, upper: np.ndarray,
+def _impossible(pr: PairRows, builder: SpecBuilder, row_full: np.ndarray,
+                vals_all: np.ndarray, sel: np.ndarray, lower: np.ndarray, upper: np.ndarray,
                 constant: np.ndarray, starts: np.ndarray | None = None) -> list[Problem]:
     """Per-row necessary conditions: the most (least) any allocation can reach.
 
     Row ``r`` of ``Σ_j a_rj x_j`` over units ``k`` (one column each) can reach at most
     ``Σ_k max_{j∈k} a_rj`` and at least ``Σ_k min_{j∈k} a_rj`` (a unit's columns all count in
-    the row of its cell, or none does); ``starts``: each unit's first column."""
+    the row of its cell, or none does); ``starts``: each unit's first column. ``row_full`` and
+    ``vals_all`` are the family's row and value of every column (a negative row where the
+    column counts nowhere), ``sel`` where the row is not negative."""
     n = len(pr.labels)
     units = builder.col_unit
     n_x = units.size
     if n_x:
         full = np.zeros(n_x)
-        full[cols] = vals
-        row_full = np.full(n_x, -1, np.int32)
-        row_full[cols] = rows
+        np.copyto(full, vals_all, where=sel)
         if starts is None:
             starts = np.flatnonzero(np.r_[True, units[1:] != units[:-1]])
         best = np.maximum.reduceat(full, starts)
