@@ -153,6 +153,27 @@ def test_fingerprint_sees_a_changed_coefficient(demo_area: Path) -> None:
         assert any(".indices." in d for d in differences(fingerprint(cm), base))
 
 
+def test_reusing_freed_memory_nests_and_restores() -> None:
+    """Inside the block numpy asks no huge pages; nested blocks keep that until the outermost
+    leaves, which puts numpy's setting back."""
+    from ruimteverdeling import heap
+
+    switch = heap._hugepage_switch()
+    if switch is None:
+        return  # a numpy without the switch: the block changes nothing there
+    before = bool(switch(True))
+    try:
+        with heap.reusing_freed_memory():
+            assert heap.settings_inside() and switch(False) is False
+            with heap.reusing_freed_memory():
+                assert switch(False) is False
+            assert heap.settings_inside() and switch(False) is False
+        assert not heap.settings_inside()
+        assert switch(True) is True  # restored to what it was before the block
+    finally:
+        switch(before)
+
+
 if __name__ == "__main__":  # regenerate the fingerprint from the current code
     if sys.argv[1:] != ["--write"]:
         sys.exit("usage: python tests/test_compile_identity.py --write")

@@ -96,6 +96,10 @@ class CompiledModel:
     ``summary.json`` lists them (:mod:`ruimteverdeling.rules.findings`)."""
     notes: list[Problem] = field(default_factory=list)
     """Facts about where the scenario's parts come from (the file of each override)."""
+    family_timings: dict[str, float] = field(default_factory=dict)
+    """Seconds of the compile per part: ``rule <family>`` (the family's compile),
+    ``term <name>`` (evaluating the term on the columns), ``rows <family>`` (the rows of a
+    rule family or of the targets), ``status quo``; for the stage profile."""
 
     @functools.cached_property
     def status_quo_point(self) -> np.ndarray | None:
