@@ -85,10 +85,6 @@ class CompiledModel:
     overrides: list[overrides.Applied]
     aux_terms: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
-    family_timings: dict[str, float] = field(default_factory=dict)
-    """Seconds of the compile per part: ``rule <family>`` (the family's compile),
-    ``term <name>`` (evaluating the term on the columns), ``rows <family>`` (the rows of a
-    rule family or of the targets), ``status quo``; for the stage profile."""
     contributions: dict[str, Contribution] = field(default_factory=dict)  # enabled rules
     warnings: list[Problem] = field(default_factory=list)
     """What the run should be read with (a region value for a region outside the study area,
