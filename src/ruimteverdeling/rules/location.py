@@ -445,7 +445,10 @@ def enforce(cm: Any, sol: Any, options: SolverOptions | None = None,
     round when it is under ``MIN_IMPROVE_SECONDS``. A step the cap cuts short returns what it
     has proven (the bound its rounds so far, each valid; the MIP its best location-feasible
     allocation) and is named in ``details['time_limit_cut']``; the status is then
-    ``time_limit`` unless the decision gap is proven. ``details['locations']['budget']`` says
+    ``time_limit`` unless the decision gap is proven. When no allocation meeting the rules is
+    found, the relaxation's allocation is returned with ``details['locations']['status']``
+    ``"not met"`` and never as ``optimal``: ``time_limit`` when a step was cut short (or the
+    relaxation's solve was), else ``feasible``. ``details['locations']['budget']`` says
     where the time went. ``basis``: an optimal simplex basis of ``cm.spec``'s LP, where the
     location bound's LP rounds start (see
     :func:`ruimteverdeling.rules.location_bound.strengthened_bound`)."""
@@ -561,8 +564,14 @@ def enforce(cm: Any, sol: Any, options: SolverOptions | None = None,
             f"are not met: {msg}",
             "lower the minimum sizes or counts, soften the targets the locations must meet, or "
             "raise the time limit; the allocation reported is the relaxation's"))
-        return replace(sol, details={**sol.details, "locations": info.to_json(),
-                                     **_cut_details(sol.details, cut, CAPPED_NOTE)})
+        # the relaxation's allocation breaks a location rule: never "optimal", whatever the
+        # relaxation's own status; "time_limit" when the cap cut a step short
+        status = "time_limit" if cut or sol.status == "time_limit" else "feasible"
+        return replace(sol, status=status,
+                       details={**sol.details, "locations": info.to_json(),
+                                "relaxation": {"objective": sol.objective, "bound": sol.bound,
+                                               "status": sol.status},
+                                **_cut_details(sol.details, cut, CAPPED_NOTE)})
     after_new = cm.land_use_after(x_new)
     info.status = "enforced"
     for ur in groups:
