@@ -536,3 +536,30 @@ def test_locations_cut_by_the_cap_report_time_limit(tmp_path: Path, monkeypatch)
     assert sol.status == "time_limit" and not sol.optimal
     assert "location restricted MIP" in sol.details["time_limit_cut"]
     assert sol.bound == pytest.approx(relaxation.bound)  # the relaxation's bound stands
+
+
+def test_bound_rounds_leave_part_of_the_share_to_the_restricted_mip(tmp_path: Path,
+                                                                   monkeypatch) -> None:
+    """The location bound's LP rounds are capped at ``BOUND_SHARE`` of the share (the rest is
+    kept for the restricted MIP), and the result is the same as with the uncapped call when
+    the cap does not bind: the enforced allocation is the brute-force optimum either way."""
+    from ruimteverdeling.rules import location
+    from ruimteverdeling.rules import location_bound as lb
+
+    expected, cm, relaxation = _binding_case(tmp_path)
+    caps: list[float] = []
+    original = lb.strengthened_bound
+
+    def record(*args, **kwargs):
+        caps.append(float(args[7]))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(lb, "strengthened_bound", record)
+    share = 20.0
+    sol = location.enforce(cm, relaxation, seconds=share)
+    assert caps and caps[0] <= location.BOUND_SHARE * share + 1e-9
+    assert caps[0] > 0.0
+    assert 0.0 < location.BOUND_SHARE < 1.0
+    assert sol.details["locations"]["status"] == "enforced"
+    assert sol.objective == pytest.approx(expected, abs=1e-6)
+    assert "time_limit_cut" not in sol.details
