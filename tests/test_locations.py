@@ -495,8 +495,8 @@ def test_bound_rounds_stop_when_no_new_cut_with_the_same_bound(tmp_path: Path, m
 def test_unmet_locations_are_never_reported_optimal(tmp_path: Path) -> None:
     """The unmeetable case above (exactly one cell of homes, locations of ≥ 20 homes): the
     relaxation is solved to optimality, but its allocation breaks the location rule, so the
-    run's status is ``feasible`` (no step was cut short) in the solution, ``summary.json``
-    and the console line, and the exit code stays 0 (a finished run)."""
+    run's status is ``feasible`` (no step was cut short) in the solution, ``summary.json``,
+    ``manifest.json`` and the console line, and the exit code stays 0 (a finished run)."""
     import json
 
     from click.testing import CliRunner
@@ -518,6 +518,8 @@ def test_unmet_locations_are_never_reported_optimal(tmp_path: Path) -> None:
     assert f"scenario {data['id']}: feasible (NOT proven optimal)" in r.output
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["status"] == "feasible" and summary["optimal"] is False
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["status"] == "feasible" and manifest["optimal"] is False
 
 
 def test_locations_cut_by_the_cap_report_time_limit(tmp_path: Path, monkeypatch) -> None:
