@@ -490,3 +490,78 @@ def test_bound_rounds_stop_when_no_new_cut_with_the_same_bound(tmp_path: Path, m
         for use in full.y:
             np.testing.assert_array_equal(quick.y[use], full.y[use])
         np.testing.assert_array_equal(quick.d, full.d)
+
+
+def test_unmet_locations_are_never_reported_optimal(tmp_path: Path) -> None:
+    """The unmeetable case above (exactly one cell of homes, locations of ≥ 20 homes): the
+    relaxation is solved to optimality, but its allocation breaks the location rule, so the
+    run's status is ``feasible`` (no step was cut short) in the solution, ``summary.json``,
+    ``manifest.json`` and the console line, and the exit code stays 0 (a finished run)."""
+    import json
+
+    from click.testing import CliRunner
+
+    from ruimteverdeling.cli import main
+
+    sc = case(tmp_path, SH, 10, {"min_size": 20})
+    data = __import__("yaml").safe_load(sc.read_text())
+    data["targets"][0]["max"] = 10
+    write_scenario(sc, data)
+    run = api.solve(sc, write=False)
+    sol = run.solution
+    assert sol.status == "feasible" and not sol.optimal
+    assert sol.details["locations"]["status"] == "not met"
+    assert sol.details["relaxation"]["status"] == "optimal"  # what was reported before
+    assert "time_limit_cut" not in sol.details
+    r = CliRunner().invoke(main, ["solve", str(sc), "--out", str(tmp_path / "out")])
+    assert r.exit_code == 0, r.output
+    assert f"scenario {data['id']}: feasible (NOT proven optimal)" in r.output
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["status"] == "feasible" and summary["optimal"] is False
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["status"] == "feasible" and manifest["optimal"] is False
+
+
+def test_locations_cut_by_the_cap_report_time_limit(tmp_path: Path, monkeypatch) -> None:
+    """When the share's cap stops the restricted MIP before it finds an allocation whose
+    locations meet their minimum (a stand-in returns nothing, capped), the relaxation's
+    allocation is kept with status ``time_limit``, the MIP named in ``time_limit_cut``; the
+    relaxation itself was optimal."""
+    from ruimteverdeling.rules import location
+
+    _, cm, relaxation = _binding_case(tmp_path)
+    assert relaxation.status == "optimal"
+    monkeypatch.setattr(location, "_restricted_mip",
+                        lambda *a, **k: (None, "stopped by the cap", True))
+    sol = location.enforce(cm, relaxation, seconds=0.0)
+    assert sol.details["locations"]["status"] == "not met"
+    assert sol.status == "time_limit" and not sol.optimal
+    assert "location restricted MIP" in sol.details["time_limit_cut"]
+    assert sol.bound == pytest.approx(relaxation.bound)  # the relaxation's bound stands
+
+
+def test_bound_rounds_leave_part_of_the_share_to_the_restricted_mip(tmp_path: Path,
+                                                                   monkeypatch) -> None:
+    """The location bound's LP rounds are capped at ``BOUND_SHARE`` of the share (the rest is
+    kept for the restricted MIP), and the result is the same as with the uncapped call when
+    the cap does not bind: the enforced allocation is the brute-force optimum either way."""
+    from ruimteverdeling.rules import location
+    from ruimteverdeling.rules import location_bound as lb
+
+    expected, cm, relaxation = _binding_case(tmp_path)
+    caps: list[float] = []
+    original = lb.strengthened_bound
+
+    def record(*args, **kwargs):
+        caps.append(float(args[7]))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(lb, "strengthened_bound", record)
+    share = 20.0
+    sol = location.enforce(cm, relaxation, seconds=share)
+    assert caps and caps[0] <= location.BOUND_SHARE * share + 1e-9
+    assert caps[0] > 0.0
+    assert 0.0 < location.BOUND_SHARE < 1.0
+    assert sol.details["locations"]["status"] == "enforced"
+    assert sol.objective == pytest.approx(expected, abs=1e-6)
+    assert "time_limit_cut" not in sol.details

@@ -69,15 +69,18 @@ behind those counts: a step it stops is named in ``details['time_limit_cut']`` (
 model's solve names its steps) and the status is then ``time_limit`` unless the gap is proven.
 A step the cap cuts short returns what it has proven — every round of the bound is valid, so a
 bound cut short is weaker, never wrong; the MIP its best location-feasible allocation (it always
-gets ``MIN_MIP_SECONDS``). Below ``MIN_BOUND_SECONDS`` of share the bound is left out (``z̄``
-stands), below ``MIN_IMPROVE_SECONDS`` the further round: decided by the share, not the clock.
+gets ``MIN_MIP_SECONDS``). The bound's LP rounds may use at most ``BOUND_SHARE`` of the share,
+so that the cap, when it binds, leaves the restricted MIP time for an allocation. Below
+``MIN_BOUND_SECONDS`` of share the bound is left out (``z̄`` stands), below
+``MIN_IMPROVE_SECONDS`` the further round: decided by the share, not the clock.
 
 **Where it is weak.** The candidates are a heuristic set and the restricted MIP fixes every
 other cell, so the incumbent can miss a better consolidation elsewhere. The bound ignores the
 count of large locations (only the minimum sizes are cut), the prices are re-optimised only a
 few rounds, and the LP over ``y`` may spread fractional support over several neighbours. When
 the restricted MIP finds nothing (a hard target the patches can no longer meet), the
-relaxation's allocation is reported with the rule marked *not met*.
+relaxation's allocation is reported with the rule marked *not met*, and never as optimal:
+status ``time_limit`` when the cap cut a step short, else ``feasible``.
 """
 
 from __future__ import annotations
@@ -442,11 +445,16 @@ def enforce(cm: Any, sol: Any, options: SolverOptions | None = None,
     ``seconds``: the time share (default :func:`enforcement_seconds`), a cap behind the
     steps' counts of work (see the module docstring): the location bound is left out when
     the share is under ``MIN_BOUND_SECONDS`` (the relaxation's bound stands), the further
-    round when it is under ``MIN_IMPROVE_SECONDS``. A step the cap cuts short returns what it
-    has proven (the bound its rounds so far, each valid; the MIP its best location-feasible
-    allocation) and is named in ``details['time_limit_cut']``; the status is then
-    ``time_limit`` unless the decision gap is proven. ``details['locations']['budget']`` says
-    where the time went. ``basis``: an optimal simplex basis of ``cm.spec``'s LP, where the
+    round when it is under ``MIN_IMPROVE_SECONDS``; the bound's LP rounds get at most
+    ``BOUND_SHARE`` of the share, the rest is kept for the restricted MIP. A step the cap
+    cuts short returns what it has proven (the bound its rounds so far, each valid; the MIP
+    its best location-feasible allocation) and is named in ``details['time_limit_cut']``;
+    the status is then ``time_limit`` unless the decision gap is proven. When no allocation
+    meeting the rules is found, the relaxation's allocation is returned with
+    ``details['locations']['status']`` ``"not met"`` and never as ``optimal``:
+    ``time_limit`` when a step was cut short (or the relaxation's solve was), else
+    ``feasible``. ``details['locations']['budget']`` says where the time went.
+    ``basis``: an optimal simplex basis of ``cm.spec``'s LP, where the
     location bound's LP rounds start (see
     :func:`ruimteverdeling.rules.location_bound.strengthened_bound`)."""
     from dataclasses import replace
@@ -490,8 +498,10 @@ def enforce(cm: Any, sol: Any, options: SolverOptions | None = None,
     spent["prepare"] = time.perf_counter() - t_share
     t1 = time.perf_counter()
     if share >= MIN_BOUND_SECONDS:
+        # the LP rounds may take at most BOUND_SHARE of the share: the rest is kept for the
+        # restricted MIP, so a loaded machine still gets an allocation attempt
         lagr = _location_bound(cm, sol, groups, cols_of, after, options, say,
-                               max(0.0, deadline - t1), basis)
+                               max(0.0, min(deadline - t1, BOUND_SHARE * share)), basis)
         if lagr is not None and lagr.time_limit_cut:
             cut.append("location bound")
     else:
@@ -561,8 +571,14 @@ def enforce(cm: Any, sol: Any, options: SolverOptions | None = None,
             f"are not met: {msg}",
             "lower the minimum sizes or counts, soften the targets the locations must meet, or "
             "raise the time limit; the allocation reported is the relaxation's"))
-        return replace(sol, details={**sol.details, "locations": info.to_json(),
-                                     **_cut_details(sol.details, cut, CAPPED_NOTE)})
+        # the relaxation's allocation breaks a location rule: never "optimal", whatever the
+        # relaxation's own status; "time_limit" when the cap cut a step short
+        status = "time_limit" if cut or sol.status == "time_limit" else "feasible"
+        return replace(sol, status=status,
+                       details={**sol.details, "locations": info.to_json(),
+                                "relaxation": {"objective": sol.objective, "bound": sol.bound,
+                                               "status": sol.status},
+                                **_cut_details(sol.details, cut, CAPPED_NOTE)})
     after_new = cm.land_use_after(x_new)
     info.status = "enforced"
     for ur in groups:
@@ -799,6 +815,11 @@ ENFORCE_SECONDS = 95.0
 """The enforcement's time share when the caller names none: half the solver's time limit,
 at most 95 s (enforcing the rules must not double the run; at ~250 m, on the national benchmark,
 60 s left a 1.05 % decision gap, 95 s 0.99 %, within two minutes in all)."""
+BOUND_SHARE = 0.6
+"""The location bound's LP rounds stop at their count of rounds, or at this fraction of the
+share, whichever comes first (a cap only: when it does not bind, nothing changes); the rest
+of the share is the restricted MIP's, which on a loaded machine would otherwise start after
+the share had run out and stop before its first allocation."""
 MIN_BOUND_SECONDS = 1.0
 MIN_IMPROVE_SECONDS = 3.0
 """With a share below these the location bound (the relaxation's bound stands) or the further
