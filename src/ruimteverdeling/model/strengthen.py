@@ -1278,36 +1278,27 @@ def mck_choices(q: np.ndarray, g: np.ndarray, group: np.ndarray, k_max: int
 
     and the returned list holds, per group, the option attaining the maximum at each
     capacity ``κ`` (−1 where none beats ``f_{t−1}(κ)``; among equal options the first in
-    ``q``'s order), from which the choices are read back from ``κ = k_max``. Each group's
-    options are taken at once, as a matrix of shifted tables."""
+    ``q``'s order), from which the choices are read back from ``κ = k_max``. Each option
+    updates the whole table at once; the groups are taken in turn (each table needs the
+    last)."""
     f_tab = np.zeros(k_max + 1)
     steps: list[np.ndarray] = []
     if not group.size:
         return steps
     o = np.argsort(group, kind="stable")
     bounds = np.flatnonzero(np.r_[True, group[o][1:] != group[o][:-1], True])
-    cap = np.arange(k_max + 1)
+    qs, gs = q.tolist(), g.tolist()
     for a, b in pairwise(bounds.tolist()):
-        idx = o[a:b]
-        if b - a == 1 and int(q[idx[0]]) > k_max:
-            choice, new = np.full(k_max + 1, -1, np.int32), f_tab
-        elif b - a == 1:
-            i = int(idx[0])
-            qi = int(q[i])
-            val = f_tab[: k_max + 1 - qi] + float(g[i])
-            better = np.zeros(k_max + 1, bool)
-            better[qi:] = val > f_tab[qi:]
-            choice = np.where(better, i, -1).astype(np.int32)
-            new = f_tab.copy()
-            new[qi:][better[qi:]] = val[better[qi:]]
-        else:
-            src = cap[None, :] - q[idx][:, None]
-            vals = np.where(src >= 0, f_tab[np.maximum(src, 0)] + g[idx][:, None], -np.inf)
-            arg = np.argmax(vals, axis=0)
-            best = vals[arg, cap]
-            better = best > f_tab
-            choice = np.where(better, idx[arg], -1).astype(np.int32)
-            new = np.where(better, best, f_tab)
+        choice = np.full(k_max + 1, -1, np.int32)
+        new = f_tab.copy() if b - a > 1 else f_tab  # (one option: read before written)
+        for i in o[a:b].tolist():
+            qi = qs[i]
+            if qi > k_max:
+                continue
+            val = f_tab[: k_max + 1 - qi] + gs[i]
+            better = val > new[qi:]
+            new[qi:][better] = val[better]
+            choice[qi:][better] = i
         steps.append(choice)
         f_tab = new
     return steps
