@@ -559,3 +559,38 @@ def test_capacity_losses_on_a_coarser_grid_bound_every_allocation(monkeypatch) -
                 assert value <= max(kb - cap[x > 0.5].max(), inc) + 1e-7
             ran += 1
     assert ran > 0
+
+
+def _mck_loop(q: np.ndarray, g: np.ndarray, group: np.ndarray, k_max: int
+              ) -> list[np.ndarray]:
+    """The multiple-choice knapsack tables, one option at a time (the reference)."""
+    f_tab = np.zeros(k_max + 1)
+    steps = []
+    for t in np.unique(group):
+        choice = np.full(k_max + 1, -1, np.int32)
+        new = f_tab.copy()
+        for i in np.flatnonzero(group == t):
+            for kap in range(int(q[i]), k_max + 1):
+                val = f_tab[kap - int(q[i])] + g[i]
+                if val > new[kap]:
+                    new[kap], choice[kap] = val, i
+        steps.append(choice)
+        f_tab = new
+    return steps
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_mck_choices_match_the_one_option_at_a_time_tables(seed: int) -> None:
+    """The knapsack fill's tables, all options of a unit at once, are the loop's: the same
+    choice at every capacity, ties (equal gains and weights) included."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 40))
+    group = rng.integers(0, max(1, n // 2), n)
+    q = rng.integers(1, 8, n)
+    g = rng.choice([0.5, 1.0, 1.5, 2.0, 3.25], n) if seed % 2 else rng.uniform(0.01, 5, n)
+    k_max = int(rng.integers(0, 25))
+    got = st.mck_choices(q, g, group, k_max)
+    want = _mck_loop(q, g, group, k_max)
+    assert len(got) == len(want)
+    for a, b in zip(got, want, strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -292,8 +292,9 @@ def _finish(spec: ModelSpec, options: SolverOptions, x: np.ndarray, objective: f
             bound: float, method: str, backend: Backend, seconds: dict[str, float],
             details: dict[str, Any], row_dual: np.ndarray | None, proven: bool = True,
             timed_out: bool = False, status: str | None = None) -> Solution:
-    """A Solution with both gaps; optimal only when the decision gap is within the tolerance
-    (and the run that produced the bound claims it, ``proven``)."""
+    """A Solution with both gaps; optimal only when the decision gap is within the tolerance,
+    or the gap is round-off (:func:`numeric_gap`), and the run that produced the bound
+    claims it (``proven``)."""
     sq = spec.status_quo_value
     if status != "relaxation":
         t0 = time.perf_counter()
@@ -310,12 +311,29 @@ def _finish(spec: ModelSpec, options: SolverOptions, x: np.ndarray, objective: f
         timed_out = True
         details["time_limit_note"] = CAPPED_NOTE.format(steps=", ".join(cut))
     if status is None:
-        if proven and dgap <= options.mip_rel_gap + 1e-12:
+        if proven and (dgap <= options.mip_rel_gap + 1e-12
+                       or bound - objective <= numeric_gap(objective)):
             status = "optimal"
         else:
             status = "time_limit" if timed_out else "feasible"
     return Solution(status, x, objective, bound, gap, method, backend.name, backend.label(),
                     seconds, details, row_dual, sq, dgap)
+
+
+NUMERIC_ABS_GAP = 1e-6
+"""The absolute gap below which bound and objective are equal to the solvers' accuracy
+(HiGHS's own ``mip_abs_gap`` default, at which it calls a MIP optimal)."""
+NUMERIC_REL_GAP = 1e-9
+"""The part of that accuracy that grows with the objective's size."""
+
+
+def numeric_gap(objective: float) -> float:
+    """The gap ``bound − objective`` that is round-off, not an open question: a bound read
+    from an LP (or a MIP's dual bound) is exact only to the solver's feasibility and
+    optimality tolerances, so an LP optimum that is integral reports a bound a few units of
+    ``1e-7`` above the objective of that very allocation. A gap within
+    ``NUMERIC_ABS_GAP + NUMERIC_REL_GAP · |objective|`` is taken as closed, as HiGHS takes it."""
+    return NUMERIC_ABS_GAP + NUMERIC_REL_GAP * abs(objective)
 
 
 CAPPED_NOTE = ("the time limit was reached before these steps had spent their budgets: "

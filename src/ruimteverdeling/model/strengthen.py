@@ -1256,22 +1256,7 @@ def knapsack_fill(spec: ModelSpec, level: Level, row_dual: np.ndarray, v: float,
         for k, col in zip(rs.tolist(), base.tolist(), strict=True):
             x[starts[k]:starts[k + 1]] = 0.0
             x[col] = 1.0
-        f_tab = np.zeros(k_max + 1)
-        steps = []  # per unit with options: its choice per capacity (-1: the base column)
-        o = np.argsort(o_inv, kind="stable")
-        bounds = np.flatnonzero(np.r_[True, o_inv[o][1:] != o_inv[o][:-1], True])
-        for a, b in pairwise(bounds.tolist()):
-            idx = o[a:b]
-            choice = np.full(k_max + 1, -1, np.int32)
-            new = f_tab.copy() if b - a > 1 else f_tab  # (one option: read before written)
-            for i in idx.tolist():
-                qi, gi = int(o_q[i]), float(o_g[i])
-                val = f_tab[: k_max + 1 - qi] + gi
-                better = val > new[qi:]
-                new[qi:][better] = val[better]
-                choice[qi:][better] = i
-            steps.append(choice)
-            f_tab = new
+        steps = mck_choices(o_q, o_g, o_inv, k_max)
         kappa = k_max
         for choice in reversed(steps):  # back from the full capacity
             i = int(choice[kappa])
@@ -1281,6 +1266,42 @@ def knapsack_fill(spec: ModelSpec, level: Level, row_dual: np.ndarray, v: float,
                 x[o_cols[i]] = 1.0
                 kappa -= int(o_q[i])
     return x
+
+
+def mck_choices(q: np.ndarray, g: np.ndarray, group: np.ndarray, k_max: int
+                ) -> list[np.ndarray]:
+    """The tables of a multiple-choice knapsack by dynamic programming: options ``i`` of
+    integer weight ``q_i ≥ 1`` and gain ``g_i``, at most one per group (or none: weight and
+    gain 0), capacity ``k_max``. With ``f_0 ≡ 0`` and the groups taken in increasing order,
+
+        f_t(κ) = max(f_{t−1}(κ), max_{i in group t, q_i ≤ κ} f_{t−1}(κ − q_i) + g_i),
+
+    and the returned list holds, per group, the option attaining the maximum at each
+    capacity ``κ`` (−1 where none beats ``f_{t−1}(κ)``; among equal options the first in
+    ``q``'s order), from which the choices are read back from ``κ = k_max``. Each option
+    updates the whole table at once; the groups are taken in turn (each table needs the
+    last)."""
+    f_tab = np.zeros(k_max + 1)
+    steps: list[np.ndarray] = []
+    if not group.size:
+        return steps
+    o = np.argsort(group, kind="stable")
+    bounds = np.flatnonzero(np.r_[True, group[o][1:] != group[o][:-1], True])
+    qs, gs = q.tolist(), g.tolist()
+    for a, b in pairwise(bounds.tolist()):
+        choice = np.full(k_max + 1, -1, np.int32)
+        new = f_tab.copy() if b - a > 1 else f_tab  # (one option: read before written)
+        for i in o[a:b].tolist():
+            qi = qs[i]
+            if qi > k_max:
+                continue
+            val = f_tab[: k_max + 1 - qi] + gs[i]
+            better = val > new[qi:]
+            new[qi:][better] = val[better]
+            choice[qi:][better] = i
+        steps.append(choice)
+        f_tab = new
+    return steps
 
 
 SWAP_PARTNERS = 40
