@@ -290,6 +290,16 @@ def test_knapsack_fill_meets_the_level_rows_under_any_prices(seed: int) -> None:
                 assert row.a @ x[row.cols] <= row.c * v + row.u + 1e-9
 
 
+def test_knapsack_fill_has_no_fill_at_an_unbounded_level() -> None:
+    """A level the caller leaves without a finite top (another period's level, outside the
+    window being repaired) has no fill to report: no region has a capacity to fill to."""
+    spec = random_model(SEEDS[0])
+    (level,) = st.find_levels(spec)
+    _, y = _lp_duals(spec)
+    assert st.knapsack_fill(spec, level, y, np.inf) is None
+    assert st.knapsack_fill(spec, level, y, 3.0) is not None
+
+
 def _lightest(spec: ModelSpec, row: st.LevelRow) -> float:
     """The least load a level row can hold: each of its units at its lightest column (a
     column outside the row weighs nothing)."""

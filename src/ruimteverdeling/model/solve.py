@@ -64,6 +64,7 @@ within it.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -883,8 +884,9 @@ def _knapsack_moves(spec: ModelSpec, level: st.Level,
     """The units of the level's regions whose column in the whole-cell knapsack fill at
     the level ``v`` (:func:`~ruimteverdeling.model.strengthen.knapsack_fill`, under the
     duals of ``derived``) differs from their column in ``x_round``: the whole cells that
-    the knapsack bound moves to fill every region to ``v``; None without duals."""
-    if derived is None or derived[1] is None:
+    the knapsack bound moves to fill every region to ``v``; None without duals or without a
+    finite ``v`` (a level the window leaves unbounded, such as another period's)."""
+    if derived is None or derived[1] is None or not math.isfinite(v):
         return None
     model, duals = derived
     fill = st.knapsack_fill(model, level, duals, v)

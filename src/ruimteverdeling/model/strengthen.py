@@ -56,6 +56,7 @@ solved by dynamic programming for every capacity and maximised over the level.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -1201,8 +1202,10 @@ def knapsack_fill(spec: ModelSpec, level: Level, row_dual: np.ndarray, v: float,
     The rows moved into the objective are not enforced: the allocation is a guide (which
     units whole cells would change), not an incumbent. None where the structure does not
     hold (see :func:`knapsack_level_curve`), a region cannot hold its lightest columns at
-    ``v``, or the tables would exceed ``max_work``."""
+    ``v``, ``v`` is not finite, or the tables would exceed ``max_work``."""
     n_x = spec.n_x
+    if not math.isfinite(v):
+        return None  # no level to fill every region to
     priced = _level_duals(spec, level, row_dual)
     if priced is None:
         return None
