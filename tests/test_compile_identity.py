@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -172,6 +173,51 @@ def test_reusing_freed_memory_nests_and_restores() -> None:
         assert switch(True) is True  # restored to what it was before the block
     finally:
         switch(before)
+
+
+
+def test_reusing_freed_memory_in_a_forked_child() -> None:
+    """A child forked while another thread is inside a block keeps only the forking thread's
+    block: leaving that one puts the settings back there (the other thread's block never
+    leaves in the child), while the parent keeps them until the other thread leaves too."""
+    import threading
+    import warnings
+
+    from ruimteverdeling import heap
+
+    if not hasattr(os, "fork"):
+        return
+    entered, release = threading.Event(), threading.Event()
+
+    def other() -> None:
+        with heap.reusing_freed_memory():
+            entered.set()
+            release.wait(10)
+
+    t = threading.Thread(target=other)
+    t.start()
+    try:
+        assert entered.wait(10)
+        with heap.reusing_freed_memory():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads
+                pid = os.fork()
+            inside_at_fork = heap.settings_inside()
+        if pid == 0:  # the child reports by its exit code only, never returns to pytest
+            ok = False
+            try:
+                with heap.reusing_freed_memory():  # the lock is usable in the child
+                    again = heap.settings_inside()
+                ok = inside_at_fork and again and not heap.settings_inside()
+            finally:
+                os._exit(0 if ok else 1)
+        assert heap.settings_inside()  # the other thread's block still runs here
+    finally:
+        release.set()
+        t.join(10)
+    _, code = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(code) == 0
+    assert not heap.settings_inside()
 
 
 if __name__ == "__main__":  # regenerate the fingerprint from the current code

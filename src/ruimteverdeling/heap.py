@@ -17,7 +17,10 @@ peak resident memory is that of the arrays alive at once, as before.
 
 Where the C library is not glibc (macOS, musl) or numpy lacks the switch, the block runs
 unchanged. Nested and concurrent uses count: the settings are put back when the last one
-leaves.
+leaves. A process forked while blocks run (a worker forked by one thread while another
+compiles) keeps only the blocks of the thread that forked, the one thread it has: it gets a
+fresh lock, and where that thread was in no block the settings are put back in it at once
+(else when that thread leaves its blocks).
 """
 
 from __future__ import annotations
@@ -41,6 +44,8 @@ KEEP_TRIM_THRESHOLD = 2**31 - 1
 
 _lock = threading.Lock()
 _depth = 0
+_depth_by_thread: dict[int, int] = {}
+"""The blocks each thread is in (their sum is ``_depth``), by thread id."""
 _saved_hugepage: bool | None = None
 
 
@@ -78,12 +83,44 @@ def _env_int(name: str, default: int) -> int:
         return default
 
 
+def _restore() -> None:
+    """Put the allocator's and numpy's settings back (the last block has left)."""
+    global _saved_hugepage
+    if _LIBC is not None:
+        _LIBC.mallopt(M_MMAP_MAX, _env_int("MALLOC_MMAP_MAX_", GLIBC_MMAP_MAX))
+        _LIBC.mallopt(M_TRIM_THRESHOLD, _env_int("MALLOC_TRIM_THRESHOLD_", GLIBC_TRIM_THRESHOLD))
+        _LIBC.malloc_trim(0)
+    switch = _hugepage_switch()
+    if switch is not None and _saved_hugepage is not None:
+        switch(_saved_hugepage)
+    _saved_hugepage = None
+
+
+def _after_fork_in_child() -> None:
+    """In a forked child only the forking thread runs on: its blocks are the only ones that
+    will leave, and the lock may have been held by a thread the child does not have."""
+    global _lock, _depth, _depth_by_thread
+    _lock = threading.Lock()
+    me = threading.get_ident()
+    mine = _depth_by_thread.get(me, 0)
+    was = _depth
+    _depth, _depth_by_thread = mine, ({me: mine} if mine else {})
+    if was > 0 and mine == 0:
+        _restore()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 @contextmanager
 def reusing_freed_memory() -> Iterator[None]:
     """Run the block with freed large blocks kept for reuse (see the module docstring)."""
     global _depth, _saved_hugepage
+    me = threading.get_ident()
     with _lock:
         _depth += 1
+        _depth_by_thread[me] = _depth_by_thread.get(me, 0) + 1
         if _depth == 1:
             if _LIBC is not None:
                 _LIBC.mallopt(M_MMAP_MAX, 0)
@@ -95,16 +132,13 @@ def reusing_freed_memory() -> Iterator[None]:
     finally:
         with _lock:
             _depth -= 1
+            left = _depth_by_thread.get(me, 0) - 1
+            if left > 0:
+                _depth_by_thread[me] = left
+            else:
+                _depth_by_thread.pop(me, None)
             if _depth == 0:
-                if _LIBC is not None:
-                    _LIBC.mallopt(M_MMAP_MAX, _env_int("MALLOC_MMAP_MAX_", GLIBC_MMAP_MAX))
-                    _LIBC.mallopt(M_TRIM_THRESHOLD,
-                                  _env_int("MALLOC_TRIM_THRESHOLD_", GLIBC_TRIM_THRESHOLD))
-                    _LIBC.malloc_trim(0)
-                switch = _hugepage_switch()
-                if switch is not None and _saved_hugepage is not None:
-                    switch(_saved_hugepage)
-                _saved_hugepage = None
+                _restore()
 
 
 def settings_inside() -> bool:
