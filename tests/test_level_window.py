@@ -192,8 +192,8 @@ def test_the_progress_log_names_every_step_with_its_seconds() -> None:
 def test_improve_without_an_incumbent_finds_an_allocation_or_none(seed: int) -> None:
     """With no incumbent yet (the step run before the root repair), the result is None or
     an allocation that meets every row, whose value is returned and is at most the
-    enumerated optimum; with an exact repair and a level whose LP windows are feasible,
-    one is found."""
+    enumerated optimum; with an exact repair, one is found exactly when the repair of a
+    window finds its model feasible."""
     from tiny_models import brute_force, random_model
 
     spec = random_model(seed)
@@ -215,6 +215,8 @@ def test_improve_without_an_incumbent_finds_an_allocation_or_none(seed: int) -> 
                                 lambda msg: None, repair, lambda y: y)
     tried = [w for w in details["level_window_repair"] if w.get("repair") != "skipped"]
     assert tried  # without an incumbent no window is skipped as unable to beat it
+    feasible = any(a["status"] == "optimal" for w in tried for a in w["repair"] or [])
+    assert (x is not None) == feasible
     if x is None:
         assert z == -np.inf
     else:
