@@ -39,3 +39,18 @@ def test_a_gap_beyond_round_off_is_not_called_optimal() -> None:
         out = solve_mod._finish(spec, options, np.array(x), best, best + extra, "probe",
                                 backend, {}, {}, None)
         assert out.status == status, extra
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_the_window_first_step_runs_only_on_a_knapsack_bound_below_round_off(seed: int) -> None:
+    """At a zero gap the stand-in incumbent is the strengthened LP bound itself; the level
+    window is repaired before the root vertex only where the whole-cell knapsack bound lies
+    below that bound by more than round-off (a curve equal to it must not count as below
+    because it reads a few 1e-16 lower)."""
+    spec = random_model(seed)
+    sol = solve_mod.solve(spec, SolverOptions(mip_rel_gap=0.0))
+    first = sol.details.get("window_first")
+    if first is None:
+        return  # no level, or no knapsack curve
+    lp_bound, kb = first["stand_in"], float(first["knapsack_bound"])
+    assert first["run"] == (kb < lp_bound - solve_mod.numeric_gap(lp_bound))

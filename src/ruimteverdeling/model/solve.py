@@ -721,7 +721,8 @@ def _window_first(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], sess
     knapsack curve is built for the stand-in incumbent ``z_LP − WINDOW_FIRST_TOLERANCES · t``
     (into ``early``, with that value). An allocation found by the root repair at the LP's
     vertex is worth at most ``K = min`` over the levels of their curves' bounds; when
-    ``K < z_LP − t`` the gap to the LP bound stays open whatever that repair finds, so the
+    ``K < z_LP − max(t, r)`` (``r``: round-off, :func:`numeric_gap`) the gap to the LP bound
+    stays open whatever that repair finds, so the
     step that repairs where whole cells fit (:func:`ruimteverdeling.model.level_window.improve`,
     with no incumbent yet) runs instead. Returns its allocation and objective, or
     ``(None, −∞)`` when it did not run or found none (the root repair then runs)."""
@@ -741,9 +742,11 @@ def _window_first(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], sess
         found.append(curve(float(model.aux_lb[j]), float(model.aux_ub[j])))
     seconds["knapsack_first"] = time.perf_counter() - t0
     k_bound = min(found)
-    details["window_first"] = {"stand_in": stand_in, "knapsack_bound": k_bound,
-                               "run": bool(k_bound < bound - tol)}
-    if not k_bound < bound - tol:
+    # below the LP bound by more than the tolerance, and by more than round-off (at a zero
+    # tolerance a curve equal to the LP bound reads a few 1e-16 below it)
+    below = bool(k_bound < bound - max(tol, numeric_gap(bound)))
+    details["window_first"] = {"stand_in": stand_in, "knapsack_bound": k_bound, "run": below}
+    if not below:
         say(f"whole-cell knapsacks per region of the level: {k_bound:,.4f}, within the "
             f"tolerance of the LP bound: repair at the LP vertex ({_secs(t0)})")
         return None, -np.inf
