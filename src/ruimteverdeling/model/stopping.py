@@ -33,7 +33,7 @@ class PatientStop:
     incumbent: :func:`has_incumbent`); while ``fair`` refuses, the run goes on up to
     ``patience`` budgets and then stops with what it has."""
 
-    def __init__(self, proven: Test, fair: Test, budget: int, patience: int):
+    def __init__(self, proven: Test, fair: Test, budget: int, patience: int) -> None:
         if budget < 1 or patience < 1:
             raise ValueError(f"budget and patience must be at least 1 (got {budget}, "
                              f"{patience})")
