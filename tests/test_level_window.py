@@ -13,6 +13,7 @@ from ruimteverdeling.model import level_window
 from ruimteverdeling.model import strengthen as st
 from ruimteverdeling.model.highs_backend import HighsBackend
 from ruimteverdeling.model.options import SolverOptions
+from ruimteverdeling.model.spec import ModelSpec
 
 
 def test_windows_by_hand() -> None:
@@ -76,6 +77,26 @@ def test_window_derived_rows_keep_every_allocation_in_the_window(seed: int) -> N
     assert checked > 0
 
 
+def _improve_with_exact_repair(spec: ModelSpec, lv: st.Level, x_best: np.ndarray | None,
+                               z_best: float, details: dict) -> tuple[np.ndarray | None, float]:
+    """The level-window step on a tiny model from its LP optimum, with the incumbent
+    ``x_best`` (worth ``z_best``; None for none yet) and HiGHS's exact MIP as the repair,
+    which records its status as the repair's only attempt."""
+    backend, options = HighsBackend(), SolverOptions()
+    session = backend.session(spec, options)
+    lp = session.lp(time_limit=30.0)
+    assert lp.status == "optimal"
+
+    def repair(model, out, info):
+        r = backend.mip(model, options, 30.0, 0.0)
+        info["repair_attempts"] = [{"status": r.status}]
+        return None if r.x is None else np.asarray(r.x)[: spec.n_cols]
+
+    return level_window.improve(spec, spec, [lv], session, {}, lp.x, x_best, z_best,
+                                float(lp.objective), 0.0, np.inf, details, {},
+                                lambda msg: None, repair, lambda y: y)
+
+
 @pytest.mark.parametrize("seed", range(12))
 def test_improve_keeps_every_row_and_never_passes_the_optimum(seed: int) -> None:
     """From the worst allocation as the incumbent and an exact MIP as the repair: the result
@@ -94,20 +115,8 @@ def test_improve_keeps_every_row_and_never_passes_the_optimum(seed: int) -> None
             if z < z_worst:
                 worst, z_worst = y, z
     assert worst is not None
-    backend, options = HighsBackend(), SolverOptions()
-    session = backend.session(spec, options)
-    lp = session.lp(time_limit=30.0)
-    assert lp.status == "optimal"
-
-    def repair(model, out, info):
-        r = backend.mip(model, options, 30.0, 0.0)
-        info["repair_attempts"] = [{"status": r.status}]
-        return None if r.x is None else np.asarray(r.x)[: spec.n_cols]
-
     details: dict = {}
-    x, z = level_window.improve(spec, spec, [lv], session, {}, lp.x, worst, z_worst,
-                                float(lp.objective), 0.0, np.inf, details, {},
-                                lambda msg: None, repair, lambda y: y)
+    x, z = _improve_with_exact_repair(spec, lv, worst, z_worst, details)
     assert not spec.violations(x)
     assert z == pytest.approx(spec.objective_value(x))
     assert z_worst - 1e-9 <= z <= opt + 1e-7
@@ -199,20 +208,8 @@ def test_improve_without_an_incumbent_finds_an_allocation_or_none(seed: int) -> 
     spec = random_model(seed)
     opt = brute_force(spec)
     (lv,) = st.find_levels(spec)
-    backend, options = HighsBackend(), SolverOptions()
-    session = backend.session(spec, options)
-    lp = session.lp(time_limit=30.0)
-    assert lp.status == "optimal"
-
-    def repair(model, out, info):
-        r = backend.mip(model, options, 30.0, 0.0)
-        info["repair_attempts"] = [{"status": r.status}]
-        return None if r.x is None else np.asarray(r.x)[: spec.n_cols]
-
     details: dict = {}
-    x, z = level_window.improve(spec, spec, [lv], session, {}, lp.x, None, -np.inf,
-                                float(lp.objective), 0.0, np.inf, details, {},
-                                lambda msg: None, repair, lambda y: y)
+    x, z = _improve_with_exact_repair(spec, lv, None, -np.inf, details)
     tried = [w for w in details["level_window_repair"] if w.get("repair") != "skipped"]
     assert tried  # without an incumbent no window is skipped as unable to beat it
     feasible = any(a["status"] == "optimal" for w in tried for a in w["repair"] or [])
