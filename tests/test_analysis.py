@@ -318,17 +318,14 @@ def test_rule_costs_in_worker_processes_match_the_serial_costs(tmp_path: Path) -
     assert nat["no_housing_c2"]["cost"] == 0.0
 
 
-def test_a_rule_that_only_restricts_takes_the_lower_bound_of_the_pair() -> None:
+def test_a_rule_that_only_restricts_is_carried_through_combined_outcomes() -> None:
     """Hand-set numbers: with the rule, incumbent 95 under bound 110; without it, 98 under
-    100. In general the cost lies in [98 − 110, 100 − 95] = [−12, 5]; a rule that only
-    restricts has ``z*_with ≤ z*_without ≤ 100``, so the lower end is 98 − 100 = −2, and
-    raised to 0 since the cost cannot be negative."""
+    100: the cost lies in [98 − 110, 100 − 95] = [−12, 5] (for a rule that only restricts
+    the lower end is then raised to 0). Combining two outcomes of a variant keeps the mark
+    that its switched-on rule only restricts."""
     on = rc.Outcome("feasible", 95.0, bound=110.0)
     off = rc.Outcome("feasible", 98.0, bound=100.0)
     assert rc.bracket(on, off) == (-12.0, 5.0)
-    assert rc.restricted_low(on, off) == -2.0
-    # the with-rule bound already the lower: the general bracket stands
-    assert rc.restricted_low(rc.Outcome("feasible", 95.0, bound=99.0), off) == -1.0
     assert rc.combined(rc.Outcome("feasible", 1.0, bound=2.0, restricts=True),
                        rc.Outcome("feasible", 1.5, bound=3.0)).restricts
 

@@ -89,8 +89,9 @@ The location rules' choice among the kept allocations (below) is made afterwards
 largest ε down. The verbose log ends with each point's seconds per stage. Each solve gets at
 most ``max(10 s, 2 × the scenario's own solve)`` (never more than the time limit,
 :func:`resolve_options`); one that needs more stops with its proven gap and is marked not
-optimal. Under a ``budget`` every point gets the same time, its share of what the end points
-left (times the workers).
+optimal. Under a ``budget`` the lowest point, solved beside the location steps, gets its
+share of what the end points' cell-model solves left (times the workers), and every other
+point the same time, its share of what was left after the end points' location steps.
 
 Each point reports the status and proven gap of its ε-constraint solve (with location rules,
 of the location step on it) and its *decision gap*: the gap relative to what the allocation

@@ -31,12 +31,12 @@ relaxations are integral). A rule that only restricts — it closes pairs, adds 
 adds nothing to the cell model (a location rule), with no objective term and no override
 (:func:`only_restricts`) — is switched off into a relaxation of the scenario (and an A rule
 of that kind, judged on the variant's model, is switched on into a restriction of it): every
-allocation with the rule is one without it, worth the same, so ``z*_off ≥ z*_on``, the bound
-``z⁺_off`` holds for both, and the bracket is
-``[max(0, z⁻_off − min(z⁺_on, z⁺_off)), z⁺_off − z⁻_on]`` (when ``cost ≥ 0``, so that the
-bracket still holds it). A bracket that contains 0 is marked ``within_gap = yes``: the sign
-of the cost is not proven (for a rule that only restricts: that it is positive). With
-``pair_tol`` (points) such a pair is re-solved, warm-started,
+allocation with the rule is one without it, worth the same, so ``z*_off ≥ z*_on`` and
+its bracket is ``[max(0, z⁻_off − z⁺_on), z⁺_off − z⁻_on]`` (when ``cost ≥ 0``, so that the
+bracket still holds it; ``z⁺_off`` bounds ``z*_on`` too, but ``z⁻_off − z⁺_off ≤ 0``, so it
+cannot raise the lower end above 0). A bracket that contains 0 is marked
+``within_gap = yes``: the sign of the cost is not proven (for a rule that only restricts:
+that it is positive). With ``pair_tol`` (points) such a pair is re-solved, warm-started,
 with the gap of each solve narrowed to ``pair_tol / 2`` in absolute terms, so that the bracket
 is at most ``pair_tol`` wide (unless the time limit stops a solve first; the bracket then says
 how far it got).
@@ -260,17 +260,6 @@ def bracket(on: Outcome, off: Outcome) -> tuple[float, float]:
     on_ub = on.bound if on.bound is not None else np.inf
     off_ub = off.bound if off.bound is not None else np.inf
     return off.objective - max(on_ub, on.objective), max(off_ub, off.objective) - on.objective
-
-
-def restricted_low(on: Outcome, off: Outcome) -> float:
-    """The lower end of the bracket of a rule that only restricts (:func:`only_restricts`):
-    every allocation with the rule is one without it, worth the same, so
-    ``z*_on ≤ z*_off ≤ z⁺_off`` and ``z⁺_off`` bounds the solve with the rule too:
-    ``z⁻_off − min(z⁺_on, z⁺_off)`` (at least :func:`bracket`'s lower end)."""
-    assert on.objective is not None and off.objective is not None
-    on_ub = max(on.bound if on.bound is not None else np.inf, on.objective)
-    off_ub = max(off.bound if off.bound is not None else np.inf, off.objective)
-    return off.objective - min(on_ub, off_ub)
 
 
 def switch(scenario: Scenario, item_id: str) -> Scenario:
@@ -1329,8 +1318,7 @@ def _rows_for(cm: CompiledModel, kind: str, item: Any, base: Outcome, var: Outco
               restricts: bool = False) -> list[dict[str, Any]]:
     """The rule's national row and one per region where land moves. ``restricts``: the rule
     only restricts (:func:`only_restricts`), so its cost is at least 0 and the bracket's lower
-    end is raised to 0 and to :func:`restricted_low` (when the allocations found differ by no
-    less)."""
+    end is raised to 0 (when the allocations found differ by no less)."""
     on, off = (base, var) if item.is_enabled else (var, base)
     head = {"rule": item.id, "kind": kind, "type": getattr(item, "type", "target"),
             "status": item.status, "in_scenario": "on" if item.is_enabled else "off",
@@ -1346,7 +1334,7 @@ def _rows_for(cm: CompiledModel, kind: str, item: Any, base: Outcome, var: Outco
     cost = off.objective - on.objective
     lo, hi = bracket(on, off)
     if restricts and cost >= 0.0:
-        lo = max(lo, restricted_low(on, off), 0.0)
+        lo = max(lo, 0.0)
     lp_cost = None if on.lp_bound is None or off.lp_bound is None else \
         off.lp_bound - on.lp_bound
     common = set(on.contributions) & set(off.contributions)
