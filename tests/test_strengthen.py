@@ -531,13 +531,7 @@ def test_knapsack_losses_bound_every_allocation_using_the_column(make) -> None:
                 assert value <= kb - loss[x > 0.5].max() + 1e-7
             # the capacity argument: at most the bound less the loss, or the incumbent the
             # curve was built for
-            for inc in (opt - 1.0, opt - 0.01):
-                curve = st.knapsack_level_curve(spec, level, duals, inc)
-                assert curve is not None
-                cap = curve.capacity_losses()
-                assert cap.shape == (spec.n_x,) and np.all(cap >= 0)
-                for x, value in feasible_values(spec):
-                    assert value <= max(kb - cap[x > 0.5].max(), inc) + 1e-7
+            for cap in _capacity_losses_bound_every_allocation(spec, level, duals, kb, opt):
                 if k == 0:
                     fixed_any += int(np.count_nonzero(cap > kb - opt + 1e-7))
             if k == 0:
@@ -560,15 +554,27 @@ def test_capacity_losses_on_a_coarser_grid_bound_every_allocation(monkeypatch) -
         if kb is None:
             continue
         assert kb >= opt - 1e-7
-        for inc in (opt - 1.0, opt - 0.01):
-            curve = st.knapsack_level_curve(spec, level, y, inc)
-            assert curve is not None
-            cap = curve.capacity_losses()
-            assert cap.shape == (spec.n_x,) and np.all(cap >= 0)
-            for x, value in feasible_values(spec):
-                assert value <= max(kb - cap[x > 0.5].max(), inc) + 1e-7
-            ran += 1
+        ran += len(_capacity_losses_bound_every_allocation(spec, level, y, kb, opt))
     assert ran > 0
+
+
+def _capacity_losses_bound_every_allocation(spec: ModelSpec, level: st.Level,
+                                            duals: np.ndarray, kb: float, opt: float
+                                            ) -> list[np.ndarray]:
+    """For the knapsack curves built for the incumbents ``opt − 1`` and ``opt − 0.01``: the
+    capacity losses are non-negative, one per binary, and every feasible allocation is worth
+    at most the bound ``kb`` less the largest loss of its columns, or the incumbent. Returns
+    the losses, one array per incumbent."""
+    caps = []
+    for inc in (opt - 1.0, opt - 0.01):
+        curve = st.knapsack_level_curve(spec, level, duals, inc)
+        assert curve is not None
+        cap = curve.capacity_losses()
+        assert cap.shape == (spec.n_x,) and np.all(cap >= 0)
+        for x, value in feasible_values(spec):
+            assert value <= max(kb - cap[x > 0.5].max(), inc) + 1e-7
+        caps.append(cap)
+    return caps
 
 
 def _mck_loop(q: np.ndarray, g: np.ndarray, group: np.ndarray, k_max: int
