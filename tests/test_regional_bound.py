@@ -54,6 +54,22 @@ def test_bound_holds_every_allocation_and_is_at_most_the_lp(seed: int) -> None:
     assert res.bound <= z_lp + 1e-6 * max(1.0, abs(z_lp))
 
 
+@pytest.mark.parametrize("seed", range(8))
+def test_region_too_large_for_the_dominance_test_keeps_the_same_bound(
+        seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A region above the size of the dense dominance test keeps all its columns: the same
+    bound (every region's MIP is exact on a tiny model), with more columns in its MIP."""
+    spec = random_model(seed)
+    _, y = _lp(spec)
+    filtered = rb.regional_bound(spec, y, _groups(spec), SOLVER)
+    monkeypatch.setattr(rb, "DOMINANCE_MAX_ENTRIES", 0)
+    whole = rb.regional_bound(spec, y, _groups(spec), SOLVER)
+    assert filtered.exact and whole.exact
+    assert whole.bound == pytest.approx(filtered.bound, abs=1e-6 * max(1.0, abs(whole.bound)))
+    assert sum(r["columns"] for r in whole.regions) >= sum(r["columns"] for r in
+                                                           filtered.regions)
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_bound_holds_for_any_prices_and_level_interval(seed: int) -> None:
     """Random prices (a valid bound needs no optimal duals) and the level confined to an

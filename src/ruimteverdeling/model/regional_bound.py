@@ -82,6 +82,14 @@ DUAL_TOL = 1e-7
 MERGE_MAX = 2
 """A row over at most this many regions merges them; over more it is national."""
 
+DOMINANCE_MAX_ENTRIES = 20_000_000
+"""A region whose rows times columns exceed this keeps every column: the dominance test
+(:func:`_undominated`) compares columns row by row in dense arrays of that size, and a large
+merged region (on the peers benchmark at 50 k cells of 250 m, with the provinces of the
+minimax level merged by :func:`merge_groups`: one region of 21 k rows over 410 k columns)
+asked for 65 GB. Keeping dominated columns leaves the region's optimum
+as it is; only its MIP is larger."""
+
 
 @dataclass
 class RegionalBound:
@@ -312,8 +320,9 @@ def _region_model(spec: ModelSpec, A: sp.csr_matrix, lo: np.ndarray, hi: np.ndar
     in_units = np.zeros(spec.n_units, bool)
     in_units[units] = True
     xcols = np.flatnonzero(in_units[spec.col_unit])
-    xcols = xcols[_undominated(spec.col_unit[xcols], d[xcols],
-                               A[rows][:, xcols].toarray(), lo[rows], hi[rows])]
+    if rows.size * xcols.size <= DOMINANCE_MAX_ENTRIES:
+        xcols = xcols[_undominated(spec.col_unit[xcols], d[xcols],
+                                   A[rows][:, xcols].toarray(), lo[rows], hi[rows])]
     cols = np.concatenate([xcols, n_x + aux]).astype(np.int64)
     sub_A = A[rows][:, cols].tocsr()
     # columns of other units in these rows cannot occur (regional rows); auxiliaries of the
