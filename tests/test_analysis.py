@@ -342,6 +342,20 @@ def test_the_stage_summary_sums_each_step_over_the_variants() -> None:
     assert rc.stage_summary([rc.Outcome("infeasible")], 1).endswith("(1 worker): none")
 
 
+def test_the_workers_take_the_longest_variants_first() -> None:
+    """The order of the forked re-solves: a rule switched on and a minimax fairness rule
+    first, then cost and ladder rules, then other rules, location rules last; the scenario's
+    order within a rank (a fairness cap only adds rows: an ordinary rule)."""
+    from types import SimpleNamespace as Item
+
+    items = [("rule", Item(type=t, is_enabled=on, **extra)) for t, on, extra in [
+        ("location", True, {}), ("exclusion", True, {}), ("cost", True, {}),
+        ("exclusion", False, {}), ("fairness", True, {"mode": "cap"}), ("ladder", True, {}),
+        ("fairness", True, {"mode": "minimax"}), ("fairness", True, {"mode": "deviation"})]]
+    items.append(("target", Item(is_enabled=True)))
+    assert rc.longest_first(items) == [3, 6, 7, 2, 5, 1, 4, 8, 0]
+
+
 def test_a_rule_that_only_restricts_has_a_bracket_from_zero(tmp_path: Path) -> None:
     """Switching off a rule that only closes pairs, adds hard rows or nothing to the cell
     model relaxes the scenario, so its cost is ≥ 0 and the bracket's lower end is 0 at
