@@ -99,8 +99,10 @@ keeps the scenario's columns and objective, the Lagrangian bound at the scenario
 is compared with the scenario's LP optimum first (one pass over the columns): when they are
 equal (to ``UNPRICED_TOL``), the variant's LP optimum is the scenario's, its LP would not
 move, and its quick re-solve is the scenario's allocation with that bound — returned without
-handing a model to HiGHS (:func:`unpriced`). On the demo area 12 of the 23 switchable rules
-are such rules.
+handing a model to HiGHS (:func:`unpriced`). A cost switched off (an objective that no
+column loses by) is compared with the scenario's LP optimum plus what the pinned cells gain,
+the same way. On the demo area 12 of the 23 switchable rules are such rules, and two of its
+cost rules (their LP and derived-row LP took 5–7 s each, loaded, and gave the same bracket).
 
 **Both cores.** With ``workers > 1`` the re-solves run in that many worker processes forked
 from this one (:func:`ruimteverdeling.parallel.fork_map`): each inherits the compiled model,
@@ -499,6 +501,8 @@ class Reference:
     keys: np.ndarray
     obj: np.ndarray
     aux: dict[str, float]
+    offset: float = 0.0
+    """The objective's constant (the pinned cells' value)."""
 
 
 def reference_of(cm: CompiledModel, objective: float, lp_bound: float) -> Reference:
@@ -506,7 +510,8 @@ def reference_of(cm: CompiledModel, objective: float, lp_bound: float) -> Refere
     spec = cm.spec
     return Reference(float(lp_bound), float(objective), column_keys(spec),
                      np.asarray(spec.obj[: spec.n_x], float).copy(),
-                     {n: float(spec.obj[spec.n_x + j]) for j, n in enumerate(spec.aux_names)})
+                     {n: float(spec.obj[spec.n_x + j]) for j, n in enumerate(spec.aux_names)},
+                     float(spec.obj_offset))
 
 
 UNPRICED_TOL = 1e-7
@@ -533,7 +538,17 @@ def unpriced(cm: CompiledModel, fb: Fallback, options: SolverOptions, warm: Any 
     comes before the location rules are enforced, so a location rule switched off gets the
     map the scenario's cell model found — with the bound ``max(L(π), z)`` — both proven — in
     the time of one pass over the columns, and ``lp_bound = L(π)`` (so
-    ``lp_cost = L(π) − z_LP ≥ 0``, at most the tolerance above the exact LP difference)."""
+    ``lp_cost = L(π) − z_LP ≥ 0``, at most the tolerance above the exact LP difference).
+
+    **A cost switched off** (the variant's model the scenario's over the same columns and
+    rows, its objective ``c' = c + Δ`` with ``Δ_j ≥ 0`` on every column and the constant
+    raised by ``Δ₀``, see :func:`derived_model`) is answered the same way when the duals
+    price the change at zero: the scenario's LP optimum ``x*`` is a point of the variant's
+    relaxation worth ``c'·x* ≥ z_LP + Δ₀``, so ``z_LP + Δ₀ ≤ z_LP,var ≤ L'(π)``; when
+    ``L'(π) ≤ z_LP + Δ₀`` (to the tolerance) the variant's LP optimum is ``z_LP + Δ₀`` and
+    the scenario's LP vertex one of its optima. Its allocation is the better of ``x̄`` and
+    ``warm`` valued with ``c'``, its bound ``L'(π)`` lowered by :func:`derived_bound` at the
+    scenario's derived duals (valid for any objective), and ``lp_cost = L'(π) − z_LP``."""
     ref, spec = fb.reference, cm.spec
     if ref is None or not np.isfinite(ref.lp_bound):
         return None
@@ -544,8 +559,13 @@ def unpriced(cm: CompiledModel, fb: Fallback, options: SolverOptions, warm: Any 
     if keys.size == 0 or not np.array_equal(keys[order][pos], ref.keys):
         return None  # a column of the scenario is gone: not a relaxation of this kind
     scale = max(float(np.abs(ref.obj).max(initial=0.0)), 1.0)
-    if np.abs(spec.obj[: spec.n_x][order[pos]] - ref.obj).max(initial=0.0) > 1e-9 * scale:
-        return None  # another objective on the scenario's columns
+    delta = spec.obj[: spec.n_x][order[pos]] - ref.obj
+    same_objective = bool(np.abs(delta).max(initial=0.0) <= 1e-9 * scale)
+    shift = 0.0  # Δ₀: what the objective's constant gained
+    if not same_objective:
+        if keys.size != ref.keys.size or delta.min(initial=0.0) < -1e-9 * scale:
+            return None  # another objective that some column loses by, or new columns
+        shift = float(spec.obj_offset) - ref.offset
     aux = {n: float(spec.obj[spec.n_x + j]) for j, n in enumerate(spec.aux_names)}
     if set(aux) != set(ref.aux) or any(abs(aux[n] - c) > 1e-9 * scale
                                        for n, c in ref.aux.items()):
@@ -555,17 +575,17 @@ def unpriced(cm: CompiledModel, fb: Fallback, options: SolverOptions, warm: Any 
         return None
     z = spec.objective_value(x)
     tol = UNPRICED_TOL * max(abs(ref.lp_bound), 1.0)
-    if abs(z - ref.objective) > tol:
+    if abs(z - ref.objective) > tol if same_objective else z < ref.objective + shift - tol:
         return None  # the allocation is valued otherwise: another objective
     bound = lagrangian_bound(spec, mapped_duals(fb, spec))
-    if not np.isfinite(bound) or bound > ref.lp_bound + tol:
+    if not np.isfinite(bound) or bound > ref.lp_bound + shift + tol:
         return None  # the switch is priced: the variant's LP may move
     x_cell = mapped_x(warm, spec) if warm is not None else None
     if x_cell is not None and not spec.violations(x_cell):
         z_cell = spec.objective_value(x_cell)
         if z_cell > z:
             x, z = x_cell, z_cell
-    bound_z = max(min(bound, derived_bound(spec, fb, warm, z, same_objective=True)), z)
+    bound_z = max(min(bound, derived_bound(spec, fb, warm, z, same_objective)), z)
     dgap = decision_gap(z, bound_z, spec.status_quo_value)
     status = "optimal" if dgap <= options.mip_rel_gap + 1e-12 else "feasible"
     sol = Solution(status, x, z, bound_z, proven_gap(z, bound_z), "scenario-lp", "", "", {},
