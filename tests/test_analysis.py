@@ -345,7 +345,8 @@ def test_the_stage_summary_sums_each_step_over_the_variants() -> None:
 def test_the_workers_take_the_longest_variants_first() -> None:
     """The order of the forked re-solves: a rule switched on and a minimax fairness rule
     first, then cost and ladder rules, then other rules, location rules last; the scenario's
-    order within a rank (a fairness cap only adds rows: an ordinary rule)."""
+    order within a rank (a fairness cap only adds rows: an ordinary rule). Variants already
+    answered are left out."""
     from types import SimpleNamespace as Item
 
     items = [("rule", Item(type=t, is_enabled=on, **extra)) for t, on, extra in [
@@ -354,6 +355,9 @@ def test_the_workers_take_the_longest_variants_first() -> None:
         ("fairness", True, {"mode": "minimax"}), ("fairness", True, {"mode": "deviation"})]]
     items.append(("target", Item(is_enabled=True)))
     assert rc.longest_first(items) == [3, 6, 7, 2, 5, 1, 4, 8, 0]
+    # the location rule already answered; the exclusion rule switched off is then known to
+    # be priced (compiled and re-solved): it goes out with the cost rules
+    assert rc.longest_first(items, {0}) == [3, 6, 7, 1, 2, 5, 4, 8]
 
 
 def test_a_rule_that_only_restricts_has_a_bracket_from_zero(tmp_path: Path) -> None:

@@ -112,7 +112,9 @@ whichever worker runs it and whenever (each gets the same seconds, not a share o
 left, and the quick re-solve's repair has a budget counted in the solver's checks, not in
 seconds), so the table is the serial one, in the same order. The workers take the variants
 longest expected first (:func:`longest_first`), so that no long one starts when the others are
-done. A scenario with several periods,
+done; the zone rules that the pairs they reopen answer (:func:`reopened_outcome`, a pass over
+those pairs) are answered before the workers start, so that the others are known to need an
+LP of their own. A scenario with several periods,
 and a platform without ``fork``, re-solve one variant at a time.
 
 **Location rules hold in every solve of a pair.** When the scenario has location rules
@@ -1182,17 +1184,26 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
     def fallback_for(item: Any) -> Fallback | None:
         return fb if item.is_enabled else None
 
+    def reopened_for(k: int, seconds: float) -> Outcome | None:
+        """Variant ``k``'s outcome from the pairs its zone rule reopens
+        (:func:`reopened_outcome`), when that answers it; None otherwise."""
+        item = items[k][1]
+        if not (quick and fb is not None and item.is_enabled):
+            return None
+        v = _with_time_limit(variants[k], seconds, reached)
+        t0 = time.perf_counter()
+        out = reopened_outcome(cm, item, fb, base, v.solver,
+                               cm.spec.n_x > v.solver.decompose_above)
+        if out is not None:
+            out.seconds = {"resolve": time.perf_counter() - t0}
+        return out
+
     def resolve_one(k: int, seconds: float) -> Outcome:
         """The quick (or full) re-solve of variant ``k`` within ``seconds``."""
         item = items[k][1]
         v = _with_time_limit(variants[k], seconds, reached)
-        t0 = time.perf_counter()
-        out = None
-        if quick and fb is not None and item.is_enabled:
-            out = reopened_outcome(cm, item, fb, base, v.solver,
-                                   cm.spec.n_x > v.solver.decompose_above)
+        out = reopened_for(k, seconds)
         if out is not None:
-            out.seconds = {"resolve": time.perf_counter() - t0}
             return out
         return solve_variant(v, area, cm.catalogue, warm, located=located_for(item),
                              fallback=fallback_for(item), quick=quick,
@@ -1217,19 +1228,24 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
         say(f"re-solving {len(variants)} variants in {n_workers} worker processes "
             f"({each:.0f} s each at most)")
         t_start = time.perf_counter()
-
-        order = longest_first(items)
+        # the zone rules answered by the pairs they reopen, here (a pass over those pairs
+        # each): the others are then known to need their own LP, and go out early
+        answered: dict[int, Outcome] = {}
+        for k in range(len(variants)):
+            if (out := reopened_for(k, each)) is not None:
+                answered[k] = out
+                say(f"  {label(k)}: {breakdown(out)}")
+        order = longest_first(items, set(answered))
 
         def done(j: int, out: Outcome) -> None:
             say(f"  {label(order[j])} after {time.perf_counter() - t_start:.1f} s: "
                 f"{breakdown(out)}")
 
         try:
-            ran = fork_map(lambda j: resolve_one(order[j], each), len(variants), n_workers,
+            ran = fork_map(lambda j: resolve_one(order[j], each), len(order), n_workers,
                            done)
-            outcomes = [ran[0]] * len(ran)
-            for j, k in enumerate(order):
-                outcomes[k] = ran[j]
+            by_index = {**answered, **dict(zip(order, ran, strict=True))}
+            outcomes = [by_index[k] for k in range(len(variants))]
         except BrokenProcessPool:
             raise SolverError("a worker process re-solving the variants died (killed for "
                               "memory?); run with --workers 1 to re-solve them one at a "
@@ -1260,7 +1276,7 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
     return RuleCosts(rows, base)
 
 
-def expected_effort(item: Any) -> int:
+def expected_effort(item: Any, zone_priced: bool = False) -> int:
     """How much work re-solving the variant that switches ``item`` is expected to take, as a
     rank (higher: longer), from what the switch changes:
 
@@ -1268,7 +1284,9 @@ def expected_effort(item: Any) -> int:
       allocation may break it), or a fairness rule with a level or deviation columns switched
       off (the level moves across every region: the repair frees many cells);
     * 2 — a cost or ladder rule switched off (the objective changes: an LP that moves and a
-      repair around it);
+      repair around it), or an exclusion rule whose reopened pairs the scenario's duals
+      price (``zone_priced``: it is compiled and re-solved, not answered by
+      :func:`reopened_outcome`);
     * 1 — any other rule or target (rows or closed pairs: often priced at the scenario's
       duals without an LP);
     * 0 — a location rule switched off (the cell model is the scenario's).
@@ -1281,18 +1299,23 @@ def expected_effort(item: Any) -> int:
     kind = getattr(item, "type", None)
     if kind == "fairness" and getattr(item, "mode", None) != "cap":
         return 3
-    if kind in ("cost", "ladder"):
+    if kind in ("cost", "ladder") or (kind == "exclusion" and zone_priced):
         return 2
     return 0 if kind == "location" else 1
 
 
-def longest_first(items: list[tuple[str, Any]]) -> list[int]:
+def longest_first(items: list[tuple[str, Any]], answered: set[int] | None = None
+                  ) -> list[int]:
     """The order in which worker processes take the variants: largest
     :func:`expected_effort` first, in the scenario's order within a rank. With the workers
     taking the next variant as they come free, a long variant handed out last would run on
     alone while the other worker idles; handed out first, the short ones fill in around it.
-    Only the order of the work changes: each variant's answer depends on itself alone."""
-    return sorted(range(len(items)), key=lambda k: (-expected_effort(items[k][1]), k))
+    Only the order of the work changes: each variant's answer depends on itself alone.
+    ``answered``: the variants already answered by the pairs their zone rule reopens (left
+    out; every other enabled exclusion rule is then known to be priced)."""
+    done = answered if answered is not None else set()
+    return sorted((k for k in range(len(items)) if k not in done),
+                  key=lambda k: (-expected_effort(items[k][1], answered is not None), k))
 
 
 def only_restricts(cm: CompiledModel, item: Any) -> bool:
