@@ -1228,14 +1228,17 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
         say(f"re-solving {len(variants)} variants in {n_workers} worker processes "
             f"({each:.0f} s each at most)")
         t_start = time.perf_counter()
-        # the zone rules answered by the pairs they reopen, here (a pass over those pairs
-        # each): the others are then known to need their own LP, and go out early
+        # on a model whose LP is solved directly, the zone rules answered by the pairs they
+        # reopen, here (a pass over those pairs each): the others are then known to need
+        # their own LP, and go out early. (A model whose LP needs column generation answers
+        # every zone rule that way, in the workers: its passes are long.)
         answered: dict[int, Outcome] = {}
-        for k in range(len(variants)):
+        large = cm.spec.n_x > scenario.solver.decompose_above
+        for k in range(len(variants)) if not large else ():
             if (out := reopened_for(k, each)) is not None:
                 answered[k] = out
                 say(f"  {label(k)}: {breakdown(out)}")
-        order = longest_first(items, set(answered))
+        order = longest_first(items, None if large else set(answered))
 
         def done(j: int, out: Outcome) -> None:
             say(f"  {label(order[j])} after {time.perf_counter() - t_start:.1f} s: "
