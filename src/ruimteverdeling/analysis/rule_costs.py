@@ -101,8 +101,8 @@ equal (to ``UNPRICED_TOL``), the variant's LP optimum is the scenario's, its LP 
 move, and its quick re-solve is the scenario's allocation with that bound — returned without
 handing a model to HiGHS (:func:`unpriced`). A cost switched off (an objective that no
 column loses by) is compared with the scenario's LP optimum plus what the pinned cells gain,
-the same way. On the demo area 12 of the 23 switchable rules are such rules, and two of its
-cost rules (their LP and derived-row LP took 5–7 s each, loaded, and gave the same bracket).
+the same way. On the demo area 12 of the 23 switchable rules are such rules, and so are two
+of its cost rules (their LP and derived-row LP took 5–7 s each, loaded, for the same bracket).
 
 **Both cores.** With ``workers > 1`` the re-solves run in that many worker processes forked
 from this one (:func:`ruimteverdeling.parallel.fork_map`): each inherits the compiled model,
@@ -112,9 +112,9 @@ whichever worker runs it and whenever (each gets the same seconds, not a share o
 left, and the quick re-solve's repair has a budget counted in the solver's checks, not in
 seconds), so the table is the serial one, in the same order. The workers take the variants
 longest expected first (:func:`longest_first`), so that no long one starts when the others are
-done; the zone rules that the pairs they reopen answer (:func:`reopened_outcome`, a pass over
-those pairs) are answered before the workers start, so that the others are known to need an
-LP of their own. A scenario with several periods,
+done; on a model whose LP is solved directly, the zone rules that the pairs they reopen answer
+(:func:`reopened_outcome`, a pass over those pairs) are answered before the workers start, so
+that the others are known to need an LP of their own. A scenario with several periods,
 and a platform without ``fork``, re-solve one variant at a time.
 
 **Location rules hold in every solve of a pair.** When the scenario has location rules
@@ -1295,8 +1295,8 @@ def expected_effort(item: Any, zone_priced: bool = False) -> int:
     * 0 — a location rule switched off (the cell model is the scenario's).
 
     Measured on the demo area (2 workers, loaded; compile, re-solve and location step): the
-    rank-3 variants took 33–45 s, the rank-2 ones 6–25 s, the rank-1 ones 0.1–22 s, the
-    rank-0 ones under 0.5 s."""
+    rank-3 variants took 33–45 s, the rank-2 ones 6–25 s (the priced exclusion rule 22 s),
+    the rank-1 ones 0.1–5 s, the rank-0 ones under 0.5 s."""
     if not item.is_enabled:
         return 3
     kind = getattr(item, "type", None)
