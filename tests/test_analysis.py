@@ -358,6 +358,24 @@ def test_the_workers_take_the_longest_variants_first() -> None:
     # the location rule already answered; the exclusion rule switched off is then known to
     # be priced (compiled and re-solved): it goes out with the cost rules
     assert rc.longest_first(items, {0}) == [3, 6, 7, 1, 2, 5, 4, 8]
+    # the fairness cap's variant compiled anew: it goes out with the cost rules too
+    assert rc.longest_first(items, {0}, {4}) == [3, 6, 7, 1, 2, 4, 5, 8]
+
+
+def test_the_variants_compiled_anew_are_those_without_a_derived_model(tmp_path: Path) -> None:
+    """Of the rich case's rules that close no pairs, only the proximity share (its shortfall
+    has a penalty column) is compiled anew when switched off: exactly those for which
+    :func:`derived_model` gives no model."""
+    from test_properties import rich_case
+
+    cm = api.solve(rich_case(tmp_path), write=False, method="lp").compiled
+    anew = {r.id for r in cm.scenario.rules if rc.compiled_anew(cm, r)}
+    assert anew == {"near_good_sites"}
+    for r in cm.scenario.rules:
+        c = cm.contributions.get(r.id)
+        if r.is_enabled and c is not None and c.closed is None:
+            derived = rc.derived_model(cm, rc.switch(cm.scenario, r.id), r)
+            assert (derived is None) == (r.id in anew), r.id
 
 
 def test_a_rule_that_only_restricts_has_a_bracket_from_zero(tmp_path: Path) -> None:

@@ -1238,7 +1238,8 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
             if (out := reopened_for(k, each)) is not None:
                 answered[k] = out
                 say(f"  {label(k)}: {breakdown(out)}")
-        order = longest_first(items, None if large else set(answered))
+        order = longest_first(items, None if large else set(answered),
+                              {k for k, (_, item) in enumerate(items) if compiled_anew(cm, item)})
 
         def done(j: int, out: Outcome) -> None:
             say(f"  {label(order[j])} after {time.perf_counter() - t_start:.1f} s: "
@@ -1279,7 +1280,23 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
     return RuleCosts(rows, base)
 
 
-def expected_effort(item: Any, zone_priced: bool = False) -> int:
+def compiled_anew(cm: CompiledModel, item: Any) -> bool:
+    """Whether the variant that switches the enabled rule ``item`` off is compiled as the
+    scenario is, for want of a model derived from ``cm`` (see :func:`derived_model`): an
+    override touches the rule, or it adds no objective term and one of its row blocks carries
+    auxiliary columns or a shortfall penalty. (A zone rule is priced by its reopened pairs
+    first; a rule switched on is always compiled.)"""
+    if not getattr(item, "is_enabled", False):
+        return False
+    c = cm.contributions.get(item.id)
+    if c is None or c.closed is not None:
+        return False
+    if any(a.override.rule == item.id for a in cm.overrides):
+        return True
+    return not c.terms and any(r.aux or r.penalty is not None for r in c.rows)
+
+
+def expected_effort(item: Any, zone_priced: bool = False, compiled: bool = False) -> int:
     """How much work re-solving the variant that switches ``item`` is expected to take, as a
     rank (higher: longer), from what the switch changes:
 
@@ -1287,9 +1304,10 @@ def expected_effort(item: Any, zone_priced: bool = False) -> int:
       allocation may break it), or a fairness rule with a level or deviation columns switched
       off (the level moves across every region: the repair frees many cells);
     * 2 — a cost or ladder rule switched off (the objective changes: an LP that moves and a
-      repair around it), or an exclusion rule whose reopened pairs the scenario's duals
+      repair around it), an exclusion rule whose reopened pairs the scenario's duals
       price (``zone_priced``: it is compiled and re-solved, not answered by
-      :func:`reopened_outcome`);
+      :func:`reopened_outcome`), or any rule whose variant is compiled anew (``compiled``,
+      see :func:`compiled_anew`: a compile of the national ~250 m area takes 11–34 s);
     * 1 — any other rule or target (rows or closed pairs: often priced at the scenario's
       duals without an LP);
     * 0 — a location rule switched off (the cell model is the scenario's).
@@ -1302,23 +1320,26 @@ def expected_effort(item: Any, zone_priced: bool = False) -> int:
     kind = getattr(item, "type", None)
     if kind == "fairness" and getattr(item, "mode", None) != "cap":
         return 3
-    if kind in ("cost", "ladder") or (kind == "exclusion" and zone_priced):
+    if kind in ("cost", "ladder") or (kind == "exclusion" and zone_priced) or compiled:
         return 2
     return 0 if kind == "location" else 1
 
 
-def longest_first(items: list[tuple[str, Any]], answered: set[int] | None = None
-                  ) -> list[int]:
+def longest_first(items: list[tuple[str, Any]], answered: set[int] | None = None,
+                  compiled: set[int] | None = None) -> list[int]:
     """The order in which worker processes take the variants: largest
     :func:`expected_effort` first, in the scenario's order within a rank. With the workers
     taking the next variant as they come free, a long variant handed out last would run on
     alone while the other worker idles; handed out first, the short ones fill in around it.
     Only the order of the work changes: each variant's answer depends on itself alone.
     ``answered``: the variants already answered by the pairs their zone rule reopens (left
-    out; every other enabled exclusion rule is then known to be priced)."""
+    out; every other enabled exclusion rule is then known to be priced); ``compiled``: the
+    variants compiled anew (:func:`compiled_anew`)."""
     done = answered if answered is not None else set()
+    anew = compiled or set()
     return sorted((k for k in range(len(items)) if k not in done),
-                  key=lambda k: (-expected_effort(items[k][1], answered is not None), k))
+                  key=lambda k: (-expected_effort(items[k][1], answered is not None,
+                                                  k in anew), k))
 
 
 def only_restricts(cm: CompiledModel, item: Any) -> bool:
