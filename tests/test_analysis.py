@@ -342,6 +342,42 @@ def test_the_stage_summary_sums_each_step_over_the_variants() -> None:
     assert rc.stage_summary([rc.Outcome("infeasible")], 1).endswith("(1 worker): none")
 
 
+def test_the_workers_take_the_longest_variants_first() -> None:
+    """The order of the forked re-solves: a rule switched on and a minimax fairness rule
+    first, then cost and ladder rules, then other rules, location rules last; the scenario's
+    order within a rank (a fairness cap only adds rows: an ordinary rule). Variants already
+    answered are left out."""
+    from types import SimpleNamespace as Item
+
+    items = [("rule", Item(type=t, is_enabled=on, **extra)) for t, on, extra in [
+        ("location", True, {}), ("exclusion", True, {}), ("cost", True, {}),
+        ("exclusion", False, {}), ("fairness", True, {"mode": "cap"}), ("ladder", True, {}),
+        ("fairness", True, {"mode": "minimax"}), ("fairness", True, {"mode": "deviation"})]]
+    items.append(("target", Item(is_enabled=True)))
+    assert rc.longest_first(items) == [3, 6, 7, 2, 5, 1, 4, 8, 0]
+    # the location rule already answered; the exclusion rule switched off is then known to
+    # be priced (compiled and re-solved): it goes out with the cost rules
+    assert rc.longest_first(items, {0}) == [3, 6, 7, 1, 2, 5, 4, 8]
+    # the fairness cap's variant compiled anew: it goes out with the cost rules too
+    assert rc.longest_first(items, {0}, {4}) == [3, 6, 7, 1, 2, 4, 5, 8]
+
+
+def test_the_variants_compiled_anew_are_those_without_a_derived_model(tmp_path: Path) -> None:
+    """Of the rich case's rules that close no pairs, only the proximity share (its shortfall
+    has a penalty column) is compiled anew when switched off: exactly those for which
+    :func:`derived_model` gives no model."""
+    from test_properties import rich_case
+
+    cm = api.solve(rich_case(tmp_path), write=False, method="lp").compiled
+    anew = {r.id for r in cm.scenario.rules if rc.compiled_anew(cm, r)}
+    assert anew == {"near_good_sites"}
+    for r in cm.scenario.rules:
+        c = cm.contributions.get(r.id)
+        if r.is_enabled and c is not None and c.closed is None:
+            derived = rc.derived_model(cm, rc.switch(cm.scenario, r.id), r)
+            assert (derived is None) == (r.id in anew), r.id
+
+
 def test_a_rule_that_only_restricts_has_a_bracket_from_zero(tmp_path: Path) -> None:
     """Switching off a rule that only closes pairs, adds hard rows or nothing to the cell
     model relaxes the scenario, so its cost is ≥ 0 and the bracket's lower end is 0 at
@@ -592,6 +628,54 @@ def test_a_switch_the_scenarios_duals_price_at_zero_skips_the_variants_lp(
     assert priced.objective == pytest.approx(2.5, abs=1e-6)
     lo, hi = rc.bracket(base, priced)
     assert lo - 1e-9 <= 0.8 <= hi + 1e-9
+
+
+def test_a_cost_the_scenarios_duals_price_at_zero_is_switched_off_without_an_lp(
+        tmp_path: Path) -> None:
+    """Nature costs 0.1 more per ha on cell 3 and 0.2 more on cell 1. By hand: the optimum
+    puts nature on cells 0, 1, 2, 4 (3.5 ha needed): 0.9 + 0.4 + 0.3 + 0.2 + agriculture 0.5
+    = 2.3. No optimum gives cell 3 nature (0.1 plus the target's price 0.3 is below
+    agriculture's 0.5), so switching its cost off costs nothing; the scenario's duals price
+    that at zero and the variant is answered without its LP, by the scenario's allocation,
+    its LP bound and, through the derived rows, the bound 2.3 — the same table as the variant's
+    own LP gives. Every optimum gives cell 1 nature, so its cost (0.2) moves the LP: that
+    variant is not answered by the duals, and the quick re-solve finds 0.2."""
+    from ruimteverdeling.model import highs_backend as hb
+    from ruimteverdeling.rules.compile import compile_model
+
+    def cost(rid: str, cell: int, per_ha: float) -> dict[str, Any]:
+        return {"id": rid, "type": "cost", "term": "extra", "zone": {"layer": f"c{cell}"},
+                "uses": ["nature"], "per_ha": per_ha, "status": "T", "source": SRC}
+
+    run = api.solve(strip_case(tmp_path, extra_rules=[cost("dear_c3", 3, 0.1),
+                                                      cost("dear_c1", 1, 0.2)]), write=False)
+    cm, sol = run.compiled, run.solution
+    assert sol.objective == pytest.approx(2.3, abs=1e-6)
+    base = rc.outcome_of(cm, sol)
+    assert base.lp_bound is not None and base.objective is not None
+    fb = rc.Fallback(rc.with_pinned(cm, sol.x), np.asarray(sol.row_dual, float),
+                     rc.reference_of(cm, base.objective, base.lp_bound))
+    free = rc.switch(cm.scenario, "dear_c3")
+    item = next(r for r in cm.scenario.rules if r.id == "dear_c3")
+    model = rc.derived_model(cm, free, item)
+    assert model is not None  # the scenario's model with the cost taken off the objective
+    shortcut = rc.unpriced(model, fb, free.solver, sol.warm)
+    assert shortcut is not None and shortcut.method == "scenario-lp"
+    assert shortcut.objective == pytest.approx(2.3, abs=1e-6)
+    lp = hb.HighsBackend().lp(compile_model(free, cm.area, cm.catalogue).spec, free.solver,
+                              60.0)
+    assert shortcut.details["lp_bound"] == pytest.approx(lp.objective, abs=1e-6)
+    dear = rc.switch(cm.scenario, "dear_c1")
+    item = next(r for r in cm.scenario.rules if r.id == "dear_c1")
+    assert rc.unpriced(rc.derived_model(cm, dear, item), fb, dear.solver, sol.warm) is None
+
+    nat = {r["rule"]: r for r in rc.rule_costs(cm, sol, workers=1).rows
+           if r["region"] == "national"}
+    assert nat["dear_c3"]["cost"] == 0.0
+    assert nat["dear_c3"]["lp_cost"] == pytest.approx(0.0, abs=1e-6)
+    assert nat["dear_c3"]["cost_lo"] == 0.0 == nat["dear_c3"]["cost_hi"]
+    assert nat["dear_c1"]["cost"] == pytest.approx(0.2, abs=1e-6)
+    assert nat["dear_c1"]["cost_lo"] - 1e-6 <= 0.2 <= nat["dear_c1"]["cost_hi"] + 1e-6
 
 
 def test_a_variant_whose_solve_stops_first_keeps_a_proven_bracket(

@@ -99,8 +99,10 @@ keeps the scenario's columns and objective, the Lagrangian bound at the scenario
 is compared with the scenario's LP optimum first (one pass over the columns): when they are
 equal (to ``UNPRICED_TOL``), the variant's LP optimum is the scenario's, its LP would not
 move, and its quick re-solve is the scenario's allocation with that bound — returned without
-handing a model to HiGHS (:func:`unpriced`). On the demo area 12 of the 23 switchable rules
-are such rules.
+handing a model to HiGHS (:func:`unpriced`). A cost switched off (an objective that no
+column loses by) is compared with the scenario's LP optimum plus what the pinned cells gain,
+the same way. On the demo area 12 of the 23 switchable rules are such rules, and so are two
+of its cost rules (their LP and derived-row LP took 5–7 s each, loaded, for the same bracket).
 
 **Both cores.** With ``workers > 1`` the re-solves run in that many worker processes forked
 from this one (:func:`ruimteverdeling.parallel.fork_map`): each inherits the compiled model,
@@ -108,7 +110,11 @@ the scenario's solution and its warm start without pickling them, and sends back
 variant's :class:`Outcome`. Every variant is the same function of the scenario's solve
 whichever worker runs it and whenever (each gets the same seconds, not a share of what is
 left, and the quick re-solve's repair has a budget counted in the solver's checks, not in
-seconds), so the table is the serial one, in the same order. A scenario with several periods,
+seconds), so the table is the serial one, in the same order. The workers take the variants
+longest expected first (:func:`longest_first`), so that no long one starts when the others are
+done; on a model whose LP is solved directly, the zone rules that the pairs they reopen answer
+(:func:`reopened_outcome`, a pass over those pairs) are answered before the workers start, so
+that the others are known to need an LP of their own. A scenario with several periods,
 and a platform without ``fork``, re-solve one variant at a time.
 
 **Location rules hold in every solve of a pair.** When the scenario has location rules
@@ -497,6 +503,8 @@ class Reference:
     keys: np.ndarray
     obj: np.ndarray
     aux: dict[str, float]
+    offset: float = 0.0
+    """The objective's constant (the pinned cells' value)."""
 
 
 def reference_of(cm: CompiledModel, objective: float, lp_bound: float) -> Reference:
@@ -504,7 +512,8 @@ def reference_of(cm: CompiledModel, objective: float, lp_bound: float) -> Refere
     spec = cm.spec
     return Reference(float(lp_bound), float(objective), column_keys(spec),
                      np.asarray(spec.obj[: spec.n_x], float).copy(),
-                     {n: float(spec.obj[spec.n_x + j]) for j, n in enumerate(spec.aux_names)})
+                     {n: float(spec.obj[spec.n_x + j]) for j, n in enumerate(spec.aux_names)},
+                     float(spec.obj_offset))
 
 
 UNPRICED_TOL = 1e-7
@@ -531,7 +540,17 @@ def unpriced(cm: CompiledModel, fb: Fallback, options: SolverOptions, warm: Any 
     comes before the location rules are enforced, so a location rule switched off gets the
     map the scenario's cell model found — with the bound ``max(L(π), z)`` — both proven — in
     the time of one pass over the columns, and ``lp_bound = L(π)`` (so
-    ``lp_cost = L(π) − z_LP ≥ 0``, at most the tolerance above the exact LP difference)."""
+    ``lp_cost = L(π) − z_LP ≥ 0``, at most the tolerance above the exact LP difference).
+
+    **A cost switched off** (the variant's model the scenario's over the same columns and
+    rows, its objective ``c' = c + Δ`` with ``Δ_j ≥ 0`` on every column and the constant
+    raised by ``Δ₀``, see :func:`derived_model`) is answered the same way when the duals
+    price the change at zero: the scenario's LP optimum ``x*`` is a point of the variant's
+    relaxation worth ``c'·x* ≥ z_LP + Δ₀``, so ``z_LP + Δ₀ ≤ z_LP,var ≤ L'(π)``; when
+    ``L'(π) ≤ z_LP + Δ₀`` (to the tolerance) the variant's LP optimum is ``z_LP + Δ₀`` and
+    the scenario's LP vertex one of its optima. Its allocation is the better of ``x̄`` and
+    ``warm`` valued with ``c'``, its bound ``L'(π)`` lowered by :func:`derived_bound` at the
+    scenario's derived duals (valid for any objective), and ``lp_cost = L'(π) − z_LP``."""
     ref, spec = fb.reference, cm.spec
     if ref is None or not np.isfinite(ref.lp_bound):
         return None
@@ -542,8 +561,13 @@ def unpriced(cm: CompiledModel, fb: Fallback, options: SolverOptions, warm: Any 
     if keys.size == 0 or not np.array_equal(keys[order][pos], ref.keys):
         return None  # a column of the scenario is gone: not a relaxation of this kind
     scale = max(float(np.abs(ref.obj).max(initial=0.0)), 1.0)
-    if np.abs(spec.obj[: spec.n_x][order[pos]] - ref.obj).max(initial=0.0) > 1e-9 * scale:
-        return None  # another objective on the scenario's columns
+    delta = spec.obj[: spec.n_x][order[pos]] - ref.obj
+    same_objective = bool(np.abs(delta).max(initial=0.0) <= 1e-9 * scale)
+    shift = 0.0  # Δ₀: what the objective's constant gained
+    if not same_objective:
+        if keys.size != ref.keys.size or delta.min(initial=0.0) < -1e-9 * scale:
+            return None  # another objective that some column loses by, or new columns
+        shift = float(spec.obj_offset) - ref.offset
     aux = {n: float(spec.obj[spec.n_x + j]) for j, n in enumerate(spec.aux_names)}
     if set(aux) != set(ref.aux) or any(abs(aux[n] - c) > 1e-9 * scale
                                        for n, c in ref.aux.items()):
@@ -553,17 +577,17 @@ def unpriced(cm: CompiledModel, fb: Fallback, options: SolverOptions, warm: Any 
         return None
     z = spec.objective_value(x)
     tol = UNPRICED_TOL * max(abs(ref.lp_bound), 1.0)
-    if abs(z - ref.objective) > tol:
+    if abs(z - ref.objective) > tol if same_objective else z < ref.objective + shift - tol:
         return None  # the allocation is valued otherwise: another objective
     bound = lagrangian_bound(spec, mapped_duals(fb, spec))
-    if not np.isfinite(bound) or bound > ref.lp_bound + tol:
+    if not np.isfinite(bound) or bound > ref.lp_bound + shift + tol:
         return None  # the switch is priced: the variant's LP may move
     x_cell = mapped_x(warm, spec) if warm is not None else None
     if x_cell is not None and not spec.violations(x_cell):
         z_cell = spec.objective_value(x_cell)
         if z_cell > z:
             x, z = x_cell, z_cell
-    bound_z = max(min(bound, derived_bound(spec, fb, warm, z, same_objective=True)), z)
+    bound_z = max(min(bound, derived_bound(spec, fb, warm, z, same_objective)), z)
     dgap = decision_gap(z, bound_z, spec.status_quo_value)
     status = "optimal" if dgap <= options.mip_rel_gap + 1e-12 else "feasible"
     sol = Solution(status, x, z, bound_z, proven_gap(z, bound_z), "scenario-lp", "", "", {},
@@ -1160,17 +1184,26 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
     def fallback_for(item: Any) -> Fallback | None:
         return fb if item.is_enabled else None
 
+    def reopened_for(k: int, seconds: float) -> Outcome | None:
+        """Variant ``k``'s outcome from the pairs its zone rule reopens
+        (:func:`reopened_outcome`), when that answers it; None otherwise."""
+        item = items[k][1]
+        if not (quick and fb is not None and item.is_enabled):
+            return None
+        v = _with_time_limit(variants[k], seconds, reached)
+        t0 = time.perf_counter()
+        out = reopened_outcome(cm, item, fb, base, v.solver,
+                               cm.spec.n_x > v.solver.decompose_above)
+        if out is not None:
+            out.seconds = {"resolve": time.perf_counter() - t0}
+        return out
+
     def resolve_one(k: int, seconds: float) -> Outcome:
         """The quick (or full) re-solve of variant ``k`` within ``seconds``."""
         item = items[k][1]
         v = _with_time_limit(variants[k], seconds, reached)
-        t0 = time.perf_counter()
-        out = None
-        if quick and fb is not None and item.is_enabled:
-            out = reopened_outcome(cm, item, fb, base, v.solver,
-                                   cm.spec.n_x > v.solver.decompose_above)
+        out = reopened_for(k, seconds)
         if out is not None:
-            out.seconds = {"resolve": time.perf_counter() - t0}
             return out
         return solve_variant(v, area, cm.catalogue, warm, located=located_for(item),
                              fallback=fallback_for(item), quick=quick,
@@ -1195,14 +1228,28 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
         say(f"re-solving {len(variants)} variants in {n_workers} worker processes "
             f"({each:.0f} s each at most)")
         t_start = time.perf_counter()
+        # on a model whose LP is solved directly, the zone rules answered by the pairs they
+        # reopen, here (a pass over those pairs each): the others are then known to need
+        # their own LP, and go out early. (A model whose LP needs column generation answers
+        # every zone rule that way, in the workers: its passes are long.)
+        answered: dict[int, Outcome] = {}
+        large = cm.spec.n_x > scenario.solver.decompose_above
+        for k in range(len(variants)) if not large else ():
+            if (out := reopened_for(k, each)) is not None:
+                answered[k] = out
+                say(f"  {label(k)}: {breakdown(out)}")
+        order = longest_first(items, None if large else set(answered),
+                              {k for k, (_, item) in enumerate(items) if compiled_anew(cm, item)})
 
-        def done(k: int, out: Outcome) -> None:
-            say(f"  {label(k)} after {time.perf_counter() - t_start:.1f} s: "
+        def done(j: int, out: Outcome) -> None:
+            say(f"  {label(order[j])} after {time.perf_counter() - t_start:.1f} s: "
                 f"{breakdown(out)}")
 
         try:
-            outcomes = fork_map(lambda k: resolve_one(k, each), len(variants), n_workers,
-                                done)
+            ran = fork_map(lambda j: resolve_one(order[j], each), len(order), n_workers,
+                           done)
+            by_index = {**answered, **dict(zip(order, ran, strict=True))}
+            outcomes = [by_index[k] for k in range(len(variants))]
         except BrokenProcessPool:
             raise SolverError("a worker process re-solving the variants died (killed for "
                               "memory?); run with --workers 1 to re-solve them one at a "
@@ -1231,6 +1278,68 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
         rows += _rows_for(cm, kind, item, base, out,
                           kind == "rule" and (only_restricts(cm, item) or out.restricts))
     return RuleCosts(rows, base)
+
+
+def compiled_anew(cm: CompiledModel, item: Any) -> bool:
+    """Whether the variant that switches the enabled rule ``item`` off is compiled as the
+    scenario is, for want of a model derived from ``cm`` (see :func:`derived_model`): an
+    override touches the rule, or it adds no objective term and one of its row blocks carries
+    auxiliary columns or a shortfall penalty. (A zone rule is priced by its reopened pairs
+    first; a rule switched on is always compiled.)"""
+    if not getattr(item, "is_enabled", False):
+        return False
+    c = cm.contributions.get(item.id)
+    if c is None or c.closed is not None:
+        return False
+    if any(a.override.rule == item.id for a in cm.overrides):
+        return True
+    return not c.terms and any(r.aux or r.penalty is not None for r in c.rows)
+
+
+def expected_effort(item: Any, zone_priced: bool = False, compiled: bool = False) -> int:
+    """How much work re-solving the variant that switches ``item`` is expected to take, as a
+    rank (higher: longer), from what the switch changes:
+
+    * 3 — a rule switched on (compiled anew, its location step run afresh: the scenario's
+      allocation may break it), or a fairness rule with a level or deviation columns switched
+      off (the level moves across every region: the repair frees many cells);
+    * 2 — a cost or ladder rule switched off (the objective changes: an LP that moves and a
+      repair around it), an exclusion rule whose reopened pairs the scenario's duals
+      price (``zone_priced``: it is compiled and re-solved, not answered by
+      :func:`reopened_outcome`), or any rule whose variant is compiled anew (``compiled``,
+      see :func:`compiled_anew`: a compile of the national ~250 m area takes 11–34 s);
+    * 1 — any other rule or target (rows or closed pairs: often priced at the scenario's
+      duals without an LP);
+    * 0 — a location rule switched off (the cell model is the scenario's).
+
+    Measured on the demo area (2 workers, loaded; compile, re-solve and location step): the
+    rank-3 variants took 33–45 s, the rank-2 ones 6–25 s (the priced exclusion rule 22 s),
+    the rank-1 ones 0.1–5 s, the rank-0 ones under 0.5 s."""
+    if not item.is_enabled:
+        return 3
+    kind = getattr(item, "type", None)
+    if kind == "fairness" and getattr(item, "mode", None) != "cap":
+        return 3
+    if kind in ("cost", "ladder") or (kind == "exclusion" and zone_priced) or compiled:
+        return 2
+    return 0 if kind == "location" else 1
+
+
+def longest_first(items: list[tuple[str, Any]], answered: set[int] | None = None,
+                  compiled: set[int] | None = None) -> list[int]:
+    """The order in which worker processes take the variants: largest
+    :func:`expected_effort` first, in the scenario's order within a rank. With the workers
+    taking the next variant as they come free, a long variant handed out last would run on
+    alone while the other worker idles; handed out first, the short ones fill in around it.
+    Only the order of the work changes: each variant's answer depends on itself alone.
+    ``answered``: the variants already answered by the pairs their zone rule reopens (left
+    out; every other enabled exclusion rule is then known to be priced); ``compiled``: the
+    variants compiled anew (:func:`compiled_anew`)."""
+    done = answered if answered is not None else set()
+    anew = compiled or set()
+    return sorted((k for k in range(len(items)) if k not in done),
+                  key=lambda k: (-expected_effort(items[k][1], answered is not None,
+                                                  k in anew), k))
 
 
 def only_restricts(cm: CompiledModel, item: Any) -> bool:
