@@ -99,3 +99,48 @@ def test_restricted_model_keeps_exactly_the_kept_columns(seed: int) -> None:
         assert s.A.has_sorted_indices
         assert np.allclose(s.lower, b.lower - b.A @ fixed)
         assert np.allclose(s.upper, b.upper - b.A @ fixed)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_restricted_model_when_only_fixed_units_carry_the_fixed_part(seed: int) -> None:
+    """As the column generation calls it — the fixed columns all belong to fixed units, so the
+    kept ones are 0 already — the restricted model's rows, bounds and constant are those of the
+    reference, and the caller's vector is left as it was."""
+    spec = uneven_model(seed)
+    rng = np.random.default_rng(100 + seed)
+    free = rng.random(spec.n_units) < 0.4
+    first = np.flatnonzero(np.r_[True, spec.col_unit[1:] != spec.col_unit[:-1]])
+    x_fix = np.zeros(spec.n_cols)
+    x_fix[first[~free]] = 1.0
+    before = x_fix.copy()
+    sub, cols = spec.restrict(free, x_fix)
+    assert np.array_equal(x_fix, before)
+    assert not x_fix[cols].any()
+    for b, s in zip(spec.coupling, sub.coupling, strict=True):
+        assert np.array_equal(s.A.toarray(), b.A[:, cols].toarray())
+        assert np.array_equal(s.lower, b.lower - b.A @ x_fix)
+        assert np.array_equal(s.upper, b.upper - b.A @ x_fix)
+    assert sub.obj_offset == pytest.approx(spec.obj_offset + float(spec.obj @ x_fix))
+
+
+def test_kept_columns_with_empty_rows() -> None:
+    """Rows without entries (first, in the middle, last) and rows whose entries are all
+    dropped keep their place with no entries; the others are scipy's column selection."""
+    import scipy.sparse as sp
+
+    from ruimteverdeling.model.spec import _kept_columns
+
+    dense = np.array([[0, 0, 0, 0, 0, 0],
+                      [1, 0, 2, 0, 3, 0],
+                      [0, 0, 0, 0, 0, 0],
+                      [0, 4, 0, 0, 0, 0],
+                      [5, 0, 0, 6, 0, 7],
+                      [0, 0, 0, 0, 0, 0]], float)
+    A = sp.csr_matrix(dense)
+    for keep in (np.array([1, 0, 1, 1, 0, 1], bool), np.array([0, 0, 0, 0, 0, 1], bool),
+                 np.zeros(6, bool), np.ones(6, bool)):
+        cols = np.flatnonzero(keep)
+        out = _kept_columns(A, keep, cols)
+        assert out.shape == (6, cols.size)
+        assert np.array_equal(out.toarray(), dense[:, cols])
+        assert np.array_equal(out.indptr, A[:, cols].tocsr().indptr)

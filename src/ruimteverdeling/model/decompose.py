@@ -69,12 +69,16 @@ class Pricing:
         self.starts = np.flatnonzero(np.r_[True, cu[1:] != cu[:-1]]).astype(np.int64)
         self.sizes = np.diff(np.r_[self.starts, self.n_x])
 
-    def aty(self, y: np.ndarray) -> np.ndarray:
+    def aty(self, y: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """Aᵀy over all columns (block by block; Bᵀ of a CSR block is a CSC view, no copy).
 
         Each block adds its products into one vector: a block touches only its non-zeros,
-        not a vector over every column (most blocks hold one use's columns)."""
-        out = np.zeros(self.spec.n_cols)
+        not a vector over every column (most blocks hold one use's columns). ``out`` (float64
+        over every column) is that vector, overwritten, instead of a new one."""
+        if out is None:
+            out = np.zeros(self.spec.n_cols)
+        else:
+            out[:] = 0.0
         for b, s in zip(self.blocks, self.offsets, strict=False):
             ys = y[s:s + b.n_rows]
             if np.any(ys):
@@ -97,9 +101,9 @@ class Pricing:
             self.__dict__["_aux"] = cached
         return cached
 
-    def reduced(self, y: np.ndarray) -> np.ndarray:
-        """c − Aᵀy (computed in the vector Aᵀy is accumulated in)."""
-        out = self.aty(y)
+    def reduced(self, y: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """c − Aᵀy (computed in the vector Aᵀy is accumulated in: ``out`` if given)."""
+        out = self.aty(y, out)
         np.subtract(self.c, out, out=out)
         return out
 
@@ -428,13 +432,16 @@ def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
         y = pricing.clamp(sub_out.row_dual[n_sub_units:n_sub_units + m])
         slack = sub_out.x[sub_b.n_x + n_aux0:]
         box_used = float(np.abs(slack).sum())
-        r = pricing.reduced(y)
+        # the last round's reduced costs are not needed any more: their vector takes these
+        # (no vector over every column faulted in afresh each round)
+        r = pricing.reduced(y, out=r)
         this_bound = pricing.bound(y, r)
         if this_bound < bound:
             bound, best_y = this_bound, pricing.dual_feasible(y)
         pi[~free] = r[chosen[~free]]
         pi[free] = sub_out.row_dual[:n_sub_units]
-        viol = r[: spec.n_x] - pi[spec.col_unit]
+        viol = pi[spec.col_unit]
+        np.subtract(r[: spec.n_x], viol, out=viol)
         tol = 1e-7 * scale
         bad_cols = (viol > tol) & ~active
         n_bad = int(bad_cols.sum())
@@ -521,9 +528,10 @@ def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
     # Lagrangian duals at the best prices: every unit's best reduced cost is its assignment
     # dual, so col_dual ≤ 0 on x columns and z(x) ≤ L(y) + Σ_j col_dual_j x_j for every
     # feasible x (what reduced-cost fixing needs), whether or not the method converged
-    r = pricing.reduced(best_y)
+    # (in the rounds' vector: these reduced costs become the returned duals, no copy)
+    r = pricing.reduced(best_y, out=r)
     best_b = pricing.best(r)[0]
-    col_dual = r.copy()
+    col_dual = r
     col_dual[: spec.n_x] -= np.repeat(best_b, pricing.sizes)
     details["seconds"] = round(time.perf_counter() - t_start, 3)
     details["converged"] = converged
