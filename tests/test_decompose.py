@@ -144,3 +144,24 @@ def test_kept_columns_with_empty_rows() -> None:
         assert out.shape == (6, cols.size)
         assert np.array_equal(out.toarray(), dense[:, cols])
         assert np.array_equal(out.indptr, A[:, cols].tocsr().indptr)
+
+
+def test_kept_point_is_the_combined_vector() -> None:
+    """The rounds keep their best LP point by its parts; rebuilt, it is the vector the fixed
+    part and the restricted model's values make (fixed units at 1, restricted columns at
+    their values, also where a restricted value overrides a fixed 1 and beyond the columns
+    the values cover)."""
+    from ruimteverdeling.model.decompose import _combined, _Point
+
+    rng = np.random.default_rng(7)
+    n = 50
+    x_fix = np.zeros(n)
+    ones = rng.choice(n, 12, replace=False)
+    x_fix[ones] = 1.0
+    cols = np.sort(rng.choice(n, 15, replace=False))
+    sub_x = rng.random(cols.size + 3)  # auxiliary values after the columns: not used
+    reference = _combined(x_fix, cols, sub_x)
+    point = _Point(n, ones, cols, sub_x)
+    sub_x[:] = -1.0  # the point holds its own copies
+    cols[:] = 0
+    assert np.array_equal(point.full(), reference)

@@ -308,6 +308,25 @@ def _combined(x_fix: np.ndarray, cols: np.ndarray, sub_x: np.ndarray) -> np.ndar
     return x
 
 
+class _Point:
+    """An LP point of the rounds, kept by its parts: the fixed units' columns (at 1) and the
+    restricted model's columns with their values — not a vector over every column, which
+    at ~100 m is a quarter of a gigabyte held through all later rounds. :meth:`full` gives
+    the same vector as :func:`_combined` did."""
+
+    def __init__(self, n_cols: int, ones: np.ndarray, cols: np.ndarray, values: np.ndarray):
+        self.n_cols = n_cols
+        self.ones = ones
+        self.cols = cols.copy()
+        self.values = values[: cols.size].copy()
+
+    def full(self) -> np.ndarray:
+        x = np.zeros(self.n_cols)
+        x[self.ones] = 1.0
+        x[self.cols] = self.values
+        return x
+
+
 def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
        deadline: float, y_init: np.ndarray | None = None, level: int = 0,
        final_deadline: float | None = None) -> dict[str, Any]:
@@ -394,7 +413,7 @@ def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
     pi = np.zeros(n_units)
     # the best LP-feasible point seen (no box slack in use): what is returned when the time
     # runs out in a round whose box binds, so that the repair starts from a feasible point
-    x_keep: np.ndarray | None = None
+    x_keep: _Point | None = None
     z_keep = -np.inf
     end = deadline if final_deadline is None else max(deadline, final_deadline)
     t_round, t_last = 0.0, None
@@ -450,9 +469,9 @@ def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
         if feasible:
             x_now = _combined(x_fix, cols, sub_out.x)
             z = spec.objective_value(x_now)
-            if z > z_keep:
-                x_keep, z_keep = x_now, z
             del x_now
+            if z > z_keep:
+                x_keep, z_keep = _Point(spec.n_cols, chosen[~free], cols, sub_out.x), z
         # against the decision value (objective minus status quo), as the integer gap is:
         # relative to the whole objective a 'small' LP gap can be most of the decision
         lp_gap = decision_gap(z, bound, spec.status_quo_value) if feasible else np.inf
@@ -519,11 +538,11 @@ def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
     # assemble the full solution: the converged one, else the best feasible point seen (the
     # last restricted LP's point may lean on its box slacks and break a coupling row)
     if converged or x_keep is None:
-        x = x_fix.copy()
+        x = x_fix  # not needed any more: the solution is assembled in it
         if sub_out is not None and sub_out.x is not None and sub is not None:
             x[cols] = sub_out.x[: cols.size]
     else:
-        x = x_keep
+        x = x_keep.full()
     del x_keep
     # Lagrangian duals at the best prices: every unit's best reduced cost is its assignment
     # dual, so col_dual ≤ 0 on x columns and z(x) ≤ L(y) + Σ_j col_dual_j x_j for every
