@@ -165,3 +165,36 @@ def test_kept_point_is_the_combined_vector() -> None:
     sub_x[:] = -1.0  # the point holds its own copies
     cols[:] = 0
     assert np.array_equal(point.full(), reference)
+
+
+def test_column_generation_frees_each_rounds_solver() -> None:
+    """The solver instances of the restricted LPs do not pile up over the rounds (each refers
+    to itself through its interrupt callbacks, so only a cycle collection frees it): with the
+    automatic collector off, none is left after the column generation, which still reaches
+    the LP optimum."""
+    import gc
+
+    import highspy
+
+    from ruimteverdeling.model import decompose
+    from ruimteverdeling.model.highs_backend import HighsBackend
+    from ruimteverdeling.model.options import SolverOptions
+
+    spec = random_model(3)
+    opts = SolverOptions(decompose_sample=2, decompose_free_min=1, decompose_lp_gap=0.0,
+                         mip_rel_gap=0.0, decompose_max_iterations=200)
+    z = HighsBackend().lp(spec, opts, 60).objective
+    gc.collect()
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        res = decompose.lp(spec, opts, HighsBackend(), lambda msg: None,
+                           deadline=float("inf"))
+        left = sum(isinstance(o, highspy.Highs) for o in gc.get_objects())
+    finally:
+        if was:
+            gc.enable()
+    assert res["details"]["iterations"]
+    assert left == 0
+    assert res["converged"]
+    assert res["objective"] == pytest.approx(z, rel=1e-7, abs=1e-7)
