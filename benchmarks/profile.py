@@ -76,24 +76,29 @@ class StageProgress(Progress):
     def __init__(self, stream: Any = None) -> None:
         super().__init__(stream=stream)
         self.peaks: dict[str, float] = {}
+        self.kernel: dict[str, float] = {}
+        """Kernel CPU seconds of each stage (the process's, all its threads)."""
         self.resets = True
 
     def __call__(self, message: str) -> None:
         now, peak = _status_mb("VmRSS"), _status_mb("VmHWM")
         mem = f"{now or 0:6,.0f}/{peak or 0:6,.0f} MB"
         elapsed = time.perf_counter() - self.start
-        print(f"[{elapsed:7.1f} s {mem}] {message}", file=self.stream, flush=True)
+        t = os.times()
+        cpu = f"cpu {t.user:6.1f}+{t.system:5.1f} s"
+        print(f"[{elapsed:7.1f} s {mem} {cpu}] {message}", file=self.stream, flush=True)
 
     @contextmanager
     def stage(self, key: str) -> Iterator[None]:
         """Time the block as stage ``key`` (summed over repeats) and keep its peak resident
         memory (the kernel's high-water mark, reset at the stage's start where it can be)."""
         self.resets = _reset_peak() and self.resets
-        t0 = time.perf_counter()
+        t0, k0 = time.perf_counter(), os.times().system
         try:
             yield
         finally:
             self.timings[key] = self.timings.get(key, 0.0) + time.perf_counter() - t0
+            self.kernel[key] = self.kernel.get(key, 0.0) + os.times().system - k0
             self.peaks[key] = max(self.peaks.get(key, 0.0), _status_mb("VmHWM") or 0.0)
 
 
@@ -121,6 +126,7 @@ def profile(cells: int, scenario: Path, time_limit: float | None,
                 "columns": int(spec.n_cols), "time_limit": cm.scenario.solver.time_limit,
                 "stages": {k: round(v, 2) for k, v in p.timings.items()},
                 "peak_mb": {k: round(v) for k, v in p.peaks.items()},
+        "kernel_s": {k: round(v, 2) for k, v in p.kernel.items()},
                 "peaks_per_stage": p.resets,
                 "compile": {k: round(v, 2) for k, v in cm.timings.items()},
                 "compile_parts": _parts(cm.family_timings),
@@ -138,6 +144,7 @@ def profile(cells: int, scenario: Path, time_limit: float | None,
         "columns": int(spec.n_cols), "time_limit": cm.scenario.solver.time_limit,
         "stages": {k: round(v, 2) for k, v in p.timings.items()},
         "peak_mb": {k: round(v) for k, v in p.peaks.items()},
+        "kernel_s": {k: round(v, 2) for k, v in p.kernel.items()},
         "peaks_per_stage": p.resets,
         "compile": {k: round(v, 2) for k, v in cm.timings.items()},
         "compile_parts": _parts(cm.family_timings),
@@ -180,10 +187,12 @@ def _levels(dec: dict[str, Any]) -> list[dict[str, Any]]:
 
 def table(r: dict[str, Any]) -> str:
     """The stage figures of :func:`profile` as a text table, with the solve's result below."""
-    rows = [("stage", "seconds", "peak MB")]
+    rows = [("stage", "seconds", "peak MB, kernel CPU s")]
     for k, v in r["stages"].items():
         peak = r["peak_mb"].get(k)  # none for the phases inside a stage
-        rows.append((k, f"{v:.1f}", "" if peak is None else f"{peak:,}"))
+        kernel = r.get("kernel_s", {}).get(k)
+        rows.append((k, f"{v:.1f}", ("" if peak is None else f"{peak:,}") +
+                     ("" if kernel is None else f", kernel {kernel:.1f} s")))
     rows += [(f"  compile: {k}", f"{v:.1f}", "") for k, v in r["compile"].items()]
     rows += [(f"    {k}", f"{v:.1f}", "") for k, v in r.get("compile_parts", {}).items()]
     if "error" in r:

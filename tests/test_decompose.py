@@ -99,3 +99,102 @@ def test_restricted_model_keeps_exactly_the_kept_columns(seed: int) -> None:
         assert s.A.has_sorted_indices
         assert np.allclose(s.lower, b.lower - b.A @ fixed)
         assert np.allclose(s.upper, b.upper - b.A @ fixed)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_restricted_model_when_only_fixed_units_carry_the_fixed_part(seed: int) -> None:
+    """As the column generation calls it — the fixed columns all belong to fixed units, so the
+    kept ones are 0 already — the restricted model's rows, bounds and constant are those of the
+    reference, and the caller's vector is left as it was."""
+    spec = uneven_model(seed)
+    rng = np.random.default_rng(100 + seed)
+    free = rng.random(spec.n_units) < 0.4
+    first = np.flatnonzero(np.r_[True, spec.col_unit[1:] != spec.col_unit[:-1]])
+    x_fix = np.zeros(spec.n_cols)
+    x_fix[first[~free]] = 1.0
+    before = x_fix.copy()
+    sub, cols = spec.restrict(free, x_fix)
+    assert np.array_equal(x_fix, before)
+    assert not x_fix[cols].any()
+    for b, s in zip(spec.coupling, sub.coupling, strict=True):
+        assert np.array_equal(s.A.toarray(), b.A[:, cols].toarray())
+        assert np.array_equal(s.lower, b.lower - b.A @ x_fix)
+        assert np.array_equal(s.upper, b.upper - b.A @ x_fix)
+    assert sub.obj_offset == pytest.approx(spec.obj_offset + float(spec.obj @ x_fix))
+
+
+def test_kept_columns_with_empty_rows() -> None:
+    """Rows without entries (first, in the middle, last) and rows whose entries are all
+    dropped keep their place with no entries; the others are scipy's column selection."""
+    import scipy.sparse as sp
+
+    from ruimteverdeling.model.spec import _kept_columns
+
+    dense = np.array([[0, 0, 0, 0, 0, 0],
+                      [1, 0, 2, 0, 3, 0],
+                      [0, 0, 0, 0, 0, 0],
+                      [0, 4, 0, 0, 0, 0],
+                      [5, 0, 0, 6, 0, 7],
+                      [0, 0, 0, 0, 0, 0]], float)
+    A = sp.csr_matrix(dense)
+    for keep in (np.array([1, 0, 1, 1, 0, 1], bool), np.array([0, 0, 0, 0, 0, 1], bool),
+                 np.zeros(6, bool), np.ones(6, bool)):
+        cols = np.flatnonzero(keep)
+        out = _kept_columns(A, keep, cols)
+        assert out.shape == (6, cols.size)
+        assert np.array_equal(out.toarray(), dense[:, cols])
+        assert np.array_equal(out.indptr, A[:, cols].tocsr().indptr)
+
+
+def test_kept_point_is_the_combined_vector() -> None:
+    """The rounds keep their best LP point by its parts; rebuilt, it is the vector the fixed
+    part and the restricted model's values make (fixed units at 1, restricted columns at
+    their values, also where a restricted value overrides a fixed 1 and beyond the columns
+    the values cover)."""
+    from ruimteverdeling.model.decompose import _combined, _Point
+
+    rng = np.random.default_rng(7)
+    n = 50
+    x_fix = np.zeros(n)
+    ones = rng.choice(n, 12, replace=False)
+    x_fix[ones] = 1.0
+    cols = np.sort(rng.choice(n, 15, replace=False))
+    sub_x = rng.random(cols.size + 3)  # auxiliary values after the columns: not used
+    reference = _combined(x_fix, cols, sub_x)
+    point = _Point(n, ones, cols, sub_x)
+    sub_x[:] = -1.0  # the point holds its own copies
+    cols[:] = 0
+    assert np.array_equal(point.full(), reference)
+
+
+def test_column_generation_frees_each_rounds_solver() -> None:
+    """The solver instances of the restricted LPs do not pile up over the rounds (each refers
+    to itself through its interrupt callbacks, so only a cycle collection frees it): with the
+    automatic collector off, none is left after the column generation, which still reaches
+    the LP optimum."""
+    import gc
+
+    import highspy
+
+    from ruimteverdeling.model import decompose
+    from ruimteverdeling.model.highs_backend import HighsBackend
+    from ruimteverdeling.model.options import SolverOptions
+
+    spec = random_model(3)
+    opts = SolverOptions(decompose_sample=2, decompose_free_min=1, decompose_lp_gap=0.0,
+                         mip_rel_gap=0.0, decompose_max_iterations=200)
+    z = HighsBackend().lp(spec, opts, 60).objective
+    gc.collect()
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        res = decompose.lp(spec, opts, HighsBackend(), lambda msg: None,
+                           deadline=float("inf"))
+        left = sum(isinstance(o, highspy.Highs) for o in gc.get_objects())
+    finally:
+        if was:
+            gc.enable()
+    assert res["details"]["iterations"]
+    assert left == 0
+    assert res["converged"]
+    assert res["objective"] == pytest.approx(z, rel=1e-7, abs=1e-7)

@@ -29,6 +29,7 @@ against the repaired integer allocation is proven.
 
 from __future__ import annotations
 
+import gc
 import time
 from dataclasses import replace
 from typing import Any
@@ -69,12 +70,16 @@ class Pricing:
         self.starts = np.flatnonzero(np.r_[True, cu[1:] != cu[:-1]]).astype(np.int64)
         self.sizes = np.diff(np.r_[self.starts, self.n_x])
 
-    def aty(self, y: np.ndarray) -> np.ndarray:
+    def aty(self, y: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """Aᵀy over all columns (block by block; Bᵀ of a CSR block is a CSC view, no copy).
 
         Each block adds its products into one vector: a block touches only its non-zeros,
-        not a vector over every column (most blocks hold one use's columns)."""
-        out = np.zeros(self.spec.n_cols)
+        not a vector over every column (most blocks hold one use's columns). ``out`` (float64
+        over every column) is that vector, overwritten, instead of a new one."""
+        if out is None:
+            out = np.zeros(self.spec.n_cols)
+        else:
+            out[:] = 0.0
         for b, s in zip(self.blocks, self.offsets, strict=False):
             ys = y[s:s + b.n_rows]
             if np.any(ys):
@@ -97,9 +102,9 @@ class Pricing:
             self.__dict__["_aux"] = cached
         return cached
 
-    def reduced(self, y: np.ndarray) -> np.ndarray:
-        """c − Aᵀy (computed in the vector Aᵀy is accumulated in)."""
-        out = self.aty(y)
+    def reduced(self, y: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """c − Aᵀy (computed in the vector Aᵀy is accumulated in: ``out`` if given)."""
+        out = self.aty(y, out)
         np.subtract(self.c, out, out=out)
         return out
 
@@ -304,6 +309,25 @@ def _combined(x_fix: np.ndarray, cols: np.ndarray, sub_x: np.ndarray) -> np.ndar
     return x
 
 
+class _Point:
+    """An LP point of the rounds, kept by its parts: the fixed units' columns (at 1) and the
+    restricted model's columns with their values — not a vector over every column, which
+    at ~100 m is a quarter of a gigabyte held through all later rounds. :meth:`full` gives
+    the same vector as :func:`_combined` did."""
+
+    def __init__(self, n_cols: int, ones: np.ndarray, cols: np.ndarray, values: np.ndarray):
+        self.n_cols = n_cols
+        self.ones = ones
+        self.cols = cols.copy()
+        self.values = values[: cols.size].copy()
+
+    def full(self) -> np.ndarray:
+        x = np.zeros(self.n_cols)
+        x[self.ones] = 1.0
+        x[self.cols] = self.values
+        return x
+
+
 def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
        deadline: float, y_init: np.ndarray | None = None, level: int = 0,
        final_deadline: float | None = None) -> dict[str, Any]:
@@ -347,6 +371,7 @@ def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
             sub0e, _ = with_elastic(sub0, penalty)
             out0 = backend.lp(sub0e, options, max(1.0, price_deadline - time.perf_counter()),
                               want_basis=False)
+            _free_solvers()
             y = np.zeros(m) if out0.row_dual is None else \
                 out0.row_dual[sub0e.n_units:sub0e.n_units + m]
             say(f"{indent}prices from the LP of a sample of {sub0.n_units:,} units "
@@ -390,7 +415,7 @@ def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
     pi = np.zeros(n_units)
     # the best LP-feasible point seen (no box slack in use): what is returned when the time
     # runs out in a round whose box binds, so that the repair starts from a feasible point
-    x_keep: np.ndarray | None = None
+    x_keep: _Point | None = None
     z_keep = -np.inf
     end = deadline if final_deadline is None else max(deadline, final_deadline)
     t_round, t_last = 0.0, None
@@ -417,6 +442,7 @@ def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
         sub_out = backend.lp(sub_b, options,
                              max(1.0, (end if rescue else deadline) - time.perf_counter()),
                              want_basis=False)
+        _free_solvers()
         t_lp = time.perf_counter() - t0 - t_build
         if sub_out.x is None or sub_out.row_dual is None:
             details["iterations"].append({"free_units": int(free.sum()),
@@ -428,13 +454,16 @@ def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
         y = pricing.clamp(sub_out.row_dual[n_sub_units:n_sub_units + m])
         slack = sub_out.x[sub_b.n_x + n_aux0:]
         box_used = float(np.abs(slack).sum())
-        r = pricing.reduced(y)
+        # the last round's reduced costs are not needed any more: their vector takes these
+        # (no vector over every column faulted in afresh each round)
+        r = pricing.reduced(y, out=r)
         this_bound = pricing.bound(y, r)
         if this_bound < bound:
             bound, best_y = this_bound, pricing.dual_feasible(y)
         pi[~free] = r[chosen[~free]]
         pi[free] = sub_out.row_dual[:n_sub_units]
-        viol = r[: spec.n_x] - pi[spec.col_unit]
+        viol = pi[spec.col_unit]
+        np.subtract(r[: spec.n_x], viol, out=viol)
         tol = 1e-7 * scale
         bad_cols = (viol > tol) & ~active
         n_bad = int(bad_cols.sum())
@@ -443,9 +472,9 @@ def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
         if feasible:
             x_now = _combined(x_fix, cols, sub_out.x)
             z = spec.objective_value(x_now)
-            if z > z_keep:
-                x_keep, z_keep = x_now, z
             del x_now
+            if z > z_keep:
+                x_keep, z_keep = _Point(spec.n_cols, chosen[~free], cols, sub_out.x), z
         # against the decision value (objective minus status quo), as the integer gap is:
         # relative to the whole objective a 'small' LP gap can be most of the decision
         lp_gap = decision_gap(z, bound, spec.status_quo_value) if feasible else np.inf
@@ -512,18 +541,19 @@ def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
     # assemble the full solution: the converged one, else the best feasible point seen (the
     # last restricted LP's point may lean on its box slacks and break a coupling row)
     if converged or x_keep is None:
-        x = x_fix.copy()
+        x = x_fix  # not needed any more: the solution is assembled in it
         if sub_out is not None and sub_out.x is not None and sub is not None:
             x[cols] = sub_out.x[: cols.size]
     else:
-        x = x_keep
+        x = x_keep.full()
     del x_keep
     # Lagrangian duals at the best prices: every unit's best reduced cost is its assignment
     # dual, so col_dual ≤ 0 on x columns and z(x) ≤ L(y) + Σ_j col_dual_j x_j for every
     # feasible x (what reduced-cost fixing needs), whether or not the method converged
-    r = pricing.reduced(best_y)
+    # (in the rounds' vector: these reduced costs become the returned duals, no copy)
+    r = pricing.reduced(best_y, out=r)
     best_b = pricing.best(r)[0]
-    col_dual = r.copy()
+    col_dual = r
     col_dual[: spec.n_x] -= np.repeat(best_b, pricing.sizes)
     details["seconds"] = round(time.perf_counter() - t_start, 3)
     details["converged"] = converged
@@ -531,6 +561,17 @@ def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
     return {"x": x, "objective": spec.objective_value(x), "bound": bound,
             "row_dual": np.concatenate([best_b, best_y]), "col_dual": col_dual, "y": best_y,
             "converged": converged, "details": details}
+
+
+def _free_solvers() -> None:
+    """Free the solver instances of the LPs solved so far.
+
+    highspy's interrupt handling makes each ``Highs`` instance refer to itself (its interrupt
+    callbacks are its own bound methods), so an instance is freed only when Python's cycle
+    collector runs, not when its solve returns: the rounds' instances, each with its model and
+    factors, piled up (at ~100 m about 100 MB a round, 1.4 GB over twelve rounds). A collection
+    after each restricted LP keeps at most one alive; it changes no result."""
+    gc.collect()
 
 
 def _typical_coefficients(pricing: Pricing) -> np.ndarray:

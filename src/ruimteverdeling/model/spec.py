@@ -294,7 +294,9 @@ class ModelSpec:
             keep_x &= np.asarray(keep_cols[: self.n_x], dtype=bool)
         keep = np.concatenate([keep_x, np.ones(len(self.aux_names), bool)])
         cols = np.flatnonzero(keep)
-        fixed = np.where(keep, 0.0, x_fixed)
+        # the fixed part: ``x_fixed`` with the kept columns at 0 (no copy over every column
+        # when they are 0 already, as when only free units' columns are kept)
+        fixed = np.where(keep, 0.0, x_fixed) if np.any(x_fixed[cols]) else x_fixed
         nz_fixed = np.flatnonzero(fixed)
         blocks = []
         for b in self.coupling:
@@ -363,11 +365,17 @@ def _kept_columns(A: sp.csr_matrix, keep: np.ndarray, cols: np.ndarray) -> sp.cs
         return A[:, cols].tocsr()
     hit = keep[A.indices]
     idx = A.indices[hit]
-    # each row's kept count from the running count of kept entries at the row starts (no
-    # loop over the rows)
-    before = np.zeros(hit.size + 1, np.int64)
-    np.cumsum(hit, out=before[1:])
-    indptr = before[A.indptr]
+    # each row's kept count, summed over its stretch of ``hit`` (no loop over the rows, and no
+    # running count over every non-zero: that was an 8-byte array per non-zero, faulted in
+    # afresh for each block of each restricted model); empty rows count 0 (``reduceat`` would
+    # give the entry at their start)
+    starts = A.indptr[:-1]
+    nonempty = A.indptr[1:] > starts
+    counts = np.zeros(A.shape[0], np.int64)
+    if hit.size and nonempty.any():
+        counts[nonempty] = np.add.reduceat(hit, starts[nonempty], dtype=np.int64)
+    indptr = np.zeros(A.shape[0] + 1, np.int64)
+    np.cumsum(counts, out=indptr[1:])
     # the kept columns' new numbers: their ranks among ``cols`` (order kept, so sorted)
     new = np.searchsorted(cols, idx)
     out = sp.csr_matrix((A.data[hit], new, indptr), shape=(A.shape[0], cols.size))
