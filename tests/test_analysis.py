@@ -27,6 +27,8 @@ from areas import SRC, write_area, write_scenario
 
 S_N = [0.9, 0.6, 0.3, 0.1, 0.2]
 IDENT = [[0, 0], [1, 1]]
+CLOCK_FILES = {"manifest.json", ".ruimteverdeling-run"}
+"""The files of a run folder that hold clock readings: the manifest, the engine's marker."""
 
 
 def strip_case(folder: Path, nature_min: float | None = 3.5, extra_rules: list | None = None,
@@ -1485,3 +1487,25 @@ def test_an_improved_pareto_point_keeps_its_time_limit_and_what_the_clock_cut() 
     # a re-solve that closes the gap makes it optimal; one that is not better changes nothing
     assert pf.improved_point(sol, _solution("feasible", 1010.0, 1010.0, {}), 1e-3).optimal
     assert pf.improved_point(sol, _solution("feasible", 999.0, 1000.0, {}), 1e-3) is sol
+
+
+def test_alternatives_folders_are_the_same_with_one_or_two_writers(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The run folders of the optimum and each alternative are written by forked workers:
+    each holds the same files and bytes with one worker as with two (the clock readings of
+    the manifests and markers aside)."""
+    from ruimteverdeling import pipeline
+
+    scenario = strip_case(tmp_path)
+    outs = {}
+    for workers in (1, 2):
+        monkeypatch.setattr(pipeline, "default_workers", lambda w=workers: w)
+        outs[workers] = tmp_path / f"alts{workers}"
+        api.alternatives(scenario, "20%", 2, outs[workers])
+    files = sorted(p.relative_to(outs[1]) for p in outs[1].rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(outs[2]) for p in outs[2].rglob("*") if p.is_file())
+    for sub in ("optimum", "alt-1", "alt-2"):
+        assert Path(sub, "allocation.tif") in files and Path(sub, "summary.json") in files
+    differ = [f for f in files
+              if (outs[1] / f).read_bytes() != (outs[2] / f).read_bytes()]
+    assert all(f.name in CLOCK_FILES for f in differ), differ
