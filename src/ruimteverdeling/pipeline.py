@@ -749,7 +749,11 @@ def write_alternatives(run: RunResult, items: Sequence[tuple[str, Solution]],
                 pathway_result(run, sol)
             write(alt, tmp / label, started, t_all)
 
-        fork_map(one, len(folders), default_workers() if workers is None else workers)
+        workers = default_workers() if workers is None else workers
+        if workers > 1:  # the report's figures: imported once here, not in every worker
+            import matplotlib.backends.backend_agg
+            import matplotlib.figure  # noqa: F401
+        fork_map(one, len(folders), workers)
         sm.write_csv(tmp / "alternatives.csv", rows, columns)
 
 
