@@ -27,6 +27,8 @@ from areas import SRC, write_area, write_scenario
 
 S_N = [0.9, 0.6, 0.3, 0.1, 0.2]
 IDENT = [[0, 0], [1, 1]]
+CLOCK_FILES = {"manifest.json", ".ruimteverdeling-run"}
+"""The files of a run folder that hold clock readings: the manifest, the engine's marker."""
 
 
 def strip_case(folder: Path, nature_min: float | None = 3.5, extra_rules: list | None = None,
@@ -1535,3 +1537,59 @@ def test_a_front_in_worker_processes_is_the_serial_front(tmp_path: Path, located
     if not located:
         assert np.allclose([(p.f1, p.f2) for p in serial.points],
                            [(2.0, 3.0), (3.0, 2.8), (4.0, 2.5), (5.0, 2.1)], atol=1e-6)
+
+
+def _solution(status: str, objective: float, bound: float, details: dict[str, Any]
+              ) -> Any:
+    from ruimteverdeling.model.outcomes import Solution, decision_gap, proven_gap
+
+    sq = objective - 100.0
+    return Solution(status, np.array([float(objective)]), objective, bound,
+                    proven_gap(objective, bound), "lp+rounded", "highs", "HiGHS",
+                    {}, details, None, sq, decision_gap(objective, bound, sq))
+
+
+def test_an_improved_pareto_point_keeps_its_time_limit_and_what_the_clock_cut() -> None:
+    cut = {"time_limit_cut": ["repair"], "time_limit_note": "cut: repair", "lp_rows": {"e": 1.0}}
+    sol = _solution("time_limit", 1000.0, 1010.0, cut)
+    sol = pf.replace(sol, status_quo_value=900.0)
+    alt = _solution("feasible", 1005.0, 1012.0, {})
+    out = pf.improved_point(sol, alt, 1e-3)
+    # the better allocation, the smaller bound, both gaps from them; the gap (5 on a decision
+    # value of 105) is open, and the clock cut the point's solve: time_limit, not feasible
+    assert out.objective == 1005.0 and out.bound == 1010.0 and out.x[0] == 1005.0
+    assert out.decision_gap == pytest.approx(5.0 / 105.0)
+    assert out.status == "time_limit"
+    assert out.details == cut
+    # without a cut it is feasible; a re-solve cut by the clock brings its note
+    alt_cut = _solution("time_limit", 1005.0, 1012.0, {"time_limit_cut": ["raise"],
+                                                       "time_limit_note": "cut: raise"})
+    plain = pf.replace(sol, status="feasible", details={})
+    assert pf.improved_point(plain, alt, 1e-3).status == "feasible"
+    both = pf.improved_point(plain, alt_cut, 1e-3)
+    assert both.status == "time_limit" and both.details["time_limit_note"] == "cut: raise"
+    # a re-solve that closes the gap makes it optimal; one that is not better changes nothing
+    assert pf.improved_point(sol, _solution("feasible", 1010.0, 1010.0, {}), 1e-3).optimal
+    assert pf.improved_point(sol, _solution("feasible", 999.0, 1000.0, {}), 1e-3) is sol
+
+
+def test_alternatives_folders_are_the_same_with_one_or_two_writers(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The run folders of the optimum and each alternative are written by forked workers:
+    each holds the same files and bytes with one worker as with two (the clock readings of
+    the manifests and markers aside)."""
+    from ruimteverdeling import pipeline
+
+    scenario = strip_case(tmp_path)
+    outs = {}
+    for workers in (1, 2):
+        monkeypatch.setattr(pipeline, "default_workers", lambda w=workers: w)
+        outs[workers] = tmp_path / f"alts{workers}"
+        api.alternatives(scenario, "20%", 2, outs[workers])
+    files = sorted(p.relative_to(outs[1]) for p in outs[1].rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(outs[2]) for p in outs[2].rglob("*") if p.is_file())
+    for sub in ("optimum", "alt-1", "alt-2"):
+        assert Path(sub, "allocation.tif") in files and Path(sub, "summary.json") in files
+    differ = [f for f in files
+              if (outs[1] / f).read_bytes() != (outs[2] / f).read_bytes()]
+    assert all(f.name in CLOCK_FILES for f in differ), differ

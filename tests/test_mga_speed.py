@@ -16,10 +16,12 @@ from ruimteverdeling.errors import InfeasibleError, SolverError
 from ruimteverdeling.model import highs_backend as hb
 from ruimteverdeling.model.highs_backend import HighsBackend
 from ruimteverdeling.model.options import SolverOptions
+from ruimteverdeling.model.outcomes import decision_gap
 from ruimteverdeling.model.solve import solve
 from ruimteverdeling.model.spec import ModelSpec, SpecBuilder
 from ruimteverdeling.model.warm_mga import (
     NearOptimalSession,
+    closed,
     floor_crash_basis,
     neighbourhood,
     spec_with,
@@ -295,3 +297,21 @@ def test_every_lp_of_the_rounds_of_margins_is_rounded(seed: int) -> None:
         assert sol.method == "lp+repair"
         assert sol.details.get("margin_rounds", 0) == rounds
         assert sol.details["margin_stop"] == "rounds"
+
+
+def test_a_re_solve_gap_counts_as_closed_only_within_round_off() -> None:
+    # a Pareto point whose criteria the status quo matches: decision value 0, so its decision
+    # gap is measured against ε = 1e-6 · 1.6 M = 1.6 and one point of gap reads 62.5 %
+    z, sq = 1_600_000.0, 1_600_000.0
+    for gap, expected in [(1.0, False), (0.5, False), (0.001, True), (0.0, True)]:
+        dgap = decision_gap(z, z + gap, sq)
+        assert closed(z, z + gap, dgap, 1e-3) is expected, gap
+    # round-off is 1e-6 + 1e-9 · |z| = 0.0016 here: just above it the gap is open
+    assert closed(z, z + 0.0016, decision_gap(z, z + 0.0016, sq), 1e-3)
+    assert not closed(z, z + 0.0017, decision_gap(z, z + 0.0017, sq), 1e-3)
+    # a decision value of 10 000: one point of gap is 0.01 %, within a 0.1 % tolerance
+    assert closed(z, z + 1.0, decision_gap(z, z + 1.0, z - 10_000.0), 1e-3)
+    assert not closed(z, z + 20.0, decision_gap(z, z + 20.0, z - 10_000.0), 1e-3)
+    # without a status-quo value the total gap decides
+    assert closed(z, z + 1.0, decision_gap(z, z + 1.0, None), 1e-6)
+    assert not closed(z, z + 2.0, decision_gap(z, z + 2.0, None), 1e-6)

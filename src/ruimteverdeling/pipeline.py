@@ -56,6 +56,7 @@ from ruimteverdeling.model.options import SolverOptions
 from ruimteverdeling.model.pyomo_backend import write_model
 from ruimteverdeling.model.solve import Solution
 from ruimteverdeling.model.solve import solve as solve_spec
+from ruimteverdeling.parallel import default_workers, fork_map
 from ruimteverdeling.paths import cache_dir
 from ruimteverdeling.progress import Progress, silent
 from ruimteverdeling.report import run as run_report
@@ -729,17 +730,30 @@ def write_report(run: RunResult, folder: Path, pathway: PathwayRun | None = None
 
 def write_alternatives(run: RunResult, items: Sequence[tuple[str, Solution]],
                        rows: list[dict[str, Any]], columns: list[str], out: Path,
-                       started: _dt.datetime, t_all: float) -> None:
+                       started: _dt.datetime, t_all: float, workers: int | None = None
+                       ) -> None:
     """Write ``out`` atomically: the optimum's run folder (``optimum/``), one run folder per
     alternative (``(label, solution)``) and ``alternatives.csv`` (``rows``); of a
-    multi-period run each folder is a pathway run folder."""
+    multi-period run each folder is a pathway run folder. The folders are written by
+    ``workers`` forked processes (default :func:`ruimteverdeling.parallel.default_workers`):
+    each folder depends on its own solution alone, so they are the same with any count."""
     write = write_run if run.pathway is None else write_pathway_run
+    folders: list[tuple[str, Solution | None]] = [("optimum", None), *items]
     with wr.AtomicOutputDir(out, "alternatives") as tmp:
-        write(run, tmp / "optimum", started, t_all)
-        for label, sol in items:
+        def one(i: int) -> None:
+            label, sol = folders[i]
+            if sol is None:
+                write(run, tmp / label, started, t_all)
+                return
             alt = result_of(run.compiled, sol, run.timings) if run.pathway is None else \
                 pathway_result(run, sol)
             write(alt, tmp / label, started, t_all)
+
+        workers = default_workers() if workers is None else workers
+        if workers > 1:  # the report's figures: imported once here, not in every worker
+            import matplotlib.backends.backend_agg
+            import matplotlib.figure  # noqa: F401
+        fork_map(one, len(folders), workers)
         sm.write_csv(tmp / "alternatives.csv", rows, columns)
 
 

@@ -138,12 +138,12 @@ from ruimteverdeling.analysis.budget import Budget, floor_for
 from ruimteverdeling.errors import InfeasibleError, InputError, SolverError, did_you_mean
 from ruimteverdeling.formatting import Column, number, table
 from ruimteverdeling.model.options import SolverOptions
-from ruimteverdeling.model.outcomes import decision_floor, decision_gap, proven_gap
+from ruimteverdeling.model.outcomes import decision_gap, proven_gap
 from ruimteverdeling.model.solve import Solution
 from ruimteverdeling.model.solve import solve as solve_spec
 from ruimteverdeling.model.spec import ModelSpec
 from ruimteverdeling.model.warm import BASIS_CHANGED_SHARE, resolve
-from ruimteverdeling.model.warm_mga import NearOptimalSession, spec_with
+from ruimteverdeling.model.warm_mga import NearOptimalSession, closed, spec_with
 from ruimteverdeling.parallel import can_fork, default_workers, fork_map
 from ruimteverdeling.progress import Progress, silent
 from ruimteverdeling.report.figures import pareto_png
@@ -611,15 +611,7 @@ def pareto_front(cm: CompiledModel | pwm.Pathway, x_name: str, y_name: str, poin
             return sol
         say(f"  quick re-solve from its LP basis ({alt.method}): objective "
             f"{sol.objective:,.4f} -> {alt.objective:,.4f}")
-        if alt.objective <= sol.objective:
-            return sol
-        z, bound = alt.objective, min(sol.bound, alt.bound)
-        dgap = decision_gap(z, bound, sol.status_quo_value)
-        status = "optimal" if dgap <= options.mip_rel_gap + 1e-12 or \
-            bound - z <= decision_floor(z) else "feasible"
-        return replace(sol, x=alt.x, objective=z, bound=bound, gap=proven_gap(z, bound),
-                       decision_gap=dgap, status=status, method=f"{sol.method}+{alt.method}",
-                       warm=_combined(sol.warm, alt) if alt.warm is not None else sol.warm)
+        return improved_point(sol, alt, options.mip_rel_gap)
 
     def solve_point(k: int, n: int, eps: float, ends: list[Solution], each: SolverOptions,
                     top: bool, start: Any = None) -> tuple[Any, ...]:
@@ -910,6 +902,34 @@ def resolve_options(options: SolverOptions, start: Solution | None) -> SolverOpt
     t = float(sum(v for k, v in start.seconds.items() if k != "locations"))
     return options.model_copy(update={
         "time_limit": default_variant_time_limit(options.time_limit, t)})
+
+
+def improved_point(sol: Solution, alt: Solution, rel_gap: float) -> Solution:
+    """``sol`` with the allocation of ``alt``, a re-solve of the same model, when that is
+    better (else ``sol`` itself): objective ``z`` of ``alt``, bound ``min`` of the two (both
+    valid), both gaps recomputed from them. ``optimal`` when the gap is closed
+    (:func:`ruimteverdeling.model.warm_mga.closed`); otherwise ``time_limit`` stays
+    ``time_limit`` (the clock cut the point's solve short, whatever the re-solve found), else
+    ``feasible``. The details of ``sol`` are kept (what the clock cut, the LP's rows), with the
+    re-solve's own note on what the clock cut when it has one."""
+    if alt.objective <= sol.objective:
+        return sol
+    z, bound = alt.objective, min(sol.bound, alt.bound)
+    dgap = decision_gap(z, bound, sol.status_quo_value)
+    if closed(z, bound, dgap, rel_gap):
+        status = "optimal"
+    elif "time_limit" in (sol.status, alt.status):
+        status = "time_limit"
+    else:
+        status = "feasible"
+    details = dict(sol.details)
+    for key in ("time_limit_cut", "time_limit_note"):
+        if key in (alt.details or {}) and key not in details:
+            details[key] = alt.details[key]
+    return replace(sol, x=alt.x, objective=z, bound=bound, gap=proven_gap(z, bound),
+                   decision_gap=dgap, status=status, method=f"{sol.method}+{alt.method}",
+                   details=details,
+                   warm=_combined(sol.warm, alt) if alt.warm is not None else sol.warm)
 
 
 def _combined(basis_from: Any, x_from: Solution | None) -> Any:
