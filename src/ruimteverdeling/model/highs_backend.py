@@ -517,6 +517,7 @@ class LpSession:
         self.on: set[int] = set()
         self.started = False
         self.basis = crash_basis(spec)
+        self.solved_x: np.ndarray | None = None  # the last optimal LP's columns (see basis_now)
 
     def add_columns(self, lb: np.ndarray, ub: np.ndarray, cost: np.ndarray) -> None:
         """Append auxiliary columns (no entries in existing rows)."""
@@ -586,6 +587,8 @@ class LpSession:
         t_build = time.perf_counter() - t0
         r = run(h, integral=False, want_duals=True, want_basis=False)
         x = None if r.x is None else r.x
+        # a copy (a millisecond): callers may change the outcome's array in place
+        self.solved_x = x.copy() if x is not None and r.status == "Optimal" else None
         return LpOutcome(norm_status(r.status), x, r.objective, r.col_dual, r.row_dual,
                          {"build": t_build, "lp": r.seconds},
                          {"lp_algorithm": "simplex", "lp_iterations": r.iterations,
@@ -602,17 +605,26 @@ class LpSession:
         Read as the rows' statuses and, for the columns, which are basic
         (``getBasicVariables``) and, for a nonbasic one, the bound its value sits at: highspy
         hands each status over as a Python object, and the columns are ten times as many as
-        the rows (on the demo area 0.3 s per basis). Falls back to reading every status where
-        the solution does not match the model (e.g. columns added since the last solve)."""
+        the rows (on the demo area 0.3 s per basis).
+
+        The columns' values are those of the last optimal LP, kept by :meth:`lp` (no second
+        copy of the solution out of HiGHS). Columns appended since then are padded with the
+        value HiGHS gives a new column — its lower bound if finite, else its upper, else 0 —
+        so they read as nonbasic at that bound, as HiGHS makes them (appended rows are basic
+        in ``getBasicVariables``). Falls back to reading every status only where that value
+        is missing (no optimal LP yet) or does not match the model."""
         h = self.h
-        sol = h.getSolution()
-        x = np.asarray(sol.col_value, float)
+        x = self.solved_x
         status, basic = h.getBasicVariables()
         basic = np.asarray(basic)
-        if status != highspy.HighsStatus.kOk or not sol.value_valid or \
-                x.size != self.n_cols or basic.size != h.getNumRow():
+        if status != highspy.HighsStatus.kOk or x is None or x.size > self.n_cols or \
+                basic.size != h.getNumRow():
             return get_basis(h)
         lb, ub = self._col_bounds()
+        if x.size < self.n_cols:
+            tail = slice(x.size, None)
+            x = np.r_[x, np.where(np.isfinite(lb[tail]), lb[tail],
+                                  np.where(np.isfinite(ub[tail]), ub[tail], 0.0))]
         with np.errstate(invalid="ignore"):
             at_upper = np.isfinite(ub) & (np.abs(x - ub) < np.abs(x - lb))
         col = np.where(at_upper, UPPER, np.where(np.isfinite(lb), LOWER,
