@@ -156,6 +156,11 @@ def build(spec: ModelSpec, integral: bool, options: dict[str, object] | None = N
 # ---------------------------------------------------------------------------------------------
 _STATUS = list(highspy.HighsBasisStatus.__members__.values())
 _BY_VALUE = {int(v.value): v for v in _STATUS}
+_MEMBERS = np.empty(max(_BY_VALUE) + 1, dtype=object)
+for _code, _member in _BY_VALUE.items():
+    _MEMBERS[_code] = _member
+"""The status members indexed by their codes: ``_MEMBERS[codes].tolist()`` maps a whole
+array in C, where a dictionary look-up per status costs a Python step each."""
 LOWER = int(highspy.HighsBasisStatus.kLower.value)
 UPPER = int(highspy.HighsBasisStatus.kUpper.value)
 ZERO = int(highspy.HighsBasisStatus.kZero.value)
@@ -194,8 +199,8 @@ def get_basis(h: highspy.Highs) -> Basis:
 def set_basis(h: highspy.Highs, basis: Basis) -> bool:
     """Hand ``basis`` to ``h``; False if HiGHS refuses it (it then starts from its own)."""
     b = highspy.HighsBasis()
-    b.col_status = [_BY_VALUE[v] for v in basis.col.tolist()]
-    b.row_status = [_BY_VALUE[v] for v in basis.row.tolist()]
+    b.col_status = _MEMBERS[basis.col].tolist()
+    b.row_status = _MEMBERS[basis.row].tolist()
     b.valid = True
     return h.setBasis(b) == highspy.HighsStatus.kOk
 
