@@ -368,10 +368,10 @@ def run(h: highspy.Highs, integral: bool, want_duals: bool = False,
     row_dual = col_dual = None
     sol = h.getSolution()
     if info.primal_solution_status == 2 or (integral and sol.value_valid):  # 2 = feasible
-        x = np.asarray(sol.col_value, dtype=float)
+        x = _floats(sol.col_value)
         if want_duals and sol.dual_valid:
-            row_dual = np.asarray(sol.row_dual, dtype=float)
-            col_dual = np.asarray(sol.col_dual, dtype=float)
+            row_dual = _floats(sol.row_dual)
+            col_dual = _floats(sol.col_dual)
     objective = float(info.objective_function_value) if x is not None else None
     basis = None
     if want_basis and not integral and status == "Optimal" and info.basis_validity == 1:
@@ -392,6 +392,13 @@ def run(h: highspy.Highs, integral: bool, want_duals: bool = False,
         primal_infeasibility=float(info.max_primal_infeasibility),
         basis=basis,
     )
+
+
+def _floats(values: list[float]) -> np.ndarray:
+    """A solution vector (highspy hands it over as a list) as a float array: ``fromiter``
+    with the length known skips the per-element type discovery of ``asarray``, about a
+    third of the conversion of a ~300 k column vector."""
+    return np.fromiter(values, dtype=float, count=len(values))
 
 
 def lp_options(spec: ModelSpec, algorithm: str, threads: int, time_limit: float,
