@@ -610,36 +610,3 @@ def test_mck_choices_match_the_one_option_at_a_time_tables(seed: int) -> None:
     assert len(got) == len(want)
     for a, b in zip(got, want, strict=True):
         np.testing.assert_array_equal(a, b)
-
-
-@pytest.mark.parametrize("seed", range(10))
-def test_candidates_reused_from_the_last_call_equal_fresh_ones(seed: int) -> None:
-    """Derived rows reused from the previous ``candidates`` call are those a fresh call
-    derives: for the level confined to a window (its rows derive anew) after the whole
-    model, and for the whole model again after that."""
-    from dataclasses import replace
-
-    from tiny_models import random_model
-
-    spec = random_model(seed)
-    (lv,) = st.find_levels(spec)
-    j = lv.col - spec.n_x
-    lb, ub = spec.aux_lb.copy(), spec.aux_ub.copy()
-    lb[j], ub[j] = lb[j] + 0.2, lb[j] + 0.6  # the level's lower bound enters its rows
-    window = replace(spec, aux_lb=lb, aux_ub=ub)
-
-    def fresh(model: ModelSpec) -> st.Candidates:
-        st._last_rows = {}
-        return st.candidates(model)
-
-    def same(a: st.Candidates, b: st.Candidates) -> bool:
-        return (a.A.shape == b.A.shape and (a.A != b.A).nnz == 0
-                and np.array_equal(a.lower, b.lower) and a.source == b.source
-                and a.kind == b.kind)
-
-    whole, confined = fresh(spec), fresh(window)
-    assert not same(whole, confined)  # the window's rows do differ
-    st._last_rows = {}
-    st.candidates(spec)
-    assert same(st.candidates(window), confined)
-    assert same(st.candidates(spec), whole)

@@ -220,24 +220,9 @@ def _cardinality(xc: np.ndarray, a: np.ndarray, b: float, col_unit: np.ndarray,
     return out
 
 
-_last_rows: dict[tuple[Any, ...], list[Any]] = {}
-"""The previous :func:`candidates` call's derived rows per row, by everything they depend
-on (see there)."""
-
-
 def candidates(spec: ModelSpec, max_row_nnz: int | None = None) -> Candidates:
     """Every derived row of every coupling row of ``spec`` (rows with more than
-    ``max_row_nnz`` entries are skipped).
-
-    A row's derived rows are a function of its columns, coefficients and bounds, of the
-    number of binaries ``n_x`` and of the bounds of its own auxiliary columns (a row over
-    binaries alone: of its coefficients, bounds and which entries share a unit). Keyed by
-    exactly those, the previous call's rows are reused: the same model with one auxiliary
-    column's bounds changed (a level confined to a window) derives anew only the rows
-    over that column."""
-    global _last_rows
-    memo: dict[tuple[Any, ...], list[Any]] = {}
-    tuning = (MAX_DIVISORS, MIN_FRACTION, SAFETY)  # what else the derived rows depend on
+    ``max_row_nnz`` entries are skipped)."""
     rows_c: list[np.ndarray] = []
     rows_v: list[np.ndarray] = []
     lower: list[float] = []
@@ -246,7 +231,7 @@ def candidates(spec: ModelSpec, max_row_nnz: int | None = None) -> Candidates:
     # A row over binaries alone derives rows that depend only on its coefficients, its bounds
     # and which of its entries share a unit: rows alike in those (tens of thousands of
     # setback rows around every cell, say) are derived once, over positions in the row.
-    alike: dict[tuple[Any, ...], list[Any]] = {}
+    alike: dict[tuple[bytes, bytes, float, float], list[Any]] = {}
     for b in spec.coupling:
         A = b.A.tocsr()
         ranks = _unit_ranks(A, spec.col_unit, spec.n_x)
@@ -259,30 +244,20 @@ def candidates(spec: ModelSpec, max_row_nnz: int | None = None) -> Candidates:
             lo_r, hi_r = float(b.lower[r]), float(b.upper[r])
             if int(row_cols.max()) < spec.n_x:
                 pattern = ranks[s:e]
-                key = (row_vals.tobytes(), pattern.tobytes(), lo_r, hi_r, tuning)
+                key = (row_vals.tobytes(), pattern.tobytes(), lo_r, hi_r)
                 if key not in alike:
-                    found = _last_rows.get(key)
-                    if found is None:
-                        found = row_candidates(np.arange(e - s), row_vals, lo_r, hi_r, e - s,
-                                               spec.aux_lb, spec.aux_ub, pattern)
-                    alike[key] = memo[key] = found
+                    alike[key] = row_candidates(np.arange(e - s), row_vals, lo_r, hi_r, e - s,
+                                                spec.aux_lb, spec.aux_ub, pattern)
                 derived = [(row_cols[at], coef, lo, k) for at, coef, lo, k in alike[key]]
             else:
-                k_aux = row_cols[row_cols >= spec.n_x] - spec.n_x
-                key = (row_cols.tobytes(), row_vals.tobytes(), lo_r, hi_r, spec.n_x,
-                       spec.aux_lb[k_aux].tobytes(), spec.aux_ub[k_aux].tobytes(), tuning)
-                derived = _last_rows.get(key)
-                if derived is None:
-                    derived = row_candidates(row_cols, row_vals, lo_r, hi_r, spec.n_x,
-                                             spec.aux_lb, spec.aux_ub, spec.col_unit)
-                memo[key] = derived
+                derived = row_candidates(row_cols, row_vals, lo_r, hi_r, spec.n_x,
+                                         spec.aux_lb, spec.aux_ub, spec.col_unit)
             for cols, coef, lo, k in derived:
                 rows_c.append(cols)
                 rows_v.append(coef)
                 lower.append(lo)
                 source.append(f"{b.name}:{label}")
                 kind.append(k)
-    _last_rows = memo
     n = len(lower)
     if not n:
         return Candidates(sp.csr_matrix((0, spec.n_cols)), np.empty(0), [], [])
