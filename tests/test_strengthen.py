@@ -650,3 +650,21 @@ def test_level_search_reuses_the_parents_optimum_only_where_the_lp_would_return_
             assert a.lp_bound == pytest.approx(b.lp_bound, rel=1e-9, abs=1e-9)
             assert a.bound == pytest.approx(b.bound, rel=1e-9, abs=1e-9)
     assert reused > 0
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_restricted_model_keeps_the_objective_and_every_term_at_the_combined_solution(
+        seed: int) -> None:
+    """With some units fixed, the restricted model's objective and each term's value at its
+    own part of an allocation equal the full model's at the whole allocation."""
+    spec = random_model(seed)
+    rng = np.random.default_rng(seed)
+    for x in list(allocations(spec))[::7]:
+        x_full = np.concatenate([x, rng.random(spec.n_cols - spec.n_x)])
+        free = rng.random(spec.n_units) < 0.5
+        sub, cols = spec.restrict(free, x_full)
+        assert sub.objective_value(x_full[cols]) == pytest.approx(
+            spec.objective_value(x_full), abs=1e-9)
+        full_terms = spec.term_values(x_full)
+        for name, v in sub.term_values(x_full[cols]).items():
+            assert v == pytest.approx(full_terms[name], abs=1e-9)
