@@ -220,3 +220,44 @@ def test_improve_without_an_incumbent_finds_an_allocation_or_none(seed: int) -> 
         assert not spec.violations(x)
         assert z == pytest.approx(spec.objective_value(x))
         assert z <= opt + 1e-7
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_session_basis_read_fast_is_the_one_highs_holds(seed: int) -> None:
+    """``basis_now`` (statuses from the kept LP solution and the basic set) equals HiGHS's own
+    basis read status by status: after an optimal LP, and after columns (a finite lower
+    bound, only an upper bound, free) and a row were appended without a new solve; and a
+    warm re-solve from that basis reaches the optimum of a cold LP of the grown model."""
+    from ruimteverdeling.model.highs_backend import get_basis
+    from ruimteverdeling.model.spec import RowBlock
+    from tiny_models import random_model
+
+    spec = random_model(seed)
+    backend, options = HighsBackend(), SolverOptions()
+    session = backend.session(spec, options)
+    assert session.lp(time_limit=30.0).status == "optimal"
+
+    def same(a, b) -> None:
+        assert np.array_equal(a.col, b.col) and np.array_equal(a.row, b.row)
+
+    same(session.basis_now(), get_basis(session.h))
+    lb, ub = np.array([0.0, -np.inf, -np.inf]), np.array([2.0, 3.0, np.inf])
+    session.add_columns(lb, ub, np.array([1.0, 0.5, 0.0]))
+    n = session.n_cols
+    # the new columns capped by the first unit's columns: x_a + x_b + x_free ≤ Σ x_unit0
+    a = np.zeros(n)
+    a[n - 3:] = 1.0
+    a[: spec.n_x][spec.col_unit == spec.col_unit[0]] = -1.0
+    a[n - 1] = 0.0
+    row = RowBlock("cut:test", "cut", sp.csr_matrix(a.reshape(1, -1)), np.array([-np.inf]),
+                   np.array([0.0]))
+    session.add_rows(row)
+    grown = session.basis_now()
+    same(grown, get_basis(session.h))
+    warm = session.lp(time_limit=30.0, basis=grown)
+    model = spec.with_columns(["a", "b", "free"], lb, ub,
+                              np.array([1.0, 0.5, 0.0])).with_rows(row)
+    cold = backend.lp(model, options, 30.0)
+    assert warm.status == cold.status
+    if cold.status == "optimal":
+        assert warm.objective == pytest.approx(cold.objective, abs=1e-7)

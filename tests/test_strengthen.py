@@ -610,3 +610,61 @@ def test_mck_choices_match_the_one_option_at_a_time_tables(seed: int) -> None:
     assert len(got) == len(want)
     for a, b in zip(got, want, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_level_search_reuses_the_parents_optimum_only_where_the_lp_would_return_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A child node whose bounds lie inside its parent's and hold the parent's LP optimum takes
+    that optimum without an LP; the search then ends with the same bound, the same nodes and
+    the same node LP optima as when every node's LP is solved — and it does skip some."""
+    from ruimteverdeling.model.solve import _node_knapsack
+
+    def search(spec: ModelSpec, opt: float) -> st.LevelSearch:
+        backend, options = HighsBackend(), SolverOptions()
+        levels = st.find_levels(spec)
+        counted = st.with_level_counts(spec, levels)
+        _, y = _lp_duals(spec)
+        curve = st.knapsack_level_curve(spec, levels[0], y, opt - 1.0)
+        session = backend.session(counted, options)
+        root = session.lp(time_limit=30.0)
+        return st.level_bounds(counted, levels[0],
+                               lambda lb, ub, rows, basis: session.lp(lb, ub, rows, 30.0),
+                               root, opt - 1.0, 0.0, np.inf, max_lps=30,
+                               node_bound=_node_knapsack(counted, levels[0], opt - 1.0, curve))
+
+    reused = 0
+    for seed in range(10):
+        spec = random_model(seed)
+        opt = brute_force(spec)
+        fast = search(spec, opt)
+        with monkeypatch.context() as m:
+            m.setattr(st, "_parent_optimum", lambda *args: None)
+            full = search(spec, opt)
+        assert full.reused == 0
+        reused += fast.reused
+        assert fast.lps == full.lps
+        assert fast.bound == pytest.approx(full.bound, rel=1e-9, abs=1e-9)
+        assert [(n.lo, n.hi, n.count_ub) for n in fast.nodes] == \
+            [(n.lo, n.hi, n.count_ub) for n in full.nodes]
+        for a, b in zip(fast.nodes, full.nodes, strict=True):
+            assert a.lp_bound == pytest.approx(b.lp_bound, rel=1e-9, abs=1e-9)
+            assert a.bound == pytest.approx(b.bound, rel=1e-9, abs=1e-9)
+    assert reused > 0
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_restricted_model_keeps_the_objective_and_every_term_at_the_combined_solution(
+        seed: int) -> None:
+    """With some units fixed, the restricted model's objective and each term's value at its
+    own part of an allocation equal the full model's at the whole allocation."""
+    spec = random_model(seed)
+    rng = np.random.default_rng(seed)
+    for x in list(allocations(spec))[::7]:
+        x_full = np.concatenate([x, rng.random(spec.n_cols - spec.n_x)])
+        free = rng.random(spec.n_units) < 0.5
+        sub, cols = spec.restrict(free, x_full)
+        assert sub.objective_value(x_full[cols]) == pytest.approx(
+            spec.objective_value(x_full), abs=1e-9)
+        full_terms = spec.term_values(x_full)
+        for name, v in sub.term_values(x_full[cols]).items():
+            assert v == pytest.approx(full_terms[name], abs=1e-9)

@@ -156,6 +156,11 @@ def build(spec: ModelSpec, integral: bool, options: dict[str, object] | None = N
 # ---------------------------------------------------------------------------------------------
 _STATUS = list(highspy.HighsBasisStatus.__members__.values())
 _BY_VALUE = {int(v.value): v for v in _STATUS}
+_MEMBERS = np.empty(max(_BY_VALUE) + 1, dtype=object)
+for _code, _member in _BY_VALUE.items():
+    _MEMBERS[_code] = _member
+"""The status members indexed by their codes: ``_MEMBERS[codes].tolist()`` maps a whole
+array in C, where a dictionary look-up per status costs a Python step each."""
 LOWER = int(highspy.HighsBasisStatus.kLower.value)
 UPPER = int(highspy.HighsBasisStatus.kUpper.value)
 ZERO = int(highspy.HighsBasisStatus.kZero.value)
@@ -194,8 +199,8 @@ def get_basis(h: highspy.Highs) -> Basis:
 def set_basis(h: highspy.Highs, basis: Basis) -> bool:
     """Hand ``basis`` to ``h``; False if HiGHS refuses it (it then starts from its own)."""
     b = highspy.HighsBasis()
-    b.col_status = [_BY_VALUE[v] for v in basis.col.tolist()]
-    b.row_status = [_BY_VALUE[v] for v in basis.row.tolist()]
+    b.col_status = _MEMBERS[basis.col].tolist()
+    b.row_status = _MEMBERS[basis.row].tolist()
     b.valid = True
     return h.setBasis(b) == highspy.HighsStatus.kOk
 
@@ -363,10 +368,10 @@ def run(h: highspy.Highs, integral: bool, want_duals: bool = False,
     row_dual = col_dual = None
     sol = h.getSolution()
     if info.primal_solution_status == 2 or (integral and sol.value_valid):  # 2 = feasible
-        x = np.asarray(sol.col_value, dtype=float)
+        x = _floats(sol.col_value)
         if want_duals and sol.dual_valid:
-            row_dual = np.asarray(sol.row_dual, dtype=float)
-            col_dual = np.asarray(sol.col_dual, dtype=float)
+            row_dual = _floats(sol.row_dual)
+            col_dual = _floats(sol.col_dual)
     objective = float(info.objective_function_value) if x is not None else None
     basis = None
     if want_basis and not integral and status == "Optimal" and info.basis_validity == 1:
@@ -387,6 +392,13 @@ def run(h: highspy.Highs, integral: bool, want_duals: bool = False,
         primal_infeasibility=float(info.max_primal_infeasibility),
         basis=basis,
     )
+
+
+def _floats(values: list[float]) -> np.ndarray:
+    """A solution vector (highspy hands it over as a list) as a float array: ``fromiter``
+    with the length known skips the per-element type discovery of ``asarray``, about a
+    third of the conversion of a ~300 k column vector."""
+    return np.fromiter(values, dtype=float, count=len(values))
 
 
 def lp_options(spec: ModelSpec, algorithm: str, threads: int, time_limit: float,
@@ -517,6 +529,7 @@ class LpSession:
         self.on: set[int] = set()
         self.started = False
         self.basis = crash_basis(spec)
+        self.solved_x: np.ndarray | None = None  # the last optimal LP's columns (see basis_now)
 
     def add_columns(self, lb: np.ndarray, ub: np.ndarray, cost: np.ndarray) -> None:
         """Append auxiliary columns (no entries in existing rows)."""
@@ -586,6 +599,8 @@ class LpSession:
         t_build = time.perf_counter() - t0
         r = run(h, integral=False, want_duals=True, want_basis=False)
         x = None if r.x is None else r.x
+        # a copy (a millisecond): callers may change the outcome's array in place
+        self.solved_x = x.copy() if x is not None and r.status == "Optimal" else None
         return LpOutcome(norm_status(r.status), x, r.objective, r.col_dual, r.row_dual,
                          {"build": t_build, "lp": r.seconds},
                          {"lp_algorithm": "simplex", "lp_iterations": r.iterations,
@@ -602,17 +617,26 @@ class LpSession:
         Read as the rows' statuses and, for the columns, which are basic
         (``getBasicVariables``) and, for a nonbasic one, the bound its value sits at: highspy
         hands each status over as a Python object, and the columns are ten times as many as
-        the rows (on the demo area 0.3 s per basis). Falls back to reading every status where
-        the solution does not match the model (e.g. columns added since the last solve)."""
+        the rows (on the demo area 0.3 s per basis).
+
+        The columns' values are those of the last optimal LP, kept by :meth:`lp` (no second
+        copy of the solution out of HiGHS). Columns appended since then are padded with the
+        value HiGHS gives a new column — its lower bound if finite, else its upper, else 0 —
+        so they read as nonbasic at that bound, as HiGHS makes them (appended rows are basic
+        in ``getBasicVariables``). Falls back to reading every status only where that value
+        is missing (no optimal LP yet) or does not match the model."""
         h = self.h
-        sol = h.getSolution()
-        x = np.asarray(sol.col_value, float)
+        x = self.solved_x
         status, basic = h.getBasicVariables()
         basic = np.asarray(basic)
-        if status != highspy.HighsStatus.kOk or not sol.value_valid or \
-                x.size != self.n_cols or basic.size != h.getNumRow():
+        if status != highspy.HighsStatus.kOk or x is None or x.size > self.n_cols or \
+                basic.size != h.getNumRow():
             return get_basis(h)
         lb, ub = self._col_bounds()
+        if x.size < self.n_cols:
+            tail = slice(x.size, None)
+            x = np.r_[x, np.where(np.isfinite(lb[tail]), lb[tail],
+                                  np.where(np.isfinite(ub[tail]), ub[tail], 0.0))]
         with np.errstate(invalid="ignore"):
             at_upper = np.isfinite(ub) & (np.abs(x - ub) < np.abs(x - lb))
         col = np.where(at_upper, UPPER, np.where(np.isfinite(lb), LOWER,

@@ -1203,7 +1203,8 @@ def _close_gap(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session
                 if time.perf_counter() > deadline - 1.0:
                     _capped(details, "level search")
                 search_info.append({"level": work.aux_names[lv.col - work.n_x],
-                                    "lps": res.lps, "bound": res.bound,
+                                    "lps": res.lps, "reused": res.reused,
+                                    "bound": res.bound,
                                     "window": list(res.window), "open": len(res.nodes),
                                     "seconds": round(res.seconds, 3)})
                 bound = min(bound, max(objective, res.bound))

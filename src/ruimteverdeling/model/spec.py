@@ -303,10 +303,11 @@ class ModelSpec:
             act = b.A @ fixed if nz_fixed.size else np.zeros(b.n_rows)
             A = _kept_columns(b.A, keep, cols)
             blocks.append(replace(b, A=A, lower=b.lower - act, upper=b.upper - act))
-        fixed_obj = float(self.obj[nz_fixed] @ fixed[nz_fixed])
+        fixed_vals = fixed[nz_fixed]
+        fixed_obj = _fixed_sum(self.obj[nz_fixed], fixed_vals)
         terms = [t if t.coef is None else
                  replace(t, coef=t.coef[cols],
-                         constant=t.constant + float(t.coef[nz_fixed] @ fixed[nz_fixed]))
+                         constant=t.constant + _fixed_sum(t.coef[nz_fixed], fixed_vals))
                  for t in self.terms]
         new_unit_index = np.cumsum(free_units) - 1
         # the sub-model's objective equals this model's at the combined solution, so the
@@ -354,6 +355,14 @@ class ModelSpec:
                        obj=np.concatenate([self.obj, np.asarray(obj, float)]),
                        aux_integral=np.concatenate([aux_int, new_int])
                        if (aux_int.any() or new_int.any()) else None)
+
+
+def _fixed_sum(coef: np.ndarray, values: np.ndarray) -> float:
+    """``Σ_j coef_j · values_j`` by numpy's own (pairwise) summation rather than a BLAS dot
+    product: above ~10 k entries the BLAS library splits a dot product over its threads, which
+    on a machine busy with the solver's threads costs milliseconds per product (about 0.2 s per
+    restricted model over its terms) and makes the last bits depend on the thread count."""
+    return float(np.multiply(coef, values).sum())
 
 
 def _kept_columns(A: sp.csr_matrix, keep: np.ndarray, cols: np.ndarray) -> sp.csr_matrix:

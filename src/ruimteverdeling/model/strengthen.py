@@ -408,6 +408,7 @@ class LevelNode:
     col_dual: np.ndarray | None = None
     cuts: tuple[RowBlock, ...] = ()  # rows valid in this node only (level at most hi)
     lp_bound: float = np.inf  # the node's own LP optimum (``bound`` may be lower, see below)
+    lp: Any = None  # the outcome of the node's own (last) LP, which ``x`` and the duals are of
 
 
 @dataclass
@@ -418,8 +419,9 @@ class LevelSearch:
     window: tuple[float, float]  # the level of every solution better than the incumbent
     count_ub: dict[int, float]  # count column -> upper bound (same condition)
     nodes: list[LevelNode]  # the open nodes (their LPs)
-    lps: int
+    lps: int  # node LPs answered, including the ``reused`` ones
     seconds: float
+    reused: int = 0  # node LPs answered with the parent's optimum, without solving them
 
 
 def _count_caps(lv: Level, hi: float) -> dict[int, float]:
@@ -527,19 +529,30 @@ def level_bounds(spec: ModelSpec, level: Level, solve_lp: Callable[..., Any],
     open_nodes: list[LevelNode] = []
     closed_bound = incumbent
     lps = 0
+    reused = 0
 
-    def make(lo: float, hi: float, caps: dict[int, float], parent: LevelNode
-             ) -> LevelNode | None:
-        nonlocal lps
+    def node_bounds(lo: float, hi: float, caps: dict[int, float]
+                    ) -> tuple[np.ndarray, np.ndarray]:
         lb = spec.aux_lb.copy()
         ub = base_ub.copy()
         lb[j], ub[j] = lo, hi
         for m, cap in caps.items():
             ub[m - n_x] = min(ub[m - n_x], cap)
+        return lb, ub
+
+    def make(lo: float, hi: float, caps: dict[int, float], parent: LevelNode
+             ) -> LevelNode | None:
+        nonlocal lps, reused
+        lb, ub = node_bounds(lo, hi, caps)
         if np.any(lb > ub + 1e-12):
             return None
         cuts = parent.cuts
-        out = solve_lp(lb, ub, list(cuts), parent.basis)
+        out = _parent_optimum(parent, n_x, lb, ub,
+                              *node_bounds(parent.lo, parent.hi, parent.count_ub))
+        if out is None:
+            out = solve_lp(lb, ub, list(cuts), parent.basis)
+        else:
+            reused += 1
         lps += 1
         if out.status == "infeasible":
             return None
@@ -564,11 +577,11 @@ def level_bounds(spec: ModelSpec, level: Level, solve_lp: Callable[..., Any],
             if nb is not None:
                 bound = min(bound, nb)
         return LevelNode(lo, hi, caps, bound, out.basis, out.x, out.col_dual, cuts,
-                         float(out.objective))
+                         float(out.objective), out)
 
     z_root = float(root.objective)
     todo = [LevelNode(lo0, hi0, {}, z_root, root.basis, root.x, root.col_dual,
-                      lp_bound=z_root)]
+                      lp_bound=z_root, lp=root)]
     seen: list[tuple[int, float]] = []  # (LPs so far, largest open bound) per expansion
     while todo:
         todo.sort(key=lambda n: -n.bound)
@@ -614,7 +627,33 @@ def level_bounds(spec: ModelSpec, level: Level, solve_lp: Callable[..., Any],
     else:
         window = (lo0, lo0)
         caps = {}
-    return LevelSearch(bound, window, caps, open_nodes, lps, time.perf_counter() - t0)
+    return LevelSearch(bound, window, caps, open_nodes, lps, time.perf_counter() - t0,
+                       reused)
+
+
+def _parent_optimum(parent: LevelNode, n_x: int, lb: np.ndarray, ub: np.ndarray,
+                    parent_lb: np.ndarray, parent_ub: np.ndarray) -> Any:
+    """The parent's LP outcome when it answers a child's LP exactly, else None.
+
+    The child's LP is the parent's (same columns, the same rows: the parent's ``cuts``) with
+    auxiliary bounds ``lb ≤ y ≤ ub``. When ``parent_lb ≤ lb`` and ``ub ≤ parent_ub`` its
+    feasible set ``P_c`` lies in the parent's ``P_p``, so ``max_{P_c} c·x ≤ max_{P_p} c·x =
+    c·x*``; when the parent's optimum ``x*`` also meets ``lb ≤ y* ≤ ub`` it lies in ``P_c`` and
+    attains that maximum. Its basis stays optimal too: a nonbasic column sits at a parent bound
+    ``y*_k = parent_lb_k`` with ``parent_lb_k ≤ lb_k ≤ y*_k``, so at the same (child) bound,
+    and the reduced costs and row duals depend only on the basis and the objective — the
+    parent's primal and dual solution is the child's, as a warm-started LP (0 iterations)
+    would return it. The comparisons are exact, so a parent optimum a tolerance outside the
+    child's bounds is re-solved."""
+    out = parent.lp
+    if out is None or out.status != "optimal" or out.objective is None or out.x is None:
+        return None
+    if np.any(lb < parent_lb) or np.any(ub > parent_ub):
+        return None
+    y = np.asarray(out.x)[n_x: n_x + len(lb)]  # the auxiliary columns (x, then auxiliaries)
+    if np.any(y < lb) or np.any(y > ub):
+        return None
+    return out
 
 
 def _flat(seen: list[tuple[int, float]], g: float) -> bool:
