@@ -244,8 +244,9 @@ def repaired(spec: ModelSpec, options: SolverOptions, ws: WarmStart, bound: floa
     units whose use in ``ws`` ``spec`` no longer allows, and those in a row ``ws`` breaks,
     are freed, every other unit keeps its use, and HiGHS's MIP solves that small model
     (budget and stop as the quick re-solve's repair, :class:`RepairStop`; at most
-    ``options.time_limit``). ``z ≤ z* ≤ bound``; ``optimal`` only when the decision gap is
-    within ``options.mip_rel_gap``. Raises :class:`SolverError` when more than
+    ``options.time_limit``, a safety net: when it cuts the repair the status is
+    ``time_limit``). ``z ≤ z* ≤ bound``; ``optimal`` only when the decision gap is within
+    ``options.mip_rel_gap``. Raises :class:`SolverError` when more than
     :data:`REPAIR_MAX_UNITS` units would be freed or nothing feasible is found."""
     t0 = time.perf_counter()
     x, lost = _mapped(ws, spec)
@@ -279,7 +280,10 @@ def repaired(spec: ModelSpec, options: SolverOptions, ws: WarmStart, bound: floa
     z = spec.objective_value(x)
     bound = max(float(bound), z)
     dgap = decision_gap(z, bound, sq)
-    status = "optimal" if dgap <= options.mip_rel_gap + 1e-12 else "feasible"
+    if details.get("repair_status") == "time_limit":  # the cap, not the budget of checks
+        details["time_limit_cut"] = ["repair"]
+    status = "optimal" if dgap <= options.mip_rel_gap + 1e-12 else \
+        "time_limit" if details.get("time_limit_cut") else "feasible"
     seconds = {"repair": time.perf_counter() - t0}
     sol = Solution(status, x, z, bound, proven_gap(z, bound), "scenario+repair", "highs", "",
                    seconds, details, None, sq, dgap)
