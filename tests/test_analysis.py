@@ -320,6 +320,35 @@ def test_rule_costs_in_worker_processes_match_the_serial_costs(tmp_path: Path) -
     assert nat["no_housing_c2"]["cost"] == 0.0
 
 
+def test_the_variants_stop_by_work_not_by_how_long_the_scenarios_solve_took(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A loaded machine makes the scenario's own solve slow; the variants must not answer
+    differently for it. With the scenario's solve measured at a millisecond and at a
+    quarter of an hour, every variant gets the same safety net (the scenario's time limit)
+    and the table is the same, row for row, value for value, and no variant is cut by a
+    clock (status ``time_limit``)."""
+    from test_properties import rich_case
+
+    run = api.solve(rich_case(tmp_path), write=False)
+    limits: list[float] = []
+    real = rc.solve_variant
+
+    def spy(scenario: Any, *args: Any, **kwargs: Any) -> Any:
+        limits.append(float(scenario.solver.time_limit))
+        return real(scenario, *args, **kwargs)
+
+    monkeypatch.setattr(rc, "solve_variant", spy)
+    tables = []
+    for seconds in (1e-3, 900.0):
+        run.solution.seconds = {"lp": seconds}
+        limits.clear()
+        tables.append(rc.rule_costs(run.compiled, run.solution, which="all",
+                                    targets=True).rows)
+        assert limits and set(limits) == {float(run.compiled.scenario.solver.time_limit)}
+    assert len(tables[0]) > 10 and tables[0] == tables[1]
+    assert all(r.get("solve_status") != "time_limit" for r in tables[0])
+
+
 def test_a_rule_that_only_restricts_is_carried_through_combined_outcomes() -> None:
     """Hand-set numbers: with the rule, incumbent 95 under bound 110; without it, 98 under
     100: the cost lies in [98 − 110, 100 − 95] = [−12, 5] (for a rule that only restricts

@@ -396,6 +396,69 @@ def test_no_repair_when_the_warm_allocation_is_already_within_the_tolerance(seed
     assert quick.objective - 1e-6 <= brute_force(off_spec) <= quick.bound + 1e-6
 
 
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_repair_cut_by_its_cap_in_seconds_says_so(seed: int,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The repair stops by its budget of checks; its cap in seconds is only a safety net. When
+    the net cuts it (HiGHS reports its time limit, here before any allocation), the re-solve
+    says so — status ``time_limit``, the repair named in ``time_limit_cut`` — and keeps the
+    warm allocation with its proven bracket; a repair that stops by itself is not so marked."""
+    from ruimteverdeling.model.warm import resolve
+
+    on_spec = random_model(seed)
+    off_spec = replace(on_spec, coupling=[b for b in on_spec.coupling if b.name != "cap"])
+    base = solve(on_spec, EXACT)
+    free = resolve(off_spec, EXACT, base.warm)
+    assert free.details["repair_status"] == "optimal"
+    assert free.status != "time_limit" and "time_limit_cut" not in free.details
+    real = HighsBackend.mip
+
+    def clocked_out(self: Any, *args: Any, **kwargs: Any) -> Any:
+        return replace(real(self, *args, **kwargs), status="time_limit", x=None)
+
+    monkeypatch.setattr(HighsBackend, "mip", clocked_out)
+    cut = resolve(off_spec, EXACT, base.warm)
+    assert cut.status == "time_limit" and cut.details["time_limit_cut"] == ["repair"]
+    assert cut.objective - 1e-6 <= brute_force(off_spec) <= cut.bound + 1e-6
+    assert cut.objective <= free.objective + 1e-9
+
+
+def test_a_switched_on_repair_cut_by_its_cap_in_seconds_says_so(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same for the repair of the scenario's allocation under a rule switched on (a column
+    the scenario chose closed): cut by its cap in seconds after it found an allocation, it
+    is ``time_limit`` unless its gap is proven; its bracket holds the enumerated optimum.
+    (Over every chosen column of every seed's model whose repair neighbourhood is feasible.)"""
+    from ruimteverdeling.model.warm import repaired
+
+    real = HighsBackend.mip
+
+    def clocked_out(self: Any, *args: Any, **kwargs: Any) -> Any:
+        return replace(real(self, *args, **kwargs), status="time_limit")
+
+    loose = 1e9  # a valid bound that no allocation proves: the gap stays open
+    checked = 0
+    for seed in SEEDS:
+        spec = random_model(seed)
+        base = solve(spec, EXACT)
+        for col in np.flatnonzero(np.asarray(base.x[: spec.n_x]) > 0.5):
+            closed = np.zeros(spec.n_cols)
+            closed[int(col)] = 1.0
+            variant = _with_row(spec, "close", closed, -np.inf, 0.0)
+            try:
+                free = repaired(variant, EXACT, base.warm, loose)
+            except SolverError:
+                continue  # the neighbourhood holds no allocation: nothing to cut
+            assert free.status == "feasible" and "time_limit_cut" not in free.details
+            with monkeypatch.context() as m:
+                m.setattr(HighsBackend, "mip", clocked_out)
+                cut = repaired(variant, EXACT, base.warm, loose)
+            assert cut.status == "time_limit" and cut.details["time_limit_cut"] == ["repair"]
+            assert cut.objective - 1e-6 <= brute_force(variant) <= cut.bound
+            checked += 1
+    assert checked >= 3
+
+
 def _derived(spec: ModelSpec) -> object:
     from ruimteverdeling.model import strengthen as st
 

@@ -127,12 +127,16 @@ if it meets the variant's rows (checked): enforcing the rules again would start 
 equally good map, and it is the slow step once the model has a fairness rule. A variant
 whose location rules cannot be met has no cost.
 
-**Time per variant.** Without ``variant_time_limit`` each re-solve gets
-``min(T, max(VARIANT_MIN_SECONDS, VARIANT_FACTOR · t_base))`` seconds (``T`` the scenario's
-time limit, ``t_base`` the scenario's own solve of its cell model, the location rules' step
-not counted): a variant is the scenario with one rule
-changed and starts from its allocation, so it needs about as long; one that needs more stops
-with a wider — still proven — bracket instead of holding up the rest.
+**Work per variant, not seconds.** A quick re-solve stops by counts of the solver's work,
+which fall at the same points of the search on an idle and on a loaded machine: its LPs run
+to their optimum, its repair MIP stops at its budget of HiGHS's interrupt checks
+(:data:`ruimteverdeling.model.warm.REPAIR_CHECKS`), the location rules' steps at theirs
+(:mod:`ruimteverdeling.rules.location`). So the table is the same on any machine. Seconds are
+only a safety net behind those counts: without ``variant_time_limit`` each re-solve may take
+the scenario's time limit ``T`` (the user's ``--time-limit``), the repair at most
+:data:`VARIANT_REPAIR_SECONDS`, the location steps their share of ``T``. A variant that a
+net cut short has status ``time_limit`` (its bracket is still proven, only wider); a
+``variant_time_limit`` well below the variant's work trades that sameness for time.
 With ``budget`` (seconds for all the re-solves together) each re-solve gets its share of
 what is left, at most that time (:mod:`ruimteverdeling.analysis.budget`).
 
@@ -213,7 +217,10 @@ from ruimteverdeling.scenario import Scenario
 
 VARIANT_MIN_SECONDS = 10.0
 VARIANT_FACTOR = 2.0
-"""Default time of a re-solve: ``min(T, max(VARIANT_MIN_SECONDS, VARIANT_FACTOR · t_base))``."""
+"""The time of a re-solve that has no count of work to stop at (a Pareto point's full solve,
+:func:`default_variant_time_limit`): ``min(T, max(VARIANT_MIN_SECONDS, VARIANT_FACTOR ·
+t_base))``. Rule costs do not use it: their variants stop at counts of work, with ``T`` as
+the safety net."""
 VARIANT_REPAIR_SECONDS = 60.0
 """The cap on a quick re-solve's repair MIP (seconds; it also stops at half the variant's time
 left). The repair stops by its budget of solver checks
@@ -428,7 +435,7 @@ def _reuse_located(cm: CompiledModel, sol: Any, warm: Any, located: Any,
     bound = max(float(sol.bound), z)
     dgap = decision_gap(z, bound, spec.status_quo_value)
     status = "optimal" if sol.status == "optimal" and dgap <= options.mip_rel_gap + 1e-12 \
-        else "feasible"
+        else "time_limit" if sol.status == "time_limit" else "feasible"
     return replace(sol, status=status, x=x, objective=z, bound=bound,
                    gap=proven_gap(z, bound), decision_gap=dgap,
                    method=f"{sol.method}+scenario-locations",
@@ -436,8 +443,8 @@ def _reuse_located(cm: CompiledModel, sol: Any, warm: Any, located: Any,
 
 
 def default_variant_time_limit(scenario_limit: float, base_seconds: float) -> float:
-    """``min(T, max(VARIANT_MIN_SECONDS, VARIANT_FACTOR · t_base))`` (see the module
-    docstring)."""
+    """``min(T, max(VARIANT_MIN_SECONDS, VARIANT_FACTOR · t_base))`` (see
+    :data:`VARIANT_FACTOR`)."""
     return float(min(scenario_limit, max(VARIANT_MIN_SECONDS, VARIANT_FACTOR * base_seconds)))
 
 
@@ -1122,10 +1129,12 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
 
     ``pair_tol`` (objective points): narrow every pair whose bracket contains 0 until its
     sign is proven or the bracket is at most this wide (see the module docstring).
-    ``variant_time_limit``: seconds for each re-solve (default: see
-    :func:`default_variant_time_limit`); a shorter one gives each cost sooner, with a wider
-    — still proven — bracket. ``pathway``: the scenario's pathway model when it has several
-    periods (``cm`` is then its last period's model and ``base_sol`` the joint solution).
+    ``variant_time_limit``: the safety net in seconds for each re-solve (default: the
+    scenario's time limit; the re-solves stop at counts of the solver's work, see the module
+    docstring); a shorter one that cuts a re-solve gives its cost sooner, with a wider —
+    still proven — bracket and status ``time_limit``. ``pathway``: the scenario's pathway
+    model when it has several periods (``cm`` is then its last period's model and
+    ``base_sol`` the joint solution).
     ``budget``: seconds for all the re-solves together (:mod:`ruimteverdeling.analysis.budget`):
     each gets its share of what is left, at most ``variant_time_limit``; with ``workers``
     worker processes each gets ``budget · workers / n`` (at least the budget's floor).
@@ -1148,9 +1157,8 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
     items = candidates(scenario, which, targets, only)
     variants = [switch(scenario, item.id) for _, item in items]
     if variant_time_limit is None:
-        variant_time_limit = default_variant_time_limit(
-            scenario.solver.time_limit,
-            float(sum(v for k, v in base_sol.seconds.items() if k != "locations")))
+        # a safety net, not a budget: each step stops at its count of the solver's work
+        variant_time_limit = float(scenario.solver.time_limit)
     # a variant is asked for no tighter a decision gap than the scenario's own solve reached
     # (its bracket says what it proves); it is called optimal only within the scenario's own
     reached = getattr(base_sol, "decision_gap", None)

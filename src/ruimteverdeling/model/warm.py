@@ -244,8 +244,9 @@ def repaired(spec: ModelSpec, options: SolverOptions, ws: WarmStart, bound: floa
     units whose use in ``ws`` ``spec`` no longer allows, and those in a row ``ws`` breaks,
     are freed, every other unit keeps its use, and HiGHS's MIP solves that small model
     (budget and stop as the quick re-solve's repair, :class:`RepairStop`; at most
-    ``options.time_limit``). ``z ≤ z* ≤ bound``; ``optimal`` only when the decision gap is
-    within ``options.mip_rel_gap``. Raises :class:`SolverError` when more than
+    ``options.time_limit``, a safety net: when it cuts the repair the status is
+    ``time_limit``). ``z ≤ z* ≤ bound``; ``optimal`` only when the decision gap is within
+    ``options.mip_rel_gap``. Raises :class:`SolverError` when more than
     :data:`REPAIR_MAX_UNITS` units would be freed or nothing feasible is found."""
     t0 = time.perf_counter()
     x, lost = _mapped(ws, spec)
@@ -279,7 +280,10 @@ def repaired(spec: ModelSpec, options: SolverOptions, ws: WarmStart, bound: floa
     z = spec.objective_value(x)
     bound = max(float(bound), z)
     dgap = decision_gap(z, bound, sq)
-    status = "optimal" if dgap <= options.mip_rel_gap + 1e-12 else "feasible"
+    if details.get("repair_status") == "time_limit":  # the cap, not the budget of checks
+        details["time_limit_cut"] = ["repair"]
+    status = "optimal" if dgap <= options.mip_rel_gap + 1e-12 else \
+        "time_limit" if details.get("time_limit_cut") else "feasible"
     seconds = {"repair": time.perf_counter() - t0}
     sol = Solution(status, x, z, bound, proven_gap(z, bound), "scenario+repair", "highs", "",
                    seconds, details, None, sq, dgap)
@@ -377,9 +381,11 @@ def resolve(spec: ModelSpec, options: SolverOptions, warm: WarmStart,
     :class:`SolverError` when the LP does not finish, no allocation is found, or the model has
     more columns than ``options.decompose_above`` (its LP needs the full solve's column
     generation): a caller then runs the full solve. ``optimal`` only when the decision gap is within
-    ``options.mip_rel_gap``. The returned warm start carries the LP's optimal basis only with
-    ``keep_basis`` (reading it back costs a pass in Python over every column; worth it when
-    the next re-solve keeps the objective, as the points of a Pareto front do).
+    ``options.mip_rel_gap``; ``time_limit`` (and ``details["time_limit_cut"]`` names the
+    repair) when the repair MIP's cap in seconds, not its budget of checks, stopped it. The
+    returned warm start carries the LP's optimal basis only with ``keep_basis`` (reading it
+    back costs a pass in Python over every column; worth it when the next re-solve keeps the
+    objective, as the points of a Pareto front do).
 
     ``lp_reference``: the LP optimum of the model the warm start comes from. When the
     variant's LP optimum is not above it (the variant's relaxation gains nothing) and the warm
@@ -461,7 +467,13 @@ def resolve(spec: ModelSpec, options: SolverOptions, warm: WarmStart,
     bound = max(top, z)
     sq = spec.status_quo_value
     dgap = decision_gap(z, bound, sq)
-    status = "optimal" if dgap <= options.mip_rel_gap + 1e-12 else "feasible"
+    proven = dgap <= options.mip_rel_gap + 1e-12
+    if details.get("repair_status") == "time_limit":
+        # the repair's cap in seconds (a safety net behind its budget of checks) cut it short:
+        # its allocation then depends on the machine's speed, and the result says so
+        details["time_limit_cut"] = ["repair"]
+    status = "optimal" if proven else \
+        "time_limit" if details.get("time_limit_cut") else "feasible"
     seconds["resolve"] = time.perf_counter() - t_start
     sol = Solution(status, x_best, z, bound, proven_gap(z, bound), f"lp+{how}", backend.name,
                    backend.label(), seconds, details, lp.row_dual, sq, dgap)
