@@ -168,10 +168,10 @@ def test_kept_point_is_the_combined_vector() -> None:
 
 
 def test_column_generation_frees_each_rounds_solver() -> None:
-    """The solver instances of the restricted LPs do not pile up over the rounds (each refers
-    to itself through its interrupt callbacks, so only a cycle collection frees it): with the
-    automatic collector off, none is left after the column generation, which still reaches
-    the LP optimum."""
+    """The solver instances of the restricted LPs do not pile up over the rounds (while its
+    interrupt callbacks are on, an instance refers to itself and only a cycle collection
+    frees it): with the automatic collector off, none is left after the column generation,
+    which still reaches the LP optimum."""
     import gc
 
     import highspy
@@ -198,3 +198,43 @@ def test_column_generation_frees_each_rounds_solver() -> None:
     assert left == 0
     assert res["converged"]
     assert res["objective"] == pytest.approx(z, rel=1e-7, abs=1e-7)
+
+
+def test_a_finished_interruptible_solve_frees_its_instance_without_the_cycle_collector(
+) -> None:
+    """``run_highs`` switches the interrupt callbacks off once the solve has stopped, so the
+    instance is freed when its last reference goes, with the automatic collector off; left
+    on, the callbacks keep it alive (the control: the test can fail)."""
+    import gc
+    import weakref
+
+    import highspy
+
+    from ruimteverdeling.model import highs_backend as hb
+
+    def tiny() -> highspy.Highs:
+        h = highspy.Highs()
+        h.silent()
+        h.addVar(0.0, 1.0)
+        h.changeColCost(0, -1.0)
+        return h
+
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        h = tiny()
+        hb.run_highs(h)
+        assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+        assert not h.HandleUserInterrupt
+        freed = weakref.ref(h)
+        del h
+        control = tiny()
+        control.HandleUserInterrupt = True
+        kept = weakref.ref(control)
+        del control
+        assert freed() is None
+        assert kept() is not None
+    finally:
+        if was:
+            gc.enable()
+        gc.collect()

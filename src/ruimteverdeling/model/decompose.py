@@ -29,7 +29,6 @@ against the repaired integer allocation is proven.
 
 from __future__ import annotations
 
-import gc
 import time
 from dataclasses import replace
 from typing import Any
@@ -371,7 +370,6 @@ def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
             sub0e, _ = with_elastic(sub0, penalty)
             out0 = backend.lp(sub0e, options, max(1.0, price_deadline - time.perf_counter()),
                               want_basis=False)
-            _free_solvers()
             y = np.zeros(m) if out0.row_dual is None else \
                 out0.row_dual[sub0e.n_units:sub0e.n_units + m]
             say(f"{indent}prices from the LP of a sample of {sub0.n_units:,} units "
@@ -442,7 +440,6 @@ def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
         sub_out = backend.lp(sub_b, options,
                              max(1.0, (end if rescue else deadline) - time.perf_counter()),
                              want_basis=False)
-        _free_solvers()
         t_lp = time.perf_counter() - t0 - t_build
         if sub_out.x is None or sub_out.row_dual is None:
             details["iterations"].append({"free_units": int(free.sum()),
@@ -561,17 +558,6 @@ def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
     return {"x": x, "objective": spec.objective_value(x), "bound": bound,
             "row_dual": np.concatenate([best_b, best_y]), "col_dual": col_dual, "y": best_y,
             "converged": converged, "details": details}
-
-
-def _free_solvers() -> None:
-    """Free the solver instances of the LPs solved so far.
-
-    highspy's interrupt handling makes each ``Highs`` instance refer to itself (its interrupt
-    callbacks are its own bound methods), so an instance is freed only when Python's cycle
-    collector runs, not when its solve returns: the rounds' instances, each with its model and
-    factors, piled up (at ~100 m about 100 MB a round, 1.4 GB over twelve rounds). A collection
-    after each restricted LP keeps at most one alive; it changes no result."""
-    gc.collect()
 
 
 def _typical_coefficients(pricing: Pricing) -> np.ndarray:
