@@ -128,8 +128,9 @@ def parse_slack(value: str | float) -> float:
     return s
 
 
-RESTART = "last optimum"
-"""Where each alternative's LP after the first starts (:class:`NearOptimalSession`)."""
+RESTART = "floor crash"
+"""Where each alternative's LP after the first starts (:class:`NearOptimalSession`); the
+floor crash, as measured (see :mod:`ruimteverdeling.model.warm_mga`)."""
 
 
 def objective_floor(z_star: float, slack: float) -> float:
