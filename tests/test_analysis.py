@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import itertools
+import json
 from pathlib import Path
 from typing import Any
 
@@ -764,6 +765,34 @@ def test_pareto_front_exact(tmp_path: Path) -> None:
     assert (tmp_path / "out" / "pareto.png").stat().st_size > 1000
     html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
     assert "Paretofront" in html and "area:nature [ha]" in html
+
+
+def test_pareto_draws_its_report_once_with_the_front(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The run folder's report.html is drawn once, after the front is in the folder, and is
+    byte for byte the report re-rendered from the finished folder's files (what a second
+    draw with the front would give)."""
+    from ruimteverdeling.report import run as run_report
+
+    drawn: list[Path] = []
+    draw = run_report.write_run_report
+
+    def counted(view: Any, path: Path) -> Path:
+        drawn.append(Path(path))
+        return draw(view, path)
+
+    monkeypatch.setattr(run_report, "write_run_report", counted)
+    scenario = strip_case(tmp_path, nature_min=None)
+    out = tmp_path / "out"
+    api.pareto(scenario, "area:nature", "suitability", points=3, out_dir=out)
+    assert len(drawn) == 1
+    once = (out / "report.html").read_bytes()
+    assert b"Paretofront" in once
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert {"pareto.csv", "pareto.png", "report.html"} <= set(manifest["outputs"])
+    api.render_report(out)
+    assert len(drawn) == 2
+    assert (out / "report.html").read_bytes() == once
 
 
 def test_pareto_invariants_and_minimised_cost(tmp_path: Path) -> None:

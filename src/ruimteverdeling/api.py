@@ -296,22 +296,27 @@ def pareto(scenario_path: str | Path, x: str, y: str, points: int = 5,
     :func:`ruimteverdeling.parallel.default_workers`); the front is the same with
     any number.
 
-    Solves the scenario into ``out_dir`` (default ``outputs/<id>-pareto``), writes
-    ``pareto.csv``, ``pareto.png`` (and ``points/<P>.tif`` with ``keep_allocations``) there
-    and re-renders its ``report.html`` with the front. Returns a
+    Solves the scenario and its front, then writes the run folder to ``out_dir`` (default
+    ``outputs/<id>-pareto``) with ``pareto.csv``, ``pareto.png`` (and ``points/<P>.tif`` with
+    ``keep_allocations``) in it and its ``report.html`` drawn once, with the front. Returns a
     :class:`ruimteverdeling.analysis.pareto.Front` (with ``out_dir`` set).
     """
     progress = progress or silent()
     with pipeline.reserve_output(scenario_path, out_dir, area, suffix="-pareto") as res:
-        run = pipeline.solve_and_write(scenario_path, res.shown, progress, area, time_limit)
-        model: Any = run.compiled if run.pathway is None else run.pathway.model
-        start = run.solution if run.pathway is None else run.pathway.solution
-        front = pf.pareto_front(model, x, y, points, tidy=tidy, progress=progress,
-                                start=start, budget=budget, workers=workers)
-        pf.write_front(front, res.shown, drop_dominated, keep_allocations, model)
+        found: list[pf.Front] = []
+
+        def front_of(run: RunResult) -> pipeline.Extra:
+            model: Any = run.compiled if run.pathway is None else run.pathway.model
+            start = run.solution if run.pathway is None else run.pathway.solution
+            found.append(pf.pareto_front(model, x, y, points, tidy=tidy, progress=progress,
+                                         start=start, budget=budget, workers=workers))
+            return lambda tmp: pf.write_front(found[0], tmp, drop_dominated,
+                                              keep_allocations, model)
+
+        pipeline.solve_and_write(scenario_path, res.shown, progress, area, time_limit,
+                                 analysis=front_of)
+        front = found[0]
         wr.register(res.shown, ["pareto.csv", "pareto.png"], ["points"])
-        with progress.phase("re-rendering report.html with the front", "report"):
-            render_report(res.shown)
     front.out_dir = res.shown
     return front
 

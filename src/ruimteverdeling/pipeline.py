@@ -27,7 +27,7 @@ import math
 import time
 import traceback
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -74,6 +74,9 @@ from ruimteverdeling.scenario import Scenario
 from ruimteverdeling.strict import pydantic_problems
 from ruimteverdeling.synthetic import provenance
 from ruimteverdeling.synthetic.codes import GENERATOR_VERSION
+
+Extra = Callable[[Path], object]
+"""Writes an analysis's files into a run folder being written (its working folder)."""
 
 MODEL_BYTES_PER_LAND_CELL = 1_500.0
 MODEL_BASE_BYTES = 300e6
@@ -520,14 +523,14 @@ def _pathway_summary(pw: pathways.Pathway, runs: list[RunResult], head: Solution
     return summary
 
 
-def write_pathway_run(run: RunResult, out_dir: Path, started: _dt.datetime, t_all: float
-                      ) -> Path:
+def write_pathway_run(run: RunResult, out_dir: Path, started: _dt.datetime, t_all: float,
+                      extra: Extra | None = None) -> Path:
     """Write the run folder of a multi-period run atomically: ``allocation_<year>.tif`` per
     period (and ``allocation.tif`` = the last period), ``change_<from>_<to>.tif`` between
     periods (``change.tif``: today to the last period), the tables with a ``period`` column,
     ``report.html`` (the last period, with the timeline and a map per period),
     ``summary.json`` and ``manifest.json``; with mode both also the myopic pathway's
-    ``myopic_allocation_<year>.tif``."""
+    ``myopic_allocation_<year>.tif``. ``extra`` as in :func:`write_run`."""
     t_write = time.perf_counter()
     pr = run.pathway
     assert pr is not None
@@ -564,6 +567,8 @@ def write_pathway_run(run: RunResult, out_dir: Path, started: _dt.datetime, t_al
         last.summary = {**summary, "areas": [{k: v for k, v in r.items() if k != "period"}
                                              for r in summary["areas"]
                                              if r["period"] == year]}
+        if extra is not None:
+            extra(tmp)
         write_report(last, tmp, pathway=pr)
         summary["indicators"] = last.summary.get("indicators")
         write_json(tmp / "summary.json", summary)
@@ -635,29 +640,37 @@ def coarsen_area(scenario_path: str | Path, area: str | Path | None, resolution:
 
 def solve_and_write(scenario_path: str | Path, out: Path, progress: Progress,
                     area: str | Path | None, time_limit: float | None,
-                    pricing: Pricing | None = None) -> RunResult:
+                    pricing: Pricing | None = None,
+                    analysis: Callable[[RunResult], Extra] | None = None) -> RunResult:
     """Solve and write a run folder to ``out`` (reserved by the caller with
     :func:`reserve_output`; an analysis's default folder is ``outputs/<id><suffix>``, so it
-    does not replace the scenario's plain run in ``outputs/<id>``)."""
+    does not replace the scenario's plain run in ``outputs/<id>``).
+
+    ``analysis``: run on the solved scenario before anything is written; the writer it returns
+    adds its files to the run folder before ``report.html`` is drawn, so the report shows them
+    (drawn once) and the folder appears complete or not at all."""
     started = _dt.datetime.now(_dt.UTC)
     t_all = time.perf_counter()
     run = solve(scenario_path, progress=progress, area=area, time_limit=time_limit,
                 write=False)
     run.pricing = pricing or Pricing()
+    extra = analysis(run) if analysis is not None else None
     with progress.phase(f"writing outputs to {out}", "write"):
         if run.pathway is not None:  # the periods' folder, priced by the joint LP's duals
-            run.out_dir = write_pathway_run(run, out, started, t_all)
+            run.out_dir = write_pathway_run(run, out, started, t_all, extra)
         else:
-            run.out_dir = write_run(run, out, started, t_all)
+            run.out_dir = write_run(run, out, started, t_all, extra)
     return run
 
 
 # ------------------------------------------------------------------------------------------------
 # write
 # ------------------------------------------------------------------------------------------------
-def write_run(run: RunResult, out_dir: Path, started: _dt.datetime, t_all: float) -> Path:
+def write_run(run: RunResult, out_dir: Path, started: _dt.datetime, t_all: float,
+              extra: Extra | None = None) -> Path:
     """Write the run folder of ``run`` to ``out_dir`` atomically (see the module docstring);
-    adds ``transitions``, ``shadow_prices`` and ``indicators`` to ``run.summary``."""
+    adds ``transitions``, ``shadow_prices`` and ``indicators`` to ``run.summary``. ``extra``
+    writes an analysis's files into the folder before ``report.html`` is drawn."""
     t_write = time.perf_counter()
     cm, sol, summary, after = run.compiled, run.solution, run.summary, run.after
     with wr.AtomicOutputDir(out_dir, "run") as tmp:
@@ -674,6 +687,8 @@ def write_run(run: RunResult, out_dir: Path, started: _dt.datetime, t_all: float
         if run.locations is not None:
             locs.write(tmp, cm, *run.locations)
         summary["shadow_prices"] = write_run_prices(cm, sol, tmp, run.pricing)
+        if extra is not None:
+            extra(tmp)
         write_report(run, tmp)  # indicators.csv, summary["indicators"], report.html
         write_json(tmp / "summary.json", summary)
         timings = dict(run.timings)
