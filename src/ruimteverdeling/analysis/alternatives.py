@@ -128,11 +128,6 @@ def parse_slack(value: str | float) -> float:
     return s
 
 
-RESTART = "floor crash"
-"""Where each alternative's LP after the first starts (:class:`NearOptimalSession`); the
-floor crash, as measured (see :mod:`ruimteverdeling.model.warm_mga`)."""
-
-
 def objective_floor(z_star: float, slack: float) -> float:
     """``z* − S·|z*|``: ``(1 − S)·z*`` for a positive optimum."""
     return z_star - slack * abs(z_star)
@@ -189,8 +184,7 @@ def generate(cm: CompiledModel | pwm.Pathway, optimum: Solution, slack: float, c
 
     # the quick solves share one kept LP (the scenario's rows, the floor, the no-good rows
     # as they come), each from the basis the one before it ended with
-    session = NearOptimalSession(spec, options, status_quo_x=status_quo_x(cm),
-                                 restart=RESTART) \
+    session = NearOptimalSession(spec, options, status_quo_x=status_quo_x(cm)) \
         if quick and not isinstance(cm, pwm.Pathway) else None
 
     for k in range(1, count + 1):

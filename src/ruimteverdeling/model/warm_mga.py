@@ -16,12 +16,11 @@ alternative the basis the solve before ended with looked better in isolation (8.
 iterations from the first alternative's optimal LP basis against 14.9 k), but in the
 sequence — after that solve's rounds of margins — the third alternative's LP from it did not
 finish within its 88 s, where from its floor crash it took 18 s. Restarting instead from the
-last LP's optimal basis taken *before* its rounds of margins (``restart="last optimum"``, the
-new no-good row basic) cut the iterations of the second and third alternatives from 13.4 k and
-18.1 k to 8.6 k and 6.2 k, but each of those iterations cost about four times as much
-(relative to the first alternative's LP in the same run, the machine loaded): 2.3 times the
-first alternative's LP time against 0.9 times from the floor crash. So the floor crash stays
-the default.
+last LP's optimal basis taken *before* its rounds of margins (the new no-good row basic) cut the
+iterations of the second and third alternatives from 13.4 k and 18.1 k to 8.6 k and 6.2 k, but
+each of those iterations cost about four times as much (relative to the first alternative's LP
+in the same run, the machine loaded): 2.3 times the first alternative's LP time against 0.9
+times from the floor crash. So each changed objective restarts from its floor crash.
 
 Each solve maximises ``d·x`` (the MGA objective) over the variant's integer allocations:
 
@@ -127,21 +126,10 @@ class NearOptimalSession:
     first LP (the caller chose it for this objective: a basis is dual feasible only for the
     objective it was optimal for), else the crash basis does. ``status_quo_x``: the status
     quo as a point of ``spec``'s columns; each solve's decision gap is then measured against
-    ``obj·x_sq`` (see :func:`spec_with`), else its gap is the whole objective's.
-    ``restart``: where a solve whose objective or floor changed starts — ``"floor crash"``
-    (:func:`floor_crash_basis`) or ``"last optimum"``: the optimal basis of the LP before it,
-    taken before its rounds of margins, with the rows appended since basic (their slacks). Any
-    basis is a valid simplex start; the optimum is the same from either (only the path to it
-    differs), so the choice is measured per sequence (see the module docstring)."""
-
-    RESTARTS = ("floor crash", "last optimum")
+    ``obj·x_sq`` (see :func:`spec_with`), else its gap is the whole objective's."""
 
     def __init__(self, spec: ModelSpec, options: SolverOptions, start: Any = None,
-                 status_quo_x: np.ndarray | None = None, restart: str = "floor crash"):
-        if restart not in self.RESTARTS:
-            raise ValueError(f"unknown restart {restart!r}")
-        self.restart = restart
-        self.last_lp_basis: hb.Basis | None = None  # the last LP's optimal basis
+                 status_quo_x: np.ndarray | None = None):
         self.spec = spec
         self.status_quo_x = status_quo_x
         self.options = options
@@ -239,12 +227,7 @@ class NearOptimalSession:
             floor_at = None if floor is None else self.rows[self.index[floor]][2]
             if floor is not None and (self.floor_at != (floor, floor_at) or self.obj is None
                                       or not np.array_equal(self.obj, model.obj)):
-                if self.restart == "last optimum" and self.last_lp_basis is not None:
-                    self.started_from = "last optimum"
-                    hb.set_basis(self.h, self.last_lp_basis.extended(
-                        model.n_cols, model.n_rows, model.lb, model.ub))
-                else:
-                    self._crash(model, floor)
+                self._crash(model, floor)
             self.h.changeColsCost(cols.size, cols, model.obj.astype(float))
         self.obj = model.obj
         self.floor_at = None if floor is None else (floor, self.rows[self.index[floor]][2])
@@ -262,9 +245,7 @@ class NearOptimalSession:
         x_lp = np.asarray(r.x, float)
         # the LP's optimal basis, before the rounds of margins move it: a later LP of this
         # model and rows (another ε, cuts added) starts from it
-        lp_basis = hb.get_basis(self.h) if want_basis or self.restart != "floor crash" \
-            else None
-        self.last_lp_basis = lp_basis
+        lp_basis = hb.get_basis(self.h) if want_basis else None
         details: dict[str, Any] = {"lp_bound": bound, "start_basis": self.started_from,
                                    "first_lp_iterations": iterations,
                                    "lp_rows": {name: float(vec @ x_lp)
@@ -293,7 +274,7 @@ class NearOptimalSession:
         bound = max(bound, z)
         dgap = decision_gap(z, bound, model.status_quo_value)
         status = "optimal" if closed(z, bound, dgap, self.options.mip_rel_gap) else "feasible"
-        warm = warm_start(model, x, lp_basis, z) if want_basis and lp_basis else None
+        warm = warm_start(model, x, lp_basis, z) if want_basis else None
         seconds["resolve"] = time.perf_counter() - t_start
         method = f"lp+{how}"
         row_dual = None
