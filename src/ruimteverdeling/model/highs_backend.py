@@ -157,10 +157,11 @@ def build(spec: ModelSpec, integral: bool, options: dict[str, object] | None = N
 _STATUS = list(highspy.HighsBasisStatus.__members__.values())
 _BY_VALUE = {int(v.value): v for v in _STATUS}
 _MEMBERS = np.empty(max(_BY_VALUE) + 1, dtype=object)
-for _code, _member in _BY_VALUE.items():
-    _MEMBERS[_code] = _member
 """The status members indexed by their codes: ``_MEMBERS[codes].tolist()`` maps a whole
 array in C, where a dictionary look-up per status costs a Python step each."""
+for _code, _member in _BY_VALUE.items():
+    _MEMBERS[_code] = _member
+del _code, _member
 LOWER = int(highspy.HighsBasisStatus.kLower.value)
 UPPER = int(highspy.HighsBasisStatus.kUpper.value)
 ZERO = int(highspy.HighsBasisStatus.kZero.value)
