@@ -244,7 +244,8 @@ def test_the_session_basis_read_fast_is_the_one_highs_holds(seed: int) -> None:
     lb, ub = np.array([0.0, -np.inf, -np.inf]), np.array([2.0, 3.0, np.inf])
     session.add_columns(lb, ub, np.array([1.0, 0.5, 0.0]))
     n = session.n_cols
-    # the new columns capped by the first unit's columns: x_a + x_b + x_free ≤ Σ x_unit0
+    # two new columns capped by the first unit's columns, x_a + x_b ≤ Σ x_unit0 (the free
+    # column, at cost 0, is in no row)
     a = np.zeros(n)
     a[n - 3:] = 1.0
     a[: spec.n_x][spec.col_unit == spec.col_unit[0]] = -1.0
