@@ -240,3 +240,31 @@ def test_a_finished_interruptible_solve_frees_its_instance_without_the_cycle_col
         if was:
             gc.enable()
         gc.collect()
+
+
+def test_an_interrupt_during_the_cancel_leaves_the_solve_cancellable(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second interrupt while ``run_highs`` waits for a cancelled solve to stop leaves the
+    instance's interrupt handler on: the solve may still be running, and only that handler
+    lets a cancel reach it."""
+    import highspy
+
+    from ruimteverdeling.model import highs_backend as hb
+
+    class Interrupted(highspy.Highs):
+        def wait(self, timeout: float = -1.0):  # the first interrupt, in the polling loop
+            raise KeyboardInterrupt
+
+    def cancel_interrupted(h, thread) -> bool:  # the second, during the grace wait
+        raise KeyboardInterrupt
+
+    h = Interrupted()
+    h.silent()
+    h.addVar(0.0, 1.0)
+    h.changeColCost(0, -1.0)
+    monkeypatch.setattr(hb, "_cancel", cancel_interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        hb.run_highs(h)
+    assert h.HandleUserInterrupt
+    assert highspy.Highs.wait(h)[0]  # the tiny solve ends by itself
+    h.HandleUserInterrupt = False

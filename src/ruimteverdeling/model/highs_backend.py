@@ -284,6 +284,9 @@ def run_highs(h: highspy.Highs, deadline: float | None = None
                 done, status = h.wait(0.05)
                 return status
     except BaseException:
+        # not known to have stopped until the cancel says so: an interrupt during the cancel's
+        # grace wait must leave the handler on, or the running solve could not be cancelled
+        stopped = False
         stopped = _cancel(h, thread)
         raise
     finally:
