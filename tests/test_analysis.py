@@ -795,6 +795,34 @@ def test_pareto_draws_its_report_once_with_the_front(tmp_path: Path,
     assert (out / "report.html").read_bytes() == once
 
 
+def test_a_failing_pareto_front_leaves_no_folder(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The front is found before anything is written and its files are written into the run
+    folder's working folder: a front that fails (a criterion misspelt, found out after the
+    scenario's solve) or whose files fail half-way leaves no run folder, no working folder and
+    no parent folder made for it — the scenario's folder holds what it held."""
+    from ruimteverdeling.errors import InputError
+
+    scenario = strip_case(tmp_path, nature_min=None)
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    out = tmp_path / "runs" / "front"
+    with pytest.raises(InputError, match="unknown use 'natur'"):
+        api.pareto(scenario, "area:natur", "suitability", points=3, out_dir=out)
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+
+    real = pf.write_front
+
+    def half_written(front: Any, folder: Path, *args: Any) -> Path:
+        real(front, folder, *args)  # pareto.csv and pareto.png are in the working folder
+        assert (folder / "pareto.csv").is_file()
+        raise RuntimeError("disk gone")
+
+    monkeypatch.setattr(pf, "write_front", half_written)
+    with pytest.raises(RuntimeError, match="disk gone"):
+        api.pareto(scenario, "area:nature", "suitability", points=3, out_dir=out)
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+
+
 def test_pareto_invariants_and_minimised_cost(tmp_path: Path) -> None:
     """A cost criterion is minimised; the front is monotone (more x never gives more y) and no
     point dominates another."""
