@@ -1659,6 +1659,35 @@ def test_an_improved_pareto_point_keeps_its_time_limit_and_what_the_clock_cut() 
     assert pf.improved_point(sol, _solution("feasible", 999.0, 1000.0, {}), 1e-3) is sol
 
 
+def test_a_writer_of_the_alternatives_that_dies_leaves_no_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A forked worker writing one of the alternatives' run folders that dies (here: it exits
+    at once, as one killed for memory would) gives a clear SolverError, and neither the output
+    folder nor a partial one is left."""
+    import os
+
+    from ruimteverdeling import pipeline
+    from ruimteverdeling.errors import SolverError
+
+    scenario = strip_case(tmp_path)
+    parent = os.getpid()
+    real = pipeline.write_run
+
+    def dies_in_a_worker(*args: Any, **kwargs: Any) -> Any:
+        if os.getpid() != parent:
+            os._exit(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "default_workers", lambda: 2)
+    monkeypatch.setattr(pipeline, "write_run", dies_in_a_worker)
+    out = tmp_path / "runs" / "alts"
+    with pytest.raises(SolverError, match="writing the alternatives"):
+        api.alternatives(scenario, "20%", 2, out)
+    assert not out.exists()
+    left = [p.name for p in out.parent.iterdir()] if out.parent.exists() else []
+    assert not any("alts" in name for name in left), left
+
+
 def test_alternatives_folders_are_the_same_with_one_or_two_writers(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The run folders of the optimum and each alternative are written by forked workers:

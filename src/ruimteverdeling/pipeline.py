@@ -28,6 +28,7 @@ import time
 import traceback
 import warnings
 from collections.abc import Callable, Sequence
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -49,7 +50,7 @@ from ruimteverdeling.area.coarsen import coarsen
 from ruimteverdeling.area.grid import available_memory, format_bytes, require_memory
 from ruimteverdeling.area.manifest import MAX_GRID_CELLS, load_manifest
 from ruimteverdeling.area.studyarea import StudyArea, sha256_file
-from ruimteverdeling.errors import InfeasibleError, InputError, Problem
+from ruimteverdeling.errors import InfeasibleError, InputError, Problem, SolverError
 from ruimteverdeling.heap import reusing_freed_memory
 from ruimteverdeling.jsonio import write_json
 from ruimteverdeling.model.options import SolverOptions
@@ -768,7 +769,13 @@ def write_alternatives(run: RunResult, items: Sequence[tuple[str, Solution]],
         if workers > 1:  # the report's figures: imported once here, not in every worker
             import matplotlib.backends.backend_agg
             import matplotlib.figure  # noqa: F401
-        fork_map(one, len(folders), workers)
+        try:
+            fork_map(one, len(folders), workers)
+        except BrokenProcessPool:
+            raise SolverError("a worker process writing the alternatives' run folders died "
+                              "(killed for memory?); nothing was written to "
+                              f"{out}: free memory, or solve at a coarser --resolution, and "
+                              "run again") from None
         sm.write_csv(tmp / "alternatives.csv", rows, columns)
 
 
