@@ -171,6 +171,67 @@ def test_rule_costs_exact(tmp_path: Path) -> None:
     assert 'href="#prijzen"' in html
 
 
+def test_rule_costs_draw_their_report_once_with_the_costs(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    """The rule costs are in the run folder before its report.html is drawn: the report is
+    drawn once, shows the costs, and is byte for byte the report re-rendered from the
+    finished folder's files; rule_costs.csv is in the manifest's outputs."""
+    from ruimteverdeling.report import run as run_report
+
+    drawn: list[Path] = []
+    draw = run_report.write_run_report
+
+    def counted(view: Any, path: Path) -> Path:
+        drawn.append(Path(path))
+        return draw(view, path)
+
+    monkeypatch.setattr(run_report, "write_run_report", counted)
+    scenario = strip_case(tmp_path, extra_rules=[rule("no_nature_c0", 0, "T")])
+    out = tmp_path / "out"
+    result = api.rule_costs(scenario, out, workers=1)
+    assert len(drawn) == 1
+    assert result.out_path == out / "rule_costs.csv" and result.out_path.is_file()
+    once = (out / "report.html").read_bytes()
+    assert b"What does a rule cost?" in once and b"no_nature_c0" in once
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert {"rule_costs.csv", "report.html"} <= set(manifest["outputs"])
+    api.render_report(out)
+    assert len(drawn) == 2
+    assert (out / "report.html").read_bytes() == once
+
+
+def test_a_failing_rule_cost_run_leaves_no_folder(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The costs are found before anything is written and their table is written into the
+    run folder's working folder: pricing that fails after the scenario's solve, or a table
+    that fails half-way, leaves no run folder, no working folder and no parent folder."""
+    scenario = strip_case(tmp_path, extra_rules=[rule("no_nature_c0", 0, "T")])
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    out = tmp_path / "runs" / "costs"
+
+    def failing(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("pricing failed")
+
+    with monkeypatch.context() as m:
+        m.setattr(rc, "rule_costs", failing)
+        with pytest.raises(RuntimeError, match="pricing failed"):
+            api.rule_costs(scenario, out, workers=1)
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+
+    real = rc.write
+
+    def half_written(rows: Any, path: Path) -> Path:
+        real(rows, path)
+        assert path.is_file()
+        raise RuntimeError("disk gone")
+
+    monkeypatch.setattr(rc, "write", half_written)
+    with pytest.raises(RuntimeError, match="disk gone"):
+        api.rule_costs(scenario, out, workers=1)
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+
+
 def test_a_variant_derived_without_compiling_is_the_compiled_variant(tmp_path: Path) -> None:
     """For every rule of the rich case (a rule of every type, an override), the variant
     derived from the scenario's model (:func:`rule_costs.derived_model`) is, where one is

@@ -263,17 +263,25 @@ def rule_costs(scenario_path: str | Path, out_dir: str | Path | None = None, *,
                                 f"points, got {pair_tol!r}", "e.g. --pair-tol 1")
     progress = progress or silent()
     with pipeline.reserve_output(scenario_path, out_dir, area, suffix="-rule-costs") as res:
-        run = pipeline.solve_and_write(scenario_path, res.shown, progress, area, time_limit)
-        pathway = run.pathway.model if run.pathway is not None else None
-        base = run.pathway.foresight if run.pathway is not None else run.solution
-        result = rc.rule_costs(run.compiled, base, which=which, targets=targets,
-                               only=only, workers=workers, progress=progress,
-                               pair_tol=pair_tol, variant_time_limit=variant_time_limit,
-                               pathway=pathway, budget=budget)
-        result.out_path = rc.write(result.rows, res.shown / "rule_costs.csv")
+        found: list[rc.RuleCosts] = []
+
+        def costs_of(run: RunResult) -> pipeline.Extra:
+            # priced on the solved scenario before its folder is written: the report is
+            # drawn once, with the costs, and a failing pricing leaves no folder
+            pathway = run.pathway.model if run.pathway is not None else None
+            base = run.pathway.foresight if run.pathway is not None else run.solution
+            found.append(rc.rule_costs(run.compiled, base, which=which, targets=targets,
+                                       only=only, workers=workers, progress=progress,
+                                       pair_tol=pair_tol,
+                                       variant_time_limit=variant_time_limit,
+                                       pathway=pathway, budget=budget))
+            return lambda tmp: rc.write(found[0].rows, tmp / "rule_costs.csv")
+
+        pipeline.solve_and_write(scenario_path, res.shown, progress, area, time_limit,
+                                 analysis=costs_of)
+        result = found[0]
+        result.out_path = res.shown / "rule_costs.csv"
         wr.register(res.shown, ["rule_costs.csv"])
-        with progress.phase("re-rendering report.html with the rule costs", "report"):
-            render_report(res.shown)
     return result
 
 
