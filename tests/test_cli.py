@@ -180,3 +180,24 @@ def test_validate_needs_lists_present_and_missing_layers(tmp_path: Path) -> None
     assert r.exit_code == 0, r.output
     assert "uiterwaarden" in r.output and "MISSING" in r.output
     assert "no_new_building_uiterwaarden" in r.output
+
+
+def test_the_cli_process_exits_without_a_last_collection(tmp_path: Path) -> None:
+    """The CLI's process leaves its heap to the operating system at exit: a reference cycle
+    still in memory when it ends is not collected (its finaliser does not run), while the
+    exit handlers registered after the CLI was loaded still run (they run before it)."""
+    code = (
+        "import atexit, gc\n"
+        "import ruimteverdeling.cli\n"
+        "class Cycle:\n"
+        "    def __del__(self):\n"
+        "        print('collected', flush=True)\n"
+        "atexit.register(lambda: print('handler ran', flush=True))\n"
+        "gc.disable()\n"
+        "c = Cycle(); c.me = c; del c\n")
+    env = {**os.environ,
+           "PYTHONPATH": os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")])}
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                       cwd=tmp_path, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.splitlines() == ["handler ran"]

@@ -23,8 +23,10 @@ hold, 4 the solver failed, 130 interrupted (``batch``: 1 when any run failed).
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import functools
+import gc
 import math
 import os
 import signal
@@ -151,6 +153,19 @@ def _leave(code: int) -> None:
     (see :func:`ruimteverdeling.model.highs_backend.leaving`)."""
     leaving(code)
     sys.exit(code)
+
+
+def _exit_without_collecting() -> None:
+    """The last exit handler of the process (the first registered runs last): its heap —
+    a solved model is millions of objects — is left to the operating system instead of
+    being searched for reference cycles once more while the interpreter shuts down. Every
+    file a command writes is closed before it returns and every other exit handler has run;
+    the objects of a cycle still alive then are not finalised, which Python never promises
+    at exit anyway."""
+    gc.freeze()
+
+
+atexit.register(_exit_without_collecting)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
