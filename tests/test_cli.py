@@ -71,6 +71,63 @@ def test_console_script_and_exit_code(tmp_path: Path) -> None:
     assert str(bad.resolve()) in p.stderr and "not valid YAML" in p.stderr
 
 
+
+def test_cli_limits_are_the_engines() -> None:
+    """The limits the CLI checks options against while parsing are the engine's own: the
+    CLI repeats them so that parsing loads no engine module, and must not drift from them."""
+    from ruimteverdeling import bench, cli
+    from ruimteverdeling.model import options
+    from ruimteverdeling.scenario import schema
+
+    assert cli.MAX_TIME_LIMIT == options.MAX_TIME_LIMIT
+    assert cli.MAX_THREADS == options.MAX_THREADS
+    assert cli.MAX_DISTANCE_M == schema.MAX_DISTANCE_M
+    assert cli.PEERS == bench.PEERS
+    assert cli.PEER_MEMORY_MB == bench.PEER_MEMORY_MB
+
+
+_HEAVY = ("ruimteverdeling.api", "ruimteverdeling.model.highs_backend", "ruimteverdeling.bench",
+          "ruimteverdeling.batch", "scipy", "pydantic", "highspy", "pyomo", "geopandas",
+          "rasterio", "matplotlib", "dask", "jinja2", "importlib.metadata")
+
+
+def _modules_after(*args: str) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+    """Run the CLI with ``args`` in a fresh interpreter; its output and the heavy modules it
+    had loaded when it exited."""
+    code = ("import sys\nfrom ruimteverdeling.cli import main\ntry:\n    main(sys.argv[1:])\n"
+            "finally:\n    print('LOADED', *sorted(m for m in sys.modules if m in "
+            f"{_HEAVY!r}), file=sys.stderr)\n")
+    p = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                       env={**os.environ, "PYTHONPATH": os.pathsep.join(
+                           [str(REPO / "src"), os.environ.get("PYTHONPATH", "")])})
+    line = next(ln for ln in p.stderr.splitlines() if ln.startswith("LOADED"))
+    return p, set(line.split()[1:])
+
+
+def test_help_and_version_load_no_engine_module() -> None:
+    """`--help`, a command's `--help` and `--version` answer without importing the engine,
+    its solver or its heavy libraries (they are imported by the command that needs them)."""
+    for args in (["--help"], ["solve", "--help"], ["bench", "--help"]):
+        p, loaded = _modules_after(*args)
+        assert p.returncode == 0, p.stderr
+        assert "Usage:" in p.stdout
+        assert loaded == set(), (args, loaded)
+    p, loaded = _modules_after("--version")
+    assert p.returncode == 0, p.stderr
+    from ruimteverdeling import __version__
+    assert p.stdout == f"ruimteverdeling, version {__version__}\n"
+    assert loaded == {"importlib.metadata"}
+
+
+def test_a_bad_option_is_reported_before_the_engine_loads() -> None:
+    """A time limit out of range is refused at parse time (exit 2), with the engine's limit
+    in the message, and nothing of the engine is imported for it."""
+    p, loaded = _modules_after("solve", "x.yaml", "--time-limit", "1e9")
+    assert p.returncode == 2
+    assert "between 1 and 1e+07" in p.stderr
+    assert loaded == set()
+
+
 def _bad_case(tmp_path: Path, kind: str) -> list[str]:
     """Arguments of a `solve` call with one kind of mistake."""
     good = hand_case(tmp_path)

@@ -33,29 +33,50 @@ import signal
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from ruimteverdeling import __version__, api, bench
-from ruimteverdeling import batch as batch_runs
-from ruimteverdeling.analysis import alternatives as mga
-from ruimteverdeling.analysis import compare as cmp
-from ruimteverdeling.analysis import pareto as pf
-from ruimteverdeling.analysis import rule_costs as rc
-from ruimteverdeling.area.coverage import write_uncovered
-from ruimteverdeling.area.starter import init_area, parse_extent
-from ruimteverdeling.area.studyarea import StudyArea
 from ruimteverdeling.errors import InfeasibleError, InputError, SolverError
 from ruimteverdeling.formatting import Column, number, table
-from ruimteverdeling.jsonio import dumps
-from ruimteverdeling.model.highs_backend import leaving, solver_running
-from ruimteverdeling.paths import shipped_scenarios
 from ruimteverdeling.progress import Progress
-from ruimteverdeling.results.writer import clean as clean_folders
-from ruimteverdeling.scenario import MAX_DISTANCE_M, MAX_THREADS, MAX_TIME_LIMIT
+
+if TYPE_CHECKING:
+    from ruimteverdeling.api import RunResult
+
+# The engine's modules (pydantic schemas, scipy, HiGHS, geopandas, Dask, the report's
+# matplotlib) are imported inside the command that needs them: `--help`, `--version` and a
+# mistyped option answer without loading them, and each command loads only its own.
 
 EXIT_INPUT, EXIT_INFEASIBLE, EXIT_SOLVER, EXIT_INTERRUPTED = 2, 3, 4, 130
+
+# The engine's limits the options are checked against while the command line is parsed, and
+# the peers `bench` knows: the values of ``model.options.MAX_TIME_LIMIT`` and ``MAX_THREADS``,
+# ``scenario.schema.MAX_DISTANCE_M``, ``bench.PEERS`` and ``bench.PEER_MEMORY_MB``, repeated
+# here so that parsing loads none of those modules (the CLI's tests check that they agree).
+MAX_TIME_LIMIT = 10_000_000.0
+MAX_THREADS = 256
+MAX_DISTANCE_M = 1_000_000.0
+PEERS = ("highspy", "pyomo", "linopy", "pulp")
+PEER_MEMORY_MB = 4096.0
+_HIGHS_BACKEND = "ruimteverdeling.model.highs_backend"
+
+
+def leaving(code: int) -> None:
+    """Record the exit code with the HiGHS backend (see
+    :func:`ruimteverdeling.model.highs_backend.leaving`) when a command loaded it; a command
+    that did not has started no solve."""
+    backend = sys.modules.get(_HIGHS_BACKEND)
+    if backend is not None:
+        backend.leaving(code)
+
+
+def solver_running() -> bool:
+    """Whether a cancelled solve is still running (see
+    :func:`ruimteverdeling.model.highs_backend.solver_running`); never when no command loaded
+    the HiGHS backend."""
+    backend = sys.modules.get(_HIGHS_BACKEND)
+    return backend is not None and backend.solver_running()
 
 
 class FiniteFloat(click.ParamType):
@@ -168,8 +189,19 @@ def _exit_without_collecting() -> None:
 atexit.register(_exit_without_collecting)
 
 
+def _print_version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    """``--version``: the installed version, looked up only when asked."""
+    if not value or ctx.resilient_parsing:
+        return
+    from ruimteverdeling import __version__
+
+    click.echo(f"ruimteverdeling, version {__version__}")
+    ctx.exit()
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="ruimteverdeling")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True,
+              callback=_print_version, help="Show the version and exit.")
 def main() -> None:
     """Land-allocation trade-offs for the Netherlands (Nota Ruimte), solved with HiGHS."""
 
@@ -182,6 +214,8 @@ def demo(quiet: bool) -> None:
 
     The area goes to inputs/demo (generated when absent, made again when an earlier version
     of the synthetic generator made it), the outputs to outputs/base."""
+    from ruimteverdeling import api
+
     progress = Progress(enabled=not quiet)
     run = api.demo(progress=progress)
     _print_run(run)
@@ -201,6 +235,8 @@ def demo(quiet: bool) -> None:
 @_friendly
 def make_area(out: Path, cells: int, resolution: float, seed: int, quiet: bool) -> None:
     """Write a synthetic Netherlands-like study area (GeoTIFF, GeoPackage, area.yaml) to OUT."""
+    from ruimteverdeling import api
+
     path = api.make_area(out, cells, resolution, seed, Progress(enabled=not quiet))
     click.echo(f"study area written: {path}")
 
@@ -229,6 +265,8 @@ def area_init(folder: Path, files: tuple[Path, ...], resolution: float, extent: 
     lists every layer it could not fill with where to get it. Never replaces an area.yaml it
     did not write.
     """
+    from ruimteverdeling.area.starter import init_area, parse_extent
+
     res = init_area(folder, files, resolution, parse_extent(extent) if extent else None, output)
     g = res.grid
     click.echo(f"{res.path} written{' (replacing the previous starter)' if res.replaced else ''}")
@@ -260,6 +298,9 @@ def area_init(folder: Path, files: tuple[Path, ...], resolution: float, extent: 
 @_friendly
 def area_uncovered(area_file: Path, out: Path | None) -> None:
     """Write the land cells of AREA_FILE that no region covers, with their nearest region."""
+    from ruimteverdeling.area.coverage import write_uncovered
+    from ruimteverdeling.area.studyarea import StudyArea
+
     area = StudyArea.load(area_file, uncovered="keep")
     if area.uncovered is None:
         click.echo(f"{area.path}: every land cell has a region")
@@ -286,6 +327,8 @@ def validate(scenario: Path, area: Path | None, out: Path | None, needs: bool) -
     Also checks the output folder a solve would write, after repairing what an interrupted
     run left there (said on stderr).
     """
+    from ruimteverdeling import api
+
     if needs:
         rows, area_path, note = api.layer_needs(scenario, area)
         click.echo(f"{scenario}: the layers it needs (study area {area_path})")
@@ -339,6 +382,8 @@ def solve(scenario: Path, out: Path | None, area: Path | None, backend: str | No
           method: str | None, time_limit: float | None, export_model: Path | None,
           resolution: float | None, mode: str | None, quiet: bool) -> None:
     """Build and solve SCENARIO; write rasters, tables, summary and manifest."""
+    from ruimteverdeling import api
+
     if export_model is not None and export_model.suffix.lower() not in (".lp", ".mps"):
         raise InputError.single(None, "--export-model", "the file must end in .lp or .mps",
                                 "e.g. --export-model model.lp")
@@ -378,7 +423,7 @@ def _echo(lines: list[str]) -> None:
         click.echo(line)
 
 
-def _print_run(run: api.RunResult) -> None:
+def _print_run(run: RunResult) -> None:
     s = run.summary
     sol = run.solution
     if sol.optimal and sol.gap <= 1e-9:
@@ -446,6 +491,8 @@ def batch(scenarios: tuple[Path, ...], sweeps: tuple[Path, ...], out: Path,
     Exit code 0 when every run finished or was skipped, 1 when any run failed (the others
     still run), 2 for a problem in the batch's own input (nothing is run).
     """
+    from ruimteverdeling import batch as batch_runs
+
     code = batch_runs.main(scenarios, sweeps, out, workers=workers, scheduler=scheduler, area=area,
                        force=force, threads=threads, echo=click.echo,
                        progress=None if quiet else lambda m: click.echo(m, err=True))
@@ -473,6 +520,9 @@ def compare(reference: Path, alternatives: tuple[Path, ...], out: Path,
     must be on the same study-area grid. Scores use the seven-point scale --, -, 0/-, 0, 0/+,
     +, ++ with the thresholds of data/assessment.yaml (or --thresholds).
     """
+    from ruimteverdeling import api
+    from ruimteverdeling.analysis import compare as cmp
+
     result = api.compare(reference, list(alternatives), out, thresholds=thresholds,
                          progress=Progress(enabled=not quiet), area=area)
     click.echo("")
@@ -514,6 +564,8 @@ def shadow_prices(scenario: Path, out: Path | None, area: Path | None, method: s
     The dual of a row is dz*/db: the change of the optimum per unit of its binding min or
     max. LP duals of an integer allocation are an approximation (see the README).
     """
+    from ruimteverdeling import api
+
     run = api.shadow_prices(scenario, out, method=method, progress=Progress(enabled=not quiet),
                             area=area, time_limit=time_limit)
     rows = run.summary.get("shadow_prices") or []
@@ -565,6 +617,9 @@ def rule_costs(scenario: Path, out: Path | None, area: Path | None, all_rules: b
     solves' objectives and bounds) and the exact LP difference; hectares moved per use and
     region are in rule_costs.csv (in the run folder).
     """
+    from ruimteverdeling import api
+    from ruimteverdeling.analysis import rule_costs as rc
+
     result = api.rule_costs(scenario, out, which="all" if all_rules else "switchable",
                             targets=targets, only=list(only) or None, workers=workers,
                             progress=Progress(enabled=not quiet), area=area,
@@ -611,6 +666,9 @@ def pareto(scenario: Path, x_term: str, y_term: str, points: int, out: Path | No
 
     Writes pareto.csv and pareto.png into the run folder and adds the chart to report.html.
     """
+    from ruimteverdeling import api
+    from ruimteverdeling.analysis import pareto as pf
+
     front = api.pareto(scenario, x_term, y_term, points, out, tidy=tidy,
                        drop_dominated=drop_dominated, keep_allocations=keep_allocations,
                        progress=Progress(enabled=not quiet), area=area, time_limit=time_limit,
@@ -640,6 +698,9 @@ def pareto(scenario: Path, x_term: str, y_term: str, points: int, out: Path | No
 def alternatives(scenario: Path, slack: str, count: int, out: Path | None, area: Path | None,
                  budget: float | None, time_limit: float | None, quiet: bool) -> None:
     """Reasonable alternatives: near-optimal, maximally different allocations (HSJ MGA)."""
+    from ruimteverdeling import api
+    from ruimteverdeling.analysis import alternatives as mga
+
     result = api.alternatives(scenario, slack, count, out, progress=Progress(enabled=not quiet),
                               area=area, time_limit=time_limit, budget=budget)
     click.echo(f"\n{len(result.items)} alternatives within {result.slack:.1%} of the optimum "
@@ -678,11 +739,11 @@ def _sizes(ctx: click.Context, param: click.Parameter, value: str | None) -> lis
 @click.option("--naive-time-limit", type=SECONDS, default=120.0,
               show_default=True, help="Seconds for each naive run (killed after it).")
 @click.option("--peer-memory", type=FiniteFloat(100.0, 1e6, " MB"),
-              default=bench.PEER_MEMORY_MB, show_default=True,
+              default=PEER_MEMORY_MB, show_default=True,
               help="MB of resident memory a peer may hold (its processes together; "
                    "stopped above it).")
 @click.option("--no-naive", is_flag=True, help="Skip the naive formulation.")
-@click.option("--peer", "peers", multiple=True, type=click.Choice(list(bench.PEERS)),
+@click.option("--peer", "peers", multiple=True, type=click.Choice(list(PEERS)),
               help="Run only these peers (repeatable; default all: highspy, pyomo, linopy, "
                    "pulp; linopy and pulp need `pip install 'ruimteverdeling[peers]'`).")
 @click.option("--scenario", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -701,6 +762,10 @@ def bench_cmd(cells: tuple[int, ...], sizes: list[int], resolution: float | None
     """Measure the engine beside the naive every-pair-binary MIP written in each peer
     (highspy, Pyomo, linopy + HiGHS, PuLP + CBC), each in its own process, killed at its
     time or memory limit, at one or several sizes, in one table with the ratios."""
+    from ruimteverdeling import bench
+    from ruimteverdeling.jsonio import dumps
+    from ruimteverdeling.paths import shipped_scenarios
+
     all_sizes = list(dict.fromkeys([*cells, *sizes]))
     if not all_sizes:
         raise InputError.single(None, "--cells", "no size given",
@@ -752,6 +817,8 @@ def clean(folders: tuple[Path, ...]) -> None:
     (only folders carrying the engine's marker), stale lock files are removed. Folders another
     process is writing are left alone.
     """
+    from ruimteverdeling.results.writer import clean as clean_folders
+
     folders = folders or (Path("outputs"),)
     done = clean_folders(folders, say=click.echo)
     if not done:
