@@ -262,3 +262,91 @@ def test_the_session_basis_read_fast_is_the_one_highs_holds(seed: int) -> None:
     assert warm.status == cold.status
     if cold.status == "optimal":
         assert warm.objective == pytest.approx(cold.objective, abs=1e-7)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_fills_read_ahead_are_the_fills_computed_on_the_spot(seed: int) -> None:
+    """A knapsack fill started ahead in its thread and read later is the array the fill
+    computed on the spot gives, and the units it moves are the same, at every level value
+    (started or not, feasible or not) and under any prices; an infinite level starts nothing
+    and moves nothing."""
+    from ruimteverdeling.model.solve import _FillsAhead, _knapsack_moves
+    from tiny_models import random_model
+
+    spec = random_model(seed)
+    (lv,) = st.find_levels(spec)
+    rng = np.random.default_rng(seed)
+    n_rows = spec.n_units + spec.coupling_matrix()[0].shape[0]
+    x_round = np.zeros(spec.n_x)
+    x_round[np.searchsorted(spec.col_unit, np.arange(spec.n_units))] = 1.0  # first columns
+    for duals in (np.zeros(n_rows), rng.normal(0.0, 1.0, n_rows)):
+        derived = (spec, duals)
+        fills = _FillsAhead(derived)
+        values = [0.05, 0.3, 1.0, 3.0, 7.5]
+        for v in values[::2]:
+            fills.start(lv, v)
+        fills.start(lv, np.inf)
+        assert len(fills._jobs) == 3
+        for v in values:
+            want = st.knapsack_fill(spec, lv, duals, v)
+            got = fills.get(lv, v)
+            if want is None:
+                assert got is None
+            else:
+                np.testing.assert_array_equal(got, want)
+        assert not fills._jobs  # every job read once
+        for v in values:
+            fills.start(lv, v)
+            plain = _knapsack_moves(spec, lv, derived, v, x_round)
+            ahead = _knapsack_moves(spec, lv, derived, v, x_round, fills)
+            if plain is None:
+                assert ahead is None
+            else:
+                np.testing.assert_array_equal(ahead, plain)
+        assert _knapsack_moves(spec, lv, derived, np.inf, x_round, fills) is None
+
+
+def test_a_fill_that_fails_in_its_thread_fails_where_it_is_read(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """An error inside a fill started ahead is raised to the step that reads it, as the
+    fill computed on the spot would raise it (not lost in the thread)."""
+    from ruimteverdeling.model.solve import _FillsAhead
+    from tiny_models import random_model
+
+    spec = random_model(0)
+    (lv,) = st.find_levels(spec)
+
+    def broken(*args, **kwargs):
+        raise ValueError("no fill")
+
+    monkeypatch.setattr(st, "knapsack_fill", broken)
+    fills = _FillsAhead((spec, np.zeros(spec.n_units + spec.coupling_matrix()[0].shape[0])))
+    fills.start(lv, 1.0)
+    with pytest.raises(ValueError, match="no fill"):
+        fills.get(lv, 1.0)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_prepare_hears_the_chosen_windows_bounds_before_its_repair(seed: int) -> None:
+    """The window step tells ``prepare`` the upper bounds of the window it repairs in, once,
+    before the repair runs, and they are the bounds of the model the repair gets."""
+    from tiny_models import random_model
+
+    spec = random_model(seed)
+    (lv,) = st.find_levels(spec)
+    backend, options = HighsBackend(), SolverOptions()
+    session = backend.session(spec, options)
+    lp = session.lp(time_limit=30.0)
+    assert lp.status == "optimal"
+    heard: list[tuple[str, np.ndarray]] = []
+
+    def repair(model, out, info):
+        heard.append(("repair", model.aux_ub.copy()))
+        r = backend.mip(model, options, 30.0, 0.0)
+        return None if r.x is None else np.asarray(r.x)[: spec.n_cols]
+
+    level_window.improve(spec, spec, [lv], session, {}, lp.x, None, -np.inf,
+                         float(lp.objective), 0.0, np.inf, {}, {}, lambda msg: None, repair,
+                         lambda y: y, prepare=lambda ub: heard.append(("prepare", ub.copy())))
+    assert [k for k, _ in heard] == ["prepare", "repair"]
+    np.testing.assert_array_equal(heard[0][1], heard[1][1])
