@@ -97,9 +97,9 @@ def improve(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session: A
     ``curves``: each level's whole-cell knapsack curve by level column; ``x_lp``: the
     strengthened root LP's solution; ``polish``: an allocation with its auxiliaries
     re-optimised; ``max_row_nnz``: as for the root's derived rows; ``prepare(ub)``: told the
-    chosen window's auxiliary upper bounds once its derived rows are generated and before
-    they are solved, so that work the repair needs from them alone can run beside those LPs
-    (it must not change what the repair returns)."""
+    chosen window's auxiliary upper bounds before its derived rows are solved, so that work
+    the repair needs from them alone can start early (it must not change what the repair
+    returns)."""
     if spec.n_x < 1 or session is None or not hasattr(session, "add_rows"):
         return x_best, objective
     t0 = time.perf_counter()
@@ -149,12 +149,12 @@ def improve(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session: A
                           "bound": None if best is None else best[0], "repair": "skipped"})
             continue
         z_w, a, b, lb, ub, out = best
+        if prepare is not None:
+            prepare(ub)
         # the derived rows of the model with the level confined: a region's row is then a
         # knapsack row under the capacity c_r b + u_r, and its derived rows hold in the window
         k = len(spec.aux_names)
         cands = st.candidates(replace(spec, aux_lb=lb[:k], aux_ub=ub[:k]), max_row_nnz)
-        if prepare is not None:  # (after the rows' generation, Python-bound: beside the LPs)
-            prepare(ub)
         blocks: list[Any] = []
         for _ in range(ROUNDS):
             if out.x is None:
