@@ -85,8 +85,7 @@ def improve(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session: A
             x_best: np.ndarray | None, objective: float, bound: float, rel_gap: float,
             deadline: float, details: dict[str, Any], seconds: dict[str, float],
             say: Callable[[str], None], repair: Repair,
-            polish: Callable[[np.ndarray], np.ndarray], max_row_nnz: int | None = None,
-            prepare: Callable[[np.ndarray], None] | None = None
+            polish: Callable[[np.ndarray], np.ndarray], max_row_nnz: int | None = None
             ) -> tuple[np.ndarray | None, float]:
     """The incumbent ``x_best`` (objective ``objective``), or the repair in the best level
     window of each level (see the module docstring), whichever is better. Without an
@@ -96,10 +95,7 @@ def improve(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session: A
     ``work``: the model the LP ``session`` holds (``spec`` + derived rows + level counts);
     ``curves``: each level's whole-cell knapsack curve by level column; ``x_lp``: the
     strengthened root LP's solution; ``polish``: an allocation with its auxiliaries
-    re-optimised; ``max_row_nnz``: as for the root's derived rows; ``prepare(ub)``: told the
-    chosen window's auxiliary upper bounds before its derived rows are solved, so that work
-    the repair needs from them alone can start early (it must not change what the repair
-    returns)."""
+    re-optimised; ``max_row_nnz``: as for the root's derived rows."""
     if spec.n_x < 1 or session is None or not hasattr(session, "add_rows"):
         return x_best, objective
     t0 = time.perf_counter()
@@ -149,8 +145,6 @@ def improve(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session: A
                           "bound": None if best is None else best[0], "repair": "skipped"})
             continue
         z_w, a, b, lb, ub, out = best
-        if prepare is not None:
-            prepare(ub)
         # the derived rows of the model with the level confined: a region's row is then a
         # knapsack row under the capacity c_r b + u_r, and its derived rows hold in the window
         k = len(spec.aux_names)

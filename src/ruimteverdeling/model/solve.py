@@ -65,7 +65,6 @@ within it.
 from __future__ import annotations
 
 import math
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -609,20 +608,11 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
         x_w = out.x[: spec.n_cols]
         x_w_round = _round_units(spec, x_w)
         moved = [m for lv in levels if (m := _knapsack_moves(
-            spec, lv, derived, float(model.aux_ub[lv.col - spec.n_x]), x_w_round,
-            fills)) is not None]
+            spec, lv, derived, float(model.aux_ub[lv.col - spec.n_x]), x_w_round)) is not None]
         return _repair(spec, model, backend, options, say, x_w, out.col_dual[: spec.n_cols],
                        x_w_round, _fractional_units(spec, x_w), bound, deadline, info, {},
                        grow=False,
                        extra=np.unique(np.concatenate(moved)) if moved else None)[0]
-
-    # the window repair's knapsack fills depend only on the window's upper level bounds: they
-    # are started as soon as the window is chosen and overlap its derived rows' LPs
-    fills = _FillsAhead(derived)
-
-    def window_prepare(ub: np.ndarray) -> None:
-        for lv in levels:
-            fills.start(lv, float(ub[lv.col - spec.n_x]))
 
     def polish_any(y: np.ndarray) -> np.ndarray:
         return _polish(spec, backend, options, y, force=True)
@@ -637,7 +627,7 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
         root_basis = session.basis_now()
         x_best, objective = _window_first(spec, work, levels, session, derived, x, bound,
                                           options, deadline, details, seconds, say,
-                                          window_repair, polish_any, early, window_prepare)
+                                          window_repair, polish_any, early)
         windowed = "level_window" in details
     if x_best is None:
         # repair: a small MIP on the fractional units and their near-ties (one neighbourhood
@@ -694,7 +684,7 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
                     spec, work, levels, session, curves, x, x_best, objective, bound,
                     options.mip_rel_gap, deadline, details, seconds, say,
                     repair=window_repair, polish=polish_any,
-                    max_row_nnz=STRENGTHEN_MAX_ROW_NNZ, prepare=window_prepare)
+                    max_row_nnz=STRENGTHEN_MAX_ROW_NNZ)
         x_best, objective = _level_swaps(spec, levels, x_best, objective, deadline, details,
                                          seconds, say)
     if searched and decision_gap(objective, bound, spec.status_quo_value) \
@@ -722,8 +712,7 @@ def _window_first(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], sess
                   bound: float, options: SolverOptions, deadline: float,
                   details: dict[str, Any], seconds: dict[str, float], say: Progress,
                   repair: level_window.Repair, polish: Callable[[np.ndarray], np.ndarray],
-                  early: dict[int, tuple[Callable[[float, float], float], float]],
-                  prepare: Callable[[np.ndarray], None] | None = None
+                  early: dict[int, tuple[Callable[[float, float], float], float]]
                   ) -> tuple[np.ndarray | None, float]:
     """The level-window repair as the first incumbent, where the whole-cell knapsack bound
     shows that the root repair cannot end the solve (see :data:`WINDOW_FIRST_TOLERANCES`).
@@ -767,7 +756,7 @@ def _window_first(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], sess
                                                              early.items()},
                                 x_lp, None, -np.inf, bound, options.mip_rel_gap, deadline,
                                 details, seconds, say, repair=repair, polish=polish,
-                                max_row_nnz=STRENGTHEN_MAX_ROW_NNZ, prepare=prepare)
+                                max_row_nnz=STRENGTHEN_MAX_ROW_NNZ)
     return x, z
 
 
@@ -892,66 +881,18 @@ def _level_fixed_repair(spec: ModelSpec, work: ModelSpec, levels: list[st.Level]
                            "maximiser", x, x_best, objective, t0, details, seconds, say)
 
 
-class _FillsAhead:
-    """Whole-cell knapsack fills (:func:`~ruimteverdeling.model.strengthen.knapsack_fill`)
-    under the duals of one ``derived`` model, each started in a background thread as soon as
-    its level value ``v`` is known, so that it overlaps the LP solves before the step that
-    reads it (HiGHS and numpy's array loops release the GIL). The fill is a pure function of
-    (model, duals, level, v): read ahead or computed on the spot, it is the same array. A fill
-    started but never read just ends (daemon thread, nothing shared is written)."""
-
-    def __init__(self, derived: tuple[ModelSpec, np.ndarray | None] | None) -> None:
-        self.derived = derived
-        self._jobs: dict[tuple[int, float], tuple[threading.Thread, list[Any]]] = {}
-
-    def start(self, level: st.Level, v: float) -> None:
-        """Start the fill of ``level`` at ``v`` (nothing without duals, for an infinite
-        ``v``, or when it is started already)."""
-        if self.derived is None or self.derived[1] is None or not math.isfinite(v) \
-                or (level.col, v) in self._jobs:
-            return
-        model, duals = self.derived
-        box: list[Any] = []
-
-        def run() -> None:
-            try:
-                box.append((True, st.knapsack_fill(model, level, duals, v)))
-            except BaseException as exc:  # handed to the reader, raised there
-                box.append((False, exc))
-
-        job = threading.Thread(target=run, name="knapsack-fill", daemon=True)
-        job.start()
-        self._jobs[(level.col, v)] = (job, box)
-
-    def get(self, level: st.Level, v: float) -> np.ndarray | None:
-        """The fill of ``level`` at ``v``: the one started ahead (waited for), else
-        computed now. Only for a finite ``v`` and duals (as :func:`_knapsack_moves` asks)."""
-        model, duals = self.derived  # type: ignore[misc]
-        found = self._jobs.pop((level.col, v), None)
-        if found is None:
-            return st.knapsack_fill(model, level, duals, v)
-        job, box = found
-        job.join()
-        ok, value = box[0]
-        if not ok:
-            raise value
-        return value
-
-
 def _knapsack_moves(spec: ModelSpec, level: st.Level,
                     derived: tuple[ModelSpec, np.ndarray | None] | None, v: float,
-                    x_round: np.ndarray, fills: _FillsAhead | None = None
-                    ) -> np.ndarray | None:
+                    x_round: np.ndarray) -> np.ndarray | None:
     """The units of the level's regions whose column in the whole-cell knapsack fill at
     the level ``v`` (:func:`~ruimteverdeling.model.strengthen.knapsack_fill`, under the
     duals of ``derived``) differs from their column in ``x_round``: the whole cells that
     the knapsack bound moves to fill every region to ``v``; None without duals or without a
-    finite ``v`` (a level the window leaves unbounded, such as another period's).
-    ``fills``: fills of the same ``derived`` started ahead (read from there when given)."""
+    finite ``v`` (a level the window leaves unbounded, such as another period's)."""
     if derived is None or derived[1] is None or not math.isfinite(v):
         return None
     model, duals = derived
-    fill = st.knapsack_fill(model, level, duals, v) if fills is None else fills.get(level, v)
+    fill = st.knapsack_fill(model, level, duals, v)
     if fill is None:
         return None
     in_rows = np.zeros(spec.n_units, bool)
