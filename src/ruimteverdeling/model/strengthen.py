@@ -263,7 +263,7 @@ def candidates(spec: ModelSpec, max_row_nnz: int | None = None) -> Candidates:
         return Candidates(sp.csr_matrix((0, spec.n_cols)), np.empty(0), [], [])
     indptr = np.zeros(n + 1, np.int64)
     np.cumsum([c.size for c in rows_c], out=indptr[1:])
-    A = sp.csr_matrix((np.concatenate(rows_v), np.concatenate(rows_c).astype(np.int64),
+    A = sp.csr_matrix((np.concatenate(rows_v), np.concatenate(rows_c, dtype=np.int64),
                        indptr), shape=(n, spec.n_cols))
     A.sum_duplicates()
     return Candidates(A, np.asarray(lower, float), source, kind)
@@ -453,7 +453,7 @@ def level_cap_rows(spec: ModelSpec, level: Level, hi: float) -> Candidates:
         return Candidates(sp.csr_matrix((0, spec.n_cols)), np.empty(0), [], [])
     indptr = np.zeros(len(lower) + 1, np.int64)
     np.cumsum([c.size for c in rows_c], out=indptr[1:])
-    A = sp.csr_matrix((np.concatenate(rows_v), np.concatenate(rows_c).astype(np.int64),
+    A = sp.csr_matrix((np.concatenate(rows_v), np.concatenate(rows_c, dtype=np.int64),
                        indptr), shape=(len(lower), spec.n_cols))
     return Candidates(A, np.asarray(lower, float), source, kind)
 
