@@ -263,7 +263,7 @@ def candidates(spec: ModelSpec, max_row_nnz: int | None = None) -> Candidates:
         return Candidates(sp.csr_matrix((0, spec.n_cols)), np.empty(0), [], [])
     indptr = np.zeros(n + 1, np.int64)
     np.cumsum([c.size for c in rows_c], out=indptr[1:])
-    A = sp.csr_matrix((np.concatenate(rows_v), np.concatenate(rows_c).astype(np.int64),
+    A = sp.csr_matrix((np.concatenate(rows_v), np.concatenate(rows_c, dtype=np.int64),
                        indptr), shape=(n, spec.n_cols))
     A.sum_duplicates()
     return Candidates(A, np.asarray(lower, float), source, kind)
@@ -453,7 +453,7 @@ def level_cap_rows(spec: ModelSpec, level: Level, hi: float) -> Candidates:
         return Candidates(sp.csr_matrix((0, spec.n_cols)), np.empty(0), [], [])
     indptr = np.zeros(len(lower) + 1, np.int64)
     np.cumsum([c.size for c in rows_c], out=indptr[1:])
-    A = sp.csr_matrix((np.concatenate(rows_v), np.concatenate(rows_c).astype(np.int64),
+    A = sp.csr_matrix((np.concatenate(rows_v), np.concatenate(rows_c, dtype=np.int64),
                        indptr), shape=(len(lower), spec.n_cols))
     return Candidates(A, np.asarray(lower, float), source, kind)
 
@@ -1294,10 +1294,13 @@ def knapsack_fill(spec: ModelSpec, level: Level, row_dual: np.ndarray, v: float,
         work += float(opt.size) * (k_max + 1.0)
     if work > max_work:
         return None
+    in_plan = np.zeros(spec.n_units, bool)
     for rs, base, o_cols, o_q, o_g, o_inv, k_max in plans:
-        for k, col in zip(rs.tolist(), base.tolist(), strict=True):
-            x[starts[k]:starts[k + 1]] = 0.0
-            x[col] = 1.0
+        # the region's units at their base columns (a unit's columns are one run of x)
+        in_plan[:] = False
+        in_plan[rs] = True
+        x[in_plan[unit]] = 0.0
+        x[base] = 1.0
         steps = mck_choices(o_q, o_g, o_inv, k_max)
         kappa = k_max
         for choice in reversed(steps):  # back from the full capacity
