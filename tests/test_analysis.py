@@ -171,12 +171,9 @@ def test_rule_costs_exact(tmp_path: Path) -> None:
     assert 'href="#prijzen"' in html
 
 
-def test_rule_costs_draw_their_report_once_with_the_costs(tmp_path: Path,
-                                                          monkeypatch: pytest.MonkeyPatch
-                                                          ) -> None:
-    """The rule costs are in the run folder before its report.html is drawn: the report is
-    drawn once, shows the costs, and is byte for byte the report re-rendered from the
-    finished folder's files; rule_costs.csv is in the manifest's outputs."""
+def _counted_report_draws(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """The paths the run report is drawn to from now on in this test, in order (the real
+    drawing still runs)."""
     from ruimteverdeling.report import run as run_report
 
     drawn: list[Path] = []
@@ -187,6 +184,16 @@ def test_rule_costs_draw_their_report_once_with_the_costs(tmp_path: Path,
         return draw(view, path)
 
     monkeypatch.setattr(run_report, "write_run_report", counted)
+    return drawn
+
+
+def test_rule_costs_draw_their_report_once_with_the_costs(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    """The rule costs are in the run folder before its report.html is drawn: the report is
+    drawn once, shows the costs, and is byte for byte the report re-rendered from the
+    finished folder's files; rule_costs.csv is in the manifest's outputs."""
+    drawn = _counted_report_draws(monkeypatch)
     scenario = strip_case(tmp_path, extra_rules=[rule("no_nature_c0", 0, "T")])
     out = tmp_path / "out"
     result = api.rule_costs(scenario, out, workers=1)
@@ -833,16 +840,7 @@ def test_pareto_draws_its_report_once_with_the_front(tmp_path: Path,
     """The run folder's report.html is drawn once, after the front is in the folder, and is
     byte for byte the report re-rendered from the finished folder's files (what a second
     draw with the front would give)."""
-    from ruimteverdeling.report import run as run_report
-
-    drawn: list[Path] = []
-    draw = run_report.write_run_report
-
-    def counted(view: Any, path: Path) -> Path:
-        drawn.append(Path(path))
-        return draw(view, path)
-
-    monkeypatch.setattr(run_report, "write_run_report", counted)
+    drawn = _counted_report_draws(monkeypatch)
     scenario = strip_case(tmp_path, nature_min=None)
     out = tmp_path / "out"
     api.pareto(scenario, "area:nature", "suitability", points=3, out_dir=out)
