@@ -281,7 +281,6 @@ def rule_costs(scenario_path: str | Path, out_dir: str | Path | None = None, *,
                                  analysis=costs_of)
         result = found[0]
         result.out_path = res.shown / "rule_costs.csv"
-        wr.register(res.shown, ["rule_costs.csv"])
     return result
 
 
@@ -324,7 +323,6 @@ def pareto(scenario_path: str | Path, x: str, y: str, points: int = 5,
         pipeline.solve_and_write(scenario_path, res.shown, progress, area, time_limit,
                                  analysis=front_of)
         front = found[0]
-        wr.register(res.shown, ["pareto.csv", "pareto.png"], ["points"])
     front.out_dir = res.shown
     return front
 
