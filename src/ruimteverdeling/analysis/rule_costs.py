@@ -1206,11 +1206,12 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
             out.seconds = {"resolve": time.perf_counter() - t0}
         return out
 
-    def resolve_one(k: int, seconds: float) -> Outcome:
-        """The quick (or full) re-solve of variant ``k`` within ``seconds``."""
+    def resolve_one(k: int, seconds: float, reopened: bool = True) -> Outcome:
+        """The quick (or full) re-solve of variant ``k`` within ``seconds``; ``reopened``:
+        try :func:`reopened_for` first (False when it was tried already)."""
         item = items[k][1]
         v = _with_time_limit(variants[k], seconds, reached)
-        out = reopened_for(k, seconds)
+        out = reopened_for(k, seconds) if reopened else None
         if out is not None:
             return out
         return solve_variant(v, area, cm.catalogue, warm, located=located_for(item),
@@ -1254,8 +1255,9 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
                 f"{breakdown(out)}")
 
         try:
-            ran = fork_map(lambda j: resolve_one(order[j], each), len(order), n_workers,
-                           done)
+            # the variants the pass above could not answer are not passed over again
+            ran = fork_map(lambda j: resolve_one(order[j], each, reopened=large), len(order),
+                           n_workers, done)
             by_index = {**answered, **dict(zip(order, ran, strict=True))}
             outcomes = [by_index[k] for k in range(len(variants))]
         except BrokenProcessPool:
