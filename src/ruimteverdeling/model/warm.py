@@ -280,10 +280,7 @@ def repaired(spec: ModelSpec, options: SolverOptions, ws: WarmStart, bound: floa
     z = spec.objective_value(x)
     bound = max(float(bound), z)
     dgap = decision_gap(z, bound, sq)
-    if details.get("repair_status") == "time_limit":  # the cap, not the budget of checks
-        details["time_limit_cut"] = ["repair"]
-    status = "optimal" if dgap <= options.mip_rel_gap + 1e-12 else \
-        "time_limit" if details.get("time_limit_cut") else "feasible"
+    status = _repaired_status(dgap, options, details)
     seconds = {"repair": time.perf_counter() - t0}
     sol = Solution(status, x, z, bound, proven_gap(z, bound), "scenario+repair", "highs", "",
                    seconds, details, None, sq, dgap)
@@ -467,18 +464,25 @@ def resolve(spec: ModelSpec, options: SolverOptions, warm: WarmStart,
     bound = max(top, z)
     sq = spec.status_quo_value
     dgap = decision_gap(z, bound, sq)
-    proven = dgap <= options.mip_rel_gap + 1e-12
-    if details.get("repair_status") == "time_limit":
-        # the repair's cap in seconds (a safety net behind its budget of checks) cut it short:
-        # its allocation then depends on the machine's speed, and the result says so
-        details["time_limit_cut"] = ["repair"]
-    status = "optimal" if proven else \
-        "time_limit" if details.get("time_limit_cut") else "feasible"
+    status = _repaired_status(dgap, options, details)
     seconds["resolve"] = time.perf_counter() - t_start
     sol = Solution(status, x_best, z, bound, proven_gap(z, bound), f"lp+{how}", backend.name,
                    backend.label(), seconds, details, lp.row_dual, sq, dgap)
     sol.warm = warm_start(spec, x_best, lp.basis if keep_basis else None, z)
     return sol
+
+
+def _repaired_status(dgap: float, options: SolverOptions, details: dict[str, Any]) -> str:
+    """The status of a re-solve whose last step was a repair MIP: ``optimal`` when the
+    decision gap ``dgap`` is within ``options.mip_rel_gap``; else ``time_limit`` when the
+    repair's cap in seconds (a safety net behind its budget of checks) cut it short — its
+    allocation then depends on the machine's speed, so ``details["time_limit_cut"]`` names the
+    repair — or when another step was cut; else ``feasible``."""
+    if details.get("repair_status") == "time_limit":
+        details["time_limit_cut"] = ["repair"]
+    if dgap <= options.mip_rel_gap + 1e-12:
+        return "optimal"
+    return "time_limit" if details.get("time_limit_cut") else "feasible"
 
 
 def _with_derived(spec: ModelSpec, session: Any, cuts: Any, x_lp: np.ndarray,
