@@ -4,11 +4,16 @@ the enumerated optimum."""
 
 from __future__ import annotations
 
+import time
+
+import numpy as np
 import pytest
 
+from ruimteverdeling.model import solve as solve_module
+from ruimteverdeling.model.highs_backend import HighsBackend
 from ruimteverdeling.model.options import SolverOptions
 from ruimteverdeling.model.solve import solve
-from tiny_models import brute_force, random_model, regions_only
+from tiny_models import brute_force, feasible_values, random_model, regions_only
 
 DECOMPOSED = {"decompose_above": 0, "decompose_sample": 2, "decompose_free_min": 2}
 
@@ -27,3 +32,113 @@ def test_decomposed_solve_is_feasible_and_its_bound_holds(make, seed: int) -> No
     assert sol.objective <= opt + 1e-6
     assert sol.bound >= opt - 1e-6
     assert sol.objective == pytest.approx(spec.objective_value(sol.x), abs=1e-9)
+
+
+def _incumbent(spec, backend, options, rank: int):
+    """The feasible allocation of a tiny model ranked ``rank`` by value (0: the best; −1:
+    the worst), its auxiliaries re-optimised, with the enumerated optimum."""
+    ranked = sorted(feasible_values(spec), key=lambda t: -t[1])
+    rank = min(rank, len(ranked) - 1)  # (a model with fewer allocations: the worst)
+    x = np.concatenate([ranked[rank][0], np.zeros(spec.n_cols - spec.n_x)])
+    return solve_module._polish(spec, backend, options, x, force=True), ranked[0][1]
+
+
+def _exact_mip(backend, sub, options, time_limit, start, abs_gap, stop, settings=None):
+    """The branch and bound run to the restricted model's optimum (no early stop, no start),
+    so that its bound is as low as it can be and its allocation is its optimum."""
+    return backend.mip(sub, options, time_limit, 0.0, None, abs_gap=0.0)
+
+
+def _fix_and_search(spec, backend, options, x_inc, fixing=None):
+    lp = backend.lp(spec, options, 10.0)
+    z_inc = spec.objective_value(x_inc)
+    reg = solve_module._Region(spec.aux_lb, spec.aux_ub, None, float(lp.objective),
+                               [(float(lp.objective), lp.x, lp.col_dual)])
+    return solve_module._region_mip(spec, spec, reg, backend, options, lambda msg: None,
+                                    x_inc, x_inc, z_inc, float(lp.objective),
+                                    time.perf_counter() + 30.0, fixing)
+
+
+def _losses_of_the_optimum(spec, bound: float, x_opt: np.ndarray, x_inc: np.ndarray
+                           ) -> np.ndarray:
+    """A valid fixing input (every allocation with ``x_j = 1`` is worth at most ``bound −
+    loss_j``, as the whole-cell knapsack's losses are): for the optimum's columns that the
+    incumbent does not use, ``bound`` less the best allocation using them (by enumeration);
+    0 (no information) for every other column."""
+    best = np.full(spec.n_x, -np.inf)
+    for x, value in feasible_values(spec):
+        on = x > 0.5
+        best[on] = np.maximum(best[on], value)
+    loss = np.zeros(spec.n_x)
+    own = (x_opt[: spec.n_x] > 0.5) & (x_inc[: spec.n_x] < 0.5)
+    loss[own] = bound - best[own]
+    return loss
+
+
+def test_fixing_within_the_gap_keeps_every_better_allocation_bounded(monkeypatch) -> None:
+    """Reduced-cost fixing that gives away part of the decision tolerance (columns whose every
+    allocation is at most ``z_inc + slack`` are fixed too): the region's bound holds against
+    the enumerated optimum, and the branch and bound's allocation meets every row and is no
+    worse than the incumbent."""
+    monkeypatch.setattr(solve_module, "_mip", _exact_mip)
+    backend = HighsBackend()
+    ran = 0
+    for make in (random_model, regions_only):
+        for seed in range(8):
+            spec = make(seed)
+            for rel_gap in (0.0, 0.05, 0.5):
+                options = SolverOptions(mip_rel_gap=rel_gap)
+                x_inc, opt = _incumbent(spec, backend, options, -1)
+                assert not spec.violations(x_inc)
+                x_new, reg_bound, info = _fix_and_search(spec, backend, options, x_inc)
+                assert reg_bound >= opt - 1e-6, (make.__name__, seed, rel_gap, info)
+                if info["status"] == "not run":
+                    continue
+                ran += 1
+                assert x_new is not None
+                assert not spec.violations(x_new)
+                z_new = spec.objective_value(x_new)
+                assert spec.objective_value(x_inc) - 1e-6 <= z_new <= opt + 1e-6
+    assert ran >= 10
+
+
+def test_fixing_within_the_gap_bounds_an_optimum_it_fixed_away(monkeypatch) -> None:
+    """With losses that price the optimum's own columns exactly (by enumeration, against the
+    LP bound), an incumbent within the tolerance of the optimum (the second best allocation,
+    the tolerance 100 % of the total objective), the slack fixes a column of the optimum and
+    nothing else: the restricted model's exact optimum lies below the optimum, and the
+    region's bound — the incumbent plus the slack — still holds."""
+    monkeypatch.setattr(solve_module, "_mip", _exact_mip)
+    backend = HighsBackend()
+    fixed_away = 0
+    for make in (random_model, regions_only):
+        for seed in range(8):
+            spec = make(seed)
+            options = SolverOptions(mip_rel_gap=1.0)
+            x_inc, opt = _incumbent(spec, backend, options, 1)
+            x_opt, _ = _incumbent(spec, backend, options, 0)
+            z_lp = float(backend.lp(spec, options, 10.0).objective)
+            fixing = [(z_lp, _losses_of_the_optimum(spec, z_lp, x_opt, x_inc))]
+            x_new, reg_bound, info = _fix_and_search(spec, backend, options, x_inc, fixing)
+            assert reg_bound >= opt - 1e-6, (make.__name__, seed, info)
+            if info["status"] != "not run" and spec.objective_value(x_new) < opt - 1e-6:
+                fixed_away += 1
+                assert opt <= spec.objective_value(x_inc) + info["slack"] + 1e-6
+    assert fixed_away >= 1
+
+
+@pytest.mark.parametrize("make", [random_model, regions_only])
+@pytest.mark.parametrize("seed", range(8))
+def test_decomposed_solve_within_a_positive_gap(make, seed: int) -> None:
+    """With a positive decision tolerance a solve called optimal is within it of the
+    enumerated optimum, and its bound holds."""
+    spec = make(seed)
+    opt = brute_force(spec)
+    rel_gap = 0.05
+    sol = solve(spec, SolverOptions(method="auto", mip_rel_gap=rel_gap, **DECOMPOSED))
+    assert not spec.violations(sol.x)
+    assert sol.bound >= opt - 1e-6
+    assert sol.objective <= opt + 1e-6
+    if sol.status == "optimal":
+        gap = solve_module.decision_gap(sol.objective, opt, spec.status_quo_value)
+        assert gap <= rel_gap + 1e-9

@@ -492,15 +492,17 @@ class HighsBackend:
 
     def mip(self, spec: ModelSpec, options: SolverOptions, time_limit: float, gap: float,
             start: np.ndarray | None = None, abs_gap: float | None = None,
-            stop: Callable[[float, float], bool] | None = None) -> MipOutcome:
+            stop: Callable[[float, float], bool] | None = None,
+            settings: dict[str, object] | None = None) -> MipOutcome:
         """HiGHS's branch and bound. ``stop(incumbent, dual bound)`` is asked at HiGHS's
         interrupt checks; when it says so the run ends with status ``stopped`` (its
-        tolerance is proven, like ``optimal``)."""
+        tolerance is proven, like ``optimal``). ``settings``: further HiGHS options."""
         t0 = time.perf_counter()
         deadline = t0 + time_limit
         opts = mip_options(options.threads, time_limit, gap, options.seed)
         if abs_gap is not None:
             opts["mip_abs_gap"] = float(abs_gap)
+        opts.update(settings or {})
         h = build(spec, integral=True, options=opts)
         if start is not None:
             set_start(h, start)
