@@ -13,6 +13,7 @@ from ruimteverdeling.model import solve as solve_module
 from ruimteverdeling.model.highs_backend import HighsBackend
 from ruimteverdeling.model.options import SolverOptions
 from ruimteverdeling.model.solve import solve
+from ruimteverdeling.model.spec import ModelSpec, SpecBuilder
 from tiny_models import brute_force, feasible_values, random_model, regions_only
 
 DECOMPOSED = {"decompose_above": 0, "decompose_sample": 2, "decompose_free_min": 2}
@@ -125,6 +126,52 @@ def test_fixing_within_the_gap_bounds_an_optimum_it_fixed_away(monkeypatch) -> N
                 fixed_away += 1
                 assert opt <= spec.objective_value(x_inc) + info["slack"] + 1e-6
     assert fixed_away >= 1
+
+
+def _three_items() -> ModelSpec:
+    """Three units, each idle (value 0) or built; built: A and B worth 10 with weight 10, C
+    worth 11 with weight 19; total weight at most 19. By hand: the LP takes A and 0.9 of B
+    (z_LP = 19, capacity price 1), the integer optimum is C alone (11), A alone is worth 10;
+    C's reduced cost is 11 − 19 = −8."""
+    col_unit = np.repeat(np.arange(3), 2)
+    b = SpecBuilder(col_unit, np.tile(np.arange(2), 3), np.arange(3))
+    b.add_term("value", "benefit", 1.0, np.array([0.0, 10.0, 0.0, 10.0, 0.0, 11.0]))
+    b.add_block("cap", "rule", np.zeros(6, int), np.arange(6),
+                np.array([0.0, 10.0, 0.0, 10.0, 0.0, 19.0]), 1, np.array([-np.inf]),
+                np.array([19.0]))
+    return b.build()
+
+
+def test_fixing_uses_the_value_of_its_duals_not_a_lower_bound(monkeypatch) -> None:
+    """A bound lowered after the LP (here to the optimum itself, 11, a valid bound, as a
+    knapsack or MIP bound would lower it) must not be paired with the reduced costs of the
+    LP (or Lagrangian) bound 19: they bound an allocation using column ``j`` by
+    ``19 − |d_j|`` only. With the incumbent A (10), pairing 11 with C's reduced cost 8 would
+    fix C away (8 ≥ 11 − 10); told the value 19, fixing keeps C (8 < 19 − 10) and the branch
+    and bound finds the optimum."""
+    monkeypatch.setattr(solve_module, "_mip", _exact_mip)
+    backend = HighsBackend()
+    spec = _three_items()
+    options = SolverOptions(mip_rel_gap=0.0)
+    values = []
+    for built in np.ndindex(2, 2, 2):  # every allocation, by enumeration
+        x = np.zeros(6)
+        x[2 * np.arange(3) + np.array(built)] = 1.0
+        if not spec.violations(x):
+            values.append(spec.objective_value(x))
+    assert max(values) == pytest.approx(11.0)
+    lp = backend.lp(spec, options, 10.0)
+    assert lp.objective == pytest.approx(19.0)
+    # the Lagrangian reduced costs at the capacity price 1, as column generation gives them
+    # (each unit's best column at 0, so z(x) ≤ 19 + Σ d_j x_j for every feasible x)
+    d = np.array([0.0, 0.0, 0.0, 0.0, 0.0, -8.0])
+    x_inc = np.array([0.0, 1.0, 1.0, 0.0, 1.0, 0.0])
+    x_best, objective, bound, _ = solve_module._close_gap(
+        spec, spec, [], None, backend, options, lambda msg: None, lp.x, d, x_inc,
+        x_inc, 10.0, 11.0, time.perf_counter() + 30.0, {}, {}, dual_bound=19.0)
+    assert not spec.violations(x_best)
+    assert objective == pytest.approx(11.0)
+    assert bound >= 11.0 - 1e-6
 
 
 @pytest.mark.parametrize("make", [random_model, regions_only])

@@ -622,6 +622,7 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
 
     if (done := warm_finish(bound, method + "+warm", "strengthened LP bound")) is not None:
         return done
+    dual_bound = bound  # the value of the LP whose reduced costs ``col_dual`` are
 
     def window_repair(model: ModelSpec, out: LpOutcome, info: dict[str, Any]
                       ) -> np.ndarray | None:
@@ -719,7 +720,7 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
         x_best, objective, bound, closed = _close_gap(
             spec, work, levels, session if not decomposed else None, backend, options, say, x,
             col_dual, x_round, x_best, objective, bound, deadline, details, seconds, curves,
-            root_basis, fixing)
+            root_basis, fixing, dual_bound)
         if closed:
             method += "+rc-mip"
     timed_out = deadline - time.perf_counter() <= 1
@@ -1156,9 +1157,14 @@ def _close_gap(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session
                x_best: np.ndarray, objective: float, bound: float, deadline: float,
                details: dict[str, Any], seconds: dict[str, float],
                curves: dict[int, Callable[[float, float], float]] | None = None,
-               root_basis: Any = None, fixing: list[tuple[float, np.ndarray]] | None = None
-               ) -> tuple[np.ndarray, float, float, bool]:
+               root_basis: Any = None, fixing: list[tuple[float, np.ndarray]] | None = None,
+               dual_bound: float | None = None) -> tuple[np.ndarray, float, float, bool]:
     """The level search, then reduced-cost fixing and branch and bound per region.
+
+    ``dual_bound``: the value of the LP (or Lagrangian, for column generation) whose reduced
+    costs ``col_dual`` are, where ``bound`` may have been lowered since (by a knapsack or a
+    MIP bound): the reduced costs bound an allocation by ``dual_bound − |d_j|``, not by the
+    lower ``bound`` (None: ``bound`` is that value).
 
     ``root_basis``: the optimal basis of the strengthened LP (``session``'s model with every
     auxiliary at its bounds), where the level search's root LP starts; each node's LP starts
@@ -1192,8 +1198,9 @@ def _close_gap(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session
     as well).
     """
     sq = spec.status_quo_value
+    z_d = bound if dual_bound is None else max(bound, dual_bound)
     regions = [_Region(work.aux_lb, work.aux_ub, None, bound,
-                       [(bound, x_lp[: spec.n_cols], col_dual[: spec.n_cols])])]
+                       [(z_d, x_lp[: spec.n_cols], col_dual[: spec.n_cols])])]
     if levels and session is not None:
         t0 = time.perf_counter()
 
