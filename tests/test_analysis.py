@@ -627,6 +627,65 @@ def test_fork_map_returns_the_results_in_order_and_raises_a_task_error() -> None
     assert fork_map(nested, 2, 2) == [[0, 1, 2], [10, 11, 12]]
 
 
+_STAGE = {"prepared": False}
+
+
+def test_fork_map_staged_starts_the_first_tasks_before_prepare_and_reruns_a_deferral() -> None:
+    """The tasks ``first`` run in workers forked before ``prepare`` (they do not see what it
+    set here) and get ``None``; the others get its result; a first task that raises
+    ``DeferredError`` is run again with the result; the list is in index order, each result
+    reported once. Serially (one worker) ``prepare`` runs first and every task gets its
+    result."""
+    from ruimteverdeling.parallel import DeferredError, fork_map_staged
+
+    def prepare() -> int:
+        _STAGE["prepared"] = True
+        return 7
+
+    def task(i: int, payload: int | None) -> tuple[int, int | None, bool]:
+        if i == 1 and payload is None:
+            raise DeferredError("task 1 needs the payload")
+        return i, payload, _STAGE["prepared"]
+
+    seen: list[int] = []
+    _STAGE["prepared"] = False
+    out = fork_map_staged(task, 5, 2, [3, 1], prepare, lambda i, r: seen.append(i))
+    assert out == [(0, 7, False), (1, 7, False), (2, 7, False), (3, None, False),
+                   (4, 7, False)]
+    assert sorted(seen) == list(range(5))
+    assert _STAGE["prepared"]
+    _STAGE["prepared"] = False
+    assert fork_map_staged(task, 3, 1, [0, 1], prepare) == [(0, 7, True), (1, 7, True),
+                                                             (2, 7, True)]
+    _STAGE["prepared"] = False
+
+
+def test_rule_costs_whose_early_variants_defer_match_the_serial_costs(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every variant taken as one that needs no derived duals (all start in the workers
+    before the scenario's derived-row LP is solved): those that do need them defer and are
+    re-solved with them, and the table is the serial one, row for row."""
+    from test_properties import rich_case
+
+    run = api.solve(rich_case(tmp_path), write=False)
+    serial = rc.rule_costs(run.compiled, run.solution, which="all", targets=True, workers=1)
+    calls = tmp_path / "calls.txt"  # written by the workers too
+    real = rc.derived_bound
+
+    def watched(spec: Any, fb: Any, *args: Any, **kw: Any) -> float:
+        with calls.open("a") as fh:
+            fh.write(f"{'pending' if fb.derived_pending else 'solved'}\n")
+        return real(spec, fb, *args, **kw)
+
+    monkeypatch.setattr(rc, "derived_bound", watched)
+    monkeypatch.setattr(rc, "compiled_anew", lambda cm, item: True)
+    forked = rc.rule_costs(run.compiled, run.solution, which="all", targets=True, workers=2)
+    assert forked.rows == serial.rows
+    seen = calls.read_text().split()
+    assert "pending" in seen  # some variant started early, needed the duals and deferred
+    assert seen.count("solved") > 1  # and was answered with them (after the parent's call)
+
+
 def test_a_budget_spreads_what_is_left_over_the_solves_still_to_run(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """10 s for 4 re-solves of at most 5 s (at least 2 s): 10/4 = 2.5 s each while on
