@@ -179,9 +179,9 @@ def _counted_report_draws(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     drawn: list[Path] = []
     draw = run_report.write_run_report
 
-    def counted(view: Any, path: Path) -> Path:
+    def counted(view: Any, path: Path, figures: Any = None) -> Path:
         drawn.append(Path(path))
-        return draw(view, path)
+        return draw(view, path, figures)
 
     monkeypatch.setattr(run_report, "write_run_report", counted)
     return drawn
@@ -205,6 +205,33 @@ def test_rule_costs_draw_their_report_once_with_the_costs(tmp_path: Path,
     assert {"rule_costs.csv", "report.html"} <= set(manifest["outputs"])
     api.render_report(out)
     assert len(drawn) == 2
+    assert (out / "report.html").read_bytes() == once
+
+
+def test_rule_costs_with_workers_draw_the_report_charts_ahead_to_the_same_report(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With worker processes re-solving, the report's charts are drawn while they run: the
+    report is drawn once, with the costs, and is byte for byte the report re-rendered from
+    the finished folder (every chart drawn afresh)."""
+    from ruimteverdeling import pipeline
+
+    ahead: list[bool] = []
+    real = pipeline.draw_report_figures
+
+    def counted(run: Any) -> None:
+        real(run)
+        ahead.append(run.figures is not None)
+
+    monkeypatch.setattr(pipeline, "draw_report_figures", counted)
+    drawn = _counted_report_draws(monkeypatch)
+    from test_properties import rich_case
+
+    out = tmp_path / "out"
+    api.rule_costs(rich_case(tmp_path), out, workers=2)
+    assert ahead == [True] and len(drawn) == 1
+    once = (out / "report.html").read_bytes()
+    assert b"What does a rule cost?" in once
+    api.render_report(out)
     assert (out / "report.html").read_bytes() == once
 
 

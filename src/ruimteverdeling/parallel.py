@@ -212,7 +212,8 @@ def _call_staged(i: int, payload: Any) -> tuple[int, bool, Any]:
 
 def fork_map_staged(fn: Callable[[int, Any], T], n: int, workers: int, first: list[int],
                     prepare: Callable[[], Any],
-                    done: Callable[[int, T], None] | None = None) -> list[T]:
+                    done: Callable[[int, T], None] | None = None,
+                    meanwhile: Callable[[], None] | None = None) -> list[T]:
     """``[fn(0, p), …, fn(n − 1, p)]`` with ``p = prepare()``, as :func:`fork_map` computes
     ``fn(i)``, where the tasks ``first`` start in the workers *before* ``prepare`` runs here.
 
@@ -223,8 +224,10 @@ def fork_map_staged(fn: Callable[[int, Any], T], n: int, workers: int, first: li
     process works on ``prepare`` (one core), the other cores work on ``first``; the list is in
     index order, and each ``fn(i, ·)`` whose answer is the same with ``None`` as with ``p``
     (or that defers) gives the serial answer. Tasks are handed out in the order of ``first``,
-    then the others in index order. Serially (see :func:`fork_map`): ``prepare`` first, then
-    ``fn(i, p)`` in index order. Errors and dead workers as in :func:`fork_map`."""
+    then the others in index order. ``meanwhile``: called here once every task is handed
+    out, while the workers run (work of this process that the results do not change).
+    Serially (see :func:`fork_map`): ``prepare`` first, then ``fn(i, p)`` in index order, and
+    ``meanwhile`` is not called. Errors and dead workers as in :func:`fork_map`."""
     global _TASK
     out: list[Any] = [None] * n
     if workers <= 1 or n <= 1 or not can_fork() or _TASK is not None:
@@ -244,6 +247,8 @@ def fork_map_staged(fn: Callable[[int, Any], T], n: int, workers: int, first: li
             try:
                 payload = prepare()
                 pending |= {pool.submit(_call_staged, i, payload) for i in later}
+                if meanwhile is not None:
+                    meanwhile()
                 while pending:
                     finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                     for future in finished:

@@ -1133,7 +1133,7 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
                progress: Progress | None = None, pair_tol: float | None = None,
                variant_time_limit: float | None = None,
                pathway: pwm.Pathway | None = None, budget: float | None = None,
-               quick: bool = True) -> RuleCosts:
+               quick: bool = True, meanwhile: Any = None) -> RuleCosts:
     """Price every candidate item (see :func:`candidates`) against the solved scenario.
 
     ``pair_tol`` (objective points): narrow every pair whose bracket contains 0 until its
@@ -1151,7 +1151,10 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
     the same table as one). ``quick`` (default): each variant by
     the quick re-solve (one warm-started LP and a repaired allocation,
     :func:`ruimteverdeling.model.warm.resolve`), the full solve only where that finds no
-    allocation and when narrowing a pair; False: the full solve for every variant."""
+    allocation and when narrowing a pair; False: the full solve for every variant.
+    ``meanwhile``: a call with no arguments that this process makes while worker processes
+    re-solve the variants (work the table does not depend on, such as drawing the run
+    report's charts); not made when the variants are re-solved here."""
     say = progress or silent()
     scenario = pathway.scenario if pathway is not None else cm.scenario
     base = pathway_outcome(pathway, base_sol) if pathway is not None else \
@@ -1288,7 +1291,8 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
 
         try:
             # the variants the pass above could not answer are not passed over again
-            ran = fork_map_staged(task, len(order), n_workers, first, derive, done)
+            ran = fork_map_staged(task, len(order), n_workers, first, derive, done,
+                                  meanwhile)
             by_index = {**answered, **dict(zip(order, ran, strict=True))}
             outcomes = [by_index[k] for k in range(len(variants))]
         except BrokenProcessPool:
