@@ -713,8 +713,11 @@ def draw_report_figures(run: RunResult) -> None:
     """Draw the run report's charts that depend on the solve alone (maps, burdens,
     locations; :func:`ruimteverdeling.report.run.run_figures`) into ``run.figures``, so that
     an analysis can draw them while its workers re-solve and the report at the end only
-    renders. The same bytes as drawn at the end; a chart that fails here is left to the
-    report's own draw (which says what failed)."""
+    renders (its templates are compiled here too, once: the environment keeps them). The same
+    bytes as drawn at the end; a chart that fails here is left to the report's own draw
+    (which says what failed)."""
+    from ruimteverdeling.report.environment import environment
+
     cm = run.compiled
     view = RunView(summary=run.summary, scenario={}, grid=cm.area.grid,
                    catalogue=cm.catalogue, before=cm.area.current_use, after=run.after,
@@ -723,6 +726,13 @@ def draw_report_figures(run: RunResult) -> None:
         run.figures = run_report.run_figures(view)
     except Exception:  # drawn again, and reported, when the report is written
         run.figures = None
+    try:
+        env = environment()
+        for name in env.list_templates(filter_func=lambda n: n.startswith(("run", "base",
+                                                                             "macros"))):
+            env.get_template(name)
+    except Exception:  # compiled, or reported, when the report is written
+        pass
 
 
 def write_report(run: RunResult, folder: Path, pathway: PathwayRun | None = None) -> None:
