@@ -224,12 +224,14 @@ VARIANT_FACTOR = 2.0
 :func:`default_variant_time_limit`): ``min(T, max(VARIANT_MIN_SECONDS, VARIANT_FACTOR ·
 t_base))``. Rule costs do not use it: their variants stop at counts of work, with ``T`` as
 the safety net."""
-VARIANT_REPAIR_SECONDS = 60.0
+VARIANT_REPAIR_SECONDS = 240.0
 """The cap on a quick re-solve's repair MIP (seconds; it also stops at half the variant's time
 left). The repair stops by its budget of solver checks
-(:data:`ruimteverdeling.model.warm.REPAIR_CHECKS`, 2–5 s idle on the demo area), so that a
-variant's answer does not depend on the machine's load or on which worker ran it; the
-general cap (10 s) was reached on a machine loaded to 10 and made the table depend on it."""
+(:data:`ruimteverdeling.model.warm.REPAIR_CHECKS`, 2–5 s idle on the demo area, 10 s for
+``fair_burdens`` switched off), so that a variant's answer does not depend on the machine's
+load or on which worker ran it; the general cap (10 s) was reached on a machine loaded to 10
+and made the table depend on it, and so was a cap of 60 s at a load of 8–9 on two cores
+(that repair took 61 s there and ended elsewhere)."""
 LARGE_NOTE = ("quick: the scenario's allocation and a Lagrangian bound from its duals "
               "(a model this large is solved in full only when a pair is narrowed)")
 """The note of a quick rule cost on a model above ``decompose_above`` columns."""
