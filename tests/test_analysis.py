@@ -179,9 +179,9 @@ def _counted_report_draws(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     drawn: list[Path] = []
     draw = run_report.write_run_report
 
-    def counted(view: Any, path: Path) -> Path:
+    def counted(view: Any, path: Path, figures: Any = None) -> Path:
         drawn.append(Path(path))
-        return draw(view, path)
+        return draw(view, path, figures)
 
     monkeypatch.setattr(run_report, "write_run_report", counted)
     return drawn
@@ -205,6 +205,33 @@ def test_rule_costs_draw_their_report_once_with_the_costs(tmp_path: Path,
     assert {"rule_costs.csv", "report.html"} <= set(manifest["outputs"])
     api.render_report(out)
     assert len(drawn) == 2
+    assert (out / "report.html").read_bytes() == once
+
+
+def test_rule_costs_with_workers_draw_the_report_charts_ahead_to_the_same_report(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With worker processes re-solving, the report's charts are drawn while they run: the
+    report is drawn once, with the costs, and is byte for byte the report re-rendered from
+    the finished folder (every chart drawn afresh)."""
+    from ruimteverdeling import pipeline
+
+    ahead: list[bool] = []
+    real = pipeline.draw_report_figures
+
+    def counted(run: Any) -> None:
+        real(run)
+        ahead.append(run.figures is not None)
+
+    monkeypatch.setattr(pipeline, "draw_report_figures", counted)
+    drawn = _counted_report_draws(monkeypatch)
+    from test_properties import rich_case
+
+    out = tmp_path / "out"
+    api.rule_costs(rich_case(tmp_path), out, workers=2)
+    assert ahead == [True] and len(drawn) == 1
+    once = (out / "report.html").read_bytes()
+    assert b"What does a rule cost?" in once
+    api.render_report(out)
     assert (out / "report.html").read_bytes() == once
 
 
@@ -625,6 +652,65 @@ def test_fork_map_returns_the_results_in_order_and_raises_a_task_error() -> None
         return fork_map(lambda j: i * 10 + j, 3, 2)
 
     assert fork_map(nested, 2, 2) == [[0, 1, 2], [10, 11, 12]]
+
+
+_STAGE = {"prepared": False}
+
+
+def test_fork_map_staged_starts_the_first_tasks_before_prepare_and_reruns_a_deferral() -> None:
+    """The tasks ``first`` run in workers forked before ``prepare`` (they do not see what it
+    set here) and get ``None``; the others get its result; a first task that raises
+    ``DeferredError`` is run again with the result; the list is in index order, each result
+    reported once. Serially (one worker) ``prepare`` runs first and every task gets its
+    result."""
+    from ruimteverdeling.parallel import DeferredError, fork_map_staged
+
+    def prepare() -> int:
+        _STAGE["prepared"] = True
+        return 7
+
+    def task(i: int, payload: int | None) -> tuple[int, int | None, bool]:
+        if i == 1 and payload is None:
+            raise DeferredError("task 1 needs the payload")
+        return i, payload, _STAGE["prepared"]
+
+    seen: list[int] = []
+    _STAGE["prepared"] = False
+    out = fork_map_staged(task, 5, 2, [3, 1], prepare, lambda i, r: seen.append(i))
+    assert out == [(0, 7, False), (1, 7, False), (2, 7, False), (3, None, False),
+                   (4, 7, False)]
+    assert sorted(seen) == list(range(5))
+    assert _STAGE["prepared"]
+    _STAGE["prepared"] = False
+    assert fork_map_staged(task, 3, 1, [0, 1], prepare) == [(0, 7, True), (1, 7, True),
+                                                             (2, 7, True)]
+    _STAGE["prepared"] = False
+
+
+def test_rule_costs_whose_early_variants_defer_match_the_serial_costs(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every variant taken as one that needs no derived duals (all start in the workers
+    before the scenario's derived-row LP is solved): those that do need them defer and are
+    re-solved with them, and the table is the serial one, row for row."""
+    from test_properties import rich_case
+
+    run = api.solve(rich_case(tmp_path), write=False)
+    serial = rc.rule_costs(run.compiled, run.solution, which="all", targets=True, workers=1)
+    calls = tmp_path / "calls.txt"  # written by the workers too
+    real = rc.derived_bound
+
+    def watched(spec: Any, fb: Any, *args: Any, **kw: Any) -> float:
+        with calls.open("a") as fh:
+            fh.write(f"{'pending' if fb.derived_pending else 'solved'}\n")
+        return real(spec, fb, *args, **kw)
+
+    monkeypatch.setattr(rc, "derived_bound", watched)
+    monkeypatch.setattr(rc, "compiled_anew", lambda cm, item: True)
+    forked = rc.rule_costs(run.compiled, run.solution, which="all", targets=True, workers=2)
+    assert forked.rows == serial.rows
+    seen = calls.read_text().split()
+    assert "pending" in seen  # some variant started early, needed the duals and deferred
+    assert seen.count("solved") > 1  # and was answered with them (after the parent's call)
 
 
 def test_a_budget_spreads_what_is_left_over_the_solves_still_to_run(

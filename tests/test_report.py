@@ -176,7 +176,7 @@ def test_compare_report(runs: dict[str, Path]) -> None:
 
 
 def test_a_failing_report_keeps_the_run(runs: dict[str, Path], monkeypatch) -> None:
-    def boom(view):
+    def boom(view, figures=None):
         raise RuntimeError("kaboom")
 
     monkeypatch.setattr(rp, "render_run_report", boom)

@@ -274,7 +274,9 @@ def rule_costs(scenario_path: str | Path, out_dir: str | Path | None = None, *,
                                        only=only, workers=workers, progress=progress,
                                        pair_tol=pair_tol,
                                        variant_time_limit=variant_time_limit,
-                                       pathway=pathway, budget=budget))
+                                       pathway=pathway, budget=budget,
+                                       # the report's charts while the workers re-solve
+                                       meanwhile=lambda: pipeline.draw_report_figures(run)))
             return lambda tmp: rc.write(found[0].rows, tmp / "rule_costs.csv")
 
         pipeline.solve_and_write(scenario_path, res.shown, progress, area, time_limit,

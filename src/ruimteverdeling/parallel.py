@@ -197,6 +197,77 @@ def fork_map(fn: Callable[[int], T], n: int, workers: int,
     return out
 
 
+class DeferredError(Exception):
+    """Raised by a task of :func:`fork_map_staged` that was started before ``prepare`` ran
+    and finds that it needs ``prepare``'s result after all: it is handed out again with it."""
+
+
+def _call_staged(i: int, payload: Any) -> tuple[int, bool, Any]:
+    assert _TASK is not None
+    try:
+        return i, False, _TASK(i, payload)
+    except DeferredError:
+        return i, True, None
+
+
+def fork_map_staged(fn: Callable[[int, Any], T], n: int, workers: int, first: list[int],
+                    prepare: Callable[[], Any],
+                    done: Callable[[int, T], None] | None = None,
+                    meanwhile: Callable[[], None] | None = None) -> list[T]:
+    """``[fn(0, p), …, fn(n − 1, p)]`` with ``p = prepare()``, as :func:`fork_map` computes
+    ``fn(i)``, where the tasks ``first`` start in the workers *before* ``prepare`` runs here.
+
+    The workers are forked before ``prepare``, so they do not hold what it computes: a task of
+    ``first`` is called as ``fn(i, None)``, every other one as ``fn(i, p)`` (``p`` is sent to
+    the worker, so it must pickle; keep it small). A task of ``first`` that needs ``p`` after
+    all raises :class:`DeferredError` and is handed out again as ``fn(i, p)``. So while this
+    process works on ``prepare`` (one core), the other cores work on ``first``; the list is in
+    index order, and each ``fn(i, ·)`` whose answer is the same with ``None`` as with ``p``
+    (or that defers) gives the serial answer. Tasks are handed out in the order of ``first``,
+    then the others in index order. ``meanwhile``: called here once every task is handed
+    out, while the workers run (work of this process that the results do not change).
+    Serially (see :func:`fork_map`): ``prepare`` first, then ``fn(i, p)`` in index order, and
+    ``meanwhile`` is not called. Errors and dead workers as in :func:`fork_map`."""
+    global _TASK
+    out: list[Any] = [None] * n
+    if workers <= 1 or n <= 1 or not can_fork() or _TASK is not None:
+        payload = prepare()
+        for i in range(n):
+            out[i] = fn(i, payload)
+            if done is not None:
+                done(i, out[i])
+        return out
+    early = list(dict.fromkeys(first))
+    later = [i for i in range(n) if i not in set(early)]
+    _TASK = fn
+    try:
+        with ProcessPoolExecutor(min(workers, n),
+                                 mp_context=multiprocessing.get_context("fork")) as pool:
+            pending = {pool.submit(_call_staged, i, None) for i in early}
+            try:
+                payload = prepare()
+                pending |= {pool.submit(_call_staged, i, payload) for i in later}
+                if meanwhile is not None:
+                    meanwhile()
+                while pending:
+                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        i, deferred, result = future.result()
+                        if deferred:
+                            pending.add(pool.submit(_call_staged, i, payload))
+                            continue
+                        out[i] = result
+                        if done is not None:
+                            done(i, result)
+            except BaseException:
+                for future in pending:
+                    future.cancel()
+                raise
+    finally:
+        _TASK = None
+    return out
+
+
 def check_scheduler(address: str, timeout: float = SCHEDULER_HANDSHAKE_TIMEOUT) -> None:
     """Check that a Dask scheduler answers at ``address`` before handing it to Dask.
 

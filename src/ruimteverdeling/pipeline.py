@@ -107,6 +107,9 @@ class RunResult:
     pathway: PathwayRun | None = None
     """With several periods: the joint model and its solutions (``compiled`` and
     ``solution`` are then the last period's, with the joint objective, bound and gap)."""
+    figures: dict[str, bytes | None] | None = None
+    """The run report's charts that depend on the solve alone, drawn ahead
+    (:func:`draw_report_figures`; drawn when the report is written otherwise)."""
 
 
 @dataclass
@@ -706,6 +709,32 @@ def write_run(run: RunResult, out_dir: Path, started: _dt.datetime, t_all: float
     return out_dir
 
 
+def draw_report_figures(run: RunResult) -> None:
+    """Draw the run report's charts that depend on the solve alone (maps, burdens,
+    locations; :func:`ruimteverdeling.report.run.run_figures`) into ``run.figures``, so that
+    an analysis can draw them while its workers re-solve and the report at the end only
+    renders (its templates are compiled here too, once: the environment keeps them). The same
+    bytes as drawn at the end; a chart that fails here is left to the report's own draw
+    (which says what failed)."""
+    from ruimteverdeling.report.environment import environment
+
+    cm = run.compiled
+    view = RunView(summary=run.summary, scenario={}, grid=cm.area.grid,
+                   catalogue=cm.catalogue, before=cm.area.current_use, after=run.after,
+                   locations=run.locations)
+    try:
+        run.figures = run_report.run_figures(view)
+    except Exception:  # drawn again, and reported, when the report is written
+        run.figures = None
+    try:
+        env = environment()
+        for name in env.list_templates(filter_func=lambda n: n.startswith(("run", "base",
+                                                                             "macros"))):
+            env.get_template(name)
+    except Exception:  # compiled, or reported, when the report is written
+        pass
+
+
 def write_report(run: RunResult, folder: Path, pathway: PathwayRun | None = None) -> None:
     """Write the plan-MER indicators and ``report.html`` of a finished solve into ``folder``.
 
@@ -735,7 +764,7 @@ def write_report(run: RunResult, folder: Path, pathway: PathwayRun | None = None
             pathway=None if pathway is None else {"grids": [
                 (y, r.after) for y, r in zip(pathway.model.years, pathway.periods,
                                              strict=True)]})
-        run_report.write_run_report(view, folder / "report.html")
+        run_report.write_run_report(view, folder / "report.html", run.figures)
     except OSError:  # a full disk or a size limit: the folder cannot be completed at all
         raise
     except Exception as exc:  # the solve is done; keep its outputs, say what failed

@@ -105,8 +105,8 @@ the same way. On the demo area 12 of the 23 switchable rules are such rules, and
 of its cost rules (their LP and derived-row LP took 5–7 s each, loaded, for the same bracket).
 
 **Both cores.** With ``workers > 1`` the re-solves run in that many worker processes forked
-from this one (:func:`ruimteverdeling.parallel.fork_map`): each inherits the compiled model,
-the scenario's solution and its warm start without pickling them, and sends back only the
+from this one (:func:`ruimteverdeling.parallel.fork_map_staged`): each inherits the compiled
+model, the scenario's solution and its warm start without pickling them, and sends back only the
 variant's :class:`Outcome`. Every variant is the same function of the scenario's solve
 whichever worker runs it and whenever (each gets the same seconds, not a share of what is
 left, and the quick re-solve's repair has a budget counted in the solver's checks, not in
@@ -114,7 +114,10 @@ seconds), so the table is the serial one, in the same order. The workers take th
 longest expected first (:func:`longest_first`), so that no long one starts when the others are
 done; on a model whose LP is solved directly, the zone rules that the pairs they reopen answer
 (:func:`reopened_outcome`, a pass over those pairs) are answered before the workers start, so
-that the others are known to need an LP of their own. A scenario with several periods,
+that the others are known to need an LP of their own. The workers fork before this process
+solves the scenario's LP with its derived rows and start on the variants that need none of its
+duals (a rule switched on, a variant compiled anew); the others get those duals with their
+task. A scenario with several periods,
 and a platform without ``fork``, re-solve one variant at a time.
 
 **Location rules hold in every solve of a pair.** When the scenario has location rules
@@ -206,7 +209,7 @@ from ruimteverdeling.model.warm import (
     valid_cut_rows,
     warm_start,
 )
-from ruimteverdeling.parallel import can_fork, fork_map
+from ruimteverdeling.parallel import DeferredError, can_fork, fork_map_staged
 from ruimteverdeling.progress import Progress, silent
 from ruimteverdeling.results.summary import with_ha_columns, write_csv
 from ruimteverdeling.rules import location, location_bound
@@ -221,12 +224,14 @@ VARIANT_FACTOR = 2.0
 :func:`default_variant_time_limit`): ``min(T, max(VARIANT_MIN_SECONDS, VARIANT_FACTOR ·
 t_base))``. Rule costs do not use it: their variants stop at counts of work, with ``T`` as
 the safety net."""
-VARIANT_REPAIR_SECONDS = 60.0
+VARIANT_REPAIR_SECONDS = 240.0
 """The cap on a quick re-solve's repair MIP (seconds; it also stops at half the variant's time
 left). The repair stops by its budget of solver checks
-(:data:`ruimteverdeling.model.warm.REPAIR_CHECKS`, 2–5 s idle on the demo area), so that a
-variant's answer does not depend on the machine's load or on which worker ran it; the
-general cap (10 s) was reached on a machine loaded to 10 and made the table depend on it."""
+(:data:`ruimteverdeling.model.warm.REPAIR_CHECKS`, 2–5 s idle on the demo area, 10 s for
+``fair_burdens`` switched off), so that a variant's answer does not depend on the machine's
+load or on which worker ran it; the general cap (10 s) was reached on a machine loaded to 10
+and made the table depend on it, and so was a cap of 60 s at a load of 8–9 on two cores
+(that repair took 61 s there and ended elsewhere)."""
 LARGE_NOTE = ("quick: the scenario's allocation and a Lagrangian bound from its duals "
               "(a model this large is solved in full only when a pair is narrowed)")
 """The note of a quick rule cost on a model above ``decompose_above`` columns."""
@@ -496,6 +501,10 @@ class Fallback:
     derived_same: float | None = None
     """:func:`derived_bound` of a variant whose every dropped row has a zero derived dual
     (the same relaxation as the scenario's own, computed once)."""
+    derived_pending: bool = False
+    """``derived_dual`` is being solved in the parent process (a worker forked before it has
+    none yet): :func:`derived_bound` defers the variant
+    (:class:`ruimteverdeling.parallel.DeferredError`) instead of answering without it."""
 
 
 @dataclass
@@ -633,6 +642,8 @@ def derived_bound(spec: Any, fb: Fallback, warm: Any, incumbent: float,
     ``spec`` has the scenario's objective; when it also drops only rows with a zero derived
     dual, its bound is the scenario's own at those duals, computed once (``fb.derived_same``:
     the relaxation is the same, so its maximum is too)."""
+    if fb.derived_pending:
+        raise DeferredError("the variant's bound needs the scenario's derived duals")
     y = fb.derived_dual
     rows = valid_cut_rows(warm, spec) if warm is not None and y is not None else None
     if rows is None or y is None:
@@ -1124,7 +1135,7 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
                progress: Progress | None = None, pair_tol: float | None = None,
                variant_time_limit: float | None = None,
                pathway: pwm.Pathway | None = None, budget: float | None = None,
-               quick: bool = True) -> RuleCosts:
+               quick: bool = True, meanwhile: Any = None) -> RuleCosts:
     """Price every candidate item (see :func:`candidates`) against the solved scenario.
 
     ``pair_tol`` (objective points): narrow every pair whose bracket contains 0 until its
@@ -1142,7 +1153,10 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
     the same table as one). ``quick`` (default): each variant by
     the quick re-solve (one warm-started LP and a repaired allocation,
     :func:`ruimteverdeling.model.warm.resolve`), the full solve only where that finds no
-    allocation and when narrowing a pair; False: the full solve for every variant."""
+    allocation and when narrowing a pair; False: the full solve for every variant.
+    ``meanwhile``: a call with no arguments that this process makes while worker processes
+    re-solve the variants (work the table does not depend on, such as drawing the run
+    report's charts); not made when the variants are re-solved here."""
     say = progress or silent()
     scenario = pathway.scenario if pathway is not None else cm.scenario
     base = pathway_outcome(pathway, base_sol) if pathway is not None else \
@@ -1180,14 +1194,22 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
         fb = Fallback(with_pinned(cm, base_sol.x), np.asarray(duals, float))
         if base.lp_bound is not None and base.objective is not None:
             fb.reference = reference_of(cm, base.objective, base.lp_bound)
-        if isinstance(warm, WarmStart) and warm.cuts is not None:
-            with say.phase("the scenario's LP with its derived rows, for the variants' bounds"):
-                fb.derived_dual = derived_duals(cm, warm, scenario.solver)
-                if fb.derived_dual is not None and base.objective is not None:
-                    # the bound of every variant that keeps this relaxation, once, before
-                    # the workers fork (each would otherwise work it out again), and the
-                    # same whichever variant asks first
-                    derived_bound(cm.spec, fb, warm, base.objective, same_objective=True)
+    derive_rows = fb is not None and isinstance(warm, WarmStart) and warm.cuts is not None
+
+    def derive() -> tuple[np.ndarray | None, float | None] | None:
+        """The scenario's LP with its derived rows, here (its duals bound the variants that
+        call :func:`derived_bound`), and the bound of every variant that keeps its
+        relaxation, once (each would otherwise work it out again, and it is the same
+        whichever variant asks first); what a worker forked before needs of them."""
+        if not derive_rows:
+            return None
+        assert fb is not None
+        with say.phase("the scenario's LP with its derived rows, for the variants' bounds"):
+            fb.derived_dual = derived_duals(cm, warm, scenario.solver)
+            fb.derived_pending = False
+            if fb.derived_dual is not None and base.objective is not None:
+                derived_bound(cm.spec, fb, warm, base.objective, same_objective=True)
+        return fb.derived_dual, fb.derived_same
 
     def fallback_for(item: Any) -> Fallback | None:
         return fb if item.is_enabled else None
@@ -1247,8 +1269,23 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
             if (out := reopened_for(k, each)) is not None:
                 answered[k] = out
                 say(f"  {label(k)}: {breakdown(out)}")
-        order = longest_first(items, None if large else set(answered),
-                              {k for k, (_, item) in enumerate(items) if compiled_anew(cm, item)})
+        anew = {k for k, (_, item) in enumerate(items) if compiled_anew(cm, item)}
+        order = longest_first(items, None if large else set(answered), anew)
+        # the variants that need no derived duals (a rule switched on has no fallback; a
+        # variant compiled anew drops or changes columns, so unpriced() leaves it before the
+        # derived bound) start while this process solves the derived-row LP; one that needs
+        # them after all defers and is handed out again with them
+        first = [j for j, k in enumerate(order)
+                 if not items[k][1].is_enabled or k in anew] if derive_rows else []
+        if derive_rows:
+            assert fb is not None
+            fb.derived_pending = True  # in the workers forked before derive()
+
+        def task(j: int, payload: tuple[np.ndarray | None, float | None] | None) -> Outcome:
+            if payload is not None and fb is not None:
+                fb.derived_dual, fb.derived_same = payload
+                fb.derived_pending = False
+            return resolve_one(order[j], each, reopened=large)
 
         def done(j: int, out: Outcome) -> None:
             say(f"  {label(order[j])} after {time.perf_counter() - t_start:.1f} s: "
@@ -1256,8 +1293,8 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
 
         try:
             # the variants the pass above could not answer are not passed over again
-            ran = fork_map(lambda j: resolve_one(order[j], each, reopened=large), len(order),
-                           n_workers, done)
+            ran = fork_map_staged(task, len(order), n_workers, first, derive, done,
+                                  meanwhile)
             by_index = {**answered, **dict(zip(order, ran, strict=True))}
             outcomes = [by_index[k] for k in range(len(variants))]
         except BrokenProcessPool:
@@ -1270,6 +1307,7 @@ def rule_costs(cm: CompiledModel, base_sol: Any, *, which: str = "switchable",
         elif workers > 1 and len(variants) > 1 and not can_fork():
             say("no worker processes can be forked on this platform: re-solving one "
                 "variant at a time")
+        derive()
         outcomes = []
         shares = Budget(budget, len(variants), variant_time_limit, floor_for(base_sol))
         for k in range(len(variants)):

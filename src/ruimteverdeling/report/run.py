@@ -265,21 +265,34 @@ def _record(view: RunView) -> dict[str, Any]:
 LOCATIONS_SHOWN = 40
 
 
-def _locations(view: RunView) -> dict[str, Any]:
+def _locations(view: RunView, png: bytes | None) -> dict[str, Any]:
     """The locations section: per use the figures of ``summary.json``, the largest
-    locations and their map."""
+    locations and their map ``png``."""
     block = view.summary.get("locations") or {}
-    rows, ids = view.locations if view.locations is not None else ([], None)
+    rows = view.locations[0] if view.locations is not None else []
     largest = sorted(rows, key=lambda r: -float(r["size"]))[:LOCATIONS_SHOWN]
-    png = None
-    if ids is not None and rows:
-        png = locations_png(rows, ids, view.before, view.grid, view.catalogue)
     return {"locations": block, "location_uses": list((block.get("per_use") or {}).items()),
             "location_rows": largest, "location_count": len(rows), "locations_png": png}
 
 
-def run_context(view: RunView) -> dict[str, Any]:
-    """Everything ``run.html.j2`` shows, as rows and numbers."""
+def run_figures(view: RunView) -> dict[str, bytes | None]:
+    """The run report's charts that depend on the solve alone — the allocation and change
+    maps, the burdens, the locations — as PNG bytes (the same bytes for the same inputs), so
+    that a caller can draw them while other work runs and hand them to
+    :func:`render_run_report`."""
+    rows, ids = view.locations if view.locations is not None else ([], None)
+    return {"maps_png": allocation_and_change_png(view.before, view.after, view.grid,
+                                                  view.catalogue),
+            "burdens_png": burdens_png(view.summary.get("burdens") or []),
+            "locations_png": locations_png(rows, ids, view.before, view.grid, view.catalogue)
+            if ids is not None and rows else None}
+
+
+def run_context(view: RunView, figures: dict[str, bytes | None] | None = None
+                ) -> dict[str, Any]:
+    """Everything ``run.html.j2`` shows, as rows and numbers. ``figures``: the charts of
+    :func:`run_figures` drawn ahead for this view (drawn here otherwise)."""
+    drawn = figures if figures is not None else run_figures(view)
     s = view.summary
     mip_gap = (view.scenario.get("solver") or {}).get("mip_rel_gap")
     status_text, status_kind = status_words(s, mip_gap)
@@ -307,8 +320,7 @@ def run_context(view: RunView) -> dict[str, Any]:
         "grid_text": f"{g.width} × {g.height} cellen van {g.resolution:g} m ({g.crs})",
         "targets": targets, "targets_met": sum(1 for t in targets if t["met"]),
         "headline": _headline(view),
-        "maps_png": allocation_and_change_png(view.before, view.after, view.grid,
-                                              view.catalogue),
+        "maps_png": drawn["maps_png"],
         "transitions": transitions, "more_transitions": more_transitions,
         "areas": [{**r, "change_ha": float(r["change_ha"])} for r in s.get("areas") or []
                   if r.get("region") == "national"],
@@ -316,11 +328,11 @@ def run_context(view: RunView) -> dict[str, Any]:
         "rules": rules, "rules_binding": sum(1 for r in rules if r["binds"] == "yes"),
         "overrides": _overrides(s),
         "multi_use": mu, "multi_use_rows": list((mu.get("by_use") or {}).items()),
-        **_locations(view),
+        **_locations(view, drawn["locations_png"]),
         "burdens": burdens,
         "burden_keys": [k for k in burdens[0] if k not in ("region", "area_ha")]
         if burdens else [],
-        "burdens_png": burdens_png(burdens), "gini": s.get("burden_gini"),
+        "burdens_png": drawn["burdens_png"], "gini": s.get("burden_gini"),
         "indicators": ind,
         "indicator_rows": _indicator_rows(ind) if ind is not None else [],
         "indicator_regions": _indicator_regions(ind) if ind is not None else [],
@@ -347,15 +359,18 @@ def _pathway(view: RunView) -> dict[str, Any] | None:
                      for y, g in pw["grids"]]}
 
 
-def render_run_report(view: RunView) -> str:
-    """The HTML of a run report (see :mod:`ruimteverdeling.report`)."""
-    return render("run.html.j2", **run_context(view))
+def render_run_report(view: RunView, figures: dict[str, bytes | None] | None = None) -> str:
+    """The HTML of a run report (see :mod:`ruimteverdeling.report`); ``figures`` as in
+    :func:`run_context`."""
+    return render("run.html.j2", **run_context(view, figures))
 
 
-def write_run_report(view: RunView, path: str | Path) -> Path:
-    """Render the run report of ``view`` into ``path`` (UTF-8)."""
+def write_run_report(view: RunView, path: str | Path,
+                     figures: dict[str, bytes | None] | None = None) -> Path:
+    """Render the run report of ``view`` into ``path`` (UTF-8); ``figures`` as in
+    :func:`run_context`."""
     path = Path(path)
-    path.write_text(render_run_report(view), encoding="utf-8")
+    path.write_text(render_run_report(view, figures), encoding="utf-8")
     return path
 
 
