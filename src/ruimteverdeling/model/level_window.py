@@ -123,7 +123,17 @@ def improve(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session: A
         # only where that bound exceeds the best window's value so far
         cap = [np.inf if curve is None else float(curve(a, b)) for a, b in spans]
         solved = 0
-        for i in sorted(range(len(spans)), key=lambda k: -cap[k]):
+        order = sorted(range(len(spans)), key=lambda k: -cap[k])
+        # the first window visited is the one chosen unless a later LP beats it or its value
+        # cannot beat the incumbent (at most its knapsack bound): its derived rows'
+        # candidates are generated while the LPs run (the same rows as after them)
+        ahead = None
+        if order and cap[order[0]] > value(x) + target:
+            lb0, ub0 = work.aux_lb.copy(), work.aux_ub.copy()
+            lb0[j], ub0[j] = spans[order[0]]
+            ahead = (spans[order[0]], st.candidates_ahead(_confined(spec, lb0, ub0),
+                                                              max_row_nnz))
+        for i in order:
             if best is not None and cap[i] <= best[0]:
                 break
             a, b = spans[i]
@@ -147,8 +157,10 @@ def improve(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session: A
         z_w, a, b, lb, ub, out = best
         # the derived rows of the model with the level confined: a region's row is then a
         # knapsack row under the capacity c_r b + u_r, and its derived rows hold in the window
-        k = len(spec.aux_names)
-        cands = st.candidates(replace(spec, aux_lb=lb[:k], aux_ub=ub[:k]), max_row_nnz)
+        if ahead is not None and ahead[0] == (a, b):
+            cands = ahead[1].result()
+        else:
+            cands = st.candidates(_confined(spec, lb, ub), max_row_nnz)
         blocks: list[Any] = []
         for _ in range(ROUNDS):
             if out.x is None:
@@ -198,6 +210,13 @@ def improve(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session: A
     details["level_window"] = {"objective": z, "kept": kept}
     seconds["level_window"] = time.perf_counter() - t0
     return x_best, objective
+
+
+def _confined(spec: ModelSpec, lb: np.ndarray, ub: np.ndarray) -> ModelSpec:
+    """``spec`` with the auxiliary bounds of a window's LP (``work``'s, whose first
+    auxiliaries are ``spec``'s): the model whose derived rows hold in the window."""
+    k = len(spec.aux_names)
+    return replace(spec, aux_lb=lb[:k], aux_ub=ub[:k])
 
 
 def _cut(details: dict[str, Any], step: str) -> None:

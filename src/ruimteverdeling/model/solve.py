@@ -67,6 +67,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -508,6 +509,9 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
     else:
         say(f"LP relaxation: {spec.n_cols:,} columns, {spec.n_rows:,} rows ({backend.name})")
         session = _session(backend, spec, options)
+        # the derived rows' candidates depend on the model alone: generated in a thread of
+        # their own while HiGHS solves the LP in its own (the same rows as after the LP)
+        ahead = None if relaxation_only else st.candidates_ahead(spec, STRENGTHEN_MAX_ROW_NNZ)
         start_basis = _warm_basis(spec, warm)
         if isinstance(session, _Rebuild):
             lp = backend.lp(spec, options, options.time_limit,
@@ -582,7 +586,7 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
             session = backend.session(spec, options)  # type: ignore[attr-defined]
             session.basis = lp.basis
         work, lp_s, info, levels, derived = _strengthen(spec, session, options, lp, deadline,
-                                                        say)
+                                                        say, ahead)
         seconds["strengthen"] = time.perf_counter() - t0
         details["strengthen"] = info
         if lp_s is not lp and lp_s.x is not None and lp_s.objective is not None:
@@ -956,7 +960,7 @@ def _fractional_units(spec: ModelSpec, x: np.ndarray) -> np.ndarray:
 
 
 def _strengthen(spec: ModelSpec, session: Any, options: SolverOptions, lp: LpOutcome,
-                deadline: float, say: Progress
+                deadline: float, say: Progress, ahead: Future[st.Candidates] | None = None
                 ) -> tuple[ModelSpec, LpOutcome, dict[str, Any], list[st.Level],
                            tuple[ModelSpec, np.ndarray | None]]:
     """Add violated derived rows to the LP ``session`` and re-solve, a few rounds; then give
@@ -965,9 +969,12 @@ def _strengthen(spec: ModelSpec, session: Any, options: SolverOptions, lp: LpOut
     Returns the model the MIPs work on (``spec`` + derived rows + level counts, in the order
     the session holds them), the last LP over ``spec`` + derived rows (or ``lp`` itself),
     what was done, the levels, and ``spec`` + derived rows with that LP's row duals.
+    ``ahead``: the candidates of ``spec``, generated while the LP ran
+    (:func:`~ruimteverdeling.model.strengthen.candidates_ahead`).
     """
     t0 = time.perf_counter()
-    cands = st.candidates(spec, STRENGTHEN_MAX_ROW_NNZ)
+    cands = ahead.result() if ahead is not None else st.candidates(spec,
+                                                                   STRENGTHEN_MAX_ROW_NNZ)
     info: dict[str, Any] = {"candidates": cands.n_rows, "rounds": [],
                             "generate_seconds": round(time.perf_counter() - t0, 3)}
     block_rows: list[Any] = []
