@@ -85,7 +85,8 @@ def improve(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session: A
             x_best: np.ndarray | None, objective: float, bound: float, rel_gap: float,
             deadline: float, details: dict[str, Any], seconds: dict[str, float],
             say: Callable[[str], None], repair: Repair,
-            polish: Callable[[np.ndarray], np.ndarray], max_row_nnz: int | None = None
+            polish: Callable[[np.ndarray], np.ndarray], max_row_nnz: int | None = None,
+            prepare: Callable[[np.ndarray], None] | None = None
             ) -> tuple[np.ndarray | None, float]:
     """The incumbent ``x_best`` (objective ``objective``), or the repair in the best level
     window of each level (see the module docstring), whichever is better. Without an
@@ -95,7 +96,9 @@ def improve(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session: A
     ``work``: the model the LP ``session`` holds (``spec`` + derived rows + level counts);
     ``curves``: each level's whole-cell knapsack curve by level column; ``x_lp``: the
     strengthened root LP's solution; ``polish``: an allocation with its auxiliaries
-    re-optimised; ``max_row_nnz``: as for the root's derived rows."""
+    re-optimised; ``max_row_nnz``: as for the root's derived rows; ``prepare(ub)``: called
+    with the auxiliary upper bounds of the window visited first (the one usually chosen),
+    before its LPs, so that the caller can start what ``repair`` will need there."""
     if spec.n_x < 1 or session is None or not hasattr(session, "add_rows"):
         return x_best, objective
     t0 = time.perf_counter()
@@ -133,6 +136,8 @@ def improve(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session: A
             lb0[j], ub0[j] = spans[order[0]]
             ahead = (spans[order[0]], st.candidates_ahead(_confined(spec, lb0, ub0),
                                                               max_row_nnz))
+            if prepare is not None:
+                prepare(ub0)
         for i in order:
             if best is not None and cap[i] <= best[0]:
                 break
