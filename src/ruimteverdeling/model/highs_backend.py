@@ -1,7 +1,7 @@
 """The default backend: a ModelSpec handed to HiGHS (highspy) as arrays, in bulk.
 
 No Python loop runs per variable or per row: the stacked block matrix is converted to CSC once
-and passed with ``passModel``; integrality is set with one ``changeColsIntegrality`` call.
+and passed with ``passModel``'s array form, each column's integrality with it.
 
 **Starting basis.** An LP without a basis from an earlier solve starts from the *crash basis*
 of the semi-assignment structure: in every unit the column of largest objective coefficient
@@ -121,33 +121,24 @@ def build(spec: ModelSpec, integral: bool, options: dict[str, object] | None = N
         _use_threads(int(options["threads"]))
     for key, value in options.items():
         h.setOptionValue(key, value)
-    lp = highspy.HighsLp()
-    lp.num_col_ = spec.n_cols
-    lp.num_row_ = A.shape[0]
-    lp.col_cost_ = c
-    lp.col_lower_ = spec.lb.astype(float)
-    lp.col_upper_ = spec.ub.astype(float)
-    lp.row_lower_ = lower.astype(float)
-    lp.row_upper_ = upper.astype(float)
-    lp.offset_ = float(offset)
-    lp.sense_ = highspy.ObjSense.kMaximize
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = A.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = A.indices.astype(np.int32)
-    lp.a_matrix_.value_ = A.data.astype(float)
-    lp.a_matrix_.num_col_ = spec.n_cols
-    lp.a_matrix_.num_row_ = A.shape[0]
-    status = h.passModel(lp)
+    # the array overload of passModel takes the numpy arrays as they are; filling a HighsLp's
+    # fields converts every entry to a Python object first (about 0.5 s of a 0.6 s build on a
+    # 300 k column model). Every column is passed with its integrality (all continuous for an
+    # LP: HiGHS then solves an LP, as without the array).
+    integrality = (np.asarray(spec.integral, np.int32) if integral
+                   else np.zeros(spec.n_cols, np.int32))
+    status = h.passModel(int(spec.n_cols), int(A.shape[0]), int(A.nnz),
+                         int(highspy.MatrixFormat.kColwise.value),
+                         int(highspy.ObjSense.kMaximize.value), float(offset),
+                         np.ascontiguousarray(c, float), np.ascontiguousarray(spec.lb, float),
+                         np.ascontiguousarray(spec.ub, float),
+                         np.ascontiguousarray(lower, float), np.ascontiguousarray(upper, float),
+                         A.indptr.astype(np.int32), A.indices.astype(np.int32),
+                         np.ascontiguousarray(A.data, float), integrality)
     if status == highspy.HighsStatus.kError:
         raise SolverError("HiGHS rejected the model (passModel returned an error): a bound or "
                           "coefficient is outside what it accepts; check the scenario's "
                           "numbers for extreme magnitudes")
-    if integral:
-        idx = np.flatnonzero(spec.integral).astype(np.int32)
-        if idx.size:
-            h.changeColsIntegrality(idx.size, idx,
-                                    np.full(idx.size, int(highspy.HighsVarType.kInteger.value),
-                                            np.uint8))
     return h
 
 
