@@ -268,3 +268,52 @@ def test_an_interrupt_during_the_cancel_leaves_the_solve_cancellable(
     assert h.HandleUserInterrupt
     assert highspy.Highs.wait(h)[0]  # the tiny solve ends by itself
     h.HandleUserInterrupt = False
+
+
+def test_columns_to_add_by_hand() -> None:
+    """All violated columns enter when they are fewer than the restricted LP's; else as many
+    as it has, never fewer than the floor (nor more than are violated)."""
+    from ruimteverdeling.model.decompose import _columns_to_add
+
+    assert _columns_to_add(500, 1_000, 30) == 500
+    assert _columns_to_add(5_000, 1_000, 30) == 1_000
+    assert _columns_to_add(5_000, 10, 30) == 30
+    assert _columns_to_add(20, 10, 30) == 20
+    assert _columns_to_add(0, 10, 30) == 0
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_column_generation_with_a_small_floor_reaches_the_lp_optimum(seed: int) -> None:
+    """With one column per round as the floor, the rounds take the violated columns in
+    proportion to the restricted LP and still end at the LP optimum (HiGHS on the whole
+    model), with a Lagrangian bound equal to it."""
+    from ruimteverdeling.model import decompose
+    from ruimteverdeling.model.highs_backend import HighsBackend
+    from ruimteverdeling.model.options import SolverOptions
+
+    spec = random_model(seed)
+    opts = SolverOptions(decompose_sample=2, decompose_free_min=1, decompose_free_share=0.0,
+                         decompose_add=1, decompose_lp_gap=0.0, mip_rel_gap=0.0,
+                         decompose_max_iterations=200)
+    z = HighsBackend().lp(spec, opts, 60).objective
+    res = decompose.lp(spec, opts, HighsBackend(), lambda msg: None, deadline=float("inf"))
+    assert res["converged"]
+    assert res["objective"] == pytest.approx(z, rel=1e-7, abs=1e-7)
+    assert res["bound"] == pytest.approx(z, rel=1e-6, abs=1e-6)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_abs_a_times_is_the_dense_product(seed: int) -> None:
+    """|A| v against the dense product, for a vector and for a matrix of two columns, and
+    A itself left as it was (its values are not made absolute in place)."""
+    spec = uneven_model(seed)
+    pricing = Pricing(spec)
+    dense = dense_rows(spec)
+    before = dense.copy()
+    rng = np.random.default_rng(seed)
+    v = rng.normal(size=spec.n_cols)
+    V = rng.normal(size=(spec.n_cols, 2))
+    assert np.allclose(pricing.abs_a_times(v), np.abs(dense) @ v)
+    assert np.allclose(pricing.abs_a_times(V), np.abs(dense) @ V)
+    assert np.array_equal(dense_rows(spec), before)
+    assert (dense < 0).any()  # the test would see a lost sign

@@ -86,9 +86,14 @@ class Pricing:
         return out
 
     def abs_a_times(self, v: np.ndarray) -> np.ndarray:
-        """|A| v (per row)."""
-        return np.concatenate([abs(b.A) @ v for b in self.blocks]) if self.blocks else \
-            np.empty(0)
+        """|A| v (per row; ``v`` a vector over every column, or a matrix of such columns,
+        whose products come from one pass over each block). |A| shares A's index arrays:
+        only the values are made anew, not a copy of every block's indices."""
+        if not self.blocks:
+            return np.empty((0, *v.shape[1:]))
+        return np.concatenate([
+            sp.csr_matrix((np.abs(b.A.data), b.A.indices, b.A.indptr), shape=b.A.shape) @ v
+            for b in self.blocks])
 
     def aux_matrix(self) -> sp.csc_matrix:
         """The coupling rows restricted to the auxiliary columns (CSC, small)."""
@@ -280,12 +285,15 @@ def _scaled_sample(spec: ModelSpec, pricing: Pricing, sample: np.ndarray) -> Mod
     estimate the full model's duals (both numerator and denominator scale with f)."""
     zero = np.zeros(spec.n_cols)
     sub, cols = spec.restrict(sample, zero)
-    in_sample = np.zeros(spec.n_cols)
-    in_sample[cols[cols < spec.n_x]] = 1.0
-    share_num = pricing.abs_a_times(in_sample)
-    ones_x = np.zeros(spec.n_cols)
-    ones_x[: spec.n_x] = 1.0
-    share_den = pricing.abs_a_times(ones_x)
+    del zero
+    # |A| times the sample's indicator (first column) and every x column's (second), both
+    # in one pass over the rows
+    marks = np.zeros((spec.n_cols, 2))
+    marks[cols[cols < spec.n_x], 0] = 1.0
+    marks[: spec.n_x, 1] = 1.0
+    shares = pricing.abs_a_times(marks)
+    del marks
+    share_num, share_den = shares[:, 0], shares[:, 1]
     with np.errstate(invalid="ignore", divide="ignore"):
         f = np.where(share_den > 0, share_num / share_den, 0.0)
     blocks = []
@@ -520,12 +528,14 @@ def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
             chosen = np.where(refix, best_col_now, chosen)
             free &= ~refix
             active &= ~refix[spec.col_unit]
-        # partial pricing: only the most violated columns enter (keeps the restricted LP
-        # small; the prices improve every round)
-        if n_bad > options.decompose_add:
+        # partial pricing: only the most violated columns enter, at most as many as the
+        # restricted LP holds now (and at least decompose_add), so a round at most doubles
+        # it: while many columns still price out, the rounds take them in proportion
+        # instead of a fixed number each (fewer rounds, each a pass over every column)
+        add = _columns_to_add(n_bad, int(sub.n_x), options.decompose_add)
+        if n_bad > add:
             idx = np.flatnonzero(bad_cols)
-            top = idx[np.argpartition(-viol[idx], options.decompose_add)[
-                : options.decompose_add]]
+            top = idx[np.argpartition(-viol[idx], add)[: add]]
             bad_cols = np.zeros(spec.n_x, bool)
             bad_cols[top] = True
         newly = np.zeros(n_units, bool)
@@ -558,6 +568,15 @@ def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
     return {"x": x, "objective": spec.objective_value(x), "bound": bound,
             "row_dual": np.concatenate([best_b, best_y]), "col_dual": col_dual, "y": best_y,
             "converged": converged, "details": details}
+
+
+def _columns_to_add(violated: int, restricted: int, least: int) -> int:
+    """How many of the ``violated`` columns (positive reduced cost against the assignment
+    duals) enter the next restricted LP: ``min(violated, max(least, restricted))`` — all of
+    them when they are fewer than the restricted LP's ``restricted`` columns, else as many
+    as it has (never fewer than ``least``). A count, not a time: the same rounds on any
+    load."""
+    return int(min(violated, max(least, restricted)))
 
 
 def _typical_coefficients(pricing: Pricing) -> np.ndarray:
