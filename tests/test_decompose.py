@@ -272,21 +272,28 @@ def test_an_interrupt_during_the_cancel_leaves_the_solve_cancellable(
 
 def test_columns_to_add_by_hand() -> None:
     """All violated columns enter when they are fewer than the restricted LP's; else as many
-    as it has, never fewer than the floor (nor more than are violated)."""
+    as it has, up to the ceiling on its size, never fewer than the floor (nor more than are
+    violated)."""
     from ruimteverdeling.model.decompose import _columns_to_add
 
-    assert _columns_to_add(500, 1_000, 30) == 500
-    assert _columns_to_add(5_000, 1_000, 30) == 1_000
-    assert _columns_to_add(5_000, 10, 30) == 30
-    assert _columns_to_add(20, 10, 30) == 20
-    assert _columns_to_add(0, 10, 30) == 0
+    assert _columns_to_add(500, 1_000, 30, 10_000) == 500
+    assert _columns_to_add(5_000, 1_000, 30, 10_000) == 1_000
+    assert _columns_to_add(5_000, 10, 30, 10_000) == 30
+    assert _columns_to_add(20, 10, 30, 10_000) == 20
+    assert _columns_to_add(0, 10, 30, 10_000) == 0
+    # the ceiling on the restricted LP's size: it grows to 10,000 columns, no further ...
+    assert _columns_to_add(50_000, 8_000, 30, 10_000) == 2_000
+    # ... except by the floor
+    assert _columns_to_add(50_000, 9_990, 30, 10_000) == 30
+    assert _columns_to_add(50_000, 20_000, 30, 10_000) == 30
 
 
-@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("seed", range(8))
 def test_column_generation_with_a_small_floor_reaches_the_lp_optimum(seed: int) -> None:
     """With one column per round as the floor, the rounds take the violated columns in
     proportion to the restricted LP and still end at the LP optimum (HiGHS on the whole
-    model), with a Lagrangian bound equal to it."""
+    model), with a Lagrangian bound equal to it; each round after the first starts from
+    the basis of the one before (re-fixed units leave it, freed ones join it)."""
     from ruimteverdeling.model import decompose
     from ruimteverdeling.model.highs_backend import HighsBackend
     from ruimteverdeling.model.options import SolverOptions
@@ -300,6 +307,9 @@ def test_column_generation_with_a_small_floor_reaches_the_lp_optimum(seed: int) 
     assert res["converged"]
     assert res["objective"] == pytest.approx(z, rel=1e-7, abs=1e-7)
     assert res["bound"] == pytest.approx(z, rel=1e-6, abs=1e-6)
+    # every round after the first starts from the last round's basis, carried over
+    starts = [it["start_basis"] for it in res["details"]["iterations"]]
+    assert starts[0] == "crash" and set(starts[1:]) <= {"given"}
 
 
 @pytest.mark.parametrize("seed", range(3))

@@ -51,6 +51,12 @@ SAMPLE_SHARE = 0.5
 generation) may take."""
 
 
+RESTRICTED_MAX = 300_000
+"""Columns a round may grow the restricted LP to by the violated columns it takes in (at
+least ``decompose_add`` enter whatever its size). The simplex's time grows faster than the
+columns: at ~100 m a restricted LP of 400 k columns took 13.5 s, one of 800 k more than 296 s."""
+
+
 class Pricing:
     """Reduced costs, per-unit best columns and the Lagrangian bound for coupling duals y."""
 
@@ -425,6 +431,10 @@ def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
     z_keep = -np.inf
     end = deadline if final_deadline is None else max(deadline, final_deadline)
     t_round, t_last = 0.0, None
+    # the last restricted LP's columns, free units and optimal basis: the next one starts
+    # from it (see _carried_basis)
+    carried: tuple[np.ndarray, np.ndarray, Any] | None = None
+    warm_rounds = backend.name == "highs"
     for it in range(options.decompose_max_iterations):
         now = time.perf_counter()
         if t_last is not None:
@@ -444,11 +454,17 @@ def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
             sub_b, n_aux0 = with_elastic(sub, penalty)
         else:
             sub_b, n_aux0 = with_box(sub, center - width, center + width)
+        units_now = np.flatnonzero(free)
+        start = None if rescue or carried is None or not warm_rounds else \
+            _carried_basis(carried, cols, units_now, chosen, sub_b)
         t_build = time.perf_counter() - t0
         sub_out = backend.lp(sub_b, options,
                              max(1.0, (end if rescue else deadline) - time.perf_counter()),
-                             want_basis=False)
+                             **({"basis": start} if start is not None else {}),
+                             want_basis=warm_rounds and not rescue)
         t_lp = time.perf_counter() - t0 - t_build
+        carried = None if rescue or sub_out.basis is None else \
+            (cols, units_now, sub_out.basis)
         if sub_out.x is None or sub_out.row_dual is None:
             details["iterations"].append({"free_units": int(free.sum()),
                                           "status": sub_out.status, "rescue": rescue})
@@ -487,7 +503,9 @@ def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
             "free_units": int(free.sum()), "columns": int(sub.n_x),
             "build_seconds": round(t_build, 3), "lp_seconds": round(t_lp, 3),
             "violations": n_bad, "box_slack": box_used, "bound": bound,
-            "objective": z, "lp_gap": lp_gap, "rescue": rescue})
+            "objective": z, "lp_gap": lp_gap, "rescue": rescue,
+            "start_basis": sub_out.details.get("start_basis"),
+            "lp_iterations": sub_out.details.get("lp_iterations")})
         say(f"{indent}  restricted LP {it + 1}{' (elastic rows)' if rescue else ''}: "
             f"{int(free.sum()):,} of {n_units:,} units free, "
             f"{sub.n_x:,} columns, {n_bad:,} price out, LP gap {lp_gap:.2e} ({t_lp:.1f} s)")
@@ -532,7 +550,7 @@ def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
         # restricted LP holds now (and at least decompose_add), so a round at most doubles
         # it: while many columns still price out, the rounds take them in proportion
         # instead of a fixed number each (fewer rounds, each a pass over every column)
-        add = _columns_to_add(n_bad, int(sub.n_x), options.decompose_add)
+        add = _columns_to_add(n_bad, int(sub.n_x), options.decompose_add, RESTRICTED_MAX)
         if n_bad > add:
             idx = np.flatnonzero(bad_cols)
             top = idx[np.argpartition(-viol[idx], add)[: add]]
@@ -570,13 +588,74 @@ def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
             "converged": converged, "details": details}
 
 
-def _columns_to_add(violated: int, restricted: int, least: int) -> int:
+def _carried_basis(carried: tuple[np.ndarray, np.ndarray, Any], cols: np.ndarray,
+                   units: np.ndarray, chosen: np.ndarray, sub_b: ModelSpec) -> Any:
+    """The last restricted LP's optimal basis mapped onto the next one, or None.
+
+    ``carried`` holds the last restricted LP's columns (columns of the whole model, sorted),
+    its free units (sorted) and its basis (its columns, then the box's two slacks per
+    coupling row; its units' assignment rows, then the coupling rows). A column or unit in
+    both keeps its status, and the box slacks and coupling rows keep theirs (the box keeps
+    its shape: only its prices move). A column that entered is nonbasic at 0; a unit freed
+    since was fixed at its ``chosen`` column, which becomes basic with its assignment row
+    nonbasic — so the last optimal point, extended by the fixed units' columns at 1, is
+    this basis's primal solution, and the simplex starts from it with only the entered
+    columns to price in. A unit re-fixed since leaves with its row and columns; the result
+    is returned only when it still has exactly one basic variable per row (else the solver
+    starts from its own crash basis)."""
+    from ruimteverdeling.model.highs_backend import BASIC, LOWER, Basis
+
+    p_cols, p_units, p_basis = carried
+    n_main = cols.size
+    n_slack = sub_b.n_cols - n_main
+    n_sub_units = units.size
+    if p_basis.col.size - p_cols.size != n_slack or \
+            p_basis.row.size - p_units.size != sub_b.n_rows - n_sub_units or not p_cols.size:
+        return None
+    col = np.full(sub_b.n_cols, LOWER, np.int8)
+    idx = np.minimum(np.searchsorted(p_cols, cols), p_cols.size - 1)
+    hit = p_cols[idx] == cols
+    col[:n_main][hit] = p_basis.col[idx[hit]]
+    col[n_main:] = p_basis.col[p_cols.size:]
+    row = np.full(sub_b.n_rows, LOWER, np.int8)
+    if p_units.size:
+        uidx = np.minimum(np.searchsorted(p_units, units), p_units.size - 1)
+        uhit = p_units[uidx] == units
+    else:
+        uhit = np.zeros(n_sub_units, bool)
+        uidx = np.zeros(n_sub_units, np.int64)
+    row[:n_sub_units][uhit] = p_basis.row[uidx[uhit]]
+    row[n_sub_units:] = p_basis.row[p_units.size:]
+    freed = chosen[units[~uhit]]
+    at = np.searchsorted(cols, freed)
+    if freed.size and (at.max() >= n_main or not np.array_equal(cols[at], freed)):
+        return None
+    col[at] = BASIC
+    # a unit re-fixed and freed again in the same round lost its columns (its basic one
+    # with them) and came back with its chosen column and the entered ones: with no basic
+    # variable left among its row and columns, its chosen column becomes basic again
+    n_x = sub_b.n_x
+    per_unit = np.bincount(sub_b.col_unit[col[:n_x] == BASIC], minlength=n_sub_units) + \
+        (row[:n_sub_units] == BASIC)
+    lost = np.flatnonzero(per_unit == 0)
+    if lost.size:
+        back = np.searchsorted(cols, chosen[units[lost]])
+        if back.max() >= n_main or not np.array_equal(cols[back], chosen[units[lost]]):
+            return None
+        col[back] = BASIC
+    if int((col == BASIC).sum()) + int((row == BASIC).sum()) != sub_b.n_rows:
+        return None
+    return Basis(col, row)
+
+
+def _columns_to_add(violated: int, restricted: int, least: int, most: int) -> int:
     """How many of the ``violated`` columns (positive reduced cost against the assignment
-    duals) enter the next restricted LP: ``min(violated, max(least, restricted))`` — all of
-    them when they are fewer than the restricted LP's ``restricted`` columns, else as many
-    as it has (never fewer than ``least``). A count, not a time: the same rounds on any
+    duals) enter the next restricted LP: ``min(violated, max(least, min(restricted,
+    most − restricted)))`` — all of them when they are fewer than the restricted LP's
+    ``restricted`` columns, else as many as it has, but no more than brings it to ``most``
+    columns (and never fewer than ``least``). A count, not a time: the same rounds on any
     load."""
-    return int(min(violated, max(least, restricted)))
+    return int(min(violated, max(least, min(restricted, most - restricted))))
 
 
 def _typical_coefficients(pricing: Pricing) -> np.ndarray:
