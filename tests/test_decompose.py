@@ -288,8 +288,20 @@ def test_columns_to_add_by_hand() -> None:
     assert _columns_to_add(50_000, 20_000, 30, 10_000) == 30
 
 
+def test_carry_basis_by_hand() -> None:
+    """The last basis is carried when the entered columns are at most a tenth of the
+    restricted LP's."""
+    from ruimteverdeling.model.decompose import WARM_SHARE, _carry_basis
+
+    assert WARM_SHARE == 0.1
+    assert _carry_basis(0, 10)
+    assert _carry_basis(100, 1_000)
+    assert not _carry_basis(101, 1_000)
+
+
 @pytest.mark.parametrize("seed", range(8))
-def test_column_generation_with_a_small_floor_reaches_the_lp_optimum(seed: int) -> None:
+def test_column_generation_with_a_small_floor_reaches_the_lp_optimum(
+        seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """With one column per round as the floor, the rounds take the violated columns in
     proportion to the restricted LP and still end at the LP optimum (HiGHS on the whole
     model), with a Lagrangian bound equal to it; each round after the first starts from
@@ -298,6 +310,9 @@ def test_column_generation_with_a_small_floor_reaches_the_lp_optimum(seed: int) 
     from ruimteverdeling.model.highs_backend import HighsBackend
     from ruimteverdeling.model.options import SolverOptions
 
+    # every round carries the last basis over, however many columns entered (on these
+    # tiny models most rounds take in more than a tenth of their columns)
+    monkeypatch.setattr(decompose, "WARM_SHARE", float("inf"))
     spec = random_model(seed)
     opts = SolverOptions(decompose_sample=2, decompose_free_min=1, decompose_free_share=0.0,
                          decompose_add=1, decompose_lp_gap=0.0, mip_rel_gap=0.0,
