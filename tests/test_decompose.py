@@ -268,3 +268,77 @@ def test_an_interrupt_during_the_cancel_leaves_the_solve_cancellable(
     assert h.HandleUserInterrupt
     assert highspy.Highs.wait(h)[0]  # the tiny solve ends by itself
     h.HandleUserInterrupt = False
+
+
+def test_columns_to_add_by_hand() -> None:
+    """All violated columns enter when they are fewer than the restricted LP's; else as many
+    as it has, up to the ceiling on its size, never fewer than the floor (nor more than are
+    violated)."""
+    from ruimteverdeling.model.decompose import _columns_to_add
+
+    assert _columns_to_add(500, 1_000, 30, 10_000) == 500
+    assert _columns_to_add(5_000, 1_000, 30, 10_000) == 1_000
+    assert _columns_to_add(5_000, 10, 30, 10_000) == 30
+    assert _columns_to_add(20, 10, 30, 10_000) == 20
+    assert _columns_to_add(0, 10, 30, 10_000) == 0
+    # the ceiling on the restricted LP's size: it grows to 10,000 columns, no further ...
+    assert _columns_to_add(50_000, 8_000, 30, 10_000) == 2_000
+    # ... except by the floor
+    assert _columns_to_add(50_000, 9_990, 30, 10_000) == 30
+    assert _columns_to_add(50_000, 20_000, 30, 10_000) == 30
+
+
+def test_carry_basis_by_hand() -> None:
+    """The last basis is carried when the entered columns are at most a tenth of the
+    restricted LP's."""
+    from ruimteverdeling.model.decompose import WARM_SHARE, _carry_basis
+
+    assert WARM_SHARE == 0.1
+    assert _carry_basis(0, 10)
+    assert _carry_basis(100, 1_000)
+    assert not _carry_basis(101, 1_000)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_column_generation_with_a_small_floor_reaches_the_lp_optimum(
+        seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With one column per round as the floor, the rounds take the violated columns in
+    proportion to the restricted LP and still end at the LP optimum (HiGHS on the whole
+    model), with a Lagrangian bound equal to it; each round after the first starts from
+    the basis of the one before (re-fixed units leave it, freed ones join it)."""
+    from ruimteverdeling.model import decompose
+    from ruimteverdeling.model.highs_backend import HighsBackend
+    from ruimteverdeling.model.options import SolverOptions
+
+    # every round carries the last basis over, however many columns entered (on these
+    # tiny models most rounds take in more than a tenth of their columns)
+    monkeypatch.setattr(decompose, "WARM_SHARE", float("inf"))
+    spec = random_model(seed)
+    opts = SolverOptions(decompose_sample=2, decompose_free_min=1, decompose_free_share=0.0,
+                         decompose_add=1, decompose_lp_gap=0.0, mip_rel_gap=0.0,
+                         decompose_max_iterations=200)
+    z = HighsBackend().lp(spec, opts, 60).objective
+    res = decompose.lp(spec, opts, HighsBackend(), lambda msg: None, deadline=float("inf"))
+    assert res["converged"]
+    assert res["objective"] == pytest.approx(z, rel=1e-7, abs=1e-7)
+    assert res["bound"] == pytest.approx(z, rel=1e-6, abs=1e-6)
+    # every round after the first starts from the last round's basis, carried over
+    starts = [it["start_basis"] for it in res["details"]["iterations"]]
+    assert starts[0] == "crash" and set(starts[1:]) <= {"given"}
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_abs_a_times_is_the_dense_product(seed: int) -> None:
+    """|A| v against the dense product, for a vector and for a matrix of two columns, and
+    A itself left as it was (its values are not made absolute in place)."""
+    spec = uneven_model(seed)
+    pricing = Pricing(spec)
+    dense = dense_rows(spec)
+    before = dense.copy()
+    rng = np.random.default_rng(seed)
+    v = rng.normal(size=spec.n_cols)
+    V = rng.normal(size=(spec.n_cols, 2))
+    assert np.allclose(pricing.abs_a_times(v), np.abs(dense) @ v)
+    assert np.allclose(pricing.abs_a_times(V), np.abs(dense) @ V)
+    assert np.array_equal(dense_rows(spec), before)
+    assert (dense < 0).any()  # the test would see a lost sign

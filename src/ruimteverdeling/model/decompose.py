@@ -51,6 +51,12 @@ SAMPLE_SHARE = 0.5
 generation) may take."""
 
 
+RESTRICTED_MAX = 300_000
+"""Columns a round may grow the restricted LP to by the violated columns it takes in (at
+least ``decompose_add`` enter whatever its size). The simplex's time grows faster than the
+columns: at ~100 m a restricted LP of 400 k columns took 13.5 s, one of 800 k more than 296 s."""
+
+
 class Pricing:
     """Reduced costs, per-unit best columns and the Lagrangian bound for coupling duals y."""
 
@@ -86,9 +92,14 @@ class Pricing:
         return out
 
     def abs_a_times(self, v: np.ndarray) -> np.ndarray:
-        """|A| v (per row)."""
-        return np.concatenate([abs(b.A) @ v for b in self.blocks]) if self.blocks else \
-            np.empty(0)
+        """|A| v (per row; ``v`` a vector over every column, or a matrix of such columns,
+        whose products come from one pass over each block). |A| shares A's index arrays:
+        only the values are made anew, not a copy of every block's indices."""
+        if not self.blocks:
+            return np.empty((0, *v.shape[1:]))
+        return np.concatenate([
+            sp.csr_matrix((np.abs(b.A.data), b.A.indices, b.A.indptr), shape=b.A.shape) @ v
+            for b in self.blocks])
 
     def aux_matrix(self) -> sp.csc_matrix:
         """The coupling rows restricted to the auxiliary columns (CSC, small)."""
@@ -280,12 +291,15 @@ def _scaled_sample(spec: ModelSpec, pricing: Pricing, sample: np.ndarray) -> Mod
     estimate the full model's duals (both numerator and denominator scale with f)."""
     zero = np.zeros(spec.n_cols)
     sub, cols = spec.restrict(sample, zero)
-    in_sample = np.zeros(spec.n_cols)
-    in_sample[cols[cols < spec.n_x]] = 1.0
-    share_num = pricing.abs_a_times(in_sample)
-    ones_x = np.zeros(spec.n_cols)
-    ones_x[: spec.n_x] = 1.0
-    share_den = pricing.abs_a_times(ones_x)
+    del zero
+    # |A| times the sample's indicator (first column) and every x column's (second), both
+    # in one pass over the rows
+    marks = np.zeros((spec.n_cols, 2))
+    marks[cols[cols < spec.n_x], 0] = 1.0
+    marks[: spec.n_x, 1] = 1.0
+    shares = pricing.abs_a_times(marks)
+    del marks
+    share_num, share_den = shares[:, 0], shares[:, 1]
     with np.errstate(invalid="ignore", divide="ignore"):
         f = np.where(share_den > 0, share_num / share_den, 0.0)
     blocks = []
@@ -417,12 +431,21 @@ def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
     z_keep = -np.inf
     end = deadline if final_deadline is None else max(deadline, final_deadline)
     t_round, t_last = 0.0, None
+    # the last restricted LP's columns, free units and optimal basis: the next one starts
+    # from it (see _carried_basis)
+    carried: tuple[np.ndarray, np.ndarray, Any] | None = None
+    warm_rounds = backend.name == "highs"
+    entered = 0  # the columns the last round's pricing took in
     for it in range(options.decompose_max_iterations):
         now = time.perf_counter()
         if t_last is not None:
             t_round = now - t_last  # the last round, with its pricing
         t_last = now
         if now > deadline and (x_keep is not None or now > end):
+            break
+        # with a point that meets every row in hand, a round the last one's time says would
+        # end past the deadline is not started: what follows keeps its share of the time
+        if x_keep is not None and now + t_round > deadline:
             break
         # while no point met every row, rounds near or past the deadline (until ``end``) use
         # elastic rows instead of the box: a phase one that prices towards feasibility
@@ -436,11 +459,18 @@ def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
             sub_b, n_aux0 = with_elastic(sub, penalty)
         else:
             sub_b, n_aux0 = with_box(sub, center - width, center + width)
+        units_now = np.flatnonzero(free)
+        start = None if rescue or carried is None or not warm_rounds or \
+            not _carry_basis(entered, int(sub.n_x)) else \
+            _carried_basis(carried, cols, units_now, chosen, sub_b)
         t_build = time.perf_counter() - t0
         sub_out = backend.lp(sub_b, options,
                              max(1.0, (end if rescue else deadline) - time.perf_counter()),
-                             want_basis=False)
+                             **({"basis": start} if start is not None else {}),
+                             want_basis=warm_rounds and not rescue)
         t_lp = time.perf_counter() - t0 - t_build
+        carried = None if rescue or sub_out.basis is None else \
+            (cols, units_now, sub_out.basis)
         if sub_out.x is None or sub_out.row_dual is None:
             details["iterations"].append({"free_units": int(free.sum()),
                                           "status": sub_out.status, "rescue": rescue})
@@ -479,7 +509,9 @@ def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
             "free_units": int(free.sum()), "columns": int(sub.n_x),
             "build_seconds": round(t_build, 3), "lp_seconds": round(t_lp, 3),
             "violations": n_bad, "box_slack": box_used, "bound": bound,
-            "objective": z, "lp_gap": lp_gap, "rescue": rescue})
+            "objective": z, "lp_gap": lp_gap, "rescue": rescue,
+            "start_basis": sub_out.details.get("start_basis"),
+            "lp_iterations": sub_out.details.get("lp_iterations")})
         say(f"{indent}  restricted LP {it + 1}{' (elastic rows)' if rescue else ''}: "
             f"{int(free.sum()):,} of {n_units:,} units free, "
             f"{sub.n_x:,} columns, {n_bad:,} price out, LP gap {lp_gap:.2e} ({t_lp:.1f} s)")
@@ -520,17 +552,20 @@ def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
             chosen = np.where(refix, best_col_now, chosen)
             free &= ~refix
             active &= ~refix[spec.col_unit]
-        # partial pricing: only the most violated columns enter (keeps the restricted LP
-        # small; the prices improve every round)
-        if n_bad > options.decompose_add:
+        # partial pricing: only the most violated columns enter, at most as many as the
+        # restricted LP holds now (and at least decompose_add), so a round at most doubles
+        # it: while many columns still price out, the rounds take them in proportion
+        # instead of a fixed number each (fewer rounds, each a pass over every column)
+        add = _columns_to_add(n_bad, int(sub.n_x), options.decompose_add, RESTRICTED_MAX)
+        if n_bad > add:
             idx = np.flatnonzero(bad_cols)
-            top = idx[np.argpartition(-viol[idx], options.decompose_add)[
-                : options.decompose_add]]
+            top = idx[np.argpartition(-viol[idx], add)[: add]]
             bad_cols = np.zeros(spec.n_x, bool)
             bad_cols[top] = True
         newly = np.zeros(n_units, bool)
         newly[spec.col_unit[bad_cols]] = True
         grow = newly & ~free
+        entered = int(bad_cols.sum())
         active |= bad_cols
         active[chosen[grow]] = True
         free |= newly
@@ -558,6 +593,91 @@ def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
     return {"x": x, "objective": spec.objective_value(x), "bound": bound,
             "row_dual": np.concatenate([best_b, best_y]), "col_dual": col_dual, "y": best_y,
             "converged": converged, "details": details}
+
+
+WARM_SHARE = 0.1
+"""A restricted LP starts from the last one's basis only when the columns that entered are
+at most this share of its columns. That basis is primal feasible but every entered column
+prices out against it, which HiGHS's dual simplex must first repair: at ~250 m a round with
+~87 k entered columns of 151 k took 1,023 iterations from the carried basis against 2,208
+from the crash basis, yet more seconds; with 641 entered of 40 k, 440 iterations against
+1,789 and fewer seconds."""
+
+
+def _carry_basis(entered: int, columns: int) -> bool:
+    """Whether a restricted LP of ``columns`` columns, ``entered`` of them new since the
+    last one, starts from the last one's basis (``entered ≤ WARM_SHARE · columns``)."""
+    return entered <= WARM_SHARE * columns
+
+
+def _carried_basis(carried: tuple[np.ndarray, np.ndarray, Any], cols: np.ndarray,
+                   units: np.ndarray, chosen: np.ndarray, sub_b: ModelSpec) -> Any:
+    """The last restricted LP's optimal basis mapped onto the next one, or None.
+
+    ``carried`` holds the last restricted LP's columns (columns of the whole model, sorted),
+    its free units (sorted) and its basis (its columns, then the box's two slacks per
+    coupling row; its units' assignment rows, then the coupling rows). A column or unit in
+    both keeps its status, and the box slacks and coupling rows keep theirs (the box keeps
+    its shape: only its prices move). A column that entered is nonbasic at 0; a unit freed
+    since was fixed at its ``chosen`` column, which becomes basic with its assignment row
+    nonbasic — so the last optimal point, extended by the fixed units' columns at 1, is
+    this basis's primal solution, and the simplex starts from it with only the entered
+    columns to price in. A unit re-fixed since leaves with its row and columns; the result
+    is returned only when it still has exactly one basic variable per row (else the solver
+    starts from its own crash basis)."""
+    from ruimteverdeling.model.highs_backend import BASIC, LOWER, Basis
+
+    p_cols, p_units, p_basis = carried
+    n_main = cols.size
+    n_slack = sub_b.n_cols - n_main
+    n_sub_units = units.size
+    if p_basis.col.size - p_cols.size != n_slack or \
+            p_basis.row.size - p_units.size != sub_b.n_rows - n_sub_units or not p_cols.size:
+        return None
+    col = np.full(sub_b.n_cols, LOWER, np.int8)
+    idx = np.minimum(np.searchsorted(p_cols, cols), p_cols.size - 1)
+    hit = p_cols[idx] == cols
+    col[:n_main][hit] = p_basis.col[idx[hit]]
+    col[n_main:] = p_basis.col[p_cols.size:]
+    row = np.full(sub_b.n_rows, LOWER, np.int8)
+    if p_units.size:
+        uidx = np.minimum(np.searchsorted(p_units, units), p_units.size - 1)
+        uhit = p_units[uidx] == units
+    else:
+        uhit = np.zeros(n_sub_units, bool)
+        uidx = np.zeros(n_sub_units, np.int64)
+    row[:n_sub_units][uhit] = p_basis.row[uidx[uhit]]
+    row[n_sub_units:] = p_basis.row[p_units.size:]
+    freed = chosen[units[~uhit]]
+    at = np.searchsorted(cols, freed)
+    if freed.size and (at.max() >= n_main or not np.array_equal(cols[at], freed)):
+        return None
+    col[at] = BASIC
+    # a unit re-fixed and freed again in the same round lost its columns (its basic one
+    # with them) and came back with its chosen column and the entered ones: with no basic
+    # variable left among its row and columns, its chosen column becomes basic again
+    n_x = sub_b.n_x
+    per_unit = np.bincount(sub_b.col_unit[col[:n_x] == BASIC], minlength=n_sub_units) + \
+        (row[:n_sub_units] == BASIC)
+    lost = np.flatnonzero(per_unit == 0)
+    if lost.size:
+        back = np.searchsorted(cols, chosen[units[lost]])
+        if back.max() >= n_main or not np.array_equal(cols[back], chosen[units[lost]]):
+            return None
+        col[back] = BASIC
+    if int((col == BASIC).sum()) + int((row == BASIC).sum()) != sub_b.n_rows:
+        return None
+    return Basis(col, row)
+
+
+def _columns_to_add(violated: int, restricted: int, least: int, most: int) -> int:
+    """How many of the ``violated`` columns (positive reduced cost against the assignment
+    duals) enter the next restricted LP: ``min(violated, max(least, min(restricted,
+    most − restricted)))`` — all of them when they are fewer than the restricted LP's
+    ``restricted`` columns, else as many as it has, but no more than brings it to ``most``
+    columns (and never fewer than ``least``). A count, not a time: the same rounds on any
+    load."""
+    return int(min(violated, max(least, min(restricted, most - restricted))))
 
 
 def _typical_coefficients(pricing: Pricing) -> np.ndarray:
