@@ -166,9 +166,12 @@ def test_the_wheel_runs_the_demo_without_the_source_tree(tmp_path: Path) -> None
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=False)
     python = env_dir / "bin" / "python"
+    # without PYTHONPATH: a checkout's src/ on it makes pip see the package as installed in
+    # the new venv and install nothing
+    clean = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
     install = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install",
                               "--no-deps", "--no-index", "--quiet", str(wheel)],
-                             capture_output=True, text=True)
+                             capture_output=True, text=True, env=clean)
     assert install.returncode == 0, install.stderr[-2000:]
     site = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
                           capture_output=True, text=True, check=True).stdout.strip()
@@ -177,7 +180,7 @@ def test_the_wheel_runs_the_demo_without_the_source_tree(tmp_path: Path) -> None
     Path(site, "dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n")
     work = tmp_path / "empty"
     work.mkdir()
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+    env = dict(clean)
     env.update(RUIMTEVERDELING_CACHE=str(tmp_path / "cache"), PYTHONWARNINGS="ignore")
     where = subprocess.run([python, "-c", "import ruimteverdeling, sys; "
                             "print(ruimteverdeling.__file__)"], cwd=work, env=env,
