@@ -57,18 +57,6 @@ def test_derived_rows_keep_every_integer_solution(seed: int) -> None:
     assert checked > 0
 
 
-@pytest.mark.parametrize("seed", range(5))
-def test_candidates_ahead_are_the_candidates(seed: int) -> None:
-    # generated in a thread while the LP runs: the very rows the direct call gives
-    spec = random_model(seed)
-    direct = st.candidates(spec)
-    ahead = st.candidates_ahead(spec).result(timeout=30)
-    assert ahead.n_rows == direct.n_rows > 0
-    assert (ahead.A != direct.A).nnz == 0
-    np.testing.assert_array_equal(ahead.lower, direct.lower)
-    assert ahead.source == direct.source and ahead.kind == direct.kind
-
-
 @pytest.mark.parametrize("seed", SEEDS)
 def test_strengthened_lp_bound_never_below_the_optimum(seed: int) -> None:
     spec = random_model(seed)

@@ -85,8 +85,7 @@ def improve(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session: A
             x_best: np.ndarray | None, objective: float, bound: float, rel_gap: float,
             deadline: float, details: dict[str, Any], seconds: dict[str, float],
             say: Callable[[str], None], repair: Repair,
-            polish: Callable[[np.ndarray], np.ndarray], max_row_nnz: int | None = None,
-            prepare: Callable[[np.ndarray], None] | None = None
+            polish: Callable[[np.ndarray], np.ndarray], max_row_nnz: int | None = None
             ) -> tuple[np.ndarray | None, float]:
     """The incumbent ``x_best`` (objective ``objective``), or the repair in the best level
     window of each level (see the module docstring), whichever is better. Without an
@@ -96,9 +95,7 @@ def improve(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session: A
     ``work``: the model the LP ``session`` holds (``spec`` + derived rows + level counts);
     ``curves``: each level's whole-cell knapsack curve by level column; ``x_lp``: the
     strengthened root LP's solution; ``polish``: an allocation with its auxiliaries
-    re-optimised; ``max_row_nnz``: as for the root's derived rows; ``prepare(ub)``: called
-    with the auxiliary upper bounds of the window visited first (the one usually chosen),
-    before its LPs, so that the caller can start what ``repair`` will need there."""
+    re-optimised; ``max_row_nnz``: as for the root's derived rows."""
     if spec.n_x < 1 or session is None or not hasattr(session, "add_rows"):
         return x_best, objective
     t0 = time.perf_counter()
@@ -126,19 +123,7 @@ def improve(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session: A
         # only where that bound exceeds the best window's value so far
         cap = [np.inf if curve is None else float(curve(a, b)) for a, b in spans]
         solved = 0
-        order = sorted(range(len(spans)), key=lambda k: -cap[k])
-        # the first window visited is the one chosen unless a later LP beats it or its value
-        # cannot beat the incumbent (at most its knapsack bound): its derived rows'
-        # candidates are generated while the LPs run (the same rows as after them)
-        ahead = None
-        if order and cap[order[0]] > value(x) + target:
-            lb0, ub0 = work.aux_lb.copy(), work.aux_ub.copy()
-            lb0[j], ub0[j] = spans[order[0]]
-            ahead = (spans[order[0]], st.candidates_ahead(_confined(spec, lb0, ub0),
-                                                              max_row_nnz))
-            if prepare is not None:
-                prepare(ub0)
-        for i in order:
+        for i in sorted(range(len(spans)), key=lambda k: -cap[k]):
             if best is not None and cap[i] <= best[0]:
                 break
             a, b = spans[i]
@@ -162,10 +147,8 @@ def improve(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session: A
         z_w, a, b, lb, ub, out = best
         # the derived rows of the model with the level confined: a region's row is then a
         # knapsack row under the capacity c_r b + u_r, and its derived rows hold in the window
-        if ahead is not None and ahead[0] == (a, b):
-            cands = ahead[1].result()
-        else:
-            cands = st.candidates(_confined(spec, lb, ub), max_row_nnz)
+        k = len(spec.aux_names)
+        cands = st.candidates(replace(spec, aux_lb=lb[:k], aux_ub=ub[:k]), max_row_nnz)
         blocks: list[Any] = []
         for _ in range(ROUNDS):
             if out.x is None:
@@ -215,13 +198,6 @@ def improve(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session: A
     details["level_window"] = {"objective": z, "kept": kept}
     seconds["level_window"] = time.perf_counter() - t0
     return x_best, objective
-
-
-def _confined(spec: ModelSpec, lb: np.ndarray, ub: np.ndarray) -> ModelSpec:
-    """``spec`` with the auxiliary bounds of a window's LP (``work``'s, whose first
-    auxiliaries are ``spec``'s): the model whose derived rows hold in the window."""
-    k = len(spec.aux_names)
-    return replace(spec, aux_lb=lb[:k], aux_ub=ub[:k])
 
 
 def _cut(details: dict[str, Any], step: str) -> None:

@@ -67,7 +67,6 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -531,9 +530,6 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
     else:
         say(f"LP relaxation: {spec.n_cols:,} columns, {spec.n_rows:,} rows ({backend.name})")
         session = _session(backend, spec, options)
-        # the derived rows' candidates depend on the model alone: generated in a thread of
-        # their own while HiGHS solves the LP in its own (the same rows as after the LP)
-        ahead = None if relaxation_only else st.candidates_ahead(spec, STRENGTHEN_MAX_ROW_NNZ)
         start_basis = _warm_basis(spec, warm)
         if isinstance(session, _Rebuild):
             lp = backend.lp(spec, options, options.time_limit,
@@ -608,7 +604,7 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
             session = backend.session(spec, options)  # type: ignore[attr-defined]
             session.basis = lp.basis
         work, lp_s, info, levels, derived = _strengthen(spec, session, options, lp, deadline,
-                                                        say, ahead)
+                                                        say)
         seconds["strengthen"] = time.perf_counter() - t0
         details["strengthen"] = info
         if lp_s is not lp and lp_s.x is not None and lp_s.objective is not None:
@@ -628,17 +624,6 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
         return done
     dual_bound = bound  # the value of the LP whose reduced costs ``col_dual`` are
 
-    fills: dict[tuple[int, float], Future[np.ndarray | None]] = {}
-
-    def prepare_fills(ub: np.ndarray) -> None:
-        # the knapsack fills at a window's top depend on the root's duals alone: started
-        # while the window's LPs run (see _knapsack_moves)
-        for lv in levels:
-            v = float(ub[lv.col - spec.n_x])
-            if derived[1] is not None and math.isfinite(v) and (lv.col, v) not in fills:
-                fills[(lv.col, v)] = st.in_thread(st.knapsack_fill, derived[0], lv,
-                                                  derived[1], v)
-
     def window_repair(model: ModelSpec, out: LpOutcome, info: dict[str, Any]
                       ) -> np.ndarray | None:
         # the repair at a level window's LP vertex; besides the fractional units and their
@@ -646,8 +631,7 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
         x_w = out.x[: spec.n_cols]
         x_w_round = _round_units(spec, x_w)
         moved = [m for lv in levels if (m := _knapsack_moves(
-            spec, lv, derived, float(model.aux_ub[lv.col - spec.n_x]), x_w_round,
-            fills)) is not None]
+            spec, lv, derived, float(model.aux_ub[lv.col - spec.n_x]), x_w_round)) is not None]
         return _repair(spec, model, backend, options, say, x_w, out.col_dual[: spec.n_cols],
                        x_w_round, _fractional_units(spec, x_w), bound, deadline, info, {},
                        grow=False,
@@ -666,7 +650,7 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
         root_basis = session.basis_now()
         x_best, objective = _window_first(spec, work, levels, session, derived, x, bound,
                                           options, deadline, details, seconds, say,
-                                          window_repair, polish_any, early, prepare_fills)
+                                          window_repair, polish_any, early)
         windowed = "level_window" in details
     if x_best is None:
         # repair: a small MIP on the fractional units and their near-ties (one neighbourhood
@@ -751,8 +735,7 @@ def _window_first(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], sess
                   bound: float, options: SolverOptions, deadline: float,
                   details: dict[str, Any], seconds: dict[str, float], say: Progress,
                   repair: level_window.Repair, polish: Callable[[np.ndarray], np.ndarray],
-                  early: dict[int, tuple[Callable[[float, float], float], float]],
-                  prepare: Callable[[np.ndarray], None] | None = None
+                  early: dict[int, tuple[Callable[[float, float], float], float]]
                   ) -> tuple[np.ndarray | None, float]:
     """The level-window repair as the first incumbent, where the whole-cell knapsack bound
     shows that the root repair cannot end the solve (see :data:`WINDOW_FIRST_TOLERANCES`).
@@ -796,7 +779,7 @@ def _window_first(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], sess
                                                              early.items()},
                                 x_lp, None, -np.inf, bound, options.mip_rel_gap, deadline,
                                 details, seconds, say, repair=repair, polish=polish,
-                                max_row_nnz=STRENGTHEN_MAX_ROW_NNZ, prepare=prepare)
+                                max_row_nnz=STRENGTHEN_MAX_ROW_NNZ)
     return x, z
 
 
@@ -923,20 +906,16 @@ def _level_fixed_repair(spec: ModelSpec, work: ModelSpec, levels: list[st.Level]
 
 def _knapsack_moves(spec: ModelSpec, level: st.Level,
                     derived: tuple[ModelSpec, np.ndarray | None] | None, v: float,
-                    x_round: np.ndarray,
-                    fills: dict[tuple[int, float], Future[np.ndarray | None]] | None = None
-                    ) -> np.ndarray | None:
+                    x_round: np.ndarray) -> np.ndarray | None:
     """The units of the level's regions whose column in the whole-cell knapsack fill at
     the level ``v`` (:func:`~ruimteverdeling.model.strengthen.knapsack_fill`, under the
     duals of ``derived``) differs from their column in ``x_round``: the whole cells that
     the knapsack bound moves to fill every region to ``v``; None without duals or without a
-    finite ``v`` (a level the window leaves unbounded, such as another period's). ``fills``:
-    fills under the same duals started ahead, by (level column, ``v``)."""
+    finite ``v`` (a level the window leaves unbounded, such as another period's)."""
     if derived is None or derived[1] is None or not math.isfinite(v):
         return None
     model, duals = derived
-    ahead = (fills or {}).pop((level.col, v), None)
-    fill = ahead.result() if ahead is not None else st.knapsack_fill(model, level, duals, v)
+    fill = st.knapsack_fill(model, level, duals, v)
     if fill is None:
         return None
     in_rows = np.zeros(spec.n_units, bool)
@@ -1000,7 +979,7 @@ def _fractional_units(spec: ModelSpec, x: np.ndarray) -> np.ndarray:
 
 
 def _strengthen(spec: ModelSpec, session: Any, options: SolverOptions, lp: LpOutcome,
-                deadline: float, say: Progress, ahead: Future[st.Candidates] | None = None
+                deadline: float, say: Progress
                 ) -> tuple[ModelSpec, LpOutcome, dict[str, Any], list[st.Level],
                            tuple[ModelSpec, np.ndarray | None]]:
     """Add violated derived rows to the LP ``session`` and re-solve, a few rounds; then give
@@ -1009,12 +988,9 @@ def _strengthen(spec: ModelSpec, session: Any, options: SolverOptions, lp: LpOut
     Returns the model the MIPs work on (``spec`` + derived rows + level counts, in the order
     the session holds them), the last LP over ``spec`` + derived rows (or ``lp`` itself),
     what was done, the levels, and ``spec`` + derived rows with that LP's row duals.
-    ``ahead``: the candidates of ``spec``, generated while the LP ran
-    (:func:`~ruimteverdeling.model.strengthen.candidates_ahead`).
     """
     t0 = time.perf_counter()
-    cands = ahead.result() if ahead is not None else st.candidates(spec,
-                                                                   STRENGTHEN_MAX_ROW_NNZ)
+    cands = st.candidates(spec, STRENGTHEN_MAX_ROW_NNZ)
     info: dict[str, Any] = {"candidates": cands.n_rows, "rounds": [],
                             "generate_seconds": round(time.perf_counter() - t0, 3)}
     block_rows: list[Any] = []

@@ -59,7 +59,6 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from typing import Any
@@ -268,22 +267,6 @@ def candidates(spec: ModelSpec, max_row_nnz: int | None = None) -> Candidates:
                        indptr), shape=(n, spec.n_cols))
     A.sum_duplicates()
     return Candidates(A, np.asarray(lower, float), source, kind)
-
-
-def in_thread(fn: Callable[..., Any], *args: Any) -> Future[Any]:
-    """``fn(*args)`` started in a thread of its own, to overlap pure computation with a solver
-    run (HiGHS solves in a thread of its own, and the caller only waits for it meanwhile):
-    the same value, read with ``.result()``. The thread ends with the call."""
-    pool = ThreadPoolExecutor(max_workers=1)
-    try:
-        return pool.submit(fn, *args)
-    finally:
-        pool.shutdown(wait=False)
-
-
-def candidates_ahead(spec: ModelSpec, max_row_nnz: int | None = None) -> Future[Candidates]:
-    """:func:`candidates` started in a thread of its own (:func:`in_thread`)."""
-    return in_thread(candidates, spec, max_row_nnz)
 
 
 def _unit_ranks(A: sp.csr_matrix, col_unit: np.ndarray, n_x: int) -> np.ndarray:
