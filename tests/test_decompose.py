@@ -342,3 +342,35 @@ def test_abs_a_times_is_the_dense_product(seed: int) -> None:
     assert np.allclose(pricing.abs_a_times(V), np.abs(dense) @ V)
     assert np.array_equal(dense_rows(spec), before)
     assert (dense < 0).any()  # the test would see a lost sign
+
+
+def test_a_restricted_lp_stopped_by_its_time_limit_gives_no_feasible_point() -> None:
+    """A restricted LP that ended by its time limit hands over an iterate that may break
+    rows: its point is never taken as one that meets every row (nor as converged), however
+    unused its box slacks; its prices still give the bound."""
+    from dataclasses import replace as dc_replace
+
+    from ruimteverdeling.model import decompose
+    from ruimteverdeling.model.highs_backend import HighsBackend
+    from ruimteverdeling.model.options import SolverOptions
+
+    class Cut(HighsBackend):
+        """HiGHS, but every restricted LP reports its time limit with every column at 0."""
+
+        def lp(self, spec, options, time_limit, basis=None, want_basis=True):  # type: ignore[no-untyped-def]
+            out = super().lp(spec, options, time_limit, basis=basis, want_basis=want_basis)
+            if any(n.startswith(decompose.ELASTIC) for n in spec.aux_names) and \
+                    out.x is not None:
+                out = dc_replace(out, status="time_limit", x=np.zeros_like(out.x))
+            return out
+
+    spec = random_model(1)
+    opts = SolverOptions(decompose_sample=2, decompose_free_min=1, decompose_free_share=0.0,
+                         decompose_add=1, decompose_lp_gap=0.0, mip_rel_gap=0.0,
+                         decompose_max_iterations=4)
+    res = decompose.lp(spec, opts, Cut(), lambda msg: None, deadline=float("inf"))
+    assert res["details"]["iterations"]
+    assert not res["converged"]
+    assert all(it.get("objective", -np.inf) == -np.inf for it in res["details"]["iterations"])
+    z = HighsBackend().lp(spec, opts, 60).objective
+    assert res["bound"] >= z - 1e-7

@@ -494,7 +494,10 @@ def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
         tol = 1e-7 * scale
         bad_cols = (viol > tol) & ~active
         n_bad = int(bad_cols.sum())
-        feasible = box_used <= 1e-9 * max(1.0, scale)
+        # a point meets every row only when its restricted LP was solved: one stopped by its
+        # time limit hands over the simplex's last iterate, which may break rows with its
+        # box slacks at 0 (its prices still give a valid bound)
+        feasible = sub_out.status == "optimal" and box_used <= 1e-9 * max(1.0, scale)
         z = -np.inf
         if feasible:
             x_now = _combined(x_fix, cols, sub_out.x)
