@@ -11,11 +11,12 @@ returns the start while reporting 57.54. The backend must return an allocation w
 from __future__ import annotations
 
 import itertools
+import time
 
 import numpy as np
 import scipy.sparse as sp
 
-from ruimteverdeling.model.highs_backend import HighsBackend
+from ruimteverdeling.model.highs_backend import HighsBackend, HighsResult, build
 from ruimteverdeling.model.options import SolverOptions
 from ruimteverdeling.model.spec import ModelSpec, RowBlock
 
@@ -88,3 +89,18 @@ def test_feasible_starts_give_the_optimum():
                                  start=_allocation(uses))
         assert out.x is not None, uses
         assert abs(spec.objective_value(out.x) - best) < 1e-9, uses
+
+
+def test_no_time_left_keeps_the_start_with_an_open_gap():
+    """Without time for the second run the start stands, not called optimal, and the first
+    run's bound is kept."""
+    spec = _spec()
+    x0 = _allocation(START_USES)
+    first = HighsResult(status="Optimal", x=x0, objective=57.54, bound=57.54)
+    status, x, bound, extra = HighsBackend._without_start(
+        build(spec, integral=True), spec, first, deadline=time.perf_counter() - 1.0,
+        stopped=[])
+    assert status == "time_limit"
+    assert x is x0
+    assert bound == 57.54
+    assert extra["resolved"] is False
