@@ -513,10 +513,59 @@ class HighsBackend:
         r = run(h, integral=True, deadline=deadline)
         status = "stopped" if stopped else norm_status(r.status)
         x = r.x
+        seconds = r.seconds
+        details: dict[str, Any] = {"nodes": r.mip_nodes}
+        if start is not None and x is not None and r.objective is not None:
+            lost = r.objective - spec.objective_value(x)
+            if lost > HighsBackend._tolerance(r.objective):
+                status, x, bound, extra = self._without_start(h, spec, r, deadline, stopped)
+                seconds += extra.pop("seconds")
+                details.update(extra, start_kept=lost)
+                return MipOutcome(status, x, bound, {"build": t_build, "mip": seconds}, details)
         if x is None and status == "time_limit" and start is not None and _feasible(spec, start):
             x = np.asarray(start, float)  # stopped before HiGHS took the start: it still holds
-        return MipOutcome(status, x, r.bound, {"build": t_build, "mip": r.seconds},
-                          {"nodes": r.mip_nodes})
+        return MipOutcome(status, x, r.bound, {"build": t_build, "mip": seconds}, details)
+
+    @staticmethod
+    def _without_start(h: highspy.Highs, spec: ModelSpec, first: HighsResult,
+                       deadline: float, stopped: list[bool]
+                       ) -> tuple[str, np.ndarray, float | None, dict[str, Any]]:
+        """Re-solve after HiGHS handed back its start in place of a better solution.
+
+        When presolve fixes columns by dominance, the start mapped into the reduced model
+        can be a *better* allocation than the start itself; HiGHS then reports that better
+        objective ``z*`` (and, when nothing beats it, optimality) but returns the start
+        ``x₀`` with ``c·x₀ < z*``. The reported ``z*`` is a real allocation's value, so
+        the optimum is ``z*``, but its columns are lost. The same instance is solved again
+        without the start (``clearSolver`` drops it, the model and options stay) in what
+        is left of the time limit. The outcome is the better of the two solutions; both
+        runs bound the same model, so the bound is the smaller (tighter) of the two. When
+        the second run cannot return a solution at least as good as ``x₀``, ``x₀`` stands
+        with status ``time_limit``: the gap between ``c·x₀`` and the bound is open.
+        """
+        x0 = first.x
+        assert x0 is not None
+        bounds = [b for b in (first.bound,) if b is not None]
+        left = deadline - time.perf_counter()
+        extra: dict[str, Any] = {"seconds": 0.0, "resolved": False}
+        if left > MIN_RUN_SECONDS:
+            h.clearSolver()
+            allow_seconds(h, left)
+            stopped.clear()
+            r = run(h, integral=True, deadline=deadline)
+            extra.update(seconds=r.seconds, resolved=True, nodes_again=r.mip_nodes)
+            if r.bound is not None:
+                bounds.append(r.bound)
+            if (r.x is not None and spec.objective_value(r.x)
+                    >= spec.objective_value(x0) - HighsBackend._tolerance(r.objective or 0.0)):
+                status = "stopped" if stopped else norm_status(r.status)
+                return status, r.x, min(bounds) if bounds else None, extra
+        return "time_limit", x0, min(bounds) if bounds else None, extra
+
+    @staticmethod
+    def _tolerance(value: float) -> float:
+        """Round-off allowed between HiGHS's objective and ``c·x`` recomputed from its columns."""
+        return 1e-6 + 1e-9 * abs(value)
 
     def session(self, spec: ModelSpec, options: SolverOptions) -> LpSession:
         """A persistent LP of ``spec`` for many re-solves (see :class:`LpSession`)."""
