@@ -486,8 +486,11 @@ class HighsBackend:
             stop: Callable[[float, float], bool] | None = None,
             settings: dict[str, object] | None = None) -> MipOutcome:
         """HiGHS's branch and bound. ``stop(incumbent, dual bound)`` is asked at HiGHS's
-        interrupt checks; when it says so the run ends with status ``stopped`` (its
-        tolerance is proven, like ``optimal``). ``settings``: further HiGHS options."""
+        interrupt checks; when it says so the run ends with status ``stopped``, which proves
+        only what ``stop`` tested: like ``optimal`` when ``stop`` tests a gap against the dual
+        bound, nothing when it also ends on a budget of checks (a
+        :class:`~ruimteverdeling.model.stopping.PatientStop`); the bound is what proves the
+        gap. ``settings``: further HiGHS options."""
         t0 = time.perf_counter()
         deadline = t0 + time_limit
         opts = mip_options(options.threads, time_limit, gap, options.seed)
