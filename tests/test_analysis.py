@@ -687,6 +687,23 @@ def test_fork_map_staged_starts_the_first_tasks_before_prepare_and_reruns_a_defe
     _STAGE["prepared"] = False
 
 
+def test_fork_map_staged_raises_a_deferral_of_a_task_that_has_the_payload() -> None:
+    """A task that defers although it was handed ``prepare``'s result (or was handed it again
+    after deferring) cannot be helped by another round: its error is raised here, not handed
+    out again for ever."""
+    from ruimteverdeling.parallel import DeferredError, fork_map_staged
+
+    def task(i: int, payload: int | None) -> int:
+        if i == 1:
+            raise DeferredError("task 1 never has what it needs")
+        return i
+
+    with pytest.raises(DeferredError):
+        fork_map_staged(task, 3, 2, [1], lambda: 7)
+    with pytest.raises(DeferredError):
+        fork_map_staged(task, 3, 2, [], lambda: 7)
+
+
 def test_rule_costs_whose_early_variants_defer_match_the_serial_costs(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every variant taken as one that needs no derived duals (all start in the workers

@@ -202,11 +202,16 @@ class DeferredError(Exception):
     and finds that it needs ``prepare``'s result after all: it is handed out again with it."""
 
 
-def _call_staged(i: int, payload: Any) -> tuple[int, bool, Any]:
+def _call_staged(i: int, payload: Any, early: bool) -> tuple[int, bool, Any]:
+    """``(i, deferred, fn(i, payload))``; only a task started before ``prepare`` (``early``)
+    may defer: one that already has ``prepare``'s result raises its :class:`DeferredError`,
+    rather than being handed out again for ever."""
     assert _TASK is not None
     try:
         return i, False, _TASK(i, payload)
     except DeferredError:
+        if not early:
+            raise
         return i, True, None
 
 
@@ -243,10 +248,10 @@ def fork_map_staged(fn: Callable[[int, Any], T], n: int, workers: int, first: li
     try:
         with ProcessPoolExecutor(min(workers, n),
                                  mp_context=multiprocessing.get_context("fork")) as pool:
-            pending = {pool.submit(_call_staged, i, None) for i in early}
+            pending = {pool.submit(_call_staged, i, None, True) for i in early}
             try:
                 payload = prepare()
-                pending |= {pool.submit(_call_staged, i, payload) for i in later}
+                pending |= {pool.submit(_call_staged, i, payload, False) for i in later}
                 if meanwhile is not None:
                     meanwhile()
                 while pending:
@@ -254,7 +259,7 @@ def fork_map_staged(fn: Callable[[int, Any], T], n: int, workers: int, first: li
                     for future in finished:
                         i, deferred, result = future.result()
                         if deferred:
-                            pending.add(pool.submit(_call_staged, i, payload))
+                            pending.add(pool.submit(_call_staged, i, payload, False))
                             continue
                         out[i] = result
                         if done is not None:
