@@ -146,11 +146,6 @@ def can_fork() -> bool:
         not multiprocessing.current_process().daemon
 
 
-def _call(i: int) -> tuple[int, Any]:
-    assert _TASK is not None
-    return i, _TASK(i)
-
-
 def fork_map(fn: Callable[[int], T], n: int, workers: int,
              done: Callable[[int, T], None] | None = None) -> list[T]:
     """``[fn(0), …, fn(n − 1)]``, computed in ``min(workers, n)`` forked worker processes.
@@ -167,34 +162,7 @@ def fork_map(fn: Callable[[int], T], n: int, workers: int,
     for memory, say) raises :class:`concurrent.futures.process.BrokenProcessPool` instead of
     leaving the call waiting; the other tasks are then cancelled. Call it outside threads
     that hold locks a child would need (a forked child has only the thread that forked)."""
-    global _TASK
-    out: list[Any] = [None] * n
-    if workers <= 1 or n <= 1 or not can_fork() or _TASK is not None:
-        for i in range(n):
-            out[i] = fn(i)
-            if done is not None:
-                done(i, out[i])
-        return out
-    _TASK = fn
-    try:
-        with ProcessPoolExecutor(min(workers, n),
-                                 mp_context=multiprocessing.get_context("fork")) as pool:
-            pending = {pool.submit(_call, i) for i in range(n)}
-            try:
-                while pending:
-                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    for future in finished:
-                        i, result = future.result()
-                        out[i] = result
-                        if done is not None:
-                            done(i, result)
-            except BaseException:
-                for future in pending:
-                    future.cancel()
-                raise
-    finally:
-        _TASK = None
-    return out
+    return fork_map_staged(lambda i, _: fn(i), n, workers, [], lambda: None, done)
 
 
 class DeferredError(Exception):
@@ -243,7 +211,8 @@ def fork_map_staged(fn: Callable[[int, Any], T], n: int, workers: int, first: li
                 done(i, out[i])
         return out
     early = list(dict.fromkeys(first))
-    later = [i for i in range(n) if i not in set(early)]
+    started = set(early)
+    later = [i for i in range(n) if i not in started]
     _TASK = fn
     try:
         with ProcessPoolExecutor(min(workers, n),
