@@ -5,6 +5,7 @@
     python benchmarks/small.py --families               # what each derived-row family closes
     python benchmarks/small.py --levels                 # how lumpy each minimax level is
     python benchmarks/small.py --cases demo --scan 36   # the bound per level interval
+    python benchmarks/small.py --cases demo --scan 24 --lagrange 6   # ... better multipliers
     python benchmarks/small.py --fairness deviation:0.5 # another fairness formulation
     python benchmarks/small.py --json results.json
 
@@ -267,9 +268,11 @@ SCAN_WIDTH = 0.06
 """Half-width of the ``--scan`` range relative to the LP's level."""
 
 
-def scan(case: str, n: int) -> list[dict]:
+def scan(case: str, n: int, steps: int = 0) -> list[dict]:
     """Per level interval near the LP's level: the LP optimum with the level confined to it
-    and the whole-cell knapsack bound under that LP's own duals (see ``--scan``)."""
+    and the whole-cell knapsack bound under that LP's own duals (see ``--scan``); with
+    ``steps``, also that bound after as many subgradient steps on its multipliers
+    (:func:`~ruimteverdeling.model.strengthen.lagrange_level_duals`, see ``--lagrange``)."""
     from dataclasses import replace
 
     import numpy as np
@@ -295,16 +298,24 @@ def scan(case: str, n: int) -> list[dict]:
             lb[j], ub[j] = max(lo, lb[j]), min(hi, ub[j])
             t0 = time.perf_counter()
             node = session.lp(lb, ub, None, 300.0)
-            k = None
+            k = lag = None
+            t_lag = 0.0
             if node.status == "optimal" and node.row_dual is not None:
-                k = st.knapsack_level_bound(replace(work, aux_lb=lb, aux_ub=ub), lv,
-                                            np.asarray(node.row_dual)[: work.n_rows],
-                                            sol.objective)
+                boxed = replace(work, aux_lb=lb, aux_ub=ub)
+                duals = np.asarray(node.row_dual)[: work.n_rows]
+                k = st.knapsack_level_bound(boxed, lv, duals, sol.objective)
+                if steps and k is not None:
+                    t1 = time.perf_counter()
+                    res = st.lagrange_level_duals(boxed, lv, duals, sol.objective,
+                                                  float(lb[j]), float(ub[j]), steps)
+                    lag = None if res is None else res.bound
+                    t_lag = time.perf_counter() - t1
             lp_z = node.objective if node.status == "optimal" else None
-            both = [b for b in (lp_z, k) if b is not None]
+            both = [b for b in (lp_z, k, lag) if b is not None]
             out.append({"case": case, "level": spec.aux_names[lv.col - spec.n_x],
                         "incumbent": sol.objective, "engine_bound": sol.bound,
                         "lo": float(lo), "hi": float(hi), "lp": lp_z, "knapsack": k,
+                        "multipliers": lag, "multiplier_seconds": t_lag,
                         "bound": min(both) if both else None,
                         "seconds": time.perf_counter() - t0})
     return out
@@ -356,6 +367,9 @@ def main() -> None:
                     help="set the base's fair_burdens rule to this mode (minimax, deviation)")
     ap.add_argument("--scan", type=int, metavar="N",
                     help="LP and own-dual whole-cell bound on N level intervals near the LP's")
+    ap.add_argument("--lagrange", type=int, default=0, metavar="STEPS",
+                    help="with --scan: also the whole-cell bound after STEPS subgradient "
+                         "steps on its multipliers")
     ap.add_argument("--json", type=Path)
     ap.add_argument("--one", help=argparse.SUPPRESS)
     ap.add_argument("--naive-one", action="store_true", help=argparse.SUPPRESS)
@@ -372,15 +386,16 @@ def main() -> None:
                      for r in rows], ("case", "level", "row", "columns", "sizes (most frequent)",
                                       "binds at LP", "step (points)", "tolerance")))
     elif args.scan:
-        rows = [r for case in args.cases for r in scan(case, args.scan)]
+        rows = [r for case in args.cases for r in scan(case, args.scan, args.lagrange)]
 
         def pts(v: float | None) -> str:
             return "-" if v is None else f"{v:,.2f}"
 
         print(table([[r["case"], r["level"], f"{r['lo']:.6f}", f"{r['hi']:.6f}", pts(r["lp"]),
-                      pts(r["knapsack"]), pts(r["bound"]), f"{r['seconds']:.1f}"]
+                      pts(r["knapsack"]), pts(r["multipliers"]), pts(r["bound"]),
+                      f"{r['seconds']:.1f}"]
                      for r in rows], ("case", "level", "from", "to", "LP", "whole-cell",
-                                      "bound", "seconds")))
+                                      "multipliers", "bound", "seconds")))
         for case in args.cases:
             found = [r["bound"] for r in rows if r["case"] == case and r["bound"] is not None]
             if found:

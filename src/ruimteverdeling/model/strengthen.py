@@ -51,7 +51,10 @@ itself (with LP bounds) that proves a tighter bound and a window for the level.
 :func:`knapsack_level_bound` instead bounds the level's term directly: the LP duals move every
 row but the level's own into the objective (a Lagrangian relaxation, valid for any
 multipliers), after which each region is an exact multiple-choice knapsack of whole cells,
-solved by dynamic programming for every capacity and maximised over the level.
+solved by dynamic programming for every capacity and maximised over the level. The LP's duals
+are optimal for fractional knapsacks, not for whole ones: :func:`lagrange_level_duals` looks
+for lower multipliers by subgradient steps (every bound it reports is computed from its own
+multipliers, so valid whatever the steps do).
 """
 
 from __future__ import annotations
@@ -66,6 +69,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from ruimteverdeling.model.level_fix import curve_argmax
 from ruimteverdeling.model.spec import ModelSpec, RowBlock
 
 MAX_DIVISORS = 4
@@ -1608,3 +1612,174 @@ def unit_moves(spec: ModelSpec, x: np.ndarray, deadline: float, max_rounds: int 
                 (max_checks is not None and checks >= max_checks):
             break
     return x
+
+
+# ---------------------------------------------------------------------------------------------
+# better multipliers for the whole-cell knapsack bound
+# ---------------------------------------------------------------------------------------------
+LAGRANGE_STEPS = 12
+"""Subgradient steps of :func:`lagrange_level_duals` (each one knapsack curve and one fill)."""
+LAGRANGE_THETA = 1.0
+"""The first step's share of the Polyak step ``(K − target)/‖g‖²``; halved after
+:data:`LAGRANGE_PATIENCE` steps without a lower bound."""
+LAGRANGE_PATIENCE = 2
+"""Steps without a lower bound after which the step share ``θ`` halves."""
+LAGRANGE_PROJECTIONS = 5
+"""Rounds of projecting the multipliers onto the signs of their rows' finite sides and of the
+reduced costs of the auxiliaries unbounded on a side (alternating, one constraint at a time)."""
+
+
+@dataclass
+class LagrangeResult:
+    """What :func:`lagrange_level_duals` found: the best duals (over all the model's rows, as
+    ``row_dual``), their curve and bound over ``[lo, hi]``, and every step's bound."""
+
+    row_dual: np.ndarray
+    curve: Callable[[float, float], float] | None
+    bound: float
+    trace: list[float]
+
+
+def _aux_at_best(spec: ModelSpec, level: Level, d: np.ndarray, v: float, A: sp.csr_matrix,
+                 x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """The auxiliaries of a maximiser of the Lagrangian beside the binaries ``x``: the level
+    at ``v``, every one with a reduced cost ``d_k ≠ 0`` at its better bound, and every one
+    with ``d_k = 0`` (any value is a maximiser, e.g. a shortfall priced at its penalty) where
+    it meets its rows best — one at a time, within its bounds, so that the subgradient does
+    not report a violation the auxiliary absorbs at no cost."""
+    n_x = spec.n_x
+    lb, ub = spec.aux_lb, spec.aux_ub
+    dk = d[n_x:].copy()
+    dk[np.abs(dk) <= KNAPSACK_DUAL_TOL * np.maximum(1.0, np.abs(spec.obj[n_x:]))] = 0.0
+    at_ub = (dk > 0) | ((dk == 0) & ~np.isfinite(lb))
+    s = np.where(at_ub, ub, lb)
+    s = np.where(np.isfinite(s), s, 0.0)
+    j_level = level.col - n_x
+    s[j_level] = v
+    free = np.flatnonzero(dk == 0)
+    free = free[free != j_level]
+    if free.size:
+        act = A[:, :n_x] @ x + A[:, n_x:] @ s
+        Ac = A[:, n_x:].tocsc()
+        for k in free:
+            sl = slice(Ac.indptr[k], Ac.indptr[k + 1])
+            rows, a = Ac.indices[sl], Ac.data[sl]
+            if not rows.size:
+                continue
+            rest = act[rows] - a * s[k]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                need_lo = np.where(a > 0, (lo[rows] - rest) / a, (hi[rows] - rest) / a)
+                need_hi = np.where(a > 0, (hi[rows] - rest) / a, (lo[rows] - rest) / a)
+            want = float(np.nanmax(np.r_[need_lo, lb[k]]))
+            want = min(want, float(np.nanmin(np.r_[need_hi, ub[k]])))
+            new = min(max(want, lb[k]), ub[k])
+            if np.isfinite(new):
+                act[rows] += a * (new - s[k])
+                s[k] = new
+    return s
+
+
+def lagrange_level_duals(spec: ModelSpec, level: Level, row_dual: np.ndarray,
+                         incumbent: float, lo: float, hi: float,
+                         steps: int = LAGRANGE_STEPS, deadline: float = np.inf,
+                         max_work: float = KNAPSACK_WORK) -> LagrangeResult | None:
+    """Multipliers that lower the whole-cell knapsack bound of ``level`` over the level
+    interval ``[lo, hi]``, by projected subgradient steps from ``row_dual`` (the LP's).
+
+    The bound of :func:`knapsack_level_curve` is, for multipliers ``y`` on the rows moved into
+    the objective, ``L(y) = max_{z ∈ Z, t ∈ [lo_r, hi_r]} c·z − y·(A z − t)`` with ``Z`` the
+    allocations that meet the assignment rows and the level's own rows for a level in
+    ``[lo, hi]``. It bounds every integer allocation for *any* ``y`` (with ``y_r = 0`` on an
+    infinite side), and it is convex in ``y`` (a maximum of affine functions), so the LP's
+    duals — optimal for the fractional knapsacks — are in general not its minimiser: whole
+    cells make ``min_y L(y)`` (the Lagrangian dual) lower. At a maximiser ``(z*, t*)``
+    ``g = t* − A z*`` is a subgradient (``t*_r = hi_r`` for ``y_r > 0``, ``lo_r`` for
+    ``y_r < 0`` and ``A z*`` clipped to ``[lo_r, hi_r]`` at ``y_r = 0``), and the step
+
+        y ← P(y − θ (L(y) − target) / ‖g‖² · g),    target = ``incumbent``,
+
+    with ``P`` the projection on the signs the row's finite sides allow (a level row keeps
+    ``y_r = 0``: it stays a knapsack) moves towards the minimiser (Polyak's step; ``θ`` halves
+    when :data:`LAGRANGE_PATIENCE` steps bring no lower bound). ``z*`` is the knapsack fill
+    (:func:`knapsack_fill`, weights rounded up — at worst an approximate subgradient, which
+    only slows the search) at the level where the curve is largest. Every step's bound is
+    computed afresh from its own ``y``, so whatever the steps do, the smallest one is a valid
+    bound; it is never above the bound of ``row_dual`` itself (the first one evaluated).
+
+    Returns None where the curve does not exist for ``row_dual``."""
+    y = np.asarray(row_dual, float).copy()
+    priced = _level_duals(spec, level, y)
+    if priced is None:
+        return None
+    A, r_lo, r_hi, _ = priced
+    nu, n_x = spec.n_units, spec.n_x
+    offsets = spec.row_offsets()
+    frozen = np.zeros(A.shape[0], bool)
+    frozen[[offsets[r.block][0] - nu + r.row for r in level.rows]] = True
+    can_up = np.isfinite(r_hi) & ~frozen   # y_r > 0 prices the upper side
+    can_dn = np.isfinite(r_lo) & ~frozen
+    # auxiliaries unbounded on a side (shortfalls): their reduced cost must keep its sign
+    Ac = A[:, n_x:].tocsc()
+    aux_ub_inf = ~np.isfinite(spec.aux_ub)
+    aux_lb_inf = ~np.isfinite(spec.aux_lb)
+    aux_ub_inf[level.col - n_x] = aux_lb_inf[level.col - n_x] = False  # (its rows are frozen)
+
+    def project(yc: np.ndarray) -> None:
+        for _ in range(LAGRANGE_PROJECTIONS):
+            yc[(yc > 0) & ~can_up] = 0.0
+            yc[(yc < 0) & ~can_dn] = 0.0
+            dk = spec.obj[n_x:] - Ac.T @ yc
+            bad = np.flatnonzero((aux_ub_inf & (dk > 0)) | (aux_lb_inf & (dk < 0)))
+            if not bad.size:
+                return
+            for k in bad:
+                rows = Ac.indices[Ac.indptr[k]:Ac.indptr[k + 1]]
+                a = Ac.data[Ac.indptr[k]:Ac.indptr[k + 1]]
+                a = np.where(frozen[rows], 0.0, a)
+                nrm = float(a @ a)
+                if nrm > 0:
+                    yc[rows] += float(dk[k]) * a / nrm  # onto d_k = 0
+
+    best: LagrangeResult | None = None
+    theta = LAGRANGE_THETA
+    stall = 0
+    trace: list[float] = []
+    for it in range(max(1, steps + 1)):
+        if it and time.perf_counter() > deadline:
+            break
+        curve = knapsack_level_curve(spec, level, y, incumbent, max_work)
+        if curve is None:
+            break
+        k = float(curve(lo, hi))
+        trace.append(k)
+        if best is None or k < best.bound:
+            best = LagrangeResult(y.copy(), curve, k, trace)
+            stall = 0
+        else:
+            stall += 1
+            if stall >= LAGRANGE_PATIENCE:
+                theta *= 0.5
+                stall = 0
+        if it == steps or not np.isfinite(k) or k <= incumbent:
+            break
+        v = curve_argmax(curve, lo, hi, lo if np.isfinite(lo) else 0.0)
+        x = None if v is None else knapsack_fill(spec, level, y, v, max_work)
+        if x is None:
+            break
+        d = spec.obj - A.T @ y[nu:]
+        z = np.concatenate([x, _aux_at_best(spec, level, d, v, A, x, r_lo, r_hi)])
+        act = A @ z
+        yc = y[nu:]
+        t = np.where(yc > 0, r_hi, np.where(yc < 0, r_lo, np.clip(act, r_lo, r_hi)))
+        g = np.where(np.isfinite(t), t - act, 0.0)
+        g[frozen] = 0.0
+        g[(yc == 0) & ~can_up & (g < 0)] = 0.0  # a step that the projection would undo
+        g[(yc == 0) & ~can_dn & (g > 0)] = 0.0
+        norm = float(g @ g)
+        if norm <= 0.0:
+            break  # 0 is a subgradient: y minimises L
+        yc -= theta * (k - incumbent) / norm * g
+        project(yc)
+    if best is not None:
+        best.trace = trace
+    return best
