@@ -1293,20 +1293,22 @@ def _node_knapsack(work: ModelSpec, level: st.Level, objective: float,
     are the wrong prices — ``work`` with the node's auxiliary bounds (its level interval and
     count caps) under the node's own LP duals; the smaller. (Measured on the demo area: for
     intervals around the root's level the root's prices gave the lower bound every time, and
-    the tables of the node's own cost about a second.) The node's own rounded rows get
+    the tables of the node's own cost about a second.) Without ``lp`` (asked before the
+    node's LP) only the root's lookup. The node's own rounded rows get
     multiplier zero — the bound holds for any multipliers — so the node model need not carry
     them."""
     from dataclasses import replace
 
     j = level.col - work.n_x
 
-    def bound(aux_lb: np.ndarray, aux_ub: np.ndarray, lp: LpOutcome) -> float | None:
+    def bound(aux_lb: np.ndarray, aux_ub: np.ndarray, lp: LpOutcome | None
+              ) -> float | None:
         found = []
         lo, hi = float(aux_lb[j]), float(aux_ub[j])
         if root is not None:
             found.append(root(lo, hi))
         around = root is not None and root_level is not None and lo <= root_level <= hi
-        if not around and lp.row_dual is not None and \
+        if not around and lp is not None and lp.row_dual is not None and \
                 np.asarray(lp.row_dual).size >= work.n_rows:
             node = replace(work, aux_lb=aux_lb, aux_ub=aux_ub)
             found.append(st.knapsack_level_bound(

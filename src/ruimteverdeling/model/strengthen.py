@@ -514,7 +514,8 @@ def level_bounds(spec: ModelSpec, level: Level, solve_lp: Callable[..., Any],
 
     Whole cells per node: ``node_bound(aux_lb, aux_ub, lp)`` (optional; nodes are then
     bisected, :func:`_bisect`, since that bound falls as the interval narrows) returns another
-    bound valid for every integer solution with those auxiliary bounds — e.g. the whole-cell
+    bound valid for every integer solution with those auxiliary bounds (``lp`` None: what it
+    knows without the node's LP, asked first — a node it closes costs no LP) — e.g. the whole-cell
     knapsack bound of :func:`knapsack_level_bound` restricted to the node's interval, with the
     node's LP duals, which away from the LP's own level are the right prices where the root's
     are not — or None; a node's bound is the smaller of the two (its ``lp_bound`` keeps the LP
@@ -553,6 +554,12 @@ def level_bounds(spec: ModelSpec, level: Level, solve_lp: Callable[..., Any],
         cuts = parent.cuts
         out = _parent_optimum(parent, n_x, lb, ub,
                               *node_bounds(parent.lo, parent.hi, parent.count_ub))
+        if out is None and node_bound is not None:
+            # a whole-cell bound that needs no LP (e.g. a lookup in the root's curve) may
+            # close the node before its LP is solved
+            early = node_bound(lb, ub, None)
+            if early is not None and early <= incumbent + target_gap:
+                return LevelNode(lo, hi, caps, min(parent.bound, early), cuts=cuts)
         if out is None:
             out = solve_lp(lb, ub, list(cuts), parent.basis)
         else:
@@ -594,10 +601,13 @@ def level_bounds(spec: ModelSpec, level: Level, solve_lp: Callable[..., Any],
         if lps >= STALL_LPS and np.isfinite(useful_below):
             rate = (z_root - g) / lps
             if g > useful_below and (rate <= 0 or (g - useful_below) / rate > max_lps - lps):
-                open_nodes += todo  # stalled: what is left stays open
+                left, closed_bound = _left_open(todo, incumbent + target_gap, closed_bound)
+                open_nodes += left  # stalled: what is left stays open
                 break
         if node_bound is not None and _flat(seen, g):
-            open_nodes += todo  # no progress over the last STALL_LPS LPs
+            # no progress over the last STALL_LPS LPs
+            left, closed_bound = _left_open(todo, incumbent + target_gap, closed_bound)
+            open_nodes += left
             break
         node = todo.pop(0)
         if node.bound <= incumbent + target_gap:
@@ -633,6 +643,17 @@ def level_bounds(spec: ModelSpec, level: Level, solve_lp: Callable[..., Any],
         caps = {}
     return LevelSearch(bound, window, caps, open_nodes, lps, time.perf_counter() - t0,
                        reused)
+
+
+def _left_open(nodes: list[LevelNode], closed_at: float, closed_bound: float
+               ) -> tuple[list[LevelNode], float]:
+    """The nodes a stopped search leaves open, and its closed bound: a node closed before its
+    LP (its whole-cell bound at most ``closed_at``, no LP solution) is closed as the search
+    would have closed it on reaching it (its bound raises ``closed_bound``); every other node
+    stays open."""
+    early = [n for n in nodes if n.x is None and n.lp is None and n.bound <= closed_at]
+    left = [n for n in nodes if not any(n is e for e in early)]
+    return left, max([closed_bound, *(n.bound for n in early)])
 
 
 def _parent_optimum(parent: LevelNode, n_x: int, lb: np.ndarray, ub: np.ndarray,
