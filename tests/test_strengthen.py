@@ -711,3 +711,44 @@ def test_lagrange_duals_lower_the_bound_on_some_models() -> None:
         if seed == 6:
             assert res.trace[0] > opt + 0.2
             assert res.bound == pytest.approx(opt, abs=1e-7)
+
+
+def test_nodes_the_root_curve_closes_cost_no_lp_and_keep_the_bound() -> None:
+    """Asked before a node's LP, the root's whole-cell curve closes nodes that hold nothing
+    better than the incumbent: the search solves fewer LPs on some models, never more, its
+    bound still holds for every integer solution, and no node it closed that way is left
+    open."""
+    from ruimteverdeling.model.solve import _node_knapsack
+
+    saved = 0
+    for seed in range(10):
+        spec = random_model(seed)
+        opt = brute_force(spec)
+        levels = st.find_levels(spec)
+        counted = st.with_level_counts(spec, levels)
+        _, y = _lp_duals(spec)
+        curve = st.knapsack_level_curve(spec, levels[0], y, opt)
+        full = _node_knapsack(counted, levels[0], opt, curve)
+
+        def lp_only(lb, ub, lp, full=full):  # the node bound without the early answer
+            return None if lp is None else full(lb, ub, lp)
+
+        calls = []
+        for node_bound in (lp_only, full):
+            session = HighsBackend().session(counted, SolverOptions())
+            root = session.lp(time_limit=30.0)
+            n = [0]
+
+            def solve_lp(lb, ub, rows, basis, s=session, n=n):
+                n[0] += 1
+                return s.lp(lb, ub, rows, 30.0)
+
+            res = st.level_bounds(counted, levels[0], solve_lp, root, opt, 1e-6, np.inf,
+                                  max_lps=30, node_bound=node_bound)
+            assert res.bound >= opt - 1e-7
+            assert all(node.lp is not None or node.x is not None or node.bound > opt + 1e-6
+                       for node in res.nodes)
+            calls.append(n[0])
+        assert calls[1] <= calls[0]
+        saved += calls[1] < calls[0]
+    assert saved > 0
