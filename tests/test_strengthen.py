@@ -752,3 +752,33 @@ def test_nodes_the_root_curve_closes_cost_no_lp_and_keep_the_bound() -> None:
         assert calls[1] <= calls[0]
         saved += calls[1] < calls[0]
     assert saved > 0
+
+
+def test_the_level_search_bounds_what_lies_outside_its_open_nodes() -> None:
+    """Every allocation whose level lies outside the open nodes' intervals is worth at most
+    the closed nodes' bound, also when the tolerance closes nodes above the incumbent."""
+    from ruimteverdeling.model.solve import _node_knapsack
+
+    for seed in range(10):
+        spec = random_model(seed)
+        opt = brute_force(spec)
+        levels = st.find_levels(spec)
+        counted = st.with_level_counts(spec, levels)
+        j = levels[0].col - spec.n_x
+        _, y = _lp_duals(spec)
+        inc, tol = opt - 0.5, 1.0  # the optimum's own node may close
+        curve = st.knapsack_level_curve(spec, levels[0], y, inc)
+        session = HighsBackend().session(counted, SolverOptions())
+        root = session.lp(time_limit=30.0)
+        res = st.level_bounds(counted, levels[0],
+                              lambda lb, ub, rows, basis, s=session: s.lp(lb, ub, rows, 30.0),
+                              root, inc, tol, np.inf, max_lps=30,
+                              node_bound=_node_knapsack(counted, levels[0], inc, curve))
+        assert res.closed >= inc
+        ends = [float(spec.aux_lb[j])]
+        for n in sorted(res.nodes, key=lambda n: n.lo):
+            ends += [n.lo, n.hi]
+        ends.append(np.inf)
+        for a, b in zip(ends[::2], ends[1::2], strict=True):
+            if a < b:  # a gap between open nodes (their ends belong to both sides)
+                assert brute_force(_level_between(spec, j, a, b)) <= res.closed + 1e-7

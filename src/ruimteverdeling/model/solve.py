@@ -1187,7 +1187,10 @@ def _close_gap(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session
     solved by the backend from the incumbent until the decision gap is proven or its budget of
     interrupt checks (``RC_MIP_CHECKS``) is spent; the larger of its dual bound (plus the fixed
     part) and ``z_inc + σ`` replaces the region's LP bound. The bound reported is the
-    largest region bound (and at least the incumbent). A region's MIP runs only when it has
+    largest region bound, at least the incumbent, and — where the regions are the level
+    search's open nodes — at least the bound of the nodes it closed (up to the incumbent plus
+    the tolerance: they lie outside every region, and ``σ`` is below the tolerance). A
+    region's MIP runs only when it has
     at most ``full_mip_max_binaries`` binaries (HiGHS's MIP setup is quadratic in them).
 
     ``fixing``: per level, its whole-cell knapsack bound ``K*`` over the level's whole range
@@ -1198,6 +1201,7 @@ def _close_gap(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session
     as well).
     """
     sq = spec.status_quo_value
+    outside = -np.inf  # the bound of what lies outside the regions (the level search's closed)
     z_d = bound if dual_bound is None else max(bound, dual_bound)
     regions = [_Region(work.aux_lb, work.aux_ub, None, bound,
                        [(z_d, x_lp[: spec.n_cols], col_dual[: spec.n_cols])])]
@@ -1244,6 +1248,7 @@ def _close_gap(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session
                 if i == 0 and len(levels) == 1 and res.nodes and \
                         len(usable) == len(res.nodes):
                     regions = [_hull_region(work, lv, res.nodes)]
+                    outside = res.closed
         details["level_search"] = search_info
         seconds["level_search"] = time.perf_counter() - t0
         say(f"level search: {sum(s['lps'] for s in search_info)} LPs, bound "
@@ -1272,7 +1277,7 @@ def _close_gap(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session
             if obj > objective:
                 x_best, objective = x_new, obj
         done.append(min(reg_bound, bound))
-    bound = min(bound, max([objective, *done]))
+    bound = min(bound, max([objective, outside, *done]))
     seconds["rc_mip"] = time.perf_counter() - t0
     details["rc_mip"] = ran
     n_run = sum(1 for r in ran if r.get("status") != "not run")

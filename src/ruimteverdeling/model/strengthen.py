@@ -426,6 +426,8 @@ class LevelSearch:
     lps: int  # node LPs answered, including the ``reused`` ones
     seconds: float
     reused: int = 0  # node LPs answered with the parent's optimum, without solving them
+    closed: float = -np.inf  # the closed nodes' largest bound (at least the incumbent):
+    # every solution outside the open nodes is worth at most this
 
 
 def _count_caps(lv: Level, hi: float) -> dict[int, float]:
@@ -642,7 +644,7 @@ def level_bounds(spec: ModelSpec, level: Level, solve_lp: Callable[..., Any],
         window = (lo0, lo0)
         caps = {}
     return LevelSearch(bound, window, caps, open_nodes, lps, time.perf_counter() - t0,
-                       reused)
+                       reused, closed_bound)
 
 
 def _left_open(nodes: list[LevelNode], closed_at: float, closed_bound: float
