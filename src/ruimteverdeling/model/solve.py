@@ -1190,8 +1190,8 @@ def _close_gap(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session
     largest region bound, at least the incumbent, and — where the regions are the level
     search's open nodes — at least the bound of the nodes it closed (up to the incumbent plus
     the tolerance: they lie outside every region, and ``σ`` is below the tolerance). A
-    region's MIP runs only when it has
-    at most ``full_mip_max_binaries`` binaries (HiGHS's MIP setup is quadratic in them).
+    region's MIP runs only when it has at most ``full_mip_max_binaries`` binaries (HiGHS's
+    MIP setup is quadratic in them).
 
     ``fixing``: per level, its whole-cell knapsack bound ``K*`` over the level's whole range
     and each column's loss ``ℓ_j`` under the knapsack's prices
