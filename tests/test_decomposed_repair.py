@@ -198,16 +198,24 @@ def _master_rows(spec):
     options = SolverOptions(mip_rel_gap=0.0, **DECOMPOSED)
     backend = HighsBackend()
     res = decompose.lp(spec, options, backend, lambda msg: None, time.perf_counter() + 10.0)
-    work, out, info = master_rows.strengthened(spec, res["x"], res["y"], options, backend,
-                                               lambda msg: None, time.perf_counter() + 10.0)
+    work, out, info = master_rows.strengthened(spec, res["x"], res["y"], res["col_dual"],
+                                               options, backend, lambda msg: None,
+                                               time.perf_counter() + 10.0)
     return res, work, out, info
 
 
+@pytest.mark.parametrize("proof", ["restricted master", "column generation"])
 @pytest.mark.parametrize("seed", range(12))
-def test_derived_rows_of_the_master_keep_every_allocation_and_bound_it(seed: int) -> None:
+def test_derived_rows_of_the_master_keep_every_allocation_and_bound_it(
+        seed: int, proof: str, monkeypatch) -> None:
     """The rows added after column generation keep every integer allocation with its value
     (enumerated), and the Lagrangian bound over the strengthened model lies between the
-    enumerated optimum and column generation's bound."""
+    enumerated optimum and column generation's bound — proven over a restricted master with
+    the full pricing, or (the master refused) by column generation again."""
+    from ruimteverdeling.model import master_rows
+
+    if proof == "column generation":
+        monkeypatch.setattr(master_rows, "restricted_proof", lambda *a, **k: None)
     spec = random_model(seed)
     res, work, out, _ = _master_rows(spec)
     if out is None:
