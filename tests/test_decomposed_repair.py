@@ -243,3 +243,18 @@ def test_derived_rows_of_the_master_tighten_the_bound() -> None:
         if out is not None and out["bound"] < res["bound"] - 1e-6:
             lowered += 1
     assert lowered >= 3
+
+
+def test_derived_rows_of_the_master_without_time_change_nothing() -> None:
+    """With too little time left the model and the bound stay as column generation left
+    them (nothing half-proven is handed on)."""
+    from ruimteverdeling.model import decompose, master_rows
+
+    spec = random_model(1)
+    options = SolverOptions(mip_rel_gap=0.0, **DECOMPOSED)
+    backend = HighsBackend()
+    res = decompose.lp(spec, options, backend, lambda msg: None, time.perf_counter() + 10.0)
+    work, out, info = master_rows.strengthened(spec, res["x"], res["y"], res["col_dual"],
+                                               options, backend, lambda msg: None,
+                                               time.perf_counter() + 0.5)
+    assert work is spec and out is None and info == {"skipped": "time limit"}

@@ -58,6 +58,9 @@ ROUNDS = 2
 """Rounds of adding violated rows and pricing again."""
 BLOCK = "strengthen"
 """Name of the block of derived rows."""
+FALLBACK_MIN_SECONDS = 5.0
+"""Column generation over the strengthened model starts only with this many seconds left
+before the deadline (with fewer it returns no point that meets every row)."""
 
 
 def strengthened(spec: ModelSpec, x: np.ndarray, y: np.ndarray, col_dual: np.ndarray,
@@ -72,6 +75,8 @@ def strengthened(spec: ModelSpec, x: np.ndarray, y: np.ndarray, col_dual: np.nda
     its ``row_dual`` holds the assignment duals, then the coupling duals of ``spec``'s rows
     and of the derived rows, in the returned model's row order."""
     t0 = time.perf_counter()
+    if deadline - t0 < FALLBACK_MIN_SECONDS:
+        return spec, None, {"skipped": "time limit"}
     small = replace(spec, coupling=[b for b in spec.coupling if b.n_rows <= MAX_BLOCK_ROWS])
     cands = st.candidates(small, MAX_ROW_NNZ)
     info: dict[str, Any] = {"candidates": cands.n_rows,
@@ -94,17 +99,20 @@ def strengthened(spec: ModelSpec, x: np.ndarray, y: np.ndarray, col_dual: np.nda
         t1 = time.perf_counter()
         res = restricted_proof(trial, x, col_dual, prices, options, backend, deadline)
         how = "restricted master"
-        if res is None or not res["converged"]:
+        if (res is None or not res["converged"]) and \
+                deadline - time.perf_counter() > FALLBACK_MIN_SECONDS:
             if res is not None:  # its prices are a better start
                 prices = np.asarray(res["y"], float)
             res = decompose.lp(trial, options, backend, lambda msg: None, deadline,
                                y_init=prices, final_deadline=deadline)
             how = "column generation"
+        if res is None:
+            break
         info["rounds"].append({"rows": int(viol.size), "bound": float(res["bound"]),
                                "converged": bool(res["converged"]), "proof": how,
                                "seconds": round(time.perf_counter() - t1, 3)})
-        if not np.isfinite(res["bound"]):
-            break
+        if not np.isfinite(res["bound"]) or trial.violations(res["x"][: trial.n_cols]):
+            break  # (out of time before a point that meets every row: nothing proven)
         work, out = trial, res
         prices = np.asarray(res["y"], float)
         x = res["x"]
