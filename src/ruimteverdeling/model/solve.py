@@ -631,8 +631,10 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
 
     cg_duals = lp.row_dual  # the duals the decomposed path's knapsack bound prices rows at
     col_dual_bound = lp_bound  # the Lagrangian bound whose reduced costs ``col_dual`` are
-    if decomposed:
-        # derived rows over the whole model, proven by pricing every column again
+    if decomposed and spec.n_cols <= DECOMPOSED_SEARCH_MAX_COLUMNS:
+        # derived rows over the whole model, proven by pricing every column again (up to the
+        # size whose knapsack bound and searches run too: the national models keep their
+        # time for their LP)
         t0 = time.perf_counter()
         work, res_d, info = master_rows.strengthened(
             spec, x, lp.row_dual[spec.n_units:], col_dual, options, backend, say,
