@@ -189,3 +189,72 @@ def test_decomposed_solve_within_a_positive_gap(make, seed: int) -> None:
     if sol.status == "optimal":
         gap = solve_module.decision_gap(sol.objective, opt, spec.status_quo_value)
         assert gap <= rel_gap + 1e-9
+
+
+def _master_rows(spec):
+    """Column generation over a tiny model, then its derived rows proven by pricing again."""
+    from ruimteverdeling.model import decompose, master_rows
+
+    options = SolverOptions(mip_rel_gap=0.0, **DECOMPOSED)
+    backend = HighsBackend()
+    res = decompose.lp(spec, options, backend, lambda msg: None, time.perf_counter() + 10.0)
+    work, out, info = master_rows.strengthened(spec, res["x"], res["y"], res["col_dual"],
+                                               options, backend, lambda msg: None,
+                                               time.perf_counter() + 10.0)
+    return res, work, out, info
+
+
+@pytest.mark.parametrize("proof", ["restricted master", "column generation"])
+@pytest.mark.parametrize("seed", range(12))
+def test_derived_rows_of_the_master_keep_every_allocation_and_bound_it(
+        seed: int, proof: str, monkeypatch) -> None:
+    """The rows added after column generation keep every integer allocation with its value
+    (enumerated), and the Lagrangian bound over the strengthened model lies between the
+    enumerated optimum and column generation's bound — proven over a restricted master with
+    the full pricing, or (the master refused) by column generation again."""
+    from ruimteverdeling.model import master_rows
+
+    if proof == "column generation":
+        monkeypatch.setattr(master_rows, "restricted_proof", lambda *a, **k: None)
+    spec = random_model(seed)
+    res, work, out, _ = _master_rows(spec)
+    if out is None:
+        assert work is spec
+        return
+    assert work.n_rows > spec.n_rows
+    before = {x.tobytes(): v for x, v in feasible_values(spec)}
+    after = {x.tobytes(): v for x, v in feasible_values(work)}
+    assert after.keys() == before.keys()
+    for key, value in before.items():
+        assert after[key] == pytest.approx(value, abs=1e-9)
+    opt = brute_force(spec)
+    assert opt - 1e-6 <= out["bound"] <= res["bound"] + 1e-6
+    # its reduced costs bound every allocation: c·x ≤ L + Σ_j d_j x_j (what fixing needs)
+    for x, value in feasible_values(spec):
+        assert value <= out["bound"] + float(out["col_dual"][: spec.n_x] @ x) + 1e-6
+
+
+def test_derived_rows_of_the_master_tighten_the_bound() -> None:
+    """On tiny models whose column-generation point breaks a derived row, the strengthened
+    bound lies below column generation's on some of them (the rows are not idle)."""
+    lowered = 0
+    for seed in range(12):
+        res, _, out, _ = _master_rows(random_model(seed))
+        if out is not None and out["bound"] < res["bound"] - 1e-6:
+            lowered += 1
+    assert lowered >= 3
+
+
+def test_derived_rows_of_the_master_without_time_change_nothing() -> None:
+    """With too little time left the model and the bound stay as column generation left
+    them (nothing half-proven is handed on)."""
+    from ruimteverdeling.model import decompose, master_rows
+
+    spec = random_model(1)
+    options = SolverOptions(mip_rel_gap=0.0, **DECOMPOSED)
+    backend = HighsBackend()
+    res = decompose.lp(spec, options, backend, lambda msg: None, time.perf_counter() + 10.0)
+    work, out, info = master_rows.strengthened(spec, res["x"], res["y"], res["col_dual"],
+                                               options, backend, lambda msg: None,
+                                               time.perf_counter() + 0.5)
+    assert work is spec and out is None and info == {"skipped": "time limit"}

@@ -16,7 +16,10 @@ The ``auto`` method therefore
 3. otherwise strengthens the model (:mod:`ruimteverdeling.model.strengthen`): derived rows
    that the LP vertex violates are added and the LP is solved again from its basis, a few
    rounds; the strengthened LP optimum is the bound from then on. Levels of minimax rows get
-   integer counts;
+   integer counts. A model solved by column generation gets the derived rows its point
+   violates too, proven over a restricted master and one pricing of every column (or a
+   second column generation) on the whole strengthened model
+   (:mod:`ruimteverdeling.model.master_rows`);
 4. repairs the fractional units with a small MIP over them and their near-ties (starting from
    the rounded LP solution) for an incumbent — unless the model has a minimax level whose
    whole-cell knapsack bound lies more than the decision tolerance below the strengthened LP
@@ -73,7 +76,7 @@ from typing import Any
 import numpy as np
 
 from ruimteverdeling.errors import InfeasibleError, SolverError
-from ruimteverdeling.model import decompose, level_fix, level_window
+from ruimteverdeling.model import decompose, level_fix, level_window, master_rows
 from ruimteverdeling.model import highs_backend as hb
 from ruimteverdeling.model import strengthen as st
 from ruimteverdeling.model.highs_backend import HighsBackend
@@ -181,7 +184,13 @@ curve; with 0 the exact window is empty and the curve is the LP bound."""
 KNAPSACK_SECOND_WORK = 1e9
 """Knapsack table entries times options per second (see
 :data:`~ruimteverdeling.model.strengthen.KNAPSACK_WORK`): a decomposed model's knapsack
-tables may take a quarter of the time left."""
+tables may take ``KNAPSACK_TIME_SHARE`` of the time left."""
+KNAPSACK_TIME_SHARE = 0.5
+"""Share of the time left that a decomposed model's knapsack tables may take. After the repair
+they are the one step that lowers its bound (the local searches after them take seconds).
+Measured on the 200 k-cell area (250 m, loaded): its tables are about 1.5e10 entries times
+options, 12–17 s, and lower the bound by 6; with a quarter of the time left (about 14 s at a
+120 s limit once the derived rows are in) they were skipped."""
 
 Progress = Callable[[str], None]
 
@@ -620,9 +629,40 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
                 return _finish(spec, options, x_round, objective, max(bound, objective),
                                method + "-integral", backend, seconds, details, lp.row_dual)
 
+    cg_duals = lp.row_dual  # the duals the decomposed path's knapsack bound prices rows at
+    col_dual_bound = lp_bound  # the Lagrangian bound whose reduced costs ``col_dual`` are
+    if decomposed and spec.n_cols <= DECOMPOSED_SEARCH_MAX_COLUMNS:
+        # derived rows over the whole model, proven by pricing every column again (up to the
+        # size whose knapsack bound and searches run too: the national models keep their
+        # time for their LP)
+        t0 = time.perf_counter()
+        work, res_d, info = master_rows.strengthened(
+            spec, x, lp.row_dual[spec.n_units:], col_dual, options, backend, say,
+            deadline - max(REPAIR_MIN_SECONDS, DECOMPOSED_RESERVE_SHARE * options.time_limit))
+        seconds["strengthen"] = time.perf_counter() - t0
+        details["strengthen"] = info
+        if res_d is not None and not spec.violations(res_d["x"][: spec.n_cols]):
+            bound = min(bound, float(res_d["bound"]))
+            x = res_d["x"][: spec.n_cols]
+            col_dual = res_d["col_dual"][: spec.n_cols]
+            cg_duals = res_d["row_dual"]
+            method += "+cuts"
+            frac_units = _fractional_units(spec, x)
+            x_round = _round_units(spec, x)
+            if frac_units.size == 0 and not spec.violations(x_round):
+                say("strengthened LP optimum is integral: it is an optimal allocation")
+                objective = spec.objective_value(x_round)
+                return _finish(spec, options, x_round, objective, max(bound, objective),
+                               method + "-integral", backend, seconds, details, lp.row_dual)
+            col_dual_bound = float(res_d["bound"])
+        else:
+            work = spec
+
     if (done := warm_finish(bound, method + "+warm", "strengthened LP bound")) is not None:
         return done
     dual_bound = bound  # the value of the LP whose reduced costs ``col_dual`` are
+    if decomposed:
+        dual_bound = max(dual_bound, col_dual_bound)
 
     def window_repair(model: ModelSpec, out: LpOutcome, info: dict[str, Any]
                       ) -> np.ndarray | None:
@@ -686,8 +726,8 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
     if decomposed and searched:
         # column generation's duals are those of the whole model: the knapsack bound holds
         # for any duals, and is tight for optimal ones
-        levels, derived = st.find_levels(spec), (spec, lp.row_dual)
-        max_work = max(max_work, KNAPSACK_SECOND_WORK * 0.25 *
+        levels, derived = st.find_levels(spec), (work, cg_duals)
+        max_work = max(max_work, KNAPSACK_SECOND_WORK * KNAPSACK_TIME_SHARE *
                        max(0.0, deadline - time.perf_counter()))
     if levels and searched and decision_gap(objective, bound, spec.status_quo_value) \
             > options.mip_rel_gap:
