@@ -516,11 +516,22 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
         reserve = max(REPAIR_MIN_SECONDS, DECOMPOSED_RESERVE_SHARE * options.time_limit)
         res = decompose.lp(spec, options, backend, say, deadline - reserve, y_init=prices,
                            final_deadline=deadline - max(REPAIR_MIN_SECONDS,
-                                                         REPAIR_SHARE * options.time_limit))
+                                                         REPAIR_SHARE * options.time_limit),
+                           incumbent_stop=not relaxation_only)
         lp = LpOutcome("optimal" if res["converged"] else "not converged", res["x"],
                        res["objective"], res["col_dual"], res["row_dual"],
                        {"lp": time.perf_counter() - t0},
                        {"lp_algorithm": "column generation", "decomposition": res["details"]})
+        if res["incumbent"] is not None:
+            # a round's restricted LP, rounded, is proven within the tolerance by the
+            # Lagrangian bound: nothing after the LP could change the answer
+            x_inc, z_inc = res["incumbent"]
+            say(f"LP relaxation: bound {float(res['bound']):,.4f}; the rounded point of its "
+                f"last round is within the tolerance ({_took(lp.seconds)})")
+            return _finish(spec, options, x_inc, z_inc, max(float(res["bound"]), z_inc),
+                           "column generation+rounding", backend, dict(lp.seconds),
+                           {"lp_status": lp.status, **lp.details,
+                            "lp_bound": float(res["bound"])}, lp.row_dual)
         if not res["converged"] and spec.violations(res["x"]):
             raise SolverError(no_incumbent_message(
                 options, "column generation found no allocation that meets every target and "
