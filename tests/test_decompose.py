@@ -418,7 +418,9 @@ def test_a_stop_at_the_tolerance_is_proven_against_the_brute_force_optimum(seed:
 
 def test_the_tolerance_stop_happens_on_most_tiny_models() -> None:
     """The stop above is not vacuous: with a loose tolerance most tiny models end at a
-    rounded allocation, and without ``incumbent_stop`` none does."""
+    rounded allocation, and without ``incumbent_stop`` none does. The rounds' details stay
+    JSON (no numpy scalars that the manifest cannot hold)."""
+    from ruimteverdeling import jsonio
     from ruimteverdeling.model import decompose
     from ruimteverdeling.model.highs_backend import HighsBackend
     from ruimteverdeling.model.options import SolverOptions
@@ -432,6 +434,7 @@ def test_the_tolerance_stop_happens_on_most_tiny_models() -> None:
         res = decompose.lp(spec, opts, HighsBackend(), lambda msg: None,
                            deadline=float("inf"), incumbent_stop=True)
         stopped += res["incumbent"] is not None
+        jsonio.dumps(res["details"])  # the run's manifest holds them
         off = decompose.lp(spec, opts, HighsBackend(), lambda msg: None,
                            deadline=float("inf"))
         assert off["incumbent"] is None and not off["details"]["stopped_at_tolerance"]

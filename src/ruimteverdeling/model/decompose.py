@@ -634,15 +634,15 @@ def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
                        **({} if got is None else got[2])}
             if got is not None:
                 attempt["objective"] = got[1]
-                attempt["gap"] = decision_gap(got[1], max(bound, got[1]),
-                                              spec.status_quo_value)
+                attempt["gap"] = float(decision_gap(got[1], max(bound, got[1]),
+                                                    spec.status_quo_value))
             details["iterations"][-1]["rounding"] = attempt
             if got is not None and attempt["gap"] <= options.mip_rel_gap:
                 incumbent = (got[0], got[1])
                 say(f"{indent}  rounded: objective {got[1]:,.4f}, decision gap "
                     f"{attempt['gap']:.3%} against the bound, within the tolerance "
                     f"({attempt['seconds']:.1f} s)")
-                converged = n_bad == 0 or lp_gap <= tolerance
+                converged = bool(n_bad == 0 or lp_gap <= tolerance)
                 break
         if feasible and (n_bad == 0 or lp_gap <= tolerance):
             # every column prices out (an optimal vertex), or the Lagrangian bound is within
