@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from ruimteverdeling.heap import reusing_freed_memory
 from ruimteverdeling.model.options import SolverOptions
 from ruimteverdeling.model.outcomes import decision_gap
 from ruimteverdeling.model.spec import ModelSpec
@@ -439,6 +440,19 @@ def integer_point(spec: ModelSpec, sub: ModelSpec, cols: np.ndarray, sub_x: np.n
 def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
        deadline: float, y_init: np.ndarray | None = None, level: int = 0,
        final_deadline: float | None = None, incumbent_stop: bool = False) -> dict[str, Any]:
+    """Solve the LP relaxation of ``spec`` by column generation: :func:`_lp`, with the large
+    temporaries of its rounds (reduced costs, masks, restricted models over tens of millions
+    of columns) served from memory the previous ones freed instead of faulted in afresh
+    (:func:`ruimteverdeling.heap.reusing_freed_memory`)."""
+    with reusing_freed_memory():
+        return _lp(spec, options, backend, say, deadline, y_init, level, final_deadline,
+                   incumbent_stop)
+
+
+def _lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
+        deadline: float, y_init: np.ndarray | None = None, level: int = 0,
+        final_deadline: float | None = None, incumbent_stop: bool = False
+        ) -> dict[str, Any]:
     """Solve the LP relaxation of ``spec`` by column generation (see the module docstring).
 
     Rounds start until ``deadline``. When no round has given an LP-feasible point by then
@@ -492,7 +506,7 @@ def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
             details["sample"] = {"units": int(sub0.n_units), "status": out0.status}
         else:
             say(f"{indent}prices from a sample of {sub0.n_units:,} units:")
-            below = lp(sub0, options, backend, say, price_deadline, None, level + 1)
+            below = _lp(sub0, options, backend, say, price_deadline, None, level + 1)
             y = np.asarray(below["y"])
             details["below"] = below["details"]
         del sub0
