@@ -391,7 +391,8 @@ def _with_status_quo(spec: ModelSpec) -> tuple[ModelSpec, float]:
 def test_a_stop_at_the_tolerance_is_proven_against_the_brute_force_optimum(seed: int) -> None:
     """A column generation that ends at a rounded allocation (``incumbent_stop``): the
     allocation meets every row, is integral, is worth at most the brute-force optimum, the
-    bound is at least that optimum, and their decision gap is within the tolerance."""
+    bound is at least that optimum, and their decision gap is within the tolerance; its
+    auxiliary columns are at their best for its binaries."""
     from ruimteverdeling.model import decompose
     from ruimteverdeling.model.highs_backend import HighsBackend
     from ruimteverdeling.model.options import SolverOptions
@@ -414,6 +415,10 @@ def test_a_stop_at_the_tolerance_is_proven_against_the_brute_force_optimum(seed:
     assert z == pytest.approx(spec.objective_value(x), abs=1e-9)
     assert z <= optimum + 1e-7
     assert decision_gap(z, res["bound"], spec.status_quo_value) <= opts.mip_rel_gap
+    # its auxiliaries are the best for its binaries (the solve then needs no polish)
+    from tiny_models import feasible_values
+    best_for_x = [v for xb, v in feasible_values(spec) if np.array_equal(xb, x[: spec.n_x])]
+    assert best_for_x and z == pytest.approx(best_for_x[0], abs=1e-7)
 
 
 def test_the_tolerance_stop_happens_on_most_tiny_models() -> None:

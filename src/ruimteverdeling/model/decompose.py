@@ -381,6 +381,7 @@ def integer_point(spec: ModelSpec, sub: ModelSpec, cols: np.ndarray, sub_x: np.n
     ``(bound − z) ≤ t·(z − z_sq)`` (``t = options.mip_rel_gap``; ``bound`` a proven bound of
     ``spec``), or after ``ROUND_CHECKS`` interrupt checks with what it has.
 
+    The auxiliary columns are then re-optimised for the binaries (an LP over them alone).
     Returns ``(x, z, info)`` — ``x`` over every column of ``spec`` — when ``x`` meets every row
     of ``spec``; the caller decides what its gap proves."""
     v = sub_x[: sub.n_x]
@@ -429,6 +430,16 @@ def integer_point(spec: ModelSpec, sub: ModelSpec, cols: np.ndarray, sub_x: np.n
             return None
         x_sub[mcols] = out.x
         x_sub[: sub.n_x] = np.where(x_sub[: sub.n_x] > 0.5, 1.0, 0.0)
+    if sub.aux_names:
+        # the auxiliary columns (slacks, levels) re-optimised for these binaries: the LP over
+        # the auxiliaries alone, whose vertex gives exact values (a MIP returns them only to
+        # its feasibility tolerance). The auxiliaries appear only in coupling rows, so this
+        # small model's LP is the whole model's with every binary fixed.
+        aux_sub, aux_cols = sub.restrict(np.zeros(sub.n_units, bool), x_sub)
+        out_aux = backend.lp(aux_sub, options, max(1.0, time_limit), want_basis=False)
+        if out_aux.status == "optimal" and out_aux.x is not None:
+            x_sub[aux_cols] = out_aux.x
+            info["auxiliaries"] = "re-optimised"
     x = x_fix.copy()
     x[cols] = x_sub
     if spec.violations(x):

@@ -311,12 +311,14 @@ def _polish(spec: ModelSpec, backend: Backend, options: SolverOptions, x: np.nda
 def _finish(spec: ModelSpec, options: SolverOptions, x: np.ndarray, objective: float,
             bound: float, method: str, backend: Backend, seconds: dict[str, float],
             details: dict[str, Any], row_dual: np.ndarray | None, proven: bool = True,
-            timed_out: bool = False, status: str | None = None) -> Solution:
+            timed_out: bool = False, status: str | None = None,
+            polished: bool = False) -> Solution:
     """A Solution with both gaps; optimal only when the decision gap is within the tolerance,
     or the gap is round-off (:func:`numeric_gap`), and the run that produced the bound
-    claims it (``proven``)."""
+    claims it (``proven``). ``polished``: ``x``'s auxiliaries are already re-optimised for
+    its binaries (no :func:`_polish`)."""
     sq = spec.status_quo_value
-    if status != "relaxation":
+    if status != "relaxation" and not polished:
         t0 = time.perf_counter()
         polished = _polish(spec, backend, options, x)
         seconds["polish"] = time.perf_counter() - t0
@@ -531,7 +533,8 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
             return _finish(spec, options, x_inc, z_inc, max(float(res["bound"]), z_inc),
                            "column generation+rounding", backend, dict(lp.seconds),
                            {"lp_status": lp.status, **lp.details,
-                            "lp_bound": float(res["bound"])}, lp.row_dual)
+                            "lp_bound": float(res["bound"])}, lp.row_dual,
+                           polished=True)  # (its auxiliaries by the rounding's own LP)
         if not res["converged"] and spec.violations(res["x"]):
             raise SolverError(no_incumbent_message(
                 options, "column generation found no allocation that meets every target and "
