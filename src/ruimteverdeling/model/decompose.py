@@ -381,9 +381,10 @@ def integer_point(spec: ModelSpec, sub: ModelSpec, cols: np.ndarray, sub_x: np.n
     ``(bound − z) ≤ t·(z − z_sq)`` (``t = options.mip_rel_gap``; ``bound`` a proven bound of
     ``spec``), or after ``ROUND_CHECKS`` interrupt checks with what it has.
 
-    The auxiliary columns are then re-optimised for the binaries (an LP over them alone).
-    Returns ``(x, z, info)`` — ``x`` over every column of ``spec`` — when ``x`` meets every row
-    of ``spec``; the caller decides what its gap proves."""
+    The auxiliary columns are then re-optimised for the binaries (an LP over them alone;
+    ``info["auxiliaries"]`` says whether it solved). Returns ``(x, z, info)`` — ``x`` over
+    every column of ``spec`` — when ``x`` meets every row of ``spec``; the caller decides what
+    its gap proves."""
     v = sub_x[: sub.n_x]
     cu = sub.col_unit
     info: dict[str, Any] = {}
@@ -437,9 +438,12 @@ def integer_point(spec: ModelSpec, sub: ModelSpec, cols: np.ndarray, sub_x: np.n
         # small model's LP is the whole model's with every binary fixed.
         aux_sub, aux_cols = sub.restrict(np.zeros(sub.n_units, bool), x_sub)
         out_aux = backend.lp(aux_sub, options, max(1.0, time_limit), want_basis=False)
+        info["auxiliaries"] = "as rounded"
         if out_aux.status == "optimal" and out_aux.x is not None:
             x_sub[aux_cols] = out_aux.x
             info["auxiliaries"] = "re-optimised"
+    else:
+        info["auxiliaries"] = "none"
     x = x_fix.copy()
     x[cols] = x_sub
     if spec.violations(x):
@@ -484,7 +488,8 @@ def _lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
 
     Returns a dict with ``x`` (full), ``objective`` (LP value of x), ``bound`` (L(y)),
     ``row_dual`` (assignment duals, then coupling duals), ``col_dual`` (reduced costs),
-    ``y``, ``converged``, ``incumbent`` (None unless stopped at the tolerance) and
+    ``y``, ``converged``, ``incumbent`` (None unless stopped at the tolerance),
+    ``incumbent_polished`` (its auxiliary columns are at their best for its binaries) and
     ``details``.
     """
     t_start = time.perf_counter()
@@ -548,6 +553,7 @@ def _lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
     width = np.maximum(0.5 * np.abs(center), floor)
     converged = False
     incumbent: tuple[np.ndarray, float] | None = None
+    incumbent_polished = False
     sub_out = None
     sub = None
     cols = np.empty(0, np.int64)
@@ -664,6 +670,7 @@ def _lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
             details["iterations"][-1]["rounding"] = attempt
             if got is not None and attempt["gap"] <= options.mip_rel_gap:
                 incumbent = (got[0], got[1])
+                incumbent_polished = got[2]["auxiliaries"] != "as rounded"
                 say(f"{indent}  rounded: objective {got[1]:,.4f}, decision gap "
                     f"{attempt['gap']:.3%} against the bound, within the tolerance "
                     f"({attempt['seconds']:.1f} s)")
@@ -742,7 +749,8 @@ def _lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
     details["y"] = y.tolist()
     return {"x": x, "objective": spec.objective_value(x), "bound": bound,
             "row_dual": np.concatenate([best_b, best_y]), "col_dual": col_dual, "y": best_y,
-            "converged": converged, "incumbent": incumbent, "details": details}
+            "converged": converged, "incumbent": incumbent,
+            "incumbent_polished": incumbent_polished, "details": details}
 
 
 WARM_SHARE = 0.1

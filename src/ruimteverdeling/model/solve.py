@@ -312,13 +312,13 @@ def _finish(spec: ModelSpec, options: SolverOptions, x: np.ndarray, objective: f
             bound: float, method: str, backend: Backend, seconds: dict[str, float],
             details: dict[str, Any], row_dual: np.ndarray | None, proven: bool = True,
             timed_out: bool = False, status: str | None = None,
-            polished: bool = False) -> Solution:
+            aux_polished: bool = False) -> Solution:
     """A Solution with both gaps; optimal only when the decision gap is within the tolerance,
     or the gap is round-off (:func:`numeric_gap`), and the run that produced the bound
-    claims it (``proven``). ``polished``: ``x``'s auxiliaries are already re-optimised for
-    its binaries (no :func:`_polish`)."""
+    claims it (``proven``). ``aux_polished``: ``x``'s auxiliaries are already re-optimised
+    for its binaries (no :func:`_polish`)."""
     sq = spec.status_quo_value
-    if status != "relaxation" and not polished:
+    if status != "relaxation" and not aux_polished:
         t0 = time.perf_counter()
         polished = _polish(spec, backend, options, x)
         seconds["polish"] = time.perf_counter() - t0
@@ -534,7 +534,7 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
                            "column generation+rounding", backend, dict(lp.seconds),
                            {"lp_status": lp.status, **lp.details,
                             "lp_bound": float(res["bound"])}, lp.row_dual,
-                           polished=True)  # (its auxiliaries by the rounding's own LP)
+                           aux_polished=res["incumbent_polished"])
         if not res["converged"] and spec.violations(res["x"]):
             raise SolverError(no_incumbent_message(
                 options, "column generation found no allocation that meets every target and "
