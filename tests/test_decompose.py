@@ -374,3 +374,121 @@ def test_a_restricted_lp_stopped_by_its_time_limit_gives_no_feasible_point() -> 
     assert all(it.get("objective", -np.inf) == -np.inf for it in res["details"]["iterations"])
     z = HighsBackend().lp(spec, opts, 60).objective
     assert res["bound"] >= z - 1e-7
+
+
+def _with_status_quo(spec: ModelSpec) -> tuple[ModelSpec, float]:
+    """``spec`` with a status quo worth its worst feasible allocation (so that the decision
+    value is positive) and its brute-force optimum."""
+    from dataclasses import replace as dc_replace
+
+    from tiny_models import feasible_values
+
+    values = [v for _, v in feasible_values(spec)]
+    return dc_replace(spec, status_quo_value=min(values) - 1.0), max(values)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_a_stop_at_the_tolerance_is_proven_against_the_brute_force_optimum(seed: int) -> None:
+    """A column generation that ends at a rounded allocation (``incumbent_stop``): the
+    allocation meets every row, is integral, is worth at most the brute-force optimum, the
+    bound is at least that optimum, and their decision gap is within the tolerance; its
+    auxiliary columns are at their best for its binaries."""
+    from ruimteverdeling.model import decompose
+    from ruimteverdeling.model.highs_backend import HighsBackend
+    from ruimteverdeling.model.options import SolverOptions
+    from ruimteverdeling.model.outcomes import decision_gap
+
+    spec, optimum = _with_status_quo(random_model(seed))
+    opts = SolverOptions(decompose_sample=2, decompose_free_min=1, decompose_free_share=0.0,
+                         decompose_add=1, decompose_lp_gap=0.0, mip_rel_gap=0.5,
+                         decompose_max_iterations=200)
+    res = decompose.lp(spec, opts, HighsBackend(), lambda msg: None, deadline=float("inf"),
+                       incumbent_stop=True)
+    assert res["bound"] >= optimum - 1e-7
+    if res["incumbent"] is None:  # (most models stop: the test below counts them)
+        assert not res["details"]["stopped_at_tolerance"]
+        return
+    x, z = res["incumbent"]
+    assert res["details"]["stopped_at_tolerance"]
+    assert not spec.violations(x)
+    assert np.array_equal(x[: spec.n_x], np.round(x[: spec.n_x]))
+    assert z == pytest.approx(spec.objective_value(x), abs=1e-9)
+    assert z <= optimum + 1e-7
+    assert decision_gap(z, res["bound"], spec.status_quo_value) <= opts.mip_rel_gap
+    # its auxiliaries are the best for its binaries (the solve then needs no polish)
+    from tiny_models import feasible_values
+    best_for_x = [v for xb, v in feasible_values(spec) if np.array_equal(xb, x[: spec.n_x])]
+    assert best_for_x and z == pytest.approx(best_for_x[0], abs=1e-7)
+
+
+def test_the_tolerance_stop_happens_on_most_tiny_models() -> None:
+    """The stop above is not vacuous: with a loose tolerance most tiny models end at a
+    rounded allocation, and without ``incumbent_stop`` none does. The rounds' details stay
+    JSON (no numpy scalars that the manifest cannot hold)."""
+    from ruimteverdeling import jsonio
+    from ruimteverdeling.model import decompose
+    from ruimteverdeling.model.highs_backend import HighsBackend
+    from ruimteverdeling.model.options import SolverOptions
+
+    opts = SolverOptions(decompose_sample=2, decompose_free_min=1, decompose_free_share=0.0,
+                         decompose_add=1, decompose_lp_gap=0.0, mip_rel_gap=0.5,
+                         decompose_max_iterations=200)
+    stopped = 0
+    for seed in range(10):
+        spec, _ = _with_status_quo(random_model(seed))
+        res = decompose.lp(spec, opts, HighsBackend(), lambda msg: None,
+                           deadline=float("inf"), incumbent_stop=True)
+        stopped += res["incumbent"] is not None
+        jsonio.dumps(res["details"])  # the run's manifest holds them
+        off = decompose.lp(spec, opts, HighsBackend(), lambda msg: None,
+                           deadline=float("inf"))
+        assert off["incumbent"] is None and not off["details"]["stopped_at_tolerance"]
+    assert stopped >= 5
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_no_stop_when_the_proven_gap_is_open(seed: int) -> None:
+    """With a tolerance of 0 the rounds stop at a rounded allocation only when it is worth
+    the bound, hence the brute-force optimum; where the LP optimum lies above the integer
+    optimum (the bound cannot fall below the LP optimum) they never do, and the rounds end
+    at the LP optimum as without the stop."""
+    from ruimteverdeling.model import decompose
+    from ruimteverdeling.model.highs_backend import HighsBackend
+    from ruimteverdeling.model.options import SolverOptions
+
+    spec, optimum = _with_status_quo(random_model(seed))
+    opts = SolverOptions(decompose_sample=2, decompose_free_min=1, decompose_free_share=0.0,
+                         decompose_add=1, decompose_lp_gap=0.0, mip_rel_gap=0.0,
+                         decompose_max_iterations=200)
+    z_lp = HighsBackend().lp(spec, opts, 60).objective
+    res = decompose.lp(spec, opts, HighsBackend(), lambda msg: None, deadline=float("inf"),
+                       incumbent_stop=True)
+    if res["incumbent"] is not None:
+        assert res["incumbent"][1] == pytest.approx(optimum, abs=1e-7)
+        assert res["bound"] == pytest.approx(optimum, abs=1e-6)
+    if z_lp > optimum + 1e-6:
+        assert res["incumbent"] is None
+        assert res["converged"]
+        assert res["objective"] == pytest.approx(z_lp, rel=1e-7, abs=1e-7)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_solve_through_the_decomposed_path_with_the_tolerance_stop(seed: int) -> None:
+    """The whole solve on tiny models forced through column generation: whichever way it
+    ends, the allocation is feasible and at most the brute-force optimum, the bound at
+    least that optimum, and 'optimal' only with the decision gap within the tolerance."""
+    from ruimteverdeling.model.options import SolverOptions
+    from ruimteverdeling.model.outcomes import decision_gap
+    from ruimteverdeling.model.solve import solve
+
+    spec, optimum = _with_status_quo(random_model(seed))
+    opts = SolverOptions(decompose_above=0, decompose_sample=2, decompose_free_min=1,
+                         decompose_free_share=0.0, decompose_add=1, decompose_lp_gap=0.0,
+                         mip_rel_gap=0.3, decompose_max_iterations=200, time_limit=60)
+    sol = solve(spec, opts)
+    assert not spec.violations(sol.x)
+    assert sol.objective <= optimum + 1e-7
+    assert sol.bound >= optimum - 1e-6
+    gap = decision_gap(sol.objective, sol.bound, spec.status_quo_value)
+    if sol.status == "optimal":
+        assert gap <= opts.mip_rel_gap + 1e-12

@@ -25,6 +25,14 @@ coupling rows); at the LP-optimal duals it equals the LP optimum. The method:
 
 The bound reported is ``L(y)`` at the final prices — valid whatever happened — so the gap
 against the repaired integer allocation is proven.
+
+4. **Stopping at the tolerance** (``incumbent_stop``): the integer tolerance ``t`` asks only for
+   an allocation ``x`` with ``L(y) − z(x) ≤ t·(z(x) − z_sq)``. Whenever a round's restricted LP
+   meets every row and its own gap is within ``t`` (necessary: ``z(x) ≤ z_LP``), its few
+   fractional units and the units nearest a tie are rounded by a small MIP over the restricted
+   columns (:func:`integer_point`); an allocation that meets every row of the whole model and
+   whose decision gap against ``L(y)`` is within ``t`` ends the method. The gap is then proven
+   by ``L(y)`` (a bound on every allocation), whether or not the rounds converged.
 """
 
 from __future__ import annotations
@@ -36,9 +44,11 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from ruimteverdeling.heap import reusing_freed_memory
 from ruimteverdeling.model.options import SolverOptions
 from ruimteverdeling.model.outcomes import decision_gap
 from ruimteverdeling.model.spec import ModelSpec
+from ruimteverdeling.model.stopping import PatientStop, has_incumbent
 
 try:  # the kernel behind scipy's CSC products, which accumulates into its output
     from scipy.sparse._sparsetools import csc_matvec as _csc_matvec
@@ -55,6 +65,19 @@ RESTRICTED_MAX = 300_000
 """Columns a round may grow the restricted LP to by the violated columns it takes in (at
 least ``decompose_add`` enter whatever its size). The simplex's time grows faster than the
 columns: at ~100 m a restricted LP of 400 k columns took 13.5 s, one of 800 k more than 296 s."""
+
+
+ROUND_CHECKS = 100
+"""Interrupt checks the rounding MIP of a restricted LP's point may take (a count, not
+seconds: the same allocation on any load)."""
+
+ROUND_UNITS_PER_FRACTIONAL = 20
+"""Units nearest a tie the rounding MIP frees per fractional unit (at least
+:data:`ROUND_MIN_UNITS`)."""
+
+ROUND_MIN_UNITS = 500
+
+INT_TOL = 1e-6
 
 
 class Pricing:
@@ -341,9 +364,110 @@ class _Point:
         return x
 
 
+def integer_point(spec: ModelSpec, sub: ModelSpec, cols: np.ndarray, sub_x: np.ndarray,
+                  sub_dual: np.ndarray | None, x_fix: np.ndarray, options: SolverOptions,
+                  backend: Any, bound: float, time_limit: float
+                  ) -> tuple[np.ndarray, float, dict[str, Any]] | None:
+    """An integer allocation near a restricted LP's point, or None.
+
+    ``sub`` is the restricted model (its units the free ones; its columns ``cols`` of
+    ``spec``), ``sub_x`` its LP solution (over ``sub``'s columns at least), ``sub_dual`` its
+    reduced costs, and every other unit sits at its column in ``x_fix``. At a vertex at most
+    one unit per coupling row is fractional. Those units, and the ``ROUND_UNITS_PER_FRACTIONAL``
+    times as many (at least ``ROUND_MIN_UNITS``) restricted units nearest a tie (smallest
+    second-smallest ``|d_j|`` over the unit's restricted columns ``j``), become a MIP over their
+    restricted columns with every other unit fixed at its (integral) LP column and the
+    auxiliary columns free. It stops at the first incumbent ``z`` with
+    ``(bound − z) ≤ t·(z − z_sq)`` (``t = options.mip_rel_gap``; ``bound`` a proven bound of
+    ``spec``), or after ``ROUND_CHECKS`` interrupt checks with what it has.
+
+    The auxiliary columns are then re-optimised for the binaries (an LP over them alone;
+    ``info["auxiliaries"]`` says whether it solved). Returns ``(x, z, info)`` — ``x`` over
+    every column of ``spec`` — when ``x`` meets every row of ``spec``; the caller decides what
+    its gap proves."""
+    v = sub_x[: sub.n_x]
+    cu = sub.col_unit
+    info: dict[str, Any] = {}
+    frac_cols = (v > INT_TOL) & (v < 1.0 - INT_TOL)
+    frac = np.unique(cu[frac_cols])
+    info["fractional_units"] = int(frac.size)
+    x_sub = np.array(sub_x[: sub.n_cols], float)
+    x_sub[: sub.n_x] = np.where(v > 0.5, 1.0, 0.0)
+    if frac.size:
+        # units nearest a tie: the second-smallest |reduced cost| of each unit's columns
+        # (the smallest is 0 at its basic column)
+        n_units = sub.n_units
+        if sub_dual is not None:
+            a = np.abs(np.asarray(sub_dual[: sub.n_x], float))
+            order = np.lexsort((a, cu))
+            first = np.flatnonzero(np.r_[True, cu[order][1:] != cu[order][:-1]])
+            size = np.diff(np.r_[first, order.size])
+            margin = np.full(n_units, np.inf)
+            two = size > 1
+            margin[cu[order[first[two]]]] = a[order[first[two] + 1]]
+        else:
+            margin = np.zeros(n_units)
+        margin[frac] = -np.inf
+        n_free = min(n_units, max(ROUND_MIN_UNITS,
+                                  ROUND_UNITS_PER_FRACTIONAL * frac.size) + frac.size)
+        pick = np.argsort(margin, kind="stable")[:n_free]
+        free = np.zeros(n_units, bool)
+        free[pick] = True
+        msub, mcols = sub.restrict(free, x_sub)
+        offset = msub.obj_offset
+        msub = msub.without_constants()
+        sq = spec.status_quo_value
+        rel = options.mip_rel_gap
+
+        def proven(primal: float, dual: float) -> bool:
+            return bool(np.isfinite(primal)) and \
+                decision_gap(primal + offset, bound, sq) <= rel
+
+        stop = PatientStop(proven, has_incumbent, ROUND_CHECKS, 1)
+        out = backend.mip(msub, options, max(1.0, time_limit), 0.0, x_sub[mcols],
+                          stop=stop)
+        info.update(free_units=int(free.sum()), status=out.status, checks=stop.checks)
+        if out.x is None:
+            return None
+        x_sub[mcols] = out.x
+        x_sub[: sub.n_x] = np.where(x_sub[: sub.n_x] > 0.5, 1.0, 0.0)
+    if sub.aux_names:
+        # the auxiliary columns (slacks, levels) re-optimised for these binaries: the LP over
+        # the auxiliaries alone, whose vertex gives exact values (a MIP returns them only to
+        # its feasibility tolerance). The auxiliaries appear only in coupling rows, so this
+        # small model's LP is the whole model's with every binary fixed.
+        aux_sub, aux_cols = sub.restrict(np.zeros(sub.n_units, bool), x_sub)
+        out_aux = backend.lp(aux_sub, options, max(1.0, time_limit), want_basis=False)
+        info["auxiliaries"] = "as rounded"
+        if out_aux.status == "optimal" and out_aux.x is not None:
+            x_sub[aux_cols] = out_aux.x
+            info["auxiliaries"] = "re-optimised"
+    else:
+        info["auxiliaries"] = "none"
+    x = x_fix.copy()
+    x[cols] = x_sub
+    if spec.violations(x):
+        info["violations"] = True
+        return None
+    return x, spec.objective_value(x), info
+
+
 def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
        deadline: float, y_init: np.ndarray | None = None, level: int = 0,
-       final_deadline: float | None = None) -> dict[str, Any]:
+       final_deadline: float | None = None, incumbent_stop: bool = False) -> dict[str, Any]:
+    """Solve the LP relaxation of ``spec`` by column generation: :func:`_lp`, with the large
+    temporaries of its rounds (reduced costs, masks, restricted models over tens of millions
+    of columns) served from memory the previous ones freed instead of faulted in afresh
+    (:func:`ruimteverdeling.heap.reusing_freed_memory`)."""
+    with reusing_freed_memory():
+        return _lp(spec, options, backend, say, deadline, y_init, level, final_deadline,
+                   incumbent_stop)
+
+
+def _lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
+        deadline: float, y_init: np.ndarray | None = None, level: int = 0,
+        final_deadline: float | None = None, incumbent_stop: bool = False
+        ) -> dict[str, Any]:
     """Solve the LP relaxation of ``spec`` by column generation (see the module docstring).
 
     Rounds start until ``deadline``. When no round has given an LP-feasible point by then
@@ -357,9 +481,16 @@ def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
     down to a sample small enough for HiGHS directly; every level starts from the prices of
     the level below, so the full model needs only a few rounds of pricing.
 
+    With ``incumbent_stop`` (the top level only), a round whose restricted LP meets every row
+    within the integer tolerance of the bound is rounded (:func:`integer_point`); an
+    allocation proven within that tolerance by the bound ends the rounds and is returned as
+    ``incumbent`` (``(x, objective)``).
+
     Returns a dict with ``x`` (full), ``objective`` (LP value of x), ``bound`` (L(y)),
     ``row_dual`` (assignment duals, then coupling duals), ``col_dual`` (reduced costs),
-    ``y``, ``converged`` and ``details``.
+    ``y``, ``converged``, ``incumbent`` (None unless stopped at the tolerance),
+    ``incumbent_polished`` (its auxiliary columns are at their best for its binaries) and
+    ``details``.
     """
     t_start = time.perf_counter()
     pricing = Pricing(spec)
@@ -391,7 +522,7 @@ def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
             details["sample"] = {"units": int(sub0.n_units), "status": out0.status}
         else:
             say(f"{indent}prices from a sample of {sub0.n_units:,} units:")
-            below = lp(sub0, options, backend, say, price_deadline, None, level + 1)
+            below = _lp(sub0, options, backend, say, price_deadline, None, level + 1)
             y = np.asarray(below["y"])
             details["below"] = below["details"]
         del sub0
@@ -421,6 +552,8 @@ def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
     floor = scale / np.maximum(typical, 1e-12)
     width = np.maximum(0.5 * np.abs(center), floor)
     converged = False
+    incumbent: tuple[np.ndarray, float] | None = None
+    incumbent_polished = False
     sub_out = None
     sub = None
     cols = np.empty(0, np.int64)
@@ -523,6 +656,26 @@ def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
         tolerance = max(options.decompose_lp_gap, 0.25 * options.mip_rel_gap)
         if level > 0:
             tolerance = max(tolerance, 1e-3)
+        if incumbent_stop and level == 0 and feasible and lp_gap <= options.mip_rel_gap and \
+                time.perf_counter() < end:
+            t1 = time.perf_counter()
+            got = integer_point(spec, sub, cols, sub_out.x, sub_out.col_dual, x_fix, options,
+                                backend, bound, end - t1)
+            attempt = {"seconds": round(time.perf_counter() - t1, 3),
+                       **({} if got is None else got[2])}
+            if got is not None:
+                attempt["objective"] = got[1]
+                attempt["gap"] = float(decision_gap(got[1], max(bound, got[1]),
+                                                    spec.status_quo_value))
+            details["iterations"][-1]["rounding"] = attempt
+            if got is not None and attempt["gap"] <= options.mip_rel_gap:
+                incumbent = (got[0], got[1])
+                incumbent_polished = got[2]["auxiliaries"] != "as rounded"
+                say(f"{indent}  rounded: objective {got[1]:,.4f}, decision gap "
+                    f"{attempt['gap']:.3%} against the bound, within the tolerance "
+                    f"({attempt['seconds']:.1f} s)")
+                converged = bool(n_bad == 0 or lp_gap <= tolerance)
+                break
         if feasible and (n_bad == 0 or lp_gap <= tolerance):
             # every column prices out (an optimal vertex), or the Lagrangian bound is within
             # tolerance of this feasible LP solution: its bound is what the gap is proven by
@@ -575,7 +728,7 @@ def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
 
     # assemble the full solution: the converged one, else the best feasible point seen (the
     # last restricted LP's point may lean on its box slacks and break a coupling row)
-    if converged or x_keep is None:
+    if converged or x_keep is None or incumbent is not None:
         x = x_fix  # not needed any more: the solution is assembled in it
         if sub_out is not None and sub_out.x is not None and sub is not None:
             x[cols] = sub_out.x[: cols.size]
@@ -592,10 +745,12 @@ def lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
     col_dual[: spec.n_x] -= np.repeat(best_b, pricing.sizes)
     details["seconds"] = round(time.perf_counter() - t_start, 3)
     details["converged"] = converged
+    details["stopped_at_tolerance"] = incumbent is not None
     details["y"] = y.tolist()
     return {"x": x, "objective": spec.objective_value(x), "bound": bound,
             "row_dual": np.concatenate([best_b, best_y]), "col_dual": col_dual, "y": best_y,
-            "converged": converged, "details": details}
+            "converged": converged, "incumbent": incumbent,
+            "incumbent_polished": incumbent_polished, "details": details}
 
 
 WARM_SHARE = 0.1

@@ -320,12 +320,14 @@ def _polish(spec: ModelSpec, backend: Backend, options: SolverOptions, x: np.nda
 def _finish(spec: ModelSpec, options: SolverOptions, x: np.ndarray, objective: float,
             bound: float, method: str, backend: Backend, seconds: dict[str, float],
             details: dict[str, Any], row_dual: np.ndarray | None, proven: bool = True,
-            timed_out: bool = False, status: str | None = None) -> Solution:
+            timed_out: bool = False, status: str | None = None,
+            aux_polished: bool = False) -> Solution:
     """A Solution with both gaps; optimal only when the decision gap is within the tolerance,
     or the gap is round-off (:func:`numeric_gap`), and the run that produced the bound
-    claims it (``proven``)."""
+    claims it (``proven``). ``aux_polished``: ``x``'s auxiliaries are already re-optimised
+    for its binaries (no :func:`_polish`)."""
     sq = spec.status_quo_value
-    if status != "relaxation":
+    if status != "relaxation" and not aux_polished:
         t0 = time.perf_counter()
         polished = _polish(spec, backend, options, x)
         seconds["polish"] = time.perf_counter() - t0
@@ -525,11 +527,23 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
         reserve = max(REPAIR_MIN_SECONDS, DECOMPOSED_RESERVE_SHARE * options.time_limit)
         res = decompose.lp(spec, options, backend, say, deadline - reserve, y_init=prices,
                            final_deadline=deadline - max(REPAIR_MIN_SECONDS,
-                                                         REPAIR_SHARE * options.time_limit))
+                                                         REPAIR_SHARE * options.time_limit),
+                           incumbent_stop=not relaxation_only)
         lp = LpOutcome("optimal" if res["converged"] else "not converged", res["x"],
                        res["objective"], res["col_dual"], res["row_dual"],
                        {"lp": time.perf_counter() - t0},
                        {"lp_algorithm": "column generation", "decomposition": res["details"]})
+        if res["incumbent"] is not None:
+            # a round's restricted LP, rounded, is proven within the tolerance by the
+            # Lagrangian bound: nothing after the LP could change the answer
+            x_inc, z_inc = res["incumbent"]
+            say(f"LP relaxation: bound {float(res['bound']):,.4f}; the rounded point of its "
+                f"last round is within the tolerance ({_took(lp.seconds)})")
+            return _finish(spec, options, x_inc, z_inc, max(float(res["bound"]), z_inc),
+                           "column generation+rounding", backend, dict(lp.seconds),
+                           {"lp_status": lp.status, **lp.details,
+                            "lp_bound": float(res["bound"])}, lp.row_dual,
+                           aux_polished=res["incumbent_polished"])
         if not res["converged"] and spec.violations(res["x"]):
             raise SolverError(no_incumbent_message(
                 options, "column generation found no allocation that meets every target and "
