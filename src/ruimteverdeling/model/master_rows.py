@@ -97,7 +97,7 @@ def strengthened(spec: ModelSpec, x: np.ndarray, y: np.ndarray, col_dual: np.nda
         trial = spec.with_rows(st.stack_rows(added, BLOCK))
         prices = np.concatenate([prices, np.zeros(viol.size)])
         t1 = time.perf_counter()
-        res = restricted_proof(trial, x, col_dual, prices, options, backend, deadline)
+        res = restricted_proof(trial, x, col_dual, options, backend, deadline)
         how = "restricted master"
         if (res is None or not res["converged"]) and \
                 deadline - time.perf_counter() > FALLBACK_MIN_SECONDS:
@@ -124,7 +124,7 @@ def strengthened(spec: ModelSpec, x: np.ndarray, y: np.ndarray, col_dual: np.nda
     return work, out, info
 
 
-def restricted_proof(spec: ModelSpec, x: np.ndarray, col_dual: np.ndarray, y: np.ndarray,
+def restricted_proof(spec: ModelSpec, x: np.ndarray, col_dual: np.ndarray,
                      options: SolverOptions, backend: Any, deadline: float
                      ) -> dict[str, Any] | None:
     """The LP of ``spec`` over a restricted master, with the full pricing as its proof.
@@ -138,8 +138,7 @@ def restricted_proof(spec: ModelSpec, x: np.ndarray, col_dual: np.ndarray, y: np
     ``spec`` for any prices (:class:`~ruimteverdeling.model.decompose.Pricing`) — is the
     bound. ``converged`` when it lies within column generation's tolerance of the master's
     optimum (then the master's point is an optimal LP point of the whole model to that
-    tolerance). None when the master is infeasible or unsolved (``y``: the prices to fall
-    back on are the caller's)."""
+    tolerance). None when the master is infeasible or unsolved."""
     n_units, n_x = spec.n_units, spec.n_x
     unit = spec.col_unit
     d = np.asarray(col_dual[:n_x], float)
