@@ -664,8 +664,11 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
             frac_units = _fractional_units(spec, x)
             x_round = _round_units(spec, x)
             if frac_units.size == 0 and not spec.violations(x_round):
-                say("strengthened LP optimum is integral: it is an optimal allocation")
+                # integral over the restricted master; whether it is optimal for the whole
+                # model is what its gap to the priced bound says (``_finish`` decides)
                 objective = spec.objective_value(x_round)
+                say(f"strengthened master point is integral: objective {objective:,.3f}, "
+                    f"bound {max(bound, objective):,.3f}")
                 return _finish(spec, options, x_round, objective, max(bound, objective),
                                method + "-integral", backend, seconds, details, lp.row_dual)
             col_dual_bound = float(res_d["bound"])
