@@ -16,10 +16,10 @@ The ``auto`` method therefore
 3. otherwise strengthens the model (:mod:`ruimteverdeling.model.strengthen`): derived rows
    that the LP vertex violates are added and the LP is solved again from its basis, a few
    rounds; the strengthened LP optimum is the bound from then on. Levels of minimax rows get
-   integer counts. A model solved by column generation gets the derived rows its point
-   violates too, proven over a restricted master and one pricing of every column (or a
-   second column generation) on the whole strengthened model
-   (:mod:`ruimteverdeling.model.master_rows`);
+   integer counts. A model solved by column generation (up to ``DECOMPOSED_SEARCH_MAX_COLUMNS``
+   columns) gets the derived rows its point violates too, proven over a restricted master and
+   one pricing of every column (or a second column generation) on the whole strengthened
+   model (:mod:`ruimteverdeling.model.master_rows`);
 4. repairs the fractional units with a small MIP over them and their near-ties (starting from
    the rounded LP solution) for an incumbent — unless the model has a minimax level whose
    whole-cell knapsack bound lies more than the decision tolerance below the strengthened LP
