@@ -654,6 +654,66 @@ def test_fork_map_returns_the_results_in_order_and_raises_a_task_error() -> None
     assert fork_map(nested, 2, 2) == [[0, 1, 2], [10, 11, 12]]
 
 
+def test_forked_calls_run_in_children_and_return_the_calls_not_made(tmp_path: Path) -> None:
+    """Each call started runs in a child forked then (it sees what this process held at that
+    moment, not what changes after); at most ``limit`` run at a time (the others are left to
+    the caller); a call that raises or whose child dies is left to the caller too; nothing
+    starts with a limit of 0."""
+    import os
+    import signal
+
+    from ruimteverdeling.parallel import ForkedCalls
+
+    state = {"v": 1}
+
+    def write(name: str, fail: str = "") -> None:
+        if fail == "raise":
+            raise ValueError("fails")
+        if fail == "kill":
+            os.kill(os.getpid(), signal.SIGKILL)
+        (tmp_path / name).write_text(str(state["v"]))
+
+    calls = ForkedCalls(1)
+    assert calls.submit("a", lambda: write("a"))
+    state["v"] = 2  # after the fork: the child wrote the value it inherited
+    assert calls.wait() == []
+    assert (tmp_path / "a").read_text() == "1"
+    started = [calls.submit(k, lambda k=k: write(k)) for k in ("b", "c")]
+    assert started[0]  # a second call while one runs waits for the caller (unless done)
+    left = calls.wait()
+    assert set(left) <= {"c"} and (tmp_path / "b").read_text() == "2"
+    assert (tmp_path / "c").exists() == (left == [])
+    assert calls.submit("d", lambda: write("d", "raise"))
+    assert calls.wait() == ["d"] and not (tmp_path / "d").exists()
+    assert calls.submit("e", lambda: write("e", "kill"))
+    assert calls.wait() == ["e"]
+    none = ForkedCalls(0)
+    assert not none.submit("f", lambda: write("f"))
+    assert none.wait() == ["f"] and not (tmp_path / "f").exists()
+
+
+def test_alternatives_folders_are_the_same_written_as_found_or_at_the_end(
+        tmp_path: Path) -> None:
+    """The run folders written by forked processes as each alternative is found hold the
+    same files, byte for byte (the manifest's timings aside), as those written here at the
+    end."""
+    scenario = strip_case(tmp_path)
+    api.alternatives(scenario, "20%", 2, tmp_path / "one", workers=1)
+    api.alternatives(scenario, "20%", 2, tmp_path / "two", workers=2)
+    files = sorted(p.relative_to(tmp_path / "one") for p in (tmp_path / "one").rglob("*")
+                   if p.is_file() and p.name not in ("manifest.json", ".ruimteverdeling-run"))
+    assert {str(p.parent) for p in files} >= {"optimum", "alt-1", "alt-2"}
+    for rel in files:
+        a, b = (tmp_path / "one" / rel).read_bytes(), (tmp_path / "two" / rel).read_bytes()
+        if rel.name in ("report.html", "summary.json"):
+            continue  # they show the run's seconds
+        assert a == b, rel
+    for sub in ("optimum", "alt-1", "alt-2"):
+        one = json.loads((tmp_path / "one" / sub / "summary.json").read_text())
+        two = json.loads((tmp_path / "two" / sub / "summary.json").read_text())
+        assert one["objective"] == two["objective"]
+
+
 _STAGE = {"prepared": False}
 
 

@@ -242,6 +242,73 @@ def fork_map_staged(fn: Callable[[int, Any], T], n: int, workers: int, first: li
     return out
 
 
+def _call_and_exit(fn: Callable[[], Any]) -> None:
+    """The body of a process of :class:`ForkedCalls`: ``fn()``, then exit 0, or 1 when it
+    raised (quietly: the caller does that work again itself and reports its error)."""
+    try:
+        fn()
+    except BaseException:  # any failure: the caller makes the call again itself
+        os._exit(1)
+
+
+class ForkedCalls:
+    """Calls with no result (writing a file, say) run in processes forked as they are handed
+    in, at most ``limit`` at a time, while this process works on: each child inherits what
+    this process holds at that moment, so a call made as soon as its inputs exist overlaps
+    with the work that follows. A call handed in while ``limit`` children run waits for
+    :meth:`wait`; with ``limit`` < 1, or where no process can be forked, none starts.
+
+    :meth:`wait` joins the children and returns the keys of the calls that did not finish
+    (never started, raised, or died): the caller makes those itself, so every call is made
+    exactly once in the end, and an error is raised in the caller's process, where it can be
+    reported. :meth:`cancel` stops the children (the caller then drops what they wrote)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit if can_fork() else 0
+        self._running: list[tuple[Any, Any]] = []
+        self._order: list[Any] = []
+        self._done: list[Any] = []
+
+    def submit(self, key: Any, fn: Callable[[], Any]) -> bool:
+        """Start ``fn()`` in a forked child when fewer than ``limit`` run; whether it
+        started (if not, ``key`` is among those :meth:`wait` returns)."""
+        self._order.append(key)
+        self._running = [(k, p) for k, p in self._running if not self._settled(k, p, False)]
+        if len(self._running) >= self.limit:
+            return False
+        proc = multiprocessing.get_context("fork").Process(target=_call_and_exit, args=(fn,),
+                                                           daemon=True)
+        proc.start()
+        self._running.append((key, proc))
+        return True
+
+    def _settled(self, key: Any, proc: Any, block: bool) -> bool:
+        """Whether the child has ended (joined; waited for with ``block``); a call that
+        ended well is recorded as made."""
+        if not block and proc.is_alive():
+            return False
+        proc.join()
+        if proc.exitcode == 0:
+            self._done.append(key)
+        return True
+
+    def wait(self) -> list[Any]:
+        """Join every child; the keys of the calls not made, in the order handed in."""
+        for key, proc in self._running:
+            self._settled(key, proc, True)
+        left = [k for k in self._order if k not in self._done]
+        self._running, self._order, self._done = [], [], []
+        return left
+
+    def cancel(self) -> None:
+        """Stop and join every child."""
+        for _, proc in self._running:
+            proc.terminate()
+        for _, proc in self._running:
+            proc.join()
+        self._running, self._order, self._done = [], [], []
+
+
 def check_scheduler(address: str, timeout: float = SCHEDULER_HANDSHAKE_TIMEOUT) -> None:
     """Check that a Dask scheduler answers at ``address`` before handing it to Dask.
 

@@ -57,7 +57,7 @@ from ruimteverdeling.model.options import SolverOptions
 from ruimteverdeling.model.pyomo_backend import write_model
 from ruimteverdeling.model.solve import Solution
 from ruimteverdeling.model.solve import solve as solve_spec
-from ruimteverdeling.parallel import default_workers, fork_map
+from ruimteverdeling.parallel import ForkedCalls, default_workers, fork_map
 from ruimteverdeling.paths import cache_dir
 from ruimteverdeling.progress import Progress, silent
 from ruimteverdeling.report import run as run_report
@@ -773,39 +773,84 @@ def write_report(run: RunResult, folder: Path, pathway: PathwayRun | None = None
         run_report.write_failure_page(folder / "report.html", traceback.format_exc())
 
 
+class AlternativesWriter:
+    """``with AlternativesWriter(run, out, started, t_all) as w: w.add(label, sol) …;
+    w.finish(rows, columns)`` writes ``out`` atomically: the optimum's run folder
+    (``optimum/``, handed in when the writer opens), one run folder per alternative
+    (``(label, solution)``) and ``alternatives.csv`` (``rows``); of a multi-period run each
+    folder is a pathway run folder.
+
+    Each folder depends on its own solution alone, so it is written as soon as that is
+    known: in a process forked then (:class:`ruimteverdeling.parallel.ForkedCalls`, at most
+    ``workers − 1`` at a time, default :func:`ruimteverdeling.parallel.default_workers`),
+    while this process solves the next alternative on the other core. :meth:`finish` writes
+    those not written yet (the last one, and any a child could not finish: here, where an
+    error can be reported) in ``workers`` forked processes. The folders are the same with
+    any count; only each manifest's ``total`` seconds say when it was written. Leaving the
+    block by an exception stops the children and leaves no folder."""
+
+    def __init__(self, run: RunResult, out: Path, started: _dt.datetime, t_all: float,
+                 workers: int | None = None) -> None:
+        self.run, self.out, self.started, self.t_all = run, out, started, t_all
+        self.workers = default_workers() if workers is None else workers
+        self.folders: list[tuple[str, Solution | None]] = []
+        self._atomic = wr.AtomicOutputDir(out, "alternatives")
+        self._calls = ForkedCalls(self.workers - 1)
+        self.tmp = Path()
+
+    def __enter__(self) -> AlternativesWriter:
+        self.tmp = self._atomic.__enter__()
+        if self.workers > 1:  # the report's figures: imported once here, not in every child
+            import matplotlib.backends.backend_agg
+            import matplotlib.figure  # noqa: F401
+        self.add("optimum", None)
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is not None:
+            self._calls.cancel()
+        self._atomic.__exit__(exc_type, exc, tb)
+
+    def _write(self, i: int) -> None:
+        run = self.run
+        write = write_run if run.pathway is None else write_pathway_run
+        label, sol = self.folders[i]
+        if sol is not None:
+            run = result_of(run.compiled, sol, run.timings) if run.pathway is None else \
+                pathway_result(run, sol)
+        write(run, self.tmp / label, self.started, self.t_all)
+
+    def add(self, label: str, sol: Solution | None) -> None:
+        """Hand in the folder ``label`` of ``sol`` (None: the optimum, the run's own)."""
+        self.folders.append((label, sol))
+        i = len(self.folders) - 1
+        self._calls.submit(i, lambda: self._write(i))
+
+    def finish(self, rows: list[dict[str, Any]], columns: list[str]) -> None:
+        """Write every folder not written yet, then ``alternatives.csv``."""
+        # (a child that failed leaves at most a partial folder of a dead process, which the
+        # folder's own atomic writer clears when it writes it again here)
+        left = self._calls.wait()
+        try:
+            fork_map(lambda j: self._write(left[j]), len(left), self.workers)
+        except BrokenProcessPool:
+            raise SolverError("a worker process writing the alternatives' run folders died "
+                              "(killed for memory?); nothing was written to "
+                              f"{self.out}: free memory, or solve at a coarser --resolution, "
+                              "and run again") from None
+        sm.write_csv(self.tmp / "alternatives.csv", rows, columns)
+
+
 def write_alternatives(run: RunResult, items: Sequence[tuple[str, Solution]],
                        rows: list[dict[str, Any]], columns: list[str], out: Path,
                        started: _dt.datetime, t_all: float, workers: int | None = None
                        ) -> None:
-    """Write ``out`` atomically: the optimum's run folder (``optimum/``), one run folder per
-    alternative (``(label, solution)``) and ``alternatives.csv`` (``rows``); of a
-    multi-period run each folder is a pathway run folder. The folders are written by
-    ``workers`` forked processes (default :func:`ruimteverdeling.parallel.default_workers`):
-    each folder depends on its own solution alone, so they are the same with any count."""
-    write = write_run if run.pathway is None else write_pathway_run
-    folders: list[tuple[str, Solution | None]] = [("optimum", None), *items]
-    with wr.AtomicOutputDir(out, "alternatives") as tmp:
-        def one(i: int) -> None:
-            label, sol = folders[i]
-            if sol is None:
-                write(run, tmp / label, started, t_all)
-                return
-            alt = result_of(run.compiled, sol, run.timings) if run.pathway is None else \
-                pathway_result(run, sol)
-            write(alt, tmp / label, started, t_all)
-
-        workers = default_workers() if workers is None else workers
-        if workers > 1:  # the report's figures: imported once here, not in every worker
-            import matplotlib.backends.backend_agg
-            import matplotlib.figure  # noqa: F401
-        try:
-            fork_map(one, len(folders), workers)
-        except BrokenProcessPool:
-            raise SolverError("a worker process writing the alternatives' run folders died "
-                              "(killed for memory?); nothing was written to "
-                              f"{out}: free memory, or solve at a coarser --resolution, and "
-                              "run again") from None
-        sm.write_csv(tmp / "alternatives.csv", rows, columns)
+    """Write ``out`` atomically with every folder known at once (see
+    :class:`AlternativesWriter`, which can start on each as it comes)."""
+    with AlternativesWriter(run, out, started, t_all, workers) as writer:
+        for label, sol in items:
+            writer.add(label, sol)
+        writer.finish(rows, columns)
 
 
 def pathway_result(run: RunResult, sol: Solution) -> RunResult:
