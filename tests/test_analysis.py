@@ -1930,3 +1930,29 @@ def test_alternatives_folders_are_the_same_with_one_or_two_writers(
     differ = [f for f in files
               if (outs[1] / f).read_bytes() != (outs[2] / f).read_bytes()]
     assert all(f.name in CLOCK_FILES for f in differ), differ
+
+
+def test_a_scenario_is_parsed_once_while_its_files_stay_the_same(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reservation, the pathway check and the compile of one command read the scenario
+    once: later calls get a copy (a change to one is not seen by the next); a file of its
+    chain that changes is read again."""
+    from ruimteverdeling import pipeline
+
+    scenario = strip_case(tmp_path)
+    parsed: list[Path] = []
+    real = pipeline.parse_scenario
+    monkeypatch.setattr(pipeline, "parse_scenario",
+                        lambda p: parsed.append(Path(p)) or real(p))
+    pipeline._PARSED.clear()
+    first = pipeline.load_scenario(scenario)
+    first.targets[0].min = 99.0
+    second = pipeline.load_scenario(scenario)
+    assert len(parsed) == 1 and second.targets[0].min == 3.5
+    assert second.path == first.path and second.chain == first.chain
+    api.solve(scenario, write=False)
+    assert len(parsed) == 1
+    text = scenario.read_text().replace("3.5", "2.5")
+    scenario.write_text(text + "\n")  # another size: seen even within the clock's tick
+    third = pipeline.load_scenario(scenario)
+    assert len(parsed) == 2 and third.targets[0].min == 2.5

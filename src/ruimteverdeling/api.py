@@ -31,7 +31,7 @@ from ruimteverdeling.report import run as run_report
 from ruimteverdeling.results import indicators as ind
 from ruimteverdeling.results import writer as wr
 from ruimteverdeling.results.runfolder import load_run_view
-from ruimteverdeling.rules import load_scenario, pathways
+from ruimteverdeling.rules import pathways
 from ruimteverdeling.rules.compile import CompiledModel
 from ruimteverdeling.synthetic.codes import GENERATOR_VERSION
 
@@ -230,7 +230,7 @@ def shadow_prices(scenario_path: str | Path, out_dir: str | Path | None = None, 
 
 def _has_periods(scenario_path: str | Path) -> bool:
     path = Path(scenario_path)
-    return path.is_file() and pathways.is_pathway(load_scenario(path))
+    return path.is_file() and pathways.is_pathway(pipeline.load_scenario(path))
 
 
 def rule_costs(scenario_path: str | Path, out_dir: str | Path | None = None, *,
