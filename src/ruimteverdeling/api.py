@@ -361,9 +361,8 @@ def alternatives(scenario_path: str | Path, slack: str | float = 0.05, count: in
         model: Any = run.compiled if run.pathway is None else run.pathway.model
         optimum = run.solution if run.pathway is None else run.pathway.solution
         with pipeline.AlternativesWriter(run, res.shown, started, t_all, workers) as writer:
-            with pipeline.reusing_memory_for(run.compiled if run.pathway is None else None):
-                result = mga.generate(model, optimum, s, count, progress=progress,
-                                      budget=budget, found_one=writer.add)
+            result = mga.generate(model, optimum, s, count, progress=progress, budget=budget,
+                                  found_one=writer.add)
             result.rows[0]["folder"] = "optimum"
             with progress.phase(f"writing the alternatives to {res.shown}", "write"):
                 writer.finish(result.rows, mga.columns(result.rows))

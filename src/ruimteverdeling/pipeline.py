@@ -21,7 +21,6 @@ compiling; :func:`is_up_to_date` compares it with a run folder's manifest. Batch
 
 from __future__ import annotations
 
-import contextlib
 import datetime as _dt
 import itertools
 import math
@@ -384,21 +383,6 @@ def solve(scenario_path: str | Path, out_dir: str | Path | None = None, *,
         return _solve(scenario_path, res.shown, *args)
 
 
-def reusing_memory_for(cm: CompiledModel | None) -> contextlib.AbstractContextManager[None]:
-    """:func:`ruimteverdeling.heap.reusing_freed_memory` for the solves of ``cm`` when its LP
-    is solved directly (at most ``decompose_above`` columns), else nothing. Each LP, repair
-    MIP and re-solve of such a model (HiGHS's own work arrays included) allocates and frees
-    blocks of a few MB, which glibc otherwise maps afresh and the kernel zeroes every time:
-    measured on the demo's solve, 2.4–3.4 s of the kernel's time beside 10–11 s of the
-    solve's own, and 0.4–0.6 s with the freed blocks reused (its peak resident memory 740 →
-    890–950 MB: the heap keeps what was freed until the block ends). The larger
-    models, solved by column generation, keep the allocator's defaults (their freed blocks
-    are hundreds of MB each, and their memory is what limits them)."""
-    if cm is None or cm.spec.n_x > cm.scenario.solver.decompose_above:
-        return contextlib.nullcontext()
-    return reusing_freed_memory()
-
-
 def _solve(scenario_path: str | Path, out_dir: Path | None, progress: Progress,
            area: str | Path | None, backend: str | None, method: str | None,
            time_limit: float | None, export_model: str | Path | None,
@@ -416,18 +400,17 @@ def _solve(scenario_path: str | Path, out_dir: Path | None, progress: Progress,
     if export_model is not None:
         _export(cm, export_model, progress)
     lex = None
-    with reusing_memory_for(cm):
-        with progress.phase("solving", "solve"):
-            try:
-                if cm.scenario.objective.mode == "lexicographic":
-                    sol, lex = solve_lexicographic(cm, cm.scenario.solver, progress)
-                else:
-                    sol = solve_spec(spec, cm.scenario.solver, progress)
-            except InfeasibleError as exc:  # explain why; the diagnosis goes next to it
-                raise infeasible_error(cm, exc, out_dir, progress) from exc
-        if location.location_rules(cm):  # the cell model was their relaxation
-            with progress.phase("enforcing location rules", "locations"):
-                sol = location.enforce(cm, sol, cm.scenario.solver, progress)
+    with progress.phase("solving", "solve"):
+        try:
+            if cm.scenario.objective.mode == "lexicographic":
+                sol, lex = solve_lexicographic(cm, cm.scenario.solver, progress)
+            else:
+                sol = solve_spec(spec, cm.scenario.solver, progress)
+        except InfeasibleError as exc:  # explain why; the diagnosis goes next to the output
+            raise infeasible_error(cm, exc, out_dir, progress) from exc
+    if location.location_rules(cm):  # the cell model was their relaxation
+        with progress.phase("enforcing location rules", "locations"):
+            sol = location.enforce(cm, sol, cm.scenario.solver, progress)
     progress(f"{sol.status}: objective {sol.objective:,.4f}, bound {sol.bound:,.4f}, "
              f"gap {sol.gap:.4%} ({sol.method})")
     run = result_of(cm, sol, dict(progress.timings))
@@ -721,8 +704,7 @@ def solve_and_write(scenario_path: str | Path, out: Path, progress: Progress,
     run = solve(scenario_path, progress=progress, area=area, time_limit=time_limit,
                 write=False)
     run.pricing = pricing or Pricing()
-    with reusing_memory_for(run.compiled if run.pathway is None else None):
-        extra = analysis(run) if analysis is not None else None
+    extra = analysis(run) if analysis is not None else None
     with progress.phase(f"writing outputs to {out}", "write"):
         if run.pathway is not None:  # the periods' folder, priced by the joint LP's duals
             run.out_dir = write_pathway_run(run, out, started, t_all, extra)
