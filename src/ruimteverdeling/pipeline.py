@@ -21,6 +21,7 @@ compiling; :func:`is_up_to_date` compares it with a run folder's manifest. Batch
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import itertools
 import math
