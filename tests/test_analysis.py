@@ -655,10 +655,9 @@ def test_fork_map_returns_the_results_in_order_and_raises_a_task_error() -> None
 
 
 def test_forked_calls_run_in_children_and_return_the_calls_not_made(tmp_path: Path) -> None:
-    """Each call started runs in a child forked then (it sees what this process held at that
-    moment, not what changes after); at most ``limit`` run at a time (the others are left to
-    the caller); a call that raises or whose child dies is left to the caller too; nothing
-    starts with a limit of 0."""
+    """The calls run in a child forked at the first one (it sees what this process held
+    then, not what changes after; later calls' arguments are sent to it); a call that raises
+    or whose child dies is left to the caller, and so is every call with a limit of 0."""
     import os
     import signal
 
@@ -671,25 +670,26 @@ def test_forked_calls_run_in_children_and_return_the_calls_not_made(tmp_path: Pa
             raise ValueError("fails")
         if fail == "kill":
             os.kill(os.getpid(), signal.SIGKILL)
-        (tmp_path / name).write_text(str(state["v"]))
+        (tmp_path / name).write_text(f"{state['v']} {os.getpid()}")
 
-    calls = ForkedCalls(1)
-    assert calls.submit("a", lambda: write("a"))
-    state["v"] = 2  # after the fork: the child wrote the value it inherited
-    assert calls.wait() == []
-    assert (tmp_path / "a").read_text() == "1"
-    started = [calls.submit(k, lambda k=k: write(k)) for k in ("b", "c")]
-    assert started[0]  # a second call while one runs waits for the caller (unless done)
-    left = calls.wait()
-    assert set(left) <= {"c"} and (tmp_path / "b").read_text() == "2"
-    assert (tmp_path / "c").exists() == (left == [])
-    assert calls.submit("d", lambda: write("d", "raise"))
-    assert calls.wait() == ["d"] and not (tmp_path / "d").exists()
-    assert calls.submit("e", lambda: write("e", "kill"))
-    assert calls.wait() == ["e"]
-    none = ForkedCalls(0)
-    assert not none.submit("f", lambda: write("f"))
-    assert none.wait() == ["f"] and not (tmp_path / "f").exists()
+    calls = ForkedCalls(write, 1)
+    assert calls.submit("a", "a")
+    state["v"] = 2  # after the fork: the child keeps the value it inherited
+    assert calls.submit("b", "b") and calls.submit("c", "c", "raise")
+    left = calls.wait()  # "b" is taken back when the child had not started it yet
+    assert left in (["c"], ["b", "c"]) and not (tmp_path / "c").exists()
+    va, pa = (tmp_path / "a").read_text().split()
+    assert va == "1" and pa != str(os.getpid())
+    if "b" not in left:  # the same child, with what it inherited
+        assert (tmp_path / "b").read_text().split() == [va, pa]
+    else:
+        assert not (tmp_path / "b").exists()
+    calls = ForkedCalls(write, 1)
+    assert calls.submit("d", "d", "kill")
+    assert "d" in calls.wait() and not (tmp_path / "d").exists()
+    none = ForkedCalls(write, 0)
+    assert not none.submit("e", "e")
+    assert none.wait() == ["e"] and not (tmp_path / "e").exists()
 
 
 def test_alternatives_folders_are_the_same_written_as_found_or_at_the_end(

@@ -242,71 +242,80 @@ def fork_map_staged(fn: Callable[[int, Any], T], n: int, workers: int, first: li
     return out
 
 
-def _call_and_exit(fn: Callable[[], Any]) -> None:
-    """The body of a process of :class:`ForkedCalls`: ``fn()``, then exit 0, or 1 when it
-    raised (quietly: the caller does that work again itself and reports its error)."""
-    try:
-        fn()
-    except BaseException:  # any failure: the caller makes the call again itself
-        os._exit(1)
+_CALL: Callable[..., Any] | None = None
+"""The function the child of :class:`ForkedCalls` calls (set before the fork, inherited)."""
+
+
+def _call_in_child(args: tuple[Any, ...]) -> None:
+    assert _CALL is not None
+    _CALL(*args)
 
 
 class ForkedCalls:
-    """Calls with no result (writing a file, say) run in processes forked as they are handed
-    in, at most ``limit`` at a time, while this process works on: each child inherits what
-    this process holds at that moment, so a call made as soon as its inputs exist overlaps
-    with the work that follows. A call handed in while ``limit`` children run waits for
-    :meth:`wait`; with ``limit`` < 1, or where no process can be forked, none starts.
+    """``fn(*args)`` for each call handed in, with no result (writing a file, say), in
+    ``limit`` processes forked at the first call, while this process works on: the children
+    inherit what this process holds then (``fn`` and what it refers to), each later call's
+    ``args`` are sent to them (they must pickle). One fork for all the calls: every fork
+    makes this process copy each page it writes afterwards, so a fork per call would slow
+    the work it overlaps. With ``limit`` < 1, or where no process can be forked, no call is
+    made in a child.
 
-    :meth:`wait` joins the children and returns the keys of the calls that did not finish
-    (never started, raised, or died): the caller makes those itself, so every call is made
-    exactly once in the end, and an error is raised in the caller's process, where it can be
-    reported. :meth:`cancel` stops the children (the caller then drops what they wrote)."""
+    :meth:`wait` takes back the calls no child has started, waits for the others and
+    returns the keys of the calls not made (never started, raised, or their child died):
+    the caller makes those itself, so every call is made exactly once in the end, and an
+    error is raised in the caller's process, where it can be reported. :meth:`cancel`
+    stops the children (the caller then drops what they wrote)."""
 
-    def __init__(self, limit: int) -> None:
-        self.limit = limit if can_fork() else 0
-        self._running: list[tuple[Any, Any]] = []
-        self._order: list[Any] = []
-        self._done: list[Any] = []
+    def __init__(self, fn: Callable[..., Any], limit: int) -> None:
+        self.fn = fn
+        self.limit = limit if can_fork() and _CALL is None else 0
+        self._pool: ProcessPoolExecutor | None = None
+        self._calls: list[tuple[Any, Any]] = []
 
-    def submit(self, key: Any, fn: Callable[[], Any]) -> bool:
-        """Start ``fn()`` in a forked child when fewer than ``limit`` run; whether it
-        started (if not, ``key`` is among those :meth:`wait` returns)."""
-        self._order.append(key)
-        self._running = [(k, p) for k, p in self._running if not self._settled(k, p, False)]
-        if len(self._running) >= self.limit:
+    def submit(self, key: Any, *args: Any) -> bool:
+        """Hand ``fn(*args)`` to the children; whether it was (if not, ``key`` is among
+        those :meth:`wait` returns)."""
+        global _CALL
+        if self.limit < 1:
+            self._calls.append((key, None))
             return False
-        proc = multiprocessing.get_context("fork").Process(target=_call_and_exit, args=(fn,),
-                                                           daemon=True)
-        proc.start()
-        self._running.append((key, proc))
-        return True
-
-    def _settled(self, key: Any, proc: Any, block: bool) -> bool:
-        """Whether the child has ended (joined; waited for with ``block``); a call that
-        ended well is recorded as made."""
-        if not block and proc.is_alive():
-            return False
-        proc.join()
-        if proc.exitcode == 0:
-            self._done.append(key)
+        if self._pool is None:
+            _CALL = self.fn
+            self._pool = ProcessPoolExecutor(self.limit,
+                                             mp_context=multiprocessing.get_context("fork"))
+        self._calls.append((key, self._pool.submit(_call_in_child, args)))
         return True
 
     def wait(self) -> list[Any]:
-        """Join every child; the keys of the calls not made, in the order handed in."""
-        for key, proc in self._running:
-            self._settled(key, proc, True)
-        left = [k for k in self._order if k not in self._done]
-        self._running, self._order, self._done = [], [], []
+        """The keys of the calls not made, in the order handed in (the calls no child has
+        started are taken back; the others are waited for)."""
+        taken = [f is None or f.cancel() for _, f in self._calls]
+        failed = set()
+        for i, (_, future) in enumerate(self._calls):
+            if taken[i]:
+                continue
+            try:
+                future.result()
+            except BaseException:  # any failure: the caller makes the call again itself
+                failed.add(i)
+        left = [k for i, (k, _) in enumerate(self._calls) if taken[i] or i in failed]
+        self._close(False)
         return left
 
     def cancel(self) -> None:
-        """Stop and join every child."""
-        for _, proc in self._running:
-            proc.terminate()
-        for _, proc in self._running:
-            proc.join()
-        self._running, self._order, self._done = [], [], []
+        """Stop the children."""
+        pool = self._pool
+        if pool is not None:
+            for proc in list(getattr(pool, "_processes", {}).values()):
+                proc.terminate()
+        self._close(True)
+
+    def _close(self, cancel: bool) -> None:
+        global _CALL
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=cancel)
+            _CALL = None
+        self._pool, self._calls = None, []
 
 
 def check_scheduler(address: str, timeout: float = SCHEDULER_HANDSHAKE_TIMEOUT) -> None:

@@ -828,11 +828,12 @@ class AlternativesWriter:
     folder is a pathway run folder.
 
     Each folder depends on its own solution alone, so it is written as soon as that is
-    known: in a process forked then (:class:`ruimteverdeling.parallel.ForkedCalls`, at most
-    ``workers − 1`` at a time, default :func:`ruimteverdeling.parallel.default_workers`),
-    while this process solves the next alternative on the other core. :meth:`finish` writes
-    those not written yet (the last one, and any a child could not finish: here, where an
-    error can be reported) in ``workers`` forked processes. The folders are the same with
+    known, by one process forked when the optimum's is handed in
+    (:class:`ruimteverdeling.parallel.ForkedCalls`; with ``workers`` > 1, default
+    :func:`ruimteverdeling.parallel.default_workers`), while this process solves the next
+    alternative on the other core. :meth:`finish` writes those that child has not started
+    (and any it could not finish: here, where an error can be reported) in ``workers``
+    forked processes. The folders are the same with
     any count; only each manifest's ``total`` seconds say when it was written. Leaving the
     block by an exception stops the children and leaves no folder."""
 
@@ -842,7 +843,7 @@ class AlternativesWriter:
         self.workers = default_workers() if workers is None else workers
         self.folders: list[tuple[str, Solution | None]] = []
         self._atomic = wr.AtomicOutputDir(out, "alternatives")
-        self._calls = ForkedCalls(self.workers - 1)
+        self._calls = ForkedCalls(self._write, 1 if self.workers > 1 else 0)
         self.tmp = Path()
 
     def __enter__(self) -> AlternativesWriter:
@@ -858,10 +859,9 @@ class AlternativesWriter:
             self._calls.cancel()
         self._atomic.__exit__(exc_type, exc, tb)
 
-    def _write(self, i: int) -> None:
+    def _write(self, label: str, sol: Solution | None) -> None:
         run = self.run
         write = write_run if run.pathway is None else write_pathway_run
-        label, sol = self.folders[i]
         if sol is not None:
             run = result_of(run.compiled, sol, run.timings) if run.pathway is None else \
                 pathway_result(run, sol)
@@ -870,8 +870,7 @@ class AlternativesWriter:
     def add(self, label: str, sol: Solution | None) -> None:
         """Hand in the folder ``label`` of ``sol`` (None: the optimum, the run's own)."""
         self.folders.append((label, sol))
-        i = len(self.folders) - 1
-        self._calls.submit(i, lambda: self._write(i))
+        self._calls.submit(len(self.folders) - 1, label, sol)
 
     def finish(self, rows: list[dict[str, Any]], columns: list[str]) -> None:
         """Write every folder not written yet, then ``alternatives.csv``."""
@@ -879,7 +878,7 @@ class AlternativesWriter:
         # folder's own atomic writer clears when it writes it again here)
         left = self._calls.wait()
         try:
-            fork_map(lambda j: self._write(left[j]), len(left), self.workers)
+            fork_map(lambda j: self._write(*self.folders[left[j]]), len(left), self.workers)
         except BrokenProcessPool:
             raise SolverError("a worker process writing the alternatives' run folders died "
                               "(killed for memory?); nothing was written to "
