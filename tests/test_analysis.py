@@ -654,6 +654,66 @@ def test_fork_map_returns_the_results_in_order_and_raises_a_task_error() -> None
     assert fork_map(nested, 2, 2) == [[0, 1, 2], [10, 11, 12]]
 
 
+def test_forked_calls_run_in_children_and_return_the_calls_not_made(tmp_path: Path) -> None:
+    """The calls run in a child forked at the first one (it sees what this process held
+    then, not what changes after; later calls' arguments are sent to it); a call that raises
+    or whose child dies is left to the caller, and so is every call with a limit of 0."""
+    import os
+    import signal
+
+    from ruimteverdeling.parallel import ForkedCalls
+
+    state = {"v": 1}
+
+    def write(name: str, fail: str = "") -> None:
+        if fail == "raise":
+            raise ValueError("fails")
+        if fail == "kill":
+            os.kill(os.getpid(), signal.SIGKILL)
+        (tmp_path / name).write_text(f"{state['v']} {os.getpid()}")
+
+    calls = ForkedCalls(write, 1)
+    assert calls.submit("a", "a")
+    state["v"] = 2  # after the fork: the child keeps the value it inherited
+    assert calls.submit("b", "b") and calls.submit("c", "c", "raise")
+    left = calls.wait()  # "b" is taken back when the child had not started it yet
+    assert left in (["c"], ["b", "c"]) and not (tmp_path / "c").exists()
+    va, pa = (tmp_path / "a").read_text().split()
+    assert va == "1" and pa != str(os.getpid())
+    if "b" not in left:  # the same child, with what it inherited
+        assert (tmp_path / "b").read_text().split() == [va, pa]
+    else:
+        assert not (tmp_path / "b").exists()
+    calls = ForkedCalls(write, 1)
+    assert calls.submit("d", "d", "kill")
+    assert "d" in calls.wait() and not (tmp_path / "d").exists()
+    none = ForkedCalls(write, 0)
+    assert not none.submit("e", "e")
+    assert none.wait() == ["e"] and not (tmp_path / "e").exists()
+
+
+def test_alternatives_folders_are_the_same_written_as_found_or_at_the_end(
+        tmp_path: Path) -> None:
+    """The run folders written by forked processes as each alternative is found hold the
+    same files, byte for byte (the manifest's timings aside), as those written here at the
+    end."""
+    scenario = strip_case(tmp_path)
+    api.alternatives(scenario, "20%", 2, tmp_path / "one", workers=1)
+    api.alternatives(scenario, "20%", 2, tmp_path / "two", workers=2)
+    files = sorted(p.relative_to(tmp_path / "one") for p in (tmp_path / "one").rglob("*")
+                   if p.is_file() and p.name not in ("manifest.json", ".ruimteverdeling-run"))
+    assert {str(p.parent) for p in files} >= {"optimum", "alt-1", "alt-2"}
+    for rel in files:
+        a, b = (tmp_path / "one" / rel).read_bytes(), (tmp_path / "two" / rel).read_bytes()
+        if rel.name in ("report.html", "summary.json"):
+            continue  # they show the run's seconds
+        assert a == b, rel
+    for sub in ("optimum", "alt-1", "alt-2"):
+        one = json.loads((tmp_path / "one" / sub / "summary.json").read_text())
+        two = json.loads((tmp_path / "two" / sub / "summary.json").read_text())
+        assert one["objective"] == two["objective"]
+
+
 _STAGE = {"prepared": False}
 
 
@@ -1870,3 +1930,29 @@ def test_alternatives_folders_are_the_same_with_one_or_two_writers(
     differ = [f for f in files
               if (outs[1] / f).read_bytes() != (outs[2] / f).read_bytes()]
     assert all(f.name in CLOCK_FILES for f in differ), differ
+
+
+def test_a_scenario_is_parsed_once_while_its_files_stay_the_same(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reservation, the pathway check and the compile of one command read the scenario
+    once: later calls get a copy (a change to one is not seen by the next); a file of its
+    chain that changes is read again."""
+    from ruimteverdeling import pipeline
+
+    scenario = strip_case(tmp_path)
+    parsed: list[Path] = []
+    real = pipeline.parse_scenario
+    monkeypatch.setattr(pipeline, "parse_scenario",
+                        lambda p: parsed.append(Path(p)) or real(p))
+    pipeline._PARSED.clear()
+    first = pipeline.load_scenario(scenario)
+    first.targets[0].min = 99.0
+    second = pipeline.load_scenario(scenario)
+    assert len(parsed) == 1 and second.targets[0].min == 3.5
+    assert second.path == first.path and second.chain == first.chain
+    api.solve(scenario, write=False)
+    assert len(parsed) == 1
+    text = scenario.read_text().replace("3.5", "2.5")
+    scenario.write_text(text + "\n")  # another size: seen even within the clock's tick
+    third = pipeline.load_scenario(scenario)
+    assert len(parsed) == 2 and third.targets[0].min == 2.5

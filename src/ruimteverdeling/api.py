@@ -31,7 +31,7 @@ from ruimteverdeling.report import run as run_report
 from ruimteverdeling.results import indicators as ind
 from ruimteverdeling.results import writer as wr
 from ruimteverdeling.results.runfolder import load_run_view
-from ruimteverdeling.rules import load_scenario, pathways
+from ruimteverdeling.rules import pathways
 from ruimteverdeling.rules.compile import CompiledModel
 from ruimteverdeling.synthetic.codes import GENERATOR_VERSION
 
@@ -230,7 +230,7 @@ def shadow_prices(scenario_path: str | Path, out_dir: str | Path | None = None, 
 
 def _has_periods(scenario_path: str | Path) -> bool:
     path = Path(scenario_path)
-    return path.is_file() and pathways.is_pathway(load_scenario(path))
+    return path.is_file() and pathways.is_pathway(pipeline.load_scenario(path))
 
 
 def rule_costs(scenario_path: str | Path, out_dir: str | Path | None = None, *,
@@ -332,7 +332,8 @@ def pareto(scenario_path: str | Path, x: str, y: str, points: int = 5,
 def alternatives(scenario_path: str | Path, slack: str | float = 0.05, count: int = 3,
                  out_dir: str | Path | None = None, *, progress: Progress | None = None,
                  area: str | Path | None = None, time_limit: float | None = None,
-                 budget: float | None = None) -> mga.Alternatives:
+                 budget: float | None = None, workers: int | None = None
+                 ) -> mga.Alternatives:
     """Near-optimal, maximally different allocations (Hop-Skip-Jump MGA): objective ≥
     ``(1 − slack)·z*``, then minimise the overlap with every allocation found so far (see
     :mod:`ruimteverdeling.analysis.alternatives`).
@@ -343,8 +344,12 @@ def alternatives(scenario_path: str | Path, slack: str | float = 0.05, count: in
 
     Writes to ``out_dir`` (default ``outputs/<id>-alternatives``), atomically: ``optimum/``
     and ``alt-1/`` … ``alt-<count>/`` (each a complete run folder: rasters, tables, summary,
-    report) and ``alternatives.csv``. Returns an
-    :class:`ruimteverdeling.analysis.alternatives.Alternatives` (with ``out_dir`` set).
+    report) and ``alternatives.csv``. ``workers``: processes that write the run folders
+    (default :func:`ruimteverdeling.parallel.default_workers`): each folder is written by a
+    forked process as soon as its allocation is known, while the next alternative is solved
+    (:class:`ruimteverdeling.pipeline.AlternativesWriter`); the folders are the same with any
+    number. Returns an :class:`ruimteverdeling.analysis.alternatives.Alternatives` (with
+    ``out_dir`` set).
     """
     progress = progress or silent()
     s = mga.parse_slack(slack)
@@ -355,10 +360,11 @@ def alternatives(scenario_path: str | Path, slack: str | float = 0.05, count: in
                     write=False, mode="foresight" if _has_periods(scenario_path) else None)
         model: Any = run.compiled if run.pathway is None else run.pathway.model
         optimum = run.solution if run.pathway is None else run.pathway.solution
-        result = mga.generate(model, optimum, s, count, progress=progress, budget=budget)
-        result.rows[0]["folder"] = "optimum"
-        with progress.phase(f"writing the alternatives to {res.shown}", "write"):
-            pipeline.write_alternatives(run, mga.solutions(result, optimum), result.rows,
-                                        mga.columns(result.rows), res.shown, started, t_all)
+        with pipeline.AlternativesWriter(run, res.shown, started, t_all, workers) as writer:
+            result = mga.generate(model, optimum, s, count, progress=progress, budget=budget,
+                                  found_one=writer.add)
+            result.rows[0]["folder"] = "optimum"
+            with progress.phase(f"writing the alternatives to {res.shown}", "write"):
+                writer.finish(result.rows, mga.columns(result.rows))
     result.out_dir = res.shown
     return result

@@ -692,17 +692,23 @@ def pareto(scenario: Path, x_term: str, y_term: str, points: int, out: Path | No
               help="Seconds for all the re-solves together (after the scenario's own "
                    "solve): each gets its share of what is left; a smaller budget gives "
                    "every answer sooner, with wider proven gaps.")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Processes that write the run folders, each as soon as its alternative "
+                   "is found (default: one per idle core, at most 2); the folders are the "
+                   "same with any number.")
 @_TIME
 @_QUIET
 @_friendly
 def alternatives(scenario: Path, slack: str, count: int, out: Path | None, area: Path | None,
-                 budget: float | None, time_limit: float | None, quiet: bool) -> None:
+                 budget: float | None, workers: int | None, time_limit: float | None,
+                 quiet: bool) -> None:
     """Reasonable alternatives: near-optimal, maximally different allocations (HSJ MGA)."""
     from ruimteverdeling import api
     from ruimteverdeling.analysis import alternatives as mga
 
     result = api.alternatives(scenario, slack, count, out, progress=Progress(enabled=not quiet),
-                              area=area, time_limit=time_limit, budget=budget)
+                              area=area, time_limit=time_limit, budget=budget,
+                              workers=workers)
     click.echo(f"\n{len(result.items)} alternatives within {result.slack:.1%} of the optimum "
                f"(objective >= {result.floor:,.4f}):")
     _echo(mga.text_table(result.rows))

@@ -242,6 +242,82 @@ def fork_map_staged(fn: Callable[[int, Any], T], n: int, workers: int, first: li
     return out
 
 
+_CALL: Callable[..., Any] | None = None
+"""The function the child of :class:`ForkedCalls` calls (set before the fork, inherited)."""
+
+
+def _call_in_child(args: tuple[Any, ...]) -> None:
+    assert _CALL is not None
+    _CALL(*args)
+
+
+class ForkedCalls:
+    """``fn(*args)`` for each call handed in, with no result (writing a file, say), in
+    ``limit`` processes forked at the first call, while this process works on: the children
+    inherit what this process holds then (``fn`` and what it refers to), each later call's
+    ``args`` are sent to them (they must pickle). One fork for all the calls: every fork
+    makes this process copy each page it writes afterwards, so a fork per call would slow
+    the work it overlaps. With ``limit`` < 1, or where no process can be forked, no call is
+    made in a child.
+
+    :meth:`wait` takes back the calls no child has started, waits for the others and
+    returns the keys of the calls not made (never started, raised, or their child died):
+    the caller makes those itself, so every call is made exactly once in the end, and an
+    error is raised in the caller's process, where it can be reported. :meth:`cancel`
+    stops the children (the caller then drops what they wrote)."""
+
+    def __init__(self, fn: Callable[..., Any], limit: int) -> None:
+        self.fn = fn
+        self.limit = limit if can_fork() and _CALL is None else 0
+        self._pool: ProcessPoolExecutor | None = None
+        self._calls: list[tuple[Any, Any]] = []
+
+    def submit(self, key: Any, *args: Any) -> bool:
+        """Hand ``fn(*args)`` to the children; whether it was (if not, ``key`` is among
+        those :meth:`wait` returns)."""
+        global _CALL
+        if self.limit < 1:
+            self._calls.append((key, None))
+            return False
+        if self._pool is None:
+            _CALL = self.fn
+            self._pool = ProcessPoolExecutor(self.limit,
+                                             mp_context=multiprocessing.get_context("fork"))
+        self._calls.append((key, self._pool.submit(_call_in_child, args)))
+        return True
+
+    def wait(self) -> list[Any]:
+        """The keys of the calls not made, in the order handed in (the calls no child has
+        started are taken back; the others are waited for)."""
+        taken = [f is None or f.cancel() for _, f in self._calls]
+        failed = set()
+        for i, (_, future) in enumerate(self._calls):
+            if taken[i]:
+                continue
+            try:
+                future.result()
+            except BaseException:  # any failure: the caller makes the call again itself
+                failed.add(i)
+        left = [k for i, (k, _) in enumerate(self._calls) if taken[i] or i in failed]
+        self._close(False)
+        return left
+
+    def cancel(self) -> None:
+        """Stop the children."""
+        pool = self._pool
+        if pool is not None:
+            for proc in list(getattr(pool, "_processes", {}).values()):
+                proc.terminate()
+        self._close(True)
+
+    def _close(self, cancel: bool) -> None:
+        global _CALL
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=cancel)
+            _CALL = None
+        self._pool, self._calls = None, []
+
+
 def check_scheduler(address: str, timeout: float = SCHEDULER_HANDSHAKE_TIMEOUT) -> None:
     """Check that a Dask scheduler answers at ``address`` before handing it to Dask.
 

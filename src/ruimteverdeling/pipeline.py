@@ -21,9 +21,11 @@ compiling; :func:`is_up_to_date` compares it with a run folder's manifest. Batch
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import itertools
 import math
+import os
 import time
 import traceback
 import warnings
@@ -57,7 +59,7 @@ from ruimteverdeling.model.options import SolverOptions
 from ruimteverdeling.model.pyomo_backend import write_model
 from ruimteverdeling.model.solve import Solution
 from ruimteverdeling.model.solve import solve as solve_spec
-from ruimteverdeling.parallel import default_workers, fork_map
+from ruimteverdeling.parallel import ForkedCalls, default_workers, fork_map
 from ruimteverdeling.paths import cache_dir
 from ruimteverdeling.progress import Progress, silent
 from ruimteverdeling.report import run as run_report
@@ -68,7 +70,8 @@ from ruimteverdeling.results import rasters, tables
 from ruimteverdeling.results import summary as sm
 from ruimteverdeling.results import writer as wr
 from ruimteverdeling.results.runfolder import RunView, complete_manifest, read_pareto
-from ruimteverdeling.rules import load_scenario, location, pathways
+from ruimteverdeling.rules import load_scenario as parse_scenario
+from ruimteverdeling.rules import location, pathways
 from ruimteverdeling.rules.compile import CompiledModel, catalogue_for, compile_model
 from ruimteverdeling.rules.needs import LayerNeed, scenario_needs
 from ruimteverdeling.scenario import Scenario
@@ -139,6 +142,50 @@ class ReportWarning(UserWarning):
 # ------------------------------------------------------------------------------------------------
 # load and compile
 # ------------------------------------------------------------------------------------------------
+_PARSED: dict[str, tuple[tuple[tuple[str, int, int, int], ...], Scenario]] = {}
+"""The scenario :func:`load_scenario` parsed last: its path, its files' stamps, the scenario."""
+
+
+def _stamps(files: Sequence[str | Path]) -> tuple[tuple[str, int, int, int], ...]:
+    """(path, inode, mtime in ns, size) of each file (OSError when one is gone)."""
+    out = []
+    for f in files:
+        st = os.stat(f)
+        out.append((str(f), st.st_ino, st.st_mtime_ns, st.st_size))
+    return tuple(out)
+
+
+def load_scenario(scenario_path: str | Path) -> Scenario:
+    """The scenario file parsed and validated (:func:`ruimteverdeling.rules.load_scenario`),
+    once while its files stay as they are: a command reads it to reserve its output folder,
+    to tell a pathway from one period and to compile it, and each parse with its
+    ``extends:`` chain and validation took 0.1–0.3 s. The last one parsed is kept with the
+    inode, modification time and size of every file of its chain; a call for the same path whose
+    files all still match gets a deep copy of it (each caller may change its own), any other
+    parses anew (a file replaced, rewritten or resized)."""
+    key = str(Path(scenario_path).resolve())
+    hit = _PARSED.get(key)
+    if hit is not None:
+        try:
+            fresh = _stamps([stamp[0] for stamp in hit[0]]) == hit[0]
+        except OSError:
+            fresh = False
+        if fresh:
+            return _copied(hit[1])
+    scenario = parse_scenario(scenario_path)
+    _PARSED.clear()
+    with contextlib.suppress(OSError):  # a file went away meanwhile: not kept
+        _PARSED[key] = (_stamps(scenario.chain), scenario)
+    return _copied(scenario)
+
+
+def _copied(scenario: Scenario) -> Scenario:
+    out = scenario.model_copy(deep=True)
+    out.path, out.chain = scenario.path, list(scenario.chain)
+    out.origins = scenario.origins
+    return out
+
+
 def _on_area(scenario: Scenario, area: str | Path | None) -> Scenario:
     """``scenario`` with its ``area:`` replaced by ``area`` (when given)."""
     if area is None:
@@ -773,39 +820,83 @@ def write_report(run: RunResult, folder: Path, pathway: PathwayRun | None = None
         run_report.write_failure_page(folder / "report.html", traceback.format_exc())
 
 
+class AlternativesWriter:
+    """``with AlternativesWriter(run, out, started, t_all) as w: w.add(label, sol) …;
+    w.finish(rows, columns)`` writes ``out`` atomically: the optimum's run folder
+    (``optimum/``, handed in when the writer opens), one run folder per alternative
+    (``(label, solution)``) and ``alternatives.csv`` (``rows``); of a multi-period run each
+    folder is a pathway run folder.
+
+    Each folder depends on its own solution alone, so it is written as soon as that is
+    known, by one process forked when the optimum's is handed in
+    (:class:`ruimteverdeling.parallel.ForkedCalls`; with ``workers`` > 1, default
+    :func:`ruimteverdeling.parallel.default_workers`), while this process solves the next
+    alternative on the other core. :meth:`finish` writes those that child has not started
+    (and any it could not finish: here, where an error can be reported) in ``workers``
+    forked processes. The folders are the same with
+    any count; only each manifest's ``total`` seconds say when it was written. Leaving the
+    block by an exception stops the children and leaves no folder."""
+
+    def __init__(self, run: RunResult, out: Path, started: _dt.datetime, t_all: float,
+                 workers: int | None = None) -> None:
+        self.run, self.out, self.started, self.t_all = run, out, started, t_all
+        self.workers = default_workers() if workers is None else workers
+        self.folders: list[tuple[str, Solution | None]] = []
+        self._atomic = wr.AtomicOutputDir(out, "alternatives")
+        self._calls = ForkedCalls(self._write, 1 if self.workers > 1 else 0)
+        self.tmp = Path()
+
+    def __enter__(self) -> AlternativesWriter:
+        self.tmp = self._atomic.__enter__()
+        if self.workers > 1:  # the report's figures: imported once here, not in every child
+            import matplotlib.backends.backend_agg
+            import matplotlib.figure  # noqa: F401
+        self.add("optimum", None)
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is not None:
+            self._calls.cancel()
+        self._atomic.__exit__(exc_type, exc, tb)
+
+    def _write(self, label: str, sol: Solution | None) -> None:
+        run = self.run
+        write = write_run if run.pathway is None else write_pathway_run
+        if sol is not None:
+            run = result_of(run.compiled, sol, run.timings) if run.pathway is None else \
+                pathway_result(run, sol)
+        write(run, self.tmp / label, self.started, self.t_all)
+
+    def add(self, label: str, sol: Solution | None) -> None:
+        """Hand in the folder ``label`` of ``sol`` (None: the optimum, the run's own)."""
+        self.folders.append((label, sol))
+        self._calls.submit(len(self.folders) - 1, label, sol)
+
+    def finish(self, rows: list[dict[str, Any]], columns: list[str]) -> None:
+        """Write every folder not written yet, then ``alternatives.csv``."""
+        # (a child that failed leaves at most a partial folder of a dead process, which the
+        # folder's own atomic writer clears when it writes it again here)
+        left = self._calls.wait()
+        try:
+            fork_map(lambda j: self._write(*self.folders[left[j]]), len(left), self.workers)
+        except BrokenProcessPool:
+            raise SolverError("a worker process writing the alternatives' run folders died "
+                              "(killed for memory?); nothing was written to "
+                              f"{self.out}: free memory, or solve at a coarser --resolution, "
+                              "and run again") from None
+        sm.write_csv(self.tmp / "alternatives.csv", rows, columns)
+
+
 def write_alternatives(run: RunResult, items: Sequence[tuple[str, Solution]],
                        rows: list[dict[str, Any]], columns: list[str], out: Path,
                        started: _dt.datetime, t_all: float, workers: int | None = None
                        ) -> None:
-    """Write ``out`` atomically: the optimum's run folder (``optimum/``), one run folder per
-    alternative (``(label, solution)``) and ``alternatives.csv`` (``rows``); of a
-    multi-period run each folder is a pathway run folder. The folders are written by
-    ``workers`` forked processes (default :func:`ruimteverdeling.parallel.default_workers`):
-    each folder depends on its own solution alone, so they are the same with any count."""
-    write = write_run if run.pathway is None else write_pathway_run
-    folders: list[tuple[str, Solution | None]] = [("optimum", None), *items]
-    with wr.AtomicOutputDir(out, "alternatives") as tmp:
-        def one(i: int) -> None:
-            label, sol = folders[i]
-            if sol is None:
-                write(run, tmp / label, started, t_all)
-                return
-            alt = result_of(run.compiled, sol, run.timings) if run.pathway is None else \
-                pathway_result(run, sol)
-            write(alt, tmp / label, started, t_all)
-
-        workers = default_workers() if workers is None else workers
-        if workers > 1:  # the report's figures: imported once here, not in every worker
-            import matplotlib.backends.backend_agg
-            import matplotlib.figure  # noqa: F401
-        try:
-            fork_map(one, len(folders), workers)
-        except BrokenProcessPool:
-            raise SolverError("a worker process writing the alternatives' run folders died "
-                              "(killed for memory?); nothing was written to "
-                              f"{out}: free memory, or solve at a coarser --resolution, and "
-                              "run again") from None
-        sm.write_csv(tmp / "alternatives.csv", rows, columns)
+    """Write ``out`` atomically with every folder known at once (see
+    :class:`AlternativesWriter`, which can start on each as it comes)."""
+    with AlternativesWriter(run, out, started, t_all, workers) as writer:
+        for label, sol in items:
+            writer.add(label, sol)
+        writer.finish(rows, columns)
 
 
 def pathway_result(run: RunResult, sol: Solution) -> RunResult:

@@ -65,6 +65,7 @@ differs from the optimum and the smallest share against any earlier allocation, 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -135,7 +136,8 @@ def objective_floor(z_star: float, slack: float) -> float:
 
 def generate(cm: CompiledModel | pwm.Pathway, optimum: Solution, slack: float, count: int,
              options: SolverOptions | None = None, progress: Progress | None = None,
-             budget: float | None = None, quick: bool = True) -> Alternatives:
+             budget: float | None = None, quick: bool = True,
+             found_one: Callable[[str, Solution], None] | None = None) -> Alternatives:
     """``count`` HSJ alternatives around ``optimum`` (see the module docstring).
     ``budget``: seconds for all the solves together (each MGA solve and its location-rule
     step), each its share of what is left (:mod:`ruimteverdeling.analysis.budget`), at most
@@ -143,7 +145,9 @@ def generate(cm: CompiledModel | pwm.Pathway, optimum: Solution, slack: float, c
     kept LP (:class:`ruimteverdeling.model.warm_mga.NearOptimalSession`: one warm LP and its
     vertex rounded, the gap what they prove; for a pathway model the quick re-solve of
     :func:`ruimteverdeling.model.warm.resolve`), the full solve only when that finds no
-    allocation."""
+    allocation. ``found_one(label, solution)``: called with each alternative's run-folder
+    solution (:func:`solutions`) as soon as it is found (to write its folder while the next
+    one is solved)."""
     say = progress or silent()
     if options is None:
         options = resolve_options(pwm.solver_options(cm) if isinstance(cm, pwm.Pathway)
@@ -223,6 +227,8 @@ def generate(cm: CompiledModel | pwm.Pathway, optimum: Solution, slack: float, c
         overlap = float(w @ x)
         found.append(Alternative(label, x, spec.objective_value(x), overlap, sol.status,
                                  sol.gap, sol))
+        if found_one is not None:
+            found_one(label, folder_solution(found[-1], slack, floor, optimum))
         used |= x[:n_x] > 0.5
         warm = sol.warm
         cuts.append(_no_good(spec, x, f"mga:not_{label}"))
@@ -328,20 +334,25 @@ def text_table(rows: list[dict[str, Any]]) -> list[str]:
 
 
 def solutions(result: Alternatives, optimum: Solution) -> list[tuple[str, Solution]]:
-    """Each alternative as ``(label, Solution)`` for its run folder: status ``feasible``, the
+    """Each alternative as ``(label, Solution)`` for its run folder
+    (:func:`folder_solution`)."""
+    return [(alt.label, folder_solution(alt, result.slack, result.floor, optimum))
+            for alt in result.items]
+
+
+def folder_solution(alt: Alternative, slack: float, floor: float, optimum: Solution
+                    ) -> Solution:
+    """The alternative ``alt`` as a Solution for its run folder: status ``feasible``, the
     optimum's bound (so its gap is measured against what is proven for the scenario; its
     decision gap too, against the scenario's status-quo value), method ``mga-hsj`` and the
     MGA solve (slack, floor, overlap, status, gap, decision gap) in its details."""
-    out = []
-    for alt in result.items:
-        assert alt.solution is not None
-        out.append((alt.label, Solution(
-            "feasible", alt.x, alt.objective, optimum.bound,
-            proven_gap(alt.objective, optimum.bound), "mga-hsj", optimum.backend,
-            optimum.solver, dict(alt.solution.seconds),
-            {"mga": {"slack": result.slack, "objective_floor": result.floor,
-                     "overlap": alt.overlap, "status": alt.status, "gap": alt.gap,
-                     "decision_gap": alt.solution.decision_gap}},
-            optimum.row_dual, optimum.status_quo_value,
-            decision_gap(alt.objective, optimum.bound, optimum.status_quo_value))))
-    return out
+    assert alt.solution is not None
+    return Solution(
+        "feasible", alt.x, alt.objective, optimum.bound,
+        proven_gap(alt.objective, optimum.bound), "mga-hsj", optimum.backend,
+        optimum.solver, dict(alt.solution.seconds),
+        {"mga": {"slack": slack, "objective_floor": floor,
+                 "overlap": alt.overlap, "status": alt.status, "gap": alt.gap,
+                 "decision_gap": alt.solution.decision_gap}},
+        optimum.row_dual, optimum.status_quo_value,
+        decision_gap(alt.objective, optimum.bound, optimum.status_quo_value))
