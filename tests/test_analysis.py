@@ -692,6 +692,34 @@ def test_forked_calls_run_in_children_and_return_the_calls_not_made(tmp_path: Pa
     assert none.wait() == ["e"] and not (tmp_path / "e").exists()
 
 
+def test_forked_calls_wait_lets_a_ctrl_c_through(tmp_path: Path) -> None:
+    """A Ctrl-C while :meth:`ForkedCalls.wait` waits for a child stops this process: it is
+    not taken for a failed call to be made again here (which would finish the command the
+    user interrupted)."""
+    import os
+    import signal
+    import threading
+    import time
+
+    from ruimteverdeling.parallel import ForkedCalls
+
+    def slow(name: str) -> None:
+        time.sleep(10)
+        (tmp_path / name).write_text("late")
+
+    calls = ForkedCalls(slow, 1)
+    assert calls.submit("a", "a")
+    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            calls.wait()
+    finally:
+        timer.cancel()
+        calls.cancel()
+    assert not (tmp_path / "a").exists()
+
+
 def test_alternatives_folders_are_the_same_written_as_found_or_at_the_end(
         tmp_path: Path) -> None:
     """The run folders written by forked processes as each alternative is found hold the

@@ -296,8 +296,8 @@ class ForkedCalls:
                 continue
             try:
                 future.result()
-            except BaseException:  # any failure: the caller makes the call again itself
-                failed.add(i)
+            except Exception:  # the call failed: the caller makes it again itself (a Ctrl-C
+                failed.add(i)  # here is this process's own, and stops it)
         left = [k for i, (k, _) in enumerate(self._calls) if taken[i] or i in failed]
         self._close(False)
         return left
