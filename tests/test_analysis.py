@@ -1984,3 +1984,39 @@ def test_a_scenario_is_parsed_once_while_its_files_stay_the_same(
     scenario.write_text(text + "\n")  # another size: seen even within the clock's tick
     third = pipeline.load_scenario(scenario)
     assert len(parsed) == 2 and third.targets[0].min == 2.5
+
+
+def test_the_parsed_scenario_is_not_kept_over_a_same_size_rewrite_of_its_chain(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file of the chain (the scenario's own, or the one it extends) rewritten with as
+    many bytes and the same modification time — as within one tick of a coarse file-system
+    clock — is read again: the kept scenario is not handed out for other bytes."""
+    import os
+
+    from ruimteverdeling import pipeline
+
+    base = strip_case(tmp_path)
+    variant = tmp_path / "variant.yaml"
+    variant.write_text(f"id: variant\nextends: {base.name}\n")
+    parsed: list[Path] = []
+    real = pipeline.parse_scenario
+    monkeypatch.setattr(pipeline, "parse_scenario",
+                        lambda p: parsed.append(Path(p)) or real(p))
+    pipeline._PARSED.clear()
+
+    def rewrite(path: Path, old: str, new: str) -> None:
+        st = path.stat()
+        text = path.read_text()
+        assert old in text and len(old) == len(new)
+        path.write_text(text.replace(old, new))
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+        after = path.stat()
+        assert (after.st_ino, after.st_size, after.st_mtime_ns) == \
+            (st.st_ino, st.st_size, st.st_mtime_ns)
+
+    assert pipeline.load_scenario(variant).targets[0].min == 3.5
+    assert pipeline.load_scenario(variant).targets[0].min == 3.5 and len(parsed) == 1
+    rewrite(base, "3.5", "2.5")  # the extended file
+    assert pipeline.load_scenario(variant).targets[0].min == 2.5 and len(parsed) == 2
+    rewrite(variant, "id: variant", "id: varianz")  # the scenario's own file
+    assert pipeline.load_scenario(variant).id == "varianz" and len(parsed) == 3

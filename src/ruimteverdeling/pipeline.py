@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import hashlib
 import itertools
 import math
-import os
 import time
 import traceback
 import warnings
@@ -142,17 +142,15 @@ class ReportWarning(UserWarning):
 # ------------------------------------------------------------------------------------------------
 # load and compile
 # ------------------------------------------------------------------------------------------------
-_PARSED: dict[str, tuple[tuple[tuple[str, int, int, int], ...], Scenario]] = {}
+_PARSED: dict[str, tuple[tuple[tuple[str, bytes], ...], Scenario]] = {}
 """The scenario :func:`load_scenario` parsed last: its path, its files' stamps, the scenario."""
 
 
-def _stamps(files: Sequence[str | Path]) -> tuple[tuple[str, int, int, int], ...]:
-    """(path, inode, mtime in ns, size) of each file (OSError when one is gone)."""
-    out = []
-    for f in files:
-        st = os.stat(f)
-        out.append((str(f), st.st_ino, st.st_mtime_ns, st.st_size))
-    return tuple(out)
+def _stamps(files: Sequence[str | Path]) -> tuple[tuple[str, bytes], ...]:
+    """(path, SHA-256 of its bytes) of each file (OSError when one is gone). The content,
+    not the inode, modification time and size: a file rewritten with as many bytes within
+    one tick of the file system's clock (a second on some) keeps all three."""
+    return tuple((str(f), hashlib.sha256(Path(f).read_bytes()).digest()) for f in files)
 
 
 def load_scenario(scenario_path: str | Path) -> Scenario:
@@ -160,9 +158,9 @@ def load_scenario(scenario_path: str | Path) -> Scenario:
     once while its files stay as they are: a command reads it to reserve its output folder,
     to tell a pathway from one period and to compile it, and each parse with its
     ``extends:`` chain and validation took 0.1–0.3 s. The last one parsed is kept with the
-    inode, modification time and size of every file of its chain; a call for the same path whose
-    files all still match gets a deep copy of it (each caller may change its own), any other
-    parses anew (a file replaced, rewritten or resized)."""
+    SHA-256 of every file of its chain (a few kB each, read in well under a millisecond); a
+    call for the same path whose files all still hold those bytes gets a deep copy of it
+    (each caller may change its own), any other parses anew (a file changed or gone)."""
     key = str(Path(scenario_path).resolve())
     hit = _PARSED.get(key)
     if hit is not None:
