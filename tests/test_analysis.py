@@ -2020,3 +2020,36 @@ def test_the_parsed_scenario_is_not_kept_over_a_same_size_rewrite_of_its_chain(
     assert pipeline.load_scenario(variant).targets[0].min == 2.5 and len(parsed) == 2
     rewrite(variant, "id: variant", "id: varianz")  # the scenario's own file
     assert pipeline.load_scenario(variant).id == "varianz" and len(parsed) == 3
+
+
+@pytest.mark.parametrize("stop", ["done", "ctrl-c"])
+def test_a_failed_alternatives_search_leaves_no_folder_and_no_writer(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stop: str) -> None:
+    """The search failing after the writer's child has started on the optimum's folder
+    stops that child and leaves neither the output folder nor its working folder — also when
+    a second Ctrl-C comes while the child is being stopped."""
+    import multiprocessing
+
+    from ruimteverdeling import parallel
+
+    scenario = strip_case(tmp_path)
+
+    def fails(*args: Any, **kwargs: Any) -> Any:
+        raise ValueError("the search fails")
+
+    real_cancel = parallel.ForkedCalls.cancel
+
+    def cancel(self: Any) -> None:
+        real_cancel(self)
+        if stop == "ctrl-c":
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(mga, "generate", fails)
+    monkeypatch.setattr(parallel.ForkedCalls, "cancel", cancel)
+    out = tmp_path / "runs" / "alts"
+    with pytest.raises(KeyboardInterrupt if stop == "ctrl-c" else ValueError):
+        api.alternatives(scenario, "20%", 2, out, workers=2)
+    assert not out.exists()
+    left = [p.name for p in out.parent.iterdir()] if out.parent.exists() else []
+    assert not any("alts" in name for name in left), left
+    assert not multiprocessing.active_children()

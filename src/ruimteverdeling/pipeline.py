@@ -853,9 +853,11 @@ class AlternativesWriter:
         return self
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        if exc_type is not None:
-            self._calls.cancel()
-        self._atomic.__exit__(exc_type, exc, tb)
+        try:
+            if exc_type is not None:
+                self._calls.cancel()
+        finally:  # a second Ctrl-C while the children stop: the working folder goes all the same
+            self._atomic.__exit__(exc_type, exc, tb)
 
     def _write(self, label: str, sol: Solution | None) -> None:
         run = self.run
