@@ -887,18 +887,6 @@ class AlternativesWriter:
         sm.write_csv(self.tmp / "alternatives.csv", rows, columns)
 
 
-def write_alternatives(run: RunResult, items: Sequence[tuple[str, Solution]],
-                       rows: list[dict[str, Any]], columns: list[str], out: Path,
-                       started: _dt.datetime, t_all: float, workers: int | None = None
-                       ) -> None:
-    """Write ``out`` atomically with every folder known at once (see
-    :class:`AlternativesWriter`, which can start on each as it comes)."""
-    with AlternativesWriter(run, out, started, t_all, workers) as writer:
-        for label, sol in items:
-            writer.add(label, sol)
-        writer.finish(rows, columns)
-
-
 def pathway_result(run: RunResult, sol: Solution) -> RunResult:
     """``run`` (a multi-period run) with ``sol``, another solution of its pathway model, as
     its foresight pathway (for the run folder of an alternative)."""
