@@ -720,6 +720,33 @@ def test_forked_calls_wait_lets_a_ctrl_c_through(tmp_path: Path) -> None:
     assert not (tmp_path / "a").exists()
 
 
+def test_forked_calls_children_leave_ctrl_c_to_the_parent_and_die_on_sigterm(
+        tmp_path: Path) -> None:
+    """A child of ForkedCalls ignores a Ctrl-C (the parent handles it and stops the child,
+    so an idle child prints no traceback) and dies at SIGTERM, even where the parent turns
+    SIGTERM into a KeyboardInterrupt as the command line does."""
+    import signal
+
+    from ruimteverdeling.parallel import ForkedCalls
+
+    def record(name: str) -> None:
+        handlers = (signal.getsignal(signal.SIGINT) is signal.SIG_IGN,
+                    signal.getsignal(signal.SIGTERM) is signal.SIG_DFL)
+        (tmp_path / name).write_text(repr(handlers))
+
+    def parents_handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGTERM, parents_handler)
+    try:
+        calls = ForkedCalls(record, 1)
+        assert calls.submit("a", "a")
+        assert calls.wait() == []
+    finally:
+        signal.signal(signal.SIGTERM, old)
+    assert (tmp_path / "a").read_text() == "(True, True)"
+
+
 def test_alternatives_folders_are_the_same_written_as_found_or_at_the_end(
         tmp_path: Path) -> None:
     """The run folders written by forked processes as each alternative is found hold the

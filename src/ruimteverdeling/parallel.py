@@ -18,6 +18,7 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import signal
 import socket
 import struct
 import time
@@ -251,6 +252,15 @@ def _call_in_child(args: tuple[Any, ...]) -> None:
     _CALL(*args)
 
 
+def _child_signals() -> None:
+    """In a child of :class:`ForkedCalls`: a Ctrl-C is the parent's to handle (it stops the
+    children), and SIGTERM — what :meth:`ForkedCalls.cancel` sends — ends the child at once,
+    whatever handler the parent had installed (the command line turns SIGTERM into a
+    KeyboardInterrupt, which an idle child would print as a traceback)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 class ForkedCalls:
     """``fn(*args)`` for each call handed in, with no result (writing a file, say), in
     ``limit`` processes forked at the first call, while this process works on: the children
@@ -282,7 +292,8 @@ class ForkedCalls:
         if self._pool is None:
             _CALL = self.fn
             self._pool = ProcessPoolExecutor(self.limit,
-                                             mp_context=multiprocessing.get_context("fork"))
+                                             mp_context=multiprocessing.get_context("fork"),
+                                             initializer=_child_signals)
         self._calls.append((key, self._pool.submit(_call_in_child, args)))
         return True
 
