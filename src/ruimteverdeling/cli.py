@@ -693,9 +693,9 @@ def pareto(scenario: Path, x_term: str, y_term: str, points: int, out: Path | No
                    "solve): each gets its share of what is left; a smaller budget gives "
                    "every answer sooner, with wider proven gaps.")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
-              help="Processes that write the run folders, each as soon as its alternative "
-                   "is found (default: one per idle core, at most 2); the folders are the "
-                   "same with any number.")
+              help="Processes that write the run folders (default: one per idle core, at "
+                   "most 2); with 2 or more, each is written as soon as its alternative is "
+                   "found, with 1 all at the end. The folders are the same with any number.")
 @_TIME
 @_QUIET
 @_friendly
