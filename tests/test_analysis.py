@@ -747,6 +747,31 @@ def test_forked_calls_children_leave_ctrl_c_to_the_parent_and_die_on_sigterm(
     assert (tmp_path / "a").read_text() == "(True, True)"
 
 
+def test_forked_calls_after_the_child_died_are_left_to_the_caller(tmp_path: Path) -> None:
+    """A call handed in after the child died (killed for memory while this process solves
+    on) is not made in a child and raises nothing: it is among those wait returns, with the
+    one the child died on, so the caller makes both itself."""
+    import os
+    import signal
+    import time
+
+    from ruimteverdeling.parallel import ForkedCalls
+
+    def write(name: str, kill: bool = False) -> None:
+        if kill:
+            os.kill(os.getpid(), signal.SIGKILL)
+        (tmp_path / name).write_text(name)
+
+    calls = ForkedCalls(write, 1)
+    assert calls.submit("a", "a", True)
+    deadline = time.monotonic() + 20
+    while not getattr(calls._pool, "_broken", True) and time.monotonic() < deadline:
+        time.sleep(0.05)  # until the pool knows its child is gone
+    assert not calls.submit("b", "b")
+    assert calls.wait() == ["a", "b"]
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
 def test_alternatives_folders_are_the_same_written_as_found_or_at_the_end(
         tmp_path: Path) -> None:
     """The run folders written by forked processes as each alternative is found hold the

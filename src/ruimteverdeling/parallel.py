@@ -24,6 +24,7 @@ import struct
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
 from ruimteverdeling.errors import InputError
@@ -286,16 +287,21 @@ class ForkedCalls:
         """Hand ``fn(*args)`` to the children; whether it was (if not, ``key`` is among
         those :meth:`wait` returns)."""
         global _CALL
-        if self.limit < 1:
-            self._calls.append((key, None))
-            return False
-        if self._pool is None:
-            _CALL = self.fn
-            self._pool = ProcessPoolExecutor(self.limit,
-                                             mp_context=multiprocessing.get_context("fork"),
-                                             initializer=_child_signals)
-        self._calls.append((key, self._pool.submit(_call_in_child, args)))
-        return True
+        if self.limit >= 1:
+            try:
+                if self._pool is None:
+                    _CALL = self.fn
+                    self._pool = ProcessPoolExecutor(
+                        self.limit, mp_context=multiprocessing.get_context("fork"),
+                        initializer=_child_signals)
+                self._calls.append((key, self._pool.submit(_call_in_child, args)))
+                return True
+            except (BrokenProcessPool, OSError):  # a child died, or none could be forked:
+                self.limit = 0  # this call and the later ones are the caller's
+                if self._pool is None:
+                    _CALL = None
+        self._calls.append((key, None))
+        return False
 
     def wait(self) -> list[Any]:
         """The keys of the calls not made, in the order handed in (the calls no child has
