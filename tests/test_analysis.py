@@ -2105,3 +2105,23 @@ def test_a_failed_alternatives_search_leaves_no_folder_and_no_writer(
     left = [p.name for p in out.parent.iterdir()] if out.parent.exists() else []
     assert not any("alts" in name for name in left), left
     assert not multiprocessing.active_children()
+
+
+def test_an_alternatives_writer_interrupted_as_it_opens_leaves_no_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Ctrl-C while the writer opens (handing in the optimum's folder) leaves neither the
+    output folder nor its working folder."""
+    from ruimteverdeling import parallel
+
+    scenario = strip_case(tmp_path)
+
+    def interrupted(self: Any, key: Any, *args: Any) -> bool:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(parallel.ForkedCalls, "submit", interrupted)
+    out = tmp_path / "runs" / "alts"
+    with pytest.raises(KeyboardInterrupt):
+        api.alternatives(scenario, "20%", 2, out, workers=2)
+    assert not out.exists()
+    left = [p.name for p in out.parent.iterdir()] if out.parent.exists() else []
+    assert not any("alts" in name for name in left), left

@@ -846,10 +846,14 @@ class AlternativesWriter:
 
     def __enter__(self) -> AlternativesWriter:
         self.tmp = self._atomic.__enter__()
-        if self.workers > 1:  # the report's figures: imported once here, not in every child
-            import matplotlib.backends.backend_agg
-            import matplotlib.figure  # noqa: F401
-        self.add("optimum", None)
+        try:
+            if self.workers > 1:  # the report's figures: imported once here, not in every child
+                import matplotlib.backends.backend_agg
+                import matplotlib.figure  # noqa: F401
+            self.add("optimum", None)
+        except BaseException as exc:  # a Ctrl-C here, say: no working folder stays behind
+            self.__exit__(type(exc), exc, exc.__traceback__)
+            raise
         return self
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
