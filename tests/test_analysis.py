@@ -772,28 +772,6 @@ def test_forked_calls_after_the_child_died_are_left_to_the_caller(tmp_path: Path
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
 
 
-def test_alternatives_folders_are_the_same_written_as_found_or_at_the_end(
-        tmp_path: Path) -> None:
-    """The run folders written by forked processes as each alternative is found hold the
-    same files, byte for byte (the manifest's timings aside), as those written here at the
-    end."""
-    scenario = strip_case(tmp_path)
-    api.alternatives(scenario, "20%", 2, tmp_path / "one", workers=1)
-    api.alternatives(scenario, "20%", 2, tmp_path / "two", workers=2)
-    files = sorted(p.relative_to(tmp_path / "one") for p in (tmp_path / "one").rglob("*")
-                   if p.is_file() and p.name not in ("manifest.json", ".ruimteverdeling-run"))
-    assert {str(p.parent) for p in files} >= {"optimum", "alt-1", "alt-2"}
-    for rel in files:
-        a, b = (tmp_path / "one" / rel).read_bytes(), (tmp_path / "two" / rel).read_bytes()
-        if rel.name in ("report.html", "summary.json"):
-            continue  # they show the run's seconds
-        assert a == b, rel
-    for sub in ("optimum", "alt-1", "alt-2"):
-        one = json.loads((tmp_path / "one" / sub / "summary.json").read_text())
-        two = json.loads((tmp_path / "two" / sub / "summary.json").read_text())
-        assert one["objective"] == two["objective"]
-
-
 _STAGE = {"prepared": False}
 
 
