@@ -345,11 +345,11 @@ def alternatives(scenario_path: str | Path, slack: str | float = 0.05, count: in
     Writes to ``out_dir`` (default ``outputs/<id>-alternatives``), atomically: ``optimum/``
     and ``alt-1/`` … ``alt-<count>/`` (each a complete run folder: rasters, tables, summary,
     report) and ``alternatives.csv``. ``workers``: processes that write the run folders
-    (default :func:`ruimteverdeling.parallel.default_workers`): each folder is written by a
-    forked process as soon as its allocation is known, while the next alternative is solved
-    (:class:`ruimteverdeling.pipeline.AlternativesWriter`); the folders are the same with any
-    number. Returns an :class:`ruimteverdeling.analysis.alternatives.Alternatives` (with
-    ``out_dir`` set).
+    (default :func:`ruimteverdeling.parallel.default_workers`): with 2 or more, each folder
+    is written by a forked process as soon as its allocation is known, while the next
+    alternative is solved (:class:`ruimteverdeling.pipeline.AlternativesWriter`); with 1, all
+    at the end. The folders are the same with any number. Returns an
+    :class:`ruimteverdeling.analysis.alternatives.Alternatives` (with ``out_dir`` set).
     """
     progress = progress or silent()
     s = mga.parse_slack(slack)
