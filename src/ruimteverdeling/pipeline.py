@@ -158,7 +158,7 @@ def load_scenario(scenario_path: str | Path) -> Scenario:
     once while its files stay as they are: a command reads it to reserve its output folder,
     to tell a pathway from one period and to compile it, and each parse with its
     ``extends:`` chain and validation took 0.1–0.3 s. The last one parsed is kept with the
-    SHA-256 of every file of its chain (a few kB each, read in well under a millisecond); a
+    SHA-256 of every file of its chain (the shipped ``base.yaml``, 53 kB: 0.1 ms); a
     call for the same path whose files all still hold those bytes gets a deep copy of it
     (each caller may change its own), any other parses anew (a file changed or gone)."""
     key = str(Path(scenario_path).resolve())
