@@ -80,6 +80,22 @@ ROUND_MIN_UNITS = 500
 INT_TOL = 1e-6
 
 
+def free_count(n_units: int, options: SolverOptions) -> int:
+    """How many units a restricted LP frees first: ``k = min(n, max(decompose_free_min,
+    decompose_free_share · n))`` of the ``n`` units."""
+    return int(min(n_units, max(options.decompose_free_min,
+                                options.decompose_free_share * n_units)))
+
+
+def contested(margin: np.ndarray, options: SolverOptions) -> tuple[float, np.ndarray]:
+    """The contested units: those whose margin (best minus second-best reduced cost) is at
+    most ``δ``, the ``k``-th smallest margin (``k`` = :func:`free_count`; ``δ = ∞`` when
+    ``k`` is every unit). Returns ``(δ, free)``, ``free`` a boolean mask over the units."""
+    target = free_count(margin.size, options)
+    delta = float(np.partition(margin, target)[target]) if target < margin.size else np.inf
+    return delta, margin <= delta
+
+
 class Pricing:
     """Reduced costs, per-unit best columns and the Lagrangian bound for coupling duals y."""
 
@@ -533,10 +549,8 @@ def _lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
     r = pricing.reduced(pricing.clamp(y))
     best, best_col, second = pricing.best(r)
     margin = best - second
-    target = int(min(n_units, max(options.decompose_free_min,
-                                  options.decompose_free_share * n_units)))
-    delta = float(np.partition(margin, target)[target]) if target < n_units else np.inf
-    free = margin <= delta
+    target = free_count(n_units, options)
+    delta, free = contested(margin, options)
     active = (r[: spec.n_x] >= np.repeat(best, pricing.sizes) - max(delta, 0.0)) & \
         free[spec.col_unit]
     active[best_col[free]] = True

@@ -145,11 +145,7 @@ def restricted_proof(spec: ModelSpec, x: np.ndarray, col_dual: np.ndarray,
     # per unit the best reduced cost of a column other than its best: −(the margin)
     pricing = decompose.Pricing(spec)
     best, _, second = pricing.best(d)
-    margin = best - second
-    target = int(min(n_units, max(options.decompose_free_min,
-                                  options.decompose_free_share * n_units)))
-    delta = float(np.partition(margin, target)[target]) if target < n_units else np.inf
-    free = margin <= delta
+    delta, free = decompose.contested(best - second, options)
     xs = x[:n_x]
     free[unit[(xs > 1e-9) & (xs < 1 - 1e-9)]] = True
     in_broken = np.zeros(n_units, bool)  # units with every column kept
