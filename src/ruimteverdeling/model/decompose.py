@@ -414,13 +414,9 @@ def integer_point(spec: ModelSpec, sub: ModelSpec, cols: np.ndarray, sub_x: np.n
         # (the smallest is 0 at its basic column)
         n_units = sub.n_units
         if sub_dual is not None:
-            a = np.abs(np.asarray(sub_dual[: sub.n_x], float))
-            order = np.lexsort((a, cu))
-            first = np.flatnonzero(np.r_[True, cu[order][1:] != cu[order][:-1]])
-            size = np.diff(np.r_[first, order.size])
-            margin = np.full(n_units, np.inf)
-            two = size > 1
-            margin[cu[order[first[two]]]] = a[order[first[two] + 1]]
+            # the second best of −|d| per unit is minus the second-smallest |d| (−inf: none)
+            _, _, second = Pricing(sub).best(-np.abs(np.asarray(sub_dual[: sub.n_x], float)))
+            margin = -second
         else:
             margin = np.zeros(n_units)
         margin[frac] = -np.inf
