@@ -55,6 +55,11 @@ what a level search of that resolution can prove at best near the LP's level (le
 the range need their own intervals); the spread between neighbouring intervals shows how
 lumpy whole cells make the level.
 
+``--groups`` (with ``--scan``) adds, per interval, the whole-cell bound under that LP's duals
+with every row over few units of one region (a deep polder's share, say) kept as a
+constraint inside its region's knapsack instead of priced
+(:mod:`~ruimteverdeling.model.row_groups`).
+
 ``--lagrange STEPS`` (with ``--scan``) adds, per interval, the whole-cell bound after
 ``STEPS`` subgradient steps on its multipliers from that LP's duals
 (:func:`~ruimteverdeling.model.strengthen.lagrange_level_duals`). Measured (loaded):
@@ -277,11 +282,13 @@ SCAN_WIDTH = 0.06
 """Half-width of the ``--scan`` range relative to the LP's level."""
 
 
-def scan(case: str, n: int, steps: int = 0) -> list[dict]:
+def scan(case: str, n: int, steps: int = 0, groups: bool = False) -> list[dict]:
     """Per level interval near the LP's level: the LP optimum with the level confined to it
     and the whole-cell knapsack bound under that LP's own duals (see ``--scan``); with
     ``steps``, also that bound after as many subgradient steps on its multipliers
-    (:func:`~ruimteverdeling.model.strengthen.lagrange_level_duals`, see ``--lagrange``)."""
+    (:func:`~ruimteverdeling.model.strengthen.lagrange_level_duals`, see ``--lagrange``);
+    with ``groups``, also the whole-cell bound with the rows over few units kept (see
+    ``--groups``)."""
     from dataclasses import replace
 
     import numpy as np
@@ -307,8 +314,8 @@ def scan(case: str, n: int, steps: int = 0) -> list[dict]:
             lb[j], ub[j] = max(lo, lb[j]), min(hi, ub[j])
             t0 = time.perf_counter()
             node = session.lp(lb, ub, None, 300.0)
-            k = lag = None
-            t_lag = 0.0
+            k = lag = kept = None
+            t_lag = t_kept = 0.0
             if node.status == "optimal" and node.row_dual is not None:
                 boxed = replace(work, aux_lb=lb, aux_ub=ub)
                 duals = np.asarray(node.row_dual)[: work.n_rows]
@@ -319,12 +326,17 @@ def scan(case: str, n: int, steps: int = 0) -> list[dict]:
                                                   float(lb[j]), float(ub[j]), steps)
                     lag = None if res is None else res.bound
                     t_lag = time.perf_counter() - t1
+                if groups:
+                    t1 = time.perf_counter()
+                    kept = st.knapsack_level_bound(boxed, lv, duals, sol.objective, groups=True)
+                    t_kept = time.perf_counter() - t1
             lp_z = node.objective if node.status == "optimal" else None
-            both = [b for b in (lp_z, k, lag) if b is not None]
+            both = [b for b in (lp_z, k, lag, kept) if b is not None]
             out.append({"case": case, "level": spec.aux_names[lv.col - spec.n_x],
                         "incumbent": sol.objective, "engine_bound": sol.bound,
                         "lo": float(lo), "hi": float(hi), "lp": lp_z, "knapsack": k,
                         "multipliers": lag, "multiplier_seconds": t_lag,
+                        "groups": kept, "groups_seconds": t_kept,
                         "bound": min(both) if both else None,
                         "seconds": time.perf_counter() - t0})
     return out
@@ -379,6 +391,9 @@ def main() -> None:
     ap.add_argument("--lagrange", type=int, default=0, metavar="STEPS",
                     help="with --scan: also the whole-cell bound after STEPS subgradient "
                          "steps on its multipliers")
+    ap.add_argument("--groups", action="store_true",
+                    help="with --scan: also the whole-cell bound with the rows over few "
+                         "units of one region kept as constraints")
     ap.add_argument("--json", type=Path)
     ap.add_argument("--one", help=argparse.SUPPRESS)
     ap.add_argument("--naive-one", action="store_true", help=argparse.SUPPRESS)
@@ -395,16 +410,17 @@ def main() -> None:
                      for r in rows], ("case", "level", "row", "columns", "sizes (most frequent)",
                                       "binds at LP", "step (points)", "tolerance")))
     elif args.scan:
-        rows = [r for case in args.cases for r in scan(case, args.scan, args.lagrange)]
+        rows = [r for case in args.cases
+                for r in scan(case, args.scan, args.lagrange, args.groups)]
 
         def pts(v: float | None) -> str:
             return "-" if v is None else f"{v:,.2f}"
 
         print(table([[r["case"], r["level"], f"{r['lo']:.6f}", f"{r['hi']:.6f}", pts(r["lp"]),
-                      pts(r["knapsack"]), pts(r["multipliers"]), pts(r["bound"]),
-                      f"{r['seconds']:.1f}"]
+                      pts(r["knapsack"]), pts(r["multipliers"]), pts(r["groups"]),
+                      pts(r["bound"]), f"{r['seconds']:.1f}"]
                      for r in rows], ("case", "level", "from", "to", "LP", "whole-cell",
-                                      "multipliers", "bound", "seconds")))
+                                      "multipliers", "groups kept", "bound", "seconds")))
         for case in args.cases:
             found = [r["bound"] for r in rows if r["case"] == case and r["bound"] is not None]
             if found:

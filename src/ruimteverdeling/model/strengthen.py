@@ -69,6 +69,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from ruimteverdeling.model import row_groups
 from ruimteverdeling.model.level_fix import curve_argmax
 from ruimteverdeling.model.spec import ModelSpec, RowBlock
 
@@ -849,11 +850,11 @@ def _knapsack_table(units: np.ndarray, q: np.ndarray, g: np.ndarray, k_max: int)
 
 
 def knapsack_level_bound(spec: ModelSpec, level: Level, row_dual: np.ndarray,
-                         incumbent: float) -> float | None:
+                         incumbent: float, groups: bool = False) -> float | None:
     """An upper bound on every integer allocation of ``spec`` that knows whole cells: each
     of the level's regions is an exact knapsack (see :func:`knapsack_level_curve`), the
     bound maximised over the level's whole range. None where the structure does not hold."""
-    curve = knapsack_level_curve(spec, level, row_dual, incumbent)
+    curve = knapsack_level_curve(spec, level, row_dual, incumbent, groups=groups)
     if curve is None:
         return None
     j = level.col - spec.n_x
@@ -905,7 +906,8 @@ def _level_regions(spec: ModelSpec, level: Level
 
 
 def knapsack_level_curve(spec: ModelSpec, level: Level, row_dual: np.ndarray,
-                         incumbent: float, max_work: float = KNAPSACK_WORK
+                         incumbent: float, max_work: float = KNAPSACK_WORK,
+                         groups: bool = False
                          ) -> Callable[[float, float], float] | None:
     """The whole-cell knapsack bound as a function of an interval of the level:
     ``curve(lo, hi)`` bounds every integer allocation of ``spec`` whose level lies in
@@ -944,6 +946,11 @@ def knapsack_level_curve(spec: ModelSpec, level: Level, row_dual: np.ndarray,
     relaxation), and options another option of the same unit dominates are left out (which
     changes no table entry).
 
+    ``groups``: keep the rows over few units of one region as constraints too (their
+    multipliers zero), each such row's units one unit of its region's knapsack whose options
+    are the group's best values per total weight (:mod:`~ruimteverdeling.model.row_groups`).
+    Still a bound for any multipliers; the curve's ``capacity_losses`` are then zero.
+
     For an interval ``[lo, hi]``: the steps of the tables inside it and its two ends (the
     function is a constant plus ``d_v v`` between steps, so these hold its supremum); the
     parts outside the window, where the relaxed function is monotone (concave, its maximiser
@@ -954,12 +961,29 @@ def knapsack_level_curve(spec: ModelSpec, level: Level, row_dual: np.ndarray,
     if priced is None:
         return None
     A, lo, hi, y = priced
+    # columns of the level's rows: weight and region per column
+    regions = _level_regions(spec, level)
+    if regions is None:
+        return None
+    weight, u_reg = regions
+    kept: list[row_groups.Group] = []
+    if groups:  # rows over few units kept as constraints (their multipliers zero)
+        skip = np.zeros(A.shape[0], bool)
+        offsets = spec.row_offsets()
+        skip[[offsets[r.block][0] - spec.n_units + r.row for r in level.rows]] = True
+        derived = np.concatenate([np.full(b.n_rows, b.kind == "cut") for b in spec.coupling]
+                                 + [np.zeros(0, bool)])
+        kept = row_groups.find_groups(A, lo, hi, n_x, spec.col_unit, u_reg, spec.aux_lb,
+                                      skip, derived)
+        for gr in kept:
+            y[gr.zeroed] = 0.0
+    group_aux = {gr.aux for gr in kept if gr.aux is not None}
     const = spec.obj_offset + float(np.where(y > 0, y * np.where(np.isfinite(hi), hi, 0.0),
                                              y * np.where(np.isfinite(lo), lo, 0.0)).sum())
     d = spec.obj - A.T @ y
-    # auxiliaries other than the level: each at its better bound
+    # auxiliaries other than the level (and the kept rows'): each at its better bound
     for k in range(n_x, spec.n_cols):
-        if k == level.col:
+        if k == level.col or k in group_aux:
             continue
         dk, lb, ub = d[k], spec.aux_lb[k - n_x], spec.aux_ub[k - n_x]
         if abs(dk) <= KNAPSACK_DUAL_TOL * max(1.0, abs(spec.obj[k])):
@@ -973,18 +997,16 @@ def knapsack_level_curve(spec: ModelSpec, level: Level, row_dual: np.ndarray,
                 return None
             const += dk * lb
     d_v = float(d[level.col])
-    # columns of the level's rows: weight and region per column
-    regions = _level_regions(spec, level)
-    if regions is None:
-        return None
-    weight, u_reg = regions
     unit = spec.col_unit
     n_units = spec.n_units
     in_reg = u_reg[unit] >= 0
-    # units outside every row: their best column
+    grouped = np.zeros(n_units, bool)
+    for gr in kept:
+        grouped[gr.units] = True
+    # units outside every row (and every kept row): their best column
     best_any = np.full(n_units, -np.inf)
     np.maximum.at(best_any, unit, d[:n_x])
-    const += float(best_any[u_reg < 0].sum())
+    const += float(best_any[(u_reg < 0) & ~grouped].sum())
     # units in a region: weights above the unit's lightest column, in grid steps
     m_unit = np.full(n_units, np.inf)
     np.minimum.at(m_unit, unit[in_reg], weight[in_reg])
@@ -1001,11 +1023,41 @@ def knapsack_level_curve(spec: ModelSpec, level: Level, row_dual: np.ndarray,
     tables = []
     for r in range(n_r):
         cols = np.flatnonzero(in_reg & (u_reg[unit] == r))
-        t = _region_options(unit[cols], extra[cols], d[cols],
-                            _grid_step(extra[cols], 1.0))  # exact where the weights allow
+        step = _grid_step(extra[cols], 1.0)  # exact where the weights allow
+        units_r, w_r, d_r = unit[cols], extra[cols], d[cols]
+        mine = [(i, gr) for i, gr in enumerate(kept) if gr.region == r]
+        if mine:
+            loose = ~grouped[units_r]
+            parts_u, parts_w, parts_d = [units_r[loose]], [w_r[loose]], [d_r[loose]]
+            cap = (cap_c[r] * v_ub + cap_u[r] - m_r[r]) / step
+            w_cap = int(np.floor(cap + 1e-9)) if np.isfinite(cap) else np.iinfo(np.int64).max
+            # a group's weights in coarser whole steps (rounded down: a relaxation)
+            g_step = step * max(1, int(w_cap // row_groups.WEIGHT_STEPS)) \
+                if w_cap < np.iinfo(np.int64).max else step
+            for i, gr in mine:
+                vals = _group_values(spec, gr, extra, d, g_step,
+                                     int(w_cap * step // g_step) if g_step > step else w_cap)
+                if vals is None:
+                    return None
+                ok = np.flatnonzero(np.isfinite(vals))
+                # measured from its lightest choice, as every unit is (the region's fixed
+                # load grows by that choice's weight)
+                m_r[r] += ok[0] * g_step
+                parts_u.append(np.full(ok.size, n_units + i))
+                parts_w.append((ok - ok[0]) * g_step)
+                parts_d.append(vals[ok])
+            units_r, w_r, d_r = (np.concatenate(parts_u), np.concatenate(parts_w),
+                                 np.concatenate(parts_d))
+        t = _region_options(units_r, w_r, d_r, step)
         const += t["free"]
         t["cols"] = cols
         tables.append(t)
+    for gr in kept:
+        if gr.region < 0:  # a group outside every region: its best choice
+            vals = _group_values(spec, gr, extra, d, 1.0, 0)
+            if vals is None:
+                return None
+            const += float(np.max(vals))
 
     def capacity(r: int, v: np.ndarray) -> np.ndarray:
         return (cap_c[r] * v + cap_u[r] - m_r[r]) / tables[r]["s"]
@@ -1144,6 +1196,8 @@ def knapsack_level_curve(spec: ModelSpec, level: Level, row_dual: np.ndarray,
         steps, hence largest at a step or the window's lower end (``d_v < 0``). Outside the
         window the bound is at most the incumbent."""
         loss = np.zeros(n_x)
+        if kept:
+            return loss  # (the tables hold groups of units: no per-column argument here)
 
         def reached(v: float) -> bool:  # (−∞ at a window's end: rounding at v_lb, unproven)
             f_v = l_relaxed(v)
@@ -1181,6 +1235,20 @@ def knapsack_level_curve(spec: ModelSpec, level: Level, row_dual: np.ndarray,
 
     curve.capacity_losses = capacity_losses  # type: ignore[attr-defined]
     return curve
+
+
+def _group_values(spec: ModelSpec, gr: row_groups.Group, extra: np.ndarray, d: np.ndarray,
+                  step: float, w_cap: int) -> np.ndarray | None:
+    """A kept row's group as the options of one unit: its value per total extra weight in
+    whole ``step`` s (see :mod:`~ruimteverdeling.model.row_groups`), or None."""
+    steps = np.floor(extra[gr.cols] / step + 1e-9).astype(np.int64)
+    n_x = spec.n_x
+    d_s, lb, ub = 0.0, 0.0, 0.0
+    if gr.aux is not None:
+        d_s = float(d[gr.aux])
+        lb, ub = float(spec.aux_lb[gr.aux - n_x]), float(spec.aux_ub[gr.aux - n_x])
+    res = row_groups.group_table(gr, steps, d[gr.cols], d_s, lb, ub, w_cap)
+    return None if res is None else res[0]
 
 
 def _prefix_max(units: np.ndarray, vals: np.ndarray) -> np.ndarray:

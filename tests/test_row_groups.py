@@ -1,0 +1,170 @@
+"""Rows over few units kept inside the whole-cell knapsacks: valid, exact per group, stronger."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from ruimteverdeling.model import row_groups
+from ruimteverdeling.model import strengthen as st
+from ruimteverdeling.model.highs_backend import HighsBackend
+from ruimteverdeling.model.options import SolverOptions
+from ruimteverdeling.model.spec import ModelSpec, SpecBuilder
+from tiny_models import COEFS, UNITS, USES, brute_force
+
+SEEDS = range(30)
+
+
+def grouped_model(seed: int, whole: bool = False) -> ModelSpec:
+    """Four units, three uses, a minimax level over two regions (units 0-1, units 2-3), a
+    share row over the units of each region (the first soft, with a shortfall, the second
+    hard), a soft national cover row and a capacity row; ``whole``: whole-number
+    coefficients in the share rows. The allocation ``x0`` meets every hard row."""
+    rng = np.random.default_rng(seed)
+    col_unit = np.repeat(np.arange(UNITS), USES)
+    n = col_unit.size
+    b = SpecBuilder(col_unit, np.tile(np.arange(USES), UNITS), np.arange(UNITS))
+    x0 = np.zeros(n)
+    x0[np.arange(UNITS) * USES + rng.integers(0, USES, UNITS)] = 1.0
+    b.add_term("value", "benefit", 1.0, rng.uniform(0, 30, n))
+    coefs = np.array([0.0, 1.0, 2.0, 3.0, 5.0]) if whole else COEFS
+    for k, units in enumerate(((0, 1), (2, 3))):
+        cols = np.flatnonzero(np.isin(col_unit, units))
+        p = rng.choice(coefs, cols.size)
+        lo = float(p @ x0[cols]) + (rng.uniform(0.5, 4.0) if k == 0 else 0.0)
+        rows, cc, vals = [np.zeros(cols.size, int)], [cols], [p]
+        if k == 0:
+            s = b.add_aux("shortfall:share", 0.0, np.inf)
+            rows.append(np.array([0]))
+            cc.append(np.array([s]))
+            vals.append(np.array([1.0]))
+            b.add_term("penalty:share", "cost", 1.0, aux={s: float(rng.uniform(0.5, 8.0))})
+        b.add_block(f"share:{k}", "target", np.concatenate(rows), np.concatenate(cc),
+                    np.concatenate(vals), 1, np.array([lo]), np.array([np.inf]))
+    a = rng.choice(COEFS, n)
+    s = b.add_aux("shortfall:cover", 0.0, np.inf)
+    b.add_block("cover", "target", np.r_[np.zeros(n, int), 0], np.r_[np.arange(n), s],
+                np.r_[a, 1.0], 1, np.array([float(a @ x0 * rng.uniform(0.8, 1.1))]),
+                np.array([np.inf]))
+    b.add_term("penalty:cover", "cost", 1.0, aux={s: float(rng.uniform(0.1, 3.0))})
+    a = rng.choice(COEFS, n)
+    b.add_block("cap", "rule", np.zeros(n, int), np.arange(n), a, 1, np.array([-np.inf]),
+                np.array([float(a @ x0 + rng.uniform(0.0, 3.0))]))
+    region = (col_unit >= 2).astype(int)
+    v = b.add_aux("level", 0.0, np.inf)
+    load = rng.choice(COEFS, n)
+    area = rng.uniform(5.0, 20.0, 2)
+    b.add_block("fair", "rule", np.r_[region, 0, 1], np.r_[np.arange(n), v, v],
+                np.r_[load, -area], 2, np.full(2, -np.inf), np.zeros(2))
+    b.add_term("fairness", "cost", 1.0, aux={v: float(rng.uniform(10.0, 300.0))})
+    return b.build()
+
+
+def _duals(spec: ModelSpec) -> np.ndarray:
+    lp = HighsBackend().lp(spec, SolverOptions(), 30.0)
+    assert lp.row_dual is not None
+    return np.asarray(lp.row_dual)
+
+
+def _level_between(spec: ModelSpec, j: int, lo: float, hi: float) -> ModelSpec:
+    lb, ub = spec.aux_lb.copy(), spec.aux_ub.copy()
+    lb[j], ub[j] = max(lb[j], lo), min(ub[j], hi)
+    return replace(spec, aux_lb=lb, aux_ub=ub)
+
+
+def test_the_share_rows_of_one_region_are_found_as_groups() -> None:
+    spec = grouped_model(0)
+    (level,) = st.find_levels(spec)
+    A, lo, hi = spec.coupling_matrix()
+    _, u_reg = st._level_regions(spec, level)
+    skip = np.zeros(A.shape[0], bool)
+    skip[[spec.row_offsets()[r.block][0] - spec.n_units + r.row for r in level.rows]] = True
+    found = row_groups.find_groups(A, lo, hi, spec.n_x, spec.col_unit, u_reg, spec.aux_lb,
+                                   skip, np.zeros(A.shape[0], bool))
+    assert [(g.row, g.units.tolist(), g.region, g.aux is not None) for g in found] == [
+        (0, [0, 1], 0, True), (1, [2, 3], 1, False)]
+    # a unit limit below the groups' size keeps none
+    assert row_groups.find_groups(A, lo, hi, spec.n_x, spec.col_unit, u_reg, spec.aux_lb,
+                                  skip, np.zeros(A.shape[0], bool), max_units=1) == []
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_kept_rows_bound_every_integer_solution(seed: int) -> None:
+    """With the share rows kept the bound still holds for every integer allocation, under
+    the LP's multipliers, none and perturbed ones, over the whole range of the level and over
+    intervals of it."""
+    spec = grouped_model(seed)
+    (level,) = st.find_levels(spec)
+    opt = brute_force(spec)
+    y = _duals(spec)
+    rng = np.random.default_rng(seed)
+    j = level.col - spec.n_x
+    for duals in (y, np.zeros_like(y), y + rng.normal(0.0, 1.0, y.size)):
+        curve = st.knapsack_level_curve(spec, level, duals, opt - 1.0, groups=True)
+        if curve is None:
+            continue
+        assert curve(float(spec.aux_lb[j]), float(spec.aux_ub[j])) >= opt - 1e-7
+        for lo, hi in [(0.0, 0.1), (0.1, 0.4), (0.4, 1.5), (1.5, np.inf),
+                       *np.sort(rng.uniform(0.0, 2.0, (3, 2)), axis=1)]:
+            best = brute_force(_level_between(spec, j, float(lo), float(hi)))
+            assert curve(float(lo), float(hi)) >= best - 1e-7
+
+
+def test_kept_rows_tighten_the_bound_and_never_loosen_it_with_whole_coefficients() -> None:
+    """Under the LP's multipliers, with whole-number coefficients (exact coverage), keeping
+    the share rows never raises the bound and lowers it on some models."""
+    lower = 0
+    for seed in SEEDS:
+        spec = grouped_model(seed, whole=True)
+        (level,) = st.find_levels(spec)
+        y = _duals(spec)
+        opt = brute_force(spec)
+        plain = st.knapsack_level_bound(spec, level, y, opt - 1.0)
+        curve = st.knapsack_level_curve(spec, level, y, opt - 1.0, groups=True)
+        assert plain is not None and curve is not None
+        j = level.col - spec.n_x
+        kept = curve(float(spec.aux_lb[j]), float(spec.aux_ub[j]))
+        assert opt - 1e-7 <= kept <= plain + 1e-7
+        lower += kept < plain - 1e-6
+    assert lower >= 3
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_group_table_is_the_enumerated_best_per_weight(seed: int) -> None:
+    """``G(w)``: the best price of a group's choices with total weight at most ``w`` that meet
+    its row with the shortfall at its best value — by enumeration of every choice of three
+    units."""
+    rng = np.random.default_rng(seed)
+    units, per = 3, 3
+    cols = np.arange(units * per)
+    local = np.repeat(np.arange(units), per)
+    p = rng.choice(np.array([0.0, 2.0, 3.0, 4.0]), cols.size)
+    b = float(rng.integers(3, 10))
+    steps = rng.integers(0, 4, cols.size)
+    d = rng.uniform(-5.0, 5.0, cols.size)
+    d_s = -float(rng.uniform(0.2, 2.0))
+    g = float(rng.choice([1.0, 2.0]))
+    grp = row_groups.Group(0, np.arange(units), 0, cols, local, p, b, 99, g,
+                           np.array([0]))
+    vals, best = row_groups.group_table(grp, steps, d, d_s, 0.0, np.inf, 10**6)
+    want = np.full(int(steps.reshape(units, per).max(axis=1).sum()) + 1, -np.inf)
+    for choice in itertools.product(range(per), repeat=units):
+        js = np.arange(units) * per + np.array(choice)
+        short = max(0.0, (b - p[js].sum()) / g)
+        w = int(steps[js].sum())
+        want[w] = max(want[w], d[js].sum() + d_s * short)
+    # (a choice another of no more weight, coverage and price dominates may be left out:
+    # the knapsack asks for the best of weight at most its capacity)
+    np.testing.assert_allclose(np.maximum.accumulate(vals), np.maximum.accumulate(want),
+                               atol=1e-9)
+    assert best == pytest.approx(want.max())
+    # a cut weight range: one more option of the next weight bounds every heavier choice
+    vals_c, _ = row_groups.group_table(grp, steps, d, d_s, 0.0, np.inf, 2)
+    assert vals_c.size == min(want.size, 4)
+    np.testing.assert_allclose(np.maximum.accumulate(vals_c[:3]),
+                               np.maximum.accumulate(want[:3]), atol=1e-9)
+    if want.size > 3:
+        assert vals_c[3] == pytest.approx(want.max())
