@@ -175,6 +175,43 @@ def test_mir_rounds_a_share_of_a_small_polder_to_whole_cells() -> None:
     assert (rhs - 1.0) / scale == pytest.approx(1.55)
 
 
+@pytest.mark.parametrize("seed", range(20))
+def test_rows_of_whole_numbers_round_to_their_common_divisor(seed: int) -> None:
+    """Σ a x ≥ b with homes per cell of 3,500 and 4,500 (a common divisor 500) and a target
+    that is no multiple of it: every allocation reaches the next multiple, ⌈b/500⌉·500, and
+    a derived row says so (its lower side at that multiple, over the row's coefficients / 500);
+    every derived row holds for every allocation that meets the row."""
+    rng = np.random.default_rng(seed)
+    col_unit = np.repeat(np.arange(UNITS), USES)
+    n = col_unit.size
+    b = SpecBuilder(col_unit, np.tile(np.arange(USES), UNITS), np.arange(UNITS))
+    a = rng.choice(np.array([0.0, 3500.0, 4500.0]), n)
+    a[0], a[USES] = 3500.0, 4500.0  # (both sizes present: their common divisor is 500)
+    b.add_term("value", "benefit", 1.0, rng.uniform(0, 3, n))
+    top = float(np.sort(a.reshape(UNITS, USES).max(1)).sum())
+    lo = float(rng.uniform(0.2, 0.9) * top)
+    if lo % 500 == 0:
+        lo += 1.0
+    b.add_block("homes", "target", np.zeros(n, int), np.arange(n), a, 1, np.array([lo]),
+                np.array([np.inf]))
+    spec = b.build()
+    cands = st.candidates(spec)
+    A = cands.A.toarray()
+    want = np.ceil(lo / 500.0)
+    common = [i for i, k in enumerate(cands.kind) if k == "mir d=500"]
+    assert len(common) == 1
+    i = common[0]
+    np.testing.assert_allclose(A[i] * 500.0, a)
+    assert cands.lower[i] == pytest.approx(want, abs=1e-3)  # (less a round-off margin)
+    met = 0
+    for x in allocations(spec):
+        if a @ x >= lo:
+            met += 1
+            assert np.all(A @ x >= cands.lower - 1e-9)
+            assert a @ x >= 500.0 * want
+    assert met > 0
+
+
 def _one_row_model(a_per_unit: list[float], lo: float, hi: float) -> ModelSpec:
     """Four units; use 0 of unit k has coefficient a_per_unit[k], the other uses 0."""
     col_unit = np.repeat(np.arange(UNITS), USES)
