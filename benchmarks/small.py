@@ -60,6 +60,10 @@ with every row over few units of one region (a deep polder's share, say) kept as
 constraint inside its region's knapsack instead of priced
 (:mod:`~ruimteverdeling.model.row_groups`).
 
+The scan ends with the levels outside the scanned range, each side bounded as an interval is
+(its LP and the whole-cell bound under its duals, with ``--groups`` if given) or by the root's
+curve: with every interval bounded, the largest of all is a valid bound over every level.
+
 ``--lagrange STEPS`` (with ``--scan``) adds, per interval, the whole-cell bound after
 ``STEPS`` subgradient steps on its multipliers from that LP's duals
 (:func:`~ruimteverdeling.model.strengthen.lagrange_level_duals`). Measured (loaded):
@@ -302,13 +306,37 @@ def scan(case: str, n: int, steps: int = 0, groups: bool = False) -> list[dict]:
     sol = solve(spec, options)  # the incumbent that ends each knapsack table's window
     session = _session(HighsBackend(), spec, options)
     lp = session.lp(time_limit=300.0)
-    work, lp_s, _, levels, _ = _strengthen(spec, session, options, lp,
-                                           time.perf_counter() + 300.0, lambda msg: None)
+    work, lp_s, _, levels, derived = _strengthen(spec, session, options, lp,
+                                                 time.perf_counter() + 300.0, lambda msg: None)
     out = []
     for lv in levels:
         j = lv.col - work.n_x
         v_lp = float(lp_s.x[lv.col])
         edges = np.linspace((1 - SCAN_WIDTH) * v_lp, (1 + SCAN_WIDTH) * v_lp, n + 1)
+        # outside the scanned range, each side: its LP and the whole-cell bound under its
+        # duals, or the root's curve (under the strengthened LP's duals), the smallest
+        root_model, root_duals = derived
+        root = None if root_duals is None else st.knapsack_level_curve(
+            root_model, lv, root_duals, sol.objective, groups=groups)
+        sides = []
+        for lo, hi in ((float(work.aux_lb[j]), float(edges[0])),
+                       (float(edges[-1]), float(work.aux_ub[j]))):
+            lb, ub = work.aux_lb.copy(), work.aux_ub.copy()
+            lb[j], ub[j] = max(lo, lb[j]), min(hi, ub[j])
+            node = session.lp(lb, ub, None, 300.0)
+            if node.status == "infeasible":
+                sides.append(-np.inf)
+                continue
+            found = [] if root is None else [root(lo, hi)]
+            if node.status == "optimal" and node.objective is not None:
+                found.append(float(node.objective))
+                duals = np.asarray(node.row_dual)[: work.n_rows]
+                k = st.knapsack_level_bound(replace(work, aux_lb=lb, aux_ub=ub), lv, duals,
+                                            sol.objective, groups=groups)
+                if k is not None:
+                    found.append(k)
+            sides.append(min(found) if found else np.inf)
+        outside = max(sides)
         for lo, hi in itertools.pairwise(edges):
             lb, ub = work.aux_lb.copy(), work.aux_ub.copy()
             lb[j], ub[j] = max(lo, lb[j]), min(hi, ub[j])
@@ -337,7 +365,7 @@ def scan(case: str, n: int, steps: int = 0, groups: bool = False) -> list[dict]:
                         "lo": float(lo), "hi": float(hi), "lp": lp_z, "knapsack": k,
                         "multipliers": lag, "multiplier_seconds": t_lag,
                         "groups": kept, "groups_seconds": t_kept,
-                        "bound": min(both) if both else None,
+                        "bound": min(both) if both else None, "outside": outside,
                         "seconds": time.perf_counter() - t0})
     return out
 
@@ -428,6 +456,11 @@ def main() -> None:
                 print(f"{case}: largest bound over the scanned intervals {max(found):,.2f}; "
                       f"the engine's solve: objective {first['incumbent']:,.2f}, bound "
                       f"{first['engine_bound']:,.2f}")
+                if first.get("outside") is not None and len(found) == len(
+                        [r for r in rows if r["case"] == case]):
+                    whole = max(max(found), first["outside"])
+                    print(f"{case}: outside the scanned range "
+                          f"{first['outside']:,.2f}: a bound over every level {whole:,.2f}")
     elif args.families:
         rows = [r for case in args.cases for r in families(case)]
         print(table([[r["case"], r["family"], str(r["rows"]), f"{r['bound']:,.3f}"]
