@@ -168,3 +168,14 @@ def test_group_table_is_the_enumerated_best_per_weight(seed: int) -> None:
                                np.maximum.accumulate(want[:3]), atol=1e-9)
     if want.size > 3:
         assert vals_c[3] == pytest.approx(want.max())
+
+
+def test_weight_step_divides_the_most_frequent_weights() -> None:
+    """The step is the largest multiple (up to the limit) of the grid step that divides the
+    most frequent weights, so that those stay exact and only rarer ones round down."""
+    w = np.array([0.0] * 9 + [100.0] * 5 + [200.0] * 3 + [103.0, 60.0])
+    assert row_groups.weight_step(w, 1.0, 10) == 10.0
+    assert row_groups.weight_step(w, 1.0, 3) == 2.0
+    assert row_groups.weight_step(w, 1.0, 1) == 1.0
+    assert row_groups.weight_step(w, 0.5, 40) == 0.5 * 40  # 200 half-steps divide 400 too
+    assert row_groups.weight_step(np.array([1.25, 1.25, 2.5]), 1.0, 10) == 1.0

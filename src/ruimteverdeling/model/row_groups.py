@@ -56,11 +56,14 @@ MAX_UNITS = 500
 COVER_STEPS = 400
 """Most coverage steps of a group's table (the coverage step grows to keep within it)."""
 WEIGHT_STEPS = 250
-"""Most weight steps of a group's table below the region's capacity: its step is the
-region's grid step times ``⌊capacity / WEIGHT_STEPS⌋`` (weights rounded down: a relaxation).
-Measured on the demo area's peak level window (``benchmarks/small.py --scan --groups``): at 250
-steps the bound is the one at the region's own 1-ha step (1,628,189.21) in 1.4 s instead of
-9 s; at 100 it is 133 points weaker."""
+"""About the most weight steps of a group's table below the region's capacity: its step is a
+multiple ``k ≤ ⌊capacity / WEIGHT_STEPS⌋`` of the region's grid step (weights rounded down: a
+relaxation), see :func:`weight_step`. Measured on the demo area's peak level window
+(``benchmarks/small.py --scan --groups``): with the step ``⌊capacity / 250⌋`` the bound is
+the one at the region's own 1-ha step (1,628,189.21) in 1.4 s instead of 9 s; at 100 steps it
+is 133 points weaker."""
+FREQUENT_WEIGHTS = 2
+"""The most frequent nonzero weights a group's step must divide (see :func:`weight_step`)."""
 MAX_STATES = 2_000_000
 """Most (weight, coverage) states of a group's table (the weight range is cut to keep within
 it; heavier choices get one bounding option)."""
@@ -149,6 +152,22 @@ def find_groups(A: sp.csr_matrix, lo: np.ndarray, hi: np.ndarray, n_x: int,
         groups.append(Group(r, units, int(regs[0]) if regs.size else -1, gcols, local, p,
                             float(lo[r]), aux, g, np.asarray(zeroed, np.int64)))
     return groups
+
+
+def weight_step(weights: np.ndarray, step: float, k_max: int) -> float:
+    """A group table's weight step: the largest ``k·step`` (``1 ≤ k ≤ k_max``) that divides
+    the :data:`FREQUENT_WEIGHTS` most frequent nonzero ``weights`` (so those are exact and
+    only the rarer ones are rounded down), else ``step`` itself."""
+    w = np.round(weights[weights > 0] / step, 9)
+    if k_max <= 1 or not w.size:
+        return step
+    vals, counts = np.unique(w, return_counts=True)
+    top = vals[np.argsort(-counts, kind="stable")][:FREQUENT_WEIGHTS]
+    if np.any(np.abs(top - np.rint(top)) > 1e-9):
+        return step
+    g = math.gcd(*(int(v) for v in np.rint(top)))
+    best = max((k for k in range(1, min(k_max, g) + 1) if g % k == 0), default=1)
+    return step * best
 
 
 def _cover_step(p: np.ndarray, need: float) -> float:
