@@ -179,3 +179,20 @@ def test_weight_step_divides_the_most_frequent_weights() -> None:
     assert row_groups.weight_step(w, 1.0, 1) == 1.0
     assert row_groups.weight_step(w, 0.5, 40) == 0.5 * 40  # 200 half-steps divide 400 too
     assert row_groups.weight_step(np.array([1.25, 1.25, 2.5]), 1.0, 10) == 1.0
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_the_solve_with_groups_kept_finds_the_enumerated_optimum(seed: int, monkeypatch
+                                                                 ) -> None:
+    """With every whole-cell bound keeping the groups (and the knapsack losses then fixing
+    nothing), the solve still ends at the enumerated optimum with a bound above it."""
+    from ruimteverdeling.model.solve import solve
+
+    monkeypatch.setattr(st, "KEEP_ROW_GROUPS", True)
+    spec = grouped_model(seed)
+    opt = brute_force(spec)
+    (level,) = st.find_levels(spec)
+    assert not st.knapsack_losses(spec, level, _duals(spec)).any()
+    sol = solve(spec, SolverOptions(mip_rel_gap=1e-6))
+    assert sol.objective == pytest.approx(opt, abs=1e-6)
+    assert sol.bound >= opt - 1e-6

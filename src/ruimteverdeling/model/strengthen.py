@@ -755,6 +755,12 @@ KNAPSACK_GRID = 100_000
 """Most capacity steps a region's knapsack table may have (see :func:`knapsack_level_bound`)."""
 KNAPSACK_WORK = 5e9
 """Most table entries times options the dynamic programming may visit (≈ seconds / 1e9)."""
+KEEP_ROW_GROUPS = False
+"""Whether the whole-cell knapsack bounds keep the rows over few units of one region as
+constraints (``groups`` of :func:`knapsack_level_curve`) when their caller does not say; with
+it, :func:`knapsack_losses` fixes nothing (its losses belong to the bound without groups).
+Off by default: on the demo area it lowers the bound by about 4 points for about 1.3 s per
+curve (``benchmarks/small.py --groups``)."""
 KNAPSACK_DUAL_TOL = 1e-7
 """Reduced costs of auxiliaries this small count as zero (the LP's dual feasibility
 tolerance; the LP bound itself holds only to it)."""
@@ -859,7 +865,7 @@ def _knapsack_table(units: np.ndarray, q: np.ndarray, g: np.ndarray, k_max: int)
 
 
 def knapsack_level_bound(spec: ModelSpec, level: Level, row_dual: np.ndarray,
-                         incumbent: float, groups: bool = False) -> float | None:
+                         incumbent: float, groups: bool | None = None) -> float | None:
     """An upper bound on every integer allocation of ``spec`` that knows whole cells: each
     of the level's regions is an exact knapsack (see :func:`knapsack_level_curve`), the
     bound maximised over the level's whole range. None where the structure does not hold."""
@@ -916,7 +922,7 @@ def _level_regions(spec: ModelSpec, level: Level
 
 def knapsack_level_curve(spec: ModelSpec, level: Level, row_dual: np.ndarray,
                          incumbent: float, max_work: float = KNAPSACK_WORK,
-                         groups: bool = False
+                         groups: bool | None = None
                          ) -> Callable[[float, float], float] | None:
     """The whole-cell knapsack bound as a function of an interval of the level:
     ``curve(lo, hi)`` bounds every integer allocation of ``spec`` whose level lies in
@@ -955,7 +961,8 @@ def knapsack_level_curve(spec: ModelSpec, level: Level, row_dual: np.ndarray,
     relaxation), and options another option of the same unit dominates are left out (which
     changes no table entry).
 
-    ``groups``: keep the rows over few units of one region as constraints too (their
+    ``groups`` (default :data:`KEEP_ROW_GROUPS`): keep the rows over few units of one region
+    as constraints too (their
     multipliers zero), each such row's units one unit of its region's knapsack whose options
     are the group's best values per total weight (:mod:`~ruimteverdeling.model.row_groups`).
     Still a bound for any multipliers; the curve's ``capacity_losses`` are then zero, and
@@ -973,6 +980,7 @@ def knapsack_level_curve(spec: ModelSpec, level: Level, row_dual: np.ndarray,
     """
     n_x = spec.n_x
     j_level = level.col - n_x
+    groups = KEEP_ROW_GROUPS if groups is None else groups
     if groups and not np.isfinite(spec.aux_ub[j_level]):
         return _grouped_below_window(spec, level, row_dual, incumbent, max_work)
     priced = _level_duals(spec, level, row_dual)
@@ -1322,7 +1330,8 @@ def _prefix_max(units: np.ndarray, vals: np.ndarray) -> np.ndarray:
     return out
 
 
-def knapsack_losses(spec: ModelSpec, level: Level, row_dual: np.ndarray) -> np.ndarray | None:
+def knapsack_losses(spec: ModelSpec, level: Level, row_dual: np.ndarray,
+                    groups: bool | None = None) -> np.ndarray | None:
     """Per binary column ``j``, how much less than the whole-cell knapsack bound ``K*`` of
     :func:`knapsack_level_curve` (same ``spec``, ``level`` and ``row_dual``, over the level's
     whole range) every allocation with ``x_j = 1`` is worth at most. With ``d = c − Aᵀy`` its
@@ -1343,8 +1352,12 @@ def knapsack_losses(spec: ModelSpec, level: Level, row_dual: np.ndarray) -> np.n
     ``ℓ_j > K* − z_inc`` is in no allocation better than the incumbent ``z_inc``: reduced-cost
     fixing priced by the knapsack bound instead of the LP. None where
     :func:`knapsack_level_curve` would not apply (duals not matching the rows, or a unit in
-    two of the level's rows)."""
+    two of the level's rows). With ``groups`` (default :data:`KEEP_ROW_GROUPS`) zero for
+    every column: ``K*`` is then the lower bound with the groups kept, which this argument
+    does not cover."""
     n_x = spec.n_x
+    if KEEP_ROW_GROUPS if groups is None else groups:
+        return np.zeros(n_x)  # (the bound they would be paired with is the one with groups)
     priced = _level_duals(spec, level, row_dual)
     if priced is None:
         return None
