@@ -125,9 +125,10 @@ def test_a_repair_out_of_budget_retries_with_more_budget_not_only_more_units(
     budgets: list[int] = []
     real = solve_mod._mip
 
-    def first_runs_out_of_budget(backend, spec, options, time_limit, start, abs_gap, stop):
+    def first_runs_out_of_budget(backend, spec, options, time_limit, start, abs_gap, stop,
+                                 settings=None):
         budgets.append(stop.budget)
-        r = real(backend, spec, options, time_limit, start, abs_gap, stop)
+        r = real(backend, spec, options, time_limit, start, abs_gap, stop, settings)
         if len(budgets) == 1:  # as if the budget had run out before an allocation
             return solve_mod.MipOutcome("stopped", None, None, r.seconds, r.details)
         return r
@@ -143,6 +144,30 @@ def test_a_repair_out_of_budget_retries_with_more_budget_not_only_more_units(
     assert budgets == [solve_mod.REPAIR_CHECKS, 4 * solve_mod.REPAIR_CHECKS]
     u1, u2 = attempts[0]["free_units"], attempts[1]["free_units"]
     assert u2 == 2 * u1, (u1, u2)
+
+
+def test_the_repair_sub_mips_of_a_small_model_run_on_one_thread(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every repair sub-MIP is handed to HiGHS with ``threads = 1`` (its interrupt checks then
+    come at points that one thread's search fixes), while the LPs keep the solve's threads."""
+    from ruimteverdeling.model import solve as solve_mod
+
+    built: list[tuple[bool, object]] = []
+    real = hb.build
+
+    def spy(spec, integral, options=None):
+        built.append((integral, (options or {}).get("threads")))
+        return real(spec, integral, options)
+
+    monkeypatch.setattr(hb, "build", spy)
+    spec = _hard_mip(units=600, rows=4)
+    sol = solve_mod.solve(spec, SolverOptions(threads=2, time_limit=100))
+    hb._join_abandoned()
+    assert sol.x is not None and hb._feasible(spec, sol.x)
+    assert sol.details["repair_attempts"]
+    mips = [threads for integral, threads in built if integral]
+    assert mips and all(t == 1 for t in mips), built
+    assert all(t == 2 for integral, t in built if not integral and t is not None), built
 
 
 def test_a_repair_past_its_budget_runs_on_only_while_its_incumbent_is_poor() -> None:
