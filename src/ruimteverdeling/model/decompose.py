@@ -60,6 +60,11 @@ SAMPLE_SHARE = 0.5
 """Most of the time left that the initial prices (the sample's LP or its own column
 generation) may take."""
 
+SAMPLE_DIVISOR = 4
+"""Each level's initial prices come from a sample of one in this many of its units. Fewer,
+smaller levels do not pay: at ~250 m a divisor of 8 or 16 took 1.5-1.6 and 1.1-1.3 times
+the CPU (the whole model then needs 6 and 4 rounds instead of 2)."""
+
 
 RESTRICTED_MAX = 300_000
 """Columns a round may grow the restricted LP to by the violated columns it takes in (at
@@ -134,11 +139,7 @@ class Pricing:
         """|A| v (per row; ``v`` a vector over every column, or a matrix of such columns,
         whose products come from one pass over each block). |A| shares A's index arrays:
         only the values are made anew, not a copy of every block's indices."""
-        if not self.blocks:
-            return np.empty((0, *v.shape[1:]))
-        return np.concatenate([
-            sp.csr_matrix((np.abs(b.A.data), b.A.indices, b.A.indptr), shape=b.A.shape) @ v
-            for b in self.blocks])
+        return _abs_times(self.blocks, v)
 
     def aux_matrix(self) -> sp.csc_matrix:
         """The coupling rows restricted to the auxiliary columns (CSC, small)."""
@@ -245,6 +246,15 @@ class Pricing:
         return total + float(rows.sum()) + self.spec.obj_offset
 
 
+def _abs_times(blocks: list[Any], v: np.ndarray) -> np.ndarray:
+    """|A| v over the stacked rows of ``blocks`` (see :meth:`Pricing.abs_a_times`)."""
+    if not blocks:
+        return np.empty((0, *v.shape[1:]))
+    return np.concatenate([
+        sp.csr_matrix((np.abs(b.A.data), b.A.indices, b.A.indptr), shape=b.A.shape) @ v
+        for b in blocks])
+
+
 def _add_at_y(A: sp.csr_matrix, ys: np.ndarray, out: np.ndarray) -> None:
     """``out += Aᵀ ys`` for a CSR block ``A`` without a temporary of ``out``'s size: Aᵀ is the
     CSC matrix of the same arrays, whose product scipy accumulates into ``out``."""
@@ -324,21 +334,28 @@ def with_box(sub: ModelSpec, y_lo: np.ndarray, y_hi: np.ndarray) -> tuple[ModelS
     return out, len(sub.aux_names)
 
 
-def _scaled_sample(spec: ModelSpec, pricing: Pricing, sample: np.ndarray) -> ModelSpec:
+def _x_weights(model: ModelSpec) -> np.ndarray:
+    """``Σ_{j<n_x} |a_rj|`` for every coupling row ``r`` of ``model``: |A| times the indicator
+    of the x columns (per row, a sum over its entries in column order)."""
+    xs = np.zeros(model.n_cols)
+    xs[: model.n_x] = 1.0
+    return _abs_times(model.coupling, xs)
+
+
+def _scaled_sample(spec: ModelSpec, sample: np.ndarray) -> ModelSpec:
     """The sample units' model with each coupling row's bounds scaled to the sample's share
     f_r of the row. The sample's objective is then about f times the full one, and its duals
-    estimate the full model's duals (both numerator and denominator scale with f)."""
+    estimate the full model's duals (both numerator and denominator scale with f).
+
+    ``f_r = Σ_{j∈S} |a_rj| / Σ_{j<n_x} |a_rj|`` over the sample's x columns ``S``. The
+    numerator is the sub-model's own x weight: its rows hold the sample's entries in the same
+    order, so each row's sum is the whole row's with the other entries' zeros left out (the
+    same sum), from one pass over the sample's non-zeros instead of every one."""
     zero = np.zeros(spec.n_cols)
-    sub, cols = spec.restrict(sample, zero)
+    sub, _ = spec.restrict(sample, zero)
     del zero
-    # |A| times the sample's indicator (first column) and every x column's (second), both
-    # in one pass over the rows
-    marks = np.zeros((spec.n_cols, 2))
-    marks[cols[cols < spec.n_x], 0] = 1.0
-    marks[: spec.n_x, 1] = 1.0
-    shares = pricing.abs_a_times(marks)
-    del marks
-    share_num, share_den = shares[:, 0], shares[:, 1]
+    share_num = _x_weights(sub)
+    share_den = _x_weights(spec)
     with np.errstate(invalid="ignore", divide="ignore"):
         f = np.where(share_den > 0, share_num / share_den, 0.0)
     blocks = []
@@ -517,12 +534,12 @@ def _lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
     # 1. initial prices: from the level below (a scaled sample of this model)
     if y_init is None:
         t0 = time.perf_counter()
-        n_sub = max(options.decompose_sample, n_units // 4)
+        n_sub = max(options.decompose_sample, n_units // SAMPLE_DIVISOR)
         # the prices get at most half the time left: the rounds over this model need the rest
         price_deadline = t_start + SAMPLE_SHARE * (deadline - t_start)
         sample = np.zeros(n_units, bool)
         sample[rng.choice(n_units, min(n_units, n_sub), replace=False)] = True
-        sub0 = _scaled_sample(spec, pricing, sample)
+        sub0 = _scaled_sample(spec, sample)
         if n_sub >= n_units // 2 or n_sub <= 2 * options.decompose_sample:
             sub0e, _ = with_elastic(sub0, penalty)
             out0 = backend.lp(sub0e, options, max(1.0, price_deadline - time.perf_counter()),
@@ -537,6 +554,7 @@ def _lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
             below = _lp(sub0, options, backend, say, price_deadline, None, level + 1)
             y = np.asarray(below["y"])
             details["below"] = below["details"]
+            del below  # its point and reduced costs (a vector over its columns each)
         del sub0
     else:
         y = np.asarray(y_init, float)
