@@ -402,8 +402,11 @@ def _compile_model(scenario: Scenario, area: StudyArea,
     unit_rows, col_use = np.nonzero(ctx.allowed[~pinned])  # row-major: sorted by unit
     unit_rows = unit_rows.astype(np.int32)
     col_use = col_use.astype(np.int16)
-    col_land = unit_land.astype(np.int32)[unit_rows]
-    col_use_idx = ctx.alloc_idx[col_use]
+    # the columns' land cell as numpy's own index type: every rule, term and row family
+    # gathers per-cell arrays with it (``take``), and an index array of another type is
+    # converted to it first, on each of those tens of passes over the columns
+    col_land = unit_land.astype(np.intp)[unit_rows]
+    col_use_idx = ctx.alloc_idx.astype(np.intp)[col_use]
     n_x = col_use.size
     builder = SpecBuilder(unit_rows, col_use, ctx.land_cells[unit_land],
                           keep_term_coefs=n_x <= KEEP_TERM_COEFS_UP_TO)
