@@ -655,6 +655,11 @@ def _lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
         tol = 1e-7 * scale
         bad_cols = (viol > tol) & ~active
         n_bad = int(bad_cols.sum())
+        # the violated columns and their violations: the vector over every column goes now,
+        # before the rounding, the re-fixing's pricing and the next restricted LP need memory
+        bad_idx = np.flatnonzero(bad_cols)
+        bad_viol = viol[bad_idx]
+        del viol
         # a point meets every row only when its restricted LP was solved: one stopped by its
         # time limit hands over the simplex's last iterate, which may break rows with its
         # box slacks at 0 (its prices still give a valid bound)
@@ -742,10 +747,10 @@ def _lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
         # instead of a fixed number each (fewer rounds, each a pass over every column)
         add = _columns_to_add(n_bad, int(sub.n_x), options.decompose_add, RESTRICTED_MAX)
         if n_bad > add:
-            idx = np.flatnonzero(bad_cols)
-            top = idx[np.argpartition(-viol[idx], add)[: add]]
+            top = bad_idx[np.argpartition(-bad_viol, add)[: add]]
             bad_cols = np.zeros(spec.n_x, bool)
             bad_cols[top] = True
+        del bad_idx, bad_viol
         newly = np.zeros(n_units, bool)
         newly[spec.col_unit[bad_cols]] = True
         grow = newly & ~free
