@@ -571,3 +571,41 @@ def test_sample_shares_are_those_of_the_whole_rows(seed: int) -> None:
     assert np.array_equal(got_lo, want_lo) and np.array_equal(got_hi, want_hi)
     assert (f > 0).any() and (f < 1).any()
     assert sub.n_units == int(sample.sum())
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_rounding_in_place_gives_the_same_rounds_and_allocation(
+        seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rounding assembles its allocation in the rounds' fixed vector instead of a copy:
+    the same rounds, bound and allocation as with the copy (a failed rounding leaves nothing
+    behind that a later round or the LP point would see), and an allocation comes back
+    without an LP point."""
+    from ruimteverdeling.model import decompose
+    from ruimteverdeling.model.highs_backend import HighsBackend
+    from ruimteverdeling.model.options import SolverOptions
+
+    spec, _ = _with_status_quo(random_model(seed))
+    opts = SolverOptions(decompose_sample=2, decompose_free_min=1, decompose_free_share=0.0,
+                         decompose_add=1, decompose_lp_gap=0.0, mip_rel_gap=0.5,
+                         decompose_max_iterations=200)
+
+    def run() -> dict:
+        return decompose.lp(spec, opts, HighsBackend(), lambda msg: None,
+                            deadline=float("inf"), incumbent_stop=True)
+
+    in_place = run()
+    original = decompose.integer_point
+    monkeypatch.setattr(decompose, "integer_point",
+                        lambda *a, **k: original(*a, **{**k, "in_place": False}))
+    copied = run()
+    assert in_place["bound"] == copied["bound"]
+    assert [i.get("objective") for i in in_place["details"]["iterations"]] == \
+        [i.get("objective") for i in copied["details"]["iterations"]]
+    assert (in_place["incumbent"] is None) == (copied["incumbent"] is None)
+    if in_place["incumbent"] is None:
+        assert np.array_equal(in_place["x"], copied["x"])
+        assert in_place["objective"] == copied["objective"]
+        return
+    assert np.array_equal(in_place["incumbent"][0], copied["incumbent"][0])
+    assert in_place["incumbent"][1] == copied["incumbent"][1]
+    assert in_place["x"] is None and in_place["objective"] is None

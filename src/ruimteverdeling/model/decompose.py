@@ -399,7 +399,7 @@ class _Point:
 
 def integer_point(spec: ModelSpec, sub: ModelSpec, cols: np.ndarray, sub_x: np.ndarray,
                   sub_dual: np.ndarray | None, x_fix: np.ndarray, options: SolverOptions,
-                  backend: Any, bound: float, time_limit: float
+                  backend: Any, bound: float, time_limit: float, in_place: bool = False
                   ) -> tuple[np.ndarray, float, dict[str, Any]] | None:
     """An integer allocation near a restricted LP's point, or None.
 
@@ -417,7 +417,9 @@ def integer_point(spec: ModelSpec, sub: ModelSpec, cols: np.ndarray, sub_x: np.n
     The auxiliary columns are then re-optimised for the binaries (an LP over them alone;
     ``info["auxiliaries"]`` says whether it solved). Returns ``(x, z, info)`` — ``x`` over
     every column of ``spec`` — when ``x`` meets every row of ``spec``; the caller decides what
-    its gap proves."""
+    its gap proves. With ``in_place`` ``x`` is assembled in ``x_fix`` itself (no second vector
+    over every column), whose restricted columns ``cols`` then hold the rounded values whether
+    or not an allocation is returned."""
     v = sub_x[: sub.n_x]
     cu = sub.col_unit
     info: dict[str, Any] = {}
@@ -473,7 +475,7 @@ def integer_point(spec: ModelSpec, sub: ModelSpec, cols: np.ndarray, sub_x: np.n
             info["auxiliaries"] = "re-optimised"
     else:
         info["auxiliaries"] = "none"
-    x = x_fix.copy()
+    x = x_fix if in_place else x_fix.copy()
     x[cols] = x_sub
     if spec.violations(x):
         info["violations"] = True
@@ -515,7 +517,9 @@ def _lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
     allocation proven within that tolerance by the bound ends the rounds and is returned as
     ``incumbent`` (``(x, objective)``).
 
-    Returns a dict with ``x`` (full), ``objective`` (LP value of x), ``bound`` (L(y)),
+    Returns a dict with ``x`` (full; None with an ``incumbent``: its allocation is the
+    answer, and the LP point would be a second vector over every column), ``objective`` (LP
+    value of x; None without x), ``bound`` (L(y)),
     ``row_dual`` (assignment duals, then coupling duals), ``col_dual`` (reduced costs),
     ``y``, ``converged``, ``incumbent`` (None unless stopped at the tolerance),
     ``incumbent_polished`` (its auxiliary columns are at their best for its binaries) and
@@ -692,8 +696,10 @@ def _lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
         if incumbent_stop and level == 0 and feasible and lp_gap <= options.mip_rel_gap and \
                 time.perf_counter() < end:
             t1 = time.perf_counter()
+            # assembled in x_fix: every later use of it rewrites the restricted columns (the
+            # next round's fixing, the LP point below), and an allocation ends the rounds
             got = integer_point(spec, sub, cols, sub_out.x, sub_out.col_dual, x_fix, options,
-                                backend, bound, end - t1)
+                                backend, bound, end - t1, in_place=True)
             attempt = {"seconds": round(time.perf_counter() - t1, 3),
                        **({} if got is None else got[2])}
             if got is not None:
@@ -760,8 +766,12 @@ def _lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
         free |= newly
 
     # assemble the full solution: the converged one, else the best feasible point seen (the
-    # last restricted LP's point may lean on its box slacks and break a coupling row)
-    if converged or x_keep is None or incumbent is not None:
+    # last restricted LP's point may lean on its box slacks and break a coupling row); with
+    # an allocation within the tolerance, that allocation (x_fix holds it) and no LP point
+    x: np.ndarray | None
+    if incumbent is not None:
+        x = None
+    elif converged or x_keep is None:
         x = x_fix  # not needed any more: the solution is assembled in it
         if sub_out is not None and sub_out.x is not None and sub is not None:
             x[cols] = sub_out.x[: cols.size]
@@ -780,7 +790,8 @@ def _lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
     details["converged"] = converged
     details["stopped_at_tolerance"] = incumbent is not None
     details["y"] = y.tolist()
-    return {"x": x, "objective": spec.objective_value(x), "bound": bound,
+    return {"x": x, "objective": None if x is None else spec.objective_value(x),
+            "bound": bound,
             "row_dual": np.concatenate([best_b, best_y]), "col_dual": col_dual, "y": best_y,
             "converged": converged, "incumbent": incumbent,
             "incumbent_polished": incumbent_polished, "details": details}
