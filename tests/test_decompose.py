@@ -609,3 +609,29 @@ def test_rounding_in_place_gives_the_same_rounds_and_allocation(
     assert np.array_equal(in_place["incumbent"][0], copied["incumbent"][0])
     assert in_place["incumbent"][1] == copied["incumbent"][1]
     assert in_place["x"] is None and in_place["objective"] is None
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_passes_by_stretches_of_columns_are_the_whole_passes(
+        seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each unit's best columns and the violated columns, found a few columns at a time
+    (stretches that cut units apart), are those of one pass over every column."""
+    from ruimteverdeling.model import decompose
+
+    spec = uneven_model(seed)
+    rng = np.random.default_rng(seed)
+    p = Pricing(spec)
+    r = np.round(p.reduced(rng.normal(size=p.m)), 0)  # ties
+    whole = p.best(r)
+    pi = rng.normal(size=spec.n_units)
+    active = rng.random(spec.n_x) < 0.3
+    tol = 0.1
+    viol = r[: spec.n_x] - pi[spec.col_unit]
+    want_idx = np.flatnonzero((viol > tol) & ~active)
+    monkeypatch.setattr(decompose, "CHUNK", 7)
+    for got, want in zip(p.best(r), whole, strict=True):
+        assert np.array_equal(got, want)
+    idx, val = decompose._violated(r, pi, spec.col_unit, active, tol)
+    assert np.array_equal(idx, want_idx)
+    assert np.array_equal(val, viol[want_idx])
+    assert want_idx.size and p.consecutive

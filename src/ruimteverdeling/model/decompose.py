@@ -60,6 +60,9 @@ SAMPLE_SHARE = 0.5
 """Most of the time left that the initial prices (the sample's LP or its own column
 generation) may take."""
 
+CHUNK = 1 << 21
+"""Columns a pass that needs a temporary per column takes at a time (16 MB of floats)."""
+
 SAMPLE_DIVISOR = 4
 """Each level's initial prices come from a sample of one in this many of its units. Fewer,
 smaller levels do not pay: at ~250 m a divisor of 8 or 16 took 1.5-1.6 and 1.1-1.3 times
@@ -118,6 +121,10 @@ class Pricing:
         cu = spec.col_unit
         self.starts = np.flatnonzero(np.r_[True, cu[1:] != cu[:-1]]).astype(np.int64)
         self.sizes = np.diff(np.r_[self.starts, self.n_x])
+        # the units are numbered by their stretches of columns (0, 1, 2, ...): a value per
+        # unit then reaches its columns by a look-up (``take``) instead of ``np.repeat``
+        self.consecutive = bool(np.array_equal(cu[self.starts],
+                                               np.arange(self.starts.size)))
 
     def aty(self, y: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """Aᵀy over all columns (block by block; Bᵀ of a CSR block is a CSC view, no copy).
@@ -164,7 +171,7 @@ class Pricing:
         best = np.maximum.reduceat(rx, self.starts)
         # first column reaching the maximum (columns are sorted by unit): the first of the
         # unit's hits; every unit has one unless a reduced cost is NaN
-        hits = np.flatnonzero(rx >= np.repeat(best, self.sizes))
+        hits = self._reaching(rx, best)
         u = self.spec.col_unit[hits]
         first = hits[np.r_[True, u[1:] != u[:-1]]] if hits.size else hits
         del u
@@ -182,6 +189,20 @@ class Pricing:
         finally:
             rx[first] = kept
         return best, first, second
+
+    def _reaching(self, rx: np.ndarray, best: np.ndarray) -> np.ndarray:
+        """The columns ``j`` with ``rx_j ≥ best`` of their unit, in order: a stretch of
+        :data:`CHUNK` columns at a time (no vector of every column's unit best)."""
+        if not self.consecutive:
+            return np.flatnonzero(rx >= np.repeat(best, self.sizes))
+        cu = self.spec.col_unit
+        parts = []
+        for s in range(0, self.n_x, CHUNK):
+            e = min(self.n_x, s + CHUNK)
+            hit = np.flatnonzero(rx[s:e] >= best.take(cu[s:e]))
+            hit += s
+            parts.append(hit)
+        return np.concatenate(parts) if parts else np.empty(0, np.int64)
 
     def clamp(self, y: np.ndarray) -> np.ndarray:
         """Duals whose bound is infinite on their side are set to 0 (keeps L(y) finite)."""
@@ -244,6 +265,24 @@ class Pricing:
         rows = np.where(y > 0, y * np.where(np.isfinite(self.hi), self.hi, 0.0),
                         y * np.where(np.isfinite(self.lo), self.lo, 0.0))
         return total + float(rows.sum()) + self.spec.obj_offset
+
+
+def _violated(r: np.ndarray, pi: np.ndarray, col_unit: np.ndarray, active: np.ndarray,
+              tol: float) -> tuple[np.ndarray, np.ndarray]:
+    """The x columns ``j`` outside ``active`` with ``r_j − π_{unit(j)} > tol``, in order, and
+    those differences, :data:`CHUNK` columns at a time."""
+    idx, val = [], []
+    for s in range(0, col_unit.size, CHUNK):
+        e = min(col_unit.size, s + CHUNK)
+        v = pi.take(col_unit[s:e])
+        np.subtract(r[s:e], v, out=v)
+        hit = np.flatnonzero((v > tol) & ~active[s:e])
+        val.append(v[hit])
+        hit += s
+        idx.append(hit)
+    if not idx:
+        return np.empty(0, np.int64), np.empty(0)
+    return np.concatenate(idx), np.concatenate(val)
 
 
 def _abs_times(blocks: list[Any], v: np.ndarray) -> np.ndarray:
@@ -654,25 +693,24 @@ def _lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
             bound, best_y = this_bound, pricing.dual_feasible(y)
         pi[~free] = r[chosen[~free]]
         pi[free] = sub_out.row_dual[:n_sub_units]
-        viol = pi[spec.col_unit]
-        np.subtract(r[: spec.n_x], viol, out=viol)
         tol = 1e-7 * scale
-        bad_cols = (viol > tol) & ~active
-        n_bad = int(bad_cols.sum())
-        # the violated columns and their violations: the vector over every column goes now,
-        # before the rounding, the re-fixing's pricing and the next restricted LP need memory
-        bad_idx = np.flatnonzero(bad_cols)
-        bad_viol = viol[bad_idx]
-        del viol
+        # the violated columns and their violations (r_j − π_unit), a stretch at a time: no
+        # vector over every column
+        bad_idx, bad_viol = _violated(r, pi, spec.col_unit, active, tol)
+        bad_cols = np.zeros(spec.n_x, bool)
+        bad_cols[bad_idx] = True
+        n_bad = int(bad_idx.size)
         # a point meets every row only when its restricted LP was solved: one stopped by its
         # time limit hands over the simplex's last iterate, which may break rows with its
         # box slacks at 0 (its prices still give a valid bound)
         feasible = sub_out.status == "optimal" and box_used <= 1e-9 * max(1.0, scale)
         z = -np.inf
         if feasible:
-            x_now = _combined(x_fix, cols, sub_out.x)
-            z = spec.objective_value(x_now)
-            del x_now
+            # the combined point's objective, the point put together in x_fix itself (its
+            # restricted columns are 0 outside this step): no vector over every column more
+            x_fix[cols] = sub_out.x[: cols.size]
+            z = spec.objective_value(x_fix)
+            x_fix[cols] = 0.0
             if z > z_keep:
                 x_keep, z_keep = _Point(spec.n_cols, chosen[~free], cols, sub_out.x), z
         # against the decision value (objective minus status quo), as the integer gap is:
