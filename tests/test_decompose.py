@@ -492,3 +492,146 @@ def test_the_solve_through_the_decomposed_path_with_the_tolerance_stop(seed: int
     gap = decision_gap(sol.objective, sol.bound, spec.status_quo_value)
     if sol.status == "optimal":
         assert gap <= opts.mip_rel_gap + 1e-12
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_kept_columns_by_rank_map_are_those_of_the_binary_search(seed: int) -> None:
+    """Numbering the kept columns by the map ``cumsum(keep) − 1`` gives the very block the
+    binary search in ``cols`` gives (indices, row pointers and values), empty rows included."""
+    import scipy.sparse as sp
+
+    from ruimteverdeling.model.spec import _column_ranks, _kept_columns
+
+    rng = np.random.default_rng(seed)
+    dense = np.where(rng.random((7, 60)) < 0.3, rng.normal(size=(7, 60)), 0.0)
+    dense[[0, 4]] = 0.0
+    A = sp.csr_matrix(dense)
+    keep = rng.random(60) < 0.5
+    cols = np.flatnonzero(keep)
+    rank = np.cumsum(keep) - 1
+    by_search = _kept_columns(A, keep, cols)
+    by_map = _kept_columns(A, keep, cols, rank)
+    assert np.array_equal(by_map.indices, by_search.indices)
+    assert np.array_equal(by_map.indptr, by_search.indptr)
+    assert np.array_equal(by_map.data, by_search.data)
+    assert np.array_equal(by_map.toarray(), dense[:, cols])
+    assert _column_ranks(keep, cols, A.nnz) is None  # few kept columns: the search
+    assert _column_ranks(keep, cols, 0) is None
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_restricted_model_by_rank_map_is_the_same_model(seed: int,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A restriction that keeps enough columns for the rank map gives the same rows as one
+    by binary search."""
+    from ruimteverdeling.model import spec as spec_module
+
+    spec = uneven_model(seed)
+    rng = np.random.default_rng(seed)
+    free = rng.random(spec.n_units) < 0.6
+    x_fix = np.zeros(spec.n_cols)
+    searched, cols = spec.restrict(free, x_fix)
+    monkeypatch.setattr(spec_module, "RANK_MAP_ABOVE", 0)
+    assert spec_module._column_ranks(np.ones(4, bool), np.arange(4), 1) is not None
+    mapped, cols2 = spec.restrict(free, x_fix)
+    assert np.array_equal(cols, cols2)
+    for a, b in zip(searched.coupling, mapped.coupling, strict=True):
+        assert np.array_equal(a.A.indices, b.A.indices)
+        assert np.array_equal(a.A.indptr, b.A.indptr)
+        assert np.array_equal(a.A.data, b.A.data)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_sample_shares_are_those_of_the_whole_rows(seed: int) -> None:
+    """The sample model's row bounds are the whole model's scaled by
+    ``f_r = Σ_{j∈S}|a_rj| / Σ_{j<n_x}|a_rj|``: computed from the sample model's own rows, the
+    same numbers (to the last bit) as from |A| of the whole model times the indicators."""
+    from ruimteverdeling.model.decompose import _scaled_sample
+
+    spec = uneven_model(seed)
+    rng = np.random.default_rng(50 + seed)
+    sample = rng.random(spec.n_units) < 0.4
+    sub = _scaled_sample(spec, sample)
+    in_sample = np.zeros(spec.n_cols)
+    in_sample[: spec.n_x] = sample[spec.col_unit]
+    x_cols = np.zeros(spec.n_cols)
+    x_cols[: spec.n_x] = 1.0
+    pricing = Pricing(spec)
+    num, den = pricing.abs_a_times(in_sample), pricing.abs_a_times(x_cols)
+    dense = np.abs(dense_rows(spec))
+    assert np.allclose(num, dense @ in_sample) and np.allclose(den, dense @ x_cols)
+    f = np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)
+    lower = np.concatenate([b.lower for b in spec.coupling])
+    upper = np.concatenate([b.upper for b in spec.coupling])
+    with np.errstate(invalid="ignore"):
+        want_lo = np.where(f > 0, lower * f, -np.inf)
+        want_hi = np.where(f > 0, upper * f, np.inf)
+    got_lo = np.concatenate([b.lower for b in sub.coupling])
+    got_hi = np.concatenate([b.upper for b in sub.coupling])
+    assert np.array_equal(got_lo, want_lo) and np.array_equal(got_hi, want_hi)
+    assert (f > 0).any() and (f < 1).any()
+    assert sub.n_units == int(sample.sum())
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_rounding_in_place_gives_the_same_rounds_and_allocation(
+        seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rounding assembles its allocation in the rounds' fixed vector instead of a copy:
+    the same rounds, bound and allocation as with the copy (a failed rounding leaves nothing
+    behind that a later round or the LP point would see), and an allocation comes back
+    without an LP point."""
+    from ruimteverdeling.model import decompose
+    from ruimteverdeling.model.highs_backend import HighsBackend
+    from ruimteverdeling.model.options import SolverOptions
+
+    spec, _ = _with_status_quo(random_model(seed))
+    opts = SolverOptions(decompose_sample=2, decompose_free_min=1, decompose_free_share=0.0,
+                         decompose_add=1, decompose_lp_gap=0.0, mip_rel_gap=0.5,
+                         decompose_max_iterations=200)
+
+    def run() -> dict:
+        return decompose.lp(spec, opts, HighsBackend(), lambda msg: None,
+                            deadline=float("inf"), incumbent_stop=True)
+
+    in_place = run()
+    original = decompose.integer_point
+    monkeypatch.setattr(decompose, "integer_point",
+                        lambda *a, **k: original(*a, **{**k, "in_place": False}))
+    copied = run()
+    assert in_place["bound"] == copied["bound"]
+    assert [i.get("objective") for i in in_place["details"]["iterations"]] == \
+        [i.get("objective") for i in copied["details"]["iterations"]]
+    assert (in_place["incumbent"] is None) == (copied["incumbent"] is None)
+    if in_place["incumbent"] is None:
+        assert np.array_equal(in_place["x"], copied["x"])
+        assert in_place["objective"] == copied["objective"]
+        return
+    assert np.array_equal(in_place["incumbent"][0], copied["incumbent"][0])
+    assert in_place["incumbent"][1] == copied["incumbent"][1]
+    assert in_place["x"] is None and in_place["objective"] is None
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_passes_by_stretches_of_columns_are_the_whole_passes(
+        seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each unit's best columns and the violated columns, found a few columns at a time
+    (stretches that cut units apart), are those of one pass over every column."""
+    from ruimteverdeling.model import decompose
+
+    spec = uneven_model(seed)
+    rng = np.random.default_rng(seed)
+    p = Pricing(spec)
+    r = np.round(p.reduced(rng.normal(size=p.m)), 0)  # ties
+    whole = p.best(r)
+    pi = rng.normal(size=spec.n_units)
+    active = rng.random(spec.n_x) < 0.3
+    tol = 0.1
+    viol = r[: spec.n_x] - pi[spec.col_unit]
+    want_idx = np.flatnonzero((viol > tol) & ~active)
+    monkeypatch.setattr(decompose, "CHUNK", 7)
+    for got, want in zip(p.best(r), whole, strict=True):
+        assert np.array_equal(got, want)
+    idx, val = decompose._violated(r, pi, spec.col_unit, active, tol)
+    assert np.array_equal(idx, want_idx)
+    assert np.array_equal(val, viol[want_idx])
+    assert want_idx.size and p.consecutive

@@ -769,7 +769,7 @@ def _distance_to_features(grid: Grid, gdf) -> np.ndarray:
         for start in range(0, grid.size, step):
             idx = np.arange(start, min(start + step, grid.size))
             x, y = grid.centres(idx)
-            d, _ = tree.query(np.column_stack([x, y]))
+            d, _ = tree.query(np.column_stack([x, y]), workers=-1)
             out[start:start + idx.size] = d
         return out.reshape(grid.shape)
     burnt = rasterize(((g, 1) for g in geoms), out_shape=grid.shape, transform=grid.transform,

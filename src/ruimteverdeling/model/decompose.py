@@ -60,6 +60,14 @@ SAMPLE_SHARE = 0.5
 """Most of the time left that the initial prices (the sample's LP or its own column
 generation) may take."""
 
+CHUNK = 1 << 21
+"""Columns a pass that needs a temporary per column takes at a time (16 MB of floats)."""
+
+SAMPLE_DIVISOR = 4
+"""Each level's initial prices come from a sample of one in this many of its units. Fewer,
+smaller levels do not pay: at ~250 m a divisor of 8 or 16 took 1.5-1.6 and 1.1-1.3 times
+the CPU (the whole model then needs 6 and 4 rounds instead of 2)."""
+
 
 RESTRICTED_MAX = 300_000
 """Columns a round may grow the restricted LP to by the violated columns it takes in (at
@@ -113,6 +121,10 @@ class Pricing:
         cu = spec.col_unit
         self.starts = np.flatnonzero(np.r_[True, cu[1:] != cu[:-1]]).astype(np.int64)
         self.sizes = np.diff(np.r_[self.starts, self.n_x])
+        # the units are numbered by their stretches of columns (0, 1, 2, ...): a value per
+        # unit then reaches its columns by a look-up (``take``) instead of ``np.repeat``
+        self.consecutive = bool(np.array_equal(cu[self.starts],
+                                               np.arange(self.starts.size)))
 
     def aty(self, y: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """Aᵀy over all columns (block by block; Bᵀ of a CSR block is a CSC view, no copy).
@@ -134,11 +146,7 @@ class Pricing:
         """|A| v (per row; ``v`` a vector over every column, or a matrix of such columns,
         whose products come from one pass over each block). |A| shares A's index arrays:
         only the values are made anew, not a copy of every block's indices."""
-        if not self.blocks:
-            return np.empty((0, *v.shape[1:]))
-        return np.concatenate([
-            sp.csr_matrix((np.abs(b.A.data), b.A.indices, b.A.indptr), shape=b.A.shape) @ v
-            for b in self.blocks])
+        return _abs_times(self.blocks, v)
 
     def aux_matrix(self) -> sp.csc_matrix:
         """The coupling rows restricted to the auxiliary columns (CSC, small)."""
@@ -163,7 +171,7 @@ class Pricing:
         best = np.maximum.reduceat(rx, self.starts)
         # first column reaching the maximum (columns are sorted by unit): the first of the
         # unit's hits; every unit has one unless a reduced cost is NaN
-        hits = np.flatnonzero(rx >= np.repeat(best, self.sizes))
+        hits = self._reaching(rx, best)
         u = self.spec.col_unit[hits]
         first = hits[np.r_[True, u[1:] != u[:-1]]] if hits.size else hits
         del u
@@ -181,6 +189,20 @@ class Pricing:
         finally:
             rx[first] = kept
         return best, first, second
+
+    def _reaching(self, rx: np.ndarray, best: np.ndarray) -> np.ndarray:
+        """The columns ``j`` with ``rx_j ≥ best`` of their unit, in order: a stretch of
+        :data:`CHUNK` columns at a time (no vector of every column's unit best)."""
+        if not self.consecutive:
+            return np.flatnonzero(rx >= np.repeat(best, self.sizes))
+        cu = self.spec.col_unit
+        parts = []
+        for s in range(0, self.n_x, CHUNK):
+            e = min(self.n_x, s + CHUNK)
+            hit = np.flatnonzero(rx[s:e] >= best.take(cu[s:e]))
+            hit += s
+            parts.append(hit)
+        return np.concatenate(parts) if parts else np.empty(0, np.int64)
 
     def clamp(self, y: np.ndarray) -> np.ndarray:
         """Duals whose bound is infinite on their side are set to 0 (keeps L(y) finite)."""
@@ -243,6 +265,33 @@ class Pricing:
         rows = np.where(y > 0, y * np.where(np.isfinite(self.hi), self.hi, 0.0),
                         y * np.where(np.isfinite(self.lo), self.lo, 0.0))
         return total + float(rows.sum()) + self.spec.obj_offset
+
+
+def _violated(r: np.ndarray, pi: np.ndarray, col_unit: np.ndarray, active: np.ndarray,
+              tol: float) -> tuple[np.ndarray, np.ndarray]:
+    """The x columns ``j`` outside ``active`` with ``r_j − π_{unit(j)} > tol``, in order, and
+    those differences, :data:`CHUNK` columns at a time."""
+    idx, val = [], []
+    for s in range(0, col_unit.size, CHUNK):
+        e = min(col_unit.size, s + CHUNK)
+        v = pi.take(col_unit[s:e])
+        np.subtract(r[s:e], v, out=v)
+        hit = np.flatnonzero((v > tol) & ~active[s:e])
+        val.append(v[hit])
+        hit += s
+        idx.append(hit)
+    if not idx:
+        return np.empty(0, np.int64), np.empty(0)
+    return np.concatenate(idx), np.concatenate(val)
+
+
+def _abs_times(blocks: list[Any], v: np.ndarray) -> np.ndarray:
+    """|A| v over the stacked rows of ``blocks`` (see :meth:`Pricing.abs_a_times`)."""
+    if not blocks:
+        return np.empty((0, *v.shape[1:]))
+    return np.concatenate([
+        sp.csr_matrix((np.abs(b.A.data), b.A.indices, b.A.indptr), shape=b.A.shape) @ v
+        for b in blocks])
 
 
 def _add_at_y(A: sp.csr_matrix, ys: np.ndarray, out: np.ndarray) -> None:
@@ -324,21 +373,28 @@ def with_box(sub: ModelSpec, y_lo: np.ndarray, y_hi: np.ndarray) -> tuple[ModelS
     return out, len(sub.aux_names)
 
 
-def _scaled_sample(spec: ModelSpec, pricing: Pricing, sample: np.ndarray) -> ModelSpec:
+def _x_weights(model: ModelSpec) -> np.ndarray:
+    """``Σ_{j<n_x} |a_rj|`` for every coupling row ``r`` of ``model``: |A| times the indicator
+    of the x columns (per row, a sum over its entries in column order)."""
+    xs = np.zeros(model.n_cols)
+    xs[: model.n_x] = 1.0
+    return _abs_times(model.coupling, xs)
+
+
+def _scaled_sample(spec: ModelSpec, sample: np.ndarray) -> ModelSpec:
     """The sample units' model with each coupling row's bounds scaled to the sample's share
     f_r of the row. The sample's objective is then about f times the full one, and its duals
-    estimate the full model's duals (both numerator and denominator scale with f)."""
+    estimate the full model's duals (both numerator and denominator scale with f).
+
+    ``f_r = Σ_{j∈S} |a_rj| / Σ_{j<n_x} |a_rj|`` over the sample's x columns ``S``. The
+    numerator is the sub-model's own x weight: its rows hold the sample's entries in the same
+    order, so each row's sum is the whole row's with the other entries' zeros left out (the
+    same sum), from one pass over the sample's non-zeros instead of every one."""
     zero = np.zeros(spec.n_cols)
-    sub, cols = spec.restrict(sample, zero)
+    sub, _ = spec.restrict(sample, zero)
     del zero
-    # |A| times the sample's indicator (first column) and every x column's (second), both
-    # in one pass over the rows
-    marks = np.zeros((spec.n_cols, 2))
-    marks[cols[cols < spec.n_x], 0] = 1.0
-    marks[: spec.n_x, 1] = 1.0
-    shares = pricing.abs_a_times(marks)
-    del marks
-    share_num, share_den = shares[:, 0], shares[:, 1]
+    share_num = _x_weights(sub)
+    share_den = _x_weights(spec)
     with np.errstate(invalid="ignore", divide="ignore"):
         f = np.where(share_den > 0, share_num / share_den, 0.0)
     blocks = []
@@ -382,7 +438,7 @@ class _Point:
 
 def integer_point(spec: ModelSpec, sub: ModelSpec, cols: np.ndarray, sub_x: np.ndarray,
                   sub_dual: np.ndarray | None, x_fix: np.ndarray, options: SolverOptions,
-                  backend: Any, bound: float, time_limit: float
+                  backend: Any, bound: float, time_limit: float, in_place: bool = False
                   ) -> tuple[np.ndarray, float, dict[str, Any]] | None:
     """An integer allocation near a restricted LP's point, or None.
 
@@ -400,7 +456,9 @@ def integer_point(spec: ModelSpec, sub: ModelSpec, cols: np.ndarray, sub_x: np.n
     The auxiliary columns are then re-optimised for the binaries (an LP over them alone;
     ``info["auxiliaries"]`` says whether it solved). Returns ``(x, z, info)`` — ``x`` over
     every column of ``spec`` — when ``x`` meets every row of ``spec``; the caller decides what
-    its gap proves."""
+    its gap proves. With ``in_place`` ``x`` is assembled in ``x_fix`` itself (no second vector
+    over every column), whose restricted columns ``cols`` then hold the rounded values whether
+    or not an allocation is returned."""
     v = sub_x[: sub.n_x]
     cu = sub.col_unit
     info: dict[str, Any] = {}
@@ -456,7 +514,7 @@ def integer_point(spec: ModelSpec, sub: ModelSpec, cols: np.ndarray, sub_x: np.n
             info["auxiliaries"] = "re-optimised"
     else:
         info["auxiliaries"] = "none"
-    x = x_fix.copy()
+    x = x_fix if in_place else x_fix.copy()
     x[cols] = x_sub
     if spec.violations(x):
         info["violations"] = True
@@ -498,7 +556,9 @@ def _lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
     allocation proven within that tolerance by the bound ends the rounds and is returned as
     ``incumbent`` (``(x, objective)``).
 
-    Returns a dict with ``x`` (full), ``objective`` (LP value of x), ``bound`` (L(y)),
+    Returns a dict with ``x`` (full; None with an ``incumbent``: its allocation is the
+    answer, and the LP point would be a second vector over every column), ``objective`` (LP
+    value of x; None without x), ``bound`` (L(y)),
     ``row_dual`` (assignment duals, then coupling duals), ``col_dual`` (reduced costs),
     ``y``, ``converged``, ``incumbent`` (None unless stopped at the tolerance),
     ``incumbent_polished`` (its auxiliary columns are at their best for its binaries) and
@@ -517,12 +577,12 @@ def _lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
     # 1. initial prices: from the level below (a scaled sample of this model)
     if y_init is None:
         t0 = time.perf_counter()
-        n_sub = max(options.decompose_sample, n_units // 4)
+        n_sub = max(options.decompose_sample, n_units // SAMPLE_DIVISOR)
         # the prices get at most half the time left: the rounds over this model need the rest
         price_deadline = t_start + SAMPLE_SHARE * (deadline - t_start)
         sample = np.zeros(n_units, bool)
         sample[rng.choice(n_units, min(n_units, n_sub), replace=False)] = True
-        sub0 = _scaled_sample(spec, pricing, sample)
+        sub0 = _scaled_sample(spec, sample)
         if n_sub >= n_units // 2 or n_sub <= 2 * options.decompose_sample:
             sub0e, _ = with_elastic(sub0, penalty)
             out0 = backend.lp(sub0e, options, max(1.0, price_deadline - time.perf_counter()),
@@ -537,6 +597,7 @@ def _lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
             below = _lp(sub0, options, backend, say, price_deadline, None, level + 1)
             y = np.asarray(below["y"])
             details["below"] = below["details"]
+            del below  # its point and reduced costs (a vector over its columns each)
         del sub0
     else:
         y = np.asarray(y_init, float)
@@ -632,20 +693,24 @@ def _lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
             bound, best_y = this_bound, pricing.dual_feasible(y)
         pi[~free] = r[chosen[~free]]
         pi[free] = sub_out.row_dual[:n_sub_units]
-        viol = pi[spec.col_unit]
-        np.subtract(r[: spec.n_x], viol, out=viol)
         tol = 1e-7 * scale
-        bad_cols = (viol > tol) & ~active
-        n_bad = int(bad_cols.sum())
+        # the violated columns and their violations (r_j − π_unit), a stretch at a time: no
+        # vector over every column
+        bad_idx, bad_viol = _violated(r, pi, spec.col_unit, active, tol)
+        bad_cols = np.zeros(spec.n_x, bool)
+        bad_cols[bad_idx] = True
+        n_bad = int(bad_idx.size)
         # a point meets every row only when its restricted LP was solved: one stopped by its
         # time limit hands over the simplex's last iterate, which may break rows with its
         # box slacks at 0 (its prices still give a valid bound)
         feasible = sub_out.status == "optimal" and box_used <= 1e-9 * max(1.0, scale)
         z = -np.inf
         if feasible:
-            x_now = _combined(x_fix, cols, sub_out.x)
-            z = spec.objective_value(x_now)
-            del x_now
+            # the combined point's objective, the point put together in x_fix itself (its
+            # restricted columns are 0 outside this step): no vector over every column more
+            x_fix[cols] = sub_out.x[: cols.size]
+            z = spec.objective_value(x_fix)
+            x_fix[cols] = 0.0
             if z > z_keep:
                 x_keep, z_keep = _Point(spec.n_cols, chosen[~free], cols, sub_out.x), z
         # against the decision value (objective minus status quo), as the integer gap is:
@@ -669,8 +734,10 @@ def _lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
         if incumbent_stop and level == 0 and feasible and lp_gap <= options.mip_rel_gap and \
                 time.perf_counter() < end:
             t1 = time.perf_counter()
+            # assembled in x_fix: every later use of it rewrites the restricted columns (the
+            # next round's fixing, the LP point below), and an allocation ends the rounds
             got = integer_point(spec, sub, cols, sub_out.x, sub_out.col_dual, x_fix, options,
-                                backend, bound, end - t1)
+                                backend, bound, end - t1, in_place=True)
             attempt = {"seconds": round(time.perf_counter() - t1, 3),
                        **({} if got is None else got[2])}
             if got is not None:
@@ -724,10 +791,10 @@ def _lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
         # instead of a fixed number each (fewer rounds, each a pass over every column)
         add = _columns_to_add(n_bad, int(sub.n_x), options.decompose_add, RESTRICTED_MAX)
         if n_bad > add:
-            idx = np.flatnonzero(bad_cols)
-            top = idx[np.argpartition(-viol[idx], add)[: add]]
+            top = bad_idx[np.argpartition(-bad_viol, add)[: add]]
             bad_cols = np.zeros(spec.n_x, bool)
             bad_cols[top] = True
+        del bad_idx, bad_viol
         newly = np.zeros(n_units, bool)
         newly[spec.col_unit[bad_cols]] = True
         grow = newly & ~free
@@ -737,8 +804,12 @@ def _lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
         free |= newly
 
     # assemble the full solution: the converged one, else the best feasible point seen (the
-    # last restricted LP's point may lean on its box slacks and break a coupling row)
-    if converged or x_keep is None or incumbent is not None:
+    # last restricted LP's point may lean on its box slacks and break a coupling row); with
+    # an allocation within the tolerance, that allocation (x_fix holds it) and no LP point
+    x: np.ndarray | None
+    if incumbent is not None:
+        x = None
+    elif converged or x_keep is None:
         x = x_fix  # not needed any more: the solution is assembled in it
         if sub_out is not None and sub_out.x is not None and sub is not None:
             x[cols] = sub_out.x[: cols.size]
@@ -757,7 +828,8 @@ def _lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
     details["converged"] = converged
     details["stopped_at_tolerance"] = incumbent is not None
     details["y"] = y.tolist()
-    return {"x": x, "objective": spec.objective_value(x), "bound": bound,
+    return {"x": x, "objective": None if x is None else spec.objective_value(x),
+            "bound": bound,
             "row_dual": np.concatenate([best_b, best_y]), "col_dual": col_dual, "y": best_y,
             "converged": converged, "incumbent": incumbent,
             "incumbent_polished": incumbent_polished, "details": details}

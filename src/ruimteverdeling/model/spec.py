@@ -298,10 +298,11 @@ class ModelSpec:
         # when they are 0 already, as when only free units' columns are kept)
         fixed = np.where(keep, 0.0, x_fixed) if np.any(x_fixed[cols]) else x_fixed
         nz_fixed = np.flatnonzero(fixed)
+        rank = _column_ranks(keep, cols, sum(b.A.nnz for b in self.coupling))
         blocks = []
         for b in self.coupling:
             act = b.A @ fixed if nz_fixed.size else np.zeros(b.n_rows)
-            A = _kept_columns(b.A, keep, cols)
+            A = _kept_columns(b.A, keep, cols, rank)
             blocks.append(replace(b, A=A, lower=b.lower - act, upper=b.upper - act))
         fixed_vals = fixed[nz_fixed]
         fixed_obj = _fixed_sum(self.obj[nz_fixed], fixed_vals)
@@ -365,11 +366,35 @@ def _fixed_sum(coef: np.ndarray, values: np.ndarray) -> float:
     return float(np.multiply(coef, values).sum())
 
 
-def _kept_columns(A: sp.csr_matrix, keep: np.ndarray, cols: np.ndarray) -> sp.csr_matrix:
+RANK_MAP_ABOVE = 1_000_000
+"""Kept columns above which a restricted model numbers the kept columns by one map over
+every column (:func:`_column_ranks`) instead of a binary search per kept non-zero."""
+
+
+def _column_ranks(keep: np.ndarray, cols: np.ndarray, nnz: int) -> np.ndarray | None:
+    """The rank of every column among the kept ones (``cumsum(keep) − 1``; a kept column's
+    entry is its position in ``cols``), or None where a binary search is cheaper.
+
+    A binary search costs ``log₂ |cols|`` probes per kept non-zero; the map one pass over
+    every column and one read per kept non-zero. At ~100 m the sample model of the column
+    generation keeps 7.2 M of 29 M columns and ~24 M non-zeros: the searches took 3.7 s of
+    its 7.3 s (a restricted LP of a round keeps under 0.5 M columns and searches)."""
+    if cols.size <= RANK_MAP_ABOVE or nnz <= 0:
+        return None
+    dtype = np.int32 if keep.size < 2**31 else np.int64
+    rank = np.cumsum(keep, dtype=dtype)
+    rank -= 1
+    return rank
+
+
+def _kept_columns(A: sp.csr_matrix, keep: np.ndarray, cols: np.ndarray,
+                  rank: np.ndarray | None = None) -> sp.csr_matrix:
     """``A[:, cols]`` for the sorted columns ``cols = flatnonzero(keep)`` of a CSR block with
     sorted indices, in time proportional to ``A``'s non-zeros and the kept ones: scipy's
     column indexing builds a map over every column for each block, which at national size
-    (tens of millions of columns, a restricted model every round) is most of the work."""
+    (tens of millions of columns, a restricted model every round) is most of the work.
+    ``rank`` (:func:`_column_ranks`, optional) numbers the kept columns by a look-up instead
+    of a binary search in ``cols``: the same numbers."""
     if not A.has_sorted_indices:
         return A[:, cols].tocsr()
     hit = keep[A.indices]
@@ -386,7 +411,7 @@ def _kept_columns(A: sp.csr_matrix, keep: np.ndarray, cols: np.ndarray) -> sp.cs
     indptr = np.zeros(A.shape[0] + 1, np.int64)
     np.cumsum(counts, out=indptr[1:])
     # the kept columns' new numbers: their ranks among ``cols`` (order kept, so sorted)
-    new = np.searchsorted(cols, idx)
+    new = np.searchsorted(cols, idx) if rank is None else rank[idx]
     out = sp.csr_matrix((A.data[hit], new, indptr), shape=(A.shape[0], cols.size))
     out.has_sorted_indices = True
     return out

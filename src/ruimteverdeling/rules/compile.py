@@ -402,8 +402,11 @@ def _compile_model(scenario: Scenario, area: StudyArea,
     unit_rows, col_use = np.nonzero(ctx.allowed[~pinned])  # row-major: sorted by unit
     unit_rows = unit_rows.astype(np.int32)
     col_use = col_use.astype(np.int16)
-    col_land = unit_land.astype(np.int32)[unit_rows]
-    col_use_idx = ctx.alloc_idx[col_use]
+    # the columns' land cell and use as numpy's own index type: every rule, term and row
+    # family gathers per-cell and per-use arrays with them (``take``), and an index array of
+    # another type is converted to it first, on each of those tens of passes over the columns
+    col_land = unit_land.astype(np.intp)[unit_rows]
+    col_use_idx = ctx.alloc_idx.astype(np.intp)[col_use]
     n_x = col_use.size
     builder = SpecBuilder(unit_rows, col_use, ctx.land_cells[unit_land],
                           keep_term_coefs=n_x <= KEEP_TERM_COEFS_UP_TO)
@@ -587,10 +590,16 @@ def _add_pair_rows(pr: PairRows, builder: SpecBuilder, col_land: np.ndarray,
             entry = aux_terms.setdefault(aux.term, ([], []))
             entry[0].append(j)
             entry[1].append(aux.cost)
-    builder.add_block(pr.name, pr.kind, np.concatenate(all_rows), np.concatenate(all_cols),
-                      np.concatenate(all_vals), n, lower, upper, labels=pr.labels, ref=pr.ref,
+    builder.add_block(pr.name, pr.kind, _joined(all_rows), _joined(all_cols),
+                      _joined(all_vals), n, lower, upper, labels=pr.labels, ref=pr.ref,
                       meta={k: v for k, v in pr.meta.items() if k not in ("fmt", "file")})
     return RowsInfo(pr, constant, slack_lo, slack_hi, aux_cols), problems
+
+
+def _joined(parts: list[np.ndarray]) -> np.ndarray:
+    """The parts end to end; a single part as it is (a family without slacks or auxiliaries:
+    no copy of its entries, tens of millions at national size)."""
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 def _impossible(pr: PairRows, builder: SpecBuilder, row_full: np.ndarray,

@@ -164,8 +164,9 @@ def burden_fn(burdens: list[Burden], ctx: Context
 
     def fn(li: np.ndarray, ui: np.ndarray) -> np.ndarray:
         out = np.zeros(li.size)
+        before = cur[li]  # once for every burden, not a pass over the pairs for each
         for p, basis, w in parts:
-            out += burden_ha(p, cur[li], ui, basis, a, w)
+            out += burden_ha(p, before, ui, basis, a, w)
         return out
 
     return fn
