@@ -70,8 +70,9 @@ Without ``--scan`` the solve keeps the rows over few units in every whole-cell b
 option ``repair_units_per_fractional`` (the level window's repair frees
 ``level_window.REPAIR_UNITS_SCALE`` times as many). Measured (load ~4.6): the default
 ``--cases demo`` proves the demo within its tolerance (status optimal, 1,628,157.26, bound
-1,628,182.46, decision gap 0.093 %) in 28.2 s (16.9 s CPU); ``--no-groups`` or ``--stall 2``
-leave it open (bound 1,628,186.73 or 1,628,196.83).
+1,628,182.46, decision gap 0.093 %) in 28.2 s (16.9 s CPU); ``--no-groups`` leaves it just
+open (bound 1,628,184.83, 0.101 %, load 2.8), ``--stall 5`` stops the level search at
+1,628,196.83 (0.145 %).
 
 ``--lagrange STEPS`` (with ``--scan``) adds, per interval, the whole-cell bound after
 ``STEPS`` subgradient steps on its multipliers from that LP's duals
