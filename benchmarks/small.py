@@ -64,11 +64,15 @@ The scan ends with the levels outside the scanned range, each side bounded as an
 (its LP and the whole-cell bound under its duals, with ``--groups`` if given) or by the root's
 curve: with every interval bounded, the largest of all is a valid bound over every level.
 
-``--groups`` without ``--scan`` solves with the rows over few units kept in every whole-cell
-bound (``strengthen.KEEP_ROW_GROUPS``); ``--stall N`` sets the level search's ``STALL_LPS``
-and ``--repair-units N`` the option ``repair_units_per_fractional``. Measured (load ~3.5):
-``--cases demo --groups --stall 30 --repair-units 40`` proves the demo within its tolerance
-(status optimal, 1,628,157.26, bound 1,628,184.03, decision gap 0.098 %) in 21.4 s.
+Without ``--scan`` the solve keeps the rows over few units in every whole-cell bound
+(``strengthen.KEEP_ROW_GROUPS``, on by default; ``--no-groups`` leaves them priced);
+``--stall N`` sets the level search's ``STALL_LPS`` (default 8) and ``--repair-units N`` the
+option ``repair_units_per_fractional`` (the level window's repair frees
+``level_window.REPAIR_UNITS_SCALE`` times as many). Measured (load ~4.6): the default
+``--cases demo`` proves the demo within its tolerance (status optimal, 1,628,157.26, bound
+1,628,182.46, decision gap 0.093 %) in 28.2 s (16.9 s CPU); ``--no-groups`` leaves it just
+open (bound 1,628,184.83, 0.101 %, load 2.8), ``--stall 5`` stops the level search at
+1,628,196.83 (0.145 %).
 
 ``--lagrange STEPS`` (with ``--scan``) adds, per interval, the whole-cell bound after
 ``STEPS`` subgradient steps on its multipliers from that LP's duals
@@ -148,9 +152,10 @@ def compile_case(case: str, time_limit: float):
     return api.compile(scenario_for(case), area=area_for(case), time_limit=time_limit)
 
 
-GROUPS = False
-"""``--groups`` (without ``--scan``): the solve's whole-cell knapsack bounds keep the rows over
-few units of one region as constraints (``strengthen.KEEP_ROW_GROUPS``)."""
+GROUPS: bool | None = None
+"""``--groups`` / ``--no-groups`` (without ``--scan``): whether the solve's whole-cell knapsack
+bounds keep the rows over few units of one region as constraints
+(``strengthen.KEEP_ROW_GROUPS``, on by default); None: the default."""
 STALL: int | None = None
 """``--stall N``: the level search's ``STALL_LPS`` (LPs before it may judge itself stalled)."""
 REPAIR_UNITS: int | None = None
@@ -162,7 +167,8 @@ def one(case: str, time_limit: float, naive: bool) -> dict:
     from ruimteverdeling.model import strengthen as st
     from ruimteverdeling.model.solve import solve
 
-    st.KEEP_ROW_GROUPS = GROUPS
+    if GROUPS is not None:
+        st.KEEP_ROW_GROUPS = GROUPS
     if STALL is not None:
         st.STALL_LPS = STALL
     cm = compile_case(case, time_limit)
@@ -395,8 +401,8 @@ def run_case(case: str, time_limit: float, naive: bool) -> dict:
     cmd = [sys.executable, __file__, "--one", case, "--time-limit", str(time_limit)]
     if FAIRNESS:
         cmd += ["--fairness", FAIRNESS]
-    if GROUPS:
-        cmd.append("--groups")
+    if GROUPS is not None:
+        cmd.append("--groups" if GROUPS else "--no-groups")
     if STALL is not None:
         cmd += ["--stall", str(STALL)]
     if REPAIR_UNITS is not None:
@@ -446,9 +452,10 @@ def main() -> None:
     ap.add_argument("--lagrange", type=int, default=0, metavar="STEPS",
                     help="with --scan: also the whole-cell bound after STEPS subgradient "
                          "steps on its multipliers")
-    ap.add_argument("--groups", action="store_true",
-                    help="keep the rows over few units of one region as constraints in the "
-                         "whole-cell bounds (with --scan: one more column)")
+    ap.add_argument("--groups", action=argparse.BooleanOptionalAction, default=None,
+                    help="keep (--no-groups: do not keep) the rows over few units of one "
+                         "region as constraints in the whole-cell bounds (default: "
+                         "strengthen.KEEP_ROW_GROUPS; with --scan: one more column)")
     ap.add_argument("--stall", type=int, metavar="N",
                     help="the level search's LPs before it may judge itself stalled")
     ap.add_argument("--repair-units", type=int, metavar="N",
@@ -471,7 +478,7 @@ def main() -> None:
                                       "binds at LP", "step (points)", "tolerance")))
     elif args.scan:
         rows = [r for case in args.cases
-                for r in scan(case, args.scan, args.lagrange, args.groups)]
+                for r in scan(case, args.scan, args.lagrange, bool(args.groups))]
 
         def pts(v: float | None) -> str:
             return "-" if v is None else f"{v:,.2f}"

@@ -62,6 +62,13 @@ WINDOWS = 4
 """Windows above the LP's level (one more just below it)."""
 ROUNDS = 2
 """Rounds of derived rows at the chosen window's LP vertex."""
+REPAIR_UNITS_SCALE = 2
+"""The window's repair frees this many times the solver option
+``repair_units_per_fractional`` per fractional unit of the window's vertex: the window is
+the last place the solve looks for a better allocation near the peak level, and its vertex
+moves with every change to the derived rows. On the demo area 20 units per fractional unit
+found 1,628,152.04, 40 found 1,628,157.26 (60: 1,628,143.13 at this vertex, 1,628,159.81 at
+the vertex before the homes target rounded to its divisor)."""
 
 Repair = Callable[[ModelSpec, Any, dict[str, Any]], np.ndarray | None]
 """``repair(model, lp, info)``: an allocation (over the original columns) near ``lp``'s vertex

@@ -487,10 +487,13 @@ def stack_rows(blocks: list[RowBlock | None], name: str) -> RowBlock | None:
                     labels=[lab for b in blocks for lab in (b.labels or [])])
 
 
-STALL_LPS = 2
+STALL_LPS = 8
 """LPs the level search solves before it may judge itself stalled (see :func:`level_bounds`).
-On the demo area its bound reaches its plateau with the second LP; at 4 the search ran 7 LPs
-(about 14 s, loaded) to the same bound, at 2 it runs 4 (about 5 s)."""
+On the demo area, with the rows over few units kept in the whole-cell node bounds
+(:data:`KEEP_ROW_GROUPS`), its bound stays flat for a few LPs and then falls as the bisected
+intervals narrow onto the peak level window: at 2 and at 5 the search stops at 1,628,196.83
+(decision gap 0.145 %), at 8 it closes every node at 1,628,182.46 (0.093 %) after 10 LPs, 5
+of them answered by their parent's optimum."""
 
 
 def level_bounds(spec: ModelSpec, level: Level, solve_lp: Callable[..., Any],
@@ -755,12 +758,13 @@ KNAPSACK_GRID = 100_000
 """Most capacity steps a region's knapsack table may have (see :func:`knapsack_level_bound`)."""
 KNAPSACK_WORK = 5e9
 """Most table entries times options the dynamic programming may visit (≈ seconds / 1e9)."""
-KEEP_ROW_GROUPS = False
+KEEP_ROW_GROUPS = True
 """Whether the whole-cell knapsack bounds keep the rows over few units of one region as
 constraints (``groups`` of :func:`knapsack_level_curve`) when their caller does not say; with
 it, :func:`knapsack_losses` fixes nothing (its losses belong to the bound without groups).
-Off by default: on the demo area it lowers the bound by about 4 points for about 1.3 s per
-curve (``benchmarks/small.py --groups``)."""
+On by default: on the demo area it lowers the bound by about 4 points (the peak level
+window's 1,628,186.73 -> 1,628,182.46, below the allocation plus its decision tolerance) for
+about 1 s more per curve (``benchmarks/small.py --no-groups`` leaves them out)."""
 KNAPSACK_DUAL_TOL = 1e-7
 """Reduced costs of auxiliaries this small count as zero (the LP's dual feasibility
 tolerance; the LP bound itself holds only to it)."""
