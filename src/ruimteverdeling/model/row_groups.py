@@ -208,7 +208,7 @@ def group_table(group: Group, steps: np.ndarray, d: np.ndarray, d_s: float, aux_
         pen = np.where(b - c_arr <= g * aux_ub + 1e-9 * max(1.0, abs(b)), d_s * aux_ub, -np.inf)
     else:
         s_need = np.maximum(aux_lb, (b - c_arr) / g)
-        pen = np.where(s_need <= aux_ub * (1 + 1e-12) + 1e-12, d_s * s_need, -np.inf)
+        pen = np.where(s_need <= aux_ub + 1e-12 * max(1.0, abs(aux_ub)), d_s * s_need, -np.inf)
     pen[-1] = max(pen[-1], d_s * (aux_ub if d_s > 0 else aux_lb)) if group.aux is not None \
         else 0.0
     unit = group.local
