@@ -252,3 +252,18 @@ def test_group_table_holds_with_every_kind_of_auxiliary(seed: int, lb: float, ub
     np.testing.assert_allclose(np.maximum.accumulate(vals), np.maximum.accumulate(want),
                                atol=1e-9)
     assert best == pytest.approx(want.max())
+
+
+def test_a_shortfall_needed_exactly_at_a_negative_upper_bound_keeps_its_value() -> None:
+    """``11 x_A + 22 x_B + s ≥ 6``, ``s ∈ [−10, −5]``, price of ``s`` −0.1: column A (price
+    10) needs ``s = −5``, its upper bound, worth 10 + 0.5 = 10.5; column B (price 0) lets
+    ``s = −10``, worth 1. The group's best is 10.5 (by hand); taking A as out of bounds would
+    give 1, a bound below an allocation the row allows."""
+    grp = row_groups.Group(0, np.arange(1), 0, np.arange(2), np.zeros(2, int),
+                           np.array([11.0, 22.0]), 6.0, 99, 1.0, np.array([0]))
+    res = row_groups.group_table(grp, np.zeros(2, np.int64), np.array([10.0, 0.0]), -0.1,
+                                 -10.0, -5.0, 10)
+    assert res is not None
+    vals, best = res
+    assert vals.tolist() == pytest.approx([10.5])
+    assert best == pytest.approx(10.5)
