@@ -267,3 +267,18 @@ def test_a_shortfall_needed_exactly_at_a_negative_upper_bound_keeps_its_value() 
     vals, best = res
     assert vals.tolist() == pytest.approx([10.5])
     assert best == pytest.approx(10.5)
+
+
+def test_a_unit_with_every_choice_beyond_the_weight_range_leaves_only_the_heavier_option(
+) -> None:
+    """One unit whose columns weigh 3 and 5 steps (prices 2 and 4, both meeting the row),
+    tabulated up to 2 steps: no choice weighs 0-2, and the option of weight 3 bounds both
+    with the better price, 4 (by hand)."""
+    grp = row_groups.Group(0, np.arange(1), 0, np.arange(2), np.zeros(2, int),
+                           np.array([1.0, 1.0]), 1.0, None, 0.0, np.array([0]))
+    res = row_groups.group_table(grp, np.array([3, 5]), np.array([2.0, 4.0]), 0.0, 0.0, 0.0,
+                                 2)
+    assert res is not None
+    vals, best = res
+    assert vals.tolist() == [-np.inf, -np.inf, -np.inf, 4.0]
+    assert best == 4.0

@@ -234,7 +234,9 @@ def group_table(group: Group, steps: np.ndarray, d: np.ndarray, d_s: float, aux_
             if qi <= w_max and not any(q2 <= qi and c2 >= ci and v2 >= vi and
                                        (q2, c2) != (qi, ci) for (q2, c2), v2 in seen.items()):
                 by_cover.setdefault(ci, []).append((qi, vi))
-        top = min(w_max, reach + max(q for lst in by_cover.values() for q, _ in lst))
+        # (a unit without a choice within the range leaves every entry −∞)
+        top = min(w_max, reach + max((q for lst in by_cover.values() for q, _ in lst),
+                                     default=0))
         new[: top + 1] = -np.inf
         for ci, lst in by_cover.items():
             sh = _shift_cover(f[: reach + 1], ci)
