@@ -196,3 +196,89 @@ def test_the_solve_with_groups_kept_finds_the_enumerated_optimum(seed: int, monk
     sol = solve(spec, SolverOptions(mip_rel_gap=1e-6))
     assert sol.objective == pytest.approx(opt, abs=1e-6)
     assert sol.bound >= opt - 1e-6
+
+
+def _enumerated_group(p: np.ndarray, steps: np.ndarray, d: np.ndarray, b: float, g: float,
+                      d_s: float, lb: float, ub: float, aux: bool, units: int, per: int
+                      ) -> np.ndarray:
+    """Per total weight the best price of a group's choices meeting ``Σ p x + g s ≥ b`` with
+    ``s ∈ [lb, ub]`` at its best value (or with no ``s``), by enumeration."""
+    want = np.full(int(steps.reshape(units, per).max(axis=1).sum()) + 1, -np.inf)
+    for choice in itertools.product(range(per), repeat=units):
+        js = np.arange(units) * per + np.array(choice)
+        cover = float(p[js].sum())
+        if not aux:
+            if cover < b:
+                continue
+            extra = 0.0
+        else:
+            s_min = max(lb, (b - cover) / g)
+            if s_min > ub:
+                continue
+            extra = d_s * (ub if d_s > 0 else s_min)
+        w = int(steps[js].sum())
+        want[w] = max(want[w], float(d[js].sum()) + extra)
+    return want
+
+
+@pytest.mark.parametrize(("lb", "ub", "sign", "aux"), [
+    (0.0, 4.0, -1.0, True), (0.0, 4.0, 1.0, True), (-10.0, -2.0, -1.0, True),
+    (-10.0, -2.0, 1.0, True), (2.0, 2.0, -1.0, True), (0.0, 0.0, 0.0, False)])
+@pytest.mark.parametrize("seed", range(12))
+def test_group_table_holds_with_every_kind_of_auxiliary(seed: int, lb: float, ub: float,
+                                                        sign: float, aux: bool) -> None:
+    """With whole coefficients the table is the enumerated best per weight whatever the
+    auxiliary's bounds (finite, negative, fixed) and the sign of its price, or with none —
+    never below it, which would cut off allocations the model allows."""
+    rng = np.random.default_rng(seed)
+    units, per = 3, 3
+    cols = np.arange(units * per)
+    local = np.repeat(np.arange(units), per)
+    p = rng.choice(np.array([0.0, 2.0, 3.0, 5.0]), cols.size)
+    g = float(rng.choice([1.0, 2.0]))
+    b = float(rng.integers(3, 10)) + (g * ub if aux else 0.0)
+    steps = rng.integers(0, 4, cols.size)
+    d = rng.uniform(-5.0, 5.0, cols.size)
+    d_s = sign * float(rng.uniform(0.2, 2.0))
+    grp = row_groups.Group(0, np.arange(units), 0, cols, local, p, b, 99 if aux else None,
+                           g if aux else 0.0, np.array([0]))
+    want = _enumerated_group(p, steps, d, b, g, d_s, lb, ub, aux, units, per)
+    res = row_groups.group_table(grp, steps, d, d_s, lb, ub, 10**6)
+    if not np.isfinite(want).any():
+        assert res is None
+        return
+    assert res is not None
+    vals, best = res
+    np.testing.assert_allclose(np.maximum.accumulate(vals), np.maximum.accumulate(want),
+                               atol=1e-9)
+    assert best == pytest.approx(want.max())
+
+
+def test_a_shortfall_needed_exactly_at_a_negative_upper_bound_keeps_its_value() -> None:
+    """``11 x_A + 22 x_B + s ≥ 6``, ``s ∈ [−10, −5]``, price of ``s`` −0.1: column A (price
+    10) needs ``s = −5``, its upper bound, worth 10 + 0.5 = 10.5; column B (price 0) lets
+    ``s = −10``, worth 1. The group's best is 10.5 (by hand); taking A as out of bounds would
+    give 1, a bound below an allocation the row allows."""
+    grp = row_groups.Group(0, np.arange(1), 0, np.arange(2), np.zeros(2, int),
+                           np.array([11.0, 22.0]), 6.0, 99, 1.0, np.array([0]))
+    res = row_groups.group_table(grp, np.zeros(2, np.int64), np.array([10.0, 0.0]), -0.1,
+                                 -10.0, -5.0, 10)
+    assert res is not None
+    vals, best = res
+    assert vals.tolist() == pytest.approx([10.5])
+    assert best == pytest.approx(10.5)
+
+
+def test_a_unit_with_every_choice_beyond_the_weight_range_leaves_only_the_heavier_option(
+) -> None:
+    """One unit whose columns weigh 3 and 5 steps (prices 2 and 4, both meeting the row),
+    tabulated up to 2 steps: no choice weighs 0-2, and the option of weight 3 bounds both
+    with the better price, 4 (by hand)."""
+    grp = row_groups.Group(0, np.arange(1), 0, np.arange(2), np.zeros(2, int),
+                           np.array([1.0, 1.0]), 1.0, None, 0.0, np.array([0]))
+    res = row_groups.group_table(grp, np.array([3, 5]), np.array([2.0, 4.0]), 0.0, 0.0, 0.0,
+                                 2)
+    assert res is not None
+    vals, best = res
+    assert vals.tolist() == [-np.inf, -np.inf, -np.inf, 4.0]
+    assert best == 4.0

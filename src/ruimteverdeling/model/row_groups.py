@@ -208,7 +208,7 @@ def group_table(group: Group, steps: np.ndarray, d: np.ndarray, d_s: float, aux_
         pen = np.where(b - c_arr <= g * aux_ub + 1e-9 * max(1.0, abs(b)), d_s * aux_ub, -np.inf)
     else:
         s_need = np.maximum(aux_lb, (b - c_arr) / g)
-        pen = np.where(s_need <= aux_ub * (1 + 1e-12) + 1e-12, d_s * s_need, -np.inf)
+        pen = np.where(s_need <= aux_ub + 1e-12 * max(1.0, abs(aux_ub)), d_s * s_need, -np.inf)
     pen[-1] = max(pen[-1], d_s * (aux_ub if d_s > 0 else aux_lb)) if group.aux is not None \
         else 0.0
     unit = group.local
@@ -234,7 +234,9 @@ def group_table(group: Group, steps: np.ndarray, d: np.ndarray, d_s: float, aux_
             if qi <= w_max and not any(q2 <= qi and c2 >= ci and v2 >= vi and
                                        (q2, c2) != (qi, ci) for (q2, c2), v2 in seen.items()):
                 by_cover.setdefault(ci, []).append((qi, vi))
-        top = min(w_max, reach + max(q for lst in by_cover.values() for q, _ in lst))
+        # (a unit without a choice within the range leaves every entry −∞)
+        top = min(w_max, reach + max((q for lst in by_cover.values() for q, _ in lst),
+                                     default=0))
         new[: top + 1] = -np.inf
         for ci, lst in by_cover.items():
             sh = _shift_cover(f[: reach + 1], ci)
