@@ -829,3 +829,33 @@ def test_the_level_search_bounds_what_lies_outside_its_open_nodes() -> None:
         for a, b in zip(ends[::2], ends[1::2], strict=True):
             if a < b:  # a gap between open nodes (their ends belong to both sides)
                 assert brute_force(_level_between(spec, j, a, b)) <= res.closed + 1e-7
+
+
+@pytest.mark.parametrize("make", [random_model, regions_only])
+def test_knapsack_window_alone_has_the_same_window_and_bounds_the_exact_curve(make) -> None:
+    """``window_only`` returns the fractional knapsacks' function: the same exact window as
+    the full curve, and on every interval a value no lower than the exact curve's (it
+    relaxes it) and no lower than the best integer solution there."""
+    checked = 0
+    for seed in range(12):
+        spec = make(seed)
+        (level,) = st.find_levels(spec)
+        _, y = _lp_duals(spec)
+        opt = brute_force(spec)
+        full = st.knapsack_level_curve(spec, level, y, opt - 1.0, groups=False)
+        alone = st.knapsack_level_curve(spec, level, y, opt - 1.0, groups=False,
+                                        window_only=True)
+        assert (full is None) == (alone is None)
+        if full is None or not hasattr(full, "window"):
+            continue
+        assert alone.window == full.window
+        j = level.col - spec.n_x
+        rng = np.random.default_rng(seed)
+        for lo, hi in [(float(spec.aux_lb[j]), float(spec.aux_ub[j])), (0.0, 0.05),
+                       (0.05, 0.2), (0.2, 1.0), (1.0, np.inf),
+                       *np.sort(rng.uniform(0.0, 1.5, (4, 2)), axis=1)]:
+            best = brute_force(_level_between(spec, j, float(lo), float(hi)))
+            assert alone(float(lo), float(hi)) >= full(float(lo), float(hi)) - 1e-7
+            assert alone(float(lo), float(hi)) >= best - 1e-7
+        checked += 1
+    assert checked >= 6

@@ -213,3 +213,25 @@ def test_the_repair_stops_at_half_the_gap_in_its_neighbourhood_or_the_whole_gap_
     # an offset: the sub-MIP's objective is the full one less 100
     shifted = _repair_stop(spec, 0.01, 100.0, 1000.0, budget=1000)
     assert shifted(895.0, 1900.0) and not shifted(800.0, 1900.0)
+
+
+def test_the_window_repair_takes_the_whole_gap_in_its_neighbourhood_only_after_some_checks(
+        ) -> None:
+    """With ``whole_after`` checks, an incumbent within the whole decision tolerance of the
+    sub-MIP's own dual bound (but not within half of it) stops the run from that check on,
+    not before; without it only half the tolerance (or the budget) stops it. Status quo 0,
+    so the tolerance at 900 is 9 points at 1 %."""
+    from types import SimpleNamespace
+
+    from ruimteverdeling.model.solve import _repair_stop
+
+    spec = SimpleNamespace(status_quo_value=0.0)
+    late = _repair_stop(spec, 0.01, 0.0, 2000.0, budget=1000, whole_after=3)
+    assert not late(900.0, 908.0)     # check 1: 8 points, more than half the tolerance
+    assert not late(900.0, 908.0)     # check 2
+    assert late(900.0, 908.0)         # check 3: within the whole tolerance
+    late = _repair_stop(spec, 0.01, 0.0, 2000.0, budget=1000, whole_after=1)
+    assert not late(900.0, 920.0)     # 20 points: beyond the whole tolerance
+    assert late(900.0, 904.0)         # within half of it: stops as ever
+    never = _repair_stop(spec, 0.01, 0.0, 2000.0, budget=1000)
+    assert not any(never(900.0, 908.0) for _ in range(10))

@@ -421,7 +421,7 @@ def _stopper(spec: ModelSpec, rel_gap: float, offset: float = 0.0,
 
 
 def _repair_stop(spec: ModelSpec, rel_gap: float, offset: float, bound: float,
-                 budget: int = REPAIR_CHECKS) -> PatientStop:
+                 budget: int = REPAIR_CHECKS, whole_after: int | None = None) -> PatientStop:
     """The stop test of a repair sub-MIP whose objective plus ``offset`` is the full model's,
     under the full model's proven ``bound``, with a budget of ``budget`` interrupt checks.
 
@@ -430,15 +430,21 @@ def _repair_stop(spec: ModelSpec, rel_gap: float, offset: float, bound: float,
     better), or when it is within the whole ``rel_gap`` of ``bound`` (the solve then ends
     proven: nothing after the repair could change its answer). Past its budget it also
     stops at an incumbent that is not poor (within ``REPAIR_POOR_GAP`` decision gaps of its
-    own dual bound; see :class:`~ruimteverdeling.model.stopping.PatientStop`)."""
+    own dual bound; see :class:`~ruimteverdeling.model.stopping.PatientStop`). With
+    ``whole_after``, from that many checks on the whole ``rel_gap`` against its own dual
+    bound is enough as well."""
     half = _stopper(spec, 0.5 * rel_gap, offset, bound)
     whole = _stopper(spec, rel_gap, offset, bound)
 
     def done(primal: float, dual: float) -> bool:
-        return half(primal, dual) or whole(primal, bound - offset)
+        if half(primal, dual) or whole(primal, bound - offset):
+            return True
+        return whole_after is not None and stop.checks >= whole_after and \
+            whole(primal, dual)
 
-    return PatientStop(done, _stopper(spec, REPAIR_POOR_GAP * rel_gap, offset), budget,
+    stop = PatientStop(done, _stopper(spec, REPAIR_POOR_GAP * rel_gap, offset), budget,
                        REPAIR_PATIENCE)
+    return stop
 
 
 class _Rebuild:
@@ -706,7 +712,8 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
                        x_w_round, _fractional_units(spec, x_w), bound, deadline, info, {},
                        grow=False,
                        extra=np.unique(np.concatenate(moved)) if moved else None,
-                       settings=repair_settings)[0]
+                       settings=repair_settings,
+                       whole_after=int(level_window.REPAIR_WHOLE_GAP_AFTER * REPAIR_CHECKS))[0]
 
     def polish_any(y: np.ndarray) -> np.ndarray:
         return _polish(spec, backend, options, y, force=True)
@@ -1114,7 +1121,7 @@ def _repair(spec: ModelSpec, work: ModelSpec, backend: Backend, options: SolverO
             say: Progress, x: np.ndarray, col_dual: np.ndarray | None, x_round: np.ndarray,
             frac_units: np.ndarray, bound: float, deadline: float, details: dict[str, Any],
             seconds: dict[str, float], grow: bool = True, extra: np.ndarray | None = None,
-            settings: dict[str, object] | None = None
+            settings: dict[str, object] | None = None, whole_after: int | None = None
             ) -> tuple[np.ndarray | None, float | None]:
     """An integer allocation near the LP vertex: a MIP over the fractional units and their
     near-ties (the rest fixed at the rounded LP solution). Returns it (over ``spec``'s
@@ -1128,7 +1135,8 @@ def _repair(spec: ModelSpec, work: ModelSpec, backend: Backend, options: SolverO
     :class:`~ruimteverdeling.model.stopping.PatientStop`), so that the allocation does not
     depend on the machine's load; the time limit is only a cap behind it (a backend that
     cannot count checks gets a share of the time limit instead). ``settings``: further
-    options of the sub-MIPs (e.g. :data:`REPAIR_SETTINGS`)."""
+    options of the sub-MIPs (e.g. :data:`REPAIR_SETTINGS`); ``whole_after``: see
+    :func:`_repair_stop`."""
     say(f"{frac_units.size} fractional units: repairing with a small MIP")
     t0 = time.perf_counter()
     n_free = max(options.repair_units_per_fractional * max(frac_units.size, 1),
@@ -1158,7 +1166,8 @@ def _repair(spec: ModelSpec, work: ModelSpec, backend: Backend, options: SolverO
         # good enough when it cannot cost more than half the requested decision gap
         target = 0.5 * abs_gap_target(options.mip_rel_gap, None, bound,
                                       spec.status_quo_value)
-        stop = _repair_stop(spec, options.mip_rel_gap, offset, bound, checks)
+        stop = _repair_stop(spec, options.mip_rel_gap, offset, bound, checks,
+                            None if whole_after is None else min(whole_after, checks))
         cap = remaining if counts else min(remaining, share)
         r = _mip(backend, sub, options, cap, start_full[cols], target, stop, settings)
         attempts.append({"free_units": int(free.sum()), "status": r.status, **r.details,

@@ -926,7 +926,7 @@ def _level_regions(spec: ModelSpec, level: Level
 
 def knapsack_level_curve(spec: ModelSpec, level: Level, row_dual: np.ndarray,
                          incumbent: float, max_work: float = KNAPSACK_WORK,
-                         groups: bool | None = None
+                         groups: bool | None = None, window_only: bool = False
                          ) -> Callable[[float, float], float] | None:
     """The whole-cell knapsack bound as a function of an interval of the level:
     ``curve(lo, hi)`` bounds every integer allocation of ``spec`` whose level lies in
@@ -976,6 +976,10 @@ def knapsack_level_curve(spec: ModelSpec, level: Level, row_dual: np.ndarray,
     table would otherwise span every weight up to
     :data:`~ruimteverdeling.model.row_groups.MAX_STATES` states at the region's own step (on
     the demo area's root curve 23 s instead of about 2 s).
+
+    ``window_only``: stop before the exact tables and return the fractional knapsacks'
+    function alone (a weaker bound, the same ``window``): its supremum over ``[lo, hi]``
+    is at the point of the interval nearest its maximiser ``v_0`` (concave).
 
     For an interval ``[lo, hi]``: the steps of the tables inside it and its two ends (the
     function is a constant plus ``d_v v`` between steps, so these hold its supremum); the
@@ -1161,6 +1165,13 @@ def knapsack_level_curve(spec: ModelSpec, level: Level, row_dual: np.ndarray,
                for r, t in enumerate(tables))
     if work > max_work:
         return None
+    if window_only:
+        def relaxed_curve(lo: float, hi: float) -> float:
+            a, b = max(lo, v_lb), min(hi, v_ub)
+            return l_relaxed(min(max(v0, a), b)) if a <= b else -np.inf
+
+        relaxed_curve.window = (v_lo, v_hi)  # type: ignore[attr-defined]
+        return relaxed_curve
     values = []
     for r in range(n_r):
         t = tables[r]
@@ -1279,25 +1290,35 @@ def _grouped_below_window(spec: ModelSpec, level: Level, row_dual: np.ndarray,
     at most ``V``, ``G`` (its groups' tables then end at the regions' capacities at ``V``).
     An allocation with its level in ``[lo, hi]`` has it in ``[lo, min(hi, V)]``, where both
     bound it, or in ``[V, hi]``, where ``P`` does: the curve is
-    ``max(min(P, G)(lo, min(hi, V)), P(max(lo, V), hi))``. Its capacity losses are zero."""
+    ``max(G(lo, min(hi, V)), P(max(lo, V), hi))``. Its capacity losses are zero.
+
+    ``P`` here is the fractional knapsacks' function alone (``window_only``: the window is
+    found before the exact tables, which on the demo area cost about as much as ``G``'s):
+    it bounds the exact one, and above ``V`` it is at most the incumbent (the window's
+    end) wherever the window search reached it."""
     j = level.col - spec.n_x
-    plain = knapsack_level_curve(spec, level, row_dual, incumbent, max_work, groups=False)
+
+    def plain_curve() -> Callable[[float, float], float] | None:
+        return knapsack_level_curve(spec, level, row_dual, incumbent, max_work, groups=False)
+
+    plain = knapsack_level_curve(spec, level, row_dual, incumbent, max_work, groups=False,
+                                 window_only=True)
     if plain is None:
         return None
     top = float(getattr(plain, "window", (np.nan, np.nan))[1])
     if not (np.isfinite(top) and top >= spec.aux_lb[j]):
-        return plain
+        return plain_curve()
     ub = spec.aux_ub.copy()
     ub[j] = top
     grouped = knapsack_level_curve(replace(spec, aux_ub=ub), level, row_dual, incumbent,
                                    max_work, groups=True)
     if grouped is None:
-        return plain
+        return plain_curve()
 
     def curve(lo: float, hi: float) -> float:
         parts = []
         if lo <= min(hi, top):
-            parts.append(min(plain(lo, min(hi, top)), grouped(lo, min(hi, top))))
+            parts.append(grouped(lo, min(hi, top)))
         if hi > top:
             parts.append(plain(max(lo, top), hi))
         return max(parts) if parts else -np.inf
