@@ -579,6 +579,40 @@ def test_knapsack_losses_bound_every_allocation_using_the_column(
     assert fixed_any > 0
 
 
+@pytest.mark.parametrize("make", [random_model, regions_only])
+def test_fixing_with_the_rows_kept_pairs_the_losses_with_the_bound_without_them(
+        make, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the rows over few units kept in the whole-cell bounds, the solve's reduced-cost
+    fixing still fixes columns: its pairs are the losses with the knapsack bound *without*
+    the kept rows, built when first asked for, and every feasible allocation is worth at most
+    that bound less the largest loss of its columns, or the incumbent the curve was built
+    for."""
+    from ruimteverdeling.model import solve as so
+
+    monkeypatch.setattr(st, "KEEP_ROW_GROUPS", True)
+    fixed_any = 0
+    for seed in range(20):
+        spec = make(seed)
+        (level,) = st.find_levels(spec)
+        _, y = _lp_duals(spec)
+        opt = brute_force(spec)
+        fixing: list = []
+        so._knapsack_bound((spec, y), [level], opt - 1.0, np.inf, {}, {}, lambda _m: None,
+                           {}, st.KNAPSACK_WORK, fixing)
+        for item in fixing:
+            assert callable(item)
+            pair = item()
+            assert item() is pair  # built once
+            if pair is None:
+                continue
+            kb, loss = pair
+            for x, value in feasible_values(spec):  # (the capacity losses: or the incumbent
+                # the curve was built for)
+                assert value <= max(kb - loss[x > 0.5].max(), opt - 1.0) + 1e-7
+            fixed_any += int(np.count_nonzero(loss > kb - opt + 1e-7))
+    assert fixed_any > 0
+
+
 def test_capacity_losses_on_a_coarser_grid_bound_every_allocation(monkeypatch) -> None:
     """A region whose capacity needs more steps than ``KNAPSACK_GRID`` gets a coarser table
     (weights rounded down: still a bound); the capacity losses are worked out on that table

@@ -634,7 +634,7 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
     derived: tuple[ModelSpec, np.ndarray | None] = (spec, None)
     root_basis: Any = None
     curves: dict[int, Callable[[float, float], float]] = {}
-    fixing: list[tuple[float, np.ndarray]] = []  # (knapsack bound, column losses) per level
+    fixing: list[Fixing] = []  # (knapsack bound, column losses) per level
     if not decomposed:
         t0 = time.perf_counter()
         if isinstance(session, _Rebuild) and lp.basis is not None and \
@@ -862,12 +862,17 @@ def _window_first(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], sess
     return x, z
 
 
+Fixing = tuple[float, np.ndarray] | Callable[[], tuple[float, np.ndarray] | None]
+"""A level's reduced-cost fixing pair ``(K*, ℓ)``, or a function that makes it when first
+asked (None where it does not apply); see :func:`_knapsack_bound`."""
+
+
 def _knapsack_bound(derived: tuple[ModelSpec, np.ndarray | None], levels: list[st.Level],
                     objective: float, bound: float, details: dict[str, Any],
                     seconds: dict[str, float], say: Progress,
                     curves: dict[int, Callable[[float, float], float]] | None = None,
                     max_work: float = st.KNAPSACK_WORK,
-                    fixing: list[tuple[float, np.ndarray]] | None = None,
+                    fixing: list[Fixing] | None = None,
                     built: dict[int, tuple[Callable[[float, float], float], float]] | None = None
                     ) -> float:
     """``bound`` lowered by the whole-cell knapsack bound of every level
@@ -876,7 +881,10 @@ def _knapsack_bound(derived: tuple[ModelSpec, np.ndarray | None], levels: list[s
     for the level search's nodes, and its bound over the level's whole range with the
     columns' losses under the same prices
     (:func:`~ruimteverdeling.model.strengthen.knapsack_losses`) into ``fixing``, for
-    reduced-cost fixing.
+    reduced-cost fixing. Where the curves keep the rows over few units
+    (:data:`~ruimteverdeling.model.strengthen.KEEP_ROW_GROUPS`) the losses hold only against
+    the bound without them, so the pair is that curve's, built when the fixing first runs
+    (:class:`_PlainFixing`).
 
     ``built``: curves already built from the same duals, each with the incumbent value it was
     built for (see :data:`WINDOW_FIRST_TOLERANCES`); one built for a value at most
@@ -899,12 +907,12 @@ def _knapsack_bound(derived: tuple[ModelSpec, np.ndarray | None], levels: list[s
         if curve is not None and curves is not None:
             curves[lv.col] = curve
         if kb is not None and np.isfinite(kb) and fixing is not None:
-            loss = st.knapsack_losses(model, lv, duals)
-            more = getattr(curve, "capacity_losses", None)
-            if loss is not None and more is not None:
-                loss = np.maximum(loss, more())
-            if loss is not None and loss.size == model.n_x:
-                fixing.append((float(kb), loss))
+            if st.KEEP_ROW_GROUPS:
+                # the losses belong to the bound without the kept rows: that curve is built
+                # only if the branch and bound after reduced-cost fixing runs
+                fixing.append(_PlainFixing(model, lv, duals, objective, max_work))
+            elif (pair := _fixing_pair(model, lv, duals, curve, kb)) is not None:
+                fixing.append(pair)
         if kb is not None and kb < bound:
             say(f"whole-cell knapsacks per region of the level: bound {bound:,.4f} -> "
                 f"{max(kb, objective):,.4f} ({_secs(t0)})")
@@ -914,6 +922,50 @@ def _knapsack_bound(derived: tuple[ModelSpec, np.ndarray | None], levels: list[s
     details["knapsack_bounds"] = found
     seconds["knapsack_bound"] = time.perf_counter() - t0
     return bound
+
+
+def _fixing_pair(model: ModelSpec, lv: st.Level, duals: np.ndarray,
+                 curve: Callable[[float, float], float], kb: float
+                 ) -> tuple[float, np.ndarray] | None:
+    """``(K*, ℓ)`` for reduced-cost fixing: the knapsack bound ``kb`` of a curve built without
+    kept rows and each column's loss under the same prices (the largest of
+    :func:`~ruimteverdeling.model.strengthen.knapsack_losses` and the curve's capacity
+    losses)."""
+    loss = st.knapsack_losses(model, lv, duals, groups=False)
+    more = getattr(curve, "capacity_losses", None)
+    if loss is not None and more is not None:
+        loss = np.maximum(loss, more())
+    if loss is None or loss.size != model.n_x:
+        return None
+    return float(kb), loss
+
+
+@dataclass
+class _PlainFixing:
+    """The fixing pair of a level whose bound kept the rows over few units
+    (:data:`~ruimteverdeling.model.strengthen.KEEP_ROW_GROUPS`): the column losses hold
+    against the knapsack bound *without* the kept rows (``ℓ_j > K* − z_inc`` with ``K*`` that
+    bound), so that curve is built, once, when the fixing first asks for it."""
+
+    model: ModelSpec
+    level: st.Level
+    duals: np.ndarray
+    incumbent: float
+    max_work: float
+    _pair: tuple[float, np.ndarray] | None = None
+    _built: bool = False
+
+    def __call__(self) -> tuple[float, np.ndarray] | None:
+        if not self._built:
+            self._built = True
+            curve = st.knapsack_level_curve(self.model, self.level, self.duals,
+                                            self.incumbent, self.max_work, groups=False)
+            j = self.level.col - self.model.n_x
+            kb = None if curve is None else curve(float(self.model.aux_lb[j]),
+                                                  float(self.model.aux_ub[j]))
+            if kb is not None and np.isfinite(kb):
+                self._pair = _fixing_pair(self.model, self.level, self.duals, curve, kb)
+        return self._pair
 
 
 def _level_fixed_repair(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session: Any,
@@ -1241,7 +1293,7 @@ def _close_gap(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session
                x_best: np.ndarray, objective: float, bound: float, deadline: float,
                details: dict[str, Any], seconds: dict[str, float],
                curves: dict[int, Callable[[float, float], float]] | None = None,
-               root_basis: Any = None, fixing: list[tuple[float, np.ndarray]] | None = None,
+               root_basis: Any = None, fixing: list[Fixing] | None = None,
                dual_bound: float | None = None) -> tuple[np.ndarray, float, float, bool]:
     """The level search, then reduced-cost fixing and branch and bound per region.
 
@@ -1435,7 +1487,7 @@ def _hull_region(work: ModelSpec, level: st.Level, nodes: list[st.LevelNode]) ->
 def _region_mip(spec: ModelSpec, work: ModelSpec, reg: _Region, backend: Backend,
                 options: SolverOptions, say: Progress, x_best: np.ndarray,
                 x_round: np.ndarray, objective: float, bound: float, deadline: float,
-                fixing: list[tuple[float, np.ndarray]] | None = None
+                fixing: list[Fixing] | None = None
                 ) -> tuple[np.ndarray | None, float, dict[str, Any]]:
     """Reduced-cost fixing and branch and bound in one region (see :func:`_close_gap`).
     Returns a better allocation (or None), the region's proven bound and what was done."""
@@ -1451,8 +1503,11 @@ def _region_mip(spec: ModelSpec, work: ModelSpec, reg: _Region, backend: Backend
         keep |= (xs[: spec.n_x] > INT_TOL) | \
             (np.abs(d[: spec.n_x]) < _fix_threshold(z_lp - objective - slack))
     n_lp = int(np.count_nonzero(keep))
-    for kb, loss in fixing or []:  # or useless under a level's knapsack prices
-        keep &= loss < _fix_threshold(kb - objective - slack)
+    for item in fixing or []:  # or useless under a level's knapsack prices
+        pair = item() if callable(item) else item
+        if pair is not None:
+            kb, loss = pair
+            keep &= loss < _fix_threshold(kb - objective - slack)
     keep |= (x_best[: spec.n_x] > 0.5) | (x_round[: spec.n_x] > 0.5)
     kept_per_unit = np.bincount(spec.col_unit[keep], minlength=spec.n_units)
     free = kept_per_unit >= 2
