@@ -543,6 +543,16 @@ def test_knapsack_moves_free_what_the_optimum_at_its_level_needs(seed: int) -> N
     assert reached == pytest.approx(opt, abs=1e-7)
 
 
+def _level_cases(make, seeds: int = 20):
+    """Per seed: the model ``make(seed)``, its one level, its LP's duals and its enumerated
+    optimum."""
+    for seed in range(seeds):
+        spec = make(seed)
+        (level,) = st.find_levels(spec)
+        _, y = _lp_duals(spec)
+        yield seed, spec, level, y, brute_force(spec)
+
+
 @pytest.mark.parametrize("make", [random_model, regions_only])
 def test_knapsack_losses_bound_every_allocation_using_the_column(
         make, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -554,11 +564,7 @@ def test_knapsack_losses_bound_every_allocation_using_the_column(
     few units kept (with them kept they are zero), so that is the bound here."""
     monkeypatch.setattr(st, "KEEP_ROW_GROUPS", False)
     fixed_any = 0
-    for seed in range(20):
-        spec = make(seed)
-        (level,) = st.find_levels(spec)
-        _, y = _lp_duals(spec)
-        opt = brute_force(spec)
+    for seed, spec, level, y, opt in _level_cases(make):
         rng = np.random.default_rng(seed)
         for k, duals in enumerate((y, np.zeros_like(y), y + rng.normal(0.0, 1.0, y.size))):
             kb = st.knapsack_level_bound(spec, level, duals, opt - 1.0)
@@ -591,11 +597,7 @@ def test_fixing_with_the_rows_kept_pairs_the_losses_with_the_bound_without_them(
 
     monkeypatch.setattr(st, "KEEP_ROW_GROUPS", True)
     fixed_any = 0
-    for seed in range(20):
-        spec = make(seed)
-        (level,) = st.find_levels(spec)
-        _, y = _lp_duals(spec)
-        opt = brute_force(spec)
+    for _seed, spec, level, y, opt in _level_cases(make):
         fixing: list = []
         so._knapsack_bound((spec, y), [level], opt - 1.0, np.inf, {}, {}, lambda _m: None,
                            {}, st.KNAPSACK_WORK, fixing)
@@ -619,11 +621,7 @@ def test_capacity_losses_on_a_coarser_grid_bound_every_allocation(monkeypatch) -
     and still bound every allocation using the column, or the incumbent."""
     monkeypatch.setattr(st, "KNAPSACK_GRID", 1)
     ran = 0
-    for seed in range(20):
-        spec = regions_only(seed)
-        (level,) = st.find_levels(spec)
-        _, y = _lp_duals(spec)
-        opt = brute_force(spec)
+    for _seed, spec, level, y, opt in _level_cases(regions_only):
         kb = st.knapsack_level_bound(spec, level, y, opt - 1.0)
         if kb is None:
             continue
@@ -871,11 +869,7 @@ def test_knapsack_window_alone_has_the_same_window_and_bounds_the_exact_curve(ma
     the full curve, and on every interval a value no lower than the exact curve's (it
     relaxes it) and no lower than the best integer solution there."""
     checked = 0
-    for seed in range(12):
-        spec = make(seed)
-        (level,) = st.find_levels(spec)
-        _, y = _lp_duals(spec)
-        opt = brute_force(spec)
+    for seed, spec, level, y, opt in _level_cases(make, 12):
         full = st.knapsack_level_curve(spec, level, y, opt - 1.0, groups=False)
         alone = st.knapsack_level_curve(spec, level, y, opt - 1.0, groups=False,
                                         window_only=True)
