@@ -151,7 +151,7 @@ def test_kept_point_is_the_combined_vector() -> None:
     part and the restricted model's values make (fixed units at 1, restricted columns at
     their values, also where a restricted value overrides a fixed 1 and beyond the columns
     the values cover)."""
-    from ruimteverdeling.model.decompose import _combined, _Point
+    from ruimteverdeling.model.decompose import _Point
 
     rng = np.random.default_rng(7)
     n = 50
@@ -160,7 +160,8 @@ def test_kept_point_is_the_combined_vector() -> None:
     x_fix[ones] = 1.0
     cols = np.sort(rng.choice(n, 15, replace=False))
     sub_x = rng.random(cols.size + 3)  # auxiliary values after the columns: not used
-    reference = _combined(x_fix, cols, sub_x)
+    reference = x_fix.copy()
+    reference[cols] = sub_x[: cols.size]
     point = _Point(n, ones, cols, sub_x)
     sub_x[:] = -1.0  # the point holds its own copies
     cols[:] = 0

@@ -411,17 +411,11 @@ def _scaled_sample(spec: ModelSpec, sample: np.ndarray) -> ModelSpec:
     return replace(sub, coupling=blocks, terms=[], obj_offset=0.0, status_quo_value=None)
 
 
-def _combined(x_fix: np.ndarray, cols: np.ndarray, sub_x: np.ndarray) -> np.ndarray:
-    x = x_fix.copy()
-    x[cols] = sub_x[: cols.size]
-    return x
-
-
 class _Point:
     """An LP point of the rounds, kept by its parts: the fixed units' columns (at 1) and the
     restricted model's columns with their values — not a vector over every column, which
     at ~100 m is a quarter of a gigabyte held through all later rounds. :meth:`full` gives
-    the same vector as :func:`_combined` did."""
+    the fixed vector with the restricted columns set to their values."""
 
     def __init__(self, n_cols: int, ones: np.ndarray, cols: np.ndarray, values: np.ndarray):
         self.n_cols = n_cols
