@@ -68,6 +68,7 @@ within it.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Callable
@@ -884,7 +885,7 @@ def _knapsack_bound(derived: tuple[ModelSpec, np.ndarray | None], levels: list[s
     reduced-cost fixing. Where the curves keep the rows over few units
     (:data:`~ruimteverdeling.model.strengthen.KEEP_ROW_GROUPS`) the losses hold only against
     the bound without them, so the pair is that curve's, built when the fixing first runs
-    (:class:`_PlainFixing`).
+    (:func:`_plain_fixing`).
 
     ``built``: curves already built from the same duals, each with the incumbent value it was
     built for (see :data:`WINDOW_FIRST_TOLERANCES`); one built for a value at most
@@ -910,7 +911,8 @@ def _knapsack_bound(derived: tuple[ModelSpec, np.ndarray | None], levels: list[s
             if st.KEEP_ROW_GROUPS:
                 # the losses belong to the bound without the kept rows: that curve is built
                 # only if the branch and bound after reduced-cost fixing runs
-                fixing.append(_PlainFixing(model, lv, duals, objective, max_work))
+                fixing.append(functools.cache(functools.partial(
+                    _plain_fixing, model, lv, duals, objective, max_work)))
             elif (pair := _fixing_pair(model, lv, duals, curve, kb)) is not None:
                 fixing.append(pair)
         if kb is not None and kb < bound:
@@ -940,32 +942,18 @@ def _fixing_pair(model: ModelSpec, lv: st.Level, duals: np.ndarray,
     return float(kb), loss
 
 
-@dataclass
-class _PlainFixing:
+def _plain_fixing(model: ModelSpec, lv: st.Level, duals: np.ndarray, incumbent: float,
+                  max_work: float) -> tuple[float, np.ndarray] | None:
     """The fixing pair of a level whose bound kept the rows over few units
     (:data:`~ruimteverdeling.model.strengthen.KEEP_ROW_GROUPS`): the column losses hold
     against the knapsack bound *without* the kept rows (``ℓ_j > K* − z_inc`` with ``K*`` that
-    bound), so that curve is built, once, when the fixing first asks for it."""
-
-    model: ModelSpec
-    level: st.Level
-    duals: np.ndarray
-    incumbent: float
-    max_work: float
-    _pair: tuple[float, np.ndarray] | None = None
-    _built: bool = False
-
-    def __call__(self) -> tuple[float, np.ndarray] | None:
-        if not self._built:
-            self._built = True
-            curve = st.knapsack_level_curve(self.model, self.level, self.duals,
-                                            self.incumbent, self.max_work, groups=False)
-            j = self.level.col - self.model.n_x
-            kb = None if curve is None else curve(float(self.model.aux_lb[j]),
-                                                  float(self.model.aux_ub[j]))
-            if kb is not None and np.isfinite(kb):
-                self._pair = _fixing_pair(self.model, self.level, self.duals, curve, kb)
-        return self._pair
+    bound), so that curve is built here (once: see :func:`_knapsack_bound`)."""
+    curve = st.knapsack_level_curve(model, lv, duals, incumbent, max_work, groups=False)
+    j = lv.col - model.n_x
+    kb = None if curve is None else curve(float(model.aux_lb[j]), float(model.aux_ub[j]))
+    if kb is None or not np.isfinite(kb):
+        return None
+    return _fixing_pair(model, lv, duals, curve, kb)
 
 
 def _level_fixed_repair(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session: Any,
