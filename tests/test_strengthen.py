@@ -887,3 +887,39 @@ def test_knapsack_window_alone_has_the_same_window_and_bounds_the_exact_curve(ma
             assert alone(float(lo), float(hi)) >= best - 1e-7
         checked += 1
     assert checked >= 6
+
+
+def test_a_node_its_lp_closes_gets_no_cut_rounds() -> None:
+    """A node whose LP bound is already within the tolerance of the incumbent is closed as it
+    stands: no further LP with rounded load rows is solved for it (cut rounds still run on
+    nodes their LP leaves open), and the bound still holds for every integer solution."""
+    from ruimteverdeling.model.solve import _node_knapsack
+
+    cut_lps = 0
+    for seed in range(20):
+        spec = random_model(seed)
+        opt = brute_force(spec)
+        levels = st.find_levels(spec)
+        counted = st.with_level_counts(spec, levels)
+        _, y = _lp_duals(spec)
+        inc, tol = opt, 1.0  # (closing at the optimum plus a tolerance: the case that arises)
+        curve = st.knapsack_level_curve(spec, levels[0], y, inc)
+        for node_bound in (None, _node_knapsack(counted, levels[0], inc, curve)):
+            session = HighsBackend().session(counted, SolverOptions())
+            root = session.lp(time_limit=30.0)
+            seen: list[tuple[np.ndarray, np.ndarray, int, float]] = []
+
+            def solve_lp(lb, ub, rows, basis, s=session, seen=seen):
+                out = s.lp(lb, ub, rows, 30.0)
+                seen.append((lb.copy(), ub.copy(), len(rows),
+                             np.inf if out.objective is None else float(out.objective)))
+                return out
+
+            res = st.level_bounds(counted, levels[0], solve_lp, root, inc, tol, np.inf,
+                                  max_lps=30, node_bound=node_bound)
+            assert res.bound >= opt - 1e-7
+            for (lb0, ub0, k0, z0), (lb1, ub1, k1, _) in itertools.pairwise(seen):
+                if k1 > k0 and np.array_equal(lb0, lb1) and np.array_equal(ub0, ub1):
+                    cut_lps += 1  # a cut round of the node of the LP before
+                    assert z0 > inc + tol
+    assert cut_lps > 0

@@ -506,8 +506,10 @@ def level_bounds(spec: ModelSpec, level: Level, solve_lp: Callable[..., Any],
 
     A node is an interval ``[lo, hi]`` of ``v``; its LP has ``v ∈ [lo, hi]``, every count
     ``m_{r,d} ≤ ⌊(c_r hi + u_r)/d⌋`` and the rounded load rows of :func:`level_cap_rows` at
-    ``hi`` that its LP solution violates (``cut_rounds`` rounds) — all valid for every integer
-    solution with its level in the interval, so the node's LP optimum bounds them all.
+    ``hi`` that its LP solution violates (``cut_rounds`` rounds, only while its LP bound is
+    above ``incumbent + target_gap``: a node that bound closes needs no tighter LP) — all valid
+    for every integer solution with its level in the interval, so the node's LP optimum bounds
+    them all.
 
     A node is split at a level ``t`` above its LP level ``v*``: preferably where a count whose
     LP value ``m*`` is fractional must step up, ``t = (d ⌈m*⌉ − u_r)/c_r`` (below ``t`` that
@@ -584,9 +586,11 @@ def level_bounds(spec: ModelSpec, level: Level, solve_lp: Callable[..., Any],
             return None
         if out.status != "optimal" or out.objective is None:  # keep the parent's bound
             return LevelNode(lo, hi, caps, parent.bound, cuts=cuts)
-        if np.isfinite(hi):
+        if np.isfinite(hi) and float(out.objective) > incumbent + target_gap:
             cand = level_cap_rows(spec, level, hi)
             for _ in range(cut_rounds):
+                if float(out.objective) <= incumbent + target_gap:
+                    break  # (its LP closes the node: more rows could only lower its bound)
                 viol = cand.violated(out.x[: spec.n_cols])
                 if not viol.size or lps >= max_lps:
                     break
