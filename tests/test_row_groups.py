@@ -7,6 +7,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from ruimteverdeling.model import row_groups
 from ruimteverdeling.model import strengthen as st
@@ -282,3 +283,50 @@ def test_a_unit_with_every_choice_beyond_the_weight_range_leaves_only_the_heavie
     vals, best = res
     assert vals.tolist() == [-np.inf, -np.inf, -np.inf, 4.0]
     assert best == 4.0
+
+
+def test_a_levels_kept_structure_gives_the_bounds_of_a_fresh_level() -> None:
+    """The rows, regions and groups a level keeps per model (the same for every node and every
+    price vector) give exactly the curves a level without them computes: under several duals,
+    over the level's nodes, with a group's auxiliary unbounded below (then no group), on a
+    model with one more row (its own entry) and back; each curve above the best integer
+    solution of its interval; the kept arrays read-only and at most STRUCTURE_CACHE_SIZE
+    models kept."""
+    from ruimteverdeling.model.spec import RowBlock
+
+    for seed in range(8):
+        spec = grouped_model(seed)
+        (level,) = st.find_levels(spec)
+        y = _duals(spec)
+        opt = brute_force(spec)
+        rng = np.random.default_rng(seed)
+        j = level.col - spec.n_x
+        loose = spec.aux_lb.copy()
+        loose[spec.aux_names.index("shortfall:share")] = -np.inf
+        a = rng.choice(COEFS, spec.n_x)
+        extra = RowBlock("extra", "rule", sp.csr_matrix(np.r_[a, np.zeros(spec.n_cols
+                                                                           - spec.n_x)]),
+                         np.array([-np.inf]), np.array([float(a.sum())]))
+        more = spec.with_rows(extra)
+        models = [spec, _level_between(spec, j, 0.0, 0.4), _level_between(spec, j, 0.4, 2.0),
+                  replace(spec, aux_lb=loose), more, _level_between(more, j, 0.1, 0.5), spec]
+        for model in models:
+            y_m = np.r_[y, np.zeros(model.n_rows - y.size)]
+            for duals in (y_m, np.zeros_like(y_m), y_m + rng.normal(0.0, 1.0, y_m.size)):
+                for groups in (True, False):
+                    kept = st.knapsack_level_curve(model, level, duals, opt - 1.0,
+                                                   groups=groups)
+                    fresh = st.knapsack_level_curve(model, replace(level, cache=[]), duals,
+                                                    opt - 1.0, groups=groups)
+                    assert (kept is None) == (fresh is None)
+                    if kept is None:
+                        continue
+                    for lo, hi in [(float(model.aux_lb[j]), float(model.aux_ub[j])),
+                                   (0.0, 0.1), (0.1, 0.4), (0.4, 1.5), (1.5, np.inf)]:
+                        assert kept(lo, hi) == fresh(lo, hi)
+                        best = brute_force(_level_between(model, j, lo, hi))
+                        assert kept(lo, hi) >= best - 1e-7
+        assert 1 <= len(level.cache) <= st.STRUCTURE_CACHE_SIZE
+        weight, _ = st._level_regions(spec, level)
+        with pytest.raises(ValueError):
+            weight[0] = 1.0

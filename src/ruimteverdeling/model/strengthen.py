@@ -327,6 +327,10 @@ class Level:
     cost: float  # objective coefficient of the level (negative: a cost)
     rows: list[LevelRow]
     counts: list[tuple[int, int, float]] = field(default_factory=list)  # (count col, row, d)
+    # what the whole-cell bounds need of a model's rows that no dual changes (see
+    # :func:`_structure`), per model rows; lives as long as the level
+    cache: list[tuple[tuple[Any, ...], tuple[Any, ...], dict[Any, Any]]] = field(
+        default_factory=list, repr=False, compare=False)
 
 
 def find_levels(spec: ModelSpec) -> list[Level]:
@@ -884,19 +888,63 @@ def knapsack_level_bound(spec: ModelSpec, level: Level, row_dual: np.ndarray,
     return curve(float(spec.aux_lb[j]), float(spec.aux_ub[j]))
 
 
+STRUCTURE_CACHE_SIZE = 4
+"""Models (by their rows) whose structure a level keeps (see :func:`_structure`)."""
+
+
+def _structure(spec: ModelSpec, level: Level) -> dict[Any, Any]:
+    """What the whole-cell bounds of ``level`` need of ``spec`` that no dual and no bound of
+    the level changes: the stacked coupling rows, the level's rows among them, its regions and
+    its groups — the same for every node of the level search (whose models differ from the
+    root's in their auxiliary bounds alone) and every price vector. Kept on the level per
+    model rows (the identity of ``spec``'s coupling blocks, its unit of each column and its
+    sizes; the entry holds those objects, so no other can take their identities while it is
+    kept), the latest :data:`STRUCTURE_CACHE_SIZE` of them; filled as first asked. Its arrays
+    are read-only: a caller that changed one would change every later bound."""
+    key = (tuple(id(b) for b in spec.coupling), id(spec.col_unit), spec.n_x, spec.n_cols,
+           spec.n_units)
+    for i, (k, _, found) in enumerate(level.cache):
+        if k == key:
+            if i:
+                level.cache.insert(0, level.cache.pop(i))
+            return found
+    found = {}
+    level.cache.insert(0, (key, (tuple(spec.coupling), spec.col_unit), found))
+    del level.cache[STRUCTURE_CACHE_SIZE:]
+    return found
+
+
+def _frozen(*arrays: Any) -> None:
+    for a in arrays:
+        if isinstance(a, np.ndarray):
+            a.setflags(write=False)
+
+
+def _coupling(spec: ModelSpec, level: Level) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray,
+                                                         np.ndarray]:
+    """``spec.coupling_matrix()`` and the level's rows in it (see :func:`_structure`)."""
+    found = _structure(spec, level)
+    if "coupling" not in found:
+        A, lo, hi = spec.coupling_matrix()
+        offsets = spec.row_offsets()
+        level_rows = np.array([offsets[r.block][0] - spec.n_units + r.row
+                               for r in level.rows], np.int64)
+        _frozen(lo, hi, level_rows)
+        found["coupling"] = (A, lo, hi, level_rows)
+    return found["coupling"]
+
+
 def _level_duals(spec: ModelSpec, level: Level, row_dual: np.ndarray
                  ) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray, np.ndarray] | None:
     """The coupling rows ``A``, their bounds ``lo``/``hi`` and the duals ``y`` that price them
     in a whole-cell knapsack bound: ``row_dual``'s coupling part with the level's own rows set
     to 0 (they become the knapsacks) and a dual on a row's infinite side set to 0 (it would
-    price a bound that does not exist). None when the duals do not match the rows."""
-    A, lo, hi = spec.coupling_matrix()
+    price a bound that does not exist). None when the duals do not match the rows. (``A``,
+    ``lo`` and ``hi`` are the level's kept ones: not to be changed.)"""
+    A, lo, hi, level_rows = _coupling(spec, level)
     y = np.asarray(row_dual, float)[spec.n_units:].copy()
     if y.size != A.shape[0]:
         return None
-    offsets = spec.row_offsets()
-    level_rows = np.array([offsets[r.block][0] - spec.n_units + r.row for r in level.rows],
-                          np.int64)
     y[level_rows] = 0.0
     y[(y > 0) & ~np.isfinite(hi)] = 0.0
     y[(y < 0) & ~np.isfinite(lo)] = 0.0
@@ -908,7 +956,17 @@ def _level_regions(spec: ModelSpec, level: Level
     """Per binary column its weight ``a_j`` (in the level row it sits in, 0 in none), and per
     unit its region (that row's index, −1 for none): ``(weight, unit_region)``. None when a
     column sits in two level rows or a unit's weighted columns lie in different regions (no
-    separate knapsack per region)."""
+    separate knapsack per region). Kept on the level (see :func:`_structure`): read-only."""
+    found = _structure(spec, level)
+    if "regions" not in found:
+        found["regions"] = _regions(spec, level)
+        if found["regions"] is not None:
+            _frozen(*found["regions"])
+    return found["regions"]
+
+
+def _regions(spec: ModelSpec, level: Level) -> tuple[np.ndarray, np.ndarray] | None:
+    """:func:`_level_regions`, computed."""
     n_x = spec.n_x
     unit = spec.col_unit
     weight = np.zeros(n_x)
@@ -1006,13 +1064,7 @@ def knapsack_level_curve(spec: ModelSpec, level: Level, row_dual: np.ndarray,
     weight, u_reg = regions
     kept: list[row_groups.Group] = []
     if groups:  # rows over few units kept as constraints (their multipliers zero)
-        skip = np.zeros(A.shape[0], bool)
-        offsets = spec.row_offsets()
-        skip[[offsets[r.block][0] - spec.n_units + r.row for r in level.rows]] = True
-        derived = np.concatenate([np.full(b.n_rows, b.kind == "cut") for b in spec.coupling]
-                                 + [np.zeros(0, bool)])
-        kept = row_groups.find_groups(A, lo, hi, n_x, spec.col_unit, u_reg, spec.aux_lb,
-                                      skip, derived)
+        kept = _level_groups(spec, level, A, lo, hi, u_reg)
         for gr in kept:
             y[gr.zeroed] = 0.0
     group_aux = {gr.aux for gr in kept if gr.aux is not None}
@@ -1284,6 +1336,26 @@ def knapsack_level_curve(spec: ModelSpec, level: Level, row_dual: np.ndarray,
     curve.capacity_losses = capacity_losses  # type: ignore[attr-defined]
     curve.window = (v_lo, v_hi)  # type: ignore[attr-defined]
     return curve
+
+
+def _level_groups(spec: ModelSpec, level: Level, A: sp.csr_matrix, lo: np.ndarray,
+                  hi: np.ndarray, u_reg: np.ndarray) -> list[row_groups.Group]:
+    """The rows over few units a whole-cell bound of ``level`` keeps
+    (:func:`~ruimteverdeling.model.row_groups.find_groups`; the level's rows never, derived
+    rows zeroed within a group). Kept on the level (see :func:`_structure`) per which
+    auxiliaries have a finite lower bound, the one bound a group's test reads."""
+    found = _structure(spec, level)
+    key = ("groups", np.isfinite(spec.aux_lb).tobytes())
+    if key not in found:
+        skip = np.zeros(A.shape[0], bool)
+        skip[_coupling(spec, level)[3]] = True
+        derived = np.concatenate([np.full(b.n_rows, b.kind == "cut") for b in spec.coupling]
+                                 + [np.zeros(0, bool)])
+        found[key] = row_groups.find_groups(A, lo, hi, spec.n_x, spec.col_unit, u_reg,
+                                            spec.aux_lb, skip, derived)
+        for gr in found[key]:
+            _frozen(gr.units, gr.cols, gr.local, gr.p, gr.zeroed)
+    return list(found[key])
 
 
 def _grouped_below_window(spec: ModelSpec, level: Level, row_dual: np.ndarray,
