@@ -923,3 +923,35 @@ def test_a_node_its_lp_closes_gets_no_cut_rounds() -> None:
                     cut_lps += 1  # a cut round of the node of the LP before
                     assert z0 > inc + tol
     assert cut_lps > 0
+
+
+@pytest.mark.parametrize("make", [random_model, regions_only])
+def test_the_counted_root_lp_starts_at_its_optimum(make) -> None:
+    """The strengthened LP's optimal basis, with every count column basic and its count row
+    at its upper bound, is optimal for the model with the counts: the level search's root LP
+    from it takes no simplex iteration and has the strengthened LP's optimum (from the basis
+    as read, with the counts nonbasic at zero, it needs iterations on some models)."""
+    import time
+
+    from ruimteverdeling.model.solve import _counted_basis, _strengthen
+
+    raised = 0
+    for seed in range(12):
+        spec = make(seed)
+        options = SolverOptions()
+        session = HighsBackend().session(spec, options)
+        lp = session.lp(time_limit=30.0)
+        work, lp_s, _, levels, _ = _strengthen(spec, session, options, lp,
+                                               time.perf_counter() + 30.0, lambda m: None)
+        assert levels and work.n_cols > spec.n_cols
+        basis = session.basis_now()
+        for start, counted in ((basis, False), (_counted_basis(work, levels, basis), True)):
+            root = session.lp(work.aux_lb, work.aux_ub, None, 30.0, basis=start)
+            assert root.status == "optimal"
+            assert root.objective == pytest.approx(lp_s.objective, abs=1e-7)
+            its = root.details["lp_iterations"]["simplex"]
+            if counted:
+                assert its == 0
+            else:
+                raised += its > 0
+    assert raised > 0

@@ -1346,7 +1346,7 @@ def _close_gap(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session
                 out.basis = last[0] = session.basis_now()
             return out
 
-        root = solve_lp(work.aux_lb, work.aux_ub, None, root_basis)
+        root = solve_lp(work.aux_lb, work.aux_ub, None, _counted_basis(work, levels, root_basis))
         search_info = []
         if root.status == "optimal" and root.x is not None and root.col_dual is not None:
             regions = [_Region(work.aux_lb, work.aux_ub, None, min(bound, root.objective),
@@ -1409,6 +1409,39 @@ def _close_gap(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session
         f"searched, bound "
         f"{bound:,.4f} ({_secs(t0)})")
     return x_best, objective, max(bound, objective), bool(ran)
+
+
+def _counted_basis(work: ModelSpec, levels: list[st.Level], basis: Any) -> Any:
+    """The strengthened LP's optimal ``basis`` made optimal for the counted model ``work``.
+
+    Read from the session after the counts were appended, ``basis`` has every count column
+    ``m`` nonbasic at zero and both of its rows ``Σ_j w_j x_j − m ≤ 0`` and ``d m − c v ≤ u``
+    basic, so the first row is violated by ``Σ_j w_j x*_j`` and the root LP of the level
+    search spends its iterations (40 on the demo area) raising the counts. With ``m`` basic
+    and the count row nonbasic at its upper bound instead, ``m = Σ_j w_j x*_j``: the count
+    row holds with equality, the level row holds (``d m ≤ Σ_j a_j x*_j ≤ c v* + u``, as
+    ``w_j = ⌊a_j/d⌋``), the objective is unchanged (``m`` costs nothing) and both rows' duals
+    are zero (``m`` basic at cost zero), so the basis is primal and dual feasible: the
+    strengthened LP's optimum extended — the counted LP's optimum, as it can be no larger.
+    (Still square and regular: the basis matrix is block triangular with the old basis, the
+    ``−1`` of ``m`` and the level row's slack on its diagonal.) None or a basis of another
+    shape is returned as it is."""
+    if basis is None or not levels or not hasattr(basis, "col") or not hasattr(basis, "row"):
+        return basis
+    offsets = work.row_offsets()
+    if "level_counts" not in offsets:
+        return basis
+    first, end = offsets["level_counts"]
+    counts = [m for lv in levels for m, _, _ in lv.counts]
+    k = len(counts)
+    if end - first != 2 * k or basis.row.size < end or basis.col.size < work.n_cols or \
+            not k or max(counts) >= basis.col.size:
+        return basis
+    col, row = basis.col.copy(), basis.row.copy()
+    col[np.asarray(counts)] = hb.BASIC
+    row[first:end:2] = hb.UPPER
+    row[first + 1:end:2] = hb.BASIC
+    return type(basis)(col, row)
 
 
 def _node_knapsack(work: ModelSpec, level: st.Level, objective: float,
