@@ -636,3 +636,45 @@ def test_passes_by_stretches_of_columns_are_the_whole_passes(
     assert np.array_equal(idx, want_idx)
     assert np.array_equal(val, viol[want_idx])
     assert want_idx.size and p.consecutive
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("chunk", [1, 3, 7, 1 << 21])
+def test_near_best_columns_stretch_by_stretch_are_those_of_the_whole_vectors(
+        seed: int, chunk: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The columns within δ of their unit's best reduced cost among the free units, taken a
+    stretch of columns at a time (stretches cutting through units), are exactly those of
+    the comparison against every column's unit best at once, ties included."""
+    from ruimteverdeling.model import decompose
+
+    monkeypatch.setattr(decompose, "CHUNK", chunk)
+    spec = uneven_model(seed)
+    p = Pricing(spec)
+    rng = np.random.default_rng(seed)
+    r = np.round(p.reduced(rng.normal(size=p.m)), 0)  # ties at the threshold
+    best = p.best(r)[0]
+    free = rng.random(spec.n_units) < 0.6
+    for delta in (0.0, 1.0, np.inf):
+        got = decompose._near_best(p, r, best, delta, free)
+        want = (r[: spec.n_x] >= np.repeat(best, p.sizes) - delta) & free[spec.col_unit]
+        assert got.dtype == bool and np.array_equal(got, want)
+
+
+def test_typical_coefficients_are_the_medians_and_leave_the_rows_as_they_were() -> None:
+    """Each row's median |a_rj| over its x columns (auxiliary columns left out, 1 for a row
+    without x entries), computed in a copy: the model's coefficients are not touched."""
+    from ruimteverdeling.model.decompose import _typical_coefficients
+
+    for seed in range(5):
+        spec = uneven_model(seed)
+        before = [b.A.data.copy() for b in spec.coupling]
+        got = _typical_coefficients(Pricing(spec))
+        want = []
+        for b in spec.coupling:
+            dense = b.A.toarray()[:, : spec.n_x]
+            for row in range(b.n_rows):
+                vals = np.abs(dense[row][dense[row] != 0])
+                want.append(float(np.median(vals)) if vals.size else 1.0)
+        assert np.array_equal(got, np.asarray(want))
+        assert all(np.array_equal(b.A.data, d) for b, d in zip(spec.coupling, before,
+                                                               strict=True))

@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from ruimteverdeling.heap import reusing_freed_memory
+from ruimteverdeling.heap import release_freed, reusing_freed_memory
 from ruimteverdeling.model.options import SolverOptions
 from ruimteverdeling.model.outcomes import decision_gap
 from ruimteverdeling.model.spec import ModelSpec
@@ -265,6 +265,26 @@ class Pricing:
         rows = np.where(y > 0, y * np.where(np.isfinite(self.hi), self.hi, 0.0),
                         y * np.where(np.isfinite(self.lo), self.lo, 0.0))
         return total + float(rows.sum()) + self.spec.obj_offset
+
+
+def _near_best(pricing: Pricing, r: np.ndarray, best: np.ndarray, delta: float,
+               free: np.ndarray) -> np.ndarray:
+    """The x columns ``j`` of the ``free`` units with ``r_j ≥ best_{unit(j)} − δ`` (a mask
+    over the x columns), :data:`CHUNK` columns at a time: no vector of every column's unit
+    best (with the difference, two float vectors over every column, 460 MB at ~100 m)."""
+    cu = pricing.spec.col_unit
+    n_x = pricing.n_x
+    if not pricing.consecutive:
+        return (r[:n_x] >= np.repeat(best, pricing.sizes) - delta) & free[cu]
+    out = np.empty(n_x, bool)
+    for s in range(0, n_x, CHUNK):
+        e = min(n_x, s + CHUNK)
+        u = cu[s:e]
+        threshold = best.take(u)
+        threshold -= delta
+        np.greater_equal(r[s:e], threshold, out=out[s:e])
+        out[s:e] &= free[u]
+    return out
 
 
 def _violated(r: np.ndarray, pi: np.ndarray, col_unit: np.ndarray, active: np.ndarray,
@@ -593,6 +613,10 @@ def _lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
             details["below"] = below["details"]
             del below  # its point and reduced costs (a vector over its columns each)
         del sub0
+        # the sample's model and its levels' arrays (a quarter of this level's size and
+        # less) leave holes that this level's vectors over every column do not fit: given
+        # back, they are not resident under this level's rounds (at ~100 m ~1.2 GB)
+        release_freed()
     else:
         y = np.asarray(y_init, float)
 
@@ -602,8 +626,7 @@ def _lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
     margin = best - second
     target = free_count(n_units, options)
     delta, free = contested(margin, options)
-    active = (r[: spec.n_x] >= np.repeat(best, pricing.sizes) - max(delta, 0.0)) & \
-        free[spec.col_unit]
+    active = _near_best(pricing, r, best, max(delta, 0.0), free)
     active[best_col[free]] = True
     chosen = best_col
     x_fix = np.zeros(spec.n_cols)
@@ -915,14 +938,19 @@ def _columns_to_add(violated: int, restricted: int, least: int, most: int) -> in
 
 
 def _typical_coefficients(pricing: Pricing) -> np.ndarray:
-    """Median |A_rj| over the x columns of every coupling row (1 for empty rows)."""
+    """Median |A_rj| over the x columns of every coupling row (1 for empty rows).
+
+    One copy of a row's x values, made absolute and partitioned in place: a row of a
+    target over every column holds tens of millions of entries (150 MB at ~100 m), and the
+    mask, the absolute values and the median's own copy were three such arrays at once."""
     out = []
     for b in pricing.blocks:
         A = b.A
         for r in range(b.n_rows):
-            seg = A.indices[A.indptr[r]:A.indptr[r + 1]]
-            vals = A.data[A.indptr[r]:A.indptr[r + 1]][seg < pricing.n_x]
-            out.append(float(np.median(np.abs(vals))) if vals.size else 1.0)
+            s, e = A.indptr[r], A.indptr[r + 1]
+            vals = A.data[s:e][A.indices[s:e] < pricing.n_x]
+            np.abs(vals, out=vals)
+            out.append(float(np.median(vals, overwrite_input=True)) if vals.size else 1.0)
     return np.asarray(out)
 
 
