@@ -63,6 +63,10 @@ class RowBlock:
         return self.A.shape[0]
 
 
+ACTIVITY_CHUNK = 1 << 21
+"""Columns the assignment rows' activity sums at a time (see :meth:`AssignBlock.activity`)."""
+
+
 class AssignBlock:
     """``Σ_u x[k,u] = 1`` for every unit, built from ``col_unit`` on demand."""
 
@@ -98,8 +102,31 @@ class AssignBlock:
                              shape=(self._n_units, self._n_cols))
 
     def activity(self, x: np.ndarray) -> np.ndarray:
-        return np.bincount(self.col_unit, weights=x[: self.col_unit.size],
-                           minlength=self._n_units)
+        """``Σ_{j∈k} x_j`` for every unit ``k``, summed in column order.
+
+        The columns are sorted by unit, so the sums are taken over stretches of about
+        :data:`ACTIVITY_CHUNK` columns cut at unit boundaries (each unit's sum whole, the
+        same numbers): a count over every column at once would first cast the 32-bit unit
+        numbers to 64 bits (a quarter of a gigabyte at ~100 m)."""
+        cu = self.col_unit
+        n = cu.size
+        xs = x[:n]
+        if n <= ACTIVITY_CHUNK:
+            return np.bincount(cu, weights=xs, minlength=self._n_units)
+        out = np.zeros(self._n_units)
+        s = 0
+        while s < n:
+            e = min(n, s + ACTIVITY_CHUNK)
+            if e < n:  # end at the start of the unit the stretch would cut
+                cut = int(np.searchsorted(cu[s:e], cu[e - 1], side="left"))
+                e = s + cut if cut > 0 else e
+            part = cu[s:e]
+            u0, u1 = int(part[0]), int(part[-1])
+            if np.any(part[1:] < part[:-1]) or (e < n and cu[e] <= u1):  # not sorted
+                return np.bincount(cu, weights=xs, minlength=self._n_units)
+            out[u0:u1 + 1] += np.bincount(part - u0, weights=xs[s:e], minlength=u1 - u0 + 1)
+            s = e
+        return out
 
 
 @dataclass
