@@ -641,10 +641,13 @@ def _lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
             details["below"] = below["details"]
             del below  # its point and reduced costs (a vector over its columns each)
         del sub0
-        # the sample's model and its levels' arrays (a quarter of this level's size and
-        # less) leave holes that this level's vectors over every column do not fit: given
-        # back, they are not resident under this level's rounds (at ~100 m ~1.2 GB)
-        release_freed()
+        if level == 0:
+            # the sample's model and its levels' arrays (a quarter of this level's size and
+            # less) leave holes that this level's vectors over every column do not fit:
+            # given back, they are not resident under the top level's rounds, which hold
+            # the solve's peak (at ~100 m ~1.2 GB). The levels below keep theirs for reuse
+            # (pages handed back are faulted in again: kernel time)
+            release_freed()
     else:
         y = np.asarray(y_init, float)
 
