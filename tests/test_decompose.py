@@ -636,3 +636,129 @@ def test_passes_by_stretches_of_columns_are_the_whole_passes(
     assert np.array_equal(idx, want_idx)
     assert np.array_equal(val, viol[want_idx])
     assert want_idx.size and p.consecutive
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("chunk", [1, 3, 7, 1 << 21])
+def test_near_best_columns_stretch_by_stretch_are_those_of_the_whole_vectors(
+        seed: int, chunk: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The columns within δ of their unit's best reduced cost among the free units, taken a
+    stretch of columns at a time (stretches cutting through units), are exactly those of
+    the comparison against every column's unit best at once, ties included."""
+    from ruimteverdeling.model import decompose
+
+    monkeypatch.setattr(decompose, "CHUNK", chunk)
+    spec = uneven_model(seed)
+    p = Pricing(spec)
+    rng = np.random.default_rng(seed)
+    r = np.round(p.reduced(rng.normal(size=p.m)), 0)  # ties at the threshold
+    best = p.best(r)[0]
+    free = rng.random(spec.n_units) < 0.6
+    for delta in (0.0, 1.0, np.inf):
+        got = decompose._near_best(p, r, best, delta, free)
+        want = (r[: spec.n_x] >= np.repeat(best, p.sizes) - delta) & free[spec.col_unit]
+        assert got.dtype == bool and np.array_equal(got, want)
+
+
+def test_typical_coefficients_are_the_medians_and_leave_the_rows_as_they_were() -> None:
+    """Each row's median |a_rj| over its x columns (auxiliary columns left out, 1 for a row
+    without x entries), computed in a copy: the model's coefficients are not touched."""
+    from ruimteverdeling.model.decompose import _typical_coefficients
+
+    for seed in range(5):
+        spec = uneven_model(seed)
+        before = [b.A.data.copy() for b in spec.coupling]
+        got = _typical_coefficients(Pricing(spec))
+        want = []
+        for b in spec.coupling:
+            dense = b.A.toarray()[:, : spec.n_x]
+            for row in range(b.n_rows):
+                vals = np.abs(dense[row][dense[row] != 0])
+                want.append(float(np.median(vals)) if vals.size else 1.0)
+        assert np.array_equal(got, np.asarray(want))
+        assert all(np.array_equal(b.A.data, d) for b, d in zip(spec.coupling, before,
+                                                               strict=True))
+
+
+def _with_free_level(seed: int) -> ModelSpec:
+    """``uneven_model`` with an unbounded level column ``v ≥ Σ_j a_j x_j`` (cost 1): prices
+    that give ``v`` a positive reduced cost make L(y) infinite unless they are moved."""
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(1, 6, 30)
+    col_unit = np.repeat(np.arange(sizes.size), sizes)
+    col_use = np.concatenate([rng.permutation(6)[:k] for k in sizes])
+    n = col_unit.size
+    b = SpecBuilder(col_unit, col_use, np.arange(sizes.size))
+    b.add_term("value", "benefit", 1.0, rng.integers(0, 4, n).astype(float))
+    cols = np.flatnonzero(rng.random(n) < 0.5)
+    b.add_block("share", "target", np.zeros(cols.size, int), cols, np.ones(cols.size), 1,
+                np.array([2.0]), np.array([np.inf]))
+    v = b.add_aux("level", 0.0, np.inf)
+    b.add_block("level", "rule", np.r_[np.zeros(n, int), 0], np.r_[np.arange(n), v],
+                np.r_[rng.uniform(0.5, 2.0, n), -1.0], 1, np.array([-np.inf]),
+                np.array([0.0]))
+    b.add_term("level", "cost", 1.0, aux={v: 1.0})
+    return b.build()
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_bound_with_moved_prices_in_the_given_reduced_costs_is_the_bound_without_them(
+        seed: int) -> None:
+    """Where the prices must be moved to keep L(y) finite, the bound computed in the given
+    reduced costs is the bound from a fresh vector, bit for bit, and those reduced costs
+    are the ones at ``y`` again afterwards."""
+    spec = _with_free_level(seed)
+    p = Pricing(spec)
+    rng = np.random.default_rng(seed)
+    moved = 0
+    for _ in range(10):
+        y = p.clamp(rng.normal(scale=2.0, size=p.m))
+        r = p.reduced(y)
+        want_r = r.copy()
+        moved += not np.array_equal(p.dual_feasible(y), y)
+        assert p.bound(y, r) == p.bound(y)
+        assert np.isfinite(p.bound(y))
+        assert np.array_equal(r, want_r)
+    assert moved  # the case under test happened
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 5, 1 << 21])
+def test_assignment_activity_by_stretches_is_the_count_over_every_column(
+        chunk: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The assignment rows' activity taken over stretches cut at unit boundaries is the sum
+    over every column at once, bit for bit (fractional values, units of one to five
+    columns, stretches shorter than a unit included); columns not sorted by unit are summed
+    at once."""
+    from ruimteverdeling.model import spec as spec_module
+
+    monkeypatch.setattr(spec_module, "ACTIVITY_CHUNK", chunk)
+    for seed in range(5):
+        model = uneven_model(seed)
+        x = np.random.default_rng(seed).random(model.n_cols) / 3.0
+        want = np.bincount(model.col_unit, weights=x[: model.n_x], minlength=model.n_units)
+        assert np.array_equal(model.assign.activity(x), want)
+        shuffled = spec_module.AssignBlock(model.col_unit[::-1].copy(), model.n_units,
+                                           model.n_cols)
+        assert np.allclose(shuffled.activity(x), np.bincount(
+            model.col_unit[::-1], weights=x[: model.n_x], minlength=model.n_units),
+                           rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 1 << 21])
+def test_unit_values_taken_off_stretch_by_stretch_are_the_repeated_vector(
+        chunk: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``r_j − v_{unit(j)}`` in place a stretch at a time is the subtraction of the repeated
+    vector, bit for bit; the auxiliary columns are left alone."""
+    from ruimteverdeling.model import decompose
+
+    monkeypatch.setattr(decompose, "CHUNK", chunk)
+    for seed in range(5):
+        spec = uneven_model(seed)
+        p = Pricing(spec)
+        rng = np.random.default_rng(seed)
+        r = p.reduced(rng.normal(size=p.m))
+        v = rng.normal(size=spec.n_units)
+        want = r.copy()
+        want[: spec.n_x] -= np.repeat(v, p.sizes)
+        p.less_unit_values(r, v)
+        assert np.array_equal(r, want)

@@ -141,6 +141,24 @@ def reusing_freed_memory() -> Iterator[None]:
                 _restore()
 
 
+def release_freed() -> bool:
+    """Return the heap's free memory to the system now (``malloc_trim(0)``), inside a
+    :func:`reusing_freed_memory` block too; False where the C library is not glibc.
+
+    Inside a block, what is freed stays resident for the next blocks of its size: the
+    resident memory is then the largest set of arrays ever alive at once plus the holes
+    between them that later arrays do not fill. Where a stage with arrays of one size ends
+    and the next one's arrays are of another size (a column generation's sample model, a
+    quarter of the whole one, before the rounds over the whole model), those holes would
+    stay resident under the next stage's arrays; released, the next stage faults in only
+    the pages it touches. glibc gives back every whole free page, in the middle of the heap
+    too, not only at its top, and keeps the block's settings."""
+    if _LIBC is None:
+        return False
+    _LIBC.malloc_trim(0)
+    return True
+
+
 def settings_inside() -> bool:
     """Whether a :func:`reusing_freed_memory` block is running (for tests)."""
     return _depth > 0

@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from ruimteverdeling.heap import reusing_freed_memory
+from ruimteverdeling.heap import release_freed, reusing_freed_memory
 from ruimteverdeling.model.options import SolverOptions
 from ruimteverdeling.model.outcomes import decision_gap
 from ruimteverdeling.model.spec import ModelSpec
@@ -204,6 +204,17 @@ class Pricing:
             parts.append(hit)
         return np.concatenate(parts) if parts else np.empty(0, np.int64)
 
+    def less_unit_values(self, r: np.ndarray, per_unit: np.ndarray) -> None:
+        """``r_j −= v_{unit(j)}`` in place over the x columns, :data:`CHUNK` columns at a
+        time: no vector of every column's unit value (a quarter of a gigabyte at ~100 m)."""
+        if not self.consecutive:
+            r[: self.n_x] -= np.repeat(per_unit, self.sizes)
+            return
+        cu = self.spec.col_unit
+        for s in range(0, self.n_x, CHUNK):
+            e = min(self.n_x, s + CHUNK)
+            r[s:e] -= per_unit.take(cu[s:e])
+
     def clamp(self, y: np.ndarray) -> np.ndarray:
         """Duals whose bound is infinite on their side are set to 0 (keeps L(y) finite)."""
         y = y.copy()
@@ -245,11 +256,28 @@ class Pricing:
         return y
 
     def bound(self, y: np.ndarray, r: np.ndarray | None = None) -> float:
-        """L(y), an upper bound on the objective of every feasible (even fractional) x."""
+        """L(y), an upper bound on the objective of every feasible (even fractional) x.
+
+        ``r`` (optional) holds the reduced costs at ``y`` as :meth:`reduced` gives them. Where
+        :meth:`dual_feasible` moves the prices, the reduced costs at the moved prices are
+        computed in ``r`` itself and ``r`` is put back after (the same computation at ``y``,
+        so the same numbers): two passes over the non-zeros instead of a second vector over
+        every column (a quarter of a gigabyte at ~100 m, on top of the rounds' own)."""
         y2 = self.dual_feasible(y)
-        if r is None or not np.array_equal(y2, y):
+        restore = None
+        if r is None:
             r = self.reduced(y2)
-        y = y2
+        elif not np.array_equal(y2, y):
+            restore = y
+            r = self.reduced(y2, out=r)
+        try:
+            return self._bound_at(y2, r)
+        finally:
+            if restore is not None:
+                self.reduced(restore, out=r)
+
+    def _bound_at(self, y: np.ndarray, r: np.ndarray) -> float:
+        """L(y) from the reduced costs ``r`` at ``y`` (``y`` already dual feasible)."""
         total = float(np.maximum.reduceat(r[: self.n_x], self.starts).sum())
         ra = r[self.n_x:]
         for k, rk in enumerate(ra):
@@ -265,6 +293,26 @@ class Pricing:
         rows = np.where(y > 0, y * np.where(np.isfinite(self.hi), self.hi, 0.0),
                         y * np.where(np.isfinite(self.lo), self.lo, 0.0))
         return total + float(rows.sum()) + self.spec.obj_offset
+
+
+def _near_best(pricing: Pricing, r: np.ndarray, best: np.ndarray, delta: float,
+               free: np.ndarray) -> np.ndarray:
+    """The x columns ``j`` of the ``free`` units with ``r_j ≥ best_{unit(j)} − δ`` (a mask
+    over the x columns), :data:`CHUNK` columns at a time: no vector of every column's unit
+    best (with the difference, two float vectors over every column, 460 MB at ~100 m)."""
+    cu = pricing.spec.col_unit
+    n_x = pricing.n_x
+    if not pricing.consecutive:
+        return (r[:n_x] >= np.repeat(best, pricing.sizes) - delta) & free[cu]
+    out = np.empty(n_x, bool)
+    for s in range(0, n_x, CHUNK):
+        e = min(n_x, s + CHUNK)
+        u = cu[s:e]
+        threshold = best.take(u)
+        threshold -= delta
+        np.greater_equal(r[s:e], threshold, out=out[s:e])
+        out[s:e] &= free[u]
+    return out
 
 
 def _violated(r: np.ndarray, pi: np.ndarray, col_unit: np.ndarray, active: np.ndarray,
@@ -593,6 +641,13 @@ def _lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
             details["below"] = below["details"]
             del below  # its point and reduced costs (a vector over its columns each)
         del sub0
+        if level == 0:
+            # the sample's model and its levels' arrays (a quarter of this level's size and
+            # less) leave holes that this level's vectors over every column do not fit:
+            # given back, they are not resident under the top level's rounds, which hold
+            # the solve's peak (at ~100 m ~1.2 GB). The levels below keep theirs for reuse
+            # (pages handed back are faulted in again: kernel time)
+            release_freed()
     else:
         y = np.asarray(y_init, float)
 
@@ -602,8 +657,9 @@ def _lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
     margin = best - second
     target = free_count(n_units, options)
     delta, free = contested(margin, options)
-    active = (r[: spec.n_x] >= np.repeat(best, pricing.sizes) - max(delta, 0.0)) & \
-        free[spec.col_unit]
+    active = _near_best(pricing, r, best, max(delta, 0.0), free)
+    # the rounds keep none of these (a vector over every unit each): not alive under them
+    del best, second, margin
     active[best_col[free]] = True
     chosen = best_col
     x_fix = np.zeros(spec.n_cols)
@@ -662,6 +718,11 @@ def _lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
             not _carry_basis(entered, int(sub.n_x)) else \
             _carried_basis(carried, cols, units_now, chosen, sub_b)
         t_build = time.perf_counter() - t0
+        if level == 0:
+            # the solver's arrays come on top of this level's: what the last round freed
+            # (the last LP's, the pricing's temporaries) is handed back rather than kept
+            # resident under them
+            release_freed()
         sub_out = backend.lp(sub_b, options,
                              max(1.0, (end if rescue else deadline) - time.perf_counter()),
                              **({"basis": start} if start is not None else {}),
@@ -779,6 +840,8 @@ def _lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
             chosen = np.where(refix, best_col_now, chosen)
             free &= ~refix
             active &= ~refix[spec.col_unit]
+        # not kept into the next round, whose restricted LP is the level's peak
+        del best_now, best_col_now, second_now, margin_now, whole, refix
         # partial pricing: only the most violated columns enter, at most as many as the
         # restricted LP holds now (and at least decompose_add), so a round at most doubles
         # it: while many columns still price out, the rounds take them in proportion
@@ -796,6 +859,7 @@ def _lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
         active |= bad_cols
         active[chosen[grow]] = True
         free |= newly
+        del bad_cols, newly, grow
 
     # assemble the full solution: the converged one, else the best feasible point seen (the
     # last restricted LP's point may lean on its box slacks and break a coupling row); with
@@ -817,7 +881,7 @@ def _lp(spec: ModelSpec, options: SolverOptions, backend: Any, say: Any,
     r = pricing.reduced(best_y, out=r)
     best_b = pricing.best(r)[0]
     col_dual = r
-    col_dual[: spec.n_x] -= np.repeat(best_b, pricing.sizes)
+    pricing.less_unit_values(col_dual, best_b)
     details["seconds"] = round(time.perf_counter() - t_start, 3)
     details["converged"] = converged
     details["stopped_at_tolerance"] = incumbent is not None
@@ -915,14 +979,19 @@ def _columns_to_add(violated: int, restricted: int, least: int, most: int) -> in
 
 
 def _typical_coefficients(pricing: Pricing) -> np.ndarray:
-    """Median |A_rj| over the x columns of every coupling row (1 for empty rows)."""
+    """Median |A_rj| over the x columns of every coupling row (1 for empty rows).
+
+    One copy of a row's x values, made absolute and partitioned in place: a row of a
+    target over every column holds tens of millions of entries (150 MB at ~100 m), and the
+    mask, the absolute values and the median's own copy were three such arrays at once."""
     out = []
     for b in pricing.blocks:
         A = b.A
         for r in range(b.n_rows):
-            seg = A.indices[A.indptr[r]:A.indptr[r + 1]]
-            vals = A.data[A.indptr[r]:A.indptr[r + 1]][seg < pricing.n_x]
-            out.append(float(np.median(np.abs(vals))) if vals.size else 1.0)
+            s, e = A.indptr[r], A.indptr[r + 1]
+            vals = A.data[s:e][A.indices[s:e] < pricing.n_x]
+            np.abs(vals, out=vals)
+            out.append(float(np.median(vals, overwrite_input=True)) if vals.size else 1.0)
     return np.asarray(out)
 
 
