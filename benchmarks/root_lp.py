@@ -34,7 +34,10 @@ three interleaved rounds against ``scale-off`` 1.17/1.34/1.33 s (1,769 iteration
 against ``session``'s 1.46/1.53/1.53 s in its own three rounds (2,028 iterations: the
 scaling HiGHS suggests changes nothing); ``scale-4`` 1.41 s (5,964 iterations); ``devex``
 2.70 s; ``dantzig`` 11.2 s; without the crash basis 9.1 s (37,600 iterations), 10.1 s with
-presolve off; primal simplex 389 s (416,899 iterations). Every variant reached the same
+presolve off; primal simplex 389 s (416,899 iterations); in one further round (``--rounds
+1 --warm 2 --variants session ipm pami``, load 1.3-3) ``session`` 1.58 s, interior point with
+crossover 41.6 s (103 iterations; each re-solve starts over, 45 s), the parallel dual simplex
+on two threads 2.72 s (the same 2,028 iterations). Every variant reached the same
 optimum 1,628,542.0747. The session's options stay: no option beats the crash basis with
 HiGHS's defaults. A re-solve of the optimal LP costs 50-80 ms CPU inside ``Highs.run`` (the
 model's statistics, a new factorization, the optimality check); reading one 307 k vector
