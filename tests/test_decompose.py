@@ -14,16 +14,23 @@ from ruimteverdeling.model.spec import ModelSpec, SpecBuilder
 from tiny_models import brute_force, random_model
 
 
-def uneven_model(seed: int) -> ModelSpec:
-    """Units of one to five columns, coefficients on a coarse grid (so reduced costs tie), a
-    few coupling blocks over some of the columns and an auxiliary column in one of them."""
-    rng = np.random.default_rng(seed)
-    sizes = rng.integers(1, 6, 40)
+def _uneven_units(rng: np.random.Generator, n_units: int) -> tuple[SpecBuilder, int]:
+    """A builder over ``n_units`` units of one to five columns (distinct uses each) with a
+    benefit term of whole values 0–3, and its number of columns."""
+    sizes = rng.integers(1, 6, n_units)
     col_unit = np.repeat(np.arange(sizes.size), sizes)
     col_use = np.concatenate([rng.permutation(6)[:k] for k in sizes])
     n = col_unit.size
     b = SpecBuilder(col_unit, col_use, np.arange(sizes.size))
     b.add_term("value", "benefit", 1.0, rng.integers(0, 4, n).astype(float))
+    return b, n
+
+
+def uneven_model(seed: int) -> ModelSpec:
+    """Units of one to five columns, coefficients on a coarse grid (so reduced costs tie), a
+    few coupling blocks over some of the columns and an auxiliary column in one of them."""
+    rng = np.random.default_rng(seed)
+    b, n = _uneven_units(rng, 40)
     for k in range(3):
         cols = np.flatnonzero(rng.random(n) < 0.4)
         rows = rng.integers(0, 2, cols.size)
@@ -684,12 +691,7 @@ def _with_free_level(seed: int) -> ModelSpec:
     """``uneven_model`` with an unbounded level column ``v ≥ Σ_j a_j x_j`` (cost 1): prices
     that give ``v`` a positive reduced cost make L(y) infinite unless they are moved."""
     rng = np.random.default_rng(seed)
-    sizes = rng.integers(1, 6, 30)
-    col_unit = np.repeat(np.arange(sizes.size), sizes)
-    col_use = np.concatenate([rng.permutation(6)[:k] for k in sizes])
-    n = col_unit.size
-    b = SpecBuilder(col_unit, col_use, np.arange(sizes.size))
-    b.add_term("value", "benefit", 1.0, rng.integers(0, 4, n).astype(float))
+    b, n = _uneven_units(rng, 30)
     cols = np.flatnonzero(rng.random(n) < 0.5)
     b.add_block("share", "target", np.zeros(cols.size, int), cols, np.ones(cols.size), 1,
                 np.array([2.0]), np.array([np.inf]))
