@@ -77,6 +77,40 @@ def test_window_derived_rows_keep_every_allocation_in_the_window(seed: int) -> N
     assert checked > 0
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_the_window_derives_rows_from_the_levels_own_blocks_only(
+        seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The window's derived rows come from the coupling blocks that hold the level's column
+    (the rows the confined level changes), not from the model's other blocks, and those
+    blocks' candidates are the ones the whole model derives from them in the window."""
+    from tiny_models import random_model
+
+    spec = random_model(seed)
+    (lv,) = st.find_levels(spec)
+    own = level_window.level_blocks(spec, lv.col)
+    assert own and len(own) < len(spec.coupling)
+    for b in spec.coupling:
+        holds = bool(np.any(b.A.tocsr().indices == lv.col))
+        assert holds == any(b is o for o in own), b.name
+    asked: list[list[str]] = []
+    real = st.candidates
+
+    def spy(model: ModelSpec, max_row_nnz: int | None = None) -> st.Candidates:
+        asked.append([b.name for b in model.coupling])
+        got = real(model, max_row_nnz)
+        whole = real(replace(model, coupling=spec.coupling), max_row_nnz)
+        mine = [i for i, src in enumerate(whole.source)
+                if src.rsplit(":", 1)[0] in {b.name for b in own}]
+        assert got.source == [whole.source[i] for i in mine]
+        assert abs(got.A - whole.A[mine]).max() == 0
+        assert np.array_equal(got.lower, whole.lower[mine])
+        return got
+
+    monkeypatch.setattr(st, "candidates", spy)
+    _improve_with_exact_repair(spec, lv, None, -np.inf, {})
+    assert asked and all(names == [b.name for b in own] for names in asked)
+
+
 def _improve_with_exact_repair(spec: ModelSpec, lv: st.Level, x_best: np.ndarray | None,
                                z_best: float, details: dict) -> tuple[np.ndarray | None, float]:
     """The level-window step on a tiny model from its LP optimum, with the incumbent

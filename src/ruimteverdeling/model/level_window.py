@@ -18,8 +18,9 @@ This step looks for that level and repairs there:
    windows are visited by ``K(W_k)``, largest first, and the visit stops at the first whose
    ``K(W_k)`` is at most the best ``min(z, K)`` found: its LP, and every later one, cannot
    change the choice (on the demo one LP instead of five);
-2. the derived rows (:func:`~ruimteverdeling.model.strengthen.candidates`) of the model
-   with the level confined to the window — each region row is then a knapsack row under the
+2. the derived rows (:func:`~ruimteverdeling.model.strengthen.candidates`) of the level's
+   own blocks (:func:`level_blocks`) with the level confined to the window — each region row
+   is then a knapsack row under the
    fixed capacity ``c_r b + u_r`` (``b``: the window's upper end), so its derived rows hold
    for every allocation in the window, and only there — that the window's LP vertex violates
    are added for the LPs of this step only, and the LP is solved again, up to :data:`ROUNDS`
@@ -97,6 +98,22 @@ def windows(v: float, lo: float, hi: float) -> list[tuple[float, float]]:
     return out
 
 
+def level_blocks(spec: ModelSpec, col: int) -> list[Any]:
+    """The coupling blocks of ``spec`` with an entry in column ``col`` (a level's own rows).
+
+    Confining the level changes the derived rows of these blocks only: a row without the
+    level's column derives the rows it derived at the root (the same coefficients and
+    bounds), and the root's strengthening offered those already. On the demo area the full
+    set is 163 candidates in 0.21–0.35 s, the level's block alone 65 in 0.04 s (loaded), and
+    every row the window added came from that block either way."""
+    out = []
+    for b in spec.coupling:
+        A = b.A.tocsr()
+        if A.nnz and bool(np.any(A.indices == col)):
+            out.append(b)
+    return out
+
+
 def improve(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session: Any,
             curves: dict[int, Callable[[float, float], float]], x_lp: np.ndarray,
             x_best: np.ndarray | None, objective: float, bound: float, rel_gap: float,
@@ -165,7 +182,8 @@ def improve(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session: A
         # the derived rows of the model with the level confined: a region's row is then a
         # knapsack row under the capacity c_r b + u_r, and its derived rows hold in the window
         k = len(spec.aux_names)
-        cands = st.candidates(replace(spec, aux_lb=lb[:k], aux_ub=ub[:k]), max_row_nnz)
+        cands = st.candidates(replace(spec, aux_lb=lb[:k], aux_ub=ub[:k],
+                                      coupling=level_blocks(spec, lv.col)), max_row_nnz)
         blocks: list[Any] = []
         for _ in range(ROUNDS):
             if out.x is None:
