@@ -800,12 +800,9 @@ def test_nodes_the_root_curve_closes_cost_no_lp_and_keep_the_bound(
     monkeypatch.setattr(st, "STALL_LPS", 2)
 
     saved = 0
-    for seed in range(10):
-        spec = random_model(seed)
-        opt = brute_force(spec)
-        levels = st.find_levels(spec)
+    for _seed, spec, level, y, opt in _level_cases(random_model, 10):
+        levels = [level]
         counted = st.with_level_counts(spec, levels)
-        _, y = _lp_duals(spec)
         curve = st.knapsack_level_curve(spec, levels[0], y, opt)
         full = _node_knapsack(counted, levels[0], opt, curve)
 
@@ -896,12 +893,9 @@ def test_a_node_its_lp_closes_gets_no_cut_rounds() -> None:
     from ruimteverdeling.model.solve import _node_knapsack
 
     cut_lps = 0
-    for seed in range(20):
-        spec = random_model(seed)
-        opt = brute_force(spec)
-        levels = st.find_levels(spec)
+    for _seed, spec, level, y, opt in _level_cases(random_model):
+        levels = [level]
         counted = st.with_level_counts(spec, levels)
-        _, y = _lp_duals(spec)
         inc, tol = opt, 1.0  # (closing at the optimum plus a tolerance: the case that arises)
         curve = st.knapsack_level_curve(spec, levels[0], y, inc)
         for node_bound in (None, _node_knapsack(counted, levels[0], inc, curve)):
