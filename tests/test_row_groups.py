@@ -70,6 +70,16 @@ def _duals(spec: ModelSpec) -> np.ndarray:
     return np.asarray(lp.row_dual)
 
 
+def _level_case(seed: int) -> tuple[ModelSpec, st.Level, np.ndarray, float,
+                                    np.random.Generator, int]:
+    """The grouped model of ``seed``, its one level, its LP's duals, its enumerated optimum,
+    a generator seeded alike and the level's auxiliary index."""
+    spec = grouped_model(seed)
+    (level,) = st.find_levels(spec)
+    return (spec, level, _duals(spec), brute_force(spec), np.random.default_rng(seed),
+            level.col - spec.n_x)
+
+
 def _level_between(spec: ModelSpec, j: int, lo: float, hi: float) -> ModelSpec:
     lb, ub = spec.aux_lb.copy(), spec.aux_ub.copy()
     lb[j], ub[j] = max(lb[j], lo), min(ub[j], hi)
@@ -97,12 +107,7 @@ def test_kept_rows_bound_every_integer_solution(seed: int) -> None:
     """With the share rows kept the bound still holds for every integer allocation, under
     the LP's multipliers, none and perturbed ones, over the whole range of the level and over
     intervals of it."""
-    spec = grouped_model(seed)
-    (level,) = st.find_levels(spec)
-    opt = brute_force(spec)
-    y = _duals(spec)
-    rng = np.random.default_rng(seed)
-    j = level.col - spec.n_x
+    spec, level, y, opt, rng, j = _level_case(seed)
     for duals in (y, np.zeros_like(y), y + rng.normal(0.0, 1.0, y.size)):
         curve = st.knapsack_level_curve(spec, level, duals, opt - 1.0, groups=True)
         if curve is None:
@@ -295,12 +300,7 @@ def test_a_levels_kept_structure_gives_the_bounds_of_a_fresh_level() -> None:
     from ruimteverdeling.model.spec import RowBlock
 
     for seed in range(8):
-        spec = grouped_model(seed)
-        (level,) = st.find_levels(spec)
-        y = _duals(spec)
-        opt = brute_force(spec)
-        rng = np.random.default_rng(seed)
-        j = level.col - spec.n_x
+        spec, level, y, opt, rng, j = _level_case(seed)
         loose = spec.aux_lb.copy()
         loose[spec.aux_names.index("shortfall:share")] = -np.inf
         a = rng.choice(COEFS, spec.n_x)
