@@ -44,7 +44,7 @@ The ``auto`` method therefore
    (:func:`ruimteverdeling.model.strengthen.level_bounds`) tightens the bound and confines the
    level to a window (it stops early when at its pace it would not get below the knapsack
    bound, or when its bound has not fallen over the last ``STALL_LPS`` LPs: on the demo area
-   10 LPs, 5 of them answered by their parent's LP, from 1,628,218 to 1,628,182, which proves
+   9 LPs, 5 of them answered by their parent's LP, from 1,628,218 to 1,628,182, which proves
    the window's allocation within the decision gap); reduced-cost fixing (from every open
    level node's LP, and from each level's whole-cell knapsack bound under its prices:
    :func:`ruimteverdeling.model.strengthen.knapsack_losses` and the curve's capacity losses)

@@ -496,7 +496,7 @@ STALL_LPS = 8
 On the demo area, with the rows over few units kept in the whole-cell node bounds
 (:data:`KEEP_ROW_GROUPS`), its bound stays flat for a few LPs and then falls as the bisected
 intervals narrow onto the peak level window: at 2 and at 5 the search stops at 1,628,196.83
-(decision gap 0.145 %), at 8 it closes every node at 1,628,182.46 (0.093 %) after 10 LPs, 5
+(decision gap 0.145 %), at 8 it closes every node at 1,628,182.46 (0.093 %) after 9 LPs, 5
 of them answered by their parent's optimum."""
 
 
