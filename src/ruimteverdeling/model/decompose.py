@@ -38,6 +38,7 @@ against the repaired integer allocation is proven.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -102,6 +103,12 @@ def contested(margin: np.ndarray, options: SolverOptions) -> tuple[float, np.nda
     target = free_count(margin.size, options)
     delta = float(np.partition(margin, target)[target]) if target < margin.size else np.inf
     return delta, margin <= delta
+
+
+def _stretches(n: int) -> Iterator[tuple[int, int]]:
+    """``(start, end)`` of the consecutive stretches of at most :data:`CHUNK` of ``n``
+    columns."""
+    return ((s, min(n, s + CHUNK)) for s in range(0, n, CHUNK))
 
 
 class Pricing:
@@ -197,8 +204,7 @@ class Pricing:
             return np.flatnonzero(rx >= np.repeat(best, self.sizes))
         cu = self.spec.col_unit
         parts = []
-        for s in range(0, self.n_x, CHUNK):
-            e = min(self.n_x, s + CHUNK)
+        for s, e in _stretches(self.n_x):
             hit = np.flatnonzero(rx[s:e] >= best.take(cu[s:e]))
             hit += s
             parts.append(hit)
@@ -211,8 +217,7 @@ class Pricing:
             r[: self.n_x] -= np.repeat(per_unit, self.sizes)
             return
         cu = self.spec.col_unit
-        for s in range(0, self.n_x, CHUNK):
-            e = min(self.n_x, s + CHUNK)
+        for s, e in _stretches(self.n_x):
             r[s:e] -= per_unit.take(cu[s:e])
 
     def clamp(self, y: np.ndarray) -> np.ndarray:
@@ -305,8 +310,7 @@ def _near_best(pricing: Pricing, r: np.ndarray, best: np.ndarray, delta: float,
     if not pricing.consecutive:
         return (r[:n_x] >= np.repeat(best, pricing.sizes) - delta) & free[cu]
     out = np.empty(n_x, bool)
-    for s in range(0, n_x, CHUNK):
-        e = min(n_x, s + CHUNK)
+    for s, e in _stretches(n_x):
         u = cu[s:e]
         threshold = best.take(u)
         threshold -= delta
@@ -320,8 +324,7 @@ def _violated(r: np.ndarray, pi: np.ndarray, col_unit: np.ndarray, active: np.nd
     """The x columns ``j`` outside ``active`` with ``r_j − π_{unit(j)} > tol``, in order, and
     those differences, :data:`CHUNK` columns at a time."""
     idx, val = [], []
-    for s in range(0, col_unit.size, CHUNK):
-        e = min(col_unit.size, s + CHUNK)
+    for s, e in _stretches(col_unit.size):
         v = pi.take(col_unit[s:e])
         np.subtract(r[s:e], v, out=v)
         hit = np.flatnonzero((v > tol) & ~active[s:e])
