@@ -223,7 +223,7 @@ CANCEL_GRACE = 1.0
 MIN_RUN_SECONDS = 0.01
 """Shortest time limit handed to HiGHS (a limit of 0 is refused)."""
 
-_abandoned: list[tuple[highspy.Highs, threading.Thread]] = []
+_abandoned: list[tuple[highspy.Highs | None, threading.Thread]] = []
 
 
 ABANDONED = "Abandoned at the time limit"
@@ -248,7 +248,9 @@ def run_highs(h: highspy.Highs, deadline: float | None = None
     can exit at once instead of waiting for it.
 
     Off the main thread (Dask workers, notebooks' executors) no signal can arrive and
-    ``h.run()`` is called directly, unless a ``deadline`` is given.
+    ``h.run()`` is called directly, unless a ``deadline`` is given. In the worker thread of
+    :func:`beside` ``h.run()`` is called directly whatever the deadline: the thread that
+    started the worker hears Ctrl-C and keeps the deadline for it.
 
     ``deadline`` (a ``time.perf_counter()`` value) makes the time limit a wall-clock promise:
     HiGHS checks its own ``time_limit`` only at its interrupt checks, which its MIP setup
@@ -257,6 +259,9 @@ def run_highs(h: highspy.Highs, deadline: float | None = None
     :data:`CANCEL_GRACE` seconds it is abandoned to its thread and :data:`ABANDONED` is
     returned (the caller then has no result from it; the next solve waits for it to stop).
     """
+    worker = getattr(_local, "beside", None)
+    if worker is not None:
+        return worker.run(h)
     if threading.current_thread() is not threading.main_thread() and deadline is None:
         return h.run()
     _join_abandoned()
@@ -310,6 +315,115 @@ def _cancel(h: highspy.Highs, thread: threading.Thread) -> bool:
         _abandoned.append((h, thread))
         return False
     return True
+
+
+_local = threading.local()
+"""Per thread: the :class:`_BesideRun` of a worker started by :func:`beside` (else unset)."""
+
+
+class _BesideRun:
+    """The HiGHS runs of a :func:`beside` worker: each calls ``Highs.run()`` directly, with
+    highspy's interrupt callbacks on, so that the starting thread can cancel it.
+
+    highspy's ``startSolve`` (what :func:`run_highs` uses on the main thread) guards every
+    ``Highs`` object with one lock held by the class: a second solve started that way while
+    the first runs raises ``Solver is already running``. ``Highs.run()`` takes no such lock
+    and releases the GIL while HiGHS works, and HiGHS's task scheduler is kept per thread,
+    so a run here and the main thread's runs proceed side by side."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.h: highspy.Highs | None = None
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        """Stop the run now in progress at its next interrupt check, and every later one at
+        its first."""
+        with self.lock:
+            self.cancelled = True
+            if self.h is not None:
+                self.h.cancelSolve()
+
+    def run(self, h: highspy.Highs) -> highspy.HighsStatus:
+        h.HandleUserInterrupt = True
+        with self.lock:
+            self.h = h
+            if self.cancelled:
+                h.cancelSolve()
+        try:
+            return h.run()
+        finally:
+            with self.lock:
+                self.h = None
+            _release(h)
+
+
+BESIDE_POLL = 0.05
+"""Seconds between the starting thread's looks at a :func:`beside` worker (a Ctrl-C or the
+deadline is acted on within this)."""
+
+
+def beside(work: Callable[[], Any], meanwhile: Callable[[], None],
+           deadline: float | None = None, late: Any = None) -> Any:
+    """``work()`` in a worker thread while this thread runs ``meanwhile()``; returns what
+    ``work`` returned, after both are done.
+
+    Every HiGHS run that ``work`` starts through :func:`run_highs` calls ``Highs.run()``
+    in the worker (see :class:`_BesideRun`); this thread waits for the worker in slices of
+    :data:`BESIDE_POLL` seconds, so that a Ctrl-C (or SIGTERM made one) is heard here:
+
+    * an exception in ``meanwhile`` or while waiting (a KeyboardInterrupt) cancels the
+      worker's HiGHS run, gives it :data:`CANCEL_GRACE` seconds to stop, and is re-raised;
+      a worker that has not stopped by then is left to finish in its thread and
+      :func:`solver_running` says so (as for a cancelled :func:`run_highs`);
+    * an exception in ``work`` is re-raised here once ``meanwhile`` is done;
+    * past ``deadline`` (a ``time.perf_counter()`` value) the worker's run is cancelled
+      (HiGHS then reports an interrupt, which :func:`run` reads as the time limit);
+      a worker that has not stopped :data:`CANCEL_GRACE` seconds later is abandoned to its
+      thread and ``late`` is returned instead.
+
+    Otherwise no thread is left running when this returns. ``work`` must not touch what
+    ``meanwhile`` changes (each its own HiGHS instance), and its result must not depend on
+    timing (e.g. a MIP stopped by a count of interrupt checks): then the result is what
+    ``work(); meanwhile()`` in sequence gives."""
+    run = _BesideRun()
+    got: dict[str, Any] = {}
+    # waited on instead of the thread itself: a Ctrl-C inside ``Thread.join`` can leave the
+    # thread reading as ended while it still runs (CPython's join is not safe to interrupt)
+    finished = threading.Event()
+
+    def target() -> None:
+        _local.beside = run
+        try:
+            got["value"] = work()
+        except BaseException as e:  # handed to the starting thread
+            got["error"] = e
+        finally:
+            _local.beside = None
+            # as highspy's own solve threads do: release this thread's task scheduler
+            highspy.Highs.resetThreadScheduler(False)
+            finished.set()
+
+    thread = threading.Thread(target=target, name="highs-beside", daemon=True)
+    thread.start()
+    try:
+        meanwhile()
+        while not finished.wait(BESIDE_POLL):
+            if deadline is not None and time.perf_counter() > deadline:
+                run.cancel()
+                if not finished.wait(CANCEL_GRACE):
+                    _abandoned.append((run.h, thread))
+                    return late
+    except BaseException:
+        run.cancel()
+        # listed before the grace wait: a second Ctrl-C there must not lose the worker
+        _abandoned.append((run.h, thread))
+        finished.wait(CANCEL_GRACE)
+        raise
+    thread.join()  # past its last statement: at once
+    if "error" in got:
+        raise got["error"]
+    return got["value"]
 
 
 def solver_running() -> bool:
@@ -597,6 +711,9 @@ class LpSession:
         self.started = False
         self.basis = crash_basis(spec)
         self.solved_x: np.ndarray | None = None  # the last optimal LP's columns (see basis_now)
+        self.changes = 0
+        """Columns or rows appended and LPs solved so far: equal counts at two moments say
+        that HiGHS holds the same model and the same basis at both."""
 
     def add_columns(self, lb: np.ndarray, ub: np.ndarray, cost: np.ndarray) -> None:
         """Append auxiliary columns (no entries in existing rows)."""
@@ -607,6 +724,7 @@ class LpSession:
         self.aux_lb = np.concatenate([self.aux_lb, lb])
         self.aux_ub = np.concatenate([self.aux_ub, ub])
         self.n_cols += k
+        self.changes += 1
 
     def add_rows(self, block: Any, permanent: bool = True) -> None:
         """Append a RowBlock over the current columns; ``permanent`` rows are always on,
@@ -622,6 +740,7 @@ class LpSession:
                            A.data.astype(float))
         self.blocks[key] = (first, block, permanent)
         self.on.add(key)
+        self.changes += 1
 
     def lp(self, aux_lb: np.ndarray | None = None, aux_ub: np.ndarray | None = None,
            rows: list[Any] | None = None, time_limit: float = 600.0,
@@ -664,6 +783,7 @@ class LpSession:
             self.started = True
         allow_seconds(h, max(time_limit, 0.1))
         t_build = time.perf_counter() - t0
+        self.changes += 1
         r = run(h, integral=False, want_duals=True, want_basis=False)
         x = None if r.x is None else r.x
         # a copy (a millisecond): callers may change the outcome's array in place

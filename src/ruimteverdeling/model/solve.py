@@ -192,6 +192,14 @@ its allocation is the first incumbent (the root repair runs only when it finds n
 Measured on the demo area: with 10 tolerances (the root repair's incumbent lay 11.7 below)
 the curve, its bound 1,628,229.0 and the chosen window are those of the real incumbent's
 curve; with 0 the exact window is empty and the curve is the LP bound."""
+REPAIR_BESIDE = True
+"""The level window's repair sub-MIP (on the demo area the first incumbent, 2.5–3 s of HiGHS
+on one thread) runs in a worker thread
+(:func:`~ruimteverdeling.model.highs_backend.beside`) while the main thread solves the LPs of
+the steps after it that do not need its allocation (:class:`_Ahead`). False: the same work in
+sequence on one thread. Both give the same result: the sub-MIP stops at a count of interrupt
+checks, whatever the other thread does, and the LP session sees the same LPs in the same
+order either way."""
 KNAPSACK_SECOND_WORK = 1e9
 """Knapsack table entries times options per second (see
 :data:`~ruimteverdeling.model.strengthen.KNAPSACK_WORK`): a decomposed model's knapsack
@@ -699,6 +707,9 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
         dual_bound = max(dual_bound, col_dual_bound)
     repair_settings = None if decomposed else REPAIR_SETTINGS
 
+    ahead: list[_Ahead] = []  # the LPs solved beside the first window repair of the root
+    beside_ok = [False]  # whether the next window repair may have LPs solved beside it
+
     def window_repair(model: ModelSpec, out: LpOutcome, info: dict[str, Any]
                       ) -> np.ndarray | None:
         # the repair at a level window's LP vertex; besides the fractional units and their
@@ -709,12 +720,41 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
             spec, lv, derived, float(model.aux_ub[lv.col - spec.n_x]), x_w_round)) is not None]
         wide = options.model_copy(update={"repair_units_per_fractional": (
             level_window.REPAIR_UNITS_SCALE * options.repair_units_per_fractional)})
-        return _repair(spec, model, backend, wide, say, x_w, out.col_dual[: spec.n_cols],
-                       x_w_round, _fractional_units(spec, x_w), bound, deadline, info, {},
-                       grow=False,
-                       extra=np.unique(np.concatenate(moved)) if moved else None,
-                       settings=repair_settings,
-                       whole_after=int(level_window.REPAIR_WHOLE_GAP_AFTER * REPAIR_CHECKS))[0]
+        own: dict[str, Any] = {}  # the repair's record, merged once it is done
+
+        def repair_here() -> np.ndarray | None:
+            return _repair(spec, model, backend, wide, say, x_w, out.col_dual[: spec.n_cols],
+                           x_w_round, _fractional_units(spec, x_w), bound, deadline, own, {},
+                           grow=False,
+                           extra=np.unique(np.concatenate(moved)) if moved else None,
+                           settings=repair_settings,
+                           whole_after=int(level_window.REPAIR_WHOLE_GAP_AFTER *
+                                           REPAIR_CHECKS))[0]
+
+        if not beside_ok[0]:
+            cand = repair_here()
+        else:
+            beside_ok[0] = False
+
+            def meanwhile() -> None:
+                ahead.append(_lps_ahead(work, levels, session, early, x, root_basis,
+                                        deadline))
+
+            if REPAIR_BESIDE:
+                cand = hb.beside(repair_here, meanwhile, deadline, late=_LATE)
+            else:
+                cand = repair_here()
+                meanwhile()
+        if cand is _LATE:  # the sub-MIP did not stop at the deadline: left to its thread
+            _capped(info, "repair")
+            return None
+        for key, value in own.items():
+            if key == "time_limit_cut":
+                for step in value:
+                    _capped(info, step)
+            else:
+                info[key] = value
+        return cand
 
     def polish_any(y: np.ndarray) -> np.ndarray:
         return _polish(spec, backend, options, y, force=True)
@@ -727,9 +767,11 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
         # the strengthened LP's optimal basis: the level search's root starts there (the
         # window and level-fixed LPs move the session's basis away from it)
         root_basis = session.basis_now()
+        beside_ok[0] = hasattr(session, "changes")
         x_best, objective = _window_first(spec, work, levels, session, derived, x, bound,
                                           options, deadline, details, seconds, say,
                                           window_repair, polish_any, early)
+        beside_ok[0] = False
         windowed = "level_window" in details
     if x_best is None:
         # repair: a small MIP on the fractional units and their near-ties (one neighbourhood
@@ -781,7 +823,8 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
             x_best, objective = _level_fixed_repair(spec, work, levels, session, curves, backend,
                                                     options, say, x_best, objective, bound,
                                                     deadline, details, seconds, derived,
-                                                    root_basis if windowed else None)
+                                                    root_basis if windowed else None,
+                                                    ahead[0] if ahead else None)
             if not windowed:
                 x_best, objective = level_window.improve(
                     spec, work, levels, session, curves, x, x_best, objective, bound,
@@ -800,7 +843,7 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
         x_best, objective, bound, closed = _close_gap(
             spec, work, levels, session if not decomposed else None, backend, options, say, x,
             col_dual, x_round, x_best, objective, bound, deadline, details, seconds, curves,
-            root_basis, fixing, dual_bound)
+            root_basis, fixing, dual_bound, ahead[0] if ahead else None)
         if closed:
             method += "+rc-mip"
     timed_out = deadline - time.perf_counter() <= 1
@@ -861,6 +904,102 @@ def _window_first(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], sess
                                 details, seconds, say, repair=repair, polish=polish,
                                 max_row_nnz=STRENGTHEN_MAX_ROW_NNZ)
     return x, z
+
+
+_LATE = object()
+"""What a window repair run beside the main thread gives when its sub-MIP did not stop at the
+deadline (see :func:`~ruimteverdeling.model.highs_backend.beside`)."""
+
+
+@dataclass
+class _Ahead:
+    """LPs of the steps after the root's window repair, solved on the main thread while the
+    repair's sub-MIP runs (:data:`REPAIR_BESIDE`), from inputs that do not depend on its
+    allocation: per level, the LP with the level fixed at the maximiser of its early
+    whole-cell curve (``fixed``: level column, curve, level, outcome; see
+    :func:`_level_fixed_repair`), then the level search's root LP from the counted basis
+    (``root``; see :func:`_close_gap`), on the LP session in that order.
+
+    A step takes an LP from here only when it is the very LP the step would solve: the same
+    level column, the same curve object (the step's curve is the early one when the incumbent
+    is at least the curve's stand-in), the same level value, the same starting basis, every
+    LP before it taken from here as well, and the session unchanged since (``changes``, see
+    :attr:`~ruimteverdeling.model.highs_backend.LpSession.changes`: no row, column or LP
+    since these LPs). HiGHS then started each from the same model and basis as the step would
+    have, so the solve's result is the one without them; otherwise the step solves its own,
+    and the decisions that need the incumbent (skip or repair) are taken as before."""
+
+    fixed: list[tuple[int, Callable[[float, float], float], float, LpOutcome]]
+    first_basis: Any
+    root: LpOutcome | None
+    root_bounds: tuple[np.ndarray, np.ndarray] | None
+    changes: int
+    taken: int = 0
+    intact: bool = True
+
+    def fixed_lp(self, session: Any, col: int, curve: Any, v: float, basis: Any
+                 ) -> LpOutcome | None:
+        """The next level-fixed LP, if it is the one the step would solve (else None, and
+        nothing after it is taken either)."""
+        k = self.taken
+        ok = self.intact and k < len(self.fixed) and \
+            getattr(session, "changes", None) == self.changes and \
+            (k > 0 or basis is self.first_basis)
+        if ok:
+            c, cv, vv, _ = self.fixed[k]
+            ok = c == col and cv is curve and vv == v
+        if not ok:
+            self.intact = False
+            return None
+        self.taken += 1
+        return self.fixed[k][3]
+
+    def root_lp(self, session: Any, aux_lb: np.ndarray, aux_ub: np.ndarray
+                ) -> LpOutcome | None:
+        """The level search's root LP, if every level-fixed LP solved ahead was taken, the
+        session is unchanged since and the bounds are the same (else None)."""
+        if not (self.intact and self.taken == len(self.fixed) and self.root is not None and
+                self.root_bounds is not None and
+                getattr(session, "changes", None) == self.changes and
+                np.array_equal(self.root_bounds[0], aux_lb) and
+                np.array_equal(self.root_bounds[1], aux_ub)):
+            return None
+        self.intact = False  # taken once
+        return self.root
+
+
+def _lps_ahead(work: ModelSpec, levels: list[st.Level], session: Any,
+               early: dict[int, tuple[Callable[[float, float], float], float]],
+               x_lp: np.ndarray, root_basis: Any, deadline: float) -> _Ahead:
+    """The LPs of :class:`_Ahead`, solved now on ``session``: per level with an early curve
+    (in ``early``), the LP with the level fixed where that curve is largest (the maximiser
+    searched from the LP's level in ``x_lp``: on the demo area the search ends at the same
+    level from any start around it), the first from ``root_basis``; then the counted root LP
+    from :func:`_counted_basis` of ``root_basis``, with the basis it ends at."""
+    fixed: list[tuple[int, Callable[[float, float], float], float, LpOutcome]] = []
+    basis = root_basis
+    for lv in levels:
+        if lv.col not in early or deadline - time.perf_counter() <= 1:
+            break
+        curve = early[lv.col][0]
+        j = lv.col - work.n_x
+        v = level_fix.curve_argmax(curve, float(work.aux_lb[j]), float(work.aux_ub[j]),
+                                   float(x_lp[lv.col]))
+        lims = None if v is None else level_fix.fixed_level(work.aux_lb, work.aux_ub, j, v)
+        if lims is None:
+            break
+        out = session.lp(*lims, None, max(1.0, deadline - time.perf_counter()), basis=basis)
+        basis = None
+        fixed.append((lv.col, curve, v, out))
+    root = None
+    if len(fixed) == len(levels) and deadline - time.perf_counter() > 1:
+        root = session.lp(work.aux_lb, work.aux_ub, None,
+                          max(1.0, deadline - time.perf_counter()),
+                          basis=_counted_basis(work, levels, root_basis))
+        if root.status == "optimal":
+            root.basis = session.basis_now()
+    return _Ahead(fixed, root_basis, root, None if root is None else
+                  (work.aux_lb.copy(), work.aux_ub.copy()), session.changes)
 
 
 Fixing = tuple[float, np.ndarray] | Callable[[], tuple[float, np.ndarray] | None]
@@ -962,10 +1101,13 @@ def _level_fixed_repair(spec: ModelSpec, work: ModelSpec, levels: list[st.Level]
                         x_best: np.ndarray, objective: float, bound: float, deadline: float,
                         details: dict[str, Any], seconds: dict[str, float],
                         derived: tuple[ModelSpec, np.ndarray | None] | None = None,
-                        basis: Any = None) -> tuple[np.ndarray, float]:
+                        basis: Any = None, ahead: _Ahead | None = None
+                        ) -> tuple[np.ndarray, float]:
     """The incumbent, or the repair of the LP with each level fixed where its whole-cell
     knapsack bound is largest, whichever is better (:mod:`ruimteverdeling.model.level_fix`).
-    ``basis``: where the first of those LPs starts (None: the session's current basis).
+    ``basis``: where the first of those LPs starts (None: the session's current basis);
+    ``ahead``: LPs solved beside the window's repair, each taken where it is the LP solved
+    here (see :class:`_Ahead`).
 
     The LP optimum ``z_v`` with the level fixed at ``v`` bounds every allocation whose level
     is ``v``, so the repair there runs only when ``z_v > z_inc + t`` (``t``: the absolute
@@ -985,8 +1127,10 @@ def _level_fixed_repair(spec: ModelSpec, work: ModelSpec, levels: list[st.Level]
         if deadline - time.perf_counter() <= 1:
             _capped(details, "repair with the level fixed")
             continue
-        out = session.lp(*fixed, None, max(1.0, deadline - time.perf_counter()),
-                         basis=basis)
+        out = None if ahead is None else ahead.fixed_lp(session, lv.col, curve, v, basis)
+        if out is None:
+            out = session.lp(*fixed, None, max(1.0, deadline - time.perf_counter()),
+                             basis=basis)
         basis = None
         if out.status != "optimal" or out.x is None or out.col_dual is None:
             found.append({"level": v, "lp_status": out.status})
@@ -1020,6 +1164,9 @@ def _level_fixed_repair(spec: ModelSpec, work: ModelSpec, levels: list[st.Level]
         if z_cand is not None and z_cand > spec.objective_value(x) and not spec.violations(cand):
             x = cand
     details["level_fixed_repair"] = found
+    if ahead is not None:
+        details["lps_ahead"] = {"level_fixed": ahead.taken, "of": len(ahead.fixed),
+                                "root": False}
     return _keep_if_better(spec, "level_fixed", "repair with the level fixed at its knapsack "
                            "maximiser", x, x_best, objective, t0, details, seconds, say)
 
@@ -1282,7 +1429,8 @@ def _close_gap(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session
                details: dict[str, Any], seconds: dict[str, float],
                curves: dict[int, Callable[[float, float], float]] | None = None,
                root_basis: Any = None, fixing: list[Fixing] | None = None,
-               dual_bound: float | None = None) -> tuple[np.ndarray, float, float, bool]:
+               dual_bound: float | None = None, ahead: _Ahead | None = None
+               ) -> tuple[np.ndarray, float, float, bool]:
     """The level search, then reduced-cost fixing and branch and bound per region.
 
     ``dual_bound``: the value of the LP (or Lagrangian, for column generation) whose reduced
@@ -1292,7 +1440,8 @@ def _close_gap(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session
 
     ``root_basis``: the optimal basis of the strengthened LP (``session``'s model with every
     auxiliary at its bounds), where the level search's root LP starts; each node's LP starts
-    from its parent's optimal basis.
+    from its parent's optimal basis. ``ahead``: LPs solved beside the window's repair; its
+    root LP is taken where it is the very root LP solved here (see :class:`_Ahead`).
 
     ``curves``: per level column, the whole-cell knapsack bound over a level interval under
     the root's prices, for the level search's node bounds besides each node's own.
@@ -1346,7 +1495,14 @@ def _close_gap(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session
                 out.basis = last[0] = session.basis_now()
             return out
 
-        root = solve_lp(work.aux_lb, work.aux_ub, None, _counted_basis(work, levels, root_basis))
+        # (the root LP solved beside the window's repair, where it is this one: _Ahead)
+        root = None if ahead is None else ahead.root_lp(session, work.aux_lb, work.aux_ub)
+        if root is not None:
+            last[0] = root.basis
+            details.setdefault("lps_ahead", {})["root"] = True
+        else:
+            root = solve_lp(work.aux_lb, work.aux_ub, None,
+                            _counted_basis(work, levels, root_basis))
         search_info = []
         if root.status == "optimal" and root.x is not None and root.col_dual is not None:
             regions = [_Region(work.aux_lb, work.aux_ub, None, min(bound, root.objective),

@@ -1,0 +1,272 @@
+"""The window repair's sub-MIP in a worker thread beside the main thread's LPs.
+
+:func:`~ruimteverdeling.model.highs_backend.beside` runs HiGHS in a worker while the main
+thread works; a Ctrl-C or an exception on either side must stop both, re-raise on the main
+thread and leave no thread running. The solve runs the level window's repair that way
+(``solve.REPAIR_BESIDE``) and solves meanwhile the LPs after it that do not need its
+allocation (``solve._Ahead``): the result must be the one of the same work in sequence, and
+the one of a solve that solves none of them ahead.
+"""
+
+from __future__ import annotations
+
+import _thread
+import threading
+import time
+from typing import Any
+
+import highspy
+import numpy as np
+import pytest
+
+from ruimteverdeling.model import highs_backend as hb
+from ruimteverdeling.model import solve as solve_mod
+from ruimteverdeling.model.options import SolverOptions
+from tiny_models import brute_force, random_model, regions_only
+
+CASES = [(16, 0.001), (19, 0.001), (28, 0.01), (43, 0.03), (46, 0.01)]
+"""Tiny models (seed, mip_rel_gap) whose window repair runs first and whose level-fixed LP
+is the one solved ahead (the incumbent is at least the early curve's stand-in)."""
+OTHER_CASES = [(1, 0.0), (7, 1e-4), (14, 1e-4), (24, 0.0)]
+"""Tiny models (``random_model``) whose window repair runs first but whose level-fixed LP is
+not the one solved ahead (the incumbent lies below the early curve's stand-in, so the step
+uses a curve built for it)."""
+
+
+def _market_split(rows: int = 5, cols: int = 40, seed: int = 0) -> highspy.Highs:
+    """A market-split MIP (``Σ_j a_ij x_j = ⌊Σ_j a_ij / 2⌋`` over binaries, ``a`` in
+    [0, 99]): a handful of rows that branch and bound needs far longer than a second for,
+    so a test can cancel it while it runs."""
+    rng = np.random.default_rng(seed)
+    a = rng.integers(0, 100, size=(rows, cols)).astype(float)
+    d = np.floor(a.sum(axis=1) / 2.0)
+    h = hb.new_highs()
+    h.setOptionValue("threads", 1)
+    h.setOptionValue("time_limit", 120.0)
+    for _ in range(cols):
+        h.addVar(0.0, 1.0)
+    h.changeColsIntegrality(cols, np.arange(cols, dtype=np.int32),
+                            np.full(cols, highspy.HighsVarType.kInteger))
+    for i in range(rows):
+        h.addRow(d[i], d[i], cols, np.arange(cols, dtype=np.int32), a[i])
+    return h
+
+
+def _no_worker_left(within: float = 10.0) -> bool:
+    """Whether, within ``within`` seconds, no worker thread of ``beside`` is alive and no
+    cancelled HiGHS run is still stopping."""
+    stop_by = time.monotonic() + within
+    while True:
+        if not any(t.name == "highs-beside" and t.is_alive() for t in threading.enumerate()) \
+                and not hb.solver_running():
+            return True
+        if time.monotonic() >= stop_by:
+            return False
+        time.sleep(0.02)
+
+
+def test_beside_returns_the_workers_result_after_the_main_threads_work() -> None:
+    seen: list[str] = []
+
+    def work() -> int:
+        time.sleep(0.2)
+        seen.append("work")
+        return 7
+
+    assert hb.beside(work, lambda: seen.append("meanwhile")) == 7
+    assert seen == ["meanwhile", "work"]
+    assert _no_worker_left(0.0)
+
+
+def test_an_exception_in_the_worker_is_raised_on_the_main_thread() -> None:
+    def work() -> None:
+        raise ValueError("in the worker")
+
+    done: list[bool] = []
+    with pytest.raises(ValueError, match="in the worker"):
+        hb.beside(work, lambda: done.append(True))
+    assert done == [True]  # the main thread's work is not lost
+    assert _no_worker_left(0.0)
+
+
+@pytest.mark.parametrize("where", ["meanwhile", "waiting"])
+def test_ctrl_c_stops_the_workers_highs_run_and_is_reraised(where: str) -> None:
+    """A KeyboardInterrupt while the main thread works (``meanwhile``) or waits for the
+    worker cancels the worker's HiGHS run (at its next interrupt check) and is re-raised
+    within the grace; no thread is left, and HiGHS solves in this process as before."""
+    h = _market_split()
+    started = threading.Event()
+
+    def work() -> Any:
+        started.set()
+        return hb.run_highs(h)
+
+    def meanwhile() -> None:
+        started.wait(10)
+        time.sleep(0.3)
+        if where == "meanwhile":
+            raise KeyboardInterrupt
+        # Ctrl-C while the main thread waits for the worker
+        threading.Timer(0.3, _thread.interrupt_main).start()
+
+    t0 = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        hb.beside(work, meanwhile)
+    assert time.monotonic() - t0 < 5 * (1.0 + hb.CANCEL_GRACE)  # loose: a loaded machine
+    assert _no_worker_left()
+    assert h.getModelStatus() == highspy.HighsModelStatus.kInterrupt
+    spec = regions_only(16)
+    assert solve_mod.solve(spec, SolverOptions(mip_rel_gap=0.0)).objective == \
+        pytest.approx(brute_force(spec), abs=1e-9)
+
+
+def test_past_the_deadline_the_workers_run_stops_as_at_a_time_limit() -> None:
+    h = _market_split()
+    t0 = time.perf_counter()
+    r = hb.beside(lambda: hb.run(h, integral=True, deadline=t0 + 0.5), lambda: None,
+                  deadline=t0 + 0.5)
+    assert r.status == "Time limit reached"
+    assert time.perf_counter() - t0 < 0.5 + 5 * hb.CANCEL_GRACE
+    assert _no_worker_left()
+
+
+def test_two_highs_runs_overlap_in_beside() -> None:
+    """The worker's run and a main-thread run through ``run_highs`` (highspy's
+    ``startSolve``) are in progress at once: the worker does not take the class-wide lock
+    of ``startSolve``."""
+    h = _market_split(seed=1)
+    lp = _market_split(seed=2)
+    lp.changeColsIntegrality(40, np.arange(40, dtype=np.int32),
+                             np.full(40, highspy.HighsVarType.kContinuous))
+    running = threading.Event()
+
+    def meanwhile() -> None:
+        running.wait(10)
+        time.sleep(0.1)
+        hb.run_highs(lp)  # would raise "Solver is already running" under one lock
+        h.cancelSolve()
+
+    def work() -> Any:
+        h.HandleUserInterrupt = True
+        running.set()
+        return hb.run_highs(h)
+
+    hb.beside(work, meanwhile)
+    assert lp.getModelStatus() in (highspy.HighsModelStatus.kOptimal,
+                                   highspy.HighsModelStatus.kInfeasible)
+    assert _no_worker_left(0.0)
+
+
+def _solve(spec: Any, gap: float) -> Any:
+    return solve_mod.solve(spec, SolverOptions(mip_rel_gap=gap))
+
+
+def _steps(sol: Any) -> Any:
+    """What the steps after the repair found, without their seconds: per level-fixed LP its
+    level, LP value and repair's objective; per level search its LPs and bound."""
+    d = sol.details
+    return ([(f.get("level"), f.get("lp"), f.get("lp_status"), f.get("objective"))
+             for f in d.get("level_fixed_repair", [])],
+            [(s["lps"], s["bound"], s["open"]) for s in d.get("level_search", [])])
+
+
+def _same(a: Any, b: Any) -> None:
+    assert a.status == b.status
+    assert a.objective == b.objective
+    assert a.bound == b.bound
+    assert np.array_equal(a.x, b.x)
+    assert _steps(a) == _steps(b)
+
+
+@pytest.mark.parametrize(("seed", "gap"), CASES)
+def test_the_repair_beside_gives_the_result_of_the_serial_solve(
+        seed: int, gap: float, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The threaded solve, the same work in sequence and a solve that solves no LP ahead
+    give the same allocation, objective, bound and status; the threaded one did run the
+    repair beside and took its level-fixed LP from what was solved ahead."""
+    spec = regions_only(seed)
+    calls: list[int] = []
+    plain = hb.beside
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return plain(*args, **kwargs)
+
+    monkeypatch.setattr(hb, "beside", counted)
+    threaded = _solve(spec, gap)
+    assert calls == [1]
+    assert threaded.details["lps_ahead"]["level_fixed"] == 1
+    monkeypatch.setattr(solve_mod, "REPAIR_BESIDE", False)
+    serial = _solve(spec, gap)
+    assert calls == [1]
+    _same(threaded, serial)
+    monkeypatch.setattr(solve_mod, "_lps_ahead",
+                        lambda *a, **k: solve_mod._Ahead([], None, None, None, -1))
+    none_ahead = _solve(spec, gap)
+    assert none_ahead.details["lps_ahead"]["level_fixed"] == 0
+    _same(threaded, none_ahead)
+    assert threaded.objective <= brute_force(spec) + 1e-9
+
+
+@pytest.mark.parametrize(("seed", "gap"), OTHER_CASES)
+def test_an_lp_solved_ahead_for_other_inputs_is_not_taken(
+        seed: int, gap: float, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where the level-fixed step's curve is not the one its LP was solved ahead with, the
+    step solves its own LP (and the root LP is not taken either): the result and what each
+    step found are those of the solve that solves none ahead."""
+    spec = random_model(seed)
+    threaded = _solve(spec, gap)
+    assert threaded.details["lps_ahead"] == {"level_fixed": 0, "of": 1, "root": False}
+    monkeypatch.setattr(solve_mod, "_lps_ahead",
+                        lambda *a, **k: solve_mod._Ahead([], None, None, None, -1))
+    _same(threaded, _solve(spec, gap))
+
+
+@pytest.mark.parametrize("what", [KeyboardInterrupt, RuntimeError])
+def test_an_interrupt_or_error_in_the_solves_repair_beside_leaves_no_thread(
+        what: type[BaseException], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C on the main thread while the repair runs beside it, and an error in the
+    worker's repair: the solve raises it, no thread is left running, and the next solve in
+    the process gives the same result as before."""
+    seed, gap = CASES[0]
+    spec = regions_only(seed)
+    before = _solve(spec, gap)
+    plain_ahead, plain_repair = solve_mod._lps_ahead, solve_mod._repair
+    if what is KeyboardInterrupt:
+        def ahead(*args: Any, **kwargs: Any) -> Any:
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(solve_mod, "_lps_ahead", ahead)
+    else:
+        def repair(*args: Any, **kwargs: Any) -> Any:
+            if threading.current_thread().name == "highs-beside":
+                raise RuntimeError("in the repair")
+            return plain_repair(*args, **kwargs)
+
+        monkeypatch.setattr(solve_mod, "_repair", repair)
+    with pytest.raises(what):
+        _solve(spec, gap)
+    assert _no_worker_left()
+    monkeypatch.setattr(solve_mod, "_lps_ahead", plain_ahead)
+    monkeypatch.setattr(solve_mod, "_repair", plain_repair)
+    _same(_solve(spec, gap), before)
+
+
+@pytest.mark.slow
+def test_the_demo_solve_beside_is_the_serial_solve(demo_area: Any,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """On the demo area the level-fixed LP and the level search's root LP are both taken
+    from the LPs solved beside the repair, and the solve's allocation, objective, bound and
+    status are those of the serial solve that solves none of them ahead."""
+    from ruimteverdeling import api
+
+    from areas import REPO
+
+    cm = api.compile(REPO / "scenarios" / "base.yaml", area=demo_area)
+    threaded = solve_mod.solve(cm.spec, cm.scenario.solver)
+    assert threaded.details["lps_ahead"] == {"level_fixed": 1, "of": 1, "root": True}
+    monkeypatch.setattr(solve_mod, "REPAIR_BESIDE", False)
+    monkeypatch.setattr(solve_mod, "_lps_ahead",
+                        lambda *a, **k: solve_mod._Ahead([], None, None, None, -1))
+    serial = solve_mod.solve(cm.spec, cm.scenario.solver)
+    _same(threaded, serial)
