@@ -111,6 +111,17 @@ def test_ctrl_c_during_the_mip(demo_area: Path, tmp_path: Path) -> None:
     assert_interrupted(tmp_path, code, elapsed, err)
 
 
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_signal_during_the_repair_beside_the_lps(demo_area: Path, tmp_path: Path,
+                                                 sig: int) -> None:
+    """The demo's first repair runs its sub-MIP in a worker thread while the main thread
+    solves LPs: a signal then stops both (the repair does not report an allocation)."""
+    code, elapsed, err = interrupt(tmp_path, REPO / "scenarios" / "base.yaml", demo_area,
+                                   "repairing with a small MIP", 0.5, sig)
+    assert_interrupted(tmp_path, code, elapsed, err)
+    assert "repair: objective" not in err, err[-2000:]
+
+
 def test_ctrl_c_while_writing_the_outputs(demo_area: Path, tmp_path: Path) -> None:
     code, elapsed, err = interrupt(tmp_path, REPO / "scenarios" / "base.yaml", demo_area,
                                    "writing outputs to", 0.0)

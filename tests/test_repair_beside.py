@@ -99,7 +99,7 @@ def test_ctrl_c_stops_the_workers_highs_run_and_is_reraised(where: str) -> None:
 
     def work() -> Any:
         started.set()
-        return hb.run_highs(h)
+        return hb.run_highs(h, time.perf_counter() + 60.0)
 
     def meanwhile() -> None:
         started.wait(10)
@@ -149,7 +149,9 @@ def test_two_highs_runs_overlap_in_beside() -> None:
     def work() -> Any:
         h.HandleUserInterrupt = True
         running.set()
-        return hb.run_highs(h)
+        # with a deadline, as the engine's MIPs run (off a worker, that is highspy's
+        # startSolve)
+        return hb.run_highs(h, time.perf_counter() + 60.0)
 
     hb.beside(work, meanwhile)
     assert lp.getModelStatus() in (highspy.HighsModelStatus.kOptimal,
