@@ -104,6 +104,10 @@ STRENGTHEN_ROUNDS = 4
 """Rounds of adding violated derived rows and re-solving the LP."""
 STRENGTHEN_MAX_ROW_NNZ = 2_000_000
 """Rows with more entries are not strengthened (a derived row is as dense as its source)."""
+LEVEL_PREFETCH = True
+"""Whether the level search's likely node LPs are solved in a thread of their own while the
+search computes its whole-cell node bounds (see :func:`level_prefetch`); the search's result
+is the same either way."""
 LEVEL_SEARCH_LPS = 60
 """Most LPs the branch and bound on a minimax level may solve (its budget: the time limit is
 only a cap behind it)."""
@@ -1282,8 +1286,12 @@ def _close_gap(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session
                details: dict[str, Any], seconds: dict[str, float],
                curves: dict[int, Callable[[float, float], float]] | None = None,
                root_basis: Any = None, fixing: list[Fixing] | None = None,
-               dual_bound: float | None = None) -> tuple[np.ndarray, float, float, bool]:
+               dual_bound: float | None = None, prefetch: st.LevelPrefetch | None = None
+               ) -> tuple[np.ndarray, float, float, bool]:
     """The level search, then reduced-cost fixing and branch and bound per region.
+
+    ``prefetch``: the first level's search LPs (:func:`level_prefetch`), possibly with some
+    solved ahead; made here when None.
 
     ``dual_bound``: the value of the LP (or Lagrangian, for column generation) whose reduced
     costs ``col_dual`` are, where ``bound`` may have been lowered since (by a knapsack or a
@@ -1331,22 +1339,10 @@ def _close_gap(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session
                        [(z_d, x_lp[: spec.n_cols], col_dual[: spec.n_cols])])]
     if levels and session is not None:
         t0 = time.perf_counter()
-
-        has_basis = hasattr(session, "basis_now")
-        last: list[Any] = [None]  # the basis HiGHS holds now (from the latest LP)
-
-        def solve_lp(lb: np.ndarray, ub: np.ndarray, rows: Any, start: Any) -> LpOutcome:
-            # from the parent node's optimal basis: still dual feasible after the bound
-            # changes, where the last LP's (a sibling's, possibly infeasible) may be far off
-            given = start if has_basis and start is not last[0] else None
-            out = session.lp(lb, ub, rows, max(1.0, deadline - time.perf_counter()),
-                             basis=given)
-            last[0] = None
-            if has_basis and out.status == "optimal":
-                out.basis = last[0] = session.basis_now()
-            return out
-
-        root = solve_lp(work.aux_lb, work.aux_ub, None, _counted_basis(work, levels, root_basis))
+        if prefetch is None:
+            prefetch = level_prefetch(work, levels, session, backend, options, root_basis,
+                                      deadline, curves)
+        root = prefetch.root
         search_info = []
         if root.status == "optimal" and root.x is not None and root.col_dual is not None:
             regions = [_Region(work.aux_lb, work.aux_ub, None, min(bound, root.objective),
@@ -1354,16 +1350,24 @@ def _close_gap(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session
                                  root.col_dual[: work.n_cols])])]
             for i, lv in enumerate(levels):
                 target = abs_gap_target(options.mip_rel_gap, objective, bound, sq)
-                res = st.level_bounds(work, lv, solve_lp, root, objective, target,
+                memo = prefetch if i == 0 else st.LevelPrefetch(
+                    work, lv, prefetch.solve_lp, root, state=prefetch.state)
+                if i == 0 and LEVEL_PREFETCH:
+                    # the likely node LPs in a thread while the search computes node bounds
+                    prefetch.start(deadline - 1.0, floor=objective + target)
+                res = st.level_bounds(work, lv, memo.solve_lp, root, objective, target,
                                       deadline - 1.0, LEVEL_SEARCH_LPS,
                                       useful_below=bound,
                                       node_bound=_node_knapsack(
                                           work, lv, objective, (curves or {}).get(lv.col),
                                           float(root.x[lv.col])))
+                prefetch.stop()
                 if time.perf_counter() > deadline - 1.0:
                     _capped(details, "level search")
                 search_info.append({"level": work.aux_names[lv.col - work.n_x],
                                     "lps": res.lps, "reused": res.reused,
+                                    "ahead": prefetch.solved if i == 0 else 0,
+                                    "from_ahead": memo.hits,
                                     "bound": res.bound,
                                     "window": list(res.window), "open": len(res.nodes),
                                     "seconds": round(res.seconds, 3)})
@@ -1409,6 +1413,53 @@ def _close_gap(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session
         f"searched, bound "
         f"{bound:,.4f} ({_secs(t0)})")
     return x_best, objective, max(bound, objective), bool(ran)
+
+
+def level_prefetch(work: ModelSpec, levels: list[st.Level], session: Any, backend: Backend,
+                   options: SolverOptions, root_basis: Any, deadline: float,
+                   curves: dict[int, Callable[[float, float], float]] | None = None
+                   ) -> st.LevelPrefetch:
+    """The level search's LPs (of ``levels[0]``), with its root LP solved: a
+    :class:`~ruimteverdeling.model.strengthen.LevelPrefetch` whose ``ahead``/``start`` solve
+    the likely node LPs before the search asks for them (e.g. while another step runs) and
+    whose ``solve_lp`` the search calls; ``root`` is the counted model's LP from the
+    strengthened LP's optimal basis ``root_basis`` (see :func:`_counted_basis`).
+
+    With a HiGHS session the search gets one of its own, on the counted model ``work``: the
+    main session's other users are not moved by LPs solved ahead, and every node LP restarts
+    the solver from its start basis (the parent node's optimal basis, still dual feasible
+    after the bound changes) with nothing kept from the LP before — the answer is a function
+    of the LP's bounds, rows, start basis and the session's rows, as the memo needs. Its
+    ``state`` is the session's row count. ``curves`` (per level column, the whole-cell bound
+    over a level interval) rank the LPs solved ahead: best first. Other backends keep
+    ``session`` (each re-solve hands over the whole model from the given basis)."""
+    lv = levels[0]
+    j = lv.col - work.n_x
+    search = session
+    if hasattr(session, "h") and hasattr(backend, "session"):
+        search = backend.session(work, options)  # type: ignore[attr-defined]
+    fresh = search is not session
+
+    def solve_lp(lb: np.ndarray, ub: np.ndarray, rows: Any, start: Any) -> LpOutcome:
+        if fresh and search.started:
+            search.h.clearSolver()  # from ``start`` alone (None: HiGHS's own start)
+        has_basis = hasattr(search, "basis_now")
+        out = search.lp(lb, ub, rows, max(1.0, deadline - time.perf_counter()),
+                        basis=start if has_basis else None)
+        if has_basis and out.status == "optimal":
+            out.basis = search.basis_now()
+        return out
+
+    def state() -> Any:
+        return search.h.getNumRow() if fresh else None
+
+    root = solve_lp(work.aux_lb, work.aux_ub, None, _counted_basis(work, levels, root_basis))
+    curve = (curves or {}).get(lv.col)
+
+    def rank(lb: np.ndarray, ub: np.ndarray) -> float | None:
+        return None if curve is None else curve(float(lb[j]), float(ub[j]))
+
+    return st.LevelPrefetch(work, lv, solve_lp, root, rank=rank, state=state)
 
 
 def _counted_basis(work: ModelSpec, levels: list[st.Level], basis: Any) -> Any:
