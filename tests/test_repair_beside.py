@@ -73,7 +73,7 @@ def test_beside_returns_the_workers_result_after_the_main_threads_work() -> None
         seen.append("work")
         return 7
 
-    assert hb.beside(work, lambda: seen.append("meanwhile")) == 7
+    assert hb.beside(work, lambda done: seen.append("meanwhile")) == 7
     assert seen == ["meanwhile", "work"]
     assert _no_worker_left(0.0)
 
@@ -84,7 +84,7 @@ def test_an_exception_in_the_worker_is_raised_on_the_main_thread() -> None:
 
     done: list[bool] = []
     with pytest.raises(ValueError, match="in the worker"):
-        hb.beside(work, lambda: done.append(True))
+        hb.beside(work, lambda finished: done.append(True))
     assert done == [True]  # the main thread's work is not lost
     assert _no_worker_left(0.0)
 
@@ -101,7 +101,7 @@ def test_ctrl_c_stops_the_workers_highs_run_and_is_reraised(where: str) -> None:
         started.set()
         return hb.run_highs(h, time.perf_counter() + 60.0)
 
-    def meanwhile() -> None:
+    def meanwhile(done: Any) -> None:
         started.wait(10)
         time.sleep(0.3)
         if where == "meanwhile":
@@ -123,7 +123,7 @@ def test_ctrl_c_stops_the_workers_highs_run_and_is_reraised(where: str) -> None:
 def test_past_the_deadline_the_workers_run_stops_as_at_a_time_limit() -> None:
     h = _market_split()
     t0 = time.perf_counter()
-    r = hb.beside(lambda: hb.run(h, integral=True, deadline=t0 + 0.5), lambda: None,
+    r = hb.beside(lambda: hb.run(h, integral=True, deadline=t0 + 0.5), lambda done: None,
                   deadline=t0 + 0.5)
     assert r.status == "Time limit reached"
     assert time.perf_counter() - t0 < 0.5 + 5 * hb.CANCEL_GRACE
@@ -140,7 +140,7 @@ def test_two_highs_runs_overlap_in_beside() -> None:
                              np.full(40, highspy.HighsVarType.kContinuous))
     running = threading.Event()
 
-    def meanwhile() -> None:
+    def meanwhile(done: Any) -> None:
         running.wait(10)
         time.sleep(0.1)
         hb.run_highs(lp)  # would raise "Solver is already running" under one lock
@@ -203,7 +203,7 @@ def test_the_repair_beside_gives_the_result_of_the_serial_solve(
     assert calls == [1]
     _same(threaded, serial)
     monkeypatch.setattr(solve_mod, "_lps_ahead",
-                        lambda *a, **k: solve_mod._Ahead([], None, None, None, -1))
+                        lambda *a, **k: solve_mod._Ahead([], None, -1))
     none_ahead = _solve(spec, gap)
     assert none_ahead.details["lps_ahead"]["level_fixed"] == 0
     _same(threaded, none_ahead)
@@ -214,13 +214,13 @@ def test_the_repair_beside_gives_the_result_of_the_serial_solve(
 def test_an_lp_solved_ahead_for_other_inputs_is_not_taken(
         seed: int, gap: float, monkeypatch: pytest.MonkeyPatch) -> None:
     """Where the level-fixed step's curve is not the one its LP was solved ahead with, the
-    step solves its own LP (and the root LP is not taken either): the result and what each
-    step found are those of the solve that solves none ahead."""
+    step solves its own LP: the result and what each step found are those of the solve that
+    solves none ahead."""
     spec = random_model(seed)
     threaded = _solve(spec, gap)
-    assert threaded.details["lps_ahead"] == {"level_fixed": 0, "of": 1, "root": False}
+    assert threaded.details["lps_ahead"]["level_fixed"] == 0
     monkeypatch.setattr(solve_mod, "_lps_ahead",
-                        lambda *a, **k: solve_mod._Ahead([], None, None, None, -1))
+                        lambda *a, **k: solve_mod._Ahead([], None, -1))
     _same(threaded, _solve(spec, gap))
 
 
@@ -257,18 +257,21 @@ def test_an_interrupt_or_error_in_the_solves_repair_beside_leaves_no_thread(
 @pytest.mark.slow
 def test_the_demo_solve_beside_is_the_serial_solve(demo_area: Any,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    """On the demo area the level-fixed LP and the level search's root LP are both taken
-    from the LPs solved beside the repair, and the solve's allocation, objective, bound and
-    status are those of the serial solve that solves none of them ahead."""
+    """On the demo area the level-fixed LP is taken from the LPs solved beside the repair and
+    the level search takes node LPs solved there, and the solve's allocation, objective,
+    bound and status (and what those steps found) are those of the serial solve that solves
+    none of them ahead."""
     from ruimteverdeling import api
 
     from areas import REPO
 
     cm = api.compile(REPO / "scenarios" / "base.yaml", area=demo_area)
     threaded = solve_mod.solve(cm.spec, cm.scenario.solver)
-    assert threaded.details["lps_ahead"] == {"level_fixed": 1, "of": 1, "root": True}
+    ahead = threaded.details["lps_ahead"]
+    assert (ahead["level_fixed"], ahead["of"]) == (1, 1)
+    assert threaded.details["level_search"][0]["from_ahead"] >= 1
     monkeypatch.setattr(solve_mod, "REPAIR_BESIDE", False)
     monkeypatch.setattr(solve_mod, "_lps_ahead",
-                        lambda *a, **k: solve_mod._Ahead([], None, None, None, -1))
+                        lambda *a, **k: solve_mod._Ahead([], None, -1))
     serial = solve_mod.solve(cm.spec, cm.scenario.solver)
     _same(threaded, serial)

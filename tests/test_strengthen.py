@@ -949,3 +949,76 @@ def test_the_counted_root_lp_starts_at_its_optimum(make) -> None:
             else:
                 raised += its > 0
     assert raised > 0
+
+
+def _search_outcome(res: st.LevelSearch) -> tuple:
+    """Everything a level search returns, bit for bit (floats and arrays as bytes)."""
+    nodes = [(n.lo, n.hi, sorted(n.count_ub.items()), n.bound, n.lp_bound,
+              None if n.x is None else n.x.tobytes(),
+              None if n.col_dual is None else n.col_dual.tobytes()) for n in res.nodes]
+    return (res.bound, res.window, sorted(res.count_ub.items()), res.lps, res.reused,
+            res.closed, nodes)
+
+
+@pytest.mark.parametrize("make", [random_model, regions_only])
+def test_lps_solved_ahead_leave_the_level_search_bit_for_bit_unchanged(make) -> None:
+    """The level search answered from LPs solved ahead — none, all those planned (serially),
+    or in a thread beside the search — returns the same bound, window, nodes (with their LP
+    optima, solutions and reduced costs), LP count and closed bound, bit for bit; on some
+    models the memo answers the search's LPs."""
+    import time
+
+    from ruimteverdeling.model.solve import _node_knapsack, level_prefetch
+
+    hits = 0
+    for _seed, spec, level, y, opt in _level_cases(make, 12):
+        counted = st.with_level_counts(spec, [level])
+        inc, tol = opt - 0.5, 0.25
+        curve = st.knapsack_level_curve(spec, level, y, inc)
+        outcomes = []
+        for mode in ("none", "ahead", "thread"):
+            backend, options = HighsBackend(), SolverOptions()
+            session = backend.session(counted, options)
+            pf = level_prefetch(counted, [level], session, backend, options, None,
+                                time.perf_counter() + 60.0, {level.col: curve})
+            if mode == "ahead":
+                pf.ahead(max_lps=50)
+            elif mode == "thread":
+                pf.start(max_lps=50)
+            res = st.level_bounds(counted, level, pf.solve_lp, pf.root, inc, tol, np.inf,
+                                  max_lps=30,
+                                  node_bound=_node_knapsack(counted, level, inc, curve))
+            pf.stop()
+            assert res.bound >= opt - 1e-7
+            outcomes.append(_search_outcome(res))
+            if mode == "ahead":
+                hits += pf.hits
+        assert outcomes[1] == outcomes[0]
+        assert outcomes[2] == outcomes[0]
+    assert hits > 0
+
+
+def test_a_solve_with_the_level_search_lps_ahead_in_a_thread_is_the_same_solve(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Through :func:`solve`: with the level search's likely LPs solved in a thread beside it
+    and without, the allocation, objective, bound and the level search's figures are the same;
+    on some models the thread answers LPs of the search."""
+    from ruimteverdeling.model import solve as solve_module
+
+    answered = searched = 0
+    for seed in range(12):
+        spec = random_model(seed)
+        sols = []
+        for ahead in (False, True):
+            monkeypatch.setattr(solve_module, "LEVEL_PREFETCH", ahead)
+            sols.append(solve(spec, SolverOptions(mip_rel_gap=1e-6)))
+        off, on = sols
+        assert on.x.tobytes() == off.x.tobytes()
+        assert (on.objective, on.bound, on.status) == (off.objective, off.bound, off.status)
+        keys = ("lps", "reused", "bound", "window", "open")
+        runs = [[{k: s[k] for k in keys} for s in sol.details.get("level_search", [])]
+                for sol in sols]
+        assert runs[1] == runs[0]
+        searched += bool(runs[0])
+        answered += sum(s["from_ahead"] for s in on.details.get("level_search", []))
+    assert searched > 0 and answered > 0

@@ -363,10 +363,11 @@ BESIDE_POLL = 0.05
 deadline is acted on within this)."""
 
 
-def beside(work: Callable[[], Any], meanwhile: Callable[[], None],
+def beside(work: Callable[[], Any], meanwhile: Callable[[Callable[[], bool]], None],
            deadline: float | None = None, late: Any = None) -> Any:
-    """``work()`` in a worker thread while this thread runs ``meanwhile()``; returns what
-    ``work`` returned, after both are done.
+    """``work()`` in a worker thread while this thread runs ``meanwhile(done)``; returns
+    what ``work`` returned, after both are done. ``done()`` tells ``meanwhile`` whether
+    ``work`` has finished (e.g. to stop work that only pays while it runs).
 
     Every HiGHS run that ``work`` starts through :func:`run_highs` calls ``Highs.run()``
     in the worker (see :class:`_BesideRun`); this thread waits for the worker in slices of
@@ -385,7 +386,8 @@ def beside(work: Callable[[], Any], meanwhile: Callable[[], None],
     Otherwise no thread is left running when this returns. ``work`` must not touch what
     ``meanwhile`` changes (each its own HiGHS instance), and its result must not depend on
     timing (e.g. a MIP stopped by a count of interrupt checks): then the result is what
-    ``work(); meanwhile()`` in sequence gives."""
+    ``work(); meanwhile(lambda: True)`` in sequence gives, as far as what ``meanwhile``
+    computes does not depend on ``done``."""
     run = _BesideRun()
     got: dict[str, Any] = {}
     # waited on instead of the thread itself: a Ctrl-C inside ``Thread.join`` can leave the
@@ -407,7 +409,7 @@ def beside(work: Callable[[], Any], meanwhile: Callable[[], None],
     thread = threading.Thread(target=target, name="highs-beside", daemon=True)
     thread.start()
     try:
-        meanwhile()
+        meanwhile(finished.is_set)
         while not finished.wait(BESIDE_POLL):
             if deadline is not None and time.perf_counter() > deadline:
                 run.cancel()

@@ -104,6 +104,10 @@ STRENGTHEN_ROUNDS = 4
 """Rounds of adding violated derived rows and re-solving the LP."""
 STRENGTHEN_MAX_ROW_NNZ = 2_000_000
 """Rows with more entries are not strengthened (a derived row is as dense as its source)."""
+LEVEL_PREFETCH = True
+"""Whether the level search's likely node LPs are solved in a thread of their own while the
+search computes its whole-cell node bounds (see :func:`level_prefetch`); the search's result
+is the same either way."""
 LEVEL_SEARCH_LPS = 60
 """Most LPs the branch and bound on a minimax level may solve (its budget: the time limit is
 only a cap behind it)."""
@@ -736,15 +740,15 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
         else:
             beside_ok[0] = False
 
-            def meanwhile() -> None:
-                ahead.append(_lps_ahead(work, levels, session, early, x, root_basis,
-                                        deadline))
+            def meanwhile(done: Callable[[], bool]) -> None:
+                ahead.append(_lps_ahead(work, levels, session, backend, options, early, x,
+                                        root_basis, deadline, done))
 
             if REPAIR_BESIDE:
                 cand = hb.beside(repair_here, meanwhile, deadline, late=_LATE)
             else:
                 cand = repair_here()
-                meanwhile()
+                meanwhile(lambda: True)
         if cand is _LATE:  # the sub-MIP did not stop at the deadline: left to its thread
             _capped(info, "repair")
             return None
@@ -843,7 +847,7 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
         x_best, objective, bound, closed = _close_gap(
             spec, work, levels, session if not decomposed else None, backend, options, say, x,
             col_dual, x_round, x_best, objective, bound, deadline, details, seconds, curves,
-            root_basis, fixing, dual_bound, ahead[0] if ahead else None)
+            root_basis, fixing, dual_bound, ahead[0].search if ahead else None)
         if closed:
             method += "+rc-mip"
     timed_out = deadline - time.perf_counter() <= 1
@@ -917,23 +921,27 @@ class _Ahead:
     repair's sub-MIP runs (:data:`REPAIR_BESIDE`), from inputs that do not depend on its
     allocation: per level, the LP with the level fixed at the maximiser of its early
     whole-cell curve (``fixed``: level column, curve, level, outcome; see
-    :func:`_level_fixed_repair`), then the level search's root LP from the counted basis
-    (``root``; see :func:`_close_gap`), on the LP session in that order.
+    :func:`_level_fixed_repair`), on the LP session; then the level search's LPs
+    (``search``: :func:`level_prefetch`, its root LP and as many of its likely node LPs as
+    the sub-MIP leaves time for, on a session of its own).
 
-    A step takes an LP from here only when it is the very LP the step would solve: the same
-    level column, the same curve object (the step's curve is the early one when the incumbent
-    is at least the curve's stand-in), the same level value, the same starting basis, every
-    LP before it taken from here as well, and the session unchanged since (``changes``, see
-    :attr:`~ruimteverdeling.model.highs_backend.LpSession.changes`: no row, column or LP
-    since these LPs). HiGHS then started each from the same model and basis as the step would
-    have, so the solve's result is the one without them; otherwise the step solves its own,
-    and the decisions that need the incumbent (skip or repair) are taken as before."""
+    A level-fixed step takes an LP from here only when it is the very LP the step would
+    solve: the same level column, the same curve object (the step's curve is the early one
+    when the incumbent is at least the curve's stand-in), the same level value, the same
+    starting basis, every LP before it taken from here as well, and the session unchanged
+    since (``changes``, see :attr:`~ruimteverdeling.model.highs_backend.LpSession.changes`:
+    no row, column or LP since these LPs). HiGHS then started each from the same model and
+    basis as the step would have, so the solve's result is the one without them; otherwise
+    the step solves its own, and the decisions that need the incumbent (skip or repair) are
+    taken as before. The level search takes its LPs from ``search`` by an exact memo
+    (:class:`~ruimteverdeling.model.strengthen.LevelPrefetch`): its result is the same
+    whatever was solved ahead."""
 
     fixed: list[tuple[int, Callable[[float, float], float], float, LpOutcome]]
     first_basis: Any
-    root: LpOutcome | None
-    root_bounds: tuple[np.ndarray, np.ndarray] | None
     changes: int
+    search: st.LevelPrefetch | None = None
+    search_ahead: int = 0
     taken: int = 0
     intact: bool = True
 
@@ -954,28 +962,18 @@ class _Ahead:
         self.taken += 1
         return self.fixed[k][3]
 
-    def root_lp(self, session: Any, aux_lb: np.ndarray, aux_ub: np.ndarray
-                ) -> LpOutcome | None:
-        """The level search's root LP, if every level-fixed LP solved ahead was taken, the
-        session is unchanged since and the bounds are the same (else None)."""
-        if not (self.intact and self.taken == len(self.fixed) and self.root is not None and
-                self.root_bounds is not None and
-                getattr(session, "changes", None) == self.changes and
-                np.array_equal(self.root_bounds[0], aux_lb) and
-                np.array_equal(self.root_bounds[1], aux_ub)):
-            return None
-        self.intact = False  # taken once
-        return self.root
 
-
-def _lps_ahead(work: ModelSpec, levels: list[st.Level], session: Any,
+def _lps_ahead(work: ModelSpec, levels: list[st.Level], session: Any, backend: Backend,
+               options: SolverOptions,
                early: dict[int, tuple[Callable[[float, float], float], float]],
-               x_lp: np.ndarray, root_basis: Any, deadline: float) -> _Ahead:
-    """The LPs of :class:`_Ahead`, solved now on ``session``: per level with an early curve
-    (in ``early``), the LP with the level fixed where that curve is largest (the maximiser
+               x_lp: np.ndarray, root_basis: Any, deadline: float,
+               done: Callable[[], bool]) -> _Ahead:
+    """The LPs of :class:`_Ahead`, solved now: per level with an early curve (in
+    ``early``), the LP with the level fixed where that curve is largest (the maximiser
     searched from the LP's level in ``x_lp``: on the demo area the search ends at the same
-    level from any start around it), the first from ``root_basis``; then the counted root LP
-    from :func:`_counted_basis` of ``root_basis``, with the basis it ends at."""
+    level from any start around it) on ``session``, the first from ``root_basis``; then the
+    level search's root LP and, until ``done()`` (the repair has finished), its likely node
+    LPs, best early curve first."""
     fixed: list[tuple[int, Callable[[float, float], float], float, LpOutcome]] = []
     basis = root_basis
     for lv in levels:
@@ -991,15 +989,12 @@ def _lps_ahead(work: ModelSpec, levels: list[st.Level], session: Any,
         out = session.lp(*lims, None, max(1.0, deadline - time.perf_counter()), basis=basis)
         basis = None
         fixed.append((lv.col, curve, v, out))
-    root = None
-    if len(fixed) == len(levels) and deadline - time.perf_counter() > 1:
-        root = session.lp(work.aux_lb, work.aux_ub, None,
-                          max(1.0, deadline - time.perf_counter()),
-                          basis=_counted_basis(work, levels, root_basis))
-        if root.status == "optimal":
-            root.basis = session.basis_now()
-    return _Ahead(fixed, root_basis, root, None if root is None else
-                  (work.aux_lb.copy(), work.aux_ub.copy()), session.changes)
+    ahead = _Ahead(fixed, root_basis, session.changes)
+    if levels and deadline - time.perf_counter() > 1:
+        ahead.search = level_prefetch(work, levels, session, backend, options, root_basis,
+                                      deadline, {c: cv for c, (cv, _) in early.items()})
+        ahead.search_ahead = ahead.search.ahead(done, deadline - 1.0)
+    return ahead
 
 
 Fixing = tuple[float, np.ndarray] | Callable[[], tuple[float, np.ndarray] | None]
@@ -1166,7 +1161,7 @@ def _level_fixed_repair(spec: ModelSpec, work: ModelSpec, levels: list[st.Level]
     details["level_fixed_repair"] = found
     if ahead is not None:
         details["lps_ahead"] = {"level_fixed": ahead.taken, "of": len(ahead.fixed),
-                                "root": False}
+                                "search": ahead.search_ahead}
     return _keep_if_better(spec, "level_fixed", "repair with the level fixed at its knapsack "
                            "maximiser", x, x_best, objective, t0, details, seconds, say)
 
@@ -1429,9 +1424,12 @@ def _close_gap(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session
                details: dict[str, Any], seconds: dict[str, float],
                curves: dict[int, Callable[[float, float], float]] | None = None,
                root_basis: Any = None, fixing: list[Fixing] | None = None,
-               dual_bound: float | None = None, ahead: _Ahead | None = None
+               dual_bound: float | None = None, prefetch: st.LevelPrefetch | None = None
                ) -> tuple[np.ndarray, float, float, bool]:
     """The level search, then reduced-cost fixing and branch and bound per region.
+
+    ``prefetch``: the first level's search LPs (:func:`level_prefetch`), possibly with some
+    solved ahead; made here when None.
 
     ``dual_bound``: the value of the LP (or Lagrangian, for column generation) whose reduced
     costs ``col_dual`` are, where ``bound`` may have been lowered since (by a knapsack or a
@@ -1440,8 +1438,7 @@ def _close_gap(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session
 
     ``root_basis``: the optimal basis of the strengthened LP (``session``'s model with every
     auxiliary at its bounds), where the level search's root LP starts; each node's LP starts
-    from its parent's optimal basis. ``ahead``: LPs solved beside the window's repair; its
-    root LP is taken where it is the very root LP solved here (see :class:`_Ahead`).
+    from its parent's optimal basis.
 
     ``curves``: per level column, the whole-cell knapsack bound over a level interval under
     the root's prices, for the level search's node bounds besides each node's own.
@@ -1480,29 +1477,10 @@ def _close_gap(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session
                        [(z_d, x_lp[: spec.n_cols], col_dual[: spec.n_cols])])]
     if levels and session is not None:
         t0 = time.perf_counter()
-
-        has_basis = hasattr(session, "basis_now")
-        last: list[Any] = [None]  # the basis HiGHS holds now (from the latest LP)
-
-        def solve_lp(lb: np.ndarray, ub: np.ndarray, rows: Any, start: Any) -> LpOutcome:
-            # from the parent node's optimal basis: still dual feasible after the bound
-            # changes, where the last LP's (a sibling's, possibly infeasible) may be far off
-            given = start if has_basis and start is not last[0] else None
-            out = session.lp(lb, ub, rows, max(1.0, deadline - time.perf_counter()),
-                             basis=given)
-            last[0] = None
-            if has_basis and out.status == "optimal":
-                out.basis = last[0] = session.basis_now()
-            return out
-
-        # (the root LP solved beside the window's repair, where it is this one: _Ahead)
-        root = None if ahead is None else ahead.root_lp(session, work.aux_lb, work.aux_ub)
-        if root is not None:
-            last[0] = root.basis
-            details.setdefault("lps_ahead", {})["root"] = True
-        else:
-            root = solve_lp(work.aux_lb, work.aux_ub, None,
-                            _counted_basis(work, levels, root_basis))
+        if prefetch is None:
+            prefetch = level_prefetch(work, levels, session, backend, options, root_basis,
+                                      deadline, curves)
+        root = prefetch.root
         search_info = []
         if root.status == "optimal" and root.x is not None and root.col_dual is not None:
             regions = [_Region(work.aux_lb, work.aux_ub, None, min(bound, root.objective),
@@ -1510,16 +1488,24 @@ def _close_gap(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session
                                  root.col_dual[: work.n_cols])])]
             for i, lv in enumerate(levels):
                 target = abs_gap_target(options.mip_rel_gap, objective, bound, sq)
-                res = st.level_bounds(work, lv, solve_lp, root, objective, target,
+                memo = prefetch if i == 0 else st.LevelPrefetch(
+                    work, lv, prefetch.solve_lp, root, state=prefetch.state)
+                if i == 0 and LEVEL_PREFETCH:
+                    # the likely node LPs in a thread while the search computes node bounds
+                    prefetch.start(deadline - 1.0, floor=objective + target)
+                res = st.level_bounds(work, lv, memo.solve_lp, root, objective, target,
                                       deadline - 1.0, LEVEL_SEARCH_LPS,
                                       useful_below=bound,
                                       node_bound=_node_knapsack(
                                           work, lv, objective, (curves or {}).get(lv.col),
                                           float(root.x[lv.col])))
+                prefetch.stop()
                 if time.perf_counter() > deadline - 1.0:
                     _capped(details, "level search")
                 search_info.append({"level": work.aux_names[lv.col - work.n_x],
                                     "lps": res.lps, "reused": res.reused,
+                                    "ahead": prefetch.solved if i == 0 else 0,
+                                    "from_ahead": memo.hits,
                                     "bound": res.bound,
                                     "window": list(res.window), "open": len(res.nodes),
                                     "seconds": round(res.seconds, 3)})
@@ -1565,6 +1551,53 @@ def _close_gap(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session
         f"searched, bound "
         f"{bound:,.4f} ({_secs(t0)})")
     return x_best, objective, max(bound, objective), bool(ran)
+
+
+def level_prefetch(work: ModelSpec, levels: list[st.Level], session: Any, backend: Backend,
+                   options: SolverOptions, root_basis: Any, deadline: float,
+                   curves: dict[int, Callable[[float, float], float]] | None = None
+                   ) -> st.LevelPrefetch:
+    """The level search's LPs (of ``levels[0]``), with its root LP solved: a
+    :class:`~ruimteverdeling.model.strengthen.LevelPrefetch` whose ``ahead``/``start`` solve
+    the likely node LPs before the search asks for them (e.g. while another step runs) and
+    whose ``solve_lp`` the search calls; ``root`` is the counted model's LP from the
+    strengthened LP's optimal basis ``root_basis`` (see :func:`_counted_basis`).
+
+    With a HiGHS session the search gets one of its own, on the counted model ``work``: the
+    main session's other users are not moved by LPs solved ahead, and every node LP restarts
+    the solver from its start basis (the parent node's optimal basis, still dual feasible
+    after the bound changes) with nothing kept from the LP before — the answer is a function
+    of the LP's bounds, rows, start basis and the session's rows, as the memo needs. Its
+    ``state`` is the session's row count. ``curves`` (per level column, the whole-cell bound
+    over a level interval) rank the LPs solved ahead: best first. Other backends keep
+    ``session`` (each re-solve hands over the whole model from the given basis)."""
+    lv = levels[0]
+    j = lv.col - work.n_x
+    search = session
+    if hasattr(session, "h") and hasattr(backend, "session"):
+        search = backend.session(work, options)  # type: ignore[attr-defined]
+    fresh = search is not session
+
+    def solve_lp(lb: np.ndarray, ub: np.ndarray, rows: Any, start: Any) -> LpOutcome:
+        if fresh and search.started:
+            search.h.clearSolver()  # from ``start`` alone (None: HiGHS's own start)
+        has_basis = hasattr(search, "basis_now")
+        out = search.lp(lb, ub, rows, max(1.0, deadline - time.perf_counter()),
+                        basis=start if has_basis else None)
+        if has_basis and out.status == "optimal":
+            out.basis = search.basis_now()
+        return out
+
+    def state() -> Any:
+        return search.h.getNumRow() if fresh else None
+
+    root = solve_lp(work.aux_lb, work.aux_ub, None, _counted_basis(work, levels, root_basis))
+    curve = (curves or {}).get(lv.col)
+
+    def rank(lb: np.ndarray, ub: np.ndarray) -> float | None:
+        return None if curve is None else curve(float(lb[j]), float(ub[j]))
+
+    return st.LevelPrefetch(work, lv, solve_lp, root, rank=rank, state=state)
 
 
 def _counted_basis(work: ModelSpec, levels: list[st.Level], basis: Any) -> Any:

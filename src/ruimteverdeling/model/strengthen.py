@@ -60,6 +60,7 @@ multipliers, so valid whatever the steps do).
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -551,7 +552,6 @@ def level_bounds(spec: ModelSpec, level: Level, solve_lp: Callable[..., Any],
     n_x = spec.n_x
     j = level.col - n_x
     lo0, hi0 = float(spec.aux_lb[j]), float(spec.aux_ub[j])
-    base_ub = spec.aux_ub.copy()
     open_nodes: list[LevelNode] = []
     closed_bound = incumbent
     lps = 0
@@ -559,12 +559,7 @@ def level_bounds(spec: ModelSpec, level: Level, solve_lp: Callable[..., Any],
 
     def node_bounds(lo: float, hi: float, caps: dict[int, float]
                     ) -> tuple[np.ndarray, np.ndarray]:
-        lb = spec.aux_lb.copy()
-        ub = base_ub.copy()
-        lb[j], ub[j] = lo, hi
-        for m, cap in caps.items():
-            ub[m - n_x] = min(ub[m - n_x], cap)
-        return lb, ub
+        return _node_box(spec, level, lo, hi, caps)
 
     def make(lo: float, hi: float, caps: dict[int, float], parent: LevelNode
              ) -> LevelNode | None:
@@ -636,25 +631,15 @@ def level_bounds(spec: ModelSpec, level: Level, solve_lp: Callable[..., Any],
         if node.bound <= incumbent + target_gap:
             closed_bound = max(closed_bound, node.bound)
             continue
-        split = None
-        if node_bound is not None:  # whole-cell node bounds shrink with the interval
-            split = _bisect(level, node)
-        if split is None and node.x is not None:
-            split = _split(level, node)
-        if split is None or lps >= max_lps or time.perf_counter() > deadline:
+        # (whole-cell node bounds shrink with the interval: nodes are bisected)
+        boxes = _child_boxes(level, node, node_bound is not None)
+        if boxes is None or lps >= max_lps or time.perf_counter() > deadline:
             open_nodes.append(node)
             continue
-        t, crossing = split
-        left_caps = {**node.count_ub}
-        for m, cap in _count_caps(level, t).items():
-            left_caps[m] = min(left_caps.get(m, np.inf), cap)
-        if crossing is not None:  # strictly below t that count is one lower
-            left_caps[crossing[0]] = min(left_caps.get(crossing[0], np.inf), crossing[1])
-        for lo, hi, caps in ((node.lo, t, left_caps), (t, node.hi, dict(node.count_ub))):
-            if hi >= lo:
-                child = make(lo, hi, caps, node)
-                if child is not None:
-                    todo.append(child)
+        for lo, hi, caps in boxes:
+            child = make(lo, hi, caps, node)
+            if child is not None:
+                todo.append(child)
     bound = max([n.bound for n in open_nodes] + [closed_bound])
     if open_nodes:
         window = (min(n.lo for n in open_nodes), max(n.hi for n in open_nodes))
@@ -666,6 +651,225 @@ def level_bounds(spec: ModelSpec, level: Level, solve_lp: Callable[..., Any],
         caps = {}
     return LevelSearch(bound, window, caps, open_nodes, lps, time.perf_counter() - t0,
                        reused, closed_bound)
+
+
+PREFETCH_LPS = 8
+"""Most LPs :meth:`LevelPrefetch.ahead` solves unless told otherwise."""
+
+
+@dataclass
+class _Solved:
+    """One LP of the memo: its inputs as compared, and its outcome."""
+
+    lb: bytes
+    ub: bytes
+    rows: tuple[Any, ...]
+    basis: Any  # the start basis object itself (compared by identity)
+    state: Any
+    out: Any
+
+
+def _rows_key(rows: list[RowBlock] | None) -> tuple[Any, ...]:
+    """The content of appended RowBlocks, comparable with ``==`` (matrix, sides)."""
+    key = []
+    for b in rows or []:
+        A = b.A.tocsr()
+        key.append((A.shape, A.indptr.tobytes(), A.indices.tobytes(), A.data.tobytes(),
+                    np.asarray(b.lower, float).tobytes(), np.asarray(b.upper, float).tobytes()))
+    return tuple(key)
+
+
+class LevelPrefetch:
+    """The LPs of :func:`level_bounds` solved ahead of the search, and the memo it takes them
+    from (pass :meth:`solve_lp` to :func:`level_bounds` in place of the plain ``solve_lp``).
+
+    The search uses the incumbent only to decide which nodes it closes (a node's bound at most
+    ``incumbent + target_gap``, before or after its LP) and whether a node gets cut rounds and
+    a whole-cell bound; a node's LP itself — its auxiliary bounds, rows and start basis — does
+    not depend on it. From the root, with node bounds (``bisect``: nodes are bisected,
+    :func:`_bisect`) or without (:func:`_split`), the nodes on the path of the root's optimum
+    take their parent's optimum (:func:`_parent_optimum`) and cost no LP; every sibling off
+    that path needs one, from its parent's basis, and the search, best bound first, expands
+    that path first. :meth:`plan` lists those LPs in that order and :meth:`ahead` solves them,
+    skipping a node whose ``rank(aux_lb, aux_ub)`` (the search's bound before the node's LP,
+    e.g. the root's whole-cell curve over its interval) is at most a ``floor`` (the
+    incumbent plus the tolerance, where known: the search closes such a node unsolved).
+    Cut rounds are not solved ahead (their rows depend on the node's LP solution and on
+    whether it stays open).
+
+    Exact: a call ``solve_lp(aux_lb, aux_ub, rows, basis)`` is answered from the memo only when
+    an LP solved ahead had identical inputs — the same bound arrays bit for bit, rows of the
+    same content, the same start basis object — and ``state()`` (what else the LP solver's
+    answer depends on, e.g. its number of rows) is unchanged since; every other call is
+    passed on. ``solve_lp`` must answer as a function of those inputs alone (e.g. restart
+    the solver from the given basis each time), so the search returns bit for bit what it
+    would without the memo, whatever was solved ahead and in which order.
+
+    Threads: every LP (ahead or passed on) runs under one lock, so the solver is used by one
+    thread at a time; :meth:`ahead` checks ``stop`` and ``deadline`` between LPs, so it may run
+    in another thread (:meth:`start`) and is abandoned within one LP (:meth:`stop`).
+    """
+
+    def __init__(self, spec: ModelSpec, level: Level, solve_lp: Callable[..., Any], root: Any,
+                 bisect: bool = True, rank: Callable[[np.ndarray, np.ndarray], float | None]
+                 | None = None, state: Callable[[], Any] | None = None):
+        self.spec, self.level, self.root = spec, level, root
+        self.bisect, self.rank = bisect, rank
+        self._solve = solve_lp
+        self.state = state or (lambda: None)
+        self._memo: list[_Solved] = []
+        self._lock = threading.Lock()  # held while the solver runs
+        self._memo_lock = threading.Lock()
+        self._state_now = self.state()
+        self._halt = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.solved = 0  # LPs solved ahead
+        self.hits = 0  # calls of the search answered from the memo
+
+    def _find(self, lbb: bytes, ubb: bytes, rkey: tuple[Any, ...], basis: Any) -> Any:
+        """The remembered outcome of an LP with these inputs in the solver's present state, or
+        None."""
+        with self._memo_lock:
+            for e in self._memo:
+                if e.basis is basis and e.lb == lbb and e.ub == ubb and e.rows == rkey and \
+                        e.state == self._state_now:
+                    return e.out
+        return None
+
+    def _lp(self, lb: np.ndarray, ub: np.ndarray, rows: list[RowBlock] | None, basis: Any,
+            rkey: tuple[Any, ...]) -> tuple[Any, bool]:
+        """The LP's outcome from the memo (True) or solved now and remembered (False). The memo
+        is read without waiting for an LP being solved in another thread."""
+        lbb, ubb = np.asarray(lb, float).tobytes(), np.asarray(ub, float).tobytes()
+        if (out := self._find(lbb, ubb, rkey, basis)) is not None:
+            return out, True
+        with self._lock:
+            if (out := self._find(lbb, ubb, rkey, basis)) is not None:
+                return out, True  # solved meanwhile
+            state = self._state_now
+            out = self._solve(lb, ub, rows, basis)
+            with self._memo_lock:
+                self._memo.append(_Solved(lbb, ubb, rkey, basis, state, out))
+                self._state_now = self.state()  # (rows the LP added change it)
+            return out, False
+
+    def solve_lp(self, aux_lb: np.ndarray, aux_ub: np.ndarray, rows: list[RowBlock] | None,
+                 basis: Any) -> Any:
+        """``solve_lp`` of :func:`level_bounds`: from the memo where an identical LP was solved
+        ahead, else solved (and remembered)."""
+        out, hit = self._lp(aux_lb, aux_ub, rows, basis, _rows_key(rows))
+        self.hits += hit
+        return out
+
+    def plan(self) -> list[tuple[np.ndarray, np.ndarray, LevelNode]]:
+        """The node LPs the search would solve first, in its order, as ``(aux_lb, aux_ub,
+        parent)``: down the path of the root's optimum (each node's child that holds its
+        parent's optimum costs no LP), the sibling off the path at each depth, and both
+        children where the path ends (no child holds the optimum). No LP is solved."""
+        spec, level, root = self.spec, self.level, self.root
+        if root is None or root.status != "optimal" or root.x is None:
+            return []
+        n_x = spec.n_x
+        j = level.col - n_x
+        z = float(root.objective)
+        path: LevelNode | None = LevelNode(float(spec.aux_lb[j]), float(spec.aux_ub[j]), {}, z,
+                                           root.basis, root.x, root.col_dual, lp_bound=z,
+                                           lp=root)
+        out: list[tuple[np.ndarray, np.ndarray, LevelNode]] = []
+        while path is not None:
+            parent = path
+            parent_box = _node_box(spec, level, parent.lo, parent.hi, parent.count_ub)
+            path = None
+            for lo, hi, caps in _child_boxes(level, parent, self.bisect) or []:
+                lb, ub = _node_box(spec, level, lo, hi, caps)
+                if np.any(lb > ub + 1e-12):
+                    continue
+                lp = _parent_optimum(parent, n_x, lb, ub, *parent_box)
+                if lp is None:
+                    out.append((lb, ub, parent))
+                elif path is None:
+                    obj = float(lp.objective)
+                    path = LevelNode(lo, hi, caps, obj, lp.basis, lp.x, lp.col_dual,
+                                     parent.cuts, obj, lp)
+        return out
+
+    def ahead(self, stop: Callable[[], bool] | None = None, deadline: float = np.inf,
+              max_lps: int = PREFETCH_LPS, floor: float = -np.inf) -> int:
+        """Solve up to ``max_lps`` LPs of :meth:`plan`, in its order, until ``stop()`` is true
+        or ``deadline`` (a ``time.perf_counter()`` value) passes; a node whose ``rank`` is at
+        most ``floor`` is skipped (with ``rank`` the search's bound before a node's LP and
+        ``floor`` the incumbent plus the tolerance, the search closes it without its LP).
+        Returns how many LPs were solved."""
+        done = 0
+        for lb, ub, parent in self.plan():
+            if self._halt.is_set() or (stop is not None and stop()) or \
+                    time.perf_counter() > deadline or done >= max_lps:
+                break
+            r = self.rank(lb, ub) if self.rank is not None else None
+            if r is not None and r <= floor:
+                continue
+            rows = list(parent.cuts)
+            _, hit = self._lp(lb, ub, rows, parent.basis, _rows_key(rows))
+            done += not hit
+            self.solved += not hit
+        return done
+
+    def start(self, deadline: float = np.inf, max_lps: int = PREFETCH_LPS,
+              floor: float = -np.inf) -> None:
+        """Run :meth:`ahead` in a thread of its own (daemon) until :meth:`stop`."""
+        if self._thread is not None:
+            return
+        self._halt.clear()
+        self._thread = threading.Thread(target=self.ahead, kwargs={"deadline": deadline,
+                                                                   "max_lps": max_lps,
+                                                                   "floor": floor},
+                                        name="level-prefetch", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop :meth:`ahead` after the LP it is solving, and wait for that LP."""
+        self._halt.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        self._halt.clear()
+
+
+def _node_box(spec: ModelSpec, level: Level, lo: float, hi: float, caps: dict[int, float]
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """The auxiliary bounds of a level-search node: the level in ``[lo, hi]``, each count
+    column ``m`` at most ``caps[m]``, every other auxiliary at its bounds in ``spec``."""
+    n_x = spec.n_x
+    lb = spec.aux_lb.copy()
+    ub = spec.aux_ub.copy()
+    j = level.col - n_x
+    lb[j], ub[j] = lo, hi
+    for m, cap in caps.items():
+        ub[m - n_x] = min(ub[m - n_x], cap)
+    return lb, ub
+
+
+def _child_boxes(level: Level, node: LevelNode, bisect: bool
+                 ) -> list[tuple[float, float, dict[int, float]]] | None:
+    """The children ``(lo, hi, count caps)`` of ``node`` in :func:`level_bounds`, lower first,
+    or None where it is not split: at ``t`` of :func:`_bisect` (``bisect``: the search has
+    whole-cell node bounds) or else of :func:`_split`; below ``t`` every count is capped at
+    ``⌊(c·t + u)/d⌋`` (and a crossing count at its floor), above it keeps the node's caps.
+    A child with an empty interval is left out."""
+    split = _bisect(level, node) if bisect else None
+    if split is None and node.x is not None:
+        split = _split(level, node)
+    if split is None:
+        return None
+    t, crossing = split
+    left_caps = {**node.count_ub}
+    for m, cap in _count_caps(level, t).items():
+        left_caps[m] = min(left_caps.get(m, np.inf), cap)
+    if crossing is not None:  # strictly below t that count is one lower
+        left_caps[crossing[0]] = min(left_caps.get(crossing[0], np.inf), crossing[1])
+    return [(lo, hi, caps) for lo, hi, caps in ((node.lo, t, left_caps),
+                                                (t, node.hi, dict(node.count_ub)))
+            if hi >= lo]
 
 
 def _left_open(nodes: list[LevelNode], closed_at: float, closed_bound: float
