@@ -53,12 +53,13 @@ def _market_split(rows: int = 5, cols: int = 40, seed: int = 0) -> highspy.Highs
 
 
 def _no_worker_left(within: float = 10.0) -> bool:
-    """Whether, within ``within`` seconds, no worker thread of ``beside`` is alive and no
-    cancelled HiGHS run is still stopping."""
+    """Whether, within ``within`` seconds, no worker thread of ``beside`` nor a thread
+    solving the level search's LPs ahead is alive, and no cancelled HiGHS run is still
+    stopping."""
     stop_by = time.monotonic() + within
     while True:
-        if not any(t.name == "highs-beside" and t.is_alive() for t in threading.enumerate()) \
-                and not hb.solver_running():
+        if not any(t.name in ("highs-beside", "level-prefetch") and t.is_alive()
+                   for t in threading.enumerate()) and not hb.solver_running():
             return True
         if time.monotonic() >= stop_by:
             return False
@@ -198,6 +199,7 @@ def test_the_repair_beside_gives_the_result_of_the_serial_solve(
     threaded = _solve(spec, gap)
     assert calls == [1]
     assert threaded.details["lps_ahead"]["level_fixed"] == 1
+    assert _no_worker_left(0.0)  # the solve returned: every thread it started has ended
     monkeypatch.setattr(solve_mod, "REPAIR_BESIDE", False)
     serial = _solve(spec, gap)
     assert calls == [1]
@@ -254,6 +256,42 @@ def test_an_interrupt_or_error_in_the_solves_repair_beside_leaves_no_thread(
     _same(_solve(spec, gap), before)
 
 
+def test_a_ctrl_c_after_the_repair_ends_the_thread_solving_the_search_lps_ahead(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The level search's LPs solved ahead go on in a thread after the repair; a Ctrl-C
+    before the search stops them (the solve raises it after that thread has ended), and a
+    solve that returns has ended it too."""
+    seed, gap = CASES[0]
+    spec = regions_only(seed)
+    plain_prefetch = solve_mod.level_prefetch
+
+    def slow_prefetch(*args: Any, **kwargs: Any) -> Any:
+        pre = plain_prefetch(*args, **kwargs)
+        solve_lp = pre._solve
+
+        def slow(*a: Any, **k: Any) -> Any:
+            time.sleep(0.3)
+            return solve_lp(*a, **k)
+
+        pre._solve = slow
+        return pre
+
+    monkeypatch.setattr(solve_mod, "level_prefetch", slow_prefetch)
+
+    def interrupted(*args: Any, **kwargs: Any) -> Any:
+        assert any(t.name == "level-prefetch" and t.is_alive() for t in threading.enumerate())
+        raise KeyboardInterrupt
+
+    plain_swaps = solve_mod._level_swaps
+    monkeypatch.setattr(solve_mod, "_level_swaps", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        _solve(spec, gap)
+    assert _no_worker_left(0.0)
+    monkeypatch.setattr(solve_mod, "_level_swaps", plain_swaps)
+    _solve(spec, gap)
+    assert _no_worker_left(0.0)
+
+
 @pytest.mark.slow
 def test_the_demo_solve_beside_is_the_serial_solve(demo_area: Any,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
@@ -267,6 +305,7 @@ def test_the_demo_solve_beside_is_the_serial_solve(demo_area: Any,
 
     cm = api.compile(REPO / "scenarios" / "base.yaml", area=demo_area)
     threaded = solve_mod.solve(cm.spec, cm.scenario.solver)
+    assert _no_worker_left(0.0)
     ahead = threaded.details["lps_ahead"]
     assert (ahead["level_fixed"], ahead["of"]) == (1, 1)
     assert threaded.details["level_search"][0]["from_ahead"] >= 1

@@ -547,6 +547,22 @@ def _solve_mip(spec: ModelSpec, backend: Backend, options: SolverOptions, say: P
 def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, say: Progress,
                     relaxation_only: bool, warm: WarmStart | None = None,
                     prices: np.ndarray | None = None) -> Solution:
+    """The LP relaxation first, then an incumbent and the steps that close the gap
+    (:func:`_lp_first`); the level search's LPs still being solved ahead in a thread of
+    their own (:class:`_Ahead`) are stopped, and their thread ended, before this returns or
+    raises (a Ctrl-C included)."""
+    ahead: list[_Ahead] = []
+    try:
+        return _lp_first(spec, backend, options, say, relaxation_only, warm, prices, ahead)
+    finally:
+        for a in ahead:
+            if a.search is not None:
+                a.search.stop()
+
+
+def _lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, say: Progress,
+              relaxation_only: bool, warm: WarmStart | None, prices: np.ndarray | None,
+              ahead: list[_Ahead]) -> Solution:
     deadline = time.perf_counter() + options.time_limit
     decomposed = spec.n_x > options.decompose_above and backend.name == "highs"
     if decomposed:
@@ -711,7 +727,7 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
         dual_bound = max(dual_bound, col_dual_bound)
     repair_settings = None if decomposed else REPAIR_SETTINGS
 
-    ahead: list[_Ahead] = []  # the LPs solved beside the first window repair of the root
+    # ``ahead``: the LPs solved beside the first window repair of the root
     beside_ok = [False]  # whether the next window repair may have LPs solved beside it
 
     def window_repair(model: ModelSpec, out: LpOutcome, info: dict[str, Any]
@@ -742,7 +758,7 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
 
             def meanwhile(done: Callable[[], bool]) -> None:
                 ahead.append(_lps_ahead(work, levels, session, backend, options, early, x,
-                                        root_basis, deadline, done))
+                                        root_basis, deadline))
 
             if REPAIR_BESIDE:
                 cand = hb.beside(repair_here, meanwhile, deadline, late=_LATE)
@@ -922,8 +938,8 @@ class _Ahead:
     allocation: per level, the LP with the level fixed at the maximiser of its early
     whole-cell curve (``fixed``: level column, curve, level, outcome; see
     :func:`_level_fixed_repair`), on the LP session; then the level search's LPs
-    (``search``: :func:`level_prefetch`, its root LP and as many of its likely node LPs as
-    the sub-MIP leaves time for, on a session of its own).
+    (``search``: :func:`level_prefetch`, its root LP, and its likely node LPs solved in a
+    thread of its own from then until the search stops it, on a session of its own).
 
     A level-fixed step takes an LP from here only when it is the very LP the step would
     solve: the same level column, the same curve object (the step's curve is the early one
@@ -941,7 +957,6 @@ class _Ahead:
     first_basis: Any
     changes: int
     search: st.LevelPrefetch | None = None
-    search_ahead: int = 0
     taken: int = 0
     intact: bool = True
 
@@ -966,14 +981,13 @@ class _Ahead:
 def _lps_ahead(work: ModelSpec, levels: list[st.Level], session: Any, backend: Backend,
                options: SolverOptions,
                early: dict[int, tuple[Callable[[float, float], float], float]],
-               x_lp: np.ndarray, root_basis: Any, deadline: float,
-               done: Callable[[], bool]) -> _Ahead:
+               x_lp: np.ndarray, root_basis: Any, deadline: float) -> _Ahead:
     """The LPs of :class:`_Ahead`, solved now: per level with an early curve (in
     ``early``), the LP with the level fixed where that curve is largest (the maximiser
     searched from the LP's level in ``x_lp``: on the demo area the search ends at the same
     level from any start around it) on ``session``, the first from ``root_basis``; then the
-    level search's root LP and, until ``done()`` (the repair has finished), its likely node
-    LPs, best early curve first."""
+    level search's root LP, and its likely node LPs, best early curve first, started in a
+    thread (with :data:`REPAIR_BESIDE`; without, the search solves them itself)."""
     fixed: list[tuple[int, Callable[[float, float], float], float, LpOutcome]] = []
     basis = root_basis
     for lv in levels:
@@ -993,7 +1007,11 @@ def _lps_ahead(work: ModelSpec, levels: list[st.Level], session: Any, backend: B
     if levels and deadline - time.perf_counter() > 1:
         ahead.search = level_prefetch(work, levels, session, backend, options, root_basis,
                                       deadline, {c: cv for c, (cv, _) in early.items()})
-        ahead.search_ahead = ahead.search.ahead(done, deadline - 1.0)
+        if REPAIR_BESIDE:
+            # in a thread of its own, which goes on after the repair (while the main thread
+            # takes the steps before the search), rather than here, where the repair's end
+            # would wait for the LP in progress; stopped by the search or the solve's end
+            ahead.search.start(deadline - 1.0)
     return ahead
 
 
@@ -1161,7 +1179,7 @@ def _level_fixed_repair(spec: ModelSpec, work: ModelSpec, levels: list[st.Level]
     details["level_fixed_repair"] = found
     if ahead is not None:
         details["lps_ahead"] = {"level_fixed": ahead.taken, "of": len(ahead.fixed),
-                                "search": ahead.search_ahead}
+                                "search": ahead.search is not None}
     return _keep_if_better(spec, "level_fixed", "repair with the level fixed at its knapsack "
                            "maximiser", x, x_best, objective, t0, details, seconds, say)
 
