@@ -1353,15 +1353,20 @@ def _close_gap(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session
                 memo = prefetch if i == 0 else st.LevelPrefetch(
                     work, lv, prefetch.solve_lp, root, state=prefetch.state)
                 if i == 0 and LEVEL_PREFETCH:
-                    # the likely node LPs in a thread while the search computes node bounds
+                    # the likely node LPs in a thread while the search computes node bounds,
+                    # ranked by the curve the search closes nodes with before their LP
+                    if curves and lv.col in curves:
+                        prefetch.rank = _curve_rank(work, lv, curves[lv.col])
                     prefetch.start(deadline - 1.0, floor=objective + target)
-                res = st.level_bounds(work, lv, memo.solve_lp, root, objective, target,
-                                      deadline - 1.0, LEVEL_SEARCH_LPS,
-                                      useful_below=bound,
-                                      node_bound=_node_knapsack(
-                                          work, lv, objective, (curves or {}).get(lv.col),
-                                          float(root.x[lv.col])))
-                prefetch.stop()
+                try:
+                    res = st.level_bounds(work, lv, memo.solve_lp, root, objective, target,
+                                          deadline - 1.0, LEVEL_SEARCH_LPS,
+                                          useful_below=bound,
+                                          node_bound=_node_knapsack(
+                                              work, lv, objective, (curves or {}).get(lv.col),
+                                              float(root.x[lv.col])))
+                finally:
+                    prefetch.stop()
                 if time.perf_counter() > deadline - 1.0:
                     _capped(details, "level search")
                 search_info.append({"level": work.aux_names[lv.col - work.n_x],
@@ -1432,9 +1437,14 @@ def level_prefetch(work: ModelSpec, levels: list[st.Level], session: Any, backen
     of the LP's bounds, rows, start basis and the session's rows, as the memo needs. Its
     ``state`` is the session's row count. ``curves`` (per level column, the whole-cell bound
     over a level interval) rank the LPs solved ahead: best first. Other backends keep
-    ``session`` (each re-solve hands over the whole model from the given basis)."""
+    ``session`` (each re-solve hands over the whole model from the given basis).
+
+    Use: made once ``work``, ``levels`` and ``root_basis`` are known; ``start(deadline,
+    floor=...)`` while the main thread does something else (its LPs run in a thread of their
+    own, through ``Highs.run``, not highspy's ``startSolve``, which allows one solve at a time
+    in the whole process), ``stop()`` before the search, then ``_close_gap(...,
+    prefetch=...)``, which starts it again beside the search."""
     lv = levels[0]
-    j = lv.col - work.n_x
     search = session
     if hasattr(session, "h") and hasattr(backend, "session"):
         search = backend.session(work, options)  # type: ignore[attr-defined]
@@ -1455,11 +1465,21 @@ def level_prefetch(work: ModelSpec, levels: list[st.Level], session: Any, backen
 
     root = solve_lp(work.aux_lb, work.aux_ub, None, _counted_basis(work, levels, root_basis))
     curve = (curves or {}).get(lv.col)
+    return st.LevelPrefetch(work, lv, solve_lp, root, state=state,
+                            rank=None if curve is None else _curve_rank(work, lv, curve))
+
+
+def _curve_rank(work: ModelSpec, level: st.Level, curve: Callable[[float, float], float]
+                ) -> Callable[[np.ndarray, np.ndarray], float | None]:
+    """A level-search node's rank for :class:`~ruimteverdeling.model.strengthen.LevelPrefetch`:
+    the whole-cell ``curve`` over the node's level interval (the bound the search closes it
+    with before its LP)."""
+    j = level.col - work.n_x
 
     def rank(lb: np.ndarray, ub: np.ndarray) -> float | None:
-        return None if curve is None else curve(float(lb[j]), float(ub[j]))
+        return curve(float(lb[j]), float(ub[j]))
 
-    return st.LevelPrefetch(work, lv, solve_lp, root, rank=rank, state=state)
+    return rank
 
 
 def _counted_basis(work: ModelSpec, levels: list[st.Level], basis: Any) -> Any:
