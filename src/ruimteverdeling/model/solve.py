@@ -104,10 +104,14 @@ STRENGTHEN_ROUNDS = 4
 """Rounds of adding violated derived rows and re-solving the LP."""
 STRENGTHEN_MAX_ROW_NNZ = 2_000_000
 """Rows with more entries are not strengthened (a derived row is as dense as its source)."""
-LEVEL_PREFETCH = True
+LEVEL_PREFETCH = False
 """Whether the level search's likely node LPs are solved in a thread of their own while the
 search computes its whole-cell node bounds (see :func:`level_prefetch`); the search's result
-is the same either way."""
+is the same either way. Off: on the demo area on a machine whose two cores were taken by
+other work (load 3.5-4.5) the search's process time stayed below its wall time with the
+thread (4.4-4.7 s of CPU in 6.5-7.5 s) and the whole solve was no faster (wall ratio on/off
+median 1.07, range 0.73-1.49, three pairs); LPs solved ahead while another step runs are
+where the time is (the search 2.4-3.1 s instead of 4.6-5.3 s with its four node LPs ready)."""
 LEVEL_SEARCH_LPS = 60
 """Most LPs the branch and bound on a minimax level may solve (its budget: the time limit is
 only a cap behind it)."""
