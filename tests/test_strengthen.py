@@ -1000,8 +1000,9 @@ def test_lps_solved_ahead_leave_the_level_search_bit_for_bit_unchanged(make) -> 
 
 def test_a_solve_with_the_level_search_lps_ahead_is_the_same_solve(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    """Through :func:`solve`: with the level search's likely LPs solved ahead (all planned
-    ones before the search, or in a thread beside it) and without, the allocation,
+    """Through :func:`solve`, the search in a session of its own: with the level search's
+    likely LPs solved ahead (all planned ones before the search, or in a thread beside it)
+    and without, the allocation,
     objective, bound and the level search's figures are the same; solved ahead first, the
     memo answers LPs of the search on some models (beside it, how many depends on timing)."""
     from ruimteverdeling.model import solve as solve_module
@@ -1013,10 +1014,12 @@ def test_a_solve_with_the_level_search_lps_ahead_is_the_same_solve(
     for seed in range(12):
         spec = random_model(seed)
         sols = []
-        for mode in ("off", "serial", "thread"):
+        for mode in ("none", "serial", "thread"):
             with monkeypatch.context() as m:
-                m.setattr(solve_module, "LEVEL_PREFETCH", mode != "off")
-                if mode == "serial":
+                m.setattr(solve_module, "LEVEL_PREFETCH", True)
+                if mode == "none":
+                    m.setattr(st.LevelPrefetch, "start", lambda self, *a, **k: None)
+                elif mode == "serial":
                     m.setattr(st.LevelPrefetch, "start", serial_start)
                 sols.append(solve(spec, SolverOptions(mip_rel_gap=1e-6)))
         keys = ("lps", "reused", "bound", "window", "open")
