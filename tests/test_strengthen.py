@@ -998,27 +998,38 @@ def test_lps_solved_ahead_leave_the_level_search_bit_for_bit_unchanged(make) -> 
     assert hits > 0
 
 
-def test_a_solve_with_the_level_search_lps_ahead_in_a_thread_is_the_same_solve(
+def test_a_solve_with_the_level_search_lps_ahead_is_the_same_solve(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    """Through :func:`solve`: with the level search's likely LPs solved in a thread beside it
-    and without, the allocation, objective, bound and the level search's figures are the same;
-    on some models the thread answers LPs of the search."""
+    """Through :func:`solve`, the search in a session of its own: with the level search's
+    likely LPs solved ahead (all planned ones before the search, or in a thread beside it)
+    and without, the allocation,
+    objective, bound and the level search's figures are the same; solved ahead first, the
+    memo answers LPs of the search on some models (beside it, how many depends on timing)."""
     from ruimteverdeling.model import solve as solve_module
+
+    def serial_start(self, deadline=np.inf, max_lps=st.PREFETCH_LPS, floor=None):
+        self.ahead(deadline=deadline, max_lps=max_lps, floor=floor)
 
     answered = searched = 0
     for seed in range(12):
         spec = random_model(seed)
         sols = []
-        for ahead in (False, True):
-            monkeypatch.setattr(solve_module, "LEVEL_PREFETCH", ahead)
-            sols.append(solve(spec, SolverOptions(mip_rel_gap=1e-6)))
-        off, on = sols
-        assert on.x.tobytes() == off.x.tobytes()
-        assert (on.objective, on.bound, on.status) == (off.objective, off.bound, off.status)
+        for mode in ("none", "serial", "thread"):
+            with monkeypatch.context() as m:
+                m.setattr(solve_module, "LEVEL_PREFETCH", True)
+                if mode == "none":
+                    m.setattr(st.LevelPrefetch, "start", lambda self, *a, **k: None)
+                elif mode == "serial":
+                    m.setattr(st.LevelPrefetch, "start", serial_start)
+                sols.append(solve(spec, SolverOptions(mip_rel_gap=1e-6)))
         keys = ("lps", "reused", "bound", "window", "open")
         runs = [[{k: s[k] for k in keys} for s in sol.details.get("level_search", [])]
                 for sol in sols]
-        assert runs[1] == runs[0]
+        for sol, run in zip(sols[1:], runs[1:], strict=True):
+            assert sol.x.tobytes() == sols[0].x.tobytes()
+            assert (sol.objective, sol.bound, sol.status) == \
+                (sols[0].objective, sols[0].bound, sols[0].status)
+            assert run == runs[0]
         searched += bool(runs[0])
-        answered += sum(s["from_ahead"] for s in on.details.get("level_search", []))
+        answered += sum(s["from_ahead"] for s in sols[1].details.get("level_search", []))
     assert searched > 0 and answered > 0

@@ -104,10 +104,16 @@ STRENGTHEN_ROUNDS = 4
 """Rounds of adding violated derived rows and re-solving the LP."""
 STRENGTHEN_MAX_ROW_NNZ = 2_000_000
 """Rows with more entries are not strengthened (a derived row is as dense as its source)."""
-LEVEL_PREFETCH = True
+LEVEL_PREFETCH = False
 """Whether the level search's likely node LPs are solved in a thread of their own while the
-search computes its whole-cell node bounds (see :func:`level_prefetch`); the search's result
-is the same either way."""
+search computes its whole-cell node bounds (see :func:`level_prefetch`; the search gets a
+session of its own, and its result is the same whatever the thread solves). Off (the
+search's LPs one after the other in the main session, unless a caller hands
+:func:`_close_gap` LPs solved ahead): on the demo area on a machine whose two cores were taken by
+other work (load 3.5-4.5) the search's process time stayed below its wall time with the
+thread (4.4-4.7 s of CPU in 6.5-7.5 s) and the whole solve was no faster (wall ratio on/off
+median 1.07, range 0.73-1.49, three pairs); LPs solved ahead while another step runs are
+where the time is (the search 2.4-3.1 s instead of 4.6-5.3 s with its four node LPs ready)."""
 LEVEL_SEARCH_LPS = 60
 """Most LPs the branch and bound on a minimax level may solve (its budget: the time limit is
 only a cap behind it)."""
@@ -1447,7 +1453,10 @@ def _close_gap(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session
     """The level search, then reduced-cost fixing and branch and bound per region.
 
     ``prefetch``: the first level's search LPs (:func:`level_prefetch`), possibly with some
-    solved ahead; made here when None.
+    solved ahead; made here when None and :data:`LEVEL_PREFETCH` is on. Without one the
+    search's LPs run in ``session`` one after the other, each from the HiGHS state the last
+    left where it starts from that LP's basis (no restart, no session of their own: the
+    cheaper way when nothing is solved ahead).
 
     ``dual_bound``: the value of the LP (or Lagrangian, for column generation) whose reduced
     costs ``col_dual`` are, where ``bound`` may have been lowered since (by a knapsack or a
@@ -1495,10 +1504,16 @@ def _close_gap(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session
                        [(z_d, x_lp[: spec.n_cols], col_dual[: spec.n_cols])])]
     if levels and session is not None:
         t0 = time.perf_counter()
-        if prefetch is None:
+        if prefetch is None and LEVEL_PREFETCH:
             prefetch = level_prefetch(work, levels, session, backend, options, root_basis,
                                       deadline, curves)
-        root = prefetch.root
+        plain = None
+        if prefetch is None:  # the search's LPs in the main session, one after the other
+            plain = _session_lp(session, deadline)
+            root = plain(work.aux_lb, work.aux_ub, None,
+                         _counted_basis(work, levels, root_basis))
+        else:
+            root = prefetch.root
         search_info = []
         if root.status == "optimal" and root.x is not None and root.col_dual is not None:
             regions = [_Region(work.aux_lb, work.aux_ub, None, min(bound, root.objective),
@@ -1506,23 +1521,38 @@ def _close_gap(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session
                                  root.col_dual[: work.n_cols])])]
             for i, lv in enumerate(levels):
                 target = abs_gap_target(options.mip_rel_gap, objective, bound, sq)
-                memo = prefetch if i == 0 else st.LevelPrefetch(
-                    work, lv, prefetch.solve_lp, root, state=prefetch.state)
-                if i == 0 and LEVEL_PREFETCH:
-                    # the likely node LPs in a thread while the search computes node bounds
+                if prefetch is None:
+                    memo = st.LevelPrefetch(work, lv, plain, root)  # (only passes them on)
+                    solve_lp = plain
+                elif i == 0:
+                    memo = prefetch
+                    solve_lp = memo.solve_lp
+                else:
+                    memo = st.LevelPrefetch(work, lv, prefetch.solve_lp, root,
+                                            state=prefetch.state)
+                    solve_lp = memo.solve_lp
+                if i == 0 and LEVEL_PREFETCH and prefetch is not None:
+                    # the likely node LPs in a thread while the search computes node bounds,
+                    # ranked by the curve the search closes nodes with before their LP
+                    if curves and lv.col in curves:
+                        prefetch.rank = _curve_rank(work, lv, curves[lv.col])
                     prefetch.start(deadline - 1.0, floor=objective + target)
-                res = st.level_bounds(work, lv, memo.solve_lp, root, objective, target,
-                                      deadline - 1.0, LEVEL_SEARCH_LPS,
-                                      useful_below=bound,
-                                      node_bound=_node_knapsack(
-                                          work, lv, objective, (curves or {}).get(lv.col),
-                                          float(root.x[lv.col])))
-                prefetch.stop()
+                try:
+                    res = st.level_bounds(work, lv, solve_lp, root, objective, target,
+                                          deadline - 1.0, LEVEL_SEARCH_LPS,
+                                          useful_below=bound,
+                                          node_bound=_node_knapsack(
+                                              work, lv, objective, (curves or {}).get(lv.col),
+                                              float(root.x[lv.col])))
+                finally:
+                    if prefetch is not None:
+                        prefetch.stop()
                 if time.perf_counter() > deadline - 1.0:
                     _capped(details, "level search")
                 search_info.append({"level": work.aux_names[lv.col - work.n_x],
                                     "lps": res.lps, "reused": res.reused,
-                                    "ahead": prefetch.solved if i == 0 else 0,
+                                    "ahead": prefetch.solved if i == 0 and prefetch
+                                    else 0,
                                     "from_ahead": memo.hits,
                                     "bound": res.bound,
                                     "window": list(res.window), "open": len(res.nodes),
@@ -1571,6 +1601,25 @@ def _close_gap(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session
     return x_best, objective, max(bound, objective), bool(ran)
 
 
+def _session_lp(session: Any, deadline: float) -> Callable[..., LpOutcome]:
+    """The level search's ``solve_lp`` in the main ``session``, without a memo: each node LP
+    from its parent node's optimal basis (still dual feasible after the bound changes, where
+    the last LP's — a sibling's, possibly infeasible — may be far off); handed to HiGHS only
+    when it is not the basis HiGHS holds already (the last LP's)."""
+    has_basis = hasattr(session, "basis_now")
+    last: list[Any] = [None]  # the basis HiGHS holds now (from the latest LP)
+
+    def solve_lp(lb: np.ndarray, ub: np.ndarray, rows: Any, start: Any) -> LpOutcome:
+        given = start if has_basis and start is not last[0] else None
+        out = session.lp(lb, ub, rows, max(1.0, deadline - time.perf_counter()), basis=given)
+        last[0] = None
+        if has_basis and out.status == "optimal":
+            out.basis = last[0] = session.basis_now()
+        return out
+
+    return solve_lp
+
+
 def level_prefetch(work: ModelSpec, levels: list[st.Level], session: Any, backend: Backend,
                    options: SolverOptions, root_basis: Any, deadline: float,
                    curves: dict[int, Callable[[float, float], float]] | None = None
@@ -1588,9 +1637,14 @@ def level_prefetch(work: ModelSpec, levels: list[st.Level], session: Any, backen
     of the LP's bounds, rows, start basis and the session's rows, as the memo needs. Its
     ``state`` is the session's row count. ``curves`` (per level column, the whole-cell bound
     over a level interval) rank the LPs solved ahead: best first. Other backends keep
-    ``session`` (each re-solve hands over the whole model from the given basis)."""
+    ``session`` (each re-solve hands over the whole model from the given basis).
+
+    Use: made once ``work``, ``levels`` and ``root_basis`` are known; ``start(deadline,
+    floor=...)`` while the main thread does something else (its LPs run in a thread of their
+    own, through ``Highs.run``, not highspy's ``startSolve``, which allows one solve at a time
+    in the whole process), ``stop()`` before the search, then ``_close_gap(...,
+    prefetch=...)``, which starts it again beside the search."""
     lv = levels[0]
-    j = lv.col - work.n_x
     search = session
     if hasattr(session, "h") and hasattr(backend, "session"):
         search = backend.session(work, options)  # type: ignore[attr-defined]
@@ -1611,11 +1665,21 @@ def level_prefetch(work: ModelSpec, levels: list[st.Level], session: Any, backen
 
     root = solve_lp(work.aux_lb, work.aux_ub, None, _counted_basis(work, levels, root_basis))
     curve = (curves or {}).get(lv.col)
+    return st.LevelPrefetch(work, lv, solve_lp, root, state=state,
+                            rank=None if curve is None else _curve_rank(work, lv, curve))
+
+
+def _curve_rank(work: ModelSpec, level: st.Level, curve: Callable[[float, float], float]
+                ) -> Callable[[np.ndarray, np.ndarray], float | None]:
+    """A level-search node's rank for :class:`~ruimteverdeling.model.strengthen.LevelPrefetch`:
+    the whole-cell ``curve`` over the node's level interval (the bound the search closes it
+    with before its LP)."""
+    j = level.col - work.n_x
 
     def rank(lb: np.ndarray, ub: np.ndarray) -> float | None:
-        return None if curve is None else curve(float(lb[j]), float(ub[j]))
+        return curve(float(lb[j]), float(ub[j]))
 
-    return st.LevelPrefetch(work, lv, solve_lp, root, rank=rank, state=state)
+    return rank
 
 
 def _counted_basis(work: ModelSpec, levels: list[st.Level], basis: Any) -> Any:

@@ -794,20 +794,25 @@ class LevelPrefetch:
         return out
 
     def ahead(self, stop: Callable[[], bool] | None = None, deadline: float = np.inf,
-              max_lps: int = PREFETCH_LPS, floor: float = -np.inf) -> int:
-        """Solve up to ``max_lps`` LPs of :meth:`plan`, in its order, until ``stop()`` is true
-        or ``deadline`` (a ``time.perf_counter()`` value) passes; a node whose ``rank`` is at
-        most ``floor`` is skipped (with ``rank`` the search's bound before a node's LP and
-        ``floor`` the incumbent plus the tolerance, the search closes it without its LP).
-        Returns how many LPs were solved."""
+              max_lps: int = PREFETCH_LPS, floor: float | None = None) -> int:
+        """Solve up to ``max_lps`` LPs of :meth:`plan` until ``stop()`` is true or ``deadline``
+        (a ``time.perf_counter()`` value) passes. With a ``floor`` (the incumbent plus the
+        tolerance) in the plan's order, skipping a node whose ``rank`` is at most ``floor`` (the
+        search closes it without its LP); without one (no incumbent yet) best ``rank`` first
+        (the lowest are the likeliest to be closed unsolved). Returns how many LPs were
+        solved."""
+        planned = []
+        for k, (lb, ub, parent) in enumerate(self.plan()):
+            r = self.rank(lb, ub) if self.rank is not None else None
+            if floor is not None and r is not None and r <= floor:
+                continue
+            planned.append(((0.0 if floor is not None or r is None else -r, k), lb, ub, parent))
+        planned.sort(key=lambda p: p[0])
         done = 0
-        for lb, ub, parent in self.plan():
+        for _, lb, ub, parent in planned:
             if self._halt.is_set() or (stop is not None and stop()) or \
                     time.perf_counter() > deadline or done >= max_lps:
                 break
-            r = self.rank(lb, ub) if self.rank is not None else None
-            if r is not None and r <= floor:
-                continue
             rows = list(parent.cuts)
             _, hit = self._lp(lb, ub, rows, parent.basis, _rows_key(rows))
             done += not hit
@@ -815,7 +820,7 @@ class LevelPrefetch:
         return done
 
     def start(self, deadline: float = np.inf, max_lps: int = PREFETCH_LPS,
-              floor: float = -np.inf) -> None:
+              floor: float | None = None) -> None:
         """Run :meth:`ahead` in a thread of its own (daemon) until :meth:`stop`."""
         if self._thread is not None:
             return
