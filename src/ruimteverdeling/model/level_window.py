@@ -83,7 +83,13 @@ worse allocation (4,938.80 instead of 4,939.10)."""
 
 Repair = Callable[[ModelSpec, Any, dict[str, Any]], np.ndarray | None]
 """``repair(model, lp, info)``: an allocation (over the original columns) near ``lp``'s vertex
-of ``model``, or None; ``info`` collects what it did."""
+of ``model``, or None; ``info`` collects what it did (and holds under ``"ahead"`` what the
+``ahead`` hook of :func:`improve` started for this window, if any)."""
+
+Ahead = Callable[[np.ndarray, np.ndarray], Any]
+"""``ahead(aux_lb, aux_ub)``: work that depends on the chosen window's auxiliary bounds alone
+(not on its LP vertex), started as soon as the window is chosen so that it runs beside the
+window's derived-row LPs; what it returns reaches the repair as ``info["ahead"]``."""
 
 
 def windows(v: float, lo: float, hi: float) -> list[tuple[float, float]]:
@@ -119,8 +125,8 @@ def improve(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session: A
             x_best: np.ndarray | None, objective: float, bound: float, rel_gap: float,
             deadline: float, details: dict[str, Any], seconds: dict[str, float],
             say: Callable[[str], None], repair: Repair,
-            polish: Callable[[np.ndarray], np.ndarray], max_row_nnz: int | None = None
-            ) -> tuple[np.ndarray | None, float]:
+            polish: Callable[[np.ndarray], np.ndarray], max_row_nnz: int | None = None,
+            ahead: Ahead | None = None) -> tuple[np.ndarray | None, float]:
     """The incumbent ``x_best`` (objective ``objective``), or the repair in the best level
     window of each level (see the module docstring), whichever is better. Without an
     incumbent yet (``x_best`` None, ``objective`` −∞) every window is worth trying, and the
@@ -129,7 +135,8 @@ def improve(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session: A
     ``work``: the model the LP ``session`` holds (``spec`` + derived rows + level counts);
     ``curves``: each level's whole-cell knapsack curve by level column; ``x_lp``: the
     strengthened root LP's solution; ``polish``: an allocation with its auxiliaries
-    re-optimised; ``max_row_nnz``: as for the root's derived rows."""
+    re-optimised; ``max_row_nnz``: as for the root's derived rows; ``ahead``: see
+    :data:`Ahead` (called once per chosen window, before its derived rows)."""
     if spec.n_x < 1 or session is None or not hasattr(session, "add_rows"):
         return x_best, objective
     t0 = time.perf_counter()
@@ -179,6 +186,9 @@ def improve(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session: A
                           "bound": None if best is None else best[0], "repair": "skipped"})
             continue
         z_w, a, b, lb, ub, out = best
+        info: dict[str, Any] = {}
+        if ahead is not None:
+            info["ahead"] = ahead(lb, ub)
         # the derived rows of the model with the level confined: a region's row is then a
         # knapsack row under the capacity c_r b + u_r, and its derived rows hold in the window
         k = len(spec.aux_names)
@@ -203,7 +213,6 @@ def improve(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session: A
         if blocks:
             model = work.with_rows(st.stack_rows(blocks, st.BLOCK + ":window"))
         model = replace(model, aux_lb=lb, aux_ub=ub)
-        info: dict[str, Any] = {}
         cand = None
         if out.x is not None and out.col_dual is not None:
             cand = repair(model, out, info)
