@@ -302,9 +302,11 @@ def test_the_session_basis_read_fast_is_the_one_highs_holds(seed: int) -> None:
 @pytest.mark.parametrize("seed", range(6))
 def test_work_started_for_a_window_reaches_that_windows_repair(seed: int, hooked: bool
                                                                ) -> None:
-    """The ``ahead`` hook is called once per window that is repaired, with the auxiliary
-    bounds of that window (those of the repair's model), and what it returned reaches that
-    repair as ``info["ahead"]``; without the hook the repair's ``info`` has no such entry."""
+    """What the ``ahead`` hook returned for the auxiliary bounds of the window that is
+    repaired (those of the repair's model) reaches that repair as ``info["ahead"]``; the hook
+    runs at most twice per repaired window (once for the first window visited, before its
+    LP, and once more only if another window is chosen); without the hook the repair's
+    ``info`` has no such entry."""
     from tiny_models import random_model
 
     spec = random_model(seed)
@@ -331,7 +333,8 @@ def test_work_started_for_a_window_reaches_that_windows_repair(seed: int, hooked
     if not hooked:
         assert not calls and all(got is None for got, _, _ in seen)
         return
-    assert len(calls) == len(seen)
-    for i, ((lb, ub), (got, m_lb, m_ub)) in enumerate(zip(calls, seen, strict=True)):
-        assert got == ("started", i + 1)
+    assert len(seen) <= len(calls) <= 2 * len(seen)
+    for got, m_lb, m_ub in seen:
+        assert isinstance(got, tuple) and got[0] == "started"
+        lb, ub = calls[got[1] - 1]
         assert np.array_equal(lb, m_lb) and np.array_equal(ub, m_ub)

@@ -87,9 +87,12 @@ of ``model``, or None; ``info`` collects what it did (and holds under ``"ahead"`
 ``ahead`` hook of :func:`improve` started for this window, if any)."""
 
 Ahead = Callable[[np.ndarray, np.ndarray], Any]
-"""``ahead(aux_lb, aux_ub)``: work that depends on the chosen window's auxiliary bounds alone
-(not on its LP vertex), started as soon as the window is chosen so that it runs beside the
-window's derived-row LPs; what it returns reaches the repair as ``info["ahead"]``."""
+"""``ahead(aux_lb, aux_ub)``: work that depends on a window's auxiliary bounds alone (not on
+its LP vertex), started before the chosen window's derived-row LPs so that it runs beside
+them; what it returned for the chosen window reaches the repair as ``info["ahead"]``. Without
+an incumbent it is started for the first window visited, before that window's LP (the
+likeliest choice: on the demo area the only LP), and again only if another window is
+chosen."""
 
 
 def windows(v: float, lo: float, hi: float) -> list[tuple[float, float]]:
@@ -164,19 +167,25 @@ def improve(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session: A
         # only where that bound exceeds the best window's value so far
         cap = [np.inf if curve is None else float(curve(a, b)) for a, b in spans]
         solved = 0
+        started: dict[int, Any] = {}  # what ``ahead`` started, by window
         for i in sorted(range(len(spans)), key=lambda k: -cap[k]):
             if best is not None and cap[i] <= best[0]:
                 break
             a, b = spans[i]
             lb, ub = work.aux_lb.copy(), work.aux_ub.copy()
             lb[j], ub[j] = a, b
+            if ahead is not None and x is None and not started:
+                # no incumbent yet: the chosen window is repaired whatever its value, and
+                # the first visited (the largest knapsack bound) is the likeliest choice, so
+                # its work starts now, beside the windows' LPs
+                started[i] = ahead(lb.copy(), ub.copy())
             out = session.lp(lb, ub, None, max(1.0, deadline - time.perf_counter()))
             solved += 1
             if out.status != "optimal" or out.objective is None:
                 continue
             z = min(float(out.objective), cap[i])
             if best is None or z > best[0]:
-                best = (z, a, b, lb, ub, out)
+                best = (z, a, b, lb, ub, out, i)
         say(f"level windows: {solved} of {len(spans)} LPs, best bound "
             f"{'none' if best is None else format(best[0], ',.4f')} "
             f"({time.perf_counter() - t0:.1f} s)")
@@ -185,10 +194,10 @@ def improve(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session: A
                           "window": None if best is None else [best[1], best[2]],
                           "bound": None if best is None else best[0], "repair": "skipped"})
             continue
-        z_w, a, b, lb, ub, out = best
+        z_w, a, b, lb, ub, out, chosen = best
         info: dict[str, Any] = {}
         if ahead is not None:
-            info["ahead"] = ahead(lb, ub)
+            info["ahead"] = started[chosen] if chosen in started else ahead(lb, ub)
         # the derived rows of the model with the level confined: a region's row is then a
         # knapsack row under the capacity c_r b + u_r, and its derived rows hold in the window
         k = len(spec.aux_names)
