@@ -27,7 +27,10 @@ This step looks for that level and repairs there:
    rounds;
 3. the repair MIP runs at that vertex on the model with those rows and the level confined to
    the window; its allocation, its auxiliaries re-optimised, replaces the incumbent when it
-   meets every row of the model and is better.
+   meets every row of the model and is better. What the repair needs of the window alone,
+   not of its vertex (the solve's whole-cell knapsack fill at the window's top), is started
+   by the ``ahead`` hook before the window's LPs (:data:`Ahead`; the solve runs it in a
+   thread), so that it runs beside them instead of after them.
 
 Every allocation with its level in a window is an allocation of the model (the level is only
 restricted), so the incumbent stays valid; no bound is changed. The step's work is a count:
@@ -62,7 +65,10 @@ WIDTH = 0.001
 WINDOWS = 4
 """Windows above the LP's level (one more just below it)."""
 ROUNDS = 2
-"""Rounds of derived rows at the chosen window's LP vertex."""
+"""Rounds of derived rows at the chosen window's LP vertex. On the demo area the vertex of
+the LP with the first round's 13 rows violates none of the other candidates, so the second
+round costs one product of the candidates with that vertex and no LP (one round gives the
+same rows, LP, allocation and bound)."""
 REPAIR_UNITS_SCALE = 2
 """The window's repair frees this many times the solver option
 ``repair_units_per_fractional`` per fractional unit of the window's vertex: the window is
