@@ -145,7 +145,8 @@ def improve(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session: A
     ``curves``: each level's whole-cell knapsack curve by level column; ``x_lp``: the
     strengthened root LP's solution; ``polish``: an allocation with its auxiliaries
     re-optimised; ``max_row_nnz``: as for the root's derived rows; ``ahead``: see
-    :data:`Ahead` (called once per chosen window, before its derived rows)."""
+    :data:`Ahead` (called for the window that is repaired before its derived rows at the
+    latest, and without an incumbent for the first window visited, before its LP)."""
     if spec.n_x < 1 or session is None or not hasattr(session, "add_rows"):
         return x_best, objective
     t0 = time.perf_counter()
