@@ -296,3 +296,45 @@ def test_the_session_basis_read_fast_is_the_one_highs_holds(seed: int) -> None:
     assert warm.status == cold.status
     if cold.status == "optimal":
         assert warm.objective == pytest.approx(cold.objective, abs=1e-7)
+
+
+@pytest.mark.parametrize("hooked", [True, False])
+@pytest.mark.parametrize("seed", range(6))
+def test_work_started_for_a_window_reaches_that_windows_repair(seed: int, hooked: bool
+                                                               ) -> None:
+    """What the ``ahead`` hook returned for the auxiliary bounds of the window that is
+    repaired (those of the repair's model) reaches that repair as ``info["ahead"]``; the hook
+    runs at most twice per repaired window (once for the first window visited, before its
+    LP, and once more only if another window is chosen); without the hook the repair's
+    ``info`` has no such entry."""
+    from tiny_models import random_model
+
+    spec = random_model(seed)
+    (lv,) = st.find_levels(spec)
+    backend, options = HighsBackend(), SolverOptions()
+    session = backend.session(spec, options)
+    lp = session.lp(time_limit=30.0)
+    calls: list[tuple[np.ndarray, np.ndarray]] = []
+    seen: list[tuple[object, np.ndarray, np.ndarray]] = []
+
+    def ahead(lb: np.ndarray, ub: np.ndarray) -> tuple[str, int]:
+        calls.append((lb.copy(), ub.copy()))
+        return ("started", len(calls))
+
+    def repair(model, out, info):
+        seen.append((info.get("ahead"), model.aux_lb.copy(), model.aux_ub.copy()))
+        r = backend.mip(model, options, 30.0, 0.0)
+        return None if r.x is None else np.asarray(r.x)[: spec.n_cols]
+
+    level_window.improve(spec, spec, [lv], session, {}, lp.x, None, -np.inf,
+                         float(lp.objective), 0.0, np.inf, {}, {}, lambda msg: None,
+                         repair, lambda y: y, ahead=ahead if hooked else None)
+    assert seen  # without an incumbent a window is always repaired
+    if not hooked:
+        assert not calls and all(got is None for got, _, _ in seen)
+        return
+    assert len(seen) <= len(calls) <= 2 * len(seen)
+    for got, m_lb, m_ub in seen:
+        assert isinstance(got, tuple) and got[0] == "started"
+        lb, ub = calls[got[1] - 1]
+        assert np.array_equal(lb, m_lb) and np.array_equal(ub, m_ub)

@@ -1033,3 +1033,43 @@ def test_a_solve_with_the_level_search_lps_ahead_is_the_same_solve(
         searched += bool(runs[0])
         answered += sum(s["from_ahead"] for s in sols[1].details.get("level_search", []))
     assert searched > 0 and answered > 0
+
+def _hull_by_points(units: np.ndarray, q: np.ndarray, g: np.ndarray
+                    ) -> tuple[list[float], list[float]]:
+    """Per unit in increasing order, the upper concave hull of its options and ``(0, 0)``
+    by gift wrapping from the origin, one point at a time (the steepest next point, the
+    first of equal slopes in ``(q, g)`` order, as long as it rises)."""
+    seg_q: list[float] = []
+    seg_g: list[float] = []
+    for k in sorted(set(units.tolist())):
+        pts = sorted(zip(q[units == k].astype(float).tolist(), g[units == k].tolist(),
+                         strict=True))
+        pq, pg = 0.0, 0.0
+        while True:
+            best, nxt = 0.0, None
+            for qq, gg in pts:
+                if qq > pq and (gg - pg) / (qq - pq) > best:
+                    best, nxt = (gg - pg) / (qq - pq), (qq, gg)
+            if nxt is None:
+                break
+            seg_q.append(nxt[0] - pq)
+            seg_g.append(nxt[1] - pg)
+            pq, pg = nxt
+    return seg_q, seg_g
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_hull_segments_match_gift_wrapping_point_by_point(seed: int) -> None:
+    """The relaxed knapsack's hull segments, units of one option taken all at once, are the
+    point-by-point gift wrapping's: the same segments in the same order, bit for bit, units
+    of one option with a zero weight or a gain of at most zero included (no segment)."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(0, 60))
+    units = rng.integers(0, max(1, n // 2), n) * 3  # (gaps between unit numbers)
+    q = rng.integers(0, 6, n)
+    g = rng.choice([-1.0, 0.0, 0.5, 1.0, 1.5, 3.25], n) if seed % 2 else \
+        rng.uniform(-1.0, 5.0, n)
+    got_q, got_g = st._hull_segments(units, q, g)
+    want_q, want_g = _hull_by_points(units, q, g)
+    np.testing.assert_array_equal(np.asarray(got_q, float), np.asarray(want_q, float))
+    np.testing.assert_array_equal(np.asarray(got_g, float), np.asarray(want_g, float))

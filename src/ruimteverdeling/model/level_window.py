@@ -27,7 +27,10 @@ This step looks for that level and repairs there:
    rounds;
 3. the repair MIP runs at that vertex on the model with those rows and the level confined to
    the window; its allocation, its auxiliaries re-optimised, replaces the incumbent when it
-   meets every row of the model and is better.
+   meets every row of the model and is better. What the repair needs of the window alone,
+   not of its vertex (the solve's whole-cell knapsack fill at the window's top), is started
+   by the ``ahead`` hook before the window's LPs (:data:`Ahead`; the solve runs it in a
+   thread), so that it runs beside them instead of after them.
 
 Every allocation with its level in a window is an allocation of the model (the level is only
 restricted), so the incumbent stays valid; no bound is changed. The step's work is a count:
@@ -62,7 +65,10 @@ WIDTH = 0.001
 WINDOWS = 4
 """Windows above the LP's level (one more just below it)."""
 ROUNDS = 2
-"""Rounds of derived rows at the chosen window's LP vertex."""
+"""Rounds of derived rows at the chosen window's LP vertex. On the demo area the vertex of
+the LP with the first round's 13 rows violates none of the other candidates, so the second
+round costs one product of the candidates with that vertex and no LP (one round gives the
+same rows, LP, allocation and bound)."""
 REPAIR_UNITS_SCALE = 2
 """The window's repair frees this many times the solver option
 ``repair_units_per_fractional`` per fractional unit of the window's vertex: the window is
@@ -83,7 +89,16 @@ worse allocation (4,938.80 instead of 4,939.10)."""
 
 Repair = Callable[[ModelSpec, Any, dict[str, Any]], np.ndarray | None]
 """``repair(model, lp, info)``: an allocation (over the original columns) near ``lp``'s vertex
-of ``model``, or None; ``info`` collects what it did."""
+of ``model``, or None; ``info`` collects what it did (and holds under ``"ahead"`` what the
+``ahead`` hook of :func:`improve` started for this window, if any)."""
+
+Ahead = Callable[[np.ndarray, np.ndarray], Any]
+"""``ahead(aux_lb, aux_ub)``: work that depends on a window's auxiliary bounds alone (not on
+its LP vertex), started before the chosen window's derived-row LPs so that it runs beside
+them; what it returned for the chosen window reaches the repair as ``info["ahead"]``. Without
+an incumbent it is started for the first window visited, before that window's LP (the
+likeliest choice: on the demo area the only LP), and again only if another window is
+chosen."""
 
 
 def windows(v: float, lo: float, hi: float) -> list[tuple[float, float]]:
@@ -119,8 +134,8 @@ def improve(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session: A
             x_best: np.ndarray | None, objective: float, bound: float, rel_gap: float,
             deadline: float, details: dict[str, Any], seconds: dict[str, float],
             say: Callable[[str], None], repair: Repair,
-            polish: Callable[[np.ndarray], np.ndarray], max_row_nnz: int | None = None
-            ) -> tuple[np.ndarray | None, float]:
+            polish: Callable[[np.ndarray], np.ndarray], max_row_nnz: int | None = None,
+            ahead: Ahead | None = None) -> tuple[np.ndarray | None, float]:
     """The incumbent ``x_best`` (objective ``objective``), or the repair in the best level
     window of each level (see the module docstring), whichever is better. Without an
     incumbent yet (``x_best`` None, ``objective`` −∞) every window is worth trying, and the
@@ -129,7 +144,9 @@ def improve(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session: A
     ``work``: the model the LP ``session`` holds (``spec`` + derived rows + level counts);
     ``curves``: each level's whole-cell knapsack curve by level column; ``x_lp``: the
     strengthened root LP's solution; ``polish``: an allocation with its auxiliaries
-    re-optimised; ``max_row_nnz``: as for the root's derived rows."""
+    re-optimised; ``max_row_nnz``: as for the root's derived rows; ``ahead``: see
+    :data:`Ahead` (called for the window that is repaired before its derived rows at the
+    latest, and without an incumbent for the first window visited, before its LP)."""
     if spec.n_x < 1 or session is None or not hasattr(session, "add_rows"):
         return x_best, objective
     t0 = time.perf_counter()
@@ -157,19 +174,25 @@ def improve(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session: A
         # only where that bound exceeds the best window's value so far
         cap = [np.inf if curve is None else float(curve(a, b)) for a, b in spans]
         solved = 0
+        started: dict[int, Any] = {}  # what ``ahead`` started, by window
         for i in sorted(range(len(spans)), key=lambda k: -cap[k]):
             if best is not None and cap[i] <= best[0]:
                 break
             a, b = spans[i]
             lb, ub = work.aux_lb.copy(), work.aux_ub.copy()
             lb[j], ub[j] = a, b
+            if ahead is not None and x is None and not started:
+                # no incumbent yet: the chosen window is repaired whatever its value, and
+                # the first visited (the largest knapsack bound) is the likeliest choice, so
+                # its work starts now, beside the windows' LPs
+                started[i] = ahead(lb.copy(), ub.copy())
             out = session.lp(lb, ub, None, max(1.0, deadline - time.perf_counter()))
             solved += 1
             if out.status != "optimal" or out.objective is None:
                 continue
             z = min(float(out.objective), cap[i])
             if best is None or z > best[0]:
-                best = (z, a, b, lb, ub, out)
+                best = (z, a, b, lb, ub, out, i)
         say(f"level windows: {solved} of {len(spans)} LPs, best bound "
             f"{'none' if best is None else format(best[0], ',.4f')} "
             f"({time.perf_counter() - t0:.1f} s)")
@@ -178,7 +201,10 @@ def improve(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session: A
                           "window": None if best is None else [best[1], best[2]],
                           "bound": None if best is None else best[0], "repair": "skipped"})
             continue
-        z_w, a, b, lb, ub, out = best
+        z_w, a, b, lb, ub, out, chosen = best
+        info: dict[str, Any] = {}
+        if ahead is not None:
+            info["ahead"] = started[chosen] if chosen in started else ahead(lb, ub)
         # the derived rows of the model with the level confined: a region's row is then a
         # knapsack row under the capacity c_r b + u_r, and its derived rows hold in the window
         k = len(spec.aux_names)
@@ -203,7 +229,6 @@ def improve(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session: A
         if blocks:
             model = work.with_rows(st.stack_rows(blocks, st.BLOCK + ":window"))
         model = replace(model, aux_lb=lb, aux_ub=ub)
-        info: dict[str, Any] = {}
         cand = None
         if out.x is not None and out.col_dual is not None:
             cand = repair(model, out, info)

@@ -72,6 +72,7 @@ import functools
 import math
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -742,8 +743,11 @@ def _lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, say: Pr
         # near-ties it frees the units the whole-cell knapsack fill at the window's top moves
         x_w = out.x[: spec.n_cols]
         x_w_round = _round_units(spec, x_w)
-        moved = [m for lv in levels if (m := _knapsack_moves(
-            spec, lv, derived, float(model.aux_ub[lv.col - spec.n_x]), x_w_round)) is not None]
+        ahead = info.pop("ahead", None)
+        fills = ahead.result() if ahead is not None else \
+            _knapsack_fills(levels, derived, model.aux_ub)
+        moved = [m for lv, fill in zip(levels, fills, strict=True)
+                 if (m := _fill_moves(spec, lv, fill, x_w_round)) is not None]
         wide = options.model_copy(update={"repair_units_per_fractional": (
             level_window.REPAIR_UNITS_SCALE * options.repair_units_per_fractional)})
         own: dict[str, Any] = {}  # the repair's record, merged once it is done
@@ -782,6 +786,11 @@ def _lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, say: Pr
                 info[key] = value
         return cand
 
+    def fills_ahead(aux_lb: np.ndarray, aux_ub: np.ndarray) -> Future:
+        # the fills at the window's top depend on the window and the duals of ``derived``
+        # alone, not on the window's LP vertex: computed beside its derived-row LPs
+        return _beside(_knapsack_fills, levels, derived, aux_ub)
+
     def polish_any(y: np.ndarray) -> np.ndarray:
         return _polish(spec, backend, options, y, force=True)
 
@@ -796,7 +805,7 @@ def _lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, say: Pr
         beside_ok[0] = hasattr(session, "changes")
         x_best, objective = _window_first(spec, work, levels, session, derived, x, bound,
                                           options, deadline, details, seconds, say,
-                                          window_repair, polish_any, early)
+                                          window_repair, polish_any, early, fills_ahead)
         beside_ok[0] = False
         windowed = "level_window" in details
     if x_best is None:
@@ -856,7 +865,7 @@ def _lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, say: Pr
                     spec, work, levels, session, curves, x, x_best, objective, bound,
                     options.mip_rel_gap, deadline, details, seconds, say,
                     repair=window_repair, polish=polish_any,
-                    max_row_nnz=STRENGTHEN_MAX_ROW_NNZ)
+                    max_row_nnz=STRENGTHEN_MAX_ROW_NNZ, ahead=fills_ahead)
         x_best, objective = _level_swaps(spec, levels, x_best, objective, deadline, details,
                                          seconds, say)
     if searched and decision_gap(objective, bound, spec.status_quo_value) \
@@ -884,7 +893,8 @@ def _window_first(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], sess
                   bound: float, options: SolverOptions, deadline: float,
                   details: dict[str, Any], seconds: dict[str, float], say: Progress,
                   repair: level_window.Repair, polish: Callable[[np.ndarray], np.ndarray],
-                  early: dict[int, tuple[Callable[[float, float], float], float]]
+                  early: dict[int, tuple[Callable[[float, float], float], float]],
+                  ahead: level_window.Ahead | None = None
                   ) -> tuple[np.ndarray | None, float]:
     """The level-window repair as the first incumbent, where the whole-cell knapsack bound
     shows that the root repair cannot end the solve (see :data:`WINDOW_FIRST_TOLERANCES`).
@@ -928,7 +938,7 @@ def _window_first(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], sess
                                                              early.items()},
                                 x_lp, None, -np.inf, bound, options.mip_rel_gap, deadline,
                                 details, seconds, say, repair=repair, polish=polish,
-                                max_row_nnz=STRENGTHEN_MAX_ROW_NNZ)
+                                max_row_nnz=STRENGTHEN_MAX_ROW_NNZ, ahead=ahead)
     return x, z
 
 
@@ -1201,7 +1211,38 @@ def _knapsack_moves(spec: ModelSpec, level: st.Level,
     if derived is None or derived[1] is None or not math.isfinite(v):
         return None
     model, duals = derived
-    fill = st.knapsack_fill(model, level, duals, v)
+    return _fill_moves(spec, level, st.knapsack_fill(model, level, duals, v), x_round)
+
+
+def _knapsack_fills(levels: list[st.Level],
+                    derived: tuple[ModelSpec, np.ndarray | None], aux_ub: np.ndarray
+                    ) -> list[np.ndarray | None]:
+    """Per level, the whole-cell knapsack fill under the duals of ``derived`` at the level's
+    upper bound in ``aux_ub`` (None without duals or a finite bound there): what
+    :func:`_knapsack_moves` compares with a rounded vertex."""
+    model, duals = derived
+    out: list[np.ndarray | None] = []
+    for lv in levels:
+        v = float(aux_ub[lv.col - model.n_x])
+        out.append(None if duals is None or not math.isfinite(v)
+                   else st.knapsack_fill(model, lv, duals, v))
+    return out
+
+
+def _beside(fn: Callable[..., Any], *args: Any) -> Future:
+    """``fn(*args)`` started in a thread of its own (HiGHS releases the interpreter lock
+    while it solves, so the two overlap); its result, or its exception, is the future's."""
+    pool = ThreadPoolExecutor(max_workers=1)
+    try:
+        return pool.submit(fn, *args)
+    finally:
+        pool.shutdown(wait=False)  # (the submitted call still runs to its end)
+
+
+def _fill_moves(spec: ModelSpec, level: st.Level, fill: np.ndarray | None,
+                x_round: np.ndarray) -> np.ndarray | None:
+    """The units of ``level``'s regions whose column in ``fill`` differs from their column in
+    ``x_round`` (see :func:`_knapsack_moves`); None without a fill."""
     if fill is None:
         return None
     in_rows = np.zeros(spec.n_units, bool)

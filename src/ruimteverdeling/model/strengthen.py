@@ -1010,13 +1010,42 @@ def _unit_groups(units: np.ndarray, *arrays: np.ndarray) -> tuple[list[int], lis
 
 
 def _hull_segments(units: np.ndarray, q: np.ndarray, g: np.ndarray
-                   ) -> tuple[list[float], list[float]]:
+                   ) -> tuple[np.ndarray, np.ndarray]:
     """Per unit, the segments of the upper concave hull of its options ``(q, g)`` and
-    ``(0, 0)`` (gift wrapping from the origin: the steepest next point, as long as it rises)."""
+    ``(0, 0)`` (gift wrapping from the origin: the steepest next point, as long as it rises),
+    unit after unit in increasing order. A unit of one option ``(q, g)`` has the one segment
+    ``(q, g)`` where ``q > 0`` and ``g / q > 0``, and none otherwise (taken all at once)."""
+    qf = q.astype(float)
+    order = np.argsort(units, kind="stable")
+    u = units[order]
+    if not u.size:
+        return np.empty(0), np.empty(0)
+    starts = np.flatnonzero(np.r_[True, u[1:] != u[:-1]])
+    count = np.diff(np.r_[starts, u.size])
+    one = order[starts[count == 1]]
+    keep = (qf[one] > 0) & ((g[one] - 0.0) / np.where(qf[one] > 0, qf[one], 1.0) > 0.0)
+    pos = [np.flatnonzero(count == 1)[keep].astype(float)]  # (the unit's rank: the order)
+    parts_q, parts_g = [qf[one][keep]], [np.asarray(g, float)[one][keep]]
+    seg_q, seg_g, seg_pos = _hull_segments_loop(order, qf, g, starts, count)
+    pos.append(seg_pos)
+    parts_q.append(seg_q)
+    parts_g.append(seg_g)
+    at = np.concatenate(pos)
+    o = np.argsort(at, kind="stable")  # (a unit's own segments keep their order)
+    return np.concatenate(parts_q)[o], np.concatenate(parts_g)[o]
+
+
+def _hull_segments_loop(order: np.ndarray, qf: np.ndarray, g: np.ndarray, starts: np.ndarray,
+                        count: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_hull_segments` of the units of several options, one at a time, with each
+    segment's unit rank."""
     seg_q: list[float] = []
     seg_g: list[float] = []
-    bounds, (qs, gs) = _unit_groups(units, q.astype(float), g)
-    for a, b in pairwise(bounds):
+    seg_pos: list[float] = []
+    qs, gs = qf[order].tolist(), np.asarray(g, float)[order].tolist()
+    for rank in np.flatnonzero(count > 1).tolist():
+        a = int(starts[rank])
+        b = a + int(count[rank])
         pts = sorted(zip(qs[a:b], gs[a:b], strict=True))
         pq, pg = 0.0, 0.0
         while True:
@@ -1030,8 +1059,9 @@ def _hull_segments(units: np.ndarray, q: np.ndarray, g: np.ndarray
                 break
             seg_q.append(nxt[0] - pq)
             seg_g.append(nxt[1] - pg)
+            seg_pos.append(rank)
             pq, pg = nxt
-    return seg_q, seg_g
+    return np.asarray(seg_q, float), np.asarray(seg_g, float), np.asarray(seg_pos, float)
 
 
 def _region_options(units: np.ndarray, w: np.ndarray, d: np.ndarray, s: float
