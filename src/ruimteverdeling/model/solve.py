@@ -743,8 +743,8 @@ def _lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, say: Pr
         # near-ties it frees the units the whole-cell knapsack fill at the window's top moves
         x_w = out.x[: spec.n_cols]
         x_w_round = _round_units(spec, x_w)
-        ahead = info.pop("ahead", None)
-        fills = ahead.result() if ahead is not None else \
+        fills_future = info.pop("ahead", None)
+        fills = fills_future.result() if fills_future is not None else \
             _knapsack_fills(levels, derived, model.aux_ub)
         moved = [m for lv, fill in zip(levels, fills, strict=True)
                  if (m := _fill_moves(spec, lv, fill, x_w_round)) is not None]
