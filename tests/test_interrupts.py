@@ -113,9 +113,14 @@ def test_ctrl_c_during_the_mip(demo_area: Path, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_signal_during_the_repair_beside_the_lps(demo_area: Path, tmp_path: Path,
-                                                 sig: int) -> None:
+                                                 sig: int,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """The demo's first repair runs its sub-MIP in a worker thread while the main thread
-    solves LPs: a signal then stops both (the repair does not report an allocation)."""
+    solves LPs (forced: a loaded machine would run them in sequence): a signal then stops
+    both (the repair does not report an allocation)."""
+    from ruimteverdeling.model import cores
+
+    monkeypatch.setenv(cores.ENV, "1")
     code, elapsed, err = interrupt(tmp_path, REPO / "scenarios" / "base.yaml", demo_area,
                                    "repairing with a small MIP", 0.5, sig)
     assert_interrupted(tmp_path, code, elapsed, err)

@@ -24,6 +24,14 @@ from ruimteverdeling.model import solve as solve_mod
 from ruimteverdeling.model.options import SolverOptions
 from tiny_models import brute_force, random_model, regions_only
 
+
+@pytest.fixture(autouse=True)
+def _threads_beside(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The repair beside in a thread whatever the machine's load (a test sets False for the
+    serial path)."""
+    monkeypatch.setattr(solve_mod, "REPAIR_BESIDE", True)
+
+
 CASES = [(16, 0.001), (19, 0.001), (28, 0.01), (43, 0.03), (46, 0.01)]
 """Tiny models (seed, mip_rel_gap) whose window repair runs first and whose level-fixed LP
 is the one solved ahead (the incumbent is at least the early curve's stand-in)."""

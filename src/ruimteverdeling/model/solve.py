@@ -79,7 +79,7 @@ from typing import Any
 import numpy as np
 
 from ruimteverdeling.errors import InfeasibleError, SolverError
-from ruimteverdeling.model import decompose, level_fix, level_window, master_rows
+from ruimteverdeling.model import cores, decompose, level_fix, level_window, master_rows
 from ruimteverdeling.model import highs_backend as hb
 from ruimteverdeling.model import strengthen as st
 from ruimteverdeling.model.highs_backend import HighsBackend
@@ -203,14 +203,17 @@ its allocation is the first incumbent (the root repair runs only when it finds n
 Measured on the demo area: with 10 tolerances (the root repair's incumbent lay 11.7 below)
 the curve, its bound 1,628,229.0 and the chosen window are those of the real incumbent's
 curve; with 0 the exact window is empty and the curve is the LP bound."""
-REPAIR_BESIDE = True
+REPAIR_BESIDE: bool | None = None
 """The level window's repair sub-MIP (on the demo area the first incumbent, 2.5–3 s of HiGHS
 on one thread) runs in a worker thread
 (:func:`~ruimteverdeling.model.highs_backend.beside`) while the main thread solves the LPs of
 the steps after it that do not need its allocation (:class:`_Ahead`). False: the same work in
 sequence on one thread. Both give the same result: the sub-MIP stops at a count of interrupt
 checks, whatever the other thread does, and the LP session sees the same LPs in the same
-order either way."""
+order either way. None (the default): in a thread where a second core looks free while the
+root LP is solved (:class:`~ruimteverdeling.model.cores.IdleMeter`), in sequence where it
+does not (two threads on one busy core are slower than one); the same decision governs the
+knapsack fills solved beside the window's LP. Recorded in the solution's ``beside``."""
 KNAPSACK_SECOND_WORK = 1e9
 """Knapsack table entries times options per second (see
 :data:`~ruimteverdeling.model.strengthen.KNAPSACK_WORK`): a decomposed model's knapsack
@@ -571,6 +574,7 @@ def _lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, say: Pr
               relaxation_only: bool, warm: WarmStart | None, prices: np.ndarray | None,
               ahead: list[_Ahead]) -> Solution:
     deadline = time.perf_counter() + options.time_limit
+    meter = cores.IdleMeter()  # (whether a second core is free while the root LP runs)
     decomposed = spec.n_x > options.decompose_above and backend.name == "highs"
     if decomposed:
         say(f"LP relaxation by column generation: {spec.n_x:,} columns, {spec.n_units:,} "
@@ -736,6 +740,7 @@ def _lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, say: Pr
 
     # ``ahead``: the LPs solved beside the first window repair of the root
     beside_ok = [False]  # whether the next window repair may have LPs solved beside it
+    threaded = [False]  # whether work beside runs in a thread of its own (else in sequence)
 
     def window_repair(model: ModelSpec, out: LpOutcome, info: dict[str, Any]
                       ) -> np.ndarray | None:
@@ -768,9 +773,9 @@ def _lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, say: Pr
 
             def meanwhile(done: Callable[[], bool]) -> None:
                 ahead.append(_lps_ahead(work, levels, session, backend, options, early, x,
-                                        root_basis, deadline))
+                                        root_basis, deadline, threaded[0]))
 
-            if REPAIR_BESIDE:
+            if threaded[0]:
                 cand = hb.beside(repair_here, meanwhile, deadline, late=_LATE)
             else:
                 cand = repair_here()
@@ -803,9 +808,13 @@ def _lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, say: Pr
         # window and level-fixed LPs move the session's basis away from it)
         root_basis = session.basis_now()
         beside_ok[0] = hasattr(session, "changes")
+        threaded[0], why = (REPAIR_BESIDE, "set") if REPAIR_BESIDE is not None \
+            else meter.spare()
+        details["beside"] = {"threads": threaded[0], "why": why}
         x_best, objective = _window_first(spec, work, levels, session, derived, x, bound,
                                           options, deadline, details, seconds, say,
-                                          window_repair, polish_any, early, fills_ahead)
+                                          window_repair, polish_any, early,
+                                          fills_ahead if threaded[0] else None)
         beside_ok[0] = False
         windowed = "level_window" in details
     if x_best is None:
@@ -950,7 +959,7 @@ deadline (see :func:`~ruimteverdeling.model.highs_backend.beside`)."""
 @dataclass
 class _Ahead:
     """LPs of the steps after the root's window repair, solved on the main thread while the
-    repair's sub-MIP runs (:data:`REPAIR_BESIDE`), from inputs that do not depend on its
+    repair's sub-MIP runs (see :data:`REPAIR_BESIDE`), from inputs that do not depend on its
     allocation: per level, the LP with the level fixed at the maximiser of its early
     whole-cell curve (``fixed``: level column, curve, level, outcome; see
     :func:`_level_fixed_repair`), on the LP session; then the level search's LPs
@@ -997,13 +1006,13 @@ class _Ahead:
 def _lps_ahead(work: ModelSpec, levels: list[st.Level], session: Any, backend: Backend,
                options: SolverOptions,
                early: dict[int, tuple[Callable[[float, float], float], float]],
-               x_lp: np.ndarray, root_basis: Any, deadline: float) -> _Ahead:
+               x_lp: np.ndarray, root_basis: Any, deadline: float, threaded: bool) -> _Ahead:
     """The LPs of :class:`_Ahead`, solved now: per level with an early curve (in
     ``early``), the LP with the level fixed where that curve is largest (the maximiser
     searched from the LP's level in ``x_lp``: on the demo area the search ends at the same
     level from any start around it) on ``session``, the first from ``root_basis``; then the
     level search's root LP, and its likely node LPs, best early curve first, started in a
-    thread (with :data:`REPAIR_BESIDE`; without, the search solves them itself)."""
+    thread when ``threaded`` (see :data:`REPAIR_BESIDE`; else the search solves them itself)."""
     fixed: list[tuple[int, Callable[[float, float], float], float, LpOutcome]] = []
     basis = root_basis
     for lv in levels:
@@ -1023,7 +1032,7 @@ def _lps_ahead(work: ModelSpec, levels: list[st.Level], session: Any, backend: B
     if levels and deadline - time.perf_counter() > 1:
         ahead.search = level_prefetch(work, levels, session, backend, options, root_basis,
                                       deadline, {c: cv for c, (cv, _) in early.items()})
-        if REPAIR_BESIDE:
+        if threaded:
             # in a thread of its own, which goes on after the repair (while the main thread
             # takes the steps before the search), rather than here, where the repair's end
             # would wait for the LP in progress; stopped by the search or the solve's end
