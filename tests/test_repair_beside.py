@@ -220,6 +220,37 @@ def test_the_repair_beside_gives_the_result_of_the_serial_solve(
     assert threaded.objective <= brute_force(spec) + 1e-9
 
 
+@pytest.mark.parametrize("forced", ["1", "0"])
+def test_the_measured_choice_is_recorded_and_gives_the_same_result(
+        forced: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Left to the machine (``REPAIR_BESIDE = None``), the solve takes the choice of
+    :class:`~ruimteverdeling.model.cores.IdleMeter` (here forced through its environment
+    variable), runs the repair beside only with it, records why, and gives the result of
+    the threaded solve either way."""
+    from ruimteverdeling.model import cores
+
+    seed, gap = CASES[0]
+    spec = regions_only(seed)
+    threaded = _solve(spec, gap)
+    assert threaded.details["beside"] == {"threads": True, "why": "set"}
+    calls: list[int] = []
+    plain = hb.beside
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return plain(*args, **kwargs)
+
+    monkeypatch.setattr(hb, "beside", counted)
+    monkeypatch.setattr(solve_mod, "REPAIR_BESIDE", None)
+    monkeypatch.setenv(cores.ENV, forced)
+    chosen = _solve(spec, gap)
+    assert chosen.details["beside"] == {"threads": forced == "1",
+                                        "why": f"{cores.ENV}={forced}"}
+    assert calls == ([1] if forced == "1" else [])
+    _same(threaded, chosen)
+    assert _no_worker_left(0.0)
+
+
 @pytest.mark.parametrize(("seed", "gap"), OTHER_CASES)
 def test_an_lp_solved_ahead_for_other_inputs_is_not_taken(
         seed: int, gap: float, monkeypatch: pytest.MonkeyPatch) -> None:
