@@ -168,6 +168,19 @@ def test_two_highs_runs_overlap_in_beside() -> None:
     assert _no_worker_left(0.0)
 
 
+def _count_beside(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """A list that gets an entry per call of :func:`hb.beside` from now on."""
+    calls: list[int] = []
+    plain = hb.beside
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return plain(*args, **kwargs)
+
+    monkeypatch.setattr(hb, "beside", counted)
+    return calls
+
+
 def _solve(spec: Any, gap: float) -> Any:
     return solve_mod.solve(spec, SolverOptions(mip_rel_gap=gap))
 
@@ -196,14 +209,7 @@ def test_the_repair_beside_gives_the_result_of_the_serial_solve(
     give the same allocation, objective, bound and status; the threaded one did run the
     repair beside and took its level-fixed LP from what was solved ahead."""
     spec = regions_only(seed)
-    calls: list[int] = []
-    plain = hb.beside
-
-    def counted(*args: Any, **kwargs: Any) -> Any:
-        calls.append(1)
-        return plain(*args, **kwargs)
-
-    monkeypatch.setattr(hb, "beside", counted)
+    calls = _count_beside(monkeypatch)
     threaded = _solve(spec, gap)
     assert calls == [1]
     assert threaded.details["lps_ahead"]["level_fixed"] == 1
@@ -233,14 +239,7 @@ def test_the_measured_choice_is_recorded_and_gives_the_same_result(
     spec = regions_only(seed)
     threaded = _solve(spec, gap)
     assert threaded.details["beside"] == {"threads": True, "why": "set"}
-    calls: list[int] = []
-    plain = hb.beside
-
-    def counted(*args: Any, **kwargs: Any) -> Any:
-        calls.append(1)
-        return plain(*args, **kwargs)
-
-    monkeypatch.setattr(hb, "beside", counted)
+    calls = _count_beside(monkeypatch)
     monkeypatch.setattr(solve_mod, "REPAIR_BESIDE", None)
     monkeypatch.setenv(cores.ENV, forced)
     chosen = _solve(spec, gap)
