@@ -139,6 +139,20 @@ def test_past_the_deadline_the_workers_run_stops_as_at_a_time_limit() -> None:
     assert _no_worker_left()
 
 
+def test_a_run_cancelled_at_the_deadline_of_beside_reads_as_the_time_limit() -> None:
+    """The engine's sub-MIP takes its own deadline after building its model, so a little
+    later than the solve's deadline that ``beside`` keeps: cancelled at ``beside``'s
+    deadline, the worker's run reads as the time limit all the same, not as a user's
+    interrupt (the MIP's caller then keeps its start and records the time limit)."""
+    h = _market_split()
+    t0 = time.perf_counter()
+    r = hb.beside(lambda: hb.run(h, integral=True, deadline=t0 + 60.0), lambda done: None,
+                  deadline=t0 + 0.5)
+    assert r.status == "Time limit reached"
+    assert time.perf_counter() - t0 < 0.5 + 5 * hb.CANCEL_GRACE
+    assert _no_worker_left()
+
+
 def test_two_highs_runs_overlap_in_beside() -> None:
     """The worker's run and a main-thread run through ``run_highs`` (highspy's
     ``startSolve``) are in progress at once: the worker does not take the class-wide lock
