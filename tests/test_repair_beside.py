@@ -11,6 +11,7 @@ the one of a solve that solves none of them ahead.
 from __future__ import annotations
 
 import _thread
+import signal
 import threading
 import time
 from typing import Any
@@ -343,6 +344,80 @@ def test_a_ctrl_c_after_the_repair_ends_the_thread_solving_the_search_lps_ahead(
     monkeypatch.setattr(solve_mod, "_level_swaps", plain_swaps)
     _solve(spec, gap)
     assert _no_worker_left(0.0)
+
+
+def _ctrl_c_after(seconds: float) -> None:
+    """A real SIGINT to the main thread after ``seconds``: it breaks a blocking wait there,
+    as a Ctrl-C does (``_thread.interrupt_main`` only sets the flag a wait does not see)."""
+    main = threading.main_thread().ident
+    assert main is not None
+    threading.Timer(seconds, signal.pthread_kill, (main, signal.SIGINT)).start()
+
+
+def test_a_ctrl_c_while_stopping_the_lps_ahead_leaves_their_thread_seen() -> None:
+    """A Ctrl-C while :meth:`~ruimteverdeling.model.strengthen.LevelPrefetch.stop` waits
+    for the LP in progress (which HiGHS does not cut short) is raised at once; the thread,
+    still solving, reads as alive until it ends (CPython's ``Thread.join`` interrupted can
+    mark a running thread as ended, hiding it from the exit's wait for solver threads), and
+    a later ``stop`` ends it."""
+    from ruimteverdeling.model import strengthen as st
+
+    spec = regions_only(16)
+    (lv,) = st.find_levels(spec)
+    pre = st.LevelPrefetch(spec, lv, lambda *a: None, None)
+    release = threading.Event()
+    pre.ahead = lambda **kw: release.wait(10)  # type: ignore[method-assign] # (an LP)
+    pre.start()
+    _ctrl_c_after(0.2)
+    t0 = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        pre.stop()
+    assert time.monotonic() - t0 < 5.0
+    assert any(t.name == "level-prefetch" and t.is_alive() for t in threading.enumerate())
+    release.set()
+    pre.stop()
+    assert _no_worker_left(0.0)
+
+
+def test_a_ctrl_c_while_the_solve_stops_its_lps_ahead_lists_their_thread(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second Ctrl-C while the solve, interrupted, waits for the level search's LP solved
+    ahead: the thread still solving it is listed as a solver thread still running
+    (:func:`~ruimteverdeling.model.highs_backend.solver_running`), so that the command line
+    ends the process at once instead of leaving a HiGHS thread to the interpreter's exit."""
+    seed, gap = CASES[0]
+    spec = regions_only(seed)
+    plain_prefetch = solve_mod.level_prefetch
+    in_lp = threading.Event()
+    release = threading.Event()
+
+    def slow_prefetch(*args: Any, **kwargs: Any) -> Any:
+        pre = plain_prefetch(*args, **kwargs)
+        solve_lp = pre._solve
+
+        def slow(*a: Any, **k: Any) -> Any:
+            in_lp.set()
+            release.wait(10)
+            return solve_lp(*a, **k)
+
+        pre._solve = slow
+        return pre
+
+    monkeypatch.setattr(solve_mod, "level_prefetch", slow_prefetch)
+
+    def interrupted(*args: Any, **kwargs: Any) -> Any:
+        assert in_lp.wait(10)
+        _ctrl_c_after(0.3)  # (the second Ctrl-C)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(solve_mod, "_level_swaps", interrupted)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            _solve(spec, gap)
+        assert hb.solver_running()
+    finally:
+        release.set()
+    assert _no_worker_left()
 
 
 @pytest.mark.slow

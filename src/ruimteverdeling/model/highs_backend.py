@@ -431,6 +431,13 @@ def beside(work: Callable[[], Any], meanwhile: Callable[[Callable[[], bool]], No
     return got["value"]
 
 
+def still_running(thread: threading.Thread) -> None:
+    """List ``thread``, which runs HiGHS and was asked to stop but has not yet, with the
+    cancelled solves still running: :func:`solver_running` then says so, the next solve
+    waits for it, and the interpreter's exit waits for it :data:`EXIT_GRACE` seconds."""
+    _abandoned.append((None, thread))
+
+
 def solver_running() -> bool:
     """Whether a cancelled solve is still running in its thread (see :func:`run_highs`)."""
     _abandoned[:] = [(h, t) for h, t in _abandoned if t.is_alive()]

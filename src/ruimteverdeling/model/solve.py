@@ -560,14 +560,21 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
     """The LP relaxation first, then an incumbent and the steps that close the gap
     (:func:`_lp_first`); the level search's LPs still being solved ahead in a thread of
     their own (:class:`_Ahead`) are stopped, and their thread ended, before this returns or
-    raises (a Ctrl-C included)."""
+    raises (a Ctrl-C included). A second Ctrl-C while that thread finishes its LP is raised
+    at once, and the thread, still solving, is listed with the cancelled solves still
+    running (:func:`~ruimteverdeling.model.highs_backend.solver_running`)."""
     ahead: list[_Ahead] = []
     try:
         return _lp_first(spec, backend, options, say, relaxation_only, warm, prices, ahead)
     finally:
         for a in ahead:
             if a.search is not None:
-                a.search.stop()
+                try:
+                    a.search.stop()
+                except BaseException:
+                    if a.search.thread is not None:
+                        hb.still_running(a.search.thread)
+                    raise
 
 
 def _lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, say: Progress,
