@@ -280,6 +280,38 @@ def test_an_lp_solved_ahead_for_other_inputs_is_not_taken(
     _same(threaded, _solve(spec, gap))
 
 
+AFTER_REPAIR_CASES = [(7, 0.0), (14, 0.0), (20, 0.0)]
+"""Tiny models (``random_model``) whose window step runs after the root repair (the
+knapsack bound let the root repair go first) and repairs in a window."""
+
+
+@pytest.mark.parametrize(("seed", "gap"), AFTER_REPAIR_CASES)
+def test_in_sequence_the_window_steps_knapsack_fill_starts_no_thread(
+        seed: int, gap: float, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Work beside in sequence (``REPAIR_BESIDE`` False, or a busy machine's choice): the
+    knapsack fill at the top of the window repaired after the root repair runs on the main
+    thread too, as the first incumbent's does; with threads it runs in one. The result is
+    the same either way."""
+    spec = random_model(seed)
+    started: list[int] = []
+    plain = solve_mod._beside
+
+    def counted(*args: Any) -> Any:
+        started.append(1)
+        return plain(*args)
+
+    monkeypatch.setattr(solve_mod, "_beside", counted)
+    threaded = _solve(spec, gap)
+    assert started  # (a window was repaired after the root repair, its fill in a thread)
+    assert "level_window" in threaded.details
+    started.clear()
+    monkeypatch.setattr(solve_mod, "REPAIR_BESIDE", False)
+    serial = _solve(spec, gap)
+    assert started == []
+    assert serial.details["beside"] == {"threads": False, "why": "set"}
+    _same(threaded, serial)
+
+
 @pytest.mark.parametrize("what", [KeyboardInterrupt, RuntimeError])
 def test_an_interrupt_or_error_in_the_solves_repair_beside_leaves_no_thread(
         what: type[BaseException], monkeypatch: pytest.MonkeyPatch) -> None:

@@ -810,14 +810,16 @@ def _lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, say: Pr
     repair_bound = None
     early: dict[int, tuple[Callable[[float, float], float], float]] = {}
     windowed = False
+    if not decomposed and levels:
+        # (for every window step: the first incumbent's and the one after the root repair)
+        threaded[0], why = (REPAIR_BESIDE, "set") if REPAIR_BESIDE is not None \
+            else meter.spare()
+        details["beside"] = {"threads": threaded[0], "why": why}
     if not decomposed and levels and x_warm is None and hasattr(session, "basis_now"):
         # the strengthened LP's optimal basis: the level search's root starts there (the
         # window and level-fixed LPs move the session's basis away from it)
         root_basis = session.basis_now()
         beside_ok[0] = hasattr(session, "changes")
-        threaded[0], why = (REPAIR_BESIDE, "set") if REPAIR_BESIDE is not None \
-            else meter.spare()
-        details["beside"] = {"threads": threaded[0], "why": why}
         x_best, objective = _window_first(spec, work, levels, session, derived, x, bound,
                                           options, deadline, details, seconds, say,
                                           window_repair, polish_any, early,
@@ -881,7 +883,8 @@ def _lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, say: Pr
                     spec, work, levels, session, curves, x, x_best, objective, bound,
                     options.mip_rel_gap, deadline, details, seconds, say,
                     repair=window_repair, polish=polish_any,
-                    max_row_nnz=STRENGTHEN_MAX_ROW_NNZ, ahead=fills_ahead)
+                    max_row_nnz=STRENGTHEN_MAX_ROW_NNZ,
+                    ahead=fills_ahead if threaded[0] else None)
         x_best, objective = _level_swaps(spec, levels, x_best, objective, deadline, details,
                                          seconds, say)
     if searched and decision_gap(objective, bound, spec.status_quo_value) \
