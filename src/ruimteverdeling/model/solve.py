@@ -982,9 +982,13 @@ class _Ahead:
     starting basis, every LP before it taken from here as well, and the session unchanged
     since (``changes``, see :attr:`~ruimteverdeling.model.highs_backend.LpSession.changes`:
     no row, column or LP since these LPs). HiGHS then started each from the same model and
-    basis as the step would have, so the solve's result is the one without them; otherwise
-    the step solves its own, and the decisions that need the incumbent (skip or repair) are
-    taken as before. The level search takes its LPs from ``search`` by an exact memo
+    basis as the step would have. Otherwise the step solves its own, and the decisions that
+    need the incumbent (skip or repair) are taken as before; the first LP is handed its
+    basis, but an own LP after some taken ones starts where the last LP solved here left
+    HiGHS, which is not where the last one taken did when more were solved here than taken:
+    with several levels the result can then differ from a solve that solves none ahead (it
+    is the same whether the repair runs beside or in sequence, both solving these LPs in the
+    same order). The level search takes its LPs from ``search`` by an exact memo
     (:class:`~ruimteverdeling.model.strengthen.LevelPrefetch`): its result is the same
     whatever was solved ahead."""
 
