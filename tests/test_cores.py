@@ -93,3 +93,15 @@ def test_the_real_meter_gives_a_share_of_the_allowed_cores() -> None:
     if Path(cores.STAT).exists():
         assert got is not None
         assert 0.0 <= got <= len(cores.allowed_cores()) + 0.1  # (tick rounding)
+
+
+def test_a_stat_file_that_is_not_text_leaves_it_to_the_load_average(
+        two_cores: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ``/proc/stat`` whose bytes are not ASCII (a damaged or foreign file) reads as
+    unreadable: the meter is made and decides by the load average, it never raises."""
+    two_cores.write_bytes(b"cpu0 \xff\xfe 1 2 3 4\n")
+    meter = cores.IdleMeter()
+    meter.t0 -= 1.0
+    assert meter.idle_cores() is None
+    monkeypatch.setattr(cores.os, "getloadavg", lambda: (0.4, 0.0, 0.0))
+    assert meter.spare() == (True, "load average 0.40 on 2 cores")

@@ -11,6 +11,7 @@ the one of a solve that solves none of them ahead.
 from __future__ import annotations
 
 import _thread
+import signal
 import threading
 import time
 from typing import Any
@@ -133,6 +134,20 @@ def test_past_the_deadline_the_workers_run_stops_as_at_a_time_limit() -> None:
     h = _market_split()
     t0 = time.perf_counter()
     r = hb.beside(lambda: hb.run(h, integral=True, deadline=t0 + 0.5), lambda done: None,
+                  deadline=t0 + 0.5)
+    assert r.status == "Time limit reached"
+    assert time.perf_counter() - t0 < 0.5 + 5 * hb.CANCEL_GRACE
+    assert _no_worker_left()
+
+
+def test_a_run_cancelled_at_the_deadline_of_beside_reads_as_the_time_limit() -> None:
+    """The engine's sub-MIP takes its own deadline after building its model, so a little
+    later than the solve's deadline that ``beside`` keeps: cancelled at ``beside``'s
+    deadline, the worker's run reads as the time limit all the same, not as a user's
+    interrupt (the MIP's caller then keeps its start and records the time limit)."""
+    h = _market_split()
+    t0 = time.perf_counter()
+    r = hb.beside(lambda: hb.run(h, integral=True, deadline=t0 + 60.0), lambda done: None,
                   deadline=t0 + 0.5)
     assert r.status == "Time limit reached"
     assert time.perf_counter() - t0 < 0.5 + 5 * hb.CANCEL_GRACE
@@ -264,6 +279,38 @@ def test_an_lp_solved_ahead_for_other_inputs_is_not_taken(
     _same(threaded, _solve(spec, gap))
 
 
+AFTER_REPAIR_CASES = [(7, 0.0), (14, 0.0), (20, 0.0)]
+"""Tiny models (``random_model``) whose window step runs after the root repair (the
+knapsack bound let the root repair go first) and repairs in a window."""
+
+
+@pytest.mark.parametrize(("seed", "gap"), AFTER_REPAIR_CASES)
+def test_in_sequence_the_window_steps_knapsack_fill_starts_no_thread(
+        seed: int, gap: float, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Work beside in sequence (``REPAIR_BESIDE`` False, or a busy machine's choice): the
+    knapsack fill at the top of the window repaired after the root repair runs on the main
+    thread too, as the first incumbent's does; with threads it runs in one. The result is
+    the same either way."""
+    spec = random_model(seed)
+    started: list[int] = []
+    plain = solve_mod._beside
+
+    def counted(*args: Any) -> Any:
+        started.append(1)
+        return plain(*args)
+
+    monkeypatch.setattr(solve_mod, "_beside", counted)
+    threaded = _solve(spec, gap)
+    assert started  # (a window was repaired after the root repair, its fill in a thread)
+    assert "level_window" in threaded.details
+    started.clear()
+    monkeypatch.setattr(solve_mod, "REPAIR_BESIDE", False)
+    serial = _solve(spec, gap)
+    assert started == []
+    assert serial.details["beside"] == {"threads": False, "why": "set"}
+    _same(threaded, serial)
+
+
 @pytest.mark.parametrize("what", [KeyboardInterrupt, RuntimeError])
 def test_an_interrupt_or_error_in_the_solves_repair_beside_leaves_no_thread(
         what: type[BaseException], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -328,6 +375,80 @@ def test_a_ctrl_c_after_the_repair_ends_the_thread_solving_the_search_lps_ahead(
     monkeypatch.setattr(solve_mod, "_level_swaps", plain_swaps)
     _solve(spec, gap)
     assert _no_worker_left(0.0)
+
+
+def _ctrl_c_after(seconds: float) -> None:
+    """A real SIGINT to the main thread after ``seconds``: it breaks a blocking wait there,
+    as a Ctrl-C does (``_thread.interrupt_main`` only sets the flag a wait does not see)."""
+    main = threading.main_thread().ident
+    assert main is not None
+    threading.Timer(seconds, signal.pthread_kill, (main, signal.SIGINT)).start()
+
+
+def test_a_ctrl_c_while_stopping_the_lps_ahead_leaves_their_thread_seen() -> None:
+    """A Ctrl-C while :meth:`~ruimteverdeling.model.strengthen.LevelPrefetch.stop` waits
+    for the LP in progress (which HiGHS does not cut short) is raised at once; the thread,
+    still solving, reads as alive until it ends (CPython's ``Thread.join`` interrupted can
+    mark a running thread as ended, hiding it from the exit's wait for solver threads), and
+    a later ``stop`` ends it."""
+    from ruimteverdeling.model import strengthen as st
+
+    spec = regions_only(16)
+    (lv,) = st.find_levels(spec)
+    pre = st.LevelPrefetch(spec, lv, lambda *a: None, None)
+    release = threading.Event()
+    pre.ahead = lambda **kw: release.wait(10)  # type: ignore[method-assign] # (an LP)
+    pre.start()
+    _ctrl_c_after(0.2)
+    t0 = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        pre.stop()
+    assert time.monotonic() - t0 < 5.0
+    assert any(t.name == "level-prefetch" and t.is_alive() for t in threading.enumerate())
+    release.set()
+    pre.stop()
+    assert _no_worker_left(0.0)
+
+
+def test_a_ctrl_c_while_the_solve_stops_its_lps_ahead_lists_their_thread(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second Ctrl-C while the solve, interrupted, waits for the level search's LP solved
+    ahead: the thread still solving it is listed as a solver thread still running
+    (:func:`~ruimteverdeling.model.highs_backend.solver_running`), so that the command line
+    ends the process at once instead of leaving a HiGHS thread to the interpreter's exit."""
+    seed, gap = CASES[0]
+    spec = regions_only(seed)
+    plain_prefetch = solve_mod.level_prefetch
+    in_lp = threading.Event()
+    release = threading.Event()
+
+    def slow_prefetch(*args: Any, **kwargs: Any) -> Any:
+        pre = plain_prefetch(*args, **kwargs)
+        solve_lp = pre._solve
+
+        def slow(*a: Any, **k: Any) -> Any:
+            in_lp.set()
+            release.wait(10)
+            return solve_lp(*a, **k)
+
+        pre._solve = slow
+        return pre
+
+    monkeypatch.setattr(solve_mod, "level_prefetch", slow_prefetch)
+
+    def interrupted(*args: Any, **kwargs: Any) -> Any:
+        assert in_lp.wait(10)
+        _ctrl_c_after(0.3)  # (the second Ctrl-C)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(solve_mod, "_level_swaps", interrupted)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            _solve(spec, gap)
+        assert hb.solver_running()
+    finally:
+        release.set()
+    assert _no_worker_left()
 
 
 @pytest.mark.slow

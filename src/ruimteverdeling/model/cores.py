@@ -50,7 +50,7 @@ def _idle_ticks(cores: set[int]) -> int | None:
     try:
         with open(STAT, encoding="ascii") as fh:
             lines = fh.read().splitlines()
-    except OSError:
+    except (OSError, ValueError):  # (ValueError: bytes that are not ASCII text)
         return None
     total, seen = 0, 0
     for line in lines:

@@ -335,6 +335,7 @@ class _BesideRun:
         self.lock = threading.Lock()
         self.h: highspy.Highs | None = None
         self.cancelled = False
+        self.expired = False  # cancelled at the deadline of :func:`beside`
 
     def cancel(self) -> None:
         """Stop the run now in progress at its next interrupt check, and every later one at
@@ -379,7 +380,8 @@ def beside(work: Callable[[], Any], meanwhile: Callable[[Callable[[], bool]], No
       :func:`solver_running` says so (as for a cancelled :func:`run_highs`);
     * an exception in ``work`` is re-raised here once ``meanwhile`` is done;
     * past ``deadline`` (a ``time.perf_counter()`` value) the worker's run is cancelled
-      (HiGHS then reports an interrupt, which :func:`run` reads as the time limit);
+      (HiGHS then reports an interrupt, which :func:`run` reads as the time limit, even
+      where the run's own deadline lies later);
       a worker that has not stopped :data:`CANCEL_GRACE` seconds later is abandoned to its
       thread and ``late`` is returned instead.
 
@@ -412,6 +414,7 @@ def beside(work: Callable[[], Any], meanwhile: Callable[[Callable[[], bool]], No
         meanwhile(finished.is_set)
         while not finished.wait(BESIDE_POLL):
             if deadline is not None and time.perf_counter() > deadline:
+                run.expired = True  # (before the cancel: read when the run returns)
                 run.cancel()
                 if not finished.wait(CANCEL_GRACE):
                     _abandoned.append((run.h, thread))
@@ -426,6 +429,13 @@ def beside(work: Callable[[], Any], meanwhile: Callable[[Callable[[], bool]], No
     if "error" in got:
         raise got["error"]
     return got["value"]
+
+
+def still_running(thread: threading.Thread) -> None:
+    """List ``thread``, which runs HiGHS and was asked to stop but has not yet, with the
+    cancelled solves still running: :func:`solver_running` then says so, the next solve
+    waits for it, and the interpreter's exit waits for it :data:`EXIT_GRACE` seconds."""
+    _abandoned.append((None, thread))
 
 
 def solver_running() -> bool:
@@ -488,6 +498,9 @@ def run(h: highspy.Highs, integral: bool, want_duals: bool = False,
         return HighsResult(status="Time limit reached", x=None, objective=None, bound=None,
                            seconds=seconds)
     late = deadline is not None and time.perf_counter() >= deadline
+    worker = getattr(_local, "beside", None)
+    if worker is not None and worker.expired:  # (cancelled at the deadline of :func:`beside`)
+        late = True
     model_status = h.getModelStatus()
     status = h.modelStatusToString(model_status)
     if late and "interrupt" in status.lower():  # cancelled at the deadline: the time limit

@@ -560,14 +560,21 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
     """The LP relaxation first, then an incumbent and the steps that close the gap
     (:func:`_lp_first`); the level search's LPs still being solved ahead in a thread of
     their own (:class:`_Ahead`) are stopped, and their thread ended, before this returns or
-    raises (a Ctrl-C included)."""
+    raises (a Ctrl-C included). A second Ctrl-C while that thread finishes its LP is raised
+    at once, and the thread, still solving, is listed with the cancelled solves still
+    running (:func:`~ruimteverdeling.model.highs_backend.solver_running`)."""
     ahead: list[_Ahead] = []
     try:
         return _lp_first(spec, backend, options, say, relaxation_only, warm, prices, ahead)
     finally:
         for a in ahead:
             if a.search is not None:
-                a.search.stop()
+                try:
+                    a.search.stop()
+                except BaseException:
+                    if a.search.thread is not None:
+                        hb.still_running(a.search.thread)
+                    raise
 
 
 def _lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, say: Progress,
@@ -803,14 +810,16 @@ def _lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, say: Pr
     repair_bound = None
     early: dict[int, tuple[Callable[[float, float], float], float]] = {}
     windowed = False
+    if not decomposed and levels:
+        # (for every window step: the first incumbent's and the one after the root repair)
+        threaded[0], why = (REPAIR_BESIDE, "set") if REPAIR_BESIDE is not None \
+            else meter.spare()
+        details["beside"] = {"threads": threaded[0], "why": why}
     if not decomposed and levels and x_warm is None and hasattr(session, "basis_now"):
         # the strengthened LP's optimal basis: the level search's root starts there (the
         # window and level-fixed LPs move the session's basis away from it)
         root_basis = session.basis_now()
         beside_ok[0] = hasattr(session, "changes")
-        threaded[0], why = (REPAIR_BESIDE, "set") if REPAIR_BESIDE is not None \
-            else meter.spare()
-        details["beside"] = {"threads": threaded[0], "why": why}
         x_best, objective = _window_first(spec, work, levels, session, derived, x, bound,
                                           options, deadline, details, seconds, say,
                                           window_repair, polish_any, early,
@@ -874,7 +883,8 @@ def _lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, say: Pr
                     spec, work, levels, session, curves, x, x_best, objective, bound,
                     options.mip_rel_gap, deadline, details, seconds, say,
                     repair=window_repair, polish=polish_any,
-                    max_row_nnz=STRENGTHEN_MAX_ROW_NNZ, ahead=fills_ahead)
+                    max_row_nnz=STRENGTHEN_MAX_ROW_NNZ,
+                    ahead=fills_ahead if threaded[0] else None)
         x_best, objective = _level_swaps(spec, levels, x_best, objective, deadline, details,
                                          seconds, say)
     if searched and decision_gap(objective, bound, spec.status_quo_value) \
@@ -972,9 +982,13 @@ class _Ahead:
     starting basis, every LP before it taken from here as well, and the session unchanged
     since (``changes``, see :attr:`~ruimteverdeling.model.highs_backend.LpSession.changes`:
     no row, column or LP since these LPs). HiGHS then started each from the same model and
-    basis as the step would have, so the solve's result is the one without them; otherwise
-    the step solves its own, and the decisions that need the incumbent (skip or repair) are
-    taken as before. The level search takes its LPs from ``search`` by an exact memo
+    basis as the step would have. Otherwise the step solves its own, and the decisions that
+    need the incumbent (skip or repair) are taken as before; the first LP is handed its
+    basis, but an own LP after some taken ones starts where the last LP solved here left
+    HiGHS, which is not where the last one taken did when more were solved here than taken:
+    with several levels the result can then differ from a solve that solves none ahead (it
+    is the same whether the repair runs beside or in sequence, both solving these LPs in the
+    same order). The level search takes its LPs from ``search`` by an exact memo
     (:class:`~ruimteverdeling.model.strengthen.LevelPrefetch`): its result is the same
     whatever was solved ahead."""
 

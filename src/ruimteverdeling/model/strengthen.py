@@ -655,6 +655,9 @@ def level_bounds(spec: ModelSpec, level: Level, solve_lp: Callable[..., Any],
 
 PREFETCH_LPS = 8
 """Most LPs :meth:`LevelPrefetch.ahead` solves unless told otherwise."""
+STOP_POLL = 0.05
+"""Seconds between :meth:`LevelPrefetch.stop`'s looks at the thread it waits for (a Ctrl-C
+there is raised within this)."""
 
 
 @dataclass
@@ -723,6 +726,7 @@ class LevelPrefetch:
         self._state_now = self.state()
         self._halt = threading.Event()
         self._thread: threading.Thread | None = None
+        self._ended = threading.Event()  # set when the thread of :meth:`start` is done
         self.solved = 0  # LPs solved ahead
         self.hits = 0  # calls of the search answered from the memo
 
@@ -825,17 +829,35 @@ class LevelPrefetch:
         if self._thread is not None:
             return
         self._halt.clear()
-        self._thread = threading.Thread(target=self.ahead, kwargs={"deadline": deadline,
-                                                                   "max_lps": max_lps,
-                                                                   "floor": floor},
+        self._ended = threading.Event()
+        self._thread = threading.Thread(target=self._ahead_then_end,
+                                        kwargs={"deadline": deadline, "max_lps": max_lps,
+                                                "floor": floor},
                                         name="level-prefetch", daemon=True)
         self._thread.start()
 
+    def _ahead_then_end(self, **kwargs: Any) -> None:
+        try:
+            self.ahead(**kwargs)
+        finally:
+            self._ended.set()
+
+    @property
+    def thread(self) -> threading.Thread | None:
+        """The thread of :meth:`start` until :meth:`stop` has seen it end (else None)."""
+        return self._thread
+
     def stop(self) -> None:
-        """Stop :meth:`ahead` after the LP it is solving, and wait for that LP."""
+        """Stop :meth:`ahead` after the LP it is solving, and wait for that LP. The wait is
+        on an event, in slices, not in ``Thread.join``: a Ctrl-C there is raised at once,
+        and CPython's join, interrupted, can mark a thread that still runs as ended. Raised
+        so, the thread (still solving) stays in :attr:`thread`, alive until its LP ends; a
+        later ``stop`` waits for it again."""
         self._halt.set()
         if self._thread is not None:
-            self._thread.join()
+            while not self._ended.wait(STOP_POLL):
+                pass
+            self._thread.join()  # past its last statement: at once
             self._thread = None
         self._halt.clear()
 
