@@ -1073,3 +1073,52 @@ def test_hull_segments_match_gift_wrapping_point_by_point(seed: int) -> None:
     want_q, want_g = _hull_by_points(units, q, g)
     np.testing.assert_array_equal(np.asarray(got_q, float), np.asarray(want_q, float))
     np.testing.assert_array_equal(np.asarray(got_g, float), np.asarray(want_g, float))
+
+
+def test_the_level_search_derives_a_top_s_load_rows_once(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rounded load rows of a level top are derived once per search: an upper child keeps
+    its parent's top, and the second node with that top starts its cut rounds from the same
+    rows (every one of them, not what a sibling's rounds left)."""
+    from ruimteverdeling.model.solve import _node_knapsack
+
+    derive = st.level_cap_rows
+    tops: list[float] = []
+    made: dict[int, int] = {}  # id of the rows derived -> their row count
+    first_rounds: list[int] = []  # per first cut round, the row count of the rows asked
+
+    def counting(spec, level, hi):
+        tops.append(hi)
+        cand = derive(spec, level, hi)
+        made[id(cand)] = cand.n_rows
+        return cand
+
+    def violated(self, x, tol=1e-6):
+        if id(self) in made:
+            assert self.n_rows == made[id(self)]
+            first_rounds.append(self.n_rows)
+        return plain(self, x, tol)
+
+    plain = st.Candidates.violated
+    monkeypatch.setattr(st, "level_cap_rows", counting)
+    monkeypatch.setattr(st.Candidates, "violated", violated)
+    repeats = 0
+    for seed in range(10):
+        spec = random_model(seed)
+        opt = brute_force(spec)
+        levels = st.find_levels(spec)
+        counted = st.with_level_counts(spec, levels)
+        _, y = _lp_duals(spec)
+        curve = st.knapsack_level_curve(spec, levels[0], y, opt - 1.0)
+        session = HighsBackend().session(counted, SolverOptions())
+        root = session.lp(time_limit=30.0)
+        tops.clear()
+        first_rounds.clear()
+        res = st.level_bounds(counted, levels[0],
+                              lambda lb, ub, rows, basis, s=session: s.lp(lb, ub, rows, 30.0),
+                              root, opt - 1.0, 0.0, np.inf, max_lps=30,
+                              node_bound=_node_knapsack(counted, levels[0], opt - 1.0, curve))
+        assert res.bound >= opt - 1e-7
+        assert len(tops) == len(set(tops))
+        repeats += len(first_rounds) - len(tops)
+    assert repeats > 0

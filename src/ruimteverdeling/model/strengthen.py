@@ -556,6 +556,10 @@ def level_bounds(spec: ModelSpec, level: Level, solve_lp: Callable[..., Any],
     closed_bound = incumbent
     lps = 0
     reused = 0
+    # a node's load rows at its top, per top: an upper child keeps its parent's top, so on
+    # the demo area 6 of the search's 7 nodes with cut rounds ask for the same rows (kept
+    # whole: a node takes the violated ones into a block of its own and leaves them alone)
+    cap_rows: dict[float, Candidates] = {}
 
     def node_bounds(lo: float, hi: float, caps: dict[int, float]
                     ) -> tuple[np.ndarray, np.ndarray]:
@@ -586,7 +590,9 @@ def level_bounds(spec: ModelSpec, level: Level, solve_lp: Callable[..., Any],
         if out.status != "optimal" or out.objective is None:  # keep the parent's bound
             return LevelNode(lo, hi, caps, parent.bound, cuts=cuts)
         if np.isfinite(hi) and float(out.objective) > incumbent + target_gap:
-            cand = level_cap_rows(spec, level, hi)
+            cand = cap_rows.get(hi)
+            if cand is None:
+                cand = cap_rows[hi] = level_cap_rows(spec, level, hi)
             for _ in range(cut_rounds):
                 if float(out.objective) <= incumbent + target_gap:
                     break  # (its LP closes the node: more rows could only lower its bound)
