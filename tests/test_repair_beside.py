@@ -130,25 +130,19 @@ def test_ctrl_c_stops_the_workers_highs_run_and_is_reraised(where: str) -> None:
         pytest.approx(brute_force(spec), abs=1e-9)
 
 
-def test_past_the_deadline_the_workers_run_stops_as_at_a_time_limit() -> None:
+@pytest.mark.parametrize("own_deadline", [0.5, 60.0])
+def test_past_the_deadline_the_workers_run_stops_as_at_a_time_limit(
+        own_deadline: float) -> None:
+    """At ``beside``'s deadline the worker's run ends and reads as the time limit: where the
+    run's own deadline is the same, and where it is later (the engine's sub-MIP takes its own
+    deadline after building its model, so a little later than the solve's deadline that
+    ``beside`` keeps; cancelled there, the run reads as the time limit all the same, not as a
+    user's interrupt, and the MIP's caller then keeps its start and records the time
+    limit)."""
     h = _market_split()
     t0 = time.perf_counter()
-    r = hb.beside(lambda: hb.run(h, integral=True, deadline=t0 + 0.5), lambda done: None,
-                  deadline=t0 + 0.5)
-    assert r.status == "Time limit reached"
-    assert time.perf_counter() - t0 < 0.5 + 5 * hb.CANCEL_GRACE
-    assert _no_worker_left()
-
-
-def test_a_run_cancelled_at_the_deadline_of_beside_reads_as_the_time_limit() -> None:
-    """The engine's sub-MIP takes its own deadline after building its model, so a little
-    later than the solve's deadline that ``beside`` keeps: cancelled at ``beside``'s
-    deadline, the worker's run reads as the time limit all the same, not as a user's
-    interrupt (the MIP's caller then keeps its start and records the time limit)."""
-    h = _market_split()
-    t0 = time.perf_counter()
-    r = hb.beside(lambda: hb.run(h, integral=True, deadline=t0 + 60.0), lambda done: None,
-                  deadline=t0 + 0.5)
+    r = hb.beside(lambda: hb.run(h, integral=True, deadline=t0 + own_deadline),
+                  lambda done: None, deadline=t0 + 0.5)
     assert r.status == "Time limit reached"
     assert time.perf_counter() - t0 < 0.5 + 5 * hb.CANCEL_GRACE
     assert _no_worker_left()
@@ -341,13 +335,9 @@ def test_an_interrupt_or_error_in_the_solves_repair_beside_leaves_no_thread(
     _same(_solve(spec, gap), before)
 
 
-def test_a_ctrl_c_after_the_repair_ends_the_thread_solving_the_search_lps_ahead(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    """The level search's LPs solved ahead go on in a thread after the repair; a Ctrl-C
-    before the search stops them (the solve raises it after that thread has ended), and a
-    solve that returns has ended it too."""
-    seed, gap = CASES[0]
-    spec = regions_only(seed)
+def _slow_search_lps(monkeypatch: pytest.MonkeyPatch, before: Any) -> None:
+    """Every LP of the level search's prefetch (ahead or passed on) calls ``before()``
+    first."""
     plain_prefetch = solve_mod.level_prefetch
 
     def slow_prefetch(*args: Any, **kwargs: Any) -> Any:
@@ -355,13 +345,23 @@ def test_a_ctrl_c_after_the_repair_ends_the_thread_solving_the_search_lps_ahead(
         solve_lp = pre._solve
 
         def slow(*a: Any, **k: Any) -> Any:
-            time.sleep(0.3)
+            before()
             return solve_lp(*a, **k)
 
         pre._solve = slow
         return pre
 
     monkeypatch.setattr(solve_mod, "level_prefetch", slow_prefetch)
+
+
+def test_a_ctrl_c_after_the_repair_ends_the_thread_solving_the_search_lps_ahead(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The level search's LPs solved ahead go on in a thread after the repair; a Ctrl-C
+    before the search stops them (the solve raises it after that thread has ended), and a
+    solve that returns has ended it too."""
+    seed, gap = CASES[0]
+    spec = regions_only(seed)
+    _slow_search_lps(monkeypatch, lambda: time.sleep(0.3))
 
     def interrupted(*args: Any, **kwargs: Any) -> Any:
         assert any(t.name == "level-prefetch" and t.is_alive() for t in threading.enumerate())
@@ -418,23 +418,14 @@ def test_a_ctrl_c_while_the_solve_stops_its_lps_ahead_lists_their_thread(
     ends the process at once instead of leaving a HiGHS thread to the interpreter's exit."""
     seed, gap = CASES[0]
     spec = regions_only(seed)
-    plain_prefetch = solve_mod.level_prefetch
     in_lp = threading.Event()
     release = threading.Event()
 
-    def slow_prefetch(*args: Any, **kwargs: Any) -> Any:
-        pre = plain_prefetch(*args, **kwargs)
-        solve_lp = pre._solve
+    def held() -> None:
+        in_lp.set()
+        release.wait(10)
 
-        def slow(*a: Any, **k: Any) -> Any:
-            in_lp.set()
-            release.wait(10)
-            return solve_lp(*a, **k)
-
-        pre._solve = slow
-        return pre
-
-    monkeypatch.setattr(solve_mod, "level_prefetch", slow_prefetch)
+    _slow_search_lps(monkeypatch, held)
 
     def interrupted(*args: Any, **kwargs: Any) -> Any:
         assert in_lp.wait(10)
