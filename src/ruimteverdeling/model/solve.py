@@ -214,7 +214,10 @@ checks, whatever the other thread does, and the LP session sees the same LPs in 
 order either way. None (the default): in a thread where a second core looks free while the
 root LP is solved (:class:`~ruimteverdeling.model.cores.IdleMeter`), in sequence where it
 does not (two threads on one busy core are slower than one); the same decision governs the
-knapsack fills solved beside the window's LP. Recorded in the solution's ``beside``."""
+knapsack fills solved beside the window's LP and the level search's LPs and node bounds
+started before the window step (:class:`_EarlySearch`). The derived rows' candidates are
+made beside the root LP unless this is False (the measurement ends after that LP; their CPU
+time is credited to it). Recorded in the solution's ``beside``."""
 KNAPSACK_SECOND_WORK = 1e9
 """Knapsack table entries times options per second (see
 :data:`~ruimteverdeling.model.strengthen.KNAPSACK_WORK`): a decomposed model's knapsack
@@ -586,6 +589,7 @@ def _lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, say: Pr
     deadline = time.perf_counter() + options.time_limit
     meter = cores.IdleMeter()  # (whether a second core is free while the root LP runs)
     decomposed = spec.n_x > options.decompose_above and backend.name == "highs"
+    candidates: Future | None = None  # (the derived rows' candidates, made beside the LP)
     if decomposed:
         say(f"LP relaxation by column generation: {spec.n_x:,} columns, {spec.n_units:,} "
             f"units, {spec.n_rows - spec.n_units:,} coupling rows")
@@ -618,6 +622,11 @@ def _lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, say: Pr
         lp_bound = float(res["bound"])
     else:
         say(f"LP relaxation: {spec.n_cols:,} columns, {spec.n_rows:,} rows ({backend.name})")
+        if not relaxation_only and REPAIR_BESIDE is not False:
+            # the derived rows' candidates need the model alone: made beside the root LP
+            # (HiGHS releases the interpreter lock while it solves; about 0.3 s on the demo
+            # area), its CPU time credited to the meter that judges the other core's load
+            candidates = _beside(_timed_candidates, spec)
         session = _session(backend, spec, options)
         start_basis = _warm_basis(spec, warm)
         if isinstance(session, _Rebuild):
@@ -687,13 +696,15 @@ def _lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, say: Pr
     fixing: list[Fixing] = []  # (knapsack bound, column losses) per level
     if not decomposed:
         t0 = time.perf_counter()
+        cands, cpu = candidates.result() if candidates is not None else (None, 0.0)
+        meter.credit(cpu)  # (this process's own work beside the LP is not another's load)
         if isinstance(session, _Rebuild) and lp.basis is not None and \
                 hasattr(backend, "session") and spec.n_cols < 2_000_000:
             # the LP ran by interior point: re-solves warm-start from its vertex
             session = backend.session(spec, options)  # type: ignore[attr-defined]
             session.basis = lp.basis
         work, lp_s, info, levels, derived = _strengthen(spec, session, options, lp, deadline,
-                                                        say)
+                                                        say, cands)
         seconds["strengthen"] = time.perf_counter() - t0
         details["strengthen"] = info
         if lp_s is not lp and lp_s.x is not None and lp_s.objective is not None:
@@ -1463,19 +1474,29 @@ def _fractional_units(spec: ModelSpec, x: np.ndarray) -> np.ndarray:
     return np.unique(spec.col_unit[frac_cols])
 
 
+def _timed_candidates(spec: ModelSpec) -> tuple[st.Candidates, float]:
+    """The derived rows' candidates of ``spec`` (:func:`~ruimteverdeling.model.strengthen.
+    candidates`) and the seconds of CPU this thread spent making them."""
+    c0 = time.thread_time()
+    cands = st.candidates(spec, STRENGTHEN_MAX_ROW_NNZ)
+    return cands, time.thread_time() - c0
+
+
 def _strengthen(spec: ModelSpec, session: Any, options: SolverOptions, lp: LpOutcome,
-                deadline: float, say: Progress
+                deadline: float, say: Progress, cands: st.Candidates | None = None
                 ) -> tuple[ModelSpec, LpOutcome, dict[str, Any], list[st.Level],
                            tuple[ModelSpec, np.ndarray | None]]:
     """Add violated derived rows to the LP ``session`` and re-solve, a few rounds; then give
-    every level its counts (columns and rows appended to the session too).
+    every level its counts (columns and rows appended to the session too). ``cands``: the
+    candidates of ``spec``, made already (else made here).
 
     Returns the model the MIPs work on (``spec`` + derived rows + level counts, in the order
     the session holds them), the last LP over ``spec`` + derived rows (or ``lp`` itself),
     what was done, the levels, and ``spec`` + derived rows with that LP's row duals.
     """
     t0 = time.perf_counter()
-    cands = st.candidates(spec, STRENGTHEN_MAX_ROW_NNZ)
+    if cands is None:
+        cands = st.candidates(spec, STRENGTHEN_MAX_ROW_NNZ)
     info: dict[str, Any] = {"candidates": cands.n_rows, "rounds": [],
                             "generate_seconds": round(time.perf_counter() - t0, 3)}
     block_rows: list[Any] = []
