@@ -44,6 +44,23 @@ def test_idle_cores_count_the_idle_and_iowait_ticks_of_the_allowed_cores(
     assert meter.spare()[0] is spare
 
 
+def test_the_solves_own_work_beside_counts_as_idle(two_cores: Path) -> None:
+    """CPU seconds the solve spent in a thread of its own (credited) count as idle: over
+    1 s, 10 idle ticks and 0.5 s of its own work are 0.6 idle cores, a second core free;
+    without the credit, 0.1, none."""
+    meter = cores.IdleMeter()
+    meter.t0 -= 1.0
+    _stat(two_cores, [1000 + 10, 2000], [10, 20])
+    assert meter.spare()[0] is False
+    meter.credit(0.5)
+    meter.credit(-1.0)  # (nothing negative)
+    got = meter.idle_cores()
+    assert got is not None
+    if cores.os.sysconf("SC_CLK_TCK") == 100:
+        assert got == pytest.approx(0.6, rel=1e-2)
+    assert meter.spare()[0] is True
+
+
 def test_a_core_outside_the_allowed_ones_is_not_counted(two_cores: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cores, "allowed_cores", lambda: {1})

@@ -61,13 +61,17 @@ def _market_split(rows: int = 5, cols: int = 40, seed: int = 0) -> highspy.Highs
     return h
 
 
+SOLVER_THREADS = ("highs-beside", "level-prefetch", "level-search-early")
+"""The names of the threads the solve starts to work beside the main thread."""
+
+
 def _no_worker_left(within: float = 10.0) -> bool:
     """Whether, within ``within`` seconds, no worker thread of ``beside`` nor a thread
     solving the level search's LPs ahead is alive, and no cancelled HiGHS run is still
     stopping."""
     stop_by = time.monotonic() + within
     while True:
-        if not any(t.name in ("highs-beside", "level-prefetch") and t.is_alive()
+        if not any(t.name in SOLVER_THREADS and t.is_alive()
                    for t in threading.enumerate()) and not hb.solver_running():
             return True
         if time.monotonic() >= stop_by:
@@ -446,9 +450,9 @@ def test_a_ctrl_c_while_the_solve_stops_its_lps_ahead_lists_their_thread(
 def test_the_demo_solve_beside_is_the_serial_solve(demo_area: Any,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """On the demo area the level-fixed LP is taken from the LPs solved beside the repair and
-    the level search takes node LPs solved there, and the solve's allocation, objective,
-    bound and status (and what those steps found) are those of the serial solve that solves
-    none of them ahead."""
+    the level search takes node LPs and node bounds solved there, and the solve's
+    allocation, objective, bound and status (and what those steps found) are those of the
+    serial solve that solves none of them ahead."""
     from ruimteverdeling import api
 
     from areas import REPO
@@ -459,6 +463,7 @@ def test_the_demo_solve_beside_is_the_serial_solve(demo_area: Any,
     ahead = threaded.details["lps_ahead"]
     assert (ahead["level_fixed"], ahead["of"]) == (1, 1)
     assert threaded.details["level_search"][0]["from_ahead"] >= 1
+    assert threaded.details["level_search"][0]["node_bounds_from_ahead"] >= 1
     monkeypatch.setattr(solve_mod, "REPAIR_BESIDE", False)
     monkeypatch.setattr(solve_mod, "_lps_ahead",
                         lambda *a, **k: solve_mod._Ahead([], None, -1))

@@ -11,6 +11,7 @@ when it holds at the worst end of those intervals — for all 81 allocations.
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import numpy as np
 import pytest
@@ -112,7 +113,6 @@ def test_whole_cell_node_bounds_keep_the_optimum_and_tighten_the_level_search() 
     inside its interval, the search's bound above the optimum, and each node keeps its LP
     optimum apart (the one its reduced costs belong to); on some models the search ends lower
     than with LP bounds alone."""
-    from ruimteverdeling.model.solve import _node_knapsack
 
     lower = 0
     for seed in range(10):
@@ -125,7 +125,7 @@ def test_whole_cell_node_bounds_keep_the_optimum_and_tighten_the_level_search() 
         out = []
         _, y = _lp_duals(spec)  # the root's prices, over the model without the counts
         curve = st.knapsack_level_curve(spec, levels[0], y, opt - 1.0)
-        for node_bound in (None, _node_knapsack(counted, levels[0], opt - 1.0, curve)):
+        for node_bound in (None, _node_bounds(counted, levels[0], opt - 1.0, curve)):
             session = backend.session(counted, options)
             root = session.lp(time_limit=30.0)
             res = st.level_bounds(counted, levels[0],
@@ -141,6 +141,14 @@ def test_whole_cell_node_bounds_keep_the_optimum_and_tighten_the_level_search() 
             out.append(res.bound)
         lower += out[1] < out[0] - 1e-7
     assert lower > 0
+
+
+def _node_bounds(counted: ModelSpec, level: st.Level, incumbent: float, curve):
+    """The level search's whole-cell node bounds: the root's ``curve`` over a node's interval
+    and, for every node, its own bound under its LP's duals (built for ``incumbent``)."""
+    from ruimteverdeling.model.solve import _node_knapsack, _own_knapsack
+
+    return _node_knapsack(counted, level, curve, _own_knapsack(counted, level, incumbent))
 
 
 def _level_between(spec: ModelSpec, j: int, lo: float, hi: float) -> ModelSpec:
@@ -692,7 +700,6 @@ def test_level_search_reuses_the_parents_optimum_only_where_the_lp_would_return_
     Searches of two LPs before the stall test (longer ones may part where a degenerate LP's
     duals differ between the parent's optimum and a fresh solve)."""
     monkeypatch.setattr(st, "STALL_LPS", 2)
-    from ruimteverdeling.model.solve import _node_knapsack
 
     def search(spec: ModelSpec, opt: float) -> st.LevelSearch:
         backend, options = HighsBackend(), SolverOptions()
@@ -705,7 +712,7 @@ def test_level_search_reuses_the_parents_optimum_only_where_the_lp_would_return_
         return st.level_bounds(counted, levels[0],
                                lambda lb, ub, rows, basis: session.lp(lb, ub, rows, 30.0),
                                root, opt - 1.0, 0.0, np.inf, max_lps=30,
-                               node_bound=_node_knapsack(counted, levels[0], opt - 1.0, curve))
+                               node_bound=_node_bounds(counted, levels[0], opt - 1.0, curve))
 
     reused = 0
     for seed in range(10):
@@ -795,7 +802,6 @@ def test_nodes_the_root_curve_closes_cost_no_lp_and_keep_the_bound(
     bound still holds for every integer solution, and no node it closed that way is left
     open. Searches of two LPs before the stall test (a longer one counts its LPs to the stall
     differently when nodes close without one, and may run longer)."""
-    from ruimteverdeling.model.solve import _node_knapsack
 
     monkeypatch.setattr(st, "STALL_LPS", 2)
 
@@ -804,7 +810,7 @@ def test_nodes_the_root_curve_closes_cost_no_lp_and_keep_the_bound(
         levels = [level]
         counted = st.with_level_counts(spec, levels)
         curve = st.knapsack_level_curve(spec, levels[0], y, opt)
-        full = _node_knapsack(counted, levels[0], opt, curve)
+        full = _node_bounds(counted, levels[0], opt, curve)
 
         def lp_only(lb, ub, lp, full=full):  # the node bound without the early answer
             return None if lp is None else full(lb, ub, lp)
@@ -833,7 +839,6 @@ def test_nodes_the_root_curve_closes_cost_no_lp_and_keep_the_bound(
 def test_the_level_search_bounds_what_lies_outside_its_open_nodes() -> None:
     """Every allocation whose level lies outside the open nodes' intervals is worth at most
     the closed nodes' bound, also when the tolerance closes nodes above the incumbent."""
-    from ruimteverdeling.model.solve import _node_knapsack
 
     for seed in range(10):
         spec = random_model(seed)
@@ -849,7 +854,7 @@ def test_the_level_search_bounds_what_lies_outside_its_open_nodes() -> None:
         res = st.level_bounds(counted, levels[0],
                               lambda lb, ub, rows, basis, s=session: s.lp(lb, ub, rows, 30.0),
                               root, inc, tol, np.inf, max_lps=30,
-                              node_bound=_node_knapsack(counted, levels[0], inc, curve))
+                              node_bound=_node_bounds(counted, levels[0], inc, curve))
         assert res.closed >= inc
         ends = [float(spec.aux_lb[j])]
         for n in sorted(res.nodes, key=lambda n: n.lo):
@@ -890,7 +895,6 @@ def test_a_node_its_lp_closes_gets_no_cut_rounds() -> None:
     """A node whose LP bound is already within the tolerance of the incumbent is closed as it
     stands: no further LP with rounded load rows is solved for it (cut rounds still run on
     nodes their LP leaves open), and the bound still holds for every integer solution."""
-    from ruimteverdeling.model.solve import _node_knapsack
 
     cut_lps = 0
     for _seed, spec, level, y, opt in _level_cases(random_model):
@@ -898,7 +902,7 @@ def test_a_node_its_lp_closes_gets_no_cut_rounds() -> None:
         counted = st.with_level_counts(spec, levels)
         inc, tol = opt, 1.0  # (closing at the optimum plus a tolerance: the case that arises)
         curve = st.knapsack_level_curve(spec, levels[0], y, inc)
-        for node_bound in (None, _node_knapsack(counted, levels[0], inc, curve)):
+        for node_bound in (None, _node_bounds(counted, levels[0], inc, curve)):
             session = HighsBackend().session(counted, SolverOptions())
             root = session.lp(time_limit=30.0)
             seen: list[tuple[np.ndarray, np.ndarray, int, float]] = []
@@ -968,7 +972,7 @@ def test_lps_solved_ahead_leave_the_level_search_bit_for_bit_unchanged(make) -> 
     models the memo answers the search's LPs."""
     import time
 
-    from ruimteverdeling.model.solve import _node_knapsack, level_prefetch
+    from ruimteverdeling.model.solve import level_prefetch
 
     hits = 0
     for _seed, spec, level, y, opt in _level_cases(make, 12):
@@ -987,7 +991,7 @@ def test_lps_solved_ahead_leave_the_level_search_bit_for_bit_unchanged(make) -> 
                 pf.start(max_lps=50)
             res = st.level_bounds(counted, level, pf.solve_lp, pf.root, inc, tol, np.inf,
                                   max_lps=30,
-                                  node_bound=_node_knapsack(counted, level, inc, curve))
+                                  node_bound=_node_bounds(counted, level, inc, curve))
             pf.stop()
             assert res.bound >= opt - 1e-7
             outcomes.append(_search_outcome(res))
@@ -996,6 +1000,207 @@ def test_lps_solved_ahead_leave_the_level_search_bit_for_bit_unchanged(make) -> 
         assert outcomes[1] == outcomes[0]
         assert outcomes[2] == outcomes[0]
     assert hits > 0
+
+
+@pytest.mark.parametrize("make", [random_model, regions_only])
+def test_node_bounds_computed_ahead_leave_the_level_search_bit_for_bit_unchanged(make) -> None:
+    """The nodes' own whole-cell bounds computed ahead with their LPs (serially, or in a
+    thread beside the search) are the ones the search would compute: the same bound,
+    window, nodes and LP count, bit for bit, as a search that computes each itself; each
+    bound is computed once, and on some models the search takes them from the memo."""
+    import time
+
+    from ruimteverdeling.model.solve import _node_knapsack, _own_knapsack, level_prefetch
+
+    taken = 0
+    for _seed, spec, level, y, opt in _level_cases(make, 12):
+        counted = st.with_level_counts(spec, [level])
+        inc, tol = opt - 0.5, 0.25
+        curve = st.knapsack_level_curve(spec, level, y, inc)
+        outcomes = []
+        for mode in ("none", "ahead", "thread"):
+            backend, options = HighsBackend(), SolverOptions()
+            session = backend.session(counted, options)
+            pf = level_prefetch(counted, [level], session, backend, options, None,
+                                time.perf_counter() + 60.0, {level.col: curve},
+                                {level.col: inc - 1.0})
+            assert pf.bound_of is not None
+            assert pf.bound_key == (inc - 1.0, float(pf.root.x[level.col]))
+            calls: list[tuple[bytes, bytes, int]] = []
+            plain = pf.bound_of
+
+            def counted_bound(lb, ub, lp, plain=plain, calls=calls):
+                calls.append((lb.tobytes(), ub.tobytes(), id(lp)))
+                return plain(lb, ub, lp)
+
+            pf.bound_of = counted_bound
+            own = _own_knapsack(counted, level, *pf.bound_key)
+            if mode == "ahead":
+                pf.ahead(max_lps=50)
+            elif mode == "thread":
+                pf.start(max_lps=50)
+            res = st.level_bounds(counted, level, pf.solve_lp, pf.root, inc, tol, np.inf,
+                                  max_lps=30,
+                                  node_bound=_node_knapsack(counted, level, curve,
+                                                            own if mode == "none"
+                                                            else pf.node_bound))
+            pf.stop()
+            assert res.bound >= opt - 1e-7
+            assert len(calls) == len(set(calls))  # (each bound once)
+            outcomes.append(_search_outcome(res))
+            if mode == "ahead":
+                assert pf.bound_hits <= pf.bounds_ahead <= len(calls)
+                taken += pf.bound_hits
+        assert outcomes[1] == outcomes[0]
+        assert outcomes[2] == outcomes[0]
+    assert taken > 0
+
+
+def _one_level_prefetch(**kwargs):
+    """A level search's prefetch on a tiny model with its node bounds (window incumbent
+    just below the optimum), made with ``kwargs``, and the model's LP curve."""
+    import time
+
+    from ruimteverdeling.model.solve import _own_key, _own_knapsack
+
+    spec = regions_only(3)
+    (level,) = st.find_levels(spec)
+    _, y = _lp_duals(spec)
+    opt = brute_force(spec)
+    counted = st.with_level_counts(spec, [level])
+    curve = st.knapsack_level_curve(spec, level, y, opt - 1.0)
+    backend, options = HighsBackend(), SolverOptions()
+    session = backend.session(counted, options)
+    root = session.lp(counted.aux_lb, counted.aux_ub, None, 60.0)
+    root.basis = session.basis_now()
+    key = _own_key(level, root, True, opt - 1.0)
+    search = backend.session(counted, options)
+
+    def solve_lp(lb, ub, rows, start):
+        if search.started:
+            search.h.clearSolver()
+        out = search.lp(lb, ub, rows, 60.0, basis=start)
+        if out.status == "optimal":
+            out.basis = search.basis_now()
+        return out
+
+    pf = st.LevelPrefetch(counted, level, solve_lp, root,
+                          bound_of=_own_knapsack(counted, level, *key), bound_key=key,
+                          bound_floor=-np.inf, **kwargs)
+    return pf, counted, level, curve, time.perf_counter() + 60.0
+
+
+def _until(test, within: float = 10.0) -> bool:
+    import time
+
+    stop_by = time.monotonic() + within
+    while not test():
+        if time.monotonic() > stop_by:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def test_a_prefetch_made_early_waits_for_its_rank_and_for_leave_to_compute_bounds() -> None:
+    """Made with ``wait_rank`` and ``hold_bounds`` (before the curve that ranks its LPs
+    exists, while the main thread still runs Python), the thread solves one LP and waits;
+    ranked, it solves the rest but computes no node bound; let, it computes the bounds of
+    the LPs it solved, best rank first. Stopped, it ends."""
+    import time
+
+    from ruimteverdeling.model.solve import _curve_rank
+
+    pf, counted, level, curve, deadline = _one_level_prefetch(wait_rank=True,
+                                                              hold_bounds=True)
+    assert len(pf.plan()) >= 2
+    pf.start(deadline)
+    assert _until(lambda: pf.solved == 1)
+    time.sleep(0.3)
+    assert (pf.solved, pf.bounds_ahead) == (1, 0)
+    pf.set_rank(_curve_rank(counted, level, curve))
+    assert _until(lambda: pf.solved == min(len(pf.plan()), st.PREFETCH_LPS))
+    time.sleep(0.3)
+    assert pf.bounds_ahead == 0
+    pf.allow_bounds()
+    assert _until(lambda: pf.thread is not None and not pf.thread.is_alive())
+    pf.stop()
+    assert pf.thread is None
+    assert pf.bounds_ahead >= 1
+
+
+def test_a_floor_set_while_it_runs_skips_the_lps_the_search_closes_unsolved() -> None:
+    """With the floor the search closes nodes at (:meth:`set_floor`) above every node's
+    rank, the prefetch solves no LP and computes no bound."""
+    from ruimteverdeling.model.solve import _curve_rank
+
+    pf, counted, level, curve, deadline = _one_level_prefetch()
+    pf.set_rank(_curve_rank(counted, level, curve))
+    pf.set_floor(np.inf)
+    assert pf.ahead(deadline=deadline) == 0
+    assert (pf.solved, pf.bounds_ahead) == (0, 0)
+
+
+def test_a_node_bound_in_progress_is_waited_for_and_one_that_failed_is_computed_again(
+) -> None:
+    """A node bound asked for while another thread computes it is that thread's value
+    (computed once); where that computation fails, the one waiting computes it itself."""
+    import threading
+    import time
+
+    pf, counted, _, _, _ = _one_level_prefetch()
+    lp = pf.root
+    entered, release = threading.Event(), threading.Event()
+    outcomes: list[float | None] = []  # per call: a value, or None for a failure
+
+    def slow(lb_, ub_, lp_):
+        value = outcomes.pop(0)
+        entered.set()
+        assert release.wait(10)
+        if value is None:
+            raise RuntimeError("a bound that failed")
+        return value
+
+    pf.bound_of = slow
+
+    def race(lb: np.ndarray, ub: np.ndarray) -> tuple[list[Any], list[Any]]:
+        first: list[Any] = []
+        second: list[Any] = []
+
+        def ask(into: list[Any]) -> None:
+            try:
+                into.append(pf.node_bound(lb, ub, lp))
+            except RuntimeError as e:
+                into.append(e)
+
+        entered.clear()
+        release.clear()
+        t = threading.Thread(target=ask, args=(first,))
+        t.start()
+        assert entered.wait(10)
+        entered.clear()
+        waiter = threading.Thread(target=ask, args=(second,))
+        waiter.start()
+        time.sleep(0.2)  # (the second call waits for the first)
+        release.set()
+        t.join(10)
+        waiter.join(10)
+        return first, second
+
+    lb, ub = counted.aux_lb.copy(), counted.aux_ub.copy()
+    outcomes[:] = [42.0]
+    assert race(lb, ub) == ([42.0], [42.0])
+    assert outcomes == [] and pf.bound_hits == 1  # (computed once, waited for)
+    assert pf.node_bound(lb.copy(), ub.copy(), lp) == 42.0 and pf.bound_hits == 2
+    ub2 = ub.copy()
+    ub2[-1] = ub2[-1] - 0.5 if np.isfinite(ub2[-1]) else 1e6
+    outcomes[:] = [None, 7.0]
+    first, second = race(lb, ub2)
+    assert isinstance(first[0], RuntimeError) and second == [7.0]
+    assert outcomes == [] and pf.bound_hits == 2  # (the waiter computed it itself)
+    other = type(lp)(lp.status, lp.x, lp.objective, lp.col_dual, lp.row_dual, {}, {})
+    outcomes[:] = [5.0]
+    release.set()
+    assert pf.node_bound(lb, ub, other) == 5.0 and outcomes == []  # (another LP object)
 
 
 def test_a_solve_with_the_level_search_lps_ahead_is_the_same_solve(
@@ -1080,7 +1285,6 @@ def test_the_level_search_derives_a_top_s_load_rows_once(
     """The rounded load rows of a level top are derived once per search: an upper child keeps
     its parent's top, and the second node with that top starts its cut rounds from the same
     rows (every one of them, not what a sibling's rounds left)."""
-    from ruimteverdeling.model.solve import _node_knapsack
 
     derive = st.level_cap_rows
     tops: list[float] = []
@@ -1117,7 +1321,7 @@ def test_the_level_search_derives_a_top_s_load_rows_once(
         res = st.level_bounds(counted, levels[0],
                               lambda lb, ub, rows, basis, s=session: s.lp(lb, ub, rows, 30.0),
                               root, opt - 1.0, 0.0, np.inf, max_lps=30,
-                              node_bound=_node_knapsack(counted, levels[0], opt - 1.0, curve))
+                              node_bound=_node_bounds(counted, levels[0], opt - 1.0, curve))
         assert res.bound >= opt - 1e-7
         assert len(tops) == len(set(tops))
         repeats += len(first_rounds) - len(tops)

@@ -11,7 +11,10 @@ on one core and the solve is slower than in sequence. So the solve measures firs
 ``/proc/stat`` (Linux) when it is made and again when asked, and counts the idle cores over
 that interval:
 
-    idle cores = Σ_{c ∈ allowed cores} Δ(idle_c + iowait_c) / (Δt · CLK_TCK)
+    idle cores = Σ_{c ∈ allowed cores} Δ(idle_c + iowait_c) / (Δt · CLK_TCK) + s_own / Δt
+
+(``s_own``: CPU seconds the solve itself spent meanwhile in a thread of its own beside the
+measured one, :meth:`IdleMeter.credit`.)
 
 While the solve's main thread computes (the root LP), an otherwise idle two-core machine has
 about one idle core; with another busy process, about none. A second core counts as free when
@@ -75,6 +78,12 @@ class IdleMeter:
         self.cores = allowed_cores()
         self.t0 = time.monotonic()
         self.ticks0 = _idle_ticks(self.cores)
+        self.own = 0.0  # see :meth:`credit`
+
+    def credit(self, seconds: float) -> None:
+        """Count ``seconds`` of CPU this process spent in a thread of its own during the
+        interval as idle: that work is the solve's, not another process's load."""
+        self.own += max(0.0, float(seconds))
 
     def idle_cores(self) -> float | None:
         """Idle cores averaged over the interval since the meter was made; None when it
@@ -87,7 +96,7 @@ class IdleMeter:
             hz = os.sysconf("SC_CLK_TCK")
         except (AttributeError, ValueError, OSError):
             hz = 100
-        return max(0.0, (ticks - self.ticks0) / (dt * hz))
+        return max(0.0, (ticks - self.ticks0) / (dt * hz) + self.own / dt)
 
     def spare(self) -> tuple[bool, str]:
         """Whether a second core counts as free, and what decided it (for the record)."""

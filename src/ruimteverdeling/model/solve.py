@@ -70,6 +70,7 @@ from __future__ import annotations
 
 import functools
 import math
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -213,7 +214,10 @@ checks, whatever the other thread does, and the LP session sees the same LPs in 
 order either way. None (the default): in a thread where a second core looks free while the
 root LP is solved (:class:`~ruimteverdeling.model.cores.IdleMeter`), in sequence where it
 does not (two threads on one busy core are slower than one); the same decision governs the
-knapsack fills solved beside the window's LP. Recorded in the solution's ``beside``."""
+knapsack fills solved beside the window's LP and the level search's LPs and node bounds
+started before the window step (:class:`_EarlySearch`). The derived rows' candidates are
+made beside the root LP unless this is False (the measurement ends after that LP; their CPU
+time is credited to it). Recorded in the solution's ``beside``."""
 KNAPSACK_SECOND_WORK = 1e9
 """Knapsack table entries times options per second (see
 :data:`~ruimteverdeling.model.strengthen.KNAPSACK_WORK`): a decomposed model's knapsack
@@ -559,30 +563,33 @@ def _solve_lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, s
                     prices: np.ndarray | None = None) -> Solution:
     """The LP relaxation first, then an incumbent and the steps that close the gap
     (:func:`_lp_first`); the level search's LPs still being solved ahead in a thread of
-    their own (:class:`_Ahead`) are stopped, and their thread ended, before this returns or
-    raises (a Ctrl-C included). A second Ctrl-C while that thread finishes its LP is raised
-    at once, and the thread, still solving, is listed with the cancelled solves still
-    running (:func:`~ruimteverdeling.model.highs_backend.solver_running`)."""
+    their own (:class:`_Ahead`, :class:`_EarlySearch`) are stopped, and their thread ended,
+    before this returns or raises (a Ctrl-C included). A second Ctrl-C while that thread
+    finishes its LP is raised at once, and the thread, still solving, is listed with the
+    cancelled solves still running (:func:`~ruimteverdeling.model.highs_backend.solver_running`)."""
     ahead: list[_Ahead] = []
+    early: list[_EarlySearch] = []
     try:
-        return _lp_first(spec, backend, options, say, relaxation_only, warm, prices, ahead)
+        return _lp_first(spec, backend, options, say, relaxation_only, warm, prices, ahead,
+                         early)
     finally:
-        for a in ahead:
-            if a.search is not None:
+        for a in [*early, *(a.search for a in ahead)]:
+            if a is not None:
                 try:
-                    a.search.stop()
+                    a.stop()
                 except BaseException:
-                    if a.search.thread is not None:
-                        hb.still_running(a.search.thread)
+                    if a.thread is not None:
+                        hb.still_running(a.thread)
                     raise
 
 
 def _lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, say: Progress,
               relaxation_only: bool, warm: WarmStart | None, prices: np.ndarray | None,
-              ahead: list[_Ahead]) -> Solution:
+              ahead: list[_Ahead], early_search: list[_EarlySearch]) -> Solution:
     deadline = time.perf_counter() + options.time_limit
     meter = cores.IdleMeter()  # (whether a second core is free while the root LP runs)
     decomposed = spec.n_x > options.decompose_above and backend.name == "highs"
+    candidates: Future | None = None  # (the derived rows' candidates, made beside the LP)
     if decomposed:
         say(f"LP relaxation by column generation: {spec.n_x:,} columns, {spec.n_units:,} "
             f"units, {spec.n_rows - spec.n_units:,} coupling rows")
@@ -615,6 +622,11 @@ def _lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, say: Pr
         lp_bound = float(res["bound"])
     else:
         say(f"LP relaxation: {spec.n_cols:,} columns, {spec.n_rows:,} rows ({backend.name})")
+        if not relaxation_only and REPAIR_BESIDE is not False:
+            # the derived rows' candidates need the model alone: made beside the root LP
+            # (HiGHS releases the interpreter lock while it solves; about 0.3 s on the demo
+            # area), its CPU time credited to the meter that judges the other core's load
+            candidates = _beside(_timed_candidates, spec)
         session = _session(backend, spec, options)
         start_basis = _warm_basis(spec, warm)
         if isinstance(session, _Rebuild):
@@ -684,13 +696,15 @@ def _lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, say: Pr
     fixing: list[Fixing] = []  # (knapsack bound, column losses) per level
     if not decomposed:
         t0 = time.perf_counter()
+        cands, cpu = candidates.result() if candidates is not None else (None, 0.0)
+        meter.credit(cpu)  # (this process's own work beside the LP is not another's load)
         if isinstance(session, _Rebuild) and lp.basis is not None and \
                 hasattr(backend, "session") and spec.n_cols < 2_000_000:
             # the LP ran by interior point: re-solves warm-start from its vertex
             session = backend.session(spec, options)  # type: ignore[attr-defined]
             session.basis = lp.basis
         work, lp_s, info, levels, derived = _strengthen(spec, session, options, lp, deadline,
-                                                        say)
+                                                        say, cands)
         seconds["strengthen"] = time.perf_counter() - t0
         details["strengthen"] = info
         if lp_s is not lp and lp_s.x is not None and lp_s.objective is not None:
@@ -780,7 +794,8 @@ def _lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, say: Pr
 
             def meanwhile(done: Callable[[], bool]) -> None:
                 ahead.append(_lps_ahead(work, levels, session, backend, options, early, x,
-                                        root_basis, deadline, threaded[0]))
+                                        root_basis, deadline, threaded[0],
+                                        early_search[0].result() if early_search else None))
 
             if threaded[0]:
                 cand = hb.beside(repair_here, meanwhile, deadline, late=_LATE)
@@ -820,12 +835,27 @@ def _lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, say: Pr
         # window and level-fixed LPs move the session's basis away from it)
         root_basis = session.basis_now()
         beside_ok[0] = hasattr(session, "changes")
+        if threaded[0] and beside_ok[0] and hasattr(session, "h") and \
+                hasattr(backend, "session"):
+            # the level search's root LP and likely node LPs, with their node bounds, in
+            # threads of their own from now on (see :class:`_EarlySearch`)
+            w = _stand_in(spec, options, bound)
+            early_search.append(_EarlySearch(work, levels, session, backend, options,
+                                             root_basis, deadline,
+                                             {lv.col: w for lv in levels}))
         x_best, objective = _window_first(spec, work, levels, session, derived, x, bound,
                                           options, deadline, details, seconds, say,
                                           window_repair, polish_any, early,
-                                          fills_ahead if threaded[0] else None)
+                                          fills_ahead if threaded[0] else None,
+                                          (lambda: early_search[0].rank_by(early))
+                                          if early_search else None)
         beside_ok[0] = False
         windowed = "level_window" in details
+        if early_search and not ahead:
+            # no window repair took it: stopped (the search then solves its LPs in the main
+            # session, as it does in sequence)
+            early_search[0].stop()
+            early_search.clear()
     if x_best is None:
         # repair: a small MIP on the fractional units and their near-ties (one neighbourhood
         # only when a warm start already gives an allocation)
@@ -897,7 +927,8 @@ def _lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, say: Pr
         x_best, objective, bound, closed = _close_gap(
             spec, work, levels, session if not decomposed else None, backend, options, say, x,
             col_dual, x_round, x_best, objective, bound, deadline, details, seconds, curves,
-            root_basis, fixing, dual_bound, ahead[0].search if ahead else None)
+            root_basis, fixing, dual_bound,
+            ahead[0].search if ahead else None, {c: w for c, (_, w) in early.items()})
         if closed:
             method += "+rc-mip"
     timed_out = deadline - time.perf_counter() <= 1
@@ -913,7 +944,8 @@ def _window_first(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], sess
                   details: dict[str, Any], seconds: dict[str, float], say: Progress,
                   repair: level_window.Repair, polish: Callable[[np.ndarray], np.ndarray],
                   early: dict[int, tuple[Callable[[float, float], float], float]],
-                  ahead: level_window.Ahead | None = None
+                  ahead: level_window.Ahead | None = None,
+                  curves_made: Callable[[], None] | None = None
                   ) -> tuple[np.ndarray | None, float]:
     """The level-window repair as the first incumbent, where the whole-cell knapsack bound
     shows that the root repair cannot end the solve (see :data:`WINDOW_FIRST_TOLERANCES`).
@@ -926,13 +958,14 @@ def _window_first(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], sess
     stays open whatever that repair finds, so the
     step that repairs where whole cells fit (:func:`ruimteverdeling.model.level_window.improve`,
     with no incumbent yet) runs instead. Returns its allocation and objective, or
-    ``(None, −∞)`` when it did not run or found none (the root repair then runs)."""
+    ``(None, −∞)`` when it did not run or found none (the root repair then runs).
+    ``curves_made`` is called once ``early`` holds them all."""
     t0 = time.perf_counter()
     model, duals = derived
     if duals is None:
         return None, -np.inf
     tol = abs_gap_target(options.mip_rel_gap, bound, bound, spec.status_quo_value)
-    stand_in = bound - WINDOW_FIRST_TOLERANCES * tol
+    stand_in = _stand_in(spec, options, bound)
     found = []
     for lv in levels:
         curve = st.knapsack_level_curve(model, lv, duals, stand_in)
@@ -942,6 +975,8 @@ def _window_first(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], sess
         j = lv.col - model.n_x
         found.append(curve(float(model.aux_lb[j]), float(model.aux_ub[j])))
     seconds["knapsack_first"] = time.perf_counter() - t0
+    if curves_made is not None:
+        curves_made()
     k_bound = min(found)
     # below the LP bound by more than the tolerance, and by more than round-off (at a zero
     # tolerance a curve equal to the LP bound reads a few 1e-16 below it)
@@ -959,6 +994,106 @@ def _window_first(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], sess
                                 details, seconds, say, repair=repair, polish=polish,
                                 max_row_nnz=STRENGTHEN_MAX_ROW_NNZ, ahead=ahead)
     return x, z
+
+
+def _stand_in(spec: ModelSpec, options: SolverOptions, bound: float) -> float:
+    """The stand-in incumbent of :func:`_window_first`'s curves: ``z_LP − k · t``, ``k`` =
+    :data:`WINDOW_FIRST_TOLERANCES`, ``t`` the decision tolerance at the LP bound ``z_LP``."""
+    tol = abs_gap_target(options.mip_rel_gap, bound, bound, spec.status_quo_value)
+    return bound - WINDOW_FIRST_TOLERANCES * tol
+
+
+class _EarlySearch:
+    """The level search's LPs solved from the moment the strengthened LP is known: in a
+    thread of its own, :func:`level_prefetch` (the search's own HiGHS session, its root LP)
+    and then its thread solving the likely node LPs, each followed by the node's own
+    whole-cell bound for the window incumbent ``window`` (the early curves' stand-in,
+    computed as :func:`_window_first` will). On the demo area this overlaps the early
+    curves (numpy, one core) and the window step with the search's root LP and first node
+    LPs, which otherwise waited for the window's repair. After its first node LP the thread
+    waits for the early curve to rank the others (:meth:`rank_by`), and it computes node
+    bounds (Python, as the curves and the window step are) only from the window's repair
+    on (:func:`_lps_ahead`), while the main thread waits for HiGHS. Everything it computes
+    is taken through exact memos: the solve's result is the same without it.
+
+    ``result()`` waits for the root LP and returns the
+    :class:`~ruimteverdeling.model.strengthen.LevelPrefetch` (or raises what making it
+    raised); ``stop()`` stops both threads (a Ctrl-C while waiting is raised, and the thread
+    still solving stays in ``thread``)."""
+
+    def __init__(self, work: ModelSpec, levels: list[st.Level], session: Any,
+                 backend: Backend, options: SolverOptions, root_basis: Any, deadline: float,
+                 window: dict[int, float]):
+        self._lock = threading.Lock()
+        self._halted = False
+        self._made = threading.Event()
+        self._prefetch: st.LevelPrefetch | None = None
+        self._error: BaseException | None = None
+        self._rank: Callable[[np.ndarray, np.ndarray], float | None] | None = None
+        self._work, self._level = work, levels[0]
+
+        def run() -> None:
+            try:
+                found = level_prefetch(work, levels, session, backend, options, root_basis,
+                                       deadline, None, window, root_curve=True, early=True)
+                with self._lock:
+                    self._prefetch = found
+                    rank, go = self._rank, not self._halted
+                if rank is not None:
+                    found.set_rank(rank)
+                if go:  # (a stop from now on halts it: see stop)
+                    found.start(deadline - 1.0)
+            except BaseException as e:  # (handed to the caller of result)
+                self._error = e
+            finally:
+                self._made.set()
+
+        self._thread = threading.Thread(target=run, name="level-search-early", daemon=True)
+        self._thread.start()
+
+    def rank_by(self, early: dict[int, tuple[Callable[[float, float], float], float]]
+                ) -> None:
+        """Rank the node LPs still to solve by the first level's early curve (in ``early``;
+        at once, or as soon as the root LP is solved)."""
+        if self._level.col not in early:
+            return
+        rank = _curve_rank(self._work, self._level, early[self._level.col][0])
+        with self._lock:
+            self._rank = rank
+            if self._prefetch is not None:
+                self._prefetch.set_rank(rank)
+
+    def _wait(self) -> None:
+        while not self._made.wait(st.STOP_POLL):  # (a Ctrl-C is raised within a slice)
+            pass
+        self._thread.join()  # past its last statement: at once
+
+    def result(self) -> st.LevelPrefetch:
+        """The level search's prefetch, once its root LP is solved."""
+        self._wait()
+        if self._error is not None:
+            raise self._error
+        assert self._prefetch is not None
+        return self._prefetch
+
+    @property
+    def thread(self) -> threading.Thread | None:
+        """The thread still solving, if any: the root LP's, then the node LPs'."""
+        if not self._made.is_set():
+            return self._thread
+        return None if self._prefetch is None else self._prefetch.thread
+
+    def stop(self) -> None:
+        """Stop the node LPs after the one being solved (and the root LP first, if it is
+        still being solved), and wait for them."""
+        with self._lock:
+            self._halted = True
+            found = self._prefetch
+        if found is not None:
+            found.halt()  # (were its node LPs solved in this thread, they end too)
+        self._wait()
+        if self._prefetch is not None:
+            self._prefetch.stop()
 
 
 _LATE = object()
@@ -1020,13 +1155,16 @@ class _Ahead:
 def _lps_ahead(work: ModelSpec, levels: list[st.Level], session: Any, backend: Backend,
                options: SolverOptions,
                early: dict[int, tuple[Callable[[float, float], float], float]],
-               x_lp: np.ndarray, root_basis: Any, deadline: float, threaded: bool) -> _Ahead:
+               x_lp: np.ndarray, root_basis: Any, deadline: float, threaded: bool,
+               search: st.LevelPrefetch | None = None) -> _Ahead:
     """The LPs of :class:`_Ahead`, solved now: per level with an early curve (in
     ``early``), the LP with the level fixed where that curve is largest (the maximiser
     searched from the LP's level in ``x_lp``: on the demo area the search ends at the same
     level from any start around it) on ``session``, the first from ``root_basis``; then the
     level search's root LP, and its likely node LPs, best early curve first, started in a
-    thread when ``threaded`` (see :data:`REPAIR_BESIDE`; else the search solves them itself)."""
+    thread when ``threaded`` (see :data:`REPAIR_BESIDE`; else the search solves them itself).
+    ``search``: those already made (:class:`_EarlySearch`), then ranked by the early curves
+    from here on."""
     fixed: list[tuple[int, Callable[[float, float], float], float, LpOutcome]] = []
     basis = root_basis
     for lv in levels:
@@ -1043,14 +1181,22 @@ def _lps_ahead(work: ModelSpec, levels: list[st.Level], session: Any, backend: B
         basis = None
         fixed.append((lv.col, curve, v, out))
     ahead = _Ahead(fixed, root_basis, session.changes)
-    if levels and deadline - time.perf_counter() > 1:
+    if search is not None:
+        ahead.search = search
+        lv = levels[0]
+        if search.rank is None:
+            search.set_rank(_curve_rank(work, lv, early[lv.col][0]) if lv.col in early
+                            else None)
+        search.allow_bounds()
+    elif levels and deadline - time.perf_counter() > 1:
         ahead.search = level_prefetch(work, levels, session, backend, options, root_basis,
-                                      deadline, {c: cv for c, (cv, _) in early.items()})
-        if threaded:
-            # in a thread of its own, which goes on after the repair (while the main thread
-            # takes the steps before the search), rather than here, where the repair's end
-            # would wait for the LP in progress; stopped by the search or the solve's end
-            ahead.search.start(deadline - 1.0)
+                                      deadline, {c: cv for c, (cv, _) in early.items()},
+                                      {c: w for c, (_, w) in early.items()})
+    if ahead.search is not None and threaded:
+        # in a thread of its own, which goes on after the repair (while the main thread
+        # takes the steps before the search), rather than here, where the repair's end
+        # would wait for the LP in progress; stopped by the search or the solve's end
+        ahead.search.start(deadline - 1.0)
     return ahead
 
 
@@ -1328,19 +1474,29 @@ def _fractional_units(spec: ModelSpec, x: np.ndarray) -> np.ndarray:
     return np.unique(spec.col_unit[frac_cols])
 
 
+def _timed_candidates(spec: ModelSpec) -> tuple[st.Candidates, float]:
+    """The derived rows' candidates of ``spec`` (:func:`~ruimteverdeling.model.strengthen.
+    candidates`) and the seconds of CPU this thread spent making them."""
+    c0 = time.thread_time()
+    cands = st.candidates(spec, STRENGTHEN_MAX_ROW_NNZ)
+    return cands, time.thread_time() - c0
+
+
 def _strengthen(spec: ModelSpec, session: Any, options: SolverOptions, lp: LpOutcome,
-                deadline: float, say: Progress
+                deadline: float, say: Progress, cands: st.Candidates | None = None
                 ) -> tuple[ModelSpec, LpOutcome, dict[str, Any], list[st.Level],
                            tuple[ModelSpec, np.ndarray | None]]:
     """Add violated derived rows to the LP ``session`` and re-solve, a few rounds; then give
-    every level its counts (columns and rows appended to the session too).
+    every level its counts (columns and rows appended to the session too). ``cands``: the
+    candidates of ``spec``, made already (else made here).
 
     Returns the model the MIPs work on (``spec`` + derived rows + level counts, in the order
     the session holds them), the last LP over ``spec`` + derived rows (or ``lp`` itself),
     what was done, the levels, and ``spec`` + derived rows with that LP's row duals.
     """
     t0 = time.perf_counter()
-    cands = st.candidates(spec, STRENGTHEN_MAX_ROW_NNZ)
+    if cands is None:
+        cands = st.candidates(spec, STRENGTHEN_MAX_ROW_NNZ)
     info: dict[str, Any] = {"candidates": cands.n_rows, "rounds": [],
                             "generate_seconds": round(time.perf_counter() - t0, 3)}
     block_rows: list[Any] = []
@@ -1512,7 +1668,8 @@ def _close_gap(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session
                details: dict[str, Any], seconds: dict[str, float],
                curves: dict[int, Callable[[float, float], float]] | None = None,
                root_basis: Any = None, fixing: list[Fixing] | None = None,
-               dual_bound: float | None = None, prefetch: st.LevelPrefetch | None = None
+               dual_bound: float | None = None, prefetch: st.LevelPrefetch | None = None,
+               window: dict[int, float] | None = None
                ) -> tuple[np.ndarray, float, float, bool]:
     """The level search, then reduced-cost fixing and branch and bound per region.
 
@@ -1533,6 +1690,10 @@ def _close_gap(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session
 
     ``curves``: per level column, the whole-cell knapsack bound over a level interval under
     the root's prices, for the level search's node bounds besides each node's own.
+
+    ``window``: per level column, the incumbent each node's own whole-cell bound is built
+    for (:func:`_own_knapsack`; the early curves' stand-in), fixed before the search so that
+    those bounds can be computed ahead; the incumbent where a level has none.
 
     Without levels the only region is the whole (strengthened) model with its LP. With a
     level, the open nodes of :func:`~ruimteverdeling.model.strengthen.level_bounds` are the
@@ -1570,7 +1731,7 @@ def _close_gap(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session
         t0 = time.perf_counter()
         if prefetch is None and LEVEL_PREFETCH:
             prefetch = level_prefetch(work, levels, session, backend, options, root_basis,
-                                      deadline, curves)
+                                      deadline, curves, window)
         plain = None
         if prefetch is None:  # the search's LPs in the main session, one after the other
             plain = _session_lp(session, deadline)
@@ -1595,19 +1756,24 @@ def _close_gap(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session
                     memo = st.LevelPrefetch(work, lv, prefetch.solve_lp, root,
                                             state=prefetch.state)
                     solve_lp = memo.solve_lp
+                if i == 0 and prefetch is not None:
+                    prefetch.set_floor(objective + target)  # (the search closes those below)
                 if i == 0 and LEVEL_PREFETCH and prefetch is not None:
                     # the likely node LPs in a thread while the search computes node bounds,
                     # ranked by the curve the search closes nodes with before their LP
                     if curves and lv.col in curves:
                         prefetch.rank = _curve_rank(work, lv, curves[lv.col])
                     prefetch.start(deadline - 1.0, floor=objective + target)
+                curve = (curves or {}).get(lv.col)
+                key = _own_key(lv, root, curve is not None,
+                               (window or {}).get(lv.col, objective))
+                own = memo.node_bound if memo.bound_of is not None and \
+                    memo.bound_key == key else _own_knapsack(work, lv, *key)
                 try:
                     res = st.level_bounds(work, lv, solve_lp, root, objective, target,
                                           deadline - 1.0, LEVEL_SEARCH_LPS,
                                           useful_below=bound,
-                                          node_bound=_node_knapsack(
-                                              work, lv, objective, (curves or {}).get(lv.col),
-                                              float(root.x[lv.col])))
+                                          node_bound=_node_knapsack(work, lv, curve, own))
                 finally:
                     if prefetch is not None:
                         prefetch.stop()
@@ -1618,6 +1784,8 @@ def _close_gap(spec: ModelSpec, work: ModelSpec, levels: list[st.Level], session
                                     "ahead": prefetch.solved if i == 0 and prefetch
                                     else 0,
                                     "from_ahead": memo.hits,
+                                    "node_bounds_ahead": memo.bounds_ahead,
+                                    "node_bounds_from_ahead": memo.bound_hits,
                                     "bound": res.bound,
                                     "window": list(res.window), "open": len(res.nodes),
                                     "seconds": round(res.seconds, 3)})
@@ -1686,8 +1854,9 @@ def _session_lp(session: Any, deadline: float) -> Callable[..., LpOutcome]:
 
 def level_prefetch(work: ModelSpec, levels: list[st.Level], session: Any, backend: Backend,
                    options: SolverOptions, root_basis: Any, deadline: float,
-                   curves: dict[int, Callable[[float, float], float]] | None = None
-                   ) -> st.LevelPrefetch:
+                   curves: dict[int, Callable[[float, float], float]] | None = None,
+                   window: dict[int, float] | None = None, root_curve: bool | None = None,
+                   early: bool = False) -> st.LevelPrefetch:
     """The level search's LPs (of ``levels[0]``), with its root LP solved: a
     :class:`~ruimteverdeling.model.strengthen.LevelPrefetch` whose ``ahead``/``start`` solve
     the likely node LPs before the search asks for them (e.g. while another step runs) and
@@ -1701,7 +1870,15 @@ def level_prefetch(work: ModelSpec, levels: list[st.Level], session: Any, backen
     of the LP's bounds, rows, start basis and the session's rows, as the memo needs. Its
     ``state`` is the session's row count. ``curves`` (per level column, the whole-cell bound
     over a level interval) rank the LPs solved ahead: best first. Other backends keep
-    ``session`` (each re-solve hands over the whole model from the given basis).
+    ``session`` (each re-solve hands over the whole model from the given basis). Where
+    ``window`` holds the level's window incumbent (see :func:`_close_gap`), each LP solved
+    ahead whose optimum is above it is followed by the node's own whole-cell bound
+    (:func:`_own_knapsack`; below, its LP closes the node at any incumbent at least that
+    high), for a search with a root curve for the level (``root_curve``; None: where
+    ``curves`` has one) — a search that differs takes none of them. ``early``: made before
+    the curves (:class:`_EarlySearch`): its thread waits for a rank after its first LP and
+    for leave to compute node bounds (see
+    :class:`~ruimteverdeling.model.strengthen.LevelPrefetch`).
 
     Use: made once ``work``, ``levels`` and ``root_basis`` are known; ``start(deadline,
     floor=...)`` while the main thread does something else (its LPs run in a thread of their
@@ -1729,8 +1906,24 @@ def level_prefetch(work: ModelSpec, levels: list[st.Level], session: Any, backen
 
     root = solve_lp(work.aux_lb, work.aux_ub, None, _counted_basis(work, levels, root_basis))
     curve = (curves or {}).get(lv.col)
+    own: dict[str, Any] = {}
+    if window is not None and lv.col in window and root.status == "optimal" and \
+            root.x is not None:
+        key = _own_key(lv, root, curve is not None if root_curve is None else root_curve,
+                       window[lv.col])
+        own = {"bound_of": _own_knapsack(work, lv, *key), "bound_key": key,
+               "bound_floor": window[lv.col]}
     return st.LevelPrefetch(work, lv, solve_lp, root, state=state,
-                            rank=None if curve is None else _curve_rank(work, lv, curve))
+                            rank=None if curve is None else _curve_rank(work, lv, curve),
+                            wait_rank=early, hold_bounds=early, **own)
+
+
+def _own_key(level: st.Level, root: LpOutcome, curve: bool, window_incumbent: float
+             ) -> tuple[float, float | None]:
+    """The arguments of :func:`_own_knapsack` after ``work`` and ``level``: the window
+    incumbent, and the root LP's level where a root curve (``curve``) bounds the nodes
+    around it (None without one: every node gets its own bound)."""
+    return float(window_incumbent), float(root.x[level.col]) if curve else None
 
 
 def _curve_rank(work: ModelSpec, level: st.Level, curve: Callable[[float, float], float]
@@ -1779,39 +1972,60 @@ def _counted_basis(work: ModelSpec, levels: list[st.Level], basis: Any) -> Any:
     return type(basis)(col, row)
 
 
-def _node_knapsack(work: ModelSpec, level: st.Level, objective: float,
+def _node_knapsack(work: ModelSpec, level: st.Level,
                    root: Callable[[float, float], float] | None = None,
-                   root_level: float | None = None
+                   own: Callable[[np.ndarray, np.ndarray, LpOutcome], float | None] | None = None
                    ) -> Callable[[np.ndarray, np.ndarray, Any], float | None]:
     """The whole-cell knapsack bound of a level-search node: ``root(lo, hi)``, the bound under
     the root's prices over the node's interval (see
-    :func:`~ruimteverdeling.model.strengthen.knapsack_level_curve`; a lookup), and — for a
-    node whose interval excludes the root LP's level ``root_level``, where the root's duals
-    are the wrong prices — ``work`` with the node's auxiliary bounds (its level interval and
-    count caps) under the node's own LP duals; the smaller. (Measured on the demo area: for
-    intervals around the root's level the root's prices gave the lower bound every time, and
-    the tables of the node's own cost about a second.) Without ``lp`` (asked before the
-    node's LP) only the root's lookup. The node's own rounded rows get
-    multiplier zero — the bound holds for any multipliers — so the node model need not carry
-    them."""
-    from dataclasses import replace
-
+    :func:`~ruimteverdeling.model.strengthen.knapsack_level_curve`; a lookup), and ``own``'s
+    bound from the node's LP (:func:`_own_knapsack`, or a memo of it); the smaller. Without
+    ``lp`` (asked before the node's LP) only the root's lookup."""
     j = level.col - work.n_x
 
     def bound(aux_lb: np.ndarray, aux_ub: np.ndarray, lp: LpOutcome | None
               ) -> float | None:
         found = []
-        lo, hi = float(aux_lb[j]), float(aux_ub[j])
         if root is not None:
-            found.append(root(lo, hi))
-        around = root is not None and root_level is not None and lo <= root_level <= hi
-        if not around and lp is not None and lp.row_dual is not None and \
-                np.asarray(lp.row_dual).size >= work.n_rows:
-            node = replace(work, aux_lb=aux_lb, aux_ub=aux_ub)
-            found.append(st.knapsack_level_bound(
-                node, level, np.asarray(lp.row_dual)[: work.n_rows], objective))
+            found.append(root(float(aux_lb[j]), float(aux_ub[j])))
+        if own is not None and lp is not None:
+            found.append(own(aux_lb, aux_ub, lp))
         found = [b for b in found if b is not None]
         return min(found) if found else None
+
+    return bound
+
+
+def _own_knapsack(work: ModelSpec, level: st.Level, window_incumbent: float,
+                  root_level: float | None = None
+                  ) -> Callable[[np.ndarray, np.ndarray, LpOutcome], float | None]:
+    """A level-search node's whole-cell knapsack bound under its own LP's duals: ``work``
+    with the node's auxiliary bounds (its level interval and count caps), for a node whose
+    interval excludes the root LP's level ``root_level`` (None: every node), where the
+    root's duals are the wrong prices; None for the others. (Measured on the demo area: for
+    intervals around the root's level the root's prices gave the lower bound every time, and
+    the tables of the node's own cost about a second.) The node's own rounded rows get
+    multiplier zero — the bound holds for any multipliers — so the node model need not carry
+    them.
+
+    ``window_incumbent`` only shapes the curve's exact window (widened until the fractional
+    bound falls to it; outside, the fractional bound holds): any value gives a valid bound.
+    Fixed before the search — the early curves' stand-in incumbent, where there is one —
+    the bound is a function of the node's bounds and LP alone, so it can be computed ahead
+    (:class:`~ruimteverdeling.model.strengthen.LevelPrefetch`)."""
+    from dataclasses import replace
+
+    j = level.col - work.n_x
+
+    def bound(aux_lb: np.ndarray, aux_ub: np.ndarray, lp: LpOutcome) -> float | None:
+        lo, hi = float(aux_lb[j]), float(aux_ub[j])
+        if root_level is not None and lo <= root_level <= hi:
+            return None
+        if lp.row_dual is None or np.asarray(lp.row_dual).size < work.n_rows:
+            return None
+        node = replace(work, aux_lb=aux_lb, aux_ub=aux_ub)
+        return st.knapsack_level_bound(node, level, np.asarray(lp.row_dual)[: work.n_rows],
+                                       window_incumbent)
 
     return bound
 

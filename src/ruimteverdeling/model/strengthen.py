@@ -678,6 +678,20 @@ class _Solved:
     out: Any
 
 
+@dataclass
+class _Bound:
+    """One node bound of the memo: its inputs (the LP outcome object itself, compared by
+    identity and kept alive here, and the node's auxiliary bounds), its value once
+    ``done`` is set, and whether its computation failed (then it is computed again)."""
+
+    lp: Any
+    lb: bytes
+    ub: bytes
+    done: threading.Event = field(default_factory=threading.Event)
+    value: float | None = None
+    failed: bool = False
+
+
 def _rows_key(rows: list[RowBlock] | None) -> tuple[Any, ...]:
     """The content of appended RowBlocks, comparable with ``==`` (matrix, sides)."""
     key = []
@@ -714,16 +728,45 @@ class LevelPrefetch:
     the solver from the given basis each time), so the search returns bit for bit what it
     would without the memo, whatever was solved ahead and in which order.
 
+    Node bounds too (``bound_of``, optional): the search's own bound of a node from its LP
+    (``bound_of(aux_lb, aux_ub, lp)``, e.g. the whole-cell knapsack bound under the node's
+    duals, a function of those inputs alone, not of the incumbent) is computed by
+    :meth:`ahead` right after each LP it solves whose optimum is above ``bound_floor``, and
+    :meth:`node_bound` answers the search from it: the same LP outcome object, the same
+    bound arrays bit for bit. A bound being computed in the other thread is waited for, not
+    computed twice. ``bound_key`` says what ``bound_of`` was made with (its caller compares
+    it before using :meth:`node_bound` in its place).
+
     Threads: every LP (ahead or passed on) runs under one lock, so the solver is used by one
-    thread at a time; :meth:`ahead` checks ``stop`` and ``deadline`` between LPs, so it may run
-    in another thread (:meth:`start`) and is abandoned within one LP (:meth:`stop`).
+    thread at a time; :meth:`ahead` checks ``stop`` and ``deadline`` between LPs and node
+    bounds, so it may run in another thread (:meth:`start`) and is abandoned within one LP
+    or bound (:meth:`stop`). Made with ``wait_rank``, it solves one LP and then waits for
+    :meth:`set_rank`; with ``hold_bounds``, it computes no node bound until
+    :meth:`allow_bounds` (then first those of the LPs it solved meanwhile): for a thread
+    started while the main thread still runs Python that a node bound, also Python, would
+    slow down (an LP runs outside the interpreter lock).
     """
 
     def __init__(self, spec: ModelSpec, level: Level, solve_lp: Callable[..., Any], root: Any,
                  bisect: bool = True, rank: Callable[[np.ndarray, np.ndarray], float | None]
-                 | None = None, state: Callable[[], Any] | None = None):
+                 | None = None, state: Callable[[], Any] | None = None,
+                 bound_of: Callable[[np.ndarray, np.ndarray, Any], float | None] | None = None,
+                 bound_key: Any = None, bound_floor: float = -np.inf,
+                 wait_rank: bool = False, hold_bounds: bool = False):
         self.spec, self.level, self.root = spec, level, root
         self.bisect, self.rank = bisect, rank
+        self.bound_of, self.bound_key, self.bound_floor = bound_of, bound_key, bound_floor
+        self._bounds: list[_Bound] = []
+        self._bounds_lock = threading.Lock()
+        self._floor: float | None = None  # see :meth:`set_floor`
+        self._ranked = threading.Event()  # see :meth:`set_rank`
+        self._bounds_ok = threading.Event()  # see :meth:`allow_bounds`
+        if not wait_rank:
+            self._ranked.set()
+        if not hold_bounds:
+            self._bounds_ok.set()
+        self.bounds_ahead = 0  # node bounds computed by :meth:`ahead`
+        self.bound_hits = 0  # node bounds the search took from the memo
         self._solve = solve_lp
         self.state = state or (lambda: None)
         self._memo: list[_Solved] = []
@@ -771,6 +814,56 @@ class LevelPrefetch:
         self.hits += hit
         return out
 
+    def set_rank(self, rank: Callable[[np.ndarray, np.ndarray], float | None] | None) -> None:
+        """Rank the LPs :meth:`ahead` has still to solve by ``rank`` (see :meth:`ahead`)."""
+        self.rank = rank
+        self._ranked.set()
+
+    def set_floor(self, floor: float) -> None:
+        """The incumbent plus the tolerance, once known: :meth:`ahead` (running or not) skips
+        the LPs and bounds below it from now on, as for its own ``floor``."""
+        self._floor = floor
+
+    def allow_bounds(self) -> None:
+        """Let :meth:`ahead` compute node bounds from now on."""
+        self._bounds_ok.set()
+
+    def node_bound(self, aux_lb: np.ndarray, aux_ub: np.ndarray, lp: Any) -> float | None:
+        """``bound_of(aux_lb, aux_ub, lp)``: from the memo where it was computed for the same
+        LP outcome object and bounds (waiting for it while another thread computes it), else
+        computed now (and remembered)."""
+        value, hit = self._bound(aux_lb, aux_ub, lp)
+        self.bound_hits += hit
+        return value
+
+    def _bound(self, aux_lb: np.ndarray, aux_ub: np.ndarray, lp: Any) -> tuple[float | None,
+                                                                                bool]:
+        """The node bound and whether it came from the memo (computed, or being computed, by
+        another call)."""
+        assert self.bound_of is not None
+        lbb, ubb = np.asarray(aux_lb, float).tobytes(), np.asarray(aux_ub, float).tobytes()
+        while True:
+            with self._bounds_lock:
+                found = next((e for e in self._bounds if e.lp is lp and e.lb == lbb and
+                              e.ub == ubb and not e.failed), None)
+                mine = found is None
+                if mine:
+                    found = _Bound(lp, lbb, ubb)
+                    self._bounds.append(found)
+            if mine:
+                try:
+                    found.value = self.bound_of(aux_lb, aux_ub, lp)
+                except BaseException:
+                    found.failed = True
+                    raise
+                finally:
+                    found.done.set()
+                return found.value, False
+            while not found.done.wait(STOP_POLL):  # (a Ctrl-C is raised within a slice)
+                pass
+            if not found.failed:
+                return found.value, True
+
     def plan(self) -> list[tuple[np.ndarray, np.ndarray, LevelNode]]:
         """The node LPs the search would solve first, in its order, as ``(aux_lb, aux_ub,
         parent)``: down the path of the root's optimum (each node's child that holds its
@@ -809,24 +902,57 @@ class LevelPrefetch:
         (a ``time.perf_counter()`` value) passes. With a ``floor`` (the incumbent plus the
         tolerance) in the plan's order, skipping a node whose ``rank`` is at most ``floor`` (the
         search closes it without its LP); without one (no incumbent yet) best ``rank`` first
-        (the lowest are the likeliest to be closed unsolved). Returns how many LPs were
-        solved."""
-        planned = []
-        for k, (lb, ub, parent) in enumerate(self.plan()):
-            r = self.rank(lb, ub) if self.rank is not None else None
-            if floor is not None and r is not None and r <= floor:
-                continue
-            planned.append(((0.0 if floor is not None or r is None else -r, k), lb, ub, parent))
-        planned.sort(key=lambda p: p[0])
+        (the lowest are the likeliest to be closed unsolved). ``rank`` is read before each
+        LP: set while this runs (e.g. once the curve that ranks is built), it orders the LPs
+        still to solve. With ``bound_of``, each LP is followed by its node bound where its
+        optimum is above ``floor`` and ``bound_floor`` (below, its LP closes the node: the
+        search asks for no bound). The floor of :meth:`set_floor`, once set, counts as well.
+        Returns how many LPs were solved."""
+        todo = list(enumerate(self.plan()))
         done = 0
-        for _, lb, ub, parent in planned:
-            if self._halt.is_set() or (stop is not None and stop()) or \
-                    time.perf_counter() > deadline or done >= max_lps:
-                break
+        given = floor
+        due: list[tuple[np.ndarray, np.ndarray, Any]] = []  # solved, its bound not yet
+
+        def halted() -> bool:
+            return self._halt.is_set() or (stop is not None and stop()) or \
+                time.perf_counter() > deadline
+
+        while not halted():
+            floor = given if self._floor is None else \
+                self._floor if given is None else max(given, self._floor)
+            low = max(self.bound_floor, -np.inf if floor is None else floor)
+            due = [d for d in due if float(d[2].objective) > low]
+            if due and self._bounds_ok.is_set():
+                lb, ub, out = due.pop(0)
+                _, known = self._bound(lb, ub, out)
+                self.bounds_ahead += not known
+                continue
+            if not todo or done >= max_lps:
+                if not due:
+                    break
+                self._bounds_ok.wait(STOP_POLL)  # (the LPs are done; their bounds wait)
+                continue
+            if done and not self._ranked.is_set():
+                self._ranked.wait(STOP_POLL)
+                continue
+            rank, keyed = self.rank, []
+            for i, (k, (lb, ub, _)) in enumerate(todo):
+                r = rank(lb, ub) if rank is not None else None
+                if floor is not None and r is not None and r <= floor:
+                    continue
+                keyed.append((0.0 if floor is not None or r is None else -r, k, i))
+            if not keyed:
+                todo = []
+                continue
+            i = min(keyed)[2]
+            _, (lb, ub, parent) = todo.pop(i)
             rows = list(parent.cuts)
-            _, hit = self._lp(lb, ub, rows, parent.basis, _rows_key(rows))
+            out, hit = self._lp(lb, ub, rows, parent.basis, _rows_key(rows))
             done += not hit
             self.solved += not hit
+            if self.bound_of is not None and getattr(out, "status", None) == "optimal" and \
+                    out.objective is not None and float(out.objective) > low:
+                due.append((lb, ub, out))
         return done
 
     def start(self, deadline: float = np.inf, max_lps: int = PREFETCH_LPS,
@@ -852,6 +978,11 @@ class LevelPrefetch:
     def thread(self) -> threading.Thread | None:
         """The thread of :meth:`start` until :meth:`stop` has seen it end (else None)."""
         return self._thread
+
+    def halt(self) -> None:
+        """Ask :meth:`ahead` to stop after the LP or node bound in progress, without waiting
+        (:meth:`stop` waits, and lets a later :meth:`start` run again)."""
+        self._halt.set()
 
     def stop(self) -> None:
         """Stop :meth:`ahead` after the LP it is solving, and wait for that LP. The wait is
@@ -1167,18 +1298,27 @@ def _structure(spec: ModelSpec, level: Level) -> dict[Any, Any]:
     model rows (the identity of ``spec``'s coupling blocks, its unit of each column and its
     sizes; the entry holds those objects, so no other can take their identities while it is
     kept), the latest :data:`STRUCTURE_CACHE_SIZE` of them; filled as first asked. Its arrays
-    are read-only: a caller that changed one would change every later bound."""
+    are read-only: a caller that changed one would change every later bound. Safe to call from
+    several threads (:data:`_STRUCTURE_LOCK`)."""
     key = (tuple(id(b) for b in spec.coupling), id(spec.col_unit), spec.n_x, spec.n_cols,
            spec.n_units)
-    for i, (k, _, found) in enumerate(level.cache):
-        if k == key:
-            if i:
-                level.cache.insert(0, level.cache.pop(i))
-            return found
-    found = {}
-    level.cache.insert(0, (key, (tuple(spec.coupling), spec.col_unit), found))
-    del level.cache[STRUCTURE_CACHE_SIZE:]
-    return found
+    with _STRUCTURE_LOCK:
+        for i, (k, _, found) in enumerate(level.cache):
+            if k == key:
+                if i:
+                    level.cache.insert(0, level.cache.pop(i))
+                return found
+        found = {}
+        level.cache.insert(0, (key, (tuple(spec.coupling), spec.col_unit), found))
+        del level.cache[STRUCTURE_CACHE_SIZE:]
+        return found
+
+
+_STRUCTURE_LOCK = threading.Lock()
+"""Held while :func:`_structure` reads or reorders a level's kept entries (bounds of one level
+may be computed in two threads, e.g. :meth:`LevelPrefetch.ahead` beside the solve's own
+steps). The entries are filled outside it: two threads that fill the same one compute equal
+values, and either is kept."""
 
 
 def _frozen(*arrays: Any) -> None:
