@@ -2013,8 +2013,6 @@ def _own_knapsack(work: ModelSpec, level: st.Level, window_incumbent: float,
     Fixed before the search — the early curves' stand-in incumbent, where there is one —
     the bound is a function of the node's bounds and LP alone, so it can be computed ahead
     (:class:`~ruimteverdeling.model.strengthen.LevelPrefetch`)."""
-    from dataclasses import replace
-
     j = level.col - work.n_x
 
     def bound(aux_lb: np.ndarray, aux_ub: np.ndarray, lp: LpOutcome) -> float | None:
