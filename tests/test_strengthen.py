@@ -1252,18 +1252,20 @@ def test_the_level_search_derives_a_top_s_load_rows_once(
 
     derive = st.level_cap_rows
     tops: list[float] = []
-    made: dict[int, int] = {}  # id of the rows derived -> their row count
+    # id of the rows derived -> the rows (kept: an id is unique only while its object
+    # lives, and a freed one's may be reused by rows a cut round takes) and their row count
+    made: dict[int, tuple[st.Candidates, int]] = {}
     first_rounds: list[int] = []  # per first cut round, the row count of the rows asked
 
     def counting(spec, level, hi):
         tops.append(hi)
         cand = derive(spec, level, hi)
-        made[id(cand)] = cand.n_rows
+        made[id(cand)] = (cand, cand.n_rows)
         return cand
 
     def violated(self, x, tol=1e-6):
         if id(self) in made:
-            assert self.n_rows == made[id(self)]
+            assert self.n_rows == made[id(self)][1]
             first_rounds.append(self.n_rows)
         return plain(self, x, tol)
 
