@@ -8,6 +8,7 @@
     python benchmarks/small.py --cases demo --scan 24 --lagrange 6   # ... better multipliers
     python benchmarks/small.py --fairness deviation:0.5 # another fairness formulation
     python benchmarks/small.py --json results.json
+    python benchmarks/small.py --cases demo --repeat 5  # median of five runs, with the range
 
 Cases (synthetic areas, generated once into benchmarks/cache/):
 
@@ -32,7 +33,12 @@ on the plain model (default settings, stopped by the same decision-gap test), un
 time limit. The columns ``fair term``, ``I max`` and ``I spread`` show the fairness rule's
 objective term (weighted) and the largest and the spread (max − min) of the province burden
 intensities ``I_r = B_r / area_r``; ``--fairness MODE[:WEIGHT[:NATIONAL]]`` solves with
-``fair_burdens`` in another mode (see ``rules/fairness.py``). ``--families`` prints, per
+``fair_burdens`` in another mode (see ``rules/fairness.py``). ``--repeat N`` solves
+each case N times, each run in a fresh process and the cases in turn (so that a machine whose
+speed drifts over minutes slows every case alike); the row is then the run with the median
+solve time, its ``seconds`` that median, ``range`` the fastest and slowest run, and ``same``
+whether every run ended with the same status, objective and bound (the solve's answer does not
+depend on the machine's load, so anything but ``yes`` is a finding). ``--families`` prints, per
 case, the LP bound with the derived rows of one family at a time, all of them, and the level
 search.
 
@@ -416,6 +422,22 @@ def run_case(case: str, time_limit: float, naive: bool) -> dict:
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
+def median_run(runs: list[dict]) -> dict:
+    """The row of repeated runs of one case: the run with the median solve time (the lower of
+    the two middle ones for an even count), with ``range`` (fastest, slowest seconds), ``runs``
+    and ``same`` (whether every run ended with the same status, objective and bound) added.
+    Failed runs (no seconds) are left out of the median and make ``same`` false."""
+    timed = sorted((r for r in runs if r.get("seconds") is not None),
+                   key=lambda r: r["seconds"])
+    if not timed:
+        return {**runs[0], "runs": len(runs), "range": None, "same": False}
+    mid = timed[(len(timed) - 1) // 2]
+    answers = {(r.get("status"), r.get("objective"), r.get("bound")) for r in runs}
+    return {**mid, "runs": len(runs), "range": (timed[0]["seconds"], timed[-1]["seconds"]),
+            "every_seconds": [r.get("seconds") for r in runs],
+            "same": len(answers) == 1 and len(timed) == len(runs)}
+
+
 def fmt(row: dict) -> list[str]:
     def num(v: object, spec: str) -> str:
         return "-" if v is None or v != v else format(v, spec)  # v != v: NaN
@@ -426,7 +448,9 @@ def fmt(row: dict) -> list[str]:
             num(row.get("decision gap"), ".3%"),
             num(row.get("terms", {}).get("fairness:fair_burdens"), ",.1f"),
             num(row.get("I max %"), ".2f") + "%", num(row.get("I spread %"), ".2f") + "%",
-            row.get("method", "")]
+            row.get("method", "")] + ([] if "runs" not in row else [
+                str(row["runs"]), "-" if row["range"] is None else
+                f"{row['range'][0]:.1f}–{row['range'][1]:.1f}", "yes" if row["same"] else "NO"])
 
 
 def table(rows: list[list[str]], header: tuple[str, ...]) -> str:
@@ -460,6 +484,8 @@ def main() -> None:
                     help="the level search's LPs before it may judge itself stalled")
     ap.add_argument("--repair-units", type=int, metavar="N",
                     help="the solver option repair_units_per_fractional")
+    ap.add_argument("--repeat", type=int, default=1, metavar="N",
+                    help="solve each case N times (in turn) and show the median run")
     ap.add_argument("--json", type=Path)
     ap.add_argument("--one", help=argparse.SUPPRESS)
     ap.add_argument("--naive-one", action="store_true", help=argparse.SUPPRESS)
@@ -507,12 +533,20 @@ def main() -> None:
     else:
         for case in args.cases:
             area_for(case)  # generate outside the timed process
-        rows = []
-        for case in args.cases:
-            rows.append(run_case(case, args.time_limit, False))
-            if args.naive:
-                rows.append(run_case(case, args.time_limit, True))
-        print(table([fmt(r) for r in rows], HEADER))
+        if args.repeat < 1:
+            ap.error(f"--repeat {args.repeat}: give at least 1 run per case")
+        kinds = [(case, naive) for case in args.cases
+                 for naive in ([False, True] if args.naive else [False])]
+        runs: dict[tuple[str, bool], list[dict]] = {k: [] for k in kinds}
+        for _ in range(args.repeat):
+            for case, naive in kinds:  # (in turn: a drifting machine slows each alike)
+                runs[(case, naive)].append(run_case(case, args.time_limit, naive))
+        if args.repeat == 1:
+            rows = [runs[k][0] for k in kinds]
+            print(table([fmt(r) for r in rows], HEADER))
+        else:
+            rows = [median_run(runs[k]) for k in kinds]
+            print(table([fmt(r) for r in rows], (*HEADER, "runs", "range (s)", "same")))
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2, default=str))
 
