@@ -239,6 +239,59 @@ def test_the_repair_beside_gives_the_result_of_the_serial_solve(
     assert threaded.objective <= brute_force(spec) + 1e-9
 
 
+def _record_floors(monkeypatch: pytest.MonkeyPatch) -> list[tuple[float, bool]]:
+    """Every floor given to the search's LPs solved ahead from now on, with whether the
+    search (:func:`_close_gap`) had started."""
+    from ruimteverdeling.model import strengthen as st
+
+    floors: list[tuple[float, bool]] = []
+    searching = [False]
+    plain_set, plain_close = st.LevelPrefetch.set_floor, solve_mod._close_gap
+
+    def set_floor(self: Any, floor: float) -> None:
+        floors.append((floor, searching[0]))
+        plain_set(self, floor)
+
+    def close_gap(*args: Any, **kwargs: Any) -> Any:
+        searching[0] = True
+        return plain_close(*args, **kwargs)
+
+    monkeypatch.setattr(st.LevelPrefetch, "set_floor", set_floor)
+    monkeypatch.setattr(solve_mod, "_close_gap", close_gap)
+    return floors
+
+
+def _floors_rise(floors: list[tuple[float, bool]], sol: Any, gap: float, spec: Any) -> None:
+    """Floors were given before the search, finite and never falling, none above the floor
+    of the solve's final incumbent (nor above the search's own, where it ran)."""
+    from ruimteverdeling.model.outcomes import abs_gap_target
+
+    before = [f for f, late in floors if not late]
+    during = [f for f, late in floors if late]
+    assert before and all(np.isfinite(before)) and before == sorted(before)
+    final = sol.objective + abs_gap_target(gap, sol.objective, sol.bound,
+                                           spec.status_quo_value)
+    assert max(before) <= final + 1e-9
+    if during:
+        assert max(before) <= min(during)
+
+
+@pytest.mark.parametrize(("seed", "gap"), CASES)
+def test_the_lps_ahead_learn_the_incumbent_before_the_search_starts(
+        seed: int, gap: float, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once the steps before the search have an incumbent, the search's LPs solved ahead are
+    given its floor (the incumbent plus the tolerance), so they skip what the search will
+    close unsolved (:meth:`~ruimteverdeling.model.strengthen.LevelPrefetch.set_floor`); the
+    incumbent only rises, so no floor given early is above a later one, and the result is
+    the serial solve's."""
+    floors = _record_floors(monkeypatch)
+    spec = regions_only(seed)
+    threaded = _solve(spec, gap)
+    _floors_rise(floors, threaded, gap, spec)
+    monkeypatch.setattr(solve_mod, "REPAIR_BESIDE", False)
+    _same(threaded, _solve(spec, gap))
+
+
 @pytest.mark.parametrize("forced", ["1", "0"])
 def test_the_measured_choice_is_recorded_and_gives_the_same_result(
         forced: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -458,8 +511,11 @@ def test_the_demo_solve_beside_is_the_serial_solve(demo_area: Any,
     from areas import REPO
 
     cm = api.compile(REPO / "scenarios" / "base.yaml", area=demo_area)
+    floors = _record_floors(monkeypatch)
     threaded = solve_mod.solve(cm.spec, cm.scenario.solver)
     assert _no_worker_left(0.0)
+    _floors_rise(floors, threaded, cm.scenario.solver.mip_rel_gap, cm.spec)
+    assert any(late for _, late in floors)  # (the search ran, and set its own)
     ahead = threaded.details["lps_ahead"]
     assert (ahead["level_fixed"], ahead["of"]) == (1, 1)
     assert threaded.details["level_search"][0]["from_ahead"] >= 1

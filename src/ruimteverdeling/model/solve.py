@@ -821,6 +821,15 @@ def _lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, say: Pr
     def polish_any(y: np.ndarray) -> np.ndarray:
         return _polish(spec, backend, options, y, force=True)
 
+    def floor_ahead(z: float) -> None:
+        # with an incumbent ``z`` known, the level search's LPs and node bounds solved ahead
+        # skip the nodes the search will close unsolved: those whose curve bound is within the
+        # tolerance of ``z`` (the search's own floor, set when it starts, is at least this:
+        # the incumbent only rises; a node skipped that it still asks for, it solves itself)
+        if ahead and ahead[0].search is not None and np.isfinite(z):
+            ahead[0].search.set_floor(z + abs_gap_target(options.mip_rel_gap, z, bound,
+                                                         spec.status_quo_value))
+
     x_best: np.ndarray | None = None
     repair_bound = None
     early: dict[int, tuple[Callable[[float, float], float], float]] = {}
@@ -851,6 +860,7 @@ def _lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, say: Pr
                                           if early_search else None)
         beside_ok[0] = False
         windowed = "level_window" in details
+        floor_ahead(objective)
         if early_search and not ahead:
             # no window repair took it: stopped (the search then solves its LPs in the main
             # session, as it does in sequence)
@@ -915,6 +925,7 @@ def _lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, say: Pr
                     repair=window_repair, polish=polish_any,
                     max_row_nnz=STRENGTHEN_MAX_ROW_NNZ,
                     ahead=fills_ahead if threaded[0] else None)
+        floor_ahead(objective)
         x_best, objective = _level_swaps(spec, levels, x_best, objective, deadline, details,
                                          seconds, say)
     if searched and decision_gap(objective, bound, spec.status_quo_value) \
