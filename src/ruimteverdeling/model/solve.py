@@ -824,8 +824,9 @@ def _lp_first(spec: ModelSpec, backend: Backend, options: SolverOptions, say: Pr
     def floor_ahead(z: float) -> None:
         # with an incumbent ``z`` known, the level search's LPs and node bounds solved ahead
         # skip the nodes the search will close unsolved: those whose curve bound is within the
-        # tolerance of ``z`` (the search's own floor, set when it starts, is at least this:
-        # the incumbent only rises; a node skipped that it still asks for, it solves itself)
+        # tolerance of ``z`` (the search's own floor, set when it starts, is as high or
+        # higher where the status quo lies below ``z``: the incumbent only rises; a node
+        # skipped that the search still asks for, it solves itself, to the same result)
         if ahead and ahead[0].search is not None and np.isfinite(z):
             ahead[0].search.set_floor(z + abs_gap_target(options.mip_rel_gap, z, bound,
                                                          spec.status_quo_value))
