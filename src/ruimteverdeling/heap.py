@@ -10,10 +10,20 @@ time was as large as the computation's.
 
 Inside :func:`reusing_freed_memory` the allocator serves large blocks from its heap and keeps
 what is freed there for the next block (``M_MMAP_MAX = 0``, a high ``M_TRIM_THRESHOLD``), and
-numpy does not ask for huge pages. On leaving, the allocator's settings are put back (the
-environment's ``MALLOC_MMAP_MAX_`` / ``MALLOC_TRIM_THRESHOLD_`` where given, else glibc's
-defaults) and the free part of the heap is returned to the system (``malloc_trim``), so the
-peak resident memory is that of the arrays alive at once, as before.
+numpy does not ask for huge pages. On leaving, the free part of the heap is returned to the
+system (``malloc_trim``), so the peak resident memory is that of the arrays alive at once, as
+before, and the allocator gets the settings it would have reached by itself.
+
+Those are not glibc's initial values. Left alone, glibc moves its mmap threshold up as the
+program frees mmap-served blocks: once a block of ``b`` bytes is freed, blocks up to ``b`` come
+from the heap, up to a ceiling of :data:`GLIBC_MMAP_THRESHOLD_MAX` (32 MiB on 64-bit), and
+the trim threshold follows at twice the mmap threshold. Any ``mallopt`` of these settings
+switches that adjustment off for the rest of the process, so putting the initial 128 KiB
+back would leave every later array above 128 KiB — a model's columns, its duals, each LP's
+solution — faulted in afresh and zeroed each time it is made: on a 36,000-cell model solved
+after its compile, that was 3.5 s more of the kernel's time and 1.5–2 s more of the solve's.
+Leaving sets the thresholds where glibc's own adjustment ends instead (the environment's
+``MALLOC_MMAP_THRESHOLD_`` / ``MALLOC_TRIM_THRESHOLD_`` / ``MALLOC_MMAP_MAX_`` where given).
 
 Where the C library is not glibc (macOS, musl) or numpy lacks the switch, the block runs
 unchanged. Nested and concurrent uses count: the settings are put back when the last one
@@ -34,11 +44,16 @@ from contextlib import contextmanager
 from typing import Any
 
 M_TRIM_THRESHOLD = -1
+M_MMAP_THRESHOLD = -3
 M_MMAP_MAX = -4
 GLIBC_MMAP_MAX = 65536
 """glibc's default number of blocks it may serve by ``mmap``."""
-GLIBC_TRIM_THRESHOLD = 128 * 1024
-"""glibc's default free space at the top of the heap above which it is returned."""
+GLIBC_MMAP_THRESHOLD_MAX = 4 * 1024 * 1024 * ctypes.sizeof(ctypes.c_long)
+"""The ceiling of glibc's own mmap threshold adjustment (``DEFAULT_MMAP_THRESHOLD_MAX``:
+32 MiB on 64-bit): blocks up to this size come from the heap once one as large was freed."""
+GLIBC_TRIM_THRESHOLD = 2 * GLIBC_MMAP_THRESHOLD_MAX
+"""The free space at the top of the heap above which it is returned, as glibc's adjustment
+sets it beside that mmap threshold (twice it)."""
 KEEP_TRIM_THRESHOLD = 2**31 - 1
 """Inside the block: never return the top of the heap (the largest value ``mallopt`` takes)."""
 
@@ -84,10 +99,13 @@ def _env_int(name: str, default: int) -> int:
 
 
 def _restore() -> None:
-    """Put the allocator's and numpy's settings back (the last block has left)."""
+    """Put numpy's settings back and give the allocator those its own adjustment ends at (the
+    last block has left; see the module docstring)."""
     global _saved_hugepage
     if _LIBC is not None:
         _LIBC.mallopt(M_MMAP_MAX, _env_int("MALLOC_MMAP_MAX_", GLIBC_MMAP_MAX))
+        _LIBC.mallopt(M_MMAP_THRESHOLD,
+                      _env_int("MALLOC_MMAP_THRESHOLD_", GLIBC_MMAP_THRESHOLD_MAX))
         _LIBC.mallopt(M_TRIM_THRESHOLD, _env_int("MALLOC_TRIM_THRESHOLD_", GLIBC_TRIM_THRESHOLD))
         _LIBC.malloc_trim(0)
     switch = _hugepage_switch()
