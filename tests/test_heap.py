@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -67,3 +69,66 @@ def test_arrays_made_after_a_block_reuse_freed_memory_instead_of_faulting_it_in_
     _faults_making(n, 2)  # the first one may grow the heap
     faults = _faults_making(n, 10)
     assert faults < 512, f"{faults} page faults for ten 2 MiB arrays made after a block"
+
+
+_ARENAS_SCRIPT = r"""
+import ctypes, os, sys, tempfile, threading
+import os
+
+import numpy as np
+from ruimteverdeling import heap
+
+if sys.argv[1] == "block":
+    with heap.reusing_freed_memory():
+        pass
+ready = threading.Barrier(3)
+done = threading.Event()
+
+def work():
+    a = np.ones(1 << 18)  # 2 MiB, made and kept while the other thread makes its own
+    ready.wait()
+    done.wait()
+    del a
+
+threads = [threading.Thread(target=work) for _ in range(2)]
+for t in threads:
+    t.start()
+ready.wait()
+libc = heap._LIBC
+libc.fopen.restype = ctypes.c_void_p
+libc.fopen.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+libc.malloc_info.argtypes = [ctypes.c_int, ctypes.c_void_p]
+libc.fclose.argtypes = [ctypes.c_void_p]
+path = os.path.join(tempfile.mkdtemp(), "info.xml")
+fp = libc.fopen(path.encode(), b"w")
+libc.malloc_info(0, fp)
+libc.fclose(fp)
+done.set()
+for t in threads:
+    t.join()
+print(open(path).read().count("<heap nr="))
+"""
+
+
+@pytest.mark.parametrize("first", ["block", "none"])
+def test_threads_started_after_a_block_share_one_arena(first: str, tmp_path) -> None:
+    """After a block, two threads that each make an array while the other holds its own
+    allocate from the main thread's arena: glibc counts one heap, not one per thread (each
+    of which would keep its thread's freed arrays resident for that thread alone). Without a
+    block, glibc's own default holds: the threads get arenas of their own (which shows the
+    count can tell the two apart). In a fresh process: arenas are given once per thread."""
+    import subprocess
+    import sys
+
+    if heap._LIBC is None:
+        pytest.skip("not glibc: the allocator's settings are never changed")
+    script = tmp_path / "arenas.py"
+    script.write_text(_ARENAS_SCRIPT)
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}
+    out = subprocess.run([sys.executable, str(script), first], capture_output=True, text=True,
+                         env=env, timeout=120, check=True)
+    heaps = int(out.stdout.split()[-1])
+    if first == "block":
+        assert heaps == heap.SHARED_ARENAS
+    else:
+        assert heaps > 1
