@@ -72,9 +72,7 @@ def test_arrays_made_after_a_block_reuse_freed_memory_instead_of_faulting_it_in_
 
 
 _ARENAS_SCRIPT = r"""
-import ctypes, os, sys, tempfile, threading
-import os
-
+import ctypes, sys, threading
 import numpy as np
 from ruimteverdeling import heap
 
@@ -99,7 +97,7 @@ libc.fopen.restype = ctypes.c_void_p
 libc.fopen.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
 libc.malloc_info.argtypes = [ctypes.c_int, ctypes.c_void_p]
 libc.fclose.argtypes = [ctypes.c_void_p]
-path = os.path.join(tempfile.mkdtemp(), "info.xml")
+path = sys.argv[2]
 fp = libc.fopen(path.encode(), b"w")
 libc.malloc_info(0, fp)
 libc.fclose(fp)
@@ -116,7 +114,8 @@ def test_threads_started_after_a_block_share_one_arena(first: str, tmp_path) -> 
     allocate from the main thread's arena: glibc counts one heap, not one per thread (each
     of which would keep its thread's freed arrays resident for that thread alone). Without a
     block, glibc's own default holds: the threads get arenas of their own (which shows the
-    count can tell the two apart). In a fresh process: arenas are given once per thread."""
+    count can tell the two apart). Each case runs in a fresh process, as glibc gives a thread
+    its arena once."""
     import subprocess
     import sys
 
@@ -125,7 +124,8 @@ def test_threads_started_after_a_block_share_one_arena(first: str, tmp_path) -> 
     script = tmp_path / "arenas.py"
     script.write_text(_ARENAS_SCRIPT)
     env = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}
-    out = subprocess.run([sys.executable, str(script), first], capture_output=True, text=True,
+    out = subprocess.run([sys.executable, str(script), first, str(tmp_path / "info.xml")],
+                         capture_output=True, text=True,
                          env=env, timeout=120, check=True)
     heaps = int(out.stdout.split()[-1])
     if first == "block":

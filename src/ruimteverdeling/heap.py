@@ -36,10 +36,10 @@ thresholds), and it was no slower (solve 12.8 s against 14.5 s; ~100 m national 
 338 s, peak 5.86 against 5.88 GB).
 
 Where the C library is not glibc (macOS, musl) or numpy lacks the switch, the block runs
-unchanged. Nested and concurrent uses count: the settings are put back when the last one
-leaves. A process forked while blocks run (a worker forked by one thread while another
+unchanged. Nested and concurrent uses count: the settings for after the blocks are set when
+the last one leaves. A process forked while blocks run (a worker forked by one thread while another
 compiles) keeps only the blocks of the thread that forked, the one thread it has: it gets a
-fresh lock, and where that thread was in no block the settings are put back in it at once
+fresh lock, and where that thread was in no block those settings are set in it at once
 (else when that thread leaves its blocks).
 """
 
